@@ -1,0 +1,58 @@
+// Package smartconfig holds the values that connect the authorization server
+// (Okta) to the SMART-enabled HealthLake data store: the endpoints a SMART
+// configuration advertises, and the SMART flavour.
+//
+// It has no constructs of its own, so that the Okta and data store constructs can
+// share these types without importing each other.
+package smartconfig
+
+// Flavour is the SMART on FHIR version a data store enforces.
+type Flavour string
+
+const (
+	// V1 accepts SMART v1 scopes only (patient/Observation.read).
+	// HealthLake authorization strategy SMART_ON_FHIR_V1.
+	V1 Flavour = "v1"
+	// V2 accepts SMART v1 and v2 scopes (patient/Observation.rs).
+	// HealthLake authorization strategy SMART_ON_FHIR.
+	V2 Flavour = "v2"
+)
+
+// AuthorizationStrategy returns HealthLake's name for the flavour, or "" for an
+// unknown flavour.
+func (f Flavour) AuthorizationStrategy() string {
+	switch f {
+	case V1:
+		return "SMART_ON_FHIR_V1"
+	case V2:
+		return "SMART_ON_FHIR"
+	}
+	return ""
+}
+
+// Valid reports whether f is a known flavour.
+func (f Flavour) Valid() bool { return f.AuthorizationStrategy() != "" }
+
+// Endpoints are the authorization server's URLs, as CloudFormation values (they are
+// usually tokens resolved at deploy time from the Okta custom resource). The data
+// store renders its SMART configuration document
+// (`<endpoint>/.well-known/smart-configuration`) from them at deploy time.
+type Endpoints struct {
+	// Issuer is the exact `iss` of the access tokens. Required.
+	Issuer *string
+	// JwksUri serves the authorization server's signing keys. Required.
+	JwksUri *string
+	// AuthorizationEndpoint is where apps send users to log in and consent. Required.
+	AuthorizationEndpoint *string
+	// TokenEndpoint issues access tokens. Required.
+	TokenEndpoint *string
+	// IntrospectionEndpoint implements RFC 7662.
+	// Default: not advertised.
+	IntrospectionEndpoint *string
+	// RevocationEndpoint implements RFC 7009.
+	// Default: not advertised.
+	RevocationEndpoint *string
+	// ManagementEndpoint is where users review and revoke app access.
+	// Default: not advertised.
+	ManagementEndpoint *string
+}

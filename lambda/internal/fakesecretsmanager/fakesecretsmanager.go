@@ -1,0 +1,183 @@
+// Package fakesecretsmanager is an in-process AWS Secrets Manager speaking the real
+// JSON 1.1 wire protocol, for tests that drive the real aws-sdk-go-v2 client.
+//
+// Point a client at it with AWS_ENDPOINT_URL_SECRETS_MANAGER=<URL> (through
+// config.LoadDefaultConfig) or secretsmanager.Options.BaseEndpoint, with any static
+// credentials. It answers GetSecretValue, PutSecretValue and DescribeSecret, and
+// records every request so tests can assert what was read and written.
+package fakesecretsmanager
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Request is one recorded call.
+type Request struct {
+	// Operation is the X-Amz-Target suffix, e.g. "GetSecretValue".
+	Operation string
+	// SecretID is the SecretId the call named.
+	SecretID string
+}
+
+// Server is the fake. The zero value is not usable: call New.
+type Server struct {
+	*httptest.Server
+
+	mu       sync.Mutex
+	secrets  map[string]*secret // by ARN
+	requests []Request
+	failNext map[string]int // operation -> number of calls to fail with InternalServiceError
+}
+
+type secret struct {
+	arn, name string
+	value     string
+	versions  int
+}
+
+// New starts a fake; it is closed when the test ends.
+func New(t testing.TB) *Server {
+	s := &Server{secrets: map[string]*secret{}, failNext: map[string]int{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Put creates or replaces a secret and returns its ARN.
+func (s *Server) Put(name, value string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sec := s.find(name); sec != nil {
+		sec.value = value
+		sec.versions++
+		return sec.arn
+	}
+	arn := fmt.Sprintf("arn:aws:secretsmanager:us-east-1:123456789012:secret:%s-AbCdEf", name)
+	s.secrets[arn] = &secret{arn: arn, name: name, value: value, versions: 1}
+	return arn
+}
+
+// Value returns a secret's current value, by name or ARN.
+func (s *Server) Value(id string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sec := s.find(id)
+	if sec == nil {
+		return "", false
+	}
+	return sec.value, true
+}
+
+// Requests returns a copy of every call received so far.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+// Count returns how many calls of one operation were received.
+func (s *Server) Count(operation string) int {
+	n := 0
+	for _, r := range s.Requests() {
+		if r.Operation == operation {
+			n++
+		}
+	}
+	return n
+}
+
+// FailNext makes the next n calls of operation fail with a 500
+// InternalServiceError (which the SDK retries).
+func (s *Server) FailNext(operation string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failNext[operation] = n
+}
+
+func (s *Server) find(id string) *secret {
+	if sec, ok := s.secrets[id]; ok {
+		return sec
+	}
+	for _, sec := range s.secrets {
+		if sec.name == id {
+			return sec
+		}
+	}
+	return nil
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), "secretsmanager.")
+	if !ok || r.Method != http.MethodPost {
+		writeError(w, http.StatusBadRequest, "UnknownOperationException", "unknown target")
+		return
+	}
+	if !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") {
+		writeError(w, http.StatusBadRequest, "MissingAuthenticationTokenException", "request is not SigV4-signed")
+		return
+	}
+	body, _ := io.ReadAll(r.Body)
+	var in struct {
+		SecretID     string `json:"SecretId"`
+		SecretString *string
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		writeError(w, http.StatusBadRequest, "SerializationException", err.Error())
+		return
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = append(s.requests, Request{Operation: op, SecretID: in.SecretID})
+	if s.failNext[op] > 0 {
+		s.failNext[op]--
+		writeError(w, http.StatusInternalServerError, "InternalServiceError", "injected failure")
+		return
+	}
+	sec := s.find(in.SecretID)
+	if sec == nil {
+		writeError(w, http.StatusBadRequest, "ResourceNotFoundException", "Secrets Manager can't find the specified secret.")
+		return
+	}
+	switch op {
+	case "GetSecretValue":
+		writeJSON(w, map[string]any{
+			"ARN": sec.arn, "Name": sec.name, "SecretString": sec.value,
+			"VersionId": fmt.Sprintf("v%d", sec.versions), "VersionStages": []string{"AWSCURRENT"},
+		})
+	case "PutSecretValue":
+		if in.SecretString == nil {
+			writeError(w, http.StatusBadRequest, "InvalidParameterException", "SecretString is required by this fake")
+			return
+		}
+		sec.value = *in.SecretString
+		sec.versions++
+		writeJSON(w, map[string]any{
+			"ARN": sec.arn, "Name": sec.name,
+			"VersionId": fmt.Sprintf("v%d", sec.versions), "VersionStages": []string{"AWSCURRENT"},
+		})
+	case "DescribeSecret":
+		writeJSON(w, map[string]any{"ARN": sec.arn, "Name": sec.name})
+	default:
+		writeError(w, http.StatusBadRequest, "UnknownOperationException", "operation not supported by this fake: "+op)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("X-Amzn-ErrorType", code)
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"__type": code, "Message": msg})
+}

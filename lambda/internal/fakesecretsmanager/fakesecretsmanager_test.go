@@ -1,0 +1,58 @@
+package fakesecretsmanager_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+	"github.com/stretchr/testify/require"
+
+	"github.com/openhealthstack/smart-healthlake/lambda/internal/fakesecretsmanager"
+)
+
+func client(t *testing.T, url string) *secretsmanager.Client {
+	t.Setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", url)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "fake")
+	t.Setenv("AWS_REGION", "us-east-1")
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	require.NoError(t, err)
+	return secretsmanager.NewFromConfig(cfg)
+}
+
+func TestTheRealClientReadsAndWritesSecrets(t *testing.T) {
+	fake := fakesecretsmanager.New(t)
+	arn := fake.Put("okta-api", `{"token":"x"}`)
+	c := client(t, fake.URL)
+
+	out, err := c.GetSecretValue(context.Background(), &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
+	require.NoError(t, err)
+	require.Equal(t, `{"token":"x"}`, aws.ToString(out.SecretString))
+
+	_, err = c.PutSecretValue(context.Background(), &secretsmanager.PutSecretValueInput{SecretId: aws.String("okta-api"), SecretString: aws.String("new")})
+	require.NoError(t, err)
+	v, _ := fake.Value(arn)
+	require.Equal(t, "new", v)
+	require.Equal(t, 1, fake.Count("GetSecretValue"))
+}
+
+func TestAMissingSecretIsATypedNotFoundError(t *testing.T) {
+	fake := fakesecretsmanager.New(t)
+	_, err := client(t, fake.URL).GetSecretValue(context.Background(), &secretsmanager.GetSecretValueInput{SecretId: aws.String("nope")})
+	var nf *types.ResourceNotFoundException
+	require.True(t, errors.As(err, &nf), "got %v", err)
+}
+
+func TestInjectedServerErrorsAreRetriedByTheSDK(t *testing.T) {
+	fake := fakesecretsmanager.New(t)
+	fake.Put("s", "v")
+	fake.FailNext("GetSecretValue", 1)
+	out, err := client(t, fake.URL).GetSecretValue(context.Background(), &secretsmanager.GetSecretValueInput{SecretId: aws.String("s")})
+	require.NoError(t, err)
+	require.Equal(t, "v", aws.ToString(out.SecretString))
+	require.Equal(t, 2, fake.Count("GetSecretValue"))
+}

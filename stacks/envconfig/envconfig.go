@@ -1,0 +1,319 @@
+// Package envconfig reads the per-environment configuration of the SMART
+// HealthLake app from the CDK context (cdk.json's "context" section) into typed,
+// validated Go values.
+//
+// cdk.json holds one object per environment under the context key
+// "smart-healthlake:environments":
+//
+//	"smart-healthlake:environments": {
+//	  "dev": {"region": "us-east-1", "okta": {"orgUrl": "https://dev-1.okta.com", "credentialSecret": "smart/okta"}},
+//	  "prod": {...}
+//	}
+//
+// Every key, its type, default and meaning is documented on the Environment
+// struct and in the README's configuration reference. Errors name the
+// environment and the key: `environment "prod": okta.orgUrl must be an https URL`.
+package envconfig
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
+)
+
+// ContextKey is the CDK context key that holds the environments.
+const ContextKey = "smart-healthlake:environments"
+
+// SelectKey is the CDK context key that picks one environment: `cdk synth -c env=prod`.
+const SelectKey = "env"
+
+// Encryption choices for the data store.
+const (
+	// EncryptionCustomerManaged: the stack creates a KMS key with rotation on.
+	EncryptionCustomerManaged = "customer-managed"
+	// EncryptionAWSOwned: HealthLake's AWS-owned key.
+	EncryptionAWSOwned = "aws-owned"
+)
+
+// Removal policies for the data store when the stack or resource is deleted.
+const (
+	RemovalRetain  = "retain"
+	RemovalDestroy = "destroy"
+)
+
+// Token validation modes of the token-validation Lambda.
+const (
+	ValidationJWT           = "jwt"
+	ValidationIntrospection = "introspection"
+)
+
+// Environment is one deployment target (dev, prod, ...).
+type Environment struct {
+	// Name is the environment's key in cdk.json.
+	Name string
+	// Account is the 12-digit AWS account id. Key: account. Default: the
+	// account of the CLI's credentials at deploy time (an environment-agnostic stack).
+	Account string
+	// Region is the AWS region. Key: region. Default: the CLI's region at deploy time.
+	Region string
+	// Production environments always retain the data store, get termination
+	// protection and may not preload Synthea data. Key: production.
+	// Default: true for the environment named "prod".
+	Production bool
+	// Okta is the authorization server's configuration. Key: okta.
+	Okta Okta
+	// Datastore configures the HealthLake data store. Key: datastore.
+	Datastore Datastore
+	// TokenValidator configures the token-validation Lambda. Key: tokenValidator.
+	TokenValidator TokenValidator
+	// LogRetentionDays is how long CloudWatch keeps the Lambdas' logs; one of the
+	// values CloudWatch accepts. Key: logRetentionDays. Default: 365.
+	LogRetentionDays int
+	// Tags are added to every resource of the environment's stack, besides
+	// `Environment=<name>` and `Application=smart-healthlake`. Key: tags. Default: none.
+	Tags map[string]string
+}
+
+// Okta is where the Okta authorization server lives and how to manage it.
+type Okta struct {
+	// OrgURL is the Okta org, such as https://dev-123456.okta.com. Key: okta.orgUrl. Required.
+	OrgURL string
+	// CredentialSecret is the name or ARN of the Secrets Manager secret that holds
+	// the Okta management credential (an API token or a service app's private key).
+	// Key: okta.credentialSecret. Required.
+	CredentialSecret string
+}
+
+// Datastore configures the SMART-enabled HealthLake data store.
+type Datastore struct {
+	// Name of the data store. Key: datastore.name. Default: "smart-healthlake-<env>".
+	Name string
+	// SmartVersion is v1 (SMART_ON_FHIR_V1) or v2 (SMART_ON_FHIR).
+	// Key: datastore.smartVersion. Default: v2.
+	SmartVersion smartconfig.Flavour
+	// FineGrainedAuthorization scopes user-level access to the fhirUser's own
+	// patients. Key: datastore.fineGrainedAuthorization. Default: true.
+	FineGrainedAuthorization bool
+	// Encryption is customer-managed (a KMS key the stack creates) or aws-owned.
+	// Key: datastore.encryption. Default: customer-managed.
+	Encryption string
+	// PreloadSynthea loads Synthea's synthetic patients at creation. Key:
+	// datastore.preloadSynthea. Default: true for the environment named "dev",
+	// false otherwise; never allowed in production.
+	PreloadSynthea bool
+	// RemovalPolicy is what happens to the data store when it leaves the stack:
+	// retain or destroy. Key: datastore.removalPolicy. Default: retain; production
+	// environments must retain.
+	RemovalPolicy string
+}
+
+// TokenValidator configures the token-validation Lambda HealthLake calls.
+type TokenValidator struct {
+	// ProvisionedConcurrency keeps this many instances warm behind an alias, so
+	// cold starts never eat HealthLake's 1-second budget. 0 turns it off.
+	// Key: tokenValidator.provisionedConcurrency. Default: 0.
+	ProvisionedConcurrency int
+	// Validation is jwt (local signature checks) or introspection (RFC 7662).
+	// Key: tokenValidator.validation. Default: jwt.
+	Validation string
+}
+
+// StackName is the CloudFormation stack name of the environment.
+func (e Environment) StackName() string { return "SmartHealthLake-" + e.Name }
+
+// Parse reads every environment from the raw context value (as decoded from
+// cdk.json). Environments come back sorted by name.
+func Parse(raw any) ([]Environment, error) {
+	if raw == nil {
+		return nil, fmt.Errorf("cdk.json: context %q is missing: it must hold one object per environment", ContextKey)
+	}
+	all, ok := raw.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("cdk.json: context %q must be an object of environments, got %s", ContextKey, typeName(raw))
+	}
+	if len(all) == 0 {
+		return nil, fmt.Errorf("cdk.json: context %q has no environments", ContextKey)
+	}
+	names := make([]string, 0, len(all))
+	for name := range all {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+
+	var errs []error
+	envs := make([]Environment, 0, len(names))
+	for _, name := range names {
+		env, err := parseEnvironment(name, all[name])
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		envs = append(envs, env)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return envs, nil
+}
+
+// Select returns the environment named by `-c env=<name>`, or every environment
+// when selected is nil or empty.
+func Select(envs []Environment, selected any) ([]Environment, error) {
+	if selected == nil || selected == "" {
+		return envs, nil
+	}
+	name, ok := selected.(string)
+	if !ok {
+		return nil, fmt.Errorf("-c %s=...: must be an environment name, got %s", SelectKey, typeName(selected))
+	}
+	known := make([]string, 0, len(envs))
+	for _, e := range envs {
+		if e.Name == name {
+			return []Environment{e}, nil
+		}
+		known = append(known, e.Name)
+	}
+	return nil, fmt.Errorf("-c %s=%s: no environment %q in cdk.json (known: %s)", SelectKey, name, name, strings.Join(known, ", "))
+}
+
+var (
+	envNamePattern   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,30}$`)
+	accountPattern   = regexp.MustCompile(`^[0-9]{12}$`)
+	regionPattern    = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$`)
+	datastoreNameRe  = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,256}$`)
+	tagKeyPattern    = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
+	tagValuePattern  = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$`)
+	secretRefPattern = regexp.MustCompile(`^([A-Za-z0-9/_+=.@-]{1,512}|arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+)$`)
+)
+
+// logRetentionDays are the values CloudWatch Logs accepts.
+var logRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+func parseEnvironment(name string, raw any) (Environment, error) {
+	if !envNamePattern.MatchString(name) {
+		return Environment{}, fmt.Errorf("environment %q: the name must start with a letter and hold only letters, digits and hyphens (at most 31), since it becomes part of the stack name", name)
+	}
+	r := &reader{env: name}
+	root := r.root(raw)
+	e := Environment{Name: name}
+
+	e.Account = root.str("account", "")
+	if e.Account != "" && !accountPattern.MatchString(e.Account) {
+		r.fail("account", "must be a 12-digit AWS account id, got %q", e.Account)
+	}
+	e.Region = root.str("region", "")
+	if e.Region != "" && !regionPattern.MatchString(e.Region) {
+		r.fail("region", "must be an AWS region such as us-east-1, got %q", e.Region)
+	}
+	e.Production = root.boolean("production", name == "prod")
+
+	okta := root.object("okta", true)
+	e.Okta.OrgURL = okta.str("orgUrl", "")
+	switch {
+	case !okta.has("orgUrl"):
+		r.fail("okta.orgUrl", "is required (the Okta org, such as https://dev-123456.okta.com)")
+	case !isOrgURL(e.Okta.OrgURL):
+		r.fail("okta.orgUrl", "must be an https URL with a host and no path, such as https://dev-123456.okta.com, got %q", e.Okta.OrgURL)
+	}
+	e.Okta.OrgURL = strings.TrimSuffix(e.Okta.OrgURL, "/")
+	e.Okta.CredentialSecret = okta.str("credentialSecret", "")
+	switch {
+	case !okta.has("credentialSecret"):
+		r.fail("okta.credentialSecret", "is required (the name or ARN of the Secrets Manager secret holding the Okta management credential)")
+	case !secretRefPattern.MatchString(e.Okta.CredentialSecret):
+		r.fail("okta.credentialSecret", "must be a Secrets Manager secret name or ARN, got %q", e.Okta.CredentialSecret)
+	}
+	okta.done()
+
+	ds := root.object("datastore", false)
+	e.Datastore.Name = ds.str("name", "smart-healthlake-"+name)
+	if !datastoreNameRe.MatchString(e.Datastore.Name) {
+		r.fail("datastore.name", "must be 1-256 letters, digits, spaces or _.:/=+-@, got %q", e.Datastore.Name)
+	}
+	e.Datastore.SmartVersion = smartconfig.Flavour(ds.str("smartVersion", string(smartconfig.V2)))
+	if !e.Datastore.SmartVersion.Valid() {
+		r.fail("datastore.smartVersion", "must be v1 (SMART_ON_FHIR_V1) or v2 (SMART_ON_FHIR), got %q", e.Datastore.SmartVersion)
+	}
+	e.Datastore.FineGrainedAuthorization = ds.boolean("fineGrainedAuthorization", true)
+	e.Datastore.Encryption = ds.str("encryption", EncryptionCustomerManaged)
+	if e.Datastore.Encryption != EncryptionCustomerManaged && e.Datastore.Encryption != EncryptionAWSOwned {
+		r.fail("datastore.encryption", "must be %s or %s, got %q", EncryptionCustomerManaged, EncryptionAWSOwned, e.Datastore.Encryption)
+	}
+	e.Datastore.PreloadSynthea = ds.boolean("preloadSynthea", name == "dev" && !e.Production)
+	if e.Datastore.PreloadSynthea && e.Production {
+		r.fail("datastore.preloadSynthea", "must be false in a production environment: synthetic patients do not belong beside real ones")
+	}
+	e.Datastore.RemovalPolicy = ds.str("removalPolicy", RemovalRetain)
+	switch {
+	case e.Datastore.RemovalPolicy != RemovalRetain && e.Datastore.RemovalPolicy != RemovalDestroy:
+		r.fail("datastore.removalPolicy", "must be %s or %s, got %q", RemovalRetain, RemovalDestroy, e.Datastore.RemovalPolicy)
+	case e.Datastore.RemovalPolicy == RemovalDestroy && e.Production:
+		r.fail("datastore.removalPolicy", "must be %s in a production environment: the data store holds patients' records", RemovalRetain)
+	}
+	ds.done()
+
+	tv := root.object("tokenValidator", false)
+	e.TokenValidator.ProvisionedConcurrency = tv.integer("provisionedConcurrency", 0)
+	if e.TokenValidator.ProvisionedConcurrency < 0 || e.TokenValidator.ProvisionedConcurrency > 100 {
+		r.fail("tokenValidator.provisionedConcurrency", "must be between 0 and 100, got %d", e.TokenValidator.ProvisionedConcurrency)
+	}
+	e.TokenValidator.Validation = tv.str("validation", ValidationJWT)
+	if e.TokenValidator.Validation != ValidationJWT && e.TokenValidator.Validation != ValidationIntrospection {
+		r.fail("tokenValidator.validation", "must be %s or %s, got %q", ValidationJWT, ValidationIntrospection, e.TokenValidator.Validation)
+	}
+	tv.done()
+
+	e.LogRetentionDays = root.integer("logRetentionDays", 365)
+	if !contains(logRetentionDays, e.LogRetentionDays) {
+		r.fail("logRetentionDays", "must be one of the values CloudWatch Logs accepts (%s), got %d", joinInts(logRetentionDays), e.LogRetentionDays)
+	}
+	e.Tags = root.stringMap("tags")
+	tagKeys := make([]string, 0, len(e.Tags))
+	for k := range e.Tags {
+		tagKeys = append(tagKeys, k)
+	}
+	sort.Strings(tagKeys)
+	for _, k := range tagKeys {
+		v := e.Tags[k]
+		if !tagKeyPattern.MatchString(k) || strings.HasPrefix(strings.ToLower(k), "aws:") {
+			r.fail("tags."+k, "is not a valid tag key (1-128 letters, digits, spaces or _.:/=+-@, not starting with aws:)")
+		}
+		if !tagValuePattern.MatchString(v) {
+			r.fail("tags."+k, "has an invalid value %q (at most 256 letters, digits, spaces or _.:/=+-@)", v)
+		}
+	}
+	root.done()
+
+	if err := r.err(); err != nil {
+		return Environment{}, err
+	}
+	return e, nil
+}
+
+func isOrgURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && u.Scheme == "https" && u.Host != "" && u.User == nil &&
+		(u.Path == "" || u.Path == "/") && u.RawQuery == "" && u.Fragment == ""
+}
+
+func contains(list []int, v int) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func joinInts(list []int) string {
+	s := make([]string, len(list))
+	for i, v := range list {
+		s[i] = fmt.Sprint(v)
+	}
+	return strings.Join(s, ", ")
+}

@@ -1,0 +1,117 @@
+package stacks_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/stretchr/testify/require"
+
+	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
+	"github.com/openhealthstack/smart-healthlake/stacks"
+)
+
+// environments builds every environment of the repository's cdk.json (or the
+// one selected) with bundling skipped.
+func environments(t *testing.T, extra map[string]any) []stacks.SmartHealthLakeStack {
+	t.Helper()
+	ctx := cdktest.CdkJSONContext(t)
+	for k, v := range extra {
+		ctx[k] = v
+	}
+	app := cdktest.NewApp(t, ctx)
+	out, err := stacks.AddEnvironments(app)
+	require.NoError(t, err)
+	return out
+}
+
+func TestEveryEnvironmentMatchesItsSnapshot(t *testing.T) {
+	for _, s := range environments(t, nil) {
+		t.Run(s.Environment.Name, func(t *testing.T) {
+			cdktest.Snapshot(t, cdktest.Template(t, s.Stack),
+				filepath.Join(cdktest.RepoRoot(), "testdata", "snapshots", s.Environment.StackName()+".template.json"))
+		})
+	}
+}
+
+func TestEachEnvironmentIsItsOwnStack(t *testing.T) {
+	all := environments(t, nil)
+	names := map[string]bool{}
+	for _, s := range all {
+		names[*s.StackName()] = true
+	}
+	require.True(t, names["SmartHealthLake-dev"])
+	require.True(t, names["SmartHealthLake-prod"])
+
+	one := environments(t, map[string]any{"env": "prod"})
+	require.Len(t, one, 1)
+	require.Equal(t, "SmartHealthLake-prod", *one[0].StackName())
+}
+
+func TestAnUnknownEnvironmentStopsSynthesis(t *testing.T) {
+	ctx := cdktest.CdkJSONContext(t)
+	ctx["env"] = "staging"
+	_, err := stacks.AddEnvironments(cdktest.NewApp(t, ctx))
+	require.ErrorContains(t, err, `no environment "staging" in cdk.json`)
+}
+
+func TestBadConfigurationStopsSynthesisNamingEnvironmentAndKey(t *testing.T) {
+	ctx := cdktest.CdkJSONContext(t)
+	ctx["smart-healthlake:environments"] = map[string]any{
+		"prod": map[string]any{"okta": map[string]any{"orgUrl": "http://acme.okta.com", "credentialSecret": "s"}},
+	}
+	_, err := stacks.AddEnvironments(cdktest.NewApp(t, ctx))
+	require.ErrorContains(t, err, `environment "prod": okta.orgUrl must be an https URL`)
+}
+
+func TestProductionIsProtectedAndEveryResourceIsTagged(t *testing.T) {
+	for _, s := range environments(t, nil) {
+		t.Run(s.Environment.Name, func(t *testing.T) {
+			require.Equal(t, s.Environment.Production, *s.TerminationProtection(), "termination protection follows production")
+			tpl := cdktest.Template(t, s.Stack)
+			tags := []any{
+				map[string]any{"Key": "Application", "Value": "smart-healthlake"},
+				map[string]any{"Key": "Environment", "Value": s.Environment.Name},
+			}
+			for k, v := range s.Environment.Tags {
+				tags = append(tags, map[string]any{"Key": k, "Value": v})
+			}
+			for _, tag := range tags {
+				cdktest.Try(t, func() {
+					tpl.HasResourceProperties(jsii.String("AWS::KMS::Key"), map[string]any{
+						"Tags": assertions.Match_ArrayWith(&[]any{tag}),
+					})
+				})
+			}
+		})
+	}
+}
+
+func TestACustomerManagedKeyRotatesAndOutlivesTheStack(t *testing.T) {
+	for _, s := range environments(t, nil) {
+		if s.DataKey == nil {
+			continue
+		}
+		tpl := cdktest.Template(t, s.Stack)
+		cdktest.Try(t, func() {
+			tpl.HasResource(jsii.String("AWS::KMS::Key"), map[string]any{
+				"Properties":     map[string]any{"EnableKeyRotation": true},
+				"DeletionPolicy": "Retain",
+			})
+		})
+	}
+}
+
+func TestAnAWSOwnedKeyEnvironmentCreatesNoKey(t *testing.T) {
+	ctx := cdktest.CdkJSONContext(t)
+	ctx["smart-healthlake:environments"] = map[string]any{
+		"dev": map[string]any{
+			"okta":      map[string]any{"orgUrl": "https://a.okta.com", "credentialSecret": "s"},
+			"datastore": map[string]any{"encryption": "aws-owned"},
+		},
+	}
+	out, err := stacks.AddEnvironments(cdktest.NewApp(t, ctx))
+	require.NoError(t, err)
+	require.Nil(t, out[0].DataKey)
+}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,31 +35,60 @@ func TestEveryEnvironmentSynthesizesAndPassesCfnLint(t *testing.T) {
 		require.NoError(t, err)
 	}
 
+	lintTemplates(t, templates)
+}
+
+// lintTemplates runs cfn-lint on the templates and fails the test on any error
+// finding (rules E*); warnings are logged. Without cfn-lint it says so and skips.
+func lintTemplates(t *testing.T, templates []string) {
+	t.Helper()
 	lint, err := exec.LookPath("cfn-lint")
 	if err != nil {
 		t.Skip("cfn-lint is not on the PATH: templates synthesized but NOT linted (install it with `pip install cfn-lint`)")
 	}
-	args := append([]string{"--format", "parseable"}, templates...)
-	cmd := exec.Command(lint, args...)
+	for _, e := range cfnLintErrors(t, lint, templates) {
+		t.Errorf("cfn-lint error: %s", e)
+	}
+}
+
+// cfnLintErrors returns cfn-lint's error findings.
+func cfnLintErrors(t *testing.T, lint string, templates []string) []string {
+	t.Helper()
+	cmd := exec.Command(lint, append([]string{"--format", "parseable"}, templates...)...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	err = cmd.Run()
+	err := cmd.Run()
 	report := strings.TrimSpace(out.String())
 	if report != "" {
 		t.Logf("cfn-lint findings:\n%s", report)
 	}
+	var errs []string
 	for _, line := range strings.Split(report, "\n") {
-		// parseable format: file:line:col:endline:endcol:rule:message; E rules are errors.
+		// parseable: file:line:col:endline:endcol:rule:message; E rules are errors.
 		parts := strings.SplitN(line, ":", 7)
 		if len(parts) == 7 && strings.HasPrefix(parts[5], "E") {
-			t.Errorf("cfn-lint error: %s", line)
+			errs = append(errs, line)
 		}
 	}
-	if exit, isExit := err.(*exec.ExitError); isExit && exit.ExitCode()&2 != 0 {
-		t.Errorf("cfn-lint reported errors (exit %d)", exit.ExitCode())
-	} else if err != nil && !isExit {
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit) && exit.ExitCode()&2 != 0 && len(errs) == 0:
+		// cfn-lint's exit code has bit 2 for errors: never let a format change hide one.
+		errs = append(errs, "cfn-lint exited with errors: "+report)
+	case err != nil && !errors.As(err, &exit):
 		t.Fatalf("running cfn-lint: %v", err)
 	}
+	return errs
+}
+
+func TestTheLintGateCatchesATemplateError(t *testing.T) {
+	lint, err := exec.LookPath("cfn-lint")
+	if err != nil {
+		t.Skip("cfn-lint is not on the PATH")
+	}
+	bad := filepath.Join(t.TempDir(), "bad.template.json")
+	require.NoError(t, os.WriteFile(bad, []byte(`{"Resources": {"Key": {"Type": "AWS::KMS::Key", "Properties": {"EnableKeyRotation": "sometimes"}}}}`), 0o644))
+	require.NotEmpty(t, cfnLintErrors(t, lint, []string{bad}))
 }
 
 // TestTheAppRefusesBadConfiguration runs the real app binary against a broken
@@ -99,4 +130,43 @@ func TestTheAppSynthesizesOneEnvironmentOnRequest(t *testing.T) {
 	assembly := app.Synth(nil)
 	require.Len(t, *assembly.Stacks(), 1)
 	require.Equal(t, "SmartHealthLake-prod", *(*assembly.Stacks())[0].StackName())
+}
+
+// TestAnotherModuleImportsTheConstructs builds and runs examples/consumer, a
+// separate Go module that imports this one, as another team's app would.
+func TestAnotherModuleImportsTheConstructs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the example module; skipped with -short")
+	}
+	dir := filepath.Join(cdktest.RepoRoot(), "examples", "consumer")
+	tidy := exec.Command("go", "mod", "tidy", "-diff")
+	tidy.Dir = dir
+	out, err := tidy.CombinedOutput()
+	require.NoError(t, err, "examples/consumer/go.mod and go.sum must be tidy (missing go.sum entries break consumers):\n%s", out)
+
+	bin := filepath.Join(t.TempDir(), "consumer")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Dir = dir
+	out, err = build.CombinedOutput()
+	require.NoError(t, err, string(out))
+
+	cdkOut := t.TempDir()
+	run := exec.Command(bin)
+	run.Dir = dir
+	run.Env = append(os.Environ(), "CDK_OUTDIR="+cdkOut)
+	out, err = run.CombinedOutput()
+	require.NoError(t, err, string(out))
+
+	tpl, err := os.ReadFile(filepath.Join(cdkOut, "SmartHealthLake-research.template.json"))
+	require.NoError(t, err)
+	var template struct {
+		Resources map[string]struct {
+			Type       string
+			Properties struct{ Tags []struct{ Key, Value string } }
+		}
+	}
+	require.NoError(t, json.Unmarshal(tpl, &template))
+	require.Equal(t, "AWS::KMS::Key", template.Resources["DataKey17AFBB84"].Type)
+	require.Contains(t, template.Resources["DataKey17AFBB84"].Properties.Tags,
+		struct{ Key, Value string }{"Team", "research"}, "the consumer's own tags")
 }

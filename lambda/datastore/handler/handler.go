@@ -1,0 +1,161 @@
+// Package handler is the Lambda logic of the SMART-enabled HealthLake data store
+// custom resource, run behind the CDK Provider framework with an isComplete poller.
+//
+// Lifecycle:
+//   - Create starts CreateFHIRDatastore with a ClientToken derived from the
+//     CloudFormation request, so a retried Create makes one data store; isComplete
+//     waits for ACTIVE and returns the attributes, or fails with HealthLake's
+//     ErrorCause on CREATE_FAILED.
+//   - Update compares the desired properties with what HealthLake reports. SMART
+//     settings and the name change in place through UpdateFHIRDatastore (full
+//     configuration, same physical id); tags through TagResource/UntagResource.
+//     Encryption, FHIR version and preload cannot change: the update is refused
+//     unless AcknowledgeReplacement is set, in which case a new data store is
+//     created and CloudFormation then deletes the old one (per its RemovalPolicy).
+//     Because the comparison is against the data store itself, CloudFormation's
+//     rollback Update (old and new properties swapped) restores the previous
+//     configuration.
+//   - Delete retains the data store unless RemovalPolicy is destroy; then it
+//     deletes and isComplete waits for DELETED. A data store already gone, or a
+//     physical id that is not a data store id, is success.
+//
+// ConflictException and throttling are retried by the SDK retryer configured in
+// package healthlakeapi. Nothing secret passes through this handler; events are
+// never logged whole because their ResponseURL is a pre-signed URL.
+package handler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/healthlake"
+	"github.com/aws/aws-sdk-go-v2/service/healthlake/types"
+
+	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
+)
+
+// Handler serves the Provider framework's onEvent and isComplete calls.
+type Handler struct {
+	client *healthlake.Client
+	log    *slog.Logger
+}
+
+// New returns a Handler using client for every HealthLake call. The client's
+// retryer should come from healthlakeapi.NewRetryer.
+func New(client *healthlake.Client, logger *slog.Logger) *Handler {
+	return &Handler{client: client, log: logger}
+}
+
+// OnEvent starts the change CloudFormation asks for and returns the physical id
+// (the DatastoreId) without waiting; IsComplete does the waiting.
+func (h *Handler) OnEvent(ctx context.Context, e customresource.Event) (customresource.OnEventResponse, error) {
+	log := h.eventLogger(e)
+	if unknown := UnknownProperties(e.ResourceProperties); len(unknown) > 0 {
+		log.Warn("ignoring unknown properties", "properties", unknown)
+	}
+	switch e.RequestType {
+	case customresource.Create:
+		return h.create(ctx, e, log)
+	case customresource.Update:
+		return h.update(ctx, e, log)
+	case customresource.Delete:
+		return h.delete(ctx, e, log)
+	default:
+		return customresource.OnEventResponse{}, fmt.Errorf("unknown request type %q", e.RequestType)
+	}
+}
+
+// IsComplete reports whether the change OnEvent started has finished. Create and
+// Update complete at ACTIVE with the attributes as Data; Delete at DELETED (or at
+// once when the data store is retained).
+func (h *Handler) IsComplete(ctx context.Context, e customresource.IsCompleteEvent) (customresource.IsCompleteResponse, error) {
+	log := h.eventLogger(e.Event)
+	switch e.RequestType {
+	case customresource.Create, customresource.Update:
+		return h.awaitActive(ctx, e.PhysicalResourceID, log)
+	case customresource.Delete:
+		return h.awaitDeleted(ctx, e.Event, log)
+	default:
+		return customresource.IsCompleteResponse{}, fmt.Errorf("unknown request type %q", e.RequestType)
+	}
+}
+
+// eventLogger carries the identifying fields of the event, never the event itself.
+func (h *Handler) eventLogger(e customresource.Event) *slog.Logger {
+	return h.log.With(
+		"requestType", string(e.RequestType),
+		"requestId", e.RequestID,
+		"logicalResourceId", e.LogicalResourceID,
+		"physicalResourceId", e.PhysicalResourceID,
+	)
+}
+
+func (h *Handler) awaitActive(ctx context.Context, id string, log *slog.Logger) (customresource.IsCompleteResponse, error) {
+	p, err := h.describe(ctx, id)
+	if err != nil {
+		return customresource.IsCompleteResponse{}, err
+	}
+	switch p.DatastoreStatus {
+	case types.DatastoreStatusActive:
+		log.Info("data store is active", "datastoreId", id)
+		return customresource.IsCompleteResponse{IsComplete: true, Data: attributes(p)}, nil
+	case types.DatastoreStatusCreating, statusUpdating:
+		log.Info("waiting for data store", "datastoreId", id, "status", string(p.DatastoreStatus))
+		return customresource.IsCompleteResponse{}, nil
+	case types.DatastoreStatusCreateFailed, statusUpdateFailed:
+		return customresource.IsCompleteResponse{}, fmt.Errorf("HealthLake data store %s is %s: %s", id, p.DatastoreStatus, errorCause(p))
+	default:
+		return customresource.IsCompleteResponse{}, fmt.Errorf("HealthLake data store %s is %s, expected it to become ACTIVE", id, p.DatastoreStatus)
+	}
+}
+
+// attributes are the Data returned to CloudFormation: a few hundred bytes, no secret.
+func attributes(p *types.DatastoreProperties) map[string]any {
+	endpoint := aws.ToString(p.DatastoreEndpoint)
+	return map[string]any{
+		AttrDatastoreID:           aws.ToString(p.DatastoreId),
+		AttrDatastoreArn:          aws.ToString(p.DatastoreArn),
+		AttrDatastoreEndpoint:     endpoint,
+		AttrSmartConfigurationURL: strings.TrimSuffix(endpoint, "/") + "/.well-known/smart-configuration",
+	}
+}
+
+func errorCause(p *types.DatastoreProperties) string {
+	if p.ErrorCause == nil || aws.ToString(p.ErrorCause.ErrorMessage) == "" {
+		return "HealthLake gave no ErrorCause"
+	}
+	return fmt.Sprintf("%s (%s)", aws.ToString(p.ErrorCause.ErrorMessage), p.ErrorCause.ErrorCategory)
+}
+
+// Statuses HealthLake reports since UpdateFHIRDatastore exists, missing from the
+// enum of the SDK version in use.
+const (
+	statusUpdating     types.DatastoreStatus = "UPDATING"
+	statusUpdateFailed types.DatastoreStatus = "UPDATE_FAILED"
+)
+
+// errNotFound marks a data store HealthLake does not know.
+var errNotFound = errors.New("data store not found")
+
+func (h *Handler) describe(ctx context.Context, id string) (*types.DatastoreProperties, error) {
+	out, err := h.client.DescribeFHIRDatastore(ctx, &healthlake.DescribeFHIRDatastoreInput{DatastoreId: aws.String(id)})
+	var notFound *types.ResourceNotFoundException
+	if errors.As(err, &notFound) {
+		return nil, fmt.Errorf("describing HealthLake data store %s: %w: %w", id, errNotFound, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("describing HealthLake data store %s: %w", id, err)
+	}
+	return out.DatastoreProperties, nil
+}
+
+// datastoreID is HealthLake's constraint on DatastoreId. A physical id that does
+// not match was invented by CloudFormation or the framework after a failed Create.
+var datastoreID = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,32}$`)
+
+func isDatastoreID(id string) bool { return datastoreID.MatchString(id) }

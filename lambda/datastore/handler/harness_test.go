@@ -1,0 +1,154 @@
+package handler
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/healthlake"
+	"github.com/stretchr/testify/require"
+
+	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/fakehealthlake"
+	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/healthlakeapi"
+	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
+)
+
+// pollsToSettle is how many isComplete polls a transition lasts in the fake.
+const pollsToSettle = 2
+
+// harness drives the handler the way the Provider framework does, against a fake
+// HealthLake reached through the real SDK client.
+type harness struct {
+	t    *testing.T
+	ctx  context.Context
+	fake *fakehealthlake.Server
+	h    *Handler
+	logs *bytes.Buffer
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	fake := fakehealthlake.New(t, fakehealthlake.Options{PollsToSettle: pollsToSettle})
+	client := healthlake.New(healthlake.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(fake.URL()),
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "test-secret", ""),
+		// The production policy, with millisecond backoff and a few attempts.
+		Retryer: healthlakeapi.NewRetryer(func(o *retry.StandardOptions) {
+			o.MaxAttempts = 4
+			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })
+		}),
+	})
+	logs := &bytes.Buffer{}
+	return &harness{t: t, ctx: context.Background(), fake: fake, h: New(client, slog.New(slog.NewJSONHandler(logs, nil))), logs: logs}
+}
+
+// createEvent is a Create as the framework delivers it (testdata/create-event.json).
+func createEvent(t *testing.T) customresource.Event {
+	t.Helper()
+	raw, err := os.ReadFile("testdata/create-event.json")
+	require.NoError(t, err)
+	var e customresource.Event
+	require.NoError(t, json.Unmarshal(raw, &e))
+	return e
+}
+
+// clone deep-copies properties so a test can edit them.
+func clone(t *testing.T, p map[string]any) map[string]any {
+	t.Helper()
+	raw, err := json.Marshal(p)
+	require.NoError(t, err)
+	var out map[string]any
+	require.NoError(t, json.Unmarshal(raw, &out))
+	return out
+}
+
+// updateEvent is the Update CloudFormation sends after prev, with props edited by edit.
+func updateEvent(t *testing.T, prev customresource.Event, id, requestID string, edit func(map[string]any)) customresource.Event {
+	t.Helper()
+	e := prev
+	e.RequestType = customresource.Update
+	e.RequestID = requestID
+	e.PhysicalResourceID = id
+	e.OldResourceProperties = clone(t, prev.ResourceProperties)
+	e.ResourceProperties = clone(t, prev.ResourceProperties)
+	edit(e.ResourceProperties)
+	return e
+}
+
+// rollbackOf is CloudFormation's rollback Update: old and new properties swapped.
+func rollbackOf(e customresource.Event, requestID string) customresource.Event {
+	r := e
+	r.RequestID = requestID
+	r.ResourceProperties, r.OldResourceProperties = e.OldResourceProperties, e.ResourceProperties
+	return r
+}
+
+func deleteEvent(t *testing.T, prev customresource.Event, id string, edit func(map[string]any)) customresource.Event {
+	t.Helper()
+	e := prev
+	e.RequestType = customresource.Delete
+	e.RequestID = "delete-request"
+	e.PhysicalResourceID = id
+	e.OldResourceProperties = nil
+	e.ResourceProperties = clone(t, prev.ResourceProperties)
+	if edit != nil {
+		edit(e.ResourceProperties)
+	}
+	return e
+}
+
+// outcome is what the framework would report to CloudFormation.
+type outcome struct {
+	id    string
+	data  map[string]any
+	polls int // isComplete calls until completion
+	err   error
+}
+
+// run calls onEvent, then isComplete until it completes or fails.
+func (x *harness) run(e customresource.Event) outcome {
+	x.t.Helper()
+	resp, err := x.h.OnEvent(x.ctx, e)
+	if err != nil {
+		return outcome{err: err}
+	}
+	ce := customresource.IsCompleteEvent{Event: e, Data: resp.Data}
+	if resp.PhysicalResourceID != "" {
+		ce.PhysicalResourceID = resp.PhysicalResourceID
+	}
+	for polls := 1; polls <= 10; polls++ {
+		done, err := x.h.IsComplete(x.ctx, ce)
+		if err != nil {
+			return outcome{id: ce.PhysicalResourceID, polls: polls, err: err}
+		}
+		if done.IsComplete {
+			return outcome{id: ce.PhysicalResourceID, data: done.Data, polls: polls}
+		}
+	}
+	x.t.Fatalf("%s never completed", e.RequestType)
+	return outcome{}
+}
+
+// mustRun is run for steps that set a scene.
+func (x *harness) mustRun(e customresource.Event) outcome {
+	x.t.Helper()
+	o := x.run(e)
+	require.NoError(x.t, o.err)
+	return o
+}
+
+// datastore returns the fake's view of a data store.
+func (x *harness) datastore(id string) fakehealthlake.Datastore {
+	x.t.Helper()
+	d, ok := x.fake.Datastore(id)
+	require.True(x.t, ok, "no data store %s", id)
+	return d
+}

@@ -1,0 +1,257 @@
+package handler
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/healthlake/types"
+
+	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
+	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
+)
+
+// Resource property names: the contract with the CDK construct. Every scalar
+// arrives as a string ("true", "R4"); ScopesSupported is a list of strings and
+// Tags a map of strings.
+const (
+	PropDatastoreName            = "DatastoreName"            // required; in place
+	PropFhirVersion              = "FhirVersion"              // default R4; immutable
+	PropAuthorizationStrategy    = "AuthorizationStrategy"    // SMART_ON_FHIR (default) | SMART_ON_FHIR_V1; in place
+	PropFineGrainedAuthorization = "FineGrainedAuthorization" // default true; in place
+	PropIdpLambdaArn             = "IdpLambdaArn"             // required, function or alias ARN; in place
+	PropIssuer                   = "Issuer"                   // required https URL; in place
+	PropJwksUri                  = "JwksUri"                  // required https URL; in place
+	PropAuthorizationEndpoint    = "AuthorizationEndpoint"    // required https URL; in place
+	PropTokenEndpoint            = "TokenEndpoint"            // required https URL; in place
+	PropIntrospectionEndpoint    = "IntrospectionEndpoint"    // optional https URL; in place
+	PropRevocationEndpoint       = "RevocationEndpoint"       // optional https URL; in place
+	PropManagementEndpoint       = "ManagementEndpoint"       // optional https URL; in place
+	PropScopesSupported          = "ScopesSupported"          // optional list; in place
+	PropKmsKeyArn                = "KmsKeyArn"                // empty: AWS-owned key; immutable
+	PropPreloadSynthea           = "PreloadSynthea"           // default false; immutable
+	PropTags                     = "Tags"                     // optional map; TagResource/UntagResource
+	PropRemovalPolicy            = "RemovalPolicy"            // retain (default) | destroy
+	PropAcknowledgeReplacement   = "AcknowledgeReplacement"   // default false
+)
+
+// Data attribute names returned when the data store is ACTIVE.
+const (
+	AttrDatastoreID           = "DatastoreId"
+	AttrDatastoreArn          = "DatastoreArn"
+	AttrDatastoreEndpoint     = "DatastoreEndpoint"
+	AttrSmartConfigurationURL = "SmartConfigurationUrl"
+)
+
+// RemovalPolicy says what a Delete does to the data store.
+type RemovalPolicy string
+
+const (
+	// Retain removes the resource from the stack and keeps the data store.
+	Retain RemovalPolicy = "retain"
+	// Destroy deletes the data store and its data.
+	Destroy RemovalPolicy = "destroy"
+)
+
+// Spec is the desired data store, parsed and validated from the properties.
+type Spec struct {
+	Name                   string
+	FHIRVersion            types.FHIRVersion
+	Strategy               types.AuthorizationStrategy
+	FineGrained            bool
+	IdpLambdaARN           string
+	Metadata               string // SMART configuration JSON
+	KMSKeyARN              string // empty: AWS-owned key
+	PreloadSynthea         bool
+	Tags                   map[string]string
+	RemovalPolicy          RemovalPolicy
+	AcknowledgeReplacement bool
+}
+
+var (
+	// HealthLake's documented constraint on DatastoreName (and DatastoreId).
+	namePattern = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+	// HealthLake's documented pattern for IdpLambdaArn: a function, optionally
+	// qualified by a version or an alias.
+	lambdaARN = regexp.MustCompile(`^arn:aws[-a-z]*:lambda:[a-z]{2}(-[a-z]+)+-\d:\d{12}:function:[a-zA-Z0-9\-_.]+(:(\$LATEST|[a-zA-Z0-9\-_]+))?$`)
+	// A KMS key or alias ARN; a bare key id would hide the account and region.
+	kmsARN = regexp.MustCompile(`^arn:aws[-a-z]*:kms:[a-z]{2}(-[a-z]+)+-\d:\d{12}:(key/[a-zA-Z0-9-]+|alias/[a-zA-Z0-9/_-]+)$`)
+)
+
+// ignoredProperties are set by CloudFormation or the CDK, not by the construct.
+var ignoredProperties = []string{"ServiceToken", "ServiceTimeout"}
+
+var knownProperties = []string{
+	PropDatastoreName, PropFhirVersion, PropAuthorizationStrategy, PropFineGrainedAuthorization,
+	PropIdpLambdaArn, PropIssuer, PropJwksUri, PropAuthorizationEndpoint, PropTokenEndpoint,
+	PropIntrospectionEndpoint, PropRevocationEndpoint, PropManagementEndpoint, PropScopesSupported,
+	PropKmsKeyArn, PropPreloadSynthea, PropTags, PropRemovalPolicy, PropAcknowledgeReplacement,
+}
+
+// UnknownProperties lists properties the handler does not read, sorted. They are
+// logged, not refused: a rollback may replay properties of another handler version.
+func UnknownProperties(p customresource.Properties) []string {
+	var out []string
+	for k := range p {
+		if !slices.Contains(knownProperties, k) && !slices.Contains(ignoredProperties, k) {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ParseSpec reads and validates the properties. It reports every bad property at
+// once, each error a *customresource.PropertyError naming it.
+func ParseSpec(p customresource.Properties) (Spec, error) {
+	var errs []error
+	check := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	invalid := func(name, format string, args ...any) {
+		errs = append(errs, &customresource.PropertyError{Property: name, Reason: fmt.Sprintf(format, args...)})
+	}
+	var s Spec
+	var err error
+
+	s.Name, err = p.String(PropDatastoreName)
+	check(err)
+	if err == nil && (len(s.Name) > 256 || !namePattern.MatchString(s.Name)) {
+		invalid(PropDatastoreName, "must be 1-256 letters, digits, spaces or _.:/=+-@, got %q", s.Name)
+	}
+
+	version, err := p.OptionalString(PropFhirVersion, string(types.FHIRVersionR4))
+	check(err)
+	s.FHIRVersion = types.FHIRVersion(version)
+	if err == nil && !slices.Contains(s.FHIRVersion.Values(), s.FHIRVersion) {
+		invalid(PropFhirVersion, "must be one of %v, got %q", s.FHIRVersion.Values(), version)
+	}
+
+	strategy, err := p.OptionalString(PropAuthorizationStrategy, string(types.AuthorizationStrategySmartOnFhir))
+	check(err)
+	s.Strategy = types.AuthorizationStrategy(strategy)
+	smartVersion, smart := smartVersions[s.Strategy]
+	if err == nil && !smart {
+		invalid(PropAuthorizationStrategy, "must be %s (SMART v1 and v2 scopes) or %s (v1 only), got %q",
+			types.AuthorizationStrategySmartOnFhir, types.AuthorizationStrategySmartv1, strategy)
+	}
+
+	// On by default: without it a patient/ scope reaches every patient's records.
+	s.FineGrained, err = p.Bool(PropFineGrainedAuthorization, true)
+	check(err)
+
+	s.IdpLambdaARN, err = p.String(PropIdpLambdaArn)
+	check(err)
+	if err == nil && !lambdaARN.MatchString(s.IdpLambdaARN) {
+		invalid(PropIdpLambdaArn, "must be a Lambda function ARN, optionally with a version or alias qualifier, got %q", s.IdpLambdaARN)
+	}
+
+	var endpoints smartmeta.Endpoints
+	urlsOK := true
+	for _, u := range []struct {
+		name     string
+		required bool
+		dst      *string
+	}{
+		{PropIssuer, true, &endpoints.Issuer},
+		{PropJwksUri, true, &endpoints.JWKSURI},
+		{PropAuthorizationEndpoint, true, &endpoints.Authorization},
+		{PropTokenEndpoint, true, &endpoints.Token},
+		{PropIntrospectionEndpoint, false, &endpoints.Introspection},
+		{PropRevocationEndpoint, false, &endpoints.Revocation},
+		{PropManagementEndpoint, false, &endpoints.Management},
+	} {
+		if err := readHTTPSURL(p, u.name, u.required, u.dst); err != nil {
+			errs = append(errs, err)
+			urlsOK = false
+		}
+	}
+	scopes, err := p.StringList(PropScopesSupported)
+	check(err)
+	if urlsOK && smart && err == nil {
+		s.Metadata, err = smartmeta.Build(smartmeta.Config{Version: smartVersion, Endpoints: endpoints, ScopesSupported: scopes})
+		if err != nil {
+			// The URLs were checked above, so what is left is about the scopes.
+			invalid(PropScopesSupported, "%v", err)
+		}
+	}
+
+	s.KMSKeyARN, err = p.OptionalString(PropKmsKeyArn, "")
+	check(err)
+	if err == nil && s.KMSKeyARN != "" && !kmsARN.MatchString(s.KMSKeyARN) {
+		invalid(PropKmsKeyArn, "must be a KMS key or alias ARN, or empty for an AWS-owned key, got %q", s.KMSKeyARN)
+	}
+
+	s.PreloadSynthea, err = p.Bool(PropPreloadSynthea, false)
+	check(err)
+
+	s.Tags, err = p.StringMap(PropTags)
+	check(err)
+	for _, k := range sortedKeys(s.Tags) {
+		if k == "" || len(k) > 128 || strings.HasPrefix(k, "aws:") {
+			invalid(PropTags, "key %q must be 1-128 characters and must not start with aws:", k)
+		} else if len(s.Tags[k]) > 256 {
+			invalid(PropTags, "value of %q is longer than 256 characters", k)
+		}
+	}
+
+	s.RemovalPolicy, err = parseRemovalPolicy(p)
+	check(err)
+
+	s.AcknowledgeReplacement, err = p.Bool(PropAcknowledgeReplacement, false)
+	check(err)
+
+	return s, errors.Join(errs...)
+}
+
+var smartVersions = map[types.AuthorizationStrategy]smartmeta.Version{
+	types.AuthorizationStrategySmartv1:     smartmeta.V1,
+	types.AuthorizationStrategySmartOnFhir: smartmeta.V2,
+}
+
+func readHTTPSURL(p customresource.Properties, name string, required bool, dst *string) error {
+	var s string
+	var err error
+	if required {
+		s, err = p.String(name)
+	} else {
+		s, err = p.OptionalString(name, "")
+	}
+	if err != nil || s == "" {
+		return err
+	}
+	u, perr := url.Parse(s)
+	if perr != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.Fragment != "" {
+		return &customresource.PropertyError{Property: name, Reason: fmt.Sprintf("must be an absolute https URL without user info or fragment, got %q", s)}
+	}
+	*dst = s
+	return nil
+}
+
+func parseRemovalPolicy(p customresource.Properties) (RemovalPolicy, error) {
+	v, err := p.OptionalString(PropRemovalPolicy, string(Retain))
+	if err != nil {
+		return Retain, err
+	}
+	switch policy := RemovalPolicy(strings.ToLower(v)); policy {
+	case Retain, Destroy:
+		return policy, nil
+	default:
+		return Retain, &customresource.PropertyError{Property: PropRemovalPolicy, Reason: fmt.Sprintf("must be retain or destroy, got %q", v)}
+	}
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

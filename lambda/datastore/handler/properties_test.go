@@ -1,0 +1,128 @@
+package handler
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/healthlake/types"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
+)
+
+// minimalProperties holds only the required properties.
+func minimalProperties() map[string]any {
+	return map[string]any{
+		PropDatastoreName:         "patients",
+		PropIdpLambdaArn:          "arn:aws:lambda:us-east-1:123456789012:function:smart-idp",
+		PropIssuer:                "https://example.okta.com/oauth2/aus1",
+		PropJwksUri:               "https://example.okta.com/oauth2/aus1/v1/keys",
+		PropAuthorizationEndpoint: "https://example.okta.com/oauth2/aus1/v1/authorize",
+		PropTokenEndpoint:         "https://example.okta.com/oauth2/aus1/v1/token",
+	}
+}
+
+func TestParseSpec(t *testing.T) {
+	t.Run("defaults apply when optional properties are left out", func(t *testing.T) {
+		s, err := ParseSpec(minimalProperties())
+		require.NoError(t, err)
+		assert.Equal(t, types.FHIRVersionR4, s.FHIRVersion)
+		assert.Equal(t, types.AuthorizationStrategySmartOnFhir, s.Strategy)
+		assert.True(t, s.FineGrained)
+		assert.Empty(t, s.KMSKeyARN)
+		assert.False(t, s.PreloadSynthea)
+		assert.Empty(t, s.Tags)
+		assert.Equal(t, Retain, s.RemovalPolicy)
+		assert.False(t, s.AcknowledgeReplacement)
+		assert.NotContains(t, s.Metadata, "introspection_endpoint")
+	})
+
+	t.Run("values may arrive as JSON types as well as CloudFormation strings", func(t *testing.T) {
+		p := minimalProperties()
+		p[PropFineGrainedAuthorization] = false
+		p[PropPreloadSynthea] = true
+		p[PropRemovalPolicy] = "Destroy"
+		s, err := ParseSpec(p)
+		require.NoError(t, err)
+		assert.False(t, s.FineGrained)
+		assert.True(t, s.PreloadSynthea)
+		assert.Equal(t, Destroy, s.RemovalPolicy)
+	})
+
+	t.Run("an alias-qualified IdP Lambda and a KMS alias are accepted", func(t *testing.T) {
+		p := minimalProperties()
+		p[PropIdpLambdaArn] = "arn:aws:lambda:eu-west-1:123456789012:function:smart-idp:live"
+		p[PropKmsKeyArn] = "arn:aws:kms:eu-west-1:123456789012:alias/fhir-data"
+		_, err := ParseSpec(p)
+		assert.NoError(t, err)
+	})
+
+	bad := []struct {
+		name     string
+		edit     func(map[string]any)
+		property string
+	}{
+		{"a missing name", func(p map[string]any) { delete(p, PropDatastoreName) }, PropDatastoreName},
+		{"a name with forbidden characters", func(p map[string]any) { p[PropDatastoreName] = "patients<prod>" }, PropDatastoreName},
+		{"an unsupported FHIR version", func(p map[string]any) { p[PropFhirVersion] = "R5" }, PropFhirVersion},
+		{"the AWS_AUTH strategy", func(p map[string]any) { p[PropAuthorizationStrategy] = "AWS_AUTH" }, PropAuthorizationStrategy},
+		{"a fine-grained flag that is not a boolean", func(p map[string]any) { p[PropFineGrainedAuthorization] = "yes" }, PropFineGrainedAuthorization},
+		{"a missing IdP Lambda ARN", func(p map[string]any) { delete(p, PropIdpLambdaArn) }, PropIdpLambdaArn},
+		{"an IdP Lambda name instead of an ARN", func(p map[string]any) { p[PropIdpLambdaArn] = "smart-idp" }, PropIdpLambdaArn},
+		{"a missing issuer", func(p map[string]any) { delete(p, PropIssuer) }, PropIssuer},
+		{"an http JWKS URI", func(p map[string]any) { p[PropJwksUri] = "http://example.okta.com/keys" }, PropJwksUri},
+		{"a relative authorization endpoint", func(p map[string]any) { p[PropAuthorizationEndpoint] = "/authorize" }, PropAuthorizationEndpoint},
+		{"an http token endpoint", func(p map[string]any) { p[PropTokenEndpoint] = "http://example.okta.com/token" }, PropTokenEndpoint},
+		{"an introspection endpoint with credentials in it", func(p map[string]any) {
+			p[PropIntrospectionEndpoint] = "https://client:secret@example.okta.com/introspect"
+		}, PropIntrospectionEndpoint},
+		{"an ftp revocation endpoint", func(p map[string]any) { p[PropRevocationEndpoint] = "ftp://example.okta.com/revoke" }, PropRevocationEndpoint},
+		{"a management endpoint with a fragment", func(p map[string]any) { p[PropManagementEndpoint] = "https://portal.example.org/#apps" }, PropManagementEndpoint},
+		{"scopes as one string", func(p map[string]any) { p[PropScopesSupported] = "openid fhirUser" }, PropScopesSupported},
+		{"a v2 scope on a SMART v1 data store", func(p map[string]any) {
+			p[PropAuthorizationStrategy] = "SMART_ON_FHIR_V1"
+			p[PropScopesSupported] = []any{"patient/Observation.rs"}
+		}, PropScopesSupported},
+		{"a bare KMS key id", func(p map[string]any) { p[PropKmsKeyArn] = "1234abcd-12ab-34cd-56ef-1234567890ab" }, PropKmsKeyArn},
+		{"a preload flag that is not a boolean", func(p map[string]any) { p[PropPreloadSynthea] = "maybe" }, PropPreloadSynthea},
+		{"tags as a list", func(p map[string]any) { p[PropTags] = []any{"team=fhir"} }, PropTags},
+		{"a reserved aws: tag", func(p map[string]any) { p[PropTags] = map[string]any{"aws:cloudformation:stack-name": "x"} }, PropTags},
+		{"a snapshot removal policy", func(p map[string]any) { p[PropRemovalPolicy] = "snapshot" }, PropRemovalPolicy},
+		{"an acknowledgement that is not a boolean", func(p map[string]any) { p[PropAcknowledgeReplacement] = "sure" }, PropAcknowledgeReplacement},
+	}
+	for _, tc := range bad {
+		t.Run("refused: "+tc.name, func(t *testing.T) {
+			p := minimalProperties()
+			tc.edit(p)
+			_, err := ParseSpec(p)
+			var perr *customresource.PropertyError
+			require.ErrorAs(t, err, &perr)
+			assert.Equal(t, tc.property, perr.Property)
+			assert.Contains(t, err.Error(), "property "+tc.property)
+		})
+	}
+
+	t.Run("every bad property is reported at once", func(t *testing.T) {
+		p := minimalProperties()
+		p[PropTokenEndpoint] = "http://example.okta.com/token"
+		p[PropRemovalPolicy] = "snapshot"
+		delete(p, PropDatastoreName)
+		_, err := ParseSpec(p)
+		require.Error(t, err)
+		for _, name := range []string{PropTokenEndpoint, PropRemovalPolicy, PropDatastoreName} {
+			assert.Contains(t, err.Error(), "property "+name)
+		}
+		var joined interface{ Unwrap() []error }
+		require.True(t, errors.As(err, &joined))
+		assert.Len(t, joined.Unwrap(), 3)
+	})
+
+	t.Run("unknown properties are listed, CloudFormation's own are not", func(t *testing.T) {
+		p := minimalProperties()
+		p["ServiceToken"] = "arn:aws:lambda:us-east-1:123456789012:function:provider"
+		p["ServiceTimeout"] = "3600"
+		p["IssuerUrl"] = "https://typo.example"
+		assert.Equal(t, []string{"IssuerUrl"}, UnknownProperties(p))
+	})
+}

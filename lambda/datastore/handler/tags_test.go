@@ -1,0 +1,51 @@
+package handler
+
+import (
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/healthlake"
+	"github.com/aws/aws-sdk-go-v2/service/healthlake/types"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestTags(t *testing.T) {
+	t.Run("tags are added, changed and removed with TagResource and UntagResource", func(t *testing.T) {
+		x := newHarness(t)
+		created := createEvent(t)
+		id := x.mustRun(created).id
+
+		o := x.run(updateEvent(t, created, id, "update-1", func(p map[string]any) {
+			p[PropTags] = map[string]any{"team": "platform", "cost-center": "42"}
+		}))
+		require.NoError(t, o.err)
+
+		tag := x.fake.Requests("TagResource")
+		require.Len(t, tag, 1)
+		assert.Equal(t, []any{
+			map[string]any{"Key": "cost-center", "Value": "42"},
+			map[string]any{"Key": "team", "Value": "platform"},
+		}, tag[0].Body["Tags"])
+		untag := x.fake.Requests("UntagResource")
+		require.Len(t, untag, 1)
+		assert.Equal(t, []any{"env"}, untag[0].Body["TagKeys"])
+		assert.Equal(t, map[string]string{"team": "platform", "cost-center": "42"}, x.datastore(id).Tags)
+		assert.Empty(t, x.fake.Requests("UpdateFHIRDatastore"), "tags alone need no data store update")
+		assert.Equal(t, id, o.id)
+	})
+
+	t.Run("tags set outside the stack are left alone", func(t *testing.T) {
+		x := newHarness(t)
+		created := createEvent(t)
+		id := x.mustRun(created).id
+		_, err := x.h.client.TagResource(x.ctx, &healthlake.TagResourceInput{
+			ResourceARN: aws.String(x.datastore(id).ARN),
+			Tags:        []types.Tag{{Key: aws.String("owner"), Value: aws.String("ops")}},
+		})
+		require.NoError(t, err)
+
+		x.mustRun(updateEvent(t, created, id, "update-1", func(p map[string]any) { delete(p, PropTags) }))
+		assert.Equal(t, map[string]string{"owner": "ops"}, x.datastore(id).Tags)
+	})
+}

@@ -1,0 +1,166 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/healthlake/types"
+
+	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/healthlakeapi"
+	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
+)
+
+func (h *Handler) update(ctx context.Context, e customresource.Event, log *slog.Logger) (customresource.OnEventResponse, error) {
+	spec, err := ParseSpec(e.ResourceProperties)
+	if err != nil {
+		return customresource.OnEventResponse{}, err
+	}
+	// The previous properties only tell which tags this stack owned and whether a
+	// difference from HealthLake was asked for; an unreadable set (from another
+	// handler version) just makes the comparison rely on HealthLake alone.
+	var old *Spec
+	if o, err := ParseSpec(e.OldResourceProperties); err == nil {
+		old = &o
+	} else {
+		log.Warn("previous properties unreadable; comparing with the data store only", "error", err.Error())
+	}
+
+	id := e.PhysicalResourceID
+	if !isDatastoreID(id) {
+		return customresource.OnEventResponse{}, fmt.Errorf("physical id %q is not a HealthLake data store id", id)
+	}
+	current, err := h.describe(ctx, id)
+	if err != nil {
+		return customresource.OnEventResponse{}, err
+	}
+
+	if changes := immutableChanges(old, spec, current); len(changes) > 0 {
+		if !spec.AcknowledgeReplacement {
+			return customresource.OnEventResponse{}, refusal(id, changes, spec)
+		}
+		newID, err := h.createDatastore(ctx, spec, clientToken(e), log)
+		if err != nil {
+			return customresource.OnEventResponse{}, err
+		}
+		log.Warn("replacing data store: the new one starts empty; CloudFormation will delete the old one per its removal policy",
+			"datastoreId", newID, "replacedDatastoreId", id, "changedProperties", changedNames(changes))
+		return customresource.OnEventResponse{PhysicalResourceID: newID}, nil
+	}
+
+	// After a failed update the desired configuration is sent again even if the
+	// data store reports it, so the data store leaves UPDATE_FAILED.
+	if current.DatastoreStatus == statusUpdateFailed || configDiffers(spec, current) {
+		_, err := healthlakeapi.UpdateFHIRDatastore(ctx, h.client, &healthlakeapi.UpdateFHIRDatastoreInput{
+			DatastoreId:                   aws.String(id),
+			DatastoreName:                 aws.String(spec.Name),
+			IdentityProviderConfiguration: identityProvider(spec),
+		})
+		if err != nil {
+			return customresource.OnEventResponse{}, fmt.Errorf("updating HealthLake data store %s in place: %w", id, err)
+		}
+		log.Info("data store update started", "datastoreId", id)
+	}
+	if err := h.syncTags(ctx, aws.ToString(current.DatastoreArn), old, spec, log); err != nil {
+		return customresource.OnEventResponse{}, err
+	}
+	return customresource.OnEventResponse{PhysicalResourceID: id}, nil
+}
+
+// change is a property HealthLake cannot change on an existing data store.
+type change struct {
+	property, from, to string
+}
+
+// immutableChanges lists the immutable properties whose desired value differs
+// from the data store. A difference counts only if the deployment asked for it
+// (the old properties differ too, when known): that keeps a rollback, whose new
+// properties describe the data store as it is, from being refused, and keeps an
+// alias ARN that HealthLake reports as a key ARN from looking like a change.
+func immutableChanges(old *Spec, spec Spec, current *types.DatastoreProperties) []change {
+	var changes []change
+	consider := func(property, oldValue, want, have string, matches bool) {
+		if matches || (old != nil && oldValue == want) {
+			return
+		}
+		changes = append(changes, change{property, have, want})
+	}
+	var oldVersion, oldKey, oldPreload string
+	if old != nil {
+		oldVersion, oldKey, oldPreload = string(old.FHIRVersion), old.KMSKeyARN, strconv.FormatBool(old.PreloadSynthea)
+	}
+
+	consider(PropFhirVersion, oldVersion, string(spec.FHIRVersion), string(current.DatastoreTypeVersion),
+		spec.FHIRVersion == current.DatastoreTypeVersion)
+
+	haveKey := ""
+	if sse := current.SseConfiguration; sse != nil && sse.KmsEncryptionConfig != nil && sse.KmsEncryptionConfig.CmkType == types.CmkTypeCmCmk {
+		haveKey = aws.ToString(sse.KmsEncryptionConfig.KmsKeyId)
+	}
+	consider(PropKmsKeyArn, oldKey, spec.KMSKeyARN, haveKey, sameKey(spec.KMSKeyARN, haveKey))
+
+	havePreload := current.PreloadDataConfig != nil && current.PreloadDataConfig.PreloadDataType == types.PreloadDataTypeSynthea
+	consider(PropPreloadSynthea, oldPreload, strconv.FormatBool(spec.PreloadSynthea), strconv.FormatBool(havePreload),
+		spec.PreloadSynthea == havePreload)
+	return changes
+}
+
+// sameKey compares key references that may be an ARN or a bare key id.
+func sameKey(a, b string) bool {
+	last := func(s string) string { return s[strings.LastIndex(s, "/")+1:] }
+	return a == b || (a != "" && b != "" && last(a) == last(b))
+}
+
+func refusal(id string, changes []change, spec Spec) error {
+	describe := func(property, v string) string {
+		if property == PropKmsKeyArn && v == "" {
+			return "an AWS-owned key"
+		}
+		return strconv.Quote(v)
+	}
+	var parts []string
+	for _, c := range changes {
+		parts = append(parts, fmt.Sprintf("%s (%s now, %s requested)", c.property, describe(c.property, c.from), describe(c.property, c.to)))
+	}
+	return fmt.Errorf("HealthLake data store %s cannot change in place: %s can only be set when a data store is created. "+
+		"Revert the change, or, to replace the data store deliberately, set %s to true for this deployment: "+
+		"a new, EMPTY data store is created (nothing is copied) and the current one then follows %s (now %s)",
+		id, strings.Join(parts, "; "), PropAcknowledgeReplacement, PropRemovalPolicy, spec.RemovalPolicy)
+}
+
+func changedNames(changes []change) []string {
+	names := make([]string, len(changes))
+	for i, c := range changes {
+		names[i] = c.property
+	}
+	return names
+}
+
+// configDiffers reports whether the name or the identity-provider configuration
+// of the data store differs from the desired one.
+func configDiffers(spec Spec, current *types.DatastoreProperties) bool {
+	if aws.ToString(current.DatastoreName) != spec.Name {
+		return true
+	}
+	c := current.IdentityProviderConfiguration
+	return c == nil ||
+		c.AuthorizationStrategy != spec.Strategy ||
+		c.FineGrainedAuthorizationEnabled != spec.FineGrained ||
+		aws.ToString(c.IdpLambdaArn) != spec.IdpLambdaARN ||
+		!sameJSON(aws.ToString(c.Metadata), spec.Metadata)
+}
+
+// sameJSON compares documents by meaning, so HealthLake reformatting the metadata
+// it stores does not cause an update on every deployment.
+func sameJSON(a, b string) bool {
+	var x, y any
+	if json.Unmarshal([]byte(a), &x) != nil || json.Unmarshal([]byte(b), &y) != nil {
+		return a == b
+	}
+	return reflect.DeepEqual(x, y)
+}

@@ -1,0 +1,236 @@
+package handler
+
+import (
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/healthlake/types"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
+)
+
+// assertConfigured checks the data store carries the name and the complete
+// identity-provider configuration the properties describe.
+func assertConfigured(t *testing.T, x *harness, id string, props map[string]any) {
+	t.Helper()
+	want, err := ParseSpec(props)
+	require.NoError(t, err)
+	d := x.datastore(id)
+	assert.Equal(t, want.Name, d.Name)
+	require.NotNil(t, d.IdentityProvider)
+	assert.Equal(t, string(want.Strategy), d.IdentityProvider.AuthorizationStrategy)
+	assert.Equal(t, want.FineGrained, d.IdentityProvider.FineGrainedAuthorizationEnabled)
+	assert.Equal(t, want.IdpLambdaARN, d.IdentityProvider.IdpLambdaArn)
+	assert.JSONEq(t, want.Metadata, d.IdentityProvider.Metadata)
+}
+
+func TestUpdateInPlace(t *testing.T) {
+	cases := []struct {
+		setting string
+		edit    func(map[string]any)
+	}{
+		{"the authorization strategy", func(p map[string]any) { p[PropAuthorizationStrategy] = "SMART_ON_FHIR_V1" }},
+		{"fine-grained authorization", func(p map[string]any) { p[PropFineGrainedAuthorization] = "false" }},
+		{"the IdP Lambda ARN", func(p map[string]any) {
+			p[PropIdpLambdaArn] = "arn:aws:lambda:us-east-1:123456789012:function:smart-idp-v2:live"
+		}},
+		{"the issuer", func(p map[string]any) { p[PropIssuer] = "https://example.okta.com/oauth2/aus2" }},
+		{"the JWKS URI", func(p map[string]any) { p[PropJwksUri] = "https://example.okta.com/oauth2/aus2/v1/keys" }},
+		{"the authorization endpoint", func(p map[string]any) {
+			p[PropAuthorizationEndpoint] = "https://example.okta.com/oauth2/aus2/v1/authorize"
+		}},
+		{"the token endpoint", func(p map[string]any) { p[PropTokenEndpoint] = "https://example.okta.com/oauth2/aus2/v1/token" }},
+		{"the introspection endpoint", func(p map[string]any) { delete(p, PropIntrospectionEndpoint) }},
+		{"the revocation endpoint", func(p map[string]any) {
+			p[PropRevocationEndpoint] = "https://example.okta.com/oauth2/aus2/v1/revoke"
+		}},
+		{"the management endpoint", func(p map[string]any) { p[PropManagementEndpoint] = "https://portal.example.org/apps" }},
+		{"the supported scopes", func(p map[string]any) { p[PropScopesSupported] = []any{"openid", "patient/*.rs"} }},
+		{"the name", func(p map[string]any) { p[PropDatastoreName] = "patients-production" }},
+	}
+	for _, tc := range cases {
+		t.Run("a change of "+tc.setting+" is made in place with the full configuration", func(t *testing.T) {
+			x := newHarness(t)
+			created := createEvent(t)
+			id := x.mustRun(created).id
+
+			u := updateEvent(t, created, id, "update-1", tc.edit)
+			o := x.run(u)
+			require.NoError(t, o.err)
+
+			assert.Equal(t, id, o.id, "physical id unchanged: no replacement")
+			assert.Equal(t, pollsToSettle+1, o.polls, "UPDATING, then ACTIVE")
+			assert.Len(t, x.fake.Requests("CreateFHIRDatastore"), 1)
+			reqs := x.fake.Requests("UpdateFHIRDatastore")
+			require.Len(t, reqs, 1)
+			assert.Equal(t, id, reqs[0].Body["DatastoreId"])
+			assert.Contains(t, reqs[0].Body, "DatastoreName")
+			idp := reqs[0].Body["IdentityProviderConfiguration"].(map[string]any)
+			assert.ElementsMatch(t, []string{"AuthorizationStrategy", "FineGrainedAuthorizationEnabled", "IdpLambdaArn", "Metadata"}, keys(idp))
+			assertConfigured(t, x, id, u.ResourceProperties)
+			assert.Equal(t, "ACTIVE", x.datastore(id).Status)
+		})
+	}
+
+	t.Run("switching to SMART v1 withdraws permission-v2 from the metadata", func(t *testing.T) {
+		x := newHarness(t)
+		created := createEvent(t)
+		id := x.mustRun(created).id
+		x.mustRun(updateEvent(t, created, id, "update-1", func(p map[string]any) { p[PropAuthorizationStrategy] = "SMART_ON_FHIR_V1" }))
+		meta := x.datastore(id).IdentityProvider.Metadata
+		assert.NoError(t, smartmeta.Validate([]byte(meta), smartmeta.V1))
+		assert.NotContains(t, meta, "permission-v2")
+	})
+
+	t.Run("a change of RemovalPolicy or AcknowledgeReplacement alone sends nothing to HealthLake", func(t *testing.T) {
+		x := newHarness(t)
+		created := createEvent(t)
+		id := x.mustRun(created).id
+
+		o := x.run(updateEvent(t, created, id, "update-1", func(p map[string]any) {
+			p[PropRemovalPolicy] = "destroy"
+			p[PropAcknowledgeReplacement] = "true"
+		}))
+		require.NoError(t, o.err)
+		assert.Equal(t, id, o.id)
+		assert.Equal(t, 1, o.polls)
+		assert.Empty(t, x.fake.Requests("UpdateFHIRDatastore", "TagResource", "UntagResource"))
+		assert.Len(t, x.fake.Requests("CreateFHIRDatastore"), 1)
+	})
+
+	t.Run("a data store busy with another update is retried, not failed", func(t *testing.T) {
+		x := newHarness(t)
+		created := createEvent(t)
+		id := x.mustRun(created).id
+		x.fake.FailNext("UpdateFHIRDatastore", "ConflictException", 2)
+
+		o := x.run(updateEvent(t, created, id, "update-1", func(p map[string]any) { p[PropIssuer] = "https://example.okta.com/oauth2/aus2" }))
+		require.NoError(t, o.err)
+		assert.Len(t, x.fake.Requests("UpdateFHIRDatastore"), 3)
+	})
+
+	t.Run("an update HealthLake fails reports its ErrorCause", func(t *testing.T) {
+		x := newHarness(t)
+		created := createEvent(t)
+		id := x.mustRun(created).id
+		x.fake.FailNextUpdate("IdP Lambda is not invokable by HealthLake")
+
+		o := x.run(updateEvent(t, created, id, "update-1", func(p map[string]any) { p[PropIssuer] = "https://example.okta.com/oauth2/aus2" }))
+		require.Error(t, o.err)
+		assert.Contains(t, o.err.Error(), "UPDATE_FAILED")
+		assert.Contains(t, o.err.Error(), "IdP Lambda is not invokable by HealthLake")
+	})
+
+	t.Run("an update of a data store that no longer exists fails saying so", func(t *testing.T) {
+		x := newHarness(t)
+		created := createEvent(t)
+		id := x.mustRun(created).id
+		x.fake.Forget(id)
+
+		o := x.run(updateEvent(t, created, id, "update-1", func(p map[string]any) { p[PropIssuer] = "https://example.okta.com/oauth2/aus2" }))
+		require.Error(t, o.err)
+		assert.Contains(t, o.err.Error(), "not found")
+	})
+}
+
+func TestImmutableChange(t *testing.T) {
+	cmk := "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	cases := []struct {
+		property string
+		edit     func(map[string]any)
+	}{
+		{PropKmsKeyArn, func(p map[string]any) { p[PropKmsKeyArn] = cmk }},
+		{PropPreloadSynthea, func(p map[string]any) { p[PropPreloadSynthea] = "true" }},
+	}
+	for _, tc := range cases {
+		t.Run("a change of "+tc.property+" is refused with a message naming it and how to replace deliberately", func(t *testing.T) {
+			x := newHarness(t)
+			created := createEvent(t)
+			id := x.mustRun(created).id
+			before := x.datastore(id)
+
+			o := x.run(updateEvent(t, created, id, "update-1", tc.edit))
+			require.Error(t, o.err)
+			msg := o.err.Error()
+			assert.Contains(t, msg, "cannot change in place: "+tc.property+" (")
+			assert.Contains(t, msg, "AcknowledgeReplacement to true")
+			assert.Contains(t, msg, "EMPTY")
+			assert.Contains(t, msg, "RemovalPolicy (now retain)")
+			assert.Empty(t, x.fake.Requests("UpdateFHIRDatastore", "TagResource", "UntagResource"))
+			assert.Len(t, x.fake.Requests("CreateFHIRDatastore"), 1)
+			assert.Equal(t, before, x.datastore(id))
+		})
+	}
+
+	t.Run("several immutable changes are all named", func(t *testing.T) {
+		x := newHarness(t)
+		created := createEvent(t)
+		id := x.mustRun(created).id
+		o := x.run(updateEvent(t, created, id, "update-1", func(p map[string]any) {
+			p[PropKmsKeyArn] = cmk
+			p[PropPreloadSynthea] = "true"
+		}))
+		require.Error(t, o.err)
+		assert.Contains(t, o.err.Error(), "KmsKeyArn (an AWS-owned key now")
+		assert.Contains(t, o.err.Error(), `PreloadSynthea ("false" now, "true" requested)`)
+	})
+}
+
+func TestImmutableChanges(t *testing.T) {
+	cmk := "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	alias := "arn:aws:kms:us-east-1:123456789012:alias/fhir"
+	store := func(version string, key string, preload bool) *types.DatastoreProperties {
+		p := &types.DatastoreProperties{DatastoreTypeVersion: types.FHIRVersion(version),
+			SseConfiguration: &types.SseConfiguration{KmsEncryptionConfig: &types.KmsEncryptionConfig{CmkType: types.CmkTypeAoCmk}}}
+		if key != "" {
+			p.SseConfiguration.KmsEncryptionConfig = &types.KmsEncryptionConfig{CmkType: types.CmkTypeCmCmk, KmsKeyId: aws.String(key)}
+		}
+		if preload {
+			p.PreloadDataConfig = &types.PreloadDataConfig{PreloadDataType: types.PreloadDataTypeSynthea}
+		}
+		return p
+	}
+	spec := func(version, key string, preload bool) Spec {
+		return Spec{FHIRVersion: types.FHIRVersion(version), KMSKeyARN: key, PreloadSynthea: preload}
+	}
+	ptr := func(s Spec) *Spec { return &s }
+
+	cases := []struct {
+		name    string
+		old     *Spec
+		want    Spec
+		current *types.DatastoreProperties
+		changed []string
+	}{
+		{"a FHIR version change is a change", ptr(spec("R5", "", false)), spec("R4", "", false), store("R5", "", false), []string{PropFhirVersion}},
+		{"a new key for an AWS-owned store is a change", ptr(spec("R4", "", false)), spec("R4", cmk, false), store("R4", "", false), []string{PropKmsKeyArn}},
+		{"going back to an AWS-owned key is a change", ptr(spec("R4", cmk, false)), spec("R4", "", false), store("R4", cmk, false), []string{PropKmsKeyArn}},
+		{"turning the preload off is a change", ptr(spec("R4", "", true)), spec("R4", "", false), store("R4", "", true), []string{PropPreloadSynthea}},
+		{"a key ARN reported as a bare key id is the same key", ptr(spec("R4", cmk, false)), spec("R4", cmk, false), store("R4", "1234abcd-12ab-34cd-56ef-1234567890ab", false), nil},
+		{"an alias reported as its key, unchanged in the template, is no change", ptr(spec("R4", alias, false)), spec("R4", alias, false), store("R4", cmk, false), nil},
+		{"a rollback whose properties match the data store is no change", ptr(spec("R4", cmk, true)), spec("R4", "", false), store("R4", "", false), nil},
+		{"with unreadable old properties the data store decides", nil, spec("R4", cmk, false), store("R4", "", false), []string{PropKmsKeyArn}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.changed, changedNamesOrNil(immutableChanges(tc.old, tc.want, tc.current)))
+		})
+	}
+}
+
+func changedNamesOrNil(c []change) []string {
+	if len(c) == 0 {
+		return nil
+	}
+	return changedNames(c)
+}
+
+func keys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}

@@ -1,0 +1,71 @@
+package fakehealthlake_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/healthlake"
+	"github.com/aws/aws-sdk-go-v2/service/healthlake/types"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/fakehealthlake"
+)
+
+// These tests pin the protocol details the handler tests rely on, through the
+// real SDK client.
+func TestFake(t *testing.T) {
+	ctx := context.Background()
+	newClient := func(fake *fakehealthlake.Server, creds aws.CredentialsProvider) *healthlake.Client {
+		return healthlake.New(healthlake.Options{
+			Region: "us-east-1", BaseEndpoint: aws.String(fake.URL()), Credentials: creds,
+			RetryMaxAttempts: 1,
+		})
+	}
+	static := credentials.NewStaticCredentialsProvider("AKIDTEST", "test-secret", "")
+
+	t.Run("statuses move over polls and List filters by status", func(t *testing.T) {
+		fake := fakehealthlake.New(t, fakehealthlake.Options{PollsToSettle: 1})
+		c := newClient(fake, static)
+		out, err := c.CreateFHIRDatastore(ctx, &healthlake.CreateFHIRDatastoreInput{DatastoreTypeVersion: types.FHIRVersionR4, DatastoreName: aws.String("a")})
+		require.NoError(t, err)
+		assert.Equal(t, types.DatastoreStatusCreating, out.DatastoreStatus)
+
+		var seen []types.DatastoreStatus
+		for range 2 {
+			d, err := c.DescribeFHIRDatastore(ctx, &healthlake.DescribeFHIRDatastoreInput{DatastoreId: out.DatastoreId})
+			require.NoError(t, err)
+			seen = append(seen, d.DatastoreProperties.DatastoreStatus)
+		}
+		assert.Equal(t, []types.DatastoreStatus{"CREATING", "ACTIVE"}, seen)
+
+		list, err := c.ListFHIRDatastores(ctx, &healthlake.ListFHIRDatastoresInput{Filter: &types.DatastoreFilter{DatastoreStatus: types.DatastoreStatusActive}})
+		require.NoError(t, err)
+		require.Len(t, list.DatastorePropertiesList, 1)
+		assert.Equal(t, aws.ToString(out.DatastoreId), aws.ToString(list.DatastorePropertiesList[0].DatastoreId))
+	})
+
+	t.Run("errors arrive as the SDK's typed errors", func(t *testing.T) {
+		fake := fakehealthlake.New(t, fakehealthlake.Options{})
+		c := newClient(fake, static)
+		_, err := c.DescribeFHIRDatastore(ctx, &healthlake.DescribeFHIRDatastoreInput{DatastoreId: aws.String("0123456789abcdef0123456789abcdef")})
+		var notFound *types.ResourceNotFoundException
+		assert.True(t, errors.As(err, &notFound), "got %v", err)
+
+		fake.FailNext("ListFHIRDatastores", "ThrottlingException", 1)
+		_, err = c.ListFHIRDatastores(ctx, &healthlake.ListFHIRDatastoresInput{})
+		var throttled *types.ThrottlingException
+		assert.True(t, errors.As(err, &throttled), "got %v", err)
+		assert.Equal(t, "ThrottlingException", fake.Requests("ListFHIRDatastores")[0].ErrorCode)
+	})
+
+	t.Run("unsigned requests are refused", func(t *testing.T) {
+		fake := fakehealthlake.New(t, fakehealthlake.Options{})
+		c := newClient(fake, aws.AnonymousCredentials{})
+		_, err := c.ListFHIRDatastores(ctx, &healthlake.ListFHIRDatastoresInput{})
+		assert.ErrorContains(t, err, "MissingAuthenticationTokenException")
+	})
+}

@@ -1,0 +1,317 @@
+package fakehealthlake
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+)
+
+// datastoreID is HealthLake's documented constraint on DatastoreId.
+var datastoreID = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,32}$`)
+
+type operation func(raw []byte) (any, *apiError)
+
+// operations must be called with s.mu held; the handlers run under it.
+func (s *Server) operations() map[string]operation {
+	return map[string]operation{
+		"CreateFHIRDatastore":   s.create,
+		"DescribeFHIRDatastore": s.describe,
+		"UpdateFHIRDatastore":   s.update,
+		"DeleteFHIRDatastore":   s.delete,
+		"ListFHIRDatastores":    s.list,
+		"TagResource":           s.tag,
+		"UntagResource":         s.untag,
+		"ListTagsForResource":   s.listTags,
+	}
+}
+
+func decode(raw []byte, v any) *apiError {
+	if err := json.Unmarshal(raw, v); err != nil {
+		return errorf("SerializationException", "cannot decode request: %v", err)
+	}
+	return nil
+}
+
+func (s *Server) lookup(id string) (*store, *apiError) {
+	if !datastoreID.MatchString(id) {
+		return nil, errorf("ValidationException", "1 validation error detected: Value '%s' at 'datastoreId' failed to satisfy constraint", id)
+	}
+	st, ok := s.stores[id]
+	if !ok {
+		return nil, errorf("ResourceNotFoundException", "Datastore %s does not exist", id)
+	}
+	return st, nil
+}
+
+func (s *Server) lookupARN(arn string) (*store, *apiError) {
+	for _, st := range s.stores {
+		if st.ARN == arn && st.Status != StatusDeleted {
+			return st, nil
+		}
+	}
+	return nil, errorf("ResourceNotFoundException", "resource %s does not exist", arn)
+}
+
+func validateIdentityProvider(c *IdentityProviderConfiguration) *apiError {
+	if c == nil {
+		return nil
+	}
+	switch c.AuthorizationStrategy {
+	case "AWS_AUTH":
+	case "SMART_ON_FHIR_V1", "SMART_ON_FHIR":
+		if c.IdpLambdaArn == "" || c.Metadata == "" {
+			return errorf("ValidationException", "IdpLambdaArn and Metadata are required for %s", c.AuthorizationStrategy)
+		}
+		if !json.Valid([]byte(c.Metadata)) {
+			return errorf("ValidationException", "Metadata is not valid JSON")
+		}
+	default:
+		return errorf("ValidationException", "unknown AuthorizationStrategy %q", c.AuthorizationStrategy)
+	}
+	return nil
+}
+
+type createInput struct {
+	DatastoreName                 string
+	DatastoreTypeVersion          string
+	ClientToken                   string
+	IdentityProviderConfiguration *IdentityProviderConfiguration
+	SseConfiguration              *SseConfiguration
+	PreloadDataConfig             *PreloadDataConfig
+	Tags                          []Tag
+}
+
+func (s *Server) create(raw []byte) (any, *apiError) {
+	var in createInput
+	if err := decode(raw, &in); err != nil {
+		return nil, err
+	}
+	if in.DatastoreTypeVersion != "R4" {
+		return nil, errorf("ValidationException", "DatastoreTypeVersion must be R4")
+	}
+	if err := validateIdentityProvider(in.IdentityProviderConfiguration); err != nil {
+		return nil, err
+	}
+	if e := in.SseConfiguration; e != nil && e.KmsEncryptionConfig.CmkType == "CUSTOMER_MANAGED_KMS_KEY" && e.KmsEncryptionConfig.KmsKeyId == "" {
+		return nil, errorf("ValidationException", "KmsKeyId is required for CUSTOMER_MANAGED_KMS_KEY")
+	}
+	if id, seen := s.byToken[in.ClientToken]; seen && in.ClientToken != "" {
+		return s.summary(s.stores[id]), nil
+	}
+
+	s.created++
+	id := fmt.Sprintf("%032x", s.created)
+	st := &store{Datastore: Datastore{
+		ID:               id,
+		ARN:              fmt.Sprintf("arn:aws:healthlake:%s:%s:datastore/fhir/%s", s.opts.Region, s.opts.Account, id),
+		Endpoint:         fmt.Sprintf("https://healthlake.%s.amazonaws.com/datastore/%s/r4/", s.opts.Region, id),
+		Name:             in.DatastoreName,
+		FHIRVersion:      in.DatastoreTypeVersion,
+		IdentityProvider: in.IdentityProviderConfiguration,
+		Encryption:       in.SseConfiguration,
+		Preload:          in.PreloadDataConfig,
+		Tags:             map[string]string{},
+		ClientToken:      in.ClientToken,
+		CreatedAt:        time.Now(),
+	}}
+	if st.Encryption == nil {
+		st.Encryption = &SseConfiguration{KmsEncryptionConfig{CmkType: "AWS_OWNED_KMS_KEY"}}
+	}
+	for _, t := range in.Tags {
+		st.Tags[t.Key] = t.Value
+	}
+	final, onSettle := StatusActive, (func(*store))(nil)
+	if msg := s.createErr; msg != "" {
+		s.createErr = ""
+		final = StatusCreateFailed
+		onSettle = func(st *store) { st.ErrorCause = &ErrorCause{ErrorMessage: msg, ErrorCategory: "NON_RETRYABLE_ERROR"} }
+	}
+	st.moveTo(StatusCreating, final, s.opts.PollsToSettle, onSettle)
+	s.stores[id] = st
+	s.order = append(s.order, id)
+	if in.ClientToken != "" {
+		s.byToken[in.ClientToken] = id
+	}
+	return s.summary(st), nil
+}
+
+func (s *Server) summary(st *store) map[string]string {
+	return map[string]string{
+		"DatastoreId":       st.ID,
+		"DatastoreArn":      st.ARN,
+		"DatastoreStatus":   st.Status,
+		"DatastoreEndpoint": st.Endpoint,
+	}
+}
+
+type idInput struct{ DatastoreId string }
+
+func (s *Server) describe(raw []byte) (any, *apiError) {
+	var in idInput
+	if err := decode(raw, &in); err != nil {
+		return nil, err
+	}
+	st, err := s.lookup(in.DatastoreId)
+	if err != nil {
+		return nil, err
+	}
+	st.observe()
+	return map[string]any{"DatastoreProperties": st.properties()}, nil
+}
+
+type updateInput struct {
+	DatastoreId                   string
+	DatastoreName                 *string
+	IdentityProviderConfiguration *IdentityProviderConfiguration
+}
+
+func (s *Server) update(raw []byte) (any, *apiError) {
+	var in updateInput
+	if err := decode(raw, &in); err != nil {
+		return nil, err
+	}
+	st, err := s.lookup(in.DatastoreId)
+	if err != nil {
+		return nil, err
+	}
+	switch st.Status {
+	case StatusActive, StatusUpdateFailed:
+	case StatusCreating, StatusUpdating, StatusDeleting:
+		return nil, errorf("ConflictException", "Datastore %s is %s; wait for it to finish", st.ID, st.Status)
+	case StatusDeleted:
+		return nil, errorf("ResourceNotFoundException", "Datastore %s does not exist", st.ID)
+	default:
+		return nil, errorf("ValidationException", "Datastore %s is %s and cannot be updated", st.ID, st.Status)
+	}
+	if err := validateIdentityProvider(in.IdentityProviderConfiguration); err != nil {
+		return nil, err
+	}
+	prevName, prevIdP := st.Name, st.IdentityProvider
+	// A full replace, as documented: whatever is omitted is cleared.
+	st.Name = ""
+	if in.DatastoreName != nil {
+		st.Name = *in.DatastoreName
+	}
+	st.IdentityProvider = in.IdentityProviderConfiguration
+	st.ErrorCause = nil
+
+	final, onSettle := StatusActive, (func(*store))(nil)
+	if msg := s.updateErr; msg != "" {
+		s.updateErr = ""
+		final = StatusUpdateFailed
+		onSettle = func(st *store) {
+			st.Name, st.IdentityProvider = prevName, prevIdP
+			st.ErrorCause = &ErrorCause{ErrorMessage: msg, ErrorCategory: "NON_RETRYABLE_ERROR"}
+		}
+	}
+	st.moveTo(StatusUpdating, final, s.opts.PollsToSettle, onSettle)
+	return map[string]any{"DatastoreProperties": st.properties()}, nil
+}
+
+func (s *Server) delete(raw []byte) (any, *apiError) {
+	var in idInput
+	if err := decode(raw, &in); err != nil {
+		return nil, err
+	}
+	st, err := s.lookup(in.DatastoreId)
+	if err != nil {
+		return nil, err
+	}
+	switch st.Status {
+	case StatusCreating, StatusUpdating, StatusDeleting:
+		return nil, errorf("ConflictException", "Datastore %s is %s", st.ID, st.Status)
+	case StatusDeleted:
+		return nil, errorf("ResourceNotFoundException", "Datastore %s does not exist", st.ID)
+	}
+	st.moveTo(StatusDeleting, StatusDeleted, s.opts.PollsToSettle, nil)
+	return s.summary(st), nil
+}
+
+type listInput struct {
+	Filter *struct {
+		DatastoreName   string
+		DatastoreStatus string
+	}
+}
+
+func (s *Server) list(raw []byte) (any, *apiError) {
+	var in listInput
+	if err := decode(raw, &in); err != nil {
+		return nil, err
+	}
+	list := []properties{}
+	for _, id := range s.order {
+		st, ok := s.stores[id]
+		if !ok {
+			continue
+		}
+		if f := in.Filter; f != nil {
+			if (f.DatastoreName != "" && f.DatastoreName != st.Name) || (f.DatastoreStatus != "" && f.DatastoreStatus != st.Status) {
+				continue
+			}
+		}
+		list = append(list, st.properties())
+	}
+	return map[string]any{"DatastorePropertiesList": list}, nil
+}
+
+func (s *Server) tag(raw []byte) (any, *apiError) {
+	var in struct {
+		ResourceARN string
+		Tags        []Tag
+	}
+	if err := decode(raw, &in); err != nil {
+		return nil, err
+	}
+	st, err := s.lookupARN(in.ResourceARN)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range in.Tags {
+		if strings.HasPrefix(t.Key, "aws:") {
+			return nil, errorf("ValidationException", "tag keys starting with aws: are reserved")
+		}
+	}
+	for _, t := range in.Tags {
+		st.Tags[t.Key] = t.Value
+	}
+	return map[string]any{}, nil
+}
+
+func (s *Server) untag(raw []byte) (any, *apiError) {
+	var in struct {
+		ResourceARN string
+		TagKeys     []string
+	}
+	if err := decode(raw, &in); err != nil {
+		return nil, err
+	}
+	st, err := s.lookupARN(in.ResourceARN)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range in.TagKeys {
+		delete(st.Tags, k)
+	}
+	return map[string]any{}, nil
+}
+
+func (s *Server) listTags(raw []byte) (any, *apiError) {
+	var in struct{ ResourceARN string }
+	if err := decode(raw, &in); err != nil {
+		return nil, err
+	}
+	st, err := s.lookupARN(in.ResourceARN)
+	if err != nil {
+		return nil, err
+	}
+	tags := []Tag{}
+	for k, v := range st.Tags {
+		tags = append(tags, Tag{k, v})
+	}
+	sort.Slice(tags, func(i, j int) bool { return tags[i].Key < tags[j].Key })
+	return map[string]any{"Tags": tags}, nil
+}

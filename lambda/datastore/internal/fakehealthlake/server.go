@@ -1,0 +1,246 @@
+// Package fakehealthlake is an in-process Amazon HealthLake control plane for
+// tests. It speaks the real AWS JSON 1.0 protocol (POST /, X-Amz-Target:
+// HealthLake.<Operation>, errors as {"__type": "...#Code", "message": ...}) so the
+// real aws-sdk-go-v2 client, pointed at its URL, exercises its own serializers,
+// signer, retryer and error mapping.
+//
+// Statuses move the way HealthLake's do, but counted in DescribeFHIRDatastore
+// calls instead of minutes: CREATING, UPDATING and DELETING last PollsToSettle
+// describes, then become ACTIVE (or CREATE_FAILED / UPDATE_FAILED when a failure
+// was scripted) and DELETED. Every request is recorded for assertions.
+package fakehealthlake
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Options configure a Server. Zero values take the defaults noted.
+type Options struct {
+	// Region and Account shape ARNs and endpoints. Default: us-east-1, 123456789012.
+	Region, Account string
+	// PollsToSettle is how many DescribeFHIRDatastore calls a transitional status
+	// lasts. Default: 2.
+	PollsToSettle int
+}
+
+// Request is one recorded call.
+type Request struct {
+	// Operation is the part of X-Amz-Target after "HealthLake.".
+	Operation string
+	// Body is the decoded JSON request.
+	Body map[string]any
+	// Authorization is the SigV4 header the client sent.
+	Authorization string
+	// ErrorCode is the error the fake answered with; empty on success.
+	ErrorCode string
+}
+
+// Server is the fake. It is safe for concurrent use.
+type Server struct {
+	srv  *httptest.Server
+	opts Options
+
+	mu        sync.Mutex
+	stores    map[string]*store
+	order     []string // ids in creation order, for List
+	byToken   map[string]string
+	created   int
+	requests  []Request
+	faults    map[string][]string
+	createErr string
+	updateErr string
+}
+
+// New starts a fake and stops it when the test ends.
+func New(t testing.TB, opts Options) *Server {
+	t.Helper()
+	if opts.Region == "" {
+		opts.Region = "us-east-1"
+	}
+	if opts.Account == "" {
+		opts.Account = "123456789012"
+	}
+	if opts.PollsToSettle == 0 {
+		opts.PollsToSettle = 2
+	}
+	s := &Server{
+		opts:    opts,
+		stores:  map[string]*store{},
+		byToken: map[string]string{},
+		faults:  map[string][]string{},
+	}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+// URL is the endpoint to configure the SDK client with.
+func (s *Server) URL() string { return s.srv.URL }
+
+// Requests returns the recorded requests, only those for the given operations
+// when any are named.
+func (s *Server) Requests(operations ...string) []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Request
+	for _, r := range s.requests {
+		if len(operations) == 0 || slices.Contains(operations, r.Operation) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// FailNext makes the next n calls of operation answer with the error code (for
+// example ThrottlingException, ConflictException, InternalServerException).
+func (s *Server) FailNext(operation, code string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.faults[operation] = append(s.faults[operation], code)
+	}
+}
+
+// FailNextCreate makes the next created data store end in CREATE_FAILED with
+// this ErrorCause message.
+func (s *Server) FailNextCreate(message string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.createErr = message
+}
+
+// FailNextUpdate makes the next update end in UPDATE_FAILED with this message,
+// with the previous configuration restored.
+func (s *Server) FailNextUpdate(message string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.updateErr = message
+}
+
+// Datastore returns a snapshot of the data store with this id.
+func (s *Server) Datastore(id string) (Datastore, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.stores[id]
+	if !ok {
+		return Datastore{}, false
+	}
+	return st.snapshot(), true
+}
+
+// Datastores returns snapshots of all data stores not DELETED, in creation order.
+func (s *Server) Datastores() []Datastore {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Datastore
+	for _, id := range s.order {
+		if st, ok := s.stores[id]; ok && st.Status != StatusDeleted {
+			out = append(out, st.snapshot())
+		}
+	}
+	return out
+}
+
+// Forget removes a data store entirely, as if it had been deleted long ago.
+func (s *Server) Forget(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.stores, id)
+}
+
+// apiError is a modeled HealthLake error.
+type apiError struct {
+	code    string
+	message string
+}
+
+func (e *apiError) Error() string { return e.code + ": " + e.message }
+
+func errorf(code, format string, args ...any) *apiError {
+	return &apiError{code: code, message: fmt.Sprintf(format, args...)}
+}
+
+// statusFor maps HealthLake's error shapes to the HTTP statuses of its model. The
+// SDK picks the error type from __type; the status matters to its retryer.
+func statusFor(code string) int {
+	switch code {
+	case "InternalServerException":
+		return http.StatusInternalServerError
+	case "AccessDeniedException":
+		return http.StatusForbidden
+	case "ConflictException":
+		return http.StatusConflict
+	case "ResourceNotFoundException":
+		return http.StatusNotFound
+	case "UnrecognizedClientException", "MissingAuthenticationTokenException":
+		return http.StatusForbidden
+	default: // ThrottlingException, ValidationException, protocol errors
+		return http.StatusBadRequest
+	}
+}
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	operation, _ := strings.CutPrefix(r.Header.Get("X-Amz-Target"), "HealthLake.")
+	raw, _ := io.ReadAll(r.Body)
+	var body map[string]any
+	_ = json.Unmarshal(raw, &body)
+	rec := Request{Operation: operation, Body: body, Authorization: r.Header.Get("Authorization")}
+
+	out, apiErr := s.dispatch(r, operation, raw, rec.Authorization)
+
+	s.mu.Lock()
+	if apiErr != nil {
+		rec.ErrorCode = apiErr.code
+	}
+	s.requests = append(s.requests, rec)
+	s.mu.Unlock()
+
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	w.Header().Set("X-Amzn-Requestid", fmt.Sprintf("fake-%d", time.Now().UnixNano()))
+	if apiErr != nil {
+		w.WriteHeader(statusFor(apiErr.code))
+		_ = json.NewEncoder(w).Encode(map[string]string{
+			"__type":  "com.amazonaws.healthlake#" + apiErr.code,
+			"message": apiErr.message,
+		})
+		return
+	}
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+func (s *Server) dispatch(r *http.Request, operation string, raw []byte, authorization string) (any, *apiError) {
+	if r.Method != http.MethodPost || r.URL.Path != "/" {
+		return nil, errorf("UnknownOperationException", "%s %s is not a JSON 1.0 request", r.Method, r.URL.Path)
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/x-amz-json-1.0" {
+		return nil, errorf("SerializationException", "unexpected Content-Type %q", ct)
+	}
+	// Only the signer's output is checked, not the signature itself: the point is
+	// that every operation, the hand-built one included, went through SigV4 for
+	// the healthlake service.
+	if !strings.HasPrefix(authorization, "AWS4-HMAC-SHA256 Credential=") ||
+		!strings.Contains(authorization, "/"+s.opts.Region+"/healthlake/aws4_request") {
+		return nil, errorf("MissingAuthenticationTokenException", "request is not signed with SigV4 for healthlake in %s", s.opts.Region)
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if queue := s.faults[operation]; len(queue) > 0 {
+		s.faults[operation] = queue[1:]
+		return nil, errorf(queue[0], "injected %s", queue[0])
+	}
+	op, ok := s.operations()[operation]
+	if !ok {
+		return nil, errorf("UnknownOperationException", "unknown operation %q", operation)
+	}
+	return op(raw)
+}

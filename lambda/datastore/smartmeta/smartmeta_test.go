@@ -1,0 +1,155 @@
+package smartmeta
+
+import (
+	"encoding/json"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func oktaEndpoints() Endpoints {
+	base := "https://example.okta.com/oauth2/aus1"
+	return Endpoints{
+		Issuer:        base,
+		JWKSURI:       base + "/v1/keys",
+		Authorization: base + "/v1/authorize",
+		Token:         base + "/v1/token",
+		Introspection: base + "/v1/introspect",
+		Revocation:    base + "/v1/revoke",
+	}
+}
+
+func TestBuild(t *testing.T) {
+	t.Run("a SMART v2 document matches the reviewed example", func(t *testing.T) {
+		got, err := Build(Config{
+			Version:         V2,
+			Endpoints:       oktaEndpoints(),
+			ScopesSupported: []string{"openid", "fhirUser", "launch/patient", "offline_access", "patient/*.read", "patient/Observation.rs"},
+		})
+		require.NoError(t, err)
+		want, err := os.ReadFile("testdata/smart-v2.json")
+		require.NoError(t, err)
+		assert.JSONEq(t, string(want), got)
+	})
+
+	t.Run("a document carries every key the SMART App Launch IG requires", func(t *testing.T) {
+		for _, v := range []Version{V1, V2} {
+			got, err := Build(Config{Version: v, Endpoints: oktaEndpoints()})
+			require.NoError(t, err)
+			var keys map[string]any
+			require.NoError(t, json.Unmarshal([]byte(got), &keys))
+			// Required, or required because of the capabilities we advertise
+			// (launch-* needs authorization_endpoint, sso-openid-connect needs
+			// issuer and jwks_uri).
+			for _, k := range []string{"issuer", "jwks_uri", "authorization_endpoint", "token_endpoint", "capabilities", "grant_types_supported", "code_challenge_methods_supported"} {
+				assert.Contains(t, keys, k, "version %s", v)
+			}
+		}
+	})
+
+	t.Run("permission-v2 is advertised only for SMART v2", func(t *testing.T) {
+		for v, want := range map[Version]bool{V1: false, V2: true} {
+			got, err := Build(Config{Version: v, Endpoints: oktaEndpoints()})
+			require.NoError(t, err)
+			var doc Document
+			require.NoError(t, json.Unmarshal([]byte(got), &doc))
+			assert.Equal(t, want, slices.Contains(doc.Capabilities, "permission-v2"), "version %s", v)
+			assert.Contains(t, doc.Capabilities, "permission-v1")
+		}
+	})
+
+	t.Run("optional endpoints and scopes are left out when not given", func(t *testing.T) {
+		e := oktaEndpoints()
+		e.Introspection, e.Revocation = "", ""
+		got, err := Build(Config{Version: V1, Endpoints: e})
+		require.NoError(t, err)
+		for _, k := range []string{"introspection_endpoint", "revocation_endpoint", "management_endpoint", "scopes_supported"} {
+			assert.NotContains(t, got, `"`+k+`"`)
+		}
+	})
+
+	t.Run("a management endpoint is advertised when given", func(t *testing.T) {
+		e := oktaEndpoints()
+		e.Management = "https://portal.example.org/apps"
+		got, err := Build(Config{Version: V2, Endpoints: e})
+		require.NoError(t, err)
+		assert.Contains(t, got, `"management_endpoint":"https://portal.example.org/apps"`)
+	})
+
+	t.Run("bad input is refused naming the key", func(t *testing.T) {
+		cases := []struct {
+			name    string
+			mutate  func(*Config)
+			wantErr string
+		}{
+			{"http token endpoint", func(c *Config) { c.Endpoints.Token = "http://example.okta.com/token" }, "token_endpoint"},
+			{"missing issuer", func(c *Config) { c.Endpoints.Issuer = "" }, "issuer"},
+			{"relative jwks uri", func(c *Config) { c.Endpoints.JWKSURI = "/keys" }, "jwks_uri"},
+			{"v2 scope on a v1 store", func(c *Config) { c.Version, c.ScopesSupported = V1, []string{"patient/Observation.rs"} }, "SMART v2 scope"},
+			{"two scopes in one string", func(c *Config) { c.ScopesSupported = []string{"openid fhirUser"} }, "not a single scope"},
+			{"unknown version", func(c *Config) { c.Version = "v3" }, "SMART version"},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				c := Config{Version: V2, Endpoints: oktaEndpoints()}
+				tc.mutate(&c)
+				_, err := Build(c)
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tc.wantErr)
+			})
+		}
+	})
+}
+
+func TestValidate(t *testing.T) {
+	valid, err := os.ReadFile("testdata/smart-v2.json")
+	require.NoError(t, err)
+
+	t.Run("the reviewed v2 example is valid", func(t *testing.T) {
+		assert.NoError(t, Validate(valid, V2))
+	})
+
+	cases := []struct {
+		name    string
+		edit    func(map[string]any)
+		version Version
+		wantErr string
+	}{
+		{"token_endpoint missing", func(d map[string]any) { delete(d, "token_endpoint") }, V2, "token_endpoint is required"},
+		{"capabilities missing", func(d map[string]any) { delete(d, "capabilities") }, V2, "capabilities is required"},
+		{"grant_types_supported missing", func(d map[string]any) { delete(d, "grant_types_supported") }, V2, "grant_types_supported is required"},
+		{"code_challenge_methods_supported missing", func(d map[string]any) { delete(d, "code_challenge_methods_supported") }, V2, "code_challenge_methods_supported is required"},
+		{"authorization_endpoint missing while launch is advertised", func(d map[string]any) { delete(d, "authorization_endpoint") }, V2, "authorization_endpoint is required"},
+		{"jwks_uri missing while sso-openid-connect is advertised", func(d map[string]any) { delete(d, "jwks_uri") }, V2, "jwks_uri is required"},
+		{"plain PKCE offered", func(d map[string]any) { d["code_challenge_methods_supported"] = []any{"S256", "plain"} }, V2, "must not include plain"},
+		{"S256 missing", func(d map[string]any) { d["code_challenge_methods_supported"] = []any{"plain"} }, V2, "must include S256"},
+		{"AWS sample's misspelt grant type", func(d map[string]any) { d["grant_types_supported"] = []any{"client_credential"} }, V2, `"client_credential" is not accepted`},
+		{"AWS sample's invented capability", func(d map[string]any) { d["capabilities"] = append(d["capabilities"].([]any), "openId") }, V2, `"openId" is not a SMART App Launch capability`},
+		{"permission-v2 advertised on a v1 store", func(map[string]any) {}, V1, "permission-v2 is advertised"},
+		{"permission-v2 missing on a v2 store", func(d map[string]any) { d["capabilities"] = []any{"launch-standalone", "sso-openid-connect"} }, V2, "permission-v2 is required"},
+		{"http revocation endpoint", func(d map[string]any) { d["revocation_endpoint"] = "http://example.okta.com/revoke" }, V2, "revocation_endpoint"},
+		{"capabilities of the wrong type", func(d map[string]any) { d["capabilities"] = "launch-ehr" }, V2, "wrong type"},
+	}
+	for _, tc := range cases {
+		t.Run("refused: "+tc.name, func(t *testing.T) {
+			var d map[string]any
+			require.NoError(t, json.Unmarshal(valid, &d))
+			tc.edit(d)
+			raw, err := json.Marshal(d)
+			require.NoError(t, err)
+			err = Validate(raw, tc.version)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.wantErr)
+		})
+	}
+
+	t.Run("refused: not a JSON object", func(t *testing.T) {
+		err := Validate([]byte(`["issuer"]`), V2)
+		require.Error(t, err)
+		assert.True(t, strings.Contains(err.Error(), "not a JSON object"))
+	})
+}

@@ -1,0 +1,159 @@
+package smartmeta
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// knownCapabilities are the capability codes the SMART App Launch IG 2.x defines.
+// Checking against them catches typos and the invented values found in samples.
+var knownCapabilities = []string{
+	"launch-ehr", "launch-standalone", "authorize-post",
+	"client-public", "client-confidential-symmetric", "client-confidential-asymmetric",
+	"sso-openid-connect",
+	"context-passthrough-banner", "context-passthrough-style",
+	"context-ehr-patient", "context-ehr-encounter",
+	"context-standalone-patient", "context-standalone-encounter",
+	"permission-offline", "permission-online", "permission-patient", "permission-user",
+	"permission-v1", "permission-v2", "smart-app-state",
+}
+
+// healthLakeGrantTypes are the only grant types HealthLake accepts in the metadata.
+var healthLakeGrantTypes = []string{"authorization_code", "client_credentials"}
+
+var urlKeys = []string{
+	"issuer", "jwks_uri", "authorization_endpoint", "token_endpoint",
+	"introspection_endpoint", "revocation_endpoint", "management_endpoint",
+}
+
+// resourceScope splits a SMART resource scope into context, resource type and the
+// permission part (v1 "read"/"write"/"*", or v2 "cruds" with an optional query).
+var resourceScope = regexp.MustCompile(`^(patient|user|system)/([A-Za-z]+|\*)\.(.+)$`)
+
+var v2Permissions = regexp.MustCompile(`^c?r?u?d?s?(\?.+)?$`)
+
+// Validate checks a SMART configuration document for a data store of the given
+// flavour. It reports every problem it finds, each naming the offending key.
+func Validate(raw []byte, v Version) error {
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &keys); err != nil {
+		return fmt.Errorf("SMART configuration is not a JSON object: %w", err)
+	}
+	var doc Document
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return fmt.Errorf("SMART configuration has a key of the wrong type: %w", err)
+	}
+
+	var problems []error
+	add := func(format string, args ...any) { problems = append(problems, fmt.Errorf(format, args...)) }
+	require := func(key string) {
+		if _, ok := keys[key]; !ok {
+			add("%s is required", key)
+		}
+	}
+
+	// Unconditionally required by the IG.
+	for _, key := range []string{"token_endpoint", "capabilities", "grant_types_supported", "code_challenge_methods_supported"} {
+		require(key)
+	}
+	// Conditionally required by the IG.
+	if slices.Contains(doc.Capabilities, "launch-ehr") || slices.Contains(doc.Capabilities, "launch-standalone") {
+		require("authorization_endpoint")
+	}
+	if slices.Contains(doc.Capabilities, "sso-openid-connect") {
+		require("issuer")
+		require("jwks_uri")
+	}
+
+	for _, key := range urlKeys {
+		if _, present := keys[key]; !present {
+			continue
+		}
+		var s string
+		_ = json.Unmarshal(keys[key], &s) // types were checked by Unmarshal above
+		if err := checkHTTPSURL(s); err != nil {
+			add("%s: %v", key, err)
+		}
+	}
+
+	if len(doc.GrantTypesSupported) == 0 {
+		add("grant_types_supported must not be empty")
+	}
+	for _, g := range doc.GrantTypesSupported {
+		if !slices.Contains(healthLakeGrantTypes, g) {
+			add("grant_types_supported: %q is not accepted by HealthLake (only %s)", g, strings.Join(healthLakeGrantTypes, ", "))
+		}
+	}
+
+	if !slices.Contains(doc.CodeChallengeMethodsSupported, "S256") {
+		add("code_challenge_methods_supported must include S256")
+	}
+	if slices.Contains(doc.CodeChallengeMethodsSupported, "plain") {
+		add("code_challenge_methods_supported must not include plain")
+	}
+
+	for _, c := range doc.Capabilities {
+		if !slices.Contains(knownCapabilities, c) {
+			add("capabilities: %q is not a SMART App Launch capability", c)
+		}
+	}
+	switch v {
+	case V1:
+		if slices.Contains(doc.Capabilities, "permission-v2") {
+			add("capabilities: permission-v2 is advertised but the data store enforces SMART v1 scopes only")
+		}
+	case V2:
+		if !slices.Contains(doc.Capabilities, "permission-v2") {
+			add("capabilities: permission-v2 is required for SMART v2 (strategy SMART_ON_FHIR)")
+		}
+	default:
+		add("SMART version must be %q or %q, got %q", V1, V2, v)
+	}
+
+	for _, s := range doc.ScopesSupported {
+		if err := checkScope(s, v); err != nil {
+			add("scopes_supported: %v", err)
+		}
+	}
+	return errors.Join(problems...)
+}
+
+func checkHTTPSURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a URL", s)
+	}
+	if u.Scheme != "https" || u.Host == "" {
+		return fmt.Errorf("%q must be an absolute https URL", s)
+	}
+	if u.User != nil || u.Fragment != "" {
+		return fmt.Errorf("%q must not carry user info or a fragment", s)
+	}
+	return nil
+}
+
+func checkScope(s string, v Version) error {
+	if s == "" || strings.ContainsAny(s, " \t\r\n") {
+		return fmt.Errorf("%q is not a single scope", s)
+	}
+	m := resourceScope.FindStringSubmatch(s)
+	if m == nil {
+		return nil // launch, openid, fhirUser, offline_access and other non-resource scopes
+	}
+	perm := m[3]
+	if perm == "read" || perm == "write" || perm == "*" {
+		return nil
+	}
+	if v == V1 {
+		return fmt.Errorf("%q is a SMART v2 scope; the data store enforces SMART v1 scopes only", s)
+	}
+	if !v2Permissions.MatchString(perm) || strings.HasPrefix(perm, "?") {
+		return fmt.Errorf("%q is neither a SMART v1 nor a SMART v2 resource scope", s)
+	}
+	return nil
+}

@@ -65,8 +65,11 @@ func NewServiceRole(scope constructs.Construct, id *string, props *ServiceRolePr
 	if props == nil {
 		props = &ServiceRoleProps{}
 	}
-	this := constructs.NewConstruct(scope, id)
-	r := &ServiceRole{Construct: this, props: *props}
+	r := &ServiceRole{props: *props}
+	// _Override makes r itself the jsii object, so it can be passed wherever a
+	// construct is expected (Tags_Of, NagSuppressions, a scope).
+	constructs.NewConstruct_Override(r, scope, id)
+	this := r
 	stack := awscdk.Stack_Of(this)
 
 	// IAM names are global to the account: the region keeps two deployments of the

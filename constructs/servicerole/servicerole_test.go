@@ -163,3 +163,19 @@ func TestTheFormattedArnNamesTheRealRole(t *testing.T) {
 	require.True(t, strings.HasSuffix(*name.AsString(), "-us-east-1"), "the region keeps deployments apart")
 	require.LessOrEqual(t, len(*name.AsString()), 64)
 }
+
+func TestTheConstructIsAJsiiObject(t *testing.T) {
+	// Users pass constructs to Tags_Of, NagSuppressions and as scopes: that only
+	// works when the Go struct itself is the jsii object.
+	stack := newStack(t)
+	r := servicerole.NewServiceRole(stack, jsii.String("Role"), nil)
+	r.BindDatastore(jsii.String(dsArn))
+	awscdk.Tags_Of(r).Add(jsii.String("Team"), jsii.String("fhir"), nil)
+	require.Equal(t, "Role", *awscdk.Stack_Of(r).Node().FindChild(jsii.String("Role")).Node().Id())
+	tpl := cdktest.Template(t, stack)
+	cdktest.Try(t, func() {
+		tpl.HasResourceProperties(jsii.String("AWS::IAM::Role"), map[string]any{
+			"Tags": []any{map[string]any{"Key": "Team", "Value": "fhir"}},
+		})
+	})
+}

@@ -1,0 +1,310 @@
+// Package tokenvalidator provides the Lambda function HealthLake calls on every
+// FHIR request to a SMART-enabled data store to validate the bearer token (the
+// "identity provider" Lambda), with its log group, concurrency, invoke permission
+// and alarms. The function's code is lambda/introspect.
+package tokenvalidator
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/openhealthstack/smart-healthlake/constructs/golambda"
+	"github.com/openhealthstack/smart-healthlake/constructs/logkey"
+	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
+)
+
+// Validation modes.
+const (
+	// ValidationJWT checks signatures locally against the issuer's JWKS.
+	ValidationJWT = "jwt"
+	// ValidationIntrospection asks the issuer's RFC 7662 introspection endpoint.
+	ValidationIntrospection = "introspection"
+)
+
+// Entry is the function's main package in this module.
+const Entry = "lambda/introspect"
+
+// TokenValidatorProps configures a TokenValidator.
+type TokenValidatorProps struct {
+	// Issuer is the exact `iss` of accepted tokens (the Okta authorization
+	// server's issuer). Required.
+	Issuer *string
+	// JwksUri serves the issuer's signing keys.
+	// Default: discovered from the issuer's metadata at cold start.
+	JwksUri *string
+	// ServiceRole is the role HealthLake assumes for authorized requests; its ARN
+	// is returned as iamRoleARN. Pass a reference that does not depend on the role
+	// resource (servicerole.ServiceRole.RoleArn via awsiam.Role_FromRoleArn) to
+	// avoid a dependency cycle. Required.
+	ServiceRole awsiam.IRole
+	// Audiences are accepted token audiences besides the data store endpoint of
+	// each request. Default: only the data store endpoint.
+	Audiences *[]*string
+	// ScopeVersion is the data store's SMART flavour: with V1, v2 scopes are
+	// translated to the v1 scopes that grant no more. Default: smartconfig.V2.
+	ScopeVersion smartconfig.Flavour
+	// Validation is ValidationJWT or ValidationIntrospection. Default: ValidationJWT.
+	Validation *string
+	// IntrospectionEndpoint is the RFC 7662 endpoint.
+	// Default: discovered from the issuer's metadata (introspection mode only).
+	IntrospectionEndpoint *string
+	// IntrospectionSecret holds {"client_id": ..., "client_secret": ...} of the
+	// client that may introspect. Required in introspection mode; the function may
+	// read it only then.
+	IntrospectionSecret awssecretsmanager.ISecret
+	// IntrospectionCacheTtl is how long an introspection answer is reused (never
+	// past the token's exp). Default: 60 seconds.
+	IntrospectionCacheTtl awscdk.Duration
+	// TokenLeewaySeconds is the clock skew allowed on exp, nbf and iat. Default: 60.
+	TokenLeewaySeconds *float64
+	// MemorySize in MB; more memory is more CPU for signature checks. Default: 512.
+	MemorySize *float64
+	// Timeout of the function. The handler answers within its own sub-second
+	// deadline; this only bounds a stuck invocation. Default: 5 seconds.
+	Timeout awscdk.Duration
+	// ReservedConcurrentExecutions caps the function so a flood of FHIR requests
+	// can't starve the account's other functions, and guarantees it capacity.
+	// The account's unreserved concurrency must stay >= 100. Default: 100.
+	ReservedConcurrentExecutions *float64
+	// ProvisionedConcurrency keeps instances initialized behind the alias "live",
+	// so cold starts never eat HealthLake's 1-second budget. The data store must
+	// then call the alias (IdpFunction). Default: 0 (no alias).
+	ProvisionedConcurrency *float64
+	// LogRetention of the function's log group. Default: one year.
+	LogRetention awslogs.RetentionDays
+	// LogEncryptionKey encrypts the log group. Default: a new KMS key.
+	LogEncryptionKey awskms.IKey
+	// AlarmAction is notified when an alarm fires. Default: none (alarms only).
+	AlarmAction awscloudwatch.IAlarmAction
+}
+
+// TokenValidator is the token-validation Lambda and what surrounds it.
+type TokenValidator struct {
+	constructs.Construct
+	function awslambda.Function
+	alias    awslambda.Alias
+	logGroup awslogs.LogGroup
+	alarms   []awscloudwatch.Alarm
+}
+
+// NewTokenValidator creates the function. It panics, naming the prop, on invalid props.
+func NewTokenValidator(scope constructs.Construct, id *string, props *TokenValidatorProps) *TokenValidator {
+	p := withDefaults(props)
+	if err := p.validate(); err != nil {
+		panic(fmt.Sprintf("tokenvalidator.NewTokenValidator(%s): %v", *id, err))
+	}
+	v := &TokenValidator{}
+	// _Override makes v itself the jsii object, so it can be passed wherever a
+	// construct is expected (Tags_Of, NagSuppressions, a scope).
+	constructs.NewConstruct_Override(v, scope, id)
+	this := v
+	stack := awscdk.Stack_Of(this)
+
+	key := p.LogEncryptionKey
+	if key == nil {
+		key = logkey.New(this, jsii.String("LogKey"), jsii.String("Encrypts the SMART token validator's logs"))
+	}
+	v.logGroup = awslogs.NewLogGroup(this, jsii.String("Logs"), &awslogs.LogGroupProps{
+		Retention:     p.LogRetention,
+		EncryptionKey: key,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+
+	env := map[string]*string{
+		"SMART_ISSUER":         p.Issuer,
+		"HEALTHLAKE_ROLE_ARN":  p.ServiceRole.RoleArn(),
+		"SMART_SCOPE_VERSION":  jsii.String(string(p.ScopeVersion)),
+		"SMART_VALIDATION":     p.Validation,
+		"SMART_LEEWAY_SECONDS": jsii.String(strconv.FormatFloat(*p.TokenLeewaySeconds, 'f', -1, 64)),
+	}
+	if p.JwksUri != nil {
+		env["SMART_JWKS_URL"] = p.JwksUri
+	}
+	if p.Audiences != nil && len(*p.Audiences) > 0 {
+		env["SMART_AUDIENCES"] = awscdk.Fn_Join(jsii.String(","), p.Audiences)
+	}
+	if *p.Validation == ValidationIntrospection {
+		env["SMART_INTROSPECTION_SECRET_ARN"] = p.IntrospectionSecret.SecretArn()
+		env["SMART_INTROSPECTION_CACHE_SECONDS"] = jsii.String(strconv.FormatFloat(*p.IntrospectionCacheTtl.ToSeconds(nil), 'f', -1, 64))
+		if p.IntrospectionEndpoint != nil {
+			env["SMART_INTROSPECTION_URL"] = p.IntrospectionEndpoint
+		}
+	}
+
+	v.function = golambda.NewGoFunction(this, jsii.String("Function"), &golambda.GoFunctionProps{
+		Entry: jsii.String(Entry),
+		Options: &awslambda.FunctionOptions{
+			Description:                  jsii.String("Validates SMART on FHIR bearer tokens for HealthLake"),
+			MemorySize:                   p.MemorySize,
+			Timeout:                      p.Timeout,
+			ReservedConcurrentExecutions: p.ReservedConcurrentExecutions,
+			Environment:                  &env,
+			LogGroup:                     v.logGroup,
+			LoggingFormat:                awslambda.LoggingFormat_JSON,
+		},
+	})
+	if *p.Validation == ValidationIntrospection {
+		p.IntrospectionSecret.GrantRead(v.function, nil)
+	}
+
+	if *p.ProvisionedConcurrency > 0 {
+		v.alias = awslambda.NewAlias(this, jsii.String("Live"), &awslambda.AliasProps{
+			AliasName:                       jsii.String("live"),
+			Version:                         v.function.CurrentVersion(),
+			ProvisionedConcurrentExecutions: p.ProvisionedConcurrency,
+			Description:                     jsii.String("Called by HealthLake; kept warm by provisioned concurrency"),
+		})
+	}
+
+	// HealthLake invokes the function (or its alias) for data stores of this
+	// account and region only.
+	v.IdpFunction().AddPermission(jsii.String("HealthLakeInvoke"), &awslambda.Permission{
+		Principal:     awsiam.NewServicePrincipal(jsii.String("healthlake.amazonaws.com"), nil),
+		Action:        jsii.String("lambda:InvokeFunction"),
+		SourceAccount: stack.Account(),
+		SourceArn: stack.FormatArn(&awscdk.ArnComponents{
+			Service:      jsii.String("healthlake"),
+			Resource:     jsii.String("datastore"),
+			ResourceName: jsii.String("fhir/*"),
+		}),
+	})
+
+	v.addAlarms(p.AlarmAction)
+	return v
+}
+
+func (v *TokenValidator) addAlarms(action awscloudwatch.IAlarmAction) {
+	target := v.IdpFunction()
+	period := awscdk.Duration_Minutes(jsii.Number(5))
+	add := func(id, description string, metric awscloudwatch.IMetric, threshold float64) {
+		alarm := awscloudwatch.NewAlarm(v, jsii.String(id), &awscloudwatch.AlarmProps{
+			AlarmDescription:   jsii.String(description),
+			Metric:             metric,
+			Threshold:          jsii.Number(threshold),
+			EvaluationPeriods:  jsii.Number(1),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+		if action != nil {
+			alarm.AddAlarmAction(action)
+		}
+		v.alarms = append(v.alarms, alarm)
+	}
+	add("ErrorsAlarm", "The SMART token validator failed (HealthLake answers such requests with an IdP error)",
+		target.MetricErrors(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Sum")}), 0)
+	add("ThrottlesAlarm", "The SMART token validator was throttled (FHIR requests are being refused)",
+		target.MetricThrottles(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Sum")}), 0)
+	add("DurationP99Alarm", "The SMART token validator's p99 duration is above 500 ms of HealthLake's 1-second budget",
+		target.MetricDuration(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("p99")}), 500)
+}
+
+// Function returns the Lambda function.
+func (v *TokenValidator) Function() awslambda.Function { return v.function }
+
+// Alias returns the provisioned-concurrency alias, or nil when there is none.
+func (v *TokenValidator) Alias() awslambda.Alias { return v.alias }
+
+// IdpFunction returns what HealthLake must call: the alias when provisioned
+// concurrency is on (so the warm instances serve the requests), else the function.
+func (v *TokenValidator) IdpFunction() awslambda.IFunction {
+	if v.alias != nil {
+		return v.alias
+	}
+	return v.function
+}
+
+// IdpLambdaArn returns the ARN for the data store's IdpLambdaArn (qualified with
+// the alias when there is one).
+func (v *TokenValidator) IdpLambdaArn() *string { return v.IdpFunction().FunctionArn() }
+
+// LogGroup returns the function's log group.
+func (v *TokenValidator) LogGroup() awslogs.ILogGroup { return v.logGroup }
+
+// Alarms returns the errors, throttles and p99-duration alarms.
+func (v *TokenValidator) Alarms() []awscloudwatch.Alarm { return v.alarms }
+
+func withDefaults(in *TokenValidatorProps) TokenValidatorProps {
+	var p TokenValidatorProps
+	if in != nil {
+		p = *in
+	}
+	if p.ScopeVersion == "" {
+		p.ScopeVersion = smartconfig.V2
+	}
+	if p.Validation == nil {
+		p.Validation = jsii.String(ValidationJWT)
+	}
+	if p.IntrospectionCacheTtl == nil {
+		p.IntrospectionCacheTtl = awscdk.Duration_Seconds(jsii.Number(60))
+	}
+	if p.TokenLeewaySeconds == nil {
+		p.TokenLeewaySeconds = jsii.Number(60)
+	}
+	if p.MemorySize == nil {
+		p.MemorySize = jsii.Number(512)
+	}
+	if p.Timeout == nil {
+		p.Timeout = awscdk.Duration_Seconds(jsii.Number(5))
+	}
+	if p.ReservedConcurrentExecutions == nil {
+		p.ReservedConcurrentExecutions = jsii.Number(100)
+	}
+	if p.ProvisionedConcurrency == nil {
+		p.ProvisionedConcurrency = jsii.Number(0)
+	}
+	if p.LogRetention == "" {
+		p.LogRetention = awslogs.RetentionDays_ONE_YEAR
+	}
+	return p
+}
+
+func (p TokenValidatorProps) validate() error {
+	var errs []string
+	if p.Issuer == nil || *p.Issuer == "" {
+		errs = append(errs, "props.Issuer is required")
+	} else if !*awscdk.Token_IsUnresolved(p.Issuer) && !strings.HasPrefix(*p.Issuer, "https://") {
+		errs = append(errs, fmt.Sprintf("props.Issuer must be an https URL, got %q", *p.Issuer))
+	}
+	if p.ServiceRole == nil {
+		errs = append(errs, "props.ServiceRole is required")
+	}
+	if !p.ScopeVersion.Valid() {
+		errs = append(errs, fmt.Sprintf("props.ScopeVersion must be smartconfig.V1 or smartconfig.V2, got %q", p.ScopeVersion))
+	}
+	switch *p.Validation {
+	case ValidationJWT:
+	case ValidationIntrospection:
+		if p.IntrospectionSecret == nil {
+			errs = append(errs, "props.IntrospectionSecret is required when props.Validation is introspection")
+		}
+	default:
+		errs = append(errs, fmt.Sprintf("props.Validation must be %q or %q, got %q", ValidationJWT, ValidationIntrospection, *p.Validation))
+	}
+	if *p.TokenLeewaySeconds < 0 || *p.TokenLeewaySeconds > 300 {
+		errs = append(errs, fmt.Sprintf("props.TokenLeewaySeconds must be between 0 and 300, got %v", *p.TokenLeewaySeconds))
+	}
+	if *p.ProvisionedConcurrency < 0 {
+		errs = append(errs, "props.ProvisionedConcurrency must not be negative")
+	}
+	if *p.ReservedConcurrentExecutions < 1 {
+		errs = append(errs, "props.ReservedConcurrentExecutions must be at least 1")
+	} else if *p.ProvisionedConcurrency > *p.ReservedConcurrentExecutions {
+		errs = append(errs, fmt.Sprintf("props.ProvisionedConcurrency (%v) must not exceed props.ReservedConcurrentExecutions (%v)",
+			*p.ProvisionedConcurrency, *p.ReservedConcurrentExecutions))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	return nil
+}

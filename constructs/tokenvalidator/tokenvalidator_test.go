@@ -1,0 +1,247 @@
+package tokenvalidator_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/stretchr/testify/require"
+
+	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
+	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
+	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
+)
+
+const (
+	issuer  = "https://acme.okta.com/oauth2/aus1234567890abcdef"
+	roleArn = "arn:aws:iam::123456789012:role/healthlake-smart"
+)
+
+func newStack(t *testing.T) awscdk.Stack {
+	return awscdk.NewStack(cdktest.NewApp(t, nil), jsii.String("S"), &awscdk.StackProps{
+		Env: &awscdk.Environment{Account: jsii.String("123456789012"), Region: jsii.String("us-east-1")},
+	})
+}
+
+func role(stack awscdk.Stack) awsiam.IRole {
+	return awsiam.Role_FromRoleArn(stack, jsii.String("ServiceRole"), jsii.String(roleArn), &awsiam.FromRoleArnOptions{Mutable: jsii.Bool(false)})
+}
+
+func minimal(stack awscdk.Stack) *tokenvalidator.TokenValidatorProps {
+	return &tokenvalidator.TokenValidatorProps{Issuer: jsii.String(issuer), ServiceRole: role(stack)}
+}
+
+func TestTheFunctionIsAnArm64GoFunctionConfiguredByEnvironment(t *testing.T) {
+	stack := newStack(t)
+	tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), minimal(stack))
+	tpl := cdktest.Template(t, stack)
+	cdktest.Try(t, func() {
+		tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+			"Runtime":                      "provided.al2023",
+			"Handler":                      "bootstrap",
+			"Architectures":                []string{"arm64"},
+			"MemorySize":                   512,
+			"Timeout":                      5,
+			"ReservedConcurrentExecutions": 100,
+			"LoggingConfig":                map[string]any{"LogFormat": "JSON"},
+			"Environment": map[string]any{"Variables": map[string]any{
+				"SMART_ISSUER":         issuer,
+				"HEALTHLAKE_ROLE_ARN":  roleArn,
+				"SMART_SCOPE_VERSION":  "v2",
+				"SMART_VALIDATION":     "jwt",
+				"SMART_LEEWAY_SECONDS": "60",
+			}},
+		})
+	})
+	// No introspection secret in jwt mode, and no permission to read one.
+	cdktest.Try(t, func() {
+		tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+			"Environment": map[string]any{"Variables": map[string]any{
+				"SMART_INTROSPECTION_SECRET_ARN": assertions.Match_Absent(),
+			}},
+		})
+	})
+	cdktest.Try(t, func() { tpl.ResourceCountIs(jsii.String("AWS::IAM::Policy"), jsii.Number(0)) })
+}
+
+func TestHealthLakeMayInvokeOnlyForThisAccountsDatastores(t *testing.T) {
+	stack := newStack(t)
+	tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), minimal(stack))
+	tpl := cdktest.Template(t, stack)
+	cdktest.Try(t, func() {
+		tpl.ResourceCountIs(jsii.String("AWS::Lambda::Permission"), jsii.Number(1))
+		tpl.HasResourceProperties(jsii.String("AWS::Lambda::Permission"), map[string]any{
+			"Action":        "lambda:InvokeFunction",
+			"Principal":     "healthlake.amazonaws.com",
+			"SourceAccount": "123456789012",
+			"SourceArn": map[string]any{"Fn::Join": []any{"", []any{
+				"arn:", map[string]any{"Ref": "AWS::Partition"}, ":healthlake:us-east-1:123456789012:datastore/fhir/*",
+			}}},
+			"FunctionName": map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^IdpFunction")), "Arn"}},
+		})
+	})
+}
+
+func TestProvisionedConcurrencyPutsHealthLakeOnAWarmAlias(t *testing.T) {
+	stack := newStack(t)
+	props := minimal(stack)
+	props.ProvisionedConcurrency = jsii.Number(3)
+	v := tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), props)
+	require.NotNil(t, v.Alias())
+	tpl := cdktest.Template(t, stack)
+	cdktest.Try(t, func() {
+		tpl.HasResourceProperties(jsii.String("AWS::Lambda::Alias"), map[string]any{
+			"Name":                         "live",
+			"ProvisionedConcurrencyConfig": map[string]any{"ProvisionedConcurrentExecutions": 3},
+		})
+	})
+	// The permission is on the alias, which is what the data store calls.
+	cdktest.Try(t, func() {
+		tpl.HasResourceProperties(jsii.String("AWS::Lambda::Permission"), map[string]any{
+			"Principal":    "healthlake.amazonaws.com",
+			"FunctionName": map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^IdpLive"))},
+		})
+	})
+	arn, err := json.Marshal(stack.Resolve(v.IdpLambdaArn()))
+	require.NoError(t, err)
+	require.Contains(t, string(arn), `"Ref":"IdpLive`, "the data store must be given the alias ARN")
+}
+
+func TestLogsAreEncryptedAndRetained(t *testing.T) {
+	stack := newStack(t)
+	tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), minimal(stack))
+	tpl := cdktest.Template(t, stack)
+	cdktest.Try(t, func() {
+		tpl.HasResource(jsii.String("AWS::Logs::LogGroup"), map[string]any{
+			"Properties": map[string]any{
+				"RetentionInDays": 365,
+				"KmsKeyId":        map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^IdpLogKey")), "Arn"}},
+			},
+			"DeletionPolicy": "Retain",
+		})
+	})
+	cdktest.Try(t, func() {
+		tpl.HasResourceProperties(jsii.String("AWS::KMS::Key"), map[string]any{
+			"EnableKeyRotation": true,
+			"KeyPolicy": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{
+				"Sid":       "AllowCloudWatchLogs",
+				"Principal": map[string]any{"Service": "logs.us-east-1.amazonaws.com"},
+			})})},
+		})
+	})
+	cdktest.Try(t, func() {
+		tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+			"LoggingConfig": map[string]any{"LogGroup": map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^IdpLogs"))}},
+		})
+	})
+}
+
+func TestAlarmsWatchErrorsThrottlesAndP99Duration(t *testing.T) {
+	stack := newStack(t)
+	props := minimal(stack)
+	props.ProvisionedConcurrency = jsii.Number(1)
+	v := tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), props)
+	require.Len(t, v.Alarms(), 3)
+	tpl := cdktest.Template(t, stack)
+	for _, c := range []struct {
+		metric    string
+		statistic string
+		threshold float64
+	}{{"Errors", "Sum", 0}, {"Throttles", "Sum", 0}} {
+		cdktest.Try(t, func() {
+			tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
+				"MetricName": c.metric, "Statistic": c.statistic, "Threshold": c.threshold,
+				"ComparisonOperator": "GreaterThanThreshold",
+				// On the alias: the function's unqualified metrics would miss the traffic.
+				"Dimensions": assertions.Match_ArrayWith(&[]any{map[string]any{"Name": "Resource", "Value": assertions.Match_AnyValue()}}),
+			})
+		})
+	}
+	cdktest.Try(t, func() {
+		tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
+			"MetricName": "Duration", "ExtendedStatistic": "p99", "Threshold": 500,
+		})
+	})
+}
+
+func TestIntrospectionModeMayReadOnlyItsSecret(t *testing.T) {
+	stack := newStack(t)
+	secret := awssecretsmanager.NewSecret(stack, jsii.String("Introspection"), nil)
+	props := minimal(stack)
+	props.Validation = jsii.String(tokenvalidator.ValidationIntrospection)
+	props.IntrospectionSecret = secret
+	props.IntrospectionEndpoint = jsii.String(issuer + "/v1/introspect")
+	props.IntrospectionCacheTtl = awscdk.Duration_Seconds(jsii.Number(30))
+	tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), props)
+	tpl := cdktest.Template(t, stack)
+	cdktest.Try(t, func() {
+		tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+			"Environment": map[string]any{"Variables": map[string]any{
+				"SMART_VALIDATION":                  "introspection",
+				"SMART_INTROSPECTION_SECRET_ARN":    map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^Introspection"))},
+				"SMART_INTROSPECTION_URL":           issuer + "/v1/introspect",
+				"SMART_INTROSPECTION_CACHE_SECONDS": "30",
+			}},
+		})
+	})
+	cdktest.Try(t, func() {
+		tpl.HasResourceProperties(jsii.String("AWS::IAM::Policy"), map[string]any{
+			"PolicyDocument": map[string]any{"Statement": []any{map[string]any{
+				"Effect":   "Allow",
+				"Action":   []string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"},
+				"Resource": map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^Introspection"))},
+			}}},
+		})
+	})
+}
+
+func TestAV1DatastoreGetsTranslatedScopes(t *testing.T) {
+	stack := newStack(t)
+	props := minimal(stack)
+	props.ScopeVersion = smartconfig.V1
+	props.Audiences = jsii.Strings("https://fhir.example.org", "api://smart")
+	tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), props)
+	tpl := cdktest.Template(t, stack)
+	cdktest.Try(t, func() {
+		tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+			"Environment": map[string]any{"Variables": map[string]any{
+				"SMART_SCOPE_VERSION": "v1",
+				"SMART_AUDIENCES":     "https://fhir.example.org,api://smart",
+			}},
+		})
+	})
+}
+
+func TestBadPropsAreNamed(t *testing.T) {
+	cases := map[string]struct {
+		edit func(awscdk.Stack, *tokenvalidator.TokenValidatorProps)
+		want string
+	}{
+		"no issuer":      {func(_ awscdk.Stack, p *tokenvalidator.TokenValidatorProps) { p.Issuer = nil }, "props.Issuer is required"},
+		"http issuer":    {func(_ awscdk.Stack, p *tokenvalidator.TokenValidatorProps) { p.Issuer = jsii.String("http://x") }, "props.Issuer must be an https URL"},
+		"no role":        {func(_ awscdk.Stack, p *tokenvalidator.TokenValidatorProps) { p.ServiceRole = nil }, "props.ServiceRole is required"},
+		"odd validation": {func(_ awscdk.Stack, p *tokenvalidator.TokenValidatorProps) { p.Validation = jsii.String("trust") }, "props.Validation must be"},
+		"introspection alone": {func(_ awscdk.Stack, p *tokenvalidator.TokenValidatorProps) {
+			p.Validation = jsii.String("introspection")
+		}, "props.IntrospectionSecret is required"},
+		"odd scope version": {func(_ awscdk.Stack, p *tokenvalidator.TokenValidatorProps) { p.ScopeVersion = "v3" }, "props.ScopeVersion must be"},
+		"too much provisioned": {func(_ awscdk.Stack, p *tokenvalidator.TokenValidatorProps) {
+			p.ProvisionedConcurrency = jsii.Number(10)
+			p.ReservedConcurrentExecutions = jsii.Number(5)
+		}, "props.ProvisionedConcurrency (10) must not exceed props.ReservedConcurrentExecutions (5)"},
+		"huge leeway": {func(_ awscdk.Stack, p *tokenvalidator.TokenValidatorProps) { p.TokenLeewaySeconds = jsii.Number(3600) }, "props.TokenLeewaySeconds"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			stack := newStack(t)
+			props := minimal(stack)
+			c.edit(stack, props)
+			msg := cdktest.Panics(t, func() { tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), props) })
+			require.Contains(t, msg, c.want)
+		})
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -34,6 +35,9 @@ type GoFunctionProps struct {
 	Entry *string
 	// Options are the function's settings other than its code, runtime, handler and
 	// architecture, which this construct sets (provided.al2023, "bootstrap", ARM_64).
+	// When Options.LogGroup is set and Options.Role is not, the function gets a role
+	// (construct id "<id>Role", beside the function) that may write that log group
+	// and nothing else, instead of the AWSLambdaBasicExecutionRole managed policy.
 	// Default: the awslambda defaults (128 MB, 3 s timeout, a new role).
 	Options *awslambda.FunctionOptions
 }
@@ -51,6 +55,20 @@ func NewGoFunction(scope constructs.Construct, id *string, props *GoFunctionProp
 			panic(fmt.Sprintf("golambda.NewGoFunction(%s): props.Options.Architecture must be left unset: functions are built for arm64", derefString(id)))
 		}
 		copyFields(&fp, props.Options)
+	}
+	if fp.Role == nil && fp.LogGroup != nil {
+		// Without a role, CDK attaches the AWSLambdaBasicExecutionRole managed
+		// policy (logs on every log group of the account). With a known log group,
+		// writing to that one is all the function needs.
+		role := awsiam.NewRole(scope, jsii.String(derefString(id)+"Role"), &awsiam.RoleProps{
+			AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+			Description: jsii.String("Execution role of " + *props.Entry + ": writes its own log group only"),
+		})
+		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
+			Resources: jsii.Strings(*fp.LogGroup.LogGroupRef().LogGroupArn),
+		}))
+		fp.Role = role
 	}
 	fp.Code = NewCode(*props.Entry)
 	fp.Runtime = awslambda.Runtime_PROVIDED_AL2023()

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/require"
 
@@ -116,4 +117,30 @@ func TestBundlingIsSkippedWhereTheContextSaysSo(t *testing.T) {
 	cdktest.Template(t, stack)
 	_, err := os.Stat(*app.Outdir())
 	require.NoError(t, err)
+}
+
+func TestAFunctionWithALogGroupMayWriteOnlyThatLogGroup(t *testing.T) {
+	app := cdktest.NewApp(t, nil)
+	stack := awscdk.NewStack(app, jsii.String("S"), nil)
+	logs := awslogs.NewLogGroup(stack, jsii.String("Logs"), nil)
+	golambda.NewGoFunction(stack, jsii.String("Fn"), &golambda.GoFunctionProps{
+		Entry:   jsii.String(hello),
+		Options: &awslambda.FunctionOptions{LogGroup: logs},
+	})
+	tpl := cdktest.Template(t, stack)
+	cdktest.Try(t, func() {
+		tpl.HasResourceProperties(jsii.String("AWS::IAM::Role"), map[string]any{
+			"ManagedPolicyArns": assertions.Match_Absent(),
+		})
+	})
+	cdktest.Try(t, func() {
+		tpl.HasResourceProperties(jsii.String("AWS::IAM::Policy"), map[string]any{
+			"PolicyDocument": map[string]any{"Statement": []any{map[string]any{
+				"Effect":   "Allow",
+				"Action":   []string{"logs:CreateLogStream", "logs:PutLogEvents"},
+				"Resource": map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^Logs")), "Arn"}},
+			}}},
+			"Roles": []any{map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^FnRole"))}},
+		})
+	})
 }

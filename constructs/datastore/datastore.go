@@ -1,0 +1,503 @@
+// Package datastore provides SmartDatastore: an Amazon HealthLake FHIR R4 data
+// store secured with SMART on FHIR, managed by a CloudFormation custom resource.
+//
+// What it creates:
+//   - the custom resource (type Custom::SmartHealthLakeDatastore) whose handler
+//     is this module's lambda/datastore, run as two Go functions behind the CDK
+//     Provider framework: onEvent starts a create, update or delete, and
+//     isComplete polls the data store every 30 seconds for up to 55 minutes;
+//   - one IAM role per handler function with only what it calls (see
+//     handlerPolicies), and one per Provider framework role, with no managed
+//     policy;
+//   - KMS-encrypted, retained log groups for both handler functions and for the
+//     framework's Node.js functions, with a new log key unless one is given;
+//   - reserved concurrency on all five functions, and cdk-nag suppressions, each
+//     with its reason, for the findings that don't apply to this machinery.
+//     HIPAA.Security-IAMNoInlinePolicy on CDK's role policies is left to the app.
+//
+// Why a custom resource and not AWS::HealthLake::FHIRDatastore: CloudFormation
+// treats every field of that resource's IdentityProviderConfiguration as
+// create-only, so changing the Okta endpoints in the SMART metadata, the IdP
+// Lambda ARN, fine-grained authorization or the SMART version would replace the
+// data store and lose every record in it. HealthLake's UpdateFHIRDatastore makes
+// those changes in place, and the handler uses it; what HealthLake cannot change
+// (encryption, preload) fails the deployment unless a replacement is explicitly
+// acknowledged. A Delete retains the data store unless RemovalPolicy is DESTROY.
+package datastore
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/customresources"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/openhealthstack/smart-healthlake/constructs/golambda"
+	"github.com/openhealthstack/smart-healthlake/constructs/logkey"
+	"github.com/openhealthstack/smart-healthlake/constructs/servicerole"
+	"github.com/openhealthstack/smart-healthlake/lambda/datastore/handler"
+)
+
+// ResourceType is the CloudFormation type of the data store resource.
+const ResourceType = "Custom::SmartHealthLakeDatastore"
+
+// Entry is the handler's main package in this module.
+const Entry = "lambda/datastore"
+
+// FHIRVersion is the only version HealthLake offers, sent explicitly so the
+// template says what the data store is.
+const FHIRVersion = "R4"
+
+// Timing of the Provider framework and the handler functions.
+const (
+	// QueryIntervalSeconds between isComplete calls: creation takes 15-30 minutes,
+	// so polling faster only costs invocations.
+	QueryIntervalSeconds = 30
+	// TotalTimeoutMinutes of the isComplete polling: a multiple of the interval
+	// (the framework requires it) that leaves the onEvent call room inside
+	// CloudFormation's 1-hour limit for a custom resource.
+	TotalTimeoutMinutes = 55
+	// ServiceTimeoutSeconds is CloudFormation's limit for one custom resource
+	// operation, set to its maximum: it bounds onEvent plus the polling.
+	ServiceTimeoutSeconds = 3600
+	// handlerTimeoutMinutes covers the handler's SDK retries of ConflictException
+	// and throttling (about 5 minutes at most, see healthlakeapi.NewRetryer) with
+	// room to spare, inside the framework's own 15-minute functions.
+	handlerTimeoutMinutes = 10
+	handlerMemoryMB       = 256
+	// handlerConcurrency: the framework calls onEvent once per CloudFormation
+	// request and isComplete one call at a time, so 2 is headroom, while a
+	// reserved concurrency keeps the account's unreserved pool intact (and
+	// satisfies cdk-nag's HIPAA check).
+	handlerConcurrency = 2
+)
+
+// SmartDatastore is a SMART-on-FHIR HealthLake data store and the custom
+// resource machinery that manages it.
+type SmartDatastore struct {
+	constructs.Construct
+	resource         awscdk.CustomResource
+	provider         customresources.Provider
+	onEvent          awslambda.Function
+	isComplete       awslambda.Function
+	onEventRole      awsiam.Role
+	isCompleteRole   awsiam.Role
+	frameworkRoles   []awsiam.Role
+	encryptionKey    awskms.IKey
+	logEncryptionKey awskms.IKey
+	logGroups        []awslogs.ILogGroup
+}
+
+// NewSmartDatastore creates the data store resource and its handler. It panics,
+// naming the prop, on invalid props.
+func NewSmartDatastore(scope constructs.Construct, id *string, props *SmartDatastoreProps) *SmartDatastore {
+	s := withDefaults(props)
+	if err := s.validate(); err != nil {
+		panic(fmt.Sprintf("datastore.NewSmartDatastore(%s): %v", derefString(id), err))
+	}
+	d := &SmartDatastore{encryptionKey: s.EncryptionKey}
+	// _Override makes d itself the jsii object, so it can be passed wherever a
+	// construct is expected (Tags_Of, NagSuppressions, a scope).
+	constructs.NewConstruct_Override(d, scope, id)
+	this := d
+
+	d.logEncryptionKey = s.LogEncryptionKey
+	if d.logEncryptionKey == nil {
+		d.logEncryptionKey = logkey.New(this, jsii.String("LogKey"), jsii.String("Encrypts the logs of the SMART HealthLake data store handler"))
+	}
+	newLogGroup := func(id string) awslogs.LogGroup {
+		lg := awslogs.NewLogGroup(this, jsii.String(id), &awslogs.LogGroupProps{
+			Retention:     s.LogRetention,
+			EncryptionKey: d.logEncryptionKey,
+			// Audit trail of changes to patients' data store: outlives the stack.
+			RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		})
+		d.logGroups = append(d.logGroups, lg)
+		return lg
+	}
+	newRole := func(id, description string, logs awslogs.LogGroup) awsiam.Role {
+		// No AWSLambdaBasicExecutionRole: it allows writing to every log group.
+		role := awsiam.NewRole(this, jsii.String(id), &awsiam.RoleProps{
+			AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+			Description: jsii.String(description),
+		})
+		logs.GrantWrite(role)
+		return role
+	}
+
+	// One log group per handler function, so each mode's history reads on its
+	// own; the three framework functions share one (the Provider API takes one).
+	onEventLogs := newLogGroup("OnEventLogs")
+	isCompleteLogs := newLogGroup("IsCompleteLogs")
+	providerLogs := newLogGroup("ProviderLogs")
+
+	d.onEventRole = newRole("OnEventRole", "Creates, updates in place and deletes one SMART HealthLake data store", onEventLogs)
+	d.isCompleteRole = newRole("IsCompleteRole", "Polls the status of a SMART HealthLake data store", isCompleteLogs)
+	for _, st := range handlerPolicies(this, s) {
+		d.onEventRole.AddToPrincipalPolicy(st)
+	}
+	d.isCompleteRole.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("DescribeDatastores"),
+		Actions:   jsii.Strings("healthlake:DescribeFHIRDatastore"),
+		Resources: jsii.Strings(*datastoreArnPattern(this)),
+	}))
+
+	newHandler := func(id, mode, description string, role awsiam.Role, logs awslogs.LogGroup) awslambda.Function {
+		return golambda.NewGoFunction(this, jsii.String(id), &golambda.GoFunctionProps{
+			Entry: jsii.String(Entry),
+			Options: &awslambda.FunctionOptions{
+				Description:                  jsii.String(description),
+				MemorySize:                   jsii.Number(handlerMemoryMB),
+				Timeout:                      awscdk.Duration_Minutes(jsii.Number(handlerTimeoutMinutes)),
+				ReservedConcurrentExecutions: jsii.Number(handlerConcurrency),
+				Environment:                  &map[string]*string{"HANDLER_MODE": jsii.String(mode)},
+				Role:                         role,
+				LogGroup:                     logs,
+				LoggingFormat:                awslambda.LoggingFormat_JSON,
+			},
+		})
+	}
+	d.onEvent = newHandler("OnEvent", "onEvent", "Starts creating, updating or deleting the SMART HealthLake data store", d.onEventRole, onEventLogs)
+	d.isComplete = newHandler("IsComplete", "isComplete", "Reports whether the SMART HealthLake data store change has finished", d.isCompleteRole, isCompleteLogs)
+
+	// The framework's roles differ (the Provider API requires it, against a
+	// dependency cycle) and only get the log group plus what the framework adds
+	// itself: invoking the handlers and starting the waiter state machine.
+	frameworkOnEventRole := newRole("ProviderOnEventRole", "Provider framework onEvent for the SMART HealthLake data store", providerLogs)
+	frameworkWaiterRole := newRole("ProviderWaiterRole", "Provider framework isComplete and onTimeout for the SMART HealthLake data store", providerLogs)
+	d.provider = customresources.NewProvider(this, jsii.String("Provider"), &customresources.ProviderProps{
+		OnEventHandler:                  d.onEvent,
+		IsCompleteHandler:               d.isComplete,
+		QueryInterval:                   awscdk.Duration_Seconds(jsii.Number(QueryIntervalSeconds)),
+		TotalTimeout:                    awscdk.Duration_Minutes(jsii.Number(TotalTimeoutMinutes)),
+		LogGroup:                        providerLogs,
+		FrameworkOnEventRole:            frameworkOnEventRole,
+		FrameworkCompleteAndTimeoutRole: frameworkWaiterRole,
+	})
+
+	d.frameworkRoles = []awsiam.Role{frameworkOnEventRole, frameworkWaiterRole}
+	d.hardenProvider()
+
+	d.resource = awscdk.NewCustomResource(this, jsii.String("Resource"), &awscdk.CustomResourceProps{
+		ServiceToken:   d.provider.ServiceToken(),
+		ResourceType:   jsii.String(ResourceType),
+		Properties:     resourceProperties(s),
+		ServiceTimeout: awscdk.Duration_Seconds(jsii.Number(ServiceTimeoutSeconds)),
+		// RemovalPolicy stays at its default, DELETE, on purpose: CloudFormation then
+		// sends the Delete (stack deletion, resource removal, replacement) to the
+		// handler, which keeps or deletes the data store per the RemovalPolicy
+		// property. RETAIN here would never call the handler, so DESTROY could not
+		// work and nothing would log that the data store was kept.
+	})
+	// HealthLake checks at creation that it may invoke the IdP function: its
+	// invoke permission (a child of the function or alias construct) must exist
+	// first. A dependency on the construct covers every resource under it.
+	d.resource.Node().AddDependency(s.IdpFunction)
+	d.suppressNagFindings()
+	return d
+}
+
+// frameworkFunctions are the construct ids of the Provider framework's Node.js
+// functions. They shape the functions' logical ids, so aws-cdk-lib keeps them.
+var frameworkFunctions = []string{"framework-onEvent", "framework-isComplete", "framework-onTimeout"}
+
+// hardenProvider gives the framework's functions the reserved concurrency the
+// Provider API does not expose: CloudFormation invokes onEvent once per request
+// and the waiter state machine calls isComplete and onTimeout one at a time.
+func (d *SmartDatastore) hardenProvider() {
+	for _, id := range frameworkFunctions {
+		fn := d.provider.Node().FindChild(jsii.String(id)).Node().DefaultChild().(awslambda.CfnFunction)
+		fn.SetReservedConcurrentExecutions(jsii.Number(handlerConcurrency))
+	}
+}
+
+// suppressNagFindings excuses, with reasons, the cdk-nag findings that do not
+// apply to a custom resource handler. Findings that are project-wide choices
+// (HIPAA.Security-IAMNoInlinePolicy on CDK's role policies) are left to the app.
+func (d *SmartDatastore) suppressNagFindings() {
+	functionSuppressions := &[]*cdknag.NagPackSuppression{
+		{
+			Id: jsii.String("HIPAA.Security-LambdaDLQ"),
+			Reason: jsii.String("Custom resource machinery: a failure is reported to CloudFormation, which fails and rolls back " +
+				"the deployment; a dead-letter queue would only keep CloudFormation events with their pre-signed response URLs."),
+		},
+		{
+			Id: jsii.String("HIPAA.Security-LambdaInsideVPC"),
+			Reason: jsii.String("The functions call only AWS control-plane APIs (HealthLake, Lambda, Step Functions, S3 response URL) " +
+				"and never read FHIR data; a VPC would need endpoints or a NAT gateway and isolate no PHI."),
+		},
+	}
+	for _, fn := range []constructs.IConstruct{d.onEvent, d.isComplete} {
+		cdknag.NagSuppressions_AddResourceSuppressions(fn, functionSuppressions, jsii.Bool(false))
+	}
+	for _, id := range frameworkFunctions {
+		cdknag.NagSuppressions_AddResourceSuppressions(d.provider.Node().FindChild(jsii.String(id)), functionSuppressions, jsii.Bool(false))
+	}
+
+	datastores := &cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:[^:]+:healthlake:[^:]+:[^:]+:datastore\/fhir\/\*$/`)}
+	cdknag.NagSuppressions_AddResourceSuppressions(d.onEventRole, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("The data store's ARN exists only once the resource that depends on this role has created it, so the " +
+			"HealthLake actions cover this account's and region's FHIR data stores; CreateFHIRDatastore has no resource type in " +
+			"the Service Authorization Reference and must be granted on *."),
+		AppliesTo: &[]any{datastores, "Resource::*"},
+	}}, jsii.Bool(true))
+	cdknag.NagSuppressions_AddResourceSuppressions(d.isCompleteRole, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("DescribeFHIRDatastore on this account's and region's FHIR data stores: the data store's ARN exists " +
+			"only once the resource that depends on this role has created it."),
+		AppliesTo: &[]any{datastores},
+	}}, jsii.Bool(true))
+
+	// CDK's grantInvoke adds "<function ARN>:*" so qualified invocations work; the
+	// functions are this construct's own.
+	versions := &[]*cdknag.NagPackSuppression{{
+		Id:        jsii.String("AwsSolutions-IAM5"),
+		Reason:    jsii.String("Added by CDK's grantInvoke for the versions of this construct's own functions (<function ARN>:*)."),
+		AppliesTo: &[]any{&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::<[A-Za-z0-9]+\.Arn>:\*$/`)}},
+	}}
+	waiter := d.provider.Node().FindChild(jsii.String("waiter-state-machine"))
+	for _, c := range []constructs.IConstruct{d.frameworkRoles[0], d.frameworkRoles[1], waiter} {
+		cdknag.NagSuppressions_AddResourceSuppressions(c, versions, jsii.Bool(true))
+	}
+	cdknag.NagSuppressions_AddResourceSuppressions(waiter, &[]*cdknag.NagPackSuppression{
+		{
+			Id: jsii.String("AwsSolutions-SF1"),
+			Reason: jsii.String("The Provider framework's waiter runs one isComplete task in a retry loop; logging ALL events " +
+				"would write the CloudFormation event, including its pre-signed response URL, to the logs. The handlers log " +
+				"every poll themselves."),
+		},
+		{
+			Id:     jsii.String("AwsSolutions-SF2"),
+			Reason: jsii.String("One Lambda task retried on a fixed interval: X-Ray traces would show nothing the handler logs do not."),
+		},
+	}, jsii.Bool(false))
+}
+
+// resourceProperties are the handler's input, named by its handler.Prop*
+// constants. Scalars are strings because CloudFormation delivers them so.
+func resourceProperties(s settings) *map[string]any {
+	p := map[string]any{
+		handler.PropDatastoreName:            s.DatastoreName,
+		handler.PropFhirVersion:              FHIRVersion,
+		handler.PropAuthorizationStrategy:    s.Flavour.AuthorizationStrategy(),
+		handler.PropFineGrainedAuthorization: boolString(s.fineGrained),
+		handler.PropIdpLambdaArn:             s.IdpFunction.FunctionArn(),
+		handler.PropIssuer:                   s.Endpoints.Issuer,
+		handler.PropJwksUri:                  s.Endpoints.JwksUri,
+		handler.PropAuthorizationEndpoint:    s.Endpoints.AuthorizationEndpoint,
+		handler.PropTokenEndpoint:            s.Endpoints.TokenEndpoint,
+		handler.PropPreloadSynthea:           boolString(s.preloadSynthea),
+		handler.PropRemovalPolicy:            string(handler.Retain),
+		handler.PropAcknowledgeReplacement:   boolString(s.acknowledgeReplacement),
+	}
+	if s.RemovalPolicy == awscdk.RemovalPolicy_DESTROY {
+		p[handler.PropRemovalPolicy] = string(handler.Destroy)
+	}
+	for name, v := range map[string]*string{
+		handler.PropIntrospectionEndpoint: s.Endpoints.IntrospectionEndpoint,
+		handler.PropRevocationEndpoint:    s.Endpoints.RevocationEndpoint,
+		handler.PropManagementEndpoint:    s.Endpoints.ManagementEndpoint,
+	} {
+		if v != nil && *v != "" {
+			p[name] = v
+		}
+	}
+	if s.ScopesSupported != nil && len(*s.ScopesSupported) > 0 {
+		p[handler.PropScopesSupported] = s.ScopesSupported
+	}
+	// Absent means an AWS-owned key, as the handler reads it.
+	if s.EncryptionKey != nil {
+		p[handler.PropKmsKeyArn] = s.EncryptionKey.KeyArn()
+	}
+	if s.Tags != nil && len(*s.Tags) > 0 {
+		p[handler.PropTags] = s.Tags
+	}
+	return &p
+}
+
+// handlerPolicies are the onEvent handler's permissions.
+//
+//   - HealthLake control plane on this account's and region's data stores
+//     (datastore/fhir/*): the data store's own ARN is only known after the
+//     resource exists, and naming it would make the role depend on the resource
+//     that depends on the role.
+//   - CreateFHIRDatastore on "*": the Service Authorization Reference lists no
+//     resource type for it (only the aws:RequestTag and aws:TagKeys condition
+//     keys), so a narrower resource would never match. Creating with tags also
+//     authorizes healthlake:TagResource, which the first statement allows.
+//   - The IdP function: HealthLake checks that the caller may invoke the
+//     IdpLambdaArn it is given; exactly that ARN (alias-qualified when an alias
+//     is given).
+//   - A customer-managed key: HealthLake uses it with the caller's credentials
+//     (describe it, create the grant it keeps, and encrypt/decrypt while
+//     setting up), so the actions are limited to calls made through HealthLake
+//     in this region (kms:ViaService), and CreateGrant to grants for an AWS
+//     resource.
+func handlerPolicies(scope constructs.Construct, s settings) []awsiam.PolicyStatement {
+	stack := awscdk.Stack_Of(scope)
+	out := []awsiam.PolicyStatement{
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("ManageDatastores"),
+			Actions: jsii.Strings(
+				"healthlake:DescribeFHIRDatastore",
+				"healthlake:UpdateFHIRDatastore",
+				"healthlake:DeleteFHIRDatastore",
+				"healthlake:TagResource",
+				"healthlake:UntagResource",
+				"healthlake:ListTagsForResource",
+			),
+			Resources: jsii.Strings(*datastoreArnPattern(scope)),
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("CreateDatastores"),
+			Actions:   jsii.Strings("healthlake:CreateFHIRDatastore"),
+			Resources: jsii.Strings("*"),
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("AllowHealthLakeToUseIdpFunction"),
+			Actions:   jsii.Strings("lambda:InvokeFunction"),
+			Resources: &[]*string{s.IdpFunction.FunctionArn()},
+		}),
+	}
+	if s.EncryptionKey != nil {
+		viaHealthLake := map[string]any{"kms:ViaService": viaService(stack)}
+		out = append(out,
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:        jsii.String("UseDataKeyViaHealthLake"),
+				Actions:    jsii.Strings("kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey"),
+				Resources:  &[]*string{s.EncryptionKey.KeyArn()},
+				Conditions: &map[string]any{"StringEquals": viaHealthLake},
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:       jsii.String("GrantDataKeyToHealthLake"),
+				Actions:   jsii.Strings("kms:CreateGrant"),
+				Resources: &[]*string{s.EncryptionKey.KeyArn()},
+				Conditions: &map[string]any{
+					"StringEquals": viaHealthLake,
+					"Bool":         map[string]any{"kms:GrantIsForAWSResource": "true"},
+				},
+			}),
+		)
+	}
+	return out
+}
+
+// datastoreArnPattern matches every HealthLake FHIR data store of the stack's
+// account and region.
+func datastoreArnPattern(scope constructs.Construct) *string {
+	return awscdk.Stack_Of(scope).FormatArn(&awscdk.ArnComponents{
+		Service:      jsii.String("healthlake"),
+		Resource:     jsii.String("datastore"),
+		ResourceName: jsii.String("fhir/*"),
+	})
+}
+
+func viaService(stack awscdk.Stack) string {
+	return "healthlake." + *stack.Region() + ".amazonaws.com"
+}
+
+// DatastoreId returns the HealthLake data store id (the resource's physical id).
+func (d *SmartDatastore) DatastoreId() *string {
+	return d.resource.GetAttString(jsii.String(handler.AttrDatastoreID))
+}
+
+// DatastoreArn returns the data store's ARN, as HealthLake reports it.
+func (d *SmartDatastore) DatastoreArn() *string {
+	return d.resource.GetAttString(jsii.String(handler.AttrDatastoreArn))
+}
+
+// DatastoreEndpoint returns the FHIR base URL, ending with "/".
+func (d *SmartDatastore) DatastoreEndpoint() *string {
+	return d.resource.GetAttString(jsii.String(handler.AttrDatastoreEndpoint))
+}
+
+// SmartConfigurationUrl returns the URL of the data store's SMART configuration
+// document (<endpoint>.well-known/smart-configuration), which apps discover the
+// authorization server from.
+func (d *SmartDatastore) SmartConfigurationUrl() *string {
+	return d.resource.GetAttString(jsii.String(handler.AttrSmartConfigurationURL))
+}
+
+// Resource returns the custom resource.
+func (d *SmartDatastore) Resource() awscdk.CustomResource { return d.resource }
+
+// Provider returns the Provider framework construct (for cdk-nag suppressions on
+// its Node.js functions, for example).
+func (d *SmartDatastore) Provider() customresources.Provider { return d.provider }
+
+// OnEventFunction returns the handler function in onEvent mode.
+func (d *SmartDatastore) OnEventFunction() awslambda.Function { return d.onEvent }
+
+// IsCompleteFunction returns the handler function in isComplete mode.
+func (d *SmartDatastore) IsCompleteFunction() awslambda.Function { return d.isComplete }
+
+// EncryptionKey returns the data store's customer-managed key, or nil for an
+// AWS-owned key.
+func (d *SmartDatastore) EncryptionKey() awskms.IKey { return d.encryptionKey }
+
+// LogEncryptionKey returns the key of the log groups.
+func (d *SmartDatastore) LogEncryptionKey() awskms.IKey { return d.logEncryptionKey }
+
+// LogGroups returns the log groups of the onEvent handler, the isComplete
+// handler and the Provider framework, in that order.
+func (d *SmartDatastore) LogGroups() []awslogs.ILogGroup {
+	return append([]awslogs.ILogGroup(nil), d.logGroups...)
+}
+
+// GrantRead lets grantee read and search the data store's FHIR resources with
+// SigV4 (servicerole.ReadActions and DescribeFHIRDatastore on this data store),
+// and decrypt with its customer-managed key through HealthLake.
+func (d *SmartDatastore) GrantRead(grantee awsiam.IGrantable) awsiam.Grant {
+	return d.grant(grantee, servicerole.ReadActions, "kms:Decrypt")
+}
+
+// GrantReadWrite adds to GrantRead creating, updating and deleting FHIR
+// resources (servicerole.WriteActions), and encrypting with the customer-managed
+// key through HealthLake.
+func (d *SmartDatastore) GrantReadWrite(grantee awsiam.IGrantable) awsiam.Grant {
+	actions := append(append([]string{}, servicerole.ReadActions...), servicerole.WriteActions...)
+	return d.grant(grantee, actions, "kms:Decrypt", "kms:GenerateDataKey")
+}
+
+func (d *SmartDatastore) grant(grantee awsiam.IGrantable, fhirActions []string, kmsActions ...string) awsiam.Grant {
+	actions := append(append([]string{}, fhirActions...), "healthlake:DescribeFHIRDatastore")
+	g := awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{
+		Grantee:      grantee,
+		Actions:      jsii.Strings(actions...),
+		ResourceArns: &[]*string{d.DatastoreArn()},
+		Scope:        d,
+	})
+	if d.encryptionKey == nil {
+		return g
+	}
+	return g.Combine(awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{
+		Grantee:      grantee,
+		Actions:      jsii.Strings(kmsActions...),
+		ResourceArns: &[]*string{d.encryptionKey.KeyArn()},
+		Conditions: &map[string]*map[string]any{
+			"StringEquals": {"kms:ViaService": viaService(awscdk.Stack_Of(d))},
+		},
+		Scope: d,
+	}))
+}
+
+func boolString(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+func derefString(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

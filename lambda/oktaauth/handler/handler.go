@@ -1,0 +1,216 @@
+// Package handler is the onEvent handler of the Okta SMART authorization-server
+// custom resource, run behind the AWS CDK customresources.Provider framework
+// (synchronous: every request finishes within one invocation, so there is no
+// isComplete handler).
+//
+// Create makes the authorization server and everything in it and returns its id
+// as the physical id; Update reconciles in place; Delete removes what the
+// resource made. See package smartcatalog for the properties and package
+// reconcile for how objects are found and owned.
+//
+// AWS permissions the function needs: secretsmanager:GetSecretValue on the
+// credential secret and secretsmanager:PutSecretValue on the client-secret
+// secret (plus kms:Decrypt, and kms:GenerateDataKey for the written secret, when
+// they are encrypted with customer-managed keys). Nothing else: Okta is reached
+// over HTTPS with the credentials from the secret.
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
+	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/oktaclient"
+	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/reconcile"
+	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/smartcatalog"
+)
+
+// Data attribute names (Fn::GetAtt).
+const (
+	AttrAuthorizationServerID = "AuthorizationServerId"
+	AttrIssuer                = "Issuer"
+	AttrAuthorizationEndpoint = "AuthorizationEndpoint"
+	AttrTokenEndpoint         = "TokenEndpoint"
+	AttrJwksURI               = "JwksUri"
+	AttrIntrospectionEndpoint = "IntrospectionEndpoint"
+	AttrRevocationEndpoint    = "RevocationEndpoint"
+	AttrAudience              = "Audience"
+	AttrConfidentialClientID  = "ConfidentialClientId"
+	AttrPublicClientID        = "PublicClientId"
+	AttrBackendClientID       = "BackendClientId"
+	AttrIntrospectionClientID = "IntrospectionClientId"
+	AttrClientSecretARN       = "ClientSecretArn"
+)
+
+var clientAttrs = map[smartcatalog.ClientKind]string{
+	smartcatalog.ConfidentialClient:  AttrConfidentialClientID,
+	smartcatalog.PublicClient:        AttrPublicClientID,
+	smartcatalog.BackendClient:       AttrBackendClientID,
+	smartcatalog.IntrospectionClient: AttrIntrospectionClientID,
+}
+
+// SecretsManager is what the handler uses of the Secrets Manager client: read
+// the Okta credentials, write the client secrets.
+type SecretsManager interface {
+	oktaclient.SecretGetter
+	reconcile.SecretPutter
+}
+
+// Handler handles the custom resource's events.
+type Handler struct {
+	SecretsManager SecretsManager
+	Log            *slog.Logger
+	// Okta configures the Okta client (timeouts, retries; tests point it at a fake).
+	Okta oktaclient.Options
+}
+
+// OnEvent handles one CloudFormation event.
+func (h *Handler) OnEvent(ctx context.Context, event customresource.Event) (customresource.OnEventResponse, error) {
+	log := h.Log.With("requestType", string(event.RequestType), "logicalResourceId", event.LogicalResourceID,
+		"physicalResourceId", event.PhysicalResourceID, "requestId", event.RequestID)
+	log.InfoContext(ctx, "event received")
+	resp, err := h.handle(ctx, log, event)
+	if err != nil {
+		// The message becomes the CloudFormation event's status reason.
+		err = oktaclient.RedactError(err)
+		log.ErrorContext(ctx, "event failed", "error", err.Error())
+		return customresource.OnEventResponse{}, err
+	}
+	log.InfoContext(ctx, "event done", "returnedPhysicalResourceId", resp.PhysicalResourceID)
+	return resp, nil
+}
+
+func (h *Handler) handle(ctx context.Context, log *slog.Logger, event customresource.Event) (customresource.OnEventResponse, error) {
+	props := customresource.Properties(event.ResourceProperties)
+	if unknown := smartcatalog.UnknownProperties(props); len(unknown) > 0 {
+		log.WarnContext(ctx, "ignoring unknown properties", "properties", unknown)
+	}
+	owner := reconcile.Owner{StackID: event.StackID, LogicalID: event.LogicalResourceID}
+
+	switch event.RequestType {
+	case customresource.Create:
+		spec, err := smartcatalog.Parse(props)
+		if err != nil {
+			return customresource.OnEventResponse{}, err
+		}
+		rec, err := h.reconciler(ctx, log, spec.OrgURL, spec.CredentialSecretARN)
+		if err != nil {
+			return customresource.OnEventResponse{}, err
+		}
+		res, err := rec.Create(ctx, spec, owner)
+		if err != nil {
+			return customresource.OnEventResponse{}, err
+		}
+		return respond(spec, res)
+
+	case customresource.Update:
+		spec, err := smartcatalog.Parse(props)
+		if err != nil {
+			return customresource.OnEventResponse{}, err
+		}
+		old, err := smartcatalog.Parse(customresource.Properties(event.OldResourceProperties))
+		if err != nil {
+			// Old shapes can stop parsing after a handler change; the old spec
+			// only decides whether the secret must be rewritten, so write it.
+			log.WarnContext(ctx, "old properties do not parse; treating everything as changed", "error", err.Error())
+			old = nil
+		}
+		rec, err := h.reconciler(ctx, log, spec.OrgURL, spec.CredentialSecretARN)
+		if err != nil {
+			return customresource.OnEventResponse{}, err
+		}
+		var res *reconcile.Result
+		if old != nil && old.OrgURL != spec.OrgURL {
+			// Another Okta org: the old server cannot be updated from here.
+			// Create anew; the new physical id makes CloudFormation delete the
+			// old resource with its own (old) properties.
+			log.InfoContext(ctx, "Okta org changed; creating a replacement", "oldOrg", old.OrgURL, "newOrg", spec.OrgURL)
+			res, err = rec.Create(ctx, spec, owner)
+		} else {
+			res, err = rec.Update(ctx, event.PhysicalResourceID, spec, old, owner)
+		}
+		if err != nil {
+			return customresource.OnEventResponse{}, err
+		}
+		return respond(spec, res)
+
+	case customresource.Delete:
+		conn, err := smartcatalog.ParseConnection(props)
+		if err != nil {
+			if !strings.HasPrefix(event.PhysicalResourceID, "aus") {
+				// A Create that failed on its properties made nothing.
+				log.WarnContext(ctx, "properties do not parse and no server was made; nothing to delete", "error", err.Error())
+				return customresource.OnEventResponse{PhysicalResourceID: event.PhysicalResourceID}, nil
+			}
+			return customresource.OnEventResponse{}, err
+		}
+		rec, err := h.reconciler(ctx, log, conn.OrgURL, conn.CredentialSecretARN)
+		if err != nil {
+			return customresource.OnEventResponse{}, err
+		}
+		if err := rec.Delete(ctx, event.PhysicalResourceID, conn.Name, owner); err != nil {
+			return customresource.OnEventResponse{}, err
+		}
+		return customresource.OnEventResponse{PhysicalResourceID: event.PhysicalResourceID}, nil
+	}
+	return customresource.OnEventResponse{}, fmt.Errorf("unknown request type %q", event.RequestType)
+}
+
+func (h *Handler) reconciler(ctx context.Context, log *slog.Logger, orgURL, credentialSecret string) (*reconcile.Reconciler, error) {
+	creds, err := oktaclient.ReadCredentials(ctx, h.SecretsManager, credentialSecret)
+	if err != nil {
+		return nil, err
+	}
+	opts := h.Okta
+	if opts.Retry.OnRetry == nil {
+		opts.Retry.OnRetry = func(req *http.Request, attempt, status int, err error, wait time.Duration) {
+			attrs := []any{"method", req.Method, "path", req.URL.Path, "attempt", attempt, "status", status, "wait", wait.String()}
+			if err != nil {
+				attrs = append(attrs, "error", oktaclient.Redact(err.Error()))
+			}
+			log.WarnContext(req.Context(), "retrying okta request", attrs...)
+		}
+	}
+	client, err := oktaclient.New(ctx, orgURL, creds, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &reconcile.Reconciler{Okta: client, Secrets: h.SecretsManager, Log: log}, nil
+}
+
+// respond builds the framework response. Data holds ids, URLs and the secret's
+// ARN only: it is visible to anyone who can read the stack.
+func respond(spec *smartcatalog.Spec, res *reconcile.Result) (customresource.OnEventResponse, error) {
+	issuer := strings.TrimRight(res.Issuer, "/")
+	data := map[string]any{
+		AttrAuthorizationServerID: res.ServerID,
+		AttrIssuer:                issuer,
+		AttrAuthorizationEndpoint: issuer + "/v1/authorize",
+		AttrTokenEndpoint:         issuer + "/v1/token",
+		AttrJwksURI:               issuer + "/v1/keys",
+		AttrIntrospectionEndpoint: issuer + "/v1/introspect",
+		AttrRevocationEndpoint:    issuer + "/v1/revoke",
+		AttrAudience:              res.Audience,
+		AttrClientSecretARN:       spec.ClientSecretARN,
+	}
+	// Every client attribute is present (empty when the client is off) so a
+	// Fn::GetAtt on it never fails the stack.
+	for kind, attr := range clientAttrs {
+		data[attr] = res.ClientIDs[kind]
+	}
+	resp := customresource.OnEventResponse{PhysicalResourceID: res.ServerID, Data: data}
+	raw, err := json.Marshal(resp)
+	if err != nil {
+		return customresource.OnEventResponse{}, err
+	}
+	if len(raw) > customresource.MaxResponseBytes-512 { // the framework adds its own fields
+		return customresource.OnEventResponse{}, errors.New("response Data is too large for CloudFormation")
+	}
+	return resp, nil
+}

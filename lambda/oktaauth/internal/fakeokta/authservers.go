@@ -1,0 +1,817 @@
+package fakeokta
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+)
+
+// AuthorizationServer is a custom authorization server as the fake stores it
+// (and, minus the nested collections, as it answers on the wire).
+type AuthorizationServer struct {
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	Description string    `json:"description"`
+	Audiences   []string  `json:"audiences"`
+	Issuer      string    `json:"issuer"`
+	IssuerMode  string    `json:"issuerMode"`
+	Status      string    `json:"status"`
+	Created     time.Time `json:"created"`
+	LastUpdated time.Time `json:"lastUpdated"`
+	Scopes      []*Scope  `json:"-"`
+	Claims      []*Claim  `json:"-"`
+	Policies    []*Policy `json:"-"`
+	credentials credential
+}
+
+type credential struct {
+	Signing struct {
+		RotationMode string `json:"rotationMode"`
+		Kid          string `json:"kid"`
+		Use          string `json:"use"`
+	} `json:"signing"`
+}
+
+// Scope is an authorization server scope.
+type Scope struct {
+	ID              string `json:"id"`
+	Name            string `json:"name"`
+	Description     string `json:"description,omitempty"`
+	DisplayName     string `json:"displayName,omitempty"`
+	Consent         string `json:"consent"`
+	MetadataPublish string `json:"metadataPublish"`
+	Default         bool   `json:"default"`
+	System          bool   `json:"system"`
+	Optional        bool   `json:"optional"`
+}
+
+// Claim is an authorization server claim.
+type Claim struct {
+	ID                   string          `json:"id"`
+	Name                 string          `json:"name"`
+	Status               string          `json:"status"`
+	ClaimType            string          `json:"claimType"`
+	ValueType            string          `json:"valueType"`
+	Value                string          `json:"value"`
+	AlwaysIncludeInToken bool            `json:"alwaysIncludeInToken"`
+	System               bool            `json:"system"`
+	GroupFilterType      string          `json:"group_filter_type,omitempty"`
+	Conditions           ClaimConditions `json:"conditions"`
+}
+
+// ClaimConditions restrict a claim to tokens granted some scopes.
+type ClaimConditions struct {
+	Scopes []string `json:"scopes"`
+}
+
+// Policy is an OAUTH_AUTHORIZATION_POLICY.
+type Policy struct {
+	ID          string           `json:"id"`
+	Type        string           `json:"type"`
+	Name        string           `json:"name"`
+	Description string           `json:"description"`
+	Status      string           `json:"status"`
+	Priority    int64            `json:"priority"`
+	System      bool             `json:"system"`
+	Conditions  PolicyConditions `json:"conditions"`
+	Created     time.Time        `json:"created"`
+	LastUpdated time.Time        `json:"lastUpdated"`
+	Rules       []*Rule          `json:"-"`
+}
+
+// PolicyConditions name the clients a policy applies to.
+type PolicyConditions struct {
+	Clients Include `json:"clients"`
+}
+
+// Include is Okta's {"include": [...]}.
+type Include struct {
+	Include []string `json:"include"`
+}
+
+// Rule is a RESOURCE_ACCESS policy rule.
+type Rule struct {
+	ID          string         `json:"id"`
+	Type        string         `json:"type"`
+	Name        string         `json:"name"`
+	Status      string         `json:"status"`
+	Priority    int64          `json:"priority"`
+	System      bool           `json:"system"`
+	Conditions  RuleConditions `json:"conditions"`
+	Actions     RuleActions    `json:"actions"`
+	Created     time.Time      `json:"created"`
+	LastUpdated time.Time      `json:"lastUpdated"`
+}
+
+// RuleConditions select the people, grant types and scopes a rule applies to.
+type RuleConditions struct {
+	People struct {
+		Groups *Include `json:"groups,omitempty"`
+		Users  *Include `json:"users,omitempty"`
+	} `json:"people"`
+	GrantTypes Include `json:"grantTypes"`
+	Scopes     Include `json:"scopes"`
+}
+
+// RuleActions set token lifetimes and the optional token inline hook.
+type RuleActions struct {
+	Token struct {
+		AccessTokenLifetimeMinutes  int64 `json:"accessTokenLifetimeMinutes"`
+		RefreshTokenLifetimeMinutes int64 `json:"refreshTokenLifetimeMinutes"`
+		RefreshTokenWindowMinutes   int64 `json:"refreshTokenWindowMinutes"`
+		InlineHook                  *struct {
+			ID string `json:"id"`
+		} `json:"inlineHook,omitempty"`
+	} `json:"token"`
+}
+
+var systemScopes = []string{"openid", "profile", "email", "address", "phone", "offline_access", "device_sso"}
+
+// Reserved claim names Okta refuses for custom claims.
+var reservedClaims = []string{"sub", "iss", "aud", "exp", "iat", "jti", "cid", "uid", "scp", "ver",
+	"auth_time", "amr", "idp", "nonce", "nbf", "at_hash", "c_hash"}
+
+var ruleGrantTypes = []string{"authorization_code", "implicit", "password", "client_credentials",
+	"urn:ietf:params:oauth:grant-type:device_code", "urn:ietf:params:oauth:grant-type:token-exchange",
+	"urn:ietf:params:oauth:grant-type:saml2-bearer", "interaction_code"}
+
+// ---- test helpers ----
+
+// AuthorizationServers returns a deep copy of every server with its scopes,
+// claims, policies and rules.
+func (s *Server) AuthorizationServers() []AuthorizationServer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]AuthorizationServer, 0, len(s.servers))
+	for _, as := range s.servers {
+		out = append(out, copyServer(as))
+	}
+	return out
+}
+
+// AuthorizationServer returns a deep copy of one server.
+func (s *Server) AuthorizationServer(id string) (AuthorizationServer, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	as := s.server(id)
+	if as == nil {
+		return AuthorizationServer{}, false
+	}
+	return copyServer(as), true
+}
+
+func copyServer(as *AuthorizationServer) AuthorizationServer {
+	c := clone(*as)
+	c.credentials = as.credentials
+	c.Scopes = clone(as.Scopes)
+	c.Claims = clone(as.Claims)
+	c.Policies = clone(as.Policies)
+	for i, p := range as.Policies {
+		c.Policies[i].Rules = clone(p.Rules)
+	}
+	return c
+}
+
+// AddAuthorizationServer creates a server directly (not recorded as a request),
+// as someone else in the org would have: for name-clash tests.
+func (s *Server) AddAuthorizationServer(name, description, audience string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	as := s.newServer(name, description, []string{audience}, "ORG_URL")
+	return as.ID
+}
+
+// RemoveAuthorizationServer deletes a server behind the client's back, as an
+// admin clicking in the console would.
+func (s *Server) RemoveAuthorizationServer(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.servers = slices.DeleteFunc(s.servers, func(as *AuthorizationServer) bool { return as.ID == id })
+}
+
+// Policy returns a copy of the named policy of a server, with its rules.
+func (as AuthorizationServer) Policy(name string) (*Policy, bool) {
+	for _, p := range as.Policies {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return nil, false
+}
+
+// Scope returns the named scope.
+func (as AuthorizationServer) Scope(name string) (*Scope, bool) {
+	for _, sc := range as.Scopes {
+		if sc.Name == name {
+			return sc, true
+		}
+	}
+	return nil, false
+}
+
+// Claim returns the claim with this name and type.
+func (as AuthorizationServer) Claim(name, claimType string) (*Claim, bool) {
+	for _, c := range as.Claims {
+		if c.Name == name && c.ClaimType == claimType {
+			return c, true
+		}
+	}
+	return nil, false
+}
+
+// CustomScopeNames lists the names of the non-system scopes, in creation order.
+func (as AuthorizationServer) CustomScopeNames() []string {
+	var out []string
+	for _, sc := range as.Scopes {
+		if !sc.System {
+			out = append(out, sc.Name)
+		}
+	}
+	return out
+}
+
+// Rule returns the named rule.
+func (p *Policy) Rule(name string) (*Rule, bool) {
+	for _, r := range p.Rules {
+		if r.Name == name {
+			return r, true
+		}
+	}
+	return nil, false
+}
+
+// ---- routing ----
+
+func (s *Server) route(r *http.Request, body any) (int, any, []string, *apiError) {
+	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if len(segs) < 3 || segs[0] != "api" || segs[1] != "v1" {
+		return 0, nil, nil, &apiError{status: http.StatusNotFound, code: "E0000022", summary: "The endpoint does not support the provided HTTP method"}
+	}
+	switch segs[2] {
+	case "authorizationServers":
+		return s.routeServers(r, segs[3:], body)
+	case "apps":
+		return s.routeApps(r, segs[3:], body)
+	}
+	return 0, nil, nil, notFound(r.URL.Path, "Endpoint")
+}
+
+func methodNotAllowed() *apiError {
+	return &apiError{status: http.StatusMethodNotAllowed, code: "E0000022", summary: "The endpoint does not support the provided HTTP method"}
+}
+
+func (s *Server) routeServers(r *http.Request, segs []string, body any) (int, any, []string, *apiError) {
+	m := r.Method
+	if len(segs) == 0 {
+		switch m {
+		case http.MethodGet:
+			q := strings.ToLower(r.URL.Query().Get("q"))
+			var list []*AuthorizationServer
+			for _, as := range s.servers {
+				if q == "" || strings.HasPrefix(strings.ToLower(as.Name), q) ||
+					slices.ContainsFunc(as.Audiences, func(a string) bool { return strings.HasPrefix(strings.ToLower(a), q) }) {
+					list = append(list, as)
+				}
+			}
+			page, links, err := paginate(s, r, list, func(as *AuthorizationServer) string { return as.ID })
+			if err != nil {
+				return 0, nil, nil, err
+			}
+			out := make([]any, 0, len(page))
+			for _, as := range page {
+				out = append(out, s.serverWire(as))
+			}
+			return 200, out, links, nil
+		case http.MethodPost:
+			return s.createServer(body)
+		}
+		return 0, nil, nil, methodNotAllowed()
+	}
+	as := s.server(segs[0])
+	if as == nil {
+		return 0, nil, nil, notFound(segs[0], "AuthorizationServer")
+	}
+	if len(segs) == 1 {
+		switch m {
+		case http.MethodGet:
+			return 200, s.serverWire(as), nil, nil
+		case http.MethodPut:
+			return s.updateServer(as, body)
+		case http.MethodDelete:
+			s.servers = slices.DeleteFunc(s.servers, func(x *AuthorizationServer) bool { return x == as })
+			return http.StatusNoContent, nil, nil, nil
+		}
+		return 0, nil, nil, methodNotAllowed()
+	}
+	switch segs[1] {
+	case "lifecycle":
+		if m != http.MethodPost || len(segs) != 3 {
+			return 0, nil, nil, methodNotAllowed()
+		}
+		return s.lifecycle(&as.Status, segs[2])
+	case "scopes":
+		return s.routeScopes(r, as, segs[2:], body)
+	case "claims":
+		return s.routeClaims(r, as, segs[2:], body)
+	case "policies":
+		return s.routePolicies(r, as, segs[2:], body)
+	}
+	return 0, nil, nil, notFound(r.URL.Path, "Endpoint")
+}
+
+func (s *Server) lifecycle(status *string, action string) (int, any, []string, *apiError) {
+	switch action {
+	case "activate":
+		*status = "ACTIVE"
+	case "deactivate":
+		*status = "INACTIVE"
+	default:
+		return 0, nil, nil, notFound(action, "Lifecycle")
+	}
+	return http.StatusNoContent, nil, nil, nil
+}
+
+func (s *Server) server(id string) *AuthorizationServer {
+	for _, as := range s.servers {
+		if as.ID == id {
+			return as
+		}
+	}
+	return nil
+}
+
+func (s *Server) serverWire(as *AuthorizationServer) map[string]any {
+	base := s.URL + "/api/v1/authorizationServers/" + as.ID
+	return map[string]any{
+		"id": as.ID, "name": as.Name, "description": as.Description, "audiences": as.Audiences,
+		"issuer": as.Issuer, "issuerMode": as.IssuerMode, "status": as.Status,
+		"created": as.Created, "lastUpdated": as.LastUpdated, "credentials": as.credentials,
+		"_links": map[string]any{
+			"self":     map[string]any{"href": base},
+			"scopes":   map[string]any{"href": base + "/scopes"},
+			"claims":   map[string]any{"href": base + "/claims"},
+			"policies": map[string]any{"href": base + "/policies"},
+			"metadata": []any{map[string]any{"href": as.Issuer + "/.well-known/oauth-authorization-server"}},
+		},
+	}
+}
+
+func (s *Server) newServer(name, description string, audiences []string, mode string) *AuthorizationServer {
+	now := s.now().UTC()
+	as := &AuthorizationServer{ID: s.newID("aus"), Name: name, Description: description, Audiences: audiences,
+		IssuerMode: mode, Status: "ACTIVE", Created: now, LastUpdated: now}
+	as.Issuer = s.issuer(as)
+	as.credentials.Signing.RotationMode = "AUTO"
+	as.credentials.Signing.Kid = s.newID("kid")
+	as.credentials.Signing.Use = "sig"
+	for _, n := range systemScopes {
+		as.Scopes = append(as.Scopes, &Scope{ID: s.newID("scp"), Name: n, Description: "Okta system scope " + n,
+			Consent: "IMPLICIT", MetadataPublish: "ALL_CLIENTS", System: true})
+	}
+	s.servers = append(s.servers, as)
+	return as
+}
+
+func (s *Server) issuer(as *AuthorizationServer) string {
+	if as.IssuerMode == "CUSTOM_URL" {
+		return strings.TrimRight(s.opts.CustomDomain, "/") + "/oauth2/" + as.ID
+	}
+	return s.URL + "/oauth2/" + as.ID
+}
+
+type serverInput struct {
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	Audiences   []string `json:"audiences"`
+	IssuerMode  string   `json:"issuerMode"`
+}
+
+func (s *Server) validateServer(in *serverInput, self *AuthorizationServer) *apiError {
+	if strings.TrimSpace(in.Name) == "" {
+		return invalid("name", "The field cannot be left blank")
+	}
+	if len(in.Audiences) != 1 || strings.TrimSpace(in.Audiences[0]) == "" {
+		return invalid("audiences", "An authorization server must have exactly one audience")
+	}
+	if in.IssuerMode == "" {
+		in.IssuerMode = "ORG_URL"
+	}
+	switch in.IssuerMode {
+	case "ORG_URL", "DYNAMIC":
+	case "CUSTOM_URL":
+		if s.opts.CustomDomain == "" {
+			return invalid("issuerMode", "A custom URL domain must be configured to use CUSTOM_URL")
+		}
+	default:
+		return invalid("issuerMode", fmt.Sprintf("'%s' is not a valid issuer mode", in.IssuerMode))
+	}
+	for _, other := range s.servers {
+		if other != self && other.Name == in.Name {
+			return invalid("name", "An object with this field already exists in the current organization")
+		}
+	}
+	return nil
+}
+
+func (s *Server) createServer(body any) (int, any, []string, *apiError) {
+	var in serverInput
+	if err := decode(body, &in); err != nil {
+		return 0, nil, nil, err
+	}
+	if err := s.validateServer(&in, nil); err != nil {
+		return 0, nil, nil, err
+	}
+	as := s.newServer(in.Name, in.Description, in.Audiences, in.IssuerMode)
+	return http.StatusCreated, s.serverWire(as), nil, nil
+}
+
+func (s *Server) updateServer(as *AuthorizationServer, body any) (int, any, []string, *apiError) {
+	var in serverInput
+	if err := decode(body, &in); err != nil {
+		return 0, nil, nil, err
+	}
+	if err := s.validateServer(&in, as); err != nil {
+		return 0, nil, nil, err
+	}
+	as.Name, as.Description, as.Audiences, as.IssuerMode = in.Name, in.Description, in.Audiences, in.IssuerMode
+	as.Issuer = s.issuer(as)
+	as.LastUpdated = s.now().UTC()
+	return 200, s.serverWire(as), nil, nil
+}
+
+// ---- scopes ----
+
+func (s *Server) routeScopes(r *http.Request, as *AuthorizationServer, segs []string, body any) (int, any, []string, *apiError) {
+	if len(segs) == 0 {
+		switch r.Method {
+		case http.MethodGet:
+			q := r.URL.Query().Get("q")
+			var list []*Scope
+			for _, sc := range as.Scopes {
+				if q == "" || strings.Contains(sc.Name, q) {
+					list = append(list, sc)
+				}
+			}
+			page, links, err := paginate(s, r, list, func(sc *Scope) string { return sc.ID })
+			return 200, page, links, err
+		case http.MethodPost:
+			sc := &Scope{}
+			if err := s.writeScope(as, sc, body); err != nil {
+				return 0, nil, nil, err
+			}
+			sc.ID = s.newID("scp")
+			as.Scopes = append(as.Scopes, sc)
+			return http.StatusCreated, sc, nil, nil
+		}
+		return 0, nil, nil, methodNotAllowed()
+	}
+	idx := slices.IndexFunc(as.Scopes, func(sc *Scope) bool { return sc.ID == segs[0] })
+	if idx < 0 || len(segs) > 1 {
+		return 0, nil, nil, notFound(segs[0], "OAuth2Scope")
+	}
+	sc := as.Scopes[idx]
+	switch r.Method {
+	case http.MethodGet:
+		return 200, sc, nil, nil
+	case http.MethodPut:
+		if sc.System {
+			return 0, nil, nil, forbidden("E0000006", "System scopes cannot be modified")
+		}
+		if err := s.writeScope(as, sc, body); err != nil {
+			return 0, nil, nil, err
+		}
+		return 200, sc, nil, nil
+	case http.MethodDelete:
+		if sc.System {
+			return 0, nil, nil, forbidden("E0000006", "System scopes cannot be deleted")
+		}
+		// Okta refuses to delete a scope a claim or rule still uses.
+		for _, c := range as.Claims {
+			if slices.Contains(c.Conditions.Scopes, sc.Name) {
+				return 0, nil, nil, invalid("scope", fmt.Sprintf("The scope %s is used by claim %s", sc.Name, c.Name))
+			}
+		}
+		for _, p := range as.Policies {
+			for _, rule := range p.Rules {
+				if slices.Contains(rule.Conditions.Scopes.Include, sc.Name) {
+					return 0, nil, nil, invalid("scope", fmt.Sprintf("The scope %s is used by rule %s", sc.Name, rule.Name))
+				}
+			}
+		}
+		as.Scopes = slices.Delete(as.Scopes, idx, idx+1)
+		return http.StatusNoContent, nil, nil, nil
+	}
+	return 0, nil, nil, methodNotAllowed()
+}
+
+func (s *Server) writeScope(as *AuthorizationServer, sc *Scope, body any) *apiError {
+	var in Scope
+	if err := decode(body, &in); err != nil {
+		return err
+	}
+	name := in.Name
+	switch {
+	case strings.TrimSpace(name) == "":
+		return invalid("name", "The field cannot be left blank")
+	case strings.ContainsAny(name, " \t\n\"\\"):
+		return invalid("name", "Scope names cannot contain whitespace, quotes or backslashes")
+	case strings.HasPrefix(name, "okta."):
+		return invalid("name", "Scope names cannot start with okta.")
+	case len(name) > 1024:
+		return invalid("name", "Scope names cannot be longer than 1024 characters")
+	}
+	if v, ok := lookup(body, "system"); ok && v == true {
+		return invalid("system", "Custom scopes cannot be system scopes")
+	}
+	for _, other := range as.Scopes {
+		if other != sc && other.Name == name {
+			return invalid("name", "An object with this field already exists in the current organization")
+		}
+	}
+	if in.Consent == "" {
+		in.Consent = "IMPLICIT"
+	}
+	if !slices.Contains([]string{"IMPLICIT", "REQUIRED", "FLEXIBLE"}, in.Consent) {
+		return invalid("consent", fmt.Sprintf("'%s' is not a valid consent type", in.Consent))
+	}
+	if in.MetadataPublish == "" {
+		in.MetadataPublish = "NO_CLIENTS"
+	}
+	if !slices.Contains([]string{"ALL_CLIENTS", "NO_CLIENTS"}, in.MetadataPublish) {
+		return invalid("metadataPublish", fmt.Sprintf("'%s' is not a valid value", in.MetadataPublish))
+	}
+	id := sc.ID
+	*sc = in
+	sc.ID, sc.System = id, false
+	return nil
+}
+
+// ---- claims ----
+
+func (s *Server) routeClaims(r *http.Request, as *AuthorizationServer, segs []string, body any) (int, any, []string, *apiError) {
+	if len(segs) == 0 {
+		switch r.Method {
+		case http.MethodGet:
+			page, links, err := paginate(s, r, as.Claims, func(c *Claim) string { return c.ID })
+			return 200, page, links, err
+		case http.MethodPost:
+			c := &Claim{}
+			if err := s.writeClaim(as, c, body); err != nil {
+				return 0, nil, nil, err
+			}
+			c.ID = s.newID("ocl")
+			as.Claims = append(as.Claims, c)
+			return http.StatusCreated, c, nil, nil
+		}
+		return 0, nil, nil, methodNotAllowed()
+	}
+	idx := slices.IndexFunc(as.Claims, func(c *Claim) bool { return c.ID == segs[0] })
+	if idx < 0 || len(segs) > 1 {
+		return 0, nil, nil, notFound(segs[0], "OAuth2Claim")
+	}
+	c := as.Claims[idx]
+	switch r.Method {
+	case http.MethodGet:
+		return 200, c, nil, nil
+	case http.MethodPut:
+		if err := s.writeClaim(as, c, body); err != nil {
+			return 0, nil, nil, err
+		}
+		return 200, c, nil, nil
+	case http.MethodDelete:
+		as.Claims = slices.Delete(as.Claims, idx, idx+1)
+		return http.StatusNoContent, nil, nil, nil
+	}
+	return 0, nil, nil, methodNotAllowed()
+}
+
+func (s *Server) writeClaim(as *AuthorizationServer, c *Claim, body any) *apiError {
+	var in Claim
+	if err := decode(body, &in); err != nil {
+		return err
+	}
+	switch {
+	case strings.TrimSpace(in.Name) == "":
+		return invalid("name", "The field cannot be left blank")
+	case slices.Contains(reservedClaims, in.Name):
+		return invalid("name", fmt.Sprintf("'%s' is a reserved claim name", in.Name))
+	case in.ClaimType != "RESOURCE" && in.ClaimType != "IDENTITY":
+		return invalid("claimType", "must be RESOURCE or IDENTITY")
+	case !slices.Contains([]string{"EXPRESSION", "GROUPS", "SYSTEM"}, in.ValueType):
+		return invalid("valueType", "must be EXPRESSION, GROUPS or SYSTEM")
+	case strings.TrimSpace(in.Value) == "":
+		return invalid("value", "The field cannot be left blank")
+	}
+	if in.Status == "" {
+		in.Status = "ACTIVE"
+	}
+	for _, name := range in.Conditions.Scopes {
+		if !slices.ContainsFunc(as.Scopes, func(sc *Scope) bool { return sc.Name == name }) {
+			return invalid("conditions.scopes", fmt.Sprintf("The scope %s does not exist", name))
+		}
+	}
+	for _, other := range as.Claims {
+		if other != c && other.Name == in.Name && other.ClaimType == in.ClaimType {
+			return invalid("name", "An object with this field already exists in the current organization")
+		}
+	}
+	if in.Conditions.Scopes == nil {
+		in.Conditions.Scopes = []string{}
+	}
+	id := c.ID
+	*c = in
+	c.ID, c.System = id, false
+	return nil
+}
+
+// ---- policies and rules ----
+
+func (s *Server) routePolicies(r *http.Request, as *AuthorizationServer, segs []string, body any) (int, any, []string, *apiError) {
+	now := s.now().UTC()
+	if len(segs) == 0 {
+		switch r.Method {
+		case http.MethodGet:
+			page, links, err := paginate(s, r, as.Policies, func(p *Policy) string { return p.ID })
+			return 200, page, links, err
+		case http.MethodPost:
+			p := &Policy{Created: now}
+			if err := s.writePolicy(as, p, body); err != nil {
+				return 0, nil, nil, err
+			}
+			p.ID = s.newID("00p")
+			as.Policies = append(as.Policies, p)
+			return http.StatusCreated, p, nil, nil
+		}
+		return 0, nil, nil, methodNotAllowed()
+	}
+	pidx := slices.IndexFunc(as.Policies, func(p *Policy) bool { return p.ID == segs[0] })
+	if pidx < 0 {
+		return 0, nil, nil, notFound(segs[0], "AuthorizationServerPolicy")
+	}
+	p := as.Policies[pidx]
+	if len(segs) == 1 {
+		switch r.Method {
+		case http.MethodGet:
+			return 200, p, nil, nil
+		case http.MethodPut:
+			if err := s.writePolicy(as, p, body); err != nil {
+				return 0, nil, nil, err
+			}
+			p.LastUpdated = now
+			return 200, p, nil, nil
+		case http.MethodDelete:
+			as.Policies = slices.Delete(as.Policies, pidx, pidx+1)
+			return http.StatusNoContent, nil, nil, nil
+		}
+		return 0, nil, nil, methodNotAllowed()
+	}
+	switch segs[1] {
+	case "lifecycle":
+		if r.Method != http.MethodPost || len(segs) != 3 {
+			return 0, nil, nil, methodNotAllowed()
+		}
+		return s.lifecycle(&p.Status, segs[2])
+	case "rules":
+	default:
+		return 0, nil, nil, notFound(r.URL.Path, "Endpoint")
+	}
+	segs = segs[2:]
+	if len(segs) == 0 {
+		switch r.Method {
+		case http.MethodGet:
+			page, links, err := paginate(s, r, p.Rules, func(x *Rule) string { return x.ID })
+			return 200, page, links, err
+		case http.MethodPost:
+			rule := &Rule{Created: now}
+			if err := s.writeRule(as, p, rule, body); err != nil {
+				return 0, nil, nil, err
+			}
+			rule.ID = s.newID("0pr")
+			p.Rules = append(p.Rules, rule)
+			return http.StatusCreated, rule, nil, nil
+		}
+		return 0, nil, nil, methodNotAllowed()
+	}
+	ridx := slices.IndexFunc(p.Rules, func(x *Rule) bool { return x.ID == segs[0] })
+	if ridx < 0 {
+		return 0, nil, nil, notFound(segs[0], "AuthorizationServerPolicyRule")
+	}
+	rule := p.Rules[ridx]
+	if len(segs) == 3 && segs[1] == "lifecycle" && r.Method == http.MethodPost {
+		return s.lifecycle(&rule.Status, segs[2])
+	}
+	if len(segs) != 1 {
+		return 0, nil, nil, notFound(r.URL.Path, "Endpoint")
+	}
+	switch r.Method {
+	case http.MethodGet:
+		return 200, rule, nil, nil
+	case http.MethodPut:
+		if err := s.writeRule(as, p, rule, body); err != nil {
+			return 0, nil, nil, err
+		}
+		rule.LastUpdated = now
+		return 200, rule, nil, nil
+	case http.MethodDelete:
+		p.Rules = slices.Delete(p.Rules, ridx, ridx+1)
+		return http.StatusNoContent, nil, nil, nil
+	}
+	return 0, nil, nil, methodNotAllowed()
+}
+
+func (s *Server) writePolicy(as *AuthorizationServer, p *Policy, body any) *apiError {
+	var in Policy
+	if err := decode(body, &in); err != nil {
+		return err
+	}
+	switch {
+	case in.Type != "OAUTH_AUTHORIZATION_POLICY":
+		return invalid("type", "must be OAUTH_AUTHORIZATION_POLICY")
+	case strings.TrimSpace(in.Name) == "":
+		return invalid("name", "The field cannot be left blank")
+	case len(in.Conditions.Clients.Include) == 0:
+		return invalid("conditions.clients", "A policy must apply to at least one client (or ALL_CLIENTS)")
+	}
+	for _, cid := range in.Conditions.Clients.Include {
+		if cid == "ALL_CLIENTS" {
+			continue
+		}
+		if s.app(cid) == nil {
+			return invalid("conditions.clients.include", fmt.Sprintf("The client %s does not exist", cid))
+		}
+	}
+	for _, other := range as.Policies {
+		if other != p && other.Name == in.Name {
+			return invalid("name", "An object with this field already exists in the current organization")
+		}
+	}
+	if _, ok := lookup(body, "priority"); !ok {
+		in.Priority = int64(len(as.Policies) + 1)
+	}
+	if in.Status == "" {
+		in.Status = "ACTIVE"
+	}
+	in.ID, in.Created, in.LastUpdated, in.Rules = p.ID, p.Created, p.LastUpdated, p.Rules
+	*p = in
+	return nil
+}
+
+func (s *Server) writeRule(as *AuthorizationServer, p *Policy, rule *Rule, body any) *apiError {
+	var in Rule
+	if err := decode(body, &in); err != nil {
+		return err
+	}
+	switch {
+	case in.Type != "RESOURCE_ACCESS":
+		return invalid("type", "must be RESOURCE_ACCESS")
+	case strings.TrimSpace(in.Name) == "":
+		return invalid("name", "The field cannot be left blank")
+	case len(in.Conditions.GrantTypes.Include) == 0:
+		return invalid("conditions.grantTypes", "At least one grant type is required")
+	case len(in.Conditions.Scopes.Include) == 0:
+		return invalid("conditions.scopes", "At least one scope is required")
+	case (in.Conditions.People.Groups == nil || len(in.Conditions.People.Groups.Include) == 0) &&
+		(in.Conditions.People.Users == nil || len(in.Conditions.People.Users.Include) == 0):
+		return invalid("conditions.people", "Specify groups or users")
+	}
+	if v, ok := lookup(body, "priority"); !ok || v == nil {
+		return invalid("priority", "The field cannot be left blank")
+	}
+	for _, g := range in.Conditions.GrantTypes.Include {
+		if !slices.Contains(ruleGrantTypes, g) {
+			return invalid("conditions.grantTypes.include", fmt.Sprintf("'%s' is not a valid grant type", g))
+		}
+	}
+	for _, name := range in.Conditions.Scopes.Include {
+		if name != "*" && !slices.ContainsFunc(as.Scopes, func(sc *Scope) bool { return sc.Name == name }) {
+			return invalid("conditions.scopes.include", fmt.Sprintf("The scope %s does not exist", name))
+		}
+	}
+	for _, f := range []string{"accessTokenLifetimeMinutes", "refreshTokenLifetimeMinutes", "refreshTokenWindowMinutes"} {
+		if v, ok := lookup(body, "actions", "token", f); !ok || v == nil {
+			return invalid("actions.token."+f, "The field cannot be left blank")
+		}
+	}
+	t := in.Actions.Token
+	switch {
+	case t.AccessTokenLifetimeMinutes < 5 || t.AccessTokenLifetimeMinutes > 1440:
+		return invalid("actions.token.accessTokenLifetimeMinutes", "must be between 5 and 1440")
+	case t.RefreshTokenWindowMinutes < 5 || t.RefreshTokenWindowMinutes > 2628000:
+		return invalid("actions.token.refreshTokenWindowMinutes", "must be between 5 minutes and 5 years")
+	case t.RefreshTokenLifetimeMinutes != 0 && t.RefreshTokenLifetimeMinutes < t.RefreshTokenWindowMinutes:
+		return invalid("actions.token.refreshTokenLifetimeMinutes", "must be unlimited (0) or at least the refresh token window")
+	}
+	for _, other := range p.Rules {
+		if other != rule && other.Name == in.Name {
+			return invalid("name", "An object with this field already exists in the current organization")
+		}
+	}
+	if in.Status == "" {
+		in.Status = "ACTIVE"
+	}
+	in.ID, in.Created, in.LastUpdated = rule.ID, rule.Created, rule.LastUpdated
+	*rule = in
+	return nil
+}

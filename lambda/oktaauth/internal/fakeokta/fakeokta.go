@@ -1,0 +1,536 @@
+// Package fakeokta is an in-process fake of the parts of Okta's management API
+// the SMART authorization-server custom resource uses, for tests that drive the
+// real okta-sdk-golang/v2 client against it.
+//
+// It speaks Okta's wire format: JSON bodies, ids with Okta's prefixes (aus, scp,
+// ocl, 00p, 0pr, 0oa), ACTIVE/INACTIVE lifecycles with /lifecycle/activate and
+// /lifecycle/deactivate, apps that must be deactivated before they are deleted,
+// generated client secrets, Link-header pagination, and Okta's error bodies
+// (E0000001 validation and duplicate names, E0000007 not found, E0000011 bad
+// token, E0000047 rate limit with X-Rate-Limit-* headers). It authenticates
+// requests (SSWS token, or a bearer token it issued at /oauth2/v1/token for a
+// private_key_jwt service app) and records every request with its decoded body.
+//
+// Faults (Inject) make any request fail by method, path pattern and count: a
+// validation error halfway through a create, 5xx bursts, or 429s whose reset time
+// the test chooses, so the SDK's rate-limit wait can be honoured without sleeping.
+//
+// The SDK refuses plain-HTTP org URLs; point it here with
+// okta.WithTestingDisableHttpsCheck(true), in tests only.
+package fakeokta
+
+import (
+	"bytes"
+	"crypto/rsa"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Options configure a fake.
+type Options struct {
+	// APIToken is the SSWS token the fake accepts. Default: DefaultAPIToken.
+	APIToken string
+	// PageSize is the default page size of list endpoints (a request's limit
+	// parameter wins). Default: 200, Okta's maximum. Tests set it low to make
+	// clients follow Link headers.
+	PageSize int
+	// CustomDomain, when set, is the issuer base for servers in CUSTOM_URL mode
+	// (e.g. "https://login.example.com"); without it CUSTOM_URL is rejected as in
+	// an org without a custom domain.
+	CustomDomain string
+	// OmitClientSecretsOnRead makes GET/list app responses leave out
+	// client_secret (as orgs with client-secret rotation do); it is then only in
+	// the create response and under /credentials/secrets.
+	OmitClientSecretsOnRead bool
+}
+
+var fakes atomic.Uint64
+
+// DefaultAPIToken is the SSWS token a fake accepts unless Options says otherwise.
+const DefaultAPIToken = "00fakeOktaApiToken-not-a-real-secret"
+
+// Request is one recorded call.
+type Request struct {
+	Method string
+	// Path is the URL path, e.g. /api/v1/authorizationServers/aus.../scopes.
+	Path  string
+	Query url.Values
+	// Body is the decoded JSON body (map[string]any, []any, ...) or nil.
+	Body any
+	// Status is the HTTP status the fake answered.
+	Status int
+	// RetryCount is the SDK's X-Okta-Retry-Count header (set on its 429 retries).
+	RetryCount string
+	// Injected tells whether the answer came from an injected Fault.
+	Injected bool
+}
+
+// Fault makes matching requests fail.
+type Fault struct {
+	// Method matches the HTTP method; empty matches any.
+	Method string
+	// Path matches the URL path segment by segment; "*" matches one segment and a
+	// final "**" any rest. Empty matches any path.
+	Path string
+	// After lets this many matching requests through before failing.
+	After int
+	// Times is how many matching requests fail (after After). Default: 1.
+	Times int
+	// Status is the HTTP status to answer. Default: 500.
+	Status int
+	// ErrorCode and Summary fill Okta's error body. Defaults depend on Status.
+	ErrorCode, Summary string
+	// ResetInSeconds is, for a 429, how long the SDK should wait: the fake sends
+	// X-Rate-Limit-Reset = Date + ResetInSeconds - 1 because the SDK waits
+	// (Reset - Date + 1) seconds. 0 means "the window has already reset" and the
+	// SDK retries at once.
+	ResetInSeconds int
+
+	seen, fired int
+}
+
+// Server is the fake. Create it with New.
+type Server struct {
+	*httptest.Server
+
+	opts Options
+
+	mu           sync.Mutex
+	rng          *rand.Rand
+	now          func() time.Time
+	servers      []*AuthorizationServer
+	apps         []*App
+	serviceApps  map[string]serviceApp // management API clients (private_key_jwt)
+	accessTokens map[string][]string   // bearer token -> granted scopes
+	faults       []*Fault
+	requests     []Request
+	used         map[string]bool // every id handed out
+}
+
+type serviceApp struct {
+	key    *rsa.PublicKey
+	scopes []string
+}
+
+// New starts a fake that is closed when the test ends.
+func New(t testing.TB, opts Options) *Server {
+	t.Helper()
+	if opts.APIToken == "" {
+		opts.APIToken = DefaultAPIToken
+	}
+	if opts.PageSize <= 0 {
+		opts.PageSize = 200
+	}
+	s := &Server{
+		opts:         opts,
+		rng:          rand.New(rand.NewPCG(42, fakes.Add(1))), // distinct ids across fakes
+		now:          time.Now,
+		serviceApps:  map[string]serviceApp{},
+		accessTokens: map[string][]string{},
+		used:         map[string]bool{},
+	}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Inject adds a fault and returns it (its counters can be read with Fired).
+func (s *Server) Inject(f Fault) *Fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f.Times <= 0 {
+		f.Times = 1
+	}
+	if f.Status == 0 {
+		f.Status = http.StatusInternalServerError
+	}
+	fp := &f
+	s.faults = append(s.faults, fp)
+	return fp
+}
+
+// Fired reports how many requests a fault has failed so far.
+func (s *Server) Fired(f *Fault) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return f.fired
+}
+
+// ClearFaults removes every fault.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
+// RegisterServiceApp lets a private_key_jwt service app obtain management API
+// access tokens with the given scopes.
+func (s *Server) RegisterServiceApp(clientID string, key *rsa.PublicKey, scopes ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.serviceApps[clientID] = serviceApp{key: key, scopes: scopes}
+}
+
+// Requests returns a copy of every request so far.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.requests)
+}
+
+// RequestsMatching returns the requests with this method ("" = any) whose path
+// matches the pattern (see Fault.Path).
+func (s *Server) RequestsMatching(method, pattern string) []Request {
+	var out []Request
+	for _, r := range s.Requests() {
+		if (method == "" || r.Method == method) && PathMatches(pattern, r.Path) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// ResetRequests forgets the recorded requests.
+func (s *Server) ResetRequests() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = nil
+}
+
+// PathMatches reports whether path matches pattern: segment by segment, "*"
+// matches one segment and a final "**" the rest. An empty pattern matches all.
+func PathMatches(pattern, path string) bool {
+	if pattern == "" {
+		return true
+	}
+	ps := strings.Split(strings.Trim(pattern, "/"), "/")
+	xs := strings.Split(strings.Trim(path, "/"), "/")
+	for i, p := range ps {
+		if p == "**" && i == len(ps)-1 {
+			return true
+		}
+		if i >= len(xs) || (p != "*" && p != xs[i]) {
+			return false
+		}
+	}
+	return len(ps) == len(xs)
+}
+
+// ---- HTTP plumbing ----
+
+type apiError struct {
+	status  int
+	code    string
+	summary string
+	causes  []string
+	headers map[string]string
+}
+
+func (e *apiError) Error() string { return e.code + ": " + e.summary }
+
+func notFound(id, kind string) *apiError {
+	return &apiError{status: http.StatusNotFound, code: "E0000007",
+		summary: fmt.Sprintf("Not found: Resource not found: %s (%s)", id, kind)}
+}
+
+func invalid(field, cause string) *apiError {
+	return &apiError{status: http.StatusBadRequest, code: "E0000001",
+		summary: "Api validation failed: " + field, causes: []string{field + ": " + cause}}
+}
+
+func forbidden(code, summary string) *apiError {
+	return &apiError{status: http.StatusForbidden, code: code, summary: summary}
+}
+
+var defaultSummaries = map[int][2]string{
+	http.StatusBadRequest:          {"E0000001", "Api validation failed: injected"},
+	http.StatusUnauthorized:        {"E0000011", "Invalid token provided"},
+	http.StatusForbidden:           {"E0000006", "You do not have permission to perform the requested action"},
+	http.StatusNotFound:            {"E0000007", "Not found: Resource not found: injected (Injected)"},
+	http.StatusTooManyRequests:     {"E0000047", "API call exceeded rate limit due to too many requests."},
+	http.StatusInternalServerError: {"E0000009", "Internal Server Error"},
+	http.StatusBadGateway:          {"E0000009", "Internal Server Error"},
+	http.StatusServiceUnavailable:  {"E0000010", "Service is temporarily unavailable"},
+	http.StatusGatewayTimeout:      {"E0000009", "Internal Server Error"},
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	raw, _ := io.ReadAll(r.Body)
+	var body any
+	if len(bytes.TrimSpace(raw)) > 0 {
+		if err := json.Unmarshal(raw, &body); err != nil {
+			s.finish(w, r, &apiError{status: http.StatusBadRequest, code: "E0000003",
+				summary: "The request body was not well-formed."})
+			return
+		}
+	}
+	query := r.URL.Query()
+	if r.URL.Path == "/oauth2/v1/token" && query.Has("client_assertion") {
+		query.Set("client_assertion", "[recorded without the assertion]")
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Query: query, Body: body,
+		RetryCount: r.Header.Get("X-Okta-Retry-Count")})
+	idx := len(s.requests) - 1
+
+	if r.URL.Path == "/oauth2/v1/token" {
+		status, out, err := s.token(r)
+		s.finishAt(w, idx, status, out, err, false)
+		return
+	}
+	if err := s.authenticate(r); err != nil {
+		s.finishAt(w, idx, 0, nil, err, false)
+		return
+	}
+	if f := s.matchFault(r); f != nil {
+		sum := defaultSummaries[f.Status]
+		e := &apiError{status: f.Status, code: or(f.ErrorCode, sum[0]), summary: or(f.Summary, sum[1])}
+		if f.Status == http.StatusTooManyRequests {
+			date := s.now().UTC().Truncate(time.Second)
+			e.headers = map[string]string{
+				"Date":                   date.Format(http.TimeFormat),
+				"X-Rate-Limit-Limit":     "100",
+				"X-Rate-Limit-Remaining": "0",
+				"X-Rate-Limit-Reset":     strconv.FormatInt(date.Unix()+int64(f.ResetInSeconds)-1, 10),
+			}
+		}
+		s.finishAt(w, idx, 0, nil, e, true)
+		return
+	}
+	status, out, links, err := s.route(r, body)
+	if links != nil {
+		for _, l := range links {
+			w.Header().Add("Link", l)
+		}
+	}
+	s.finishAt(w, idx, status, out, err, false)
+}
+
+// finish records and answers a request that failed before it could be decoded.
+func (s *Server) finish(w http.ResponseWriter, r *http.Request, err *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query()})
+	s.finishAt(w, len(s.requests)-1, 0, nil, err, false)
+}
+
+// finishAt writes the answer and completes record idx. Callers hold s.mu.
+func (s *Server) finishAt(w http.ResponseWriter, idx, status int, out any, err *apiError, injected bool) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Okta-Request-Id", s.newID("req"))
+	if h.Get("Date") == "" {
+		h.Set("Date", s.now().UTC().Format(http.TimeFormat))
+	}
+	if err != nil {
+		for k, v := range err.headers {
+			h.Set(k, v)
+		}
+		if h.Get("X-Rate-Limit-Limit") == "" {
+			h.Set("X-Rate-Limit-Limit", "100")
+			h.Set("X-Rate-Limit-Remaining", "99")
+			h.Set("X-Rate-Limit-Reset", strconv.FormatInt(s.now().Unix()+60, 10))
+		}
+		causes := []map[string]string{}
+		for _, c := range err.causes {
+			causes = append(causes, map[string]string{"errorSummary": c})
+		}
+		s.requests[idx].Status = err.status
+		s.requests[idx].Injected = injected
+		w.WriteHeader(err.status)
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"errorCode": err.code, "errorSummary": err.summary, "errorLink": err.code,
+			"errorId": s.newID("oae"), "errorCauses": causes,
+		})
+		return
+	}
+	h.Set("X-Rate-Limit-Limit", "100")
+	h.Set("X-Rate-Limit-Remaining", "99")
+	h.Set("X-Rate-Limit-Reset", strconv.FormatInt(s.now().Unix()+60, 10))
+	if status == 0 {
+		status = http.StatusOK
+	}
+	s.requests[idx].Status = status
+	if out == nil {
+		w.WriteHeader(status)
+		return
+	}
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+func (s *Server) matchFault(r *http.Request) *Fault {
+	for _, f := range s.faults {
+		if f.Method != "" && f.Method != r.Method {
+			continue
+		}
+		if !PathMatches(f.Path, r.URL.Path) {
+			continue
+		}
+		f.seen++
+		if f.seen <= f.After || f.fired >= f.Times {
+			continue
+		}
+		f.fired++
+		return f
+	}
+	return nil
+}
+
+func (s *Server) authenticate(r *http.Request) *apiError {
+	auth := r.Header.Get("Authorization")
+	var scopes []string
+	switch {
+	case strings.HasPrefix(auth, "SSWS "):
+		if strings.TrimPrefix(auth, "SSWS ") != s.opts.APIToken {
+			return &apiError{status: http.StatusUnauthorized, code: "E0000011", summary: "Invalid token provided"}
+		}
+		return nil // an API token carries its admin's full rights
+	case strings.HasPrefix(auth, "Bearer "):
+		var ok bool
+		scopes, ok = s.accessTokens[strings.TrimPrefix(auth, "Bearer ")]
+		if !ok {
+			return &apiError{status: http.StatusUnauthorized, code: "E0000011", summary: "Invalid token provided"}
+		}
+	default:
+		return &apiError{status: http.StatusUnauthorized, code: "E0000005", summary: "Invalid session"}
+	}
+	area := "okta.authorizationServers"
+	if strings.HasPrefix(r.URL.Path, "/api/v1/apps") {
+		area = "okta.apps"
+	}
+	need := []string{area + ".manage"}
+	if r.Method == http.MethodGet {
+		need = append(need, area+".read")
+	}
+	for _, n := range need {
+		if slices.Contains(scopes, n) {
+			return nil
+		}
+	}
+	return forbidden("E0000006", "You do not have permission to perform the requested action")
+}
+
+// newID returns an Okta-looking id: a 3-character prefix and 17 letters/digits.
+func (s *Server) newID(prefix string) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	for {
+		var b strings.Builder
+		b.WriteString(prefix)
+		for b.Len() < 20 {
+			b.WriteByte(alphabet[s.rng.IntN(len(alphabet))])
+		}
+		if id := b.String(); !s.used[id] {
+			s.used[id] = true
+			return id
+		}
+	}
+}
+
+func (s *Server) newSecret() string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	var b strings.Builder
+	for b.Len() < 64 {
+		b.WriteByte(alphabet[s.rng.IntN(len(alphabet))])
+	}
+	return b.String()
+}
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// paginate returns one page of items and the Link headers for it. The cursor is
+// the id of the last item of the previous page, as in Okta.
+func paginate[T any](s *Server, r *http.Request, items []T, id func(T) string) ([]T, []string, *apiError) {
+	q := r.URL.Query()
+	limit := s.opts.PageSize
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n == 0 {
+			return nil, nil, invalid("limit", "must be a positive number")
+		}
+		if n > 0 {
+			limit = min(n, 200)
+		}
+	}
+	start := 0
+	if after := q.Get("after"); after != "" {
+		start = len(items)
+		for i, it := range items {
+			if id(it) == after {
+				start = i + 1
+				break
+			}
+		}
+	}
+	end := min(start+limit, len(items))
+	page := append(make([]T, 0, end-start), items[start:end]...) // [] rather than null, as Okta
+	self := *r.URL
+	links := []string{fmt.Sprintf("<%s%s>; rel=\"self\"", s.URL, self.RequestURI())}
+	if end < len(items) && len(page) > 0 {
+		next := *r.URL
+		nq := next.Query()
+		nq.Set("after", id(page[len(page)-1]))
+		nq.Set("limit", strconv.Itoa(limit))
+		next.RawQuery = nq.Encode()
+		links = append(links, fmt.Sprintf("<%s%s>; rel=\"next\"", s.URL, next.RequestURI()))
+	}
+	return page, links, nil
+}
+
+// lookup walks a decoded JSON body: lookup(body, "actions", "token", "x").
+func lookup(v any, keys ...string) (any, bool) {
+	for _, k := range keys {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		v, ok = m[k]
+		if !ok {
+			return nil, false
+		}
+	}
+	return v, true
+}
+
+// decode re-decodes the recorded body into a typed value.
+func decode(body any, into any) *apiError {
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return invalid("body", err.Error())
+	}
+	if err := json.Unmarshal(raw, into); err != nil {
+		return &apiError{status: http.StatusBadRequest, code: "E0000003", summary: "The request body was not well-formed: " + err.Error()}
+	}
+	return nil
+}
+
+func clone[T any](v T) T {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	var out T
+	if err := json.Unmarshal(raw, &out); err != nil {
+		panic(err)
+	}
+	return out
+}

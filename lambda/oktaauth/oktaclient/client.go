@@ -1,0 +1,205 @@
+// Package oktaclient builds the okta-sdk-golang/v2 management client the Okta
+// custom resource uses: credentials from Secrets Manager, no cache, bounded
+// timeouts, 429s retried by the SDK until X-Rate-Limit-Reset and 5xx retried by
+// RetryTransport.
+//
+// Configuration isolation: okta.NewClient first loads ~/.okta/okta.yaml, an
+// .okta.yaml next to the SDK's own source, and OKTA_* / OKTA_CLIENT_* environment
+// variables, and only then applies the options passed in. New therefore passes an
+// option for every setting the SDK reads, so nothing from a file or the
+// environment can change the org, the credentials, the cache, the retry policy,
+// the timeouts or the HTTPS check. (The files are still opened; there is no way
+// to stop that short of patching the SDK. The proxy settings it also reads are
+// not used by v2.20.0.) A test plants a hostile okta.yaml and environment to keep
+// this true.
+package oktaclient
+
+import (
+	"context"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/go-jose/go-jose/v3"
+	"github.com/okta/okta-sdk-golang/v2/okta"
+)
+
+// Options configure New. The zero value gives the production settings.
+type Options struct {
+	// Transport carries the requests, under the retry layer. Default: a fresh
+	// http.Transport.
+	Transport http.RoundTripper
+	// AttemptTimeout bounds one HTTP attempt (http.Client.Timeout). Default: 30s.
+	AttemptTimeout time.Duration
+	// RequestTimeout bounds one SDK call, 429 waits and 5xx retries included
+	// (the SDK's requestTimeout, whole seconds). It must exceed
+	// RateLimitMaxRetries x RateLimitMaxBackoff or a 429 wait is cut short.
+	// Default: 300s.
+	RequestTimeout time.Duration
+	// RateLimitMaxRetries is how many 429s in a row the SDK waits out. Default: 4.
+	RateLimitMaxRetries int32
+	// RateLimitMaxBackoff caps one 429 wait (whole seconds). Okta's windows are
+	// one minute. Default: 60s.
+	RateLimitMaxBackoff time.Duration
+	// Retry tunes the 5xx retries (its Next is set by New).
+	Retry RetryTransport
+	// InsecureHTTPForTests allows an http:// org URL. Tests only: it exists
+	// because the in-process fake is plain HTTP.
+	InsecureHTTPForTests bool
+	// UserAgentExtra is appended to the SDK's User-Agent.
+	UserAgentExtra string
+}
+
+// New returns an Okta management client for orgURL.
+func New(ctx context.Context, orgURL string, creds Credentials, opts Options) (*okta.Client, error) {
+	if err := checkOrgURL(orgURL, opts.InsecureHTTPForTests); err != nil {
+		return nil, err
+	}
+	orgURL = strings.TrimRight(orgURL, "/")
+
+	attemptTimeout := orDefault(opts.AttemptTimeout, 30*time.Second)
+	requestTimeout := orDefault(opts.RequestTimeout, 300*time.Second)
+	maxBackoff := orDefault(opts.RateLimitMaxBackoff, 60*time.Second)
+	maxRetries := opts.RateLimitMaxRetries
+	if maxRetries <= 0 {
+		maxRetries = 4
+	}
+	base := opts.Transport
+	if base == nil {
+		base = &http.Transport{
+			Proxy:               http.ProxyFromEnvironment,
+			TLSHandshakeTimeout: 10 * time.Second,
+			IdleConnTimeout:     30 * time.Second,
+			MaxIdleConnsPerHost: 4,
+		}
+	}
+	retry := opts.Retry
+	retry.Next = base
+	httpClient := &http.Client{Transport: &retry, Timeout: attemptTimeout}
+
+	setters := []okta.ConfigSetter{
+		okta.WithOrgUrl(orgURL),
+		okta.WithHttpClientPtr(httpClient),
+		okta.WithCache(false), // a reconciler must see Okta's current state, never a 300 s old copy
+		okta.WithCacheTtl(0),
+		okta.WithCacheTti(0),
+		okta.WithCacheManager(nil),
+		okta.WithConnectionTimeout(int64(attemptTimeout / time.Second)),
+		okta.WithRequestTimeout(int64(requestTimeout / time.Second)),
+		okta.WithRateLimitMaxRetries(maxRetries),
+		okta.WithRateLimitMaxBackOff(int64(maxBackoff / time.Second)),
+		okta.WithTestingDisableHttpsCheck(opts.InsecureHTTPForTests),
+		okta.WithUserAgentExtra(opts.UserAgentExtra),
+		okta.WithProxyHost(""),
+		okta.WithProxyPort(0),
+		okta.WithProxyUsername(""),
+		okta.WithProxyPassword(""),
+		okta.WithClientAssertion(""),
+	}
+	if creds.PrivateKeyMode() {
+		key, err := parseRSAPrivateKey(creds.PrivateKey)
+		if err != nil {
+			return nil, fmt.Errorf("okta private key: %w", err)
+		}
+		// Our own signer: the SDK's accepts only PKCS#1 PEM and treats a key
+		// string that happens to name a file as a path to read.
+		signerOpts := &jose.SignerOptions{}
+		if creds.KeyID != "" {
+			signerOpts = signerOpts.WithHeader("kid", creds.KeyID)
+		}
+		signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key}, signerOpts)
+		if err != nil {
+			return nil, fmt.Errorf("okta private key: %w", err)
+		}
+		scopes := creds.Scopes
+		if len(scopes) == 0 {
+			scopes = DefaultScopes
+		}
+		setters = append(setters,
+			okta.WithAuthorizationMode("PrivateKey"),
+			okta.WithToken(""),
+			okta.WithClientId(creds.ClientID),
+			okta.WithScopes(append([]string(nil), scopes...)),
+			okta.WithPrivateKeySigner(signer),
+			okta.WithPrivateKeyId(creds.KeyID),
+		)
+		// WithPrivateKey is not called: it would stat the key as a file path. The
+		// field is cleared directly below instead.
+	} else {
+		if creds.APIToken == "" {
+			return nil, errors.New("okta credentials: no API token and no private key")
+		}
+		setters = append(setters,
+			okta.WithAuthorizationMode("SSWS"),
+			okta.WithToken(creds.APIToken),
+			okta.WithClientId(""),
+			okta.WithScopes(nil),
+			okta.WithPrivateKeySigner(nil),
+			okta.WithPrivateKeyId(""),
+		)
+	}
+	_, client, err := okta.NewClient(ctx, setters...)
+	if err != nil {
+		// The SDK's messages can quote the org URL, never the token.
+		return nil, fmt.Errorf("creating okta client for %s: %w", orgURL, err)
+	}
+	// A private key (or a path to one) from okta.yaml / OKTA_CLIENT_PRIVATEKEY
+	// must not linger in the config: our signer is the only key.
+	client.GetConfig().Okta.Client.PrivateKey = ""
+	return client, nil
+}
+
+func checkOrgURL(orgURL string, allowHTTP bool) error {
+	u, err := url.Parse(orgURL)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("okta org URL %q is not an absolute URL", orgURL)
+	}
+	if u.Scheme != "https" && !(allowHTTP && u.Scheme == "http") {
+		return fmt.Errorf("okta org URL %q must use https", orgURL)
+	}
+	if strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("okta org URL %q must be the bare org address (no path, query or fragment)", orgURL)
+	}
+	return nil
+}
+
+func parseRSAPrivateKey(pemText string) (*rsa.PrivateKey, error) {
+	// Secrets typed into a console often carry literal "\n" instead of newlines.
+	block, _ := pem.Decode([]byte(strings.ReplaceAll(pemText, `\n`, "\n")))
+	if block == nil {
+		return nil, errors.New("not a PEM block")
+	}
+	switch block.Type {
+	case "RSA PRIVATE KEY":
+		k, err := x509.ParsePKCS1PrivateKey(block.Bytes)
+		if err != nil {
+			return nil, errors.New("invalid PKCS#1 RSA private key")
+		}
+		return k, nil
+	case "PRIVATE KEY":
+		k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+		if err != nil {
+			return nil, errors.New("invalid PKCS#8 private key")
+		}
+		rsaKey, ok := k.(*rsa.PrivateKey)
+		if !ok {
+			return nil, fmt.Errorf("okta service apps sign with RS256: need an RSA key, got %T", k)
+		}
+		return rsaKey, nil
+	default:
+		return nil, fmt.Errorf("unsupported PEM block %q (want RSA PRIVATE KEY or PRIVATE KEY)", block.Type)
+	}
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}

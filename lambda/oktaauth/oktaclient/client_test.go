@@ -1,0 +1,198 @@
+package oktaclient_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
+	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/oktaclient"
+)
+
+func fastOptions() oktaclient.Options {
+	return oktaclient.Options{
+		InsecureHTTPForTests: true,
+		RateLimitMaxBackoff:  5 * time.Second,
+		Retry:                oktaclient.RetryTransport{BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond},
+	}
+}
+
+// Not parallel: it changes HOME and the environment.
+func TestNewIgnoresOktaYamlAndOktaEnvironment(t *testing.T) {
+	fake := fakeokta.New(t, fakeokta.Options{})
+	hostile := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("a request went to the org from okta.yaml / the environment: %s %s", r.Method, r.URL)
+	}))
+	defer hostile.Close()
+
+	home := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(home, ".okta"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(home, ".okta", "okta.yaml"), []byte(`
+okta:
+  client:
+    orgUrl: "`+hostile.URL+`"
+    token: "00fromyaml"
+    authorizationMode: "Bearer"
+    clientId: "0oafromyaml"
+    scopes: ["okta.users.manage"]
+    privateKey: "/etc/passwd"
+    privateKeyId: "kid-from-yaml"
+    clientAssertion: "eyJ.from.yaml"
+    requestTimeout: 1
+    connectionTimeout: 1
+    cache:
+      enabled: true
+      defaultTtl: 9999
+    rateLimit:
+      maxRetries: 0
+      maxBackoff: 9999
+    proxy:
+      host: "proxy.example.com"
+      port: 3128
+  testing:
+    disableHttpsCheck: true
+`), 0o600))
+	t.Setenv("HOME", home)
+	t.Setenv("OKTA_CLIENT_ORGURL", hostile.URL)
+	t.Setenv("OKTA_CLIENT_TOKEN", "00fromenv")
+	t.Setenv("OKTA_CLIENT_CACHE_ENABLED", "true")
+	t.Setenv("OKTA_CLIENT_AUTHORIZATIONMODE", "JWT")
+	t.Setenv("OKTA_CLIENT_PRIVATEKEY", "-----BEGIN RSA PRIVATE KEY-----from env")
+	t.Setenv("OKTA_TESTING_DISABLE_HTTPS_CHECK", "true")
+	t.Setenv("OKTA_CLIENT_RATE_LIMIT_MAX_RETRIES", "0")
+
+	t.Run("API token", func(t *testing.T) {
+		c, err := oktaclient.New(context.Background(), fake.URL, oktaclient.Credentials{APIToken: fakeokta.DefaultAPIToken}, fastOptions())
+		require.NoError(t, err)
+		cfg := c.GetConfig()
+		assert.Equal(t, fake.URL, cfg.Okta.Client.OrgUrl)
+		assert.Equal(t, "SSWS", cfg.Okta.Client.AuthorizationMode)
+		assert.Equal(t, fakeokta.DefaultAPIToken, cfg.Okta.Client.Token)
+		assert.False(t, cfg.Okta.Client.Cache.Enabled)
+		assert.Equal(t, int64(300), cfg.Okta.Client.RequestTimeout)
+		assert.Equal(t, int64(30), cfg.Okta.Client.ConnectionTimeout)
+		assert.Equal(t, int32(4), cfg.Okta.Client.RateLimit.MaxRetries)
+		assert.Equal(t, int64(5), cfg.Okta.Client.RateLimit.MaxBackoff)
+		assert.Empty(t, cfg.Okta.Client.ClientId)
+		assert.Empty(t, cfg.Okta.Client.Scopes)
+		assert.Empty(t, cfg.Okta.Client.PrivateKey)
+		assert.Empty(t, cfg.Okta.Client.PrivateKeyId)
+		assert.Empty(t, cfg.Okta.Client.ClientAssertion)
+		assert.Empty(t, cfg.Okta.Client.Proxy.Host)
+
+		_, _, err = c.AuthorizationServer.ListAuthorizationServers(context.Background(), nil)
+		require.NoError(t, err, "the fake accepts only our token")
+		// With the cache off, a second read goes to Okta again.
+		_, _, err = c.AuthorizationServer.ListAuthorizationServers(context.Background(), nil)
+		require.NoError(t, err)
+		assert.Len(t, fake.RequestsMatching("GET", "/api/v1/authorizationServers"), 2)
+	})
+
+	t.Run("private key", func(t *testing.T) {
+		pemKey, key := rsaPEM(t, true)
+		fake.RegisterServiceApp("0oaServiceApp", &key.PublicKey, oktaclient.DefaultScopes...)
+		c, err := oktaclient.New(context.Background(), fake.URL, oktaclient.Credentials{ClientID: "0oaServiceApp", PrivateKey: pemKey, KeyID: "kid-1"}, fastOptions())
+		require.NoError(t, err)
+		cfg := c.GetConfig()
+		assert.Equal(t, "PrivateKey", cfg.Okta.Client.AuthorizationMode)
+		assert.Equal(t, "0oaServiceApp", cfg.Okta.Client.ClientId)
+		assert.Equal(t, oktaclient.DefaultScopes, cfg.Okta.Client.Scopes)
+		assert.Empty(t, cfg.Okta.Client.Token)
+		assert.Empty(t, cfg.Okta.Client.PrivateKey, "only our signer holds the key")
+		assert.Equal(t, "kid-1", cfg.Okta.Client.PrivateKeyId)
+		_, _, err = c.Application.ListApplications(context.Background(), nil)
+		require.NoError(t, err)
+	})
+
+	t.Run("https is required outside tests", func(t *testing.T) {
+		opts := fastOptions()
+		opts.InsecureHTTPForTests = false
+		_, err := oktaclient.New(context.Background(), fake.URL, oktaclient.Credentials{APIToken: "x"}, opts)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "must use https")
+	})
+}
+
+func TestNewRejectsBadOrgURLs(t *testing.T) {
+	for _, u := range []string{"", "example.okta.com", "https://example.okta.com/oauth2/default", "https://example.okta.com?x=1", "ftp://example.okta.com"} {
+		_, err := oktaclient.New(context.Background(), u, oktaclient.Credentials{APIToken: "x"}, oktaclient.Options{})
+		assert.Error(t, err, u)
+	}
+}
+
+func TestRateLimitWaitsUntilTheReset(t *testing.T) {
+	cases := []struct {
+		name    string
+		resetIn int
+		minWait time.Duration
+		maxWait time.Duration
+	}{
+		{"window already reset: retried at once", 0, 0, 900 * time.Millisecond},
+		{"reset one second ahead: waited for", 1, 950 * time.Millisecond, 3 * time.Second},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := fakeokta.New(t, fakeokta.Options{})
+			f := fake.Inject(fakeokta.Fault{Method: "GET", Path: "/api/v1/apps", Status: http.StatusTooManyRequests, ResetInSeconds: tc.resetIn})
+			c, err := oktaclient.New(context.Background(), fake.URL, oktaclient.Credentials{APIToken: fakeokta.DefaultAPIToken}, fastOptions())
+			require.NoError(t, err)
+			start := time.Now()
+			_, _, err = c.Application.ListApplications(context.Background(), nil)
+			elapsed := time.Since(start)
+			require.NoError(t, err)
+			assert.Equal(t, 1, fake.Fired(f))
+			reqs := fake.RequestsMatching("GET", "/api/v1/apps")
+			require.Len(t, reqs, 2)
+			assert.Equal(t, http.StatusTooManyRequests, reqs[0].Status)
+			assert.Equal(t, "1", reqs[1].RetryCount, "the SDK marks its rate-limit retry")
+			assert.GreaterOrEqual(t, elapsed, tc.minWait)
+			assert.Less(t, elapsed, tc.maxWait)
+		})
+	}
+}
+
+func TestRateLimitRetriesAreBounded(t *testing.T) {
+	fake := fakeokta.New(t, fakeokta.Options{})
+	fake.Inject(fakeokta.Fault{Method: "GET", Path: "/api/v1/apps", Times: 100, Status: http.StatusTooManyRequests})
+	c, err := oktaclient.New(context.Background(), fake.URL, oktaclient.Credentials{APIToken: fakeokta.DefaultAPIToken}, fastOptions())
+	require.NoError(t, err)
+	_, _, err = c.Application.ListApplications(context.Background(), nil)
+	require.Error(t, err)
+	assert.Len(t, fake.RequestsMatching("GET", "/api/v1/apps"), 5, "the first try and 4 retries")
+}
+
+func TestServerErrorsAreRetriedUnderTheSDK(t *testing.T) {
+	fake := fakeokta.New(t, fakeokta.Options{})
+	f := fake.Inject(fakeokta.Fault{Method: "GET", Path: "/api/v1/apps", Times: 3, Status: http.StatusInternalServerError})
+	c, err := oktaclient.New(context.Background(), fake.URL, oktaclient.Credentials{APIToken: fakeokta.DefaultAPIToken}, fastOptions())
+	require.NoError(t, err)
+	_, _, err = c.Application.ListApplications(context.Background(), nil)
+	require.NoError(t, err)
+	assert.Equal(t, 3, fake.Fired(f))
+}
+
+func TestEachAttemptIsBoundedByTheAttemptTimeout(t *testing.T) {
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	}))
+	defer slow.Close()
+	opts := fastOptions()
+	opts.AttemptTimeout = 100 * time.Millisecond
+	opts.Retry.MaxAttempts = 2
+	c, err := oktaclient.New(context.Background(), slow.URL, oktaclient.Credentials{APIToken: "x"}, opts)
+	require.NoError(t, err)
+	start := time.Now()
+	_, _, err = c.Application.ListApplications(context.Background(), nil)
+	require.Error(t, err)
+	assert.Less(t, time.Since(start), 2*time.Second)
+}

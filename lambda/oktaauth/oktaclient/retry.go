@@ -1,0 +1,165 @@
+package oktaclient
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// RetryTransport is an http.RoundTripper that retries Okta's transient server
+// errors (5xx) with capped exponential backoff and jitter.
+//
+// okta-sdk-golang/v2 retries only HTTP 429 (waiting until X-Rate-Limit-Reset) and
+// io.EOF; a 500/502/503/504 reaches the caller at once. This transport sits under
+// the SDK, so the SDK's 429 handling keeps working on top of it: a 429 passes
+// through untouched.
+//
+// Not every 5xx is safe to repeat. A 503 means the request was not processed, so
+// it is retried for every method. Other 5xx (and transport errors) are retried
+// only for requests whose repetition cannot create a duplicate: GET, HEAD,
+// OPTIONS, PUT, DELETE, Okta's lifecycle POSTs (activate/deactivate) and the
+// OAuth token request. A create (POST) that failed with a 500 might have been
+// carried out; repeating it could leave a duplicate scope or app behind, so that
+// error surfaces and the reconciler's cleanup handles it instead.
+type RetryTransport struct {
+	// Next performs the requests. Nil means http.DefaultTransport.
+	Next http.RoundTripper
+	// MaxAttempts is the total number of attempts, the first included. Default: 5.
+	MaxAttempts int
+	// BaseDelay is the wait before the first retry; it doubles on each retry.
+	// Default: 250ms.
+	BaseDelay time.Duration
+	// MaxDelay caps one wait, including a server's Retry-After. Default: 8s.
+	MaxDelay time.Duration
+	// OnRetry, when set, is told about each retry before the wait (for logging).
+	// It must not log request bodies or headers: they can carry credentials.
+	OnRetry func(req *http.Request, attempt int, status int, err error, wait time.Duration)
+}
+
+const (
+	defaultMaxAttempts = 5
+	defaultBaseDelay   = 250 * time.Millisecond
+	defaultMaxDelay    = 8 * time.Second
+)
+
+// RoundTrip implements http.RoundTripper.
+func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	next := t.Next
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	maxAttempts := t.MaxAttempts
+	if maxAttempts <= 0 {
+		maxAttempts = defaultMaxAttempts
+	}
+
+	// The body is read once and replayed: a retry needs the same bytes again and
+	// the SDK's bodies are small JSON documents.
+	var body []byte
+	if req.Body != nil && req.Body != http.NoBody {
+		var err error
+		body, err = io.ReadAll(req.Body)
+		_ = req.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("reading request body: %w", err)
+		}
+	}
+
+	ctx := req.Context()
+	for attempt := 1; ; attempt++ {
+		try := req.Clone(ctx)
+		if body != nil {
+			try.Body = io.NopCloser(bytes.NewReader(body))
+			try.ContentLength = int64(len(body))
+			try.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+		}
+		resp, err := next.RoundTrip(try)
+
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		if attempt >= maxAttempts || !t.shouldRetry(ctx, req, status, err) {
+			return resp, err
+		}
+		wait := t.delay(attempt, resp)
+		if resp != nil {
+			// Drain a little so the connection can be reused, then let it go.
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+			_ = resp.Body.Close()
+		}
+		if t.OnRetry != nil {
+			t.OnRetry(req, attempt, status, err, wait)
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, fmt.Errorf("%s %s: giving up after %d attempts: %w", req.Method, req.URL.Path, attempt, ctx.Err())
+		case <-timer.C:
+		}
+	}
+}
+
+func (t *RetryTransport) shouldRetry(ctx context.Context, req *http.Request, status int, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	if err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return false
+		}
+		return repeatable(req)
+	}
+	switch status {
+	case http.StatusServiceUnavailable:
+		return true
+	case http.StatusInternalServerError, http.StatusBadGateway, http.StatusGatewayTimeout:
+		return repeatable(req)
+	}
+	return false
+}
+
+// repeatable reports whether sending req twice has the same effect as once.
+func repeatable(req *http.Request) bool {
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete:
+		return true
+	case http.MethodPost:
+		p := req.URL.Path
+		return strings.Contains(p, "/lifecycle/") || strings.HasSuffix(p, "/oauth2/v1/token")
+	}
+	return false
+}
+
+// delay is the capped exponential backoff with "equal jitter" (half fixed, half
+// random), so that many handlers retrying at once spread out. A Retry-After
+// header in seconds, when present, wins (still capped).
+func (t *RetryTransport) delay(attempt int, resp *http.Response) time.Duration {
+	base, maxDelay := t.BaseDelay, t.MaxDelay
+	if base <= 0 {
+		base = defaultBaseDelay
+	}
+	if maxDelay <= 0 {
+		maxDelay = defaultMaxDelay
+	}
+	if resp != nil {
+		if s, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); err == nil && s >= 0 {
+			return min(time.Duration(s)*time.Second, maxDelay)
+		}
+	}
+	d := base
+	for i := 1; i < attempt && d < maxDelay; i++ {
+		d *= 2
+	}
+	d = min(d, maxDelay)
+	half := d / 2
+	return half + time.Duration(rand.Int64N(int64(half)+1))
+}

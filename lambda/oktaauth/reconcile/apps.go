@@ -1,0 +1,357 @@
+package reconcile
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/okta/okta-sdk-golang/v2/okta"
+	"github.com/okta/okta-sdk-golang/v2/okta/query"
+
+	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/smartcatalog"
+)
+
+// App profile keys that mark an app as this resource's. The profile is a
+// free-form JSON object Okta keeps on OAuth apps; it is not secret.
+const (
+	profileManagedBy = "managedBy"
+	profileOwner     = "owner"
+	profileServer    = "authorizationServerId"
+	profileClient    = "smartClient"
+	managedByValue   = "smart-healthlake"
+)
+
+type ownedApp struct {
+	id       string
+	kind     smartcatalog.ClientKind
+	serverID string
+	status   string
+	created  time.Time
+}
+
+// ownApps lists the OIDC apps whose profile carries this owner's tag and one of
+// the server ids, oldest first.
+func (r *Reconciler) ownApps(ctx context.Context, owner Owner, serverIDs []string) ([]ownedApp, error) {
+	apps, resp, err := r.Okta.Application.ListApplications(ctx,
+		query.NewQueryParams(query.WithFilter(`name eq "oidc_client"`), query.WithLimit(200)))
+	if err != nil {
+		return nil, fmt.Errorf("listing OIDC apps: %w", err)
+	}
+	all := make([]*okta.Application, 0, len(apps))
+	for _, a := range apps {
+		if app, ok := a.(*okta.Application); ok {
+			all = append(all, app)
+		}
+	}
+	if all, err = collect(ctx, all, resp, nil); err != nil {
+		return nil, fmt.Errorf("listing OIDC apps: %w", err)
+	}
+	tag := owner.Tag()
+	var out []ownedApp
+	for _, a := range all {
+		p, _ := a.Profile.(map[string]any)
+		if p == nil || p[profileManagedBy] != managedByValue || p[profileOwner] != tag {
+			continue
+		}
+		server, _ := p[profileServer].(string)
+		kind, _ := p[profileClient].(string)
+		if !slices.Contains(serverIDs, server) {
+			continue
+		}
+		o := ownedApp{id: a.Id, kind: smartcatalog.ClientKind(kind), serverID: server, status: a.Status}
+		if a.Created != nil {
+			o.created = *a.Created
+		}
+		out = append(out, o)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].created.Before(out[j].created) })
+	return out, nil
+}
+
+func (r *Reconciler) convergeApps(ctx context.Context, x *run) error {
+	owned, err := r.ownApps(ctx, x.owner, x.serverIDs)
+	if err != nil {
+		return err
+	}
+	have := map[smartcatalog.ClientKind]ownedApp{}
+	for _, a := range owned {
+		if _, dup := have[a.kind]; dup || !slices.Contains(smartcatalog.ClientKinds, a.kind) {
+			// A second app of a kind (or an unknown kind) can only come from an
+			// interrupted earlier run: ours, and surplus.
+			x.staleApps = append(x.staleApps, a)
+			continue
+		}
+		have[a.kind] = a
+	}
+	for _, want := range x.spec.Clients {
+		body := appBody(want, x.owner, x.as.Id)
+		got, ok := have[want.Kind]
+		delete(have, want.Kind)
+		if !ok {
+			created, _, err := r.Okta.Application.CreateApplication(ctx, body, nil)
+			if err != nil {
+				return fmt.Errorf("creating %s client %q: %w", want.Kind, want.Label, err)
+			}
+			app, ok := created.(*okta.OpenIdConnectApplication)
+			if !ok || app.Id == "" {
+				return fmt.Errorf("creating %s client %q: Okta's answer has no app id", want.Kind, want.Label)
+			}
+			if x.journal != nil {
+				x.journal.appIDs = append(x.journal.appIDs, app.Id)
+			}
+			r.logChange(ctx, "create", "app", want.Label, app.Id)
+			x.clientIDs[want.Kind] = clientID(app)
+			x.apps[want.Kind] = app
+			if want.HasSecret() {
+				x.secretsChanged = true
+				if app.Credentials != nil && app.Credentials.OauthClient != nil {
+					x.createdSecrets[want.Kind] = app.Credentials.OauthClient.ClientSecret
+				}
+			}
+			continue
+		}
+		current := okta.NewOpenIdConnectApplication()
+		if _, _, err := r.Okta.Application.GetApplication(ctx, got.id, current, nil); err != nil {
+			return fmt.Errorf("reading %s client %s: %w", want.Kind, got.id, err)
+		}
+		if !appEqual(current, body) {
+			body.Id = got.id
+			if _, _, err := r.Okta.Application.UpdateApplication(ctx, got.id, body); err != nil {
+				return fmt.Errorf("updating %s client %q (%s): %w", want.Kind, want.Label, got.id, err)
+			}
+			r.logChange(ctx, "update", "app", want.Label, got.id)
+		}
+		if current.Status == "INACTIVE" {
+			if _, err := r.Okta.Application.ActivateApplication(ctx, got.id); err != nil {
+				return fmt.Errorf("activating %s client %s: %w", want.Kind, got.id, err)
+			}
+			r.logChange(ctx, "activate", "app", want.Label, got.id)
+		}
+		if got.serverID != x.as.Id && want.HasSecret() {
+			x.secretsChanged = true // taken over from a server that was deleted
+		}
+		x.clientIDs[want.Kind] = clientID(current)
+		x.apps[want.Kind] = current
+	}
+	// What is left in have is no longer wanted.
+	for _, kind := range smartcatalog.ClientKinds {
+		a, removed := have[kind]
+		if !removed {
+			continue
+		}
+		x.staleApps = append(x.staleApps, a)
+		if kind == smartcatalog.ConfidentialClient || kind == smartcatalog.IntrospectionClient {
+			x.secretsChanged = true // its secret must leave the secret document
+		}
+	}
+	return nil
+}
+
+func (r *Reconciler) deleteStaleApps(ctx context.Context, x *run) error {
+	for _, a := range x.staleApps {
+		if err := r.deleteApp(ctx, a.id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// clientID is the OAuth client_id; for OIDC apps Okta uses the app id.
+func clientID(app *okta.OpenIdConnectApplication) string {
+	if app.Credentials != nil && app.Credentials.OauthClient != nil && app.Credentials.OauthClient.ClientId != "" {
+		return app.Credentials.OauthClient.ClientId
+	}
+	return app.Id
+}
+
+func appBody(c smartcatalog.Client, owner Owner, serverID string) *okta.OpenIdConnectApplication {
+	app := okta.NewOpenIdConnectApplication()
+	app.Label = c.Label
+	app.Profile = map[string]any{
+		profileManagedBy: managedByValue,
+		profileOwner:     owner.Tag(),
+		profileServer:    serverID,
+		profileClient:    string(c.Kind),
+	}
+	app.Credentials = &okta.OAuthApplicationCredentials{OauthClient: &okta.ApplicationCredentialsOAuthClient{
+		TokenEndpointAuthMethod: c.TokenEndpointAuthMethod,
+		PkceRequired:            boolPtr(c.PKCERequired),
+		AutoKeyRotation:         boolPtr(true),
+	}}
+	settings := &okta.OpenIdConnectApplicationSettingsClient{
+		ApplicationType:        c.ApplicationType,
+		ConsentMethod:          c.ConsentMethod,
+		RedirectUris:           slices.Clone(c.RedirectURIs),
+		PostLogoutRedirectUris: slices.Clone(c.PostLogoutRedirectURIs),
+	}
+	for _, g := range c.GrantTypes {
+		gt := okta.OAuthGrantType(g)
+		settings.GrantTypes = append(settings.GrantTypes, &gt)
+	}
+	for _, rt := range c.ResponseTypes {
+		t := okta.OAuthResponseType(rt)
+		settings.ResponseTypes = append(settings.ResponseTypes, &t)
+	}
+	if len(c.JWKS) > 0 {
+		settings.Jwks = &okta.OpenIdConnectApplicationSettingsClientKeys{}
+		for _, k := range c.JWKS {
+			settings.Jwks.Keys = append(settings.Jwks.Keys, jwk(k))
+		}
+	}
+	app.Settings = &okta.OpenIdConnectApplicationSettings{OauthClient: settings}
+	return app
+}
+
+// jwk converts a catalogue key (RSA public; the SDK's JsonWebKey has no EC
+// members) to the SDK type.
+func jwk(k map[string]any) *okta.JsonWebKey {
+	s := func(name string) string { v, _ := k[name].(string); return v }
+	out := &okta.JsonWebKey{Kty: s("kty"), Kid: s("kid"), Alg: s("alg"), Use: s("use"), E: s("e"), N: s("n")}
+	if x5c, ok := k["x5c"].([]any); ok {
+		for _, c := range x5c {
+			if cs, ok := c.(string); ok {
+				out.X5c = append(out.X5c, cs)
+			}
+		}
+	}
+	return out
+}
+
+func appEqual(a, b *okta.OpenIdConnectApplication) bool {
+	if a.Label != b.Label || !reflect.DeepEqual(profileOf(a), profileOf(b)) {
+		return false
+	}
+	if a.Credentials == nil || a.Credentials.OauthClient == nil || a.Settings == nil || a.Settings.OauthClient == nil {
+		return false
+	}
+	ac, bc := a.Credentials.OauthClient, b.Credentials.OauthClient
+	if ac.TokenEndpointAuthMethod != bc.TokenEndpointAuthMethod || isTrue(ac.PkceRequired) != isTrue(bc.PkceRequired) {
+		return false
+	}
+	as, bs := a.Settings.OauthClient, b.Settings.OauthClient
+	return as.ApplicationType == bs.ApplicationType && as.ConsentMethod == bs.ConsentMethod &&
+		sameSet(enumStrings(as.GrantTypes), enumStrings(bs.GrantTypes)) &&
+		sameSet(enumStrings(as.ResponseTypes), enumStrings(bs.ResponseTypes)) &&
+		sameSet(as.RedirectUris, bs.RedirectUris) &&
+		sameSet(as.PostLogoutRedirectUris, bs.PostLogoutRedirectUris) &&
+		keysJSON(as.Jwks) == keysJSON(bs.Jwks)
+}
+
+func profileOf(a *okta.OpenIdConnectApplication) map[string]any {
+	p, _ := a.Profile.(map[string]any)
+	out := map[string]any{}
+	for _, k := range []string{profileManagedBy, profileOwner, profileServer, profileClient} {
+		out[k] = p[k]
+	}
+	return out
+}
+
+func enumStrings[T ~string](list []*T) []string {
+	out := make([]string, 0, len(list))
+	for _, v := range list {
+		if v != nil {
+			out = append(out, string(*v))
+		}
+	}
+	return out
+}
+
+func keysJSON(k *okta.OpenIdConnectApplicationSettingsClientKeys) string {
+	if k == nil || len(k.Keys) == 0 {
+		return ""
+	}
+	type key struct{ Kty, Kid, Alg, Use, E, N string }
+	var keys []key
+	for _, x := range k.Keys {
+		keys = append(keys, key{x.Kty, x.Kid, x.Alg, x.Use, x.E, x.N})
+	}
+	raw, _ := json.Marshal(keys)
+	return string(raw)
+}
+
+// ---- client secrets ----
+
+// ClientSecretDocument is the JSON written to the client-secret secret. Client
+// ids are there too so a consumer needs one secret read; the public, backend
+// and introspection client ids are also in the resource's attributes.
+type ClientSecretDocument struct {
+	Issuer                    string `json:"issuer"`
+	ConfidentialClientID      string `json:"confidentialClientId,omitempty"`
+	ConfidentialClientSecret  string `json:"confidentialClientSecret,omitempty"`
+	IntrospectionClientID     string `json:"introspectionClientId,omitempty"`
+	IntrospectionClientSecret string `json:"introspectionClientSecret,omitempty"`
+}
+
+// writeClientSecrets puts the secret document when something in it changed
+// (or writing is forced). The handler cannot read the secret back (its role
+// only writes it), so "changed" is judged from what this run did.
+func (r *Reconciler) writeClientSecrets(ctx context.Context, x *run) error {
+	arn := x.spec.ClientSecretARN
+	if arn == "" || !(x.writeSecret || x.secretsChanged) {
+		return nil
+	}
+	doc := ClientSecretDocument{Issuer: x.as.Issuer}
+	for _, kind := range []smartcatalog.ClientKind{smartcatalog.ConfidentialClient, smartcatalog.IntrospectionClient} {
+		app, ok := x.apps[kind]
+		if !ok {
+			continue
+		}
+		secret := x.createdSecrets[kind]
+		if secret == "" {
+			var err error
+			if secret, err = r.clientSecret(ctx, app); err != nil {
+				return err
+			}
+		}
+		switch kind {
+		case smartcatalog.ConfidentialClient:
+			doc.ConfidentialClientID, doc.ConfidentialClientSecret = x.clientIDs[kind], secret
+		case smartcatalog.IntrospectionClient:
+			doc.IntrospectionClientID, doc.IntrospectionClientSecret = x.clientIDs[kind], secret
+		}
+	}
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		return fmt.Errorf("encoding client secrets: %w", err)
+	}
+	if _, err := r.Secrets.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
+		SecretId: aws.String(arn), SecretString: aws.String(string(raw)),
+	}); err != nil {
+		return fmt.Errorf("writing client secrets to %s: %w", arn, err)
+	}
+	r.Log.InfoContext(ctx, "wrote client secrets", "secretArn", arn,
+		"confidentialClientId", doc.ConfidentialClientID, "introspectionClientId", doc.IntrospectionClientID)
+	return nil
+}
+
+// clientSecret finds an existing app's secret: in the app itself (classic
+// orgs), else the newest active one under /credentials/secrets (orgs with
+// client-secret rotation leave it out of the app).
+func (r *Reconciler) clientSecret(ctx context.Context, app *okta.OpenIdConnectApplication) (string, error) {
+	if app.Credentials != nil && app.Credentials.OauthClient != nil && app.Credentials.OauthClient.ClientSecret != "" {
+		return app.Credentials.OauthClient.ClientSecret, nil
+	}
+	secrets, _, err := r.Okta.Application.ListClientSecretsForApplication(ctx, app.Id)
+	if err != nil {
+		return "", fmt.Errorf("reading client secrets of app %s: %w", app.Id, err)
+	}
+	var best *okta.ClientSecret
+	for _, s := range secrets {
+		if s.Status != "ACTIVE" || s.ClientSecret == "" {
+			continue
+		}
+		if best == nil || (s.Created != nil && best.Created != nil && s.Created.After(*best.Created)) {
+			best = s
+		}
+	}
+	if best == nil {
+		return "", fmt.Errorf("app %s has no active client secret", app.Id)
+	}
+	return best.ClientSecret, nil
+}

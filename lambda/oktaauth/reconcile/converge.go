@@ -1,0 +1,430 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/okta/okta-sdk-golang/v2/okta"
+
+	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/smartcatalog"
+)
+
+// run is one convergence of a server with a spec.
+type run struct {
+	as    *okta.AuthorizationServer
+	spec  *smartcatalog.Spec
+	owner Owner
+	// serverIDs: apps tagged with any of these server ids are this resource's.
+	// The first is the current server.
+	serverIDs []string
+	// writeSecret forces writing the client-secret secret (create, a new secret
+	// ARN, a new issuer).
+	writeSecret bool
+	// journal, during a Create, records the apps made for the cleanup.
+	journal *journal
+
+	clientIDs      map[smartcatalog.ClientKind]string
+	apps           map[smartcatalog.ClientKind]*okta.OpenIdConnectApplication
+	createdSecrets map[smartcatalog.ClientKind]string
+	secretsChanged bool
+	staleApps      []ownedApp
+	staleScopes    []*okta.OAuth2Scope
+}
+
+// converge makes the contents of r.as match the spec. Order matters: scopes
+// before the claims and rules that name them, apps before the policies that name
+// them, and deletions last, after nothing refers to what is deleted.
+func (r *Reconciler) converge(ctx context.Context, x *run) (*Result, error) {
+	x.clientIDs = map[smartcatalog.ClientKind]string{}
+	x.apps = map[smartcatalog.ClientKind]*okta.OpenIdConnectApplication{}
+	x.createdSecrets = map[smartcatalog.ClientKind]string{}
+	steps := []func(context.Context, *run) error{
+		r.convergeScopes,
+		r.convergeApps,
+		r.convergeClaims,
+		r.convergePolicies,
+		r.deleteStaleApps,
+		r.deleteStaleScopes,
+		r.convergeLifecycle,
+		r.writeClientSecrets,
+	}
+	for _, step := range steps {
+		if err := step(ctx, x); err != nil {
+			return nil, err
+		}
+	}
+	return &Result{ServerID: x.as.Id, Issuer: x.as.Issuer, Audience: x.spec.Server.Audience, ClientIDs: x.clientIDs}, nil
+}
+
+// ---- scopes ----
+
+func (r *Reconciler) convergeScopes(ctx context.Context, x *run) error {
+	asID := x.as.Id
+	first, resp, err := r.Okta.AuthorizationServer.ListOAuth2Scopes(ctx, asID, nil)
+	current, err := collect(ctx, first, resp, err)
+	if err != nil {
+		return fmt.Errorf("listing scopes of authorization server %s: %w", asID, err)
+	}
+	have := map[string]*okta.OAuth2Scope{}
+	for _, sc := range current {
+		if !isTrue(sc.System) {
+			have[sc.Name] = sc
+		}
+	}
+	for _, want := range x.spec.Scopes {
+		body := scopeBody(want)
+		got, ok := have[want.Name]
+		delete(have, want.Name)
+		switch {
+		case !ok:
+			created, _, err := r.Okta.AuthorizationServer.CreateOAuth2Scope(ctx, asID, body)
+			if err != nil {
+				return fmt.Errorf("creating scope %q on authorization server %s: %w", want.Name, asID, err)
+			}
+			r.logChange(ctx, "create", "scope", want.Name, created.Id)
+		case !scopeEqual(got, body):
+			if _, _, err := r.Okta.AuthorizationServer.UpdateOAuth2Scope(ctx, asID, got.Id, body); err != nil {
+				return fmt.Errorf("updating scope %q (%s) on authorization server %s: %w", want.Name, got.Id, asID, err)
+			}
+			r.logChange(ctx, "update", "scope", want.Name, got.Id)
+		}
+	}
+	for _, sc := range current {
+		if _, stale := have[sc.Name]; stale && !isTrue(sc.System) {
+			x.staleScopes = append(x.staleScopes, sc)
+		}
+	}
+	return nil
+}
+
+func (r *Reconciler) deleteStaleScopes(ctx context.Context, x *run) error {
+	for _, sc := range x.staleScopes {
+		resp, err := r.Okta.AuthorizationServer.DeleteOAuth2Scope(ctx, x.as.Id, sc.Id)
+		if err != nil && !isNotFound(resp, err) {
+			return fmt.Errorf("deleting scope %q (%s) from authorization server %s: %w", sc.Name, sc.Id, x.as.Id, err)
+		}
+		r.logChange(ctx, "delete", "scope", sc.Name, sc.Id)
+	}
+	return nil
+}
+
+func scopeBody(s smartcatalog.Scope) okta.OAuth2Scope {
+	return okta.OAuth2Scope{Name: s.Name, DisplayName: s.DisplayName, Description: s.Description,
+		Consent: s.Consent, MetadataPublish: s.MetadataPublish, Default: boolPtr(false)}
+}
+
+func scopeEqual(a *okta.OAuth2Scope, b okta.OAuth2Scope) bool {
+	return a.DisplayName == b.DisplayName && a.Description == b.Description && a.Consent == b.Consent &&
+		a.MetadataPublish == b.MetadataPublish && isTrue(a.Default) == isTrue(b.Default)
+}
+
+// ---- claims ----
+
+func (r *Reconciler) convergeClaims(ctx context.Context, x *run) error {
+	asID := x.as.Id
+	first, resp, err := r.Okta.AuthorizationServer.ListOAuth2Claims(ctx, asID)
+	current, err := collect(ctx, first, resp, err)
+	if err != nil {
+		return fmt.Errorf("listing claims of authorization server %s: %w", asID, err)
+	}
+	key := func(name, claimType string) string { return claimType + " " + name }
+	have := map[string]*okta.OAuth2Claim{}
+	for _, c := range current {
+		if !isTrue(c.System) {
+			have[key(c.Name, c.ClaimType)] = c
+		}
+	}
+	for _, want := range x.spec.Claims {
+		k := key(want.Name, want.ClaimType)
+		body := claimBody(want)
+		got, ok := have[k]
+		delete(have, k)
+		switch {
+		case !ok:
+			created, _, err := r.Okta.AuthorizationServer.CreateOAuth2Claim(ctx, asID, body)
+			if err != nil {
+				return fmt.Errorf("creating %s claim %q on authorization server %s: %w", want.ClaimType, want.Name, asID, err)
+			}
+			r.logChange(ctx, "create", "claim", k, created.Id)
+		case !claimEqual(got, body):
+			if _, _, err := r.Okta.AuthorizationServer.UpdateOAuth2Claim(ctx, asID, got.Id, body); err != nil {
+				return fmt.Errorf("updating %s claim %q (%s) on authorization server %s: %w", want.ClaimType, want.Name, got.Id, asID, err)
+			}
+			r.logChange(ctx, "update", "claim", k, got.Id)
+		}
+	}
+	// Stale claims go now: they may name scopes that are about to be deleted.
+	for _, c := range current {
+		if _, stale := have[key(c.Name, c.ClaimType)]; !stale || isTrue(c.System) {
+			continue
+		}
+		resp, err := r.Okta.AuthorizationServer.DeleteOAuth2Claim(ctx, asID, c.Id)
+		if err != nil && !isNotFound(resp, err) {
+			return fmt.Errorf("deleting %s claim %q (%s) from authorization server %s: %w", c.ClaimType, c.Name, c.Id, asID, err)
+		}
+		r.logChange(ctx, "delete", "claim", key(c.Name, c.ClaimType), c.Id)
+	}
+	return nil
+}
+
+func claimBody(c smartcatalog.Claim) okta.OAuth2Claim {
+	return okta.OAuth2Claim{Name: c.Name, ClaimType: c.ClaimType, ValueType: c.ValueType, Value: c.Value,
+		GroupFilterType: c.GroupFilterType, Status: "ACTIVE", AlwaysIncludeInToken: boolPtr(c.AlwaysIncludeInToken),
+		Conditions: &okta.OAuth2ClaimConditions{Scopes: slices.Clone(c.Scopes)}}
+}
+
+func claimEqual(a *okta.OAuth2Claim, b okta.OAuth2Claim) bool {
+	var as []string
+	if a.Conditions != nil {
+		as = a.Conditions.Scopes
+	}
+	return a.ValueType == b.ValueType && a.Value == b.Value && a.GroupFilterType == b.GroupFilterType &&
+		a.Status == b.Status && isTrue(a.AlwaysIncludeInToken) == isTrue(b.AlwaysIncludeInToken) &&
+		sameSet(as, b.Conditions.Scopes)
+}
+
+// ---- policies and rules ----
+
+func (r *Reconciler) convergePolicies(ctx context.Context, x *run) error {
+	asID := x.as.Id
+	first, resp, err := r.Okta.AuthorizationServer.ListAuthorizationServerPolicies(ctx, asID)
+	current, err := collect(ctx, first, resp, err)
+	if err != nil {
+		return fmt.Errorf("listing policies of authorization server %s: %w", asID, err)
+	}
+	have := map[string]*okta.AuthorizationServerPolicy{}
+	for _, p := range current {
+		if !isTrue(p.System) {
+			have[p.Name] = p
+		}
+	}
+	for _, want := range x.spec.Policies {
+		body := policyBody(want, x.clientIDs)
+		got, ok := have[want.Name]
+		delete(have, want.Name)
+		var policyID string
+		switch {
+		case !ok:
+			created, _, err := r.Okta.AuthorizationServer.CreateAuthorizationServerPolicy(ctx, asID, body)
+			if err != nil {
+				return fmt.Errorf("creating policy %q on authorization server %s: %w", want.Name, asID, err)
+			}
+			policyID = created.Id
+			r.logChange(ctx, "create", "policy", want.Name, policyID)
+		default:
+			policyID = got.Id
+			if !policyEqual(got, body) {
+				if _, _, err := r.Okta.AuthorizationServer.UpdateAuthorizationServerPolicy(ctx, asID, policyID, body); err != nil {
+					return fmt.Errorf("updating policy %q (%s) on authorization server %s: %w", want.Name, policyID, asID, err)
+				}
+				r.logChange(ctx, "update", "policy", want.Name, policyID)
+			}
+			if got.Status == "INACTIVE" {
+				if _, err := r.Okta.AuthorizationServer.ActivateAuthorizationServerPolicy(ctx, asID, policyID); err != nil {
+					return fmt.Errorf("activating policy %q (%s) on authorization server %s: %w", want.Name, policyID, asID, err)
+				}
+				r.logChange(ctx, "activate", "policy", want.Name, policyID)
+			}
+		}
+		if err := r.convergeRules(ctx, asID, policyID, want); err != nil {
+			return err
+		}
+	}
+	for _, p := range current {
+		if _, stale := have[p.Name]; !stale || isTrue(p.System) {
+			continue
+		}
+		// Deleting a policy deletes its rules.
+		resp, err := r.Okta.AuthorizationServer.DeleteAuthorizationServerPolicy(ctx, asID, p.Id)
+		if err != nil && !isNotFound(resp, err) {
+			return fmt.Errorf("deleting policy %q (%s) from authorization server %s: %w", p.Name, p.Id, asID, err)
+		}
+		r.logChange(ctx, "delete", "policy", p.Name, p.Id)
+	}
+	return nil
+}
+
+func (r *Reconciler) convergeRules(ctx context.Context, asID, policyID string, policy smartcatalog.Policy) error {
+	first, resp, err := r.Okta.AuthorizationServer.ListAuthorizationServerPolicyRules(ctx, asID, policyID)
+	current, err := collect(ctx, first, resp, err)
+	if err != nil {
+		return fmt.Errorf("listing rules of policy %q (%s) on authorization server %s: %w", policy.Name, policyID, asID, err)
+	}
+	have := map[string]*okta.AuthorizationServerPolicyRule{}
+	for _, rule := range current {
+		if !isTrue(rule.System) {
+			have[rule.Name] = rule
+		}
+	}
+	for _, want := range policy.Rules {
+		body := ruleBody(want)
+		got, ok := have[want.Name]
+		delete(have, want.Name)
+		switch {
+		case !ok:
+			// Argument order (authServerId, policyId) is right from SDK v2.12.1 on.
+			created, _, err := r.Okta.AuthorizationServer.CreateAuthorizationServerPolicyRule(ctx, asID, policyID, body)
+			if err != nil {
+				return fmt.Errorf("creating rule %q in policy %q on authorization server %s: %w", want.Name, policy.Name, asID, err)
+			}
+			r.logChange(ctx, "create", "rule", want.Name, created.Id)
+		default:
+			if !ruleEqual(got, body) {
+				if _, _, err := r.Okta.AuthorizationServer.UpdateAuthorizationServerPolicyRule(ctx, asID, policyID, got.Id, body); err != nil {
+					return fmt.Errorf("updating rule %q (%s) in policy %q on authorization server %s: %w", want.Name, got.Id, policy.Name, asID, err)
+				}
+				r.logChange(ctx, "update", "rule", want.Name, got.Id)
+			}
+			if got.Status == "INACTIVE" {
+				if _, err := r.Okta.AuthorizationServer.ActivateAuthorizationServerPolicyRule(ctx, asID, policyID, got.Id); err != nil {
+					return fmt.Errorf("activating rule %q (%s) in policy %q on authorization server %s: %w", want.Name, got.Id, policy.Name, asID, err)
+				}
+				r.logChange(ctx, "activate", "rule", want.Name, got.Id)
+			}
+		}
+	}
+	for _, rule := range current {
+		if _, stale := have[rule.Name]; !stale || isTrue(rule.System) {
+			continue
+		}
+		resp, err := r.Okta.AuthorizationServer.DeleteAuthorizationServerPolicyRule(ctx, asID, policyID, rule.Id)
+		if err != nil && !isNotFound(resp, err) {
+			return fmt.Errorf("deleting rule %q (%s) from policy %q on authorization server %s: %w", rule.Name, rule.Id, policy.Name, asID, err)
+		}
+		r.logChange(ctx, "delete", "rule", rule.Name, rule.Id)
+	}
+	return nil
+}
+
+func policyBody(p smartcatalog.Policy, clientIDs map[smartcatalog.ClientKind]string) okta.AuthorizationServerPolicy {
+	include := []string{"ALL_CLIENTS"}
+	if !p.AllClients {
+		include = nil
+		for _, k := range p.ClientKinds {
+			if id := clientIDs[k]; id != "" {
+				include = append(include, id)
+			}
+		}
+	}
+	// PriorityPtr, not Priority: the SDK takes the body by value, so its
+	// pointer-receiver MarshalJSON (which copies Priority into the pointer) never
+	// runs and Priority alone would not be sent.
+	return okta.AuthorizationServerPolicy{Name: p.Name, Description: p.Description, Type: "OAUTH_AUTHORIZATION_POLICY",
+		PriorityPtr: int64Ptr(p.Priority), Conditions: &okta.PolicyRuleConditions{Clients: &okta.ClientPolicyCondition{Include: include}}}
+}
+
+func policyEqual(a *okta.AuthorizationServerPolicy, b okta.AuthorizationServerPolicy) bool {
+	var clients []string
+	if a.Conditions != nil && a.Conditions.Clients != nil {
+		clients = a.Conditions.Clients.Include
+	}
+	return a.Description == b.Description && ptrValue(a.PriorityPtr) == ptrValue(b.PriorityPtr) &&
+		sameSet(clients, b.Conditions.Clients.Include)
+}
+
+func ruleBody(rule smartcatalog.Rule) okta.AuthorizationServerPolicyRule {
+	token := &okta.TokenAuthorizationServerPolicyRuleAction{
+		// Every lifetime through its ...Ptr field: an unset pointer is sent as
+		// null, and 0 (unlimited refresh) must go out as 0.
+		AccessTokenLifetimeMinutesPtr:  int64Ptr(rule.AccessTokenLifetimeMinutes),
+		RefreshTokenLifetimeMinutesPtr: int64Ptr(rule.RefreshTokenLifetimeMinutes),
+		RefreshTokenWindowMinutesPtr:   int64Ptr(rule.RefreshTokenWindowMinutes),
+	}
+	if rule.InlineHookID != "" {
+		token.InlineHook = &okta.TokenAuthorizationServerPolicyRuleActionInlineHook{Id: rule.InlineHookID}
+	}
+	return okta.AuthorizationServerPolicyRule{
+		Name: rule.Name, Type: "RESOURCE_ACCESS", PriorityPtr: int64Ptr(rule.Priority),
+		Conditions: &okta.AuthorizationServerPolicyRuleConditions{
+			People:     &okta.PolicyPeopleCondition{Groups: &okta.GroupCondition{Include: slices.Clone(rule.GroupIDs)}},
+			GrantTypes: &okta.GrantTypePolicyRuleCondition{Include: slices.Clone(rule.GrantTypes)},
+			Scopes:     &okta.OAuth2ScopesMediationPolicyRuleCondition{Include: slices.Clone(rule.Scopes)},
+		},
+		Actions: &okta.AuthorizationServerPolicyRuleActions{Token: token},
+	}
+}
+
+func ruleEqual(a *okta.AuthorizationServerPolicyRule, b okta.AuthorizationServerPolicyRule) bool {
+	if a.Conditions == nil || a.Actions == nil || a.Actions.Token == nil {
+		return false
+	}
+	c := a.Conditions
+	var groups, grants, scopes []string
+	if c.People != nil && c.People.Groups != nil {
+		groups = c.People.Groups.Include
+	}
+	if c.People != nil && c.People.Users != nil && len(c.People.Users.Include) > 0 {
+		return false // users are never set by this resource
+	}
+	if c.GrantTypes != nil {
+		grants = c.GrantTypes.Include
+	}
+	if c.Scopes != nil {
+		scopes = c.Scopes.Include
+	}
+	at, bt := a.Actions.Token, b.Actions.Token
+	hook := func(t *okta.TokenAuthorizationServerPolicyRuleAction) string {
+		if t.InlineHook == nil {
+			return ""
+		}
+		return t.InlineHook.Id
+	}
+	return ptrValue(a.PriorityPtr) == ptrValue(b.PriorityPtr) &&
+		sameSet(groups, b.Conditions.People.Groups.Include) &&
+		sameSet(grants, b.Conditions.GrantTypes.Include) &&
+		sameSet(scopes, b.Conditions.Scopes.Include) &&
+		ptrValue(at.AccessTokenLifetimeMinutesPtr) == ptrValue(bt.AccessTokenLifetimeMinutesPtr) &&
+		ptrValue(at.RefreshTokenLifetimeMinutesPtr) == ptrValue(bt.RefreshTokenLifetimeMinutesPtr) &&
+		ptrValue(at.RefreshTokenWindowMinutesPtr) == ptrValue(bt.RefreshTokenWindowMinutesPtr) &&
+		hook(at) == hook(bt)
+}
+
+// ---- server lifecycle ----
+
+func (r *Reconciler) convergeLifecycle(ctx context.Context, x *run) error {
+	id := x.as.Id
+	switch {
+	case x.spec.Server.Active && x.as.Status != "ACTIVE":
+		if _, err := r.Okta.AuthorizationServer.ActivateAuthorizationServer(ctx, id); err != nil {
+			return fmt.Errorf("activating authorization server %s: %w", id, err)
+		}
+		x.as.Status = "ACTIVE"
+		r.logChange(ctx, "activate", "authorizationServer", x.as.Name, id)
+	case !x.spec.Server.Active && x.as.Status != "INACTIVE":
+		if _, err := r.Okta.AuthorizationServer.DeactivateAuthorizationServer(ctx, id); err != nil {
+			return fmt.Errorf("deactivating authorization server %s: %w", id, err)
+		}
+		x.as.Status = "INACTIVE"
+		r.logChange(ctx, "deactivate", "authorizationServer", x.as.Name, id)
+	}
+	return nil
+}
+
+func serverBody(spec *smartcatalog.Spec, owner Owner) okta.AuthorizationServer {
+	return okta.AuthorizationServer{Name: spec.Server.Name, Description: owner.Describe(spec.Server.Description),
+		Audiences: []string{spec.Server.Audience}, IssuerMode: spec.Server.IssuerMode}
+}
+
+// ---- small helpers ----
+
+func boolPtr(b bool) *bool    { return &b }
+func int64Ptr(i int64) *int64 { return &i }
+func isTrue(b *bool) bool     { return b != nil && *b }
+func ptrValue(p *int64) int64 {
+	if p == nil {
+		return -1
+	}
+	return *p
+}
+
+func containsString(list []string, s string) bool { return slices.Contains(list, s) }
+
+func equalStrings(a, b []string) bool { return slices.Equal(a, b) }
+
+func sameSet(a, b []string) bool {
+	x, y := slices.Clone(a), slices.Clone(b)
+	slices.Sort(x)
+	slices.Sort(y)
+	return slices.Equal(slices.Compact(x), slices.Compact(y))
+}

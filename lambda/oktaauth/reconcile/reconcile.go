@@ -1,0 +1,376 @@
+// Package reconcile makes Okta match a smartcatalog.Spec: it creates, updates
+// and deletes the custom authorization server, its scopes, claims, access
+// policies and rules, and the OIDC apps, through okta-sdk-golang/v2.
+//
+// Ownership. The authorization server this resource creates carries an
+// ownership marker in its description, derived from the CloudFormation stack id
+// and logical resource id (Owner). Everything inside that server (non-system
+// scopes, claims, policies, rules) belongs to the resource and is reconciled to
+// exactly the catalogue: objects are found by name within the server the
+// physical id names, so an Update needs no state beyond the physical id and the
+// properties (the Provider framework does not hand previous Data to Update).
+// Objects added inside the server by hand are drift and are removed on the next
+// Update. Apps live outside the server; each app this resource creates carries
+// the owner tag, the server id and its client kind in its Okta app profile (a
+// free-form, non-secret JSON object), and apps are found by listing OIDC apps and
+// matching that profile. Nothing without the marker is ever changed or deleted.
+//
+// A server with the wanted name but without this resource's marker is a
+// NameClashError, never adopted. One with the marker is this resource's own
+// (left by a Create that was interrupted and is now retried) and is reconciled.
+package reconcile
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/okta/okta-sdk-golang/v2/okta"
+	"github.com/okta/okta-sdk-golang/v2/okta/query"
+
+	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/oktaclient"
+	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/smartcatalog"
+)
+
+// SecretPutter is the part of the Secrets Manager client that writes a secret.
+type SecretPutter interface {
+	PutSecretValue(ctx context.Context, in *secretsmanager.PutSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error)
+}
+
+// Reconciler applies specs to one Okta org.
+type Reconciler struct {
+	Okta    *okta.Client
+	Secrets SecretPutter
+	Log     *slog.Logger
+	// CleanupTimeout bounds the removal of what a failed Create made. The cleanup
+	// runs even when the request's context is already cancelled. Default: 3 min.
+	CleanupTimeout time.Duration
+}
+
+// Owner identifies the CloudFormation resource that owns the Okta objects.
+type Owner struct {
+	StackID   string
+	LogicalID string
+}
+
+// Tag is a short, stable token for the owner: a hash of the stack id (an ARN
+// with a unique suffix, so a re-created stack of the same name is a different
+// owner) and the logical id.
+func (o Owner) Tag() string {
+	sum := sha256.Sum256([]byte(o.StackID + "|" + o.LogicalID))
+	return "cfn-" + hex.EncodeToString(sum[:8])
+}
+
+// Marker is the text that marks a server description as this owner's.
+func (o Owner) Marker() string { return "[" + o.Tag() + "]" }
+
+// Owns reports whether a server description carries this owner's marker.
+func (o Owner) Owns(description string) bool { return strings.Contains(description, o.Marker()) }
+
+// Describe appends the human-readable ownership note and the marker.
+func (o Owner) Describe(description string) string {
+	return fmt.Sprintf("%s (managed by CloudFormation stack %s, resource %s) %s",
+		description, stackName(o.StackID), o.LogicalID, o.Marker())
+}
+
+func stackName(stackID string) string {
+	// arn:aws:cloudformation:<region>:<account>:stack/<name>/<uuid>
+	if _, rest, ok := strings.Cut(stackID, ":stack/"); ok {
+		name, _, _ := strings.Cut(rest, "/")
+		return name
+	}
+	return stackID
+}
+
+// Result is what the resource reports back.
+type Result struct {
+	ServerID  string
+	Issuer    string
+	Audience  string
+	ClientIDs map[smartcatalog.ClientKind]string
+}
+
+// NameClashError reports an existing authorization server with the wanted name
+// that this resource did not create.
+type NameClashError struct {
+	Name       string
+	ExistingID string
+}
+
+func (e *NameClashError) Error() string {
+	return fmt.Sprintf("an Okta authorization server named %q already exists (%s) and was not created by this stack resource "+
+		"(its description lacks this resource's ownership marker); it is never adopted: choose another Name, or rename or delete that server in Okta",
+		e.Name, e.ExistingID)
+}
+
+var serverIDPattern = regexp.MustCompile(`^aus[A-Za-z0-9]{17}$`)
+
+// Create makes everything. If any step fails, it removes what it made (the
+// server, and with it its scopes, claims and policies; and the apps) before
+// returning the error, so a failed Create leaves nothing behind.
+func (r *Reconciler) Create(ctx context.Context, spec *smartcatalog.Spec, owner Owner) (*Result, error) {
+	return r.create(ctx, spec, owner, nil)
+}
+
+// create is Create; previous lists ids of servers whose apps this create takes
+// over (an Update whose server was deleted behind CloudFormation's back).
+func (r *Reconciler) create(ctx context.Context, spec *smartcatalog.Spec, owner Owner, previous []string) (*Result, error) {
+	existing, err := r.serversNamed(ctx, spec.Server.Name)
+	if err != nil {
+		return nil, err
+	}
+	var as *okta.AuthorizationServer
+	for _, x := range existing {
+		if !owner.Owns(x.Description) {
+			return nil, &NameClashError{Name: spec.Server.Name, ExistingID: x.Id}
+		}
+		as = x
+	}
+	j := &journal{}
+	if as != nil {
+		// Ours, from an earlier attempt of this same Create that did not finish
+		// (a Lambda timeout leaves no chance to clean up): carry on with it.
+		r.Log.InfoContext(ctx, "continuing with this resource's own authorization server from an interrupted create",
+			"authorizationServerId", as.Id, "name", as.Name)
+	} else {
+		as, _, err = r.Okta.AuthorizationServer.CreateAuthorizationServer(ctx, serverBody(spec, owner))
+		if err != nil {
+			return nil, fmt.Errorf("creating authorization server %q: %w", spec.Server.Name, err)
+		}
+		r.logChange(ctx, "create", "authorizationServer", as.Name, as.Id)
+	}
+	j.serverID = as.Id
+	if as, err = r.updateServer(ctx, as, spec, owner); err != nil {
+		return nil, r.undoCreate(ctx, j, owner, err)
+	}
+	res, err := r.converge(ctx, &run{as: as, spec: spec, owner: owner,
+		serverIDs: append([]string{as.Id}, previous...), writeSecret: true, journal: j})
+	if err != nil {
+		return nil, r.undoCreate(ctx, j, owner, err)
+	}
+	return res, nil
+}
+
+// journal records what a Create made, for its cleanup.
+type journal struct {
+	serverID string
+	appIDs   []string
+}
+
+func (r *Reconciler) undoCreate(ctx context.Context, j *journal, owner Owner, cause error) error {
+	timeout := r.CleanupTimeout
+	if timeout <= 0 {
+		timeout = 3 * time.Minute
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	r.Log.WarnContext(ctx, "create failed; removing what it made", "authorizationServerId", j.serverID,
+		"error", oktaclient.Redact(cause.Error()))
+	if err := r.deleteAll(cctx, j.serverID, owner, j.appIDs); err != nil {
+		r.Log.ErrorContext(ctx, "cleanup after the failed create failed; objects may remain in Okta",
+			"authorizationServerId", j.serverID, "error", oktaclient.Redact(err.Error()))
+		return fmt.Errorf("%w (cleanup of authorization server %s after the failure also failed, objects may remain in Okta: %w)", cause, j.serverID, err)
+	}
+	r.Log.InfoContext(ctx, "removed everything the failed create made", "authorizationServerId", j.serverID)
+	return cause
+}
+
+// Update reconciles the server the physical id names with the spec. old is the
+// previous spec (nil when the old properties are unusable). If the server no
+// longer exists (deleted outside CloudFormation) it is created again and the
+// Result carries the new id: a replacement, after which CloudFormation deletes
+// the old id (a 404, so nothing).
+func (r *Reconciler) Update(ctx context.Context, serverID string, spec, old *smartcatalog.Spec, owner Owner) (*Result, error) {
+	as, resp, err := r.Okta.AuthorizationServer.GetAuthorizationServer(ctx, serverID)
+	if isNotFound(resp, err) {
+		r.Log.WarnContext(ctx, "the authorization server no longer exists in Okta; creating it again (its id changes)",
+			"authorizationServerId", serverID)
+		return r.create(ctx, spec, owner, []string{serverID})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading authorization server %s: %w", serverID, err)
+	}
+	if as.Name != spec.Server.Name {
+		others, err := r.serversNamed(ctx, spec.Server.Name)
+		if err != nil {
+			return nil, err
+		}
+		for _, x := range others {
+			if x.Id != as.Id {
+				return nil, &NameClashError{Name: spec.Server.Name, ExistingID: x.Id}
+			}
+		}
+	}
+	oldIssuer := as.Issuer
+	if as, err = r.updateServer(ctx, as, spec, owner); err != nil {
+		return nil, err
+	}
+	writeSecret := old == nil || old.ClientSecretARN != spec.ClientSecretARN || oldIssuer != as.Issuer
+	return r.converge(ctx, &run{as: as, spec: spec, owner: owner, serverIDs: []string{as.Id}, writeSecret: writeSecret})
+}
+
+// updateServer puts the server's own fields (name, description with the
+// marker, audience, issuer mode) when they differ from the spec.
+func (r *Reconciler) updateServer(ctx context.Context, as *okta.AuthorizationServer, spec *smartcatalog.Spec, owner Owner) (*okta.AuthorizationServer, error) {
+	want := serverBody(spec, owner)
+	if as.Name == want.Name && as.Description == want.Description && as.IssuerMode == want.IssuerMode &&
+		equalStrings(as.Audiences, want.Audiences) {
+		return as, nil
+	}
+	updated, _, err := r.Okta.AuthorizationServer.UpdateAuthorizationServer(ctx, as.Id, want)
+	if err != nil {
+		return nil, fmt.Errorf("updating authorization server %s: %w", as.Id, err)
+	}
+	r.logChange(ctx, "update", "authorizationServer", want.Name, as.Id)
+	if updated.Status == "" {
+		updated.Status = as.Status
+	}
+	return updated, nil
+}
+
+// Delete deactivates and deletes the apps and the server this resource made.
+// Not-found is success at every step. A physical id that is not an
+// authorization server id is one CloudFormation made up for a failed Create; in
+// that case anything carrying this resource's marker under the server name is
+// removed (what a failed Create's own cleanup could not remove).
+func (r *Reconciler) Delete(ctx context.Context, physicalID, name string, owner Owner) error {
+	if serverIDPattern.MatchString(physicalID) {
+		return r.deleteAll(ctx, physicalID, owner, nil)
+	}
+	r.Log.InfoContext(ctx, "physical id is not an authorization server id; looking for leftovers of a failed create",
+		"physicalResourceId", physicalID, "name", name)
+	if name == "" {
+		return nil
+	}
+	servers, err := r.serversNamed(ctx, name)
+	if err != nil {
+		return err
+	}
+	for _, as := range servers {
+		if owner.Owns(as.Description) {
+			if err := r.deleteAll(ctx, as.Id, owner, nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// deleteAll removes this owner's apps for the server (plus extra app ids), then
+// the server; the server takes its scopes, claims and policies with it.
+func (r *Reconciler) deleteAll(ctx context.Context, serverID string, owner Owner, extraApps []string) error {
+	apps, err := r.ownApps(ctx, owner, []string{serverID})
+	if err != nil {
+		return err
+	}
+	ids := make([]string, 0, len(apps)+len(extraApps))
+	for _, a := range apps {
+		ids = append(ids, a.id)
+	}
+	for _, id := range extraApps {
+		if !containsString(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	var errs []error
+	for _, id := range ids {
+		if err := r.deleteApp(ctx, id); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err // keep the server: its id is how the next attempt finds these apps
+	}
+	return r.deleteServer(ctx, serverID)
+}
+
+func (r *Reconciler) deleteServer(ctx context.Context, id string) error {
+	resp, err := r.Okta.AuthorizationServer.DeactivateAuthorizationServer(ctx, id)
+	if isNotFound(resp, err) {
+		r.Log.InfoContext(ctx, "authorization server already gone", "authorizationServerId", id)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("deactivating authorization server %s: %w", id, err)
+	}
+	resp, err = r.Okta.AuthorizationServer.DeleteAuthorizationServer(ctx, id)
+	if err != nil && !isNotFound(resp, err) {
+		return fmt.Errorf("deleting authorization server %s: %w", id, err)
+	}
+	r.logChange(ctx, "delete", "authorizationServer", "", id)
+	return nil
+}
+
+func (r *Reconciler) deleteApp(ctx context.Context, id string) error {
+	// Okta deletes only inactive apps.
+	resp, err := r.Okta.Application.DeactivateApplication(ctx, id)
+	if isNotFound(resp, err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("deactivating app %s: %w", id, err)
+	}
+	resp, err = r.Okta.Application.DeleteApplication(ctx, id)
+	if err != nil && !isNotFound(resp, err) {
+		return fmt.Errorf("deleting app %s: %w", id, err)
+	}
+	r.logChange(ctx, "delete", "app", "", id)
+	return nil
+}
+
+// serversNamed lists the authorization servers whose name is exactly name.
+func (r *Reconciler) serversNamed(ctx context.Context, name string) ([]*okta.AuthorizationServer, error) {
+	first, resp, err := r.Okta.AuthorizationServer.ListAuthorizationServers(ctx,
+		query.NewQueryParams(query.WithQ(name), query.WithLimit(200)))
+	all, err := collect(ctx, first, resp, err)
+	if err != nil {
+		return nil, fmt.Errorf("listing authorization servers named %q: %w", name, err)
+	}
+	var out []*okta.AuthorizationServer
+	for _, as := range all {
+		if as.Name == name {
+			out = append(out, as)
+		}
+	}
+	return out, nil
+}
+
+func (r *Reconciler) logChange(ctx context.Context, action, object, name, id string) {
+	r.Log.InfoContext(ctx, "okta change", "action", action, "object", object, "name", name, "id", id)
+}
+
+// isNotFound reports a 404 / E0000007.
+func isNotFound(resp *okta.Response, err error) bool {
+	if err == nil {
+		return false
+	}
+	if resp != nil && resp.Response != nil && resp.StatusCode == 404 {
+		return true
+	}
+	var oe *okta.Error
+	return errors.As(err, &oe) && oe.ErrorCode == "E0000007"
+}
+
+// collect follows Link rel="next" pages.
+func collect[T any](ctx context.Context, first []T, resp *okta.Response, err error) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	all := first
+	for resp != nil && resp.HasNextPage() {
+		var page []T
+		resp, err = resp.Next(ctx, &page)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page...)
+	}
+	return all, nil
+}

@@ -1,0 +1,679 @@
+package smartcatalog
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
+)
+
+// MaxScopes bounds the generated catalogue. Every scope is an API call on create
+// and an entry in the rule's scope list; a typo such as a very long resource list
+// times levels and permissions should fail here, not after minutes of rate limits.
+const MaxScopes = 600
+
+// Connection is what every request type needs, Delete included. It is parsed on
+// its own so a Delete still works when the rest of an old property set no longer
+// parses.
+type Connection struct {
+	OrgURL              string
+	CredentialSecretARN string
+	Name                string
+}
+
+// ParseConnection reads the Okta org, the credential secret and the server
+// name. Only the first two are required: the name only helps a Delete find the
+// leftovers of a failed Create.
+func ParseConnection(p customresource.Properties) (Connection, error) {
+	var c Connection
+	var err error
+	if c.OrgURL, err = orgURL(p); err != nil {
+		return c, err
+	}
+	if c.CredentialSecretARN, err = p.String(PropCredentialSecretARN); err != nil {
+		return c, err
+	}
+	if name, ok := p[PropName].(string); ok {
+		c.Name = name
+	}
+	return c, nil
+}
+
+// UnknownProperties lists properties the handler does not read. They are
+// reported rather than refused: CloudFormation replays old property sets in
+// Delete and rollback events, and refusing one would wedge the stack.
+func UnknownProperties(p customresource.Properties) []string {
+	var out []string
+	for k := range p {
+		if !slices.Contains(KnownProperties, k) {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Parse validates the properties and computes the catalogue. Errors are
+// *customresource.PropertyError naming the property.
+func Parse(p customresource.Properties) (*Spec, error) {
+	conn, err := ParseConnection(p)
+	if err != nil {
+		return nil, err
+	}
+	s := &Spec{OrgURL: conn.OrgURL, CredentialSecretARN: conn.CredentialSecretARN}
+	if s.Server.Name, err = serverName(p); err != nil {
+		return nil, err
+	}
+	if s.ClientSecretARN, err = p.OptionalString(PropClientSecretARN, ""); err != nil {
+		return nil, err
+	}
+	if s.Server.Description, err = p.OptionalString(PropDescription, "SMART on FHIR authorization server"); err != nil {
+		return nil, err
+	}
+	if len(s.Server.Description) > 500 {
+		return nil, propErr(PropDescription, "must be at most 500 characters (the ownership marker is appended)")
+	}
+	if s.Server.Audience, err = p.String(PropAudience); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(s.Server.Audience) != s.Server.Audience || strings.ContainsAny(s.Server.Audience, " \t\n") {
+		return nil, propErr(PropAudience, "must not contain whitespace")
+	}
+	if s.Server.IssuerMode, err = enum(p, PropIssuerMode, "ORG_URL", "ORG_URL", "CUSTOM_URL", "DYNAMIC"); err != nil {
+		return nil, err
+	}
+	if s.Server.Active, err = p.Bool(PropActive, true); err != nil {
+		return nil, err
+	}
+
+	if err := s.parseScopes(p); err != nil {
+		return nil, err
+	}
+	if err := s.parseClaims(p); err != nil {
+		return nil, err
+	}
+	if err := s.parseClients(p); err != nil {
+		return nil, err
+	}
+	if err := s.parsePolicies(p); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func propErr(name, reason string) error {
+	return &customresource.PropertyError{Property: name, Reason: reason}
+}
+
+func orgURL(p customresource.Properties) (string, error) {
+	raw, err := p.String(PropOrgURL)
+	if err != nil {
+		return "", err
+	}
+	u, perr := url.Parse(raw)
+	// http is accepted for loopback addresses only, where no Okta org lives: that
+	// is the in-process fake of the tests. oktaclient.New refuses http anyway
+	// unless its InsecureHTTPForTests option is set.
+	scheme := perr == nil && (u.Scheme == "https" || (u.Scheme == "http" && isLoopback(u.Hostname())))
+	if perr == nil && u.User != nil {
+		return "", propErr(PropOrgURL, "must be the https address of the Okta org, without credentials in it")
+	}
+	if !scheme || u.Host == "" || strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" {
+		return "", propErr(PropOrgURL, fmt.Sprintf("must be the https address of the Okta org, like https://example.okta.com, got %q", raw))
+	}
+	if strings.Contains(u.Host, "-admin.") {
+		return "", propErr(PropOrgURL, "must be the org address, not the admin console's (-admin)")
+	}
+	return u.Scheme + "://" + u.Host, nil
+}
+
+func isLoopback(host string) bool {
+	return host == "localhost" || host == "127.0.0.1" || host == "::1"
+}
+
+func serverName(p customresource.Properties) (string, error) {
+	name, err := p.String(PropName)
+	if err != nil {
+		return "", err
+	}
+	if strings.TrimSpace(name) != name || len(name) > 100 {
+		return "", propErr(PropName, "must have no leading or trailing spaces and at most 100 characters")
+	}
+	return name, nil
+}
+
+func enum(p customresource.Properties, name, def string, allowed ...string) (string, error) {
+	v, err := p.OptionalString(name, def)
+	if err != nil {
+		return "", err
+	}
+	if !slices.Contains(allowed, v) {
+		return "", propErr(name, fmt.Sprintf("must be one of %s, got %q", strings.Join(allowed, ", "), v))
+	}
+	return v, nil
+}
+
+func list(p customresource.Properties, name string, def []string) ([]string, error) {
+	if !p.Has(name) {
+		return slices.Clone(def), nil
+	}
+	v, err := p.StringList(name)
+	if err != nil {
+		return nil, err
+	}
+	for i, s := range v {
+		if strings.TrimSpace(s) == "" {
+			return nil, propErr(fmt.Sprintf("%s[%d]", name, i), "must not be empty")
+		}
+	}
+	return v, nil
+}
+
+func intRange(p customresource.Properties, name string, def, lo, hi int) (int64, error) {
+	v, err := p.Int(name, def)
+	if err != nil {
+		return 0, err
+	}
+	if v < lo || v > hi {
+		return 0, propErr(name, fmt.Sprintf("must be between %d and %d, got %d", lo, hi, v))
+	}
+	return int64(v), nil
+}
+
+var (
+	resourceType  = regexp.MustCompile(`^[A-Z][A-Za-z]{1,63}$`)
+	attributeName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,49}$`)
+	scopeName     = regexp.MustCompile(`^[!#-\[\]-~]{1,256}$`) // RFC 6749 scope-token: printable ASCII but space, " and \
+	oktaID        = regexp.MustCompile(`^[A-Za-z0-9]{20}$`)
+)
+
+var levelWords = map[string]string{
+	"patient": "for the patient in context",
+	"user":    "that the signed-in user may access",
+	"system":  "for a backend service",
+}
+
+var v1Words = map[string]string{"read": "Read", "write": "Write", "*": "Read and write"}
+
+var v2Letters = map[byte]string{'c': "create", 'r': "read", 'u': "update", 'd': "delete", 's': "search"}
+
+func (s *Spec) parseScopes(p customresource.Properties) error {
+	flavor, err := enum(p, PropScopeFlavor, "v2", "v1", "v2", "both")
+	if err != nil {
+		return err
+	}
+	levels, err := list(p, PropScopeLevels, []string{"patient", "user", "system"})
+	if err != nil {
+		return err
+	}
+	for i, l := range levels {
+		if _, ok := levelWords[l]; !ok {
+			return propErr(fmt.Sprintf("%s[%d]", PropScopeLevels, i), fmt.Sprintf("must be patient, user or system, got %q", l))
+		}
+		if slices.Index(levels, l) != i {
+			return propErr(PropScopeLevels, fmt.Sprintf("lists %q twice", l))
+		}
+	}
+	resources, err := list(p, PropScopeResources, DefaultResources)
+	if err != nil {
+		return err
+	}
+	for i, r := range resources {
+		if r != "*" && !resourceType.MatchString(r) {
+			return propErr(fmt.Sprintf("%s[%d]", PropScopeResources, i), fmt.Sprintf("must be a FHIR resource type such as Observation, or *, got %q", r))
+		}
+		if slices.Index(resources, r) != i {
+			return propErr(PropScopeResources, fmt.Sprintf("lists %q twice", r))
+		}
+	}
+	permsV1, err := list(p, PropScopePermissionsV1, []string{"read"})
+	if err != nil {
+		return err
+	}
+	for i, perm := range permsV1 {
+		if _, ok := v1Words[perm]; !ok {
+			return propErr(fmt.Sprintf("%s[%d]", PropScopePermissionsV1, i), fmt.Sprintf("must be read, write or *, got %q", perm))
+		}
+	}
+	permsV2, err := list(p, PropScopePermissionsV2, []string{"rs"})
+	if err != nil {
+		return err
+	}
+	for i, perm := range permsV2 {
+		if !validV2(perm) {
+			return propErr(fmt.Sprintf("%s[%d]", PropScopePermissionsV2, i), fmt.Sprintf("must be letters of cruds in that order, each once (rs, cud, cruds), got %q", perm))
+		}
+	}
+	consent, err := enum(p, PropScopeConsent, "IMPLICIT", "IMPLICIT", "REQUIRED")
+	if err != nil {
+		return err
+	}
+	publish, err := enum(p, PropScopeMetadataPublish, "ALL_CLIENTS", "ALL_CLIENTS", "NO_CLIENTS")
+	if err != nil {
+		return err
+	}
+
+	for _, name := range ContextScopes {
+		s.Scopes = append(s.Scopes, Scope{Name: name, DisplayName: contextDescriptions[name], Description: contextDescriptions[name],
+			Consent: "IMPLICIT", MetadataPublish: publish})
+	}
+	var perms []string
+	if flavor != "v2" {
+		perms = append(perms, permsV1...)
+	}
+	if flavor != "v1" {
+		perms = append(perms, permsV2...)
+	}
+	for _, level := range levels {
+		for _, res := range resources {
+			for _, perm := range perms {
+				name := level + "/" + res + "." + perm
+				if slices.ContainsFunc(s.Scopes, func(sc Scope) bool { return sc.Name == name }) {
+					continue // the same permission listed for v1 and v2 ("*" is not v2, so only by repetition)
+				}
+				desc := clinicalDescription(level, res, perm)
+				s.Scopes = append(s.Scopes, Scope{Name: name, DisplayName: desc, Description: desc,
+					Consent: consent, MetadataPublish: publish})
+			}
+		}
+	}
+
+	extras, err := list(p, PropExtraScopes, nil)
+	if err != nil {
+		return err
+	}
+	for i, name := range extras {
+		prop := fmt.Sprintf("%s[%d]", PropExtraScopes, i)
+		switch {
+		case !scopeName.MatchString(name):
+			return propErr(prop, fmt.Sprintf("%q is not a valid scope name (printable ASCII, no spaces, quotes or backslashes)", name))
+		case strings.HasPrefix(name, "okta."):
+			return propErr(prop, "scope names starting with okta. are reserved by Okta")
+		case slices.Contains(OktaSystemScopes, name):
+			return propErr(prop, fmt.Sprintf("%q is an Okta system scope and exists already", name))
+		case slices.ContainsFunc(s.Scopes, func(sc Scope) bool { return sc.Name == name }):
+			return propErr(prop, fmt.Sprintf("%q is already in the generated catalogue", name))
+		}
+		s.Scopes = append(s.Scopes, Scope{Name: name, DisplayName: name, Description: "Custom scope " + name,
+			Consent: consent, MetadataPublish: publish})
+	}
+	if len(s.Scopes) > MaxScopes {
+		return propErr(PropScopeResources, fmt.Sprintf("levels x resources x permissions give %d scopes; keep the catalogue under %d", len(s.Scopes), MaxScopes))
+	}
+	return nil
+}
+
+var contextDescriptions = map[string]string{
+	"launch":           "SMART EHR launch: receive the launch context",
+	"launch/patient":   "SMART standalone launch: select a patient",
+	"launch/encounter": "SMART standalone launch: select an encounter",
+	"fhirUser":         "Identify the signed-in user as a FHIR resource",
+	"online_access":    "Refresh access while the user stays online",
+}
+
+func validV2(perm string) bool {
+	if perm == "" {
+		return false
+	}
+	last := -1
+	for i := 0; i < len(perm); i++ {
+		at := strings.IndexByte("cruds", perm[i])
+		if at <= last {
+			return false
+		}
+		last = at
+	}
+	return true
+}
+
+func clinicalDescription(level, res, perm string) string {
+	what := "all resources"
+	if res != "*" {
+		what = res + " resources"
+	}
+	var verb string
+	if w, ok := v1Words[perm]; ok {
+		verb = w
+	} else {
+		var words []string
+		for i := 0; i < len(perm); i++ {
+			words = append(words, v2Letters[perm[i]])
+		}
+		verb = strings.ToUpper(words[0][:1]) + strings.Join(words, ", ")[1:]
+	}
+	return fmt.Sprintf("%s %s %s", verb, what, levelWords[level])
+}
+
+// ExtraClaim is one element of the ExtraClaims JSON property.
+type ExtraClaim struct {
+	Name                 string   `json:"name"`
+	Value                string   `json:"value"`
+	ClaimType            string   `json:"claimType"`
+	ValueType            string   `json:"valueType"`
+	GroupFilterType      string   `json:"groupFilterType"`
+	Scopes               []string `json:"scopes"`
+	AlwaysIncludeInToken *bool    `json:"alwaysIncludeInToken"`
+}
+
+// Claim names Okta reserves.
+var reservedClaims = []string{"sub", "iss", "aud", "exp", "iat", "jti", "cid", "uid", "scp", "ver",
+	"auth_time", "amr", "idp", "nonce", "nbf", "at_hash", "c_hash"}
+
+func (s *Spec) parseClaims(p customresource.Properties) error {
+	fhirAttr, err := p.OptionalString(PropFhirUserAttribute, "fhirUser")
+	if err != nil {
+		return err
+	}
+	if !attributeName.MatchString(fhirAttr) {
+		return propErr(PropFhirUserAttribute, fmt.Sprintf("must be an Okta user profile attribute name, got %q", fhirAttr))
+	}
+	for _, ct := range []string{"IDENTITY", "RESOURCE"} {
+		s.Claims = append(s.Claims, Claim{Name: "fhirUser", ClaimType: ct, ValueType: "EXPRESSION",
+			Value: "user." + fhirAttr, Scopes: []string{"fhirUser"}, AlwaysIncludeInToken: true})
+	}
+	withPatient, err := p.Bool(PropPatientClaim, true)
+	if err != nil {
+		return err
+	}
+	if withPatient {
+		name, err := p.OptionalString(PropPatientClaimName, "patient")
+		if err != nil {
+			return err
+		}
+		if !attributeName.MatchString(name) || slices.Contains(reservedClaims, name) || name == "fhirUser" {
+			return propErr(PropPatientClaimName, fmt.Sprintf("%q is not a usable claim name", name))
+		}
+		attr, err := p.OptionalString(PropPatientAttribute, "patientId")
+		if err != nil {
+			return err
+		}
+		if !attributeName.MatchString(attr) {
+			return propErr(PropPatientAttribute, fmt.Sprintf("must be an Okta user profile attribute name, got %q", attr))
+		}
+		s.Claims = append(s.Claims, Claim{Name: name, ClaimType: "RESOURCE", ValueType: "EXPRESSION",
+			Value: "user." + attr, Scopes: []string{"launch/patient"}, AlwaysIncludeInToken: true})
+	}
+
+	if !p.Has(PropExtraClaims) {
+		return nil
+	}
+	raw, err := p.String(PropExtraClaims)
+	if err != nil {
+		return err
+	}
+	var extras []ExtraClaim
+	dec := json.NewDecoder(bytes.NewReader([]byte(raw)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&extras); err != nil {
+		return propErr(PropExtraClaims, "must be a JSON array of claims: "+err.Error())
+	}
+	known := append(s.ScopeNames(), OktaSystemScopes...)
+	for i, x := range extras {
+		prop := fmt.Sprintf("%s[%d]", PropExtraClaims, i)
+		if x.ClaimType == "" {
+			x.ClaimType = "RESOURCE"
+		}
+		if x.ValueType == "" {
+			x.ValueType = "EXPRESSION"
+		}
+		switch {
+		case !attributeName.MatchString(x.Name):
+			return propErr(prop+".name", fmt.Sprintf("%q is not a valid claim name", x.Name))
+		case slices.Contains(reservedClaims, x.Name):
+			return propErr(prop+".name", fmt.Sprintf("%q is reserved by Okta", x.Name))
+		case x.ClaimType != "RESOURCE" && x.ClaimType != "IDENTITY":
+			return propErr(prop+".claimType", "must be RESOURCE or IDENTITY")
+		case x.ValueType != "EXPRESSION" && x.ValueType != "GROUPS":
+			return propErr(prop+".valueType", "must be EXPRESSION or GROUPS")
+		case strings.TrimSpace(x.Value) == "":
+			return propErr(prop+".value", "is required")
+		case x.ValueType == "GROUPS" && !slices.Contains([]string{"STARTS_WITH", "EQUALS", "CONTAINS", "REGEX"}, x.GroupFilterType):
+			return propErr(prop+".groupFilterType", "GROUPS claims need STARTS_WITH, EQUALS, CONTAINS or REGEX")
+		case x.ValueType != "GROUPS" && x.GroupFilterType != "":
+			return propErr(prop+".groupFilterType", "applies to GROUPS claims only")
+		}
+		if slices.ContainsFunc(s.Claims, func(c Claim) bool { return c.Name == x.Name && c.ClaimType == x.ClaimType }) {
+			return propErr(prop+".name", fmt.Sprintf("a %s claim %q is already defined", x.ClaimType, x.Name))
+		}
+		for j, sc := range x.Scopes {
+			if !slices.Contains(known, sc) {
+				return propErr(fmt.Sprintf("%s.scopes[%d]", prop, j), fmt.Sprintf("scope %q is not in the catalogue", sc))
+			}
+		}
+		always := true
+		if x.AlwaysIncludeInToken != nil {
+			always = *x.AlwaysIncludeInToken
+		}
+		s.Claims = append(s.Claims, Claim{Name: x.Name, ClaimType: x.ClaimType, ValueType: x.ValueType,
+			Value: x.Value, GroupFilterType: x.GroupFilterType, Scopes: slices.Clone(x.Scopes), AlwaysIncludeInToken: always})
+	}
+	return nil
+}
+
+func (s *Spec) parseClients(p customresource.Properties) error {
+	consent := "TRUSTED"
+	if slices.ContainsFunc(s.Scopes, func(sc Scope) bool { return sc.Consent == "REQUIRED" }) {
+		consent = "REQUIRED" // Okta shows the consent screen only to apps that ask for it
+	}
+	name := s.Server.Name
+	if on, err := p.Bool(PropConfidentialClient, false); err != nil {
+		return err
+	} else if on {
+		redirects, err := redirectURIs(p, PropConfidentialRedirectURIs, true, false)
+		if err != nil {
+			return err
+		}
+		logout, err := redirectURIs(p, PropConfidentialPostLogoutURIs, false, false)
+		if err != nil {
+			return err
+		}
+		s.Clients = append(s.Clients, Client{Kind: ConfidentialClient, Label: name + " confidential app",
+			ApplicationType: "web", GrantTypes: []string{"authorization_code", "refresh_token"},
+			ResponseTypes: []string{"code"}, RedirectURIs: redirects, PostLogoutRedirectURIs: logout,
+			TokenEndpointAuthMethod: "client_secret_basic", PKCERequired: true, ConsentMethod: consent})
+	}
+	if on, err := p.Bool(PropPublicClient, false); err != nil {
+		return err
+	} else if on {
+		appType, err := enum(p, PropPublicClientType, "browser", "browser", "native")
+		if err != nil {
+			return err
+		}
+		redirects, err := redirectURIs(p, PropPublicRedirectURIs, true, appType == "native")
+		if err != nil {
+			return err
+		}
+		s.Clients = append(s.Clients, Client{Kind: PublicClient, Label: name + " public app",
+			ApplicationType: appType, GrantTypes: []string{"authorization_code", "refresh_token"},
+			ResponseTypes: []string{"code"}, RedirectURIs: redirects,
+			TokenEndpointAuthMethod: "none", PKCERequired: true, ConsentMethod: consent})
+	}
+	if on, err := p.Bool(PropBackendClient, false); err != nil {
+		return err
+	} else if on {
+		keys, err := publicJWKS(p)
+		if err != nil {
+			return err
+		}
+		s.Clients = append(s.Clients, Client{Kind: BackendClient, Label: name + " backend service",
+			ApplicationType: "service", GrantTypes: []string{"client_credentials"}, ResponseTypes: []string{"token"},
+			TokenEndpointAuthMethod: "private_key_jwt", ConsentMethod: "TRUSTED", JWKS: keys})
+	}
+	if on, err := p.Bool(PropIntrospectionClient, false); err != nil {
+		return err
+	} else if on {
+		s.Clients = append(s.Clients, Client{Kind: IntrospectionClient, Label: name + " token introspection",
+			ApplicationType: "service", GrantTypes: []string{"client_credentials"}, ResponseTypes: []string{"token"},
+			TokenEndpointAuthMethod: "client_secret_basic", ConsentMethod: "TRUSTED"})
+	}
+	if s.ClientSecretARN == "" && slices.ContainsFunc(s.Clients, Client.HasSecret) {
+		return propErr(PropClientSecretARN, "is required when ConfidentialClient or IntrospectionClient is enabled (their secrets are written there)")
+	}
+	return nil
+}
+
+func redirectURIs(p customresource.Properties, name string, required, allowCustomScheme bool) ([]string, error) {
+	uris, err := list(p, name, nil)
+	if err != nil {
+		return nil, err
+	}
+	if required && len(uris) == 0 {
+		return nil, propErr(name, "is required: list at least one redirect URI")
+	}
+	for i, raw := range uris {
+		u, err := url.Parse(raw)
+		ok := err == nil && u.Scheme != "" && u.Fragment == ""
+		switch {
+		case !ok:
+		case u.Scheme == "https":
+			ok = u.Host != ""
+		case u.Scheme == "http":
+			ok = u.Hostname() == "localhost" || u.Hostname() == "127.0.0.1"
+		default:
+			ok = allowCustomScheme
+		}
+		if !ok {
+			return nil, propErr(fmt.Sprintf("%s[%d]", name, i), fmt.Sprintf("%q must be an absolute https URL without fragment (http only for localhost; custom schemes only for native apps)", raw))
+		}
+	}
+	return uris, nil
+}
+
+// JWK members that only private keys have. A JWKS registered for private_key_jwt
+// must be public: a private key here would end up in the template.
+var privateJWKMembers = []string{"d", "p", "q", "dp", "dq", "qi", "k", "oth"}
+
+func publicJWKS(p customresource.Properties) ([]map[string]any, error) {
+	raw, err := p.String(PropBackendClientJWKS)
+	if err != nil {
+		return nil, &customresource.PropertyError{Property: PropBackendClientJWKS, Reason: "is required when BackendClient is enabled: the service's public JWKS"}
+	}
+	var set struct {
+		Keys []map[string]any `json:"keys"`
+	}
+	if err := json.Unmarshal([]byte(raw), &set); err != nil {
+		return nil, propErr(PropBackendClientJWKS, "must be a JSON Web Key Set {\"keys\": [...]}: "+err.Error())
+	}
+	if len(set.Keys) == 0 {
+		return nil, propErr(PropBackendClientJWKS, "must hold at least one key")
+	}
+	for i, k := range set.Keys {
+		prop := fmt.Sprintf("%s.keys[%d]", PropBackendClientJWKS, i)
+		for _, m := range privateJWKMembers {
+			if _, ok := k[m]; ok {
+				return nil, propErr(prop, fmt.Sprintf("is a private key (has %q): register the public key only", m))
+			}
+		}
+		// RSA only: okta-sdk-golang/v2's JsonWebKey has no EC members (crv, x, y),
+		// so an EC key could not be sent intact.
+		if kty, _ := k["kty"].(string); kty != "RSA" {
+			return nil, propErr(prop, fmt.Sprintf("kty must be RSA (the Okta SDK v2 cannot register EC keys), got %q", kty))
+		}
+		n, _ := k["n"].(string)
+		e, _ := k["e"].(string)
+		if n == "" || e == "" {
+			return nil, propErr(prop, "an RSA public key needs n and e")
+		}
+	}
+	return set.Keys, nil
+}
+
+func (s *Spec) parsePolicies(p customresource.Properties) error {
+	assign, err := enum(p, PropPolicyAssignment, "CREATED_CLIENTS", "CREATED_CLIENTS", "ALL_CLIENTS")
+	if err != nil {
+		return err
+	}
+	all := assign == "ALL_CLIENTS"
+	groups, err := list(p, PropUserGroupIDs, []string{"EVERYONE"})
+	if err != nil {
+		return err
+	}
+	for i, g := range groups {
+		if g != "EVERYONE" && !oktaID.MatchString(g) {
+			return propErr(fmt.Sprintf("%s[%d]", PropUserGroupIDs, i), fmt.Sprintf("must be an Okta group id (00g...) or EVERYONE, got %q", g))
+		}
+	}
+	access, err := intRange(p, PropAccessTokenLifetimeMinutes, 60, 5, 1440)
+	if err != nil {
+		return err
+	}
+	window, err := intRange(p, PropRefreshTokenWindowMinutes, 10080, 5, 2628000)
+	if err != nil {
+		return err
+	}
+	refresh, err := intRange(p, PropRefreshTokenLifetimeMinutes, 0, 0, 2628000)
+	if err != nil {
+		return err
+	}
+	if refresh != 0 && refresh < window {
+		return propErr(PropRefreshTokenLifetimeMinutes, fmt.Sprintf("must be 0 (unlimited) or at least RefreshTokenWindowMinutes (%d), got %d", window, refresh))
+	}
+	backendAccess, err := intRange(p, PropBackendAccessTokenLifetime, 5, 5, 1440)
+	if err != nil {
+		return err
+	}
+	hook, err := p.OptionalString(PropTokenInlineHookID, "")
+	if err != nil {
+		return err
+	}
+	if hook != "" && !oktaID.MatchString(hook) {
+		return propErr(PropTokenInlineHookID, fmt.Sprintf("must be an Okta inline hook id (cal...), got %q", hook))
+	}
+
+	// Scopes by audience: system/ scopes only for backend services, everything
+	// else (with OpenID Connect's own scopes) for user-facing apps.
+	userScopes := []string{"openid", "profile", "offline_access"}
+	var systemScopes []string
+	for _, sc := range s.Scopes {
+		if strings.HasPrefix(sc.Name, "system/") {
+			systemScopes = append(systemScopes, sc.Name)
+		} else {
+			userScopes = append(userScopes, sc.Name)
+		}
+	}
+
+	priority := int64(1)
+	_, hasConf := s.Client(ConfidentialClient)
+	_, hasPublic := s.Client(PublicClient)
+	if all || hasConf || hasPublic {
+		s.Policies = append(s.Policies, Policy{
+			Name:        UserFacingPolicyName,
+			Description: "SMART on FHIR apps acting for a user: authorization code with PKCE; refresh tokens through offline_access/online_access",
+			Priority:    priority, AllClients: all, ClientKinds: []ClientKind{ConfidentialClient, PublicClient},
+			Rules: []Rule{{
+				Name: UserFacingRuleName, Priority: 1,
+				// Okta has no refresh_token grant in rules: refresh is allowed by
+				// the apps' grant types plus the offline_access scope, and bounded
+				// by the lifetimes below.
+				GrantTypes: []string{"authorization_code"}, Scopes: userScopes, GroupIDs: groups,
+				AccessTokenLifetimeMinutes: access, RefreshTokenLifetimeMinutes: refresh,
+				RefreshTokenWindowMinutes: window, InlineHookID: hook,
+			}},
+		})
+		priority++
+	}
+	_, hasBackend := s.Client(BackendClient)
+	if (all || hasBackend) && len(systemScopes) > 0 {
+		s.Policies = append(s.Policies, Policy{
+			Name:        BackendPolicyName,
+			Description: "SMART Backend Services: client credentials with private_key_jwt, system/ scopes only",
+			Priority:    priority, AllClients: all, ClientKinds: []ClientKind{BackendClient},
+			Rules: []Rule{{
+				Name: BackendRuleName, Priority: 1,
+				GrantTypes: []string{"client_credentials"}, Scopes: systemScopes, GroupIDs: []string{"EVERYONE"},
+				// No refresh tokens for client credentials; Okta still wants the
+				// fields, so they carry its defaults.
+				AccessTokenLifetimeMinutes: backendAccess, RefreshTokenLifetimeMinutes: 0,
+				RefreshTokenWindowMinutes: 10080,
+			}},
+		})
+	} else if hasBackend {
+		return propErr(PropScopeLevels, "BackendClient needs system/ scopes: include system in ScopeLevels or list system/ ExtraScopes")
+	}
+	return nil
+}

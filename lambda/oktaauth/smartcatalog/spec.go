@@ -1,0 +1,268 @@
+// Package smartcatalog turns the Okta SMART custom resource's properties into a
+// declarative description of everything that should exist in Okta: the
+// authorization server, its scopes, claims, access policies and rules, and the
+// OIDC clients. It does no I/O; package reconcile makes Okta match it.
+//
+// Property contract (CloudFormation delivers every scalar as a string; lists are
+// lists of strings; JSON-valued properties are strings holding JSON):
+//
+//	OktaOrgUrl                 string, required: https://<org>.okta.com (no path)
+//	CredentialSecretArn        string, required: Secrets Manager secret with the Okta credentials
+//	Name                       string, required: authorization server name (unique in the org)
+//	Audience                   string, required: the audience (Okta keeps exactly one)
+//	Description                string  default "SMART on FHIR authorization server"
+//	IssuerMode                 ORG_URL | CUSTOM_URL | DYNAMIC, default ORG_URL
+//	Active                     bool, default true
+//	ScopeFlavor                v1 | v2 | both, default v2
+//	ScopeLevels                list of patient | user | system, default all three
+//	ScopeResources             list of FHIR resource types, or "*"; default DefaultResources
+//	ScopePermissionsV1         list of read | write | *, default [read]
+//	ScopePermissionsV2         list of ordered subsets of "cruds" (rs, cud, cruds...), default [rs]
+//	ScopeConsent               IMPLICIT | REQUIRED, default IMPLICIT (clinical scopes)
+//	ScopeMetadataPublish       ALL_CLIENTS | NO_CLIENTS, default ALL_CLIENTS
+//	ExtraScopes                list of scope names (names starting "system/" go to the backend rule)
+//	FhirUserAttribute          user profile attribute holding fhirUser, default fhirUser
+//	PatientClaim               bool, default true
+//	PatientClaimName           default "patient"
+//	PatientAttribute           user profile attribute holding the patient id, default patientId
+//	ExtraClaims                JSON: [{"name","value","claimType":"RESOURCE|IDENTITY",
+//	                           "valueType":"EXPRESSION|GROUPS","groupFilterType","scopes":[...],
+//	                           "alwaysIncludeInToken":bool}]
+//	PolicyAssignment           CREATED_CLIENTS | ALL_CLIENTS, default CREATED_CLIENTS
+//	UserGroupIds               list of Okta group ids for the user-facing rule, default [EVERYONE]
+//	AccessTokenLifetimeMinutes        int 5..1440, default 60
+//	RefreshTokenLifetimeMinutes       int, 0 = unlimited, default 0
+//	RefreshTokenWindowMinutes         int 5..2628000, default 10080
+//	BackendAccessTokenLifetimeMinutes int 5..1440, default 5
+//	TokenInlineHookId          Okta inline hook id for the user-facing rule, default none
+//	ConfidentialClient         bool, default false
+//	ConfidentialClientRedirectUris            list, required when ConfidentialClient
+//	ConfidentialClientPostLogoutRedirectUris  list
+//	PublicClient               bool, default false
+//	PublicClientType           browser | native, default browser
+//	PublicClientRedirectUris   list, required when PublicClient
+//	BackendClient              bool, default false
+//	BackendClientJwks          JSON {"keys":[...]} of public keys, required when BackendClient
+//	IntrospectionClient        bool, default false
+//	ClientSecretArn            string, required when ConfidentialClient or IntrospectionClient
+package smartcatalog
+
+import (
+	"slices"
+	"strings"
+)
+
+// Property names.
+const (
+	PropOrgURL                      = "OktaOrgUrl"
+	PropCredentialSecretARN         = "CredentialSecretArn"
+	PropClientSecretARN             = "ClientSecretArn"
+	PropName                        = "Name"
+	PropDescription                 = "Description"
+	PropAudience                    = "Audience"
+	PropIssuerMode                  = "IssuerMode"
+	PropActive                      = "Active"
+	PropScopeFlavor                 = "ScopeFlavor"
+	PropScopeLevels                 = "ScopeLevels"
+	PropScopeResources              = "ScopeResources"
+	PropScopePermissionsV1          = "ScopePermissionsV1"
+	PropScopePermissionsV2          = "ScopePermissionsV2"
+	PropScopeConsent                = "ScopeConsent"
+	PropScopeMetadataPublish        = "ScopeMetadataPublish"
+	PropExtraScopes                 = "ExtraScopes"
+	PropFhirUserAttribute           = "FhirUserAttribute"
+	PropPatientClaim                = "PatientClaim"
+	PropPatientClaimName            = "PatientClaimName"
+	PropPatientAttribute            = "PatientAttribute"
+	PropExtraClaims                 = "ExtraClaims"
+	PropPolicyAssignment            = "PolicyAssignment"
+	PropUserGroupIDs                = "UserGroupIds"
+	PropAccessTokenLifetimeMinutes  = "AccessTokenLifetimeMinutes"
+	PropRefreshTokenLifetimeMinutes = "RefreshTokenLifetimeMinutes"
+	PropRefreshTokenWindowMinutes   = "RefreshTokenWindowMinutes"
+	PropBackendAccessTokenLifetime  = "BackendAccessTokenLifetimeMinutes"
+	PropTokenInlineHookID           = "TokenInlineHookId"
+	PropConfidentialClient          = "ConfidentialClient"
+	PropConfidentialRedirectURIs    = "ConfidentialClientRedirectUris"
+	PropConfidentialPostLogoutURIs  = "ConfidentialClientPostLogoutRedirectUris"
+	PropPublicClient                = "PublicClient"
+	PropPublicClientType            = "PublicClientType"
+	PropPublicRedirectURIs          = "PublicClientRedirectUris"
+	PropBackendClient               = "BackendClient"
+	PropBackendClientJWKS           = "BackendClientJwks"
+	PropIntrospectionClient         = "IntrospectionClient"
+	propServiceToken                = "ServiceToken" // the Provider framework's own
+)
+
+// KnownProperties lists every property the handler reads.
+var KnownProperties = []string{
+	PropOrgURL, PropCredentialSecretARN, PropClientSecretARN, PropName, PropDescription, PropAudience,
+	PropIssuerMode, PropActive, PropScopeFlavor, PropScopeLevels, PropScopeResources, PropScopePermissionsV1,
+	PropScopePermissionsV2, PropScopeConsent, PropScopeMetadataPublish, PropExtraScopes, PropFhirUserAttribute,
+	PropPatientClaim, PropPatientClaimName, PropPatientAttribute, PropExtraClaims, PropPolicyAssignment,
+	PropUserGroupIDs, PropAccessTokenLifetimeMinutes, PropRefreshTokenLifetimeMinutes,
+	PropRefreshTokenWindowMinutes, PropBackendAccessTokenLifetime, PropTokenInlineHookID,
+	PropConfidentialClient, PropConfidentialRedirectURIs, PropConfidentialPostLogoutURIs, PropPublicClient,
+	PropPublicClientType, PropPublicRedirectURIs, PropBackendClient, PropBackendClientJWKS,
+	PropIntrospectionClient, propServiceToken,
+}
+
+// DefaultResources are the FHIR resource types scopes are generated for when
+// ScopeResources is not set: the US Core profiles' resource types. Per-resource
+// rather than "*" because Okta's acceptance of "*" in a custom scope name is not
+// documented, and Okta's SMART reference deployment creates per-resource scopes;
+// "*" can be listed explicitly once an org has been checked.
+var DefaultResources = []string{
+	"AllergyIntolerance", "CarePlan", "CareTeam", "Condition", "Coverage", "Device", "DiagnosticReport",
+	"DocumentReference", "Encounter", "Goal", "Immunization", "Location", "Medication", "MedicationDispense",
+	"MedicationRequest", "Observation", "Organization", "Patient", "Practitioner", "PractitionerRole",
+	"Procedure", "Provenance", "RelatedPerson", "ServiceRequest", "Specimen",
+}
+
+// ContextScopes are SMART's non-resource scopes this resource creates. openid,
+// profile and offline_access are Okta system scopes and exist already.
+var ContextScopes = []string{"launch", "launch/patient", "launch/encounter", "fhirUser", "online_access"}
+
+// OktaSystemScopes exist on every custom authorization server and cannot be
+// created, changed or deleted.
+var OktaSystemScopes = []string{"openid", "profile", "email", "address", "phone", "offline_access", "device_sso"}
+
+// Spec is everything the resource should make exist in Okta.
+type Spec struct {
+	// OrgURL is the Okta org, e.g. https://example.okta.com.
+	OrgURL string
+	// CredentialSecretARN names the secret holding the Okta credentials.
+	CredentialSecretARN string
+	// ClientSecretARN names the stack-owned secret client secrets are written to.
+	ClientSecretARN string
+
+	Server   Server
+	Scopes   []Scope
+	Claims   []Claim
+	Clients  []Client
+	Policies []Policy
+}
+
+// Server is the custom authorization server.
+type Server struct {
+	Name        string
+	Description string
+	Audience    string
+	IssuerMode  string
+	Active      bool
+}
+
+// Scope is one custom scope.
+type Scope struct {
+	Name            string
+	DisplayName     string
+	Description     string
+	Consent         string
+	MetadataPublish string
+}
+
+// Claim is one custom claim.
+type Claim struct {
+	Name                 string
+	ClaimType            string // RESOURCE (access token) or IDENTITY (ID token)
+	ValueType            string // EXPRESSION or GROUPS
+	Value                string
+	GroupFilterType      string // GROUPS only
+	Scopes               []string
+	AlwaysIncludeInToken bool
+}
+
+// ClientKind names one of the optional OIDC clients.
+type ClientKind string
+
+// The client kinds.
+const (
+	ConfidentialClient  ClientKind = "confidential"
+	PublicClient        ClientKind = "public"
+	BackendClient       ClientKind = "backend"
+	IntrospectionClient ClientKind = "introspection"
+)
+
+// ClientKinds lists every kind in a fixed order.
+var ClientKinds = []ClientKind{ConfidentialClient, PublicClient, BackendClient, IntrospectionClient}
+
+// Client is one OIDC application.
+type Client struct {
+	Kind                    ClientKind
+	Label                   string
+	ApplicationType         string // web, browser, native, service
+	GrantTypes              []string
+	ResponseTypes           []string
+	RedirectURIs            []string
+	PostLogoutRedirectURIs  []string
+	TokenEndpointAuthMethod string // client_secret_basic, none, private_key_jwt
+	PKCERequired            bool
+	ConsentMethod           string // TRUSTED or REQUIRED
+	// JWKS holds the public keys of a private_key_jwt client.
+	JWKS []map[string]any
+}
+
+// HasSecret reports whether Okta generates a client secret for the client.
+func (c Client) HasSecret() bool {
+	return strings.HasPrefix(c.TokenEndpointAuthMethod, "client_secret")
+}
+
+// Policy is an OAUTH_AUTHORIZATION_POLICY with its rules.
+type Policy struct {
+	Name        string
+	Description string
+	Priority    int64
+	// AllClients assigns the policy to ALL_CLIENTS; otherwise to the clients of
+	// ClientKinds that exist.
+	AllClients  bool
+	ClientKinds []ClientKind
+	Rules       []Rule
+}
+
+// Rule is a RESOURCE_ACCESS policy rule.
+type Rule struct {
+	Name                        string
+	Priority                    int64
+	GrantTypes                  []string
+	Scopes                      []string
+	GroupIDs                    []string
+	AccessTokenLifetimeMinutes  int64
+	RefreshTokenLifetimeMinutes int64
+	RefreshTokenWindowMinutes   int64
+	InlineHookID                string
+}
+
+// Client returns the client of a kind, if the spec has it.
+func (s *Spec) Client(kind ClientKind) (Client, bool) {
+	i := slices.IndexFunc(s.Clients, func(c Client) bool { return c.Kind == kind })
+	if i < 0 {
+		return Client{}, false
+	}
+	return s.Clients[i], true
+}
+
+// ScopeNames lists the custom scope names in catalogue order.
+func (s *Spec) ScopeNames() []string {
+	out := make([]string, len(s.Scopes))
+	for i, sc := range s.Scopes {
+		out[i] = sc.Name
+	}
+	return out
+}
+
+// Policy returns the named policy.
+func (s *Spec) Policy(name string) (Policy, bool) {
+	i := slices.IndexFunc(s.Policies, func(p Policy) bool { return p.Name == name })
+	if i < 0 {
+		return Policy{}, false
+	}
+	return s.Policies[i], true
+}
+
+// Names of the policies and rules this resource manages.
+const (
+	UserFacingPolicyName = "SMART user-facing apps"
+	UserFacingRuleName   = "SMART authorization code"
+	BackendPolicyName    = "SMART backend services"
+	BackendRuleName      = "SMART client credentials"
+)

@@ -157,16 +157,27 @@ func TestAnotherModuleImportsTheConstructs(t *testing.T) {
 	out, err = run.CombinedOutput()
 	require.NoError(t, err, string(out))
 
-	tpl, err := os.ReadFile(filepath.Join(cdkOut, "SmartHealthLake-research.template.json"))
+	tpl, err := os.ReadFile(filepath.Join(cdkOut, "ResearchFhir.template.json"))
 	require.NoError(t, err)
 	var template struct {
 		Resources map[string]struct {
 			Type       string
-			Properties struct{ Tags []struct{ Key, Value string } }
+			Properties map[string]any
 		}
 	}
 	require.NoError(t, json.Unmarshal(tpl, &template))
-	require.Equal(t, "AWS::KMS::Key", template.Resources["DataKey17AFBB84"].Type)
-	require.Contains(t, template.Resources["DataKey17AFBB84"].Properties.Tags,
-		struct{ Key, Value string }{"Team", "research"}, "the consumer's own tags")
+	var datastore map[string]any
+	for _, r := range template.Resources {
+		if r.Type == "Custom::SmartHealthLakeDatastore" {
+			datastore = r.Properties
+		}
+	}
+	require.NotNil(t, datastore, "the consumer's stack holds the SMART data store")
+	require.Equal(t, "research-fhir", datastore["DatastoreName"])
+	require.Equal(t, "SMART_ON_FHIR_V1", datastore["AuthorizationStrategy"], "the consumer's non-default props reach the resources")
+
+	// Every Lambda was compiled from this module's sources for the consumer.
+	bins, err := filepath.Glob(filepath.Join(cdkOut, "asset.*", "bootstrap"))
+	require.NoError(t, err)
+	require.Len(t, bins, 3, "the token validator, the data store handler and the Okta handler")
 }

@@ -1,15 +1,18 @@
 // Package stacks turns the per-environment configuration in cdk.json into one
-// CloudFormation stack per environment (SmartHealthLake-<env>).
+// CloudFormation stack per environment (SmartHealthLake-<env>), each holding the
+// SmartHealthLake construct and the outputs a person needs after deploying.
 package stacks
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/openhealthstack/smart-healthlake/constructs/smarthealthlake"
 	"github.com/openhealthstack/smart-healthlake/stacks/envconfig"
 )
 
@@ -37,9 +40,8 @@ type SmartHealthLakeStack struct {
 	awscdk.Stack
 	// Environment is the configuration the stack was built from.
 	Environment envconfig.Environment
-	// DataKey is the customer-managed KMS key of the data store, or nil when the
-	// environment uses an AWS-owned key.
-	DataKey awskms.IKey
+	// SmartHealthLake is the composite construct (construct id "SmartHealthLake").
+	SmartHealthLake *smarthealthlake.SmartHealthLake
 }
 
 // NewSmartHealthLakeStack builds the stack of one environment.
@@ -62,27 +64,76 @@ func NewSmartHealthLakeStack(scope constructs.Construct, env envconfig.Environme
 	}
 	stack := awscdk.NewStack(scope, jsii.String(env.StackName()), props)
 
-	tags := awscdk.Tags_Of(stack)
-	tags.Add(jsii.String("Application"), jsii.String("smart-healthlake"), nil)
-	tags.Add(jsii.String("Environment"), jsii.String(env.Name), nil)
+	tags := map[string]string{"Application": "smart-healthlake", "Environment": env.Name}
 	for k, v := range env.Tags {
-		tags.Add(jsii.String(k), jsii.String(v), nil)
+		tags[k] = v
+	}
+	for _, k := range sortedKeys(tags) {
+		awscdk.Tags_Of(stack).Add(jsii.String(k), jsii.String(tags[k]), nil)
 	}
 
-	s := SmartHealthLakeStack{Stack: stack, Environment: env}
-	if env.Datastore.Encryption == envconfig.EncryptionCustomerManaged {
-		s.DataKey = awskms.NewKey(stack, jsii.String("DataKey"), &awskms.KeyProps{
-			Description:       jsii.String(fmt.Sprintf("Encrypts the SMART HealthLake data store and logs (%s)", env.Name)),
-			EnableKeyRotation: jsii.Bool(true),
-			// A deleted key makes the data it encrypted unreadable: keep it even when
-			// the stack goes.
-			RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	removal := awscdk.RemovalPolicy_RETAIN
+	if env.Datastore.RemovalPolicy == envconfig.RemovalDestroy && !env.Production {
+		removal = awscdk.RemovalPolicy_DESTROY
+	}
+	datastoreTags := map[string]*string{}
+	for k, v := range tags {
+		datastoreTags[k] = jsii.String(v)
+	}
+	shl := smarthealthlake.NewSmartHealthLake(stack, jsii.String("SmartHealthLake"), &smarthealthlake.SmartHealthLakeProps{
+		OktaOrgUrl:               jsii.String(env.Okta.OrgURL),
+		OktaCredentialSecret:     smarthealthlake.CredentialSecretFromNameOrArn(stack, jsii.String("OktaCredential"), env.Okta.CredentialSecret),
+		DatastoreName:            jsii.String(env.Datastore.Name),
+		Flavour:                  env.Datastore.SmartVersion,
+		FineGrainedAuthorization: jsii.Bool(env.Datastore.FineGrainedAuthorization),
+		AwsOwnedKey:              jsii.Bool(env.Datastore.Encryption == envconfig.EncryptionAWSOwned),
+		PreloadSynthea:           jsii.Bool(env.Datastore.PreloadSynthea),
+		RemovalPolicy:            removal,
+		DatastoreTags:            &datastoreTags,
+		Validation:               jsii.String(env.TokenValidator.Validation),
+		ProvisionedConcurrency:   jsii.Number(float64(env.TokenValidator.ProvisionedConcurrency)),
+		LogRetention:             retentionDays[env.LogRetentionDays],
+	})
+
+	output := func(id, description string, value *string) {
+		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{
+			Description: jsii.String(description),
+			Value:       value,
 		})
 	}
+	output("FhirEndpoint", "FHIR base URL of the HealthLake data store (send SMART bearer tokens here)", shl.DatastoreEndpoint())
+	output("SmartConfigurationUrl", "SMART configuration document apps discover the authorization server from", shl.SmartConfigurationUrl())
+	output("DatastoreId", "HealthLake data store id", shl.DatastoreId())
+	output("Issuer", "Okta authorization server issuer (iss of the access tokens)", shl.Issuer())
+	output("AuthorizationEndpoint", "Okta authorize endpoint", shl.AuthorizationEndpoint())
+	output("TokenEndpoint", "Okta token endpoint", shl.TokenEndpoint())
+	output("AuthorizationServerId", "Okta authorization server id", shl.AuthorizationServer().AuthorizationServerId())
+	output("AlarmTopicArn", "SNS topic of the token validator's alarms: subscribe your on-call here", shl.AlarmTopic().TopicArn())
+	if secret := shl.ClientSecret(); secret != nil {
+		output("ClientSecretArn", "Secrets Manager secret holding the confidential client's secret (the value is never output)", secret.SecretArn())
+	}
 
-	// TODO(#5): the Okta SMART authorization server custom resource.
-	// TODO(#3): the token-validation Lambda HealthLake calls on every request.
-	// TODO(#4): the HealthLake service role and the SMART data store custom resource.
-	// TODO(#6): the composite construct wiring them, and the stack outputs.
-	return s
+	return SmartHealthLakeStack{Stack: stack, Environment: env, SmartHealthLake: shl}
+}
+
+// retentionDays maps the day counts CloudWatch Logs accepts (the only ones
+// envconfig lets through) to CDK's names for them.
+var retentionDays = map[int]awslogs.RetentionDays{
+	1: awslogs.RetentionDays_ONE_DAY, 3: awslogs.RetentionDays_THREE_DAYS, 5: awslogs.RetentionDays_FIVE_DAYS,
+	7: awslogs.RetentionDays_ONE_WEEK, 14: awslogs.RetentionDays_TWO_WEEKS, 30: awslogs.RetentionDays_ONE_MONTH,
+	60: awslogs.RetentionDays_TWO_MONTHS, 90: awslogs.RetentionDays_THREE_MONTHS, 120: awslogs.RetentionDays_FOUR_MONTHS,
+	150: awslogs.RetentionDays_FIVE_MONTHS, 180: awslogs.RetentionDays_SIX_MONTHS, 365: awslogs.RetentionDays_ONE_YEAR,
+	400: awslogs.RetentionDays_THIRTEEN_MONTHS, 545: awslogs.RetentionDays_EIGHTEEN_MONTHS, 731: awslogs.RetentionDays_TWO_YEARS,
+	1096: awslogs.RetentionDays_THREE_YEARS, 1827: awslogs.RetentionDays_FIVE_YEARS, 2192: awslogs.RetentionDays_SIX_YEARS,
+	2557: awslogs.RetentionDays_SEVEN_YEARS, 2922: awslogs.RetentionDays_EIGHT_YEARS, 3288: awslogs.RetentionDays_NINE_YEARS,
+	3653: awslogs.RetentionDays_TEN_YEARS,
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -1,7 +1,10 @@
 package stacks_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
@@ -90,7 +93,7 @@ func TestProductionIsProtectedAndEveryResourceIsTagged(t *testing.T) {
 
 func TestACustomerManagedKeyRotatesAndOutlivesTheStack(t *testing.T) {
 	for _, s := range environments(t, nil) {
-		if s.DataKey == nil {
+		if s.SmartHealthLake.EncryptionKey() == nil {
 			continue
 		}
 		tpl := cdktest.Template(t, s.Stack)
@@ -113,5 +116,76 @@ func TestAnAWSOwnedKeyEnvironmentCreatesNoKey(t *testing.T) {
 	}
 	out, err := stacks.AddEnvironments(cdktest.NewApp(t, ctx))
 	require.NoError(t, err)
-	require.Nil(t, out[0].DataKey)
+	require.Nil(t, out[0].SmartHealthLake.EncryptionKey())
+}
+
+func TestOutputsTellAPersonWhereEverythingIs(t *testing.T) {
+	for _, s := range environments(t, nil) {
+		t.Run(s.Environment.Name, func(t *testing.T) {
+			tpl := cdktest.Template(t, s.Stack)
+			for _, name := range []string{"FhirEndpoint", "SmartConfigurationUrl", "DatastoreId", "Issuer",
+				"AuthorizationEndpoint", "TokenEndpoint", "AuthorizationServerId", "AlarmTopicArn"} {
+				cdktest.Try(t, func() {
+					tpl.HasOutput(jsii.String(name), map[string]any{"Description": assertions.Match_AnyValue()})
+				})
+			}
+			raw, err := json.Marshal(tpl.FindOutputs(jsii.String("*"), nil))
+			require.NoError(t, err)
+			for _, secretish := range []string{"client_secret", "clientSecret\"", "apiToken", "SSWS", "PRIVATE KEY"} {
+				require.NotContains(t, string(raw), secretish, "no secret in the outputs")
+			}
+		})
+	}
+}
+
+func TestTheDatastoreFollowsTheEnvironment(t *testing.T) {
+	for _, s := range environments(t, nil) {
+		t.Run(s.Environment.Name, func(t *testing.T) {
+			tpl := cdktest.Template(t, s.Stack)
+			want := map[string]any{
+				"DatastoreName":            s.Environment.Datastore.Name,
+				"AuthorizationStrategy":    s.Environment.Datastore.SmartVersion.AuthorizationStrategy(),
+				"FineGrainedAuthorization": fmt.Sprint(s.Environment.Datastore.FineGrainedAuthorization),
+				"PreloadSynthea":           fmt.Sprint(s.Environment.Datastore.PreloadSynthea),
+				"RemovalPolicy":            s.Environment.Datastore.RemovalPolicy,
+			}
+			if s.Environment.Production {
+				want["RemovalPolicy"] = "retain"
+				want["PreloadSynthea"] = "false"
+			}
+			cdktest.Try(t, func() {
+				tpl.HasResourceProperties(jsii.String("Custom::SmartHealthLakeDatastore"), want)
+			})
+		})
+	}
+}
+
+// TestEveryEnvironmentPassesCdkNag applies cdk-nag's HIPAA Security and AWS
+// Solutions packs: no unsuppressed error or warning.
+func TestEveryEnvironmentPassesCdkNag(t *testing.T) {
+	for _, s := range environments(t, nil) {
+		t.Run(s.Environment.Name, func(t *testing.T) {
+			cdktest.ApplyNagPacks(s.Stack)
+			findings := cdktest.NagFindings(t, s.Stack)
+			require.Empty(t, findings)
+		})
+	}
+}
+
+// TestEverySuppressionIsJustified lists every cdk-nag suppression: each names its
+// rule and resource (where it sits) and gives a specific reason.
+func TestEverySuppressionIsJustified(t *testing.T) {
+	for _, s := range environments(t, nil) {
+		t.Run(s.Environment.Name, func(t *testing.T) {
+			sup := cdktest.Suppressions(t, cdktest.Template(t, s.Stack))
+			require.NotEmpty(t, sup, "the suppressions are visible in the template")
+			for _, x := range sup {
+				require.Regexp(t, `^(HIPAA\.Security|AwsSolutions)-[A-Za-z0-9]+$`, x.Rule, "%s: the rule", x.Resource)
+				require.GreaterOrEqual(t, len(x.Reason), 60, "%s %s: a specific reason, not %q", x.Resource, x.Rule, x.Reason)
+				for _, vague := range []string{"TODO", "not needed", "false positive"} {
+					require.NotContains(t, strings.ToLower(x.Reason), strings.ToLower(vague), "%s %s: %q", x.Resource, x.Rule, x.Reason)
+				}
+			}
+		})
+	}
 }

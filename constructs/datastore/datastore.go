@@ -240,7 +240,7 @@ func (d *SmartDatastore) suppressNagFindings() {
 		cdknag.NagSuppressions_AddResourceSuppressions(d.provider.Node().FindChild(jsii.String(id)), functionSuppressions, jsii.Bool(false))
 	}
 
-	datastores := &cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:[^:]+:healthlake:[^:]+:[^:]+:datastore\/fhir\/\*$/`)}
+	datastores := &cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:.+:healthlake:.+:datastore\/fhir\/\*$/`)}
 	cdknag.NagSuppressions_AddResourceSuppressions(d.onEventRole, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),
 		Reason: jsii.String("The data store's ARN exists only once the resource that depends on this role has created it, so the " +

@@ -191,8 +191,8 @@ var (
 	secretRefPattern = regexp.MustCompile(`^([A-Za-z0-9/_+=.@-]{1,512}|arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+)$`)
 )
 
-// logRetentionDays are the values CloudWatch Logs accepts.
-var logRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+// LogRetentionDays are the values CloudWatch Logs accepts for logRetentionDays.
+var LogRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 
 func parseEnvironment(name string, raw any) (Environment, error) {
 	if !envNamePattern.MatchString(name) {
@@ -269,8 +269,8 @@ func parseEnvironment(name string, raw any) (Environment, error) {
 	tv.done()
 
 	e.LogRetentionDays = root.integer("logRetentionDays", 365)
-	if !contains(logRetentionDays, e.LogRetentionDays) {
-		r.fail("logRetentionDays", "must be one of the values CloudWatch Logs accepts (%s), got %d", joinInts(logRetentionDays), e.LogRetentionDays)
+	if !contains(LogRetentionDays, e.LogRetentionDays) {
+		r.fail("logRetentionDays", "must be one of the values CloudWatch Logs accepts (%s), got %d", joinInts(LogRetentionDays), e.LogRetentionDays)
 	}
 	e.Tags = root.stringMap("tags")
 	tagKeys := make([]string, 0, len(e.Tags))

@@ -176,36 +176,53 @@ func TestCreateFromScratchMakesEveryObject(t *testing.T) {
 		assert.False(t, sentSystem, "system is Okta's to set")
 	})
 
-	t.Run("the client secrets are in the stack's secret, with the issuer", func(t *testing.T) {
+	t.Run("the confidential client's secret is in the client-secret secret, with the issuer", func(t *testing.T) {
 		doc := e.secretDoc()
 		assert.Equal(t, map[string]string{
-			"issuer":                    as.Issuer,
-			"confidentialClientId":      apps["confidential"].ID,
-			"confidentialClientSecret":  apps["confidential"].Credentials.OauthClient.ClientSecret,
-			"introspectionClientId":     apps["introspection"].ID,
-			"introspectionClientSecret": apps["introspection"].Credentials.OauthClient.ClientSecret,
-		}, doc)
+			"issuer":                   as.Issuer,
+			"confidentialClientId":     apps["confidential"].ID,
+			"confidentialClientSecret": apps["confidential"].Credentials.OauthClient.ClientSecret,
+		}, doc, "the introspection credential is not in the general secret")
 		assert.Len(t, doc["confidentialClientSecret"], 64)
-		assert.Equal(t, 1, e.sm.Count("PutSecretValue"))
+		assert.Equal(t, 1, e.putsTo(e.secARN))
 		assert.Equal(t, 1, e.sm.Count("GetSecretValue"), "only the credential secret is read")
+	})
+
+	t.Run("the introspection credential is in its own secret, in the token Lambda's format", func(t *testing.T) {
+		raw, ok := e.sm.Value(e.introARN)
+		require.True(t, ok)
+		// Decoded strictly, as exactly the two members lambda/introspect reads.
+		var doc struct {
+			ClientID     string `json:"client_id"`
+			ClientSecret string `json:"client_secret"`
+		}
+		dec := json.NewDecoder(strings.NewReader(raw))
+		dec.DisallowUnknownFields()
+		require.NoError(t, dec.Decode(&doc), raw)
+		assert.Equal(t, apps["introspection"].ID, doc.ClientID)
+		assert.Equal(t, apps["introspection"].Credentials.OauthClient.ClientSecret, doc.ClientSecret)
+		assert.Len(t, doc.ClientSecret, 64)
+		assert.Equal(t, 1, e.putsTo(e.introARN))
+		assert.Equal(t, 2, e.sm.Count("PutSecretValue"), "no other secret is written")
 	})
 
 	t.Run("Data carries ids and endpoints, well under 4 KB", func(t *testing.T) {
 		issuer := e.okta.URL + "/oauth2/" + as.ID
 		assert.Equal(t, map[string]any{
-			handler.AttrAuthorizationServerID: as.ID,
-			handler.AttrIssuer:                issuer,
-			handler.AttrAuthorizationEndpoint: issuer + "/v1/authorize",
-			handler.AttrTokenEndpoint:         issuer + "/v1/token",
-			handler.AttrJwksURI:               issuer + "/v1/keys",
-			handler.AttrIntrospectionEndpoint: issuer + "/v1/introspect",
-			handler.AttrRevocationEndpoint:    issuer + "/v1/revoke",
-			handler.AttrAudience:              "https://healthlake.us-east-1.amazonaws.com/datastore/placeholder/r4/",
-			handler.AttrConfidentialClientID:  apps["confidential"].ID,
-			handler.AttrPublicClientID:        apps["public"].ID,
-			handler.AttrBackendClientID:       apps["backend"].ID,
-			handler.AttrIntrospectionClientID: apps["introspection"].ID,
-			handler.AttrClientSecretARN:       e.secARN,
+			handler.AttrAuthorizationServerID:  as.ID,
+			handler.AttrIssuer:                 issuer,
+			handler.AttrAuthorizationEndpoint:  issuer + "/v1/authorize",
+			handler.AttrTokenEndpoint:          issuer + "/v1/token",
+			handler.AttrJwksURI:                issuer + "/v1/keys",
+			handler.AttrIntrospectionEndpoint:  issuer + "/v1/introspect",
+			handler.AttrRevocationEndpoint:     issuer + "/v1/revoke",
+			handler.AttrAudience:               "https://healthlake.us-east-1.amazonaws.com/datastore/placeholder/r4/",
+			handler.AttrConfidentialClientID:   apps["confidential"].ID,
+			handler.AttrPublicClientID:         apps["public"].ID,
+			handler.AttrBackendClientID:        apps["backend"].ID,
+			handler.AttrIntrospectionClientID:  apps["introspection"].ID,
+			handler.AttrClientSecretARN:        e.secARN,
+			handler.AttrIntrospectionSecretARN: e.introARN,
 		}, resp.Data)
 		raw, err := json.Marshal(resp)
 		require.NoError(t, err)
@@ -218,7 +235,7 @@ func TestCreateFromScratchMakesEveryObject(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, resp.Data, again.Data)
 		assert.Empty(t, e.writes())
-		assert.Equal(t, 1, e.sm.Count("PutSecretValue"), "nothing in the secret changed")
+		assert.Equal(t, 2, e.sm.Count("PutSecretValue"), "nothing in the secrets changed: only the create's writes")
 	})
 }
 
@@ -317,7 +334,7 @@ func TestBadPropertiesFailNamingTheProperty(t *testing.T) {
 		property string
 	}{
 		{"missing name", func(p map[string]any) { delete(p, "Name") }, "Name"},
-		{"missing audience", func(p map[string]any) { p["Audience"] = "" }, "Audience"},
+		{"audience with a space", func(p map[string]any) { p["Audience"] = "https://x.example.com/ r4" }, "Audience"},
 		{"http org URL", func(p map[string]any) { p["OktaOrgUrl"] = "http://example.okta.com" }, "OktaOrgUrl"},
 		{"org URL with a path", func(p map[string]any) { p["OktaOrgUrl"] = "https://example.okta.com/oauth2" }, "OktaOrgUrl"},
 		{"admin console URL", func(p map[string]any) { p["OktaOrgUrl"] = "https://example-admin.okta.com" }, "OktaOrgUrl"},
@@ -353,7 +370,8 @@ func TestBadPropertiesFailNamingTheProperty(t *testing.T) {
 			p["ScopeLevels"] = []any{"patient"}
 			p["ExtraScopes"] = []any{}
 		}, "ScopeLevels"},
-		{"client secrets without a secret to write them to", func(p map[string]any) { delete(p, "ClientSecretArn") }, "ClientSecretArn"},
+		{"confidential client without a secret to write its secret to", func(p map[string]any) { delete(p, "ClientSecretArn") }, "ClientSecretArn"},
+		{"introspection client without its own secret", func(p map[string]any) { delete(p, "IntrospectionSecretArn") }, "IntrospectionSecretArn"},
 		{"public client type", func(p map[string]any) { p["PublicClientType"] = "spa" }, "PublicClientType"},
 	}
 	for _, tc := range cases {

@@ -32,8 +32,10 @@ type env struct {
 	sm      *fakesecretsmanager.Server
 	credARN string
 	secARN  string
-	logs    *syncBuffer
-	h       *handler.Handler
+	// introARN is the introspection secret.
+	introARN string
+	logs     *syncBuffer
+	h        *handler.Handler
 }
 
 type syncBuffer struct {
@@ -62,6 +64,7 @@ func newEnv(t *testing.T, opts fakeokta.Options) *env {
 	}
 	e.credARN = e.sm.Put("okta-management-credentials", `{"apiToken":"`+token+`"}`)
 	e.secARN = e.sm.Put("smart-client-secrets", `{}`)
+	e.introARN = e.sm.Put("smart-introspection-credential", `{}`)
 	e.h = &handler.Handler{
 		SecretsManager: secretsmanager.New(secretsmanager.Options{
 			Region:       "us-east-1",
@@ -94,6 +97,7 @@ func (e *env) fullEvent() customresource.Event {
 		"${OKTA_ORG_URL}", e.okta.URL,
 		"${CREDENTIAL_SECRET_ARN}", e.credARN,
 		"${CLIENT_SECRET_ARN}", e.secARN,
+		"${INTROSPECTION_SECRET_ARN}", e.introARN,
 	).Replace(string(raw))
 	var ev customresource.Event
 	require.NoError(e.t, json.Unmarshal([]byte(text), &ev))
@@ -159,6 +163,27 @@ func (e *env) secretDoc() map[string]string {
 	var doc map[string]string
 	require.NoError(e.t, json.Unmarshal([]byte(v), &doc))
 	return doc
+}
+
+// introspectionDoc reads the introspection secret.
+func (e *env) introspectionDoc() map[string]string {
+	e.t.Helper()
+	v, ok := e.sm.Value(e.introARN)
+	require.True(e.t, ok)
+	var doc map[string]string
+	require.NoError(e.t, json.Unmarshal([]byte(v), &doc))
+	return doc
+}
+
+// putsTo counts the PutSecretValue calls on one secret.
+func (e *env) putsTo(arn string) int {
+	n := 0
+	for _, r := range e.sm.Requests() {
+		if r.Operation == "PutSecretValue" && r.SecretID == arn {
+			n++
+		}
+	}
+	return n
 }
 
 func (e *env) onlyServer() fakeokta.AuthorizationServer {

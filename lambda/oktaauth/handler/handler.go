@@ -1,18 +1,34 @@
-// Package handler is the onEvent handler of the Okta SMART authorization-server
-// custom resource, run behind the AWS CDK customresources.Provider framework
-// (synchronous: every request finishes within one invocation, so there is no
-// isComplete handler).
+// Package handler is the onEvent handler of the Okta SMART custom resources,
+// run behind the AWS CDK customresources.Provider framework (synchronous: every
+// request finishes within one invocation, so there is no isComplete handler).
+// It serves two resource types, told apart by the event's ResourceType.
 //
+// Custom::SmartOktaAuthorizationServer (smartcatalog.ResourceTypeAuthorizationServer):
 // Create makes the authorization server and everything in it and returns its id
 // as the physical id; Update reconciles in place; Delete removes what the
 // resource made. See package smartcatalog for the properties and package
-// reconcile for how objects are found and owned.
+// reconcile for how objects are found and owned. Without an Audience property,
+// Create gives the server smartcatalog.PlaceholderAudience and Update leaves its
+// audience alone.
+//
+// Custom::SmartOktaAudience (smartcatalog.ResourceTypeAudience) binds the
+// audience of such a server, once the audience (the data store endpoint) exists:
+// Create and Update read the server and put it back with only its audience
+// changed; the physical id is "<serverId>/audience", so binding another server is
+// a replacement. A rollback Update carries the old audience and so restores it.
+// Delete changes nothing in Okta and makes no call at all: the binding is
+// deleted before its server when the stack goes (the server's own Delete then
+// removes it), and when only the binding is removed from a live stack, resetting
+// the audience would make the data store refuse every token from then on. The
+// previous audience is not known to a Delete either, so "restoring" could only
+// mean the placeholder, which is never what serves requests.
 //
 // AWS permissions the function needs: secretsmanager:GetSecretValue on the
-// credential secret and secretsmanager:PutSecretValue on the client-secret
-// secret (plus kms:Decrypt, and kms:GenerateDataKey for the written secret, when
-// they are encrypted with customer-managed keys). Nothing else: Okta is reached
-// over HTTPS with the credentials from the secret.
+// credential secret and secretsmanager:PutSecretValue on the client-secret and
+// introspection secrets (plus kms:Decrypt for the credential secret, and
+// kms:GenerateDataKey and kms:Decrypt for the written secrets, when they are
+// encrypted with customer-managed keys). Nothing else: Okta is reached over
+// HTTPS with the credentials from the secret.
 package handler
 
 import (
@@ -33,20 +49,31 @@ import (
 
 // Data attribute names (Fn::GetAtt).
 const (
-	AttrAuthorizationServerID = "AuthorizationServerId"
-	AttrIssuer                = "Issuer"
-	AttrAuthorizationEndpoint = "AuthorizationEndpoint"
-	AttrTokenEndpoint         = "TokenEndpoint"
-	AttrJwksURI               = "JwksUri"
-	AttrIntrospectionEndpoint = "IntrospectionEndpoint"
-	AttrRevocationEndpoint    = "RevocationEndpoint"
-	AttrAudience              = "Audience"
-	AttrConfidentialClientID  = "ConfidentialClientId"
-	AttrPublicClientID        = "PublicClientId"
-	AttrBackendClientID       = "BackendClientId"
-	AttrIntrospectionClientID = "IntrospectionClientId"
-	AttrClientSecretARN       = "ClientSecretArn"
+	AttrAuthorizationServerID  = "AuthorizationServerId"
+	AttrIssuer                 = "Issuer"
+	AttrAuthorizationEndpoint  = "AuthorizationEndpoint"
+	AttrTokenEndpoint          = "TokenEndpoint"
+	AttrJwksURI                = "JwksUri"
+	AttrIntrospectionEndpoint  = "IntrospectionEndpoint"
+	AttrRevocationEndpoint     = "RevocationEndpoint"
+	AttrAudience               = "Audience"
+	AttrConfidentialClientID   = "ConfidentialClientId"
+	AttrPublicClientID         = "PublicClientId"
+	AttrBackendClientID        = "BackendClientId"
+	AttrIntrospectionClientID  = "IntrospectionClientId"
+	AttrClientSecretARN        = "ClientSecretArn"
+	AttrIntrospectionSecretARN = "IntrospectionSecretArn"
 )
+
+// Data attribute names of the audience binding (Custom::SmartOktaAudience);
+// they share names with the server's attributes.
+const (
+	AttrBindingAuthorizationServerID = AttrAuthorizationServerID
+	AttrBindingAudience              = AttrAudience
+)
+
+// audienceSuffix ends the physical id of an audience binding.
+const audienceSuffix = "/audience"
 
 var clientAttrs = map[smartcatalog.ClientKind]string{
 	smartcatalog.ConfidentialClient:  AttrConfidentialClientID,
@@ -87,6 +114,60 @@ func (h *Handler) OnEvent(ctx context.Context, event customresource.Event) (cust
 }
 
 func (h *Handler) handle(ctx context.Context, log *slog.Logger, event customresource.Event) (customresource.OnEventResponse, error) {
+	switch event.ResourceType {
+	case smartcatalog.ResourceTypeAuthorizationServer:
+		return h.handleServer(ctx, log, event)
+	case smartcatalog.ResourceTypeAudience:
+		return h.handleAudience(ctx, log, event)
+	}
+	if event.RequestType == customresource.Delete {
+		// Its Create failed on this very check, so it made nothing; failing
+		// the Delete would only wedge the stack.
+		log.WarnContext(ctx, "unknown resource type; nothing to delete", "resourceType", event.ResourceType)
+		return customresource.OnEventResponse{PhysicalResourceID: event.PhysicalResourceID}, nil
+	}
+	return customresource.OnEventResponse{}, fmt.Errorf("unknown resource type %q: this handler serves %s and %s",
+		event.ResourceType, smartcatalog.ResourceTypeAuthorizationServer, smartcatalog.ResourceTypeAudience)
+}
+
+// handleAudience serves Custom::SmartOktaAudience; see the package comment.
+func (h *Handler) handleAudience(ctx context.Context, log *slog.Logger, event customresource.Event) (customresource.OnEventResponse, error) {
+	props := customresource.Properties(event.ResourceProperties)
+	if unknown := smartcatalog.UnknownAudienceBindingProperties(props); len(unknown) > 0 {
+		log.WarnContext(ctx, "ignoring unknown properties", "properties", unknown)
+	}
+	switch event.RequestType {
+	case customresource.Create, customresource.Update:
+		b, err := smartcatalog.ParseAudienceBinding(props)
+		if err != nil {
+			return customresource.OnEventResponse{}, err
+		}
+		rec, err := h.reconciler(ctx, log, b.OrgURL, b.CredentialSecretARN)
+		if err != nil {
+			return customresource.OnEventResponse{}, err
+		}
+		as, err := rec.SetAudience(ctx, b.ServerID, b.Audience)
+		if err != nil {
+			return customresource.OnEventResponse{}, err
+		}
+		// A new server id gives a new physical id: CloudFormation then deletes
+		// the old binding, which changes nothing.
+		return customresource.OnEventResponse{
+			PhysicalResourceID: as.Id + audienceSuffix,
+			Data: map[string]any{
+				AttrBindingAuthorizationServerID: as.Id,
+				AttrBindingAudience:              b.Audience,
+			},
+		}, nil
+	case customresource.Delete:
+		log.InfoContext(ctx, "audience binding removed; the server keeps its audience (it goes with the server itself)")
+		return customresource.OnEventResponse{PhysicalResourceID: event.PhysicalResourceID}, nil
+	}
+	return customresource.OnEventResponse{}, fmt.Errorf("unknown request type %q", event.RequestType)
+}
+
+// handleServer serves Custom::SmartOktaAuthorizationServer.
+func (h *Handler) handleServer(ctx context.Context, log *slog.Logger, event customresource.Event) (customresource.OnEventResponse, error) {
 	props := customresource.Properties(event.ResourceProperties)
 	if unknown := smartcatalog.UnknownProperties(props); len(unknown) > 0 {
 		log.WarnContext(ctx, "ignoring unknown properties", "properties", unknown)
@@ -189,15 +270,16 @@ func (h *Handler) reconciler(ctx context.Context, log *slog.Logger, orgURL, cred
 func respond(spec *smartcatalog.Spec, res *reconcile.Result) (customresource.OnEventResponse, error) {
 	issuer := strings.TrimRight(res.Issuer, "/")
 	data := map[string]any{
-		AttrAuthorizationServerID: res.ServerID,
-		AttrIssuer:                issuer,
-		AttrAuthorizationEndpoint: issuer + "/v1/authorize",
-		AttrTokenEndpoint:         issuer + "/v1/token",
-		AttrJwksURI:               issuer + "/v1/keys",
-		AttrIntrospectionEndpoint: issuer + "/v1/introspect",
-		AttrRevocationEndpoint:    issuer + "/v1/revoke",
-		AttrAudience:              res.Audience,
-		AttrClientSecretARN:       spec.ClientSecretARN,
+		AttrAuthorizationServerID:  res.ServerID,
+		AttrIssuer:                 issuer,
+		AttrAuthorizationEndpoint:  issuer + "/v1/authorize",
+		AttrTokenEndpoint:          issuer + "/v1/token",
+		AttrJwksURI:                issuer + "/v1/keys",
+		AttrIntrospectionEndpoint:  issuer + "/v1/introspect",
+		AttrRevocationEndpoint:     issuer + "/v1/revoke",
+		AttrAudience:               res.Audience,
+		AttrClientSecretARN:        spec.ClientSecretARN,
+		AttrIntrospectionSecretARN: spec.IntrospectionSecretARN,
 	}
 	// Every client attribute is present (empty when the client is off) so a
 	// Fn::GetAtt on it never fails the stack.

@@ -152,6 +152,9 @@ func TestNoSecretLeaks(t *testing.T) {
 						secrets = append(secrets, v)
 					}
 				}
+				if v := e.introspectionDoc()["client_secret"]; v != "" {
+					secrets = append(secrets, v)
+				}
 			}
 			ev := e.fullEvent()
 			resp, err := e.run(ev)
@@ -168,6 +171,13 @@ func TestNoSecretLeaks(t *testing.T) {
 			record(e.run(ev3))
 			e.okta.Inject(fakeokta.Fault{Method: "PUT", Path: "/api/v1/authorizationServers/*/policies/*/rules/*", Status: http.StatusBadRequest})
 			record(e.run(updateEvent(ev3, id, func(p map[string]any) { p["AccessTokenLifetimeMinutes"] = "30" })))
+			// The audience binding, its failure on a foreign server, and its delete.
+			bind := bindEvent(e, id, endpoint)
+			record(e.run(bind))
+			record(e.run(bindEvent(e, e.okta.AddAuthorizationServer("foreign", "not ours", "api://x"), endpoint)))
+			bind.RequestType = customresource.Delete
+			bind.PhysicalResourceID = id + "/audience"
+			record(e.run(bind))
 			other := e.fullEvent()
 			other.ResourceProperties["Name"] = "second"
 			e.okta.Inject(fakeokta.Fault{Method: "POST", Path: "/api/v1/authorizationServers/*/policies/*/rules", After: 2, Status: http.StatusBadRequest})

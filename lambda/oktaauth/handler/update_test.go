@@ -174,13 +174,25 @@ func TestUpdateReconcilesInPlace(t *testing.T) {
 			},
 		},
 		{
-			name: "removing the introspection client rewrites the client-secret secret without it",
-			edit: func(p map[string]any) { p["IntrospectionClient"] = "false" },
+			name: "removing the confidential client deletes it and rewrites the client-secret secret without it",
+			edit: func(p map[string]any) { p["ConfidentialClient"] = "false" },
 			check: func(t *testing.T, e *env, before, after fakeokta.AuthorizationServer) {
-				doc := e.secretDoc()
-				assert.NotContains(t, doc, "introspectionClientSecret")
-				assert.Equal(t, appsByKind(e.okta)["confidential"].Credentials.OauthClient.ClientSecret, doc["confidentialClientSecret"])
-				assert.Equal(t, 2, e.sm.Count("PutSecretValue"))
+				assert.NotContains(t, appsByKind(e.okta), "confidential")
+				assert.Equal(t, map[string]string{"issuer": after.Issuer}, e.secretDoc())
+				assert.Equal(t, 2, e.putsTo(e.secARN))
+				assert.Equal(t, 1, e.putsTo(e.introARN), "the introspection credential did not change")
+			},
+		},
+		{
+			name: "removing the introspection client (and its secret) deletes the app and writes no secret",
+			edit: func(p map[string]any) {
+				p["IntrospectionClient"] = "false"
+				delete(p, "IntrospectionSecretArn") // the construct removes the secret with the client
+			},
+			writes: []string{"POST /api/v1/apps/*/lifecycle/deactivate", "DELETE /api/v1/apps/*"},
+			check: func(t *testing.T, e *env, before, after fakeokta.AuthorizationServer) {
+				assert.NotContains(t, appsByKind(e.okta), "introspection")
+				assert.Equal(t, 2, e.sm.Count("PutSecretValue"), "only the create's writes")
 			},
 		},
 		{
@@ -193,7 +205,7 @@ func TestUpdateReconcilesInPlace(t *testing.T) {
 				require.Contains(t, apps, "public")
 				user, _ := after.Policy(smartcatalog.UserFacingPolicyName)
 				assert.ElementsMatch(t, []string{apps["confidential"].ID, apps["public"].ID}, user.Conditions.Clients.Include)
-				assert.Equal(t, 1, e.sm.Count("PutSecretValue"), "a public client has no secret")
+				assert.Equal(t, 2, e.sm.Count("PutSecretValue"), "a public client has no secret: only the create's writes")
 			},
 		},
 		{
@@ -220,7 +232,7 @@ func TestUpdateReconcilesInPlace(t *testing.T) {
 				assert.Equal(t, []string{"https://healthlake.us-east-1.amazonaws.com/datastore/0123456789abcdef0123456789abcdef/r4/"}, after.Audiences)
 				assert.Equal(t, before.ID, after.ID)
 				assert.Equal(t, before.Issuer, after.Issuer)
-				assert.Equal(t, 1, e.sm.Count("PutSecretValue"), "the issuer did not change, so the secret is not rewritten")
+				assert.Equal(t, 2, e.sm.Count("PutSecretValue"), "the issuer did not change, so no secret is rewritten")
 			},
 		},
 		{

@@ -109,7 +109,7 @@ func (r *Reconciler) convergeApps(ctx context.Context, x *run) error {
 			x.clientIDs[want.Kind] = clientID(app)
 			x.apps[want.Kind] = app
 			if want.HasSecret() {
-				x.secretsChanged = true
+				x.secretsChanged[want.Kind] = true
 				if app.Credentials != nil && app.Credentials.OauthClient != nil {
 					x.createdSecrets[want.Kind] = app.Credentials.OauthClient.ClientSecret
 				}
@@ -134,7 +134,7 @@ func (r *Reconciler) convergeApps(ctx context.Context, x *run) error {
 			r.logChange(ctx, "activate", "app", want.Label, got.id)
 		}
 		if got.serverID != x.as.Id && want.HasSecret() {
-			x.secretsChanged = true // taken over from a server that was deleted
+			x.secretsChanged[want.Kind] = true // taken over from a server that was deleted
 		}
 		x.clientIDs[want.Kind] = clientID(current)
 		x.apps[want.Kind] = current
@@ -146,9 +146,7 @@ func (r *Reconciler) convergeApps(ctx context.Context, x *run) error {
 			continue
 		}
 		x.staleApps = append(x.staleApps, a)
-		if kind == smartcatalog.ConfidentialClient || kind == smartcatalog.IntrospectionClient {
-			x.secretsChanged = true // its secret must leave the secret document
-		}
+		x.secretsChanged[kind] = true // its secret must leave the secret document
 	}
 	return nil
 }
@@ -277,57 +275,96 @@ func keysJSON(k *okta.OpenIdConnectApplicationSettingsClientKeys) string {
 
 // ---- client secrets ----
 
-// ClientSecretDocument is the JSON written to the client-secret secret. Client
-// ids are there too so a consumer needs one secret read; the public, backend
-// and introspection client ids are also in the resource's attributes.
+// ClientSecretDocument is the JSON written to the client-secret secret
+// (ClientSecretArn): the confidential client's credential, with the issuer, so
+// a web app needs one secret read. The introspection client's credential is not
+// here but in its own secret (IntrospectionCredential), so that the token
+// Lambda can be allowed to read it and nothing else.
 type ClientSecretDocument struct {
-	Issuer                    string `json:"issuer"`
-	ConfidentialClientID      string `json:"confidentialClientId,omitempty"`
-	ConfidentialClientSecret  string `json:"confidentialClientSecret,omitempty"`
-	IntrospectionClientID     string `json:"introspectionClientId,omitempty"`
-	IntrospectionClientSecret string `json:"introspectionClientSecret,omitempty"`
+	Issuer                   string `json:"issuer"`
+	ConfidentialClientID     string `json:"confidentialClientId,omitempty"`
+	ConfidentialClientSecret string `json:"confidentialClientSecret,omitempty"`
 }
 
-// writeClientSecrets puts the secret document when something in it changed
-// (or writing is forced). The handler cannot read the secret back (its role
-// only writes it), so "changed" is judged from what this run did.
+// IntrospectionCredential is the JSON written to the introspection secret
+// (IntrospectionSecretArn): exactly what the token-validation Lambda reads
+// (lambda/introspect, SMART_INTROSPECTION_SECRET_ARN).
+type IntrospectionCredential struct {
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
+}
+
+// writeClientSecrets writes each stack-owned secret whose content changed in
+// this run (or whose writing is forced). The handler cannot read the secrets
+// back (its role only writes them), so "changed" is judged from what this run
+// did.
 func (r *Reconciler) writeClientSecrets(ctx context.Context, x *run) error {
+	if err := r.writeConfidentialSecret(ctx, x); err != nil {
+		return err
+	}
+	return r.writeIntrospectionSecret(ctx, x)
+}
+
+func (r *Reconciler) writeConfidentialSecret(ctx context.Context, x *run) error {
+	const kind = smartcatalog.ConfidentialClient
 	arn := x.spec.ClientSecretARN
-	if arn == "" || !(x.writeSecret || x.secretsChanged) {
+	if arn == "" || !(x.writeClientSecret || x.secretsChanged[kind]) {
 		return nil
 	}
 	doc := ClientSecretDocument{Issuer: x.as.Issuer}
-	for _, kind := range []smartcatalog.ClientKind{smartcatalog.ConfidentialClient, smartcatalog.IntrospectionClient} {
-		app, ok := x.apps[kind]
-		if !ok {
-			continue
+	if app, ok := x.apps[kind]; ok {
+		secret, err := r.secretOf(ctx, x, kind, app)
+		if err != nil {
+			return err
 		}
-		secret := x.createdSecrets[kind]
-		if secret == "" {
-			var err error
-			if secret, err = r.clientSecret(ctx, app); err != nil {
-				return err
-			}
-		}
-		switch kind {
-		case smartcatalog.ConfidentialClient:
-			doc.ConfidentialClientID, doc.ConfidentialClientSecret = x.clientIDs[kind], secret
-		case smartcatalog.IntrospectionClient:
-			doc.IntrospectionClientID, doc.IntrospectionClientSecret = x.clientIDs[kind], secret
-		}
+		doc.ConfidentialClientID, doc.ConfidentialClientSecret = x.clientIDs[kind], secret
 	}
-	raw, err := json.Marshal(doc)
-	if err != nil {
-		return fmt.Errorf("encoding client secrets: %w", err)
-	}
-	if _, err := r.Secrets.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
-		SecretId: aws.String(arn), SecretString: aws.String(string(raw)),
-	}); err != nil {
+	if err := r.putSecret(ctx, arn, doc); err != nil {
 		return fmt.Errorf("writing client secrets to %s: %w", arn, err)
 	}
-	r.Log.InfoContext(ctx, "wrote client secrets", "secretArn", arn,
-		"confidentialClientId", doc.ConfidentialClientID, "introspectionClientId", doc.IntrospectionClientID)
+	r.Log.InfoContext(ctx, "wrote client secrets", "secretArn", arn, "confidentialClientId", doc.ConfidentialClientID)
 	return nil
+}
+
+func (r *Reconciler) writeIntrospectionSecret(ctx context.Context, x *run) error {
+	const kind = smartcatalog.IntrospectionClient
+	arn := x.spec.IntrospectionSecretARN
+	app, ok := x.apps[kind]
+	// Without the client there is nothing to write: the stack removes its secret
+	// with it, and the deleted client's credential no longer works.
+	if arn == "" || !ok || !(x.writeIntrospectionSecret || x.secretsChanged[kind]) {
+		return nil
+	}
+	secret, err := r.secretOf(ctx, x, kind, app)
+	if err != nil {
+		return err
+	}
+	doc := IntrospectionCredential{ClientID: x.clientIDs[kind], ClientSecret: secret}
+	if err := r.putSecret(ctx, arn, doc); err != nil {
+		return fmt.Errorf("writing the introspection client credential to %s: %w", arn, err)
+	}
+	r.Log.InfoContext(ctx, "wrote the introspection client credential", "secretArn", arn, "introspectionClientId", doc.ClientID)
+	return nil
+}
+
+// secretOf is the client secret of an app: as Okta returned it when this run
+// made the app, else read from Okta.
+func (r *Reconciler) secretOf(ctx context.Context, x *run, kind smartcatalog.ClientKind, app *okta.OpenIdConnectApplication) (string, error) {
+	if s := x.createdSecrets[kind]; s != "" {
+		return s, nil
+	}
+	return r.clientSecret(ctx, app)
+}
+
+func (r *Reconciler) putSecret(ctx context.Context, arn string, doc any) error {
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		return fmt.Errorf("encoding: %w", err)
+	}
+	_, err = r.Secrets.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
+		SecretId: aws.String(arn), SecretString: aws.String(string(raw)),
+	})
+	return err
 }
 
 // clientSecret finds an existing app's secret: in the app itself (classic

@@ -18,16 +18,19 @@ type run struct {
 	// serverIDs: apps tagged with any of these server ids are this resource's.
 	// The first is the current server.
 	serverIDs []string
-	// writeSecret forces writing the client-secret secret (create, a new secret
-	// ARN, a new issuer).
-	writeSecret bool
+	// writeClientSecret forces writing the client-secret secret (create, a new
+	// secret ARN, a new issuer); writeIntrospectionSecret likewise the
+	// introspection secret (create, a new secret ARN).
+	writeClientSecret, writeIntrospectionSecret bool
 	// journal, during a Create, records the apps made for the cleanup.
 	journal *journal
 
 	clientIDs      map[smartcatalog.ClientKind]string
 	apps           map[smartcatalog.ClientKind]*okta.OpenIdConnectApplication
 	createdSecrets map[smartcatalog.ClientKind]string
-	secretsChanged bool
+	// secretsChanged marks the kinds whose credential changed in this run (made,
+	// taken over, or removed), so their secret must be written.
+	secretsChanged map[smartcatalog.ClientKind]bool
 	staleApps      []ownedApp
 	staleScopes    []*okta.OAuth2Scope
 }
@@ -39,6 +42,7 @@ func (r *Reconciler) converge(ctx context.Context, x *run) (*Result, error) {
 	x.clientIDs = map[smartcatalog.ClientKind]string{}
 	x.apps = map[smartcatalog.ClientKind]*okta.OpenIdConnectApplication{}
 	x.createdSecrets = map[smartcatalog.ClientKind]string{}
+	x.secretsChanged = map[smartcatalog.ClientKind]bool{}
 	steps := []func(context.Context, *run) error{
 		r.convergeScopes,
 		r.convergeApps,
@@ -54,7 +58,13 @@ func (r *Reconciler) converge(ctx context.Context, x *run) (*Result, error) {
 			return nil, err
 		}
 	}
-	return &Result{ServerID: x.as.Id, Issuer: x.as.Issuer, Audience: x.spec.Server.Audience, ClientIDs: x.clientIDs}, nil
+	// The audience Okta has, which is the spec's unless the spec leaves it to an
+	// audience binding.
+	var audience string
+	if len(x.as.Audiences) > 0 {
+		audience = x.as.Audiences[0]
+	}
+	return &Result{ServerID: x.as.Id, Issuer: x.as.Issuer, Audience: audience, ClientIDs: x.clientIDs}, nil
 }
 
 // ---- scopes ----
@@ -401,9 +411,20 @@ func (r *Reconciler) convergeLifecycle(ctx context.Context, x *run) error {
 	return nil
 }
 
-func serverBody(spec *smartcatalog.Spec, owner Owner) okta.AuthorizationServer {
+// serverBody is the server the spec asks for. current is the server as Okta has
+// it (nil before it exists): a spec without an audience keeps the current one,
+// and a new server then gets smartcatalog.PlaceholderAudience.
+func serverBody(spec *smartcatalog.Spec, owner Owner, current *okta.AuthorizationServer) okta.AuthorizationServer {
+	audiences := []string{spec.Server.Audience}
+	if spec.Server.Audience == "" {
+		if current != nil && len(current.Audiences) > 0 {
+			audiences = slices.Clone(current.Audiences)
+		} else {
+			audiences = []string{smartcatalog.PlaceholderAudience(spec.Server.Name)}
+		}
+	}
 	return okta.AuthorizationServer{Name: spec.Server.Name, Description: owner.Describe(spec.Server.Description),
-		Audiences: []string{spec.Server.Audience}, IssuerMode: spec.Server.IssuerMode}
+		Audiences: audiences, IssuerMode: spec.Server.IssuerMode}
 }
 
 // ---- small helpers ----

@@ -140,7 +140,7 @@ func (r *Reconciler) create(ctx context.Context, spec *smartcatalog.Spec, owner 
 		r.Log.InfoContext(ctx, "continuing with this resource's own authorization server from an interrupted create",
 			"authorizationServerId", as.Id, "name", as.Name)
 	} else {
-		as, _, err = r.Okta.AuthorizationServer.CreateAuthorizationServer(ctx, serverBody(spec, owner))
+		as, _, err = r.Okta.AuthorizationServer.CreateAuthorizationServer(ctx, serverBody(spec, owner, nil))
 		if err != nil {
 			return nil, fmt.Errorf("creating authorization server %q: %w", spec.Server.Name, err)
 		}
@@ -151,7 +151,7 @@ func (r *Reconciler) create(ctx context.Context, spec *smartcatalog.Spec, owner 
 		return nil, r.undoCreate(ctx, j, owner, err)
 	}
 	res, err := r.converge(ctx, &run{as: as, spec: spec, owner: owner,
-		serverIDs: append([]string{as.Id}, previous...), writeSecret: true, journal: j})
+		serverIDs: append([]string{as.Id}, previous...), writeClientSecret: true, writeIntrospectionSecret: true, journal: j})
 	if err != nil {
 		return nil, r.undoCreate(ctx, j, owner, err)
 	}
@@ -212,14 +212,21 @@ func (r *Reconciler) Update(ctx context.Context, serverID string, spec, old *sma
 	if as, err = r.updateServer(ctx, as, spec, owner); err != nil {
 		return nil, err
 	}
-	writeSecret := old == nil || old.ClientSecretARN != spec.ClientSecretARN || oldIssuer != as.Issuer
-	return r.converge(ctx, &run{as: as, spec: spec, owner: owner, serverIDs: []string{as.Id}, writeSecret: writeSecret})
+	// The handler cannot read the secrets back (its role only writes them), so
+	// they are rewritten whenever they might be out of date: a new secret, or a
+	// new issuer in the client-secret document.
+	return r.converge(ctx, &run{as: as, spec: spec, owner: owner, serverIDs: []string{as.Id},
+		writeClientSecret:        old == nil || old.ClientSecretARN != spec.ClientSecretARN || oldIssuer != as.Issuer,
+		writeIntrospectionSecret: old == nil || old.IntrospectionSecretARN != spec.IntrospectionSecretARN,
+	})
 }
 
 // updateServer puts the server's own fields (name, description with the
-// marker, audience, issuer mode) when they differ from the spec.
+// marker, audience, issuer mode) when they differ from the spec. Without an
+// audience in the spec the server's current one is kept: it belongs to a
+// Custom::SmartOktaAudience resource, and resetting it would break every token.
 func (r *Reconciler) updateServer(ctx context.Context, as *okta.AuthorizationServer, spec *smartcatalog.Spec, owner Owner) (*okta.AuthorizationServer, error) {
-	want := serverBody(spec, owner)
+	want := serverBody(spec, owner, as)
 	if as.Name == want.Name && as.Description == want.Description && as.IssuerMode == want.IssuerMode &&
 		equalStrings(as.Audiences, want.Audiences) {
 		return as, nil
@@ -231,6 +238,56 @@ func (r *Reconciler) updateServer(ctx context.Context, as *okta.AuthorizationSer
 	r.logChange(ctx, "update", "authorizationServer", want.Name, as.Id)
 	if updated.Status == "" {
 		updated.Status = as.Status
+	}
+	return updated, nil
+}
+
+// managedMarker matches the ownership marker of any resource of this product
+// (Owner.Marker), whichever stack and logical id it belongs to.
+var managedMarker = regexp.MustCompile(`\[cfn-[0-9a-f]{16}\]`)
+
+// NotManagedError reports an authorization server that no resource of this
+// product created: its audience is never changed.
+type NotManagedError struct {
+	ServerID string
+}
+
+func (e *NotManagedError) Error() string {
+	return fmt.Sprintf("authorization server %s was not created by a smart-healthlake CloudFormation resource "+
+		"(its description lacks the ownership marker); its audience is not changed", e.ServerID)
+}
+
+// SetAudience makes audience the only audience of the server serverID: it reads
+// the server and, when the audience differs, puts it back with only its
+// audiences changed. The server must carry an ownership marker of this product
+// (NotManagedError otherwise); a missing server is an error (there is nothing to
+// bind). It returns the server as Okta has it afterwards.
+func (r *Reconciler) SetAudience(ctx context.Context, serverID, audience string) (*okta.AuthorizationServer, error) {
+	as, resp, err := r.Okta.AuthorizationServer.GetAuthorizationServer(ctx, serverID)
+	if isNotFound(resp, err) {
+		return nil, fmt.Errorf("binding audience %q: authorization server %s does not exist in Okta: %w", audience, serverID, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading authorization server %s: %w", serverID, err)
+	}
+	if !managedMarker.MatchString(as.Description) {
+		return nil, &NotManagedError{ServerID: serverID}
+	}
+	if equalStrings(as.Audiences, []string{audience}) {
+		r.Log.InfoContext(ctx, "audience already bound", "authorizationServerId", serverID, "audience", audience)
+		return as, nil
+	}
+	// Okta's PUT replaces the server: send its own fields back unchanged.
+	body := okta.AuthorizationServer{Name: as.Name, Description: as.Description, IssuerMode: as.IssuerMode,
+		Audiences: []string{audience}}
+	updated, _, err := r.Okta.AuthorizationServer.UpdateAuthorizationServer(ctx, serverID, body)
+	if err != nil {
+		return nil, fmt.Errorf("setting the audience of authorization server %s to %q: %w", serverID, audience, err)
+	}
+	r.Log.InfoContext(ctx, "okta change", "action", "update", "object", "audience", "name", audience, "id", serverID,
+		"previousAudiences", as.Audiences)
+	if updated.Issuer == "" {
+		updated.Issuer = as.Issuer
 	}
 	return updated, nil
 }

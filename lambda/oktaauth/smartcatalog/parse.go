@@ -12,6 +12,14 @@ import (
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 )
 
+// Properties are a resource's properties as CloudFormation delivers them; an
+// alias, so code outside lambda/ (the CDK construct) can call Parse.
+type Properties = customresource.Properties
+
+// PropertyError is the error Parse returns, naming the bad property; an alias,
+// so code outside lambda/ can inspect it with errors.As.
+type PropertyError = customresource.PropertyError
+
 // MaxScopes bounds the generated catalogue. Every scope is an API call on create
 // and an entry in the rule's scope list; a typo such as a very long resource list
 // times levels and permissions should fail here, not after minutes of rate limits.
@@ -44,18 +52,70 @@ func ParseConnection(p customresource.Properties) (Connection, error) {
 	return c, nil
 }
 
-// UnknownProperties lists properties the handler does not read. They are
-// reported rather than refused: CloudFormation replays old property sets in
-// Delete and rollback events, and refusing one would wedge the stack.
+// UnknownProperties lists properties of the authorization server resource the
+// handler does not read. They are reported rather than refused: CloudFormation
+// replays old property sets in Delete and rollback events, and refusing one
+// would wedge the stack.
 func UnknownProperties(p customresource.Properties) []string {
+	return unknown(p, KnownProperties)
+}
+
+// UnknownAudienceBindingProperties is UnknownProperties for the audience binding.
+func UnknownAudienceBindingProperties(p customresource.Properties) []string {
+	return unknown(p, KnownAudienceBindingProperties)
+}
+
+func unknown(p customresource.Properties, known []string) []string {
 	var out []string
 	for k := range p {
-		if !slices.Contains(KnownProperties, k) {
+		if !slices.Contains(known, k) {
 			out = append(out, k)
 		}
 	}
 	slices.Sort(out)
 	return out
+}
+
+// AudienceBinding is the audience binding resource's input.
+type AudienceBinding struct {
+	OrgURL              string
+	CredentialSecretARN string
+	ServerID            string
+	Audience            string
+}
+
+// ParseAudienceBinding validates the audience binding's properties. Errors are
+// *customresource.PropertyError naming the property.
+func ParseAudienceBinding(p customresource.Properties) (AudienceBinding, error) {
+	var b AudienceBinding
+	conn, err := ParseConnection(p)
+	if err != nil {
+		return b, err
+	}
+	b.OrgURL, b.CredentialSecretARN = conn.OrgURL, conn.CredentialSecretARN
+	if b.ServerID, err = p.String(PropAuthorizationServerID); err != nil {
+		return b, err
+	}
+	if !serverID.MatchString(b.ServerID) {
+		return b, propErr(PropAuthorizationServerID, fmt.Sprintf("must be an Okta authorization server id (aus...), got %q", b.ServerID))
+	}
+	if b.Audience, err = p.String(PropAudience); err != nil {
+		return b, err
+	}
+	if err := checkAudience(b.Audience); err != nil {
+		return b, err
+	}
+	return b, nil
+}
+
+func checkAudience(a string) error {
+	if strings.ContainsAny(a, " \t\r\n") {
+		return propErr(PropAudience, "must not contain whitespace")
+	}
+	if len(a) > 1024 {
+		return propErr(PropAudience, "must be at most 1024 characters")
+	}
+	return nil
 }
 
 // Parse validates the properties and computes the catalogue. Errors are
@@ -72,17 +132,22 @@ func Parse(p customresource.Properties) (*Spec, error) {
 	if s.ClientSecretARN, err = p.OptionalString(PropClientSecretARN, ""); err != nil {
 		return nil, err
 	}
+	if s.IntrospectionSecretARN, err = p.OptionalString(PropIntrospectionSecretARN, ""); err != nil {
+		return nil, err
+	}
 	if s.Server.Description, err = p.OptionalString(PropDescription, "SMART on FHIR authorization server"); err != nil {
 		return nil, err
 	}
 	if len(s.Server.Description) > 500 {
 		return nil, propErr(PropDescription, "must be at most 500 characters (the ownership marker is appended)")
 	}
-	if s.Server.Audience, err = p.String(PropAudience); err != nil {
+	// Optional: absent (or empty) leaves the audience to a Custom::SmartOktaAudience
+	// resource; see PlaceholderAudience.
+	if s.Server.Audience, err = p.OptionalString(PropAudience, ""); err != nil {
 		return nil, err
 	}
-	if strings.TrimSpace(s.Server.Audience) != s.Server.Audience || strings.ContainsAny(s.Server.Audience, " \t\n") {
-		return nil, propErr(PropAudience, "must not contain whitespace")
+	if err := checkAudience(s.Server.Audience); err != nil {
+		return nil, err
 	}
 	if s.Server.IssuerMode, err = enum(p, PropIssuerMode, "ORG_URL", "ORG_URL", "CUSTOM_URL", "DYNAMIC"); err != nil {
 		return nil, err
@@ -190,6 +255,7 @@ var (
 	attributeName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,49}$`)
 	scopeName     = regexp.MustCompile(`^[!#-\[\]-~]{1,256}$`) // RFC 6749 scope-token: printable ASCII but space, " and \
 	oktaID        = regexp.MustCompile(`^[A-Za-z0-9]{20}$`)
+	serverID      = regexp.MustCompile(`^aus[A-Za-z0-9]{17}$`)
 )
 
 var levelWords = map[string]string{
@@ -511,8 +577,13 @@ func (s *Spec) parseClients(p customresource.Properties) error {
 			ApplicationType: "service", GrantTypes: []string{"client_credentials"}, ResponseTypes: []string{"token"},
 			TokenEndpointAuthMethod: "client_secret_basic", ConsentMethod: "TRUSTED"})
 	}
-	if s.ClientSecretARN == "" && slices.ContainsFunc(s.Clients, Client.HasSecret) {
-		return propErr(PropClientSecretARN, "is required when ConfidentialClient or IntrospectionClient is enabled (their secrets are written there)")
+	// Each secret-holding client has its own secret, so the token Lambda can be
+	// allowed to read the introspection credential and nothing else.
+	if _, on := s.Client(ConfidentialClient); on && s.ClientSecretARN == "" {
+		return propErr(PropClientSecretARN, "is required when ConfidentialClient is enabled (its client secret is written there)")
+	}
+	if _, on := s.Client(IntrospectionClient); on && s.IntrospectionSecretARN == "" {
+		return propErr(PropIntrospectionSecretARN, "is required when IntrospectionClient is enabled (its client id and secret are written there for the token Lambda)")
 	}
 	return nil
 }

@@ -101,6 +101,7 @@ func TestScopeDescriptionsReadLikeConsentText(t *testing.T) {
 func TestClientsAndPolicies(t *testing.T) {
 	jwks := `{"keys":[{"kty":"RSA","kid":"k1","e":"AQAB","n":"sXch"}]}`
 	all := with(base(), "ClientSecretArn", "arn:aws:secretsmanager:us-east-1:123456789012:secret:c-AbCdEf",
+		"IntrospectionSecretArn", "arn:aws:secretsmanager:us-east-1:123456789012:secret:i-AbCdEf",
 		"ConfidentialClient", "true", "ConfidentialClientRedirectUris", []any{"https://app.example.com/cb"},
 		"PublicClient", "true", "PublicClientType", "native", "PublicClientRedirectUris", []any{"com.example.app:/callback"},
 		"BackendClient", "true", "BackendClientJwks", jwks, "IntrospectionClient", "true")
@@ -212,7 +213,12 @@ func TestBadProperties(t *testing.T) {
 			"BackendClientJwks.keys[0]", "private key"},
 		{"JWKS RSA without e", with(base(), "BackendClient", "true", "BackendClientJwks", `{"keys":[{"kty":"RSA","n":"a"}]}`),
 			"BackendClientJwks.keys[0]", "n and e"},
-		{"introspection client without secret ARN", with(base(), "IntrospectionClient", "true"), "ClientSecretArn", "required"},
+		{"introspection client without its secret", with(base(), "IntrospectionClient", "true"), "IntrospectionSecretArn", "required"},
+		{"introspection client with only the general secret", with(base(), "IntrospectionClient", "true", "ClientSecretArn", "x"),
+			"IntrospectionSecretArn", "required"},
+		{"confidential client with only the introspection secret", with(base(), "ConfidentialClient", "true",
+			"ConfidentialClientRedirectUris", []any{"https://a.example.com/cb"}, "IntrospectionSecretArn", "x"), "ClientSecretArn", "required"},
+		{"audience with a tab", with(base(), "Audience", "api://x\ty"), "Audience", "whitespace"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -257,4 +263,70 @@ func TestParseConnectionDoesNotNeedTheName(t *testing.T) {
 	assert.Empty(t, c.Name)
 	_, err = smartcatalog.ParseConnection(with(base(), "CredentialSecretArn", ""))
 	require.Error(t, err)
+}
+
+func TestTheAudienceIsOptional(t *testing.T) {
+	p := with(base())
+	delete(p, "Audience")
+	s, err := smartcatalog.Parse(p)
+	require.NoError(t, err)
+	assert.Empty(t, s.Server.Audience, "absent: left to an audience binding")
+	s, err = smartcatalog.Parse(with(base(), "Audience", ""))
+	require.NoError(t, err)
+	assert.Empty(t, s.Server.Audience, "an empty string counts as absent")
+}
+
+func TestPlaceholderAudience(t *testing.T) {
+	assert.Equal(t, "api://smart-healthlake/clinic", smartcatalog.PlaceholderAudience("clinic"))
+	assert.Equal(t, "api://smart-healthlake/SMART%20clinic", smartcatalog.PlaceholderAudience("SMART clinic"),
+		"names may hold spaces, audiences may not")
+}
+
+func bindingProps() customresource.Properties {
+	return customresource.Properties{
+		"ServiceToken":          "arn:aws:lambda:us-east-1:123456789012:function:provider",
+		"OktaOrgUrl":            "https://example.okta.com/",
+		"CredentialSecretArn":   "arn:aws:secretsmanager:us-east-1:123456789012:secret:okta-AbCdEf",
+		"AuthorizationServerId": "ausAbCdEfGhIjKlMnOpQ",
+		"Audience":              "https://healthlake.us-east-1.amazonaws.com/datastore/abc/r4/",
+	}
+}
+
+func TestParseAudienceBinding(t *testing.T) {
+	b, err := smartcatalog.ParseAudienceBinding(bindingProps())
+	require.NoError(t, err)
+	assert.Equal(t, smartcatalog.AudienceBinding{OrgURL: "https://example.okta.com",
+		CredentialSecretARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:okta-AbCdEf",
+		ServerID:            "ausAbCdEfGhIjKlMnOpQ", Audience: "https://healthlake.us-east-1.amazonaws.com/datastore/abc/r4/"}, b)
+	assert.Empty(t, smartcatalog.UnknownAudienceBindingProperties(bindingProps()))
+	assert.Equal(t, []string{"Name"}, smartcatalog.UnknownAudienceBindingProperties(with(bindingProps(), "Name", "x")))
+
+	cases := []struct {
+		name     string
+		props    customresource.Properties
+		property string
+	}{
+		{"missing server id", with(bindingProps(), "AuthorizationServerId", ""), "AuthorizationServerId"},
+		{"not a server id", with(bindingProps(), "AuthorizationServerId", "default"), "AuthorizationServerId"},
+		{"a path in the server id", with(bindingProps(), "AuthorizationServerId", "ausAbCdEfGh/../../x"), "AuthorizationServerId"},
+		{"missing audience", with(bindingProps(), "Audience", ""), "Audience"},
+		{"audience with a space", with(bindingProps(), "Audience", "a b"), "Audience"},
+		{"http org", with(bindingProps(), "OktaOrgUrl", "http://example.okta.com"), "OktaOrgUrl"},
+		{"missing credentials", with(bindingProps(), "CredentialSecretArn", nil), "CredentialSecretArn"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := smartcatalog.ParseAudienceBinding(tc.props)
+			var perr *customresource.PropertyError
+			require.True(t, errors.As(err, &perr), "got %v", err)
+			assert.Equal(t, tc.property, perr.Property)
+		})
+	}
+}
+
+func TestOnlyTheIntrospectionClientNeedsOnlyItsSecret(t *testing.T) {
+	s, err := smartcatalog.Parse(with(base(), "IntrospectionClient", "true", "IntrospectionSecretArn", "arn:i"))
+	require.NoError(t, err)
+	assert.Equal(t, "arn:i", s.IntrospectionSecretARN)
+	assert.Empty(t, s.ClientSecretARN)
 }

@@ -1,15 +1,22 @@
-// Package smartcatalog turns the Okta SMART custom resource's properties into a
+// Package smartcatalog turns the Okta SMART custom resources' properties into a
 // declarative description of everything that should exist in Okta: the
 // authorization server, its scopes, claims, access policies and rules, and the
-// OIDC clients. It does no I/O; package reconcile makes Okta match it.
+// OIDC clients. It does no I/O; package reconcile makes Okta match it. It has no
+// Lambda-only dependencies, so the CDK construct imports it to name properties
+// and to compute the scope catalogue at synthesis time.
 //
-// Property contract (CloudFormation delivers every scalar as a string; lists are
-// lists of strings; JSON-valued properties are strings holding JSON):
+// Two resource types share one handler. ResourceTypeAuthorizationServer
+// (Custom::SmartOktaAuthorizationServer) is the authorization server and
+// everything in it. Property contract (CloudFormation delivers every scalar as a
+// string; lists are lists of strings; JSON-valued properties are strings holding
+// JSON):
 //
 //	OktaOrgUrl                 string, required: https://<org>.okta.com (no path)
 //	CredentialSecretArn        string, required: Secrets Manager secret with the Okta credentials
 //	Name                       string, required: authorization server name (unique in the org)
-//	Audience                   string, required: the audience (Okta keeps exactly one)
+//	Audience                   string, optional (Okta keeps exactly one). Absent: Create sets
+//	                           PlaceholderAudience(Name) and Update leaves the server's current
+//	                           audience as it is, so a Custom::SmartOktaAudience resource can own it
 //	Description                string  default "SMART on FHIR authorization server"
 //	IssuerMode                 ORG_URL | CUSTOM_URL | DYNAMIC, default ORG_URL
 //	Active                     bool, default true
@@ -44,10 +51,27 @@
 //	BackendClient              bool, default false
 //	BackendClientJwks          JSON {"keys":[...]} of public keys, required when BackendClient
 //	IntrospectionClient        bool, default false
-//	ClientSecretArn            string, required when ConfidentialClient or IntrospectionClient
+//	ClientSecretArn            string, required when ConfidentialClient: the confidential
+//	                           client's id and secret are written there (ClientSecretDocument)
+//	IntrospectionSecretArn     string, required when IntrospectionClient: the introspection
+//	                           client's credential is written there as exactly
+//	                           {"client_id": "...", "client_secret": "..."}, the format the
+//	                           token-validation Lambda reads (SMART_INTROSPECTION_SECRET_ARN)
+//
+// ResourceTypeAudience (Custom::SmartOktaAudience) binds the audience of a server
+// made by the first type. It exists because the audience of a SMART HealthLake
+// set-up is the data store endpoint, which depends (through the token Lambda
+// that needs the issuer) on the authorization server: the server resource
+// cannot take it as a property without a dependency cycle. Properties:
+//
+//	OktaOrgUrl                 string, required, as above
+//	CredentialSecretArn        string, required, as above
+//	AuthorizationServerId      string, required: the server's id (its resource's attribute)
+//	Audience                   string, required
 package smartcatalog
 
 import (
+	"net/url"
 	"slices"
 	"strings"
 )
@@ -91,7 +115,11 @@ const (
 	PropBackendClient               = "BackendClient"
 	PropBackendClientJWKS           = "BackendClientJwks"
 	PropIntrospectionClient         = "IntrospectionClient"
-	propServiceToken                = "ServiceToken" // the Provider framework's own
+	PropIntrospectionSecretARN      = "IntrospectionSecretArn"
+	// PropAuthorizationServerID is a property of the audience binding only.
+	PropAuthorizationServerID = "AuthorizationServerId"
+	propServiceToken          = "ServiceToken"   // the Provider framework's own
+	propServiceTimeout        = "ServiceTimeout" // CloudFormation's, passed along with the properties
 )
 
 // KnownProperties lists every property the handler reads.
@@ -104,7 +132,33 @@ var KnownProperties = []string{
 	PropRefreshTokenWindowMinutes, PropBackendAccessTokenLifetime, PropTokenInlineHookID,
 	PropConfidentialClient, PropConfidentialRedirectURIs, PropConfidentialPostLogoutURIs, PropPublicClient,
 	PropPublicClientType, PropPublicRedirectURIs, PropBackendClient, PropBackendClientJWKS,
-	PropIntrospectionClient, propServiceToken,
+	PropIntrospectionClient, PropIntrospectionSecretARN, propServiceToken, propServiceTimeout,
+}
+
+// KnownAudienceBindingProperties lists every property of the audience binding.
+var KnownAudienceBindingProperties = []string{
+	PropOrgURL, PropCredentialSecretARN, PropAuthorizationServerID, PropAudience, propServiceToken, propServiceTimeout,
+}
+
+// CloudFormation resource types the handler serves.
+const (
+	// ResourceTypeAuthorizationServer is the authorization server and everything in it.
+	ResourceTypeAuthorizationServer = "Custom::SmartOktaAuthorizationServer"
+	// ResourceTypeAudience binds the audience of a server made by the first type.
+	ResourceTypeAudience = "Custom::SmartOktaAudience"
+)
+
+// PlaceholderAudiencePrefix starts the audience a server gets when it is
+// created without one. The api:// scheme makes it obviously not a resource
+// server URL: tokens minted for it are refused by the data store until the real
+// audience is bound.
+const PlaceholderAudiencePrefix = "api://smart-healthlake/"
+
+// PlaceholderAudience is the audience Create gives a server whose Audience
+// property is absent: PlaceholderAudiencePrefix followed by the server name,
+// path-escaped (names may hold spaces, audiences may not).
+func PlaceholderAudience(serverName string) string {
+	return PlaceholderAudiencePrefix + url.PathEscape(serverName)
 }
 
 // DefaultResources are the FHIR resource types scopes are generated for when
@@ -133,8 +187,12 @@ type Spec struct {
 	OrgURL string
 	// CredentialSecretARN names the secret holding the Okta credentials.
 	CredentialSecretARN string
-	// ClientSecretARN names the stack-owned secret client secrets are written to.
+	// ClientSecretARN names the stack-owned secret the confidential client's
+	// secret is written to ("" when there is none).
 	ClientSecretARN string
+	// IntrospectionSecretARN names the stack-owned secret the introspection
+	// client's credential is written to ("" when there is none).
+	IntrospectionSecretARN string
 
 	Server   Server
 	Scopes   []Scope
@@ -147,9 +205,11 @@ type Spec struct {
 type Server struct {
 	Name        string
 	Description string
-	Audience    string
-	IssuerMode  string
-	Active      bool
+	// Audience is "" when the property is absent: the audience is then not
+	// managed by this resource (see PlaceholderAudience).
+	Audience   string
+	IssuerMode string
+	Active     bool
 }
 
 // Scope is one custom scope.

@@ -1,0 +1,49 @@
+package oktaauth_test
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/openhealthstack/smart-healthlake/constructs/oktaauth"
+)
+
+// The smallest SMART authorization server: SMART v2 scopes for the US Core
+// resource types, the fhirUser and patient claims, no clients yet. The
+// credential secret holds {"apiToken": "..."} for Okta's management API.
+func ExampleNewSmartAuthorizationServer() {
+	app := awscdk.NewApp(nil)
+	stack := awscdk.NewStack(app, jsii.String("Fhir"), nil)
+
+	okta := oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), &oktaauth.SmartAuthorizationServerProps{
+		OrgUrl:           jsii.String("https://example.okta.com"),
+		CredentialSecret: awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String("OktaApi"), jsii.String("okta/management")),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("Issuer"), &awscdk.CfnOutputProps{Value: okta.Issuer()})
+}
+
+// A server with a web app and token introspection, wired to the data store:
+// the token validator needs the issuer, the data store needs the token
+// validator, and the audience is the data store endpoint, bound last.
+func ExampleSmartAuthorizationServer_BindAudience() {
+	app := awscdk.NewApp(nil)
+	stack := awscdk.NewStack(app, jsii.String("Fhir"), nil)
+
+	okta := oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), &oktaauth.SmartAuthorizationServerProps{
+		OrgUrl:           jsii.String("https://example.okta.com"),
+		CredentialSecret: awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String("OktaApi"), jsii.String("okta/management")),
+		ConfidentialClient: &oktaauth.ConfidentialClientProps{
+			RedirectUris: jsii.Strings("https://app.example.com/callback"),
+		},
+		IntrospectionClient: jsii.Bool(true),
+		AccessTokenLifetime: awscdk.Duration_Minutes(jsii.Number(15)),
+	})
+	// tokenvalidator.NewTokenValidator(..., &TokenValidatorProps{Issuer: okta.Issuer(),
+	//     Validation: jsii.String(tokenvalidator.ValidationIntrospection), IntrospectionSecret: okta.IntrospectionSecret(), ...})
+	// ds := datastore.NewSmartDatastore(..., &SmartDatastoreProps{Endpoints: okta.SmartEndpoints(),
+	//     ScopesSupported: okta.ScopesSupported(), IdpFunction: validator.IdpFunction(), ...})
+	var datastoreEndpoint *string // ds.DatastoreEndpoint()
+	if datastoreEndpoint != nil {
+		okta.BindAudience(datastoreEndpoint)
+	}
+}

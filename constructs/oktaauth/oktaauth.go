@@ -1,0 +1,545 @@
+// Package oktaauth provides SmartAuthorizationServer: an Okta custom
+// authorization server set up for SMART on FHIR (scopes, claims, access
+// policies and rules, optional OIDC clients), managed declaratively by a
+// CloudFormation custom resource whose handler is this module's lambda/oktaauth.
+//
+// The smallest use needs the Okta org and a secret with management API
+// credentials:
+//
+//	okta := oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), &oktaauth.SmartAuthorizationServerProps{
+//		OrgUrl:           jsii.String("https://example.okta.com"),
+//		CredentialSecret: awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String("OktaApi"), jsii.String("okta/management")),
+//	})
+//
+// It then feeds the data store (SmartEndpoints, ScopesSupported) and the token
+// validator (Issuer, JwksUri, IntrospectionSecret); once the data store exists,
+// BindAudience makes its endpoint the tokens' audience without a dependency
+// cycle (see BindAudience).
+//
+// What it creates:
+//   - the custom resource Custom::SmartOktaAuthorizationServer, served by one
+//     arm64 Go function behind the CDK Provider framework (onEvent only: every
+//     request finishes in one invocation);
+//   - a role for that function that may write its log group, read the
+//     credential secret and write the stack-owned secrets, and nothing else
+//     (see handlerPolicies);
+//   - the stack-owned secrets, each only when its client is on: ClientSecret()
+//     for the confidential client and IntrospectionSecret() for the
+//     introspection client, created holding "{}" and written by the handler,
+//     encrypted with SecretsEncryptionKey (a new rotating key by default), and
+//     destroyed with the stack, because their clients are deleted from Okta with
+//     it and a retained secret would only keep a dead credential;
+//   - KMS-encrypted, retained log groups for the handler and the framework;
+//   - cdk-nag suppressions with reasons for what does not apply.
+//     HIPAA.Security-IAMNoInlinePolicy on CDK's role policies is left to the app.
+//
+// What it does not do: assign Okta users or groups to the apps it creates
+// (access is governed by the user-facing rule's UserGroupIds), or create the
+// fhirUser and patientId user profile attributes the claims read; both are
+// org-level choices made in Okta.
+package oktaauth
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/customresources"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/openhealthstack/smart-healthlake/constructs/golambda"
+	"github.com/openhealthstack/smart-healthlake/constructs/logkey"
+	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
+	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/handler"
+	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/smartcatalog"
+)
+
+// Entry is the handler's main package in this module.
+const Entry = "lambda/oktaauth"
+
+// Resource types of the two custom resources.
+const (
+	// ResourceType is the authorization server resource.
+	ResourceType = smartcatalog.ResourceTypeAuthorizationServer
+	// AudienceResourceType is the resource BindAudience creates.
+	AudienceResourceType = smartcatalog.ResourceTypeAudience
+)
+
+// Timing and sizing of the handler.
+const (
+	// HandlerTimeoutMinutes: a create makes a hundred or more Okta calls, and
+	// Okta's rate limits (per minute) make the handler wait until
+	// X-Rate-Limit-Reset, so a cold create can take minutes. The Provider
+	// framework's onEvent function waits for the handler synchronously and has
+	// a 15-minute timeout: 14 leaves it the time to report a failure instead of
+	// timing out itself.
+	HandlerTimeoutMinutes = 14
+	// ServiceTimeoutSeconds bounds each custom resource operation in
+	// CloudFormation: 15 minutes of the framework's function times the three
+	// attempts Lambda makes of an asynchronous invocation, plus 5 minutes, inside
+	// CloudFormation's one-hour maximum.
+	ServiceTimeoutSeconds = 3000
+	handlerMemoryMB       = 256
+	// handlerConcurrency: CloudFormation sends one request per resource and
+	// the binding waits for the server (it reads its attribute), so 2 is
+	// headroom; a reserved concurrency also keeps the account's unreserved pool
+	// intact (and satisfies cdk-nag's HIPAA check).
+	handlerConcurrency = 2
+)
+
+// SmartAuthorizationServer is an Okta custom authorization server for SMART on
+// FHIR and the custom resource machinery that manages it.
+type SmartAuthorizationServer struct {
+	constructs.Construct
+	resource            awscdk.CustomResource
+	audienceBinding     awscdk.CustomResource
+	provider            customresources.Provider
+	function            awslambda.Function
+	frameworkRole       awsiam.Role
+	clientSecret        awssecretsmanager.Secret
+	introspectionSecret awssecretsmanager.Secret
+	secretsKey          awskms.IKey
+	logEncryptionKey    awskms.IKey
+	logGroups           []awslogs.ILogGroup
+	settings            settings
+	scopes              []string
+	scopesToken         string
+}
+
+// NewSmartAuthorizationServer creates the authorization server resource and
+// its handler. It panics, naming the prop, on invalid props: the handler's own
+// parser checks the literal values at synthesis time.
+func NewSmartAuthorizationServer(scope constructs.Construct, id *string, props *SmartAuthorizationServerProps) *SmartAuthorizationServer {
+	s := withDefaults(props)
+	fail := func(err error) {
+		panic(fmt.Sprintf("oktaauth.NewSmartAuthorizationServer(%s): %v", derefString(id), err))
+	}
+	if err := s.validate(); err != nil {
+		fail(err)
+	}
+	a := &SmartAuthorizationServer{settings: s}
+	// _Override makes a itself the jsii object, so it can be passed wherever a
+	// construct is expected (Tags_Of, NagSuppressions, a scope).
+	constructs.NewConstruct_Override(a, scope, id)
+	this := a
+
+	// The secrets are made first: their ARNs are properties, and the catalogue
+	// check below needs every property.
+	if s.ConfidentialClient != nil || s.introspection {
+		a.secretsKey = s.SecretsEncryptionKey
+		if a.secretsKey == nil {
+			a.secretsKey = awskms.NewKey(this, jsii.String("SecretsKey"), &awskms.KeyProps{
+				Description:       jsii.String("Encrypts the Okta client secrets of the SMART authorization server"),
+				EnableKeyRotation: jsii.Bool(true),
+				// It protects only this construct's secrets, which go with the
+				// stack; KMS still waits 30 days before deleting it.
+				RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+			})
+		}
+	}
+	newSecret := func(id, description string) awssecretsmanager.Secret {
+		return awssecretsmanager.NewSecret(this, jsii.String(id), &awssecretsmanager.SecretProps{
+			Description:   jsii.String(description),
+			EncryptionKey: a.secretsKey,
+			// "{}" until the handler writes the credential during the resource's
+			// create: a generated password would look like a credential.
+			SecretObjectValue: &map[string]awscdk.SecretValue{},
+			RemovalPolicy:     awscdk.RemovalPolicy_DESTROY,
+		})
+	}
+	if s.ConfidentialClient != nil {
+		a.clientSecret = newSecret("ClientSecret",
+			"Credential of the Okta confidential SMART app, with the issuer; written by the Okta custom resource")
+	}
+	if s.introspection {
+		a.introspectionSecret = newSecret("IntrospectionSecret",
+			"Credential of the Okta token introspection client; written by the Okta custom resource, read by the token validator")
+	}
+	secrets := secretRefs{}
+	if a.clientSecret != nil {
+		secrets.clientSecret = a.clientSecret
+	}
+	if a.introspectionSecret != nil {
+		secrets.introspectionSecret = a.introspectionSecret
+	}
+
+	properties := s.properties(a.serverName(), secrets)
+	scopes, tokenProp, err := checkCatalogue(properties)
+	if err != nil {
+		fail(err)
+	}
+	a.scopes, a.scopesToken = scopes, tokenProp
+
+	a.logEncryptionKey = s.LogEncryptionKey
+	if a.logEncryptionKey == nil {
+		a.logEncryptionKey = logkey.New(this, jsii.String("LogKey"), jsii.String("Encrypts the logs of the Okta SMART authorization server handler"))
+	}
+	newLogGroup := func(id string) awslogs.LogGroup {
+		lg := awslogs.NewLogGroup(this, jsii.String(id), &awslogs.LogGroupProps{
+			Retention:     s.LogRetention,
+			EncryptionKey: a.logEncryptionKey,
+			// Audit trail of every change made in Okta: outlives the stack.
+			RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		})
+		a.logGroups = append(a.logGroups, lg)
+		return lg
+	}
+	handlerLogs := newLogGroup("HandlerLogs")
+	providerLogs := newLogGroup("ProviderLogs")
+
+	// With LogGroup and no Role, golambda makes a role that writes only that log
+	// group; handlerPolicies adds the secrets.
+	a.function = golambda.NewGoFunction(this, jsii.String("Handler"), &golambda.GoFunctionProps{
+		Entry: jsii.String(Entry),
+		Options: &awslambda.FunctionOptions{
+			Description:                  jsii.String("Creates, updates and deletes the Okta SMART authorization server and binds its audience"),
+			MemorySize:                   jsii.Number(handlerMemoryMB),
+			Timeout:                      awscdk.Duration_Minutes(jsii.Number(HandlerTimeoutMinutes)),
+			ReservedConcurrentExecutions: jsii.Number(handlerConcurrency),
+			LogGroup:                     handlerLogs,
+			LoggingFormat:                awslambda.LoggingFormat_JSON,
+		},
+	})
+	for _, st := range a.handlerPolicies() {
+		a.function.AddToRolePolicy(st)
+	}
+
+	// The framework's role gets its log group plus what the framework adds
+	// itself (invoking the handler); no managed policy.
+	a.frameworkRole = awsiam.NewRole(this, jsii.String("ProviderOnEventRole"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("Provider framework onEvent for the Okta SMART authorization server"),
+	})
+	providerLogs.GrantWrite(a.frameworkRole)
+	a.provider = customresources.NewProvider(this, jsii.String("Provider"), &customresources.ProviderProps{
+		OnEventHandler:       a.function,
+		LogGroup:             providerLogs,
+		FrameworkOnEventRole: a.frameworkRole,
+	})
+	a.frameworkFunction().SetReservedConcurrentExecutions(jsii.Number(handlerConcurrency))
+
+	a.resource = awscdk.NewCustomResource(this, jsii.String("Resource"), &awscdk.CustomResourceProps{
+		ServiceToken:   a.provider.ServiceToken(),
+		ResourceType:   jsii.String(ResourceType),
+		Properties:     &properties,
+		ServiceTimeout: awscdk.Duration_Seconds(jsii.Number(ServiceTimeoutSeconds)),
+		// RemovalPolicy stays DELETE: CloudFormation must send the Delete to the
+		// handler, which removes the server and its apps from Okta.
+	})
+	a.suppressNagFindings()
+	return a
+}
+
+// serverName is props.Name, or one derived from the stack name and this
+// construct's path in it ("Fhir-Okta"): stable across deployments, and
+// different for each stack of an account and region sharing an Okta org.
+func (a *SmartAuthorizationServer) serverName() *string {
+	if a.settings.Name != nil && *a.settings.Name != "" {
+		return a.settings.Name
+	}
+	stack := awscdk.Stack_Of(a)
+	name := *stack.StackName() + "-" + strings.ReplaceAll(*awscdk.Names_StackRelativeConstructPath(a), "/", "-")
+	if !isLiteral(stack.StackName()) || len(name) > 100 {
+		// A nested stack's name is a token; Okta names are at most 100 characters.
+		return awscdk.Names_UniqueResourceName(a, &awscdk.UniqueResourceNameOptions{
+			MaxLength: jsii.Number(100), Separator: jsii.String("-"),
+		})
+	}
+	return jsii.String(name)
+}
+
+// handlerPolicies are the handler's permissions besides its log group:
+//   - GetSecretValue on the credential secret, and kms:Decrypt on its key
+//     through Secrets Manager when it has a customer-managed key;
+//   - PutSecretValue on the stack-owned secrets, and on their key
+//     GenerateDataKey (Secrets Manager encrypts each new value with a new data
+//     key) and Decrypt (it decrypts the current value when a put might repeat
+//     it), only through Secrets Manager and only for these secrets (the
+//     SecretARN encryption context).
+//
+// The handler never reads the secrets it writes.
+func (a *SmartAuthorizationServer) handlerPolicies() []awsiam.PolicyStatement {
+	stack := awscdk.Stack_Of(a)
+	viaSecretsManager := "secretsmanager." + *stack.Region() + ".amazonaws.com"
+	cred := a.settings.CredentialSecret
+	out := []awsiam.PolicyStatement{
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("ReadOktaCredentials"),
+			Actions:   jsii.Strings("secretsmanager:GetSecretValue"),
+			Resources: &[]*string{secretArnForPolicies(cred)},
+		}),
+	}
+	if key := cred.EncryptionKey(); key != nil {
+		out = append(out, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("DecryptOktaCredentials"),
+			Actions:    jsii.Strings("kms:Decrypt"),
+			Resources:  &[]*string{key.KeyArn()},
+			Conditions: &map[string]any{"StringEquals": map[string]any{"kms:ViaService": viaSecretsManager}},
+		}))
+	}
+	var owned []*string
+	for _, sec := range []awssecretsmanager.Secret{a.clientSecret, a.introspectionSecret} {
+		if sec != nil {
+			owned = append(owned, sec.SecretArn())
+		}
+	}
+	if len(owned) > 0 {
+		out = append(out,
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:       jsii.String("WriteClientSecrets"),
+				Actions:   jsii.Strings("secretsmanager:PutSecretValue"),
+				Resources: &owned,
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:       jsii.String("EncryptClientSecrets"),
+				Actions:   jsii.Strings("kms:GenerateDataKey", "kms:Decrypt"),
+				Resources: &[]*string{a.secretsKey.KeyArn()},
+				Conditions: &map[string]any{"StringEquals": map[string]any{
+					"kms:ViaService":                  viaSecretsManager,
+					"kms:EncryptionContext:SecretARN": owned,
+				}},
+			}),
+		)
+	}
+	return out
+}
+
+// secretArnForPolicies is the secret's ARN as IAM must name it: a secret
+// imported by name has a partial ARN, and Secrets Manager appends a dash and 6
+// characters to every secret's name.
+func secretArnForPolicies(s awssecretsmanager.ISecret) *string {
+	if full := s.SecretFullArn(); full != nil {
+		return full
+	}
+	return jsii.String(*s.SecretArn() + "-??????")
+}
+
+func (a *SmartAuthorizationServer) frameworkFunction() awslambda.CfnFunction {
+	return a.provider.Node().FindChild(jsii.String("framework-onEvent")).Node().DefaultChild().(awslambda.CfnFunction)
+}
+
+// suppressNagFindings excuses, with reasons, the cdk-nag findings that do not
+// apply. HIPAA.Security-IAMNoInlinePolicy on CDK's role policies is a
+// project-wide choice left to the app.
+func (a *SmartAuthorizationServer) suppressNagFindings() {
+	functions := &[]*cdknag.NagPackSuppression{
+		{
+			Id: jsii.String("HIPAA.Security-LambdaDLQ"),
+			Reason: jsii.String("Custom resource machinery invoked by CloudFormation: a failure is reported to CloudFormation, which " +
+				"fails and rolls back the deployment; a dead-letter queue would only keep events with their pre-signed response URLs."),
+		},
+		{
+			Id: jsii.String("HIPAA.Security-LambdaInsideVPC"),
+			Reason: jsii.String("The functions call Okta's management API on the internet, Secrets Manager and Lambda, and never touch " +
+				"FHIR data; a VPC would need a NAT gateway and endpoints and would isolate no PHI."),
+		},
+	}
+	cdknag.NagSuppressions_AddResourceSuppressions(a.function, functions, jsii.Bool(false))
+	cdknag.NagSuppressions_AddResourceSuppressions(a.provider.Node().FindChild(jsii.String("framework-onEvent")), functions, jsii.Bool(false))
+
+	// CDK's grantInvoke adds "<function ARN>:*" so qualified invocations work;
+	// the function is this construct's own handler.
+	cdknag.NagSuppressions_AddResourceSuppressions(a.frameworkRole, &[]*cdknag.NagPackSuppression{{
+		Id:        jsii.String("AwsSolutions-IAM5"),
+		Reason:    jsii.String("Added by CDK's grantInvoke for the versions of this construct's own handler function (<function ARN>:*)."),
+		AppliesTo: &[]any{&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::<[A-Za-z0-9]+\.Arn>:\*$/`)}},
+	}}, jsii.Bool(true))
+
+	rotation := "Holds the credential of an OAuth client that Okta generated; only Okta can issue a new one, and the Okta custom " +
+		"resource writes it here whenever the client is created or re-created. A Secrets Manager rotation function would need " +
+		"Okta admin credentials of its own for no gain: the secret's lifetime is the client's."
+	for _, sec := range []awssecretsmanager.Secret{a.clientSecret, a.introspectionSecret} {
+		if sec == nil {
+			continue
+		}
+		cdknag.NagSuppressions_AddResourceSuppressions(sec, &[]*cdknag.NagPackSuppression{
+			{Id: jsii.String("AwsSolutions-SMG4"), Reason: jsii.String(rotation)},
+			{Id: jsii.String("HIPAA.Security-SecretsManagerRotationEnabled"), Reason: jsii.String(rotation)},
+		}, jsii.Bool(false))
+	}
+}
+
+// BindAudience makes audience (the data store endpoint) the authorization
+// server's audience, through a second custom resource
+// (Custom::SmartOktaAudience) served by the same handler. It exists because
+// the endpoint depends on the server (data store <- token validator <-
+// issuer): the server resource can't take it as a property without a
+// dependency cycle, while the binding reads the server's id and so comes
+// after both. Call it once, and only when props.Audience is not set.
+//
+// Removing the binding later leaves the server's audience as it is (live
+// tokens keep working); changing audience updates it in place. It returns the
+// binding resource, whose Audience attribute is the bound audience.
+func (a *SmartAuthorizationServer) BindAudience(audience *string) awscdk.CustomResource {
+	const method = "oktaauth.SmartAuthorizationServer.BindAudience"
+	switch {
+	case a.audienceBinding != nil:
+		panic(method + ": already called; the server has one audience, bind it once")
+	case a.settings.Audience != nil && *a.settings.Audience != "":
+		panic(method + ": props.Audience is set; the server resource already owns the audience, so drop one of the two")
+	case audience == nil || *audience == "":
+		panic(method + ": audience is required (usually the data store endpoint)")
+	case isLiteral(audience) && strings.ContainsAny(*audience, " \t\r\n"):
+		panic(fmt.Sprintf("%s: audience must not contain whitespace, got %q", method, *audience))
+	}
+	a.audienceBinding = awscdk.NewCustomResource(a, jsii.String("Audience"), &awscdk.CustomResourceProps{
+		ServiceToken: a.provider.ServiceToken(),
+		ResourceType: jsii.String(AudienceResourceType),
+		Properties: &map[string]any{
+			smartcatalog.PropOrgURL:                a.settings.OrgUrl,
+			smartcatalog.PropCredentialSecretARN:   a.settings.CredentialSecret.SecretArn(),
+			smartcatalog.PropAuthorizationServerID: a.AuthorizationServerId(),
+			smartcatalog.PropAudience:              audience,
+		},
+		ServiceTimeout: awscdk.Duration_Seconds(jsii.Number(ServiceTimeoutSeconds)),
+	})
+	return a.audienceBinding
+}
+
+func (a *SmartAuthorizationServer) attr(name string) *string {
+	return a.resource.GetAttString(jsii.String(name))
+}
+
+// AuthorizationServerId returns the Okta authorization server id (aus...).
+func (a *SmartAuthorizationServer) AuthorizationServerId() *string {
+	return a.attr(handler.AttrAuthorizationServerID)
+}
+
+// Issuer returns the issuer of the server's tokens (https://<org>/oauth2/<id>
+// with IssuerModeOrgUrl).
+func (a *SmartAuthorizationServer) Issuer() *string { return a.attr(handler.AttrIssuer) }
+
+// AuthorizationEndpoint returns <issuer>/v1/authorize.
+func (a *SmartAuthorizationServer) AuthorizationEndpoint() *string {
+	return a.attr(handler.AttrAuthorizationEndpoint)
+}
+
+// TokenEndpoint returns <issuer>/v1/token.
+func (a *SmartAuthorizationServer) TokenEndpoint() *string { return a.attr(handler.AttrTokenEndpoint) }
+
+// JwksUri returns <issuer>/v1/keys, the server's signing keys.
+func (a *SmartAuthorizationServer) JwksUri() *string { return a.attr(handler.AttrJwksURI) }
+
+// IntrospectionEndpoint returns <issuer>/v1/introspect (RFC 7662).
+func (a *SmartAuthorizationServer) IntrospectionEndpoint() *string {
+	return a.attr(handler.AttrIntrospectionEndpoint)
+}
+
+// RevocationEndpoint returns <issuer>/v1/revoke (RFC 7009).
+func (a *SmartAuthorizationServer) RevocationEndpoint() *string {
+	return a.attr(handler.AttrRevocationEndpoint)
+}
+
+// Audience returns the server's audience as of the server resource's last
+// create or update: props.Audience, or the placeholder. After BindAudience
+// the audience is the value given to it, which the binding's Audience
+// attribute also returns; this attribute catches up at the server's next
+// update.
+func (a *SmartAuthorizationServer) Audience() *string { return a.attr(handler.AttrAudience) }
+
+// ConfidentialClientId returns the confidential client's id, or "" without one.
+func (a *SmartAuthorizationServer) ConfidentialClientId() *string {
+	return a.attr(handler.AttrConfidentialClientID)
+}
+
+// PublicClientId returns the public client's id, or "" without one.
+func (a *SmartAuthorizationServer) PublicClientId() *string {
+	return a.attr(handler.AttrPublicClientID)
+}
+
+// BackendClientId returns the backend services client's id, or "" without one.
+func (a *SmartAuthorizationServer) BackendClientId() *string {
+	return a.attr(handler.AttrBackendClientID)
+}
+
+// IntrospectionClientId returns the introspection client's id, or "" without one.
+func (a *SmartAuthorizationServer) IntrospectionClientId() *string {
+	return a.attr(handler.AttrIntrospectionClientID)
+}
+
+// ClientSecret returns the secret holding the confidential client's
+// credential ({"issuer", "confidentialClientId", "confidentialClientSecret"}),
+// or nil without a confidential client. Grant reads with its GrantRead.
+func (a *SmartAuthorizationServer) ClientSecret() awssecretsmanager.ISecret {
+	if a.clientSecret == nil {
+		return nil
+	}
+	return a.clientSecret
+}
+
+// IntrospectionSecret returns the secret holding the introspection client's
+// credential as the token validator reads it ({"client_id", "client_secret"}),
+// or nil without an introspection client.
+func (a *SmartAuthorizationServer) IntrospectionSecret() awssecretsmanager.ISecret {
+	if a.introspectionSecret == nil {
+		return nil
+	}
+	return a.introspectionSecret
+}
+
+// SecretsEncryptionKey returns the key of the stack-owned secrets, or nil when
+// there are none.
+func (a *SmartAuthorizationServer) SecretsEncryptionKey() awskms.IKey { return a.secretsKey }
+
+// LogEncryptionKey returns the key of the log groups.
+func (a *SmartAuthorizationServer) LogEncryptionKey() awskms.IKey { return a.logEncryptionKey }
+
+// LogGroups returns the log groups of the handler and of the Provider
+// framework, in that order.
+func (a *SmartAuthorizationServer) LogGroups() []awslogs.ILogGroup {
+	return append([]awslogs.ILogGroup(nil), a.logGroups...)
+}
+
+// Function returns the handler function.
+func (a *SmartAuthorizationServer) Function() awslambda.Function { return a.function }
+
+// Provider returns the Provider framework construct.
+func (a *SmartAuthorizationServer) Provider() customresources.Provider { return a.provider }
+
+// Resource returns the authorization server custom resource.
+func (a *SmartAuthorizationServer) Resource() awscdk.CustomResource { return a.resource }
+
+// SmartEndpoints returns the authorization server's URLs as the data store
+// construct takes them (datastore.SmartDatastoreProps.Endpoints), for its SMART
+// configuration document.
+func (a *SmartAuthorizationServer) SmartEndpoints() *smartconfig.Endpoints {
+	return &smartconfig.Endpoints{
+		Issuer:                a.Issuer(),
+		JwksUri:               a.JwksUri(),
+		AuthorizationEndpoint: a.AuthorizationEndpoint(),
+		TokenEndpoint:         a.TokenEndpoint(),
+		IntrospectionEndpoint: a.IntrospectionEndpoint(),
+		RevocationEndpoint:    a.RevocationEndpoint(),
+	}
+}
+
+// ScopesSupported returns the scope names the server offers, computed at
+// synthesis time with the handler's own catalogue: Okta's openid, profile and
+// offline_access, then every custom scope the resource creates. It is meant
+// for the data store's scopes_supported, whatever ScopeMetadataPublish says.
+// It panics when a scope prop is a token.
+func (a *SmartAuthorizationServer) ScopesSupported() *[]*string {
+	if a.scopesToken != "" {
+		panic(fmt.Sprintf("oktaauth.SmartAuthorizationServer.ScopesSupported: the scopes can't be known at synthesis time "+
+			"because props.%s is a token; list them yourself", propName(a.scopesToken)))
+	}
+	out := jsii.Strings("openid", "profile", "offline_access")
+	for _, s := range a.scopes {
+		*out = append(*out, jsii.String(s))
+	}
+	return out
+}
+
+func derefString(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

@@ -1,0 +1,996 @@
+package oktaauth_test
+
+import (
+	"encoding/json"
+	"os"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+	"github.com/stretchr/testify/require"
+
+	"github.com/openhealthstack/smart-healthlake/constructs/datastore"
+	"github.com/openhealthstack/smart-healthlake/constructs/oktaauth"
+	"github.com/openhealthstack/smart-healthlake/constructs/servicerole"
+	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
+	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
+	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
+	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/handler"
+	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/smartcatalog"
+)
+
+const (
+	account = "123456789012"
+	region  = "us-east-1"
+	org     = "https://example.okta.com"
+	// credentialArn is the partial ARN of the credential secret imported by name.
+	credentialArn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:okta/management"
+	// endpoint stands in for the data store endpoint.
+	endpoint = "https://healthlake.us-east-1.amazonaws.com/datastore/0123456789abcdef0123456789abcdef/r4/"
+	// publicJwks is an RSA public key set (no private members).
+	publicJwks = `{"keys":[{"kty":"RSA","kid":"backend-1","alg":"RS384","use":"sig","e":"AQAB","n":"sXchDaQebHnPiGvyDOAT4saGEUetSyo9MKLOoWFsueri23bOdgWp4Dy1WlUzewbgBHod5pcM9H95GQRV3JDXboIRROSBigeC5yjU1hGzHHyXss8UDprecbAYxknTcQkhslANGRUZmdTOQ5qTRsLAt6BTYuyvVRdhS8exSZEy_c4gs_7svlJJQ4H9_NxsiIoLwAEk7-Q3UXERGYw_75IDrGA84-lA_-Ct4eTlXHBIY2EaV7t7LjJaynVJCpkv4LKjTTAumiGUIuQhrNhZLuF_RJLqHpM2kgWFLU7-VTdL1VbC2tejvcI2BlMkEpk1BzBZI0KQB0GaDWFLN-aEAw3vRw"}]}`
+)
+
+// newStack uses cdk.json's feature flags, so the templates are the ones users get.
+func newStack(t *testing.T) awscdk.Stack {
+	t.Helper()
+	app := cdktest.NewApp(t, cdktest.CdkJSONContext(t))
+	return awscdk.NewStack(app, jsii.String("Fhir"), &awscdk.StackProps{
+		Env: &awscdk.Environment{Account: jsii.String(account), Region: jsii.String(region)},
+	})
+}
+
+// credential imports the Okta credential secret by name, as the app does.
+func credential(stack awscdk.Stack) awssecretsmanager.ISecret {
+	return awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String("OktaCredential"), jsii.String("okta/management"))
+}
+
+func minimalProps(stack awscdk.Stack) *oktaauth.SmartAuthorizationServerProps {
+	return &oktaauth.SmartAuthorizationServerProps{OrgUrl: jsii.String(org), CredentialSecret: credential(stack)}
+}
+
+// resource is one entry of a template's Resources.
+type resource struct {
+	Type           string
+	Properties     map[string]any
+	DependsOn      []string
+	DeletionPolicy string
+	Metadata       map[string]any
+}
+
+func resources(t *testing.T, tpl assertions.Template) map[string]resource {
+	t.Helper()
+	raw, err := json.Marshal(tpl.ToJSON())
+	require.NoError(t, err)
+	var doc struct{ Resources map[string]resource }
+	require.NoError(t, json.Unmarshal(raw, &doc))
+	return doc.Resources
+}
+
+func ofType(all map[string]resource, typ string) map[string]resource {
+	out := map[string]resource{}
+	for id, r := range all {
+		if r.Type == typ {
+			out[id] = r
+		}
+	}
+	return out
+}
+
+// ofConstruct keeps the resources of the construct under test, whose id in
+// every test is "Okta".
+func ofConstruct(all map[string]resource) map[string]resource {
+	out := map[string]resource{}
+	for id, r := range all {
+		if strings.HasPrefix(id, "Okta") && !strings.HasPrefix(id, "OktaCredential") {
+			out[id] = r
+		}
+	}
+	return out
+}
+
+func only(t *testing.T, all map[string]resource, typ string) (string, resource) {
+	t.Helper()
+	found := ofType(all, typ)
+	require.Len(t, found, 1, "resources of type %s", typ)
+	for id, r := range found {
+		return id, r
+	}
+	panic("unreachable")
+}
+
+// resolved renders a CDK value (token or literal) as the template shows it.
+func resolved(t *testing.T, stack awscdk.Stack, v any) any {
+	t.Helper()
+	raw, err := json.Marshal(stack.Resolve(v))
+	require.NoError(t, err)
+	var out any
+	require.NoError(t, json.Unmarshal(raw, &out))
+	return out
+}
+
+func ref(id string) map[string]any { return map[string]any{"Ref": id} }
+
+func getAtt(id, attr string) map[string]any { return map[string]any{"Fn::GetAtt": []any{id, attr}} }
+
+func logicalID(t *testing.T, stack awscdk.Stack, c constructs.IConstruct) string {
+	t.Helper()
+	return resolved(t, stack, c.Node().DefaultChild().(awscdk.CfnResource).LogicalId()).(string)
+}
+
+// statement is an IAM policy statement with Action and Resource normalized to lists.
+type statement struct {
+	Sid       string
+	Actions   []string
+	Resources []any
+	Condition map[string]any
+}
+
+func asList(v any) []any {
+	if l, ok := v.([]any); ok {
+		return l
+	}
+	if v == nil {
+		return nil
+	}
+	return []any{v}
+}
+
+// roleStatements collects the statements of every AWS::IAM::Policy attached to
+// the role with logical id roleID. Every statement must Allow.
+func roleStatements(t *testing.T, all map[string]resource, roleID string) []statement {
+	t.Helper()
+	var out []statement
+	for _, p := range ofType(all, "AWS::IAM::Policy") {
+		if !slices.ContainsFunc(asList(p.Properties["Roles"]), func(r any) bool {
+			m, _ := r.(map[string]any)
+			return m["Ref"] == roleID
+		}) {
+			continue
+		}
+		doc := p.Properties["PolicyDocument"].(map[string]any)
+		for _, s := range asList(doc["Statement"]) {
+			m := s.(map[string]any)
+			require.Equal(t, "Allow", m["Effect"])
+			st := statement{Resources: asList(m["Resource"])}
+			st.Sid, _ = m["Sid"].(string)
+			st.Condition, _ = m["Condition"].(map[string]any)
+			for _, a := range asList(m["Action"]) {
+				st.Actions = append(st.Actions, a.(string))
+			}
+			sort.Strings(st.Actions)
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// handlerFunction returns the logical id and resource of the Go handler.
+func handlerFunction(t *testing.T, all map[string]resource) (string, resource) {
+	t.Helper()
+	for id, r := range ofType(all, "AWS::Lambda::Function") {
+		if r.Properties["Runtime"] == "provided.al2023" {
+			return id, r
+		}
+	}
+	t.Fatal("no Go handler function")
+	return "", resource{}
+}
+
+func roleOf(fn resource) string {
+	return fn.Properties["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+}
+
+func logGroupOf(fn resource) string {
+	return fn.Properties["LoggingConfig"].(map[string]any)["LogGroup"].(map[string]any)["Ref"].(string)
+}
+
+func serverResource(t *testing.T, all map[string]resource) (string, map[string]any) {
+	t.Helper()
+	id, cr := only(t, all, oktaauth.ResourceType)
+	props := cr.Properties
+	require.NotNil(t, props["ServiceToken"])
+	delete(props, "ServiceToken")
+	return id, props
+}
+
+func TestTheSmallestUseSynthesizesWithSensibleDefaults(t *testing.T) {
+	stack := newStack(t)
+	a := oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), minimalProps(stack))
+	all := resources(t, cdktest.Template(t, stack))
+
+	t.Run("the resource gets the org, the credential, a derived name, SMART v2 and no clients", func(t *testing.T) {
+		id, props := serverResource(t, all)
+		require.Equal(t, logicalID(t, stack, a.Resource()), id)
+		require.Equal(t, map[string]any{
+			smartcatalog.PropOrgURL:              org,
+			smartcatalog.PropCredentialSecretARN: credentialArn,
+			smartcatalog.PropName:                "Fhir-Okta",
+			smartcatalog.PropScopeFlavor:         "v2",
+			smartcatalog.PropConfidentialClient:  "false",
+			smartcatalog.PropPublicClient:        "false",
+			smartcatalog.PropBackendClient:       "false",
+			smartcatalog.PropIntrospectionClient: "false",
+			"ServiceTimeout":                     "3000",
+		}, props, "no Audience: the placeholder until BindAudience; every other default is the handler's")
+		_, cr := only(t, all, oktaauth.ResourceType)
+		require.Equal(t, "Delete", cr.DeletionPolicy, "CloudFormation must send the Delete to the handler")
+	})
+
+	t.Run("no secrets and no secrets key without a client that has a secret", func(t *testing.T) {
+		require.Empty(t, ofType(all, "AWS::SecretsManager::Secret"))
+		require.Len(t, ofType(all, "AWS::KMS::Key"), 1, "the log key only")
+		require.Nil(t, a.ClientSecret())
+		require.Nil(t, a.IntrospectionSecret())
+		require.Nil(t, a.SecretsEncryptionKey())
+	})
+
+	t.Run("the handler is an arm64 Go function with room for rate-limit waits and a small reserved concurrency", func(t *testing.T) {
+		id, fn := handlerFunction(t, all)
+		require.Equal(t, resolved(t, stack, a.Function().FunctionName()), ref(id))
+		p := fn.Properties
+		require.Equal(t, "bootstrap", p["Handler"])
+		require.Equal(t, []any{"arm64"}, p["Architectures"])
+		require.EqualValues(t, 14*60, p["Timeout"])
+		require.GreaterOrEqual(t, p["Timeout"].(float64), 600.0)
+		require.EqualValues(t, 2, p["ReservedConcurrentExecutions"])
+		require.EqualValues(t, 256, p["MemorySize"])
+		require.Nil(t, p["Environment"], "the handler needs no configuration: everything is in the properties")
+	})
+
+	t.Run("the Provider framework has only its onEvent function, with reserved concurrency", func(t *testing.T) {
+		fns := ofType(all, "AWS::Lambda::Function")
+		require.Len(t, fns, 2)
+		require.Empty(t, ofType(all, "AWS::StepFunctions::StateMachine"), "no isComplete: no waiter")
+		for id, fn := range fns {
+			require.EqualValues(t, 2, fn.Properties["ReservedConcurrentExecutions"], id)
+		}
+	})
+
+	t.Run("every log group is KMS-encrypted, kept a year and retained, and every function logs to one", func(t *testing.T) {
+		groups := ofType(all, "AWS::Logs::LogGroup")
+		require.Len(t, groups, 2)
+		keyID, _ := only(t, all, "AWS::KMS::Key")
+		require.Equal(t, getAtt(keyID, "Arn"), resolved(t, stack, a.LogEncryptionKey().KeyArn()))
+		for id, g := range groups {
+			require.Equal(t, getAtt(keyID, "Arn"), g.Properties["KmsKeyId"], id)
+			require.EqualValues(t, 365, g.Properties["RetentionInDays"], id)
+			require.Equal(t, "Retain", g.DeletionPolicy, id)
+		}
+		for id, fn := range ofType(all, "AWS::Lambda::Function") {
+			require.Contains(t, groups, logGroupOf(fn), id)
+		}
+		require.Len(t, a.LogGroups(), 2)
+	})
+
+	t.Run("scopes advertised: OpenID's, the context scopes and v2 read+search for the US Core types at three levels", func(t *testing.T) {
+		got := *jsii.Strings()
+		for _, s := range *a.ScopesSupported() {
+			got = append(got, s)
+		}
+		var names []string
+		for _, s := range got {
+			names = append(names, *s)
+		}
+		want := []string{"openid", "profile", "offline_access"}
+		want = append(want, smartcatalog.ContextScopes...)
+		for _, level := range []string{"patient", "user", "system"} {
+			for _, res := range smartcatalog.DefaultResources {
+				want = append(want, level+"/"+res+".rs")
+			}
+		}
+		require.Equal(t, want, names)
+	})
+}
+
+func TestEveryPropReachesItsProperty(t *testing.T) {
+	stack := newStack(t)
+	a := oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), &oktaauth.SmartAuthorizationServerProps{
+		OrgUrl:               jsii.String(org),
+		CredentialSecret:     credential(stack),
+		Name:                 jsii.String("clinic smart"),
+		Description:          jsii.String("SMART for the clinic"),
+		Audience:             jsii.String(endpoint),
+		IssuerMode:           jsii.String(oktaauth.IssuerModeDynamic),
+		Flavour:              smartconfig.V1,
+		ScopeLevels:          jsii.Strings("patient", "system"),
+		ScopeResources:       jsii.Strings("Patient", "Observation"),
+		ScopePermissionsV1:   jsii.Strings("read", "write"),
+		ScopePermissionsV2:   jsii.Strings("rs", "cruds"),
+		ScopeConsent:         jsii.String(oktaauth.ConsentRequired),
+		ScopeMetadataPublish: jsii.String(oktaauth.MetadataPublishNoClients),
+		ExtraScopes:          jsii.Strings("system/Group.read"),
+		FhirUserAttribute:    jsii.String("fhirUserRef"),
+		PatientClaim:         jsii.Bool(false),
+		PatientClaimName:     jsii.String("pat"),
+		PatientAttribute:     jsii.String("patientRef"),
+		ExtraClaims: &[]*oktaauth.ExtraClaim{
+			{Name: jsii.String("organization"), Value: jsii.String("user.organization"), Scopes: jsii.Strings("launch")},
+			{Name: jsii.String("groups"), Value: jsii.String("smart-"), ClaimType: oktaauth.ClaimTypeIdentity,
+				ValueType: oktaauth.ClaimValueGroups, GroupFilterType: jsii.String("STARTS_WITH"), AlwaysIncludeInToken: jsii.Bool(false)},
+		},
+		PolicyAssignment:           jsii.String(oktaauth.PolicyAssignmentAllClients),
+		UserGroupIds:               jsii.Strings("00gAbCdEfGhIjKlMnOpQ"),
+		AccessTokenLifetime:        awscdk.Duration_Minutes(jsii.Number(15)),
+		RefreshTokenLifetime:       awscdk.Duration_Days(jsii.Number(30)),
+		RefreshTokenWindow:         awscdk.Duration_Days(jsii.Number(7)),
+		BackendAccessTokenLifetime: awscdk.Duration_Hours(jsii.Number(1)),
+		TokenInlineHookId:          jsii.String("calAbCdEfGhIjKlMnOpQ"),
+		ConfidentialClient: &oktaauth.ConfidentialClientProps{
+			RedirectUris:           jsii.Strings("https://app.example.com/callback"),
+			PostLogoutRedirectUris: jsii.Strings("https://app.example.com/"),
+		},
+		PublicClient: &oktaauth.PublicClientProps{
+			Type:         jsii.String(oktaauth.PublicClientNative),
+			RedirectUris: jsii.Strings("com.example.app:/callback", "http://localhost:3000/cb"),
+		},
+		BackendClient:       &oktaauth.BackendClientProps{Jwks: jsii.String(publicJwks)},
+		IntrospectionClient: jsii.Bool(true),
+	})
+	all := resources(t, cdktest.Template(t, stack))
+	_, props := serverResource(t, all)
+	require.Equal(t, map[string]any{
+		smartcatalog.PropOrgURL:                      org,
+		smartcatalog.PropCredentialSecretARN:         credentialArn,
+		smartcatalog.PropName:                        "clinic smart",
+		smartcatalog.PropDescription:                 "SMART for the clinic",
+		smartcatalog.PropAudience:                    endpoint,
+		smartcatalog.PropIssuerMode:                  "DYNAMIC",
+		smartcatalog.PropScopeFlavor:                 "v1",
+		smartcatalog.PropScopeLevels:                 []any{"patient", "system"},
+		smartcatalog.PropScopeResources:              []any{"Patient", "Observation"},
+		smartcatalog.PropScopePermissionsV1:          []any{"read", "write"},
+		smartcatalog.PropScopePermissionsV2:          []any{"rs", "cruds"},
+		smartcatalog.PropScopeConsent:                "REQUIRED",
+		smartcatalog.PropScopeMetadataPublish:        "NO_CLIENTS",
+		smartcatalog.PropExtraScopes:                 []any{"system/Group.read"},
+		smartcatalog.PropFhirUserAttribute:           "fhirUserRef",
+		smartcatalog.PropPatientClaim:                "false",
+		smartcatalog.PropPatientClaimName:            "pat",
+		smartcatalog.PropPatientAttribute:            "patientRef",
+		smartcatalog.PropExtraClaims:                 `[{"name":"organization","value":"user.organization","scopes":["launch"]},{"name":"groups","value":"smart-","claimType":"IDENTITY","valueType":"GROUPS","groupFilterType":"STARTS_WITH","alwaysIncludeInToken":false}]`,
+		smartcatalog.PropPolicyAssignment:            "ALL_CLIENTS",
+		smartcatalog.PropUserGroupIDs:                []any{"00gAbCdEfGhIjKlMnOpQ"},
+		smartcatalog.PropAccessTokenLifetimeMinutes:  "15",
+		smartcatalog.PropRefreshTokenLifetimeMinutes: "43200",
+		smartcatalog.PropRefreshTokenWindowMinutes:   "10080",
+		smartcatalog.PropBackendAccessTokenLifetime:  "60",
+		smartcatalog.PropTokenInlineHookID:           "calAbCdEfGhIjKlMnOpQ",
+		smartcatalog.PropConfidentialClient:          "true",
+		smartcatalog.PropConfidentialRedirectURIs:    []any{"https://app.example.com/callback"},
+		smartcatalog.PropConfidentialPostLogoutURIs:  []any{"https://app.example.com/"},
+		smartcatalog.PropPublicClient:                "true",
+		smartcatalog.PropPublicClientType:            "native",
+		smartcatalog.PropPublicRedirectURIs:          []any{"com.example.app:/callback", "http://localhost:3000/cb"},
+		smartcatalog.PropBackendClient:               "true",
+		smartcatalog.PropBackendClientJWKS:           publicJwks,
+		smartcatalog.PropIntrospectionClient:         "true",
+		smartcatalog.PropClientSecretARN:             resolved(t, stack, a.ClientSecret().SecretArn()),
+		smartcatalog.PropIntrospectionSecretARN:      resolved(t, stack, a.IntrospectionSecret().SecretArn()),
+		"ServiceTimeout":                             "3000",
+	}, props)
+
+	// Every property the construct writes is one the handler reads.
+	for name := range props {
+		require.Contains(t, smartcatalog.KnownProperties, name)
+	}
+	// v1 only: the v2 permissions are sent but generate nothing.
+	scopes := strings.Join(deref(a.ScopesSupported()), " ")
+	require.Contains(t, scopes, "patient/Observation.write")
+	require.NotContains(t, scopes, ".rs")
+	require.Contains(t, scopes, "system/Group.read")
+}
+
+func deref(l *[]*string) []string {
+	var out []string
+	for _, s := range *l {
+		out = append(out, *s)
+	}
+	return out
+}
+
+func TestTheStackOwnedSecrets(t *testing.T) {
+	t.Run("one per secret-holding client, holding {} until the handler writes, destroyed with the stack, under a new rotating key", func(t *testing.T) {
+		stack := newStack(t)
+		props := minimalProps(stack)
+		props.ConfidentialClient = &oktaauth.ConfidentialClientProps{RedirectUris: jsii.Strings("https://app.example.com/cb")}
+		props.IntrospectionClient = jsii.Bool(true)
+		a := oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), props)
+		all := resources(t, cdktest.Template(t, stack))
+		secrets := ofType(all, "AWS::SecretsManager::Secret")
+		require.Len(t, secrets, 2)
+		require.Contains(t, secrets, logicalID(t, stack, a.ClientSecret()))
+		require.Contains(t, secrets, logicalID(t, stack, a.IntrospectionSecret()))
+		keyID := logicalID(t, stack, a.SecretsEncryptionKey())
+		key := all[keyID]
+		require.Equal(t, true, key.Properties["EnableKeyRotation"])
+		require.Equal(t, "Delete", key.DeletionPolicy)
+		for id, s := range secrets {
+			require.Equal(t, "{}", s.Properties["SecretString"], id)
+			require.Nil(t, s.Properties["GenerateSecretString"], id)
+			require.Equal(t, getAtt(keyID, "Arn"), s.Properties["KmsKeyId"], id)
+			require.Equal(t, "Delete", s.DeletionPolicy, id)
+			require.Nil(t, s.Properties["Name"], "CloudFormation names it: no clash between stacks")
+		}
+	})
+
+	t.Run("only the introspection secret, under the given key", func(t *testing.T) {
+		stack := newStack(t)
+		key := awskms.NewKey(stack, jsii.String("MyKey"), &awskms.KeyProps{EnableKeyRotation: jsii.Bool(true)})
+		props := minimalProps(stack)
+		props.IntrospectionClient = jsii.Bool(true)
+		props.SecretsEncryptionKey = key
+		a := oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), props)
+		all := resources(t, cdktest.Template(t, stack))
+		id, s := only(t, all, "AWS::SecretsManager::Secret")
+		require.Equal(t, logicalID(t, stack, a.IntrospectionSecret()), id)
+		require.Nil(t, a.ClientSecret())
+		require.Equal(t, getAtt(logicalID(t, stack, key), "Arn"), s.Properties["KmsKeyId"])
+		require.Len(t, ofType(all, "AWS::KMS::Key"), 2, "the given key and the log key: no new secrets key")
+		_, props2 := serverResource(t, all)
+		require.Equal(t, ref(id), props2[smartcatalog.PropIntrospectionSecretARN])
+		require.NotContains(t, props2, smartcatalog.PropClientSecretARN)
+	})
+}
+
+func TestTheHandlerRoleReadsOnlyTheCredentialAndWritesOnlyTheStackOwnedSecrets(t *testing.T) {
+	for name, c := range map[string]struct {
+		build func(stack awscdk.Stack) (*oktaauth.SmartAuthorizationServerProps, string)
+		want  func(t *testing.T, stack awscdk.Stack, all map[string]resource, a *oktaauth.SmartAuthorizationServer) []statement
+	}{
+		"credential imported by name, no clients with secrets": {
+			build: func(stack awscdk.Stack) (*oktaauth.SmartAuthorizationServerProps, string) {
+				return minimalProps(stack), ""
+			},
+			want: func(t *testing.T, stack awscdk.Stack, all map[string]resource, a *oktaauth.SmartAuthorizationServer) []statement {
+				return []statement{{Sid: "ReadOktaCredentials", Actions: []string{"secretsmanager:GetSecretValue"},
+					Resources: []any{credentialArn + "-??????"}}}
+			},
+		},
+		"credential imported by name, both secrets under the new key": {
+			build: func(stack awscdk.Stack) (*oktaauth.SmartAuthorizationServerProps, string) {
+				p := minimalProps(stack)
+				p.ConfidentialClient = &oktaauth.ConfidentialClientProps{RedirectUris: jsii.Strings("https://app.example.com/cb")}
+				p.IntrospectionClient = jsii.Bool(true)
+				return p, ""
+			},
+			want: func(t *testing.T, stack awscdk.Stack, all map[string]resource, a *oktaauth.SmartAuthorizationServer) []statement {
+				owned := []any{resolved(t, stack, a.ClientSecret().SecretArn()), resolved(t, stack, a.IntrospectionSecret().SecretArn())}
+				return []statement{
+					{Sid: "ReadOktaCredentials", Actions: []string{"secretsmanager:GetSecretValue"}, Resources: []any{credentialArn + "-??????"}},
+					{Sid: "WriteClientSecrets", Actions: []string{"secretsmanager:PutSecretValue"}, Resources: owned},
+					{Sid: "EncryptClientSecrets", Actions: []string{"kms:Decrypt", "kms:GenerateDataKey"},
+						Resources: []any{resolved(t, stack, a.SecretsEncryptionKey().KeyArn())},
+						Condition: map[string]any{"StringEquals": map[string]any{
+							"kms:ViaService":                  "secretsmanager.us-east-1.amazonaws.com",
+							"kms:EncryptionContext:SecretARN": owned,
+						}}},
+				}
+			},
+		},
+		"credential secret in the stack with its own key, introspection only": {
+			build: func(stack awscdk.Stack) (*oktaauth.SmartAuthorizationServerProps, string) {
+				credKey := awskms.NewKey(stack, jsii.String("CredKey"), &awskms.KeyProps{EnableKeyRotation: jsii.Bool(true)})
+				cred := awssecretsmanager.NewSecret(stack, jsii.String("Cred"), &awssecretsmanager.SecretProps{EncryptionKey: credKey})
+				return &oktaauth.SmartAuthorizationServerProps{OrgUrl: jsii.String(org), CredentialSecret: cred,
+					IntrospectionClient: jsii.Bool(true)}, ""
+			},
+			want: func(t *testing.T, stack awscdk.Stack, all map[string]resource, a *oktaauth.SmartAuthorizationServer) []statement {
+				owned := []any{resolved(t, stack, a.IntrospectionSecret().SecretArn())}
+				var credID, credKeyID string
+				for id := range ofType(all, "AWS::SecretsManager::Secret") {
+					if strings.HasPrefix(id, "Cred") {
+						credID = id
+					}
+				}
+				for id := range ofType(all, "AWS::KMS::Key") {
+					if strings.HasPrefix(id, "CredKey") {
+						credKeyID = id
+					}
+				}
+				return []statement{
+					{Sid: "ReadOktaCredentials", Actions: []string{"secretsmanager:GetSecretValue"}, Resources: []any{ref(credID)}},
+					{Sid: "DecryptOktaCredentials", Actions: []string{"kms:Decrypt"}, Resources: []any{getAtt(credKeyID, "Arn")},
+						Condition: map[string]any{"StringEquals": map[string]any{"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}},
+					{Sid: "WriteClientSecrets", Actions: []string{"secretsmanager:PutSecretValue"}, Resources: owned},
+					{Sid: "EncryptClientSecrets", Actions: []string{"kms:Decrypt", "kms:GenerateDataKey"},
+						Resources: []any{resolved(t, stack, a.SecretsEncryptionKey().KeyArn())},
+						Condition: map[string]any{"StringEquals": map[string]any{
+							"kms:ViaService":                  "secretsmanager.us-east-1.amazonaws.com",
+							"kms:EncryptionContext:SecretARN": owned,
+						}}},
+				}
+			},
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			stack := newStack(t)
+			props, _ := c.build(stack)
+			a := oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), props)
+			all := resources(t, cdktest.Template(t, stack))
+			_, fn := handlerFunction(t, all)
+			got := roleStatements(t, all, roleOf(fn))
+			require.NotEmpty(t, got)
+			// The first statement is golambda's: its own log group, nothing else.
+			require.Equal(t, statement{Actions: []string{"logs:CreateLogStream", "logs:PutLogEvents"},
+				Resources: []any{getAtt(logGroupOf(fn), "Arn")}}, got[0])
+			want := c.want(t, stack, all, a)
+			for i := range want {
+				sort.Strings(want[i].Actions)
+			}
+			require.Equal(t, want, got[1:])
+			requireNoBroadGrants(t, all)
+		})
+	}
+}
+
+// requireNoBroadGrants checks every policy and role of the construct, the
+// Provider framework's included: no wildcard action, no iam:PassRole, no
+// wildcard resource on a Secrets Manager or KMS action, no managed policy.
+func requireNoBroadGrants(t *testing.T, all map[string]resource) {
+	t.Helper()
+	for id, p := range ofConstruct(ofType(all, "AWS::IAM::Policy")) {
+		for _, s := range asList(p.Properties["PolicyDocument"].(map[string]any)["Statement"]) {
+			m := s.(map[string]any)
+			sensitive := false
+			for _, a := range asList(m["Action"]) {
+				require.NotContains(t, a.(string), "*", "wildcard action in %s", id)
+				require.NotEqual(t, "iam:PassRole", a, id)
+				sensitive = sensitive || strings.HasPrefix(a.(string), "secretsmanager:") || strings.HasPrefix(a.(string), "kms:")
+			}
+			if !sensitive {
+				continue
+			}
+			for _, r := range asList(m["Resource"]) {
+				if s, ok := r.(string); ok {
+					require.NotContains(t, s, "*", "wildcard resource for %v in %s", m["Action"], id)
+				}
+			}
+		}
+	}
+	for id, r := range ofConstruct(ofType(all, "AWS::IAM::Role")) {
+		require.Nil(t, r.Properties["ManagedPolicyArns"], "role %s has a managed policy", id)
+	}
+}
+
+func TestNoSecretValueOrOktaTokenIsInTheTemplate(t *testing.T) {
+	stack := newStack(t)
+	props := minimalProps(stack)
+	props.ConfidentialClient = &oktaauth.ConfidentialClientProps{RedirectUris: jsii.Strings("https://app.example.com/cb")}
+	props.BackendClient = &oktaauth.BackendClientProps{Jwks: jsii.String(publicJwks)}
+	props.IntrospectionClient = jsii.Bool(true)
+	a := oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), props)
+	a.BindAudience(jsii.String(endpoint))
+	raw, err := json.Marshal(cdktest.Template(t, stack).ToJSON())
+	require.NoError(t, err)
+	text := strings.ToLower(string(raw))
+	for _, forbidden := range []string{"client_secret", "clientsecret\"", "confidentialclientsecret", "apitoken", "ssws",
+		"-----begin", "private key", "privatekey", `"d":`} {
+		require.NotContains(t, text, forbidden)
+	}
+	// The secrets themselves hold only the empty object.
+	for id, s := range ofType(resources(t, cdktest.Template(t, stack)), "AWS::SecretsManager::Secret") {
+		require.Equal(t, "{}", s.Properties["SecretString"], id)
+	}
+}
+
+func TestTheDataAttributesAreGetAttsOfTheResource(t *testing.T) {
+	stack := newStack(t)
+	a := oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), minimalProps(stack))
+	crID := logicalID(t, stack, a.Resource())
+	for attr, v := range map[string]*string{
+		handler.AttrAuthorizationServerID: a.AuthorizationServerId(),
+		handler.AttrIssuer:                a.Issuer(),
+		handler.AttrAuthorizationEndpoint: a.AuthorizationEndpoint(),
+		handler.AttrTokenEndpoint:         a.TokenEndpoint(),
+		handler.AttrJwksURI:               a.JwksUri(),
+		handler.AttrIntrospectionEndpoint: a.IntrospectionEndpoint(),
+		handler.AttrRevocationEndpoint:    a.RevocationEndpoint(),
+		handler.AttrAudience:              a.Audience(),
+		handler.AttrConfidentialClientID:  a.ConfidentialClientId(),
+		handler.AttrPublicClientID:        a.PublicClientId(),
+		handler.AttrBackendClientID:       a.BackendClientId(),
+		handler.AttrIntrospectionClientID: a.IntrospectionClientId(),
+	} {
+		require.Equal(t, getAtt(crID, attr), resolved(t, stack, v), attr)
+	}
+
+	e := a.SmartEndpoints()
+	require.Equal(t, getAtt(crID, "Issuer"), resolved(t, stack, e.Issuer))
+	require.Equal(t, getAtt(crID, "JwksUri"), resolved(t, stack, e.JwksUri))
+	require.Equal(t, getAtt(crID, "AuthorizationEndpoint"), resolved(t, stack, e.AuthorizationEndpoint))
+	require.Equal(t, getAtt(crID, "TokenEndpoint"), resolved(t, stack, e.TokenEndpoint))
+	require.Equal(t, getAtt(crID, "IntrospectionEndpoint"), resolved(t, stack, e.IntrospectionEndpoint))
+	require.Equal(t, getAtt(crID, "RevocationEndpoint"), resolved(t, stack, e.RevocationEndpoint))
+	require.Nil(t, e.ManagementEndpoint, "Okta has no SMART management endpoint")
+}
+
+func TestBindAudience(t *testing.T) {
+	stack := newStack(t)
+	a := oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), minimalProps(stack))
+	audience := awscdk.NewCfnParameter(stack, jsii.String("Endpoint"), nil).ValueAsString()
+	binding := a.BindAudience(audience)
+	all := resources(t, cdktest.Template(t, stack))
+	crID, cr := only(t, all, oktaauth.ResourceType)
+	bindID, b := only(t, all, oktaauth.AudienceResourceType)
+	require.Equal(t, logicalID(t, stack, binding), bindID)
+
+	require.Equal(t, cr.Properties["ServiceToken"], b.Properties["ServiceToken"], "served by the same provider")
+	require.Equal(t, map[string]any{
+		"ServiceToken":                         cr.Properties["ServiceToken"],
+		smartcatalog.PropOrgURL:                org,
+		smartcatalog.PropCredentialSecretARN:   credentialArn,
+		smartcatalog.PropAuthorizationServerID: getAtt(crID, "AuthorizationServerId"),
+		smartcatalog.PropAudience:              ref("Endpoint"),
+		"ServiceTimeout":                       "3000",
+	}, b.Properties, "the server id attribute makes the binding depend on the server")
+	require.Equal(t, "Delete", b.DeletionPolicy)
+	require.NotContains(t, cr.Properties, smartcatalog.PropAudience, "the server resource leaves the audience to the binding")
+	require.Equal(t, getAtt(bindID, "Audience"), resolved(t, stack, binding.GetAttString(jsii.String(handler.AttrAudience))))
+
+	t.Run("a second call panics naming the method", func(t *testing.T) {
+		msg := cdktest.Panics(t, func() { a.BindAudience(jsii.String(endpoint)) })
+		require.Contains(t, msg, "oktaauth.SmartAuthorizationServer.BindAudience: already called")
+	})
+	t.Run("not with props.Audience, not empty, not with spaces", func(t *testing.T) {
+		s2 := newStack(t)
+		p := minimalProps(s2)
+		p.Audience = jsii.String("api://fixed")
+		withAudience := oktaauth.NewSmartAuthorizationServer(s2, jsii.String("Okta"), p)
+		require.Contains(t, cdktest.Panics(t, func() { withAudience.BindAudience(jsii.String(endpoint)) }), "props.Audience is set")
+
+		s3 := newStack(t)
+		plain := oktaauth.NewSmartAuthorizationServer(s3, jsii.String("Okta"), minimalProps(s3))
+		require.Contains(t, cdktest.Panics(t, func() { plain.BindAudience(nil) }), "BindAudience: audience is required")
+		require.Contains(t, cdktest.Panics(t, func() { plain.BindAudience(jsii.String("a b")) }), "must not contain whitespace")
+	})
+}
+
+// TestTheCompositeWiringHasNoDependencyCycle wires the real constructs as the
+// composite stack does: Okta -> token validator (issuer) -> data store
+// (endpoints, scopes, IdP function) -> audience binding (data store endpoint).
+func TestTheCompositeWiringHasNoDependencyCycle(t *testing.T) {
+	stack := newStack(t)
+	props := minimalProps(stack)
+	props.IntrospectionClient = jsii.Bool(true)
+	okta := oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), props)
+	role := servicerole.NewServiceRole(stack, jsii.String("ServiceRole"), nil)
+	validator := tokenvalidator.NewTokenValidator(stack, jsii.String("TokenValidator"), &tokenvalidator.TokenValidatorProps{
+		Issuer:              okta.Issuer(),
+		JwksUri:             okta.JwksUri(),
+		ServiceRole:         awsiam.Role_FromRoleArn(stack, jsii.String("ServiceRoleRef"), role.RoleArn(), nil),
+		Validation:          jsii.String(tokenvalidator.ValidationIntrospection),
+		IntrospectionSecret: okta.IntrospectionSecret(),
+	})
+	ds := datastore.NewSmartDatastore(stack, jsii.String("Datastore"), &datastore.SmartDatastoreProps{
+		DatastoreName:   jsii.String("patients"),
+		Endpoints:       okta.SmartEndpoints(),
+		ScopesSupported: okta.ScopesSupported(),
+		IdpFunction:     validator.IdpFunction(),
+	})
+	role.BindDatastore(ds.DatastoreArn())
+	okta.BindAudience(ds.DatastoreEndpoint())
+
+	all := resources(t, cdktest.Template(t, stack)) // a cycle fails synthesis here
+	crID, _ := only(t, all, oktaauth.ResourceType)
+	dsID, _ := only(t, all, datastore.ResourceType)
+	_, b := only(t, all, oktaauth.AudienceResourceType)
+	require.Equal(t, getAtt(dsID, "DatastoreEndpoint"), b.Properties[smartcatalog.PropAudience])
+	require.Equal(t, getAtt(crID, "AuthorizationServerId"), b.Properties[smartcatalog.PropAuthorizationServerID])
+}
+
+func TestInvalidPropsPanicNamingTheProp(t *testing.T) {
+	for name, c := range map[string]struct {
+		change func(stack awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps)
+		want   string
+	}{
+		"no props": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
+			*p = oktaauth.SmartAuthorizationServerProps{}
+		},
+			"props.OrgUrl is required"},
+		"missing OrgUrl": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) { p.OrgUrl = nil }, "props.OrgUrl is required"},
+		"http OrgUrl": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
+			p.OrgUrl = jsii.String("http://example.okta.com")
+		}, `props.OrgUrl must be an https URL such as https://example.okta.com, got "http://example.okta.com"`},
+		"http OrgUrl on localhost": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
+			p.OrgUrl = jsii.String("http://localhost:8080")
+		}, "props.OrgUrl must be an https URL"},
+		"OrgUrl with a path": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
+			p.OrgUrl = jsii.String("https://example.okta.com/oauth2/default")
+		}, "props.OrgUrl: must be the https address of the Okta org"},
+		"admin OrgUrl": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
+			p.OrgUrl = jsii.String("https://example-admin.okta.com")
+		}, "props.OrgUrl: must be the org address, not the admin console's"},
+		"missing CredentialSecret": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) { p.CredentialSecret = nil },
+			"props.CredentialSecret is required"},
+		"confidential client without redirect URIs": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
+			p.ConfidentialClient = &oktaauth.ConfidentialClientProps{}
+		}, "props.ConfidentialClient.RedirectUris is required"},
+		"confidential client with an empty list": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
+			p.ConfidentialClient = &oktaauth.ConfidentialClientProps{RedirectUris: jsii.Strings()}
+		}, "props.ConfidentialClient.RedirectUris: is required"},
+		"confidential redirect over http": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
+			p.ConfidentialClient = &oktaauth.ConfidentialClientProps{RedirectUris: jsii.Strings("http://app.example.com/cb")}
+		}, "props.ConfidentialClient.RedirectUris[0]: "},
+		"public client without redirect URIs": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
+			p.PublicClient = &oktaauth.PublicClientProps{}
+		}, "props.PublicClient.RedirectUris is required"},
+		"public client type": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
+			p.PublicClient = &oktaauth.PublicClientProps{Type: jsii.String("spa"), RedirectUris: jsii.Strings("https://spa.example.com/cb")}
+		}, "props.PublicClient.Type: must be one of browser, native"},
+		"backend client without JWKS": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
+			p.BackendClient = &oktaauth.BackendClientProps{}
+		}, "props.BackendClient.Jwks is required"},
+		"backend JWKS with a private key": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
+			p.BackendClient = &oktaauth.BackendClientProps{Jwks: jsii.String(`{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB","d":"c2VjcmV0"}]}`)}
+		}, `props.BackendClient.Jwks.keys[0]: is a private key (has "d")`},
+		"bad flavour": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) { p.Flavour = "both" },
+			`props.Flavour must be smartconfig.V1 or smartconfig.V2, got "both"`},
+		"access token lifetime too long": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
+			p.AccessTokenLifetime = awscdk.Duration_Days(jsii.Number(2))
+		}, "props.AccessTokenLifetime: must be between 5 and 1440, got 2880 (minutes)"},
+		"access token lifetime too short": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
+			p.AccessTokenLifetime = awscdk.Duration_Minutes(jsii.Number(1))
+		}, "props.AccessTokenLifetime: must be between 5 and 1440, got 1 (minutes)"},
+		"backend lifetime too long": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
+			p.BackendAccessTokenLifetime = awscdk.Duration_Hours(jsii.Number(25))
+		}, "props.BackendAccessTokenLifetime: must be between 5 and 1440"},
+		"window too short": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
+			p.RefreshTokenWindow = awscdk.Duration_Minutes(jsii.Number(4))
+		}, "props.RefreshTokenWindow: must be between 5 and 2628000"},
+		"refresh lifetime shorter than the window": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
+			p.RefreshTokenLifetime = awscdk.Duration_Hours(jsii.Number(1))
+		}, "props.RefreshTokenLifetime: must be 0 (unlimited) or at least RefreshTokenWindowMinutes (10080), got 60 (minutes)"},
+		"lifetime not in whole minutes": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
+			p.AccessTokenLifetime = awscdk.Duration_Seconds(jsii.Number(90))
+		}, "props.AccessTokenLifetime must be a whole number of minutes, got 1 minute 30 seconds"},
+		"bad scope level": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
+			p.ScopeLevels = jsii.Strings("patient", "admin")
+		}, `props.ScopeLevels[1]: must be patient, user or system, got "admin"`},
+		"bad resource type": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
+			p.ScopeResources = jsii.Strings("observation")
+		}, "props.ScopeResources[0]: must be a FHIR resource type"},
+		"bad v2 permission": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
+			p.ScopePermissionsV2 = jsii.Strings("sr")
+		}, "props.ScopePermissionsV2[0]: must be letters of cruds in that order"},
+		"extra claim without value": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
+			p.ExtraClaims = &[]*oktaauth.ExtraClaim{{Name: jsii.String("x")}}
+		}, "props.ExtraClaims[0].Value is required"},
+		"extra claim with a reserved name": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
+			p.ExtraClaims = &[]*oktaauth.ExtraClaim{{Name: jsii.String("sub"), Value: jsii.String("user.x")}}
+		}, `props.ExtraClaims[0].name: "sub" is reserved by Okta`},
+		"name too long": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
+			p.Name = jsii.String(strings.Repeat("n", 101))
+		}, "props.Name: must have no leading or trailing spaces and at most 100 characters"},
+		"group id": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
+			p.UserGroupIds = jsii.Strings("admins")
+		}, "props.UserGroupIds[0]: must be an Okta group id"},
+		"audience with a space": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
+			p.Audience = jsii.String("api://a b")
+		}, "props.Audience: must not contain whitespace"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			stack := newStack(t)
+			props := minimalProps(stack)
+			c.change(stack, props)
+			msg := cdktest.Panics(t, func() { oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), props) })
+			require.Contains(t, msg, c.want)
+			require.Contains(t, msg, "oktaauth.NewSmartAuthorizationServer(Okta)")
+		})
+	}
+	t.Run("every problem of the props themselves is reported at once", func(t *testing.T) {
+		stack := newStack(t)
+		msg := cdktest.Panics(t, func() {
+			oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), &oktaauth.SmartAuthorizationServerProps{
+				Flavour: "v3", AccessTokenLifetime: awscdk.Duration_Seconds(jsii.Number(30)),
+			})
+		})
+		for _, want := range []string{"props.OrgUrl", "props.CredentialSecret", "props.Flavour", "props.AccessTokenLifetime"} {
+			require.Contains(t, msg, want)
+		}
+	})
+}
+
+func TestTokensAreLeftToTheHandler(t *testing.T) {
+	stack := newStack(t)
+	props := minimalProps(stack)
+	props.OrgUrl = awscdk.NewCfnParameter(stack, jsii.String("OrgUrl"), nil).ValueAsString()
+	props.Name = awscdk.NewCfnParameter(stack, jsii.String("Name"), nil).ValueAsString()
+	props.PublicClient = &oktaauth.PublicClientProps{
+		RedirectUris: awscdk.NewCfnParameter(stack, jsii.String("Redirects"), &awscdk.CfnParameterProps{Type: jsii.String("CommaDelimitedList")}).ValueAsList(),
+	}
+	a := oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), props)
+	_, p := serverResource(t, resources(t, cdktest.Template(t, stack)))
+	require.Equal(t, ref("OrgUrl"), p[smartcatalog.PropOrgURL])
+	require.Equal(t, ref("Name"), p[smartcatalog.PropName])
+	require.Equal(t, ref("Redirects"), p[smartcatalog.PropPublicRedirectURIs])
+	require.NotEmpty(t, *a.ScopesSupported(), "the scope props are literals")
+
+	t.Run("a token among the scope props makes ScopesSupported panic naming it", func(t *testing.T) {
+		s2 := newStack(t)
+		p2 := minimalProps(s2)
+		p2.ScopeResources = awscdk.NewCfnParameter(s2, jsii.String("Resources"), &awscdk.CfnParameterProps{Type: jsii.String("CommaDelimitedList")}).ValueAsList()
+		a2 := oktaauth.NewSmartAuthorizationServer(s2, jsii.String("Okta"), p2)
+		msg := cdktest.Panics(t, func() { a2.ScopesSupported() })
+		require.Contains(t, msg, "oktaauth.SmartAuthorizationServer.ScopesSupported")
+		require.Contains(t, msg, "props.ScopeResources is a token")
+	})
+	t.Run("literal values beside the tokens are still checked", func(t *testing.T) {
+		s3 := newStack(t)
+		p3 := minimalProps(s3)
+		p3.OrgUrl = awscdk.NewCfnParameter(s3, jsii.String("OrgUrl"), nil).ValueAsString()
+		p3.ScopeLevels = jsii.Strings("admin")
+		msg := cdktest.Panics(t, func() { oktaauth.NewSmartAuthorizationServer(s3, jsii.String("Okta"), p3) })
+		require.Contains(t, msg, "props.ScopeLevels[0]")
+	})
+}
+
+func TestTheDefaultNameIsTheStackAndThePath(t *testing.T) {
+	stack := newStack(t)
+	props := minimalProps(stack)
+	group := constructs.NewConstruct(stack, jsii.String("Auth"))
+	oktaauth.NewSmartAuthorizationServer(group, jsii.String("Okta"), props)
+	long := constructs.NewConstruct(stack, jsii.String(strings.Repeat("Nested", 20)))
+	oktaauth.NewSmartAuthorizationServer(long, jsii.String("Okta"), props)
+	var names []string
+	for _, r := range ofType(resources(t, cdktest.Template(t, stack)), oktaauth.ResourceType) {
+		names = append(names, r.Properties[smartcatalog.PropName].(string))
+	}
+	sort.Strings(names)
+	require.Len(t, names, 2)
+	require.Equal(t, "Fhir-Auth-Okta", names[0])
+	require.LessOrEqual(t, len(names[1]), 100, "Okta's limit")
+	require.True(t, strings.HasPrefix(names[1], "Fhir"), names[1])
+}
+
+func TestTheConstructIsAJsiiObject(t *testing.T) {
+	// Users pass constructs to Tags_Of, NagSuppressions and as scopes: that only
+	// works when the Go struct itself is the jsii object.
+	stack := newStack(t)
+	a := oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), minimalProps(stack))
+	awscdk.Tags_Of(a).Add(jsii.String("Team"), jsii.String("fhir"), nil)
+	require.Equal(t, "Fhir", *awscdk.Stack_Of(a).Node().Id())
+	awscdk.NewCfnOutput(a, jsii.String("Issuer"), &awscdk.CfnOutputProps{Value: a.Issuer()})
+	tpl := cdktest.Template(t, stack)
+	cdktest.Try(t, func() {
+		tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+			"Runtime": "provided.al2023",
+			"Tags":    []any{map[string]any{"Key": "Team", "Value": "fhir"}},
+		})
+	})
+}
+
+// nagFinding is one unsuppressed cdk-nag finding.
+type nagFinding struct {
+	Rule, Path string
+}
+
+var reportPath = regexp.MustCompile(`A copy of this report can be found in: (\S+)`)
+
+// nagReport synthesizes stack with cdk-nag's packs and returns every
+// unsuppressed finding. Unsuppressed errors fail an in-process synthesis; the
+// findings are then read from the validation report it writes.
+func nagReport(t *testing.T, stack awscdk.Stack) []nagFinding {
+	t.Helper()
+	cdktest.ApplyNagPacks(stack)
+	var msg string
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				msg = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(fmtAny(r)), "ValidationFailed:"))
+			}
+		}()
+		assertions.Annotations_FromStack(stack)
+	}()
+	if msg == "" {
+		return nil
+	}
+	m := reportPath.FindStringSubmatch(msg)
+	require.NotNil(t, m, "synthesis failed for another reason: %s", msg)
+	raw, err := os.ReadFile(m[1])
+	require.NoError(t, err)
+	var report struct {
+		PluginReports []struct {
+			Violations []struct {
+				Description         string
+				ViolatingConstructs []struct{ ConstructPath string }
+			}
+		}
+	}
+	require.NoError(t, json.Unmarshal(raw, &report))
+	var out []nagFinding
+	for _, p := range report.PluginReports {
+		for _, v := range p.Violations {
+			rule, _, _ := strings.Cut(v.Description, ":")
+			for _, c := range v.ViolatingConstructs {
+				out = append(out, nagFinding{Rule: rule, Path: c.ConstructPath})
+			}
+		}
+	}
+	return out
+}
+
+func fmtAny(r any) string {
+	if err, ok := r.(error); ok {
+		return err.Error()
+	}
+	s, _ := r.(string)
+	return s
+}
+
+// TestNagFindingsAreFixedOrExcused runs cdk-nag's HIPAA and AWS Solutions packs
+// on a stack holding only this construct, with every client: the only
+// unsuppressed findings are HIPAA.Security-IAMNoInlinePolicy on CDK's role
+// policies (a project-wide choice left to the lead), and every suppression
+// carries a specific reason.
+func TestNagFindingsAreFixedOrExcused(t *testing.T) {
+	build := func() awscdk.Stack {
+		stack := newStack(t)
+		props := minimalProps(stack)
+		props.ConfidentialClient = &oktaauth.ConfidentialClientProps{RedirectUris: jsii.Strings("https://app.example.com/cb")}
+		props.PublicClient = &oktaauth.PublicClientProps{RedirectUris: jsii.Strings("https://spa.example.com/cb")}
+		props.BackendClient = &oktaauth.BackendClientProps{Jwks: jsii.String(publicJwks)}
+		props.IntrospectionClient = jsii.Bool(true)
+		a := oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), props)
+		a.BindAudience(jsii.String(endpoint))
+		return stack
+	}
+
+	stack := build()
+	findings := nagReport(t, stack)
+	require.Equal(t, []nagFinding{
+		{"HIPAA.Security-IAMNoInlinePolicy", "Fhir/Okta/HandlerRole/DefaultPolicy/Resource"},
+		{"HIPAA.Security-IAMNoInlinePolicy", "Fhir/Okta/ProviderOnEventRole/DefaultPolicy/Resource"},
+	}, findings)
+
+	// The suppressions, read from a template synthesized with that one rule
+	// excused at stack level, as the app would.
+	stack = build()
+	excuse := "left to the app: a project-wide decision on CDK's inline role policies"
+	cdknagStackSuppress(stack, "HIPAA.Security-IAMNoInlinePolicy", excuse)
+	cdktest.ApplyNagPacks(stack)
+	require.Empty(t, cdktest.NagFindings(t, stack))
+	sup := cdktest.Suppressions(t, cdktest.Template(t, stack))
+	rules := map[string]bool{}
+	for _, s := range sup {
+		require.GreaterOrEqual(t, len(s.Reason), 40, "suppression of %s on %s needs a specific reason", s.Rule, s.Resource)
+		require.NotEqual(t, "HIPAA.Security-IAMNoInlinePolicy", s.Rule, "the construct leaves that rule to the app (%s)", s.Resource)
+		rules[s.Rule] = true
+	}
+	require.Equal(t, map[string]bool{
+		"AwsSolutions-IAM5": true, "AwsSolutions-SMG4": true, "HIPAA.Security-SecretsManagerRotationEnabled": true,
+		"HIPAA.Security-LambdaDLQ": true, "HIPAA.Security-LambdaInsideVPC": true,
+	}, rules)
+}
+
+func cdknagStackSuppress(stack awscdk.Stack, rule, reason string) {
+	cdknag.NagSuppressions_AddStackSuppressions(stack, &[]*cdknag.NagPackSuppression{
+		{Id: jsii.String(rule), Reason: jsii.String(reason)},
+	}, nil)
+}
+
+func TestGivenLogSettingsAreUsed(t *testing.T) {
+	stack := newStack(t)
+	key := awskms.NewKey(stack, jsii.String("SharedLogKey"), nil)
+	props := minimalProps(stack)
+	props.LogEncryptionKey = key
+	props.LogRetention = awslogs.RetentionDays_THREE_MONTHS
+	oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), props)
+	all := resources(t, cdktest.Template(t, stack))
+	keyID, _ := only(t, all, "AWS::KMS::Key")
+	for id, g := range ofType(all, "AWS::Logs::LogGroup") {
+		require.Equal(t, getAtt(keyID, "Arn"), g.Properties["KmsKeyId"], id)
+		require.EqualValues(t, 90, g.Properties["RetentionInDays"], id)
+	}
+}

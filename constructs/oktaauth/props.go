@@ -1,0 +1,650 @@
+package oktaauth
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
+	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/smartcatalog"
+)
+
+// Values of the enumerated props.
+const (
+	// IssuerModeOrgUrl issues tokens as https://<org>/oauth2/<server id>.
+	IssuerModeOrgUrl = "ORG_URL"
+	// IssuerModeCustomUrl issues tokens under the org's custom domain.
+	IssuerModeCustomUrl = "CUSTOM_URL"
+	// IssuerModeDynamic issues tokens under the domain the request came to.
+	IssuerModeDynamic = "DYNAMIC"
+
+	// ConsentImplicit grants clinical scopes without a consent screen.
+	ConsentImplicit = "IMPLICIT"
+	// ConsentRequired shows Okta's consent screen for clinical scopes.
+	ConsentRequired = "REQUIRED"
+
+	// MetadataPublishAllClients lists the scopes in the server's metadata.
+	MetadataPublishAllClients = "ALL_CLIENTS"
+	// MetadataPublishNoClients keeps them out of it.
+	MetadataPublishNoClients = "NO_CLIENTS"
+
+	// PolicyAssignmentCreatedClients applies the access policies to the clients
+	// this construct creates.
+	PolicyAssignmentCreatedClients = "CREATED_CLIENTS"
+	// PolicyAssignmentAllClients applies them to every client of the org.
+	PolicyAssignmentAllClients = "ALL_CLIENTS"
+
+	// PublicClientBrowser is a single-page app.
+	PublicClientBrowser = "browser"
+	// PublicClientNative is a mobile or desktop app (custom-scheme redirects allowed).
+	PublicClientNative = "native"
+)
+
+// ClaimType says which token a claim goes into.
+type ClaimType string
+
+// Claim types.
+const (
+	// ClaimTypeResource puts the claim in access tokens.
+	ClaimTypeResource ClaimType = "RESOURCE"
+	// ClaimTypeIdentity puts the claim in ID tokens.
+	ClaimTypeIdentity ClaimType = "IDENTITY"
+)
+
+// ClaimValueType says how Okta computes a claim's value.
+type ClaimValueType string
+
+// Claim value types.
+const (
+	// ClaimValueExpression is an Okta expression such as user.department.
+	ClaimValueExpression ClaimValueType = "EXPRESSION"
+	// ClaimValueGroups is the user's groups, filtered by GroupFilterType and Value.
+	ClaimValueGroups ClaimValueType = "GROUPS"
+)
+
+// ExtraClaim is a custom claim besides fhirUser and the patient claim.
+type ExtraClaim struct {
+	// Name of the claim; not one Okta reserves (sub, iss, aud...). Required.
+	Name *string
+	// Value is the Okta expression (user.department) or, for GROUPS claims, the
+	// group filter. Required.
+	Value *string
+	// ClaimType is the token the claim goes into.
+	// Default: ClaimTypeResource (access tokens).
+	ClaimType ClaimType
+	// ValueType is how Okta computes the value.
+	// Default: ClaimValueExpression.
+	ValueType ClaimValueType
+	// GroupFilterType is STARTS_WITH, EQUALS, CONTAINS or REGEX, for GROUPS
+	// claims only.
+	// Default: none (required for GROUPS claims).
+	GroupFilterType *string
+	// Scopes limit the claim to tokens granted one of them; each must be in the
+	// catalogue or an Okta system scope.
+	// Default: every token.
+	Scopes *[]*string
+	// AlwaysIncludeInToken puts the claim in the token even when the app does
+	// not ask for it.
+	// Default: true.
+	AlwaysIncludeInToken *bool
+}
+
+// ConfidentialClientProps configure the confidential web app (authorization
+// code with PKCE, client_secret_basic). Its id and secret are written to
+// ClientSecret().
+type ConfidentialClientProps struct {
+	// RedirectUris are the app's login callbacks: https, or http on localhost.
+	// Required.
+	RedirectUris *[]*string
+	// PostLogoutRedirectUris are where Okta may send users after logout.
+	// Default: none.
+	PostLogoutRedirectUris *[]*string
+}
+
+// PublicClientProps configure the public app (authorization code with PKCE, no
+// secret).
+type PublicClientProps struct {
+	// Type is PublicClientBrowser (a single-page app) or PublicClientNative.
+	// Default: PublicClientBrowser.
+	Type *string
+	// RedirectUris are the app's login callbacks (custom schemes only for native
+	// apps). Required.
+	RedirectUris *[]*string
+}
+
+// BackendClientProps configure the SMART Backend Services client
+// (client_credentials with private_key_jwt).
+type BackendClientProps struct {
+	// Jwks is the service's PUBLIC JSON Web Key Set, {"keys": [...]}, RSA keys
+	// only. It is a template value: a private key here is refused. Required.
+	Jwks *string
+}
+
+// SmartAuthorizationServerProps configure a SmartAuthorizationServer. Only
+// OrgUrl and CredentialSecret are required.
+type SmartAuthorizationServerProps struct {
+	// OrgUrl is the Okta org, such as https://example.okta.com: https, no path,
+	// not the -admin console address. Changing it moves the server to the new org
+	// (the old org's server is deleted). Required.
+	OrgUrl *string
+	// CredentialSecret holds the credentials for Okta's management API:
+	// {"apiToken": "..."} (an SSWS token) or {"clientId": "...", "privateKey":
+	// "<PEM>", "keyId": "..."} (an OAuth service app with the
+	// okta.authorizationServers.manage and okta.apps.manage scopes). Only the
+	// handler reads it, at deploy time. If it is encrypted with a customer-managed
+	// key, import it with that key (awssecretsmanager.Secret_FromSecretAttributes)
+	// so the handler may decrypt it. Required.
+	CredentialSecret awssecretsmanager.ISecret
+	// Name of the authorization server; unique in the Okta org. A server of that
+	// name that this resource did not create is an error, never adopted.
+	// Default: the stack name and this construct's path, such as "Fhir-Okta".
+	Name *string
+	// Description of the authorization server (an ownership note is appended).
+	// Default: "SMART on FHIR authorization server".
+	Description *string
+	// Audience of the access tokens, when it is known up front. Leave it out and
+	// call BindAudience when the audience is the data store endpoint.
+	// Default: a placeholder, smartcatalog.PlaceholderAudience(Name), until BindAudience.
+	Audience *string
+	// IssuerMode is IssuerModeOrgUrl, IssuerModeCustomUrl or IssuerModeDynamic.
+	// Default: IssuerModeOrgUrl.
+	IssuerMode *string
+	// Flavour is the SMART scope syntax of the generated clinical scopes: V1
+	// (patient/Observation.read) or V2 (patient/Observation.rs).
+	// Default: smartconfig.V2.
+	Flavour smartconfig.Flavour
+	// ScopeLevels are the levels clinical scopes are generated for: patient,
+	// user and/or system.
+	// Default: all three.
+	ScopeLevels *[]*string
+	// ScopeResources are the FHIR resource types clinical scopes are generated
+	// for, or "*".
+	// Default: smartcatalog.DefaultResources (the US Core resource types).
+	ScopeResources *[]*string
+	// ScopePermissionsV1 are the v1 permissions (read, write, *) with Flavour V1.
+	// Default: read.
+	ScopePermissionsV1 *[]*string
+	// ScopePermissionsV2 are the v2 permissions (ordered subsets of cruds: rs,
+	// cud, cruds) with Flavour V2.
+	// Default: rs.
+	ScopePermissionsV2 *[]*string
+	// ScopeConsent is ConsentImplicit or ConsentRequired for clinical scopes.
+	// Default: ConsentImplicit.
+	ScopeConsent *string
+	// ScopeMetadataPublish is MetadataPublishAllClients or MetadataPublishNoClients.
+	// Default: MetadataPublishAllClients.
+	ScopeMetadataPublish *string
+	// ExtraScopes are more custom scopes; names starting "system/" are granted to
+	// backend services, the others to user-facing apps.
+	// Default: none.
+	ExtraScopes *[]*string
+	// FhirUserAttribute is the Okta user profile attribute holding the user's
+	// FHIR resource (Practitioner/123), sent as the fhirUser claim.
+	// Default: "fhirUser".
+	FhirUserAttribute *string
+	// PatientClaim adds a claim with the user's patient id to access tokens
+	// granted launch/patient.
+	// Default: true.
+	PatientClaim *bool
+	// PatientClaimName is the name of that claim.
+	// Default: "patient".
+	PatientClaimName *string
+	// PatientAttribute is the user profile attribute holding the patient id.
+	// Default: "patientId".
+	PatientAttribute *string
+	// ExtraClaims are more custom claims.
+	// Default: none.
+	ExtraClaims *[]*ExtraClaim
+	// PolicyAssignment is PolicyAssignmentCreatedClients or PolicyAssignmentAllClients.
+	// Default: PolicyAssignmentCreatedClients.
+	PolicyAssignment *string
+	// UserGroupIds are the Okta groups (00g...) whose users the user-facing rule
+	// admits, or EVERYONE.
+	// Default: EVERYONE.
+	UserGroupIds *[]*string
+	// AccessTokenLifetime of user-facing apps' access tokens, whole minutes, 5
+	// minutes to 1 day.
+	// Default: 60 minutes.
+	AccessTokenLifetime awscdk.Duration
+	// RefreshTokenLifetime, whole minutes; 0 means unlimited (bounded by
+	// RefreshTokenWindow); otherwise at least RefreshTokenWindow.
+	// Default: unlimited.
+	RefreshTokenLifetime awscdk.Duration
+	// RefreshTokenWindow: a refresh token unused this long expires. Whole
+	// minutes, 5 minutes to 5 years.
+	// Default: 7 days.
+	RefreshTokenWindow awscdk.Duration
+	// BackendAccessTokenLifetime of backend services' access tokens, whole
+	// minutes, 5 minutes to 1 day.
+	// Default: 5 minutes.
+	BackendAccessTokenLifetime awscdk.Duration
+	// TokenInlineHookId is an Okta token inline hook (cal...) for the
+	// user-facing rule, such as one that adds the launch context.
+	// Default: none.
+	TokenInlineHookId *string
+	// ConfidentialClient creates a confidential web app; its secret goes to
+	// ClientSecret().
+	// Default: none.
+	ConfidentialClient *ConfidentialClientProps
+	// PublicClient creates a public app (PKCE, no secret).
+	// Default: none.
+	PublicClient *PublicClientProps
+	// BackendClient creates a SMART Backend Services client.
+	// Default: none.
+	BackendClient *BackendClientProps
+	// IntrospectionClient creates the client the token-validation Lambda uses
+	// to call the introspection endpoint; its credential goes to
+	// IntrospectionSecret() as {"client_id", "client_secret"}.
+	// Default: false.
+	IntrospectionClient *bool
+	// SecretsEncryptionKey encrypts ClientSecret() and IntrospectionSecret().
+	// Its key policy must let this account's IAM policies grant its use (the
+	// awskms.NewKey default does).
+	// Default: a new key with rotation, created only when there is a secret.
+	SecretsEncryptionKey awskms.IKey
+	// LogRetention of the handler's and the Provider framework's log groups.
+	// Default: awslogs.RetentionDays_ONE_YEAR.
+	LogRetention awslogs.RetentionDays
+	// LogEncryptionKey encrypts those log groups; its key policy must allow
+	// CloudWatch Logs (logkey.New makes such a key; logkey.AllowLogs adapts one).
+	// Default: a new key from logkey.New.
+	LogEncryptionKey awskms.IKey
+}
+
+// settings are the props with defaults applied.
+type settings struct {
+	SmartAuthorizationServerProps
+	introspection bool
+}
+
+func withDefaults(in *SmartAuthorizationServerProps) settings {
+	var s settings
+	if in != nil {
+		s.SmartAuthorizationServerProps = *in
+	}
+	if s.Flavour == "" {
+		s.Flavour = smartconfig.V2
+	}
+	if s.LogRetention == "" {
+		s.LogRetention = awslogs.RetentionDays_ONE_YEAR
+	}
+	s.introspection = s.IntrospectionClient != nil && *s.IntrospectionClient
+	return s
+}
+
+// validate checks what the property map cannot show: required objects,
+// literal https, durations. Everything else is checked by checkCatalogue with
+// the handler's own parser.
+func (s *settings) validate() error {
+	var errs []string
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+
+	switch {
+	case s.OrgUrl == nil || *s.OrgUrl == "":
+		bad("props.OrgUrl is required (https://<org>.okta.com)")
+	case isLiteral(s.OrgUrl):
+		// The handler also accepts http on loopback (its tests' fake Okta); a
+		// deployment never does.
+		if u, err := url.Parse(*s.OrgUrl); err != nil || u.Scheme != "https" {
+			bad("props.OrgUrl must be an https URL such as https://example.okta.com, got %q", *s.OrgUrl)
+		}
+	}
+	if s.CredentialSecret == nil {
+		bad("props.CredentialSecret is required (the secret with the Okta management API credentials)")
+	}
+	if !s.Flavour.Valid() {
+		bad("props.Flavour must be smartconfig.V1 or smartconfig.V2, got %q", s.Flavour)
+	}
+	for _, d := range s.durations() {
+		if d.value == nil {
+			continue
+		}
+		if _, err := wholeMinutes(d.value); err != nil {
+			bad("props.%s %v", d.prop, err)
+		}
+	}
+	if s.ConfidentialClient != nil && s.ConfidentialClient.RedirectUris == nil {
+		bad("props.ConfidentialClient.RedirectUris is required: list at least one redirect URI")
+	}
+	if s.PublicClient != nil && s.PublicClient.RedirectUris == nil {
+		bad("props.PublicClient.RedirectUris is required: list at least one redirect URI")
+	}
+	if s.BackendClient != nil && (s.BackendClient.Jwks == nil || *s.BackendClient.Jwks == "") {
+		bad("props.BackendClient.Jwks is required: the service's public JSON Web Key Set")
+	}
+	if s.ExtraClaims != nil {
+		for i, c := range *s.ExtraClaims {
+			switch {
+			case c == nil:
+				bad("props.ExtraClaims[%d] is nil", i)
+			case c.Name == nil || *c.Name == "":
+				bad("props.ExtraClaims[%d].Name is required", i)
+			case c.Value == nil || *c.Value == "":
+				bad("props.ExtraClaims[%d].Value is required", i)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+type duration struct {
+	prop, property string
+	value          awscdk.Duration
+}
+
+func (s *settings) durations() []duration {
+	return []duration{
+		{"AccessTokenLifetime", smartcatalog.PropAccessTokenLifetimeMinutes, s.AccessTokenLifetime},
+		{"RefreshTokenLifetime", smartcatalog.PropRefreshTokenLifetimeMinutes, s.RefreshTokenLifetime},
+		{"RefreshTokenWindow", smartcatalog.PropRefreshTokenWindowMinutes, s.RefreshTokenWindow},
+		{"BackendAccessTokenLifetime", smartcatalog.PropBackendAccessTokenLifetime, s.BackendAccessTokenLifetime},
+	}
+}
+
+// wholeMinutes converts a literal duration to whole minutes: Okta's token
+// lifetimes are in minutes, and rounding would quietly change a lifetime.
+func wholeMinutes(d awscdk.Duration) (int64, error) {
+	if *d.IsUnresolved() {
+		return 0, errors.New("must be a literal duration, not a token")
+	}
+	ms := *d.ToMilliseconds(nil)
+	if ms != math.Trunc(ms) || int64(ms)%60000 != 0 {
+		return 0, fmt.Errorf("must be a whole number of minutes, got %s", *d.ToHumanString())
+	}
+	return int64(ms) / 60000, nil
+}
+
+// secretRefs are the ARNs of the stack-owned secrets, when they exist.
+type secretRefs struct {
+	clientSecret, introspectionSecret awssecretsmanager.ISecret
+}
+
+// properties renders the custom resource's properties, named by the
+// handler's smartcatalog.Prop* constants. Scalars are strings because
+// CloudFormation delivers them so; unset props are left out, so the handler's
+// defaults (documented on the props) apply.
+func (s *settings) properties(name *string, secrets secretRefs) map[string]any {
+	p := map[string]any{
+		smartcatalog.PropOrgURL:              s.OrgUrl,
+		smartcatalog.PropCredentialSecretARN: s.CredentialSecret.SecretArn(),
+		smartcatalog.PropName:                name,
+		smartcatalog.PropScopeFlavor:         string(s.Flavour),
+		smartcatalog.PropConfidentialClient:  boolString(s.ConfidentialClient != nil),
+		smartcatalog.PropPublicClient:        boolString(s.PublicClient != nil),
+		smartcatalog.PropBackendClient:       boolString(s.BackendClient != nil),
+		smartcatalog.PropIntrospectionClient: boolString(s.introspection),
+	}
+	optional := func(name string, v *string) {
+		if v != nil && *v != "" {
+			p[name] = v
+		}
+	}
+	list := func(name string, v *[]*string) {
+		if v != nil {
+			p[name] = v
+		}
+	}
+	optional(smartcatalog.PropDescription, s.Description)
+	optional(smartcatalog.PropAudience, s.Audience)
+	optional(smartcatalog.PropIssuerMode, s.IssuerMode)
+	list(smartcatalog.PropScopeLevels, s.ScopeLevels)
+	list(smartcatalog.PropScopeResources, s.ScopeResources)
+	list(smartcatalog.PropScopePermissionsV1, s.ScopePermissionsV1)
+	list(smartcatalog.PropScopePermissionsV2, s.ScopePermissionsV2)
+	optional(smartcatalog.PropScopeConsent, s.ScopeConsent)
+	optional(smartcatalog.PropScopeMetadataPublish, s.ScopeMetadataPublish)
+	list(smartcatalog.PropExtraScopes, s.ExtraScopes)
+	optional(smartcatalog.PropFhirUserAttribute, s.FhirUserAttribute)
+	if s.PatientClaim != nil {
+		p[smartcatalog.PropPatientClaim] = boolString(*s.PatientClaim)
+	}
+	optional(smartcatalog.PropPatientClaimName, s.PatientClaimName)
+	optional(smartcatalog.PropPatientAttribute, s.PatientAttribute)
+	if s.ExtraClaims != nil && len(*s.ExtraClaims) > 0 {
+		p[smartcatalog.PropExtraClaims] = extraClaimsJSON(*s.ExtraClaims)
+	}
+	optional(smartcatalog.PropPolicyAssignment, s.PolicyAssignment)
+	list(smartcatalog.PropUserGroupIDs, s.UserGroupIds)
+	for _, d := range s.durations() {
+		if d.value != nil {
+			m, _ := wholeMinutes(d.value) // validated
+			p[d.property] = strconv.FormatInt(m, 10)
+		}
+	}
+	optional(smartcatalog.PropTokenInlineHookID, s.TokenInlineHookId)
+	if c := s.ConfidentialClient; c != nil {
+		list(smartcatalog.PropConfidentialRedirectURIs, c.RedirectUris)
+		list(smartcatalog.PropConfidentialPostLogoutURIs, c.PostLogoutRedirectUris)
+	}
+	if c := s.PublicClient; c != nil {
+		optional(smartcatalog.PropPublicClientType, c.Type)
+		list(smartcatalog.PropPublicRedirectURIs, c.RedirectUris)
+	}
+	if c := s.BackendClient; c != nil {
+		optional(smartcatalog.PropBackendClientJWKS, c.Jwks)
+	}
+	if secrets.clientSecret != nil {
+		p[smartcatalog.PropClientSecretARN] = secrets.clientSecret.SecretArn()
+	}
+	if secrets.introspectionSecret != nil {
+		p[smartcatalog.PropIntrospectionSecretARN] = secrets.introspectionSecret.SecretArn()
+	}
+	return p
+}
+
+// extraClaimJSON is one element of the ExtraClaims property
+// (smartcatalog.ExtraClaim), leaving out what is unset.
+type extraClaimJSON struct {
+	Name                 string   `json:"name"`
+	Value                string   `json:"value"`
+	ClaimType            string   `json:"claimType,omitempty"`
+	ValueType            string   `json:"valueType,omitempty"`
+	GroupFilterType      string   `json:"groupFilterType,omitempty"`
+	Scopes               []string `json:"scopes,omitempty"`
+	AlwaysIncludeInToken *bool    `json:"alwaysIncludeInToken,omitempty"`
+}
+
+// extraClaimsJSON renders the claims as the ExtraClaims JSON property. A token
+// among the values stays in the string as its placeholder, which CloudFormation
+// replaces at deploy time (with Fn::Join); its value is inserted as it is, so
+// it must not need JSON escaping (ids, ARNs and URLs don't).
+func extraClaimsJSON(claims []*ExtraClaim) *string {
+	str := func(v *string) string {
+		if v == nil {
+			return ""
+		}
+		return *v
+	}
+	out := make([]extraClaimJSON, 0, len(claims))
+	for _, c := range claims {
+		x := extraClaimJSON{Name: str(c.Name), Value: str(c.Value), ClaimType: string(c.ClaimType),
+			ValueType: string(c.ValueType), GroupFilterType: str(c.GroupFilterType), AlwaysIncludeInToken: c.AlwaysIncludeInToken}
+		if c.Scopes != nil {
+			for _, sc := range *c.Scopes {
+				x.Scopes = append(x.Scopes, str(sc))
+			}
+		}
+		out = append(out, x)
+	}
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // Okta expressions may hold < > &; keep them readable
+	if err := enc.Encode(out); err != nil {
+		panic(err) // strings and bools only
+	}
+	return jsii.String(strings.TrimSuffix(b.String(), "\n"))
+}
+
+// Stand-ins for values that are tokens at synthesis time, so the rest of the
+// properties can still be checked with the handler's parser. They are valid
+// values of the property's kind and never reach the template.
+var standIns = map[string]string{
+	smartcatalog.PropOrgURL:                     "https://synth-time.okta.com",
+	smartcatalog.PropCredentialSecretARN:        "arn:aws:secretsmanager:us-east-1:000000000000:secret:synth-time",
+	smartcatalog.PropClientSecretARN:            "arn:aws:secretsmanager:us-east-1:000000000000:secret:synth-time",
+	smartcatalog.PropIntrospectionSecretARN:     "arn:aws:secretsmanager:us-east-1:000000000000:secret:synth-time",
+	smartcatalog.PropName:                       "synth-time",
+	smartcatalog.PropDescription:                "synth-time",
+	smartcatalog.PropAudience:                   "api://synth-time",
+	smartcatalog.PropConfidentialRedirectURIs:   "https://synth-time.example.com/callback",
+	smartcatalog.PropConfidentialPostLogoutURIs: "https://synth-time.example.com/",
+	smartcatalog.PropPublicRedirectURIs:         "https://synth-time.example.com/callback",
+	smartcatalog.PropUserGroupIDs:               "00gsynthtime00000000",
+	smartcatalog.PropTokenInlineHookID:          "calsynthtime00000000",
+	smartcatalog.PropBackendClientJWKS:          `{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"}]}`,
+}
+
+// scopeProperties decide the scope catalogue.
+var scopeProperties = []string{smartcatalog.PropScopeFlavor, smartcatalog.PropScopeLevels, smartcatalog.PropScopeResources,
+	smartcatalog.PropScopePermissionsV1, smartcatalog.PropScopePermissionsV2, smartcatalog.PropExtraScopes}
+
+// checkCatalogue runs the handler's own parser on the properties, with
+// tokens replaced by stand-ins (or left to the handler's defaults), so a bad
+// value fails synthesis instead of the deployment. It returns the scope names
+// the catalogue will create, or nil with the first scope property that is a
+// token when they can't be known.
+func checkCatalogue(props map[string]any) (scopes []string, tokenProp string, err error) {
+	lit := smartcatalog.Properties{}
+	for name, v := range props {
+		value, literal := literalValue(v, standIns[name])
+		switch {
+		case literal:
+			lit[name] = value
+		case slices.Contains(scopeProperties, name):
+			if tokenProp == "" {
+				tokenProp = name
+			}
+		case value != nil:
+			lit[name] = value // tokens replaced by stand-ins
+		}
+		// Otherwise a token without a stand-in: the handler's default is checked instead.
+	}
+	spec, err := smartcatalog.Parse(lit)
+	if err != nil {
+		var perr *smartcatalog.PropertyError
+		if errors.As(err, &perr) {
+			return nil, "", errors.New(describe(perr))
+		}
+		return nil, "", err
+	}
+	if tokenProp != "" {
+		return nil, tokenProp, nil
+	}
+	return spec.ScopeNames(), "", nil
+}
+
+// literalValue turns a property value into what CloudFormation would deliver
+// (strings and lists of strings). literal is false when a token was found;
+// then tokens are replaced by standIn, or value is nil when there is none.
+func literalValue(v any, standIn string) (value any, literal bool) {
+	swap := func(s *string) (string, bool) {
+		if s == nil {
+			return "", true
+		}
+		if isLiteral(s) {
+			return *s, true
+		}
+		return standIn, false
+	}
+	switch x := v.(type) {
+	case string:
+		v, ok := swap(&x)
+		if !ok && standIn == "" {
+			return nil, false
+		}
+		return v, ok
+	case *string:
+		v, ok := swap(x)
+		if !ok && standIn == "" {
+			return nil, false
+		}
+		return v, ok
+	case *[]*string:
+		if *awscdk.Token_IsUnresolved(x) {
+			// A list token (Fn::Split, a CommaDelimitedList parameter) is one
+			// encoded element that is not a string token itself.
+			if standIn == "" {
+				return nil, false
+			}
+			return []any{standIn}, false
+		}
+		out, all := []any{}, true
+		for _, s := range *x {
+			v, ok := swap(s)
+			all = all && ok
+			out = append(out, v)
+		}
+		if !all && standIn == "" {
+			return nil, false
+		}
+		return out, all
+	}
+	panic(fmt.Sprintf("oktaauth: unexpected property value %T", v))
+}
+
+// propNames maps the handler's property names to the props that set them.
+var propNames = map[string]string{
+	smartcatalog.PropOrgURL:                      "OrgUrl",
+	smartcatalog.PropCredentialSecretARN:         "CredentialSecret",
+	smartcatalog.PropName:                        "Name",
+	smartcatalog.PropDescription:                 "Description",
+	smartcatalog.PropAudience:                    "Audience",
+	smartcatalog.PropIssuerMode:                  "IssuerMode",
+	smartcatalog.PropScopeFlavor:                 "Flavour",
+	smartcatalog.PropAccessTokenLifetimeMinutes:  "AccessTokenLifetime",
+	smartcatalog.PropRefreshTokenLifetimeMinutes: "RefreshTokenLifetime",
+	smartcatalog.PropRefreshTokenWindowMinutes:   "RefreshTokenWindow",
+	smartcatalog.PropBackendAccessTokenLifetime:  "BackendAccessTokenLifetime",
+	smartcatalog.PropConfidentialRedirectURIs:    "ConfidentialClient.RedirectUris",
+	smartcatalog.PropConfidentialPostLogoutURIs:  "ConfidentialClient.PostLogoutRedirectUris",
+	smartcatalog.PropPublicClientType:            "PublicClient.Type",
+	smartcatalog.PropPublicRedirectURIs:          "PublicClient.RedirectUris",
+	smartcatalog.PropBackendClientJWKS:           "BackendClient.Jwks",
+}
+
+// propName is the prop that sets a handler property (mostly the same name).
+func propName(property string) string {
+	if p, ok := propNames[property]; ok {
+		return p
+	}
+	return property
+}
+
+// describe names the prop behind a handler property error:
+// "ScopeLevels[1]: ..." becomes "props.ScopeLevels[1]: ...".
+func describe(e *smartcatalog.PropertyError) string {
+	head, rest := e.Property, ""
+	if i := strings.IndexAny(head, "[."); i >= 0 {
+		head, rest = head[:i], head[i:]
+	}
+	prop := propName(head)
+	reason := e.Reason
+	if strings.HasSuffix(head, "Minutes") {
+		reason += " (minutes)"
+	}
+	return fmt.Sprintf("props.%s%s: %s", prop, rest, reason)
+}
+
+// isLiteral reports whether s is known at synthesis time.
+func isLiteral(s *string) bool { return !*awscdk.Token_IsUnresolved(s) }
+
+func boolString(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}

@@ -1,0 +1,379 @@
+// Package smarthealthlake provides SmartHealthLake, the construct most users
+// import: a SMART on FHIR HealthLake data store with Okta as its authorization
+// server, wired end to end with secure defaults.
+//
+// The order of the wiring is what makes it deployable in one pass:
+//
+//  1. the Okta authorization server (custom resource) gives the issuer and endpoints;
+//  2. the token-validation Lambda is configured with the issuer, the JWKS URL, the
+//     scope version and the service role's ARN (formatted from the role's name, so
+//     no dependency on the role resource);
+//  3. the HealthLake service role exists, its trust still unbound;
+//  4. the SMART data store (custom resource) is created with metadata rendered from
+//     the Okta endpoints and the Lambda (or its provisioned-concurrency alias);
+//  5. the Okta audience is set to the data store's endpoint, which exists only now;
+//  6. the role's trust and permissions are bound to the data store's ARN.
+package smarthealthlake
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/openhealthstack/smart-healthlake/constructs/datastore"
+	"github.com/openhealthstack/smart-healthlake/constructs/logkey"
+	"github.com/openhealthstack/smart-healthlake/constructs/oktaauth"
+	"github.com/openhealthstack/smart-healthlake/constructs/servicerole"
+	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
+	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
+)
+
+// SmartHealthLakeProps configures SmartHealthLake. Only OktaOrgUrl and
+// OktaCredentialSecret are required.
+type SmartHealthLakeProps struct {
+	// OktaOrgUrl is the Okta org, such as https://dev-123456.okta.com. Required.
+	OktaOrgUrl *string
+	// OktaCredentialSecret holds the Okta management credential (an API token or
+	// a service app's private key; see lambda/oktaauth). Required.
+	OktaCredentialSecret awssecretsmanager.ISecret
+	// AuthorizationServer overrides the Okta authorization server's settings
+	// (scopes, claims, clients, token lifetimes, ...). OrgUrl, CredentialSecret,
+	// Flavour and IntrospectionClient are set by this construct and must be left
+	// unset. Default: the oktaauth defaults (SMART scopes for the flavour, no clients).
+	AuthorizationServer *oktaauth.SmartAuthorizationServerProps
+
+	// DatastoreName names the HealthLake data store; it can be changed in place.
+	// Default: "<stack name>-fhir".
+	DatastoreName *string
+	// Flavour is the SMART version: smartconfig.V1 (SMART_ON_FHIR_V1) or
+	// smartconfig.V2 (SMART_ON_FHIR, v1 and v2 scopes); changed in place.
+	// Default: smartconfig.V2.
+	Flavour smartconfig.Flavour
+	// FineGrainedAuthorization limits user-level access to the fhirUser's own
+	// patients. Default: true.
+	FineGrainedAuthorization *bool
+	// EncryptionKey encrypts the data store. Default: a new customer-managed key
+	// with rotation, retained on delete (unless AwsOwnedKey).
+	EncryptionKey awskms.IKey
+	// AwsOwnedKey uses HealthLake's AWS-owned key instead of a customer-managed
+	// one. Default: false.
+	AwsOwnedKey *bool
+	// PreloadSynthea loads synthetic patients at creation (never with real
+	// patients' data). Default: false.
+	PreloadSynthea *bool
+	// RemovalPolicy of the data store: RETAIN keeps it and its data when it leaves
+	// the stack, DESTROY deletes it. Default: awscdk.RemovalPolicy_RETAIN.
+	RemovalPolicy awscdk.RemovalPolicy
+	// AcknowledgeReplacement allows a change HealthLake can't make in place
+	// (encryption, preload) to create a new, empty data store. Default: false.
+	AcknowledgeReplacement *bool
+	// DatastoreTags are set on the data store itself (stack tags don't reach a
+	// custom resource). Default: none.
+	DatastoreTags *map[string]*string
+
+	// Validation is how the token Lambda checks tokens: tokenvalidator.ValidationJWT
+	// or tokenvalidator.ValidationIntrospection (which also creates the Okta
+	// introspection client and its secret). Default: ValidationJWT.
+	Validation *string
+	// ProvisionedConcurrency keeps token-validator instances warm behind an alias
+	// that HealthLake then calls. Default: 0.
+	ProvisionedConcurrency *float64
+	// ReservedConcurrentExecutions of the token validator. Default: 100.
+	ReservedConcurrentExecutions *float64
+	// TokenLeewaySeconds is the clock skew allowed on token times. Default: 60.
+	TokenLeewaySeconds *float64
+	// ReadOnly limits the service role HealthLake assumes to reads and searches,
+	// whatever scopes a token has. Default: false.
+	ReadOnly *bool
+
+	// LogRetention of every log group. Default: awslogs.RetentionDays_ONE_YEAR.
+	LogRetention awslogs.RetentionDays
+	// AlarmTopic receives the token validator's alarms. Default: a new
+	// KMS-encrypted SNS topic (subscribe to it after deploy).
+	AlarmTopic awssns.ITopic
+}
+
+// SmartHealthLake is the whole SMART on FHIR HealthLake set-up.
+type SmartHealthLake struct {
+	constructs.Construct
+	okta        *oktaauth.SmartAuthorizationServer
+	validator   *tokenvalidator.TokenValidator
+	role        *servicerole.ServiceRole
+	datastore   *datastore.SmartDatastore
+	dataKey     awskms.IKey
+	logKey      awskms.IKey
+	alarmTopic  awssns.ITopic
+	audienceSet awscdk.CustomResource
+}
+
+// NewSmartHealthLake creates and wires every part. It panics, naming the prop,
+// on invalid props.
+func NewSmartHealthLake(scope constructs.Construct, id *string, props *SmartHealthLakeProps) *SmartHealthLake {
+	p := withDefaults(scope, props)
+	if err := p.validate(); err != nil {
+		panic(fmt.Sprintf("smarthealthlake.NewSmartHealthLake(%s): %v", *id, err))
+	}
+	s := &SmartHealthLake{}
+	constructs.NewConstruct_Override(s, scope, id)
+
+	s.logKey = logkey.New(s, jsii.String("LogKey"), jsii.String("Encrypts the SMART HealthLake logs and alarm notifications"))
+	if !*p.AwsOwnedKey {
+		s.dataKey = p.EncryptionKey
+		if s.dataKey == nil {
+			s.dataKey = awskms.NewKey(s, jsii.String("DataKey"), &awskms.KeyProps{
+				Description:       jsii.String("Encrypts the SMART HealthLake data store"),
+				EnableKeyRotation: jsii.Bool(true),
+				// Data encrypted with a deleted key is lost: keep it even when the stack goes.
+				RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+			})
+		}
+	}
+	s.alarmTopic = p.AlarmTopic
+	if s.alarmTopic == nil {
+		s.alarmTopic = s.newAlarmTopic()
+	}
+
+	// 1. Okta.
+	oktaProps := oktaauth.SmartAuthorizationServerProps{}
+	if p.AuthorizationServer != nil {
+		oktaProps = *p.AuthorizationServer
+	}
+	oktaProps.OrgUrl = p.OktaOrgUrl
+	oktaProps.CredentialSecret = p.OktaCredentialSecret
+	oktaProps.Flavour = p.Flavour
+	oktaProps.IntrospectionClient = jsii.Bool(*p.Validation == tokenvalidator.ValidationIntrospection)
+	if oktaProps.LogRetention == "" {
+		oktaProps.LogRetention = p.LogRetention
+	}
+	if oktaProps.LogEncryptionKey == nil {
+		oktaProps.LogEncryptionKey = s.logKey
+	}
+	s.okta = oktaauth.NewSmartAuthorizationServer(s, jsii.String("Okta"), &oktaProps)
+
+	// 3 before 2: the role's ARN is known from its name before anything exists.
+	s.role = servicerole.NewServiceRole(s, jsii.String("ServiceRole"), &servicerole.ServiceRoleProps{
+		ReadOnly:      p.ReadOnly,
+		EncryptionKey: s.dataKey,
+	})
+
+	// 2. The token validator.
+	validatorProps := &tokenvalidator.TokenValidatorProps{
+		Issuer:  s.okta.Issuer(),
+		JwksUri: s.okta.JwksUri(),
+		ServiceRole: awsiam.Role_FromRoleArn(s, jsii.String("ServiceRoleReference"), s.role.RoleArn(),
+			&awsiam.FromRoleArnOptions{Mutable: jsii.Bool(false)}),
+		ScopeVersion:                 p.Flavour,
+		Validation:                   p.Validation,
+		ProvisionedConcurrency:       p.ProvisionedConcurrency,
+		ReservedConcurrentExecutions: p.ReservedConcurrentExecutions,
+		TokenLeewaySeconds:           p.TokenLeewaySeconds,
+		LogRetention:                 p.LogRetention,
+		LogEncryptionKey:             s.logKey,
+		AlarmAction:                  awscloudwatchactions.NewSnsAction(s.alarmTopic),
+	}
+	if *p.Validation == tokenvalidator.ValidationIntrospection {
+		validatorProps.IntrospectionEndpoint = s.okta.IntrospectionEndpoint()
+		validatorProps.IntrospectionSecret = s.okta.IntrospectionSecret()
+	}
+	s.validator = tokenvalidator.NewTokenValidator(s, jsii.String("TokenValidator"), validatorProps)
+
+	// 4. The data store.
+	s.datastore = datastore.NewSmartDatastore(s, jsii.String("Datastore"), &datastore.SmartDatastoreProps{
+		DatastoreName:            p.DatastoreName,
+		Flavour:                  p.Flavour,
+		FineGrainedAuthorization: p.FineGrainedAuthorization,
+		Endpoints:                s.okta.SmartEndpoints(),
+		ScopesSupported:          s.okta.ScopesSupported(),
+		IdpFunction:              s.validator.IdpFunction(),
+		EncryptionKey:            s.dataKey,
+		PreloadSynthea:           p.PreloadSynthea,
+		RemovalPolicy:            p.RemovalPolicy,
+		AcknowledgeReplacement:   p.AcknowledgeReplacement,
+		Tags:                     p.DatastoreTags,
+		LogRetention:             p.LogRetention,
+		LogEncryptionKey:         s.logKey,
+	})
+
+	// 5. and 6.
+	s.audienceSet = s.okta.BindAudience(s.datastore.DatastoreEndpoint())
+	s.role.BindDatastore(s.datastore.DatastoreArn())
+
+	s.suppressNagFindings()
+	return s
+}
+
+// newAlarmTopic makes an SNS topic CloudWatch can publish to: encrypted with the
+// log key (an AWS-managed SNS key would refuse CloudWatch) and TLS-only.
+func (s *SmartHealthLake) newAlarmTopic() awssns.ITopic {
+	s.logKey.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("AllowCloudWatchAlarmsToPublish"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": awscdk.Stack_Of(s).Account()}},
+	}), jsii.Bool(true))
+	return awssns.NewTopic(s, jsii.String("Alarms"), &awssns.TopicProps{
+		DisplayName: jsii.String("SMART HealthLake alarms"),
+		MasterKey:   s.logKey,
+		EnforceSSL:  jsii.Bool(true),
+	})
+}
+
+func (s *SmartHealthLake) suppressNagFindings() {
+	cdknag.NagSuppressions_AddResourceSuppressions(s, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("HIPAA.Security-IAMNoInlinePolicy"),
+		Reason: jsii.String("Every role here gets least-privilege statements scoped to single resources (one log group, " +
+			"one secret, one data store) in an inline policy owned by that role alone; a customer-managed policy would hold " +
+			"the same statements but could be attached to other principals, which widens rather than narrows access."),
+	}}, jsii.Bool(true))
+}
+
+// DatastoreId returns the HealthLake data store id.
+func (s *SmartHealthLake) DatastoreId() *string { return s.datastore.DatastoreId() }
+
+// DatastoreArn returns the data store's ARN.
+func (s *SmartHealthLake) DatastoreArn() *string { return s.datastore.DatastoreArn() }
+
+// DatastoreEndpoint returns the FHIR base URL (ending with "/").
+func (s *SmartHealthLake) DatastoreEndpoint() *string { return s.datastore.DatastoreEndpoint() }
+
+// SmartConfigurationUrl returns the data store's .well-known/smart-configuration URL.
+func (s *SmartHealthLake) SmartConfigurationUrl() *string { return s.datastore.SmartConfigurationUrl() }
+
+// Issuer returns the Okta authorization server's issuer.
+func (s *SmartHealthLake) Issuer() *string { return s.okta.Issuer() }
+
+// TokenEndpoint returns the Okta authorization server's token endpoint.
+func (s *SmartHealthLake) TokenEndpoint() *string { return s.okta.TokenEndpoint() }
+
+// AuthorizationEndpoint returns the Okta authorization server's authorize endpoint.
+func (s *SmartHealthLake) AuthorizationEndpoint() *string { return s.okta.AuthorizationEndpoint() }
+
+// Function returns the token-validation Lambda function.
+func (s *SmartHealthLake) Function() awslambda.Function { return s.validator.Function() }
+
+// ServiceRole returns the role HealthLake assumes for SMART-authorized requests.
+func (s *SmartHealthLake) ServiceRole() awsiam.IRole { return s.role.Role() }
+
+// ConfidentialClientId returns the confidential web app's client id ("" when none).
+func (s *SmartHealthLake) ConfidentialClientId() *string { return s.okta.ConfidentialClientId() }
+
+// PublicClientId returns the public app's client id ("" when none).
+func (s *SmartHealthLake) PublicClientId() *string { return s.okta.PublicClientId() }
+
+// BackendClientId returns the backend service's client id ("" when none).
+func (s *SmartHealthLake) BackendClientId() *string { return s.okta.BackendClientId() }
+
+// ClientSecret returns the secret holding the confidential client's secret, or
+// nil when there is no confidential client.
+func (s *SmartHealthLake) ClientSecret() awssecretsmanager.ISecret { return s.okta.ClientSecret() }
+
+// EncryptionKey returns the data store's customer-managed key, or nil.
+func (s *SmartHealthLake) EncryptionKey() awskms.IKey { return s.dataKey }
+
+// AlarmTopic returns the topic the alarms notify.
+func (s *SmartHealthLake) AlarmTopic() awssns.ITopic { return s.alarmTopic }
+
+// AuthorizationServer returns the Okta part.
+func (s *SmartHealthLake) AuthorizationServer() *oktaauth.SmartAuthorizationServer { return s.okta }
+
+// TokenValidator returns the token-validation part.
+func (s *SmartHealthLake) TokenValidator() *tokenvalidator.TokenValidator { return s.validator }
+
+// Datastore returns the data store part.
+func (s *SmartHealthLake) Datastore() *datastore.SmartDatastore { return s.datastore }
+
+// GrantRead lets an IAM principal read and search the FHIR data with SigV4.
+func (s *SmartHealthLake) GrantRead(grantee awsiam.IGrantable) awsiam.Grant {
+	return s.datastore.GrantRead(grantee)
+}
+
+// GrantReadWrite lets an IAM principal read and write the FHIR data with SigV4.
+func (s *SmartHealthLake) GrantReadWrite(grantee awsiam.IGrantable) awsiam.Grant {
+	return s.datastore.GrantReadWrite(grantee)
+}
+
+// CredentialSecretFromNameOrArn imports the Okta credential secret from a
+// Secrets Manager name or ARN, as configured in cdk.json.
+func CredentialSecretFromNameOrArn(scope constructs.Construct, id *string, nameOrArn string) awssecretsmanager.ISecret {
+	switch {
+	case completeSecretArn.MatchString(nameOrArn):
+		return awssecretsmanager.Secret_FromSecretCompleteArn(scope, id, jsii.String(nameOrArn))
+	case strings.HasPrefix(nameOrArn, "arn:"):
+		return awssecretsmanager.Secret_FromSecretPartialArn(scope, id, jsii.String(nameOrArn))
+	default:
+		return awssecretsmanager.Secret_FromSecretNameV2(scope, id, jsii.String(nameOrArn))
+	}
+}
+
+// Secrets Manager appends "-" and six characters to a secret's name in its ARN.
+var completeSecretArn = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+-[A-Za-z0-9]{6}$`)
+
+type settings = SmartHealthLakeProps
+
+func withDefaults(scope constructs.Construct, in *SmartHealthLakeProps) settings {
+	var p settings
+	if in != nil {
+		p = *in
+	}
+	if p.DatastoreName == nil {
+		p.DatastoreName = jsii.String(*awscdk.Stack_Of(scope).StackName() + "-fhir")
+	}
+	if p.Flavour == "" {
+		p.Flavour = smartconfig.V2
+	}
+	if p.FineGrainedAuthorization == nil {
+		p.FineGrainedAuthorization = jsii.Bool(true)
+	}
+	if p.AwsOwnedKey == nil {
+		p.AwsOwnedKey = jsii.Bool(false)
+	}
+	if p.PreloadSynthea == nil {
+		p.PreloadSynthea = jsii.Bool(false)
+	}
+	if p.RemovalPolicy == "" {
+		p.RemovalPolicy = awscdk.RemovalPolicy_RETAIN
+	}
+	if p.Validation == nil {
+		p.Validation = jsii.String(tokenvalidator.ValidationJWT)
+	}
+	if p.LogRetention == "" {
+		p.LogRetention = awslogs.RetentionDays_ONE_YEAR
+	}
+	return p
+}
+
+func (p settings) validate() error {
+	var errs []string
+	if p.OktaOrgUrl == nil || *p.OktaOrgUrl == "" {
+		errs = append(errs, "props.OktaOrgUrl is required")
+	}
+	if p.OktaCredentialSecret == nil {
+		errs = append(errs, "props.OktaCredentialSecret is required")
+	}
+	if *p.AwsOwnedKey && p.EncryptionKey != nil {
+		errs = append(errs, "props.EncryptionKey and props.AwsOwnedKey exclude each other")
+	}
+	if a := p.AuthorizationServer; a != nil {
+		if a.OrgUrl != nil || a.CredentialSecret != nil || a.Flavour != "" || a.IntrospectionClient != nil {
+			errs = append(errs, "props.AuthorizationServer must leave OrgUrl, CredentialSecret, Flavour and IntrospectionClient unset: "+
+				"they come from props.OktaOrgUrl, props.OktaCredentialSecret, props.Flavour and props.Validation")
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	return nil
+}

@@ -1,0 +1,267 @@
+package smarthealthlake_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/stretchr/testify/require"
+
+	"github.com/openhealthstack/smart-healthlake/constructs/oktaauth"
+	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
+	"github.com/openhealthstack/smart-healthlake/constructs/smarthealthlake"
+	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
+	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
+)
+
+func newStack(t *testing.T) awscdk.Stack {
+	return awscdk.NewStack(cdktest.NewApp(t, nil), jsii.String("Clinic"), &awscdk.StackProps{
+		Env: &awscdk.Environment{Account: jsii.String("123456789012"), Region: jsii.String("us-east-1")},
+	})
+}
+
+// smallest is the smallest use: an org URL and a credential secret.
+func smallest(stack awscdk.Stack) *smarthealthlake.SmartHealthLakeProps {
+	return &smarthealthlake.SmartHealthLakeProps{
+		OktaOrgUrl:           jsii.String("https://clinic.okta.com"),
+		OktaCredentialSecret: awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String("Cred"), jsii.String("clinic/okta")),
+	}
+}
+
+// resources returns the template's resources of one type, by logical id.
+func resources(t *testing.T, tpl assertions.Template, typ string) map[string]map[string]any {
+	t.Helper()
+	raw, err := json.Marshal(tpl.FindResources(jsii.String(typ), nil))
+	require.NoError(t, err)
+	var out map[string]map[string]any
+	require.NoError(t, json.Unmarshal(raw, &out))
+	return out
+}
+
+// only returns the single resource of a type and its logical id.
+func only(t *testing.T, tpl assertions.Template, typ string) (string, map[string]any) {
+	t.Helper()
+	rs := resources(t, tpl, typ)
+	require.Len(t, rs, 1, "exactly one %s", typ)
+	for id, r := range rs {
+		return id, r
+	}
+	return "", nil
+}
+
+func props(r map[string]any) map[string]any { return r["Properties"].(map[string]any) }
+
+func getAtt(id, attr string) map[string]any {
+	return map[string]any{"Fn::GetAtt": []any{id, attr}}
+}
+
+func TestTheSmallestUseWiresEveryPartInOrder(t *testing.T) {
+	stack := newStack(t)
+	shl := smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), smallest(stack))
+	tpl := cdktest.Template(t, stack)
+
+	oktaID, _ := only(t, tpl, "Custom::SmartOktaAuthorizationServer")
+	dsID, ds := only(t, tpl, "Custom::SmartHealthLakeDatastore")
+	_, audience := only(t, tpl, "Custom::SmartOktaAudience")
+
+	// 1 → 2: the token validator trusts the Okta server's issuer and keys.
+	var idp map[string]any
+	for _, fn := range resources(t, tpl, "AWS::Lambda::Function") {
+		vars, _ := json.Marshal(props(fn)["Environment"])
+		if strings.Contains(string(vars), "SMART_ISSUER") {
+			idp = props(fn)["Environment"].(map[string]any)["Variables"].(map[string]any)
+		}
+	}
+	require.NotNil(t, idp, "the token validator function")
+	require.Equal(t, getAtt(oktaID, "Issuer"), idp["SMART_ISSUER"])
+	require.Equal(t, getAtt(oktaID, "JwksUri"), idp["SMART_JWKS_URL"])
+	require.Equal(t, "v2", idp["SMART_SCOPE_VERSION"])
+	roleArn, _ := json.Marshal(idp["HEALTHLAKE_ROLE_ARN"])
+	require.Contains(t, string(roleArn), ":role/", "the role ARN is formatted from its name")
+
+	// 1 → 4: the data store's SMART metadata comes from the Okta endpoints.
+	dp := props(ds)
+	for prop, attr := range map[string]string{
+		"Issuer": "Issuer", "JwksUri": "JwksUri", "AuthorizationEndpoint": "AuthorizationEndpoint",
+		"TokenEndpoint": "TokenEndpoint", "IntrospectionEndpoint": "IntrospectionEndpoint", "RevocationEndpoint": "RevocationEndpoint",
+	} {
+		require.Equal(t, getAtt(oktaID, attr), dp[prop], "data store property %s", prop)
+	}
+	require.Equal(t, "SMART_ON_FHIR", dp["AuthorizationStrategy"])
+	require.Equal(t, "true", dp["FineGrainedAuthorization"])
+	require.NotEmpty(t, dp["ScopesSupported"], "the scope catalogue is advertised")
+	idpArn, _ := json.Marshal(dp["IdpLambdaArn"])
+	require.Contains(t, string(idpArn), `"Fn::GetAtt":["SmartTokenValidatorFunction`, "the function itself without provisioned concurrency")
+	kms, _ := json.Marshal(dp["KmsKeyArn"])
+	require.Contains(t, string(kms), "SmartDataKey", "a customer-managed key by default")
+
+	// 4 → 5: the Okta audience becomes the data store endpoint.
+	ap := props(audience)
+	require.Equal(t, getAtt(dsID, "DatastoreEndpoint"), ap["Audience"])
+	require.Equal(t, getAtt(oktaID, "AuthorizationServerId"), ap["AuthorizationServerId"])
+
+	// 4 → 6: the role trusts HealthLake for this data store only.
+	cdktest.Try(t, func() {
+		tpl.HasResourceProperties(jsii.String("AWS::IAM::Role"), map[string]any{
+			"AssumeRolePolicyDocument": map[string]any{"Statement": []any{assertions.Match_ObjectLike(&map[string]any{
+				"Principal": map[string]any{"Service": "healthlake.amazonaws.com"},
+				"Condition": map[string]any{
+					"StringEquals": map[string]any{"aws:SourceAccount": "123456789012"},
+					"ArnEquals":    map[string]any{"aws:SourceArn": getAtt(dsID, "DatastoreArn")},
+				},
+			})}},
+		})
+	})
+	require.NotNil(t, shl.DatastoreEndpoint())
+}
+
+func TestProvisionedConcurrencyPutsTheDatastoreOnTheAlias(t *testing.T) {
+	stack := newStack(t)
+	p := smallest(stack)
+	p.ProvisionedConcurrency = jsii.Number(2)
+	smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), p)
+	tpl := cdktest.Template(t, stack)
+	aliasID, _ := only(t, tpl, "AWS::Lambda::Alias")
+	_, ds := only(t, tpl, "Custom::SmartHealthLakeDatastore")
+	require.Equal(t, map[string]any{"Ref": aliasID}, props(ds)["IdpLambdaArn"], "HealthLake must call the warm alias")
+	// The data store waits for the alias's invoke permission.
+	deps, _ := json.Marshal(ds["DependsOn"])
+	require.Contains(t, string(deps), "SmartTokenValidatorLiveHealthLakeInvoke")
+}
+
+func TestIntrospectionModeGivesTheValidatorOnlyTheIntrospectionCredential(t *testing.T) {
+	stack := newStack(t)
+	p := smallest(stack)
+	p.Validation = jsii.String(tokenvalidator.ValidationIntrospection)
+	shl := smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), p)
+	require.NotNil(t, shl.AuthorizationServer().IntrospectionSecret())
+	tpl := cdktest.Template(t, stack)
+	oktaID, okta := only(t, tpl, "Custom::SmartOktaAuthorizationServer")
+	require.Equal(t, "true", props(okta)["IntrospectionClient"])
+	cdktest.Try(t, func() {
+		tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+			"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(&map[string]any{
+				"SMART_VALIDATION":        "introspection",
+				"SMART_INTROSPECTION_URL": getAtt(oktaID, "IntrospectionEndpoint"),
+				"SMART_INTROSPECTION_SECRET_ARN": map[string]any{
+					"Ref": assertions.Match_StringLikeRegexp(jsii.String("^SmartOktaIntrospection")),
+				},
+			})},
+		})
+	})
+}
+
+func TestV1FlavourReachesEveryPart(t *testing.T) {
+	stack := newStack(t)
+	p := smallest(stack)
+	p.Flavour = smartconfig.V1
+	smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), p)
+	tpl := cdktest.Template(t, stack)
+	_, ds := only(t, tpl, "Custom::SmartHealthLakeDatastore")
+	require.Equal(t, "SMART_ON_FHIR_V1", props(ds)["AuthorizationStrategy"])
+	_, okta := only(t, tpl, "Custom::SmartOktaAuthorizationServer")
+	require.Equal(t, "v1", props(okta)["ScopeFlavor"])
+	cdktest.Try(t, func() {
+		tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+			"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(&map[string]any{"SMART_SCOPE_VERSION": "v1"})},
+		})
+	})
+}
+
+func TestAnAwsOwnedKeyCreatesNoDataKey(t *testing.T) {
+	stack := newStack(t)
+	p := smallest(stack)
+	p.AwsOwnedKey = jsii.Bool(true)
+	shl := smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), p)
+	require.Nil(t, shl.EncryptionKey())
+	tpl := cdktest.Template(t, stack)
+	_, ds := only(t, tpl, "Custom::SmartHealthLakeDatastore")
+	require.Empty(t, props(ds)["KmsKeyArn"])
+	for id := range resources(t, tpl, "AWS::KMS::Key") {
+		require.NotContains(t, id, "DataKey")
+	}
+}
+
+func TestGrantsAreForThisDatastoreOnly(t *testing.T) {
+	stack := newStack(t)
+	shl := smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), smallest(stack))
+	reader := awsiam.NewRole(stack, jsii.String("Reader"), &awsiam.RoleProps{AssumedBy: awsiam.NewAccountRootPrincipal()})
+	shl.GrantRead(reader)
+	tpl := cdktest.Template(t, stack)
+	dsID, _ := only(t, tpl, "Custom::SmartHealthLakeDatastore")
+	cdktest.Try(t, func() {
+		tpl.HasResourceProperties(jsii.String("AWS::IAM::Policy"), map[string]any{
+			"Roles": []any{map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^Reader"))}},
+			"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{
+				"Action":   assertions.Match_ArrayWith(&[]any{"healthlake:ReadResource", "healthlake:SearchWithGet"}),
+				"Resource": getAtt(dsID, "DatastoreArn"),
+			})})},
+		})
+	})
+}
+
+func TestEveryPartPassesCdkNag(t *testing.T) {
+	for name, edit := range map[string]func(*smarthealthlake.SmartHealthLakeProps){
+		"defaults": func(*smarthealthlake.SmartHealthLakeProps) {},
+		"introspection": func(p *smarthealthlake.SmartHealthLakeProps) {
+			p.Validation = jsii.String(tokenvalidator.ValidationIntrospection)
+		},
+		"provisioned":   func(p *smarthealthlake.SmartHealthLakeProps) { p.ProvisionedConcurrency = jsii.Number(1) },
+		"aws-owned key": func(p *smarthealthlake.SmartHealthLakeProps) { p.AwsOwnedKey = jsii.Bool(true) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			stack := newStack(t)
+			p := smallest(stack)
+			edit(p)
+			smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), p)
+			cdktest.ApplyNagPacks(stack)
+			require.Empty(t, cdktest.NagFindings(t, stack))
+		})
+	}
+}
+
+func TestBadPropsAreNamed(t *testing.T) {
+	cases := map[string]struct {
+		edit func(awscdk.Stack, *smarthealthlake.SmartHealthLakeProps)
+		want string
+	}{
+		"no org URL": {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) { p.OktaOrgUrl = nil }, "props.OktaOrgUrl is required"},
+		"no secret":  {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) { p.OktaCredentialSecret = nil }, "props.OktaCredentialSecret is required"},
+		"two key choices": {func(s awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
+			p.AwsOwnedKey = jsii.Bool(true)
+			p.EncryptionKey = awskmsKey(s)
+		}, "props.EncryptionKey and props.AwsOwnedKey exclude each other"},
+		"okta org set twice": {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
+			p.AuthorizationServer = &oktaauth.SmartAuthorizationServerProps{OrgUrl: jsii.String("https://other.okta.com")}
+		}, "props.AuthorizationServer must leave OrgUrl"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			stack := newStack(t)
+			p := smallest(stack)
+			c.edit(stack, p)
+			msg := cdktest.Panics(t, func() { smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), p) })
+			require.Contains(t, msg, c.want)
+		})
+	}
+}
+
+func TestCredentialSecretsImportByNameOrArn(t *testing.T) {
+	stack := newStack(t)
+	byName := smarthealthlake.CredentialSecretFromNameOrArn(stack, jsii.String("A"), "clinic/okta")
+	complete := smarthealthlake.CredentialSecretFromNameOrArn(stack, jsii.String("B"),
+		"arn:aws:secretsmanager:us-east-1:123456789012:secret:clinic/okta-AbC123")
+	partial := smarthealthlake.CredentialSecretFromNameOrArn(stack, jsii.String("C"),
+		"arn:aws:secretsmanager:us-east-1:123456789012:secret:clinic/okta")
+	require.Equal(t, "arn:aws:secretsmanager:us-east-1:123456789012:secret:clinic/okta-AbC123", *complete.SecretArn())
+	require.Equal(t, "clinic/okta", *byName.SecretName())
+	require.Equal(t, "arn:aws:secretsmanager:us-east-1:123456789012:secret:clinic/okta", *partial.SecretArn())
+}
+
+func awskmsKey(stack awscdk.Stack) awskms.IKey { return awskms.NewKey(stack, jsii.String("Key"), nil) }

@@ -38,47 +38,79 @@ func TestEveryEnvironmentSynthesizesAndPassesCfnLint(t *testing.T) {
 	lintTemplates(t, templates)
 }
 
+// ignoredLintWarnings are the only cfn-lint warnings the templates may carry,
+// each with why it is ignored. Any other warning, and every error, fails the test.
+var ignoredLintWarnings = []struct {
+	rule, contains, reason string
+}{
+	{"W3005", "", "Redundant DependsOn: CDK adds explicit dependencies (for example the data store on the token " +
+		"validator's invoke permission) that a Ref already implies in some configurations; they are harmless and " +
+		"keep the ordering explicit when the Ref goes away."},
+	{"W3037", "'updatefhirdatastore'", "cfn-lint's IAM action list predates healthlake:UpdateFHIRDatastore, which " +
+		"the data store handler calls to change SMART settings in place; the action exists in the Service " +
+		"Authorization Reference."},
+}
+
 // lintTemplates runs cfn-lint on the templates and fails the test on any error
-// finding (rules E*); warnings are logged. Without cfn-lint it says so and skips.
+// and on any warning not in ignoredLintWarnings. Without cfn-lint it says so
+// and skips.
 func lintTemplates(t *testing.T, templates []string) {
 	t.Helper()
 	lint, err := exec.LookPath("cfn-lint")
 	if err != nil {
 		t.Skip("cfn-lint is not on the PATH: templates synthesized but NOT linted (install it with `pip install cfn-lint`)")
 	}
-	for _, e := range cfnLintErrors(t, lint, templates) {
-		t.Errorf("cfn-lint error: %s", e)
+	for _, f := range cfnLint(t, lint, templates) {
+		if f.rule[0] == 'E' || !ignoredWarning(f) {
+			t.Errorf("cfn-lint %s: %s", f.rule, f.line)
+		}
 	}
 }
 
-// cfnLintErrors returns cfn-lint's error findings.
-func cfnLintErrors(t *testing.T, lint string, templates []string) []string {
+func ignoredWarning(f lintFinding) bool {
+	for _, w := range ignoredLintWarnings {
+		if f.rule == w.rule && strings.Contains(f.line, w.contains) {
+			return true
+		}
+	}
+	return false
+}
+
+type lintFinding struct{ rule, line string }
+
+// cfnLint returns cfn-lint's findings.
+func cfnLint(t *testing.T, lint string, templates []string) []lintFinding {
 	t.Helper()
 	cmd := exec.Command(lint, append([]string{"--format", "parseable"}, templates...)...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
 	report := strings.TrimSpace(out.String())
-	if report != "" {
-		t.Logf("cfn-lint findings:\n%s", report)
-	}
-	var errs []string
+	var findings []lintFinding
 	for _, line := range strings.Split(report, "\n") {
-		// parseable: file:line:col:endline:endcol:rule:message; E rules are errors.
-		parts := strings.SplitN(line, ":", 7)
-		if len(parts) == 7 && strings.HasPrefix(parts[5], "E") {
-			errs = append(errs, line)
+		// parseable: file:line:col:endline:endcol:rule:message
+		if parts := strings.SplitN(line, ":", 7); len(parts) == 7 && len(parts[5]) > 1 {
+			findings = append(findings, lintFinding{rule: parts[5], line: line})
 		}
 	}
 	var exit *exec.ExitError
 	switch {
-	case errors.As(err, &exit) && exit.ExitCode()&2 != 0 && len(errs) == 0:
+	case errors.As(err, &exit) && exit.ExitCode()&2 != 0 && !hasError(findings):
 		// cfn-lint's exit code has bit 2 for errors: never let a format change hide one.
-		errs = append(errs, "cfn-lint exited with errors: "+report)
+		findings = append(findings, lintFinding{rule: "E????", line: "cfn-lint exited with errors: " + report})
 	case err != nil && !errors.As(err, &exit):
 		t.Fatalf("running cfn-lint: %v", err)
 	}
-	return errs
+	return findings
+}
+
+func hasError(findings []lintFinding) bool {
+	for _, f := range findings {
+		if f.rule[0] == 'E' {
+			return true
+		}
+	}
+	return false
 }
 
 func TestTheLintGateCatchesATemplateError(t *testing.T) {
@@ -88,7 +120,7 @@ func TestTheLintGateCatchesATemplateError(t *testing.T) {
 	}
 	bad := filepath.Join(t.TempDir(), "bad.template.json")
 	require.NoError(t, os.WriteFile(bad, []byte(`{"Resources": {"Key": {"Type": "AWS::KMS::Key", "Properties": {"EnableKeyRotation": "sometimes"}}}}`), 0o644))
-	require.NotEmpty(t, cfnLintErrors(t, lint, []string{bad}))
+	require.True(t, hasError(cfnLint(t, lint, []string{bad})))
 }
 
 // TestTheAppRefusesBadConfiguration runs the real app binary against a broken
@@ -180,4 +212,14 @@ func TestAnotherModuleImportsTheConstructs(t *testing.T) {
 	bins, err := filepath.Glob(filepath.Join(cdkOut, "asset.*", "bootstrap"))
 	require.NoError(t, err)
 	require.Len(t, bins, 3, "the token validator, the data store handler and the Okta handler")
+}
+
+func TestOnlyTheListedLintWarningsAreIgnored(t *testing.T) {
+	require.True(t, ignoredWarning(lintFinding{"W3037", "x.json:1:1:1:1:W3037:'updatefhirdatastore' is not one of [...]"}))
+	require.False(t, ignoredWarning(lintFinding{"W3037", "x.json:1:1:1:1:W3037:'getobjectt' is not one of [...]"}),
+		"a typo in another IAM action must still fail")
+	require.False(t, ignoredWarning(lintFinding{"W1020", "x.json:1:1:1:1:W1020:Fn::Sub isn't needed"}))
+	for _, w := range ignoredLintWarnings {
+		require.GreaterOrEqual(t, len(w.reason), 60, "%s needs a specific reason", w.rule)
+	}
 }

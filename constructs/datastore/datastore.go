@@ -38,8 +38,8 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	"github.com/openhealthstack/smart-healthlake/constructs/crprovider"
 	"github.com/openhealthstack/smart-healthlake/constructs/golambda"
-	"github.com/openhealthstack/smart-healthlake/constructs/logkey"
 	"github.com/openhealthstack/smart-healthlake/constructs/servicerole"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/handler"
 )
@@ -78,20 +78,22 @@ const (
 	handlerConcurrency = 2
 )
 
+// subject names the data store in the descriptions of the log key and the
+// framework roles.
+const subject = "the SMART HealthLake data store"
+
 // SmartDatastore is a SMART-on-FHIR HealthLake data store and the custom
 // resource machinery that manages it.
 type SmartDatastore struct {
 	constructs.Construct
-	resource         awscdk.CustomResource
-	provider         customresources.Provider
-	onEvent          awslambda.Function
-	isComplete       awslambda.Function
-	onEventRole      awsiam.Role
-	isCompleteRole   awsiam.Role
-	frameworkRoles   []awsiam.Role
-	encryptionKey    awskms.IKey
-	logEncryptionKey awskms.IKey
-	logGroups        []awslogs.ILogGroup
+	resource       awscdk.CustomResource
+	provider       customresources.Provider
+	onEvent        awslambda.Function
+	isComplete     awslambda.Function
+	onEventRole    awsiam.Role
+	isCompleteRole awsiam.Role
+	encryptionKey  awskms.IKey
+	logs           *crprovider.Logs
 }
 
 // NewSmartDatastore creates the data store resource and its handler. It panics,
@@ -107,38 +109,16 @@ func NewSmartDatastore(scope constructs.Construct, id *string, props *SmartDatas
 	constructs.NewConstruct_Override(d, scope, id)
 	this := d
 
-	d.logEncryptionKey = s.LogEncryptionKey
-	if d.logEncryptionKey == nil {
-		d.logEncryptionKey = logkey.New(this, jsii.String("LogKey"), jsii.String("Encrypts the logs of the SMART HealthLake data store handler"))
-	}
-	newLogGroup := func(id string) awslogs.LogGroup {
-		lg := awslogs.NewLogGroup(this, jsii.String(id), &awslogs.LogGroupProps{
-			Retention:     s.LogRetention,
-			EncryptionKey: d.logEncryptionKey,
-			// Audit trail of changes to patients' data store: outlives the stack.
-			RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
-		})
-		d.logGroups = append(d.logGroups, lg)
-		return lg
-	}
-	newRole := func(id, description string, logs awslogs.LogGroup) awsiam.Role {
-		// No AWSLambdaBasicExecutionRole: it allows writing to every log group.
-		role := awsiam.NewRole(this, jsii.String(id), &awsiam.RoleProps{
-			AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
-			Description: jsii.String(description),
-		})
-		logs.GrantWrite(role)
-		return role
-	}
-
+	// The log groups are the audit trail of changes to patients' data store:
+	// crprovider retains them, so they outlive the stack.
+	d.logs = crprovider.NewLogs(this, subject, s.LogEncryptionKey, s.LogRetention)
 	// One log group per handler function, so each mode's history reads on its
-	// own; the three framework functions share one (the Provider API takes one).
-	onEventLogs := newLogGroup("OnEventLogs")
-	isCompleteLogs := newLogGroup("IsCompleteLogs")
-	providerLogs := newLogGroup("ProviderLogs")
+	// own; the framework's functions get theirs from crprovider.New.
+	onEventLogs := d.logs.NewGroup("OnEventLogs")
+	isCompleteLogs := d.logs.NewGroup("IsCompleteLogs")
 
-	d.onEventRole = newRole("OnEventRole", "Creates, updates in place and deletes one SMART HealthLake data store", onEventLogs)
-	d.isCompleteRole = newRole("IsCompleteRole", "Polls the status of a SMART HealthLake data store", isCompleteLogs)
+	d.onEventRole = crprovider.NewRole(this, "OnEventRole", "Creates, updates in place and deletes one SMART HealthLake data store", onEventLogs)
+	d.isCompleteRole = crprovider.NewRole(this, "IsCompleteRole", "Polls the status of a SMART HealthLake data store", isCompleteLogs)
 	for _, st := range handlerPolicies(this, s) {
 		d.onEventRole.AddToPrincipalPolicy(st)
 	}
@@ -166,23 +146,16 @@ func NewSmartDatastore(scope constructs.Construct, id *string, props *SmartDatas
 	d.onEvent = newHandler("OnEvent", "onEvent", "Starts creating, updating or deleting the SMART HealthLake data store", d.onEventRole, onEventLogs)
 	d.isComplete = newHandler("IsComplete", "isComplete", "Reports whether the SMART HealthLake data store change has finished", d.isCompleteRole, isCompleteLogs)
 
-	// The framework's roles differ (the Provider API requires it, against a
-	// dependency cycle) and only get the log group plus what the framework adds
-	// itself: invoking the handlers and starting the waiter state machine.
-	frameworkOnEventRole := newRole("ProviderOnEventRole", "Provider framework onEvent for the SMART HealthLake data store", providerLogs)
-	frameworkWaiterRole := newRole("ProviderWaiterRole", "Provider framework isComplete and onTimeout for the SMART HealthLake data store", providerLogs)
-	d.provider = customresources.NewProvider(this, jsii.String("Provider"), &customresources.ProviderProps{
-		OnEventHandler:                  d.onEvent,
-		IsCompleteHandler:               d.isComplete,
-		QueryInterval:                   awscdk.Duration_Seconds(jsii.Number(QueryIntervalSeconds)),
-		TotalTimeout:                    awscdk.Duration_Minutes(jsii.Number(TotalTimeoutMinutes)),
-		LogGroup:                        providerLogs,
-		FrameworkOnEventRole:            frameworkOnEventRole,
-		FrameworkCompleteAndTimeoutRole: frameworkWaiterRole,
+	d.provider = crprovider.New(this, &crprovider.Props{
+		Subject:       subject,
+		Logs:          d.logs,
+		OnEvent:       d.onEvent,
+		IsComplete:    d.isComplete,
+		QueryInterval: awscdk.Duration_Seconds(jsii.Number(QueryIntervalSeconds)),
+		TotalTimeout:  awscdk.Duration_Minutes(jsii.Number(TotalTimeoutMinutes)),
+		Concurrency:   handlerConcurrency,
+		Excuses:       excuses,
 	})
-
-	d.frameworkRoles = []awsiam.Role{frameworkOnEventRole, frameworkWaiterRole}
-	d.hardenProvider()
 
 	d.resource = awscdk.NewCustomResource(this, jsii.String("Resource"), &awscdk.CustomResourceProps{
 		ServiceToken:   d.provider.ServiceToken(),
@@ -203,42 +176,22 @@ func NewSmartDatastore(scope constructs.Construct, id *string, props *SmartDatas
 	return d
 }
 
-// frameworkFunctions are the construct ids of the Provider framework's Node.js
-// functions. They shape the functions' logical ids, so aws-cdk-lib keeps them.
-var frameworkFunctions = []string{"framework-onEvent", "framework-isComplete", "framework-onTimeout"}
-
-// hardenProvider gives the framework's functions the reserved concurrency the
-// Provider API does not expose: CloudFormation invokes onEvent once per request
-// and the waiter state machine calls isComplete and onTimeout one at a time.
-func (d *SmartDatastore) hardenProvider() {
-	for _, id := range frameworkFunctions {
-		fn := d.provider.Node().FindChild(jsii.String(id)).Node().DefaultChild().(awslambda.CfnFunction)
-		fn.SetReservedConcurrentExecutions(jsii.Number(handlerConcurrency))
-	}
+// excuses are the reasons for the findings on every function of the data
+// store's custom resource: the handlers here, the Provider framework's in
+// crprovider.New.
+var excuses = crprovider.FunctionExcuses{
+	NoDLQ: "Custom resource machinery: a failure is reported to CloudFormation, which fails and rolls back " +
+		"the deployment; a dead-letter queue would only keep CloudFormation events with their pre-signed response URLs.",
+	NoVPC: "The functions call only AWS control-plane APIs (HealthLake, Lambda, Step Functions, S3 response URL) " +
+		"and never read FHIR data; a VPC would need endpoints or a NAT gateway and isolate no PHI.",
 }
 
 // suppressNagFindings excuses, with reasons, the cdk-nag findings that do not
-// apply to a custom resource handler. Findings that are project-wide choices
-// (HIPAA.Security-IAMNoInlinePolicy on CDK's role policies) are left to the app.
+// apply to the handlers (crprovider.New excuses the framework's). Findings that
+// are project-wide choices (HIPAA.Security-IAMNoInlinePolicy on CDK's role
+// policies) are left to the app.
 func (d *SmartDatastore) suppressNagFindings() {
-	functionSuppressions := &[]*cdknag.NagPackSuppression{
-		{
-			Id: jsii.String("HIPAA.Security-LambdaDLQ"),
-			Reason: jsii.String("Custom resource machinery: a failure is reported to CloudFormation, which fails and rolls back " +
-				"the deployment; a dead-letter queue would only keep CloudFormation events with their pre-signed response URLs."),
-		},
-		{
-			Id: jsii.String("HIPAA.Security-LambdaInsideVPC"),
-			Reason: jsii.String("The functions call only AWS control-plane APIs (HealthLake, Lambda, Step Functions, S3 response URL) " +
-				"and never read FHIR data; a VPC would need endpoints or a NAT gateway and isolate no PHI."),
-		},
-	}
-	for _, fn := range []constructs.IConstruct{d.onEvent, d.isComplete} {
-		cdknag.NagSuppressions_AddResourceSuppressions(fn, functionSuppressions, jsii.Bool(false))
-	}
-	for _, id := range frameworkFunctions {
-		cdknag.NagSuppressions_AddResourceSuppressions(d.provider.Node().FindChild(jsii.String(id)), functionSuppressions, jsii.Bool(false))
-	}
+	excuses.Apply(d.onEvent, d.isComplete)
 
 	datastores := &cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:.+:healthlake:.+:datastore\/fhir\/\*$/`)}
 	cdknag.NagSuppressions_AddResourceSuppressions(d.onEventRole, &[]*cdknag.NagPackSuppression{{
@@ -254,30 +207,6 @@ func (d *SmartDatastore) suppressNagFindings() {
 			"only once the resource that depends on this role has created it."),
 		AppliesTo: &[]any{datastores},
 	}}, jsii.Bool(true))
-
-	// CDK's grantInvoke adds "<function ARN>:*" so qualified invocations work; the
-	// functions are this construct's own.
-	versions := &[]*cdknag.NagPackSuppression{{
-		Id:        jsii.String("AwsSolutions-IAM5"),
-		Reason:    jsii.String("Added by CDK's grantInvoke for the versions of this construct's own functions (<function ARN>:*)."),
-		AppliesTo: &[]any{&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::<[A-Za-z0-9]+\.Arn>:\*$/`)}},
-	}}
-	waiter := d.provider.Node().FindChild(jsii.String("waiter-state-machine"))
-	for _, c := range []constructs.IConstruct{d.frameworkRoles[0], d.frameworkRoles[1], waiter} {
-		cdknag.NagSuppressions_AddResourceSuppressions(c, versions, jsii.Bool(true))
-	}
-	cdknag.NagSuppressions_AddResourceSuppressions(waiter, &[]*cdknag.NagPackSuppression{
-		{
-			Id: jsii.String("AwsSolutions-SF1"),
-			Reason: jsii.String("The Provider framework's waiter runs one isComplete task in a retry loop; logging ALL events " +
-				"would write the CloudFormation event, including its pre-signed response URL, to the logs. The handlers log " +
-				"every poll themselves."),
-		},
-		{
-			Id:     jsii.String("AwsSolutions-SF2"),
-			Reason: jsii.String("One Lambda task retried on a fixed interval: X-Ray traces would show nothing the handler logs do not."),
-		},
-	}, jsii.Bool(false))
 }
 
 // resourceProperties are the handler's input, named by its handler.Prop*
@@ -443,13 +372,11 @@ func (d *SmartDatastore) IsCompleteFunction() awslambda.Function { return d.isCo
 func (d *SmartDatastore) EncryptionKey() awskms.IKey { return d.encryptionKey }
 
 // LogEncryptionKey returns the key of the log groups.
-func (d *SmartDatastore) LogEncryptionKey() awskms.IKey { return d.logEncryptionKey }
+func (d *SmartDatastore) LogEncryptionKey() awskms.IKey { return d.logs.Key() }
 
 // LogGroups returns the log groups of the onEvent handler, the isComplete
 // handler and the Provider framework, in that order.
-func (d *SmartDatastore) LogGroups() []awslogs.ILogGroup {
-	return append([]awslogs.ILogGroup(nil), d.logGroups...)
-}
+func (d *SmartDatastore) LogGroups() []awslogs.ILogGroup { return d.logs.Groups() }
 
 // GrantRead lets grantee read and search the data store's FHIR resources with
 // SigV4 (servicerole.ReadActions and DescribeFHIRDatastore on this data store),

@@ -54,8 +54,8 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	"github.com/openhealthstack/smart-healthlake/constructs/crprovider"
 	"github.com/openhealthstack/smart-healthlake/constructs/golambda"
-	"github.com/openhealthstack/smart-healthlake/constructs/logkey"
 	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/handler"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/smartcatalog"
@@ -94,6 +94,10 @@ const (
 	handlerConcurrency = 2
 )
 
+// subject names the server in the descriptions of the log key and the
+// framework role.
+const subject = "the Okta SMART authorization server"
+
 // SmartAuthorizationServer is an Okta custom authorization server for SMART on
 // FHIR and the custom resource machinery that manages it.
 type SmartAuthorizationServer struct {
@@ -102,12 +106,10 @@ type SmartAuthorizationServer struct {
 	audienceBinding     awscdk.CustomResource
 	provider            customresources.Provider
 	function            awslambda.Function
-	frameworkRole       awsiam.Role
 	clientSecret        awssecretsmanager.Secret
 	introspectionSecret awssecretsmanager.Secret
 	secretsKey          awskms.IKey
-	logEncryptionKey    awskms.IKey
-	logGroups           []awslogs.ILogGroup
+	logs                *crprovider.Logs
 	settings            settings
 	scopes              []string
 	scopesToken         string
@@ -177,22 +179,10 @@ func NewSmartAuthorizationServer(scope constructs.Construct, id *string, props *
 	}
 	a.scopes, a.scopesToken = scopes, tokenProp
 
-	a.logEncryptionKey = s.LogEncryptionKey
-	if a.logEncryptionKey == nil {
-		a.logEncryptionKey = logkey.New(this, jsii.String("LogKey"), jsii.String("Encrypts the logs of the Okta SMART authorization server handler"))
-	}
-	newLogGroup := func(id string) awslogs.LogGroup {
-		lg := awslogs.NewLogGroup(this, jsii.String(id), &awslogs.LogGroupProps{
-			Retention:     s.LogRetention,
-			EncryptionKey: a.logEncryptionKey,
-			// Audit trail of every change made in Okta: outlives the stack.
-			RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
-		})
-		a.logGroups = append(a.logGroups, lg)
-		return lg
-	}
-	handlerLogs := newLogGroup("HandlerLogs")
-	providerLogs := newLogGroup("ProviderLogs")
+	// The log groups are the audit trail of every change made in Okta:
+	// crprovider retains them, so they outlive the stack.
+	a.logs = crprovider.NewLogs(this, subject, s.LogEncryptionKey, s.LogRetention)
+	handlerLogs := a.logs.NewGroup("HandlerLogs")
 
 	// With LogGroup and no Role, golambda makes a role that writes only that log
 	// group; handlerPolicies adds the secrets.
@@ -211,19 +201,13 @@ func NewSmartAuthorizationServer(scope constructs.Construct, id *string, props *
 		a.function.AddToRolePolicy(st)
 	}
 
-	// The framework's role gets its log group plus what the framework adds
-	// itself (invoking the handler); no managed policy.
-	a.frameworkRole = awsiam.NewRole(this, jsii.String("ProviderOnEventRole"), &awsiam.RoleProps{
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
-		Description: jsii.String("Provider framework onEvent for the Okta SMART authorization server"),
+	a.provider = crprovider.New(this, &crprovider.Props{
+		Subject:     subject,
+		Logs:        a.logs,
+		OnEvent:     a.function,
+		Concurrency: handlerConcurrency,
+		Excuses:     excuses,
 	})
-	providerLogs.GrantWrite(a.frameworkRole)
-	a.provider = customresources.NewProvider(this, jsii.String("Provider"), &customresources.ProviderProps{
-		OnEventHandler:       a.function,
-		LogGroup:             providerLogs,
-		FrameworkOnEventRole: a.frameworkRole,
-	})
-	a.frameworkFunction().SetReservedConcurrentExecutions(jsii.Number(handlerConcurrency))
 
 	a.resource = awscdk.NewCustomResource(this, jsii.String("Resource"), &awscdk.CustomResourceProps{
 		ServiceToken:   a.provider.ServiceToken(),
@@ -321,36 +305,20 @@ func secretArnForPolicies(s awssecretsmanager.ISecret) *string {
 	return jsii.String(*s.SecretArn() + "-??????")
 }
 
-func (a *SmartAuthorizationServer) frameworkFunction() awslambda.CfnFunction {
-	return a.provider.Node().FindChild(jsii.String("framework-onEvent")).Node().DefaultChild().(awslambda.CfnFunction)
+// excuses are the reasons for the findings on every function of the server's
+// custom resource: the handler here, the Provider framework's in crprovider.New.
+var excuses = crprovider.FunctionExcuses{
+	NoDLQ: "Custom resource machinery invoked by CloudFormation: a failure is reported to CloudFormation, which " +
+		"fails and rolls back the deployment; a dead-letter queue would only keep events with their pre-signed response URLs.",
+	NoVPC: "The functions call Okta's management API on the internet, Secrets Manager and Lambda, and never touch " +
+		"FHIR data; a VPC would need a NAT gateway and endpoints and would isolate no PHI.",
 }
 
 // suppressNagFindings excuses, with reasons, the cdk-nag findings that do not
-// apply. HIPAA.Security-IAMNoInlinePolicy on CDK's role policies is a
-// project-wide choice left to the app.
+// apply (crprovider.New excuses the framework's). HIPAA.Security-IAMNoInlinePolicy
+// on CDK's role policies is a project-wide choice left to the app.
 func (a *SmartAuthorizationServer) suppressNagFindings() {
-	functions := &[]*cdknag.NagPackSuppression{
-		{
-			Id: jsii.String("HIPAA.Security-LambdaDLQ"),
-			Reason: jsii.String("Custom resource machinery invoked by CloudFormation: a failure is reported to CloudFormation, which " +
-				"fails and rolls back the deployment; a dead-letter queue would only keep events with their pre-signed response URLs."),
-		},
-		{
-			Id: jsii.String("HIPAA.Security-LambdaInsideVPC"),
-			Reason: jsii.String("The functions call Okta's management API on the internet, Secrets Manager and Lambda, and never touch " +
-				"FHIR data; a VPC would need a NAT gateway and endpoints and would isolate no PHI."),
-		},
-	}
-	cdknag.NagSuppressions_AddResourceSuppressions(a.function, functions, jsii.Bool(false))
-	cdknag.NagSuppressions_AddResourceSuppressions(a.provider.Node().FindChild(jsii.String("framework-onEvent")), functions, jsii.Bool(false))
-
-	// CDK's grantInvoke adds "<function ARN>:*" so qualified invocations work;
-	// the function is this construct's own handler.
-	cdknag.NagSuppressions_AddResourceSuppressions(a.frameworkRole, &[]*cdknag.NagPackSuppression{{
-		Id:        jsii.String("AwsSolutions-IAM5"),
-		Reason:    jsii.String("Added by CDK's grantInvoke for the versions of this construct's own handler function (<function ARN>:*)."),
-		AppliesTo: &[]any{&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::<[A-Za-z0-9]+\.Arn>:\*$/`)}},
-	}}, jsii.Bool(true))
+	excuses.Apply(a.function)
 
 	rotation := "Holds the credential of an OAuth client that Okta generated; only Okta can issue a new one, and the Okta custom " +
 		"resource writes it here whenever the client is created or re-created. A Secrets Manager rotation function would need " +
@@ -489,13 +457,11 @@ func (a *SmartAuthorizationServer) IntrospectionSecret() awssecretsmanager.ISecr
 func (a *SmartAuthorizationServer) SecretsEncryptionKey() awskms.IKey { return a.secretsKey }
 
 // LogEncryptionKey returns the key of the log groups.
-func (a *SmartAuthorizationServer) LogEncryptionKey() awskms.IKey { return a.logEncryptionKey }
+func (a *SmartAuthorizationServer) LogEncryptionKey() awskms.IKey { return a.logs.Key() }
 
 // LogGroups returns the log groups of the handler and of the Provider
 // framework, in that order.
-func (a *SmartAuthorizationServer) LogGroups() []awslogs.ILogGroup {
-	return append([]awslogs.ILogGroup(nil), a.logGroups...)
-}
+func (a *SmartAuthorizationServer) LogGroups() []awslogs.ILogGroup { return a.logs.Groups() }
 
 // Function returns the handler function.
 func (a *SmartAuthorizationServer) Function() awslambda.Function { return a.function }

@@ -108,6 +108,11 @@ func Template(t testing.TB, stack awscdk.Stack) assertions.Template {
 // release, so snapshots replace them with a placeholder.
 var assetHash = regexp.MustCompile(`[0-9a-f]{64}`)
 
+// versionHash is the suffix CDK gives a function's current-version logical id: a
+// hash of the function's configuration and code, so it changes with every source
+// edit as the asset hash does.
+var versionHash = regexp.MustCompile(`(CurrentVersion[0-9A-F]{8})[0-9a-f]{32}`)
+
 // Snapshot compares the template with the golden file testdata/<name>.json under
 // dir, after normalizing asset hashes and sorting keys. With UPDATE_SNAPSHOTS=1 it
 // writes the file instead. Snapshots are a safety net for review, not a substitute
@@ -146,6 +151,7 @@ func Normalize(template *map[string]any) ([]byte, error) {
 		return nil, err
 	}
 	raw = assetHash.ReplaceAll(raw, []byte("<asset-hash>"))
+	raw = versionHash.ReplaceAll(raw, []byte("${1}<version-hash>"))
 	var v any
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return nil, err

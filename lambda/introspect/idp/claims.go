@@ -1,0 +1,211 @@
+package idp
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/openhealthstack/smart-healthlake/lambda/introspect/smartscope"
+)
+
+// tokenClaims is what we read from a JWT payload or an introspection response
+// (RFC 7662 uses the same claim names). It implements jwt.Claims, so jwt/v5's
+// validator checks exp, nbf, iat and iss as usual, but it is decoded without
+// custom unmarshalers: on the first sight of a token, JSON decoding is the
+// largest cost after the signature check, and this layout halves it. A zero time
+// is treated as absent (a token from 1970 is expired or harmless either way).
+type tokenClaims struct {
+	Issuer    string  `json:"iss"`
+	Subject   string  `json:"sub"`
+	IssuedAt  float64 `json:"iat"`
+	NotBefore float64 `json:"nbf"`
+	Expires   float64 `json:"exp"`
+	// RawAudience, RawScp and RawScope are a string or an array of strings;
+	// normalize checks and converts them.
+	RawAudience any `json:"aud"`
+	// RawScope is the RFC 9068 "scope" string (an array is tolerated).
+	RawScope any `json:"scope"`
+	// RawScp is Okta's array of scopes (a string is tolerated).
+	RawScp                any    `json:"scp"`
+	UID                   string `json:"uid"`
+	FHIRUser              string `json:"fhirUser"`
+	Patient               string `json:"patient"`
+	LaunchResponsePatient string `json:"launch_response_patient"`
+
+	// Set by normalize.
+	audience, scopes []string
+	// Backing store for the jwt.Claims getters, so they do not allocate.
+	exp, nbf, iat jwt.NumericDate
+}
+
+// errClaimType marks a claim of the wrong JSON type or an absurd time.
+var errClaimType = errors.New("claim of the wrong type")
+
+// maxTime bounds times in seconds (year 36812); beyond it a float does not
+// convert to an int64 the same way on every CPU.
+const maxTime = 1 << 40
+
+// normalize checks the claims decoded as "any" and converts them. It runs before
+// any use of the claims, in both modes.
+func (c *tokenClaims) normalize() error {
+	for _, t := range []float64{c.IssuedAt, c.NotBefore, c.Expires} {
+		if t < 0 || t > maxTime {
+			return errClaimType
+		}
+	}
+	var ok bool
+	if c.audience, ok = strings1(c.RawAudience, false); !ok {
+		return errClaimType
+	}
+	raw := c.RawScp
+	if raw == nil {
+		raw = c.RawScope
+	}
+	if c.scopes, ok = strings1(raw, true); !ok {
+		return errClaimType
+	}
+	return nil
+}
+
+// strings1 reads a JSON string (split on white space if split is set) or an
+// array of strings; JSON null or absence is an empty list.
+func strings1(v any, split bool) ([]string, bool) {
+	switch v := v.(type) {
+	case nil:
+		return nil, true
+	case string:
+		if split {
+			return strings.Fields(v), true
+		}
+		return []string{v}, true
+	case []any:
+		out := make([]string, len(v))
+		for i, e := range v {
+			s, ok := e.(string)
+			if !ok {
+				return nil, false
+			}
+			out[i] = s
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+// date returns a pointer into the claims for a time, nil when absent, or
+// errClaimType for a time outside [0, maxTime] (which jwt's validator reports).
+func date(seconds float64, d *jwt.NumericDate) (*jwt.NumericDate, error) {
+	switch {
+	case seconds == 0:
+		return nil, nil
+	case seconds < 0 || seconds > maxTime:
+		return nil, errClaimType
+	}
+	whole, frac := math.Modf(seconds)
+	d.Time = time.Unix(int64(whole), int64(frac*1e9)).Truncate(jwt.TimePrecision)
+	return d, nil
+}
+
+// The jwt.Claims methods.
+
+// GetExpirationTime implements jwt.Claims.
+func (c *tokenClaims) GetExpirationTime() (*jwt.NumericDate, error) { return date(c.Expires, &c.exp) }
+
+// GetNotBefore implements jwt.Claims.
+func (c *tokenClaims) GetNotBefore() (*jwt.NumericDate, error) { return date(c.NotBefore, &c.nbf) }
+
+// GetIssuedAt implements jwt.Claims.
+func (c *tokenClaims) GetIssuedAt() (*jwt.NumericDate, error) { return date(c.IssuedAt, &c.iat) }
+
+// GetIssuer implements jwt.Claims.
+func (c *tokenClaims) GetIssuer() (string, error) { return c.Issuer, nil }
+
+// GetSubject implements jwt.Claims.
+func (c *tokenClaims) GetSubject() (string, error) { return c.Subject, nil }
+
+// GetAudience implements jwt.Claims; the audience is checked per request by
+// audiences.accepts, not by jwt.
+func (c *tokenClaims) GetAudience() (jwt.ClaimStrings, error) { return c.audience, nil }
+
+// grant is a validated token reduced to what the answer needs. It holds no
+// request-specific decision: the audience is kept so each request can check it
+// against its own datastoreEndpoint.
+type grant struct {
+	iss           string
+	aud           []string
+	iat, nbf, exp int64
+	uid           string
+	scope         string
+	fhirUser      string
+	patient       string
+}
+
+// toGrant reduces validated claims; ok is false when no SMART resource scope
+// remains for a data store of version v. now fills nbf when the token has neither
+// nbf nor iat, because HealthLake requires one.
+func (c *tokenClaims) toGrant(v smartscope.Version, now int64) (grant, bool) {
+	scope, ok := smartscope.Granted(c.scopes, v)
+	if !ok {
+		return grant{}, false
+	}
+	g := grant{
+		iss:      c.Issuer,
+		aud:      c.audience,
+		uid:      c.UID,
+		scope:    scope,
+		fhirUser: c.FHIRUser,
+		patient:  c.Patient,
+	}
+	if g.uid == "" {
+		g.uid = c.Subject
+	}
+	if g.patient == "" {
+		g.patient = c.LaunchResponsePatient
+	}
+	g.exp, g.iat, g.nbf = int64(c.Expires), int64(c.IssuedAt), int64(c.NotBefore)
+	switch {
+	case g.nbf != 0:
+	case g.iat != 0:
+		g.nbf = g.iat
+	default:
+		g.nbf = now
+	}
+	return g, true
+}
+
+// audiences is the configured extra audiences, normalised once.
+type audiences []string
+
+func newAudiences(extra []string) audiences {
+	out := make(audiences, len(extra))
+	for i, a := range extra {
+		out[i] = strings.TrimSuffix(a, "/")
+	}
+	return out
+}
+
+// accepts reports whether a token audience list contains the request's data
+// store endpoint or a configured audience. One trailing slash is ignored on both
+// sides because Okta audiences are often configured without it while HealthLake's
+// endpoint always has it.
+func (extra audiences) accepts(tokenAud []string, endpoint string) bool {
+	endpoint = strings.TrimSuffix(endpoint, "/")
+	for _, a := range tokenAud {
+		a = strings.TrimSuffix(a, "/")
+		if a == "" {
+			continue
+		}
+		if a == endpoint {
+			return true
+		}
+		for _, e := range extra {
+			if a == e {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,228 @@
+package idp
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/openhealthstack/smart-healthlake/lambda/introspect/smartscope"
+)
+
+// The environment variables the function reads (see the package documentation).
+const (
+	EnvIssuer                 = "SMART_ISSUER"
+	EnvJWKSURL                = "SMART_JWKS_URL"
+	EnvAudiences              = "SMART_AUDIENCES"
+	EnvValidation             = "SMART_VALIDATION"
+	EnvIntrospectionURL       = "SMART_INTROSPECTION_URL"
+	EnvIntrospectionSecretARN = "SMART_INTROSPECTION_SECRET_ARN"
+	EnvIntrospectionCacheTTL  = "SMART_INTROSPECTION_CACHE_SECONDS"
+	EnvRoleARN                = "HEALTHLAKE_ROLE_ARN"
+	EnvLeeway                 = "SMART_LEEWAY_SECONDS"
+	EnvScopeVersion           = "SMART_SCOPE_VERSION"
+)
+
+// Mode is how tokens are validated.
+type Mode string
+
+// The validation modes.
+const (
+	ModeJWT           Mode = "jwt"
+	ModeIntrospection Mode = "introspection"
+)
+
+// Config is the function's validated configuration.
+type Config struct {
+	// Issuer is the exact iss tokens must carry.
+	Issuer string
+	// JWKSURL is the JWK Set URL; empty means discover it from Issuer.
+	JWKSURL string
+	// Audiences are accepted in addition to the event's datastoreEndpoint.
+	Audiences []string
+	// Mode is jwt or introspection.
+	Mode Mode
+	// IntrospectionURL is the RFC 7662 endpoint; empty means discover it.
+	IntrospectionURL string
+	// IntrospectionSecretARN names the secret with the introspection client's
+	// credentials.
+	IntrospectionSecretARN string
+	// IntrospectionCacheTTL bounds how long an active introspection result is
+	// reused; zero disables reuse.
+	IntrospectionCacheTTL time.Duration
+	// RoleARN is returned to HealthLake as iamRoleARN.
+	RoleARN string
+	// Leeway is the clock skew allowed on exp, nbf and iat.
+	Leeway time.Duration
+	// ScopeVersion is the scope syntax the data store understands.
+	ScopeVersion smartscope.Version
+}
+
+// Default values of the optional settings.
+const (
+	DefaultLeeway                = 60 * time.Second
+	DefaultIntrospectionCacheTTL = 60 * time.Second
+	maxSeconds                   = 300
+)
+
+// ConfigError lists every problem found in the environment.
+type ConfigError struct {
+	Problems []Problem
+}
+
+// Problem is one invalid or missing variable.
+type Problem struct {
+	Variable string
+	Reason   string
+}
+
+// Error reports every problem on one line.
+func (e *ConfigError) Error() string {
+	parts := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		parts[i] = p.Variable + ": " + p.Reason
+	}
+	return "invalid configuration: " + strings.Join(parts, "; ")
+}
+
+// Variable names the first bad variable.
+func (e *ConfigError) Variable() string {
+	if len(e.Problems) == 0 {
+		return ""
+	}
+	return e.Problems[0].Variable
+}
+
+var (
+	roleARN   = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$`)
+	secretARN = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+$`)
+)
+
+// ConfigFromEnv reads and validates the configuration; getenv is os.Getenv in
+// production. The error, if any, is a *ConfigError naming every bad variable.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	var (
+		c    Config
+		errs []Problem
+	)
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, Problem{Variable: name, Reason: fmt.Sprintf(format, args...)})
+	}
+
+	c.Issuer = getenv(EnvIssuer)
+	if c.Issuer == "" {
+		bad(EnvIssuer, "required")
+	} else if err := checkURL(c.Issuer); err != nil {
+		bad(EnvIssuer, "%v", err)
+	}
+
+	c.JWKSURL = getenv(EnvJWKSURL)
+	if c.JWKSURL != "" {
+		if err := checkURL(c.JWKSURL); err != nil {
+			bad(EnvJWKSURL, "%v", err)
+		}
+	}
+
+	for a := range strings.SplitSeq(getenv(EnvAudiences), ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			c.Audiences = append(c.Audiences, a)
+		}
+	}
+
+	switch m := getenv(EnvValidation); m {
+	case "", string(ModeJWT):
+		c.Mode = ModeJWT
+	case string(ModeIntrospection):
+		c.Mode = ModeIntrospection
+	default:
+		bad(EnvValidation, "must be %q or %q, not %q", ModeJWT, ModeIntrospection, m)
+	}
+
+	c.IntrospectionURL = getenv(EnvIntrospectionURL)
+	c.IntrospectionSecretARN = getenv(EnvIntrospectionSecretARN)
+	if c.Mode == ModeIntrospection {
+		if c.IntrospectionURL != "" {
+			if err := checkURL(c.IntrospectionURL); err != nil {
+				bad(EnvIntrospectionURL, "%v", err)
+			}
+		}
+		switch {
+		case c.IntrospectionSecretARN == "":
+			bad(EnvIntrospectionSecretARN, "required when %s=%s", EnvValidation, ModeIntrospection)
+		case !secretARN.MatchString(c.IntrospectionSecretARN):
+			bad(EnvIntrospectionSecretARN, "not a Secrets Manager secret ARN")
+		}
+	}
+	var err error
+	if c.IntrospectionCacheTTL, err = seconds(getenv(EnvIntrospectionCacheTTL), DefaultIntrospectionCacheTTL); err != nil {
+		bad(EnvIntrospectionCacheTTL, "%v", err)
+	}
+
+	c.RoleARN = getenv(EnvRoleARN)
+	switch {
+	case c.RoleARN == "":
+		bad(EnvRoleARN, "required")
+	case !roleARN.MatchString(c.RoleARN):
+		bad(EnvRoleARN, "not an IAM role ARN")
+	}
+
+	if c.Leeway, err = seconds(getenv(EnvLeeway), DefaultLeeway); err != nil {
+		bad(EnvLeeway, "%v", err)
+	}
+
+	v, ok := smartscope.ParseVersion(getenv(EnvScopeVersion))
+	if !ok {
+		bad(EnvScopeVersion, `must be "v1" or "v2"`)
+	}
+	c.ScopeVersion = v
+
+	if len(errs) > 0 {
+		return c, &ConfigError{Problems: errs}
+	}
+	return c, nil
+}
+
+// seconds reads a whole number of seconds in [0, maxSeconds].
+func seconds(s string, def time.Duration) (time.Duration, error) {
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || n > maxSeconds {
+		return def, fmt.Errorf("must be a whole number of seconds from 0 to %d, not %q", maxSeconds, s)
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
+// checkURL accepts absolute https URLs, and http ones on a loopback host so tests
+// can run local servers. Anything else could hand an attacker the keys.
+func checkURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("not a URL")
+	}
+	switch {
+	case u.User != nil:
+		return fmt.Errorf("must not carry credentials")
+	case u.Host == "":
+		return fmt.Errorf("not an absolute URL: %q", raw)
+	case u.Fragment != "" || u.RawQuery != "":
+		return fmt.Errorf("must not have a query or fragment: %q", raw)
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+		return nil
+	}
+	return fmt.Errorf("must be https (http only on a loopback host): %q", raw)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

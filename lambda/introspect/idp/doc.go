@@ -1,0 +1,88 @@
+// Package idp is the token-validation ("identity provider") Lambda that Amazon
+// HealthLake calls for every FHIR request to a SMART on FHIR data store: it reads
+// HealthLake's event, validates the bearer token issued by the authorization
+// server (Okta), and answers with the authPayload HealthLake expects.
+//
+// # Contract
+//
+// The event is {"datastoreEndpoint", "bearerToken", "operationName"}; unknown
+// fields are ignored and a "Bearer " prefix on the token is stripped. The answer is
+//
+//	{"authPayload": {"iss", "aud", "iat", "nbf", "exp", "isAuthorized", "uid",
+//	                 "scope", "fhirUser", "patient"}, "iamRoleARN"}
+//
+// where aud is the event's datastoreEndpoint byte for byte, scope is one
+// space-separated string, nbf falls back to iat, uid is the token's uid claim or
+// else sub, fhirUser and patient (from patient or launch_response_patient) are
+// present only when the token carries them. isAuthorized is the JSON string
+// "true" or "false", as in HealthLake's documented example. A bad, unknown or
+// unverifiable token is never an error: it gets a well-formed answer with
+// isAuthorized "false", scope "", nbf = exp = now. The handler never returns an
+// error, because HealthLake treats one as an identity-provider failure.
+//
+// # Configuration (environment variables)
+//
+//   - SMART_ISSUER (required): the exact "iss" tokens must carry. https, or http
+//     on a loopback host (tests only).
+//   - SMART_JWKS_URL (optional): the JWK Set URL. Default: jwks_uri from the
+//     issuer's /.well-known/oauth-authorization-server, else from its
+//     /.well-known/openid-configuration (whose "issuer" must equal SMART_ISSUER).
+//     Same URL rules as SMART_ISSUER.
+//   - SMART_AUDIENCES (optional, comma-separated): token audiences accepted in
+//     addition to the event's datastoreEndpoint, such as Okta's "api://default".
+//     Audiences compare equal with or without one trailing slash. Default: only
+//     the datastoreEndpoint.
+//   - SMART_VALIDATION (optional): "jwt" (default; local signature check against
+//     the JWK Set) or "introspection" (RFC 7662 call per new token).
+//   - SMART_INTROSPECTION_URL (optional): the introspection endpoint. Default:
+//     introspection_endpoint from discovery. Used in introspection mode only.
+//   - SMART_INTROSPECTION_SECRET_ARN (required in introspection mode): ARN of a
+//     Secrets Manager secret holding {"client_id": "...", "client_secret": "..."},
+//     read once per container (at start, retried on demand if that failed).
+//   - SMART_INTROSPECTION_CACHE_SECONDS (optional, 0-300, default 60): how long an
+//     active introspection result is reused; never past the token's exp. 0
+//     disables the cache.
+//   - HEALTHLAKE_ROLE_ARN (required): the IAM role ARN returned as iamRoleARN.
+//   - SMART_LEEWAY_SECONDS (optional, 0-300, default 60): clock skew allowed on
+//     exp, nbf and iat.
+//   - SMART_SCOPE_VERSION (optional): "v2" (default) for a SMART_ON_FHIR data
+//     store, "v1" for SMART_ON_FHIR_V1, which gets v2 scopes translated to v1
+//     (see package smartscope).
+//
+// Missing or invalid configuration is logged once, at start, as one line naming
+// the variable; every request is then answered unauthorized.
+//
+// # Validation
+//
+// jwt mode: the token must be at most 16 KiB, three canonical base64url segments,
+// signed with RS256, RS384, RS512, ES256, ES384 or PS256 (never none or HMAC) by
+// the key its "kid" names in the JWK Set; that key's kty (and curve, and at least
+// 2048 bits for RSA) must fit the algorithm, and its alg and use, when present,
+// must be the token's alg and "sig". iss must equal SMART_ISSUER, aud (string or
+// array) must contain an accepted audience, exp is required and in the future,
+// nbf and iat not in the future, all within the leeway; at least one SMART
+// resource scope must remain after scope selection. Okta's "scp" array is used
+// when present, else the "scope" string.
+//
+// introspection mode: the token is POSTed to the introspection endpoint with HTTP
+// Basic client credentials; "active": false, a token_type other than Bearer, or
+// any failure means unauthorized; the response's claims get the same checks.
+//
+// # Keys, caching and time limits
+//
+// The JWK Set is fetched at start and again only when a token names an unknown
+// kid, at most once per 30 s; keys already held keep working while the endpoint
+// is down. Validated tokens are cached by SHA-256 hash (never the token itself),
+// up to 10,000 entries, each until the token's exp (introspection results: at
+// most the cache TTL); a key-set change clears the cache. The audience check
+// against the event's datastoreEndpoint runs on every request, cached or not.
+// Every network wait of a request shares a 500 ms budget (less if the Lambda
+// deadline is nearer), so an answer always comes well inside HealthLake's 1 s.
+//
+// # Logs
+//
+// One JSON line per request (log/slog) with decision, reason (a stable code, see
+// Reason), cached, operation, datastore, a 12-hex-digit prefix of the token's
+// SHA-256 for correlation, and the duration. Never the token, a secret, or claim
+// values.
+package idp

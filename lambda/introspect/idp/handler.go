@@ -1,0 +1,196 @@
+package idp
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/openhealthstack/smart-healthlake/lambda/introspect/tokencache"
+)
+
+// MaxTokenBytes is the largest token considered: Okta access tokens are 1-2 KB,
+// and parsing attacker-sized input costs every other request time.
+const MaxTokenBytes = 16 << 10
+
+// Defaults of Options.
+const (
+	DefaultRequestBudget      = 500 * time.Millisecond
+	DefaultStartBudget        = 2 * time.Second
+	DefaultKeyRefreshInterval = 30 * time.Second
+	DefaultSetupRetryInterval = 5 * time.Second
+	DefaultCacheEntries       = 10_000
+)
+
+// responseMargin is kept free before the Lambda deadline to send the answer.
+const responseMargin = 50 * time.Millisecond
+
+// Options are the knobs tests turn; production uses the zero value.
+type Options struct {
+	// Logger receives the JSON log lines. Default: JSON to stdout.
+	Logger *slog.Logger
+	// Now is the clock for token times and cache expiry. Default: time.Now.
+	Now func() time.Time
+	// HTTPClient calls the authorization server. Default: a client whose every
+	// phase times out within RequestBudget and that follows no redirects.
+	HTTPClient *http.Client
+	// Secrets reads the introspection secret. Default, in introspection mode:
+	// NewSecretsClient with the same environment.
+	Secrets SecretsClient
+	// RequestBudget bounds a request's network waits. Default: 500 ms.
+	RequestBudget time.Duration
+	// StartBudget bounds the set-up made at start. Default: 2 s (HealthLake's
+	// first call may time out anyway; provisioned concurrency hides it).
+	StartBudget time.Duration
+	// KeyRefreshInterval is the least time between two JWK Set refreshes caused
+	// by unknown kids. Default: 30 s.
+	KeyRefreshInterval time.Duration
+	// SetupRetryInterval is the least time between two set-up attempts (discovery,
+	// first JWK Set, secret) after a failed one. Default: 5 s.
+	SetupRetryInterval time.Duration
+	// CacheEntries bounds the validated-token cache. Default: 10,000.
+	CacheEntries int
+}
+
+func (o *Options) defaults() {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.RequestBudget <= 0 {
+		o.RequestBudget = DefaultRequestBudget
+	}
+	if o.StartBudget <= 0 {
+		o.StartBudget = DefaultStartBudget
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = newHTTPClient(max(o.RequestBudget, o.StartBudget))
+	}
+	if o.KeyRefreshInterval <= 0 {
+		o.KeyRefreshInterval = DefaultKeyRefreshInterval
+	}
+	if o.SetupRetryInterval <= 0 {
+		o.SetupRetryInterval = DefaultSetupRetryInterval
+	}
+	if o.CacheEntries <= 0 {
+		o.CacheEntries = DefaultCacheEntries
+	}
+}
+
+// validator checks a token for one mode within the request's budget. detail,
+// when not nil, is safe to log.
+type validator interface {
+	validate(b *budget, token string) (c tokenClaims, reason Reason, detail error)
+}
+
+// Handler answers HealthLake's calls. It is safe for concurrent use.
+type Handler struct {
+	cfg      Config
+	cfgErr   error
+	log      *slog.Logger
+	now      func() time.Time
+	budget   time.Duration
+	auds     audiences
+	check    validator
+	cache    *tokencache.Cache[grant]
+	cacheTTL time.Duration // 0: until the token's exp
+	noCache  bool
+}
+
+// FromEnv reads the configuration with getenv (os.Getenv in production) and
+// returns a handler that has made its start-up set-up (discovery and the first
+// JWK Set fetch, or discovery and the secret read) within opts.StartBudget; a
+// failure there is logged and retried by later requests. When the
+// configuration is invalid, the handler has logged one line naming the
+// variable and denies every request.
+func FromEnv(ctx context.Context, getenv func(string) string, opts Options) *Handler {
+	cfg, err := ConfigFromEnv(getenv)
+	if err != nil {
+		return broken(err, opts)
+	}
+	if cfg.Mode == ModeIntrospection && opts.Secrets == nil {
+		opts.Secrets = NewSecretsClient(getenv)
+	}
+	return newHandler(ctx, cfg, opts)
+}
+
+// newHandler returns a handler for a validated cfg (see FromEnv).
+func newHandler(ctx context.Context, cfg Config, opts Options) *Handler {
+	opts.defaults()
+	h := &Handler{
+		cfg:    cfg,
+		log:    opts.Logger,
+		now:    opts.Now,
+		budget: opts.RequestBudget,
+		auds:   newAudiences(cfg.Audiences),
+		cache:  tokencache.New[grant](opts.CacheEntries),
+	}
+	startCtx, cancel := context.WithTimeout(ctx, opts.StartBudget)
+	defer cancel()
+	var startErr error
+	switch cfg.Mode {
+	case ModeIntrospection:
+		in := newIntrospector(introspectorOptions{cfg: cfg, client: opts.HTTPClient, secrets: opts.Secrets, retryEvery: opts.SetupRetryInterval, now: opts.Now})
+		startErr = in.endpoint.start(startCtx)
+		h.check = in
+		h.cacheTTL = cfg.IntrospectionCacheTTL
+		h.noCache = cfg.IntrospectionCacheTTL == 0
+	default:
+		keys := newKeySource(keySourceOptions{
+			issuer: cfg.Issuer, jwksURL: cfg.JWKSURL, client: opts.HTTPClient, timeout: opts.StartBudget,
+			refreshEvery: opts.KeyRefreshInterval, retryEvery: opts.SetupRetryInterval,
+			onRotate: func() {
+				h.cache.Clear()
+				h.log.Info("jwks changed; validated-token cache cleared")
+			},
+			log: opts.Logger,
+		})
+		startErr = keys.keys.start(startCtx)
+		h.check = newJWTValidator(cfg.Issuer, cfg.Leeway, opts.Now, keys)
+	}
+	attrs := []any{"mode", string(cfg.Mode), "issuer", cfg.Issuer, "scope_version", cfg.ScopeVersion.String()}
+	if startErr != nil {
+		h.log.Warn("start-up set-up failed; requests will retry it", append(attrs, "error", startErr.Error())...)
+	} else {
+		h.log.Info("ready", attrs...)
+	}
+	return h
+}
+
+// broken returns a handler that denies everything, after logging why once.
+func broken(err error, opts Options) *Handler {
+	opts.defaults()
+	variable := ""
+	if ce, ok := err.(*ConfigError); ok {
+		variable = ce.Variable()
+	}
+	opts.Logger.Error("invalid configuration; every request will be denied", "variable", variable, "error", err.Error())
+	return &Handler{cfgErr: err, log: opts.Logger, now: opts.Now, cache: tokencache.New[grant](1)}
+}
+
+// newBudget bounds a request's network waits by the budget and by the Lambda
+// deadline less the time needed to answer.
+func (h *Handler) newBudget(ctx context.Context) budget {
+	d := time.Now().Add(h.budget)
+	if dl, ok := ctx.Deadline(); ok && dl.Add(-responseMargin).Before(d) {
+		d = dl.Add(-responseMargin)
+	}
+	return budget{parent: ctx, deadline: d}
+}
+
+// bearer strips an optional "Bearer " scheme (case-insensitive, RFC 6750) and
+// surrounding white space.
+func bearer(s string) string {
+	s = strings.TrimSpace(s)
+	switch {
+	case strings.EqualFold(s, "bearer"):
+		return ""
+	case len(s) > 7 && strings.EqualFold(s[:7], "bearer "):
+		return strings.TrimSpace(s[7:])
+	}
+	return s
+}

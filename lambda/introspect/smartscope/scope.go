@@ -1,0 +1,172 @@
+// Package smartscope parses SMART App Launch scopes (v1, v2 and v2.2 filtered
+// scopes, plus the launch-context and identity scopes) and chooses the ones a
+// HealthLake data store is given.
+//
+// A SMART_ON_FHIR data store understands v1 and v2 scopes; a SMART_ON_FHIR_V1 data
+// store understands only v1, so v2 scopes are translated to the v1 scope that
+// grants no more than they do, or dropped when no such scope exists.
+package smartscope
+
+import "strings"
+
+// Kind says what a scope is.
+type Kind uint8
+
+// The kinds of scope. Unknown scopes (OIDC "profile", "email", vendor scopes,
+// malformed resource scopes) mean nothing to HealthLake and are never passed on.
+const (
+	Unknown Kind = iota
+	// Context is a launch-context or identity scope: launch, launch/patient,
+	// openid, fhirUser, offline_access, ...
+	Context
+	// ResourceV1 is patient|user|system/<Type>|*.read|write|*.
+	ResourceV1
+	// ResourceV2 is patient|user|system/<Type>|*.<ordered subset of cruds>,
+	// optionally filtered (v2.2: "?category=laboratory").
+	ResourceV2
+)
+
+// Perm is a set of SMART v2 permissions.
+type Perm uint8
+
+// The v2 permissions, in the order the scope syntax requires.
+const (
+	Create Perm = 1 << iota
+	Read
+	Update
+	Delete
+	Search
+)
+
+// v1 "read" is read+search and v1 "write" is create+update+delete.
+const (
+	v1Read  = Read | Search
+	v1Write = Create | Update | Delete
+)
+
+// Scope is one parsed scope.
+type Scope struct {
+	Kind Kind
+	// Compartment is "patient", "user" or "system" for resource scopes.
+	Compartment string
+	// Resource is a FHIR resource type or "*" for resource scopes.
+	Resource string
+	// Perms is what a resource scope grants (v1 scopes are expressed as v2 sets).
+	Perms Perm
+	// Filter is the v2.2 query after "?", empty when unfiltered.
+	Filter string
+}
+
+// contextScopes are the SMART launch-context and identity scopes HealthLake
+// documents; other "launch/<x>" scopes are accepted by isLaunchScope.
+var contextScopes = map[string]bool{
+	"launch":         true,
+	"openid":         true,
+	"fhirUser":       true,
+	"offline_access": true,
+	"online_access":  true,
+}
+
+// Parse reads one scope. Anything it does not recognise is Kind Unknown.
+func Parse(s string) Scope {
+	if contextScopes[s] || isLaunchScope(s) {
+		return Scope{Kind: Context}
+	}
+	compartment, rest, ok := strings.Cut(s, "/")
+	if !ok || (compartment != "patient" && compartment != "user" && compartment != "system") {
+		return Scope{}
+	}
+	resource, perms, ok := strings.Cut(rest, ".")
+	if !ok || !isResourceType(resource) {
+		return Scope{}
+	}
+	sc := Scope{Compartment: compartment, Resource: resource}
+	switch perms {
+	case "read":
+		sc.Kind, sc.Perms = ResourceV1, v1Read
+		return sc
+	case "write":
+		sc.Kind, sc.Perms = ResourceV1, v1Write
+		return sc
+	case "*":
+		sc.Kind, sc.Perms = ResourceV1, v1Read|v1Write
+		return sc
+	}
+	perms, filter, filtered := strings.Cut(perms, "?")
+	if filtered && !isFilter(filter) {
+		return Scope{}
+	}
+	p, ok := parsePerms(perms)
+	if !ok {
+		return Scope{}
+	}
+	sc.Kind, sc.Perms, sc.Filter = ResourceV2, p, filter
+	return sc
+}
+
+// isLaunchScope accepts "launch/patient", "launch/encounter" and the other
+// launch/<lower-case word> context requests.
+func isLaunchScope(s string) bool {
+	name, ok := strings.CutPrefix(s, "launch/")
+	if !ok || name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if name[i] < 'a' || name[i] > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+// isResourceType accepts "*" and FHIR resource type names (an upper-case letter
+// then letters), which is all R4 uses.
+func isResourceType(s string) bool {
+	if s == "*" {
+		return true
+	}
+	if s == "" || len(s) > 64 || s[0] < 'A' || s[0] > 'Z' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// isFilter accepts a non-empty query of name=value pairs joined by "&"; the
+// values are HealthLake's business, the shape is ours.
+func isFilter(q string) bool {
+	if q == "" {
+		return false
+	}
+	for pair := range strings.SplitSeq(q, "&") {
+		name, value, ok := strings.Cut(pair, "=")
+		if !ok || name == "" || value == "" || strings.ContainsAny(pair, " \t\r\n?#") {
+			return false
+		}
+	}
+	return true
+}
+
+// parsePerms reads a non-empty, ordered, duplicate-free subset of "cruds".
+func parsePerms(s string) (Perm, bool) {
+	const order = "cruds"
+	if s == "" || len(s) > len(order) {
+		return 0, false
+	}
+	var p Perm
+	next := 0
+	for i := 0; i < len(s); i++ {
+		j := strings.IndexByte(order[next:], s[i])
+		if j < 0 {
+			return 0, false
+		}
+		next += j + 1
+		p |= 1 << (next - 1)
+	}
+	return p, true
+}

@@ -1,0 +1,141 @@
+package smartscope_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/openhealthstack/smart-healthlake/lambda/introspect/smartscope"
+)
+
+func TestParseRecognisesEachScopeSyntax(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want smartscope.Scope
+	}{
+		{"patient/Observation.read", smartscope.Scope{Kind: smartscope.ResourceV1, Compartment: "patient", Resource: "Observation", Perms: smartscope.Read | smartscope.Search}},
+		{"user/*.*", smartscope.Scope{Kind: smartscope.ResourceV1, Compartment: "user", Resource: "*", Perms: 31}},
+		{"system/Patient.write", smartscope.Scope{Kind: smartscope.ResourceV1, Compartment: "system", Resource: "Patient", Perms: smartscope.Create | smartscope.Update | smartscope.Delete}},
+		{"patient/Observation.rs", smartscope.Scope{Kind: smartscope.ResourceV2, Compartment: "patient", Resource: "Observation", Perms: smartscope.Read | smartscope.Search}},
+		{"system/*.cruds", smartscope.Scope{Kind: smartscope.ResourceV2, Compartment: "system", Resource: "*", Perms: 31}},
+		{"user/Encounter.c", smartscope.Scope{Kind: smartscope.ResourceV2, Compartment: "user", Resource: "Encounter", Perms: smartscope.Create}},
+		{"patient/Observation.rs?category=laboratory", smartscope.Scope{Kind: smartscope.ResourceV2, Compartment: "patient", Resource: "Observation", Perms: smartscope.Read | smartscope.Search, Filter: "category=laboratory"}},
+		{"patient/Observation.rs?category=laboratory&code=1234", smartscope.Scope{Kind: smartscope.ResourceV2, Compartment: "patient", Resource: "Observation", Perms: smartscope.Read | smartscope.Search, Filter: "category=laboratory&code=1234"}},
+		{"launch", smartscope.Scope{Kind: smartscope.Context}},
+		{"launch/patient", smartscope.Scope{Kind: smartscope.Context}},
+		{"launch/encounter", smartscope.Scope{Kind: smartscope.Context}},
+		{"openid", smartscope.Scope{Kind: smartscope.Context}},
+		{"fhirUser", smartscope.Scope{Kind: smartscope.Context}},
+		{"offline_access", smartscope.Scope{Kind: smartscope.Context}},
+		{"online_access", smartscope.Scope{Kind: smartscope.Context}},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			assert.Equal(t, tc.want, smartscope.Parse(tc.in))
+		})
+	}
+}
+
+func TestParseCallsMalformedScopesUnknown(t *testing.T) {
+	for _, in := range []string{
+		"", "profile", "email", "okta.users.read", "patient", "patient/", "patient/Observation",
+		"patient/Observation.", "patient/observation.read", "doctor/Observation.read",
+		"patient/Observation.READ", "patient/Observation.sr", "patient/Observation.rr",
+		"patient/Observation.crudsx", "patient/Observation.x", "patient/Obs-ervation.rs",
+		"patient/Observation.rs?", "patient/Observation.rs?category", "patient/Observation.rs?=lab",
+		"patient/Observation.read?category=laboratory", "patient/Observation.rs?a=b&", "launch/", "launch/Patient",
+		"Patient/Observation.read", "patient/*.rs?category=a b", "patient/Observation.rs?x=1?y=2",
+		"patient/" + strings.Repeat("A", 65) + ".rs",
+	} {
+		t.Run(in, func(t *testing.T) {
+			assert.Equal(t, smartscope.Unknown, smartscope.Parse(in).Kind)
+		})
+	}
+}
+
+func TestGrantedForEachDataStoreVersion(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		in     string
+		v2, v1 string
+	}{
+		{"v1 scopes pass through", "patient/Observation.read user/*.*", "patient/Observation.read user/*.*", "patient/Observation.read user/*.*"},
+		{"rs becomes read", "patient/Observation.rs", "patient/Observation.rs", "patient/Observation.read"},
+		{"cud becomes write", "user/Encounter.cud", "user/Encounter.cud", "user/Encounter.write"},
+		{"cruds becomes star", "system/*.cruds", "system/*.cruds", "system/*.*"},
+		{"rs plus partial write is read only", "patient/*.rds", "patient/*.rds", "patient/*.read"},
+		{"cud plus partial read is write only", "patient/*.cuds", "patient/*.cuds", "patient/*.write"},
+		{"r alone has no v1 equivalent", "patient/Observation.r", "patient/Observation.r", ""},
+		{"s alone has no v1 equivalent", "patient/Observation.s", "patient/Observation.s", ""},
+		{"cu alone has no v1 equivalent", "user/Observation.cu", "user/Observation.cu", ""},
+		{"a filtered scope is dropped for v1", "patient/Observation.rs?category=laboratory", "patient/Observation.rs?category=laboratory", ""},
+		{"context scopes pass through", "launch/patient openid fhirUser offline_access", "launch/patient openid fhirUser offline_access", "launch/patient openid fhirUser offline_access"},
+		{"unknown scopes are dropped", "profile email patient/Patient.rs okta.myAccount.read", "patient/Patient.rs", "patient/Patient.read"},
+		{"translations are not repeated", "patient/Observation.read patient/Observation.rs", "patient/Observation.read patient/Observation.rs", "patient/Observation.read"},
+		{"order is kept", "openid patient/Patient.rs launch/patient", "openid patient/Patient.rs launch/patient", "openid patient/Patient.read launch/patient"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := strings.Fields(tc.in)
+			got, _ := smartscope.Granted(in, smartscope.V2)
+			assert.Equal(t, tc.v2, got, "v2 data store")
+			got, _ = smartscope.Granted(in, smartscope.V1)
+			assert.Equal(t, tc.v1, got, "v1 data store")
+		})
+	}
+}
+
+func TestGrantedSaysWhetherAResourceScopeRemains(t *testing.T) {
+	_, ok := smartscope.Granted([]string{"openid", "launch/patient", "fhirUser"}, smartscope.V2)
+	assert.False(t, ok, "context scopes alone grant no data")
+	_, ok = smartscope.Granted([]string{"openid", "patient/Observation.r"}, smartscope.V1)
+	assert.False(t, ok, "a v2 scope dropped for v1 leaves no resource scope")
+	_, ok = smartscope.Granted([]string{"openid", "patient/Observation.r"}, smartscope.V2)
+	assert.True(t, ok)
+	_, ok = smartscope.Granted(nil, smartscope.V2)
+	assert.False(t, ok)
+}
+
+func TestParseVersion(t *testing.T) {
+	for in, want := range map[string]smartscope.Version{"": smartscope.V2, "v2": smartscope.V2, "v1": smartscope.V1} {
+		v, ok := smartscope.ParseVersion(in)
+		assert.True(t, ok, in)
+		assert.Equal(t, want, v, in)
+	}
+	for _, in := range []string{"V1", "1", "v3", " v1"} {
+		_, ok := smartscope.ParseVersion(in)
+		assert.False(t, ok, in)
+	}
+	assert.Equal(t, "v1", smartscope.V1.String())
+	assert.Equal(t, "v2", smartscope.V2.String())
+}
+
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		"patient/Observation.read", "user/*.*", "system/*.cruds", "patient/Observation.rs?category=laboratory",
+		"launch/patient", "openid", "patient/Observation.sr", "patient/.rs", "a/b.c?d=e&f=g", "",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		sc := smartscope.Parse(s)
+		for _, v := range []smartscope.Version{smartscope.V1, smartscope.V2} {
+			got, resource := smartscope.Granted([]string{s}, v)
+			if sc.Kind == smartscope.Unknown && got != "" {
+				t.Fatalf("unknown scope %q granted as %q", s, got)
+			}
+			if resource && sc.Kind != smartscope.ResourceV1 && sc.Kind != smartscope.ResourceV2 {
+				t.Fatalf("%q counted as a resource scope", s)
+			}
+			if v == smartscope.V1 && got != "" && smartscope.Parse(got).Kind == smartscope.ResourceV2 {
+				t.Fatalf("v1 data store got a v2 scope %q from %q", got, s)
+			}
+			if got != "" {
+				// What is granted never grants more than what was asked.
+				g := smartscope.Parse(got)
+				if g.Perms&^sc.Perms != 0 || g.Compartment != sc.Compartment || g.Resource != sc.Resource {
+					t.Fatalf("%q widened to %q", s, got)
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package tokencache_test
+
+const raceEnabled = false

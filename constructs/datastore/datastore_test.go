@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -25,9 +24,7 @@ import (
 )
 
 const (
-	account = "123456789012"
-	region  = "us-east-1"
-	okta    = "https://example.okta.com/oauth2/aus1"
+	okta = "https://example.okta.com/oauth2/aus1"
 	// datastorePattern is the handler role's resource for data store actions.
 	datastorePattern = "arn:aws:healthlake:us-east-1:123456789012:datastore/fhir/*"
 )
@@ -35,10 +32,7 @@ const (
 // newStack uses cdk.json's feature flags, so the templates are the ones users get.
 func newStack(t *testing.T) awscdk.Stack {
 	t.Helper()
-	app := cdktest.NewApp(t, cdktest.CdkJSONContext(t))
-	return awscdk.NewStack(app, jsii.String("S"), &awscdk.StackProps{
-		Env: &awscdk.Environment{Account: jsii.String(account), Region: jsii.String(region)},
-	})
+	return cdktest.NewStackIn(cdktest.NewApp(t, cdktest.CdkJSONContext(t)), "S")
 }
 
 // newIdp stands in for the token validator: a function with HealthLake's invoke
@@ -53,7 +47,7 @@ func newIdp(stack awscdk.Stack, env *map[string]*string) awslambda.Function {
 	fn.AddPermission(jsii.String("HealthLakeInvoke"), &awslambda.Permission{
 		Principal:     awsiam.NewServicePrincipal(jsii.String("healthlake.amazonaws.com"), nil),
 		Action:        jsii.String("lambda:InvokeFunction"),
-		SourceAccount: jsii.String(account),
+		SourceAccount: jsii.String(cdktest.Account),
 	})
 	return fn
 }
@@ -75,37 +69,10 @@ func minimalProps(idp awslambda.IFunction) *datastore.SmartDatastoreProps {
 	}
 }
 
-// resource is one entry of a template's Resources.
-type resource struct {
-	Type           string
-	Properties     map[string]any
-	DependsOn      []string
-	DeletionPolicy string
-}
-
-func resources(t *testing.T, tpl assertions.Template) map[string]resource {
-	t.Helper()
-	raw, err := json.Marshal(tpl.ToJSON())
-	require.NoError(t, err)
-	var doc struct{ Resources map[string]resource }
-	require.NoError(t, json.Unmarshal(raw, &doc))
-	return doc.Resources
-}
-
-func ofType(all map[string]resource, typ string) map[string]resource {
-	out := map[string]resource{}
-	for id, r := range all {
-		if r.Type == typ {
-			out[id] = r
-		}
-	}
-	return out
-}
-
 // ofConstruct keeps the resources of the construct under test, whose id in
 // every test is "Datastore".
-func ofConstruct(all map[string]resource) map[string]resource {
-	out := map[string]resource{}
+func ofConstruct(all map[string]cdktest.Resource) map[string]cdktest.Resource {
+	out := map[string]cdktest.Resource{}
 	for id, r := range all {
 		if strings.HasPrefix(id, "Datastore") {
 			out[id] = r
@@ -114,33 +81,11 @@ func ofConstruct(all map[string]resource) map[string]resource {
 	return out
 }
 
-func only(t *testing.T, all map[string]resource, typ string) (string, resource) {
-	t.Helper()
-	found := ofType(all, typ)
-	require.Len(t, found, 1, "resources of type %s", typ)
-	for id, r := range found {
-		return id, r
-	}
-	panic("unreachable")
-}
-
-// resolved renders a CDK value (token or literal) as the template shows it.
-func resolved(t *testing.T, stack awscdk.Stack, v any) any {
-	t.Helper()
-	raw, err := json.Marshal(stack.Resolve(v))
-	require.NoError(t, err)
-	var out any
-	require.NoError(t, json.Unmarshal(raw, &out))
-	return out
-}
-
-func ref(id string) map[string]any { return map[string]any{"Ref": id} }
-
 // handlerFunction returns the logical id and resource of the handler function
 // running in mode.
-func handlerFunction(t *testing.T, all map[string]resource, mode string) (string, resource) {
+func handlerFunction(t *testing.T, all map[string]cdktest.Resource, mode string) (string, cdktest.Resource) {
 	t.Helper()
-	for id, r := range ofType(all, "AWS::Lambda::Function") {
+	for id, r := range cdktest.OfType(all, "AWS::Lambda::Function") {
 		env, _ := r.Properties["Environment"].(map[string]any)
 		vars, _ := env["Variables"].(map[string]any)
 		if vars["HANDLER_MODE"] == mode {
@@ -148,61 +93,10 @@ func handlerFunction(t *testing.T, all map[string]resource, mode string) (string
 		}
 	}
 	t.Fatalf("no function with HANDLER_MODE=%s", mode)
-	return "", resource{}
+	return "", cdktest.Resource{}
 }
 
-// statement is an IAM policy statement with Action and Resource normalized to lists.
-type statement struct {
-	Sid       string
-	Effect    string
-	Actions   []string
-	Resources []any
-	Condition map[string]any
-}
-
-func asList(v any) []any {
-	if l, ok := v.([]any); ok {
-		return l
-	}
-	if v == nil {
-		return nil
-	}
-	return []any{v}
-}
-
-// roleStatements collects the statements of every AWS::IAM::Policy attached to
-// the role with logical id roleID.
-func roleStatements(all map[string]resource, roleID string) []statement {
-	var out []statement
-	for _, p := range ofType(all, "AWS::IAM::Policy") {
-		if !slices.ContainsFunc(asList(p.Properties["Roles"]), func(r any) bool {
-			m, _ := r.(map[string]any)
-			return m["Ref"] == roleID
-		}) {
-			continue
-		}
-		doc := p.Properties["PolicyDocument"].(map[string]any)
-		for _, s := range asList(doc["Statement"]) {
-			m := s.(map[string]any)
-			st := statement{Effect: m["Effect"].(string), Resources: asList(m["Resource"])}
-			st.Sid, _ = m["Sid"].(string)
-			st.Condition, _ = m["Condition"].(map[string]any)
-			for _, a := range asList(m["Action"]) {
-				st.Actions = append(st.Actions, a.(string))
-			}
-			out = append(out, st)
-		}
-	}
-	return out
-}
-
-func roleOf(t *testing.T, fn resource) string {
-	t.Helper()
-	getAtt := fn.Properties["Role"].(map[string]any)["Fn::GetAtt"].([]any)
-	return getAtt[0].(string)
-}
-
-func bySid(t *testing.T, sts []statement, sid string) statement {
+func bySid(t *testing.T, sts []cdktest.Statement, sid string) cdktest.Statement {
 	t.Helper()
 	for _, s := range sts {
 		if s.Sid == sid {
@@ -210,7 +104,7 @@ func bySid(t *testing.T, sts []statement, sid string) statement {
 		}
 	}
 	t.Fatalf("no statement %q in %+v", sid, sts)
-	return statement{}
+	return cdktest.Statement{}
 }
 
 func TestEveryPropertyReachesTheCustomResource(t *testing.T) {
@@ -238,9 +132,9 @@ func TestEveryPropertyReachesTheCustomResource(t *testing.T) {
 		AcknowledgeReplacement: jsii.Bool(true),
 		Tags:                   &map[string]*string{"team": jsii.String("fhir"), "env": jsii.String("dev")},
 	})
-	all := resources(t, cdktest.Template(t, stack))
-	id, cr := only(t, all, datastore.ResourceType)
-	require.Equal(t, resolved(t, stack, ds.Resource().Node().DefaultChild().(awscdk.CfnResource).LogicalId()), id)
+	all := cdktest.Resources(t, cdktest.Template(t, stack))
+	id, cr := cdktest.Only(t, all, datastore.ResourceType)
+	require.Equal(t, cdktest.LogicalID(t, ds.Resource()), id)
 
 	props := cr.Properties
 	require.NotNil(t, props["ServiceToken"])
@@ -250,7 +144,7 @@ func TestEveryPropertyReachesTheCustomResource(t *testing.T) {
 		handler.PropFhirVersion:              "R4",
 		handler.PropAuthorizationStrategy:    "SMART_ON_FHIR_V1",
 		handler.PropFineGrainedAuthorization: "false",
-		handler.PropIdpLambdaArn:             resolved(t, stack, idp.FunctionArn()),
+		handler.PropIdpLambdaArn:             cdktest.Resolved(t, stack, idp.FunctionArn()),
 		handler.PropIssuer:                   okta,
 		handler.PropJwksUri:                  okta + "/v1/keys",
 		handler.PropAuthorizationEndpoint:    okta + "/v1/authorize",
@@ -259,7 +153,7 @@ func TestEveryPropertyReachesTheCustomResource(t *testing.T) {
 		handler.PropRevocationEndpoint:       okta + "/v1/revoke",
 		handler.PropManagementEndpoint:       "https://example.okta.com/manage",
 		handler.PropScopesSupported:          []any{"openid", "fhirUser", "launch/patient", "patient/*.read"},
-		handler.PropKmsKeyArn:                resolved(t, stack, key.KeyArn()),
+		handler.PropKmsKeyArn:                cdktest.Resolved(t, stack, key.KeyArn()),
 		handler.PropPreloadSynthea:           "true",
 		handler.PropTags:                     map[string]any{"team": "fhir", "env": "dev"},
 		handler.PropRemovalPolicy:            "destroy",
@@ -271,8 +165,8 @@ func TestEveryPropertyReachesTheCustomResource(t *testing.T) {
 func TestDefaultsAreTheSafeOnes(t *testing.T) {
 	stack := newStack(t)
 	datastore.NewSmartDatastore(stack, jsii.String("Datastore"), minimalProps(newIdp(stack, nil)))
-	all := resources(t, cdktest.Template(t, stack))
-	_, cr := only(t, all, datastore.ResourceType)
+	all := cdktest.Resources(t, cdktest.Template(t, stack))
+	_, cr := cdktest.Only(t, all, datastore.ResourceType)
 	p := cr.Properties
 	require.Equal(t, "SMART_ON_FHIR", p[handler.PropAuthorizationStrategy], "SMART v2 by default")
 	require.Equal(t, "true", p[handler.PropFineGrainedAuthorization], "fine-grained authorization on by default")
@@ -301,33 +195,33 @@ func TestAnAliasIsCalledByItsQualifiedArn(t *testing.T) {
 		Principal: awsiam.NewServicePrincipal(jsii.String("healthlake.amazonaws.com"), nil),
 	})
 	datastore.NewSmartDatastore(stack, jsii.String("Datastore"), minimalProps(alias))
-	all := resources(t, cdktest.Template(t, stack))
+	all := cdktest.Resources(t, cdktest.Template(t, stack))
 
-	aliasID, _ := only(t, all, "AWS::Lambda::Alias")
-	_, cr := only(t, all, datastore.ResourceType)
-	require.Equal(t, ref(aliasID), cr.Properties[handler.PropIdpLambdaArn], "the alias ARN, not the unqualified function")
+	aliasID, _ := cdktest.Only(t, all, "AWS::Lambda::Alias")
+	_, cr := cdktest.Only(t, all, datastore.ResourceType)
+	require.Equal(t, cdktest.Ref(aliasID), cr.Properties[handler.PropIdpLambdaArn], "the alias ARN, not the unqualified function")
 
-	permID, _ := only(t, all, "AWS::Lambda::Permission")
+	permID, _ := cdktest.Only(t, all, "AWS::Lambda::Permission")
 	require.Contains(t, cr.DependsOn, permID, "the alias's invoke permission exists before the data store")
 
 	_, onEvent := handlerFunction(t, all, "onEvent")
-	invoke := bySid(t, roleStatements(all, roleOf(t, onEvent)), "AllowHealthLakeToUseIdpFunction")
-	require.Equal(t, []any{ref(aliasID)}, invoke.Resources)
+	invoke := bySid(t, cdktest.RoleStatements(t, all, cdktest.RoleOf(t, onEvent)), "AllowHealthLakeToUseIdpFunction")
+	require.Equal(t, []any{cdktest.Ref(aliasID)}, invoke.Resources)
 }
 
 func TestTheResourceDependsOnTheIdpInvokePermission(t *testing.T) {
 	stack := newStack(t)
 	datastore.NewSmartDatastore(stack, jsii.String("Datastore"), minimalProps(newIdp(stack, nil)))
-	all := resources(t, cdktest.Template(t, stack))
-	permID, perm := only(t, all, "AWS::Lambda::Permission")
+	all := cdktest.Resources(t, cdktest.Template(t, stack))
+	permID, perm := cdktest.Only(t, all, "AWS::Lambda::Permission")
 	require.Equal(t, "healthlake.amazonaws.com", perm.Properties["Principal"])
-	_, cr := only(t, all, datastore.ResourceType)
+	_, cr := cdktest.Only(t, all, datastore.ResourceType)
 	require.Contains(t, cr.DependsOn, permID)
 }
 
 // definition reassembles the waiter state machine's DefinitionString, replacing
 // the function ARN references by a placeholder.
-func definition(t *testing.T, sm resource) map[string]any {
+func definition(t *testing.T, sm cdktest.Resource) map[string]any {
 	t.Helper()
 	var b strings.Builder
 	switch d := sm.Properties["DefinitionString"].(type) {
@@ -351,11 +245,11 @@ func definition(t *testing.T, sm resource) map[string]any {
 func TestTheProviderPollsEvery30SecondsFor55Minutes(t *testing.T) {
 	stack := newStack(t)
 	datastore.NewSmartDatastore(stack, jsii.String("Datastore"), minimalProps(newIdp(stack, nil)))
-	all := resources(t, cdktest.Template(t, stack))
+	all := cdktest.Resources(t, cdktest.Template(t, stack))
 
 	// The framework turns QueryInterval and TotalTimeout into the isComplete
 	// task's retry policy: TotalTimeout = IntervalSeconds x MaxAttempts.
-	_, sm := only(t, all, "AWS::StepFunctions::StateMachine")
+	_, sm := cdktest.Only(t, all, "AWS::StepFunctions::StateMachine")
 	def := definition(t, sm)
 	task := def["States"].(map[string]any)["framework-isComplete-task"].(map[string]any)
 	retry := task["Retry"].([]any)[0].(map[string]any)
@@ -365,18 +259,18 @@ func TestTheProviderPollsEvery30SecondsFor55Minutes(t *testing.T) {
 	require.EqualValues(t, 55*60, retry["IntervalSeconds"].(float64)*retry["MaxAttempts"].(float64))
 	require.Less(t, 55*60, datastore.ServiceTimeoutSeconds, "the polling ends before CloudFormation's limit")
 
-	_, cr := only(t, all, datastore.ResourceType)
+	_, cr := cdktest.Only(t, all, datastore.ResourceType)
 	require.Equal(t, "3600", cr.Properties["ServiceTimeout"], "CloudFormation's maximum for a custom resource")
 }
 
 func TestTheHandlerFunctionsAreArm64GoWithTheirMode(t *testing.T) {
 	stack := newStack(t)
 	ds := datastore.NewSmartDatastore(stack, jsii.String("Datastore"), minimalProps(newIdp(stack, nil)))
-	all := resources(t, cdktest.Template(t, stack))
+	all := cdktest.Resources(t, cdktest.Template(t, stack))
 	for mode, fn := range map[string]awslambda.Function{"onEvent": ds.OnEventFunction(), "isComplete": ds.IsCompleteFunction()} {
 		t.Run(mode, func(t *testing.T) {
 			id, r := handlerFunction(t, all, mode)
-			require.Equal(t, resolved(t, stack, fn.FunctionName()), ref(id), "the accessor returns the %s function", mode)
+			require.Equal(t, cdktest.Resolved(t, stack, fn.FunctionName()), cdktest.Ref(id), "the accessor returns the %s function", mode)
 			p := r.Properties
 			require.Equal(t, "provided.al2023", p["Runtime"])
 			require.Equal(t, "bootstrap", p["Handler"])
@@ -394,18 +288,18 @@ func TestEveryLogGroupIsEncryptedAndRetained(t *testing.T) {
 	t.Run("defaults", func(t *testing.T) {
 		stack := newStack(t)
 		ds := datastore.NewSmartDatastore(stack, jsii.String("Datastore"), minimalProps(newIdp(stack, nil)))
-		all := resources(t, cdktest.Template(t, stack))
-		groups := ofConstruct(ofType(all, "AWS::Logs::LogGroup"))
+		all := cdktest.Resources(t, cdktest.Template(t, stack))
+		groups := ofConstruct(cdktest.OfType(all, "AWS::Logs::LogGroup"))
 		require.Len(t, groups, 3, "onEvent, isComplete and the Provider framework")
-		keyID, _ := only(t, all, "AWS::KMS::Key")
-		require.Equal(t, resolved(t, stack, ds.LogEncryptionKey().KeyArn()), map[string]any{"Fn::GetAtt": []any{keyID, "Arn"}})
+		keyID, _ := cdktest.Only(t, all, "AWS::KMS::Key")
+		require.Equal(t, cdktest.Resolved(t, stack, ds.LogEncryptionKey().KeyArn()), cdktest.GetAtt(keyID, "Arn"))
 		for id, g := range groups {
-			require.Equal(t, map[string]any{"Fn::GetAtt": []any{keyID, "Arn"}}, g.Properties["KmsKeyId"], id)
+			require.Equal(t, cdktest.GetAtt(keyID, "Arn"), g.Properties["KmsKeyId"], id)
 			require.EqualValues(t, 365, g.Properties["RetentionInDays"], id)
 			require.Equal(t, "Retain", g.DeletionPolicy, id)
 		}
 		// Every function, the framework's Node.js ones included, logs to one of them.
-		fns := ofType(all, "AWS::Lambda::Function")
+		fns := cdktest.OfType(all, "AWS::Lambda::Function")
 		require.Len(t, fns, 6, "Idp, 2 handlers, 3 framework functions")
 		for id, fn := range fns {
 			if strings.HasPrefix(id, "Idp") {
@@ -423,10 +317,10 @@ func TestEveryLogGroupIsEncryptedAndRetained(t *testing.T) {
 		props.LogEncryptionKey = key
 		props.LogRetention = awslogs.RetentionDays_THREE_MONTHS
 		datastore.NewSmartDatastore(stack, jsii.String("Datastore"), props)
-		all := resources(t, cdktest.Template(t, stack))
-		keyID, _ := only(t, all, "AWS::KMS::Key")
-		for id, g := range ofConstruct(ofType(all, "AWS::Logs::LogGroup")) {
-			require.Equal(t, map[string]any{"Fn::GetAtt": []any{keyID, "Arn"}}, g.Properties["KmsKeyId"], id)
+		all := cdktest.Resources(t, cdktest.Template(t, stack))
+		keyID, _ := cdktest.Only(t, all, "AWS::KMS::Key")
+		for id, g := range ofConstruct(cdktest.OfType(all, "AWS::Logs::LogGroup")) {
+			require.Equal(t, cdktest.GetAtt(keyID, "Arn"), g.Properties["KmsKeyId"], id)
 			require.EqualValues(t, 90, g.Properties["RetentionInDays"], id)
 		}
 	})
@@ -441,13 +335,13 @@ func TestTheHandlerRolesHaveOnlyWhatTheHandlerCalls(t *testing.T) {
 				props.EncryptionKey = awskms.NewKey(stack, jsii.String("DataKey"), nil)
 			}
 			datastore.NewSmartDatastore(stack, jsii.String("Datastore"), props)
-			all := resources(t, cdktest.Template(t, stack))
-			idpArn := map[string]any{"Fn::GetAtt": []any{findFunction(t, all, "Idp"), "Arn"}}
+			all := cdktest.Resources(t, cdktest.Template(t, stack))
+			idpArn := cdktest.GetAtt(findFunction(t, all, "Idp"), "Arn")
 
 			_, onEvent := handlerFunction(t, all, "onEvent")
-			onEventLogs := logGroupOf(t, onEvent)
-			got := roleStatements(all, roleOf(t, onEvent))
-			want := map[string]statement{
+			onEventLogs := cdktest.LogGroupOf(t, onEvent)
+			got := cdktest.RoleStatements(t, all, cdktest.RoleOf(t, onEvent))
+			want := map[string]cdktest.Statement{
 				"ManageDatastores": {Actions: []string{
 					"healthlake:DescribeFHIRDatastore", "healthlake:UpdateFHIRDatastore", "healthlake:DeleteFHIRDatastore",
 					"healthlake:TagResource", "healthlake:UntagResource", "healthlake:ListTagsForResource",
@@ -456,18 +350,18 @@ func TestTheHandlerRolesHaveOnlyWhatTheHandlerCalls(t *testing.T) {
 				"AllowHealthLakeToUseIdpFunction": {Actions: []string{"lambda:InvokeFunction"}, Resources: []any{idpArn}},
 			}
 			if withKey {
-				keyArn := map[string]any{"Fn::GetAtt": []any{findKey(t, all, "DataKey"), "Arn"}}
+				keyArn := cdktest.GetAtt(findKey(t, all, "DataKey"), "Arn")
 				via := map[string]any{"kms:ViaService": "healthlake.us-east-1.amazonaws.com"}
-				want["UseDataKeyViaHealthLake"] = statement{
+				want["UseDataKeyViaHealthLake"] = cdktest.Statement{
 					Actions:   []string{"kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey"},
 					Resources: []any{keyArn}, Condition: map[string]any{"StringEquals": via},
 				}
-				want["GrantDataKeyToHealthLake"] = statement{
+				want["GrantDataKeyToHealthLake"] = cdktest.Statement{
 					Actions: []string{"kms:CreateGrant"}, Resources: []any{keyArn},
 					Condition: map[string]any{"StringEquals": via, "Bool": map[string]any{"kms:GrantIsForAWSResource": "true"}},
 				}
 			}
-			var logs []statement
+			var logs []cdktest.Statement
 			for _, s := range got {
 				require.Equal(t, "Allow", s.Effect)
 				if s.Sid == "" {
@@ -486,17 +380,17 @@ func TestTheHandlerRolesHaveOnlyWhatTheHandlerCalls(t *testing.T) {
 
 			// isComplete only describes.
 			_, isComplete := handlerFunction(t, all, "isComplete")
-			got = roleStatements(all, roleOf(t, isComplete))
+			got = cdktest.RoleStatements(t, all, cdktest.RoleOf(t, isComplete))
 			logs = nil
 			for _, s := range got {
 				if s.Sid == "" {
 					logs = append(logs, s)
 					continue
 				}
-				require.Equal(t, statement{Sid: "DescribeDatastores", Effect: "Allow",
+				require.Equal(t, cdktest.Statement{Sid: "DescribeDatastores", Effect: "Allow",
 					Actions: []string{"healthlake:DescribeFHIRDatastore"}, Resources: []any{datastorePattern}}, s)
 			}
-			requireOnlyLogWrites(t, logs, logGroupOf(t, isComplete))
+			requireOnlyLogWrites(t, logs, cdktest.LogGroupOf(t, isComplete))
 
 			requireNoBroadGrants(t, all)
 		})
@@ -507,46 +401,41 @@ func TestTheHandlerRolesHaveOnlyWhatTheHandlerCalls(t *testing.T) {
 // Provider framework's included: no wildcard action, no iam:PassRole, "*" as a
 // resource only for CreateFHIRDatastore (which has no resource type), and no
 // managed policy (AWSLambdaBasicExecutionRole writes to every log group).
-func requireNoBroadGrants(t *testing.T, all map[string]resource) {
+func requireNoBroadGrants(t *testing.T, all map[string]cdktest.Resource) {
 	t.Helper()
-	for id, p := range ofConstruct(ofType(all, "AWS::IAM::Policy")) {
-		for _, s := range asList(p.Properties["PolicyDocument"].(map[string]any)["Statement"]) {
+	for id, p := range ofConstruct(cdktest.OfType(all, "AWS::IAM::Policy")) {
+		for _, s := range cdktest.AsList(p.Properties["PolicyDocument"].(map[string]any)["Statement"]) {
 			m := s.(map[string]any)
-			for _, a := range asList(m["Action"]) {
+			for _, a := range cdktest.AsList(m["Action"]) {
 				require.NotContains(t, a.(string), "*", "wildcard action in %s", id)
 				require.NotEqual(t, "iam:PassRole", a, id)
 			}
-			if slices.Contains(asList(m["Resource"]), any("*")) {
+			if slices.Contains(cdktest.AsList(m["Resource"]), any("*")) {
 				require.Equal(t, "healthlake:CreateFHIRDatastore", m["Action"], "only CreateFHIRDatastore may use * (in %s)", id)
 			}
 		}
 	}
-	for id, r := range ofConstruct(ofType(all, "AWS::IAM::Role")) {
+	for id, r := range ofConstruct(cdktest.OfType(all, "AWS::IAM::Role")) {
 		require.Nil(t, r.Properties["ManagedPolicyArns"], "role %s has a managed policy", id)
 	}
 }
 
-func requireOnlyLogWrites(t *testing.T, logs []statement, logGroupID string) {
+func requireOnlyLogWrites(t *testing.T, logs []cdktest.Statement, logGroupID string) {
 	t.Helper()
 	require.Len(t, logs, 1)
 	require.ElementsMatch(t, []string{"logs:CreateLogStream", "logs:PutLogEvents"}, logs[0].Actions)
-	require.Equal(t, []any{map[string]any{"Fn::GetAtt": []any{logGroupID, "Arn"}}}, logs[0].Resources)
+	require.Equal(t, []any{cdktest.GetAtt(logGroupID, "Arn")}, logs[0].Resources)
 }
 
-func logGroupOf(t *testing.T, fn resource) string {
-	t.Helper()
-	return fn.Properties["LoggingConfig"].(map[string]any)["LogGroup"].(map[string]any)["Ref"].(string)
+func findFunction(t *testing.T, all map[string]cdktest.Resource, prefix string) string {
+	return findByPrefix(t, cdktest.OfType(all, "AWS::Lambda::Function"), prefix)
 }
 
-func findFunction(t *testing.T, all map[string]resource, prefix string) string {
-	return findByPrefix(t, ofType(all, "AWS::Lambda::Function"), prefix)
+func findKey(t *testing.T, all map[string]cdktest.Resource, prefix string) string {
+	return findByPrefix(t, cdktest.OfType(all, "AWS::KMS::Key"), prefix)
 }
 
-func findKey(t *testing.T, all map[string]resource, prefix string) string {
-	return findByPrefix(t, ofType(all, "AWS::KMS::Key"), prefix)
-}
-
-func findByPrefix(t *testing.T, rs map[string]resource, prefix string) string {
+func findByPrefix(t *testing.T, rs map[string]cdktest.Resource, prefix string) string {
 	t.Helper()
 	var ids []string
 	for id := range rs {
@@ -581,7 +470,7 @@ func TestGrants(t *testing.T) {
 			}
 			ds := datastore.NewSmartDatastore(stack, jsii.String("Datastore"), props)
 			caller := awsiam.NewRole(stack, jsii.String("Caller"), &awsiam.RoleProps{
-				AssumedBy: awsiam.NewAccountPrincipal(jsii.String(account)),
+				AssumedBy: awsiam.NewAccountPrincipal(jsii.String(cdktest.Account)),
 			})
 			var g awsiam.Grant
 			if c.readWrite {
@@ -591,10 +480,10 @@ func TestGrants(t *testing.T) {
 			}
 			require.True(t, *g.Success())
 
-			all := resources(t, cdktest.Template(t, stack))
-			crID, _ := only(t, all, datastore.ResourceType)
-			got := roleStatements(all, findByPrefix(t, ofType(all, "AWS::IAM::Role"), "Caller"))
-			var fhir, kms []statement
+			all := cdktest.Resources(t, cdktest.Template(t, stack))
+			crID, _ := cdktest.Only(t, all, datastore.ResourceType)
+			got := cdktest.RoleStatements(t, all, findByPrefix(t, cdktest.OfType(all, "AWS::IAM::Role"), "Caller"))
+			var fhir, kms []cdktest.Statement
 			for _, s := range got {
 				if strings.HasPrefix(s.Actions[0], "kms:") {
 					kms = append(kms, s)
@@ -604,14 +493,14 @@ func TestGrants(t *testing.T) {
 			}
 			require.Len(t, fhir, 1)
 			require.ElementsMatch(t, c.fhir, fhir[0].Actions)
-			require.Equal(t, []any{map[string]any{"Fn::GetAtt": []any{crID, "DatastoreArn"}}}, fhir[0].Resources, "this data store only")
+			require.Equal(t, []any{cdktest.GetAtt(crID, "DatastoreArn")}, fhir[0].Resources, "this data store only")
 			if !c.withKey {
 				require.Empty(t, kms)
 				return
 			}
 			require.Len(t, kms, 1)
 			require.ElementsMatch(t, c.kmsActions, kms[0].Actions)
-			require.Equal(t, []any{map[string]any{"Fn::GetAtt": []any{findKey(t, all, "DataKey"), "Arn"}}}, kms[0].Resources)
+			require.Equal(t, []any{cdktest.GetAtt(findKey(t, all, "DataKey"), "Arn")}, kms[0].Resources)
 			require.Equal(t, map[string]any{"StringEquals": map[string]any{"kms:ViaService": "healthlake.us-east-1.amazonaws.com"}}, kms[0].Condition)
 		})
 	}
@@ -672,10 +561,10 @@ func TestTokensAreLeftToTheHandler(t *testing.T) {
 	props.Endpoints.Issuer = issuer
 	props.DatastoreName = awscdk.NewCfnParameter(stack, jsii.String("Name"), nil).ValueAsString()
 	datastore.NewSmartDatastore(stack, jsii.String("Datastore"), props)
-	all := resources(t, cdktest.Template(t, stack))
-	_, cr := only(t, all, datastore.ResourceType)
-	require.Equal(t, ref("Issuer"), cr.Properties[handler.PropIssuer])
-	require.Equal(t, ref("Name"), cr.Properties[handler.PropDatastoreName])
+	all := cdktest.Resources(t, cdktest.Template(t, stack))
+	_, cr := cdktest.Only(t, all, datastore.ResourceType)
+	require.Equal(t, cdktest.Ref("Issuer"), cr.Properties[handler.PropIssuer])
+	require.Equal(t, cdktest.Ref("Name"), cr.Properties[handler.PropDatastoreName])
 }
 
 // TestTheWiringHasNoDependencyCycle reproduces the real wiring: the token
@@ -691,11 +580,11 @@ func TestTheWiringHasNoDependencyCycle(t *testing.T) {
 	ds := datastore.NewSmartDatastore(stack, jsii.String("Datastore"), props)
 	role.BindDatastore(ds.DatastoreArn())
 
-	all := resources(t, cdktest.Template(t, stack)) // a cycle fails synthesis here
-	crID, cr := only(t, all, datastore.ResourceType)
+	all := cdktest.Resources(t, cdktest.Template(t, stack)) // a cycle fails synthesis here
+	crID, cr := cdktest.Only(t, all, datastore.ResourceType)
 	require.Contains(t, cr.DependsOn, findFunction(t, all, "Idp"))
 	var trusted bool
-	for id, r := range ofType(all, "AWS::IAM::Role") {
+	for id, r := range cdktest.OfType(all, "AWS::IAM::Role") {
 		if !strings.HasPrefix(id, "ServiceRole") {
 			continue
 		}
@@ -720,7 +609,7 @@ func TestTheConstructIsAJsiiObject(t *testing.T) {
 			"Environment": map[string]any{"Variables": map[string]any{"HANDLER_MODE": "onEvent"}},
 			"Tags":        []any{map[string]any{"Key": "Team", "Value": "fhir"}},
 		})
-		tpl.HasOutput(jsii.String("*"), map[string]any{"Value": map[string]any{"Fn::GetAtt": []any{"Datastore9B7A2529", "DatastoreEndpoint"}}})
+		tpl.HasOutput(jsii.String("*"), map[string]any{"Value": cdktest.GetAtt("Datastore9B7A2529", "DatastoreEndpoint")})
 	})
 }
 

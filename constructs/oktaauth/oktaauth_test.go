@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"os"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -31,9 +30,7 @@ import (
 )
 
 const (
-	account = "123456789012"
-	region  = "us-east-1"
-	org     = "https://example.okta.com"
+	org = "https://example.okta.com"
 	// credentialArn is the partial ARN of the credential secret imported by name.
 	credentialArn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:okta/management"
 	// endpoint stands in for the data store endpoint.
@@ -45,10 +42,7 @@ const (
 // newStack uses cdk.json's feature flags, so the templates are the ones users get.
 func newStack(t *testing.T) awscdk.Stack {
 	t.Helper()
-	app := cdktest.NewApp(t, cdktest.CdkJSONContext(t))
-	return awscdk.NewStack(app, jsii.String("Fhir"), &awscdk.StackProps{
-		Env: &awscdk.Environment{Account: jsii.String(account), Region: jsii.String(region)},
-	})
+	return cdktest.NewStackIn(cdktest.NewApp(t, cdktest.CdkJSONContext(t)), "Fhir")
 }
 
 // credential imports the Okta credential secret by name, as the app does.
@@ -60,73 +54,16 @@ func minimalProps(stack awscdk.Stack) *oktaauth.SmartAuthorizationServerProps {
 	return &oktaauth.SmartAuthorizationServerProps{OrgUrl: jsii.String(org), CredentialSecret: credential(stack)}
 }
 
-// resource is one entry of a template's Resources.
-type resource struct {
-	Type           string
-	Properties     map[string]any
-	DependsOn      []string
-	DeletionPolicy string
-	Metadata       map[string]any
-}
-
-func resources(t *testing.T, tpl assertions.Template) map[string]resource {
-	t.Helper()
-	raw, err := json.Marshal(tpl.ToJSON())
-	require.NoError(t, err)
-	var doc struct{ Resources map[string]resource }
-	require.NoError(t, json.Unmarshal(raw, &doc))
-	return doc.Resources
-}
-
-func ofType(all map[string]resource, typ string) map[string]resource {
-	out := map[string]resource{}
-	for id, r := range all {
-		if r.Type == typ {
-			out[id] = r
-		}
-	}
-	return out
-}
-
 // ofConstruct keeps the resources of the construct under test, whose id in
 // every test is "Okta".
-func ofConstruct(all map[string]resource) map[string]resource {
-	out := map[string]resource{}
+func ofConstruct(all map[string]cdktest.Resource) map[string]cdktest.Resource {
+	out := map[string]cdktest.Resource{}
 	for id, r := range all {
 		if strings.HasPrefix(id, "Okta") && !strings.HasPrefix(id, "OktaCredential") {
 			out[id] = r
 		}
 	}
 	return out
-}
-
-func only(t *testing.T, all map[string]resource, typ string) (string, resource) {
-	t.Helper()
-	found := ofType(all, typ)
-	require.Len(t, found, 1, "resources of type %s", typ)
-	for id, r := range found {
-		return id, r
-	}
-	panic("unreachable")
-}
-
-// resolved renders a CDK value (token or literal) as the template shows it.
-func resolved(t *testing.T, stack awscdk.Stack, v any) any {
-	t.Helper()
-	raw, err := json.Marshal(stack.Resolve(v))
-	require.NoError(t, err)
-	var out any
-	require.NoError(t, json.Unmarshal(raw, &out))
-	return out
-}
-
-func ref(id string) map[string]any { return map[string]any{"Ref": id} }
-
-func getAtt(id, attr string) map[string]any { return map[string]any{"Fn::GetAtt": []any{id, attr}} }
-
-func logicalID(t *testing.T, stack awscdk.Stack, c constructs.IConstruct) string {
-	t.Helper()
-	return resolved(t, stack, c.Node().DefaultChild().(awscdk.CfnResource).LogicalId()).(string)
 }
 
 // statement is an IAM policy statement with Action and Resource normalized to lists.
@@ -137,68 +74,35 @@ type statement struct {
 	Condition map[string]any
 }
 
-func asList(v any) []any {
-	if l, ok := v.([]any); ok {
-		return l
-	}
-	if v == nil {
-		return nil
-	}
-	return []any{v}
-}
-
 // roleStatements collects the statements of every AWS::IAM::Policy attached to
-// the role with logical id roleID. Every statement must Allow.
-func roleStatements(t *testing.T, all map[string]resource, roleID string) []statement {
+// the role with logical id roleID, with their actions sorted. Every statement
+// must Allow.
+func roleStatements(t *testing.T, all map[string]cdktest.Resource, roleID string) []statement {
 	t.Helper()
 	var out []statement
-	for _, p := range ofType(all, "AWS::IAM::Policy") {
-		if !slices.ContainsFunc(asList(p.Properties["Roles"]), func(r any) bool {
-			m, _ := r.(map[string]any)
-			return m["Ref"] == roleID
-		}) {
-			continue
-		}
-		doc := p.Properties["PolicyDocument"].(map[string]any)
-		for _, s := range asList(doc["Statement"]) {
-			m := s.(map[string]any)
-			require.Equal(t, "Allow", m["Effect"])
-			st := statement{Resources: asList(m["Resource"])}
-			st.Sid, _ = m["Sid"].(string)
-			st.Condition, _ = m["Condition"].(map[string]any)
-			for _, a := range asList(m["Action"]) {
-				st.Actions = append(st.Actions, a.(string))
-			}
-			sort.Strings(st.Actions)
-			out = append(out, st)
-		}
+	for _, s := range cdktest.RoleStatements(t, all, roleID) {
+		require.Equal(t, "Allow", s.Effect)
+		sort.Strings(s.Actions)
+		out = append(out, statement{Sid: s.Sid, Actions: s.Actions, Resources: s.Resources, Condition: s.Condition})
 	}
 	return out
 }
 
 // handlerFunction returns the logical id and resource of the Go handler.
-func handlerFunction(t *testing.T, all map[string]resource) (string, resource) {
+func handlerFunction(t *testing.T, all map[string]cdktest.Resource) (string, cdktest.Resource) {
 	t.Helper()
-	for id, r := range ofType(all, "AWS::Lambda::Function") {
+	for id, r := range cdktest.OfType(all, "AWS::Lambda::Function") {
 		if r.Properties["Runtime"] == "provided.al2023" {
 			return id, r
 		}
 	}
 	t.Fatal("no Go handler function")
-	return "", resource{}
+	return "", cdktest.Resource{}
 }
 
-func roleOf(fn resource) string {
-	return fn.Properties["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
-}
-
-func logGroupOf(fn resource) string {
-	return fn.Properties["LoggingConfig"].(map[string]any)["LogGroup"].(map[string]any)["Ref"].(string)
-}
-
-func serverResource(t *testing.T, all map[string]resource) (string, map[string]any) {
+func serverResource(t *testing.T, all map[string]cdktest.Resource) (string, map[string]any) {
 	t.Helper()
-	id, cr := only(t, all, oktaauth.ResourceType)
+	id, cr := cdktest.Only(t, all, oktaauth.ResourceType)
 	props := cr.Properties
 	require.NotNil(t, props["ServiceToken"])
 	delete(props, "ServiceToken")
@@ -208,11 +112,11 @@ func serverResource(t *testing.T, all map[string]resource) (string, map[string]a
 func TestTheSmallestUseSynthesizesWithSensibleDefaults(t *testing.T) {
 	stack := newStack(t)
 	a := oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), minimalProps(stack))
-	all := resources(t, cdktest.Template(t, stack))
+	all := cdktest.Resources(t, cdktest.Template(t, stack))
 
 	t.Run("the resource gets the org, the credential, a derived name, SMART v2 and no clients", func(t *testing.T) {
 		id, props := serverResource(t, all)
-		require.Equal(t, logicalID(t, stack, a.Resource()), id)
+		require.Equal(t, cdktest.LogicalID(t, a.Resource()), id)
 		require.Equal(t, map[string]any{
 			smartcatalog.PropOrgURL:              org,
 			smartcatalog.PropCredentialSecretARN: credentialArn,
@@ -224,13 +128,13 @@ func TestTheSmallestUseSynthesizesWithSensibleDefaults(t *testing.T) {
 			smartcatalog.PropIntrospectionClient: "false",
 			"ServiceTimeout":                     "3000",
 		}, props, "no Audience: the placeholder until BindAudience; every other default is the handler's")
-		_, cr := only(t, all, oktaauth.ResourceType)
+		_, cr := cdktest.Only(t, all, oktaauth.ResourceType)
 		require.Equal(t, "Delete", cr.DeletionPolicy, "CloudFormation must send the Delete to the handler")
 	})
 
 	t.Run("no secrets and no secrets key without a client that has a secret", func(t *testing.T) {
-		require.Empty(t, ofType(all, "AWS::SecretsManager::Secret"))
-		require.Len(t, ofType(all, "AWS::KMS::Key"), 1, "the log key only")
+		require.Empty(t, cdktest.OfType(all, "AWS::SecretsManager::Secret"))
+		require.Len(t, cdktest.OfType(all, "AWS::KMS::Key"), 1, "the log key only")
 		require.Nil(t, a.ClientSecret())
 		require.Nil(t, a.IntrospectionSecret())
 		require.Nil(t, a.SecretsEncryptionKey())
@@ -238,7 +142,7 @@ func TestTheSmallestUseSynthesizesWithSensibleDefaults(t *testing.T) {
 
 	t.Run("the handler is an arm64 Go function with room for rate-limit waits and a small reserved concurrency", func(t *testing.T) {
 		id, fn := handlerFunction(t, all)
-		require.Equal(t, resolved(t, stack, a.Function().FunctionName()), ref(id))
+		require.Equal(t, cdktest.Resolved(t, stack, a.Function().FunctionName()), cdktest.Ref(id))
 		p := fn.Properties
 		require.Equal(t, "bootstrap", p["Handler"])
 		require.Equal(t, []any{"arm64"}, p["Architectures"])
@@ -250,26 +154,26 @@ func TestTheSmallestUseSynthesizesWithSensibleDefaults(t *testing.T) {
 	})
 
 	t.Run("the Provider framework has only its onEvent function, with reserved concurrency", func(t *testing.T) {
-		fns := ofType(all, "AWS::Lambda::Function")
+		fns := cdktest.OfType(all, "AWS::Lambda::Function")
 		require.Len(t, fns, 2)
-		require.Empty(t, ofType(all, "AWS::StepFunctions::StateMachine"), "no isComplete: no waiter")
+		require.Empty(t, cdktest.OfType(all, "AWS::StepFunctions::StateMachine"), "no isComplete: no waiter")
 		for id, fn := range fns {
 			require.EqualValues(t, 2, fn.Properties["ReservedConcurrentExecutions"], id)
 		}
 	})
 
 	t.Run("every log group is KMS-encrypted, kept a year and retained, and every function logs to one", func(t *testing.T) {
-		groups := ofType(all, "AWS::Logs::LogGroup")
+		groups := cdktest.OfType(all, "AWS::Logs::LogGroup")
 		require.Len(t, groups, 2)
-		keyID, _ := only(t, all, "AWS::KMS::Key")
-		require.Equal(t, getAtt(keyID, "Arn"), resolved(t, stack, a.LogEncryptionKey().KeyArn()))
+		keyID, _ := cdktest.Only(t, all, "AWS::KMS::Key")
+		require.Equal(t, cdktest.GetAtt(keyID, "Arn"), cdktest.Resolved(t, stack, a.LogEncryptionKey().KeyArn()))
 		for id, g := range groups {
-			require.Equal(t, getAtt(keyID, "Arn"), g.Properties["KmsKeyId"], id)
+			require.Equal(t, cdktest.GetAtt(keyID, "Arn"), g.Properties["KmsKeyId"], id)
 			require.EqualValues(t, 365, g.Properties["RetentionInDays"], id)
 			require.Equal(t, "Retain", g.DeletionPolicy, id)
 		}
-		for id, fn := range ofType(all, "AWS::Lambda::Function") {
-			require.Contains(t, groups, logGroupOf(fn), id)
+		for id, fn := range cdktest.OfType(all, "AWS::Lambda::Function") {
+			require.Contains(t, groups, cdktest.LogGroupOf(t, fn), id)
 		}
 		require.Len(t, a.LogGroups(), 2)
 	})
@@ -338,7 +242,7 @@ func TestEveryPropReachesItsProperty(t *testing.T) {
 		BackendClient:       &oktaauth.BackendClientProps{Jwks: jsii.String(publicJwks)},
 		IntrospectionClient: jsii.Bool(true),
 	})
-	all := resources(t, cdktest.Template(t, stack))
+	all := cdktest.Resources(t, cdktest.Template(t, stack))
 	_, props := serverResource(t, all)
 	require.Equal(t, map[string]any{
 		smartcatalog.PropOrgURL:                      org,
@@ -376,8 +280,8 @@ func TestEveryPropReachesItsProperty(t *testing.T) {
 		smartcatalog.PropBackendClient:               "true",
 		smartcatalog.PropBackendClientJWKS:           publicJwks,
 		smartcatalog.PropIntrospectionClient:         "true",
-		smartcatalog.PropClientSecretARN:             resolved(t, stack, a.ClientSecret().SecretArn()),
-		smartcatalog.PropIntrospectionSecretARN:      resolved(t, stack, a.IntrospectionSecret().SecretArn()),
+		smartcatalog.PropClientSecretARN:             cdktest.Resolved(t, stack, a.ClientSecret().SecretArn()),
+		smartcatalog.PropIntrospectionSecretARN:      cdktest.Resolved(t, stack, a.IntrospectionSecret().SecretArn()),
 		"ServiceTimeout":                             "3000",
 	}, props)
 
@@ -407,19 +311,19 @@ func TestTheStackOwnedSecrets(t *testing.T) {
 		props.ConfidentialClient = &oktaauth.ConfidentialClientProps{RedirectUris: jsii.Strings("https://app.example.com/cb")}
 		props.IntrospectionClient = jsii.Bool(true)
 		a := oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), props)
-		all := resources(t, cdktest.Template(t, stack))
-		secrets := ofType(all, "AWS::SecretsManager::Secret")
+		all := cdktest.Resources(t, cdktest.Template(t, stack))
+		secrets := cdktest.OfType(all, "AWS::SecretsManager::Secret")
 		require.Len(t, secrets, 2)
-		require.Contains(t, secrets, logicalID(t, stack, a.ClientSecret()))
-		require.Contains(t, secrets, logicalID(t, stack, a.IntrospectionSecret()))
-		keyID := logicalID(t, stack, a.SecretsEncryptionKey())
+		require.Contains(t, secrets, cdktest.LogicalID(t, a.ClientSecret()))
+		require.Contains(t, secrets, cdktest.LogicalID(t, a.IntrospectionSecret()))
+		keyID := cdktest.LogicalID(t, a.SecretsEncryptionKey())
 		key := all[keyID]
 		require.Equal(t, true, key.Properties["EnableKeyRotation"])
 		require.Equal(t, "Delete", key.DeletionPolicy)
 		for id, s := range secrets {
 			require.Equal(t, "{}", s.Properties["SecretString"], id)
 			require.Nil(t, s.Properties["GenerateSecretString"], id)
-			require.Equal(t, getAtt(keyID, "Arn"), s.Properties["KmsKeyId"], id)
+			require.Equal(t, cdktest.GetAtt(keyID, "Arn"), s.Properties["KmsKeyId"], id)
 			require.Equal(t, "Delete", s.DeletionPolicy, id)
 			require.Nil(t, s.Properties["Name"], "CloudFormation names it: no clash between stacks")
 		}
@@ -432,14 +336,14 @@ func TestTheStackOwnedSecrets(t *testing.T) {
 		props.IntrospectionClient = jsii.Bool(true)
 		props.SecretsEncryptionKey = key
 		a := oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), props)
-		all := resources(t, cdktest.Template(t, stack))
-		id, s := only(t, all, "AWS::SecretsManager::Secret")
-		require.Equal(t, logicalID(t, stack, a.IntrospectionSecret()), id)
+		all := cdktest.Resources(t, cdktest.Template(t, stack))
+		id, s := cdktest.Only(t, all, "AWS::SecretsManager::Secret")
+		require.Equal(t, cdktest.LogicalID(t, a.IntrospectionSecret()), id)
 		require.Nil(t, a.ClientSecret())
-		require.Equal(t, getAtt(logicalID(t, stack, key), "Arn"), s.Properties["KmsKeyId"])
-		require.Len(t, ofType(all, "AWS::KMS::Key"), 2, "the given key and the log key: no new secrets key")
+		require.Equal(t, cdktest.GetAtt(cdktest.LogicalID(t, key), "Arn"), s.Properties["KmsKeyId"])
+		require.Len(t, cdktest.OfType(all, "AWS::KMS::Key"), 2, "the given key and the log key: no new secrets key")
 		_, props2 := serverResource(t, all)
-		require.Equal(t, ref(id), props2[smartcatalog.PropIntrospectionSecretARN])
+		require.Equal(t, cdktest.Ref(id), props2[smartcatalog.PropIntrospectionSecretARN])
 		require.NotContains(t, props2, smartcatalog.PropClientSecretARN)
 	})
 }
@@ -447,13 +351,13 @@ func TestTheStackOwnedSecrets(t *testing.T) {
 func TestTheHandlerRoleReadsOnlyTheCredentialAndWritesOnlyTheStackOwnedSecrets(t *testing.T) {
 	for name, c := range map[string]struct {
 		build func(stack awscdk.Stack) (*oktaauth.SmartAuthorizationServerProps, string)
-		want  func(t *testing.T, stack awscdk.Stack, all map[string]resource, a *oktaauth.SmartAuthorizationServer) []statement
+		want  func(t *testing.T, stack awscdk.Stack, all map[string]cdktest.Resource, a *oktaauth.SmartAuthorizationServer) []statement
 	}{
 		"credential imported by name, no clients with secrets": {
 			build: func(stack awscdk.Stack) (*oktaauth.SmartAuthorizationServerProps, string) {
 				return minimalProps(stack), ""
 			},
-			want: func(t *testing.T, stack awscdk.Stack, all map[string]resource, a *oktaauth.SmartAuthorizationServer) []statement {
+			want: func(t *testing.T, stack awscdk.Stack, all map[string]cdktest.Resource, a *oktaauth.SmartAuthorizationServer) []statement {
 				return []statement{{Sid: "ReadOktaCredentials", Actions: []string{"secretsmanager:GetSecretValue"},
 					Resources: []any{credentialArn + "-??????"}}}
 			},
@@ -465,13 +369,13 @@ func TestTheHandlerRoleReadsOnlyTheCredentialAndWritesOnlyTheStackOwnedSecrets(t
 				p.IntrospectionClient = jsii.Bool(true)
 				return p, ""
 			},
-			want: func(t *testing.T, stack awscdk.Stack, all map[string]resource, a *oktaauth.SmartAuthorizationServer) []statement {
-				owned := []any{resolved(t, stack, a.ClientSecret().SecretArn()), resolved(t, stack, a.IntrospectionSecret().SecretArn())}
+			want: func(t *testing.T, stack awscdk.Stack, all map[string]cdktest.Resource, a *oktaauth.SmartAuthorizationServer) []statement {
+				owned := []any{cdktest.Resolved(t, stack, a.ClientSecret().SecretArn()), cdktest.Resolved(t, stack, a.IntrospectionSecret().SecretArn())}
 				return []statement{
 					{Sid: "ReadOktaCredentials", Actions: []string{"secretsmanager:GetSecretValue"}, Resources: []any{credentialArn + "-??????"}},
 					{Sid: "WriteClientSecrets", Actions: []string{"secretsmanager:PutSecretValue"}, Resources: owned},
 					{Sid: "EncryptClientSecrets", Actions: []string{"kms:Decrypt", "kms:GenerateDataKey"},
-						Resources: []any{resolved(t, stack, a.SecretsEncryptionKey().KeyArn())},
+						Resources: []any{cdktest.Resolved(t, stack, a.SecretsEncryptionKey().KeyArn())},
 						Condition: map[string]any{"StringEquals": map[string]any{
 							"kms:ViaService":                  "secretsmanager.us-east-1.amazonaws.com",
 							"kms:EncryptionContext:SecretARN": owned,
@@ -486,26 +390,26 @@ func TestTheHandlerRoleReadsOnlyTheCredentialAndWritesOnlyTheStackOwnedSecrets(t
 				return &oktaauth.SmartAuthorizationServerProps{OrgUrl: jsii.String(org), CredentialSecret: cred,
 					IntrospectionClient: jsii.Bool(true)}, ""
 			},
-			want: func(t *testing.T, stack awscdk.Stack, all map[string]resource, a *oktaauth.SmartAuthorizationServer) []statement {
-				owned := []any{resolved(t, stack, a.IntrospectionSecret().SecretArn())}
+			want: func(t *testing.T, stack awscdk.Stack, all map[string]cdktest.Resource, a *oktaauth.SmartAuthorizationServer) []statement {
+				owned := []any{cdktest.Resolved(t, stack, a.IntrospectionSecret().SecretArn())}
 				var credID, credKeyID string
-				for id := range ofType(all, "AWS::SecretsManager::Secret") {
+				for id := range cdktest.OfType(all, "AWS::SecretsManager::Secret") {
 					if strings.HasPrefix(id, "Cred") {
 						credID = id
 					}
 				}
-				for id := range ofType(all, "AWS::KMS::Key") {
+				for id := range cdktest.OfType(all, "AWS::KMS::Key") {
 					if strings.HasPrefix(id, "CredKey") {
 						credKeyID = id
 					}
 				}
 				return []statement{
-					{Sid: "ReadOktaCredentials", Actions: []string{"secretsmanager:GetSecretValue"}, Resources: []any{ref(credID)}},
-					{Sid: "DecryptOktaCredentials", Actions: []string{"kms:Decrypt"}, Resources: []any{getAtt(credKeyID, "Arn")},
+					{Sid: "ReadOktaCredentials", Actions: []string{"secretsmanager:GetSecretValue"}, Resources: []any{cdktest.Ref(credID)}},
+					{Sid: "DecryptOktaCredentials", Actions: []string{"kms:Decrypt"}, Resources: []any{cdktest.GetAtt(credKeyID, "Arn")},
 						Condition: map[string]any{"StringEquals": map[string]any{"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}},
 					{Sid: "WriteClientSecrets", Actions: []string{"secretsmanager:PutSecretValue"}, Resources: owned},
 					{Sid: "EncryptClientSecrets", Actions: []string{"kms:Decrypt", "kms:GenerateDataKey"},
-						Resources: []any{resolved(t, stack, a.SecretsEncryptionKey().KeyArn())},
+						Resources: []any{cdktest.Resolved(t, stack, a.SecretsEncryptionKey().KeyArn())},
 						Condition: map[string]any{"StringEquals": map[string]any{
 							"kms:ViaService":                  "secretsmanager.us-east-1.amazonaws.com",
 							"kms:EncryptionContext:SecretARN": owned,
@@ -518,13 +422,13 @@ func TestTheHandlerRoleReadsOnlyTheCredentialAndWritesOnlyTheStackOwnedSecrets(t
 			stack := newStack(t)
 			props, _ := c.build(stack)
 			a := oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), props)
-			all := resources(t, cdktest.Template(t, stack))
+			all := cdktest.Resources(t, cdktest.Template(t, stack))
 			_, fn := handlerFunction(t, all)
-			got := roleStatements(t, all, roleOf(fn))
+			got := roleStatements(t, all, cdktest.RoleOf(t, fn))
 			require.NotEmpty(t, got)
 			// The first statement is golambda's: its own log group, nothing else.
 			require.Equal(t, statement{Actions: []string{"logs:CreateLogStream", "logs:PutLogEvents"},
-				Resources: []any{getAtt(logGroupOf(fn), "Arn")}}, got[0])
+				Resources: []any{cdktest.GetAtt(cdktest.LogGroupOf(t, fn), "Arn")}}, got[0])
 			want := c.want(t, stack, all, a)
 			for i := range want {
 				sort.Strings(want[i].Actions)
@@ -538,13 +442,13 @@ func TestTheHandlerRoleReadsOnlyTheCredentialAndWritesOnlyTheStackOwnedSecrets(t
 // requireNoBroadGrants checks every policy and role of the construct, the
 // Provider framework's included: no wildcard action, no iam:PassRole, no
 // wildcard resource on a Secrets Manager or KMS action, no managed policy.
-func requireNoBroadGrants(t *testing.T, all map[string]resource) {
+func requireNoBroadGrants(t *testing.T, all map[string]cdktest.Resource) {
 	t.Helper()
-	for id, p := range ofConstruct(ofType(all, "AWS::IAM::Policy")) {
-		for _, s := range asList(p.Properties["PolicyDocument"].(map[string]any)["Statement"]) {
+	for id, p := range ofConstruct(cdktest.OfType(all, "AWS::IAM::Policy")) {
+		for _, s := range cdktest.AsList(p.Properties["PolicyDocument"].(map[string]any)["Statement"]) {
 			m := s.(map[string]any)
 			sensitive := false
-			for _, a := range asList(m["Action"]) {
+			for _, a := range cdktest.AsList(m["Action"]) {
 				require.NotContains(t, a.(string), "*", "wildcard action in %s", id)
 				require.NotEqual(t, "iam:PassRole", a, id)
 				sensitive = sensitive || strings.HasPrefix(a.(string), "secretsmanager:") || strings.HasPrefix(a.(string), "kms:")
@@ -552,14 +456,14 @@ func requireNoBroadGrants(t *testing.T, all map[string]resource) {
 			if !sensitive {
 				continue
 			}
-			for _, r := range asList(m["Resource"]) {
+			for _, r := range cdktest.AsList(m["Resource"]) {
 				if s, ok := r.(string); ok {
 					require.NotContains(t, s, "*", "wildcard resource for %v in %s", m["Action"], id)
 				}
 			}
 		}
 	}
-	for id, r := range ofConstruct(ofType(all, "AWS::IAM::Role")) {
+	for id, r := range ofConstruct(cdktest.OfType(all, "AWS::IAM::Role")) {
 		require.Nil(t, r.Properties["ManagedPolicyArns"], "role %s has a managed policy", id)
 	}
 }
@@ -580,7 +484,7 @@ func TestNoSecretValueOrOktaTokenIsInTheTemplate(t *testing.T) {
 		require.NotContains(t, text, forbidden)
 	}
 	// The secrets themselves hold only the empty object.
-	for id, s := range ofType(resources(t, cdktest.Template(t, stack)), "AWS::SecretsManager::Secret") {
+	for id, s := range cdktest.OfType(cdktest.Resources(t, cdktest.Template(t, stack)), "AWS::SecretsManager::Secret") {
 		require.Equal(t, "{}", s.Properties["SecretString"], id)
 	}
 }
@@ -588,7 +492,7 @@ func TestNoSecretValueOrOktaTokenIsInTheTemplate(t *testing.T) {
 func TestTheDataAttributesAreGetAttsOfTheResource(t *testing.T) {
 	stack := newStack(t)
 	a := oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), minimalProps(stack))
-	crID := logicalID(t, stack, a.Resource())
+	crID := cdktest.LogicalID(t, a.Resource())
 	for attr, v := range map[string]*string{
 		handler.AttrAuthorizationServerID: a.AuthorizationServerId(),
 		handler.AttrIssuer:                a.Issuer(),
@@ -603,16 +507,16 @@ func TestTheDataAttributesAreGetAttsOfTheResource(t *testing.T) {
 		handler.AttrBackendClientID:       a.BackendClientId(),
 		handler.AttrIntrospectionClientID: a.IntrospectionClientId(),
 	} {
-		require.Equal(t, getAtt(crID, attr), resolved(t, stack, v), attr)
+		require.Equal(t, cdktest.GetAtt(crID, attr), cdktest.Resolved(t, stack, v), attr)
 	}
 
 	e := a.SmartEndpoints()
-	require.Equal(t, getAtt(crID, "Issuer"), resolved(t, stack, e.Issuer))
-	require.Equal(t, getAtt(crID, "JwksUri"), resolved(t, stack, e.JwksUri))
-	require.Equal(t, getAtt(crID, "AuthorizationEndpoint"), resolved(t, stack, e.AuthorizationEndpoint))
-	require.Equal(t, getAtt(crID, "TokenEndpoint"), resolved(t, stack, e.TokenEndpoint))
-	require.Equal(t, getAtt(crID, "IntrospectionEndpoint"), resolved(t, stack, e.IntrospectionEndpoint))
-	require.Equal(t, getAtt(crID, "RevocationEndpoint"), resolved(t, stack, e.RevocationEndpoint))
+	require.Equal(t, cdktest.GetAtt(crID, "Issuer"), cdktest.Resolved(t, stack, e.Issuer))
+	require.Equal(t, cdktest.GetAtt(crID, "JwksUri"), cdktest.Resolved(t, stack, e.JwksUri))
+	require.Equal(t, cdktest.GetAtt(crID, "AuthorizationEndpoint"), cdktest.Resolved(t, stack, e.AuthorizationEndpoint))
+	require.Equal(t, cdktest.GetAtt(crID, "TokenEndpoint"), cdktest.Resolved(t, stack, e.TokenEndpoint))
+	require.Equal(t, cdktest.GetAtt(crID, "IntrospectionEndpoint"), cdktest.Resolved(t, stack, e.IntrospectionEndpoint))
+	require.Equal(t, cdktest.GetAtt(crID, "RevocationEndpoint"), cdktest.Resolved(t, stack, e.RevocationEndpoint))
 	require.Nil(t, e.ManagementEndpoint, "Okta has no SMART management endpoint")
 }
 
@@ -621,23 +525,23 @@ func TestBindAudience(t *testing.T) {
 	a := oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), minimalProps(stack))
 	audience := awscdk.NewCfnParameter(stack, jsii.String("Endpoint"), nil).ValueAsString()
 	binding := a.BindAudience(audience)
-	all := resources(t, cdktest.Template(t, stack))
-	crID, cr := only(t, all, oktaauth.ResourceType)
-	bindID, b := only(t, all, oktaauth.AudienceResourceType)
-	require.Equal(t, logicalID(t, stack, binding), bindID)
+	all := cdktest.Resources(t, cdktest.Template(t, stack))
+	crID, cr := cdktest.Only(t, all, oktaauth.ResourceType)
+	bindID, b := cdktest.Only(t, all, oktaauth.AudienceResourceType)
+	require.Equal(t, cdktest.LogicalID(t, binding), bindID)
 
 	require.Equal(t, cr.Properties["ServiceToken"], b.Properties["ServiceToken"], "served by the same provider")
 	require.Equal(t, map[string]any{
 		"ServiceToken":                         cr.Properties["ServiceToken"],
 		smartcatalog.PropOrgURL:                org,
 		smartcatalog.PropCredentialSecretARN:   credentialArn,
-		smartcatalog.PropAuthorizationServerID: getAtt(crID, "AuthorizationServerId"),
-		smartcatalog.PropAudience:              ref("Endpoint"),
+		smartcatalog.PropAuthorizationServerID: cdktest.GetAtt(crID, "AuthorizationServerId"),
+		smartcatalog.PropAudience:              cdktest.Ref("Endpoint"),
 		"ServiceTimeout":                       "3000",
 	}, b.Properties, "the server id attribute makes the binding depend on the server")
 	require.Equal(t, "Delete", b.DeletionPolicy)
 	require.NotContains(t, cr.Properties, smartcatalog.PropAudience, "the server resource leaves the audience to the binding")
-	require.Equal(t, getAtt(bindID, "Audience"), resolved(t, stack, binding.GetAttString(jsii.String(handler.AttrAudience))))
+	require.Equal(t, cdktest.GetAtt(bindID, "Audience"), cdktest.Resolved(t, stack, binding.GetAttString(jsii.String(handler.AttrAudience))))
 
 	t.Run("a second call panics naming the method", func(t *testing.T) {
 		msg := cdktest.Panics(t, func() { a.BindAudience(jsii.String(endpoint)) })
@@ -682,12 +586,12 @@ func TestTheCompositeWiringHasNoDependencyCycle(t *testing.T) {
 	role.BindDatastore(ds.DatastoreArn())
 	okta.BindAudience(ds.DatastoreEndpoint())
 
-	all := resources(t, cdktest.Template(t, stack)) // a cycle fails synthesis here
-	crID, _ := only(t, all, oktaauth.ResourceType)
-	dsID, _ := only(t, all, datastore.ResourceType)
-	_, b := only(t, all, oktaauth.AudienceResourceType)
-	require.Equal(t, getAtt(dsID, "DatastoreEndpoint"), b.Properties[smartcatalog.PropAudience])
-	require.Equal(t, getAtt(crID, "AuthorizationServerId"), b.Properties[smartcatalog.PropAuthorizationServerID])
+	all := cdktest.Resources(t, cdktest.Template(t, stack)) // a cycle fails synthesis here
+	crID, _ := cdktest.Only(t, all, oktaauth.ResourceType)
+	dsID, _ := cdktest.Only(t, all, datastore.ResourceType)
+	_, b := cdktest.Only(t, all, oktaauth.AudienceResourceType)
+	require.Equal(t, cdktest.GetAtt(dsID, "DatastoreEndpoint"), b.Properties[smartcatalog.PropAudience])
+	require.Equal(t, cdktest.GetAtt(crID, "AuthorizationServerId"), b.Properties[smartcatalog.PropAuthorizationServerID])
 }
 
 func TestInvalidPropsPanicNamingTheProp(t *testing.T) {
@@ -811,10 +715,10 @@ func TestTokensAreLeftToTheHandler(t *testing.T) {
 		RedirectUris: awscdk.NewCfnParameter(stack, jsii.String("Redirects"), &awscdk.CfnParameterProps{Type: jsii.String("CommaDelimitedList")}).ValueAsList(),
 	}
 	a := oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), props)
-	_, p := serverResource(t, resources(t, cdktest.Template(t, stack)))
-	require.Equal(t, ref("OrgUrl"), p[smartcatalog.PropOrgURL])
-	require.Equal(t, ref("Name"), p[smartcatalog.PropName])
-	require.Equal(t, ref("Redirects"), p[smartcatalog.PropPublicRedirectURIs])
+	_, p := serverResource(t, cdktest.Resources(t, cdktest.Template(t, stack)))
+	require.Equal(t, cdktest.Ref("OrgUrl"), p[smartcatalog.PropOrgURL])
+	require.Equal(t, cdktest.Ref("Name"), p[smartcatalog.PropName])
+	require.Equal(t, cdktest.Ref("Redirects"), p[smartcatalog.PropPublicRedirectURIs])
 	require.NotEmpty(t, *a.ScopesSupported(), "the scope props are literals")
 
 	t.Run("a token among the scope props makes ScopesSupported panic naming it", func(t *testing.T) {
@@ -844,7 +748,7 @@ func TestTheDefaultNameIsTheStackAndThePath(t *testing.T) {
 	long := constructs.NewConstruct(stack, jsii.String(strings.Repeat("Nested", 20)))
 	oktaauth.NewSmartAuthorizationServer(long, jsii.String("Okta"), props)
 	var names []string
-	for _, r := range ofType(resources(t, cdktest.Template(t, stack)), oktaauth.ResourceType) {
+	for _, r := range cdktest.OfType(cdktest.Resources(t, cdktest.Template(t, stack)), oktaauth.ResourceType) {
 		names = append(names, r.Properties[smartcatalog.PropName].(string))
 	}
 	sort.Strings(names)
@@ -987,10 +891,10 @@ func TestGivenLogSettingsAreUsed(t *testing.T) {
 	props.LogEncryptionKey = key
 	props.LogRetention = awslogs.RetentionDays_THREE_MONTHS
 	oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), props)
-	all := resources(t, cdktest.Template(t, stack))
-	keyID, _ := only(t, all, "AWS::KMS::Key")
-	for id, g := range ofType(all, "AWS::Logs::LogGroup") {
-		require.Equal(t, getAtt(keyID, "Arn"), g.Properties["KmsKeyId"], id)
+	all := cdktest.Resources(t, cdktest.Template(t, stack))
+	keyID, _ := cdktest.Only(t, all, "AWS::KMS::Key")
+	for id, g := range cdktest.OfType(all, "AWS::Logs::LogGroup") {
+		require.Equal(t, cdktest.GetAtt(keyID, "Arn"), g.Properties["KmsKeyId"], id)
 		require.EqualValues(t, 90, g.Properties["RetentionInDays"], id)
 	}
 }

@@ -16,17 +16,10 @@ import (
 	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
 )
 
-func newStack(t *testing.T) awscdk.Stack {
-	app := cdktest.NewApp(t, nil)
-	return awscdk.NewStack(app, jsii.String("S"), &awscdk.StackProps{
-		Env: &awscdk.Environment{Account: jsii.String("123456789012"), Region: jsii.String("us-east-1")},
-	})
-}
-
 const dsArn = "arn:aws:healthlake:us-east-1:123456789012:datastore/fhir/0123456789abcdef0123456789abcdef"
 
 func TestTheRoleTrustsOnlyHealthLakeForThisAccountAndDatastore(t *testing.T) {
-	stack := newStack(t)
+	stack := cdktest.NewStack(t)
 	r := servicerole.NewServiceRole(stack, jsii.String("Role"), nil)
 	r.BindDatastore(jsii.String(dsArn))
 	tpl := cdktest.Template(t, stack)
@@ -56,7 +49,7 @@ func TestPermissionsCoverOnlyTheDatastore(t *testing.T) {
 		"read-only on request":  {jsii.Bool(true), servicerole.ReadActions},
 	} {
 		t.Run(name, func(t *testing.T) {
-			stack := newStack(t)
+			stack := cdktest.NewStack(t)
 			r := servicerole.NewServiceRole(stack, jsii.String("Role"), &servicerole.ServiceRoleProps{ReadOnly: c.readOnly})
 			r.BindDatastore(jsii.String(dsArn))
 			tpl := cdktest.Template(t, stack)
@@ -72,7 +65,7 @@ func TestPermissionsCoverOnlyTheDatastore(t *testing.T) {
 }
 
 func TestACustomerManagedKeyIsGrantedToTheRole(t *testing.T) {
-	stack := newStack(t)
+	stack := cdktest.NewStack(t)
 	key := awskms.NewKey(stack, jsii.String("Key"), nil)
 	r := servicerole.NewServiceRole(stack, jsii.String("Role"), &servicerole.ServiceRoleProps{EncryptionKey: key})
 	r.BindDatastore(jsii.String(dsArn))
@@ -88,14 +81,14 @@ func TestACustomerManagedKeyIsGrantedToTheRole(t *testing.T) {
 }
 
 func TestAnUnboundRoleFailsSynthesis(t *testing.T) {
-	stack := newStack(t)
+	stack := cdktest.NewStack(t)
 	servicerole.NewServiceRole(stack, jsii.String("Role"), nil)
 	msg := cdktest.Panics(t, func() { assertions.Template_FromStack(stack, nil) })
 	require.Contains(t, msg, "not bound to a data store")
 }
 
 func TestBindingTwiceIsRefused(t *testing.T) {
-	stack := newStack(t)
+	stack := cdktest.NewStack(t)
 	r := servicerole.NewServiceRole(stack, jsii.String("Role"), nil)
 	r.BindDatastore(jsii.String(dsArn))
 	require.Contains(t, cdktest.Panics(t, func() { r.BindDatastore(jsii.String(dsArn)) }), "already called")
@@ -105,7 +98,7 @@ func TestBindingTwiceIsRefused(t *testing.T) {
 // environment holds the role ARN, the data store references the Lambda, and the
 // role's trust references the data store.
 func TestTheWiringHasNoDependencyCycle(t *testing.T) {
-	stack := newStack(t)
+	stack := cdktest.NewStack(t)
 	r := servicerole.NewServiceRole(stack, jsii.String("Role"), nil)
 	fn := awslambda.NewFunction(stack, jsii.String("Idp"), &awslambda.FunctionProps{
 		Runtime:     awslambda.Runtime_NODEJS_22_X(),
@@ -120,21 +113,10 @@ func TestTheWiringHasNoDependencyCycle(t *testing.T) {
 	r.BindDatastore(ds.GetAtt(jsii.String("DatastoreArn"), awscdk.ResolutionTypeHint_STRING).ToString())
 
 	tpl := cdktest.Template(t, stack) // a cycle fails synthesis here
-	raw, err := json.Marshal(tpl.ToJSON())
-	require.NoError(t, err)
-	var doc struct {
-		Resources map[string]struct {
-			Type       string
-			Properties map[string]any
-		}
-	}
-	require.NoError(t, json.Unmarshal(raw, &doc))
-	for id, res := range doc.Resources {
-		if res.Type == "AWS::Lambda::Function" {
-			env, _ := json.Marshal(res.Properties["Environment"])
-			require.NotContains(t, string(env), "RoleDB", "the Lambda %s must not reference the role resource", id)
-			require.Contains(t, string(env), ":role/", "the role ARN is formatted from the name")
-		}
+	for id, res := range cdktest.OfType(cdktest.Resources(t, tpl), "AWS::Lambda::Function") {
+		env, _ := json.Marshal(res.Properties["Environment"])
+		require.NotContains(t, string(env), "RoleDB", "the Lambda %s must not reference the role resource", id)
+		require.Contains(t, string(env), ":role/", "the role ARN is formatted from the name")
 	}
 	cdktest.Try(t, func() {
 		tpl.HasResourceProperties(jsii.String("AWS::IAM::Role"), map[string]any{
@@ -149,7 +131,7 @@ func TestTheWiringHasNoDependencyCycle(t *testing.T) {
 }
 
 func TestTheFormattedArnNamesTheRealRole(t *testing.T) {
-	stack := newStack(t)
+	stack := cdktest.NewStack(t)
 	r := servicerole.NewServiceRole(stack, jsii.String("Role"), nil)
 	r.BindDatastore(jsii.String(dsArn))
 	tpl := cdktest.Template(t, stack)
@@ -167,7 +149,7 @@ func TestTheFormattedArnNamesTheRealRole(t *testing.T) {
 func TestTheConstructIsAJsiiObject(t *testing.T) {
 	// Users pass constructs to Tags_Of, NagSuppressions and as scopes: that only
 	// works when the Go struct itself is the jsii object.
-	stack := newStack(t)
+	stack := cdktest.NewStack(t)
 	r := servicerole.NewServiceRole(stack, jsii.String("Role"), nil)
 	r.BindDatastore(jsii.String(dsArn))
 	awscdk.Tags_Of(r).Add(jsii.String("Team"), jsii.String("fhir"), nil)

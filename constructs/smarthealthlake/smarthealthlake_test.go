@@ -21,9 +21,8 @@ import (
 )
 
 func newStack(t *testing.T) awscdk.Stack {
-	return awscdk.NewStack(cdktest.NewApp(t, nil), jsii.String("Clinic"), &awscdk.StackProps{
-		Env: &awscdk.Environment{Account: jsii.String("123456789012"), Region: jsii.String("us-east-1")},
-	})
+	t.Helper()
+	return cdktest.NewStackIn(cdktest.NewApp(t, nil), "Clinic")
 }
 
 // smallest is the smallest use: an org URL and a credential secret.
@@ -34,64 +33,38 @@ func smallest(stack awscdk.Stack) *smarthealthlake.SmartHealthLakeProps {
 	}
 }
 
-// resources returns the template's resources of one type, by logical id.
-func resources(t *testing.T, tpl assertions.Template, typ string) map[string]map[string]any {
-	t.Helper()
-	raw, err := json.Marshal(tpl.FindResources(jsii.String(typ), nil))
-	require.NoError(t, err)
-	var out map[string]map[string]any
-	require.NoError(t, json.Unmarshal(raw, &out))
-	return out
-}
-
-// only returns the single resource of a type and its logical id.
-func only(t *testing.T, tpl assertions.Template, typ string) (string, map[string]any) {
-	t.Helper()
-	rs := resources(t, tpl, typ)
-	require.Len(t, rs, 1, "exactly one %s", typ)
-	for id, r := range rs {
-		return id, r
-	}
-	return "", nil
-}
-
-func props(r map[string]any) map[string]any { return r["Properties"].(map[string]any) }
-
-func getAtt(id, attr string) map[string]any {
-	return map[string]any{"Fn::GetAtt": []any{id, attr}}
-}
-
 func TestTheSmallestUseWiresEveryPartInOrder(t *testing.T) {
 	stack := newStack(t)
 	shl := smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), smallest(stack))
 	tpl := cdktest.Template(t, stack)
+	all := cdktest.Resources(t, tpl)
 
-	oktaID, _ := only(t, tpl, "Custom::SmartOktaAuthorizationServer")
-	dsID, ds := only(t, tpl, "Custom::SmartHealthLakeDatastore")
-	_, audience := only(t, tpl, "Custom::SmartOktaAudience")
+	oktaID, _ := cdktest.Only(t, all, "Custom::SmartOktaAuthorizationServer")
+	dsID, ds := cdktest.Only(t, all, "Custom::SmartHealthLakeDatastore")
+	_, audience := cdktest.Only(t, all, "Custom::SmartOktaAudience")
 
 	// 1 → 2: the token validator trusts the Okta server's issuer and keys.
 	var idp map[string]any
-	for _, fn := range resources(t, tpl, "AWS::Lambda::Function") {
-		vars, _ := json.Marshal(props(fn)["Environment"])
+	for _, fn := range cdktest.OfType(all, "AWS::Lambda::Function") {
+		vars, _ := json.Marshal(fn.Properties["Environment"])
 		if strings.Contains(string(vars), "SMART_ISSUER") {
-			idp = props(fn)["Environment"].(map[string]any)["Variables"].(map[string]any)
+			idp = fn.Properties["Environment"].(map[string]any)["Variables"].(map[string]any)
 		}
 	}
 	require.NotNil(t, idp, "the token validator function")
-	require.Equal(t, getAtt(oktaID, "Issuer"), idp["SMART_ISSUER"])
-	require.Equal(t, getAtt(oktaID, "JwksUri"), idp["SMART_JWKS_URL"])
+	require.Equal(t, cdktest.GetAtt(oktaID, "Issuer"), idp["SMART_ISSUER"])
+	require.Equal(t, cdktest.GetAtt(oktaID, "JwksUri"), idp["SMART_JWKS_URL"])
 	require.Equal(t, "v2", idp["SMART_SCOPE_VERSION"])
 	roleArn, _ := json.Marshal(idp["HEALTHLAKE_ROLE_ARN"])
 	require.Contains(t, string(roleArn), ":role/", "the role ARN is formatted from its name")
 
 	// 1 → 4: the data store's SMART metadata comes from the Okta endpoints.
-	dp := props(ds)
+	dp := ds.Properties
 	for prop, attr := range map[string]string{
 		"Issuer": "Issuer", "JwksUri": "JwksUri", "AuthorizationEndpoint": "AuthorizationEndpoint",
 		"TokenEndpoint": "TokenEndpoint", "IntrospectionEndpoint": "IntrospectionEndpoint", "RevocationEndpoint": "RevocationEndpoint",
 	} {
-		require.Equal(t, getAtt(oktaID, attr), dp[prop], "data store property %s", prop)
+		require.Equal(t, cdktest.GetAtt(oktaID, attr), dp[prop], "data store property %s", prop)
 	}
 	require.Equal(t, "SMART_ON_FHIR", dp["AuthorizationStrategy"])
 	require.Equal(t, "true", dp["FineGrainedAuthorization"])
@@ -102,9 +75,9 @@ func TestTheSmallestUseWiresEveryPartInOrder(t *testing.T) {
 	require.Contains(t, string(kms), "SmartDataKey", "a customer-managed key by default")
 
 	// 4 → 5: the Okta audience becomes the data store endpoint.
-	ap := props(audience)
-	require.Equal(t, getAtt(dsID, "DatastoreEndpoint"), ap["Audience"])
-	require.Equal(t, getAtt(oktaID, "AuthorizationServerId"), ap["AuthorizationServerId"])
+	ap := audience.Properties
+	require.Equal(t, cdktest.GetAtt(dsID, "DatastoreEndpoint"), ap["Audience"])
+	require.Equal(t, cdktest.GetAtt(oktaID, "AuthorizationServerId"), ap["AuthorizationServerId"])
 
 	// 4 → 6: the role trusts HealthLake for this data store only.
 	cdktest.Try(t, func() {
@@ -113,7 +86,7 @@ func TestTheSmallestUseWiresEveryPartInOrder(t *testing.T) {
 				"Principal": map[string]any{"Service": "healthlake.amazonaws.com"},
 				"Condition": map[string]any{
 					"StringEquals": map[string]any{"aws:SourceAccount": "123456789012"},
-					"ArnEquals":    map[string]any{"aws:SourceArn": getAtt(dsID, "DatastoreArn")},
+					"ArnEquals":    map[string]any{"aws:SourceArn": cdktest.GetAtt(dsID, "DatastoreArn")},
 				},
 			})}},
 		})
@@ -127,11 +100,12 @@ func TestProvisionedConcurrencyPutsTheDatastoreOnTheAlias(t *testing.T) {
 	p.ProvisionedConcurrency = jsii.Number(2)
 	smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), p)
 	tpl := cdktest.Template(t, stack)
-	aliasID, _ := only(t, tpl, "AWS::Lambda::Alias")
-	_, ds := only(t, tpl, "Custom::SmartHealthLakeDatastore")
-	require.Equal(t, map[string]any{"Ref": aliasID}, props(ds)["IdpLambdaArn"], "HealthLake must call the warm alias")
+	all := cdktest.Resources(t, tpl)
+	aliasID, _ := cdktest.Only(t, all, "AWS::Lambda::Alias")
+	_, ds := cdktest.Only(t, all, "Custom::SmartHealthLakeDatastore")
+	require.Equal(t, cdktest.Ref(aliasID), ds.Properties["IdpLambdaArn"], "HealthLake must call the warm alias")
 	// The data store waits for the alias's invoke permission.
-	deps, _ := json.Marshal(ds["DependsOn"])
+	deps, _ := json.Marshal(ds.DependsOn)
 	require.Contains(t, string(deps), "SmartTokenValidatorLiveHealthLakeInvoke")
 }
 
@@ -142,13 +116,14 @@ func TestIntrospectionModeGivesTheValidatorOnlyTheIntrospectionCredential(t *tes
 	shl := smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), p)
 	require.NotNil(t, shl.AuthorizationServer().IntrospectionSecret())
 	tpl := cdktest.Template(t, stack)
-	oktaID, okta := only(t, tpl, "Custom::SmartOktaAuthorizationServer")
-	require.Equal(t, "true", props(okta)["IntrospectionClient"])
+	all := cdktest.Resources(t, tpl)
+	oktaID, okta := cdktest.Only(t, all, "Custom::SmartOktaAuthorizationServer")
+	require.Equal(t, "true", okta.Properties["IntrospectionClient"])
 	cdktest.Try(t, func() {
 		tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
 			"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(&map[string]any{
 				"SMART_VALIDATION":        "introspection",
-				"SMART_INTROSPECTION_URL": getAtt(oktaID, "IntrospectionEndpoint"),
+				"SMART_INTROSPECTION_URL": cdktest.GetAtt(oktaID, "IntrospectionEndpoint"),
 				"SMART_INTROSPECTION_SECRET_ARN": map[string]any{
 					"Ref": assertions.Match_StringLikeRegexp(jsii.String("^SmartOktaIntrospection")),
 				},
@@ -163,10 +138,11 @@ func TestV1FlavourReachesEveryPart(t *testing.T) {
 	p.Flavour = smartconfig.V1
 	smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), p)
 	tpl := cdktest.Template(t, stack)
-	_, ds := only(t, tpl, "Custom::SmartHealthLakeDatastore")
-	require.Equal(t, "SMART_ON_FHIR_V1", props(ds)["AuthorizationStrategy"])
-	_, okta := only(t, tpl, "Custom::SmartOktaAuthorizationServer")
-	require.Equal(t, "v1", props(okta)["ScopeFlavor"])
+	all := cdktest.Resources(t, tpl)
+	_, ds := cdktest.Only(t, all, "Custom::SmartHealthLakeDatastore")
+	require.Equal(t, "SMART_ON_FHIR_V1", ds.Properties["AuthorizationStrategy"])
+	_, okta := cdktest.Only(t, all, "Custom::SmartOktaAuthorizationServer")
+	require.Equal(t, "v1", okta.Properties["ScopeFlavor"])
 	cdktest.Try(t, func() {
 		tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
 			"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(&map[string]any{"SMART_SCOPE_VERSION": "v1"})},
@@ -181,9 +157,10 @@ func TestAnAwsOwnedKeyCreatesNoDataKey(t *testing.T) {
 	shl := smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), p)
 	require.Nil(t, shl.EncryptionKey())
 	tpl := cdktest.Template(t, stack)
-	_, ds := only(t, tpl, "Custom::SmartHealthLakeDatastore")
-	require.Empty(t, props(ds)["KmsKeyArn"])
-	for id := range resources(t, tpl, "AWS::KMS::Key") {
+	all := cdktest.Resources(t, tpl)
+	_, ds := cdktest.Only(t, all, "Custom::SmartHealthLakeDatastore")
+	require.Empty(t, ds.Properties["KmsKeyArn"])
+	for id := range cdktest.OfType(all, "AWS::KMS::Key") {
 		require.NotContains(t, id, "DataKey")
 	}
 }
@@ -194,13 +171,14 @@ func TestGrantsAreForThisDatastoreOnly(t *testing.T) {
 	reader := awsiam.NewRole(stack, jsii.String("Reader"), &awsiam.RoleProps{AssumedBy: awsiam.NewAccountRootPrincipal()})
 	shl.GrantRead(reader)
 	tpl := cdktest.Template(t, stack)
-	dsID, _ := only(t, tpl, "Custom::SmartHealthLakeDatastore")
+	all := cdktest.Resources(t, tpl)
+	dsID, _ := cdktest.Only(t, all, "Custom::SmartHealthLakeDatastore")
 	cdktest.Try(t, func() {
 		tpl.HasResourceProperties(jsii.String("AWS::IAM::Policy"), map[string]any{
 			"Roles": []any{map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^Reader"))}},
 			"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{
 				"Action":   assertions.Match_ArrayWith(&[]any{"healthlake:ReadResource", "healthlake:SearchWithGet"}),
-				"Resource": getAtt(dsID, "DatastoreArn"),
+				"Resource": cdktest.GetAtt(dsID, "DatastoreArn"),
 			})})},
 		})
 	})

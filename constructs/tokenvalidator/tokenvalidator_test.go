@@ -21,12 +21,6 @@ const (
 	roleArn = "arn:aws:iam::123456789012:role/healthlake-smart"
 )
 
-func newStack(t *testing.T) awscdk.Stack {
-	return awscdk.NewStack(cdktest.NewApp(t, nil), jsii.String("S"), &awscdk.StackProps{
-		Env: &awscdk.Environment{Account: jsii.String("123456789012"), Region: jsii.String("us-east-1")},
-	})
-}
-
 func role(stack awscdk.Stack) awsiam.IRole {
 	return awsiam.Role_FromRoleArn(stack, jsii.String("ServiceRole"), jsii.String(roleArn), &awsiam.FromRoleArnOptions{Mutable: jsii.Bool(false)})
 }
@@ -36,7 +30,7 @@ func minimal(stack awscdk.Stack) *tokenvalidator.TokenValidatorProps {
 }
 
 func TestTheFunctionIsAnArm64GoFunctionConfiguredByEnvironment(t *testing.T) {
-	stack := newStack(t)
+	stack := cdktest.NewStack(t)
 	tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), minimal(stack))
 	tpl := cdktest.Template(t, stack)
 	cdktest.Try(t, func() {
@@ -72,7 +66,7 @@ func TestTheFunctionIsAnArm64GoFunctionConfiguredByEnvironment(t *testing.T) {
 }
 
 func TestHealthLakeMayInvokeOnlyForThisAccountsDatastores(t *testing.T) {
-	stack := newStack(t)
+	stack := cdktest.NewStack(t)
 	tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), minimal(stack))
 	tpl := cdktest.Template(t, stack)
 	cdktest.Try(t, func() {
@@ -90,7 +84,7 @@ func TestHealthLakeMayInvokeOnlyForThisAccountsDatastores(t *testing.T) {
 }
 
 func TestProvisionedConcurrencyPutsHealthLakeOnAWarmAlias(t *testing.T) {
-	stack := newStack(t)
+	stack := cdktest.NewStack(t)
 	props := minimal(stack)
 	props.ProvisionedConcurrency = jsii.Number(3)
 	v := tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), props)
@@ -115,7 +109,7 @@ func TestProvisionedConcurrencyPutsHealthLakeOnAWarmAlias(t *testing.T) {
 }
 
 func TestLogsAreEncryptedAndRetained(t *testing.T) {
-	stack := newStack(t)
+	stack := cdktest.NewStack(t)
 	tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), minimal(stack))
 	tpl := cdktest.Template(t, stack)
 	cdktest.Try(t, func() {
@@ -144,7 +138,7 @@ func TestLogsAreEncryptedAndRetained(t *testing.T) {
 }
 
 func TestAlarmsWatchErrorsThrottlesAndP99Duration(t *testing.T) {
-	stack := newStack(t)
+	stack := cdktest.NewStack(t)
 	props := minimal(stack)
 	props.ProvisionedConcurrency = jsii.Number(1)
 	v := tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), props)
@@ -172,7 +166,7 @@ func TestAlarmsWatchErrorsThrottlesAndP99Duration(t *testing.T) {
 }
 
 func TestIntrospectionModeMayReadOnlyItsSecret(t *testing.T) {
-	stack := newStack(t)
+	stack := cdktest.NewStack(t)
 	secret := awssecretsmanager.NewSecret(stack, jsii.String("Introspection"), nil)
 	props := minimal(stack)
 	props.Validation = jsii.String(tokenvalidator.ValidationIntrospection)
@@ -203,7 +197,7 @@ func TestIntrospectionModeMayReadOnlyItsSecret(t *testing.T) {
 }
 
 func TestAV1DatastoreGetsTranslatedScopes(t *testing.T) {
-	stack := newStack(t)
+	stack := cdktest.NewStack(t)
 	props := minimal(stack)
 	props.ScopeVersion = smartconfig.V1
 	props.Audiences = jsii.Strings("https://fhir.example.org", "api://smart")
@@ -240,7 +234,7 @@ func TestBadPropsAreNamed(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			stack := newStack(t)
+			stack := cdktest.NewStack(t)
 			props := minimal(stack)
 			c.edit(stack, props)
 			msg := cdktest.Panics(t, func() { tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), props) })

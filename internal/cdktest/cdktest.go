@@ -1,6 +1,7 @@
 // Package cdktest is the test harness for this module's constructs and stacks:
-// CDK apps for unit tests, assertions that fail the test instead of crashing the
-// test binary, and golden-file snapshots of synthesized templates.
+// CDK apps and stacks for unit tests, assertions that fail the test instead of
+// crashing the test binary, readers of synthesized templates (resources,
+// references, policy statements) and golden-file snapshots.
 package cdktest
 
 import (

@@ -81,8 +81,9 @@ func NewSmartHealthLakeStack(scope constructs.Construct, env envconfig.Environme
 		datastoreTags[k] = jsii.String(v)
 	}
 	shl := smarthealthlake.NewSmartHealthLake(stack, jsii.String("SmartHealthLake"), &smarthealthlake.SmartHealthLakeProps{
-		OktaOrgUrl:               jsii.String(env.Okta.OrgURL),
-		OktaCredentialSecret:     smarthealthlake.CredentialSecretFromNameOrArn(stack, jsii.String("OktaCredential"), env.Okta.CredentialSecret),
+		OktaOrgUrl: jsii.String(env.Okta.OrgURL),
+		OktaCredentialSecret: smarthealthlake.CredentialSecretFromNameOrArn(stack, jsii.String("OktaCredential"),
+			env.Okta.CredentialSecret, env.Okta.CredentialSecretKey),
 		DatastoreName:            jsii.String(env.Datastore.Name),
 		Flavour:                  env.Datastore.SmartVersion,
 		FineGrainedAuthorization: jsii.Bool(env.Datastore.FineGrainedAuthorization),

@@ -306,16 +306,40 @@ func (s *SmartHealthLake) GrantReadWrite(grantee awsiam.IGrantable) awsiam.Grant
 }
 
 // CredentialSecretFromNameOrArn imports the Okta credential secret from a
-// Secrets Manager name or ARN, as configured in cdk.json.
-func CredentialSecretFromNameOrArn(scope constructs.Construct, id *string, nameOrArn string) awssecretsmanager.ISecret {
+// Secrets Manager name or ARN, as configured in cdk.json. kmsKeyArn is the
+// customer-managed key the secret is encrypted with, or "" for Secrets Manager's
+// AWS-managed key; with a key, the Okta handler is granted kms:Decrypt on it
+// (through Secrets Manager only), without one it could not read the secret.
+func CredentialSecretFromNameOrArn(scope constructs.Construct, id *string, nameOrArn, kmsKeyArn string) awssecretsmanager.ISecret {
+	if kmsKeyArn == "" {
+		switch {
+		case completeSecretArn.MatchString(nameOrArn):
+			return awssecretsmanager.Secret_FromSecretCompleteArn(scope, id, jsii.String(nameOrArn))
+		case strings.HasPrefix(nameOrArn, "arn:"):
+			return awssecretsmanager.Secret_FromSecretPartialArn(scope, id, jsii.String(nameOrArn))
+		default:
+			return awssecretsmanager.Secret_FromSecretNameV2(scope, id, jsii.String(nameOrArn))
+		}
+	}
+	attrs := &awssecretsmanager.SecretAttributes{
+		EncryptionKey: awskms.Key_FromKeyArn(scope, jsii.String(*id+"Key"), jsii.String(kmsKeyArn)),
+	}
 	switch {
 	case completeSecretArn.MatchString(nameOrArn):
-		return awssecretsmanager.Secret_FromSecretCompleteArn(scope, id, jsii.String(nameOrArn))
+		attrs.SecretCompleteArn = jsii.String(nameOrArn)
 	case strings.HasPrefix(nameOrArn, "arn:"):
-		return awssecretsmanager.Secret_FromSecretPartialArn(scope, id, jsii.String(nameOrArn))
+		attrs.SecretPartialArn = jsii.String(nameOrArn)
 	default:
-		return awssecretsmanager.Secret_FromSecretNameV2(scope, id, jsii.String(nameOrArn))
+		// A name is the partial ARN's last part: Secrets Manager adds "-" and six
+		// characters, which the grants match.
+		attrs.SecretPartialArn = awscdk.Stack_Of(scope).FormatArn(&awscdk.ArnComponents{
+			Service:      jsii.String("secretsmanager"),
+			Resource:     jsii.String("secret"),
+			ResourceName: jsii.String(nameOrArn),
+			ArnFormat:    awscdk.ArnFormat_COLON_RESOURCE_NAME,
+		})
 	}
+	return awssecretsmanager.Secret_FromSecretAttributes(scope, id, attrs)
 }
 
 // Secrets Manager appends "-" and six characters to a secret's name in its ARN.

@@ -6,6 +6,7 @@ package tokenvalidator
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -305,8 +306,16 @@ func (p TokenValidatorProps) validate() error {
 	default:
 		errs = append(errs, fmt.Sprintf("props.Validation must be %q or %q, got %q", ValidationJWT, ValidationIntrospection, *p.Validation))
 	}
-	if *p.TokenLeewaySeconds < 0 || *p.TokenLeewaySeconds > 300 {
-		errs = append(errs, fmt.Sprintf("props.TokenLeewaySeconds must be between 0 and 300, got %v", *p.TokenLeewaySeconds))
+	// The function reads both as whole seconds in 0..300 and denies every request
+	// on anything else, so refuse such values here rather than deploy a validator
+	// that refuses everyone.
+	if l := *p.TokenLeewaySeconds; l < 0 || l > 300 || l != math.Trunc(l) {
+		errs = append(errs, fmt.Sprintf("props.TokenLeewaySeconds must be a whole number between 0 and 300, got %v", l))
+	}
+	if !*awscdk.Token_IsUnresolved(p.IntrospectionCacheTtl.ToString()) {
+		if ttl := *p.IntrospectionCacheTtl.ToSeconds(nil); ttl < 0 || ttl > 300 || ttl != math.Trunc(ttl) {
+			errs = append(errs, fmt.Sprintf("props.IntrospectionCacheTtl must be whole seconds between 0 and 300, got %v s", ttl))
+		}
 	}
 	if *p.ProvisionedConcurrency < 0 {
 		errs = append(errs, "props.ProvisionedConcurrency must not be negative")

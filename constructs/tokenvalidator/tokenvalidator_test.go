@@ -231,6 +231,11 @@ func TestBadPropsAreNamed(t *testing.T) {
 			p.ReservedConcurrentExecutions = jsii.Number(5)
 		}, "props.ProvisionedConcurrency (10) must not exceed props.ReservedConcurrentExecutions (5)"},
 		"huge leeway": {func(_ awscdk.Stack, p *tokenvalidator.TokenValidatorProps) { p.TokenLeewaySeconds = jsii.Number(3600) }, "props.TokenLeewaySeconds"},
+		"fractional leeway": {func(_ awscdk.Stack, p *tokenvalidator.TokenValidatorProps) { p.TokenLeewaySeconds = jsii.Number(30.5) },
+			"props.TokenLeewaySeconds must be a whole number"},
+		"long introspection cache": {func(_ awscdk.Stack, p *tokenvalidator.TokenValidatorProps) {
+			p.IntrospectionCacheTtl = awscdk.Duration_Minutes(jsii.Number(10))
+		}, "props.IntrospectionCacheTtl must be whole seconds between 0 and 300, got 600 s"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

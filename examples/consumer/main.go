@@ -25,7 +25,7 @@ func main() {
 
 	smart := smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), &smarthealthlake.SmartHealthLakeProps{
 		OktaOrgUrl:           jsii.String("https://research.okta.com"),
-		OktaCredentialSecret: smarthealthlake.CredentialSecretFromNameOrArn(stack, jsii.String("OktaCredential"), "research/okta-management"),
+		OktaCredentialSecret: smarthealthlake.CredentialSecretFromNameOrArn(stack, jsii.String("OktaCredential"), "research/okta-management", ""),
 		DatastoreName:        jsii.String("research-fhir"),
 		// A v1-only data store: the token validator translates v2 scopes down.
 		Flavour:                smartconfig.V1,

@@ -87,6 +87,10 @@ type Okta struct {
 	// the Okta management credential (an API token or a service app's private key).
 	// Key: okta.credentialSecret. Required.
 	CredentialSecret string
+	// CredentialSecretKey is the ARN of the customer-managed KMS key the credential
+	// secret is encrypted with, so the Okta handler may decrypt it.
+	// Key: okta.credentialSecretKey. Default: none (the aws/secretsmanager key).
+	CredentialSecretKey string
 }
 
 // Datastore configures the SMART-enabled HealthLake data store.
@@ -188,6 +192,7 @@ var (
 	datastoreNameRe  = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,256}$`)
 	tagKeyPattern    = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
 	tagValuePattern  = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$`)
+	kmsKeyArnPattern = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$`)
 	secretRefPattern = regexp.MustCompile(`^([A-Za-z0-9/_+=.@-]{1,512}|arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+)$`)
 )
 
@@ -227,6 +232,10 @@ func parseEnvironment(name string, raw any) (Environment, error) {
 		r.fail("okta.credentialSecret", "is required (the name or ARN of the Secrets Manager secret holding the Okta management credential)")
 	case !secretRefPattern.MatchString(e.Okta.CredentialSecret):
 		r.fail("okta.credentialSecret", "must be a Secrets Manager secret name or ARN, got %q", e.Okta.CredentialSecret)
+	}
+	e.Okta.CredentialSecretKey = okta.str("credentialSecretKey", "")
+	if e.Okta.CredentialSecretKey != "" && !kmsKeyArnPattern.MatchString(e.Okta.CredentialSecretKey) {
+		r.fail("okta.credentialSecretKey", "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), got %q", e.Okta.CredentialSecretKey)
 	}
 	okta.done()
 

@@ -59,7 +59,8 @@ func TestDevPreloadsSyntheaAndProdIsProductionByDefault(t *testing.T) {
 func TestEveryKeyIsRead(t *testing.T) {
 	envs, err := envconfig.Parse(decode(t, `{"eu": {
 		"account": "123456789012", "region": "eu-west-1", "production": true,
-		"okta": {"orgUrl": "https://acme.okta.com/", "credentialSecret": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:okta-AbCdEf"},
+		"okta": {"orgUrl": "https://acme.okta.com/", "credentialSecret": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:okta-AbCdEf",
+		         "credentialSecretKey": "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
 		"datastore": {"name": "acme fhir", "smartVersion": "v1", "fineGrainedAuthorization": false,
 		              "encryption": "aws-owned", "preloadSynthea": false, "removalPolicy": "retain"},
 		"tokenValidator": {"provisionedConcurrency": 3, "validation": "introspection"},
@@ -69,7 +70,8 @@ func TestEveryKeyIsRead(t *testing.T) {
 	e := envs[0]
 	require.Equal(t, envconfig.Environment{
 		Name: "eu", Account: "123456789012", Region: "eu-west-1", Production: true,
-		Okta: envconfig.Okta{OrgURL: "https://acme.okta.com", CredentialSecret: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:okta-AbCdEf"},
+		Okta: envconfig.Okta{OrgURL: "https://acme.okta.com", CredentialSecret: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:okta-AbCdEf",
+			CredentialSecretKey: "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
 		Datastore: envconfig.Datastore{Name: "acme fhir", SmartVersion: smartconfig.V1, FineGrainedAuthorization: false,
 			Encryption: envconfig.EncryptionAWSOwned, PreloadSynthea: false, RemovalPolicy: envconfig.RemovalRetain},
 		TokenValidator:   envconfig.TokenValidator{ProvisionedConcurrency: 3, Validation: envconfig.ValidationIntrospection},
@@ -93,6 +95,7 @@ func TestBadConfigurationNamesTheEnvironmentAndTheKey(t *testing.T) {
 		{"org URL of the wrong type", `{"okta": {"orgUrl": 42, "credentialSecret": "s"}}`, `environment "prod": okta.orgUrl must be a string, got a number (42)`},
 		{"credential secret missing", `{"okta": {"orgUrl": "https://a.okta.com"}}`, `environment "prod": okta.credentialSecret is required`},
 		{"credential secret invalid", `{"okta": {"orgUrl": "https://a.okta.com", "credentialSecret": "not a secret!"}}`, `environment "prod": okta.credentialSecret must be a Secrets Manager secret name or ARN`},
+		{"credential key not an ARN", `{"okta": {"orgUrl": "https://a.okta.com", "credentialSecret": "s", "credentialSecretKey": "alias/okta"}}`, `environment "prod": okta.credentialSecretKey must be a KMS key ARN`},
 		{"okta of the wrong type", `{"okta": "https://a.okta.com"}`, `environment "prod": okta must be an object`},
 		{"unknown SMART flavour", `{"okta": ` + oktaOK + `, "datastore": {"smartVersion": "v3"}}`, `environment "prod": datastore.smartVersion must be v1 (SMART_ON_FHIR_V1) or v2 (SMART_ON_FHIR), got "v3"`},
 		{"SMART flavour of the wrong type", `{"okta": ` + oktaOK + `, "datastore": {"smartVersion": 2}}`, `environment "prod": datastore.smartVersion must be a string`},

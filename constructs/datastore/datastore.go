@@ -5,7 +5,7 @@
 //   - the custom resource (type Custom::SmartHealthLakeDatastore) whose handler
 //     is this module's lambda/datastore, run as two Go functions behind the CDK
 //     Provider framework: onEvent starts a create, update or delete, and
-//     isComplete polls the data store every 30 seconds for up to 55 minutes;
+//     isComplete polls the data store every 30 seconds for up to 45 minutes;
 //   - one IAM role per handler function with only what it calls (see
 //     handlerPolicies), and one per Provider framework role, with no managed
 //     policy;
@@ -22,7 +22,8 @@
 // data store and lose every record in it. HealthLake's UpdateFHIRDatastore makes
 // those changes in place, and the handler uses it; what HealthLake cannot change
 // (encryption, preload) fails the deployment unless a replacement is explicitly
-// acknowledged. A Delete retains the data store unless RemovalPolicy is DESTROY.
+// acknowledged. A Delete retains the data store unless RemovalPolicy is DESTROY,
+// or it is a data store whose creation failed (CREATE_FAILED), which holds no data.
 package datastore
 
 import (
@@ -60,9 +61,12 @@ const (
 	// so polling faster only costs invocations.
 	QueryIntervalSeconds = 30
 	// TotalTimeoutMinutes of the isComplete polling: a multiple of the interval
-	// (the framework requires it) that leaves the onEvent call room inside
-	// CloudFormation's 1-hour limit for a custom resource.
-	TotalTimeoutMinutes = 55
+	// (the framework requires it; 90 polls) such that the onEvent call (up to
+	// handlerTimeoutMinutes) plus the polling, 55 minutes, ends inside
+	// ServiceTimeoutSeconds with 5 minutes left for the isComplete calls
+	// themselves and the framework's hand-offs. The framework then reports its
+	// own timeout before CloudFormation gives up on the resource.
+	TotalTimeoutMinutes = 45
 	// ServiceTimeoutSeconds is CloudFormation's limit for one custom resource
 	// operation, set to its maximum: it bounds onEvent plus the polling.
 	ServiceTimeoutSeconds = 3600
@@ -267,7 +271,7 @@ func resourceProperties(s settings) *map[string]any {
 //   - A customer-managed key: HealthLake uses it with the caller's credentials
 //     (describe it, create the grant it keeps, and encrypt/decrypt while
 //     setting up), so the actions are limited to calls made through HealthLake
-//     in this region (kms:ViaService), and CreateGrant to grants for an AWS
+//     (kms:ViaService, see viaHealthLake), and CreateGrant to grants for an AWS
 //     resource.
 func handlerPolicies(scope constructs.Construct, s settings) []awsiam.PolicyStatement {
 	stack := awscdk.Stack_Of(scope)
@@ -296,20 +300,20 @@ func handlerPolicies(scope constructs.Construct, s settings) []awsiam.PolicyStat
 		}),
 	}
 	if s.EncryptionKey != nil {
-		viaHealthLake := map[string]any{"kms:ViaService": viaService(stack)}
+		via := viaHealthLake(stack)
 		out = append(out,
 			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 				Sid:        jsii.String("UseDataKeyViaHealthLake"),
 				Actions:    jsii.Strings("kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey"),
 				Resources:  &[]*string{s.EncryptionKey.KeyArn()},
-				Conditions: &map[string]any{"StringEquals": viaHealthLake},
+				Conditions: &map[string]any{"StringEquals": via},
 			}),
 			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 				Sid:       jsii.String("GrantDataKeyToHealthLake"),
 				Actions:   jsii.Strings("kms:CreateGrant"),
 				Resources: &[]*string{s.EncryptionKey.KeyArn()},
 				Conditions: &map[string]any{
-					"StringEquals": viaHealthLake,
+					"StringEquals": via,
 					"Bool":         map[string]any{"kms:GrantIsForAWSResource": "true"},
 				},
 			}),
@@ -328,8 +332,17 @@ func datastoreArnPattern(scope constructs.Construct) *string {
 	})
 }
 
-func viaService(stack awscdk.Stack) string {
-	return "healthlake." + *stack.Region() + ".amazonaws.com"
+// viaHealthLake is the kms:ViaService condition on every use of the data store's
+// key: calls HealthLake makes on a principal's behalf. Both service names are
+// accepted: the regional one (healthlake.<region>.amazonaws.com, the usual form
+// of kms:ViaService) and healthlake.amazonaws.com, which HealthLake's own key
+// policy example uses. kms:ViaService is single-valued, so the list under
+// StringEquals matches either value (ForAnyValue is for multivalued keys).
+func viaHealthLake(stack awscdk.Stack) map[string]any {
+	return map[string]any{"kms:ViaService": []string{
+		"healthlake." + *stack.Region() + ".amazonaws.com",
+		"healthlake.amazonaws.com",
+	}}
 }
 
 // DatastoreId returns the HealthLake data store id (the resource's physical id).
@@ -380,9 +393,9 @@ func (d *SmartDatastore) LogGroups() []awslogs.ILogGroup { return d.logs.Groups(
 
 // GrantRead lets grantee read and search the data store's FHIR resources with
 // SigV4 (servicerole.ReadActions and DescribeFHIRDatastore on this data store),
-// and decrypt with its customer-managed key through HealthLake.
+// and describe and decrypt with its customer-managed key through HealthLake.
 func (d *SmartDatastore) GrantRead(grantee awsiam.IGrantable) awsiam.Grant {
-	return d.grant(grantee, servicerole.ReadActions, "kms:Decrypt")
+	return d.grant(grantee, servicerole.ReadActions, "kms:DescribeKey", "kms:Decrypt")
 }
 
 // GrantReadWrite adds to GrantRead creating, updating and deleting FHIR
@@ -390,7 +403,7 @@ func (d *SmartDatastore) GrantRead(grantee awsiam.IGrantable) awsiam.Grant {
 // key through HealthLake.
 func (d *SmartDatastore) GrantReadWrite(grantee awsiam.IGrantable) awsiam.Grant {
 	actions := append(append([]string{}, servicerole.ReadActions...), servicerole.WriteActions...)
-	return d.grant(grantee, actions, "kms:Decrypt", "kms:GenerateDataKey")
+	return d.grant(grantee, actions, "kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey")
 }
 
 func (d *SmartDatastore) grant(grantee awsiam.IGrantable, fhirActions []string, kmsActions ...string) awsiam.Grant {
@@ -409,11 +422,13 @@ func (d *SmartDatastore) grant(grantee awsiam.IGrantable, fhirActions []string, 
 		Actions:      jsii.Strings(kmsActions...),
 		ResourceArns: &[]*string{d.encryptionKey.KeyArn()},
 		Conditions: &map[string]*map[string]any{
-			"StringEquals": {"kms:ViaService": viaService(awscdk.Stack_Of(d))},
+			"StringEquals": ptr(viaHealthLake(awscdk.Stack_Of(d))),
 		},
 		Scope: d,
 	}))
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func boolString(b bool) string {
 	if b {

@@ -23,6 +23,11 @@ import (
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/handler"
 )
 
+// viaHealthLake is the condition on every use of the data store's key: both
+// names HealthLake may call KMS under (the regional one, and the global one of
+// HealthLake's documented key policy), either of which matches.
+var viaHealthLake = map[string]any{"kms:ViaService": []any{"healthlake.us-east-1.amazonaws.com", "healthlake.amazonaws.com"}}
+
 const (
 	okta = "https://example.okta.com/oauth2/aus1"
 	// datastorePattern is the handler role's resource for data store actions.
@@ -242,7 +247,7 @@ func definition(t *testing.T, sm cdktest.Resource) map[string]any {
 	return out
 }
 
-func TestTheProviderPollsEvery30SecondsFor55Minutes(t *testing.T) {
+func TestTheProviderPollsEvery30SecondsFor45Minutes(t *testing.T) {
 	stack := newStack(t)
 	datastore.NewSmartDatastore(stack, jsii.String("Datastore"), minimalProps(newIdp(stack, nil)))
 	all := cdktest.Resources(t, cdktest.Template(t, stack))
@@ -254,13 +259,26 @@ func TestTheProviderPollsEvery30SecondsFor55Minutes(t *testing.T) {
 	task := def["States"].(map[string]any)["framework-isComplete-task"].(map[string]any)
 	retry := task["Retry"].([]any)[0].(map[string]any)
 	require.EqualValues(t, 30, retry["IntervalSeconds"])
-	require.EqualValues(t, 110, retry["MaxAttempts"], "110 x 30 s = 55 minutes")
+	require.EqualValues(t, 90, retry["MaxAttempts"], "90 x 30 s = 45 minutes")
 	require.EqualValues(t, 1, retry["BackoffRate"], "no backoff: the total is exact")
-	require.EqualValues(t, 55*60, retry["IntervalSeconds"].(float64)*retry["MaxAttempts"].(float64))
-	require.Less(t, 55*60, datastore.ServiceTimeoutSeconds, "the polling ends before CloudFormation's limit")
+	polling := retry["IntervalSeconds"].(float64) * retry["MaxAttempts"].(float64)
+	require.EqualValues(t, 45*60, polling)
+	require.EqualValues(t, datastore.TotalTimeoutMinutes*60, polling)
 
 	_, cr := cdktest.Only(t, all, datastore.ResourceType)
 	require.Equal(t, "3600", cr.Properties["ServiceTimeout"], "CloudFormation's maximum for a custom resource")
+	require.EqualValues(t, datastore.ServiceTimeoutSeconds, 3600)
+
+	// onEvent may run for its whole timeout before the polling starts: both
+	// together must end before CloudFormation's limit, so the framework, not
+	// CloudFormation, reports the timeout.
+	_, onEvent := handlerFunction(t, all, "onEvent")
+	onEventSeconds := onEvent.Properties["Timeout"].(float64)
+	require.EqualValues(t, 600, onEventSeconds)
+	require.Less(t, onEventSeconds+polling, float64(datastore.ServiceTimeoutSeconds),
+		"onEvent timeout + TotalTimeout must stay below ServiceTimeout")
+	require.GreaterOrEqual(t, float64(datastore.ServiceTimeoutSeconds)-(onEventSeconds+polling), 300.0,
+		"at least 5 minutes left for the isComplete calls themselves")
 }
 
 func TestTheHandlerFunctionsAreArm64GoWithTheirMode(t *testing.T) {
@@ -351,7 +369,7 @@ func TestTheHandlerRolesHaveOnlyWhatTheHandlerCalls(t *testing.T) {
 			}
 			if withKey {
 				keyArn := cdktest.GetAtt(findKey(t, all, "DataKey"), "Arn")
-				via := map[string]any{"kms:ViaService": "healthlake.us-east-1.amazonaws.com"}
+				via := viaHealthLake
 				want["UseDataKeyViaHealthLake"] = cdktest.Statement{
 					Actions:   []string{"kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey"},
 					Resources: []any{keyArn}, Condition: map[string]any{"StringEquals": via},
@@ -458,9 +476,9 @@ func TestGrants(t *testing.T) {
 		kmsActions []string
 	}{
 		"read, AWS-owned key":              {false, false, readActions, nil},
-		"read, customer-managed key":       {false, true, readActions, []string{"kms:Decrypt"}},
+		"read, customer-managed key":       {false, true, readActions, []string{"kms:DescribeKey", "kms:Decrypt"}},
 		"read-write, AWS-owned key":        {true, false, readWriteActions, nil},
-		"read-write, customer-managed key": {true, true, readWriteActions, []string{"kms:Decrypt", "kms:GenerateDataKey"}},
+		"read-write, customer-managed key": {true, true, readWriteActions, []string{"kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			stack := newStack(t)
@@ -501,7 +519,7 @@ func TestGrants(t *testing.T) {
 			require.Len(t, kms, 1)
 			require.ElementsMatch(t, c.kmsActions, kms[0].Actions)
 			require.Equal(t, []any{cdktest.GetAtt(findKey(t, all, "DataKey"), "Arn")}, kms[0].Resources)
-			require.Equal(t, map[string]any{"StringEquals": map[string]any{"kms:ViaService": "healthlake.us-east-1.amazonaws.com"}}, kms[0].Condition)
+			require.Equal(t, map[string]any{"StringEquals": viaHealthLake}, kms[0].Condition)
 		})
 	}
 }

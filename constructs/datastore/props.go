@@ -59,6 +59,8 @@ type SmartDatastoreProps struct {
 	// RemovalPolicy says what happens to the data store when the resource leaves
 	// the stack or is replaced: awscdk.RemovalPolicy_RETAIN keeps it and its data,
 	// awscdk.RemovalPolicy_DESTROY deletes them. No other value is accepted.
+	// Whatever the policy, a data store whose creation failed (CREATE_FAILED),
+	// which holds no data, is deleted.
 	// Default: awscdk.RemovalPolicy_RETAIN.
 	RemovalPolicy awscdk.RemovalPolicy
 	// AcknowledgeReplacement lets a change of EncryptionKey or PreloadSynthea,

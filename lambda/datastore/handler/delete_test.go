@@ -5,6 +5,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 )
 
 func TestDelete(t *testing.T) {
@@ -33,6 +35,86 @@ func TestDelete(t *testing.T) {
 			assert.Contains(t, x.logs.String(), `"datastoreId":"`+id+`","removalPolicy":"retain"`)
 		})
 	}
+
+	// A failed first deployment: the framework reports the id of the data store
+	// HealthLake started creating, and CloudFormation's rollback deletes it.
+	for _, tc := range append(retainCases, struct {
+		name string
+		edit func(map[string]any)
+	}{"destroy", destroy}) {
+		t.Run("a data store whose creation failed is deleted under "+tc.name+": it holds no data", func(t *testing.T) {
+			x := newHarness(t)
+			created := createEvent(t)
+			x.fake.FailNextCreate("IdP Lambda is not invokable by HealthLake")
+			failed := x.run(created)
+			require.ErrorContains(t, failed.err, "CREATE_FAILED")
+			id := failed.id
+			require.Equal(t, "CREATE_FAILED", x.datastore(id).Status)
+
+			o := x.run(deleteEvent(t, created, id, tc.edit))
+			require.NoError(t, o.err)
+			assert.Equal(t, id, o.id)
+			assert.Equal(t, pollsToSettle+1, o.polls, "DELETING, then DELETED")
+			reqs := x.fake.Requests("DeleteFHIRDatastore")
+			require.Len(t, reqs, 1)
+			assert.Equal(t, id, reqs[0].Body["DatastoreId"])
+			assert.Equal(t, "DELETED", x.datastore(id).Status)
+			assert.Contains(t, x.logs.String(), `"msg":"deleting HealthLake data store whatever the removal policy: its creation failed (CREATE_FAILED), so it holds no data"`)
+			assert.Contains(t, x.logs.String(), "IdP Lambda is not invokable by HealthLake")
+			assert.NotContains(t, x.logs.String(), "retaining HealthLake data store")
+		})
+	}
+
+	t.Run("a failed clean-up of a CREATE_FAILED data store under retain is logged, not failed", func(t *testing.T) {
+		x := newHarness(t)
+		created := createEvent(t)
+		x.fake.FailNextCreate("internal error")
+		id := x.run(created).id
+		x.fake.FailNext("DeleteFHIRDatastore", "AccessDeniedException", 1)
+
+		o := x.run(deleteEvent(t, created, id, nil))
+		require.NoError(t, o.err)
+		assert.Equal(t, 1, o.polls, "nothing to wait for")
+		assert.Equal(t, "CREATE_FAILED", x.datastore(id).Status)
+		assert.Contains(t, x.logs.String(), `"level":"ERROR","msg":"could not delete the failed, empty data store; it is retained: delete it yourself"`)
+	})
+
+	t.Run("retain keeps the data store when its status cannot be read", func(t *testing.T) {
+		x := newHarness(t)
+		created := createEvent(t)
+		id := x.mustRun(created).id
+		x.fake.FailNext("DescribeFHIRDatastore", "AccessDeniedException", 1)
+
+		o := x.run(deleteEvent(t, created, id, nil))
+		require.NoError(t, o.err)
+		assert.Empty(t, x.fake.Requests("DeleteFHIRDatastore"))
+		assert.Equal(t, "ACTIVE", x.datastore(id).Status)
+		assert.Contains(t, x.logs.String(), `"msg":"could not check the data store's status; retaining it"`)
+		assert.Contains(t, x.logs.String(), `"msg":"retaining HealthLake data store`)
+	})
+
+	t.Run("retain keeps a data store that may hold data whatever its status", func(t *testing.T) {
+		x := newHarness(t)
+		created := createEvent(t)
+		id := x.mustRun(created).id
+		x.fake.FailNextUpdate("internal error")
+		require.ErrorContains(t, x.run(updateEvent(t, created, id, "update-1", func(p map[string]any) { p[PropDatastoreName] = "renamed" })).err, "UPDATE_FAILED")
+		require.Equal(t, "UPDATE_FAILED", x.datastore(id).Status)
+
+		// A data store still CREATING is kept too: nothing here proves it will
+		// stay empty (telling a failed first creation apart needs the stack status).
+		creating, err := x.h.OnEvent(x.ctx, func() customresource.Event { e := createEvent(t); e.RequestID = "create-2"; return e }())
+		require.NoError(t, err)
+
+		for _, keep := range []string{id, creating.PhysicalResourceID} {
+			o := x.run(deleteEvent(t, created, keep, nil))
+			require.NoError(t, o.err)
+			assert.Equal(t, 1, o.polls)
+		}
+		assert.Empty(t, x.fake.Requests("DeleteFHIRDatastore"))
+		assert.Equal(t, "UPDATE_FAILED", x.datastore(id).Status)
+		assert.Equal(t, "CREATING", x.datastore(creating.PhysicalResourceID).Status)
+	})
 
 	t.Run("destroy deletes the data store and waits for DELETED", func(t *testing.T) {
 		x := newHarness(t)

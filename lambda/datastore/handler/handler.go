@@ -9,6 +9,9 @@
 //   - Update compares the desired properties with what HealthLake reports. SMART
 //     settings and the name change in place through UpdateFHIRDatastore (full
 //     configuration, same physical id); tags through TagResource/UntagResource.
+//     isComplete waits until the data store is ACTIVE and reports the requested
+//     configuration, since it may still show ACTIVE and the old configuration
+//     right after accepting the update.
 //     Encryption, FHIR version and preload cannot change: the update is refused
 //     unless AcknowledgeReplacement is set, in which case a new data store is
 //     created and CloudFormation then deletes the old one (per its RemovalPolicy).
@@ -16,8 +19,12 @@
 //     rollback Update (old and new properties swapped) restores the previous
 //     configuration.
 //   - Delete retains the data store unless RemovalPolicy is destroy; then it
-//     deletes and isComplete waits for DELETED. A data store already gone, or a
-//     physical id that is not a data store id, is success.
+//     deletes and isComplete waits for DELETED. A data store in CREATE_FAILED
+//     never held data and is deleted whatever the policy (the rollback of a
+//     failed first deployment would otherwise leave an empty, billed data store
+//     behind each attempt). If its status cannot be read, a retained data store
+//     is kept. A data store already gone, or a physical id that is not a data
+//     store id, is success.
 //
 // ConflictException and throttling are retried by the SDK retryer configured in
 // package healthlakeapi. Nothing secret passes through this handler; events are
@@ -70,16 +77,26 @@ func (h *Handler) OnEvent(ctx context.Context, e customresource.Event) (customre
 	}
 }
 
-// IsComplete reports whether the change OnEvent started has finished. Create and
-// Update complete at ACTIVE with the attributes as Data; Delete at DELETED (or at
-// once when the data store is retained).
+// IsComplete reports whether the change OnEvent started has finished. Create
+// completes at ACTIVE with the attributes as Data; Update at ACTIVE once the data
+// store reports the requested name and identity-provider configuration, because
+// HealthLake may still report ACTIVE with the old configuration just after
+// accepting UpdateFHIRDatastore; Delete at DELETED when onEvent deleted the data
+// store (RemovalPolicy destroy, or a CREATE_FAILED data store, flagged in the
+// Data onEvent returned), at once when it is retained.
 func (h *Handler) IsComplete(ctx context.Context, e customresource.IsCompleteEvent) (customresource.IsCompleteResponse, error) {
 	log := h.eventLogger(e.Event)
 	switch e.RequestType {
-	case customresource.Create, customresource.Update:
-		return h.awaitActive(ctx, e.PhysicalResourceID, log)
+	case customresource.Create:
+		return h.awaitActive(ctx, e.PhysicalResourceID, nil, log)
+	case customresource.Update:
+		spec, err := ParseSpec(e.ResourceProperties)
+		if err != nil {
+			return customresource.IsCompleteResponse{}, err
+		}
+		return h.awaitActive(ctx, e.PhysicalResourceID, &spec, log)
 	case customresource.Delete:
-		return h.awaitDeleted(ctx, e.Event, log)
+		return h.awaitDeleted(ctx, e, log)
 	default:
 		return customresource.IsCompleteResponse{}, fmt.Errorf("unknown request type %q", e.RequestType)
 	}
@@ -95,13 +112,21 @@ func (h *Handler) eventLogger(e customresource.Event) *slog.Logger {
 	)
 }
 
-func (h *Handler) awaitActive(ctx context.Context, id string, log *slog.Logger) (customresource.IsCompleteResponse, error) {
+// awaitActive completes when the data store is ACTIVE and, when want is given,
+// reports want's name and identity-provider configuration.
+func (h *Handler) awaitActive(ctx context.Context, id string, want *Spec, log *slog.Logger) (customresource.IsCompleteResponse, error) {
 	p, err := h.describe(ctx, id)
 	if err != nil {
 		return customresource.IsCompleteResponse{}, err
 	}
 	switch p.DatastoreStatus {
 	case types.DatastoreStatusActive:
+		if want != nil {
+			if diff := configDifferences(*want, p); len(diff) > 0 {
+				log.Info("waiting for data store: ACTIVE but the update is not applied yet", "datastoreId", id, "differs", diff)
+				return customresource.IsCompleteResponse{}, nil
+			}
+		}
 		log.Info("data store is active", "datastoreId", id)
 		return customresource.IsCompleteResponse{IsComplete: true, Data: attributes(p)}, nil
 	case types.DatastoreStatusCreating, statusUpdating:

@@ -144,15 +144,34 @@ func changedNames(changes []change) []string {
 // configDiffers reports whether the name or the identity-provider configuration
 // of the data store differs from the desired one.
 func configDiffers(spec Spec, current *types.DatastoreProperties) bool {
+	return len(configDifferences(spec, current)) > 0
+}
+
+// configDifferences names the settings UpdateFHIRDatastore changes (the name and
+// the identity-provider configuration) whose reported value differs from the
+// desired one.
+func configDifferences(spec Spec, current *types.DatastoreProperties) []string {
+	var diff []string
 	if aws.ToString(current.DatastoreName) != spec.Name {
-		return true
+		diff = append(diff, PropDatastoreName)
 	}
 	c := current.IdentityProviderConfiguration
-	return c == nil ||
-		c.AuthorizationStrategy != spec.Strategy ||
-		c.FineGrainedAuthorizationEnabled != spec.FineGrained ||
-		aws.ToString(c.IdpLambdaArn) != spec.IdpLambdaARN ||
-		!sameJSON(aws.ToString(c.Metadata), spec.Metadata)
+	if c == nil {
+		return append(diff, "IdentityProviderConfiguration")
+	}
+	if c.AuthorizationStrategy != spec.Strategy {
+		diff = append(diff, PropAuthorizationStrategy)
+	}
+	if c.FineGrainedAuthorizationEnabled != spec.FineGrained {
+		diff = append(diff, PropFineGrainedAuthorization)
+	}
+	if aws.ToString(c.IdpLambdaArn) != spec.IdpLambdaARN {
+		diff = append(diff, PropIdpLambdaArn)
+	}
+	if !sameJSON(aws.ToString(c.Metadata), spec.Metadata) {
+		diff = append(diff, "Metadata")
+	}
+	return diff
 }
 
 // sameJSON compares documents by meaning, so HealthLake reformatting the metadata

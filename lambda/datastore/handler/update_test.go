@@ -111,6 +111,37 @@ func TestUpdateInPlace(t *testing.T) {
 		assert.Len(t, x.fake.Requests("UpdateFHIRDatastore"), 3)
 	})
 
+	t.Run("an update HealthLake has not started at the first polls is not reported complete early", func(t *testing.T) {
+		x := newHarness(t)
+		created := createEvent(t)
+		id := x.mustRun(created).id
+		const lag = 2
+		x.fake.DelayNextUpdate(lag)
+
+		u := updateEvent(t, created, id, "update-1", func(p map[string]any) { p[PropIssuer] = "https://example.okta.com/oauth2/aus2" })
+		o := x.run(u)
+		require.NoError(t, o.err)
+		assert.Equal(t, lag+pollsToSettle+1, o.polls, "ACTIVE with the old configuration, then UPDATING, then ACTIVE with the new one")
+		assertConfigured(t, x, id, u.ResourceProperties)
+		assert.Equal(t, "ACTIVE", x.datastore(id).Status)
+		assert.Contains(t, x.logs.String(), `"msg":"waiting for data store: ACTIVE but the update is not applied yet"`)
+		assert.Contains(t, x.logs.String(), `"datastoreId":"`+id+`","differs":["Metadata"]`)
+	})
+
+	t.Run("a late-starting update that HealthLake fails reports its ErrorCause", func(t *testing.T) {
+		x := newHarness(t)
+		created := createEvent(t)
+		id := x.mustRun(created).id
+		x.fake.DelayNextUpdate(2)
+		x.fake.FailNextUpdate("IdP Lambda is not invokable by HealthLake")
+
+		o := x.run(updateEvent(t, created, id, "update-1", func(p map[string]any) { p[PropDatastoreName] = "renamed" }))
+		require.Error(t, o.err)
+		assert.Equal(t, 2+pollsToSettle+1, o.polls)
+		assert.Contains(t, o.err.Error(), "UPDATE_FAILED")
+		assert.Contains(t, o.err.Error(), "IdP Lambda is not invokable by HealthLake")
+	})
+
 	t.Run("an update HealthLake fails reports its ErrorCause", func(t *testing.T) {
 		x := newHarness(t)
 		created := createEvent(t)

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/fakehealthlake"
+	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/healthlakeapi"
 )
 
 // These tests pin the protocol details the handler tests rely on, through the
@@ -46,6 +47,38 @@ func TestFake(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, list.DatastorePropertiesList, 1)
 		assert.Equal(t, aws.ToString(out.DatastoreId), aws.ToString(list.DatastorePropertiesList[0].DatastoreId))
+	})
+
+	t.Run("a delayed update shows nothing for N polls, then UPDATING, then ACTIVE", func(t *testing.T) {
+		fake := fakehealthlake.New(t, fakehealthlake.Options{PollsToSettle: 1})
+		c := newClient(fake, static)
+		idp := func(issuer string) *types.IdentityProviderConfiguration {
+			return &types.IdentityProviderConfiguration{AuthorizationStrategy: types.AuthorizationStrategyAwsAuth, Metadata: aws.String(issuer)}
+		}
+		out, err := c.CreateFHIRDatastore(ctx, &healthlake.CreateFHIRDatastoreInput{
+			DatastoreTypeVersion: types.FHIRVersionR4, DatastoreName: aws.String("a"), IdentityProviderConfiguration: idp(`"old"`)})
+		require.NoError(t, err)
+		describe := func() *types.DatastoreProperties {
+			d, err := c.DescribeFHIRDatastore(ctx, &healthlake.DescribeFHIRDatastoreInput{DatastoreId: out.DatastoreId})
+			require.NoError(t, err)
+			return d.DatastoreProperties
+		}
+		describe()
+		require.Equal(t, types.DatastoreStatusActive, describe().DatastoreStatus)
+
+		fake.DelayNextUpdate(2)
+		_, err = healthlakeapi.UpdateFHIRDatastore(ctx, c, &healthlakeapi.UpdateFHIRDatastoreInput{
+			DatastoreId: out.DatastoreId, DatastoreName: aws.String("b"), IdentityProviderConfiguration: idp(`"new"`)})
+		require.NoError(t, err)
+		_, err = healthlakeapi.UpdateFHIRDatastore(ctx, c, &healthlakeapi.UpdateFHIRDatastoreInput{DatastoreId: out.DatastoreId})
+		assert.ErrorContains(t, err, "ConflictException", "an accepted update is under way even while invisible")
+
+		var seen []string
+		for range 4 {
+			p := describe()
+			seen = append(seen, string(p.DatastoreStatus)+" "+aws.ToString(p.DatastoreName)+" "+aws.ToString(p.IdentityProviderConfiguration.Metadata))
+		}
+		assert.Equal(t, []string{`ACTIVE a "old"`, `ACTIVE a "old"`, `UPDATING b "new"`, `ACTIVE b "new"`}, seen)
 	})
 
 	t.Run("errors arrive as the SDK's typed errors", func(t *testing.T) {

@@ -87,10 +87,25 @@ type store struct {
 	next     string // status reached after pending more Describe calls; "" when settled
 	pending  int
 	onSettle func(*store)
+	// deferred is an accepted change not yet visible: it takes effect at the
+	// Describe call after delayed more.
+	deferred func(*store)
+	delayed  int
 }
 
-// observe advances a transitional status by one poll.
+// observe advances a deferred change or a transitional status by one poll. The
+// poll at which a deferred change takes effect counts as the first of its
+// transition.
 func (s *store) observe() {
+	if s.deferred != nil {
+		if s.delayed > 0 {
+			s.delayed--
+			return
+		}
+		apply := s.deferred
+		s.deferred = nil
+		apply(s)
+	}
 	if s.next == "" {
 		return
 	}
@@ -108,6 +123,9 @@ func (s *store) observe() {
 func (s *store) moveTo(transitional, final string, polls int, onSettle func(*store)) {
 	s.Status, s.next, s.pending, s.onSettle = transitional, final, polls, onSettle
 }
+
+// busy reports whether a change is under way, visible or not.
+func (s *store) busy() bool { return s.deferred != nil }
 
 func (s *store) properties() properties {
 	return properties{

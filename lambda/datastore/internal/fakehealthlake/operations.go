@@ -177,6 +177,9 @@ func (s *Server) update(raw []byte) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
+	if st.busy() {
+		return nil, errorf("ConflictException", "Datastore %s has an update in progress", st.ID)
+	}
 	switch st.Status {
 	case StatusActive, StatusUpdateFailed:
 	case StatusCreating, StatusUpdating, StatusDeleting:
@@ -189,25 +192,34 @@ func (s *Server) update(raw []byte) (any, *apiError) {
 	if err := validateIdentityProvider(in.IdentityProviderConfiguration); err != nil {
 		return nil, err
 	}
-	prevName, prevIdP := st.Name, st.IdentityProvider
-	// A full replace, as documented: whatever is omitted is cleared.
-	st.Name = ""
-	if in.DatastoreName != nil {
-		st.Name = *in.DatastoreName
-	}
-	st.IdentityProvider = in.IdentityProviderConfiguration
-	st.ErrorCause = nil
-
-	final, onSettle := StatusActive, (func(*store))(nil)
-	if msg := s.updateErr; msg != "" {
-		s.updateErr = ""
-		final = StatusUpdateFailed
-		onSettle = func(st *store) {
-			st.Name, st.IdentityProvider = prevName, prevIdP
-			st.ErrorCause = &ErrorCause{ErrorMessage: msg, ErrorCategory: "NON_RETRYABLE_ERROR"}
+	failure := s.updateErr
+	s.updateErr = ""
+	apply := func(st *store) {
+		prevName, prevIdP := st.Name, st.IdentityProvider
+		// A full replace, as documented: whatever is omitted is cleared.
+		st.Name = ""
+		if in.DatastoreName != nil {
+			st.Name = *in.DatastoreName
 		}
+		st.IdentityProvider = in.IdentityProviderConfiguration
+		st.ErrorCause = nil
+
+		final, onSettle := StatusActive, (func(*store))(nil)
+		if failure != "" {
+			final = StatusUpdateFailed
+			onSettle = func(st *store) {
+				st.Name, st.IdentityProvider = prevName, prevIdP
+				st.ErrorCause = &ErrorCause{ErrorMessage: failure, ErrorCategory: "NON_RETRYABLE_ERROR"}
+			}
+		}
+		st.moveTo(StatusUpdating, final, s.opts.PollsToSettle, onSettle)
 	}
-	st.moveTo(StatusUpdating, final, s.opts.PollsToSettle, onSettle)
+	if delay := s.updateDelay; delay > 0 {
+		s.updateDelay = 0
+		st.deferred, st.delayed = apply, delay
+	} else {
+		apply(st)
+	}
 	return map[string]any{"DatastoreProperties": st.properties()}, nil
 }
 
@@ -219,6 +231,9 @@ func (s *Server) delete(raw []byte) (any, *apiError) {
 	st, err := s.lookup(in.DatastoreId)
 	if err != nil {
 		return nil, err
+	}
+	if st.busy() {
+		return nil, errorf("ConflictException", "Datastore %s has an update in progress", st.ID)
 	}
 	switch st.Status {
 	case StatusCreating, StatusUpdating, StatusDeleting:

@@ -7,7 +7,10 @@
 // Statuses move the way HealthLake's do, but counted in DescribeFHIRDatastore
 // calls instead of minutes: CREATING, UPDATING and DELETING last PollsToSettle
 // describes, then become ACTIVE (or CREATE_FAILED / UPDATE_FAILED when a failure
-// was scripted) and DELETED. Every request is recorded for assertions.
+// was scripted) and DELETED. An accepted update can be scripted to show nothing
+// (old status, old configuration) for a few describes before it switches to
+// UPDATING, as an eventually consistent API may. Every request is recorded for
+// assertions.
 package fakehealthlake
 
 import (
@@ -49,15 +52,16 @@ type Server struct {
 	srv  *httptest.Server
 	opts Options
 
-	mu        sync.Mutex
-	stores    map[string]*store
-	order     []string // ids in creation order, for List
-	byToken   map[string]string
-	created   int
-	requests  []Request
-	faults    map[string][]string
-	createErr string
-	updateErr string
+	mu          sync.Mutex
+	stores      map[string]*store
+	order       []string // ids in creation order, for List
+	byToken     map[string]string
+	created     int
+	requests    []Request
+	faults      map[string][]string
+	createErr   string
+	updateErr   string
+	updateDelay int
 }
 
 // New starts a fake and stops it when the test ends.
@@ -124,6 +128,15 @@ func (s *Server) FailNextUpdate(message string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.updateErr = message
+}
+
+// DelayNextUpdate makes the next accepted UpdateFHIRDatastore invisible for
+// polls DescribeFHIRDatastore calls: they still report the previous status and
+// configuration; the call after them reports UPDATING with the new configuration.
+func (s *Server) DelayNextUpdate(polls int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.updateDelay = polls
 }
 
 // Datastore returns a snapshot of the data store with this id.

@@ -38,7 +38,12 @@
 //     introspection_endpoint from discovery. Used in introspection mode only.
 //   - SMART_INTROSPECTION_SECRET_ARN (required in introspection mode): ARN of a
 //     Secrets Manager secret holding {"client_id": "...", "client_secret": "..."},
-//     read once per container (at start, retried on demand if that failed).
+//     read at start (retried by a request if that failed) and read again when
+//     the introspection endpoint rejects the credentials with HTTP 401 or 403,
+//     as it does once the Okta client has been re-created with a new secret: at
+//     most once per 5 s however many requests are rejected, the rejected request
+//     then retried once with the new credentials within its budget. Never per
+//     request otherwise.
 //   - SMART_INTROSPECTION_CACHE_SECONDS (optional, 0-300, default 60): how long an
 //     active introspection result is reused; never past the token's exp. 0
 //     disables the cache.
@@ -78,6 +83,17 @@
 // against the event's datastoreEndpoint runs on every request, cached or not.
 // Every network wait of a request shares a 500 ms budget (less if the Lambda
 // deadline is nearer), so an answer always comes well inside HealthLake's 1 s.
+//
+// On a cold start without provisioned concurrency that second also covers the
+// start-up, so the start-up set-up (discovery and the first JWK Set fetch, or
+// discovery and the secret read, side by side) gets 600 ms, and a request that
+// arrives less than 800 ms after the start-up began has its network waits end
+// by then: the first answer comes within 800 ms of the process start whatever
+// the authorization server does. A set-up that failed or timed out is retried
+// by the next request (within its budget), then at most once per 5 s; meanwhile
+// requests are answered at once, unauthorized (keys_unavailable,
+// secret_unavailable or introspection_failed; timeout for a request whose own
+// attempt ran out of time).
 //
 // # Logs
 //

@@ -18,7 +18,8 @@ const MaxTokenBytes = 16 << 10
 // Defaults of Options.
 const (
 	DefaultRequestBudget      = 500 * time.Millisecond
-	DefaultStartBudget        = 2 * time.Second
+	DefaultStartBudget        = 600 * time.Millisecond
+	DefaultColdStartBudget    = 800 * time.Millisecond
 	DefaultKeyRefreshInterval = 30 * time.Second
 	DefaultSetupRetryInterval = 5 * time.Second
 	DefaultCacheEntries       = 10_000
@@ -41,14 +42,22 @@ type Options struct {
 	Secrets SecretsClient
 	// RequestBudget bounds a request's network waits. Default: 500 ms.
 	RequestBudget time.Duration
-	// StartBudget bounds the set-up made at start. Default: 2 s (HealthLake's
-	// first call may time out anyway; provisioned concurrency hides it).
+	// StartBudget bounds the set-up made at start. Default: 600 ms. On a cold
+	// start without provisioned concurrency the first request waits for it, and
+	// HealthLake's 1 s counts from before.
 	StartBudget time.Duration
+	// ColdStartBudget bounds, from the handler's construction, the network waits
+	// of the requests that arrive meanwhile: the first answer of a cold start
+	// comes by then, whatever the start-up achieved, and that request's own
+	// set-up attempt (if the start-up failed) or introspection gets what is left,
+	// at most RequestBudget. It should exceed StartBudget. Default: 800 ms.
+	ColdStartBudget time.Duration
 	// KeyRefreshInterval is the least time between two JWK Set refreshes caused
 	// by unknown kids. Default: 30 s.
 	KeyRefreshInterval time.Duration
 	// SetupRetryInterval is the least time between two set-up attempts (discovery,
-	// first JWK Set, secret) after a failed one. Default: 5 s.
+	// first JWK Set, secret) after a failed one, and between two re-reads of the
+	// secret after the introspection endpoint rejected the credentials. Default: 5 s.
 	SetupRetryInterval time.Duration
 	// CacheEntries bounds the validated-token cache. Default: 10,000.
 	CacheEntries int
@@ -66,6 +75,9 @@ func (o *Options) defaults() {
 	}
 	if o.StartBudget <= 0 {
 		o.StartBudget = DefaultStartBudget
+	}
+	if o.ColdStartBudget <= 0 {
+		o.ColdStartBudget = DefaultColdStartBudget
 	}
 	if o.HTTPClient == nil {
 		o.HTTPClient = newHTTPClient(max(o.RequestBudget, o.StartBudget))
@@ -94,6 +106,7 @@ type Handler struct {
 	log      *slog.Logger
 	now      func() time.Time
 	budget   time.Duration
+	cold     time.Time // until then, a request's network waits end by then
 	auds     audiences
 	check    validator
 	cache    *tokencache.Cache[grant]
@@ -104,10 +117,12 @@ type Handler struct {
 // FromEnv reads the configuration with getenv (os.Getenv in production) and
 // returns a handler that has made its start-up set-up (discovery and the first
 // JWK Set fetch, or discovery and the secret read) within opts.StartBudget; a
-// failure there is logged and retried by later requests. When the
+// failure there is logged and retried by later requests, the first of them
+// within what is left of opts.ColdStartBudget. When the
 // configuration is invalid, the handler has logged one line naming the
 // variable and denies every request.
 func FromEnv(ctx context.Context, getenv func(string) string, opts Options) *Handler {
+	born := time.Now()
 	cfg, err := ConfigFromEnv(getenv)
 	if err != nil {
 		return broken(err, opts)
@@ -115,17 +130,19 @@ func FromEnv(ctx context.Context, getenv func(string) string, opts Options) *Han
 	if cfg.Mode == ModeIntrospection && opts.Secrets == nil {
 		opts.Secrets = NewSecretsClient(getenv)
 	}
-	return newHandler(ctx, cfg, opts)
+	return newHandler(ctx, cfg, opts, born)
 }
 
-// newHandler returns a handler for a validated cfg (see FromEnv).
-func newHandler(ctx context.Context, cfg Config, opts Options) *Handler {
+// newHandler returns a handler for a validated cfg (see FromEnv); born is when
+// the construction began.
+func newHandler(ctx context.Context, cfg Config, opts Options, born time.Time) *Handler {
 	opts.defaults()
 	h := &Handler{
 		cfg:    cfg,
 		log:    opts.Logger,
 		now:    opts.Now,
 		budget: opts.RequestBudget,
+		cold:   born.Add(opts.ColdStartBudget),
 		auds:   newAudiences(cfg.Audiences),
 		cache:  tokencache.New[grant](opts.CacheEntries),
 	}
@@ -134,8 +151,9 @@ func newHandler(ctx context.Context, cfg Config, opts Options) *Handler {
 	var startErr error
 	switch cfg.Mode {
 	case ModeIntrospection:
-		in := newIntrospector(introspectorOptions{cfg: cfg, client: opts.HTTPClient, secrets: opts.Secrets, retryEvery: opts.SetupRetryInterval, now: opts.Now})
-		startErr = in.endpoint.start(startCtx)
+		in := newIntrospector(introspectorOptions{cfg: cfg, client: opts.HTTPClient, secrets: opts.Secrets,
+			retryEvery: opts.SetupRetryInterval, now: opts.Now, log: opts.Logger})
+		startErr = in.start(startCtx)
 		h.check = in
 		h.cacheTTL = cfg.IntrospectionCacheTTL
 		h.noCache = cfg.IntrospectionCacheTTL == 0
@@ -172,10 +190,15 @@ func broken(err error, opts Options) *Handler {
 	return &Handler{cfgErr: err, log: opts.Logger, now: opts.Now, cache: tokencache.New[grant](1)}
 }
 
-// newBudget bounds a request's network waits by the budget and by the Lambda
-// deadline less the time needed to answer.
+// newBudget bounds a request's network waits by the budget, by the end of the
+// cold start if the request came before it, and by the Lambda deadline less the
+// time needed to answer.
 func (h *Handler) newBudget(ctx context.Context) budget {
-	d := time.Now().Add(h.budget)
+	now := time.Now()
+	d := now.Add(h.budget)
+	if now.Before(h.cold) && h.cold.Before(d) {
+		d = h.cold
+	}
 	if dl, ok := ctx.Deadline(); ok && dl.Add(-responseMargin).Before(d) {
 		d = dl.Add(-responseMargin)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -16,17 +17,15 @@ import (
 )
 
 // introspector validates tokens with an RFC 7662 call to the authorization
-// server, authenticated with client credentials read once from Secrets Manager.
+// server, authenticated with client credentials read from Secrets Manager: once
+// per container, and again when the endpoint rejects them (see retryRejected).
 type introspector struct {
 	client    *http.Client
-	endpoint  *setup[introspectionEndpoint]
+	url       *setup[string] // the endpoint, configured or discovered
+	creds     *setup[string] // the precomputed HTTP Basic header value
+	secretARN string
+	log       *slog.Logger
 	validator *jwt.Validator
-}
-
-// introspectionEndpoint is the set-up an introspection call needs.
-type introspectionEndpoint struct {
-	url           string
-	authorization string // the precomputed HTTP Basic header value
 }
 
 type introspectorOptions struct {
@@ -35,10 +34,11 @@ type introspectorOptions struct {
 	secrets    SecretsClient
 	retryEvery time.Duration
 	now        func() time.Time
+	log        *slog.Logger
 }
 
 func newIntrospector(o introspectorOptions) *introspector {
-	build := func(ctx context.Context) (*introspectionEndpoint, error) {
+	findURL := func(ctx context.Context) (*string, error) {
 		u := o.cfg.IntrospectionURL
 		if u == "" {
 			var err error
@@ -46,17 +46,24 @@ func newIntrospector(o introspectorOptions) *introspector {
 				return nil, err
 			}
 		}
+		return &u, nil
+	}
+	readAuthorization := func(ctx context.Context) (*string, error) {
 		creds, err := readCredentials(ctx, o.secrets, o.cfg.IntrospectionSecretARN)
 		if err != nil {
 			return nil, err
 		}
 		// RFC 6749 section 2.3.1: both parts are form-encoded before Basic encoding.
 		basic := url.QueryEscape(creds.ID) + ":" + url.QueryEscape(creds.Secret)
-		return &introspectionEndpoint{url: u, authorization: "Basic " + base64.StdEncoding.EncodeToString([]byte(basic))}, nil
+		h := "Basic " + base64.StdEncoding.EncodeToString([]byte(basic))
+		return &h, nil
 	}
 	return &introspector{
-		client:   o.client,
-		endpoint: newSetup(o.retryEvery, build),
+		client:    o.client,
+		url:       newSetup(o.retryEvery, findURL),
+		creds:     newSetup(o.retryEvery, readAuthorization),
+		secretARN: o.cfg.IntrospectionSecretARN,
+		log:       o.log,
 		// jwt's validator runs the same exp/nbf/iat/iss checks on the introspection
 		// answer as the parser runs on a JWT's claims.
 		validator: jwt.NewValidator(
@@ -69,6 +76,20 @@ func newIntrospector(o introspectorOptions) *introspector {
 	}
 }
 
+// start makes the start-up set-up: discovery (unless the URL is configured) and
+// the secret read, side by side, since the start-up budget bounds both.
+func (in *introspector) start(ctx context.Context) error {
+	var urlErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		urlErr = in.url.start(ctx)
+	}()
+	credsErr := in.creds.start(ctx)
+	<-done
+	return errors.Join(urlErr, credsErr)
+}
+
 // introspection is RFC 7662's answer.
 type introspection struct {
 	Active    bool   `json:"active"`
@@ -78,16 +99,21 @@ type introspection struct {
 
 func (in *introspector) validate(b *budget, token string) (tokenClaims, Reason, error) {
 	ctx := b.context() // introspection always goes to the network
-	ep, err := in.endpoint.get(ctx)
-	switch {
-	case err != nil && isTimeout(b, err):
-		return tokenClaims{}, ReasonTimeout, err
-	case errors.Is(err, errSecret):
-		return tokenClaims{}, ReasonSecretUnavailable, err
-	case err != nil:
-		return tokenClaims{}, ReasonIntrospectionFailed, err
+	u, err := in.url.get(ctx)
+	if err != nil {
+		return tokenClaims{}, setupFailure(b, err), err
 	}
-	ans, err := in.call(ctx, ep, token)
+	auth, err := in.creds.get(ctx)
+	if err != nil {
+		return tokenClaims{}, setupFailure(b, err), err
+	}
+	ans, err := in.call(ctx, *u, *auth, token)
+	if errors.Is(err, errClientRejected) {
+		var reason Reason
+		if ans, reason, err = in.retryRejected(b, *u, auth, token, err); reason != "" {
+			return tokenClaims{}, reason, err
+		}
+	}
 	switch {
 	case err != nil && isTimeout(b, err):
 		return tokenClaims{}, ReasonTimeout, err
@@ -107,22 +133,71 @@ func (in *introspector) validate(b *budget, token string) (tokenClaims, Reason, 
 	return ans.tokenClaims, "", nil
 }
 
+// retryRejected handles an introspection endpoint that refused our client
+// credentials (HTTP 401 or 403): the secret may have been rotated (the Okta
+// custom resource rewrites it when it re-creates the client), and a warm
+// container would otherwise deny every request for the rest of its life. The
+// secret is re-read, at most once per set-up retry interval however many
+// requests are refused, and the call is made once more, within what is left of
+// this request's budget, if the credentials changed. A reason is returned only
+// when the re-read itself failed; otherwise the answer and error are those of
+// the last call.
+func (in *introspector) retryRejected(b *budget, u string, stale *string, token string, rejected error) (*introspection, Reason, error) {
+	ctx := b.context()
+	fresh, renewed, err := in.creds.renew(ctx, stale)
+	switch {
+	case errors.Is(err, errRenewedRecently):
+		return nil, "", rejected // a request moments ago re-read it: nothing new to try
+	case err != nil:
+		return nil, setupFailure(b, err), err
+	}
+	changed := *fresh != *stale
+	if renewed {
+		// Never the secret: only where it came from and whether it changed.
+		in.log.Warn("introspection endpoint rejected the client credentials; secret re-read",
+			"secret_arn", in.secretARN, "changed", changed)
+	}
+	if !changed {
+		return nil, "", rejected
+	}
+	ans, err := in.call(ctx, u, *fresh, token)
+	return ans, "", err
+}
+
+// setupFailure is the reason for a failed set-up (discovery or the secret read)
+// made or awaited by a request. A set-up not attempted yet (errNotReady, which
+// wraps the last attempt's error) is not this request's timeout.
+func setupFailure(b *budget, err error) Reason {
+	switch {
+	case isTimeout(b, err) && !errors.Is(err, errNotReady):
+		return ReasonTimeout
+	case errors.Is(err, errSecret):
+		return ReasonSecretUnavailable
+	}
+	return ReasonIntrospectionFailed
+}
+
 // isBearer accepts access tokens only: a refresh or ID token the server also
 // knows as active must not open the data store.
 func isBearer(tokenType string) bool {
 	return tokenType == "" || strings.EqualFold(tokenType, "bearer") || tokenType == "access_token"
 }
 
-// call POSTs the token; its errors name the endpoint and status, never the token.
-func (in *introspector) call(ctx context.Context, ep *introspectionEndpoint, token string) (*introspection, error) {
+// errClientRejected marks an introspection endpoint's refusal of our client
+// credentials.
+var errClientRejected = errors.New("client authentication failed")
+
+// call POSTs the token to endpoint u with the Authorization header auth; its
+// errors name the endpoint and status, never the token or the credentials.
+func (in *introspector) call(ctx context.Context, u, auth string, token string) (*introspection, error) {
 	form := "token=" + url.QueryEscape(token) + "&token_type_hint=access_token"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.url, strings.NewReader(form))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form))
 	if err != nil {
 		return nil, fmt.Errorf("introspection request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Authorization", ep.authorization)
+	req.Header.Set("Authorization", auth)
 	// Introspection only reads; marking it idempotent (a nil value is not sent)
 	// lets net/http retry it on a keep-alive connection the server closed while
 	// Lambda had the process frozen.
@@ -133,16 +208,19 @@ func (in *introspector) call(ctx context.Context, ep *introspectionEndpoint, tok
 		if errors.As(err, &uerr) {
 			err = uerr.Err // url.Error repeats the URL, which is fine, but keep it short
 		}
-		return nil, fmt.Errorf("introspection at %s: %w", ep.url, err)
+		return nil, fmt.Errorf("introspection at %s: %w", u, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody)) // keep the connection reusable
-		return nil, fmt.Errorf("introspection at %s: HTTP %d", ep.url, resp.StatusCode)
+		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+			return nil, fmt.Errorf("introspection at %s: HTTP %d: %w", u, resp.StatusCode, errClientRejected)
+		}
+		return nil, fmt.Errorf("introspection at %s: HTTP %d", u, resp.StatusCode)
 	}
 	var ans introspection
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(&ans); err != nil {
-		return nil, fmt.Errorf("introspection at %s: undecodable answer", ep.url)
+		return nil, fmt.Errorf("introspection at %s: undecodable answer", u)
 	}
 	return &ans, nil
 }

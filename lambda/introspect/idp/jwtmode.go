@@ -74,7 +74,9 @@ func classify(b *budget, tok *jwt.Token, err error) Reason {
 		return ReasonIssuer
 	case errors.Is(err, errKeyMismatch):
 		return ReasonKeyMismatch
-	case isTimeout(b, err) && (errors.Is(err, errKIDUnknown) || errors.Is(err, errKeysUnavailable)):
+	case isTimeout(b, err) && !errors.Is(err, errNotReady) && (errors.Is(err, errKIDUnknown) || errors.Is(err, errKeysUnavailable)):
+		// Not when the set-up was not even attempted: errNotReady wraps the last
+		// attempt's error, which may be a past timeout.
 		return ReasonTimeout
 	case errors.Is(err, errKeysUnavailable):
 		return ReasonKeysUnavailable

@@ -11,10 +11,15 @@ import (
 // errNotReady is returned while a failed setup waits for its next attempt.
 var errNotReady = errors.New("not ready; waiting before the next attempt")
 
+// errRenewedRecently is returned by renew when the value was rebuilt (or a
+// build was attempted) less than a retry interval ago.
+var errRenewedRecently = errors.New("rebuilt less than a retry interval ago")
+
 // setup holds something built once per container over the network (a JWK Set
 // after discovery, introspection credentials). It is tried at start; if that
 // fails, a request tries again, at most once per retry interval, so that an
 // authorization server outage costs one request the wait, not every request.
+// A value its user finds rejected can be renewed, under the same interval.
 type setup[T any] struct {
 	build func(context.Context) (*T, error)
 	retry time.Duration
@@ -23,7 +28,7 @@ type setup[T any] struct {
 	lock chan struct{} // a mutex a waiter can give up on when its deadline passes
 
 	// Guarded by lock.
-	next    time.Time
+	next    time.Time // no build attempt by a request (get or renew) before then
 	lastErr error
 }
 
@@ -73,4 +78,37 @@ func (s *setup[T]) attempt(ctx context.Context, gate bool) (*T, error) {
 	}
 	s.v.Store(v)
 	return v, nil
+}
+
+// renew rebuilds the value after its user found stale, the value it was given,
+// rejected (introspection credentials the authorization server refused: the
+// secret may have been rotated). However many callers report a rejection, a
+// build is attempted at most once per retry interval (the interval is shared
+// with get's attempts): a flood of rejected requests makes one read, not one
+// each. A caller whose stale value was already replaced gets the current one
+// without a build; renewed reports whether this call built it. When the build
+// fails, the stale value stays in place (the rejection may have been the
+// server's mistake) and the error is returned; when it is not due yet, the error
+// is errRenewedRecently.
+func (s *setup[T]) renew(ctx context.Context, stale *T) (v *T, renewed bool, err error) {
+	select {
+	case s.lock <- struct{}{}:
+	case <-ctx.Done():
+		return nil, false, ctx.Err()
+	}
+	defer func() { <-s.lock }()
+	if v := s.v.Load(); v != nil && v != stale {
+		return v, false, nil
+	}
+	now := time.Now()
+	if now.Before(s.next) {
+		return nil, false, errRenewedRecently
+	}
+	s.next = now.Add(s.retry)
+	if v, err = s.build(ctx); err != nil {
+		s.lastErr = err
+		return nil, false, err
+	}
+	s.v.Store(v)
+	return v, true, nil
 }

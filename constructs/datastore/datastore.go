@@ -7,7 +7,7 @@
 //     Provider framework: onEvent starts a create, update or delete, and
 //     isComplete polls the data store every 30 seconds for up to 45 minutes;
 //   - one IAM role per handler function with only what it calls (see
-//     handlerPolicies), and one per Provider framework role, with no managed
+//     handlerPolicies and isCompletePolicies), and one per Provider framework role, with no managed
 //     policy;
 //   - KMS-encrypted, retained log groups for both handler functions and for the
 //     framework's Node.js functions, with a new log key unless one is given;
@@ -23,7 +23,10 @@
 // those changes in place, and the handler uses it; what HealthLake cannot change
 // (encryption, preload) fails the deployment unless a replacement is explicitly
 // acknowledged. A Delete retains the data store unless RemovalPolicy is DESTROY,
-// or it is a data store whose creation failed (CREATE_FAILED), which holds no data.
+// or it is a data store that holds no data: one whose creation failed
+// (CREATE_FAILED), or one made by a first deployment of the stack that is being
+// rolled back (the handler reads the stack's status with DescribeStacks and
+// deletes only under ROLLBACK_IN_PROGRESS).
 package datastore
 
 import (
@@ -122,15 +125,14 @@ func NewSmartDatastore(scope constructs.Construct, id *string, props *SmartDatas
 	isCompleteLogs := d.logs.NewGroup("IsCompleteLogs")
 
 	d.onEventRole = crprovider.NewRole(this, "OnEventRole", "Creates, updates in place and deletes one SMART HealthLake data store", onEventLogs)
-	d.isCompleteRole = crprovider.NewRole(this, "IsCompleteRole", "Polls the status of a SMART HealthLake data store", isCompleteLogs)
+	d.isCompleteRole = crprovider.NewRole(this, "IsCompleteRole",
+		"Polls the status of a SMART HealthLake data store; deletes one left empty by a rolled-back first deployment", isCompleteLogs)
 	for _, st := range handlerPolicies(this, s) {
 		d.onEventRole.AddToPrincipalPolicy(st)
 	}
-	d.isCompleteRole.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("DescribeDatastores"),
-		Actions:   jsii.Strings("healthlake:DescribeFHIRDatastore"),
-		Resources: jsii.Strings(*datastoreArnPattern(this)),
-	}))
+	for _, st := range isCompletePolicies(this) {
+		d.isCompleteRole.AddToPrincipalPolicy(st)
+	}
 
 	newHandler := func(id, mode, description string, role awsiam.Role, logs awslogs.LogGroup) awslambda.Function {
 		return golambda.NewGoFunction(this, jsii.String(id), &golambda.GoFunctionProps{
@@ -186,7 +188,7 @@ func NewSmartDatastore(scope constructs.Construct, id *string, props *SmartDatas
 var excuses = crprovider.FunctionExcuses{
 	NoDLQ: "Custom resource machinery: a failure is reported to CloudFormation, which fails and rolls back " +
 		"the deployment; a dead-letter queue would only keep CloudFormation events with their pre-signed response URLs.",
-	NoVPC: "The functions call only AWS control-plane APIs (HealthLake, Lambda, Step Functions, S3 response URL) " +
+	NoVPC: "The functions call only AWS control-plane APIs (HealthLake, CloudFormation, Lambda, Step Functions, S3 response URL) " +
 		"and never read FHIR data; a VPC would need endpoints or a NAT gateway and isolate no PHI.",
 }
 
@@ -207,8 +209,9 @@ func (d *SmartDatastore) suppressNagFindings() {
 	}}, jsii.Bool(true))
 	cdknag.NagSuppressions_AddResourceSuppressions(d.isCompleteRole, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("DescribeFHIRDatastore on this account's and region's FHIR data stores: the data store's ARN exists " +
-			"only once the resource that depends on this role has created it."),
+		Reason: jsii.String("DescribeFHIRDatastore, and DeleteFHIRDatastore for a data store the rollback of the stack's first " +
+			"creation leaves behind once it leaves CREATING, on this account's and region's FHIR data stores: the data store's " +
+			"ARN exists only once the resource that depends on this role has created it."),
 		AppliesTo: &[]any{datastores},
 	}}, jsii.Bool(true))
 }
@@ -268,6 +271,10 @@ func resourceProperties(s settings) *map[string]any {
 //   - The IdP function: HealthLake checks that the caller may invoke the
 //     IdpLambdaArn it is given; exactly that ARN (alias-qualified when an alias
 //     is given).
+//   - cloudformation:DescribeStacks on this stack only (its AWS::StackId, the
+//     StackId of every event the handler gets): under the retain policy, a
+//     Delete deletes the data store only when the stack's first creation is
+//     being rolled back, which the stack's status tells.
 //   - A customer-managed key: HealthLake uses it with the caller's credentials
 //     (describe it, create the grant it keeps, and encrypt/decrypt while
 //     setting up), so the actions are limited to calls made through HealthLake
@@ -298,6 +305,11 @@ func handlerPolicies(scope constructs.Construct, s settings) []awsiam.PolicyStat
 			Actions:   jsii.Strings("lambda:InvokeFunction"),
 			Resources: &[]*string{s.IdpFunction.FunctionArn()},
 		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("ReadThisStackStatus"),
+			Actions:   jsii.Strings("cloudformation:DescribeStacks"),
+			Resources: &[]*string{stack.StackId()},
+		}),
 	}
 	if s.EncryptionKey != nil {
 		via := viaHealthLake(stack)
@@ -320,6 +332,25 @@ func handlerPolicies(scope constructs.Construct, s settings) []awsiam.PolicyStat
 		)
 	}
 	return out
+}
+
+// isCompletePolicies are the isComplete handler's permissions: it describes the
+// data store, and deletes one that onEvent found still CREATING while the
+// stack's first creation is rolled back, once it leaves CREATING (HealthLake
+// cannot delete it before). Resources as for onEvent, and for the same reason.
+func isCompletePolicies(scope constructs.Construct) []awsiam.PolicyStatement {
+	return []awsiam.PolicyStatement{
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("DescribeDatastores"),
+			Actions:   jsii.Strings("healthlake:DescribeFHIRDatastore"),
+			Resources: jsii.Strings(*datastoreArnPattern(scope)),
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("DeleteDatastoreLeftByRollback"),
+			Actions:   jsii.Strings("healthlake:DeleteFHIRDatastore"),
+			Resources: jsii.Strings(*datastoreArnPattern(scope)),
+		}),
+	}
 }
 
 // datastoreArnPattern matches every HealthLake FHIR data store of the stack's

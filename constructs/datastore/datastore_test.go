@@ -366,6 +366,8 @@ func TestTheHandlerRolesHaveOnlyWhatTheHandlerCalls(t *testing.T) {
 				}, Resources: []any{datastorePattern}},
 				"CreateDatastores":                {Actions: []string{"healthlake:CreateFHIRDatastore"}, Resources: []any{"*"}},
 				"AllowHealthLakeToUseIdpFunction": {Actions: []string{"lambda:InvokeFunction"}, Resources: []any{idpArn}},
+				// This stack only, by its exact id: the StackId of the handler's events.
+				"ReadThisStackStatus": {Actions: []string{"cloudformation:DescribeStacks"}, Resources: []any{map[string]any{"Ref": "AWS::StackId"}}},
 			}
 			if withKey {
 				keyArn := cdktest.GetAtt(findKey(t, all, "DataKey"), "Arn")
@@ -396,23 +398,61 @@ func TestTheHandlerRolesHaveOnlyWhatTheHandlerCalls(t *testing.T) {
 			require.Empty(t, want, "missing statements")
 			requireOnlyLogWrites(t, logs, onEventLogs)
 
-			// isComplete only describes.
+			// isComplete describes, and deletes a data store that a rolled-back
+			// first creation left CREATING once it leaves CREATING; it never asks
+			// CloudFormation (onEvent decided).
 			_, isComplete := handlerFunction(t, all, "isComplete")
 			got = cdktest.RoleStatements(t, all, cdktest.RoleOf(t, isComplete))
 			logs = nil
+			var statements []cdktest.Statement
 			for _, s := range got {
 				if s.Sid == "" {
 					logs = append(logs, s)
 					continue
 				}
-				require.Equal(t, cdktest.Statement{Sid: "DescribeDatastores", Effect: "Allow",
-					Actions: []string{"healthlake:DescribeFHIRDatastore"}, Resources: []any{datastorePattern}}, s)
+				statements = append(statements, s)
 			}
+			require.ElementsMatch(t, []cdktest.Statement{
+				{Sid: "DescribeDatastores", Effect: "Allow", Actions: []string{"healthlake:DescribeFHIRDatastore"}, Resources: []any{datastorePattern}},
+				{Sid: "DeleteDatastoreLeftByRollback", Effect: "Allow", Actions: []string{"healthlake:DeleteFHIRDatastore"}, Resources: []any{datastorePattern}},
+			}, statements)
 			requireOnlyLogWrites(t, logs, cdktest.LogGroupOf(t, isComplete))
 
 			requireNoBroadGrants(t, all)
 		})
 	}
+}
+
+// TestOnlyOnEventReadsThisStacksStatus pins the one CloudFormation permission:
+// DescribeStacks on this stack's own id, for the onEvent handler only (it alone
+// decides whether a Delete comes from the rollback of the stack's first creation).
+func TestOnlyOnEventReadsThisStacksStatus(t *testing.T) {
+	stack := newStack(t)
+	datastore.NewSmartDatastore(stack, jsii.String("Datastore"), minimalProps(newIdp(stack, nil)))
+	all := cdktest.Resources(t, cdktest.Template(t, stack))
+	_, onEvent := handlerFunction(t, all, "onEvent")
+	onEventRole := cdktest.RoleOf(t, onEvent)
+
+	var found []string
+	for id, p := range cdktest.OfType(all, "AWS::IAM::Policy") {
+		for _, st := range cdktest.AsList(p.Properties["PolicyDocument"].(map[string]any)["Statement"]) {
+			m := st.(map[string]any)
+			for _, a := range cdktest.AsList(m["Action"]) {
+				if !strings.HasPrefix(a.(string), "cloudformation:") {
+					continue
+				}
+				require.Equal(t, []any{map[string]any{"Ref": onEventRole}}, p.Properties["Roles"], id)
+				require.Equal(t, map[string]any{
+					"Sid":      "ReadThisStackStatus",
+					"Effect":   "Allow",
+					"Action":   "cloudformation:DescribeStacks",
+					"Resource": map[string]any{"Ref": "AWS::StackId"},
+				}, m, id)
+				found = append(found, id)
+			}
+		}
+	}
+	require.Len(t, found, 1)
 }
 
 // requireNoBroadGrants checks every policy and role of the construct, the

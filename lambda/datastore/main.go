@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/healthlake"
 
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/handler"
@@ -31,17 +32,29 @@ func main() {
 		os.Exit(1)
 	}
 
-	cfg, err := config.LoadDefaultConfig(context.Background(),
-		config.WithRetryer(func() aws.Retryer { return healthlakeapi.NewRetryer() }))
+	h, err := newHandler(context.Background(), logger)
 	if err != nil {
 		logger.Error("loading AWS configuration", "error", err.Error())
 		os.Exit(1)
 	}
-	h := handler.New(healthlake.NewFromConfig(cfg), logger)
 
 	if mode == "onEvent" {
 		lambda.Start(h.OnEvent)
 	} else {
 		lambda.Start(h.IsComplete)
 	}
+}
+
+// newHandler builds the HealthLake and CloudFormation clients from one AWS
+// configuration, so both honour the same credentials and region and their own
+// endpoint overrides (AWS_ENDPOINT_URL_HEALTHLAKE, AWS_ENDPOINT_URL_CLOUDFORMATION).
+// The retryer, which also retries HealthLake's ConflictException, serves the
+// CloudFormation client too: it retries DescribeStacks' throttling.
+func newHandler(ctx context.Context, logger *slog.Logger) (*handler.Handler, error) {
+	cfg, err := config.LoadDefaultConfig(ctx,
+		config.WithRetryer(func() aws.Retryer { return healthlakeapi.NewRetryer() }))
+	if err != nil {
+		return nil, err
+	}
+	return handler.New(healthlake.NewFromConfig(cfg), cloudformation.NewFromConfig(cfg), logger), nil
 }

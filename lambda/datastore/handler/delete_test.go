@@ -101,8 +101,8 @@ func TestDelete(t *testing.T) {
 		require.ErrorContains(t, x.run(updateEvent(t, created, id, "update-1", func(p map[string]any) { p[PropDatastoreName] = "renamed" })).err, "UPDATE_FAILED")
 		require.Equal(t, "UPDATE_FAILED", x.datastore(id).Status)
 
-		// A data store still CREATING is kept too: nothing here proves it will
-		// stay empty (telling a failed first creation apart needs the stack status).
+		// A data store still CREATING is kept too unless the stack's first
+		// creation is being rolled back (here the stack is being deleted).
 		creating, err := x.h.OnEvent(x.ctx, func() customresource.Event { e := createEvent(t); e.RequestID = "create-2"; return e }())
 		require.NoError(t, err)
 

@@ -19,12 +19,19 @@
 //     rollback Update (old and new properties swapped) restores the previous
 //     configuration.
 //   - Delete retains the data store unless RemovalPolicy is destroy; then it
-//     deletes and isComplete waits for DELETED. A data store in CREATE_FAILED
-//     never held data and is deleted whatever the policy (the rollback of a
+//     deletes and isComplete waits for DELETED. Two kinds of data store never
+//     held data and are deleted whatever the policy, because the rollback of a
 //     failed first deployment would otherwise leave an empty, billed data store
-//     behind each attempt). If its status cannot be read, a retained data store
-//     is kept. A data store already gone, or a physical id that is not a data
-//     store id, is success.
+//     behind each attempt: one in CREATE_FAILED, and one whose stack's first
+//     creation is being rolled back (DescribeStacks reports ROLLBACK_IN_PROGRESS,
+//     and the stack was not created with rollback disabled): every resource of
+//     such a stack was made by the failed deployment, so the data store was
+//     never handed to anyone. One still CREATING cannot be deleted yet:
+//     isComplete waits until it leaves CREATING, then deletes it. Any other
+//     stack status (a stack deletion, an update's rollback, ...) keeps a
+//     retained data store, as does a status, of the data store or of the stack,
+//     that cannot be read; a failed clean-up is logged, not failed. A data store
+//     already gone, or a physical id that is not a data store id, is success.
 //
 // ConflictException and throttling are retried by the SDK retryer configured in
 // package healthlakeapi. Nothing secret passes through this handler; events are
@@ -40,6 +47,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/healthlake"
 	"github.com/aws/aws-sdk-go-v2/service/healthlake/types"
 
@@ -49,13 +57,17 @@ import (
 // Handler serves the Provider framework's onEvent and isComplete calls.
 type Handler struct {
 	client *healthlake.Client
+	stacks *cloudformation.Client
 	log    *slog.Logger
 }
 
-// New returns a Handler using client for every HealthLake call. The client's
-// retryer should come from healthlakeapi.NewRetryer.
-func New(client *healthlake.Client, logger *slog.Logger) *Handler {
-	return &Handler{client: client, log: logger}
+// New returns a Handler using client for every HealthLake call and stacks for
+// the one CloudFormation call, DescribeStacks on the event's stack when a
+// retained data store is deleted. The HealthLake client's retryer should come
+// from healthlakeapi.NewRetryer. A nil stacks is allowed: every retained data
+// store that may hold data is then kept.
+func New(client *healthlake.Client, stacks *cloudformation.Client, logger *slog.Logger) *Handler {
+	return &Handler{client: client, stacks: stacks, log: logger}
 }
 
 // OnEvent starts the change CloudFormation asks for and returns the physical id
@@ -82,8 +94,10 @@ func (h *Handler) OnEvent(ctx context.Context, e customresource.Event) (customre
 // store reports the requested name and identity-provider configuration, because
 // HealthLake may still report ACTIVE with the old configuration just after
 // accepting UpdateFHIRDatastore; Delete at DELETED when onEvent deleted the data
-// store (RemovalPolicy destroy, or a CREATE_FAILED data store, flagged in the
-// Data onEvent returned), at once when it is retained.
+// store (RemovalPolicy destroy, or a data store that never held data, flagged in
+// the Data onEvent returned), at once when it is retained. A data store that
+// never held data but was still CREATING when onEvent ran is deleted here once
+// it leaves CREATING.
 func (h *Handler) IsComplete(ctx context.Context, e customresource.IsCompleteEvent) (customresource.IsCompleteResponse, error) {
 	log := h.eventLogger(e.Event)
 	switch e.RequestType {

@@ -12,9 +12,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/healthlake"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/fakecloudformation"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/fakehealthlake"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/healthlakeapi"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
@@ -26,28 +28,44 @@ const pollsToSettle = 2
 // harness drives the handler the way the Provider framework does, against a fake
 // HealthLake reached through the real SDK client.
 type harness struct {
-	t    *testing.T
-	ctx  context.Context
-	fake *fakehealthlake.Server
-	h    *Handler
-	logs *bytes.Buffer
+	t      *testing.T
+	ctx    context.Context
+	fake   *fakehealthlake.Server
+	stacks *fakecloudformation.Server
+	h      *Handler
+	logs   *bytes.Buffer
 }
 
+// testStackID is the StackId of testdata/create-event.json.
+const testStackID = "arn:aws:cloudformation:us-east-1:123456789012:stack/FhirStack/1e2b5f10-8c5e-11ef-9d3a-0a1b2c3d4e5f"
+
+// newHarness starts the fakes. The fake CloudFormation knows the events' stack,
+// in DELETE_IN_PROGRESS (a stack deletion) until a test changes it.
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	fake := fakehealthlake.New(t, fakehealthlake.Options{PollsToSettle: pollsToSettle})
-	client := healthlake.New(healthlake.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(fake.URL()),
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "test-secret", ""),
-		// The production policy, with millisecond backoff and a few attempts.
-		Retryer: healthlakeapi.NewRetryer(func(o *retry.StandardOptions) {
+	stacks := fakecloudformation.New(t, "us-east-1")
+	stacks.PutStack(fakecloudformation.Stack{ID: testStackID, Name: "FhirStack", Status: "DELETE_IN_PROGRESS"})
+	creds := credentials.NewStaticCredentialsProvider("AKIDTEST", "test-secret", "")
+	// The production policy, with millisecond backoff and a few attempts; main
+	// gives both clients the same one.
+	retryer := func() aws.Retryer {
+		return healthlakeapi.NewRetryer(func(o *retry.StandardOptions) {
 			o.MaxAttempts = 4
 			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })
-		}),
+		})
+	}
+	client := healthlake.New(healthlake.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(fake.URL()), Credentials: creds, Retryer: retryer(),
+	})
+	cfn := cloudformation.New(cloudformation.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(stacks.URL()), Credentials: creds, Retryer: retryer(),
 	})
 	logs := &bytes.Buffer{}
-	return &harness{t: t, ctx: context.Background(), fake: fake, h: New(client, slog.New(slog.NewJSONHandler(logs, nil))), logs: logs}
+	return &harness{
+		t: t, ctx: context.Background(), fake: fake, stacks: stacks, logs: logs,
+		h: New(client, cfn, slog.New(slog.NewJSONHandler(logs, nil))),
+	}
 }
 
 // createEvent is a Create as the framework delivers it (testdata/create-event.json).

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/openhealthstack/smart-healthlake/constructs/oktaauth"
 	"github.com/openhealthstack/smart-healthlake/constructs/smarthealthlake"
 	"github.com/openhealthstack/smart-healthlake/stacks/envconfig"
 )
@@ -30,9 +31,24 @@ func AddEnvironments(app awscdk.App) ([]SmartHealthLakeStack, error) {
 	}
 	out := make([]SmartHealthLakeStack, 0, len(envs))
 	for _, env := range envs {
-		out = append(out, NewSmartHealthLakeStack(app, env))
+		s, err := newStackOrError(app, env)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
 	}
 	return out, nil
+}
+
+// newStackOrError turns a construct's validation panic (which names the bad
+// prop) into an error naming the environment too, instead of a Go stack trace.
+func newStackOrError(app awscdk.App, env envconfig.Environment) (s SmartHealthLakeStack, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("environment %q: %v", env.Name, r)
+		}
+	}()
+	return NewSmartHealthLakeStack(app, env), nil
 }
 
 // SmartHealthLakeStack is one environment's stack.
@@ -81,7 +97,8 @@ func NewSmartHealthLakeStack(scope constructs.Construct, env envconfig.Environme
 		datastoreTags[k] = jsii.String(v)
 	}
 	shl := smarthealthlake.NewSmartHealthLake(stack, jsii.String("SmartHealthLake"), &smarthealthlake.SmartHealthLakeProps{
-		OktaOrgUrl: jsii.String(env.Okta.OrgURL),
+		AuthorizationServer: authorizationServer(env.Okta),
+		OktaOrgUrl:          jsii.String(env.Okta.OrgURL),
 		OktaCredentialSecret: smarthealthlake.CredentialSecretFromNameOrArn(stack, jsii.String("OktaCredential"),
 			env.Okta.CredentialSecret, env.Okta.CredentialSecretKey),
 		DatastoreName:            jsii.String(env.Datastore.Name),
@@ -109,6 +126,19 @@ func NewSmartHealthLakeStack(scope constructs.Construct, env envconfig.Environme
 	output("AuthorizationEndpoint", "Okta authorize endpoint", shl.AuthorizationEndpoint())
 	output("TokenEndpoint", "Okta token endpoint", shl.TokenEndpoint())
 	output("AuthorizationServerId", "Okta authorization server id", shl.AuthorizationServer().AuthorizationServerId())
+	for _, c := range []struct {
+		id, description string
+		enabled         bool
+		value           *string
+	}{
+		{"ConfidentialClientId", "Okta client id of the confidential web app", len(env.Okta.ConfidentialClientRedirectURIs) > 0, shl.ConfidentialClientId()},
+		{"PublicClientId", "Okta client id of the public app", len(env.Okta.PublicClientRedirectURIs) > 0, shl.PublicClientId()},
+		{"BackendClientId", "Okta client id of the SMART backend service", env.Okta.BackendClientJWKS != "", shl.BackendClientId()},
+	} {
+		if c.enabled {
+			output(c.id, c.description, c.value)
+		}
+	}
 	output("AlarmTopicArn", "SNS topic of the token validator's alarms: subscribe your on-call here", shl.AlarmTopic().TopicArn())
 	if secret := shl.ClientSecret(); secret != nil {
 		output("ClientSecretArn", "Secrets Manager secret holding the confidential client's secret (the value is never output)", secret.SecretArn())
@@ -128,6 +158,31 @@ var retentionDays = map[int]awslogs.RetentionDays{
 	1096: awslogs.RetentionDays_THREE_YEARS, 1827: awslogs.RetentionDays_FIVE_YEARS, 2192: awslogs.RetentionDays_SIX_YEARS,
 	2557: awslogs.RetentionDays_SEVEN_YEARS, 2922: awslogs.RetentionDays_EIGHT_YEARS, 3288: awslogs.RetentionDays_NINE_YEARS,
 	3653: awslogs.RetentionDays_TEN_YEARS,
+}
+
+// authorizationServer renders the Okta settings of cdk.json as construct props;
+// unset keys keep the construct's defaults.
+func authorizationServer(o envconfig.Okta) *oktaauth.SmartAuthorizationServerProps {
+	p := &oktaauth.SmartAuthorizationServerProps{}
+	if len(o.ScopeResources) > 0 {
+		p.ScopeResources = jsii.Strings(o.ScopeResources...)
+	}
+	if len(o.UserGroupIDs) > 0 {
+		p.UserGroupIds = jsii.Strings(o.UserGroupIDs...)
+	}
+	if o.AccessTokenLifetimeMinutes > 0 {
+		p.AccessTokenLifetime = awscdk.Duration_Minutes(jsii.Number(float64(o.AccessTokenLifetimeMinutes)))
+	}
+	if len(o.ConfidentialClientRedirectURIs) > 0 {
+		p.ConfidentialClient = &oktaauth.ConfidentialClientProps{RedirectUris: jsii.Strings(o.ConfidentialClientRedirectURIs...)}
+	}
+	if len(o.PublicClientRedirectURIs) > 0 {
+		p.PublicClient = &oktaauth.PublicClientProps{RedirectUris: jsii.Strings(o.PublicClientRedirectURIs...)}
+	}
+	if o.BackendClientJWKS != "" {
+		p.BackendClient = &oktaauth.BackendClientProps{Jwks: jsii.String(o.BackendClientJWKS)}
+	}
+	return p
 }
 
 func sortedKeys(m map[string]string) []string {

@@ -189,3 +189,42 @@ func TestEverySuppressionIsJustified(t *testing.T) {
 		})
 	}
 }
+
+func TestAConstructErrorNamesTheEnvironment(t *testing.T) {
+	ctx := cdktest.CdkJSONContext(t)
+	ctx["smart-healthlake:environments"] = map[string]any{
+		"qa": map[string]any{"okta": map[string]any{
+			"orgUrl": "https://a.okta.com", "credentialSecret": "s",
+			"scopeResources": []any{"Patient", "not a FHIR type!"},
+		}},
+	}
+	_, err := stacks.AddEnvironments(cdktest.NewApp(t, ctx))
+	require.Error(t, err, "the Okta construct refuses the scope catalogue")
+	require.Contains(t, err.Error(), `environment "qa": `)
+	require.Contains(t, err.Error(), "ScopeResources")
+}
+
+func TestOktaAppsFromCdkJsonAreCreatedAndTheirIdsOutput(t *testing.T) {
+	ctx := cdktest.CdkJSONContext(t)
+	ctx["smart-healthlake:environments"] = map[string]any{
+		"qa": map[string]any{"okta": map[string]any{
+			"orgUrl": "https://a.okta.com", "credentialSecret": "s",
+			"confidentialClientRedirectUris": []any{"https://app.example.org/callback"},
+			"publicClientRedirectUris":       []any{"http://localhost:3000/callback"},
+		}},
+	}
+	out, err := stacks.AddEnvironments(cdktest.NewApp(t, ctx))
+	require.NoError(t, err)
+	tpl := cdktest.Template(t, out[0].Stack)
+	cdktest.Try(t, func() {
+		tpl.HasResourceProperties(jsii.String("Custom::SmartOktaAuthorizationServer"), map[string]any{
+			"ConfidentialClient":             "true",
+			"ConfidentialClientRedirectUris": []any{"https://app.example.org/callback"},
+			"PublicClient":                   "true",
+			"PublicClientRedirectUris":       []any{"http://localhost:3000/callback"},
+		})
+	})
+	for _, name := range []string{"ConfidentialClientId", "PublicClientId", "ClientSecretArn"} {
+		cdktest.Try(t, func() { tpl.HasOutput(jsii.String(name), map[string]any{}) })
+	}
+}

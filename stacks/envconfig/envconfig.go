@@ -91,6 +91,27 @@ type Okta struct {
 	// secret is encrypted with, so the Okta handler may decrypt it.
 	// Key: okta.credentialSecretKey. Default: none (the aws/secretsmanager key).
 	CredentialSecretKey string
+	// ScopeResources are the FHIR resource types the clinical SMART scopes are
+	// made for. Key: okta.scopeResources. Default: the US Core resource types.
+	ScopeResources []string
+	// UserGroupIDs are the Okta groups whose users may get tokens for user-facing
+	// apps. Key: okta.userGroupIds. Default: everyone.
+	UserGroupIDs []string
+	// AccessTokenLifetimeMinutes of user-facing apps' access tokens, 5-1440.
+	// Key: okta.accessTokenLifetimeMinutes. Default: 60.
+	AccessTokenLifetimeMinutes int
+	// ConfidentialClientRedirectURIs create a confidential web app (authorization
+	// code with PKCE; its secret goes to a Secrets Manager secret of the stack).
+	// Key: okta.confidentialClientRedirectUris. Default: no such app.
+	ConfidentialClientRedirectURIs []string
+	// PublicClientRedirectURIs create a public browser app (authorization code
+	// with PKCE, no secret). Key: okta.publicClientRedirectUris. Default: no such app.
+	PublicClientRedirectURIs []string
+	// BackendClientJWKS is the PUBLIC JSON Web Key Set (as JSON) of a SMART
+	// backend service, which creates a client_credentials client authenticating
+	// with private_key_jwt. Key: okta.backendClientJwks (an object).
+	// Default: no such client.
+	BackendClientJWKS string
 }
 
 // Datastore configures the SMART-enabled HealthLake data store.
@@ -237,6 +258,27 @@ func parseEnvironment(name string, raw any) (Environment, error) {
 	if e.Okta.CredentialSecretKey != "" && !kmsKeyArnPattern.MatchString(e.Okta.CredentialSecretKey) {
 		r.fail("okta.credentialSecretKey", "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), got %q", e.Okta.CredentialSecretKey)
 	}
+	e.Okta.ScopeResources = okta.stringList("scopeResources")
+	e.Okta.UserGroupIDs = okta.stringList("userGroupIds")
+	e.Okta.AccessTokenLifetimeMinutes = okta.integer("accessTokenLifetimeMinutes", 0)
+	if l := e.Okta.AccessTokenLifetimeMinutes; l != 0 && (l < 5 || l > 1440) {
+		r.fail("okta.accessTokenLifetimeMinutes", "must be between 5 and 1440, got %d", l)
+	}
+	for _, k := range []struct {
+		key  string
+		uris *[]string
+	}{
+		{"confidentialClientRedirectUris", &e.Okta.ConfidentialClientRedirectURIs},
+		{"publicClientRedirectUris", &e.Okta.PublicClientRedirectURIs},
+	} {
+		*k.uris = okta.stringList(k.key)
+		for i, u := range *k.uris {
+			if !isRedirectURI(u) {
+				r.fail(fmt.Sprintf("okta.%s[%d]", k.key, i), "must be an https URL (or http on localhost), got %q", u)
+			}
+		}
+	}
+	e.Okta.BackendClientJWKS = okta.publicJWKS("backendClientJwks")
 	okta.done()
 
 	ds := root.object("datastore", false)
@@ -302,6 +344,14 @@ func parseEnvironment(name string, raw any) (Environment, error) {
 		return Environment{}, err
 	}
 	return e, nil
+}
+
+func isRedirectURI(s string) bool {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.Fragment != "" {
+		return false
+	}
+	return u.Scheme == "https" || (u.Scheme == "http" && (u.Hostname() == "localhost" || u.Hostname() == "127.0.0.1"))
 }
 
 func isOrgURL(s string) bool {

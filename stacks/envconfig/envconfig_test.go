@@ -96,6 +96,12 @@ func TestBadConfigurationNamesTheEnvironmentAndTheKey(t *testing.T) {
 		{"credential secret missing", `{"okta": {"orgUrl": "https://a.okta.com"}}`, `environment "prod": okta.credentialSecret is required`},
 		{"credential secret invalid", `{"okta": {"orgUrl": "https://a.okta.com", "credentialSecret": "not a secret!"}}`, `environment "prod": okta.credentialSecret must be a Secrets Manager secret name or ARN`},
 		{"credential key not an ARN", `{"okta": {"orgUrl": "https://a.okta.com", "credentialSecret": "s", "credentialSecretKey": "alias/okta"}}`, `environment "prod": okta.credentialSecretKey must be a KMS key ARN`},
+		{"scope resources not a list", `{"okta": {"orgUrl": "https://a.okta.com", "credentialSecret": "s", "scopeResources": "Patient"}}`, `environment "prod": okta.scopeResources must be a list of strings`},
+		{"an empty scope resource", `{"okta": {"orgUrl": "https://a.okta.com", "credentialSecret": "s", "scopeResources": ["Patient", ""]}}`, `environment "prod": okta.scopeResources[1] must be a non-empty string`},
+		{"token lifetime too long", `{"okta": {"orgUrl": "https://a.okta.com", "credentialSecret": "s", "accessTokenLifetimeMinutes": 2880}}`, `environment "prod": okta.accessTokenLifetimeMinutes must be between 5 and 1440`},
+		{"redirect over http", `{"okta": {"orgUrl": "https://a.okta.com", "credentialSecret": "s", "confidentialClientRedirectUris": ["http://app.example.org/cb"]}}`, `environment "prod": okta.confidentialClientRedirectUris[0] must be an https URL (or http on localhost)`},
+		{"a private key in the backend JWKS", `{"okta": {"orgUrl": "https://a.okta.com", "credentialSecret": "s", "backendClientJwks": {"keys": [{"kty": "RSA", "n": "x", "e": "AQAB", "d": "secret"}]}}}`, `environment "prod": okta.backendClientJwks.keys[0] holds private key material ("d")`},
+		{"a JWKS without keys", `{"okta": {"orgUrl": "https://a.okta.com", "credentialSecret": "s", "backendClientJwks": {}}}`, `environment "prod": okta.backendClientJwks must be a JSON Web Key Set object`},
 		{"okta of the wrong type", `{"okta": "https://a.okta.com"}`, `environment "prod": okta must be an object`},
 		{"unknown SMART flavour", `{"okta": ` + oktaOK + `, "datastore": {"smartVersion": "v3"}}`, `environment "prod": datastore.smartVersion must be v1 (SMART_ON_FHIR_V1) or v2 (SMART_ON_FHIR), got "v3"`},
 		{"SMART flavour of the wrong type", `{"okta": ` + oktaOK + `, "datastore": {"smartVersion": 2}}`, `environment "prod": datastore.smartVersion must be a string`},
@@ -132,6 +138,21 @@ func TestBadConfigurationNamesTheEnvironmentAndTheKey(t *testing.T) {
 }
 
 const oktaOK = `{"orgUrl": "https://a.okta.com", "credentialSecret": "s"}`
+
+func TestOktaAppsAndScopesAreRead(t *testing.T) {
+	envs, err := envconfig.Parse(decode(t, `{"dev": {"okta": {"orgUrl": "https://a.okta.com", "credentialSecret": "s",
+		"scopeResources": ["Patient", "Observation"], "userGroupIds": ["00g1"], "accessTokenLifetimeMinutes": 30,
+		"confidentialClientRedirectUris": ["https://app.example.org/cb"], "publicClientRedirectUris": ["http://localhost:3000/cb"],
+		"backendClientJwks": {"keys": [{"kty": "RSA", "kid": "k1", "n": "abc", "e": "AQAB"}]}}}}`))
+	require.NoError(t, err)
+	o := envs[0].Okta
+	require.Equal(t, []string{"Patient", "Observation"}, o.ScopeResources)
+	require.Equal(t, []string{"00g1"}, o.UserGroupIDs)
+	require.Equal(t, 30, o.AccessTokenLifetimeMinutes)
+	require.Equal(t, []string{"https://app.example.org/cb"}, o.ConfidentialClientRedirectURIs)
+	require.Equal(t, []string{"http://localhost:3000/cb"}, o.PublicClientRedirectURIs)
+	require.JSONEq(t, `{"keys": [{"kty": "RSA", "kid": "k1", "n": "abc", "e": "AQAB"}]}`, o.BackendClientJWKS)
+}
 
 func TestEveryErrorOfAnEnvironmentIsReportedAtOnce(t *testing.T) {
 	_, err := envconfig.Parse(decode(t, `{"prod": {"okta": {"orgUrl": "http://x"}, "datastore": {"smartVersion": "v9"}}}`))

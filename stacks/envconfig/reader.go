@@ -1,6 +1,7 @@
 package envconfig
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -135,6 +136,62 @@ func (o *object) stringMap(k string) map[string]string {
 		out[mk] = s
 	}
 	return out
+}
+
+func (o *object) stringList(k string) []string {
+	v, ok := o.get(k)
+	if !ok {
+		return nil
+	}
+	list, isList := v.([]any)
+	if !isList {
+		o.r.fail(o.key(k), "must be a list of strings, got %s", typeName(v))
+		return nil
+	}
+	out := make([]string, 0, len(list))
+	for i, item := range list {
+		s, isString := item.(string)
+		if !isString || strings.TrimSpace(s) == "" {
+			o.r.fail(fmt.Sprintf("%s[%d]", o.key(k), i), "must be a non-empty string, got %s", typeName(item))
+			continue
+		}
+		out = append(out, strings.TrimSpace(s))
+	}
+	return out
+}
+
+// publicJWKS reads a JSON Web Key Set object and returns it as JSON. It refuses
+// private key material: cdk.json ends up in templates and version control.
+func (o *object) publicJWKS(k string) string {
+	v, ok := o.get(k)
+	if !ok {
+		return ""
+	}
+	m, isObject := v.(map[string]any)
+	keys, hasKeys := m["keys"].([]any)
+	if !isObject || !hasKeys || len(keys) == 0 {
+		o.r.fail(o.key(k), "must be a JSON Web Key Set object with a non-empty \"keys\" list, got %s", typeName(v))
+		return ""
+	}
+	for i, key := range keys {
+		jwk, isJWK := key.(map[string]any)
+		if !isJWK {
+			o.r.fail(fmt.Sprintf("%s.keys[%d]", o.key(k), i), "must be a JSON Web Key object, got %s", typeName(key))
+			continue
+		}
+		for _, private := range []string{"d", "p", "q", "dp", "dq", "qi"} {
+			if _, has := jwk[private]; has {
+				o.r.fail(fmt.Sprintf("%s.keys[%d]", o.key(k), i), "holds private key material (%q): only the public key belongs here", private)
+				break
+			}
+		}
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		o.r.fail(o.key(k), "can't be encoded: %v", err)
+		return ""
+	}
+	return string(b)
 }
 
 func (o *object) done() {

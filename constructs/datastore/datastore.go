@@ -443,7 +443,6 @@ func (d *SmartDatastore) grant(grantee awsiam.IGrantable, fhirActions []string, 
 		Grantee:      grantee,
 		Actions:      jsii.Strings(actions...),
 		ResourceArns: &[]*string{d.DatastoreArn()},
-		Scope:        d,
 	})
 	if d.encryptionKey == nil {
 		return g
@@ -455,7 +454,6 @@ func (d *SmartDatastore) grant(grantee awsiam.IGrantable, fhirActions []string, 
 		Conditions: &map[string]*map[string]any{
 			"StringEquals": ptr(viaHealthLake(awscdk.Stack_Of(d))),
 		},
-		Scope: d,
 	}))
 }
 

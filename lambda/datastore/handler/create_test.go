@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/service/healthlake/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -126,6 +127,27 @@ func TestCreate(t *testing.T) {
 		require.ErrorAs(t, o.err, &perr)
 		assert.Equal(t, PropTokenEndpoint, perr.Property)
 		assert.Empty(t, x.fake.Requests())
+	})
+
+	t.Run("an IdP Lambda outside the commercial partition fails before anything is sent; the service refuses it too", func(t *testing.T) {
+		x := newHarness(t)
+		e := createEvent(t)
+		const govARN = "arn:aws:lambda:us-gov-west-1:123456789012:function:smart-idp:live"
+		e.ResourceProperties[PropIdpLambdaArn] = govARN
+
+		o := x.run(e)
+		var perr *customresource.PropertyError
+		require.ErrorAs(t, o.err, &perr)
+		assert.Equal(t, PropIdpLambdaArn, perr.Property)
+		assert.Contains(t, o.err.Error(), "HealthLake accepts commercial-partition function ARNs only")
+		assert.Empty(t, x.fake.Requests())
+
+		spec, err := ParseSpec(createEvent(t).ResourceProperties)
+		require.NoError(t, err)
+		spec.IdpLambdaARN = govARN
+		_, err = x.h.client.CreateFHIRDatastore(x.ctx, createInput(spec, "token"))
+		var invalid *types.ValidationException
+		require.ErrorAs(t, err, &invalid)
 	})
 
 	t.Run("the response stays far under CloudFormation's 4 KB and holds only the four attributes", func(t *testing.T) {

@@ -11,7 +11,14 @@
 //     configuration, same physical id); tags through TagResource/UntagResource.
 //     isComplete waits until the data store is ACTIVE and reports the requested
 //     configuration, since it may still show ACTIVE and the old configuration
-//     right after accepting the update.
+//     right after accepting the update. Per the HealthLake Developer Guide,
+//     name and identity-provider changes take effect at once and do not change
+//     the status; only NLP/analytics changes go through UPDATING and
+//     UPDATE_FAILED. So a data store already in UPDATE_FAILED (an analytics
+//     change made outside the stack failed) stays there after our update:
+//     isComplete then completes once the requested configuration shows, logging
+//     the ErrorCause as a warning, and fails with it while the configuration
+//     differs.
 //     Encryption, FHIR version and preload cannot change: the update is refused
 //     unless AcknowledgeReplacement is set, in which case a new data store is
 //     created and CloudFormation then deletes the old one (per its RemovalPolicy).
@@ -93,9 +100,11 @@ func (h *Handler) OnEvent(ctx context.Context, e customresource.Event) (customre
 // completes at ACTIVE with the attributes as Data; Update at ACTIVE once the data
 // store reports the requested name and identity-provider configuration, because
 // HealthLake may still report ACTIVE with the old configuration just after
-// accepting UpdateFHIRDatastore; Delete at DELETED when onEvent deleted the data
-// store (RemovalPolicy destroy, or a data store that never held data, flagged in
-// the Data onEvent returned), at once when it is retained. A data store that
+// accepting UpdateFHIRDatastore (or at UPDATE_FAILED left by an unrelated
+// NLP/analytics change, which such an update does not clear); Delete at DELETED
+// when onEvent deleted the data store (RemovalPolicy destroy, or a data store
+// that never held data, flagged in the Data onEvent returned), at once when it
+// is retained. A data store that
 // never held data but was still CREATING when onEvent ran is deleted here once
 // it leaves CREATING.
 func (h *Handler) IsComplete(ctx context.Context, e customresource.IsCompleteEvent) (customresource.IsCompleteResponse, error) {
@@ -127,7 +136,10 @@ func (h *Handler) eventLogger(e customresource.Event) *slog.Logger {
 }
 
 // awaitActive completes when the data store is ACTIVE and, when want is given,
-// reports want's name and identity-provider configuration.
+// reports want's name and identity-provider configuration. With want given, an
+// UPDATE_FAILED data store that reports that configuration completes too (with
+// a warning): the failure is of an NLP/analytics change made outside the stack,
+// which an UpdateFHIRDatastore of the name and identity provider does not clear.
 func (h *Handler) awaitActive(ctx context.Context, id string, want *Spec, log *slog.Logger) (customresource.IsCompleteResponse, error) {
 	p, err := h.describe(ctx, id)
 	if err != nil {
@@ -146,7 +158,21 @@ func (h *Handler) awaitActive(ctx context.Context, id string, want *Spec, log *s
 	case types.DatastoreStatusCreating, statusUpdating:
 		log.Info("waiting for data store", "datastoreId", id, "status", string(p.DatastoreStatus))
 		return customresource.IsCompleteResponse{}, nil
-	case types.DatastoreStatusCreateFailed, statusUpdateFailed:
+	case statusUpdateFailed:
+		// Name and identity-provider changes take effect at once and leave the
+		// status alone; only NLP/analytics changes go through UPDATING and
+		// UPDATE_FAILED. An update of ours that shows its configuration is done,
+		// and the failure it finds concerns something else.
+		if want != nil {
+			if diff := configDifferences(*want, p); len(diff) == 0 {
+				log.Warn("data store is UPDATE_FAILED from a change this stack does not make (NLP or analytics); "+
+					"its name and identity-provider configuration are as requested, so the update is complete",
+					"datastoreId", id, "errorCause", errorCause(p))
+				return customresource.IsCompleteResponse{IsComplete: true, Data: attributes(p)}, nil
+			}
+		}
+		return customresource.IsCompleteResponse{}, fmt.Errorf("HealthLake data store %s is %s: %s", id, p.DatastoreStatus, errorCause(p))
+	case types.DatastoreStatusCreateFailed:
 		return customresource.IsCompleteResponse{}, fmt.Errorf("HealthLake data store %s is %s: %s", id, p.DatastoreStatus, errorCause(p))
 	default:
 		return customresource.IsCompleteResponse{}, fmt.Errorf("HealthLake data store %s is %s, expected it to become ACTIVE", id, p.DatastoreStatus)

@@ -43,7 +43,13 @@ const testStackID = "arn:aws:cloudformation:us-east-1:123456789012:stack/FhirSta
 // in DELETE_IN_PROGRESS (a stack deletion) until a test changes it.
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	fake := fakehealthlake.New(t, fakehealthlake.Options{PollsToSettle: pollsToSettle})
+	return newHarnessWith(t, fakehealthlake.Options{PollsToSettle: pollsToSettle})
+}
+
+// newHarnessWith is newHarness with other options for the fake HealthLake.
+func newHarnessWith(t *testing.T, opts fakehealthlake.Options) *harness {
+	t.Helper()
+	fake := fakehealthlake.New(t, opts)
 	stacks := fakecloudformation.New(t, "us-east-1")
 	stacks.PutStack(fakecloudformation.Stack{ID: testStackID, Name: "FhirStack", Status: "DELETE_IN_PROGRESS"})
 	creds := credentials.NewStaticCredentialsProvider("AKIDTEST", "test-secret", "")

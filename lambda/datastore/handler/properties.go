@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/service/healthlake/types"
 
@@ -75,9 +76,13 @@ type Spec struct {
 var (
 	// HealthLake's documented constraint on DatastoreName (and DatastoreId).
 	namePattern = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
-	// HealthLake's documented pattern for IdpLambdaArn: a function, optionally
-	// qualified by a version or an alias.
-	lambdaARN = regexp.MustCompile(`^arn:aws[-a-z]*:lambda:[a-z]{2}(-[a-z]+)+-\d:\d{12}:function:[a-zA-Z0-9\-_.]+(:(\$LATEST|[a-zA-Z0-9\-_]+))?$`)
+	// HealthLake's API pattern for IdpLambdaArn (API_IdentityProviderConfiguration):
+	// a function in the commercial partition, in a region of one word between
+	// the area and the number (us-east-1, not us-gov-west-1), optionally
+	// qualified by a version or an alias. The API also wants 49-256 characters.
+	lambdaARN = regexp.MustCompile(`^arn:aws:lambda:[a-z]{2}-[a-z]+-\d{1}:\d{12}:function:[a-zA-Z0-9\-_.]+(:(\$LATEST|[a-zA-Z0-9\-_]+))?$`)
+	// HealthLake's API pattern for tag keys and values (API_Tag).
+	tagPattern = regexp.MustCompile(`^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`)
 	// A KMS key or alias ARN; a bare key id would hide the account and region.
 	kmsARN = regexp.MustCompile(`^arn:aws[-a-z]*:kms:[a-z]{2}(-[a-z]+)+-\d:\d{12}:(key/[a-zA-Z0-9-]+|alias/[a-zA-Z0-9/_-]+)$`)
 )
@@ -148,8 +153,10 @@ func ParseSpec(p customresource.Properties) (Spec, error) {
 
 	s.IdpLambdaARN, err = p.String(PropIdpLambdaArn)
 	check(err)
-	if err == nil && !lambdaARN.MatchString(s.IdpLambdaARN) {
-		invalid(PropIdpLambdaArn, "must be a Lambda function ARN, optionally with a version or alias qualifier, got %q", s.IdpLambdaARN)
+	if err == nil && !isIdpLambdaARN(s.IdpLambdaARN) {
+		invalid(PropIdpLambdaArn, "must be a Lambda function ARN of 49-256 characters, optionally with a version or alias qualifier, "+
+			"matching arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]: HealthLake accepts commercial-partition "+
+			"function ARNs only (arn:aws:, regions like us-east-1, not aws-us-gov or aws-cn), got %q", s.IdpLambdaARN)
 	}
 
 	var endpoints smartmeta.Endpoints
@@ -194,10 +201,8 @@ func ParseSpec(p customresource.Properties) (Spec, error) {
 	s.Tags, err = p.StringMap(PropTags)
 	check(err)
 	for _, k := range sortedKeys(s.Tags) {
-		if k == "" || len(k) > 128 || strings.HasPrefix(k, "aws:") {
-			invalid(PropTags, "key %q must be 1-128 characters and must not start with aws:", k)
-		} else if len(s.Tags[k]) > 256 {
-			invalid(PropTags, "value of %q is longer than 256 characters", k)
+		if reason := tagProblem(k, s.Tags[k]); reason != "" {
+			invalid(PropTags+"."+k, "%s", reason)
 		}
 	}
 
@@ -208,6 +213,28 @@ func ParseSpec(p customresource.Properties) (Spec, error) {
 	check(err)
 
 	return s, errors.Join(errs...)
+}
+
+// isIdpLambdaARN applies HealthLake's pattern and length constraints on IdpLambdaArn.
+func isIdpLambdaARN(arn string) bool {
+	n := utf8.RuneCountInString(arn)
+	return n >= 49 && n <= 256 && lambdaARN.MatchString(arn)
+}
+
+// tagProblem says why HealthLake would refuse a tag (API_Tag: a key of 1-128
+// and a value of 0-256 letters, digits, spaces or _.:/=+-@; keys starting with
+// aws: are reserved), or returns "" for a valid tag.
+func tagProblem(key, value string) string {
+	const allowed = "letters, digits, spaces or _.:/=+-@"
+	switch {
+	case key == "" || utf8.RuneCountInString(key) > 128 || !tagPattern.MatchString(key):
+		return fmt.Sprintf("the key must be 1-128 %s, got %q", allowed, key)
+	case strings.HasPrefix(key, "aws:"):
+		return fmt.Sprintf("the key must not start with aws: (reserved by AWS), got %q", key)
+	case utf8.RuneCountInString(value) > 256 || !tagPattern.MatchString(value):
+		return fmt.Sprintf("the value must be 0-256 %s, got %q", allowed, value)
+	}
+	return ""
 }
 
 var smartVersions = map[types.AuthorizationStrategy]smartmeta.Version{

@@ -2,6 +2,7 @@ package handler
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/healthlake/types"
@@ -58,6 +59,91 @@ func TestParseSpec(t *testing.T) {
 		assert.NoError(t, err)
 	})
 
+	// HealthLake's API pattern and length (49-256) for IdpLambdaArn.
+	for _, arn := range []string{
+		"arn:aws:lambda:us-east-1:123456789012:function:ab",                // 49 characters, the minimum
+		"arn:aws:lambda:ap-southeast-2:123456789012:function:smart-idp",    // a long one-word region
+		"arn:aws:lambda:us-east-1:123456789012:function:smart-idp:live",    // alias
+		"arn:aws:lambda:us-east-1:123456789012:function:smart-idp:$LATEST", // $LATEST
+		"arn:aws:lambda:us-east-1:123456789012:function:smart-idp:7",       // version
+		"arn:aws:lambda:us-east-1:123456789012:function:smart_idp.v2-a:blue_green-1",
+		"arn:aws:lambda:us-east-1:123456789012:function:" + strings.Repeat("f", 209), // 256 characters, the maximum
+	} {
+		t.Run("IdpLambdaArn accepted: "+arn[:min(len(arn), 80)], func(t *testing.T) {
+			p := minimalProperties()
+			p[PropIdpLambdaArn] = arn
+			s, err := ParseSpec(p)
+			require.NoError(t, err)
+			assert.Equal(t, arn, s.IdpLambdaARN)
+		})
+	}
+	for _, tc := range []struct{ name, arn string }{
+		{"a GovCloud partition and region", "arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:smart-idp"},
+		{"a multi-word region in the commercial partition", "arn:aws:lambda:us-gov-west-1:123456789012:function:smart-idp"},
+		{"the China partition", "arn:aws-cn:lambda:cn-north-1:123456789012:function:smart-idp"},
+		{"48 characters, under the minimum", "arn:aws:lambda:us-east-1:123456789012:function:a"},
+		{"257 characters, over the maximum", "arn:aws:lambda:us-east-1:123456789012:function:" + strings.Repeat("f", 210)},
+		{"a two-digit region number", "arn:aws:lambda:us-east-12:123456789012:function:smart-idp"},
+		{"an 11-digit account", "arn:aws:lambda:us-east-1:12345678901:function:smart-idp"},
+		{"a qualifier with a dot", "arn:aws:lambda:us-east-1:123456789012:function:smart-idp:v1.2"},
+		{"two qualifiers", "arn:aws:lambda:us-east-1:123456789012:function:smart-idp:live:1"},
+		{"a layer ARN", "arn:aws:lambda:us-east-1:123456789012:layer:smart-idp-layer:1"},
+		{"trailing text", "arn:aws:lambda:us-east-1:123456789012:function:smart-idp "},
+	} {
+		t.Run("IdpLambdaArn refused: "+tc.name, func(t *testing.T) {
+			p := minimalProperties()
+			p[PropIdpLambdaArn] = tc.arn
+			_, err := ParseSpec(p)
+			var perr *customresource.PropertyError
+			require.ErrorAs(t, err, &perr)
+			assert.Equal(t, PropIdpLambdaArn, perr.Property)
+			assert.Contains(t, err.Error(), "property IdpLambdaArn: ")
+			assert.Contains(t, err.Error(), "commercial-partition function ARNs only")
+			assert.Contains(t, err.Error(), "49-256 characters")
+		})
+	}
+
+	t.Run("tags within HealthLake's constraints are accepted", func(t *testing.T) {
+		p := minimalProperties()
+		tags := map[string]any{
+			"team":                        "fhir",
+			"cost center":                 "",
+			"app/owner@example.org":       "a.b_c:d/e=f+g-h@i",
+			"Zürich-Kostenstelle":         "Grüße ４２",
+			strings.Repeat("k", 128):      strings.Repeat("v", 256),
+			strings.Repeat("é", 128):      strings.Repeat("ß", 256), // characters, not bytes
+			"aws-is-fine-without-a-colon": "x",
+		}
+		p[PropTags] = tags
+		s, err := ParseSpec(p)
+		require.NoError(t, err)
+		assert.Len(t, s.Tags, len(tags))
+	})
+	for _, tc := range []struct {
+		name, key, value string
+		reason           string
+	}{
+		{"a comma in a key", "a,b", "x", `the key must be 1-128 letters, digits, spaces or _.:/=+-@, got "a,b"`},
+		{"an exclamation mark in a value", "team", "x!", `the value must be 0-256 letters, digits, spaces or _.:/=+-@, got "x!"`},
+		{"a newline in a value", "team", "a\nb", "the value must be 0-256"},
+		{"a tab in a key", "a\tb", "x", "the key must be 1-128"},
+		{"an empty key", "", "x", "the key must be 1-128"},
+		{"a key of 129 characters", strings.Repeat("k", 129), "x", "the key must be 1-128"},
+		{"a value of 257 characters", "team", strings.Repeat("v", 257), "the value must be 0-256"},
+		{"a reserved aws: key", "aws:cloudformation:stack-name", "x", "must not start with aws:"},
+	} {
+		t.Run("tag refused: "+tc.name, func(t *testing.T) {
+			p := minimalProperties()
+			p[PropTags] = map[string]any{"team-ok": "fine", tc.key: tc.value}
+			_, err := ParseSpec(p)
+			var perr *customresource.PropertyError
+			require.ErrorAs(t, err, &perr)
+			assert.Equal(t, PropTags+"."+tc.key, perr.Property)
+			assert.Contains(t, err.Error(), "property Tags."+tc.key+": ")
+			assert.Contains(t, perr.Reason, tc.reason)
+		})
+	}
+
 	bad := []struct {
 		name     string
 		edit     func(map[string]any)
@@ -87,7 +173,7 @@ func TestParseSpec(t *testing.T) {
 		{"a bare KMS key id", func(p map[string]any) { p[PropKmsKeyArn] = "1234abcd-12ab-34cd-56ef-1234567890ab" }, PropKmsKeyArn},
 		{"a preload flag that is not a boolean", func(p map[string]any) { p[PropPreloadSynthea] = "maybe" }, PropPreloadSynthea},
 		{"tags as a list", func(p map[string]any) { p[PropTags] = []any{"team=fhir"} }, PropTags},
-		{"a reserved aws: tag", func(p map[string]any) { p[PropTags] = map[string]any{"aws:cloudformation:stack-name": "x"} }, PropTags},
+		{"a reserved aws: tag", func(p map[string]any) { p[PropTags] = map[string]any{"aws:cloudformation:stack-name": "x"} }, PropTags + ".aws:cloudformation:stack-name"},
 		{"a snapshot removal policy", func(p map[string]any) { p[PropRemovalPolicy] = "snapshot" }, PropRemovalPolicy},
 		{"an acknowledgement that is not a boolean", func(p map[string]any) { p[PropAcknowledgeReplacement] = "sure" }, PropAcknowledgeReplacement},
 	}

@@ -35,6 +35,33 @@ func TestTags(t *testing.T) {
 		assert.Equal(t, id, o.id)
 	})
 
+	t.Run("a tag HealthLake would refuse fails before any call, naming it, on Create and Update", func(t *testing.T) {
+		x := newHarness(t)
+		created := createEvent(t)
+		bad := clone(t, created.ResourceProperties)
+		bad[PropTags] = map[string]any{"a,b": "x", "team": "x!"}
+		e := created
+		e.ResourceProperties = bad
+		o := x.run(e)
+		require.Error(t, o.err)
+		assert.Contains(t, o.err.Error(), `property Tags.a,b: the key must be 1-128 letters, digits, spaces or _.:/=+-@, got "a,b"`)
+		assert.Contains(t, o.err.Error(), `property Tags.team: the value must be 0-256 letters, digits, spaces or _.:/=+-@, got "x!"`)
+		assert.Empty(t, x.fake.Requests())
+
+		id := x.mustRun(created).id
+		o = x.run(updateEvent(t, created, id, "update-1", func(p map[string]any) { p[PropTags] = map[string]any{"owner": "ops;dev"} }))
+		require.ErrorContains(t, o.err, "property Tags.owner: ")
+		assert.Empty(t, x.fake.Requests("UpdateFHIRDatastore", "TagResource", "UntagResource"))
+
+		// HealthLake itself (here the fake, as the service) refuses the same tag.
+		_, err := x.h.client.TagResource(x.ctx, &healthlake.TagResourceInput{
+			ResourceARN: aws.String(x.datastore(id).ARN),
+			Tags:        []types.Tag{{Key: aws.String("owner"), Value: aws.String("ops;dev")}},
+		})
+		var invalid *types.ValidationException
+		require.ErrorAs(t, err, &invalid)
+	})
+
 	t.Run("tags set outside the stack are left alone", func(t *testing.T) {
 		x := newHarness(t)
 		created := createEvent(t)

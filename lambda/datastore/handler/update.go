@@ -53,8 +53,13 @@ func (h *Handler) update(ctx context.Context, e customresource.Event, log *slog.
 		return customresource.OnEventResponse{PhysicalResourceID: newID}, nil
 	}
 
-	// After a failed update the desired configuration is sent again even if the
-	// data store reports it, so the data store leaves UPDATE_FAILED.
+	// In UPDATE_FAILED the desired configuration is sent again even if the data
+	// store reports it. Where the name and identity provider change through
+	// UPDATING, that clears a failure an earlier update caused. Where they take
+	// effect at once and leave the status alone, as the HealthLake Developer
+	// Guide documents (UPDATE_FAILED then concerns an NLP/analytics change), it
+	// is harmless: the status stays, and isComplete accepts it once the
+	// configuration shows.
 	if current.DatastoreStatus == statusUpdateFailed || configDiffers(spec, current) {
 		_, err := healthlakeapi.UpdateFHIRDatastore(ctx, h.client, &healthlakeapi.UpdateFHIRDatastoreInput{
 			DatastoreId:                   aws.String(id),

@@ -8,7 +8,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/fakehealthlake"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
+	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 )
 
 // assertConfigured checks the data store carries the name and the complete
@@ -164,6 +166,131 @@ func TestUpdateInPlace(t *testing.T) {
 		require.Error(t, o.err)
 		assert.Contains(t, o.err.Error(), "not found")
 	})
+}
+
+// TestUpdateAppliedImmediately runs updates against the model of the HealthLake
+// Developer Guide ("Updating a HealthLake data store"): name and
+// identity-provider changes take effect at once and do not change the status;
+// only NLP/analytics changes go through UPDATING and UPDATE_FAILED.
+func TestUpdateAppliedImmediately(t *testing.T) {
+	newImmediate := func(t *testing.T) *harness {
+		return newHarnessWith(t, fakehealthlake.Options{PollsToSettle: pollsToSettle, ImmediateIdentityUpdates: true})
+	}
+	const analyticsFailure = "Analytics could not be enabled: insufficient permissions"
+	newIssuer := func(p map[string]any) { p[PropIssuer] = "https://example.okta.com/oauth2/aus2" }
+
+	t.Run("from ACTIVE an update completes at the first poll", func(t *testing.T) {
+		x := newImmediate(t)
+		created := createEvent(t)
+		id := x.mustRun(created).id
+
+		u := updateEvent(t, created, id, "update-1", newIssuer)
+		o := x.run(u)
+		require.NoError(t, o.err)
+		assert.Equal(t, id, o.id)
+		assert.Equal(t, 1, o.polls)
+		assert.Equal(t, id, o.data[AttrDatastoreID])
+		assertConfigured(t, x, id, u.ResourceProperties)
+		assert.Equal(t, "ACTIVE", x.datastore(id).Status)
+		assert.Len(t, x.fake.Requests("UpdateFHIRDatastore"), 1)
+		assert.NotContains(t, x.logs.String(), `"level":"WARN"`)
+	})
+
+	t.Run("from an UPDATE_FAILED left by another change, an update and its rollback complete with the ErrorCause as a warning", func(t *testing.T) {
+		x := newImmediate(t)
+		created := createEvent(t)
+		id := x.mustRun(created).id
+		require.True(t, x.fake.MarkUpdateFailed(id, analyticsFailure))
+
+		u := updateEvent(t, created, id, "update-1", newIssuer)
+		o := x.run(u)
+		require.NoError(t, o.err)
+		assert.Equal(t, id, o.id)
+		assert.Equal(t, 1, o.polls)
+		assert.Equal(t, id, o.data[AttrDatastoreID])
+		assertConfigured(t, x, id, u.ResourceProperties)
+		d := x.datastore(id)
+		assert.Equal(t, "UPDATE_FAILED", d.Status, "HealthLake leaves the status alone")
+		require.NotNil(t, d.ErrorCause)
+		assert.Equal(t, analyticsFailure, d.ErrorCause.ErrorMessage)
+		assert.Contains(t, x.logs.String(), `"level":"WARN","msg":"data store is UPDATE_FAILED from a change this stack does not make`)
+		assert.Contains(t, x.logs.String(), `"errorCause":"`+analyticsFailure+` (NON_RETRYABLE_ERROR)"`)
+
+		// A later failure in the stack: CloudFormation's rollback Update.
+		o = x.run(rollbackOf(u, "rollback-1"))
+		require.NoError(t, o.err)
+		assert.Equal(t, 1, o.polls)
+		assertConfigured(t, x, id, created.ResourceProperties)
+		assert.Equal(t, "UPDATE_FAILED", x.datastore(id).Status)
+		assert.Len(t, x.fake.Requests("UpdateFHIRDatastore"), 2)
+	})
+
+	t.Run("from an UPDATE_FAILED left by another change, an update of tags alone completes", func(t *testing.T) {
+		x := newImmediate(t)
+		created := createEvent(t)
+		id := x.mustRun(created).id
+		require.True(t, x.fake.MarkUpdateFailed(id, analyticsFailure))
+
+		o := x.run(updateEvent(t, created, id, "update-1", func(p map[string]any) { p[PropTags] = map[string]any{"team": "platform"} }))
+		require.NoError(t, o.err)
+		assert.Equal(t, 1, o.polls)
+		assert.Equal(t, map[string]string{"team": "platform"}, x.datastore(id).Tags)
+	})
+
+	t.Run("UPDATE_FAILED with a configuration other than the requested one still fails with the ErrorCause", func(t *testing.T) {
+		x := newImmediate(t)
+		created := createEvent(t)
+		id := x.mustRun(created).id
+		require.True(t, x.fake.MarkUpdateFailed(id, analyticsFailure))
+
+		// isComplete for an update whose configuration the data store does not show.
+		u := updateEvent(t, created, id, "update-1", newIssuer)
+		_, err := x.h.IsComplete(x.ctx, customresource.IsCompleteEvent{Event: u})
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "HealthLake data store "+id+" is UPDATE_FAILED: "+analyticsFailure)
+		assert.NotContains(t, x.logs.String(), `"level":"WARN"`)
+	})
+
+	t.Run("a Create never accepts UPDATE_FAILED", func(t *testing.T) {
+		x := newImmediate(t)
+		created := createEvent(t)
+		id := x.mustRun(created).id
+		require.True(t, x.fake.MarkUpdateFailed(id, analyticsFailure))
+
+		_, err := x.h.IsComplete(x.ctx, customresource.IsCompleteEvent{Event: func() customresource.Event {
+			e := created
+			e.PhysicalResourceID = id
+			return e
+		}()})
+		require.ErrorContains(t, err, "is UPDATE_FAILED: "+analyticsFailure)
+	})
+}
+
+func TestUpdateFromUpdateFailedThroughUpdating(t *testing.T) {
+	// The fake's default model: an update goes through UPDATING, which clears an
+	// earlier UPDATE_FAILED even when the configuration was already as requested.
+	for _, tc := range []struct {
+		name string
+		edit func(map[string]any)
+	}{
+		{"a changed configuration", func(p map[string]any) { p[PropIssuer] = "https://example.okta.com/oauth2/aus2" }},
+		{"an unchanged configuration", func(p map[string]any) { p[PropTags] = map[string]any{"team": "platform"} }},
+	} {
+		t.Run(tc.name+" is sent and the data store ends ACTIVE", func(t *testing.T) {
+			x := newHarness(t)
+			created := createEvent(t)
+			id := x.mustRun(created).id
+			require.True(t, x.fake.MarkUpdateFailed(id, "Analytics could not be enabled"))
+
+			u := updateEvent(t, created, id, "update-1", tc.edit)
+			o := x.run(u)
+			require.NoError(t, o.err)
+			assert.Equal(t, pollsToSettle+1, o.polls, "UPDATING, then ACTIVE")
+			assertConfigured(t, x, id, u.ResourceProperties)
+			assert.Equal(t, "ACTIVE", x.datastore(id).Status)
+			assert.Len(t, x.fake.Requests("UpdateFHIRDatastore"), 1)
+		})
+	}
 }
 
 func TestImmutableChange(t *testing.T) {

@@ -81,6 +81,93 @@ func TestFake(t *testing.T) {
 		assert.Equal(t, []string{`ACTIVE a "old"`, `ACTIVE a "old"`, `UPDATING b "new"`, `ACTIVE b "new"`}, seen)
 	})
 
+	t.Run("with ImmediateIdentityUpdates a name or IdP change shows at once and leaves the status alone", func(t *testing.T) {
+		fake := fakehealthlake.New(t, fakehealthlake.Options{PollsToSettle: 1, ImmediateIdentityUpdates: true})
+		c := newClient(fake, static)
+		idp := func(issuer string) *types.IdentityProviderConfiguration {
+			return &types.IdentityProviderConfiguration{AuthorizationStrategy: types.AuthorizationStrategyAwsAuth, Metadata: aws.String(issuer)}
+		}
+		out, err := c.CreateFHIRDatastore(ctx, &healthlake.CreateFHIRDatastoreInput{
+			DatastoreTypeVersion: types.FHIRVersionR4, DatastoreName: aws.String("a"), IdentityProviderConfiguration: idp(`"old"`)})
+		require.NoError(t, err)
+		id := aws.ToString(out.DatastoreId)
+		describe := func() string {
+			d, err := c.DescribeFHIRDatastore(ctx, &healthlake.DescribeFHIRDatastoreInput{DatastoreId: out.DatastoreId})
+			require.NoError(t, err)
+			p := d.DatastoreProperties
+			cause := ""
+			if p.ErrorCause != nil {
+				cause = " (" + aws.ToString(p.ErrorCause.ErrorMessage) + ")"
+			}
+			return string(p.DatastoreStatus) + " " + aws.ToString(p.DatastoreName) + " " + aws.ToString(p.IdentityProviderConfiguration.Metadata) + cause
+		}
+		update := func(name, issuer string) error {
+			_, err := healthlakeapi.UpdateFHIRDatastore(ctx, c, &healthlakeapi.UpdateFHIRDatastoreInput{
+				DatastoreId: out.DatastoreId, DatastoreName: aws.String(name), IdentityProviderConfiguration: idp(issuer)})
+			return err
+		}
+		describe()
+		require.Equal(t, `ACTIVE a "old"`, describe())
+
+		require.NoError(t, update("b", `"new"`))
+		assert.Equal(t, `ACTIVE b "new"`, describe(), "applied at once, no UPDATING")
+
+		require.True(t, fake.MarkUpdateFailed(id, "NLP change failed"))
+		assert.Equal(t, `UPDATE_FAILED b "new" (NLP change failed)`, describe())
+		require.NoError(t, update("c", `"newer"`))
+		assert.Equal(t, `UPDATE_FAILED c "newer" (NLP change failed)`, describe(), "the status and its ErrorCause stay")
+
+		fake.DelayNextUpdate(1)
+		require.NoError(t, update("d", `"newest"`))
+		assert.Equal(t, []string{`UPDATE_FAILED c "newer" (NLP change failed)`, `UPDATE_FAILED d "newest" (NLP change failed)`},
+			[]string{describe(), describe()}, "a delayed update still shows late")
+
+		fake.FailNextUpdate("IdpLambdaArn is not invokable")
+		err = update("e", `"refused"`)
+		var invalid *types.ValidationException
+		require.ErrorAs(t, err, &invalid)
+		assert.Contains(t, err.Error(), "IdpLambdaArn is not invokable")
+		assert.Equal(t, `UPDATE_FAILED d "newest" (NLP change failed)`, describe())
+		assert.False(t, fake.MarkUpdateFailed("0123456789abcdef0123456789abcdef", "x"))
+	})
+
+	t.Run("tags and IdpLambdaArn outside the API's constraints are refused with a ValidationException", func(t *testing.T) {
+		fake := fakehealthlake.New(t, fakehealthlake.Options{})
+		c := newClient(fake, static)
+		tag := func(k, v string) []types.Tag { return []types.Tag{{Key: aws.String(k), Value: aws.String(v)}} }
+		create := func(tags []types.Tag, idpARN string) error {
+			_, err := c.CreateFHIRDatastore(ctx, &healthlake.CreateFHIRDatastoreInput{
+				DatastoreTypeVersion: types.FHIRVersionR4, DatastoreName: aws.String("a"), Tags: tags,
+				IdentityProviderConfiguration: &types.IdentityProviderConfiguration{
+					AuthorizationStrategy: types.AuthorizationStrategySmartOnFhir, Metadata: aws.String(`{}`), IdpLambdaArn: aws.String(idpARN)},
+			})
+			return err
+		}
+		const goodARN = "arn:aws:lambda:us-east-1:123456789012:function:smart-idp:live"
+		refused := func(err error, contains string) {
+			t.Helper()
+			var invalid *types.ValidationException
+			require.ErrorAs(t, err, &invalid)
+			assert.Contains(t, err.Error(), contains)
+		}
+
+		refused(create(tag("team", "x!"), goodARN), "Value 'x!' at 'tags.1.member.value' failed to satisfy constraint")
+		refused(create(tag("a,b", "x"), goodARN), "at 'tags.1.member.key'")
+		refused(create(nil, "arn:aws:lambda:us-gov-west-1:123456789012:function:smart-idp"), "idpLambdaArn")
+		refused(create(nil, "arn:aws:lambda:us-east-1:123456789012:function:a"), "length between 49 and 256")
+		assert.Empty(t, fake.Datastores())
+
+		require.NoError(t, create(tag("Zürich team", "Grüße ４２ a.b_c:d/e=f+g-h@i"), goodARN))
+		arn := aws.String(fake.Datastores()[0].ARN)
+		_, err := c.TagResource(ctx, &healthlake.TagResourceInput{ResourceARN: arn, Tags: tag("owner", "ops;dev")})
+		refused(err, "at 'tags.1.member.value'")
+		_, err = c.TagResource(ctx, &healthlake.TagResourceInput{ResourceARN: arn, Tags: tag("aws:x", "y")})
+		refused(err, "reserved")
+		_, err = c.UntagResource(ctx, &healthlake.UntagResourceInput{ResourceARN: arn, TagKeys: []string{"ok", "x!"}})
+		refused(err, "at 'tagKeys.2.member'")
+		assert.Equal(t, map[string]string{"Zürich team": "Grüße ４２ a.b_c:d/e=f+g-h@i"}, fake.Datastores()[0].Tags)
+	})
+
 	t.Run("errors arrive as the SDK's typed errors", func(t *testing.T) {
 		fake := fakehealthlake.New(t, fakehealthlake.Options{})
 		c := newClient(fake, static)

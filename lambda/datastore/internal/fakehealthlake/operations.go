@@ -7,10 +7,60 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
-// datastoreID is HealthLake's documented constraint on DatastoreId.
-var datastoreID = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,32}$`)
+var (
+	// datastoreID is HealthLake's documented constraint on DatastoreId.
+	datastoreID = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,32}$`)
+	// idpLambdaARN is the API's pattern for IdpLambdaArn, which also has a
+	// length of 49-256 characters.
+	idpLambdaARN = regexp.MustCompile(`^arn:aws:lambda:[a-z]{2}-[a-z]+-\d{1}:\d{12}:function:[a-zA-Z0-9\-_\.]+(:(\$LATEST|[a-zA-Z0-9\-_]+))?$`)
+	// tagPattern is API_Tag's pattern for keys and values.
+	tagPattern = regexp.MustCompile(`^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`)
+)
+
+// validationError words a constraint failure the way AWS services do.
+func validationError(value, member, constraint string) *apiError {
+	return errorf("ValidationException", "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: %s", value, member, constraint)
+}
+
+// validateTagKey and validateTagValue apply API_Tag's constraints; member names
+// the offending field as the service does (tags.1.member.key).
+func validateTagKey(key, member string) *apiError {
+	if n := utf8.RuneCountInString(key); n < 1 || n > 128 {
+		return validationError(key, member, "Member must have length between 1 and 128")
+	}
+	if !tagPattern.MatchString(key) {
+		return validationError(key, member, "Member must satisfy regular expression pattern: "+tagPattern.String())
+	}
+	if strings.HasPrefix(key, "aws:") {
+		return errorf("ValidationException", "tag keys starting with aws: are reserved")
+	}
+	return nil
+}
+
+func validateTagValue(value, member string) *apiError {
+	if utf8.RuneCountInString(value) > 256 {
+		return validationError(value, member, "Member must have length less than or equal to 256")
+	}
+	if !tagPattern.MatchString(value) {
+		return validationError(value, member, "Member must satisfy regular expression pattern: "+tagPattern.String())
+	}
+	return nil
+}
+
+func validateTags(tags []Tag) *apiError {
+	for i, t := range tags {
+		if err := validateTagKey(t.Key, fmt.Sprintf("tags.%d.member.key", i+1)); err != nil {
+			return err
+		}
+		if err := validateTagValue(t.Value, fmt.Sprintf("tags.%d.member.value", i+1)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 type operation func(raw []byte) (any, *apiError)
 
@@ -65,6 +115,13 @@ func validateIdentityProvider(c *IdentityProviderConfiguration) *apiError {
 		if c.IdpLambdaArn == "" || c.Metadata == "" {
 			return errorf("ValidationException", "IdpLambdaArn and Metadata are required for %s", c.AuthorizationStrategy)
 		}
+		if n := utf8.RuneCountInString(c.IdpLambdaArn); n < 49 || n > 256 {
+			return validationError(c.IdpLambdaArn, "identityProviderConfiguration.idpLambdaArn", "Member must have length between 49 and 256")
+		}
+		if !idpLambdaARN.MatchString(c.IdpLambdaArn) {
+			return validationError(c.IdpLambdaArn, "identityProviderConfiguration.idpLambdaArn",
+				"Member must satisfy regular expression pattern: "+idpLambdaARN.String())
+		}
 		if !json.Valid([]byte(c.Metadata)) {
 			return errorf("ValidationException", "Metadata is not valid JSON")
 		}
@@ -97,6 +154,9 @@ func (s *Server) create(raw []byte) (any, *apiError) {
 	}
 	if e := in.SseConfiguration; e != nil && e.KmsEncryptionConfig.CmkType == "CUSTOMER_MANAGED_KMS_KEY" && e.KmsEncryptionConfig.KmsKeyId == "" {
 		return nil, errorf("ValidationException", "KmsKeyId is required for CUSTOMER_MANAGED_KMS_KEY")
+	}
+	if err := validateTags(in.Tags); err != nil {
+		return nil, err
 	}
 	if id, seen := s.byToken[in.ClientToken]; seen && in.ClientToken != "" {
 		return s.summary(s.stores[id]), nil
@@ -194,6 +254,27 @@ func (s *Server) update(raw []byte) (any, *apiError) {
 	}
 	failure := s.updateErr
 	s.updateErr = ""
+	if s.opts.ImmediateIdentityUpdates {
+		if failure != "" {
+			return nil, errorf("ValidationException", "%s", failure)
+		}
+		apply := func(st *store) {
+			// A full replace, as documented: whatever is omitted is cleared. The
+			// status, and the ErrorCause of an earlier failed update, stay.
+			st.Name = ""
+			if in.DatastoreName != nil {
+				st.Name = *in.DatastoreName
+			}
+			st.IdentityProvider = in.IdentityProviderConfiguration
+		}
+		if delay := s.updateDelay; delay > 0 {
+			s.updateDelay = 0
+			st.deferred, st.delayed = apply, delay
+		} else {
+			apply(st)
+		}
+		return map[string]any{"DatastoreProperties": st.properties()}, nil
+	}
 	apply := func(st *store) {
 		prevName, prevIdP := st.Name, st.IdentityProvider
 		// A full replace, as documented: whatever is omitted is cleared.
@@ -285,10 +366,8 @@ func (s *Server) tag(raw []byte) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	for _, t := range in.Tags {
-		if strings.HasPrefix(t.Key, "aws:") {
-			return nil, errorf("ValidationException", "tag keys starting with aws: are reserved")
-		}
+	if err := validateTags(in.Tags); err != nil {
+		return nil, err
 	}
 	for _, t := range in.Tags {
 		st.Tags[t.Key] = t.Value
@@ -307,6 +386,11 @@ func (s *Server) untag(raw []byte) (any, *apiError) {
 	st, err := s.lookupARN(in.ResourceARN)
 	if err != nil {
 		return nil, err
+	}
+	for i, k := range in.TagKeys {
+		if err := validateTagKey(k, fmt.Sprintf("tagKeys.%d.member", i+1)); err != nil {
+			return nil, err
+		}
 	}
 	for _, k := range in.TagKeys {
 		delete(st.Tags, k)

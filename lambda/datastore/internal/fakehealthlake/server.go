@@ -11,6 +11,19 @@
 // (old status, old configuration) for a few describes before it switches to
 // UPDATING, as an eventually consistent API may. Every request is recorded for
 // assertions.
+//
+// Two models of UpdateFHIRDatastore are offered. By default an update goes
+// through UPDATING as above. With Options.ImmediateIdentityUpdates the fake
+// follows the HealthLake Developer Guide ("Updating a HealthLake data store"):
+// name and identity-provider changes take effect at once and leave the status
+// as it was, ACTIVE or UPDATE_FAILED with its ErrorCause; only NLP/analytics
+// changes, which this fake does not take, go through UPDATING and UPDATE_FAILED
+// (MarkUpdateFailed stands for one that failed).
+//
+// Requests are validated as the service does where the handler could get them
+// wrong: identity-provider configuration, IdpLambdaArn (pattern and length) and
+// tags (API_Tag's pattern and lengths, the reserved aws: prefix) are refused
+// with a ValidationException.
 package fakehealthlake
 
 import (
@@ -33,6 +46,12 @@ type Options struct {
 	// PollsToSettle is how many DescribeFHIRDatastore calls a transitional status
 	// lasts. Default: 2.
 	PollsToSettle int
+	// ImmediateIdentityUpdates models UpdateFHIRDatastore as documented: the new
+	// name and identity-provider configuration are reported at once (after any
+	// DelayNextUpdate) and the status does not change, so a data store in
+	// UPDATE_FAILED stays there with its ErrorCause. Default (false): the update
+	// goes through UPDATING to ACTIVE, or UPDATE_FAILED after FailNextUpdate.
+	ImmediateIdentityUpdates bool
 }
 
 // Request is one recorded call.
@@ -123,7 +142,10 @@ func (s *Server) FailNextCreate(message string) {
 }
 
 // FailNextUpdate makes the next update end in UPDATE_FAILED with this message,
-// with the previous configuration restored.
+// with the previous configuration restored. With ImmediateIdentityUpdates, where
+// a name or identity-provider change cannot fail later, the next
+// UpdateFHIRDatastore is refused instead with a ValidationException carrying
+// the message, and nothing changes.
 func (s *Server) FailNextUpdate(message string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -137,6 +159,21 @@ func (s *Server) DelayNextUpdate(polls int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.updateDelay = polls
+}
+
+// MarkUpdateFailed puts a data store in UPDATE_FAILED with this ErrorCause
+// message, as an NLP/analytics change made outside the stack that failed
+// would. It reports false when there is no such data store.
+func (s *Server) MarkUpdateFailed(id, message string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.stores[id]
+	if !ok {
+		return false
+	}
+	st.Status, st.next, st.pending, st.onSettle = StatusUpdateFailed, "", 0, nil
+	st.ErrorCause = &ErrorCause{ErrorMessage: message, ErrorCategory: "NON_RETRYABLE_ERROR"}
+	return true
 }
 
 // Datastore returns a snapshot of the data store with this id.

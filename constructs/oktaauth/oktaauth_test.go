@@ -653,6 +653,10 @@ func TestInvalidPropsPanicNamingTheProp(t *testing.T) {
 		"window too short": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
 			p.RefreshTokenWindow = awscdk.Duration_Minutes(jsii.Number(4))
 		}, "props.RefreshTokenWindow: must be between 5 and 2628000"},
+		"window shorter than the access token lifetime": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
+			p.AccessTokenLifetime = awscdk.Duration_Hours(jsii.Number(2))
+			p.RefreshTokenWindow = awscdk.Duration_Hours(jsii.Number(1))
+		}, "props.RefreshTokenWindow: must be at least AccessTokenLifetimeMinutes (120), got 60 (minutes)"},
 		"refresh lifetime shorter than the window": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
 			p.RefreshTokenLifetime = awscdk.Duration_Hours(jsii.Number(1))
 		}, "props.RefreshTokenLifetime: must be 0 (unlimited) or at least RefreshTokenWindowMinutes (10080), got 60 (minutes)"},

@@ -140,8 +140,11 @@ type SmartAuthorizationServerProps struct {
 	OrgUrl *string
 	// CredentialSecret holds the credentials for Okta's management API:
 	// {"apiToken": "..."} (an SSWS token) or {"clientId": "...", "privateKey":
-	// "<PEM>", "keyId": "..."} (an OAuth service app with the
-	// okta.authorizationServers.manage and okta.apps.manage scopes). Only the
+	// "<PEM>", "keyId": "..."} (an OAuth service app granted the
+	// okta.authorizationServers.manage, okta.apps.manage, okta.groups.read and
+	// okta.schemas.manage scopes; an API token's admin needs the same rights:
+	// the handler assigns UserGroupIds to the user-facing apps and adds the
+	// fhirUser and patient profile attributes to the user schema). Only the
 	// handler reads it, at deploy time. If it is encrypted with a customer-managed
 	// key, import it with that key (awssecretsmanager.Secret_FromSecretAttributes)
 	// so the handler may decrypt it. Required.
@@ -222,7 +225,8 @@ type SmartAuthorizationServerProps struct {
 	// Default: unlimited.
 	RefreshTokenLifetime awscdk.Duration
 	// RefreshTokenWindow: a refresh token unused this long expires. Whole
-	// minutes, 5 minutes to 5 years.
+	// minutes, 5 minutes to 5 years, and at least AccessTokenLifetime (Okta
+	// refuses a shorter window).
 	// Default: 7 days.
 	RefreshTokenWindow awscdk.Duration
 	// BackendAccessTokenLifetime of backend services' access tokens, whole

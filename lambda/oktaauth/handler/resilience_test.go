@@ -17,6 +17,7 @@ import (
 
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
+	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/oktaclient"
 )
 
 func TestRateLimitsAndServerErrorsAreRetried(t *testing.T) {
@@ -98,7 +99,7 @@ func TestPrivateKeyCredentials(t *testing.T) {
 	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
 	require.NoError(t, err)
 	pemKey := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}))
-	e.okta.RegisterServiceApp("0oaServiceAppForCfn1", &key.PublicKey, "okta.authorizationServers.manage", "okta.apps.manage")
+	e.okta.RegisterServiceApp("0oaServiceAppForCfn1", &key.PublicKey, oktaclient.DefaultScopes...)
 	secret, _ := json.Marshal(map[string]any{"clientId": "0oaServiceAppForCfn1", "privateKey": pemKey, "keyId": "kid-1"})
 	e.sm.Put("okta-management-credentials", string(secret))
 
@@ -132,7 +133,7 @@ func TestNoSecretLeaks(t *testing.T) {
 			e := newEnv(t, fakeokta.Options{OmitClientSecretsOnRead: true})
 			forbidden := []string{fakeokta.DefaultAPIToken}
 			if mode == "private key" {
-				e.okta.RegisterServiceApp("0oaServiceAppForCfn2", &key.PublicKey, "okta.authorizationServers.manage", "okta.apps.manage")
+				e.okta.RegisterServiceApp("0oaServiceAppForCfn2", &key.PublicKey, oktaclient.DefaultScopes...)
 				secret, _ := json.Marshal(map[string]any{"clientId": "0oaServiceAppForCfn2", "privateKey": pemKey})
 				e.sm.Put("okta-management-credentials", string(secret))
 				forbidden = []string{keyBody, "PRIVATE KEY"}

@@ -116,6 +116,7 @@ func TestUpdateReconcilesInPlace(t *testing.T) {
 			name: "changing the fhirUser attribute updates both fhirUser claims",
 			edit: func(p map[string]any) { p["FhirUserAttribute"] = "fhirUserRef" },
 			writes: []string{
+				"POST /api/v1/meta/schemas/user/default", // the new attribute, before the claims read it
 				"PUT /api/v1/authorizationServers/*/claims/*",
 				"PUT /api/v1/authorizationServers/*/claims/*",
 			},
@@ -124,6 +125,9 @@ func TestUpdateReconcilesInPlace(t *testing.T) {
 					c, _ := after.Claim("fhirUser", ct)
 					assert.Equal(t, "user.fhirUserRef", c.Value)
 				}
+				attrs := e.okta.CustomUserAttributes()
+				assert.Contains(t, attrs, "fhirUserRef")
+				assert.Contains(t, attrs, "fhirUser", "the old attribute stays: it may hold users' data")
 			},
 		},
 		{
@@ -155,6 +159,9 @@ func TestUpdateReconcilesInPlace(t *testing.T) {
 			check: func(t *testing.T, e *env, before, after fakeokta.AuthorizationServer) {
 				conf := appsByKind(e.okta)["confidential"]
 				assert.Equal(t, []string{"https://app.example.com/callback", "https://app.example.com/cb2"}, conf.Settings.OauthClient.RedirectURIs)
+				put := e.okta.RequestsMatching("PUT", "/api/v1/apps/*")[0]
+				cid, _ := put.Body.(map[string]any)["credentials"].(map[string]any)["oauthClient"].(map[string]any)["client_id"]
+				assert.Equal(t, conf.Credentials.OauthClient.ClientID, cid, "Okta's app PUT wants the client_id back")
 			},
 		},
 		{
@@ -199,10 +206,11 @@ func TestUpdateReconcilesInPlace(t *testing.T) {
 			name:   "adding the public client creates it and adds it to the user-facing policy",
 			before: func(p map[string]any) { p["PublicClient"] = "false" },
 			edit:   func(p map[string]any) { p["PublicClient"] = "true" },
-			writes: []string{"POST /api/v1/apps", "PUT /api/v1/authorizationServers/*/policies/*"},
+			writes: []string{"POST /api/v1/apps", "PUT /api/v1/apps/*/groups/*", "PUT /api/v1/authorizationServers/*/policies/*"},
 			check: func(t *testing.T, e *env, before, after fakeokta.AuthorizationServer) {
 				apps := appsByKind(e.okta)
 				require.Contains(t, apps, "public")
+				assert.Equal(t, []string{e.okta.EveryoneGroupID()}, e.okta.AppGroups(apps["public"].ID), "users can sign in to it")
 				user, _ := after.Policy(smartcatalog.UserFacingPolicyName)
 				assert.ElementsMatch(t, []string{apps["confidential"].ID, apps["public"].ID}, user.Conditions.Clients.Include)
 				assert.Equal(t, 2, e.sm.Count("PutSecretValue"), "a public client has no secret: only the create's writes")

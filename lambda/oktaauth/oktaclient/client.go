@@ -35,7 +35,9 @@ type Options struct {
 	// Transport carries the requests, under the retry layer. Default: a fresh
 	// http.Transport.
 	Transport http.RoundTripper
-	// AttemptTimeout bounds one HTTP attempt (http.Client.Timeout). Default: 30s.
+	// AttemptTimeout bounds one HTTP attempt, body included: each try of
+	// RetryTransport gets its own deadline, so a slow attempt is retried instead
+	// of eating the time of the ones after it. Default: 30s.
 	AttemptTimeout time.Duration
 	// RequestTimeout bounds one SDK call, 429 waits and 5xx retries included
 	// (the SDK's requestTimeout, whole seconds). It must exceed
@@ -81,7 +83,11 @@ func New(ctx context.Context, orgURL string, creds Credentials, opts Options) (*
 	}
 	retry := opts.Retry
 	retry.Next = base
-	httpClient := &http.Client{Transport: &retry, Timeout: attemptTimeout}
+	retry.AttemptTimeout = attemptTimeout
+	// No http.Client.Timeout: it would bound all of RetryTransport's attempts
+	// together. Each attempt has its own deadline (above) and the whole call is
+	// bounded by the SDK's request timeout, through the request's context.
+	httpClient := &http.Client{Transport: &retry}
 
 	setters := []okta.ConfigSetter{
 		okta.WithOrgUrl(orgURL),

@@ -2,13 +2,16 @@ package oktaclient_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/okta/okta-sdk-golang/v2/okta"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -195,4 +198,75 @@ func TestEachAttemptIsBoundedByTheAttemptTimeout(t *testing.T) {
 	_, _, err = c.Application.ListApplications(context.Background(), nil)
 	require.Error(t, err)
 	assert.Less(t, time.Since(start), 2*time.Second)
+}
+
+// The attempt timeout bounds each attempt, not all of them together: slow 5xx
+// answers whose sum exceeds it are still retried to success, and an attempt
+// that hangs is abandoned and retried.
+func TestTheAttemptTimeoutIsPerAttempt(t *testing.T) {
+	t.Run("slow 5xx answers adding up to more than one attempt's time", func(t *testing.T) {
+		var calls atomic.Int32
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			if calls.Add(1) <= 3 {
+				time.Sleep(120 * time.Millisecond)
+				w.WriteHeader(http.StatusServiceUnavailable)
+				_, _ = w.Write([]byte(`{"errorCode":"E0000010","errorSummary":"Service is temporarily unavailable"}`))
+				return
+			}
+			_, _ = w.Write([]byte(`[]`))
+		}))
+		defer srv.Close()
+		opts := fastOptions()
+		opts.AttemptTimeout = 300 * time.Millisecond // < 3 x 120 ms
+		c, err := oktaclient.New(context.Background(), srv.URL, oktaclient.Credentials{APIToken: "x"}, opts)
+		require.NoError(t, err)
+		_, _, err = c.Application.ListApplications(context.Background(), nil)
+		require.NoError(t, err)
+		assert.Equal(t, int32(4), calls.Load())
+	})
+	t.Run("a hanging attempt is cut at the attempt timeout and retried", func(t *testing.T) {
+		var calls atomic.Int32
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if calls.Add(1) == 1 {
+				select {
+				case <-r.Context().Done():
+				case <-time.After(5 * time.Second):
+				}
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`[]`))
+		}))
+		defer srv.Close()
+		opts := fastOptions()
+		opts.AttemptTimeout = 100 * time.Millisecond
+		c, err := oktaclient.New(context.Background(), srv.URL, oktaclient.Credentials{APIToken: "x"}, opts)
+		require.NoError(t, err)
+		start := time.Now()
+		_, _, err = c.Application.ListApplications(context.Background(), nil)
+		require.NoError(t, err)
+		assert.Equal(t, int32(2), calls.Load())
+		assert.Less(t, time.Since(start), 2*time.Second)
+	})
+	t.Run("a create (POST) that hangs is not repeated", func(t *testing.T) {
+		var calls atomic.Int32
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			calls.Add(1)
+			_, _ = io.Copy(io.Discard, r.Body) // so the server notices the client leaving
+			select {
+			case <-r.Context().Done():
+			case <-time.After(5 * time.Second):
+			}
+		}))
+		defer srv.Close()
+		opts := fastOptions()
+		opts.AttemptTimeout = 100 * time.Millisecond
+		c, err := oktaclient.New(context.Background(), srv.URL, oktaclient.Credentials{APIToken: "x"}, opts)
+		require.NoError(t, err)
+		_, _, err = c.AuthorizationServer.CreateAuthorizationServer(context.Background(), okta.AuthorizationServer{Name: "x"})
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "attempt timed out")
+		assert.Equal(t, int32(1), calls.Load())
+	})
 }

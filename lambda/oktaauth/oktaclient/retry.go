@@ -38,6 +38,13 @@ type RetryTransport struct {
 	BaseDelay time.Duration
 	// MaxDelay caps one wait, including a server's Retry-After. Default: 8s.
 	MaxDelay time.Duration
+	// AttemptTimeout bounds each attempt, reading its response body included
+	// (a context with this timeout per try). An attempt that runs out of time is
+	// retried like a connection error. Zero means no per-attempt bound. It is
+	// applied here, not as http.Client.Timeout, because that would bound all
+	// the attempts together and cut the 5xx retries short; the bound on the whole
+	// call is the request's context (the SDK's request timeout).
+	AttemptTimeout time.Duration
 	// OnRetry, when set, is told about each retry before the wait (for logging).
 	// It must not log request bodies or headers: they can carry credentials.
 	OnRetry func(req *http.Request, attempt int, status int, err error, wait time.Duration)
@@ -74,19 +81,33 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 	ctx := req.Context()
 	for attempt := 1; ; attempt++ {
-		try := req.Clone(ctx)
+		actx, cancel := ctx, context.CancelFunc(func() {})
+		if t.AttemptTimeout > 0 {
+			actx, cancel = context.WithTimeout(ctx, t.AttemptTimeout)
+		}
+		try := req.Clone(actx)
 		if body != nil {
 			try.Body = io.NopCloser(bytes.NewReader(body))
 			try.ContentLength = int64(len(body))
 			try.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 		}
 		resp, err := next.RoundTrip(try)
+		if err != nil && ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
+			// This attempt's own time ran out, not the caller's: a transport error.
+			err = &attemptTimeoutError{timeout: t.AttemptTimeout, err: err}
+		}
 
 		status := 0
 		if resp != nil {
 			status = resp.StatusCode
 		}
 		if attempt >= maxAttempts || !t.shouldRetry(ctx, req, status, err) {
+			if resp != nil {
+				// The attempt's context lives until the body is closed.
+				resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+			} else {
+				cancel()
+			}
 			return resp, err
 		}
 		wait := t.delay(attempt, resp)
@@ -95,6 +116,7 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 			_ = resp.Body.Close()
 		}
+		cancel()
 		if t.OnRetry != nil {
 			t.OnRetry(req, attempt, status, err, wait)
 		}
@@ -113,7 +135,8 @@ func (t *RetryTransport) shouldRetry(ctx context.Context, req *http.Request, sta
 		return false
 	}
 	if err != nil {
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		var timedOut *attemptTimeoutError
+		if !errors.As(err, &timedOut) && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 			return false
 		}
 		return repeatable(req)
@@ -162,4 +185,29 @@ func (t *RetryTransport) delay(attempt int, resp *http.Response) time.Duration {
 	d = min(d, maxDelay)
 	half := d / 2
 	return half + time.Duration(rand.Int64N(int64(half)+1))
+}
+
+// attemptTimeoutError is one attempt running out of its AttemptTimeout.
+type attemptTimeoutError struct {
+	timeout time.Duration
+	err     error
+}
+
+func (e *attemptTimeoutError) Error() string {
+	return fmt.Sprintf("attempt timed out after %s: %v", e.timeout, e.err)
+}
+
+// Unwrap keeps the cause (context.DeadlineExceeded) visible to callers.
+func (e *attemptTimeoutError) Unwrap() error { return e.err }
+
+// cancelOnClose releases an attempt's context when its response body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
 }

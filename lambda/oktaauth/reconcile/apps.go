@@ -122,6 +122,9 @@ func (r *Reconciler) convergeApps(ctx context.Context, x *run) error {
 		}
 		if !appEqual(current, body) {
 			body.Id = got.id
+			// Okta's PUT replaces the app and wants the OAuth client_id back
+			// (terraform-provider-okta does the same).
+			body.Credentials.OauthClient.ClientId = clientID(current)
 			if _, _, err := r.Okta.Application.UpdateApplication(ctx, got.id, body); err != nil {
 				return fmt.Errorf("updating %s client %q (%s): %w", want.Kind, want.Label, got.id, err)
 			}

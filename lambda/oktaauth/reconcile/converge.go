@@ -46,6 +46,8 @@ func (r *Reconciler) converge(ctx context.Context, x *run) (*Result, error) {
 	steps := []func(context.Context, *run) error{
 		r.convergeScopes,
 		r.convergeApps,
+		r.convergeAssignments,
+		r.convergeUserSchema,
 		r.convergeClaims,
 		r.convergePolicies,
 		r.deleteStaleApps,

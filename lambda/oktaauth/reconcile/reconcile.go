@@ -18,6 +18,25 @@
 // A server with the wanted name but without this resource's marker is a
 // NameClashError, never adopted. One with the marker is this resource's own
 // (left by a Create that was interrupted and is now retried) and is reconciled.
+//
+// Sign-in. Okta lets a user sign in to an app only when the user is assigned to
+// it; a policy rule's groups (EVERYONE included) do not replace that. The
+// confidential and public apps are therefore assigned each of the spec's
+// UserGroupIDs, EVERYONE being resolved to the org's built-in Everyone group
+// (listed with filter type eq "BUILT_IN"). The apps are this resource's, so
+// every group assignment on them is too: an Update unassigns groups no longer
+// listed, those added by hand included, and the assignments go with the apps.
+//
+// User profile attributes. The fhirUser and patient claims read user profile
+// attributes (spec UserAttributes). Before the claims are made, the default user
+// schema is read and each missing attribute is added as a custom string that
+// users can read but not change. Attributes are never changed or removed, on
+// Update or Delete: they may hold users' data and other apps may read them;
+// remove one by hand in Okta's profile editor if it is really unused.
+//
+// Okta rights the credential needs: okta.authorizationServers.manage,
+// okta.apps.manage, okta.groups.read and okta.schemas.manage (see
+// oktaclient.DefaultScopes).
 package reconcile
 
 import (

@@ -360,6 +360,8 @@ func (s *Spec) parseScopes(p customresource.Properties) error {
 			return propErr(prop, fmt.Sprintf("%q is not a valid scope name (printable ASCII, no spaces, quotes or backslashes)", name))
 		case strings.HasPrefix(name, "okta."):
 			return propErr(prop, "scope names starting with okta. are reserved by Okta")
+		case strings.Contains(name, "<") && strings.Contains(name, ">"):
+			return propErr(prop, fmt.Sprintf("%q holds both '<' and '>', which Okta refuses in scope names", name))
 		case slices.Contains(OktaSystemScopes, name):
 			return propErr(prop, fmt.Sprintf("%q is an Okta system scope and exists already", name))
 		case slices.ContainsFunc(s.Scopes, func(sc Scope) bool { return sc.Name == name }):
@@ -438,6 +440,7 @@ func (s *Spec) parseClaims(p customresource.Properties) error {
 	if !attributeName.MatchString(fhirAttr) {
 		return propErr(PropFhirUserAttribute, fmt.Sprintf("must be an Okta user profile attribute name, got %q", fhirAttr))
 	}
+	s.UserAttributes = append(s.UserAttributes, fhirAttr)
 	for _, ct := range []string{"IDENTITY", "RESOURCE"} {
 		s.Claims = append(s.Claims, Claim{Name: "fhirUser", ClaimType: ct, ValueType: "EXPRESSION",
 			Value: "user." + fhirAttr, Scopes: []string{"fhirUser"}, AlwaysIncludeInToken: true})
@@ -460,6 +463,9 @@ func (s *Spec) parseClaims(p customresource.Properties) error {
 		}
 		if !attributeName.MatchString(attr) {
 			return propErr(PropPatientAttribute, fmt.Sprintf("must be an Okta user profile attribute name, got %q", attr))
+		}
+		if !slices.Contains(s.UserAttributes, attr) {
+			s.UserAttributes = append(s.UserAttributes, attr)
 		}
 		s.Claims = append(s.Claims, Claim{Name: name, ClaimType: "RESOURCE", ValueType: "EXPRESSION",
 			Value: "user." + attr, Scopes: []string{"launch/patient"}, AlwaysIncludeInToken: true})
@@ -660,15 +666,16 @@ func (s *Spec) parsePolicies(p customresource.Properties) error {
 		return err
 	}
 	all := assign == "ALL_CLIENTS"
-	groups, err := list(p, PropUserGroupIDs, []string{"EVERYONE"})
+	groups, err := list(p, PropUserGroupIDs, []string{EveryoneGroup})
 	if err != nil {
 		return err
 	}
 	for i, g := range groups {
-		if g != "EVERYONE" && !oktaID.MatchString(g) {
+		if g != EveryoneGroup && !oktaID.MatchString(g) {
 			return propErr(fmt.Sprintf("%s[%d]", PropUserGroupIDs, i), fmt.Sprintf("must be an Okta group id (00g...) or EVERYONE, got %q", g))
 		}
 	}
+	s.UserGroupIDs = groups
 	access, err := intRange(p, PropAccessTokenLifetimeMinutes, 60, 5, 1440)
 	if err != nil {
 		return err
@@ -680,6 +687,11 @@ func (s *Spec) parsePolicies(p customresource.Properties) error {
 	refresh, err := intRange(p, PropRefreshTokenLifetimeMinutes, 0, 0, 2628000)
 	if err != nil {
 		return err
+	}
+	// Okta wants access lifetime <= refresh window <= refresh lifetime (when
+	// the latter is not unlimited).
+	if window < access {
+		return propErr(PropRefreshTokenWindowMinutes, fmt.Sprintf("must be at least AccessTokenLifetimeMinutes (%d), got %d", access, window))
 	}
 	if refresh != 0 && refresh < window {
 		return propErr(PropRefreshTokenLifetimeMinutes, fmt.Sprintf("must be 0 (unlimited) or at least RefreshTokenWindowMinutes (%d), got %d", window, refresh))

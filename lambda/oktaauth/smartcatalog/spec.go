@@ -27,8 +27,10 @@
 //	ScopePermissionsV2         list of ordered subsets of "cruds" (rs, cud, cruds...), default [rs]
 //	ScopeConsent               IMPLICIT | REQUIRED, default IMPLICIT (clinical scopes)
 //	ScopeMetadataPublish       ALL_CLIENTS | NO_CLIENTS, default ALL_CLIENTS
-//	ExtraScopes                list of scope names (names starting "system/" go to the backend rule)
-//	FhirUserAttribute          user profile attribute holding fhirUser, default fhirUser
+//	ExtraScopes                list of scope names (names starting "system/" go to the backend rule;
+//	                           a name holding both '<' and '>' is refused, as Okta does)
+//	FhirUserAttribute          user profile attribute holding fhirUser, default fhirUser (this and
+//	                           PatientAttribute are added to the user schema when missing, never removed)
 //	PatientClaim               bool, default true
 //	PatientClaimName           default "patient"
 //	PatientAttribute           user profile attribute holding the patient id, default patientId
@@ -36,10 +38,12 @@
 //	                           "valueType":"EXPRESSION|GROUPS","groupFilterType","scopes":[...],
 //	                           "alwaysIncludeInToken":bool}]
 //	PolicyAssignment           CREATED_CLIENTS | ALL_CLIENTS, default CREATED_CLIENTS
-//	UserGroupIds               list of Okta group ids for the user-facing rule, default [EVERYONE]
+//	UserGroupIds               list of Okta group ids for the user-facing rule, default [EVERYONE];
+//	                           also assigned to the confidential and public apps (Okta signs in
+//	                           only assigned users), EVERYONE as the built-in Everyone group
 //	AccessTokenLifetimeMinutes        int 5..1440, default 60
 //	RefreshTokenLifetimeMinutes       int, 0 = unlimited, default 0
-//	RefreshTokenWindowMinutes         int 5..2628000, default 10080
+//	RefreshTokenWindowMinutes         int 5..2628000, >= AccessTokenLifetimeMinutes, default 10080
 //	BackendAccessTokenLifetimeMinutes int 5..1440, default 5
 //	TokenInlineHookId          Okta inline hook id for the user-facing rule, default none
 //	ConfidentialClient         bool, default false
@@ -199,7 +203,20 @@ type Spec struct {
 	Claims   []Claim
 	Clients  []Client
 	Policies []Policy
+
+	// UserGroupIDs are the groups (UserGroupIds) assigned to the user-facing
+	// apps (confidential and public): Okta signs in only users assigned to an
+	// app. "EVERYONE" stands for the org's built-in Everyone group.
+	UserGroupIDs []string
+	// UserAttributes are the user profile attributes the fhirUser and patient
+	// claims read (FhirUserAttribute, PatientAttribute). Each must exist in the
+	// default user schema; a missing one is added as a custom string attribute.
+	UserAttributes []string
 }
+
+// EveryoneGroup is the UserGroupIds keyword for all users. Policy rules take it
+// as is; app assignments need the id of the org's built-in Everyone group.
+const EveryoneGroup = "EVERYONE"
 
 // Server is the custom authorization server.
 type Server struct {

@@ -152,6 +152,14 @@ func (s *Server) routeApps(r *http.Request, segs []string, body any) (int, any, 
 		case http.MethodGet:
 			return 200, s.appWire(a, readSecrets), nil, nil
 		case http.MethodPut:
+			// Okta replaces the app on PUT and wants its OAuth client_id back.
+			cid, _ := lookup(body, "credentials", "oauthClient", "client_id")
+			if cid == nil || cid == "" {
+				return 0, nil, nil, invalid("credentials.oauthClient.client_id", "The field cannot be left blank")
+			}
+			if cid != a.Credentials.OauthClient.ClientID {
+				return 0, nil, nil, invalid("credentials.oauthClient.client_id", "client_id cannot be changed")
+			}
 			if err := s.writeApp(a, body); err != nil {
 				return 0, nil, nil, err
 			}
@@ -161,6 +169,7 @@ func (s *Server) routeApps(r *http.Request, segs []string, body any) (int, any, 
 				return 0, nil, nil, forbidden("E0000056", "Delete application forbidden.")
 			}
 			s.apps = slices.DeleteFunc(s.apps, func(x *App) bool { return x == a })
+			delete(s.assignments, a.ID) // its group assignments go with it
 			// Okta drops a deleted client from the policies that named it.
 			for _, as := range s.servers {
 				for _, p := range as.Policies {
@@ -173,6 +182,8 @@ func (s *Server) routeApps(r *http.Request, segs []string, body any) (int, any, 
 		return 0, nil, nil, methodNotAllowed()
 	}
 	switch {
+	case segs[1] == "groups" && len(segs) <= 3:
+		return s.routeAppGroups(r, a, segs[2:], body)
 	case segs[1] == "lifecycle" && len(segs) == 3 && r.Method == http.MethodPost:
 		return s.lifecycle(&a.Status, segs[2])
 	case segs[1] == "credentials" && len(segs) == 3 && segs[2] == "secrets" && r.Method == http.MethodGet:

@@ -254,6 +254,10 @@ func (s *Server) route(r *http.Request, body any) (int, any, []string, *apiError
 		return s.routeServers(r, segs[3:], body)
 	case "apps":
 		return s.routeApps(r, segs[3:], body)
+	case "groups":
+		return s.routeGroups(r, segs[3:])
+	case "meta":
+		return s.routeSchemas(r, segs[3:], body)
 	}
 	return 0, nil, nil, notFound(r.URL.Path, "Endpoint")
 }
@@ -519,6 +523,8 @@ func (s *Server) writeScope(as *AuthorizationServer, sc *Scope, body any) *apiEr
 		return invalid("name", "Scope names cannot contain whitespace, quotes or backslashes")
 	case strings.HasPrefix(name, "okta."):
 		return invalid("name", "Scope names cannot start with okta.")
+	case strings.Contains(name, "<") && strings.Contains(name, ">"):
+		return invalid("name", "Scope names cannot contain both < and >")
 	case len(name) > 1024:
 		return invalid("name", "Scope names cannot be longer than 1024 characters")
 	}
@@ -800,6 +806,8 @@ func (s *Server) writeRule(as *AuthorizationServer, p *Policy, rule *Rule, body 
 		return invalid("actions.token.accessTokenLifetimeMinutes", "must be between 5 and 1440")
 	case t.RefreshTokenWindowMinutes < 5 || t.RefreshTokenWindowMinutes > 2628000:
 		return invalid("actions.token.refreshTokenWindowMinutes", "must be between 5 minutes and 5 years")
+	case t.RefreshTokenWindowMinutes < t.AccessTokenLifetimeMinutes:
+		return invalid("actions.token.refreshTokenWindowMinutes", "must be at least the access token lifetime")
 	case t.RefreshTokenLifetimeMinutes != 0 && t.RefreshTokenLifetimeMinutes < t.RefreshTokenWindowMinutes:
 		return invalid("actions.token.refreshTokenLifetimeMinutes", "must be unlimited (0) or at least the refresh token window")
 	}

@@ -11,6 +11,12 @@
 // requests (SSWS token, or a bearer token it issued at /oauth2/v1/token for a
 // private_key_jwt service app) and records every request with its decoded body.
 //
+// Beyond authorization servers and apps it models groups (with the org's
+// built-in Everyone group, which only its id names: "EVERYONE" is a policy-rule
+// keyword and a 404 as an app assignment's group), apps' group assignments
+// (Okta signs in only assigned users) and the default user schema's custom
+// attributes (a partial POST adds them; a property sent as null is removed).
+//
 // Faults (Inject) make any request fail by method, path pattern and count: a
 // validation error halfway through a create, 5xx bursts, or 429s whose reset time
 // the test chooses, so the SDK's rate-limit wait can be honoured without sleeping.
@@ -112,6 +118,9 @@ type Server struct {
 	now          func() time.Time
 	servers      []*AuthorizationServer
 	apps         []*App
+	groups       []*Group                 // groups[0] is the built-in Everyone group
+	assignments  map[string][]*Assignment // app id -> its group assignments
+	userSchema   map[string]*UserAttribute
 	serviceApps  map[string]serviceApp // management API clients (private_key_jwt)
 	accessTokens map[string][]string   // bearer token -> granted scopes
 	faults       []*Fault
@@ -140,7 +149,12 @@ func New(t testing.TB, opts Options) *Server {
 		serviceApps:  map[string]serviceApp{},
 		accessTokens: map[string][]string{},
 		used:         map[string]bool{},
+		assignments:  map[string][]*Assignment{},
+		userSchema:   map[string]*UserAttribute{},
 	}
+	everyone := &Group{ID: s.newID("00g"), Type: "BUILT_IN", Created: s.now().UTC()}
+	everyone.Profile.Name, everyone.Profile.Description = "Everyone", "All users in your organization"
+	s.groups = []*Group{everyone}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.Close)
 	return s
@@ -410,8 +424,13 @@ func (s *Server) authenticate(r *http.Request) *apiError {
 		return &apiError{status: http.StatusUnauthorized, code: "E0000005", summary: "Invalid session"}
 	}
 	area := "okta.authorizationServers"
-	if strings.HasPrefix(r.URL.Path, "/api/v1/apps") {
+	switch {
+	case strings.HasPrefix(r.URL.Path, "/api/v1/apps"): // app group assignments included
 		area = "okta.apps"
+	case strings.HasPrefix(r.URL.Path, "/api/v1/groups"):
+		area = "okta.groups"
+	case strings.HasPrefix(r.URL.Path, "/api/v1/meta/schemas"):
+		area = "okta.schemas"
 	}
 	need := []string{area + ".manage"}
 	if r.Method == http.MethodGet {

@@ -57,6 +57,15 @@ func TestAuthorizationServersScopesAndErrors(t *testing.T) {
 		_, _, err := c.AuthorizationServer.CreateAuthorizationServer(ctx, okta.AuthorizationServer{Name: "b", Audiences: []string{"x", "y"}})
 		assert.Equal(t, "E0000001", oktaErr(t, err).ErrorCode)
 	})
+	t.Run("a scope name with both < and > is refused", func(t *testing.T) {
+		other, _, err := c.AuthorizationServer.CreateAuthorizationServer(ctx, okta.AuthorizationServer{Name: "angles", Audiences: []string{"api://angles"}})
+		require.NoError(t, err)
+		_, _, err = c.AuthorizationServer.CreateOAuth2Scope(ctx, other.Id, okta.OAuth2Scope{Name: "x<y>"})
+		assert.Equal(t, "E0000001", oktaErr(t, err).ErrorCode)
+		_, _, err = c.AuthorizationServer.CreateOAuth2Scope(ctx, other.Id, okta.OAuth2Scope{Name: "x<y"})
+		assert.NoError(t, err, "one of the two is accepted")
+		f.RemoveAuthorizationServer(other.Id)
+	})
 	t.Run("unknown id is a 404 E0000007", func(t *testing.T) {
 		_, resp, err := c.AuthorizationServer.GetAuthorizationServer(ctx, "ausDoesNotExist00000")
 		assert.Equal(t, http.StatusNotFound, resp.StatusCode)
@@ -135,6 +144,16 @@ func TestPoliciesAndRules(t *testing.T) {
 		assert.Nil(t, token["refreshTokenLifetimeMinutes"], "0 in the plain field goes out as null")
 		assert.Equal(t, float64(60), token["accessTokenLifetimeMinutes"])
 	})
+	t.Run("a refresh window shorter than the access token lifetime is refused", func(t *testing.T) {
+		r := rule
+		r.PriorityPtr = okta.Int64Ptr(1)
+		r.Actions = &okta.AuthorizationServerPolicyRuleActions{Token: &okta.TokenAuthorizationServerPolicyRuleAction{
+			AccessTokenLifetimeMinutesPtr: okta.Int64Ptr(60), RefreshTokenLifetimeMinutesPtr: okta.Int64Ptr(0), RefreshTokenWindowMinutesPtr: okta.Int64Ptr(30)}}
+		_, _, err := c.AuthorizationServer.CreateAuthorizationServerPolicyRule(ctx, as.Id, p.Id, r)
+		oe := oktaErr(t, err)
+		assert.Equal(t, "E0000001", oe.ErrorCode)
+		assert.Contains(t, oe.ErrorSummary, "refreshTokenWindowMinutes")
+	})
 	t.Run("refresh_token is not a rule grant type", func(t *testing.T) {
 		r := rule
 		r.Actions = &okta.AuthorizationServerPolicyRuleActions{Token: &okta.TokenAuthorizationServerPolicyRuleAction{
@@ -178,6 +197,21 @@ func TestApps(t *testing.T) {
 	assert.Len(t, app.Credentials.OauthClient.ClientSecret, 64, "Okta generates the secret")
 	assert.Equal(t, "ACTIVE", app.Status)
 
+	t.Run("an app PUT must carry the app's client_id", func(t *testing.T) {
+		body := web("one renamed")
+		_, _, err := c.Application.UpdateApplication(ctx, app.Id, body)
+		oe := oktaErr(t, err)
+		assert.Equal(t, "E0000001", oe.ErrorCode)
+		assert.Contains(t, oe.ErrorSummary, "client_id")
+		body.Credentials = &okta.OAuthApplicationCredentials{OauthClient: &okta.ApplicationCredentialsOAuthClient{ClientId: "0oaSomeOtherClient00"}}
+		_, _, err = c.Application.UpdateApplication(ctx, app.Id, body)
+		assert.Equal(t, "E0000001", oktaErr(t, err).ErrorCode)
+		body.Credentials.OauthClient.ClientId = app.Id
+		_, _, err = c.Application.UpdateApplication(ctx, app.Id, body)
+		require.NoError(t, err)
+		got, _ := f.App(app.Id)
+		assert.Equal(t, "one renamed", got.Label)
+	})
 	t.Run("an active app cannot be deleted", func(t *testing.T) {
 		_, err := c.Application.DeleteApplication(ctx, app.Id)
 		assert.Equal(t, "E0000056", oktaErr(t, err).ErrorCode)
@@ -285,4 +319,64 @@ func TestPathMatches(t *testing.T) {
 	for _, tc := range cases {
 		assert.Equal(t, tc.want, fakeokta.PathMatches(tc.pattern, tc.path), "%s ~ %s", tc.pattern, tc.path)
 	}
+}
+
+func TestGroupsAndAppAssignments(t *testing.T) {
+	f := fakeokta.New(t, fakeokta.Options{})
+	c := sdk(t, f)
+	ctx := context.Background()
+	id := f.AddApp("web", nil)
+	clinicians := f.AddGroup("clinicians")
+
+	builtIn, _, err := c.Group.ListGroups(ctx, query.NewQueryParams(query.WithFilter(`type eq "BUILT_IN"`)))
+	require.NoError(t, err)
+	require.Len(t, builtIn, 1)
+	assert.Equal(t, "Everyone", builtIn[0].Profile.Name)
+	assert.Equal(t, f.EveryoneGroupID(), builtIn[0].Id)
+	assert.Regexp(t, `^00g[A-Za-z0-9]{17}$`, builtIn[0].Id)
+
+	_, _, err = c.Application.CreateApplicationGroupAssignment(ctx, id, "EVERYONE", okta.ApplicationGroupAssignment{})
+	assert.Equal(t, "E0000007", oktaErr(t, err).ErrorCode, "EVERYONE is a rule keyword, not a group id")
+	for _, g := range []string{builtIn[0].Id, clinicians, clinicians} {
+		a, _, err := c.Application.CreateApplicationGroupAssignment(ctx, id, g, okta.ApplicationGroupAssignment{})
+		require.NoError(t, err)
+		assert.Equal(t, g, a.Id)
+	}
+	list, _, err := c.Application.ListApplicationGroupAssignments(ctx, id, nil)
+	require.NoError(t, err)
+	assert.Len(t, list, 2, "assigning twice is one assignment")
+	_, err = c.Application.DeleteApplicationGroupAssignment(ctx, id, clinicians)
+	require.NoError(t, err)
+	resp, err := c.Application.DeleteApplicationGroupAssignment(ctx, id, clinicians)
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "%v", err)
+	assert.Equal(t, []string{builtIn[0].Id}, f.AppGroups(id))
+
+	_, err = c.Application.DeactivateApplication(ctx, id)
+	require.NoError(t, err)
+	_, err = c.Application.DeleteApplication(ctx, id)
+	require.NoError(t, err)
+	assert.Empty(t, f.AppGroups(id), "a deleted app's assignments go with it")
+}
+
+func TestUserSchema(t *testing.T) {
+	f := fakeokta.New(t, fakeokta.Options{})
+	c := sdk(t, f)
+	ctx := context.Background()
+	s, _, err := c.UserSchema.GetUserSchema(ctx, "default")
+	require.NoError(t, err)
+	assert.NotNil(t, s.Definitions.Base.Properties["email"])
+	assert.Empty(t, s.Definitions.Custom.Properties)
+
+	add := func(name string, a *okta.UserSchemaAttribute) error {
+		_, _, err := c.UserSchema.UpdateUserProfile(ctx, "default", okta.UserSchema{Definitions: &okta.UserSchemaDefinitions{
+			Custom: &okta.UserSchemaPublic{Id: "#custom", Type: "object", Properties: map[string]*okta.UserSchemaAttribute{name: a}}}})
+		return err
+	}
+	require.NoError(t, add("fhirUser", &okta.UserSchemaAttribute{Title: "fhirUser", Type: "string"}))
+	require.NoError(t, add("patientId", &okta.UserSchemaAttribute{Title: "patientId", Type: "string"}))
+	assert.Len(t, f.CustomUserAttributes(), 2, "a partial schema adds, it does not replace")
+	assert.Equal(t, "E0000001", oktaErr(t, add("email", &okta.UserSchemaAttribute{Title: "e", Type: "string"})).ErrorCode)
+	assert.Equal(t, "E0000001", oktaErr(t, add("x", &okta.UserSchemaAttribute{Type: "string"})).ErrorCode, "title required")
+	require.NoError(t, add("patientId", nil), "null removes, as in Okta")
+	assert.NotContains(t, f.CustomUserAttributes(), "patientId")
 }

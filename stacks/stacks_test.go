@@ -92,18 +92,23 @@ func TestProductionIsProtectedAndEveryResourceIsTagged(t *testing.T) {
 }
 
 func TestACustomerManagedKeyRotatesAndOutlivesTheStack(t *testing.T) {
+	checked := 0
 	for _, s := range environments(t, nil) {
-		if s.SmartHealthLake.EncryptionKey() == nil {
+		if s.Environment.Datastore.Encryption != "customer-managed" {
 			continue
 		}
-		tpl := cdktest.Template(t, s.Stack)
-		cdktest.Try(t, func() {
-			tpl.HasResource(jsii.String("AWS::KMS::Key"), map[string]any{
-				"Properties":     map[string]any{"EnableKeyRotation": true},
-				"DeletionPolicy": "Retain",
-			})
-		})
+		checked++
+		key := s.SmartHealthLake.EncryptionKey()
+		require.NotNil(t, key, "%s: a customer-managed key", s.Environment.Name)
+		keyID := cdktest.LogicalID(t, key)
+		all := cdktest.Resources(t, cdktest.Template(t, s.Stack))
+		// The data key itself, not just any key of the stack (the log key also rotates).
+		require.Equal(t, true, all[keyID].Properties["EnableKeyRotation"], "%s: rotation on", s.Environment.Name)
+		require.Equal(t, "Retain", all[keyID].DeletionPolicy, "%s: the key outlives the stack", s.Environment.Name)
+		_, ds := cdktest.Only(t, all, "Custom::SmartHealthLakeDatastore")
+		require.Equal(t, cdktest.GetAtt(keyID, "Arn"), ds.Properties["KmsKeyArn"], "%s: the data store uses it", s.Environment.Name)
 	}
+	require.Positive(t, checked, "cdk.json has a customer-managed environment")
 }
 
 func TestAnAWSOwnedKeyEnvironmentCreatesNoKey(t *testing.T) {

@@ -85,6 +85,8 @@ func Panics(t testing.TB, f func()) string {
 	return msg
 }
 
+// describe renders a recovered panic. CDKTEST_STACK=1 adds the Go stack, to
+// find which construct call raised a jsii error.
 func describe(r any) any {
 	if err, isErr := r.(error); isErr {
 		return err.Error()

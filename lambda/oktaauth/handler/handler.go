@@ -5,9 +5,12 @@
 //
 // Custom::SmartOktaAuthorizationServer (smartcatalog.ResourceTypeAuthorizationServer):
 // Create makes the authorization server and everything in it and returns its id
-// as the physical id; Update reconciles in place; Delete removes what the
-// resource made. See package smartcatalog for the properties and package
-// reconcile for how objects are found and owned. Without an Audience property,
+// as the physical id; a Create that fails (or runs out of time: it stops
+// CleanupReserve before the invocation's deadline) removes what it made, since
+// the framework never passes on the Delete of a failed Create. Update
+// reconciles in place, removals last; Delete removes what the resource made.
+// See package smartcatalog for the properties and package reconcile for how
+// objects are found and owned. Without an Audience property,
 // Create gives the server smartcatalog.PlaceholderAudience and Update leaves its
 // audience alone.
 //

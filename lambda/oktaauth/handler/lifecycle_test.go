@@ -2,9 +2,13 @@ package handler_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -268,4 +272,125 @@ func TestAFailedUpdateAndItsRollbackKeepEveryClientID(t *testing.T) {
 			})
 		})
 	}
+}
+
+// lossyTransport carries every request to the fake but, for the first n
+// matching method and path, drops the answer and returns err instead: the
+// connection was cut after Okta got the request, so Okta carried it out and the
+// client never learns the new object's id.
+type lossyTransport struct {
+	method, path string
+	err          error
+	mu           sync.Mutex
+	n            int
+}
+
+func (l *lossyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil || req.Method != l.method || req.URL.Path != l.path {
+		return resp, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.n == 0 {
+		return resp, nil
+	}
+	l.n--
+	_ = resp.Body.Close()
+	return nil, l.err
+}
+
+func TestAFailedCreateRemovesWhatItMadeEvenWhenOktasAnswerWasLost(t *testing.T) {
+	reset := errors.New("read tcp: connection reset by peer")
+	cases := []struct {
+		name  string
+		lost  *lossyTransport
+		fault *fakeokta.Fault
+		posts int // creates Okta carried out at the lost path
+	}{
+		{name: "the answer to the server's create is lost",
+			lost: &lossyTransport{method: "POST", path: "/api/v1/authorizationServers", err: reset, n: 1}, posts: 1},
+		{name: "the answer to an app's create is lost",
+			lost: &lossyTransport{method: "POST", path: "/api/v1/apps", err: reset, n: 1}, posts: 1},
+		{name: "the answer to the server's create ends in EOF, the SDK sends it again, and a later step fails",
+			lost:  &lossyTransport{method: "POST", path: "/api/v1/authorizationServers", err: io.EOF, n: 1},
+			fault: &fakeokta.Fault{Method: "POST", Path: "/api/v1/authorizationServers/*/policies", Status: http.StatusBadRequest}, posts: 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, fakeokta.Options{})
+			e.h.Okta.Transport = tc.lost
+			if tc.fault != nil {
+				e.okta.Inject(*tc.fault)
+			}
+			_, err := e.run(e.fullEvent())
+			require.Error(t, err)
+			assert.Len(t, e.okta.RequestsMatching("POST", tc.lost.path), tc.posts, "Okta carried the requests out")
+			assert.Empty(t, e.okta.AuthorizationServers(), "no server is left")
+			assert.Empty(t, e.okta.Apps(), "no app is left")
+		})
+	}
+}
+
+func TestAnUpdateRemovesNothingUntilEverythingElseSucceeded(t *testing.T) {
+	e := newEnv(t, fakeokta.Options{})
+	clinicians := e.okta.AddGroup("clinicians")
+	create := e.fullEvent()
+	create.ResourceProperties["UserGroupIds"] = []any{"EVERYONE", clinicians}
+	resp, err := e.run(create)
+	require.NoError(t, err)
+	e.okta.ResetRequests()
+
+	// One update that adds, changes and removes a bit of everything.
+	_, err = e.run(updateEvent(create, resp.PhysicalResourceID, func(p map[string]any) {
+		p["ScopeResources"] = []any{"Patient", "Condition"} // scopes added and removed, rules changed
+		p["PatientClaim"] = "false"                         // a claim removed
+		p["ExtraClaims"] = `[{"name":"site","value":"user.site","scopes":["launch"]}]`
+		p["UserGroupIds"] = []any{"EVERYONE"} // a group unassigned
+		p["ConfidentialClient"] = "false"     // clients removed, with the backend policy
+		p["BackendClient"] = "false"
+		p["AccessTokenLifetimeMinutes"] = "30"
+	}))
+	require.NoError(t, err)
+
+	// What each write removes ("" for a write that adds or changes).
+	removes := func(w string) string {
+		method, path, _ := cut(w)
+		for _, x := range []struct{ method, pattern, what string }{
+			{"DELETE", "/api/v1/apps/*/groups/*", "group assignment"},
+			{"DELETE", "/api/v1/authorizationServers/*/claims/*", "claim"},
+			{"DELETE", "/api/v1/authorizationServers/*/policies/*/rules/*", "rule"},
+			{"DELETE", "/api/v1/authorizationServers/*/policies/*", "policy"},
+			{"DELETE", "/api/v1/authorizationServers/*/scopes/*", "scope"},
+			{"POST", "/api/v1/apps/*/lifecycle/deactivate", "app (deactivation)"},
+			{"DELETE", "/api/v1/apps/*", "app"},
+		} {
+			if method == x.method && fakeokta.PathMatches(x.pattern, path) {
+				return x.what
+			}
+		}
+		require.NotEqual(t, "DELETE", method, "an unexpected removal: %s", w)
+		return ""
+	}
+	writes := e.writes()
+	first := slices.IndexFunc(writes, func(w string) bool { return removes(w) != "" })
+	require.Positive(t, first, "writes: %v", writes)
+	var order []string
+	for _, w := range writes[first:] {
+		what := removes(w)
+		require.NotEmpty(t, what, "%s comes after a removal: %v", w, writes)
+		if len(order) == 0 || order[len(order)-1] != what {
+			order = append(order, what)
+		}
+	}
+	assert.Equal(t, []string{
+		"group assignment",   // the unassigned group
+		"claim",              // the removed claim, before the scopes claims may name
+		"policy",             // the backend policy (its rule goes with it)
+		"scope",              // the removed resource type's scopes
+		"app (deactivation)", // the removed clients, last of all
+		"app",
+		"app (deactivation)",
+		"app",
+	}, order)
 }

@@ -202,28 +202,38 @@ func (r *Reconciler) undoCreate(ctx context.Context, j *journal, owner Owner, op
 }
 
 func (r *Reconciler) removeMade(ctx context.Context, j *journal, owner Owner, opts createOptions) error {
-	switch {
-	case j.adopted && opts.keepAdopted:
+	if j.adopted && opts.keepAdopted {
 		for _, id := range j.appIDs {
 			if err := r.deleteApp(ctx, id); err != nil {
 				return err
 			}
 		}
 		return nil
-	case j.serverID != "":
-		return r.deleteAll(ctx, j.serverID, owner, j.appIDs)
 	}
-	// The server's create failed, perhaps after Okta made it: every server of
-	// this owner and name is this run's (create removed or took over all others).
+	// Every server of this owner and name is this run's: create removed or took
+	// over all others before it made anything. There can be more than the one
+	// it knows of: a create whose answer was lost (its context ended) may still
+	// have been carried out, and the SDK repeats a request cut off by an EOF.
 	servers, err := r.serversNamed(ctx, j.name)
 	if err != nil {
 		return err
 	}
+	ids := []string{}
+	if j.serverID != "" {
+		ids = append(ids, j.serverID)
+	}
 	for _, as := range servers {
-		if owner.Owns(as.Description) {
-			if err := r.deleteAll(ctx, as.Id, owner, nil); err != nil {
-				return err
-			}
+		if owner.Owns(as.Description) && !slices.Contains(ids, as.Id) {
+			ids = append(ids, as.Id)
+		}
+	}
+	for _, id := range ids {
+		var made []string
+		if id == j.serverID {
+			made = j.appIDs
+		}
+		if err := r.deleteAll(ctx, id, owner, made); err != nil {
+			return err
 		}
 	}
 	return nil

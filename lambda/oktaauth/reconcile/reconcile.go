@@ -17,7 +17,14 @@
 //
 // A server with the wanted name but without this resource's marker is a
 // NameClashError, never adopted. One with the marker is this resource's own
-// (left by a Create that was interrupted and is now retried) and is reconciled.
+// (left by a Create that could not clean up) and is reconciled; see Create for
+// how a Create cleans up after itself and recovers such leftovers.
+//
+// Failed updates. An Update removes what the spec no longer wants (clients,
+// rules, policies, scopes, claims, group assignments) only after everything
+// else has succeeded, apps last: until then a failure has deleted nothing, and
+// the rollback Update finds every client it restores, with its client_id and
+// secret.
 //
 // Sign-in. Okta lets a user sign in to an app only when the user is assigned to
 // it; a policy rule's groups (EVERYONE included) do not replace that. The
@@ -257,9 +264,11 @@ func (r *Reconciler) SetAudience(ctx context.Context, serverID, audience string)
 
 // Delete deactivates and deletes the apps and the server this resource made.
 // Not-found is success at every step. A physical id that is not an
-// authorization server id is one CloudFormation made up for a failed Create; in
-// that case anything carrying this resource's marker under the server name is
-// removed (what a failed Create's own cleanup could not remove).
+// authorization server id is one made up for a failed Create; in that case
+// anything carrying this resource's marker under the server name is removed
+// (what a failed Create's own cleanup could not remove). Behind the CDK
+// Provider framework that Delete never comes (the framework answers it
+// itself), which is why Create cleans up and recovers on its own.
 func (r *Reconciler) Delete(ctx context.Context, physicalID, name string, owner Owner) error {
 	if serverIDPattern.MatchString(physicalID) {
 		return r.deleteAll(ctx, physicalID, owner, nil)

@@ -9,9 +9,10 @@ import (
 // delayed holds each answer for Options.Latency after the fake has carried the
 // request out, as a slow network or a loaded org would. The change is made
 // before the wait: a client that gives up meanwhile (its context ends) has
-// still changed Okta and never learns the new object's id, which is what a real
-// org does with a request it received (Okta has no cancellation; the SDK's
-// create calls are not idempotent).
+// still changed Okta and never learns the new object's id. A server that has
+// received a request carries it out whether or not the client stays for the
+// answer; a client whose connection ends first cannot tell (RFC 9110, section
+// 9.2.2, on retrying non-idempotent requests such as Okta's create POSTs).
 func (s *Server) delayed(next http.Handler) http.Handler {
 	if s.opts.Latency <= 0 {
 		return next

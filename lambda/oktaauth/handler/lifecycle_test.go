@@ -394,3 +394,44 @@ func TestAnUpdateRemovesNothingUntilEverythingElseSucceeded(t *testing.T) {
 		"app",
 	}, order)
 }
+
+func TestTheRollbackOfAMoveToAnotherOrgTakesTheOriginalServerBack(t *testing.T) {
+	for _, fails := range []bool{false, true} {
+		name := "the original server and its clients serve again, with their ids"
+		if fails {
+			name = "a rollback that fails never deletes the original server or its clients"
+		}
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, fakeokta.Options{})
+			create := e.fullEvent()
+			resp := e.create()
+			before := appsByKind(e.okta)
+			other := fakeokta.New(t, fakeokta.Options{})
+			move := updateEvent(create, resp.PhysicalResourceID, func(p map[string]any) { p["OktaOrgUrl"] = other.URL })
+			moved, err := e.run(move)
+			require.NoError(t, err)
+
+			// Another resource of the stack fails: CloudFormation rolls back
+			// with the old properties on the new physical id.
+			rollback := updateEvent(move, moved.PhysicalResourceID, nil)
+			rollback.ResourceProperties = create.ResourceProperties
+			if fails {
+				e.sm.FailNext("PutSecretValue", 3) // every attempt of the SDK
+			}
+			out, err := e.run(rollback)
+			if fails {
+				require.Error(t, err)
+			} else {
+				require.NoError(t, err)
+				assert.Equal(t, resp.PhysicalResourceID, out.PhysicalResourceID, "the original server's id")
+			}
+			as := e.onlyServer()
+			assert.Equal(t, resp.PhysicalResourceID, as.ID)
+			after := appsByKind(e.okta)
+			require.Len(t, after, 4)
+			for kind, a := range before {
+				assert.Equal(t, a.ID, after[kind].ID, kind)
+			}
+		})
+	}
+}

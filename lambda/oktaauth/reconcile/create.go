@@ -101,8 +101,8 @@ func (r *Reconciler) provisioningContext(ctx context.Context) (context.Context, 
 	return work, reserve, cancel
 }
 
-// provision does the work of create. The journal is nil when nothing was
-// changed yet.
+// provision does the work of create. The journal is nil when this run has
+// made nothing yet (it may have removed leftovers of earlier ones).
 func (r *Reconciler) provision(ctx context.Context, spec *smartcatalog.Spec, owner Owner, opts createOptions) (*Result, *journal, error) {
 	servers, err := r.allServers(ctx)
 	if err != nil {

@@ -5,9 +5,12 @@
 //
 // Custom::SmartOktaAuthorizationServer (smartcatalog.ResourceTypeAuthorizationServer):
 // Create makes the authorization server and everything in it and returns its id
-// as the physical id; Update reconciles in place; Delete removes what the
-// resource made. See package smartcatalog for the properties and package
-// reconcile for how objects are found and owned. Without an Audience property,
+// as the physical id; a Create that fails (or runs out of time: it stops
+// CleanupReserve before the invocation's deadline) removes what it made, since
+// the framework never passes on the Delete of a failed Create. Update
+// reconciles in place, removals last; Delete removes what the resource made.
+// See package smartcatalog for the properties and package reconcile for how
+// objects are found and owned. Without an Audience property,
 // Create gives the server smartcatalog.PlaceholderAudience and Update leaves its
 // audience alone.
 //
@@ -95,6 +98,10 @@ type Handler struct {
 	Log            *slog.Logger
 	// Okta configures the Okta client (timeouts, retries; tests point it at a fake).
 	Okta oktaclient.Options
+	// CleanupReserve is how long before the invocation's deadline a Create stops
+	// provisioning, to remove what it made and fail (see reconcile.Reconciler).
+	// Default: reconcile's, 3 minutes.
+	CleanupReserve time.Duration
 }
 
 // OnEvent handles one CloudFormation event.
@@ -212,7 +219,7 @@ func (h *Handler) handleServer(ctx context.Context, log *slog.Logger, event cust
 			// Create anew; the new physical id makes CloudFormation delete the
 			// old resource with its own (old) properties.
 			log.InfoContext(ctx, "Okta org changed; creating a replacement", "oldOrg", old.OrgURL, "newOrg", spec.OrgURL)
-			res, err = rec.Create(ctx, spec, owner)
+			res, err = rec.CreateReplacement(ctx, spec, owner)
 		} else {
 			res, err = rec.Update(ctx, event.PhysicalResourceID, spec, old, owner)
 		}
@@ -262,7 +269,7 @@ func (h *Handler) reconciler(ctx context.Context, log *slog.Logger, orgURL, cred
 	if err != nil {
 		return nil, err
 	}
-	return &reconcile.Reconciler{Okta: client, Secrets: h.SecretsManager, Log: log}, nil
+	return &reconcile.Reconciler{Okta: client, Secrets: h.SecretsManager, Log: log, CleanupReserve: h.CleanupReserve}, nil
 }
 
 // respond builds the framework response. Data holds ids, URLs and the secret's

@@ -36,7 +36,7 @@ type ownedApp struct {
 }
 
 // ownApps lists the OIDC apps whose profile carries this owner's tag and one of
-// the server ids, oldest first.
+// the server ids (any server when serverIDs is nil), oldest first.
 func (r *Reconciler) ownApps(ctx context.Context, owner Owner, serverIDs []string) ([]ownedApp, error) {
 	apps, resp, err := r.Okta.Application.ListApplications(ctx,
 		query.NewQueryParams(query.WithFilter(`name eq "oidc_client"`), query.WithLimit(200)))
@@ -61,7 +61,7 @@ func (r *Reconciler) ownApps(ctx context.Context, owner Owner, serverIDs []strin
 		}
 		server, _ := p[profileServer].(string)
 		kind, _ := p[profileClient].(string)
-		if !slices.Contains(serverIDs, server) {
+		if serverIDs != nil && !slices.Contains(serverIDs, server) {
 			continue
 		}
 		o := ownedApp{id: a.Id, kind: smartcatalog.ClientKind(kind), serverID: server, status: a.Status}
@@ -150,15 +150,6 @@ func (r *Reconciler) convergeApps(ctx context.Context, x *run) error {
 		}
 		x.staleApps = append(x.staleApps, a)
 		x.secretsChanged[kind] = true // its secret must leave the secret document
-	}
-	return nil
-}
-
-func (r *Reconciler) deleteStaleApps(ctx context.Context, x *run) error {
-	for _, a := range x.staleApps {
-		if err := r.deleteApp(ctx, a.id); err != nil {
-			return err
-		}
 	}
 	return nil
 }

@@ -31,13 +31,34 @@ type run struct {
 	// secretsChanged marks the kinds whose credential changed in this run (made,
 	// taken over, or removed), so their secret must be written.
 	secretsChanged map[smartcatalog.ClientKind]bool
-	staleApps      []ownedApp
-	staleScopes    []*okta.OAuth2Scope
+	// What is no longer wanted, removed only at the very end (removeStale).
+	staleApps        []ownedApp
+	staleScopes      []*okta.OAuth2Scope
+	staleClaims      []*okta.OAuth2Claim
+	stalePolicies    []*okta.AuthorizationServerPolicy
+	staleRules       []staleRule
+	staleAssignments []staleAssignment
+}
+
+// staleRule is a rule no longer wanted in a policy that stays.
+type staleRule struct {
+	policyID, policyName string
+	rule                 *okta.AuthorizationServerPolicyRule
+}
+
+// staleAssignment is a group no longer assigned to a user-facing app.
+type staleAssignment struct {
+	kind           smartcatalog.ClientKind
+	appID, groupID string
 }
 
 // converge makes the contents of r.as match the spec. Order matters: scopes
 // before the claims and rules that name them, apps before the policies that name
-// them, and deletions last, after nothing refers to what is deleted.
+// them, and every removal last (removeStale), after everything else succeeded,
+// the secrets included. A run that fails before then has deleted nothing: the
+// rollback Update CloudFormation sends next finds every client it restores
+// still there and keeps its client_id and secret (an app deleted and made again
+// gets new ones, and every application registered with the old ones breaks).
 func (r *Reconciler) converge(ctx context.Context, x *run) (*Result, error) {
 	x.clientIDs = map[smartcatalog.ClientKind]string{}
 	x.apps = map[smartcatalog.ClientKind]*okta.OpenIdConnectApplication{}
@@ -50,10 +71,9 @@ func (r *Reconciler) converge(ctx context.Context, x *run) (*Result, error) {
 		r.convergeUserSchema,
 		r.convergeClaims,
 		r.convergePolicies,
-		r.deleteStaleApps,
-		r.deleteStaleScopes,
 		r.convergeLifecycle,
 		r.writeClientSecrets,
+		r.removeStale,
 	}
 	for _, step := range steps {
 		if err := step(ctx, x); err != nil {
@@ -110,17 +130,6 @@ func (r *Reconciler) convergeScopes(ctx context.Context, x *run) error {
 	return nil
 }
 
-func (r *Reconciler) deleteStaleScopes(ctx context.Context, x *run) error {
-	for _, sc := range x.staleScopes {
-		resp, err := r.Okta.AuthorizationServer.DeleteOAuth2Scope(ctx, x.as.Id, sc.Id)
-		if err != nil && !isNotFound(resp, err) {
-			return fmt.Errorf("deleting scope %q (%s) from authorization server %s: %w", sc.Name, sc.Id, x.as.Id, err)
-		}
-		r.logChange(ctx, "delete", "scope", sc.Name, sc.Id)
-	}
-	return nil
-}
-
 func scopeBody(s smartcatalog.Scope) okta.OAuth2Scope {
 	return okta.OAuth2Scope{Name: s.Name, DisplayName: s.DisplayName, Description: s.Description,
 		Consent: s.Consent, MetadataPublish: s.MetadataPublish, Default: boolPtr(false)}
@@ -166,16 +175,10 @@ func (r *Reconciler) convergeClaims(ctx context.Context, x *run) error {
 			r.logChange(ctx, "update", "claim", k, got.Id)
 		}
 	}
-	// Stale claims go now: they may name scopes that are about to be deleted.
 	for _, c := range current {
-		if _, stale := have[key(c.Name, c.ClaimType)]; !stale || isTrue(c.System) {
-			continue
+		if _, stale := have[key(c.Name, c.ClaimType)]; stale && !isTrue(c.System) {
+			x.staleClaims = append(x.staleClaims, c)
 		}
-		resp, err := r.Okta.AuthorizationServer.DeleteOAuth2Claim(ctx, asID, c.Id)
-		if err != nil && !isNotFound(resp, err) {
-			return fmt.Errorf("deleting %s claim %q (%s) from authorization server %s: %w", c.ClaimType, c.Name, c.Id, asID, err)
-		}
-		r.logChange(ctx, "delete", "claim", key(c.Name, c.ClaimType), c.Id)
 	}
 	return nil
 }
@@ -239,25 +242,20 @@ func (r *Reconciler) convergePolicies(ctx context.Context, x *run) error {
 				r.logChange(ctx, "activate", "policy", want.Name, policyID)
 			}
 		}
-		if err := r.convergeRules(ctx, asID, policyID, want); err != nil {
+		if err := r.convergeRules(ctx, x, policyID, want); err != nil {
 			return err
 		}
 	}
 	for _, p := range current {
-		if _, stale := have[p.Name]; !stale || isTrue(p.System) {
-			continue
+		if _, stale := have[p.Name]; stale && !isTrue(p.System) {
+			x.stalePolicies = append(x.stalePolicies, p)
 		}
-		// Deleting a policy deletes its rules.
-		resp, err := r.Okta.AuthorizationServer.DeleteAuthorizationServerPolicy(ctx, asID, p.Id)
-		if err != nil && !isNotFound(resp, err) {
-			return fmt.Errorf("deleting policy %q (%s) from authorization server %s: %w", p.Name, p.Id, asID, err)
-		}
-		r.logChange(ctx, "delete", "policy", p.Name, p.Id)
 	}
 	return nil
 }
 
-func (r *Reconciler) convergeRules(ctx context.Context, asID, policyID string, policy smartcatalog.Policy) error {
+func (r *Reconciler) convergeRules(ctx context.Context, x *run, policyID string, policy smartcatalog.Policy) error {
+	asID := x.as.Id
 	first, resp, err := r.Okta.AuthorizationServer.ListAuthorizationServerPolicyRules(ctx, asID, policyID)
 	current, err := collect(ctx, first, resp, err)
 	if err != nil {
@@ -297,14 +295,9 @@ func (r *Reconciler) convergeRules(ctx context.Context, asID, policyID string, p
 		}
 	}
 	for _, rule := range current {
-		if _, stale := have[rule.Name]; !stale || isTrue(rule.System) {
-			continue
+		if _, stale := have[rule.Name]; stale && !isTrue(rule.System) {
+			x.staleRules = append(x.staleRules, staleRule{policyID: policyID, policyName: policy.Name, rule: rule})
 		}
-		resp, err := r.Okta.AuthorizationServer.DeleteAuthorizationServerPolicyRule(ctx, asID, policyID, rule.Id)
-		if err != nil && !isNotFound(resp, err) {
-			return fmt.Errorf("deleting rule %q (%s) from policy %q on authorization server %s: %w", rule.Name, rule.Id, policy.Name, asID, err)
-		}
-		r.logChange(ctx, "delete", "rule", rule.Name, rule.Id)
 	}
 	return nil
 }
@@ -390,6 +383,59 @@ func ruleEqual(a *okta.AuthorizationServerPolicyRule, b okta.AuthorizationServer
 		ptrValue(at.RefreshTokenLifetimeMinutesPtr) == ptrValue(bt.RefreshTokenLifetimeMinutesPtr) &&
 		ptrValue(at.RefreshTokenWindowMinutesPtr) == ptrValue(bt.RefreshTokenWindowMinutesPtr) &&
 		hook(at) == hook(bt)
+}
+
+// ---- removals ----
+
+// removeStale deletes what the spec no longer wants, once everything else has
+// succeeded. Order: group assignments; claims, rules and policies, which may
+// name the scopes that go next (Okta refuses to delete a scope in use); the
+// apps last of all, after the policies stopped naming them, so that a failure
+// anywhere before leaves every client in place.
+func (r *Reconciler) removeStale(ctx context.Context, x *run) error {
+	asID := x.as.Id
+	for _, a := range x.staleAssignments {
+		resp, err := r.Okta.Application.DeleteApplicationGroupAssignment(ctx, a.appID, a.groupID)
+		if err != nil && !isNotFound(resp, err) {
+			return fmt.Errorf("unassigning group %s from %s client %s: %w", a.groupID, a.kind, a.appID, err)
+		}
+		r.logChange(ctx, "unassign", "appGroup", string(a.kind), a.appID+"/"+a.groupID)
+	}
+	for _, c := range x.staleClaims {
+		resp, err := r.Okta.AuthorizationServer.DeleteOAuth2Claim(ctx, asID, c.Id)
+		if err != nil && !isNotFound(resp, err) {
+			return fmt.Errorf("deleting %s claim %q (%s) from authorization server %s: %w", c.ClaimType, c.Name, c.Id, asID, err)
+		}
+		r.logChange(ctx, "delete", "claim", c.ClaimType+" "+c.Name, c.Id)
+	}
+	for _, s := range x.staleRules {
+		resp, err := r.Okta.AuthorizationServer.DeleteAuthorizationServerPolicyRule(ctx, asID, s.policyID, s.rule.Id)
+		if err != nil && !isNotFound(resp, err) {
+			return fmt.Errorf("deleting rule %q (%s) from policy %q on authorization server %s: %w", s.rule.Name, s.rule.Id, s.policyName, asID, err)
+		}
+		r.logChange(ctx, "delete", "rule", s.rule.Name, s.rule.Id)
+	}
+	for _, p := range x.stalePolicies {
+		// Deleting a policy deletes its rules.
+		resp, err := r.Okta.AuthorizationServer.DeleteAuthorizationServerPolicy(ctx, asID, p.Id)
+		if err != nil && !isNotFound(resp, err) {
+			return fmt.Errorf("deleting policy %q (%s) from authorization server %s: %w", p.Name, p.Id, asID, err)
+		}
+		r.logChange(ctx, "delete", "policy", p.Name, p.Id)
+	}
+	for _, sc := range x.staleScopes {
+		resp, err := r.Okta.AuthorizationServer.DeleteOAuth2Scope(ctx, asID, sc.Id)
+		if err != nil && !isNotFound(resp, err) {
+			return fmt.Errorf("deleting scope %q (%s) from authorization server %s: %w", sc.Name, sc.Id, asID, err)
+		}
+		r.logChange(ctx, "delete", "scope", sc.Name, sc.Id)
+	}
+	for _, a := range x.staleApps {
+		if err := r.deleteApp(ctx, a.id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ---- server lifecycle ----

@@ -20,7 +20,8 @@ var assignedKinds = []smartcatalog.ClientKind{smartcatalog.ConfidentialClient, s
 
 // convergeAssignments makes the group assignments of the user-facing apps
 // exactly the spec's UserGroupIDs. The apps are this resource's, so every group
-// assignment on them is too: groups no longer listed are unassigned.
+// assignment on them is too: groups no longer listed are unassigned, at the end
+// of the run with the other removals (removeStale).
 func (r *Reconciler) convergeAssignments(ctx context.Context, x *run) error {
 	var want []string
 	for _, kind := range assignedKinds {
@@ -54,14 +55,9 @@ func (r *Reconciler) convergeAssignments(ctx context.Context, x *run) error {
 			r.logChange(ctx, "assign", "appGroup", string(kind), app.Id+"/"+g)
 		}
 		for _, a := range current {
-			if !have[a.Id] {
-				continue
+			if have[a.Id] {
+				x.staleAssignments = append(x.staleAssignments, staleAssignment{kind: kind, appID: app.Id, groupID: a.Id})
 			}
-			resp, err := r.Okta.Application.DeleteApplicationGroupAssignment(ctx, app.Id, a.Id)
-			if err != nil && !isNotFound(resp, err) {
-				return fmt.Errorf("unassigning group %s from %s client %s: %w", a.Id, kind, app.Id, err)
-			}
-			r.logChange(ctx, "unassign", "appGroup", string(kind), app.Id+"/"+a.Id)
 		}
 	}
 	return nil

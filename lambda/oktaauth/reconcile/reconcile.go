@@ -17,7 +17,14 @@
 //
 // A server with the wanted name but without this resource's marker is a
 // NameClashError, never adopted. One with the marker is this resource's own
-// (left by a Create that was interrupted and is now retried) and is reconciled.
+// (left by a Create that could not clean up) and is reconciled; see Create for
+// how a Create cleans up after itself and recovers such leftovers.
+//
+// Failed updates. An Update removes what the spec no longer wants (clients,
+// rules, policies, scopes, claims, group assignments) only after everything
+// else has succeeded, apps last: until then a failure has deleted nothing, and
+// the rollback Update finds every client it restores, with its client_id and
+// secret.
 //
 // Sign-in. Okta lets a user sign in to an app only when the user is assigned to
 // it; a policy rule's groups (EVERYONE included) do not replace that. The
@@ -54,7 +61,6 @@ import (
 	"github.com/okta/okta-sdk-golang/v2/okta"
 	"github.com/okta/okta-sdk-golang/v2/okta/query"
 
-	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/oktaclient"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/smartcatalog"
 )
 
@@ -68,9 +74,12 @@ type Reconciler struct {
 	Okta    *okta.Client
 	Secrets SecretPutter
 	Log     *slog.Logger
-	// CleanupTimeout bounds the removal of what a failed Create made. The cleanup
-	// runs even when the request's context is already cancelled. Default: 3 min.
-	CleanupTimeout time.Duration
+	// CleanupReserve is the time a Create keeps, before its context's deadline
+	// (the Lambda's), for removing what it made when it fails: it stops
+	// provisioning that long before the deadline. At most half the time left
+	// when the Create starts is kept. Without a deadline it bounds the removal.
+	// Default: 3 min.
+	CleanupReserve time.Duration
 }
 
 // Owner identifies the CloudFormation resource that owns the Okta objects.
@@ -131,76 +140,6 @@ func (e *NameClashError) Error() string {
 
 var serverIDPattern = regexp.MustCompile(`^aus[A-Za-z0-9]{17}$`)
 
-// Create makes everything. If any step fails, it removes what it made (the
-// server, and with it its scopes, claims and policies; and the apps) before
-// returning the error, so a failed Create leaves nothing behind.
-func (r *Reconciler) Create(ctx context.Context, spec *smartcatalog.Spec, owner Owner) (*Result, error) {
-	return r.create(ctx, spec, owner, nil)
-}
-
-// create is Create; previous lists ids of servers whose apps this create takes
-// over (an Update whose server was deleted behind CloudFormation's back).
-func (r *Reconciler) create(ctx context.Context, spec *smartcatalog.Spec, owner Owner, previous []string) (*Result, error) {
-	existing, err := r.serversNamed(ctx, spec.Server.Name)
-	if err != nil {
-		return nil, err
-	}
-	var as *okta.AuthorizationServer
-	for _, x := range existing {
-		if !owner.Owns(x.Description) {
-			return nil, &NameClashError{Name: spec.Server.Name, ExistingID: x.Id}
-		}
-		as = x
-	}
-	j := &journal{}
-	if as != nil {
-		// Ours, from an earlier attempt of this same Create that did not finish
-		// (a Lambda timeout leaves no chance to clean up): carry on with it.
-		r.Log.InfoContext(ctx, "continuing with this resource's own authorization server from an interrupted create",
-			"authorizationServerId", as.Id, "name", as.Name)
-	} else {
-		as, _, err = r.Okta.AuthorizationServer.CreateAuthorizationServer(ctx, serverBody(spec, owner, nil))
-		if err != nil {
-			return nil, fmt.Errorf("creating authorization server %q: %w", spec.Server.Name, err)
-		}
-		r.logChange(ctx, "create", "authorizationServer", as.Name, as.Id)
-	}
-	j.serverID = as.Id
-	if as, err = r.updateServer(ctx, as, spec, owner); err != nil {
-		return nil, r.undoCreate(ctx, j, owner, err)
-	}
-	res, err := r.converge(ctx, &run{as: as, spec: spec, owner: owner,
-		serverIDs: append([]string{as.Id}, previous...), writeClientSecret: true, writeIntrospectionSecret: true, journal: j})
-	if err != nil {
-		return nil, r.undoCreate(ctx, j, owner, err)
-	}
-	return res, nil
-}
-
-// journal records what a Create made, for its cleanup.
-type journal struct {
-	serverID string
-	appIDs   []string
-}
-
-func (r *Reconciler) undoCreate(ctx context.Context, j *journal, owner Owner, cause error) error {
-	timeout := r.CleanupTimeout
-	if timeout <= 0 {
-		timeout = 3 * time.Minute
-	}
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
-	defer cancel()
-	r.Log.WarnContext(ctx, "create failed; removing what it made", "authorizationServerId", j.serverID,
-		"error", oktaclient.Redact(cause.Error()))
-	if err := r.deleteAll(cctx, j.serverID, owner, j.appIDs); err != nil {
-		r.Log.ErrorContext(ctx, "cleanup after the failed create failed; objects may remain in Okta",
-			"authorizationServerId", j.serverID, "error", oktaclient.Redact(err.Error()))
-		return fmt.Errorf("%w (cleanup of authorization server %s after the failure also failed, objects may remain in Okta: %w)", cause, j.serverID, err)
-	}
-	r.Log.InfoContext(ctx, "removed everything the failed create made", "authorizationServerId", j.serverID)
-	return cause
-}
-
 // Update reconciles the server the physical id names with the spec. old is the
 // previous spec (nil when the old properties are unusable). If the server no
 // longer exists (deleted outside CloudFormation) it is created again and the
@@ -211,7 +150,7 @@ func (r *Reconciler) Update(ctx context.Context, serverID string, spec, old *sma
 	if isNotFound(resp, err) {
 		r.Log.WarnContext(ctx, "the authorization server no longer exists in Okta; creating it again (its id changes)",
 			"authorizationServerId", serverID)
-		return r.create(ctx, spec, owner, []string{serverID})
+		return r.create(ctx, spec, owner, createOptions{previous: []string{serverID}, keepAdopted: true})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading authorization server %s: %w", serverID, err)
@@ -232,12 +171,24 @@ func (r *Reconciler) Update(ctx context.Context, serverID string, spec, old *sma
 		return nil, err
 	}
 	// The handler cannot read the secrets back (its role only writes them), so
-	// they are rewritten whenever they might be out of date: a new secret, or a
-	// new issuer in the client-secret document.
+	// they are rewritten whenever they might be out of date: a new secret, a
+	// new issuer in the client-secret document, or a client the old properties
+	// did not have (a rollback restoring a client the failed update removed: its
+	// app is still there, but that update may have written the document
+	// without it).
 	return r.converge(ctx, &run{as: as, spec: spec, owner: owner, serverIDs: []string{as.Id},
-		writeClientSecret:        old == nil || old.ClientSecretARN != spec.ClientSecretARN || oldIssuer != as.Issuer,
-		writeIntrospectionSecret: old == nil || old.IntrospectionSecretARN != spec.IntrospectionSecretARN,
+		writeClientSecret: old == nil || old.ClientSecretARN != spec.ClientSecretARN || oldIssuer != as.Issuer ||
+			restored(old, spec, smartcatalog.ConfidentialClient),
+		writeIntrospectionSecret: old == nil || old.IntrospectionSecretARN != spec.IntrospectionSecretARN ||
+			restored(old, spec, smartcatalog.IntrospectionClient),
 	})
+}
+
+// restored reports whether spec has a client of this kind that old lacks.
+func restored(old, spec *smartcatalog.Spec, kind smartcatalog.ClientKind) bool {
+	_, had := old.Client(kind)
+	_, has := spec.Client(kind)
+	return has && !had
 }
 
 // updateServer puts the server's own fields (name, description with the
@@ -313,9 +264,11 @@ func (r *Reconciler) SetAudience(ctx context.Context, serverID, audience string)
 
 // Delete deactivates and deletes the apps and the server this resource made.
 // Not-found is success at every step. A physical id that is not an
-// authorization server id is one CloudFormation made up for a failed Create; in
-// that case anything carrying this resource's marker under the server name is
-// removed (what a failed Create's own cleanup could not remove).
+// authorization server id is one made up for a failed Create; in that case
+// anything carrying this resource's marker under the server name is removed
+// (what a failed Create's own cleanup could not remove). Behind the CDK
+// Provider framework that Delete never comes (the framework answers it
+// itself), which is why Create cleans up and recovers on its own.
 func (r *Reconciler) Delete(ctx context.Context, physicalID, name string, owner Owner) error {
 	if serverIDPattern.MatchString(physicalID) {
 		return r.deleteAll(ctx, physicalID, owner, nil)

@@ -60,6 +60,9 @@ type Options struct {
 	// client_secret (as orgs with client-secret rotation do); it is then only in
 	// the create response and under /credentials/secrets.
 	OmitClientSecretsOnRead bool
+	// Latency holds every answer this long after the request was carried out
+	// (see latency.go). Default: none.
+	Latency time.Duration
 }
 
 var fakes atomic.Uint64
@@ -155,7 +158,7 @@ func New(t testing.TB, opts Options) *Server {
 	everyone := &Group{ID: s.newID("00g"), Type: "BUILT_IN", Created: s.now().UTC()}
 	everyone.Profile.Name, everyone.Profile.Description = "Everyone", "All users in your organization"
 	s.groups = []*Group{everyone}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.Server = httptest.NewServer(s.delayed(http.HandlerFunc(s.serve)))
 	t.Cleanup(s.Close)
 	return s
 }

@@ -47,7 +47,9 @@ import (
 	"github.com/openhealthstack/smart-healthlake/constructs/crprovider"
 	"github.com/openhealthstack/smart-healthlake/constructs/golambda"
 	"github.com/openhealthstack/smart-healthlake/constructs/servicerole"
+	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/handler"
+	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
 )
 
 // ResourceType is the CloudFormation type of the data store resource.
@@ -261,6 +263,9 @@ func resourceProperties(s settings) *map[string]any {
 	if s.ScopesSupported != nil && len(*s.ScopesSupported) > 0 {
 		p[handler.PropScopesSupported] = s.ScopesSupported
 	}
+	if features := supportFeatures(s.Support); len(features) > 0 {
+		p[smartmeta.PropSupport] = features
+	}
 	// Absent means an AWS-owned key, as the handler reads it.
 	if s.EncryptionKey != nil {
 		p[handler.PropKmsKeyArn] = s.EncryptionKey.KeyArn()
@@ -350,6 +355,22 @@ func (d *SmartDatastore) grant(grantee awsiam.IGrantable, fhirActions []string, 
 			"StringEquals": ptr(viaHealthLake(awscdk.Stack_Of(d))),
 		},
 	}))
+}
+
+// supportFeatures is the value of the SmartSupport property: the features
+// smartmeta derives the document from at deploy time.
+func supportFeatures(s *smartconfig.Support) []string {
+	if s == nil {
+		return nil
+	}
+	return smartmeta.Support{
+		ConfidentialClients: s.ConfidentialClients,
+		PublicClients:       s.PublicClients,
+		BackendServices:     s.BackendServices,
+		PatientContext:      s.PatientContext,
+		OpenIDConnect:       s.OpenIDConnect,
+		RefreshTokens:       s.RefreshTokens,
+	}.Features()
 }
 
 func ptr[T any](v T) *T { return &v }

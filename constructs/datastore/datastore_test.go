@@ -22,6 +22,7 @@ import (
 	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
 	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/handler"
+	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
 )
 
 // viaHealthLake is the condition on every use of the data store's key: both
@@ -137,6 +138,8 @@ func TestEveryPropertyReachesTheCustomResource(t *testing.T) {
 		RemovalPolicy:          awscdk.RemovalPolicy_DESTROY,
 		AcknowledgeReplacement: jsii.Bool(true),
 		Tags:                   &map[string]*string{"team": jsii.String("fhir"), "env": jsii.String("dev")},
+		Support: &smartconfig.Support{ConfidentialClients: true, PublicClients: true, BackendServices: true,
+			PatientContext: true, OpenIDConnect: true, RefreshTokens: true},
 	})
 	all := cdktest.Resources(t, cdktest.Template(t, stack))
 	id, cr := cdktest.Only(t, all, datastore.ResourceType)
@@ -164,7 +167,9 @@ func TestEveryPropertyReachesTheCustomResource(t *testing.T) {
 		handler.PropTags:                     map[string]any{"team": "fhir", "env": "dev"},
 		handler.PropRemovalPolicy:            "destroy",
 		handler.PropAcknowledgeReplacement:   "true",
-		"ServiceTimeout":                     "3600",
+		smartmeta.PropSupport: []any{"confidential-clients", "public-clients", "backend-services", "patient-context",
+			"openid-connect", "refresh-tokens"},
+		"ServiceTimeout": "3600",
 	}, props)
 }
 
@@ -179,12 +184,42 @@ func TestDefaultsAreTheSafeOnes(t *testing.T) {
 	require.Equal(t, "false", p[handler.PropPreloadSynthea])
 	require.Equal(t, "retain", p[handler.PropRemovalPolicy], "the data store is retained by default")
 	require.Equal(t, "false", p[handler.PropAcknowledgeReplacement])
-	for _, absent := range []string{handler.PropKmsKeyArn, handler.PropScopesSupported, handler.PropTags,
+	for _, absent := range []string{handler.PropKmsKeyArn, handler.PropScopesSupported, handler.PropTags, smartmeta.PropSupport,
 		handler.PropIntrospectionEndpoint, handler.PropRevocationEndpoint, handler.PropManagementEndpoint} {
 		require.NotContains(t, p, absent, "unset props are left out (KmsKeyArn absent = AWS-owned key)")
 	}
 	// CloudFormation must send the Delete to the handler, which applies RemovalPolicy.
 	require.Equal(t, "Delete", cr.DeletionPolicy)
+}
+
+func TestTheSupportedFlowsReachTheHandlerAsSmartmetaFeatures(t *testing.T) {
+	for name, c := range map[string]struct {
+		support *smartconfig.Support
+		want    any
+	}{
+		"only a backend service":            {&smartconfig.Support{BackendServices: true}, []any{"backend-services"}},
+		"a public app with patient context": {&smartconfig.Support{PublicClients: true, PatientContext: true}, []any{"public-clients", "patient-context"}},
+		"nothing supported is left out":     {&smartconfig.Support{}, nil},
+	} {
+		t.Run(name, func(t *testing.T) {
+			stack := newStack(t)
+			props := minimalProps(newIdp(stack, nil))
+			props.Support = c.support
+			datastore.NewSmartDatastore(stack, jsii.String("Datastore"), props)
+			_, cr := cdktest.Only(t, cdktest.Resources(t, cdktest.Template(t, stack)), datastore.ResourceType)
+			require.Equal(t, c.want, cr.Properties[smartmeta.PropSupport])
+			if c.want != nil {
+				// What the handler reads back is what was configured.
+				var names []string
+				for _, n := range c.want.([]any) {
+					names = append(names, n.(string))
+				}
+				got, err := smartmeta.ParseFeatures(names)
+				require.NoError(t, err)
+				require.Equal(t, smartmeta.Support(*c.support), got)
+			}
+		})
+	}
 }
 
 func TestAnAliasIsCalledByItsQualifiedArn(t *testing.T) {

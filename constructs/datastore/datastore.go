@@ -6,8 +6,10 @@
 //     is this module's lambda/datastore, run as two Go functions behind the CDK
 //     Provider framework: onEvent starts a create, update or delete, and
 //     isComplete polls the data store every 30 seconds for up to 45 minutes;
-//   - one IAM role per handler function with only what it calls (see
-//     handlerPolicies and isCompletePolicies), and one per Provider framework role, with no managed
+//   - one IAM role per handler function with what CloudFormation's own
+//     AWS::HealthLake::FHIRDatastore handler declares for the HealthLake calls
+//     that function makes, each action scoped as tightly as IAM allows (see
+//     permissions.go), and one per Provider framework role, with no managed
 //     policy;
 //   - KMS-encrypted, retained log groups for both handler functions and for the
 //     framework's Node.js functions, with a new log key unless one is given;
@@ -45,7 +47,9 @@ import (
 	"github.com/openhealthstack/smart-healthlake/constructs/crprovider"
 	"github.com/openhealthstack/smart-healthlake/constructs/golambda"
 	"github.com/openhealthstack/smart-healthlake/constructs/servicerole"
+	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/handler"
+	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
 )
 
 // ResourceType is the CloudFormation type of the data store resource.
@@ -127,10 +131,10 @@ func NewSmartDatastore(scope constructs.Construct, id *string, props *SmartDatas
 	d.onEventRole = crprovider.NewRole(this, "OnEventRole", "Creates, updates in place and deletes one SMART HealthLake data store", onEventLogs)
 	d.isCompleteRole = crprovider.NewRole(this, "IsCompleteRole",
 		"Polls the status of a SMART HealthLake data store; deletes one left empty by a rolled-back first deployment", isCompleteLogs)
-	for _, st := range handlerPolicies(this, s) {
+	for _, st := range policiesFor(this, s, onEventHandler) {
 		d.onEventRole.AddToPrincipalPolicy(st)
 	}
-	for _, st := range isCompletePolicies(this) {
+	for _, st := range policiesFor(this, s, isCompleteHandler) {
 		d.isCompleteRole.AddToPrincipalPolicy(st)
 	}
 
@@ -199,20 +203,31 @@ var excuses = crprovider.FunctionExcuses{
 func (d *SmartDatastore) suppressNagFindings() {
 	excuses.Apply(d.onEvent, d.isComplete)
 
-	datastores := &cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:.+:healthlake:.+:datastore\/fhir\/\*$/`)}
+	// Each wildcard the roles' statements carry (see grants in permissions.go),
+	// by the finding cdk-nag's AwsSolutions-IAM5 reports for it.
+	regex := func(r string) *cdknag.RegexAppliesTo { return &cdknag.RegexAppliesTo{Regex: jsii.String(r)} }
+	datastores := regex(`/^Resource::arn:.+:healthlake:.+:datastore\/fhir\/\*$/`)
+	serviceLinkedRole := regex(`/^Resource::arn:.+:iam::.+:role\/aws-service-role\/healthlake\.amazonaws\.com\/\*$/`)
+	invitations := regex(`/^Resource::arn:.+:ram:.+:\*:resource-share-invitation\/\*$/`)
+	glueDatabases := regex(`/^Resource::arn:.+:glue:.+:database\/\*$/`)
+	common := "HealthLake sets up the data store with the caller's rights, as CloudFormation's AWS::HealthLake::FHIRDatastore " +
+		"schema lists: datastore/fhir/* because the data store's ARN exists only once the resource that depends on this role " +
+		"has created it; HealthLake's service-linked role under IAM's fixed path role/aws-service-role/healthlake.amazonaws.com/*, " +
+		"limited by iam:AWSServiceName and iam:PassedToService; RAM share invitations of this region from any account, because " +
+		"the sharing account is HealthLake's own; this account's Glue databases, because HealthLake names the Lake Formation " +
+		"resource link itself."
 	cdknag.NagSuppressions_AddResourceSuppressions(d.onEventRole, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("The data store's ARN exists only once the resource that depends on this role has created it, so the " +
-			"HealthLake actions cover this account's and region's FHIR data stores; CreateFHIRDatastore has no resource type in " +
-			"the Service Authorization Reference and must be granted on *."),
-		AppliesTo: &[]any{datastores, "Resource::*"},
+		Reason: jsii.String(common + " On *: CreateFHIRDatastore, ListFHIRDatastores and ram:GetResourceShareInvitations, " +
+			"which have no resource type in the Service Authorization Reference."),
+		AppliesTo: &[]any{datastores, serviceLinkedRole, invitations, glueDatabases, "Resource::*"},
 	}}, jsii.Bool(true))
 	cdknag.NagSuppressions_AddResourceSuppressions(d.isCompleteRole, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("DescribeFHIRDatastore, and DeleteFHIRDatastore for a data store the rollback of the stack's first " +
-			"creation leaves behind once it leaves CREATING, on this account's and region's FHIR data stores: the data store's " +
-			"ARN exists only once the resource that depends on this role has created it."),
-		AppliesTo: &[]any{datastores},
+		Reason: jsii.String("isComplete deletes a data store the rollback of the stack's first creation leaves behind once it " +
+			"leaves CREATING, with what the schema lists for a delete. " + common + " On *: ListFHIRDatastores and " +
+			"ram:GetResourceShareInvitations, which have no resource type in the Service Authorization Reference."),
+		AppliesTo: &[]any{datastores, serviceLinkedRole, invitations, glueDatabases, "Resource::*"},
 	}}, jsii.Bool(true))
 }
 
@@ -248,6 +263,9 @@ func resourceProperties(s settings) *map[string]any {
 	if s.ScopesSupported != nil && len(*s.ScopesSupported) > 0 {
 		p[handler.PropScopesSupported] = s.ScopesSupported
 	}
+	if features := supportFeatures(s.Support); len(features) > 0 {
+		p[smartmeta.PropSupport] = features
+	}
 	// Absent means an AWS-owned key, as the handler reads it.
 	if s.EncryptionKey != nil {
 		p[handler.PropKmsKeyArn] = s.EncryptionKey.KeyArn()
@@ -256,124 +274,6 @@ func resourceProperties(s settings) *map[string]any {
 		p[handler.PropTags] = s.Tags
 	}
 	return &p
-}
-
-// handlerPolicies are the onEvent handler's permissions.
-//
-//   - HealthLake control plane on this account's and region's data stores
-//     (datastore/fhir/*): the data store's own ARN is only known after the
-//     resource exists, and naming it would make the role depend on the resource
-//     that depends on the role.
-//   - CreateFHIRDatastore on "*": the Service Authorization Reference lists no
-//     resource type for it (only the aws:RequestTag and aws:TagKeys condition
-//     keys), so a narrower resource would never match. Creating with tags also
-//     authorizes healthlake:TagResource, which the first statement allows.
-//   - The IdP function: HealthLake checks that the caller may invoke the
-//     IdpLambdaArn it is given; exactly that ARN (alias-qualified when an alias
-//     is given).
-//   - cloudformation:DescribeStacks on this stack only (its AWS::StackId, the
-//     StackId of every event the handler gets): under the retain policy, a
-//     Delete deletes the data store only when the stack's first creation is
-//     being rolled back, which the stack's status tells.
-//   - A customer-managed key: HealthLake uses it with the caller's credentials
-//     (describe it, create the grant it keeps, and encrypt/decrypt while
-//     setting up), so the actions are limited to calls made through HealthLake
-//     (kms:ViaService, see viaHealthLake), and CreateGrant to grants for an AWS
-//     resource.
-func handlerPolicies(scope constructs.Construct, s settings) []awsiam.PolicyStatement {
-	stack := awscdk.Stack_Of(scope)
-	out := []awsiam.PolicyStatement{
-		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid: jsii.String("ManageDatastores"),
-			Actions: jsii.Strings(
-				"healthlake:DescribeFHIRDatastore",
-				"healthlake:UpdateFHIRDatastore",
-				"healthlake:DeleteFHIRDatastore",
-				"healthlake:TagResource",
-				"healthlake:UntagResource",
-				"healthlake:ListTagsForResource",
-			),
-			Resources: jsii.Strings(*datastoreArnPattern(scope)),
-		}),
-		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:       jsii.String("CreateDatastores"),
-			Actions:   jsii.Strings("healthlake:CreateFHIRDatastore"),
-			Resources: jsii.Strings("*"),
-		}),
-		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:       jsii.String("AllowHealthLakeToUseIdpFunction"),
-			Actions:   jsii.Strings("lambda:InvokeFunction"),
-			Resources: &[]*string{s.IdpFunction.FunctionArn()},
-		}),
-		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:       jsii.String("ReadThisStackStatus"),
-			Actions:   jsii.Strings("cloudformation:DescribeStacks"),
-			Resources: &[]*string{stack.StackId()},
-		}),
-	}
-	if s.EncryptionKey != nil {
-		via := viaHealthLake(stack)
-		out = append(out,
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid:        jsii.String("UseDataKeyViaHealthLake"),
-				Actions:    jsii.Strings("kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey"),
-				Resources:  &[]*string{s.EncryptionKey.KeyArn()},
-				Conditions: &map[string]any{"StringEquals": via},
-			}),
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid:       jsii.String("GrantDataKeyToHealthLake"),
-				Actions:   jsii.Strings("kms:CreateGrant"),
-				Resources: &[]*string{s.EncryptionKey.KeyArn()},
-				Conditions: &map[string]any{
-					"StringEquals": via,
-					"Bool":         map[string]any{"kms:GrantIsForAWSResource": "true"},
-				},
-			}),
-		)
-	}
-	return out
-}
-
-// isCompletePolicies are the isComplete handler's permissions: it describes the
-// data store, and deletes one that onEvent found still CREATING while the
-// stack's first creation is rolled back, once it leaves CREATING (HealthLake
-// cannot delete it before). Resources as for onEvent, and for the same reason.
-func isCompletePolicies(scope constructs.Construct) []awsiam.PolicyStatement {
-	return []awsiam.PolicyStatement{
-		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:       jsii.String("DescribeDatastores"),
-			Actions:   jsii.Strings("healthlake:DescribeFHIRDatastore"),
-			Resources: jsii.Strings(*datastoreArnPattern(scope)),
-		}),
-		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:       jsii.String("DeleteDatastoreLeftByRollback"),
-			Actions:   jsii.Strings("healthlake:DeleteFHIRDatastore"),
-			Resources: jsii.Strings(*datastoreArnPattern(scope)),
-		}),
-	}
-}
-
-// datastoreArnPattern matches every HealthLake FHIR data store of the stack's
-// account and region.
-func datastoreArnPattern(scope constructs.Construct) *string {
-	return awscdk.Stack_Of(scope).FormatArn(&awscdk.ArnComponents{
-		Service:      jsii.String("healthlake"),
-		Resource:     jsii.String("datastore"),
-		ResourceName: jsii.String("fhir/*"),
-	})
-}
-
-// viaHealthLake is the kms:ViaService condition on every use of the data store's
-// key: calls HealthLake makes on a principal's behalf. Both service names are
-// accepted: the regional one (healthlake.<region>.amazonaws.com, the usual form
-// of kms:ViaService) and healthlake.amazonaws.com, which HealthLake's own key
-// policy example uses. kms:ViaService is single-valued, so the list under
-// StringEquals matches either value (ForAnyValue is for multivalued keys).
-func viaHealthLake(stack awscdk.Stack) map[string]any {
-	return map[string]any{"kms:ViaService": []string{
-		"healthlake." + *stack.Region() + ".amazonaws.com",
-		"healthlake.amazonaws.com",
-	}}
 }
 
 // DatastoreId returns the HealthLake data store id (the resource's physical id).
@@ -455,6 +355,22 @@ func (d *SmartDatastore) grant(grantee awsiam.IGrantable, fhirActions []string, 
 			"StringEquals": ptr(viaHealthLake(awscdk.Stack_Of(d))),
 		},
 	}))
+}
+
+// supportFeatures is the value of the SmartSupport property: the features
+// smartmeta derives the document from at deploy time.
+func supportFeatures(s *smartconfig.Support) []string {
+	if s == nil {
+		return nil
+	}
+	return smartmeta.Support{
+		ConfidentialClients: s.ConfidentialClients,
+		PublicClients:       s.PublicClients,
+		BackendServices:     s.BackendServices,
+		PatientContext:      s.PatientContext,
+		OpenIDConnect:       s.OpenIDConnect,
+		RefreshTokens:       s.RefreshTokens,
+	}.Features()
 }
 
 func ptr[T any](v T) *T { return &v }

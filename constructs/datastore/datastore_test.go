@@ -2,6 +2,7 @@ package datastore_test
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
 	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/handler"
+	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
 )
 
 // viaHealthLake is the condition on every use of the data store's key: both
@@ -136,6 +138,8 @@ func TestEveryPropertyReachesTheCustomResource(t *testing.T) {
 		RemovalPolicy:          awscdk.RemovalPolicy_DESTROY,
 		AcknowledgeReplacement: jsii.Bool(true),
 		Tags:                   &map[string]*string{"team": jsii.String("fhir"), "env": jsii.String("dev")},
+		Support: &smartconfig.Support{ConfidentialClients: true, PublicClients: true, BackendServices: true,
+			PatientContext: true, OpenIDConnect: true, RefreshTokens: true},
 	})
 	all := cdktest.Resources(t, cdktest.Template(t, stack))
 	id, cr := cdktest.Only(t, all, datastore.ResourceType)
@@ -163,7 +167,9 @@ func TestEveryPropertyReachesTheCustomResource(t *testing.T) {
 		handler.PropTags:                     map[string]any{"team": "fhir", "env": "dev"},
 		handler.PropRemovalPolicy:            "destroy",
 		handler.PropAcknowledgeReplacement:   "true",
-		"ServiceTimeout":                     "3600",
+		smartmeta.PropSupport: []any{"confidential-clients", "public-clients", "backend-services", "patient-context",
+			"openid-connect", "refresh-tokens"},
+		"ServiceTimeout": "3600",
 	}, props)
 }
 
@@ -178,12 +184,42 @@ func TestDefaultsAreTheSafeOnes(t *testing.T) {
 	require.Equal(t, "false", p[handler.PropPreloadSynthea])
 	require.Equal(t, "retain", p[handler.PropRemovalPolicy], "the data store is retained by default")
 	require.Equal(t, "false", p[handler.PropAcknowledgeReplacement])
-	for _, absent := range []string{handler.PropKmsKeyArn, handler.PropScopesSupported, handler.PropTags,
+	for _, absent := range []string{handler.PropKmsKeyArn, handler.PropScopesSupported, handler.PropTags, smartmeta.PropSupport,
 		handler.PropIntrospectionEndpoint, handler.PropRevocationEndpoint, handler.PropManagementEndpoint} {
 		require.NotContains(t, p, absent, "unset props are left out (KmsKeyArn absent = AWS-owned key)")
 	}
 	// CloudFormation must send the Delete to the handler, which applies RemovalPolicy.
 	require.Equal(t, "Delete", cr.DeletionPolicy)
+}
+
+func TestTheSupportedFlowsReachTheHandlerAsSmartmetaFeatures(t *testing.T) {
+	for name, c := range map[string]struct {
+		support *smartconfig.Support
+		want    any
+	}{
+		"only a backend service":            {&smartconfig.Support{BackendServices: true}, []any{"backend-services"}},
+		"a public app with patient context": {&smartconfig.Support{PublicClients: true, PatientContext: true}, []any{"public-clients", "patient-context"}},
+		"nothing supported is left out":     {&smartconfig.Support{}, nil},
+	} {
+		t.Run(name, func(t *testing.T) {
+			stack := newStack(t)
+			props := minimalProps(newIdp(stack, nil))
+			props.Support = c.support
+			datastore.NewSmartDatastore(stack, jsii.String("Datastore"), props)
+			_, cr := cdktest.Only(t, cdktest.Resources(t, cdktest.Template(t, stack)), datastore.ResourceType)
+			require.Equal(t, c.want, cr.Properties[smartmeta.PropSupport])
+			if c.want != nil {
+				// What the handler reads back is what was configured.
+				var names []string
+				for _, n := range c.want.([]any) {
+					names = append(names, n.(string))
+				}
+				got, err := smartmeta.ParseFeatures(names)
+				require.NoError(t, err)
+				require.Equal(t, smartmeta.Support(*c.support), got)
+			}
+		})
+	}
 }
 
 func TestAnAliasIsCalledByItsQualifiedArn(t *testing.T) {
@@ -344,7 +380,81 @@ func TestEveryLogGroupIsEncryptedAndRetained(t *testing.T) {
 	})
 }
 
-func TestTheHandlerRolesHaveOnlyWhatTheHandlerCalls(t *testing.T) {
+// The lists of CloudFormation's registry schema of AWS::HealthLake::FHIRDatastore
+// (handlers.create/update/delete.permissions), written out here on their own so
+// the test does not read them from the code under test.
+var (
+	schemaCreate = []string{
+		"healthlake:CreateFHIRDatastore", "healthlake:DescribeFHIRDatastore", "iam:PassRole",
+		"kms:DescribeKey", "kms:CreateGrant", "kms:GenerateDataKey", "kms:Decrypt", "iam:GetRole",
+		"iam:CreateServiceLinkedRole", "ram:GetResourceShareInvitations", "ram:AcceptResourceShareInvitation",
+		"glue:CreateDatabase", "glue:DeleteDatabase", "lambda:InvokeFunction",
+		"healthlake:TagResource", "healthlake:UntagResource", "healthlake:ListTagsForResource",
+	}
+	schemaUpdate = []string{
+		"healthlake:TagResource", "healthlake:UntagResource", "healthlake:ListTagsForResource",
+		"healthlake:DescribeFHIRDatastore", "iam:PassRole", "iam:GetRole", "iam:CreateServiceLinkedRole",
+	}
+	schemaDelete = []string{
+		"healthlake:DeleteFHIRDatastore", "healthlake:DescribeFHIRDatastore", "iam:PassRole", "iam:GetRole",
+		"iam:CreateServiceLinkedRole", "ram:GetResourceShareInvitations", "ram:AcceptResourceShareInvitation",
+		"glue:CreateDatabase", "glue:DeleteDatabase",
+	}
+)
+
+const slrPattern = "arn:aws:iam::123456789012:role/aws-service-role/healthlake.amazonaws.com/*"
+
+// union returns the distinct actions of the lists, without those for which
+// drop is true.
+func union(drop func(string) bool, lists ...[]string) []string {
+	var out []string
+	for _, l := range lists {
+		for _, a := range l {
+			if !slices.Contains(out, a) && (drop == nil || !drop(a)) {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
+}
+
+// splitLogs separates the log-group statement (no Sid, CDK's grantWrite) from the rest.
+func splitLogs(t *testing.T, got []cdktest.Statement) (logs, statements []cdktest.Statement) {
+	t.Helper()
+	for _, s := range got {
+		require.Equal(t, "Allow", s.Effect)
+		if s.Sid == "" {
+			logs = append(logs, s)
+		} else {
+			statements = append(statements, s)
+		}
+	}
+	return logs, statements
+}
+
+func actionsOf(statements []cdktest.Statement) []string {
+	var out []string
+	for _, s := range statements {
+		out = append(out, s.Actions...)
+	}
+	return out
+}
+
+func requireStatements(t *testing.T, want map[string]cdktest.Statement, got []cdktest.Statement) {
+	t.Helper()
+	want = maps.Clone(want)
+	for _, s := range got {
+		w, ok := want[s.Sid]
+		require.True(t, ok, "unexpected statement %+v", s)
+		require.ElementsMatch(t, w.Actions, s.Actions, s.Sid)
+		require.Equal(t, w.Resources, s.Resources, s.Sid)
+		require.Equal(t, w.Condition, s.Condition, s.Sid)
+		delete(want, s.Sid)
+	}
+	require.Empty(t, want, "missing statements")
+}
+
+func TestTheHandlerRolesHoldWhatTheRegistryListsForTheirCalls(t *testing.T) {
 	for name, withKey := range map[string]bool{"AWS-owned key": false, "customer-managed key": true} {
 		t.Run(name, func(t *testing.T) {
 			stack := newStack(t)
@@ -355,68 +465,76 @@ func TestTheHandlerRolesHaveOnlyWhatTheHandlerCalls(t *testing.T) {
 			datastore.NewSmartDatastore(stack, jsii.String("Datastore"), props)
 			all := cdktest.Resources(t, cdktest.Template(t, stack))
 			idpArn := cdktest.GetAtt(findFunction(t, all, "Idp"), "Arn")
+			// With an AWS-owned key HealthLake never checks the caller's KMS rights.
+			var noKMS func(string) bool
+			if !withKey {
+				noKMS = func(a string) bool { return strings.HasPrefix(a, "kms:") }
+			}
+			// What the handler calls besides the registry's lists: the in-place
+			// update, and finding a data store by its tags.
+			lifecycle := []string{"healthlake:ListFHIRDatastores", "healthlake:TagResource", "healthlake:ListTagsForResource"}
 
-			_, onEvent := handlerFunction(t, all, "onEvent")
-			onEventLogs := cdktest.LogGroupOf(t, onEvent)
-			got := cdktest.RoleStatements(t, all, cdktest.RoleOf(t, onEvent))
-			want := map[string]cdktest.Statement{
-				"ManageDatastores": {Actions: []string{
+			// Scoped as tightly as IAM allows, whichever role holds them.
+			shared := map[string]cdktest.Statement{
+				"ListDatastores": {Actions: []string{"healthlake:ListFHIRDatastores"}, Resources: []any{"*"}},
+				"CreateHealthLakeServiceLinkedRole": {Actions: []string{"iam:CreateServiceLinkedRole"}, Resources: []any{slrPattern},
+					Condition: map[string]any{"StringEquals": map[string]any{"iam:AWSServiceName": "healthlake.amazonaws.com"}}},
+				"ReadHealthLakeServiceLinkedRole": {Actions: []string{"iam:GetRole"}, Resources: []any{slrPattern}},
+				"PassHealthLakeServiceLinkedRole": {Actions: []string{"iam:PassRole"}, Resources: []any{slrPattern},
+					Condition: map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "healthlake.amazonaws.com"}}},
+				"ReadResourceShareInvitations": {Actions: []string{"ram:GetResourceShareInvitations"}, Resources: []any{"*"}},
+				"AcceptResourceShareInvitations": {Actions: []string{"ram:AcceptResourceShareInvitation"},
+					Resources: []any{"arn:aws:ram:us-east-1:*:resource-share-invitation/*"}},
+				"ManageLakeFormationResourceLink": {Actions: []string{"glue:CreateDatabase", "glue:DeleteDatabase"},
+					Resources: []any{"arn:aws:glue:us-east-1:123456789012:catalog", "arn:aws:glue:us-east-1:123456789012:database/*"}},
+			}
+
+			t.Run("onEvent creates, updates and deletes", func(t *testing.T) {
+				_, onEvent := handlerFunction(t, all, "onEvent")
+				logs, statements := splitLogs(t, cdktest.RoleStatements(t, all, cdktest.RoleOf(t, onEvent)))
+				requireOnlyLogWrites(t, logs, cdktest.LogGroupOf(t, onEvent))
+				require.ElementsMatch(t, union(noKMS, schemaCreate, schemaUpdate, schemaDelete, lifecycle,
+					[]string{"healthlake:UpdateFHIRDatastore", "cloudformation:DescribeStacks"}), actionsOf(statements),
+					"exactly the registry's create, update and delete lists and the handler's own calls, each once")
+
+				want := maps.Clone(shared)
+				want["ManageDatastores"] = cdktest.Statement{Actions: []string{
 					"healthlake:DescribeFHIRDatastore", "healthlake:UpdateFHIRDatastore", "healthlake:DeleteFHIRDatastore",
 					"healthlake:TagResource", "healthlake:UntagResource", "healthlake:ListTagsForResource",
-				}, Resources: []any{datastorePattern}},
-				"CreateDatastores":                {Actions: []string{"healthlake:CreateFHIRDatastore"}, Resources: []any{"*"}},
-				"AllowHealthLakeToUseIdpFunction": {Actions: []string{"lambda:InvokeFunction"}, Resources: []any{idpArn}},
+				}, Resources: []any{datastorePattern}}
+				want["CreateDatastores"] = cdktest.Statement{Actions: []string{"healthlake:CreateFHIRDatastore"}, Resources: []any{"*"}}
+				want["AllowHealthLakeToUseIdpFunction"] = cdktest.Statement{Actions: []string{"lambda:InvokeFunction"}, Resources: []any{idpArn}}
 				// This stack only, by its exact id: the StackId of the handler's events.
-				"ReadThisStackStatus": {Actions: []string{"cloudformation:DescribeStacks"}, Resources: []any{map[string]any{"Ref": "AWS::StackId"}}},
-			}
-			if withKey {
-				keyArn := cdktest.GetAtt(findKey(t, all, "DataKey"), "Arn")
-				via := viaHealthLake
-				want["UseDataKeyViaHealthLake"] = cdktest.Statement{
-					Actions:   []string{"kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey"},
-					Resources: []any{keyArn}, Condition: map[string]any{"StringEquals": via},
+				want["ReadThisStackStatus"] = cdktest.Statement{Actions: []string{"cloudformation:DescribeStacks"},
+					Resources: []any{map[string]any{"Ref": "AWS::StackId"}}}
+				if withKey {
+					keyArn := cdktest.GetAtt(findKey(t, all, "DataKey"), "Arn")
+					want["UseDataKeyViaHealthLake"] = cdktest.Statement{
+						Actions:   []string{"kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey"},
+						Resources: []any{keyArn}, Condition: map[string]any{"StringEquals": viaHealthLake},
+					}
+					want["GrantDataKeyToHealthLake"] = cdktest.Statement{
+						Actions: []string{"kms:CreateGrant"}, Resources: []any{keyArn},
+						Condition: map[string]any{"StringEquals": viaHealthLake, "Bool": map[string]any{"kms:GrantIsForAWSResource": "true"}},
+					}
 				}
-				want["GrantDataKeyToHealthLake"] = cdktest.Statement{
-					Actions: []string{"kms:CreateGrant"}, Resources: []any{keyArn},
-					Condition: map[string]any{"StringEquals": via, "Bool": map[string]any{"kms:GrantIsForAWSResource": "true"}},
-				}
-			}
-			var logs []cdktest.Statement
-			for _, s := range got {
-				require.Equal(t, "Allow", s.Effect)
-				if s.Sid == "" {
-					logs = append(logs, s)
-					continue
-				}
-				w, ok := want[s.Sid]
-				require.True(t, ok, "unexpected statement %+v", s)
-				require.ElementsMatch(t, w.Actions, s.Actions, s.Sid)
-				require.Equal(t, w.Resources, s.Resources, s.Sid)
-				require.Equal(t, w.Condition, s.Condition, s.Sid)
-				delete(want, s.Sid)
-			}
-			require.Empty(t, want, "missing statements")
-			requireOnlyLogWrites(t, logs, onEventLogs)
+				requireStatements(t, want, statements)
+			})
 
-			// isComplete describes, and deletes a data store that a rolled-back
-			// first creation left CREATING once it leaves CREATING; it never asks
-			// CloudFormation (onEvent decided).
-			_, isComplete := handlerFunction(t, all, "isComplete")
-			got = cdktest.RoleStatements(t, all, cdktest.RoleOf(t, isComplete))
-			logs = nil
-			var statements []cdktest.Statement
-			for _, s := range got {
-				if s.Sid == "" {
-					logs = append(logs, s)
-					continue
-				}
-				statements = append(statements, s)
-			}
-			require.ElementsMatch(t, []cdktest.Statement{
-				{Sid: "DescribeDatastores", Effect: "Allow", Actions: []string{"healthlake:DescribeFHIRDatastore"}, Resources: []any{datastorePattern}},
-				{Sid: "DeleteDatastoreLeftByRollback", Effect: "Allow", Actions: []string{"healthlake:DeleteFHIRDatastore"}, Resources: []any{datastorePattern}},
-			}, statements)
-			requireOnlyLogWrites(t, logs, cdktest.LogGroupOf(t, isComplete))
+			t.Run("isComplete deletes, and never invokes, encrypts or asks CloudFormation", func(t *testing.T) {
+				_, isComplete := handlerFunction(t, all, "isComplete")
+				logs, statements := splitLogs(t, cdktest.RoleStatements(t, all, cdktest.RoleOf(t, isComplete)))
+				requireOnlyLogWrites(t, logs, cdktest.LogGroupOf(t, isComplete))
+				require.ElementsMatch(t, union(nil, schemaDelete, lifecycle), actionsOf(statements),
+					"exactly the registry's delete list and the handler's own calls, each once")
+
+				want := maps.Clone(shared)
+				want["ManageDatastores"] = cdktest.Statement{Actions: []string{
+					"healthlake:DescribeFHIRDatastore", "healthlake:DeleteFHIRDatastore",
+					"healthlake:TagResource", "healthlake:ListTagsForResource",
+				}, Resources: []any{datastorePattern}}
+				requireStatements(t, want, statements)
+			})
 
 			requireNoBroadGrants(t, all)
 		})
@@ -456,20 +574,26 @@ func TestOnlyOnEventReadsThisStacksStatus(t *testing.T) {
 }
 
 // requireNoBroadGrants checks every policy and role of the construct, the
-// Provider framework's included: no wildcard action, no iam:PassRole, "*" as a
-// resource only for CreateFHIRDatastore (which has no resource type), and no
-// managed policy (AWSLambdaBasicExecutionRole writes to every log group).
+// Provider framework's included: no wildcard action; iam:PassRole only on
+// HealthLake's service-linked role and only to HealthLake; "*" as a resource
+// only for the actions without a resource type; and no managed policy
+// (AWSLambdaBasicExecutionRole writes to every log group).
 func requireNoBroadGrants(t *testing.T, all map[string]cdktest.Resource) {
 	t.Helper()
+	noResourceType := []any{"healthlake:CreateFHIRDatastore", "healthlake:ListFHIRDatastores", "ram:GetResourceShareInvitations"}
 	for id, p := range ofConstruct(cdktest.OfType(all, "AWS::IAM::Policy")) {
 		for _, s := range cdktest.AsList(p.Properties["PolicyDocument"].(map[string]any)["Statement"]) {
 			m := s.(map[string]any)
 			for _, a := range cdktest.AsList(m["Action"]) {
 				require.NotContains(t, a.(string), "*", "wildcard action in %s", id)
-				require.NotEqual(t, "iam:PassRole", a, id)
+				if a == "iam:PassRole" {
+					require.Equal(t, slrPattern, m["Resource"], id)
+					require.Equal(t, map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "healthlake.amazonaws.com"}},
+						m["Condition"], id)
+				}
 			}
 			if slices.Contains(cdktest.AsList(m["Resource"]), any("*")) {
-				require.Equal(t, "healthlake:CreateFHIRDatastore", m["Action"], "only CreateFHIRDatastore may use * (in %s)", id)
+				require.Contains(t, noResourceType, m["Action"], "only actions without a resource type may use * (in %s)", id)
 			}
 		}
 	}

@@ -38,6 +38,13 @@ type SmartDatastoreProps struct {
 	// ScopesSupported are advertised as scopes_supported in the SMART configuration.
 	// Default: none advertised.
 	ScopesSupported *[]*string
+	// Support are the SMART flows the authorization server serves (its clients,
+	// patient context, ID and refresh tokens; the Okta construct's SmartSupport):
+	// the SMART configuration's capabilities, grant types and token endpoint
+	// authentication methods follow it. Changes apply in place.
+	// Default: none: only the SMART version is advertised, with the
+	// authorization_code grant type (HealthLake requires one).
+	Support *smartconfig.Support
 	// IdpFunction is the token-validation function HealthLake calls on every
 	// request, or its provisioned-concurrency alias (then the alias ARN is used,
 	// so the warm instances serve the requests). Its invoke permission for

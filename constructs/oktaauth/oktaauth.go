@@ -486,6 +486,43 @@ func (a *SmartAuthorizationServer) SmartEndpoints() *smartconfig.Endpoints {
 	}
 }
 
+// SmartSupport returns the SMART flows the server serves, as the data store
+// construct takes them (datastore.SmartDatastoreProps.Support), so that the
+// data store's SMART configuration advertises only those:
+//   - the clients it creates (ConfidentialClient, PublicClient,
+//     BackendClient); with PolicyAssignmentAllClients the policies admit every
+//     app of the org, so every client type Okta supports counts (backend
+//     services when the catalogue has system/ scopes, which their rule needs);
+//   - patient context when PatientClaim is on (the default);
+//   - ID tokens with fhirUser and refresh tokens: the user-facing rule grants
+//     openid, fhirUser and offline_access, the fhirUser claim is an identity
+//     claim too, and the user-facing apps have the refresh_token grant.
+//
+// It panics when PolicyAssignment is all clients and a scope prop is a token,
+// because whether backend services are served can't be known then.
+func (a *SmartAuthorizationServer) SmartSupport() *smartconfig.Support {
+	s := a.settings
+	all := s.PolicyAssignment != nil && isLiteral(s.PolicyAssignment) && *s.PolicyAssignment == PolicyAssignmentAllClients
+	backend := s.BackendClient != nil
+	if all {
+		if a.scopesToken != "" {
+			panic(fmt.Sprintf("oktaauth.SmartAuthorizationServer.SmartSupport: props.%s is a token, so whether the "+
+				"server serves backend services can't be known at synthesis time", propName(a.scopesToken)))
+		}
+		for _, sc := range a.scopes {
+			backend = backend || strings.HasPrefix(sc, "system/")
+		}
+	}
+	return &smartconfig.Support{
+		ConfidentialClients: all || s.ConfidentialClient != nil,
+		PublicClients:       all || s.PublicClient != nil,
+		BackendServices:     backend,
+		PatientContext:      s.PatientClaim == nil || *s.PatientClaim,
+		OpenIDConnect:       true,
+		RefreshTokens:       true,
+	}
+}
+
 // ScopesSupported returns the scope names the server offers, computed at
 // synthesis time with the handler's own catalogue: Okta's openid, profile and
 // offline_access, then every custom scope the resource creates. It is meant

@@ -902,3 +902,54 @@ func TestGivenLogSettingsAreUsed(t *testing.T) {
 		require.EqualValues(t, 90, g.Properties["RetentionInDays"], id)
 	}
 }
+
+func TestSmartSupportReportsTheFlowsTheServerServes(t *testing.T) {
+	const jwks = `{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"}]}`
+	redirect := jsii.Strings("https://app.example.org/callback")
+	cases := []struct {
+		name   string
+		change func(p *oktaauth.SmartAuthorizationServerProps)
+		want   smartconfig.Support
+	}{
+		{"no client: nothing but what any user-facing app would get", func(*oktaauth.SmartAuthorizationServerProps) {},
+			smartconfig.Support{PatientContext: true, OpenIDConnect: true, RefreshTokens: true}},
+		{"only a backend client", func(p *oktaauth.SmartAuthorizationServerProps) {
+			p.BackendClient = &oktaauth.BackendClientProps{Jwks: jsii.String(jwks)}
+		}, smartconfig.Support{BackendServices: true, PatientContext: true, OpenIDConnect: true, RefreshTokens: true}},
+		{"only a public client", func(p *oktaauth.SmartAuthorizationServerProps) {
+			p.PublicClient = &oktaauth.PublicClientProps{RedirectUris: redirect}
+		}, smartconfig.Support{PublicClients: true, PatientContext: true, OpenIDConnect: true, RefreshTokens: true}},
+		{"a confidential client without the patient claim", func(p *oktaauth.SmartAuthorizationServerProps) {
+			p.ConfidentialClient = &oktaauth.ConfidentialClientProps{RedirectUris: redirect}
+			p.PatientClaim = jsii.Bool(false)
+		}, smartconfig.Support{ConfidentialClients: true, OpenIDConnect: true, RefreshTokens: true}},
+		{"policies for all the org's clients, with system scopes: every client type", func(p *oktaauth.SmartAuthorizationServerProps) {
+			p.PolicyAssignment = jsii.String(oktaauth.PolicyAssignmentAllClients)
+		}, smartconfig.Support{ConfidentialClients: true, PublicClients: true, BackendServices: true,
+			PatientContext: true, OpenIDConnect: true, RefreshTokens: true}},
+		{"policies for all the org's clients, without system scopes: no backend services", func(p *oktaauth.SmartAuthorizationServerProps) {
+			p.PolicyAssignment = jsii.String(oktaauth.PolicyAssignmentAllClients)
+			p.ScopeLevels = jsii.Strings("patient", "user")
+		}, smartconfig.Support{ConfidentialClients: true, PublicClients: true,
+			PatientContext: true, OpenIDConnect: true, RefreshTokens: true}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			stack := newStack(t)
+			props := minimalProps(stack)
+			tc.change(props)
+			a := oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), props)
+			require.Equal(t, tc.want, *a.SmartSupport())
+		})
+	}
+	t.Run("all clients with a scope prop that is a token panics naming it", func(t *testing.T) {
+		stack := newStack(t)
+		props := minimalProps(stack)
+		props.PolicyAssignment = jsii.String(oktaauth.PolicyAssignmentAllClients)
+		props.ScopeLevels = awscdk.NewCfnParameter(stack, jsii.String("Levels"), &awscdk.CfnParameterProps{
+			Type: jsii.String("CommaDelimitedList")}).ValueAsList()
+		a := oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), props)
+		msg := cdktest.Panics(t, func() { a.SmartSupport() })
+		require.Contains(t, msg, "props.ScopeLevels is a token")
+	})
+}

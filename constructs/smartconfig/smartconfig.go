@@ -56,3 +56,29 @@ type Endpoints struct {
 	// Default: not advertised.
 	ManagementEndpoint *string
 }
+
+// Support says which SMART flows the authorization server serves, so the data
+// store's SMART configuration advertises those and nothing else (capabilities,
+// grant types, token endpoint authentication methods). The Okta construct's
+// SmartSupport reports its own. EHR launch is not among them: nothing in this
+// project gives an EHR launch its context yet.
+type Support struct {
+	// ConfidentialClients: user-facing apps with a client secret
+	// (client-confidential-symmetric, client_secret_basic).
+	ConfidentialClients bool
+	// PublicClients: user-facing apps without a secret, PKCE only
+	// (client-public).
+	PublicClients bool
+	// BackendServices: SMART Backend Services clients, client_credentials with
+	// private_key_jwt (client-confidential-asymmetric).
+	BackendServices bool
+	// PatientContext: tokens granted launch/patient carry the patient, such as
+	// the Okta patient claim (context-standalone-patient, with a user-facing app).
+	PatientContext bool
+	// OpenIDConnect: user-facing apps get ID tokens with fhirUser
+	// (sso-openid-connect).
+	OpenIDConnect bool
+	// RefreshTokens: user-facing apps get refresh tokens with offline_access
+	// (permission-offline).
+	RefreshTokens bool
+}

@@ -10,7 +10,9 @@
 //     no dependency on the role resource);
 //  3. the HealthLake service role exists, its trust still unbound;
 //  4. the SMART data store (custom resource) is created with metadata rendered from
-//     the Okta endpoints and the Lambda (or its provisioned-concurrency alias);
+//     the Okta endpoints, the scopes and SMART flows the Okta server serves
+//     (its clients, patient claim), and the Lambda (or its
+//     provisioned-concurrency alias);
 //  5. the Okta audience is set to the data store's endpoint, which exists only now;
 //  6. the role's trust and permissions are bound to the data store's ARN.
 package smarthealthlake
@@ -196,6 +198,7 @@ func NewSmartHealthLake(scope constructs.Construct, id *string, props *SmartHeal
 		FineGrainedAuthorization: p.FineGrainedAuthorization,
 		Endpoints:                s.okta.SmartEndpoints(),
 		ScopesSupported:          s.okta.ScopesSupported(),
+		Support:                  s.okta.SmartSupport(),
 		IdpFunction:              s.validator.IdpFunction(),
 		EncryptionKey:            s.dataKey,
 		PreloadSynthea:           p.PreloadSynthea,

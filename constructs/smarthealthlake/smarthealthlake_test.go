@@ -18,6 +18,7 @@ import (
 	"github.com/openhealthstack/smart-healthlake/constructs/smarthealthlake"
 	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
 	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
+	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
 )
 
 func newStack(t *testing.T) awscdk.Stack {
@@ -257,4 +258,82 @@ func TestACredentialSecretOnItsOwnKeyCanBeDecryptedByTheOktaHandler(t *testing.T
 	require.Contains(t, string(policies), "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555",
 		"kms:Decrypt on the credential secret's key")
 	require.Contains(t, string(policies), ":secret:clinic/okta-??????", "the secret found by its name")
+}
+
+// TestTheSmartConfigurationFollowsTheConfiguredClients renders the document
+// the handler would build from the data store resource's properties
+// (smartmeta.Build with the SMART version, the scopes and the SmartSupport
+// features of the template) for each configuration.
+func TestTheSmartConfigurationFollowsTheConfiguredClients(t *testing.T) {
+	const jwks = `{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"}]}`
+	redirect := jsii.Strings("https://app.example.org/callback")
+	cases := []struct {
+		name         string
+		flavour      smartconfig.Flavour
+		server       *oktaauth.SmartAuthorizationServerProps
+		capabilities []string
+		grants       []string
+	}{
+		{
+			name: "only a backend service", flavour: smartconfig.V2,
+			server:       &oktaauth.SmartAuthorizationServerProps{BackendClient: &oktaauth.BackendClientProps{Jwks: jsii.String(jwks)}},
+			capabilities: []string{"client-confidential-asymmetric", "permission-v2"},
+			grants:       []string{"client_credentials"},
+		},
+		{
+			name: "only a public app, without the patient claim", flavour: smartconfig.V2,
+			server: &oktaauth.SmartAuthorizationServerProps{PatientClaim: jsii.Bool(false),
+				PublicClient: &oktaauth.PublicClientProps{RedirectUris: redirect}},
+			capabilities: []string{"launch-standalone", "client-public", "sso-openid-connect", "permission-offline",
+				"permission-patient", "permission-user", "permission-v2"},
+			grants: []string{"authorization_code"},
+		},
+		{
+			name: "a confidential app with the patient claim", flavour: smartconfig.V2,
+			server: &oktaauth.SmartAuthorizationServerProps{ConfidentialClient: &oktaauth.ConfidentialClientProps{RedirectUris: redirect}},
+			capabilities: []string{"launch-standalone", "client-confidential-symmetric", "context-standalone-patient",
+				"sso-openid-connect", "permission-offline", "permission-patient", "permission-user", "permission-v2"},
+			grants: []string{"authorization_code"},
+		},
+		{
+			name: "the same on SMART v1", flavour: smartconfig.V1,
+			server: &oktaauth.SmartAuthorizationServerProps{ConfidentialClient: &oktaauth.ConfidentialClientProps{RedirectUris: redirect}},
+			capabilities: []string{"launch-standalone", "client-confidential-symmetric", "context-standalone-patient",
+				"sso-openid-connect", "permission-offline", "permission-patient", "permission-user", "permission-v1"},
+			grants: []string{"authorization_code"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			stack := newStack(t)
+			props := smallest(stack)
+			props.Flavour = tc.flavour
+			props.AuthorizationServer = tc.server
+			smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), props)
+			_, ds := cdktest.Only(t, cdktest.Resources(t, cdktest.Template(t, stack)), "Custom::SmartHealthLakeDatastore")
+
+			strs := func(v any) []string {
+				var out []string
+				for _, x := range cdktest.AsList(v) {
+					out = append(out, x.(string))
+				}
+				return out
+			}
+			support, err := smartmeta.ParseFeatures(strs(ds.Properties[smartmeta.PropSupport]))
+			require.NoError(t, err)
+			version := map[any]smartmeta.Version{"SMART_ON_FHIR": smartmeta.V2, "SMART_ON_FHIR_V1": smartmeta.V1}[ds.Properties["AuthorizationStrategy"]]
+			base := "https://clinic.okta.com/oauth2/aus1"
+			raw, err := smartmeta.Build(smartmeta.Config{
+				Version:         version,
+				Endpoints:       smartmeta.Endpoints{Issuer: base, JWKSURI: base + "/v1/keys", Authorization: base + "/v1/authorize", Token: base + "/v1/token"},
+				ScopesSupported: strs(ds.Properties["ScopesSupported"]),
+				Support:         support,
+			})
+			require.NoError(t, err)
+			var doc smartmeta.Document
+			require.NoError(t, json.Unmarshal([]byte(raw), &doc))
+			require.Equal(t, tc.capabilities, doc.Capabilities)
+			require.Equal(t, tc.grants, doc.GrantTypesSupported)
+		})
+	}
 }

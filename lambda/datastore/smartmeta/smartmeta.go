@@ -12,6 +12,8 @@ package smartmeta
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 )
 
 // Version is the SMART flavour the data store enforces.
@@ -41,7 +43,106 @@ type Config struct {
 	Version   Version
 	Endpoints Endpoints
 	// ScopesSupported is advertised as scopes_supported; left out when empty.
+	// When given, a capability that needs a scope (context-standalone-patient
+	// needs launch/patient, permission-offline offline_access,
+	// sso-openid-connect openid and fhirUser, permission-patient and
+	// permission-user a patient/ or user/ scope) is advertised only when the
+	// scope is listed, and permission-v1 on a SMART v2 data store only when a v1
+	// scope is.
 	ScopesSupported []string
+	// Support is what the deployment lets apps do; the zero value (nothing
+	// configured) advertises the data store's SMART version only.
+	Support Support
+}
+
+// Support says which SMART flows the deployment serves, so that the document
+// advertises those and nothing else. EHR launch is not among them: nothing here
+// gives an EHR launch its context, so launch-ehr and context-ehr-* are never
+// advertised.
+type Support struct {
+	// ConfidentialClients are user-facing apps authenticating with a client
+	// secret (client_secret_basic): client-confidential-symmetric.
+	ConfidentialClients bool
+	// PublicClients are user-facing apps without a secret, relying on PKCE:
+	// client-public (token endpoint auth method none).
+	PublicClients bool
+	// BackendServices are SMART Backend Services clients (client_credentials
+	// with a private_key_jwt assertion): client-confidential-asymmetric, as the
+	// IG's Backend Services example advertises it.
+	BackendServices bool
+	// PatientContext says a source of the standalone launch's patient is
+	// configured (the Okta patient claim in tokens granted launch/patient):
+	// context-standalone-patient, with a user-facing client.
+	PatientContext bool
+	// OpenIDConnect says user-facing apps get ID tokens with fhirUser:
+	// sso-openid-connect, with a user-facing client.
+	OpenIDConnect bool
+	// RefreshTokens says user-facing apps get refresh tokens with
+	// offline_access: permission-offline, with a user-facing client.
+	RefreshTokens bool
+}
+
+// userFacing reports whether any app signs a user in (SMART App Launch).
+func (s Support) userFacing() bool { return s.ConfidentialClients || s.PublicClients }
+
+// PropSupport is the data store resource property that carries Support, as
+// the list Features returns; an absent property is the zero Support.
+const PropSupport = "SmartSupport"
+
+// Feature names of Support in PropSupport.
+const (
+	FeatureConfidentialClients = "confidential-clients"
+	FeaturePublicClients       = "public-clients"
+	FeatureBackendServices     = "backend-services"
+	FeaturePatientContext      = "patient-context"
+	FeatureOpenIDConnect       = "openid-connect"
+	FeatureRefreshTokens       = "refresh-tokens"
+)
+
+func (s *Support) fields() []struct {
+	name string
+	on   *bool
+} {
+	return []struct {
+		name string
+		on   *bool
+	}{
+		{FeatureConfidentialClients, &s.ConfidentialClients},
+		{FeaturePublicClients, &s.PublicClients},
+		{FeatureBackendServices, &s.BackendServices},
+		{FeaturePatientContext, &s.PatientContext},
+		{FeatureOpenIDConnect, &s.OpenIDConnect},
+		{FeatureRefreshTokens, &s.RefreshTokens},
+	}
+}
+
+// Features lists the features that are on, in a fixed order: the value of
+// PropSupport.
+func (s Support) Features() []string {
+	out := []string{}
+	for _, f := range s.fields() {
+		if *f.on {
+			out = append(out, f.name)
+		}
+	}
+	return out
+}
+
+// ParseFeatures reads PropSupport's value; an unknown name is an error naming it.
+func ParseFeatures(names []string) (Support, error) {
+	var s Support
+	for _, n := range names {
+		known := false
+		for _, f := range s.fields() {
+			if f.name == n {
+				*f.on, known = true, true
+			}
+		}
+		if !known {
+			return Support{}, fmt.Errorf("%s: unknown feature %q", PropSupport, n)
+		}
+	}
+	return s, nil
 }
 
 // Document is the SMART configuration, with the key names of the SMART App Launch IG.
@@ -55,8 +156,8 @@ type Document struct {
 	ManagementEndpoint                string   `json:"management_endpoint,omitempty"`
 	GrantTypesSupported               []string `json:"grant_types_supported"`
 	CodeChallengeMethodsSupported     []string `json:"code_challenge_methods_supported"`
-	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
-	ResponseTypesSupported            []string `json:"response_types_supported"`
+	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported,omitempty"`
+	ResponseTypesSupported            []string `json:"response_types_supported,omitempty"`
 	ScopesSupported                   []string `json:"scopes_supported,omitempty"`
 	Capabilities                      []string `json:"capabilities"`
 }
@@ -75,18 +176,13 @@ func Build(c Config) (string, error) {
 		IntrospectionEndpoint: c.Endpoints.Introspection,
 		RevocationEndpoint:    c.Endpoints.Revocation,
 		ManagementEndpoint:    c.Endpoints.Management,
-		// HealthLake accepts only these two grant types.
-		GrantTypesSupported: []string{"authorization_code", "client_credentials"},
 		// PKCE with S256 only: "plain" would let an intercepted code be redeemed.
 		CodeChallengeMethodsSupported: []string{"S256"},
-		// One method per client capability advertised below: secret for
-		// confidential-symmetric, private_key_jwt for confidential-asymmetric,
-		// none for public clients (which rely on PKCE).
-		TokenEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"},
-		ResponseTypesSupported:            []string{"code"},
-		ScopesSupported:                   c.ScopesSupported,
-		Capabilities:                      capabilities(c.Version),
+		ScopesSupported:               c.ScopesSupported,
+		Capabilities:                  capabilities(c),
 	}
+	doc.GrantTypesSupported, doc.ResponseTypesSupported = grantTypes(c.Support)
+	doc.TokenEndpointAuthMethodsSupported = authMethods(c.Support)
 	raw, err := json.Marshal(doc)
 	if err != nil {
 		return "", fmt.Errorf("encoding SMART configuration: %w", err)
@@ -97,22 +193,75 @@ func Build(c Config) (string, error) {
 	return string(raw), nil
 }
 
-func capabilities(v Version) []string {
-	caps := []string{
-		"launch-standalone",
-		"launch-ehr",
-		"client-public",
-		"client-confidential-symmetric",
-		"client-confidential-asymmetric",
-		"context-standalone-patient",
-		"sso-openid-connect",
-		"permission-offline",
-		"permission-patient",
-		"permission-user",
-		"permission-v1",
+// capabilities are the SMART App Launch 2.x capability codes the deployment
+// makes true (the IG's Conformance page defines them).
+func capabilities(c Config) []string {
+	offered := func(match func(string) bool) bool {
+		return len(c.ScopesSupported) == 0 || slices.ContainsFunc(c.ScopesSupported, match)
 	}
-	if v == V2 {
-		caps = append(caps, "permission-v2")
+	scope := func(name string) func(string) bool { return func(s string) bool { return s == name } }
+	prefix := func(p string) func(string) bool { return func(s string) bool { return strings.HasPrefix(s, p) } }
+	s := c.Support
+	user := s.userFacing()
+	var caps []string
+	add := func(on bool, capability string) {
+		if on {
+			caps = append(caps, capability)
+		}
 	}
+	// An app a user opens on its own, outside an EHR: every user-facing client.
+	add(user, "launch-standalone")
+	add(s.PublicClients, "client-public")
+	add(s.ConfidentialClients, "client-confidential-symmetric")
+	add(s.BackendServices, "client-confidential-asymmetric")
+	add(user && s.PatientContext && offered(scope("launch/patient")), "context-standalone-patient")
+	add(user && s.OpenIDConnect && offered(scope("openid")) && offered(scope("fhirUser")), "sso-openid-connect")
+	add(user && s.RefreshTokens && offered(scope("offline_access")), "permission-offline")
+	add(user && offered(prefix("patient/")), "permission-patient")
+	add(user && offered(prefix("user/")), "permission-user")
+	// SMART_ON_FHIR_V1 accepts v1 scopes only; SMART_ON_FHIR accepts both, so
+	// v1 is advertised there when v1 scopes are offered (or none are listed).
+	add(c.Version == V1 || offered(isV1Scope), "permission-v1")
+	add(c.Version == V2, "permission-v2")
 	return caps
+}
+
+// isV1Scope reports whether s is a SMART v1 resource scope (read, write, *).
+func isV1Scope(s string) bool {
+	m := resourceScope.FindStringSubmatch(s)
+	return m != nil && slices.Contains([]string{"read", "write", "*"}, m[3])
+}
+
+// grantTypes are the token endpoint's grant types and the authorize
+// endpoint's response types: authorization_code (response type code) for
+// user-facing apps, client_credentials for backend services. HealthLake
+// refuses an empty grant_types_supported, so a deployment without any client
+// advertises authorization_code, the SMART App Launch flow an app registered
+// later would use, and no capability that goes with it.
+func grantTypes(s Support) (grants, responses []string) {
+	if s.userFacing() || !s.BackendServices {
+		grants, responses = append(grants, "authorization_code"), []string{"code"}
+	}
+	if s.BackendServices {
+		grants = append(grants, "client_credentials")
+	}
+	return grants, responses
+}
+
+// authMethods are the token endpoint authentication methods of the
+// configured clients: client_secret_basic for confidential apps (Okta's web
+// apps here authenticate so), private_key_jwt for backend services, none for
+// public apps. Left out when there is no client.
+func authMethods(s Support) []string {
+	var out []string
+	if s.ConfidentialClients {
+		out = append(out, "client_secret_basic")
+	}
+	if s.BackendServices {
+		out = append(out, "private_key_jwt")
+	}
+	if s.PublicClients {
+		out = append(out, "none")
+	}
+	return out
 }

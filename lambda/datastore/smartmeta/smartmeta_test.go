@@ -29,6 +29,7 @@ func TestBuild(t *testing.T) {
 			Version:         V2,
 			Endpoints:       oktaEndpoints(),
 			ScopesSupported: []string{"openid", "fhirUser", "launch/patient", "offline_access", "patient/*.read", "patient/Observation.rs"},
+			Support:         everything,
 		})
 		require.NoError(t, err)
 		want, err := os.ReadFile("testdata/smart-v2.json")
@@ -102,6 +103,130 @@ func TestBuild(t *testing.T) {
 				assert.Contains(t, err.Error(), tc.wantErr)
 			})
 		}
+	})
+}
+
+// everything is every flow this project can configure.
+var everything = Support{ConfidentialClients: true, PublicClients: true, BackendServices: true,
+	PatientContext: true, OpenIDConnect: true, RefreshTokens: true}
+
+// okta is what the Okta construct reports for a user-facing app: Okta issues
+// ID tokens with fhirUser and refresh tokens to its user-facing apps.
+func okta(s Support) Support {
+	s.OpenIDConnect, s.RefreshTokens = true, true
+	return s
+}
+
+func TestTheDocumentAdvertisesOnlyWhatTheDeploymentDoes(t *testing.T) {
+	userScopes := []string{"openid", "profile", "offline_access", "fhirUser", "launch/patient", "patient/Patient.rs", "user/Observation.rs"}
+	v1Scopes := []string{"openid", "profile", "offline_access", "fhirUser", "launch/patient", "patient/Patient.read"}
+	cases := []struct {
+		name         string
+		version      Version
+		support      Support
+		scopes       []string
+		capabilities []string
+		grants       []string
+		responses    []string
+		authMethods  []string
+	}{
+		{
+			name: "only a backend service: client credentials with an asymmetric key, no launch", version: V2,
+			support: Support{BackendServices: true}, scopes: []string{"system/Patient.rs"},
+			capabilities: []string{"client-confidential-asymmetric", "permission-v2"},
+			grants:       []string{"client_credentials"}, authMethods: []string{"private_key_jwt"},
+		},
+		{
+			name: "only a public app without a patient claim: standalone launch, no patient context", version: V2,
+			support: okta(Support{PublicClients: true}), scopes: userScopes,
+			capabilities: []string{"launch-standalone", "client-public", "sso-openid-connect", "permission-offline",
+				"permission-patient", "permission-user", "permission-v2"},
+			grants: []string{"authorization_code"}, responses: []string{"code"}, authMethods: []string{"none"},
+		},
+		{
+			name: "a confidential app with the patient claim: standalone patient context", version: V2,
+			support: okta(Support{ConfidentialClients: true, PatientContext: true}), scopes: userScopes,
+			capabilities: []string{"launch-standalone", "client-confidential-symmetric", "context-standalone-patient",
+				"sso-openid-connect", "permission-offline", "permission-patient", "permission-user", "permission-v2"},
+			grants: []string{"authorization_code"}, responses: []string{"code"}, authMethods: []string{"client_secret_basic"},
+		},
+		{
+			name: "the same app on a SMART v1 data store: v1 permissions only", version: V1,
+			support: okta(Support{ConfidentialClients: true, PatientContext: true}), scopes: v1Scopes,
+			capabilities: []string{"launch-standalone", "client-confidential-symmetric", "context-standalone-patient",
+				"sso-openid-connect", "permission-offline", "permission-patient", "permission-v1"},
+			grants: []string{"authorization_code"}, responses: []string{"code"}, authMethods: []string{"client_secret_basic"},
+		},
+		{
+			name: "a v2 data store offering v1 scopes too: both permission syntaxes", version: V2,
+			support: Support{BackendServices: true}, scopes: []string{"system/Patient.rs", "system/Patient.read"},
+			capabilities: []string{"client-confidential-asymmetric", "permission-v1", "permission-v2"},
+			grants:       []string{"client_credentials"}, authMethods: []string{"private_key_jwt"},
+		},
+		{
+			name: "the patient claim without launch/patient offered: no patient context", version: V2,
+			support: okta(Support{PublicClients: true, PatientContext: true}), scopes: []string{"openid", "fhirUser", "patient/Patient.rs"},
+			capabilities: []string{"launch-standalone", "client-public", "sso-openid-connect", "permission-patient", "permission-v2"},
+			grants:       []string{"authorization_code"}, responses: []string{"code"}, authMethods: []string{"none"},
+		},
+		{
+			name: "a patient claim without a user-facing app: nothing to give it to", version: V2,
+			support:      Support{BackendServices: true, PatientContext: true, OpenIDConnect: true, RefreshTokens: true},
+			scopes:       []string{"system/Patient.rs", "launch/patient", "openid", "fhirUser", "offline_access"},
+			capabilities: []string{"client-confidential-asymmetric", "permission-v2"},
+			grants:       []string{"client_credentials"}, authMethods: []string{"private_key_jwt"},
+		},
+		{
+			name: "every client: both grant types and every auth method", version: V2,
+			support: everything, scopes: userScopes,
+			capabilities: []string{"launch-standalone", "client-public", "client-confidential-symmetric",
+				"client-confidential-asymmetric", "context-standalone-patient", "sso-openid-connect", "permission-offline",
+				"permission-patient", "permission-user", "permission-v2"},
+			grants: []string{"authorization_code", "client_credentials"}, responses: []string{"code"},
+			authMethods: []string{"client_secret_basic", "private_key_jwt", "none"},
+		},
+		{
+			name: "no client at all: the SMART version, and authorization_code because HealthLake wants a grant type", version: V2,
+			capabilities: []string{"permission-v1", "permission-v2"},
+			grants:       []string{"authorization_code"}, responses: []string{"code"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Build(Config{Version: tc.version, Endpoints: oktaEndpoints(), ScopesSupported: tc.scopes, Support: tc.support})
+			require.NoError(t, err)
+			var doc Document
+			require.NoError(t, json.Unmarshal([]byte(got), &doc))
+			assert.Equal(t, tc.capabilities, doc.Capabilities)
+			assert.Equal(t, tc.grants, doc.GrantTypesSupported)
+			assert.Equal(t, tc.responses, doc.ResponseTypesSupported)
+			assert.Equal(t, tc.authMethods, doc.TokenEndpointAuthMethodsSupported)
+			for _, c := range doc.Capabilities {
+				assert.False(t, c == "launch-ehr" || strings.HasPrefix(c, "context-ehr-"), "EHR launch is not supported: %s", c)
+			}
+		})
+	}
+}
+
+func TestSupportTravelsAsAListOfFeatures(t *testing.T) {
+	t.Run("every feature survives the round trip", func(t *testing.T) {
+		names := everything.Features()
+		assert.Equal(t, []string{"confidential-clients", "public-clients", "backend-services", "patient-context",
+			"openid-connect", "refresh-tokens"}, names)
+		got, err := ParseFeatures(names)
+		require.NoError(t, err)
+		assert.Equal(t, everything, got)
+	})
+	t.Run("no feature is an empty list, and an absent property the zero Support", func(t *testing.T) {
+		assert.Equal(t, []string{}, Support{}.Features())
+		got, err := ParseFeatures(nil)
+		require.NoError(t, err)
+		assert.Equal(t, Support{}, got)
+	})
+	t.Run("an unknown feature is refused naming it", func(t *testing.T) {
+		_, err := ParseFeatures([]string{"public-clients", "ehr-launch"})
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), `SmartSupport: unknown feature "ehr-launch"`)
 	})
 }
 

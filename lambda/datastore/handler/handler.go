@@ -58,6 +58,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/healthlake"
 	"github.com/aws/aws-sdk-go-v2/service/healthlake/types"
 
+	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/healthlakeapi"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 )
 
@@ -81,6 +82,11 @@ func New(client *healthlake.Client, stacks *cloudformation.Client, logger *slog.
 // (the DatastoreId) without waiting; IsComplete does the waiting.
 func (h *Handler) OnEvent(ctx context.Context, e customresource.Event) (customresource.OnEventResponse, error) {
 	log := h.eventLogger(e)
+	resp, err := h.onEvent(ctx, e, log)
+	return resp, shorten(err, log)
+}
+
+func (h *Handler) onEvent(ctx context.Context, e customresource.Event, log *slog.Logger) (customresource.OnEventResponse, error) {
 	if unknown := UnknownProperties(e.ResourceProperties); len(unknown) > 0 {
 		log.Warn("ignoring unknown properties", "properties", unknown)
 	}
@@ -107,8 +113,21 @@ func (h *Handler) OnEvent(ctx context.Context, e customresource.Event) (customre
 // is retained. A data store that
 // never held data but was still CREATING when onEvent ran is deleted here once
 // it leaves CREATING.
+//
+// An error that passes by itself (throttling, a 5xx, a connection error, a
+// ConflictException, once the SDK's retries are spent) answers "not complete
+// yet": the framework polls again, and only a terminal state fails.
 func (h *Handler) IsComplete(ctx context.Context, e customresource.IsCompleteEvent) (customresource.IsCompleteResponse, error) {
 	log := h.eventLogger(e.Event)
+	resp, err := h.isComplete(ctx, e, log)
+	if err != nil && healthlakeapi.IsTransient(err) {
+		log.Warn("transient error while polling; not complete yet, trying again at the next poll", "error", err.Error())
+		return customresource.IsCompleteResponse{}, nil
+	}
+	return resp, shorten(err, log)
+}
+
+func (h *Handler) isComplete(ctx context.Context, e customresource.IsCompleteEvent, log *slog.Logger) (customresource.IsCompleteResponse, error) {
 	switch e.RequestType {
 	case customresource.Create:
 		return h.awaitActive(ctx, e.PhysicalResourceID, nil, log)
@@ -219,8 +238,12 @@ func (h *Handler) describe(ctx context.Context, id string) (*types.DatastoreProp
 	return out.DatastoreProperties, nil
 }
 
-// datastoreID is HealthLake's constraint on DatastoreId. A physical id that does
-// not match was invented by CloudFormation or the framework after a failed Create.
-var datastoreID = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,32}$`)
+// datastoreID is HealthLake's constraint on a DatastoreId (botocore's model:
+// the DatastoreId shape's pattern, and exactly 32 characters, as the data store
+// ARN's datastore/fhir/.{32} says). A physical id that does not match was
+// invented by CloudFormation (<stack>-<logicalId>-<random>, after a creation
+// cancelled before the framework answered) or by the framework after a failed
+// Create.
+var datastoreID = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-%@]{32}$`)
 
 func isDatastoreID(id string) bool { return datastoreID.MatchString(id) }

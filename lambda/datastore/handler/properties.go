@@ -203,6 +203,8 @@ func ParseSpec(p customresource.Properties) (Spec, error) {
 	for _, k := range sortedKeys(s.Tags) {
 		if reason := tagProblem(k, s.Tags[k]); reason != "" {
 			invalid(PropTags+"."+k, "%s", reason)
+		} else if strings.HasPrefix(k, TagPrefix) {
+			invalid(PropTags+"."+k, "the key must not start with %s (the handler's own tags, which record who created the data store), got %q", TagPrefix, k)
 		}
 	}
 

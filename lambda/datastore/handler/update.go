@@ -41,17 +41,43 @@ func (h *Handler) update(ctx context.Context, e customresource.Event, log *slog.
 	}
 
 	if changes := immutableChanges(old, spec, current); len(changes) > 0 {
-		if !spec.AcknowledgeReplacement {
+		if original := h.rollbackTarget(ctx, e, current, spec, log); original != nil {
+			// CloudFormation's rollback of a failed replacement: answer with the
+			// original, which the rollback's settings describe, so that the
+			// clean-up deletes the replacement; the tag says it never served.
+			originalID := aws.ToString(original.DatastoreId)
+			log.Warn("rolling back a replacement: answering with the replaced data store; CloudFormation's clean-up will delete the replacement, which never served",
+				"datastoreId", originalID, "replacementDatastoreId", id, "replacementStatus", string(current.DatastoreStatus))
+			if err := h.tag(ctx, aws.ToString(current.DatastoreArn), tagAbandonedBy, e.RequestID); err != nil {
+				// The clean-up still recognises a replacement created during the
+				// update being rolled back by its creation time.
+				log.Warn("could not mark the replacement as abandoned", "replacementDatastoreId", id, "error", err.Error())
+			}
+			id, current = originalID, original
+		} else if !spec.AcknowledgeReplacement {
 			return customresource.OnEventResponse{}, refusal(id, changes, spec)
+		} else {
+			return h.replace(ctx, e, spec, id, changes, log)
 		}
-		newID, err := h.createDatastore(ctx, spec, clientToken(e), log)
-		if err != nil {
-			return customresource.OnEventResponse{}, err
-		}
-		log.Warn("replacing data store: the new one starts empty; CloudFormation will delete the old one per its removal policy",
-			"datastoreId", newID, "replacedDatastoreId", id, "changedProperties", changedNames(changes))
-		return customresource.OnEventResponse{PhysicalResourceID: newID}, nil
 	}
+	return h.updateInPlace(ctx, old, spec, id, current, log)
+}
+
+// replace starts the acknowledged replacement of data store id: a new data
+// store, tagged as replacing id. CloudFormation then deletes id per its removal
+// policy once the stack update succeeds.
+func (h *Handler) replace(ctx context.Context, e customresource.Event, spec Spec, id string, changes []change, log *slog.Logger) (customresource.OnEventResponse, error) {
+	newID, err := h.createDatastore(ctx, e, spec, id, log)
+	if err != nil {
+		return customresource.OnEventResponse{}, err
+	}
+	log.Warn("replacing data store: the new one starts empty; CloudFormation will delete the old one per its removal policy",
+		"datastoreId", newID, "replacedDatastoreId", id, "changedProperties", changedNames(changes))
+	return customresource.OnEventResponse{PhysicalResourceID: newID}, nil
+}
+
+// updateInPlace changes data store id's name, identity provider and tags.
+func (h *Handler) updateInPlace(ctx context.Context, old *Spec, spec Spec, id string, current *types.DatastoreProperties, log *slog.Logger) (customresource.OnEventResponse, error) {
 
 	// In UPDATE_FAILED the desired configuration is sent again even if the data
 	// store reports it. Where the name and identity provider change through

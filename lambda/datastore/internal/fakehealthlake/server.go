@@ -185,6 +185,18 @@ func (s *Server) MarkUpdateFailed(id, message string) bool {
 	return true
 }
 
+// SetCreatedAt backdates (or postdates) the data store's CreatedAt, as if it
+// had been created then. It reports false when there is no such data store.
+func (s *Server) SetCreatedAt(id string, at time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.stores[id]
+	if ok {
+		st.CreatedAt = at
+	}
+	return ok
+}
+
 // Datastore returns a snapshot of the data store with this id.
 func (s *Server) Datastore(id string) (Datastore, bool) {
 	s.mu.Lock()

@@ -25,20 +25,64 @@
 //     Because the comparison is against the data store itself, CloudFormation's
 //     rollback Update (old and new properties swapped) restores the previous
 //     configuration.
+//   - Every data store is created with the handler's own tags (TagPrefix):
+//     the stack id and logical id of the resource that made it, the request
+//     id and type (Create, or the Update of a replacement), and for a
+//     replacement the id of the data store it replaces. Later tags record what
+//     became of it: retained-by (a Delete retained it out of the stack) and
+//     abandoned-by (a rollback turned away from it).
 //   - Delete retains the data store unless RemovalPolicy is destroy; then it
-//     deletes and isComplete waits for DELETED. Two kinds of data store never
-//     held data and are deleted whatever the policy, because the rollback of a
-//     failed first deployment would otherwise leave an empty, billed data store
-//     behind each attempt: one in CREATE_FAILED, and one whose stack's first
-//     creation is being rolled back (DescribeStacks reports ROLLBACK_IN_PROGRESS,
-//     and the stack was not created with rollback disabled): every resource of
-//     such a stack was made by the failed deployment, so the data store was
-//     never handed to anyone. One still CREATING cannot be deleted yet:
-//     isComplete waits until it leaves CREATING, then deletes it. Any other
-//     stack status (a stack deletion, an update's rollback, ...) keeps a
-//     retained data store, as does a status, of the data store or of the stack,
-//     that cannot be read; a failed clean-up is logged, not failed. A data store
-//     already gone, or a physical id that is not a data store id, is success.
+//     deletes and isComplete waits for DELETED. A retained data store gets the
+//     retained-by tag. A data store still CREATING (or UPDATING) cannot be
+//     deleted: isComplete waits until it settles, then deletes it, instead of
+//     retrying into a ConflictException.
+//   - A data store that never served the stack is deleted whatever the policy,
+//     because retaining it would leave an empty, billed data store behind each
+//     failed deployment. "Never served" is decided by one of these pieces of
+//     evidence:
+//     (a) it is CREATE_FAILED;
+//     (b) the stack's first creation is being rolled back (ROLLBACK_IN_PROGRESS,
+//     and the stack was not created with rollback disabled): every resource
+//     of such a stack was made by the failed deployment;
+//     (c) the stack is cleaning up after a failed update
+//     (UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS), the data store's tags
+//     name this resource, and either a rollback Update marked it abandoned
+//     (a replacement it turned away from, see Update) or HealthLake reports
+//     it created at or after the stack's LastUpdatedTime, the start of the
+//     update being rolled back (to the second). The status alone is not taken
+//     as evidence there. Should CloudFormation move
+//     LastUpdatedTime when the rollback starts, the rule errs towards keeping
+//     the data store. Under UPDATE_COMPLETE_CLEANUP_IN_PROGRESS (a successful
+//     replacement) the old data store follows the removal policy.
+//     A status, of the data store, its tags or the stack, that cannot be read
+//     keeps a retained data store; a failed clean-up is logged, not failed.
+//   - A Delete whose physical id is not a data store id (32 characters), or
+//     names one HealthLake does not know, comes after a creation that never
+//     reached CloudFormation: CloudFormation cancelled the Create and made up
+//     an id (<stack>-<logicalId>-<random>), or the framework answered with its
+//     own marker. The Delete then looks for this resource's orphans
+//     (ListFHIRDatastores, with ListTagsForResource on each): data stores whose
+//     tags name the event's stack and logical id and a Create request, that no
+//     Delete retained, not DELETED, and created at or after the start of the
+//     stack's current operation (its LastUpdatedTime, else CreationTime), so a
+//     data store the same logical id left behind earlier is never taken for
+//     one. Those never held data: isComplete deletes them whatever the policy,
+//     waiting for those still CREATING, and completes when all are DELETED.
+//   - Update recognises CloudFormation's rollback of a failed replacement: the
+//     framework reported FAILED with the new data store's id, and
+//     CloudFormation rolls back with an Update on that id carrying the old
+//     properties. When the stack is UPDATE_ROLLBACK_IN_PROGRESS, the data store
+//     is tagged as this resource's replacement of another, the old properties'
+//     immutable settings are the original's, and the original is neither being
+//     deleted nor retained out of the stack, the Update answers with the
+//     original's id (updating it in place if needed) and marks the replacement
+//     abandoned; CloudFormation's clean-up then deletes the replacement (c).
+//   - isComplete answers "not complete yet" to an error that passes by itself
+//     (throttling, a 5xx, a connection error, a ConflictException, after the
+//     SDK's retries); only a terminal state or error fails.
+//   - Failure reasons are kept short (the first few problems and a count, each
+//     cut to a budget): the framework sends them in a response CloudFormation
+//     limits to 4 KB. The whole error is logged.
 //
 // ConflictException and throttling are retried by the SDK retryer configured in
 // package healthlakeapi. Nothing secret passes through this handler; events are
@@ -70,10 +114,12 @@ type Handler struct {
 }
 
 // New returns a Handler using client for every HealthLake call and stacks for
-// the one CloudFormation call, DescribeStacks on the event's stack when a
-// retained data store is deleted. The HealthLake client's retryer should come
-// from healthlakeapi.NewRetryer. A nil stacks is allowed: every retained data
-// store that may hold data is then kept.
+// the one CloudFormation call, DescribeStacks on the event's stack (when a
+// retained data store is deleted, when orphans are looked for, and when an
+// Update may be the rollback of a replacement). The HealthLake client's
+// retryer should come from healthlakeapi.NewRetryer. A nil stacks is allowed:
+// every retained data store that may hold data is then kept, no orphan is
+// looked for, and no rollback of a replacement is recognised.
 func New(client *healthlake.Client, stacks *cloudformation.Client, logger *slog.Logger) *Handler {
 	return &Handler{client: client, stacks: stacks, log: logger}
 }
@@ -110,9 +156,9 @@ func (h *Handler) onEvent(ctx context.Context, e customresource.Event, log *slog
 // NLP/analytics change, which such an update does not clear); Delete at DELETED
 // when onEvent deleted the data store (RemovalPolicy destroy, or a data store
 // that never held data, flagged in the Data onEvent returned), at once when it
-// is retained. A data store that
-// never held data but was still CREATING when onEvent ran is deleted here once
-// it leaves CREATING.
+// is retained. A data store to delete that was still CREATING when onEvent ran
+// is deleted here once it leaves CREATING. A Delete whose physical id is no
+// data store completes once this resource's orphans are DELETED.
 //
 // An error that passes by itself (throttling, a 5xx, a connection error, a
 // ConflictException, once the SDK's retries are spent) answers "not complete

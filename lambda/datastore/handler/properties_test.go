@@ -131,6 +131,7 @@ func TestParseSpec(t *testing.T) {
 		{"a key of 129 characters", strings.Repeat("k", 129), "x", "the key must be 1-128"},
 		{"a value of 257 characters", "team", strings.Repeat("v", 257), "the value must be 0-256"},
 		{"a reserved aws: key", "aws:cloudformation:stack-name", "x", "must not start with aws:"},
+		{"a key in the handler's own namespace", "smart-healthlake:retained-by", "x", "must not start with smart-healthlake:"},
 	} {
 		t.Run("tag refused: "+tc.name, func(t *testing.T) {
 			p := minimalProperties()

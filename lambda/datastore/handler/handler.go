@@ -77,6 +77,12 @@
 //     deleted nor retained out of the stack, the Update answers with the
 //     original's id (updating it in place if needed) and marks the replacement
 //     abandoned; CloudFormation's clean-up then deletes the replacement (c).
+//     A rollback Update on the original itself (CloudFormation cancelled the
+//     replacing Update before the framework answered, so it never learnt the
+//     new id) deletes, whatever the policy, this resource's replacements of
+//     that original made in the stack's current operation and not abandoned:
+//     no stack knows them; isComplete waits until they are DELETED (the Data
+//     key DeletingOrphans, then also among the attributes, marks that wait).
 //   - isComplete answers "not complete yet" to an error that passes by itself
 //     (throttling, a 5xx, a connection error, a ConflictException, after the
 //     SDK's retries); only a terminal state or error fails.
@@ -181,6 +187,19 @@ func (h *Handler) isComplete(ctx context.Context, e customresource.IsCompleteEve
 		spec, err := ParseSpec(e.ResourceProperties)
 		if err != nil {
 			return customresource.IsCompleteResponse{}, err
+		}
+		if e.Data[dataDeletingOrphans] != nil {
+			pending, err := h.cleanUpOrphans(ctx, e.Event, replacementOrphans(e.PhysicalResourceID), log)
+			switch {
+			case err != nil && healthlakeapi.IsTransient(err):
+				return customresource.IsCompleteResponse{}, err
+			case err != nil:
+				log.Error("could not delete replacements cancelled before CloudFormation learnt their id: look for data stores tagged "+
+					tagReplaces+" with this data store's id and delete them yourself", "datastoreId", e.PhysicalResourceID, "error", err.Error())
+			case len(pending) > 0:
+				log.Info("waiting for cancelled replacements to be deleted", "datastoreIds", pending)
+				return customresource.IsCompleteResponse{}, nil
+			}
 		}
 		return h.awaitActive(ctx, e.PhysicalResourceID, &spec, log)
 	case customresource.Delete:

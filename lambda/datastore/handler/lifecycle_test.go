@@ -236,6 +236,42 @@ func TestFailedReplacement(t *testing.T) {
 		assert.Equal(t, "ACTIVE", x.datastore(a).Status)
 	})
 
+	t.Run("a replacement cancelled before the framework answered is deleted by the rollback Update of the original", func(t *testing.T) {
+		x := newHarness(t)
+		created := createEvent(t)
+		a := x.mustRun(created).id
+		x.stacks.SetStatus(testStackID, "UPDATE_IN_PROGRESS")
+		x.stacks.SetLastUpdated(testStackID, time.Now().Add(-time.Second))
+		u := updateEvent(t, created, a, "replace-1", func(p map[string]any) {
+			p[PropKmsKeyArn] = replacementKey
+			p[PropAcknowledgeReplacement] = "true"
+		})
+		resp, err := x.h.OnEvent(x.ctx, u)
+		require.NoError(t, err)
+		b := resp.PhysicalResourceID // never reaches CloudFormation
+
+		// CloudFormation knows only the original: its rollback Update is on a.
+		x.stacks.SetStatus(testStackID, "UPDATE_ROLLBACK_IN_PROGRESS")
+		o := x.run(rollbackOf(u, "rollback-1"))
+		require.NoError(t, o.err)
+		assert.Equal(t, a, o.id)
+		assert.Equal(t, "DELETED", x.datastore(b).Status, "no stack knows it: the rollback deletes it")
+		assert.Equal(t, []string{b}, deleteRequests(x))
+		assert.Zero(t, refusedDeletes(x))
+		assert.Equal(t, "ACTIVE", x.datastore(a).Status)
+	})
+
+	t.Run("an Update outside a rollback leaves another replacement alone", func(t *testing.T) {
+		x := newHarness(t)
+		u, a, b := replacementScene(t, x, false)
+		x.stacks.SetStatus(testStackID, "UPDATE_IN_PROGRESS")
+		o := x.run(updateEvent(t, u, b, "update-2", func(p map[string]any) { p[PropDatastoreName] = "renamed" }))
+		require.NoError(t, o.err)
+		assert.Equal(t, b, o.id)
+		assert.Empty(t, deleteRequests(x))
+		assert.Equal(t, "ACTIVE", x.datastore(a).Status)
+	})
+
 	t.Run("an original retained out of the stack is never returned to", func(t *testing.T) {
 		x := newHarness(t)
 		u, a, b := replacementScene(t, x, false)

@@ -111,15 +111,37 @@ func operationStart(stack *cfntypes.Stack) time.Time {
 	return t.Truncate(time.Second)
 }
 
-// findOrphans lists the data stores that this resource created with a Create
-// request during the stack's current operation and that CloudFormation does not
-// know of: it is asked only for a Delete whose physical id is no data store (a
-// creation cancelled before the framework answered). A data store counts when
-// its tags name the event's stack and logical id and a Create request, no Delete
-// retained it, it is not DELETED, and HealthLake reports it created at or after
-// the start of the stack's current operation, so a data store this logical id
-// made and left behind in an earlier operation is never taken for it.
-func (h *Handler) findOrphans(ctx context.Context, e customresource.Event, log *slog.Logger) ([]types.DatastoreProperties, error) {
+// orphanKind says which of this resource's data stores, made during the
+// stack's current operation, CloudFormation cannot know of in a given request.
+type orphanKind func(tags map[string]string) bool
+
+// createdOrphans are the orphans of a Delete whose physical id is no data store
+// (a creation cancelled before the framework answered): data stores made by a
+// Create request that no Delete retained.
+func createdOrphans(tags map[string]string) bool {
+	return tags[tagRequestType] == string(customresource.Create) && tags[tagRetainedBy] == ""
+}
+
+// replacementOrphans are the orphans of a rollback Update on data store
+// original: replacements of it, made by an Update that CloudFormation
+// cancelled before the framework answered. Had CloudFormation learnt a
+// replacement's id, its rollback Update would be on that id instead (see
+// rollbackTarget).
+func replacementOrphans(original string) orphanKind {
+	return func(tags map[string]string) bool {
+		// An abandoned one is the id CloudFormation did learn: its clean-up
+		// deletes it.
+		return tags[tagRequestType] == string(customresource.Update) && tags[tagReplaces] == original && tags[tagAbandonedBy] == ""
+	}
+}
+
+// findOrphans lists the data stores of the given kind that this resource
+// created during the stack's current operation. A data store counts when its
+// tags name the event's stack and logical id, it is not DELETED, and HealthLake
+// reports it created at or after the start of the stack's current operation,
+// so a data store this logical id made and left behind in an earlier operation
+// is never taken for an orphan.
+func (h *Handler) findOrphans(ctx context.Context, e customresource.Event, kind orphanKind, log *slog.Logger) ([]types.DatastoreProperties, error) {
 	if h.stacks == nil {
 		return nil, errors.New("no CloudFormation client: cannot tell when the stack's operation started")
 	}
@@ -151,7 +173,7 @@ func (h *Handler) findOrphans(ctx context.Context, e customresource.Event, log *
 			if err != nil {
 				return nil, err
 			}
-			if ownedBy(tags, e) && tags[tagRequestType] == string(customresource.Create) && tags[tagRetainedBy] == "" {
+			if ownedBy(tags, e) && kind(tags) && aws.ToString(p.DatastoreId) != e.PhysicalResourceID {
 				orphans = append(orphans, p)
 			}
 		}
@@ -170,8 +192,8 @@ func (h *Handler) findOrphans(ctx context.Context, e customresource.Event, log *
 // cleanUpOrphans moves each orphan towards DELETED: it deletes those that can
 // be deleted and waits for those still CREATING (HealthLake cannot delete them
 // yet), UPDATING or DELETING. It returns the ids not yet DELETED.
-func (h *Handler) cleanUpOrphans(ctx context.Context, e customresource.Event, log *slog.Logger) ([]string, error) {
-	orphans, err := h.findOrphans(ctx, e, log)
+func (h *Handler) cleanUpOrphans(ctx context.Context, e customresource.Event, kind orphanKind, log *slog.Logger) ([]string, error) {
+	orphans, err := h.findOrphans(ctx, e, kind, log)
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +222,8 @@ func (h *Handler) cleanUpOrphans(ctx context.Context, e customresource.Event, lo
 				return nil, fmt.Errorf("deleting orphaned HealthLake data store %s: %w", id, err)
 			}
 			log.Warn("deleting HealthLake data store whatever the removal policy: its creation was cancelled before CloudFormation "+
-				"learnt its id, so it never served the stack and holds no data", "datastoreId", id, "status", string(p.DatastoreStatus))
+				"learnt its id, so it never served the stack and holds no data", "datastoreId", id, "status", string(p.DatastoreStatus),
+				"requestType", string(e.RequestType))
 		}
 		pending = append(pending, id)
 	}

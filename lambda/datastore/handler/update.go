@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/healthlake/types"
 
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/healthlakeapi"
@@ -60,7 +61,37 @@ func (h *Handler) update(ctx context.Context, e customresource.Event, log *slog.
 			return h.replace(ctx, e, spec, id, changes, log)
 		}
 	}
-	return h.updateInPlace(ctx, old, spec, id, current, log)
+	resp, err := h.updateInPlace(ctx, old, spec, id, current, log)
+	if err == nil && h.startReplacementCleanup(ctx, e, id, log) {
+		resp.Data = map[string]any{dataDeletingOrphans: "true"}
+	}
+	return resp, err
+}
+
+// startReplacementCleanup is onEvent's part of deleting the replacements of
+// data store id that CloudFormation never learnt of, when this Update is part
+// of the rollback of an update (the stack is UPDATE_ROLLBACK_IN_PROGRESS). It
+// reports whether isComplete has to go on: some are not DELETED yet, or the
+// look-up failed and is to be tried again.
+func (h *Handler) startReplacementCleanup(ctx context.Context, e customresource.Event, id string, log *slog.Logger) bool {
+	if h.stacks == nil {
+		return false
+	}
+	stack, err := h.describeStack(ctx, e.StackID)
+	if err != nil {
+		log.Warn("could not read the stack's status: cannot tell whether this Update is a rollback that must delete a cancelled replacement",
+			"error", err.Error())
+		return false
+	}
+	if stack.StackStatus != cfntypes.StackStatusUpdateRollbackInProgress {
+		return false
+	}
+	pending, err := h.cleanUpOrphans(ctx, e, replacementOrphans(id), log)
+	if err != nil {
+		log.Warn("could not look for replacements cancelled before CloudFormation learnt their id; trying again while waiting", "error", err.Error())
+		return true
+	}
+	return len(pending) > 0
 }
 
 // replace starts the acknowledged replacement of data store id: a new data

@@ -30,6 +30,9 @@ const (
 	// store: isComplete looks for this resource's orphaned data stores again on
 	// every poll and completes once none is left.
 	dataDeletingOrphans = "DeletingOrphans"
+	// dataOrphansSince is the start of the stack's current operation (RFC
+	// 3339), which bounds the orphans' creation times.
+	dataOrphansSince = "OrphansSince"
 )
 
 func (h *Handler) delete(ctx context.Context, e customresource.Event, log *slog.Logger) (customresource.OnEventResponse, error) {
@@ -151,10 +154,10 @@ func (h *Handler) release(ctx context.Context, e customresource.Event, p *types.
 // which looks again on each poll (a data store whose creation was just started
 // may not be listed yet). A failure is logged here and met again there.
 func (h *Handler) startOrphanCleanup(ctx context.Context, e customresource.Event, done customresource.OnEventResponse, log *slog.Logger) (customresource.OnEventResponse, error) {
-	if _, err := h.cleanUpOrphans(ctx, e, createdOrphans, log); err != nil {
+	done.Data = map[string]any{dataDeletingOrphans: "true"}
+	if _, err := h.cleanUpOrphans(ctx, e, done.Data, createdOrphans, log); err != nil {
 		log.Warn("could not look for orphaned data stores yet; trying again while waiting", "error", err.Error())
 	}
-	done.Data = map[string]any{dataDeletingOrphans: "true"}
 	return done, nil
 }
 
@@ -230,7 +233,7 @@ func (h *Handler) awaitDeleted(ctx context.Context, e customresource.IsCompleteE
 // and the Delete completes: the orphans never held data, and a clean-up must
 // not wedge the stack's rollback.
 func (h *Handler) awaitOrphansDeleted(ctx context.Context, e customresource.IsCompleteEvent, log *slog.Logger) (customresource.IsCompleteResponse, error) {
-	pending, err := h.cleanUpOrphans(ctx, e.Event, createdOrphans, log)
+	pending, err := h.cleanUpOrphans(ctx, e.Event, e.Data, createdOrphans, log)
 	if err != nil {
 		if healthlakeapi.IsTransient(err) {
 			return customresource.IsCompleteResponse{}, err

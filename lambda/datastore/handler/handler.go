@@ -82,7 +82,8 @@
 //     new id) deletes, whatever the policy, this resource's replacements of
 //     that original made in the stack's current operation and not abandoned:
 //     no stack knows them; isComplete waits until they are DELETED (the Data
-//     key DeletingOrphans, then also among the attributes, marks that wait).
+//     keys DeletingOrphans and OrphansSince, then also among the attributes,
+//     mark that wait).
 //   - isComplete answers "not complete yet" to an error that passes by itself
 //     (throttling, a 5xx, a connection error, a ConflictException, after the
 //     SDK's retries); only a terminal state or error fails.
@@ -189,7 +190,7 @@ func (h *Handler) isComplete(ctx context.Context, e customresource.IsCompleteEve
 			return customresource.IsCompleteResponse{}, err
 		}
 		if e.Data[dataDeletingOrphans] != nil {
-			pending, err := h.cleanUpOrphans(ctx, e.Event, replacementOrphans(e.PhysicalResourceID), log)
+			pending, err := h.cleanUpOrphans(ctx, e.Event, e.Data, replacementOrphans(e.PhysicalResourceID), log)
 			switch {
 			case err != nil && healthlakeapi.IsTransient(err):
 				return customresource.IsCompleteResponse{}, err

@@ -76,6 +76,7 @@ func TestCancelledFirstCreation(t *testing.T) {
 			assert.Equal(t, []string{id}, deleteRequests(x), "deleted once, after it left CREATING")
 			assert.Zero(t, refusedDeletes(x))
 			assert.Equal(t, "ACTIVE", x.datastore(otherID).Status, "another resource's data store is not touched")
+			assert.Len(t, x.stacks.Requests("DescribeStacks"), 1, "onEvent reads the stack; isComplete gets the time from its Data")
 			assert.Contains(t, x.logs.String(), `"msg":"deleting HealthLake data store whatever the removal policy: its creation was cancelled`)
 		})
 	}
@@ -259,6 +260,7 @@ func TestFailedReplacement(t *testing.T) {
 		assert.Equal(t, []string{b}, deleteRequests(x))
 		assert.Zero(t, refusedDeletes(x))
 		assert.Equal(t, "ACTIVE", x.datastore(a).Status)
+		assert.Len(t, x.stacks.Requests("DescribeStacks"), 1, "onEvent reads the stack; isComplete gets the time from its Data")
 	})
 
 	t.Run("an Update outside a rollback leaves another replacement alone", func(t *testing.T) {

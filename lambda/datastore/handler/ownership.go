@@ -141,15 +141,11 @@ func replacementOrphans(original string) orphanKind {
 // reports it created at or after the start of the stack's current operation,
 // so a data store this logical id made and left behind in an earlier operation
 // is never taken for an orphan.
-func (h *Handler) findOrphans(ctx context.Context, e customresource.Event, kind orphanKind, log *slog.Logger) ([]types.DatastoreProperties, error) {
-	if h.stacks == nil {
-		return nil, errors.New("no CloudFormation client: cannot tell when the stack's operation started")
-	}
-	stack, err := h.describeStack(ctx, e.StackID)
+func (h *Handler) findOrphans(ctx context.Context, e customresource.Event, data map[string]any, kind orphanKind, log *slog.Logger) ([]types.DatastoreProperties, error) {
+	since, err := h.orphansSince(ctx, e, data)
 	if err != nil {
 		return nil, err
 	}
-	since := operationStart(stack)
 	// CreatedAfter narrows the listing; whether HealthLake's bound is inclusive
 	// is not documented, so it starts a second early and the bound is checked
 	// again below.
@@ -189,11 +185,36 @@ func (h *Handler) findOrphans(ctx context.Context, e customresource.Event, kind 
 	return orphans, nil
 }
 
+// orphansSince is the start of the stack's current operation. onEvent reads it
+// with DescribeStacks and records it in data (dataOrphansSince), so isComplete
+// reads it from its Data and needs DescribeStacks only when onEvent could not.
+func (h *Handler) orphansSince(ctx context.Context, e customresource.Event, data map[string]any) (time.Time, error) {
+	if s, ok := data[dataOrphansSince].(string); ok {
+		if t, err := time.Parse(time.RFC3339, s); err == nil {
+			return t, nil
+		}
+	}
+	if h.stacks == nil {
+		return time.Time{}, errors.New("no CloudFormation client: cannot tell when the stack's operation started")
+	}
+	stack, err := h.describeStack(ctx, e.StackID)
+	if err != nil {
+		return time.Time{}, err
+	}
+	since := operationStart(stack)
+	if data != nil {
+		data[dataOrphansSince] = since.UTC().Format(time.RFC3339)
+	}
+	return since, nil
+}
+
 // cleanUpOrphans moves each orphan towards DELETED: it deletes those that can
 // be deleted and waits for those still CREATING (HealthLake cannot delete them
 // yet), UPDATING or DELETING. It returns the ids not yet DELETED.
-func (h *Handler) cleanUpOrphans(ctx context.Context, e customresource.Event, kind orphanKind, log *slog.Logger) ([]string, error) {
-	orphans, err := h.findOrphans(ctx, e, kind, log)
+//
+// data is onEvent's Data, or isComplete's (see orphansSince).
+func (h *Handler) cleanUpOrphans(ctx context.Context, e customresource.Event, data map[string]any, kind orphanKind, log *slog.Logger) ([]string, error) {
+	orphans, err := h.findOrphans(ctx, e, data, kind, log)
 	if err != nil {
 		return nil, err
 	}

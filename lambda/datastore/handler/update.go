@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
@@ -62,8 +63,11 @@ func (h *Handler) update(ctx context.Context, e customresource.Event, log *slog.
 		}
 	}
 	resp, err := h.updateInPlace(ctx, old, spec, id, current, log)
-	if err == nil && h.startReplacementCleanup(ctx, e, id, log) {
-		resp.Data = map[string]any{dataDeletingOrphans: "true"}
+	if err == nil {
+		data := map[string]any{dataDeletingOrphans: "true"}
+		if h.startReplacementCleanup(ctx, e, id, data, log) {
+			resp.Data = data
+		}
 	}
 	return resp, err
 }
@@ -73,7 +77,7 @@ func (h *Handler) update(ctx context.Context, e customresource.Event, log *slog.
 // of the rollback of an update (the stack is UPDATE_ROLLBACK_IN_PROGRESS). It
 // reports whether isComplete has to go on: some are not DELETED yet, or the
 // look-up failed and is to be tried again.
-func (h *Handler) startReplacementCleanup(ctx context.Context, e customresource.Event, id string, log *slog.Logger) bool {
+func (h *Handler) startReplacementCleanup(ctx context.Context, e customresource.Event, id string, data map[string]any, log *slog.Logger) bool {
 	if h.stacks == nil {
 		return false
 	}
@@ -86,7 +90,8 @@ func (h *Handler) startReplacementCleanup(ctx context.Context, e customresource.
 	if stack.StackStatus != cfntypes.StackStatusUpdateRollbackInProgress {
 		return false
 	}
-	pending, err := h.cleanUpOrphans(ctx, e, replacementOrphans(id), log)
+	data[dataOrphansSince] = operationStart(stack).UTC().Format(time.RFC3339)
+	pending, err := h.cleanUpOrphans(ctx, e, data, replacementOrphans(id), log)
 	if err != nil {
 		log.Warn("could not look for replacements cancelled before CloudFormation learnt their id; trying again while waiting", "error", err.Error())
 		return true

@@ -135,6 +135,9 @@ func validateIdentityProvider(c *IdentityProviderConfiguration) *apiError {
 	if c == nil {
 		return nil
 	}
+	// AuthorizationStrategy's enum (API reference, IdentityProviderConfiguration);
+	// a SMART strategy needs the IdP Lambda and the SMART metadata (Developer
+	// Guide, "SMART on FHIR support"), and Metadata is a JSON document.
 	switch c.AuthorizationStrategy {
 	case "AWS_AUTH":
 	case "SMART_ON_FHIR_V1", "SMART_ON_FHIR":

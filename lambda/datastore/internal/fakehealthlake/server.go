@@ -1,6 +1,8 @@
 // Package fakehealthlake is an in-process Amazon HealthLake control plane for
-// tests. It speaks the real AWS JSON 1.0 protocol (POST /, X-Amz-Target:
-// HealthLake.<Operation>, errors as {"__type": "...#Code", "message": ...}) so the
+// tests. It speaks the real AWS JSON 1.0 protocol (botocore's model metadata:
+// protocol json, jsonVersion 1.0, targetPrefix HealthLake, signingName
+// healthlake; so POST /, X-Amz-Target: HealthLake.<Operation>, errors as
+// {"__type": "...#Code", "message": ...}) so the
 // real aws-sdk-go-v2 client, pointed at its URL, exercises its own serializers,
 // signer, retryer and error mapping.
 //

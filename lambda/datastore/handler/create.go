@@ -19,7 +19,7 @@ func (h *Handler) create(ctx context.Context, e customresource.Event, log *slog.
 	if err != nil {
 		return customresource.OnEventResponse{}, err
 	}
-	id, err := h.createDatastore(ctx, spec, clientToken(e), log)
+	id, err := h.createDatastore(ctx, e, spec, "", log)
 	if err != nil {
 		return customresource.OnEventResponse{}, err
 	}
@@ -35,8 +35,13 @@ func clientToken(e customresource.Event) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func (h *Handler) createDatastore(ctx context.Context, spec Spec, token string, log *slog.Logger) (string, error) {
-	out, err := h.client.CreateFHIRDatastore(ctx, createInput(spec, token))
+// createDatastore starts creating the data store for e (a Create, or the Update
+// of an acknowledged replacement of the data store replaces), tagged with the
+// resource and request that made it.
+func (h *Handler) createDatastore(ctx context.Context, e customresource.Event, spec Spec, replaces string, log *slog.Logger) (string, error) {
+	in := createInput(spec, clientToken(e))
+	in.Tags = append(in.Tags, ownerTags(e, replaces)...)
+	out, err := h.client.CreateFHIRDatastore(ctx, in)
 	if err != nil {
 		return "", fmt.Errorf("creating HealthLake data store %q: %w", spec.Name, err)
 	}

@@ -30,9 +30,15 @@ func TestCreate(t *testing.T) {
 		assert.Regexp(t, regexp.MustCompile(`^[a-zA-Z0-9-]{1,64}$`), body["ClientToken"])
 		assert.Equal(t, map[string]any{"KmsEncryptionConfig": map[string]any{"CmkType": "AWS_OWNED_KMS_KEY"}}, body["SseConfiguration"])
 		assert.NotContains(t, body, "PreloadDataConfig")
+		// The user's tags, and the handler's own, naming the resource and the
+		// request that created the data store.
 		assert.ElementsMatch(t, []any{
 			map[string]any{"Key": "env", "Value": "prod"},
 			map[string]any{"Key": "team", "Value": "fhir"},
+			map[string]any{"Key": "smart-healthlake:stack-id", "Value": testStackID},
+			map[string]any{"Key": "smart-healthlake:logical-id", "Value": e.LogicalResourceID},
+			map[string]any{"Key": "smart-healthlake:request-id", "Value": e.RequestID},
+			map[string]any{"Key": "smart-healthlake:request-type", "Value": "Create"},
 		}, body["Tags"])
 
 		idp := body["IdentityProviderConfiguration"].(map[string]any)

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/healthlake"
 	"github.com/aws/aws-sdk-go-v2/service/healthlake/types"
 
+	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/healthlakeapi"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 )
 
@@ -19,13 +20,19 @@ import (
 const (
 	// dataDeletingUnusable is set when onEvent deletes, or has isComplete delete,
 	// whatever the removal policy, a data store that never held data; its value
-	// is the reason: the data store's CREATE_FAILED or the stack's
-	// ROLLBACK_IN_PROGRESS.
+	// is the reason.
 	dataDeletingUnusable = "DeletingUnusableDatastore"
-	// dataDeleteWhenCreated is set when that data store was still CREATING, which
-	// HealthLake cannot delete: isComplete waits until it leaves CREATING, then
-	// deletes it.
+	// dataDeleteWhenCreated is set when the data store to delete was still
+	// CREATING (or UPDATING), which HealthLake cannot delete: isComplete waits
+	// until it settles, then deletes it.
 	dataDeleteWhenCreated = "DeleteWhenCreated"
+	// dataDeletingOrphans is set on a Delete whose physical id is no data
+	// store: isComplete looks for this resource's orphaned data stores again on
+	// every poll and completes once none is left.
+	dataDeletingOrphans = "DeletingOrphans"
+	// dataOrphansSince is the start of the stack's current operation (RFC
+	// 3339), which bounds the orphans' creation times.
+	dataOrphansSince = "OrphansSince"
 )
 
 func (h *Handler) delete(ctx context.Context, e customresource.Event, log *slog.Logger) (customresource.OnEventResponse, error) {
@@ -33,25 +40,23 @@ func (h *Handler) delete(ctx context.Context, e customresource.Event, log *slog.
 	done := customresource.OnEventResponse{PhysicalResourceID: e.PhysicalResourceID}
 	id := e.PhysicalResourceID
 	if !isDatastoreID(id) {
-		log.Info("nothing to delete: the physical id is not a HealthLake data store id, so no data store was created")
-		return done, nil
+		log.Info("the physical id is not a HealthLake data store id: CloudFormation never learnt the data store's id, " +
+			"so looking for data stores this resource created in the stack's current operation")
+		return h.startOrphanCleanup(ctx, e, done, log)
 	}
 	policy := removalPolicy(e, log)
-	retain := func() (customresource.OnEventResponse, error) {
-		log.Info("retaining HealthLake data store: it leaves the stack but the data store and its data stay; delete it yourself when no longer needed",
-			"datastoreId", id, "removalPolicy", string(Retain))
-		return done, nil
-	}
 
 	current, err := h.describe(ctx, id)
 	if errors.Is(err, errNotFound) {
-		log.Info("data store already gone", "datastoreId", id)
-		return done, nil
+		log.Info("data store already gone; looking for others this resource created in the stack's current operation", "datastoreId", id)
+		return h.startOrphanCleanup(ctx, e, done, log)
 	}
 	if err != nil {
 		if policy == Retain {
 			log.Warn("could not check the data store's status; retaining it", "datastoreId", id, "error", err.Error())
-			return retain()
+			log.Info("retaining HealthLake data store: it leaves the stack but the data store and its data stay; delete it yourself when no longer needed",
+				"datastoreId", id, "removalPolicy", string(Retain))
+			return done, nil
 		}
 		return done, err
 	}
@@ -60,37 +65,98 @@ func (h *Handler) delete(ctx context.Context, e customresource.Event, log *slog.
 		return done, nil
 	}
 
-	// Under retain, two kinds of data store are deleted all the same, because
-	// they never held data and retaining them would leave an empty, billed data
-	// store behind every failed first deployment: one whose creation failed, and
-	// one created by a stack whose first creation is being rolled back.
+	// Under retain, a data store that never served the stack is deleted all
+	// the same: it holds no data, and retaining it would leave an empty, billed
+	// data store behind every failed deployment.
 	var unusable string // why, when the data store is deleted whatever the policy
-	switch {
-	case current.DatastoreStatus == types.DatastoreStatusCreateFailed:
-		unusable = string(types.DatastoreStatusCreateFailed)
-		log.Warn("deleting HealthLake data store whatever the removal policy: its creation failed (CREATE_FAILED), so it holds no data",
-			"datastoreId", id, "removalPolicy", string(policy), "errorCause", errorCause(current))
-	case policy == Retain:
-		if !h.firstCreationRollingBack(ctx, e.StackID, log) {
-			return retain()
+	if policy == Retain || current.DatastoreStatus == types.DatastoreStatusCreateFailed {
+		unusable = h.whyNeverServed(ctx, e, current, log)
+	}
+	if policy == Retain && unusable == "" {
+		h.release(ctx, e, current, log)
+		log.Info("retaining HealthLake data store: it leaves the stack but the data store and its data stay; delete it yourself when no longer needed",
+			"datastoreId", id, "removalPolicy", string(Retain))
+		return done, nil
+	}
+	if unusable != "" {
+		log.Warn("deleting HealthLake data store whatever the removal policy: "+unusable+", so it holds no data",
+			"datastoreId", id, "removalPolicy", string(policy), "stackId", e.StackID, "datastoreStatus", string(current.DatastoreStatus),
+			"errorCause", errorCause(current))
+		// The reason is in the log; Data, which the framework sends on to
+		// CloudFormation, stays small.
+		done.Data = map[string]any{dataDeletingUnusable: "true"}
+	}
+	if s := current.DatastoreStatus; s == types.DatastoreStatusCreating || s == statusUpdating {
+		log.Info("the data store is "+string(s)+", which HealthLake cannot delete: deleting it once it settles", "datastoreId", id)
+		if done.Data == nil {
+			done.Data = map[string]any{}
 		}
-		unusable = string(cfntypes.StackStatusRollbackInProgress)
-		log.Warn("deleting HealthLake data store whatever the removal policy: the stack's first creation is being rolled back "+
-			"(ROLLBACK_IN_PROGRESS), so the data store was made by the failed deployment, never handed over, and holds no data",
-			"datastoreId", id, "removalPolicy", string(policy), "stackId", e.StackID, "datastoreStatus", string(current.DatastoreStatus))
-		if current.DatastoreStatus == types.DatastoreStatusCreating {
-			log.Info("the data store is still CREATING, which HealthLake cannot delete: deleting it once it leaves CREATING", "datastoreId", id)
-			done.Data = map[string]any{dataDeletingUnusable: unusable, dataDeleteWhenCreated: "true"}
-			return done, nil
-		}
+		done.Data[dataDeleteWhenCreated] = "true"
+		return done, nil
 	}
 
 	started, err := h.deleteDatastore(ctx, id, policy, unusable != "", log)
 	if err != nil || !started {
+		done.Data = nil
 		return done, err
 	}
-	if unusable != "" {
-		done.Data = map[string]any{dataDeletingUnusable: unusable}
+	return done, nil
+}
+
+// whyNeverServed returns why the data store never served the stack, or "" when
+// it may have. It reads the data store's tags and the stack only when needed.
+func (h *Handler) whyNeverServed(ctx context.Context, e customresource.Event, p *types.DatastoreProperties, log *slog.Logger) string {
+	if reason := neverServed(e, p, nil, nil); reason != "" {
+		return reason
+	}
+	if h.stacks == nil {
+		log.Warn("no CloudFormation client: cannot tell whether the stack is rolling back")
+		return ""
+	}
+	stack, err := h.describeStack(ctx, e.StackID)
+	if err != nil {
+		log.Warn("could not read the stack's status; the retained data store is kept", "stackId", e.StackID, "error", err.Error())
+		return ""
+	}
+	log = log.With("stackId", e.StackID, "stackStatus", string(stack.StackStatus))
+	var tags map[string]string
+	if stack.StackStatus == cfntypes.StackStatusUpdateRollbackCompleteCleanupInProgress {
+		if tags, err = h.tagsOf(ctx, aws.ToString(p.DatastoreArn)); err != nil {
+			log.Warn("could not read the data store's tags; the retained data store is kept", "error", err.Error())
+			return ""
+		}
+	}
+	reason := neverServed(e, p, tags, stack)
+	switch {
+	case reason != "":
+	case stack.StackStatus == cfntypes.StackStatusRollbackInProgress:
+		log.Info("the stack was created with rollback disabled, so this rollback was started by hand and the data store " +
+			"may have been used in the meantime: the removal policy applies")
+	case stack.StackStatus == cfntypes.StackStatusUpdateRollbackCompleteCleanupInProgress:
+		log.Info("the stack is cleaning up after a failed update, but nothing shows that this resource created the data store during that update: the removal policy applies")
+	default:
+		log.Info("the stack is not rolling back its first creation: the removal policy applies")
+	}
+	return reason
+}
+
+// release marks a retained data store as out of the stack, so that no later
+// Delete of the same resource takes it for one of its orphans. A failure is
+// logged: the orphan look-up's time bound protects it too.
+func (h *Handler) release(ctx context.Context, e customresource.Event, p *types.DatastoreProperties, log *slog.Logger) {
+	if err := h.tag(ctx, aws.ToString(p.DatastoreArn), tagRetainedBy, e.RequestID); err != nil {
+		log.Warn("could not mark the retained data store as retained", "datastoreId", aws.ToString(p.DatastoreId), "error", err.Error())
+	}
+}
+
+// startOrphanCleanup is onEvent's part of a Delete whose physical id is no data
+// store: it deletes the orphans it can, and hands the waiting to isComplete,
+// which looks again on each poll (a data store whose creation was just started
+// may not be listed yet). A failure is logged here and met again there.
+func (h *Handler) startOrphanCleanup(ctx context.Context, e customresource.Event, done customresource.OnEventResponse, log *slog.Logger) (customresource.OnEventResponse, error) {
+	done.Data = map[string]any{dataDeletingOrphans: "true"}
+	if _, err := h.cleanUpOrphans(ctx, e, done.Data, createdOrphans, log); err != nil {
+		log.Warn("could not look for orphaned data stores yet; trying again while waiting", "error", err.Error())
 	}
 	return done, nil
 }
@@ -109,7 +175,7 @@ func (h *Handler) deleteDatastore(ctx context.Context, id string, policy Removal
 	if err != nil {
 		err = fmt.Errorf("deleting HealthLake data store %s: %w", id, err)
 		if policy == Retain && unusable {
-			log.Error("could not delete the failed, empty data store; it is retained: delete it yourself", "datastoreId", id, "error", err.Error())
+			log.Error("could not delete the empty data store that never served the stack; it is retained: delete it yourself", "datastoreId", id, "error", err.Error())
 			return false, nil
 		}
 		return false, err
@@ -120,19 +186,22 @@ func (h *Handler) deleteDatastore(ctx context.Context, id string, policy Removal
 
 func (h *Handler) awaitDeleted(ctx context.Context, e customresource.IsCompleteEvent, log *slog.Logger) (customresource.IsCompleteResponse, error) {
 	id := e.PhysicalResourceID
-	policy := removalPolicy(e.Event, log)
-	deleting := policy == Destroy || e.Data[dataDeletingUnusable] != nil
-	if !isDatastoreID(id) || !deleting {
-		return customresource.IsCompleteResponse{IsComplete: true}, nil
-	}
 	complete := customresource.IsCompleteResponse{IsComplete: true}
+	if e.Data[dataDeletingOrphans] != nil || !isDatastoreID(id) {
+		return h.awaitOrphansDeleted(ctx, e, log)
+	}
+	policy := removalPolicy(e.Event, log)
+	unusable := e.Data[dataDeletingUnusable] != nil
+	if policy != Destroy && !unusable {
+		return complete, nil
+	}
 	p, err := h.describe(ctx, id)
 	if errors.Is(err, errNotFound) {
 		return complete, nil
 	}
 	deleteWhenCreated := e.Data[dataDeleteWhenCreated] != nil
 	if err != nil {
-		if deleteWhenCreated && policy == Retain {
+		if deleteWhenCreated && policy == Retain && !healthlakeapi.IsTransient(err) {
 			// Deleting was not asked for, so it must not fail the deployment.
 			log.Error("could not check the data store's status; it may be retained: check it and delete it yourself",
 				"datastoreId", id, "error", err.Error())
@@ -144,14 +213,12 @@ func (h *Handler) awaitDeleted(ctx context.Context, e customresource.IsCompleteE
 	case s == types.DatastoreStatusDeleted:
 		log.Info("data store deleted", "datastoreId", id)
 		return complete, nil
-	case deleteWhenCreated && s == types.DatastoreStatusCreating:
-		log.Info("waiting for the data store to leave CREATING before deleting it", "datastoreId", id,
-			"reason", fmt.Sprint(e.Data[dataDeletingUnusable]))
+	case deleteWhenCreated && (s == types.DatastoreStatusCreating || s == statusUpdating):
+		log.Info("waiting for the data store to settle before deleting it", "datastoreId", id, "status", string(s))
 		return customresource.IsCompleteResponse{}, nil
 	case deleteWhenCreated && s != types.DatastoreStatusDeleting:
-		log.Warn("deleting HealthLake data store whatever the removal policy: it has left CREATING and the stack's first creation is being rolled back, so it holds no data",
-			"datastoreId", id, "removalPolicy", string(policy), "status", string(s))
-		started, err := h.deleteDatastore(ctx, id, policy, true, log)
+		log.Info("the data store has settled: deleting it", "datastoreId", id, "removalPolicy", string(policy), "status", string(s))
+		started, err := h.deleteDatastore(ctx, id, policy, unusable, log)
 		if err != nil || !started {
 			return complete, err
 		}
@@ -159,6 +226,29 @@ func (h *Handler) awaitDeleted(ctx context.Context, e customresource.IsCompleteE
 	}
 	log.Info("waiting for data store deletion", "datastoreId", id, "status", string(p.DatastoreStatus))
 	return customresource.IsCompleteResponse{}, nil
+}
+
+// awaitOrphansDeleted completes a Delete whose physical id is no data store once
+// every orphan it finds is DELETED. A failure that is not transient is logged
+// and the Delete completes: the orphans never held data, and a clean-up must
+// not wedge the stack's rollback.
+func (h *Handler) awaitOrphansDeleted(ctx context.Context, e customresource.IsCompleteEvent, log *slog.Logger) (customresource.IsCompleteResponse, error) {
+	pending, err := h.cleanUpOrphans(ctx, e.Event, e.Data, createdOrphans, log)
+	if err != nil {
+		if healthlakeapi.IsTransient(err) {
+			return customresource.IsCompleteResponse{}, err
+		}
+		log.Error("could not look for or delete the data stores this resource created and CloudFormation does not know of: "+
+			"look for data stores tagged "+tagStackID+" and "+tagLogicalID+" with this stack and logical id, and delete them yourself",
+			"stackId", e.StackID, "logicalResourceId", e.LogicalResourceID, "error", err.Error())
+		return customresource.IsCompleteResponse{IsComplete: true}, nil
+	}
+	if len(pending) > 0 {
+		log.Info("waiting for orphaned data stores to be deleted", "datastoreIds", pending)
+		return customresource.IsCompleteResponse{}, nil
+	}
+	log.Info("no data store of this resource is left")
+	return customresource.IsCompleteResponse{IsComplete: true}, nil
 }
 
 // removalPolicy reads only RemovalPolicy, leniently: a Delete must not fail over

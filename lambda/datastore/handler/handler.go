@@ -25,20 +25,71 @@
 //     Because the comparison is against the data store itself, CloudFormation's
 //     rollback Update (old and new properties swapped) restores the previous
 //     configuration.
+//   - Every data store is created with the handler's own tags (TagPrefix):
+//     the stack id and logical id of the resource that made it, the request
+//     id and type (Create, or the Update of a replacement), and for a
+//     replacement the id of the data store it replaces. Later tags record what
+//     became of it: retained-by (a Delete retained it out of the stack) and
+//     abandoned-by (a rollback turned away from it).
 //   - Delete retains the data store unless RemovalPolicy is destroy; then it
-//     deletes and isComplete waits for DELETED. Two kinds of data store never
-//     held data and are deleted whatever the policy, because the rollback of a
-//     failed first deployment would otherwise leave an empty, billed data store
-//     behind each attempt: one in CREATE_FAILED, and one whose stack's first
-//     creation is being rolled back (DescribeStacks reports ROLLBACK_IN_PROGRESS,
-//     and the stack was not created with rollback disabled): every resource of
-//     such a stack was made by the failed deployment, so the data store was
-//     never handed to anyone. One still CREATING cannot be deleted yet:
-//     isComplete waits until it leaves CREATING, then deletes it. Any other
-//     stack status (a stack deletion, an update's rollback, ...) keeps a
-//     retained data store, as does a status, of the data store or of the stack,
-//     that cannot be read; a failed clean-up is logged, not failed. A data store
-//     already gone, or a physical id that is not a data store id, is success.
+//     deletes and isComplete waits for DELETED. A retained data store gets the
+//     retained-by tag. A data store still CREATING (or UPDATING) cannot be
+//     deleted: isComplete waits until it settles, then deletes it, instead of
+//     retrying into a ConflictException.
+//   - A data store that never served the stack is deleted whatever the policy,
+//     because retaining it would leave an empty, billed data store behind each
+//     failed deployment. "Never served" is decided by one of these pieces of
+//     evidence:
+//     (a) it is CREATE_FAILED;
+//     (b) the stack's first creation is being rolled back (ROLLBACK_IN_PROGRESS,
+//     and the stack was not created with rollback disabled): every resource
+//     of such a stack was made by the failed deployment;
+//     (c) the stack is cleaning up after a failed update
+//     (UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS), the data store's tags
+//     name this resource, and either a rollback Update marked it abandoned
+//     (a replacement it turned away from, see Update) or HealthLake reports
+//     it created at or after the stack's LastUpdatedTime, the start of the
+//     update being rolled back (to the second). The status alone is not taken
+//     as evidence there. Should CloudFormation move
+//     LastUpdatedTime when the rollback starts, the rule errs towards keeping
+//     the data store. Under UPDATE_COMPLETE_CLEANUP_IN_PROGRESS (a successful
+//     replacement) the old data store follows the removal policy.
+//     A status, of the data store, its tags or the stack, that cannot be read
+//     keeps a retained data store; a failed clean-up is logged, not failed.
+//   - A Delete whose physical id is not a data store id (32 characters), or
+//     names one HealthLake does not know, comes after a creation that never
+//     reached CloudFormation: CloudFormation cancelled the Create and made up
+//     an id (<stack>-<logicalId>-<random>), or the framework answered with its
+//     own marker. The Delete then looks for this resource's orphans
+//     (ListFHIRDatastores, with ListTagsForResource on each): data stores whose
+//     tags name the event's stack and logical id and a Create request, that no
+//     Delete retained, not DELETED, and created at or after the start of the
+//     stack's current operation (its LastUpdatedTime, else CreationTime), so a
+//     data store the same logical id left behind earlier is never taken for
+//     one. Those never held data: isComplete deletes them whatever the policy,
+//     waiting for those still CREATING, and completes when all are DELETED.
+//   - Update recognises CloudFormation's rollback of a failed replacement: the
+//     framework reported FAILED with the new data store's id, and
+//     CloudFormation rolls back with an Update on that id carrying the old
+//     properties. When the stack is UPDATE_ROLLBACK_IN_PROGRESS, the data store
+//     is tagged as this resource's replacement of another, the old properties'
+//     immutable settings are the original's, and the original is neither being
+//     deleted nor retained out of the stack, the Update answers with the
+//     original's id (updating it in place if needed) and marks the replacement
+//     abandoned; CloudFormation's clean-up then deletes the replacement (c).
+//     A rollback Update on the original itself (CloudFormation cancelled the
+//     replacing Update before the framework answered, so it never learnt the
+//     new id) deletes, whatever the policy, this resource's replacements of
+//     that original made in the stack's current operation and not abandoned:
+//     no stack knows them; isComplete waits until they are DELETED (the Data
+//     keys DeletingOrphans and OrphansSince, then also among the attributes,
+//     mark that wait).
+//   - isComplete answers "not complete yet" to an error that passes by itself
+//     (throttling, a 5xx, a connection error, a ConflictException, after the
+//     SDK's retries); only a terminal state or error fails.
+//   - Failure reasons are kept short (the first few problems and a count, each
+//     cut to a budget): the framework sends them in a response CloudFormation
+//     limits to 4 KB. The whole error is logged.
 //
 // ConflictException and throttling are retried by the SDK retryer configured in
 // package healthlakeapi. Nothing secret passes through this handler; events are
@@ -58,6 +109,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/healthlake"
 	"github.com/aws/aws-sdk-go-v2/service/healthlake/types"
 
+	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/healthlakeapi"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 )
 
@@ -69,10 +121,12 @@ type Handler struct {
 }
 
 // New returns a Handler using client for every HealthLake call and stacks for
-// the one CloudFormation call, DescribeStacks on the event's stack when a
-// retained data store is deleted. The HealthLake client's retryer should come
-// from healthlakeapi.NewRetryer. A nil stacks is allowed: every retained data
-// store that may hold data is then kept.
+// the one CloudFormation call, DescribeStacks on the event's stack (when a
+// retained data store is deleted, when orphans are looked for, and when an
+// Update may be the rollback of a replacement). The HealthLake client's
+// retryer should come from healthlakeapi.NewRetryer. A nil stacks is allowed:
+// every retained data store that may hold data is then kept, no orphan is
+// looked for, and no rollback of a replacement is recognised.
 func New(client *healthlake.Client, stacks *cloudformation.Client, logger *slog.Logger) *Handler {
 	return &Handler{client: client, stacks: stacks, log: logger}
 }
@@ -81,6 +135,11 @@ func New(client *healthlake.Client, stacks *cloudformation.Client, logger *slog.
 // (the DatastoreId) without waiting; IsComplete does the waiting.
 func (h *Handler) OnEvent(ctx context.Context, e customresource.Event) (customresource.OnEventResponse, error) {
 	log := h.eventLogger(e)
+	resp, err := h.onEvent(ctx, e, log)
+	return resp, shorten(err, log)
+}
+
+func (h *Handler) onEvent(ctx context.Context, e customresource.Event, log *slog.Logger) (customresource.OnEventResponse, error) {
 	if unknown := UnknownProperties(e.ResourceProperties); len(unknown) > 0 {
 		log.Warn("ignoring unknown properties", "properties", unknown)
 	}
@@ -104,11 +163,24 @@ func (h *Handler) OnEvent(ctx context.Context, e customresource.Event) (customre
 // NLP/analytics change, which such an update does not clear); Delete at DELETED
 // when onEvent deleted the data store (RemovalPolicy destroy, or a data store
 // that never held data, flagged in the Data onEvent returned), at once when it
-// is retained. A data store that
-// never held data but was still CREATING when onEvent ran is deleted here once
-// it leaves CREATING.
+// is retained. A data store to delete that was still CREATING when onEvent ran
+// is deleted here once it leaves CREATING. A Delete whose physical id is no
+// data store completes once this resource's orphans are DELETED.
+//
+// An error that passes by itself (throttling, a 5xx, a connection error, a
+// ConflictException, once the SDK's retries are spent) answers "not complete
+// yet": the framework polls again, and only a terminal state fails.
 func (h *Handler) IsComplete(ctx context.Context, e customresource.IsCompleteEvent) (customresource.IsCompleteResponse, error) {
 	log := h.eventLogger(e.Event)
+	resp, err := h.isComplete(ctx, e, log)
+	if err != nil && healthlakeapi.IsTransient(err) {
+		log.Warn("transient error while polling; not complete yet, trying again at the next poll", "error", err.Error())
+		return customresource.IsCompleteResponse{}, nil
+	}
+	return resp, shorten(err, log)
+}
+
+func (h *Handler) isComplete(ctx context.Context, e customresource.IsCompleteEvent, log *slog.Logger) (customresource.IsCompleteResponse, error) {
 	switch e.RequestType {
 	case customresource.Create:
 		return h.awaitActive(ctx, e.PhysicalResourceID, nil, log)
@@ -116,6 +188,19 @@ func (h *Handler) IsComplete(ctx context.Context, e customresource.IsCompleteEve
 		spec, err := ParseSpec(e.ResourceProperties)
 		if err != nil {
 			return customresource.IsCompleteResponse{}, err
+		}
+		if e.Data[dataDeletingOrphans] != nil {
+			pending, err := h.cleanUpOrphans(ctx, e.Event, e.Data, replacementOrphans(e.PhysicalResourceID), log)
+			switch {
+			case err != nil && healthlakeapi.IsTransient(err):
+				return customresource.IsCompleteResponse{}, err
+			case err != nil:
+				log.Error("could not delete replacements cancelled before CloudFormation learnt their id: look for data stores tagged "+
+					tagReplaces+" with this data store's id and delete them yourself", "datastoreId", e.PhysicalResourceID, "error", err.Error())
+			case len(pending) > 0:
+				log.Info("waiting for cancelled replacements to be deleted", "datastoreIds", pending)
+				return customresource.IsCompleteResponse{}, nil
+			}
 		}
 		return h.awaitActive(ctx, e.PhysicalResourceID, &spec, log)
 	case customresource.Delete:
@@ -219,8 +304,12 @@ func (h *Handler) describe(ctx context.Context, id string) (*types.DatastoreProp
 	return out.DatastoreProperties, nil
 }
 
-// datastoreID is HealthLake's constraint on DatastoreId. A physical id that does
-// not match was invented by CloudFormation or the framework after a failed Create.
-var datastoreID = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,32}$`)
+// datastoreID is HealthLake's constraint on a DatastoreId (botocore's model:
+// the DatastoreId shape's pattern, and exactly 32 characters, as the data store
+// ARN's datastore/fhir/.{32} says). A physical id that does not match was
+// invented by CloudFormation (<stack>-<logicalId>-<random>, after a creation
+// cancelled before the framework answered) or by the framework after a failed
+// Create.
+var datastoreID = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-%@]{32}$`)
 
 func isDatastoreID(id string) bool { return datastoreID.MatchString(id) }

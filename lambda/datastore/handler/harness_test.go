@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -167,6 +168,18 @@ func (x *harness) mustRun(e customresource.Event) outcome {
 	o := x.run(e)
 	require.NoError(x.t, o.err)
 	return o
+}
+
+// userTags are a data store's tags without the handler's own.
+func (x *harness) userTags(id string) map[string]string {
+	x.t.Helper()
+	out := map[string]string{}
+	for k, v := range x.datastore(id).Tags {
+		if !strings.HasPrefix(k, TagPrefix) {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // datastore returns the fake's view of a data store.

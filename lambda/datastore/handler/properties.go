@@ -95,6 +95,7 @@ var knownProperties = []string{
 	PropIdpLambdaArn, PropIssuer, PropJwksUri, PropAuthorizationEndpoint, PropTokenEndpoint,
 	PropIntrospectionEndpoint, PropRevocationEndpoint, PropManagementEndpoint, PropScopesSupported,
 	PropKmsKeyArn, PropPreloadSynthea, PropTags, PropRemovalPolicy, PropAcknowledgeReplacement,
+	smartmeta.PropSupport,
 }
 
 // UnknownProperties lists properties the handler does not read, sorted. They are
@@ -181,8 +182,16 @@ func ParseSpec(p customresource.Properties) (Spec, error) {
 	}
 	scopes, err := p.StringList(PropScopesSupported)
 	check(err)
-	if urlsOK && smart && err == nil {
-		s.Metadata, err = smartmeta.Build(smartmeta.Config{Version: smartVersion, Endpoints: endpoints, ScopesSupported: scopes})
+	// Absent in the properties of stacks deployed before it existed: the
+	// document then advertises the SMART version and authorization_code only.
+	features, featuresErr := p.StringList(smartmeta.PropSupport)
+	check(featuresErr)
+	support, supportErr := smartmeta.ParseFeatures(features)
+	if featuresErr == nil && supportErr != nil {
+		invalid(smartmeta.PropSupport, "%v", supportErr)
+	}
+	if urlsOK && smart && err == nil && featuresErr == nil && supportErr == nil {
+		s.Metadata, err = smartmeta.Build(smartmeta.Config{Version: smartVersion, Endpoints: endpoints, ScopesSupported: scopes, Support: support})
 		if err != nil {
 			// The URLs were checked above, so what is left is about the scopes.
 			invalid(PropScopesSupported, "%v", err)
@@ -203,6 +212,8 @@ func ParseSpec(p customresource.Properties) (Spec, error) {
 	for _, k := range sortedKeys(s.Tags) {
 		if reason := tagProblem(k, s.Tags[k]); reason != "" {
 			invalid(PropTags+"."+k, "%s", reason)
+		} else if strings.HasPrefix(k, TagPrefix) {
+			invalid(PropTags+"."+k, "the key must not start with %s (the handler's own tags, which record who created the data store), got %q", TagPrefix, k)
 		}
 	}
 

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 )
 
@@ -49,6 +50,30 @@ func TestParseSpec(t *testing.T) {
 		assert.False(t, s.FineGrained)
 		assert.True(t, s.PreloadSynthea)
 		assert.Equal(t, Destroy, s.RemovalPolicy)
+	})
+
+	t.Run("the SMART document advertises what SmartSupport says the deployment serves", func(t *testing.T) {
+		p := minimalProperties()
+		p[smartmeta.PropSupport] = []any{smartmeta.FeatureBackendServices}
+		s, err := ParseSpec(p)
+		require.NoError(t, err)
+		assert.Contains(t, s.Metadata, `"client_credentials"`)
+		assert.Contains(t, s.Metadata, `"client-confidential-asymmetric"`)
+		assert.NotContains(t, s.Metadata, `"launch-standalone"`)
+
+		withoutSupport, err := ParseSpec(minimalProperties())
+		require.NoError(t, err)
+		assert.NotContains(t, withoutSupport.Metadata, `"client_credentials"`,
+			"a stack deployed before SmartSupport existed advertises no backend services")
+	})
+
+	t.Run("an unknown SmartSupport feature fails naming the property", func(t *testing.T) {
+		p := minimalProperties()
+		p[smartmeta.PropSupport] = []any{"launch-ehr"}
+		_, err := ParseSpec(p)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), smartmeta.PropSupport)
+		assert.Contains(t, err.Error(), "launch-ehr")
 	})
 
 	t.Run("an alias-qualified IdP Lambda and a KMS alias are accepted", func(t *testing.T) {
@@ -131,6 +156,7 @@ func TestParseSpec(t *testing.T) {
 		{"a key of 129 characters", strings.Repeat("k", 129), "x", "the key must be 1-128"},
 		{"a value of 257 characters", "team", strings.Repeat("v", 257), "the value must be 0-256"},
 		{"a reserved aws: key", "aws:cloudformation:stack-name", "x", "must not start with aws:"},
+		{"a key in the handler's own namespace", "smart-healthlake:retained-by", "x", "must not start with smart-healthlake:"},
 	} {
 		t.Run("tag refused: "+tc.name, func(t *testing.T) {
 			p := minimalProperties()

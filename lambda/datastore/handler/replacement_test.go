@@ -55,7 +55,7 @@ func TestRollback(t *testing.T) {
 		require.NoError(t, o.err)
 		assert.Equal(t, id, o.id)
 		assertConfigured(t, x, id, created.ResourceProperties)
-		assert.Equal(t, map[string]string{"team": "fhir", "env": "prod"}, x.datastore(id).Tags)
+		assert.Equal(t, map[string]string{"team": "fhir", "env": "prod"}, x.userTags(id))
 	})
 
 	t.Run("a rollback after a refused immutable change succeeds without touching the data store", func(t *testing.T) {

@@ -30,7 +30,7 @@ func TestTags(t *testing.T) {
 		untag := x.fake.Requests("UntagResource")
 		require.Len(t, untag, 1)
 		assert.Equal(t, []any{"env"}, untag[0].Body["TagKeys"])
-		assert.Equal(t, map[string]string{"team": "platform", "cost-center": "42"}, x.datastore(id).Tags)
+		assert.Equal(t, map[string]string{"team": "platform", "cost-center": "42"}, x.userTags(id))
 		assert.Empty(t, x.fake.Requests("UpdateFHIRDatastore"), "tags alone need no data store update")
 		assert.Equal(t, id, o.id)
 	})
@@ -73,6 +73,6 @@ func TestTags(t *testing.T) {
 		require.NoError(t, err)
 
 		x.mustRun(updateEvent(t, created, id, "update-1", func(p map[string]any) { delete(p, PropTags) }))
-		assert.Equal(t, map[string]string{"owner": "ops"}, x.datastore(id).Tags)
+		assert.Equal(t, map[string]string{"owner": "ops"}, x.userTags(id))
 	})
 }

@@ -8,8 +8,10 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/healthlake/types"
 
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/healthlakeapi"
@@ -41,17 +43,77 @@ func (h *Handler) update(ctx context.Context, e customresource.Event, log *slog.
 	}
 
 	if changes := immutableChanges(old, spec, current); len(changes) > 0 {
-		if !spec.AcknowledgeReplacement {
+		if original := h.rollbackTarget(ctx, e, current, spec, log); original != nil {
+			// CloudFormation's rollback of a failed replacement: answer with the
+			// original, which the rollback's settings describe, so that the
+			// clean-up deletes the replacement; the tag says it never served.
+			originalID := aws.ToString(original.DatastoreId)
+			log.Warn("rolling back a replacement: answering with the replaced data store; CloudFormation's clean-up will delete the replacement, which never served",
+				"datastoreId", originalID, "replacementDatastoreId", id, "replacementStatus", string(current.DatastoreStatus))
+			if err := h.tag(ctx, aws.ToString(current.DatastoreArn), tagAbandonedBy, e.RequestID); err != nil {
+				// The clean-up still recognises a replacement created during the
+				// update being rolled back by its creation time.
+				log.Warn("could not mark the replacement as abandoned", "replacementDatastoreId", id, "error", err.Error())
+			}
+			id, current = originalID, original
+		} else if !spec.AcknowledgeReplacement {
 			return customresource.OnEventResponse{}, refusal(id, changes, spec)
+		} else {
+			return h.replace(ctx, e, spec, id, changes, log)
 		}
-		newID, err := h.createDatastore(ctx, spec, clientToken(e), log)
-		if err != nil {
-			return customresource.OnEventResponse{}, err
-		}
-		log.Warn("replacing data store: the new one starts empty; CloudFormation will delete the old one per its removal policy",
-			"datastoreId", newID, "replacedDatastoreId", id, "changedProperties", changedNames(changes))
-		return customresource.OnEventResponse{PhysicalResourceID: newID}, nil
 	}
+	resp, err := h.updateInPlace(ctx, old, spec, id, current, log)
+	if err == nil {
+		data := map[string]any{dataDeletingOrphans: "true"}
+		if h.startReplacementCleanup(ctx, e, id, data, log) {
+			resp.Data = data
+		}
+	}
+	return resp, err
+}
+
+// startReplacementCleanup is onEvent's part of deleting the replacements of
+// data store id that CloudFormation never learnt of, when this Update is part
+// of the rollback of an update (the stack is UPDATE_ROLLBACK_IN_PROGRESS). It
+// reports whether isComplete has to go on: some are not DELETED yet, or the
+// look-up failed and is to be tried again.
+func (h *Handler) startReplacementCleanup(ctx context.Context, e customresource.Event, id string, data map[string]any, log *slog.Logger) bool {
+	if h.stacks == nil {
+		return false
+	}
+	stack, err := h.describeStack(ctx, e.StackID)
+	if err != nil {
+		log.Warn("could not read the stack's status: cannot tell whether this Update is a rollback that must delete a cancelled replacement",
+			"error", err.Error())
+		return false
+	}
+	if stack.StackStatus != cfntypes.StackStatusUpdateRollbackInProgress {
+		return false
+	}
+	data[dataOrphansSince] = operationStart(stack).UTC().Format(time.RFC3339)
+	pending, err := h.cleanUpOrphans(ctx, e, data, replacementOrphans(id), log)
+	if err != nil {
+		log.Warn("could not look for replacements cancelled before CloudFormation learnt their id; trying again while waiting", "error", err.Error())
+		return true
+	}
+	return len(pending) > 0
+}
+
+// replace starts the acknowledged replacement of data store id: a new data
+// store, tagged as replacing id. CloudFormation then deletes id per its removal
+// policy once the stack update succeeds.
+func (h *Handler) replace(ctx context.Context, e customresource.Event, spec Spec, id string, changes []change, log *slog.Logger) (customresource.OnEventResponse, error) {
+	newID, err := h.createDatastore(ctx, e, spec, id, log)
+	if err != nil {
+		return customresource.OnEventResponse{}, err
+	}
+	log.Warn("replacing data store: the new one starts empty; CloudFormation will delete the old one per its removal policy",
+		"datastoreId", newID, "replacedDatastoreId", id, "changedProperties", changedNames(changes))
+	return customresource.OnEventResponse{PhysicalResourceID: newID}, nil
+}
+
+// updateInPlace changes data store id's name, identity provider and tags.
+func (h *Handler) updateInPlace(ctx context.Context, old *Spec, spec Spec, id string, current *types.DatastoreProperties, log *slog.Logger) (customresource.OnEventResponse, error) {
 
 	// In UPDATE_FAILED the desired configuration is sent again even if the data
 	// store reports it. Where the name and identity provider change through

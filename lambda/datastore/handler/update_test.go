@@ -234,7 +234,7 @@ func TestUpdateAppliedImmediately(t *testing.T) {
 		o := x.run(updateEvent(t, created, id, "update-1", func(p map[string]any) { p[PropTags] = map[string]any{"team": "platform"} }))
 		require.NoError(t, o.err)
 		assert.Equal(t, 1, o.polls)
-		assert.Equal(t, map[string]string{"team": "platform"}, x.datastore(id).Tags)
+		assert.Equal(t, map[string]string{"team": "platform"}, x.userTags(id))
 	})
 
 	t.Run("UPDATE_FAILED with a configuration other than the requested one still fails with the ErrorCause", func(t *testing.T) {

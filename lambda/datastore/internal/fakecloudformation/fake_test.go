@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -42,6 +43,12 @@ func TestFake(t *testing.T) {
 		assert.Equal(t, "FhirStack", aws.ToString(out.Stacks[0].StackName))
 		assert.False(t, aws.ToBool(out.Stacks[0].DisableRollback))
 		assert.False(t, aws.ToTime(out.Stacks[0].CreationTime).IsZero())
+		assert.Nil(t, out.Stacks[0].LastUpdatedTime, "a stack never updated has no LastUpdatedTime")
+		updated := time.Date(2026, 12, 1, 10, 0, 0, 500_000_000, time.UTC)
+		fake.SetLastUpdated(stackID, updated)
+		out, err = c.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stackID)})
+		require.NoError(t, err)
+		assert.Equal(t, updated, aws.ToTime(out.Stacks[0].LastUpdatedTime))
 
 		fake.SetStatus("FhirStack", "ROLLBACK_IN_PROGRESS")
 		fake.PutStack(fakecloudformation.Stack{ID: "arn:other", Name: "Other", Status: "CREATE_COMPLETE", DisableRollback: true})
@@ -56,7 +63,7 @@ func TestFake(t *testing.T) {
 		assert.True(t, aws.ToBool(all.Stacks[1].DisableRollback))
 
 		reqs := fake.Requests("DescribeStacks")
-		require.Len(t, reqs, 3)
+		require.Len(t, reqs, 4)
 		assert.Equal(t, stackID, reqs[0].Form.Get("StackName"))
 		assert.Equal(t, fakecloudformation.APIVersion, reqs[0].Form.Get("Version"))
 		assert.Contains(t, reqs[0].Authorization, "/us-east-1/cloudformation/aws4_request")

@@ -36,6 +36,11 @@ type Stack struct {
 	// disabled.
 	DisableRollback bool
 	CreationTime    time.Time
+	// LastUpdatedTime is when the stack was last updated; zero for a stack never
+	// updated, which DescribeStacks then reports without the field (the
+	// CloudFormation API reference, Stack: "only returned if the stack has been
+	// updated at least once").
+	LastUpdatedTime time.Time
 }
 
 // Request is one recorded call.
@@ -91,6 +96,18 @@ func (s *Server) PutStack(st Stack) {
 		}
 	}
 	s.stacks = append(s.stacks, &st)
+}
+
+// SetLastUpdated sets the LastUpdatedTime of the stack with this id or name, as
+// the start of an update does. It panics if there is none.
+func (s *Server) SetLastUpdated(idOrName string, at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.find(idOrName)
+	if st == nil {
+		panic("fakecloudformation: no stack " + idOrName)
+	}
+	st.LastUpdatedTime = at
 }
 
 // SetStatus changes the status of the stack with this id or name. It panics if
@@ -184,6 +201,7 @@ type stackMember struct {
 	StackID         string `xml:"StackId"`
 	StackName       string `xml:"StackName"`
 	CreationTime    string `xml:"CreationTime"`
+	LastUpdatedTime string `xml:"LastUpdatedTime,omitempty"`
 	StackStatus     string `xml:"StackStatus"`
 	DisableRollback bool   `xml:"DisableRollback"`
 }
@@ -225,6 +243,8 @@ func (s *Server) dispatch(r *http.Request, form url.Values, authorization string
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
 		return nil, errorf("InvalidParameterValue", http.StatusBadRequest, "unexpected Content-Type %q", ct)
 	}
+	// The Query protocol (botocore's cloudformation model: protocol query,
+	// apiVersion 2010-05-15) sends Action and Version in a form body.
 	if v := form.Get("Version"); v != APIVersion {
 		return nil, errorf("InvalidParameterValue", http.StatusBadRequest, "unsupported Version %q", v)
 	}
@@ -245,6 +265,9 @@ func (s *Server) dispatch(r *http.Request, form url.Values, authorization string
 	if action := form.Get("Action"); action != "DescribeStacks" {
 		return nil, errorf("InvalidAction", http.StatusBadRequest, "the fake does not implement %q", action)
 	}
+	// DescribeStacks (CloudFormation API reference): StackName takes a name or
+	// a stack id; an unknown one is a ValidationError "Stack with id ... does not
+	// exist"; without it, every stack is described.
 	var matched []*Stack
 	if name := form.Get("StackName"); name != "" {
 		st := s.find(name)
@@ -257,7 +280,12 @@ func (s *Server) dispatch(r *http.Request, form url.Values, authorization string
 	}
 	out := &describeStacksResponse{Stacks: []stackMember{}}
 	for _, st := range matched {
+		var updated string
+		if !st.LastUpdatedTime.IsZero() {
+			updated = st.LastUpdatedTime.UTC().Format(time.RFC3339Nano)
+		}
 		out.Stacks = append(out.Stacks, stackMember{
+			LastUpdatedTime: updated,
 			StackID:         st.ID,
 			StackName:       st.Name,
 			CreationTime:    st.CreationTime.Format(time.RFC3339),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -180,6 +181,62 @@ func TestFake(t *testing.T) {
 		var throttled *types.ThrottlingException
 		assert.True(t, errors.As(err, &throttled), "got %v", err)
 		assert.Equal(t, "ThrottlingException", fake.Requests("ListFHIRDatastores")[0].ErrorCode)
+	})
+
+	t.Run("List pages with NextToken, honours MaxResults and the created-after filter, and lists DELETED data stores", func(t *testing.T) {
+		fake := fakehealthlake.New(t, fakehealthlake.Options{PollsToSettle: 1, ListPageSize: 2})
+		c := newClient(fake, static)
+		var ids []string
+		for range 5 {
+			out, err := c.CreateFHIRDatastore(ctx, &healthlake.CreateFHIRDatastoreInput{DatastoreTypeVersion: types.FHIRVersionR4})
+			require.NoError(t, err)
+			ids = append(ids, aws.ToString(out.DatastoreId))
+		}
+		fake.Forget(ids[4])
+
+		var listed []string
+		pages := healthlake.NewListFHIRDatastoresPaginator(c, &healthlake.ListFHIRDatastoresInput{})
+		for n := 0; pages.HasMorePages(); n++ {
+			page, err := pages.NextPage(ctx)
+			require.NoError(t, err)
+			assert.LessOrEqual(t, len(page.DatastorePropertiesList), 2)
+			for _, p := range page.DatastorePropertiesList {
+				listed = append(listed, aws.ToString(p.DatastoreId))
+			}
+		}
+		assert.Equal(t, ids[:4], listed)
+		assert.Len(t, fake.Requests("ListFHIRDatastores"), 2)
+
+		one, err := c.ListFHIRDatastores(ctx, &healthlake.ListFHIRDatastoresInput{MaxResults: aws.Int32(1)})
+		require.NoError(t, err)
+		assert.Len(t, one.DatastorePropertiesList, 1)
+		assert.NotEmpty(t, aws.ToString(one.NextToken))
+
+		_, err = c.ListFHIRDatastores(ctx, &healthlake.ListFHIRDatastoresInput{MaxResults: aws.Int32(501)})
+		assert.ErrorContains(t, err, "ValidationException")
+		_, err = c.ListFHIRDatastores(ctx, &healthlake.ListFHIRDatastoresInput{NextToken: aws.String("made-up")})
+		assert.ErrorContains(t, err, "ValidationException")
+
+		future, err := c.ListFHIRDatastores(ctx, &healthlake.ListFHIRDatastoresInput{
+			Filter: &types.DatastoreFilter{CreatedAfter: aws.Time(time.Now().Add(time.Hour))}})
+		require.NoError(t, err)
+		assert.Empty(t, future.DatastorePropertiesList)
+	})
+
+	t.Run("a CREATING data store cannot be deleted, and tag calls need a data store ARN", func(t *testing.T) {
+		fake := fakehealthlake.New(t, fakehealthlake.Options{PollsToSettle: 1})
+		c := newClient(fake, static)
+		out, err := c.CreateFHIRDatastore(ctx, &healthlake.CreateFHIRDatastoreInput{DatastoreTypeVersion: types.FHIRVersionR4})
+		require.NoError(t, err)
+		_, err = c.DeleteFHIRDatastore(ctx, &healthlake.DeleteFHIRDatastoreInput{DatastoreId: out.DatastoreId})
+		var conflict *types.ConflictException
+		assert.True(t, errors.As(err, &conflict), "got %v", err)
+
+		_, err = c.ListTagsForResource(ctx, &healthlake.ListTagsForResourceInput{ResourceARN: aws.String("arn:aws:healthlake:us-east-1:123456789012:datastore/fhir/short")})
+		var invalid *types.ValidationException
+		assert.True(t, errors.As(err, &invalid), "got %v", err)
+		_, err = c.CreateFHIRDatastore(ctx, &healthlake.CreateFHIRDatastoreInput{DatastoreTypeVersion: types.FHIRVersionR4, ClientToken: aws.String("not_valid")})
+		assert.True(t, errors.As(err, &invalid), "got %v", err)
 	})
 
 	t.Run("unsigned requests are refused", func(t *testing.T) {

@@ -10,13 +10,23 @@ import (
 	"unicode/utf8"
 )
 
+// Constraints below are botocore's model of HealthLake (healthlake/2017-07-01
+// service-2.json, shapes named in each comment) unless another source is named.
 var (
-	// datastoreID is HealthLake's documented constraint on DatastoreId.
-	datastoreID = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,32}$`)
-	// idpLambdaARN is the API's pattern for IdpLambdaArn, which also has a
-	// length of 49-256 characters.
+	// datastoreID is the DatastoreId shape: 1-32 characters of this pattern.
+	datastoreID = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-%@]{1,32}$`)
+	// datastoreName is the DatastoreName shape (its length is 1-256).
+	datastoreName = regexp.MustCompile(`^([\p{L}\p{Z}\p{N}_.:/=+\-%@]*)$`)
+	// clientToken is the ClientTokenString shape: 1-64 characters.
+	clientToken = regexp.MustCompile(`^[a-zA-Z0-9-]{1,64}$`)
+	// resourceARN is the AmazonResourceName shape of the tag operations; its
+	// .{32} is why a data store id is 32 characters.
+	resourceARN = regexp.MustCompile(`^arn:aws((-us-gov)|(-iso)|(-iso-b)|(-cn))?:healthlake:[a-z0-9-]+:\d{12}:datastore\/fhir\/.{32}`)
+	// idpLambdaARN is the HealthLake API reference's pattern for IdpLambdaArn
+	// (IdentityProviderConfiguration), which also has a length of 49-256
+	// characters.
 	idpLambdaARN = regexp.MustCompile(`^arn:aws:lambda:[a-z]{2}-[a-z]+-\d{1}:\d{12}:function:[a-zA-Z0-9\-_\.]+(:(\$LATEST|[a-zA-Z0-9\-_]+))?$`)
-	// tagPattern is API_Tag's pattern for keys and values.
+	// tagPattern is the TagKey and TagValue pattern (API_Tag in the API reference).
 	tagPattern = regexp.MustCompile(`^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`)
 )
 
@@ -34,6 +44,8 @@ func validateTagKey(key, member string) *apiError {
 	if !tagPattern.MatchString(key) {
 		return validationError(key, member, "Member must satisfy regular expression pattern: "+tagPattern.String())
 	}
+	// AWS reserves the aws: prefix on every service's tags (AWS General
+	// Reference, "Tagging AWS resources", tag naming limits).
 	if strings.HasPrefix(key, "aws:") {
 		return errorf("ValidationException", "tag keys starting with aws: are reserved")
 	}
@@ -51,6 +63,10 @@ func validateTagValue(value, member string) *apiError {
 }
 
 func validateTags(tags []Tag) *apiError {
+	// TagList holds at most 200 tags.
+	if len(tags) > 200 {
+		return validationError(fmt.Sprint(len(tags)), "tags", "Member must have length less than or equal to 200")
+	}
 	for i, t := range tags {
 		if err := validateTagKey(t.Key, fmt.Sprintf("tags.%d.member.key", i+1)); err != nil {
 			return err
@@ -85,6 +101,10 @@ func decode(raw []byte, v any) *apiError {
 	return nil
 }
 
+// lookup answers as DescribeFHIRDatastore, UpdateFHIRDatastore and
+// DeleteFHIRDatastore do: ValidationException for an id outside the DatastoreId
+// shape, ResourceNotFoundException for an unknown one (both in each
+// operation's errors in the model).
 func (s *Server) lookup(id string) (*store, *apiError) {
 	if !datastoreID.MatchString(id) {
 		return nil, errorf("ValidationException", "1 validation error detected: Value '%s' at 'datastoreId' failed to satisfy constraint", id)
@@ -96,7 +116,13 @@ func (s *Server) lookup(id string) (*store, *apiError) {
 	return st, nil
 }
 
+// lookupARN answers as the tag operations do: ValidationException for an ARN
+// outside AmazonResourceName, ResourceNotFoundException for a data store that
+// does not exist (DELETED ones included).
 func (s *Server) lookupARN(arn string) (*store, *apiError) {
+	if !resourceARN.MatchString(arn) {
+		return nil, validationError(arn, "resourceARN", "Member must satisfy regular expression pattern: "+resourceARN.String())
+	}
 	for _, st := range s.stores {
 		if st.ARN == arn && st.Status != StatusDeleted {
 			return st, nil
@@ -109,6 +135,9 @@ func validateIdentityProvider(c *IdentityProviderConfiguration) *apiError {
 	if c == nil {
 		return nil
 	}
+	// AuthorizationStrategy's enum (API reference, IdentityProviderConfiguration);
+	// a SMART strategy needs the IdP Lambda and the SMART metadata (Developer
+	// Guide, "SMART on FHIR support"), and Metadata is a JSON document.
 	switch c.AuthorizationStrategy {
 	case "AWS_AUTH":
 	case "SMART_ON_FHIR_V1", "SMART_ON_FHIR":
@@ -146,23 +175,36 @@ func (s *Server) create(raw []byte) (any, *apiError) {
 	if err := decode(raw, &in); err != nil {
 		return nil, err
 	}
+	// FHIRVersion's enum is R4 alone, and DatastoreTypeVersion is required.
 	if in.DatastoreTypeVersion != "R4" {
 		return nil, errorf("ValidationException", "DatastoreTypeVersion must be R4")
+	}
+	if n := utf8.RuneCountInString(in.DatastoreName); in.DatastoreName != "" && (n > 256 || !datastoreName.MatchString(in.DatastoreName)) {
+		return nil, validationError(in.DatastoreName, "datastoreName", "Member must satisfy regular expression pattern: "+datastoreName.String())
+	}
+	if in.ClientToken != "" && !clientToken.MatchString(in.ClientToken) {
+		return nil, validationError(in.ClientToken, "clientToken", "Member must satisfy regular expression pattern: ^[a-zA-Z0-9-]+$")
 	}
 	if err := validateIdentityProvider(in.IdentityProviderConfiguration); err != nil {
 		return nil, err
 	}
+	// API reference, KmsEncryptionConfig: the key id is needed for a
+	// customer-managed key.
 	if e := in.SseConfiguration; e != nil && e.KmsEncryptionConfig.CmkType == "CUSTOMER_MANAGED_KMS_KEY" && e.KmsEncryptionConfig.KmsKeyId == "" {
 		return nil, errorf("ValidationException", "KmsKeyId is required for CUSTOMER_MANAGED_KMS_KEY")
 	}
 	if err := validateTags(in.Tags); err != nil {
 		return nil, err
 	}
+	// ClientToken makes the call idempotent (API reference, CreateFHIRDatastore):
+	// a repeat answers with the data store the first call made.
 	if id, seen := s.byToken[in.ClientToken]; seen && in.ClientToken != "" {
 		return s.summary(s.stores[id]), nil
 	}
 
 	s.created++
+	// 32 characters, as AmazonResourceName's datastore/fhir/.{32} requires;
+	// HealthLake's own ids are 32 hex digits too.
 	id := fmt.Sprintf("%032x", s.created)
 	st := &store{Datastore: Datastore{
 		ID:               id,
@@ -177,6 +219,8 @@ func (s *Server) create(raw []byte) (any, *apiError) {
 		ClientToken:      in.ClientToken,
 		CreatedAt:        time.Now(),
 	}}
+	// Without SseConfiguration HealthLake encrypts with an AWS-owned key (API
+	// reference, SseConfiguration).
 	if st.Encryption == nil {
 		st.Encryption = &SseConfiguration{KmsEncryptionConfig{CmkType: "AWS_OWNED_KMS_KEY"}}
 	}
@@ -189,6 +233,8 @@ func (s *Server) create(raw []byte) (any, *apiError) {
 		final = StatusCreateFailed
 		onSettle = func(st *store) { st.ErrorCause = &ErrorCause{ErrorMessage: msg, ErrorCategory: "NON_RETRYABLE_ERROR"} }
 	}
+	// CreateFHIRDatastore answers CREATING; the data store becomes ACTIVE or
+	// CREATE_FAILED later (API reference, DatastoreStatus).
 	st.moveTo(StatusCreating, final, s.opts.PollsToSettle, onSettle)
 	s.stores[id] = st
 	s.order = append(s.order, id)
@@ -237,6 +283,9 @@ func (s *Server) update(raw []byte) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
+	// A second update while one runs, or an update of a data store that is
+	// being created or deleted, is a ConflictException (UpdateFHIRDatastore in
+	// the API reference; healthlake-smart.md section 2).
 	if st.busy() {
 		return nil, errorf("ConflictException", "Datastore %s has an update in progress", st.ID)
 	}
@@ -313,6 +362,9 @@ func (s *Server) delete(raw []byte) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
+	// HealthLake cannot delete a data store that is still being created,
+	// updated or deleted: ConflictException, one of DeleteFHIRDatastore's errors
+	// in the model (healthlake-smart.md section 2: wait for it to settle).
 	if st.busy() {
 		return nil, errorf("ConflictException", "Datastore %s has an update in progress", st.ID)
 	}
@@ -322,6 +374,8 @@ func (s *Server) delete(raw []byte) (any, *apiError) {
 	case StatusDeleted:
 		return nil, errorf("ResourceNotFoundException", "Datastore %s does not exist", st.ID)
 	}
+	// DeleteFHIRDatastore answers DELETING; the data store becomes DELETED and
+	// stays listed (ListFHIRDatastores lists every status).
 	st.moveTo(StatusDeleting, StatusDeleted, s.opts.PollsToSettle, nil)
 	return s.summary(st), nil
 }
@@ -330,28 +384,66 @@ type listInput struct {
 	Filter *struct {
 		DatastoreName   string
 		DatastoreStatus string
+		// Timestamps arrive as epoch seconds, the awsJson1_0 default.
+		CreatedAfter  *float64
+		CreatedBefore *float64
 	}
+	MaxResults *int
+	NextToken  *string
 }
 
+// list pages through every data store, DELETED ones included ("regardless of
+// data store status", per the operation's documentation in botocore's model).
+// MaxResults is MaxResultsInteger (1-500) there; a page holds at most
+// Options.ListPageSize entries, and the NextToken is opaque, valid only for the
+// listing it came from, as AWS pagination tokens are.
 func (s *Server) list(raw []byte) (any, *apiError) {
 	var in listInput
 	if err := decode(raw, &in); err != nil {
 		return nil, err
 	}
-	list := []properties{}
+	size := s.opts.ListPageSize
+	if in.MaxResults != nil {
+		if *in.MaxResults < 1 || *in.MaxResults > 500 {
+			return nil, validationError(fmt.Sprint(*in.MaxResults), "maxResults", "Member must have value between 1 and 500")
+		}
+		size = min(size, *in.MaxResults)
+	}
+	start := 0
+	if in.NextToken != nil {
+		n, ok := s.listTokens[*in.NextToken]
+		if !ok {
+			return nil, errorf("ValidationException", "invalid NextToken")
+		}
+		start = n
+	}
+	var matched []properties
 	for _, id := range s.order {
 		st, ok := s.stores[id]
 		if !ok {
 			continue
 		}
 		if f := in.Filter; f != nil {
-			if (f.DatastoreName != "" && f.DatastoreName != st.Name) || (f.DatastoreStatus != "" && f.DatastoreStatus != st.Status) {
+			created := float64(st.CreatedAt.Unix())
+			if (f.DatastoreName != "" && f.DatastoreName != st.Name) || (f.DatastoreStatus != "" && f.DatastoreStatus != st.Status) ||
+				(f.CreatedAfter != nil && created <= *f.CreatedAfter) || (f.CreatedBefore != nil && created >= *f.CreatedBefore) {
 				continue
 			}
 		}
-		list = append(list, st.properties())
+		matched = append(matched, st.properties())
 	}
-	return map[string]any{"DatastorePropertiesList": list}, nil
+	out := map[string]any{"DatastorePropertiesList": []properties{}}
+	if start < len(matched) {
+		end := min(start+size, len(matched))
+		out["DatastorePropertiesList"] = matched[start:end]
+		if end < len(matched) {
+			s.tokens++
+			token := fmt.Sprintf("page-%d", s.tokens)
+			s.listTokens[token] = end
+			out["NextToken"] = token
+		}
+	}
+	return out, nil
 }
 
 func (s *Server) tag(raw []byte) (any, *apiError) {
@@ -386,6 +478,9 @@ func (s *Server) untag(raw []byte) (any, *apiError) {
 	st, err := s.lookupARN(in.ResourceARN)
 	if err != nil {
 		return nil, err
+	}
+	if len(in.TagKeys) > 200 { // TagKeyList
+		return nil, validationError(fmt.Sprint(len(in.TagKeys)), "tagKeys", "Member must have length less than or equal to 200")
 	}
 	for i, k := range in.TagKeys {
 		if err := validateTagKey(k, fmt.Sprintf("tagKeys.%d.member", i+1)); err != nil {

@@ -1,6 +1,8 @@
 // Package fakehealthlake is an in-process Amazon HealthLake control plane for
-// tests. It speaks the real AWS JSON 1.0 protocol (POST /, X-Amz-Target:
-// HealthLake.<Operation>, errors as {"__type": "...#Code", "message": ...}) so the
+// tests. It speaks the real AWS JSON 1.0 protocol (botocore's model metadata:
+// protocol json, jsonVersion 1.0, targetPrefix HealthLake, signingName
+// healthlake; so POST /, X-Amz-Target: HealthLake.<Operation>, errors as
+// {"__type": "...#Code", "message": ...}) so the
 // real aws-sdk-go-v2 client, pointed at its URL, exercises its own serializers,
 // signer, retryer and error mapping.
 //
@@ -52,6 +54,9 @@ type Options struct {
 	// UPDATE_FAILED stays there with its ErrorCause. Default (false): the update
 	// goes through UPDATING to ACTIVE, or UPDATE_FAILED after FailNextUpdate.
 	ImmediateIdentityUpdates bool
+	// ListPageSize is the most data stores one ListFHIRDatastores page holds,
+	// whatever MaxResults asks. Default: 500, the model's maximum MaxResults.
+	ListPageSize int
 }
 
 // Request is one recorded call.
@@ -81,6 +86,8 @@ type Server struct {
 	createErr   string
 	updateErr   string
 	updateDelay int
+	listTokens  map[string]int // NextToken -> offset of the next page
+	tokens      int
 }
 
 // New starts a fake and stops it when the test ends.
@@ -95,11 +102,15 @@ func New(t testing.TB, opts Options) *Server {
 	if opts.PollsToSettle == 0 {
 		opts.PollsToSettle = 2
 	}
+	if opts.ListPageSize == 0 {
+		opts.ListPageSize = 500
+	}
 	s := &Server{
-		opts:    opts,
-		stores:  map[string]*store{},
-		byToken: map[string]string{},
-		faults:  map[string][]string{},
+		opts:       opts,
+		stores:     map[string]*store{},
+		byToken:    map[string]string{},
+		faults:     map[string][]string{},
+		listTokens: map[string]int{},
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	t.Cleanup(s.srv.Close)
@@ -176,6 +187,18 @@ func (s *Server) MarkUpdateFailed(id, message string) bool {
 	return true
 }
 
+// SetCreatedAt backdates (or postdates) the data store's CreatedAt, as if it
+// had been created then. It reports false when there is no such data store.
+func (s *Server) SetCreatedAt(id string, at time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.stores[id]
+	if ok {
+		st.CreatedAt = at
+	}
+	return ok
+}
+
 // Datastore returns a snapshot of the data store with this id.
 func (s *Server) Datastore(id string) (Datastore, bool) {
 	s.mu.Lock()
@@ -219,8 +242,10 @@ func errorf(code, format string, args ...any) *apiError {
 	return &apiError{code: code, message: fmt.Sprintf(format, args...)}
 }
 
-// statusFor maps HealthLake's error shapes to the HTTP statuses of its model. The
-// SDK picks the error type from __type; the status matters to its retryer.
+// statusFor gives HealthLake's error shapes their HTTP statuses. botocore's
+// model gives them no httpStatusCode; it marks InternalServerException as a
+// fault (a 5xx) and the others as client errors. The SDK picks the error type
+// from __type; the status matters to its retryer (5xx are retried).
 func statusFor(code string) int {
 	switch code {
 	case "InternalServerException":

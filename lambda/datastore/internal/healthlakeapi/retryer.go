@@ -30,3 +30,19 @@ func NewRetryer(optFns ...func(*retry.StandardOptions)) aws.Retryer {
 		o.Throttles = append(o.Throttles, retry.ThrottleErrorCode{Codes: conflict})
 	}}, optFns...)...)
 }
+
+// IsTransient reports whether err, returned once the retryer gave up, is of a
+// kind that passes by itself: throttling, a 5xx, a connection error, or a
+// ConflictException (a change still running), classified by the SDK's own
+// default retryable and throttle checks. A poller answers "not yet" to such an
+// error instead of failing the operation. A cancelled context is not transient.
+func IsTransient(err error) bool {
+	if err == nil {
+		return false
+	}
+	if retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err).Bool() {
+		return true
+	}
+	retryables := append(append([]retry.IsErrorRetryable{}, retry.DefaultRetryables...), retry.RetryableErrorCode{Codes: conflict})
+	return retry.IsErrorRetryables(retryables).IsErrorRetryable(err).Bool()
+}

@@ -113,28 +113,39 @@ func pathOf(u string) string {
 // ServeHTTP serves the endpoints.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-// Endpoints of the server.
-func (s *Server) Issuer() string                { return s.opts.Issuer }
-func (s *Server) TokenEndpoint() string         { return s.opts.Issuer + "/v1/token" }
+// Issuer is the iss of the server's tokens.
+func (s *Server) Issuer() string { return s.opts.Issuer }
+
+// TokenEndpoint is Okta's <issuer>/v1/token.
+func (s *Server) TokenEndpoint() string { return s.opts.Issuer + "/v1/token" }
+
+// AuthorizationEndpoint is advertised for the SMART metadata; the sandbox
+// serves no interactive login, so it answers 404.
 func (s *Server) AuthorizationEndpoint() string { return s.opts.Issuer + "/v1/authorize" }
-func (s *Server) JWKSURI() string               { return s.opts.Issuer + "/v1/keys" }
+
+// JWKSURI is the JWK Set of the signing key.
+func (s *Server) JWKSURI() string { return s.opts.Issuer + "/v1/keys" }
+
+// IntrospectionEndpoint is the RFC 7662 endpoint.
 func (s *Server) IntrospectionEndpoint() string { return s.opts.Issuer + "/v1/introspect" }
-func (s *Server) RevocationEndpoint() string    { return s.opts.Issuer + "/v1/revoke" }
+
+// RevocationEndpoint is advertised only (not served).
+func (s *Server) RevocationEndpoint() string { return s.opts.Issuer + "/v1/revoke" }
 
 // discovery serves RFC 8414 metadata; Okta serves the same document at both
 // well-known paths of a custom authorization server.
 func (s *Server) discovery(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
-		"issuer":                                s.opts.Issuer,
-		"authorization_endpoint":                s.AuthorizationEndpoint(),
-		"token_endpoint":                        s.TokenEndpoint(),
-		"jwks_uri":                              s.JWKSURI(),
-		"introspection_endpoint":                s.IntrospectionEndpoint(),
-		"revocation_endpoint":                   s.RevocationEndpoint(),
-		"response_types_supported":              []string{"code"},
-		"grant_types_supported":                 []string{"authorization_code", "client_credentials"},
-		"code_challenge_methods_supported":      []string{"S256"},
-		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"},
+		"issuer":                                           s.opts.Issuer,
+		"authorization_endpoint":                           s.AuthorizationEndpoint(),
+		"token_endpoint":                                   s.TokenEndpoint(),
+		"jwks_uri":                                         s.JWKSURI(),
+		"introspection_endpoint":                           s.IntrospectionEndpoint(),
+		"revocation_endpoint":                              s.RevocationEndpoint(),
+		"response_types_supported":                         []string{"code"},
+		"grant_types_supported":                            []string{"authorization_code", "client_credentials"},
+		"code_challenge_methods_supported":                 []string{"S256"},
+		"token_endpoint_auth_methods_supported":            []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"},
 		"token_endpoint_auth_signing_alg_values_supported": []string{"RS256", "RS384", "RS512", "ES256", "ES384", "ES512"},
 	})
 }

@@ -62,7 +62,9 @@ type Function struct {
 	ln     net.Listener
 	server *http.Server
 
-	invokeMu sync.Mutex // one invocation at a time, like one execution environment
+	// busy admits one invocation at a time, like one execution environment; a
+	// channel so that a caller waiting its turn can give up at its deadline.
+	busy chan struct{}
 
 	mu      sync.Mutex
 	proc    *exec.Cmd
@@ -91,7 +93,7 @@ func New(path string, opts Options) (*Function, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listening for the Runtime API: %w", err)
 	}
-	f := &Function{path: path, opts: opts, ln: ln, pending: make(chan *invocation)}
+	f := &Function{path: path, opts: opts, ln: ln, pending: make(chan *invocation), busy: make(chan struct{}, 1)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", f.next)
 	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/response", f.answer(false))
@@ -151,8 +153,12 @@ func (f *Function) env() []string {
 // the invocation may wait forever. A function error is a *FunctionError; a
 // deadline passed is ErrTimeout (and the process is replaced).
 func (f *Function) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
-	f.invokeMu.Lock()
-	defer f.invokeMu.Unlock()
+	select {
+	case f.busy <- struct{}{}:
+		defer func() { <-f.busy }()
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w (waiting for the previous invocation to finish)", ErrTimeout)
+	}
 
 	f.mu.Lock()
 	if f.closed {

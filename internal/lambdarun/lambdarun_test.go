@@ -128,3 +128,26 @@ func TestInvoke(t *testing.T) {
 		}
 	})
 }
+
+func TestInvokeQueue(t *testing.T) {
+	t.Run("an invocation waiting behind a busy environment gives up at its own deadline", func(t *testing.T) {
+		f := start(t)
+		done := make(chan error, 1)
+		go func() {
+			_, err := invoke(t, f, 3*time.Second, `{"sleepMs":800}`)
+			done <- err
+		}()
+		time.Sleep(100 * time.Millisecond) // let the first invocation take the environment
+		begin := time.Now()
+		_, err := invoke(t, f, 200*time.Millisecond, `{}`)
+		if !errors.Is(err, lambdarun.ErrTimeout) {
+			t.Errorf("error %v, want ErrTimeout", err)
+		}
+		if waited := time.Since(begin); waited > 500*time.Millisecond {
+			t.Errorf("gave up after %v, want at its 200ms deadline", waited)
+		}
+		if err := <-done; err != nil {
+			t.Errorf("the first invocation: %v", err)
+		}
+	})
+}

@@ -114,8 +114,8 @@ func (e errSkip) Error() string { return e.why }
 func skip(format string, args ...any) error { return errSkip{fmt.Sprintf(format, args...)} }
 
 // check runs one check; fn returns the detail, or an error whose message says
-// what is wrong and what to fix. The duration is fn's, unless fn sets its own
-// (an HTTP call's) through the returned pointer.
+// what is wrong and what to fix (errSkip for a check that does not apply). The
+// duration fn returns (its HTTP call's) is reported; zero means fn's own.
 func (r *run) check(name string, fn func(context.Context) (string, time.Duration, error)) {
 	start := time.Now()
 	detail, d, err := fn(r.ctx)
@@ -306,7 +306,8 @@ func (r *run) getToken(ctx context.Context) (string, time.Duration, error) {
 	case endpoint == "":
 		return "", 0, skip("no token endpoint known (pass --token-endpoint)")
 	case r.cfg.ClientID == "" || r.cfg.Key.Signer == nil:
-		return "", 0, skip("no client id or private key given")
+		// Not a skip: a run that checked no FHIR call must not pass as a deployment gate.
+		return "", 0, errors.New("no client id or private key given: pass --client-id (or a stack with a BackendClientId output) and --private-key or --private-key-secret; without a token no FHIR check can run")
 	}
 	method, err := signingMethod(r.cfg.Key.Signer)
 	if err != nil {
@@ -476,7 +477,7 @@ func (r *run) allowedSearch(ctx context.Context) (string, time.Duration, error) 
 	}
 	r.allowed = r.allowedType()
 	if r.allowed == "" {
-		return "", 0, skip("the scope %q allows no search; add a resource scope with s (v2) or read (v1)", r.cfg.Scope)
+		return "", 0, fmt.Errorf("the scope %q allows no search; request a resource scope with s (v2) or read (v1)", r.cfg.Scope)
 	}
 	u := r.cfg.FHIREndpoint + r.allowed + "?_count=1"
 	status, body, d, err := r.get(ctx, u, r.token)

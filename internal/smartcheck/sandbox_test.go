@@ -3,8 +3,11 @@ package smartcheck_test
 import (
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -210,4 +213,55 @@ func TestFailsAgainstBrokenIdPs(t *testing.T) {
 			t.Errorf("failed checks %v, want only token-claims and the search", got)
 		}
 	})
+}
+
+func TestIncompleteSettingsFail(t *testing.T) {
+	sb := startSandbox(t, sandbox.Config{})
+
+	t.Run("a run without a client key fails rather than passing on the metadata alone", func(t *testing.T) {
+		cfg := checkConfig(t, sb)
+		cfg.Key = smartcheck.ClientKey{}
+		failure(t, run(t, cfg), smartcheck.CheckToken, "no client id or private key")
+	})
+
+	t.Run("a scope that allows no search fails the allowed search", func(t *testing.T) {
+		cfg := checkConfig(t, sb)
+		cfg.Scope = "system/Patient.cud"
+		failure(t, run(t, cfg), smartcheck.CheckAllowedSearch, "allows no search")
+	})
+
+	t.Run("a SMART configuration naming another issuer fails", func(t *testing.T) {
+		cfg := checkConfig(t, sb)
+		cfg.Issuer = strings.Replace(sb.Issuer, "/oauth2/default", "/oauth2/other", 1)
+		rep := run(t, cfg)
+		failure(t, rep, smartcheck.CheckSmartConfiguration, "names another authorization server")
+	})
+
+	t.Run("a SMART configuration whose token endpoint differs from the issuer's is named stale", func(t *testing.T) {
+		cfg := checkConfig(t, sb)
+		status, body, err := getVia(cfg.HTTPClient, sb.FHIREndpoint+".well-known/smart-configuration")
+		if err != nil || status != 200 {
+			t.Fatal(status, err)
+		}
+		var doc map[string]any
+		_ = json.Unmarshal(body, &doc)
+		doc["token_endpoint"] = "https://old.example.com/oauth2/default/v1/token"
+		stale := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_ = json.NewEncoder(w).Encode(doc)
+		}))
+		defer stale.Close()
+		cfg.FHIREndpoint = stale.URL + "/datastore/x/r4/"
+		rep := run(t, cfg)
+		failure(t, rep, smartcheck.CheckIssuerDiscovery, "token_endpoint is https://old.example.com/oauth2/default/v1/token in the SMART configuration but "+sb.TokenEndpoint+" at the issuer")
+	})
+}
+
+func getVia(c *http.Client, u string) (int, []byte, error) {
+	resp, err := c.Get(u)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
 }

@@ -151,3 +151,20 @@ func TestInvokeQueue(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkInvoke measures one invocation of a warm function through the
+// emulated Runtime API: the overhead the sandbox adds to every FHIR request.
+func BenchmarkInvoke(b *testing.B) {
+	f, err := lambdarun.New(fnBinary, lambdarun.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	for b.Loop() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		if _, err := f.Invoke(ctx, []byte(`{"echo":"x"}`)); err != nil {
+			b.Fatal(err)
+		}
+		cancel()
+	}
+}

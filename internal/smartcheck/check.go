@@ -307,7 +307,7 @@ func (r *run) getToken(ctx context.Context) (string, time.Duration, error) {
 		return "", 0, skip("no token endpoint known (pass --token-endpoint)")
 	case r.cfg.ClientID == "" || r.cfg.Key.Signer == nil:
 		// Not a skip: a run that checked no FHIR call must not pass as a deployment gate.
-		return "", 0, errors.New("no client id or private key given: pass --client-id (or a stack with a BackendClientId output) and --private-key or --private-key-secret; without a token no FHIR check can run")
+		return "", 0, errors.New("no client id or private key given: pass --client-id (a stack has a BackendClientId output when okta.backendClientJwks is configured in cdk.json) and --private-key or --private-key-secret; without a token no FHIR check can run")
 	}
 	method, err := signingMethod(r.cfg.Key.Signer)
 	if err != nil {

@@ -237,7 +237,7 @@ func Start(cfg Config) (_ *Sandbox, err error) {
 		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)}
 		sb.servers = append(sb.servers, srv)
 		if secure {
-			srv.TLSConfig = tlsConfig
+			srv.TLSConfig = tlsConfig.Clone() // ServeTLS adds h2 to NextProtos: one config per server
 			go srv.ServeTLS(ln, "", "") //nolint:errcheck // ends with Close
 		} else {
 			go srv.Serve(ln) //nolint:errcheck // ends with Close

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,6 +19,10 @@ var fnBinary string
 
 // TestMain builds the test function once for every test.
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		os.Exit(m.Run()) // the tests skip themselves
+	}
 	dir, err := os.MkdirTemp("", "lambdarun")
 	if err != nil {
 		panic(err)
@@ -56,6 +61,9 @@ func invoke(t *testing.T, f *lambdarun.Function, timeout time.Duration, event st
 
 func start(t *testing.T) *lambdarun.Function {
 	t.Helper()
+	if fnBinary == "" {
+		t.Skip("-short: needs the function TestMain builds")
+	}
 	f, err := lambdarun.New(fnBinary, lambdarun.Options{Env: []string{"FN_SETTING=configured"}})
 	if err != nil {
 		t.Fatal(err)
@@ -155,6 +163,9 @@ func TestInvokeQueue(t *testing.T) {
 // BenchmarkInvoke measures one invocation of a warm function through the
 // emulated Runtime API: the overhead the sandbox adds to every FHIR request.
 func BenchmarkInvoke(b *testing.B) {
+	if fnBinary == "" {
+		b.Skip("-short")
+	}
 	f, err := lambdarun.New(fnBinary, lambdarun.Options{})
 	if err != nil {
 		b.Fatal(err)

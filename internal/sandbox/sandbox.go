@@ -238,7 +238,7 @@ func Start(cfg Config) (_ *Sandbox, err error) {
 		sb.servers = append(sb.servers, srv)
 		if secure {
 			srv.TLSConfig = tlsConfig.Clone() // ServeTLS adds h2 to NextProtos: one config per server
-			go srv.ServeTLS(ln, "", "") //nolint:errcheck // ends with Close
+			go srv.ServeTLS(ln, "", "")       //nolint:errcheck // ends with Close
 		} else {
 			go srv.Serve(ln) //nolint:errcheck // ends with Close
 		}

@@ -2,8 +2,8 @@ package sandbox_test
 
 import (
 	"context"
-	"encoding/json"
 	"crypto/x509"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -22,6 +22,9 @@ import (
 // request (a warm environment; the token is in the validator's cache after
 // the first request), the figure smartcheck's p50 reports for the sandbox.
 func BenchmarkFHIRSearch(b *testing.B) {
+	if testing.Short() {
+		b.Skip("-short: builds the Lambda")
+	}
 	dir := b.TempDir()
 	bin, err := sandbox.BuildIdP(context.Background(), dir)
 	if err != nil {

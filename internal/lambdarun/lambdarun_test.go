@@ -84,7 +84,7 @@ func TestInvoke(t *testing.T) {
 			t.Errorf("answer %+v, want echo hello and env configured", a)
 		}
 		want := before.Add(2 * time.Second).UnixMilli()
-		if d := a.DeadlineMS - want; d < -50 || d > 50 {
+		if d := a.DeadlineMS - want; d < -5 || d > 500 { // later only by scheduling delay
 			t.Errorf("deadline %d, want about %d", a.DeadlineMS, want)
 		}
 	})
@@ -142,7 +142,7 @@ func TestInvokeQueue(t *testing.T) {
 		f := start(t)
 		done := make(chan error, 1)
 		go func() {
-			_, err := invoke(t, f, 3*time.Second, `{"sleepMs":800}`)
+			_, err := invoke(t, f, 5*time.Second, `{"sleepMs":2000}`)
 			done <- err
 		}()
 		time.Sleep(100 * time.Millisecond) // let the first invocation take the environment
@@ -151,7 +151,7 @@ func TestInvokeQueue(t *testing.T) {
 		if !errors.Is(err, lambdarun.ErrTimeout) {
 			t.Errorf("error %v, want ErrTimeout", err)
 		}
-		if waited := time.Since(begin); waited > 500*time.Millisecond {
+		if waited := time.Since(begin); waited > time.Second { // the busy one runs 1.9 s more
 			t.Errorf("gave up after %v, want at its 200ms deadline", waited)
 		}
 		if err := <-done; err != nil {

@@ -1,0 +1,347 @@
+// Package sandbox runs the whole SMART on FHIR flow of a deployed stack on
+// loopback, with no AWS account and no Okta org: an authorization server
+// standing in for Okta (package authserver), a HealthLake FHIR API emulator
+// (package fhirapi) that calls a real process of the token-validation Lambda
+// through the Lambda Runtime API (package lambdarun) as HealthLake does, and a
+// Secrets Manager holding the introspection client's credentials (package
+// fakesecrets). Everything is served over HTTPS with a certificate generated
+// at start, because the SMART metadata and the validator accept https URLs only.
+//
+// It lives under internal/ because it is the engine of cmd/smartsandbox and of
+// smartcheck's tests, not an API of the module.
+package sandbox
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/openhealthstack/smart-healthlake/internal/lambdarun"
+	"github.com/openhealthstack/smart-healthlake/internal/sandbox/authserver"
+	"github.com/openhealthstack/smart-healthlake/internal/sandbox/fakesecrets"
+	"github.com/openhealthstack/smart-healthlake/internal/sandbox/fhirapi"
+	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
+)
+
+// Config says which data store and validator to run.
+type Config struct {
+	// IdPBinary is the token-validation Lambda binary (see BuildIdP).
+	IdPBinary string
+	// Dir receives the generated files (CA certificate, client private key).
+	Dir string
+	// Version is the data store's SMART flavour. Default: v2 (SMART_ON_FHIR).
+	Version smartmeta.Version
+	// Validation is the validator's SMART_VALIDATION: "jwt" (default) or "introspection".
+	Validation string
+	// FineGrained enables fine-grained authorization on the data store.
+	FineGrained bool
+	// Audience is the access tokens' aud. Default: the data store endpoint, as
+	// the project's Okta audience binding sets it.
+	Audience string
+	// Logger receives the emulators' logs; LambdaOutput the Lambda's own.
+	// Default: discarded.
+	Logger       *slog.Logger
+	LambdaOutput io.Writer
+}
+
+// Client ids registered with the authorization server. All use the key in
+// Sandbox.KeyFile; the user and patient apps carry a fhirUser (and patient)
+// claim, as an Okta claim mapping would give a signed-in user's token.
+const (
+	BackendClientID       = "sandbox-backend"
+	PractitionerClientID  = "sandbox-practitioner"
+	PatientClientID       = "sandbox-patient"
+	introspectionClientID = "sandbox-introspection"
+	// RoleARN is the service role HealthLake assumes in the sandbox.
+	RoleARN       = "arn:aws:iam::000000000000:role/smart-healthlake-sandbox"
+	secretARN     = "arn:aws:secretsmanager:us-east-1:000000000000:secret:smart-healthlake/sandbox/introspection-a1B2c3"
+	accessKeyID   = "AKIASANDBOX000000000"
+	datastoreID   = "0123456789abcdef0123456789abcdef"
+	issuerPath    = "/oauth2/default"
+	datastorePath = "/datastore/" + datastoreID + "/r4/"
+)
+
+// Sandbox is a running sandbox.
+type Sandbox struct {
+	// FHIREndpoint is the data store endpoint (ends with "/").
+	FHIREndpoint string
+	// Issuer, TokenEndpoint are the authorization server's.
+	Issuer, TokenEndpoint string
+	// CAFile is the PEM certificate every sandbox server presents.
+	CAFile string
+	// KeyFile is the PEM private key (ES384) registered for every client.
+	KeyFile string
+	// Scope is a backend-services scope the sandbox grants, in the data
+	// store's flavour (system/Patient.rs for v2, system/Patient.read for v1).
+	Scope string
+	// Version is the data store's SMART flavour.
+	Version smartmeta.Version
+
+	idp     *lambdarun.Function
+	servers []*http.Server
+}
+
+// CheckCommand is the smartcheck command line that verifies this sandbox.
+func (s *Sandbox) CheckCommand() string {
+	return fmt.Sprintf("go run ./cmd/smartcheck --fhir-endpoint %s --issuer %s --client-id %s --private-key %s --scope %s --ca-file %s",
+		s.FHIREndpoint, s.Issuer, BackendClientID, s.KeyFile, s.Scope, s.CAFile)
+}
+
+// Close stops the servers and the Lambda process.
+func (s *Sandbox) Close() error {
+	var errs []error
+	for _, srv := range s.servers {
+		errs = append(errs, srv.Close())
+	}
+	if s.idp != nil {
+		errs = append(errs, s.idp.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// BuildIdP compiles the project's token-validation Lambda (lambda/introspect)
+// for this machine into dir, and returns the binary's path. It must run inside
+// the module (go build resolves the package by import path).
+func BuildIdP(ctx context.Context, dir string) (string, error) {
+	return Build(ctx, dir, "github.com/openhealthstack/smart-healthlake/lambda/introspect")
+}
+
+// Build compiles a Go main package (import path or ./relative directory) into dir.
+func Build(ctx context.Context, dir, pkg string) (string, error) {
+	out := filepath.Join(dir, filepath.Base(pkg))
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-o", out, pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building %s: %w\n%s", pkg, err, msg)
+	}
+	return out, nil
+}
+
+// Start starts the sandbox on loopback ports.
+func Start(cfg Config) (_ *Sandbox, err error) {
+	if cfg.Version == "" {
+		cfg.Version = smartmeta.V2
+	}
+	if cfg.Validation == "" {
+		cfg.Validation = "jwt"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.IdPBinary == "" {
+		return nil, errors.New("sandbox: an IdP binary is required (see BuildIdP)")
+	}
+	sb := &Sandbox{Version: cfg.Version}
+	defer func() {
+		if err != nil {
+			sb.Close()
+		}
+	}()
+
+	cert, err := newCertificate()
+	if err != nil {
+		return nil, err
+	}
+	sb.CAFile = filepath.Join(cfg.Dir, "sandbox-ca.pem")
+	if err := os.WriteFile(sb.CAFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o644); err != nil {
+		return nil, fmt.Errorf("writing the sandbox certificate: %w", err)
+	}
+	clientKey, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generating the client key: %w", err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(clientKey)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the client key: %w", err)
+	}
+	sb.KeyFile = filepath.Join(cfg.Dir, "sandbox-client-key.pem")
+	if err := os.WriteFile(sb.KeyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		return nil, fmt.Errorf("writing the client key: %w", err)
+	}
+
+	asLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("listening: %w", err)
+	}
+	fhirLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		asLn.Close()
+		return nil, fmt.Errorf("listening: %w", err)
+	}
+	smLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		asLn.Close()
+		fhirLn.Close()
+		return nil, fmt.Errorf("listening: %w", err)
+	}
+	sb.Issuer = "https://" + asLn.Addr().String() + issuerPath
+	sb.FHIREndpoint = "https://" + fhirLn.Addr().String() + datastorePath
+	audience := cfg.Audience
+	if audience == "" {
+		audience = sb.FHIREndpoint
+	}
+
+	introspectionSecret := randomHex(24)
+	as, err := authserver.New(authserver.Options{
+		Issuer:   sb.Issuer,
+		Audience: audience,
+		Clients: []authserver.Client{
+			{ID: BackendClientID, PublicKey: &clientKey.PublicKey, Scopes: resourceScopes("system")},
+			{ID: PractitionerClientID, PublicKey: &clientKey.PublicKey, Scopes: resourceScopes("user"),
+				Claims: map[string]any{"fhirUser": "Practitioner/dr-1"}},
+			{ID: PatientClientID, PublicKey: &clientKey.PublicKey, Scopes: resourceScopes("patient"),
+				Claims: map[string]any{"fhirUser": "Patient/p1", "patient": "p1"}},
+			{ID: introspectionClientID, Secret: introspectionSecret},
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	sb.TokenEndpoint = as.TokenEndpoint()
+
+	metadata, err := smartmeta.Build(smartmeta.Config{
+		Version: cfg.Version,
+		Endpoints: smartmeta.Endpoints{
+			Issuer: as.Issuer(), JWKSURI: as.JWKSURI(), Authorization: as.AuthorizationEndpoint(),
+			Token: as.TokenEndpoint(), Introspection: as.IntrospectionEndpoint(), Revocation: as.RevocationEndpoint(),
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("building the SMART metadata: %w", err)
+	}
+
+	secrets := &fakesecrets.Server{AccessKeyID: accessKeyID, Secrets: []fakesecrets.Secret{{
+		ARN: secretARN, Name: "smart-healthlake/sandbox/introspection",
+		Value: mustJSON(map[string]string{"client_id": introspectionClientID, "client_secret": introspectionSecret}),
+	}}}
+	tlsConfig := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	serve := func(ln net.Listener, h http.Handler, secure bool) {
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)}
+		sb.servers = append(sb.servers, srv)
+		if secure {
+			srv.TLSConfig = tlsConfig.Clone() // ServeTLS adds h2 to NextProtos: one config per server
+			go srv.ServeTLS(ln, "", "")       //nolint:errcheck // ends with Close
+		} else {
+			go srv.Serve(ln) //nolint:errcheck // ends with Close
+		}
+	}
+	serve(asLn, as, true)
+	serve(smLn, secrets, false)
+
+	scopeVersion := "v2"
+	if cfg.Version == smartmeta.V1 {
+		scopeVersion = "v1"
+	}
+	// The variables lambda/introspect/idp/config.go reads, and those Lambda
+	// itself sets for credentials and region.
+	env := []string{
+		"SMART_ISSUER=" + sb.Issuer,
+		"HEALTHLAKE_ROLE_ARN=" + RoleARN,
+		"SMART_SCOPE_VERSION=" + scopeVersion,
+		"SMART_VALIDATION=" + cfg.Validation,
+		"AWS_REGION=us-east-1",
+		"AWS_ACCESS_KEY_ID=" + accessKeyID,
+		"AWS_SECRET_ACCESS_KEY=sandbox-not-a-secret",
+		"AWS_SESSION_TOKEN=sandbox",
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER=http://" + smLn.Addr().String(),
+		"SSL_CERT_FILE=" + sb.CAFile, // Go's crypto/x509 reads it on Linux
+	}
+	if cfg.Validation == "introspection" {
+		env = append(env, "SMART_INTROSPECTION_SECRET_ARN="+secretARN)
+	}
+	sb.idp, err = lambdarun.New(cfg.IdPBinary, lambdarun.Options{Env: env, Output: cfg.LambdaOutput})
+	if err != nil {
+		return nil, err
+	}
+
+	fhir, err := fhirapi.New(fhirapi.Options{
+		Endpoint:    sb.FHIREndpoint,
+		DatastoreID: datastoreID,
+		V1:          cfg.Version == smartmeta.V1,
+		FineGrained: cfg.FineGrained,
+		Metadata:    metadata,
+		IdP:         sb.idp,
+		RoleARN:     RoleARN,
+		Logger:      cfg.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	serve(fhirLn, fhir, true)
+
+	sb.Scope = "system/Patient.rs"
+	if cfg.Version == smartmeta.V1 {
+		sb.Scope = "system/Patient.read"
+	}
+	return sb, nil
+}
+
+// resourceScopes are the scopes the sandbox's policy grants a client: v1 and v2
+// read and write scopes on the sample resource types, for one compartment.
+func resourceScopes(compartment string) []string {
+	var out []string
+	for _, t := range []string{"Patient", "Observation", "*"} {
+		for _, p := range []string{"read", "write", "*", "r", "s", "rs", "cud", "cruds"} {
+			out = append(out, compartment+"/"+t+"."+p)
+		}
+	}
+	return append(out, "launch/patient", "openid", "fhirUser")
+}
+
+// newCertificate makes a self-signed certificate for the loopback addresses.
+func newCertificate() (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("generating the TLS key: %w", err)
+	}
+	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: "smart-healthlake sandbox"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(7 * 24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		DNSNames:              []string{"localhost"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("creating the TLS certificate: %w", err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

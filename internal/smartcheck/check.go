@@ -1,0 +1,721 @@
+package smartcheck
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/go-jose/go-jose/v3"
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
+	"github.com/openhealthstack/smart-healthlake/lambda/introspect/smartscope"
+)
+
+// Config is what a run needs.
+type Config struct {
+	// FHIREndpoint is the data store's FHIR base URL (the FhirEndpoint output).
+	FHIREndpoint string
+	// Issuer is the authorization server's issuer (the Issuer output).
+	Issuer string
+	// TokenEndpoint overrides the token endpoint; by default the SMART
+	// configuration's is used.
+	TokenEndpoint string
+	// ClientID is the backend service's client id (BackendClientId).
+	ClientID string
+	// Key signs the client assertion.
+	Key ClientKey
+	// Scope is what the token is requested with, space-separated; it must hold
+	// at least one resource scope allowing search.
+	Scope string
+	// ForbiddenType is a resource type the scope must not reach. Default: the
+	// first of a few common types the scope does not cover.
+	ForbiddenType string
+	// Calls is how many searches the p50 is taken over. Default: 5.
+	Calls int
+	// HTTPClient makes every request. Default: a client with a 10 s timeout.
+	HTTPClient *http.Client
+	// Now is the clock. Default: time.Now.
+	Now func() time.Time
+}
+
+// commonTypes are candidates for the forbidden-type check, all R4 types
+// HealthLake serves.
+var commonTypes = []string{"Patient", "Observation", "Condition", "Encounter", "MedicationRequest",
+	"AllergyIntolerance", "Procedure", "Immunization", "DiagnosticReport", "Practitioner", "Organization"}
+
+// run holds the state the checks pass on to each other.
+type run struct {
+	ctx     context.Context
+	cfg     Config
+	report  *Report
+	smart   map[string]json.RawMessage
+	doc     smartmeta.Document
+	issuer  map[string]any
+	keys    *jose.JSONWebKeySet
+	token   string
+	allowed string // resource type the scope lets us search
+	id      string // a resource id found by the allowed search
+}
+
+// Run performs every check and returns the report; it never stops early, but a
+// check whose prerequisite failed is skipped.
+func Run(ctx context.Context, cfg Config) Report {
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Calls <= 0 {
+		cfg.Calls = 5
+	}
+	if !strings.HasSuffix(cfg.FHIREndpoint, "/") {
+		cfg.FHIREndpoint += "/" // HealthLake's endpoints end with "/"; the SMART path is relative to it
+	}
+	rep := &Report{FHIREndpoint: cfg.FHIREndpoint}
+	r := &run{ctx: ctx, cfg: cfg, report: rep}
+
+	r.check(CheckSmartConfiguration, r.smartConfiguration)
+	r.check(CheckIssuerDiscovery, r.issuerDiscovery)
+	r.check(CheckJWKS, r.jwks)
+	r.check(CheckToken, r.getToken)
+	r.check(CheckTokenClaims, r.tokenClaims)
+	r.check(CheckAllowedSearch, r.allowedSearch)
+	r.check(CheckAllowedRead, r.allowedRead)
+	r.check(CheckForbiddenType, r.forbiddenType)
+	r.check(CheckNoToken, r.noToken)
+	r.check(CheckAlteredSignature, r.alteredSignature)
+	r.check(CheckExpiredToken, r.tampered(CheckExpiredToken))
+	r.check(CheckWrongAudience, r.tampered(CheckWrongAudience))
+	r.check(CheckAlgNone, r.algNone)
+	r.check(CheckLatency, r.latency)
+
+	rep.Passed = len(rep.Failed()) == 0
+	return *rep
+}
+
+// errSkip makes a check report Skip with its message.
+type errSkip struct{ why string }
+
+func (e errSkip) Error() string { return e.why }
+
+func skip(format string, args ...any) error { return errSkip{fmt.Sprintf(format, args...)} }
+
+// check runs one check; fn returns the detail, or an error whose message says
+// what is wrong and what to fix (errSkip for a check that does not apply). The
+// duration fn returns (its HTTP call's) is reported; zero means fn's own.
+func (r *run) check(name string, fn func(context.Context) (string, time.Duration, error)) {
+	start := time.Now()
+	detail, d, err := fn(r.ctx)
+	if d == 0 {
+		d = time.Since(start)
+	}
+	res := Result{Name: name, Status: Pass, Duration: d, Detail: detail}
+	var s errSkip
+	switch {
+	case errors.As(err, &s):
+		res.Status, res.Detail, res.Duration = Skip, s.why, 0
+	case err != nil:
+		res.Status, res.Detail = Fail, err.Error()
+	}
+	res.DurationMS = ms(res.Duration)
+	r.report.Results = append(r.report.Results, res)
+}
+
+func (r *run) passed(name string) bool {
+	res, ok := r.report.Result(name)
+	return ok && res.Status == Pass
+}
+
+// get fetches a URL; token "" sends no Authorization header.
+func (r *run) get(ctx context.Context, u, token string) (int, []byte, time.Duration, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return 0, nil, 0, fmt.Errorf("building the request for %s: %w", u, err)
+	}
+	req.Header.Set("Accept", "application/fhir+json, application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	start := time.Now()
+	resp, err := r.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return 0, nil, time.Since(start), fmt.Errorf("GET %s: %w", u, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	d := time.Since(start)
+	if err != nil {
+		return resp.StatusCode, nil, d, fmt.Errorf("reading %s: %w", u, err)
+	}
+	return resp.StatusCode, body, d, nil
+}
+
+// 1. The SMART configuration, served by HealthLake without a token.
+
+func (r *run) smartConfiguration(ctx context.Context) (string, time.Duration, error) {
+	u := r.cfg.FHIREndpoint + ".well-known/smart-configuration"
+	status, body, d, err := r.get(ctx, u, "")
+	if err != nil {
+		return "", d, fmt.Errorf("%w: check the FhirEndpoint output and your network", err)
+	}
+	switch {
+	case status == http.StatusNotFound:
+		return "", d, fmt.Errorf("GET %s: 404: the data store is not SMART-enabled (AuthorizationStrategy AWS_AUTH?) or the FHIR endpoint is wrong", u)
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return "", d, fmt.Errorf("GET %s: %d without a token: SMART apps must be able to read it anonymously; the endpoint is not a SMART data store", u, status)
+	case status != http.StatusOK:
+		return "", d, fmt.Errorf("GET %s: HTTP %d: %s", u, status, snippet(body))
+	}
+	if err := json.Unmarshal(body, &r.smart); err != nil {
+		return "", d, fmt.Errorf("%s is not a JSON object: %v", u, err)
+	}
+	if err := json.Unmarshal(body, &r.doc); err != nil {
+		return "", d, fmt.Errorf("%s has a field of the wrong type: %v", u, err)
+	}
+	v := smartmeta.V1
+	if slices.Contains(r.doc.Capabilities, "permission-v2") {
+		v = smartmeta.V2
+	}
+	// The project's own validator of the document it gives HealthLake: SMART App
+	// Launch 2.x required fields, S256 and never plain, known capabilities, and
+	// HealthLake's grant types.
+	if err := smartmeta.Validate(body, v); err != nil {
+		return "", d, fmt.Errorf("the SMART configuration is invalid (%s); the data store's Metadata must be fixed and redeployed", oneLine(err))
+	}
+	if r.doc.Issuer != "" && r.doc.Issuer != r.cfg.Issuer {
+		return "", d, fmt.Errorf("the SMART configuration's issuer is %s, not %s: the data store's Metadata names another authorization server", r.doc.Issuer, r.cfg.Issuer)
+	}
+	return fmt.Sprintf("SMART %s, %d capabilities, PKCE %s", v, len(r.doc.Capabilities), strings.Join(r.doc.CodeChallengeMethodsSupported, ",")), d, nil
+}
+
+// 2. The issuer's own discovery and keys.
+
+func (r *run) issuerDiscovery(ctx context.Context) (string, time.Duration, error) {
+	var last error
+	var total time.Duration
+	for _, wk := range []string{"/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"} {
+		u := strings.TrimSuffix(r.cfg.Issuer, "/") + wk
+		status, body, d, err := r.get(ctx, u, "")
+		total += d
+		if err != nil {
+			last = err
+			continue
+		}
+		if status != http.StatusOK {
+			last = fmt.Errorf("GET %s: HTTP %d", u, status)
+			continue
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(body, &doc); err != nil {
+			return "", total, fmt.Errorf("%s is not JSON: %v", u, err)
+		}
+		if doc["issuer"] != r.cfg.Issuer {
+			return "", total, fmt.Errorf("%s says issuer %v, not %s: tokens will carry that iss and the validator will refuse them; use the Issuer output exactly", u, doc["issuer"], r.cfg.Issuer)
+		}
+		r.issuer = doc
+		if r.smart == nil {
+			return "", total, skip("discovery read, but there is no SMART configuration to compare it with")
+		}
+		var problems []string
+		for _, k := range []string{"authorization_endpoint", "token_endpoint", "jwks_uri", "introspection_endpoint"} {
+			ours, _ := doc[k].(string)
+			var theirs string
+			_ = json.Unmarshal(r.smart[k], &theirs)
+			if theirs != "" && ours != "" && theirs != ours {
+				problems = append(problems, fmt.Sprintf("%s is %s in the SMART configuration but %s at the issuer", k, theirs, ours))
+			}
+			if theirs == "" && ours == "" && k != "introspection_endpoint" {
+				problems = append(problems, k+" is in neither document")
+			}
+		}
+		if len(problems) > 0 {
+			return "", total, fmt.Errorf("%s: the data store's Metadata is stale or names another authorization server; redeploy so the data store resource updates it", strings.Join(problems, "; "))
+		}
+		return "consistent with " + wk, total, nil
+	}
+	return "", total, fmt.Errorf("no discovery document at the issuer (%v): check the Issuer output", last)
+}
+
+func (r *run) jwks(ctx context.Context) (string, time.Duration, error) {
+	u, _ := r.issuer["jwks_uri"].(string)
+	if u == "" {
+		_ = json.Unmarshal(r.smart["jwks_uri"], &u)
+	}
+	if u == "" {
+		return "", 0, skip("no jwks_uri known")
+	}
+	status, body, d, err := r.get(ctx, u, "")
+	if err != nil {
+		return "", d, err
+	}
+	if status != http.StatusOK {
+		return "", d, fmt.Errorf("GET %s: HTTP %d: the validator cannot verify any token without the keys", u, status)
+	}
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(body, &set); err != nil {
+		return "", d, fmt.Errorf("%s is not a JWK Set: %v", u, err)
+	}
+	var signing int
+	for _, k := range set.Keys {
+		if !k.IsPublic() {
+			return "", d, fmt.Errorf("%s publishes private key material (kid %q): rotate that key now", u, k.KeyID)
+		}
+		if k.Use == "" || k.Use == "sig" {
+			signing++
+		}
+		if k.KeyID == "" {
+			return "", d, fmt.Errorf("%s has a key without kid: the validator selects keys by kid", u)
+		}
+	}
+	if signing == 0 {
+		return "", d, fmt.Errorf("%s holds no signing key", u)
+	}
+	r.keys = &set
+	return fmt.Sprintf("%d signing key(s)", signing), d, nil
+}
+
+// 3. A SMART Backend Services token.
+
+func (r *run) tokenEndpoint() string {
+	if r.cfg.TokenEndpoint != "" {
+		return r.cfg.TokenEndpoint
+	}
+	if r.doc.TokenEndpoint != "" {
+		return r.doc.TokenEndpoint
+	}
+	s, _ := r.issuer["token_endpoint"].(string)
+	return s
+}
+
+func (r *run) getToken(ctx context.Context) (string, time.Duration, error) {
+	endpoint := r.tokenEndpoint()
+	switch {
+	case endpoint == "":
+		return "", 0, skip("no token endpoint known (pass --token-endpoint)")
+	case r.cfg.ClientID == "" || r.cfg.Key.Signer == nil:
+		// Not a skip: a run that checked no FHIR call must not pass as a deployment gate.
+		return "", 0, errors.New("no client id or private key given: pass --client-id (a stack has a BackendClientId output when okta.backendClientJwks is configured in cdk.json) and --private-key or --private-key-secret; without a token no FHIR check can run")
+	}
+	method, err := signingMethod(r.cfg.Key.Signer)
+	if err != nil {
+		return "", 0, err
+	}
+	now := r.cfg.Now()
+	// SMART Backend Services: iss = sub = client_id, aud = token endpoint, exp
+	// at most five minutes ahead, a fresh jti.
+	assertion := jwt.NewWithClaims(method, jwt.RegisteredClaims{
+		Issuer:    r.cfg.ClientID,
+		Subject:   r.cfg.ClientID,
+		Audience:  jwt.ClaimStrings{endpoint},
+		IssuedAt:  jwt.NewNumericDate(now),
+		ExpiresAt: jwt.NewNumericDate(now.Add(5 * time.Minute)),
+		ID:        randomHex(16),
+	})
+	if r.cfg.Key.KeyID != "" {
+		assertion.Header["kid"] = r.cfg.Key.KeyID
+	}
+	signed, err := assertion.SignedString(r.cfg.Key.Signer)
+	if err != nil {
+		return "", 0, fmt.Errorf("signing the client assertion: %w", err)
+	}
+	form := url.Values{
+		"grant_type":            {"client_credentials"},
+		"scope":                 {r.cfg.Scope},
+		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+		"client_assertion":      {signed},
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", 0, fmt.Errorf("building the token request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	start := time.Now()
+	resp, err := r.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return "", time.Since(start), fmt.Errorf("POST %s: %w", endpoint, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	d := time.Since(start)
+	r.report.Timings.TokenMS = ms(d)
+	var out struct {
+		AccessToken string `json:"access_token"`
+		TokenType   string `json:"token_type"`
+		ExpiresIn   int    `json:"expires_in"`
+		Scope       string `json:"scope"`
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}
+	_ = json.Unmarshal(body, &out)
+	if resp.StatusCode != http.StatusOK {
+		return "", d, tokenError(resp.StatusCode, out.Error, out.Description, r.cfg, method.Alg())
+	}
+	if out.AccessToken == "" || !strings.EqualFold(out.TokenType, "Bearer") {
+		return "", d, fmt.Errorf("the token response has no access_token or a token_type other than Bearer (%q)", out.TokenType)
+	}
+	r.token = out.AccessToken
+	detail := fmt.Sprintf("client_credentials, %s assertion, expires in %ds, scope %q", method.Alg(), out.ExpiresIn, out.Scope)
+	if out.Scope != "" {
+		for _, s := range strings.Fields(r.cfg.Scope) {
+			if !slices.Contains(strings.Fields(out.Scope), s) {
+				return detail, d, fmt.Errorf("asked for %q, granted %q: the authorization server's policy rule does not grant %s to client %s", r.cfg.Scope, out.Scope, s, r.cfg.ClientID)
+			}
+		}
+	}
+	return detail, d, nil
+}
+
+func tokenError(status int, code, description string, cfg Config, alg string) error {
+	base := fmt.Sprintf("the token endpoint answered %d %s (%s)", status, code, description)
+	switch code {
+	case "invalid_client":
+		return fmt.Errorf("%s: check that --client-id is the BackendClientId output and that the client's registered JWKS holds the public key of the private key given (signed %s, kid %q)", base, alg, cfg.Key.KeyID)
+	case "invalid_scope":
+		return fmt.Errorf("%s: the authorization server does not grant %q to client %s; add the scope to the scope catalogue and the backend-services policy rule", base, cfg.Scope, cfg.ClientID)
+	case "unauthorized_client", "unsupported_grant_type":
+		return fmt.Errorf("%s: the client is not allowed client_credentials; it must be a service (backend) app", base)
+	}
+	return errors.New(base)
+}
+
+// tokenClaims verifies the access token as the data store's validator will,
+// when it is a JWT, so that a misconfiguration is named before FHIR calls fail.
+func (r *run) tokenClaims(ctx context.Context) (string, time.Duration, error) {
+	if r.token == "" {
+		return "", 0, skip("no token")
+	}
+	if strings.Count(r.token, ".") != 2 {
+		return "", 0, skip("the access token is opaque (not a JWT); only the FHIR calls can judge it")
+	}
+	if r.keys == nil {
+		return "", 0, skip("no JWK Set to verify the token with")
+	}
+	claims := jwt.MapClaims{}
+	parser := jwt.NewParser(jwt.WithValidMethods([]string{"RS256", "RS384", "RS512", "ES256", "ES384", "PS256"}),
+		jwt.WithExpirationRequired(), jwt.WithTimeFunc(r.cfg.Now), jwt.WithLeeway(time.Minute))
+	_, err := parser.ParseWithClaims(r.token, claims, func(t *jwt.Token) (any, error) {
+		kid, _ := t.Header["kid"].(string)
+		keys := r.keys.Key(kid)
+		if len(keys) == 0 {
+			return nil, fmt.Errorf("no key with kid %q in the JWK Set", kid)
+		}
+		return keys[0].Key, nil
+	})
+	if err != nil {
+		return "", 0, fmt.Errorf("the access token does not verify against the issuer's JWK Set (%v): the validator will refuse it", err)
+	}
+	if iss, _ := claims["iss"].(string); iss != r.cfg.Issuer {
+		return "", 0, fmt.Errorf("the token's iss is %s, the validator expects %s (SMART_ISSUER)", iss, r.cfg.Issuer)
+	}
+	aud, _ := claims.GetAudience()
+	want := strings.TrimSuffix(r.cfg.FHIREndpoint, "/")
+	if !slices.ContainsFunc(aud, func(a string) bool { return strings.TrimSuffix(a, "/") == want }) {
+		return "", 0, fmt.Errorf("the token's aud is %s, the data store expects %s: the Okta audience binding did not run (redeploy; tokens issued before the first deployment finished carry the placeholder audience)", strings.Join(aud, ","), r.cfg.FHIREndpoint)
+	}
+	return "signature, iss, aud and exp as the validator checks them", 0, nil
+}
+
+// 4. FHIR calls.
+
+// scopeReach reports whether the configured scope grants perm on a type, in
+// any compartment.
+func (r *run) scopeReach(typ string, perm smartscope.Perm) bool {
+	for _, s := range strings.Fields(r.cfg.Scope) {
+		sc := smartscope.Parse(s)
+		if (sc.Kind == smartscope.ResourceV1 || sc.Kind == smartscope.ResourceV2) && sc.Filter == "" &&
+			(sc.Resource == "*" || sc.Resource == typ) && sc.Perms&perm != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *run) allowedType() string {
+	for _, s := range strings.Fields(r.cfg.Scope) {
+		sc := smartscope.Parse(s)
+		if (sc.Kind == smartscope.ResourceV1 || sc.Kind == smartscope.ResourceV2) && sc.Filter == "" && sc.Perms&smartscope.Search != 0 {
+			if sc.Resource == "*" {
+				return "Patient"
+			}
+			return sc.Resource
+		}
+	}
+	return ""
+}
+
+// explain turns a refused FHIR call into what to fix.
+func explain(status int, body []byte, scope string) string {
+	msg := diagnostics(body)
+	switch {
+	case strings.Contains(msg, "Timeout during custom Idp execution"):
+		return fmt.Sprintf("HTTP %d %q: the token validator took longer than HealthLake's 1 s budget; set tokenValidator.provisionedConcurrency and check the DurationP99Alarm", status, msg)
+	case status == http.StatusUnauthorized:
+		return fmt.Sprintf("HTTP 401 %q: the token validator did not authorize a fresh token; its log line's reason code says why (audience_mismatch, issuer_mismatch, no_smart_scope, keys_unavailable ...)", msg)
+	case status == http.StatusForbidden:
+		return fmt.Sprintf("HTTP 403 %q: the data store did not find %q sufficient; check the validator's SMART_SCOPE_VERSION against the data store's SMART version, and fhirUser for user/ scopes", msg, scope)
+	}
+	return fmt.Sprintf("HTTP %d %q", status, msg)
+}
+
+func (r *run) allowedSearch(ctx context.Context) (string, time.Duration, error) {
+	if r.token == "" {
+		return "", 0, skip("no token")
+	}
+	r.allowed = r.allowedType()
+	if r.allowed == "" {
+		return "", 0, fmt.Errorf("the scope %q allows no search; request a resource scope with s (v2) or read (v1)", r.cfg.Scope)
+	}
+	u := r.cfg.FHIREndpoint + r.allowed + "?_count=1"
+	status, body, d, err := r.get(ctx, u, r.token)
+	r.report.Timings.FirstFHIRCallMS = ms(d)
+	if err != nil {
+		return "", d, err
+	}
+	if status != http.StatusOK {
+		return "", d, fmt.Errorf("GET %s with the token: %s", u, explain(status, body, r.cfg.Scope))
+	}
+	var bundle struct {
+		ResourceType string `json:"resourceType"`
+		Entry        []struct {
+			Resource struct {
+				ResourceType string `json:"resourceType"`
+				ID           string `json:"id"`
+			} `json:"resource"`
+		} `json:"entry"`
+	}
+	if json.Unmarshal(body, &bundle) != nil || bundle.ResourceType != "Bundle" {
+		return "", d, fmt.Errorf("GET %s answered 200 but not with a FHIR Bundle", u)
+	}
+	if len(bundle.Entry) > 0 && bundle.Entry[0].Resource.ResourceType == r.allowed {
+		r.id = bundle.Entry[0].Resource.ID
+	}
+	return fmt.Sprintf("GET %s?_count=1: 200, %d entr%s", r.allowed, len(bundle.Entry), plural(len(bundle.Entry), "y", "ies")), d, nil
+}
+
+func (r *run) allowedRead(ctx context.Context) (string, time.Duration, error) {
+	switch {
+	case !r.passed(CheckAllowedSearch):
+		return "", 0, skip("the search did not pass")
+	case r.id == "":
+		return "", 0, skip("the search found no %s to read", r.allowed)
+	case !r.scopeReach(r.allowed, smartscope.Read):
+		return "", 0, skip("the scope does not allow read")
+	}
+	u := r.cfg.FHIREndpoint + r.allowed + "/" + r.id
+	status, body, d, err := r.get(ctx, u, r.token)
+	if err != nil {
+		return "", d, err
+	}
+	if status != http.StatusOK {
+		return "", d, fmt.Errorf("GET %s with the token: %s", u, explain(status, body, r.cfg.Scope))
+	}
+	return fmt.Sprintf("GET %s/%s: 200", r.allowed, r.id), d, nil
+}
+
+// errNoBaseline skips the checks that prove a refusal when the data store
+// refuses even the genuine token: their 401s would prove nothing.
+var errNoBaseline = skip("the genuine token was not served (see %s), so a refusal here would prove nothing", CheckAllowedSearch)
+
+func (r *run) forbiddenType(ctx context.Context) (string, time.Duration, error) {
+	if !r.passed(CheckAllowedSearch) {
+		return "", 0, errNoBaseline
+	}
+	typ := r.cfg.ForbiddenType
+	if typ == "" {
+		for _, t := range commonTypes {
+			if !r.scopeReach(t, smartscope.Search) {
+				typ = t
+				break
+			}
+		}
+	}
+	if typ == "" {
+		return "", 0, skip("the scope %q reaches every common resource type; pass --forbidden-type", r.cfg.Scope)
+	}
+	u := r.cfg.FHIREndpoint + typ + "?_count=1"
+	status, body, d, err := r.get(ctx, u, r.token)
+	if err != nil {
+		return "", d, err
+	}
+	switch status {
+	case http.StatusForbidden:
+		return fmt.Sprintf("GET %s with scope %q: 403", typ, r.cfg.Scope), d, nil
+	case http.StatusOK:
+		return "", d, fmt.Errorf("GET %s with scope %q answered 200: the data store serves resource types the token was not granted; the token validator returns scopes the token does not hold (compare its scope with the token's), or the data store does not enforce SMART scopes", u, r.cfg.Scope)
+	}
+	return "", d, fmt.Errorf("GET %s with scope %q: want 403, got %s", u, r.cfg.Scope, explain(status, body, r.cfg.Scope))
+}
+
+// refused passes when the data store refuses a request (401, or 403 which
+// HealthLake may use for a request it cannot authenticate).
+func (r *run) refused(ctx context.Context, token, what, fix string) (string, time.Duration, error) {
+	if r.allowed == "" {
+		r.allowed = r.allowedType()
+		if r.allowed == "" {
+			r.allowed = "Patient"
+		}
+	}
+	u := r.cfg.FHIREndpoint + r.allowed + "?_count=1"
+	status, body, d, err := r.get(ctx, u, token)
+	if err != nil {
+		return "", d, err
+	}
+	switch status {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return fmt.Sprintf("GET %s %s: %d", r.allowed, what, status), d, nil
+	case http.StatusOK:
+		return "", d, fmt.Errorf("GET %s %s answered 200: %s", u, what, fix)
+	}
+	return "", d, fmt.Errorf("GET %s %s: want 401 or 403, got %s", u, what, explain(status, body, r.cfg.Scope))
+}
+
+func (r *run) noToken(ctx context.Context) (string, time.Duration, error) {
+	return r.refused(ctx, "", "without a token", "the data store serves FHIR data to anyone; it is not a SMART data store")
+}
+
+func (r *run) alteredSignature(ctx context.Context) (string, time.Duration, error) {
+	if !r.passed(CheckAllowedSearch) {
+		return "", 0, errNoBaseline
+	}
+	if r.token == "" || strings.Count(r.token, ".") != 2 {
+		return "", 0, skip("no JWT access token to alter")
+	}
+	parts := strings.Split(r.token, ".")
+	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
+	if err != nil || len(sig) == 0 {
+		return "", 0, skip("the token's signature is not base64url")
+	}
+	sig[len(sig)/2] ^= 0x01
+	parts[2] = base64.RawURLEncoding.EncodeToString(sig)
+	return r.refused(ctx, strings.Join(parts, "."), "with the token's signature altered",
+		"the token validator does not verify signatures; anyone can forge tokens")
+}
+
+// tampered changes one claim and keeps the signature: exp in the past, or an
+// audience of another data store. A real validator refuses it twice over (the
+// signature no longer matches); one that checks nothing accepts it.
+func (r *run) tampered(name string) func(context.Context) (string, time.Duration, error) {
+	return func(ctx context.Context) (string, time.Duration, error) {
+		if !r.passed(CheckAllowedSearch) {
+			return "", 0, errNoBaseline
+		}
+		if r.token == "" || strings.Count(r.token, ".") != 2 {
+			return "", 0, skip("no JWT access token to alter")
+		}
+		parts := strings.Split(r.token, ".")
+		raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+		var claims map[string]any
+		if err != nil || json.Unmarshal(raw, &claims) != nil {
+			return "", 0, skip("the token's payload is not JSON")
+		}
+		what := ""
+		switch name {
+		case CheckExpiredToken:
+			claims["exp"] = r.cfg.Now().Add(-time.Hour).Unix()
+			claims["iat"] = r.cfg.Now().Add(-2 * time.Hour).Unix()
+			what = "with an expired token"
+		case CheckWrongAudience:
+			claims["aud"] = "https://healthlake.us-east-1.amazonaws.com/datastore/00000000000000000000000000000000/r4/"
+			what = "with a token for another data store"
+		}
+		raw, _ = json.Marshal(claims)
+		parts[1] = base64.RawURLEncoding.EncodeToString(raw)
+		return r.refused(ctx, strings.Join(parts, "."), what,
+			"the token validator accepts tokens whose claims were changed after signing")
+	}
+}
+
+func (r *run) algNone(ctx context.Context) (string, time.Duration, error) {
+	if !r.passed(CheckAllowedSearch) {
+		return "", 0, errNoBaseline
+	}
+	if r.token == "" || strings.Count(r.token, ".") != 2 {
+		return "", 0, skip("no JWT access token to alter")
+	}
+	parts := strings.Split(r.token, ".")
+	header := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`))
+	return r.refused(ctx, header+"."+parts[1]+".", `with the token re-sent unsigned (alg "none")`,
+		`the token validator accepts unsigned tokens (alg "none")`)
+}
+
+// 5. Timings.
+
+func (r *run) latency(ctx context.Context) (string, time.Duration, error) {
+	if !r.passed(CheckAllowedSearch) {
+		return "", 0, skip("the allowed search did not pass")
+	}
+	u := r.cfg.FHIREndpoint + r.allowed + "?_count=1"
+	var ds []time.Duration
+	for range r.cfg.Calls {
+		status, body, d, err := r.get(ctx, u, r.token)
+		if err != nil {
+			return "", 0, err
+		}
+		if status != http.StatusOK {
+			return "", 0, fmt.Errorf("call %d of %d: %s", len(ds)+1, r.cfg.Calls, explain(status, body, r.cfg.Scope))
+		}
+		ds = append(ds, d)
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	p50 := ds[(len(ds)-1)/2]
+	t := &r.report.Timings
+	t.P50MS, t.Calls = ms(p50), len(ds)
+	return fmt.Sprintf("token %s, first FHIR call %s, p50 %s over %d calls", formatDuration(time.Duration(t.TokenMS*1e6)),
+		formatDuration(time.Duration(t.FirstFHIRCallMS*1e6)), formatDuration(p50), len(ds)), p50, nil
+}
+
+// diagnostics extracts an OperationOutcome's message, or a short body.
+func diagnostics(body []byte) string {
+	var oo struct {
+		Issue []struct {
+			Diagnostics string `json:"diagnostics"`
+		} `json:"issue"`
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(body, &oo) == nil {
+		if len(oo.Issue) > 0 && oo.Issue[0].Diagnostics != "" {
+			return oo.Issue[0].Diagnostics
+		}
+		if oo.Message != "" {
+			return oo.Message
+		}
+	}
+	return snippet(body)
+}
+
+func snippet(b []byte) string {
+	s := strings.Join(strings.Fields(string(b)), " ")
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return s
+}
+
+func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,142 @@
+package smartcheck
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+)
+
+// Exit codes of Main.
+const (
+	ExitOK     = 0
+	ExitFailed = 1 // a check failed
+	ExitUsage  = 2 // bad flags or inputs: no check ran
+)
+
+// Main is the smartcheck command: it parses args, gathers the settings (stack
+// outputs through the default AWS credential chain, then flags), runs the
+// checks and writes the report to stdout.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("smartcheck", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		stack     = fs.String("stack", "", "read the settings from this CloudFormation stack's outputs (FhirEndpoint, Issuer, TokenEndpoint, BackendClientId)")
+		region    = fs.String("region", "", "AWS region of the stack and secret (default: the SDK's, from AWS_REGION or the profile)")
+		cfg       Config
+		keyFile   = fs.String("private-key", "", "PEM or JWK file of the backend client's private key (RSA 2048+ for RS384, or P-384 for ES384)")
+		keySecret = fs.String("private-key-secret", "", "Secrets Manager secret id holding the private key instead (PEM, JWK, or {\"privateKey\", \"keyId\"})")
+		keyID     = fs.String("key-id", "", "kid of the client's registered public key (default: the secret's keyId or the JWK's kid; none for PEM)")
+		caFile    = fs.String("ca-file", "", "PEM certificates to trust besides the system's (the sandbox's CA)")
+		jsonOut   = fs.Bool("json", false, "write the report as JSON (for CI) instead of text")
+		timeout   = fs.Duration("timeout", 10*time.Second, "timeout of each HTTP request")
+	)
+	fs.StringVar(&cfg.FHIREndpoint, "fhir-endpoint", "", "FHIR base URL of the data store (default: the stack's FhirEndpoint)")
+	fs.StringVar(&cfg.Issuer, "issuer", "", "authorization server issuer (default: the stack's Issuer)")
+	fs.StringVar(&cfg.TokenEndpoint, "token-endpoint", "", "token endpoint (default: the SMART configuration's)")
+	fs.StringVar(&cfg.ClientID, "client-id", "", "backend service client id (default: the stack's BackendClientId)")
+	fs.StringVar(&cfg.Scope, "scope", "system/Patient.rs", "scopes to request; one must allow a search")
+	fs.StringVar(&cfg.ForbiddenType, "forbidden-type", "", "a resource type the scope must not reach (default: a common type it does not cover)")
+	fs.IntVar(&cfg.Calls, "calls", 5, "searches the p50 latency is taken over")
+	if err := fs.Parse(args); err != nil {
+		return ExitUsage
+	}
+	usage := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "smartcheck: "+format+"\n", a...)
+		return ExitUsage
+	}
+	if fs.NArg() > 0 {
+		return usage("unexpected arguments %q", fs.Args())
+	}
+	if *keyFile != "" && *keySecret != "" {
+		return usage("give --private-key or --private-key-secret, not both")
+	}
+
+	if *stack != "" || *keySecret != "" {
+		var opts []func(*config.LoadOptions) error
+		if *region != "" {
+			opts = append(opts, config.WithRegion(*region))
+		}
+		awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
+		if err != nil {
+			return usage("loading AWS credentials: %v", err)
+		}
+		if *stack != "" {
+			outputs, err := StackOutputs(ctx, cloudformation.NewFromConfig(awsCfg), *stack)
+			if err != nil {
+				return usage("%v", err)
+			}
+			if err := ApplyOutputs(&cfg, outputs); err != nil {
+				return usage("stack %s: %v", *stack, err)
+			}
+		}
+		if *keySecret != "" {
+			if cfg.Key, err = SecretKey(ctx, secretsmanager.NewFromConfig(awsCfg), *keySecret); err != nil {
+				return usage("%v", err)
+			}
+		}
+	}
+	if *keyFile != "" {
+		data, err := os.ReadFile(*keyFile)
+		if err != nil {
+			return usage("reading the private key: %v", err)
+		}
+		if cfg.Key, err = ParseClientKey(data); err != nil {
+			return usage("%s: %v", *keyFile, err)
+		}
+	}
+	if *keyID != "" {
+		cfg.Key.KeyID = *keyID
+	}
+	if cfg.FHIREndpoint == "" || cfg.Issuer == "" {
+		return usage("give --stack, or --fhir-endpoint and --issuer")
+	}
+
+	client, err := httpClient(*caFile, *timeout)
+	if err != nil {
+		return usage("%v", err)
+	}
+	cfg.HTTPClient = client
+	rep := Run(ctx, cfg)
+	if *jsonOut {
+		err = rep.WriteJSON(stdout)
+	} else {
+		err = rep.WriteText(stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "smartcheck: writing the report:", err)
+	}
+	if !rep.Passed {
+		return ExitFailed
+	}
+	return ExitOK
+}
+
+func httpClient(caFile string, timeout time.Duration) (*http.Client, error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading --ca-file: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, errors.New("--ca-file holds no PEM certificate")
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return &http.Client{Transport: tr, Timeout: timeout}, nil
+}

@@ -123,17 +123,21 @@ func New(ctx context.Context, orgURL string, creds Credentials, opts Options) (*
 		if err != nil {
 			return nil, fmt.Errorf("okta private key: %w", err)
 		}
-		scopes := creds.Scopes
-		if len(scopes) == 0 {
-			scopes = DefaultScopes
+		auth, err := newServiceAppAuth(&retry, orgURL, creds, signer)
+		if err != nil {
+			return nil, err
 		}
+		// The SDK runs in its static Bearer mode with a placeholder; auth,
+		// under it, obtains the real token (DPoP-bound when the app requires
+		// it) and sets the Authorization and DPoP headers. See serviceapp.go.
+		httpClient.Transport = auth
 		setters = append(setters,
-			okta.WithAuthorizationMode("PrivateKey"),
-			okta.WithToken(""),
+			okta.WithAuthorizationMode("Bearer"),
+			okta.WithToken(sdkPlaceholderToken),
 			okta.WithClientId(creds.ClientID),
-			okta.WithScopes(append([]string(nil), scopes...)),
-			okta.WithPrivateKeySigner(signer),
-			okta.WithPrivateKeyId(creds.KeyID),
+			okta.WithScopes(nil),
+			okta.WithPrivateKeySigner(nil),
+			okta.WithPrivateKeyId(""),
 		)
 		// WithPrivateKey is not called: it would stat the key as a file path. The
 		// field is cleared directly below instead.

@@ -246,7 +246,7 @@ func (r *Reconciler) Update(ctx context.Context, serverID string, spec, old *sma
 // Custom::SmartOktaAudience resource, and resetting it would break every token.
 func (r *Reconciler) updateServer(ctx context.Context, as *okta.AuthorizationServer, spec *smartcatalog.Spec, owner Owner) (*okta.AuthorizationServer, error) {
 	want := serverBody(spec, owner, as)
-	if as.Name == want.Name && as.Description == want.Description && as.IssuerMode == want.IssuerMode &&
+	if as.Name == want.Name && as.Description == want.Description && effectiveIssuerMode(as) == want.IssuerMode &&
 		equalStrings(as.Audiences, want.Audiences) {
 		return as, nil
 	}
@@ -259,6 +259,17 @@ func (r *Reconciler) updateServer(ctx context.Context, as *okta.AuthorizationSer
 		updated.Status = as.Status
 	}
 	return updated, nil
+}
+
+// effectiveIssuerMode is the server's issuer mode. Okta returns issuerMode
+// only on orgs with a custom URL domain or the Dynamic Issuer Mode feature
+// (management API spec, AuthorizationServer.issuerMode); without either, the
+// only mode there is ORG_URL, so an absent value means ORG_URL, not a change.
+func effectiveIssuerMode(as *okta.AuthorizationServer) string {
+	if as.IssuerMode == "" {
+		return "ORG_URL"
+	}
+	return as.IssuerMode
 }
 
 // managedMarker matches the ownership marker of any resource of this product
@@ -297,7 +308,7 @@ func (r *Reconciler) SetAudience(ctx context.Context, serverID, audience string)
 		return as, nil
 	}
 	// Okta's PUT replaces the server: send its own fields back unchanged.
-	body := okta.AuthorizationServer{Name: as.Name, Description: as.Description, IssuerMode: as.IssuerMode,
+	body := okta.AuthorizationServer{Name: as.Name, Description: as.Description, IssuerMode: effectiveIssuerMode(as),
 		Audiences: []string{audience}}
 	updated, _, err := r.Okta.AuthorizationServer.UpdateAuthorizationServer(ctx, serverID, body)
 	if err != nil {

@@ -122,7 +122,9 @@ func (s *Server) appWire(a *App, withSecret bool) App {
 }
 
 func (s *Server) routeApps(r *http.Request, segs []string, body any) (int, any, []string, *apiError) {
-	readSecrets := !s.opts.OmitClientSecretsOnRead
+	// client_secret is in the create answer only (and under
+	// /credentials/secrets); see Options.ClientSecretsOnRead.
+	readSecrets := s.opts.ClientSecretsOnRead
 	if len(segs) == 0 {
 		switch r.Method {
 		case http.MethodGet:

@@ -348,9 +348,9 @@ func (s *Server) server(id string) *AuthorizationServer {
 
 func (s *Server) serverWire(as *AuthorizationServer) map[string]any {
 	base := s.URL + "/api/v1/authorizationServers/" + as.ID
-	return map[string]any{
+	wire := map[string]any{
 		"id": as.ID, "name": as.Name, "description": as.Description, "audiences": as.Audiences,
-		"issuer": as.Issuer, "issuerMode": as.IssuerMode, "status": as.Status,
+		"issuer": as.Issuer, "status": as.Status,
 		"created": as.Created, "lastUpdated": as.LastUpdated, "credentials": as.credentials,
 		"_links": map[string]any{
 			"self":     map[string]any{"href": base},
@@ -360,6 +360,13 @@ func (s *Server) serverWire(as *AuthorizationServer) map[string]any {
 			"metadata": []any{map[string]any{"href": as.Issuer + "/.well-known/oauth-authorization-server"}},
 		},
 	}
+	// Management API spec, AuthorizationServer.issuerMode: "visible if you
+	// have a custom URL domain configured or the Dynamic Issuer Mode feature
+	// enabled".
+	if s.opts.CustomDomain != "" || s.opts.DynamicIssuer {
+		wire["issuerMode"] = as.IssuerMode
+	}
+	return wire
 }
 
 func (s *Server) newServer(name, description string, audiences []string, mode string) *AuthorizationServer {
@@ -403,7 +410,13 @@ func (s *Server) validateServer(in *serverInput, self *AuthorizationServer) *api
 		in.IssuerMode = "ORG_URL"
 	}
 	switch in.IssuerMode {
-	case "ORG_URL", "DYNAMIC":
+	case "ORG_URL":
+	case "DYNAMIC":
+		// Management API spec, AuthorizationServer.issuerMode: DYNAMIC comes
+		// with the Dynamic Issuer Mode feature.
+		if !s.opts.DynamicIssuer {
+			return invalid("issuerMode", "The Dynamic Issuer Mode feature is not enabled for this org")
+		}
 	case "CUSTOM_URL":
 		if s.opts.CustomDomain == "" {
 			return invalid("issuerMode", "A custom URL domain must be configured to use CUSTOM_URL")

@@ -75,7 +75,10 @@ const (
 
 // ExtraClaim is a custom claim besides fhirUser and the patient claim.
 type ExtraClaim struct {
-	// Name of the claim; not one Okta reserves (sub, iss, aud...). Required.
+	// Name of the claim; not one Okta reserves (its published list: sub, iss,
+	// aud, acr, sid, scope, scopes, client_id, token_type, username, role,
+	// permissions, ...; groups only in access tokens), refused at synth.
+	// Required.
 	Name *string
 	// Value is the Okta expression (user.department) or, for GROUPS claims, the
 	// group filter. Required.

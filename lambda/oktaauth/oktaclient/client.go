@@ -1,7 +1,9 @@
 // Package oktaclient builds the okta-sdk-golang/v2 management client the Okta
 // custom resource uses: credentials from Secrets Manager, no cache, bounded
 // timeouts, 429s retried by the SDK until X-Rate-Limit-Reset and 5xx retried by
-// RetryTransport.
+// RetryTransport. A service app's credentials are handled by this package's
+// own transport, which obtains the access token and speaks DPoP (RFC 9449)
+// when the app requires it, since the SDK cannot (see serviceapp.go).
 //
 // Configuration isolation: okta.NewClient first loads ~/.okta/okta.yaml, an
 // .okta.yaml next to the SDK's own source, and OKTA_* / OKTA_CLIENT_* environment

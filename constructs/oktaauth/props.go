@@ -228,7 +228,7 @@ type SmartAuthorizationServerProps struct {
 	// Default: unlimited.
 	RefreshTokenLifetime awscdk.Duration
 	// RefreshTokenWindow: a refresh token unused this long expires. Whole
-	// minutes, 5 minutes to 5 years, and at least AccessTokenLifetime (Okta
+	// minutes, 10 minutes to 5 years, and at least AccessTokenLifetime (Okta
 	// refuses a shorter window).
 	// Default: 7 days.
 	RefreshTokenWindow awscdk.Duration

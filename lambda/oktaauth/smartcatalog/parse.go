@@ -679,7 +679,10 @@ func (s *Spec) parsePolicies(p customresource.Properties) error {
 	if err != nil {
 		return err
 	}
-	window, err := intRange(p, PropRefreshTokenWindowMinutes, 10080, 5, 2628000)
+	// Management API spec, TokenAuthorizationServerPolicyRuleAction.
+	// refreshTokenWindowMinutes: "The minimum is 10 minutes. The maximum is
+	// five years (2,628,000 minutes)."
+	window, err := intRange(p, PropRefreshTokenWindowMinutes, 10080, 10, 2628000)
 	if err != nil {
 		return err
 	}

@@ -127,6 +127,9 @@ type RuleActions struct {
 	} `json:"token"`
 }
 
+// systemScopes are the scopes every custom authorization server has (developer
+// docs, "OpenID Connect & OAuth 2.0 API" > Scopes; system: true in the
+// listOAuth2Scopes examples): they cannot be changed or deleted.
 var systemScopes = []string{"openid", "profile", "email", "address", "phone", "offline_access", "device_sso"}
 
 // Reserved claim names Okta refuses for custom claims, by the token they are
@@ -157,6 +160,8 @@ func reservedClaim(name, claimType string) bool {
 		slices.Contains(reservedInBothTokens, name)
 }
 
+// ruleGrantTypes are the grant types a policy rule may include (management
+// API spec, AuthorizationServerPolicyRuleConditions grantTypes).
 var ruleGrantTypes = []string{"authorization_code", "implicit", "password", "client_credentials",
 	"urn:ietf:params:oauth:grant-type:device_code", "urn:ietf:params:oauth:grant-type:token-exchange",
 	"urn:ietf:params:oauth:grant-type:saml2-bearer", "interaction_code"}
@@ -423,6 +428,10 @@ type serverInput struct {
 	IssuerMode  string   `json:"issuerMode"`
 }
 
+// validateServer checks a server body (createAuthorizationServer /
+// replaceAuthorizationServer): a name unique in the org and exactly one
+// audience (developer docs, "Create an authorization server": Okta takes one
+// audience), an issuerMode the org supports.
 func (s *Server) validateServer(in *serverInput, self *AuthorizationServer) *apiError {
 	if strings.TrimSpace(in.Name) == "" {
 		return invalid("name", "The field cannot be left blank")
@@ -528,7 +537,9 @@ func (s *Server) routeScopes(r *http.Request, as *AuthorizationServer, segs []st
 		if sc.System {
 			return 0, nil, nil, forbidden("E0000006", "System scopes cannot be deleted")
 		}
-		// Okta refuses to delete a scope a claim or rule still uses.
+		// Okta refuses to delete a scope a claim or rule still uses. Not in
+		// the spec (deleteOAuth2Scope lists 403/404 only): modelled strictly so
+		// that the handler removes the claims and rules using a scope first.
 		for _, c := range as.Claims {
 			if slices.Contains(c.Conditions.Scopes, sc.Name) {
 				return 0, nil, nil, invalid("scope", fmt.Sprintf("The scope %s is used by claim %s", sc.Name, c.Name))
@@ -547,6 +558,12 @@ func (s *Server) routeScopes(r *http.Request, as *AuthorizationServer, segs []st
 	return 0, nil, nil, methodNotAllowed()
 }
 
+// writeScope validates a custom scope (createOAuth2Scope / replaceOAuth2Scope).
+// Consent and metadataPublish enums and defaults (IMPLICIT, NO_CLIENTS) are the
+// spec's OAuth2ScopeConsentType and OAuth2ScopeMetadataPublish; the name rules
+// (no okta. prefix, no whitespace, quotes or backslashes, not both < and >,
+// at most 1024 characters) are the Admin Console's validation messages, not in
+// the spec (which says only "Scope name").
 func (s *Server) writeScope(as *AuthorizationServer, sc *Scope, body any) *apiError {
 	var in Scope
 	if err := decode(body, &in); err != nil {
@@ -630,6 +647,10 @@ func (s *Server) routeClaims(r *http.Request, as *AuthorizationServer, segs []st
 	return 0, nil, nil, methodNotAllowed()
 }
 
+// writeClaim validates a custom claim (createOAuth2Claim / replaceOAuth2Claim):
+// claimType RESOURCE or IDENTITY (OAuth2ClaimType), valueType OAuth2ClaimValueType,
+// names unique per claim type (an ID-token and an access-token claim may share
+// one), conditions naming existing scopes, reserved names refused.
 func (s *Server) writeClaim(as *AuthorizationServer, c *Claim, body any) *apiError {
 	var in Claim
 	if err := decode(body, &in); err != nil {
@@ -764,6 +785,10 @@ func (s *Server) routePolicies(r *http.Request, as *AuthorizationServer, segs []
 	return 0, nil, nil, methodNotAllowed()
 }
 
+// writePolicy validates an OAUTH_AUTHORIZATION_POLICY
+// (createAuthorizationServerPolicy): the spec's AuthorizationServerPolicy,
+// with clients to include (client ids or ALL_CLIENTS) and a name unique on the
+// server; the priority defaults to last.
 func (s *Server) writePolicy(as *AuthorizationServer, p *Policy, body any) *apiError {
 	var in Policy
 	if err := decode(body, &in); err != nil {
@@ -801,6 +826,12 @@ func (s *Server) writePolicy(as *AuthorizationServer, p *Policy, body any) *apiE
 	return nil
 }
 
+// writeRule validates a RESOURCE_ACCESS rule
+// (createAuthorizationServerPolicyRule): grant types, scopes and people to
+// include, a priority and every token lifetime sent, within the spec's ranges.
+// okta-sdk-golang v2 marshals an unset lifetime as null
+// (TokenAuthorizationServerPolicyRuleAction.MarshalJSON); that Okta refuses a
+// null lifetime is an assumption the fake makes strictly.
 func (s *Server) writeRule(as *AuthorizationServer, p *Policy, rule *Rule, body any) *apiError {
 	var in Rule
 	if err := decode(body, &in); err != nil {
@@ -837,12 +868,15 @@ func (s *Server) writeRule(as *AuthorizationServer, p *Policy, rule *Rule, body 
 			return invalid("actions.token."+f, "The field cannot be left blank")
 		}
 	}
+	// Ranges: management API spec, TokenAuthorizationServerPolicyRuleAction
+	// (access token 5 minutes to one day; refresh window 10 minutes to five
+	// years); the orderings are the Admin Console's rule editor checks.
 	t := in.Actions.Token
 	switch {
 	case t.AccessTokenLifetimeMinutes < 5 || t.AccessTokenLifetimeMinutes > 1440:
 		return invalid("actions.token.accessTokenLifetimeMinutes", "must be between 5 and 1440")
-	case t.RefreshTokenWindowMinutes < 5 || t.RefreshTokenWindowMinutes > 2628000:
-		return invalid("actions.token.refreshTokenWindowMinutes", "must be between 5 minutes and 5 years")
+	case t.RefreshTokenWindowMinutes < 10 || t.RefreshTokenWindowMinutes > 2628000:
+		return invalid("actions.token.refreshTokenWindowMinutes", "must be between 10 minutes and 5 years")
 	case t.RefreshTokenWindowMinutes < t.AccessTokenLifetimeMinutes:
 		return invalid("actions.token.refreshTokenWindowMinutes", "must be at least the access token lifetime")
 	case t.RefreshTokenLifetimeMinutes != 0 && t.RefreshTokenLifetimeMinutes < t.RefreshTokenWindowMinutes:

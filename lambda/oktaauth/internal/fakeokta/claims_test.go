@@ -2,6 +2,7 @@ package fakeokta_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"testing"
@@ -73,3 +74,32 @@ func TestAppReadsNeverShowTheClientSecret(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestRuleRefreshWindowHasOktasTenMinuteMinimum(t *testing.T) {
+	f := fakeokta.New(t, fakeokta.Options{})
+	c := sdk(t, f)
+	ctx := context.Background()
+	as, _, err := c.AuthorizationServer.CreateAuthorizationServer(ctx, okta.AuthorizationServer{Name: "w", Audiences: []string{"api://w"}})
+	require.NoError(t, err)
+	p, _, err := c.AuthorizationServer.CreateAuthorizationServerPolicy(ctx, as.Id, okta.AuthorizationServerPolicy{Name: "p",
+		Type: "OAUTH_AUTHORIZATION_POLICY", Conditions: &okta.PolicyRuleConditions{Clients: &okta.ClientPolicyCondition{Include: []string{"ALL_CLIENTS"}}}})
+	require.NoError(t, err)
+	rule := func(window int64) error {
+		_, _, err := c.AuthorizationServer.CreateAuthorizationServerPolicyRule(ctx, as.Id, p.Id, okta.AuthorizationServerPolicyRule{
+			Name: fmt.Sprint("r", window), Type: "RESOURCE_ACCESS", PriorityPtr: okta.Int64Ptr(1),
+			Conditions: &okta.AuthorizationServerPolicyRuleConditions{
+				People:     &okta.PolicyPeopleCondition{Groups: &okta.GroupCondition{Include: []string{"EVERYONE"}}},
+				GrantTypes: &okta.GrantTypePolicyRuleCondition{Include: []string{"authorization_code"}},
+				Scopes:     &okta.OAuth2ScopesMediationPolicyRuleCondition{Include: []string{"openid"}},
+			},
+			Actions: &okta.AuthorizationServerPolicyRuleActions{Token: &okta.TokenAuthorizationServerPolicyRuleAction{
+				AccessTokenLifetimeMinutesPtr: okta.Int64Ptr(5), RefreshTokenLifetimeMinutesPtr: okta.Int64Ptr(0),
+				RefreshTokenWindowMinutesPtr: okta.Int64Ptr(window)}},
+		})
+		return err
+	}
+	err = rule(9)
+	require.Error(t, err)
+	assert.Contains(t, oktaErr(t, err).ErrorSummary, "refreshTokenWindowMinutes")
+	assert.NoError(t, rule(10))
+}

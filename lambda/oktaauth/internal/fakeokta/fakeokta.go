@@ -283,6 +283,9 @@ func forbidden(code, summary string) *apiError {
 	return &apiError{status: http.StatusForbidden, code: code, summary: summary}
 }
 
+// defaultSummaries are Okta's error codes and summaries per status (developer
+// docs, "Error codes"; the management API spec's Error*400/403/404/429
+// responses).
 var defaultSummaries = map[int][2]string{
 	http.StatusBadRequest:          {"E0000001", "Api validation failed: injected"},
 	http.StatusUnauthorized:        {"E0000011", "Invalid token provided"},
@@ -343,6 +346,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		sum := defaultSummaries[f.Status]
 		e := &apiError{status: f.Status, code: or(f.ErrorCode, sum[0]), summary: or(f.Summary, sum[1])}
 		if f.Status == http.StatusTooManyRequests {
+			// Developer docs, "Rate limits": X-Rate-Limit-Limit, -Remaining
+			// and -Reset (the UTC epoch second the window resets).
 			date := s.now().UTC().Truncate(time.Second)
 			e.headers = map[string]string{
 				"Date":                   date.Format(http.TimeFormat),
@@ -444,11 +449,14 @@ func (s *Server) authenticate(r *http.Request) *apiError {
 	var at accessToken
 	switch {
 	case strings.HasPrefix(auth, "SSWS "):
+		// Management API spec, securitySchemes.apiToken: "Authorization:
+		// SSWS {API Token}"; a bad or expired token is 401 E0000011.
 		if strings.TrimPrefix(auth, "SSWS ") != s.opts.APIToken {
 			return &apiError{status: http.StatusUnauthorized, code: "E0000011", summary: "Invalid token provided"}
 		}
 		return nil // an API token carries its admin's full rights
 	case strings.HasPrefix(auth, "Bearer "):
+		// securitySchemes.oauth2: "Authorization: Bearer {access_token}".
 		var ok bool
 		at, ok = s.accessTokens[strings.TrimPrefix(auth, "Bearer ")]
 		if !ok || !s.now().Before(at.expires) {
@@ -467,12 +475,17 @@ func (s *Server) authenticate(r *http.Request) *apiError {
 			return err
 		}
 	default:
+		// No credential: Okta treats the call as a session call (E0000005).
 		return &apiError{status: http.StatusUnauthorized, code: "E0000005", summary: "Invalid session"}
 	}
 	if app, ok := s.serviceApps[at.client]; !ok || app.NoAdminRole {
 		return forbidden("E0000006", "You do not have permission to perform the requested action")
 	}
 	scopes := at.scopes
+	// The scope each operation needs: its security section in the management
+	// API spec (okta.apps.read/manage for /api/v1/apps/**, okta.groups.*,
+	// okta.schemas.*, okta.authorizationServers.*); a missing one is 403
+	// E0000006, like a missing admin role.
 	area := "okta.authorizationServers"
 	switch {
 	case strings.HasPrefix(r.URL.Path, "/api/v1/apps"): // app group assignments included
@@ -494,7 +507,10 @@ func (s *Server) authenticate(r *http.Request) *apiError {
 	return forbidden("E0000006", "You do not have permission to perform the requested action")
 }
 
-// newID returns an Okta-looking id: a 3-character prefix and 17 letters/digits.
+// newID returns an Okta-looking id: a 3-character prefix and 17 letters/digits,
+// 20 characters in all (the ids in the management API spec's examples, e.g.
+// 0oa..., aus..., scp..., 00p...; minLength/maxLength 20 where the spec gives
+// one).
 func (s *Server) newID(prefix string) string {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 	for {
@@ -527,7 +543,9 @@ func or(a, b string) string {
 }
 
 // paginate returns one page of items and the Link headers for it. The cursor is
-// the id of the last item of the previous page, as in Okta.
+// the id of the last item of the previous page, as in Okta (developer docs,
+// "Okta API design principles" > Pagination: Link rel="self"/rel="next" with an
+// after cursor; the list operations' limit parameter, at most 200).
 func paginate[T any](s *Server, r *http.Request, items []T, id func(T) string) ([]T, []string, *apiError) {
 	q := r.URL.Query()
 	limit := s.opts.PageSize

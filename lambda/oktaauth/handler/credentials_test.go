@@ -261,3 +261,23 @@ func TestClientSecretsAreNeverReadBackFromAppReads(t *testing.T) {
 	assert.NotEmpty(t, e.okta.RequestsMatching("GET", "/api/v1/apps/*/credentials/secrets"))
 	assert.False(t, strings.Contains(e.logs.String(), doc["confidentialClientSecret"]))
 }
+
+func TestServiceAppTokensAndAssertionsNeverLeak(t *testing.T) {
+	e := newEnv(t, fakeokta.Options{})
+	useServiceApp(t, e, fakeokta.ServiceApp{ClientID: "0oaServiceLeak000001"})
+	// Retries (logged) and a failure (returned) on the way.
+	e.okta.Inject(fakeokta.Fault{Method: "GET", Path: "/api/v1/apps", Times: 2, Status: http.StatusServiceUnavailable})
+	e.okta.Inject(fakeokta.Fault{Method: "POST", Path: "/api/v1/authorizationServers/*/claims", Status: http.StatusBadRequest})
+	_, err := e.run(e.fullEvent())
+	require.Error(t, err)
+	require.Contains(t, e.logs.String(), `"msg":"retrying okta request"`)
+	tokens := e.okta.IssuedAccessTokens()
+	require.NotEmpty(t, tokens)
+	for _, tok := range tokens {
+		assert.NotContains(t, err.Error(), tok)
+		assert.NotContains(t, e.logs.String(), tok)
+	}
+	for _, out := range []string{err.Error(), e.logs.String()} {
+		assert.NotContains(t, out, "eyJhbGciOi", "no signed JWT (assertion or proof) in errors or logs")
+	}
+}

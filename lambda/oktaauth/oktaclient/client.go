@@ -125,14 +125,18 @@ func New(ctx context.Context, orgURL string, creds Credentials, opts Options) (*
 		if err != nil {
 			return nil, fmt.Errorf("okta private key: %w", err)
 		}
-		auth, err := newServiceAppAuth(&retry, orgURL, creds, signer)
+		// Token requests get their own copy of the retry layer; management
+		// calls are signed under the retry layer, so that each attempt carries
+		// a fresh DPoP proof (Okta refuses a proof's jti a second time).
+		tokenRetry := retry
+		auth, err := newServiceAppAuth(base, &tokenRetry, orgURL, creds, signer)
 		if err != nil {
 			return nil, err
 		}
-		// The SDK runs in its static Bearer mode with a placeholder; auth,
-		// under it, obtains the real token (DPoP-bound when the app requires
-		// it) and sets the Authorization and DPoP headers. See serviceapp.go.
-		httpClient.Transport = auth
+		retry.Next = auth
+		// The SDK runs in its static Bearer mode with a placeholder; auth
+		// obtains the real token (DPoP-bound when the app requires it) and
+		// sets the Authorization and DPoP headers. See serviceapp.go.
 		setters = append(setters,
 			okta.WithAuthorizationMode("Bearer"),
 			okta.WithToken(sdkPlaceholderToken),

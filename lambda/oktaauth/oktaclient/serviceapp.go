@@ -31,9 +31,10 @@ import (
 // require DPoP by default, so that token request is answered
 // 400 invalid_dpop_proof. The seam used instead is the SDK's HTTP client: the
 // SDK runs in its static "Bearer" mode with a placeholder (sdkPlaceholderToken)
-// and serviceAppAuth, the client's RoundTripper, replaces the Authorization
-// header of every request with a real token it obtains, caches and proves
-// possession of itself. The SDK never sees the token, the assertion or the key.
+// and serviceAppAuth, a RoundTripper under the retry layer, replaces the
+// Authorization header of every attempt with a real token it obtains, caches
+// and proves possession of itself, so a retried attempt carries a fresh proof.
+// The SDK never sees the token, the assertion or the key.
 
 // sdkPlaceholderToken is what the SDK is configured to send in Bearer mode. It
 // is never sent to Okta: serviceAppAuth overwrites the header, and refuses a
@@ -59,7 +60,8 @@ var dpopKey = sync.OnceValues(func() (*ecdsa.PrivateKey, error) {
 // client assertion (RFC 7523 §2.2; Okta: "Implement OAuth for Okta with a
 // service app"), DPoP-bound when the app requires it.
 type serviceAppAuth struct {
-	next      http.RoundTripper // the retry transport
+	next      http.RoundTripper // carries management calls (under the retry layer)
+	tokenNext http.RoundTripper // carries token requests (a retry layer of their own)
 	tokenURL  string            // {org}/oauth2/v1/token
 	clientID  string
 	scope     string
@@ -84,7 +86,7 @@ type serviceAppAuth struct {
 	asNonce, rsNonce string
 }
 
-func newServiceAppAuth(next http.RoundTripper, orgURL string, creds Credentials, assertion jose.Signer) (*serviceAppAuth, error) {
+func newServiceAppAuth(next, tokenNext http.RoundTripper, orgURL string, creds Credentials, assertion jose.Signer) (*serviceAppAuth, error) {
 	key, err := dpopKey()
 	if err != nil {
 		return nil, fmt.Errorf("generating the DPoP key: %w", err)
@@ -100,7 +102,7 @@ func newServiceAppAuth(next http.RoundTripper, orgURL string, creds Credentials,
 	if len(scopes) == 0 {
 		scopes = DefaultScopes
 	}
-	return &serviceAppAuth{next: next, tokenURL: orgURL + "/oauth2/v1/token", clientID: creds.ClientID,
+	return &serviceAppAuth{next: next, tokenNext: tokenNext, tokenURL: orgURL + "/oauth2/v1/token", clientID: creds.ClientID,
 		scope: strings.Join(scopes, " "), assertion: assertion, proof: proof, now: time.Now}, nil
 }
 
@@ -293,7 +295,7 @@ func (a *serviceAppAuth) tokenRequest(ctx context.Context) (*tokenResponse, int,
 		}
 		req.Header.Set("DPoP", proof)
 	}
-	resp, err := a.next.RoundTrip(req)
+	resp, err := a.tokenNext.RoundTrip(req)
 	if err != nil {
 		return nil, 0, nil, "", fmt.Errorf("okta token request: %w", RedactError(err))
 	}

@@ -287,3 +287,24 @@ func TestServiceAppTransportRefusesRequestsItDidNotPrepare(t *testing.T) {
 	require.Error(t, err)
 	assert.Empty(t, fake.RequestsMatching("GET", "/api/v1/apps"))
 }
+
+// Okta refuses a DPoP proof's jti a second time, so a call retried after a 5xx
+// must carry a new proof, and the token request a new assertion.
+func TestRetriedCallsCarryFreshProofs(t *testing.T) {
+	fake := fakeokta.New(t, fakeokta.Options{})
+	creds := serviceAppCredentials(t, fake, fakeokta.ServiceApp{ClientID: "0oaRetryClientTest01"})
+	f := fake.Inject(fakeokta.Fault{Method: "GET", Path: "/api/v1/apps", Times: 2, Status: http.StatusServiceUnavailable})
+	w := &wire{}
+	c := newServiceAppClient(t, fake.URL, creds, w)
+	_, _, err := c.Application.ListApplications(context.Background(), nil)
+	require.NoError(t, err)
+	assert.Equal(t, 2, fake.Fired(f))
+	mgmt := w.management()
+	require.Len(t, mgmt, 3)
+	jtis := map[string]bool{}
+	for _, r := range mgmt {
+		p, _ := decodeProof(t, r.Header.Get("DPoP"))
+		jtis[p.JTI] = true
+	}
+	assert.Len(t, jtis, 3, "one proof per attempt")
+}

@@ -63,6 +63,18 @@ func (s *Server) RegisterServiceApp(clientID string, key *rsa.PublicKey, scopes 
 	s.AddServiceApp(ServiceApp{ClientID: clientID, Key: key, Scopes: scopes})
 }
 
+// IssuedAccessTokens returns every access token the fake has issued, for tests
+// that check no token leaks anywhere.
+func (s *Server) IssuedAccessTokens() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.accessTokens))
+	for t := range s.accessTokens {
+		out = append(out, t)
+	}
+	return out
+}
+
 // RequireResourceNonce makes the management API demand this DPoP nonce in the
 // proofs of DPoP-bound requests, as a resource server may (RFC 9449 §9): a
 // proof without it is answered 401 with WWW-Authenticate: DPoP

@@ -191,6 +191,18 @@ func TestOktaRefusingTheCredentialSaysWhatToFix(t *testing.T) {
 		assert.Contains(t, err.Error(), e.credARN)
 		assert.Empty(t, e.okta.AuthorizationServers())
 	})
+	t.Run("a service app Okta does not know (invalid_client) names the secret holding its id and key", func(t *testing.T) {
+		e := newEnv(t, fakeokta.Options{})
+		useServiceApp(t, e, fakeokta.ServiceApp{ClientID: "0oaServiceRekeyed0001"})
+		other, err := rsa.GenerateKey(rand.Reader, 2048)
+		require.NoError(t, err)
+		// Someone replaced the app's public key in Okta: our key no longer signs for it.
+		e.okta.AddServiceApp(fakeokta.ServiceApp{ClientID: "0oaServiceRekeyed0001", Key: &other.PublicKey, Scopes: oktaclient.DefaultScopes})
+		_, err = e.run(e.fullEvent())
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "invalid_client")
+		assert.Contains(t, err.Error(), "client id or key in the credential secret "+e.credARN)
+	})
 	t.Run("other errors are left as they are", func(t *testing.T) {
 		e := newEnv(t, fakeokta.Options{})
 		e.okta.Inject(fakeokta.Fault{Method: "POST", Path: "/api/v1/authorizationServers", Status: http.StatusBadRequest})

@@ -56,7 +56,7 @@ type Options struct {
 	// (e.g. "https://login.example.com"); without it CUSTOM_URL is rejected as in
 	// an org without a custom domain.
 	CustomDomain string
-	// OmitClientSecretsOnRead is the default and has no effect: Okta returns
+	// Deprecated: OmitClientSecretsOnRead is the default and has no effect. Okta returns
 	// client_secret only when a client is created or a secret generated, never
 	// on a GET or list of apps (management API spec, ApplicationCredentials
 	// OAuthClient; the secrets themselves are listed under

@@ -52,6 +52,9 @@ type accessToken struct {
 
 // AddServiceApp registers (or replaces) a service app.
 func (s *Server) AddServiceApp(app ServiceApp) {
+	if app.Key == nil {
+		panic("fakeokta: ServiceApp.Key is required (Okta needs the public key to verify the assertions)")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.serviceApps[app.ClientID] = app

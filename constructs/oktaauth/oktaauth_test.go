@@ -652,7 +652,7 @@ func TestInvalidPropsPanicNamingTheProp(t *testing.T) {
 		}, "props.BackendAccessTokenLifetime: must be between 5 and 1440"},
 		"window too short": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
 			p.RefreshTokenWindow = awscdk.Duration_Minutes(jsii.Number(4))
-		}, "props.RefreshTokenWindow: must be between 5 and 2628000"},
+		}, "props.RefreshTokenWindow: must be between 10 and 2628000"},
 		"window shorter than the access token lifetime": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
 			p.AccessTokenLifetime = awscdk.Duration_Hours(jsii.Number(2))
 			p.RefreshTokenWindow = awscdk.Duration_Hours(jsii.Number(1))

@@ -75,7 +75,10 @@ const (
 
 // ExtraClaim is a custom claim besides fhirUser and the patient claim.
 type ExtraClaim struct {
-	// Name of the claim; not one Okta reserves (sub, iss, aud...). Required.
+	// Name of the claim; not one Okta reserves (its published list: sub, iss,
+	// aud, acr, sid, scope, scopes, client_id, token_type, username, role,
+	// permissions, ...; groups only in access tokens), refused at synth.
+	// Required.
 	Name *string
 	// Value is the Okta expression (user.department) or, for GROUPS claims, the
 	// group filter. Required.
@@ -225,7 +228,7 @@ type SmartAuthorizationServerProps struct {
 	// Default: unlimited.
 	RefreshTokenLifetime awscdk.Duration
 	// RefreshTokenWindow: a refresh token unused this long expires. Whole
-	// minutes, 5 minutes to 5 years, and at least AccessTokenLifetime (Okta
+	// minutes, 10 minutes to 5 years, and at least AccessTokenLifetime (Okta
 	// refuses a shorter window).
 	// Default: 7 days.
 	RefreshTokenWindow awscdk.Duration

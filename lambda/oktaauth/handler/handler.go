@@ -44,6 +44,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/okta/okta-sdk-golang/v2/okta"
+
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/oktaclient"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/reconcile"
@@ -112,7 +114,8 @@ func (h *Handler) OnEvent(ctx context.Context, event customresource.Event) (cust
 	resp, err := h.handle(ctx, log, event)
 	if err != nil {
 		// The message becomes the CloudFormation event's status reason.
-		err = oktaclient.RedactError(err)
+		secret, _ := event.ResourceProperties[smartcatalog.PropCredentialSecretARN].(string)
+		err = oktaclient.RedactError(explainCredentialError(err, secret))
 		log.ErrorContext(ctx, "event failed", "error", err.Error())
 		return customresource.OnEventResponse{}, err
 	}
@@ -270,6 +273,36 @@ func (h *Handler) reconciler(ctx context.Context, log *slog.Logger, orgURL, cred
 		return nil, err
 	}
 	return &reconcile.Reconciler{Okta: client, Secrets: h.SecretsManager, Log: log, CleanupReserve: h.CleanupReserve}, nil
+}
+
+// explainCredentialError says what to do when Okta refuses the management
+// credential itself, which no retry fixes: a 401 E0000011 (an API token that
+// was revoked or, unused for 30 days, expired; Okta support, "API token
+// expiration") names the secret to rotate, and a 403 E0000006 (Okta support,
+// "Receiving Error Code E0000006 ... Despite Having Correct Scopes") says the
+// admin role is missing. The original error stays reachable (errors.As).
+func explainCredentialError(err error, secret string) error {
+	if secret == "" {
+		secret = "named by " + smartcatalog.PropCredentialSecretARN
+	}
+	var oe *okta.Error
+	if errors.As(err, &oe) {
+		switch oe.ErrorCode {
+		case "E0000011":
+			return fmt.Errorf("%w: Okta refused the management credential (401 E0000011). An Okta API token expires "+
+				"after 30 days without use or when revoked: put a new one (or a service app's key) in the credential "+
+				"secret %s and retry", err, secret)
+		case "E0000006":
+			return fmt.Errorf("%w: Okta refused the call (403 E0000006): the credential in secret %s lacks permission. "+
+				"A service app needs an admin role assigned (Applications > the app > Admin roles) besides its Okta API "+
+				"scopes; an API token has only the rights of the admin who created it. See the README's prerequisites", err, secret)
+		}
+	}
+	var te *oktaclient.TokenError
+	if errors.As(err, &te) && te.Code == "invalid_client" {
+		return fmt.Errorf("%w: the service app's client id or key in the credential secret %s is not accepted by Okta", err, secret)
+	}
+	return err
 }
 
 // respond builds the framework response. Data holds ids, URLs and the secret's

@@ -1,7 +1,9 @@
 // Package oktaclient builds the okta-sdk-golang/v2 management client the Okta
 // custom resource uses: credentials from Secrets Manager, no cache, bounded
 // timeouts, 429s retried by the SDK until X-Rate-Limit-Reset and 5xx retried by
-// RetryTransport.
+// RetryTransport. A service app's credentials are handled by this package's
+// own transport, which obtains the access token and speaks DPoP (RFC 9449)
+// when the app requires it, since the SDK cannot (see serviceapp.go).
 //
 // Configuration isolation: okta.NewClient first loads ~/.okta/okta.yaml, an
 // .okta.yaml next to the SDK's own source, and OKTA_* / OKTA_CLIENT_* environment
@@ -123,17 +125,25 @@ func New(ctx context.Context, orgURL string, creds Credentials, opts Options) (*
 		if err != nil {
 			return nil, fmt.Errorf("okta private key: %w", err)
 		}
-		scopes := creds.Scopes
-		if len(scopes) == 0 {
-			scopes = DefaultScopes
+		// Token requests get their own copy of the retry layer; management
+		// calls are signed under the retry layer, so that each attempt carries
+		// a fresh DPoP proof (Okta refuses a proof's jti a second time).
+		tokenRetry := retry
+		auth, err := newServiceAppAuth(base, &tokenRetry, orgURL, creds, signer)
+		if err != nil {
+			return nil, err
 		}
+		retry.Next = auth
+		// The SDK runs in its static Bearer mode with a placeholder; auth
+		// obtains the real token (DPoP-bound when the app requires it) and
+		// sets the Authorization and DPoP headers. See serviceapp.go.
 		setters = append(setters,
-			okta.WithAuthorizationMode("PrivateKey"),
-			okta.WithToken(""),
+			okta.WithAuthorizationMode("Bearer"),
+			okta.WithToken(sdkPlaceholderToken),
 			okta.WithClientId(creds.ClientID),
-			okta.WithScopes(append([]string(nil), scopes...)),
-			okta.WithPrivateKeySigner(signer),
-			okta.WithPrivateKeyId(creds.KeyID),
+			okta.WithScopes(nil),
+			okta.WithPrivateKeySigner(nil),
+			okta.WithPrivateKeyId(""),
 		)
 		// WithPrivateKey is not called: it would stat the key as a file path. The
 		// field is cleared directly below instead.

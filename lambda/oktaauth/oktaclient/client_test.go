@@ -104,14 +104,20 @@ okta:
 		c, err := oktaclient.New(context.Background(), fake.URL, oktaclient.Credentials{ClientID: "0oaServiceApp", PrivateKey: pemKey, KeyID: "kid-1"}, fastOptions())
 		require.NoError(t, err)
 		cfg := c.GetConfig()
-		assert.Equal(t, "PrivateKey", cfg.Okta.Client.AuthorizationMode)
+		// The SDK runs in its static Bearer mode with a placeholder: the
+		// service-app transport under it holds the key and the real token.
+		assert.Equal(t, "Bearer", cfg.Okta.Client.AuthorizationMode)
 		assert.Equal(t, "0oaServiceApp", cfg.Okta.Client.ClientId)
-		assert.Equal(t, oktaclient.DefaultScopes, cfg.Okta.Client.Scopes)
-		assert.Empty(t, cfg.Okta.Client.Token)
+		assert.Empty(t, cfg.Okta.Client.Scopes)
+		assert.NotContains(t, cfg.Okta.Client.Token, "00from", "no token from okta.yaml or the environment")
 		assert.Empty(t, cfg.Okta.Client.PrivateKey, "only our signer holds the key")
-		assert.Equal(t, "kid-1", cfg.Okta.Client.PrivateKeyId)
+		assert.Nil(t, cfg.PrivateKeySigner)
+		assert.Empty(t, cfg.Okta.Client.PrivateKeyId)
 		_, _, err = c.Application.ListApplications(context.Background(), nil)
 		require.NoError(t, err)
+		for _, r := range fake.RequestsMatching("GET", "/api/v1/apps") {
+			assert.Equal(t, "DPoP", r.AuthScheme, "the token the fake issued, not the placeholder")
+		}
 	})
 
 	t.Run("https is required outside tests", func(t *testing.T) {

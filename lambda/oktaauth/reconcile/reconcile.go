@@ -197,7 +197,7 @@ func restored(old, spec *smartcatalog.Spec, kind smartcatalog.ClientKind) bool {
 // Custom::SmartOktaAudience resource, and resetting it would break every token.
 func (r *Reconciler) updateServer(ctx context.Context, as *okta.AuthorizationServer, spec *smartcatalog.Spec, owner Owner) (*okta.AuthorizationServer, error) {
 	want := serverBody(spec, owner, as)
-	if as.Name == want.Name && as.Description == want.Description && as.IssuerMode == want.IssuerMode &&
+	if as.Name == want.Name && as.Description == want.Description && effectiveIssuerMode(as) == want.IssuerMode &&
 		equalStrings(as.Audiences, want.Audiences) {
 		return as, nil
 	}
@@ -210,6 +210,17 @@ func (r *Reconciler) updateServer(ctx context.Context, as *okta.AuthorizationSer
 		updated.Status = as.Status
 	}
 	return updated, nil
+}
+
+// effectiveIssuerMode is the server's issuer mode. Okta returns issuerMode
+// only on orgs with a custom URL domain or the Dynamic Issuer Mode feature
+// (management API spec, AuthorizationServer.issuerMode); without either, the
+// only mode there is ORG_URL, so an absent value means ORG_URL, not a change.
+func effectiveIssuerMode(as *okta.AuthorizationServer) string {
+	if as.IssuerMode == "" {
+		return "ORG_URL"
+	}
+	return as.IssuerMode
 }
 
 // managedMarker matches the ownership marker of any resource of this product
@@ -248,7 +259,7 @@ func (r *Reconciler) SetAudience(ctx context.Context, serverID, audience string)
 		return as, nil
 	}
 	// Okta's PUT replaces the server: send its own fields back unchanged.
-	body := okta.AuthorizationServer{Name: as.Name, Description: as.Description, IssuerMode: as.IssuerMode,
+	body := okta.AuthorizationServer{Name: as.Name, Description: as.Description, IssuerMode: effectiveIssuerMode(as),
 		Audiences: []string{audience}}
 	updated, _, err := r.Okta.AuthorizationServer.UpdateAuthorizationServer(ctx, serverID, body)
 	if err != nil {

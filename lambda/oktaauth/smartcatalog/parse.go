@@ -428,10 +428,6 @@ type ExtraClaim struct {
 	AlwaysIncludeInToken *bool    `json:"alwaysIncludeInToken"`
 }
 
-// Claim names Okta reserves.
-var reservedClaims = []string{"sub", "iss", "aud", "exp", "iat", "jti", "cid", "uid", "scp", "ver",
-	"auth_time", "amr", "idp", "nonce", "nbf", "at_hash", "c_hash"}
-
 func (s *Spec) parseClaims(p customresource.Properties) error {
 	fhirAttr, err := p.OptionalString(PropFhirUserAttribute, "fhirUser")
 	if err != nil {
@@ -454,7 +450,10 @@ func (s *Spec) parseClaims(p customresource.Properties) error {
 		if err != nil {
 			return err
 		}
-		if !attributeName.MatchString(name) || slices.Contains(reservedClaims, name) || name == "fhirUser" {
+		if ReservedClaimName(name, "RESOURCE") {
+			return propErr(PropPatientClaimName, fmt.Sprintf("%q is reserved by Okta, not a usable claim name", name))
+		}
+		if !attributeName.MatchString(name) || name == "fhirUser" {
 			return propErr(PropPatientClaimName, fmt.Sprintf("%q is not a usable claim name", name))
 		}
 		attr, err := p.OptionalString(PropPatientAttribute, "patientId")
@@ -496,7 +495,7 @@ func (s *Spec) parseClaims(p customresource.Properties) error {
 		switch {
 		case !attributeName.MatchString(x.Name):
 			return propErr(prop+".name", fmt.Sprintf("%q is not a valid claim name", x.Name))
-		case slices.Contains(reservedClaims, x.Name):
+		case ReservedClaimName(x.Name, x.ClaimType):
 			return propErr(prop+".name", fmt.Sprintf("%q is reserved by Okta", x.Name))
 		case x.ClaimType != "RESOURCE" && x.ClaimType != "IDENTITY":
 			return propErr(prop+".claimType", "must be RESOURCE or IDENTITY")
@@ -680,7 +679,10 @@ func (s *Spec) parsePolicies(p customresource.Properties) error {
 	if err != nil {
 		return err
 	}
-	window, err := intRange(p, PropRefreshTokenWindowMinutes, 10080, 5, 2628000)
+	// Management API spec, TokenAuthorizationServerPolicyRuleAction.
+	// refreshTokenWindowMinutes: "The minimum is 10 minutes. The maximum is
+	// five years (2,628,000 minutes)."
+	window, err := intRange(p, PropRefreshTokenWindowMinutes, 10080, 10, 2628000)
 	if err != nil {
 		return err
 	}

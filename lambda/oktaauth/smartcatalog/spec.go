@@ -43,7 +43,7 @@
 //	                           only assigned users), EVERYONE as the built-in Everyone group
 //	AccessTokenLifetimeMinutes        int 5..1440, default 60
 //	RefreshTokenLifetimeMinutes       int, 0 = unlimited, default 0
-//	RefreshTokenWindowMinutes         int 5..2628000, >= AccessTokenLifetimeMinutes, default 10080
+//	RefreshTokenWindowMinutes         int 10..2628000, >= AccessTokenLifetimeMinutes, default 10080
 //	BackendAccessTokenLifetimeMinutes int 5..1440, default 5
 //	TokenInlineHookId          Okta inline hook id for the user-facing rule, default none
 //	ConfidentialClient         bool, default false

@@ -122,7 +122,9 @@ func (s *Server) appWire(a *App, withSecret bool) App {
 }
 
 func (s *Server) routeApps(r *http.Request, segs []string, body any) (int, any, []string, *apiError) {
-	readSecrets := !s.opts.OmitClientSecretsOnRead
+	// client_secret is in the create answer only (and under
+	// /credentials/secrets); see Options.ClientSecretsOnRead.
+	readSecrets := s.opts.ClientSecretsOnRead
 	if len(segs) == 0 {
 		switch r.Method {
 		case http.MethodGet:
@@ -152,7 +154,9 @@ func (s *Server) routeApps(r *http.Request, segs []string, body any) (int, any, 
 		case http.MethodGet:
 			return 200, s.appWire(a, readSecrets), nil, nil
 		case http.MethodPut:
-			// Okta replaces the app on PUT and wants its OAuth client_id back.
+			// replaceApplication replaces the whole app; the spec marks
+			// client_id immutable (OAuth2Client.client_id). That a PUT
+			// without it is refused is an assumption, not in the spec.
 			cid, _ := lookup(body, "credentials", "oauthClient", "client_id")
 			if cid == nil || cid == "" {
 				return 0, nil, nil, invalid("credentials.oauthClient.client_id", "The field cannot be left blank")
@@ -165,12 +169,16 @@ func (s *Server) routeApps(r *http.Request, segs []string, body any) (int, any, 
 			}
 			return 200, s.appWire(a, readSecrets), nil, nil
 		case http.MethodDelete:
+			// deleteApplication: "Deletes an inactive application"; an active
+			// one is 403 E0000056.
 			if a.Status != "INACTIVE" {
 				return 0, nil, nil, forbidden("E0000056", "Delete application forbidden.")
 			}
 			s.apps = slices.DeleteFunc(s.apps, func(x *App) bool { return x == a })
 			delete(s.assignments, a.ID) // its group assignments go with it
 			// Okta drops a deleted client from the policies that named it.
+			// Not in the spec: an assumption the handler does not rely on
+			// (it removes its clients from its policies itself).
 			for _, as := range s.servers {
 				for _, p := range as.Policies {
 					p.Conditions.Clients.Include = slices.DeleteFunc(p.Conditions.Clients.Include,
@@ -187,6 +195,7 @@ func (s *Server) routeApps(r *http.Request, segs []string, body any) (int, any, 
 	case segs[1] == "lifecycle" && len(segs) == 3 && r.Method == http.MethodPost:
 		return s.lifecycle(&a.Status, segs[2])
 	case segs[1] == "credentials" && len(segs) == 3 && segs[2] == "secrets" && r.Method == http.MethodGet:
+		// listOAuth2ClientSecrets: the secrets, with client_secret, are here.
 		var out []map[string]any
 		if sec := a.Credentials.OauthClient.ClientSecret; sec != "" {
 			out = append(out, map[string]any{"id": "ocs" + a.ID[3:], "status": "ACTIVE", "client_secret": sec,
@@ -240,6 +249,16 @@ var appGrantTypes = []string{"authorization_code", "refresh_token", "implicit", 
 // Private members a JWK must not carry when registered as a client's public key.
 var privateJWKMembers = []string{"d", "p", "q", "dp", "dq", "qi", "k", "oth"}
 
+// writeApp validates and stores an OIDC app (createApplication /
+// replaceApplication with name oidc_client). The rules are the management API
+// spec's OpenIdConnectApplicationSettingsClient and
+// ApplicationCredentialsOAuthClient (application_type web, native, browser,
+// service; grant types OAuthGrantType; token_endpoint_auth_method; public
+// JWKs only for private_key_jwt, ApplicationSettingsOAuthClient jwks). The
+// combination rules (service apps use client_credentials only, browser apps are
+// public clients with PKCE, refresh_token needs a code flow, https redirect
+// URIs except on localhost) are the Admin Console's app wizard's, not spelt out
+// in the spec.
 func (s *Server) writeApp(a *App, body any) *apiError {
 	var in App
 	if err := decode(body, &in); err != nil {

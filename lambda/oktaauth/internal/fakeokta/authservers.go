@@ -127,12 +127,41 @@ type RuleActions struct {
 	} `json:"token"`
 }
 
+// systemScopes are the scopes every custom authorization server has (developer
+// docs, "OpenID Connect & OAuth 2.0 API" > Scopes; system: true in the
+// listOAuth2Scopes examples): they cannot be changed or deleted.
 var systemScopes = []string{"openid", "profile", "email", "address", "phone", "offline_access", "device_sso"}
 
-// Reserved claim names Okta refuses for custom claims.
-var reservedClaims = []string{"sub", "iss", "aud", "exp", "iat", "jti", "cid", "uid", "scp", "ver",
-	"auth_time", "amr", "idp", "nonce", "nbf", "at_hash", "c_hash"}
+// Reserved claim names Okta refuses for custom claims, by the token they are
+// reserved in: Okta support, "OIDC Bearer Tokens: List of Reserved Claims"
+// (support.okta.com/help/s/article/list-of-reserved-claim-names), plus the
+// RFC 7519 §4.1 registered claims and scp that Okta's tokens always carry.
+var (
+	reservedAccessTokenClaims = []string{"acr", "amr", "as_uri", "cid", "groups", "rpt", "rsi", "uid", "username"}
+	reservedIDTokenClaims     = []string{"active", "aid", "aud", "app_id", "app_type", "at_hash", "auth_time",
+		"client_id", "client_ip", "client_req_id", "client_type", "client_user_agent", "cnf", "c_hash",
+		"device_compliance", "device_id", "device_known", "device_managed", "device_name", "device_trust", "did",
+		"dst", "group", "hotk", "idp", "idp_iss", "mac_key", "may_act", "nonce", "oid", "okta_emailVerified",
+		"okta_lastUpdated", "orig", "permissions", "purpose", "pwd_exp_days", "pwd_exp_time", "rid", "role", "scope",
+		"scopes", "sid", "sub", "term", "user_ip"}
+	reservedInBothTokens = []string{"iss", "jti", "token_type", "ver", "exp", "iat", "nbf", "scp"}
+)
 
+// reservedClaim reports whether Okta refuses a custom claim's name. The
+// article gives the token each name is reserved in; which names Okta accepts
+// in the other token it does not say, so the fake refuses them in both, except
+// groups, which Okta's guide "Add a Groups claim for a Custom Authorization
+// Server" uses in ID tokens.
+func reservedClaim(name, claimType string) bool {
+	if name == "groups" {
+		return claimType == "RESOURCE"
+	}
+	return slices.Contains(reservedAccessTokenClaims, name) || slices.Contains(reservedIDTokenClaims, name) ||
+		slices.Contains(reservedInBothTokens, name)
+}
+
+// ruleGrantTypes are the grant types a policy rule may include (management
+// API spec, AuthorizationServerPolicyRuleConditions grantTypes).
 var ruleGrantTypes = []string{"authorization_code", "implicit", "password", "client_credentials",
 	"urn:ietf:params:oauth:grant-type:device_code", "urn:ietf:params:oauth:grant-type:token-exchange",
 	"urn:ietf:params:oauth:grant-type:saml2-bearer", "interaction_code"}
@@ -348,9 +377,9 @@ func (s *Server) server(id string) *AuthorizationServer {
 
 func (s *Server) serverWire(as *AuthorizationServer) map[string]any {
 	base := s.URL + "/api/v1/authorizationServers/" + as.ID
-	return map[string]any{
+	wire := map[string]any{
 		"id": as.ID, "name": as.Name, "description": as.Description, "audiences": as.Audiences,
-		"issuer": as.Issuer, "issuerMode": as.IssuerMode, "status": as.Status,
+		"issuer": as.Issuer, "status": as.Status,
 		"created": as.Created, "lastUpdated": as.LastUpdated, "credentials": as.credentials,
 		"_links": map[string]any{
 			"self":     map[string]any{"href": base},
@@ -360,6 +389,13 @@ func (s *Server) serverWire(as *AuthorizationServer) map[string]any {
 			"metadata": []any{map[string]any{"href": as.Issuer + "/.well-known/oauth-authorization-server"}},
 		},
 	}
+	// Management API spec, AuthorizationServer.issuerMode: "visible if you
+	// have a custom URL domain configured or the Dynamic Issuer Mode feature
+	// enabled".
+	if s.opts.CustomDomain != "" || s.opts.DynamicIssuer {
+		wire["issuerMode"] = as.IssuerMode
+	}
+	return wire
 }
 
 func (s *Server) newServer(name, description string, audiences []string, mode string) *AuthorizationServer {
@@ -392,6 +428,10 @@ type serverInput struct {
 	IssuerMode  string   `json:"issuerMode"`
 }
 
+// validateServer checks a server body (createAuthorizationServer /
+// replaceAuthorizationServer): a name unique in the org and exactly one
+// audience (developer docs, "Create an authorization server": Okta takes one
+// audience), an issuerMode the org supports.
 func (s *Server) validateServer(in *serverInput, self *AuthorizationServer) *apiError {
 	if strings.TrimSpace(in.Name) == "" {
 		return invalid("name", "The field cannot be left blank")
@@ -403,7 +443,13 @@ func (s *Server) validateServer(in *serverInput, self *AuthorizationServer) *api
 		in.IssuerMode = "ORG_URL"
 	}
 	switch in.IssuerMode {
-	case "ORG_URL", "DYNAMIC":
+	case "ORG_URL":
+	case "DYNAMIC":
+		// Management API spec, AuthorizationServer.issuerMode: DYNAMIC comes
+		// with the Dynamic Issuer Mode feature.
+		if !s.opts.DynamicIssuer {
+			return invalid("issuerMode", "The Dynamic Issuer Mode feature is not enabled for this org")
+		}
 	case "CUSTOM_URL":
 		if s.opts.CustomDomain == "" {
 			return invalid("issuerMode", "A custom URL domain must be configured to use CUSTOM_URL")
@@ -491,7 +537,9 @@ func (s *Server) routeScopes(r *http.Request, as *AuthorizationServer, segs []st
 		if sc.System {
 			return 0, nil, nil, forbidden("E0000006", "System scopes cannot be deleted")
 		}
-		// Okta refuses to delete a scope a claim or rule still uses.
+		// Okta refuses to delete a scope a claim or rule still uses. Not in
+		// the spec (deleteOAuth2Scope lists 403/404 only): modelled strictly so
+		// that the handler removes the claims and rules using a scope first.
 		for _, c := range as.Claims {
 			if slices.Contains(c.Conditions.Scopes, sc.Name) {
 				return 0, nil, nil, invalid("scope", fmt.Sprintf("The scope %s is used by claim %s", sc.Name, c.Name))
@@ -510,6 +558,12 @@ func (s *Server) routeScopes(r *http.Request, as *AuthorizationServer, segs []st
 	return 0, nil, nil, methodNotAllowed()
 }
 
+// writeScope validates a custom scope (createOAuth2Scope / replaceOAuth2Scope).
+// Consent and metadataPublish enums and defaults (IMPLICIT, NO_CLIENTS) are the
+// spec's OAuth2ScopeConsentType and OAuth2ScopeMetadataPublish; the name rules
+// (no okta. prefix, no whitespace, quotes or backslashes, not both < and >,
+// at most 1024 characters) are the Admin Console's validation messages, not in
+// the spec (which says only "Scope name").
 func (s *Server) writeScope(as *AuthorizationServer, sc *Scope, body any) *apiError {
 	var in Scope
 	if err := decode(body, &in); err != nil {
@@ -593,6 +647,10 @@ func (s *Server) routeClaims(r *http.Request, as *AuthorizationServer, segs []st
 	return 0, nil, nil, methodNotAllowed()
 }
 
+// writeClaim validates a custom claim (createOAuth2Claim / replaceOAuth2Claim):
+// claimType RESOURCE or IDENTITY (OAuth2ClaimType), valueType OAuth2ClaimValueType,
+// names unique per claim type (an ID-token and an access-token claim may share
+// one), conditions naming existing scopes, reserved names refused.
 func (s *Server) writeClaim(as *AuthorizationServer, c *Claim, body any) *apiError {
 	var in Claim
 	if err := decode(body, &in); err != nil {
@@ -601,7 +659,7 @@ func (s *Server) writeClaim(as *AuthorizationServer, c *Claim, body any) *apiErr
 	switch {
 	case strings.TrimSpace(in.Name) == "":
 		return invalid("name", "The field cannot be left blank")
-	case slices.Contains(reservedClaims, in.Name):
+	case reservedClaim(in.Name, in.ClaimType):
 		return invalid("name", fmt.Sprintf("'%s' is a reserved claim name", in.Name))
 	case in.ClaimType != "RESOURCE" && in.ClaimType != "IDENTITY":
 		return invalid("claimType", "must be RESOURCE or IDENTITY")
@@ -727,6 +785,10 @@ func (s *Server) routePolicies(r *http.Request, as *AuthorizationServer, segs []
 	return 0, nil, nil, methodNotAllowed()
 }
 
+// writePolicy validates an OAUTH_AUTHORIZATION_POLICY
+// (createAuthorizationServerPolicy): the spec's AuthorizationServerPolicy,
+// with clients to include (client ids or ALL_CLIENTS) and a name unique on the
+// server; the priority defaults to last.
 func (s *Server) writePolicy(as *AuthorizationServer, p *Policy, body any) *apiError {
 	var in Policy
 	if err := decode(body, &in); err != nil {
@@ -764,6 +826,12 @@ func (s *Server) writePolicy(as *AuthorizationServer, p *Policy, body any) *apiE
 	return nil
 }
 
+// writeRule validates a RESOURCE_ACCESS rule
+// (createAuthorizationServerPolicyRule): grant types, scopes and people to
+// include, a priority and every token lifetime sent, within the spec's ranges.
+// okta-sdk-golang v2 marshals an unset lifetime as null
+// (TokenAuthorizationServerPolicyRuleAction.MarshalJSON); that Okta refuses a
+// null lifetime is an assumption the fake makes strictly.
 func (s *Server) writeRule(as *AuthorizationServer, p *Policy, rule *Rule, body any) *apiError {
 	var in Rule
 	if err := decode(body, &in); err != nil {
@@ -800,12 +868,15 @@ func (s *Server) writeRule(as *AuthorizationServer, p *Policy, rule *Rule, body 
 			return invalid("actions.token."+f, "The field cannot be left blank")
 		}
 	}
+	// Ranges: management API spec, TokenAuthorizationServerPolicyRuleAction
+	// (access token 5 minutes to one day; refresh window 10 minutes to five
+	// years); the orderings are the Admin Console's rule editor checks.
 	t := in.Actions.Token
 	switch {
 	case t.AccessTokenLifetimeMinutes < 5 || t.AccessTokenLifetimeMinutes > 1440:
 		return invalid("actions.token.accessTokenLifetimeMinutes", "must be between 5 and 1440")
-	case t.RefreshTokenWindowMinutes < 5 || t.RefreshTokenWindowMinutes > 2628000:
-		return invalid("actions.token.refreshTokenWindowMinutes", "must be between 5 minutes and 5 years")
+	case t.RefreshTokenWindowMinutes < 10 || t.RefreshTokenWindowMinutes > 2628000:
+		return invalid("actions.token.refreshTokenWindowMinutes", "must be between 10 minutes and 5 years")
 	case t.RefreshTokenWindowMinutes < t.AccessTokenLifetimeMinutes:
 		return invalid("actions.token.refreshTokenWindowMinutes", "must be at least the access token lifetime")
 	case t.RefreshTokenLifetimeMinutes != 0 && t.RefreshTokenLifetimeMinutes < t.RefreshTokenWindowMinutes:

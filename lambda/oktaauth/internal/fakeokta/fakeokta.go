@@ -8,8 +8,9 @@
 // generated client secrets, Link-header pagination, and Okta's error bodies
 // (E0000001 validation and duplicate names, E0000007 not found, E0000011 bad
 // token, E0000047 rate limit with X-Rate-Limit-* headers). It authenticates
-// requests (SSWS token, or a bearer token it issued at /oauth2/v1/token for a
-// private_key_jwt service app) and records every request with its decoded body.
+// requests (SSWS token, or an access token it issued at /oauth2/v1/token for a
+// private_key_jwt service app, DPoP-bound when the app requires DPoP; see
+// token.go) and records every request with its decoded body.
 //
 // Beyond authorization servers and apps it models groups (with the org's
 // built-in Everyone group, which only its id names: "EVERYONE" is a policy-rule
@@ -27,7 +28,6 @@ package fakeokta
 
 import (
 	"bytes"
-	"crypto/rsa"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -56,13 +56,26 @@ type Options struct {
 	// (e.g. "https://login.example.com"); without it CUSTOM_URL is rejected as in
 	// an org without a custom domain.
 	CustomDomain string
-	// OmitClientSecretsOnRead makes GET/list app responses leave out
-	// client_secret (as orgs with client-secret rotation do); it is then only in
-	// the create response and under /credentials/secrets.
+	// Deprecated: OmitClientSecretsOnRead is the default and has no effect. Okta returns
+	// client_secret only when a client is created or a secret generated, never
+	// on a GET or list of apps (management API spec, ApplicationCredentials
+	// OAuthClient; the secrets themselves are listed under
+	// /api/v1/apps/{appId}/credentials/secrets, listOAuth2ClientSecrets).
+	// Kept so existing tests compile.
 	OmitClientSecretsOnRead bool
 	// Latency holds every answer this long after the request was carried out
 	// (see latency.go). Default: none.
 	Latency time.Duration
+	// ClientSecretsOnRead makes GET/list app responses include client_secret,
+	// as orgs did before client-secret rotation. Default: omitted.
+	ClientSecretsOnRead bool
+	// DynamicIssuer models an org with the dynamic issuer feature. An
+	// authorization server's issuerMode is returned only on orgs with a custom
+	// domain (CustomDomain) or this feature (management API spec,
+	// AuthorizationServer.issuerMode: "only visible if you have a custom URL
+	// domain configured or the Dynamic authorization server feature
+	// available"). Default: neither, so issuerMode is omitted.
+	DynamicIssuer bool
 }
 
 var fakes atomic.Uint64
@@ -84,6 +97,13 @@ type Request struct {
 	RetryCount string
 	// Injected tells whether the answer came from an injected Fault.
 	Injected bool
+	// AuthScheme is the Authorization header's scheme ("SSWS", "Bearer",
+	// "DPoP"), empty without one.
+	AuthScheme string
+	// DPoPProof tells whether the request carried a DPoP header.
+	DPoPProof bool
+	// Error is the error code answered (E0000011, invalid_dpop_proof, ...).
+	Error string
 }
 
 // Fault makes matching requests fail.
@@ -124,16 +144,14 @@ type Server struct {
 	groups       []*Group                 // groups[0] is the built-in Everyone group
 	assignments  map[string][]*Assignment // app id -> its group assignments
 	userSchema   map[string]*UserAttribute
-	serviceApps  map[string]serviceApp // management API clients (private_key_jwt)
-	accessTokens map[string][]string   // bearer token -> granted scopes
+	serviceApps  map[string]ServiceApp  // management API clients (private_key_jwt)
+	accessTokens map[string]accessToken // issued management API tokens
+	usedJTIs     map[string]bool        // client assertion and DPoP proof jtis seen
+	asNonce      string                 // the token endpoint's DPoP-Nonce
+	rsNonce      string                 // the management API's, when required (RequireResourceNonce)
 	faults       []*Fault
 	requests     []Request
 	used         map[string]bool // every id handed out
-}
-
-type serviceApp struct {
-	key    *rsa.PublicKey
-	scopes []string
 }
 
 // New starts a fake that is closed when the test ends.
@@ -149,8 +167,9 @@ func New(t testing.TB, opts Options) *Server {
 		opts:         opts,
 		rng:          rand.New(rand.NewPCG(42, fakes.Add(1))), // distinct ids across fakes
 		now:          time.Now,
-		serviceApps:  map[string]serviceApp{},
-		accessTokens: map[string][]string{},
+		serviceApps:  map[string]ServiceApp{},
+		accessTokens: map[string]accessToken{},
+		usedJTIs:     map[string]bool{},
 		used:         map[string]bool{},
 		assignments:  map[string][]*Assignment{},
 		userSchema:   map[string]*UserAttribute{},
@@ -158,6 +177,7 @@ func New(t testing.TB, opts Options) *Server {
 	everyone := &Group{ID: s.newID("00g"), Type: "BUILT_IN", Created: s.now().UTC()}
 	everyone.Profile.Name, everyone.Profile.Description = "Everyone", "All users in your organization"
 	s.groups = []*Group{everyone}
+	s.asNonce = s.newSecret()[:32]
 	s.Server = httptest.NewServer(s.delayed(http.HandlerFunc(s.serve)))
 	t.Cleanup(s.Close)
 	return s
@@ -190,14 +210,6 @@ func (s *Server) ClearFaults() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = nil
-}
-
-// RegisterServiceApp lets a private_key_jwt service app obtain management API
-// access tokens with the given scopes.
-func (s *Server) RegisterServiceApp(clientID string, key *rsa.PublicKey, scopes ...string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.serviceApps[clientID] = serviceApp{key: key, scopes: scopes}
 }
 
 // Requests returns a copy of every request so far.
@@ -253,6 +265,9 @@ type apiError struct {
 	summary string
 	causes  []string
 	headers map[string]string
+	// oauth answers in the OAuth shape {"error", "error_description"}
+	// (RFC 6749 §5.2) instead of Okta's management error shape.
+	oauth bool
 }
 
 func (e *apiError) Error() string { return e.code + ": " + e.summary }
@@ -271,6 +286,9 @@ func forbidden(code, summary string) *apiError {
 	return &apiError{status: http.StatusForbidden, code: code, summary: summary}
 }
 
+// defaultSummaries are Okta's error codes and summaries per status (developer
+// docs, "Error codes"; the management API spec's Error*400/403/404/429
+// responses).
 var defaultSummaries = map[int][2]string{
 	http.StatusBadRequest:          {"E0000001", "Api validation failed: injected"},
 	http.StatusUnauthorized:        {"E0000011", "Invalid token provided"},
@@ -286,7 +304,20 @@ var defaultSummaries = map[int][2]string{
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	raw, _ := io.ReadAll(r.Body)
 	var body any
-	if len(bytes.TrimSpace(raw)) > 0 {
+	tokenEndpoint := r.URL.Path == "/oauth2/v1/token"
+	if tokenEndpoint {
+		// A form; recorded without the assertion (a replayable credential).
+		if form, err := url.ParseQuery(string(raw)); err == nil && len(form) > 0 {
+			rec := map[string]any{}
+			for k := range form {
+				rec[k] = form.Get(k)
+			}
+			if _, ok := rec["client_assertion"]; ok {
+				rec["client_assertion"] = "[recorded without the assertion]"
+			}
+			body = rec
+		}
+	} else if len(bytes.TrimSpace(raw)) > 0 {
 		if err := json.Unmarshal(raw, &body); err != nil {
 			s.finish(w, r, &apiError{status: http.StatusBadRequest, code: "E0000003",
 				summary: "The request body was not well-formed."})
@@ -300,12 +331,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Query: query, Body: body,
-		RetryCount: r.Header.Get("X-Okta-Retry-Count")})
+		RetryCount: r.Header.Get("X-Okta-Retry-Count"), AuthScheme: scheme, DPoPProof: r.Header.Get("DPoP") != ""})
 	idx := len(s.requests) - 1
 
-	if r.URL.Path == "/oauth2/v1/token" {
-		status, out, err := s.token(r)
+	if tokenEndpoint {
+		status, out, err := s.token(r, raw)
 		s.finishAt(w, idx, status, out, err, false)
 		return
 	}
@@ -317,6 +349,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		sum := defaultSummaries[f.Status]
 		e := &apiError{status: f.Status, code: or(f.ErrorCode, sum[0]), summary: or(f.Summary, sum[1])}
 		if f.Status == http.StatusTooManyRequests {
+			// Developer docs, "Rate limits": X-Rate-Limit-Limit, -Remaining
+			// and -Reset (the UTC epoch second the window resets).
 			date := s.now().UTC().Truncate(time.Second)
 			e.headers = map[string]string{
 				"Date":                   date.Format(http.TimeFormat),
@@ -368,7 +402,12 @@ func (s *Server) finishAt(w http.ResponseWriter, idx, status int, out any, err *
 		}
 		s.requests[idx].Status = err.status
 		s.requests[idx].Injected = injected
+		s.requests[idx].Error = err.code
 		w.WriteHeader(err.status)
+		if err.oauth {
+			_ = json.NewEncoder(w).Encode(map[string]any{"error": err.code, "error_description": err.summary})
+			return
+		}
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"errorCode": err.code, "errorSummary": err.summary, "errorLink": err.code,
 			"errorId": s.newID("oae"), "errorCauses": causes,
@@ -410,22 +449,46 @@ func (s *Server) matchFault(r *http.Request) *Fault {
 
 func (s *Server) authenticate(r *http.Request) *apiError {
 	auth := r.Header.Get("Authorization")
-	var scopes []string
+	var at accessToken
 	switch {
 	case strings.HasPrefix(auth, "SSWS "):
+		// Management API spec, securitySchemes.apiToken: "Authorization:
+		// SSWS {API Token}"; a bad or expired token is 401 E0000011.
 		if strings.TrimPrefix(auth, "SSWS ") != s.opts.APIToken {
 			return &apiError{status: http.StatusUnauthorized, code: "E0000011", summary: "Invalid token provided"}
 		}
 		return nil // an API token carries its admin's full rights
 	case strings.HasPrefix(auth, "Bearer "):
+		// securitySchemes.oauth2: "Authorization: Bearer {access_token}".
 		var ok bool
-		scopes, ok = s.accessTokens[strings.TrimPrefix(auth, "Bearer ")]
-		if !ok {
+		at, ok = s.accessTokens[strings.TrimPrefix(auth, "Bearer ")]
+		if !ok || !s.now().Before(at.expires) {
 			return &apiError{status: http.StatusUnauthorized, code: "E0000011", summary: "Invalid token provided"}
 		}
+		if at.jkt != "" {
+			// RFC 9449 §7.1: a DPoP-bound token is not a bearer token; the
+			// resource server refuses it without its proof.
+			return &apiError{status: http.StatusUnauthorized, code: "invalid_token", oauth: true,
+				summary: "The access token is DPoP-bound; use the DPoP authorization scheme with a proof.",
+				headers: map[string]string{"WWW-Authenticate": `DPoP algs="ES256 ES384 ES512 RS256 RS384 RS512", error="invalid_token"`}}
+		}
+	case strings.HasPrefix(auth, "DPoP "):
+		var err *apiError
+		if at, err = s.authenticateDPoP(r, strings.TrimPrefix(auth, "DPoP ")); err != nil {
+			return err
+		}
 	default:
+		// No credential: Okta treats the call as a session call (E0000005).
 		return &apiError{status: http.StatusUnauthorized, code: "E0000005", summary: "Invalid session"}
 	}
+	if app, ok := s.serviceApps[at.client]; !ok || app.NoAdminRole {
+		return forbidden("E0000006", "You do not have permission to perform the requested action")
+	}
+	scopes := at.scopes
+	// The scope each operation needs: its security section in the management
+	// API spec (okta.apps.read/manage for /api/v1/apps/**, okta.groups.*,
+	// okta.schemas.*, okta.authorizationServers.*); a missing one is 403
+	// E0000006, like a missing admin role.
 	area := "okta.authorizationServers"
 	switch {
 	case strings.HasPrefix(r.URL.Path, "/api/v1/apps"): // app group assignments included
@@ -447,7 +510,10 @@ func (s *Server) authenticate(r *http.Request) *apiError {
 	return forbidden("E0000006", "You do not have permission to perform the requested action")
 }
 
-// newID returns an Okta-looking id: a 3-character prefix and 17 letters/digits.
+// newID returns an Okta-looking id: a 3-character prefix and 17 letters/digits,
+// 20 characters in all (the ids in the management API spec's examples, e.g.
+// 0oa..., aus..., scp..., 00p...; minLength/maxLength 20 where the spec gives
+// one).
 func (s *Server) newID(prefix string) string {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 	for {
@@ -480,7 +546,9 @@ func or(a, b string) string {
 }
 
 // paginate returns one page of items and the Link headers for it. The cursor is
-// the id of the last item of the previous page, as in Okta.
+// the id of the last item of the previous page, as in Okta (developer docs,
+// "Okta API design principles" > Pagination: Link rel="self"/rel="next" with an
+// after cursor; the list operations' limit parameter, at most 200).
 func paginate[T any](s *Server, r *http.Request, items []T, id func(T) string) ([]T, []string, *apiError) {
 	q := r.URL.Query()
 	limit := s.opts.PageSize

@@ -106,7 +106,9 @@ func (s *Server) routeGroups(r *http.Request, segs []string) (int, any, []string
 	return 0, nil, nil, methodNotAllowed()
 }
 
-// routeAppGroups serves /api/v1/apps/{appId}/groups[/{groupId}].
+// routeAppGroups serves /api/v1/apps/{appId}/groups[/{groupId}]
+// (listApplicationGroupAssignments, assignGroupToApplication (PUT, optional
+// priority), unassignApplicationFromGroup in the management API spec).
 func (s *Server) routeAppGroups(r *http.Request, a *App, segs []string, body any) (int, any, []string, *apiError) {
 	list := s.assignments[a.ID]
 	if len(segs) == 0 {
@@ -125,7 +127,9 @@ func (s *Server) routeAppGroups(r *http.Request, a *App, segs []string, body any
 		}
 		return 200, list[idx], nil, nil
 	case http.MethodPut:
-		// "EVERYONE" is a policy-rule keyword, not a group id.
+		// "EVERYONE" is a policy-rule keyword (the spec's policy rule
+		// examples, people.groups.include), not a group id: the Everyone group
+		// is a BUILT_IN group with an id like any other (listGroups examples).
 		if s.group(gid) == nil {
 			return 0, nil, nil, notFound(gid, "UserGroup")
 		}
@@ -216,9 +220,11 @@ func (s *Server) userSchemaWire() map[string]any {
 	}
 }
 
-// routeSchemas serves /api/v1/meta/schemas/user/default: GET reads it, POST
-// adds or changes the custom properties it lists (partial update), and a
-// property sent as null is removed, as in Okta.
+// routeSchemas serves /api/v1/meta/schemas/user/default: GET reads it
+// (getUserSchema), POST adds or changes the custom properties it lists
+// (updateUserProfile, a partial update), and a property sent as null is
+// removed (developer docs, Schemas API, "Remove a property from the user
+// profile schema": set it to null); base properties cannot be changed this way.
 func (s *Server) routeSchemas(r *http.Request, segs []string, body any) (int, any, []string, *apiError) {
 	if len(segs) != 3 || segs[0] != "schemas" || segs[1] != "user" {
 		return 0, nil, nil, notFound(r.URL.Path, "Endpoint")

@@ -74,6 +74,8 @@ type Transaction struct {
 	Scope string
 	// Launch is the consumed launch context; nil for a standalone launch.
 	Launch *LaunchContext
+	// HookDone says Okta's token hook ran for the transaction.
+	HookDone bool
 }
 
 // RefreshBinding ties a refresh token (by jti) to the launch context of the
@@ -257,6 +259,7 @@ func (s *Store) UseTransaction(ctx context.Context, id, step string) (Transactio
 		ClientID: getS(a, "client_id"), RedirectURI: getS(a, "redirect_uri"),
 		AppState: getS(a, "app_state"), Scope: getS(a, "scope"),
 	}
+	_, tx.HookDone = a[StepHook]
 	if _, ok := a["ctx"]; ok {
 		tx.Launch = &LaunchContext{}
 		if err := decodeCtx(a, tx.Launch); err != nil {

@@ -1,0 +1,137 @@
+package launchflow
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"slices"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchclaims"
+)
+
+// maxTokenBody bounds a token request and Okta's answer.
+const maxTokenBody = 64 << 10
+
+// forwardedRequestHeaders go to Okta's token endpoint: client authentication
+// (client_secret_basic) and DPoP proofs (RFC 9449) must reach it unchanged.
+var forwardedRequestHeaders = []string{"Authorization", "Content-Type", "Accept", "DPoP"}
+
+// forwardedResponseHeaders come back to the app (DPoP-Nonce for RFC 9449's
+// nonce round trip, WWW-Authenticate for a 401).
+var forwardedResponseHeaders = []string{"Content-Type", "DPoP-Nonce", "WWW-Authenticate"}
+
+// token is the SMART configuration's token_endpoint: it forwards to Okta and
+// copies the launch context claims of the access token to the top level of
+// the answer, where SMART apps read them.
+//
+// The access token's claims are read without verifying its signature: it came
+// from Okta over TLS in answer to this very request, and the proxy grants
+// nothing on it; the validator verifies it on every FHIR call.
+func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+	s.cors(w, r)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxTokenBody))
+	if err != nil {
+		jsonError(w, http.StatusBadRequest, "invalid_request", "the token request is too large or unreadable")
+		return
+	}
+	up, err := http.NewRequestWithContext(r.Context(), http.MethodPost, s.cfg.OktaIssuer+"/v1/token", bytes.NewReader(body))
+	if err != nil {
+		jsonError(w, http.StatusInternalServerError, "server_error", "the token request could not be forwarded")
+		return
+	}
+	for _, h := range forwardedRequestHeaders {
+		if v := r.Header.Values(h); len(v) > 0 {
+			up.Header[h] = v
+		}
+	}
+	resp, err := s.opts.HTTPClient.Do(up)
+	if err != nil {
+		s.opts.Logger.Error("token", "error", "calling the Okta token endpoint failed")
+		jsonError(w, http.StatusBadGateway, "temporarily_unavailable", "the authorization server did not answer")
+		return
+	}
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenBody))
+	if err != nil {
+		jsonError(w, http.StatusBadGateway, "temporarily_unavailable", "the authorization server's answer was cut short")
+		return
+	}
+	for _, h := range forwardedResponseHeaders {
+		if v := resp.Header.Values(h); len(v) > 0 {
+			w.Header()[h] = v
+		}
+	}
+	if resp.StatusCode == http.StatusOK {
+		answer = withContext(answer)
+	}
+	w.WriteHeader(resp.StatusCode)
+	_, _ = w.Write(answer)
+}
+
+// withContext adds the access token's context claims to a token response;
+// a response it cannot read goes back unchanged.
+func withContext(answer []byte) []byte {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(answer, &fields) != nil {
+		return answer
+	}
+	var at string
+	if json.Unmarshal(fields["access_token"], &at) != nil || at == "" {
+		return answer
+	}
+	claims := jwt.MapClaims{}
+	if _, _, err := jwt.NewParser().ParseUnverified(at, claims); err != nil {
+		return answer
+	}
+	changed := false
+	for _, name := range launchclaims.ResponseFields {
+		v, ok := claims[name]
+		if _, present := fields[name]; !ok || present {
+			continue
+		}
+		raw, err := json.Marshal(v)
+		if err != nil {
+			continue
+		}
+		fields[name] = raw
+		changed = true
+	}
+	if !changed {
+		return answer
+	}
+	out, err := json.Marshal(fields)
+	if err != nil {
+		return answer
+	}
+	return out
+}
+
+// cors allows the configured browser origins (SMART App Launch: public browser
+// apps call the token endpoint from JavaScript). Other origins get no CORS
+// headers, so the browser withholds the answer.
+func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
+	w.Header().Add("Vary", "Origin")
+	o := r.Header.Get("Origin")
+	if o == "" || !slices.Contains(s.cfg.CORSOrigins, o) {
+		return false
+	}
+	w.Header().Set("Access-Control-Allow-Origin", o)
+	w.Header().Set("Access-Control-Expose-Headers", "DPoP-Nonce, WWW-Authenticate")
+	return true
+}
+
+func (s *Server) preflight(w http.ResponseWriter, r *http.Request) {
+	if !s.cors(w, r) {
+		w.WriteHeader(http.StatusForbidden)
+		return
+	}
+	w.Header().Set("Access-Control-Allow-Methods", "POST")
+	w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type, DPoP")
+	w.Header().Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusNoContent)
+}

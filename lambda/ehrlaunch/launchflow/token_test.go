@@ -1,0 +1,127 @@
+package launchflow_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"testing"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchflow"
+)
+
+func signedToken(t *testing.T, claims jwt.MapClaims) string {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := jwt.NewWithClaims(jwt.SigningMethodES256, claims).SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestTokenProxy(t *testing.T) {
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {"c"}, "code_verifier": {verifier}, "redirect_uri": {"x"}}.Encode()
+	t.Run("the context claims appear at the top level of Okta's answer, which is not cached", func(t *testing.T) {
+		h := newHarness(t)
+		at := signedToken(t, jwt.MapClaims{"patient": "pat-123", "encounter": "enc-9", "need_patient_banner": false,
+			"fhirContext": []any{map[string]any{"reference": "DiagnosticReport/7"}}, "smart_style_url": "https://ehr.example/s.json", "sub": "u"})
+		var gotBody, gotAuth, gotDPoP string
+		h.oktaFn = func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/oauth2/aus1ehrlaunch/v1/token" {
+				http.NotFound(w, r)
+				return
+			}
+			b, _ := io.ReadAll(r.Body)
+			gotBody, gotAuth, gotDPoP = string(b), r.Header.Get("Authorization"), r.Header.Get("DPoP")
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("DPoP-Nonce", "n-1")
+			_ = json.NewEncoder(w).Encode(map[string]any{"token_type": "Bearer", "expires_in": 3600, "access_token": at, "scope": "launch"})
+		}
+		resp, body := h.post(launchflow.PathToken, "application/x-www-form-urlencoded", []byte(form),
+			http.Header{"Authorization": {"Basic YXBwOnNlY3JldA=="}, "Dpop": {"proof"}})
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("status %d %s", resp.StatusCode, body)
+		}
+		if gotBody != form || gotAuth != "Basic YXBwOnNlY3JldA==" || gotDPoP != "proof" {
+			t.Fatalf("forwarded body %q auth %q dpop %q", gotBody, gotAuth, gotDPoP)
+		}
+		var m map[string]any
+		_ = json.Unmarshal(body, &m)
+		if m["patient"] != "pat-123" || m["encounter"] != "enc-9" || m["need_patient_banner"] != false || m["smart_style_url"] != "https://ehr.example/s.json" || m["access_token"] != at {
+			t.Fatalf("answer %v", m)
+		}
+		if fc, _ := json.Marshal(m["fhirContext"]); string(fc) != `[{"reference":"DiagnosticReport/7"}]` {
+			t.Fatalf("fhirContext %s", fc)
+		}
+		if _, ok := m["sub"]; ok {
+			t.Fatal("a claim that is not launch context was copied")
+		}
+		if resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("DPoP-Nonce") != "n-1" {
+			t.Fatalf("headers %v", resp.Header)
+		}
+	})
+	t.Run("Okta's refusal passes through unchanged", func(t *testing.T) {
+		h := newHarness(t)
+		h.oktaFn = func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"error":"invalid_grant","error_description":"PKCE verification failed."}`))
+		}
+		resp, body := h.post(launchflow.PathToken, "application/x-www-form-urlencoded", []byte(form), nil)
+		if resp.StatusCode != http.StatusBadRequest || string(body) != `{"error":"invalid_grant","error_description":"PKCE verification failed."}` {
+			t.Fatalf("%d %s", resp.StatusCode, body)
+		}
+	})
+	t.Run("a token without context comes back as Okta sent it", func(t *testing.T) {
+		h := newHarness(t)
+		raw := `{"token_type":"Bearer","access_token":"` + signedToken(t, jwt.MapClaims{"sub": "u"}) + `"}`
+		h.oktaFn = func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(raw)) }
+		if _, body := h.post(launchflow.PathToken, "application/x-www-form-urlencoded", []byte(form), nil); string(body) != raw {
+			t.Fatalf("body %s", body)
+		}
+	})
+	t.Run("an unreachable Okta is a 502", func(t *testing.T) {
+		h := newHarness(t)
+		h.okta.Close()
+		if resp, _ := h.post(launchflow.PathToken, "application/x-www-form-urlencoded", []byte(form), nil); resp.StatusCode != http.StatusBadGateway {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	})
+	t.Run("a configured browser origin may call it", func(t *testing.T) {
+		h := newHarness(t)
+		h.oktaFn = func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(`{}`)) }
+		resp, _ := h.post(launchflow.PathToken, "application/x-www-form-urlencoded", []byte(form), http.Header{"Origin": {"https://app.example"}})
+		if resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example" {
+			t.Fatalf("headers %v", resp.Header)
+		}
+		req, _ := http.NewRequest(http.MethodOptions, h.srv.URL+launchflow.PathToken, nil)
+		req.Header.Set("Origin", "https://app.example")
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		pre, _ := h.do(req)
+		if pre.StatusCode != http.StatusNoContent || pre.Header.Get("Access-Control-Allow-Methods") != "POST" {
+			t.Fatalf("preflight %d %v", pre.StatusCode, pre.Header)
+		}
+	})
+	t.Run("another origin gets no CORS permission", func(t *testing.T) {
+		h := newHarness(t)
+		h.oktaFn = func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(`{}`)) }
+		resp, _ := h.post(launchflow.PathToken, "application/x-www-form-urlencoded", []byte(form), http.Header{"Origin": {"https://evil.example"}})
+		if resp.Header.Get("Access-Control-Allow-Origin") != "" {
+			t.Fatal("evil origin allowed")
+		}
+		req, _ := http.NewRequest(http.MethodOptions, h.srv.URL+launchflow.PathToken, nil)
+		req.Header.Set("Origin", "https://evil.example")
+		if pre, _ := h.do(req); pre.StatusCode != http.StatusForbidden || pre.Header.Get("Access-Control-Allow-Origin") != "" {
+			t.Fatalf("preflight %d", pre.StatusCode)
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -39,6 +40,10 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusBadRequest, "invalid_request", "the token request is too large or unreadable")
 		return
 	}
+	body, ok := s.rewriteCodeRedemption(w, r, body)
+	if !ok {
+		return
+	}
 	up, err := http.NewRequestWithContext(r.Context(), http.MethodPost, s.cfg.OktaIssuer+"/v1/token", bytes.NewReader(body))
 	if err != nil {
 		jsonError(w, http.StatusInternalServerError, "server_error", "the token request could not be forwarded")
@@ -71,6 +76,32 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(resp.StatusCode)
 	_, _ = w.Write(answer)
+}
+
+// rewriteCodeRedemption replaces the app's redirect_uri in an
+// authorization_code redemption by the callback: Okta issued the code to the
+// callback and requires the same redirect_uri at the token endpoint (RFC 6749
+// section 4.1.3). The app's own redirect_uri must still be one registered for
+// its client, as it was at the authorize proxy. Other grants pass unchanged.
+func (s *Server) rewriteCodeRedemption(w http.ResponseWriter, r *http.Request, body []byte) ([]byte, bool) {
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		jsonError(w, http.StatusBadRequest, "invalid_request", "the token request is not a form")
+		return nil, false
+	}
+	if form.Get("grant_type") != "authorization_code" {
+		return body, true
+	}
+	clientID := form.Get("client_id")
+	if id, _, ok := r.BasicAuth(); ok {
+		clientID, _ = url.QueryUnescape(id) // RFC 6749 section 2.3.1 form-encodes the id
+	}
+	if !s.clientAllowed(clientID, form.Get("redirect_uri")) {
+		jsonError(w, http.StatusBadRequest, "invalid_grant", "redirect_uri is not registered for this client")
+		return nil, false
+	}
+	form.Set("redirect_uri", s.cfg.Callback())
+	return []byte(form.Encode()), true
 }
 
 // withContext adds the access token's context claims to a token response;

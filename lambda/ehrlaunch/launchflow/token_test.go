@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -29,7 +30,7 @@ func signedToken(t *testing.T, claims jwt.MapClaims) string {
 }
 
 func TestTokenProxy(t *testing.T) {
-	form := url.Values{"grant_type": {"authorization_code"}, "code": {"c"}, "code_verifier": {verifier}, "redirect_uri": {"x"}}.Encode()
+	form := url.Values{"grant_type": {"authorization_code"}, "client_id": {appID}, "code": {"c"}, "code_verifier": {verifier}, "redirect_uri": {appRedir}}.Encode()
 	t.Run("the context claims appear at the top level of Okta's answer, which is not cached", func(t *testing.T) {
 		h := newHarness(t)
 		at := signedToken(t, jwt.MapClaims{"patient": "pat-123", "encounter": "enc-9", "need_patient_banner": false,
@@ -47,11 +48,15 @@ func TestTokenProxy(t *testing.T) {
 			_ = json.NewEncoder(w).Encode(map[string]any{"token_type": "Bearer", "expires_in": 3600, "access_token": at, "scope": "launch"})
 		}
 		resp, body := h.post(launchflow.PathToken, "application/x-www-form-urlencoded", []byte(form),
-			http.Header{"Authorization": {"Basic YXBwOnNlY3JldA=="}, "Dpop": {"proof"}})
+			http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(appID+":secret"))}, "Dpop": {"proof"}})
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("status %d %s", resp.StatusCode, body)
 		}
-		if gotBody != form || gotAuth != "Basic YXBwOnNlY3JldA==" || gotDPoP != "proof" {
+		sent, _ := url.ParseQuery(gotBody)
+		if sent.Get("redirect_uri") != h.cfg.Callback() || sent.Get("code") != "c" || sent.Get("code_verifier") != verifier || sent.Get("client_id") != appID {
+			t.Fatalf("forwarded form %q: want the app's with the callback as redirect_uri", gotBody)
+		}
+		if gotAuth != "Basic "+base64.StdEncoding.EncodeToString([]byte(appID+":secret")) || gotDPoP != "proof" {
 			t.Fatalf("forwarded body %q auth %q dpop %q", gotBody, gotAuth, gotDPoP)
 		}
 		var m map[string]any
@@ -67,6 +72,34 @@ func TestTokenProxy(t *testing.T) {
 		}
 		if resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("DPoP-Nonce") != "n-1" {
 			t.Fatalf("headers %v", resp.Header)
+		}
+	})
+	t.Run("a redemption with a redirect URI not registered for the client is refused before Okta", func(t *testing.T) {
+		h := newHarness(t)
+		called := false
+		h.oktaFn = func(http.ResponseWriter, *http.Request) { called = true }
+		for _, f := range []url.Values{
+			{"grant_type": {"authorization_code"}, "client_id": {appID}, "code": {"c"}, "redirect_uri": {otherRedir}},
+			{"grant_type": {"authorization_code"}, "client_id": {"stranger"}, "code": {"c"}, "redirect_uri": {appRedir}},
+		} {
+			resp, body := h.post(launchflow.PathToken, "application/x-www-form-urlencoded", []byte(f.Encode()), nil)
+			if resp.StatusCode != http.StatusBadRequest || called {
+				t.Fatalf("%v: %d %s (Okta called: %v)", f, resp.StatusCode, body, called)
+			}
+		}
+	})
+	t.Run("a refresh passes through unchanged", func(t *testing.T) {
+		h := newHarness(t)
+		var got string
+		h.oktaFn = func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			got = string(b)
+			_, _ = w.Write([]byte(`{}`))
+		}
+		f := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"rt"}, "client_id": {appID}}.Encode()
+		h.post(launchflow.PathToken, "application/x-www-form-urlencoded", []byte(f), nil)
+		if got != f {
+			t.Fatalf("forwarded %q", got)
 		}
 	})
 	t.Run("Okta's refusal passes through unchanged", func(t *testing.T) {

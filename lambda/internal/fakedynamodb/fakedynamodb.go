@@ -22,6 +22,8 @@
 //     read differently).
 //   - ReturnValues NONE / ALL_OLD (PutItem, DeleteItem) and NONE / ALL_NEW /
 //     ALL_OLD (UpdateItem), UpdateExpression "SET a = :v[, b = :w]".
+//   - Every answer carries X-Amz-Crc32, the CRC32 of its body, as DynamoDB's
+//     do (the SDK checks it).
 //   - The Key must name exactly the key schema's attributes ("GetItem: Key").
 //   - Time to Live: expired items are NOT removed on reads. DynamoDB deletes
 //     them in the background, "typically within a few days", and "items that
@@ -37,6 +39,7 @@ package fakedynamodb
 import (
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -187,8 +190,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, aerr)
 		return
 	}
+	writeBody(w, http.StatusOK, out)
+}
+
+// writeBody sends a JSON 1.0 answer with the X-Amz-Crc32 header DynamoDB puts
+// on every response (CRC32 IEEE of the body), which the SDK verifies
+// (service/dynamodb/internal/customizations/checksum.go).
+func writeBody(w http.ResponseWriter, status int, v any) {
+	body, _ := json.Marshal(v)
 	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-	_ = json.NewEncoder(w).Encode(out)
+	w.Header().Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(body)), 10))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
 }
 
 func (s *Server) do(op string, t *table, in *request) (map[string]any, *apiError) {
@@ -509,11 +522,9 @@ func copyItem(it Item) Item {
 }
 
 func writeError(w http.ResponseWriter, e *apiError) {
-	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-	w.WriteHeader(e.status)
 	body := map[string]any{"__type": "com.amazonaws.dynamodb.v20120810#" + e.code, "message": e.msg}
 	if e.item != nil {
 		body["Item"] = e.item
 	}
-	_ = json.NewEncoder(w).Encode(body)
+	writeBody(w, e.status, body)
 }

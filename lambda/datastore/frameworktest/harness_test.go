@@ -143,6 +143,11 @@ func (e *env) status(id string) string {
 func (e *env) settle() {
 	e.t.Helper()
 	e.fw.Idle(30 * time.Second)
+	e.t.Cleanup(func() {
+		if e.t.Failed() {
+			e.t.Logf("requests:\n%s", e.stack)
+		}
+	})
 	logs := e.fw.HandlerLogs()
 	for _, x := range e.stack.History() {
 		sig := x.Request.ResponseURL[strings.Index(x.Request.ResponseURL, "X-Amz-Signature=")+len("X-Amz-Signature="):]

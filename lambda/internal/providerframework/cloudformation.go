@@ -482,3 +482,27 @@ func randomSuffix() string {
 	}
 	return sb.String()
 }
+
+// String summarises the stack's requests and responses, one line each, for
+// failure messages.
+func (s *Stack) String() string {
+	var b strings.Builder
+	for _, x := range s.history {
+		fmt.Fprintf(&b, "%s: %s %s %q", x.StackStatus, x.Request.RequestType, x.Request.LogicalResourceID, x.Request.PhysicalResourceID)
+		switch {
+		case x.Response == nil:
+			b.WriteString(" -> (no response)")
+		default:
+			reason := x.Response.Reason
+			if i := strings.Index(reason, "\n"); i >= 0 {
+				reason = reason[:i]
+			}
+			fmt.Fprintf(&b, " -> %s %q %q", x.Response.Status, x.Response.PhysicalResourceID, reason)
+		}
+		if x.Refused != "" {
+			b.WriteString(" refused: " + x.Refused)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}

@@ -339,12 +339,17 @@ func (f *Framework) close() {
 		f.t.Errorf("providerframework: %s", e)
 	}
 	if failed || len(errs) > 0 {
-		logs := f.Logs()
-		const limit = 60000
+		// The handlers' logs say what happened; the framework's repeat every
+		// event (set PROVIDERFRAMEWORK_LOGS=all to see them too).
+		logs := f.HandlerLogs()
+		if os.Getenv("PROVIDERFRAMEWORK_LOGS") == "all" {
+			logs = f.Logs()
+		}
+		const limit = 30000
 		if len(logs) > limit {
 			logs = "...\n" + logs[len(logs)-limit:]
 		}
-		f.t.Logf("function logs:\n%s", logs)
+		f.t.Logf("handler logs:\n%s", logs)
 	}
 }
 

@@ -29,6 +29,7 @@ import (
 	"bytes"
 	"crypto/rsa"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -60,6 +61,10 @@ type Options struct {
 	// client_secret (as orgs with client-secret rotation do); it is then only in
 	// the create response and under /credentials/secrets.
 	OmitClientSecretsOnRead bool
+	// TLS serves HTTPS (httptest's certificate, valid for 127.0.0.1) instead
+	// of plain HTTP, for clients that refuse an http org URL, such as the
+	// handler binary run as is; CertificatePEM is the certificate to trust.
+	TLS bool
 }
 
 var fakes atomic.Uint64
@@ -155,9 +160,22 @@ func New(t testing.TB, opts Options) *Server {
 	everyone := &Group{ID: s.newID("00g"), Type: "BUILT_IN", Created: s.now().UTC()}
 	everyone.Profile.Name, everyone.Profile.Description = "Everyone", "All users in your organization"
 	s.groups = []*Group{everyone}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	if opts.TLS {
+		s.Server = httptest.NewTLSServer(http.HandlerFunc(s.serve))
+	} else {
+		s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	}
 	t.Cleanup(s.Close)
 	return s
+}
+
+// CertificatePEM is the server certificate in PEM, for SSL_CERT_FILE; nil
+// without Options.TLS.
+func (s *Server) CertificatePEM() []byte {
+	if s.Certificate() == nil {
+		return nil
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate().Raw})
 }
 
 // Inject adds a fault and returns it (its counters can be read with Fired).

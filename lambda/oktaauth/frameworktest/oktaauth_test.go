@@ -121,4 +121,3 @@ func mapValues(m map[string]string) []any {
 	}
 	return out
 }
-

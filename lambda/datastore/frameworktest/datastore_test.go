@@ -1,6 +1,7 @@
 package frameworktest
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -66,6 +67,27 @@ func TestCreate(t *testing.T) {
 		invented := h[1].Request.PhysicalResourceID
 		assert.True(t, strings.HasPrefix(invented, stackName+"-"+logicalID+"-"), invented)
 		assert.Empty(t, e.live(), "the data store the cancelled Create started is deleted: it never held data")
+	})
+}
+
+func TestFailureReason(t *testing.T) {
+	t.Run("a refused create's reason reaches CloudFormation within its 4 KB response", func(t *testing.T) {
+		pending(t, "failure reasons are kept short: the first few problems and a count")
+		e := newEnv(t, envOptions{})
+		// SMART v2 scopes on a SMART v1 data store: one problem per scope.
+		var scopes []any
+		for i := range 200 {
+			scopes = append(scopes, fmt.Sprintf("patient/Observation%c%c.rs", rune('A'+i/26), rune('a'+i%26)))
+		}
+		res := e.stack.Create(datastoreResource(properties(
+			set(handler.PropAuthorizationStrategy, "SMART_ON_FHIR_V1"), set(handler.PropScopesSupported, scopes))))
+		e.settle()
+		require.Equal(t, "ROLLBACK_COMPLETE", res.Status)
+		h := e.stack.History()
+		require.NotNil(t, h[0].Response)
+		assert.LessOrEqual(t, h[0].Response.Size, 4096, "CloudFormation refuses a longer response and the cause is lost")
+		assert.Contains(t, res.Reason, "patient/ObservationAa.rs", "the reason names the first problem")
+		assert.Empty(t, e.live())
 	})
 }
 

@@ -124,7 +124,8 @@ func (s *Stack) setStatus(status string) {
 // Create creates the stack with the resources, in order. A Resource whose
 // Type is Failure fails there. On a failure CloudFormation rolls back:
 // ROLLBACK_IN_PROGRESS, then a Delete of every resource that has a physical
-// id (a failed Create's is the one its FAILED response gave), newest first.
+// id (a failed Create's is the one its FAILED response gave; one whose
+// response was refused has none), newest first.
 func (s *Stack) Create(resources ...Resource) Result {
 	s.t.Helper()
 	s.setStatus("CREATE_IN_PROGRESS")
@@ -395,7 +396,8 @@ func (s *Stack) send(requestType string, r *Resource, physicalID string, props, 
 	ex.Response = &resp
 	if why := s.refuse(ex.Request, resp); why != "" {
 		ex.Refused = why
-		resp = Response{Status: "FAILED", Reason: why, PhysicalResourceID: resp.PhysicalResourceID}
+		// CloudFormation could not read it, so it learns no physical id.
+		resp = Response{Status: "FAILED", Reason: why}
 	}
 	if requestType == "Create" && resp.PhysicalResourceID != "" {
 		r.PhysicalID = resp.PhysicalResourceID

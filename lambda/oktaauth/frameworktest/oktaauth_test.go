@@ -3,6 +3,7 @@ package frameworktest
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -58,6 +59,41 @@ func TestCreate(t *testing.T) {
 		onEvent, _ := e.fw.UserInvocations()
 		assert.Len(t, onEvent, 1, "the framework answers the Delete after a failed Create itself: the handler never sees it")
 		assert.Empty(t, e.leftovers(), "the Create removed what it made before failing")
+	})
+}
+
+func TestInterruptedCreate(t *testing.T) {
+	t.Run("a create the Lambda timeout cut short is taken over by the next create of the same resource", func(t *testing.T) {
+		e := newEnv(t, envOptions{timeout: 3 * time.Second})
+		require.Equal(t, "CREATE_COMPLETE", e.stack.Create().Status)
+
+		// Okta rate-limits the apps: the SDK waits out the window, past the
+		// function's timeout, and Lambda stops the handler mid-create. The
+		// resource is added by an update, so the stack id stays the same for
+		// the next attempt.
+		e.okta.Inject(fakeokta.Fault{Method: http.MethodPost, Path: "/api/v1/apps", Status: http.StatusTooManyRequests,
+			ResetInSeconds: 10, Times: 1000})
+		add := providerframework.Change{LogicalID: logicalID, Type: resourceType, Properties: e.props}
+		res := e.stack.Update(add)
+		e.settle()
+		require.Equal(t, "UPDATE_ROLLBACK_COMPLETE", res.Status, res.Reason)
+		assert.Contains(t, res.Reason, "Task timed out", "the failure is Lambda's timeout")
+		h := e.stack.History()
+		assert.Equal(t, createFailedMarker, h[1].Response.PhysicalResourceID)
+
+		t.Logf("in Okta after the interrupted create: %v", e.leftovers())
+
+		e.okta.ClearFaults()
+		res = e.stack.Update(add)
+		e.settle()
+		require.Equal(t, "UPDATE_COMPLETE", res.Status, res.Reason)
+		servers := e.okta.AuthorizationServers()
+		require.Len(t, servers, 1, "one server: the interrupted create's was removed or taken over")
+		assert.Equal(t, servers[0].ID, e.stack.Resource(logicalID).PhysicalID)
+		assert.Len(t, e.okta.Apps(), 4)
+
+		require.Equal(t, "DELETE_COMPLETE", e.stack.Delete().Status)
+		assert.Empty(t, e.leftovers())
 	})
 }
 

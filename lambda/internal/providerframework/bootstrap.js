@@ -17,19 +17,20 @@ const https = require('https');
 const path = require('path');
 const tls = require('tls');
 
-const [responseIP, responsePort] = process.env.PROVIDERFRAMEWORK_RESPONSE_ADDR.split(':');
-const responseHost = process.env.PROVIDERFRAMEWORK_RESPONSE_HOST;
-
-class LoopbackAgent extends https.Agent {
-  createConnection(options, callback) {
-    const host = options.servername || options.host;
-    if (host !== responseHost) {
-      throw new Error(`refusing an https connection to ${host}: only ${responseHost} is emulated`);
+if (process.env.PROVIDERFRAMEWORK_RESPONSE_ADDR) {
+  const [responseIP, responsePort] = process.env.PROVIDERFRAMEWORK_RESPONSE_ADDR.split(':');
+  const responseHost = process.env.PROVIDERFRAMEWORK_RESPONSE_HOST;
+  class LoopbackAgent extends https.Agent {
+    createConnection(options, callback) {
+      const host = options.servername || options.host;
+      if (host !== responseHost) {
+        throw new Error(`refusing an https connection to ${host}: only ${responseHost} is emulated`);
+      }
+      return tls.connect({ ...options, host: responseIP, port: Number(responsePort), servername: host }, callback);
     }
-    return tls.connect({ ...options, host: responseIP, port: Number(responsePort), servername: host }, callback);
   }
+  https.globalAgent = new LoopbackAgent({ keepAlive: false });
 }
-https.globalAgent = new LoopbackAgent({ keepAlive: false });
 
 const api = process.env.AWS_LAMBDA_RUNTIME_API;
 const [file, name] = process.env._HANDLER.split('.');

@@ -54,20 +54,24 @@ func TestCreate(t *testing.T) {
 		assert.Len(t, e.hl.Requests("DeleteFHIRDatastore"), 1)
 	})
 
-	t.Run("a create another resource cancels leaves no data store behind", func(t *testing.T) {
-		pending(t, "the Delete of a cancelled Create finds its data store by tags and deletes it")
-		e := newEnv(t, envOptions{pollsToSettle: 6})
-		res := e.stack.CreateCancelled(datastoreResource(properties()), func() bool { return len(e.live()) > 0 })
-		e.settle()
-		require.Equal(t, "ROLLBACK_COMPLETE", res.Status, res.Reason)
+	for _, policy := range []handler.RemovalPolicy{handler.Retain, handler.Destroy} {
+		t.Run("a create another resource cancels leaves no data store behind under removal policy "+string(policy), func(t *testing.T) {
+			pending(t, "the Delete of a cancelled Create finds its data store by tags, waits for it to leave CREATING and deletes it")
+			e := newEnv(t, envOptions{pollsToSettle: 6})
+			props := properties(set(handler.PropRemovalPolicy, string(policy)))
+			res := e.stack.CreateCancelled(datastoreResource(props), func() bool { return len(e.live()) > 0 })
+			e.settle()
+			require.Equal(t, "ROLLBACK_COMPLETE", res.Status, res.Reason)
 
-		h := e.stack.History()
-		require.Len(t, h, 2)
-		assert.Nil(t, h[0].Response, "CloudFormation stopped waiting for the Create")
-		invented := h[1].Request.PhysicalResourceID
-		assert.True(t, strings.HasPrefix(invented, stackName+"-"+logicalID+"-"), invented)
-		assert.Empty(t, e.live(), "the data store the cancelled Create started is deleted: it never held data")
-	})
+			h := e.stack.History()
+			require.Len(t, h, 2)
+			assert.Nil(t, h[0].Response, "CloudFormation stopped waiting for the Create")
+			invented := h[1].Request.PhysicalResourceID
+			assert.True(t, strings.HasPrefix(invented, stackName+"-"+logicalID+"-"), invented)
+			assert.Equal(t, "ROLLBACK_IN_PROGRESS", h[1].StackStatus)
+			assert.Empty(t, e.live(), "the data store the cancelled Create started is deleted: it never held data")
+		})
+	}
 }
 
 func TestFailureReason(t *testing.T) {

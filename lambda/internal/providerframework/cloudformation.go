@@ -442,13 +442,34 @@ func (s *Stack) refuse(req Request, resp Response) string {
 	return ""
 }
 
+// withServiceToken is the properties as CloudFormation sends them to a
+// custom resource: with the ServiceToken, and every number and boolean
+// turned into a string, lists and maps included.
 func withServiceToken(props map[string]any, token string) map[string]any {
-	out := clone(props)
+	out, _ := stringify(clone(props)).(map[string]any)
 	if out == nil {
 		out = map[string]any{}
 	}
 	out["ServiceToken"] = token
 	return out
+}
+
+func stringify(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = stringify(e)
+		}
+		return x
+	case []any:
+		for i, e := range x {
+			x[i] = stringify(e)
+		}
+		return x
+	case bool, float64:
+		return fmt.Sprint(x)
+	}
+	return v
 }
 
 // clone deep-copies JSON-shaped properties.

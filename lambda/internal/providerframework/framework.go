@@ -223,7 +223,10 @@ func (f *Framework) function(cfg lambdaruntime.Config) *lambdaruntime.Function {
 func (f *Framework) ServiceToken() string { return f.onEvent.ARN() }
 
 // send delivers a request to the framework's onEvent function the way
-// CloudFormation does, asynchronously.
+// CloudFormation does, asynchronously. Lambda would retry an asynchronous
+// invocation that fails; here a failure is reported as a harness error at the
+// end of the test, since the framework's safeHandler answers every failure
+// itself and its onEvent never fails unless something here is wrong.
 func (f *Framework) send(payload []byte) {
 	f.wg.Add(1)
 	go func() {

@@ -154,6 +154,10 @@ func (w *waiter) run(exec *Execution) {
 		res, err := w.isComplete.Invoke(w.ctx, exec.Input)
 		if err != nil {
 			set(func() {
+				if w.ctx.Err() != nil { // the harness is shutting down
+					exec.Status = "ABORTED"
+					return
+				}
 				exec.Status = "FAILED"
 				w.errs = append(w.errs, fmt.Sprintf("%s: invoking isComplete: %v", exec.ARN, err))
 			})
@@ -176,7 +180,9 @@ func (w *waiter) run(exec *Execution) {
 			res, err := w.onTimeout.Invoke(w.ctx, caught)
 			set(func() {
 				exec.Status = "SUCCEEDED"
-				if err != nil || res.FunctionError != "" {
+				if err != nil && w.ctx.Err() != nil {
+					exec.Status = "ABORTED"
+				} else if err != nil || res.FunctionError != "" {
 					exec.Status = "FAILED"
 					w.errs = append(w.errs, fmt.Sprintf("%s: onTimeout failed: %v %s", exec.ARN, err, res.Payload))
 				}

@@ -67,6 +67,19 @@ type Result struct {
 // Stack plays CloudFormation for a stack of custom resources served by one
 // Framework. Operations are sequential: each request waits for its response
 // (at most ResponseTimeout), as CloudFormation does for dependent resources.
+//
+// What it does after a failure follows CloudFormation's documented and
+// reported behaviour: a failed Create is followed by a Delete of the physical
+// id the FAILED response gave (aws-cdk PR #5525, the reason for the
+// framework's CREATE_FAILED marker); a Create still running when another
+// resource fails is cancelled ("Resource creation cancelled") and gets a
+// Delete with a physical id CloudFormation generates
+// (aws-cloudformation/cloudformation-coverage-roadmap#1814); a failed
+// Update's physical id is recorded and the rollback Update goes to it with
+// the old properties (aws-cdk issues #13527, #30012); clean-up Deletes run in
+// UPDATE_COMPLETE_CLEANUP_IN_PROGRESS and
+// UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS (User Guide, "Stack status
+// codes").
 type Stack struct {
 	t  testing.TB
 	fw *Framework

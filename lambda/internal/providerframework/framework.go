@@ -322,7 +322,12 @@ func (f *Framework) close() {
 	for _, fn := range f.functions {
 		_ = fn.Close()
 	}
-	_ = f.lambda.Close()
+	if f.lambda != nil {
+		_ = f.lambda.Close()
+	}
+	if f.bucket == nil {
+		return // New failed before there was anything to report
+	}
 	f.bucket.close()
 
 	f.mu.Lock()

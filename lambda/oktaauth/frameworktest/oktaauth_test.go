@@ -11,6 +11,7 @@ import (
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/providerframework"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/handler"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
+	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/smartcatalog"
 )
 
 // The framework's marker for a failed Create (cfn-response.js
@@ -134,6 +135,36 @@ func TestUpdate(t *testing.T) {
 		require.Equal(t, "UPDATE_ROLLBACK_COMPLETE", res.Status, res.Reason)
 		assert.Equal(t, id, e.stack.Resource(logicalID).PhysicalID)
 		assert.Equal(t, before, e.clientIDs(), "apps registered with the old client ids keep working")
+	})
+}
+
+func TestAudienceBinding(t *testing.T) {
+	t.Run("a binding added later sets the server's audience, and deleting the stack leaves nothing", func(t *testing.T) {
+		e := newEnv(t, envOptions{})
+		server := e.with("Audience", nil)
+		delete(server, "Audience")
+		require.Equal(t, "CREATE_COMPLETE", e.stack.Create(providerframework.Resource{LogicalID: logicalID, Type: resourceType, Properties: server}).Status)
+		id := e.stack.Resource(logicalID).PhysicalID
+
+		const audience = "https://healthlake.us-east-1.amazonaws.com/datastore/0123456789abcdef0123456789abcdef/r4/"
+		res := e.stack.Update(providerframework.Change{LogicalID: "SmartAuthServerAudience", Type: smartcatalog.ResourceTypeAudience,
+			Properties: map[string]any{
+				smartcatalog.PropOrgURL:                server[smartcatalog.PropOrgURL],
+				smartcatalog.PropCredentialSecretARN:   server[smartcatalog.PropCredentialSecretARN],
+				smartcatalog.PropAuthorizationServerID: id,
+				smartcatalog.PropAudience:              audience,
+			}})
+		e.settle()
+		require.Equal(t, "UPDATE_COMPLETE", res.Status, res.Reason)
+		as, ok := e.okta.AuthorizationServer(id)
+		require.True(t, ok)
+		assert.Equal(t, []string{audience}, as.Audiences)
+		assert.Equal(t, id+"/audience", e.stack.Resource("SmartAuthServerAudience").PhysicalID)
+
+		res = e.stack.Delete()
+		e.settle()
+		require.Equal(t, "DELETE_COMPLETE", res.Status, res.Reason)
+		assert.Empty(t, e.leftovers())
 	})
 }
 

@@ -3,7 +3,9 @@
 // it loads the handler named by _HANDLER ("framework.onEvent") from
 // LAMBDA_TASK_ROOT and serves invocations through the Runtime API at
 // AWS_LAMBDA_RUNTIME_API (next, response, error), reporting errors the way the
-// Node.js runtime does ({errorType, errorMessage, trace}).
+// Node.js runtime does ({errorType, errorMessage, trace}) and logging them, as
+// the Lambda Developer Guide says the error document appears in the
+// invocation log ("AWS Lambda function errors in Node.js").
 //
 // One thing differs from Lambda, by design: every https connection is routed
 // to the local stand-in of the pre-signed S3 response URL

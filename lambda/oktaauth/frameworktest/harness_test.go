@@ -148,9 +148,3 @@ func (e *env) settle() {
 	assert.NotContains(e.t, logs, fakeokta.DefaultAPIToken, "the Okta API token in the handler's logs")
 }
 
-func pending(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv("SMART_FRAMEWORK_PENDING") != "1" {
-		t.Skip("pending: " + what + " (SMART_FRAMEWORK_PENDING=1 runs it)")
-	}
-}

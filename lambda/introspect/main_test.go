@@ -23,7 +23,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/openhealthstack/smart-healthlake/lambda/internal/lambdaruntime"
+	"github.com/openhealthstack/smart-healthlake/internal/lambdaruntime"
 )
 
 // maxBinaryBytes is the budget for the stripped linux/arm64 bootstrap.

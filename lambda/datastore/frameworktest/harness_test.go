@@ -8,10 +8,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/internal/lambdaruntime"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/handler"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/fakecloudformation"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/fakehealthlake"
-	"github.com/openhealthstack/smart-healthlake/lambda/internal/lambdaruntime"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/providerframework"
 )
 
@@ -170,4 +170,3 @@ func (e *env) settle() {
 		}
 	}
 }
-

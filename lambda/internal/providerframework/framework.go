@@ -37,7 +37,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openhealthstack/smart-healthlake/lambda/internal/lambdaruntime"
+	"github.com/openhealthstack/smart-healthlake/internal/lambdaruntime"
 )
 
 // Names of the framework's environment variables (runtime/consts.js).

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/openhealthstack/smart-healthlake/lambda/internal/lambdaruntime"
+	"github.com/openhealthstack/smart-healthlake/internal/lambdaruntime"
 )
 
 // handlersJS are user handlers in Node.js, steered by their properties, to

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/openhealthstack/smart-healthlake/lambda/internal/lambdaruntime"
+	"github.com/openhealthstack/smart-healthlake/internal/lambdaruntime"
 )
 
 // waiter stands in for Step Functions running the state machine the Provider

@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/internal/lambdaruntime"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/fakesecretsmanager"
-	"github.com/openhealthstack/smart-healthlake/lambda/internal/lambdaruntime"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/providerframework"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
 )
@@ -147,4 +147,3 @@ func (e *env) settle() {
 	}
 	assert.NotContains(e.t, logs, fakeokta.DefaultAPIToken, "the Okta API token in the handler's logs")
 }
-

@@ -89,12 +89,14 @@ type Function struct {
 	cfg Config
 	arn string
 
-	invokeMu sync.Mutex // one invocation at a time, as in one execution environment
-	mu       sync.Mutex
-	inst     *instance
-	starts   int
-	closed   bool
-	seq      int
+	// busy admits one invocation at a time, as one execution environment
+	// serves; a waiting caller gives up when its context ends.
+	busy   chan struct{}
+	mu     sync.Mutex
+	inst   *instance
+	starts int
+	closed bool
+	seq    int
 }
 
 // instance is one execution environment: a process and its Runtime API.
@@ -146,7 +148,7 @@ func Start(cfg Config) (*Function, error) {
 		}
 	}
 	arn := fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", cfg.Region, cfg.Account, cfg.Name)
-	return &Function{cfg: cfg, arn: arn}, nil
+	return &Function{cfg: cfg, arn: arn, busy: make(chan struct{}, 1)}, nil
 }
 
 // Name returns the function's name.
@@ -180,8 +182,12 @@ func (f *Function) Close() error {
 // process cannot start, ctx ended); a function's failure is a Result with
 // FunctionError set.
 func (f *Function) Invoke(ctx context.Context, payload []byte) (Result, error) {
-	f.invokeMu.Lock()
-	defer f.invokeMu.Unlock()
+	select {
+	case f.busy <- struct{}{}:
+		defer func() { <-f.busy }()
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
 
 	inst, err := f.instance()
 	if err != nil {

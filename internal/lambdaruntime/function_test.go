@@ -128,6 +128,40 @@ func TestFunction(t *testing.T) {
 	})
 }
 
+func TestInvokeQueue(t *testing.T) {
+	t.Run("an invocation waiting behind a busy environment gives up when its context ends", func(t *testing.T) {
+		f := helper(t, 2*time.Second)
+		done := make(chan Result, 1)
+		go func() {
+			r, _ := f.Invoke(context.Background(), []byte(`{"do":"sleep"}`)) // stopped at its 2 s timeout
+			done <- r
+		}()
+		time.Sleep(300 * time.Millisecond) // let the first invocation take the environment
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		begin := time.Now()
+		_, err := f.Invoke(ctx, []byte(`{}`))
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Less(t, time.Since(begin), time.Second, "the busy one runs 1.5 s more: the caller must not wait for it")
+		assert.Equal(t, "Unhandled", (<-done).FunctionError)
+	})
+}
+
+// BenchmarkInvoke measures one invocation of a warm function through the
+// emulated Runtime API: the overhead the sandbox adds to every FHIR request.
+func BenchmarkInvoke(b *testing.B) {
+	exe, err := os.Executable()
+	require.NoError(b, err)
+	f, err := Start(Config{Name: "helper", Command: exe, Timeout: 5 * time.Second, Env: map[string]string{helperEnv: "1"}})
+	require.NoError(b, err)
+	defer f.Close()
+	for b.Loop() {
+		if r, err := f.Invoke(context.Background(), []byte(`{}`)); err != nil || r.FunctionError != "" {
+			b.Fatal(err, string(r.Payload))
+		}
+	}
+}
+
 func TestInvokeAPI(t *testing.T) {
 	f := helper(t, 5*time.Second)
 	api, err := NewInvokeAPI(f)

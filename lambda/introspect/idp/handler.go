@@ -159,7 +159,7 @@ func newHandler(ctx context.Context, cfg Config, opts Options, born time.Time) *
 		h.noCache = cfg.IntrospectionCacheTTL == 0
 	default:
 		keys := newKeySource(keySourceOptions{
-			issuer: cfg.Issuer, jwksURL: cfg.JWKSURL, client: opts.HTTPClient, timeout: opts.StartBudget,
+			issuer: cfg.Issuer, jwksURL: cfg.JWKSURL, client: opts.HTTPClient,
 			refreshEvery: opts.KeyRefreshInterval, retryEvery: opts.SetupRetryInterval,
 			onRotate: func() {
 				h.cache.Clear()

@@ -37,7 +37,8 @@ type decision struct {
 	cached  bool
 	hashed  bool
 	key     tokencache.Key
-	detail  error // safe to log: about our set-up, never the token
+	dropped string // ContextDrop codes
+	detail  error  // safe to log: about our set-up, never the token
 }
 
 func (h *Handler) decide(ctx context.Context, ev *Event, d *decision) Response {
@@ -75,11 +76,11 @@ func (h *Handler) decide(ctx context.Context, ev *Event, d *decision) Response {
 		d.reason, d.detail = reason, detail
 		return h.deny(ev)
 	}
-	g, ok := claims.toGrant(h.cfg.ScopeVersion, now.Unix())
-	if !ok {
+	g, reason := claims.toGrant(h.cfg.ScopeVersion, now.Unix())
+	if reason != "" {
 		// Checked before the audience: no SMART scope is a property of the token
 		// alone, so the reason is the same for every data store.
-		d.reason = ReasonNoSMARTScope
+		d.reason, d.dropped = reason, g.dropped
 		return h.deny(ev)
 	}
 	if !h.noCache {
@@ -95,6 +96,7 @@ func (h *Handler) decide(ctx context.Context, ev *Event, d *decision) Response {
 // answer checks the one thing that depends on the request, the audience against
 // this event's data store, and builds the answer.
 func (h *Handler) answer(ev *Event, d *decision, g *grant, reason Reason) Response {
+	d.dropped = g.dropped
 	if !h.auds.accepts(g.aud, ev.DatastoreEndpoint) {
 		d.reason = ReasonAudience
 		return h.deny(ev)
@@ -147,7 +149,7 @@ func (h *Handler) logDecision(ctx context.Context, d *decision, start time.Time)
 	// The record is built here rather than with Logger.LogAttrs, which looks up
 	// the caller's program counter on every call: a cost on every request for a
 	// source location nobody reads.
-	var attrs [9]slog.Attr
+	var attrs [10]slog.Attr
 	n := copy(attrs[:], []slog.Attr{
 		slog.String("decision", outcome),
 		slog.String("reason", string(d.reason)),
@@ -163,6 +165,10 @@ func (h *Handler) logDecision(ctx context.Context, d *decision, start time.Time)
 	}
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		attrs[n] = slog.String("request_id", lc.AwsRequestID)
+		n++
+	}
+	if d.dropped != "" {
+		attrs[n] = slog.String("dropped", d.dropped)
 		n++
 	}
 	if d.detail != nil {

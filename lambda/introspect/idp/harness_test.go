@@ -236,7 +236,8 @@ func (f *fakeIdP) serve(w http.ResponseWriter, r *http.Request) {
 	writeJSON(status, body)
 }
 
-// claims returns a valid Okta-like access token payload for the fake's issuer.
+// claims returns a valid Okta-like access token payload (scp array, cid, uid;
+// sign leaves jwt/v5's typ JWT in the header, signHeader can remove it) for the fake's issuer.
 func (f *fakeIdP) claims() jwt.MapClaims {
 	return jwt.MapClaims{
 		"ver": 1,
@@ -249,6 +250,9 @@ func (f *fakeIdP) claims() jwt.MapClaims {
 		"uid": "00u-user-uid",
 		"sub": "jane.doe@example.com",
 		"scp": []string{"launch/patient", "openid", "fhirUser", "patient/Observation.rs", "patient/Patient.rs"},
+		// The patient context: the reference Okta deployment's token inline hook
+		// adds launch_response_patient; patient/ scopes count only with one.
+		"launch_response_patient": "p-123",
 	}
 }
 

@@ -36,6 +36,7 @@ const (
 	ReasonIssuer          Reason = "issuer_mismatch"
 	ReasonAudience        Reason = "audience_mismatch"
 	ReasonNoSMARTScope    Reason = "no_smart_scope"
+	ReasonPatientContext  Reason = "patient_context_missing" // only patient/ scopes, and no valid patient context
 	ReasonInactive        Reason = "introspection_inactive"
 	ReasonTokenType       Reason = "token_type_not_bearer" // introspection says it is not an access token
 	ReasonClaimsInvalid   Reason = "claims_invalid"        // any other claim check jwt/v5 reports

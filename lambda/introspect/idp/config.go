@@ -21,6 +21,7 @@ const (
 	EnvIntrospectionURL       = "SMART_INTROSPECTION_URL"
 	EnvIntrospectionSecretARN = "SMART_INTROSPECTION_SECRET_ARN"
 	EnvIntrospectionCacheTTL  = "SMART_INTROSPECTION_CACHE_SECONDS"
+	EnvIntrospectionRate      = "SMART_INTROSPECTION_CALLS_PER_SECOND"
 	EnvRoleARN                = "HEALTHLAKE_ROLE_ARN"
 	EnvLeeway                 = "SMART_LEEWAY_SECONDS"
 	EnvScopeVersion           = "SMART_SCOPE_VERSION"
@@ -53,6 +54,9 @@ type Config struct {
 	// IntrospectionCacheTTL bounds how long an active introspection result is
 	// reused; zero disables reuse.
 	IntrospectionCacheTTL time.Duration
+	// IntrospectionCallsPerSecond bounds this container's introspection calls
+	// (a token bucket of as many calls, refilled at that rate).
+	IntrospectionCallsPerSecond int
 	// RoleARN is returned to HealthLake as iamRoleARN.
 	RoleARN string
 	// Leeway is the clock skew allowed on exp, nbf and iat.
@@ -65,6 +69,8 @@ type Config struct {
 const (
 	DefaultLeeway                = 60 * time.Second
 	DefaultIntrospectionCacheTTL = 60 * time.Second
+	DefaultIntrospectionRate     = 10
+	maxIntrospectionRate         = 1000
 	maxSeconds                   = 300
 )
 
@@ -159,6 +165,16 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	var err error
 	if c.IntrospectionCacheTTL, err = seconds(getenv(EnvIntrospectionCacheTTL), DefaultIntrospectionCacheTTL); err != nil {
 		bad(EnvIntrospectionCacheTTL, "%v", err)
+	}
+
+	c.IntrospectionCallsPerSecond = DefaultIntrospectionRate
+	if r := getenv(EnvIntrospectionRate); r != "" {
+		n, err := strconv.Atoi(r)
+		if err != nil || n < 1 || n > maxIntrospectionRate {
+			bad(EnvIntrospectionRate, "must be a whole number of calls from 1 to %d, not %q", maxIntrospectionRate, r)
+		} else {
+			c.IntrospectionCallsPerSecond = n
+		}
 	}
 
 	c.RoleARN = getenv(EnvRoleARN)

@@ -36,6 +36,8 @@ func TestTheDefaultConfiguration(t *testing.T) {
 		Leeway:                60 * time.Second,
 		IntrospectionCacheTTL: 60 * time.Second,
 		ScopeVersion:          smartscope.V2,
+
+		IntrospectionCallsPerSecond: 10,
 	}, c)
 }
 
@@ -47,6 +49,7 @@ func TestEverySettingIsRead(t *testing.T) {
 		idp.EnvIntrospectionURL, "https://example.okta.com/oauth2/default/v1/introspect",
 		idp.EnvIntrospectionSecretARN, okSecretARN,
 		idp.EnvIntrospectionCacheTTL, "30",
+		idp.EnvIntrospectionRate, "50",
 		idp.EnvLeeway, "0",
 		idp.EnvScopeVersion, "v1",
 	).get)
@@ -55,6 +58,7 @@ func TestEverySettingIsRead(t *testing.T) {
 	assert.Equal(t, idp.ModeIntrospection, c.Mode)
 	assert.Equal(t, okSecretARN, c.IntrospectionSecretARN)
 	assert.Equal(t, 30*time.Second, c.IntrospectionCacheTTL)
+	assert.Equal(t, 50, c.IntrospectionCallsPerSecond)
 	assert.Zero(t, c.Leeway)
 	assert.Equal(t, smartscope.V1, c.ScopeVersion)
 }
@@ -84,6 +88,9 @@ func TestABrokenConfigurationNamesTheVariable(t *testing.T) {
 		{"a plain-http introspection URL", minimalEnv(idp.EnvValidation, "introspection", idp.EnvIntrospectionSecretARN, okSecretARN,
 			idp.EnvIntrospectionURL, "http://example.okta.com/introspect"), idp.EnvIntrospectionURL},
 		{"a negative cache TTL", minimalEnv(idp.EnvIntrospectionCacheTTL, "-1"), idp.EnvIntrospectionCacheTTL},
+		{"no introspection calls at all", minimalEnv(idp.EnvIntrospectionRate, "0"), idp.EnvIntrospectionRate},
+		{"an introspection rate too large", minimalEnv(idp.EnvIntrospectionRate, "5000"), idp.EnvIntrospectionRate},
+		{"an introspection rate per minute", minimalEnv(idp.EnvIntrospectionRate, "10/m"), idp.EnvIntrospectionRate},
 		{"no role", env{idp.EnvIssuer: okIssuer}, idp.EnvRoleARN},
 		{"a role that is not an IAM role ARN", minimalEnv(idp.EnvRoleARN, "arn:aws:iam::123456789012:user/bob"), idp.EnvRoleARN},
 		{"a leeway in minutes", minimalEnv(idp.EnvLeeway, "5m"), idp.EnvLeeway},

@@ -67,6 +67,12 @@ func (h *Handler) decide(ctx context.Context, ev *Event, d *decision) Response {
 			return h.answer(ev, d, &g, ReasonCached)
 		}
 	}
+	if h.refusals != nil {
+		if r, ok := h.refusals.Get(d.key, now); ok {
+			d.cached, d.reason = true, r
+			return h.deny(ev)
+		}
+	}
 
 	gen := h.cache.Generation()
 	b := h.newBudget(ctx)
@@ -74,6 +80,7 @@ func (h *Handler) decide(ctx context.Context, ev *Event, d *decision) Response {
 	b.release()
 	if reason != "" {
 		d.reason, d.detail = reason, detail
+		h.rememberRefusal(d.key, reason, now)
 		return h.deny(ev)
 	}
 	g, reason := claims.toGrant(h.cfg.ScopeVersion, now.Unix())
@@ -81,6 +88,7 @@ func (h *Handler) decide(ctx context.Context, ev *Event, d *decision) Response {
 		// Checked before the audience: no SMART scope is a property of the token
 		// alone, so the reason is the same for every data store.
 		d.reason, d.dropped = reason, g.dropped
+		h.rememberRefusal(d.key, reason, now)
 		return h.deny(ev)
 	}
 	if !h.noCache {
@@ -91,6 +99,23 @@ func (h *Handler) decide(ctx context.Context, ev *Event, d *decision) Response {
 		h.cache.Put(gen, d.key, g, now, expires)
 	}
 	return h.answer(ev, d, &g, ReasonValid)
+}
+
+// definiteRefusals are the refusals the authorization server's answer (or the
+// token itself) settles for good: asking again would get the same answer.
+// Failures (timeouts, endpoint errors, the local rate limit) are not, and
+// neither is a token not valid yet.
+var definiteRefusals = map[Reason]bool{
+	ReasonInactive: true, ReasonTokenType: true, ReasonIssuer: true, ReasonAudience: true,
+	ReasonExpired: true, ReasonClaimMissing: true, ReasonTokenMalformed: true,
+	ReasonNoSMARTScope: true, ReasonPatientContext: true,
+}
+
+// rememberRefusal caches a definite refusal briefly, in introspection mode.
+func (h *Handler) rememberRefusal(k tokencache.Key, reason Reason, now time.Time) {
+	if h.refusals != nil && definiteRefusals[reason] {
+		h.refusals.Put(h.refusals.Generation(), k, reason, now, now.Add(h.refusalTTL))
+	}
 }
 
 // answer checks the one thing that depends on the request, the audience against

@@ -44,8 +44,9 @@ const (
 
 // Deny reasons about the authorization server or AWS.
 const (
-	ReasonKeysUnavailable     Reason = "keys_unavailable"     // no JWK Set could be had
-	ReasonIntrospectionFailed Reason = "introspection_failed" // endpoint error or bad answer
-	ReasonSecretUnavailable   Reason = "secret_unavailable"   // client credentials could not be read
-	ReasonTimeout             Reason = "timeout"              // the request's network budget ran out
+	ReasonKeysUnavailable     Reason = "keys_unavailable"           // no JWK Set could be had
+	ReasonIntrospectionFailed Reason = "introspection_failed"       // endpoint error or bad answer
+	ReasonSecretUnavailable   Reason = "secret_unavailable"         // client credentials could not be read
+	ReasonTimeout             Reason = "timeout"                    // the request's network budget ran out
+	ReasonRateLimited         Reason = "introspection_rate_limited" // this container's introspection calls are used up for now
 )

@@ -214,7 +214,8 @@ func seconds(s string, def time.Duration) (time.Duration, error) {
 }
 
 // checkURL accepts absolute https URLs, and http ones on a loopback host so tests
-// can run local servers. Anything else could hand an attacker the keys.
+// can run local servers. Anything else could hand an attacker the keys. Its
+// errors quote the URL without userinfo, query or fragment (see redactURL).
 func checkURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -224,15 +225,15 @@ func checkURL(raw string) error {
 	case u.User != nil:
 		return fmt.Errorf("must not carry credentials")
 	case u.Host == "":
-		return fmt.Errorf("not an absolute URL: %q", raw)
-	case u.Fragment != "" || u.RawQuery != "":
-		return fmt.Errorf("must not have a query or fragment: %q", raw)
+		return fmt.Errorf("not an absolute URL: %q", redactURL(raw))
+	case u.Fragment != "" || u.RawQuery != "" || u.ForceQuery:
+		return fmt.Errorf("must not have a query or fragment: %q", redactURL(raw))
 	case u.Scheme == "https":
 		return nil
 	case u.Scheme == "http" && isLoopback(u.Hostname()):
 		return nil
 	}
-	return fmt.Errorf("must be https (http only on a loopback host): %q", raw)
+	return fmt.Errorf("must be https (http only on a loopback host): %q", redactURL(raw))
 }
 
 func isLoopback(host string) bool {

@@ -136,3 +136,55 @@ func TestABrokenConfigurationLogsOneLineAndDeniesEverything(t *testing.T) {
 	}
 	assert.Len(t, th.logs.Lines(t), 3, "then one line per request")
 }
+
+func TestABrokenConfigurationStillAnswersWithTheRole(t *testing.T) {
+	f := newFakeIdP(t)
+	tok := sign(t, jwt.SigningMethodRS256, getKeys(t).rsa1, "k1", f.claims())
+	th := newTestHandler(t, env{idp.EnvIssuer: "http://example.okta.com/oauth2/default", idp.EnvRoleARN: roleARN}, idp.Options{})
+	resp, reason := th.call(t, tok)
+	assert.Equal(t, string(idp.ReasonConfigInvalid), reason)
+	assert.False(t, bool(resp.AuthPayload.IsAuthorized))
+	assert.Equal(t, roleARN, resp.IAMRoleARN, "HealthLake requires iamRoleARN; the role variable itself is valid")
+
+	th = newTestHandler(t, env{idp.EnvIssuer: f.Issuer, idp.EnvRoleARN: "arn:aws:iam::123456789012:user/bob"}, idp.Options{})
+	resp, _ = th.call(t, tok)
+	assert.Empty(t, resp.IAMRoleARN, "an invalid role is never returned")
+}
+
+func TestNoURLIsLoggedWithItsQueryOrUserinfo(t *testing.T) {
+	const secret = "SECRET-in-the-URL"
+	for _, tc := range []struct {
+		name string
+		env  func(f *fakeIdP) env
+		set  func(f *fakeIdP)
+	}{
+		{"a JWKS URL with a query", func(f *fakeIdP) env { return f.env(idp.EnvJWKSURL, "https://example.okta.com/keys?api_key="+secret) }, nil},
+		{"a relative JWKS URL with a query", func(f *fakeIdP) env { return f.env(idp.EnvJWKSURL, "example.okta.com/keys?api_key="+secret) }, nil},
+		{"a plain-http JWKS URL with a query and fragment", func(f *fakeIdP) env {
+			return f.env(idp.EnvJWKSURL, "http://example.okta.com/keys?api_key="+secret+"#"+secret)
+		}, nil},
+		{"an issuer with userinfo", func(f *fakeIdP) env { return f.env(idp.EnvIssuer, "https://admin:"+secret+"@example.okta.com/x") }, nil},
+		{"an introspection URL with a query", func(f *fakeIdP) env {
+			return f.env(idp.EnvValidation, "introspection", idp.EnvIntrospectionSecretARN, okSecretARN,
+				idp.EnvIntrospectionURL, "ftp://example.okta.com/introspect?k="+secret)
+		}, nil},
+		{"a discovered jwks_uri with a query", func(f *fakeIdP) env { return f.env() },
+			func(f *fakeIdP) { f.metadataJWKS = "https://keys.example.com/keys?sig=" + secret }},
+		{"a discovered jwks_uri with userinfo", func(f *fakeIdP) env { return f.env() },
+			func(f *fakeIdP) { f.metadataJWKS = "https://u:" + secret + "@keys.example.com/keys" }},
+		{"a discovery document naming an issuer with a query", func(f *fakeIdP) env { return f.env() },
+			func(f *fakeIdP) { f.metadataIss = f.Issuer + "?x=" + secret }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeIdP(t)
+			if tc.set != nil {
+				f.set(tc.set)
+			}
+			th := newTestHandler(t, tc.env(f), idp.Options{})
+			th.call(t, sign(t, jwt.SigningMethodRS256, getKeys(t).rsa1, "k1", f.claims()))
+			logs := th.logs.String()
+			assert.Contains(t, logs, `"level":"`, "something was logged")
+			assert.NotContains(t, logs, secret)
+		})
+	}
+}

@@ -138,7 +138,7 @@ func FromEnv(ctx context.Context, getenv func(string) string, opts Options) *Han
 	born := time.Now()
 	cfg, err := ConfigFromEnv(getenv)
 	if err != nil {
-		return broken(err, opts)
+		return broken(err, cfg, opts)
 	}
 	if cfg.Mode == ModeIntrospection && opts.Secrets == nil {
 		opts.Secrets = NewSecretsClient(getenv)
@@ -195,14 +195,20 @@ func newHandler(ctx context.Context, cfg Config, opts Options, born time.Time) *
 }
 
 // broken returns a handler that denies everything, after logging why once.
-func broken(err error, opts Options) *Handler {
+// Its refusals carry iamRoleARN when HEALTHLAKE_ROLE_ARN itself is valid:
+// HealthLake requires the field in every answer.
+func broken(err error, cfg Config, opts Options) *Handler {
 	opts.defaults()
 	variable := ""
 	if ce, ok := err.(*ConfigError); ok {
 		variable = ce.Variable()
 	}
 	opts.Logger.Error("invalid configuration; every request will be denied", "variable", variable, "error", err.Error())
-	return &Handler{cfgErr: err, log: opts.Logger, now: opts.Now, cache: tokencache.New[grant](1)}
+	var kept Config
+	if roleARN.MatchString(cfg.RoleARN) {
+		kept.RoleARN = cfg.RoleARN
+	}
+	return &Handler{cfg: kept, cfgErr: err, log: opts.Logger, now: opts.Now, cache: tokencache.New[grant](1)}
 }
 
 // newBudget bounds a request's network waits by the budget, by the end of the

@@ -249,19 +249,19 @@ func (in *introspector) call(ctx context.Context, u, auth string, token string) 
 		if errors.As(err, &uerr) {
 			err = uerr.Err // url.Error repeats the URL, which is fine, but keep it short
 		}
-		return nil, fmt.Errorf("introspection at %s: %w", u, err)
+		return nil, fmt.Errorf("introspection at %s: %w", redactURL(u), err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody)) // keep the connection reusable
 		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
-			return nil, fmt.Errorf("introspection at %s: HTTP %d: %w", u, resp.StatusCode, errClientRejected)
+			return nil, fmt.Errorf("introspection at %s: HTTP %d: %w", redactURL(u), resp.StatusCode, errClientRejected)
 		}
-		return nil, fmt.Errorf("introspection at %s: HTTP %d", u, resp.StatusCode)
+		return nil, fmt.Errorf("introspection at %s: HTTP %d", redactURL(u), resp.StatusCode)
 	}
 	var ans introspection
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(&ans); err != nil {
-		return nil, fmt.Errorf("introspection at %s: undecodable answer", u)
+		return nil, fmt.Errorf("introspection at %s: undecodable answer", redactURL(u))
 	}
 	return &ans, nil
 }

@@ -5,6 +5,12 @@
 // A SMART_ON_FHIR data store understands v1 and v2 scopes; a SMART_ON_FHIR_V1 data
 // store understands only v1, so v2 scopes are translated to the v1 scope that
 // grants no more than they do, or dropped when no such scope exists.
+//
+// A scope is one RFC 6749 scope-token (printable ASCII, no space, '"' or '\'),
+// so the chosen scopes joined by spaces split back into exactly themselves
+// whatever white space the splitter knows; v2.2 filters are limited to
+// param=value(&param=value)* over a safe character set. patient/ scopes are
+// chosen only for a token with a patient context (see LaunchContext).
 package smartscope
 
 import "strings"
@@ -69,7 +75,7 @@ var contextScopes = map[string]bool{
 
 // Parse reads one scope. Anything it does not recognise is Kind Unknown, and so
 // is any string outside RFC 6749's scope-token syntax (section 3.3: printable
-// ASCII without space, '"' or '\\'): a scope holding white space of any kind
+// ASCII without space, '"' or '\'): a scope holding white space of any kind
 // (\v, \f, U+0085, U+00A0, U+2028, ...) or a control character would read as
 // several scopes to whoever splits the answer's scope string on white space.
 func Parse(s string) Scope {

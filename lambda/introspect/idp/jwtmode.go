@@ -109,6 +109,9 @@ func checkHeader(h map[string]any) error {
 	return nil
 }
 
+// strictBase64URL is the encoding jwt/v5 decodes with under WithStrictDecoding.
+var strictBase64URL = base64.RawURLEncoding.Strict()
+
 // payloadBuffers hold decoded payloads for exactPayload, which would otherwise
 // allocate one per token.
 var payloadBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
@@ -125,7 +128,7 @@ func exactPayload(token string, c *tokenClaims) error {
 	buf := append((*bp)[:0], seg...)
 	buf = slices.Grow(buf, base64.RawURLEncoding.DecodedLen(len(seg)))
 	*bp = buf[:0]
-	n, err := base64.RawURLEncoding.Strict().Decode(buf[len(seg):cap(buf)], buf[:len(seg)])
+	n, err := strictBase64URL.Decode(buf[len(seg):cap(buf)], buf[:len(seg)])
 	if err != nil {
 		return fmt.Errorf("%w: %w", jwt.ErrTokenMalformed, err)
 	}

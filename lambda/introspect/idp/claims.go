@@ -141,7 +141,7 @@ type grant struct {
 	scope         string
 	fhirUser      string
 	patient       string
-	dropped       string // ContextDrop codes, comma-separated, for the log
+	dropped       dropSet // launch context left out, for the log
 }
 
 // toGrant reduces validated claims for a data store of version v; reason is
@@ -154,14 +154,14 @@ type grant struct {
 // token names its patient, by a valid patient claim or a fhirUser that
 // references a Patient.
 func (c *tokenClaims) toGrant(v smartscope.Version, now int64) (grant, Reason) {
-	var drops []string
+	var drops dropSet
 	fhirUser := c.FHIRUser
 	fhirUserType := ""
 	if fhirUser != "" {
 		var ok bool
 		if fhirUserType, _, ok = fhirUserRef(fhirUser); !ok {
 			fhirUser = ""
-			drops = append(drops, string(DropFHIRUser))
+			drops |= droppedFHIRUser
 		}
 	}
 	patient := c.Patient
@@ -170,13 +170,13 @@ func (c *tokenClaims) toGrant(v smartscope.Version, now int64) (grant, Reason) {
 	}
 	if patient != "" && !isFHIRID(patient) {
 		patient = ""
-		drops = append(drops, string(DropPatient))
+		drops |= droppedPatient
 	}
 	sel := smartscope.Granted(c.scopes, v, smartscope.LaunchContext{Patient: patient != "" || fhirUserType == "Patient"})
 	if sel.PatientDropped {
-		drops = append(drops, string(DropPatientScopes))
+		drops |= droppedPatientScopes
 	}
-	g := grant{dropped: strings.Join(drops, ",")}
+	g := grant{dropped: drops}
 	if !sel.Resource {
 		if sel.PatientDropped {
 			return g, ReasonPatientContext

@@ -27,6 +27,33 @@ const (
 	DropPatientScopes ContextDrop = "patient_scopes_without_patient"
 )
 
+// dropSet is a set of ContextDrop codes, small enough to keep in every cached
+// grant.
+type dropSet uint8
+
+const (
+	droppedFHIRUser dropSet = 1 << iota
+	droppedPatient
+	droppedPatientScopes
+)
+
+// dropNames renders every dropSet once, so a log line never builds the string.
+var dropNames = func() (names [8]string) {
+	for s := range dropSet(len(names)) {
+		var codes []string
+		for bit, code := range []ContextDrop{DropFHIRUser, DropPatient, DropPatientScopes} {
+			if s&(1<<bit) != 0 {
+				codes = append(codes, string(code))
+			}
+		}
+		names[s] = strings.Join(codes, ",")
+	}
+	return names
+}()
+
+// String returns the codes, comma-separated, in declaration order.
+func (s dropSet) String() string { return dropNames[s&7] }
+
 // fhirUserTypes are the resource types SMART App Launch allows fhirUser to
 // reference (the FHIR resource representing the user).
 var fhirUserTypes = [...]string{"Patient", "Practitioner", "PractitionerRole", "RelatedPerson", "Person"}

@@ -63,14 +63,16 @@ type Scope struct {
 	Filter string
 }
 
-// contextScopes are the SMART launch-context and identity scopes HealthLake
-// documents; other "launch/<x>" scopes are accepted by isLaunchScope.
-var contextScopes = map[string]bool{
-	"launch":         true,
-	"openid":         true,
-	"fhirUser":       true,
-	"offline_access": true,
-	"online_access":  true,
+// isContextScope accepts the SMART launch-context and identity scopes
+// HealthLake documents (launch, openid, fhirUser, offline_access,
+// online_access); other "launch/<x>" scopes are accepted by isLaunchScope. A
+// switch, not a map: it runs for every scope of every new token.
+func isContextScope(s string) bool {
+	switch s {
+	case "launch", "openid", "fhirUser", "offline_access", "online_access":
+		return true
+	}
+	return false
 }
 
 // Parse reads one scope. Anything it does not recognise is Kind Unknown, and so
@@ -82,7 +84,7 @@ func Parse(s string) Scope {
 	if !isScopeToken(s) {
 		return Scope{}
 	}
-	if contextScopes[s] || isLaunchScope(s) {
+	if isContextScope(s) || isLaunchScope(s) {
 		return Scope{Kind: Context}
 	}
 	compartment, rest, ok := strings.Cut(s, "/")

@@ -190,6 +190,7 @@ func (j *jwks) token(tb testing.TB) string {
 	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{
 		"iss": issuer, "aud": endpoint, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
 		"sub": "jane.doe@example.com", "uid": "00u1", "scp": []string{"launch/patient", "patient/Observation.rs"},
+		"launch_response_patient": "p-1", // patient/ scopes count only with a patient context
 	})
 	tok.Header["kid"] = "k1"
 	s, err := tok.SignedString(j.key)

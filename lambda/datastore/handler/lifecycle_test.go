@@ -72,7 +72,7 @@ func TestCancelledFirstCreation(t *testing.T) {
 			o := x.run(deleteEvent(t, created, inventedID, nil))
 			require.NoError(t, o.err)
 			assert.Equal(t, inventedID, o.id, "a Delete answers with the id it was given")
-			assert.Equal(t, "DELETED", x.datastore(id).Status)
+			assertDeletionStarted(t, x.datastore(id).Status)
 			assert.Equal(t, []string{id}, deleteRequests(x), "deleted once, after it left CREATING")
 			assert.Zero(t, refusedDeletes(x))
 			assert.Equal(t, "ACTIVE", x.datastore(otherID).Status, "another resource's data store is not touched")
@@ -107,6 +107,20 @@ func TestCancelledFirstCreation(t *testing.T) {
 		assert.Equal(t, "ACTIVE", x.datastore(retainedID).Status)
 	})
 
+	t.Run("the Delete completes once HealthLake is deleting the orphan, without waiting for DELETED", func(t *testing.T) {
+		// CREATING (up to 30 minutes) and DELETING (15-20) together would outlast
+		// the Provider's 45-minute waiter: the rollback would fail.
+		x := newHarnessWith(t, fakehealthlake.Options{PollsToSettle: 4})
+		created := createEvent(t)
+		id := startCreate(t, x, created)
+		x.stacks.SetStatus(testStackID, "ROLLBACK_IN_PROGRESS")
+
+		o := x.run(deleteEvent(t, created, inventedID, nil))
+		require.NoError(t, o.err)
+		assert.Equal(t, "DELETING", x.datastore(id).Status)
+		assert.Equal(t, []string{id}, deleteRequests(x))
+	})
+
 	t.Run("a throttled look-up while polling is retried at the next poll", func(t *testing.T) {
 		x := newHarness(t)
 		created := createEvent(t)
@@ -116,7 +130,7 @@ func TestCancelledFirstCreation(t *testing.T) {
 
 		o := x.run(deleteEvent(t, created, inventedID, nil))
 		require.NoError(t, o.err)
-		assert.Equal(t, "DELETED", x.datastore(id).Status)
+		assertDeletionStarted(t, x.datastore(id).Status)
 	})
 }
 
@@ -256,7 +270,7 @@ func TestFailedReplacement(t *testing.T) {
 		o := x.run(rollbackOf(u, "rollback-1"))
 		require.NoError(t, o.err)
 		assert.Equal(t, a, o.id)
-		assert.Equal(t, "DELETED", x.datastore(b).Status, "no stack knows it: the rollback deletes it")
+		assertDeletionStarted(t, x.datastore(b).Status, "no stack knows it: the rollback deletes it")
 		assert.Equal(t, []string{b}, deleteRequests(x))
 		assert.Zero(t, refusedDeletes(x))
 		assert.Equal(t, "ACTIVE", x.datastore(a).Status)
@@ -456,4 +470,11 @@ func TestShortFailureReasons(t *testing.T) {
 		o := x.run(e)
 		require.EqualError(t, o.err, "property DatastoreName: is required")
 	})
+}
+
+// assertDeletionStarted passes once HealthLake is deleting the orphan: the
+// handler does not wait for DELETED (see cleanUpOrphans).
+func assertDeletionStarted(t *testing.T, status string, msgAndArgs ...any) {
+	t.Helper()
+	assert.Contains(t, []string{"DELETING", "DELETED"}, status, msgAndArgs...)
 }

@@ -210,7 +210,12 @@ func (h *Handler) orphansSince(ctx context.Context, e customresource.Event, data
 
 // cleanUpOrphans moves each orphan towards DELETED: it deletes those that can
 // be deleted and waits for those still CREATING (HealthLake cannot delete them
-// yet), UPDATING or DELETING. It returns the ids not yet DELETED.
+// yet) or UPDATING. It returns the ids whose deletion has not started yet.
+//
+// An orphan that is DELETING counts as done: HealthLake finishes the deletion
+// on its own, the orphan never held data, and waiting for DELETED as well
+// (15-20 minutes, after up to 30 minutes of CREATING) would run past the
+// Provider's 45-minute waiter and fail the stack's rollback.
 //
 // data is onEvent's Data, or isComplete's (see orphansSince).
 func (h *Handler) cleanUpOrphans(ctx context.Context, e customresource.Event, data map[string]any, kind orphanKind, log *slog.Logger) ([]string, error) {
@@ -229,9 +234,9 @@ func (h *Handler) cleanUpOrphans(ctx context.Context, e customresource.Event, da
 			return nil, err
 		}
 		switch p.DatastoreStatus {
-		case types.DatastoreStatusDeleted:
+		case types.DatastoreStatusDeleted, types.DatastoreStatusDeleting:
 			continue
-		case types.DatastoreStatusCreating, statusUpdating, types.DatastoreStatusDeleting:
+		case types.DatastoreStatusCreating, statusUpdating:
 			log.Info("waiting for the orphaned data store", "datastoreId", id, "status", string(p.DatastoreStatus))
 		default:
 			_, err := h.client.DeleteFHIRDatastore(ctx, &healthlake.DeleteFHIRDatastoreInput{DatastoreId: aws.String(id)})

@@ -69,14 +69,9 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 	// The body is read once and replayed: a retry needs the same bytes again and
 	// the SDK's bodies are small JSON documents.
-	var body []byte
-	if req.Body != nil && req.Body != http.NoBody {
-		var err error
-		body, err = io.ReadAll(req.Body)
-		_ = req.Body.Close()
-		if err != nil {
-			return nil, fmt.Errorf("reading request body: %w", err)
-		}
+	body, err := readBody(req)
+	if err != nil {
+		return nil, err
 	}
 
 	ctx := req.Context()
@@ -210,4 +205,19 @@ func (c *cancelOnClose) Close() error {
 	err := c.ReadCloser.Close()
 	c.cancel()
 	return err
+}
+
+// readBody reads and closes req's body, so a transport that sends the request
+// more than once can replay the same bytes; the SDK's bodies are small JSON
+// documents. A request without a body gives nil.
+func readBody(req *http.Request) ([]byte, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return nil, nil
+	}
+	body, err := io.ReadAll(req.Body)
+	_ = req.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("reading request body: %w", err)
+	}
+	return body, nil
 }

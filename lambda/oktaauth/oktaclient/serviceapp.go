@@ -127,14 +127,9 @@ func (a *serviceAppAuth) RoundTrip(req *http.Request) (*http.Response, error) {
 	if got := req.Header.Get("Authorization"); got != "Bearer "+sdkPlaceholderToken {
 		return nil, errors.New("oktaclient: refusing a request not prepared by the okta client (unexpected Authorization header)")
 	}
-	var body []byte
-	if req.Body != nil && req.Body != http.NoBody {
-		var err error
-		body, err = io.ReadAll(req.Body)
-		_ = req.Body.Close()
-		if err != nil {
-			return nil, fmt.Errorf("reading request body: %w", err)
-		}
+	body, err := readBody(req)
+	if err != nil {
+		return nil, err
 	}
 	ctx := req.Context()
 	for attempt := 1; ; attempt++ {

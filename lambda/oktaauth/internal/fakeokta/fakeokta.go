@@ -29,6 +29,7 @@ package fakeokta
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -76,6 +77,10 @@ type Options struct {
 	// domain configured or the Dynamic authorization server feature
 	// available"). Default: neither, so issuerMode is omitted.
 	DynamicIssuer bool
+	// TLS serves HTTPS (httptest's certificate, valid for 127.0.0.1) instead
+	// of plain HTTP, for clients that refuse an http org URL, such as the
+	// handler binary run as is; CertificatePEM is the certificate to trust.
+	TLS bool
 }
 
 var fakes atomic.Uint64
@@ -178,9 +183,23 @@ func New(t testing.TB, opts Options) *Server {
 	everyone.Profile.Name, everyone.Profile.Description = "Everyone", "All users in your organization"
 	s.groups = []*Group{everyone}
 	s.asNonce = s.newSecret()[:32]
-	s.Server = httptest.NewServer(s.delayed(http.HandlerFunc(s.serve)))
+	handler := s.delayed(http.HandlerFunc(s.serve))
+	if opts.TLS {
+		s.Server = httptest.NewTLSServer(handler)
+	} else {
+		s.Server = httptest.NewServer(handler)
+	}
 	t.Cleanup(s.Close)
 	return s
+}
+
+// CertificatePEM is the server certificate in PEM, for SSL_CERT_FILE; nil
+// without Options.TLS.
+func (s *Server) CertificatePEM() []byte {
+	if s.Certificate() == nil {
+		return nil
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate().Raw})
 }
 
 // Inject adds a fault and returns it (its counters can be read with Fired).

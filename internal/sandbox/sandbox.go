@@ -306,6 +306,9 @@ func Start(cfg Config) (_ *Sandbox, err error) {
 	if cfg.Validation == "introspection" {
 		env = append(env, "SMART_INTROSPECTION_SECRET_ARN="+secretARN)
 	}
+	if cfg.EHRLaunch != nil {
+		env = append(env, "SMART_EHR_LAUNCH=true")
+	}
 	sb.idp, err = lambdaruntime.Start(lambdaruntime.Config{
 		Name:    "smart-healthlake-token-validator",
 		Command: cfg.IdPBinary,

@@ -26,6 +26,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -85,6 +86,7 @@ type world struct {
 	hookSlow atomic.Int64 // delay added to each hook answer, nanoseconds
 	hook500  atomic.Bool  // the hook's front answers 500 without running it
 	secret   string
+	idpLog   syncBuffer   // the validator process's log lines
 	browser  *http.Client // the app's user agent: follows redirects until the app's redirect URI
 	client   *http.Client // the app's back end
 }
@@ -106,7 +108,7 @@ func newWorld(t *testing.T) *world {
 	t.Cleanup(w.proxy.Close)
 
 	sb, err := sandbox.Start(sandbox.Config{
-		IdPBinary: idpBinary, Dir: t.TempDir(), LambdaOutput: io.Discard,
+		IdPBinary: idpBinary, Dir: t.TempDir(), LambdaOutput: &w.idpLog,
 		EHRLaunch: &sandbox.EHRLaunch{
 			Callback: w.proxy.URL + launchflow.PathCallback,
 			HookURL:  w.proxy.URL + launchflow.PathHook, HookAuthorization: w.secret,
@@ -489,8 +491,29 @@ func TestEHRLaunchRefusals(t *testing.T) {
 		if st == http.StatusOK {
 			t.Fatalf("FHIR search with the unchanged token = %d %v", st, b)
 		}
-		t.Logf("FHIR search with the unchanged token: %d %v", st, b)
+		// Refused by the validator for the missing marker, not by the emulator.
+		if !strings.Contains(w.idpLog.String(), `"launch_context_unverified"`) {
+			t.Fatalf("the validator did not log launch_context_unverified; FHIR answered %d %v", st, b)
+		}
 	})
+}
+
+// syncBuffer is a bytes.Buffer safe for the Lambda emulator's writer goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func randomHex(n int) string {

@@ -139,7 +139,7 @@ func newWorld(t *testing.T) *world {
 	env := map[string]string{
 		launchflow.EnvTable: "ehr", launchflow.EnvOktaIssuer: sb.Issuer, launchflow.EnvFHIRAudience: sb.FHIREndpoint,
 		launchflow.EnvPublicURL:     w.proxy.URL,
-		launchflow.EnvClients:       fmt.Sprintf(`{%q:[%q],%q:["https://other.example/cb"]}`, sandbox.EHRAppClientID, appRedirect, otherAppID),
+		launchflow.EnvClients:       fmt.Sprintf(`[{"client_id":%q,"redirect_uris":[%q]},{"client_id":%q,"redirect_uris":["https://other.example/cb"]}]`, sandbox.EHRAppClientID, appRedirect, otherAppID),
 		launchflow.EnvEHRPrincipals: ehrRoleARN,
 		launchflow.EnvHookSecretARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:ehr-hook-AbCdEf",
 	}

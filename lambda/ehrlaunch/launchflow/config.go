@@ -50,7 +50,8 @@ type Config struct {
 	// PublicURL is this API's base URL; the callback is PublicURL + "/callback".
 	PublicURL string
 	// Clients are the SMART apps that may use the proxy, by client id, with
-	// their registered redirect URIs.
+	// their registered redirect URIs (EHRLAUNCH_CLIENTS: a JSON array of
+	// {"client_id", "redirect_uris"}).
 	Clients map[string][]string
 	// EHRPrincipals are the IAM role ARNs whose SigV4-signed calls may
 	// register launches.
@@ -104,13 +105,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 
 	if raw := getenv(EnvClients); raw == "" {
 		bad(EnvClients, "required")
-	} else if err := json.Unmarshal([]byte(raw), &c.Clients); err != nil {
-		bad(EnvClients, "not a JSON object of client id to redirect URIs: %v", err)
+	} else if apps, err := parseClients(raw); err != nil {
+		bad(EnvClients, "%v", err)
 	} else {
+		c.Clients = apps
 		for id, uris := range c.Clients {
-			if len(uris) == 0 {
-				bad(EnvClients, "client %q has no redirect URI", id)
-			}
 			for _, u := range uris {
 				if err := checkRedirect(u); err != nil {
 					bad(EnvClients, "client %q: %v", id, err)
@@ -154,6 +153,37 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		return c, fmt.Errorf("invalid configuration: %s", strings.Join(errs, "; "))
 	}
 	return c, nil
+}
+
+// parseClients reads EHRLAUNCH_CLIENTS: a JSON array of
+// {"client_id": ..., "redirect_uris": [...]} (an array, not an object keyed by
+// client id, so that CloudFormation can fill in client ids at deploy time).
+func parseClients(raw string) (map[string][]string, error) {
+	var list []struct {
+		ClientID     string   `json:"client_id"`
+		RedirectURIs []string `json:"redirect_uris"`
+	}
+	dec := json.NewDecoder(strings.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&list); err != nil {
+		return nil, fmt.Errorf(`not a JSON array of {"client_id", "redirect_uris"}: %v`, err)
+	}
+	out := map[string][]string{}
+	for _, a := range list {
+		switch {
+		case a.ClientID == "":
+			return nil, fmt.Errorf("an app without client_id")
+		case len(a.RedirectURIs) == 0:
+			return nil, fmt.Errorf("client %q has no redirect URI", a.ClientID)
+		case out[a.ClientID] != nil:
+			return nil, fmt.Errorf("client %q is listed twice", a.ClientID)
+		}
+		out[a.ClientID] = a.RedirectURIs
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no app")
+	}
+	return out, nil
 }
 
 func seconds(s string, def, maxD time.Duration) (time.Duration, error) {

@@ -83,7 +83,7 @@ func newHarness(t *testing.T) *harness {
 		launchflow.EnvOktaIssuer:    h.okta.URL + "/oauth2/aus1ehrlaunch",
 		launchflow.EnvFHIRAudience:  fhirAud,
 		launchflow.EnvPublicURL:     h.srv.URL,
-		launchflow.EnvClients:       `{"` + appID + `":["` + appRedir + `"],"` + otherApp + `":["` + otherRedir + `"]}`,
+		launchflow.EnvClients:       `[{"client_id":"` + appID + `","redirect_uris":["` + appRedir + `"]},{"client_id":"` + otherApp + `","redirect_uris":["` + otherRedir + `"]}]`,
 		launchflow.EnvEHRPrincipals: ehrRole,
 		launchflow.EnvHookSecretARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:ehr-hook-AbCdEf",
 		launchflow.EnvCORSOrigins:   "https://app.example",

@@ -81,4 +81,8 @@ type Support struct {
 	// RefreshTokens: user-facing apps get refresh tokens with offline_access
 	// (permission-offline).
 	RefreshTokens bool
+	// EHRLaunch: the EHR launch proxy (constructs/ehrlaunch) resolves launch
+	// contexts (launch-ehr, context-ehr-patient, context-ehr-encounter, with a
+	// user-facing app and the launch scope).
+	EHRLaunch bool
 }

@@ -6,11 +6,14 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -55,6 +58,7 @@ type harness struct {
 	caller string           // the SigV4 principal API Gateway would report
 	oktaFn http.HandlerFunc
 	cfg    launchflow.Config
+	logs   *bytes.Buffer // the server's JSON log
 }
 
 func newHarness(t *testing.T) *harness {
@@ -93,8 +97,9 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	store := launchstore.New(dynamodb.NewFromConfig(awsCfg), table, h.clock.now)
+	h.logs = &bytes.Buffer{}
 	s, err := launchflow.New(h.cfg, store, launchflow.Options{
-		HookSecret: hookSecret, Now: h.clock.now,
+		HookSecret: hookSecret, Now: h.clock.now, Logger: slog.New(slog.NewJSONHandler(&lockedWriter{w: h.logs}, nil)),
 		Caller: func(*http.Request) (string, bool) { return h.caller, h.caller != "" },
 	})
 	if err != nil {
@@ -102,6 +107,17 @@ func newHarness(t *testing.T) *harness {
 	}
 	mux.Handle("/", s)
 	return h
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // noRedirect is a client that shows redirects instead of following them.

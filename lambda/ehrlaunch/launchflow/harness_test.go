@@ -50,7 +50,7 @@ func (c *clock) now() time.Time          { return time.Unix(c.t.Load(), 0) }
 func (c *clock) advance(d time.Duration) { c.t.Add(int64(d / time.Second)) }
 
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	fake   *fakedynamodb.Server
 	clock  *clock
@@ -61,7 +61,7 @@ type harness struct {
 	logs   *bytes.Buffer // the server's JSON log
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	h := &harness{t: t, clock: &clock{}, caller: ehrSession}
 	h.clock.t.Store(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC).Unix())

@@ -36,7 +36,7 @@ import (
 const Entry = "lambda/ehrlaunch"
 
 // StageName is the API's stage.
-const StageName = "launch"
+const StageName = "smart"
 
 // App is a SMART app the proxy may launch.
 type App struct {

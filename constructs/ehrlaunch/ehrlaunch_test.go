@@ -61,7 +61,7 @@ func TestOnlyLaunchNeedsSigV4AndOnlyTheEHRRoleMayCallIt(t *testing.T) {
 	policies, err := json.Marshal(tpl.FindResources(jsii.String("AWS::IAM::Policy"), nil))
 	require.NoError(t, err)
 	require.Contains(t, string(policies), `"execute-api:Invoke"`)
-	require.Contains(t, string(policies), `/launch/POST/launch`)
+	require.Contains(t, string(policies), `/smart/POST/launch`)
 	require.NotContains(t, string(policies), `dynamodb:Scan`, "the function needs item operations only")
 	require.NotContains(t, string(policies), `dynamodb:*`)
 	cdktest.Try(t, func() {
@@ -74,6 +74,22 @@ func TestOnlyLaunchNeedsSigV4AndOnlyTheEHRRoleMayCallIt(t *testing.T) {
 			}},
 		})
 	})
+}
+
+func TestTheFunctionKnowsItsOwnStageURL(t *testing.T) {
+	stack := cdktest.NewStack(t)
+	e := ehrlaunch.NewEhrLaunch(stack, jsii.String("Ehr"), props(stack))
+	tpl := cdktest.Template(t, stack)
+	fns, err := json.Marshal(tpl.FindResources(jsii.String("AWS::Lambda::Function"), nil))
+	require.NoError(t, err)
+	// https://<api id>.execute-api.<region>.<suffix>/smart, built from the API id
+	// (not the stage, which depends on the function: a cycle).
+	require.Contains(t, string(fns), `"EHRLAUNCH_PUBLIC_URL":{"Fn::Join":["",["https://",{"Ref":"`)
+	require.Contains(t, string(fns), `".execute-api.us-east-1.",{"Ref":"AWS::URLSuffix"},"/smart"]]}`)
+	cb, err := json.Marshal(stack.Resolve(e.CallbackUrl()))
+	require.NoError(t, err)
+	require.Contains(t, string(cb), `/smart`)
+	require.Contains(t, string(cb), `/callback`)
 }
 
 func TestAccessLogsLeaveQueriesOut(t *testing.T) {

@@ -112,7 +112,7 @@ func newWorld(t *testing.T) *world {
 		EHRLaunch: &sandbox.EHRLaunch{
 			Callback: w.proxy.URL + launchflow.PathCallback,
 			HookURL:  w.proxy.URL + launchflow.PathHook, HookAuthorization: w.secret,
-			HookTimeout: 500 * time.Millisecond, // Okta's is 3 s; shortened to keep the test quick
+			HookTimeout: time.Second, // Okta's is 3 s; shortened to keep the test quick
 		},
 	})
 	if err != nil {
@@ -466,7 +466,7 @@ func TestEHRLaunchRefusals(t *testing.T) {
 		}
 	})
 	t.Run("a hook that times out yields no token that reads patient data", func(t *testing.T) {
-		w.hookSlow.Store(int64(700 * time.Millisecond))
+		w.hookSlow.Store(int64(1300 * time.Millisecond))
 		defer w.hookSlow.Store(0)
 		before := w.sb.HookFailedOpen()
 		a := newApp()

@@ -37,12 +37,13 @@ const (
 	ReasonAudience        Reason = "audience_mismatch"
 	ReasonNoSMARTScope    Reason = "no_smart_scope"
 	ReasonPatientContext  Reason = "patient_context_missing" // only patient/ scopes, and no valid patient context
+	ReasonInactive        Reason = "introspection_inactive"
+	ReasonTokenType       Reason = "token_type_not_bearer" // introspection says it is not an access token
+	ReasonClaimsInvalid   Reason = "claims_invalid"        // any other claim check jwt/v5 reports
+
 	// ReasonLaunchUnverified: only patient/ scopes in an EHR launch token
 	// without the launch token hook's marker (SMART_EHR_LAUNCH=true).
 	ReasonLaunchUnverified Reason = "launch_context_unverified"
-	ReasonInactive         Reason = "introspection_inactive"
-	ReasonTokenType        Reason = "token_type_not_bearer" // introspection says it is not an access token
-	ReasonClaimsInvalid    Reason = "claims_invalid"        // any other claim check jwt/v5 reports
 )
 
 // Deny reasons about the authorization server or AWS.

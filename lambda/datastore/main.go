@@ -21,11 +21,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/healthlake"
 
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/handler"
+	"github.com/openhealthstack/smart-healthlake/lambda/internal/lambdalog"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/healthlakeapi"
 )
 
 func main() {
-	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	logger := lambdalog.New(os.Stdout, os.Getenv)
 	mode := os.Getenv("HANDLER_MODE")
 	if mode != "onEvent" && mode != "isComplete" {
 		logger.Error("HANDLER_MODE must be onEvent or isComplete", "handlerMode", mode)

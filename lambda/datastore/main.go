@@ -21,8 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/healthlake"
 
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/handler"
-	"github.com/openhealthstack/smart-healthlake/lambda/internal/lambdalog"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/healthlakeapi"
+	"github.com/openhealthstack/smart-healthlake/lambda/internal/lambdalog"
 )
 
 func main() {

@@ -38,6 +38,9 @@ type decision struct {
 	hashed  bool
 	key     tokencache.Key
 	detail  error // safe to log: about our set-up, never the token
+	// Who asked, set once the token is known genuine (validated now or
+	// earlier): the client id and the Okta user id.
+	clientID, userID string
 }
 
 func (h *Handler) decide(ctx context.Context, ev *Event, d *decision) Response {
@@ -80,6 +83,7 @@ func (h *Handler) decide(ctx context.Context, ev *Event, d *decision) Response {
 		// Checked before the audience: no SMART scope is a property of the token
 		// alone, so the reason is the same for every data store.
 		d.reason = ReasonNoSMARTScope
+		d.clientID, d.userID = claims.clientID(), claims.UID
 		return h.deny(ev)
 	}
 	if !h.noCache {
@@ -95,6 +99,7 @@ func (h *Handler) decide(ctx context.Context, ev *Event, d *decision) Response {
 // answer checks the one thing that depends on the request, the audience against
 // this event's data store, and builds the answer.
 func (h *Handler) answer(ev *Event, d *decision, g *grant, reason Reason) Response {
+	d.clientID, d.userID = g.clientID, g.userID
 	if !h.auds.accepts(g.aud, ev.DatastoreEndpoint) {
 		d.reason = ReasonAudience
 		return h.deny(ev)
@@ -147,7 +152,7 @@ func (h *Handler) logDecision(ctx context.Context, d *decision, start time.Time)
 	// The record is built here rather than with Logger.LogAttrs, which looks up
 	// the caller's program counter on every call: a cost on every request for a
 	// source location nobody reads.
-	var attrs [9]slog.Attr
+	var attrs [11]slog.Attr
 	n := copy(attrs[:], []slog.Attr{
 		slog.String("decision", outcome),
 		slog.String("reason", string(d.reason)),
@@ -161,6 +166,14 @@ func (h *Handler) logDecision(ctx context.Context, d *decision, start time.Time)
 		attrs[n] = slog.String("token_sha256", hex.EncodeToString(d.key[:6]))
 		n++
 	}
+	if id, ok := loggableID(d.clientID); ok {
+		attrs[n] = slog.String("client_id", id)
+		n++
+	}
+	if id, ok := loggableID(d.userID); ok {
+		attrs[n] = slog.String("user_id", id)
+		n++
+	}
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		attrs[n] = slog.String("request_id", lc.AwsRequestID)
 		n++
@@ -172,6 +185,25 @@ func (h *Handler) logDecision(ctx context.Context, d *decision, start time.Time)
 	r := slog.NewRecord(time.Now(), slog.LevelInfo, "authorization", 0)
 	r.AddAttrs(attrs[:n]...)
 	_ = handler.Handle(ctx, r)
+}
+
+// maxLogID bounds a logged client or user id; Okta's are 20 characters.
+const maxLogID = 128
+
+// loggableID reports whether a client or user id may be logged: an
+// identifier, not an e-mail address (an authorization server that puts the
+// login in "uid" or "cid") nor anything with spaces or control characters
+// (a name, or an attempt to forge log lines).
+func loggableID(s string) (string, bool) {
+	if s == "" || len(s) > maxLogID {
+		return "", false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '@' || c <= ' ' || c >= 0x7f {
+			return "", false
+		}
+	}
+	return s, true
 }
 
 func clip(s string) string {

@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -111,6 +112,9 @@ func NewSmartHealthLakeStack(scope constructs.Construct, env envconfig.Environme
 		Validation:               jsii.String(env.TokenValidator.Validation),
 		ProvisionedConcurrency:   jsii.Number(float64(env.TokenValidator.ProvisionedConcurrency)),
 		LogRetention:             retentionDays[env.LogRetentionDays],
+		LogLevel:                 awslambda.ApplicationLogLevel(env.LogLevel),
+		TokenValidatorLogLevel:   awslambda.ApplicationLogLevel(env.TokenValidator.LogLevel),
+		DashboardName:            jsii.String(env.StackName()),
 	})
 
 	output := func(id, description string, value *string) {
@@ -139,6 +143,7 @@ func NewSmartHealthLakeStack(scope constructs.Construct, env envconfig.Environme
 			output(c.id, c.description, c.value)
 		}
 	}
+	output("DashboardUrl", "CloudWatch dashboard of the token validator's decisions, latency and errors", shl.DashboardUrl())
 	output("AlarmTopicArn", "SNS topic of the token validator's alarms: subscribe your on-call here", shl.AlarmTopic().TopicArn())
 	if secret := shl.ClientSecret(); secret != nil {
 		output("ClientSecretArn", "Secrets Manager secret holding the confidential client's secret (the value is never output)", secret.SecretArn())

@@ -195,6 +195,9 @@ func NewSmartAuthorizationServer(scope constructs.Construct, id *string, props *
 			ReservedConcurrentExecutions: jsii.Number(handlerConcurrency),
 			LogGroup:                     handlerLogs,
 			LoggingFormat:                awslambda.LoggingFormat_JSON,
+			ApplicationLogLevelV2:        s.LogLevel,
+			// Every change it makes, traced with its AWS calls' latency.
+			Tracing: awslambda.Tracing_ACTIVE,
 		},
 	})
 	for _, st := range a.handlerPolicies() {
@@ -206,6 +209,7 @@ func NewSmartAuthorizationServer(scope constructs.Construct, id *string, props *
 		Logs:        a.logs,
 		OnEvent:     a.function,
 		Concurrency: handlerConcurrency,
+		LogLevel:    s.LogLevel,
 		Excuses:     excuses,
 	})
 

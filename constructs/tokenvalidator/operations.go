@@ -6,12 +6,10 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
 
 // The decision metrics come from CloudWatch Logs metric filters on the
@@ -255,17 +253,6 @@ func (v *TokenValidator) addQueries() {
 		Sort:             jsii.String("@timestamp desc"),
 		Limit:            jsii.Number(100),
 	})
-}
-
-// suppressXRayWildcard excuses the statement Lambda's active tracing adds to
-// the function's role.
-func suppressXRayWildcard(fn awslambda.Function) {
-	cdknag.NagSuppressions_AddResourceSuppressions(fn.Role(), &[]*cdknag.NagPackSuppression{{
-		Id: jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("Active X-Ray tracing: CDK grants xray:PutTraceSegments and xray:PutTelemetryRecords, " +
-			"which support no resource-level permissions, so the resource is *."),
-		AppliesTo: &[]any{jsii.String("Resource::*")},
-	}}, jsii.Bool(true))
 }
 
 var _ constructs.IConstruct = (*TokenValidator)(nil)

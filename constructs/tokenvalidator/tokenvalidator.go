@@ -242,10 +242,6 @@ func NewTokenValidator(scope constructs.Construct, id *string, props *TokenValid
 		}),
 	})
 
-	if p.Tracing == awslambda.Tracing_ACTIVE {
-		suppressXRayWildcard(v.function)
-	}
-
 	v.denialMinimum = *p.DenialRateMinimumDecisions
 	v.ops = newOperations(v, &p)
 	v.addAlarms(&p)

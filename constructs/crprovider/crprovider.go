@@ -101,9 +101,6 @@ type Props struct {
 	TotalTimeout  awscdk.Duration
 	// Concurrency reserved for each of the framework's functions.
 	Concurrency float64
-	// LogLevel is the application log level of the framework's functions,
-	// whose logs are JSON like the handlers'. Default: INFO.
-	LogLevel awslambda.ApplicationLogLevel
 	// Excuses are the construct's reasons for the functions' findings. They
 	// hold for the framework's functions too, which only relay CloudFormation's
 	// requests to the handlers, and are applied to them. Required.
@@ -196,17 +193,7 @@ func New(scope constructs.Construct, props *Props) customresources.Provider {
 	var fns []constructs.IConstruct
 	for _, id := range functions {
 		fn := provider.Node().FindChild(jsii.String(id))
-		cfn := fn.Node().DefaultChild().(awslambda.CfnFunction)
-		cfn.SetReservedConcurrentExecutions(jsii.Number(props.Concurrency))
-		// The Provider API sets only the log group: JSON lines at a log level,
-		// like every function of this module.
-		level := props.LogLevel
-		if level == "" {
-			level = awslambda.ApplicationLogLevel_INFO
-		}
-		cfn.AddPropertyOverride(jsii.String("LoggingConfig.LogFormat"), jsii.String("JSON"))
-		cfn.AddPropertyOverride(jsii.String("LoggingConfig.ApplicationLogLevel"), jsii.String(string(level)))
-		cfn.AddPropertyOverride(jsii.String("LoggingConfig.SystemLogLevel"), jsii.String("INFO"))
+		fn.Node().DefaultChild().(awslambda.CfnFunction).SetReservedConcurrentExecutions(jsii.Number(props.Concurrency))
 		fns = append(fns, fn)
 	}
 	suppressNagFindings(provider, props, fns, roles)

@@ -167,7 +167,6 @@ func NewSmartDatastore(scope constructs.Construct, id *string, props *SmartDatas
 		QueryInterval: awscdk.Duration_Seconds(jsii.Number(QueryIntervalSeconds)),
 		TotalTimeout:  awscdk.Duration_Minutes(jsii.Number(TotalTimeoutMinutes)),
 		Concurrency:   handlerConcurrency,
-		LogLevel:      s.LogLevel,
 		Excuses:       excuses,
 	})
 

@@ -209,7 +209,6 @@ func NewSmartAuthorizationServer(scope constructs.Construct, id *string, props *
 		Logs:        a.logs,
 		OnEvent:     a.function,
 		Concurrency: handlerConcurrency,
-		LogLevel:    s.LogLevel,
 		Excuses:     excuses,
 	})
 

@@ -265,9 +265,11 @@ type SmartAuthorizationServerProps struct {
 	// CloudWatch Logs (logkey.New makes such a key; logkey.AllowLogs adapts one).
 	// Default: a new key from logkey.New.
 	LogEncryptionKey awskms.IKey
-	// LogLevel is the application log level of the handler and of the
-	// Provider framework's functions (LoggingConfig, honoured by the Go code
-	// through AWS_LAMBDA_LOG_LEVEL). Default: awslambda.ApplicationLogLevel_INFO.
+	// LogLevel is the application log level of the handler (LoggingConfig,
+	// honoured by the Go code through AWS_LAMBDA_LOG_LEVEL). The Provider
+	// framework's functions keep aws-cdk-lib's FATAL: at any lower level they
+	// log CloudFormation's events, pre-signed response URLs included.
+	// Default: awslambda.ApplicationLogLevel_INFO.
 	LogLevel awslambda.ApplicationLogLevel
 }
 

@@ -86,7 +86,13 @@ func NewSmartHealthLakeStack(scope constructs.Construct, env envconfig.Environme
 		tags[k] = v
 	}
 	for _, k := range sortedKeys(tags) {
-		awscdk.Tags_Of(stack).Add(jsii.String(k), jsii.String(tags[k]), nil)
+		awscdk.Tags_Of(stack).Add(jsii.String(k), jsii.String(tags[k]), &awscdk.TagProps{
+			// Tags on AWS::CloudWatch::Dashboard are recent in CloudFormation
+			// (aws-cdk-lib 2.276 renders them; cfn-lint 1.51's schema refuses
+			// them, E3002): a dashboard costs nothing to attribute, so it goes
+			// untagged rather than risk a region that does not take them yet.
+			ExcludeResourceTypes: jsii.Strings("AWS::CloudWatch::Dashboard"),
+		})
 	}
 
 	removal := awscdk.RemovalPolicy_RETAIN

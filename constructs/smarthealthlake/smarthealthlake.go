@@ -14,7 +14,9 @@
 //     (its clients, patient claim), and the Lambda (or its
 //     provisioned-concurrency alias);
 //  5. the Okta audience is set to the data store's endpoint, which exists only now;
-//  6. the role's trust and permissions are bound to the data store's ARN.
+//  6. the role's trust and permissions are bound to the data store's ARN;
+//  7. the operations dashboard watches the validator and the handlers
+//     (Dashboard, DashboardUrl).
 package smarthealthlake
 
 import (

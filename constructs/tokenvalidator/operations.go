@@ -8,7 +8,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawslogs"
-	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 )
 
@@ -254,5 +253,3 @@ func (v *TokenValidator) addQueries() {
 		Limit:            jsii.Number(100),
 	})
 }
-
-var _ constructs.IConstruct = (*TokenValidator)(nil)

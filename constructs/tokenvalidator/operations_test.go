@@ -166,7 +166,8 @@ func TestBadOperationsPropsAreNamed(t *testing.T) {
 			p.DurationP99Threshold = awscdk.Duration_Seconds(jsii.Number(2))
 		},
 			"props.DurationP99Threshold must be above 0 and below HealthLake's 1-second budget, got 2000 ms"},
-		"an AWS-like namespace with odd characters": {func(p *tokenvalidator.TokenValidatorProps) { p.MetricNamespace = jsii.String("a$b") }, "props.MetricNamespace"},
+		"a namespace with odd characters": {func(p *tokenvalidator.TokenValidatorProps) { p.MetricNamespace = jsii.String("a$b") }, "props.MetricNamespace"},
+		"an AWS namespace":                {func(p *tokenvalidator.TokenValidatorProps) { p.MetricNamespace = jsii.String("AWS/Lambda") }, "props.MetricNamespace"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			stack := cdktest.NewStack(t)
@@ -182,4 +183,20 @@ func TestBadOperationsPropsAreNamed(t *testing.T) {
 		msg := cdktest.Panics(t, func() { v.MetricDenials("Expired Token", nil) })
 		assert.Contains(t, msg, "reason must be a reason code")
 	})
+}
+
+func TestAMetricNamespaceOfOnesOwnReachesFiltersAlarmsAndMetrics(t *testing.T) {
+	stack := cdktest.NewStack(t)
+	props := minimal(stack)
+	props.MetricNamespace = jsii.String("Clinic/SMART")
+	v := tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), props)
+	tpl := cdktest.Template(t, stack)
+	filters := cdktest.OfType(cdktest.Resources(t, tpl), "AWS::Logs::MetricFilter")
+	require.Len(t, filters, 3)
+	for id, f := range filters {
+		tr := cdktest.AsList(f.Properties["MetricTransformations"])[0].(map[string]any)
+		require.Equal(t, "Clinic/SMART", tr["MetricNamespace"], id)
+	}
+	require.Equal(t, "Clinic/SMART", *v.MetricDenials("expired", nil).Namespace())
+	require.Equal(t, "Clinic/SMART", *v.MetricDecisions(tokenvalidator.DecisionAllow, nil).Namespace())
 }

@@ -413,7 +413,7 @@ func (p TokenValidatorProps) validate() error {
 			errs = append(errs, fmt.Sprintf("props.DurationP99Threshold must be above 0 and below HealthLake's 1-second budget, got %v ms", ms))
 		}
 	}
-	if p.MetricNamespace != nil && !*awscdk.Token_IsUnresolved(p.MetricNamespace) && !metricNamespace.MatchString(*p.MetricNamespace) {
+	if p.MetricNamespace != nil && !*awscdk.Token_IsUnresolved(p.MetricNamespace) && (!metricNamespace.MatchString(*p.MetricNamespace) || strings.HasPrefix(*p.MetricNamespace, "AWS/")) {
 		errs = append(errs, fmt.Sprintf("props.MetricNamespace must be 1-255 letters, digits or . - _ / # : and spaces, not starting with AWS/, got %q", *p.MetricNamespace))
 	}
 	if len(errs) > 0 {

@@ -29,17 +29,18 @@ type tokenClaims struct {
 	// RawScope is the RFC 9068 "scope" string (an array is tolerated).
 	RawScope any `json:"scope"`
 	// RawScp is Okta's array of scopes (a string is tolerated).
-	RawScp any    `json:"scp"`
-	UID    string `json:"uid"`
+	RawScp                any    `json:"scp"`
+	UID                   string `json:"uid"`
+	FHIRUser              string `json:"fhirUser"`
+	Patient               string `json:"patient"`
+	LaunchResponsePatient string `json:"launch_response_patient"`
+
 	// RawCID (Okta's "cid") and RawClientID (RFC 9068 and RFC 7662
 	// "client_id") name the client the token was issued to. They are only
 	// logged, so a value of another type is ignored rather than refusing the
 	// token.
-	RawCID                any    `json:"cid"`
-	RawClientID           any    `json:"client_id"`
-	FHIRUser              string `json:"fhirUser"`
-	Patient               string `json:"patient"`
-	LaunchResponsePatient string `json:"launch_response_patient"`
+	RawCID      any `json:"cid"`
+	RawClientID any `json:"client_id"`
 
 	// Set by normalize.
 	audience, scopes []string
@@ -145,12 +146,13 @@ type grant struct {
 	iat, nbf, exp int64
 	uid           string
 	scope         string
+	fhirUser      string
+	patient       string
+
 	// clientID and userID say who asked, for the decision log: the client
 	// ("cid" or "client_id") and the Okta user id ("uid", never "sub", which
 	// Okta sets to the user's login, often an e-mail address).
 	clientID, userID string
-	fhirUser         string
-	patient          string
 }
 
 // toGrant reduces validated claims; ok is false when no SMART resource scope

@@ -150,6 +150,9 @@ func NewSmartDatastore(scope constructs.Construct, id *string, props *SmartDatas
 				Role:                         role,
 				LogGroup:                     logs,
 				LoggingFormat:                awslambda.LoggingFormat_JSON,
+				ApplicationLogLevelV2:        s.LogLevel,
+				// Every change it makes, traced with its AWS calls' latency.
+				Tracing: awslambda.Tracing_ACTIVE,
 			},
 		})
 	}

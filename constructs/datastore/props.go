@@ -89,6 +89,12 @@ type SmartDatastoreProps struct {
 	// a key; logkey.AllowLogs adapts one).
 	// Default: a new key from logkey.New.
 	LogEncryptionKey awskms.IKey
+	// LogLevel is the application log level of the handler (LoggingConfig,
+	// honoured by the Go code through AWS_LAMBDA_LOG_LEVEL). The Provider
+	// framework's functions keep aws-cdk-lib's FATAL: at any lower level they
+	// log CloudFormation's events, pre-signed response URLs included.
+	// Default: awslambda.ApplicationLogLevel_INFO.
+	LogLevel awslambda.ApplicationLogLevel
 }
 
 // settings are the props with defaults applied and values resolved to what the
@@ -112,6 +118,9 @@ func withDefaults(in *SmartDatastoreProps) settings {
 	}
 	if s.LogRetention == "" {
 		s.LogRetention = awslogs.RetentionDays_ONE_YEAR
+	}
+	if s.LogLevel == "" {
+		s.LogLevel = awslambda.ApplicationLogLevel_INFO
 	}
 	if s.RemovalPolicy == "" {
 		s.RemovalPolicy = awscdk.RemovalPolicy_RETAIN

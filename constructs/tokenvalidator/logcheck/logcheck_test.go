@@ -80,7 +80,8 @@ func validatorLines(t *testing.T) (lines []string, reasons []string) {
 	now := time.Now()
 	token := func(kv ...any) string {
 		c := jwt.MapClaims{"iss": iss, "aud": endpoint, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
-			"cid": "0oa-client", "uid": "00u-user", "sub": "jane@example.com", "scp": []string{"patient/Observation.rs"}}
+			"cid": "0oa-client", "uid": "00u-user", "sub": "jane@example.com", "scp": []string{"patient/Observation.rs"},
+			"patient": "p-1"} // patient/ scopes need their patient (validator rule)
 		for i := 0; i < len(kv); i += 2 {
 			c[kv[i].(string)] = kv[i+1]
 		}

@@ -56,7 +56,8 @@
 //     replacement) the old data store follows the removal policy.
 //     A status, of the data store, its tags or the stack, that cannot be read
 //     keeps a retained data store; a failed clean-up is logged, not failed.
-//   - A Delete whose physical id is not a data store id (32 characters), or
+//   - A Delete whose physical id is not a data store id (32 lowercase hex
+//     digits, the ids HealthLake issues), or
 //     names one HealthLake does not know, comes after a creation that never
 //     reached CloudFormation: CloudFormation cancelled the Create and made up
 //     an id (<stack>-<logicalId>-<random>), or the framework answered with its
@@ -304,12 +305,19 @@ func (h *Handler) describe(ctx context.Context, id string) (*types.DatastoreProp
 	return out.DatastoreProperties, nil
 }
 
-// datastoreID is HealthLake's constraint on a DatastoreId (botocore's model:
-// the DatastoreId shape's pattern, and exactly 32 characters, as the data store
-// ARN's datastore/fhir/.{32} says). A physical id that does not match was
-// invented by CloudFormation (<stack>-<logicalId>-<random>, after a creation
-// cancelled before the framework answered) or by the framework after a failed
-// Create.
-var datastoreID = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-%@]{32}$`)
+// datastoreID is the shape of the ids HealthLake issues: 32 lowercase hex
+// digits (e.g. 65e74e6cd81e2afd862c4e9dc0b159c1 in public endpoint URLs;
+// the data store ARN's datastore/fhir/.{32} fixes the length). Whether a
+// physical id names a data store decides whether a Delete looks for orphans, so
+// it is matched against what HealthLake issues, not against what its API
+// would accept: an id CloudFormation made up (<stack>-<logicalId>-<random>,
+// after a creation cancelled before the framework answered) or the
+// framework's marker after a failed Create never matches, whatever its length.
+var datastoreID = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
 func isDatastoreID(id string) bool { return datastoreID.MatchString(id) }
+
+// validDatastoreID is botocore's constraint on the DatastoreId shape (its
+// pattern, 1-32 characters), for checks that only decide whether an id can be
+// sent to HealthLake at all.
+var validDatastoreID = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-%@]{1,32}$`)

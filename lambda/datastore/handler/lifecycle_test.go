@@ -121,6 +121,23 @@ func TestCancelledFirstCreation(t *testing.T) {
 		assert.Equal(t, []string{id}, deleteRequests(x))
 	})
 
+	t.Run("a made-up id of 32 characters is no data store id: HealthLake's ids are lowercase hex", func(t *testing.T) {
+		invented32 := "FhirStack-Datastore-1X2Y3Z4W5V6U"
+		require.Len(t, invented32, 32)
+		x := newHarness(t)
+		created := createEvent(t)
+		id := startCreate(t, x, created)
+		require.Regexp(t, `^[0-9a-f]{32}$`, id, "the fake issues ids of HealthLake's shape")
+		x.stacks.SetStatus(testStackID, "ROLLBACK_IN_PROGRESS")
+
+		o := x.run(deleteEvent(t, created, invented32, nil))
+		require.NoError(t, o.err)
+		assertDeletionStarted(t, x.datastore(id).Status)
+		for _, r := range x.fake.Requests("DescribeFHIRDatastore") {
+			assert.NotEqual(t, invented32, r.Body["DatastoreId"], "the made-up id is never sent to HealthLake as a data store id")
+		}
+	})
+
 	t.Run("a throttled look-up while polling is retried at the next poll", func(t *testing.T) {
 		x := newHarness(t)
 		created := createEvent(t)

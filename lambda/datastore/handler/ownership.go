@@ -43,6 +43,17 @@ const (
 	tagAbandonedBy = TagPrefix + "abandoned-by"
 )
 
+// handlerTagKeys are every key the handler may set on one data store: at most
+// 5 when it is created (stackId, logical id, request id and type, replaces),
+// then abandoned-by and retained-by.
+var handlerTagKeys = [...]string{tagStackID, tagLogicalID, tagRequestID, tagRequestType, tagReplaces, tagRetainedBy, tagAbandonedBy}
+
+// MaxUserTags is how many tags the Tags property may hold: HealthLake takes at
+// most 200 tags on a data store (botocore's model: TagList, max 200, which
+// CreateFHIRDatastore and TagResource send), and the handler's own tags need
+// room beside them.
+const MaxUserTags = 200 - len(handlerTagKeys)
+
 // ownerTags are the tags a data store is created with.
 func ownerTags(e customresource.Event, replaces string) []types.Tag {
 	tags := []types.Tag{

@@ -34,7 +34,7 @@ func (h *Handler) update(ctx context.Context, e customresource.Event, log *slog.
 	}
 
 	id := e.PhysicalResourceID
-	if !isDatastoreID(id) {
+	if !validDatastoreID.MatchString(id) {
 		return customresource.OnEventResponse{}, fmt.Errorf("physical id %q is not a HealthLake data store id", id)
 	}
 	current, err := h.describe(ctx, id)

@@ -24,7 +24,7 @@ const (
 	dataDeletingUnusable = "DeletingUnusableDatastore"
 	// dataDeleteWhenCreated is set when the data store to delete was still
 	// CREATING (or UPDATING), which HealthLake cannot delete: isComplete waits
-	// until it settles, then deletes it.
+	// until it settles, then deletes it. Its value is that status.
 	dataDeleteWhenCreated = "DeleteWhenCreated"
 	// dataDeletingOrphans is set on a Delete whose physical id is no data
 	// store: isComplete looks for this resource's orphaned data stores again on
@@ -91,7 +91,7 @@ func (h *Handler) delete(ctx context.Context, e customresource.Event, log *slog.
 		if done.Data == nil {
 			done.Data = map[string]any{}
 		}
-		done.Data[dataDeleteWhenCreated] = "true"
+		done.Data[dataDeleteWhenCreated] = string(s)
 		return done, nil
 	}
 
@@ -209,9 +209,22 @@ func (h *Handler) awaitDeleted(ctx context.Context, e customresource.IsCompleteE
 		}
 		return customresource.IsCompleteResponse{}, err
 	}
+	// A data store that was still CREATING when the Delete came never held
+	// data, and its Delete completes once HealthLake is DELETING it, as an
+	// orphan's does (see cleanUpOrphans): CREATING (up to 30 minutes) and
+	// DELETING (15-20) together can outlast the Provider's 45-minute waiter and
+	// fail the stack's rollback or deletion. Every other deletion, of a data
+	// store that may have served (destroy) or of an ACTIVE or CREATE_FAILED one
+	// that never did, waits for DELETED: DELETING alone fits the waiter, and
+	// the stack then goes on (deleting the data store's KMS key, say) only once
+	// HealthLake is done with it.
+	createdAtDelete := e.Data[dataDeleteWhenCreated] == string(types.DatastoreStatusCreating)
 	switch s := p.DatastoreStatus; {
 	case s == types.DatastoreStatusDeleted:
 		log.Info("data store deleted", "datastoreId", id)
+		return complete, nil
+	case s == types.DatastoreStatusDeleting && createdAtDelete:
+		log.Info("HealthLake is deleting the data store, which never held data: not waiting for DELETED", "datastoreId", id)
 		return complete, nil
 	case deleteWhenCreated && (s == types.DatastoreStatusCreating || s == statusUpdating):
 		log.Info("waiting for the data store to settle before deleting it", "datastoreId", id, "status", string(s))

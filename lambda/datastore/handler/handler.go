@@ -35,7 +35,11 @@
 //     deletes and isComplete waits for DELETED. A retained data store gets the
 //     retained-by tag. A data store still CREATING (or UPDATING) cannot be
 //     deleted: isComplete waits until it settles, then deletes it, instead of
-//     retrying into a ConflictException.
+//     retrying into a ConflictException, and completes once HealthLake is
+//     DELETING one that was CREATING (it never held data, and CREATING plus
+//     DELETING can outlast the Provider's 45-minute waiter). Every other
+//     deletion waits for DELETED: it fits the waiter, and the stack goes on
+//     (deleting the data store's key, say) only once HealthLake is done.
 //   - A data store that never served the stack is deleted whatever the policy,
 //     because retaining it would leave an empty, billed data store behind each
 //     failed deployment. "Never served" is decided by one of these pieces of
@@ -165,7 +169,8 @@ func (h *Handler) onEvent(ctx context.Context, e customresource.Event, log *slog
 // when onEvent deleted the data store (RemovalPolicy destroy, or a data store
 // that never held data, flagged in the Data onEvent returned), at once when it
 // is retained. A data store to delete that was still CREATING when onEvent ran
-// is deleted here once it leaves CREATING. A Delete whose physical id is no
+// is deleted here once it leaves CREATING, and its Delete completes at DELETING.
+// A Delete whose physical id is no
 // data store completes once this resource's orphans are DELETED.
 //
 // An error that passes by itself (throttling, a 5xx, a connection error, a

@@ -167,9 +167,34 @@ func TestDeleteWhileCreating(t *testing.T) {
 		o := x.run(deleteEvent(t, created, id, func(p map[string]any) { p[PropRemovalPolicy] = "destroy" }))
 		require.NoError(t, o.err)
 		assert.Equal(t, id, o.id)
-		assert.Equal(t, "DELETED", x.datastore(id).Status)
+		assertDeletionStarted(t, x.datastore(id).Status)
 		assert.Equal(t, []string{id}, deleteRequests(x))
 		assert.Zero(t, refusedDeletes(x), "HealthLake cannot delete a CREATING data store: no ConflictException was provoked")
+	})
+
+	t.Run("the Delete of a data store it found CREATING completes at DELETING, so CREATING plus DELETING cannot outlast the waiter", func(t *testing.T) {
+		for _, policy := range []string{"retain", "destroy"} {
+			x := newHarnessWith(t, fakehealthlake.Options{PollsToSettle: 4})
+			created := createEvent(t)
+			id := startCreate(t, x, created)
+			x.stacks.SetStatus(testStackID, "ROLLBACK_IN_PROGRESS")
+
+			o := x.run(deleteEvent(t, created, id, func(p map[string]any) { p[PropRemovalPolicy] = policy }))
+			require.NoError(t, o.err, policy)
+			assert.Equal(t, "DELETING", x.datastore(id).Status, policy)
+			assert.Equal(t, []string{id}, deleteRequests(x), policy)
+			assert.Contains(t, x.logs.String(), "not waiting for DELETED", policy)
+		}
+	})
+
+	t.Run("under destroy, an ACTIVE data store's Delete still waits for DELETED", func(t *testing.T) {
+		x := newHarnessWith(t, fakehealthlake.Options{PollsToSettle: 4})
+		created := createEvent(t)
+		id := x.mustRun(created).id
+
+		o := x.run(deleteEvent(t, created, id, func(p map[string]any) { p[PropRemovalPolicy] = "destroy" }))
+		require.NoError(t, o.err)
+		assert.Equal(t, "DELETED", x.datastore(id).Status)
 	})
 }
 
@@ -263,7 +288,7 @@ func TestFailedReplacement(t *testing.T) {
 		x.stacks.SetStatus(testStackID, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
 		d := x.run(deleteEvent(t, u, b, nil))
 		require.NoError(t, d.err)
-		assert.Equal(t, "DELETED", x.datastore(b).Status)
+		assertDeletionStarted(t, x.datastore(b).Status)
 		assert.Zero(t, refusedDeletes(x))
 		assert.Equal(t, "ACTIVE", x.datastore(a).Status)
 	})

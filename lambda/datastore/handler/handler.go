@@ -196,16 +196,8 @@ func (h *Handler) isComplete(ctx context.Context, e customresource.IsCompleteEve
 			return customresource.IsCompleteResponse{}, err
 		}
 		if e.Data[dataDeletingOrphans] != nil {
-			pending, err := h.cleanUpOrphans(ctx, e.Event, e.Data, replacementOrphans(e.PhysicalResourceID), log)
-			switch {
-			case err != nil && healthlakeapi.IsTransient(err):
+			if pending, err := h.awaitCancelledReplacements(ctx, e, log); err != nil || pending {
 				return customresource.IsCompleteResponse{}, err
-			case err != nil:
-				log.Error("could not delete replacements cancelled before CloudFormation learnt their id: look for data stores tagged "+
-					tagReplaces+" with this data store's id and delete them yourself", "datastoreId", e.PhysicalResourceID, "error", err.Error())
-			case len(pending) > 0:
-				log.Info("waiting for cancelled replacements to be deleted", "datastoreIds", pending)
-				return customresource.IsCompleteResponse{}, nil
 			}
 		}
 		return h.awaitActive(ctx, e.PhysicalResourceID, &spec, log)

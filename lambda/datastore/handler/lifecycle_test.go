@@ -319,6 +319,51 @@ func TestFailedReplacement(t *testing.T) {
 		assert.Len(t, x.stacks.Requests("DescribeStacks"), 1, "onEvent reads the stack; isComplete gets the time from its Data")
 	})
 
+	t.Run("when onEvent cannot read the stack, isComplete reads it and deletes the cancelled replacement", func(t *testing.T) {
+		x := newHarness(t)
+		created := createEvent(t)
+		a := x.mustRun(created).id
+		x.stacks.SetStatus(testStackID, "UPDATE_IN_PROGRESS")
+		x.stacks.SetLastUpdated(testStackID, time.Now().Add(-time.Second))
+		u := updateEvent(t, created, a, "replace-1", func(p map[string]any) {
+			p[PropKmsKeyArn] = replacementKey
+			p[PropAcknowledgeReplacement] = "true"
+		})
+		resp, err := x.h.OnEvent(x.ctx, u)
+		require.NoError(t, err)
+		b := resp.PhysicalResourceID
+
+		x.stacks.SetStatus(testStackID, "UPDATE_ROLLBACK_IN_PROGRESS")
+		x.stacks.FailNext("AccessDenied", 1) // onEvent's DescribeStacks
+		o := x.run(rollbackOf(u, "rollback-1"))
+		require.NoError(t, o.err)
+		assert.Equal(t, a, o.id)
+		assertDeletionStarted(t, x.datastore(b).Status, "the replacement no stack knows is deleted all the same")
+		assert.Equal(t, []string{b}, deleteRequests(x))
+		assert.Greater(t, len(x.stacks.Requests("DescribeStacks")), 1, "isComplete read the stack itself")
+	})
+
+	t.Run("when onEvent cannot read the stack and it is not rolling back, isComplete leaves replacements alone", func(t *testing.T) {
+		x := newHarness(t)
+		created := createEvent(t)
+		a := x.mustRun(created).id
+		x.stacks.SetStatus(testStackID, "UPDATE_IN_PROGRESS")
+		x.stacks.SetLastUpdated(testStackID, time.Now().Add(-time.Second))
+		u := updateEvent(t, created, a, "replace-1", func(p map[string]any) {
+			p[PropKmsKeyArn] = replacementKey
+			p[PropAcknowledgeReplacement] = "true"
+		})
+		resp, err := x.h.OnEvent(x.ctx, u)
+		require.NoError(t, err)
+		b := resp.PhysicalResourceID
+
+		x.stacks.FailNext("AccessDenied", 1)
+		o := x.run(updateEvent(t, created, a, "update-2", func(p map[string]any) { p[PropDatastoreName] = "renamed" }))
+		require.NoError(t, o.err)
+		assert.Empty(t, deleteRequests(x))
+		assert.NotEqual(t, "DELETING", x.datastore(b).Status)
+	})
+
 	t.Run("an Update outside a rollback leaves another replacement alone", func(t *testing.T) {
 		x := newHarness(t)
 		u, a, b := replacementScene(t, x, false)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"reflect"
 	"strconv"
 	"strings"
@@ -83,9 +84,12 @@ func (h *Handler) startReplacementCleanup(ctx context.Context, e customresource.
 	}
 	stack, err := h.describeStack(ctx, e.StackID)
 	if err != nil {
-		log.Warn("could not read the stack's status: cannot tell whether this Update is a rollback that must delete a cancelled replacement",
-			"error", err.Error())
-		return false
+		// Answering "nothing to clean up" here would leave a cancelled
+		// replacement, which no stack knows, behind for good: isComplete reads
+		// the stack again (see awaitCancelledReplacements).
+		log.Warn("could not read the stack's status: cannot tell yet whether this Update is a rollback that must delete a cancelled replacement; "+
+			"looking again while waiting", "error", err.Error())
+		return true
 	}
 	if stack.StackStatus != cfntypes.StackStatusUpdateRollbackInProgress {
 		return false
@@ -97,6 +101,45 @@ func (h *Handler) startReplacementCleanup(ctx context.Context, e customresource.
 		return true
 	}
 	return len(pending) > 0
+}
+
+// awaitCancelledReplacements is isComplete's part of startReplacementCleanup:
+// it reports whether cancelled replacements are still to be deleted. When
+// onEvent could not read the stack (no OrphansSince in the Data), it reads it
+// here and looks only if the stack is rolling back an update. An error that
+// passes by itself is returned, to be tried again at the next poll; any other
+// is logged and the wait given up, since the replacements never held data.
+func (h *Handler) awaitCancelledReplacements(ctx context.Context, e customresource.IsCompleteEvent, log *slog.Logger) (bool, error) {
+	data := e.Data
+	if _, known := data[dataOrphansSince]; !known {
+		stack, err := h.describeStack(ctx, e.StackID)
+		switch {
+		case err != nil && healthlakeapi.IsTransient(err):
+			return false, err
+		case err != nil:
+			log.Error("could not read the stack's status: cannot tell whether this Update is a rollback that must delete replacements "+
+				"cancelled before CloudFormation learnt their id; look for data stores tagged "+tagReplaces+" with this data store's id",
+				"datastoreId", e.PhysicalResourceID, "error", err.Error())
+			return false, nil
+		case stack.StackStatus != cfntypes.StackStatusUpdateRollbackInProgress:
+			return false, nil
+		}
+		data = maps.Clone(data)
+		data[dataOrphansSince] = operationStart(stack).UTC().Format(time.RFC3339)
+	}
+	pending, err := h.cleanUpOrphans(ctx, e.Event, data, replacementOrphans(e.PhysicalResourceID), log)
+	switch {
+	case err != nil && healthlakeapi.IsTransient(err):
+		return false, err
+	case err != nil:
+		log.Error("could not delete replacements cancelled before CloudFormation learnt their id: look for data stores tagged "+
+			tagReplaces+" with this data store's id and delete them yourself", "datastoreId", e.PhysicalResourceID, "error", err.Error())
+		return false, nil
+	case len(pending) > 0:
+		log.Info("waiting for cancelled replacements to be deleted", "datastoreIds", pending)
+		return true, nil
+	}
+	return false, nil
 }
 
 // replace starts the acknowledged replacement of data store id: a new data

@@ -88,7 +88,10 @@
 //     that original made in the stack's current operation and not abandoned:
 //     no stack knows them; isComplete waits until they are DELETED (the Data
 //     keys DeletingOrphans and OrphansSince, then also among the attributes,
-//     mark that wait).
+//     mark that wait). When the data store carries this resource's replaces
+//     tag and any of these reads fails, the Update fails with the reason
+//     instead of going on as an ordinary Update: with AcknowledgeReplacement
+//     set that would make a third, empty data store for the stack to serve.
 //   - isComplete answers "not complete yet" to an error that passes by itself
 //     (throttling, a 5xx, a connection error, a ConflictException, after the
 //     SDK's retries); only a terminal state or error fails.
@@ -131,7 +134,9 @@ type Handler struct {
 // Update may be the rollback of a replacement). The HealthLake client's
 // retryer should come from healthlakeapi.NewRetryer. A nil stacks is allowed:
 // every retained data store that may hold data is then kept, no orphan is
-// looked for, and no rollback of a replacement is recognised.
+// looked for, and an Update that may be the rollback of a replacement (on a
+// data store this resource made to replace another, asking for settings it
+// cannot take) fails rather than replace it.
 func New(client *healthlake.Client, stacks *cloudformation.Client, logger *slog.Logger) *Handler {
 	return &Handler{client: client, stacks: stacks, log: logger}
 }

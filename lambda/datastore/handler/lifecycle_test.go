@@ -364,6 +364,48 @@ func TestFailedReplacement(t *testing.T) {
 		assert.NotEqual(t, "DELETING", x.datastore(b).Status)
 	})
 
+	for _, tc := range []struct {
+		name  string
+		fault func(x *harness)
+	}{
+		{"the stack cannot be read", func(x *harness) { x.stacks.FailNext("AccessDenied", 1) }},
+		{"the replacement's tags cannot be read", func(x *harness) { x.fake.FailNext("ListTagsForResource", "AccessDeniedException", 1) }},
+		{"the original cannot be read", func(x *harness) {
+			// The onEvent's own DescribeFHIRDatastore of the replacement first.
+			x.fake.FailNext("DescribeFHIRDatastore", "", 1)
+			x.fake.FailNext("DescribeFHIRDatastore", "AccessDeniedException", 1)
+		}},
+	} {
+		t.Run("a rollback whose check fails because "+tc.name+" fails instead of making a third data store, with replacement acknowledged", func(t *testing.T) {
+			x := newHarness(t)
+			created := createEvent(t)
+			// AcknowledgeReplacement left true in the template since an earlier replacement.
+			created.ResourceProperties[PropAcknowledgeReplacement] = "true"
+			a := x.mustRun(created).id
+			x.stacks.SetStatus(testStackID, "UPDATE_IN_PROGRESS")
+			x.stacks.SetLastUpdated(testStackID, time.Now().Add(-time.Second))
+			u := updateEvent(t, created, a, "replace-1", func(p map[string]any) { p[PropKmsKeyArn] = replacementKey })
+			b := x.mustRun(u).id
+			require.NotEqual(t, a, b)
+
+			x.stacks.SetStatus(testStackID, "UPDATE_ROLLBACK_IN_PROGRESS")
+			rb := rollbackOf(u, "rollback-1")
+			rb.PhysicalResourceID = b
+			tc.fault(x)
+			o := x.run(rb)
+			require.Error(t, o.err)
+			assert.Contains(t, o.err.Error(), "cannot tell whether this Update is CloudFormation's rollback of a replacement")
+			assert.Len(t, x.fake.Requests("CreateFHIRDatastore"), 2, "no third data store")
+			assert.Equal(t, "ACTIVE", x.datastore(a).Status)
+
+			// Once the check can be made, the retried rollback returns to the original.
+			o = x.run(rb)
+			require.NoError(t, o.err)
+			assert.Equal(t, a, o.id)
+			assert.Len(t, x.fake.Requests("CreateFHIRDatastore"), 2)
+		})
+	}
+
 	t.Run("an Update outside a rollback leaves another replacement alone", func(t *testing.T) {
 		x := newHarness(t)
 		u, a, b := replacementScene(t, x, false)

@@ -304,48 +304,57 @@ func neverServed(e customresource.Event, p *types.DatastoreProperties, tags map[
 // replacement cannot take but the original has, while the original is still
 // there (neither deleted nor retained out of the stack). It returns the
 // original, to be answered with so that CloudFormation's clean-up deletes the
-// replacement; nil otherwise.
-func (h *Handler) rollbackTarget(ctx context.Context, e customresource.Event, current *types.DatastoreProperties, spec Spec, log *slog.Logger) *types.DatastoreProperties {
+// replacement; nil when the Update is no such rollback. It returns an error
+// when it could not tell: carrying on as an ordinary Update could then replace
+// the replacement, and the stack would end with a third, empty data store.
+func (h *Handler) rollbackTarget(ctx context.Context, e customresource.Event, current *types.DatastoreProperties, spec Spec, log *slog.Logger) (*types.DatastoreProperties, error) {
+	undecided := func(what string, err error) error {
+		return fmt.Errorf("HealthLake data store %s: cannot tell whether this Update is CloudFormation's rollback of a replacement, "+
+			"which must return to the replaced data store rather than create another: %s: %w", aws.ToString(current.DatastoreId), what, err)
+	}
 	tags, err := h.tagsOf(ctx, aws.ToString(current.DatastoreArn))
 	if err != nil {
-		log.Warn("could not read the data store's tags: cannot tell whether this is the rollback of a replacement", "error", err.Error())
-		return nil
+		return nil, undecided("reading the data store's tags", err)
 	}
 	originalID := tags[tagReplaces]
 	if originalID == "" || !ownedBy(tags, e) {
-		return nil
+		return nil, nil
 	}
 	log = log.With("replacedDatastoreId", originalID)
 	if h.stacks == nil {
-		log.Warn("no CloudFormation client: cannot tell whether this is the rollback of a replacement")
-		return nil
+		return nil, undecided("reading the stack's status", errors.New("no CloudFormation client"))
 	}
 	stack, err := h.describeStack(ctx, e.StackID)
 	if err != nil {
-		log.Warn("could not read the stack's status: cannot tell whether this is the rollback of a replacement", "error", err.Error())
-		return nil
+		return nil, undecided("reading the stack's status", err)
 	}
 	if stack.StackStatus != cfntypes.StackStatusUpdateRollbackInProgress {
 		log.Info("the data store replaced another, but the stack is not rolling back an update", "stackStatus", string(stack.StackStatus))
-		return nil
+		return nil, nil
 	}
 	original, err := h.describe(ctx, originalID)
+	if errors.Is(err, errNotFound) {
+		log.Info("the replaced data store is gone: it cannot be returned to")
+		return nil, nil
+	}
 	if err != nil {
-		log.Warn("could not read the replaced data store", "error", err.Error())
-		return nil
+		return nil, undecided("reading the replaced data store "+originalID, err)
 	}
 	if s := original.DatastoreStatus; s == types.DatastoreStatusDeleting || s == types.DatastoreStatusDeleted {
 		log.Info("the replaced data store is being deleted: it cannot be returned to", "status", string(s))
-		return nil
+		return nil, nil
 	}
 	originalTags, err := h.tagsOf(ctx, aws.ToString(original.DatastoreArn))
+	if errors.Is(err, errNotFound) {
+		log.Info("the replaced data store is gone: it cannot be returned to")
+		return nil, nil
+	}
 	if err != nil {
-		log.Warn("could not read the replaced data store's tags", "error", err.Error())
-		return nil
+		return nil, undecided("reading the replaced data store's tags", err)
 	}
 	if originalTags[tagRetainedBy] != "" {
 		log.Info("the replaced data store was retained out of the stack by an earlier Delete: it cannot be returned to")
-		return nil
+		return nil, nil
 	}
 	var differ []string
 	for _, c := range immutableChanges(nil, spec, original) {
@@ -358,7 +367,7 @@ func (h *Handler) rollbackTarget(ctx context.Context, e customresource.Event, cu
 	}
 	if len(differ) > 0 {
 		log.Info("the requested settings are not the replaced data store's either", "differs", differ)
-		return nil
+		return nil, nil
 	}
-	return original
+	return original, nil
 }

@@ -44,7 +44,11 @@ func (h *Handler) update(ctx context.Context, e customresource.Event, log *slog.
 	}
 
 	if changes := immutableChanges(old, spec, current); len(changes) > 0 {
-		if original := h.rollbackTarget(ctx, e, current, spec, log); original != nil {
+		original, err := h.rollbackTarget(ctx, e, current, spec, log)
+		if err != nil {
+			return customresource.OnEventResponse{}, err
+		}
+		if original != nil {
 			// CloudFormation's rollback of a failed replacement: answer with the
 			// original, which the rollback's settings describe, so that the
 			// clean-up deletes the replacement; the tag says it never served.

@@ -79,8 +79,10 @@ const (
 	ServiceTimeoutSeconds = 3600
 	// handlerTimeoutMinutes covers the handler's SDK retries of ConflictException
 	// and throttling (about 5 minutes at most, see healthlakeapi.NewRetryer) with
-	// room to spare, inside the framework's own 15-minute functions.
-	handlerTimeoutMinutes = 10
+	// room to spare, inside the framework's own 15-minute functions. It is the
+	// handler's constant: a Delete after a cancelled Create waits that long for
+	// the Create's onEvent to end.
+	handlerTimeoutMinutes = handler.TimeoutMinutes
 	handlerMemoryMB       = 256
 	// handlerConcurrency: the framework calls onEvent once per CloudFormation
 	// request and isComplete one call at a time, so 2 is headroom, while a

@@ -72,7 +72,13 @@
 //     stack's current operation (its LastUpdatedTime, else CreationTime), so a
 //     data store the same logical id left behind earlier is never taken for
 //     one. Those never held data: isComplete deletes them whatever the policy,
-//     waiting for those still CREATING, and completes when all are DELETED.
+//     waiting for those still CREATING, and completes when all are DELETING
+//     or DELETED. After an id CloudFormation made up, the cancelled Create's
+//     onEvent may still be inside CreateFHIRDatastore's retries, so finding
+//     none completes only once the Delete's arrival plus the onEvent
+//     function's timeout (TimeoutMinutes) has passed; after one of the
+//     framework's markers onEvent had returned, and none found completes at
+//     once.
 //   - Update recognises CloudFormation's rollback of a failed replacement: the
 //     framework reported FAILED with the new data store's id, and
 //     CloudFormation rolls back with an Update on that id carrying the old
@@ -111,6 +117,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
@@ -126,6 +133,7 @@ type Handler struct {
 	client *healthlake.Client
 	stacks *cloudformation.Client
 	log    *slog.Logger
+	now    func() time.Time // the clock, replaced in tests
 }
 
 // New returns a Handler using client for every HealthLake call and stacks for
@@ -138,7 +146,7 @@ type Handler struct {
 // data store this resource made to replace another, asking for settings it
 // cannot take) fails rather than replace it.
 func New(client *healthlake.Client, stacks *cloudformation.Client, logger *slog.Logger) *Handler {
-	return &Handler{client: client, stacks: stacks, log: logger}
+	return &Handler{client: client, stacks: stacks, log: logger, now: time.Now}
 }
 
 // OnEvent starts the change CloudFormation asks for and returns the physical id

@@ -121,6 +121,64 @@ func TestCancelledFirstCreation(t *testing.T) {
 		assert.Equal(t, []string{id}, deleteRequests(x))
 	})
 
+	// The cancelled Create's onEvent may still be in CreateFHIRDatastore's
+	// retries when the Delete comes, and start the data store afterwards.
+	t.Run("a Delete that finds nothing yet keeps looking until the cancelled Create's onEvent must have ended, and deletes what appears", func(t *testing.T) {
+		x := newHarness(t)
+		now := time.Now()
+		x.h.now = func() time.Time { return now }
+		created := createEvent(t)
+		x.stacks.SetStatus(testStackID, "ROLLBACK_IN_PROGRESS")
+
+		d := deleteEvent(t, created, inventedID, nil)
+		resp, err := x.h.OnEvent(x.ctx, d)
+		require.NoError(t, err)
+		ce := customresource.IsCompleteEvent{Event: d, Data: resp.Data}
+		done, err := x.h.IsComplete(x.ctx, ce)
+		require.NoError(t, err)
+		require.False(t, done.IsComplete, "no orphan yet is no answer while the Create's onEvent may still run")
+
+		now = now.Add(4 * time.Minute) // the retried CreateFHIRDatastore goes through
+		id := startCreate(t, x, created)
+		for range 10 {
+			if done, err = x.h.IsComplete(x.ctx, ce); err != nil || done.IsComplete {
+				break
+			}
+		}
+		require.NoError(t, err)
+		require.True(t, done.IsComplete)
+		assertDeletionStarted(t, x.datastore(id).Status)
+		assert.Equal(t, []string{id}, deleteRequests(x))
+	})
+
+	t.Run("a Delete that never finds an orphan completes once the onEvent timeout has passed since it arrived", func(t *testing.T) {
+		x := newHarness(t)
+		arrived := time.Now().Truncate(time.Second)
+		now := arrived
+		x.h.now = func() time.Time { return now }
+		d := deleteEvent(t, createEvent(t), inventedID, nil)
+		resp, err := x.h.OnEvent(x.ctx, d)
+		require.NoError(t, err)
+		ce := customresource.IsCompleteEvent{Event: d, Data: resp.Data}
+
+		now = arrived.Add(TimeoutMinutes*time.Minute - time.Second)
+		done, err := x.h.IsComplete(x.ctx, ce)
+		require.NoError(t, err)
+		assert.False(t, done.IsComplete)
+		now = arrived.Add(TimeoutMinutes * time.Minute)
+		done, err = x.h.IsComplete(x.ctx, ce)
+		require.NoError(t, err)
+		assert.True(t, done.IsComplete)
+	})
+
+	t.Run("after the framework's own marker no Create is running: none found completes at once", func(t *testing.T) {
+		x := newHarness(t)
+		x.h.now = func() time.Time { return time.Now() }
+		o := x.run(deleteEvent(t, createEvent(t), "AWSCDK::CustomResourceProviderFramework::MISSING_PHYSICAL_ID", nil))
+		require.NoError(t, o.err)
+		assert.Equal(t, 1, o.polls)
+	})
+
 	t.Run("a made-up id of 32 characters is no data store id: HealthLake's ids are lowercase hex", func(t *testing.T) {
 		invented32 := "FhirStack-Datastore-1X2Y3Z4W5V6U"
 		require.Len(t, invented32, 32)

@@ -221,7 +221,8 @@ func (h *Handler) orphansSince(ctx context.Context, e customresource.Event, data
 
 // cleanUpOrphans moves each orphan towards DELETED: it deletes those that can
 // be deleted and waits for those still CREATING (HealthLake cannot delete them
-// yet) or UPDATING. It returns the ids whose deletion has not started yet.
+// yet) or UPDATING. It returns the ids whose deletion has not started yet, and
+// how many orphans it found (those being deleted included).
 //
 // An orphan that is DELETING counts as done: HealthLake finishes the deletion
 // on its own, the orphan never held data, and waiting for DELETED as well
@@ -229,10 +230,10 @@ func (h *Handler) orphansSince(ctx context.Context, e customresource.Event, data
 // Provider's 45-minute waiter and fail the stack's rollback.
 //
 // data is onEvent's Data, or isComplete's (see orphansSince).
-func (h *Handler) cleanUpOrphans(ctx context.Context, e customresource.Event, data map[string]any, kind orphanKind, log *slog.Logger) ([]string, error) {
+func (h *Handler) cleanUpOrphans(ctx context.Context, e customresource.Event, data map[string]any, kind orphanKind, log *slog.Logger) ([]string, int, error) {
 	orphans, err := h.findOrphans(ctx, e, data, kind, log)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var pending []string
 	for _, o := range orphans {
@@ -242,7 +243,7 @@ func (h *Handler) cleanUpOrphans(ctx context.Context, e customresource.Event, da
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		switch p.DatastoreStatus {
 		case types.DatastoreStatusDeleted, types.DatastoreStatusDeleting:
@@ -256,7 +257,7 @@ func (h *Handler) cleanUpOrphans(ctx context.Context, e customresource.Event, da
 				continue
 			}
 			if err != nil {
-				return nil, fmt.Errorf("deleting orphaned HealthLake data store %s: %w", id, err)
+				return nil, 0, fmt.Errorf("deleting orphaned HealthLake data store %s: %w", id, err)
 			}
 			log.Warn("deleting HealthLake data store whatever the removal policy: its creation was cancelled before CloudFormation "+
 				"learnt its id, so it never served the stack and holds no data", "datastoreId", id, "status", string(p.DatastoreStatus),
@@ -264,7 +265,7 @@ func (h *Handler) cleanUpOrphans(ctx context.Context, e customresource.Event, da
 		}
 		pending = append(pending, id)
 	}
-	return pending, nil
+	return pending, len(orphans), nil
 }
 
 // neverServed returns why the data store, which a Delete targets, never

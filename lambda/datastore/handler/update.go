@@ -99,7 +99,7 @@ func (h *Handler) startReplacementCleanup(ctx context.Context, e customresource.
 		return false
 	}
 	data[dataOrphansSince] = operationStart(stack).UTC().Format(time.RFC3339)
-	pending, err := h.cleanUpOrphans(ctx, e, data, replacementOrphans(id), log)
+	pending, _, err := h.cleanUpOrphans(ctx, e, data, replacementOrphans(id), log)
 	if err != nil {
 		log.Warn("could not look for replacements cancelled before CloudFormation learnt their id; trying again while waiting", "error", err.Error())
 		return true
@@ -131,7 +131,7 @@ func (h *Handler) awaitCancelledReplacements(ctx context.Context, e customresour
 		data = maps.Clone(data)
 		data[dataOrphansSince] = operationStart(stack).UTC().Format(time.RFC3339)
 	}
-	pending, err := h.cleanUpOrphans(ctx, e.Event, data, replacementOrphans(e.PhysicalResourceID), log)
+	pending, _, err := h.cleanUpOrphans(ctx, e.Event, data, replacementOrphans(e.PhysicalResourceID), log)
 	switch {
 	case err != nil && healthlakeapi.IsTransient(err):
 		return false, err

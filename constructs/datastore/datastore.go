@@ -211,13 +211,14 @@ func (d *SmartDatastore) suppressNagFindings() {
 	datastores := regex(`/^Resource::arn:.+:healthlake:.+:datastore\/fhir\/\*$/`)
 	serviceLinkedRole := regex(`/^Resource::arn:.+:iam::.+:role\/aws-service-role\/healthlake\.amazonaws\.com\/\*$/`)
 	invitations := regex(`/^Resource::arn:.+:ram:.+:\*:resource-share-invitation\/\*$/`)
-	glueDatabases := regex(`/^Resource::arn:.+:glue:.+:database\/\*$/`)
+	glueDatabases := regex(`/^Resource::arn:.+:glue:.+:(database|table|userDefinedFunction)\/\*$/`)
 	common := "HealthLake sets up the data store with the caller's rights, as CloudFormation's AWS::HealthLake::FHIRDatastore " +
 		"schema lists: datastore/fhir/* because the data store's ARN exists only once the resource that depends on this role " +
 		"has created it; HealthLake's service-linked role under IAM's fixed path role/aws-service-role/healthlake.amazonaws.com/*, " +
 		"limited by iam:AWSServiceName and iam:PassedToService; RAM share invitations of this region from any account, because " +
 		"the sharing account is HealthLake's own; this account's Glue databases, because HealthLake names the Lake Formation " +
-		"resource link itself."
+		"resource link itself, and their tables and user-defined functions, because Glue checks a database's deletion " +
+		"against its children too."
 	cdknag.NagSuppressions_AddResourceSuppressions(d.onEventRole, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),
 		Reason: jsii.String(common + " On *: CreateFHIRDatastore, ListFHIRDatastores and ram:GetResourceShareInvitations, " +

@@ -54,9 +54,16 @@
 //     (a replacement it turned away from, see Update) or HealthLake reports
 //     it created at or after the stack's LastUpdatedTime, the start of the
 //     update being rolled back (to the second). The status alone is not taken
-//     as evidence there. Should CloudFormation move
+//     as evidence there. The CloudFormation API reference says only that
+//     LastUpdatedTime is "the time the stack was last updated"; nothing found
+//     (AWS docs, aws-cdk, SDK models, issues) says whether a rollback moves
+//     it. The handler assumes it does not. Should CloudFormation move
 //     LastUpdatedTime when the rollback starts, the rule errs towards keeping
-//     the data store. Under UPDATE_COMPLETE_CLEANUP_IN_PROGRESS (a successful
+//     the data store, and the look-up of cancelled replacements below misses
+//     them (they are kept, billed, never data lost). DescribeStackEvents (the
+//     stack's own UPDATE_IN_PROGRESS event) would give the bound without the
+//     assumption, at the price of another permission and paging through the
+//     stack's events; not done. Under UPDATE_COMPLETE_CLEANUP_IN_PROGRESS (a successful
 //     replacement) the old data store follows the removal policy.
 //     A status, of the data store, its tags or the stack, that cannot be read
 //     keeps a retained data store; a failed clean-up is logged, not failed.

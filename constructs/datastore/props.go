@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 
 	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
+	"github.com/openhealthstack/smart-healthlake/lambda/datastore/handler"
 )
 
 // SmartDatastoreProps configures a SmartDatastore.
@@ -194,6 +195,9 @@ func (s *settings) validate() error {
 	}
 
 	if s.Tags != nil {
+		if n := len(*s.Tags); n > handler.MaxUserTags {
+			bad("props.Tags has %d tags, at most %d are allowed: HealthLake keeps at most 200 tags on a data store and the handler needs room for its own", n, handler.MaxUserTags)
+		}
 		keys := make([]string, 0, len(*s.Tags))
 		for k := range *s.Tags {
 			keys = append(keys, k)

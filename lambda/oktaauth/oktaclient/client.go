@@ -125,11 +125,11 @@ func New(ctx context.Context, orgURL string, creds Credentials, opts Options) (*
 		if err != nil {
 			return nil, fmt.Errorf("okta private key: %w", err)
 		}
-		// Token requests get their own copy of the retry layer; management
-		// calls are signed under the retry layer, so that each attempt carries
-		// a fresh DPoP proof (Okta refuses a proof's jti a second time).
-		tokenRetry := retry
-		auth, err := newServiceAppAuth(base, &tokenRetry, orgURL, creds, signer)
+		// Token requests get their own copy of the retry layer. Both token
+		// requests and management calls are signed under the retry layer, so
+		// that each attempt carries a fresh client assertion and DPoP proof
+		// (Okta refuses an assertion's or a proof's jti a second time).
+		auth, err := newServiceAppAuth(base, retry, orgURL, creds, signer)
 		if err != nil {
 			return nil, err
 		}

@@ -105,8 +105,30 @@ func oauthError(status int, code, desc string) *apiError {
 
 // token is the org authorization server's token endpoint (POST
 // /oauth2/v1/token, the OAuth spec's "token" operation in oauth-minimal.yaml)
-// for service apps calling the management API.
-func (s *Server) token(r *http.Request, raw []byte) (int, any, *apiError) {
+// for service apps calling the management API. injected tells that the
+// answer is an injected fault's.
+//
+// A fault fires after the client assertion and the DPoP proof (when the
+// request has one) have been verified and their jtis recorded: a request that
+// fails on the server side, or whose answer is lost, may have been seen by
+// Okta, and Okta does not document that a 5xx gives a jti back, so the fake
+// takes the strict side. A client that repeats the same assertion or proof is
+// then refused ("The client_assertion token has already been used"; RFC 9449
+// §11.1 for proofs), as it could be by Okta.
+func (s *Server) token(r *http.Request, raw []byte) (status int, out any, aerr *apiError, injected bool) {
+	status, out, aerr = s.issueToken(r, raw, func() *apiError {
+		if f := s.matchFault(r); f != nil {
+			injected = true
+			return s.faultError(f)
+		}
+		return nil
+	})
+	return status, out, aerr, injected
+}
+
+// issueToken runs the token request; fault is asked once the credentials
+// have been verified.
+func (s *Server) issueToken(r *http.Request, raw []byte, fault func() *apiError) (int, any, *apiError) {
 	if r.Method != http.MethodPost {
 		return 0, nil, methodNotAllowed()
 	}
@@ -125,6 +147,19 @@ func (s *Server) token(r *http.Request, raw []byte) (int, any, *apiError) {
 	if err != nil {
 		return 0, nil, err
 	}
+	var (
+		p    *proof
+		perr error
+	)
+	proofs := r.Header.Values("DPoP")
+	if len(proofs) > 0 {
+		p, perr = s.verifyProof(r, proofs)
+	}
+	if perr == nil {
+		if err := fault(); err != nil {
+			return 0, nil, err
+		}
+	}
 	scopes := strings.Fields(q.Get("scope"))
 	for _, sc := range scopes {
 		if !slices.Contains(app.Scopes, sc) {
@@ -135,12 +170,11 @@ func (s *Server) token(r *http.Request, raw []byte) (int, any, *apiError) {
 	// DPoP (RFC 9449 §5 and Okta's "Configure OAuth 2.0 Demonstrating
 	// Proof-of-Possession" guide).
 	jkt := ""
-	if proofs := r.Header.Values("DPoP"); len(proofs) > 0 || !app.DPoPNotRequired {
+	if len(proofs) > 0 || !app.DPoPNotRequired {
 		if len(proofs) == 0 {
 			// Okta support, "The DPoP Proof JWT Header Is Missing".
 			return 0, nil, oauthError(http.StatusBadRequest, "invalid_dpop_proof", "The DPoP proof JWT header is missing.")
 		}
-		p, perr := s.verifyProof(r, proofs)
 		if perr != nil {
 			return 0, nil, oauthError(http.StatusBadRequest, "invalid_dpop_proof", perr.Error())
 		}

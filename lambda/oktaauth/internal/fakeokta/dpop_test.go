@@ -2,6 +2,7 @@ package fakeokta_test
 
 import (
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
@@ -308,5 +309,52 @@ func TestTokenEndpointFaultsFireAfterTheCredentialsAreUsedUp(t *testing.T) {
 		defer f.ClearFaults()
 		assert.Equal(t, "invalid_client", c.tokenRequest("").body["error"])
 		assert.Equal(t, 0, f.Fired(fault))
+	})
+}
+
+func TestTokenEndpointAcceptsOnlyOktasProofAlgorithms(t *testing.T) {
+	f := fakeokta.New(t, fakeokta.Options{})
+	c := newClient(t, f, "0oaDPoPAlgTestClient1", true)
+	htu := f.URL + "/oauth2/v1/token"
+	nonce := c.tokenRequest(c.proof(c.dpop, proofClaims{HTM: "POST", HTU: htu})).header.Get("DPoP-Nonce")
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	ec384, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	require.NoError(t, err)
+	_, edKey, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		alg      jose.SignatureAlgorithm
+		key      any
+		accepted bool
+	}{
+		{jose.ES256, c.dpop, true},
+		{jose.ES384, ec384, true},
+		{jose.RS256, rsaKey, true},
+		{jose.RS512, rsaKey, true},
+		{jose.PS256, rsaKey, false},
+		{jose.EdDSA, edKey, false},
+	} {
+		verdict := "refused"
+		if tc.accepted {
+			verdict = "accepted"
+		}
+		t.Run("a proof signed with "+string(tc.alg)+" is "+verdict, func(t *testing.T) {
+			s, err := jose.NewSigner(jose.SigningKey{Algorithm: tc.alg, Key: tc.key}, (&jose.SignerOptions{EmbedJWK: true}).WithType("dpop+jwt"))
+			require.NoError(t, err)
+			p, err := jwt.Signed(s).Claims(proofClaims{JTI: c.nextJTI(), HTM: "POST", HTU: htu, IAT: jwt.NewNumericDate(time.Now()), Nonce: nonce}).CompactSerialize()
+			require.NoError(t, err)
+			a := c.tokenRequest(p)
+			if tc.accepted {
+				assert.Equal(t, http.StatusOK, a.status, a.body)
+				return
+			}
+			assert.Equal(t, http.StatusBadRequest, a.status)
+			assert.Equal(t, "invalid_dpop_proof", a.body["error"])
+		})
+	}
+	t.Run("the management API's challenge lists the same algorithms", func(t *testing.T) {
+		a := c.do("GET", f.URL+"/api/v1/apps", http.Header{"Authorization": {"DPoP not-a-token"}}, "")
+		assert.Contains(t, a.header.Get("WWW-Authenticate"), `algs="ES256 ES384 ES512 RS256 RS384 RS512"`)
 	})
 }

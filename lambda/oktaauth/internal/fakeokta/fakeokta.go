@@ -496,7 +496,7 @@ func (s *Server) authenticate(r *http.Request) *apiError {
 			// resource server refuses it without its proof.
 			return &apiError{status: http.StatusUnauthorized, code: "invalid_token", oauth: true,
 				summary: "The access token is DPoP-bound; use the DPoP authorization scheme with a proof.",
-				headers: map[string]string{"WWW-Authenticate": `DPoP algs="ES256 ES384 ES512 RS256 RS384 RS512", error="invalid_token"`}}
+				headers: map[string]string{"WWW-Authenticate": `DPoP algs="` + strings.Join(dpopAlgs, " ") + `", error="invalid_token"`}}
 		}
 	case strings.HasPrefix(auth, "DPoP "):
 		var err *apiError

@@ -254,6 +254,14 @@ func (s *Server) clientAssertion(q url.Values) (ServiceApp, *apiError) {
 	return app, nil
 }
 
+// dpopAlgs are the proof algorithms Okta accepts: its authorization server
+// metadata's dpop_signing_alg_values_supported (management API spec,
+// OAuthMetadata: ES256 ES384 ES512 RS256 RS384 RS512; RFC 9449 §5.1 defines
+// the field). RFC 9449 §4.3 step 5 has the server check that alg is one it
+// supports, not merely asymmetric, so PS256 or EdDSA is refused. The
+// WWW-Authenticate challenges list the same algs (RFC 9449 §7.1).
+var dpopAlgs = []string{"ES256", "ES384", "ES512", "RS256", "RS384", "RS512"}
+
 // proof is a verified DPoP proof.
 type proof struct {
 	HTM   string           `json:"htm"`
@@ -266,8 +274,9 @@ type proof struct {
 }
 
 // verifyProof checks a DPoP proof as RFC 9449 §4.3 lists: one DPoP header, a
-// JWS with typ dpop+jwt and an asymmetric alg, signed by the public jwk in its
-// header, htm and htu matching the request, iat recent, jti not seen before.
+// JWS with typ dpop+jwt and an alg Okta supports (dpopAlgs), signed by the
+// public jwk in its header, htm and htu matching the request, iat recent, jti
+// not seen before.
 func (s *Server) verifyProof(r *http.Request, values []string) (*proof, error) {
 	if len(values) != 1 {
 		return nil, errorString("more than one DPoP header")
@@ -280,8 +289,8 @@ func (s *Server) verifyProof(r *http.Request, values []string) (*proof, error) {
 	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); typ != "dpop+jwt" {
 		return nil, errorString("The DPoP proof JWT typ header is not dpop+jwt.")
 	}
-	if strings.HasPrefix(h.Algorithm, "HS") || h.Algorithm == "none" || h.Algorithm == "" {
-		return nil, errorString("The DPoP proof JWT alg must be asymmetric.")
+	if !slices.Contains(dpopAlgs, h.Algorithm) {
+		return nil, errorString("The DPoP proof JWT alg is not supported.")
 	}
 	if h.JSONWebKey == nil || !h.JSONWebKey.IsPublic() || !h.JSONWebKey.Valid() {
 		return nil, errorString("The DPoP proof JWT jwk header must be a public key.")
@@ -324,7 +333,7 @@ func (s *Server) verifyProof(r *http.Request, values []string) (*proof, error) {
 func (s *Server) authenticateDPoP(r *http.Request, token string) (accessToken, *apiError) {
 	challenge := func(status int, code, desc string) *apiError {
 		e := oauthError(status, code, desc)
-		e.headers = map[string]string{"WWW-Authenticate": `DPoP algs="ES256 ES384 ES512 RS256 RS384 RS512", error="` +
+		e.headers = map[string]string{"WWW-Authenticate": `DPoP algs="` + strings.Join(dpopAlgs, " ") + `", error="` +
 			code + `", error_description="` + desc + `"`}
 		return e
 	}

@@ -312,9 +312,12 @@ func TestAFailedCreateRemovesWhatItMadeEvenWhenOktasAnswerWasLost(t *testing.T) 
 			lost: &lossyTransport{method: "POST", path: "/api/v1/authorizationServers", err: reset, n: 1}, posts: 1},
 		{name: "the answer to an app's create is lost",
 			lost: &lossyTransport{method: "POST", path: "/api/v1/apps", err: reset, n: 1}, posts: 1},
-		{name: "the answer to the server's create ends in EOF, the SDK sends it again, and a later step fails",
-			lost:  &lossyTransport{method: "POST", path: "/api/v1/authorizationServers", err: io.EOF, n: 1},
-			fault: &fakeokta.Fault{Method: "POST", Path: "/api/v1/authorizationServers/*/policies", Status: http.StatusBadRequest}, posts: 2},
+		// okta-sdk-golang v2 would send a create cut off by an EOF again
+		// (doWithRetries); oktaclient stops it (RetryTransport, hideEOF).
+		{name: "the answer to the server's create ends in EOF and the create is not sent again",
+			lost: &lossyTransport{method: "POST", path: "/api/v1/authorizationServers", err: io.EOF, n: 1}, posts: 1},
+		{name: "the answer to an app's create ends in EOF and the create is not sent again",
+			lost: &lossyTransport{method: "POST", path: "/api/v1/apps", err: io.EOF, n: 1}, posts: 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,7 +1,8 @@
 // Package oktaclient builds the okta-sdk-golang/v2 management client the Okta
 // custom resource uses: credentials from Secrets Manager, no cache, bounded
 // timeouts, 429s retried by the SDK until X-Rate-Limit-Reset and 5xx retried by
-// RetryTransport. A service app's credentials are handled by this package's
+// RetryTransport, which also keeps the SDK from sending a request cut off by
+// an EOF again (a create could be made twice; see hideEOF). A service app's credentials are handled by this package's
 // own transport, which obtains the access token and speaks DPoP (RFC 9449)
 // when the app requires it, since the SDK cannot (see serviceapp.go).
 //

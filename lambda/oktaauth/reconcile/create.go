@@ -220,8 +220,9 @@ func (r *Reconciler) removeMade(ctx context.Context, j *journal, owner Owner, op
 	}
 	// Every server of this owner and name is this run's: create removed or took
 	// over all others before it made anything. There can be more than the one
-	// it knows of: a create whose answer was lost (its context ended) may still
-	// have been carried out, and the SDK repeats a request cut off by an EOF.
+	// it knows of: a create whose answer was lost (its context ended, or its
+	// connection, which oktaclient does not let the SDK send again) may still
+	// have been carried out.
 	servers, err := r.serversNamed(ctx, j.name)
 	if err != nil {
 		return err

@@ -135,6 +135,9 @@ func New(ctx context.Context, orgURL string, creds Credentials, opts Options) (*
 			return nil, err
 		}
 		retry.Next = auth
+		// The token is obtained above the management retry layer, on the
+		// call's own time (see tokenFirst).
+		httpClient.Transport = &tokenFirst{auth: auth, next: &retry}
 		// The SDK runs in its static Bearer mode with a placeholder; auth
 		// obtains the real token (DPoP-bound when the app requires it) and
 		// sets the Authorization and DPoP headers. See serviceapp.go.

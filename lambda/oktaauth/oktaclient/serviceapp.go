@@ -34,6 +34,9 @@ import (
 // and serviceAppAuth, a RoundTripper under the retry layer, replaces the
 // Authorization header of every attempt with a real token it obtains, caches
 // and proves possession of itself, so a retried attempt carries a fresh proof.
+// The token itself is obtained above the retry layer (tokenFirst), by token
+// requests that have a retry layer of their own and are signed afresh for
+// every attempt (signedTokenAttempt).
 // The SDK never sees the token, the assertion or the key.
 
 // sdkPlaceholderToken is what the SDK is configured to send in Bearer mode. It
@@ -109,6 +112,39 @@ func newServiceAppAuth(next http.RoundTripper, tokenRetry RetryTransport, orgURL
 		scope: strings.Join(scopes, " "), assertion: assertion, proof: proof, now: time.Now}, nil
 }
 
+// tokenFirst makes sure the service app has a token before a management call
+// enters its retry layer. The token request has a retry layer and attempt
+// deadlines of its own; run inside a management attempt it would spend that
+// attempt's time, and an attempt timeout would end both, leaving a create
+// (which the management layer does not repeat) failed. A refusal (TokenError)
+// is final: above the management layer it is not repeated there. serviceAppAuth
+// still fetches a token itself when the cached one has expired meanwhile.
+type tokenFirst struct {
+	auth *serviceAppAuth
+	next http.RoundTripper
+}
+
+// callToken is the token tokenFirst obtained for one call, carried to
+// serviceAppAuth in the request's context (the retry layer's attempts derive
+// theirs from it), so that every attempt of the call uses it, even one that
+// lives less than tokenRefreshMargin.
+type callToken struct{ token, tokenType string }
+
+type callTokenKey struct{}
+
+// RoundTrip implements http.RoundTripper.
+func (t *tokenFirst) RoundTrip(req *http.Request) (*http.Response, error) {
+	token, tokenType, _, err := t.auth.currentToken(req.Context())
+	if err != nil {
+		if req.Body != nil {
+			_ = req.Body.Close()
+		}
+		return nil, err
+	}
+	ctx := context.WithValue(req.Context(), callTokenKey{}, callToken{token: token, tokenType: tokenType})
+	return t.next.RoundTrip(req.WithContext(ctx))
+}
+
 // TokenError is a refusal from Okta's token endpoint: its OAuth error code and
 // description (RFC 6749 §5.2), never the request's assertion or proof.
 type TokenError struct {
@@ -136,7 +172,7 @@ func (a *serviceAppAuth) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	ctx := req.Context()
 	for attempt := 1; ; attempt++ {
-		token, tokenType, nonce, err := a.currentToken(ctx)
+		token, tokenType, nonce, err := a.tokenFor(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -190,6 +226,26 @@ func dpopChallenge(values []string, code string) bool {
 	return false
 }
 
+// tokenFor is the call's token (callToken) when tokenFirst has set one, else
+// currentToken's, with the nonce for the proof.
+func (a *serviceAppAuth) tokenFor(ctx context.Context) (token, tokenType, nonce string, err error) {
+	c, ok := ctx.Value(callTokenKey{}).(callToken)
+	if !ok {
+		return a.currentToken(ctx)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return c.token, c.tokenType, a.nonce(), nil
+}
+
+// nonce is the nonce for a management call's proof. Callers hold a.mu.
+func (a *serviceAppAuth) nonce() string {
+	if a.rsNonce != "" {
+		return a.rsNonce
+	}
+	return a.asNonce
+}
+
 // currentToken returns the cached token or fetches one, with the nonce for
 // the proof: the management API's own once it has asked for one, else the
 // token endpoint's (okta-sdk-golang v5 sends that one to the management API;
@@ -202,11 +258,7 @@ func (a *serviceAppAuth) currentToken(ctx context.Context) (token, tokenType, no
 			return "", "", "", err
 		}
 	}
-	nonce = a.rsNonce
-	if nonce == "" {
-		nonce = a.asNonce
-	}
-	return a.token, a.tokenType, nonce, nil
+	return a.token, a.tokenType, a.nonce(), nil
 }
 
 // fetchToken runs the token request: without a proof first, then with one if

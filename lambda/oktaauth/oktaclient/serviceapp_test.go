@@ -424,10 +424,6 @@ func TestRetriedTokenRequestsAreSignedAfresh(t *testing.T) {
 		assert.Len(t, ta.proofs, 4)
 		distinct(t, ta.proofs)
 	})
-	// This one passed before the fix too: the token request runs within the
-	// management call's attempt, whose deadline comes first, so it is the
-	// management retry layer that repeats the call and fetches a new token.
-	// It guards that path.
 	t.Run("a token attempt that runs out of time after Okta has seen it is retried with new jtis", func(t *testing.T) {
 		fake := fakeokta.New(t, fakeokta.Options{})
 		creds := serviceAppCredentials(t, fake, fakeokta.ServiceApp{ClientID: "0oaTokenRetryTest003"})
@@ -453,5 +449,41 @@ func TestRetriedTokenRequestsAreSignedAfresh(t *testing.T) {
 		distinct(t, ta.assertions)
 		assert.Len(t, ta.proofs, 3)
 		distinct(t, ta.proofs)
+	})
+	t.Run("a create whose token attempt runs out of time is carried out once", func(t *testing.T) {
+		// The token is obtained before the create's attempt starts (tokenFirst):
+		// run inside it, the token's timeout would end the create's attempt too,
+		// and a create is not repeated.
+		fake := fakeokta.New(t, fakeokta.Options{})
+		creds := serviceAppCredentials(t, fake, fakeokta.ServiceApp{ClientID: "0oaTokenRetryTest005"})
+		var tokenCalls atomic.Int32
+		ta := &tokenAttempts{next: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			resp, err := http.DefaultTransport.RoundTrip(r)
+			if r.URL.Path == "/oauth2/v1/token" && tokenCalls.Add(1) == 1 && err == nil {
+				_ = resp.Body.Close()
+				<-r.Context().Done()
+				return nil, r.Context().Err()
+			}
+			return resp, err
+		})}
+		opts := fastOptions()
+		opts.Transport = ta
+		opts.AttemptTimeout = 300 * time.Millisecond
+		c, err := oktaclient.New(context.Background(), fake.URL, creds, opts)
+		require.NoError(t, err)
+		_, _, err = c.AuthorizationServer.CreateAuthorizationServer(context.Background(),
+			okta.AuthorizationServer{Name: "slow", Audiences: []string{"api://slow"}})
+		require.NoError(t, err)
+		assert.Len(t, fake.RequestsMatching("POST", "/api/v1/authorizationServers"), 1)
+		distinct(t, ta.assertions)
+	})
+	t.Run("a refused assertion is not repeated by the management call's retries", func(t *testing.T) {
+		fake := fakeokta.New(t, fakeokta.Options{})
+		creds := serviceAppCredentials(t, nil, fakeokta.ServiceApp{ClientID: "0oaTokenRetryTest006"}) // not registered
+		c := newServiceAppClient(t, fake.URL, creds, &wire{})
+		_, _, err := c.Application.ListApplications(context.Background(), nil)
+		var te *oktaclient.TokenError
+		require.ErrorAs(t, err, &te)
+		assert.Len(t, fake.RequestsMatching("POST", "/oauth2/v1/token"), 1, "a 401 invalid_client is final")
 	})
 }

@@ -118,7 +118,7 @@ func newServiceAppAuth(next http.RoundTripper, tokenRetry RetryTransport, orgURL
 // attempt's time, and an attempt timeout would end both, leaving a create
 // (which the management layer does not repeat) failed. A refusal (TokenError)
 // is final: above the management layer it is not repeated there. serviceAppAuth
-// still fetches a token itself when the cached one has expired meanwhile.
+// fetches a token itself only for a request that did not come through here.
 type tokenFirst struct {
 	auth *serviceAppAuth
 	next http.RoundTripper

@@ -198,6 +198,9 @@ func NewSmartAuthorizationServer(scope constructs.Construct, id *string, props *
 			ReservedConcurrentExecutions: jsii.Number(handlerConcurrency),
 			LogGroup:                     handlerLogs,
 			LoggingFormat:                awslambda.LoggingFormat_JSON,
+			ApplicationLogLevelV2:        s.LogLevel,
+			// Every change it makes, traced with its AWS calls' latency.
+			Tracing: awslambda.Tracing_ACTIVE,
 		},
 	})
 	for _, st := range a.handlerPolicies() {

@@ -14,7 +14,9 @@
 //     (its clients, patient claim), and the Lambda (or its
 //     provisioned-concurrency alias);
 //  5. the Okta audience is set to the data store's endpoint, which exists only now;
-//  6. the role's trust and permissions are bound to the data store's ARN.
+//  6. the role's trust and permissions are bound to the data store's ARN;
+//  7. the operations dashboard watches the validator and the handlers
+//     (Dashboard, DashboardUrl).
 package smarthealthlake
 
 import (
@@ -23,6 +25,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
@@ -105,6 +108,23 @@ type SmartHealthLakeProps struct {
 	// AlarmTopic receives the token validator's alarms. Default: a new
 	// KMS-encrypted SNS topic (subscribe to it after deploy).
 	AlarmTopic awssns.ITopic
+
+	// LogLevel is the application log level of every function (LoggingConfig;
+	// the Go code honours it through AWS_LAMBDA_LOG_LEVEL).
+	// Default: awslambda.ApplicationLogLevel_INFO.
+	LogLevel awslambda.ApplicationLogLevel
+	// TokenValidatorLogLevel overrides LogLevel for the token validator: WARN
+	// turns its per-request decision lines off, and with them the decision
+	// metrics, the denial-rate alarm's data and the decision queries.
+	// Default: LogLevel.
+	TokenValidatorLogLevel awslambda.ApplicationLogLevel
+	// TokenValidatorTracing is the token validator's X-Ray mode (see
+	// tokenvalidator.TokenValidatorProps.Tracing). The custom-resource handlers
+	// always trace. Default: awslambda.Tracing_ACTIVE.
+	TokenValidatorTracing awslambda.Tracing
+	// DashboardName names the CloudWatch operations dashboard.
+	// Default: "<stack name>-<construct id>".
+	DashboardName *string
 }
 
 // SmartHealthLake is the whole SMART on FHIR HealthLake set-up.
@@ -118,12 +138,13 @@ type SmartHealthLake struct {
 	logKey      awskms.IKey
 	alarmTopic  awssns.ITopic
 	audienceSet awscdk.CustomResource
+	dashboard   awscloudwatch.Dashboard
 }
 
 // NewSmartHealthLake creates and wires every part. It panics, naming the prop,
 // on invalid props.
 func NewSmartHealthLake(scope constructs.Construct, id *string, props *SmartHealthLakeProps) *SmartHealthLake {
-	p := withDefaults(scope, props)
+	p := withDefaults(scope, id, props)
 	if err := p.validate(); err != nil {
 		panic(fmt.Sprintf("smarthealthlake.NewSmartHealthLake(%s): %v", *id, err))
 	}
@@ -162,6 +183,9 @@ func NewSmartHealthLake(scope constructs.Construct, id *string, props *SmartHeal
 	if oktaProps.LogEncryptionKey == nil {
 		oktaProps.LogEncryptionKey = s.logKey
 	}
+	if oktaProps.LogLevel == "" {
+		oktaProps.LogLevel = p.LogLevel
+	}
 	s.okta = oktaauth.NewSmartAuthorizationServer(s, jsii.String("Okta"), &oktaProps)
 
 	// 3 before 2: the role's ARN is known from its name before anything exists.
@@ -184,6 +208,8 @@ func NewSmartHealthLake(scope constructs.Construct, id *string, props *SmartHeal
 		LogRetention:                 p.LogRetention,
 		LogEncryptionKey:             s.logKey,
 		AlarmAction:                  awscloudwatchactions.NewSnsAction(s.alarmTopic),
+		LogLevel:                     p.TokenValidatorLogLevel,
+		Tracing:                      p.TokenValidatorTracing,
 	}
 	if *p.Validation == tokenvalidator.ValidationIntrospection {
 		validatorProps.IntrospectionEndpoint = s.okta.IntrospectionEndpoint()
@@ -207,11 +233,18 @@ func NewSmartHealthLake(scope constructs.Construct, id *string, props *SmartHeal
 		Tags:                     p.DatastoreTags,
 		LogRetention:             p.LogRetention,
 		LogEncryptionKey:         s.logKey,
+		LogLevel:                 p.LogLevel,
 	})
 
 	// 5. and 6.
 	s.audienceSet = s.okta.BindAudience(s.datastore.DatastoreEndpoint())
 	s.role.BindDatastore(s.datastore.DatastoreArn())
+
+	s.dashboard = s.newDashboard(p.DashboardName, map[string]awslambda.IFunction{
+		"Okta handler":                  s.okta.Function(),
+		"Data store handler onEvent":    s.datastore.OnEventFunction(),
+		"Data store handler isComplete": s.datastore.IsCompleteFunction(),
+	}, []string{"Okta handler", "Data store handler onEvent", "Data store handler isComplete"})
 
 	s.suppressNagFindings()
 	return s
@@ -350,7 +383,7 @@ var completeSecretArn = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z0
 
 type settings = SmartHealthLakeProps
 
-func withDefaults(scope constructs.Construct, in *SmartHealthLakeProps) settings {
+func withDefaults(scope constructs.Construct, id *string, in *SmartHealthLakeProps) settings {
 	var p settings
 	if in != nil {
 		p = *in
@@ -378,6 +411,15 @@ func withDefaults(scope constructs.Construct, in *SmartHealthLakeProps) settings
 	}
 	if p.LogRetention == "" {
 		p.LogRetention = awslogs.RetentionDays_ONE_YEAR
+	}
+	if p.LogLevel == "" {
+		p.LogLevel = awslambda.ApplicationLogLevel_INFO
+	}
+	if p.TokenValidatorLogLevel == "" {
+		p.TokenValidatorLogLevel = p.LogLevel
+	}
+	if p.DashboardName == nil {
+		p.DashboardName = jsii.String(*awscdk.Stack_Of(scope).StackName() + "-" + *id)
 	}
 	return p
 }

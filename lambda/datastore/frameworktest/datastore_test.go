@@ -166,6 +166,36 @@ func TestUpdate(t *testing.T) {
 		assert.Equal(t, []string{oldID}, e.live(), "the replacement never served the stack: the clean-up deletes it")
 	})
 
+	t.Run("a rollback that cannot tell it is one fails rather than make a third data store, with replacement still acknowledged", func(t *testing.T) {
+		e := newEnv(t, envOptions{})
+		// AcknowledgeReplacement left true since an earlier replacement: the
+		// rollback's properties carry it too.
+		acknowledged := set(handler.PropAcknowledgeReplacement, "true")
+		require.Equal(t, "CREATE_COMPLETE", e.stack.Create(datastoreResource(properties(acknowledged))).Status)
+		oldID := e.stack.Resource(logicalID).PhysicalID
+		onStatus := e.stack.OnStatus
+		e.stack.OnStatus = func(status string) {
+			onStatus(status)
+			if status == "UPDATE_ROLLBACK_IN_PROGRESS" {
+				e.cfn.FailNext("AccessDenied", 1) // the rollback Update's look at the stack
+			}
+		}
+
+		res := e.stack.Update(providerframework.Change{LogicalID: logicalID, Properties: properties(replaced...)},
+			providerframework.Change{LogicalID: "SmartAuthorizationServer", Type: providerframework.Failure})
+		e.settle()
+		require.Equal(t, "UPDATE_ROLLBACK_FAILED", res.Status, res.Reason)
+		h := e.stack.History()
+		last := h[len(h)-1]
+		assert.Equal(t, "Update", last.Request.RequestType)
+		assert.Equal(t, "UPDATE_ROLLBACK_IN_PROGRESS", last.StackStatus)
+		require.NotNil(t, last.Response)
+		assert.Equal(t, "FAILED", last.Response.Status)
+		assert.Contains(t, last.Response.Reason, "cannot tell whether this Update is CloudFormation's rollback of a replacement")
+		assert.Len(t, e.live(), 2, "the original and the replacement, no third")
+		assert.Equal(t, "ACTIVE", e.status(oldID), "the original with the data is untouched")
+	})
+
 	t.Run("the clean-up after a failed update deletes the data store the update added", func(t *testing.T) {
 		e := newEnv(t, envOptions{})
 		require.Equal(t, "CREATE_COMPLETE", e.stack.Create(datastoreResource(properties())).Status)

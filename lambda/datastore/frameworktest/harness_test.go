@@ -18,7 +18,7 @@ import (
 // Production settings the tests keep (constructs/datastore): the handlers'
 // timeout. The waiter's interval and total are shortened.
 const (
-	handlerTimeout = 10 * time.Minute
+	handlerTimeout = handler.TimeoutMinutes * time.Minute
 	queryInterval  = 15 * time.Millisecond
 	resourceType   = "Custom::HealthLakeDatastore"
 	logicalID      = "SmartDatastoreResource9A1B2C3D"

@@ -38,6 +38,13 @@ type tokenClaims struct {
 	// (launchclaims.Marker; a test keeps the tag and the constant equal).
 	LaunchMarker string `json:"smart_launch_ctx"`
 
+	// RawCID (Okta's "cid") and RawClientID (RFC 9068 and RFC 7662
+	// "client_id") name the client the token was issued to. They are only
+	// logged, so a value of another type is ignored rather than refusing the
+	// token.
+	RawCID      any `json:"cid"`
+	RawClientID any `json:"client_id"`
+
 	// Set by normalize.
 	audience, scopes []string
 	// Backing store for the jwt.Claims getters, so they do not allocate.
@@ -145,6 +152,11 @@ type grant struct {
 	fhirUser      string
 	patient       string
 	dropped       dropSet // launch context left out, for the log
+
+	// clientID and userID say who asked, for the decision log: the client
+	// ("cid" or "client_id") and the Okta user id ("uid", never "sub", which
+	// Okta sets to the user's login, often an e-mail address).
+	clientID, userID string
 }
 
 // toGrant reduces validated claims for a data store of version v; reason is
@@ -202,6 +214,7 @@ func (c *tokenClaims) toGrant(v smartscope.Version, now int64, ehrLaunch bool) (
 		return g, ReasonNoSMARTScope
 	}
 	g.iss, g.aud, g.uid, g.scope, g.fhirUser, g.patient = c.Issuer, c.audience, c.UID, sel.Scope, fhirUser, patient
+	g.clientID, g.userID = c.clientID(), c.UID
 	if g.uid == "" {
 		g.uid = c.Subject
 	}
@@ -214,6 +227,15 @@ func (c *tokenClaims) toGrant(v smartscope.Version, now int64, ehrLaunch bool) (
 		g.nbf = now
 	}
 	return g, ""
+}
+
+// clientID returns the client the token was issued to, "" when not named.
+func (c *tokenClaims) clientID() string {
+	if s, ok := c.RawCID.(string); ok && s != "" {
+		return s
+	}
+	s, _ := c.RawClientID.(string)
+	return s
 }
 
 // audiences is the configured extra audiences, normalised once.

@@ -39,6 +39,9 @@ type decision struct {
 	key     tokencache.Key
 	dropped dropSet
 	detail  error // safe to log: about our set-up, never the token
+	// Who asked, set once the token is known genuine (validated now or
+	// earlier): the client id and the Okta user id.
+	clientID, userID string
 }
 
 func (h *Handler) decide(ctx context.Context, ev *Event, d *decision) Response {
@@ -89,6 +92,7 @@ func (h *Handler) decide(ctx context.Context, ev *Event, d *decision) Response {
 		// alone, so the reason is the same for every data store.
 		d.reason, d.dropped = reason, g.dropped
 		h.rememberRefusal(d.key, reason, now)
+		d.clientID, d.userID = claims.clientID(), claims.UID
 		return h.deny(ev)
 	}
 	if !h.noCache {
@@ -122,6 +126,7 @@ func (h *Handler) rememberRefusal(k tokencache.Key, reason Reason, now time.Time
 // this event's data store, and builds the answer.
 func (h *Handler) answer(ev *Event, d *decision, g *grant, reason Reason) Response {
 	d.dropped = g.dropped
+	d.clientID, d.userID = g.clientID, g.userID
 	if !h.auds.accepts(g.aud, ev.DatastoreEndpoint) {
 		d.reason = ReasonAudience
 		return h.deny(ev)
@@ -176,7 +181,7 @@ func (h *Handler) logDecision(ctx context.Context, d *decision, start time.Time)
 	// source location nobody reads. The attributes are written in place and
 	// one clock reading serves the duration and the record.
 	end := time.Now()
-	var attrs [10]slog.Attr
+	var attrs [12]slog.Attr
 	attrs[0] = slog.String("decision", outcome)
 	attrs[1] = slog.String("reason", string(d.reason))
 	attrs[2] = slog.Bool("cached", d.cached)
@@ -187,6 +192,14 @@ func (h *Handler) logDecision(ctx context.Context, d *decision, start time.Time)
 	if d.hashed {
 		// A hash prefix correlates a token's requests without revealing it.
 		attrs[n] = slog.String("token_sha256", hex.EncodeToString(d.key[:6]))
+		n++
+	}
+	if id, ok := loggableID(d.clientID); ok {
+		attrs[n] = slog.String("client_id", id)
+		n++
+	}
+	if id, ok := loggableID(d.userID); ok {
+		attrs[n] = slog.String("user_id", id)
 		n++
 	}
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
@@ -204,6 +217,25 @@ func (h *Handler) logDecision(ctx context.Context, d *decision, start time.Time)
 	r := slog.NewRecord(end, slog.LevelInfo, "authorization", 0)
 	r.AddAttrs(attrs[:n]...)
 	_ = handler.Handle(ctx, r)
+}
+
+// maxLogID bounds a logged client or user id; Okta's are 20 characters.
+const maxLogID = 128
+
+// loggableID reports whether a client or user id may be logged: an
+// identifier, not an e-mail address (an authorization server that puts the
+// login in "uid" or "cid") nor anything with spaces or control characters
+// (a name, or an attempt to forge log lines).
+func loggableID(s string) (string, bool) {
+	if s == "" || len(s) > maxLogID {
+		return "", false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '@' || c <= ' ' || c >= 0x7f {
+			return "", false
+		}
+	}
+	return s, true
 }
 
 func clip(s string) string {

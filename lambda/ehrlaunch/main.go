@@ -21,10 +21,11 @@ import (
 
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchflow"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchstore"
+	"github.com/openhealthstack/smart-healthlake/lambda/internal/lambdalog"
 )
 
 func main() {
-	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	logger := lambdalog.New(os.Stdout, os.Getenv)
 	if err := run(context.Background(), logger); err != nil {
 		logger.Error("start", "error", err.Error())
 		os.Exit(1)

@@ -226,7 +226,7 @@ func NewEhrLaunch(scope constructs.Construct, id *string, props *EhrLaunchProps)
 		AuthorizationType: awsapigateway.AuthorizationType_IAM,
 	})
 	open := map[string]string{
-		"authorize": "GET", "callback": "GET", "hook": "POST", "token": "POST",
+		"authorize": "GET", "callback": "GET", "hook": "POST", "token": "POST", "introspect": "POST",
 	}
 	var openMethods []awsapigateway.Method
 	for _, path := range sortedKeys(open) {
@@ -243,9 +243,9 @@ func NewEhrLaunch(scope constructs.Construct, id *string, props *EhrLaunchProps)
 		cdknag.NagSuppressions_AddResourceSuppressions(m, &[]*cdknag.NagPackSuppression{
 			{
 				Id: jsii.String("AwsSolutions-APIG4"),
-				Reason: jsii.String("An OAuth endpoint called by browsers (authorize, callback, CORS preflight), by apps with " +
-					"their own client authentication (token, checked by Okta) or by Okta with the hook's header secret, " +
-					"compared in constant time by the function; API Gateway has no authorizer for these callers."),
+				Reason: jsii.String("An OAuth endpoint called by browsers (authorize, callback, CORS preflight), by clients with " +
+					"their own client authentication (token, introspect: checked by Okta) or by Okta with the hook's header " +
+					"secret, compared in constant time by the function; API Gateway has no authorizer for these callers."),
 			},
 			{
 				Id:     jsii.String("AwsSolutions-COG4"),
@@ -348,6 +348,10 @@ func (e *EhrLaunch) TokenUrl() *string { return e.url("/token") }
 
 // CallbackUrl must be a redirect URI of every launched app in Okta.
 func (e *EhrLaunch) CallbackUrl() *string { return e.url("/callback") }
+
+// IntrospectUrl is the SMART configuration's introspection_endpoint (RFC 7662,
+// with the launch context echoed).
+func (e *EhrLaunch) IntrospectUrl() *string { return e.url("/introspect") }
 
 // HookUrl is the token inline hook's channel URI.
 func (e *EhrLaunch) HookUrl() *string { return e.url("/hook") }

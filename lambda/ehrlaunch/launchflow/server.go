@@ -74,6 +74,8 @@ const (
 	PathCallback  = "/callback"
 	PathHook      = "/hook"
 	PathToken     = "/token"
+	// PathIntrospect is the RFC 7662 introspection proxy.
+	PathIntrospect = "/introspect"
 )
 
 // New builds the server.
@@ -112,6 +114,7 @@ func New(cfg Config, store Store, opts Options) (*Server, error) {
 	s.mux.HandleFunc("POST "+PathHook, s.hook)
 	s.mux.HandleFunc("POST "+PathToken, s.token)
 	s.mux.HandleFunc("OPTIONS "+PathToken, s.preflight)
+	s.mux.HandleFunc("POST "+PathIntrospect, s.introspect)
 	return s, nil
 }
 

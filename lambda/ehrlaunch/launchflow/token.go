@@ -44,32 +44,9 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	up, err := http.NewRequestWithContext(r.Context(), http.MethodPost, s.cfg.OktaIssuer+"/v1/token", bytes.NewReader(body))
-	if err != nil {
-		jsonError(w, http.StatusInternalServerError, "server_error", "the token request could not be forwarded")
+	resp, answer, ok := s.forward(w, r, "/v1/token", body)
+	if !ok {
 		return
-	}
-	for _, h := range forwardedRequestHeaders {
-		if v := r.Header.Values(h); len(v) > 0 {
-			up.Header[h] = v
-		}
-	}
-	resp, err := s.opts.HTTPClient.Do(up)
-	if err != nil {
-		s.opts.Logger.Error("token", "error", "calling the Okta token endpoint failed")
-		jsonError(w, http.StatusBadGateway, "temporarily_unavailable", "the authorization server did not answer")
-		return
-	}
-	defer resp.Body.Close()
-	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenBody))
-	if err != nil {
-		jsonError(w, http.StatusBadGateway, "temporarily_unavailable", "the authorization server's answer was cut short")
-		return
-	}
-	for _, h := range forwardedResponseHeaders {
-		if v := resp.Header.Values(h); len(v) > 0 {
-			w.Header()[h] = v
-		}
 	}
 	if resp.StatusCode == http.StatusOK {
 		answer = withContext(answer)
@@ -104,6 +81,75 @@ func (s *Server) rewriteCodeRedemption(w http.ResponseWriter, r *http.Request, b
 	return []byte(form.Encode()), true
 }
 
+// introspect forwards an RFC 7662 request to Okta's /v1/introspect and, for an
+// active token, echoes its launch context claims at the top level of the
+// answer (RFC 7662 section 2.2 allows extensions), in case Okta leaves them
+// out. The caller authenticates to Okta as before (its Authorization header or
+// client assertion goes through unchanged).
+func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxTokenBody))
+	if err != nil {
+		jsonError(w, http.StatusBadRequest, "invalid_request", "the introspection request is too large or unreadable")
+		return
+	}
+	resp, answer, ok := s.forward(w, r, "/v1/introspect", body)
+	if !ok {
+		return
+	}
+	if resp.StatusCode == http.StatusOK {
+		if form, err := url.ParseQuery(string(body)); err == nil {
+			answer = echoContext(answer, form.Get("token"))
+		}
+	}
+	w.WriteHeader(resp.StatusCode)
+	_, _ = w.Write(answer)
+}
+
+// forward posts body to an Okta endpoint with the request's forwarded headers
+// and copies the answer's forwarded headers; on failure it has answered.
+func (s *Server) forward(w http.ResponseWriter, r *http.Request, path string, body []byte) (*http.Response, []byte, bool) {
+	up, err := http.NewRequestWithContext(r.Context(), http.MethodPost, s.cfg.OktaIssuer+path, bytes.NewReader(body))
+	if err != nil {
+		jsonError(w, http.StatusInternalServerError, "server_error", "the request could not be forwarded")
+		return nil, nil, false
+	}
+	for _, h := range forwardedRequestHeaders {
+		if v := r.Header.Values(h); len(v) > 0 {
+			up.Header[h] = v
+		}
+	}
+	resp, err := s.opts.HTTPClient.Do(up)
+	if err != nil {
+		s.opts.Logger.Error("forward", "path", path, "error", "calling Okta failed")
+		jsonError(w, http.StatusBadGateway, "temporarily_unavailable", "the authorization server did not answer")
+		return nil, nil, false
+	}
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenBody))
+	if err != nil {
+		jsonError(w, http.StatusBadGateway, "temporarily_unavailable", "the authorization server's answer was cut short")
+		return nil, nil, false
+	}
+	for _, h := range forwardedResponseHeaders {
+		if v := resp.Header.Values(h); len(v) > 0 {
+			w.Header()[h] = v
+		}
+	}
+	return resp, answer, true
+}
+
+// echoContext adds the context claims of token to an active introspection
+// answer that lacks them. Okta vouched for the token (active: true), so its
+// claims are read without another signature check.
+func echoContext(answer []byte, token string) []byte {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(answer, &fields) != nil || string(fields["active"]) != "true" || token == "" {
+		return answer
+	}
+	return addClaims(fields, answer, token)
+}
+
 // withContext adds the access token's context claims to a token response;
 // a response it cannot read goes back unchanged.
 func withContext(answer []byte) []byte {
@@ -115,6 +161,12 @@ func withContext(answer []byte) []byte {
 	if json.Unmarshal(fields["access_token"], &at) != nil || at == "" {
 		return answer
 	}
+	return addClaims(fields, answer, at)
+}
+
+// addClaims copies the launch context claims of a JWT into fields, when
+// absent, and returns the re-encoded answer (or answer, unchanged).
+func addClaims(fields map[string]json.RawMessage, answer []byte, at string) []byte {
 	claims := jwt.MapClaims{}
 	if _, _, err := jwt.NewParser().ParseUnverified(at, claims); err != nil {
 		return answer

@@ -158,3 +158,50 @@ func TestTokenProxy(t *testing.T) {
 		}
 	})
 }
+
+func TestIntrospectionProxy(t *testing.T) {
+	at := signedToken(t, jwt.MapClaims{"patient": "pat-123", "encounter": "enc-9", "need_patient_banner": true, "sub": "u"})
+	form := url.Values{"token": {at}, "token_type_hint": {"access_token"}}.Encode()
+	okta := func(h *harness, answer string) *string {
+		var gotAuth string
+		h.oktaFn = func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/oauth2/aus1ehrlaunch/v1/introspect" {
+				http.NotFound(w, r)
+				return
+			}
+			gotAuth = r.Header.Get("Authorization")
+			_, _ = w.Write([]byte(answer))
+		}
+		return &gotAuth
+	}
+	t.Run("an active token's context is echoed at the top level", func(t *testing.T) {
+		h := newHarness(t)
+		auth := okta(h, `{"active":true,"scope":"launch patient/Observation.rs","client_id":"app-1"}`)
+		resp, body := h.post(launchflow.PathIntrospect, "application/x-www-form-urlencoded", []byte(form), http.Header{"Authorization": {"Basic cmVzb3VyY2U6cw=="}})
+		var m map[string]any
+		_ = json.Unmarshal(body, &m)
+		if resp.StatusCode != 200 || m["patient"] != "pat-123" || m["encounter"] != "enc-9" || m["need_patient_banner"] != true || m["client_id"] != "app-1" {
+			t.Fatalf("%d %v", resp.StatusCode, m)
+		}
+		if *auth != "Basic cmVzb3VyY2U6cw==" || resp.Header.Get("Cache-Control") != "no-store" {
+			t.Fatalf("auth %q, headers %v", *auth, resp.Header)
+		}
+	})
+	t.Run("an inactive token gets nothing added", func(t *testing.T) {
+		h := newHarness(t)
+		okta(h, `{"active":false}`)
+		if _, body := h.post(launchflow.PathIntrospect, "application/x-www-form-urlencoded", []byte(form), nil); string(body) != `{"active":false}` {
+			t.Fatalf("body %s", body)
+		}
+	})
+	t.Run("Okta's own context fields are kept", func(t *testing.T) {
+		h := newHarness(t)
+		okta(h, `{"active":true,"patient":"from-okta"}`)
+		_, body := h.post(launchflow.PathIntrospect, "application/x-www-form-urlencoded", []byte(form), nil)
+		var m map[string]any
+		_ = json.Unmarshal(body, &m)
+		if m["patient"] != "from-okta" || m["encounter"] != "enc-9" {
+			t.Fatalf("%v", m)
+		}
+	})
+}

@@ -34,6 +34,9 @@ type tokenClaims struct {
 	FHIRUser              string `json:"fhirUser"`
 	Patient               string `json:"patient"`
 	LaunchResponsePatient string `json:"launch_response_patient"`
+	// LaunchMarker is the EHR launch token hook's marker
+	// (launchclaims.Marker; a test keeps the tag and the constant equal).
+	LaunchMarker string `json:"smart_launch_ctx"`
 
 	// RawCID (Okta's "cid") and RawClientID (RFC 9068 and RFC 7662
 	// "client_id") name the client the token was issued to. They are only
@@ -165,7 +168,12 @@ type grant struct {
 // shape is dropped (see launchctx.go), and patient/ scopes count only when the
 // token names its patient, by a valid patient claim or a fhirUser that
 // references a Patient.
-func (c *tokenClaims) toGrant(v smartscope.Version, now int64) (grant, Reason) {
+//
+// With ehrLaunch, a token carrying the launch scope is an EHR launch: its
+// patient context counts only if the token hook's marker is there, because
+// Okta issues the token unchanged (fail-open) when the hook times out or
+// fails, and a patient from elsewhere (a profile claim) is not the EHR's.
+func (c *tokenClaims) toGrant(v smartscope.Version, now int64, ehrLaunch bool) (grant, Reason) {
 	var drops dropSet
 	fhirUser := c.FHIRUser
 	fhirUserType := ""
@@ -184,12 +192,22 @@ func (c *tokenClaims) toGrant(v smartscope.Version, now int64) (grant, Reason) {
 		patient = ""
 		drops |= droppedPatient
 	}
+	unverified := ehrLaunch && unverifiedLaunch(c)
+	if unverified {
+		patient, fhirUserType = "", ""
+	}
 	sel := smartscope.Granted(c.scopes, v, smartscope.LaunchContext{Patient: patient != "" || fhirUserType == "Patient"})
 	if sel.PatientDropped {
 		drops |= droppedPatientScopes
+		if unverified {
+			drops |= droppedLaunchUnverified
+		}
 	}
 	g := grant{dropped: drops}
 	if !sel.Resource {
+		if sel.PatientDropped && unverified {
+			return g, ReasonLaunchUnverified
+		}
 		if sel.PatientDropped {
 			return g, ReasonPatientContext
 		}

@@ -25,6 +25,7 @@ const (
 	EnvRoleARN                = "HEALTHLAKE_ROLE_ARN"
 	EnvLeeway                 = "SMART_LEEWAY_SECONDS"
 	EnvScopeVersion           = "SMART_SCOPE_VERSION"
+	EnvEHRLaunch              = "SMART_EHR_LAUNCH"
 )
 
 // Mode is how tokens are validated.
@@ -63,6 +64,10 @@ type Config struct {
 	Leeway time.Duration
 	// ScopeVersion is the scope syntax the data store understands.
 	ScopeVersion smartscope.Version
+	// EHRLaunch says EHR launch (lambda/ehrlaunch) is deployed: a token with
+	// the launch scope then gets patient context only from the token hook's
+	// marker claim and patient (see launchctx.go). Default: false.
+	EHRLaunch bool
 }
 
 // Default values of the optional settings.
@@ -194,6 +199,14 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		bad(EnvScopeVersion, `must be "v1" or "v2"`)
 	}
 	c.ScopeVersion = v
+
+	switch e := getenv(EnvEHRLaunch); e {
+	case "", "false":
+	case "true":
+		c.EHRLaunch = true
+	default:
+		bad(EnvEHRLaunch, `must be "true" or "false", not %q`, e)
+	}
 
 	if len(errs) > 0 {
 		return c, &ConfigError{Problems: errs}

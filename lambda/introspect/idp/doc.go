@@ -58,6 +58,11 @@
 //   - SMART_SCOPE_VERSION (optional): "v2" (default) for a SMART_ON_FHIR data
 //     store, "v1" for SMART_ON_FHIR_V1, which gets v2 scopes translated to v1
 //     (see package smartscope).
+//   - SMART_EHR_LAUNCH (optional, "true" or "false", default false): EHR launch
+//     (lambda/ehrlaunch) is deployed; a token with the launch scope then has
+//     patient context only with the launch token hook's marker claim
+//     (launchclaims.Marker), else its patient/ scopes are dropped
+//     (launch_context_unverified).
 //
 // Missing or invalid configuration is logged once, at start, as one line naming
 // the variable; every request is then answered unauthorized, with iamRoleARN

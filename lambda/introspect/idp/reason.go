@@ -40,6 +40,10 @@ const (
 	ReasonInactive        Reason = "introspection_inactive"
 	ReasonTokenType       Reason = "token_type_not_bearer" // introspection says it is not an access token
 	ReasonClaimsInvalid   Reason = "claims_invalid"        // any other claim check jwt/v5 reports
+
+	// ReasonLaunchUnverified: only patient/ scopes in an EHR launch token
+	// without the launch token hook's marker (SMART_EHR_LAUNCH=true).
+	ReasonLaunchUnverified Reason = "launch_context_unverified"
 )
 
 // Deny reasons about the authorization server or AWS.

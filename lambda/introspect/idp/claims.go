@@ -80,15 +80,21 @@ func (c *tokenClaims) normalize() error {
 	return nil
 }
 
-// strings1 reads a JSON string (split on white space if split is set) or an
-// array of strings; JSON null or absence is an empty list.
+// strings1 reads a JSON string (split on spaces if split is set) or an array
+// of strings; JSON null or absence is an empty list.
+//
+// A scope string is split on U+0020 only, as RFC 6749 section 3.3 delimits
+// scopes: any other white space (\t, \v, U+00A0, U+2028, ...) stays inside its
+// piece, which then fails the scope-token syntax and is dropped. Splitting on
+// all white space would turn "a\vsystem/*.cruds" into a second scope the
+// authorization server never granted.
 func strings1(v any, split bool) ([]string, bool) {
 	switch v := v.(type) {
 	case nil:
 		return nil, true
 	case string:
 		if split {
-			return strings.Fields(v), true
+			return splitScopes(v), true
 		}
 		return []string{v}, true
 	case []any:
@@ -270,4 +276,15 @@ func (extra audiences) accepts(tokenAud []string, endpoint string) bool {
 		}
 	}
 	return false
+}
+
+// splitScopes splits a scope string on spaces, skipping empty pieces.
+func splitScopes(s string) []string {
+	var out []string
+	for piece := range strings.SplitSeq(s, " ") {
+		if piece != "" {
+			out = append(out, piece)
+		}
+	}
+	return out
 }

@@ -30,13 +30,16 @@ type tokenClaims struct {
 	RawScope any `json:"scope"`
 	// RawScp is Okta's array of scopes (a string is tolerated).
 	RawScp                any    `json:"scp"`
-	UID                   string `json:"uid"`
-	FHIRUser              string `json:"fhirUser"`
-	Patient               string `json:"patient"`
-	LaunchResponsePatient string `json:"launch_response_patient"`
+	UID string `json:"uid"`
+	// The launch context is decoded as "any": a value that is not a string
+	// is dropped from the answer (with its drop code), as a malformed string
+	// is, instead of refusing the whole token.
+	FHIRUser              any `json:"fhirUser"`
+	Patient               any `json:"patient"`
+	LaunchResponsePatient any `json:"launch_response_patient"`
 	// LaunchMarker is the EHR launch token hook's marker
 	// (launchclaims.Marker; a test keeps the tag and the constant equal).
-	LaunchMarker string `json:"smart_launch_ctx"`
+	LaunchMarker any `json:"smart_launch_ctx"`
 
 	// RawCID (Okta's "cid") and RawClientID (RFC 9068 and RFC 7662
 	// "client_id") name the client the token was issued to. They are only
@@ -181,20 +184,28 @@ type grant struct {
 // fails, and a patient from elsewhere (a profile claim) is not the EHR's.
 func (c *tokenClaims) toGrant(v smartscope.Version, now int64, ehrLaunch bool) (grant, Reason) {
 	var drops dropSet
-	fhirUser := c.FHIRUser
-	fhirUserType := ""
+	fhirUser, ok := contextString(c.FHIRUser)
+	if !ok {
+		drops |= droppedFHIRUser
+	}
+	fhirUserType, fhirUserID := "", ""
 	if fhirUser != "" {
-		var ok bool
-		if fhirUserType, _, ok = fhirUserRef(fhirUser); !ok {
+		if fhirUserType, fhirUserID, ok = fhirUserRef(fhirUser); !ok {
 			fhirUser = ""
 			drops |= droppedFHIRUser
 		}
 	}
-	patient := c.Patient
-	if patient == "" {
-		patient = c.LaunchResponsePatient
+	patient, patientOK := contextString(c.Patient)
+	if patient == "" && patientOK {
+		patient, patientOK = contextString(c.LaunchResponsePatient)
 	}
-	if patient != "" && !isFHIRID(patient) {
+	if !patientOK || (patient != "" && !isFHIRID(patient)) {
+		patient = ""
+		drops |= droppedPatient
+	}
+	if patient != "" && fhirUserType == "Patient" && patient != fhirUserID {
+		// Two patients: HealthLake's fine-grained authorization follows
+		// fhirUser, so a patient claim naming someone else is not passed on.
 		patient = ""
 		drops |= droppedPatient
 	}
@@ -287,4 +298,16 @@ func splitScopes(s string) []string {
 		}
 	}
 	return out
+}
+
+// contextString reads a launch-context claim: absent or a string is ok; any
+// other JSON type is not (the claim is then dropped, not the token).
+func contextString(v any) (string, bool) {
+	switch v := v.(type) {
+	case nil:
+		return "", true
+	case string:
+		return v, true
+	}
+	return "", false
 }

@@ -3,7 +3,6 @@ package idp
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -259,8 +258,15 @@ func (in *introspector) call(ctx context.Context, u, auth string, token string) 
 		}
 		return nil, fmt.Errorf("introspection at %s: HTTP %d", redactURL(u), resp.StatusCode)
 	}
+	// Decoded with exact member names, as a JWT's claims are: "PATIENT" or
+	// "Active" is another member, never patient or active (RFC 7662 uses
+	// RFC 7519's case-sensitive claim names).
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return nil, fmt.Errorf("introspection at %s: reading the answer: %w", redactURL(u), err)
+	}
 	var ans introspection
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(&ans); err != nil {
+	if err := decodeExact(body, &ans); err != nil {
 		return nil, fmt.Errorf("introspection at %s: undecodable answer", redactURL(u))
 	}
 	return &ans, nil

@@ -23,7 +23,8 @@ const (
 	// PractitionerRole, RelatedPerson or Person with a valid FHIR id (relative,
 	// "Practitioner/pr-1", or absolute https, "https://host/fhir/Patient/p-1").
 	DropFHIRUser ContextDrop = "fhir_user_invalid"
-	// DropPatient: patient (or launch_response_patient) is not a FHIR id.
+	// DropPatient: patient (or launch_response_patient) is not a FHIR id, or
+	// names another patient than a Patient fhirUser.
 	DropPatient ContextDrop = "patient_invalid"
 	// DropPatientScopes: patient/ scopes without a valid patient context.
 	DropPatientScopes ContextDrop = "patient_scopes_without_patient"

@@ -14,7 +14,9 @@ import (
 func TestFHIRUserPassesOnlyAsAReferenceToAUserResource(t *testing.T) {
 	f := newFakeIdP(t)
 	th := newTestHandler(t, f.env(), idp.Options{})
-	base := with(f.claims(), "scp", []string{"openid", "fhirUser", "user/*.rs"})
+	// No patient claim: one naming another patient than a Patient fhirUser is
+	// dropped (TestAPatientClaimMustAgreeWithAPatientFHIRUser).
+	base := with(f.claims(), "launch_response_patient", nil, "scp", []string{"openid", "fhirUser", "user/*.rs"})
 	for _, ok := range []string{
 		"Patient/p-1", "Practitioner/pr-77", "PractitionerRole/role.1", "RelatedPerson/r-1", "Person/A-b.c",
 		"Practitioner/" + strings.Repeat("a", 64),

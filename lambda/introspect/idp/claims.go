@@ -29,8 +29,8 @@ type tokenClaims struct {
 	// RawScope is the RFC 9068 "scope" string (an array is tolerated).
 	RawScope any `json:"scope"`
 	// RawScp is Okta's array of scopes (a string is tolerated).
-	RawScp                any    `json:"scp"`
-	UID string `json:"uid"`
+	RawScp any    `json:"scp"`
+	UID    string `json:"uid"`
 	// The launch context is decoded as "any": a value that is not a string
 	// is dropped from the answer (with its drop code), as a malformed string
 	// is, instead of refusing the whole token.

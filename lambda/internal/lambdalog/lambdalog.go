@@ -55,11 +55,35 @@ func Level(s string) (level slog.Level, ok bool) {
 func New(w io.Writer, getenv func(string) string) *slog.Logger {
 	raw := getenv(EnvLogLevel)
 	level, ok := Level(raw)
-	logger := slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+	logger := slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: lambdaKeys}))
 	if !ok && raw != "" {
 		logger.Warn("unknown log level; logging at INFO", "variable", EnvLogLevel, "value", clip(raw))
 	}
 	return logger
+}
+
+// lambdaKeys names the record's time and level as Lambda's log-level filtering
+// reads them: "timestamp" (RFC 3339, which slog's time format is) and a level
+// of TRACE, DEBUG, INFO, WARN, ERROR or FATAL. The Developer Guide's example is
+// {"level": "debug", "msg": ..., "timestamp": ...}; a line whose timestamp
+// Lambda does not find is taken as INFO, so a WARN or ERROR line under
+// slog's "time" key could be dropped at level WARN.
+func lambdaKeys(groups []string, a slog.Attr) slog.Attr {
+	if len(groups) > 0 {
+		return a
+	}
+	switch a.Key {
+	case slog.TimeKey:
+		a.Key = "timestamp"
+	case slog.LevelKey:
+		switch lv, _ := a.Value.Any().(slog.Level); {
+		case lv < slog.LevelDebug:
+			a.Value = slog.StringValue("TRACE")
+		case lv > slog.LevelError:
+			a.Value = slog.StringValue("FATAL")
+		}
+	}
+	return a
 }
 
 func clip(s string) string {

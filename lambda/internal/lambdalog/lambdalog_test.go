@@ -3,8 +3,10 @@ package lambdalog_test
 import (
 	"bytes"
 	"encoding/json"
+	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -82,4 +84,30 @@ func TestLevelNamesEveryValueLambdaSets(t *testing.T) {
 	}
 	_, ok := lambdalog.Level("")
 	assert.False(t, ok)
+}
+
+// Lambda's log-level filtering reads "level" and an RFC 3339 "timestamp"
+// (Developer Guide, "Log-level filtering"); a line without a timestamp it
+// recognises is taken as INFO, and slog's own key is "time".
+func TestLinesCarryTheKeysLambdaFiltersOn(t *testing.T) {
+	var buf bytes.Buffer
+	log := lambdalog.New(&buf, getenv("TRACE"))
+	log.Log(t.Context(), slog.LevelDebug-4, "t")
+	log.Warn("w", "nested", slog.GroupValue(slog.String("time", "kept")))
+	log.Log(t.Context(), slog.LevelError+4, "f")
+	var levels []string
+	for line := range strings.SplitSeq(strings.TrimSpace(buf.String()), "\n") {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &m))
+		ts, ok := m["timestamp"].(string)
+		require.True(t, ok, "a timestamp: %s", line)
+		_, err := time.Parse(time.RFC3339Nano, ts)
+		assert.NoError(t, err, "RFC 3339")
+		assert.NotContains(t, m, "time")
+		levels = append(levels, m["level"].(string))
+		if m["msg"] == "w" {
+			assert.Equal(t, map[string]any{"time": "kept"}, m["nested"], "only the record's own keys are renamed")
+		}
+	}
+	assert.Equal(t, []string{"TRACE", "WARN", "FATAL"}, levels)
 }

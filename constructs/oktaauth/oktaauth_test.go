@@ -223,7 +223,7 @@ func TestEveryPropReachesItsProperty(t *testing.T) {
 		ExtraScopes:          jsii.Strings("system/Group.read"),
 		FhirUserAttribute:    jsii.String("fhirUserRef"),
 		PatientClaim:         jsii.Bool(false),
-		PatientClaimName:     jsii.String("pat"),
+		PatientClaimName:     jsii.String("launch_response_patient"),
 		PatientAttribute:     jsii.String("patientRef"),
 		ExtraClaims: &[]*oktaauth.ExtraClaim{
 			{Name: jsii.String("organization"), Value: jsii.String("user.organization"), Scopes: jsii.Strings("launch")},
@@ -267,7 +267,7 @@ func TestEveryPropReachesItsProperty(t *testing.T) {
 		smartcatalog.PropExtraScopes:                 []any{"system/Group.read"},
 		smartcatalog.PropFhirUserAttribute:           "fhirUserRef",
 		smartcatalog.PropPatientClaim:                "false",
-		smartcatalog.PropPatientClaimName:            "pat",
+		smartcatalog.PropPatientClaimName:            "launch_response_patient",
 		smartcatalog.PropPatientAttribute:            "patientRef",
 		smartcatalog.PropExtraClaims:                 `[{"name":"organization","value":"user.organization","scopes":["launch"]},{"name":"groups","value":"smart-","claimType":"IDENTITY","valueType":"GROUPS","groupFilterType":"STARTS_WITH","alwaysIncludeInToken":false}]`,
 		smartcatalog.PropPolicyAssignment:            "ALL_CLIENTS",

@@ -204,7 +204,8 @@ type SmartAuthorizationServerProps struct {
 	// granted launch/patient.
 	// Default: true.
 	PatientClaim *bool
-	// PatientClaimName is the name of that claim.
+	// PatientClaimName is the name of that claim: "patient" or
+	// "launch_response_patient", the two the token validator reads.
 	// Default: "patient".
 	PatientClaimName *string
 	// PatientAttribute is the user profile attribute holding the patient id.
@@ -339,6 +340,12 @@ func (s *settings) validate() error {
 	}
 	if s.BackendClient != nil && (s.BackendClient.Jwks == nil || *s.BackendClient.Jwks == "") {
 		bad("props.BackendClient.Jwks is required: the service's public JSON Web Key Set")
+	}
+	if n := s.PatientClaimName; n != nil && isLiteral(n) && *n != "patient" && *n != "launch_response_patient" {
+		// The token validator reads the patient context from these two names
+		// only; a claim of another name would refuse every patient/ token.
+		bad("props.PatientClaimName must be \"patient\" (the default) or \"launch_response_patient\": the token validator "+
+			"reads the patient context from those claims only, got %q", *n)
 	}
 	if s.ExtraClaims != nil {
 		for i, c := range *s.ExtraClaims {

@@ -28,7 +28,10 @@ func TestReservedClaimNamesFailTheSynthNamingTheProp(t *testing.T) {
 		}, `props.ExtraClaims[1].name: "sid" is reserved by Okta`},
 		{"the patient claim named client_id", func(p *oktaauth.SmartAuthorizationServerProps) {
 			p.PatientClaimName = jsii.String("client_id")
-		}, `props.PatientClaimName: "client_id" is reserved by Okta`},
+		}, `props.PatientClaimName must be "patient"`},
+		{"the patient claim named one the validator does not read", func(p *oktaauth.SmartAuthorizationServerProps) {
+			p.PatientClaimName = jsii.String("pat")
+		}, `the token validator reads the patient context from those claims only, got "pat"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			stack := newStack(t)

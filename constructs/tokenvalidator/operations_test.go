@@ -77,6 +77,27 @@ func TestTheDenialRateAlarmJoinsTheOthersOnTheAlarmAction(t *testing.T) {
 	}
 }
 
+func TestAtWARNTheDenialRateAlarmIsLeftOutWithAWarning(t *testing.T) {
+	// At WARN and above the validator writes no decision lines: an alarm on the
+	// denial rate would have no data and stay OK through any outage.
+	for _, level := range []awslambda.ApplicationLogLevel{awslambda.ApplicationLogLevel_WARN, awslambda.ApplicationLogLevel_ERROR} {
+		t.Run(string(level), func(t *testing.T) {
+			stack := cdktest.NewStack(t)
+			props := minimal(stack)
+			props.LogLevel = level
+			tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), props)
+			tpl := cdktest.Template(t, stack)
+			alarms := cdktest.OfType(cdktest.Resources(t, tpl), "AWS::CloudWatch::Alarm")
+			assert.Len(t, alarms, 3, "errors, throttles and duration come from Lambda's own metrics and stay")
+			for id, a := range alarms {
+				assert.NotContains(t, a.Properties, "Metrics", "%s: no metric-math denial-rate alarm", id)
+			}
+			warnings := assertions.Annotations_FromStack(stack).FindWarning(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("DenialRateAlarm is not created")))
+			assert.Len(t, *warnings, 1)
+		})
+	}
+}
+
 func TestAlarmActionsReachEveryAlarm(t *testing.T) {
 	stack := cdktest.NewStack(t)
 	props := minimal(stack)

@@ -274,6 +274,14 @@ func (v *TokenValidator) addAlarms(p *TokenValidatorProps) {
 		target.MetricThrottles(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Sum")}), 0)
 	add("DurationP99Alarm", fmt.Sprintf("The SMART token validator's p99 duration is above %v ms of HealthLake's 1-second budget", p99),
 		target.MetricDuration(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("p99")}), p99)
+	if !decisionsLogged(p.LogLevel) {
+		// Without decision lines the denial rate has no data, and an alarm on
+		// it would stay OK whatever happens: leave it out and say so.
+		awscdk.Annotations_Of(v).AddWarningV2(jsii.String("smart-healthlake:denial-rate-alarm-off"), jsii.String(fmt.Sprintf(
+			"props.LogLevel is %s: the validator writes no decision lines, so the decision metrics, the denial-rate alarm "+
+				"and the decision queries have no data; DenialRateAlarm is not created", p.LogLevel)), nil)
+		return
+	}
 	add("DenialRateAlarm", fmt.Sprintf("More than %v%% of the SMART token validator's decisions are denials (with at least %v decisions in 5 minutes): "+
 		"apps are being refused; the Denials by reason query says why", *p.DenialRateThresholdPercent, *p.DenialRateMinimumDecisions),
 		v.MetricDenialRate(&awscloudwatch.MathExpressionOptions{Period: period}), *p.DenialRateThresholdPercent)
@@ -420,4 +428,14 @@ func (p TokenValidatorProps) validate() error {
 		return fmt.Errorf("%s", strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// decisionsLogged reports whether the validator writes its per-request
+// decision lines (at INFO) at this application log level.
+func decisionsLogged(level awslambda.ApplicationLogLevel) bool {
+	switch level {
+	case awslambda.ApplicationLogLevel_WARN, awslambda.ApplicationLogLevel_ERROR, awslambda.ApplicationLogLevel_FATAL:
+		return false
+	}
+	return true
 }

@@ -103,7 +103,7 @@ func checkConfig(t *testing.T, sb *sandbox.Sandbox) smartcheck.Config {
 		FHIREndpoint: sb.FHIREndpoint,
 		Issuer:       sb.Issuer,
 		ClientID:     sandbox.BackendClientID,
-		Key:          key,
+		Key:          smartcheck.ClientKey{Signer: key.Signer, KeyID: sb.KeyID},
 		Scope:        sb.Scope,
 		Calls:        3,
 		HTTPClient:   &http.Client{Transport: tr, Timeout: 5 * time.Second},

@@ -297,7 +297,11 @@ func (s *Server) callIdP(ctx context.Context, token, operation string) (idpAnswe
 		if ctx.Err() != nil {
 			return idpAnswer{}, errors.New("Timeout during custom Idp execution")
 		}
-		return idpAnswer{}, fmt.Errorf("custom Idp execution failed: %v", err)
+		// The client gets a fixed message: the Lambda's error payload may name
+		// internals (HealthLake documents only the timeout message). The
+		// emulator's log keeps the cause.
+		s.opts.Logger.Warn("custom Idp execution failed", "error", err.Error())
+		return idpAnswer{}, errors.New("custom Idp execution failed")
 	}
 	var shape struct {
 		AuthPayload rawPayload `json:"authPayload"`

@@ -155,7 +155,7 @@ func TestCommandReadsStackOutputsAndSecret(t *testing.T) {
 			smartcheck.OutputFhirEndpoint: sb.FHIREndpoint, smartcheck.OutputIssuer: sb.Issuer,
 			smartcheck.OutputBackendClientID: sandbox.BackendClientID, smartcheck.OutputDatastoreID: id,
 		}
-		for strategy, want := range map[string]int{"SMART_ON_FHIR": smartcheck.ExitOK, "SMART_ON_FHIR_V1": smartcheck.ExitFailed} {
+		for strategy, want := range map[string]int{"SMART_ON_FHIR": smartcheck.ExitOK, "SMART_ON_FHIR_V1": smartcheck.ExitFailed, "AWS_AUTH": smartcheck.ExitUsage} {
 			cf := fakeCloudFormation(t, "WithId", outputs)
 			t.Setenv("AWS_ENDPOINT_URL_CLOUDFORMATION", cf.URL)
 			t.Setenv("AWS_ENDPOINT_URL_HEALTHLAKE", fakeHealthLake(t, id, strategy).URL)

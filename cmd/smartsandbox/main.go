@@ -81,7 +81,7 @@ func run() error {
   issuer               %s
   token endpoint       %s
   clients              %s (system/), %s (user/, fhirUser Practitioner/dr-1), %s (patient/, Patient/p1)
-  client key (ES384)   %s
+  client key (ES384)   %s (kid %s)
   CA certificate       %s
 
 Verify it:
@@ -89,7 +89,7 @@ Verify it:
 
 Ctrl-C stops the sandbox and removes its files.
 `, *version, *validation, *fineGrained, sb.FHIREndpoint, sb.FHIREndpoint, sb.Issuer, sb.TokenEndpoint,
-		sandbox.BackendClientID, sandbox.PractitionerClientID, sandbox.PatientClientID, sb.KeyFile, sb.CAFile, sb.CheckCommand())
+		sandbox.BackendClientID, sandbox.PractitionerClientID, sandbox.PatientClientID, sb.KeyFile, sb.KeyID, sb.CAFile, sb.CheckCommand())
 	<-ctx.Done()
 	return nil
 }

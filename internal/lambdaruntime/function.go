@@ -16,6 +16,9 @@
 //   - An execution environment serves one invocation at a time and stays
 //     warm between them; the process is started on the first invocation (a
 //     cold start) and again after it exited or was stopped.
+//   - A caller that stops waiting does not stop the invocation: it runs on
+//     to its end or timeout and the environment stays warm; the next
+//     invocation waits for it (one environment per function).
 //   - A function that does not answer before its timeout is stopped and the
 //     invocation fails with "Task timed out"; a process that exits during an
 //     invocation fails it with Runtime.ExitError. Either way the next
@@ -90,7 +93,8 @@ type Function struct {
 	arn string
 
 	// busy admits one invocation at a time, as one execution environment
-	// serves; a waiting caller gives up when its context ends.
+	// serves; a waiting caller gives up when its context ends. It is held
+	// until the invocation ends, even when its caller stopped waiting.
 	busy   chan struct{}
 	mu     sync.Mutex
 	inst   *instance
@@ -181,18 +185,40 @@ func (f *Function) Close() error {
 // the invocation could not be carried out at all (the function is closed, the
 // process cannot start, ctx ended); a function's failure is a Result with
 // FunctionError set.
+//
+// A caller whose ctx ends (HealthLake giving up after its 1 s budget) gets
+// ctx.Err at once, but the invocation runs on to its own end or timeout in
+// the same environment, as in Lambda, where a client that stops waiting does
+// not stop the function: the environment stays warm. Later invocations wait
+// for it (one environment; Lambda would start a second one, which this
+// emulator does not model).
 func (f *Function) Invoke(ctx context.Context, payload []byte) (Result, error) {
 	select {
 	case f.busy <- struct{}{}:
-		defer func() { <-f.busy }()
 	case <-ctx.Done():
 		return Result{}, ctx.Err()
 	}
-
 	inst, err := f.instance()
 	if err != nil {
+		<-f.busy
 		return Result{}, err
 	}
+	done := make(chan Result, 1)
+	go func() {
+		defer func() { <-f.busy }()
+		done <- f.run(inst, payload)
+	}()
+	select {
+	case r := <-done:
+		return r, nil
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
+}
+
+// run carries out one invocation in inst, bounded by the function's own
+// timeouts only.
+func (f *Function) run(inst *instance, payload []byte) Result {
 	f.mu.Lock()
 	f.seq++
 	id := fmt.Sprintf("%08x-0000-4000-8000-%012x", f.seq, time.Now().UnixNano()&0xffffffffffff)
@@ -206,42 +232,33 @@ func (f *Function) Invoke(ctx context.Context, payload []byte) (Result, error) {
 	select {
 	case inst.queue <- inv:
 	case <-inst.exited:
-		return f.exitResult(inst, id), nil
+		return f.exitResult(inst, id)
 	case <-initTimer.C:
 		f.discard(inst)
-		return errorResult("Runtime.InitTimeout", fmt.Sprintf("RequestId: %s Error: the runtime did not ask for the event within %s", id, initTimeout)), nil
-	case <-ctx.Done():
-		f.discard(inst)
-		return Result{}, ctx.Err()
+		return errorResult("Runtime.InitTimeout", fmt.Sprintf("RequestId: %s Error: the runtime did not ask for the event within %s", id, initTimeout))
 	}
 	select {
 	case <-inv.taken:
 	case <-inst.exited:
-		return f.exitResult(inst, id), nil
-	case <-ctx.Done():
-		f.discard(inst)
-		return Result{}, ctx.Err()
+		return f.exitResult(inst, id)
 	}
 
 	timer := time.NewTimer(time.Until(inv.deadline))
 	defer timer.Stop()
 	select {
 	case r := <-inv.done:
-		return r, nil
+		return r
 	case <-inst.exited:
 		select { // an answer that came just before the exit still counts
 		case r := <-inv.done:
-			return r, nil
+			return r
 		default:
 		}
-		return f.exitResult(inst, id), nil
+		return f.exitResult(inst, id)
 	case <-timer.C:
 		// Lambda stops the execution environment of a timed-out invocation.
 		f.discard(inst)
-		return errorResult("Sandbox.Timedout", fmt.Sprintf("RequestId: %s Error: Task timed out after %.2f seconds", id, f.cfg.Timeout.Seconds())), nil
-	case <-ctx.Done():
-		f.discard(inst)
-		return Result{}, ctx.Err()
+		return errorResult("Sandbox.Timedout", fmt.Sprintf("RequestId: %s Error: Task timed out after %.2f seconds", id, f.cfg.Timeout.Seconds()))
 	}
 }
 

@@ -33,6 +33,8 @@ func TestMain(m *testing.M) {
 				return nil, errors.New("refused on purpose")
 			case "sleep":
 				time.Sleep(time.Minute)
+			case "nap":
+				time.Sleep(800 * time.Millisecond)
 			case "exit":
 				os.Exit(3)
 			}
@@ -144,6 +146,23 @@ func TestInvokeQueue(t *testing.T) {
 		assert.ErrorIs(t, err, context.DeadlineExceeded)
 		assert.Less(t, time.Since(begin), time.Second, "the busy one runs 1.5 s more: the caller must not wait for it")
 		assert.Equal(t, "Unhandled", (<-done).FunctionError)
+	})
+}
+
+func TestCallerCancellation(t *testing.T) {
+	t.Run("a caller that stops waiting gets its context's error, and the environment stays warm for the next invocation", func(t *testing.T) {
+		f := helper(t, 3*time.Second)
+		invoke(t, f, `{}`) // warm
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		begin := time.Now()
+		_, err := f.Invoke(ctx, []byte(`{"do":"nap"}`))
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Less(t, time.Since(begin), 700*time.Millisecond, "the caller does not wait for the 800 ms invocation")
+		// The next invocation waits for the napping one, in the same process.
+		_, doc := invoke(t, f, `{}`)
+		assert.Equal(t, 3.0, doc["calls"], "the napping invocation ran to its end in the same process")
+		assert.Equal(t, 1, f.Starts(), "no cold start after a caller gave up")
 	})
 }
 

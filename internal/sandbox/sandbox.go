@@ -13,12 +13,14 @@ package sandbox
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
@@ -32,8 +34,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/go-jose/go-jose/v3"
 
 	"github.com/openhealthstack/smart-healthlake/internal/lambdaruntime"
 	"github.com/openhealthstack/smart-healthlake/internal/sandbox/authserver"
@@ -111,6 +116,8 @@ type Sandbox struct {
 	CAFile string
 	// KeyFile is the PEM private key (ES384) registered for every client.
 	KeyFile string
+	// KeyID is the kid the key is registered under (its RFC 7638 thumbprint).
+	KeyID string
 	// Scope is a backend-services scope the sandbox grants, in the data
 	// store's flavour (system/Patient.rs for v2, system/Patient.read for v1).
 	Scope string
@@ -129,8 +136,8 @@ func (s *Sandbox) HookFailedOpen() int { return s.as.HookFailedOpen() }
 
 // CheckCommand is the smartcheck command line that verifies this sandbox.
 func (s *Sandbox) CheckCommand() string {
-	return fmt.Sprintf("go run ./cmd/smartcheck --fhir-endpoint %s --issuer %s --client-id %s --private-key %s --scope %s --ca-file %s",
-		s.FHIREndpoint, s.Issuer, BackendClientID, s.KeyFile, s.Scope, s.CAFile)
+	return fmt.Sprintf("go run ./cmd/smartcheck --fhir-endpoint %s --issuer %s --client-id %s --private-key %s --key-id %s --smart-version %s --scope %s --ca-file %s",
+		s.FHIREndpoint, s.Issuer, BackendClientID, s.KeyFile, s.KeyID, s.Version, s.Scope, s.CAFile)
 }
 
 // Close stops the servers and the Lambda process.
@@ -200,6 +207,11 @@ func Start(cfg Config) (_ *Sandbox, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("encoding the client key: %w", err)
 	}
+	thumb, err := (&jose.JSONWebKey{Key: &clientKey.PublicKey}).Thumbprint(crypto.SHA256)
+	if err != nil {
+		return nil, fmt.Errorf("computing the client key's thumbprint: %w", err)
+	}
+	sb.KeyID = base64.RawURLEncoding.EncodeToString(thumb)
 	sb.KeyFile = filepath.Join(cfg.Dir, "sandbox-client-key.pem")
 	if err := os.WriteFile(sb.KeyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 		return nil, fmt.Errorf("writing the client key: %w", err)
@@ -242,10 +254,10 @@ func Start(cfg Config) (_ *Sandbox, err error) {
 		Audience:  audience,
 		TokenHook: hook,
 		Clients: append([]authserver.Client{
-			{ID: BackendClientID, PublicKey: &clientKey.PublicKey, Scopes: resourceScopes("system")},
-			{ID: PractitionerClientID, PublicKey: &clientKey.PublicKey, Scopes: resourceScopes("user"),
+			{ID: BackendClientID, PublicKey: &clientKey.PublicKey, KeyID: sb.KeyID, Scopes: resourceScopes("system")},
+			{ID: PractitionerClientID, PublicKey: &clientKey.PublicKey, KeyID: sb.KeyID, Scopes: resourceScopes("user"),
 				Claims: map[string]any{"fhirUser": "Practitioner/dr-1"}},
-			{ID: PatientClientID, PublicKey: &clientKey.PublicKey, Scopes: resourceScopes("patient"),
+			{ID: PatientClientID, PublicKey: &clientKey.PublicKey, KeyID: sb.KeyID, Scopes: resourceScopes("patient"),
 				Claims: map[string]any{"fhirUser": "Patient/p1", "patient": "p1"}},
 			{ID: introspectionClientID, Secret: introspectionSecret},
 		}, ehrClients...),
@@ -262,6 +274,8 @@ func Start(cfg Config) (_ *Sandbox, err error) {
 			Issuer: as.Issuer(), JWKSURI: as.JWKSURI(), Authorization: as.AuthorizationEndpoint(),
 			Token: as.TokenEndpoint(), Introspection: as.IntrospectionEndpoint(), Revocation: as.RevocationEndpoint(),
 		},
+		ScopesSupported: scopesSupported(cfg.Version),
+		Support:         support,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("building the SMART metadata: %w", err)
@@ -346,6 +360,38 @@ func Start(cfg Config) (_ *Sandbox, err error) {
 	return sb, nil
 }
 
+// support is what constructs/oktaauth's SmartSupport computes for a stack
+// with the sandbox's clients: a backend service, and user-facing apps (the
+// confidential and public clients a stack with redirect URIs gets; the
+// sandbox's practitioner and patient clients stand in for their users), with
+// the patient claim, ID tokens and refresh tokens the user-facing rule grants.
+var support = smartmeta.Support{
+	ConfidentialClients: true, PublicClients: true, BackendServices: true,
+	PatientContext: true, OpenIDConnect: true, RefreshTokens: true,
+}
+
+// scopesSupported is what oktaauth's ScopesSupported lists for the sandbox's
+// catalogue (Okta's openid, profile and offline_access, then the custom
+// scopes), in the data store's flavour: a SMART v1 stack's catalogue holds
+// v1 scopes only.
+func scopesSupported(v smartmeta.Version) []string {
+	out := []string{"openid", "profile", "offline_access"}
+	seen := map[string]bool{}
+	for _, compartment := range []string{"system", "user", "patient"} {
+		for _, sc := range resourceScopes(compartment) {
+			if seen[sc] || slices.Contains(out, sc) {
+				continue
+			}
+			seen[sc] = true
+			if _, perm, ok := strings.Cut(sc, "."); ok && v == smartmeta.V1 && !slices.Contains([]string{"read", "write", "*"}, perm) {
+				continue
+			}
+			out = append(out, sc)
+		}
+	}
+	return out
+}
+
 // resourceScopes are the scopes the sandbox's policy grants a client: v1 and v2
 // read and write scopes on the sample resource types, for one compartment.
 func resourceScopes(compartment string) []string {
@@ -408,7 +454,9 @@ func (f idpFunction) Invoke(ctx context.Context, payload []byte) ([]byte, error)
 		return nil, err
 	}
 	if r.FunctionError != "" {
-		return nil, fmt.Errorf("function error: %s", r.Payload)
+		// The payload names the Lambda's error; fhirapi answers the client
+		// with a fixed message, as HealthLake does not pass it on.
+		return nil, fmt.Errorf("function error (%d bytes)", len(r.Payload))
 	}
 	return r.Payload, nil
 }

@@ -7,7 +7,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/healthlake"
+	"github.com/aws/aws-sdk-go-v2/service/healthlake/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
 )
 
 // The stack outputs smartcheck reads (defined in stacks/stacks.go).
@@ -16,7 +20,34 @@ const (
 	OutputIssuer          = "Issuer"
 	OutputTokenEndpoint   = "TokenEndpoint"
 	OutputBackendClientID = "BackendClientId"
+	OutputDatastoreID     = "DatastoreId"
 )
+
+// HealthLakeAPI is the HealthLake call used; *healthlake.Client implements it.
+type HealthLakeAPI interface {
+	DescribeFHIRDatastore(context.Context, *healthlake.DescribeFHIRDatastoreInput, ...func(*healthlake.Options)) (*healthlake.DescribeFHIRDatastoreOutput, error)
+}
+
+// DatastoreVersion reads the SMART flavour a data store is configured with:
+// AuthorizationStrategy SMART_ON_FHIR_V1 is v1, SMART_ON_FHIR v2 (the
+// healthlake API reference). It fails for a data store without SMART.
+func DatastoreVersion(ctx context.Context, api HealthLakeAPI, id string) (smartmeta.Version, error) {
+	out, err := api.DescribeFHIRDatastore(ctx, &healthlake.DescribeFHIRDatastoreInput{DatastoreId: aws.String(id)})
+	if err != nil {
+		return "", fmt.Errorf("describing data store %s (for its SMART version; or pass --smart-version): %w", id, err)
+	}
+	var strategy types.AuthorizationStrategy
+	if p := out.DatastoreProperties; p != nil && p.IdentityProviderConfiguration != nil {
+		strategy = p.IdentityProviderConfiguration.AuthorizationStrategy
+	}
+	switch strategy {
+	case types.AuthorizationStrategySmartv1:
+		return smartmeta.V1, nil
+	case types.AuthorizationStrategySmartOnFhir:
+		return smartmeta.V2, nil
+	}
+	return "", fmt.Errorf("data store %s has AuthorizationStrategy %q, not SMART on FHIR", id, strategy)
+}
 
 // StacksAPI is the CloudFormation call used; *cloudformation.Client implements it.
 type StacksAPI interface {

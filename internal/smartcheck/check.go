@@ -32,13 +32,26 @@ type Config struct {
 	// TokenEndpoint overrides the token endpoint; by default the SMART
 	// configuration's is used.
 	TokenEndpoint string
+	// Audience is the aud the access tokens must carry. Default: the FHIR
+	// endpoint, as the project's Okta audience binding sets it; a deployment
+	// that lists other audiences in the validator's SMART_AUDIENCES gives one.
+	Audience string
 	// ClientID is the backend service's client id (BackendClientId).
 	ClientID string
 	// Key signs the client assertion.
 	Key ClientKey
 	// Scope is what the token is requested with, space-separated; it must hold
-	// at least one resource scope allowing search.
+	// at least one resource scope allowing search. Default: system/Patient.rs,
+	// or system/Patient.read on a SMART v1 data store (SmartVersion v1, or a
+	// SMART configuration without permission-v2).
 	Scope string
+	// SmartVersion is the data store's SMART flavour as configured
+	// (AuthorizationStrategy SMART_ON_FHIR_V1 is v1, SMART_ON_FHIR v2), which
+	// the SMART configuration must advertise. Empty: unknown; then the
+	// document is judged by its own permission-v2, and a v2 scope the data
+	// store serves proves v2 (the allowed search fails when permission-v2 is
+	// absent).
+	SmartVersion smartmeta.Version
 	// ForbiddenType is a resource type the scope must not reach. Default: the
 	// first of a few common types the scope does not cover.
 	ForbiddenType string
@@ -88,6 +101,12 @@ func Run(ctx context.Context, cfg Config) Report {
 	r := &run{ctx: ctx, cfg: cfg, report: rep}
 
 	r.check(CheckSmartConfiguration, r.smartConfiguration)
+	if r.cfg.Scope == "" { // no SMART configuration read to pick the default by
+		r.cfg.Scope = "system/Patient.rs"
+		if r.cfg.SmartVersion == smartmeta.V1 {
+			r.cfg.Scope = "system/Patient.read"
+		}
+	}
 	r.check(CheckIssuerDiscovery, r.issuerDiscovery)
 	r.check(CheckJWKS, r.jwks)
 	r.check(CheckToken, r.getToken)
@@ -185,9 +204,26 @@ func (r *run) smartConfiguration(ctx context.Context) (string, time.Duration, er
 	if err := json.Unmarshal(body, &r.doc); err != nil {
 		return "", d, fmt.Errorf("%s has a field of the wrong type: %v", u, err)
 	}
-	v := smartmeta.V1
+	advertised := smartmeta.V1
 	if slices.Contains(r.doc.Capabilities, "permission-v2") {
-		v = smartmeta.V2
+		advertised = smartmeta.V2
+	}
+	v := advertised
+	switch r.cfg.SmartVersion {
+	case smartmeta.V2:
+		if advertised != smartmeta.V2 {
+			return "", d, fmt.Errorf("the data store is SMART v2 (SMART_ON_FHIR) but its SMART configuration lacks permission-v2: apps will not use v2 scopes; the Metadata must be rebuilt for SMART v2 and redeployed")
+		}
+	case smartmeta.V1:
+		if advertised == smartmeta.V2 {
+			return "", d, fmt.Errorf("the data store is SMART v1 (SMART_ON_FHIR_V1), which accepts v1 scopes only, but its SMART configuration advertises permission-v2: apps will ask for scopes it refuses; the Metadata must be rebuilt for SMART v1 and redeployed")
+		}
+	}
+	if r.cfg.Scope == "" {
+		r.cfg.Scope = "system/Patient.rs"
+		if v == smartmeta.V1 {
+			r.cfg.Scope = "system/Patient.read"
+		}
 	}
 	// The project's own validator of the document it gives HealthLake: SMART App
 	// Launch 2.x required fields, S256 and never plain, known capabilities, and
@@ -198,7 +234,38 @@ func (r *run) smartConfiguration(ctx context.Context) (string, time.Duration, er
 	if r.doc.Issuer != "" && r.doc.Issuer != r.cfg.Issuer {
 		return "", d, fmt.Errorf("the SMART configuration's issuer is %s, not %s: the data store's Metadata names another authorization server", r.doc.Issuer, r.cfg.Issuer)
 	}
-	return fmt.Sprintf("SMART %s, %d capabilities, PKCE %s", v, len(r.doc.Capabilities), strings.Join(r.doc.CodeChallengeMethodsSupported, ",")), d, nil
+	// The flow the next checks run is SMART Backend Services: a client
+	// discovering the server from this document must find it advertised.
+	var missing []string
+	if !slices.Contains(r.doc.GrantTypesSupported, "client_credentials") {
+		missing = append(missing, "client_credentials in grant_types_supported")
+	}
+	if !slices.Contains(r.doc.TokenEndpointAuthMethodsSupported, "private_key_jwt") {
+		missing = append(missing, "private_key_jwt in token_endpoint_auth_methods_supported")
+	}
+	if !slices.Contains(r.doc.Capabilities, "client-confidential-asymmetric") {
+		missing = append(missing, "the client-confidential-asymmetric capability")
+	}
+	if len(missing) > 0 {
+		return "", d, fmt.Errorf("the SMART configuration does not advertise SMART Backend Services (no %s): the data store's Support must include backend services (a backend client, okta.backendClientJwks), then redeploy", strings.Join(missing, ", no "))
+	}
+	detail := fmt.Sprintf("SMART %s, %d capabilities, PKCE %s, backend services", v, len(r.doc.Capabilities), strings.Join(r.doc.CodeChallengeMethodsSupported, ","))
+	// SMART's asymmetric client authentication page lists
+	// token_endpoint_auth_signing_alg_values_supported, with RS384 or ES384,
+	// among the properties of such a server, without a SHALL: its absence is
+	// a warning, a list without either algorithm a failure.
+	algs := r.doc.TokenEndpointAuthSigningAlgValuesSupported
+	switch {
+	case len(algs) == 0:
+		detail += "; warning: no token_endpoint_auth_signing_alg_values_supported (SMART lists it, with RS384 or ES384, for asymmetric client authentication)"
+	case !slices.Contains(algs, "RS384") && !slices.Contains(algs, "ES384"):
+		return "", d, fmt.Errorf("token_endpoint_auth_signing_alg_values_supported is %v: SMART asymmetric client authentication needs RS384 or ES384 among them", algs)
+	case r.cfg.Key.Signer != nil:
+		if m, err := signingMethod(r.cfg.Key.Signer); err == nil && !slices.Contains(algs, m.Alg()) {
+			return "", d, fmt.Errorf("token_endpoint_auth_signing_alg_values_supported is %v, without %s, the algorithm of the private key given: use a key the server accepts", algs, m.Alg())
+		}
+	}
+	return detail, d, nil
 }
 
 // 2. The issuer's own discovery and keys.
@@ -369,6 +436,11 @@ func (r *run) getToken(ctx context.Context) (string, time.Duration, error) {
 	}
 	r.token = out.AccessToken
 	detail := fmt.Sprintf("client_credentials, %s assertion, expires in %ds, scope %q", method.Alg(), out.ExpiresIn, out.Scope)
+	if r.cfg.Key.KeyID == "" {
+		// SMART makes kid required in the assertion header; Okta refuses a
+		// kid-less assertion once the client has two keys (a rotation).
+		detail += "; warning: the assertion carried no kid (pass --key-id with the kid the public key is registered under)"
+	}
 	if out.Scope != "" {
 		for _, s := range strings.Fields(r.cfg.Scope) {
 			if !slices.Contains(strings.Fields(out.Scope), s) {
@@ -383,9 +455,13 @@ func tokenError(status int, code, description string, cfg Config, alg string) er
 	base := fmt.Sprintf("the token endpoint answered %d %s (%s)", status, code, description)
 	switch code {
 	case "invalid_client":
-		return fmt.Errorf("%s: check that --client-id is the BackendClientId output and that the client's registered JWKS holds the public key of the private key given (signed %s, kid %q)", base, alg, cfg.Key.KeyID)
+		return fmt.Errorf("%s: check that --client-id is the BackendClientId output, that the client's registered JWKS holds the public key of the private key given (signed %s), and that --key-id is its kid there (sent %q)", base, alg, cfg.Key.KeyID)
 	case "invalid_scope":
-		return fmt.Errorf("%s: the authorization server does not grant %q to client %s; add the scope to the scope catalogue and the backend-services policy rule", base, cfg.Scope, cfg.ClientID)
+		return fmt.Errorf("%s: the authorization server does not define a scope of %q; add it to the scope catalogue (and the backend-services policy rule)", base, cfg.Scope)
+	case "access_denied":
+		return fmt.Errorf("%s: the policy rule does not grant these scopes (%q) to client %s; add them to the backend-services policy rule, or request fewer", base, cfg.Scope, cfg.ClientID)
+	case "invalid_dpop_proof", "use_dpop_nonce":
+		return fmt.Errorf("%s: the client requires DPoP-bound tokens, which smartcheck does not send; SMART Backend Services clients of this project use Bearer tokens: turn off \"Require DPoP\" on the backend client", base)
 	case "unauthorized_client", "unsupported_grant_type":
 		return fmt.Errorf("%s: the client is not allowed client_credentials; it must be a service (backend) app", base)
 	}
@@ -422,6 +498,13 @@ func (r *run) tokenClaims(ctx context.Context) (string, time.Duration, error) {
 		return "", 0, fmt.Errorf("the token's iss is %s, the validator expects %s (SMART_ISSUER)", iss, r.cfg.Issuer)
 	}
 	aud, _ := claims.GetAudience()
+	if r.cfg.Audience != "" {
+		want := strings.TrimSuffix(r.cfg.Audience, "/")
+		if !slices.ContainsFunc(aud, func(a string) bool { return strings.TrimSuffix(a, "/") == want }) {
+			return "", 0, fmt.Errorf("the token's aud is %s, not the --audience %s: the validator's SMART_AUDIENCES must list the audience the authorization server sets", strings.Join(aud, ","), r.cfg.Audience)
+		}
+		return "signature, iss, aud (" + r.cfg.Audience + ") and exp as the validator checks them", 0, nil
+	}
 	want := strings.TrimSuffix(r.cfg.FHIREndpoint, "/")
 	if !slices.ContainsFunc(aud, func(a string) bool { return strings.TrimSuffix(a, "/") == want }) {
 		return "", 0, fmt.Errorf("the token's aud is %s, the data store expects %s: the Okta audience binding did not run (redeploy; tokens issued before the first deployment finished carry the placeholder audience)", strings.Join(aud, ","), r.cfg.FHIREndpoint)
@@ -444,6 +527,23 @@ func (r *run) scopeReach(typ string, perm smartscope.Perm) bool {
 	return false
 }
 
+// onlyV2Reach reports whether every scope that lets the token search typ is a
+// SMART v2 scope.
+func (r *run) onlyV2Reach(typ string) bool {
+	n := 0
+	for _, s := range strings.Fields(r.cfg.Scope) {
+		sc := smartscope.Parse(s)
+		if (sc.Kind == smartscope.ResourceV1 || sc.Kind == smartscope.ResourceV2) && sc.Filter == "" &&
+			(sc.Resource == "*" || sc.Resource == typ) && sc.Perms&smartscope.Search != 0 {
+			if sc.Kind != smartscope.ResourceV2 {
+				return false
+			}
+			n++
+		}
+	}
+	return n > 0
+}
+
 func (r *run) allowedType() string {
 	for _, s := range strings.Fields(r.cfg.Scope) {
 		sc := smartscope.Parse(s)
@@ -463,10 +563,10 @@ func explain(status int, body []byte, scope string) string {
 	switch {
 	case strings.Contains(msg, "Timeout during custom Idp execution"):
 		return fmt.Sprintf("HTTP %d %q: the token validator took longer than HealthLake's 1 s budget; set tokenValidator.provisionedConcurrency and check the DurationP99Alarm", status, msg)
-	case status == http.StatusUnauthorized:
-		return fmt.Sprintf("HTTP 401 %q: the token validator did not authorize a fresh token; its log line's reason code says why (audience_mismatch, issuer_mismatch, no_smart_scope, keys_unavailable ...)", msg)
-	case status == http.StatusForbidden:
-		return fmt.Sprintf("HTTP 403 %q: the data store did not find %q sufficient; check the validator's SMART_SCOPE_VERSION against the data store's SMART version, and fhirUser for user/ scopes", msg, scope)
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		// HealthLake documents no status that tells a token the validator
+		// refused from a scope it found insufficient: name both causes.
+		return fmt.Sprintf("HTTP %d %q: the data store refused a fresh token; either the token validator did not authorize it (its log line's reason code says why: audience_mismatch, issuer_mismatch, no_smart_scope, keys_unavailable ...) or the data store did not find %q sufficient (check the validator's SMART_SCOPE_VERSION against the data store's SMART version, and fhirUser for user/ scopes)", status, msg, scope)
 	}
 	return fmt.Sprintf("HTTP %d %q", status, msg)
 }
@@ -502,6 +602,11 @@ func (r *run) allowedSearch(ctx context.Context) (string, time.Duration, error) 
 	}
 	if len(bundle.Entry) > 0 && bundle.Entry[0].Resource.ResourceType == r.allowed {
 		r.id = bundle.Entry[0].Resource.ID
+	}
+	// Without a configured version, a v2 scope the data store serves is the
+	// proof that it is SMART v2, which its SMART configuration must say.
+	if r.cfg.SmartVersion == "" && r.smart != nil && !slices.Contains(r.doc.Capabilities, "permission-v2") && r.onlyV2Reach(r.allowed) {
+		return "", d, fmt.Errorf("GET %s answered 200 to the SMART v2 scope %q, so the data store is SMART v2, but its SMART configuration lacks permission-v2: apps will not use v2 scopes; rebuild the Metadata for SMART v2 and redeploy (or pass --smart-version)", u, r.cfg.Scope)
 	}
 	return fmt.Sprintf("GET %s?_count=1: 200, %d entr%s", r.allowed, len(bundle.Entry), plural(len(bundle.Entry), "y", "ies")), d, nil
 }
@@ -551,13 +656,16 @@ func (r *run) forbiddenType(ctx context.Context) (string, time.Duration, error) 
 	if err != nil {
 		return "", d, err
 	}
-	switch status {
-	case http.StatusForbidden:
-		return fmt.Sprintf("GET %s with scope %q: 403", typ, r.cfg.Scope), d, nil
-	case http.StatusOK:
+	// HealthLake documents no status for a scope that does not reach the
+	// type; with the baseline search served, any refusal proves the scope is
+	// enforced, and only a success is a failure.
+	switch {
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return fmt.Sprintf("GET %s with scope %q: %d", typ, r.cfg.Scope, status), d, nil
+	case status >= 200 && status < 300:
 		return "", d, fmt.Errorf("GET %s with scope %q answered 200: the data store serves resource types the token was not granted; the token validator returns scopes the token does not hold (compare its scope with the token's), or the data store does not enforce SMART scopes", u, r.cfg.Scope)
 	}
-	return "", d, fmt.Errorf("GET %s with scope %q: want 403, got %s", u, r.cfg.Scope, explain(status, body, r.cfg.Scope))
+	return "", d, fmt.Errorf("GET %s with scope %q: want 401 or 403, got %s", u, r.cfg.Scope, explain(status, body, r.cfg.Scope))
 }
 
 // refused passes when the data store refuses a request (401, or 403 which
@@ -634,8 +742,13 @@ func (r *run) tampered(name string) func(context.Context) (string, time.Duration
 		}
 		raw, _ = json.Marshal(claims)
 		parts[1] = base64.RawURLEncoding.EncodeToString(raw)
-		return r.refused(ctx, strings.Join(parts, "."), what,
+		detail, d, err := r.refused(ctx, strings.Join(parts, "."), what,
 			"the token validator accepts tokens whose claims were changed after signing")
+		if err == nil {
+			// The altered claims break the signature, which is refused first.
+			detail += " (signature refused; exp/aud not isolated)"
+		}
+		return detail, d, err
 	}
 }
 

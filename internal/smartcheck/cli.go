@@ -14,7 +14,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/healthlake"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
 )
 
 // Exit codes of Main.
@@ -36,7 +39,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cfg       Config
 		keyFile   = fs.String("private-key", "", "PEM or JWK file of the backend client's private key (RSA 2048+ for RS384, or P-384 for ES384)")
 		keySecret = fs.String("private-key-secret", "", "Secrets Manager secret id holding the private key instead (PEM, JWK, or {\"privateKey\", \"keyId\"})")
-		keyID     = fs.String("key-id", "", "kid of the client's registered public key (default: the secret's keyId or the JWK's kid; none for PEM)")
+		keyID     = fs.String("key-id", "", "kid of the client's registered public key (default: the secret's keyId or the JWK's kid; none for PEM, with a warning: Okta refuses a kid-less assertion when the client has two keys)")
+		version   = fs.String("smart-version", "", "the data store's SMART version, v1 (SMART_ON_FHIR_V1) or v2 (SMART_ON_FHIR), which its SMART configuration must advertise (default: with --stack, DescribeFHIRDatastore of its DatastoreId; else unknown, and a served v2 scope proves v2)")
 		caFile    = fs.String("ca-file", "", "PEM certificates to trust besides the system's (the sandbox's CA)")
 		jsonOut   = fs.Bool("json", false, "write the report as JSON (for CI) instead of text")
 		timeout   = fs.Duration("timeout", 10*time.Second, "timeout of each HTTP request")
@@ -44,8 +48,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.FHIREndpoint, "fhir-endpoint", "", "FHIR base URL of the data store (default: the stack's FhirEndpoint)")
 	fs.StringVar(&cfg.Issuer, "issuer", "", "authorization server issuer (default: the stack's Issuer)")
 	fs.StringVar(&cfg.TokenEndpoint, "token-endpoint", "", "token endpoint (default: the SMART configuration's)")
+	fs.StringVar(&cfg.Audience, "audience", "", "aud the access tokens must carry, for a deployment whose validator lists it in SMART_AUDIENCES (default: the FHIR endpoint)")
 	fs.StringVar(&cfg.ClientID, "client-id", "", "backend service client id (default: the stack's BackendClientId)")
-	fs.StringVar(&cfg.Scope, "scope", "system/Patient.rs", "scopes to request; one must allow a search")
+	fs.StringVar(&cfg.Scope, "scope", "", "scopes to request; one must allow a search (default: system/Patient.rs, or system/Patient.read on a SMART v1 data store)")
 	fs.StringVar(&cfg.ForbiddenType, "forbidden-type", "", "a resource type the scope must not reach (default: a common type it does not cover)")
 	fs.IntVar(&cfg.Calls, "calls", 5, "searches the p50 latency is taken over")
 	if err := fs.Parse(args); err != nil {
@@ -60,6 +65,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if *keyFile != "" && *keySecret != "" {
 		return usage("give --private-key or --private-key-secret, not both")
+	}
+	switch v := smartmeta.Version(*version); v {
+	case "", smartmeta.V1, smartmeta.V2:
+		cfg.SmartVersion = v
+	default:
+		return usage("--smart-version must be v1 or v2, not %q", *version)
 	}
 
 	if *stack != "" || *keySecret != "" {
@@ -78,6 +89,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 			if err := ApplyOutputs(&cfg, outputs); err != nil {
 				return usage("stack %s: %v", *stack, err)
+			}
+			if id := outputs[OutputDatastoreID]; cfg.SmartVersion == "" && id != "" {
+				if cfg.SmartVersion, err = DatastoreVersion(ctx, healthlake.NewFromConfig(awsCfg), id); err != nil {
+					return usage("%v", err)
+				}
 			}
 		}
 		if *keySecret != "" {

@@ -53,6 +53,35 @@ func fakeCloudFormation(t *testing.T, stack string, outputs map[string]string) *
 	return srv
 }
 
+// fakeHealthLake answers DescribeFHIRDatastore in the JSON 1.0 protocol of
+// aws-sdk-go-v2's service/healthlake (POST / with X-Amz-Target
+// HealthLake.DescribeFHIRDatastore, answer {"DatastoreProperties": ...}; an
+// unknown id is a 400 ResourceNotFoundException), with the given
+// AuthorizationStrategy for data store id.
+func fakeHealthLake(t *testing.T, id, strategy string) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in struct{ DatastoreId string }
+		if r.Header.Get("X-Amz-Target") != "HealthLake.DescribeFHIRDatastore" || json.NewDecoder(r.Body).Decode(&in) != nil {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		if in.DatastoreId != id {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprintf(w, `{"__type":"ResourceNotFoundException","message":"Data store %s does not exist"}`, in.DatastoreId)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"DatastoreProperties": map[string]any{
+			"DatastoreId": id, "DatastoreArn": "arn:aws:healthlake:us-east-1:123456789012:datastore/fhir/" + id,
+			"DatastoreStatus": "ACTIVE", "DatastoreTypeVersion": "R4", "DatastoreEndpoint": "https://healthlake.us-east-1.amazonaws.com/datastore/" + id + "/r4/",
+			"IdentityProviderConfiguration": map[string]any{"AuthorizationStrategy": strategy, "FineGrainedAuthorizationEnabled": true},
+		}})
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
 // awsEnv points the default credential chain at test credentials and the
 // fakes only.
 func awsEnv(t *testing.T, cloudformation, secrets string) {
@@ -87,7 +116,7 @@ func TestCommandReadsStackOutputsAndSecret(t *testing.T) {
 		smartcheck.OutputBackendClientID: sandbox.BackendClientID,
 		"AlarmTopicArn":                  "arn:aws:sns:us-east-1:123456789012:alarms",
 	})
-	secretValue, _ := json.Marshal(map[string]string{"privateKey": string(keyPEM), "keyId": "backend-1"})
+	secretValue, _ := json.Marshal(map[string]string{"privateKey": string(keyPEM), "keyId": sb.KeyID})
 	sm := httptest.NewServer(&fakesecrets.Server{AccessKeyID: "AKIATEST", Secrets: []fakesecrets.Secret{{
 		ARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:smart/backend-key-AbCdEf", Name: "smart/backend-key", Value: string(secretValue),
 	}}})
@@ -117,6 +146,26 @@ func TestCommandReadsStackOutputsAndSecret(t *testing.T) {
 			"--client-id", "someone-else", "--scope", sb.Scope, "--ca-file", sb.CAFile)
 		if code != smartcheck.ExitFailed || !strings.Contains(out, "FAIL  token") || !strings.Contains(out, "invalid_client") {
 			t.Errorf("exit %d, want 1 with the token check failing on invalid_client", code)
+		}
+	})
+
+	t.Run("with a DatastoreId output, the data store's AuthorizationStrategy is the SMART version the configuration must advertise", func(t *testing.T) {
+		const id = "0123456789abcdef0123456789abcdef"
+		outputs := map[string]string{
+			smartcheck.OutputFhirEndpoint: sb.FHIREndpoint, smartcheck.OutputIssuer: sb.Issuer,
+			smartcheck.OutputBackendClientID: sandbox.BackendClientID, smartcheck.OutputDatastoreID: id,
+		}
+		for strategy, want := range map[string]int{"SMART_ON_FHIR": smartcheck.ExitOK, "SMART_ON_FHIR_V1": smartcheck.ExitFailed, "AWS_AUTH": smartcheck.ExitUsage} {
+			cf := fakeCloudFormation(t, "WithId", outputs)
+			t.Setenv("AWS_ENDPOINT_URL_CLOUDFORMATION", cf.URL)
+			t.Setenv("AWS_ENDPOINT_URL_HEALTHLAKE", fakeHealthLake(t, id, strategy).URL)
+			code, out, _ := mainRun(t, "--stack", "WithId", "--private-key-secret", "smart/backend-key", "--ca-file", sb.CAFile)
+			if code != want {
+				t.Errorf("%s: exit %d, want %d", strategy, code, want)
+			}
+			if want == smartcheck.ExitFailed && !strings.Contains(out, "FAIL  smart-configuration") {
+				t.Errorf("%s: the smart-configuration check did not fail on a v1 data store advertising permission-v2", strategy)
+			}
 		}
 	})
 
@@ -157,6 +206,7 @@ func TestCommandReport(t *testing.T) {
 	}{
 		{"without an endpoint", []string{"--issuer", "https://example.okta.com/oauth2/x"}, "--fhir-endpoint"},
 		{"with two key sources", []string{"--private-key", "a", "--private-key-secret", "b"}, "not both"},
+		{"with an unknown SMART version", []string{"--smart-version", "v3"}, "--smart-version must be v1 or v2"},
 		{"with an unreadable key", []string{"--fhir-endpoint", "https://x/", "--issuer", "https://y", "--private-key", "/nonexistent"}, "reading the private key"},
 	} {
 		t.Run("flags "+tc.name+" are a usage error", func(t *testing.T) {

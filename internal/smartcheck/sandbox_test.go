@@ -9,7 +9,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -103,7 +105,7 @@ func checkConfig(t *testing.T, sb *sandbox.Sandbox) smartcheck.Config {
 		FHIREndpoint: sb.FHIREndpoint,
 		Issuer:       sb.Issuer,
 		ClientID:     sandbox.BackendClientID,
-		Key:          key,
+		Key:          smartcheck.ClientKey{Signer: key.Signer, KeyID: sb.KeyID},
 		Scope:        sb.Scope,
 		Calls:        3,
 		HTTPClient:   &http.Client{Transport: tr, Timeout: 5 * time.Second},
@@ -272,4 +274,220 @@ func getVia(c *http.Client, u string) (int, []byte, error) {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, b, err
+}
+
+// proxy stands in front of the sandbox's data store: it serves the SMART
+// configuration edited by doc (when not nil) and passes every other request
+// on, with the answer's status mapped by status (when not nil). The returned
+// configuration reaches the data store through it; tokens keep the sandbox
+// endpoint as their audience.
+func proxy(t *testing.T, sb *sandbox.Sandbox, cfg smartcheck.Config, doc func(map[string]any), status func(int) int) smartcheck.Config {
+	t.Helper()
+	target, err := url.Parse(sb.FHIREndpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := cfg.HTTPClient
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, _ := http.NewRequestWithContext(r.Context(), r.Method, "https://"+target.Host+r.URL.RequestURI(), r.Body)
+		req.Header = r.Header.Clone()
+		resp, err := client.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		code := resp.StatusCode
+		if strings.HasSuffix(r.URL.Path, "/.well-known/smart-configuration") && doc != nil {
+			var m map[string]any
+			_ = json.Unmarshal(body, &m)
+			doc(m)
+			body, _ = json.Marshal(m)
+		} else if status != nil {
+			code = status(code)
+		}
+		w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
+		w.WriteHeader(code)
+		_, _ = w.Write(body)
+	}))
+	t.Cleanup(srv.Close)
+	cfg.FHIREndpoint = srv.URL + target.Path
+	cfg.Audience = sb.FHIREndpoint
+	return cfg
+}
+
+// without returns the list v less the given values.
+func without(v any, drop ...string) []any {
+	var out []any
+	for _, e := range v.([]any) {
+		if !slices.Contains(drop, e.(string)) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func TestSmartConfigurationMustAdvertiseBackendServices(t *testing.T) {
+	sb := startSandbox(t, sandbox.Config{})
+
+	t.Run("the sandbox advertises what a stack with its clients would, backend services included", func(t *testing.T) {
+		status, body, err := getVia(checkConfig(t, sb).HTTPClient, sb.FHIREndpoint+".well-known/smart-configuration")
+		if err != nil || status != 200 {
+			t.Fatal(status, err)
+		}
+		var doc smartmeta.Document
+		_ = json.Unmarshal(body, &doc)
+		for _, c := range []string{"client-confidential-asymmetric", "client-confidential-symmetric", "client-public", "launch-standalone",
+			"context-standalone-patient", "sso-openid-connect", "permission-patient", "permission-user", "permission-v1", "permission-v2"} {
+			if !slices.Contains(doc.Capabilities, c) {
+				t.Errorf("capabilities %v lack %s", doc.Capabilities, c)
+			}
+		}
+		if !slices.Contains(doc.GrantTypesSupported, "client_credentials") || !slices.Contains(doc.TokenEndpointAuthMethodsSupported, "private_key_jwt") ||
+			!slices.Contains(doc.ScopesSupported, "system/Patient.rs") || len(doc.TokenEndpointAuthSigningAlgValuesSupported) == 0 {
+			t.Errorf("grants %v, auth methods %v, signing algs %v, scopes %v", doc.GrantTypesSupported,
+				doc.TokenEndpointAuthMethodsSupported, doc.TokenEndpointAuthSigningAlgValuesSupported, doc.ScopesSupported)
+		}
+	})
+
+	for _, tc := range []struct {
+		name string
+		edit func(map[string]any)
+		want string
+	}{
+		{"no client_credentials grant", func(m map[string]any) {
+			m["grant_types_supported"] = without(m["grant_types_supported"], "client_credentials")
+		},
+			"no client_credentials in grant_types_supported"},
+		{"no private_key_jwt", func(m map[string]any) {
+			m["token_endpoint_auth_methods_supported"] = without(m["token_endpoint_auth_methods_supported"], "private_key_jwt")
+		}, "no private_key_jwt in token_endpoint_auth_methods_supported"},
+		{"no client-confidential-asymmetric", func(m map[string]any) {
+			m["capabilities"] = without(m["capabilities"], "client-confidential-asymmetric")
+		},
+			"no the client-confidential-asymmetric capability"},
+		{"signing algorithms without RS384 or ES384", func(m map[string]any) { m["token_endpoint_auth_signing_alg_values_supported"] = []string{"RS256"} },
+			"needs RS384 or ES384"},
+		{"signing algorithms without the key's ES384", func(m map[string]any) { m["token_endpoint_auth_signing_alg_values_supported"] = []string{"RS384"} },
+			"without ES384"},
+	} {
+		t.Run("a configuration with "+tc.name+" fails", func(t *testing.T) {
+			rep := run(t, proxy(t, sb, checkConfig(t, sb), tc.edit, nil))
+			failure(t, rep, smartcheck.CheckSmartConfiguration, tc.want)
+		})
+	}
+
+	t.Run("a configuration without signing algorithms passes with a warning", func(t *testing.T) {
+		cfg := proxy(t, sb, checkConfig(t, sb), func(m map[string]any) { delete(m, "token_endpoint_auth_signing_alg_values_supported") }, nil)
+		rep := run(t, cfg)
+		res, _ := rep.Result(smartcheck.CheckSmartConfiguration)
+		if !rep.Passed || !strings.Contains(res.Detail, "warning: no token_endpoint_auth_signing_alg_values_supported") {
+			t.Errorf("passed %v, %s: %s", rep.Passed, res.Status, res.Detail)
+		}
+	})
+}
+
+func TestSmartVersion(t *testing.T) {
+	sb := startSandbox(t, sandbox.Config{})
+	// A v1 document: no permission-v2, and no v2 scopes in scopes_supported.
+	noV2 := func(m map[string]any) {
+		m["capabilities"] = without(m["capabilities"], "permission-v2")
+		delete(m, "scopes_supported")
+	}
+
+	t.Run("a v1 data store whose configuration advertises permission-v2 fails", func(t *testing.T) {
+		cfg := checkConfig(t, sb)
+		cfg.SmartVersion = smartmeta.V1
+		failure(t, run(t, cfg), smartcheck.CheckSmartConfiguration, "advertises permission-v2")
+	})
+
+	t.Run("a v2 data store whose configuration lacks permission-v2 fails", func(t *testing.T) {
+		cfg := proxy(t, sb, checkConfig(t, sb), noV2, nil)
+		cfg.SmartVersion = smartmeta.V2
+		failure(t, run(t, cfg), smartcheck.CheckSmartConfiguration, "lacks permission-v2")
+	})
+
+	t.Run("without a version, a served v2 scope proves v2 and the missing permission-v2 fails the search", func(t *testing.T) {
+		rep := run(t, proxy(t, sb, checkConfig(t, sb), noV2, nil))
+		failure(t, rep, smartcheck.CheckAllowedSearch, "so the data store is SMART v2, but its SMART configuration lacks permission-v2")
+		if res, _ := rep.Result(smartcheck.CheckSmartConfiguration); res.Status != smartcheck.Pass {
+			t.Errorf("smart-configuration %s: %s, want PASS (the document alone is consistent)", res.Status, res.Detail)
+		}
+	})
+
+	t.Run("without a scope, a v1 data store is asked for the v1 form", func(t *testing.T) {
+		v1 := startSandbox(t, sandbox.Config{Version: smartmeta.V1})
+		cfg := checkConfig(t, v1)
+		cfg.Scope = ""
+		rep := run(t, cfg)
+		res, _ := rep.Result(smartcheck.CheckToken)
+		if !rep.Passed || !strings.Contains(res.Detail, `"system/Patient.read"`) {
+			t.Errorf("passed %v, token: %s", rep.Passed, res.Detail)
+		}
+	})
+}
+
+func TestRefusalsAndTokenErrors(t *testing.T) {
+	sb := startSandbox(t, sandbox.Config{})
+
+	t.Run("a data store that answers 401 for a type the scope does not reach passes the forbidden-type check", func(t *testing.T) {
+		to401 := func(s int) int {
+			if s == http.StatusForbidden {
+				return http.StatusUnauthorized
+			}
+			return s
+		}
+		rep := run(t, proxy(t, sb, checkConfig(t, sb), nil, to401))
+		if res, _ := rep.Result(smartcheck.CheckForbiddenType); res.Status != smartcheck.Pass || !strings.Contains(res.Detail, ": 401") {
+			t.Errorf("%s: %s %s, want a pass on 401", res.Name, res.Status, res.Detail)
+		}
+	})
+
+	t.Run("a refused genuine token is explained without guessing from 401 or 403", func(t *testing.T) {
+		for _, code := range []int{http.StatusUnauthorized, http.StatusForbidden} {
+			refuse := func(int) int { return code }
+			rep := run(t, proxy(t, sb, checkConfig(t, sb), nil, refuse))
+			failure(t, rep, smartcheck.CheckAllowedSearch, "either the token validator did not authorize it")
+			failure(t, rep, smartcheck.CheckAllowedSearch, "or the data store did not find")
+		}
+	})
+
+	t.Run("a scope defined but not granted to the client is named a policy rule problem (access_denied)", func(t *testing.T) {
+		cfg := checkConfig(t, sb)
+		cfg.Scope = "user/Patient.rs" // the practitioner app's, not the backend's
+		failure(t, run(t, cfg), smartcheck.CheckToken, "access_denied")
+		failure(t, run(t, cfg), smartcheck.CheckToken, "the policy rule does not grant these scopes")
+	})
+
+	t.Run("a scope the authorization server does not define is invalid_scope", func(t *testing.T) {
+		cfg := checkConfig(t, sb)
+		cfg.Scope = "system/Unknown.rs"
+		failure(t, run(t, cfg), smartcheck.CheckToken, "does not define a scope")
+	})
+
+	t.Run("a kid the client has not registered is refused and named", func(t *testing.T) {
+		cfg := checkConfig(t, sb)
+		cfg.Key.KeyID = "not-registered"
+		failure(t, run(t, cfg), smartcheck.CheckToken, `--key-id is its kid there (sent "not-registered")`)
+	})
+
+	t.Run("an assertion without kid passes against a one-key client, with a warning", func(t *testing.T) {
+		cfg := checkConfig(t, sb)
+		cfg.Key.KeyID = ""
+		rep := run(t, cfg)
+		res, _ := rep.Result(smartcheck.CheckToken)
+		if !rep.Passed || !strings.Contains(res.Detail, "warning: the assertion carried no kid") {
+			t.Errorf("passed %v, token: %s", rep.Passed, res.Detail)
+		}
+	})
+
+	t.Run("the tampered-claim checks say they do not isolate exp and aud", func(t *testing.T) {
+		rep := run(t, checkConfig(t, sb))
+		for _, name := range []string{smartcheck.CheckExpiredToken, smartcheck.CheckWrongAudience} {
+			if res, _ := rep.Result(name); !strings.Contains(res.Detail, "signature refused; exp/aud not isolated") {
+				t.Errorf("%s: %s", name, res.Detail)
+			}
+		}
+	})
 }

@@ -9,8 +9,10 @@
 // kid, scopes in an "scp" array, "cid" and "sub" set to the client id,
 // audience set by the authorization server (not the client). It is no more
 // forgiving than Okta on what the check depends on: an assertion's signature,
-// iss, sub, aud, exp and jti are verified, a reused jti and a scope the client
-// was not granted are refused.
+// iss, sub, aud, exp and jti are verified, the key is chosen by the
+// assertion's kid (an unknown kid, or none when the client has two keys, is
+// refused), a reused jti is refused, and so is a scope the server does not
+// define (invalid_scope) or the client was not granted (access_denied).
 package authserver
 
 import (
@@ -38,6 +40,12 @@ type Client struct {
 	// PublicKey verifies the client's private_key_jwt assertions (backend
 	// services). Nil for a client that authenticates with a secret.
 	PublicKey crypto.PublicKey
+	// KeyID is the kid PublicKey is registered under (a JWK's kid in the
+	// client's JWKS). Empty: registered without kid.
+	KeyID string
+	// MoreKeys are further registered public keys by kid, as a client has
+	// during a key rotation.
+	MoreKeys map[string]crypto.PublicKey
 	// Secret authenticates an introspection client (HTTP Basic).
 	Secret string
 	// Scopes are the scopes the authorization server's policy grants the client.
@@ -205,9 +213,20 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "invalid_scope", "a scope is required for client_credentials")
 		return
 	}
+	// Okta tells a scope the authorization server does not define
+	// (invalid_scope) from one its policy rules do not grant the client
+	// (access_denied, "Policy evaluation failed for this request, please
+	// check the policy configurations."); every scope some client is granted
+	// counts as defined here.
+	for _, sc := range requested {
+		if !s.defined(sc) {
+			oauthError(w, http.StatusBadRequest, "invalid_scope", "One or more scopes are not configured for the authorization server resource.")
+			return
+		}
+	}
 	for _, sc := range requested {
 		if !slices.Contains(client.Scopes, sc) {
-			oauthError(w, http.StatusBadRequest, "invalid_scope", fmt.Sprintf("the policy does not grant %q to client %s", sc, client.ID))
+			oauthError(w, http.StatusBadRequest, "access_denied", "Policy evaluation failed for this request, please check the policy configurations.")
 			return
 		}
 	}
@@ -242,6 +261,38 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// defined reports whether the authorization server has scope sc.
+func (s *Server) defined(sc string) bool {
+	for _, c := range s.opts.Clients {
+		if slices.Contains(c.Scopes, sc) {
+			return true
+		}
+	}
+	return false
+}
+
+// clientKey picks the key that verifies an assertion by its kid, as Okta
+// does: a kid naming no registered key is refused ("The client_assertion JWT
+// kid is invalid."), and so is a missing kid when the client has more than
+// one key (SMART's asymmetric client authentication makes kid required).
+func clientKey(c Client, kid string) (crypto.PublicKey, error) {
+	keys := map[string]crypto.PublicKey{c.KeyID: c.PublicKey}
+	for k, v := range c.MoreKeys {
+		keys[k] = v
+	}
+	if kid == "" {
+		if len(keys) > 1 {
+			return nil, errors.New("The client_assertion JWT kid is invalid: the client has several keys and the assertion names none")
+		}
+		return c.PublicKey, nil
+	}
+	key, ok := keys[kid]
+	if !ok {
+		return nil, fmt.Errorf("The client_assertion JWT kid is invalid: no key %q is registered for client %s", kid, c.ID)
+	}
+	return key, nil
+}
+
 // verifyAssertion checks a private_key_jwt client assertion (RFC 7523 section 3,
 // as Okta applies it: iss = sub = client_id, aud = the token endpoint, exp at
 // most an hour ahead, jti used once).
@@ -258,7 +309,8 @@ func (s *Server) verifyAssertion(raw string) (Client, error) {
 		for _, cl := range s.opts.Clients {
 			if cl.ID == c.Issuer && cl.PublicKey != nil {
 				client = cl
-				return cl.PublicKey, nil
+				kid, _ := t.Header["kid"].(string)
+				return clientKey(cl, kid)
 			}
 		}
 		return nil, fmt.Errorf("no client %q with a registered public key", c.Issuer)

@@ -1,6 +1,7 @@
 package authserver_test
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -19,15 +20,18 @@ import (
 )
 
 type fixture struct {
-	srv *httptest.Server
-	as  *authserver.Server
-	key *ecdsa.PrivateKey
+	srv    *httptest.Server
+	as     *authserver.Server
+	key    *ecdsa.PrivateKey
+	k1, k2 *ecdsa.PrivateKey // the two keys of client "rotating"
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	f := &fixture{key: key}
+	k1, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	k2, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	f := &fixture{key: key, k1: k1, k2: k2}
 	// The issuer must be known before the server is built, so route through a
 	// handler variable.
 	var h http.Handler
@@ -39,6 +43,9 @@ func newFixture(t *testing.T) *fixture {
 		Clients: []authserver.Client{
 			{ID: "backend", PublicKey: &key.PublicKey, Scopes: []string{"system/Patient.rs"}, Claims: map[string]any{"fhirUser": "Practitioner/1"}},
 			{ID: "introspector", Secret: "s3cret"},
+			// A client in the middle of a key rotation: two registered keys.
+			{ID: "rotating", PublicKey: &k1.PublicKey, KeyID: "k1", MoreKeys: map[string]crypto.PublicKey{"k2": &k2.PublicKey},
+				Scopes: []string{"system/Observation.rs"}},
 		},
 	})
 	if err != nil {
@@ -57,6 +64,23 @@ func (f *fixture) assertion(t *testing.T, mutate func(*jwt.RegisteredClaims)) st
 		mutate(&c)
 	}
 	s, err := jwt.NewWithClaims(jwt.SigningMethodES384, c).SignedString(f.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// signedBy is an assertion of client id signed with key, with kid in its
+// header unless kid is empty.
+func (f *fixture) signedBy(t *testing.T, id string, key *ecdsa.PrivateKey, kid string) string {
+	t.Helper()
+	now := time.Now()
+	tok := jwt.NewWithClaims(jwt.SigningMethodES384, jwt.RegisteredClaims{Issuer: id, Subject: id, Audience: jwt.ClaimStrings{f.as.TokenEndpoint()},
+		ExpiresAt: jwt.NewNumericDate(now.Add(5 * time.Minute)), IssuedAt: jwt.NewNumericDate(now), ID: now.String()})
+	if kid != "" {
+		tok.Header["kid"] = kid
+	}
+	s, err := tok.SignedString(key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,8 +161,50 @@ func TestToken(t *testing.T) {
 		}
 	})
 
-	t.Run("a scope the policy does not grant is invalid_scope", func(t *testing.T) {
-		if status, body := f.token(t, f.assertion(t, nil), "system/Patient.rs system/Observation.rs"); status != 400 || body["error"] != "invalid_scope" {
+	t.Run("a scope the policy does not grant the client is access_denied, as Okta's policy evaluation answers", func(t *testing.T) {
+		status, body := f.token(t, f.assertion(t, nil), "system/Patient.rs system/Observation.rs")
+		if status != 400 || body["error"] != "access_denied" || !strings.Contains(body["error_description"].(string), "Policy evaluation failed") {
+			t.Errorf("status %d %v", status, body)
+		}
+	})
+
+	t.Run("a scope the authorization server does not define is invalid_scope", func(t *testing.T) {
+		if status, body := f.token(t, f.assertion(t, nil), "system/Patient.rs system/Unknown.rs"); status != 400 || body["error"] != "invalid_scope" {
+			t.Errorf("status %d %v", status, body)
+		}
+	})
+}
+
+func TestAssertionKid(t *testing.T) {
+	f := newFixture(t)
+	for _, tc := range []struct {
+		name string
+		key  func() *ecdsa.PrivateKey
+		kid  string
+		ok   bool
+	}{
+		{"an assertion naming the first key's kid is accepted", func() *ecdsa.PrivateKey { return f.k1 }, "k1", true},
+		{"an assertion naming the second key's kid is accepted", func() *ecdsa.PrivateKey { return f.k2 }, "k2", true},
+		{"an assertion naming an unregistered kid is refused", func() *ecdsa.PrivateKey { return f.k1 }, "k3", false},
+		{"an assertion without kid is refused when the client has two keys", func() *ecdsa.PrivateKey { return f.k1 }, "", false},
+		{"an assertion naming one key but signed by the other is refused", func() *ecdsa.PrivateKey { return f.k2 }, "k1", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := f.token(t, f.signedBy(t, "rotating", tc.key(), tc.kid), "system/Observation.rs")
+			if tc.ok && status != 200 {
+				t.Fatalf("status %d %v, want 200", status, body)
+			}
+			if !tc.ok && (status != 401 || body["error"] != "invalid_client") {
+				t.Fatalf("status %d %v, want 401 invalid_client", status, body)
+			}
+			if !tc.ok && tc.kid != "k1" && !strings.Contains(body["error_description"].(string), "kid is invalid") {
+				t.Errorf("%v, want Okta's kid message", body)
+			}
+		})
+	}
+
+	t.Run("a client with one key registered without kid accepts an assertion without kid", func(t *testing.T) {
+		if status, body := f.token(t, f.signedBy(t, "backend", f.key, ""), "system/Patient.rs"); status != 200 {
 			t.Errorf("status %d %v", status, body)
 		}
 	})

@@ -21,15 +21,17 @@
 //     store ignores v2 scopes.
 //   - Fine-grained authorization: user/ scopes are limited to the fhirUser's
 //     patients (a Practitioner's through Patient.generalPractitioner, a Patient's
-//     or RelatedPerson's through Patient.link.other); patient/ scopes to the
-//     launch patient (authPayload.patient, else a Patient fhirUser), and a
-//     patient/ grant without a patient grants nothing, never everything.
+//     or RelatedPerson's through Patient.link.other).
 //
 // Choices where HealthLake documents no behaviour, so that checks can tell the
 // cases apart: a missing token or an unauthorized answer is 401, a scope or
 // compartment that does not cover the request is 403, an IdP timeout, error or
-// malformed answer is 500 with the message in an OperationOutcome. v2.2
-// filtered scopes (?category=...) are not applied and grant nothing here.
+// malformed answer is 500 with the message in an OperationOutcome (a fixed
+// one for an IdP error). v2.2 filtered scopes (?category=...) are not applied
+// and grant nothing here. patient/ scopes are limited to the launch patient
+// (authPayload.patient, else a Patient fhirUser), and a patient/ grant
+// without a patient grants nothing, never everything: HealthLake's guide
+// documents no patient field in authPayload, so this is the safe reading.
 package fhirapi
 
 import (
@@ -297,7 +299,11 @@ func (s *Server) callIdP(ctx context.Context, token, operation string) (idpAnswe
 		if ctx.Err() != nil {
 			return idpAnswer{}, errors.New("Timeout during custom Idp execution")
 		}
-		return idpAnswer{}, fmt.Errorf("custom Idp execution failed: %v", err)
+		// The client gets a fixed message: the Lambda's error payload may name
+		// internals (HealthLake documents only the timeout message). The
+		// emulator's log keeps the cause.
+		s.opts.Logger.Warn("custom Idp execution failed", "error", err.Error())
+		return idpAnswer{}, errors.New("custom Idp execution failed")
 	}
 	var shape struct {
 		AuthPayload rawPayload `json:"authPayload"`

@@ -46,8 +46,12 @@ func (f *fakeIdP) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		}
 	}
 	ans := map[string]any{"authPayload": p}
-	if f.role != "-" {
+	switch f.role {
+	case "-":
+	case "":
 		ans["iamRoleARN"] = "arn:aws:iam::000000000000:role/hl"
+	default:
+		ans["iamRoleARN"] = f.role
 	}
 	return json.Marshal(ans)
 }
@@ -166,6 +170,9 @@ func TestIdPContract(t *testing.T) {
 		{"isAuthorized false is 401", &fakeIdP{payload: map[string]any{"isAuthorized": "false", "scope": "system/*.read"}}, 401, "did not authorize"},
 		{"isAuthorized as a JSON boolean is read too", &fakeIdP{payload: map[string]any{"isAuthorized": false, "scope": "system/*.read"}}, 401, "did not authorize"},
 		{"an aud other than the endpoint is 401", &fakeIdP{payload: map[string]any{"aud": "https://elsewhere/", "scope": "system/*.read"}}, 401, "aud"},
+		{"isAuthorized as the JSON boolean true is served", &fakeIdP{payload: map[string]any{"isAuthorized": true, "scope": "system/*.read"}}, 200, ""},
+		{"an nbf in the future is 401", &fakeIdP{payload: map[string]any{"nbf": time.Now().Unix() + 600, "scope": "system/*.read"}}, 401, "nbf"},
+		{"an iamRoleARN other than the data store's role is 403", &fakeIdP{role: "arn:aws:iam::000000000000:role/other", payload: map[string]any{"scope": "system/*.read"}}, 403, "iamRoleARN"},
 		{"a passed exp is 401", &fakeIdP{payload: map[string]any{"exp": time.Now().Unix() - 1, "scope": "system/*.read"}}, 401, "exp"},
 		{"a missing required field is 500", &fakeIdP{payload: map[string]any{"nbf": nil, "scope": "system/*.read"}}, 500, "authPayload.nbf"},
 		{"a missing iamRoleARN is 500", &fakeIdP{role: "-", payload: map[string]any{"scope": "system/*.read"}}, 500, "iamRoleARN"},
@@ -180,6 +187,16 @@ func TestIdPContract(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestIdPErrorsAreNotPassedOn(t *testing.T) {
+	t.Run("a function error answers a fixed message, not the Lambda's error", func(t *testing.T) {
+		status, body := serve(t, setup{idp: &fakeIdP{err: errors.New(`function error: {"errorMessage":"dial tcp 10.0.0.7:443"}`)}}, "GET", "Patient", "Bearer tok")
+		issue, _ := json.Marshal(body["issue"])
+		if status != 500 || strings.Contains(string(issue), "10.0.0.7") || !strings.Contains(string(issue), "custom Idp execution failed") {
+			t.Errorf("status %d %s, want 500 with the fixed message only", status, issue)
+		}
+	})
 }
 
 var _ http.Handler = (*fhirapi.Server)(nil)

@@ -163,9 +163,14 @@ type Document struct {
 	GrantTypesSupported               []string `json:"grant_types_supported"`
 	CodeChallengeMethodsSupported     []string `json:"code_challenge_methods_supported"`
 	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported,omitempty"`
-	ResponseTypesSupported            []string `json:"response_types_supported,omitempty"`
-	ScopesSupported                   []string `json:"scopes_supported,omitempty"`
-	Capabilities                      []string `json:"capabilities"`
+	// TokenEndpointAuthSigningAlgValuesSupported are the client assertion
+	// algorithms (RFC 8414); SMART's asymmetric client authentication page
+	// lists it among the properties of a server advertising
+	// client-confidential-asymmetric, with at least one of RS384 and ES384.
+	TokenEndpointAuthSigningAlgValuesSupported []string `json:"token_endpoint_auth_signing_alg_values_supported,omitempty"`
+	ResponseTypesSupported                     []string `json:"response_types_supported,omitempty"`
+	ScopesSupported                            []string `json:"scopes_supported,omitempty"`
+	Capabilities                               []string `json:"capabilities"`
 }
 
 // Build returns the validated SMART configuration for c, as the JSON string
@@ -189,6 +194,11 @@ func Build(c Config) (string, error) {
 	}
 	doc.GrantTypesSupported, doc.ResponseTypesSupported = grantTypes(c.Support)
 	doc.TokenEndpointAuthMethodsSupported = authMethods(c.Support)
+	if c.Support.BackendServices {
+		// The two algorithms SMART clients must support (Client Authentication:
+		// Asymmetric); Okta accepts both for private_key_jwt.
+		doc.TokenEndpointAuthSigningAlgValuesSupported = []string{"RS384", "ES384"}
+	}
 	raw, err := json.Marshal(doc)
 	if err != nil {
 		return "", fmt.Errorf("encoding SMART configuration: %w", err)

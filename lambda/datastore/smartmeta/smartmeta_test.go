@@ -201,6 +201,13 @@ func TestTheDocumentAdvertisesOnlyWhatTheDeploymentDoes(t *testing.T) {
 			assert.Equal(t, tc.grants, doc.GrantTypesSupported)
 			assert.Equal(t, tc.responses, doc.ResponseTypesSupported)
 			assert.Equal(t, tc.authMethods, doc.TokenEndpointAuthMethodsSupported)
+			// SMART's asymmetric client authentication page: a server with
+			// client-confidential-asymmetric lists RS384 or ES384 here.
+			if tc.support.BackendServices {
+				assert.Equal(t, []string{"RS384", "ES384"}, doc.TokenEndpointAuthSigningAlgValuesSupported)
+			} else {
+				assert.Empty(t, doc.TokenEndpointAuthSigningAlgValuesSupported)
+			}
 			for _, c := range doc.Capabilities {
 				assert.False(t, c == "launch-ehr" || strings.HasPrefix(c, "context-ehr-"), "EHR launch is not supported: %s", c)
 			}

@@ -65,8 +65,13 @@ type Environment struct {
 	// protection and may not preload Synthea data. Key: production.
 	// Default: true for the environment named "prod".
 	Production bool
-	// Okta is the authorization server's configuration. Key: okta.
+	// Okta is the authorization server's configuration. Key: okta. Required
+	// unless authorizationServer is external; refused then.
 	Okta Okta
+	// External is the authorization server the team runs itself, when the key
+	// authorizationServer is "external" (see External); nil means Okta, the
+	// default (authorizationServer "okta"). Key: external.
+	External *External
 	// Datastore configures the HealthLake data store. Key: datastore.
 	Datastore Datastore
 	// TokenValidator configures the token-validation Lambda. Key: tokenValidator.
@@ -238,6 +243,90 @@ func parseEnvironment(name string, raw any) (Environment, error) {
 	}
 	e.Production = root.boolean("production", name == "prod")
 
+	switch kind := root.str("authorizationServer", AuthorizationServerOkta); kind {
+	case AuthorizationServerOkta:
+		parseOkta(r, root, &e)
+		if _, set := root.get("external"); set {
+			r.fail("external", "is only read when authorizationServer is %s", AuthorizationServerExternal)
+		}
+	case AuthorizationServerExternal:
+		e.External = parseExternal(r, root)
+		if _, set := root.get("okta"); set {
+			r.fail("okta", "must be left out when authorizationServer is %s: nothing is provisioned in Okta", AuthorizationServerExternal)
+		}
+	default:
+		r.fail("authorizationServer", "must be %s (the stack provisions an Okta authorization server) or %s (one you run), got %q",
+			AuthorizationServerOkta, AuthorizationServerExternal, kind)
+	}
+
+	ds := root.object("datastore", false)
+	e.Datastore.Name = ds.str("name", "smart-healthlake-"+name)
+	if !datastoreNameRe.MatchString(e.Datastore.Name) {
+		r.fail("datastore.name", "must be 1-256 letters, digits, spaces or _.:/=+-@, got %q", e.Datastore.Name)
+	}
+	e.Datastore.SmartVersion = smartconfig.Flavour(ds.str("smartVersion", string(smartconfig.V2)))
+	if !e.Datastore.SmartVersion.Valid() {
+		r.fail("datastore.smartVersion", "must be v1 (SMART_ON_FHIR_V1) or v2 (SMART_ON_FHIR), got %q", e.Datastore.SmartVersion)
+	}
+	e.Datastore.FineGrainedAuthorization = ds.boolean("fineGrainedAuthorization", true)
+	e.Datastore.Encryption = ds.str("encryption", EncryptionCustomerManaged)
+	if e.Datastore.Encryption != EncryptionCustomerManaged && e.Datastore.Encryption != EncryptionAWSOwned {
+		r.fail("datastore.encryption", "must be %s or %s, got %q", EncryptionCustomerManaged, EncryptionAWSOwned, e.Datastore.Encryption)
+	}
+	e.Datastore.PreloadSynthea = ds.boolean("preloadSynthea", name == "dev" && !e.Production)
+	if e.Datastore.PreloadSynthea && e.Production {
+		r.fail("datastore.preloadSynthea", "must be false in a production environment: synthetic patients do not belong beside real ones")
+	}
+	e.Datastore.RemovalPolicy = ds.str("removalPolicy", RemovalRetain)
+	switch {
+	case e.Datastore.RemovalPolicy != RemovalRetain && e.Datastore.RemovalPolicy != RemovalDestroy:
+		r.fail("datastore.removalPolicy", "must be %s or %s, got %q", RemovalRetain, RemovalDestroy, e.Datastore.RemovalPolicy)
+	case e.Datastore.RemovalPolicy == RemovalDestroy && e.Production:
+		r.fail("datastore.removalPolicy", "must be %s in a production environment: the data store holds patients' records", RemovalRetain)
+	}
+	ds.done()
+
+	tv := root.object("tokenValidator", false)
+	e.TokenValidator.ProvisionedConcurrency = tv.integer("provisionedConcurrency", 0)
+	if e.TokenValidator.ProvisionedConcurrency < 0 || e.TokenValidator.ProvisionedConcurrency > 100 {
+		r.fail("tokenValidator.provisionedConcurrency", "must be between 0 and 100, got %d", e.TokenValidator.ProvisionedConcurrency)
+	}
+	e.TokenValidator.Validation = tv.str("validation", ValidationJWT)
+	if e.TokenValidator.Validation != ValidationJWT && e.TokenValidator.Validation != ValidationIntrospection {
+		r.fail("tokenValidator.validation", "must be %s or %s, got %q", ValidationJWT, ValidationIntrospection, e.TokenValidator.Validation)
+	}
+	tv.done()
+	checkExternalValidation(r, &e)
+
+	e.LogRetentionDays = root.integer("logRetentionDays", 365)
+	if !contains(LogRetentionDays, e.LogRetentionDays) {
+		r.fail("logRetentionDays", "must be one of the values CloudWatch Logs accepts (%s), got %d", joinInts(LogRetentionDays), e.LogRetentionDays)
+	}
+	e.Tags = root.stringMap("tags")
+	tagKeys := make([]string, 0, len(e.Tags))
+	for k := range e.Tags {
+		tagKeys = append(tagKeys, k)
+	}
+	sort.Strings(tagKeys)
+	for _, k := range tagKeys {
+		v := e.Tags[k]
+		if !tagKeyPattern.MatchString(k) || strings.HasPrefix(strings.ToLower(k), "aws:") {
+			r.fail("tags."+k, "is not a valid tag key (1-128 letters, digits, spaces or _.:/=+-@, not starting with aws:)")
+		}
+		if !tagValuePattern.MatchString(v) {
+			r.fail("tags."+k, "has an invalid value %q (at most 256 letters, digits, spaces or _.:/=+-@)", v)
+		}
+	}
+	root.done()
+
+	if err := r.err(); err != nil {
+		return Environment{}, err
+	}
+	return e, nil
+}
+
+// parseOkta reads the okta block.
+func parseOkta(r *reader, root *object, e *Environment) {
 	okta := root.object("okta", true)
 	e.Okta.OrgURL = okta.str("orgUrl", "")
 	switch {
@@ -280,70 +369,6 @@ func parseEnvironment(name string, raw any) (Environment, error) {
 	}
 	e.Okta.BackendClientJWKS = okta.publicJWKS("backendClientJwks")
 	okta.done()
-
-	ds := root.object("datastore", false)
-	e.Datastore.Name = ds.str("name", "smart-healthlake-"+name)
-	if !datastoreNameRe.MatchString(e.Datastore.Name) {
-		r.fail("datastore.name", "must be 1-256 letters, digits, spaces or _.:/=+-@, got %q", e.Datastore.Name)
-	}
-	e.Datastore.SmartVersion = smartconfig.Flavour(ds.str("smartVersion", string(smartconfig.V2)))
-	if !e.Datastore.SmartVersion.Valid() {
-		r.fail("datastore.smartVersion", "must be v1 (SMART_ON_FHIR_V1) or v2 (SMART_ON_FHIR), got %q", e.Datastore.SmartVersion)
-	}
-	e.Datastore.FineGrainedAuthorization = ds.boolean("fineGrainedAuthorization", true)
-	e.Datastore.Encryption = ds.str("encryption", EncryptionCustomerManaged)
-	if e.Datastore.Encryption != EncryptionCustomerManaged && e.Datastore.Encryption != EncryptionAWSOwned {
-		r.fail("datastore.encryption", "must be %s or %s, got %q", EncryptionCustomerManaged, EncryptionAWSOwned, e.Datastore.Encryption)
-	}
-	e.Datastore.PreloadSynthea = ds.boolean("preloadSynthea", name == "dev" && !e.Production)
-	if e.Datastore.PreloadSynthea && e.Production {
-		r.fail("datastore.preloadSynthea", "must be false in a production environment: synthetic patients do not belong beside real ones")
-	}
-	e.Datastore.RemovalPolicy = ds.str("removalPolicy", RemovalRetain)
-	switch {
-	case e.Datastore.RemovalPolicy != RemovalRetain && e.Datastore.RemovalPolicy != RemovalDestroy:
-		r.fail("datastore.removalPolicy", "must be %s or %s, got %q", RemovalRetain, RemovalDestroy, e.Datastore.RemovalPolicy)
-	case e.Datastore.RemovalPolicy == RemovalDestroy && e.Production:
-		r.fail("datastore.removalPolicy", "must be %s in a production environment: the data store holds patients' records", RemovalRetain)
-	}
-	ds.done()
-
-	tv := root.object("tokenValidator", false)
-	e.TokenValidator.ProvisionedConcurrency = tv.integer("provisionedConcurrency", 0)
-	if e.TokenValidator.ProvisionedConcurrency < 0 || e.TokenValidator.ProvisionedConcurrency > 100 {
-		r.fail("tokenValidator.provisionedConcurrency", "must be between 0 and 100, got %d", e.TokenValidator.ProvisionedConcurrency)
-	}
-	e.TokenValidator.Validation = tv.str("validation", ValidationJWT)
-	if e.TokenValidator.Validation != ValidationJWT && e.TokenValidator.Validation != ValidationIntrospection {
-		r.fail("tokenValidator.validation", "must be %s or %s, got %q", ValidationJWT, ValidationIntrospection, e.TokenValidator.Validation)
-	}
-	tv.done()
-
-	e.LogRetentionDays = root.integer("logRetentionDays", 365)
-	if !contains(LogRetentionDays, e.LogRetentionDays) {
-		r.fail("logRetentionDays", "must be one of the values CloudWatch Logs accepts (%s), got %d", joinInts(LogRetentionDays), e.LogRetentionDays)
-	}
-	e.Tags = root.stringMap("tags")
-	tagKeys := make([]string, 0, len(e.Tags))
-	for k := range e.Tags {
-		tagKeys = append(tagKeys, k)
-	}
-	sort.Strings(tagKeys)
-	for _, k := range tagKeys {
-		v := e.Tags[k]
-		if !tagKeyPattern.MatchString(k) || strings.HasPrefix(strings.ToLower(k), "aws:") {
-			r.fail("tags."+k, "is not a valid tag key (1-128 letters, digits, spaces or _.:/=+-@, not starting with aws:)")
-		}
-		if !tagValuePattern.MatchString(v) {
-			r.fail("tags."+k, "has an invalid value %q (at most 256 letters, digits, spaces or _.:/=+-@)", v)
-		}
-	}
-	root.done()
-
-	if err := r.err(); err != nil {
-		return Environment{}, err
-	}
-	return e, nil
 }
 
 func isRedirectURI(s string) bool {

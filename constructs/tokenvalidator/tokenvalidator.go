@@ -89,6 +89,10 @@ type TokenValidatorProps struct {
 	LogEncryptionKey awskms.IKey
 	// AlarmAction is notified when an alarm fires. Default: none (alarms only).
 	AlarmAction awscloudwatch.IAlarmAction
+	// TokenRules read the tokens of an authorization server other than the
+	// provisioned Okta one (scope claim, client allow-list, audience rule,
+	// scope mapping). Default: Okta's and RFC 9068's shapes, aud required.
+	TokenRules *TokenRules
 }
 
 // TokenValidator is the token-validation Lambda and what surrounds it.
@@ -136,6 +140,7 @@ func NewTokenValidator(scope constructs.Construct, id *string, props *TokenValid
 	if p.Audiences != nil && len(*p.Audiences) > 0 {
 		env["SMART_AUDIENCES"] = awscdk.Fn_Join(jsii.String(","), p.Audiences)
 	}
+	p.TokenRules.addEnvironment(env)
 	if *p.Validation == ValidationIntrospection {
 		env["SMART_INTROSPECTION_SECRET_ARN"] = p.IntrospectionSecret.SecretArn()
 		env["SMART_INTROSPECTION_CACHE_SECONDS"] = jsii.String(strconv.FormatFloat(*p.IntrospectionCacheTtl.ToSeconds(nil), 'f', -1, 64))
@@ -326,6 +331,7 @@ func (p TokenValidatorProps) validate() error {
 		errs = append(errs, fmt.Sprintf("props.ProvisionedConcurrency (%v) must not exceed props.ReservedConcurrentExecutions (%v)",
 			*p.ProvisionedConcurrency, *p.ReservedConcurrentExecutions))
 	}
+	errs = append(errs, p.TokenRules.problems()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("%s", strings.Join(errs, "; "))
 	}

@@ -8,16 +8,18 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/openhealthstack/smart-healthlake/lambda/introspect/tokenshape"
 )
 
-// Environment variables of the token rules (lambda/introspect/idp reads them).
+// Environment variables of the token rules, as lambda/introspect reads them.
 const (
-	EnvScopeClaim           = "SMART_SCOPE_CLAIM"
-	EnvClientIds            = "SMART_CLIENT_IDS"
-	EnvAudienceRule         = "SMART_AUDIENCE_RULE"
-	EnvScopeMap             = "SMART_SCOPE_MAP"
-	AudienceRuleAud         = "aud"
-	AudienceRuleAudOrClient = "aud-or-allowed-client"
+	EnvScopeClaim           = tokenshape.EnvScopeClaim
+	EnvClientIds            = tokenshape.EnvClientIDs
+	EnvAudienceRule         = tokenshape.EnvAudienceRule
+	EnvScopeMap             = tokenshape.EnvScopeMap
+	AudienceRuleAud         = tokenshape.AudienceRequired
+	AudienceRuleAudOrClient = tokenshape.AudienceOrAllowedClient
 )
 
 // TokenRules says how the tokens of an authorization server other than the

@@ -197,7 +197,11 @@ func (h *Handler) fetchDiscovery(ctx context.Context, urls []string) (map[string
 }
 
 func (h *Handler) fetchJSON(ctx context.Context, u string) (map[string]any, error) {
-	ctx, cancel := context.WithTimeout(ctx, discoveryTimeout)
+	timeout := h.discoveryTimeout
+	if timeout == 0 {
+		timeout = discoveryTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {

@@ -1,12 +1,14 @@
 package handler
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -307,6 +309,39 @@ func TestTheLiveDiscoveryDocumentIsCheckedAtDeployTime(t *testing.T) {
 		x := withDiscovery(t, d)
 
 		require.ErrorContains(t, x.run(externalEvent(t, d)).err, "which is not https")
+	})
+
+	t.Run("a server that does not answer fails the deployment once the fetch's time is up", func(t *testing.T) {
+		d := newDiscoveryServer(t)
+		release := make(chan struct{})
+		d.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		})
+		t.Cleanup(func() { close(release) })
+		x := withDiscovery(t, d)
+		x.h.discoveryTimeout = 50 * time.Millisecond
+
+		start := time.Now()
+		o := x.run(externalEvent(t, d))
+		require.ErrorContains(t, o.err, "could not fetch the discovery document")
+		assert.Less(t, time.Since(start), 5*time.Second, "each of the two fetches ends at its timeout")
+		assert.Contains(t, o.err.Error(), "context deadline exceeded")
+	})
+
+	t.Run("a document larger than 1 MiB is not read", func(t *testing.T) {
+		d := newDiscoveryServer(t)
+		d.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"issuer": "`))
+			_, _ = w.Write(bytes.Repeat([]byte("x"), maxDiscoveryBody))
+			_, _ = w.Write([]byte(`"}`))
+		})
+		x := withDiscovery(t, d)
+
+		require.ErrorContains(t, x.run(externalEvent(t, d)).err, "document larger than 1048576 bytes")
 	})
 
 	t.Run("a check asked to skip fetches nothing and says so", func(t *testing.T) {

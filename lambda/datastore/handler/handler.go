@@ -108,6 +108,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
@@ -126,6 +127,8 @@ type Handler struct {
 	// discoveryTransport carries the discovery check's requests; nil is
 	// http.DefaultTransport.
 	discoveryTransport http.RoundTripper
+	// discoveryTimeout bounds each discovery fetch; zero is the default, 10 s.
+	discoveryTimeout time.Duration
 }
 
 // New returns a Handler using client for every HealthLake call and stacks for

@@ -129,7 +129,7 @@ func TestOutputsTellAPersonWhereEverythingIs(t *testing.T) {
 		t.Run(s.Environment.Name, func(t *testing.T) {
 			tpl := cdktest.Template(t, s.Stack)
 			for _, name := range []string{"FhirEndpoint", "SmartConfigurationUrl", "DatastoreId", "Issuer",
-				"AuthorizationEndpoint", "TokenEndpoint", "AuthorizationServerId", "AlarmTopicArn"} {
+				"AuthorizationEndpoint", "TokenEndpoint", "AuthorizationServerId", "AlarmTopicArn", "DashboardUrl"} {
 				cdktest.Try(t, func() {
 					tpl.HasOutput(jsii.String(name), map[string]any{"Description": assertions.Match_AnyValue()})
 				})

@@ -156,6 +156,8 @@ const (
 //     dependency cycle), made by NewRole: they get their log group and what
 //     the framework adds itself (invoking the handlers, starting the waiter),
 //     instead of the managed policy the Provider would attach;
+//   - active X-Ray tracing on its functions (with the trace actions on their
+//     roles), which the Provider API does not expose either;
 //   - reserved concurrency on its functions, which the Provider API does not
 //     expose, set through the functions' CloudFormation resources:
 //     CloudFormation invokes onEvent once per request and the waiter calls
@@ -193,8 +195,18 @@ func New(scope constructs.Construct, props *Props) customresources.Provider {
 	var fns []constructs.IConstruct
 	for _, id := range functions {
 		fn := provider.Node().FindChild(jsii.String(id))
-		fn.Node().DefaultChild().(awslambda.CfnFunction).SetReservedConcurrentExecutions(jsii.Number(props.Concurrency))
+		cfn := fn.Node().DefaultChild().(awslambda.CfnFunction)
+		cfn.SetReservedConcurrentExecutions(jsii.Number(props.Concurrency))
+		// Active tracing like the handlers it calls, so a deployment's trace
+		// shows the framework's hops too (the Provider API has no tracing prop).
+		cfn.SetTracingConfig(&awslambda.CfnFunction_TracingConfigProperty{Mode: jsii.String("Active")})
 		fns = append(fns, fn)
+	}
+	for _, r := range roles {
+		r.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("xray:PutTraceSegments", "xray:PutTelemetryRecords"),
+			Resources: jsii.Strings("*"),
+		}))
 	}
 	suppressNagFindings(provider, props, fns, roles)
 	return provider
@@ -230,6 +242,14 @@ func suppressNagFindings(provider customresources.Provider, props *Props, functi
 	}
 	for _, c := range excused {
 		cdknag.NagSuppressions_AddResourceSuppressions(c, versions, jsii.Bool(true))
+	}
+	for _, r := range roles {
+		cdknag.NagSuppressions_AddResourceSuppressions(r, &[]*cdknag.NagPackSuppression{{
+			Id: jsii.String("AwsSolutions-IAM5"),
+			Reason: jsii.String("Active X-Ray tracing of the framework's functions: xray:PutTraceSegments and " +
+				"xray:PutTelemetryRecords support no resource-level permissions, so the resource is *."),
+			AppliesTo: &[]any{jsii.String("Resource::*")},
+		}}, jsii.Bool(true))
 	}
 	if waiter == nil {
 		return

@@ -79,8 +79,10 @@ const (
 	ServiceTimeoutSeconds = 3600
 	// handlerTimeoutMinutes covers the handler's SDK retries of ConflictException
 	// and throttling (about 5 minutes at most, see healthlakeapi.NewRetryer) with
-	// room to spare, inside the framework's own 15-minute functions.
-	handlerTimeoutMinutes = 10
+	// room to spare, inside the framework's own 15-minute functions. It is the
+	// handler's constant: a Delete after a cancelled Create waits that long for
+	// the Create's onEvent to end.
+	handlerTimeoutMinutes = handler.TimeoutMinutes
 	handlerMemoryMB       = 256
 	// handlerConcurrency: the framework calls onEvent once per CloudFormation
 	// request and isComplete one call at a time, so 2 is headroom, while a
@@ -150,6 +152,9 @@ func NewSmartDatastore(scope constructs.Construct, id *string, props *SmartDatas
 				Role:                         role,
 				LogGroup:                     logs,
 				LoggingFormat:                awslambda.LoggingFormat_JSON,
+				ApplicationLogLevelV2:        s.LogLevel,
+				// Every change it makes, traced with its AWS calls' latency.
+				Tracing: awslambda.Tracing_ACTIVE,
 			},
 		})
 	}
@@ -209,13 +214,14 @@ func (d *SmartDatastore) suppressNagFindings() {
 	datastores := regex(`/^Resource::arn:.+:healthlake:.+:datastore\/fhir\/\*$/`)
 	serviceLinkedRole := regex(`/^Resource::arn:.+:iam::.+:role\/aws-service-role\/healthlake\.amazonaws\.com\/\*$/`)
 	invitations := regex(`/^Resource::arn:.+:ram:.+:\*:resource-share-invitation\/\*$/`)
-	glueDatabases := regex(`/^Resource::arn:.+:glue:.+:database\/\*$/`)
+	glueDatabases := regex(`/^Resource::arn:.+:glue:.+:(database|table|userDefinedFunction)\/\*$/`)
 	common := "HealthLake sets up the data store with the caller's rights, as CloudFormation's AWS::HealthLake::FHIRDatastore " +
 		"schema lists: datastore/fhir/* because the data store's ARN exists only once the resource that depends on this role " +
 		"has created it; HealthLake's service-linked role under IAM's fixed path role/aws-service-role/healthlake.amazonaws.com/*, " +
 		"limited by iam:AWSServiceName and iam:PassedToService; RAM share invitations of this region from any account, because " +
 		"the sharing account is HealthLake's own; this account's Glue databases, because HealthLake names the Lake Formation " +
-		"resource link itself."
+		"resource link itself, and their tables and user-defined functions, because Glue checks a database's deletion " +
+		"against its children too."
 	cdknag.NagSuppressions_AddResourceSuppressions(d.onEventRole, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),
 		Reason: jsii.String(common + " On *: CreateFHIRDatastore, ListFHIRDatastores and ram:GetResourceShareInvitations, " +

@@ -79,8 +79,11 @@ var handlerOperations = map[handlerRole][]operation{
 //     call's answer was lost, by the tags naming the stack and the logical id,
 //     which the create sets (healthlake:TagResource); the handler's lifecycle
 //     paths make these calls from both functions;
-//   - cloudformation:DescribeStacks (onEvent only): it alone decides whether a
-//     Delete comes from the rollback of the stack's first creation.
+//   - cloudformation:DescribeStacks (both handlers, this stack only): onEvent
+//     decides with it whether a Delete comes from a rollback and when the
+//     stack's operation began; isComplete reads the stack itself when
+//     onEvent could not, so that a cancelled replacement or orphan is still
+//     found.
 var ownActions = map[handlerRole][]string{
 	onEventHandler: {
 		"healthlake:UpdateFHIRDatastore",
@@ -89,6 +92,7 @@ var ownActions = map[handlerRole][]string{
 	},
 	isCompleteHandler: {
 		"healthlake:ListFHIRDatastores", "healthlake:TagResource", "healthlake:ListTagsForResource",
+		"cloudformation:DescribeStacks",
 	},
 }
 
@@ -200,17 +204,24 @@ var grants = []grant{
 	},
 	{
 		// The resource link to the shared database is a Glue database HealthLake
-		// names itself (created at create, dropped at delete); it holds no tables
-		// of its own. This account's catalog and its databases only.
+		// names itself (created at create, dropped at delete). Glue checks a
+		// Data Catalog operation against the resource and its ancestors, and a
+		// delete against its children as well (AWS Glue Developer Guide,
+		// "Specifying AWS Glue resource ARNs": DeleteDatabase needs the catalog,
+		// the database, table/<database>/* and userDefinedFunction/<database>/*),
+		// so the tables and functions come in too. This account's catalog, its
+		// databases and their tables and functions only.
 		sid:     "ManageLakeFormationResourceLink",
 		actions: []string{"glue:CreateDatabase", "glue:DeleteDatabase"},
 		resources: func(c grantContext) []*string {
-			return []*string{
-				c.stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("glue"), Resource: jsii.String("catalog")}),
-				c.stack.FormatArn(&awscdk.ArnComponents{
-					Service: jsii.String("glue"), Resource: jsii.String("database"), ResourceName: jsii.String("*"),
-				}),
+			glue := func(resource, name string) *string {
+				arn := &awscdk.ArnComponents{Service: jsii.String("glue"), Resource: jsii.String(resource)}
+				if name != "" {
+					arn.ResourceName = jsii.String(name)
+				}
+				return c.stack.FormatArn(arn)
 			}
+			return []*string{glue("catalog", ""), glue("database", "*"), glue("table", "*"), glue("userDefinedFunction", "*")}
 		},
 	},
 	{
@@ -223,7 +234,8 @@ var grants = []grant{
 	{
 		// This stack only, by its exact id (the StackId of every event): under the
 		// retain policy a Delete deletes the data store only when the stack's
-		// first creation is being rolled back, which the stack's status tells.
+		// first creation is being rolled back, which the stack's status tells;
+		// the orphan look-ups take their time bound from it.
 		sid:       "ReadThisStackStatus",
 		actions:   []string{"cloudformation:DescribeStacks"},
 		resources: func(c grantContext) []*string { return []*string{c.stack.StackId()} },

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 
 	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
+	"github.com/openhealthstack/smart-healthlake/lambda/datastore/handler"
 )
 
 // SmartDatastoreProps configures a SmartDatastore.
@@ -93,6 +94,12 @@ type SmartDatastoreProps struct {
 	// a key; logkey.AllowLogs adapts one).
 	// Default: a new key from logkey.New.
 	LogEncryptionKey awskms.IKey
+	// LogLevel is the application log level of the handler (LoggingConfig,
+	// honoured by the Go code through AWS_LAMBDA_LOG_LEVEL). The Provider
+	// framework's functions keep aws-cdk-lib's FATAL: at any lower level they
+	// log CloudFormation's events, pre-signed response URLs included.
+	// Default: awslambda.ApplicationLogLevel_INFO.
+	LogLevel awslambda.ApplicationLogLevel
 }
 
 // settings are the props with defaults applied and values resolved to what the
@@ -116,6 +123,9 @@ func withDefaults(in *SmartDatastoreProps) settings {
 	}
 	if s.LogRetention == "" {
 		s.LogRetention = awslogs.RetentionDays_ONE_YEAR
+	}
+	if s.LogLevel == "" {
+		s.LogLevel = awslambda.ApplicationLogLevel_INFO
 	}
 	if s.RemovalPolicy == "" {
 		s.RemovalPolicy = awscdk.RemovalPolicy_RETAIN
@@ -193,6 +203,9 @@ func (s *settings) validate() error {
 	}
 
 	if s.Tags != nil {
+		if n := len(*s.Tags); n > handler.MaxUserTags {
+			bad("props.Tags has %d tags, at most %d are allowed: HealthLake keeps at most 200 tags on a data store and the handler needs room for its own", n, handler.MaxUserTags)
+		}
 		keys := make([]string, 0, len(*s.Tags))
 		for k := range *s.Tags {
 			keys = append(keys, k)

@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
 
 // GoFunctionProps configures a GoFunction.
@@ -38,7 +39,10 @@ type GoFunctionProps struct {
 	// When Options.LogGroup is set and Options.Role is not, the function gets a role
 	// (construct id "<id>Role", beside the function) that may write that log group
 	// and nothing else, instead of the AWSLambdaBasicExecutionRole managed policy.
-	// Default: the awslambda defaults (128 MB, 3 s timeout, a new role).
+	// Default: the awslambda defaults (128 MB, 3 s timeout, a new role), except
+	// LoggingConfig: JSON, application and system log level INFO. With
+	// Tracing ACTIVE, the wildcard X-Ray statement CDK adds to the role is
+	// excused for cdk-nag.
 	Options *awslambda.FunctionOptions
 }
 
@@ -70,11 +74,33 @@ func NewGoFunction(scope constructs.Construct, id *string, props *GoFunctionProp
 		}))
 		fp.Role = role
 	}
+	// Lambda's advanced logging controls for every function of this module:
+	// JSON lines (the Go code writes JSON; Lambda's own lines become JSON too)
+	// at an application log level the code honours through
+	// AWS_LAMBDA_LOG_LEVEL (lambda/internal/lambdalog).
+	if fp.LoggingFormat == "" {
+		fp.LoggingFormat = awslambda.LoggingFormat_JSON
+	}
+	if fp.ApplicationLogLevelV2 == "" {
+		fp.ApplicationLogLevelV2 = awslambda.ApplicationLogLevel_INFO
+	}
+	if fp.SystemLogLevelV2 == "" {
+		fp.SystemLogLevelV2 = awslambda.SystemLogLevel_INFO
+	}
 	fp.Code = NewCode(*props.Entry)
 	fp.Runtime = awslambda.Runtime_PROVIDED_AL2023()
 	fp.Handler = jsii.String("bootstrap")
 	fp.Architecture = awslambda.Architecture_ARM_64()
-	return awslambda.NewFunction(scope, id, &fp)
+	fn := awslambda.NewFunction(scope, id, &fp)
+	if fp.Tracing == awslambda.Tracing_ACTIVE {
+		cdknag.NagSuppressions_AddResourceSuppressions(fn.Role(), &[]*cdknag.NagPackSuppression{{
+			Id: jsii.String("AwsSolutions-IAM5"),
+			Reason: jsii.String("Active X-Ray tracing: CDK grants xray:PutTraceSegments and xray:PutTelemetryRecords, " +
+				"which support no resource-level permissions, so the resource is *."),
+			AppliesTo: &[]any{jsii.String("Resource::*")},
+		}}, jsii.Bool(true))
+	}
+	return fn
 }
 
 // NewCode returns the asset code for one of this module's Go main packages, for

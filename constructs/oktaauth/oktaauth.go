@@ -79,7 +79,10 @@ const (
 	// X-Rate-Limit-Reset, so a cold create can take minutes. The Provider
 	// framework's onEvent function waits for the handler synchronously and has
 	// a 15-minute timeout: 14 leaves it the time to report a failure instead of
-	// timing out itself.
+	// timing out itself. Within the 14, a Create stops provisioning 3 minutes
+	// before its deadline to remove what it made (reconcile.Reconciler's
+	// CleanupReserve), since the framework never passes on the Delete that
+	// follows a failed Create.
 	HandlerTimeoutMinutes = 14
 	// ServiceTimeoutSeconds bounds each custom resource operation in
 	// CloudFormation: 15 minutes of the framework's function times the three
@@ -195,6 +198,9 @@ func NewSmartAuthorizationServer(scope constructs.Construct, id *string, props *
 			ReservedConcurrentExecutions: jsii.Number(handlerConcurrency),
 			LogGroup:                     handlerLogs,
 			LoggingFormat:                awslambda.LoggingFormat_JSON,
+			ApplicationLogLevelV2:        s.LogLevel,
+			// Every change it makes, traced with its AWS calls' latency.
+			Tracing: awslambda.Tracing_ACTIVE,
 		},
 	})
 	for _, st := range a.handlerPolicies() {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/jsii-runtime-go"
@@ -267,6 +268,12 @@ type SmartAuthorizationServerProps struct {
 	// CloudWatch Logs (logkey.New makes such a key; logkey.AllowLogs adapts one).
 	// Default: a new key from logkey.New.
 	LogEncryptionKey awskms.IKey
+	// LogLevel is the application log level of the handler (LoggingConfig,
+	// honoured by the Go code through AWS_LAMBDA_LOG_LEVEL). The Provider
+	// framework's functions keep aws-cdk-lib's FATAL: at any lower level they
+	// log CloudFormation's events, pre-signed response URLs included.
+	// Default: awslambda.ApplicationLogLevel_INFO.
+	LogLevel awslambda.ApplicationLogLevel
 }
 
 // settings are the props with defaults applied.
@@ -285,6 +292,9 @@ func withDefaults(in *SmartAuthorizationServerProps) settings {
 	}
 	if s.LogRetention == "" {
 		s.LogRetention = awslogs.RetentionDays_ONE_YEAR
+	}
+	if s.LogLevel == "" {
+		s.LogLevel = awslambda.ApplicationLogLevel_INFO
 	}
 	s.introspection = s.IntrospectionClient != nil && *s.IntrospectionClient
 	return s

@@ -14,7 +14,9 @@
 //     (its clients, patient claim), and the Lambda (or its
 //     provisioned-concurrency alias);
 //  5. the Okta audience is set to the data store's endpoint, which exists only now;
-//  6. the role's trust and permissions are bound to the data store's ARN.
+//  6. the role's trust and permissions are bound to the data store's ARN;
+//  7. the operations dashboard watches the validator and the handlers
+//     (Dashboard, DashboardUrl).
 //
 // With an ExternalAuthorizationServer, step 1 provisions nothing: its props
 // give the issuer and endpoints, the validator gets its audiences and token
@@ -29,6 +31,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
@@ -118,6 +121,23 @@ type SmartHealthLakeProps struct {
 	// AlarmTopic receives the token validator's alarms. Default: a new
 	// KMS-encrypted SNS topic (subscribe to it after deploy).
 	AlarmTopic awssns.ITopic
+
+	// LogLevel is the application log level of every function (LoggingConfig;
+	// the Go code honours it through AWS_LAMBDA_LOG_LEVEL).
+	// Default: awslambda.ApplicationLogLevel_INFO.
+	LogLevel awslambda.ApplicationLogLevel
+	// TokenValidatorLogLevel overrides LogLevel for the token validator: WARN
+	// turns its per-request decision lines off, and with them the decision
+	// metrics, the denial-rate alarm's data and the decision queries.
+	// Default: LogLevel.
+	TokenValidatorLogLevel awslambda.ApplicationLogLevel
+	// TokenValidatorTracing is the token validator's X-Ray mode (see
+	// tokenvalidator.TokenValidatorProps.Tracing). The custom-resource handlers
+	// always trace. Default: awslambda.Tracing_ACTIVE.
+	TokenValidatorTracing awslambda.Tracing
+	// DashboardName names the CloudWatch operations dashboard.
+	// Default: "<stack name>-<construct id>".
+	DashboardName *string
 }
 
 // SmartHealthLake is the whole SMART on FHIR HealthLake set-up.
@@ -133,12 +153,13 @@ type SmartHealthLake struct {
 	logKey      awskms.IKey
 	alarmTopic  awssns.ITopic
 	audienceSet awscdk.CustomResource
+	dashboard   awscloudwatch.Dashboard
 }
 
 // NewSmartHealthLake creates and wires every part. It panics, naming the prop,
 // on invalid props.
 func NewSmartHealthLake(scope constructs.Construct, id *string, props *SmartHealthLakeProps) *SmartHealthLake {
-	p := withDefaults(scope, props)
+	p := withDefaults(scope, id, props)
 	if err := p.validate(); err != nil {
 		panic(fmt.Sprintf("smarthealthlake.NewSmartHealthLake(%s): %v", *id, err))
 	}
@@ -190,6 +211,8 @@ func NewSmartHealthLake(scope constructs.Construct, id *string, props *SmartHeal
 		LogRetention:                 p.LogRetention,
 		LogEncryptionKey:             s.logKey,
 		AlarmAction:                  awscloudwatchactions.NewSnsAction(s.alarmTopic),
+		LogLevel:                     p.TokenValidatorLogLevel,
+		Tracing:                      p.TokenValidatorTracing,
 	}
 	if *p.Validation == tokenvalidator.ValidationIntrospection {
 		validatorProps.IntrospectionEndpoint = s.auth.IntrospectionEndpoint()
@@ -218,6 +241,7 @@ func NewSmartHealthLake(scope constructs.Construct, id *string, props *SmartHeal
 		Tags:                     p.DatastoreTags,
 		LogRetention:             p.LogRetention,
 		LogEncryptionKey:         s.logKey,
+		LogLevel:                 p.LogLevel,
 	})
 
 	// 5. and 6. An external server's audience is its own configuration.
@@ -225,6 +249,17 @@ func NewSmartHealthLake(scope constructs.Construct, id *string, props *SmartHeal
 		s.audienceSet = s.okta.BindAudience(s.datastore.DatastoreEndpoint())
 	}
 	s.role.BindDatastore(s.datastore.DatastoreArn())
+
+	handlers := map[string]awslambda.IFunction{
+		"Data store handler onEvent":    s.datastore.OnEventFunction(),
+		"Data store handler isComplete": s.datastore.IsCompleteFunction(),
+	}
+	order := []string{"Data store handler onEvent", "Data store handler isComplete"}
+	if s.okta != nil {
+		handlers["Okta handler"] = s.okta.Function()
+		order = append([]string{"Okta handler"}, order...)
+	}
+	s.dashboard = s.newDashboard(p.DashboardName, handlers, order)
 
 	s.suppressNagFindings()
 	return s
@@ -245,6 +280,9 @@ func (s *SmartHealthLake) newOkta(p settings) *oktaauth.SmartAuthorizationServer
 	}
 	if oktaProps.LogEncryptionKey == nil {
 		oktaProps.LogEncryptionKey = s.logKey
+	}
+	if oktaProps.LogLevel == "" {
+		oktaProps.LogLevel = p.LogLevel
 	}
 	return oktaauth.NewSmartAuthorizationServer(s, jsii.String("Okta"), &oktaProps)
 }
@@ -416,7 +454,7 @@ var completeSecretArn = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z0
 
 type settings = SmartHealthLakeProps
 
-func withDefaults(scope constructs.Construct, in *SmartHealthLakeProps) settings {
+func withDefaults(scope constructs.Construct, id *string, in *SmartHealthLakeProps) settings {
 	var p settings
 	if in != nil {
 		p = *in
@@ -444,6 +482,15 @@ func withDefaults(scope constructs.Construct, in *SmartHealthLakeProps) settings
 	}
 	if p.LogRetention == "" {
 		p.LogRetention = awslogs.RetentionDays_ONE_YEAR
+	}
+	if p.LogLevel == "" {
+		p.LogLevel = awslambda.ApplicationLogLevel_INFO
+	}
+	if p.TokenValidatorLogLevel == "" {
+		p.TokenValidatorLogLevel = p.LogLevel
+	}
+	if p.DashboardName == nil {
+		p.DashboardName = jsii.String(*awscdk.Stack_Of(scope).StackName() + "-" + *id)
 	}
 	return p
 }

@@ -93,6 +93,45 @@ type TokenValidatorProps struct {
 	// provisioned Okta one (scope claim, client allow-list, audience rule,
 	// scope mapping). Default: Okta's and RFC 9068's shapes, aud required.
 	TokenRules *TokenRules
+	// LogLevel is the function's application log level (LoggingConfig), which
+	// the function's code honours through AWS_LAMBDA_LOG_LEVEL: at WARN or above
+	// the per-request decision lines, and with them the decision metrics and
+	// queries, are off. Default: awslambda.ApplicationLogLevel_INFO.
+	LogLevel awslambda.ApplicationLogLevel
+	// Tracing is the function's X-Ray tracing mode. Active tracing makes
+	// Lambda record a segment for the sampled invocations (by default one a
+	// second and 5% of the rest) outside the function's process: the function
+	// has no X-Ray SDK, and its Go runtime client handles the trace header on
+	// every invocation in either mode, so the in-process cost per request is
+	// the same (BenchmarkWarmInvokeTraceHeader in lambda/introspect finds no
+	// difference above the noise of one loopback round trip). What tracing
+	// adds is the X-Ray bill for the sampled traces and the daemon Lambda runs
+	// beside the function, neither measurable here. Default:
+	// awslambda.Tracing_ACTIVE; PASS_THROUGH saves the X-Ray charges at high
+	// request rates.
+	Tracing awslambda.Tracing
+	// MetricNamespace is the CloudWatch namespace of the decision and
+	// cold-start metrics the validator's metric filters publish. Default:
+	// "SmartHealthLake/" followed by this construct's path, unique per stack
+	// and validator.
+	MetricNamespace *string
+	// DurationP99Threshold fires DurationP99Alarm when the p99 duration over 5
+	// minutes exceeds it. Default: 500 ms, half of HealthLake's 1-second budget.
+	DurationP99Threshold awscdk.Duration
+	// ErrorsThreshold fires ErrorsAlarm when more invocations than this fail in
+	// 5 minutes (a failed invocation is an IdP error for HealthLake: the
+	// handler answers bad tokens, it never fails on them). Default: 0.
+	ErrorsThreshold *float64
+	// DenialRateThresholdPercent fires DenialRateAlarm when more than this
+	// share of the decisions in 5 minutes are denials: a client sending tokens
+	// for the wrong audience, a changed signing key, an issuer mismatch after a
+	// change. Expired tokens that apps then refresh keep the normal rate low.
+	// Default: 25.
+	DenialRateThresholdPercent *float64
+	// DenialRateMinimumDecisions is the number of decisions in 5 minutes
+	// below which the denial rate does not alarm, so that one app retrying one
+	// bad token at night pages nobody. Default: 20.
+	DenialRateMinimumDecisions *float64
 }
 
 // TokenValidator is the token-validation Lambda and what surrounds it.
@@ -102,6 +141,9 @@ type TokenValidator struct {
 	alias    awslambda.Alias
 	logGroup awslogs.LogGroup
 	alarms   []awscloudwatch.Alarm
+	ops      operations
+	// denialMinimum is DenialRateMinimumDecisions, which MetricDenialRate uses.
+	denialMinimum float64
 }
 
 // NewTokenValidator creates the function. It panics, naming the prop, on invalid props.
@@ -159,6 +201,11 @@ func NewTokenValidator(scope constructs.Construct, id *string, props *TokenValid
 			Environment:                  &env,
 			LogGroup:                     v.logGroup,
 			LoggingFormat:                awslambda.LoggingFormat_JSON,
+			ApplicationLogLevelV2:        p.LogLevel,
+			// platform.report lines (INFO) carry the init duration the
+			// cold-start metric filter reads.
+			SystemLogLevelV2: awslambda.SystemLogLevel_INFO,
+			Tracing:          p.Tracing,
 		},
 	})
 	if *p.Validation == ValidationIntrospection {
@@ -200,11 +247,15 @@ func NewTokenValidator(scope constructs.Construct, id *string, props *TokenValid
 		}),
 	})
 
-	v.addAlarms(p.AlarmAction)
+	v.denialMinimum = *p.DenialRateMinimumDecisions
+	v.ops = newOperations(v, &p)
+	v.addAlarms(&p)
+	v.addQueries()
 	return v
 }
 
-func (v *TokenValidator) addAlarms(action awscloudwatch.IAlarmAction) {
+func (v *TokenValidator) addAlarms(p *TokenValidatorProps) {
+	action := p.AlarmAction
 	target := v.IdpFunction()
 	period := awscdk.Duration_Minutes(jsii.Number(5))
 	add := func(id, description string, metric awscloudwatch.IMetric, threshold float64) {
@@ -221,12 +272,16 @@ func (v *TokenValidator) addAlarms(action awscloudwatch.IAlarmAction) {
 		}
 		v.alarms = append(v.alarms, alarm)
 	}
+	p99 := *p.DurationP99Threshold.ToMilliseconds(nil)
 	add("ErrorsAlarm", "The SMART token validator failed (HealthLake answers such requests with an IdP error)",
-		target.MetricErrors(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Sum")}), 0)
+		target.MetricErrors(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Sum")}), *p.ErrorsThreshold)
 	add("ThrottlesAlarm", "The SMART token validator was throttled (FHIR requests are being refused)",
 		target.MetricThrottles(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Sum")}), 0)
-	add("DurationP99Alarm", "The SMART token validator's p99 duration is above 500 ms of HealthLake's 1-second budget",
-		target.MetricDuration(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("p99")}), 500)
+	add("DurationP99Alarm", fmt.Sprintf("The SMART token validator's p99 duration is above %v ms of HealthLake's 1-second budget", p99),
+		target.MetricDuration(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("p99")}), p99)
+	add("DenialRateAlarm", fmt.Sprintf("More than %v%% of the SMART token validator's decisions are denials (with at least %v decisions in 5 minutes): "+
+		"apps are being refused; the Denials by reason query says why", *p.DenialRateThresholdPercent, *p.DenialRateMinimumDecisions),
+		v.MetricDenialRate(&awscloudwatch.MathExpressionOptions{Period: period}), *p.DenialRateThresholdPercent)
 }
 
 // Function returns the Lambda function.
@@ -251,7 +306,7 @@ func (v *TokenValidator) IdpLambdaArn() *string { return v.IdpFunction().Functio
 // LogGroup returns the function's log group.
 func (v *TokenValidator) LogGroup() awslogs.ILogGroup { return v.logGroup }
 
-// Alarms returns the errors, throttles and p99-duration alarms.
+// Alarms returns the errors, throttles, p99-duration and denial-rate alarms.
 func (v *TokenValidator) Alarms() []awscloudwatch.Alarm { return v.alarms }
 
 func withDefaults(in *TokenValidatorProps) TokenValidatorProps {
@@ -285,6 +340,24 @@ func withDefaults(in *TokenValidatorProps) TokenValidatorProps {
 	}
 	if p.LogRetention == "" {
 		p.LogRetention = awslogs.RetentionDays_ONE_YEAR
+	}
+	if p.LogLevel == "" {
+		p.LogLevel = awslambda.ApplicationLogLevel_INFO
+	}
+	if p.Tracing == "" {
+		p.Tracing = awslambda.Tracing_ACTIVE
+	}
+	if p.DurationP99Threshold == nil {
+		p.DurationP99Threshold = awscdk.Duration_Millis(jsii.Number(500))
+	}
+	if p.ErrorsThreshold == nil {
+		p.ErrorsThreshold = jsii.Number(0)
+	}
+	if p.DenialRateThresholdPercent == nil {
+		p.DenialRateThresholdPercent = jsii.Number(25)
+	}
+	if p.DenialRateMinimumDecisions == nil {
+		p.DenialRateMinimumDecisions = jsii.Number(20)
 	}
 	return p
 }
@@ -332,6 +405,23 @@ func (p TokenValidatorProps) validate() error {
 			*p.ProvisionedConcurrency, *p.ReservedConcurrentExecutions))
 	}
 	errs = append(errs, p.TokenRules.problems()...)
+	if t := *p.DenialRateThresholdPercent; t <= 0 || t >= 100 {
+		errs = append(errs, fmt.Sprintf("props.DenialRateThresholdPercent must be above 0 and below 100, got %v", t))
+	}
+	if m := *p.DenialRateMinimumDecisions; m < 1 || m != math.Trunc(m) {
+		errs = append(errs, fmt.Sprintf("props.DenialRateMinimumDecisions must be a whole number of at least 1, got %v", m))
+	}
+	if e := *p.ErrorsThreshold; e < 0 {
+		errs = append(errs, fmt.Sprintf("props.ErrorsThreshold must not be negative, got %v", e))
+	}
+	if !*awscdk.Token_IsUnresolved(p.DurationP99Threshold.ToString()) {
+		if ms := *p.DurationP99Threshold.ToMilliseconds(nil); ms <= 0 || ms >= 1000 {
+			errs = append(errs, fmt.Sprintf("props.DurationP99Threshold must be above 0 and below HealthLake's 1-second budget, got %v ms", ms))
+		}
+	}
+	if p.MetricNamespace != nil && !*awscdk.Token_IsUnresolved(p.MetricNamespace) && (!metricNamespace.MatchString(*p.MetricNamespace) || strings.HasPrefix(*p.MetricNamespace, "AWS/")) {
+		errs = append(errs, fmt.Sprintf("props.MetricNamespace must be 1-255 letters, digits or . - _ / # : and spaces, not starting with AWS/, got %q", *p.MetricNamespace))
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%s", strings.Join(errs, "; "))
 	}

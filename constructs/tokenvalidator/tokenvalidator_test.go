@@ -137,12 +137,12 @@ func TestLogsAreEncryptedAndRetained(t *testing.T) {
 	})
 }
 
-func TestAlarmsWatchErrorsThrottlesAndP99Duration(t *testing.T) {
+func TestAlarmsWatchErrorsThrottlesP99DurationAndTheDenialRate(t *testing.T) {
 	stack := cdktest.NewStack(t)
 	props := minimal(stack)
 	props.ProvisionedConcurrency = jsii.Number(1)
 	v := tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), props)
-	require.Len(t, v.Alarms(), 3)
+	require.Len(t, v.Alarms(), 4)
 	tpl := cdktest.Template(t, stack)
 	for _, c := range []struct {
 		metric    string

@@ -2,7 +2,7 @@
 // loopback, with no AWS account and no Okta org: an authorization server
 // standing in for Okta (package authserver), a HealthLake FHIR API emulator
 // (package fhirapi) that calls a real process of the token-validation Lambda
-// through the Lambda Runtime API (package lambdarun) as HealthLake does, and a
+// through the Lambda Runtime API (package lambdaruntime) as HealthLake does, and a
 // Secrets Manager holding the introspection client's credentials (package
 // fakesecrets). Everything is served over HTTPS with a certificate generated
 // at start, because the SMART metadata and the validator accept https URLs only.
@@ -32,9 +32,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
-	"github.com/openhealthstack/smart-healthlake/internal/lambdarun"
+	"github.com/openhealthstack/smart-healthlake/internal/lambdaruntime"
 	"github.com/openhealthstack/smart-healthlake/internal/sandbox/authserver"
 	"github.com/openhealthstack/smart-healthlake/internal/sandbox/fakesecrets"
 	"github.com/openhealthstack/smart-healthlake/internal/sandbox/fhirapi"
@@ -95,7 +96,7 @@ type Sandbox struct {
 	// Version is the data store's SMART flavour.
 	Version smartmeta.Version
 
-	idp     *lambdarun.Function
+	idp     *lambdaruntime.Function
 	servers []*http.Server
 }
 
@@ -267,7 +268,17 @@ func Start(cfg Config) (_ *Sandbox, err error) {
 	if cfg.Validation == "introspection" {
 		env = append(env, "SMART_INTROSPECTION_SECRET_ARN="+secretARN)
 	}
-	sb.idp, err = lambdarun.New(cfg.IdPBinary, lambdarun.Options{Env: env, Output: cfg.LambdaOutput})
+	sb.idp, err = lambdaruntime.Start(lambdaruntime.Config{
+		Name:    "smart-healthlake-token-validator",
+		Command: cfg.IdPBinary,
+		Handler: "bootstrap",
+		Env:     envMap(env),
+		// As the token validator construct configures the function; HealthLake
+		// itself gives up after 1 s (fhirapi's Budget).
+		Timeout:  5 * time.Second,
+		MemoryMB: 512,
+		Logs:     cfg.LambdaOutput,
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -278,7 +289,7 @@ func Start(cfg Config) (_ *Sandbox, err error) {
 		V1:          cfg.Version == smartmeta.V1,
 		FineGrained: cfg.FineGrained,
 		Metadata:    metadata,
-		IdP:         sb.idp,
+		IdP:         idpFunction{sb.idp},
 		RoleARN:     RoleARN,
 		Logger:      cfg.Logger,
 	})
@@ -344,4 +355,29 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// idpFunction is the emulated Lambda as fhirapi calls it: a function error
+// (an unhandled error, a timeout, a crash) is an error, as HealthLake treats it.
+type idpFunction struct{ *lambdaruntime.Function }
+
+func (f idpFunction) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	r, err := f.Function.Invoke(ctx, payload)
+	if err != nil {
+		return nil, err
+	}
+	if r.FunctionError != "" {
+		return nil, fmt.Errorf("function error: %s", r.Payload)
+	}
+	return r.Payload, nil
+}
+
+// envMap turns NAME=value pairs into the map lambdaruntime takes.
+func envMap(pairs []string) map[string]string {
+	m := make(map[string]string, len(pairs))
+	for _, kv := range pairs {
+		k, v, _ := strings.Cut(kv, "=")
+		m[k] = v
+	}
+	return m
 }

@@ -22,10 +22,11 @@ import (
 
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/handler"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/healthlakeapi"
+	"github.com/openhealthstack/smart-healthlake/lambda/internal/lambdalog"
 )
 
 func main() {
-	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	logger := lambdalog.New(os.Stdout, os.Getenv)
 	mode := os.Getenv("HANDLER_MODE")
 	if mode != "onEvent" && mode != "isComplete" {
 		logger.Error("HANDLER_MODE must be onEvent or isComplete", "handlerMode", mode)

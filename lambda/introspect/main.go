@@ -5,16 +5,17 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/openhealthstack/smart-healthlake/lambda/internal/lambdalog"
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/idp"
 )
 
 func main() {
-	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	// AWS_LAMBDA_LOG_LEVEL=WARN (LoggingConfig) turns the per-request decision lines off.
+	logger := lambdalog.New(os.Stdout, os.Getenv)
 	h := idp.FromEnv(context.Background(), os.Getenv, idp.Options{Logger: logger})
 	lambda.Start(h.Handle)
 }

@@ -1,12 +1,12 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +22,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/openhealthstack/smart-healthlake/internal/lambdaruntime"
 )
 
 // maxBinaryBytes is the budget for the stripped linux/arm64 bootstrap.
@@ -102,8 +103,9 @@ func TestTheBootstrapAnswersThroughTheRuntimeAPI(t *testing.T) {
 	}
 }
 
-// BenchmarkColdStart measures process start to the first answer received by a
-// fake Lambda Runtime API, with the JWK Set on loopback. Target: under 50 ms.
+// BenchmarkColdStart measures process start to the first answer received by the
+// emulated Lambda Runtime API (lambdaruntime), with the JWK Set on loopback.
+// Target: under 50 ms.
 func BenchmarkColdStart(b *testing.B) {
 	if runtime.GOOS != "linux" {
 		b.Skip("runs the linux bootstrap")
@@ -132,90 +134,31 @@ const (
 	endpoint = "https://healthlake.us-east-1.amazonaws.com/datastore/0123456789abcdef0123456789abcdef/r4/"
 )
 
-// coldStart starts the bootstrap against a fresh fake Runtime API, sends one
-// event, and returns the time from process start to the answer and the answer.
+// coldStart starts the bootstrap as a fresh function (lambdaruntime: the
+// Lambda Runtime API, emulated) and sends it one event; it returns the time
+// from the invocation, process start included, to the answer, and the answer.
 func coldStart(tb testing.TB, bin string, keys *jwks, token string) (time.Duration, string) {
 	tb.Helper()
 	event, err := json.Marshal(map[string]any{
 		"datastoreEndpoint": endpoint, "bearerToken": token, "operationName": "SearchWithGet", "datastoreId": "0123",
 	})
 	require.NoError(tb, err)
-	rt := newRuntimeAPI(tb, event)
-	defer rt.close()
-
-	cmd := exec.Command(bin)
-	cmd.Env = []string{
-		"AWS_LAMBDA_RUNTIME_API=" + strings.TrimPrefix(rt.URL, "http://"),
-		"AWS_LAMBDA_FUNCTION_NAME=introspect", "AWS_REGION=us-east-1",
-		"SMART_ISSUER=" + issuer, "SMART_JWKS_URL=" + keys.URL + "/keys", "HEALTHLAKE_ROLE_ARN=" + roleARN,
-	}
-	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	fn, err := lambdaruntime.Start(lambdaruntime.Config{
+		Name: "introspect", Command: bin, Handler: "bootstrap", Timeout: 3 * time.Second,
+		Env: map[string]string{"SMART_ISSUER": issuer, "SMART_JWKS_URL": keys.URL + "/keys", "HEALTHLAKE_ROLE_ARN": roleARN},
+	})
+	require.NoError(tb, err)
+	defer func() { _ = fn.Close() }()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	start := time.Now()
-	require.NoError(tb, cmd.Start())
-	defer func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	}()
-	select {
-	case a := <-rt.answers:
-		return a.at.Sub(start), a.body
-	case <-time.After(10 * time.Second):
-		tb.Fatal("no answer from the bootstrap within 10 s")
-		return 0, ""
+	res, err := fn.Invoke(ctx, event)
+	took := time.Since(start)
+	require.NoError(tb, err, "no answer from the bootstrap")
+	if res.FunctionError != "" {
+		return took, fmt.Sprintf("unexpected %s error: %s", res.FunctionError, res.Payload)
 	}
-}
-
-type answer struct {
-	at   time.Time
-	body string
-}
-
-// runtimeAPI is the part of the Lambda Runtime API a Go function uses: it hands
-// out one invocation, then holds further "next" calls until the process ends.
-type runtimeAPI struct {
-	*httptest.Server
-	answers chan answer
-	served  sync.Once
-	done    chan struct{}
-}
-
-func newRuntimeAPI(tb testing.TB, event []byte) *runtimeAPI {
-	rt := &runtimeAPI{answers: make(chan answer, 1), done: make(chan struct{})}
-	const prefix = "/2018-06-01/runtime/"
-	rt.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case r.Method == http.MethodGet && r.URL.Path == prefix+"invocation/next":
-			first := false
-			rt.served.Do(func() { first = true })
-			if !first {
-				select { // the next invocation never comes
-				case <-r.Context().Done():
-				case <-rt.done:
-				}
-				return
-			}
-			w.Header().Set("Lambda-Runtime-Aws-Request-Id", "req-1")
-			w.Header().Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(time.Now().Add(3*time.Second).UnixMilli(), 10))
-			w.Header().Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:introspect")
-			w.Header().Set("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000")
-			_, _ = w.Write(event)
-		case r.Method == http.MethodPost && r.URL.Path == prefix+"invocation/req-1/response":
-			at := time.Now()
-			body, _ := io.ReadAll(r.Body)
-			w.WriteHeader(http.StatusAccepted)
-			rt.answers <- answer{at: at, body: string(body)}
-		default: // invocation or init errors
-			body, _ := io.ReadAll(r.Body)
-			w.WriteHeader(http.StatusAccepted)
-			rt.answers <- answer{at: time.Now(), body: fmt.Sprintf("unexpected %s %s: %s", r.Method, r.URL.Path, body)}
-		}
-	}))
-	return rt
-}
-
-func (rt *runtimeAPI) close() {
-	close(rt.done)
-	rt.Close()
+	return took, string(res.Payload)
 }
 
 // jwks serves one RSA key on loopback and signs tokens with it.
@@ -247,6 +190,7 @@ func (j *jwks) token(tb testing.TB) string {
 	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{
 		"iss": issuer, "aud": endpoint, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
 		"sub": "jane.doe@example.com", "uid": "00u1", "scp": []string{"launch/patient", "patient/Observation.rs"},
+		"launch_response_patient": "p-1", // patient/ scopes count only with a patient context
 	})
 	tok.Header["kid"] = "k1"
 	s, err := tok.SignedString(j.key)

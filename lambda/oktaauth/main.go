@@ -5,19 +5,19 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/openhealthstack/smart-healthlake/lambda/internal/lambdalog"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/handler"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/oktaclient"
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	log := lambdalog.New(os.Stdout, os.Getenv)
 	cfg, err := config.LoadDefaultConfig(context.Background())
 	if err != nil {
 		log.Error("loading AWS configuration", "error", err.Error())

@@ -79,6 +79,9 @@ type Environment struct {
 	// LogRetentionDays is how long CloudWatch keeps the Lambdas' logs; one of the
 	// values CloudWatch accepts. Key: logRetentionDays. Default: 365.
 	LogRetentionDays int
+	// LogLevel is the application log level of every Lambda function (TRACE,
+	// DEBUG, INFO, WARN, ERROR or FATAL). Key: logLevel. Default: INFO.
+	LogLevel string
 	// Tags are added to every resource of the environment's stack, besides
 	// `Environment=<name>` and `Application=smart-healthlake`. Key: tags. Default: none.
 	Tags map[string]string
@@ -151,7 +154,14 @@ type TokenValidator struct {
 	// Validation is jwt (local signature checks) or introspection (RFC 7662).
 	// Key: tokenValidator.validation. Default: jwt.
 	Validation string
+	// LogLevel overrides the environment's logLevel for the token validator:
+	// WARN turns the per-request decision lines (and the decision metrics)
+	// off. Key: tokenValidator.logLevel. Default: the environment's logLevel.
+	LogLevel string
 }
+
+// LogLevels are the application log levels Lambda accepts, most verbose first.
+var LogLevels = []string{"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"}
 
 // StackName is the CloudFormation stack name of the environment.
 func (e Environment) StackName() string { return "SmartHealthLake-" + e.Name }
@@ -295,6 +305,14 @@ func parseEnvironment(name string, raw any) (Environment, error) {
 	if e.TokenValidator.Validation != ValidationJWT && e.TokenValidator.Validation != ValidationIntrospection {
 		r.fail("tokenValidator.validation", "must be %s or %s, got %q", ValidationJWT, ValidationIntrospection, e.TokenValidator.Validation)
 	}
+	e.LogLevel = root.str("logLevel", "INFO")
+	if !containsString(LogLevels, e.LogLevel) {
+		r.fail("logLevel", "must be one of %s, got %q", strings.Join(LogLevels, ", "), e.LogLevel)
+	}
+	e.TokenValidator.LogLevel = tv.str("logLevel", e.LogLevel)
+	if !containsString(LogLevels, e.TokenValidator.LogLevel) {
+		r.fail("tokenValidator.logLevel", "must be one of %s, got %q", strings.Join(LogLevels, ", "), e.TokenValidator.LogLevel)
+	}
 	tv.done()
 	checkExternalValidation(r, &e)
 
@@ -386,6 +404,15 @@ func isOrgURL(s string) bool {
 }
 
 func contains(list []int, v int) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func containsString(list []string, v string) bool {
 	for _, x := range list {
 		if x == v {
 			return true

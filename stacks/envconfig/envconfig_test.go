@@ -41,6 +41,8 @@ func TestTheSmallestEnvironmentGetsSecureDefaults(t *testing.T) {
 	require.Equal(t, 365, e.LogRetentionDays)
 	require.Equal(t, 0, e.TokenValidator.ProvisionedConcurrency)
 	require.Equal(t, envconfig.ValidationJWT, e.TokenValidator.Validation)
+	require.Equal(t, "INFO", e.LogLevel)
+	require.Equal(t, "INFO", e.TokenValidator.LogLevel, "the validator follows the environment's level")
 	require.Empty(t, e.Account)
 	require.Empty(t, e.Region)
 }
@@ -63,8 +65,8 @@ func TestEveryKeyIsRead(t *testing.T) {
 		         "credentialSecretKey": "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
 		"datastore": {"name": "acme fhir", "smartVersion": "v1", "fineGrainedAuthorization": false,
 		              "encryption": "aws-owned", "preloadSynthea": false, "removalPolicy": "retain"},
-		"tokenValidator": {"provisionedConcurrency": 3, "validation": "introspection"},
-		"logRetentionDays": 731,
+		"tokenValidator": {"provisionedConcurrency": 3, "validation": "introspection", "logLevel": "WARN"},
+		"logRetentionDays": 731, "logLevel": "DEBUG",
 		"tags": {"CostCenter": "42", "owner": "fhir-team"}}}`))
 	require.NoError(t, err)
 	e := envs[0]
@@ -74,8 +76,9 @@ func TestEveryKeyIsRead(t *testing.T) {
 			CredentialSecretKey: "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
 		Datastore: envconfig.Datastore{Name: "acme fhir", SmartVersion: smartconfig.V1, FineGrainedAuthorization: false,
 			Encryption: envconfig.EncryptionAWSOwned, PreloadSynthea: false, RemovalPolicy: envconfig.RemovalRetain},
-		TokenValidator:   envconfig.TokenValidator{ProvisionedConcurrency: 3, Validation: envconfig.ValidationIntrospection},
+		TokenValidator:   envconfig.TokenValidator{ProvisionedConcurrency: 3, Validation: envconfig.ValidationIntrospection, LogLevel: "WARN"},
 		LogRetentionDays: 731,
+		LogLevel:         "DEBUG",
 		Tags:             map[string]string{"CostCenter": "42", "owner": "fhir-team"},
 	}, e)
 	require.Equal(t, "SMART_ON_FHIR_V1", e.Datastore.SmartVersion.AuthorizationStrategy())
@@ -119,6 +122,9 @@ func TestBadConfigurationNamesTheEnvironmentAndTheKey(t *testing.T) {
 		{"negative provisioned concurrency", `{"tokenValidator": {"provisionedConcurrency": -1}, "okta": ` + oktaOK + `}`, `environment "prod": tokenValidator.provisionedConcurrency must be between 0 and 100`},
 		{"provisioned concurrency as a string", `{"tokenValidator": {"provisionedConcurrency": "2"}, "okta": ` + oktaOK + `}`, `environment "prod": tokenValidator.provisionedConcurrency must be a whole number`},
 		{"unknown validation mode", `{"tokenValidator": {"validation": "trust-me"}, "okta": ` + oktaOK + `}`, `environment "prod": tokenValidator.validation must be jwt or introspection`},
+		{"unknown log level", `{"logLevel": "VERBOSE", "okta": ` + oktaOK + `}`, `environment "prod": logLevel must be one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL, got "VERBOSE"`},
+		{"log level as a number", `{"logLevel": 3, "okta": ` + oktaOK + `}`, `environment "prod": logLevel must be a string`},
+		{"unknown validator log level", `{"tokenValidator": {"logLevel": "quiet"}, "okta": ` + oktaOK + `}`, `environment "prod": tokenValidator.logLevel must be one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL, got "quiet"`},
 		{"production as a string", `{"production": "true", "okta": ` + oktaOK + `}`, `environment "prod": production must be true or false`},
 		{"tags as a list", `{"tags": ["a"], "okta": ` + oktaOK + `}`, `environment "prod": tags must be an object of strings`},
 		{"tag value as a number", `{"tags": {"CostCenter": 42}, "okta": ` + oktaOK + `}`, `environment "prod": tags.CostCenter must be a string`},

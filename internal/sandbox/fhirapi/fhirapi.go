@@ -47,7 +47,7 @@ import (
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/smartscope"
 )
 
-// Invoker calls the IdP Lambda; *lambdarun.Function implements it.
+// Invoker calls the IdP Lambda (the sandbox adapts a lambdaruntime.Function).
 type Invoker interface {
 	Invoke(ctx context.Context, payload []byte) ([]byte, error)
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
@@ -24,7 +26,7 @@ const (
 	dataDeletingUnusable = "DeletingUnusableDatastore"
 	// dataDeleteWhenCreated is set when the data store to delete was still
 	// CREATING (or UPDATING), which HealthLake cannot delete: isComplete waits
-	// until it settles, then deletes it.
+	// until it settles, then deletes it. Its value is that status.
 	dataDeleteWhenCreated = "DeleteWhenCreated"
 	// dataDeletingOrphans is set on a Delete whose physical id is no data
 	// store: isComplete looks for this resource's orphaned data stores again on
@@ -33,7 +35,30 @@ const (
 	// dataOrphansSince is the start of the stack's current operation (RFC
 	// 3339), which bounds the orphans' creation times.
 	dataOrphansSince = "OrphansSince"
+	// dataDeleteArrivedAt is when onEvent received a Delete whose physical id
+	// CloudFormation made up (RFC 3339): the cancelled Create's onEvent may
+	// still be starting the data store then, so isComplete takes "no orphan"
+	// for an answer only once that onEvent must have ended.
+	dataDeleteArrivedAt = "DeleteArrivedAt"
 )
+
+// The physical ids the Provider framework answers with when it has none
+// (aws-cdk-lib, custom-resources/lib/provider-framework/runtime/cfn-response.ts:
+// CREATE_FAILED_PHYSICAL_ID_MARKER after a failed Create, whose Delete the
+// framework answers itself; MISSING_PHYSICAL_ID_MARKER). The framework answers
+// only once onEvent has returned, so after either no Create of this resource is
+// still running.
+var frameworkMarkers = []string{
+	"AWSCDK::CustomResourceProviderFramework::CREATE_FAILED",
+	"AWSCDK::CustomResourceProviderFramework::MISSING_PHYSICAL_ID",
+}
+
+// TimeoutMinutes is the Lambda timeout of both handler functions, which
+// constructs/datastore sets: it covers the SDK's retries of ConflictException
+// and throttling (about 5 minutes at most, see healthlakeapi.NewRetryer) with
+// room to spare. The orphan look-up of a Delete after a cancelled Create relies
+// on it (see awaitOrphansDeleted).
+const TimeoutMinutes = 10
 
 func (h *Handler) delete(ctx context.Context, e customresource.Event, log *slog.Logger) (customresource.OnEventResponse, error) {
 	// Delete answers with the id it was given: the framework refuses a change.
@@ -42,6 +67,12 @@ func (h *Handler) delete(ctx context.Context, e customresource.Event, log *slog.
 	if !isDatastoreID(id) {
 		log.Info("the physical id is not a HealthLake data store id: CloudFormation never learnt the data store's id, " +
 			"so looking for data stores this resource created in the stack's current operation")
+		done.Data = map[string]any{}
+		if !slices.Contains(frameworkMarkers, id) {
+			// CloudFormation made the id up after cancelling the Create, whose
+			// onEvent may still be in CreateFHIRDatastore's retries.
+			done.Data[dataDeleteArrivedAt] = h.now().UTC().Format(time.RFC3339)
+		}
 		return h.startOrphanCleanup(ctx, e, done, log)
 	}
 	policy := removalPolicy(e, log)
@@ -91,7 +122,7 @@ func (h *Handler) delete(ctx context.Context, e customresource.Event, log *slog.
 		if done.Data == nil {
 			done.Data = map[string]any{}
 		}
-		done.Data[dataDeleteWhenCreated] = "true"
+		done.Data[dataDeleteWhenCreated] = string(s)
 		return done, nil
 	}
 
@@ -154,8 +185,11 @@ func (h *Handler) release(ctx context.Context, e customresource.Event, p *types.
 // which looks again on each poll (a data store whose creation was just started
 // may not be listed yet). A failure is logged here and met again there.
 func (h *Handler) startOrphanCleanup(ctx context.Context, e customresource.Event, done customresource.OnEventResponse, log *slog.Logger) (customresource.OnEventResponse, error) {
-	done.Data = map[string]any{dataDeletingOrphans: "true"}
-	if _, err := h.cleanUpOrphans(ctx, e, done.Data, createdOrphans, log); err != nil {
+	if done.Data == nil {
+		done.Data = map[string]any{}
+	}
+	done.Data[dataDeletingOrphans] = "true"
+	if _, _, err := h.cleanUpOrphans(ctx, e, done.Data, createdOrphans, log); err != nil {
 		log.Warn("could not look for orphaned data stores yet; trying again while waiting", "error", err.Error())
 	}
 	return done, nil
@@ -209,9 +243,22 @@ func (h *Handler) awaitDeleted(ctx context.Context, e customresource.IsCompleteE
 		}
 		return customresource.IsCompleteResponse{}, err
 	}
+	// A data store that was still CREATING when the Delete came never held
+	// data, and its Delete completes once HealthLake is DELETING it, as an
+	// orphan's does (see cleanUpOrphans): CREATING (up to 30 minutes) and
+	// DELETING (15-20) together can outlast the Provider's 45-minute waiter and
+	// fail the stack's rollback or deletion. Every other deletion, of a data
+	// store that may have served (destroy) or of an ACTIVE or CREATE_FAILED one
+	// that never did, waits for DELETED: DELETING alone fits the waiter, and
+	// the stack then goes on (deleting the data store's KMS key, say) only once
+	// HealthLake is done with it.
+	createdAtDelete := e.Data[dataDeleteWhenCreated] == string(types.DatastoreStatusCreating)
 	switch s := p.DatastoreStatus; {
 	case s == types.DatastoreStatusDeleted:
 		log.Info("data store deleted", "datastoreId", id)
+		return complete, nil
+	case s == types.DatastoreStatusDeleting && createdAtDelete:
+		log.Info("HealthLake is deleting the data store, which never held data: not waiting for DELETED", "datastoreId", id)
 		return complete, nil
 	case deleteWhenCreated && (s == types.DatastoreStatusCreating || s == statusUpdating):
 		log.Info("waiting for the data store to settle before deleting it", "datastoreId", id, "status", string(s))
@@ -229,11 +276,18 @@ func (h *Handler) awaitDeleted(ctx context.Context, e customresource.IsCompleteE
 }
 
 // awaitOrphansDeleted completes a Delete whose physical id is no data store once
-// every orphan it finds is DELETED. A failure that is not transient is logged
-// and the Delete completes: the orphans never held data, and a clean-up must
-// not wedge the stack's rollback.
+// every orphan it finds is DELETING or DELETED. A failure that is not transient
+// is logged and the Delete completes: the orphans never held data, and a
+// clean-up must not wedge the stack's rollback.
+//
+// After a cancelled Create (dataDeleteArrivedAt), finding no orphan is not
+// enough: that Create's onEvent may still be inside CreateFHIRDatastore's
+// retries, and start the data store after this Delete has finished. It ends by
+// the time the Delete arrived plus the onEvent function's timeout, so none
+// found is taken for an answer only then. Once one is found, no other can
+// appear: the Create's ClientToken makes its retries return the same one.
 func (h *Handler) awaitOrphansDeleted(ctx context.Context, e customresource.IsCompleteEvent, log *slog.Logger) (customresource.IsCompleteResponse, error) {
-	pending, err := h.cleanUpOrphans(ctx, e.Event, e.Data, createdOrphans, log)
+	pending, found, err := h.cleanUpOrphans(ctx, e.Event, e.Data, createdOrphans, log)
 	if err != nil {
 		if healthlakeapi.IsTransient(err) {
 			return customresource.IsCompleteResponse{}, err
@@ -246,6 +300,16 @@ func (h *Handler) awaitOrphansDeleted(ctx context.Context, e customresource.IsCo
 	if len(pending) > 0 {
 		log.Info("waiting for orphaned data stores to be deleted", "datastoreIds", pending)
 		return customresource.IsCompleteResponse{}, nil
+	}
+	if found == 0 {
+		if arrived, ok := e.Data[dataDeleteArrivedAt].(string); ok {
+			t, err := time.Parse(time.RFC3339, arrived)
+			if until := t.Add(TimeoutMinutes * time.Minute); err == nil && h.now().Before(until) {
+				log.Info("no data store of this resource found yet; the cancelled Create may still be starting one: looking again until its onEvent must have ended",
+					"until", until.Format(time.RFC3339))
+				return customresource.IsCompleteResponse{}, nil
+			}
+		}
 	}
 	log.Info("no data store of this resource is left")
 	return customresource.IsCompleteResponse{IsComplete: true}, nil

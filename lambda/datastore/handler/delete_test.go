@@ -2,6 +2,7 @@ package handler
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -176,6 +177,7 @@ func TestDelete(t *testing.T) {
 	for _, tc := range invented {
 		t.Run("a Delete of "+tc.name+" with no data store of its own is success", func(t *testing.T) {
 			x := newHarness(t)
+			x.h.now = steppingClock(2 * time.Minute) // past a cancelled Create's onEvent within the polls
 			o := x.run(deleteEvent(t, createEvent(t), tc.id, destroy))
 			require.NoError(t, o.err)
 			assert.Empty(t, x.fake.Requests("DeleteFHIRDatastore"))

@@ -39,7 +39,11 @@
 //     deletes and isComplete waits for DELETED. A retained data store gets the
 //     retained-by tag. A data store still CREATING (or UPDATING) cannot be
 //     deleted: isComplete waits until it settles, then deletes it, instead of
-//     retrying into a ConflictException.
+//     retrying into a ConflictException, and completes once HealthLake is
+//     DELETING one that was CREATING (it never held data, and CREATING plus
+//     DELETING can outlast the Provider's 45-minute waiter). Every other
+//     deletion waits for DELETED: it fits the waiter, and the stack goes on
+//     (deleting the data store's key, say) only once HealthLake is done.
 //   - A data store that never served the stack is deleted whatever the policy,
 //     because retaining it would leave an empty, billed data store behind each
 //     failed deployment. "Never served" is decided by one of these pieces of
@@ -54,13 +58,21 @@
 //     (a replacement it turned away from, see Update) or HealthLake reports
 //     it created at or after the stack's LastUpdatedTime, the start of the
 //     update being rolled back (to the second). The status alone is not taken
-//     as evidence there. Should CloudFormation move
+//     as evidence there. The CloudFormation API reference says only that
+//     LastUpdatedTime is "the time the stack was last updated"; nothing found
+//     (AWS docs, aws-cdk, SDK models, issues) says whether a rollback moves
+//     it. The handler assumes it does not. Should CloudFormation move
 //     LastUpdatedTime when the rollback starts, the rule errs towards keeping
-//     the data store. Under UPDATE_COMPLETE_CLEANUP_IN_PROGRESS (a successful
+//     the data store, and the look-up of cancelled replacements below misses
+//     them (they are kept, billed, never data lost). DescribeStackEvents (the
+//     stack's own UPDATE_IN_PROGRESS event) would give the bound without the
+//     assumption, at the price of another permission and paging through the
+//     stack's events; not done. Under UPDATE_COMPLETE_CLEANUP_IN_PROGRESS (a successful
 //     replacement) the old data store follows the removal policy.
 //     A status, of the data store, its tags or the stack, that cannot be read
 //     keeps a retained data store; a failed clean-up is logged, not failed.
-//   - A Delete whose physical id is not a data store id (32 characters), or
+//   - A Delete whose physical id is not a data store id (32 lowercase hex
+//     digits, the ids HealthLake issues), or
 //     names one HealthLake does not know, comes after a creation that never
 //     reached CloudFormation: CloudFormation cancelled the Create and made up
 //     an id (<stack>-<logicalId>-<random>), or the framework answered with its
@@ -71,7 +83,13 @@
 //     stack's current operation (its LastUpdatedTime, else CreationTime), so a
 //     data store the same logical id left behind earlier is never taken for
 //     one. Those never held data: isComplete deletes them whatever the policy,
-//     waiting for those still CREATING, and completes when all are DELETED.
+//     waiting for those still CREATING, and completes when all are DELETING
+//     or DELETED. After an id CloudFormation made up, the cancelled Create's
+//     onEvent may still be inside CreateFHIRDatastore's retries, so finding
+//     none completes only once the Delete's arrival plus the onEvent
+//     function's timeout (TimeoutMinutes) has passed; after one of the
+//     framework's markers onEvent had returned, and none found completes at
+//     once.
 //   - Update recognises CloudFormation's rollback of a failed replacement: the
 //     framework reported FAILED with the new data store's id, and
 //     CloudFormation rolls back with an Update on that id carrying the old
@@ -87,7 +105,10 @@
 //     that original made in the stack's current operation and not abandoned:
 //     no stack knows them; isComplete waits until they are DELETED (the Data
 //     keys DeletingOrphans and OrphansSince, then also among the attributes,
-//     mark that wait).
+//     mark that wait). When the data store carries this resource's replaces
+//     tag and any of these reads fails, the Update fails with the reason
+//     instead of going on as an ordinary Update: with AcknowledgeReplacement
+//     set that would make a third, empty data store for the stack to serve.
 //   - isComplete answers "not complete yet" to an error that passes by itself
 //     (throttling, a 5xx, a connection error, a ConflictException, after the
 //     SDK's retries); only a terminal state or error fails.
@@ -124,6 +145,7 @@ type Handler struct {
 	client *healthlake.Client
 	stacks *cloudformation.Client
 	log    *slog.Logger
+	now    func() time.Time // the clock, replaced in tests
 	// discoveryTransport carries the discovery check's requests; nil is
 	// http.DefaultTransport.
 	discoveryTransport http.RoundTripper
@@ -137,9 +159,11 @@ type Handler struct {
 // Update may be the rollback of a replacement). The HealthLake client's
 // retryer should come from healthlakeapi.NewRetryer. A nil stacks is allowed:
 // every retained data store that may hold data is then kept, no orphan is
-// looked for, and no rollback of a replacement is recognised.
+// looked for, and an Update that may be the rollback of a replacement (on a
+// data store this resource made to replace another, asking for settings it
+// cannot take) fails rather than replace it.
 func New(client *healthlake.Client, stacks *cloudformation.Client, logger *slog.Logger) *Handler {
-	return &Handler{client: client, stacks: stacks, log: logger}
+	return &Handler{client: client, stacks: stacks, log: logger, now: time.Now}
 }
 
 // OnEvent starts the change CloudFormation asks for and returns the physical id
@@ -175,7 +199,8 @@ func (h *Handler) onEvent(ctx context.Context, e customresource.Event, log *slog
 // when onEvent deleted the data store (RemovalPolicy destroy, or a data store
 // that never held data, flagged in the Data onEvent returned), at once when it
 // is retained. A data store to delete that was still CREATING when onEvent ran
-// is deleted here once it leaves CREATING. A Delete whose physical id is no
+// is deleted here once it leaves CREATING, and its Delete completes at DELETING.
+// A Delete whose physical id is no
 // data store completes once this resource's orphans are DELETED.
 //
 // An error that passes by itself (throttling, a 5xx, a connection error, a
@@ -201,16 +226,8 @@ func (h *Handler) isComplete(ctx context.Context, e customresource.IsCompleteEve
 			return customresource.IsCompleteResponse{}, err
 		}
 		if e.Data[dataDeletingOrphans] != nil {
-			pending, err := h.cleanUpOrphans(ctx, e.Event, e.Data, replacementOrphans(e.PhysicalResourceID), log)
-			switch {
-			case err != nil && healthlakeapi.IsTransient(err):
+			if pending, err := h.awaitCancelledReplacements(ctx, e, log); err != nil || pending {
 				return customresource.IsCompleteResponse{}, err
-			case err != nil:
-				log.Error("could not delete replacements cancelled before CloudFormation learnt their id: look for data stores tagged "+
-					tagReplaces+" with this data store's id and delete them yourself", "datastoreId", e.PhysicalResourceID, "error", err.Error())
-			case len(pending) > 0:
-				log.Info("waiting for cancelled replacements to be deleted", "datastoreIds", pending)
-				return customresource.IsCompleteResponse{}, nil
 			}
 		}
 		return h.awaitActive(ctx, e.PhysicalResourceID, &spec, log)
@@ -315,12 +332,19 @@ func (h *Handler) describe(ctx context.Context, id string) (*types.DatastoreProp
 	return out.DatastoreProperties, nil
 }
 
-// datastoreID is HealthLake's constraint on a DatastoreId (botocore's model:
-// the DatastoreId shape's pattern, and exactly 32 characters, as the data store
-// ARN's datastore/fhir/.{32} says). A physical id that does not match was
-// invented by CloudFormation (<stack>-<logicalId>-<random>, after a creation
-// cancelled before the framework answered) or by the framework after a failed
-// Create.
-var datastoreID = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-%@]{32}$`)
+// datastoreID is the shape of the ids HealthLake issues: 32 lowercase hex
+// digits (e.g. 65e74e6cd81e2afd862c4e9dc0b159c1 in public endpoint URLs;
+// the data store ARN's datastore/fhir/.{32} fixes the length). Whether a
+// physical id names a data store decides whether a Delete looks for orphans, so
+// it is matched against what HealthLake issues, not against what its API
+// would accept: an id CloudFormation made up (<stack>-<logicalId>-<random>,
+// after a creation cancelled before the framework answered) or the
+// framework's marker after a failed Create never matches, whatever its length.
+var datastoreID = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
 func isDatastoreID(id string) bool { return datastoreID.MatchString(id) }
+
+// validDatastoreID is botocore's constraint on the DatastoreId shape (its
+// pattern, 1-32 characters), for checks that only decide whether an id can be
+// sent to HealthLake at all.
+var validDatastoreID = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-%@]{1,32}$`)

@@ -189,3 +189,13 @@ func (x *harness) datastore(id string) fakehealthlake.Datastore {
 	require.True(x.t, ok, "no data store %s", id)
 	return d
 }
+
+// steppingClock is a clock for Handler.now that moves on by step at each
+// reading, so polls that wait for time to pass end within the harness's polls.
+func steppingClock(step time.Duration) func() time.Time {
+	t := time.Now()
+	return func() time.Time {
+		t = t.Add(step)
+		return t
+	}
+}

@@ -72,7 +72,7 @@ func TestCancelledFirstCreation(t *testing.T) {
 			o := x.run(deleteEvent(t, created, inventedID, nil))
 			require.NoError(t, o.err)
 			assert.Equal(t, inventedID, o.id, "a Delete answers with the id it was given")
-			assert.Equal(t, "DELETED", x.datastore(id).Status)
+			assertDeletionStarted(t, x.datastore(id).Status)
 			assert.Equal(t, []string{id}, deleteRequests(x), "deleted once, after it left CREATING")
 			assert.Zero(t, refusedDeletes(x))
 			assert.Equal(t, "ACTIVE", x.datastore(otherID).Status, "another resource's data store is not touched")
@@ -107,6 +107,95 @@ func TestCancelledFirstCreation(t *testing.T) {
 		assert.Equal(t, "ACTIVE", x.datastore(retainedID).Status)
 	})
 
+	t.Run("the Delete completes once HealthLake is deleting the orphan, without waiting for DELETED", func(t *testing.T) {
+		// CREATING (up to 30 minutes) and DELETING (15-20) together would outlast
+		// the Provider's 45-minute waiter: the rollback would fail.
+		x := newHarnessWith(t, fakehealthlake.Options{PollsToSettle: 4})
+		created := createEvent(t)
+		id := startCreate(t, x, created)
+		x.stacks.SetStatus(testStackID, "ROLLBACK_IN_PROGRESS")
+
+		o := x.run(deleteEvent(t, created, inventedID, nil))
+		require.NoError(t, o.err)
+		assert.Equal(t, "DELETING", x.datastore(id).Status)
+		assert.Equal(t, []string{id}, deleteRequests(x))
+	})
+
+	// The cancelled Create's onEvent may still be in CreateFHIRDatastore's
+	// retries when the Delete comes, and start the data store afterwards.
+	t.Run("a Delete that finds nothing yet keeps looking until the cancelled Create's onEvent must have ended, and deletes what appears", func(t *testing.T) {
+		x := newHarness(t)
+		now := time.Now()
+		x.h.now = func() time.Time { return now }
+		created := createEvent(t)
+		x.stacks.SetStatus(testStackID, "ROLLBACK_IN_PROGRESS")
+
+		d := deleteEvent(t, created, inventedID, nil)
+		resp, err := x.h.OnEvent(x.ctx, d)
+		require.NoError(t, err)
+		ce := customresource.IsCompleteEvent{Event: d, Data: resp.Data}
+		done, err := x.h.IsComplete(x.ctx, ce)
+		require.NoError(t, err)
+		require.False(t, done.IsComplete, "no orphan yet is no answer while the Create's onEvent may still run")
+
+		now = now.Add(4 * time.Minute) // the retried CreateFHIRDatastore goes through
+		id := startCreate(t, x, created)
+		for range 10 {
+			if done, err = x.h.IsComplete(x.ctx, ce); err != nil || done.IsComplete {
+				break
+			}
+		}
+		require.NoError(t, err)
+		require.True(t, done.IsComplete)
+		assertDeletionStarted(t, x.datastore(id).Status)
+		assert.Equal(t, []string{id}, deleteRequests(x))
+	})
+
+	t.Run("a Delete that never finds an orphan completes once the onEvent timeout has passed since it arrived", func(t *testing.T) {
+		x := newHarness(t)
+		arrived := time.Now().Truncate(time.Second)
+		now := arrived
+		x.h.now = func() time.Time { return now }
+		d := deleteEvent(t, createEvent(t), inventedID, nil)
+		resp, err := x.h.OnEvent(x.ctx, d)
+		require.NoError(t, err)
+		ce := customresource.IsCompleteEvent{Event: d, Data: resp.Data}
+
+		now = arrived.Add(TimeoutMinutes*time.Minute - time.Second)
+		done, err := x.h.IsComplete(x.ctx, ce)
+		require.NoError(t, err)
+		assert.False(t, done.IsComplete)
+		now = arrived.Add(TimeoutMinutes * time.Minute)
+		done, err = x.h.IsComplete(x.ctx, ce)
+		require.NoError(t, err)
+		assert.True(t, done.IsComplete)
+	})
+
+	t.Run("after the framework's own marker no Create is running: none found completes at once", func(t *testing.T) {
+		x := newHarness(t)
+		x.h.now = func() time.Time { return time.Now() }
+		o := x.run(deleteEvent(t, createEvent(t), "AWSCDK::CustomResourceProviderFramework::MISSING_PHYSICAL_ID", nil))
+		require.NoError(t, o.err)
+		assert.Equal(t, 1, o.polls)
+	})
+
+	t.Run("a made-up id of 32 characters is no data store id: HealthLake's ids are lowercase hex", func(t *testing.T) {
+		invented32 := "FhirStack-Datastore-1X2Y3Z4W5V6U"
+		require.Len(t, invented32, 32)
+		x := newHarness(t)
+		created := createEvent(t)
+		id := startCreate(t, x, created)
+		require.Regexp(t, `^[0-9a-f]{32}$`, id, "the fake issues ids of HealthLake's shape")
+		x.stacks.SetStatus(testStackID, "ROLLBACK_IN_PROGRESS")
+
+		o := x.run(deleteEvent(t, created, invented32, nil))
+		require.NoError(t, o.err)
+		assertDeletionStarted(t, x.datastore(id).Status)
+		for _, r := range x.fake.Requests("DescribeFHIRDatastore") {
+			assert.NotEqual(t, invented32, r.Body["DatastoreId"], "the made-up id is never sent to HealthLake as a data store id")
+		}
+	})
+
 	t.Run("a throttled look-up while polling is retried at the next poll", func(t *testing.T) {
 		x := newHarness(t)
 		created := createEvent(t)
@@ -116,7 +205,7 @@ func TestCancelledFirstCreation(t *testing.T) {
 
 		o := x.run(deleteEvent(t, created, inventedID, nil))
 		require.NoError(t, o.err)
-		assert.Equal(t, "DELETED", x.datastore(id).Status)
+		assertDeletionStarted(t, x.datastore(id).Status)
 	})
 }
 
@@ -136,9 +225,34 @@ func TestDeleteWhileCreating(t *testing.T) {
 		o := x.run(deleteEvent(t, created, id, func(p map[string]any) { p[PropRemovalPolicy] = "destroy" }))
 		require.NoError(t, o.err)
 		assert.Equal(t, id, o.id)
-		assert.Equal(t, "DELETED", x.datastore(id).Status)
+		assertDeletionStarted(t, x.datastore(id).Status)
 		assert.Equal(t, []string{id}, deleteRequests(x))
 		assert.Zero(t, refusedDeletes(x), "HealthLake cannot delete a CREATING data store: no ConflictException was provoked")
+	})
+
+	t.Run("the Delete of a data store it found CREATING completes at DELETING, so CREATING plus DELETING cannot outlast the waiter", func(t *testing.T) {
+		for _, policy := range []string{"retain", "destroy"} {
+			x := newHarnessWith(t, fakehealthlake.Options{PollsToSettle: 4})
+			created := createEvent(t)
+			id := startCreate(t, x, created)
+			x.stacks.SetStatus(testStackID, "ROLLBACK_IN_PROGRESS")
+
+			o := x.run(deleteEvent(t, created, id, func(p map[string]any) { p[PropRemovalPolicy] = policy }))
+			require.NoError(t, o.err, policy)
+			assert.Equal(t, "DELETING", x.datastore(id).Status, policy)
+			assert.Equal(t, []string{id}, deleteRequests(x), policy)
+			assert.Contains(t, x.logs.String(), "not waiting for DELETED", policy)
+		}
+	})
+
+	t.Run("under destroy, an ACTIVE data store's Delete still waits for DELETED", func(t *testing.T) {
+		x := newHarnessWith(t, fakehealthlake.Options{PollsToSettle: 4})
+		created := createEvent(t)
+		id := x.mustRun(created).id
+
+		o := x.run(deleteEvent(t, created, id, func(p map[string]any) { p[PropRemovalPolicy] = "destroy" }))
+		require.NoError(t, o.err)
+		assert.Equal(t, "DELETED", x.datastore(id).Status)
 	})
 }
 
@@ -232,7 +346,7 @@ func TestFailedReplacement(t *testing.T) {
 		x.stacks.SetStatus(testStackID, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
 		d := x.run(deleteEvent(t, u, b, nil))
 		require.NoError(t, d.err)
-		assert.Equal(t, "DELETED", x.datastore(b).Status)
+		assertDeletionStarted(t, x.datastore(b).Status)
 		assert.Zero(t, refusedDeletes(x))
 		assert.Equal(t, "ACTIVE", x.datastore(a).Status)
 	})
@@ -256,12 +370,99 @@ func TestFailedReplacement(t *testing.T) {
 		o := x.run(rollbackOf(u, "rollback-1"))
 		require.NoError(t, o.err)
 		assert.Equal(t, a, o.id)
-		assert.Equal(t, "DELETED", x.datastore(b).Status, "no stack knows it: the rollback deletes it")
+		assertDeletionStarted(t, x.datastore(b).Status, "no stack knows it: the rollback deletes it")
 		assert.Equal(t, []string{b}, deleteRequests(x))
 		assert.Zero(t, refusedDeletes(x))
 		assert.Equal(t, "ACTIVE", x.datastore(a).Status)
 		assert.Len(t, x.stacks.Requests("DescribeStacks"), 1, "onEvent reads the stack; isComplete gets the time from its Data")
 	})
+
+	t.Run("when onEvent cannot read the stack, isComplete reads it and deletes the cancelled replacement", func(t *testing.T) {
+		x := newHarness(t)
+		created := createEvent(t)
+		a := x.mustRun(created).id
+		x.stacks.SetStatus(testStackID, "UPDATE_IN_PROGRESS")
+		x.stacks.SetLastUpdated(testStackID, time.Now().Add(-time.Second))
+		u := updateEvent(t, created, a, "replace-1", func(p map[string]any) {
+			p[PropKmsKeyArn] = replacementKey
+			p[PropAcknowledgeReplacement] = "true"
+		})
+		resp, err := x.h.OnEvent(x.ctx, u)
+		require.NoError(t, err)
+		b := resp.PhysicalResourceID
+
+		x.stacks.SetStatus(testStackID, "UPDATE_ROLLBACK_IN_PROGRESS")
+		x.stacks.FailNext("AccessDenied", 1) // onEvent's DescribeStacks
+		o := x.run(rollbackOf(u, "rollback-1"))
+		require.NoError(t, o.err)
+		assert.Equal(t, a, o.id)
+		assertDeletionStarted(t, x.datastore(b).Status, "the replacement no stack knows is deleted all the same")
+		assert.Equal(t, []string{b}, deleteRequests(x))
+		assert.Greater(t, len(x.stacks.Requests("DescribeStacks")), 1, "isComplete read the stack itself")
+	})
+
+	t.Run("when onEvent cannot read the stack and it is not rolling back, isComplete leaves replacements alone", func(t *testing.T) {
+		x := newHarness(t)
+		created := createEvent(t)
+		a := x.mustRun(created).id
+		x.stacks.SetStatus(testStackID, "UPDATE_IN_PROGRESS")
+		x.stacks.SetLastUpdated(testStackID, time.Now().Add(-time.Second))
+		u := updateEvent(t, created, a, "replace-1", func(p map[string]any) {
+			p[PropKmsKeyArn] = replacementKey
+			p[PropAcknowledgeReplacement] = "true"
+		})
+		resp, err := x.h.OnEvent(x.ctx, u)
+		require.NoError(t, err)
+		b := resp.PhysicalResourceID
+
+		x.stacks.FailNext("AccessDenied", 1)
+		o := x.run(updateEvent(t, created, a, "update-2", func(p map[string]any) { p[PropDatastoreName] = "renamed" }))
+		require.NoError(t, o.err)
+		assert.Empty(t, deleteRequests(x))
+		assert.NotEqual(t, "DELETING", x.datastore(b).Status)
+	})
+
+	for _, tc := range []struct {
+		name  string
+		fault func(x *harness)
+	}{
+		{"the stack cannot be read", func(x *harness) { x.stacks.FailNext("AccessDenied", 1) }},
+		{"the replacement's tags cannot be read", func(x *harness) { x.fake.FailNext("ListTagsForResource", "AccessDeniedException", 1) }},
+		{"the original cannot be read", func(x *harness) {
+			// The onEvent's own DescribeFHIRDatastore of the replacement first.
+			x.fake.FailNext("DescribeFHIRDatastore", "", 1)
+			x.fake.FailNext("DescribeFHIRDatastore", "AccessDeniedException", 1)
+		}},
+	} {
+		t.Run("a rollback whose check fails because "+tc.name+" fails instead of making a third data store, with replacement acknowledged", func(t *testing.T) {
+			x := newHarness(t)
+			created := createEvent(t)
+			// AcknowledgeReplacement left true in the template since an earlier replacement.
+			created.ResourceProperties[PropAcknowledgeReplacement] = "true"
+			a := x.mustRun(created).id
+			x.stacks.SetStatus(testStackID, "UPDATE_IN_PROGRESS")
+			x.stacks.SetLastUpdated(testStackID, time.Now().Add(-time.Second))
+			u := updateEvent(t, created, a, "replace-1", func(p map[string]any) { p[PropKmsKeyArn] = replacementKey })
+			b := x.mustRun(u).id
+			require.NotEqual(t, a, b)
+
+			x.stacks.SetStatus(testStackID, "UPDATE_ROLLBACK_IN_PROGRESS")
+			rb := rollbackOf(u, "rollback-1")
+			rb.PhysicalResourceID = b
+			tc.fault(x)
+			o := x.run(rb)
+			require.Error(t, o.err)
+			assert.Contains(t, o.err.Error(), "cannot tell whether this Update is CloudFormation's rollback of a replacement")
+			assert.Len(t, x.fake.Requests("CreateFHIRDatastore"), 2, "no third data store")
+			assert.Equal(t, "ACTIVE", x.datastore(a).Status)
+
+			// Once the check can be made, the retried rollback returns to the original.
+			o = x.run(rb)
+			require.NoError(t, o.err)
+			assert.Equal(t, a, o.id)
+			assert.Len(t, x.fake.Requests("CreateFHIRDatastore"), 2)
+		})
+	}
 
 	t.Run("an Update outside a rollback leaves another replacement alone", func(t *testing.T) {
 		x := newHarness(t)
@@ -456,4 +657,11 @@ func TestShortFailureReasons(t *testing.T) {
 		o := x.run(e)
 		require.EqualError(t, o.err, "property DatastoreName: is required")
 	})
+}
+
+// assertDeletionStarted passes once HealthLake is deleting the orphan: the
+// handler does not wait for DELETED (see cleanUpOrphans).
+func assertDeletionStarted(t *testing.T, status string, msgAndArgs ...any) {
+	t.Helper()
+	assert.Contains(t, []string{"DELETING", "DELETED"}, status, msgAndArgs...)
 }

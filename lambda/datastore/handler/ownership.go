@@ -43,6 +43,17 @@ const (
 	tagAbandonedBy = TagPrefix + "abandoned-by"
 )
 
+// handlerTagKeys are every key the handler may set on one data store: at most
+// 5 when it is created (stackId, logical id, request id and type, replaces),
+// then abandoned-by and retained-by.
+var handlerTagKeys = [...]string{tagStackID, tagLogicalID, tagRequestID, tagRequestType, tagReplaces, tagRetainedBy, tagAbandonedBy}
+
+// MaxUserTags is how many tags the Tags property may hold: HealthLake takes at
+// most 200 tags on a data store (botocore's model: TagList, max 200, which
+// CreateFHIRDatastore and TagResource send), and the handler's own tags need
+// room beside them.
+const MaxUserTags = 200 - len(handlerTagKeys)
+
 // ownerTags are the tags a data store is created with.
 func ownerTags(e customresource.Event, replaces string) []types.Tag {
 	tags := []types.Tag{
@@ -210,13 +221,19 @@ func (h *Handler) orphansSince(ctx context.Context, e customresource.Event, data
 
 // cleanUpOrphans moves each orphan towards DELETED: it deletes those that can
 // be deleted and waits for those still CREATING (HealthLake cannot delete them
-// yet), UPDATING or DELETING. It returns the ids not yet DELETED.
+// yet) or UPDATING. It returns the ids whose deletion has not started yet, and
+// how many orphans it found (those being deleted included).
+//
+// An orphan that is DELETING counts as done: HealthLake finishes the deletion
+// on its own, the orphan never held data, and waiting for DELETED as well
+// (15-20 minutes, after up to 30 minutes of CREATING) would run past the
+// Provider's 45-minute waiter and fail the stack's rollback.
 //
 // data is onEvent's Data, or isComplete's (see orphansSince).
-func (h *Handler) cleanUpOrphans(ctx context.Context, e customresource.Event, data map[string]any, kind orphanKind, log *slog.Logger) ([]string, error) {
+func (h *Handler) cleanUpOrphans(ctx context.Context, e customresource.Event, data map[string]any, kind orphanKind, log *slog.Logger) ([]string, int, error) {
 	orphans, err := h.findOrphans(ctx, e, data, kind, log)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var pending []string
 	for _, o := range orphans {
@@ -226,12 +243,12 @@ func (h *Handler) cleanUpOrphans(ctx context.Context, e customresource.Event, da
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		switch p.DatastoreStatus {
-		case types.DatastoreStatusDeleted:
+		case types.DatastoreStatusDeleted, types.DatastoreStatusDeleting:
 			continue
-		case types.DatastoreStatusCreating, statusUpdating, types.DatastoreStatusDeleting:
+		case types.DatastoreStatusCreating, statusUpdating:
 			log.Info("waiting for the orphaned data store", "datastoreId", id, "status", string(p.DatastoreStatus))
 		default:
 			_, err := h.client.DeleteFHIRDatastore(ctx, &healthlake.DeleteFHIRDatastoreInput{DatastoreId: aws.String(id)})
@@ -240,7 +257,7 @@ func (h *Handler) cleanUpOrphans(ctx context.Context, e customresource.Event, da
 				continue
 			}
 			if err != nil {
-				return nil, fmt.Errorf("deleting orphaned HealthLake data store %s: %w", id, err)
+				return nil, 0, fmt.Errorf("deleting orphaned HealthLake data store %s: %w", id, err)
 			}
 			log.Warn("deleting HealthLake data store whatever the removal policy: its creation was cancelled before CloudFormation "+
 				"learnt its id, so it never served the stack and holds no data", "datastoreId", id, "status", string(p.DatastoreStatus),
@@ -248,7 +265,7 @@ func (h *Handler) cleanUpOrphans(ctx context.Context, e customresource.Event, da
 		}
 		pending = append(pending, id)
 	}
-	return pending, nil
+	return pending, len(orphans), nil
 }
 
 // neverServed returns why the data store, which a Delete targets, never
@@ -288,48 +305,57 @@ func neverServed(e customresource.Event, p *types.DatastoreProperties, tags map[
 // replacement cannot take but the original has, while the original is still
 // there (neither deleted nor retained out of the stack). It returns the
 // original, to be answered with so that CloudFormation's clean-up deletes the
-// replacement; nil otherwise.
-func (h *Handler) rollbackTarget(ctx context.Context, e customresource.Event, current *types.DatastoreProperties, spec Spec, log *slog.Logger) *types.DatastoreProperties {
+// replacement; nil when the Update is no such rollback. It returns an error
+// when it could not tell: carrying on as an ordinary Update could then replace
+// the replacement, and the stack would end with a third, empty data store.
+func (h *Handler) rollbackTarget(ctx context.Context, e customresource.Event, current *types.DatastoreProperties, spec Spec, log *slog.Logger) (*types.DatastoreProperties, error) {
+	undecided := func(what string, err error) error {
+		return fmt.Errorf("HealthLake data store %s: cannot tell whether this Update is CloudFormation's rollback of a replacement, "+
+			"which must return to the replaced data store rather than create another: %s: %w", aws.ToString(current.DatastoreId), what, err)
+	}
 	tags, err := h.tagsOf(ctx, aws.ToString(current.DatastoreArn))
 	if err != nil {
-		log.Warn("could not read the data store's tags: cannot tell whether this is the rollback of a replacement", "error", err.Error())
-		return nil
+		return nil, undecided("reading the data store's tags", err)
 	}
 	originalID := tags[tagReplaces]
 	if originalID == "" || !ownedBy(tags, e) {
-		return nil
+		return nil, nil
 	}
 	log = log.With("replacedDatastoreId", originalID)
 	if h.stacks == nil {
-		log.Warn("no CloudFormation client: cannot tell whether this is the rollback of a replacement")
-		return nil
+		return nil, undecided("reading the stack's status", errors.New("no CloudFormation client"))
 	}
 	stack, err := h.describeStack(ctx, e.StackID)
 	if err != nil {
-		log.Warn("could not read the stack's status: cannot tell whether this is the rollback of a replacement", "error", err.Error())
-		return nil
+		return nil, undecided("reading the stack's status", err)
 	}
 	if stack.StackStatus != cfntypes.StackStatusUpdateRollbackInProgress {
 		log.Info("the data store replaced another, but the stack is not rolling back an update", "stackStatus", string(stack.StackStatus))
-		return nil
+		return nil, nil
 	}
 	original, err := h.describe(ctx, originalID)
+	if errors.Is(err, errNotFound) {
+		log.Info("the replaced data store is gone: it cannot be returned to")
+		return nil, nil
+	}
 	if err != nil {
-		log.Warn("could not read the replaced data store", "error", err.Error())
-		return nil
+		return nil, undecided("reading the replaced data store "+originalID, err)
 	}
 	if s := original.DatastoreStatus; s == types.DatastoreStatusDeleting || s == types.DatastoreStatusDeleted {
 		log.Info("the replaced data store is being deleted: it cannot be returned to", "status", string(s))
-		return nil
+		return nil, nil
 	}
 	originalTags, err := h.tagsOf(ctx, aws.ToString(original.DatastoreArn))
+	if errors.Is(err, errNotFound) {
+		log.Info("the replaced data store is gone: it cannot be returned to")
+		return nil, nil
+	}
 	if err != nil {
-		log.Warn("could not read the replaced data store's tags", "error", err.Error())
-		return nil
+		return nil, undecided("reading the replaced data store's tags", err)
 	}
 	if originalTags[tagRetainedBy] != "" {
 		log.Info("the replaced data store was retained out of the stack by an earlier Delete: it cannot be returned to")
-		return nil
+		return nil, nil
 	}
 	var differ []string
 	for _, c := range immutableChanges(nil, spec, original) {
@@ -342,7 +368,7 @@ func (h *Handler) rollbackTarget(ctx context.Context, e customresource.Event, cu
 	}
 	if len(differ) > 0 {
 		log.Info("the requested settings are not the replaced data store's either", "differs", differ)
-		return nil
+		return nil, nil
 	}
-	return original
+	return original, nil
 }

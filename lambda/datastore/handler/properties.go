@@ -209,6 +209,10 @@ func ParseSpec(p customresource.Properties) (Spec, error) {
 
 	s.Tags, err = p.StringMap(PropTags)
 	check(err)
+	if len(s.Tags) > MaxUserTags {
+		invalid(PropTags, "at most %d tags, got %d: HealthLake keeps at most 200 tags on a data store and the handler sets up to %d of its own",
+			MaxUserTags, len(s.Tags), len(handlerTagKeys))
+	}
 	for _, k := range sortedKeys(s.Tags) {
 		if reason := tagProblem(k, s.Tags[k]); reason != "" {
 			invalid(PropTags+"."+k, "%s", reason)

@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -8,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/healthlake/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 )
 
 func TestTags(t *testing.T) {
@@ -74,5 +77,37 @@ func TestTags(t *testing.T) {
 
 		x.mustRun(updateEvent(t, created, id, "update-1", func(p map[string]any) { delete(p, PropTags) }))
 		assert.Equal(t, map[string]string{"owner": "ops"}, x.userTags(id))
+	})
+}
+
+func TestTagCount(t *testing.T) {
+	tags := func(n int) map[string]any {
+		m := map[string]any{}
+		for i := range n {
+			m[fmt.Sprintf("tag-%03d", i)] = "v"
+		}
+		return m
+	}
+	t.Run("the handler's own keys and the user's limit add up to HealthLake's 200", func(t *testing.T) {
+		assert.Equal(t, 200, MaxUserTags+len(handlerTagKeys))
+	})
+
+	t.Run("as many tags as leave room for the handler's own are accepted, and the data store is created with all of them", func(t *testing.T) {
+		x := newHarness(t)
+		e := createEvent(t)
+		e.ResourceProperties[PropTags] = tags(MaxUserTags)
+		o := x.run(e)
+		require.NoError(t, o.err)
+		assert.Len(t, x.userTags(o.id), MaxUserTags)
+	})
+
+	t.Run("one more is refused at parse, naming the property", func(t *testing.T) {
+		p := minimalProperties()
+		p[PropTags] = tags(MaxUserTags + 1)
+		_, err := ParseSpec(p)
+		var perr *customresource.PropertyError
+		require.ErrorAs(t, err, &perr)
+		assert.Equal(t, PropTags, perr.Property)
+		assert.Contains(t, err.Error(), fmt.Sprintf("at most %d tags, got %d", MaxUserTags, MaxUserTags+1))
 	})
 }

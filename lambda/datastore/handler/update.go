@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"reflect"
 	"strconv"
 	"strings"
@@ -37,7 +38,7 @@ func (h *Handler) update(ctx context.Context, e customresource.Event, log *slog.
 	}
 
 	id := e.PhysicalResourceID
-	if !isDatastoreID(id) {
+	if !validDatastoreID.MatchString(id) {
 		return customresource.OnEventResponse{}, fmt.Errorf("physical id %q is not a HealthLake data store id", id)
 	}
 	current, err := h.describe(ctx, id)
@@ -46,7 +47,11 @@ func (h *Handler) update(ctx context.Context, e customresource.Event, log *slog.
 	}
 
 	if changes := immutableChanges(old, spec, current); len(changes) > 0 {
-		if original := h.rollbackTarget(ctx, e, current, spec, log); original != nil {
+		original, err := h.rollbackTarget(ctx, e, current, spec, log)
+		if err != nil {
+			return customresource.OnEventResponse{}, err
+		}
+		if original != nil {
 			// CloudFormation's rollback of a failed replacement: answer with the
 			// original, which the rollback's settings describe, so that the
 			// clean-up deletes the replacement; the tag says it never served.
@@ -86,20 +91,62 @@ func (h *Handler) startReplacementCleanup(ctx context.Context, e customresource.
 	}
 	stack, err := h.describeStack(ctx, e.StackID)
 	if err != nil {
-		log.Warn("could not read the stack's status: cannot tell whether this Update is a rollback that must delete a cancelled replacement",
-			"error", err.Error())
-		return false
+		// Answering "nothing to clean up" here would leave a cancelled
+		// replacement, which no stack knows, behind for good: isComplete reads
+		// the stack again (see awaitCancelledReplacements).
+		log.Warn("could not read the stack's status: cannot tell yet whether this Update is a rollback that must delete a cancelled replacement; "+
+			"looking again while waiting", "error", err.Error())
+		return true
 	}
 	if stack.StackStatus != cfntypes.StackStatusUpdateRollbackInProgress {
 		return false
 	}
 	data[dataOrphansSince] = operationStart(stack).UTC().Format(time.RFC3339)
-	pending, err := h.cleanUpOrphans(ctx, e, data, replacementOrphans(id), log)
+	pending, _, err := h.cleanUpOrphans(ctx, e, data, replacementOrphans(id), log)
 	if err != nil {
 		log.Warn("could not look for replacements cancelled before CloudFormation learnt their id; trying again while waiting", "error", err.Error())
 		return true
 	}
 	return len(pending) > 0
+}
+
+// awaitCancelledReplacements is isComplete's part of startReplacementCleanup:
+// it reports whether cancelled replacements are still to be deleted. When
+// onEvent could not read the stack (no OrphansSince in the Data), it reads it
+// here and looks only if the stack is rolling back an update. An error that
+// passes by itself is returned, to be tried again at the next poll; any other
+// is logged and the wait given up, since the replacements never held data.
+func (h *Handler) awaitCancelledReplacements(ctx context.Context, e customresource.IsCompleteEvent, log *slog.Logger) (bool, error) {
+	data := e.Data
+	if _, known := data[dataOrphansSince]; !known {
+		stack, err := h.describeStack(ctx, e.StackID)
+		switch {
+		case err != nil && healthlakeapi.IsTransient(err):
+			return false, err
+		case err != nil:
+			log.Error("could not read the stack's status: cannot tell whether this Update is a rollback that must delete replacements "+
+				"cancelled before CloudFormation learnt their id; look for data stores tagged "+tagReplaces+" with this data store's id",
+				"datastoreId", e.PhysicalResourceID, "error", err.Error())
+			return false, nil
+		case stack.StackStatus != cfntypes.StackStatusUpdateRollbackInProgress:
+			return false, nil
+		}
+		data = maps.Clone(data)
+		data[dataOrphansSince] = operationStart(stack).UTC().Format(time.RFC3339)
+	}
+	pending, _, err := h.cleanUpOrphans(ctx, e.Event, data, replacementOrphans(e.PhysicalResourceID), log)
+	switch {
+	case err != nil && healthlakeapi.IsTransient(err):
+		return false, err
+	case err != nil:
+		log.Error("could not delete replacements cancelled before CloudFormation learnt their id: look for data stores tagged "+
+			tagReplaces+" with this data store's id and delete them yourself", "datastoreId", e.PhysicalResourceID, "error", err.Error())
+		return false, nil
+	case len(pending) > 0:
+		log.Info("waiting for cancelled replacements to be deleted", "datastoreIds", pending)
+		return true, nil
+	}
+	return false, nil
 }
 
 // replace starts the acknowledged replacement of data store id: a new data

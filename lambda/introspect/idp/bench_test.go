@@ -6,13 +6,17 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"io"
+	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/openhealthstack/smart-healthlake/lambda/internal/fakesecretsmanager"
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/idp"
 )
 
@@ -97,4 +101,84 @@ func pairedRatio(f, baseline func()) float64 {
 	}
 	slices.Sort(ratios)
 	return ratios[pairs/2]
+}
+
+// BenchmarkGarbageFlood measures what a request with a token that will be
+// refused costs the function, and in introspection mode how many calls to the
+// authorization server it causes (introspection_calls/op): a flood of new
+// tokens must not turn into as many calls to Okta, whose rate limit the valid
+// new tokens need. Every token is new unless the sub-benchmark says otherwise.
+func BenchmarkGarbageFlood(b *testing.B) {
+	const distinct = 1 << 14
+	garbage := make([]string, distinct)
+	for i := range garbage {
+		garbage[i] = fmt.Sprintf("garbage-%08d-%s", i, strings.Repeat("x", 40))
+	}
+	b.Run("jwt_mode/opaque_garbage", func(b *testing.B) {
+		f := newFakeIdP(b)
+		h := idp.FromEnv(context.Background(), f.env().get, idp.Options{Now: newClock().Now, Logger: slogJSON(io.Discard)})
+		floodBench(b, h, garbage, nil)
+	})
+	b.Run("jwt_mode/foreign_issuer_jwt", func(b *testing.B) {
+		f := newFakeIdP(b)
+		h := idp.FromEnv(context.Background(), f.env().get, idp.Options{Now: newClock().Now, Logger: slogJSON(io.Discard)})
+		floodBench(b, h, foreignJWTs(distinct), nil)
+	})
+	introspection := func(b *testing.B) (*idp.Handler, *fakeIdP) {
+		f := newFakeIdP(b)
+		secrets := fakesecretsmanager.New(b)
+		arn := secrets.Put("okta-introspection", goodSecret())
+		f.set(func(f *fakeIdP) {
+			f.introspect = func(url.Values, string, string) (int, any) { return 200, map[string]any{"active": false} }
+		})
+		e := f.env(idp.EnvValidation, "introspection", idp.EnvIntrospectionSecretARN, arn,
+			"AWS_ENDPOINT_URL_SECRETS_MANAGER", secrets.URL, "AWS_ACCESS_KEY_ID", "AKIDEXAMPLE",
+			"AWS_SECRET_ACCESS_KEY", "fake-aws-secret", "AWS_REGION", "us-east-1")
+		h := idp.FromEnv(context.Background(), e.get, idp.Options{Now: newClock().Now, Logger: slogJSON(io.Discard)})
+		return h, f
+	}
+	b.Run("introspection/opaque_garbage", func(b *testing.B) {
+		h, f := introspection(b)
+		floodBench(b, h, garbage, f)
+	})
+	b.Run("introspection/foreign_issuer_jwt", func(b *testing.B) {
+		h, f := introspection(b)
+		floodBench(b, h, foreignJWTs(distinct), f)
+	})
+	b.Run("introspection/same_inactive_token", func(b *testing.B) {
+		h, f := introspection(b)
+		floodBench(b, h, garbage[:1], f)
+	})
+}
+
+// foreignJWTs are distinct JWT-shaped tokens from another issuer.
+func foreignJWTs(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = unsignedJWT(fmt.Sprintf(`{"iss":"https://evil.example.com/oauth2/default","jti":"%d","exp":%d,"scp":["system/*.cruds"]}`,
+			i, t0.Add(time.Hour).Unix()))
+	}
+	return out
+}
+
+// floodBench sends the tokens in turn, each refused; f, when set, counts the
+// introspection calls.
+func floodBench(b *testing.B, h *idp.Handler, tokens []string, f *fakeIdP) {
+	ctx := context.Background()
+	var calls0 int32
+	if f != nil {
+		calls0 = f.introspectHit.Load()
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		ev := idp.Event{DatastoreEndpoint: endpoint, BearerToken: tokens[i%len(tokens)], OperationName: "SearchWithGet"}
+		if resp, _ := h.Handle(ctx, ev); resp.AuthPayload.IsAuthorized {
+			b.Fatal("garbage was authorized")
+		}
+		i++
+	}
+	if f != nil {
+		b.ReportMetric(float64(f.introspectHit.Load()-calls0)/float64(i), "introspection_calls/op")
+	}
 }

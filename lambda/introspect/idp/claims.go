@@ -35,6 +35,13 @@ type tokenClaims struct {
 	Patient               string `json:"patient"`
 	LaunchResponsePatient string `json:"launch_response_patient"`
 
+	// RawCID (Okta's "cid") and RawClientID (RFC 9068 and RFC 7662
+	// "client_id") name the client the token was issued to. They are only
+	// logged, so a value of another type is ignored rather than refusing the
+	// token.
+	RawCID      any `json:"cid"`
+	RawClientID any `json:"client_id"`
+
 	// Set by normalize.
 	audience, scopes []string
 	// Backing store for the jwt.Claims getters, so they do not allocate.
@@ -141,29 +148,57 @@ type grant struct {
 	scope         string
 	fhirUser      string
 	patient       string
+	dropped       dropSet // launch context left out, for the log
+
+	// clientID and userID say who asked, for the decision log: the client
+	// ("cid" or "client_id") and the Okta user id ("uid", never "sub", which
+	// Okta sets to the user's login, often an e-mail address).
+	clientID, userID string
 }
 
-// toGrant reduces validated claims; ok is false when no SMART resource scope
-// remains for a data store of version v. now fills nbf when the token has neither
-// nbf nor iat, because HealthLake requires one.
-func (c *tokenClaims) toGrant(v smartscope.Version, now int64) (grant, bool) {
-	scope, ok := smartscope.Granted(c.scopes, v)
-	if !ok {
-		return grant{}, false
+// toGrant reduces validated claims for a data store of version v; reason is
+// not empty when no SMART resource scope remains (ReasonPatientContext when
+// patient/ scopes were all there was, but no patient context). now fills nbf
+// when the token has neither nbf nor iat, because HealthLake requires one.
+//
+// The launch context is checked first: a fhirUser or patient claim of the wrong
+// shape is dropped (see launchctx.go), and patient/ scopes count only when the
+// token names its patient, by a valid patient claim or a fhirUser that
+// references a Patient.
+func (c *tokenClaims) toGrant(v smartscope.Version, now int64) (grant, Reason) {
+	var drops dropSet
+	fhirUser := c.FHIRUser
+	fhirUserType := ""
+	if fhirUser != "" {
+		var ok bool
+		if fhirUserType, _, ok = fhirUserRef(fhirUser); !ok {
+			fhirUser = ""
+			drops |= droppedFHIRUser
+		}
 	}
-	g := grant{
-		iss:      c.Issuer,
-		aud:      c.audience,
-		uid:      c.UID,
-		scope:    scope,
-		fhirUser: c.FHIRUser,
-		patient:  c.Patient,
+	patient := c.Patient
+	if patient == "" {
+		patient = c.LaunchResponsePatient
 	}
+	if patient != "" && !isFHIRID(patient) {
+		patient = ""
+		drops |= droppedPatient
+	}
+	sel := smartscope.Granted(c.scopes, v, smartscope.LaunchContext{Patient: patient != "" || fhirUserType == "Patient"})
+	if sel.PatientDropped {
+		drops |= droppedPatientScopes
+	}
+	g := grant{dropped: drops}
+	if !sel.Resource {
+		if sel.PatientDropped {
+			return g, ReasonPatientContext
+		}
+		return g, ReasonNoSMARTScope
+	}
+	g.iss, g.aud, g.uid, g.scope, g.fhirUser, g.patient = c.Issuer, c.audience, c.UID, sel.Scope, fhirUser, patient
+	g.clientID, g.userID = c.clientID(), c.UID
 	if g.uid == "" {
 		g.uid = c.Subject
-	}
-	if g.patient == "" {
-		g.patient = c.LaunchResponsePatient
 	}
 	g.exp, g.iat, g.nbf = int64(c.Expires), int64(c.IssuedAt), int64(c.NotBefore)
 	switch {
@@ -173,7 +208,16 @@ func (c *tokenClaims) toGrant(v smartscope.Version, now int64) (grant, bool) {
 	default:
 		g.nbf = now
 	}
-	return g, true
+	return g, ""
+}
+
+// clientID returns the client the token was issued to, "" when not named.
+func (c *tokenClaims) clientID() string {
+	if s, ok := c.RawCID.(string); ok && s != "" {
+		return s
+	}
+	s, _ := c.RawClientID.(string)
+	return s
 }
 
 // audiences is the configured extra audiences, normalised once.

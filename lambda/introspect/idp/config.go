@@ -21,6 +21,7 @@ const (
 	EnvIntrospectionURL       = "SMART_INTROSPECTION_URL"
 	EnvIntrospectionSecretARN = "SMART_INTROSPECTION_SECRET_ARN"
 	EnvIntrospectionCacheTTL  = "SMART_INTROSPECTION_CACHE_SECONDS"
+	EnvIntrospectionRate      = "SMART_INTROSPECTION_CALLS_PER_SECOND"
 	EnvRoleARN                = "HEALTHLAKE_ROLE_ARN"
 	EnvLeeway                 = "SMART_LEEWAY_SECONDS"
 	EnvScopeVersion           = "SMART_SCOPE_VERSION"
@@ -53,6 +54,9 @@ type Config struct {
 	// IntrospectionCacheTTL bounds how long an active introspection result is
 	// reused; zero disables reuse.
 	IntrospectionCacheTTL time.Duration
+	// IntrospectionCallsPerSecond bounds this container's introspection calls
+	// (a token bucket of as many calls, refilled at that rate).
+	IntrospectionCallsPerSecond int
 	// RoleARN is returned to HealthLake as iamRoleARN.
 	RoleARN string
 	// Leeway is the clock skew allowed on exp, nbf and iat.
@@ -65,6 +69,8 @@ type Config struct {
 const (
 	DefaultLeeway                = 60 * time.Second
 	DefaultIntrospectionCacheTTL = 60 * time.Second
+	DefaultIntrospectionRate     = 10
+	maxIntrospectionRate         = 1000
 	maxSeconds                   = 300
 )
 
@@ -161,6 +167,16 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		bad(EnvIntrospectionCacheTTL, "%v", err)
 	}
 
+	c.IntrospectionCallsPerSecond = DefaultIntrospectionRate
+	if r := getenv(EnvIntrospectionRate); r != "" {
+		n, err := strconv.Atoi(r)
+		if err != nil || n < 1 || n > maxIntrospectionRate {
+			bad(EnvIntrospectionRate, "must be a whole number of calls from 1 to %d, not %q", maxIntrospectionRate, r)
+		} else {
+			c.IntrospectionCallsPerSecond = n
+		}
+	}
+
 	c.RoleARN = getenv(EnvRoleARN)
 	switch {
 	case c.RoleARN == "":
@@ -198,7 +214,8 @@ func seconds(s string, def time.Duration) (time.Duration, error) {
 }
 
 // checkURL accepts absolute https URLs, and http ones on a loopback host so tests
-// can run local servers. Anything else could hand an attacker the keys.
+// can run local servers. Anything else could hand an attacker the keys. Its
+// errors quote the URL without userinfo, query or fragment (see redactURL).
 func checkURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -208,15 +225,15 @@ func checkURL(raw string) error {
 	case u.User != nil:
 		return fmt.Errorf("must not carry credentials")
 	case u.Host == "":
-		return fmt.Errorf("not an absolute URL: %q", raw)
-	case u.Fragment != "" || u.RawQuery != "":
-		return fmt.Errorf("must not have a query or fragment: %q", raw)
+		return fmt.Errorf("not an absolute URL: %q", redactURL(raw))
+	case u.Fragment != "" || u.RawQuery != "" || u.ForceQuery:
+		return fmt.Errorf("must not have a query or fragment: %q", redactURL(raw))
 	case u.Scheme == "https":
 		return nil
 	case u.Scheme == "http" && isLoopback(u.Hostname()):
 		return nil
 	}
-	return fmt.Errorf("must be https (http only on a loopback host): %q", raw)
+	return fmt.Errorf("must be https (http only on a loopback host): %q", redactURL(raw))
 }
 
 func isLoopback(host string) bool {

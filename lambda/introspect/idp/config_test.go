@@ -36,6 +36,8 @@ func TestTheDefaultConfiguration(t *testing.T) {
 		Leeway:                60 * time.Second,
 		IntrospectionCacheTTL: 60 * time.Second,
 		ScopeVersion:          smartscope.V2,
+
+		IntrospectionCallsPerSecond: 10,
 	}, c)
 }
 
@@ -47,6 +49,7 @@ func TestEverySettingIsRead(t *testing.T) {
 		idp.EnvIntrospectionURL, "https://example.okta.com/oauth2/default/v1/introspect",
 		idp.EnvIntrospectionSecretARN, okSecretARN,
 		idp.EnvIntrospectionCacheTTL, "30",
+		idp.EnvIntrospectionRate, "50",
 		idp.EnvLeeway, "0",
 		idp.EnvScopeVersion, "v1",
 	).get)
@@ -55,6 +58,7 @@ func TestEverySettingIsRead(t *testing.T) {
 	assert.Equal(t, idp.ModeIntrospection, c.Mode)
 	assert.Equal(t, okSecretARN, c.IntrospectionSecretARN)
 	assert.Equal(t, 30*time.Second, c.IntrospectionCacheTTL)
+	assert.Equal(t, 50, c.IntrospectionCallsPerSecond)
 	assert.Zero(t, c.Leeway)
 	assert.Equal(t, smartscope.V1, c.ScopeVersion)
 }
@@ -84,6 +88,9 @@ func TestABrokenConfigurationNamesTheVariable(t *testing.T) {
 		{"a plain-http introspection URL", minimalEnv(idp.EnvValidation, "introspection", idp.EnvIntrospectionSecretARN, okSecretARN,
 			idp.EnvIntrospectionURL, "http://example.okta.com/introspect"), idp.EnvIntrospectionURL},
 		{"a negative cache TTL", minimalEnv(idp.EnvIntrospectionCacheTTL, "-1"), idp.EnvIntrospectionCacheTTL},
+		{"no introspection calls at all", minimalEnv(idp.EnvIntrospectionRate, "0"), idp.EnvIntrospectionRate},
+		{"an introspection rate too large", minimalEnv(idp.EnvIntrospectionRate, "5000"), idp.EnvIntrospectionRate},
+		{"an introspection rate per minute", minimalEnv(idp.EnvIntrospectionRate, "10/m"), idp.EnvIntrospectionRate},
 		{"no role", env{idp.EnvIssuer: okIssuer}, idp.EnvRoleARN},
 		{"a role that is not an IAM role ARN", minimalEnv(idp.EnvRoleARN, "arn:aws:iam::123456789012:user/bob"), idp.EnvRoleARN},
 		{"a leeway in minutes", minimalEnv(idp.EnvLeeway, "5m"), idp.EnvLeeway},
@@ -128,4 +135,56 @@ func TestABrokenConfigurationLogsOneLineAndDeniesEverything(t *testing.T) {
 		assert.Equal(t, endpoint, resp.AuthPayload.Aud)
 	}
 	assert.Len(t, th.logs.Lines(t), 3, "then one line per request")
+}
+
+func TestABrokenConfigurationStillAnswersWithTheRole(t *testing.T) {
+	f := newFakeIdP(t)
+	tok := sign(t, jwt.SigningMethodRS256, getKeys(t).rsa1, "k1", f.claims())
+	th := newTestHandler(t, env{idp.EnvIssuer: "http://example.okta.com/oauth2/default", idp.EnvRoleARN: roleARN}, idp.Options{})
+	resp, reason := th.call(t, tok)
+	assert.Equal(t, string(idp.ReasonConfigInvalid), reason)
+	assert.False(t, bool(resp.AuthPayload.IsAuthorized))
+	assert.Equal(t, roleARN, resp.IAMRoleARN, "HealthLake requires iamRoleARN; the role variable itself is valid")
+
+	th = newTestHandler(t, env{idp.EnvIssuer: f.Issuer, idp.EnvRoleARN: "arn:aws:iam::123456789012:user/bob"}, idp.Options{})
+	resp, _ = th.call(t, tok)
+	assert.Empty(t, resp.IAMRoleARN, "an invalid role is never returned")
+}
+
+func TestNoURLIsLoggedWithItsQueryOrUserinfo(t *testing.T) {
+	const secret = "SECRET-in-the-URL"
+	for _, tc := range []struct {
+		name string
+		env  func(f *fakeIdP) env
+		set  func(f *fakeIdP)
+	}{
+		{"a JWKS URL with a query", func(f *fakeIdP) env { return f.env(idp.EnvJWKSURL, "https://example.okta.com/keys?api_key="+secret) }, nil},
+		{"a relative JWKS URL with a query", func(f *fakeIdP) env { return f.env(idp.EnvJWKSURL, "example.okta.com/keys?api_key="+secret) }, nil},
+		{"a plain-http JWKS URL with a query and fragment", func(f *fakeIdP) env {
+			return f.env(idp.EnvJWKSURL, "http://example.okta.com/keys?api_key="+secret+"#"+secret)
+		}, nil},
+		{"an issuer with userinfo", func(f *fakeIdP) env { return f.env(idp.EnvIssuer, "https://admin:"+secret+"@example.okta.com/x") }, nil},
+		{"an introspection URL with a query", func(f *fakeIdP) env {
+			return f.env(idp.EnvValidation, "introspection", idp.EnvIntrospectionSecretARN, okSecretARN,
+				idp.EnvIntrospectionURL, "ftp://example.okta.com/introspect?k="+secret)
+		}, nil},
+		{"a discovered jwks_uri with a query", func(f *fakeIdP) env { return f.env() },
+			func(f *fakeIdP) { f.metadataJWKS = "https://keys.example.com/keys?sig=" + secret }},
+		{"a discovered jwks_uri with userinfo", func(f *fakeIdP) env { return f.env() },
+			func(f *fakeIdP) { f.metadataJWKS = "https://u:" + secret + "@keys.example.com/keys" }},
+		{"a discovery document naming an issuer with a query", func(f *fakeIdP) env { return f.env() },
+			func(f *fakeIdP) { f.metadataIss = f.Issuer + "?x=" + secret }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeIdP(t)
+			if tc.set != nil {
+				f.set(tc.set)
+			}
+			th := newTestHandler(t, tc.env(f), idp.Options{})
+			th.call(t, sign(t, jwt.SigningMethodRS256, getKeys(t).rsa1, "k1", f.claims()))
+			logs := th.logs.String()
+			assert.Contains(t, logs, `"level":"`, "something was logged")
+			assert.NotContains(t, logs, secret)
+		})
+	}
 }

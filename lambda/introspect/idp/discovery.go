@@ -35,7 +35,7 @@ func discover(ctx context.Context, client *http.Client, issuer string, what stri
 		u := strings.TrimSuffix(issuer, "/") + p
 		md, err := fetchMetadata(ctx, client, u)
 		if err == nil && md.Issuer != issuer {
-			err = fmt.Errorf("document names issuer %q, want %q", md.Issuer, issuer)
+			err = fmt.Errorf("document names issuer %q, want %q", redactURL(md.Issuer), issuer)
 		}
 		if err == nil && pick(md) == "" {
 			err = fmt.Errorf("document has no %s", what)
@@ -62,7 +62,7 @@ func fetchMetadata(ctx context.Context, client *http.Client, u string) (metadata
 	req.Header.Set("Accept", "application/json")
 	resp, err := client.Do(req)
 	if err != nil {
-		return metadata{}, err
+		return metadata{}, unwrapURLError(err) // the caller names the URL
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

@@ -37,7 +37,11 @@ type decision struct {
 	cached  bool
 	hashed  bool
 	key     tokencache.Key
+	dropped dropSet
 	detail  error // safe to log: about our set-up, never the token
+	// Who asked, set once the token is known genuine (validated now or
+	// earlier): the client id and the Okta user id.
+	clientID, userID string
 }
 
 func (h *Handler) decide(ctx context.Context, ev *Event, d *decision) Response {
@@ -66,6 +70,12 @@ func (h *Handler) decide(ctx context.Context, ev *Event, d *decision) Response {
 			return h.answer(ev, d, &g, ReasonCached)
 		}
 	}
+	if h.refusals != nil {
+		if r, ok := h.refusals.Get(d.key, now); ok {
+			d.cached, d.reason = true, r
+			return h.deny(ev)
+		}
+	}
 
 	gen := h.cache.Generation()
 	b := h.newBudget(ctx)
@@ -73,13 +83,16 @@ func (h *Handler) decide(ctx context.Context, ev *Event, d *decision) Response {
 	b.release()
 	if reason != "" {
 		d.reason, d.detail = reason, detail
+		h.rememberRefusal(d.key, reason, now)
 		return h.deny(ev)
 	}
-	g, ok := claims.toGrant(h.cfg.ScopeVersion, now.Unix())
-	if !ok {
+	g, reason := claims.toGrant(h.cfg.ScopeVersion, now.Unix())
+	if reason != "" {
 		// Checked before the audience: no SMART scope is a property of the token
 		// alone, so the reason is the same for every data store.
-		d.reason = ReasonNoSMARTScope
+		d.reason, d.dropped = reason, g.dropped
+		h.rememberRefusal(d.key, reason, now)
+		d.clientID, d.userID = claims.clientID(), claims.UID
 		return h.deny(ev)
 	}
 	if !h.noCache {
@@ -92,9 +105,28 @@ func (h *Handler) decide(ctx context.Context, ev *Event, d *decision) Response {
 	return h.answer(ev, d, &g, ReasonValid)
 }
 
+// definiteRefusals are the refusals the authorization server's answer (or the
+// token itself) settles for good: asking again would get the same answer.
+// Failures (timeouts, endpoint errors, the local rate limit) are not, and
+// neither is a token not valid yet.
+var definiteRefusals = map[Reason]bool{
+	ReasonInactive: true, ReasonTokenType: true, ReasonIssuer: true, ReasonAudience: true,
+	ReasonExpired: true, ReasonClaimMissing: true, ReasonTokenMalformed: true,
+	ReasonNoSMARTScope: true, ReasonPatientContext: true,
+}
+
+// rememberRefusal caches a definite refusal briefly, in introspection mode.
+func (h *Handler) rememberRefusal(k tokencache.Key, reason Reason, now time.Time) {
+	if h.refusals != nil && definiteRefusals[reason] {
+		h.refusals.Put(h.refusals.Generation(), k, reason, now, now.Add(h.refusalTTL))
+	}
+}
+
 // answer checks the one thing that depends on the request, the audience against
 // this event's data store, and builds the answer.
 func (h *Handler) answer(ev *Event, d *decision, g *grant, reason Reason) Response {
+	d.dropped = g.dropped
+	d.clientID, d.userID = g.clientID, g.userID
 	if !h.auds.accepts(g.aud, ev.DatastoreEndpoint) {
 		d.reason = ReasonAudience
 		return h.deny(ev)
@@ -146,32 +178,64 @@ func (h *Handler) logDecision(ctx context.Context, d *decision, start time.Time)
 	}
 	// The record is built here rather than with Logger.LogAttrs, which looks up
 	// the caller's program counter on every call: a cost on every request for a
-	// source location nobody reads.
-	var attrs [9]slog.Attr
-	n := copy(attrs[:], []slog.Attr{
-		slog.String("decision", outcome),
-		slog.String("reason", string(d.reason)),
-		slog.Bool("cached", d.cached),
-		slog.String("operation", clip(d.ev.OperationName)),
-		slog.String("datastore", clip(d.ev.DatastoreEndpoint)),
-		slog.Int64("duration_us", time.Since(start).Microseconds()),
-	})
+	// source location nobody reads. The attributes are written in place and
+	// one clock reading serves the duration and the record.
+	end := time.Now()
+	var attrs [12]slog.Attr
+	attrs[0] = slog.String("decision", outcome)
+	attrs[1] = slog.String("reason", string(d.reason))
+	attrs[2] = slog.Bool("cached", d.cached)
+	attrs[3] = slog.String("operation", clip(d.ev.OperationName))
+	attrs[4] = slog.String("datastore", clip(d.ev.DatastoreEndpoint))
+	attrs[5] = slog.Int64("duration_us", end.Sub(start).Microseconds())
+	n := 6
 	if d.hashed {
 		// A hash prefix correlates a token's requests without revealing it.
 		attrs[n] = slog.String("token_sha256", hex.EncodeToString(d.key[:6]))
+		n++
+	}
+	if id, ok := loggableID(d.clientID); ok {
+		attrs[n] = slog.String("client_id", id)
+		n++
+	}
+	if id, ok := loggableID(d.userID); ok {
+		attrs[n] = slog.String("user_id", id)
 		n++
 	}
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		attrs[n] = slog.String("request_id", lc.AwsRequestID)
 		n++
 	}
+	if d.dropped != 0 {
+		attrs[n] = slog.String("dropped", d.dropped.String())
+		n++
+	}
 	if d.detail != nil {
 		attrs[n] = slog.String("error", d.detail.Error())
 		n++
 	}
-	r := slog.NewRecord(time.Now(), slog.LevelInfo, "authorization", 0)
+	r := slog.NewRecord(end, slog.LevelInfo, "authorization", 0)
 	r.AddAttrs(attrs[:n]...)
 	_ = handler.Handle(ctx, r)
+}
+
+// maxLogID bounds a logged client or user id; Okta's are 20 characters.
+const maxLogID = 128
+
+// loggableID reports whether a client or user id may be logged: an
+// identifier, not an e-mail address (an authorization server that puts the
+// login in "uid" or "cid") nor anything with spaces or control characters
+// (a name, or an attempt to forge log lines).
+func loggableID(s string) (string, bool) {
+	if s == "" || len(s) > maxLogID {
+		return "", false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '@' || c <= ' ' || c >= 0x7f {
+			return "", false
+		}
+	}
+	return s, true
 }
 
 func clip(s string) string {

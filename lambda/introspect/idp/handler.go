@@ -23,6 +23,7 @@ const (
 	DefaultKeyRefreshInterval = 30 * time.Second
 	DefaultSetupRetryInterval = 5 * time.Second
 	DefaultCacheEntries       = 10_000
+	DefaultRefusalCacheTTL    = 10 * time.Second
 )
 
 // responseMargin is kept free before the Lambda deadline to send the answer.
@@ -59,8 +60,13 @@ type Options struct {
 	// first JWK Set, secret) after a failed one, and between two re-reads of the
 	// secret after the introspection endpoint rejected the credentials. Default: 5 s.
 	SetupRetryInterval time.Duration
-	// CacheEntries bounds the validated-token cache. Default: 10,000.
+	// CacheEntries bounds the validated-token cache, and in introspection mode
+	// the refusal cache. Default: 10,000.
 	CacheEntries int
+	// RefusalCacheTTL is how long, in introspection mode, a definite refusal
+	// (inactive, not an access token, claims that fail) is reused, so a
+	// repeated bad token costs one call, not one per request. Default: 10 s.
+	RefusalCacheTTL time.Duration
 }
 
 func (o *Options) defaults() {
@@ -91,6 +97,9 @@ func (o *Options) defaults() {
 	if o.CacheEntries <= 0 {
 		o.CacheEntries = DefaultCacheEntries
 	}
+	if o.RefusalCacheTTL <= 0 {
+		o.RefusalCacheTTL = DefaultRefusalCacheTTL
+	}
 }
 
 // validator checks a token for one mode within the request's budget. detail,
@@ -112,6 +121,10 @@ type Handler struct {
 	cache    *tokencache.Cache[grant]
 	cacheTTL time.Duration // 0: until the token's exp
 	noCache  bool
+	// refusals holds definite refusals by token hash in introspection mode
+	// (nil in jwt mode, where a refusal costs no call).
+	refusals   *tokencache.Cache[Reason]
+	refusalTTL time.Duration
 }
 
 // FromEnv reads the configuration with getenv (os.Getenv in production) and
@@ -125,7 +138,7 @@ func FromEnv(ctx context.Context, getenv func(string) string, opts Options) *Han
 	born := time.Now()
 	cfg, err := ConfigFromEnv(getenv)
 	if err != nil {
-		return broken(err, opts)
+		return broken(err, cfg, opts)
 	}
 	if cfg.Mode == ModeIntrospection && opts.Secrets == nil {
 		opts.Secrets = NewSecretsClient(getenv)
@@ -157,9 +170,11 @@ func newHandler(ctx context.Context, cfg Config, opts Options, born time.Time) *
 		h.check = in
 		h.cacheTTL = cfg.IntrospectionCacheTTL
 		h.noCache = cfg.IntrospectionCacheTTL == 0
+		h.refusals = tokencache.New[Reason](opts.CacheEntries)
+		h.refusalTTL = opts.RefusalCacheTTL
 	default:
 		keys := newKeySource(keySourceOptions{
-			issuer: cfg.Issuer, jwksURL: cfg.JWKSURL, client: opts.HTTPClient, timeout: opts.StartBudget,
+			issuer: cfg.Issuer, jwksURL: cfg.JWKSURL, client: opts.HTTPClient,
 			refreshEvery: opts.KeyRefreshInterval, retryEvery: opts.SetupRetryInterval,
 			onRotate: func() {
 				h.cache.Clear()
@@ -180,14 +195,20 @@ func newHandler(ctx context.Context, cfg Config, opts Options, born time.Time) *
 }
 
 // broken returns a handler that denies everything, after logging why once.
-func broken(err error, opts Options) *Handler {
+// Its refusals carry iamRoleARN when HEALTHLAKE_ROLE_ARN itself is valid:
+// HealthLake requires the field in every answer.
+func broken(err error, cfg Config, opts Options) *Handler {
 	opts.defaults()
 	variable := ""
 	if ce, ok := err.(*ConfigError); ok {
 		variable = ce.Variable()
 	}
 	opts.Logger.Error("invalid configuration; every request will be denied", "variable", variable, "error", err.Error())
-	return &Handler{cfgErr: err, log: opts.Logger, now: opts.Now, cache: tokencache.New[grant](1)}
+	var kept Config
+	if roleARN.MatchString(cfg.RoleARN) {
+		kept.RoleARN = cfg.RoleARN
+	}
+	return &Handler{cfg: kept, cfgErr: err, log: opts.Logger, now: opts.Now, cache: tokencache.New[grant](1)}
 }
 
 // newBudget bounds a request's network waits by the budget, by the end of the

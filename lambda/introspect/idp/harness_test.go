@@ -102,8 +102,8 @@ func ecJWK(kid, alg string, pub *ecdsa.PublicKey) map[string]any {
 }
 
 // defaultJWKS is the key set most tests serve.
-func defaultJWKS(k *testKeys) []map[string]any {
-	return []map[string]any{
+func defaultJWKS(k *testKeys) []any {
+	return []any{
 		rsaJWK("k1", "RS256", "sig", &k.rsa1.PublicKey),
 		rsaJWK("k-rs384", "RS384", "sig", &k.rsa1.PublicKey),
 		rsaJWK("k-rs512", "RS512", "sig", &k.rsa1.PublicKey),
@@ -124,7 +124,8 @@ type fakeIdP struct {
 	Issuer string
 
 	mu            sync.Mutex
-	jwks          []map[string]any
+	jwks          []any  // the keys array served (each a JWK object, or anything else)
+	jwksBody      string // when set, served as the JWK Set document instead
 	delay         time.Duration
 	down          bool // JWK Set and introspection answer 503
 	noRFC8414     bool // the oauth-authorization-server document is missing
@@ -155,7 +156,7 @@ func (f *fakeIdP) set(fn func(f *fakeIdP)) {
 
 func (f *fakeIdP) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
-	delay, down, noRFC8414, jwks := f.delay, f.down, f.noRFC8414, f.jwks
+	delay, down, noRFC8414, jwks, jwksBody := f.delay, f.down, f.noRFC8414, f.jwks, f.jwksBody
 	mdIss, mdJWKS, introspect := f.metadataIss, f.metadataJWKS, f.introspect
 	f.mu.Unlock()
 	if mdIss == "" {
@@ -215,6 +216,11 @@ func (f *fakeIdP) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.URL.Path == "/oauth2/default/v1/keys" {
+		if jwksBody != "" {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(jwksBody))
+			return
+		}
 		writeJSON(http.StatusOK, map[string]any{"keys": jwks})
 		return
 	}
@@ -230,7 +236,8 @@ func (f *fakeIdP) serve(w http.ResponseWriter, r *http.Request) {
 	writeJSON(status, body)
 }
 
-// claims returns a valid Okta-like access token payload for the fake's issuer.
+// claims returns a valid Okta-like access token payload (scp array, cid, uid;
+// sign leaves jwt/v5's typ JWT in the header, signHeader can remove it) for the fake's issuer.
 func (f *fakeIdP) claims() jwt.MapClaims {
 	return jwt.MapClaims{
 		"ver": 1,
@@ -243,6 +250,9 @@ func (f *fakeIdP) claims() jwt.MapClaims {
 		"uid": "00u-user-uid",
 		"sub": "jane.doe@example.com",
 		"scp": []string{"launch/patient", "openid", "fhirUser", "patient/Observation.rs", "patient/Patient.rs"},
+		// The patient context: the reference Okta deployment's token inline hook
+		// adds launch_response_patient; patient/ scopes count only with one.
+		"launch_response_patient": "p-123",
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/time/rate"
 )
 
 // introspector validates tokens with an RFC 7662 call to the authorization
@@ -26,6 +27,11 @@ type introspector struct {
 	secretARN string
 	log       *slog.Logger
 	validator *jwt.Validator
+	issuer    string
+	// calls bounds the introspection calls of this container, so a flood of
+	// new tokens (garbage included) cannot spend the org's rate limit, after
+	// which Okta would refuse valid new tokens too.
+	calls *rate.Limiter
 }
 
 type introspectorOptions struct {
@@ -64,6 +70,8 @@ func newIntrospector(o introspectorOptions) *introspector {
 		creds:     newSetup(o.retryEvery, readAuthorization),
 		secretARN: o.cfg.IntrospectionSecretARN,
 		log:       o.log,
+		issuer:    o.cfg.Issuer,
+		calls:     rate.NewLimiter(rate.Limit(o.cfg.IntrospectionCallsPerSecond), max(o.cfg.IntrospectionCallsPerSecond, 1)),
 		// jwt's validator runs the same exp/nbf/iat/iss checks on the introspection
 		// answer as the parser runs on a JWT's claims.
 		validator: jwt.NewValidator(
@@ -98,7 +106,12 @@ type introspection struct {
 }
 
 func (in *introspector) validate(b *budget, token string) (tokenClaims, Reason, error) {
-	ctx := b.context() // introspection always goes to the network
+	// A JWT from another issuer is not ours to ask about: refused here, it costs
+	// no call. The issuer read is not verified, which is fine for a refusal.
+	if iss, isJWT := unverifiedIssuer(token); isJWT && iss != in.issuer {
+		return tokenClaims{}, ReasonIssuer, nil
+	}
+	ctx := b.context() // introspection goes to the network
 	u, err := in.url.get(ctx)
 	if err != nil {
 		return tokenClaims{}, setupFailure(b, err), err
@@ -106,6 +119,9 @@ func (in *introspector) validate(b *budget, token string) (tokenClaims, Reason, 
 	auth, err := in.creds.get(ctx)
 	if err != nil {
 		return tokenClaims{}, setupFailure(b, err), err
+	}
+	if !in.calls.Allow() {
+		return tokenClaims{}, ReasonRateLimited, nil
 	}
 	ans, err := in.call(ctx, *u, *auth, token)
 	if errors.Is(err, errClientRejected) {
@@ -130,7 +146,29 @@ func (in *introspector) validate(b *budget, token string) (tokenClaims, Reason, 
 	if err := in.validator.Validate(&ans.tokenClaims); err != nil {
 		return tokenClaims{}, claimReason(err), nil
 	}
+	if len(ans.audience) == 0 {
+		// An access token for the data store names it (or a configured audience):
+		// an answer without aud is about some other token (the answer for a
+		// refresh token need not have one).
+		return tokenClaims{}, ReasonAudience, nil
+	}
 	return ans.tokenClaims, "", nil
+}
+
+// unverifiedIssuer returns the iss of a JWT-shaped token (three segments, a
+// JOSE header and a JSON object payload) without checking anything else, and
+// whether the token is JWT-shaped. Claim names are matched exactly (MapClaims
+// is a map). A JWT without a string iss has issuer "".
+func unverifiedIssuer(token string) (string, bool) {
+	if strings.Count(token, ".") != 2 {
+		return "", false
+	}
+	claims := jwt.MapClaims{}
+	if _, _, err := jwt.NewParser().ParseUnverified(token, claims); err != nil && !errors.Is(err, jwt.ErrTokenUnverifiable) {
+		return "", false // not a JWT: an opaque token is the server's to judge
+	}
+	iss, _ := claims["iss"].(string)
+	return iss, true
 }
 
 // retryRejected handles an introspection endpoint that refused our client
@@ -178,9 +216,12 @@ func setupFailure(b *budget, err error) Reason {
 }
 
 // isBearer accepts access tokens only: a refresh or ID token the server also
-// knows as active must not open the data store.
+// knows as active must not open the data store, nor a DPoP-bound one (whose
+// proof HealthLake does not check). token_type is optional in RFC 7662, but
+// Okta names its access tokens "Bearer", and an answer that names nothing does
+// not say it is about an access token.
 func isBearer(tokenType string) bool {
-	return tokenType == "" || strings.EqualFold(tokenType, "bearer") || tokenType == "access_token"
+	return strings.EqualFold(tokenType, "bearer") || tokenType == "access_token"
 }
 
 // errClientRejected marks an introspection endpoint's refusal of our client
@@ -208,19 +249,19 @@ func (in *introspector) call(ctx context.Context, u, auth string, token string) 
 		if errors.As(err, &uerr) {
 			err = uerr.Err // url.Error repeats the URL, which is fine, but keep it short
 		}
-		return nil, fmt.Errorf("introspection at %s: %w", u, err)
+		return nil, fmt.Errorf("introspection at %s: %w", redactURL(u), err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody)) // keep the connection reusable
 		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
-			return nil, fmt.Errorf("introspection at %s: HTTP %d: %w", u, resp.StatusCode, errClientRejected)
+			return nil, fmt.Errorf("introspection at %s: HTTP %d: %w", redactURL(u), resp.StatusCode, errClientRejected)
 		}
-		return nil, fmt.Errorf("introspection at %s: HTTP %d", u, resp.StatusCode)
+		return nil, fmt.Errorf("introspection at %s: HTTP %d", redactURL(u), resp.StatusCode)
 	}
 	var ans introspection
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(&ans); err != nil {
-		return nil, fmt.Errorf("introspection at %s: undecodable answer", u)
+		return nil, fmt.Errorf("introspection at %s: undecodable answer", redactURL(u))
 	}
 	return &ans, nil
 }

@@ -189,7 +189,7 @@ func TestValidTokensAreAccepted(t *testing.T) {
 		{"launch_response_patient passes through as patient", rs(with(good, "launch_response_patient", "p-2")), func(t *testing.T, p idp.AuthPayload) {
 			assert.Equal(t, "p-2", p.Patient)
 		}},
-		{"no patient, no fhirUser", rs(good), func(t *testing.T, p idp.AuthPayload) {
+		{"no patient, no fhirUser", rs(with(good, "launch_response_patient", nil, "scp", []string{"openid", "user/*.rs"})), func(t *testing.T, p idp.AuthPayload) {
 			assert.Empty(t, p.Patient)
 			assert.Empty(t, p.FhirUser)
 		}},

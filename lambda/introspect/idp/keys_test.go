@@ -171,3 +171,84 @@ func TestASlowStartUpIsBoundedToo(t *testing.T) {
 	assert.Equal(t, string(idp.ReasonTimeout), reason)
 	assert.Less(t, time.Since(started), 400*time.Millisecond)
 }
+
+// malformedJWKs are keys jwkset cannot parse, or that are not JWK objects at
+// all, as a misbehaving or half-migrated authorization server might publish.
+var malformedJWKs = []any{
+	map[string]any{"kty": "EC", "kid": "off-curve", "use": "sig", "crv": "P-256", "x": "AAAA", "y": "AAAA"},
+	map[string]any{"kty": "RSA", "kid": "n-not-a-string", "n": 5, "e": "AQAB"},
+	map[string]any{"kty": "RSA", "kid": "bad-base64", "n": "!!!", "e": "AQAB"},
+	42,
+	"a string",
+}
+
+func TestARefreshWithoutAUsableKeyKeepsTheKeysHeld(t *testing.T) {
+	for _, tc := range []struct{ name, body string }{
+		{"an empty object", `{}`},
+		{"keys null", `{"keys":null}`},
+		{"an empty keys array", `{"keys":[]}`},
+		{"an OAuth error object", `{"error":"server_error","error_description":"try later"}`},
+		{"only a symmetric key", `{"keys":[{"kty":"oct","kid":"s1","k":"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0"}]}`},
+		{"only an unknown key type", `{"keys":[{"kty":"XYZ","kid":"x1"}]}`},
+		{"only an encryption key", `{"keys":[{"kty":"EC","kid":"e1","use":"enc","crv":"P-256","x":"` + b64(mustXY(t, 0)) + `","y":"` + b64(mustXY(t, 1)) + `"}]}`},
+		{"only malformed keys", `{"keys":[{"kty":"RSA","kid":"r1","n":"!!!","e":"AQAB"},7]}`},
+		{"a JSON array", `[]`},
+		{"not JSON", `<html>maintenance</html>`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeIdP(t)
+			k := getKeys(t)
+			th := newTestHandler(t, f.env(), idp.Options{KeyRefreshInterval: time.Millisecond})
+			cached := sign(t, jwt.SigningMethodRS256, k.rsa1, "k1", f.claims())
+			_, reason := th.call(t, cached)
+			require.Equal(t, string(idp.ReasonValid), reason)
+
+			f.set(func(f *fakeIdP) { f.jwksBody = tc.body })
+			time.Sleep(2 * time.Millisecond)
+			_, reason = th.call(t, sign(t, jwt.SigningMethodRS256, k.rsa2, "rotated", f.claims()))
+			assert.Equal(t, string(idp.ReasonKIDUnknown), reason)
+			require.Equal(t, int32(2), f.jwksHits.Load(), "the unknown kid made a refresh")
+			assert.Contains(t, th.logs.String(), "jwks refresh failed; keeping the keys already held")
+
+			resp, reason := th.call(t, sign(t, jwt.SigningMethodRS256, k.rsa1, "k1", with(f.claims(), "jti", "new")))
+			assert.True(t, bool(resp.AuthPayload.IsAuthorized), "the held keys still verify new tokens: %s", reason)
+			_, reason = th.call(t, cached)
+			assert.Equal(t, string(idp.ReasonCached), reason, "the keys did not change, so the cache was kept")
+		})
+	}
+}
+
+func TestAMalformedKeyBesideGoodOnesCostsOnlyItself(t *testing.T) {
+	k := getKeys(t)
+	t.Run("at start", func(t *testing.T) {
+		f := newFakeIdP(t)
+		f.set(func(f *fakeIdP) { f.jwks = append(append([]any{}, malformedJWKs...), defaultJWKS(k)...) })
+		th := newTestHandler(t, f.env(), idp.Options{})
+		resp, reason := th.call(t, sign(t, jwt.SigningMethodRS256, k.rsa1, "k1", f.claims()))
+		assert.True(t, bool(resp.AuthPayload.IsAuthorized), reason)
+		resp, reason = th.call(t, sign(t, jwt.SigningMethodES256, k.ec256, "k-es256", f.claims()))
+		assert.True(t, bool(resp.AuthPayload.IsAuthorized), reason)
+		_, reason = th.call(t, sign(t, jwt.SigningMethodES256, k.ec256, "off-curve", f.claims()))
+		assert.Equal(t, string(idp.ReasonKIDUnknown), reason, "the malformed key itself is not held")
+		assert.Contains(t, th.logs.String(), "jwks keys skipped")
+	})
+	t.Run("on refresh", func(t *testing.T) {
+		f := newFakeIdP(t)
+		th := newTestHandler(t, f.env(), idp.Options{KeyRefreshInterval: time.Millisecond})
+		f.set(func(f *fakeIdP) {
+			f.jwks = append(append([]any{}, malformedJWKs...), rsaJWK("k2", "RS256", "sig", &k.rsa2.PublicKey))
+		})
+		time.Sleep(2 * time.Millisecond)
+		resp, reason := th.call(t, sign(t, jwt.SigningMethodRS256, k.rsa2, "k2", f.claims()))
+		assert.True(t, bool(resp.AuthPayload.IsAuthorized), reason)
+		_, reason = th.call(t, sign(t, jwt.SigningMethodRS256, k.rsa1, "k1", f.claims()))
+		assert.Equal(t, string(idp.ReasonKIDUnknown), reason, "the refreshed set replaced the old one: k1 was withdrawn")
+	})
+}
+
+// mustXY returns coordinate i (0: x, 1: y) of the P-256 test key.
+func mustXY(t testing.TB, i int) []byte {
+	raw, err := getKeys(t).ec256.PublicKey.Bytes()
+	require.NoError(t, err)
+	return raw[1+32*i : 1+32*(i+1)]
+}

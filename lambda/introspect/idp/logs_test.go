@@ -13,14 +13,17 @@ import (
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/idp"
 )
 
-// claimValues are claim values that must never reach a log line.
-var claimValues = []string{"jane.doe@example.com", "00u-user-uid", "Practitioner/pr-77", "patient-4242", "AT.abc", "0oa-client"}
+// claimValues are claim values that must never reach a log line: the login
+// (sub, an e-mail address at Okta), names, e-mail, FHIR user, patient, token id.
+// The client id ("cid") and the Okta user id ("uid") are logged: they say who
+// asked (see TestTheDecisionLineSaysWhoAsked).
+var claimValues = []string{"jane.doe@example.com", "Jane Q. Doe", "jane@clinic.example", "Practitioner/pr-77", "patient-4242", "AT.abc"}
 
 func TestLogsNeverHoldTokensSecretsOrClaims(t *testing.T) {
 	f := newFakeIdP(t)
 	k := getKeys(t)
 	th := newTestHandler(t, f.env(), idp.Options{})
-	rich := with(f.claims(), "fhirUser", "Practitioner/pr-77", "patient", "patient-4242")
+	rich := with(f.claims(), "fhirUser", "Practitioner/pr-77", "patient", "patient-4242", "name", "Jane Q. Doe", "email", "jane@clinic.example")
 	tokens := []string{
 		sign(t, jwt.SigningMethodRS256, k.rsa1, "k1", rich),
 		sign(t, jwt.SigningMethodRS256, k.rsa1, "k1", with(rich, "aud", "api://other")),

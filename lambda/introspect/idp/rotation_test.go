@@ -57,7 +57,10 @@ func secretJSON(secret string) string {
 // request introspects) whose authorization server checks a rotatable secret.
 func rotationSetup(t *testing.T, status int, retry time.Duration) (*introspectionSetup, *oktaClient) {
 	t.Helper()
-	s := newIntrospectionSetup(t, goodSecret(), idp.Options{SetupRetryInterval: retry}, idp.EnvIntrospectionCacheTTL, "0")
+	// Every request introspects, many in a row: the per-container call bound is
+	// raised out of the way (it has tests of its own).
+	s := newIntrospectionSetup(t, goodSecret(), idp.Options{SetupRetryInterval: retry}, idp.EnvIntrospectionCacheTTL, "0",
+		idp.EnvIntrospectionRate, "1000")
 	okta := &oktaClient{secret: clientSecret, status: status}
 	okta.serveAs(s)
 	resp, reason := s.call(t, opaqueToken)

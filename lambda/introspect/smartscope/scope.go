@@ -5,6 +5,12 @@
 // A SMART_ON_FHIR data store understands v1 and v2 scopes; a SMART_ON_FHIR_V1 data
 // store understands only v1, so v2 scopes are translated to the v1 scope that
 // grants no more than they do, or dropped when no such scope exists.
+//
+// A scope is one RFC 6749 scope-token (printable ASCII, no space, '"' or '\'),
+// so the chosen scopes joined by spaces split back into exactly themselves
+// whatever white space the splitter knows; v2.2 filters are limited to
+// param=value(&param=value)* over a safe character set. patient/ scopes are
+// chosen only for a token with a patient context (see LaunchContext).
 package smartscope
 
 import "strings"
@@ -57,19 +63,28 @@ type Scope struct {
 	Filter string
 }
 
-// contextScopes are the SMART launch-context and identity scopes HealthLake
-// documents; other "launch/<x>" scopes are accepted by isLaunchScope.
-var contextScopes = map[string]bool{
-	"launch":         true,
-	"openid":         true,
-	"fhirUser":       true,
-	"offline_access": true,
-	"online_access":  true,
+// isContextScope accepts the SMART launch-context and identity scopes
+// HealthLake documents (launch, openid, fhirUser, offline_access,
+// online_access); other "launch/<x>" scopes are accepted by isLaunchScope. A
+// switch, not a map: it runs for every scope of every new token.
+func isContextScope(s string) bool {
+	switch s {
+	case "launch", "openid", "fhirUser", "offline_access", "online_access":
+		return true
+	}
+	return false
 }
 
-// Parse reads one scope. Anything it does not recognise is Kind Unknown.
+// Parse reads one scope. Anything it does not recognise is Kind Unknown, and so
+// is any string outside RFC 6749's scope-token syntax (section 3.3: printable
+// ASCII without space, '"' or '\'): a scope holding white space of any kind
+// (\v, \f, U+0085, U+00A0, U+2028, ...) or a control character would read as
+// several scopes to whoever splits the answer's scope string on white space.
 func Parse(s string) Scope {
-	if contextScopes[s] || isLaunchScope(s) {
+	if !isScopeToken(s) {
+		return Scope{}
+	}
+	if isContextScope(s) || isLaunchScope(s) {
 		return Scope{Kind: Context}
 	}
 	compartment, rest, ok := strings.Cut(s, "/")
@@ -102,6 +117,20 @@ func Parse(s string) Scope {
 	}
 	sc.Kind, sc.Perms, sc.Filter = ResourceV2, p, filter
 	return sc
+}
+
+// isScopeToken reports whether s is one RFC 6749 scope-token:
+// 1*( %x21 / %x23-5B / %x5D-7E ).
+func isScopeToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // isLaunchScope accepts "launch/patient", "launch/encounter" and the other
@@ -137,20 +166,59 @@ func isResourceType(s string) bool {
 	return true
 }
 
-// isFilter accepts a non-empty query of name=value pairs joined by "&"; the
-// values are HealthLake's business, the shape is ours.
+// isFilter accepts a v2.2 filter, param=value(&param=value)*: a parameter
+// name of letters, digits and "_-.:" (search parameters, with a modifier or a
+// chain), and a value of letters, digits, "-._~:/|," and %XX escapes, which is
+// what token, reference and code searches (system|code, absolute URLs) need.
+// Anything else (";", "'", "<", "+", "=", "#", a second "?", an empty name or
+// value) makes the scope Unknown: the filter reaches HealthLake as the data
+// store's own query syntax, and its shape is ours to bound.
 func isFilter(q string) bool {
 	if q == "" {
 		return false
 	}
 	for pair := range strings.SplitSeq(q, "&") {
 		name, value, ok := strings.Cut(pair, "=")
-		if !ok || name == "" || value == "" || strings.ContainsAny(pair, " \t\r\n?#") {
+		if !ok || !isFilterName(name) || !isFilterValue(value) {
 			return false
 		}
 	}
 	return true
 }
+
+func isFilterName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !isAlnum(c) && !strings.ContainsRune("_-.:", rune(c)) {
+			return false
+		}
+	}
+	return true
+}
+
+func isFilterValue(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case isAlnum(c) || strings.ContainsRune("-._~:/|,", rune(c)):
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			i += 2
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
 
 // parsePerms reads a non-empty, ordered, duplicate-free subset of "cruds".
 func parsePerms(s string) (Perm, bool) {

@@ -1,8 +1,10 @@
 package smartscope_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/stretchr/testify/assert"
 
@@ -76,23 +78,97 @@ func TestGrantedForEachDataStoreVersion(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := strings.Fields(tc.in)
-			got, _ := smartscope.Granted(in, smartscope.V2)
-			assert.Equal(t, tc.v2, got, "v2 data store")
-			got, _ = smartscope.Granted(in, smartscope.V1)
-			assert.Equal(t, tc.v1, got, "v1 data store")
+			got := smartscope.Granted(in, smartscope.V2, withPatient)
+			assert.Equal(t, tc.v2, got.Scope, "v2 data store")
+			got = smartscope.Granted(in, smartscope.V1, withPatient)
+			assert.Equal(t, tc.v1, got.Scope, "v1 data store")
 		})
 	}
 }
 
+// withPatient is a token with a valid patient context.
+var withPatient = smartscope.LaunchContext{Patient: true}
+
 func TestGrantedSaysWhetherAResourceScopeRemains(t *testing.T) {
-	_, ok := smartscope.Granted([]string{"openid", "launch/patient", "fhirUser"}, smartscope.V2)
-	assert.False(t, ok, "context scopes alone grant no data")
-	_, ok = smartscope.Granted([]string{"openid", "patient/Observation.r"}, smartscope.V1)
-	assert.False(t, ok, "a v2 scope dropped for v1 leaves no resource scope")
-	_, ok = smartscope.Granted([]string{"openid", "patient/Observation.r"}, smartscope.V2)
-	assert.True(t, ok)
-	_, ok = smartscope.Granted(nil, smartscope.V2)
-	assert.False(t, ok)
+	sel := smartscope.Granted([]string{"openid", "launch/patient", "fhirUser"}, smartscope.V2, withPatient)
+	assert.False(t, sel.Resource, "context scopes alone grant no data")
+	sel = smartscope.Granted([]string{"openid", "patient/Observation.r"}, smartscope.V1, withPatient)
+	assert.False(t, sel.Resource, "a v2 scope dropped for v1 leaves no resource scope")
+	sel = smartscope.Granted([]string{"openid", "patient/Observation.r"}, smartscope.V2, withPatient)
+	assert.True(t, sel.Resource)
+	sel = smartscope.Granted(nil, smartscope.V2, withPatient)
+	assert.False(t, sel.Resource)
+}
+
+func TestPatientScopesNeedAPatientContext(t *testing.T) {
+	in := []string{"launch/patient", "patient/Observation.rs", "user/Encounter.rs", "patient/*.read"}
+	for _, v := range []smartscope.Version{smartscope.V1, smartscope.V2} {
+		sel := smartscope.Granted(in, v, smartscope.LaunchContext{})
+		assert.True(t, sel.PatientDropped, v)
+		assert.True(t, sel.Resource, "the user/ scope remains (%s)", v)
+		assert.NotContains(t, sel.Scope, "patient/", v)
+		assert.Contains(t, sel.Scope, "launch/patient", "a context scope is not a patient/ scope (%s)", v)
+
+		sel = smartscope.Granted([]string{"openid", "patient/Observation.rs"}, v, smartscope.LaunchContext{})
+		assert.False(t, sel.Resource, "nothing remains: the token is refused (%s)", v)
+		assert.True(t, sel.PatientDropped, v)
+
+		sel = smartscope.Granted(in, v, withPatient)
+		assert.False(t, sel.PatientDropped, v)
+		assert.Contains(t, sel.Scope, "patient/", v)
+	}
+}
+
+func TestParseRefusesWhiteSpaceAndControlCharacters(t *testing.T) {
+	for _, in := range []string{
+		"patient/*.rs?a=b\vsystem/*.cruds", "patient/*.rs?a=b\fsystem/*.cruds", "patient/*.rs?a=b\u0085system/*.cruds",
+		"patient/*.rs?a=b\u00a0system/*.cruds", "patient/*.rs?a=b\u2028system/*.cruds", "patient/*.rs?a=b\u3000system/*.cruds",
+		"patient/*.rs?a=b\tsystem/*.cruds", "patient/*.rs?a=b\nsystem/*.cruds", "patient/*.rs?a=b\x00", "patient/*.rs?a=b\x7f",
+		"system/*.cruds\u200b", "\u00a0system/*.cruds", "openid\v", "launch/patient\x00", "fhirUser\u2029",
+		"patient/*.rs?a=\"b\"", "patient/*.rs?a=b\\c", "patient/*.rs?a=caf\u00e9",
+	} {
+		t.Run(strconv.Quote(in), func(t *testing.T) {
+			assert.Equal(t, smartscope.Unknown, smartscope.Parse(in).Kind)
+		})
+	}
+}
+
+func TestFiltersAreParamEqualsValuePairsOfASafeCharacterSet(t *testing.T) {
+	for _, f := range []string{
+		"category=laboratory", "category=laboratory&code=1234-5",
+		"category=http://terminology.hl7.org/CodeSystem/observation-category|laboratory",
+		"code:in=http://example.org/ValueSet/vs-1", "subject.name=x", "_id=a,b", "status=final&_tag=a%20b",
+	} {
+		t.Run("accepts "+f, func(t *testing.T) {
+			sc := smartscope.Parse("patient/Observation.rs?" + f)
+			assert.Equal(t, smartscope.ResourceV2, sc.Kind)
+			assert.Equal(t, f, sc.Filter)
+		})
+	}
+	for _, f := range []string{
+		"a=b;c", "a=b'", "a=<script>", "a=b+c", "a=b=c", "a=b%zz", "a=b%2", "a=b#c", "a=b?c", "a=b&&c=d",
+		"&a=b", "a=b&", "=b", "a=", "a", "a b=c", "a$=b", "a=(b)", "a=b!", "a=b*", "a=b@c",
+	} {
+		t.Run("refuses "+f, func(t *testing.T) {
+			assert.Equal(t, smartscope.Unknown, smartscope.Parse("patient/Observation.rs?"+f).Kind)
+		})
+	}
+}
+
+func TestTheGrantedStringSplitsIntoExactlyTheGrantedScopes(t *testing.T) {
+	in := []string{
+		"openid", "patient/*.rs?a=b\vsystem/*.cruds", "user/Observation.rs", "patient/*.rs?a=b\u00a0system/*.cruds",
+		"user/*.rs?x=1\u2028system/*.cruds", "patient/Observation.rs?category=laboratory",
+	}
+	for _, v := range []smartscope.Version{smartscope.V1, smartscope.V2} {
+		sel := smartscope.Granted(in, v, withPatient)
+		for _, s := range strings.FieldsFunc(sel.Scope, unicode.IsSpace) {
+			assert.NotEqual(t, "system/*.cruds", s, "no scope is smuggled in (%s)", v)
+			assert.NotEqual(t, smartscope.Unknown, smartscope.Parse(s).Kind, "every part is a granted scope (%s)", v)
+		}
+	}
+	sel := smartscope.Granted(in, smartscope.V2, withPatient)
+	assert.Equal(t, []string{"openid", "user/Observation.rs", "patient/Observation.rs?category=laboratory"}, strings.FieldsFunc(sel.Scope, unicode.IsSpace))
 }
 
 func TestParseVersion(t *testing.T) {
@@ -113,13 +189,18 @@ func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		"patient/Observation.read", "user/*.*", "system/*.cruds", "patient/Observation.rs?category=laboratory",
 		"launch/patient", "openid", "patient/Observation.sr", "patient/.rs", "a/b.c?d=e&f=g", "",
+		"patient/*.rs?a=b\vsystem/*.cruds", "user/*.rs?a=b\u00a0system/*.cruds", "user/*.rs?a=b\u2028user/*.cruds",
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		sc := smartscope.Parse(s)
 		for _, v := range []smartscope.Version{smartscope.V1, smartscope.V2} {
-			got, resource := smartscope.Granted([]string{s}, v)
+			sel := smartscope.Granted([]string{s}, v, withPatient)
+			got, resource := sel.Scope, sel.Resource
+			if parts := strings.FieldsFunc(got, unicode.IsSpace); got != "" && (len(parts) != 1 || parts[0] != got) {
+				t.Fatalf("%q granted as %q, which splits into %q", s, got, parts)
+			}
 			if sc.Kind == smartscope.Unknown && got != "" {
 				t.Fatalf("unknown scope %q granted as %q", s, got)
 			}
@@ -132,7 +213,8 @@ func FuzzParse(f *testing.F) {
 			if got != "" {
 				// What is granted never grants more than what was asked.
 				g := smartscope.Parse(got)
-				if g.Perms&^sc.Perms != 0 || g.Compartment != sc.Compartment || g.Resource != sc.Resource {
+				// A filter narrows: dropping or changing it would widen the grant.
+				if g.Perms&^sc.Perms != 0 || g.Compartment != sc.Compartment || g.Resource != sc.Resource || g.Filter != sc.Filter {
 					t.Fatalf("%q widened to %q", s, got)
 				}
 			}

@@ -299,6 +299,47 @@ func TestNameClash(t *testing.T) {
 		_, err := e.run(e.fullEvent())
 		var clash *reconcile.NameClashError
 		require.True(t, errors.As(err, &clash), "got %v", err)
+		assert.Nil(t, clash.Leftover, "another stack name is not this stack's leftover")
+		assert.NotContains(t, err.Error(), "leftover")
+	})
+
+	t.Run("a server left by a failed earlier deployment of a stack with this name says so, names it and its apps, and how to delete them", func(t *testing.T) {
+		e := newEnv(t, fakeokta.Options{})
+		ev := e.fullEvent()
+		// The first deployment's stack: same name, another stack id (deleted
+		// after ROLLBACK_COMPLETE), same logical id.
+		earlier := reconcile.Owner{StackID: "arn:aws:cloudformation:us-east-1:123456789012:stack/smart-healthlake/0d6c1b20-7e40-11ef-8a1e-0a8c3f5e1d00",
+			LogicalID: ev.LogicalResourceID}
+		require.NotEqual(t, earlier.StackID, ev.StackID)
+		id := e.okta.AddAuthorizationServer("smart-healthlake", earlier.Describe("SMART on FHIR for the HealthLake data store"), "api://left")
+		app := e.okta.AddApp("smart-healthlake confidential client", map[string]any{"managedBy": "smart-healthlake",
+			"owner": earlier.Tag(), "authorizationServerId": id, "smartClient": "confidential"})
+		e.okta.AddApp("someone else's", map[string]any{"managedBy": "smart-healthlake", "owner": "cfn-0000000000000000"})
+		_, err := e.run(ev)
+		var clash *reconcile.NameClashError
+		require.True(t, errors.As(err, &clash), "got %v", err)
+		require.NotNil(t, clash.Leftover)
+		assert.Equal(t, []string{app}, clash.Leftover.AppIDs)
+		msg := err.Error()
+		assert.Contains(t, msg, "leftover of a failed earlier deployment of this stack")
+		assert.Contains(t, msg, "earlier CloudFormation stack named smart-healthlake")
+		assert.Contains(t, msg, "Security > API > Authorization Servers: deactivate "+id+", then delete it")
+		assert.Contains(t, msg, "its apps "+app+" under Applications > Applications")
+		assert.Contains(t, msg, "another AWS account or region", "the marker cannot tell those apart")
+		assert.Empty(t, e.writes(), "the leftover is neither adopted nor removed")
+		_, ok := e.okta.AuthorizationServer(id)
+		assert.True(t, ok)
+	})
+
+	t.Run("another resource of a stack with this name is a plain clash", func(t *testing.T) {
+		e := newEnv(t, fakeokta.Options{})
+		ev := e.fullEvent()
+		sibling := reconcile.Owner{StackID: ev.StackID, LogicalID: "OtherAuthServer"}
+		e.okta.AddAuthorizationServer("smart-healthlake", sibling.Describe("x"), "api://other")
+		_, err := e.run(ev)
+		var clash *reconcile.NameClashError
+		require.True(t, errors.As(err, &clash), "got %v", err)
+		assert.Nil(t, clash.Leftover)
 	})
 
 	t.Run("a server carrying this resource's own marker (an interrupted create) is continued", func(t *testing.T) {

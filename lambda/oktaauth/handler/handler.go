@@ -201,11 +201,19 @@ func (h *Handler) handleServer(ctx context.Context, log *slog.Logger, event cust
 		return respond(spec, res)
 
 	case customresource.Update:
-		spec, err := smartcatalog.Parse(props)
+		// ParseUpdate, not Parse: a claim name Okta reserves that the
+		// deployed properties already have is kept, or this Update and its
+		// rollback would both fail (see smartcatalog.ParseUpdate).
+		oldProps := customresource.Properties(event.OldResourceProperties)
+		spec, kept, err := smartcatalog.ParseUpdate(props, oldProps)
 		if err != nil {
 			return customresource.OnEventResponse{}, err
 		}
-		old, err := smartcatalog.Parse(customresource.Properties(event.OldResourceProperties))
+		if len(kept) > 0 {
+			log.WarnContext(ctx, "keeping claim names Okta reserves because the deployed properties have them; "+
+				"rename these claims: a new deployment refuses them", "claims", kept)
+		}
+		old, _, err := smartcatalog.ParseUpdate(oldProps, oldProps)
 		if err != nil {
 			// Old shapes can stop parsing after a handler change; the old spec
 			// only decides whether the secret must be rewritten, so write it.

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/handler"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/smartcatalog"
@@ -409,4 +410,67 @@ func TestUpdateToAnotherOktaOrgCreatesAReplacement(t *testing.T) {
 	assert.NotEqual(t, resp.PhysicalResourceID, out.PhysicalResourceID)
 	assert.Len(t, other.AuthorizationServers(), 1)
 	assert.Len(t, e.okta.AuthorizationServers(), 1, "the old org is cleaned up by the Delete CloudFormation sends next")
+}
+
+// A stack deployed before a claim name was added to the reserved list keeps
+// working: its Updates and their rollbacks accept the name it already has,
+// only a name it did not have is refused, and its Delete never looks.
+func TestAStackWithAClaimNameReservedSinceItWasDeployed(t *testing.T) {
+	e := newEnv(t, fakeokta.Options{})
+	create := e.fullEvent()
+	resp, err := e.run(create)
+	require.NoError(t, err)
+	serverID := resp.PhysicalResourceID
+	// As deployed: a RESOURCE claim named role, made when nothing refused it.
+	e.okta.AddClaim(serverID, fakeokta.Claim{Name: "role", ClaimType: "RESOURCE", ValueType: "EXPRESSION",
+		Value: "user.title", AlwaysIncludeInToken: true})
+	deployed := cloneProps(create.ResourceProperties)
+	deployed["ExtraClaims"] = `[{"name":"role","value":"user.title","claimType":"RESOURCE"}]`
+	update := func(old, props map[string]any) customresource.Event {
+		ev := create
+		ev.RequestType = customresource.Update
+		ev.PhysicalResourceID = serverID
+		ev.OldResourceProperties, ev.ResourceProperties = old, props
+		return ev
+	}
+	changed := cloneProps(deployed)
+	changed["AccessTokenLifetimeMinutes"] = "15"
+
+	t.Run("an update that keeps the claim succeeds and warns", func(t *testing.T) {
+		_, err := e.run(update(deployed, changed))
+		require.NoError(t, err)
+		as, _ := e.okta.AuthorizationServer(serverID)
+		_, ok := as.Claim("role", "RESOURCE")
+		assert.True(t, ok, "the claim is kept")
+		assert.Contains(t, e.logs.String(), "keeping claim names Okta reserves")
+		assert.Contains(t, e.logs.String(), "RESOURCE role")
+	})
+	t.Run("the rollback of an update, back to the deployed properties, succeeds", func(t *testing.T) {
+		_, err := e.run(update(changed, deployed))
+		require.NoError(t, err)
+	})
+	t.Run("an update that adds another reserved name is refused naming it", func(t *testing.T) {
+		more := cloneProps(deployed)
+		more["ExtraClaims"] = `[{"name":"role","value":"user.title","claimType":"RESOURCE"},` +
+			`{"name":"permissions","value":"user.x","claimType":"RESOURCE"}]`
+		_, err := e.run(update(deployed, more))
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "ExtraClaims[1].name")
+		assert.Contains(t, err.Error(), "reserved by Okta")
+	})
+	t.Run("a create with the name is refused", func(t *testing.T) {
+		ev := create
+		ev.ResourceProperties = deployed
+		_, err := e.run(ev)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "reserved by Okta")
+	})
+	t.Run("the delete removes the server", func(t *testing.T) {
+		ev := deleteEvent(create, serverID)
+		ev.ResourceProperties = deployed
+		_, err := e.run(ev)
+		require.NoError(t, err)
+		_, ok := e.okta.AuthorizationServer(serverID)
+		assert.False(t, ok)
+	})
 }

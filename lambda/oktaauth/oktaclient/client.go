@@ -1,7 +1,8 @@
 // Package oktaclient builds the okta-sdk-golang/v2 management client the Okta
 // custom resource uses: credentials from Secrets Manager, no cache, bounded
 // timeouts, 429s retried by the SDK until X-Rate-Limit-Reset and 5xx retried by
-// RetryTransport. A service app's credentials are handled by this package's
+// RetryTransport, which also keeps the SDK from sending a request cut off by
+// an EOF again (a create could be made twice; see hideEOF). A service app's credentials are handled by this package's
 // own transport, which obtains the access token and speaks DPoP (RFC 9449)
 // when the app requires it, since the SDK cannot (see serviceapp.go).
 //
@@ -125,15 +126,18 @@ func New(ctx context.Context, orgURL string, creds Credentials, opts Options) (*
 		if err != nil {
 			return nil, fmt.Errorf("okta private key: %w", err)
 		}
-		// Token requests get their own copy of the retry layer; management
-		// calls are signed under the retry layer, so that each attempt carries
-		// a fresh DPoP proof (Okta refuses a proof's jti a second time).
-		tokenRetry := retry
-		auth, err := newServiceAppAuth(base, &tokenRetry, orgURL, creds, signer)
+		// Token requests get their own copy of the retry layer. Both token
+		// requests and management calls are signed under the retry layer, so
+		// that each attempt carries a fresh client assertion and DPoP proof
+		// (Okta refuses an assertion's or a proof's jti a second time).
+		auth, err := newServiceAppAuth(base, retry, orgURL, creds, signer)
 		if err != nil {
 			return nil, err
 		}
 		retry.Next = auth
+		// The token is obtained above the management retry layer, on the
+		// call's own time (see tokenFirst).
+		httpClient.Transport = &tokenFirst{auth: auth, next: &retry}
 		// The SDK runs in its static Bearer mode with a placeholder; auth
 		// obtains the real token (DPoP-bound when the app requires it) and
 		// sets the Authorization and DPoP headers. See serviceapp.go.

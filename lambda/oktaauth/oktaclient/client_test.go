@@ -2,11 +2,13 @@ package oktaclient_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -274,5 +276,78 @@ func TestTheAttemptTimeoutIsPerAttempt(t *testing.T) {
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "attempt timed out")
 		assert.Equal(t, int32(1), calls.Load())
+	})
+}
+
+// eofAfter carries requests to the fake and, for those matching method and
+// path, drops the answer and returns io.EOF (up to n times; -1 for always):
+// the connection ended after Okta had carried the request out.
+type eofAfter struct {
+	method, path string
+	n            int
+	mu           sync.Mutex
+	calls        int
+}
+
+func (e *eofAfter) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err != nil || r.Method != e.method || r.URL.Path != e.path {
+		return resp, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.calls++
+	if e.n == 0 {
+		return resp, nil
+	}
+	if e.n > 0 {
+		e.n--
+	}
+	_ = resp.Body.Close()
+	return nil, io.EOF
+}
+
+// okta-sdk-golang v2 sends any request cut off by an EOF again, at once and
+// without limit (requestExecutor.go doWithRetries); New's client does not.
+func TestAConnectionEndingInEOFIsNotResentByTheSDK(t *testing.T) {
+	t.Run("a create is sent once and fails, so that no duplicate is made", func(t *testing.T) {
+		fake := fakeokta.New(t, fakeokta.Options{})
+		tr := &eofAfter{method: "POST", path: "/api/v1/authorizationServers", n: 1}
+		opts := fastOptions()
+		opts.Transport = tr
+		c, err := oktaclient.New(context.Background(), fake.URL, oktaclient.Credentials{APIToken: fakeokta.DefaultAPIToken}, opts)
+		require.NoError(t, err)
+		_, _, err = c.AuthorizationServer.CreateAuthorizationServer(context.Background(),
+			okta.AuthorizationServer{Name: "once", Audiences: []string{"api://once"}})
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "not sent again")
+		assert.False(t, errors.Is(err, io.EOF), "an EOF would make the SDK send it again")
+		assert.Len(t, fake.RequestsMatching("POST", "/api/v1/authorizationServers"), 1)
+		assert.Len(t, fake.AuthorizationServers(), 1, "Okta made it once; the caller's cleanup finds it")
+	})
+	t.Run("a read is retried by the retry layer and succeeds", func(t *testing.T) {
+		fake := fakeokta.New(t, fakeokta.Options{})
+		tr := &eofAfter{method: "GET", path: "/api/v1/apps", n: 2}
+		opts := fastOptions()
+		opts.Transport = tr
+		c, err := oktaclient.New(context.Background(), fake.URL, oktaclient.Credentials{APIToken: fakeokta.DefaultAPIToken}, opts)
+		require.NoError(t, err)
+		_, _, err = c.Application.ListApplications(context.Background(), nil)
+		require.NoError(t, err)
+		assert.Equal(t, 3, tr.calls)
+	})
+	t.Run("a read that keeps ending in EOF stops after the retry layer's attempts", func(t *testing.T) {
+		fake := fakeokta.New(t, fakeokta.Options{})
+		tr := &eofAfter{method: "GET", path: "/api/v1/apps", n: -1}
+		opts := fastOptions()
+		opts.Transport = tr
+		opts.Retry.MaxAttempts = 3
+		opts.RequestTimeout = 2 * time.Second // bounds the SDK's own loop if it ran
+		c, err := oktaclient.New(context.Background(), fake.URL, oktaclient.Credentials{APIToken: fakeokta.DefaultAPIToken}, opts)
+		require.NoError(t, err)
+		_, _, err = c.Application.ListApplications(context.Background(), nil)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "after 3 attempts")
+		assert.Equal(t, 3, tr.calls)
 	})
 }

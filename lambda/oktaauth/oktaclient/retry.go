@@ -17,7 +17,8 @@ import (
 // errors (5xx) with capped exponential backoff and jitter.
 //
 // okta-sdk-golang/v2 retries only HTTP 429 (waiting until X-Rate-Limit-Reset) and
-// io.EOF; a 500/502/503/504 reaches the caller at once. This transport sits under
+// io.EOF; a 500/502/503/504 reaches the caller at once. Its EOF retry is
+// switched off by this transport (see hideEOF). This transport sits under
 // the SDK, so the SDK's 429 handling keeps working on top of it: a 429 passes
 // through untouched.
 //
@@ -69,14 +70,9 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 	// The body is read once and replayed: a retry needs the same bytes again and
 	// the SDK's bodies are small JSON documents.
-	var body []byte
-	if req.Body != nil && req.Body != http.NoBody {
-		var err error
-		body, err = io.ReadAll(req.Body)
-		_ = req.Body.Close()
-		if err != nil {
-			return nil, fmt.Errorf("reading request body: %w", err)
-		}
+	body, err := readBody(req)
+	if err != nil {
+		return nil, err
 	}
 
 	ctx := req.Context()
@@ -108,7 +104,7 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			} else {
 				cancel()
 			}
-			return resp, err
+			return resp, hideEOF(req, attempt, err)
 		}
 		wait := t.delay(attempt, resp)
 		if resp != nil {
@@ -187,6 +183,40 @@ func (t *RetryTransport) delay(attempt int, resp *http.Response) time.Duration {
 	return half + time.Duration(rand.Int64N(int64(half)+1))
 }
 
+// hideEOF keeps okta-sdk-golang v2 from sending a request again when its
+// connection ended before the answer (io.EOF). The SDK's doWithRetries
+// (okta/requestExecutor.go, "retry on EOF errors") repeats any request whose
+// error Is io.EOF, creates included, at once and with no limit but the
+// request timeout: its oktaBackoff counts only 429s, and no option of the SDK
+// changes that (the rate-limit options bound 429 retries only). A create that
+// Okta carried out before the connection ended would be made twice. So the
+// error this transport finally returns never matches io.EOF: a repeatable
+// request has had this transport's own bounded retries, and a create surfaces
+// as a failure that the reconciler's cleanup handles (it finds what was made
+// by name and ownership marker).
+func hideEOF(req *http.Request, attempts int, err error) error {
+	if err == nil || !errors.Is(err, io.EOF) {
+		return err
+	}
+	return &connectionEndedError{method: req.Method, path: req.URL.Path, attempts: attempts, cause: err.Error()}
+}
+
+// connectionEndedError is a request whose connection ended before Okta's
+// answer. It deliberately does not unwrap to io.EOF (see hideEOF).
+type connectionEndedError struct {
+	method, path string
+	attempts     int
+	cause        string
+}
+
+func (e *connectionEndedError) Error() string {
+	what := "not sent again: Okta may have carried it out"
+	if e.attempts > 1 {
+		what = fmt.Sprintf("after %d attempts", e.attempts)
+	}
+	return fmt.Sprintf("%s %s: the connection ended before Okta answered (%s): %s", e.method, e.path, what, e.cause)
+}
+
 // attemptTimeoutError is one attempt running out of its AttemptTimeout.
 type attemptTimeoutError struct {
 	timeout time.Duration
@@ -210,4 +240,19 @@ func (c *cancelOnClose) Close() error {
 	err := c.ReadCloser.Close()
 	c.cancel()
 	return err
+}
+
+// readBody reads and closes req's body, so a transport that sends the request
+// more than once can replay the same bytes; the SDK's bodies are small JSON
+// documents. A request without a body gives nil.
+func readBody(req *http.Request) ([]byte, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return nil, nil
+	}
+	body, err := io.ReadAll(req.Body)
+	_ = req.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("reading request body: %w", err)
+	}
+	return body, nil
 }

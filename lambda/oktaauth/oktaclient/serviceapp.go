@@ -34,6 +34,9 @@ import (
 // and serviceAppAuth, a RoundTripper under the retry layer, replaces the
 // Authorization header of every attempt with a real token it obtains, caches
 // and proves possession of itself, so a retried attempt carries a fresh proof.
+// The token itself is obtained above the retry layer (tokenFirst), by token
+// requests that have a retry layer of their own and are signed afresh for
+// every attempt (signedTokenAttempt).
 // The SDK never sees the token, the assertion or the key.
 
 // sdkPlaceholderToken is what the SDK is configured to send in Bearer mode. It
@@ -60,14 +63,17 @@ var dpopKey = sync.OnceValues(func() (*ecdsa.PrivateKey, error) {
 // client assertion (RFC 7523 §2.2; Okta: "Implement OAuth for Okta with a
 // service app"), DPoP-bound when the app requires it.
 type serviceAppAuth struct {
-	next      http.RoundTripper // carries management calls (under the retry layer)
-	tokenNext http.RoundTripper // carries token requests (a retry layer of their own)
-	tokenURL  string            // {org}/oauth2/v1/token
-	clientID  string
-	scope     string
-	assertion jose.Signer // RS256 with the app's registered key
-	proof     jose.Signer // ES256 with the container's DPoP key, jwk embedded, typ dpop+jwt
-	now       func() time.Time
+	next http.RoundTripper // carries management calls (under the retry layer)
+	// tokenRetry is the retry layer of the token requests; its Next carries
+	// them. Each token request gets a copy whose Next signs every attempt
+	// afresh (see tokenRequest).
+	tokenRetry RetryTransport
+	tokenURL   string // {org}/oauth2/v1/token
+	clientID   string
+	scope      string
+	assertion  jose.Signer // RS256 with the app's registered key
+	proof      jose.Signer // ES256 with the container's DPoP key, jwk embedded, typ dpop+jwt
+	now        func() time.Time
 
 	mu        sync.Mutex
 	token     string
@@ -86,7 +92,7 @@ type serviceAppAuth struct {
 	asNonce, rsNonce string
 }
 
-func newServiceAppAuth(next, tokenNext http.RoundTripper, orgURL string, creds Credentials, assertion jose.Signer) (*serviceAppAuth, error) {
+func newServiceAppAuth(next http.RoundTripper, tokenRetry RetryTransport, orgURL string, creds Credentials, assertion jose.Signer) (*serviceAppAuth, error) {
 	key, err := dpopKey()
 	if err != nil {
 		return nil, fmt.Errorf("generating the DPoP key: %w", err)
@@ -102,8 +108,41 @@ func newServiceAppAuth(next, tokenNext http.RoundTripper, orgURL string, creds C
 	if len(scopes) == 0 {
 		scopes = DefaultScopes
 	}
-	return &serviceAppAuth{next: next, tokenNext: tokenNext, tokenURL: orgURL + "/oauth2/v1/token", clientID: creds.ClientID,
+	return &serviceAppAuth{next: next, tokenRetry: tokenRetry, tokenURL: orgURL + "/oauth2/v1/token", clientID: creds.ClientID,
 		scope: strings.Join(scopes, " "), assertion: assertion, proof: proof, now: time.Now}, nil
+}
+
+// tokenFirst makes sure the service app has a token before a management call
+// enters its retry layer. The token request has a retry layer and attempt
+// deadlines of its own; run inside a management attempt it would spend that
+// attempt's time, and an attempt timeout would end both, leaving a create
+// (which the management layer does not repeat) failed. A refusal (TokenError)
+// is final: above the management layer it is not repeated there. serviceAppAuth
+// fetches a token itself only for a request that did not come through here.
+type tokenFirst struct {
+	auth *serviceAppAuth
+	next http.RoundTripper
+}
+
+// callToken is the token tokenFirst obtained for one call, carried to
+// serviceAppAuth in the request's context (the retry layer's attempts derive
+// theirs from it), so that every attempt of the call uses it, even one that
+// lives less than tokenRefreshMargin.
+type callToken struct{ token, tokenType string }
+
+type callTokenKey struct{}
+
+// RoundTrip implements http.RoundTripper.
+func (t *tokenFirst) RoundTrip(req *http.Request) (*http.Response, error) {
+	token, tokenType, _, err := t.auth.currentToken(req.Context())
+	if err != nil {
+		if req.Body != nil {
+			_ = req.Body.Close()
+		}
+		return nil, err
+	}
+	ctx := context.WithValue(req.Context(), callTokenKey{}, callToken{token: token, tokenType: tokenType})
+	return t.next.RoundTrip(req.WithContext(ctx))
 }
 
 // TokenError is a refusal from Okta's token endpoint: its OAuth error code and
@@ -127,18 +166,13 @@ func (a *serviceAppAuth) RoundTrip(req *http.Request) (*http.Response, error) {
 	if got := req.Header.Get("Authorization"); got != "Bearer "+sdkPlaceholderToken {
 		return nil, errors.New("oktaclient: refusing a request not prepared by the okta client (unexpected Authorization header)")
 	}
-	var body []byte
-	if req.Body != nil && req.Body != http.NoBody {
-		var err error
-		body, err = io.ReadAll(req.Body)
-		_ = req.Body.Close()
-		if err != nil {
-			return nil, fmt.Errorf("reading request body: %w", err)
-		}
+	body, err := readBody(req)
+	if err != nil {
+		return nil, err
 	}
 	ctx := req.Context()
 	for attempt := 1; ; attempt++ {
-		token, tokenType, nonce, err := a.currentToken(ctx)
+		token, tokenType, nonce, err := a.tokenFor(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -192,6 +226,26 @@ func dpopChallenge(values []string, code string) bool {
 	return false
 }
 
+// tokenFor is the call's token (callToken) when tokenFirst has set one, else
+// currentToken's, with the nonce for the proof.
+func (a *serviceAppAuth) tokenFor(ctx context.Context) (token, tokenType, nonce string, err error) {
+	c, ok := ctx.Value(callTokenKey{}).(callToken)
+	if !ok {
+		return a.currentToken(ctx)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return c.token, c.tokenType, a.nonce(), nil
+}
+
+// nonce is the nonce for a management call's proof. Callers hold a.mu.
+func (a *serviceAppAuth) nonce() string {
+	if a.rsNonce != "" {
+		return a.rsNonce
+	}
+	return a.asNonce
+}
+
 // currentToken returns the cached token or fetches one, with the nonce for
 // the proof: the management API's own once it has asked for one, else the
 // token endpoint's (okta-sdk-golang v5 sends that one to the management API;
@@ -204,11 +258,7 @@ func (a *serviceAppAuth) currentToken(ctx context.Context) (token, tokenType, no
 			return "", "", "", err
 		}
 	}
-	nonce = a.rsNonce
-	if nonce == "" {
-		nonce = a.asNonce
-	}
-	return a.token, a.tokenType, nonce, nil
+	return a.token, a.tokenType, a.nonce(), nil
 }
 
 // fetchToken runs the token request: without a proof first, then with one if
@@ -269,16 +319,21 @@ func (a *serviceAppAuth) store(tok *tokenResponse) error {
 // tokenRequest sends one token request. The parameters go in the form body
 // (RFC 6749 §4.4.2, RFC 7523 §2.2), not in the URL as the SDK does, so a
 // transport error quoting the URL cannot carry the assertion.
+//
+// The request passes through the retry layer unsigned: every attempt is
+// signed below it (signedTokenAttempt) with a new client assertion and, when
+// DPoP is on, a new proof. A retried attempt must not repeat them: Okta
+// refuses an assertion's jti the second time ("The client_assertion token has
+// already been used"; Okta, "Build a JWT for client authentication": a jti is
+// used only once) and RFC 9449 §11.1 has the server refuse a proof's jti it
+// has seen, and a request that failed with a 5xx or ran out of time may well
+// have reached Okta. The retry would then end as invalid_client, reported as
+// a wrong key.
 func (a *serviceAppAuth) tokenRequest(ctx context.Context) (*tokenResponse, int, *TokenError, string, error) {
-	assertion, err := a.newAssertion()
-	if err != nil {
-		return nil, 0, nil, "", err
-	}
 	form := url.Values{
 		"grant_type":            {"client_credentials"},
 		"scope":                 {a.scope},
 		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
-		"client_assertion":      {assertion},
 	}
 	body := form.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.tokenURL, strings.NewReader(body))
@@ -287,15 +342,9 @@ func (a *serviceAppAuth) tokenRequest(ctx context.Context) (*tokenResponse, int,
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if a.useDPoP {
-		u, _ := url.Parse(a.tokenURL)
-		proof, err := a.newProof(http.MethodPost, u, a.asNonce, "")
-		if err != nil {
-			return nil, 0, nil, "", err
-		}
-		req.Header.Set("DPoP", proof)
-	}
-	resp, err := a.tokenNext.RoundTrip(req)
+	retry := a.tokenRetry
+	retry.Next = &signedTokenAttempt{auth: a, next: a.tokenRetry.Next, dpop: a.useDPoP, nonce: a.asNonce}
+	resp, err := retry.RoundTrip(req)
 	if err != nil {
 		return nil, 0, nil, "", fmt.Errorf("okta token request: %w", RedactError(err))
 	}
@@ -328,9 +377,54 @@ func (a *serviceAppAuth) tokenRequest(ctx context.Context) (*tokenResponse, int,
 	return nil, resp.StatusCode, te, resp.Header.Get("DPoP-Nonce"), nil
 }
 
+// signedTokenAttempt signs one attempt of a token request, under the retry
+// layer: it adds a new client assertion to the form and, when dpop is set, a
+// new DPoP proof with the token endpoint's nonce.
+type signedTokenAttempt struct {
+	auth  *serviceAppAuth
+	next  http.RoundTripper // nil: http.DefaultTransport
+	dpop  bool
+	nonce string
+}
+
+// RoundTrip implements http.RoundTripper.
+func (s *signedTokenAttempt) RoundTrip(req *http.Request) (*http.Response, error) {
+	body, err := readBody(req)
+	if err != nil {
+		return nil, err
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, fmt.Errorf("okta token request: the form does not parse: %w", err)
+	}
+	assertion, err := s.auth.newAssertion()
+	if err != nil {
+		return nil, err
+	}
+	form.Set("client_assertion", assertion)
+	signed := form.Encode()
+	try := req.Clone(req.Context())
+	try.Body = io.NopCloser(strings.NewReader(signed))
+	try.ContentLength = int64(len(signed))
+	try.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(signed)), nil }
+	try.Header.Del("DPoP")
+	if s.dpop {
+		proof, err := s.auth.newProof(http.MethodPost, req.URL, s.nonce, "")
+		if err != nil {
+			return nil, err
+		}
+		try.Header.Set("DPoP", proof)
+	}
+	next := s.next
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	return next.RoundTrip(try)
+}
+
 // newAssertion signs a fresh private_key_jwt client assertion: iss and sub the
 // client id, aud the token endpoint, a short exp and a unique jti (Okta: "Build
-// a JWT for client authentication"; RFC 7523 §3). A new one per request, since
+// a JWT for client authentication"; RFC 7523 §3). A new one per attempt, since
 // Okta rejects a reused jti.
 func (a *serviceAppAuth) newAssertion() (string, error) {
 	now := a.now()

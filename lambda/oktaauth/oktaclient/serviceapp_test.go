@@ -11,10 +11,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/go-jose/go-jose/v3/jwt"
 	"github.com/okta/okta-sdk-golang/v2/okta"
@@ -307,4 +309,181 @@ func TestRetriedCallsCarryFreshProofs(t *testing.T) {
 		jtis[p.JTI] = true
 	}
 	assert.Len(t, jtis, 3, "one proof per attempt")
+}
+
+// tokenAttempts records, under the retry layer, the jtis of every token
+// request's client assertion and DPoP proof.
+type tokenAttempts struct {
+	mu         sync.Mutex
+	assertions []string
+	proofs     []string
+	next       http.RoundTripper
+}
+
+func (ta *tokenAttempts) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Path == "/oauth2/v1/token" {
+		raw, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		r.Body = io.NopCloser(strings.NewReader(string(raw)))
+		form, err := url.ParseQuery(string(raw))
+		if err != nil {
+			return nil, err
+		}
+		ta.mu.Lock()
+		ta.assertions = append(ta.assertions, jwtID(form.Get("client_assertion")))
+		if p := r.Header.Get("DPoP"); p != "" {
+			ta.proofs = append(ta.proofs, jwtID(p))
+		}
+		ta.mu.Unlock()
+	}
+	if ta.next != nil {
+		return ta.next.RoundTrip(r)
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// jwtID is a JWT's jti, read without verification ("" if it is not a JWT).
+func jwtID(s string) string {
+	tok, err := jwt.ParseSigned(s)
+	if err != nil {
+		return ""
+	}
+	var c struct {
+		ID string `json:"jti"`
+	}
+	if tok.UnsafeClaimsWithoutVerification(&c) != nil {
+		return ""
+	}
+	return c.ID
+}
+
+func distinct(t *testing.T, jtis []string) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, j := range jtis {
+		require.NotEmpty(t, j)
+		assert.False(t, seen[j], "jti %s sent twice", j)
+		seen[j] = true
+	}
+}
+
+// Okta refuses a client assertion's jti the second time ("The client_assertion
+// token has already been used") and RFC 9449 §11.1 has it refuse a proof's: a
+// token request retried after a 5xx or a timed-out attempt, which Okta may
+// have seen, must be signed anew.
+func TestRetriedTokenRequestsAreSignedAfresh(t *testing.T) {
+	t.Run("a 500 on the first token request is retried with a new assertion and the call succeeds", func(t *testing.T) {
+		fake := fakeokta.New(t, fakeokta.Options{})
+		creds := serviceAppCredentials(t, fake, fakeokta.ServiceApp{ClientID: "0oaTokenRetryTest001"})
+		f := fake.Inject(fakeokta.Fault{Method: "POST", Path: "/oauth2/v1/token", Status: http.StatusInternalServerError})
+		ta := &tokenAttempts{}
+		opts := fastOptions()
+		opts.Transport = ta
+		c, err := oktaclient.New(context.Background(), fake.URL, creds, opts)
+		require.NoError(t, err)
+		_, _, err = c.Application.ListApplications(context.Background(), nil)
+		require.NoError(t, err)
+		assert.Equal(t, 1, fake.Fired(f))
+		tokens := fake.RequestsMatching("POST", "/oauth2/v1/token")
+		require.Len(t, tokens, 4, "the faulted attempt, its retry without a proof, the nonce challenge and the token")
+		assert.Equal(t, []string{"E0000009", "invalid_dpop_proof", "use_dpop_nonce", ""},
+			[]string{tokens[0].Error, tokens[1].Error, tokens[2].Error, tokens[3].Error})
+		assert.Len(t, ta.assertions, 4)
+		distinct(t, ta.assertions)
+	})
+	t.Run("a create whose token request first fails with a 503 is carried out once", func(t *testing.T) {
+		// A create is not repeated by the management retry layer, so only
+		// the token request's own retry can save it.
+		fake := fakeokta.New(t, fakeokta.Options{})
+		creds := serviceAppCredentials(t, fake, fakeokta.ServiceApp{ClientID: "0oaTokenRetryTest004"})
+		fake.Inject(fakeokta.Fault{Method: "POST", Path: "/oauth2/v1/token", Status: http.StatusServiceUnavailable})
+		c := newServiceAppClient(t, fake.URL, creds, &wire{})
+		_, _, err := c.AuthorizationServer.CreateAuthorizationServer(context.Background(),
+			okta.AuthorizationServer{Name: "r", Audiences: []string{"api://r"}})
+		require.NoError(t, err, "not invalid_client: the retry carries a new assertion")
+		assert.Len(t, fake.AuthorizationServers(), 1)
+	})
+	t.Run("a 502 on a token request with a proof is retried with a new assertion and a new proof", func(t *testing.T) {
+		fake := fakeokta.New(t, fakeokta.Options{})
+		creds := serviceAppCredentials(t, fake, fakeokta.ServiceApp{ClientID: "0oaTokenRetryTest002"})
+		// The second token request is the first with a proof; the third
+		// carries the nonce.
+		f := fake.Inject(fakeokta.Fault{Method: "POST", Path: "/oauth2/v1/token", After: 1, Times: 2, Status: http.StatusBadGateway})
+		ta := &tokenAttempts{}
+		opts := fastOptions()
+		opts.Transport = ta
+		c, err := oktaclient.New(context.Background(), fake.URL, creds, opts)
+		require.NoError(t, err)
+		_, _, err = c.Application.ListApplications(context.Background(), nil)
+		require.NoError(t, err)
+		assert.Equal(t, 2, fake.Fired(f))
+		assert.Len(t, ta.assertions, 5)
+		distinct(t, ta.assertions)
+		assert.Len(t, ta.proofs, 4)
+		distinct(t, ta.proofs)
+	})
+	t.Run("a token attempt that runs out of time after Okta has seen it is retried with new jtis", func(t *testing.T) {
+		fake := fakeokta.New(t, fakeokta.Options{})
+		creds := serviceAppCredentials(t, fake, fakeokta.ServiceApp{ClientID: "0oaTokenRetryTest003"})
+		var tokenCalls atomic.Int32
+		ta := &tokenAttempts{next: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			resp, err := http.DefaultTransport.RoundTrip(r)
+			if r.URL.Path == "/oauth2/v1/token" && tokenCalls.Add(1) == 2 && err == nil {
+				// Okta has carried the request out; its answer never comes.
+				_ = resp.Body.Close()
+				<-r.Context().Done()
+				return nil, r.Context().Err()
+			}
+			return resp, err
+		})}
+		opts := fastOptions()
+		opts.Transport = ta
+		opts.AttemptTimeout = 300 * time.Millisecond
+		c, err := oktaclient.New(context.Background(), fake.URL, creds, opts)
+		require.NoError(t, err)
+		_, _, err = c.Application.ListApplications(context.Background(), nil)
+		require.NoError(t, err)
+		assert.Len(t, ta.assertions, 4)
+		distinct(t, ta.assertions)
+		assert.Len(t, ta.proofs, 3)
+		distinct(t, ta.proofs)
+	})
+	t.Run("a create whose token attempt runs out of time is carried out once", func(t *testing.T) {
+		// The token is obtained before the create's attempt starts (tokenFirst):
+		// run inside it, the token's timeout would end the create's attempt too,
+		// and a create is not repeated.
+		fake := fakeokta.New(t, fakeokta.Options{})
+		creds := serviceAppCredentials(t, fake, fakeokta.ServiceApp{ClientID: "0oaTokenRetryTest005"})
+		var tokenCalls atomic.Int32
+		ta := &tokenAttempts{next: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			resp, err := http.DefaultTransport.RoundTrip(r)
+			if r.URL.Path == "/oauth2/v1/token" && tokenCalls.Add(1) == 1 && err == nil {
+				_ = resp.Body.Close()
+				<-r.Context().Done()
+				return nil, r.Context().Err()
+			}
+			return resp, err
+		})}
+		opts := fastOptions()
+		opts.Transport = ta
+		opts.AttemptTimeout = 300 * time.Millisecond
+		c, err := oktaclient.New(context.Background(), fake.URL, creds, opts)
+		require.NoError(t, err)
+		_, _, err = c.AuthorizationServer.CreateAuthorizationServer(context.Background(),
+			okta.AuthorizationServer{Name: "slow", Audiences: []string{"api://slow"}})
+		require.NoError(t, err)
+		assert.Len(t, fake.RequestsMatching("POST", "/api/v1/authorizationServers"), 1)
+		distinct(t, ta.assertions)
+	})
+	t.Run("a refused assertion is not repeated by the management call's retries", func(t *testing.T) {
+		fake := fakeokta.New(t, fakeokta.Options{})
+		creds := serviceAppCredentials(t, nil, fakeokta.ServiceApp{ClientID: "0oaTokenRetryTest006"}) // not registered
+		c := newServiceAppClient(t, fake.URL, creds, &wire{})
+		_, _, err := c.Application.ListApplications(context.Background(), nil)
+		var te *oktaclient.TokenError
+		require.ErrorAs(t, err, &te)
+		assert.Len(t, fake.RequestsMatching("POST", "/oauth2/v1/token"), 1, "a 401 invalid_client is final")
+	})
 }

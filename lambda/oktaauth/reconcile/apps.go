@@ -38,6 +38,11 @@ type ownedApp struct {
 // ownApps lists the OIDC apps whose profile carries this owner's tag and one of
 // the server ids (any server when serverIDs is nil), oldest first.
 func (r *Reconciler) ownApps(ctx context.Context, owner Owner, serverIDs []string) ([]ownedApp, error) {
+	return r.appsTagged(ctx, owner.Tag(), serverIDs)
+}
+
+// appsTagged is ownApps for the owner whose Tag is tag.
+func (r *Reconciler) appsTagged(ctx context.Context, tag string, serverIDs []string) ([]ownedApp, error) {
 	apps, resp, err := r.Okta.Application.ListApplications(ctx,
 		query.NewQueryParams(query.WithFilter(`name eq "oidc_client"`), query.WithLimit(200)))
 	if err != nil {
@@ -52,7 +57,6 @@ func (r *Reconciler) ownApps(ctx context.Context, owner Owner, serverIDs []strin
 	if all, err = collect(ctx, all, resp, nil); err != nil {
 		return nil, fmt.Errorf("listing OIDC apps: %w", err)
 	}
-	tag := owner.Tag()
 	var out []ownedApp
 	for _, a := range all {
 		p, _ := a.Profile.(map[string]any)

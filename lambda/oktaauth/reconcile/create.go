@@ -34,7 +34,10 @@ const defaultCleanupReserve = 3 * time.Minute
 // server carrying the marker is removed with its apps, and apps carrying the
 // owner's tag whose server is gone are taken over. Nothing without this owner's
 // marker is ever taken over or removed; a server with the wanted name without it
-// is a NameClashError.
+// is a NameClashError. A Create of another stack with the same name (the usual
+// crash is a first deployment that timed out: its stack ends ROLLBACK_COMPLETE,
+// is deleted, and the redeploy has a new stack id) is another owner; its error
+// then says the server is most likely such a leftover and how to delete it.
 func (r *Reconciler) Create(ctx context.Context, spec *smartcatalog.Spec, owner Owner) (*Result, error) {
 	return r.create(ctx, spec, owner, createOptions{})
 }
@@ -114,7 +117,7 @@ func (r *Reconciler) provision(ctx context.Context, spec *smartcatalog.Spec, own
 		switch {
 		case !owner.Owns(x.Description):
 			if x.Name == spec.Server.Name {
-				return nil, nil, &NameClashError{Name: spec.Server.Name, ExistingID: x.Id}
+				return nil, nil, r.nameClash(ctx, x, owner)
 			}
 		case x.Name != spec.Server.Name:
 			leftovers = append(leftovers, x)
@@ -192,10 +195,15 @@ func (r *Reconciler) undoCreate(ctx context.Context, j *journal, owner Owner, op
 		"error", oktaclient.Redact(cause.Error()))
 	err := r.removeMade(cctx, j, owner, opts)
 	if err != nil {
-		r.Log.ErrorContext(ctx, "cleanup after the failed create failed; objects may remain in Okta (the next create of this resource removes them)",
+		r.Log.ErrorContext(ctx, "cleanup after the failed create failed; objects may remain in Okta (the next create in this same stack removes them; a stack deleted and deployed again does not)",
 			"authorizationServerId", j.serverID, "error", oktaclient.Redact(err.Error()))
-		return fmt.Errorf("%w (cleanup of authorization server %q after the failure also failed, objects may remain in Okta until the next create of this resource removes them: %w)",
-			cause, j.name, err)
+		server := fmt.Sprintf("%q", j.name)
+		if j.serverID != "" {
+			server += " (" + j.serverID + ")"
+		}
+		return fmt.Errorf("%w (cleanup of authorization server %s after the failure also failed, objects may remain in Okta: "+
+			"the next create in this same stack removes them, but if the stack is deleted and deployed again, delete them in Okta first: %w)",
+			cause, server, err)
 	}
 	r.Log.InfoContext(ctx, "removed everything the failed create made", "authorizationServerId", j.serverID)
 	return cause
@@ -212,8 +220,9 @@ func (r *Reconciler) removeMade(ctx context.Context, j *journal, owner Owner, op
 	}
 	// Every server of this owner and name is this run's: create removed or took
 	// over all others before it made anything. There can be more than the one
-	// it knows of: a create whose answer was lost (its context ended) may still
-	// have been carried out, and the SDK repeats a request cut off by an EOF.
+	// it knows of: a create whose answer was lost (its context ended, or its
+	// connection, which oktaclient does not let the SDK send again) may still
+	// have been carried out.
 	servers, err := r.serversNamed(ctx, j.name)
 	if err != nil {
 		return err

@@ -125,17 +125,85 @@ type Result struct {
 	ClientIDs map[smartcatalog.ClientKind]string
 }
 
+// ownerNote matches the note Describe appends: the stack name (CloudFormation
+// stack names are letters, digits and hyphens), the logical id (alphanumeric)
+// and the marker.
+var ownerNote = regexp.MustCompile(`\(managed by CloudFormation stack ([A-Za-z][-A-Za-z0-9]*), resource ([A-Za-z0-9]+)\) \[(cfn-[0-9a-f]{16})\]`)
+
+// earlierOwner reports whether description carries the ownership note of
+// another owner with this owner's stack name and logical id, and that owner's
+// tag. A stack deleted and deployed again under the same name has a new stack
+// id, so it is a new owner: the usual case is a first deployment that timed
+// out, which leaves the stack ROLLBACK_COMPLETE (it must be deleted before a
+// redeploy) and, if its cleanup could not run, this server. The marker is a
+// hash, so the stack id, and with it the account and region, cannot be told
+// from it: a live stack of the same name in another account or region looks
+// the same.
+func (o Owner) earlierOwner(description string) (tag string, ok bool) {
+	notes := ownerNote.FindAllStringSubmatch(description, -1)
+	if len(notes) == 0 {
+		return "", false
+	}
+	n := notes[len(notes)-1] // Describe appends it last
+	if n[1] != stackName(o.StackID) || n[2] != o.LogicalID || n[3] == o.Tag() {
+		return "", false
+	}
+	return n[3], true
+}
+
 // NameClashError reports an existing authorization server with the wanted name
 // that this resource did not create.
 type NameClashError struct {
 	Name       string
 	ExistingID string
+	// Leftover is set when the server carries the ownership note of a stack
+	// with this stack's name and this resource's logical id (see
+	// Owner.earlierOwner).
+	Leftover *Leftover
+}
+
+// Leftover describes a clashing server that an earlier stack of the same name
+// left behind.
+type Leftover struct {
+	StackName, LogicalID string
+	// AppIDs are the OIDC apps that earlier owner's tag marks.
+	AppIDs []string
 }
 
 func (e *NameClashError) Error() string {
+	if l := e.Leftover; l != nil {
+		apps := ""
+		if len(l.AppIDs) > 0 {
+			apps = fmt.Sprintf(", and its apps %s under Applications > Applications (deactivate, then delete)", strings.Join(l.AppIDs, ", "))
+		}
+		return fmt.Sprintf("an Okta authorization server named %q already exists (%s): it carries the ownership marker of resource %s "+
+			"of an earlier CloudFormation stack named %s, so it is most likely the leftover of a failed earlier deployment of this stack "+
+			"(a first deployment that fails ends ROLLBACK_COMPLETE and must be deleted; the redeployed stack has a new stack id, "+
+			"so the leftover is not recognised as its own). Unless a stack named %s in another AWS account or region still uses it, "+
+			"delete it in the Okta Admin Console (Security > API > Authorization Servers: deactivate %s, then delete it%s) and deploy again",
+			e.Name, e.ExistingID, l.LogicalID, l.StackName, l.StackName, e.ExistingID, apps)
+	}
 	return fmt.Sprintf("an Okta authorization server named %q already exists (%s) and was not created by this stack resource "+
 		"(its description lacks this resource's ownership marker); it is never adopted: choose another Name, or rename or delete that server in Okta",
 		e.Name, e.ExistingID)
+}
+
+// nameClash is the error for x, a server with the wanted name that owner does
+// not own, saying so when it is an earlier stack's leftover (with that
+// owner's apps, when they can be listed).
+func (r *Reconciler) nameClash(ctx context.Context, x *okta.AuthorizationServer, owner Owner) error {
+	e := &NameClashError{Name: x.Name, ExistingID: x.Id}
+	if tag, ok := owner.earlierOwner(x.Description); ok {
+		e.Leftover = &Leftover{StackName: stackName(owner.StackID), LogicalID: owner.LogicalID}
+		apps, err := r.appsTagged(ctx, tag, nil)
+		if err != nil {
+			r.Log.WarnContext(ctx, "could not list the leftover server's apps", "error", err.Error())
+		}
+		for _, a := range apps {
+			e.Leftover.AppIDs = append(e.Leftover.AppIDs, a.id)
+		}
+	}
+	return e
 }
 
 var serverIDPattern = regexp.MustCompile(`^aus[A-Za-z0-9]{17}$`)
@@ -162,7 +230,7 @@ func (r *Reconciler) Update(ctx context.Context, serverID string, spec, old *sma
 		}
 		for _, x := range others {
 			if x.Id != as.Id {
-				return nil, &NameClashError{Name: spec.Server.Name, ExistingID: x.Id}
+				return nil, r.nameClash(ctx, x, owner)
 			}
 		}
 	}

@@ -119,8 +119,62 @@ func checkAudience(a string) error {
 }
 
 // Parse validates the properties and computes the catalogue. Errors are
-// *customresource.PropertyError naming the property.
+// *customresource.PropertyError naming the property. A claim name Okta
+// reserves (ReservedClaimName) is refused: Parse is for synthesis and Create;
+// an Update uses ParseUpdate.
 func Parse(p customresource.Properties) (*Spec, error) {
+	return parse(p, nil, nil)
+}
+
+// ParseUpdate is Parse for an Update event: p are its ResourceProperties and
+// deployed its OldResourceProperties. A claim name Okta reserves is accepted
+// when deployed already has a claim of that name and claim type, and returned
+// in kept so that the caller can warn. The list of reserved names grew after
+// stacks were deployed with some of them; refusing them on Update would fail
+// every later Update of such a stack and, since a rollback is an Update back
+// to the deployed properties, its rollback too (UPDATE_ROLLBACK_FAILED). A
+// name that deployed does not have is refused as by Parse.
+func ParseUpdate(p, deployed customresource.Properties) (spec *Spec, kept []string, err error) {
+	allowed := deployedClaims(deployed)
+	spec, err = parse(p, allowed, &kept)
+	if err != nil {
+		return nil, nil, err
+	}
+	return spec, kept, nil
+}
+
+// claimKey names a claim: Okta's claims are unique per name and claim type.
+type claimKey struct{ name, claimType string }
+
+// deployedClaims reads the claim names of deployed properties leniently: they
+// were accepted once, and only their names matter here.
+func deployedClaims(p customresource.Properties) map[claimKey]bool {
+	out := map[claimKey]bool{}
+	if with, err := p.Bool(PropPatientClaim, true); err == nil && with {
+		if name, err := p.OptionalString(PropPatientClaimName, "patient"); err == nil {
+			out[claimKey{name, "RESOURCE"}] = true
+		}
+	}
+	if raw, err := p.OptionalString(PropExtraClaims, ""); err == nil && raw != "" {
+		var extras []struct {
+			Name      string `json:"name"`
+			ClaimType string `json:"claimType"`
+		}
+		if json.Unmarshal([]byte(raw), &extras) == nil {
+			for _, x := range extras {
+				if x.ClaimType == "" {
+					x.ClaimType = "RESOURCE"
+				}
+				out[claimKey{x.Name, x.ClaimType}] = true
+			}
+		}
+	}
+	return out
+}
+
+// parse is Parse, accepting the reserved claim names in allowed and
+// appending those it accepted to kept.
+func parse(p customresource.Properties, allowed map[claimKey]bool, kept *[]string) (*Spec, error) {
 	conn, err := ParseConnection(p)
 	if err != nil {
 		return nil, err
@@ -159,7 +213,17 @@ func Parse(p customresource.Properties) (*Spec, error) {
 	if err := s.parseScopes(p); err != nil {
 		return nil, err
 	}
-	if err := s.parseClaims(p); err != nil {
+	reserved := func(name, claimType string) bool {
+		if !ReservedClaimName(name, claimType) {
+			return false
+		}
+		if allowed[claimKey{name, claimType}] {
+			*kept = append(*kept, claimType+" "+name)
+			return false
+		}
+		return true
+	}
+	if err := s.parseClaims(p, reserved); err != nil {
 		return nil, err
 	}
 	if err := s.parseClients(p); err != nil {
@@ -428,7 +492,9 @@ type ExtraClaim struct {
 	AlwaysIncludeInToken *bool    `json:"alwaysIncludeInToken"`
 }
 
-func (s *Spec) parseClaims(p customresource.Properties) error {
+// parseClaims reads the claims; reserved tells whether a claim name is
+// refused as reserved by Okta.
+func (s *Spec) parseClaims(p customresource.Properties, reserved func(name, claimType string) bool) error {
 	fhirAttr, err := p.OptionalString(PropFhirUserAttribute, "fhirUser")
 	if err != nil {
 		return err
@@ -450,7 +516,7 @@ func (s *Spec) parseClaims(p customresource.Properties) error {
 		if err != nil {
 			return err
 		}
-		if ReservedClaimName(name, "RESOURCE") {
+		if reserved(name, "RESOURCE") {
 			return propErr(PropPatientClaimName, fmt.Sprintf("%q is reserved by Okta, not a usable claim name", name))
 		}
 		if !attributeName.MatchString(name) || name == "fhirUser" {
@@ -495,7 +561,7 @@ func (s *Spec) parseClaims(p customresource.Properties) error {
 		switch {
 		case !attributeName.MatchString(x.Name):
 			return propErr(prop+".name", fmt.Sprintf("%q is not a valid claim name", x.Name))
-		case ReservedClaimName(x.Name, x.ClaimType):
+		case reserved(x.Name, x.ClaimType):
 			return propErr(prop+".name", fmt.Sprintf("%q is reserved by Okta", x.Name))
 		case x.ClaimType != "RESOURCE" && x.ClaimType != "IDENTITY":
 			return propErr(prop+".claimType", "must be RESOURCE or IDENTITY")

@@ -50,3 +50,57 @@ func TestReservedClaimNamesAreRefusedNamingTheProperty(t *testing.T) {
 		}
 	})
 }
+
+func TestAnUpdateKeepsReservedClaimNamesTheDeployedPropertiesHave(t *testing.T) {
+	roleClaim := `[{"name":"role","value":"user.title","claimType":"RESOURCE"}]`
+	deployed := with(base(), "ExtraClaims", roleClaim, "PatientClaimName", "sid")
+	t.Run("Parse, for synth and Create, refuses them", func(t *testing.T) {
+		_, err := smartcatalog.Parse(deployed)
+		require.Error(t, err)
+	})
+	t.Run("an update that keeps them parses and reports them", func(t *testing.T) {
+		next := with(deployed, "AccessTokenLifetimeMinutes", "15")
+		s, kept, err := smartcatalog.ParseUpdate(next, deployed)
+		require.NoError(t, err)
+		assert.ElementsMatch(t, []string{"RESOURCE role", "RESOURCE sid"}, kept)
+		var names []string
+		for _, c := range s.Claims {
+			names = append(names, c.ClaimType+" "+c.Name)
+		}
+		assert.Contains(t, names, "RESOURCE role")
+		assert.Contains(t, names, "RESOURCE sid")
+	})
+	t.Run("a rollback, whose old properties are the failed update's, parses both ways", func(t *testing.T) {
+		failed := with(deployed, "AccessTokenLifetimeMinutes", "15")
+		_, _, err := smartcatalog.ParseUpdate(deployed, failed)
+		require.NoError(t, err)
+		_, _, err = smartcatalog.ParseUpdate(failed, failed)
+		require.NoError(t, err, "the handler parses the old properties against themselves")
+	})
+	t.Run("an update that adds a reserved name is refused naming the property", func(t *testing.T) {
+		next := with(deployed, "ExtraClaims", `[{"name":"role","value":"user.title","claimType":"RESOURCE"},`+
+			`{"name":"permissions","value":"user.x","claimType":"RESOURCE"}]`)
+		_, _, err := smartcatalog.ParseUpdate(next, deployed)
+		var perr *customresource.PropertyError
+		require.True(t, errors.As(err, &perr), "got %v", err)
+		assert.Equal(t, "ExtraClaims[1].name", perr.Property)
+	})
+	t.Run("the same name in the other token type is a new claim and is refused", func(t *testing.T) {
+		next := with(deployed, "ExtraClaims", `[{"name":"role","value":"user.title","claimType":"IDENTITY"}]`)
+		_, _, err := smartcatalog.ParseUpdate(next, deployed)
+		var perr *customresource.PropertyError
+		require.True(t, errors.As(err, &perr), "got %v", err)
+		assert.Equal(t, "ExtraClaims[0].name", perr.Property)
+	})
+	t.Run("a patient claim renamed to a reserved name is refused", func(t *testing.T) {
+		_, _, err := smartcatalog.ParseUpdate(with(base(), "PatientClaimName", "sid"), base())
+		var perr *customresource.PropertyError
+		require.True(t, errors.As(err, &perr), "got %v", err)
+		assert.Equal(t, "PatientClaimName", perr.Property)
+	})
+	t.Run("an update without reserved names keeps nothing", func(t *testing.T) {
+		_, kept, err := smartcatalog.ParseUpdate(base(), deployed)
+		require.NoError(t, err)
+		assert.Empty(t, kept)
+	})
+}

@@ -135,7 +135,8 @@ func (s *Server) Requests(operations ...string) []Request {
 }
 
 // FailNext makes the next n calls of operation answer with the error code (for
-// example ThrottlingException, ConflictException, InternalServerException).
+// example ThrottlingException, ConflictException, InternalServerException). An
+// empty code lets those calls through, so that a later one fails.
 func (s *Server) FailNext(operation, code string, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -311,7 +312,9 @@ func (s *Server) dispatch(r *http.Request, operation string, raw []byte, authori
 	defer s.mu.Unlock()
 	if queue := s.faults[operation]; len(queue) > 0 {
 		s.faults[operation] = queue[1:]
-		return nil, errorf(queue[0], "injected %s", queue[0])
+		if queue[0] != "" {
+			return nil, errorf(queue[0], "injected %s", queue[0])
+		}
 	}
 	op, ok := s.operations()[operation]
 	if !ok {

@@ -2,6 +2,7 @@ package fakeokta_test
 
 import (
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
@@ -266,5 +267,94 @@ func TestManagementAPIChecksDPoPBoundTokens(t *testing.T) {
 		assert.Equal(t, "rs-nonce-1", a.header.Get("DPoP-Nonce"))
 		a = call("DPoP", c.proof(c.dpop, proofClaims{HTM: "GET", HTU: apps, ATH: ath(token), Nonce: "rs-nonce-1"}))
 		assert.Equal(t, http.StatusOK, a.status)
+	})
+}
+
+func TestTokenEndpointFaultsFireAfterTheCredentialsAreUsedUp(t *testing.T) {
+	f := fakeokta.New(t, fakeokta.Options{})
+	htu := f.URL + "/oauth2/v1/token"
+	t.Run("the token endpoint answers an injected 500", func(t *testing.T) {
+		c := newClient(t, f, "0oaFaultTestClient001", false)
+		fault := f.Inject(fakeokta.Fault{Method: "POST", Path: "/oauth2/v1/token"})
+		a := c.tokenRequest("")
+		assert.Equal(t, http.StatusInternalServerError, a.status)
+		assert.Equal(t, 1, f.Fired(fault))
+		tokens := f.RequestsMatching("POST", "/oauth2/v1/token")
+		assert.True(t, tokens[len(tokens)-1].Injected)
+	})
+	t.Run("an assertion sent again after a 500 is refused as already used", func(t *testing.T) {
+		c := newClient(t, f, "0oaFaultTestClient002", false)
+		c.assertFn = func(cl *jwt.Claims) { cl.ID = "jti-of-a-faulted-request" }
+		f.Inject(fakeokta.Fault{Method: "POST", Path: "/oauth2/v1/token", Status: http.StatusBadGateway})
+		require.Equal(t, http.StatusBadGateway, c.tokenRequest("").status)
+		a := c.tokenRequest("")
+		assert.Equal(t, http.StatusUnauthorized, a.status)
+		assert.Equal(t, "invalid_client", a.body["error"])
+		assert.Contains(t, a.body["error_description"], "already been used")
+	})
+	t.Run("a proof sent again after a 500 is refused, even with a new assertion", func(t *testing.T) {
+		c := newClient(t, f, "0oaFaultTestClient003", true)
+		nonce := c.tokenRequest(c.proof(c.dpop, proofClaims{HTM: "POST", HTU: htu})).header.Get("DPoP-Nonce")
+		p := c.proof(c.dpop, proofClaims{HTM: "POST", HTU: htu, Nonce: nonce})
+		f.Inject(fakeokta.Fault{Method: "POST", Path: "/oauth2/v1/token", Status: http.StatusServiceUnavailable})
+		require.Equal(t, http.StatusServiceUnavailable, c.tokenRequest(p).status)
+		a := c.tokenRequest(p)
+		assert.Equal(t, "invalid_dpop_proof", a.body["error"])
+		assert.Contains(t, a.body["error_description"], "jti")
+	})
+	t.Run("a request with a bad assertion is refused before any fault fires", func(t *testing.T) {
+		c := newClient(t, f, "0oaFaultTestClient004", false)
+		c.assertFn = func(cl *jwt.Claims) { cl.Issuer = "0oaSomeoneElse" }
+		fault := f.Inject(fakeokta.Fault{Method: "POST", Path: "/oauth2/v1/token"})
+		defer f.ClearFaults()
+		assert.Equal(t, "invalid_client", c.tokenRequest("").body["error"])
+		assert.Equal(t, 0, f.Fired(fault))
+	})
+}
+
+func TestTokenEndpointAcceptsOnlyOktasProofAlgorithms(t *testing.T) {
+	f := fakeokta.New(t, fakeokta.Options{})
+	c := newClient(t, f, "0oaDPoPAlgTestClient1", true)
+	htu := f.URL + "/oauth2/v1/token"
+	nonce := c.tokenRequest(c.proof(c.dpop, proofClaims{HTM: "POST", HTU: htu})).header.Get("DPoP-Nonce")
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	ec384, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	require.NoError(t, err)
+	_, edKey, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		alg      jose.SignatureAlgorithm
+		key      any
+		accepted bool
+	}{
+		{jose.ES256, c.dpop, true},
+		{jose.ES384, ec384, true},
+		{jose.RS256, rsaKey, true},
+		{jose.RS512, rsaKey, true},
+		{jose.PS256, rsaKey, false},
+		{jose.EdDSA, edKey, false},
+	} {
+		verdict := "refused"
+		if tc.accepted {
+			verdict = "accepted"
+		}
+		t.Run("a proof signed with "+string(tc.alg)+" is "+verdict, func(t *testing.T) {
+			s, err := jose.NewSigner(jose.SigningKey{Algorithm: tc.alg, Key: tc.key}, (&jose.SignerOptions{EmbedJWK: true}).WithType("dpop+jwt"))
+			require.NoError(t, err)
+			p, err := jwt.Signed(s).Claims(proofClaims{JTI: c.nextJTI(), HTM: "POST", HTU: htu, IAT: jwt.NewNumericDate(time.Now()), Nonce: nonce}).CompactSerialize()
+			require.NoError(t, err)
+			a := c.tokenRequest(p)
+			if tc.accepted {
+				assert.Equal(t, http.StatusOK, a.status, a.body)
+				return
+			}
+			assert.Equal(t, http.StatusBadRequest, a.status)
+			assert.Equal(t, "invalid_dpop_proof", a.body["error"])
+		})
+	}
+	t.Run("the management API's challenge lists the same algorithms", func(t *testing.T) {
+		a := c.do("GET", f.URL+"/api/v1/apps", http.Header{"Authorization": {"DPoP not-a-token"}}, "")
+		assert.Contains(t, a.header.Get("WWW-Authenticate"), `algs="ES256 ES384 ES512 RS256 RS384 RS512"`)
 	})
 }

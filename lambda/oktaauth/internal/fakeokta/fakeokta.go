@@ -21,6 +21,8 @@
 // Faults (Inject) make any request fail by method, path pattern and count: a
 // validation error halfway through a create, 5xx bursts, or 429s whose reset time
 // the test chooses, so the SDK's rate-limit wait can be honoured without sleeping.
+// At the token endpoint a fault fires once the request's client assertion and
+// DPoP proof have been verified, so their jtis are used up (see token).
 //
 // The SDK refuses plain-HTTP org URLs; point it here with
 // okta.WithTestingDisableHttpsCheck(true), in tests only.
@@ -29,6 +31,7 @@ package fakeokta
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -76,6 +79,10 @@ type Options struct {
 	// domain configured or the Dynamic authorization server feature
 	// available"). Default: neither, so issuerMode is omitted.
 	DynamicIssuer bool
+	// TLS serves HTTPS (httptest's certificate, valid for 127.0.0.1) instead
+	// of plain HTTP, for clients that refuse an http org URL, such as the
+	// handler binary run as is; CertificatePEM is the certificate to trust.
+	TLS bool
 }
 
 var fakes atomic.Uint64
@@ -178,9 +185,23 @@ func New(t testing.TB, opts Options) *Server {
 	everyone.Profile.Name, everyone.Profile.Description = "Everyone", "All users in your organization"
 	s.groups = []*Group{everyone}
 	s.asNonce = s.newSecret()[:32]
-	s.Server = httptest.NewServer(s.delayed(http.HandlerFunc(s.serve)))
+	handler := s.delayed(http.HandlerFunc(s.serve))
+	if opts.TLS {
+		s.Server = httptest.NewTLSServer(handler)
+	} else {
+		s.Server = httptest.NewServer(handler)
+	}
 	t.Cleanup(s.Close)
 	return s
+}
+
+// CertificatePEM is the server certificate in PEM, for SSL_CERT_FILE; nil
+// without Options.TLS.
+func (s *Server) CertificatePEM() []byte {
+	if s.Certificate() == nil {
+		return nil
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate().Raw})
 }
 
 // Inject adds a fault and returns it (its counters can be read with Fired).
@@ -337,8 +358,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	idx := len(s.requests) - 1
 
 	if tokenEndpoint {
-		status, out, err := s.token(r, raw)
-		s.finishAt(w, idx, status, out, err, false)
+		status, out, err, injected := s.token(r, raw)
+		s.finishAt(w, idx, status, out, err, injected)
 		return
 	}
 	if err := s.authenticate(r); err != nil {
@@ -346,20 +367,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if f := s.matchFault(r); f != nil {
-		sum := defaultSummaries[f.Status]
-		e := &apiError{status: f.Status, code: or(f.ErrorCode, sum[0]), summary: or(f.Summary, sum[1])}
-		if f.Status == http.StatusTooManyRequests {
-			// Developer docs, "Rate limits": X-Rate-Limit-Limit, -Remaining
-			// and -Reset (the UTC epoch second the window resets).
-			date := s.now().UTC().Truncate(time.Second)
-			e.headers = map[string]string{
-				"Date":                   date.Format(http.TimeFormat),
-				"X-Rate-Limit-Limit":     "100",
-				"X-Rate-Limit-Remaining": "0",
-				"X-Rate-Limit-Reset":     strconv.FormatInt(date.Unix()+int64(f.ResetInSeconds)-1, 10),
-			}
-		}
-		s.finishAt(w, idx, 0, nil, e, true)
+		s.finishAt(w, idx, 0, nil, s.faultError(f), true)
 		return
 	}
 	status, out, links, err := s.route(r, body)
@@ -429,6 +437,24 @@ func (s *Server) finishAt(w http.ResponseWriter, idx, status int, out any, err *
 	_ = json.NewEncoder(w).Encode(out)
 }
 
+// faultError is the answer of a fault that fired. Callers hold s.mu.
+func (s *Server) faultError(f *Fault) *apiError {
+	sum := defaultSummaries[f.Status]
+	e := &apiError{status: f.Status, code: or(f.ErrorCode, sum[0]), summary: or(f.Summary, sum[1])}
+	if f.Status == http.StatusTooManyRequests {
+		// Developer docs, "Rate limits": X-Rate-Limit-Limit, -Remaining
+		// and -Reset (the UTC epoch second the window resets).
+		date := s.now().UTC().Truncate(time.Second)
+		e.headers = map[string]string{
+			"Date":                   date.Format(http.TimeFormat),
+			"X-Rate-Limit-Limit":     "100",
+			"X-Rate-Limit-Remaining": "0",
+			"X-Rate-Limit-Reset":     strconv.FormatInt(date.Unix()+int64(f.ResetInSeconds)-1, 10),
+		}
+	}
+	return e
+}
+
 func (s *Server) matchFault(r *http.Request) *Fault {
 	for _, f := range s.faults {
 		if f.Method != "" && f.Method != r.Method {
@@ -470,7 +496,7 @@ func (s *Server) authenticate(r *http.Request) *apiError {
 			// resource server refuses it without its proof.
 			return &apiError{status: http.StatusUnauthorized, code: "invalid_token", oauth: true,
 				summary: "The access token is DPoP-bound; use the DPoP authorization scheme with a proof.",
-				headers: map[string]string{"WWW-Authenticate": `DPoP algs="ES256 ES384 ES512 RS256 RS384 RS512", error="invalid_token"`}}
+				headers: map[string]string{"WWW-Authenticate": `DPoP algs="` + strings.Join(dpopAlgs, " ") + `", error="invalid_token"`}}
 		}
 	case strings.HasPrefix(auth, "DPoP "):
 		var err *apiError

@@ -105,8 +105,30 @@ func oauthError(status int, code, desc string) *apiError {
 
 // token is the org authorization server's token endpoint (POST
 // /oauth2/v1/token, the OAuth spec's "token" operation in oauth-minimal.yaml)
-// for service apps calling the management API.
-func (s *Server) token(r *http.Request, raw []byte) (int, any, *apiError) {
+// for service apps calling the management API. injected tells that the
+// answer is an injected fault's.
+//
+// A fault fires after the client assertion and the DPoP proof (when the
+// request has one) have been verified and their jtis recorded: a request that
+// fails on the server side, or whose answer is lost, may have been seen by
+// Okta, and Okta does not document that a 5xx gives a jti back, so the fake
+// takes the strict side. A client that repeats the same assertion or proof is
+// then refused ("The client_assertion token has already been used"; RFC 9449
+// §11.1 for proofs), as it could be by Okta.
+func (s *Server) token(r *http.Request, raw []byte) (status int, out any, aerr *apiError, injected bool) {
+	status, out, aerr = s.issueToken(r, raw, func() *apiError {
+		if f := s.matchFault(r); f != nil {
+			injected = true
+			return s.faultError(f)
+		}
+		return nil
+	})
+	return status, out, aerr, injected
+}
+
+// issueToken runs the token request; fault is asked once the credentials
+// have been verified.
+func (s *Server) issueToken(r *http.Request, raw []byte, fault func() *apiError) (int, any, *apiError) {
 	if r.Method != http.MethodPost {
 		return 0, nil, methodNotAllowed()
 	}
@@ -125,6 +147,19 @@ func (s *Server) token(r *http.Request, raw []byte) (int, any, *apiError) {
 	if err != nil {
 		return 0, nil, err
 	}
+	var (
+		p    *proof
+		perr error
+	)
+	proofs := r.Header.Values("DPoP")
+	if len(proofs) > 0 {
+		p, perr = s.verifyProof(r, proofs)
+	}
+	if perr == nil {
+		if err := fault(); err != nil {
+			return 0, nil, err
+		}
+	}
 	scopes := strings.Fields(q.Get("scope"))
 	for _, sc := range scopes {
 		if !slices.Contains(app.Scopes, sc) {
@@ -135,12 +170,11 @@ func (s *Server) token(r *http.Request, raw []byte) (int, any, *apiError) {
 	// DPoP (RFC 9449 §5 and Okta's "Configure OAuth 2.0 Demonstrating
 	// Proof-of-Possession" guide).
 	jkt := ""
-	if proofs := r.Header.Values("DPoP"); len(proofs) > 0 || !app.DPoPNotRequired {
+	if len(proofs) > 0 || !app.DPoPNotRequired {
 		if len(proofs) == 0 {
 			// Okta support, "The DPoP Proof JWT Header Is Missing".
 			return 0, nil, oauthError(http.StatusBadRequest, "invalid_dpop_proof", "The DPoP proof JWT header is missing.")
 		}
-		p, perr := s.verifyProof(r, proofs)
 		if perr != nil {
 			return 0, nil, oauthError(http.StatusBadRequest, "invalid_dpop_proof", perr.Error())
 		}
@@ -220,6 +254,14 @@ func (s *Server) clientAssertion(q url.Values) (ServiceApp, *apiError) {
 	return app, nil
 }
 
+// dpopAlgs are the proof algorithms Okta accepts: its authorization server
+// metadata's dpop_signing_alg_values_supported (management API spec,
+// OAuthMetadata: ES256 ES384 ES512 RS256 RS384 RS512; RFC 9449 §5.1 defines
+// the field). RFC 9449 §4.3 step 5 has the server check that alg is one it
+// supports, not merely asymmetric, so PS256 or EdDSA is refused. The
+// WWW-Authenticate challenges list the same algs (RFC 9449 §7.1).
+var dpopAlgs = []string{"ES256", "ES384", "ES512", "RS256", "RS384", "RS512"}
+
 // proof is a verified DPoP proof.
 type proof struct {
 	HTM   string           `json:"htm"`
@@ -232,8 +274,9 @@ type proof struct {
 }
 
 // verifyProof checks a DPoP proof as RFC 9449 §4.3 lists: one DPoP header, a
-// JWS with typ dpop+jwt and an asymmetric alg, signed by the public jwk in its
-// header, htm and htu matching the request, iat recent, jti not seen before.
+// JWS with typ dpop+jwt and an alg Okta supports (dpopAlgs), signed by the
+// public jwk in its header, htm and htu matching the request, iat recent, jti
+// not seen before.
 func (s *Server) verifyProof(r *http.Request, values []string) (*proof, error) {
 	if len(values) != 1 {
 		return nil, errorString("more than one DPoP header")
@@ -246,8 +289,8 @@ func (s *Server) verifyProof(r *http.Request, values []string) (*proof, error) {
 	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); typ != "dpop+jwt" {
 		return nil, errorString("The DPoP proof JWT typ header is not dpop+jwt.")
 	}
-	if strings.HasPrefix(h.Algorithm, "HS") || h.Algorithm == "none" || h.Algorithm == "" {
-		return nil, errorString("The DPoP proof JWT alg must be asymmetric.")
+	if !slices.Contains(dpopAlgs, h.Algorithm) {
+		return nil, errorString("The DPoP proof JWT alg is not supported.")
 	}
 	if h.JSONWebKey == nil || !h.JSONWebKey.IsPublic() || !h.JSONWebKey.Valid() {
 		return nil, errorString("The DPoP proof JWT jwk header must be a public key.")
@@ -290,7 +333,7 @@ func (s *Server) verifyProof(r *http.Request, values []string) (*proof, error) {
 func (s *Server) authenticateDPoP(r *http.Request, token string) (accessToken, *apiError) {
 	challenge := func(status int, code, desc string) *apiError {
 		e := oauthError(status, code, desc)
-		e.headers = map[string]string{"WWW-Authenticate": `DPoP algs="ES256 ES384 ES512 RS256 RS384 RS512", error="` +
+		e.headers = map[string]string{"WWW-Authenticate": `DPoP algs="` + strings.Join(dpopAlgs, " ") + `", error="` +
 			code + `", error_description="` + desc + `"`}
 		return e
 	}

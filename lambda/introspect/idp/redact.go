@@ -1,0 +1,27 @@
+package idp
+
+import (
+	"errors"
+	"net/url"
+)
+
+// redactURL returns a URL fit for logs and errors: without userinfo, query or
+// fragment, which may carry credentials or tokens.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+	return u.String()
+}
+
+// unwrapURLError drops the *url.Error wrapper net/http puts around a client
+// error, which repeats the URL with its query.
+func unwrapURLError(err error) error {
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		return uerr.Err
+	}
+	return err
+}

@@ -1,0 +1,215 @@
+package frameworktest
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/openhealthstack/smart-healthlake/lambda/internal/providerframework"
+	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/handler"
+	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
+	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/smartcatalog"
+)
+
+// The framework's marker for a failed Create (cfn-response.js
+// CREATE_FAILED_PHYSICAL_ID_MARKER).
+const createFailedMarker = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
+
+func TestCreate(t *testing.T) {
+	t.Run("a create makes the authorization server and answers its attributes", func(t *testing.T) {
+		e := newEnv(t, envOptions{})
+		res := e.stack.Create(e.resource())
+		e.settle()
+		require.Equal(t, "CREATE_COMPLETE", res.Status, res.Reason)
+
+		r := e.stack.Resource(logicalID)
+		servers := e.okta.AuthorizationServers()
+		require.Len(t, servers, 1)
+		assert.Equal(t, servers[0].ID, r.PhysicalID)
+		assert.Equal(t, servers[0].ID, r.Data[handler.AttrAuthorizationServerID])
+		assert.Equal(t, servers[0].Issuer, r.Data[handler.AttrIssuer])
+		ids := e.clientIDs()
+		assert.Len(t, ids, 4, "confidential, public, backend and introspection clients")
+		for _, attr := range []string{handler.AttrConfidentialClientID, handler.AttrPublicClientID, handler.AttrBackendClientID, handler.AttrIntrospectionClientID} {
+			assert.Contains(t, mapValues(ids), r.Data[attr], attr)
+		}
+		h := e.stack.History()
+		require.Len(t, h, 1)
+		assert.LessOrEqual(t, h[0].Response.Size, 4096)
+		t.Logf("create response: %d bytes", h[0].Response.Size)
+	})
+
+	t.Run("a create that fails part-way leaves nothing in Okta", func(t *testing.T) {
+		e := newEnv(t, envOptions{})
+		// The first policy rule is refused (a validation error is not retried):
+		// by then the server, its scopes, claims and apps exist.
+		e.okta.Inject(fakeokta.Fault{Method: http.MethodPost, Path: "/api/v1/authorizationServers/*/policies/*/rules",
+			Status: http.StatusBadRequest, Times: 1000})
+		res := e.stack.Create(e.resource())
+		e.settle()
+		require.Equal(t, "ROLLBACK_COMPLETE", res.Status, res.Reason)
+
+		h := e.stack.History()
+		require.Len(t, h, 2)
+		assert.Equal(t, createFailedMarker, h[0].Response.PhysicalResourceID)
+		assert.Equal(t, createFailedMarker, h[1].Request.PhysicalResourceID)
+		assert.Equal(t, "SUCCESS", h[1].Response.Status)
+		onEvent, _ := e.fw.UserInvocations()
+		assert.Len(t, onEvent, 1, "the framework answers the Delete after a failed Create itself: the handler never sees it")
+		assert.Empty(t, e.leftovers(), "the Create removed what it made before failing")
+	})
+}
+
+func TestInterruptedCreate(t *testing.T) {
+	// Okta rate-limits the apps: the SDK would wait out the window, past the
+	// function's timeout. The resource is added by an update, so the stack id
+	// stays the same for the next attempt.
+	rateLimitedApps := fakeokta.Fault{Method: http.MethodPost, Path: "/api/v1/apps", Status: http.StatusTooManyRequests,
+		ResetInSeconds: 10, Times: 1000}
+
+	t.Run("a create running out of time removes what it made and fails before Lambda's timeout", func(t *testing.T) {
+		e := newEnv(t, envOptions{timeout: 3 * time.Second})
+		require.Equal(t, "CREATE_COMPLETE", e.stack.Create().Status)
+
+		e.okta.Inject(rateLimitedApps)
+		add := providerframework.Change{LogicalID: logicalID, Type: resourceType, Properties: e.props}
+		res := e.stack.Update(add)
+		e.settle()
+		require.Equal(t, "UPDATE_ROLLBACK_COMPLETE", res.Status, res.Reason)
+		assert.Contains(t, res.Reason, "ran out of time", "the handler stopped in time instead of being killed")
+		assert.NotContains(t, res.Reason, "Task timed out")
+		h := e.stack.History()
+		assert.Equal(t, createFailedMarker, h[1].Response.PhysicalResourceID)
+		assert.Empty(t, e.leftovers(), "the Create removed what it made: the framework never passes on the Delete")
+
+		e.okta.ClearFaults()
+		res = e.stack.Update(add)
+		e.settle()
+		require.Equal(t, "UPDATE_COMPLETE", res.Status, res.Reason)
+		assert.Len(t, e.okta.AuthorizationServers(), 1)
+		assert.Len(t, e.okta.Apps(), 4)
+	})
+
+	t.Run("a create whose clean-up failed too is taken over by the next create of the same resource", func(t *testing.T) {
+		e := newEnv(t, envOptions{timeout: 3 * time.Second})
+		require.Equal(t, "CREATE_COMPLETE", e.stack.Create().Status)
+
+		// Okta refuses every delete as well, as a create killed by Lambda
+		// (timeout, out of memory) would leave things: objects carrying the
+		// resource's ownership marker and no Delete to remove them.
+		e.okta.Inject(rateLimitedApps)
+		e.okta.Inject(fakeokta.Fault{Method: http.MethodDelete, Status: http.StatusForbidden, Times: 1000})
+		e.okta.Inject(fakeokta.Fault{Method: http.MethodPost, Path: "/api/v1/authorizationServers/*/lifecycle/deactivate",
+			Status: http.StatusForbidden, Times: 1000})
+		add := providerframework.Change{LogicalID: logicalID, Type: resourceType, Properties: e.props}
+		res := e.stack.Update(add)
+		e.settle()
+		require.Equal(t, "UPDATE_ROLLBACK_COMPLETE", res.Status, res.Reason)
+		require.NotEmpty(t, e.leftovers(), "the scene: the failed create left objects behind")
+
+		e.okta.ClearFaults()
+		res = e.stack.Update(add)
+		e.settle()
+		require.Equal(t, "UPDATE_COMPLETE", res.Status, res.Reason)
+		servers := e.okta.AuthorizationServers()
+		require.Len(t, servers, 1, "one server: the failed create's was removed or taken over")
+		assert.Equal(t, servers[0].ID, e.stack.Resource(logicalID).PhysicalID)
+		assert.Len(t, e.okta.Apps(), 4)
+
+		require.Equal(t, "DELETE_COMPLETE", e.stack.Delete().Status)
+		assert.Empty(t, e.leftovers())
+	})
+}
+
+func TestUpdate(t *testing.T) {
+	t.Run("an update reconciles in place and keeps every client's id", func(t *testing.T) {
+		e := newEnv(t, envOptions{})
+		require.Equal(t, "CREATE_COMPLETE", e.stack.Create(e.resource()).Status)
+		id := e.stack.Resource(logicalID).PhysicalID
+		before := e.clientIDs()
+
+		res := e.stack.Update(providerframework.Change{LogicalID: logicalID,
+			Properties: e.with("ExtraScopes", []any{"system/Group.rs", "system/Encounter.rs"})})
+		e.settle()
+		require.Equal(t, "UPDATE_COMPLETE", res.Status, res.Reason)
+		assert.Equal(t, id, e.stack.Resource(logicalID).PhysicalID)
+		assert.Equal(t, before, e.clientIDs())
+		as, ok := e.okta.AuthorizationServer(id)
+		require.True(t, ok)
+		_, added := as.Scope("system/Encounter.rs")
+		assert.True(t, added)
+	})
+
+	t.Run("a failed update and its rollback keep every client's client_id", func(t *testing.T) {
+		e := newEnv(t, envOptions{})
+		require.Equal(t, "CREATE_COMPLETE", e.stack.Create(e.resource()).Status)
+		id := e.stack.Resource(logicalID).PhysicalID
+		before := e.clientIDs()
+
+		// The update drops the public client and deactivates the server; Okta
+		// refuses the deactivation.
+		update := e.with("PublicClient", "false")
+		update["Active"] = "false"
+		e.okta.Inject(fakeokta.Fault{Method: http.MethodPost, Path: "/api/v1/authorizationServers/*/lifecycle/deactivate",
+			Status: http.StatusBadRequest})
+		res := e.stack.Update(providerframework.Change{LogicalID: logicalID, Properties: update})
+		e.settle()
+		require.Equal(t, "UPDATE_ROLLBACK_COMPLETE", res.Status, res.Reason)
+		assert.Equal(t, id, e.stack.Resource(logicalID).PhysicalID)
+		assert.Equal(t, before, e.clientIDs(), "apps registered with the old client ids keep working")
+	})
+}
+
+func TestAudienceBinding(t *testing.T) {
+	t.Run("a binding added later sets the server's audience, and deleting the stack leaves nothing", func(t *testing.T) {
+		e := newEnv(t, envOptions{})
+		server := e.with("Audience", nil)
+		delete(server, "Audience")
+		require.Equal(t, "CREATE_COMPLETE", e.stack.Create(providerframework.Resource{LogicalID: logicalID, Type: resourceType, Properties: server}).Status)
+		id := e.stack.Resource(logicalID).PhysicalID
+
+		const audience = "https://healthlake.us-east-1.amazonaws.com/datastore/0123456789abcdef0123456789abcdef/r4/"
+		res := e.stack.Update(providerframework.Change{LogicalID: "SmartAuthServerAudience", Type: smartcatalog.ResourceTypeAudience,
+			Properties: map[string]any{
+				smartcatalog.PropOrgURL:                server[smartcatalog.PropOrgURL],
+				smartcatalog.PropCredentialSecretARN:   server[smartcatalog.PropCredentialSecretARN],
+				smartcatalog.PropAuthorizationServerID: id,
+				smartcatalog.PropAudience:              audience,
+			}})
+		e.settle()
+		require.Equal(t, "UPDATE_COMPLETE", res.Status, res.Reason)
+		as, ok := e.okta.AuthorizationServer(id)
+		require.True(t, ok)
+		assert.Equal(t, []string{audience}, as.Audiences)
+		assert.Equal(t, id+"/audience", e.stack.Resource("SmartAuthServerAudience").PhysicalID)
+
+		res = e.stack.Delete()
+		e.settle()
+		require.Equal(t, "DELETE_COMPLETE", res.Status, res.Reason)
+		assert.Empty(t, e.leftovers())
+	})
+}
+
+func TestStackDeletion(t *testing.T) {
+	t.Run("deleting the stack removes the server and its apps from Okta", func(t *testing.T) {
+		e := newEnv(t, envOptions{})
+		require.Equal(t, "CREATE_COMPLETE", e.stack.Create(e.resource()).Status)
+		require.NotEmpty(t, e.leftovers())
+
+		res := e.stack.Delete()
+		e.settle()
+		require.Equal(t, "DELETE_COMPLETE", res.Status, res.Reason)
+		assert.Empty(t, e.leftovers())
+	})
+}
+
+func mapValues(m map[string]string) []any {
+	var out []any
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
+}

@@ -2,8 +2,9 @@
 // access tokens of authorization servers other than the Okta one this project
 // provisions: which claim holds the scopes, which claim names the client,
 // whether a client allow-list may stand in for a missing audience, how scope
-// names are rewritten into SMART's form, and which token types are access
-// tokens at all.
+// names are rewritten into SMART's form, and which token_use values are
+// access tokens (the JWT header's typ is checked by the validator's JOSE
+// header rules: JWT or at+jwt only).
 //
 // The shapes, and where they are documented:
 //
@@ -227,22 +228,6 @@ func (r *Rules) MissingAudienceAccepted(aud []string) bool {
 		}
 	}
 	return true
-}
-
-// AccessTokenType reports whether a JWT header's typ names an access token: absent,
-// "JWT" (RFC 7519 section 5.1; Okta, Entra ID, Keycloak, Cognito) or "at+jwt"
-// with or without the "application/" prefix (RFC 9068 section 2.1), compared
-// without regard to case as media types are (RFC 7515 section 4.1.9). Anything
-// else (an ID token profile, a logout or DPoP proof token) is not an access token.
-func AccessTokenType(typ any) bool {
-	switch t := typ.(type) {
-	case nil:
-		return true
-	case string:
-		t = strings.TrimPrefix(strings.ToLower(t), "application/")
-		return t == "jwt" || t == "at+jwt"
-	}
-	return false
 }
 
 // AccessTokenUse reports whether a token_use claim allows the token as an access

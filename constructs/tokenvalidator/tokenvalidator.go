@@ -219,7 +219,7 @@ func NewTokenValidator(scope constructs.Construct, id *string, props *TokenValid
 		},
 		{
 			Id: jsii.String("HIPAA.Security-LambdaInsideVPC"),
-			Reason: jsii.String("The token validator only fetches the Okta authorization server's public keys (or calls its " +
+			Reason: jsii.String("The token validator only fetches the authorization server's public keys (or calls its " +
 				"introspection endpoint) over the internet and never touches the data store; a VPC would need a NAT gateway " +
 				"and add cold-start latency against HealthLake's 1-second budget without isolating any PHI."),
 		},

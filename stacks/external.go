@@ -60,7 +60,7 @@ func externalServer(stack awscdk.Stack, x *envconfig.External) *smarthealthlake.
 	}
 	if x.IntrospectionClientSecret != "" {
 		p.IntrospectionSecret = smarthealthlake.CredentialSecretFromNameOrArn(stack, jsii.String("IntrospectionClient"),
-			x.IntrospectionClientSecret, "")
+			x.IntrospectionClientSecret, x.IntrospectionClientSecretKey)
 	}
 	return p
 }

@@ -1,7 +1,9 @@
 package stacks_test
 
 import (
+	"encoding/json"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
@@ -85,4 +87,45 @@ func TestAnExternalEnvironmentBuildsFromCdkJson(t *testing.T) {
 	t.Run("it matches its snapshot", func(t *testing.T) {
 		cdktest.Snapshot(t, tpl, filepath.Join(cdktest.RepoRoot(), "testdata", "snapshots", "SmartHealthLake-external.template.json"))
 	})
+}
+
+func TestAnExternalIntrospectionEnvironmentReadsItsSecretThroughItsKey(t *testing.T) {
+	const key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	ctx := cdktest.CdkJSONContext(t)
+	ctx["smart-healthlake:environments"] = map[string]any{
+		"ext": map[string]any{
+			"region":              "us-east-1",
+			"authorizationServer": "external",
+			"tokenValidator":      map[string]any{"validation": "introspection"},
+			"external": map[string]any{
+				"issuer":                       "https://id.example.org/realms/smart",
+				"authorizationEndpoint":        "https://id.example.org/realms/smart/protocol/openid-connect/auth",
+				"tokenEndpoint":                "https://id.example.org/realms/smart/protocol/openid-connect/token",
+				"jwksUri":                      "https://id.example.org/realms/smart/protocol/openid-connect/certs",
+				"introspectionEndpoint":        "https://id.example.org/realms/smart/protocol/openid-connect/token/introspect",
+				"introspectionClientSecret":    "smart/introspection",
+				"introspectionClientSecretKey": key,
+				"audiences":                    []any{"https://fhir.example.org"},
+			},
+		},
+	}
+	out, err := stacks.AddEnvironments(cdktest.NewApp(t, ctx))
+	require.NoError(t, err)
+	s := out[0]
+	all := cdktest.Resources(t, cdktest.Template(t, s.Stack))
+
+	var decrypts []cdktest.Statement
+	for id := range cdktest.OfType(all, "AWS::IAM::Role") {
+		for _, st := range cdktest.RoleStatements(t, all, id) {
+			if slices.Contains(st.Actions, "kms:Decrypt") && slices.Contains(st.Resources, any(key)) {
+				decrypts = append(decrypts, st)
+			}
+		}
+	}
+	require.Len(t, decrypts, 1, "one role (the validator's) may decrypt with the secret's key")
+	cond, _ := json.Marshal(decrypts[0].Condition)
+	require.Contains(t, string(cond), "secretsmanager.us-east-1", "only through Secrets Manager")
+
+	cdktest.ApplyNagPacks(s.Stack)
+	require.Empty(t, cdktest.NagFindings(t, s.Stack))
 }

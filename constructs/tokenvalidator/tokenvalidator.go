@@ -210,6 +210,19 @@ func NewTokenValidator(scope constructs.Construct, id *string, props *TokenValid
 	})
 	if *p.Validation == ValidationIntrospection {
 		p.IntrospectionSecret.GrantRead(v.function, nil)
+		// GrantRead lets the key's policy allow the decryption when the stack owns
+		// the key; an imported key's policy is not the stack's to change (an
+		// external authorization server's client secret), so the function's own
+		// policy allows it, through Secrets Manager only.
+		if key := p.IntrospectionSecret.EncryptionKey(); key != nil && !*awscdk.Resource_IsOwnedResource(key) {
+			v.function.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions:   jsii.Strings("kms:Decrypt"),
+				Resources: &[]*string{key.KeyArn()},
+				Conditions: &map[string]any{"StringEquals": map[string]any{
+					"kms:ViaService": "secretsmanager." + *stack.Region() + ".amazonaws.com",
+				}},
+			}))
+		}
 	}
 	cdknag.NagSuppressions_AddResourceSuppressions(v.function, &[]*cdknag.NagPackSuppression{
 		{

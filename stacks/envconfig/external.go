@@ -89,6 +89,11 @@ type External struct {
 	// introspect; required with tokenValidator.validation introspection.
 	// Key: external.introspectionClientSecret.
 	IntrospectionClientSecret string
+	// IntrospectionClientSecretKey is the ARN of the customer-managed KMS key
+	// that secret is encrypted with, so the validator may decrypt it through
+	// Secrets Manager. Key: external.introspectionClientSecretKey.
+	// Default: none (the aws/secretsmanager key).
+	IntrospectionClientSecretKey string
 }
 
 // AuthorizationServer names the environment's authorization server:
@@ -184,6 +189,13 @@ func parseExternal(r *reader, root *object) *External {
 	x.IntrospectionClientSecret = o.str("introspectionClientSecret", "")
 	if x.IntrospectionClientSecret != "" && !secretRefPattern.MatchString(x.IntrospectionClientSecret) {
 		r.fail(o.key("introspectionClientSecret"), "must be a Secrets Manager secret name or ARN, got %q", x.IntrospectionClientSecret)
+	}
+	x.IntrospectionClientSecretKey = o.str("introspectionClientSecretKey", "")
+	switch {
+	case x.IntrospectionClientSecretKey != "" && !kmsKeyArnPattern.MatchString(x.IntrospectionClientSecretKey):
+		r.fail(o.key("introspectionClientSecretKey"), "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), got %q", x.IntrospectionClientSecretKey)
+	case x.IntrospectionClientSecretKey != "" && x.IntrospectionClientSecret == "":
+		r.fail(o.key("introspectionClientSecretKey"), "is the key of %s, which is not set", o.key("introspectionClientSecret"))
 	}
 	o.done()
 	return x

@@ -67,7 +67,8 @@ func TestEveryExternalKeyIsRead(t *testing.T) {
 		"clientIds": ["c1", "c2"],
 		"scopeClaim": "scp",
 		"scopeMap": {"patient.": "patient/", "user.": "user/"},
-		"introspectionClientSecret": "smart/introspection"}}}`))
+		"introspectionClientSecret": "smart/introspection",
+		"introspectionClientSecretKey": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}}}`))
 	require.NoError(t, err)
 	x := envs[0].External
 	require.Equal(t, "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0/.well-known/openid-configuration", x.DiscoveryURL)
@@ -81,6 +82,7 @@ func TestEveryExternalKeyIsRead(t *testing.T) {
 	require.Equal(t, "scp", x.ScopeClaim)
 	require.Equal(t, map[string]string{"patient.": "patient/", "user.": "user/"}, x.ScopeMap)
 	require.Equal(t, "smart/introspection", x.IntrospectionClientSecret)
+	require.Equal(t, "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab", x.IntrospectionClientSecretKey)
 }
 
 func TestABadExternalBlockNamesTheEnvironmentAndTheKey(t *testing.T) {
@@ -114,6 +116,10 @@ func TestABadExternalBlockNamesTheEnvironmentAndTheKey(t *testing.T) {
 			`environment "prod": external is only read when authorizationServer is external`},
 		{"introspection without an endpoint", `{"authorizationServer": "external", "tokenValidator": {"validation": "introspection"}, "external": {` + endpoints + `, "introspectionClientSecret": "s"}}`,
 			`environment "prod": external.introspectionEndpoint is required when tokenValidator.validation is introspection`},
+		{"a secret key that is not a key ARN", ext(`, "introspectionClientSecret": "s", "introspectionClientSecretKey": "alias/x"`),
+			`environment "prod": external.introspectionClientSecretKey must be a KMS key ARN`},
+		{"a secret key without the secret", ext(`, "introspectionClientSecretKey": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"`),
+			`environment "prod": external.introspectionClientSecretKey is the key of external.introspectionClientSecret, which is not set`},
 		{"introspection without a client secret", `{"authorizationServer": "external", "tokenValidator": {"validation": "introspection"}, "external": {` + endpoints + `, "introspectionEndpoint": "https://idp.example.org/i"}}`,
 			`environment "prod": external.introspectionClientSecret is required when tokenValidator.validation is introspection`},
 	}

@@ -385,6 +385,7 @@ func supportFeatures(s *smartconfig.Support) []string {
 		PatientContext:      s.PatientContext,
 		OpenIDConnect:       s.OpenIDConnect,
 		RefreshTokens:       s.RefreshTokens,
+		EHRLaunch:           s.EHRLaunch,
 	}.Features()
 }
 

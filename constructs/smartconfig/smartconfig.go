@@ -60,8 +60,9 @@ type Endpoints struct {
 // Support says which SMART flows the authorization server serves, so the data
 // store's SMART configuration advertises those and nothing else (capabilities,
 // grant types, token endpoint authentication methods). The Okta construct's
-// SmartSupport reports its own. EHR launch is not among them: nothing in this
-// project gives an EHR launch its context yet.
+// SmartSupport reports its own. EHR launch (EHRLaunch) is advertised only when
+// constructs/ehrlaunch is deployed and its proxies are the Endpoints'
+// AuthorizationEndpoint and TokenEndpoint.
 type Support struct {
 	// ConfidentialClients: user-facing apps with a client secret
 	// (client-confidential-symmetric, client_secret_basic).
@@ -81,6 +82,10 @@ type Support struct {
 	// RefreshTokens: user-facing apps get refresh tokens with offline_access
 	// (permission-offline).
 	RefreshTokens bool
+	// EHRLaunch: the EHR launch proxy (constructs/ehrlaunch) resolves launch
+	// contexts (launch-ehr, context-ehr-patient, context-ehr-encounter, with a
+	// user-facing app and the launch scope).
+	EHRLaunch bool
 }
 
 // Discovery asks the data store's handler to compare the Endpoints with the

@@ -61,7 +61,28 @@ type Config struct {
 	// Default: discarded.
 	Logger       *slog.Logger
 	LambdaOutput io.Writer
+	// EHRLaunch, if set, registers the EHR-launched app (EHRAppClientID) and
+	// the token inline hook with the authorization server. Default: neither.
+	EHRLaunch *EHRLaunch
 }
+
+// EHRLaunch is what the authorization server must know of an EHR launch
+// deployment (lambda/ehrlaunch), as the Okta custom resource would register it.
+type EHRLaunch struct {
+	// Callback is the launch proxy's callback: the app's redirect URI at Okta.
+	Callback string
+	// HookURL and HookAuthorization are the token inline hook's channel URI
+	// and header secret.
+	HookURL, HookAuthorization string
+	// HookTimeout is the hook call's timeout. Default: Okta's 3 s.
+	HookTimeout time.Duration
+	// HookClient calls the hook. Default: http.DefaultClient.
+	HookClient *http.Client
+}
+
+// EHRAppClientID is the EHR-launched app's client id (public, PKCE): patient
+// scopes plus launch, signed in as a practitioner.
+const EHRAppClientID = "sandbox-ehr-app"
 
 // Client ids registered with the authorization server. All use the key in
 // Sandbox.KeyFile; the user and patient apps carry a fhirUser (and patient)
@@ -98,7 +119,13 @@ type Sandbox struct {
 
 	idp     *lambdaruntime.Function
 	servers []*http.Server
+	as      *authserver.Server
 }
+
+// HookFailedOpen is how many authorization codes the authorization server
+// issued with unchanged claims because the token hook call failed (Okta's
+// fail-open).
+func (s *Sandbox) HookFailedOpen() int { return s.as.HookFailedOpen() }
 
 // CheckCommand is the smartcheck command line that verifies this sandbox.
 func (s *Sandbox) CheckCommand() string {
@@ -201,22 +228,33 @@ func Start(cfg Config) (_ *Sandbox, err error) {
 	}
 
 	introspectionSecret := randomHex(24)
+	var (
+		hook       *authserver.TokenHook
+		ehrClients []authserver.Client
+	)
+	if e := cfg.EHRLaunch; e != nil {
+		hook = &authserver.TokenHook{URL: e.HookURL, Authorization: e.HookAuthorization, Timeout: e.HookTimeout, Client: e.HookClient}
+		ehrClients = append(ehrClients, authserver.Client{ID: EHRAppClientID, Scopes: append(resourceScopes("patient"), "launch"),
+			RedirectURIs: []string{e.Callback}, User: "clinician@sandbox.example", Claims: map[string]any{"fhirUser": "Practitioner/dr-1"}})
+	}
 	as, err := authserver.New(authserver.Options{
-		Issuer:   sb.Issuer,
-		Audience: audience,
-		Clients: []authserver.Client{
+		Issuer:    sb.Issuer,
+		Audience:  audience,
+		TokenHook: hook,
+		Clients: append([]authserver.Client{
 			{ID: BackendClientID, PublicKey: &clientKey.PublicKey, Scopes: resourceScopes("system")},
 			{ID: PractitionerClientID, PublicKey: &clientKey.PublicKey, Scopes: resourceScopes("user"),
 				Claims: map[string]any{"fhirUser": "Practitioner/dr-1"}},
 			{ID: PatientClientID, PublicKey: &clientKey.PublicKey, Scopes: resourceScopes("patient"),
 				Claims: map[string]any{"fhirUser": "Patient/p1", "patient": "p1"}},
 			{ID: introspectionClientID, Secret: introspectionSecret},
-		},
+		}, ehrClients...),
 	})
 	if err != nil {
 		return nil, err
 	}
 	sb.TokenEndpoint = as.TokenEndpoint()
+	sb.as = as
 
 	metadata, err := smartmeta.Build(smartmeta.Config{
 		Version: cfg.Version,
@@ -267,6 +305,9 @@ func Start(cfg Config) (_ *Sandbox, err error) {
 	}
 	if cfg.Validation == "introspection" {
 		env = append(env, "SMART_INTROSPECTION_SECRET_ARN="+secretARN)
+	}
+	if cfg.EHRLaunch != nil {
+		env = append(env, "SMART_EHR_LAUNCH=true")
 	}
 	sb.idp, err = lambdaruntime.Start(lambdaruntime.Config{
 		Name:    "smart-healthlake-token-validator",

@@ -45,6 +45,12 @@ type Client struct {
 	// Claims are added to the client's access tokens (fhirUser, patient), the
 	// way an Okta claim expression adds profile values.
 	Claims map[string]any
+	// RedirectURIs make the client a public browser app that may use the
+	// authorization_code grant with PKCE (authcode.go). Empty: no such grant.
+	RedirectURIs []string
+	// User is the login of the user the sandbox signs in for the client's
+	// authorization requests (the access token's sub).
+	User string
 }
 
 // Options configure a Server.
@@ -61,6 +67,9 @@ type Options struct {
 	TokenLifetime time.Duration
 	// Now is the clock. Default: time.Now.
 	Now func() time.Time
+	// TokenHook, if set, is called at authorization-code issuance the way
+	// Okta calls a token inline hook (authcode.go).
+	TokenHook *TokenHook
 }
 
 // Server is the authorization server. It is an http.Handler.
@@ -71,7 +80,10 @@ type Server struct {
 	mux   *http.ServeMux
 	mu    sync.Mutex
 	jtis  map[string]time.Time // assertion jti -> expiry, refused when seen again
-	local *jwt.Parser
+	codes map[string]*issuedCode
+	// failedOpen counts codes issued after a failed hook call.
+	failedOpen int
+	local      *jwt.Parser
 }
 
 // New generates the signing key and builds the server.
@@ -87,7 +99,7 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("generating the signing key: %w", err)
 	}
-	s := &Server{opts: opts, key: key, kid: randomHex(8), jtis: map[string]time.Time{}}
+	s := &Server{opts: opts, key: key, kid: randomHex(8), jtis: map[string]time.Time{}, codes: map[string]*issuedCode{}}
 	s.local = jwt.NewParser(jwt.WithValidMethods([]string{"RS256"}), jwt.WithIssuer(opts.Issuer),
 		jwt.WithExpirationRequired(), jwt.WithTimeFunc(opts.Now))
 	path := pathOf(opts.Issuer)
@@ -97,6 +109,7 @@ func New(opts Options) (*Server, error) {
 	s.mux.HandleFunc("GET "+path+"/v1/keys", s.keys)
 	s.mux.HandleFunc("POST "+path+"/v1/token", s.token)
 	s.mux.HandleFunc("POST "+path+"/v1/introspect", s.introspect)
+	s.mux.HandleFunc("GET "+path+"/v1/authorize", s.authorize)
 	return s, nil
 }
 
@@ -119,8 +132,8 @@ func (s *Server) Issuer() string { return s.opts.Issuer }
 // TokenEndpoint is Okta's <issuer>/v1/token.
 func (s *Server) TokenEndpoint() string { return s.opts.Issuer + "/v1/token" }
 
-// AuthorizationEndpoint is advertised for the SMART metadata; the sandbox
-// serves no interactive login, so it answers 404.
+// AuthorizationEndpoint serves the authorization_code grant for clients with
+// redirect URIs, signing in the client's configured user without a login page.
 func (s *Server) AuthorizationEndpoint() string { return s.opts.Issuer + "/v1/authorize" }
 
 // JWKSURI is the JWK Set of the signing key.
@@ -168,6 +181,10 @@ var assertionAlgs = []string{"RS256", "RS384", "RS512", "ES256", "ES384", "ES512
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "the body is not a form")
+		return
+	}
+	if r.PostForm.Get("grant_type") == "authorization_code" {
+		s.codeGrant(w, r)
 		return
 	}
 	if g := r.PostForm.Get("grant_type"); g != "client_credentials" {

@@ -56,9 +56,9 @@ type Config struct {
 }
 
 // Support says which SMART flows the deployment serves, so that the document
-// advertises those and nothing else. EHR launch is not among them: nothing here
-// gives an EHR launch its context, so launch-ehr and context-ehr-* are never
-// advertised.
+// advertises those and nothing else. EHR launch (launch-ehr, context-ehr-*) is
+// advertised only with EHRLaunch, when the deployment runs lambda/ehrlaunch,
+// whose authorize and token proxies must then be the document's endpoints.
 type Support struct {
 	// ConfidentialClients are user-facing apps authenticating with a client
 	// secret (client_secret_basic): client-confidential-symmetric.
@@ -80,6 +80,10 @@ type Support struct {
 	// RefreshTokens says user-facing apps get refresh tokens with
 	// offline_access: permission-offline, with a user-facing client.
 	RefreshTokens bool
+	// EHRLaunch says the EHR launch proxy (lambda/ehrlaunch) resolves launch
+	// contexts: launch-ehr, context-ehr-patient and context-ehr-encounter, with
+	// a user-facing client and the launch scope offered.
+	EHRLaunch bool
 }
 
 // userFacing reports whether any app signs a user in (SMART App Launch).
@@ -97,6 +101,7 @@ const (
 	FeaturePatientContext      = "patient-context"
 	FeatureOpenIDConnect       = "openid-connect"
 	FeatureRefreshTokens       = "refresh-tokens"
+	FeatureEHRLaunch           = "ehr-launch"
 )
 
 func (s *Support) fields() []struct {
@@ -113,6 +118,7 @@ func (s *Support) fields() []struct {
 		{FeaturePatientContext, &s.PatientContext},
 		{FeatureOpenIDConnect, &s.OpenIDConnect},
 		{FeatureRefreshTokens, &s.RefreshTokens},
+		{FeatureEHRLaunch, &s.EHRLaunch},
 	}
 }
 
@@ -211,10 +217,14 @@ func capabilities(c Config) []string {
 	}
 	// An app a user opens on its own, outside an EHR: every user-facing client.
 	add(user, "launch-standalone")
+	ehr := user && s.EHRLaunch && offered(scope("launch"))
+	add(ehr, "launch-ehr")
 	add(s.PublicClients, "client-public")
 	add(s.ConfidentialClients, "client-confidential-symmetric")
 	add(s.BackendServices, "client-confidential-asymmetric")
 	add(user && s.PatientContext && offered(scope("launch/patient")), "context-standalone-patient")
+	add(ehr, "context-ehr-patient")
+	add(ehr, "context-ehr-encounter")
 	add(user && s.OpenIDConnect && offered(scope("openid")) && offered(scope("fhirUser")), "sso-openid-connect")
 	add(user && s.RefreshTokens && offered(scope("offline_access")), "permission-offline")
 	add(user && offered(prefix("patient/")), "permission-patient")

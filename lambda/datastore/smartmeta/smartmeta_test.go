@@ -208,6 +208,37 @@ func TestTheDocumentAdvertisesOnlyWhatTheDeploymentDoes(t *testing.T) {
 	}
 }
 
+func TestEHRLaunchIsAdvertisedOnlyWhenDeployed(t *testing.T) {
+	ehr := Support{PublicClients: true, EHRLaunch: true}
+	caps := func(t *testing.T, s Support, scopes []string) []string {
+		got, err := Build(Config{Version: V2, Endpoints: oktaEndpoints(), ScopesSupported: scopes, Support: s})
+		require.NoError(t, err)
+		var doc Document
+		require.NoError(t, json.Unmarshal([]byte(got), &doc))
+		return doc.Capabilities
+	}
+	t.Run("with the launch proxy deployed, launch-ehr and the EHR contexts are advertised", func(t *testing.T) {
+		assert.Equal(t, []string{"launch-standalone", "launch-ehr", "client-public", "context-ehr-patient", "context-ehr-encounter",
+			"permission-patient", "permission-v2"}, caps(t, ehr, []string{"launch", "patient/Observation.rs"}))
+	})
+	t.Run("without the launch scope offered, nothing of EHR launch is", func(t *testing.T) {
+		for _, c := range caps(t, ehr, []string{"patient/Observation.rs"}) {
+			assert.False(t, c == "launch-ehr" || strings.HasPrefix(c, "context-ehr-"), c)
+		}
+	})
+	t.Run("without a user-facing client, nothing of EHR launch is", func(t *testing.T) {
+		for _, c := range caps(t, Support{BackendServices: true, EHRLaunch: true}, nil) {
+			assert.False(t, c == "launch-ehr" || strings.HasPrefix(c, "context-ehr-"), c)
+		}
+	})
+	t.Run("the feature travels in SmartSupport", func(t *testing.T) {
+		s, err := ParseFeatures(ehr.Features())
+		require.NoError(t, err)
+		assert.Equal(t, ehr, s)
+		assert.Contains(t, ehr.Features(), FeatureEHRLaunch)
+	})
+}
+
 func TestSupportTravelsAsAListOfFeatures(t *testing.T) {
 	t.Run("every feature survives the round trip", func(t *testing.T) {
 		names := everything.Features()
@@ -224,9 +255,9 @@ func TestSupportTravelsAsAListOfFeatures(t *testing.T) {
 		assert.Equal(t, Support{}, got)
 	})
 	t.Run("an unknown feature is refused naming it", func(t *testing.T) {
-		_, err := ParseFeatures([]string{"public-clients", "ehr-launch"})
+		_, err := ParseFeatures([]string{"public-clients", "telepathy"})
 		require.Error(t, err)
-		assert.Contains(t, err.Error(), `SmartSupport: unknown feature "ehr-launch"`)
+		assert.Contains(t, err.Error(), `SmartSupport: unknown feature "telepathy"`)
 	})
 }
 

@@ -35,6 +35,10 @@ type tokenClaims struct {
 	FHIRUser              string `json:"fhirUser"`
 	Patient               string `json:"patient"`
 	LaunchResponsePatient string `json:"launch_response_patient"`
+	// LaunchMarker is the EHR launch token hook's marker
+	// (launchclaims.Marker; a test keeps the tag and the constant equal).
+	LaunchMarker string `json:"smart_launch_ctx"`
+
 	// RawCID (Okta's "cid"), RawClientID (RFC 9068 and RFC 7662
 	// "client_id"), RawAZP (OpenID Connect's "azp": Entra ID v2.0, Keycloak,
 	// Auth0) and RawAppID (Entra ID v1.0's "appid") name the client the token
@@ -82,15 +86,21 @@ func (c *tokenClaims) normalize() error {
 	return nil
 }
 
-// strings1 reads a JSON string (split on white space if split is set) or an
-// array of strings; JSON null or absence is an empty list.
+// strings1 reads a JSON string (split on spaces if split is set) or an array
+// of strings; JSON null or absence is an empty list.
+//
+// A scope string is split on U+0020 only, as RFC 6749 section 3.3 delimits
+// scopes: any other white space (\t, \v, U+00A0, U+2028, ...) stays inside its
+// piece, which then fails the scope-token syntax and is dropped. Splitting on
+// all white space would turn "a\vsystem/*.cruds" into a second scope the
+// authorization server never granted.
 func strings1(v any, split bool) ([]string, bool) {
 	switch v := v.(type) {
 	case nil:
 		return nil, true
 	case string:
 		if split {
-			return strings.Fields(v), true
+			return splitScopes(v), true
 		}
 		return []string{v}, true
 	case []any:
@@ -170,7 +180,12 @@ type grant struct {
 // shape is dropped (see launchctx.go), and patient/ scopes count only when the
 // token names its patient, by a valid patient claim or a fhirUser that
 // references a Patient.
-func (c *tokenClaims) toGrant(v smartscope.Version, now int64) (grant, Reason) {
+//
+// With ehrLaunch, a token carrying the launch scope is an EHR launch: its
+// patient context counts only if the token hook's marker is there, because
+// Okta issues the token unchanged (fail-open) when the hook times out or
+// fails, and a patient from elsewhere (a profile claim) is not the EHR's.
+func (c *tokenClaims) toGrant(v smartscope.Version, now int64, ehrLaunch bool) (grant, Reason) {
 	var drops dropSet
 	fhirUser := c.FHIRUser
 	fhirUserType := ""
@@ -189,12 +204,22 @@ func (c *tokenClaims) toGrant(v smartscope.Version, now int64) (grant, Reason) {
 		patient = ""
 		drops |= droppedPatient
 	}
+	unverified := ehrLaunch && unverifiedLaunch(c)
+	if unverified {
+		patient, fhirUserType = "", ""
+	}
 	sel := smartscope.Granted(c.scopes, v, smartscope.LaunchContext{Patient: patient != "" || fhirUserType == "Patient"})
 	if sel.PatientDropped {
 		drops |= droppedPatientScopes
+		if unverified {
+			drops |= droppedLaunchUnverified
+		}
 	}
 	g := grant{dropped: drops}
 	if !sel.Resource {
+		if sel.PatientDropped && unverified {
+			return g, ReasonLaunchUnverified
+		}
 		if sel.PatientDropped {
 			return g, ReasonPatientContext
 		}
@@ -256,4 +281,15 @@ func (extra audiences) accepts(tokenAud []string, endpoint string) bool {
 		}
 	}
 	return false
+}
+
+// splitScopes splits a scope string on spaces, skipping empty pieces.
+func splitScopes(s string) []string {
+	var out []string
+	for piece := range strings.SplitSeq(s, " ") {
+		if piece != "" {
+			out = append(out, piece)
+		}
+	}
+	return out
 }

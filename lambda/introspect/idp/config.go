@@ -26,6 +26,7 @@ const (
 	EnvRoleARN                = "HEALTHLAKE_ROLE_ARN"
 	EnvLeeway                 = "SMART_LEEWAY_SECONDS"
 	EnvScopeVersion           = "SMART_SCOPE_VERSION"
+	EnvEHRLaunch              = "SMART_EHR_LAUNCH"
 )
 
 // Mode is how tokens are validated.
@@ -68,6 +69,10 @@ type Config struct {
 	// claim, client allow-list, audience rule, scope map (SMART_SCOPE_CLAIM,
 	// SMART_CLIENT_IDS, SMART_AUDIENCE_RULE, SMART_SCOPE_MAP).
 	Rules tokenshape.Rules
+	// EHRLaunch says EHR launch (lambda/ehrlaunch) is deployed: a token with
+	// the launch scope then gets patient context only from the token hook's
+	// marker claim and patient (see launchctx.go). Default: false.
+	EHRLaunch bool
 }
 
 // Default values of the optional settings.
@@ -204,6 +209,14 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c.Rules = rules
 	for _, p := range problems {
 		bad(p.Variable, "%s", p.Reason)
+	}
+
+	switch e := getenv(EnvEHRLaunch); e {
+	case "", "false":
+	case "true":
+		c.EHRLaunch = true
+	default:
+		bad(EnvEHRLaunch, `must be "true" or "false", not %q`, e)
 	}
 
 	if len(errs) > 0 {

@@ -63,6 +63,11 @@
 //     provisioned Okta one (package tokenshape; applied by rules.go): the scope
 //     claim, a client allow-list, whether a listed client stands in for a
 //     missing aud, and scope prefix rewrites.
+//   - SMART_EHR_LAUNCH (optional, "true" or "false", default false): EHR launch
+//     (lambda/ehrlaunch) is deployed; a token with the launch scope then has
+//     patient context only with the launch token hook's marker claim
+//     (launchclaims.Marker), else its patient/ scopes are dropped
+//     (launch_context_unverified).
 //
 // Missing or invalid configuration is logged once, at start, as one line naming
 // the variable; every request is then answered unauthorized, with iamRoleARN

@@ -92,7 +92,7 @@ func (h *Handler) decide(ctx context.Context, ev *Event, d *decision) Response {
 		d.clientID, d.userID = claims.clientID(), claims.UID
 		return h.deny(ev)
 	}
-	g, reason := claims.toGrant(h.cfg.ScopeVersion, now.Unix())
+	g, reason := claims.toGrant(h.cfg.ScopeVersion, now.Unix(), h.cfg.EHRLaunch)
 	if reason != "" {
 		// Checked before the audience: no SMART scope is a property of the token
 		// alone, so the reason is the same for every data store.
@@ -118,7 +118,7 @@ func (h *Handler) decide(ctx context.Context, ev *Event, d *decision) Response {
 var definiteRefusals = map[Reason]bool{
 	ReasonInactive: true, ReasonTokenType: true, ReasonIssuer: true, ReasonAudience: true,
 	ReasonExpired: true, ReasonClaimMissing: true, ReasonTokenMalformed: true,
-	ReasonNoSMARTScope: true, ReasonPatientContext: true, ReasonClientNotAllowed: true,
+	ReasonNoSMARTScope: true, ReasonPatientContext: true, ReasonLaunchUnverified: true, ReasonClientNotAllowed: true,
 }
 
 // rememberRefusal caches a definite refusal briefly, in introspection mode.

@@ -3,6 +3,8 @@ package idp
 import (
 	"net/url"
 	"strings"
+
+	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchclaims"
 )
 
 // The launch context (fhirUser, patient) goes to HealthLake's fine-grained
@@ -25,6 +27,9 @@ const (
 	DropPatient ContextDrop = "patient_invalid"
 	// DropPatientScopes: patient/ scopes without a valid patient context.
 	DropPatientScopes ContextDrop = "patient_scopes_without_patient"
+	// DropLaunchUnverified: the patient context of an EHR launch token was
+	// ignored because the launch token hook's marker is missing.
+	DropLaunchUnverified ContextDrop = "launch_context_unverified"
 )
 
 // dropSet is a set of ContextDrop codes, small enough to keep in every cached
@@ -35,13 +40,14 @@ const (
 	droppedFHIRUser dropSet = 1 << iota
 	droppedPatient
 	droppedPatientScopes
+	droppedLaunchUnverified
 )
 
 // dropNames renders every dropSet once, so a log line never builds the string.
-var dropNames = func() (names [8]string) {
+var dropNames = func() (names [16]string) {
 	for s := range dropSet(len(names)) {
 		var codes []string
-		for bit, code := range []ContextDrop{DropFHIRUser, DropPatient, DropPatientScopes} {
+		for bit, code := range []ContextDrop{DropFHIRUser, DropPatient, DropPatientScopes, DropLaunchUnverified} {
 			if s&(1<<bit) != 0 {
 				codes = append(codes, string(code))
 			}
@@ -52,7 +58,21 @@ var dropNames = func() (names [8]string) {
 }()
 
 // String returns the codes, comma-separated, in declaration order.
-func (s dropSet) String() string { return dropNames[s&7] }
+func (s dropSet) String() string { return dropNames[s&15] }
+
+// unverifiedLaunch reports an EHR launch token (launch scope) without the
+// token hook's marker: Okta issued it without the hook's answer.
+func unverifiedLaunch(c *tokenClaims) bool {
+	if c.LaunchMarker == launchclaims.MarkerValue {
+		return false
+	}
+	for _, s := range c.scopes {
+		if s == launchclaims.LaunchScope {
+			return true
+		}
+	}
+	return false
+}
 
 // fhirUserTypes are the resource types SMART App Launch allows fhirUser to
 // reference (the FHIR resource representing the user).

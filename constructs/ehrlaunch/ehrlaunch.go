@@ -1,0 +1,410 @@
+// Package ehrlaunch provides SMART App Launch's EHR launch in front of Okta:
+// the lambda/ehrlaunch function behind an API Gateway REST API (the
+// launch-context API for EHRs, the authorize proxy and its callback, Okta's
+// token inline hook, the token proxy) and the DynamoDB table of launch
+// contexts and authorization transactions.
+//
+// Wiring it into a deployment (what this construct does not do itself): the
+// Okta custom resource registers HookUrl() as a token inline hook with the
+// header secret HookSecret() on the user-facing policy rule and adds
+// CallbackUrl() to each launched app's redirect URIs; the SMART configuration
+// advertises AuthorizeUrl() and TokenUrl() with the launch-ehr capabilities;
+// the token validator runs with SMART_EHR_LAUNCH=true.
+package ehrlaunch
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/openhealthstack/smart-healthlake/constructs/golambda"
+	"github.com/openhealthstack/smart-healthlake/constructs/logkey"
+)
+
+// Entry is the function's main package in this module.
+const Entry = "lambda/ehrlaunch"
+
+// StageName is the API's stage.
+const StageName = "smart"
+
+// App is a SMART app the proxy may launch.
+type App struct {
+	// ClientId is the app's Okta client id. Required.
+	ClientId *string
+	// RedirectUris are the app's own redirect URIs. Required, at least one.
+	RedirectUris *[]*string
+}
+
+// EhrLaunchProps configures an EhrLaunch.
+type EhrLaunchProps struct {
+	// OktaIssuer is the Okta custom authorization server's issuer. Required.
+	OktaIssuer *string
+	// FhirEndpoint is the data store endpoint: the only aud accepted. Required.
+	FhirEndpoint *string
+	// Apps are the SMART apps EHRs may launch. Required, at least one.
+	Apps *[]*App
+	// EhrRoles may register launch contexts (SigV4, execute-api:Invoke on
+	// POST /launch); the function accepts their sessions only. Required, at
+	// least one.
+	EhrRoles *[]awsiam.IRole
+	// HookSecret holds the value Okta sends in the token hook's Authorization
+	// header. Default: a new generated secret.
+	HookSecret awssecretsmanager.ISecret
+	// CorsOrigins are browser origins (https://host) allowed to call the
+	// token endpoint. Default: none.
+	CorsOrigins *[]*string
+	// LaunchLifetime is how long a launch id is valid, at most 5 minutes.
+	// Default: 5 minutes.
+	LaunchLifetime awscdk.Duration
+	// EncryptionKey encrypts the table and the logs. Default: a new KMS key.
+	EncryptionKey awskms.IKey
+	// LogRetention of the function's and the API's log groups. Default: one year.
+	LogRetention awslogs.RetentionDays
+	// ReservedConcurrentExecutions caps the function. Default: 20.
+	ReservedConcurrentExecutions *float64
+}
+
+// EhrLaunch is the EHR launch API, its function and its table.
+type EhrLaunch struct {
+	constructs.Construct
+	api      awsapigateway.RestApi
+	function awslambda.Function
+	table    awsdynamodb.Table
+	secret   awssecretsmanager.ISecret
+	baseURL  *string
+}
+
+// NewEhrLaunch creates the resources. It panics, naming the prop, on invalid props.
+func NewEhrLaunch(scope constructs.Construct, id *string, props *EhrLaunchProps) *EhrLaunch {
+	if err := validate(props); err != nil {
+		panic(fmt.Sprintf("ehrlaunch.NewEhrLaunch(%s): %v", *id, err))
+	}
+	e := &EhrLaunch{}
+	constructs.NewConstruct_Override(e, scope, id)
+	this := e
+	stack := awscdk.Stack_Of(this)
+
+	key := props.EncryptionKey
+	if key == nil {
+		key = logkey.New(this, jsii.String("Key"), jsii.String("Encrypts the EHR launch table and logs"))
+	} else {
+		logkey.AllowLogs(key)
+	}
+	retention := props.LogRetention
+	if retention == "" {
+		retention = awslogs.RetentionDays_ONE_YEAR
+	}
+
+	e.table = awsdynamodb.NewTable(this, jsii.String("Table"), &awsdynamodb.TableProps{
+		PartitionKey:        &awsdynamodb.Attribute{Name: jsii.String("pk"), Type: awsdynamodb.AttributeType_STRING},
+		BillingMode:         awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		TimeToLiveAttribute: jsii.String("expires_at"),
+		Encryption:          awsdynamodb.TableEncryption_CUSTOMER_MANAGED,
+		EncryptionKey:       key,
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
+			PointInTimeRecoveryEnabled: jsii.Bool(true),
+		},
+		// Items live minutes (launches, transactions) or until a refresh token
+		// expires; nothing in it outlives the deployment's purpose.
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(e.table, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("HIPAA.Security-DynamoDBInBackupPlan"),
+		Reason: jsii.String("The table holds short-lived launch contexts and authorization transactions keyed by hashes of " +
+			"single-use secrets; point-in-time recovery is on, and restoring an old backup would only resurrect expired launches " +
+			"that the code refuses anyway."),
+	}}, nil)
+
+	e.secret = props.HookSecret
+	if e.secret == nil {
+		e.secret = awssecretsmanager.NewSecret(this, jsii.String("HookSecret"), &awssecretsmanager.SecretProps{
+			Description:   jsii.String("Authorization header value Okta sends to the EHR launch token inline hook"),
+			EncryptionKey: key,
+			GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+				PasswordLength: jsii.Number(48), ExcludePunctuation: jsii.Bool(true),
+			},
+		})
+		rotation := jsii.String("The hook secret is also registered in Okta's InlineHook; a rotation must update both at once, " +
+			"which the Okta custom resource does on its next update rather than a rotation Lambda.")
+		cdknag.NagSuppressions_AddResourceSuppressions(e.secret, &[]*cdknag.NagPackSuppression{
+			{Id: jsii.String("AwsSolutions-SMG4"), Reason: rotation},
+			{Id: jsii.String("HIPAA.Security-SecretsManagerRotationEnabled"), Reason: rotation},
+		}, nil)
+	}
+
+	api := awsapigateway.NewRestApi(this, jsii.String("Api"), &awsapigateway.RestApiProps{
+		Description:    jsii.String("SMART EHR launch: launch contexts, authorize proxy, callback, Okta token hook, token proxy"),
+		EndpointTypes:  &[]awsapigateway.EndpointType{awsapigateway.EndpointType_REGIONAL},
+		CloudWatchRole: jsii.Bool(true),
+		Deploy:         jsii.Bool(true),
+		DeployOptions:  e.stageOptions(key, retention),
+	})
+	e.api = api
+	e.baseURL = awscdk.Fn_Join(jsii.String(""), &[]*string{
+		jsii.String("https://"), api.RestApiId(), jsii.String(".execute-api."), stack.Region(), jsii.String("."),
+		stack.UrlSuffix(), jsii.String("/" + StageName),
+	})
+
+	logs := awslogs.NewLogGroup(this, jsii.String("Logs"), &awslogs.LogGroupProps{
+		Retention: retention, EncryptionKey: key, RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	concurrency := props.ReservedConcurrentExecutions
+	if concurrency == nil {
+		concurrency = jsii.Number(20)
+	}
+	env := map[string]*string{
+		"EHRLAUNCH_TABLE":           e.table.TableName(),
+		"EHRLAUNCH_OKTA_ISSUER":     props.OktaIssuer,
+		"EHRLAUNCH_FHIR_AUDIENCE":   props.FhirEndpoint,
+		"EHRLAUNCH_PUBLIC_URL":      e.baseURL,
+		"EHRLAUNCH_CLIENTS":         clientsJSON(stack, props.Apps),
+		"EHRLAUNCH_HOOK_SECRET_ARN": e.secret.SecretArn(),
+	}
+	var arns []*string
+	for _, r := range *props.EhrRoles {
+		arns = append(arns, r.RoleArn())
+	}
+	env["EHRLAUNCH_EHR_PRINCIPALS"] = awscdk.Fn_Join(jsii.String(","), &arns)
+	if props.CorsOrigins != nil && len(*props.CorsOrigins) > 0 {
+		env["EHRLAUNCH_CORS_ORIGINS"] = awscdk.Fn_Join(jsii.String(","), props.CorsOrigins)
+	}
+	if props.LaunchLifetime != nil {
+		env["EHRLAUNCH_LAUNCH_SECONDS"] = jsii.String(fmt.Sprint(*props.LaunchLifetime.ToSeconds(nil)))
+	}
+	e.function = golambda.NewGoFunction(this, jsii.String("Function"), &golambda.GoFunctionProps{
+		Entry: jsii.String(Entry),
+		Options: &awslambda.FunctionOptions{
+			Description:                  jsii.String("SMART EHR launch: launch contexts, authorize and token proxies, Okta token hook"),
+			MemorySize:                   jsii.Number(256),
+			Timeout:                      awscdk.Duration_Seconds(jsii.Number(10)),
+			ReservedConcurrentExecutions: concurrency,
+			Environment:                  &env,
+			LogGroup:                     logs,
+			LoggingFormat:                awslambda.LoggingFormat_JSON,
+		},
+	})
+	// Only the item operations the store performs (launchstore).
+	e.table.Grant(e.function, jsii.String("dynamodb:PutItem"), jsii.String("dynamodb:GetItem"),
+		jsii.String("dynamodb:DeleteItem"), jsii.String("dynamodb:UpdateItem"))
+	key.GrantEncryptDecrypt(e.function)
+	e.secret.GrantRead(e.function, nil)
+	cdknag.NagSuppressions_AddResourceSuppressions(e.function, &[]*cdknag.NagPackSuppression{
+		{
+			Id: jsii.String("HIPAA.Security-LambdaDLQ"),
+			Reason: jsii.String("API Gateway invokes the function synchronously for browsers, EHRs and Okta's hook, which all read " +
+				"its answer; a dead-letter queue only receives failed asynchronous invocations, so it would never receive anything."),
+		},
+		{
+			Id: jsii.String("HIPAA.Security-LambdaInsideVPC"),
+			Reason: jsii.String("The function calls only Okta's public token endpoint and DynamoDB and Secrets Manager over TLS " +
+				"with IAM; a VPC would need a NAT gateway for Okta and isolate nothing, while adding cold-start latency inside " +
+				"Okta's 3-second hook timeout."),
+		},
+	}, jsii.Bool(true))
+	// golambda puts the role beside the function.
+	cdknag.NagSuppressions_AddResourceSuppressions(e.function.Role(), &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("CDK's encrypt/decrypt grant on the one key of the table and the hook secret: the ReEncrypt* and " +
+			"GenerateDataKey* action families DynamoDB uses for a customer-managed key, on that key's ARN only."),
+		AppliesTo: &[]any{"Action::kms:ReEncrypt*", "Action::kms:GenerateDataKey*"},
+	}}, jsii.Bool(true))
+
+	integration := awsapigateway.NewLambdaIntegration(e.function, &awsapigateway.LambdaIntegrationOptions{Proxy: jsii.Bool(true)})
+	root := api.Root()
+	launch := root.AddResource(jsii.String("launch"), nil).AddMethod(jsii.String("POST"), integration, &awsapigateway.MethodOptions{
+		AuthorizationType: awsapigateway.AuthorizationType_IAM,
+	})
+	open := map[string]string{
+		"authorize": "GET", "callback": "GET", "hook": "POST", "token": "POST", "introspect": "POST",
+	}
+	var openMethods []awsapigateway.Method
+	for _, path := range sortedKeys(open) {
+		m := root.AddResource(jsii.String(path), nil).AddMethod(jsii.String(open[path]), integration, &awsapigateway.MethodOptions{
+			AuthorizationType: awsapigateway.AuthorizationType_NONE,
+		})
+		openMethods = append(openMethods, m)
+	}
+	tokenOptions := api.Root().GetResource(jsii.String("token")).AddMethod(jsii.String("OPTIONS"), integration, &awsapigateway.MethodOptions{
+		AuthorizationType: awsapigateway.AuthorizationType_NONE,
+	})
+	openMethods = append(openMethods, tokenOptions)
+	for _, m := range openMethods {
+		cdknag.NagSuppressions_AddResourceSuppressions(m, &[]*cdknag.NagPackSuppression{
+			{
+				Id: jsii.String("AwsSolutions-APIG4"),
+				Reason: jsii.String("An OAuth endpoint called by browsers (authorize, callback, CORS preflight), by clients with " +
+					"their own client authentication (token, introspect: checked by Okta) or by Okta with the hook's header " +
+					"secret, compared in constant time by the function; API Gateway has no authorizer for these callers."),
+			},
+			{
+				Id:     jsii.String("AwsSolutions-COG4"),
+				Reason: jsii.String("The callers are not Cognito users: see AwsSolutions-APIG4 on this method."),
+			},
+		}, nil)
+	}
+	cdknag.NagSuppressions_AddResourceSuppressions(launch, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-COG4"),
+		Reason: jsii.String("POST /launch uses IAM authorization: EHRs are AWS principals signing with SigV4 (GrantLaunch), " +
+			"not Cognito users, and the function checks the caller against the configured EHR roles."),
+	}}, nil)
+	cdknag.NagSuppressions_AddResourceSuppressions(api, &[]*cdknag.NagPackSuppression{
+		{
+			Id: jsii.String("AwsSolutions-APIG2"),
+			Reason: jsii.String("Every route validates its own input in the function (OAuth parameters, the launch context " +
+				"schema, the hook payload) and answers in the protocol's error format, which a request validator's 400 would not."),
+		},
+		{
+			Id: jsii.String("AwsSolutions-APIG3"),
+			Reason: jsii.String("A WAF web ACL is an account-level choice left to the deployment; the routes hold no data an " +
+				"unauthenticated caller can read and the function's reserved concurrency bounds a flood."),
+		},
+		{
+			Id: jsii.String("HIPAA.Security-APIGWSSLEnabled"),
+			Reason: jsii.String("The backend is a Lambda integration, not an HTTP endpoint: there is no backend TLS connection " +
+				"for a client certificate to authenticate."),
+		},
+		{
+			Id: jsii.String("HIPAA.Security-APIGWCacheEnabledAndEncrypted"),
+			Reason: jsii.String("Caching is off on purpose: every answer is single-use (launch ids, codes, tokens) and sent " +
+				"with Cache-Control: no-store."),
+		},
+		{
+			Id: jsii.String("AwsSolutions-IAM4"),
+			Reason: jsii.String("API Gateway's account-level CloudWatch role uses the AWS managed " +
+				"AmazonAPIGatewayPushToCloudWatchLogs policy, the documented set-up for execution logs."),
+			AppliesTo: &[]any{"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"},
+		},
+	}, jsii.Bool(true))
+
+	for _, r := range *props.EhrRoles {
+		e.GrantLaunch(r)
+	}
+	return e
+}
+
+func (e *EhrLaunch) stageOptions(key awskms.IKey, retention awslogs.RetentionDays) *awsapigateway.StageOptions {
+	access := awslogs.NewLogGroup(e, jsii.String("AccessLogs"), &awslogs.LogGroupProps{
+		Retention: retention, EncryptionKey: key, RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	return &awsapigateway.StageOptions{
+		StageName:            jsii.String(StageName),
+		AccessLogDestination: awsapigateway.NewLogGroupLogDestination(access),
+		// No query strings or bodies: the launch id, codes and states travel
+		// there. The standard fields log the path only.
+		AccessLogFormat: awsapigateway.AccessLogFormat_JsonWithStandardFields(&awsapigateway.JsonWithStandardFieldProps{
+			Caller: jsii.Bool(true), HttpMethod: jsii.Bool(true), Ip: jsii.Bool(true), Protocol: jsii.Bool(true),
+			RequestTime: jsii.Bool(true), ResourcePath: jsii.Bool(true), ResponseLength: jsii.Bool(true),
+			Status: jsii.Bool(true), User: jsii.Bool(true),
+		}),
+		LoggingLevel:     awsapigateway.MethodLoggingLevel_ERROR,
+		DataTraceEnabled: jsii.Bool(false), // full request logs would hold tokens and launch ids
+		TracingEnabled:   jsii.Bool(true),
+		MetricsEnabled:   jsii.Bool(true),
+	}
+}
+
+// GrantLaunch gives grantee the IAM permission to call POST /launch
+// (execute-api:Invoke). The function still accepts only sessions of EhrRoles,
+// which get this grant already.
+func (e *EhrLaunch) GrantLaunch(grantee awsiam.IGrantable) awsiam.Grant {
+	return awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{
+		Grantee:      grantee,
+		Actions:      jsii.Strings("execute-api:Invoke"),
+		ResourceArns: jsii.Strings(*e.api.ArnForExecuteApi(jsii.String("POST"), jsii.String("/launch"), jsii.String(StageName))),
+	})
+}
+
+// Function is the EHR launch function.
+func (e *EhrLaunch) Function() awslambda.Function { return e.function }
+
+// Table is the table of launch contexts and transactions.
+func (e *EhrLaunch) Table() awsdynamodb.Table { return e.table }
+
+// Api is the REST API.
+func (e *EhrLaunch) Api() awsapigateway.RestApi { return e.api }
+
+// HookSecret holds the token hook's header secret (for the Okta custom resource).
+func (e *EhrLaunch) HookSecret() awssecretsmanager.ISecret { return e.secret }
+
+// LaunchUrl is the EHRs' POST /launch.
+func (e *EhrLaunch) LaunchUrl() *string { return e.url("/launch") }
+
+// AuthorizeUrl is the SMART configuration's authorization_endpoint.
+func (e *EhrLaunch) AuthorizeUrl() *string { return e.url("/authorize") }
+
+// TokenUrl is the SMART configuration's token_endpoint.
+func (e *EhrLaunch) TokenUrl() *string { return e.url("/token") }
+
+// CallbackUrl must be a redirect URI of every launched app in Okta.
+func (e *EhrLaunch) CallbackUrl() *string { return e.url("/callback") }
+
+// IntrospectUrl is the SMART configuration's introspection_endpoint (RFC 7662,
+// with the launch context echoed).
+func (e *EhrLaunch) IntrospectUrl() *string { return e.url("/introspect") }
+
+// HookUrl is the token inline hook's channel URI.
+func (e *EhrLaunch) HookUrl() *string { return e.url("/hook") }
+
+func (e *EhrLaunch) url(path string) *string {
+	return awscdk.Fn_Join(jsii.String(""), &[]*string{e.baseURL, jsii.String(path)})
+}
+
+func validate(p *EhrLaunchProps) error {
+	switch {
+	case p == nil:
+		return fmt.Errorf("props are required")
+	case p.OktaIssuer == nil || *p.OktaIssuer == "":
+		return fmt.Errorf("props.OktaIssuer is required")
+	case p.FhirEndpoint == nil || *p.FhirEndpoint == "":
+		return fmt.Errorf("props.FhirEndpoint is required")
+	case p.Apps == nil || len(*p.Apps) == 0:
+		return fmt.Errorf("props.Apps needs at least one app")
+	case p.EhrRoles == nil || len(*p.EhrRoles) == 0:
+		return fmt.Errorf("props.EhrRoles needs at least one role: no EHR could register a launch")
+	}
+	for i, a := range *p.Apps {
+		if a == nil || a.ClientId == nil || *a.ClientId == "" {
+			return fmt.Errorf("props.Apps[%d].ClientId is required", i)
+		}
+		if a.RedirectUris == nil || len(*a.RedirectUris) == 0 {
+			return fmt.Errorf("props.Apps[%d].RedirectUris needs at least one URI", i)
+		}
+	}
+	if p.LaunchLifetime != nil {
+		if s := *p.LaunchLifetime.ToSeconds(nil); s < 1 || s > 300 {
+			return fmt.Errorf("props.LaunchLifetime must be from 1 second to 5 minutes, not %v seconds", s)
+		}
+	}
+	return nil
+}
+
+// clientsJSON renders EHRLAUNCH_CLIENTS, [{"client_id", "redirect_uris"}];
+// client ids may be tokens (the Okta custom resource's attributes), which
+// Stack.ToJsonString resolves at deploy time (as values, never as keys).
+func clientsJSON(stack awscdk.Stack, apps *[]*App) *string {
+	var list []any
+	for _, a := range *apps {
+		list = append(list, map[string]any{"client_id": a.ClientId, "redirect_uris": a.RedirectUris})
+	}
+	return stack.ToJsonString(list, nil)
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,523 @@
+package main_test
+
+// The EHR launch end to end, offline: the sandbox's Okta stand-in (with the
+// authorization_code grant and a token inline hook called at code issuance),
+// the emulated HealthLake calling a real process of the token-validation
+// Lambda, and this Lambda's HTTP handler behind an API Gateway emulation
+// (SigV4 verification for POST /launch, REST proxy events through the same
+// adapter main.go uses) with its table in fakedynamodb.
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/openhealthstack/smart-healthlake/internal/sandbox"
+	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchflow"
+	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchstore"
+	"github.com/openhealthstack/smart-healthlake/lambda/internal/fakedynamodb"
+)
+
+var idpBinary string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		os.Exit(m.Run())
+	}
+	os.Exit(func() int {
+		dir, err := os.MkdirTemp("", "ehrlaunch-e2e")
+		if err != nil {
+			panic(err)
+		}
+		defer os.RemoveAll(dir)
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		if idpBinary, err = sandbox.BuildIdP(ctx, dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		return m.Run()
+	}())
+}
+
+const (
+	appRedirect = "https://app.example/cb"
+	otherAppID  = "other-app"
+	ehrRoleARN  = "arn:aws:iam::123456789012:role/EhrLauncher"
+	ehrSession  = "arn:aws:sts::123456789012:assumed-role/EhrLauncher/ehr-1"
+	ehrKeyID    = "AKIAEHRSANDBOX000001"
+	ehrSecret   = "ehr-sandbox-secret-key"
+	region      = "us-east-1"
+)
+
+// world is one running deployment.
+type world struct {
+	sb       *sandbox.Sandbox
+	proxy    *httptest.Server
+	fake     *fakedynamodb.Server
+	now      atomic.Int64
+	hookSlow atomic.Int64 // delay added to each hook answer, nanoseconds
+	hook500  atomic.Bool  // the hook's front answers 500 without running it
+	secret   string
+	idpLog   syncBuffer   // the validator process's log lines
+	browser  *http.Client // the app's user agent: follows redirects until the app's redirect URI
+	client   *http.Client // the app's back end
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	if idpBinary == "" {
+		t.Skip("-short: needs the validator binary TestMain builds")
+	}
+	w := &world{secret: "hook-" + randomHex(16)}
+	w.now.Store(time.Now().Unix())
+	w.fake = fakedynamodb.New(t)
+	w.fake.CreateTable("ehr", launchstore.KeyAttribute, launchstore.TTLAttribute)
+
+	var handler atomic.Value // the API Gateway emulation, set once the issuer is known
+	w.proxy = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		handler.Load().(http.Handler).ServeHTTP(rw, r)
+	}))
+	t.Cleanup(w.proxy.Close)
+
+	sb, err := sandbox.Start(sandbox.Config{
+		IdPBinary: idpBinary, Dir: t.TempDir(), LambdaOutput: &w.idpLog,
+		EHRLaunch: &sandbox.EHRLaunch{
+			Callback: w.proxy.URL + launchflow.PathCallback,
+			HookURL:  w.proxy.URL + launchflow.PathHook, HookAuthorization: w.secret,
+			HookTimeout: time.Second, // Okta's is 3 s; shortened to keep the test quick
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sb.Close() })
+	w.sb = sb
+
+	pem, err := os.ReadFile(sb.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+	w.client = &http.Client{Transport: tr, Timeout: 20 * time.Second}
+	w.browser = &http.Client{Transport: tr, Timeout: 20 * time.Second, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+		if req.URL.Host == "app.example" {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}}
+
+	env := map[string]string{
+		launchflow.EnvTable: "ehr", launchflow.EnvOktaIssuer: sb.Issuer, launchflow.EnvFHIRAudience: sb.FHIREndpoint,
+		launchflow.EnvPublicURL:     w.proxy.URL,
+		launchflow.EnvClients:       fmt.Sprintf(`[{"client_id":%q,"redirect_uris":[%q]},{"client_id":%q,"redirect_uris":["https://other.example/cb"]}]`, sandbox.EHRAppClientID, appRedirect, otherAppID),
+		launchflow.EnvEHRPrincipals: ehrRoleARN,
+		launchflow.EnvHookSecretARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:ehr-hook-AbCdEf",
+	}
+	cfg, err := launchflow.ConfigFromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := dynamodb.New(dynamodb.Options{
+		Region: region, BaseEndpoint: aws.String(w.fake.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIAFAKE", "fake", ""),
+	})
+	clock := func() time.Time { return time.Unix(w.now.Load(), 0) }
+	srv, err := launchflow.New(cfg, launchstore.New(db, "ehr", clock), launchflow.Options{
+		HookSecret: w.secret, Now: clock, HTTPClient: w.client,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	handler.Store(w.apiGateway(httpadapter.New(srv)))
+	return w
+}
+
+// apiGateway emulates the REST API in front of the Lambda: POST /launch uses
+// IAM authorization (API Gateway verifies the SigV4 signature and puts the
+// caller in requestContext.identity.userArn, or answers 403 itself), the other
+// routes none; each request becomes a proxy-integration event.
+func (w *world) apiGateway(adapter *httpadapter.HandlerAdapter) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		ev := events.APIGatewayProxyRequest{
+			HTTPMethod: r.Method, Path: r.URL.Path, Body: string(body),
+			MultiValueHeaders:               map[string][]string(r.Header.Clone()),
+			MultiValueQueryStringParameters: map[string][]string(r.URL.Query()),
+		}
+		if r.URL.Path == launchflow.PathLaunch {
+			caller, ok := w.verifySigV4(r, body)
+			if !ok {
+				rw.WriteHeader(http.StatusForbidden)
+				_, _ = rw.Write([]byte(`{"message":"The request signature we calculated does not match the signature you provided."}`))
+				return
+			}
+			ev.RequestContext.Identity.UserArn = caller
+		}
+		if r.URL.Path == launchflow.PathHook {
+			if w.hook500.Load() {
+				rw.WriteHeader(http.StatusInternalServerError)
+				return
+			}
+		}
+		resp, err := adapter.ProxyWithContext(r.Context(), ev)
+		if err != nil {
+			rw.WriteHeader(http.StatusBadGateway)
+			return
+		}
+		for k, vs := range resp.MultiValueHeaders {
+			for _, v := range vs {
+				rw.Header().Add(k, v)
+			}
+		}
+		for k, v := range resp.Headers {
+			rw.Header().Set(k, v)
+		}
+		if d := time.Duration(w.hookSlow.Load()); d > 0 && r.URL.Path == launchflow.PathHook {
+			time.Sleep(d) // the answer, not the work, is late
+		}
+		rw.WriteHeader(resp.StatusCode)
+		_, _ = rw.Write([]byte(resp.Body))
+	})
+}
+
+// verifySigV4 checks a request the way API Gateway does: recompute the
+// signature with the caller's secret key and compare.
+func (w *world) verifySigV4(r *http.Request, body []byte) (string, bool) {
+	auth := r.Header.Get("Authorization")
+	if !strings.Contains(auth, "Credential="+ehrKeyID+"/") {
+		return "", false
+	}
+	at, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
+	if err != nil || time.Since(at).Abs() > 5*time.Minute {
+		return "", false
+	}
+	_, signed, _ := strings.Cut(auth, "SignedHeaders=")
+	signed, _, _ = strings.Cut(signed, ",")
+	clone, _ := http.NewRequest(r.Method, "http://"+r.Host+r.URL.RequestURI(), bytes.NewReader(body))
+	for h := range strings.SplitSeq(signed, ";") {
+		if h != "host" && h != "content-length" {
+			clone.Header[http.CanonicalHeaderKey(h)] = r.Header.Values(h)
+		}
+	}
+	sum := sha256.Sum256(body)
+	err = v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: ehrKeyID, SecretAccessKey: ehrSecret},
+		clone, hex.EncodeToString(sum[:]), "execute-api", region, at)
+	if err != nil || subtle.ConstantTimeCompare([]byte(clone.Header.Get("Authorization")), []byte(auth)) != 1 {
+		return "", false
+	}
+	return ehrSession, true
+}
+
+// register is the EHR: a SigV4-signed POST /launch.
+func (w *world) register(t *testing.T, ctx map[string]any, secret string) (int, string) {
+	t.Helper()
+	body, _ := json.Marshal(ctx)
+	req, _ := http.NewRequest(http.MethodPost, w.proxy.URL+launchflow.PathLaunch, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	sum := sha256.Sum256(body)
+	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: ehrKeyID, SecretAccessKey: secret},
+		req, hex.EncodeToString(sum[:]), "execute-api", region, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := w.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var lr launchflow.LaunchResponse
+	_ = json.NewDecoder(resp.Body).Decode(&lr)
+	return resp.StatusCode, lr.Launch
+}
+
+func (w *world) launchFor(t *testing.T, clientID, patient string) string {
+	t.Helper()
+	st, id := w.register(t, map[string]any{"client_id": clientID, "aud": w.sb.FHIREndpoint, "patient": patient,
+		"encounter": "enc-1", "need_patient_banner": true, "smart_style_url": "https://ehr.example/style.json"}, ehrSecret)
+	if st != http.StatusCreated {
+		t.Fatalf("POST /launch = %d", st)
+	}
+	return id
+}
+
+// app is a SMART app's authorization request state.
+type app struct {
+	verifier, state string
+}
+
+func newApp() app { return app{verifier: randomHex(32), state: "st-" + randomHex(8)} }
+
+func (a app) challenge() string {
+	s := sha256.Sum256([]byte(a.verifier))
+	return base64.RawURLEncoding.EncodeToString(s[:])
+}
+
+// authorize follows the redirects from the proxy's authorize endpoint to the
+// app's redirect URI, and returns that last URL's query.
+func (w *world) authorize(t *testing.T, a app, launch string, edit func(url.Values)) url.Values {
+	t.Helper()
+	q := url.Values{
+		"response_type": {"code"}, "client_id": {sandbox.EHRAppClientID}, "redirect_uri": {appRedirect},
+		"scope": {"launch openid patient/Observation.rs patient/Patient.rs"}, "state": {a.state},
+		"aud": {w.sb.FHIREndpoint}, "launch": {launch},
+		"code_challenge": {a.challenge()}, "code_challenge_method": {"S256"},
+	}
+	if edit != nil {
+		edit(q)
+	}
+	resp, err := w.browser.Get(w.proxy.URL + launchflow.PathAuthorize + "?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, err := resp.Location()
+	if resp.StatusCode != http.StatusFound || err != nil || loc.Host != "app.example" {
+		t.Fatalf("authorize ended with %d at %v, not at the app", resp.StatusCode, resp.Request.URL)
+	}
+	return loc.Query()
+}
+
+func (w *world) redeem(t *testing.T, a app, code string) (int, map[string]any) {
+	t.Helper()
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {appRedirect},
+		"client_id": {sandbox.EHRAppClientID}, "code_verifier": {a.verifier}}
+	resp, err := w.client.PostForm(w.proxy.URL+launchflow.PathToken, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	if resp.StatusCode == http.StatusOK && resp.Header.Get("Cache-Control") != "no-store" {
+		t.Error("token response without Cache-Control: no-store")
+	}
+	return resp.StatusCode, m
+}
+
+func (w *world) fhir(t *testing.T, token, path string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, w.sb.FHIREndpoint+path, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := w.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	return resp.StatusCode, m
+}
+
+func TestEHRLaunchEndToEnd(t *testing.T) {
+	w := newWorld(t)
+	a := newApp()
+	launch := w.launchFor(t, sandbox.EHRAppClientID, "p2")
+	back := w.authorize(t, a, launch, nil)
+	if back.Get("state") != a.state || back.Get("code") == "" {
+		t.Fatalf("the app got %v", back)
+	}
+	st, tok := w.redeem(t, a, back.Get("code"))
+	if st != http.StatusOK {
+		t.Fatalf("token = %d %v", st, tok)
+	}
+	t.Run("the token response carries the EHR's context at the top level", func(t *testing.T) {
+		if tok["patient"] != "p2" || tok["encounter"] != "enc-1" || tok["need_patient_banner"] != true || tok["smart_style_url"] != "https://ehr.example/style.json" {
+			t.Fatalf("token response %v", tok)
+		}
+	})
+	at, _ := tok["access_token"].(string)
+	t.Run("the FHIR search through the emulated HealthLake returns only that patient's data", func(t *testing.T) {
+		st, b := w.fhir(t, at, "Observation")
+		if st != http.StatusOK {
+			t.Fatalf("search = %d %v", st, b)
+		}
+		entries, _ := b["entry"].([]any)
+		if len(entries) != 1 {
+			t.Fatalf("%d entries, want p2's one Observation: %v", len(entries), b)
+		}
+		res := entries[0].(map[string]any)["resource"].(map[string]any)
+		if res["id"] != "o2" {
+			t.Fatalf("got %v", res)
+		}
+	})
+	t.Run("another patient's record is refused", func(t *testing.T) {
+		if st, _ := w.fhir(t, at, "Patient/p1"); st != http.StatusForbidden {
+			t.Fatalf("read Patient/p1 = %d", st)
+		}
+		if st, _ := w.fhir(t, at, "Patient/p2"); st != http.StatusOK {
+			t.Fatalf("read Patient/p2 = %d", st)
+		}
+	})
+	t.Run("the code cannot be redeemed twice", func(t *testing.T) {
+		if st, _ := w.redeem(t, a, back.Get("code")); st == http.StatusOK {
+			t.Fatal("second redemption issued a token")
+		}
+	})
+	t.Run("the launch id cannot be used again", func(t *testing.T) {
+		b := newApp()
+		again := w.authorize(t, b, launch, nil)
+		if again.Get("error") == "" || again.Get("code") != "" || again.Get("state") != b.state {
+			t.Fatalf("the app got %v", again)
+		}
+	})
+}
+
+func TestEHRLaunchRefusals(t *testing.T) {
+	w := newWorld(t)
+	refused := func(t *testing.T, back url.Values, a app) {
+		t.Helper()
+		if back.Get("code") != "" || back.Get("error") == "" || back.Get("state") != a.state {
+			t.Fatalf("the app got %v, want an error with its state and no code", back)
+		}
+	}
+	t.Run("a reused launch id is refused", func(t *testing.T) {
+		id := w.launchFor(t, sandbox.EHRAppClientID, "p1")
+		if back := w.authorize(t, newApp(), id, nil); back.Get("code") == "" {
+			t.Fatalf("first use refused: %v", back)
+		}
+		a := newApp()
+		refused(t, w.authorize(t, a, id, nil), a)
+	})
+	t.Run("an expired launch id is refused", func(t *testing.T) {
+		id := w.launchFor(t, sandbox.EHRAppClientID, "p1")
+		w.now.Add(301)
+		defer w.now.Add(-301)
+		a := newApp()
+		refused(t, w.authorize(t, a, id, nil), a)
+	})
+	t.Run("another app's launch id is refused", func(t *testing.T) {
+		a := newApp()
+		refused(t, w.authorize(t, a, w.launchFor(t, otherAppID, "p1"), nil), a)
+	})
+	t.Run("a wrong aud is refused", func(t *testing.T) {
+		a := newApp()
+		refused(t, w.authorize(t, a, w.launchFor(t, sandbox.EHRAppClientID, "p1"), func(q url.Values) { q.Set("aud", "https://other.example/fhir") }), a)
+	})
+	t.Run("a request without PKCE is refused", func(t *testing.T) {
+		a := newApp()
+		refused(t, w.authorize(t, a, w.launchFor(t, sandbox.EHRAppClientID, "p1"), func(q url.Values) { q.Del("code_challenge"); q.Del("code_challenge_method") }), a)
+	})
+	t.Run("a wrong code_verifier gets no token", func(t *testing.T) {
+		a := newApp()
+		back := w.authorize(t, a, w.launchFor(t, sandbox.EHRAppClientID, "p1"), nil)
+		a.verifier = randomHex(32)
+		if st, _ := w.redeem(t, a, back.Get("code")); st == http.StatusOK {
+			t.Fatal("token issued")
+		}
+	})
+	t.Run("an EHR with a wrong signing key registers nothing", func(t *testing.T) {
+		before := len(w.fake.Items("ehr"))
+		if st, _ := w.register(t, map[string]any{"client_id": sandbox.EHRAppClientID, "aud": w.sb.FHIREndpoint, "patient": "p1"}, "wrong"); st != http.StatusForbidden {
+			t.Fatalf("status %d", st)
+		}
+		if len(w.fake.Items("ehr")) != before {
+			t.Fatal("a launch was stored")
+		}
+	})
+	t.Run("a forged hook call is refused", func(t *testing.T) {
+		req, _ := http.NewRequest(http.MethodPost, w.proxy.URL+launchflow.PathHook, strings.NewReader(`{"eventType":"com.okta.oauth2.tokens.transform"}`))
+		req.Header.Set("Authorization", "guess")
+		resp, err := w.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	})
+	t.Run("a hook Okta cannot reach yields no code", func(t *testing.T) {
+		w.hook500.Store(true)
+		defer w.hook500.Store(false)
+		before := w.sb.HookFailedOpen()
+		a := newApp()
+		refused(t, w.authorize(t, a, w.launchFor(t, sandbox.EHRAppClientID, "p1"), nil), a)
+		if w.sb.HookFailedOpen() != before+1 {
+			t.Fatal("the Okta stand-in did not fail open: the test proves nothing")
+		}
+	})
+	t.Run("a hook that times out yields no token that reads patient data", func(t *testing.T) {
+		w.hookSlow.Store(int64(1300 * time.Millisecond))
+		defer w.hookSlow.Store(0)
+		before := w.sb.HookFailedOpen()
+		a := newApp()
+		back := w.authorize(t, a, w.launchFor(t, sandbox.EHRAppClientID, "p1"), nil)
+		if w.sb.HookFailedOpen() != before+1 {
+			t.Fatal("the Okta stand-in did not fail open: the test proves nothing")
+		}
+		// The hook did its work (its answer was late), so the callback hands
+		// the code over: only the token itself can show the context is missing.
+		if back.Get("code") == "" {
+			t.Fatalf("no code: %v", back)
+		}
+		st, tok := w.redeem(t, a, back.Get("code"))
+		if st != http.StatusOK {
+			t.Fatalf("token = %d %v", st, tok)
+		}
+		if _, ok := tok["patient"]; ok {
+			t.Fatalf("a token issued without the hook's answer carries a patient: %v", tok)
+		}
+		at, _ := tok["access_token"].(string)
+		st, b := w.fhir(t, at, "Observation")
+		if st == http.StatusOK {
+			t.Fatalf("FHIR search with the unchanged token = %d %v", st, b)
+		}
+		// Refused by the validator for the missing marker, not by the emulator.
+		if !strings.Contains(w.idpLog.String(), `"launch_context_unverified"`) {
+			t.Fatalf("the validator did not log launch_context_unverified; FHIR answered %d %v", st, b)
+		}
+	})
+}
+
+// syncBuffer is a bytes.Buffer safe for the Lambda emulator's writer goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

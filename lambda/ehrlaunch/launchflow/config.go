@@ -1,0 +1,262 @@
+package launchflow
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The environment variables the Lambda reads.
+const (
+	EnvTable          = "EHRLAUNCH_TABLE"
+	EnvOktaIssuer     = "EHRLAUNCH_OKTA_ISSUER"
+	EnvFHIRAudience   = "EHRLAUNCH_FHIR_AUDIENCE"
+	EnvPublicURL      = "EHRLAUNCH_PUBLIC_URL"
+	EnvClients        = "EHRLAUNCH_CLIENTS"
+	EnvEHRPrincipals  = "EHRLAUNCH_EHR_PRINCIPALS"
+	EnvHookSecretARN  = "EHRLAUNCH_HOOK_SECRET_ARN"
+	EnvCORSOrigins    = "EHRLAUNCH_CORS_ORIGINS"
+	EnvLaunchSeconds  = "EHRLAUNCH_LAUNCH_SECONDS"
+	EnvRefreshSeconds = "EHRLAUNCH_REFRESH_SECONDS"
+)
+
+// Limits and defaults.
+const (
+	// MaxLaunchLifetime is the longest a launch id may live (issue 17: at most
+	// five minutes).
+	MaxLaunchLifetime = 5 * time.Minute
+	// DefaultTransactionLifetime bounds the user's sign-in at Okta.
+	DefaultTransactionLifetime = 10 * time.Minute
+	// DefaultRefreshLifetime is how long a refresh token's context is kept:
+	// Okta's default refresh token lifetime is unlimited, its maximum idle
+	// window 90 days, so a binding outlives neither for long.
+	DefaultRefreshLifetime = 90 * 24 * time.Hour
+)
+
+// Config is the Lambda's validated configuration.
+type Config struct {
+	// Table is the DynamoDB table.
+	Table string
+	// OktaIssuer is the Okta custom authorization server's issuer; its
+	// /v1/authorize and /v1/token are the upstream endpoints.
+	OktaIssuer string
+	// FHIRAudience is the data store endpoint: the only aud accepted.
+	FHIRAudience string
+	// PublicURL is this API's base URL; the callback is PublicURL + "/callback".
+	PublicURL string
+	// Clients are the SMART apps that may use the proxy, by client id, with
+	// their registered redirect URIs (EHRLAUNCH_CLIENTS: a JSON array of
+	// {"client_id", "redirect_uris"}).
+	Clients map[string][]string
+	// EHRPrincipals are the IAM role ARNs whose SigV4-signed calls may
+	// register launches.
+	EHRPrincipals []string
+	// HookSecretARN names the Secrets Manager secret holding the value Okta
+	// sends in the hook's Authorization header.
+	HookSecretARN string
+	// CORSOrigins are the browser origins allowed to call the token endpoint.
+	CORSOrigins []string
+	// LaunchLifetime is how long a launch id is valid. Default and maximum: 5 minutes.
+	LaunchLifetime time.Duration
+	// TransactionLifetime is how long an authorization may take. Default: 10 minutes.
+	TransactionLifetime time.Duration
+	// RefreshLifetime is how long a refresh token keeps its context. Default: 90 days.
+	RefreshLifetime time.Duration
+}
+
+// Callback is the redirect URI the proxy registers with Okta.
+func (c Config) Callback() string { return strings.TrimSuffix(c.PublicURL, "/") + "/callback" }
+
+var (
+	iamRole   = regexp.MustCompile(`^arn:(aws[a-z-]*):iam::(\d{12}):role/(?:[\w+=,.@-]+/)*([\w+=,.@-]{1,64})$`)
+	secretARN = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+$`)
+)
+
+// ConfigFromEnv reads and validates the configuration; getenv is os.Getenv in
+// production. The error names every bad variable.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	var (
+		c    Config
+		errs []string
+	)
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, name+": "+fmt.Sprintf(format, args...))
+	}
+	if c.Table = getenv(EnvTable); c.Table == "" {
+		bad(EnvTable, "required")
+	}
+	for _, v := range []struct {
+		name string
+		dst  *string
+	}{{EnvOktaIssuer, &c.OktaIssuer}, {EnvFHIRAudience, &c.FHIRAudience}, {EnvPublicURL, &c.PublicURL}} {
+		*v.dst = getenv(v.name)
+		if *v.dst == "" {
+			bad(v.name, "required")
+		} else if err := checkURL(*v.dst); err != nil {
+			bad(v.name, "%v", err)
+		}
+	}
+	c.OktaIssuer = strings.TrimSuffix(c.OktaIssuer, "/")
+
+	if raw := getenv(EnvClients); raw == "" {
+		bad(EnvClients, "required")
+	} else if apps, err := parseClients(raw); err != nil {
+		bad(EnvClients, "%v", err)
+	} else {
+		c.Clients = apps
+		for id, uris := range c.Clients {
+			for _, u := range uris {
+				if err := checkRedirect(u); err != nil {
+					bad(EnvClients, "client %q: %v", id, err)
+				}
+			}
+		}
+	}
+	for p := range strings.SplitSeq(getenv(EnvEHRPrincipals), ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if !iamRole.MatchString(p) {
+			bad(EnvEHRPrincipals, "%q is not an IAM role ARN", p)
+		}
+		c.EHRPrincipals = append(c.EHRPrincipals, p)
+	}
+	if len(c.EHRPrincipals) == 0 {
+		bad(EnvEHRPrincipals, "required: no EHR could register a launch")
+	}
+	if c.HookSecretARN = getenv(EnvHookSecretARN); !secretARN.MatchString(c.HookSecretARN) {
+		bad(EnvHookSecretARN, "required, a Secrets Manager secret ARN")
+	}
+	for o := range strings.SplitSeq(getenv(EnvCORSOrigins), ",") {
+		if o = strings.TrimSpace(o); o == "" {
+			continue
+		}
+		if u, err := url.Parse(o); err != nil || u.Scheme != "https" || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			bad(EnvCORSOrigins, "%q is not an https origin", o)
+		}
+		c.CORSOrigins = append(c.CORSOrigins, strings.TrimSuffix(o, "/"))
+	}
+	var err error
+	if c.LaunchLifetime, err = seconds(getenv(EnvLaunchSeconds), MaxLaunchLifetime, MaxLaunchLifetime); err != nil {
+		bad(EnvLaunchSeconds, "%v", err)
+	}
+	if c.RefreshLifetime, err = seconds(getenv(EnvRefreshSeconds), DefaultRefreshLifetime, 5*365*24*time.Hour); err != nil {
+		bad(EnvRefreshSeconds, "%v", err)
+	}
+	c.TransactionLifetime = DefaultTransactionLifetime
+	if len(errs) > 0 {
+		return c, fmt.Errorf("invalid configuration: %s", strings.Join(errs, "; "))
+	}
+	return c, nil
+}
+
+// parseClients reads EHRLAUNCH_CLIENTS: a JSON array of
+// {"client_id": ..., "redirect_uris": [...]} (an array, not an object keyed by
+// client id, so that CloudFormation can fill in client ids at deploy time).
+func parseClients(raw string) (map[string][]string, error) {
+	var list []struct {
+		ClientID     string   `json:"client_id"`
+		RedirectURIs []string `json:"redirect_uris"`
+	}
+	dec := json.NewDecoder(strings.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&list); err != nil {
+		return nil, fmt.Errorf(`not a JSON array of {"client_id", "redirect_uris"}: %v`, err)
+	}
+	out := map[string][]string{}
+	for _, a := range list {
+		switch {
+		case a.ClientID == "":
+			return nil, fmt.Errorf("an app without client_id")
+		case len(a.RedirectURIs) == 0:
+			return nil, fmt.Errorf("client %q has no redirect URI", a.ClientID)
+		case out[a.ClientID] != nil:
+			return nil, fmt.Errorf("client %q is listed twice", a.ClientID)
+		}
+		out[a.ClientID] = a.RedirectURIs
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no app")
+	}
+	return out, nil
+}
+
+func seconds(s string, def, maxD time.Duration) (time.Duration, error) {
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || time.Duration(n)*time.Second > maxD {
+		return def, fmt.Errorf("must be a whole number of seconds from 1 to %d, not %q", int(maxD.Seconds()), s)
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
+// checkURL accepts absolute https URLs, and http ones on a loopback host so
+// tests can run local servers.
+func checkURL(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return fmt.Errorf("not a URL")
+	case u.User != nil:
+		return fmt.Errorf("must not carry credentials")
+	case u.Host == "":
+		return fmt.Errorf("not an absolute URL: %q", raw)
+	case u.RawQuery != "" || u.Fragment != "":
+		return fmt.Errorf("must not have a query or fragment: %q", raw)
+	case u.Scheme == "https", u.Scheme == "http" && isLoopback(u.Hostname()):
+		return nil
+	}
+	return fmt.Errorf("must be https (http only on a loopback host): %q", raw)
+}
+
+// checkRedirect accepts what RFC 6749 section 3.1.2 allows a registered
+// redirect URI to be: absolute, no fragment; https, or http on loopback
+// (RFC 8252 section 7.3).
+func checkRedirect(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || u.Host == "":
+		return fmt.Errorf("redirect URI %q is not absolute", raw)
+	case u.Fragment != "":
+		return fmt.Errorf("redirect URI %q has a fragment", raw)
+	case u.Scheme == "https", u.Scheme == "http" && isLoopback(u.Hostname()):
+		return nil
+	}
+	return fmt.Errorf("redirect URI %q must be https (http only on loopback)", raw)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// principalAllowed reports whether a SigV4 caller, as API Gateway reports it
+// in requestContext.identity.userArn, is one of the allowed roles. A role's
+// session shows as arn:aws:sts::<account>:assumed-role/<name>/<session>
+// (IAM User Guide, "IAM identifiers": role paths are not part of it).
+func principalAllowed(allowed []string, caller string) bool {
+	for _, a := range allowed {
+		if caller == a {
+			return true
+		}
+		m := iamRole.FindStringSubmatch(a)
+		if m == nil {
+			continue
+		}
+		prefix := "arn:" + m[1] + ":sts::" + m[2] + ":assumed-role/" + m[3] + "/"
+		if rest, ok := strings.CutPrefix(caller, prefix); ok && rest != "" && !strings.Contains(rest, "/") {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,151 @@
+// Package launchflow is SMART App Launch's EHR launch in front of Okta: the
+// launch-context API an EHR registers contexts with, the authorize proxy and
+// callback an app is sent through, the Okta token inline hook that puts the
+// context into the access token, and the token proxy that returns it at the top
+// level of the token response.
+//
+// Okta cannot do this alone: it ignores the launch parameter, cannot check
+// aud, cannot add token-response fields and its token hook fails open. The
+// flow therefore fails closed at every step it owns: a launch is consumed
+// atomically by the one client it was registered for; the hook answers an
+// error object (which makes Okta fail the request) on any fault; the callback
+// refuses to hand a code for a launch whose hook never ran; and the hook's
+// marker claim lets the validator refuse a token Okta issued without it.
+//
+// No patient id or other context ever appears in a URL or a state: Okta and
+// browsers log URLs. Okta sees only the transaction id the proxy makes up.
+package launchflow
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchstore"
+)
+
+// Store is what the flow keeps between requests (launchstore.Store).
+type Store interface {
+	PutLaunch(ctx context.Context, id string, lc launchstore.LaunchContext, expires time.Time) error
+	ConsumeLaunch(ctx context.Context, id, clientID string) (launchstore.LaunchContext, error)
+	PutTransaction(ctx context.Context, id string, tx launchstore.Transaction, expires time.Time) error
+	UseTransaction(ctx context.Context, id, step string) (launchstore.Transaction, error)
+	PutRefresh(ctx context.Context, jti string, b launchstore.RefreshBinding, expires time.Time) error
+	GetRefresh(ctx context.Context, jti string) (launchstore.RefreshBinding, error)
+}
+
+// Options are the server's collaborators.
+type Options struct {
+	// HookSecret is the value Okta sends in the hook's Authorization header.
+	HookSecret string
+	// HTTPClient calls Okta's token endpoint. Default: a client with a 10 s timeout.
+	HTTPClient *http.Client
+	// Now is the clock. Default: time.Now.
+	Now func() time.Time
+	// Random is the source of launch and transaction ids. Default: crypto/rand.
+	Random io.Reader
+	// Logger receives one line per refusal, never a token, id or context value.
+	// Default: discarded.
+	Logger *slog.Logger
+	// Caller returns the SigV4 principal of a request, as API Gateway's IAM
+	// authorization established it. Default: API Gateway's request context
+	// (requestContext.identity.userArn).
+	Caller func(*http.Request) (string, bool)
+}
+
+// Server serves the flow's endpoints. It is an http.Handler.
+type Server struct {
+	cfg   Config
+	store Store
+	opts  Options
+	mux   *http.ServeMux
+}
+
+// Paths of the endpoints, relative to Config.PublicURL.
+const (
+	PathLaunch    = "/launch"
+	PathAuthorize = "/authorize"
+	PathCallback  = "/callback"
+	PathHook      = "/hook"
+	PathToken     = "/token"
+	// PathIntrospect is the RFC 7662 introspection proxy.
+	PathIntrospect = "/introspect"
+)
+
+// New builds the server.
+func New(cfg Config, store Store, opts Options) (*Server, error) {
+	if opts.HookSecret == "" {
+		return nil, fmt.Errorf("the hook secret is empty: every hook call would be refused")
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Random == nil {
+		opts.Random = rand.Reader
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Caller == nil {
+		opts.Caller = apiGatewayCaller
+	}
+	if cfg.LaunchLifetime <= 0 || cfg.LaunchLifetime > MaxLaunchLifetime {
+		cfg.LaunchLifetime = MaxLaunchLifetime
+	}
+	if cfg.TransactionLifetime <= 0 {
+		cfg.TransactionLifetime = DefaultTransactionLifetime
+	}
+	if cfg.RefreshLifetime <= 0 {
+		cfg.RefreshLifetime = DefaultRefreshLifetime
+	}
+	s := &Server{cfg: cfg, store: store, opts: opts, mux: http.NewServeMux()}
+	s.mux.HandleFunc("POST "+PathLaunch, s.launch)
+	s.mux.HandleFunc("GET "+PathAuthorize, s.authorize)
+	s.mux.HandleFunc("GET "+PathCallback, s.callback)
+	s.mux.HandleFunc("POST "+PathHook, s.hook)
+	s.mux.HandleFunc("POST "+PathToken, s.token)
+	s.mux.HandleFunc("OPTIONS "+PathToken, s.preflight)
+	s.mux.HandleFunc("POST "+PathIntrospect, s.introspect)
+	return s, nil
+}
+
+// ServeHTTP serves the endpoints.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// newID returns 256 random bits, base64url without padding (43 characters).
+func (s *Server) newID() (string, error) {
+	b := make([]byte, 32)
+	if _, err := io.ReadFull(s.opts.Random, b); err != nil {
+		return "", fmt.Errorf("reading random bytes: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func (s *Server) clientAllowed(clientID, redirectURI string) bool {
+	uris, ok := s.cfg.Clients[clientID]
+	return ok && slices.Contains(uris, redirectURI)
+}
+
+func (s *Server) refuse(r *http.Request, step, reason string, attrs ...any) {
+	s.opts.Logger.LogAttrs(r.Context(), slog.LevelWarn, "refused",
+		append([]slog.Attr{slog.String("step", step), slog.String("reason", reason)}, argsToAttrs(attrs)...)...)
+}
+
+func argsToAttrs(args []any) []slog.Attr {
+	var out []slog.Attr
+	for i := 0; i+1 < len(args); i += 2 {
+		if k, ok := args[i].(string); ok {
+			out = append(out, slog.Any(k, args[i+1]))
+		}
+	}
+	return out
+}

@@ -1,0 +1,335 @@
+// Package launchstore keeps EHR launch contexts, authorization transactions and
+// refresh-token bindings in one DynamoDB table.
+//
+// Every item is keyed by "<kind>#" plus the hex SHA-256 of a secret (a launch
+// id, a transaction id, a refresh token's jti), so the table never holds a
+// value that could be replayed: reading the table does not let anyone launch.
+// Items carry an expires_at attribute (epoch seconds) that is the table's TTL
+// attribute; because DynamoDB deletes expired items only eventually and still
+// returns them until then, every read and every conditional write also checks
+// expires_at against the clock.
+//
+// Single use is enforced by DynamoDB, not by a read-then-write: a launch is
+// consumed by a conditional DeleteItem, a transaction's callback and hook steps
+// by conditional UpdateItems, so two concurrent attempts cannot both succeed.
+package launchstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Attribute names of the table.
+const (
+	// KeyAttribute is the table's partition key (string).
+	KeyAttribute = "pk"
+	// TTLAttribute is the table's Time to Live attribute (epoch seconds).
+	TTLAttribute = "expires_at"
+)
+
+// ErrNotFound means the item is missing, expired, already used or bound to
+// another client. The causes are deliberately not told apart: a caller probing
+// launch ids learns nothing.
+var ErrNotFound = errors.New("not found, expired, already used or bound to another client")
+
+// LaunchContext is what an EHR registers for one launch.
+type LaunchContext struct {
+	// ClientID is the SMART app the launch is for; only it may consume it.
+	ClientID string `json:"client_id"`
+	// Aud is the FHIR server the launch is for.
+	Aud string `json:"aud"`
+	// Patient is the FHIR id of the patient in context.
+	Patient string `json:"patient"`
+	// Encounter is the FHIR id of the encounter in context, if any.
+	Encounter string `json:"encounter,omitempty"`
+	// FHIRContext is SMART's fhirContext array (objects with reference,
+	// canonical, identifier, type, role), if any.
+	FHIRContext []map[string]any `json:"fhirContext,omitempty"`
+	// NeedPatientBanner tells the app whether to show a patient banner.
+	NeedPatientBanner bool `json:"need_patient_banner"`
+	// SmartStyleURL is the EHR's style sheet URL, if any.
+	SmartStyleURL string `json:"smart_style_url,omitempty"`
+	// User is the FHIR reference of the EHR user (e.g. Practitioner/123), if given.
+	User string `json:"user,omitempty"`
+}
+
+// Transaction is one authorization request in flight between the authorize
+// proxy, Okta's hook call and the callback.
+type Transaction struct {
+	// ClientID and RedirectURI are the app's, as checked by the authorize proxy.
+	ClientID, RedirectURI string
+	// AppState is the state the app sent; it goes back to the app only.
+	AppState string
+	// Scope is the scope the app asked for.
+	Scope string
+	// Launch is the consumed launch context; nil for a standalone launch.
+	Launch *LaunchContext
+	// HookDone says Okta's token hook ran for the transaction.
+	HookDone bool
+}
+
+// RefreshBinding ties a refresh token (by jti) to the launch context of the
+// grant it belongs to, so the hook can add the same claims on refresh.
+type RefreshBinding struct {
+	ClientID string
+	Launch   *LaunchContext
+}
+
+// API is the part of the DynamoDB client the store uses.
+type API interface {
+	PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+}
+
+// Store is the table.
+type Store struct {
+	api   API
+	table string
+	now   func() time.Time
+}
+
+// New returns a store on table; now is the clock (time.Now in production).
+func New(api API, table string, now func() time.Time) *Store {
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{api: api, table: table, now: now}
+}
+
+// Key kinds.
+const (
+	kindLaunch      = "L#"
+	kindTransaction = "T#"
+	kindRefresh     = "R#"
+)
+
+// HashKey is the table key of a secret of a kind: the kind prefix and the hex
+// SHA-256 of the secret.
+func HashKey(kind, secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return kind + hex.EncodeToString(sum[:])
+}
+
+func key(kind, secret string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{KeyAttribute: &types.AttributeValueMemberS{Value: HashKey(kind, secret)}}
+}
+
+func epoch(t time.Time) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(t.Unix(), 10)}
+}
+
+func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
+
+// PutLaunch stores a launch context under id until expires. It refuses to
+// overwrite an existing item (an id collision would hand one EHR's context to
+// another's launch).
+func (s *Store) PutLaunch(ctx context.Context, id string, lc LaunchContext, expires time.Time) error {
+	body, err := json.Marshal(lc)
+	if err != nil {
+		return fmt.Errorf("encoding the launch context: %w", err)
+	}
+	item := key(kindLaunch, id)
+	item["client_id"] = str(lc.ClientID)
+	item["ctx"] = str(string(body))
+	item[TTLAttribute] = epoch(expires)
+	_, err = s.api.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                aws.String(s.table),
+		Item:                     item,
+		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames: map[string]string{"#pk": KeyAttribute},
+	})
+	if err != nil {
+		return fmt.Errorf("storing the launch context: %w", err)
+	}
+	return nil
+}
+
+// ConsumeLaunch deletes the launch id's context and returns it, if it exists,
+// has not expired and is bound to clientID; otherwise it returns ErrNotFound
+// and leaves the item alone (a foreign client cannot burn another's launch).
+func (s *Store) ConsumeLaunch(ctx context.Context, id, clientID string) (LaunchContext, error) {
+	now := s.now()
+	out, err := s.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                aws.String(s.table),
+		Key:                      key(kindLaunch, id),
+		ConditionExpression:      aws.String("attribute_exists(#pk) AND #cid = :cid AND #exp > :now"),
+		ExpressionAttributeNames: map[string]string{"#pk": KeyAttribute, "#cid": "client_id", "#exp": TTLAttribute},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":cid": str(clientID), ":now": epoch(now),
+		},
+		ReturnValues: types.ReturnValueAllOld,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return LaunchContext{}, ErrNotFound
+	}
+	if err != nil {
+		return LaunchContext{}, fmt.Errorf("consuming the launch: %w", err)
+	}
+	var lc LaunchContext
+	if err := decodeCtx(out.Attributes, &lc); err != nil {
+		return LaunchContext{}, err
+	}
+	// The condition already held; this guards against a table written by
+	// something else (a context for another client under a colliding key).
+	if lc.ClientID != clientID || expired(out.Attributes, now) {
+		return LaunchContext{}, ErrNotFound
+	}
+	return lc, nil
+}
+
+// PutTransaction stores a transaction under id until expires.
+func (s *Store) PutTransaction(ctx context.Context, id string, tx Transaction, expires time.Time) error {
+	item := key(kindTransaction, id)
+	item["client_id"] = str(tx.ClientID)
+	item["redirect_uri"] = str(tx.RedirectURI)
+	item["app_state"] = str(tx.AppState)
+	item["scope"] = str(tx.Scope)
+	if tx.Launch != nil {
+		body, err := json.Marshal(tx.Launch)
+		if err != nil {
+			return fmt.Errorf("encoding the launch context: %w", err)
+		}
+		item["ctx"] = str(string(body))
+	}
+	item[TTLAttribute] = epoch(expires)
+	_, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                aws.String(s.table),
+		Item:                     item,
+		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames: map[string]string{"#pk": KeyAttribute},
+	})
+	if err != nil {
+		return fmt.Errorf("storing the transaction: %w", err)
+	}
+	return nil
+}
+
+// Transaction steps that may each happen once.
+const (
+	// StepHook is Okta's token hook call at code issuance.
+	StepHook = "hook_done"
+	// StepCallback is the browser's return through the callback.
+	StepCallback = "callback_done"
+)
+
+// UseTransaction marks step done on the transaction and returns it, if the
+// transaction exists, has not expired and step was not done before; otherwise
+// ErrNotFound.
+func (s *Store) UseTransaction(ctx context.Context, id, step string) (Transaction, error) {
+	if step != StepHook && step != StepCallback {
+		return Transaction{}, fmt.Errorf("unknown transaction step %q", step)
+	}
+	now := s.now()
+	out, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                aws.String(s.table),
+		Key:                      key(kindTransaction, id),
+		UpdateExpression:         aws.String("SET #step = :now"),
+		ConditionExpression:      aws.String("attribute_exists(#pk) AND attribute_not_exists(#step) AND #exp > :now"),
+		ExpressionAttributeNames: map[string]string{"#pk": KeyAttribute, "#step": step, "#exp": TTLAttribute},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":now": epoch(now),
+		},
+		ReturnValues: types.ReturnValueAllNew,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return Transaction{}, ErrNotFound
+	}
+	if err != nil {
+		return Transaction{}, fmt.Errorf("using the transaction (%s): %w", step, err)
+	}
+	a := out.Attributes
+	if expired(a, now) {
+		return Transaction{}, ErrNotFound
+	}
+	tx := Transaction{
+		ClientID: getS(a, "client_id"), RedirectURI: getS(a, "redirect_uri"),
+		AppState: getS(a, "app_state"), Scope: getS(a, "scope"),
+	}
+	_, tx.HookDone = a[StepHook]
+	if _, ok := a["ctx"]; ok {
+		tx.Launch = &LaunchContext{}
+		if err := decodeCtx(a, tx.Launch); err != nil {
+			return Transaction{}, err
+		}
+	}
+	return tx, nil
+}
+
+// PutRefresh binds a refresh token's jti to a launch context until expires.
+func (s *Store) PutRefresh(ctx context.Context, jti string, b RefreshBinding, expires time.Time) error {
+	item := key(kindRefresh, jti)
+	item["client_id"] = str(b.ClientID)
+	if b.Launch != nil {
+		body, err := json.Marshal(b.Launch)
+		if err != nil {
+			return fmt.Errorf("encoding the launch context: %w", err)
+		}
+		item["ctx"] = str(string(body))
+	}
+	item[TTLAttribute] = epoch(expires)
+	if _, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item}); err != nil {
+		return fmt.Errorf("storing the refresh binding: %w", err)
+	}
+	return nil
+}
+
+// GetRefresh returns the binding of a refresh token's jti, or ErrNotFound if it
+// is missing or expired.
+func (s *Store) GetRefresh(ctx context.Context, jti string) (RefreshBinding, error) {
+	out, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.table), Key: key(kindRefresh, jti), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return RefreshBinding{}, fmt.Errorf("reading the refresh binding: %w", err)
+	}
+	if out.Item == nil || expired(out.Item, s.now()) {
+		return RefreshBinding{}, ErrNotFound
+	}
+	b := RefreshBinding{ClientID: getS(out.Item, "client_id")}
+	if _, ok := out.Item["ctx"]; ok {
+		b.Launch = &LaunchContext{}
+		if err := decodeCtx(out.Item, b.Launch); err != nil {
+			return RefreshBinding{}, err
+		}
+	}
+	return b, nil
+}
+
+func getS(a map[string]types.AttributeValue, name string) string {
+	if v, ok := a[name].(*types.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
+}
+
+// expired is true when expires_at is missing, unreadable or not after now:
+// DynamoDB may still return an item its TTL process has not yet deleted.
+func expired(a map[string]types.AttributeValue, now time.Time) bool {
+	v, ok := a[TTLAttribute].(*types.AttributeValueMemberN)
+	if !ok {
+		return true
+	}
+	n, err := strconv.ParseInt(v.Value, 10, 64)
+	return err != nil || n <= now.Unix()
+}
+
+func decodeCtx(a map[string]types.AttributeValue, into *LaunchContext) error {
+	if err := json.Unmarshal([]byte(getS(a, "ctx")), into); err != nil {
+		return fmt.Errorf("decoding the stored launch context: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,225 @@
+package launchstore_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchstore"
+	"github.com/openhealthstack/smart-healthlake/lambda/internal/fakedynamodb"
+)
+
+const table = "launch"
+
+// clock is a settable test clock.
+type clock struct{ t atomic.Int64 }
+
+func (c *clock) now() time.Time          { return time.Unix(c.t.Load(), 0) }
+func (c *clock) advance(d time.Duration) { c.t.Add(int64(d / time.Second)) }
+
+func newStore(t *testing.T) (*launchstore.Store, *fakedynamodb.Server, *clock) {
+	t.Helper()
+	fake := fakedynamodb.New(t)
+	fake.CreateTable(table, launchstore.KeyAttribute, launchstore.TTLAttribute)
+	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", fake.URL)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAFAKE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "fake")
+	t.Setenv("AWS_REGION", "us-east-1")
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &clock{}
+	c.t.Store(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC).Unix())
+	return launchstore.New(dynamodb.NewFromConfig(cfg), table, c.now), fake, c
+}
+
+var lc = launchstore.LaunchContext{
+	ClientID: "app-1", Aud: "https://fhir.example/r4/", Patient: "pat-1", Encounter: "enc-1",
+	FHIRContext: []map[string]any{{"reference": "DiagnosticReport/7"}}, NeedPatientBanner: true,
+}
+
+func TestLaunch(t *testing.T) {
+	ctx := context.Background()
+	t.Run("a stored launch is returned once to its client and then is gone", func(t *testing.T) {
+		s, fake, c := newStore(t)
+		if err := s.PutLaunch(ctx, "id-1", lc, c.now().Add(5*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.ConsumeLaunch(ctx, "id-1", "app-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Patient != "pat-1" || got.Encounter != "enc-1" || got.FHIRContext[0]["reference"] != "DiagnosticReport/7" || !got.NeedPatientBanner {
+			t.Fatalf("context = %+v", got)
+		}
+		if _, err := s.ConsumeLaunch(ctx, "id-1", "app-1"); !errors.Is(err, launchstore.ErrNotFound) {
+			t.Fatalf("second use: err = %v, want ErrNotFound", err)
+		}
+		if n := len(fake.Items(table)); n != 0 {
+			t.Fatalf("%d items left", n)
+		}
+	})
+	t.Run("the table holds the hash of the id, never the id or its own key", func(t *testing.T) {
+		s, fake, c := newStore(t)
+		if err := s.PutLaunch(ctx, "secret-launch-id", lc, c.now().Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		items := fake.Items(table)
+		pk := items[0][launchstore.KeyAttribute]["S"].(string)
+		if pk != launchstore.HashKey("L#", "secret-launch-id") || strings.Contains(pk, "secret-launch-id") {
+			t.Fatalf("pk = %q", pk)
+		}
+	})
+	t.Run("another client cannot consume the launch, nor burn it", func(t *testing.T) {
+		s, _, c := newStore(t)
+		_ = s.PutLaunch(ctx, "id-1", lc, c.now().Add(time.Minute))
+		if _, err := s.ConsumeLaunch(ctx, "id-1", "app-2"); !errors.Is(err, launchstore.ErrNotFound) {
+			t.Fatalf("foreign client: err = %v", err)
+		}
+		if _, err := s.ConsumeLaunch(ctx, "id-1", "app-1"); err != nil {
+			t.Fatalf("own client after the foreign attempt: %v", err)
+		}
+	})
+	t.Run("an expired launch that TTL has not yet deleted is refused", func(t *testing.T) {
+		s, fake, c := newStore(t)
+		_ = s.PutLaunch(ctx, "id-1", lc, c.now().Add(5*time.Minute))
+		c.advance(5 * time.Minute)
+		if _, err := s.ConsumeLaunch(ctx, "id-1", "app-1"); !errors.Is(err, launchstore.ErrNotFound) {
+			t.Fatalf("err = %v", err)
+		}
+		if len(fake.Items(table)) != 1 {
+			t.Fatal("the fake should keep the expired item, as DynamoDB may")
+		}
+	})
+	t.Run("an unknown launch id is refused", func(t *testing.T) {
+		s, _, _ := newStore(t)
+		if _, err := s.ConsumeLaunch(ctx, "nope", "app-1"); !errors.Is(err, launchstore.ErrNotFound) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("an id already stored is not overwritten", func(t *testing.T) {
+		s, _, c := newStore(t)
+		_ = s.PutLaunch(ctx, "id-1", lc, c.now().Add(time.Minute))
+		other := lc
+		other.Patient = "pat-2"
+		if err := s.PutLaunch(ctx, "id-1", other, c.now().Add(time.Minute)); err == nil {
+			t.Fatal("overwrite accepted")
+		}
+		got, _ := s.ConsumeLaunch(ctx, "id-1", "app-1")
+		if got.Patient != "pat-1" {
+			t.Fatalf("patient = %q", got.Patient)
+		}
+	})
+	t.Run("of concurrent consumers exactly one gets the launch", func(t *testing.T) {
+		s, _, c := newStore(t)
+		_ = s.PutLaunch(ctx, "id-1", lc, c.now().Add(time.Minute))
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := s.ConsumeLaunch(ctx, "id-1", "app-1"); err == nil {
+					wins.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if wins.Load() != 1 {
+			t.Fatalf("%d consumers won", wins.Load())
+		}
+	})
+	t.Run("a DynamoDB fault is an error, not a missing launch", func(t *testing.T) {
+		s, fake, c := newStore(t)
+		_ = s.PutLaunch(ctx, "id-1", lc, c.now().Add(time.Minute))
+		fake.FailNext("DeleteItem", 10)
+		_, err := s.ConsumeLaunch(ctx, "id-1", "app-1")
+		if err == nil || errors.Is(err, launchstore.ErrNotFound) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}
+
+func TestTransaction(t *testing.T) {
+	ctx := context.Background()
+	tx := launchstore.Transaction{ClientID: "app-1", RedirectURI: "https://app/cb", AppState: "s1", Scope: "openid launch", Launch: &lc}
+	t.Run("each step happens once and returns the transaction", func(t *testing.T) {
+		s, _, c := newStore(t)
+		if err := s.PutTransaction(ctx, "tx-1", tx, c.now().Add(10*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.UseTransaction(ctx, "tx-1", launchstore.StepHook)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.AppState != "s1" || got.RedirectURI != "https://app/cb" || got.Launch == nil || got.Launch.Patient != "pat-1" {
+			t.Fatalf("tx = %+v", got)
+		}
+		if _, err := s.UseTransaction(ctx, "tx-1", launchstore.StepHook); !errors.Is(err, launchstore.ErrNotFound) {
+			t.Fatalf("second hook: %v", err)
+		}
+		if _, err := s.UseTransaction(ctx, "tx-1", launchstore.StepCallback); err != nil {
+			t.Fatalf("callback after hook: %v", err)
+		}
+		if _, err := s.UseTransaction(ctx, "tx-1", launchstore.StepCallback); !errors.Is(err, launchstore.ErrNotFound) {
+			t.Fatalf("second callback: %v", err)
+		}
+	})
+	t.Run("a standalone transaction has no launch context", func(t *testing.T) {
+		s, _, c := newStore(t)
+		st := tx
+		st.Launch = nil
+		_ = s.PutTransaction(ctx, "tx-1", st, c.now().Add(time.Minute))
+		got, err := s.UseTransaction(ctx, "tx-1", launchstore.StepHook)
+		if err != nil || got.Launch != nil {
+			t.Fatalf("got %+v, %v", got, err)
+		}
+	})
+	t.Run("an expired or unknown transaction is refused and not created", func(t *testing.T) {
+		s, fake, c := newStore(t)
+		_ = s.PutTransaction(ctx, "tx-1", tx, c.now().Add(time.Minute))
+		c.advance(2 * time.Minute)
+		if _, err := s.UseTransaction(ctx, "tx-1", launchstore.StepCallback); !errors.Is(err, launchstore.ErrNotFound) {
+			t.Fatalf("expired: %v", err)
+		}
+		if _, err := s.UseTransaction(ctx, "tx-2", launchstore.StepCallback); !errors.Is(err, launchstore.ErrNotFound) {
+			t.Fatalf("unknown: %v", err)
+		}
+		if n := len(fake.Items(table)); n != 1 {
+			t.Fatalf("%d items: an update of a missing transaction must not create one", n)
+		}
+	})
+}
+
+func TestRefresh(t *testing.T) {
+	ctx := context.Background()
+	s, _, c := newStore(t)
+	if err := s.PutRefresh(ctx, "rt-jti", launchstore.RefreshBinding{ClientID: "app-1", Launch: &lc}, c.now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("a bound refresh token returns its context", func(t *testing.T) {
+		b, err := s.GetRefresh(ctx, "rt-jti")
+		if err != nil || b.ClientID != "app-1" || b.Launch.Patient != "pat-1" {
+			t.Fatalf("%+v %v", b, err)
+		}
+	})
+	t.Run("an unknown refresh token is not found", func(t *testing.T) {
+		if _, err := s.GetRefresh(ctx, "other"); !errors.Is(err, launchstore.ErrNotFound) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("an expired binding is not found", func(t *testing.T) {
+		c.advance(time.Hour)
+		if _, err := s.GetRefresh(ctx, "rt-jti"); !errors.Is(err, launchstore.ErrNotFound) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}

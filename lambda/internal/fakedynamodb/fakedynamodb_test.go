@@ -1,0 +1,100 @@
+package fakedynamodb_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/openhealthstack/smart-healthlake/lambda/internal/fakedynamodb"
+)
+
+func client(t *testing.T) (*dynamodb.Client, *fakedynamodb.Server) {
+	f := fakedynamodb.New(t)
+	f.CreateTable("t", "pk", "exp")
+	return dynamodb.New(dynamodb.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(f.URL),
+		Credentials:      credentials.NewStaticCredentialsProvider("AKIAFAKE", "s", ""),
+		RetryMaxAttempts: 1,
+	}), f
+}
+
+func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+
+func code(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+func TestFake(t *testing.T) {
+	ctx := context.Background()
+	t.Run("a failed condition is a typed ConditionalCheckFailedException carrying the old item when asked", func(t *testing.T) {
+		c, _ := client(t)
+		_, _ = c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("t"), Item: map[string]types.AttributeValue{"pk": s("a"), "v": s("1")}})
+		_, err := c.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName: aws.String("t"), Item: map[string]types.AttributeValue{"pk": s("a")},
+			ConditionExpression: aws.String("attribute_not_exists(pk)"), ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		})
+		var ccf *types.ConditionalCheckFailedException
+		if !errors.As(err, &ccf) || ccf.Item["v"].(*types.AttributeValueMemberS).Value != "1" {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("an unused expression attribute value is a ValidationException", func(t *testing.T) {
+		c, _ := client(t)
+		_, err := c.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+			TableName: aws.String("t"), Key: map[string]types.AttributeValue{"pk": s("a")},
+			ConditionExpression: aws.String("attribute_exists(pk)"), ExpressionAttributeValues: map[string]types.AttributeValue{":x": s("1")},
+		})
+		if code(err) != "ValidationException" {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("an expression feature the fake lacks is refused, not ignored", func(t *testing.T) {
+		c, _ := client(t)
+		_, err := c.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+			TableName: aws.String("t"), Key: map[string]types.AttributeValue{"pk": s("a")},
+			ConditionExpression: aws.String("attribute_exists(pk) OR begins_with(pk, :p)"), ExpressionAttributeValues: map[string]types.AttributeValue{":p": s("a")},
+		})
+		if code(err) != "ValidationException" {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("a key with extra attributes is refused", func(t *testing.T) {
+		c, _ := client(t)
+		_, err := c.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("t"), Key: map[string]types.AttributeValue{"pk": s("a"), "v": s("1")}})
+		if code(err) != "ValidationException" {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("an expired item stays readable until the TTL sweep", func(t *testing.T) {
+		c, f := client(t)
+		_, _ = c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("t"), Item: map[string]types.AttributeValue{"pk": s("a"), "exp": &types.AttributeValueMemberN{Value: "1"}}})
+		out, err := c.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("t"), Key: map[string]types.AttributeValue{"pk": s("a")}})
+		if err != nil || out.Item == nil {
+			t.Fatalf("expired item not returned: %v", err)
+		}
+		f.SweepExpired(time.Now())
+		out, _ = c.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("t"), Key: map[string]types.AttributeValue{"pk": s("a")}})
+		if out.Item != nil {
+			t.Fatal("swept item still returned")
+		}
+	})
+	t.Run("an unknown table is ResourceNotFoundException", func(t *testing.T) {
+		c, _ := client(t)
+		_, err := c.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("nope"), Key: map[string]types.AttributeValue{"pk": s("a")}})
+		var rnf *types.ResourceNotFoundException
+		if !errors.As(err, &rnf) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}

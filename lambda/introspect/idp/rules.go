@@ -18,9 +18,14 @@ func applyRules(r *tokenshape.Rules, c *tokenClaims) Reason {
 		return ReasonClientNotAllowed
 	}
 	if r.ScopeClaim != "" || r.Rewrites() {
-		scopes, ok := r.Scopes(c.RawScp, c.RawScope)
+		// Read as normalize reads the default claims (strings1: a string split
+		// on U+0020 only), then rewritten.
+		scopes, ok := strings1(r.Pick(c.RawScp, c.RawScope), true)
 		if !ok {
 			return ReasonTokenMalformed
+		}
+		for i, s := range scopes {
+			scopes[i] = r.Rewrite(s)
 		}
 		c.scopes = scopes
 	}

@@ -3,6 +3,7 @@ package idp_test
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -116,6 +117,13 @@ func TestRFC9068ShapedTokens(t *testing.T) {
 		resp, reason := th.call(t, signTyped(t, "logout+jwt", auth0))
 		require.False(t, bool(resp.AuthPayload.IsAuthorized))
 		assert.Equal(t, string(idp.ReasonTypNotAllowed), reason)
+	})
+	t.Run("the configured scope claim is split on spaces only, like the default ones", func(t *testing.T) {
+		th := newTestHandler(t, e, idp.Options{})
+		resp, reason := th.call(t, signTyped(t, "at+jwt", with(auth0, "scope", "openid patient/Observation.rs user/Patient.rs\tsystem/*.cruds")))
+		require.True(t, bool(resp.AuthPayload.IsAuthorized), reason)
+		assert.Equal(t, "openid patient/Observation.rs", resp.AuthPayload.Scope)
+		assert.NotContains(t, strings.Fields(resp.AuthPayload.Scope), "system/*.cruds", "a tab does not make a second scope")
 	})
 	t.Run("scopes in scp are not read when the scope claim is scope", func(t *testing.T) {
 		th := newTestHandler(t, e, idp.Options{})

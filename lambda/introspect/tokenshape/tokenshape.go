@@ -143,46 +143,21 @@ func FromEnv(getenv func(string) string) (Rules, []Problem) {
 	return r, problems
 }
 
-// Scopes picks the raw claim per ScopeClaim from a token's scp and scope, and
-// reads it: a string is split on white space, an array of strings is taken as
-// it is. ok is false for a claim of another type. The scope map is applied.
-func (r *Rules) Scopes(scp, scope any) (out []string, ok bool) {
-	var raw any
+// Pick returns the raw claim that holds the scopes, of a token's scp and
+// scope, per ScopeClaim (by default scp when present, else scope). The caller
+// reads it (the validator splits a string on U+0020 only, RFC 6749 section
+// 3.3) and applies Rewrite to each scope.
+func (r *Rules) Pick(scp, scope any) any {
 	switch r.ScopeClaim {
 	case ClaimScp:
-		raw = scp
+		return scp
 	case ClaimScope:
-		raw = scope
-	default:
-		raw = scp
-		if raw == nil {
-			raw = scope
-		}
+		return scope
 	}
-	switch v := raw.(type) {
-	case nil:
-	case string:
-		out = strings.Fields(v)
-	case []any:
-		out = make([]string, len(v))
-		for i, e := range v {
-			s, isString := e.(string)
-			if !isString {
-				return nil, false
-			}
-			out[i] = s
-		}
-	case []string:
-		out = slices.Clone(v)
-	default:
-		return nil, false
+	if scp != nil {
+		return scp
 	}
-	if len(r.rewrites) > 0 {
-		for i, s := range out {
-			out[i] = r.Rewrite(s)
-		}
-	}
-	return out, true
+	return scope
 }
 
 // Rewrite applies the scope map to one scope: the longest matching prefix is

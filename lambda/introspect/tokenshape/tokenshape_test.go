@@ -20,34 +20,25 @@ func env(kv ...string) func(string) string {
 func TestTheDefaultsReadOktaAndRFC9068AndRequireAnAudience(t *testing.T) {
 	r, problems := tokenshape.FromEnv(env())
 	require.Empty(t, problems)
-	okta, ok := r.Scopes([]any{"patient/Observation.rs", "openid"}, nil)
-	require.True(t, ok)
-	assert.Equal(t, []string{"patient/Observation.rs", "openid"}, okta)
-	rfc9068, ok := r.Scopes(nil, "patient/Observation.rs openid")
-	require.True(t, ok)
-	assert.Equal(t, []string{"patient/Observation.rs", "openid"}, rfc9068)
+	okta := []any{"patient/Observation.rs", "openid"}
+	assert.Equal(t, okta, r.Pick(okta, nil), "Okta's scp")
+	assert.Equal(t, "patient/Observation.rs openid", r.Pick(nil, "patient/Observation.rs openid"), "RFC 9068's scope")
+	assert.Equal(t, okta, r.Pick(okta, "system/*.cruds"), "scp first, as the validator always read them")
 	assert.False(t, r.MissingAudienceAccepted(nil), "a token without aud is refused")
 	assert.True(t, r.ClientAllowed(""), "no allow-list: any client")
+	assert.False(t, r.Rewrites())
 	assert.Equal(t, "patient.Observation.read", r.Rewrite("patient.Observation.read"), "nothing is rewritten")
 }
 
 func TestTheScopeClaimIsTheOnlyOneReadWhenConfigured(t *testing.T) {
 	scope, _ := tokenshape.FromEnv(env(tokenshape.EnvScopeClaim, "scope"))
-	got, ok := scope.Scopes([]any{"system/*.cruds"}, "patient/Patient.rs")
-	require.True(t, ok)
-	assert.Equal(t, []string{"patient/Patient.rs"}, got, "an scp claim is ignored when scope is the claim")
+	assert.Equal(t, "patient/Patient.rs", scope.Pick([]any{"system/*.cruds"}, "patient/Patient.rs"), "scp is ignored")
+	assert.Nil(t, scope.Pick([]any{"system/*.cruds"}, nil), "no fallback to scp")
 
 	scp, _ := tokenshape.FromEnv(env(tokenshape.EnvScopeClaim, "scp"))
-	got, ok = scp.Scopes("patient.Patient.read launch.patient", "system/*.cruds")
-	require.True(t, ok)
-	assert.Equal(t, []string{"patient.Patient.read", "launch.patient"}, got, "Entra ID's scp is a space-separated string")
-	got, _ = scp.Scopes(nil, "system/*.cruds")
-	assert.Empty(t, got, "no fallback to scope")
-
-	_, ok = scp.Scopes(map[string]any{"x": 1}, nil)
-	assert.False(t, ok, "a claim of another type")
-	_, ok = scp.Scopes([]any{"a", 1}, nil)
-	assert.False(t, ok, "an array with a non-string")
+	assert.Equal(t, "patient.Patient.read launch.patient", scp.Pick("patient.Patient.read launch.patient", "system/*.cruds"),
+		"Entra ID's scp is a string")
+	assert.Nil(t, scp.Pick(nil, "system/*.cruds"), "no fallback to scope")
 }
 
 func TestTheScopeMapRewritesTheLongestMatchingPrefix(t *testing.T) {
@@ -64,8 +55,7 @@ func TestTheScopeMapRewritesTheLongestMatchingPrefix(t *testing.T) {
 	} {
 		assert.Equal(t, want, r.Rewrite(in), in)
 	}
-	got, _ := r.Scopes("patient.Observation.read openid", nil)
-	assert.Equal(t, []string{"patient/Observation.read", "openid"}, got)
+	assert.True(t, r.Rewrites())
 }
 
 func TestTheClientIsReadFromEachServersClaim(t *testing.T) {

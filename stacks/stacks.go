@@ -65,7 +65,7 @@ type SmartHealthLakeStack struct {
 func NewSmartHealthLakeStack(scope constructs.Construct, env envconfig.Environment) SmartHealthLakeStack {
 	props := &awscdk.StackProps{
 		StackName:   jsii.String(env.StackName()),
-		Description: jsii.String(fmt.Sprintf("SMART on FHIR HealthLake data store with Okta authorization (%s)", env.Name)),
+		Description: jsii.String(stackDescription(env)),
 		// Production stacks can't be deleted by accident; with the data store's
 		// retain policy this is the second lock on patients' records.
 		TerminationProtection: jsii.Bool(env.Production),
@@ -103,11 +103,7 @@ func NewSmartHealthLakeStack(scope constructs.Construct, env envconfig.Environme
 	for k, v := range tags {
 		datastoreTags[k] = jsii.String(v)
 	}
-	shl := smarthealthlake.NewSmartHealthLake(stack, jsii.String("SmartHealthLake"), &smarthealthlake.SmartHealthLakeProps{
-		AuthorizationServer: authorizationServer(env.Okta),
-		OktaOrgUrl:          jsii.String(env.Okta.OrgURL),
-		OktaCredentialSecret: smarthealthlake.CredentialSecretFromNameOrArn(stack, jsii.String("OktaCredential"),
-			env.Okta.CredentialSecret, env.Okta.CredentialSecretKey),
+	shlProps := &smarthealthlake.SmartHealthLakeProps{
 		DatastoreName:            jsii.String(env.Datastore.Name),
 		Flavour:                  env.Datastore.SmartVersion,
 		FineGrainedAuthorization: jsii.Bool(env.Datastore.FineGrainedAuthorization),
@@ -121,7 +117,16 @@ func NewSmartHealthLakeStack(scope constructs.Construct, env envconfig.Environme
 		LogLevel:                 awslambda.ApplicationLogLevel(env.LogLevel),
 		TokenValidatorLogLevel:   awslambda.ApplicationLogLevel(env.TokenValidator.LogLevel),
 		DashboardName:            jsii.String(env.StackName()),
-	})
+	}
+	if env.External != nil {
+		shlProps.ExternalAuthorizationServer = externalServer(stack, env.External)
+	} else {
+		shlProps.AuthorizationServer = authorizationServer(env.Okta)
+		shlProps.OktaOrgUrl = jsii.String(env.Okta.OrgURL)
+		shlProps.OktaCredentialSecret = smarthealthlake.CredentialSecretFromNameOrArn(stack, jsii.String("OktaCredential"),
+			env.Okta.CredentialSecret, env.Okta.CredentialSecretKey)
+	}
+	shl := smarthealthlake.NewSmartHealthLake(stack, jsii.String("SmartHealthLake"), shlProps)
 
 	output := func(id, description string, value *string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{
@@ -132,6 +137,22 @@ func NewSmartHealthLakeStack(scope constructs.Construct, env envconfig.Environme
 	output("FhirEndpoint", "FHIR base URL of the HealthLake data store (send SMART bearer tokens here)", shl.DatastoreEndpoint())
 	output("SmartConfigurationUrl", "SMART configuration document apps discover the authorization server from", shl.SmartConfigurationUrl())
 	output("DatastoreId", "HealthLake data store id", shl.DatastoreId())
+	if env.External != nil {
+		externalOutputs(output, shl)
+	} else {
+		oktaOutputs(output, env, shl)
+	}
+	output("DashboardUrl", "CloudWatch dashboard of the token validator's decisions, latency and errors", shl.DashboardUrl())
+	output("AlarmTopicArn", "SNS topic of the token validator's alarms: subscribe your on-call here", shl.AlarmTopic().TopicArn())
+	if secret := shl.ClientSecret(); secret != nil {
+		output("ClientSecretArn", "Secrets Manager secret holding the confidential client's secret (the value is never output)", secret.SecretArn())
+	}
+
+	return SmartHealthLakeStack{Stack: stack, Environment: env, SmartHealthLake: shl}
+}
+
+// oktaOutputs are the Okta server's issuer, endpoints, id and client ids.
+func oktaOutputs(output func(id, description string, value *string), env envconfig.Environment, shl *smarthealthlake.SmartHealthLake) {
 	output("Issuer", "Okta authorization server issuer (iss of the access tokens)", shl.Issuer())
 	output("AuthorizationEndpoint", "Okta authorize endpoint", shl.AuthorizationEndpoint())
 	output("TokenEndpoint", "Okta token endpoint", shl.TokenEndpoint())
@@ -149,13 +170,6 @@ func NewSmartHealthLakeStack(scope constructs.Construct, env envconfig.Environme
 			output(c.id, c.description, c.value)
 		}
 	}
-	output("DashboardUrl", "CloudWatch dashboard of the token validator's decisions, latency and errors", shl.DashboardUrl())
-	output("AlarmTopicArn", "SNS topic of the token validator's alarms: subscribe your on-call here", shl.AlarmTopic().TopicArn())
-	if secret := shl.ClientSecret(); secret != nil {
-		output("ClientSecretArn", "Secrets Manager secret holding the confidential client's secret (the value is never output)", secret.SecretArn())
-	}
-
-	return SmartHealthLakeStack{Stack: stack, Environment: env, SmartHealthLake: shl}
 }
 
 // retentionDays maps the day counts CloudWatch Logs accepts (the only ones
@@ -203,4 +217,12 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// stackDescription says which authorization server the stack trusts.
+func stackDescription(env envconfig.Environment) string {
+	if env.External != nil {
+		return fmt.Sprintf("SMART on FHIR HealthLake data store with an external OAuth 2.0 authorization server (%s)", env.Name)
+	}
+	return fmt.Sprintf("SMART on FHIR HealthLake data store with Okta authorization (%s)", env.Name)
 }

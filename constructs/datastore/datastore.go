@@ -266,6 +266,15 @@ func resourceProperties(s settings) *map[string]any {
 			p[name] = v
 		}
 	}
+	if d := s.Discovery; d != nil {
+		p[handler.PropDiscoveryCheck] = string(handler.DiscoveryVerify)
+		if d.Skip != nil && *d.Skip {
+			p[handler.PropDiscoveryCheck] = string(handler.DiscoverySkip)
+		}
+		if d.Url != nil && *d.Url != "" {
+			p[handler.PropDiscoveryUrl] = d.Url
+		}
+	}
 	if s.ScopesSupported != nil && len(*s.ScopesSupported) > 0 {
 		p[handler.PropScopesSupported] = s.ScopesSupported
 	}

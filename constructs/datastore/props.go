@@ -36,6 +36,10 @@ type SmartDatastoreProps struct {
 	// JwksUri, AuthorizationEndpoint and TokenEndpoint are required; literal values
 	// must be https URLs. Changes apply in place. Required.
 	Endpoints *smartconfig.Endpoints
+	// Discovery, when given, has the handler compare Endpoints with the
+	// authorization server's live discovery document on every Create and
+	// Update (see smartconfig.Discovery). Default: no check.
+	Discovery *smartconfig.Discovery
 	// ScopesSupported are advertised as scopes_supported in the SMART configuration.
 	// Default: none advertised.
 	ScopesSupported *[]*string
@@ -172,6 +176,10 @@ func (s *settings) validate() error {
 				bad("props.Endpoints.%s must be an absolute https URL without user info or fragment, got %q", e.name, *e.value)
 			}
 		}
+	}
+
+	if s.Discovery != nil && s.Discovery.Url != nil && isLiteral(s.Discovery.Url) && !isHTTPSURL(*s.Discovery.Url) {
+		bad("props.Discovery.Url must be an absolute https URL without user info or fragment, got %q", *s.Discovery.Url)
 	}
 
 	if s.ScopesSupported != nil {

@@ -87,3 +87,18 @@ type Support struct {
 	// user-facing app and the launch scope).
 	EHRLaunch bool
 }
+
+// Discovery asks the data store's handler to compare the Endpoints with the
+// authorization server's live discovery document at deploy time (Create and
+// Update): a mismatch, or a document that cannot be fetched, fails the
+// deployment naming both values, so a typo in an endpoint never reaches the
+// SMART configuration apps read.
+type Discovery struct {
+	// Url is where the server's metadata is served (https).
+	// Default: Issuer + "/.well-known/openid-configuration", then
+	// Issuer + "/.well-known/oauth-authorization-server".
+	Url *string
+	// Skip turns the check off, for a server the handler cannot reach (a
+	// private IdP: the handler runs outside any VPC). Default: false.
+	Skip *bool
+}

@@ -17,6 +17,12 @@
 //  6. the role's trust and permissions are bound to the data store's ARN;
 //  7. the operations dashboard watches the validator and the handlers
 //     (Dashboard, DashboardUrl).
+//
+// With an ExternalAuthorizationServer, step 1 provisions nothing: its props
+// give the issuer and endpoints, the validator gets its audiences and token
+// rules, and step 5 is skipped (the audience is the server's own setting). In
+// both cases the data store handler compares the endpoints with the server's
+// live discovery document when it creates or updates the data store.
 package smarthealthlake
 
 import (
@@ -46,13 +52,20 @@ import (
 )
 
 // SmartHealthLakeProps configures SmartHealthLake. Only OktaOrgUrl and
-// OktaCredentialSecret are required.
+// OktaCredentialSecret are required, or ExternalAuthorizationServer instead.
 type SmartHealthLakeProps struct {
-	// OktaOrgUrl is the Okta org, such as https://dev-123456.okta.com. Required.
+	// OktaOrgUrl is the Okta org, such as https://dev-123456.okta.com. Required
+	// unless ExternalAuthorizationServer is set.
 	OktaOrgUrl *string
 	// OktaCredentialSecret holds the Okta management credential (an API token or
-	// a service app's private key; see lambda/oktaauth). Required.
+	// a service app's private key; see lambda/oktaauth). Required unless
+	// ExternalAuthorizationServer is set.
 	OktaCredentialSecret awssecretsmanager.ISecret
+	// ExternalAuthorizationServer uses an authorization server you run instead
+	// of provisioning one in Okta: then no Okta custom resource, credential or
+	// audience binding is made, and OktaOrgUrl, OktaCredentialSecret and
+	// AuthorizationServer must be left unset. Default: nil (Okta).
+	ExternalAuthorizationServer *ExternalAuthorizationServer
 	// AuthorizationServer overrides the Okta authorization server's settings
 	// (scopes, claims, clients, token lifetimes, ...). OrgUrl, CredentialSecret,
 	// Flavour and IntrospectionClient are set by this construct and must be left
@@ -130,7 +143,9 @@ type SmartHealthLakeProps struct {
 // SmartHealthLake is the whole SMART on FHIR HealthLake set-up.
 type SmartHealthLake struct {
 	constructs.Construct
+	// okta is nil with an external authorization server; auth is either.
 	okta        *oktaauth.SmartAuthorizationServer
+	auth        authorizationServer
 	validator   *tokenvalidator.TokenValidator
 	role        *servicerole.ServiceRole
 	datastore   *datastore.SmartDatastore
@@ -168,7 +183,90 @@ func NewSmartHealthLake(scope constructs.Construct, id *string, props *SmartHeal
 		s.alarmTopic = s.newAlarmTopic()
 	}
 
-	// 1. Okta.
+	// 1. Okta, unless the authorization server is external.
+	if x := p.ExternalAuthorizationServer; x != nil {
+		s.auth = external{x}
+	} else {
+		s.okta = s.newOkta(p)
+		s.auth = s.okta
+	}
+
+	// 3 before 2: the role's ARN is known from its name before anything exists.
+	s.role = servicerole.NewServiceRole(s, jsii.String("ServiceRole"), &servicerole.ServiceRoleProps{
+		ReadOnly:      p.ReadOnly,
+		EncryptionKey: s.dataKey,
+	})
+
+	// 2. The token validator.
+	validatorProps := &tokenvalidator.TokenValidatorProps{
+		Issuer:  s.auth.Issuer(),
+		JwksUri: s.auth.JwksUri(),
+		ServiceRole: awsiam.Role_FromRoleArn(s, jsii.String("ServiceRoleReference"), s.role.RoleArn(),
+			&awsiam.FromRoleArnOptions{Mutable: jsii.Bool(false)}),
+		ScopeVersion:                 p.Flavour,
+		Validation:                   p.Validation,
+		ProvisionedConcurrency:       p.ProvisionedConcurrency,
+		ReservedConcurrentExecutions: p.ReservedConcurrentExecutions,
+		TokenLeewaySeconds:           p.TokenLeewaySeconds,
+		LogRetention:                 p.LogRetention,
+		LogEncryptionKey:             s.logKey,
+		AlarmAction:                  awscloudwatchactions.NewSnsAction(s.alarmTopic),
+		LogLevel:                     p.TokenValidatorLogLevel,
+		Tracing:                      p.TokenValidatorTracing,
+	}
+	if *p.Validation == tokenvalidator.ValidationIntrospection {
+		validatorProps.IntrospectionEndpoint = s.auth.IntrospectionEndpoint()
+		validatorProps.IntrospectionSecret = s.auth.IntrospectionSecret()
+	}
+	if x := p.ExternalAuthorizationServer; x != nil {
+		validatorProps.Audiences = x.Audiences
+		validatorProps.TokenRules = x.TokenRules
+	}
+	s.validator = tokenvalidator.NewTokenValidator(s, jsii.String("TokenValidator"), validatorProps)
+
+	// 4. The data store.
+	s.datastore = datastore.NewSmartDatastore(s, jsii.String("Datastore"), &datastore.SmartDatastoreProps{
+		DatastoreName:            p.DatastoreName,
+		Flavour:                  p.Flavour,
+		FineGrainedAuthorization: p.FineGrainedAuthorization,
+		Endpoints:                s.auth.SmartEndpoints(),
+		Discovery:                s.discovery(),
+		ScopesSupported:          s.auth.ScopesSupported(),
+		Support:                  s.auth.SmartSupport(),
+		IdpFunction:              s.validator.IdpFunction(),
+		EncryptionKey:            s.dataKey,
+		PreloadSynthea:           p.PreloadSynthea,
+		RemovalPolicy:            p.RemovalPolicy,
+		AcknowledgeReplacement:   p.AcknowledgeReplacement,
+		Tags:                     p.DatastoreTags,
+		LogRetention:             p.LogRetention,
+		LogEncryptionKey:         s.logKey,
+		LogLevel:                 p.LogLevel,
+	})
+
+	// 5. and 6. An external server's audience is its own configuration.
+	if s.okta != nil {
+		s.audienceSet = s.okta.BindAudience(s.datastore.DatastoreEndpoint())
+	}
+	s.role.BindDatastore(s.datastore.DatastoreArn())
+
+	handlers := map[string]awslambda.IFunction{
+		"Data store handler onEvent":    s.datastore.OnEventFunction(),
+		"Data store handler isComplete": s.datastore.IsCompleteFunction(),
+	}
+	order := []string{"Data store handler onEvent", "Data store handler isComplete"}
+	if s.okta != nil {
+		handlers["Okta handler"] = s.okta.Function()
+		order = append([]string{"Okta handler"}, order...)
+	}
+	s.dashboard = s.newDashboard(p.DashboardName, handlers, order)
+
+	s.suppressNagFindings()
+	return s
+}
+
+// newOkta provisions the Okta authorization server.
+func (s *SmartHealthLake) newOkta(p settings) *oktaauth.SmartAuthorizationServer {
 	oktaProps := oktaauth.SmartAuthorizationServerProps{}
 	if p.AuthorizationServer != nil {
 		oktaProps = *p.AuthorizationServer
@@ -186,68 +284,17 @@ func NewSmartHealthLake(scope constructs.Construct, id *string, props *SmartHeal
 	if oktaProps.LogLevel == "" {
 		oktaProps.LogLevel = p.LogLevel
 	}
-	s.okta = oktaauth.NewSmartAuthorizationServer(s, jsii.String("Okta"), &oktaProps)
+	return oktaauth.NewSmartAuthorizationServer(s, jsii.String("Okta"), &oktaProps)
+}
 
-	// 3 before 2: the role's ARN is known from its name before anything exists.
-	s.role = servicerole.NewServiceRole(s, jsii.String("ServiceRole"), &servicerole.ServiceRoleProps{
-		ReadOnly:      p.ReadOnly,
-		EncryptionKey: s.dataKey,
-	})
-
-	// 2. The token validator.
-	validatorProps := &tokenvalidator.TokenValidatorProps{
-		Issuer:  s.okta.Issuer(),
-		JwksUri: s.okta.JwksUri(),
-		ServiceRole: awsiam.Role_FromRoleArn(s, jsii.String("ServiceRoleReference"), s.role.RoleArn(),
-			&awsiam.FromRoleArnOptions{Mutable: jsii.Bool(false)}),
-		ScopeVersion:                 p.Flavour,
-		Validation:                   p.Validation,
-		ProvisionedConcurrency:       p.ProvisionedConcurrency,
-		ReservedConcurrentExecutions: p.ReservedConcurrentExecutions,
-		TokenLeewaySeconds:           p.TokenLeewaySeconds,
-		LogRetention:                 p.LogRetention,
-		LogEncryptionKey:             s.logKey,
-		AlarmAction:                  awscloudwatchactions.NewSnsAction(s.alarmTopic),
-		LogLevel:                     p.TokenValidatorLogLevel,
-		Tracing:                      p.TokenValidatorTracing,
+// discovery is the deploy-time check of the endpoints against the live
+// discovery document: Okta serves it at the issuer, which the same deployment
+// creates and activates before the data store.
+func (s *SmartHealthLake) discovery() *smartconfig.Discovery {
+	if x, ok := s.auth.(external); ok {
+		return x.discovery()
 	}
-	if *p.Validation == tokenvalidator.ValidationIntrospection {
-		validatorProps.IntrospectionEndpoint = s.okta.IntrospectionEndpoint()
-		validatorProps.IntrospectionSecret = s.okta.IntrospectionSecret()
-	}
-	s.validator = tokenvalidator.NewTokenValidator(s, jsii.String("TokenValidator"), validatorProps)
-
-	// 4. The data store.
-	s.datastore = datastore.NewSmartDatastore(s, jsii.String("Datastore"), &datastore.SmartDatastoreProps{
-		DatastoreName:            p.DatastoreName,
-		Flavour:                  p.Flavour,
-		FineGrainedAuthorization: p.FineGrainedAuthorization,
-		Endpoints:                s.okta.SmartEndpoints(),
-		ScopesSupported:          s.okta.ScopesSupported(),
-		Support:                  s.okta.SmartSupport(),
-		IdpFunction:              s.validator.IdpFunction(),
-		EncryptionKey:            s.dataKey,
-		PreloadSynthea:           p.PreloadSynthea,
-		RemovalPolicy:            p.RemovalPolicy,
-		AcknowledgeReplacement:   p.AcknowledgeReplacement,
-		Tags:                     p.DatastoreTags,
-		LogRetention:             p.LogRetention,
-		LogEncryptionKey:         s.logKey,
-		LogLevel:                 p.LogLevel,
-	})
-
-	// 5. and 6.
-	s.audienceSet = s.okta.BindAudience(s.datastore.DatastoreEndpoint())
-	s.role.BindDatastore(s.datastore.DatastoreArn())
-
-	s.dashboard = s.newDashboard(p.DashboardName, map[string]awslambda.IFunction{
-		"Okta handler":                  s.okta.Function(),
-		"Data store handler onEvent":    s.datastore.OnEventFunction(),
-		"Data store handler isComplete": s.datastore.IsCompleteFunction(),
-	}, []string{"Okta handler", "Data store handler onEvent", "Data store handler isComplete"})
-
-	s.suppressNagFindings()
-	return s
+	return &smartconfig.Discovery{}
 }
 
 // newAlarmTopic makes an SNS topic CloudWatch can publish to: encrypted with the
@@ -288,14 +335,14 @@ func (s *SmartHealthLake) DatastoreEndpoint() *string { return s.datastore.Datas
 // SmartConfigurationUrl returns the data store's .well-known/smart-configuration URL.
 func (s *SmartHealthLake) SmartConfigurationUrl() *string { return s.datastore.SmartConfigurationUrl() }
 
-// Issuer returns the Okta authorization server's issuer.
-func (s *SmartHealthLake) Issuer() *string { return s.okta.Issuer() }
+// Issuer returns the authorization server's issuer.
+func (s *SmartHealthLake) Issuer() *string { return s.auth.Issuer() }
 
-// TokenEndpoint returns the Okta authorization server's token endpoint.
-func (s *SmartHealthLake) TokenEndpoint() *string { return s.okta.TokenEndpoint() }
+// TokenEndpoint returns the authorization server's token endpoint.
+func (s *SmartHealthLake) TokenEndpoint() *string { return s.auth.TokenEndpoint() }
 
-// AuthorizationEndpoint returns the Okta authorization server's authorize endpoint.
-func (s *SmartHealthLake) AuthorizationEndpoint() *string { return s.okta.AuthorizationEndpoint() }
+// AuthorizationEndpoint returns the authorization server's authorize endpoint.
+func (s *SmartHealthLake) AuthorizationEndpoint() *string { return s.auth.AuthorizationEndpoint() }
 
 // Function returns the token-validation Lambda function.
 func (s *SmartHealthLake) Function() awslambda.Function { return s.validator.Function() }
@@ -303,18 +350,41 @@ func (s *SmartHealthLake) Function() awslambda.Function { return s.validator.Fun
 // ServiceRole returns the role HealthLake assumes for SMART-authorized requests.
 func (s *SmartHealthLake) ServiceRole() awsiam.IRole { return s.role.Role() }
 
-// ConfidentialClientId returns the confidential web app's client id ("" when none).
-func (s *SmartHealthLake) ConfidentialClientId() *string { return s.okta.ConfidentialClientId() }
+// ConfidentialClientId returns the confidential web app's Okta client id ("" when
+// none; nil with an external authorization server, whose clients are its own).
+func (s *SmartHealthLake) ConfidentialClientId() *string {
+	if s.okta == nil {
+		return nil
+	}
+	return s.okta.ConfidentialClientId()
+}
 
-// PublicClientId returns the public app's client id ("" when none).
-func (s *SmartHealthLake) PublicClientId() *string { return s.okta.PublicClientId() }
+// PublicClientId returns the public app's Okta client id ("" when none; nil
+// with an external authorization server).
+func (s *SmartHealthLake) PublicClientId() *string {
+	if s.okta == nil {
+		return nil
+	}
+	return s.okta.PublicClientId()
+}
 
-// BackendClientId returns the backend service's client id ("" when none).
-func (s *SmartHealthLake) BackendClientId() *string { return s.okta.BackendClientId() }
+// BackendClientId returns the backend service's Okta client id ("" when none;
+// nil with an external authorization server).
+func (s *SmartHealthLake) BackendClientId() *string {
+	if s.okta == nil {
+		return nil
+	}
+	return s.okta.BackendClientId()
+}
 
 // ClientSecret returns the secret holding the confidential client's secret, or
-// nil when there is no confidential client.
-func (s *SmartHealthLake) ClientSecret() awssecretsmanager.ISecret { return s.okta.ClientSecret() }
+// nil when there is no confidential client (always with an external server).
+func (s *SmartHealthLake) ClientSecret() awssecretsmanager.ISecret {
+	if s.okta == nil {
+		return nil
+	}
+	return s.okta.ClientSecret()
+}
 
 // EncryptionKey returns the data store's customer-managed key, or nil.
 func (s *SmartHealthLake) EncryptionKey() awskms.IKey { return s.dataKey }
@@ -322,7 +392,8 @@ func (s *SmartHealthLake) EncryptionKey() awskms.IKey { return s.dataKey }
 // AlarmTopic returns the topic the alarms notify.
 func (s *SmartHealthLake) AlarmTopic() awssns.ITopic { return s.alarmTopic }
 
-// AuthorizationServer returns the Okta part.
+// AuthorizationServer returns the Okta part, or nil with an external
+// authorization server.
 func (s *SmartHealthLake) AuthorizationServer() *oktaauth.SmartAuthorizationServer { return s.okta }
 
 // TokenValidator returns the token-validation part.
@@ -426,11 +497,19 @@ func withDefaults(scope constructs.Construct, id *string, in *SmartHealthLakePro
 
 func (p settings) validate() error {
 	var errs []string
-	if p.OktaOrgUrl == nil || *p.OktaOrgUrl == "" {
-		errs = append(errs, "props.OktaOrgUrl is required")
-	}
-	if p.OktaCredentialSecret == nil {
-		errs = append(errs, "props.OktaCredentialSecret is required")
+	if x := p.ExternalAuthorizationServer; x != nil {
+		if p.OktaOrgUrl != nil || p.OktaCredentialSecret != nil || p.AuthorizationServer != nil {
+			errs = append(errs, "props.OktaOrgUrl, props.OktaCredentialSecret and props.AuthorizationServer must be left unset "+
+				"with props.ExternalAuthorizationServer: nothing is provisioned in Okta")
+		}
+		errs = append(errs, x.problems(*p.Validation)...)
+	} else {
+		if p.OktaOrgUrl == nil || *p.OktaOrgUrl == "" {
+			errs = append(errs, "props.OktaOrgUrl is required (or props.ExternalAuthorizationServer)")
+		}
+		if p.OktaCredentialSecret == nil {
+			errs = append(errs, "props.OktaCredentialSecret is required (or props.ExternalAuthorizationServer)")
+		}
 	}
 	if *p.AwsOwnedKey && p.EncryptionKey != nil {
 		errs = append(errs, "props.EncryptionKey and props.AwsOwnedKey exclude each other")

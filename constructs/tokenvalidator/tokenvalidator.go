@@ -89,6 +89,10 @@ type TokenValidatorProps struct {
 	LogEncryptionKey awskms.IKey
 	// AlarmAction is notified when an alarm fires. Default: none (alarms only).
 	AlarmAction awscloudwatch.IAlarmAction
+	// TokenRules read the tokens of an authorization server other than the
+	// provisioned Okta one (scope claim, client allow-list, audience rule,
+	// scope mapping). Default: Okta's and RFC 9068's shapes, aud required.
+	TokenRules *TokenRules
 	// LogLevel is the function's application log level (LoggingConfig), which
 	// the function's code honours through AWS_LAMBDA_LOG_LEVEL: at WARN or above
 	// the per-request decision lines, and with them the decision metrics and
@@ -178,6 +182,7 @@ func NewTokenValidator(scope constructs.Construct, id *string, props *TokenValid
 	if p.Audiences != nil && len(*p.Audiences) > 0 {
 		env["SMART_AUDIENCES"] = awscdk.Fn_Join(jsii.String(","), p.Audiences)
 	}
+	p.TokenRules.addEnvironment(env)
 	if *p.Validation == ValidationIntrospection {
 		env["SMART_INTROSPECTION_SECRET_ARN"] = p.IntrospectionSecret.SecretArn()
 		env["SMART_INTROSPECTION_CACHE_SECONDS"] = jsii.String(strconv.FormatFloat(*p.IntrospectionCacheTtl.ToSeconds(nil), 'f', -1, 64))
@@ -205,6 +210,19 @@ func NewTokenValidator(scope constructs.Construct, id *string, props *TokenValid
 	})
 	if *p.Validation == ValidationIntrospection {
 		p.IntrospectionSecret.GrantRead(v.function, nil)
+		// GrantRead lets the key's policy allow the decryption when the stack owns
+		// the key; an imported key's policy is not the stack's to change (an
+		// external authorization server's client secret), so the function's own
+		// policy allows it, through Secrets Manager only.
+		if key := p.IntrospectionSecret.EncryptionKey(); key != nil && !*awscdk.Resource_IsOwnedResource(key) {
+			v.function.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions:   jsii.Strings("kms:Decrypt"),
+				Resources: &[]*string{key.KeyArn()},
+				Conditions: &map[string]any{"StringEquals": map[string]any{
+					"kms:ViaService": "secretsmanager." + *stack.Region() + ".amazonaws.com",
+				}},
+			}))
+		}
 	}
 	cdknag.NagSuppressions_AddResourceSuppressions(v.function, &[]*cdknag.NagPackSuppression{
 		{
@@ -214,7 +232,7 @@ func NewTokenValidator(scope constructs.Construct, id *string, props *TokenValid
 		},
 		{
 			Id: jsii.String("HIPAA.Security-LambdaInsideVPC"),
-			Reason: jsii.String("The token validator only fetches the Okta authorization server's public keys (or calls its " +
+			Reason: jsii.String("The token validator only fetches the authorization server's public keys (or calls its " +
 				"introspection endpoint) over the internet and never touches the data store; a VPC would need a NAT gateway " +
 				"and add cold-start latency against HealthLake's 1-second budget without isolating any PHI."),
 		},
@@ -407,6 +425,7 @@ func (p TokenValidatorProps) validate() error {
 		errs = append(errs, fmt.Sprintf("props.ProvisionedConcurrency (%v) must not exceed props.ReservedConcurrentExecutions (%v)",
 			*p.ProvisionedConcurrency, *p.ReservedConcurrentExecutions))
 	}
+	errs = append(errs, p.TokenRules.problems()...)
 	if t := *p.DenialRateThresholdPercent; t <= 0 || t >= 100 {
 		errs = append(errs, fmt.Sprintf("props.DenialRateThresholdPercent must be above 0 and below 100, got %v", t))
 	}

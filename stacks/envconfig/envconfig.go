@@ -65,8 +65,13 @@ type Environment struct {
 	// protection and may not preload Synthea data. Key: production.
 	// Default: true for the environment named "prod".
 	Production bool
-	// Okta is the authorization server's configuration. Key: okta.
+	// Okta is the authorization server's configuration. Key: okta. Required
+	// unless authorizationServer is external; refused then.
 	Okta Okta
+	// External is the authorization server the team runs itself, when the key
+	// authorizationServer is "external" (see External); nil means Okta, the
+	// default (authorizationServer "okta"). Key: external.
+	External *External
 	// Datastore configures the HealthLake data store. Key: datastore.
 	Datastore Datastore
 	// TokenValidator configures the token-validation Lambda. Key: tokenValidator.
@@ -248,48 +253,21 @@ func parseEnvironment(name string, raw any) (Environment, error) {
 	}
 	e.Production = root.boolean("production", name == "prod")
 
-	okta := root.object("okta", true)
-	e.Okta.OrgURL = okta.str("orgUrl", "")
-	switch {
-	case !okta.has("orgUrl"):
-		r.fail("okta.orgUrl", "is required (the Okta org, such as https://dev-123456.okta.com)")
-	case !isOrgURL(e.Okta.OrgURL):
-		r.fail("okta.orgUrl", "must be an https URL with a host and no path, such as https://dev-123456.okta.com, got %q", e.Okta.OrgURL)
-	}
-	e.Okta.OrgURL = strings.TrimSuffix(e.Okta.OrgURL, "/")
-	e.Okta.CredentialSecret = okta.str("credentialSecret", "")
-	switch {
-	case !okta.has("credentialSecret"):
-		r.fail("okta.credentialSecret", "is required (the name or ARN of the Secrets Manager secret holding the Okta management credential)")
-	case !secretRefPattern.MatchString(e.Okta.CredentialSecret):
-		r.fail("okta.credentialSecret", "must be a Secrets Manager secret name or ARN, got %q", e.Okta.CredentialSecret)
-	}
-	e.Okta.CredentialSecretKey = okta.str("credentialSecretKey", "")
-	if e.Okta.CredentialSecretKey != "" && !kmsKeyArnPattern.MatchString(e.Okta.CredentialSecretKey) {
-		r.fail("okta.credentialSecretKey", "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), got %q", e.Okta.CredentialSecretKey)
-	}
-	e.Okta.ScopeResources = okta.stringList("scopeResources")
-	e.Okta.UserGroupIDs = okta.stringList("userGroupIds")
-	e.Okta.AccessTokenLifetimeMinutes = okta.integer("accessTokenLifetimeMinutes", 0)
-	if l := e.Okta.AccessTokenLifetimeMinutes; l != 0 && (l < 5 || l > 1440) {
-		r.fail("okta.accessTokenLifetimeMinutes", "must be between 5 and 1440, got %d", l)
-	}
-	for _, k := range []struct {
-		key  string
-		uris *[]string
-	}{
-		{"confidentialClientRedirectUris", &e.Okta.ConfidentialClientRedirectURIs},
-		{"publicClientRedirectUris", &e.Okta.PublicClientRedirectURIs},
-	} {
-		*k.uris = okta.stringList(k.key)
-		for i, u := range *k.uris {
-			if !isRedirectURI(u) {
-				r.fail(fmt.Sprintf("okta.%s[%d]", k.key, i), "must be an https URL (or http on localhost), got %q", u)
-			}
+	switch kind := root.str("authorizationServer", AuthorizationServerOkta); kind {
+	case AuthorizationServerOkta:
+		parseOkta(r, root, &e)
+		if _, set := root.get("external"); set {
+			r.fail("external", "is only read when authorizationServer is %s", AuthorizationServerExternal)
 		}
+	case AuthorizationServerExternal:
+		e.External = parseExternal(r, root)
+		if _, set := root.get("okta"); set {
+			r.fail("okta", "must be left out when authorizationServer is %s: nothing is provisioned in Okta", AuthorizationServerExternal)
+		}
+	default:
+		r.fail("authorizationServer", "must be %s (the stack provisions an Okta authorization server) or %s (one you run), got %q",
+			AuthorizationServerOkta, AuthorizationServerExternal, kind)
 	}
-	e.Okta.BackendClientJWKS = okta.publicJWKS("backendClientJwks")
-	okta.done()
 
 	ds := root.object("datastore", false)
 	e.Datastore.Name = ds.str("name", "smart-healthlake-"+name)
@@ -336,6 +314,7 @@ func parseEnvironment(name string, raw any) (Environment, error) {
 		r.fail("tokenValidator.logLevel", "must be one of %s, got %q", strings.Join(LogLevels, ", "), e.TokenValidator.LogLevel)
 	}
 	tv.done()
+	checkExternalValidation(r, &e)
 
 	e.LogRetentionDays = root.integer("logRetentionDays", 365)
 	if !contains(LogRetentionDays, e.LogRetentionDays) {
@@ -362,6 +341,52 @@ func parseEnvironment(name string, raw any) (Environment, error) {
 		return Environment{}, err
 	}
 	return e, nil
+}
+
+// parseOkta reads the okta block.
+func parseOkta(r *reader, root *object, e *Environment) {
+	okta := root.object("okta", true)
+	e.Okta.OrgURL = okta.str("orgUrl", "")
+	switch {
+	case !okta.has("orgUrl"):
+		r.fail("okta.orgUrl", "is required (the Okta org, such as https://dev-123456.okta.com)")
+	case !isOrgURL(e.Okta.OrgURL):
+		r.fail("okta.orgUrl", "must be an https URL with a host and no path, such as https://dev-123456.okta.com, got %q", e.Okta.OrgURL)
+	}
+	e.Okta.OrgURL = strings.TrimSuffix(e.Okta.OrgURL, "/")
+	e.Okta.CredentialSecret = okta.str("credentialSecret", "")
+	switch {
+	case !okta.has("credentialSecret"):
+		r.fail("okta.credentialSecret", "is required (the name or ARN of the Secrets Manager secret holding the Okta management credential)")
+	case !secretRefPattern.MatchString(e.Okta.CredentialSecret):
+		r.fail("okta.credentialSecret", "must be a Secrets Manager secret name or ARN, got %q", e.Okta.CredentialSecret)
+	}
+	e.Okta.CredentialSecretKey = okta.str("credentialSecretKey", "")
+	if e.Okta.CredentialSecretKey != "" && !kmsKeyArnPattern.MatchString(e.Okta.CredentialSecretKey) {
+		r.fail("okta.credentialSecretKey", "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), got %q", e.Okta.CredentialSecretKey)
+	}
+	e.Okta.ScopeResources = okta.stringList("scopeResources")
+	e.Okta.UserGroupIDs = okta.stringList("userGroupIds")
+	e.Okta.AccessTokenLifetimeMinutes = okta.integer("accessTokenLifetimeMinutes", 0)
+	if l := e.Okta.AccessTokenLifetimeMinutes; l != 0 && (l < 5 || l > 1440) {
+		r.fail("okta.accessTokenLifetimeMinutes", "must be between 5 and 1440, got %d", l)
+	}
+	for _, k := range []struct {
+		key  string
+		uris *[]string
+	}{
+		{"confidentialClientRedirectUris", &e.Okta.ConfidentialClientRedirectURIs},
+		{"publicClientRedirectUris", &e.Okta.PublicClientRedirectURIs},
+	} {
+		*k.uris = okta.stringList(k.key)
+		for i, u := range *k.uris {
+			if !isRedirectURI(u) {
+				r.fail(fmt.Sprintf("okta.%s[%d]", k.key, i), "must be an https URL (or http on localhost), got %q", u)
+			}
+		}
+	}
+	e.Okta.BackendClientJWKS = okta.publicJWKS("backendClientJwks")
+	okta.done()
 }
 
 func isRedirectURI(s string) bool {

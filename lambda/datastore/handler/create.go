@@ -19,6 +19,9 @@ func (h *Handler) create(ctx context.Context, e customresource.Event, log *slog.
 	if err != nil {
 		return customresource.OnEventResponse{}, err
 	}
+	if err := h.verifyDiscovery(ctx, e, log); err != nil {
+		return customresource.OnEventResponse{}, err
+	}
 	id, err := h.createDatastore(ctx, e, spec, "", log)
 	if err != nil {
 		return customresource.OnEventResponse{}, err

@@ -25,6 +25,10 @@
 //     Because the comparison is against the data store itself, CloudFormation's
 //     rollback Update (old and new properties swapped) restores the previous
 //     configuration.
+//   - Create and Update first compare the authorization server's endpoints
+//     with its live discovery document when DiscoveryCheck is verify, and fail
+//     naming both values on a mismatch, or the URLs tried when it cannot be
+//     fetched (see discovery.go; not during a rollback).
 //   - Every data store is created with the handler's own tags (TagPrefix):
 //     the stack id and logical id of the resource that made it, the request
 //     id and type (Create, or the Update of a replacement), and for a
@@ -122,6 +126,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"regexp"
 	"strings"
 	"time"
@@ -141,6 +146,11 @@ type Handler struct {
 	stacks *cloudformation.Client
 	log    *slog.Logger
 	now    func() time.Time // the clock, replaced in tests
+	// discoveryTransport carries the discovery check's requests; nil is
+	// http.DefaultTransport.
+	discoveryTransport http.RoundTripper
+	// discoveryTimeout bounds each discovery fetch; zero is the default, 10 s.
+	discoveryTimeout time.Duration
 }
 
 // New returns a Handler using client for every HealthLake call and stacks for

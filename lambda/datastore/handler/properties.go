@@ -95,7 +95,7 @@ var knownProperties = []string{
 	PropIdpLambdaArn, PropIssuer, PropJwksUri, PropAuthorizationEndpoint, PropTokenEndpoint,
 	PropIntrospectionEndpoint, PropRevocationEndpoint, PropManagementEndpoint, PropScopesSupported,
 	PropKmsKeyArn, PropPreloadSynthea, PropTags, PropRemovalPolicy, PropAcknowledgeReplacement,
-	smartmeta.PropSupport,
+	smartmeta.PropSupport, PropDiscoveryCheck, PropDiscoveryUrl,
 }
 
 // UnknownProperties lists properties the handler does not read, sorted. They are

@@ -24,6 +24,9 @@ func (h *Handler) update(ctx context.Context, e customresource.Event, log *slog.
 	if err != nil {
 		return customresource.OnEventResponse{}, err
 	}
+	if err := h.verifyDiscovery(ctx, e, log); err != nil {
+		return customresource.OnEventResponse{}, err
+	}
 	// The previous properties only tell which tags this stack owned and whether a
 	// difference from HealthLake was asked for; an unreadable set (from another
 	// handler version) just makes the comparison rely on HealthLake alone.

@@ -18,8 +18,8 @@ import (
 // claimNames are the members tokenClaims and introspection decode.
 var claimNames = [...]string{
 	"iss", "sub", "iat", "nbf", "exp", "aud", "scope", "scp", "uid", "fhirUser",
-	"patient", "launch_response_patient", "smart_launch_ctx", "cid", "client_id",
-	"active", "token_type",
+	"patient", "launch_response_patient", "smart_launch_ctx", "active", "token_type",
+	"cid", "client_id", "azp", "appid", "token_use",
 }
 
 // plainNames reports whether every member name of the JSON object b (valid
@@ -100,8 +100,8 @@ func plainName(name []byte) bool {
 	case "fhiruser":
 		return string(name) == "fhirUser"
 	case "iss", "sub", "iat", "nbf", "exp", "aud", "scope", "scp", "uid",
-		"patient", "launch_response_patient", "smart_launch_ctx", "cid", "client_id",
-		"active", "token_type":
+		"patient", "launch_response_patient", "smart_launch_ctx", "active", "token_type",
+		"cid", "client_id", "azp", "appid", "token_use":
 		return string(name) == string(folded)
 	}
 	return true

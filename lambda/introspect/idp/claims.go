@@ -9,6 +9,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/smartscope"
+	"github.com/openhealthstack/smart-healthlake/lambda/introspect/tokenshape"
 )
 
 // tokenClaims is what we read from a JWT payload or an introspection response
@@ -41,12 +42,17 @@ type tokenClaims struct {
 	// (launchclaims.Marker; a test keeps the tag and the constant equal).
 	LaunchMarker any `json:"smart_launch_ctx"`
 
-	// RawCID (Okta's "cid") and RawClientID (RFC 9068 and RFC 7662
-	// "client_id") name the client the token was issued to. They are only
-	// logged, so a value of another type is ignored rather than refusing the
-	// token.
+	// RawCID (Okta's "cid"), RawClientID (RFC 9068 and RFC 7662
+	// "client_id"), RawAZP (OpenID Connect's "azp": Entra ID v2.0, Keycloak,
+	// Auth0) and RawAppID (Entra ID v1.0's "appid") name the client the token
+	// was issued to: logged, and matched against SMART_CLIENT_IDS when set
+	// (rules.go), where a value of another type counts as no client.
 	RawCID      any `json:"cid"`
 	RawClientID any `json:"client_id"`
+	RawAZP      any `json:"azp"`
+	RawAppID    any `json:"appid"`
+	// RawTokenUse is Cognito's "token_use": "access" or "id" (rules.go).
+	RawTokenUse any `json:"token_use"`
 
 	// Set by normalize.
 	audience, scopes []string
@@ -246,13 +252,12 @@ func (c *tokenClaims) toGrant(v smartscope.Version, now int64, ehrLaunch bool) (
 	return g, ""
 }
 
-// clientID returns the client the token was issued to, "" when not named.
+// clientID returns the client the token was issued to, "" when not named:
+// client_id, else cid, azp or appid (tokenshape.Client); a claim of another
+// type counts as absent.
 func (c *tokenClaims) clientID() string {
-	if s, ok := c.RawCID.(string); ok && s != "" {
-		return s
-	}
-	s, _ := c.RawClientID.(string)
-	return s
+	str := func(v any) string { s, _ := v.(string); return s }
+	return tokenshape.Client(str(c.RawClientID), str(c.RawCID), str(c.RawAZP), str(c.RawAppID))
 }
 
 // audiences is the configured extra audiences, normalised once.

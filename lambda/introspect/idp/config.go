@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/smartscope"
+	"github.com/openhealthstack/smart-healthlake/lambda/introspect/tokenshape"
 )
 
 // The environment variables the function reads (see the package documentation).
@@ -64,6 +65,10 @@ type Config struct {
 	Leeway time.Duration
 	// ScopeVersion is the scope syntax the data store understands.
 	ScopeVersion smartscope.Version
+	// Rules read the token shapes of other authorization servers: scope
+	// claim, client allow-list, audience rule, scope map (SMART_SCOPE_CLAIM,
+	// SMART_CLIENT_IDS, SMART_AUDIENCE_RULE, SMART_SCOPE_MAP).
+	Rules tokenshape.Rules
 	// EHRLaunch says EHR launch (lambda/ehrlaunch) is deployed: a token with
 	// the launch scope then gets patient context only from the token hook's
 	// marker claim and patient (see launchctx.go). Default: false.
@@ -199,6 +204,12 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		bad(EnvScopeVersion, `must be "v1" or "v2"`)
 	}
 	c.ScopeVersion = v
+
+	rules, problems := tokenshape.FromEnv(getenv)
+	c.Rules = rules
+	for _, p := range problems {
+		bad(p.Variable, "%s", p.Reason)
+	}
 
 	switch e := getenv(EnvEHRLaunch); e {
 	case "", "false":

@@ -58,6 +58,11 @@
 //   - SMART_SCOPE_VERSION (optional): "v2" (default) for a SMART_ON_FHIR data
 //     store, "v1" for SMART_ON_FHIR_V1, which gets v2 scopes translated to v1
 //     (see package smartscope).
+//   - SMART_SCOPE_CLAIM, SMART_CLIENT_IDS, SMART_AUDIENCE_RULE, SMART_SCOPE_MAP
+//     (optional): the token rules for authorization servers other than the
+//     provisioned Okta one (package tokenshape; applied by rules.go): the scope
+//     claim, a client allow-list, whether a listed client stands in for a
+//     missing aud, and scope prefix rewrites.
 //   - SMART_EHR_LAUNCH (optional, "true" or "false", default false): EHR launch
 //     (lambda/ehrlaunch) is deployed; a token with the launch scope then has
 //     patient context only with the launch token hook's marker claim

@@ -86,6 +86,12 @@ func (h *Handler) decide(ctx context.Context, ev *Event, d *decision) Response {
 		h.rememberRefusal(d.key, reason, now)
 		return h.deny(ev)
 	}
+	if reason := applyRules(&h.cfg.Rules, &claims); reason != "" {
+		d.reason = reason
+		h.rememberRefusal(d.key, reason, now)
+		d.clientID, d.userID = claims.clientID(), claims.UID
+		return h.deny(ev)
+	}
 	g, reason := claims.toGrant(h.cfg.ScopeVersion, now.Unix(), h.cfg.EHRLaunch)
 	if reason != "" {
 		// Checked before the audience: no SMART scope is a property of the token
@@ -112,7 +118,7 @@ func (h *Handler) decide(ctx context.Context, ev *Event, d *decision) Response {
 var definiteRefusals = map[Reason]bool{
 	ReasonInactive: true, ReasonTokenType: true, ReasonIssuer: true, ReasonAudience: true,
 	ReasonExpired: true, ReasonClaimMissing: true, ReasonTokenMalformed: true,
-	ReasonNoSMARTScope: true, ReasonPatientContext: true, ReasonLaunchUnverified: true,
+	ReasonNoSMARTScope: true, ReasonPatientContext: true, ReasonLaunchUnverified: true, ReasonClientNotAllowed: true,
 }
 
 // rememberRefusal caches a definite refusal briefly, in introspection mode.
@@ -127,7 +133,7 @@ func (h *Handler) rememberRefusal(k tokencache.Key, reason Reason, now time.Time
 func (h *Handler) answer(ev *Event, d *decision, g *grant, reason Reason) Response {
 	d.dropped = g.dropped
 	d.clientID, d.userID = g.clientID, g.userID
-	if !h.auds.accepts(g.aud, ev.DatastoreEndpoint) {
+	if !h.auds.accepts(g.aud, ev.DatastoreEndpoint) && !h.cfg.Rules.MissingAudienceAccepted(g.aud) {
 		d.reason = ReasonAudience
 		return h.deny(ev)
 	}

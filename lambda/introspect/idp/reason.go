@@ -38,12 +38,16 @@ const (
 	ReasonNoSMARTScope    Reason = "no_smart_scope"
 	ReasonPatientContext  Reason = "patient_context_missing" // only patient/ scopes, and no valid patient context
 	ReasonInactive        Reason = "introspection_inactive"
-	ReasonTokenType       Reason = "token_type_not_bearer" // introspection says it is not an access token
+	ReasonTokenType       Reason = "token_type_not_bearer" // not an access token: introspection's token_type, or a token_use other than access (Cognito's ID tokens)
 	ReasonClaimsInvalid   Reason = "claims_invalid"        // any other claim check jwt/v5 reports
 
 	// ReasonLaunchUnverified: only patient/ scopes in an EHR launch token
 	// without the launch token hook's marker (SMART_EHR_LAUNCH=true).
 	ReasonLaunchUnverified Reason = "launch_context_unverified"
+
+	// ReasonClientNotAllowed: the token's client (client_id, cid, azp or
+	// appid) is not in SMART_CLIENT_IDS.
+	ReasonClientNotAllowed Reason = "client_not_allowed"
 )
 
 // Deny reasons about the authorization server or AWS.

@@ -1,0 +1,269 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+
+	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
+)
+
+// The discovery check: on Create and Update the handler fetches the
+// authorization server's live discovery document (OpenID Connect Discovery
+// 1.0 or RFC 8414 metadata) and compares it with the endpoints the SMART
+// configuration is about to advertise, so that a typo in cdk.json, or an
+// authorization server that moved, fails the deployment instead of sending
+// every app to a wrong token endpoint.
+//
+//   - DiscoveryCheck absent: no check. Properties of stacks deployed before the
+//     check existed arrive so, in Delete and rollback events too.
+//   - DiscoveryCheck "verify": fetch DiscoveryUrl, or by default
+//     <Issuer>/.well-known/openid-configuration and, when that cannot be
+//     fetched, <Issuer>/.well-known/oauth-authorization-server (both appended
+//     to the issuer, where Okta, Keycloak, Auth0, Cognito and Entra ID serve
+//     them). issuer, authorization_endpoint, token_endpoint and jwks_uri must
+//     equal the configured ones byte for byte (RFC 8414 section 3.3 requires
+//     the issuer to be identical; the others are compared as strictly, since
+//     apps will use the configured ones); introspection_endpoint and
+//     revocation_endpoint when they are configured. ManagementEndpoint is
+//     SMART's, not in discovery, and is not compared.
+//   - A document that cannot be fetched (connection refused, timeout, not 200,
+//     not JSON, a redirect off the host) FAILS the deployment too, naming the
+//     URLs and how to skip: a check that passes when the server is unreachable
+//     would pass exactly when a URL is wrong. A private IdP the handler cannot
+//     reach (it runs outside any VPC) is deployed with DiscoveryCheck "skip".
+//   - DiscoveryCheck "skip": no check, logged.
+//   - During a rollback (the stack is UPDATE_ROLLBACK_IN_PROGRESS) the check is
+//     not made: the rollback restores a configuration that passed it when it
+//     was deployed, and failing a rollback leaves the stack in
+//     UPDATE_ROLLBACK_FAILED, worse than an endpoint that has moved since.
+const (
+	PropDiscoveryCheck = "DiscoveryCheck" // verify | skip; absent: no check
+	PropDiscoveryUrl   = "DiscoveryUrl"   // optional https URL
+)
+
+// DiscoveryMode is the value of PropDiscoveryCheck.
+type DiscoveryMode string
+
+// The discovery check modes.
+const (
+	DiscoveryVerify DiscoveryMode = "verify"
+	DiscoverySkip   DiscoveryMode = "skip"
+)
+
+// discoveryPaths are appended to the issuer when no DiscoveryUrl is given, in
+// this order.
+var discoveryPaths = []string{"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"}
+
+const (
+	// discoveryTimeout bounds each fetch, well inside the handler's minutes.
+	discoveryTimeout = 10 * time.Second
+	// maxDiscoveryBody: a discovery document is a few kilobytes.
+	maxDiscoveryBody = 1 << 20
+	maxRedirects     = 3
+)
+
+// discoveryCheck is what the check compares: the document's field name, the
+// property it is configured by, and the configured value.
+type discoveryCheck struct {
+	urls     []string
+	expected []expectedField
+}
+
+type expectedField struct {
+	field, property, value string
+}
+
+// parseDiscovery reads the check's properties; nil means no check. It runs
+// after ParseSpec accepted the endpoint URLs.
+func parseDiscovery(p customresource.Properties) (*discoveryCheck, DiscoveryMode, error) {
+	mode, err := p.OptionalString(PropDiscoveryCheck, "")
+	if err != nil {
+		return nil, "", err
+	}
+	switch DiscoveryMode(mode) {
+	case "", DiscoverySkip:
+		return nil, DiscoveryMode(mode), nil
+	case DiscoveryVerify:
+	default:
+		return nil, "", &customresource.PropertyError{Property: PropDiscoveryCheck,
+			Reason: fmt.Sprintf("must be %s or %s, got %q", DiscoveryVerify, DiscoverySkip, mode)}
+	}
+	var c discoveryCheck
+	var discoveryURL string
+	if err := readHTTPSURL(p, PropDiscoveryUrl, false, &discoveryURL); err != nil {
+		return nil, "", err
+	}
+	for _, f := range []struct {
+		field, property string
+		required        bool
+	}{
+		{"issuer", PropIssuer, true},
+		{"authorization_endpoint", PropAuthorizationEndpoint, true},
+		{"token_endpoint", PropTokenEndpoint, true},
+		{"jwks_uri", PropJwksUri, true},
+		{"introspection_endpoint", PropIntrospectionEndpoint, false},
+		{"revocation_endpoint", PropRevocationEndpoint, false},
+	} {
+		var v string
+		if err := readHTTPSURL(p, f.property, f.required, &v); err != nil {
+			return nil, "", err
+		}
+		if v != "" {
+			c.expected = append(c.expected, expectedField{f.field, f.property, v})
+		}
+	}
+	if discoveryURL != "" {
+		c.urls = []string{discoveryURL}
+	} else {
+		issuer := strings.TrimSuffix(c.expected[0].value, "/")
+		for _, path := range discoveryPaths {
+			c.urls = append(c.urls, issuer+path)
+		}
+	}
+	return &c, DiscoveryVerify, nil
+}
+
+// verifyDiscovery makes the check for a Create or Update event.
+func (h *Handler) verifyDiscovery(ctx context.Context, e customresource.Event, log *slog.Logger) error {
+	c, mode, err := parseDiscovery(e.ResourceProperties)
+	if err != nil {
+		return err
+	}
+	if c == nil {
+		if mode == DiscoverySkip {
+			log.Warn("discovery check skipped as configured: the endpoints are not compared with the authorization server's discovery document")
+		}
+		return nil
+	}
+	if e.RequestType == customresource.Update && h.stacks != nil {
+		stack, err := h.describeStack(ctx, e.StackID)
+		switch {
+		case err != nil:
+			log.Warn("could not read the stack's status; making the discovery check", "error", err.Error())
+		case stack.StackStatus == cfntypes.StackStatusUpdateRollbackInProgress:
+			log.Info("rollback: not checking the discovery document of the configuration being restored")
+			return nil
+		}
+	}
+	doc, from, err := h.fetchDiscovery(ctx, c.urls)
+	if err != nil {
+		return fmt.Errorf("checking the endpoints against the authorization server's discovery document: %w; "+
+			"if the data store handler cannot reach this server (it runs outside any VPC), set %s to %s "+
+			"(cdk.json: external.skipDiscoveryCheck; construct: Discovery.Skip)", err, PropDiscoveryCheck, DiscoverySkip)
+	}
+	var diffs []string
+	for _, want := range c.expected {
+		got, _ := doc[want.field].(string)
+		if got != want.value {
+			shown := fmt.Sprintf("%q", got)
+			if _, present := doc[want.field]; !present {
+				shown = "absent"
+			}
+			diffs = append(diffs, fmt.Sprintf("%s is %s there but %q in %s", want.field, shown, want.value, want.property))
+		}
+	}
+	if len(diffs) > 0 {
+		return fmt.Errorf("the authorization server's discovery document %s disagrees with the configured endpoints: %s",
+			from, strings.Join(diffs, "; "))
+	}
+	log.Info("the configured endpoints match the authorization server's discovery document", "discoveryUrl", from)
+	return nil
+}
+
+// fetchDiscovery returns the first of urls that serves a JSON object, and its URL.
+func (h *Handler) fetchDiscovery(ctx context.Context, urls []string) (map[string]any, string, error) {
+	var errs []error
+	for _, u := range urls {
+		doc, err := h.fetchJSON(ctx, u)
+		if err == nil {
+			return doc, u, nil
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", u, err))
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, "", fmt.Errorf("could not fetch the discovery document: %w", errors.Join(errs...))
+}
+
+func (h *Handler) fetchJSON(ctx context.Context, u string) (map[string]any, error) {
+	timeout := h.discoveryTimeout
+	if timeout == 0 {
+		timeout = discoveryTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := h.discoveryClient().Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDiscoveryBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading the document: %w", err)
+	}
+	if len(body) > maxDiscoveryBody {
+		return nil, fmt.Errorf("document larger than %d bytes", maxDiscoveryBody)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(body, &doc); err != nil || doc == nil {
+		return nil, fmt.Errorf("not a JSON object")
+	}
+	return doc, nil
+}
+
+// discoveryClient fetches over https only and follows a redirect only to the
+// same host: the document describes the server it comes from, so one handed
+// out by another host proves nothing about this one.
+func (h *Handler) discoveryClient() *http.Client {
+	transport := h.discoveryTransport
+	if transport == nil {
+		transport = http.DefaultTransport
+	}
+	return &http.Client{
+		Transport: transport,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			switch {
+			case len(via) >= maxRedirects:
+				return fmt.Errorf("more than %d redirects", maxRedirects)
+			case req.URL.Scheme != "https":
+				return fmt.Errorf("redirected to %s, which is not https", redact(req.URL))
+			case req.URL.Host != via[0].URL.Host:
+				return fmt.Errorf("redirected to another host (%s)", redact(req.URL))
+			}
+			return nil
+		},
+	}
+}
+
+// redact drops what a URL may carry besides its place.
+func redact(u *url.URL) string {
+	c := *u
+	c.User, c.RawQuery, c.Fragment = nil, "", ""
+	return c.String()
+}
+
+// WithDiscoveryTransport makes the discovery check fetch through rt (tests
+// trust their TLS server's certificate so); nil restores the default.
+func (h *Handler) WithDiscoveryTransport(rt http.RoundTripper) *Handler {
+	h.discoveryTransport = rt
+	return h
+}

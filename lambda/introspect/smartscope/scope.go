@@ -205,13 +205,35 @@ func isFilterValue(s string) bool {
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
 		case isAlnum(c) || strings.ContainsRune("-._~:/|,", rune(c)):
-		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) && safeEscape(s[i+1:i+3]):
 			i += 2
 		default:
 			return false
 		}
 	}
 	return true
+}
+
+// safeEscape reports whether a %XX escape in a filter value stands for a
+// character that cannot act as syntax once decoded: never a separator of the
+// filter or the query (&, =, ?, #, +, space), another escape (%), a control
+// character or a non-ASCII byte. Whoever decodes the filter before splitting
+// it would otherwise see more parameters than the scope was granted.
+func safeEscape(hex string) bool {
+	var b byte
+	for i := 0; i < 2; i++ {
+		c := hex[i]
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c -= 'a' - 10
+		default:
+			c -= 'A' - 10
+		}
+		b = b<<4 | c
+	}
+	return b > 0x20 && b < 0x7f && !strings.ContainsRune("&=?#+%", rune(b))
 }
 
 func isAlnum(c byte) bool {

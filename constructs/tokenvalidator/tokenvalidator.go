@@ -68,6 +68,15 @@ type TokenValidatorProps struct {
 	// IntrospectionCacheTtl is how long an introspection answer is reused (never
 	// past the token's exp). Default: 60 seconds.
 	IntrospectionCacheTtl awscdk.Duration
+	// IntrospectionCallsPerSecond bounds each container's calls to the
+	// introspection endpoint (a token bucket), so a flood of new tokens cannot
+	// spend the authorization server's rate limit, which Okta counts per org
+	// for all custom authorization servers together. Over it, new tokens are
+	// refused (introspection_rate_limited) and cached ones still served. The
+	// org-wide worst case is this times the reserved concurrency: set it so
+	// that product stays under your org's limit for /v1/introspect.
+	// Default: 10.
+	IntrospectionCallsPerSecond *float64
 	// TokenLeewaySeconds is the clock skew allowed on exp, nbf and iat. Default: 60.
 	TokenLeewaySeconds *float64
 	// MemorySize in MB; more memory is more CPU for signature checks. Default: 512.
@@ -186,6 +195,9 @@ func NewTokenValidator(scope constructs.Construct, id *string, props *TokenValid
 	if *p.Validation == ValidationIntrospection {
 		env["SMART_INTROSPECTION_SECRET_ARN"] = p.IntrospectionSecret.SecretArn()
 		env["SMART_INTROSPECTION_CACHE_SECONDS"] = jsii.String(strconv.FormatFloat(*p.IntrospectionCacheTtl.ToSeconds(nil), 'f', -1, 64))
+		if p.IntrospectionCallsPerSecond != nil {
+			env["SMART_INTROSPECTION_CALLS_PER_SECOND"] = jsii.String(strconv.FormatFloat(*p.IntrospectionCallsPerSecond, 'f', -1, 64))
+		}
 		if p.IntrospectionEndpoint != nil {
 			env["SMART_INTROSPECTION_URL"] = p.IntrospectionEndpoint
 		}
@@ -410,6 +422,9 @@ func (p TokenValidatorProps) validate() error {
 	// that refuses everyone.
 	if l := *p.TokenLeewaySeconds; l < 0 || l > 300 || l != math.Trunc(l) {
 		errs = append(errs, fmt.Sprintf("props.TokenLeewaySeconds must be a whole number between 0 and 300, got %v", l))
+	}
+	if r := p.IntrospectionCallsPerSecond; r != nil && (*r < 1 || *r > 1000 || *r != math.Trunc(*r)) {
+		errs = append(errs, fmt.Sprintf("props.IntrospectionCallsPerSecond must be a whole number from 1 to 1000, got %v", *r))
 	}
 	if !*awscdk.Token_IsUnresolved(p.IntrospectionCacheTtl.ToString()) {
 		if ttl := *p.IntrospectionCacheTtl.ToSeconds(nil); ttl < 0 || ttl > 300 || ttl != math.Trunc(ttl) {

@@ -173,15 +173,17 @@ func TestIntrospectionModeMayReadOnlyItsSecret(t *testing.T) {
 	props.IntrospectionSecret = secret
 	props.IntrospectionEndpoint = jsii.String(issuer + "/v1/introspect")
 	props.IntrospectionCacheTtl = awscdk.Duration_Seconds(jsii.Number(30))
+	props.IntrospectionCallsPerSecond = jsii.Number(4)
 	tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), props)
 	tpl := cdktest.Template(t, stack)
 	cdktest.Try(t, func() {
 		tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
 			"Environment": map[string]any{"Variables": map[string]any{
-				"SMART_VALIDATION":                  "introspection",
-				"SMART_INTROSPECTION_SECRET_ARN":    map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^Introspection"))},
-				"SMART_INTROSPECTION_URL":           issuer + "/v1/introspect",
-				"SMART_INTROSPECTION_CACHE_SECONDS": "30",
+				"SMART_VALIDATION":                     "introspection",
+				"SMART_INTROSPECTION_SECRET_ARN":       map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^Introspection"))},
+				"SMART_INTROSPECTION_URL":              issuer + "/v1/introspect",
+				"SMART_INTROSPECTION_CACHE_SECONDS":    "30",
+				"SMART_INTROSPECTION_CALLS_PER_SECOND": "4",
 			}},
 		})
 	})
@@ -236,6 +238,9 @@ func TestBadPropsAreNamed(t *testing.T) {
 		"long introspection cache": {func(_ awscdk.Stack, p *tokenvalidator.TokenValidatorProps) {
 			p.IntrospectionCacheTtl = awscdk.Duration_Minutes(jsii.Number(10))
 		}, "props.IntrospectionCacheTtl must be whole seconds between 0 and 300, got 600 s"},
+		"no introspection calls": {func(_ awscdk.Stack, p *tokenvalidator.TokenValidatorProps) {
+			p.IntrospectionCallsPerSecond = jsii.Number(0)
+		}, "props.IntrospectionCallsPerSecond must be a whole number from 1 to 1000, got 0"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

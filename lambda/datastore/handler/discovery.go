@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -145,11 +146,26 @@ func (h *Handler) verifyDiscovery(ctx context.Context, e customresource.Event, l
 		}
 		return nil
 	}
-	if e.RequestType == customresource.Update && h.stacks != nil {
+	if e.RequestType == customresource.Update {
+		if old, _, err := parseDiscovery(e.OldResourceProperties); err == nil && old != nil && sameCheck(*old, *c) {
+			// An outage of the authorization server must not block updates
+			// that do not touch what the check compares.
+			log.Info("discovery check: the compared endpoints did not change; not fetching the document again")
+			return nil
+		}
+		if h.stacks == nil {
+			log.Warn("discovery check skipped: the stack's status cannot be read, and the check must not wedge a rollback")
+			return nil
+		}
 		stack, err := h.describeStack(ctx, e.StackID)
 		switch {
 		case err != nil:
-			log.Warn("could not read the stack's status; making the discovery check", "error", err.Error())
+			// This may be CloudFormation's rollback: a check that fails there
+			// leaves the stack in UPDATE_ROLLBACK_FAILED. It is a consistency
+			// check, not a security control, so an unknown status skips it.
+			log.Warn("discovery check skipped: could not read the stack's status, and the check must not wedge a rollback",
+				"error", err.Error())
+			return nil
 		case stack.StackStatus == cfntypes.StackStatusUpdateRollbackInProgress:
 			log.Info("rollback: not checking the discovery document of the configuration being restored")
 			return nil
@@ -266,4 +282,10 @@ func redact(u *url.URL) string {
 func (h *Handler) WithDiscoveryTransport(rt http.RoundTripper) *Handler {
 	h.discoveryTransport = rt
 	return h
+}
+
+// sameCheck reports whether two checks fetch the same documents and compare
+// the same values.
+func sameCheck(a, b discoveryCheck) bool {
+	return slices.Equal(a.urls, b.urls) && slices.Equal(a.expected, b.expected)
 }

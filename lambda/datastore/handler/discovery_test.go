@@ -211,8 +211,40 @@ func TestTheLiveDiscoveryDocumentIsCheckedAtDeployTime(t *testing.T) {
 		assert.Equal(t, "patients-prod", x.datastore(o.id).Name)
 
 		x.stacks.SetStatus(testStackID, "UPDATE_IN_PROGRESS")
-		again := updateEvent(t, created, o.id, "update-2", func(p map[string]any) { p[PropDatastoreName] = "renamed" })
-		require.ErrorContains(t, x.run(again).err, "token_endpoint", "an ordinary Update checks again")
+		again := updateEvent(t, created, o.id, "update-2", func(p map[string]any) {
+			p[PropTokenEndpoint] = d.issuer() + "/v3/token"
+		})
+		require.ErrorContains(t, x.run(again).err, "token_endpoint", "an ordinary Update of the endpoints checks again")
+	})
+
+	t.Run("an Update that leaves the compared endpoints alone does not fetch the document", func(t *testing.T) {
+		d := newDiscoveryServer(t)
+		d.serve("/.well-known/openid-configuration", d.document())
+		x := withDiscovery(t, d)
+		created := externalEvent(t, d)
+		o := x.mustRun(created)
+		fetched := len(d.requested())
+		// The authorization server is down: a rename must still deploy.
+		d.serve("/.well-known/openid-configuration", nil)
+		x.stacks.SetStatus(testStackID, "UPDATE_IN_PROGRESS")
+		u := updateEvent(t, created, o.id, "update-1", func(p map[string]any) { p[PropDatastoreName] = "renamed" })
+		require.NoError(t, x.run(u).err)
+		assert.Len(t, d.requested(), fetched)
+		assert.Equal(t, "renamed", x.datastore(o.id).Name)
+	})
+
+	t.Run("an Update whose stack status cannot be read is not checked, since it may be a rollback", func(t *testing.T) {
+		d := newDiscoveryServer(t)
+		d.serve("/.well-known/openid-configuration", d.document())
+		x := withDiscovery(t, d)
+		created := externalEvent(t, d)
+		o := x.mustRun(created)
+		x.stacks.FailNext("Throttling", 20)
+		u := updateEvent(t, created, o.id, "update-1", func(p map[string]any) {
+			p[PropTokenEndpoint] = d.issuer() + "/v3/token" // would be a mismatch
+		})
+		require.NoError(t, x.run(u).err, "a consistency check must not wedge a rollback")
+		assert.Contains(t, x.logs.String(), "discovery check skipped: could not read the stack's status")
 	})
 
 	t.Run("when the OpenID document is missing, the RFC 8414 metadata is used", func(t *testing.T) {

@@ -72,8 +72,10 @@ func (r *TokenRules) problems() []string {
 	}
 	if r.ScopeMap != nil {
 		for k, v := range *r.ScopeMap {
-			if k == "" || strings.ContainsAny(k, " \t\n") || v == nil || strings.ContainsAny(*v, " \t\n") {
-				errs = append(errs, fmt.Sprintf("props.TokenRules.ScopeMap[%q] must map a non-empty scope prefix to a replacement without spaces", k))
+			if v == nil {
+				errs = append(errs, fmt.Sprintf("props.TokenRules.ScopeMap[%q] has no replacement", k))
+			} else if err := tokenshape.CheckScopeMapEntry(k, *v); err != nil {
+				errs = append(errs, fmt.Sprintf("props.TokenRules.ScopeMap[%q]: %v", k, err))
 			}
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
+	"github.com/openhealthstack/smart-healthlake/lambda/introspect/tokenshape"
 )
 
 // Authorization servers an environment can use. Key: authorizationServer.
@@ -178,8 +179,8 @@ func parseExternal(r *reader, root *object) *External {
 	}
 	sort.Strings(prefixes)
 	for _, k := range prefixes {
-		if k == "" || strings.ContainsAny(k, " \t\n") || strings.ContainsAny(x.ScopeMap[k], " \t\n") {
-			r.fail(o.key("scopeMap")+"."+k, "must map a non-empty scope prefix to a replacement, neither with spaces, got %q -> %q", k, x.ScopeMap[k])
+		if err := tokenshape.CheckScopeMapEntry(k, x.ScopeMap[k]); err != nil {
+			r.fail(o.key("scopeMap")+"."+k, "must map a scope prefix to a replacement: %v, got %q -> %q", err, k, x.ScopeMap[k])
 		}
 	}
 	if len(x.ScopeMap) == 0 {

@@ -109,6 +109,7 @@ func TestABadExternalBlockNamesTheEnvironmentAndTheKey(t *testing.T) {
 		{"an unknown SMART feature", ext(`, "supports": ["launch-ehr"]`), `environment "prod": external.supports[0] must be one of confidential-clients, public-clients`},
 		{"an audience with a comma", ext(`, "audiences": ["a,b"]`), `environment "prod": external.audiences[0] must not contain commas`},
 		{"a scope map entry with a space", ext(`, "scopeMap": {"patient.": "patient /"}`), `environment "prod": external.scopeMap.patient. must map`},
+		{"a scope map prefix that does not end at a separator", ext(`, "scopeMap": {"patient": "patient/"}`), `environment "prod": external.scopeMap.patient must map a scope prefix to a replacement: the prefix must end at a separator`},
 		{"a typo in an external key", ext(`, "jwksURI": "https://idp.example.org/jwks"`), `environment "prod": external.jwksURI is not a known key`},
 		{"okta beside an external server", `{"authorizationServer": "external", "okta": ` + oktaOK + `, "external": {` + endpoints + `}}`,
 			`environment "prod": okta must be left out when authorizationServer is external`},

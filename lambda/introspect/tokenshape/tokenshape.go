@@ -29,6 +29,7 @@ package tokenshape
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -122,8 +123,8 @@ func FromEnv(getenv func(string) string) (Rules, []Problem) {
 			bad(EnvScopeMap, "must be a JSON object of strings (scope prefix to replacement)")
 		} else {
 			for prefix, repl := range m {
-				if prefix == "" || strings.ContainsAny(prefix+repl, " \t\n") {
-					bad(EnvScopeMap, "entry %q: the prefix must be non-empty and neither side may hold spaces", prefix)
+				if err := CheckScopeMapEntry(prefix, repl); err != nil {
+					bad(EnvScopeMap, "entry %q: %v", prefix, err)
 					continue
 				}
 				r.rewrites = append(r.rewrites, rewrite{prefix, repl})
@@ -208,3 +209,19 @@ func (r *Rules) MissingAudienceAccepted(aud []string) bool {
 // AccessTokenUse reports whether a token_use claim allows the token as an access
 // token: absent or "access" (Cognito's ID tokens say "id").
 func AccessTokenUse(use string) bool { return use == "" || use == "access" }
+
+// CheckScopeMapEntry checks one scope-map entry: a non-empty prefix that ends
+// at a separator ('.', '/', '-' or ':'), so "patient." never rewrites
+// "patientx.y", and no white space on either side. The construct checks
+// entries with it at synthesis, the validator at start.
+func CheckScopeMapEntry(prefix, replacement string) error {
+	switch {
+	case prefix == "":
+		return errors.New("the prefix must be non-empty")
+	case strings.ContainsAny(prefix+replacement, " \t\n\r\v\f"):
+		return errors.New("neither side may hold spaces")
+	case !strings.ContainsAny(prefix[len(prefix)-1:], "./-:"):
+		return errors.New(`the prefix must end at a separator ('.', '/', '-' or ':'), such as "patient."`)
+	}
+	return nil
+}

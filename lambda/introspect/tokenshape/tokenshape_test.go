@@ -93,6 +93,8 @@ func TestBadVariablesAreNamed(t *testing.T) {
 		"a scope map that is not JSON":  {env(tokenshape.EnvScopeMap, "patient.=patient/"), tokenshape.EnvScopeMap, "must be a JSON object"},
 		"a scope map with a space":      {env(tokenshape.EnvScopeMap, `{"patient.": "patient /"}`), tokenshape.EnvScopeMap, "may hold spaces"},
 		"a scope map with an empty key": {env(tokenshape.EnvScopeMap, `{"": "patient/"}`), tokenshape.EnvScopeMap, "must be non-empty"},
+		"a scope map prefix that does not end at a separator": {env(tokenshape.EnvScopeMap, `{"patient": "patient/"}`),
+			tokenshape.EnvScopeMap, "must end at a separator"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			r, problems := tokenshape.FromEnv(c.env)

@@ -302,3 +302,16 @@ func TestAnUnreadableHookSecretFailsTheCreateNamingTheSecret(t *testing.T) {
 	assert.Empty(t, e.okta.InlineHooks())
 	assert.Empty(t, e.okta.AuthorizationServers())
 }
+
+func TestOktaRefusingTheHookFailsTheCreateNamingTheHookNotItsSecret(t *testing.T) {
+	e := newEnv(t, fakeokta.Options{})
+	ev, secret := e.hookEvent()
+	e.okta.Inject(fakeokta.Fault{Method: "POST", Path: "/api/v1/inlineHooks", Status: http.StatusBadRequest,
+		Summary: "Api validation failed: channel.config.uri"})
+	out, err := e.run(ev)
+	require.Error(t, err)
+	assert.Regexp(t, `^creating token inline hook "smart-healthlake SMART token hook \[cfn-[0-9a-f]{16}\]": the API returned an error: Api validation failed: channel.config.uri`, err.Error())
+	assert.Empty(t, e.okta.InlineHooks())
+	assert.Empty(t, e.okta.AuthorizationServers(), "the failed create removed its server")
+	noSecretIn(t, e, secret, out, err)
+}

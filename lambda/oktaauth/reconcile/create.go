@@ -24,8 +24,9 @@ const defaultCleanupReserve = 3 * time.Minute
 // (the framework answers the AWSCDK::CustomResourceProviderFramework::CREATE_FAILED
 // physical id itself, in cfn-response.js's safeHandler), so nothing else ever
 // would. Create therefore stops provisioning CleanupReserve before its
-// context's deadline and removes what it made (the server, and with it its
-// scopes, claims and policies; and the apps) before returning the error.
+// context's deadline and removes what it made (the token hook, detached from
+// the rule, deactivated and deleted; the server, and with it its scopes, claims
+// and policies; and the apps) before returning the error.
 //
 // A Create that could not clean up (the function crashed, or Okta failed the
 // removal too) is recovered by the next Create of the same resource (the same

@@ -135,6 +135,14 @@ func TestTokenHookIsRegisteredActivatedAndAttached(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "rotated-"+secret, e.okta.InlineHooks()[0].Channel.Config.AuthScheme.Value)
 	})
+	t.Run("renaming the server renames its hook, which stays the same one", func(t *testing.T) {
+		_, err := e.run(updateEvent(ev, resp.PhysicalResourceID, func(p map[string]any) { p[smartcatalog.PropName] = "clinic-smart" }))
+		require.NoError(t, err)
+		hooks := e.okta.InlineHooks()
+		require.Len(t, hooks, 1)
+		assert.Equal(t, h.ID, hooks[0].ID)
+		assert.Equal(t, "clinic-smart SMART token hook "+owner.Marker(), hooks[0].Name)
+	})
 	t.Run("a hook an admin deactivated is activated again", func(t *testing.T) {
 		_, _, err := directClient(t, e).InlineHook.DeactivateInlineHook(t.Context(), h.ID)
 		require.NoError(t, err)

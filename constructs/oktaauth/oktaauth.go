@@ -21,8 +21,8 @@
 //     arm64 Go function behind the CDK Provider framework (onEvent only: every
 //     request finishes in one invocation);
 //   - a role for that function that may write its log group, read the
-//     credential secret and write the stack-owned secrets, and nothing else
-//     (see handlerPolicies);
+//     credential secret (and TokenHookSecret, when set) and write the
+//     stack-owned secrets, and nothing else (see handlerPolicies);
 //   - the stack-owned secrets, each only when its client is on: ClientSecret()
 //     for the confidential client and IntrospectionSecret() for the
 //     introspection client, created holding "{}" and written by the handler,
@@ -248,6 +248,8 @@ func (a *SmartAuthorizationServer) serverName() *string {
 // handlerPolicies are the handler's permissions besides its log group:
 //   - GetSecretValue on the credential secret, and kms:Decrypt on its key
 //     through Secrets Manager when it has a customer-managed key;
+//   - the same on TokenHookSecret, when there is one (the handler puts its
+//     value in Okta's hook);
 //   - PutSecretValue on the stack-owned secrets, and on their key
 //     GenerateDataKey (Secrets Manager encrypts each new value with a new data
 //     key) and Decrypt (it decrypts the current value when a put might repeat
@@ -273,6 +275,21 @@ func (a *SmartAuthorizationServer) handlerPolicies() []awsiam.PolicyStatement {
 			Resources:  &[]*string{key.KeyArn()},
 			Conditions: &map[string]any{"StringEquals": map[string]any{"kms:ViaService": viaSecretsManager}},
 		}))
+	}
+	if hook := a.settings.TokenHookSecret; hook != nil {
+		out = append(out, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("ReadTokenHookSecret"),
+			Actions:   jsii.Strings("secretsmanager:GetSecretValue"),
+			Resources: &[]*string{secretArnForPolicies(hook)},
+		}))
+		if key := hook.EncryptionKey(); key != nil {
+			out = append(out, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:        jsii.String("DecryptTokenHookSecret"),
+				Actions:    jsii.Strings("kms:Decrypt"),
+				Resources:  &[]*string{key.KeyArn()},
+				Conditions: &map[string]any{"StringEquals": map[string]any{"kms:ViaService": viaSecretsManager}},
+			}))
+		}
 	}
 	var owned []*string
 	for _, sec := range []awssecretsmanager.Secret{a.clientSecret, a.introspectionSecret} {

@@ -389,6 +389,49 @@ func TestTheHandlerRoleReadsOnlyTheCredentialAndWritesOnlyTheStackOwnedSecrets(t
 				}
 			},
 		},
+		"a token hook secret with its own key: read and decrypted through Secrets Manager, nothing else": {
+			build: func(stack awscdk.Stack) (*oktaauth.SmartAuthorizationServerProps, string) {
+				p := minimalProps(stack)
+				hookKey := awskms.NewKey(stack, jsii.String("HookKey"), &awskms.KeyProps{EnableKeyRotation: jsii.Bool(true)})
+				p.TokenHookUrl = jsii.String("https://hook.example.com/hook")
+				p.TokenHookSecret = awssecretsmanager.NewSecret(stack, jsii.String("HookSecret"), &awssecretsmanager.SecretProps{EncryptionKey: hookKey})
+				return p, ""
+			},
+			want: func(t *testing.T, stack awscdk.Stack, all map[string]cdktest.Resource, a *oktaauth.SmartAuthorizationServer) []statement {
+				var secretID, keyID string
+				for id := range cdktest.OfType(all, "AWS::SecretsManager::Secret") {
+					if strings.HasPrefix(id, "HookSecret") {
+						secretID = id
+					}
+				}
+				for id := range cdktest.OfType(all, "AWS::KMS::Key") {
+					if strings.HasPrefix(id, "HookKey") {
+						keyID = id
+					}
+				}
+				return []statement{
+					{Sid: "ReadOktaCredentials", Actions: []string{"secretsmanager:GetSecretValue"}, Resources: []any{credentialArn + "-??????"}},
+					{Sid: "ReadTokenHookSecret", Actions: []string{"secretsmanager:GetSecretValue"}, Resources: []any{cdktest.Ref(secretID)}},
+					{Sid: "DecryptTokenHookSecret", Actions: []string{"kms:Decrypt"}, Resources: []any{cdktest.GetAtt(keyID, "Arn")},
+						Condition: map[string]any{"StringEquals": map[string]any{"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}},
+				}
+			},
+		},
+		"a token hook secret imported by name, without a customer key": {
+			build: func(stack awscdk.Stack) (*oktaauth.SmartAuthorizationServerProps, string) {
+				p := minimalProps(stack)
+				p.TokenHookUrl = jsii.String("https://hook.example.com/hook")
+				p.TokenHookSecret = awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String("HookSecret"), jsii.String("ehr/hook"))
+				return p, ""
+			},
+			want: func(t *testing.T, stack awscdk.Stack, all map[string]cdktest.Resource, a *oktaauth.SmartAuthorizationServer) []statement {
+				return []statement{
+					{Sid: "ReadOktaCredentials", Actions: []string{"secretsmanager:GetSecretValue"}, Resources: []any{credentialArn + "-??????"}},
+					{Sid: "ReadTokenHookSecret", Actions: []string{"secretsmanager:GetSecretValue"},
+						Resources: []any{"arn:aws:secretsmanager:us-east-1:123456789012:secret:ehr/hook-??????"}},
+				}
+			},
+		},
 		"credential secret in the stack with its own key, introspection only": {
 			build: func(stack awscdk.Stack) (*oktaauth.SmartAuthorizationServerProps, string) {
 				credKey := awskms.NewKey(stack, jsii.String("CredKey"), &awskms.KeyProps{EnableKeyRotation: jsii.Bool(true)})
@@ -693,6 +736,21 @@ func TestInvalidPropsPanicNamingTheProp(t *testing.T) {
 		"audience with a space": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
 			p.Audience = jsii.String("api://a b")
 		}, "props.Audience: must not contain whitespace"},
+		"token hook URL without its secret": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
+			p.TokenHookUrl = jsii.String("https://hook.example.com/hook")
+		}, "props.TokenHookSecret is required with props.TokenHookUrl"},
+		"token hook secret without its URL": {func(stack awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
+			p.TokenHookSecret = awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String("HookSecret"), jsii.String("ehr/hook"))
+		}, "props.TokenHookUrl is required with props.TokenHookSecret"},
+		"token hook with a hook id": {func(stack awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
+			p.TokenHookUrl = jsii.String("https://hook.example.com/hook")
+			p.TokenHookSecret = awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String("HookSecret"), jsii.String("ehr/hook"))
+			p.TokenInlineHookId = jsii.String("calhookAbCdEf0123456")
+		}, "props.TokenHookUrl cannot be used with props.TokenInlineHookId"},
+		"token hook over http": {func(stack awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
+			p.TokenHookUrl = jsii.String("http://hook.example.com/hook")
+			p.TokenHookSecret = awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String("HookSecret"), jsii.String("ehr/hook"))
+		}, "props.TokenHookUrl: must be an absolute https URL"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			stack := newStack(t)
@@ -958,4 +1016,28 @@ func TestSmartSupportReportsTheFlowsTheServerServes(t *testing.T) {
 		msg := cdktest.Panics(t, func() { a.SmartSupport() })
 		require.Contains(t, msg, "props.ScopeLevels is a token")
 	})
+}
+
+func TestTheTokenHookPropsReachTheResourceAsURLAndSecretARN(t *testing.T) {
+	stack := newStack(t)
+	props := minimalProps(stack)
+	props.PublicClient = &oktaauth.PublicClientProps{RedirectUris: jsii.Strings("https://spa.example.com/cb")}
+	// An API Gateway URL is a token at synthesis time.
+	api := awscdk.NewCfnParameter(stack, jsii.String("HookApi"), &awscdk.CfnParameterProps{Default: jsii.String("abc123")})
+	props.TokenHookUrl = awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("https://"), api.ValueAsString(),
+		jsii.String(".execute-api.us-east-1.amazonaws.com/prod/hook")})
+	hook := awssecretsmanager.NewSecret(stack, jsii.String("HookSecret"), &awssecretsmanager.SecretProps{
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{PasswordLength: jsii.Number(48), ExcludePunctuation: jsii.Bool(true)},
+	})
+	props.TokenHookSecret = hook
+	oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), props)
+	all := cdktest.Resources(t, cdktest.Template(t, stack))
+	_, p := serverResource(t, all)
+	require.Equal(t, cdktest.Resolved(t, stack, props.TokenHookUrl), p[smartcatalog.PropTokenHookURL])
+	require.Equal(t, cdktest.Resolved(t, stack, hook.SecretArn()), p[smartcatalog.PropTokenHookSecretARN])
+	require.NotContains(t, p, smartcatalog.PropTokenInlineHookID)
+	raw, err := json.Marshal(p)
+	require.NoError(t, err)
+	require.NotContains(t, string(raw), "SecretString", "the value is never a property, only the ARN")
+	require.NotContains(t, string(raw), "resolve:secretsmanager", "no dynamic reference to the value either")
 }

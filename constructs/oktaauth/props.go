@@ -145,8 +145,8 @@ type SmartAuthorizationServerProps struct {
 	// CredentialSecret holds the credentials for Okta's management API:
 	// {"apiToken": "..."} (an SSWS token) or {"clientId": "...", "privateKey":
 	// "<PEM>", "keyId": "..."} (an OAuth service app granted the
-	// okta.authorizationServers.manage, okta.apps.manage, okta.groups.read and
-	// okta.schemas.manage scopes; an API token's admin needs the same rights:
+	// okta.authorizationServers.manage, okta.apps.manage, okta.groups.read,
+	// okta.schemas.manage and, with TokenHookUrl, okta.inlineHooks.manage scopes; an API token's admin needs the same rights:
 	// the handler assigns UserGroupIds to the user-facing apps and adds the
 	// fhirUser and patient profile attributes to the user schema). Only the
 	// handler reads it, at deploy time. If it is encrypted with a customer-managed
@@ -238,10 +238,27 @@ type SmartAuthorizationServerProps struct {
 	// minutes, 5 minutes to 1 day.
 	// Default: 5 minutes.
 	BackendAccessTokenLifetime awscdk.Duration
-	// TokenInlineHookId is an Okta token inline hook (cal...) for the
-	// user-facing rule, such as one that adds the launch context.
+	// TokenInlineHookId is an Okta token inline hook (cal...) made elsewhere
+	// for the user-facing rule. Not with TokenHookUrl.
 	// Default: none.
 	TokenInlineHookId *string
+	// TokenHookUrl is the https URL of a token inline hook that the resource
+	// registers in Okta (type com.okta.oauth2.tokens.transform, named after the
+	// server with the ownership marker) and references on the user-facing rule,
+	// such as ehrlaunch.EhrLaunch's HookUrl(); a token is allowed. Set it with
+	// TokenHookSecret, and not with TokenInlineHookId. Removing it removes the
+	// hook from Okta.
+	// Default: none.
+	TokenHookUrl *string
+	// TokenHookSecret holds, as its SecretString, the value of the
+	// Authorization header Okta sends to TokenHookUrl (such as
+	// ehrlaunch.EhrLaunch's HookSecret()). Only the handler reads it, at
+	// deploy time, and puts it in the hook; the value is never in the template
+	// or the resource's properties. A new value reaches Okta at the resource's
+	// next update. If it is encrypted with a customer-managed key the handler
+	// may decrypt it through Secrets Manager.
+	// Default: none (required with TokenHookUrl).
+	TokenHookSecret awssecretsmanager.ISecret
 	// ConfidentialClient creates a confidential web app; its secret goes to
 	// ClientSecret().
 	// Default: none.
@@ -337,6 +354,16 @@ func (s *settings) validate() error {
 	}
 	if s.PublicClient != nil && s.PublicClient.RedirectUris == nil {
 		bad("props.PublicClient.RedirectUris is required: list at least one redirect URI")
+	}
+	hookURL := s.TokenHookUrl != nil && *s.TokenHookUrl != ""
+	switch {
+	case hookURL && s.TokenHookSecret == nil:
+		bad("props.TokenHookSecret is required with props.TokenHookUrl: the secret holding the Authorization header value Okta sends to the hook")
+	case !hookURL && s.TokenHookSecret != nil:
+		bad("props.TokenHookUrl is required with props.TokenHookSecret: the https URL of the token inline hook")
+	case hookURL && s.TokenInlineHookId != nil && *s.TokenInlineHookId != "":
+		bad("props.TokenHookUrl cannot be used with props.TokenInlineHookId: the user-facing rule references one hook, " +
+			"either the one this construct registers or one made elsewhere")
 	}
 	if s.BackendClient != nil && (s.BackendClient.Jwks == nil || *s.BackendClient.Jwks == "") {
 		bad("props.BackendClient.Jwks is required: the service's public JSON Web Key Set")
@@ -450,6 +477,11 @@ func (s *settings) properties(name *string, secrets secretRefs) map[string]any {
 		}
 	}
 	optional(smartcatalog.PropTokenInlineHookID, s.TokenInlineHookId)
+	// The hook secret by ARN only: the handler reads the value.
+	optional(smartcatalog.PropTokenHookURL, s.TokenHookUrl)
+	if s.TokenHookSecret != nil {
+		p[smartcatalog.PropTokenHookSecretARN] = s.TokenHookSecret.SecretArn()
+	}
 	if c := s.ConfidentialClient; c != nil {
 		list(smartcatalog.PropConfidentialRedirectURIs, c.RedirectUris)
 		list(smartcatalog.PropConfidentialPostLogoutURIs, c.PostLogoutRedirectUris)
@@ -529,6 +561,8 @@ var standIns = map[string]string{
 	smartcatalog.PropPublicRedirectURIs:         "https://synth-time.example.com/callback",
 	smartcatalog.PropUserGroupIDs:               "00gsynthtime00000000",
 	smartcatalog.PropTokenInlineHookID:          "calsynthtime00000000",
+	smartcatalog.PropTokenHookURL:               "https://synth-time.example.com/hook",
+	smartcatalog.PropTokenHookSecretARN:         "arn:aws:secretsmanager:us-east-1:000000000000:secret:synth-time",
 	smartcatalog.PropBackendClientJWKS:          `{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"}]}`,
 }
 
@@ -638,6 +672,7 @@ var propNames = map[string]string{
 	smartcatalog.PropPublicClientType:            "PublicClient.Type",
 	smartcatalog.PropPublicRedirectURIs:          "PublicClient.RedirectUris",
 	smartcatalog.PropBackendClientJWKS:           "BackendClient.Jwks",
+	smartcatalog.PropTokenHookSecretARN:          "TokenHookSecret",
 }
 
 // propName is the prop that sets a handler property (mostly the same name).

@@ -27,7 +27,8 @@
 // mean the placeholder, which is never what serves requests.
 //
 // AWS permissions the function needs: secretsmanager:GetSecretValue on the
-// credential secret and secretsmanager:PutSecretValue on the client-secret and
+// credential secret and on the token hook secret (TokenHookSecretArn, whose
+// value goes to Okta only), and secretsmanager:PutSecretValue on the client-secret and
 // introspection secrets (plus kms:Decrypt for the credential secret, and
 // kms:GenerateDataKey and kms:Decrypt for the written secrets, when they are
 // encrypted with customer-managed keys). Nothing else: Okta is reached over
@@ -280,7 +281,7 @@ func (h *Handler) reconciler(ctx context.Context, log *slog.Logger, orgURL, cred
 	if err != nil {
 		return nil, err
 	}
-	return &reconcile.Reconciler{Okta: client, Secrets: h.SecretsManager, Log: log, CleanupReserve: h.CleanupReserve}, nil
+	return &reconcile.Reconciler{Okta: client, Secrets: h.SecretsManager, SecretReader: h.SecretsManager, Log: log, CleanupReserve: h.CleanupReserve}, nil
 }
 
 // explainCredentialError says what to do when Okta refuses the management

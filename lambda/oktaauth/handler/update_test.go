@@ -88,17 +88,6 @@ func TestUpdateReconcilesInPlace(t *testing.T) {
 			},
 		},
 		{
-			name:   "an inline hook is added to the user-facing rule",
-			edit:   func(p map[string]any) { p["TokenInlineHookId"] = "calhookAbCdEf0123456" },
-			writes: []string{"PUT /api/v1/authorizationServers/*/policies/*/rules/*"},
-			check: func(t *testing.T, e *env, before, after fakeokta.AuthorizationServer) {
-				user, _ := after.Policy(smartcatalog.UserFacingPolicyName)
-				rule, _ := user.Rule(smartcatalog.UserFacingRuleName)
-				require.NotNil(t, rule.Actions.Token.InlineHook)
-				assert.Equal(t, "calhookAbCdEf0123456", rule.Actions.Token.InlineHook.ID)
-			},
-		},
-		{
 			name: "changing scope consent updates every clinical scope and asks apps for consent",
 			edit: func(p map[string]any) { p["ScopeConsent"] = "REQUIRED" },
 			check: func(t *testing.T, e *env, before, after fakeokta.AuthorizationServer) {

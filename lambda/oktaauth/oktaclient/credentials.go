@@ -18,9 +18,13 @@ import (
 // when the secret names none, and what the service app must be granted:
 // authorization servers and apps to manage them (app group assignments
 // included), okta.groups.read to find the built-in Everyone group that
-// UserGroupIds EVERYONE assigns to the user-facing apps, and okta.schemas.manage
-// to add the user profile attributes the fhirUser and patient claims read.
-var DefaultScopes = []string{"okta.authorizationServers.manage", "okta.apps.manage", "okta.groups.read", "okta.schemas.manage"}
+// UserGroupIds EVERYONE assigns to the user-facing apps, okta.schemas.manage
+// to add the user profile attributes the fhirUser and patient claims read, and
+// okta.inlineHooks.manage to register the token inline hook (TokenHookUrl;
+// the management API spec's security of createInlineHook and the other
+// /api/v1/inlineHooks operations).
+var DefaultScopes = []string{"okta.authorizationServers.manage", "okta.apps.manage", "okta.groups.read", "okta.schemas.manage",
+	"okta.inlineHooks.manage"}
 
 // Credentials authenticate the handler to Okta's management API. Exactly one
 // mode is set: an SSWS API token, or an OAuth 2.0 service app (client id and
@@ -30,7 +34,8 @@ var DefaultScopes = []string{"okta.authorizationServers.manage", "okta.apps.mana
 //
 //	{"apiToken": "00ab..."}
 //	{"clientId": "0oa...", "privateKey": "-----BEGIN PRIVATE KEY-----\n...", "keyId": "optional kid",
-//	 "scopes": ["okta.authorizationServers.manage", "okta.apps.manage", "okta.groups.read", "okta.schemas.manage"]}
+//	 "scopes": ["okta.authorizationServers.manage", "okta.apps.manage", "okta.groups.read", "okta.schemas.manage",
+//	            "okta.inlineHooks.manage"]}
 //
 // privateKey is an RSA key in PEM, PKCS#1 or PKCS#8; scopes default to
 // DefaultScopes. The private-key mode is the one to prefer: its access tokens are

@@ -22,8 +22,10 @@ type run struct {
 	// secret ARN, a new issuer); writeIntrospectionSecret likewise the
 	// introspection secret (create, a new secret ARN).
 	writeClientSecret, writeIntrospectionSecret bool
-	// journal, during a Create, records the apps made for the cleanup.
+	// journal, during a Create, records the apps and hooks made for the cleanup.
 	journal *journal
+	// hookID is the token hook the user-facing rule references (Spec.TokenHook).
+	hookID string
 
 	clientIDs      map[smartcatalog.ClientKind]string
 	apps           map[smartcatalog.ClientKind]*okta.OpenIdConnectApplication
@@ -38,6 +40,7 @@ type run struct {
 	stalePolicies    []*okta.AuthorizationServerPolicy
 	staleRules       []staleRule
 	staleAssignments []staleAssignment
+	staleHooks       []*okta.InlineHook
 }
 
 // staleRule is a rule no longer wanted in a policy that stays.
@@ -70,6 +73,7 @@ func (r *Reconciler) converge(ctx context.Context, x *run) (*Result, error) {
 		r.convergeAssignments,
 		r.convergeUserSchema,
 		r.convergeClaims,
+		r.convergeHook,
 		r.convergePolicies,
 		r.convergeLifecycle,
 		r.writeClientSecrets,
@@ -268,6 +272,9 @@ func (r *Reconciler) convergeRules(ctx context.Context, x *run, policyID string,
 		}
 	}
 	for _, want := range policy.Rules {
+		if want.ManagedTokenHook {
+			want.InlineHookID = x.hookID
+		}
 		body := ruleBody(want)
 		got, ok := have[want.Name]
 		delete(have, want.Name)
@@ -390,8 +397,9 @@ func ruleEqual(a *okta.AuthorizationServerPolicyRule, b okta.AuthorizationServer
 // removeStale deletes what the spec no longer wants, once everything else has
 // succeeded. Order: group assignments; claims, rules and policies, which may
 // name the scopes that go next (Okta refuses to delete a scope in use); the
-// apps last of all, after the policies stopped naming them, so that a failure
-// anywhere before leaves every client in place.
+// token hooks, which no rule references any more; the scopes; the apps last of
+// all, after the policies stopped naming them, so that a failure anywhere
+// before leaves every client in place.
 func (r *Reconciler) removeStale(ctx context.Context, x *run) error {
 	asID := x.as.Id
 	for _, a := range x.staleAssignments {
@@ -422,6 +430,12 @@ func (r *Reconciler) removeStale(ctx context.Context, x *run) error {
 			return fmt.Errorf("deleting policy %q (%s) from authorization server %s: %w", p.Name, p.Id, asID, err)
 		}
 		r.logChange(ctx, "delete", "policy", p.Name, p.Id)
+	}
+	// After the rules: one may have referenced a hook until convergePolicies.
+	for _, h := range x.staleHooks {
+		if err := r.deleteHook(ctx, h); err != nil {
+			return err
+		}
 	}
 	for _, sc := range x.staleScopes {
 		resp, err := r.Okta.AuthorizationServer.DeleteOAuth2Scope(ctx, asID, sc.Id)

@@ -24,8 +24,9 @@ const defaultCleanupReserve = 3 * time.Minute
 // (the framework answers the AWSCDK::CustomResourceProviderFramework::CREATE_FAILED
 // physical id itself, in cfn-response.js's safeHandler), so nothing else ever
 // would. Create therefore stops provisioning CleanupReserve before its
-// context's deadline and removes what it made (the server, and with it its
-// scopes, claims and policies; and the apps) before returning the error.
+// context's deadline and removes what it made (the token hook, detached from
+// the rule, deactivated and deleted; the server, and with it its scopes, claims
+// and policies; and the apps) before returning the error.
 //
 // A Create that could not clean up (the function crashed, or Okta failed the
 // removal too) is recovered by the next Create of the same resource (the same
@@ -67,6 +68,8 @@ type journal struct {
 	// adopted: the server was there before (taken over, not made).
 	adopted bool
 	appIDs  []string
+	// hookIDs are the token hooks this run made.
+	hookIDs []string
 }
 
 func (r *Reconciler) create(ctx context.Context, spec *smartcatalog.Spec, owner Owner, opts createOptions) (*Result, error) {
@@ -136,7 +139,7 @@ func (r *Reconciler) provision(ctx context.Context, spec *smartcatalog.Spec, own
 		// the removal too) and was then rolled back by the framework alone.
 		r.Log.InfoContext(ctx, "removing this resource's leftover authorization server from an earlier create",
 			"authorizationServerId", x.Id, "name", x.Name)
-		if err := r.deleteAll(ctx, x.Id, owner, nil); err != nil {
+		if err := r.deleteAll(ctx, x.Id, owner, nil, nil); err != nil {
 			return nil, nil, fmt.Errorf("removing this resource's leftover authorization server %s (%q) from an earlier create: %w", x.Id, x.Name, err)
 		}
 	}
@@ -211,6 +214,13 @@ func (r *Reconciler) undoCreate(ctx context.Context, j *journal, owner Owner, op
 
 func (r *Reconciler) removeMade(ctx context.Context, j *journal, owner Owner, opts createOptions) error {
 	if j.adopted && opts.keepAdopted {
+		if len(j.hookIDs) > 0 {
+			if _, err := r.removeHooks(ctx, j.serverID, func(h *okta.InlineHook, _ bool) bool {
+				return slices.Contains(j.hookIDs, h.Id)
+			}); err != nil {
+				return err
+			}
+		}
 		for _, id := range j.appIDs {
 			if err := r.deleteApp(ctx, id); err != nil {
 				return err
@@ -237,11 +247,11 @@ func (r *Reconciler) removeMade(ctx context.Context, j *journal, owner Owner, op
 		}
 	}
 	for _, id := range ids {
-		var made []string
+		var made, hooks []string
 		if id == j.serverID {
-			made = j.appIDs
+			made, hooks = j.appIDs, j.hookIDs
 		}
-		if err := r.deleteAll(ctx, id, owner, made); err != nil {
+		if err := r.deleteAll(ctx, id, owner, made, hooks); err != nil {
 			return err
 		}
 	}

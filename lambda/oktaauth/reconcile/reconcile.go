@@ -41,9 +41,19 @@
 // Update or Delete: they may hold users' data and other apps may read them;
 // remove one by hand in Okta's profile editor if it is really unused.
 //
+// Token inline hook. With Spec.TokenHook the resource registers a token
+// inline hook (an HTTP channel whose Authorization header carries the value of
+// the secret Spec.TokenHook.SecretARN, read at every create and update and
+// never logged) and references it on the user-facing rule. An inline hook has
+// no description, so its name carries the marker (HookName); a hook with the
+// wanted name without this owner's marker is a HookNameClashError. A server's
+// hooks are those its rules reference: removing the server (Delete, a failed
+// Create's cleanup) first detaches them from the rules, deactivates and deletes
+// them; an Update that drops the hook removes it last, like everything else.
+//
 // Okta rights the credential needs: okta.authorizationServers.manage,
-// okta.apps.manage, okta.groups.read and okta.schemas.manage (see
-// oktaclient.DefaultScopes).
+// okta.apps.manage, okta.groups.read, okta.schemas.manage and
+// okta.inlineHooks.manage (see oktaclient.DefaultScopes).
 package reconcile
 
 import (
@@ -54,6 +64,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -73,7 +84,9 @@ type SecretPutter interface {
 type Reconciler struct {
 	Okta    *okta.Client
 	Secrets SecretPutter
-	Log     *slog.Logger
+	// SecretReader reads the token hook's header secret (Spec.TokenHook).
+	SecretReader SecretGetter
+	Log          *slog.Logger
 	// CleanupReserve is the time a Create keeps, before its context's deadline
 	// (the Lambda's), for removing what it made when it fails: it stops
 	// provisioning that long before the deadline. At most half the time left
@@ -350,7 +363,7 @@ func (r *Reconciler) SetAudience(ctx context.Context, serverID, audience string)
 // itself), which is why Create cleans up and recovers on its own.
 func (r *Reconciler) Delete(ctx context.Context, physicalID, name string, owner Owner) error {
 	if serverIDPattern.MatchString(physicalID) {
-		return r.deleteAll(ctx, physicalID, owner, nil)
+		return r.deleteAll(ctx, physicalID, owner, nil, nil)
 	}
 	r.Log.InfoContext(ctx, "physical id is not an authorization server id; looking for leftovers of a failed create",
 		"physicalResourceId", physicalID, "name", name)
@@ -363,17 +376,28 @@ func (r *Reconciler) Delete(ctx context.Context, physicalID, name string, owner 
 	}
 	for _, as := range servers {
 		if owner.Owns(as.Description) {
-			if err := r.deleteAll(ctx, as.Id, owner, nil); err != nil {
+			if err := r.deleteAll(ctx, as.Id, owner, nil, nil); err != nil {
 				return err
 			}
 		}
 	}
-	return nil
+	// A hook whose create answer was lost is on no rule: it goes by its name.
+	hook := HookName(name, owner)
+	_, err = r.removeHooks(ctx, "", func(h *okta.InlineHook, _ bool) bool { return h.Name == hook })
+	return err
 }
 
-// deleteAll removes this owner's apps for the server (plus extra app ids), then
-// the server; the server takes its scopes, claims and policies with it.
-func (r *Reconciler) deleteAll(ctx context.Context, serverID string, owner Owner, extraApps []string) error {
+// deleteAll removes this owner's token hooks the server's rules reference
+// (plus extra hook ids), detached from the rules first; then this owner's
+// apps for the server (plus extra app ids); then the server, which takes its
+// scopes, claims and policies with it.
+func (r *Reconciler) deleteAll(ctx context.Context, serverID string, owner Owner, extraApps, extraHooks []string) error {
+	gone, err := r.removeHooks(ctx, serverID, func(h *okta.InlineHook, referenced bool) bool {
+		return owner.Owns(h.Name) && (referenced || slices.Contains(extraHooks, h.Id))
+	})
+	if err != nil {
+		return err // keep the server: the next attempt finds its hooks through its rules
+	}
 	apps, err := r.ownApps(ctx, owner, []string{serverID})
 	if err != nil {
 		return err
@@ -395,6 +419,10 @@ func (r *Reconciler) deleteAll(ctx context.Context, serverID string, owner Owner
 	}
 	if err := errors.Join(errs...); err != nil {
 		return err // keep the server: its id is how the next attempt finds these apps
+	}
+	if gone {
+		r.Log.InfoContext(ctx, "authorization server already gone", "authorizationServerId", serverID)
+		return nil
 	}
 	return r.deleteServer(ctx, serverID)
 }

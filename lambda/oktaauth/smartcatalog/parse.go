@@ -775,6 +775,12 @@ func (s *Spec) parsePolicies(p customresource.Properties) error {
 	if hook != "" && !oktaID.MatchString(hook) {
 		return propErr(PropTokenInlineHookID, fmt.Sprintf("must be an Okta inline hook id (cal...), got %q", hook))
 	}
+	if s.TokenHook, err = tokenHook(p); err != nil {
+		return err
+	}
+	if s.TokenHook != nil && hook != "" {
+		return propErr(PropTokenHookURL, "cannot be used with TokenInlineHookId: the user-facing rule references one hook, either the one this resource registers or one made elsewhere")
+	}
 
 	// Scopes by audience: system/ scopes only for backend services, everything
 	// else (with OpenID Connect's own scopes) for user-facing apps.
@@ -803,7 +809,7 @@ func (s *Spec) parsePolicies(p customresource.Properties) error {
 				// by the lifetimes below.
 				GrantTypes: []string{"authorization_code"}, Scopes: userScopes, GroupIDs: groups,
 				AccessTokenLifetimeMinutes: access, RefreshTokenLifetimeMinutes: refresh,
-				RefreshTokenWindowMinutes: window, InlineHookID: hook,
+				RefreshTokenWindowMinutes: window, InlineHookID: hook, ManagedTokenHook: s.TokenHook != nil,
 			}},
 		})
 		priority++
@@ -827,4 +833,41 @@ func (s *Spec) parsePolicies(p customresource.Properties) error {
 		return propErr(PropScopeLevels, "BackendClient needs system/ scopes: include system in ScopeLevels or list system/ ExtraScopes")
 	}
 	return nil
+}
+
+// secretARN matches a Secrets Manager secret ARN (any partition).
+var secretARN = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$`)
+
+// tokenHook reads TokenHookUrl and TokenHookSecretArn, which come together.
+// The URL rules are the management API spec's
+// (InlineHookChannelConfigCreate.uri: "must begin with https:// ... No white
+// space is allowed in the URI", at most 1024 characters).
+func tokenHook(p customresource.Properties) (*TokenHook, error) {
+	uri, err := p.OptionalString(PropTokenHookURL, "")
+	if err != nil {
+		return nil, err
+	}
+	arn, err := p.OptionalString(PropTokenHookSecretARN, "")
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case uri == "" && arn == "":
+		return nil, nil
+	case arn == "":
+		return nil, propErr(PropTokenHookSecretARN, "is required with TokenHookUrl: the secret holding the Authorization header value Okta sends to the hook")
+	case uri == "":
+		return nil, propErr(PropTokenHookURL, "is required with TokenHookSecretArn: the https URL of the token inline hook")
+	}
+	u, perr := url.Parse(uri)
+	if perr != nil || u.Scheme != "https" || u.Host == "" || u.Fragment != "" || strings.ContainsAny(uri, " \t\r\n") {
+		return nil, propErr(PropTokenHookURL, fmt.Sprintf("must be an absolute https URL without fragment or white space, got %q", uri))
+	}
+	if len(uri) > 1024 {
+		return nil, propErr(PropTokenHookURL, "must be at most 1024 characters")
+	}
+	if !secretARN.MatchString(arn) {
+		return nil, propErr(PropTokenHookSecretARN, fmt.Sprintf("must be a Secrets Manager secret ARN, got %q", arn))
+	}
+	return &TokenHook{URL: uri, SecretARN: arn}, nil
 }

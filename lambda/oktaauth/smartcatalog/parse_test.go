@@ -200,6 +200,14 @@ func TestBadProperties(t *testing.T) {
 		{"scope with angle brackets", with(base(), "ExtraScopes", []any{"a", "x<y>"}), "ExtraScopes[1]", "'<' and '>'"},
 		{"backend lifetime", with(base(), "BackendAccessTokenLifetimeMinutes", "2"), "BackendAccessTokenLifetimeMinutes", "between 5"},
 		{"inline hook id", with(base(), "TokenInlineHookId", "my-hook"), "TokenInlineHookId", "inline hook id"},
+		{"token hook URL without its secret", with(base(), "TokenHookUrl", "https://hook.example.com/hook"), "TokenHookSecretArn", "required"},
+		{"token hook secret without its URL", with(base(), "TokenHookSecretArn", hookSecretARN), "TokenHookUrl", "required"},
+		{"token hook over http", with(base(), "TokenHookUrl", "http://hook.example.com/hook", "TokenHookSecretArn", hookSecretARN), "TokenHookUrl", "https"},
+		{"token hook URL with a space", with(base(), "TokenHookUrl", "https://hook.example.com/a b", "TokenHookSecretArn", hookSecretARN), "TokenHookUrl", "white space"},
+		{"token hook URL too long", with(base(), "TokenHookUrl", "https://hook.example.com/"+strings.Repeat("a", 1000), "TokenHookSecretArn", hookSecretARN), "TokenHookUrl", "1024"},
+		{"token hook secret not an ARN", with(base(), "TokenHookUrl", "https://hook.example.com/hook", "TokenHookSecretArn", "hook-secret"), "TokenHookSecretArn", "ARN"},
+		{"token hook and a hook id", with(base(), "TokenHookUrl", "https://hook.example.com/hook", "TokenHookSecretArn", hookSecretARN,
+			"TokenInlineHookId", "calhookAbCdEf0123456"), "TokenHookUrl", "TokenInlineHookId"},
 		{"redirect with fragment", with(base(), "ConfidentialClient", "true", "ClientSecretArn", "x",
 			"ConfidentialClientRedirectUris", []any{"https://a.example.com/cb#x"}), "ConfidentialClientRedirectUris[0]", "fragment"},
 		{"custom scheme on a browser app", with(base(), "PublicClient", "true",
@@ -333,4 +341,28 @@ func TestOnlyTheIntrospectionClientNeedsOnlyItsSecret(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "arn:i", s.IntrospectionSecretARN)
 	assert.Empty(t, s.ClientSecretARN)
+}
+
+const hookSecretARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ehr-hook-AbCdEf"
+
+func TestTokenHookMakesTheUserFacingRuleReferenceIt(t *testing.T) {
+	s, err := smartcatalog.Parse(with(base(), "ConfidentialClient", "true", "ClientSecretArn", "x",
+		"ConfidentialClientRedirectUris", []any{"https://a.example.com/cb"},
+		"TokenHookUrl", "https://abc.execute-api.us-east-1.amazonaws.com/prod/hook", "TokenHookSecretArn", hookSecretARN))
+	require.NoError(t, err)
+	require.NotNil(t, s.TokenHook)
+	assert.Equal(t, smartcatalog.TokenHook{URL: "https://abc.execute-api.us-east-1.amazonaws.com/prod/hook", SecretARN: hookSecretARN}, *s.TokenHook)
+	p, ok := s.Policy(smartcatalog.UserFacingPolicyName)
+	require.True(t, ok)
+	assert.True(t, p.Rules[0].ManagedTokenHook)
+	assert.Empty(t, p.Rules[0].InlineHookID)
+
+	t.Run("without the props there is no hook", func(t *testing.T) {
+		s, err := smartcatalog.Parse(base())
+		require.NoError(t, err)
+		assert.Nil(t, s.TokenHook)
+		for _, p := range s.Policies {
+			assert.False(t, p.Rules[0].ManagedTokenHook)
+		}
+	})
 }

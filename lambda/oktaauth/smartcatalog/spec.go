@@ -46,6 +46,11 @@
 //	RefreshTokenWindowMinutes         int 10..2628000, >= AccessTokenLifetimeMinutes, default 10080
 //	BackendAccessTokenLifetimeMinutes int 5..1440, default 5
 //	TokenInlineHookId          Okta inline hook id for the user-facing rule, default none
+//	TokenHookUrl               https URL of a token inline hook this resource registers (with
+//	                           TokenHookSecretArn; both or neither, not with TokenInlineHookId)
+//	                           and references on the user-facing rule, default none
+//	TokenHookSecretArn         Secrets Manager secret whose SecretString is the Authorization
+//	                           header value Okta sends to TokenHookUrl; the handler reads it
 //	ConfidentialClient         bool, default false
 //	ConfidentialClientRedirectUris            list, required when ConfidentialClient
 //	ConfidentialClientPostLogoutRedirectUris  list
@@ -110,6 +115,8 @@ const (
 	PropRefreshTokenWindowMinutes   = "RefreshTokenWindowMinutes"
 	PropBackendAccessTokenLifetime  = "BackendAccessTokenLifetimeMinutes"
 	PropTokenInlineHookID           = "TokenInlineHookId"
+	PropTokenHookURL                = "TokenHookUrl"
+	PropTokenHookSecretARN          = "TokenHookSecretArn"
 	PropConfidentialClient          = "ConfidentialClient"
 	PropConfidentialRedirectURIs    = "ConfidentialClientRedirectUris"
 	PropConfidentialPostLogoutURIs  = "ConfidentialClientPostLogoutRedirectUris"
@@ -134,6 +141,7 @@ var KnownProperties = []string{
 	PropPatientClaim, PropPatientClaimName, PropPatientAttribute, PropExtraClaims, PropPolicyAssignment,
 	PropUserGroupIDs, PropAccessTokenLifetimeMinutes, PropRefreshTokenLifetimeMinutes,
 	PropRefreshTokenWindowMinutes, PropBackendAccessTokenLifetime, PropTokenInlineHookID,
+	PropTokenHookURL, PropTokenHookSecretARN,
 	PropConfidentialClient, PropConfidentialRedirectURIs, PropConfidentialPostLogoutURIs, PropPublicClient,
 	PropPublicClientType, PropPublicRedirectURIs, PropBackendClient, PropBackendClientJWKS,
 	PropIntrospectionClient, PropIntrospectionSecretARN, propServiceToken, propServiceTimeout,
@@ -198,11 +206,13 @@ type Spec struct {
 	// client's credential is written to ("" when there is none).
 	IntrospectionSecretARN string
 
-	Server   Server
-	Scopes   []Scope
-	Claims   []Claim
-	Clients  []Client
-	Policies []Policy
+	Server Server
+	// TokenHook is the token inline hook this resource registers, or nil.
+	TokenHook *TokenHook
+	Scopes    []Scope
+	Claims    []Claim
+	Clients   []Client
+	Policies  []Policy
 
 	// UserGroupIDs are the groups (UserGroupIds) assigned to the user-facing
 	// apps (confidential and public): Okta signs in only users assigned to an
@@ -212,6 +222,16 @@ type Spec struct {
 	// claims read (FhirUserAttribute, PatientAttribute). Each must exist in the
 	// default user schema; a missing one is added as a custom string attribute.
 	UserAttributes []string
+}
+
+// TokenHook is a token inline hook (com.okta.oauth2.tokens.transform) this
+// resource registers in Okta and references on the user-facing rule.
+type TokenHook struct {
+	// URL is the hook endpoint Okta calls (https).
+	URL string
+	// SecretARN names the secret whose SecretString is the Authorization
+	// header value Okta sends. The value itself is never a property.
+	SecretARN string
 }
 
 // EveryoneGroup is the UserGroupIds keyword for all users. Policy rules take it
@@ -306,7 +326,11 @@ type Rule struct {
 	AccessTokenLifetimeMinutes  int64
 	RefreshTokenLifetimeMinutes int64
 	RefreshTokenWindowMinutes   int64
-	InlineHookID                string
+	// InlineHookID is a hook made elsewhere (TokenInlineHookId).
+	InlineHookID string
+	// ManagedTokenHook makes the rule reference the hook this resource
+	// registers (Spec.TokenHook); its id is known only once it exists.
+	ManagedTokenHook bool
 }
 
 // Client returns the client of a kind, if the spec has it.

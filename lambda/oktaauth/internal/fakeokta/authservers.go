@@ -310,6 +310,8 @@ func (s *Server) route(r *http.Request, body any) (int, any, []string, *apiError
 		return s.routeGroups(r, segs[3:])
 	case "meta":
 		return s.routeSchemas(r, segs[3:], body)
+	case "inlineHooks":
+		return s.routeInlineHooks(r, segs[3:], body)
 	}
 	return 0, nil, nil, notFound(r.URL.Path, "Endpoint")
 }
@@ -908,6 +910,11 @@ func (s *Server) writeRule(as *AuthorizationServer, p *Policy, rule *Rule, body 
 	for _, other := range p.Rules {
 		if other != rule && other.Name == in.Name {
 			return invalid("name", "An object with this field already exists in the current organization")
+		}
+	}
+	if h := t.InlineHook; h != nil && h.ID != "" {
+		if err := s.checkRuleHook(h.ID); err != nil {
+			return err
 		}
 	}
 	if in.Status == "" {

@@ -16,7 +16,10 @@
 // built-in Everyone group, which only its id names: "EVERYONE" is a policy-rule
 // keyword and a 404 as an app assignment's group), apps' group assignments
 // (Okta signs in only assigned users) and the default user schema's custom
-// attributes (a partial POST adds them; a property sent as null is removed).
+// attributes (a partial POST adds them; a property sent as null is removed),
+// and inline hooks (inlinehooks.go): created ACTIVE, deleted only when
+// INACTIVE, their header secret never answered, and referenced by a policy
+// rule only when they are active token hooks.
 //
 // Faults (Inject) make any request fail by method, path pattern and count: a
 // validation error halfway through a create, 5xx bursts, or 429s whose reset time
@@ -148,6 +151,7 @@ type Server struct {
 	now          func() time.Time
 	servers      []*AuthorizationServer
 	apps         []*App
+	hooks        []*InlineHook
 	groups       []*Group                 // groups[0] is the built-in Everyone group
 	assignments  map[string][]*Assignment // app id -> its group assignments
 	userSchema   map[string]*UserAttribute
@@ -523,6 +527,8 @@ func (s *Server) authenticate(r *http.Request) *apiError {
 		area = "okta.groups"
 	case strings.HasPrefix(r.URL.Path, "/api/v1/meta/schemas"):
 		area = "okta.schemas"
+	case strings.HasPrefix(r.URL.Path, "/api/v1/inlineHooks"):
+		area = "okta.inlineHooks"
 	}
 	need := []string{area + ".manage"}
 	if r.Method == http.MethodGet {

@@ -218,14 +218,17 @@ func contextCommands(lc *launchstore.LaunchContext, claims map[string]any) (Hook
 		add(launchclaims.SmartStyleURL, lc.SmartStyleURL)
 	}
 	if lc.User != "" {
-		// The EHR's user must be the one who signed in at Okta: a token must
-		// not carry one identity's grant under another's fhirUser.
-		if have, ok := claims[launchclaims.FHIRUser]; ok {
-			if hs, _ := have.(string); !sameUser(hs, lc.User) {
-				return HookResponse{}, "the EHR's user is not the signed-in user"
-			}
-		} else {
-			add(launchclaims.FHIRUser, lc.User)
+		// The EHR's user must be the one who signed in at Okta, and only
+		// Okta's own fhirUser claim (from the signed-in user's profile) can
+		// show who that is. The launch's user is never added: nothing ties
+		// whoever signed in at Okta to the EHR's user, and a token must not
+		// carry one identity's grant under another's fhirUser.
+		have, _ := claims[launchclaims.FHIRUser].(string)
+		if have == "" {
+			return HookResponse{}, "the launch names a user but the signed-in user has no fhirUser"
+		}
+		if !sameUser(have, lc.User) {
+			return HookResponse{}, "the EHR's user is not the signed-in user"
 		}
 	}
 	add(launchclaims.Marker, launchclaims.MarkerValue)

@@ -21,7 +21,6 @@ func TestHook(t *testing.T) {
 		h := newHarness(t)
 		tx := begin(h, map[string]any{
 			"fhirContext": []any{map[string]any{"reference": "DiagnosticReport/7"}}, "smart_style_url": "https://ehr.example/style.json",
-			"user": "Practitioner/55",
 		})
 		st, hr := h.callHook(h.hookPayload(tx, appID, h.cfg.Callback()), hookSecret)
 		if st != http.StatusOK || hr.Error != nil {
@@ -30,7 +29,7 @@ func TestHook(t *testing.T) {
 		c := claimsOf(hr)
 		want := map[string]any{
 			"patient": "pat-123", "encounter": "enc-9", "need_patient_banner": true,
-			"smart_style_url": "https://ehr.example/style.json", "fhirUser": "Practitioner/55",
+			"smart_style_url": "https://ehr.example/style.json",
 			launchclaims.Marker: launchclaims.MarkerValue,
 		}
 		for k, v := range want {
@@ -113,6 +112,14 @@ func TestHook(t *testing.T) {
 		p := strings.Replace(string(h.hookPayload(tx, appID, h.cfg.Callback())), `"cid": "`+appID+`"`, `"cid": "`+appID+`", "fhirUser": "https://fhir.example/r4/Practitioner/66"`, 1)
 		if _, hr := h.callHook([]byte(p), hookSecret); hr.Error == nil {
 			t.Fatal("answered with commands")
+		}
+	})
+	t.Run("an EHR user is never added as the fhirUser of a signed-in user who has none", func(t *testing.T) {
+		h := newHarness(t)
+		tx := begin(h, map[string]any{"user": "Practitioner/55"})
+		st, hr := h.callHook(h.hookPayload(tx, appID, h.cfg.Callback()), hookSecret)
+		if st != http.StatusOK || hr.Error == nil || len(hr.Commands) != 0 {
+			t.Fatalf("status %d, answer %+v: the EHR's user would be vouched for by a sign-in nothing ties to it", st, hr)
 		}
 	})
 	t.Run("an EHR user who is the signed-in user keeps Okta's fhirUser", func(t *testing.T) {

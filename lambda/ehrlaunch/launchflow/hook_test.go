@@ -29,7 +29,7 @@ func TestHook(t *testing.T) {
 		c := claimsOf(hr)
 		want := map[string]any{
 			"patient": "pat-123", "encounter": "enc-9", "need_patient_banner": true,
-			"smart_style_url": "https://ehr.example/style.json",
+			"smart_style_url":   "https://ehr.example/style.json",
 			launchclaims.Marker: launchclaims.MarkerValue,
 		}
 		for k, v := range want {

@@ -84,6 +84,7 @@ type world struct {
 	fake     *fakedynamodb.Server
 	now      atomic.Int64
 	hookSlow atomic.Int64 // delay added to each hook answer, nanoseconds
+	slowOnce atomic.Int64 // delay added to the next hook answer only, nanoseconds
 	hook500  atomic.Bool  // the hook's front answers 500 without running it
 	secret   string
 	idpLog   syncBuffer   // the validator process's log lines
@@ -202,7 +203,8 @@ func (w *world) apiGateway(adapter *httpadapter.HandlerAdapter) http.Handler {
 		for k, v := range resp.Headers {
 			rw.Header().Set(k, v)
 		}
-		if d := time.Duration(w.hookSlow.Load()); d > 0 && r.URL.Path == launchflow.PathHook {
+		if r.URL.Path == launchflow.PathHook {
+			d := time.Duration(w.hookSlow.Load()) + time.Duration(w.slowOnce.Swap(0))
 			time.Sleep(d) // the answer, not the work, is late
 		}
 		rw.WriteHeader(resp.StatusCode)
@@ -463,6 +465,23 @@ func TestEHRLaunchRefusals(t *testing.T) {
 		refused(t, w.authorize(t, a, w.launchFor(t, sandbox.EHRAppClientID, "p1"), nil), a)
 		if w.sb.HookFailedOpen() != before+1 {
 			t.Fatal("the Okta stand-in did not fail open: the test proves nothing")
+		}
+	})
+	t.Run("Okta's retry after a slow first hook call yields the launch's token", func(t *testing.T) {
+		w.slowOnce.Store(int64(1300 * time.Millisecond))
+		defer w.slowOnce.Store(0)
+		before := w.sb.HookFailedOpen()
+		a := newApp()
+		back := w.authorize(t, a, w.launchFor(t, sandbox.EHRAppClientID, "p2"), nil)
+		if w.slowOnce.Load() != 0 {
+			t.Fatal("the hook was not called: the test proves nothing")
+		}
+		if back.Get("code") == "" || back.Get("state") != a.state || w.sb.HookFailedOpen() != before {
+			t.Fatalf("the app got %v (failed open %d times)", back, w.sb.HookFailedOpen()-before)
+		}
+		st, tok := w.redeem(t, a, back.Get("code"))
+		if st != http.StatusOK || tok["patient"] != "p2" {
+			t.Fatalf("token = %d %v", st, tok)
 		}
 	})
 	t.Run("a hook that times out yields no token that reads patient data", func(t *testing.T) {

@@ -139,8 +139,9 @@ func newWorld(t *testing.T) *world {
 
 	env := map[string]string{
 		launchflow.EnvTable: "ehr", launchflow.EnvOktaIssuer: sb.Issuer, launchflow.EnvFHIRAudience: sb.FHIREndpoint,
-		launchflow.EnvPublicURL:     w.proxy.URL,
-		launchflow.EnvClients:       fmt.Sprintf(`[{"client_id":%q,"redirect_uris":[%q]},{"client_id":%q,"redirect_uris":["https://other.example/cb"]}]`, sandbox.EHRAppClientID, appRedirect, otherAppID),
+		launchflow.EnvPublicURL: w.proxy.URL,
+		launchflow.EnvClients: fmt.Sprintf(`[{"client_id":%q,"redirect_uris":[%q]},{"client_id":%q,"redirect_uris":[%q]},{"client_id":%q,"redirect_uris":["https://other.example/cb"]}]`,
+			sandbox.EHRAppClientID, appRedirect, sandbox.EHRWebClientID, appRedirect, otherAppID),
 		launchflow.EnvEHRPrincipals: ehrRoleARN,
 		launchflow.EnvHookSecretARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:ehr-hook-AbCdEf",
 	}
@@ -389,6 +390,49 @@ func TestEHRLaunchEndToEnd(t *testing.T) {
 		again := w.authorize(t, b, launch, nil)
 		if again.Get("error") == "" || again.Get("code") != "" || again.Get("state") != b.state {
 			t.Fatalf("the app got %v", again)
+		}
+	})
+}
+
+func TestEHRLaunchConfidentialClient(t *testing.T) {
+	w := newWorld(t)
+	start := func(t *testing.T) (app, string) {
+		a := newApp()
+		back := w.authorize(t, a, w.launchFor(t, sandbox.EHRWebClientID, "p2"), func(q url.Values) { q.Set("client_id", sandbox.EHRWebClientID) })
+		if back.Get("code") == "" {
+			t.Fatalf("the app got %v", back)
+		}
+		return a, back.Get("code")
+	}
+	redeem := func(t *testing.T, a app, code, secret string) (int, map[string]any) {
+		form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {appRedirect}, "code_verifier": {a.verifier}}
+		req, _ := http.NewRequest(http.MethodPost, w.proxy.URL+launchflow.PathToken, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(url.QueryEscape(sandbox.EHRWebClientID), url.QueryEscape(secret))
+		resp, err := w.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m
+	}
+	t.Run("a confidential app redeems with HTTP Basic through the proxy and gets the context", func(t *testing.T) {
+		a, code := start(t)
+		st, tok := redeem(t, a, code, w.sb.EHRWebSecret)
+		if st != http.StatusOK || tok["patient"] != "p2" {
+			t.Fatalf("token = %d %v", st, tok)
+		}
+		at, _ := tok["access_token"].(string)
+		if st, b := w.fhir(t, at, "Patient/p2"); st != http.StatusOK {
+			t.Fatalf("read Patient/p2 = %d %v", st, b)
+		}
+	})
+	t.Run("a wrong client secret gets no token", func(t *testing.T) {
+		a, code := start(t)
+		if st, tok := redeem(t, a, code, "wrong"); st != http.StatusUnauthorized {
+			t.Fatalf("token = %d %v", st, tok)
 		}
 	})
 }

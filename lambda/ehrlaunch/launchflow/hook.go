@@ -125,7 +125,7 @@ const maxHookBody = 256 << 10
 // Okta calls it at code issuance with the proxy's transaction id as state and
 // retries once after a timeout (3 s by default), so the call is idempotent:
 // the same state and client get the same commands again until the callback
-// ran. The transaction's hook step is recorded (MarkHookOK) only once the
+// ran, within HookRetryWindow of the first answer. The transaction's hook step is recorded (MarkHookOK) only once the
 // commands are built and the refresh binding stored, and only when that work
 // took less than Options.HookBudget, so that the answer most likely reaches
 // Okta in time; the callback hands over a launch's code only with that record.
@@ -150,6 +150,11 @@ func (s *Server) hook(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, resp)
 }
+
+// HookRetryWindow is how long after the hook first answered for a transaction
+// a repeated call for it still counts as Okta's retry: Okta retries once after
+// its 3 s timeout.
+const HookRetryWindow = 10 * time.Second
 
 // hookAuthentic compares the Authorization header with the secret in constant
 // time. Both sides are hashed first so that neither the length of the secret
@@ -195,6 +200,11 @@ func (s *Server) hookCommands(r *http.Request) (HookResponse, string) {
 	}
 	if tx.CallbackDone {
 		return HookResponse{}, "the transaction is already complete"
+	}
+	if tx.HookOK && s.opts.Now().Sub(tx.HookOKAt) > HookRetryWindow {
+		// Okta retries within seconds; a later call with the same state is
+		// a replay of an authorization request Okta's logs showed.
+		return HookResponse{}, "a repeated hook call outside Okta's retry window"
 	}
 	if tx.ClientID != client {
 		return HookResponse{}, "the transaction belongs to another client"

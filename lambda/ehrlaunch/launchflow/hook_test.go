@@ -98,6 +98,15 @@ func TestHook(t *testing.T) {
 			t.Fatalf("callback: %d %v", resp.StatusCode, loc)
 		}
 	})
+	t.Run("a repeated hook call after Okta's retry window fails the request", func(t *testing.T) {
+		h := newHarness(t)
+		tx := begin(h, nil)
+		h.callHook(h.hookPayload(tx, appID, h.cfg.Callback()), hookSecret)
+		h.clock.advance(launchflow.HookRetryWindow + time.Second)
+		if _, hr := h.callHook(h.hookPayload(tx, appID, h.cfg.Callback()), hookSecret); hr.Error == nil {
+			t.Fatal("a hook call replayed after the retry window answered with commands")
+		}
+	})
 	t.Run("a hook call after the callback ran fails the request", func(t *testing.T) {
 		h := newHarness(t)
 		tx := begin(h, nil)

@@ -80,6 +80,8 @@ type Transaction struct {
 	// HookOK says Okta's token hook built and stored this transaction's
 	// commands and answered with them (MarkHookOK).
 	HookOK bool
+	// HookOKAt is when the hook first recorded its step.
+	HookOKAt time.Time
 	// CallbackDone says the callback ran (UseCallback).
 	CallbackDone bool
 }
@@ -253,21 +255,32 @@ func (s *Store) GetTransaction(ctx context.Context, id string) (Transaction, err
 // MarkHookOK records that the hook answered Okta with the transaction's
 // commands, if the transaction exists, has not expired and its callback has
 // not run (a late hook must not vouch for a code the callback already
-// refused). Marking it again is allowed: it is Okta's retry of the same call.
+// refused). Marking it again succeeds (Okta's retry of the same call) and keeps
+// the time of the first mark, which Transaction.HookOKAt reports.
 func (s *Store) MarkHookOK(ctx context.Context, id string) error {
 	now := s.now()
 	_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                aws.String(s.table),
 		Key:                      key(kindTransaction, id),
 		UpdateExpression:         aws.String("SET #ok = :now"),
-		ConditionExpression:      aws.String("attribute_exists(#pk) AND attribute_not_exists(#cb) AND #exp > :now"),
+		ConditionExpression:      aws.String("attribute_exists(#pk) AND attribute_not_exists(#ok) AND attribute_not_exists(#cb) AND #exp > :now"),
 		ExpressionAttributeNames: map[string]string{"#pk": KeyAttribute, "#ok": hookOKAttribute, "#cb": callbackAttribute, "#exp": TTLAttribute},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":now": epoch(now),
 		},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
+		// Which condition failed shows in the item DynamoDB returns: only an
+		// earlier mark of a live transaction whose callback has not run is
+		// a success.
+		old := ccf.Item
+		_, marked := old[hookOKAttribute]
+		_, called := old[callbackAttribute]
+		if old != nil && marked && !called && !expired(old, now) {
+			return nil
+		}
 		return ErrNotFound
 	}
 	if err != nil {
@@ -311,7 +324,13 @@ func transactionOf(a map[string]types.AttributeValue) (Transaction, error) {
 		ClientID: getS(a, "client_id"), RedirectURI: getS(a, "redirect_uri"),
 		AppState: getS(a, "app_state"), Scope: getS(a, "scope"),
 	}
-	_, tx.HookOK = a[hookOKAttribute]
+	if v, ok := a[hookOKAttribute].(*types.AttributeValueMemberN); ok {
+		n, err := strconv.ParseInt(v.Value, 10, 64)
+		if err != nil {
+			return Transaction{}, fmt.Errorf("decoding the transaction's hook time: %w", err)
+		}
+		tx.HookOK, tx.HookOKAt = true, time.Unix(n, 0)
+	}
 	_, tx.CallbackDone = a[callbackAttribute]
 	if _, ok := a["ctx"]; ok {
 		tx.Launch = &LaunchContext{}

@@ -156,7 +156,11 @@ func TestTransaction(t *testing.T) {
 		if err := s.PutTransaction(ctx, "tx-1", tx, c.now().Add(10*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
+		first := c.now()
 		for i := range 2 { // Okta's retry reads and marks it again
+			if i > 0 {
+				c.advance(3 * time.Second)
+			}
 			got, err := s.GetTransaction(ctx, "tx-1")
 			if err != nil {
 				t.Fatal(err)
@@ -169,7 +173,7 @@ func TestTransaction(t *testing.T) {
 			}
 		}
 		got, err := s.UseCallback(ctx, "tx-1")
-		if err != nil || !got.HookOK || !got.CallbackDone {
+		if err != nil || !got.HookOK || !got.HookOKAt.Equal(first) || !got.CallbackDone {
 			t.Fatalf("callback after hook: %+v, %v", got, err)
 		}
 		if _, err := s.UseCallback(ctx, "tx-1"); !errors.Is(err, launchstore.ErrNotFound) {

@@ -55,10 +55,25 @@ type HookProtocol struct {
 	// OriginalGrant is present on a refresh: the original authorization
 	// request and the refresh token presented. The spec spells the property
 	// OriginalGrant (encoding/json matches names case-insensitively).
-	OriginalGrant *struct {
-		Authorization HookProtocolRequest `json:"authorization"`
-		RefreshToken  *HookToken          `json:"refresh_token,omitempty"`
-	} `json:"OriginalGrant,omitempty"`
+	OriginalGrant *HookOriginalGrant `json:"OriginalGrant,omitempty"`
+}
+
+// HookOriginalGrant is data.context.protocol.OriginalGrant. The spec names the
+// original authorization request "authorization" since its 2026.03.0 release
+// and "request" in every earlier one (dist/<version>/management-minimal.yaml,
+// TokenPayLoad); the hook reads either.
+type HookOriginalGrant struct {
+	Authorization HookProtocolRequest `json:"authorization"`
+	Request       HookProtocolRequest `json:"request"`
+	RefreshToken  *HookToken          `json:"refresh_token,omitempty"`
+}
+
+// authorization is the original authorization request, under either name.
+func (g *HookOriginalGrant) authorization() HookProtocolRequest {
+	if g.Authorization != (HookProtocolRequest{}) {
+		return g.Authorization
+	}
+	return g.Request
 }
 
 // clientID is the client the token is for: data.context.protocol.client.id,
@@ -245,11 +260,12 @@ func (s *Server) hookCommands(r *http.Request) (HookResponse, string) {
 func (s *Server) hookRefresh(ctx context.Context, in *HookRequest) (HookResponse, string) {
 	proto := &in.Data.Context.Protocol
 	og := proto.OriginalGrant
+	orig := og.authorization()
 	client, ok := proto.clientID()
 	if !ok {
 		return HookResponse{}, "the hook request names no client, or two"
 	}
-	if og.Authorization.ClientID != "" && og.Authorization.ClientID != client {
+	if orig.ClientID != "" && orig.ClientID != client {
 		return HookResponse{}, "the refresh token belongs to another client"
 	}
 	var presented string
@@ -257,14 +273,14 @@ func (s *Server) hookRefresh(ctx context.Context, in *HookRequest) (HookResponse
 		presented = og.RefreshToken.JTI
 	}
 	b, err := launchstore.RefreshBinding{}, launchstore.ErrNotFound
-	if st := og.Authorization.State; st != "" {
+	if st := orig.State; st != "" {
 		b, err = s.store.GetGrant(ctx, st)
 	}
 	if errors.Is(err, launchstore.ErrNotFound) && presented != "" {
 		b, err = s.store.GetRefresh(ctx, presented)
 	}
 	if errors.Is(err, launchstore.ErrNotFound) {
-		if launchScoped(og.Authorization.Scope, in.Data.Access.Claims) {
+		if launchScoped(orig.Scope, in.Data.Access.Claims) {
 			return HookResponse{}, "an EHR-launched grant has no binding"
 		}
 		return HookResponse{}, ""

@@ -240,6 +240,12 @@ func TestHookRefresh(t *testing.T) {
 			t.Fatalf("answer %+v", hr)
 		}
 	})
+	t.Run("the original grant under the spec's earlier name request works too", func(t *testing.T) {
+		p := strings.Replace(string(refresh(h, grant{state: tx, scope: launchScope, presented: "rt-0", client: appID})), `"authorization":`, `"request":`, 1)
+		if _, hr := h.callHook([]byte(p), hookSecret); hr.Error != nil || claimsOf(hr)["patient"] != "pat-123" {
+			t.Fatalf("answer %+v", hr)
+		}
+	})
 	t.Run("a rotated refresh token keeps the context without the original state", func(t *testing.T) {
 		_, hr := h.callHook(refresh(h, grant{scope: launchScope, presented: "rt-1", client: appID}), hookSecret)
 		if hr.Error != nil || claimsOf(hr)["patient"] != "pat-123" {

@@ -89,6 +89,11 @@ type EHRLaunch struct {
 // scopes plus launch, signed in as a practitioner.
 const EHRAppClientID = "sandbox-ehr-app"
 
+// EHRWebClientID is the EHR-launched confidential app (client_secret_basic,
+// Sandbox.EHRWebSecret; PKCE as well): the same scopes and user as
+// EHRAppClientID.
+const EHRWebClientID = "sandbox-ehr-web"
+
 // Client ids registered with the authorization server. All use the key in
 // Sandbox.KeyFile; the user and patient apps carry a fhirUser (and patient)
 // claim, as an Okta claim mapping would give a signed-in user's token.
@@ -123,6 +128,9 @@ type Sandbox struct {
 	Scope string
 	// Version is the data store's SMART flavour.
 	Version smartmeta.Version
+	// EHRWebSecret is EHRWebClientID's client secret (with EHRLaunch only;
+	// generated at start).
+	EHRWebSecret string
 
 	idp     *lambdaruntime.Function
 	servers []*http.Server
@@ -246,8 +254,12 @@ func Start(cfg Config) (_ *Sandbox, err error) {
 	)
 	if e := cfg.EHRLaunch; e != nil {
 		hook = &authserver.TokenHook{URL: e.HookURL, Authorization: e.HookAuthorization, Timeout: e.HookTimeout, Client: e.HookClient}
-		ehrClients = append(ehrClients, authserver.Client{ID: EHRAppClientID, Scopes: append(resourceScopes("patient"), "launch"),
-			RedirectURIs: []string{e.Callback}, User: "clinician@sandbox.example", Claims: map[string]any{"fhirUser": "Practitioner/dr-1"}})
+		sb.EHRWebSecret = randomHex(24)
+		for _, c := range []authserver.Client{{ID: EHRAppClientID}, {ID: EHRWebClientID, Secret: sb.EHRWebSecret}} {
+			c.Scopes, c.RedirectURIs = append(resourceScopes("patient"), "launch"), []string{e.Callback}
+			c.User, c.Claims = "clinician@sandbox.example", map[string]any{"fhirUser": "Practitioner/dr-1"}
+			ehrClients = append(ehrClients, c)
+		}
 	}
 	as, err := authserver.New(authserver.Options{
 		Issuer:    sb.Issuer,

@@ -84,6 +84,7 @@ type world struct {
 	fake     *fakedynamodb.Server
 	now      atomic.Int64
 	hookSlow atomic.Int64 // delay added to each hook answer, nanoseconds
+	slowOnce atomic.Int64 // delay added to the next hook answer only, nanoseconds
 	hook500  atomic.Bool  // the hook's front answers 500 without running it
 	secret   string
 	idpLog   syncBuffer   // the validator process's log lines
@@ -138,8 +139,9 @@ func newWorld(t *testing.T) *world {
 
 	env := map[string]string{
 		launchflow.EnvTable: "ehr", launchflow.EnvOktaIssuer: sb.Issuer, launchflow.EnvFHIRAudience: sb.FHIREndpoint,
-		launchflow.EnvPublicURL:     w.proxy.URL,
-		launchflow.EnvClients:       fmt.Sprintf(`[{"client_id":%q,"redirect_uris":[%q]},{"client_id":%q,"redirect_uris":["https://other.example/cb"]}]`, sandbox.EHRAppClientID, appRedirect, otherAppID),
+		launchflow.EnvPublicURL: w.proxy.URL,
+		launchflow.EnvClients: fmt.Sprintf(`[{"client_id":%q,"redirect_uris":[%q]},{"client_id":%q,"redirect_uris":[%q]},{"client_id":%q,"redirect_uris":["https://other.example/cb"]}]`,
+			sandbox.EHRAppClientID, appRedirect, sandbox.EHRWebClientID, appRedirect, otherAppID),
 		launchflow.EnvEHRPrincipals: ehrRoleARN,
 		launchflow.EnvHookSecretARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:ehr-hook-AbCdEf",
 	}
@@ -202,7 +204,8 @@ func (w *world) apiGateway(adapter *httpadapter.HandlerAdapter) http.Handler {
 		for k, v := range resp.Headers {
 			rw.Header().Set(k, v)
 		}
-		if d := time.Duration(w.hookSlow.Load()); d > 0 && r.URL.Path == launchflow.PathHook {
+		if r.URL.Path == launchflow.PathHook {
+			d := time.Duration(w.hookSlow.Load()) + time.Duration(w.slowOnce.Swap(0))
 			time.Sleep(d) // the answer, not the work, is late
 		}
 		rw.WriteHeader(resp.StatusCode)
@@ -391,6 +394,49 @@ func TestEHRLaunchEndToEnd(t *testing.T) {
 	})
 }
 
+func TestEHRLaunchConfidentialClient(t *testing.T) {
+	w := newWorld(t)
+	start := func(t *testing.T) (app, string) {
+		a := newApp()
+		back := w.authorize(t, a, w.launchFor(t, sandbox.EHRWebClientID, "p2"), func(q url.Values) { q.Set("client_id", sandbox.EHRWebClientID) })
+		if back.Get("code") == "" {
+			t.Fatalf("the app got %v", back)
+		}
+		return a, back.Get("code")
+	}
+	redeem := func(t *testing.T, a app, code, secret string) (int, map[string]any) {
+		form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {appRedirect}, "code_verifier": {a.verifier}}
+		req, _ := http.NewRequest(http.MethodPost, w.proxy.URL+launchflow.PathToken, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(url.QueryEscape(sandbox.EHRWebClientID), url.QueryEscape(secret))
+		resp, err := w.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m
+	}
+	t.Run("a confidential app redeems with HTTP Basic through the proxy and gets the context", func(t *testing.T) {
+		a, code := start(t)
+		st, tok := redeem(t, a, code, w.sb.EHRWebSecret)
+		if st != http.StatusOK || tok["patient"] != "p2" {
+			t.Fatalf("token = %d %v", st, tok)
+		}
+		at, _ := tok["access_token"].(string)
+		if st, b := w.fhir(t, at, "Patient/p2"); st != http.StatusOK {
+			t.Fatalf("read Patient/p2 = %d %v", st, b)
+		}
+	})
+	t.Run("a wrong client secret gets no token", func(t *testing.T) {
+		a, code := start(t)
+		if st, tok := redeem(t, a, code, "wrong"); st != http.StatusUnauthorized {
+			t.Fatalf("token = %d %v", st, tok)
+		}
+	})
+}
+
 func TestEHRLaunchRefusals(t *testing.T) {
 	w := newWorld(t)
 	refused := func(t *testing.T, back url.Values, a app) {
@@ -463,6 +509,23 @@ func TestEHRLaunchRefusals(t *testing.T) {
 		refused(t, w.authorize(t, a, w.launchFor(t, sandbox.EHRAppClientID, "p1"), nil), a)
 		if w.sb.HookFailedOpen() != before+1 {
 			t.Fatal("the Okta stand-in did not fail open: the test proves nothing")
+		}
+	})
+	t.Run("Okta's retry after a slow first hook call yields the launch's token", func(t *testing.T) {
+		w.slowOnce.Store(int64(1300 * time.Millisecond))
+		defer w.slowOnce.Store(0)
+		before := w.sb.HookFailedOpen()
+		a := newApp()
+		back := w.authorize(t, a, w.launchFor(t, sandbox.EHRAppClientID, "p2"), nil)
+		if w.slowOnce.Load() != 0 {
+			t.Fatal("the hook was not called: the test proves nothing")
+		}
+		if back.Get("code") == "" || back.Get("state") != a.state || w.sb.HookFailedOpen() != before {
+			t.Fatalf("the app got %v (failed open %d times)", back, w.sb.HookFailedOpen()-before)
+		}
+		st, tok := w.redeem(t, a, back.Get("code"))
+		if st != http.StatusOK || tok["patient"] != "p2" {
+			t.Fatalf("token = %d %v", st, tok)
 		}
 	})
 	t.Run("a hook that times out yields no token that reads patient data", func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -276,10 +277,16 @@ func applyHook(body []byte, claims jwt.MapClaims) (string, error) {
 
 // codeGrant redeems an authorization code (RFC 6749 section 4.1.3 with RFC
 // 7636 PKCE): the code once, before it expires, by the client it was issued
-// to, with the same redirect_uri and a code_verifier whose S256 is the
-// challenge.
+// to (authenticated by codeClient), with the same redirect_uri and a
+// code_verifier whose S256 is the challenge.
 func (s *Server) codeGrant(w http.ResponseWriter, r *http.Request) {
 	f := r.PostForm
+	clientID, err := s.codeClient(r)
+	if err != nil {
+		w.Header().Set("WWW-Authenticate", `Basic realm="token"`)
+		oauthError(w, http.StatusUnauthorized, "invalid_client", err.Error())
+		return
+	}
 	s.mu.Lock()
 	c, ok := s.codes[f.Get("code")]
 	delete(s.codes, f.Get("code"))
@@ -289,7 +296,7 @@ func (s *Server) codeGrant(w http.ResponseWriter, r *http.Request) {
 	case !ok || now.After(c.expires):
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "The authorization code is invalid or has expired.")
 		return
-	case f.Get("client_id") != c.client:
+	case clientID != c.client:
 		oauthError(w, http.StatusUnauthorized, "invalid_client", "The client is not the one the code was issued to.")
 		return
 	case f.Get("redirect_uri") != c.redirectURI:
@@ -314,4 +321,39 @@ func (s *Server) codeGrant(w http.ResponseWriter, r *http.Request) {
 		"token_type": "Bearer", "expires_in": int(s.opts.TokenLifetime.Seconds()),
 		"access_token": signed, "scope": strings.Join(c.scopes, " "),
 	})
+}
+
+// errClientAuth is Okta's invalid_client description.
+var errClientAuth = errors.New("Client authentication failed. Either the client or the client credentials are invalid.")
+
+// codeClient authenticates the client of a code redemption as Okta does for
+// the two methods the sandbox's apps use (RFC 6749 section 2.3.1): a client
+// with a secret (confidential, client_secret_basic) must send it in HTTP
+// Basic, its id and secret form-encoded; a public client (no secret) names
+// itself with client_id in the form. A form client_id that differs from the
+// Basic one is refused.
+func (s *Server) codeClient(r *http.Request) (string, error) {
+	if id, secret, ok := r.BasicAuth(); ok {
+		id, err1 := url.QueryUnescape(id)
+		secret, err2 := url.QueryUnescape(secret)
+		if err1 != nil || err2 != nil {
+			return "", errClientAuth
+		}
+		for _, c := range s.opts.Clients {
+			if c.ID == id && c.Secret != "" && len(c.RedirectURIs) > 0 && subtle.ConstantTimeCompare([]byte(c.Secret), []byte(secret)) == 1 {
+				if form := r.PostForm.Get("client_id"); form != "" && form != id {
+					return "", errClientAuth
+				}
+				return id, nil
+			}
+		}
+		return "", errClientAuth
+	}
+	id := r.PostForm.Get("client_id")
+	for _, c := range s.opts.Clients {
+		if c.ID == id && c.Secret != "" {
+			return "", errClientAuth // a confidential client must authenticate
+		}
+	}
+	return id, nil
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -42,7 +43,9 @@ func newCodeFixture(t *testing.T, hook http.HandlerFunc) *codeFixture {
 	opts := authserver.Options{
 		Issuer: f.srv.URL + "/oauth2/default", Audience: "https://hl/r4/",
 		Clients: []authserver.Client{{ID: "app", RedirectURIs: []string{appCB}, User: "u@example.org",
-			Scopes: []string{"openid", "launch", "patient/Observation.rs"}, Claims: map[string]any{"fhirUser": "Practitioner/1"}}},
+			Scopes: []string{"openid", "launch", "patient/Observation.rs"}, Claims: map[string]any{"fhirUser": "Practitioner/1"}},
+			{ID: "web app", Secret: "s&cret", RedirectURIs: []string{appCB}, User: "u@example.org",
+				Scopes: []string{"openid", "launch", "patient/Observation.rs"}}},
 	}
 	if hook != nil {
 		hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -117,6 +120,47 @@ func TestAuthorizationCode(t *testing.T) {
 		}
 		if st, _ := f.redeem(t, back.Get("code"), verifier, appCB); st != http.StatusBadRequest {
 			t.Fatalf("second redemption: %d", st)
+		}
+	})
+	t.Run("a confidential client redeems its code with HTTP Basic, and only so", func(t *testing.T) {
+		f := newCodeFixture(t, nil)
+		post := func(code string, form url.Values, user, pass string) int {
+			form.Set("grant_type", "authorization_code")
+			form.Set("code", code)
+			form.Set("code_verifier", verifier)
+			form.Set("redirect_uri", appCB)
+			req, _ := http.NewRequest(http.MethodPost, f.as.TokenEndpoint(), strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if user != "" {
+				// RFC 6749 section 2.3.1: id and secret form-encoded first
+				req.SetBasicAuth(url.QueryEscape(user), url.QueryEscape(pass))
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		code := func() string {
+			_, back := f.authorize(t, func(q url.Values) { q.Set("client_id", "web app") })
+			return back.Get("code")
+		}
+		for name, c := range map[string]struct {
+			form       url.Values
+			user, pass string
+		}{
+			"no authentication":  {url.Values{"client_id": {"web app"}}, "", ""},
+			"a wrong secret":     {url.Values{}, "web app", "secret"},
+			"another client_id":  {url.Values{"client_id": {"app"}}, "web app", "s&cret"},
+			"a public client id": {url.Values{}, "app", ""},
+		} {
+			if st := post(code(), c.form, c.user, c.pass); st != http.StatusUnauthorized {
+				t.Errorf("%s: status %d, want 401", name, st)
+			}
+		}
+		if st := post(code(), url.Values{}, "web app", "s&cret"); st != http.StatusOK {
+			t.Fatalf("with its secret: status %d", st)
 		}
 	})
 	t.Run("a wrong verifier or redirect URI gets no token", func(t *testing.T) {

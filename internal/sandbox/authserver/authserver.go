@@ -46,7 +46,9 @@ type Client struct {
 	// MoreKeys are further registered public keys by kid, as a client has
 	// during a key rotation.
 	MoreKeys map[string]crypto.PublicKey
-	// Secret authenticates an introspection client (HTTP Basic).
+	// Secret authenticates an introspection client, or a confidential app
+	// with RedirectURIs at the token endpoint (client_secret_basic: HTTP
+	// Basic). Empty: a public client.
 	Secret string
 	// Scopes are the scopes the authorization server's policy grants the client.
 	Scopes []string

@@ -106,7 +106,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 // error) back to the app's redirect URI with the app's own state, once.
 func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	tx, err := s.store.UseTransaction(r.Context(), q.Get("state"), launchstore.StepCallback)
+	tx, err := s.store.UseCallback(r.Context(), q.Get("state"))
 	if errors.Is(err, launchstore.ErrNotFound) {
 		s.refuse(r, "callback", "unknown, expired or reused transaction")
 		page(w, http.StatusBadRequest, "This sign-in is unknown, expired or already completed. Start again from the app.")
@@ -127,8 +127,9 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Okta issues the code even when the hook timed out or failed (fail-open).
-	// A launch whose hook never ran must not yield a code at all.
-	if tx.Launch != nil && !tx.HookDone {
+	// A launch whose hook did not record its step (commands built, refresh
+	// binding stored, within its time budget) must not yield a code at all.
+	if tx.Launch != nil && !tx.HookOK {
 		s.refuse(r, "callback", "the token hook did not run for this launch", "client_id", tx.ClientID)
 		redirectBack(w, r, tx.RedirectURI, url.Values{"error": {"server_error"}, "error_description": {"the launch context could not be attached"}}, tx.AppState)
 		return

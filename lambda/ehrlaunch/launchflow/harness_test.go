@@ -63,6 +63,12 @@ type harness struct {
 
 func newHarness(t testing.TB) *harness {
 	t.Helper()
+	return newHarnessWith(t, nil)
+}
+
+// newHarnessWith lets a test change the server's options.
+func newHarnessWith(t testing.TB, edit func(*launchflow.Options)) *harness {
+	t.Helper()
 	h := &harness{t: t, clock: &clock{}, caller: ehrSession}
 	h.clock.t.Store(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC).Unix())
 	h.fake = fakedynamodb.New(t)
@@ -98,10 +104,14 @@ func newHarness(t testing.TB) *harness {
 	}
 	store := launchstore.New(dynamodb.NewFromConfig(awsCfg), table, h.clock.now)
 	h.logs = &bytes.Buffer{}
-	s, err := launchflow.New(h.cfg, store, launchflow.Options{
+	opts := launchflow.Options{
 		HookSecret: hookSecret, Now: h.clock.now, Logger: slog.New(slog.NewJSONHandler(&lockedWriter{w: h.logs}, nil)),
 		Caller: func(*http.Request) (string, bool) { return h.caller, h.caller != "" },
-	})
+	}
+	if edit != nil {
+		edit(&opts)
+	}
+	s, err := launchflow.New(h.cfg, store, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchclaims"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchflow"
@@ -21,7 +22,6 @@ func TestHook(t *testing.T) {
 		h := newHarness(t)
 		tx := begin(h, map[string]any{
 			"fhirContext": []any{map[string]any{"reference": "DiagnosticReport/7"}}, "smart_style_url": "https://ehr.example/style.json",
-			"user": "Practitioner/55",
 		})
 		st, hr := h.callHook(h.hookPayload(tx, appID, h.cfg.Callback()), hookSecret)
 		if st != http.StatusOK || hr.Error != nil {
@@ -30,7 +30,7 @@ func TestHook(t *testing.T) {
 		c := claimsOf(hr)
 		want := map[string]any{
 			"patient": "pat-123", "encounter": "enc-9", "need_patient_banner": true,
-			"smart_style_url": "https://ehr.example/style.json", "fhirUser": "Practitioner/55",
+			"smart_style_url":   "https://ehr.example/style.json",
 			launchclaims.Marker: launchclaims.MarkerValue,
 		}
 		for k, v := range want {
@@ -83,18 +83,66 @@ func TestHook(t *testing.T) {
 			}
 		})
 	}
-	t.Run("a second hook call for the same transaction fails the request", func(t *testing.T) {
+	t.Run("Okta's retry of a hook call gets the same commands, and the code goes to the app", func(t *testing.T) {
+		h := newHarness(t)
+		tx := begin(h, map[string]any{"smart_style_url": "https://ehr.example/style.json"})
+		_, first := h.callHook(h.hookPayload(tx, appID, h.cfg.Callback()), hookSecret)
+		_, retry := h.callHook(h.hookPayload(tx, appID, h.cfg.Callback()), hookSecret)
+		a, _ := json.Marshal(first)
+		b, _ := json.Marshal(retry)
+		if first.Error != nil || string(a) != string(b) {
+			t.Fatalf("first %s, retry %s", a, b)
+		}
+		resp := h.get(launchflow.PathCallback, url.Values{"code": {"okta-code"}, "state": {tx}})
+		if loc, _ := resp.Location(); loc == nil || loc.Query().Get("code") != "okta-code" {
+			t.Fatalf("callback: %d %v", resp.StatusCode, loc)
+		}
+	})
+	t.Run("a repeated hook call after Okta's retry window fails the request", func(t *testing.T) {
 		h := newHarness(t)
 		tx := begin(h, nil)
 		h.callHook(h.hookPayload(tx, appID, h.cfg.Callback()), hookSecret)
+		h.clock.advance(launchflow.HookRetryWindow + time.Second)
 		if _, hr := h.callHook(h.hookPayload(tx, appID, h.cfg.Callback()), hookSecret); hr.Error == nil {
-			t.Fatal("replayed hook call answered with commands")
+			t.Fatal("a hook call replayed after the retry window answered with commands")
+		}
+	})
+	t.Run("a hook call after the callback ran fails the request", func(t *testing.T) {
+		h := newHarness(t)
+		tx := begin(h, nil)
+		h.callHook(h.hookPayload(tx, appID, h.cfg.Callback()), hookSecret)
+		h.get(launchflow.PathCallback, url.Values{"code": {"okta-code"}, "state": {tx}})
+		if _, hr := h.callHook(h.hookPayload(tx, appID, h.cfg.Callback()), hookSecret); hr.Error == nil {
+			t.Fatal("a hook call replayed after the callback answered with commands")
+		}
+	})
+	t.Run("a hook that ran past its time budget fails the request and the callback hands over no code", func(t *testing.T) {
+		h := newHarnessWith(t, func(o *launchflow.Options) { o.HookBudget = time.Nanosecond })
+		tx := begin(h, nil)
+		if _, hr := h.callHook(h.hookPayload(tx, appID, h.cfg.Callback()), hookSecret); hr.Error == nil {
+			t.Fatalf("answer %+v", hr)
+		}
+		resp := h.get(launchflow.PathCallback, url.Values{"code": {"okta-code"}, "state": {tx}})
+		if loc, _ := resp.Location(); loc == nil || loc.Query().Get("code") != "" || loc.Query().Get("error") != "server_error" {
+			t.Fatalf("callback: %d %v", resp.StatusCode, loc)
+		}
+	})
+	t.Run("a hook whose step cannot be recorded hands over no code", func(t *testing.T) {
+		h := newHarness(t)
+		tx := begin(h, nil)
+		h.fake.FailNext("UpdateItem", 2) // both of the SDK's attempts (AWS_MAX_ATTEMPTS)
+		if _, hr := h.callHook(h.hookPayload(tx, appID, h.cfg.Callback()), hookSecret); hr.Error == nil {
+			t.Fatalf("answer %+v", hr)
+		}
+		resp := h.get(launchflow.PathCallback, url.Values{"code": {"okta-code"}, "state": {tx}})
+		if loc, _ := resp.Location(); loc == nil || loc.Query().Get("code") != "" {
+			t.Fatalf("callback: %d %v", resp.StatusCode, loc)
 		}
 	})
 	t.Run("a DynamoDB outage fails the request", func(t *testing.T) {
 		h := newHarness(t)
 		tx := begin(h, nil)
-		h.fake.FailNext("UpdateItem", 5)
+		h.fake.FailNext("GetItem", 5)
 		if st, hr := h.callHook(h.hookPayload(tx, appID, h.cfg.Callback()), hookSecret); st != 200 || hr.Error == nil {
 			t.Fatalf("status %d answer %+v", st, hr)
 		}
@@ -113,6 +161,14 @@ func TestHook(t *testing.T) {
 		p := strings.Replace(string(h.hookPayload(tx, appID, h.cfg.Callback())), `"cid": "`+appID+`"`, `"cid": "`+appID+`", "fhirUser": "https://fhir.example/r4/Practitioner/66"`, 1)
 		if _, hr := h.callHook([]byte(p), hookSecret); hr.Error == nil {
 			t.Fatal("answered with commands")
+		}
+	})
+	t.Run("an EHR user is never added as the fhirUser of a signed-in user who has none", func(t *testing.T) {
+		h := newHarness(t)
+		tx := begin(h, map[string]any{"user": "Practitioner/55"})
+		st, hr := h.callHook(h.hookPayload(tx, appID, h.cfg.Callback()), hookSecret)
+		if st != http.StatusOK || hr.Error == nil || len(hr.Commands) != 0 {
+			t.Fatalf("status %d, answer %+v: the EHR's user would be vouched for by a sign-in nothing ties to it", st, hr)
 		}
 	})
 	t.Run("an EHR user who is the signed-in user keeps Okta's fhirUser", func(t *testing.T) {
@@ -138,47 +194,83 @@ func TestHook(t *testing.T) {
 }
 
 func TestHookRefresh(t *testing.T) {
-	refresh := func(h *harness, presented, rotated, client string) []byte {
+	// refresh is Okta's hook payload for a refresh_token grant, shaped as the
+	// spec's TokenPayLoad: protocol.client.id, protocol.request of the /token
+	// call (no client_id: a confidential client authenticates in a header),
+	// OriginalGrant.authorization (the original /authorize request) and
+	// OriginalGrant.refresh_token (the token presented).
+	type grant struct{ state, scope, presented, rotated, client string }
+	refresh := func(h *harness, g grant) []byte {
 		var m map[string]any
-		_ = json.Unmarshal(h.hookPayload("", client, ""), &m)
+		_ = json.Unmarshal(h.hookPayload("", g.client, ""), &m)
 		data := m["data"].(map[string]any)
 		proto := data["context"].(map[string]any)["protocol"].(map[string]any)
-		proto["request"] = map[string]any{"client_id": client}
-		proto["originalGrant"] = map[string]any{
-			"request":       map[string]any{"client_id": client, "state": "old", "redirect_uri": h.cfg.Callback()},
-			"refresh_token": map[string]any{"jti": presented},
+		proto["request"] = map[string]any{"grant_type": "refresh_token"}
+		auth := map[string]any{"client_id": g.client, "scope": g.scope, "redirect_uri": h.cfg.Callback(), "response_type": "code"}
+		if g.state != "" {
+			auth["state"] = g.state
 		}
-		if rotated != "" {
-			data["refresh_token"] = map[string]any{"jti": rotated}
+		proto["OriginalGrant"] = map[string]any{"authorization": auth, "refresh_token": map[string]any{"jti": g.presented}}
+		access := data["access"].(map[string]any)["claims"].(map[string]any)
+		access["scp"] = strings.Fields(g.scope)
+		if g.rotated != "" {
+			data["refresh_token"] = map[string]any{"jti": g.rotated}
 		} else {
 			delete(data, "refresh_token")
 		}
 		b, _ := json.Marshal(m)
 		return b
 	}
+	const launchScope = "openid launch patient/Observation.rs offline_access"
 	h := newHarness(t)
 	tx := h.authorize(authorizeQuery(h.register(nil), nil)).Query().Get("state")
-	h.callHook(h.hookPayload(tx, appID, h.cfg.Callback()), hookSecret) // binds oarob4a0tckCkGcyo1d6
+	// Code issuance without data.refresh_token: nothing shows Okta sends one
+	// at /authorize, so the binding must not depend on it.
+	var issue map[string]any
+	_ = json.Unmarshal(h.hookPayload(tx, appID, h.cfg.Callback()), &issue)
+	delete(issue["data"].(map[string]any), "refresh_token")
+	payload, _ := json.Marshal(issue)
+	if _, hr := h.callHook(payload, hookSecret); hr.Error != nil {
+		t.Fatalf("code issuance: %+v", hr.Error)
+	}
 
-	t.Run("a refresh gets the grant's context again", func(t *testing.T) {
-		_, hr := h.callHook(refresh(h, "oarob4a0tckCkGcyo1d6", "rotated-1", appID), hookSecret)
+	t.Run("a refresh gets the grant's context again, found by the original authorization's state", func(t *testing.T) {
+		_, hr := h.callHook(refresh(h, grant{state: tx, scope: launchScope, presented: "rt-0", rotated: "rt-1", client: appID}), hookSecret)
 		if hr.Error != nil || claimsOf(hr)["patient"] != "pat-123" || claimsOf(hr)[launchclaims.Marker] != launchclaims.MarkerValue {
 			t.Fatalf("answer %+v", hr)
 		}
 	})
-	t.Run("the rotated refresh token keeps the context", func(t *testing.T) {
-		_, hr := h.callHook(refresh(h, "rotated-1", "", appID), hookSecret)
+	t.Run("the original grant under the spec's earlier name request works too", func(t *testing.T) {
+		p := strings.Replace(string(refresh(h, grant{state: tx, scope: launchScope, presented: "rt-0", client: appID})), `"authorization":`, `"request":`, 1)
+		if _, hr := h.callHook([]byte(p), hookSecret); hr.Error != nil || claimsOf(hr)["patient"] != "pat-123" {
+			t.Fatalf("answer %+v", hr)
+		}
+	})
+	t.Run("a rotated refresh token keeps the context without the original state", func(t *testing.T) {
+		_, hr := h.callHook(refresh(h, grant{scope: launchScope, presented: "rt-1", client: appID}), hookSecret)
 		if hr.Error != nil || claimsOf(hr)["patient"] != "pat-123" {
 			t.Fatalf("answer %+v", hr)
 		}
 	})
-	t.Run("an unknown refresh token fails the request", func(t *testing.T) {
-		if _, hr := h.callHook(refresh(h, "never-issued", "", appID), hookSecret); hr.Error == nil {
-			t.Fatal("answered with commands")
+	t.Run("a refresh of a grant that was not EHR-launched passes unchanged", func(t *testing.T) {
+		st, hr := h.callHook(refresh(h, grant{state: "standalone-tx", scope: "openid launch/patient patient/Observation.rs offline_access", presented: "rt-s", client: appID}), hookSecret)
+		if st != http.StatusOK || hr.Error != nil || len(hr.Commands) != 0 {
+			t.Fatalf("status %d answer %+v", st, hr)
+		}
+	})
+	t.Run("a refresh of an EHR-launched grant without a binding fails the request", func(t *testing.T) {
+		if _, hr := h.callHook(refresh(h, grant{state: "never-bound", scope: launchScope, presented: "never-issued", client: appID}), hookSecret); hr.Error == nil {
+			t.Fatal("answered without an error")
 		}
 	})
 	t.Run("another client's refresh fails the request", func(t *testing.T) {
-		if _, hr := h.callHook(refresh(h, "oarob4a0tckCkGcyo1d6", "", otherApp), hookSecret); hr.Error == nil {
+		if _, hr := h.callHook(refresh(h, grant{state: tx, scope: launchScope, presented: "rt-0", client: otherApp}), hookSecret); hr.Error == nil {
+			t.Fatal("answered with commands")
+		}
+	})
+	t.Run("a refresh whose client differs from its original grant's fails the request", func(t *testing.T) {
+		p := strings.Replace(string(refresh(h, grant{state: tx, scope: launchScope, presented: "rt-0", client: appID})), `"authorization":{"client_id":"`+appID+`"`, `"authorization":{"client_id":"`+otherApp+`"`, 1)
+		if _, hr := h.callHook([]byte(p), hookSecret); hr.Error == nil {
 			t.Fatal("answered with commands")
 		}
 	})

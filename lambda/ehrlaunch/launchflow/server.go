@@ -9,8 +9,9 @@
 // flow therefore fails closed at every step it owns: a launch is consumed
 // atomically by the one client it was registered for; the hook answers an
 // error object (which makes Okta fail the request) on any fault; the callback
-// refuses to hand a code for a launch whose hook never ran; and the hook's
-// marker claim lets the validator refuse a token Okta issued without it.
+// refuses to hand a code for a launch whose hook did not finish its work in
+// time; and the hook's marker claim lets the validator refuse a token Okta
+// issued without it.
 //
 // No patient id or other context ever appears in a URL or a state: Okta and
 // browsers log URLs. Okta sees only the transaction id the proxy makes up.
@@ -35,7 +36,11 @@ type Store interface {
 	PutLaunch(ctx context.Context, id string, lc launchstore.LaunchContext, expires time.Time) error
 	ConsumeLaunch(ctx context.Context, id, clientID string) (launchstore.LaunchContext, error)
 	PutTransaction(ctx context.Context, id string, tx launchstore.Transaction, expires time.Time) error
-	UseTransaction(ctx context.Context, id, step string) (launchstore.Transaction, error)
+	GetTransaction(ctx context.Context, id string) (launchstore.Transaction, error)
+	MarkHookOK(ctx context.Context, id string) error
+	UseCallback(ctx context.Context, id string) (launchstore.Transaction, error)
+	PutGrant(ctx context.Context, state string, b launchstore.RefreshBinding, expires time.Time) error
+	GetGrant(ctx context.Context, state string) (launchstore.RefreshBinding, error)
 	PutRefresh(ctx context.Context, jti string, b launchstore.RefreshBinding, expires time.Time) error
 	GetRefresh(ctx context.Context, jti string) (launchstore.RefreshBinding, error)
 }
@@ -53,11 +58,19 @@ type Options struct {
 	// Logger receives one line per refusal, never a token, id or context value.
 	// Default: discarded.
 	Logger *slog.Logger
+	// HookBudget is how long the hook may work on one call and still vouch
+	// for the code (Okta's timeout is 3 s, network and start-up included).
+	// Default: DefaultHookBudget.
+	HookBudget time.Duration
 	// Caller returns the SigV4 principal of a request, as API Gateway's IAM
 	// authorization established it. Default: API Gateway's request context
 	// (requestContext.identity.userArn).
 	Caller func(*http.Request) (string, bool)
 }
+
+// DefaultHookBudget leaves a second of Okta's 3 s hook timeout for the
+// network and API Gateway.
+const DefaultHookBudget = 2 * time.Second
 
 // Server serves the flow's endpoints. It is an http.Handler.
 type Server struct {
@@ -94,6 +107,9 @@ func New(cfg Config, store Store, opts Options) (*Server, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.HookBudget <= 0 {
+		opts.HookBudget = DefaultHookBudget
 	}
 	if opts.Caller == nil {
 		opts.Caller = apiGatewayCaller

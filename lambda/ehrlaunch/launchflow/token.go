@@ -3,6 +3,7 @@ package launchflow
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -58,8 +59,14 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 // rewriteCodeRedemption replaces the app's redirect_uri in an
 // authorization_code redemption by the callback: Okta issued the code to the
 // callback and requires the same redirect_uri at the token endpoint (RFC 6749
-// section 4.1.3). The app's own redirect_uri must still be one registered for
-// its client, as it was at the authorize proxy. Other grants pass unchanged.
+// section 4.1.3). Other grants pass unchanged.
+//
+// The app's own redirect_uri is checked against the URIs registered for its
+// client, as at the authorize proxy, not against the one the code was issued
+// for: RFC 6749 section 4.1.3's binding of a code to its redirect URI is
+// Okta's, on the callback URI, and the proxy keeps no record per code. The
+// code still goes only to the redirect URI its transaction was started with
+// (the callback sends it nowhere else), and PKCE binds it to that app.
 func (s *Server) rewriteCodeRedemption(w http.ResponseWriter, r *http.Request, body []byte) ([]byte, bool) {
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
@@ -69,9 +76,10 @@ func (s *Server) rewriteCodeRedemption(w http.ResponseWriter, r *http.Request, b
 	if form.Get("grant_type") != "authorization_code" {
 		return body, true
 	}
-	clientID := form.Get("client_id")
-	if id, _, ok := r.BasicAuth(); ok {
-		clientID, _ = url.QueryUnescape(id) // RFC 6749 section 2.3.1 form-encodes the id
+	clientID, err := tokenClient(r, form)
+	if err != nil {
+		jsonError(w, http.StatusUnauthorized, "invalid_client", err.Error())
+		return nil, false
 	}
 	if !s.clientAllowed(clientID, form.Get("redirect_uri")) {
 		jsonError(w, http.StatusBadRequest, "invalid_grant", "redirect_uri is not registered for this client")
@@ -79,6 +87,42 @@ func (s *Server) rewriteCodeRedemption(w http.ResponseWriter, r *http.Request, b
 	}
 	form.Set("redirect_uri", s.cfg.Callback())
 	return []byte(form.Encode()), true
+}
+
+// clientAssertionType is RFC 7523 section 2.2's client_assertion_type.
+const clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+// tokenClient names the client of a token request, only to look up its
+// registered redirect URIs: HTTP Basic (client_secret_basic), else the form's
+// client_id, else a private_key_jwt assertion's sub, which RFC 7523 section 3
+// makes the client_id (and iss with it). The assertion is read without
+// verifying it: Okta verifies it when the request is forwarded, and a forged
+// one gains nothing here but a redirect URI check.
+func tokenClient(r *http.Request, form url.Values) (string, error) {
+	if id, _, ok := r.BasicAuth(); ok {
+		id, err := url.QueryUnescape(id) // RFC 6749 section 2.3.1 form-encodes the id
+		if err != nil {
+			return "", errors.New("the Basic client id is not form-encoded")
+		}
+		return id, nil
+	}
+	if form.Get("client_assertion") == "" {
+		return form.Get("client_id"), nil
+	}
+	if form.Get("client_assertion_type") != clientAssertionType {
+		return "", errors.New("client_assertion_type must be " + clientAssertionType)
+	}
+	var c jwt.RegisteredClaims
+	if _, _, err := jwt.NewParser().ParseUnverified(form.Get("client_assertion"), &c); err != nil {
+		return "", errors.New("the client assertion is not a JWT")
+	}
+	switch {
+	case c.Subject == "" || c.Issuer != c.Subject:
+		return "", errors.New("the client assertion's iss and sub must both be the client id")
+	case form.Get("client_id") != "" && form.Get("client_id") != c.Subject:
+		return "", errors.New("client_id and the client assertion name different clients")
+	}
+	return c.Subject, nil
 }
 
 // introspect forwards an RFC 7662 request to Okta's /v1/introspect and, for an

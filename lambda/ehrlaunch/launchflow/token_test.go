@@ -88,6 +88,46 @@ func TestTokenProxy(t *testing.T) {
 			}
 		}
 	})
+	t.Run("a private_key_jwt client without client_id is looked up by its assertion and forwarded", func(t *testing.T) {
+		h := newHarness(t)
+		var got url.Values
+		h.oktaFn = func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			got, _ = url.ParseQuery(string(b))
+			_, _ = w.Write([]byte(`{}`))
+		}
+		assertion := signedToken(t, jwt.MapClaims{"iss": appID, "sub": appID, "aud": h.cfg.OktaIssuer + "/v1/token", "jti": "j-1", "exp": 4102444800})
+		f := url.Values{"grant_type": {"authorization_code"}, "code": {"c"}, "code_verifier": {verifier}, "redirect_uri": {appRedir},
+			"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {assertion}}
+		resp, body := h.post(launchflow.PathToken, "application/x-www-form-urlencoded", []byte(f.Encode()), nil)
+		if resp.StatusCode != http.StatusOK || got.Get("redirect_uri") != h.cfg.Callback() || got.Get("client_assertion") != assertion {
+			t.Fatalf("status %d %s, forwarded %v", resp.StatusCode, body, got)
+		}
+	})
+	t.Run("a private_key_jwt client is refused before Okta when its assertion does not name a client with that redirect URI", func(t *testing.T) {
+		h := newHarness(t)
+		called := false
+		h.oktaFn = func(http.ResponseWriter, *http.Request) { called = true }
+		at := func(c jwt.MapClaims) string { return signedToken(t, c) }
+		for name, f := range map[string]url.Values{
+			"another client's redirect URI": {"client_assertion": {at(jwt.MapClaims{"iss": otherApp, "sub": otherApp})}},
+			"iss and sub differ":            {"client_assertion": {at(jwt.MapClaims{"iss": otherApp, "sub": appID})}},
+			"client_id names another":       {"client_assertion": {at(jwt.MapClaims{"iss": appID, "sub": appID})}, "client_id": {otherApp}},
+			"not a JWT":                     {"client_assertion": {"garbage"}},
+			"wrong assertion type":          {"client_assertion": {at(jwt.MapClaims{"iss": appID, "sub": appID})}, "client_assertion_type": {"jwt"}},
+		} {
+			f.Set("grant_type", "authorization_code")
+			f.Set("code", "c")
+			f.Set("redirect_uri", appRedir)
+			if f.Get("client_assertion_type") == "" {
+				f.Set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+			}
+			resp, body := h.post(launchflow.PathToken, "application/x-www-form-urlencoded", []byte(f.Encode()), nil)
+			if resp.StatusCode < 400 || called {
+				t.Fatalf("%s: %d %s (Okta called: %v)", name, resp.StatusCode, body, called)
+			}
+		}
+	})
 	t.Run("a refresh passes through unchanged", func(t *testing.T) {
 		h := newHarness(t)
 		var got string

@@ -10,8 +10,11 @@
 // expires_at against the clock.
 //
 // Single use is enforced by DynamoDB, not by a read-then-write: a launch is
-// consumed by a conditional DeleteItem, a transaction's callback and hook steps
-// by conditional UpdateItems, so two concurrent attempts cannot both succeed.
+// consumed by a conditional DeleteItem and a transaction's callback by a
+// conditional UpdateItem, so two concurrent attempts cannot both succeed. The
+// hook's step is deliberately not single use (Okta retries a call that timed
+// out): it is recorded only after its work is done, and only before the
+// callback ran. Bindings are never overwritten.
 package launchstore
 
 import (
@@ -74,12 +77,17 @@ type Transaction struct {
 	Scope string
 	// Launch is the consumed launch context; nil for a standalone launch.
 	Launch *LaunchContext
-	// HookDone says Okta's token hook ran for the transaction.
-	HookDone bool
+	// HookOK says Okta's token hook built and stored this transaction's
+	// commands and answered with them (MarkHookOK).
+	HookOK bool
+	// HookOKAt is when the hook first recorded its step.
+	HookOKAt time.Time
+	// CallbackDone says the callback ran (UseCallback).
+	CallbackDone bool
 }
 
-// RefreshBinding ties a refresh token (by jti) to the launch context of the
-// grant it belongs to, so the hook can add the same claims on refresh.
+// RefreshBinding ties a grant (by its transaction id, or a refresh token by
+// jti) to the launch context, so the hook can add the same claims on refresh.
 type RefreshBinding struct {
 	ClientID string
 	Launch   *LaunchContext
@@ -113,6 +121,7 @@ const (
 	kindLaunch      = "L#"
 	kindTransaction = "T#"
 	kindRefresh     = "R#"
+	kindGrant       = "G#"
 )
 
 // HashKey is the table key of a secret of a kind: the kind prefix and the hex
@@ -217,28 +226,81 @@ func (s *Store) PutTransaction(ctx context.Context, id string, tx Transaction, e
 	return nil
 }
 
-// Transaction steps that may each happen once.
+// Attributes a transaction's steps set.
 const (
-	// StepHook is Okta's token hook call at code issuance.
-	StepHook = "hook_done"
-	// StepCallback is the browser's return through the callback.
-	StepCallback = "callback_done"
+	// hookOKAttribute is set by MarkHookOK once the hook built and stored
+	// everything its answer depends on.
+	hookOKAttribute = "hook_ok"
+	// callbackAttribute is set by UseCallback, once.
+	callbackAttribute = "callback_done"
 )
 
-// UseTransaction marks step done on the transaction and returns it, if the
-// transaction exists, has not expired and step was not done before; otherwise
-// ErrNotFound.
-func (s *Store) UseTransaction(ctx context.Context, id, step string) (Transaction, error) {
-	if step != StepHook && step != StepCallback {
-		return Transaction{}, fmt.Errorf("unknown transaction step %q", step)
+// GetTransaction returns the transaction, if it exists and has not expired
+// (a strongly consistent read: the hook must see the authorize proxy's write).
+// It changes nothing: Okta retries a hook call that timed out, and the retry
+// must find the transaction as the first call did.
+func (s *Store) GetTransaction(ctx context.Context, id string) (Transaction, error) {
+	out, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.table), Key: key(kindTransaction, id), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return Transaction{}, fmt.Errorf("reading the transaction: %w", err)
 	}
+	if out.Item == nil || expired(out.Item, s.now()) {
+		return Transaction{}, ErrNotFound
+	}
+	return transactionOf(out.Item)
+}
+
+// MarkHookOK records that the hook answered Okta with the transaction's
+// commands, if the transaction exists, has not expired and its callback has
+// not run (a late hook must not vouch for a code the callback already
+// refused). Marking it again succeeds (Okta's retry of the same call) and keeps
+// the time of the first mark, which Transaction.HookOKAt reports.
+func (s *Store) MarkHookOK(ctx context.Context, id string) error {
+	now := s.now()
+	_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                aws.String(s.table),
+		Key:                      key(kindTransaction, id),
+		UpdateExpression:         aws.String("SET #ok = :now"),
+		ConditionExpression:      aws.String("attribute_exists(#pk) AND attribute_not_exists(#ok) AND attribute_not_exists(#cb) AND #exp > :now"),
+		ExpressionAttributeNames: map[string]string{"#pk": KeyAttribute, "#ok": hookOKAttribute, "#cb": callbackAttribute, "#exp": TTLAttribute},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":now": epoch(now),
+		},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		// Which condition failed shows in the item DynamoDB returns: only an
+		// earlier mark of a live transaction whose callback has not run is
+		// a success.
+		old := ccf.Item
+		_, marked := old[hookOKAttribute]
+		_, called := old[callbackAttribute]
+		if old != nil && marked && !called && !expired(old, now) {
+			return nil
+		}
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("marking the transaction's hook done: %w", err)
+	}
+	return nil
+}
+
+// UseCallback marks the transaction's callback done and returns the
+// transaction as that write left it (so HookOK and the callback are read in
+// one atomic step), if it exists, has not expired and its callback had not run;
+// otherwise ErrNotFound.
+func (s *Store) UseCallback(ctx context.Context, id string) (Transaction, error) {
 	now := s.now()
 	out, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                aws.String(s.table),
 		Key:                      key(kindTransaction, id),
-		UpdateExpression:         aws.String("SET #step = :now"),
-		ConditionExpression:      aws.String("attribute_exists(#pk) AND attribute_not_exists(#step) AND #exp > :now"),
-		ExpressionAttributeNames: map[string]string{"#pk": KeyAttribute, "#step": step, "#exp": TTLAttribute},
+		UpdateExpression:         aws.String("SET #cb = :now"),
+		ConditionExpression:      aws.String("attribute_exists(#pk) AND attribute_not_exists(#cb) AND #exp > :now"),
+		ExpressionAttributeNames: map[string]string{"#pk": KeyAttribute, "#cb": callbackAttribute, "#exp": TTLAttribute},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":now": epoch(now),
 		},
@@ -249,17 +311,27 @@ func (s *Store) UseTransaction(ctx context.Context, id, step string) (Transactio
 		return Transaction{}, ErrNotFound
 	}
 	if err != nil {
-		return Transaction{}, fmt.Errorf("using the transaction (%s): %w", step, err)
+		return Transaction{}, fmt.Errorf("using the transaction's callback: %w", err)
 	}
-	a := out.Attributes
-	if expired(a, now) {
+	if expired(out.Attributes, now) {
 		return Transaction{}, ErrNotFound
 	}
+	return transactionOf(out.Attributes)
+}
+
+func transactionOf(a map[string]types.AttributeValue) (Transaction, error) {
 	tx := Transaction{
 		ClientID: getS(a, "client_id"), RedirectURI: getS(a, "redirect_uri"),
 		AppState: getS(a, "app_state"), Scope: getS(a, "scope"),
 	}
-	_, tx.HookDone = a[StepHook]
+	if v, ok := a[hookOKAttribute].(*types.AttributeValueMemberN); ok {
+		n, err := strconv.ParseInt(v.Value, 10, 64)
+		if err != nil {
+			return Transaction{}, fmt.Errorf("decoding the transaction's hook time: %w", err)
+		}
+		tx.HookOK, tx.HookOKAt = true, time.Unix(n, 0)
+	}
+	_, tx.CallbackDone = a[callbackAttribute]
 	if _, ok := a["ctx"]; ok {
 		tx.Launch = &LaunchContext{}
 		if err := decodeCtx(a, tx.Launch); err != nil {
@@ -269,9 +341,42 @@ func (s *Store) UseTransaction(ctx context.Context, id, step string) (Transactio
 	return tx, nil
 }
 
-// PutRefresh binds a refresh token's jti to a launch context until expires.
+// ErrBindingExists means a binding with other contents is stored under the
+// same key: it is never overwritten.
+var ErrBindingExists = errors.New("another binding is stored under this key")
+
+// PutGrant binds the grant of a transaction (by the transaction id, which Okta
+// sends back as the original authorization request's state on every refresh:
+// the token hook's data.context.protocol.OriginalGrant.authorization) to a
+// launch context until expires. Storing the same binding again succeeds (the
+// hook's retry); a different one is ErrBindingExists.
+func (s *Store) PutGrant(ctx context.Context, state string, b RefreshBinding, expires time.Time) error {
+	return s.putBinding(ctx, kindGrant, state, b, expires)
+}
+
+// GetGrant returns the binding of a transaction's grant, or ErrNotFound if it
+// is missing or expired.
+func (s *Store) GetGrant(ctx context.Context, state string) (RefreshBinding, error) {
+	return s.getBinding(ctx, kindGrant, state)
+}
+
+// PutRefresh binds a refresh token's jti to a launch context until expires,
+// with PutGrant's rules.
 func (s *Store) PutRefresh(ctx context.Context, jti string, b RefreshBinding, expires time.Time) error {
-	item := key(kindRefresh, jti)
+	return s.putBinding(ctx, kindRefresh, jti, b, expires)
+}
+
+// GetRefresh returns the binding of a refresh token's jti, or ErrNotFound if it
+// is missing or expired.
+func (s *Store) GetRefresh(ctx context.Context, jti string) (RefreshBinding, error) {
+	return s.getBinding(ctx, kindRefresh, jti)
+}
+
+// putBinding writes a binding only where none is (a colliding or replayed key
+// must not replace another grant's context); on a failed condition it compares
+// the stored item, which DynamoDB returns with the error (ALL_OLD).
+func (s *Store) putBinding(ctx context.Context, kind, secret string, b RefreshBinding, expires time.Time) error {
+	item := key(kind, secret)
 	item["client_id"] = str(b.ClientID)
 	if b.Launch != nil {
 		body, err := json.Marshal(b.Launch)
@@ -281,17 +386,30 @@ func (s *Store) PutRefresh(ctx context.Context, jti string, b RefreshBinding, ex
 		item["ctx"] = str(string(body))
 	}
 	item[TTLAttribute] = epoch(expires)
-	if _, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item}); err != nil {
+	_, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                           aws.String(s.table),
+		Item:                                item,
+		ConditionExpression:                 aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames:            map[string]string{"#pk": KeyAttribute},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		old := ccf.Item
+		if old != nil && !expired(old, s.now()) && getS(old, "client_id") == b.ClientID && getS(old, "ctx") == getS(item, "ctx") {
+			return nil
+		}
+		return ErrBindingExists
+	}
+	if err != nil {
 		return fmt.Errorf("storing the refresh binding: %w", err)
 	}
 	return nil
 }
 
-// GetRefresh returns the binding of a refresh token's jti, or ErrNotFound if it
-// is missing or expired.
-func (s *Store) GetRefresh(ctx context.Context, jti string) (RefreshBinding, error) {
+func (s *Store) getBinding(ctx context.Context, kind, secret string) (RefreshBinding, error) {
 	out, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.table), Key: key(kindRefresh, jti), ConsistentRead: aws.Bool(true),
+		TableName: aws.String(s.table), Key: key(kind, secret), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
 		return RefreshBinding{}, fmt.Errorf("reading the refresh binding: %w", err)

@@ -151,26 +151,44 @@ func TestLaunch(t *testing.T) {
 func TestTransaction(t *testing.T) {
 	ctx := context.Background()
 	tx := launchstore.Transaction{ClientID: "app-1", RedirectURI: "https://app/cb", AppState: "s1", Scope: "openid launch", Launch: &lc}
-	t.Run("each step happens once and returns the transaction", func(t *testing.T) {
+	t.Run("the hook may read and mark a transaction again until the callback ran, which happens once", func(t *testing.T) {
 		s, _, c := newStore(t)
 		if err := s.PutTransaction(ctx, "tx-1", tx, c.now().Add(10*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
-		got, err := s.UseTransaction(ctx, "tx-1", launchstore.StepHook)
-		if err != nil {
-			t.Fatal(err)
+		first := c.now()
+		for i := range 2 { // Okta's retry reads and marks it again
+			if i > 0 {
+				c.advance(3 * time.Second)
+			}
+			got, err := s.GetTransaction(ctx, "tx-1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.AppState != "s1" || got.RedirectURI != "https://app/cb" || got.Launch == nil || got.Launch.Patient != "pat-1" || got.HookOK != (i > 0) {
+				t.Fatalf("read %d: tx = %+v", i, got)
+			}
+			if err := s.MarkHookOK(ctx, "tx-1"); err != nil {
+				t.Fatalf("mark %d: %v", i, err)
+			}
 		}
-		if got.AppState != "s1" || got.RedirectURI != "https://app/cb" || got.Launch == nil || got.Launch.Patient != "pat-1" {
-			t.Fatalf("tx = %+v", got)
+		got, err := s.UseCallback(ctx, "tx-1")
+		if err != nil || !got.HookOK || !got.HookOKAt.Equal(first) || !got.CallbackDone {
+			t.Fatalf("callback after hook: %+v, %v", got, err)
 		}
-		if _, err := s.UseTransaction(ctx, "tx-1", launchstore.StepHook); !errors.Is(err, launchstore.ErrNotFound) {
-			t.Fatalf("second hook: %v", err)
-		}
-		if _, err := s.UseTransaction(ctx, "tx-1", launchstore.StepCallback); err != nil {
-			t.Fatalf("callback after hook: %v", err)
-		}
-		if _, err := s.UseTransaction(ctx, "tx-1", launchstore.StepCallback); !errors.Is(err, launchstore.ErrNotFound) {
+		if _, err := s.UseCallback(ctx, "tx-1"); !errors.Is(err, launchstore.ErrNotFound) {
 			t.Fatalf("second callback: %v", err)
+		}
+		if err := s.MarkHookOK(ctx, "tx-1"); !errors.Is(err, launchstore.ErrNotFound) {
+			t.Fatalf("hook after the callback: %v, want ErrNotFound", err)
+		}
+	})
+	t.Run("a callback before any hook finds the hook not done", func(t *testing.T) {
+		s, _, c := newStore(t)
+		_ = s.PutTransaction(ctx, "tx-1", tx, c.now().Add(time.Minute))
+		got, err := s.UseCallback(ctx, "tx-1")
+		if err != nil || got.HookOK {
+			t.Fatalf("got %+v, %v", got, err)
 		}
 	})
 	t.Run("a standalone transaction has no launch context", func(t *testing.T) {
@@ -178,7 +196,7 @@ func TestTransaction(t *testing.T) {
 		st := tx
 		st.Launch = nil
 		_ = s.PutTransaction(ctx, "tx-1", st, c.now().Add(time.Minute))
-		got, err := s.UseTransaction(ctx, "tx-1", launchstore.StepHook)
+		got, err := s.GetTransaction(ctx, "tx-1")
 		if err != nil || got.Launch != nil {
 			t.Fatalf("got %+v, %v", got, err)
 		}
@@ -187,10 +205,19 @@ func TestTransaction(t *testing.T) {
 		s, fake, c := newStore(t)
 		_ = s.PutTransaction(ctx, "tx-1", tx, c.now().Add(time.Minute))
 		c.advance(2 * time.Minute)
-		if _, err := s.UseTransaction(ctx, "tx-1", launchstore.StepCallback); !errors.Is(err, launchstore.ErrNotFound) {
+		if _, err := s.GetTransaction(ctx, "tx-1"); !errors.Is(err, launchstore.ErrNotFound) {
+			t.Fatalf("expired read: %v", err)
+		}
+		if err := s.MarkHookOK(ctx, "tx-1"); !errors.Is(err, launchstore.ErrNotFound) {
+			t.Fatalf("expired mark: %v", err)
+		}
+		if _, err := s.UseCallback(ctx, "tx-1"); !errors.Is(err, launchstore.ErrNotFound) {
 			t.Fatalf("expired: %v", err)
 		}
-		if _, err := s.UseTransaction(ctx, "tx-2", launchstore.StepCallback); !errors.Is(err, launchstore.ErrNotFound) {
+		if err := s.MarkHookOK(ctx, "tx-2"); !errors.Is(err, launchstore.ErrNotFound) {
+			t.Fatalf("unknown mark: %v", err)
+		}
+		if _, err := s.UseCallback(ctx, "tx-2"); !errors.Is(err, launchstore.ErrNotFound) {
 			t.Fatalf("unknown: %v", err)
 		}
 		if n := len(fake.Items(table)); n != 1 {
@@ -201,14 +228,44 @@ func TestTransaction(t *testing.T) {
 
 func TestRefresh(t *testing.T) {
 	ctx := context.Background()
-	s, _, c := newStore(t)
+	s, fake, c := newStore(t)
 	if err := s.PutRefresh(ctx, "rt-jti", launchstore.RefreshBinding{ClientID: "app-1", Launch: &lc}, c.now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	t.Run("a bound refresh token returns its context", func(t *testing.T) {
+	if err := s.PutGrant(ctx, "tx-1", launchstore.RefreshBinding{ClientID: "app-1", Launch: &lc}, c.now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("a bound refresh token and a bound grant return their context", func(t *testing.T) {
 		b, err := s.GetRefresh(ctx, "rt-jti")
 		if err != nil || b.ClientID != "app-1" || b.Launch.Patient != "pat-1" {
 			t.Fatalf("%+v %v", b, err)
+		}
+		b, err = s.GetGrant(ctx, "tx-1")
+		if err != nil || b.ClientID != "app-1" || b.Launch.Patient != "pat-1" {
+			t.Fatalf("%+v %v", b, err)
+		}
+	})
+	t.Run("a grant and a refresh token of the same value are different keys", func(t *testing.T) {
+		if _, err := s.GetGrant(ctx, "rt-jti"); !errors.Is(err, launchstore.ErrNotFound) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("storing the same binding again succeeds, another one is refused and the first kept", func(t *testing.T) {
+		if err := s.PutGrant(ctx, "tx-1", launchstore.RefreshBinding{ClientID: "app-1", Launch: &lc}, c.now().Add(2*time.Hour)); err != nil {
+			t.Fatalf("same binding: %v", err)
+		}
+		other := lc
+		other.Patient = "pat-2"
+		for _, b := range []launchstore.RefreshBinding{{ClientID: "app-1", Launch: &other}, {ClientID: "app-2", Launch: &lc}} {
+			if err := s.PutRefresh(ctx, "rt-jti", b, c.now().Add(time.Hour)); !errors.Is(err, launchstore.ErrBindingExists) {
+				t.Fatalf("overwrite with %+v: err = %v", b, err)
+			}
+		}
+		if b, _ := s.GetRefresh(ctx, "rt-jti"); b.ClientID != "app-1" || b.Launch.Patient != "pat-1" {
+			t.Fatalf("binding now %+v", b)
+		}
+		if n := len(fake.Items(table)); n != 2 {
+			t.Fatalf("%d items", n)
 		}
 	})
 	t.Run("an unknown refresh token is not found", func(t *testing.T) {

@@ -14,6 +14,13 @@
 //     ConditionalCheckFailedException and changes nothing (PutItem, DeleteItem,
 //     UpdateItem "Errors"), with the old item in the error when
 //     ReturnValuesOnConditionCheckFailure is ALL_OLD.
+//   - A bare attribute name in an expression that is one of DynamoDB's
+//     reserved words (status, name, ttl, ...; Developer Guide, "Reserved
+//     words in DynamoDB", case-insensitive) is a ValidationException: real
+//     code must use an expression attribute name (#n) for it.
+//   - ReturnValuesOnConditionCheckFailure is NONE or ALL_OLD (botocore's
+//     dynamodb model, enum ReturnValuesOnConditionCheckFailure); any other
+//     value is a ValidationException.
 //   - A comparison with a missing attribute or one of another type is false,
 //     not an error ("Comparison operator and function reference").
 //   - ExpressionAttributeNames or ExpressionAttributeValues that the expressions
@@ -247,6 +254,9 @@ func (s *Server) do(op string, t *table, in *request) (map[string]any, *apiError
 	if err := checkReturnValues(op, in.ReturnValues); err != nil {
 		return nil, err
 	}
+	if err := checkReturnOnFailure(op, in.ReturnValuesOnConditionCheckFailure); err != nil {
+		return nil, err
+	}
 	if cond != nil && !cond(old) {
 		e := &apiError{status: http.StatusBadRequest, code: "ConditionalCheckFailedException", msg: "The conditional request failed"}
 		if in.ReturnValuesOnConditionCheckFailure == "ALL_OLD" && exists {
@@ -310,6 +320,21 @@ func checkReturnValues(op, rv string) *apiError {
 	return validation("ReturnValues %q is not valid for %s in this fake", rv, op)
 }
 
+// checkReturnOnFailure accepts the ReturnValuesOnConditionCheckFailure enum
+// of botocore's dynamodb model (ALL_OLD, NONE), on the operations that take it
+// (PutItem, DeleteItem, UpdateItem; GetItem has no condition).
+func checkReturnOnFailure(op, rv string) *apiError {
+	switch {
+	case rv == "":
+		return nil
+	case op == "GetItem":
+		return validation("GetItem takes no ReturnValuesOnConditionCheckFailure")
+	case rv == "NONE" || rv == "ALL_OLD":
+		return nil
+	}
+	return validation("1 validation error detected: Value '%s' at 'returnValuesOnConditionCheckFailure' failed to satisfy constraint: Member must satisfy enum value set: [ALL_OLD, NONE]", rv)
+}
+
 func keyOf(t *table, it Item, keyOnly bool) (string, *apiError) {
 	if it == nil {
 		return "", validation("One or more parameter values were invalid: missing the key")
@@ -364,6 +389,10 @@ func resolveName(tok string, in *request, u *usage) (string, *apiError) {
 	}
 	if !plainName.MatchString(tok) {
 		return "", validation("Invalid attribute name in expression: %q", tok)
+	}
+	if isReserved(tok) {
+		// DynamoDB's wording for a bare reserved word (reserved.go).
+		return "", validation("Invalid expression: Attribute name is a reserved keyword; reserved keyword: %s", tok)
 	}
 	return tok, nil
 }

@@ -3,6 +3,7 @@ package fakedynamodb_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,6 +48,41 @@ func TestFake(t *testing.T) {
 		var ccf *types.ConditionalCheckFailedException
 		if !errors.As(err, &ccf) || ccf.Item["v"].(*types.AttributeValueMemberS).Value != "1" {
 			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("a bare reserved word as an attribute name is a ValidationException, an alias for it is not", func(t *testing.T) {
+		c, _ := client(t)
+		for _, expr := range []string{"attribute_not_exists(status)", "attribute_exists(Name)", "attribute_not_exists(pk) AND TTL > :v"} {
+			in := &dynamodb.PutItemInput{TableName: aws.String("t"), Item: map[string]types.AttributeValue{"pk": s("r")}, ConditionExpression: aws.String(expr)}
+			if strings.Contains(expr, ":v") {
+				in.ExpressionAttributeValues = map[string]types.AttributeValue{":v": s("1")}
+			}
+			if _, err := c.PutItem(ctx, in); code(err) != "ValidationException" {
+				t.Fatalf("%s: err = %v", expr, err)
+			}
+		}
+		if _, err := c.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: aws.String("t"), Key: map[string]types.AttributeValue{"pk": s("r")},
+			UpdateExpression: aws.String("SET status = :v"), ExpressionAttributeValues: map[string]types.AttributeValue{":v": s("1")},
+		}); code(err) != "ValidationException" {
+			t.Fatalf("SET status: err = %v", err)
+		}
+		if _, err := c.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName: aws.String("t"), Item: map[string]types.AttributeValue{"pk": s("r")},
+			ConditionExpression: aws.String("attribute_not_exists(#s)"), ExpressionAttributeNames: map[string]string{"#s": "status"},
+		}); err != nil {
+			t.Fatalf("aliased: err = %v", err)
+		}
+	})
+	t.Run("ReturnValuesOnConditionCheckFailure other than NONE or ALL_OLD is a ValidationException", func(t *testing.T) {
+		c, _ := client(t)
+		for rv, want := range map[types.ReturnValuesOnConditionCheckFailure]string{"ALL_NEW": "ValidationException", "all_old": "ValidationException", "NONE": "", "ALL_OLD": ""} {
+			_, err := c.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+				TableName: aws.String("t"), Key: map[string]types.AttributeValue{"pk": s("none")}, ReturnValuesOnConditionCheckFailure: rv,
+			})
+			if code(err) != want {
+				t.Errorf("%s: err = %v, want %q", rv, err, want)
+			}
 		}
 	})
 	t.Run("an unused expression attribute value is a ValidationException", func(t *testing.T) {

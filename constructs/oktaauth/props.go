@@ -242,6 +242,15 @@ type SmartAuthorizationServerProps struct {
 	// user-facing rule, such as one that adds the launch context.
 	// Default: none.
 	TokenInlineHookId *string
+	// TokenHookUrl is the token inline hook Okta calls when it issues a
+	// user-facing app's authorization code (constructs/ehrlaunch's HookUrl):
+	// the custom resource registers it as an InlineHook on the user-facing rule.
+	// Default: none.
+	TokenHookUrl *string
+	// TokenHookSecret holds the Authorization header value Okta sends to
+	// TokenHookUrl (constructs/ehrlaunch's HookSecret).
+	// Default: none.
+	TokenHookSecret awssecretsmanager.ISecret
 	// ConfidentialClient creates a confidential web app; its secret goes to
 	// ClientSecret().
 	// Default: none.

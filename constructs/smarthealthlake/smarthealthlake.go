@@ -18,6 +18,16 @@
 //  7. the operations dashboard watches the validator and the handlers
 //     (Dashboard, DashboardUrl).
 //
+// With EhrLaunch, the EHR launch API (constructs/ehrlaunch) comes first: its
+// URLs come from its RestApi id alone, so Okta can take its callback (among
+// the launched apps' redirect URIs) and its token hook, and the data store's
+// SMART configuration its authorize, token and introspection proxies (with
+// the launch-ehr capabilities), while its function reads the issuer, the
+// client ids and the data store endpoint lazily, at synthesis: in the
+// template the function comes after all three. The validator then requires
+// the hook's marker claim (SMART_EHR_LAUNCH), and the discovery check
+// compares only Okta's issuer and keys.
+//
 // With an ExternalAuthorizationServer, step 1 provisions nothing: its props
 // give the issuer and endpoints, the validator gets its audiences and token
 // rules, and step 5 is skipped (the audience is the server's own setting). In

@@ -24,8 +24,12 @@ import (
 	"github.com/openhealthstack/smart-healthlake/constructs/golambda"
 	"github.com/openhealthstack/smart-healthlake/constructs/logkey"
 	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
-	"github.com/openhealthstack/smart-healthlake/lambda/introspect/idp"
 )
+
+// EnvEHRLaunch is lambda/introspect/idp's EnvEHRLaunch, repeated rather than
+// imported: idp's JWT and JWKS dependencies would become every construct
+// user's (a test keeps the two equal).
+const EnvEHRLaunch = "SMART_EHR_LAUNCH"
 
 // Validation modes.
 const (
@@ -190,7 +194,7 @@ func NewTokenValidator(scope constructs.Construct, id *string, props *TokenValid
 	}
 	p.TokenRules.addEnvironment(env)
 	if p.EhrLaunch != nil && *p.EhrLaunch {
-		env[idp.EnvEHRLaunch] = jsii.String("true")
+		env[EnvEHRLaunch] = jsii.String("true")
 	}
 	if *p.Validation == ValidationIntrospection {
 		env["SMART_INTROSPECTION_SECRET_ARN"] = p.IntrospectionSecret.SecretArn()

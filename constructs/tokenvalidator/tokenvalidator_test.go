@@ -250,6 +250,7 @@ func TestBadPropsAreNamed(t *testing.T) {
 }
 
 func TestEhrLaunchTellsTheFunctionToRequireTheLaunchMarker(t *testing.T) {
+	require.Equal(t, idp.EnvEHRLaunch, tokenvalidator.EnvEHRLaunch, "the variable the function reads")
 	for name, c := range map[string]struct {
 		ehrLaunch *bool
 		want      any

@@ -14,6 +14,7 @@ import (
 
 	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
 	"github.com/openhealthstack/smart-healthlake/stacks"
+	"github.com/openhealthstack/smart-healthlake/stacks/envconfig"
 )
 
 // TestEveryEnvironmentSynthesizesAndPassesCfnLint synthesizes the app as
@@ -222,4 +223,32 @@ func TestOnlyTheListedLintWarningsAreIgnored(t *testing.T) {
 	for _, w := range ignoredLintWarnings {
 		require.GreaterOrEqual(t, len(w.reason), 60, "%s needs a specific reason", w.rule)
 	}
+}
+
+// TestAnEhrLaunchEnvironmentPassesCfnLint lints an environment with EHR
+// launch on (the API, its function and table, the proxies in the SMART
+// configuration), which the repository's cdk.json leaves off.
+func TestAnEhrLaunchEnvironmentPassesCfnLint(t *testing.T) {
+	ctx := cdktest.CdkJSONContext(t)
+	ctx[envconfig.ContextKey] = map[string]any{
+		"ehr": map[string]any{
+			"region": "us-east-1",
+			"okta": map[string]any{
+				"orgUrl": "https://a.okta.com", "credentialSecret": "smart/okta",
+				"confidentialClientRedirectUris": []any{"https://app.example.org/callback"},
+				"publicClientRedirectUris":       []any{"https://spa.example.org/callback"},
+			},
+			"ehrLaunch": map[string]any{
+				"enabled":     true,
+				"ehrRoleArns": []any{"arn:aws:iam::123456789012:role/ehr-launcher"},
+				"corsOrigins": []any{"https://spa.example.org"},
+			},
+		},
+	}
+	app := cdktest.NewApp(t, ctx)
+	envs, err := stacks.AddEnvironments(app)
+	require.NoError(t, err)
+	assembly := app.Synth(nil)
+	art := assembly.GetStackByName(envs[0].StackName())
+	lintTemplates(t, []string{filepath.Join(*assembly.Directory(), *art.TemplateFile())})
 }

@@ -125,6 +125,7 @@ func NewSmartHealthLakeStack(scope constructs.Construct, env envconfig.Environme
 		shlProps.OktaOrgUrl = jsii.String(env.Okta.OrgURL)
 		shlProps.OktaCredentialSecret = smarthealthlake.CredentialSecretFromNameOrArn(stack, jsii.String("OktaCredential"),
 			env.Okta.CredentialSecret, env.Okta.CredentialSecretKey)
+		shlProps.EhrLaunch = ehrLaunch(stack, env.EhrLaunch)
 	}
 	shl := smarthealthlake.NewSmartHealthLake(stack, jsii.String("SmartHealthLake"), shlProps)
 
@@ -141,6 +142,7 @@ func NewSmartHealthLakeStack(scope constructs.Construct, env envconfig.Environme
 		externalOutputs(output, shl)
 	} else {
 		oktaOutputs(output, env, shl)
+		ehrLaunchOutputs(output, shl)
 	}
 	output("DashboardUrl", "CloudWatch dashboard of the token validator's decisions, latency and errors", shl.DashboardUrl())
 	output("AlarmTopicArn", "SNS topic of the token validator's alarms: subscribe your on-call here", shl.AlarmTopic().TopicArn())

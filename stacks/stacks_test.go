@@ -168,7 +168,7 @@ func TestTheDatastoreFollowsTheEnvironment(t *testing.T) {
 // TestEveryEnvironmentPassesCdkNag applies cdk-nag's HIPAA Security and AWS
 // Solutions packs: no unsuppressed error or warning.
 func TestEveryEnvironmentPassesCdkNag(t *testing.T) {
-	for _, s := range append(environments(t, nil), externalEnvironment(t)) {
+	for _, s := range append(environments(t, nil), externalEnvironment(t), ehrLaunchEnvironment(t)) {
 		t.Run(s.Environment.Name, func(t *testing.T) {
 			cdktest.ApplyNagPacks(s.Stack)
 			findings := cdktest.NagFindings(t, s.Stack)
@@ -180,7 +180,7 @@ func TestEveryEnvironmentPassesCdkNag(t *testing.T) {
 // TestEverySuppressionIsJustified lists every cdk-nag suppression: each names its
 // rule and resource (where it sits) and gives a specific reason.
 func TestEverySuppressionIsJustified(t *testing.T) {
-	for _, s := range append(environments(t, nil), externalEnvironment(t)) {
+	for _, s := range append(environments(t, nil), externalEnvironment(t), ehrLaunchEnvironment(t)) {
 		t.Run(s.Environment.Name, func(t *testing.T) {
 			sup := cdktest.Suppressions(t, cdktest.Template(t, s.Stack))
 			require.NotEmpty(t, sup, "the suppressions are visible in the template")

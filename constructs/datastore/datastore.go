@@ -268,8 +268,11 @@ func resourceProperties(s settings) *map[string]any {
 	}
 	if d := s.Discovery; d != nil {
 		p[handler.PropDiscoveryCheck] = string(handler.DiscoveryVerify)
-		if d.Skip != nil && *d.Skip {
+		switch {
+		case d.Skip != nil && *d.Skip:
 			p[handler.PropDiscoveryCheck] = string(handler.DiscoverySkip)
+		case d.IssuerAndKeysOnly != nil && *d.IssuerAndKeysOnly:
+			p[handler.PropDiscoveryCheck] = string(handler.DiscoveryVerifyIssuer)
 		}
 		if d.Url != nil && *d.Url != "" {
 			p[handler.PropDiscoveryUrl] = d.Url

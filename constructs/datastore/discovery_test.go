@@ -25,6 +25,10 @@ func TestTheDiscoveryCheckReachesTheHandler(t *testing.T) {
 			map[string]any{handler.PropDiscoveryCheck: "verify", handler.PropDiscoveryUrl: okta + "/.well-known/oauth-authorization-server"}},
 		"skipping is explicit": {&smartconfig.Discovery{Skip: jsii.Bool(true)},
 			map[string]any{handler.PropDiscoveryCheck: "skip"}},
+		"proxied endpoints check the issuer and keys only": {&smartconfig.Discovery{IssuerAndKeysOnly: jsii.Bool(true)},
+			map[string]any{handler.PropDiscoveryCheck: "verify-issuer", handler.PropDiscoveryUrl: nil}},
+		"skipping wins over checking the issuer and keys": {&smartconfig.Discovery{Skip: jsii.Bool(true), IssuerAndKeysOnly: jsii.Bool(true)},
+			map[string]any{handler.PropDiscoveryCheck: "skip"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			stack := newStack(t)

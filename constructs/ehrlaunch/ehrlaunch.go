@@ -337,6 +337,10 @@ func (e *EhrLaunch) Api() awsapigateway.RestApi { return e.api }
 // HookSecret holds the token hook's header secret (for the Okta custom resource).
 func (e *EhrLaunch) HookSecret() awssecretsmanager.ISecret { return e.secret }
 
+// BaseUrl is the API's stage URL, without a trailing slash; the routes are
+// beneath it.
+func (e *EhrLaunch) BaseUrl() *string { return e.baseURL }
+
 // LaunchUrl is the EHRs' POST /launch.
 func (e *EhrLaunch) LaunchUrl() *string { return e.url("/launch") }
 

@@ -101,4 +101,10 @@ type Discovery struct {
 	// Skip turns the check off, for a server the handler cannot reach (a
 	// private IdP: the handler runs outside any VPC). Default: false.
 	Skip *bool
+	// IssuerAndKeysOnly compares only the issuer and jwks_uri: the
+	// authorization, token and introspection endpoints are proxies in front of
+	// the server (EHR launch, constructs/ehrlaunch), which differ from its
+	// discovery document on purpose. Default: false (every configured
+	// endpoint is compared).
+	IssuerAndKeysOnly *bool
 }

@@ -18,6 +18,16 @@
 //  7. the operations dashboard watches the validator and the handlers
 //     (Dashboard, DashboardUrl).
 //
+// With EhrLaunch, the EHR launch API (constructs/ehrlaunch) comes first: its
+// URLs come from its RestApi id alone, so Okta can take its callback (among
+// the launched apps' redirect URIs) and its token hook, and the data store's
+// SMART configuration its authorize, token and introspection proxies (with
+// the launch-ehr capabilities), while its function reads the issuer, the
+// client ids and the data store endpoint lazily, at synthesis: in the
+// template the function comes after all three. The validator then requires
+// the hook's marker claim (SMART_EHR_LAUNCH), and the discovery check
+// compares only Okta's issuer and keys.
+//
 // With an ExternalAuthorizationServer, step 1 provisions nothing: its props
 // give the issuer and endpoints, the validator gets its audiences and token
 // rules, and step 5 is skipped (the audience is the server's own setting). In
@@ -44,6 +54,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/openhealthstack/smart-healthlake/constructs/datastore"
+	"github.com/openhealthstack/smart-healthlake/constructs/ehrlaunch"
 	"github.com/openhealthstack/smart-healthlake/constructs/logkey"
 	"github.com/openhealthstack/smart-healthlake/constructs/oktaauth"
 	"github.com/openhealthstack/smart-healthlake/constructs/servicerole"
@@ -138,6 +149,10 @@ type SmartHealthLakeProps struct {
 	// DashboardName names the CloudWatch operations dashboard.
 	// Default: "<stack name>-<construct id>".
 	DashboardName *string
+
+	// EhrLaunch turns on SMART's EHR launch in front of Okta (see
+	// EhrLaunchOptions); Okta only. Default: nil (off).
+	EhrLaunch *EhrLaunchOptions
 }
 
 // SmartHealthLake is the whole SMART on FHIR HealthLake set-up.
@@ -154,6 +169,8 @@ type SmartHealthLake struct {
 	alarmTopic  awssns.ITopic
 	audienceSet awscdk.CustomResource
 	dashboard   awscloudwatch.Dashboard
+	// ehr is nil unless props.EhrLaunch is set.
+	ehr *ehrlaunch.EhrLaunch
 }
 
 // NewSmartHealthLake creates and wires every part. It panics, naming the prop,
@@ -181,6 +198,12 @@ func NewSmartHealthLake(scope constructs.Construct, id *string, props *SmartHeal
 	s.alarmTopic = p.AlarmTopic
 	if s.alarmTopic == nil {
 		s.alarmTopic = s.newAlarmTopic()
+	}
+
+	// 0. The EHR launch API, whose URLs Okta's clients and hook need; its
+	// function reads the issuer, client ids and endpoint lazily.
+	if p.EhrLaunch != nil {
+		s.ehr = s.newEhrLaunch(p)
 	}
 
 	// 1. Okta, unless the authorization server is external.
@@ -213,6 +236,7 @@ func NewSmartHealthLake(scope constructs.Construct, id *string, props *SmartHeal
 		AlarmAction:                  awscloudwatchactions.NewSnsAction(s.alarmTopic),
 		LogLevel:                     p.TokenValidatorLogLevel,
 		Tracing:                      p.TokenValidatorTracing,
+		EhrLaunch:                    jsii.Bool(s.ehr != nil),
 	}
 	if *p.Validation == tokenvalidator.ValidationIntrospection {
 		validatorProps.IntrospectionEndpoint = s.auth.IntrospectionEndpoint()
@@ -229,10 +253,10 @@ func NewSmartHealthLake(scope constructs.Construct, id *string, props *SmartHeal
 		DatastoreName:            p.DatastoreName,
 		Flavour:                  p.Flavour,
 		FineGrainedAuthorization: p.FineGrainedAuthorization,
-		Endpoints:                s.auth.SmartEndpoints(),
+		Endpoints:                s.smartEndpoints(),
 		Discovery:                s.discovery(),
 		ScopesSupported:          s.auth.ScopesSupported(),
-		Support:                  s.auth.SmartSupport(),
+		Support:                  s.smartSupport(),
 		IdpFunction:              s.validator.IdpFunction(),
 		EncryptionKey:            s.dataKey,
 		PreloadSynthea:           p.PreloadSynthea,
@@ -284,6 +308,9 @@ func (s *SmartHealthLake) newOkta(p settings) *oktaauth.SmartAuthorizationServer
 	if oktaProps.LogLevel == "" {
 		oktaProps.LogLevel = p.LogLevel
 	}
+	if s.ehr != nil {
+		oktaProps = withEhrLaunch(oktaProps, p.ehrLaunchApps(), s.ehr)
+	}
 	return oktaauth.NewSmartAuthorizationServer(s, jsii.String("Okta"), &oktaProps)
 }
 
@@ -294,7 +321,32 @@ func (s *SmartHealthLake) discovery() *smartconfig.Discovery {
 	if x, ok := s.auth.(external); ok {
 		return x.discovery()
 	}
+	if s.ehr != nil {
+		// The proxies' URLs are not Okta's; its issuer and keys still are.
+		return &smartconfig.Discovery{IssuerAndKeysOnly: jsii.Bool(true)}
+	}
 	return &smartconfig.Discovery{}
+}
+
+// smartEndpoints are what the SMART configuration advertises: the
+// authorization server's, or with EHR launch its proxies in front of Okta.
+func (s *SmartHealthLake) smartEndpoints() *smartconfig.Endpoints {
+	if s.ehr != nil {
+		return ehrLaunchEndpoints(s.auth.SmartEndpoints(), s.ehr)
+	}
+	return s.auth.SmartEndpoints()
+}
+
+// smartSupport are the SMART flows served: the authorization server's, and
+// EHR launch when its proxies are the endpoints.
+func (s *SmartHealthLake) smartSupport() *smartconfig.Support {
+	support := s.auth.SmartSupport()
+	if s.ehr != nil {
+		out := *support
+		out.EHRLaunch = true
+		return &out
+	}
+	return support
 }
 
 // newAlarmTopic makes an SNS topic CloudWatch can publish to: encrypted with the
@@ -395,6 +447,10 @@ func (s *SmartHealthLake) AlarmTopic() awssns.ITopic { return s.alarmTopic }
 // AuthorizationServer returns the Okta part, or nil with an external
 // authorization server.
 func (s *SmartHealthLake) AuthorizationServer() *oktaauth.SmartAuthorizationServer { return s.okta }
+
+// EhrLaunch returns the EHR launch part (its LaunchUrl is where EHRs register
+// launch contexts), or nil when props.EhrLaunch is not set.
+func (s *SmartHealthLake) EhrLaunch() *ehrlaunch.EhrLaunch { return s.ehr }
 
 // TokenValidator returns the token-validation part.
 func (s *SmartHealthLake) TokenValidator() *tokenvalidator.TokenValidator { return s.validator }
@@ -520,6 +576,7 @@ func (p settings) validate() error {
 				"they come from props.OktaOrgUrl, props.OktaCredentialSecret, props.Flavour and props.Validation")
 		}
 	}
+	errs = append(errs, p.ehrLaunchProblems()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("%s", strings.Join(errs, "; "))
 	}

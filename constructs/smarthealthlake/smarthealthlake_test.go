@@ -193,10 +193,20 @@ func TestEveryPartPassesCdkNag(t *testing.T) {
 		},
 		"provisioned":   func(p *smarthealthlake.SmartHealthLakeProps) { p.ProvisionedConcurrency = jsii.Number(1) },
 		"aws-owned key": func(p *smarthealthlake.SmartHealthLakeProps) { p.AwsOwnedKey = jsii.Bool(true) },
+		"ehr launch, both apps, introspection": func(p *smarthealthlake.SmartHealthLakeProps) {
+			p.AuthorizationServer.PublicClient = &oktaauth.PublicClientProps{RedirectUris: jsii.Strings(publicRedirect)}
+			p.Validation = jsii.String(tokenvalidator.ValidationIntrospection)
+			p.EhrLaunch.CorsOrigins = jsii.Strings("https://spa.clinic.example")
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			stack := newStack(t)
-			p := smallest(stack)
+			var p *smarthealthlake.SmartHealthLakeProps
+			if strings.HasPrefix(name, "ehr launch") {
+				p = withEhrLaunch(stack)
+			} else {
+				p = smallest(stack)
+			}
 			edit(p)
 			smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), p)
 			cdktest.ApplyNagPacks(stack)

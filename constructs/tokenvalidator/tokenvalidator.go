@@ -26,6 +26,11 @@ import (
 	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
 )
 
+// EnvEHRLaunch is lambda/introspect/idp's EnvEHRLaunch, repeated rather than
+// imported: idp's JWT and JWKS dependencies would become every construct
+// user's (a test keeps the two equal).
+const EnvEHRLaunch = "SMART_EHR_LAUNCH"
+
 // Validation modes.
 const (
 	// ValidationJWT checks signatures locally against the issuer's JWKS.
@@ -141,6 +146,11 @@ type TokenValidatorProps struct {
 	// below which the denial rate does not alarm, so that one app retrying one
 	// bad token at night pages nobody. Default: 20.
 	DenialRateMinimumDecisions *float64
+	// EhrLaunch says EHR launch (constructs/ehrlaunch) issues the tokens' launch
+	// context: a token with the launch scope then has patient context only with
+	// the launch hook's marker claim, else its patient/ scopes are dropped
+	// (SMART_EHR_LAUNCH). Default: false.
+	EhrLaunch *bool
 }
 
 // TokenValidator is the token-validation Lambda and what surrounds it.
@@ -192,6 +202,9 @@ func NewTokenValidator(scope constructs.Construct, id *string, props *TokenValid
 		env["SMART_AUDIENCES"] = awscdk.Fn_Join(jsii.String(","), p.Audiences)
 	}
 	p.TokenRules.addEnvironment(env)
+	if p.EhrLaunch != nil && *p.EhrLaunch {
+		env[EnvEHRLaunch] = jsii.String("true")
+	}
 	if *p.Validation == ValidationIntrospection {
 		env["SMART_INTROSPECTION_SECRET_ARN"] = p.IntrospectionSecret.SecretArn()
 		env["SMART_INTROSPECTION_CACHE_SECONDS"] = jsii.String(strconv.FormatFloat(*p.IntrospectionCacheTtl.ToSeconds(nil), 'f', -1, 64))

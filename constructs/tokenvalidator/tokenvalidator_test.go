@@ -14,6 +14,7 @@ import (
 	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
 	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
 	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
+	"github.com/openhealthstack/smart-healthlake/lambda/introspect/idp"
 )
 
 const (
@@ -249,6 +250,34 @@ func TestBadPropsAreNamed(t *testing.T) {
 			c.edit(stack, props)
 			msg := cdktest.Panics(t, func() { tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), props) })
 			require.Contains(t, msg, c.want)
+		})
+	}
+}
+
+func TestEhrLaunchTellsTheFunctionToRequireTheLaunchMarker(t *testing.T) {
+	require.Equal(t, idp.EnvEHRLaunch, tokenvalidator.EnvEHRLaunch, "the variable the function reads")
+	for name, c := range map[string]struct {
+		ehrLaunch *bool
+		want      any
+	}{
+		"by default the variable is left out (EHR launch off)": {nil, assertions.Match_Absent()},
+		"false leaves it out too":                              {jsii.Bool(false), assertions.Match_Absent()},
+		"true sets the variable the function reads to true":    {jsii.Bool(true), "true"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			stack := cdktest.NewStack(t)
+			p := minimal(stack)
+			p.EhrLaunch = c.ehrLaunch
+			tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), p)
+			tpl := cdktest.Template(t, stack)
+			cdktest.Must(t, func() {
+				tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+					"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(&map[string]any{
+						"SMART_ISSUER":   issuer,
+						idp.EnvEHRLaunch: c.want,
+					})},
+				})
+			})
 		})
 	}
 }

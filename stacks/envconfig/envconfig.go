@@ -76,6 +76,9 @@ type Environment struct {
 	Datastore Datastore
 	// TokenValidator configures the token-validation Lambda. Key: tokenValidator.
 	TokenValidator TokenValidator
+	// EhrLaunch turns on SMART's EHR launch in front of Okta (see EhrLaunch).
+	// Key: ehrLaunch. Default: off.
+	EhrLaunch EhrLaunch
 	// LogRetentionDays is how long CloudWatch keeps the Lambdas' logs; one of the
 	// values CloudWatch accepts. Key: logRetentionDays. Default: 365.
 	LogRetentionDays int
@@ -268,6 +271,8 @@ func parseEnvironment(name string, raw any) (Environment, error) {
 		r.fail("authorizationServer", "must be %s (the stack provisions an Okta authorization server) or %s (one you run), got %q",
 			AuthorizationServerOkta, AuthorizationServerExternal, kind)
 	}
+
+	parseEhrLaunch(r, root, &e)
 
 	ds := root.object("datastore", false)
 	e.Datastore.Name = ds.str("name", "smart-healthlake-"+name)

@@ -42,13 +42,19 @@ import (
 //     URLs and how to skip: a check that passes when the server is unreachable
 //     would pass exactly when a URL is wrong. A private IdP the handler cannot
 //     reach (it runs outside any VPC) is deployed with DiscoveryCheck "skip".
+//   - DiscoveryCheck "verify-issuer": the same fetch, but only issuer and
+//     jwks_uri are compared. For a deployment whose authorization, token and
+//     introspection endpoints are proxies in front of the server (EHR launch,
+//     constructs/ehrlaunch): they differ from the server's own on purpose,
+//     while the issuer and keys the validator trusts must still be the
+//     server's.
 //   - DiscoveryCheck "skip": no check, logged.
 //   - During a rollback (the stack is UPDATE_ROLLBACK_IN_PROGRESS) the check is
 //     not made: the rollback restores a configuration that passed it when it
 //     was deployed, and failing a rollback leaves the stack in
 //     UPDATE_ROLLBACK_FAILED, worse than an endpoint that has moved since.
 const (
-	PropDiscoveryCheck = "DiscoveryCheck" // verify | skip; absent: no check
+	PropDiscoveryCheck = "DiscoveryCheck" // verify | verify-issuer | skip; absent: no check
 	PropDiscoveryUrl   = "DiscoveryUrl"   // optional https URL
 )
 
@@ -58,7 +64,9 @@ type DiscoveryMode string
 // The discovery check modes.
 const (
 	DiscoveryVerify DiscoveryMode = "verify"
-	DiscoverySkip   DiscoveryMode = "skip"
+	// DiscoveryVerifyIssuer compares issuer and jwks_uri only (proxied endpoints).
+	DiscoveryVerifyIssuer DiscoveryMode = "verify-issuer"
+	DiscoverySkip         DiscoveryMode = "skip"
 )
 
 // discoveryPaths are appended to the issuer when no DiscoveryUrl is given, in
@@ -91,13 +99,16 @@ func parseDiscovery(p customresource.Properties) (*discoveryCheck, DiscoveryMode
 	if err != nil {
 		return nil, "", err
 	}
+	issuerOnly := false
 	switch DiscoveryMode(mode) {
 	case "", DiscoverySkip:
 		return nil, DiscoveryMode(mode), nil
 	case DiscoveryVerify:
+	case DiscoveryVerifyIssuer:
+		issuerOnly = true
 	default:
 		return nil, "", &customresource.PropertyError{Property: PropDiscoveryCheck,
-			Reason: fmt.Sprintf("must be %s or %s, got %q", DiscoveryVerify, DiscoverySkip, mode)}
+			Reason: fmt.Sprintf("must be %s, %s or %s, got %q", DiscoveryVerify, DiscoveryVerifyIssuer, DiscoverySkip, mode)}
 	}
 	var c discoveryCheck
 	var discoveryURL string
@@ -107,14 +118,18 @@ func parseDiscovery(p customresource.Properties) (*discoveryCheck, DiscoveryMode
 	for _, f := range []struct {
 		field, property string
 		required        bool
+		appFacing       bool // what apps call: a proxy may serve it (verify-issuer)
 	}{
-		{"issuer", PropIssuer, true},
-		{"authorization_endpoint", PropAuthorizationEndpoint, true},
-		{"token_endpoint", PropTokenEndpoint, true},
-		{"jwks_uri", PropJwksUri, true},
-		{"introspection_endpoint", PropIntrospectionEndpoint, false},
-		{"revocation_endpoint", PropRevocationEndpoint, false},
+		{"issuer", PropIssuer, true, false},
+		{"authorization_endpoint", PropAuthorizationEndpoint, true, true},
+		{"token_endpoint", PropTokenEndpoint, true, true},
+		{"jwks_uri", PropJwksUri, true, false},
+		{"introspection_endpoint", PropIntrospectionEndpoint, false, true},
+		{"revocation_endpoint", PropRevocationEndpoint, false, true},
 	} {
+		if issuerOnly && f.appFacing {
+			continue
+		}
 		var v string
 		if err := readHTTPSURL(p, f.property, f.required, &v); err != nil {
 			return nil, "", err
@@ -131,7 +146,7 @@ func parseDiscovery(p customresource.Properties) (*discoveryCheck, DiscoveryMode
 			c.urls = append(c.urls, issuer+path)
 		}
 	}
-	return &c, DiscoveryVerify, nil
+	return &c, DiscoveryMode(mode), nil
 }
 
 // verifyDiscovery makes the check for a Create or Update event.

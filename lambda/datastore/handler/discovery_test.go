@@ -247,6 +247,61 @@ func TestTheLiveDiscoveryDocumentIsCheckedAtDeployTime(t *testing.T) {
 		assert.Contains(t, x.logs.String(), "discovery check skipped: could not read the stack's status")
 	})
 
+	t.Run("with verify-issuer, proxied authorize, token and introspection endpoints pass when issuer and keys match", func(t *testing.T) {
+		d := newDiscoveryServer(t)
+		d.serve("/.well-known/openid-configuration", d.document())
+		x := withDiscovery(t, d)
+		e := externalEvent(t, d)
+		// The EHR launch proxies (constructs/ehrlaunch) stand in front of the server.
+		proxy := "https://abc123.execute-api.us-east-1.amazonaws.com/smart"
+		e.ResourceProperties[PropAuthorizationEndpoint] = proxy + "/authorize"
+		e.ResourceProperties[PropTokenEndpoint] = proxy + "/token"
+		e.ResourceProperties[PropIntrospectionEndpoint] = proxy + "/introspect"
+		e.ResourceProperties[PropDiscoveryCheck] = string(DiscoveryVerifyIssuer)
+
+		o := x.run(e)
+		require.NoError(t, o.err)
+		assert.Equal(t, "ACTIVE", x.datastore(o.id).Status)
+		assert.Equal(t, []string{"/realms/smart/.well-known/openid-configuration"}, d.requested(), "the document is still fetched")
+
+		// The same properties under verify are refused: the mode is what lets them through.
+		d2 := newDiscoveryServer(t)
+		d2.serve("/.well-known/openid-configuration", d2.document())
+		e2 := externalEvent(t, d2)
+		e2.ResourceProperties[PropTokenEndpoint] = proxy + "/token"
+		require.ErrorContains(t, withDiscovery(t, d2).run(e2).err, "token_endpoint is")
+	})
+
+	t.Run("with verify-issuer, another issuer or JWKS URL still fails the Create", func(t *testing.T) {
+		for field, prop := range map[string]string{"issuer": PropIssuer, "jwks_uri": PropJwksUri} {
+			d := newDiscoveryServer(t)
+			doc := d.document()
+			doc[field] = d.URL + "/realms/other"
+			d.serve("/.well-known/openid-configuration", doc)
+			x := withDiscovery(t, d)
+			e := externalEvent(t, d)
+			e.ResourceProperties[PropDiscoveryCheck] = string(DiscoveryVerifyIssuer)
+
+			o := x.run(e)
+			require.ErrorContains(t, o.err, field+` is "`+d.URL+`/realms/other" there but`, prop)
+			assert.Empty(t, x.fake.Requests("CreateFHIRDatastore"))
+		}
+	})
+
+	t.Run("with verify-issuer, a server that serves no document still fails the deployment", func(t *testing.T) {
+		d := newDiscoveryServer(t)
+		e := externalEvent(t, d)
+		e.ResourceProperties[PropDiscoveryCheck] = string(DiscoveryVerifyIssuer)
+		require.ErrorContains(t, withDiscovery(t, d).run(e).err, "could not fetch the discovery document")
+	})
+
+	t.Run("an unknown DiscoveryCheck mode is refused naming the three", func(t *testing.T) {
+		d := newDiscoveryServer(t)
+		e := externalEvent(t, d)
+		e.ResourceProperties[PropDiscoveryCheck] = "verify-some"
+		require.ErrorContains(t, withDiscovery(t, d).run(e).err, "must be verify, verify-issuer or skip")
+	})
+
 	t.Run("when the OpenID document is missing, the RFC 8414 metadata is used", func(t *testing.T) {
 		d := newDiscoveryServer(t)
 		d.serve("/.well-known/oauth-authorization-server", d.document())

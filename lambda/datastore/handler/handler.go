@@ -26,7 +26,8 @@
 //     rollback Update (old and new properties swapped) restores the previous
 //     configuration.
 //   - Create and Update first compare the authorization server's endpoints
-//     with its live discovery document when DiscoveryCheck is verify, and fail
+//     with its live discovery document when DiscoveryCheck is verify (issuer
+//     and jwks_uri only with verify-issuer, for proxied endpoints), and fail
 //     naming both values on a mismatch, or the URLs tried when it cannot be
 //     fetched (see discovery.go; not during a rollback).
 //   - Every data store is created with the handler's own tags (TagPrefix):

@@ -1,0 +1,211 @@
+package smarthealthlake
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/openhealthstack/smart-healthlake/constructs/ehrlaunch"
+	"github.com/openhealthstack/smart-healthlake/constructs/oktaauth"
+	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
+)
+
+// EhrLaunchApp names a user-facing Okta client this construct creates.
+type EhrLaunchApp string
+
+// The user-facing clients EHRs may launch.
+const (
+	// EhrLaunchConfidentialApp is AuthorizationServer.ConfidentialClient.
+	EhrLaunchConfidentialApp EhrLaunchApp = "confidential"
+	// EhrLaunchPublicApp is AuthorizationServer.PublicClient.
+	EhrLaunchPublicApp EhrLaunchApp = "public"
+)
+
+// EhrLaunchOptions turn on SMART's EHR launch (constructs/ehrlaunch) in front
+// of the Okta authorization server: the launch-context API for EHRs, the
+// authorize, token and introspection proxies that the data store's SMART
+// configuration then advertises (with launch-ehr, context-ehr-patient and
+// context-ehr-encounter), Okta's token inline hook, and a token validator
+// that requires the hook's marker claim for launch context. Okta only: with
+// an ExternalAuthorizationServer it is refused.
+type EhrLaunchOptions struct {
+	// Apps are the user-facing clients EHRs may launch; each must be
+	// configured in AuthorizationServer. Their Okta redirect URIs gain the
+	// proxy's callback. A configured client left out still gets tokens from
+	// Okta directly, but not through the authorize endpoint the SMART
+	// configuration advertises (a synthesis warning says so).
+	// Default: every configured user-facing client.
+	Apps []EhrLaunchApp
+	// EhrRoles may register launch contexts (POST /launch, SigV4). Required,
+	// at least one.
+	EhrRoles *[]awsiam.IRole
+	// CorsOrigins are browser origins (https://host) allowed to call the
+	// token endpoint. Default: none.
+	CorsOrigins *[]*string
+	// LaunchLifetime is how long a launch id is valid, at most 5 minutes.
+	// Default: 5 minutes.
+	LaunchLifetime awscdk.Duration
+}
+
+// ehrLaunchApps are the apps EHRs may launch, with the configured default.
+func (p settings) ehrLaunchApps() []EhrLaunchApp {
+	if p.EhrLaunch.Apps != nil {
+		return p.EhrLaunch.Apps
+	}
+	var out []EhrLaunchApp
+	if a := p.AuthorizationServer; a != nil {
+		if a.ConfidentialClient != nil {
+			out = append(out, EhrLaunchConfidentialApp)
+		}
+		if a.PublicClient != nil {
+			out = append(out, EhrLaunchPublicApp)
+		}
+	}
+	return out
+}
+
+// ehrLaunchProblems names every invalid field of props.EhrLaunch.
+func (p settings) ehrLaunchProblems() []string {
+	x := p.EhrLaunch
+	if x == nil {
+		return nil
+	}
+	var errs []string
+	if p.ExternalAuthorizationServer != nil {
+		return []string{"props.EhrLaunch needs the Okta authorization server: its token inline hook and clients are " +
+			"provisioned in Okta, which an external authorization server does not offer here; leave " +
+			"props.ExternalAuthorizationServer or props.EhrLaunch unset"}
+	}
+	if x.EhrRoles == nil || len(*x.EhrRoles) == 0 {
+		errs = append(errs, "props.EhrLaunch.EhrRoles needs at least one role: no EHR could register a launch")
+	}
+	apps := p.ehrLaunchApps()
+	if len(apps) == 0 {
+		errs = append(errs, "props.EhrLaunch needs a user-facing app to launch: set props.AuthorizationServer.ConfidentialClient "+
+			"or props.AuthorizationServer.PublicClient")
+	}
+	for i, a := range apps {
+		switch {
+		case a != EhrLaunchConfidentialApp && a != EhrLaunchPublicApp:
+			errs = append(errs, fmt.Sprintf("props.EhrLaunch.Apps[%d] must be %q or %q, got %q", i,
+				EhrLaunchConfidentialApp, EhrLaunchPublicApp, a))
+		case slices.Index(apps, a) != i:
+			errs = append(errs, fmt.Sprintf("props.EhrLaunch.Apps[%d] repeats %q", i, a))
+		case p.oktaClientRedirectUris(a) == nil:
+			errs = append(errs, fmt.Sprintf("props.EhrLaunch.Apps[%d] is %q, but props.AuthorizationServer.%s is not set: "+
+				"only a client this construct creates can be launched", i, a, clientProp(a)))
+		}
+	}
+	return errs
+}
+
+func clientProp(a EhrLaunchApp) string {
+	if a == EhrLaunchPublicApp {
+		return "PublicClient"
+	}
+	return "ConfidentialClient"
+}
+
+// oktaClientRedirectUris are the app's own redirect URIs, or nil when the
+// client is not configured.
+func (p settings) oktaClientRedirectUris(a EhrLaunchApp) *[]*string {
+	o := p.AuthorizationServer
+	switch {
+	case o == nil:
+		return nil
+	case a == EhrLaunchConfidentialApp && o.ConfidentialClient != nil:
+		return o.ConfidentialClient.RedirectUris
+	case a == EhrLaunchPublicApp && o.PublicClient != nil:
+		return o.PublicClient.RedirectUris
+	}
+	return nil
+}
+
+// lazy defers a value to synthesis: the EHR launch API comes before the Okta
+// server (whose clients and hook need the API's URLs) and the data store
+// (whose SMART configuration names the proxies), yet its function needs
+// their issuer, client ids and endpoint. In the template these are plain
+// GetAtt references: CloudFormation creates the API, then Okta, then the
+// data store, then the function.
+type lazy struct{ produce func() *string }
+
+// Produce implements awscdk.IStableStringProducer.
+func (l *lazy) Produce() *string { return l.produce() }
+
+func lazyString(f func() *string) *string { return awscdk.Lazy_String(&lazy{f}, nil) }
+
+// newEhrLaunch creates the EHR launch API before the Okta server, which
+// it wires through lazy values.
+func (s *SmartHealthLake) newEhrLaunch(p settings) *ehrlaunch.EhrLaunch {
+	var apps []*ehrlaunch.App
+	for _, a := range p.ehrLaunchApps() {
+		clientID := lazyString(func() *string { return s.okta.ConfidentialClientId() })
+		if a == EhrLaunchPublicApp {
+			clientID = lazyString(func() *string { return s.okta.PublicClientId() })
+		}
+		apps = append(apps, &ehrlaunch.App{ClientId: clientID, RedirectUris: p.oktaClientRedirectUris(a)})
+	}
+	configured := []EhrLaunchApp{}
+	if a := p.AuthorizationServer; a != nil {
+		if a.ConfidentialClient != nil {
+			configured = append(configured, EhrLaunchConfidentialApp)
+		}
+		if a.PublicClient != nil {
+			configured = append(configured, EhrLaunchPublicApp)
+		}
+	}
+	for _, a := range configured {
+		if !slices.Contains(p.ehrLaunchApps(), a) {
+			awscdk.Annotations_Of(s).AddWarningV2(jsii.String("smart-healthlake:ehr-launch-app-left-out"), jsii.String(fmt.Sprintf(
+				"props.EhrLaunch.Apps leaves out the %s client: the SMART configuration's authorization_endpoint is the EHR "+
+					"launch proxy, which refuses it; that app must use Okta's authorize endpoint directly", a)), nil)
+		}
+	}
+	return ehrlaunch.NewEhrLaunch(s, jsii.String("EhrLaunch"), &ehrlaunch.EhrLaunchProps{
+		OktaIssuer:     lazyString(func() *string { return s.okta.Issuer() }),
+		FhirEndpoint:   lazyString(func() *string { return s.datastore.DatastoreEndpoint() }),
+		Apps:           &apps,
+		EhrRoles:       p.EhrLaunch.EhrRoles,
+		CorsOrigins:    p.EhrLaunch.CorsOrigins,
+		LaunchLifetime: p.EhrLaunch.LaunchLifetime,
+		LogRetention:   p.LogRetention,
+	})
+}
+
+// withEhrLaunch gives the Okta server's props the proxy's callback among the
+// launched apps' redirect URIs and the token hook. It copies what it changes:
+// the caller's props stay as they were.
+func withEhrLaunch(o oktaauth.SmartAuthorizationServerProps, apps []EhrLaunchApp, ehr *ehrlaunch.EhrLaunch) oktaauth.SmartAuthorizationServerProps {
+	withCallback := func(uris *[]*string) *[]*string {
+		out := append(append([]*string{}, *uris...), ehr.CallbackUrl())
+		return &out
+	}
+	for _, a := range apps {
+		switch a {
+		case EhrLaunchConfidentialApp:
+			c := *o.ConfidentialClient
+			c.RedirectUris = withCallback(c.RedirectUris)
+			o.ConfidentialClient = &c
+		case EhrLaunchPublicApp:
+			c := *o.PublicClient
+			c.RedirectUris = withCallback(c.RedirectUris)
+			o.PublicClient = &c
+		}
+	}
+	o.TokenHookUrl = ehr.HookUrl()
+	o.TokenHookSecret = ehr.HookSecret()
+	return o
+}
+
+// ehrLaunchEndpoints are the server's endpoints with the proxies apps call
+// instead of Okta's: authorize, token and introspection.
+func ehrLaunchEndpoints(e *smartconfig.Endpoints, ehr *ehrlaunch.EhrLaunch) *smartconfig.Endpoints {
+	out := *e
+	out.AuthorizationEndpoint = ehr.AuthorizeUrl()
+	out.TokenEndpoint = ehr.TokenUrl()
+	out.IntrospectionEndpoint = ehr.IntrospectUrl()
+	return &out
+}

@@ -1,0 +1,274 @@
+package smarthealthlake_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/stretchr/testify/require"
+
+	"github.com/openhealthstack/smart-healthlake/constructs/oktaauth"
+	"github.com/openhealthstack/smart-healthlake/constructs/smarthealthlake"
+	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
+	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
+	"github.com/openhealthstack/smart-healthlake/lambda/datastore/handler"
+	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
+	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchflow"
+	"github.com/openhealthstack/smart-healthlake/lambda/introspect/idp"
+	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/smartcatalog"
+)
+
+const (
+	appRedirect    = "https://app.clinic.example/callback"
+	publicRedirect = "https://spa.clinic.example/callback"
+	ehrRoleArn     = "arn:aws:iam::123456789012:role/ehr-launcher"
+)
+
+// withEhrLaunch is the smallest use with a confidential app EHRs launch.
+func withEhrLaunch(stack awscdk.Stack) *smarthealthlake.SmartHealthLakeProps {
+	p := smallest(stack)
+	p.AuthorizationServer = &oktaauth.SmartAuthorizationServerProps{
+		ConfidentialClient: &oktaauth.ConfidentialClientProps{RedirectUris: jsii.Strings(appRedirect)},
+	}
+	p.EhrLaunch = &smarthealthlake.EhrLaunchOptions{EhrRoles: &[]awsiam.IRole{ehrRole(stack)}}
+	return p
+}
+
+func ehrRole(stack awscdk.Stack) awsiam.IRole {
+	return awsiam.Role_FromRoleArn(stack, jsii.String("Ehr"), jsii.String(ehrRoleArn), &awsiam.FromRoleArnOptions{Mutable: jsii.Bool(false)})
+}
+
+// ehrFunctionEnv is the EHR launch function's environment.
+func ehrFunctionEnv(t *testing.T, all map[string]cdktest.Resource) map[string]any {
+	t.Helper()
+	for _, fn := range cdktest.OfType(all, "AWS::Lambda::Function") {
+		env, _ := fn.Properties["Environment"].(map[string]any)
+		vars, _ := env["Variables"].(map[string]any)
+		if _, ok := vars[launchflow.EnvEHRPrincipals]; ok {
+			return vars
+		}
+	}
+	t.Fatal("no EHR launch function")
+	return nil
+}
+
+// deployed renders a template value as CloudFormation would at deploy time,
+// with each Ref and GetAtt replaced by values["Ref:<id>"] or
+// values["GetAtt:<id>.<attr>"]; an unknown reference fails the test.
+func deployed(t *testing.T, v any, values map[string]string) string {
+	t.Helper()
+	switch x := v.(type) {
+	case string:
+		return x
+	case map[string]any:
+		if ref, ok := x["Ref"].(string); ok {
+			return lookup(t, values, "Ref:"+ref)
+		}
+		if att, ok := x["Fn::GetAtt"].([]any); ok {
+			return lookup(t, values, fmt.Sprintf("GetAtt:%s.%s", att[0], att[1]))
+		}
+		if join, ok := x["Fn::Join"].([]any); ok {
+			var parts []string
+			for _, p := range join[1].([]any) {
+				parts = append(parts, deployed(t, p, values))
+			}
+			return strings.Join(parts, join[0].(string))
+		}
+	}
+	t.Fatalf("cannot render %v", v)
+	return ""
+}
+
+func lookup(t *testing.T, values map[string]string, key string) string {
+	t.Helper()
+	v, ok := values[key]
+	require.True(t, ok, "no deploy-time value for %s", key)
+	return v
+}
+
+func TestEhrLaunchIsWiredThroughOktaTheDatastoreAndTheValidator(t *testing.T) {
+	stack := newStack(t)
+	shl := smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), withEhrLaunch(stack))
+	require.NotNil(t, shl.EhrLaunch())
+	tpl := cdktest.Template(t, stack) // a dependency cycle fails synthesis here
+	all := cdktest.Resources(t, tpl)
+	apiID, _ := cdktest.Only(t, all, "AWS::ApiGateway::RestApi")
+	oktaID, okta := cdktest.Only(t, all, oktaauth.ResourceType)
+	dsID, ds := cdktest.Only(t, all, "Custom::SmartHealthLakeDatastore")
+
+	const issuer = "https://clinic.okta.com/oauth2/aus1"
+	const proxy = "https://abc123.execute-api.us-east-1.amazonaws.com/smart"
+	values := map[string]string{
+		"Ref:" + apiID:                             "abc123",
+		"Ref:AWS::URLSuffix":                       "amazonaws.com",
+		"GetAtt:" + oktaID + ".Issuer":             issuer,
+		"GetAtt:" + oktaID + ".JwksUri":            issuer + "/v1/keys",
+		"GetAtt:" + oktaID + ".RevocationEndpoint": issuer + "/v1/revoke",
+	}
+	endpoint := func(prop string) string { return deployed(t, ds.Properties[prop], values) }
+
+	t.Run("the SMART configuration sends apps to the proxies and advertises EHR launch", func(t *testing.T) {
+		strs := func(v any) []string {
+			var out []string
+			for _, x := range cdktest.AsList(v) {
+				out = append(out, x.(string))
+			}
+			return out
+		}
+		support, err := smartmeta.ParseFeatures(strs(ds.Properties[smartmeta.PropSupport]))
+		require.NoError(t, err)
+		raw, err := smartmeta.Build(smartmeta.Config{
+			Version: smartmeta.V2,
+			Endpoints: smartmeta.Endpoints{
+				Issuer: endpoint("Issuer"), JWKSURI: endpoint("JwksUri"),
+				Authorization: endpoint("AuthorizationEndpoint"), Token: endpoint("TokenEndpoint"),
+				Introspection: endpoint("IntrospectionEndpoint"), Revocation: endpoint("RevocationEndpoint"),
+			},
+			ScopesSupported: strs(ds.Properties["ScopesSupported"]),
+			Support:         support,
+		})
+		require.NoError(t, err)
+		var doc smartmeta.Document
+		require.NoError(t, json.Unmarshal([]byte(raw), &doc))
+		require.Subset(t, doc.Capabilities, []string{"launch-ehr", "context-ehr-patient", "context-ehr-encounter", "launch-standalone"})
+		require.Equal(t, proxy+"/authorize", doc.AuthorizationEndpoint)
+		require.Equal(t, proxy+"/token", doc.TokenEndpoint)
+		require.Equal(t, proxy+"/introspect", doc.IntrospectionEndpoint, "the proxy echoes the launch context")
+		require.Equal(t, issuer, doc.Issuer, "tokens are still Okta's")
+		require.Equal(t, issuer+"/v1/keys", doc.JWKSURI)
+		require.Equal(t, issuer+"/v1/revoke", doc.RevocationEndpoint, "revocation needs no proxy")
+	})
+
+	t.Run("the discovery check compares only Okta's issuer and keys", func(t *testing.T) {
+		require.Equal(t, string(handler.DiscoveryVerifyIssuer), ds.Properties[handler.PropDiscoveryCheck])
+	})
+
+	t.Run("the validator requires the launch hook's marker", func(t *testing.T) {
+		require.Equal(t, "true", validatorEnv(t, all)[idp.EnvEHRLaunch])
+	})
+
+	t.Run("the launched app's Okta redirect URIs gain the proxy's callback", func(t *testing.T) {
+		var uris []string
+		for _, u := range cdktest.AsList(okta.Properties[smartcatalog.PropConfidentialRedirectURIs]) {
+			uris = append(uris, deployed(t, u, values))
+		}
+		require.Equal(t, []string{appRedirect, proxy + "/callback"}, uris)
+		require.Equal(t, okta.Properties[smartcatalog.PropConfidentialRedirectURIs].([]any)[1],
+			cdktest.Resolved(t, stack, shl.EhrLaunch().CallbackUrl()))
+	})
+
+	t.Run("the launch function knows Okta's issuer, the app's client id and own redirect URIs, and the data store", func(t *testing.T) {
+		env := ehrFunctionEnv(t, all)
+		require.Equal(t, cdktest.GetAtt(oktaID, "Issuer"), env[launchflow.EnvOktaIssuer])
+		require.Equal(t, cdktest.GetAtt(dsID, "DatastoreEndpoint"), env[launchflow.EnvFHIRAudience], "the only aud accepted")
+		require.Equal(t, ehrRoleArn, env[launchflow.EnvEHRPrincipals])
+		values["GetAtt:"+oktaID+".ConfidentialClientId"] = "0oaconfidential"
+		require.JSONEq(t, `[{"client_id":"0oaconfidential","redirect_uris":["`+appRedirect+`"]}]`,
+			deployed(t, env[launchflow.EnvClients], values), "the app is sent back to its own redirect URI, not the callback")
+	})
+}
+
+func TestWithoutEhrLaunchNothingOfItIsMade(t *testing.T) {
+	stack := newStack(t)
+	p := withEhrLaunch(stack)
+	p.EhrLaunch = nil
+	shl := smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), p)
+	require.Nil(t, shl.EhrLaunch())
+	all := cdktest.Resources(t, cdktest.Template(t, stack))
+	require.Empty(t, cdktest.OfType(all, "AWS::ApiGateway::RestApi"))
+	require.NotContains(t, validatorEnv(t, all), idp.EnvEHRLaunch)
+	oktaID, okta := cdktest.Only(t, all, oktaauth.ResourceType)
+	require.Equal(t, []any{appRedirect}, okta.Properties[smartcatalog.PropConfidentialRedirectURIs])
+	_, ds := cdktest.Only(t, all, "Custom::SmartHealthLakeDatastore")
+	require.Equal(t, cdktest.GetAtt(oktaID, "AuthorizationEndpoint"), ds.Properties["AuthorizationEndpoint"])
+	require.Equal(t, string(handler.DiscoveryVerify), ds.Properties[handler.PropDiscoveryCheck])
+	require.NotContains(t, ds.Properties[smartmeta.PropSupport], smartmeta.FeatureEHRLaunch)
+}
+
+// TestTheEhrLaunchWiringHasNoDependencyCycle synthesizes the widest wiring:
+// both apps launched, introspection (the validator reads Okta's introspection
+// secret), provisioned concurrency. The API's URLs come from its RestApi id:
+// Okta and the data store reference the RestApi, and the launch function
+// references both, so CloudFormation creates RestApi, Okta, data store,
+// function, methods in that order.
+func TestTheEhrLaunchWiringHasNoDependencyCycle(t *testing.T) {
+	stack := newStack(t)
+	p := withEhrLaunch(stack)
+	p.AuthorizationServer.PublicClient = &oktaauth.PublicClientProps{RedirectUris: jsii.Strings(publicRedirect)}
+	p.Validation = jsii.String(tokenvalidator.ValidationIntrospection)
+	p.ProvisionedConcurrency = jsii.Number(1)
+	smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), p)
+	all := cdktest.Resources(t, cdktest.Template(t, stack)) // a cycle fails synthesis here
+	apiID, _ := cdktest.Only(t, all, "AWS::ApiGateway::RestApi")
+	oktaID, okta := cdktest.Only(t, all, oktaauth.ResourceType)
+	dsID, ds := cdktest.Only(t, all, "Custom::SmartHealthLakeDatastore")
+	refs := func(v any) string { raw, _ := json.Marshal(v); return string(raw) }
+	require.Contains(t, refs(okta.Properties), `{"Ref":"`+apiID+`"}`)
+	require.NotContains(t, refs(okta.Properties), dsID, "Okta waits for nothing of the data store")
+	require.Contains(t, refs(ds.Properties), `{"Ref":"`+apiID+`"}`)
+	env := refs(ehrFunctionEnv(t, all))
+	require.Contains(t, env, dsID)
+	require.Contains(t, env, oktaID+`","PublicClientId"`)
+	require.Contains(t, env, oktaID+`","ConfidentialClientId"`)
+	require.Contains(t, refs(okta.Properties[smartcatalog.PropPublicRedirectURIs]), "/smart/callback")
+}
+
+func TestALaunchedAppListLeavingOutAClientSaysSo(t *testing.T) {
+	stack := newStack(t)
+	p := withEhrLaunch(stack)
+	p.AuthorizationServer.PublicClient = &oktaauth.PublicClientProps{RedirectUris: jsii.Strings(publicRedirect)}
+	p.EhrLaunch.Apps = []smarthealthlake.EhrLaunchApp{smarthealthlake.EhrLaunchPublicApp}
+	smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), p)
+	all := cdktest.Resources(t, cdktest.Template(t, stack))
+	_, okta := cdktest.Only(t, all, oktaauth.ResourceType)
+	require.Equal(t, []any{appRedirect}, okta.Properties[smartcatalog.PropConfidentialRedirectURIs], "the confidential app is not launched")
+	require.Len(t, okta.Properties[smartcatalog.PropPublicRedirectURIs], 2, "the public app's own URI and the callback")
+	raw, _ := json.Marshal(ehrFunctionEnv(t, all)[launchflow.EnvClients])
+	require.Contains(t, string(raw), "PublicClientId")
+	require.NotContains(t, string(raw), "ConfidentialClientId")
+	cdktest.Must(t, func() {
+		assertions.Annotations_FromStack(stack).HasWarning(jsii.String("*"),
+			assertions.Match_StringLikeRegexp(jsii.String("leaves out the confidential client.*must use Okta's authorize endpoint directly")))
+	})
+}
+
+func TestBadEhrLaunchPropsAreNamed(t *testing.T) {
+	cases := map[string]struct {
+		edit func(awscdk.Stack, *smarthealthlake.SmartHealthLakeProps)
+		want string
+	}{
+		"no EHR role": {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
+			p.EhrLaunch.EhrRoles = &[]awsiam.IRole{}
+		}, "props.EhrLaunch.EhrRoles needs at least one role"},
+		"no user-facing app": {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
+			p.AuthorizationServer = nil
+		}, "props.EhrLaunch needs a user-facing app to launch"},
+		"an app that is not configured": {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
+			p.EhrLaunch.Apps = []smarthealthlake.EhrLaunchApp{smarthealthlake.EhrLaunchPublicApp}
+		}, `props.EhrLaunch.Apps[0] is "public", but props.AuthorizationServer.PublicClient is not set`},
+		"an unknown app": {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
+			p.EhrLaunch.Apps = []smarthealthlake.EhrLaunchApp{"backend"}
+		}, `props.EhrLaunch.Apps[0] must be "confidential" or "public", got "backend"`},
+		"an app twice": {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
+			p.EhrLaunch.Apps = []smarthealthlake.EhrLaunchApp{"confidential", "confidential"}
+		}, `props.EhrLaunch.Apps[1] repeats "confidential"`},
+		"an external authorization server": {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
+			p.OktaOrgUrl, p.OktaCredentialSecret, p.AuthorizationServer = nil, nil, nil
+			p.ExternalAuthorizationServer = keycloak()
+		}, "props.EhrLaunch needs the Okta authorization server"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			stack := newStack(t)
+			p := withEhrLaunch(stack)
+			c.edit(stack, p)
+			msg := cdktest.Panics(t, func() { smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), p) })
+			require.Contains(t, msg, c.want)
+		})
+	}
+}

@@ -1,0 +1,48 @@
+package stacks
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/openhealthstack/smart-healthlake/constructs/smarthealthlake"
+	"github.com/openhealthstack/smart-healthlake/stacks/envconfig"
+)
+
+// ehrLaunch renders cdk.json's ehrLaunch block as the composite's option, or
+// nil when it is off; envconfig has validated it.
+func ehrLaunch(stack awscdk.Stack, x envconfig.EhrLaunch) *smarthealthlake.EhrLaunchOptions {
+	if !x.Enabled {
+		return nil
+	}
+	o := &smarthealthlake.EhrLaunchOptions{
+		EhrRoles:       &[]awsiam.IRole{},
+		LaunchLifetime: awscdk.Duration_Seconds(jsii.Number(float64(x.LaunchLifetimeSeconds))),
+	}
+	for _, a := range x.Apps {
+		o.Apps = append(o.Apps, smarthealthlake.EhrLaunchApp(a))
+	}
+	// Imported immutable: the EHRs' roles belong to their own stacks or
+	// accounts; the API's resource-level IAM authorization and the function's
+	// own check of the caller admit exactly these.
+	for i, arn := range x.EHRRoleARNs {
+		*o.EhrRoles = append(*o.EhrRoles, awsiam.Role_FromRoleArn(stack, jsii.String(fmt.Sprintf("EhrRole%d", i)), jsii.String(arn),
+			&awsiam.FromRoleArnOptions{Mutable: jsii.Bool(false)}))
+	}
+	if len(x.CORSOrigins) > 0 {
+		o.CorsOrigins = jsii.Strings(x.CORSOrigins...)
+	}
+	return o
+}
+
+// ehrLaunchOutputs tell the EHR's integrators where to register launches.
+func ehrLaunchOutputs(output func(id, description string, value *string), shl *smarthealthlake.SmartHealthLake) {
+	ehr := shl.EhrLaunch()
+	if ehr == nil {
+		return
+	}
+	output("EhrLaunchUrl", "POST launch contexts here (SigV4 by one of ehrLaunch.ehrRoleArns) to get a SMART launch id", ehr.LaunchUrl())
+	output("EhrLaunchApiUrl", "Base URL of the EHR launch API: the authorize, token and introspection proxies apps use", ehr.BaseUrl())
+}

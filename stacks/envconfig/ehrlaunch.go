@@ -1,0 +1,118 @@
+package envconfig
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+)
+
+// The user-facing Okta apps EHRs may launch. Key: ehrLaunch.apps.
+const (
+	// EhrLaunchConfidential is the app of okta.confidentialClientRedirectUris.
+	EhrLaunchConfidential = "confidential"
+	// EhrLaunchPublic is the app of okta.publicClientRedirectUris.
+	EhrLaunchPublic = "public"
+)
+
+// EhrLaunch turns on SMART's EHR launch in front of Okta: the launch-context
+// API EHRs register launches with, the authorize, token and introspection
+// proxies the SMART configuration then advertises, Okta's token inline hook,
+// and a token validator requiring the hook's marker. Okta environments only.
+type EhrLaunch struct {
+	// Enabled turns it on; the other keys are read only then.
+	// Key: ehrLaunch.enabled. Default: false.
+	Enabled bool
+	// Apps are the Okta apps EHRs may launch: confidential and/or public, each
+	// configured by its okta.*RedirectUris. Key: ehrLaunch.apps.
+	// Default: every configured user-facing app.
+	Apps []string
+	// EHRRoleARNs are the IAM roles whose SigV4-signed calls may register a
+	// launch (POST /launch). Key: ehrLaunch.ehrRoleArns. Required when enabled.
+	EHRRoleARNs []string
+	// CORSOrigins are browser origins (https://host[:port]) allowed to call
+	// the token endpoint. Key: ehrLaunch.corsOrigins. Default: none.
+	CORSOrigins []string
+	// LaunchLifetimeSeconds is how long a launch id is valid, 1 to 300.
+	// Key: ehrLaunch.launchLifetimeSeconds. Default: 300.
+	LaunchLifetimeSeconds int
+}
+
+// iamRoleARN is what the launch function accepts (lambda/ehrlaunch/launchflow).
+var iamRoleARN = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}$`)
+
+// parseEhrLaunch reads the ehrLaunch block, after the okta or external block.
+func parseEhrLaunch(r *reader, root *object, e *Environment) {
+	x := root.object("ehrLaunch", false)
+	defer x.done()
+	e.EhrLaunch.Enabled = x.boolean("enabled", false)
+	if !e.EhrLaunch.Enabled {
+		// Read, so a disabled block may keep its settings for later.
+		for _, k := range []string{"apps", "ehrRoleArns", "corsOrigins", "launchLifetimeSeconds"} {
+			x.get(k)
+		}
+		return
+	}
+	if e.External != nil {
+		r.fail("ehrLaunch.enabled", "needs authorizationServer %s: EHR launch provisions Okta's token inline hook and "+
+			"the Okta apps' callback, which an external authorization server does not offer here", AuthorizationServerOkta)
+		return
+	}
+	configured := map[string]bool{
+		EhrLaunchConfidential: len(e.Okta.ConfidentialClientRedirectURIs) > 0,
+		EhrLaunchPublic:       len(e.Okta.PublicClientRedirectURIs) > 0,
+	}
+	if v, set := x.get("apps"); set {
+		e.EhrLaunch.Apps = x.stringList("apps")
+		if list, ok := v.([]any); ok && len(list) == 0 {
+			r.fail("ehrLaunch.apps", "must list at least one app (%s, %s), or be left out for every configured one",
+				EhrLaunchConfidential, EhrLaunchPublic)
+		}
+	} else {
+		for _, a := range []string{EhrLaunchConfidential, EhrLaunchPublic} {
+			if configured[a] {
+				e.EhrLaunch.Apps = append(e.EhrLaunch.Apps, a)
+			}
+		}
+		if len(e.EhrLaunch.Apps) == 0 {
+			r.fail("ehrLaunch.enabled", "needs an app to launch: set okta.confidentialClientRedirectUris or okta.publicClientRedirectUris")
+		}
+	}
+	for i, a := range e.EhrLaunch.Apps {
+		key := fmt.Sprintf("ehrLaunch.apps[%d]", i)
+		switch {
+		case a != EhrLaunchConfidential && a != EhrLaunchPublic:
+			r.fail(key, "must be %s or %s, got %q", EhrLaunchConfidential, EhrLaunchPublic, a)
+		case slices.Index(e.EhrLaunch.Apps, a) != i:
+			r.fail(key, "repeats %q", a)
+		case !configured[a]:
+			r.fail(key, "is %s, but okta.%sClientRedirectUris is not set: only an app the stack creates can be launched", a, a)
+		}
+	}
+	e.EhrLaunch.EHRRoleARNs = x.stringList("ehrRoleArns")
+	if len(e.EhrLaunch.EHRRoleARNs) == 0 {
+		r.fail("ehrLaunch.ehrRoleArns", "is required: list the IAM roles of the EHRs that register launches (arn:aws:iam::<account>:role/<name>)")
+	}
+	for i, arn := range e.EhrLaunch.EHRRoleARNs {
+		if !iamRoleARN.MatchString(arn) {
+			r.fail(fmt.Sprintf("ehrLaunch.ehrRoleArns[%d]", i), "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>), got %q", arn)
+		}
+	}
+	e.EhrLaunch.CORSOrigins = x.stringList("corsOrigins")
+	for i, o := range e.EhrLaunch.CORSOrigins {
+		if !isOrigin(o) {
+			r.fail(fmt.Sprintf("ehrLaunch.corsOrigins[%d]", i), "must be an https origin such as https://app.example.org (no path), got %q", o)
+		}
+	}
+	e.EhrLaunch.LaunchLifetimeSeconds = x.integer("launchLifetimeSeconds", 300)
+	if l := e.EhrLaunch.LaunchLifetimeSeconds; l < 1 || l > 300 {
+		r.fail("ehrLaunch.launchLifetimeSeconds", "must be between 1 and 300 (SMART's launch ids live at most 5 minutes here), got %d", l)
+	}
+}
+
+// isOrigin is what the launch function accepts as a CORS origin.
+func isOrigin(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && u.Scheme == "https" && u.Host != "" && u.User == nil && (u.Path == "" || u.Path == "/") &&
+		u.RawQuery == "" && u.Fragment == ""
+}

@@ -1,0 +1,88 @@
+package envconfig_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/openhealthstack/smart-healthlake/stacks/envconfig"
+)
+
+// oktaWithApps is an Okta environment with both user-facing apps and the
+// given ehrLaunch block.
+func oktaWithApps(ehrLaunch string) string {
+	return `{"okta": {"orgUrl": "https://dev-1.okta.com", "credentialSecret": "smart/okta",
+		"confidentialClientRedirectUris": ["https://app.example.org/cb"],
+		"publicClientRedirectUris": ["https://spa.example.org/cb"]},
+		"ehrLaunch": ` + ehrLaunch + `}`
+}
+
+const ehrRole = "arn:aws:iam::123456789012:role/ehr/launcher"
+
+func TestEhrLaunchIsOffByDefault(t *testing.T) {
+	envs, err := envconfig.Parse(decode(t, `{"staging": `+minimal+`}`))
+	require.NoError(t, err)
+	require.Equal(t, envconfig.EhrLaunch{}, envs[0].EhrLaunch)
+
+	t.Run("a disabled block keeps its settings unread and unchecked", func(t *testing.T) {
+		envs, err := envconfig.Parse(decode(t, `{"staging": `+oktaWithApps(`{"enabled": false, "ehrRoleArns": ["not yet"]}`)+`}`))
+		require.NoError(t, err)
+		require.Equal(t, envconfig.EhrLaunch{}, envs[0].EhrLaunch)
+	})
+}
+
+func TestEnabledEhrLaunchIsRead(t *testing.T) {
+	t.Run("every key", func(t *testing.T) {
+		envs, err := envconfig.Parse(decode(t, `{"staging": `+oktaWithApps(`{"enabled": true, "apps": ["public"],
+			"ehrRoleArns": ["`+ehrRole+`"], "corsOrigins": ["https://spa.example.org"], "launchLifetimeSeconds": 120}`)+`}`))
+		require.NoError(t, err)
+		require.Equal(t, envconfig.EhrLaunch{Enabled: true, Apps: []string{"public"}, EHRRoleARNs: []string{ehrRole},
+			CORSOrigins: []string{"https://spa.example.org"}, LaunchLifetimeSeconds: 120}, envs[0].EhrLaunch)
+	})
+	t.Run("apps default to every configured app, the lifetime to 5 minutes", func(t *testing.T) {
+		envs, err := envconfig.Parse(decode(t, `{"staging": `+oktaWithApps(`{"enabled": true, "ehrRoleArns": ["`+ehrRole+`"]}`)+`}`))
+		require.NoError(t, err)
+		require.Equal(t, []string{"confidential", "public"}, envs[0].EhrLaunch.Apps)
+		require.Equal(t, 300, envs[0].EhrLaunch.LaunchLifetimeSeconds)
+	})
+}
+
+func TestBadEhrLaunchSettingsNameEnvironmentAndKey(t *testing.T) {
+	noApps := `{"okta": {"orgUrl": "https://dev-1.okta.com", "credentialSecret": "smart/okta"}, "ehrLaunch": {"enabled": true, "ehrRoleArns": ["` + ehrRole + `"]}}`
+	external := strings.TrimSuffix(cognito, "}") + `, "ehrLaunch": {"enabled": true, "ehrRoleArns": ["` + ehrRole + `"]}}`
+	for name, c := range map[string]struct{ env, want string }{
+		"an external authorization server": {external,
+			`environment "qa": ehrLaunch.enabled needs authorizationServer okta`},
+		"no EHR role": {oktaWithApps(`{"enabled": true}`),
+			`environment "qa": ehrLaunch.ehrRoleArns is required`},
+		"a user instead of a role": {oktaWithApps(`{"enabled": true, "ehrRoleArns": ["arn:aws:iam::123456789012:user/ehr"]}`),
+			`environment "qa": ehrLaunch.ehrRoleArns[0] must be an IAM role ARN`},
+		"an unknown app": {oktaWithApps(`{"enabled": true, "apps": ["backend"], "ehrRoleArns": ["` + ehrRole + `"]}`),
+			`environment "qa": ehrLaunch.apps[0] must be confidential or public, got "backend"`},
+		"an app twice": {oktaWithApps(`{"enabled": true, "apps": ["public", "public"], "ehrRoleArns": ["` + ehrRole + `"]}`),
+			`environment "qa": ehrLaunch.apps[1] repeats "public"`},
+		"an empty app list": {oktaWithApps(`{"enabled": true, "apps": [], "ehrRoleArns": ["` + ehrRole + `"]}`),
+			`environment "qa": ehrLaunch.apps must list at least one app`},
+		"an app the stack does not create": {`{"okta": {"orgUrl": "https://dev-1.okta.com", "credentialSecret": "smart/okta",
+			"publicClientRedirectUris": ["https://spa.example.org/cb"]},
+			"ehrLaunch": {"enabled": true, "apps": ["confidential"], "ehrRoleArns": ["` + ehrRole + `"]}}`,
+			`environment "qa": ehrLaunch.apps[0] is confidential, but okta.confidentialClientRedirectUris is not set`},
+		"no app at all": {noApps,
+			`environment "qa": ehrLaunch.enabled needs an app to launch`},
+		"a CORS origin with a path": {oktaWithApps(`{"enabled": true, "ehrRoleArns": ["` + ehrRole + `"], "corsOrigins": ["https://spa.example.org/app"]}`),
+			`environment "qa": ehrLaunch.corsOrigins[0] must be an https origin`},
+		"a launch lifetime over 5 minutes": {oktaWithApps(`{"enabled": true, "ehrRoleArns": ["` + ehrRole + `"], "launchLifetimeSeconds": 600}`),
+			`environment "qa": ehrLaunch.launchLifetimeSeconds must be between 1 and 300`},
+		"a misspelt key": {oktaWithApps(`{"enabled": true, "ehrRoleArns": ["` + ehrRole + `"], "corsOrigin": []}`),
+			`environment "qa": ehrLaunch.corsOrigin is not a known key`},
+		"enabled as a string": {oktaWithApps(`{"enabled": "yes"}`),
+			`environment "qa": ehrLaunch.enabled must be true or false`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := envconfig.Parse(decode(t, `{"qa": `+c.env+`}`))
+			require.Error(t, err)
+			require.Contains(t, err.Error(), c.want)
+		})
+	}
+}

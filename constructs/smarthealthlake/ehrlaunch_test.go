@@ -162,6 +162,33 @@ func TestEhrLaunchIsWiredThroughOktaTheDatastoreAndTheValidator(t *testing.T) {
 			cdktest.Resolved(t, stack, shl.EhrLaunch().CallbackUrl()))
 	})
 
+	t.Run("the Okta handler may read the hook secret and decrypt it with the launch API's key, nothing more", func(t *testing.T) {
+		var secretID string
+		var secret cdktest.Resource
+		for id, r := range cdktest.OfType(all, "AWS::SecretsManager::Secret") {
+			if strings.Contains(fmt.Sprint(r.Properties["Description"]), "token inline hook") {
+				secretID, secret = id, r
+			}
+		}
+		require.NotEmpty(t, secretID, "the launch API's hook secret")
+		statements := map[string]map[string]any{}
+		for _, pol := range cdktest.OfType(all, "AWS::IAM::Policy") {
+			doc := pol.Properties["PolicyDocument"].(map[string]any)
+			for _, st := range cdktest.AsList(doc["Statement"]) {
+				st := st.(map[string]any)
+				if sid, _ := st["Sid"].(string); sid == "ReadTokenHookSecret" || sid == "DecryptTokenHookSecret" {
+					statements[sid] = st
+				}
+			}
+		}
+		require.Contains(t, statements, "ReadTokenHookSecret")
+		require.Equal(t, "secretsmanager:GetSecretValue", statements["ReadTokenHookSecret"]["Action"])
+		require.Equal(t, map[string]any{"Ref": secretID}, statements["ReadTokenHookSecret"]["Resource"])
+		require.Contains(t, statements, "DecryptTokenHookSecret", "the secret is encrypted with the launch API's own key")
+		require.Equal(t, "kms:Decrypt", statements["DecryptTokenHookSecret"]["Action"])
+		require.Equal(t, secret.Properties["KmsKeyId"], statements["DecryptTokenHookSecret"]["Resource"])
+	})
+
 	t.Run("the launch function knows Okta's issuer, the app's client id and own redirect URIs, and the data store", func(t *testing.T) {
 		env := ehrFunctionEnv(t, all)
 		require.Equal(t, cdktest.GetAtt(oktaID, "Issuer"), env[launchflow.EnvOktaIssuer])

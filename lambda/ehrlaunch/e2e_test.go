@@ -26,7 +26,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -39,6 +38,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/openhealthstack/smart-healthlake/internal/sandbox"
+	"github.com/openhealthstack/smart-healthlake/internal/syncbuf"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchflow"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchstore"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/fakedynamodb"
@@ -87,9 +87,9 @@ type world struct {
 	slowOnce atomic.Int64 // delay added to the next hook answer only, nanoseconds
 	hook500  atomic.Bool  // the hook's front answers 500 without running it
 	secret   string
-	idpLog   syncBuffer   // the validator process's log lines
-	browser  *http.Client // the app's user agent: follows redirects until the app's redirect URI
-	client   *http.Client // the app's back end
+	idpLog   syncbuf.Buffer // the validator process's log lines
+	browser  *http.Client   // the app's user agent: follows redirects until the app's redirect URI
+	client   *http.Client   // the app's back end
 }
 
 func newWorld(t *testing.T) *world {
@@ -561,23 +561,7 @@ func TestEHRLaunchRefusals(t *testing.T) {
 	})
 }
 
-// syncBuffer is a bytes.Buffer safe for the Lambda emulator's writer goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncbuf.Buffer is a bytes.Buffer safe for the Lambda emulator's writer goroutine.
 
 func randomHex(n int) string {
 	b := make([]byte, n)

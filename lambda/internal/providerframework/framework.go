@@ -24,7 +24,6 @@
 package providerframework
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -38,6 +37,7 @@ import (
 	"time"
 
 	"github.com/openhealthstack/smart-healthlake/internal/lambdaruntime"
+	"github.com/openhealthstack/smart-healthlake/internal/syncbuf"
 )
 
 // Names of the framework's environment variables (runtime/consts.js).
@@ -83,7 +83,7 @@ type Framework struct {
 	wg     sync.WaitGroup
 
 	mu        sync.Mutex
-	logs      map[string]*syncBuffer
+	logs      map[string]*syncbuf.Buffer
 	asyncErrs []string
 }
 
@@ -103,7 +103,7 @@ func New(t testing.TB, opts Options) *Framework {
 		unavailable(t, fmt.Errorf("%w: %v", errNoNpm, err))
 	}
 
-	f := &Framework{t: t, dir: t.TempDir(), logs: map[string]*syncBuffer{}}
+	f := &Framework{t: t, dir: t.TempDir(), logs: map[string]*syncbuf.Buffer{}}
 	f.ctx, f.cancel = context.WithCancel(context.Background())
 	t.Cleanup(f.close)
 
@@ -205,7 +205,7 @@ func (f *Framework) function(cfg lambdaruntime.Config) *lambdaruntime.Function {
 		env[k] = v
 	}
 	cfg.Env = env
-	buf := &syncBuffer{}
+	buf := &syncbuf.Buffer{}
 	f.mu.Lock()
 	f.logs[cfg.Name] = buf
 	f.mu.Unlock()
@@ -359,23 +359,6 @@ func (f *Framework) close() {
 		}
 		f.t.Logf("handler logs:\n%s", logs)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // marshal encodes a request as CloudFormation sends it.

@@ -1,13 +1,11 @@
 package handler_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +15,7 @@ import (
 	"github.com/okta/okta-sdk-golang/v2/okta"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/internal/syncbuf"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/fakesecretsmanager"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/handler"
@@ -34,30 +33,13 @@ type env struct {
 	secARN  string
 	// introARN is the introspection secret.
 	introARN string
-	logs     *syncBuffer
+	logs     *syncbuf.Buffer
 	h        *handler.Handler
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func newEnv(t *testing.T, opts fakeokta.Options) *env {
 	t.Helper()
-	e := &env{t: t, okta: fakeokta.New(t, opts), sm: fakesecretsmanager.New(t), logs: &syncBuffer{}}
+	e := &env{t: t, okta: fakeokta.New(t, opts), sm: fakesecretsmanager.New(t), logs: &syncbuf.Buffer{}}
 	token := opts.APIToken
 	if token == "" {
 		token = fakeokta.DefaultAPIToken

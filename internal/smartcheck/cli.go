@@ -36,6 +36,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var (
 		stack     = fs.String("stack", "", "read the settings from this CloudFormation stack's outputs (FhirEndpoint, Issuer, TokenEndpoint, BackendClientId, EhrLaunchApiUrl)")
 		region    = fs.String("region", "", "AWS region of the stack and secret (default: the SDK's, from AWS_REGION or the profile)")
+		profile   = fs.String("profile", "", "AWS shared config profile to use, ahead of credentials in the environment (default: the SDK's chain)")
 		cfg       Config
 		keyFile   = fs.String("private-key", "", "PEM or JWK file of the backend client's private key (RSA 2048+ for RS384, or P-384 for ES384)")
 		keySecret = fs.String("private-key-secret", "", "Secrets Manager secret id holding the private key instead (PEM, JWK, or {\"privateKey\", \"keyId\"})")
@@ -88,6 +89,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		var opts []func(*config.LoadOptions) error
 		if *region != "" {
 			opts = append(opts, config.WithRegion(*region))
+		}
+		if *profile != "" {
+			opts = append(opts, config.WithSharedConfigProfile(*profile))
 		}
 		awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
 		if err != nil {

@@ -21,6 +21,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -84,6 +85,25 @@ type World struct {
 	HookSecret string
 	// DB is the launch table's DynamoDB.
 	DB *fakedynamodb.Server
+	// CredentialsFile is an AWS shared credentials file in Config.Sandbox.Dir
+	// whose profile Profile holds the EHR role's credentials.
+	CredentialsFile string
+}
+
+// Profile is the CredentialsFile profile of the EHR role's credentials.
+const Profile = "smartsandbox-ehr"
+
+// Patient is the patient the printed check command launches with (the
+// sandbox's p2, who has one Observation).
+const Patient = "p2"
+
+// CheckCommand is the smartcheck command line that verifies this sandbox,
+// the EHR launch included: the backend token from the authorization server's
+// own token endpoint (as a stack's TokenEndpoint output gives it), POST
+// /launch signed with the EHR role's credentials.
+func (w *World) CheckCommand() string {
+	return fmt.Sprintf("AWS_SHARED_CREDENTIALS_FILE=%s %s --token-endpoint %s --ehr-launch-api %s --ehr-launch --ehr-client-id %s --ehr-redirect-uri %s --ehr-other-client-id %s --ehr-patient %s --profile %s --region %s",
+		w.CredentialsFile, w.Sandbox.CheckCommand(), w.TokenEndpoint, w.APIURL, sandbox.EHRAppClientID, AppRedirectURI, sandbox.EHRWebClientID, Patient, Profile, Region)
 }
 
 // Close stops the API, the sandbox and the DynamoDB fake.
@@ -161,6 +181,11 @@ func Start(cfg Config) (_ *World, err error) {
 	var h http.Handler = &gateway{adapter: httpadapter.New(srv), secret: w.EHRSecretKey}
 	if cfg.Gateway != nil {
 		h = cfg.Gateway(h)
+	}
+	w.CredentialsFile = filepath.Join(cfg.Sandbox.Dir, "sandbox-ehr-credentials")
+	creds := fmt.Sprintf("[%s]\naws_access_key_id = %s\naws_secret_access_key = %s\n", Profile, EHRAccessKeyID, w.EHRSecretKey)
+	if err := os.WriteFile(w.CredentialsFile, []byte(creds), 0o600); err != nil {
+		return nil, fmt.Errorf("writing the EHR role's credentials: %w", err)
 	}
 	w.Serve(ln, h)
 	return w, nil

@@ -1,8 +1,9 @@
 // Command smartsandbox runs the SMART on FHIR flow of a deployed stack on
 // loopback, with no AWS account and no Okta org: an Okta stand-in, a HealthLake
-// FHIR API emulator and a real process of the token-validation Lambda. It
-// prints the endpoints and the smartcheck command that verifies them, and runs
-// until interrupted. The logic is in internal/sandbox.
+// FHIR API emulator and a real process of the token-validation Lambda (with
+// --ehr-launch, the EHR launch API in front of the Okta stand-in). It prints
+// the endpoints and the smartcheck command that verifies them, and runs until
+// interrupted. The logic is in internal/sandbox and lambda/ehrlaunch/ehrsandbox.
 package main
 
 import (
@@ -17,6 +18,7 @@ import (
 
 	"github.com/openhealthstack/smart-healthlake/internal/sandbox"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
+	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/ehrsandbox"
 )
 
 func main() {
@@ -32,6 +34,7 @@ func run() error {
 	fineGrained := flag.Bool("fine-grained", true, "enable fine-grained authorization")
 	idpBinary := flag.String("idp-binary", "", "run this IdP Lambda binary instead of building lambda/introspect")
 	audience := flag.String("audience", "", "the access tokens' aud (default: the data store endpoint); set another value to see what a missing audience binding looks like")
+	ehrLaunch := flag.Bool("ehr-launch", false, "also run the EHR launch API (lambda/ehrlaunch) in front of the Okta stand-in, with its token hook, and advertise its proxies in the SMART configuration")
 	verbose := flag.Bool("v", false, "print the emulators' and the Lambda's logs")
 	flag.Parse()
 	if *version != "v1" && *version != "v2" {
@@ -60,7 +63,7 @@ func run() error {
 	if *verbose {
 		logs = os.Stderr
 	}
-	sb, err := sandbox.Start(sandbox.Config{
+	cfg := sandbox.Config{
 		IdPBinary:    bin,
 		Dir:          dir,
 		Version:      smartmeta.Version(*version),
@@ -69,11 +72,30 @@ func run() error {
 		Audience:     *audience,
 		Logger:       slog.New(slog.NewTextHandler(logs, nil)),
 		LambdaOutput: logs,
-	})
-	if err != nil {
-		return err
 	}
-	defer sb.Close()
+	var (
+		sb      *sandbox.Sandbox
+		check   string
+		ehrInfo string
+	)
+	if *ehrLaunch {
+		w, err := ehrsandbox.Start(ehrsandbox.Config{Sandbox: cfg})
+		if err != nil {
+			return err
+		}
+		defer w.Close()
+		sb, check = w.Sandbox, w.CheckCommand()
+		ehrInfo = fmt.Sprintf(`  EHR launch API       %s (POST /launch: SigV4, profile %s in %s)
+  EHR-launched apps    %s (public), %s (confidential), redirect URI %s
+`, w.APIURL, ehrsandbox.Profile, w.CredentialsFile, sandbox.EHRAppClientID, sandbox.EHRWebClientID, ehrsandbox.AppRedirectURI)
+	} else {
+		var err error
+		if sb, err = sandbox.Start(cfg); err != nil {
+			return err
+		}
+		defer sb.Close()
+		check = sb.CheckCommand()
+	}
 
 	fmt.Printf(`smartsandbox: %s data store, %s validation, fine-grained authorization %v
   FHIR endpoint        %s
@@ -83,13 +105,13 @@ func run() error {
   clients              %s (system/), %s (user/, fhirUser Practitioner/dr-1), %s (patient/, Patient/p1)
   client key (ES384)   %s (kid %s)
   CA certificate       %s
-
+%s
 Verify it:
   %s
 
 Ctrl-C stops the sandbox and removes its files.
 `, *version, *validation, *fineGrained, sb.FHIREndpoint, sb.FHIREndpoint, sb.Issuer, sb.TokenEndpoint,
-		sandbox.BackendClientID, sandbox.PractitionerClientID, sandbox.PatientClientID, sb.KeyFile, sb.KeyID, sb.CAFile, sb.CheckCommand())
+		sandbox.BackendClientID, sandbox.PractitionerClientID, sandbox.PatientClientID, sb.KeyFile, sb.KeyID, sb.CAFile, ehrInfo, check)
 	<-ctx.Done()
 	return nil
 }

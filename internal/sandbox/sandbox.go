@@ -81,8 +81,14 @@ type EHRLaunch struct {
 	HookURL, HookAuthorization string
 	// HookTimeout is the hook call's timeout. Default: Okta's 3 s.
 	HookTimeout time.Duration
-	// HookClient calls the hook. Default: http.DefaultClient.
+	// HookClient calls the hook. Default: a client trusting the sandbox's
+	// certificate (see Sandbox.Serve), as Okta trusts the API's public one.
 	HookClient *http.Client
+	// APIURL, if set, is the EHR launch API's base URL (lambda/ehrlaunch's
+	// EHRLAUNCH_PUBLIC_URL): the SMART configuration then advertises EHR
+	// launch with its authorize, token and introspection proxies, as the
+	// composite construct builds it (constructs/smarthealthlake/ehrlaunch.go).
+	APIURL string
 }
 
 // EHRAppClientID is the EHR-launched app's client id (public, PKCE): patient
@@ -135,6 +141,18 @@ type Sandbox struct {
 	idp     *lambdaruntime.Function
 	servers []*http.Server
 	as      *authserver.Server
+	tls     *tls.Config
+	logger  *slog.Logger
+}
+
+// Serve serves h on ln over HTTPS with the sandbox's certificate (CAFile)
+// until Close: for a server that must be reachable at a URL known before
+// Start, such as the EHR launch API.
+func (s *Sandbox) Serve(ln net.Listener, h http.Handler) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelDebug),
+		TLSConfig: s.tls.Clone()} // ServeTLS adds h2 to NextProtos: one config per server
+	s.servers = append(s.servers, srv)
+	go srv.ServeTLS(ln, "", "") //nolint:errcheck // ends with Close
 }
 
 // HookFailedOpen is how many authorization codes the authorization server
@@ -192,7 +210,7 @@ func Start(cfg Config) (_ *Sandbox, err error) {
 	if cfg.IdPBinary == "" {
 		return nil, errors.New("sandbox: an IdP binary is required (see BuildIdP)")
 	}
-	sb := &Sandbox{Version: cfg.Version}
+	sb := &Sandbox{Version: cfg.Version, logger: cfg.Logger}
 	defer func() {
 		if err != nil {
 			sb.Close()
@@ -253,7 +271,17 @@ func Start(cfg Config) (_ *Sandbox, err error) {
 		ehrClients []authserver.Client
 	)
 	if e := cfg.EHRLaunch; e != nil {
-		hook = &authserver.TokenHook{URL: e.HookURL, Authorization: e.HookAuthorization, Timeout: e.HookTimeout, Client: e.HookClient}
+		hookClient := e.HookClient
+		if hookClient == nil {
+			leaf, err := x509.ParseCertificate(cert.Certificate[0])
+			if err != nil {
+				return nil, fmt.Errorf("reading the sandbox certificate: %w", err)
+			}
+			pool := x509.NewCertPool()
+			pool.AddCert(leaf)
+			hookClient = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+		}
+		hook = &authserver.TokenHook{URL: e.HookURL, Authorization: e.HookAuthorization, Timeout: e.HookTimeout, Client: hookClient}
 		sb.EHRWebSecret = randomHex(24)
 		for _, c := range []authserver.Client{{ID: EHRAppClientID}, {ID: EHRWebClientID, Secret: sb.EHRWebSecret}} {
 			c.Scopes, c.RedirectURIs = append(resourceScopes("patient"), "launch"), []string{e.Callback}
@@ -280,14 +308,24 @@ func Start(cfg Config) (_ *Sandbox, err error) {
 	sb.TokenEndpoint = as.TokenEndpoint()
 	sb.as = as
 
+	endpoints := smartmeta.Endpoints{
+		Issuer: as.Issuer(), JWKSURI: as.JWKSURI(), Authorization: as.AuthorizationEndpoint(),
+		Token: as.TokenEndpoint(), Introspection: as.IntrospectionEndpoint(), Revocation: as.RevocationEndpoint(),
+	}
+	sup, scopes := support, scopesSupported(cfg.Version)
+	if e := cfg.EHRLaunch; e != nil && e.APIURL != "" {
+		// The paths are lambda/ehrlaunch/launchflow's; the scope catalogue
+		// gains launch, as oktaauth's does with EHR launch on.
+		base := strings.TrimSuffix(e.APIURL, "/")
+		endpoints.Authorization, endpoints.Token, endpoints.Introspection = base+"/authorize", base+"/token", base+"/introspect"
+		sup.EHRLaunch = true
+		scopes = append(scopes, "launch")
+	}
 	metadata, err := smartmeta.Build(smartmeta.Config{
-		Version: cfg.Version,
-		Endpoints: smartmeta.Endpoints{
-			Issuer: as.Issuer(), JWKSURI: as.JWKSURI(), Authorization: as.AuthorizationEndpoint(),
-			Token: as.TokenEndpoint(), Introspection: as.IntrospectionEndpoint(), Revocation: as.RevocationEndpoint(),
-		},
-		ScopesSupported: scopesSupported(cfg.Version),
-		Support:         support,
+		Version:         cfg.Version,
+		Endpoints:       endpoints,
+		ScopesSupported: scopes,
+		Support:         sup,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("building the SMART metadata: %w", err)
@@ -298,6 +336,7 @@ func Start(cfg Config) (_ *Sandbox, err error) {
 		Value: mustJSON(map[string]string{"client_id": introspectionClientID, "client_secret": introspectionSecret}),
 	}}}
 	tlsConfig := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	sb.tls = tlsConfig
 	serve := func(ln net.Listener, h http.Handler, secure bool) {
 		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)}
 		sb.servers = append(sb.servers, srv)

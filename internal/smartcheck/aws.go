@@ -21,6 +21,7 @@ const (
 	OutputTokenEndpoint   = "TokenEndpoint"
 	OutputBackendClientID = "BackendClientId"
 	OutputDatastoreID     = "DatastoreId"
+	OutputEhrLaunchAPIURL = "EhrLaunchApiUrl"
 )
 
 // HealthLakeAPI is the HealthLake call used; *healthlake.Client implements it.
@@ -87,6 +88,7 @@ func ApplyOutputs(cfg *Config, outputs map[string]string) error {
 	fill(&cfg.Issuer, OutputIssuer)
 	fill(&cfg.TokenEndpoint, OutputTokenEndpoint)
 	fill(&cfg.ClientID, OutputBackendClientID)
+	fill(&cfg.EHRLaunchAPI, OutputEhrLaunchAPIURL)
 	var missing []string
 	if cfg.FHIREndpoint == "" {
 		missing = append(missing, OutputFhirEndpoint)

@@ -55,6 +55,13 @@ type Config struct {
 	// ForbiddenType is a resource type the scope must not reach. Default: the
 	// first of a few common types the scope does not cover.
 	ForbiddenType string
+	// EHRLaunchAPI is the EHR launch API's base URL (the EhrLaunchApiUrl
+	// output). A SMART configuration advertising launch-ehr may name
+	// authorization, token and introspection endpoints under it instead of
+	// the issuer's; the issuer and jwks_uri must still be the issuer's.
+	EHRLaunchAPI string
+	// EHRLaunch, if set, runs the ehr-launch check (ehrlaunch.go).
+	EHRLaunch *EHRLaunch
 	// Calls is how many searches the p50 is taken over. Default: 5.
 	Calls int
 	// HTTPClient makes every request. Default: a client with a 10 s timeout.
@@ -97,6 +104,10 @@ func Run(ctx context.Context, cfg Config) Report {
 	if !strings.HasSuffix(cfg.FHIREndpoint, "/") {
 		cfg.FHIREndpoint += "/" // HealthLake's endpoints end with "/"; the SMART path is relative to it
 	}
+	if cfg.EHRLaunch != nil {
+		e := *cfg.EHRLaunch // the check fills in defaults
+		cfg.EHRLaunch = &e
+	}
 	rep := &Report{FHIREndpoint: cfg.FHIREndpoint}
 	r := &run{ctx: ctx, cfg: cfg, report: rep}
 
@@ -120,6 +131,9 @@ func Run(ctx context.Context, cfg Config) Report {
 	r.check(CheckWrongAudience, r.tampered(CheckWrongAudience))
 	r.check(CheckAlgNone, r.algNone)
 	r.check(CheckLatency, r.latency)
+	if cfg.EHRLaunch != nil {
+		r.check(CheckEHRLaunch, r.ehrLaunch)
+	}
 
 	rep.Passed = len(rep.Failed()) == 0
 	return *rep
@@ -296,13 +310,28 @@ func (r *run) issuerDiscovery(ctx context.Context) (string, time.Duration, error
 		if r.smart == nil {
 			return "", total, skip("discovery read, but there is no SMART configuration to compare it with")
 		}
-		var problems []string
+		var problems, proxied []string
+		ehr := slices.Contains(r.doc.Capabilities, "launch-ehr")
 		for _, k := range []string{"authorization_endpoint", "token_endpoint", "jwks_uri", "introspection_endpoint"} {
 			ours, _ := doc[k].(string)
 			var theirs string
 			_ = json.Unmarshal(r.smart[k], &theirs)
 			if theirs != "" && ours != "" && theirs != ours {
-				problems = append(problems, fmt.Sprintf("%s is %s in the SMART configuration but %s at the issuer", k, theirs, ours))
+				// An EHR launch stack advertises its proxies (lambda/ehrlaunch)
+				// for the endpoints apps call; the issuer and its keys stay Okta's.
+				if ehr && k != "jwks_uri" && r.cfg.EHRLaunchAPI != "" && under(theirs, r.cfg.EHRLaunchAPI) {
+					proxied = append(proxied, k)
+					continue
+				}
+				problem := fmt.Sprintf("%s is %s in the SMART configuration but %s at the issuer", k, theirs, ours)
+				if ehr && k != "jwks_uri" {
+					if r.cfg.EHRLaunchAPI == "" {
+						problem += " (the configuration advertises launch-ehr: if this is the EHR launch API's proxy, pass --stack or --ehr-launch-api)"
+					} else {
+						problem += " (not under the EHR launch API " + r.cfg.EHRLaunchAPI + ")"
+					}
+				}
+				problems = append(problems, problem)
 			}
 			if theirs == "" && ours == "" && k != "introspection_endpoint" {
 				problems = append(problems, k+" is in neither document")
@@ -311,9 +340,28 @@ func (r *run) issuerDiscovery(ctx context.Context) (string, time.Duration, error
 		if len(problems) > 0 {
 			return "", total, fmt.Errorf("%s: the data store's Metadata is stale or names another authorization server; redeploy so the data store resource updates it", strings.Join(problems, "; "))
 		}
-		return "consistent with " + wk, total, nil
+		detail := "consistent with " + wk
+		if len(proxied) > 0 {
+			detail += fmt.Sprintf("; %s proxied by the EHR launch API %s (launch-ehr)", strings.Join(proxied, ", "), r.cfg.EHRLaunchAPI)
+		}
+		return detail, total, nil
 	}
 	return "", total, fmt.Errorf("no discovery document at the issuer (%v): check the Issuer output", last)
+}
+
+// under reports whether u is base or a URL below it: same scheme and host,
+// and a path that continues base's at a segment boundary.
+func under(u, base string) bool {
+	pu, err1 := url.Parse(u)
+	pb, err2 := url.Parse(base)
+	if err1 != nil || err2 != nil || pb.Host == "" || pu.User != nil {
+		return false
+	}
+	if !strings.EqualFold(pu.Scheme, pb.Scheme) || !strings.EqualFold(pu.Host, pb.Host) {
+		return false
+	}
+	prefix := strings.TrimSuffix(pb.Path, "/")
+	return pu.Path == prefix || strings.HasPrefix(pu.Path, prefix+"/")
 }
 
 func (r *run) jwks(ctx context.Context) (string, time.Duration, error) {

@@ -34,8 +34,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("smartcheck", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		stack     = fs.String("stack", "", "read the settings from this CloudFormation stack's outputs (FhirEndpoint, Issuer, TokenEndpoint, BackendClientId)")
+		stack     = fs.String("stack", "", "read the settings from this CloudFormation stack's outputs (FhirEndpoint, Issuer, TokenEndpoint, BackendClientId, EhrLaunchApiUrl)")
 		region    = fs.String("region", "", "AWS region of the stack and secret (default: the SDK's, from AWS_REGION or the profile)")
+		profile   = fs.String("profile", "", "AWS shared config profile to use, ahead of credentials in the environment (default: the SDK's chain)")
 		cfg       Config
 		keyFile   = fs.String("private-key", "", "PEM or JWK file of the backend client's private key (RSA 2048+ for RS384, or P-384 for ES384)")
 		keySecret = fs.String("private-key-secret", "", "Secrets Manager secret id holding the private key instead (PEM, JWK, or {\"privateKey\", \"keyId\"})")
@@ -44,7 +45,15 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		caFile    = fs.String("ca-file", "", "PEM certificates to trust besides the system's (the sandbox's CA)")
 		jsonOut   = fs.Bool("json", false, "write the report as JSON (for CI) instead of text")
 		timeout   = fs.Duration("timeout", 10*time.Second, "timeout of each HTTP request")
+		ehrLaunch = fs.Bool("ehr-launch", false, "also run the ehr-launch check: POST /launch signed with SigV4 by the default AWS credentials (one of the EHR roles), then the authorize proxy (needs --ehr-client-id, --ehr-redirect-uri, --ehr-patient)")
+		ehr       EHRLaunch
 	)
+	fs.StringVar(&cfg.EHRLaunchAPI, "ehr-launch-api", "", "base URL of the EHR launch API, whose authorize, token and introspection proxies the SMART configuration may advertise (default: the stack's EhrLaunchApiUrl)")
+	fs.StringVar(&ehr.ClientID, "ehr-client-id", "", "with --ehr-launch: an app the EHR launch API launches (a public one: the sandbox can then redeem the code)")
+	fs.StringVar(&ehr.RedirectURI, "ehr-redirect-uri", "", "with --ehr-launch: a redirect URI registered for --ehr-client-id (smartcheck never calls it)")
+	fs.StringVar(&ehr.OtherClientID, "ehr-other-client-id", "", "with --ehr-launch: another app the API launches, whose launch --ehr-client-id must be refused (default: not tried)")
+	fs.StringVar(&ehr.Patient, "ehr-patient", "", "with --ehr-launch: the test context's patient id")
+	fs.StringVar(&ehr.Scope, "ehr-scope", "", "with --ehr-launch: the scopes to request (default: launch openid fhirUser patient/Patient.rs patient/Observation.rs, .read on SMART v1)")
 	fs.StringVar(&cfg.FHIREndpoint, "fhir-endpoint", "", "FHIR base URL of the data store (default: the stack's FhirEndpoint)")
 	fs.StringVar(&cfg.Issuer, "issuer", "", "authorization server issuer (default: the stack's Issuer)")
 	fs.StringVar(&cfg.TokenEndpoint, "token-endpoint", "", "token endpoint (default: the SMART configuration's)")
@@ -73,10 +82,16 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return usage("--smart-version must be v1 or v2, not %q", *version)
 	}
 
-	if *stack != "" || *keySecret != "" {
+	if *ehrLaunch && (ehr.ClientID == "" || ehr.RedirectURI == "" || ehr.Patient == "") {
+		return usage("--ehr-launch needs --ehr-client-id, --ehr-redirect-uri and --ehr-patient")
+	}
+	if *stack != "" || *keySecret != "" || *ehrLaunch {
 		var opts []func(*config.LoadOptions) error
 		if *region != "" {
 			opts = append(opts, config.WithRegion(*region))
+		}
+		if *profile != "" {
+			opts = append(opts, config.WithSharedConfigProfile(*profile))
 		}
 		awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
 		if err != nil {
@@ -95,6 +110,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 					return usage("%v", err)
 				}
 			}
+		}
+		if *ehrLaunch {
+			ehr.Credentials, ehr.Region = awsCfg.Credentials, awsCfg.Region
+			cfg.EHRLaunch = &ehr
 		}
 		if *keySecret != "" {
 			if cfg.Key, err = SecretKey(ctx, secretsmanager.NewFromConfig(awsCfg), *keySecret); err != nil {

@@ -5,24 +5,19 @@ package main_test
 // the emulated HealthLake calling a real process of the token-validation
 // Lambda, and this Lambda's HTTP handler behind an API Gateway emulation
 // (SigV4 verification for POST /launch, REST proxy events through the same
-// adapter main.go uses) with its table in fakedynamodb.
+// adapter main.go uses) with its table in fakedynamodb: package ehrsandbox.
 
 import (
 	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"strings"
@@ -30,17 +25,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/openhealthstack/smart-healthlake/internal/sandbox"
 	"github.com/openhealthstack/smart-healthlake/internal/syncbuf"
+	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/ehrsandbox"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchflow"
-	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchstore"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/fakedynamodb"
 )
 
@@ -68,25 +59,23 @@ func TestMain(m *testing.M) {
 }
 
 const (
-	appRedirect = "https://app.example/cb"
-	otherAppID  = "other-app"
-	ehrRoleARN  = "arn:aws:iam::123456789012:role/EhrLauncher"
-	ehrSession  = "arn:aws:sts::123456789012:assumed-role/EhrLauncher/ehr-1"
-	ehrKeyID    = "AKIAEHRSANDBOX000001"
-	ehrSecret   = "ehr-sandbox-secret-key"
-	region      = "us-east-1"
+	appRedirect = ehrsandbox.AppRedirectURI
+	otherAppID  = ehrsandbox.OtherAppID
+	ehrKeyID    = ehrsandbox.EHRAccessKeyID
+	region      = ehrsandbox.Region
 )
 
-// world is one running deployment.
+// world is one running deployment (package ehrsandbox's assembly), with the
+// test's knobs on the API Gateway emulation's hook route.
 type world struct {
-	sb       *sandbox.Sandbox
-	proxy    *httptest.Server
+	sb       *ehrsandbox.World
+	proxyURL string
 	fake     *fakedynamodb.Server
 	now      atomic.Int64
-	hookSlow atomic.Int64 // delay added to each hook answer, nanoseconds
-	slowOnce atomic.Int64 // delay added to the next hook answer only, nanoseconds
-	hook500  atomic.Bool  // the hook's front answers 500 without running it
-	secret   string
+	hookSlow atomic.Int64   // delay added to each hook answer, nanoseconds
+	slowOnce atomic.Int64   // delay added to the next hook answer only, nanoseconds
+	hook500  atomic.Bool    // the hook's front answers 500 without running it
+	secret   string         // the EHR role's secret key
 	idpLog   syncbuf.Buffer // the validator process's log lines
 	browser  *http.Client   // the app's user agent: follows redirects until the app's redirect URI
 	client   *http.Client   // the app's back end
@@ -97,155 +86,46 @@ func newWorld(t *testing.T) *world {
 	if idpBinary == "" {
 		t.Skip("-short: needs the validator binary TestMain builds")
 	}
-	w := &world{secret: "hook-" + randomHex(16)}
+	w := &world{}
 	w.now.Store(time.Now().Unix())
-	w.fake = fakedynamodb.New(t)
-	w.fake.CreateTable("ehr", launchstore.KeyAttribute, launchstore.TTLAttribute)
-
-	var handler atomic.Value // the API Gateway emulation, set once the issuer is known
-	w.proxy = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		handler.Load().(http.Handler).ServeHTTP(rw, r)
-	}))
-	t.Cleanup(w.proxy.Close)
-
-	sb, err := sandbox.Start(sandbox.Config{
-		IdPBinary: idpBinary, Dir: t.TempDir(), LambdaOutput: &w.idpLog,
-		EHRLaunch: &sandbox.EHRLaunch{
-			Callback: w.proxy.URL + launchflow.PathCallback,
-			HookURL:  w.proxy.URL + launchflow.PathHook, HookAuthorization: w.secret,
-			HookTimeout: time.Second, // Okta's is 3 s; shortened to keep the test quick
+	clock := func() time.Time { return time.Unix(w.now.Load(), 0) }
+	sb, err := ehrsandbox.Start(ehrsandbox.Config{
+		Sandbox: sandbox.Config{
+			IdPBinary: idpBinary, Dir: t.TempDir(), LambdaOutput: &w.idpLog,
+			// Okta's is 3 s; shortened to keep the test quick.
+			EHRLaunch: &sandbox.EHRLaunch{HookTimeout: time.Second},
 		},
+		Now: clock,
+		Gateway: ehrsandbox.Delayed(launchflow.PathHook, func() time.Duration {
+			if w.hook500.Load() {
+				return -1
+			}
+			return time.Duration(w.hookSlow.Load()) + time.Duration(w.slowOnce.Swap(0))
+		}),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sb.Close() })
-	w.sb = sb
+	w.sb, w.proxyURL, w.fake, w.secret = sb, sb.APIURL, sb.DB, sb.EHRSecretKey
 
-	pem, err := os.ReadFile(sb.CAFile)
-	if err != nil {
+	if w.client, err = sb.HTTPClient(); err != nil {
 		t.Fatal(err)
 	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
-	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
-	w.client = &http.Client{Transport: tr, Timeout: 20 * time.Second}
-	w.browser = &http.Client{Transport: tr, Timeout: 20 * time.Second, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+	w.browser = &http.Client{Transport: w.client.Transport, Timeout: 20 * time.Second, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
 		if req.URL.Host == "app.example" {
 			return http.ErrUseLastResponse
 		}
 		return nil
 	}}
-
-	env := map[string]string{
-		launchflow.EnvTable: "ehr", launchflow.EnvOktaIssuer: sb.Issuer, launchflow.EnvFHIRAudience: sb.FHIREndpoint,
-		launchflow.EnvPublicURL: w.proxy.URL,
-		launchflow.EnvClients: fmt.Sprintf(`[{"client_id":%q,"redirect_uris":[%q]},{"client_id":%q,"redirect_uris":[%q]},{"client_id":%q,"redirect_uris":["https://other.example/cb"]}]`,
-			sandbox.EHRAppClientID, appRedirect, sandbox.EHRWebClientID, appRedirect, otherAppID),
-		launchflow.EnvEHRPrincipals: ehrRoleARN,
-		launchflow.EnvHookSecretARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:ehr-hook-AbCdEf",
-	}
-	cfg, err := launchflow.ConfigFromEnv(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := dynamodb.New(dynamodb.Options{
-		Region: region, BaseEndpoint: aws.String(w.fake.URL),
-		Credentials: credentials.NewStaticCredentialsProvider("AKIAFAKE", "fake", ""),
-	})
-	clock := func() time.Time { return time.Unix(w.now.Load(), 0) }
-	srv, err := launchflow.New(cfg, launchstore.New(db, "ehr", clock), launchflow.Options{
-		HookSecret: w.secret, Now: clock, HTTPClient: w.client,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	handler.Store(w.apiGateway(httpadapter.New(srv)))
 	return w
-}
-
-// apiGateway emulates the REST API in front of the Lambda: POST /launch uses
-// IAM authorization (API Gateway verifies the SigV4 signature and puts the
-// caller in requestContext.identity.userArn, or answers 403 itself), the other
-// routes none; each request becomes a proxy-integration event.
-func (w *world) apiGateway(adapter *httpadapter.HandlerAdapter) http.Handler {
-	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		ev := events.APIGatewayProxyRequest{
-			HTTPMethod: r.Method, Path: r.URL.Path, Body: string(body),
-			MultiValueHeaders:               map[string][]string(r.Header.Clone()),
-			MultiValueQueryStringParameters: map[string][]string(r.URL.Query()),
-		}
-		if r.URL.Path == launchflow.PathLaunch {
-			caller, ok := w.verifySigV4(r, body)
-			if !ok {
-				rw.WriteHeader(http.StatusForbidden)
-				_, _ = rw.Write([]byte(`{"message":"The request signature we calculated does not match the signature you provided."}`))
-				return
-			}
-			ev.RequestContext.Identity.UserArn = caller
-		}
-		if r.URL.Path == launchflow.PathHook {
-			if w.hook500.Load() {
-				rw.WriteHeader(http.StatusInternalServerError)
-				return
-			}
-		}
-		resp, err := adapter.ProxyWithContext(r.Context(), ev)
-		if err != nil {
-			rw.WriteHeader(http.StatusBadGateway)
-			return
-		}
-		for k, vs := range resp.MultiValueHeaders {
-			for _, v := range vs {
-				rw.Header().Add(k, v)
-			}
-		}
-		for k, v := range resp.Headers {
-			rw.Header().Set(k, v)
-		}
-		if r.URL.Path == launchflow.PathHook {
-			d := time.Duration(w.hookSlow.Load()) + time.Duration(w.slowOnce.Swap(0))
-			time.Sleep(d) // the answer, not the work, is late
-		}
-		rw.WriteHeader(resp.StatusCode)
-		_, _ = rw.Write([]byte(resp.Body))
-	})
-}
-
-// verifySigV4 checks a request the way API Gateway does: recompute the
-// signature with the caller's secret key and compare.
-func (w *world) verifySigV4(r *http.Request, body []byte) (string, bool) {
-	auth := r.Header.Get("Authorization")
-	if !strings.Contains(auth, "Credential="+ehrKeyID+"/") {
-		return "", false
-	}
-	at, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
-	if err != nil || time.Since(at).Abs() > 5*time.Minute {
-		return "", false
-	}
-	_, signed, _ := strings.Cut(auth, "SignedHeaders=")
-	signed, _, _ = strings.Cut(signed, ",")
-	clone, _ := http.NewRequest(r.Method, "http://"+r.Host+r.URL.RequestURI(), bytes.NewReader(body))
-	for h := range strings.SplitSeq(signed, ";") {
-		if h != "host" && h != "content-length" {
-			clone.Header[http.CanonicalHeaderKey(h)] = r.Header.Values(h)
-		}
-	}
-	sum := sha256.Sum256(body)
-	err = v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: ehrKeyID, SecretAccessKey: ehrSecret},
-		clone, hex.EncodeToString(sum[:]), "execute-api", region, at)
-	if err != nil || subtle.ConstantTimeCompare([]byte(clone.Header.Get("Authorization")), []byte(auth)) != 1 {
-		return "", false
-	}
-	return ehrSession, true
 }
 
 // register is the EHR: a SigV4-signed POST /launch.
 func (w *world) register(t *testing.T, ctx map[string]any, secret string) (int, string) {
 	t.Helper()
 	body, _ := json.Marshal(ctx)
-	req, _ := http.NewRequest(http.MethodPost, w.proxy.URL+launchflow.PathLaunch, bytes.NewReader(body))
+	req, _ := http.NewRequest(http.MethodPost, w.proxyURL+launchflow.PathLaunch, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	sum := sha256.Sum256(body)
 	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: ehrKeyID, SecretAccessKey: secret},
@@ -265,7 +145,7 @@ func (w *world) register(t *testing.T, ctx map[string]any, secret string) (int, 
 func (w *world) launchFor(t *testing.T, clientID, patient string) string {
 	t.Helper()
 	st, id := w.register(t, map[string]any{"client_id": clientID, "aud": w.sb.FHIREndpoint, "patient": patient,
-		"encounter": "enc-1", "need_patient_banner": true, "smart_style_url": "https://ehr.example/style.json"}, ehrSecret)
+		"encounter": "enc-1", "need_patient_banner": true, "smart_style_url": "https://ehr.example/style.json"}, w.secret)
 	if st != http.StatusCreated {
 		t.Fatalf("POST /launch = %d", st)
 	}
@@ -297,7 +177,7 @@ func (w *world) authorize(t *testing.T, a app, launch string, edit func(url.Valu
 	if edit != nil {
 		edit(q)
 	}
-	resp, err := w.browser.Get(w.proxy.URL + launchflow.PathAuthorize + "?" + q.Encode())
+	resp, err := w.browser.Get(w.proxyURL + launchflow.PathAuthorize + "?" + q.Encode())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,7 +193,7 @@ func (w *world) redeem(t *testing.T, a app, code string) (int, map[string]any) {
 	t.Helper()
 	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {appRedirect},
 		"client_id": {sandbox.EHRAppClientID}, "code_verifier": {a.verifier}}
-	resp, err := w.client.PostForm(w.proxy.URL+launchflow.PathToken, form)
+	resp, err := w.client.PostForm(w.proxyURL+launchflow.PathToken, form)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -406,7 +286,7 @@ func TestEHRLaunchConfidentialClient(t *testing.T) {
 	}
 	redeem := func(t *testing.T, a app, code, secret string) (int, map[string]any) {
 		form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {appRedirect}, "code_verifier": {a.verifier}}
-		req, _ := http.NewRequest(http.MethodPost, w.proxy.URL+launchflow.PathToken, strings.NewReader(form.Encode()))
+		req, _ := http.NewRequest(http.MethodPost, w.proxyURL+launchflow.PathToken, strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.SetBasicAuth(url.QueryEscape(sandbox.EHRWebClientID), url.QueryEscape(secret))
 		resp, err := w.client.Do(req)
@@ -490,7 +370,7 @@ func TestEHRLaunchRefusals(t *testing.T) {
 		}
 	})
 	t.Run("a forged hook call is refused", func(t *testing.T) {
-		req, _ := http.NewRequest(http.MethodPost, w.proxy.URL+launchflow.PathHook, strings.NewReader(`{"eventType":"com.okta.oauth2.tokens.transform"}`))
+		req, _ := http.NewRequest(http.MethodPost, w.proxyURL+launchflow.PathHook, strings.NewReader(`{"eventType":"com.okta.oauth2.tokens.transform"}`))
 		req.Header.Set("Authorization", "guess")
 		resp, err := w.client.Do(req)
 		if err != nil {

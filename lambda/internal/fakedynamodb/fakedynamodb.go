@@ -80,9 +80,16 @@ type Item map[string]map[string]any
 
 // New starts a fake; it is closed when the test ends.
 func New(t testing.TB) *Server {
+	s := Start()
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Start starts a fake outside a test (the sandbox's EHR launch API); the
+// caller closes it.
+func Start() *Server {
 	s := &Server{tables: map[string]*table{}, calls: map[string]int{}, failNext: map[string]int{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(s.Close)
 	return s
 }
 

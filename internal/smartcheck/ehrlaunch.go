@@ -1,0 +1,429 @@
+package smartcheck
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
+)
+
+// CheckEHRLaunch is the ehr-launch check's name; it runs only when asked.
+const CheckEHRLaunch = "ehr-launch"
+
+// EHRLaunch configures the ehr-launch check: it plays an EHR launch against
+// the EHR launch API (lambda/ehrlaunch) as far as can be automated.
+type EHRLaunch struct {
+	// ClientID and RedirectURI are an app the API launches (one of its
+	// EHRLAUNCH_CLIENTS) and one of its registered redirect URIs.
+	ClientID, RedirectURI string
+	// OtherClientID is another app the API launches: a launch registered for
+	// it must be refused to ClientID. Empty: that refusal is not tried.
+	OtherClientID string
+	// Patient is the test context's patient id.
+	Patient string
+	// Scope is requested at the authorize proxy. Default: launch openid
+	// fhirUser patient/Patient.rs patient/Observation.rs (.read on SMART v1).
+	Scope string
+	// Credentials sign POST /launch (SigV4, service execute-api); they must be
+	// of one of the EHR roles.
+	Credentials aws.CredentialsProvider
+	// Region is the API's region, the signature's scope. Default: the one in
+	// an execute-api host name.
+	Region string
+}
+
+// executeAPIHost is API Gateway's default host name: {id}.execute-api.{region}.amazonaws.com.
+var executeAPIHost = regexp.MustCompile(`^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$`)
+
+// noRedirect is the check's client: it reads each redirect rather than
+// following it, since the app's redirect URI is not smartcheck's to call.
+func (r *run) noRedirect() *http.Client {
+	c := *r.cfg.HTTPClient
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &c
+}
+
+// ehrLaunch plays the EHR launch: register a context, send the app to the
+// authorize proxy, check the redirect to the issuer carries neither the
+// patient nor the app's state, then that the launch is single use and bound
+// to its app. When the authorization server signs the user in without a
+// browser (the sandbox does), it goes on: code, token response with the
+// context, FHIR search limited to the patient. Against Okta it stops at the
+// sign-in page and says so.
+func (r *run) ehrLaunch(ctx context.Context) (string, time.Duration, error) {
+	e := r.cfg.EHRLaunch
+	switch {
+	case r.smart == nil:
+		return "", 0, skip("no SMART configuration")
+	case !slices.Contains(r.doc.Capabilities, "launch-ehr"):
+		return "", 0, errors.New("the SMART configuration does not advertise launch-ehr: the stack runs no EHR launch (ehrLaunch.enabled in cdk.json) or its Metadata is stale")
+	case r.cfg.EHRLaunchAPI == "":
+		return "", 0, errors.New("no EHR launch API known: pass --stack (its EhrLaunchApiUrl output) or --ehr-launch-api")
+	case e.ClientID == "" || e.RedirectURI == "" || e.Patient == "":
+		return "", 0, errors.New("pass --ehr-client-id, --ehr-redirect-uri (an app the EHR launch API launches and its redirect URI) and --ehr-patient (the test context's patient id)")
+	case e.Credentials == nil:
+		return "", 0, errors.New("no AWS credentials to sign POST /launch with")
+	}
+	if e.Scope == "" {
+		e.Scope = "launch openid fhirUser patient/Patient.rs patient/Observation.rs"
+		if r.cfg.SmartVersion == smartmeta.V1 || !slices.Contains(r.doc.Capabilities, "permission-v2") {
+			e.Scope = "launch openid fhirUser patient/Patient.read patient/Observation.read"
+		}
+	}
+	api := strings.TrimSuffix(r.cfg.EHRLaunchAPI, "/")
+	authorize := r.doc.AuthorizationEndpoint
+	if !under(authorize, api) {
+		return "", 0, fmt.Errorf("the SMART configuration's authorization_endpoint %s is not under the EHR launch API %s: apps would bypass the proxy and get no launch context", authorize, api)
+	}
+	var steps []string
+
+	launch, err := r.registerLaunch(ctx, api, e.ClientID)
+	if err != nil {
+		return "", 0, err
+	}
+	steps = append(steps, "POST /launch (SigV4): 201")
+
+	first := newPKCE()
+	up, err := r.authorizeLaunch(ctx, authorize, launch, e.ClientID, first)
+	if err != nil {
+		return "", 0, err
+	}
+	if err := r.checkUpstream(up, api, first.state); err != nil {
+		return "", 0, err
+	}
+	steps = append(steps, "authorize: redirected to the issuer without the patient id or the app's state")
+
+	again := newPKCE()
+	if err := r.refusedLaunch(ctx, authorize, launch, e.ClientID, again); err != nil {
+		return "", 0, fmt.Errorf("the same launch a second time: %w: a launch id must be single use (the proxy must consume it atomically)", err)
+	}
+	steps = append(steps, "the launch used again: refused")
+
+	if e.OtherClientID != "" {
+		foreign, err := r.registerLaunch(ctx, api, e.OtherClientID)
+		if err != nil {
+			return "", 0, err
+		}
+		if err := r.refusedLaunch(ctx, authorize, foreign, e.ClientID, newPKCE()); err != nil {
+			return "", 0, fmt.Errorf("a launch registered for %s, used by %s: %w: a launch must be bound to its app", e.OtherClientID, e.ClientID, err)
+		}
+		steps = append(steps, "a launch for "+e.OtherClientID+": refused")
+	} else {
+		steps = append(steps, "a launch for another app: not tried (no --ehr-other-client-id)")
+	}
+
+	// The sign-in: a real authorization server shows a page here.
+	code, signedIn, err := r.signIn(ctx, up, api, e.RedirectURI, first.state)
+	if err != nil {
+		return "", 0, err
+	}
+	if !signedIn {
+		steps = append(steps, "stopped at the sign-in: "+up.Host+" asks a user to sign in, which smartcheck cannot do; finish one launch in a browser to see the token response and the FHIR access")
+		return strings.Join(steps, "; "), 0, nil
+	}
+	token, err := r.redeemLaunch(ctx, code, first)
+	if err != nil {
+		return "", 0, err
+	}
+	steps = append(steps, "signed in without a browser: token response with patient "+e.Patient)
+	detail, err := r.patientOnly(ctx, token)
+	if err != nil {
+		return "", 0, err
+	}
+	steps = append(steps, detail)
+	return strings.Join(steps, "; "), 0, nil
+}
+
+// pkce is one authorization request's secrets.
+type pkce struct{ verifier, state string }
+
+func newPKCE() pkce { return pkce{verifier: randomHex(32), state: "smartcheck-" + randomHex(8)} }
+
+func (p pkce) challenge() string {
+	s := sha256.Sum256([]byte(p.verifier))
+	return base64.RawURLEncoding.EncodeToString(s[:])
+}
+
+// registerLaunch is the EHR's POST /launch, signed with SigV4.
+func (r *run) registerLaunch(ctx context.Context, api, clientID string) (string, error) {
+	e := r.cfg.EHRLaunch
+	u := api + "/launch"
+	body, _ := json.Marshal(map[string]any{"client_id": clientID, "aud": r.cfg.FHIREndpoint, "patient": e.Patient})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return "", fmt.Errorf("building POST %s: %w", u, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	creds, err := e.Credentials.Retrieve(ctx)
+	if err != nil {
+		return "", fmt.Errorf("reading the AWS credentials to sign POST /launch: %w", err)
+	}
+	region := e.Region
+	if m := executeAPIHost.FindStringSubmatch(req.URL.Hostname()); m != nil {
+		region = m[1]
+	}
+	if region == "" {
+		return "", errors.New("no region to sign POST /launch for: pass --region")
+	}
+	sum := sha256.Sum256(body)
+	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "execute-api", region, r.cfg.Now()); err != nil {
+		return "", fmt.Errorf("signing POST /launch: %w", err)
+	}
+	resp, err := r.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("POST %s: %w", u, err)
+	}
+	defer resp.Body.Close()
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var out struct {
+		Launch      string `json:"launch"`
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}
+	_ = json.Unmarshal(answer, &out)
+	switch {
+	case resp.StatusCode == http.StatusForbidden:
+		return "", fmt.Errorf("POST %s: 403 %s: the caller is not one of the EHR roles (ehrLaunch.ehrRoleArns); run with credentials of such a role (AWS_PROFILE)", u, snippet(answer))
+	case resp.StatusCode != http.StatusCreated:
+		return "", fmt.Errorf("POST %s for client %s, patient %s: HTTP %d %s %s", u, clientID, e.Patient, resp.StatusCode, out.Error, out.Description)
+	case len(out.Launch) < 43:
+		return "", fmt.Errorf("POST %s answered a launch id of %d characters: it must carry 256 random bits", u, len(out.Launch))
+	}
+	return out.Launch, nil
+}
+
+// authorizeLaunch sends the app to the authorize proxy with the launch and
+// returns where the proxy redirects it.
+func (r *run) authorizeLaunch(ctx context.Context, authorize, launch, clientID string, p pkce) (*url.URL, error) {
+	e := r.cfg.EHRLaunch
+	q := url.Values{
+		"response_type": {"code"}, "client_id": {clientID}, "redirect_uri": {e.RedirectURI},
+		"scope": {e.Scope}, "state": {p.state}, "aud": {strings.TrimSuffix(r.cfg.FHIREndpoint, "/")}, "launch": {launch},
+		"code_challenge": {p.challenge()}, "code_challenge_method": {"S256"},
+	}
+	u := authorize + "?" + q.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, fmt.Errorf("building the authorize request: %w", err)
+	}
+	resp, err := r.noRedirect().Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", authorize, err)
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	loc, err := resp.Location()
+	if resp.StatusCode < 300 || resp.StatusCode > 399 || err != nil {
+		return nil, fmt.Errorf("GET %s: HTTP %d %s, not a redirect: check --ehr-client-id and --ehr-redirect-uri against the API's registered apps", authorize, resp.StatusCode, snippet(body))
+	}
+	return loc, nil
+}
+
+// issuerAuthorize is the authorization server's own authorize endpoint.
+func (r *run) issuerAuthorize() string {
+	if s, _ := r.issuer["authorization_endpoint"].(string); s != "" {
+		return s
+	}
+	return strings.TrimSuffix(r.cfg.Issuer, "/") + "/v1/authorize"
+}
+
+// checkUpstream judges the proxy's redirect to the authorization server.
+func (r *run) checkUpstream(up *url.URL, api, appState string) error {
+	target := *up
+	target.RawQuery, target.Fragment = "", ""
+	q := up.Query()
+	if target.String() != r.issuerAuthorize() {
+		if q.Get("error") != "" {
+			return fmt.Errorf("the authorize proxy refused the launch: %s (%s)", q.Get("error"), q.Get("error_description"))
+		}
+		return fmt.Errorf("the authorize proxy redirected to %s, not the issuer's authorize endpoint %s", target.String(), r.issuerAuthorize())
+	}
+	patient := r.cfg.EHRLaunch.Patient
+	for k, vs := range q {
+		for _, v := range vs {
+			if v == patient || strings.Contains(v, "Patient/"+patient) || (k == "patient" && v != "") {
+				return fmt.Errorf("the redirect to the issuer carries the patient id in %s: the authorization server and browsers log URLs; no PHI may be in a URL or a state", k)
+			}
+		}
+	}
+	switch {
+	case q.Get("state") == "":
+		return errors.New("the redirect to the issuer has no state: the proxy must send its own transaction id")
+	case q.Get("state") == appState:
+		return errors.New("the redirect to the issuer carries the app's own state: the proxy must keep it and send its own transaction id, or the hook cannot find the launch")
+	case !under(q.Get("redirect_uri"), api):
+		return fmt.Errorf("the redirect to the issuer names redirect_uri %s, not the proxy's callback under %s: the code would bypass the proxy", q.Get("redirect_uri"), api)
+	case q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "":
+		return errors.New("the redirect to the issuer drops the app's PKCE S256 challenge")
+	}
+	return nil
+}
+
+// refusedLaunch expects the authorize proxy to send the app back to its
+// redirect URI with an error and its state, never to the issuer.
+func (r *run) refusedLaunch(ctx context.Context, authorize, launch, clientID string, p pkce) error {
+	loc, err := r.authorizeLaunch(ctx, authorize, launch, clientID, p)
+	if err != nil {
+		return err
+	}
+	target := *loc
+	target.RawQuery, target.Fragment = "", ""
+	q := loc.Query()
+	switch {
+	case target.String() == r.issuerAuthorize():
+		return errors.New("the authorize proxy accepted it and sent the app on to the issuer")
+	case q.Get("error") == "" || q.Get("code") != "":
+		return fmt.Errorf("the authorize proxy redirected to %s without an error", target.String())
+	case q.Get("state") != p.state:
+		return errors.New("the refusal went back without the app's state")
+	}
+	return nil
+}
+
+// signIn follows the redirect to the issuer's authorize endpoint. An
+// authorization server that signs the user in without a page (the sandbox's)
+// redirects to the proxy's callback, which hands the code to the app's
+// redirect URI: signIn returns it. Anything else is a sign-in page: not an
+// error, the end of what can be automated.
+func (r *run) signIn(ctx context.Context, up *url.URL, api, redirectURI, appState string) (string, bool, error) {
+	client := r.noRedirect()
+	get := func(u string) (*http.Response, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return nil, fmt.Errorf("building a request: %w", err)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		return resp, nil
+	}
+	resp, err := get(up.String())
+	if err != nil {
+		return "", false, fmt.Errorf("GET the issuer's authorize endpoint: %w", err)
+	}
+	cb, err := resp.Location()
+	if err != nil || !under(cb.String(), api) {
+		return "", false, nil
+	}
+	if e := cb.Query().Get("error"); e != "" {
+		return "", false, fmt.Errorf("the authorization server refused the proxied request: %s (%s)", e, cb.Query().Get("error_description"))
+	}
+	resp, err = get(cb.String())
+	if err != nil {
+		return "", false, fmt.Errorf("GET the proxy's callback: %w", err)
+	}
+	back, err := resp.Location()
+	if err != nil {
+		return "", false, fmt.Errorf("the proxy's callback answered %d, not a redirect to the app", resp.StatusCode)
+	}
+	q := back.Query()
+	target := *back
+	target.RawQuery, target.Fragment = "", ""
+	switch {
+	case target.String() != strings.SplitN(redirectURI, "?", 2)[0]:
+		return "", false, fmt.Errorf("the callback sent the code to %s, not the app's redirect URI %s", target.String(), redirectURI)
+	case q.Get("error") != "":
+		return "", false, fmt.Errorf("the callback handed the app an error: %s (%s): the token hook did not attach the launch context (check the hook's log)", q.Get("error"), q.Get("error_description"))
+	case q.Get("state") != appState:
+		return "", false, errors.New("the callback did not give the app back its own state")
+	case q.Get("code") == "":
+		return "", false, errors.New("the callback handed the app no code")
+	}
+	return q.Get("code"), true, nil
+}
+
+// redeemLaunch redeems the code at the SMART configuration's token endpoint
+// (the token proxy) as a public app, and checks the context is at the top
+// level of the answer.
+func (r *run) redeemLaunch(ctx context.Context, code string, p pkce) (string, error) {
+	e := r.cfg.EHRLaunch
+	endpoint := r.doc.TokenEndpoint
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {e.RedirectURI},
+		"client_id": {e.ClientID}, "code_verifier": {p.verifier}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", fmt.Errorf("building the token request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := r.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("POST %s: %w", endpoint, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	var out map[string]any
+	_ = json.Unmarshal(body, &out)
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("redeeming the code at %s: HTTP %d %v %v", endpoint, resp.StatusCode, out["error"], out["error_description"])
+	}
+	if got, _ := out["patient"].(string); got != e.Patient {
+		return "", fmt.Errorf("the token response's top-level patient is %q, not the launch's %q: the token proxy must copy the context claims to the top level", got, e.Patient)
+	}
+	if resp.Header.Get("Cache-Control") != "no-store" {
+		return "", errors.New("the token response has no Cache-Control: no-store")
+	}
+	at, _ := out["access_token"].(string)
+	if at == "" {
+		return "", errors.New("the token response has no access_token")
+	}
+	return at, nil
+}
+
+// patientOnly searches Observation with the launch's token: every entry must
+// be the patient's.
+func (r *run) patientOnly(ctx context.Context, token string) (string, error) {
+	patient := r.cfg.EHRLaunch.Patient
+	u := r.cfg.FHIREndpoint + "Observation"
+	status, body, _, err := r.get(ctx, u, token)
+	if err != nil {
+		return "", err
+	}
+	if status != http.StatusOK {
+		return "", fmt.Errorf("GET Observation with the launch's token: %s", explain(status, body, r.cfg.EHRLaunch.Scope))
+	}
+	var bundle struct {
+		Entry []struct {
+			Resource struct {
+				ID      string `json:"id"`
+				Subject struct {
+					Reference string `json:"reference"`
+				} `json:"subject"`
+			} `json:"resource"`
+		} `json:"entry"`
+	}
+	if err := json.Unmarshal(body, &bundle); err != nil {
+		return "", fmt.Errorf("GET Observation answered 200 but not with a FHIR Bundle: %v", err)
+	}
+	for _, en := range bundle.Entry {
+		if ref := en.Resource.Subject.Reference; ref != "Patient/"+patient {
+			return "", fmt.Errorf("GET Observation with the launch's token returned Observation/%s of %s: the token reaches beyond the launch's patient %s", en.Resource.ID, ref, patient)
+		}
+	}
+	status, body, _, err = r.get(ctx, r.cfg.FHIREndpoint+"Patient/"+patient, token)
+	if err != nil {
+		return "", err
+	}
+	if status != http.StatusOK {
+		return "", fmt.Errorf("GET Patient/%s with the launch's token: %s", patient, explain(status, body, r.cfg.EHRLaunch.Scope))
+	}
+	return fmt.Sprintf("GET Observation: %d entr%s, all of Patient/%s; GET Patient/%s: 200", len(bundle.Entry), plural(len(bundle.Entry), "y", "ies"), patient, patient), nil
+}

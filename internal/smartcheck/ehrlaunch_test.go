@@ -1,0 +1,248 @@
+package smartcheck_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/openhealthstack/smart-healthlake/internal/sandbox"
+	"github.com/openhealthstack/smart-healthlake/internal/smartcheck"
+	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/ehrsandbox"
+	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchflow"
+	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchstore"
+)
+
+// startEHR runs a sandbox with the EHR launch API in front of it.
+func startEHR(t *testing.T, cfg ehrsandbox.Config) *ehrsandbox.World {
+	t.Helper()
+	if projectIdP == "" {
+		t.Skip("-short: needs the Lambda binaries TestMain builds")
+	}
+	if cfg.Sandbox.IdPBinary == "" {
+		cfg.Sandbox.IdPBinary = projectIdP
+	}
+	cfg.Sandbox.Dir, cfg.Sandbox.LambdaOutput = t.TempDir(), testWriter{t}
+	w, err := ehrsandbox.Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	return w
+}
+
+// ehrConfig is what the command line builds for the sandbox with
+// --ehr-launch: the backend token from the authorization server's own token
+// endpoint (the stack's TokenEndpoint output), the launch by the EHR role.
+func ehrConfig(t *testing.T, w *ehrsandbox.World) smartcheck.Config {
+	t.Helper()
+	cfg := checkConfig(t, w.Sandbox)
+	cfg.TokenEndpoint = w.TokenEndpoint
+	cfg.EHRLaunchAPI = w.APIURL
+	cfg.EHRLaunch = &smartcheck.EHRLaunch{
+		ClientID: sandbox.EHRAppClientID, RedirectURI: ehrsandbox.AppRedirectURI, OtherClientID: sandbox.EHRWebClientID,
+		Patient:     "p2",
+		Credentials: credentials.NewStaticCredentialsProvider(ehrsandbox.EHRAccessKeyID, w.EHRSecretKey, ""),
+		Region:      ehrsandbox.Region,
+	}
+	return cfg
+}
+
+func TestEHRLaunchAgainstTheSandbox(t *testing.T) {
+	w := startEHR(t, ehrsandbox.Config{})
+
+	t.Run("every check passes and the launch is played through to a FHIR search limited to the patient", func(t *testing.T) {
+		rep := run(t, ehrConfig(t, w))
+		for _, res := range rep.Results {
+			if res.Status != smartcheck.Pass {
+				t.Errorf("%s: %s %s", res.Name, res.Status, res.Detail)
+			}
+		}
+		if len(rep.Results) != 15 {
+			t.Errorf("%d checks ran, want 15", len(rep.Results))
+		}
+		res, _ := rep.Result(smartcheck.CheckEHRLaunch)
+		for _, want := range []string{"the launch used again: refused", "a launch for " + sandbox.EHRWebClientID + ": refused",
+			"signed in without a browser: token response with patient p2", "all of Patient/p2"} {
+			if !strings.Contains(res.Detail, want) {
+				t.Errorf("ehr-launch detail %q lacks %q", res.Detail, want)
+			}
+		}
+	})
+
+	t.Run("the proxied authorization, token and introspection endpoints under the API pass issuer-discovery, and it says so", func(t *testing.T) {
+		res, _ := run(t, ehrConfig(t, w)).Result(smartcheck.CheckIssuerDiscovery)
+		want := "authorization_endpoint, token_endpoint, introspection_endpoint proxied by the EHR launch API " + w.APIURL
+		if res.Status != smartcheck.Pass || !strings.Contains(res.Detail, want) {
+			t.Errorf("%s: %s, want a pass saying %q", res.Status, res.Detail, want)
+		}
+	})
+
+	t.Run("endpoints that are not under the given EHR launch API still fail issuer-discovery", func(t *testing.T) {
+		for _, api := range []string{"https://elsewhere.example", w.APIURL + "/auth"} { // "/auth" is a prefix of "/authorize", not a parent
+			cfg := ehrConfig(t, w)
+			cfg.EHRLaunchAPI, cfg.EHRLaunch = api, nil
+			failure(t, run(t, cfg), smartcheck.CheckIssuerDiscovery, "authorization_endpoint is "+w.APIURL+"/authorize in the SMART configuration but "+w.Issuer+"/v1/authorize at the issuer (not under the EHR launch API "+api+")")
+		}
+	})
+
+	t.Run("without the EHR launch API's URL the proxied endpoints fail issuer-discovery, naming the flag", func(t *testing.T) {
+		cfg := ehrConfig(t, w)
+		cfg.EHRLaunchAPI, cfg.EHRLaunch = "", nil
+		failure(t, run(t, cfg), smartcheck.CheckIssuerDiscovery, "pass --stack or --ehr-launch-api")
+	})
+
+	t.Run("a jwks_uri under the EHR launch API is still a mismatch", func(t *testing.T) {
+		cfg := proxy(t, w.Sandbox, ehrConfig(t, w), func(m map[string]any) { m["jwks_uri"] = w.APIURL + "/keys" }, nil)
+		cfg.EHRLaunch = nil
+		failure(t, run(t, cfg), smartcheck.CheckIssuerDiscovery, "jwks_uri is "+w.APIURL+"/keys in the SMART configuration")
+	})
+
+	t.Run("credentials of another caller are named as not an EHR role", func(t *testing.T) {
+		cfg := ehrConfig(t, w)
+		cfg.EHRLaunch.Credentials = credentials.NewStaticCredentialsProvider(ehrsandbox.EHRAccessKeyID, "wrong", "")
+		failure(t, run(t, cfg), smartcheck.CheckEHRLaunch, "not one of the EHR roles")
+	})
+
+	t.Run("without --ehr-launch the check does not run", func(t *testing.T) {
+		cfg := ehrConfig(t, w)
+		cfg.EHRLaunch = nil
+		if _, ok := run(t, cfg).Result(smartcheck.CheckEHRLaunch); ok {
+			t.Error("the ehr-launch check ran")
+		}
+	})
+}
+
+// reusableStore is a broken launch store: a consumed launch resolves again for
+// the same client, as a store that reads without deleting would.
+type reusableStore struct {
+	launchflow.Store
+	mu   sync.Mutex
+	used map[string]launchstore.LaunchContext
+}
+
+func (s *reusableStore) ConsumeLaunch(ctx context.Context, id, clientID string) (launchstore.LaunchContext, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if lc, ok := s.used[id]; ok && lc.ClientID == clientID {
+		return lc, nil
+	}
+	lc, err := s.Store.ConsumeLaunch(ctx, id, clientID)
+	if err == nil {
+		s.used[id] = lc
+	}
+	return lc, err
+}
+
+// leakingGateway is a broken proxy: it adds the patient id to the redirect to
+// the authorization server, as login_hint.
+func leakingGateway(patient string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == launchflow.PathAuthorize {
+				rw = &locationRewriter{ResponseWriter: rw, add: url.Values{"login_hint": {patient}}}
+			}
+			next.ServeHTTP(rw, r)
+		})
+	}
+}
+
+type locationRewriter struct {
+	http.ResponseWriter
+	add url.Values
+}
+
+func (l *locationRewriter) WriteHeader(status int) {
+	if u, err := url.Parse(l.Header().Get("Location")); err == nil && status == http.StatusFound && strings.Contains(u.Path, "/v1/authorize") {
+		q := u.Query()
+		for k, v := range l.add {
+			q[k] = v
+		}
+		u.RawQuery = q.Encode()
+		l.Header().Set("Location", u.String())
+	}
+	l.ResponseWriter.WriteHeader(status)
+}
+
+// signInPage makes the authorization server's authorize endpoint answer as
+// Okta does without a session: a sign-in page (200, HTML) a user must fill in.
+type signInPage struct {
+	next   http.RoundTripper
+	issuer string
+}
+
+func (s signInPage) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasPrefix(r.URL.String(), s.issuer+"/v1/authorize?") {
+		return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"text/html"}},
+			Body: io.NopCloser(strings.NewReader("<html><body>Sign in</body></html>")), Request: r}, nil
+	}
+	return s.next.RoundTrip(r)
+}
+
+func TestEHRLaunchFailsAgainstBrokenProxies(t *testing.T) {
+	t.Run("a proxy that accepts a reused launch fails the ehr-launch check", func(t *testing.T) {
+		w := startEHR(t, ehrsandbox.Config{Store: func(s launchflow.Store) launchflow.Store {
+			return &reusableStore{Store: s, used: map[string]launchstore.LaunchContext{}}
+		}})
+		rep := run(t, ehrConfig(t, w))
+		failure(t, rep, smartcheck.CheckEHRLaunch, "the same launch a second time: the authorize proxy accepted it and sent the app on to the issuer: a launch id must be single use")
+		if got := rep.Failed(); len(got) != 1 {
+			t.Errorf("failed checks %v, want only %s", got, smartcheck.CheckEHRLaunch)
+		}
+	})
+
+	t.Run("a proxy that puts the patient id in the redirect to the issuer fails the ehr-launch check", func(t *testing.T) {
+		w := startEHR(t, ehrsandbox.Config{Gateway: leakingGateway("p2")})
+		failure(t, run(t, ehrConfig(t, w)), smartcheck.CheckEHRLaunch, "the redirect to the issuer carries the patient id in login_hint")
+	})
+
+	t.Run("a validator that grants more than the launch's patient fails the ehr-launch check's FHIR search", func(t *testing.T) {
+		w := startEHR(t, ehrsandbox.Config{Sandbox: sandbox.Config{IdPBinary: brokenIdP["extrascope"]}})
+		failure(t, run(t, ehrConfig(t, w)), smartcheck.CheckEHRLaunch, "the token reaches beyond the launch's patient p2")
+	})
+
+	t.Run("against an authorization server that shows a sign-in page the check passes and says it stopped there", func(t *testing.T) {
+		w := startEHR(t, ehrsandbox.Config{})
+		cfg := ehrConfig(t, w)
+		cfg.HTTPClient.Transport = signInPage{next: cfg.HTTPClient.Transport, issuer: w.Issuer}
+		rep := run(t, cfg)
+		res, _ := rep.Result(smartcheck.CheckEHRLaunch)
+		if !rep.Passed || res.Status != smartcheck.Pass || !strings.Contains(res.Detail, "stopped at the sign-in") || strings.Contains(res.Detail, "signed in without a browser") {
+			t.Errorf("passed %v, %s: %s", rep.Passed, res.Status, res.Detail)
+		}
+	})
+}
+
+func TestCommandEHRLaunch(t *testing.T) {
+	w := startEHR(t, ehrsandbox.Config{})
+	base := []string{"--fhir-endpoint", w.FHIREndpoint, "--issuer", w.Issuer, "--token-endpoint", w.TokenEndpoint,
+		"--client-id", sandbox.BackendClientID, "--private-key", w.KeyFile, "--key-id", w.KeyID, "--scope", w.Scope, "--ca-file", w.CAFile,
+		"--ehr-launch-api", w.APIURL}
+
+	t.Run("--ehr-launch signs POST /launch with the default credential chain's credentials", func(t *testing.T) {
+		t.Setenv("AWS_ACCESS_KEY_ID", ehrsandbox.EHRAccessKeyID)
+		t.Setenv("AWS_SECRET_ACCESS_KEY", w.EHRSecretKey)
+		t.Setenv("AWS_REGION", ehrsandbox.Region)
+		t.Setenv("AWS_CONFIG_FILE", os.DevNull)
+		t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
+		t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+		code, out, _ := mainRun(t, append(base, "--ehr-launch", "--ehr-client-id", sandbox.EHRAppClientID,
+			"--ehr-redirect-uri", ehrsandbox.AppRedirectURI, "--ehr-patient", "p1")...)
+		if code != smartcheck.ExitOK || !strings.Contains(out, "PASS  "+smartcheck.CheckEHRLaunch) {
+			t.Errorf("exit %d, want 0 with the ehr-launch check passed", code)
+		}
+	})
+
+	t.Run("--ehr-launch without the app and patient is a usage error", func(t *testing.T) {
+		code, _, errOut := mainRun(t, append(base, "--ehr-launch")...)
+		if code != smartcheck.ExitUsage || !strings.Contains(errOut, "--ehr-client-id, --ehr-redirect-uri and --ehr-patient") {
+			t.Errorf("exit %d, stderr %q", code, errOut)
+		}
+	})
+}

@@ -1,0 +1,317 @@
+// Package ehrsandbox runs the EHR launch API (package launchflow, the handler
+// lambda/ehrlaunch serves) on loopback in front of a sandbox (internal/sandbox)
+// whose Okta stand-in calls its token hook: an API Gateway emulation that
+// verifies SigV4 for POST /launch, REST proxy events through the adapter
+// main.go uses, and the launch table in fakedynamodb through the real
+// DynamoDB client. It is the assembly of lambda/ehrlaunch's end-to-end test,
+// of cmd/smartsandbox --ehr-launch and of smartcheck's ehr-launch tests.
+package ehrsandbox
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/openhealthstack/smart-healthlake/internal/sandbox"
+	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchflow"
+	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchstore"
+	"github.com/openhealthstack/smart-healthlake/lambda/internal/fakedynamodb"
+)
+
+// The EHR's identity and the apps the API launches.
+const (
+	// AppRedirectURI is the redirect URI of both launchable sandbox apps
+	// (sandbox.EHRAppClientID and sandbox.EHRWebClientID).
+	AppRedirectURI = "https://app.example/cb"
+	// OtherAppID is a third app the API launches, with its own redirect URI
+	// (https://other.example/cb); the authorization server does not know it.
+	OtherAppID = "other-app"
+	// EHRRoleARN is the only role allowed to register launches.
+	EHRRoleARN = "arn:aws:iam::123456789012:role/EhrLauncher"
+	// EHRSession is the caller API Gateway reports for a valid signature.
+	EHRSession = "arn:aws:sts::123456789012:assumed-role/EhrLauncher/ehr-1"
+	// EHRAccessKeyID is the access key API Gateway accepts signatures of.
+	EHRAccessKeyID = "AKIAEHRSANDBOX000001"
+	// Region is the API's region (the SigV4 scope).
+	Region = "us-east-1"
+	// Table is the launch table's name.
+	Table = "ehr"
+)
+
+// Config configures Start.
+type Config struct {
+	// Sandbox is the sandbox's configuration; Start sets its EHRLaunch
+	// (except HookTimeout, kept when set).
+	Sandbox sandbox.Config
+	// Now is the API's clock. Default: time.Now.
+	Now func() time.Time
+	// Store wraps the launch store, for tests that model a broken one.
+	// Default: the store unchanged.
+	Store func(launchflow.Store) launchflow.Store
+	// Gateway wraps the API Gateway emulation, for tests that delay or
+	// rewrite its answers. Default: unchanged.
+	Gateway func(http.Handler) http.Handler
+}
+
+// World is a running sandbox with the EHR launch API.
+type World struct {
+	*sandbox.Sandbox
+	// APIURL is the EHR launch API's base URL (the EhrLaunchApiUrl output).
+	APIURL string
+	// EHRSecretKey is the secret of EHRAccessKeyID, generated at start: the
+	// EHR role's credentials.
+	EHRSecretKey string
+	// HookSecret is the value the authorization server sends to the hook.
+	HookSecret string
+	// DB is the launch table's DynamoDB.
+	DB *fakedynamodb.Server
+	// CredentialsFile is an AWS shared credentials file in Config.Sandbox.Dir
+	// whose profile Profile holds the EHR role's credentials.
+	CredentialsFile string
+}
+
+// Profile is the CredentialsFile profile of the EHR role's credentials.
+const Profile = "smartsandbox-ehr"
+
+// Patient is the patient the printed check command launches with (the
+// sandbox's p2, who has one Observation).
+const Patient = "p2"
+
+// CheckCommand is the smartcheck command line that verifies this sandbox,
+// the EHR launch included: the backend token from the authorization server's
+// own token endpoint (as a stack's TokenEndpoint output gives it), POST
+// /launch signed with the EHR role's credentials.
+func (w *World) CheckCommand() string {
+	return fmt.Sprintf("AWS_SHARED_CREDENTIALS_FILE=%s %s --token-endpoint %s --ehr-launch-api %s --ehr-launch --ehr-client-id %s --ehr-redirect-uri %s --ehr-other-client-id %s --ehr-patient %s --profile %s --region %s",
+		w.CredentialsFile, w.Sandbox.CheckCommand(), w.TokenEndpoint, w.APIURL, sandbox.EHRAppClientID, AppRedirectURI, sandbox.EHRWebClientID, Patient, Profile, Region)
+}
+
+// Close stops the API, the sandbox and the DynamoDB fake.
+func (w *World) Close() error {
+	err := w.Sandbox.Close()
+	w.DB.Close()
+	return err
+}
+
+// Start starts the sandbox with EHR launch and the API in front of it.
+func Start(cfg Config) (_ *World, err error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	w := &World{HookSecret: "hook-" + randomHex(16), EHRSecretKey: randomHex(20)}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("listening: %w", err)
+	}
+	w.APIURL = "https://" + ln.Addr().String()
+	w.DB = fakedynamodb.Start()
+	w.DB.CreateTable(Table, launchstore.KeyAttribute, launchstore.TTLAttribute)
+	defer func() {
+		if err != nil {
+			ln.Close()
+			if w.Sandbox != nil {
+				w.Sandbox.Close()
+			}
+			w.DB.Close()
+		}
+	}()
+
+	e := &sandbox.EHRLaunch{
+		Callback: w.APIURL + launchflow.PathCallback,
+		HookURL:  w.APIURL + launchflow.PathHook, HookAuthorization: w.HookSecret,
+		APIURL: w.APIURL,
+	}
+	if old := cfg.Sandbox.EHRLaunch; old != nil {
+		e.HookTimeout = old.HookTimeout
+	}
+	cfg.Sandbox.EHRLaunch = e
+	if w.Sandbox, err = sandbox.Start(cfg.Sandbox); err != nil {
+		return nil, err
+	}
+
+	// As the construct configures the function (constructs/ehrlaunch).
+	env := map[string]string{
+		launchflow.EnvTable: Table, launchflow.EnvOktaIssuer: w.Issuer, launchflow.EnvFHIRAudience: w.FHIREndpoint,
+		launchflow.EnvPublicURL: w.APIURL,
+		launchflow.EnvClients: fmt.Sprintf(`[{"client_id":%q,"redirect_uris":[%q]},{"client_id":%q,"redirect_uris":[%q]},{"client_id":%q,"redirect_uris":["https://other.example/cb"]}]`,
+			sandbox.EHRAppClientID, AppRedirectURI, sandbox.EHRWebClientID, AppRedirectURI, OtherAppID),
+		launchflow.EnvEHRPrincipals: EHRRoleARN,
+		launchflow.EnvHookSecretARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:ehr-hook-AbCdEf",
+	}
+	lcfg, err := launchflow.ConfigFromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		return nil, err
+	}
+	client, err := w.HTTPClient()
+	if err != nil {
+		return nil, err
+	}
+	db := dynamodb.New(dynamodb.Options{
+		Region: Region, BaseEndpoint: aws.String(w.DB.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIAFAKE", "fake", ""),
+	})
+	var store launchflow.Store = launchstore.New(db, Table, cfg.Now)
+	if cfg.Store != nil {
+		store = cfg.Store(store)
+	}
+	srv, err := launchflow.New(lcfg, store, launchflow.Options{HookSecret: w.HookSecret, Now: cfg.Now, HTTPClient: client})
+	if err != nil {
+		return nil, err
+	}
+	var h http.Handler = &gateway{adapter: httpadapter.New(srv), secret: w.EHRSecretKey}
+	if cfg.Gateway != nil {
+		h = cfg.Gateway(h)
+	}
+	w.CredentialsFile = filepath.Join(cfg.Sandbox.Dir, "sandbox-ehr-credentials")
+	creds := fmt.Sprintf("[%s]\naws_access_key_id = %s\naws_secret_access_key = %s\n", Profile, EHRAccessKeyID, w.EHRSecretKey)
+	if err := os.WriteFile(w.CredentialsFile, []byte(creds), 0o600); err != nil {
+		return nil, fmt.Errorf("writing the EHR role's credentials: %w", err)
+	}
+	w.Serve(ln, h)
+	return w, nil
+}
+
+// HTTPClient trusts the sandbox's certificate (the API's, the authorization
+// server's and the data store's), as clients trust the real ones' CAs.
+func (w *World) HTTPClient() (*http.Client, error) {
+	pem, err := os.ReadFile(w.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("reading the sandbox certificate: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no certificate", w.CAFile)
+	}
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+	return &http.Client{Transport: tr, Timeout: 20 * time.Second}, nil
+}
+
+// gateway emulates the REST API in front of the Lambda: POST /launch uses
+// IAM authorization (API Gateway verifies the SigV4 signature and puts the
+// caller in requestContext.identity.userArn, or answers 403 itself), the other
+// routes none; each request becomes a proxy-integration event.
+type gateway struct {
+	adapter *httpadapter.HandlerAdapter
+	secret  string
+}
+
+func (g *gateway) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	ev := events.APIGatewayProxyRequest{
+		HTTPMethod: r.Method, Path: r.URL.Path, Body: string(body),
+		MultiValueHeaders:               map[string][]string(r.Header.Clone()),
+		MultiValueQueryStringParameters: map[string][]string(r.URL.Query()),
+	}
+	if r.URL.Path == launchflow.PathLaunch {
+		if !g.verifySigV4(r, body) {
+			rw.WriteHeader(http.StatusForbidden)
+			_, _ = rw.Write([]byte(`{"message":"The request signature we calculated does not match the signature you provided."}`))
+			return
+		}
+		ev.RequestContext.Identity.UserArn = EHRSession
+	}
+	resp, err := g.adapter.ProxyWithContext(r.Context(), ev)
+	if err != nil {
+		rw.WriteHeader(http.StatusBadGateway)
+		return
+	}
+	for k, vs := range resp.MultiValueHeaders {
+		for _, v := range vs {
+			rw.Header().Add(k, v)
+		}
+	}
+	for k, v := range resp.Headers {
+		rw.Header().Set(k, v)
+	}
+	rw.WriteHeader(resp.StatusCode)
+	_, _ = rw.Write([]byte(resp.Body))
+}
+
+// verifySigV4 checks a request the way API Gateway does: recompute the
+// signature with the caller's secret key (the SDK's signer) and compare, and
+// refuse a request dated more than 5 minutes off (SigV4's window).
+func (g *gateway) verifySigV4(r *http.Request, body []byte) bool {
+	auth := r.Header.Get("Authorization")
+	if !strings.Contains(auth, "Credential="+EHRAccessKeyID+"/") {
+		return false
+	}
+	at, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
+	if err != nil || time.Since(at).Abs() > 5*time.Minute {
+		return false
+	}
+	_, signed, _ := strings.Cut(auth, "SignedHeaders=")
+	signed, _, _ = strings.Cut(signed, ",")
+	clone, _ := http.NewRequest(r.Method, "https://"+r.Host+r.URL.RequestURI(), bytes.NewReader(body))
+	for h := range strings.SplitSeq(signed, ";") {
+		if h != "host" && h != "content-length" {
+			clone.Header[http.CanonicalHeaderKey(h)] = r.Header.Values(h)
+		}
+	}
+	sum := sha256.Sum256(body)
+	err = v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: EHRAccessKeyID, SecretAccessKey: g.secret},
+		clone, hex.EncodeToString(sum[:]), "execute-api", Region, at)
+	return err == nil && subtle.ConstantTimeCompare([]byte(clone.Header.Get("Authorization")), []byte(auth)) == 1
+}
+
+// Delayed answers a route's requests late, after the handler did its work:
+// for tests of a hook whose answer reaches Okta after its timeout. delay is
+// read on each request; a negative one answers 500 without running the handler.
+func Delayed(path string, delay func() time.Duration) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != path {
+				next.ServeHTTP(rw, r)
+				return
+			}
+			d := delay()
+			if d < 0 {
+				rw.WriteHeader(http.StatusInternalServerError)
+				return
+			}
+			rec := &recorder{header: http.Header{}, status: http.StatusOK}
+			next.ServeHTTP(rec, r)
+			time.Sleep(d) // the answer, not the work, is late
+			for k, v := range rec.header {
+				rw.Header()[k] = v
+			}
+			rw.WriteHeader(rec.status)
+			_, _ = rw.Write(rec.body.Bytes())
+		})
+	}
+}
+
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header         { return r.header }
+func (r *recorder) WriteHeader(status int)      { r.status = status }
+func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

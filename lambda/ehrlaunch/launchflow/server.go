@@ -39,6 +39,7 @@ type Store interface {
 	GetTransaction(ctx context.Context, id string) (launchstore.Transaction, error)
 	MarkHookOK(ctx context.Context, id string) error
 	UseCallback(ctx context.Context, id string) (launchstore.Transaction, error)
+	PickPatient(ctx context.Context, id, csrfHash, patient string) (launchstore.Transaction, error)
 	PutGrant(ctx context.Context, state string, b launchstore.RefreshBinding, expires time.Time) error
 	GetGrant(ctx context.Context, state string) (launchstore.RefreshBinding, error)
 	PutRefresh(ctx context.Context, jti string, b launchstore.RefreshBinding, expires time.Time) error
@@ -85,6 +86,8 @@ const (
 	PathLaunch    = "/launch"
 	PathAuthorize = "/authorize"
 	PathCallback  = "/callback"
+	// PathPicker receives the standalone patient picker's form.
+	PathPicker = "/picker"
 	PathHook      = "/hook"
 	PathToken     = "/token"
 	// PathIntrospect is the RFC 7662 introspection proxy.
@@ -127,6 +130,7 @@ func New(cfg Config, store Store, opts Options) (*Server, error) {
 	s.mux.HandleFunc("POST "+PathLaunch, s.launch)
 	s.mux.HandleFunc("GET "+PathAuthorize, s.authorize)
 	s.mux.HandleFunc("GET "+PathCallback, s.callback)
+	s.mux.HandleFunc("POST "+PathPicker, s.pick)
 	s.mux.HandleFunc("POST "+PathHook, s.hook)
 	s.mux.HandleFunc("POST "+PathToken, s.token)
 	s.mux.HandleFunc("OPTIONS "+PathToken, s.preflight)

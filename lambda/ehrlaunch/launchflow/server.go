@@ -88,8 +88,8 @@ const (
 	PathCallback  = "/callback"
 	// PathPicker receives the standalone patient picker's form.
 	PathPicker = "/picker"
-	PathHook      = "/hook"
-	PathToken     = "/token"
+	PathHook   = "/hook"
+	PathToken  = "/token"
 	// PathIntrospect is the RFC 7662 introspection proxy.
 	PathIntrospect = "/introspect"
 )

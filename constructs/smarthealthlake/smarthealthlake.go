@@ -173,6 +173,8 @@ type SmartHealthLake struct {
 	ehr *ehrlaunch.EhrLaunch
 	// ehrPicker says some launched app uses the patient picker.
 	ehrPicker bool
+	// ehrAlarms are the EHR launch alarms, nil without it.
+	ehrAlarms []awscloudwatch.Alarm
 }
 
 // NewSmartHealthLake creates and wires every part. It panics, naming the prop,
@@ -287,6 +289,9 @@ func NewSmartHealthLake(scope constructs.Construct, id *string, props *SmartHeal
 		order = append([]string{"Okta handler"}, order...)
 	}
 	s.dashboard = s.newDashboard(p.DashboardName, handlers, order)
+	if s.ehr != nil {
+		s.ehrAlarms = s.newEhrLaunchAlarms()
+	}
 
 	s.suppressNagFindings()
 	return s

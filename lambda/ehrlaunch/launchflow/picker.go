@@ -147,14 +147,16 @@ var pickerTemplate = template.Must(template.New("picker").Parse(`<!DOCTYPE html>
 </form></body></html>
 `))
 
-// pickerPage renders the form. It may be framed by nobody, loads nothing, and
-// posts only to this API, whose answer redirects to Okta (form-action covers
-// redirects after a form submission).
+// pickerPage renders the form. It may be framed by nobody and loads nothing.
+// The policy sets no form-action: browsers apply it to every redirect after
+// the submission, and Okta's sign-in may redirect on to a federated identity
+// provider the proxy cannot know; the form's action is this API's own URL,
+// rendered by the server.
 func (s *Server) pickerPage(w http.ResponseWriter, status int, txID, token, msg string) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'none'; form-action 'self' "+origin(s.cfg.OktaIssuer)+"; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
 	w.WriteHeader(status)

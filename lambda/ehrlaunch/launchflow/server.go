@@ -2,7 +2,8 @@
 // launch-context API an EHR registers contexts with, the authorize proxy and
 // callback an app is sent through, the Okta token inline hook that puts the
 // context into the access token, and the token proxy that returns it at the top
-// level of the token response.
+// level of the token response. The same proxy serves a standalone patient
+// picker for clinicians' apps (picker.go).
 //
 // Okta cannot do this alone: it ignores the launch parameter, cannot check
 // aud, cannot add token-response fields and its token hook fails open. The

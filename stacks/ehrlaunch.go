@@ -24,6 +24,9 @@ func ehrLaunch(stack awscdk.Stack, x envconfig.EhrLaunch) *smarthealthlake.EhrLa
 	for _, a := range x.Apps {
 		o.Apps = append(o.Apps, smarthealthlake.EhrLaunchApp(a))
 	}
+	for _, a := range x.PickerApps {
+		o.PickerApps = append(o.PickerApps, smarthealthlake.EhrLaunchApp(a))
+	}
 	// Imported immutable: the EHRs' roles belong to their own stacks or
 	// accounts; the API's resource-level IAM authorization and the function's
 	// own check of the caller admit exactly these.

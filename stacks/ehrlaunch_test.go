@@ -24,6 +24,7 @@ func ehrLaunchEnvironment(t *testing.T, apps ...any) stacks.SmartHealthLakeStack
 		"ehrRoleArns":           []any{ehrRoleArn},
 		"corsOrigins":           []any{"https://spa.example.org"},
 		"launchLifetimeSeconds": 120,
+		"pickerApps":            []any{"public"},
 	}
 	if apps != nil {
 		launch["apps"] = apps
@@ -75,6 +76,7 @@ func TestAnEhrLaunchEnvironmentBuildsFromCdkJson(t *testing.T) {
 	require.Equal(t, ehrRoleArn, launch[launchflow.EnvEHRPrincipals])
 	require.Equal(t, "https://spa.example.org", launch[launchflow.EnvCORSOrigins])
 	require.Equal(t, "120", launch[launchflow.EnvLaunchSeconds])
+	require.Contains(t, js(launch[launchflow.EnvClients]), `patient_picker`, "ehrLaunch.pickerApps reaches the function")
 
 	for _, name := range []string{"EhrLaunchUrl", "EhrLaunchApiUrl"} {
 		cdktest.Must(t, func() { tpl.HasOutput(jsii.String(name), map[string]any{}) })

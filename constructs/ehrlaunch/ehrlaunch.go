@@ -44,6 +44,12 @@ type App struct {
 	ClientId *string
 	// RedirectUris are the app's own redirect URIs. Required, at least one.
 	RedirectUris *[]*string
+	// PatientPicker sends the app's standalone launch/patient requests (no
+	// EHR launch) through the proxy's patient picker for clinicians: the
+	// user enters a patient id before Okta's sign-in, and the token hook
+	// adds it only for a signed-in Practitioner or PractitionerRole.
+	// Default: false.
+	PatientPicker *bool
 }
 
 // EhrLaunchProps configures an EhrLaunch.
@@ -226,7 +232,7 @@ func NewEhrLaunch(scope constructs.Construct, id *string, props *EhrLaunchProps)
 		AuthorizationType: awsapigateway.AuthorizationType_IAM,
 	})
 	open := map[string]string{
-		"authorize": "GET", "callback": "GET", "hook": "POST", "token": "POST", "introspect": "POST",
+		"authorize": "GET", "callback": "GET", "hook": "POST", "token": "POST", "introspect": "POST", "picker": "POST",
 	}
 	var openMethods []awsapigateway.Method
 	for _, path := range sortedKeys(open) {
@@ -243,7 +249,8 @@ func NewEhrLaunch(scope constructs.Construct, id *string, props *EhrLaunchProps)
 		cdknag.NagSuppressions_AddResourceSuppressions(m, &[]*cdknag.NagPackSuppression{
 			{
 				Id: jsii.String("AwsSolutions-APIG4"),
-				Reason: jsii.String("An OAuth endpoint called by browsers (authorize, callback, CORS preflight), by clients with " +
+				Reason: jsii.String("An OAuth endpoint called by browsers (authorize, callback, the patient picker's form, CORS " +
+					"preflight), by clients with " +
 					"their own client authentication (token, introspect: checked by Okta) or by Okta with the hook's header " +
 					"secret, compared in constant time by the function; API Gateway has no authorizer for these callers."),
 			},
@@ -393,13 +400,17 @@ func validate(p *EhrLaunchProps) error {
 	return nil
 }
 
-// clientsJSON renders EHRLAUNCH_CLIENTS, [{"client_id", "redirect_uris"}];
+// clientsJSON renders EHRLAUNCH_CLIENTS, [{"client_id", "redirect_uris", "patient_picker"?}];
 // client ids may be tokens (the Okta custom resource's attributes), which
 // Stack.ToJsonString resolves at deploy time (as values, never as keys).
 func clientsJSON(stack awscdk.Stack, apps *[]*App) *string {
 	var list []any
 	for _, a := range *apps {
-		list = append(list, map[string]any{"client_id": a.ClientId, "redirect_uris": a.RedirectUris})
+		app := map[string]any{"client_id": a.ClientId, "redirect_uris": a.RedirectUris}
+		if a.PatientPicker != nil && *a.PatientPicker {
+			app["patient_picker"] = true
+		}
+		list = append(list, app)
 	}
 	return stack.ToJsonString(list, nil)
 }

@@ -56,7 +56,7 @@ func TestOnlyLaunchNeedsSigV4AndOnlyTheEHRRoleMayCallIt(t *testing.T) {
 		p := (*m)["Properties"].(map[string]any)
 		auth[p["HttpMethod"].(string)+" "+p["AuthorizationType"].(string)]++
 	}
-	require.Equal(t, map[string]int{"POST AWS_IAM": 1, "GET NONE": 2, "POST NONE": 3, "OPTIONS NONE": 1}, auth)
+	require.Equal(t, map[string]int{"POST AWS_IAM": 1, "GET NONE": 2, "POST NONE": 4, "OPTIONS NONE": 1}, auth)
 
 	policies, err := json.Marshal(tpl.FindResources(jsii.String("AWS::IAM::Policy"), nil))
 	require.NoError(t, err)
@@ -72,6 +72,35 @@ func TestOnlyLaunchNeedsSigV4AndOnlyTheEHRRoleMayCallIt(t *testing.T) {
 				"EHRLAUNCH_EHR_PRINCIPALS": ehrRole,
 				"EHRLAUNCH_CLIENTS":        `[{"client_id":"0oa1app","redirect_uris":["https://app.example/cb"]}]`,
 			}},
+		})
+	})
+}
+
+func TestOnlyAnAppMarkedForThePatientPickerGetsIt(t *testing.T) {
+	stack := cdktest.NewStack(t)
+	p := props(stack)
+	*p.Apps = append(*p.Apps, &ehrlaunch.App{ClientId: jsii.String("0oa2clinic"), RedirectUris: jsii.Strings("https://clinic.example/cb"),
+		PatientPicker: jsii.Bool(true)})
+	ehrlaunch.NewEhrLaunch(stack, jsii.String("Ehr"), p)
+	tpl := cdktest.Template(t, stack)
+	cdktest.Try(t, func() {
+		tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+			"Environment": map[string]any{"Variables": map[string]any{
+				"EHRLAUNCH_CLIENTS": `[{"client_id":"0oa1app","redirect_uris":["https://app.example/cb"]},` +
+					`{"client_id":"0oa2clinic","patient_picker":true,"redirect_uris":["https://clinic.example/cb"]}]`,
+			}},
+		})
+		tpl.HasResourceProperties(jsii.String("AWS::ApiGateway::Resource"), map[string]any{"PathPart": "picker"})
+	})
+}
+
+func TestTheLaunchFunctionLogsJSONAtInfo(t *testing.T) {
+	stack := cdktest.NewStack(t)
+	ehrlaunch.NewEhrLaunch(stack, jsii.String("Ehr"), props(stack))
+	cdktest.Try(t, func() {
+		cdktest.Template(t, stack).HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+			"LoggingConfig": map[string]any{"LogFormat": "JSON", "ApplicationLogLevel": "INFO", "SystemLogLevel": "INFO",
+				"LogGroup": assertions.Match_AnyValue()},
 		})
 	})
 }

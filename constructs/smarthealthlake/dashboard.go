@@ -122,9 +122,16 @@ func (s *SmartHealthLake) newDashboard(name *string, handlers map[string]awslamb
 		Height: jsii.Number(dashboardRowHeight),
 	})}
 
+	rows := []*[]awscloudwatch.IWidget{&row1, &row2, &row3}
+	if s.ehr != nil {
+		// Row 3b: the EHR launch proxy, when it is on.
+		ehr := s.ehrLaunchRow(graph)
+		rows = append(rows, &ehr)
+	}
+	rows = append(rows, &row4)
 	return awscloudwatch.NewDashboard(s, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
 		DashboardName: name,
-		Widgets:       &[]*[]awscloudwatch.IWidget{&row1, &row2, &row3, &row4},
+		Widgets:       &rows,
 	})
 }
 

@@ -151,3 +151,67 @@ func TestWithProvisionedConcurrencyTheDashboardWatchesTheAlias(t *testing.T) {
 	assert.Contains(t, metrics, "ProvisionedConcurrencySpilloverInvocations")
 	assert.Contains(t, strings.Join(metricsOf(w[smarthealthlake.WidgetDuration]), "\n"), "Resource", "latency of the alias HealthLake calls")
 }
+
+func TestWithEhrLaunchTheDashboardWatchesItAndItsAlarmsNotifyTheTopic(t *testing.T) {
+	stack := newStack(t)
+	shl := smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), withEhrLaunch(stack))
+	all := cdktest.Resources(t, cdktest.Template(t, stack))
+	_, widgets := dashboard(t, all)
+	w := byTitle(widgets)
+	fn := "FunctionName <Ref:" + cdktest.LogicalID(t, shl.EhrLaunch().Function()) + ">"
+	_, api := cdktest.Only(t, all, "AWS::ApiGateway::RestApi")
+	apiName := api.Properties["Name"].(string)
+
+	t.Run("a row shows the launch function's invocations, errors and duration and its API's 4xx and 5xx", func(t *testing.T) {
+		assert.Equal(t, []string{"AWS/Lambda Invocations " + fn + " Sum", "AWS/Lambda Errors " + fn + " Sum"},
+			metricsOf(w[smarthealthlake.WidgetEhrLaunchInvocations]))
+		assert.Equal(t, []string{"AWS/Lambda Duration " + fn + " p50", "AWS/Lambda Duration " + fn + " p99", "AWS/Lambda Duration " + fn + " Maximum"},
+			metricsOf(w[smarthealthlake.WidgetEhrLaunchDuration]))
+		assert.Equal(t, []string{"AWS/ApiGateway 4XXError ApiName " + apiName + " Sum", "AWS/ApiGateway 5XXError ApiName " + apiName + " Sum"},
+			metricsOf(w[smarthealthlake.WidgetEhrLaunchApiErrors]))
+		ehrRow := w[smarthealthlake.WidgetEhrLaunchInvocations].Y
+		assert.Equal(t, ehrRow, w[smarthealthlake.WidgetEhrLaunchApiErrors].Y, "one row")
+		assert.Greater(t, ehrRow, w[smarthealthlake.WidgetHandlerErrors].Y)
+		assert.Less(t, ehrRow, w[smarthealthlake.WidgetRecentDenials].Y, "the recent denials stay last")
+	})
+
+	t.Run("the function's errors and the API's 5xx alarm to the alarm topic", func(t *testing.T) {
+		topic := cdktest.Ref(cdktest.LogicalID(t, shl.AlarmTopic()))
+		found := map[string]bool{}
+		for _, a := range cdktest.OfType(all, "AWS::CloudWatch::Alarm") {
+			key := fmt.Sprint(a.Properties["Namespace"], " ", a.Properties["MetricName"], " ", a.Properties["Dimensions"])
+			switch {
+			case a.Properties["Namespace"] == "AWS/Lambda" && a.Properties["MetricName"] == "Errors" &&
+				strings.Contains(key, cdktest.LogicalID(t, shl.EhrLaunch().Function())):
+			case a.Properties["Namespace"] == "AWS/ApiGateway" && a.Properties["MetricName"] == "5XXError" && strings.Contains(key, apiName):
+			default:
+				continue
+			}
+			assert.Equal(t, []any{topic}, a.Properties["AlarmActions"], key)
+			assert.Equal(t, "GreaterThanThreshold", a.Properties["ComparisonOperator"], key)
+			assert.EqualValues(t, 0, a.Properties["Threshold"], key)
+			assert.Equal(t, "Sum", a.Properties["Statistic"], key)
+			assert.Equal(t, "notBreaching", a.Properties["TreatMissingData"], key)
+			found[fmt.Sprint(a.Properties["MetricName"])] = true
+		}
+		assert.Equal(t, map[string]bool{"Errors": true, "5XXError": true}, found)
+		assert.Len(t, shl.EhrLaunchAlarms(), 2)
+	})
+}
+
+func TestWithoutEhrLaunchTheDashboardAndAlarmsHaveNoneOfIt(t *testing.T) {
+	stack := newStack(t)
+	p := withEhrLaunch(stack)
+	p.EhrLaunch = nil
+	shl := smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), p)
+	all := cdktest.Resources(t, cdktest.Template(t, stack))
+	_, widgets := dashboard(t, all)
+	w := byTitle(widgets)
+	for _, title := range []string{smarthealthlake.WidgetEhrLaunchInvocations, smarthealthlake.WidgetEhrLaunchDuration, smarthealthlake.WidgetEhrLaunchApiErrors} {
+		assert.NotContains(t, w, title)
+	}
+	for _, a := range cdktest.OfType(all, "AWS::CloudWatch::Alarm") {
+		assert.NotEqual(t, "AWS/ApiGateway", a.Properties["Namespace"])
+	}
+	assert.Nil(t, shl.EhrLaunchAlarms())
+}

@@ -39,6 +39,14 @@ type EhrLaunchOptions struct {
 	// configuration advertises (a synthesis warning says so).
 	// Default: every configured user-facing client.
 	Apps []EhrLaunchApp
+	// PickerApps are launched apps for clinicians whose standalone
+	// launch/patient requests (no EHR launch) go through the proxy's patient
+	// picker: the clinician enters a patient id before Okta's sign-in, and
+	// the token hook adds it (with the marker) only when the signed-in user's
+	// fhirUser is a Practitioner or PractitionerRole. The SMART
+	// configuration then advertises context-standalone-patient. Each must be
+	// in Apps. Default: none.
+	PickerApps []EhrLaunchApp
 	// EhrRoles may register launch contexts (POST /launch, SigV4). Required,
 	// at least one.
 	EhrRoles *[]awsiam.IRole
@@ -99,6 +107,15 @@ func (p settings) ehrLaunchProblems() []string {
 				"only a client this construct creates can be launched", i, a, clientProp(a)))
 		}
 	}
+	for i, a := range x.PickerApps {
+		switch {
+		case !slices.Contains(apps, a):
+			errs = append(errs, fmt.Sprintf("props.EhrLaunch.PickerApps[%d] is %q, which is not among the launched apps "+
+				"(props.EhrLaunch.Apps): only an app the proxy serves can use its patient picker", i, a))
+		case slices.Index(x.PickerApps, a) != i:
+			errs = append(errs, fmt.Sprintf("props.EhrLaunch.PickerApps[%d] repeats %q", i, a))
+		}
+	}
 	return errs
 }
 
@@ -146,7 +163,8 @@ func (s *SmartHealthLake) newEhrLaunch(p settings) *ehrlaunch.EhrLaunch {
 		if a == EhrLaunchPublicApp {
 			clientID = lazyString(func() *string { return s.okta.PublicClientId() })
 		}
-		apps = append(apps, &ehrlaunch.App{ClientId: clientID, RedirectUris: p.oktaClientRedirectUris(a)})
+		apps = append(apps, &ehrlaunch.App{ClientId: clientID, RedirectUris: p.oktaClientRedirectUris(a),
+			PatientPicker: jsii.Bool(slices.Contains(p.EhrLaunch.PickerApps, a))})
 	}
 	configured := []EhrLaunchApp{}
 	if a := p.AuthorizationServer; a != nil {

@@ -200,6 +200,34 @@ func TestEhrLaunchIsWiredThroughOktaTheDatastoreAndTheValidator(t *testing.T) {
 	})
 }
 
+func TestAPickerAppGetsThePatientPickerAndTheConfigurationSaysSo(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		picker []smarthealthlake.EhrLaunchApp
+	}{
+		{"with a picker app, context-standalone-patient is advertised without Okta's patient claim", []smarthealthlake.EhrLaunchApp{"confidential"}},
+		{"without one, it is not", nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			stack := newStack(t)
+			p := withEhrLaunch(stack)
+			p.AuthorizationServer.PatientClaim = jsii.Bool(false)
+			p.EhrLaunch.PickerApps = c.picker
+			smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), p)
+			all := cdktest.Resources(t, cdktest.Template(t, stack))
+			_, ds := cdktest.Only(t, all, "Custom::SmartHealthLakeDatastore")
+			raw, _ := json.Marshal(ehrFunctionEnv(t, all)[launchflow.EnvClients])
+			if c.picker != nil {
+				require.Contains(t, ds.Properties[smartmeta.PropSupport], smartmeta.FeaturePatientContext)
+				require.Contains(t, string(raw), `\"patient_picker\":true`)
+			} else {
+				require.NotContains(t, ds.Properties[smartmeta.PropSupport], smartmeta.FeaturePatientContext)
+				require.NotContains(t, string(raw), "patient_picker")
+			}
+		})
+	}
+}
+
 func TestWithoutEhrLaunchNothingOfItIsMade(t *testing.T) {
 	stack := newStack(t)
 	p := withEhrLaunch(stack)
@@ -284,6 +312,12 @@ func TestBadEhrLaunchPropsAreNamed(t *testing.T) {
 		"an app twice": {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
 			p.EhrLaunch.Apps = []smarthealthlake.EhrLaunchApp{"confidential", "confidential"}
 		}, `props.EhrLaunch.Apps[1] repeats "confidential"`},
+		"a picker app that is not launched": {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
+			p.EhrLaunch.PickerApps = []smarthealthlake.EhrLaunchApp{smarthealthlake.EhrLaunchPublicApp}
+		}, `props.EhrLaunch.PickerApps[0] is "public", which is not among the launched apps`},
+		"a picker app twice": {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
+			p.EhrLaunch.PickerApps = []smarthealthlake.EhrLaunchApp{"confidential", "confidential"}
+		}, `props.EhrLaunch.PickerApps[1] repeats "confidential"`},
 		"an external authorization server": {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
 			p.OktaOrgUrl, p.OktaCredentialSecret, p.AuthorizationServer = nil, nil, nil
 			p.ExternalAuthorizationServer = keycloak()

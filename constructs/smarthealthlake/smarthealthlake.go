@@ -171,6 +171,10 @@ type SmartHealthLake struct {
 	dashboard   awscloudwatch.Dashboard
 	// ehr is nil unless props.EhrLaunch is set.
 	ehr *ehrlaunch.EhrLaunch
+	// ehrPicker says some launched app uses the patient picker.
+	ehrPicker bool
+	// ehrAlarms are the EHR launch alarms, nil without it.
+	ehrAlarms []awscloudwatch.Alarm
 }
 
 // NewSmartHealthLake creates and wires every part. It panics, naming the prop,
@@ -204,6 +208,7 @@ func NewSmartHealthLake(scope constructs.Construct, id *string, props *SmartHeal
 	// function reads the issuer, client ids and endpoint lazily.
 	if p.EhrLaunch != nil {
 		s.ehr = s.newEhrLaunch(p)
+		s.ehrPicker = len(p.EhrLaunch.PickerApps) > 0
 	}
 
 	// 1. Okta, unless the authorization server is external.
@@ -284,6 +289,9 @@ func NewSmartHealthLake(scope constructs.Construct, id *string, props *SmartHeal
 		order = append([]string{"Okta handler"}, order...)
 	}
 	s.dashboard = s.newDashboard(p.DashboardName, handlers, order)
+	if s.ehr != nil {
+		s.ehrAlarms = s.newEhrLaunchAlarms()
+	}
 
 	s.suppressNagFindings()
 	return s
@@ -344,6 +352,10 @@ func (s *SmartHealthLake) smartSupport() *smartconfig.Support {
 	if s.ehr != nil {
 		out := *support
 		out.EHRLaunch = true
+		// The proxy's patient picker gives clinicians' standalone launches
+		// a patient (context-standalone-patient) even without Okta's
+		// patient claim.
+		out.PatientContext = out.PatientContext || s.ehrPicker
 		return &out
 	}
 	return support

@@ -197,6 +197,7 @@ func TestEveryPartPassesCdkNag(t *testing.T) {
 			p.AuthorizationServer.PublicClient = &oktaauth.PublicClientProps{RedirectUris: jsii.Strings(publicRedirect)}
 			p.Validation = jsii.String(tokenvalidator.ValidationIntrospection)
 			p.EhrLaunch.CorsOrigins = jsii.Strings("https://spa.clinic.example")
+			p.EhrLaunch.PickerApps = []smarthealthlake.EhrLaunchApp{smarthealthlake.EhrLaunchPublicApp}
 		},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -96,6 +97,9 @@ func newWorld(t *testing.T) *world {
 			EHRLaunch: &sandbox.EHRLaunch{HookTimeout: time.Second},
 		},
 		Now: clock,
+		// The public app is a clinicians' app: its standalone launch/patient
+		// requests go through the patient picker.
+		PatientPicker: true,
 		Gateway: ehrsandbox.Delayed(launchflow.PathHook, func() time.Duration {
 			if w.hook500.Load() {
 				return -1
@@ -447,4 +451,95 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// TestStandalonePatientPickerEndToEnd: a clinician's standalone app asks for
+// launch/patient without a launch; the proxy shows the picker before Okta's
+// sign-in, the clinician enters a patient id, Okta's stand-in signs in the
+// practitioner and calls the hook at code issuance, and the token is limited
+// to the picked patient.
+func TestStandalonePatientPickerEndToEnd(t *testing.T) {
+	w := newWorld(t)
+	a := newApp()
+	q := url.Values{
+		"response_type": {"code"}, "client_id": {sandbox.EHRAppClientID}, "redirect_uri": {appRedirect},
+		"scope": {"openid fhirUser launch/patient patient/Observation.rs patient/Patient.rs"}, "state": {a.state},
+		"aud": {w.sb.FHIREndpoint}, "code_challenge": {a.challenge()}, "code_challenge_method": {"S256"},
+	}
+	resp, err := w.browser.Get(w.proxyURL + launchflow.PathAuthorize + "?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("authorize = %d %s: want the picker page", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	form := url.Values{"patient": {"p2"}}
+	for _, name := range []string{"tx", "csrf"} {
+		_, rest, ok := strings.Cut(string(page), `name="`+name+`" value="`)
+		v, _, _ := strings.Cut(rest, `"`)
+		if !ok || v == "" {
+			t.Fatalf("the picker page has no %s field: %s", name, page)
+		}
+		form.Set(name, v)
+	}
+	var cookie *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "smart_patient_picker" {
+			cookie = c
+		}
+	}
+	if cookie == nil {
+		t.Fatal("the picker set no cookie")
+	}
+	post := func(t *testing.T, f url.Values, c *http.Cookie) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, w.proxyURL+launchflow.PathPicker, strings.NewReader(f.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", w.proxyURL)
+		if c != nil {
+			req.AddCookie(c)
+		}
+		resp, err := w.browser.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	t.Run("a form post without the picker's cookie goes nowhere", func(t *testing.T) {
+		if resp := post(t, form, nil); resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("post = %d", resp.StatusCode)
+		}
+	})
+	// The browser follows the 303 to Okta, Okta's sign-in and hook, and the
+	// callback's redirect, up to the app.
+	done := post(t, form, cookie)
+	loc, err := done.Location()
+	if done.StatusCode != http.StatusFound || err != nil || loc.Host != "app.example" {
+		t.Fatalf("the picker ended with %d at %v, not at the app", done.StatusCode, done.Request.URL)
+	}
+	back := loc.Query()
+	if back.Get("state") != a.state || back.Get("code") == "" {
+		t.Fatalf("the app got %v", back)
+	}
+	st, tok := w.redeem(t, a, back.Get("code"))
+	if st != http.StatusOK {
+		t.Fatalf("token = %d %v", st, tok)
+	}
+	t.Run("the token response carries the picked patient", func(t *testing.T) {
+		if tok["patient"] != "p2" || tok["need_patient_banner"] != true {
+			t.Fatalf("token response %v", tok)
+		}
+	})
+	at, _ := tok["access_token"].(string)
+	t.Run("the FHIR calls through the emulated HealthLake are limited to the picked patient", func(t *testing.T) {
+		if st, _ := w.fhir(t, at, "Patient/p2"); st != http.StatusOK {
+			t.Fatalf("read Patient/p2 = %d", st)
+		}
+		if st, _ := w.fhir(t, at, "Patient/p1"); st != http.StatusForbidden {
+			t.Fatalf("read Patient/p1 = %d", st)
+		}
+	})
 }

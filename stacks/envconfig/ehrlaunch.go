@@ -27,6 +27,10 @@ type EhrLaunch struct {
 	// configured by its okta.*RedirectUris. Key: ehrLaunch.apps.
 	// Default: every configured user-facing app.
 	Apps []string
+	// PickerApps are launched apps for clinicians whose standalone
+	// launch/patient requests go through the proxy's patient picker.
+	// Key: ehrLaunch.pickerApps. Default: none.
+	PickerApps []string
 	// EHRRoleARNs are the IAM roles whose SigV4-signed calls may register a
 	// launch (POST /launch). Key: ehrLaunch.ehrRoleArns. Required when enabled.
 	EHRRoleARNs []string
@@ -48,7 +52,7 @@ func parseEhrLaunch(r *reader, root *object, e *Environment) {
 	e.EhrLaunch.Enabled = x.boolean("enabled", false)
 	if !e.EhrLaunch.Enabled {
 		// Read, so a disabled block may keep its settings for later.
-		for _, k := range []string{"apps", "ehrRoleArns", "corsOrigins", "launchLifetimeSeconds"} {
+		for _, k := range []string{"apps", "pickerApps", "ehrRoleArns", "corsOrigins", "launchLifetimeSeconds"} {
 			x.get(k)
 		}
 		return
@@ -87,6 +91,16 @@ func parseEhrLaunch(r *reader, root *object, e *Environment) {
 			r.fail(key, "repeats %q", a)
 		case !configured[a]:
 			r.fail(key, "is %s, but okta.%sClientRedirectUris is not set: only an app the stack creates can be launched", a, a)
+		}
+	}
+	e.EhrLaunch.PickerApps = x.stringList("pickerApps")
+	for i, a := range e.EhrLaunch.PickerApps {
+		key := fmt.Sprintf("ehrLaunch.pickerApps[%d]", i)
+		switch {
+		case !slices.Contains(e.EhrLaunch.Apps, a):
+			r.fail(key, "is %q, which is not among the launched apps (ehrLaunch.apps): only an app the proxy serves can use its patient picker", a)
+		case slices.Index(e.EhrLaunch.PickerApps, a) != i:
+			r.fail(key, "repeats %q", a)
 		}
 	}
 	e.EhrLaunch.EHRRoleARNs = x.stringList("ehrRoleArns")

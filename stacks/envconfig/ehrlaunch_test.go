@@ -34,10 +34,10 @@ func TestEhrLaunchIsOffByDefault(t *testing.T) {
 
 func TestEnabledEhrLaunchIsRead(t *testing.T) {
 	t.Run("every key", func(t *testing.T) {
-		envs, err := envconfig.Parse(decode(t, `{"staging": `+oktaWithApps(`{"enabled": true, "apps": ["public"],
+		envs, err := envconfig.Parse(decode(t, `{"staging": `+oktaWithApps(`{"enabled": true, "apps": ["public"], "pickerApps": ["public"],
 			"ehrRoleArns": ["`+ehrRole+`"], "corsOrigins": ["https://spa.example.org"], "launchLifetimeSeconds": 120}`)+`}`))
 		require.NoError(t, err)
-		require.Equal(t, envconfig.EhrLaunch{Enabled: true, Apps: []string{"public"}, EHRRoleARNs: []string{ehrRole},
+		require.Equal(t, envconfig.EhrLaunch{Enabled: true, Apps: []string{"public"}, PickerApps: []string{"public"}, EHRRoleARNs: []string{ehrRole},
 			CORSOrigins: []string{"https://spa.example.org"}, LaunchLifetimeSeconds: 120}, envs[0].EhrLaunch)
 	})
 	t.Run("apps default to every configured app, the lifetime to 5 minutes", func(t *testing.T) {
@@ -62,6 +62,10 @@ func TestBadEhrLaunchSettingsNameEnvironmentAndKey(t *testing.T) {
 			`environment "qa": ehrLaunch.apps[0] must be confidential or public, got "backend"`},
 		"an app twice": {oktaWithApps(`{"enabled": true, "apps": ["public", "public"], "ehrRoleArns": ["` + ehrRole + `"]}`),
 			`environment "qa": ehrLaunch.apps[1] repeats "public"`},
+		"a picker app that is not launched": {oktaWithApps(`{"enabled": true, "apps": ["public"], "pickerApps": ["confidential"], "ehrRoleArns": ["` + ehrRole + `"]}`),
+			`environment "qa": ehrLaunch.pickerApps[0] is "confidential", which is not among the launched apps`},
+		"a picker app twice": {oktaWithApps(`{"enabled": true, "pickerApps": ["public", "public"], "ehrRoleArns": ["` + ehrRole + `"]}`),
+			`environment "qa": ehrLaunch.pickerApps[1] repeats "public"`},
 		"an empty app list": {oktaWithApps(`{"enabled": true, "apps": [], "ehrRoleArns": ["` + ehrRole + `"]}`),
 			`environment "qa": ehrLaunch.apps must list at least one app`},
 		"an app the stack does not create": {`{"okta": {"orgUrl": "https://dev-1.okta.com", "credentialSecret": "smart/okta",

@@ -71,6 +71,9 @@ type Config struct {
 	// Gateway wraps the API Gateway emulation, for tests that delay or
 	// rewrite its answers. Default: unchanged.
 	Gateway func(http.Handler) http.Handler
+	// PatientPicker sends the public EHR app's standalone launch/patient
+	// requests through the patient picker. Default: off.
+	PatientPicker bool
 }
 
 // World is a running sandbox with the EHR launch API.
@@ -153,8 +156,8 @@ func Start(cfg Config) (_ *World, err error) {
 	env := map[string]string{
 		launchflow.EnvTable: Table, launchflow.EnvOktaIssuer: w.Issuer, launchflow.EnvFHIRAudience: w.FHIREndpoint,
 		launchflow.EnvPublicURL: w.APIURL,
-		launchflow.EnvClients: fmt.Sprintf(`[{"client_id":%q,"redirect_uris":[%q]},{"client_id":%q,"redirect_uris":[%q]},{"client_id":%q,"redirect_uris":["https://other.example/cb"]}]`,
-			sandbox.EHRAppClientID, AppRedirectURI, sandbox.EHRWebClientID, AppRedirectURI, OtherAppID),
+		launchflow.EnvClients: fmt.Sprintf(`[{"client_id":%q,"redirect_uris":[%q],"patient_picker":%t},{"client_id":%q,"redirect_uris":[%q]},{"client_id":%q,"redirect_uris":["https://other.example/cb"]}]`,
+			sandbox.EHRAppClientID, AppRedirectURI, cfg.PatientPicker, sandbox.EHRWebClientID, AppRedirectURI, OtherAppID),
 		launchflow.EnvEHRPrincipals: EHRRoleARN,
 		launchflow.EnvHookSecretARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:ehr-hook-AbCdEf",
 	}

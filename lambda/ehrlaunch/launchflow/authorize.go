@@ -76,9 +76,6 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		tx.Launch = &lc
 	}
 	txID, err := s.newID()
-	if err == nil {
-		err = s.store.PutTransaction(r.Context(), txID, tx, s.opts.Now().Add(s.cfg.TransactionLifetime))
-	}
 	if err != nil {
 		s.opts.Logger.Error("authorize", "error", err.Error())
 		fail("server_error", "the authorization could not be started")
@@ -97,6 +94,18 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		if v := q.Get(p); v != "" {
 			up.Set(p, v)
 		}
+	}
+	if s.wantsPicker(clientID, launchID, scopes) {
+		// The patient must be bound before Okta issues the code (the hook
+		// runs then), so the picker comes before the sign-in; the hook
+		// later checks that whoever signed in is a clinician.
+		s.startPicker(w, r, txID, tx, up.Encode(), fail)
+		return
+	}
+	if err := s.store.PutTransaction(r.Context(), txID, tx, s.opts.Now().Add(s.cfg.TransactionLifetime)); err != nil {
+		s.opts.Logger.Error("authorize", "error", err.Error())
+		fail("server_error", "the authorization could not be started")
+		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, s.cfg.OktaIssuer+"/v1/authorize?"+up.Encode(), http.StatusFound)
@@ -127,9 +136,10 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Okta issues the code even when the hook timed out or failed (fail-open).
-	// A launch whose hook did not record its step (commands built, refresh
-	// binding stored, within its time budget) must not yield a code at all.
-	if tx.Launch != nil && !tx.HookOK {
+	// A launch (or a picked patient) whose hook did not record its step
+	// (commands built, refresh binding stored, within its time budget) must
+	// not yield a code at all.
+	if (tx.Launch != nil || tx.PickerCSRF != "") && !tx.HookOK {
 		s.refuse(r, "callback", "the token hook did not run for this launch", "client_id", tx.ClientID)
 		redirectBack(w, r, tx.RedirectURI, url.Values{"error": {"server_error"}, "error_description": {"the launch context could not be attached"}}, tx.AppState)
 		return

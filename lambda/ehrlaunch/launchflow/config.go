@@ -53,6 +53,10 @@ type Config struct {
 	// their registered redirect URIs (EHRLAUNCH_CLIENTS: a JSON array of
 	// {"client_id", "redirect_uris"}).
 	Clients map[string][]string
+	// PickerClients are the clients whose standalone launch/patient requests
+	// go through the patient picker for clinicians (EHRLAUNCH_CLIENTS:
+	// "patient_picker": true).
+	PickerClients map[string]bool
 	// EHRPrincipals are the IAM role ARNs whose SigV4-signed calls may
 	// register launches.
 	EHRPrincipals []string
@@ -105,10 +109,10 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 
 	if raw := getenv(EnvClients); raw == "" {
 		bad(EnvClients, "required")
-	} else if apps, err := parseClients(raw); err != nil {
+	} else if apps, pickers, err := parseClients(raw); err != nil {
 		bad(EnvClients, "%v", err)
 	} else {
-		c.Clients = apps
+		c.Clients, c.PickerClients = apps, pickers
 		for id, uris := range c.Clients {
 			for _, u := range uris {
 				if err := checkRedirect(u); err != nil {
@@ -156,34 +160,39 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 }
 
 // parseClients reads EHRLAUNCH_CLIENTS: a JSON array of
-// {"client_id": ..., "redirect_uris": [...]} (an array, not an object keyed by
-// client id, so that CloudFormation can fill in client ids at deploy time).
-func parseClients(raw string) (map[string][]string, error) {
+// {"client_id": ..., "redirect_uris": [...], "patient_picker"?: bool} (an
+// array, not an object keyed by client id, so that CloudFormation can fill in
+// client ids at deploy time).
+func parseClients(raw string) (map[string][]string, map[string]bool, error) {
 	var list []struct {
-		ClientID     string   `json:"client_id"`
-		RedirectURIs []string `json:"redirect_uris"`
+		ClientID      string   `json:"client_id"`
+		RedirectURIs  []string `json:"redirect_uris"`
+		PatientPicker bool     `json:"patient_picker"`
 	}
 	dec := json.NewDecoder(strings.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&list); err != nil {
-		return nil, fmt.Errorf(`not a JSON array of {"client_id", "redirect_uris"}: %v`, err)
+		return nil, nil, fmt.Errorf(`not a JSON array of {"client_id", "redirect_uris", "patient_picker"}: %v`, err)
 	}
-	out := map[string][]string{}
+	out, pickers := map[string][]string{}, map[string]bool{}
 	for _, a := range list {
 		switch {
 		case a.ClientID == "":
-			return nil, fmt.Errorf("an app without client_id")
+			return nil, nil, fmt.Errorf("an app without client_id")
 		case len(a.RedirectURIs) == 0:
-			return nil, fmt.Errorf("client %q has no redirect URI", a.ClientID)
+			return nil, nil, fmt.Errorf("client %q has no redirect URI", a.ClientID)
 		case out[a.ClientID] != nil:
-			return nil, fmt.Errorf("client %q is listed twice", a.ClientID)
+			return nil, nil, fmt.Errorf("client %q is listed twice", a.ClientID)
 		}
 		out[a.ClientID] = a.RedirectURIs
+		if a.PatientPicker {
+			pickers[a.ClientID] = true
+		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("no app")
+		return nil, nil, fmt.Errorf("no app")
 	}
-	return out, nil
+	return out, pickers, nil
 }
 
 func seconds(s string, def, maxD time.Duration) (time.Duration, error) {

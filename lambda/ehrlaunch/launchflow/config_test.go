@@ -35,6 +35,15 @@ func TestConfigFromEnv(t *testing.T) {
 			t.Fatalf("%+v", c)
 		}
 	})
+	t.Run("only the clients marked patient_picker use the picker", func(t *testing.T) {
+		c, err := launchflow.ConfigFromEnv(env(map[string]string{launchflow.EnvClients: `[{"client_id":"a","redirect_uris":["https://a/cb"],"patient_picker":true},{"client_id":"b","redirect_uris":["https://b/cb"]}]`}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !c.PickerClients["a"] || c.PickerClients["b"] || len(c.Clients) != 2 {
+			t.Fatalf("pickers %v, clients %v", c.PickerClients, c.Clients)
+		}
+	})
 	for _, c := range []struct {
 		name string
 		edit map[string]string

@@ -27,16 +27,18 @@ import (
 )
 
 const (
-	table      = "ehr-launch"
-	fhirAud    = "https://healthlake.us-east-1.amazonaws.com/datastore/0123456789abcdef0123456789abcdef/r4/"
-	appID      = "app-1"
-	otherApp   = "app-2"
-	appRedir   = "https://app.example/cb"
-	otherRedir = "https://other.example/cb"
-	ehrRole    = "arn:aws:iam::123456789012:role/ehr/EhrLauncher"
-	ehrSession = "arn:aws:sts::123456789012:assumed-role/EhrLauncher/epic-1"
-	hookSecret = "test-hook-secret-value"
-	verifier   = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+	table       = "ehr-launch"
+	fhirAud     = "https://healthlake.us-east-1.amazonaws.com/datastore/0123456789abcdef0123456789abcdef/r4/"
+	appID       = "app-1"
+	otherApp    = "app-2"
+	appRedir    = "https://app.example/cb"
+	otherRedir  = "https://other.example/cb"
+	pickerApp   = "picker-app"
+	pickerRedir = "https://clinic.example/cb"
+	ehrRole     = "arn:aws:iam::123456789012:role/ehr/EhrLauncher"
+	ehrSession  = "arn:aws:sts::123456789012:assumed-role/EhrLauncher/epic-1"
+	hookSecret  = "test-hook-secret-value"
+	verifier    = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 )
 
 var challenge = func() string {
@@ -93,7 +95,7 @@ func newHarnessWith(t testing.TB, edit func(*launchflow.Options)) *harness {
 		launchflow.EnvOktaIssuer:    h.okta.URL + "/oauth2/aus1ehrlaunch",
 		launchflow.EnvFHIRAudience:  fhirAud,
 		launchflow.EnvPublicURL:     h.srv.URL,
-		launchflow.EnvClients:       `[{"client_id":"` + appID + `","redirect_uris":["` + appRedir + `"]},{"client_id":"` + otherApp + `","redirect_uris":["` + otherRedir + `"]}]`,
+		launchflow.EnvClients:       `[{"client_id":"` + appID + `","redirect_uris":["` + appRedir + `"]},{"client_id":"` + otherApp + `","redirect_uris":["` + otherRedir + `"]},{"client_id":"` + pickerApp + `","redirect_uris":["` + pickerRedir + `"],"patient_picker":true}]`,
 		launchflow.EnvEHRPrincipals: ehrRole,
 		launchflow.EnvHookSecretARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:ehr-hook-AbCdEf",
 		launchflow.EnvCORSOrigins:   "https://app.example",

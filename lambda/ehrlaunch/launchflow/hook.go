@@ -224,14 +224,23 @@ func (s *Server) hookCommands(r *http.Request) (HookResponse, string) {
 	if tx.ClientID != client {
 		return HookResponse{}, "the transaction belongs to another client"
 	}
-	resp, reason := contextCommands(tx.Launch, in.Data.Access.Claims)
+	lc := tx.Launch
+	if tx.PickerCSRF != "" {
+		// A standalone launch through the patient picker: the picked
+		// patient goes in like an EHR's context, for clinicians only.
+		var reason string
+		if lc, reason = s.pickedContext(tx, in.Data.Access.Claims); reason != "" {
+			return HookResponse{}, reason
+		}
+	}
+	resp, reason := contextCommands(lc, in.Data.Access.Claims)
 	if reason != "" {
 		return HookResponse{}, reason
 	}
-	if tx.Launch != nil {
+	if lc != nil {
 		// Keyed on the transaction id: Okta sends it back on every refresh as
 		// the original grant's state.
-		b := launchstore.RefreshBinding{ClientID: tx.ClientID, Launch: tx.Launch}
+		b := launchstore.RefreshBinding{ClientID: tx.ClientID, Launch: lc}
 		if err := s.store.PutGrant(ctx, req.State, b, s.opts.Now().Add(s.cfg.RefreshLifetime)); err != nil {
 			s.opts.Logger.Error("hook", "error", err.Error())
 			return HookResponse{}, "the grant could not be bound for refreshes"

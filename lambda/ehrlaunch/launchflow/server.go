@@ -2,7 +2,8 @@
 // launch-context API an EHR registers contexts with, the authorize proxy and
 // callback an app is sent through, the Okta token inline hook that puts the
 // context into the access token, and the token proxy that returns it at the top
-// level of the token response.
+// level of the token response. The same proxy serves a standalone patient
+// picker for clinicians' apps (picker.go).
 //
 // Okta cannot do this alone: it ignores the launch parameter, cannot check
 // aud, cannot add token-response fields and its token hook fails open. The
@@ -39,6 +40,7 @@ type Store interface {
 	GetTransaction(ctx context.Context, id string) (launchstore.Transaction, error)
 	MarkHookOK(ctx context.Context, id string) error
 	UseCallback(ctx context.Context, id string) (launchstore.Transaction, error)
+	PickPatient(ctx context.Context, id, csrfHash, patient string) (launchstore.Transaction, error)
 	PutGrant(ctx context.Context, state string, b launchstore.RefreshBinding, expires time.Time) error
 	GetGrant(ctx context.Context, state string) (launchstore.RefreshBinding, error)
 	PutRefresh(ctx context.Context, jti string, b launchstore.RefreshBinding, expires time.Time) error
@@ -85,8 +87,10 @@ const (
 	PathLaunch    = "/launch"
 	PathAuthorize = "/authorize"
 	PathCallback  = "/callback"
-	PathHook      = "/hook"
-	PathToken     = "/token"
+	// PathPicker receives the standalone patient picker's form.
+	PathPicker = "/picker"
+	PathHook   = "/hook"
+	PathToken  = "/token"
 	// PathIntrospect is the RFC 7662 introspection proxy.
 	PathIntrospect = "/introspect"
 )
@@ -127,6 +131,7 @@ func New(cfg Config, store Store, opts Options) (*Server, error) {
 	s.mux.HandleFunc("POST "+PathLaunch, s.launch)
 	s.mux.HandleFunc("GET "+PathAuthorize, s.authorize)
 	s.mux.HandleFunc("GET "+PathCallback, s.callback)
+	s.mux.HandleFunc("POST "+PathPicker, s.pick)
 	s.mux.HandleFunc("POST "+PathHook, s.hook)
 	s.mux.HandleFunc("POST "+PathToken, s.token)
 	s.mux.HandleFunc("OPTIONS "+PathToken, s.preflight)

@@ -84,6 +84,17 @@ type Transaction struct {
 	HookOKAt time.Time
 	// CallbackDone says the callback ran (UseCallback).
 	CallbackDone bool
+	// PickerCSRF is the hex SHA-256 of the patient picker's form token when
+	// the transaction waits for (or went through) the standalone patient
+	// picker; empty otherwise.
+	PickerCSRF string
+	// OktaQuery is the query of the Okta authorize request the picker sends
+	// the user to once a patient is picked (no patient in it: the patient
+	// reaches Okta only through the hook's answer).
+	OktaQuery string
+	// PickedPatient is the FHIR id of the patient the clinician picked
+	// (PickPatient), once.
+	PickedPatient string
 }
 
 // RefreshBinding ties a grant (by its transaction id, or a refresh token by
@@ -206,6 +217,10 @@ func (s *Store) PutTransaction(ctx context.Context, id string, tx Transaction, e
 	item["redirect_uri"] = str(tx.RedirectURI)
 	item["app_state"] = str(tx.AppState)
 	item["scope"] = str(tx.Scope)
+	if tx.PickerCSRF != "" {
+		item[pickerCSRFAttribute] = str(tx.PickerCSRF)
+		item["okta_query"] = str(tx.OktaQuery)
+	}
 	if tx.Launch != nil {
 		body, err := json.Marshal(tx.Launch)
 		if err != nil {
@@ -233,6 +248,10 @@ const (
 	hookOKAttribute = "hook_ok"
 	// callbackAttribute is set by UseCallback, once.
 	callbackAttribute = "callback_done"
+	// pickerCSRFAttribute holds Transaction.PickerCSRF.
+	pickerCSRFAttribute = "picker_csrf"
+	// pickedAttribute is set by PickPatient, once.
+	pickedAttribute = "picked_patient"
 )
 
 // GetTransaction returns the transaction, if it exists and has not expired
@@ -319,10 +338,51 @@ func (s *Store) UseCallback(ctx context.Context, id string) (Transaction, error)
 	return transactionOf(out.Attributes)
 }
 
+// PickPatient records the patient a clinician picked for a picker
+// transaction and returns the transaction as that write left it, if it exists,
+// has not expired, waits for a pick under the form token whose hash is
+// csrfHash, has no patient yet and neither Okta's hook nor the callback ran;
+// otherwise ErrNotFound. A pick is final: a second form post cannot swap the
+// patient of a sign-in under way.
+func (s *Store) PickPatient(ctx context.Context, id, csrfHash, patient string) (Transaction, error) {
+	if csrfHash == "" {
+		return Transaction{}, ErrNotFound // a transaction without the picker
+	}
+	now := s.now()
+	out, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:        aws.String(s.table),
+		Key:              key(kindTransaction, id),
+		UpdateExpression: aws.String("SET #pp = :p"),
+		ConditionExpression: aws.String("attribute_exists(#pk) AND #csrf = :h AND attribute_not_exists(#pp) AND " +
+			"attribute_not_exists(#ok) AND attribute_not_exists(#cb) AND #exp > :now"),
+		ExpressionAttributeNames: map[string]string{
+			"#pk": KeyAttribute, "#csrf": pickerCSRFAttribute, "#pp": pickedAttribute,
+			"#ok": hookOKAttribute, "#cb": callbackAttribute, "#exp": TTLAttribute,
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":p": str(patient), ":h": str(csrfHash), ":now": epoch(now),
+		},
+		ReturnValues: types.ReturnValueAllNew,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return Transaction{}, ErrNotFound
+	}
+	if err != nil {
+		return Transaction{}, fmt.Errorf("recording the picked patient: %w", err)
+	}
+	if expired(out.Attributes, now) {
+		return Transaction{}, ErrNotFound
+	}
+	return transactionOf(out.Attributes)
+}
+
 func transactionOf(a map[string]types.AttributeValue) (Transaction, error) {
 	tx := Transaction{
 		ClientID: getS(a, "client_id"), RedirectURI: getS(a, "redirect_uri"),
 		AppState: getS(a, "app_state"), Scope: getS(a, "scope"),
+		PickerCSRF: getS(a, pickerCSRFAttribute), OktaQuery: getS(a, "okta_query"),
+		PickedPatient: getS(a, pickedAttribute),
 	}
 	if v, ok := a[hookOKAttribute].(*types.AttributeValueMemberN); ok {
 		n, err := strconv.ParseInt(v.Value, 10, 64)

@@ -226,6 +226,52 @@ func TestTransaction(t *testing.T) {
 	})
 }
 
+func TestPickPatient(t *testing.T) {
+	ctx := context.Background()
+	picker := launchstore.Transaction{
+		ClientID: "picker-app", RedirectURI: "https://clinic/cb", AppState: "s1", Scope: "openid launch/patient",
+		PickerCSRF: "hash-of-form-token", OktaQuery: "client_id=picker-app&state=tx-1",
+	}
+	t.Run("a picker transaction takes one patient, under its form token's hash only", func(t *testing.T) {
+		s, _, c := newStore(t)
+		_ = s.PutTransaction(ctx, "tx-1", picker, c.now().Add(10*time.Minute))
+		if _, err := s.PickPatient(ctx, "tx-1", "another-hash", "pat-1"); !errors.Is(err, launchstore.ErrNotFound) {
+			t.Fatalf("wrong token: %v", err)
+		}
+		got, err := s.PickPatient(ctx, "tx-1", "hash-of-form-token", "pat-1")
+		if err != nil || got.PickedPatient != "pat-1" || got.OktaQuery != picker.OktaQuery || got.PickerCSRF != picker.PickerCSRF {
+			t.Fatalf("pick: %+v, %v", got, err)
+		}
+		if _, err := s.PickPatient(ctx, "tx-1", "hash-of-form-token", "pat-2"); !errors.Is(err, launchstore.ErrNotFound) {
+			t.Fatalf("second pick: %v", err)
+		}
+		if got, _ := s.GetTransaction(ctx, "tx-1"); got.PickedPatient != "pat-1" {
+			t.Fatalf("after a second pick: %+v", got)
+		}
+	})
+	t.Run("no pick after the hook or the callback ran, after expiry, or of a transaction without the picker", func(t *testing.T) {
+		s, _, c := newStore(t)
+		_ = s.PutTransaction(ctx, "hooked", picker, c.now().Add(10*time.Minute))
+		_ = s.MarkHookOK(ctx, "hooked")
+		_ = s.PutTransaction(ctx, "called", picker, c.now().Add(10*time.Minute))
+		_, _ = s.UseCallback(ctx, "called")
+		plain := picker
+		plain.PickerCSRF = ""
+		_ = s.PutTransaction(ctx, "plain", plain, c.now().Add(10*time.Minute))
+		_ = s.PutTransaction(ctx, "old", picker, c.now().Add(time.Minute))
+		c.advance(2 * time.Minute)
+		for _, id := range []string{"hooked", "called", "plain", "old", "unknown"} {
+			hash := picker.PickerCSRF
+			if id == "plain" {
+				hash = ""
+			}
+			if _, err := s.PickPatient(ctx, id, hash, "pat-1"); !errors.Is(err, launchstore.ErrNotFound) {
+				t.Errorf("%s: %v, want ErrNotFound", id, err)
+			}
+		}
+	})
+}
+
 func TestRefresh(t *testing.T) {
 	ctx := context.Background()
 	s, fake, c := newStore(t)

@@ -152,6 +152,41 @@ func epoch(t time.Time) types.AttributeValue {
 
 func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
 
+// errItemExists is putNew's answer when the key is taken.
+var errItemExists = errors.New("an item with this key exists")
+
+// putNew writes item only where no item has its key: every item here is keyed
+// by a secret or a hash of one, so a collision or a replay must never replace
+// another grant's data. When the key is taken it returns errItemExists and the
+// item that holds it (DynamoDB returns it with the failed condition, ALL_OLD).
+func (s *Store) putNew(ctx context.Context, item map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
+	_, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                           aws.String(s.table),
+		Item:                                item,
+		ConditionExpression:                 aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames:            map[string]string{"#pk": KeyAttribute},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return ccf.Item, errItemExists
+	}
+	return nil, err
+}
+
+// putContext stores a launch context, if any, as the item's JSON "ctx".
+func putContext(item map[string]types.AttributeValue, lc *LaunchContext) error {
+	if lc == nil {
+		return nil
+	}
+	body, err := json.Marshal(lc)
+	if err != nil {
+		return fmt.Errorf("encoding the launch context: %w", err)
+	}
+	item["ctx"] = str(string(body))
+	return nil
+}
+
 // PutLaunch stores a launch context under id until expires. It refuses to
 // overwrite an existing item (an id collision would hand one EHR's context to
 // another's launch).
@@ -164,13 +199,7 @@ func (s *Store) PutLaunch(ctx context.Context, id string, lc LaunchContext, expi
 	item["client_id"] = str(lc.ClientID)
 	item["ctx"] = str(string(body))
 	item[TTLAttribute] = epoch(expires)
-	_, err = s.api.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                aws.String(s.table),
-		Item:                     item,
-		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
-		ExpressionAttributeNames: map[string]string{"#pk": KeyAttribute},
-	})
-	if err != nil {
+	if _, err := s.putNew(ctx, item); err != nil {
 		return fmt.Errorf("storing the launch context: %w", err)
 	}
 	return nil
@@ -221,21 +250,11 @@ func (s *Store) PutTransaction(ctx context.Context, id string, tx Transaction, e
 		item[pickerCSRFAttribute] = str(tx.PickerCSRF)
 		item["okta_query"] = str(tx.OktaQuery)
 	}
-	if tx.Launch != nil {
-		body, err := json.Marshal(tx.Launch)
-		if err != nil {
-			return fmt.Errorf("encoding the launch context: %w", err)
-		}
-		item["ctx"] = str(string(body))
+	if err := putContext(item, tx.Launch); err != nil {
+		return err
 	}
 	item[TTLAttribute] = epoch(expires)
-	_, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                aws.String(s.table),
-		Item:                     item,
-		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
-		ExpressionAttributeNames: map[string]string{"#pk": KeyAttribute},
-	})
-	if err != nil {
+	if _, err := s.putNew(ctx, item); err != nil {
 		return fmt.Errorf("storing the transaction: %w", err)
 	}
 	return nil
@@ -438,24 +457,12 @@ func (s *Store) GetRefresh(ctx context.Context, jti string) (RefreshBinding, err
 func (s *Store) putBinding(ctx context.Context, kind, secret string, b RefreshBinding, expires time.Time) error {
 	item := key(kind, secret)
 	item["client_id"] = str(b.ClientID)
-	if b.Launch != nil {
-		body, err := json.Marshal(b.Launch)
-		if err != nil {
-			return fmt.Errorf("encoding the launch context: %w", err)
-		}
-		item["ctx"] = str(string(body))
+	if err := putContext(item, b.Launch); err != nil {
+		return err
 	}
 	item[TTLAttribute] = epoch(expires)
-	_, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                           aws.String(s.table),
-		Item:                                item,
-		ConditionExpression:                 aws.String("attribute_not_exists(#pk)"),
-		ExpressionAttributeNames:            map[string]string{"#pk": KeyAttribute},
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		old := ccf.Item
+	old, err := s.putNew(ctx, item)
+	if errors.Is(err, errItemExists) {
 		if old != nil && !expired(old, s.now()) && getS(old, "client_id") == b.ClientID && getS(old, "ctx") == getS(item, "ctx") {
 			return nil
 		}

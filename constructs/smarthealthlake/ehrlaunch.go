@@ -182,6 +182,14 @@ func (s *SmartHealthLake) newEhrLaunch(p settings) *ehrlaunch.EhrLaunch {
 					"launch proxy, which refuses it; that app must use Okta's authorize endpoint directly", a)), nil)
 		}
 	}
+	if a := p.AuthorizationServer; a != nil && a.BackendClient != nil {
+		// A private_key_jwt assertion names its token endpoint in aud (RFC 7523)
+		// and Okta accepts only its own: signed for the proxy, it is refused.
+		awscdk.Annotations_Of(s).AddWarningV2(jsii.String("smart-healthlake:ehr-launch-backend-client"), jsii.String(
+			"props.AuthorizationServer.BackendClient with props.EhrLaunch: the SMART configuration's token_endpoint is the EHR "+
+				"launch proxy, and Okta refuses a private_key_jwt assertion signed for it (invalid audience); the backend "+
+				"service must use Okta's token endpoint (the TokenEndpoint output) directly"), nil)
+	}
 	return ehrlaunch.NewEhrLaunch(s, jsii.String("EhrLaunch"), &ehrlaunch.EhrLaunchProps{
 		OktaIssuer:     lazyString(func() *string { return s.okta.Issuer() }),
 		FhirEndpoint:   lazyString(func() *string { return s.datastore.DatastoreEndpoint() }),

@@ -292,6 +292,27 @@ func TestALaunchedAppListLeavingOutAClientSaysSo(t *testing.T) {
 	})
 }
 
+// A private_key_jwt assertion is signed for the token endpoint it names
+// (RFC 7523); with EHR launch on that is the proxy, which Okta refuses.
+func TestABackendClientBesideEhrLaunchIsWarnedAboutTheTokenEndpoint(t *testing.T) {
+	for _, withBackend := range []bool{true, false} {
+		stack := newStack(t)
+		p := withEhrLaunch(stack)
+		if withBackend {
+			p.AuthorizationServer.BackendClient = &oktaauth.BackendClientProps{Jwks: jsii.String(`{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"}]}`)}
+		}
+		smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), p)
+		cdktest.Template(t, stack)
+		found := assertions.Annotations_FromStack(stack).FindWarning(jsii.String("*"),
+			assertions.Match_StringLikeRegexp(jsii.String("BackendClient with props.EhrLaunch.*TokenEndpoint output")))
+		if withBackend {
+			require.Len(t, *found, 1)
+		} else {
+			require.Empty(t, *found)
+		}
+	}
+}
+
 func TestBadEhrLaunchPropsAreNamed(t *testing.T) {
 	cases := map[string]struct {
 		edit func(awscdk.Stack, *smarthealthlake.SmartHealthLakeProps)

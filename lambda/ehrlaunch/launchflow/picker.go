@@ -108,13 +108,23 @@ func (s *Server) pick(w http.ResponseWriter, r *http.Request) {
 }
 
 // sameOrigin accepts a post whose Origin header, when the browser sends one,
-// is this API's, and whose Sec-Fetch-Site, when sent, is same-origin.
+// is this API's, and whose Sec-Fetch-Site, when sent, is same-origin. A
+// browser sends the opaque "Origin: null" under some referrer policies and
+// privacy settings (Fetch standard, "append a request Origin header"): that
+// counts only together with Sec-Fetch-Site: same-origin, which browsers set
+// themselves. The cookie and the form token are required either way.
 func (s *Server) sameOrigin(r *http.Request) bool {
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
+	site := r.Header.Get("Sec-Fetch-Site")
+	if site != "" && site != "same-origin" {
 		return false
 	}
-	o := r.Header.Get("Origin")
-	return o == "" || o == origin(s.cfg.PublicURL)
+	switch o := r.Header.Get("Origin"); o {
+	case "", origin(s.cfg.PublicURL):
+		return true
+	case "null":
+		return site == "same-origin"
+	}
+	return false
 }
 
 func origin(raw string) string {
@@ -158,7 +168,10 @@ func (s *Server) pickerPage(w http.ResponseWriter, status int, txID, token, msg 
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "no-referrer")
+	// same-origin, not no-referrer: under no-referrer browsers send
+	// "Origin: null" on the page's own post; Okta, another origin, still
+	// gets no referrer.
+	h.Set("Referrer-Policy", "same-origin")
 	w.WriteHeader(status)
 	_ = pickerTemplate.Execute(w, map[string]string{
 		"Action": strings.TrimSuffix(s.cfg.PublicURL, "/") + PathPicker, "Tx": txID, "CSRF": token, "Error": msg,

@@ -120,6 +120,19 @@ func TestPatientPicker(t *testing.T) {
 		h := newHarness(t)
 		h.authorize(pickerQuery(func(q url.Values) { q.Set("scope", "openid fhirUser user/Observation.rs") }))
 	})
+	t.Run("a browser's own post with an opaque Origin is accepted: the page's referrer policy keeps origins", func(t *testing.T) {
+		h := newHarness(t)
+		resp, f := h.openPicker(pickerQuery(nil))
+		// Under Referrer-Policy: no-referrer a browser sends "Origin: null" on
+		// the page's own post (Fetch standard); same-origin keeps the origin.
+		if got := resp.Header.Get("Referrer-Policy"); got != "same-origin" {
+			t.Fatalf("Referrer-Policy = %q, want same-origin", got)
+		}
+		post, _ := h.submit(f, "pat-777", f.cookie, http.Header{"Origin": {"null"}, "Sec-Fetch-Site": {"same-origin"}})
+		if post.StatusCode != http.StatusSeeOther {
+			t.Fatalf("picker post with Origin: null from the page itself = %d, want 303", post.StatusCode)
+		}
+	})
 	t.Run("a picked patient reaches the access token through the hook, never a URL, and the code goes to the app", func(t *testing.T) {
 		h := newHarness(t)
 		_, f := h.openPicker(pickerQuery(nil))
@@ -195,6 +208,9 @@ func TestPatientPicker(t *testing.T) {
 		}},
 		{"a cross-site post is refused even with the cookie", http.StatusForbidden, func(h *harness, f pickerForm) (*http.Response, []byte) {
 			return h.submit(f, "pat-9", f.cookie, http.Header{"Sec-Fetch-Site": {"cross-site"}})
+		}},
+		{"an opaque Origin without Sec-Fetch-Site: same-origin is refused", http.StatusForbidden, func(h *harness, f pickerForm) (*http.Response, []byte) {
+			return h.submit(f, "pat-9", f.cookie, http.Header{"Origin": {"null"}})
 		}},
 		{"a patient id that is not a FHIR id shows the form again", http.StatusBadRequest, func(h *harness, f pickerForm) (*http.Response, []byte) {
 			return h.submit(f, "Patient/9?x=<script>", f.cookie, nil)

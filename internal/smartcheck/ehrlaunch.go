@@ -128,14 +128,21 @@ func (r *run) ehrLaunch(ctx context.Context) (string, time.Duration, error) {
 		steps = append(steps, "a launch for another app: not tried (no --ehr-other-client-id)")
 	}
 
+	if err := r.hookRefusesStrangers(ctx, api); err != nil {
+		return "", 0, err
+	}
+	steps = append(steps, "POST /hook without the hook secret: refused")
+
 	// The sign-in: a real authorization server shows a page here.
 	code, signedIn, err := r.signIn(ctx, up, api, e.RedirectURI, first.state)
 	if err != nil {
 		return "", 0, err
 	}
 	if !signedIn {
-		steps = append(steps, "stopped at the sign-in: "+up.Host+" asks a user to sign in, which smartcheck cannot do; finish one launch in a browser to see the token response and the FHIR access")
-		return strings.Join(steps, "; "), 0, nil
+		// Not a pass: the token hook (attached? its secret? active?), the
+		// token proxy and the FHIR access were never exercised.
+		steps = append(steps, "stopped at the sign-in: "+up.Host+" asks a user to sign in, which smartcheck cannot do, so the token hook, the token response and the FHIR access are unverified; finish one launch in a browser")
+		return "", 0, skip("%s", strings.Join(steps, "; "))
 	}
 	token, err := r.redeemLaunch(ctx, code, first)
 	if err != nil {
@@ -299,35 +306,41 @@ func (r *run) refusedLaunch(ctx context.Context, authorize, launch, clientID str
 // signIn follows the redirect to the issuer's authorize endpoint. An
 // authorization server that signs the user in without a page (the sandbox's)
 // redirects to the proxy's callback, which hands the code to the app's
-// redirect URI: signIn returns it. Anything else is a sign-in page: not an
-// error, the end of what can be automated.
+// redirect URI: signIn returns it. A sign-in page (see signInPage) is not an
+// error, the end of what can be automated; any other answer is.
 func (r *run) signIn(ctx context.Context, up *url.URL, api, redirectURI, appState string) (string, bool, error) {
 	client := r.noRedirect()
-	get := func(u string) (*http.Response, error) {
+	get := func(u string) (*http.Response, []byte, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		if err != nil {
-			return nil, fmt.Errorf("building a request: %w", err)
+			return nil, nil, fmt.Errorf("building a request: %w", err)
 		}
 		resp, err := client.Do(req)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		resp.Body.Close()
-		return resp, nil
+		return resp, body, nil
 	}
-	resp, err := get(up.String())
+	resp, body, err := get(up.String())
 	if err != nil {
 		return "", false, fmt.Errorf("GET the issuer's authorize endpoint: %w", err)
 	}
 	cb, err := resp.Location()
 	if err != nil || !under(cb.String(), api) {
-		return "", false, nil
+		if signInPage(resp, cb, up) {
+			return "", false, nil
+		}
+		// RFC 6749 4.1.2.1: an authorization server that cannot verify the
+		// redirect URI shows an error itself rather than redirecting (Okta:
+		// a 400 page when the proxy's callback is not a registered redirect URI).
+		return "", false, fmt.Errorf("the authorization server answered the proxied authorize request with HTTP %d %s, not a sign-in page: check the proxy's callback %s is a registered redirect URI of the app at the issuer", resp.StatusCode, snippet(body), up.Query().Get("redirect_uri"))
 	}
 	if e := cb.Query().Get("error"); e != "" {
 		return "", false, fmt.Errorf("the authorization server refused the proxied request: %s (%s)", e, cb.Query().Get("error_description"))
 	}
-	resp, err = get(cb.String())
+	resp, _, err = get(cb.String())
 	if err != nil {
 		return "", false, fmt.Errorf("GET the proxy's callback: %w", err)
 	}
@@ -349,6 +362,48 @@ func (r *run) signIn(ctx context.Context, up *url.URL, api, redirectURI, appStat
 		return "", false, errors.New("the callback handed the app no code")
 	}
 	return q.Get("code"), true, nil
+}
+
+// signInPage reports whether the issuer's answer to the proxied authorize
+// request is a sign-in: a 200 HTML page, or a 302/303 to the issuer's own
+// host (Okta's /login/login.htm). An error page (4xx/5xx) is not.
+func signInPage(resp *http.Response, loc, authorize *url.URL) bool {
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return strings.HasPrefix(strings.ToLower(resp.Header.Get("Content-Type")), "text/html")
+	case http.StatusFound, http.StatusSeeOther:
+		return loc != nil && strings.EqualFold(loc.Host, authorize.Host)
+	}
+	return false
+}
+
+// hookRefusesStrangers posts to the token hook without its secret and with a
+// wrong one: both must be refused (401 or 403), or anyone could have the hook
+// attach a launch context to a token.
+func (r *run) hookRefusesStrangers(ctx context.Context, api string) error {
+	u := api + "/hook"
+	for _, auth := range []string{"", "smartcheck-not-the-hook-secret-" + randomHex(8)} {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(`{"eventType":"com.okta.oauth2.tokens.transform"}`))
+		if err != nil {
+			return fmt.Errorf("building POST %s: %w", u, err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		what := "without an Authorization header"
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+			what = "with a wrong hook secret"
+		}
+		resp, err := r.cfg.HTTPClient.Do(req)
+		if err != nil {
+			return fmt.Errorf("POST %s: %w", u, err)
+		}
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusForbidden {
+			return fmt.Errorf("POST %s %s answered HTTP %d, not 401 or 403: the token hook must refuse a caller without its secret", u, what, resp.StatusCode)
+		}
+	}
+	return nil
 }
 
 // redeemLaunch redeems the code at the SMART configuration's token endpoint

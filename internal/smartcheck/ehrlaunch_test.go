@@ -2,6 +2,7 @@ package smartcheck_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -170,19 +171,42 @@ func (l *locationRewriter) WriteHeader(status int) {
 	l.ResponseWriter.WriteHeader(status)
 }
 
-// signInPage makes the authorization server's authorize endpoint answer as
-// Okta does without a session: a sign-in page (200, HTML) a user must fill in.
-type signInPage struct {
-	next   http.RoundTripper
-	issuer string
+// issuerAnswer makes the authorization server's authorize endpoint answer
+// with the given response, as Okta does without a session: a sign-in page
+// (200, HTML), or a redirect to its own /login/login.htm, or, when it cannot
+// verify the redirect URI (RFC 6749 4.1.2.1), a 400 error page rather than a
+// redirect.
+type issuerAnswer struct {
+	next     http.RoundTripper
+	issuer   string
+	status   int
+	ctype    string
+	location string
+	body     string
 }
 
-func (s signInPage) RoundTrip(r *http.Request) (*http.Response, error) {
+func (s issuerAnswer) RoundTrip(r *http.Request) (*http.Response, error) {
 	if strings.HasPrefix(r.URL.String(), s.issuer+"/v1/authorize?") {
-		return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"text/html"}},
-			Body: io.NopCloser(strings.NewReader("<html><body>Sign in</body></html>")), Request: r}, nil
+		h := http.Header{"Content-Type": {s.ctype}}
+		if s.location != "" {
+			h.Set("Location", s.location)
+		}
+		return &http.Response{StatusCode: s.status, Header: h, Body: io.NopCloser(strings.NewReader(s.body)), Request: r}, nil
 	}
 	return s.next.RoundTrip(r)
+}
+
+// openHook is a broken deployment: the hook answers anyone, as a hook
+// without its secret check (or a stand-in in front of it) would.
+func openHook(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == launchflow.PathHook && r.Header.Get("Authorization") == "" {
+			rw.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(rw, `{"commands":[]}`)
+			return
+		}
+		next.ServeHTTP(rw, r)
+	})
 }
 
 func TestEHRLaunchFailsAgainstBrokenProxies(t *testing.T) {
@@ -207,15 +231,47 @@ func TestEHRLaunchFailsAgainstBrokenProxies(t *testing.T) {
 		failure(t, run(t, ehrConfig(t, w)), smartcheck.CheckEHRLaunch, "the token reaches beyond the launch's patient p2")
 	})
 
-	t.Run("against an authorization server that shows a sign-in page the check passes and says it stopped there", func(t *testing.T) {
+	t.Run("against an authorization server that shows a sign-in page the check is skipped, not passed, and says what is unverified", func(t *testing.T) {
+		w := startEHR(t, ehrsandbox.Config{})
+		for name, answer := range map[string]issuerAnswer{
+			"a 200 HTML page":          {status: http.StatusOK, ctype: "text/html; charset=utf-8", body: "<html><body>Sign in</body></html>"},
+			"a 302 to its own sign-in": {status: http.StatusFound, ctype: "text/html", location: w.Issuer + "/../login/login.htm?fromURI=x"},
+		} {
+			cfg := ehrConfig(t, w)
+			answer.next, answer.issuer = cfg.HTTPClient.Transport, w.Issuer
+			cfg.HTTPClient.Transport = answer
+			rep := run(t, cfg)
+			res, _ := rep.Result(smartcheck.CheckEHRLaunch)
+			if !rep.Passed || res.Status != smartcheck.Skip || !strings.Contains(res.Detail, "stopped at the sign-in") ||
+				!strings.Contains(res.Detail, "token hook, the token response and the FHIR access are unverified") ||
+				!strings.Contains(res.Detail, "POST /hook without the hook secret: refused") || strings.Contains(res.Detail, "signed in without a browser") {
+				t.Errorf("%s: passed %v, %s: %s", name, rep.Passed, res.Status, res.Detail)
+			}
+		}
+	})
+
+	t.Run("an authorization server that answers the proxied request with an error page fails the check with the page's text", func(t *testing.T) {
+		w := startEHR(t, ehrsandbox.Config{})
+		for _, status := range []int{http.StatusBadRequest, http.StatusInternalServerError} {
+			cfg := ehrConfig(t, w)
+			cfg.HTTPClient.Transport = issuerAnswer{next: cfg.HTTPClient.Transport, issuer: w.Issuer, status: status, ctype: "text/html",
+				body: "<html><body>400 Bad Request: The 'redirect_uri' parameter must be a Login redirect URI in the client app settings</body></html>"}
+			rep := run(t, cfg)
+			failure(t, rep, smartcheck.CheckEHRLaunch, fmt.Sprintf("answered the proxied authorize request with HTTP %d", status))
+			failure(t, rep, smartcheck.CheckEHRLaunch, "The 'redirect_uri' parameter must be a Login redirect URI")
+		}
+	})
+
+	t.Run("a redirect to another host is not a sign-in page", func(t *testing.T) {
 		w := startEHR(t, ehrsandbox.Config{})
 		cfg := ehrConfig(t, w)
-		cfg.HTTPClient.Transport = signInPage{next: cfg.HTTPClient.Transport, issuer: w.Issuer}
-		rep := run(t, cfg)
-		res, _ := rep.Result(smartcheck.CheckEHRLaunch)
-		if !rep.Passed || res.Status != smartcheck.Pass || !strings.Contains(res.Detail, "stopped at the sign-in") || strings.Contains(res.Detail, "signed in without a browser") {
-			t.Errorf("passed %v, %s: %s", rep.Passed, res.Status, res.Detail)
-		}
+		cfg.HTTPClient.Transport = issuerAnswer{next: cfg.HTTPClient.Transport, issuer: w.Issuer, status: http.StatusFound, ctype: "text/html", location: "https://elsewhere.example/cb?error=x"}
+		failure(t, run(t, cfg), smartcheck.CheckEHRLaunch, "HTTP 302")
+	})
+
+	t.Run("a token hook that answers a caller without its secret fails the check", func(t *testing.T) {
+		w := startEHR(t, ehrsandbox.Config{Gateway: openHook})
+		failure(t, run(t, ehrConfig(t, w)), smartcheck.CheckEHRLaunch, "/hook without an Authorization header answered HTTP 200, not 401 or 403")
 	})
 }
 

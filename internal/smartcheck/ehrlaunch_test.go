@@ -89,7 +89,28 @@ func TestEHRLaunchAgainstTheSandbox(t *testing.T) {
 		for _, api := range []string{"https://elsewhere.example", w.APIURL + "/auth"} { // "/auth" is a prefix of "/authorize", not a parent
 			cfg := ehrConfig(t, w)
 			cfg.EHRLaunchAPI, cfg.EHRLaunch = api, nil
-			failure(t, run(t, cfg), smartcheck.CheckIssuerDiscovery, "authorization_endpoint is "+w.APIURL+"/authorize in the SMART configuration but "+w.Issuer+"/v1/authorize at the issuer (not under the EHR launch API "+api+")")
+			failure(t, run(t, cfg), smartcheck.CheckIssuerDiscovery, `authorization_endpoint is "`+w.APIURL+`/authorize" in the SMART configuration, not the EHR launch API's `+api+"/authorize")
+		}
+	})
+
+	t.Run("a proxied endpoint at the wrong path of the EHR launch API fails issuer-discovery", func(t *testing.T) {
+		cfg := proxy(t, w.Sandbox, ehrConfig(t, w), func(m map[string]any) { m["token_endpoint"] = w.APIURL + "/authorize" }, nil)
+		cfg.EHRLaunch = nil
+		failure(t, run(t, cfg), smartcheck.CheckIssuerDiscovery, `token_endpoint is "`+w.APIURL+`/authorize" in the SMART configuration, not the EHR launch API's `+w.APIURL+"/token")
+	})
+
+	t.Run("with launch-ehr advertised, an endpoint that is still the issuer's own (stale Metadata) fails issuer-discovery", func(t *testing.T) {
+		cfg := proxy(t, w.Sandbox, ehrConfig(t, w), func(m map[string]any) { m["authorization_endpoint"] = w.Issuer + "/v1/authorize" }, nil)
+		cfg.EHRLaunch = nil
+		failure(t, run(t, cfg), smartcheck.CheckIssuerDiscovery, `authorization_endpoint is "`+w.Issuer+`/v1/authorize" in the SMART configuration, not the EHR launch API's `+w.APIURL+"/authorize")
+	})
+
+	t.Run("with launch-ehr advertised, a configuration without an introspection_endpoint passes issuer-discovery", func(t *testing.T) {
+		cfg := proxy(t, w.Sandbox, ehrConfig(t, w), func(m map[string]any) { delete(m, "introspection_endpoint") }, nil)
+		cfg.EHRLaunch = nil
+		res, _ := run(t, cfg).Result(smartcheck.CheckIssuerDiscovery)
+		if res.Status != smartcheck.Pass || !strings.Contains(res.Detail, "authorization_endpoint, token_endpoint proxied") {
+			t.Errorf("%s: %s", res.Status, res.Detail)
 		}
 	})
 

@@ -150,6 +150,9 @@ func (r *run) ehrLaunch(ctx context.Context) (string, time.Duration, error) {
 	}
 	steps = append(steps, "signed in without a browser: token response with patient "+e.Patient)
 	detail, err := r.patientOnly(ctx, token)
+	if s := (errSkip{}); errors.As(err, &s) {
+		return "", 0, skip("%s; %s", strings.Join(steps, "; "), s.why)
+	}
 	if err != nil {
 		return "", 0, err
 	}
@@ -443,42 +446,73 @@ func (r *run) redeemLaunch(ctx context.Context, code string, p pkce) (string, er
 	return at, nil
 }
 
-// patientOnly searches Observation with the launch's token: every entry must
-// be the patient's.
+// maxObservationPages bounds how many pages of the Observation search
+// patientOnly reads: enough to see past a first page, never a crawl.
+const maxObservationPages = 5
+
+// patientOnly searches Observation with the launch's token: every entry, on
+// up to maxObservationPages pages (the Bundle's next links), must be the
+// patient's. A search with no entry shows nothing: the check is skipped.
 func (r *run) patientOnly(ctx context.Context, token string) (string, error) {
 	patient := r.cfg.EHRLaunch.Patient
 	u := r.cfg.FHIREndpoint + "Observation"
-	status, body, _, err := r.get(ctx, u, token)
-	if err != nil {
-		return "", err
-	}
-	if status != http.StatusOK {
-		return "", fmt.Errorf("GET Observation with the launch's token: %s", explain(status, body, r.cfg.EHRLaunch.Scope))
-	}
-	var bundle struct {
-		Entry []struct {
-			Resource struct {
-				ID      string `json:"id"`
-				Subject struct {
-					Reference string `json:"reference"`
-				} `json:"subject"`
-			} `json:"resource"`
-		} `json:"entry"`
-	}
-	if err := json.Unmarshal(body, &bundle); err != nil {
-		return "", fmt.Errorf("GET Observation answered 200 but not with a FHIR Bundle: %v", err)
-	}
-	for _, en := range bundle.Entry {
-		if ref := en.Resource.Subject.Reference; ref != "Patient/"+patient {
-			return "", fmt.Errorf("GET Observation with the launch's token returned Observation/%s of %s: the token reaches beyond the launch's patient %s", en.Resource.ID, ref, patient)
+	entries, pages := 0, 0
+	for ; u != "" && pages < maxObservationPages; pages++ {
+		status, body, _, err := r.get(ctx, u, token)
+		if err != nil {
+			return "", err
+		}
+		if status != http.StatusOK {
+			return "", fmt.Errorf("GET Observation with the launch's token: %s", explain(status, body, r.cfg.EHRLaunch.Scope))
+		}
+		var bundle struct {
+			Link []struct {
+				Relation string `json:"relation"`
+				URL      string `json:"url"`
+			} `json:"link"`
+			Entry []struct {
+				Resource struct {
+					ID      string `json:"id"`
+					Subject struct {
+						Reference string `json:"reference"`
+					} `json:"subject"`
+				} `json:"resource"`
+			} `json:"entry"`
+		}
+		if err := json.Unmarshal(body, &bundle); err != nil {
+			return "", fmt.Errorf("GET Observation answered 200 but not with a FHIR Bundle: %v", err)
+		}
+		for _, en := range bundle.Entry {
+			if ref := en.Resource.Subject.Reference; ref != "Patient/"+patient {
+				return "", fmt.Errorf("GET Observation with the launch's token returned Observation/%s of %s (page %d): the token reaches beyond the launch's patient %s", en.Resource.ID, ref, pages+1, patient)
+			}
+		}
+		entries += len(bundle.Entry)
+		u = ""
+		for _, l := range bundle.Link {
+			if l.Relation == "next" {
+				u = l.URL
+			}
+		}
+		// The token goes only to the data store: a next link elsewhere is
+		// not followed with it.
+		if u != "" && !under(u, strings.TrimSuffix(r.cfg.FHIREndpoint, "/")) {
+			return "", fmt.Errorf("the Observation search's next link %s is not under the FHIR endpoint %s", u, r.cfg.FHIREndpoint)
 		}
 	}
-	status, body, _, err = r.get(ctx, r.cfg.FHIREndpoint+"Patient/"+patient, token)
+	if entries == 0 {
+		return "", skip("GET Observation with the launch's token returned no entry, which shows nothing about the token's reach: pick an --ehr-patient with Observations")
+	}
+	status, body, _, err := r.get(ctx, r.cfg.FHIREndpoint+"Patient/"+patient, token)
 	if err != nil {
 		return "", err
 	}
 	if status != http.StatusOK {
 		return "", fmt.Errorf("GET Patient/%s with the launch's token: %s", patient, explain(status, body, r.cfg.EHRLaunch.Scope))
 	}
-	return fmt.Sprintf("GET Observation: %d entr%s, all of Patient/%s; GET Patient/%s: 200", len(bundle.Entry), plural(len(bundle.Entry), "y", "ies"), patient, patient), nil
+	more := ""
+	if u != "" {
+		more = fmt.Sprintf(" (first %d pages read)", pages)
+	}
+	return fmt.Sprintf("GET Observation: %d entr%s on %d page%s%s, all of Patient/%s; GET Patient/%s: 200", entries, plural(entries, "y", "ies"), pages, plural(pages, "", "s"), more, patient, patient), nil
 }

@@ -2,16 +2,19 @@ package smartcheck_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/openhealthstack/smart-healthlake/internal/sandbox"
 	"github.com/openhealthstack/smart-healthlake/internal/smartcheck"
@@ -217,6 +220,47 @@ func (s issuerAnswer) RoundTrip(r *http.Request) (*http.Response, error) {
 	return s.next.RoundTrip(r)
 }
 
+// launchSearch rewrites the data store's answers to Observation searches made
+// with a launch's token (scp has "launch"): next, when set, is the Bundle a
+// second page (the first page's next link, FHIR R4 Bundle.link) answers;
+// without it every search answers an empty searchset.
+type launchSearch struct {
+	next     http.RoundTripper
+	fhir     string
+	page2    string
+	nextPage int
+}
+
+func (l launchSearch) RoundTrip(r *http.Request) (*http.Response, error) {
+	claims := jwt.MapClaims{}
+	_, _, err := jwt.NewParser().ParseUnverified(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "), claims)
+	scp, _ := claims["scp"].([]any) // Okta's access tokens carry the scopes as scp, a list
+	if err != nil || !slices.Contains(scp, any("launch")) || !strings.HasPrefix(r.URL.String(), l.fhir+"Observation") {
+		return l.next.RoundTrip(r)
+	}
+	answer := func(body string) (*http.Response, error) {
+		return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/fhir+json"}}, Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+	}
+	switch {
+	case l.page2 == "":
+		return answer(`{"resourceType":"Bundle","type":"searchset","total":0}`)
+	case r.URL.Query().Get("_page") == "2":
+		return answer(l.page2)
+	}
+	resp, err := l.next.RoundTrip(r)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return resp, err
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		return nil, err
+	}
+	m["link"] = []map[string]string{{"relation": "self", "url": r.URL.String()}, {"relation": "next", "url": l.fhir + "Observation?_page=2"}}
+	b, _ := json.Marshal(m)
+	return answer(string(b))
+}
+
 // openHook is a broken deployment: the hook answers anyone, as a hook
 // without its secret check (or a stand-in in front of it) would.
 func openHook(next http.Handler) http.Handler {
@@ -293,6 +337,37 @@ func TestEHRLaunchFailsAgainstBrokenProxies(t *testing.T) {
 	t.Run("a token hook that answers a caller without its secret fails the check", func(t *testing.T) {
 		w := startEHR(t, ehrsandbox.Config{Gateway: openHook})
 		failure(t, run(t, ehrConfig(t, w)), smartcheck.CheckEHRLaunch, "/hook without an Authorization header answered HTTP 200, not 401 or 403")
+	})
+}
+
+func TestEHRLaunchFHIRSearch(t *testing.T) {
+	w := startEHR(t, ehrsandbox.Config{})
+
+	t.Run("another patient's Observation on the search's second page fails the check", func(t *testing.T) {
+		cfg := ehrConfig(t, w)
+		cfg.HTTPClient.Transport = launchSearch{next: cfg.HTTPClient.Transport, fhir: w.FHIREndpoint,
+			page2: `{"resourceType":"Bundle","type":"searchset","entry":[{"resource":{"resourceType":"Observation","id":"o9","subject":{"reference":"Patient/p1"}}}]}`}
+		failure(t, run(t, cfg), smartcheck.CheckEHRLaunch, "returned Observation/o9 of Patient/p1 (page 2): the token reaches beyond the launch's patient p2")
+	})
+
+	t.Run("a second page of the patient's own Observations passes and is counted", func(t *testing.T) {
+		cfg := ehrConfig(t, w)
+		cfg.HTTPClient.Transport = launchSearch{next: cfg.HTTPClient.Transport, fhir: w.FHIREndpoint,
+			page2: `{"resourceType":"Bundle","type":"searchset","entry":[{"resource":{"resourceType":"Observation","id":"o9","subject":{"reference":"Patient/p2"}}}]}`}
+		res, _ := run(t, cfg).Result(smartcheck.CheckEHRLaunch)
+		if res.Status != smartcheck.Pass || !strings.Contains(res.Detail, "on 2 pages, all of Patient/p2") {
+			t.Errorf("%s: %s", res.Status, res.Detail)
+		}
+	})
+
+	t.Run("a search with no entry skips the check rather than pass it", func(t *testing.T) {
+		cfg := ehrConfig(t, w)
+		cfg.HTTPClient.Transport = launchSearch{next: cfg.HTTPClient.Transport, fhir: w.FHIREndpoint}
+		rep := run(t, cfg)
+		res, _ := rep.Result(smartcheck.CheckEHRLaunch)
+		if res.Status != smartcheck.Skip || !strings.Contains(res.Detail, "returned no entry") || !strings.Contains(res.Detail, "token response with patient p2") {
+			t.Errorf("%s: %s", res.Status, res.Detail)
+		}
 	})
 }
 

@@ -26,6 +26,10 @@ import (
 // CheckEHRLaunch is the ehr-launch check's name; it runs only when asked.
 const CheckEHRLaunch = "ehr-launch"
 
+// EnvEHRClientSecret names the environment variable the command reads
+// EHRLaunch.ClientSecret from, for a confidential --ehr-client-id.
+const EnvEHRClientSecret = "SMARTCHECK_EHR_CLIENT_SECRET"
+
 // EHRLaunch configures the ehr-launch check: it plays an EHR launch against
 // the EHR launch API (lambda/ehrlaunch) as far as can be automated.
 type EHRLaunch struct {
@@ -35,6 +39,10 @@ type EHRLaunch struct {
 	// OtherClientID is another app the API launches: a launch registered for
 	// it must be refused to ClientID. Empty: that refusal is not tried.
 	OtherClientID string
+	// ClientSecret, when set, authenticates ClientID at the token proxy with
+	// client_secret_basic (a confidential app); empty: a public app, whose
+	// code is redeemed with PKCE alone.
+	ClientSecret string
 	// Patient is the test context's patient id.
 	Patient string
 	// Scope is requested at the authorize proxy. Default: launch openid
@@ -410,18 +418,25 @@ func (r *run) hookRefusesStrangers(ctx context.Context, api string) error {
 }
 
 // redeemLaunch redeems the code at the SMART configuration's token endpoint
-// (the token proxy) as a public app, and checks the context is at the top
+// (the token proxy), as a public app or with ClientSecret, and checks the context is at the top
 // level of the answer.
 func (r *run) redeemLaunch(ctx context.Context, code string, p pkce) (string, error) {
 	e := r.cfg.EHRLaunch
 	endpoint := r.doc.TokenEndpoint
 	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {e.RedirectURI},
-		"client_id": {e.ClientID}, "code_verifier": {p.verifier}}
+		"code_verifier": {p.verifier}}
+	if e.ClientSecret == "" {
+		form.Set("client_id", e.ClientID)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
 		return "", fmt.Errorf("building the token request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if e.ClientSecret != "" {
+		// RFC 6749 2.3.1: the id and secret are form-encoded before Basic.
+		req.SetBasicAuth(url.QueryEscape(e.ClientID), url.QueryEscape(e.ClientSecret))
+	}
 	resp, err := r.cfg.HTTPClient.Do(req)
 	if err != nil {
 		return "", fmt.Errorf("POST %s: %w", endpoint, err)
@@ -431,7 +446,11 @@ func (r *run) redeemLaunch(ctx context.Context, code string, p pkce) (string, er
 	var out map[string]any
 	_ = json.Unmarshal(body, &out)
 	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("redeeming the code at %s: HTTP %d %v %v", endpoint, resp.StatusCode, out["error"], out["error_description"])
+		hint := ""
+		if out["error"] == "invalid_client" && e.ClientSecret == "" {
+			hint = fmt.Sprintf(": %s may be a confidential app; set SMARTCHECK_EHR_CLIENT_SECRET to its client secret", e.ClientID)
+		}
+		return "", fmt.Errorf("redeeming the code at %s: HTTP %d %v %v%s", endpoint, resp.StatusCode, out["error"], out["error_description"], hint)
 	}
 	if got, _ := out["patient"].(string); got != e.Patient {
 		return "", fmt.Errorf("the token response's top-level patient is %q, not the launch's %q: the token proxy must copy the context claims to the top level", got, e.Patient)

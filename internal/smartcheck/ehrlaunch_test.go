@@ -371,6 +371,34 @@ func TestEHRLaunchFHIRSearch(t *testing.T) {
 	})
 }
 
+func TestEHRLaunchConfidentialApp(t *testing.T) {
+	w := startEHR(t, ehrsandbox.Config{})
+
+	t.Run("a confidential app with its client secret is played through to the FHIR search", func(t *testing.T) {
+		cfg := ehrConfig(t, w)
+		cfg.EHRLaunch.ClientID, cfg.EHRLaunch.OtherClientID = sandbox.EHRWebClientID, sandbox.EHRAppClientID
+		cfg.EHRLaunch.ClientSecret = w.Sandbox.EHRWebSecret
+		res, _ := run(t, cfg).Result(smartcheck.CheckEHRLaunch)
+		if res.Status != smartcheck.Pass || !strings.Contains(res.Detail, "token response with patient p2") || !strings.Contains(res.Detail, "all of Patient/p2") {
+			t.Errorf("%s: %s", res.Status, res.Detail)
+		}
+	})
+
+	t.Run("a confidential app without its secret fails, naming the environment variable", func(t *testing.T) {
+		cfg := ehrConfig(t, w)
+		cfg.EHRLaunch.ClientID, cfg.EHRLaunch.OtherClientID = sandbox.EHRWebClientID, sandbox.EHRAppClientID
+		failure(t, run(t, cfg), smartcheck.CheckEHRLaunch, "invalid_client")
+		failure(t, run(t, cfg), smartcheck.CheckEHRLaunch, "may be a confidential app; set "+smartcheck.EnvEHRClientSecret)
+	})
+
+	t.Run("a wrong secret fails the token redemption", func(t *testing.T) {
+		cfg := ehrConfig(t, w)
+		cfg.EHRLaunch.ClientID, cfg.EHRLaunch.OtherClientID = sandbox.EHRWebClientID, sandbox.EHRAppClientID
+		cfg.EHRLaunch.ClientSecret = "not-" + w.Sandbox.EHRWebSecret
+		failure(t, run(t, cfg), smartcheck.CheckEHRLaunch, "redeeming the code")
+	})
+}
+
 func TestCommandEHRLaunch(t *testing.T) {
 	w := startEHR(t, ehrsandbox.Config{})
 	base := []string{"--fhir-endpoint", w.FHIREndpoint, "--issuer", w.Issuer, "--token-endpoint", w.TokenEndpoint,
@@ -388,6 +416,21 @@ func TestCommandEHRLaunch(t *testing.T) {
 			"--ehr-redirect-uri", ehrsandbox.AppRedirectURI, "--ehr-patient", "p1")...)
 		if code != smartcheck.ExitOK || !strings.Contains(out, "PASS  "+smartcheck.CheckEHRLaunch) {
 			t.Errorf("exit %d, want 0 with the ehr-launch check passed", code)
+		}
+	})
+
+	t.Run("--ehr-launch reads a confidential app's secret from the environment", func(t *testing.T) {
+		t.Setenv("AWS_ACCESS_KEY_ID", ehrsandbox.EHRAccessKeyID)
+		t.Setenv("AWS_SECRET_ACCESS_KEY", w.EHRSecretKey)
+		t.Setenv("AWS_REGION", ehrsandbox.Region)
+		t.Setenv("AWS_CONFIG_FILE", os.DevNull)
+		t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
+		t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+		t.Setenv(smartcheck.EnvEHRClientSecret, w.Sandbox.EHRWebSecret)
+		code, out, _ := mainRun(t, append(base, "--ehr-launch", "--ehr-client-id", sandbox.EHRWebClientID,
+			"--ehr-redirect-uri", ehrsandbox.AppRedirectURI, "--ehr-patient", "p1")...)
+		if code != smartcheck.ExitOK || !strings.Contains(out, "PASS  "+smartcheck.CheckEHRLaunch) || strings.Contains(out, w.Sandbox.EHRWebSecret) {
+			t.Errorf("exit %d, want 0 with the ehr-launch check passed and no secret in the output", code)
 		}
 	})
 

@@ -225,10 +225,10 @@ func (s issuerAnswer) RoundTrip(r *http.Request) (*http.Response, error) {
 // second page (the first page's next link, FHIR R4 Bundle.link) answers;
 // without it every search answers an empty searchset.
 type launchSearch struct {
-	next     http.RoundTripper
-	fhir     string
-	page2    string
-	nextPage int
+	next    http.RoundTripper
+	fhir    string
+	page2   string
+	nextURL string // the first page's next link; default: the data store's page 2
 }
 
 func (l launchSearch) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -256,7 +256,11 @@ func (l launchSearch) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
 		return nil, err
 	}
-	m["link"] = []map[string]string{{"relation": "self", "url": r.URL.String()}, {"relation": "next", "url": l.fhir + "Observation?_page=2"}}
+	next := l.nextURL
+	if next == "" {
+		next = l.fhir + "Observation?_page=2"
+	}
+	m["link"] = []map[string]string{{"relation": "self", "url": r.URL.String()}, {"relation": "next", "url": next}}
 	b, _ := json.Marshal(m)
 	return answer(string(b))
 }
@@ -334,6 +338,22 @@ func TestEHRLaunchFailsAgainstBrokenProxies(t *testing.T) {
 		failure(t, run(t, cfg), smartcheck.CheckEHRLaunch, "HTTP 302")
 	})
 
+	t.Run("a token hook that checks only that an Authorization header is there fails the check", func(t *testing.T) {
+		var secret string // set once the world has started, before any request
+		w := startEHR(t, ehrsandbox.Config{Gateway: func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+				if auth := r.Header.Get("Authorization"); r.URL.Path == launchflow.PathHook && auth != "" && auth != secret {
+					rw.Header().Set("Content-Type", "application/json")
+					_, _ = io.WriteString(rw, `{"commands":[]}`)
+					return
+				}
+				next.ServeHTTP(rw, r)
+			})
+		}})
+		secret = w.HookSecret
+		failure(t, run(t, ehrConfig(t, w)), smartcheck.CheckEHRLaunch, "/hook with a wrong hook secret answered HTTP 200, not 401 or 403")
+	})
+
 	t.Run("a token hook that answers a caller without its secret fails the check", func(t *testing.T) {
 		w := startEHR(t, ehrsandbox.Config{Gateway: openHook})
 		failure(t, run(t, ehrConfig(t, w)), smartcheck.CheckEHRLaunch, "/hook without an Authorization header answered HTTP 200, not 401 or 403")
@@ -358,6 +378,13 @@ func TestEHRLaunchFHIRSearch(t *testing.T) {
 		if res.Status != smartcheck.Pass || !strings.Contains(res.Detail, "on 2 pages, all of Patient/p2") {
 			t.Errorf("%s: %s", res.Status, res.Detail)
 		}
+	})
+
+	t.Run("a next link off the FHIR endpoint is not followed with the launch's token", func(t *testing.T) {
+		cfg := ehrConfig(t, w)
+		cfg.HTTPClient.Transport = launchSearch{next: cfg.HTTPClient.Transport, fhir: w.FHIREndpoint, nextURL: "https://elsewhere.example/r4/Observation?_page=2",
+			page2: `{"resourceType":"Bundle","type":"searchset"}`}
+		failure(t, run(t, cfg), smartcheck.CheckEHRLaunch, "next link https://elsewhere.example/r4/Observation?_page=2 is not under the FHIR endpoint")
 	})
 
 	t.Run("a search with no entry skips the check rather than pass it", func(t *testing.T) {

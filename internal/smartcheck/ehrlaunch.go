@@ -96,8 +96,8 @@ func (r *run) ehrLaunch(ctx context.Context) (string, time.Duration, error) {
 	}
 	api := strings.TrimSuffix(r.cfg.EHRLaunchAPI, "/")
 	authorize := r.doc.AuthorizationEndpoint
-	if !under(authorize, api) {
-		return "", 0, fmt.Errorf("the SMART configuration's authorization_endpoint %s is not under the EHR launch API %s: apps would bypass the proxy and get no launch context", authorize, api)
+	if authorize != api+ehrProxyPath["authorization_endpoint"] {
+		return "", 0, fmt.Errorf("the SMART configuration's authorization_endpoint %s is not the EHR launch API's %s: apps would bypass the proxy and get no launch context", authorize, api+ehrProxyPath["authorization_endpoint"])
 	}
 	var steps []string
 

@@ -96,6 +96,11 @@ func TestEHRLaunchAgainstTheSandbox(t *testing.T) {
 		}
 	})
 
+	t.Run("an authorization_endpoint at another path of the EHR launch API fails the ehr-launch check", func(t *testing.T) {
+		cfg := proxy(t, w.Sandbox, ehrConfig(t, w), func(m map[string]any) { m["authorization_endpoint"] = w.APIURL + "/callback" }, nil)
+		failure(t, run(t, cfg), smartcheck.CheckEHRLaunch, "authorization_endpoint "+w.APIURL+"/callback is not the EHR launch API's "+w.APIURL+"/authorize")
+	})
+
 	t.Run("a proxied endpoint at the wrong path of the EHR launch API fails issuer-discovery", func(t *testing.T) {
 		cfg := proxy(t, w.Sandbox, ehrConfig(t, w), func(m map[string]any) { m["token_endpoint"] = w.APIURL + "/authorize" }, nil)
 		cfg.EHRLaunch = nil
@@ -414,8 +419,9 @@ func TestEHRLaunchConfidentialApp(t *testing.T) {
 	t.Run("a confidential app without its secret fails, naming the environment variable", func(t *testing.T) {
 		cfg := ehrConfig(t, w)
 		cfg.EHRLaunch.ClientID, cfg.EHRLaunch.OtherClientID = sandbox.EHRWebClientID, sandbox.EHRAppClientID
-		failure(t, run(t, cfg), smartcheck.CheckEHRLaunch, "invalid_client")
-		failure(t, run(t, cfg), smartcheck.CheckEHRLaunch, "may be a confidential app; set "+smartcheck.EnvEHRClientSecret)
+		rep := run(t, cfg)
+		failure(t, rep, smartcheck.CheckEHRLaunch, "invalid_client")
+		failure(t, rep, smartcheck.CheckEHRLaunch, "may be a confidential app; set "+smartcheck.EnvEHRClientSecret)
 	})
 
 	t.Run("a wrong secret fails the token redemption", func(t *testing.T) {

@@ -312,24 +312,30 @@ func (r *run) issuerDiscovery(ctx context.Context) (string, time.Duration, error
 		}
 		var problems, proxied []string
 		ehr := slices.Contains(r.doc.Capabilities, "launch-ehr")
+		api := strings.TrimSuffix(r.cfg.EHRLaunchAPI, "/")
 		for _, k := range []string{"authorization_endpoint", "token_endpoint", "jwks_uri", "introspection_endpoint"} {
 			ours, _ := doc[k].(string)
 			var theirs string
 			_ = json.Unmarshal(r.smart[k], &theirs)
-			if theirs != "" && ours != "" && theirs != ours {
-				// An EHR launch stack advertises its proxies (lambda/ehrlaunch)
-				// for the endpoints apps call; the issuer and its keys stay Okta's.
-				if ehr && k != "jwks_uri" && r.cfg.EHRLaunchAPI != "" && under(theirs, r.cfg.EHRLaunchAPI) {
+			// An EHR launch stack advertises its proxies (lambda/ehrlaunch)
+			// for the endpoints apps call; the issuer and its keys stay Okta's.
+			// Each proxy is one exact path: an endpoint merely under the API
+			// (token_endpoint = API/authorize) or still Okta's (Metadata from
+			// before EHR launch) would send apps past the proxy.
+			if want, ok := ehrProxyPath[k]; ok && ehr && api != "" {
+				switch {
+				case theirs == api+want:
 					proxied = append(proxied, k)
-					continue
+				case theirs == "" && k == "introspection_endpoint":
+				default:
+					problems = append(problems, fmt.Sprintf("%s is %q in the SMART configuration, not the EHR launch API's %s (the configuration advertises launch-ehr)", k, theirs, api+want))
 				}
+				continue
+			}
+			if theirs != "" && ours != "" && theirs != ours {
 				problem := fmt.Sprintf("%s is %s in the SMART configuration but %s at the issuer", k, theirs, ours)
 				if ehr && k != "jwks_uri" {
-					if r.cfg.EHRLaunchAPI == "" {
-						problem += " (the configuration advertises launch-ehr: if this is the EHR launch API's proxy, pass --stack or --ehr-launch-api)"
-					} else {
-						problem += " (not under the EHR launch API " + r.cfg.EHRLaunchAPI + ")"
-					}
+					problem += " (the configuration advertises launch-ehr: if this is the EHR launch API's proxy, pass --stack or --ehr-launch-api)"
 				}
 				problems = append(problems, problem)
 			}
@@ -347,6 +353,14 @@ func (r *run) issuerDiscovery(ctx context.Context) (string, time.Duration, error
 		return detail, total, nil
 	}
 	return "", total, fmt.Errorf("no discovery document at the issuer (%v): check the Issuer output", last)
+}
+
+// ehrProxyPath is where the EHR launch API serves each proxied endpoint
+// (launchflow's PathAuthorize, PathToken, PathIntrospect).
+var ehrProxyPath = map[string]string{
+	"authorization_endpoint": "/authorize",
+	"token_endpoint":         "/token",
+	"introspection_endpoint": "/introspect",
 }
 
 // under reports whether u is base or a URL below it: same scheme and host,

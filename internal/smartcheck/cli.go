@@ -49,7 +49,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		ehr       EHRLaunch
 	)
 	fs.StringVar(&cfg.EHRLaunchAPI, "ehr-launch-api", "", "base URL of the EHR launch API, whose authorize, token and introspection proxies the SMART configuration may advertise (default: the stack's EhrLaunchApiUrl)")
-	fs.StringVar(&ehr.ClientID, "ehr-client-id", "", "with --ehr-launch: an app the EHR launch API launches (a public one: the sandbox can then redeem the code)")
+	fs.StringVar(&ehr.ClientID, "ehr-client-id", "", "with --ehr-launch: an app the EHR launch API launches (a public one, or a confidential one with its secret in $"+EnvEHRClientSecret+")")
 	fs.StringVar(&ehr.RedirectURI, "ehr-redirect-uri", "", "with --ehr-launch: a redirect URI registered for --ehr-client-id (smartcheck never calls it)")
 	fs.StringVar(&ehr.OtherClientID, "ehr-other-client-id", "", "with --ehr-launch: another app the API launches, whose launch --ehr-client-id must be refused (default: not tried)")
 	fs.StringVar(&ehr.Patient, "ehr-patient", "", "with --ehr-launch: the test context's patient id")
@@ -113,6 +113,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		if *ehrLaunch {
 			ehr.Credentials, ehr.Region = awsCfg.Credentials, awsCfg.Region
+			// A secret is not a flag: flags show in ps and shell history.
+			ehr.ClientSecret = os.Getenv(EnvEHRClientSecret)
 			cfg.EHRLaunch = &ehr
 		}
 		if *keySecret != "" {

@@ -26,6 +26,10 @@ import (
 // CheckEHRLaunch is the ehr-launch check's name; it runs only when asked.
 const CheckEHRLaunch = "ehr-launch"
 
+// EnvEHRClientSecret names the environment variable the command reads
+// EHRLaunch.ClientSecret from, for a confidential --ehr-client-id.
+const EnvEHRClientSecret = "SMARTCHECK_EHR_CLIENT_SECRET"
+
 // EHRLaunch configures the ehr-launch check: it plays an EHR launch against
 // the EHR launch API (lambda/ehrlaunch) as far as can be automated.
 type EHRLaunch struct {
@@ -35,6 +39,10 @@ type EHRLaunch struct {
 	// OtherClientID is another app the API launches: a launch registered for
 	// it must be refused to ClientID. Empty: that refusal is not tried.
 	OtherClientID string
+	// ClientSecret, when set, authenticates ClientID at the token proxy with
+	// client_secret_basic (a confidential app); empty: a public app, whose
+	// code is redeemed with PKCE alone.
+	ClientSecret string
 	// Patient is the test context's patient id.
 	Patient string
 	// Scope is requested at the authorize proxy. Default: launch openid
@@ -88,8 +96,8 @@ func (r *run) ehrLaunch(ctx context.Context) (string, time.Duration, error) {
 	}
 	api := strings.TrimSuffix(r.cfg.EHRLaunchAPI, "/")
 	authorize := r.doc.AuthorizationEndpoint
-	if !under(authorize, api) {
-		return "", 0, fmt.Errorf("the SMART configuration's authorization_endpoint %s is not under the EHR launch API %s: apps would bypass the proxy and get no launch context", authorize, api)
+	if authorize != api+ehrProxyPath["authorization_endpoint"] {
+		return "", 0, fmt.Errorf("the SMART configuration's authorization_endpoint %s is not the EHR launch API's %s: apps would bypass the proxy and get no launch context", authorize, api+ehrProxyPath["authorization_endpoint"])
 	}
 	var steps []string
 
@@ -128,14 +136,21 @@ func (r *run) ehrLaunch(ctx context.Context) (string, time.Duration, error) {
 		steps = append(steps, "a launch for another app: not tried (no --ehr-other-client-id)")
 	}
 
+	if err := r.hookRefusesStrangers(ctx, api); err != nil {
+		return "", 0, err
+	}
+	steps = append(steps, "POST /hook without the hook secret: refused")
+
 	// The sign-in: a real authorization server shows a page here.
 	code, signedIn, err := r.signIn(ctx, up, api, e.RedirectURI, first.state)
 	if err != nil {
 		return "", 0, err
 	}
 	if !signedIn {
-		steps = append(steps, "stopped at the sign-in: "+up.Host+" asks a user to sign in, which smartcheck cannot do; finish one launch in a browser to see the token response and the FHIR access")
-		return strings.Join(steps, "; "), 0, nil
+		// Not a pass: the token hook (attached? its secret? active?), the
+		// token proxy and the FHIR access were never exercised.
+		steps = append(steps, "stopped at the sign-in: "+up.Host+" asks a user to sign in, which smartcheck cannot do, so the token hook, the token response and the FHIR access are unverified; finish one launch in a browser")
+		return "", 0, skip("%s", strings.Join(steps, "; "))
 	}
 	token, err := r.redeemLaunch(ctx, code, first)
 	if err != nil {
@@ -143,6 +158,9 @@ func (r *run) ehrLaunch(ctx context.Context) (string, time.Duration, error) {
 	}
 	steps = append(steps, "signed in without a browser: token response with patient "+e.Patient)
 	detail, err := r.patientOnly(ctx, token)
+	if s := (errSkip{}); errors.As(err, &s) {
+		return "", 0, skip("%s; %s", strings.Join(steps, "; "), s.why)
+	}
 	if err != nil {
 		return "", 0, err
 	}
@@ -299,35 +317,41 @@ func (r *run) refusedLaunch(ctx context.Context, authorize, launch, clientID str
 // signIn follows the redirect to the issuer's authorize endpoint. An
 // authorization server that signs the user in without a page (the sandbox's)
 // redirects to the proxy's callback, which hands the code to the app's
-// redirect URI: signIn returns it. Anything else is a sign-in page: not an
-// error, the end of what can be automated.
+// redirect URI: signIn returns it. A sign-in page (see signInPage) is not an
+// error, the end of what can be automated; any other answer is.
 func (r *run) signIn(ctx context.Context, up *url.URL, api, redirectURI, appState string) (string, bool, error) {
 	client := r.noRedirect()
-	get := func(u string) (*http.Response, error) {
+	get := func(u string) (*http.Response, []byte, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		if err != nil {
-			return nil, fmt.Errorf("building a request: %w", err)
+			return nil, nil, fmt.Errorf("building a request: %w", err)
 		}
 		resp, err := client.Do(req)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		resp.Body.Close()
-		return resp, nil
+		return resp, body, nil
 	}
-	resp, err := get(up.String())
+	resp, body, err := get(up.String())
 	if err != nil {
 		return "", false, fmt.Errorf("GET the issuer's authorize endpoint: %w", err)
 	}
 	cb, err := resp.Location()
 	if err != nil || !under(cb.String(), api) {
-		return "", false, nil
+		if signInPage(resp, cb, up) {
+			return "", false, nil
+		}
+		// RFC 6749 4.1.2.1: an authorization server that cannot verify the
+		// redirect URI shows an error itself rather than redirecting (Okta:
+		// a 400 page when the proxy's callback is not a registered redirect URI).
+		return "", false, fmt.Errorf("the authorization server answered the proxied authorize request with HTTP %d %s, not a sign-in page: check the proxy's callback %s is a registered redirect URI of the app at the issuer", resp.StatusCode, snippet(body), up.Query().Get("redirect_uri"))
 	}
 	if e := cb.Query().Get("error"); e != "" {
 		return "", false, fmt.Errorf("the authorization server refused the proxied request: %s (%s)", e, cb.Query().Get("error_description"))
 	}
-	resp, err = get(cb.String())
+	resp, _, err = get(cb.String())
 	if err != nil {
 		return "", false, fmt.Errorf("GET the proxy's callback: %w", err)
 	}
@@ -351,19 +375,68 @@ func (r *run) signIn(ctx context.Context, up *url.URL, api, redirectURI, appStat
 	return q.Get("code"), true, nil
 }
 
+// signInPage reports whether the issuer's answer to the proxied authorize
+// request is a sign-in: a 200 HTML page, or a 302/303 to the issuer's own
+// host (Okta's /login/login.htm). An error page (4xx/5xx) is not.
+func signInPage(resp *http.Response, loc, authorize *url.URL) bool {
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return strings.HasPrefix(strings.ToLower(resp.Header.Get("Content-Type")), "text/html")
+	case http.StatusFound, http.StatusSeeOther:
+		return loc != nil && strings.EqualFold(loc.Host, authorize.Host)
+	}
+	return false
+}
+
+// hookRefusesStrangers posts to the token hook without its secret and with a
+// wrong one: both must be refused (401 or 403), or anyone could have the hook
+// attach a launch context to a token.
+func (r *run) hookRefusesStrangers(ctx context.Context, api string) error {
+	u := api + "/hook"
+	for _, auth := range []string{"", "smartcheck-not-the-hook-secret-" + randomHex(8)} {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(`{"eventType":"com.okta.oauth2.tokens.transform"}`))
+		if err != nil {
+			return fmt.Errorf("building POST %s: %w", u, err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		what := "without an Authorization header"
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+			what = "with a wrong hook secret"
+		}
+		resp, err := r.cfg.HTTPClient.Do(req)
+		if err != nil {
+			return fmt.Errorf("POST %s: %w", u, err)
+		}
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusForbidden {
+			return fmt.Errorf("POST %s %s answered HTTP %d, not 401 or 403: the token hook must refuse a caller without its secret", u, what, resp.StatusCode)
+		}
+	}
+	return nil
+}
+
 // redeemLaunch redeems the code at the SMART configuration's token endpoint
-// (the token proxy) as a public app, and checks the context is at the top
+// (the token proxy), as a public app or with ClientSecret, and checks the context is at the top
 // level of the answer.
 func (r *run) redeemLaunch(ctx context.Context, code string, p pkce) (string, error) {
 	e := r.cfg.EHRLaunch
 	endpoint := r.doc.TokenEndpoint
 	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {e.RedirectURI},
-		"client_id": {e.ClientID}, "code_verifier": {p.verifier}}
+		"code_verifier": {p.verifier}}
+	if e.ClientSecret == "" {
+		form.Set("client_id", e.ClientID)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
 		return "", fmt.Errorf("building the token request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if e.ClientSecret != "" {
+		// RFC 6749 2.3.1: the id and secret are form-encoded before Basic.
+		req.SetBasicAuth(url.QueryEscape(e.ClientID), url.QueryEscape(e.ClientSecret))
+	}
 	resp, err := r.cfg.HTTPClient.Do(req)
 	if err != nil {
 		return "", fmt.Errorf("POST %s: %w", endpoint, err)
@@ -373,7 +446,11 @@ func (r *run) redeemLaunch(ctx context.Context, code string, p pkce) (string, er
 	var out map[string]any
 	_ = json.Unmarshal(body, &out)
 	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("redeeming the code at %s: HTTP %d %v %v", endpoint, resp.StatusCode, out["error"], out["error_description"])
+		hint := ""
+		if out["error"] == "invalid_client" && e.ClientSecret == "" {
+			hint = fmt.Sprintf(": %s may be a confidential app; set SMARTCHECK_EHR_CLIENT_SECRET to its client secret", e.ClientID)
+		}
+		return "", fmt.Errorf("redeeming the code at %s: HTTP %d %v %v%s", endpoint, resp.StatusCode, out["error"], out["error_description"], hint)
 	}
 	if got, _ := out["patient"].(string); got != e.Patient {
 		return "", fmt.Errorf("the token response's top-level patient is %q, not the launch's %q: the token proxy must copy the context claims to the top level", got, e.Patient)
@@ -388,42 +465,73 @@ func (r *run) redeemLaunch(ctx context.Context, code string, p pkce) (string, er
 	return at, nil
 }
 
-// patientOnly searches Observation with the launch's token: every entry must
-// be the patient's.
+// maxObservationPages bounds how many pages of the Observation search
+// patientOnly reads: enough to see past a first page, never a crawl.
+const maxObservationPages = 5
+
+// patientOnly searches Observation with the launch's token: every entry, on
+// up to maxObservationPages pages (the Bundle's next links), must be the
+// patient's. A search with no entry shows nothing: the check is skipped.
 func (r *run) patientOnly(ctx context.Context, token string) (string, error) {
 	patient := r.cfg.EHRLaunch.Patient
 	u := r.cfg.FHIREndpoint + "Observation"
-	status, body, _, err := r.get(ctx, u, token)
-	if err != nil {
-		return "", err
-	}
-	if status != http.StatusOK {
-		return "", fmt.Errorf("GET Observation with the launch's token: %s", explain(status, body, r.cfg.EHRLaunch.Scope))
-	}
-	var bundle struct {
-		Entry []struct {
-			Resource struct {
-				ID      string `json:"id"`
-				Subject struct {
-					Reference string `json:"reference"`
-				} `json:"subject"`
-			} `json:"resource"`
-		} `json:"entry"`
-	}
-	if err := json.Unmarshal(body, &bundle); err != nil {
-		return "", fmt.Errorf("GET Observation answered 200 but not with a FHIR Bundle: %v", err)
-	}
-	for _, en := range bundle.Entry {
-		if ref := en.Resource.Subject.Reference; ref != "Patient/"+patient {
-			return "", fmt.Errorf("GET Observation with the launch's token returned Observation/%s of %s: the token reaches beyond the launch's patient %s", en.Resource.ID, ref, patient)
+	entries, pages := 0, 0
+	for ; u != "" && pages < maxObservationPages; pages++ {
+		status, body, _, err := r.get(ctx, u, token)
+		if err != nil {
+			return "", err
+		}
+		if status != http.StatusOK {
+			return "", fmt.Errorf("GET Observation with the launch's token: %s", explain(status, body, r.cfg.EHRLaunch.Scope))
+		}
+		var bundle struct {
+			Link []struct {
+				Relation string `json:"relation"`
+				URL      string `json:"url"`
+			} `json:"link"`
+			Entry []struct {
+				Resource struct {
+					ID      string `json:"id"`
+					Subject struct {
+						Reference string `json:"reference"`
+					} `json:"subject"`
+				} `json:"resource"`
+			} `json:"entry"`
+		}
+		if err := json.Unmarshal(body, &bundle); err != nil {
+			return "", fmt.Errorf("GET Observation answered 200 but not with a FHIR Bundle: %v", err)
+		}
+		for _, en := range bundle.Entry {
+			if ref := en.Resource.Subject.Reference; ref != "Patient/"+patient {
+				return "", fmt.Errorf("GET Observation with the launch's token returned Observation/%s of %s (page %d): the token reaches beyond the launch's patient %s", en.Resource.ID, ref, pages+1, patient)
+			}
+		}
+		entries += len(bundle.Entry)
+		u = ""
+		for _, l := range bundle.Link {
+			if l.Relation == "next" {
+				u = l.URL
+			}
+		}
+		// The token goes only to the data store: a next link elsewhere is
+		// not followed with it.
+		if u != "" && !under(u, strings.TrimSuffix(r.cfg.FHIREndpoint, "/")) {
+			return "", fmt.Errorf("the Observation search's next link %s is not under the FHIR endpoint %s", u, r.cfg.FHIREndpoint)
 		}
 	}
-	status, body, _, err = r.get(ctx, r.cfg.FHIREndpoint+"Patient/"+patient, token)
+	if entries == 0 {
+		return "", skip("GET Observation with the launch's token returned no entry, which shows nothing about the token's reach: pick an --ehr-patient with Observations")
+	}
+	status, body, _, err := r.get(ctx, r.cfg.FHIREndpoint+"Patient/"+patient, token)
 	if err != nil {
 		return "", err
 	}
 	if status != http.StatusOK {
 		return "", fmt.Errorf("GET Patient/%s with the launch's token: %s", patient, explain(status, body, r.cfg.EHRLaunch.Scope))
 	}
-	return fmt.Sprintf("GET Observation: %d entr%s, all of Patient/%s; GET Patient/%s: 200", len(bundle.Entry), plural(len(bundle.Entry), "y", "ies"), patient, patient), nil
+	more := ""
+	if u != "" {
+		more = fmt.Sprintf(" (first %d pages read)", pages)
+	}
+	return fmt.Sprintf("GET Observation: %d entr%s on %d page%s%s, all of Patient/%s; GET Patient/%s: 200", entries, plural(entries, "y", "ies"), pages, plural(pages, "", "s"), more, patient, patient), nil
 }

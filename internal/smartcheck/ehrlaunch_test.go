@@ -2,15 +2,19 @@ package smartcheck_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/openhealthstack/smart-healthlake/internal/sandbox"
 	"github.com/openhealthstack/smart-healthlake/internal/smartcheck"
@@ -88,7 +92,33 @@ func TestEHRLaunchAgainstTheSandbox(t *testing.T) {
 		for _, api := range []string{"https://elsewhere.example", w.APIURL + "/auth"} { // "/auth" is a prefix of "/authorize", not a parent
 			cfg := ehrConfig(t, w)
 			cfg.EHRLaunchAPI, cfg.EHRLaunch = api, nil
-			failure(t, run(t, cfg), smartcheck.CheckIssuerDiscovery, "authorization_endpoint is "+w.APIURL+"/authorize in the SMART configuration but "+w.Issuer+"/v1/authorize at the issuer (not under the EHR launch API "+api+")")
+			failure(t, run(t, cfg), smartcheck.CheckIssuerDiscovery, `authorization_endpoint is "`+w.APIURL+`/authorize" in the SMART configuration, not the EHR launch API's `+api+"/authorize")
+		}
+	})
+
+	t.Run("an authorization_endpoint at another path of the EHR launch API fails the ehr-launch check", func(t *testing.T) {
+		cfg := proxy(t, w.Sandbox, ehrConfig(t, w), func(m map[string]any) { m["authorization_endpoint"] = w.APIURL + "/callback" }, nil)
+		failure(t, run(t, cfg), smartcheck.CheckEHRLaunch, "authorization_endpoint "+w.APIURL+"/callback is not the EHR launch API's "+w.APIURL+"/authorize")
+	})
+
+	t.Run("a proxied endpoint at the wrong path of the EHR launch API fails issuer-discovery", func(t *testing.T) {
+		cfg := proxy(t, w.Sandbox, ehrConfig(t, w), func(m map[string]any) { m["token_endpoint"] = w.APIURL + "/authorize" }, nil)
+		cfg.EHRLaunch = nil
+		failure(t, run(t, cfg), smartcheck.CheckIssuerDiscovery, `token_endpoint is "`+w.APIURL+`/authorize" in the SMART configuration, not the EHR launch API's `+w.APIURL+"/token")
+	})
+
+	t.Run("with launch-ehr advertised, an endpoint that is still the issuer's own (stale Metadata) fails issuer-discovery", func(t *testing.T) {
+		cfg := proxy(t, w.Sandbox, ehrConfig(t, w), func(m map[string]any) { m["authorization_endpoint"] = w.Issuer + "/v1/authorize" }, nil)
+		cfg.EHRLaunch = nil
+		failure(t, run(t, cfg), smartcheck.CheckIssuerDiscovery, `authorization_endpoint is "`+w.Issuer+`/v1/authorize" in the SMART configuration, not the EHR launch API's `+w.APIURL+"/authorize")
+	})
+
+	t.Run("with launch-ehr advertised, a configuration without an introspection_endpoint passes issuer-discovery", func(t *testing.T) {
+		cfg := proxy(t, w.Sandbox, ehrConfig(t, w), func(m map[string]any) { delete(m, "introspection_endpoint") }, nil)
+		cfg.EHRLaunch = nil
+		res, _ := run(t, cfg).Result(smartcheck.CheckIssuerDiscovery)
+		if res.Status != smartcheck.Pass || !strings.Contains(res.Detail, "authorization_endpoint, token_endpoint proxied") {
+			t.Errorf("%s: %s", res.Status, res.Detail)
 		}
 	})
 
@@ -170,19 +200,87 @@ func (l *locationRewriter) WriteHeader(status int) {
 	l.ResponseWriter.WriteHeader(status)
 }
 
-// signInPage makes the authorization server's authorize endpoint answer as
-// Okta does without a session: a sign-in page (200, HTML) a user must fill in.
-type signInPage struct {
-	next   http.RoundTripper
-	issuer string
+// issuerAnswer makes the authorization server's authorize endpoint answer
+// with the given response, as Okta does without a session: a sign-in page
+// (200, HTML), or a redirect to its own /login/login.htm, or, when it cannot
+// verify the redirect URI (RFC 6749 4.1.2.1), a 400 error page rather than a
+// redirect.
+type issuerAnswer struct {
+	next     http.RoundTripper
+	issuer   string
+	status   int
+	ctype    string
+	location string
+	body     string
 }
 
-func (s signInPage) RoundTrip(r *http.Request) (*http.Response, error) {
+func (s issuerAnswer) RoundTrip(r *http.Request) (*http.Response, error) {
 	if strings.HasPrefix(r.URL.String(), s.issuer+"/v1/authorize?") {
-		return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"text/html"}},
-			Body: io.NopCloser(strings.NewReader("<html><body>Sign in</body></html>")), Request: r}, nil
+		h := http.Header{"Content-Type": {s.ctype}}
+		if s.location != "" {
+			h.Set("Location", s.location)
+		}
+		return &http.Response{StatusCode: s.status, Header: h, Body: io.NopCloser(strings.NewReader(s.body)), Request: r}, nil
 	}
 	return s.next.RoundTrip(r)
+}
+
+// launchSearch rewrites the data store's answers to Observation searches made
+// with a launch's token (scp has "launch"): next, when set, is the Bundle a
+// second page (the first page's next link, FHIR R4 Bundle.link) answers;
+// without it every search answers an empty searchset.
+type launchSearch struct {
+	next    http.RoundTripper
+	fhir    string
+	page2   string
+	nextURL string // the first page's next link; default: the data store's page 2
+}
+
+func (l launchSearch) RoundTrip(r *http.Request) (*http.Response, error) {
+	claims := jwt.MapClaims{}
+	_, _, err := jwt.NewParser().ParseUnverified(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "), claims)
+	scp, _ := claims["scp"].([]any) // Okta's access tokens carry the scopes as scp, a list
+	if err != nil || !slices.Contains(scp, any("launch")) || !strings.HasPrefix(r.URL.String(), l.fhir+"Observation") {
+		return l.next.RoundTrip(r)
+	}
+	answer := func(body string) (*http.Response, error) {
+		return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/fhir+json"}}, Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+	}
+	switch {
+	case l.page2 == "":
+		return answer(`{"resourceType":"Bundle","type":"searchset","total":0}`)
+	case r.URL.Query().Get("_page") == "2":
+		return answer(l.page2)
+	}
+	resp, err := l.next.RoundTrip(r)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return resp, err
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		return nil, err
+	}
+	next := l.nextURL
+	if next == "" {
+		next = l.fhir + "Observation?_page=2"
+	}
+	m["link"] = []map[string]string{{"relation": "self", "url": r.URL.String()}, {"relation": "next", "url": next}}
+	b, _ := json.Marshal(m)
+	return answer(string(b))
+}
+
+// openHook is a broken deployment: the hook answers anyone, as a hook
+// without its secret check (or a stand-in in front of it) would.
+func openHook(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == launchflow.PathHook && r.Header.Get("Authorization") == "" {
+			rw.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(rw, `{"commands":[]}`)
+			return
+		}
+		next.ServeHTTP(rw, r)
+	})
 }
 
 func TestEHRLaunchFailsAgainstBrokenProxies(t *testing.T) {
@@ -207,15 +305,130 @@ func TestEHRLaunchFailsAgainstBrokenProxies(t *testing.T) {
 		failure(t, run(t, ehrConfig(t, w)), smartcheck.CheckEHRLaunch, "the token reaches beyond the launch's patient p2")
 	})
 
-	t.Run("against an authorization server that shows a sign-in page the check passes and says it stopped there", func(t *testing.T) {
+	t.Run("against an authorization server that shows a sign-in page the check is skipped, not passed, and says what is unverified", func(t *testing.T) {
+		w := startEHR(t, ehrsandbox.Config{})
+		for name, answer := range map[string]issuerAnswer{
+			"a 200 HTML page":          {status: http.StatusOK, ctype: "text/html; charset=utf-8", body: "<html><body>Sign in</body></html>"},
+			"a 302 to its own sign-in": {status: http.StatusFound, ctype: "text/html", location: w.Issuer + "/../login/login.htm?fromURI=x"},
+		} {
+			cfg := ehrConfig(t, w)
+			answer.next, answer.issuer = cfg.HTTPClient.Transport, w.Issuer
+			cfg.HTTPClient.Transport = answer
+			rep := run(t, cfg)
+			res, _ := rep.Result(smartcheck.CheckEHRLaunch)
+			if !rep.Passed || res.Status != smartcheck.Skip || !strings.Contains(res.Detail, "stopped at the sign-in") ||
+				!strings.Contains(res.Detail, "token hook, the token response and the FHIR access are unverified") ||
+				!strings.Contains(res.Detail, "POST /hook without the hook secret: refused") || strings.Contains(res.Detail, "signed in without a browser") {
+				t.Errorf("%s: passed %v, %s: %s", name, rep.Passed, res.Status, res.Detail)
+			}
+		}
+	})
+
+	t.Run("an authorization server that answers the proxied request with an error page fails the check with the page's text", func(t *testing.T) {
+		w := startEHR(t, ehrsandbox.Config{})
+		for _, status := range []int{http.StatusBadRequest, http.StatusInternalServerError} {
+			cfg := ehrConfig(t, w)
+			cfg.HTTPClient.Transport = issuerAnswer{next: cfg.HTTPClient.Transport, issuer: w.Issuer, status: status, ctype: "text/html",
+				body: "<html><body>400 Bad Request: The 'redirect_uri' parameter must be a Login redirect URI in the client app settings</body></html>"}
+			rep := run(t, cfg)
+			failure(t, rep, smartcheck.CheckEHRLaunch, fmt.Sprintf("answered the proxied authorize request with HTTP %d", status))
+			failure(t, rep, smartcheck.CheckEHRLaunch, "The 'redirect_uri' parameter must be a Login redirect URI")
+		}
+	})
+
+	t.Run("a redirect to another host is not a sign-in page", func(t *testing.T) {
 		w := startEHR(t, ehrsandbox.Config{})
 		cfg := ehrConfig(t, w)
-		cfg.HTTPClient.Transport = signInPage{next: cfg.HTTPClient.Transport, issuer: w.Issuer}
+		cfg.HTTPClient.Transport = issuerAnswer{next: cfg.HTTPClient.Transport, issuer: w.Issuer, status: http.StatusFound, ctype: "text/html", location: "https://elsewhere.example/cb?error=x"}
+		failure(t, run(t, cfg), smartcheck.CheckEHRLaunch, "HTTP 302")
+	})
+
+	t.Run("a token hook that checks only that an Authorization header is there fails the check", func(t *testing.T) {
+		var secret string // set once the world has started, before any request
+		w := startEHR(t, ehrsandbox.Config{Gateway: func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+				if auth := r.Header.Get("Authorization"); r.URL.Path == launchflow.PathHook && auth != "" && auth != secret {
+					rw.Header().Set("Content-Type", "application/json")
+					_, _ = io.WriteString(rw, `{"commands":[]}`)
+					return
+				}
+				next.ServeHTTP(rw, r)
+			})
+		}})
+		secret = w.HookSecret
+		failure(t, run(t, ehrConfig(t, w)), smartcheck.CheckEHRLaunch, "/hook with a wrong hook secret answered HTTP 200, not 401 or 403")
+	})
+
+	t.Run("a token hook that answers a caller without its secret fails the check", func(t *testing.T) {
+		w := startEHR(t, ehrsandbox.Config{Gateway: openHook})
+		failure(t, run(t, ehrConfig(t, w)), smartcheck.CheckEHRLaunch, "/hook without an Authorization header answered HTTP 200, not 401 or 403")
+	})
+}
+
+func TestEHRLaunchFHIRSearch(t *testing.T) {
+	w := startEHR(t, ehrsandbox.Config{})
+
+	t.Run("another patient's Observation on the search's second page fails the check", func(t *testing.T) {
+		cfg := ehrConfig(t, w)
+		cfg.HTTPClient.Transport = launchSearch{next: cfg.HTTPClient.Transport, fhir: w.FHIREndpoint,
+			page2: `{"resourceType":"Bundle","type":"searchset","entry":[{"resource":{"resourceType":"Observation","id":"o9","subject":{"reference":"Patient/p1"}}}]}`}
+		failure(t, run(t, cfg), smartcheck.CheckEHRLaunch, "returned Observation/o9 of Patient/p1 (page 2): the token reaches beyond the launch's patient p2")
+	})
+
+	t.Run("a second page of the patient's own Observations passes and is counted", func(t *testing.T) {
+		cfg := ehrConfig(t, w)
+		cfg.HTTPClient.Transport = launchSearch{next: cfg.HTTPClient.Transport, fhir: w.FHIREndpoint,
+			page2: `{"resourceType":"Bundle","type":"searchset","entry":[{"resource":{"resourceType":"Observation","id":"o9","subject":{"reference":"Patient/p2"}}}]}`}
+		res, _ := run(t, cfg).Result(smartcheck.CheckEHRLaunch)
+		if res.Status != smartcheck.Pass || !strings.Contains(res.Detail, "on 2 pages, all of Patient/p2") {
+			t.Errorf("%s: %s", res.Status, res.Detail)
+		}
+	})
+
+	t.Run("a next link off the FHIR endpoint is not followed with the launch's token", func(t *testing.T) {
+		cfg := ehrConfig(t, w)
+		cfg.HTTPClient.Transport = launchSearch{next: cfg.HTTPClient.Transport, fhir: w.FHIREndpoint, nextURL: "https://elsewhere.example/r4/Observation?_page=2",
+			page2: `{"resourceType":"Bundle","type":"searchset"}`}
+		failure(t, run(t, cfg), smartcheck.CheckEHRLaunch, "next link https://elsewhere.example/r4/Observation?_page=2 is not under the FHIR endpoint")
+	})
+
+	t.Run("a search with no entry skips the check rather than pass it", func(t *testing.T) {
+		cfg := ehrConfig(t, w)
+		cfg.HTTPClient.Transport = launchSearch{next: cfg.HTTPClient.Transport, fhir: w.FHIREndpoint}
 		rep := run(t, cfg)
 		res, _ := rep.Result(smartcheck.CheckEHRLaunch)
-		if !rep.Passed || res.Status != smartcheck.Pass || !strings.Contains(res.Detail, "stopped at the sign-in") || strings.Contains(res.Detail, "signed in without a browser") {
-			t.Errorf("passed %v, %s: %s", rep.Passed, res.Status, res.Detail)
+		if res.Status != smartcheck.Skip || !strings.Contains(res.Detail, "returned no entry") || !strings.Contains(res.Detail, "token response with patient p2") {
+			t.Errorf("%s: %s", res.Status, res.Detail)
 		}
+	})
+}
+
+func TestEHRLaunchConfidentialApp(t *testing.T) {
+	w := startEHR(t, ehrsandbox.Config{})
+
+	t.Run("a confidential app with its client secret is played through to the FHIR search", func(t *testing.T) {
+		cfg := ehrConfig(t, w)
+		cfg.EHRLaunch.ClientID, cfg.EHRLaunch.OtherClientID = sandbox.EHRWebClientID, sandbox.EHRAppClientID
+		cfg.EHRLaunch.ClientSecret = w.Sandbox.EHRWebSecret
+		res, _ := run(t, cfg).Result(smartcheck.CheckEHRLaunch)
+		if res.Status != smartcheck.Pass || !strings.Contains(res.Detail, "token response with patient p2") || !strings.Contains(res.Detail, "all of Patient/p2") {
+			t.Errorf("%s: %s", res.Status, res.Detail)
+		}
+	})
+
+	t.Run("a confidential app without its secret fails, naming the environment variable", func(t *testing.T) {
+		cfg := ehrConfig(t, w)
+		cfg.EHRLaunch.ClientID, cfg.EHRLaunch.OtherClientID = sandbox.EHRWebClientID, sandbox.EHRAppClientID
+		rep := run(t, cfg)
+		failure(t, rep, smartcheck.CheckEHRLaunch, "invalid_client")
+		failure(t, rep, smartcheck.CheckEHRLaunch, "may be a confidential app; set "+smartcheck.EnvEHRClientSecret)
+	})
+
+	t.Run("a wrong secret fails the token redemption", func(t *testing.T) {
+		cfg := ehrConfig(t, w)
+		cfg.EHRLaunch.ClientID, cfg.EHRLaunch.OtherClientID = sandbox.EHRWebClientID, sandbox.EHRAppClientID
+		cfg.EHRLaunch.ClientSecret = "not-" + w.Sandbox.EHRWebSecret
+		failure(t, run(t, cfg), smartcheck.CheckEHRLaunch, "redeeming the code")
 	})
 }
 
@@ -236,6 +449,21 @@ func TestCommandEHRLaunch(t *testing.T) {
 			"--ehr-redirect-uri", ehrsandbox.AppRedirectURI, "--ehr-patient", "p1")...)
 		if code != smartcheck.ExitOK || !strings.Contains(out, "PASS  "+smartcheck.CheckEHRLaunch) {
 			t.Errorf("exit %d, want 0 with the ehr-launch check passed", code)
+		}
+	})
+
+	t.Run("--ehr-launch reads a confidential app's secret from the environment", func(t *testing.T) {
+		t.Setenv("AWS_ACCESS_KEY_ID", ehrsandbox.EHRAccessKeyID)
+		t.Setenv("AWS_SECRET_ACCESS_KEY", w.EHRSecretKey)
+		t.Setenv("AWS_REGION", ehrsandbox.Region)
+		t.Setenv("AWS_CONFIG_FILE", os.DevNull)
+		t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
+		t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+		t.Setenv(smartcheck.EnvEHRClientSecret, w.Sandbox.EHRWebSecret)
+		code, out, _ := mainRun(t, append(base, "--ehr-launch", "--ehr-client-id", sandbox.EHRWebClientID,
+			"--ehr-redirect-uri", ehrsandbox.AppRedirectURI, "--ehr-patient", "p1")...)
+		if code != smartcheck.ExitOK || !strings.Contains(out, "PASS  "+smartcheck.CheckEHRLaunch) || strings.Contains(out, w.Sandbox.EHRWebSecret) {
+			t.Errorf("exit %d, want 0 with the ehr-launch check passed and no secret in the output", code)
 		}
 	})
 

@@ -20,6 +20,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -291,27 +292,18 @@ func Delayed(path string, delay func() time.Duration) func(http.Handler) http.Ha
 				rw.WriteHeader(http.StatusInternalServerError)
 				return
 			}
-			rec := &recorder{header: http.Header{}, status: http.StatusOK}
+			rec := httptest.NewRecorder()
 			next.ServeHTTP(rec, r)
 			time.Sleep(d) // the answer, not the work, is late
-			for k, v := range rec.header {
+			res := rec.Result()
+			for k, v := range res.Header {
 				rw.Header()[k] = v
 			}
-			rw.WriteHeader(rec.status)
-			_, _ = rw.Write(rec.body.Bytes())
+			rw.WriteHeader(res.StatusCode)
+			_, _ = rw.Write(rec.Body.Bytes())
 		})
 	}
 }
-
-type recorder struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (r *recorder) Header() http.Header         { return r.header }
-func (r *recorder) WriteHeader(status int)      { r.status = status }
-func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
 
 func randomHex(n int) string {
 	b := make([]byte, n)

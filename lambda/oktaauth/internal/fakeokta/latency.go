@@ -1,8 +1,8 @@
 package fakeokta
 
 import (
-	"bytes"
 	"net/http"
+	"net/http/httptest"
 	"time"
 )
 
@@ -18,7 +18,7 @@ func (s *Server) delayed(next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &heldResponse{header: http.Header{}, status: http.StatusOK}
+		rec := httptest.NewRecorder()
 		next.ServeHTTP(rec, r)
 		t := time.NewTimer(s.opts.Latency)
 		defer t.Stop()
@@ -27,21 +27,11 @@ func (s *Server) delayed(next http.Handler) http.Handler {
 		case <-r.Context().Done():
 			return // the client has gone: nobody reads the answer
 		}
-		for k, v := range rec.header {
+		res := rec.Result()
+		for k, v := range res.Header {
 			w.Header()[k] = v
 		}
-		w.WriteHeader(rec.status)
-		_, _ = w.Write(rec.body.Bytes())
+		w.WriteHeader(res.StatusCode)
+		_, _ = w.Write(rec.Body.Bytes())
 	})
 }
-
-// heldResponse records an answer so that it can be sent later.
-type heldResponse struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (h *heldResponse) Header() http.Header         { return h.header }
-func (h *heldResponse) WriteHeader(status int)      { h.status = status }
-func (h *heldResponse) Write(p []byte) (int, error) { return h.body.Write(p) }

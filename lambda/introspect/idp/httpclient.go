@@ -37,8 +37,9 @@ func newHTTPClient(timeout time.Duration) *http.Client {
 
 var errRedirect = errors.New("redirects are not followed")
 
-// limitedBodies caps every response body at maxBody. jwkset decodes the JWK Set
-// without a limit of its own; a misbehaving server must not exhaust memory.
+// limitedBodies caps every response body at maxBody: the JWK Set is decoded
+// straight from the body (keySet.fetch), and a misbehaving server must not
+// exhaust memory.
 type limitedBodies struct{ http.RoundTripper }
 
 func (l limitedBodies) RoundTrip(r *http.Request) (*http.Response, error) {

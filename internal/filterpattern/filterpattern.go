@@ -36,12 +36,8 @@ import (
 
 // Pattern is a parsed JSON filter pattern.
 type Pattern struct {
-	src  string
 	expr node
 }
-
-// String returns the pattern as written.
-func (p *Pattern) String() string { return p.src }
 
 // Parse parses a JSON filter pattern of the supported subset.
 func Parse(src string) (*Pattern, error) {
@@ -61,16 +57,7 @@ func Parse(src string) (*Pattern, error) {
 	if err != nil {
 		return nil, fmt.Errorf("filter pattern %q: %w", src, err)
 	}
-	return &Pattern{src: src, expr: expr}, nil
-}
-
-// MustParse is Parse that panics, for patterns known to be valid.
-func MustParse(src string) *Pattern {
-	p, err := Parse(src)
-	if err != nil {
-		panic(err)
-	}
-	return p
+	return &Pattern{expr: expr}, nil
 }
 
 // Match reports whether a log event matches. An event that is not a JSON

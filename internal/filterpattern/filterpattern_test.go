@@ -50,7 +50,8 @@ func TestPatternsMatchAsTheCloudWatchLogsGuideDescribes(t *testing.T) {
 }
 
 func TestANonJSONEventNeverMatchesAJSONPattern(t *testing.T) {
-	p := filterpattern.MustParse(`{ $.msg = "authorization" }`)
+	p, err := filterpattern.Parse(`{ $.msg = "authorization" }`)
+	require.NoError(t, err)
 	assert.False(t, p.Match(`REPORT RequestId: 1 Duration: 2 ms`))
 	assert.False(t, p.Match(`["msg", "authorization"]`))
 	assert.True(t, p.Match(`{"msg":"authorization"}`))

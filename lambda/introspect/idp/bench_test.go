@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"slices"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/fakesecretsmanager"
+	"github.com/openhealthstack/smart-healthlake/lambda/internal/lambdalog"
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/idp"
 )
 
@@ -33,7 +35,7 @@ import (
 func BenchmarkTokenPath(b *testing.B) {
 	f := newFakeIdP(b)
 	k := getKeys(b)
-	h := idp.FromEnv(context.Background(), f.env().get, idp.Options{Now: newClock().Now, Logger: slogJSON(io.Discard)})
+	h := idp.FromEnv(context.Background(), f.env().get, idp.Options{Now: newClock().Now, Logger: productionLogger()})
 	tok := sign(b, jwt.SigningMethodRS256, k.rsa1, "k1", f.claims())
 	header, payload, sig := split3(tok)
 	signingInput := []byte(header + "." + payload)
@@ -116,12 +118,12 @@ func BenchmarkGarbageFlood(b *testing.B) {
 	}
 	b.Run("jwt_mode/opaque_garbage", func(b *testing.B) {
 		f := newFakeIdP(b)
-		h := idp.FromEnv(context.Background(), f.env().get, idp.Options{Now: newClock().Now, Logger: slogJSON(io.Discard)})
+		h := idp.FromEnv(context.Background(), f.env().get, idp.Options{Now: newClock().Now, Logger: productionLogger()})
 		floodBench(b, h, garbage, nil)
 	})
 	b.Run("jwt_mode/foreign_issuer_jwt", func(b *testing.B) {
 		f := newFakeIdP(b)
-		h := idp.FromEnv(context.Background(), f.env().get, idp.Options{Now: newClock().Now, Logger: slogJSON(io.Discard)})
+		h := idp.FromEnv(context.Background(), f.env().get, idp.Options{Now: newClock().Now, Logger: productionLogger()})
 		floodBench(b, h, foreignJWTs(distinct), nil)
 	})
 	introspection := func(b *testing.B) (*idp.Handler, *fakeIdP) {
@@ -134,7 +136,7 @@ func BenchmarkGarbageFlood(b *testing.B) {
 		e := f.env(idp.EnvValidation, "introspection", idp.EnvIntrospectionSecretARN, arn,
 			"AWS_ENDPOINT_URL_SECRETS_MANAGER", secrets.URL, "AWS_ACCESS_KEY_ID", "AKIDEXAMPLE",
 			"AWS_SECRET_ACCESS_KEY", "fake-aws-secret", "AWS_REGION", "us-east-1")
-		h := idp.FromEnv(context.Background(), e.get, idp.Options{Now: newClock().Now, Logger: slogJSON(io.Discard)})
+		h := idp.FromEnv(context.Background(), e.get, idp.Options{Now: newClock().Now, Logger: productionLogger()})
 		return h, f
 	}
 	b.Run("introspection/opaque_garbage", func(b *testing.B) {
@@ -181,4 +183,10 @@ func floodBench(b *testing.B, h *idp.Handler, tokens []string, f *fakeIdP) {
 	if f != nil {
 		b.ReportMetric(float64(f.introspectHit.Load()-calls0)/float64(i), "introspection_calls/op")
 	}
+}
+
+// productionLogger is the Lambda's own logger (main.go: lambdalog at INFO),
+// so the figures include the decision line as deployed.
+func productionLogger() *slog.Logger {
+	return lambdalog.New(io.Discard, func(string) string { return "INFO" })
 }

@@ -1,6 +1,8 @@
 package idp
 
 import (
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -37,5 +39,32 @@ func TestPlainNamesLooksAtMemberNamesOnly(t *testing.T) {
 		if got := plainNames([]byte(in)); got != want {
 			t.Errorf("%s: got %v, want %v", in, got, want)
 		}
+	}
+}
+
+// claimNames must be exactly the members tokenClaims and introspection decode:
+// a field missing from the list would be seen on the fast path and silently
+// dropped by exactClaims.
+func TestClaimNamesAreTheDecodedMembers(t *testing.T) {
+	var tags []string
+	var walk func(reflect.Type)
+	walk = func(ty reflect.Type) {
+		for i := 0; i < ty.NumField(); i++ {
+			f := ty.Field(i)
+			if f.Anonymous {
+				walk(f.Type)
+				continue
+			}
+			if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" {
+				tags = append(tags, name)
+			}
+		}
+	}
+	walk(reflect.TypeOf(introspection{}))
+	slices.Sort(tags)
+	want := slices.Clone(claimNames[:])
+	slices.Sort(want)
+	if !slices.Equal(tags, want) {
+		t.Fatalf("claimNames %v, decoded members %v", want, tags)
 	}
 }

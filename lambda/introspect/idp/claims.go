@@ -296,13 +296,7 @@ func (extra audiences) accepts(tokenAud []string, endpoint string) bool {
 
 // splitScopes splits a scope string on spaces, skipping empty pieces.
 func splitScopes(s string) []string {
-	var out []string
-	for piece := range strings.SplitSeq(s, " ") {
-		if piece != "" {
-			out = append(out, piece)
-		}
-	}
-	return out
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ' ' })
 }
 
 // contextString reads a launch-context claim: absent or a string is ok; any

@@ -3,7 +3,6 @@ package idp_test
 import (
 	"context"
 	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/lambda/internal/lambdalog"
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/idp"
 )
 
@@ -138,11 +138,11 @@ func BenchmarkDecisionLine(b *testing.B) {
 	ev := idp.Event{DatastoreEndpoint: endpoint, BearerToken: tok, OperationName: "SearchWithGet"}
 	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "8f5b3c2a-1d4e-4f6a-9b7c-0e1d2c3b4a59"})
 	for _, c := range []struct {
-		name  string
-		level slog.Level
-	}{{"INFO_line_written", slog.LevelInfo}, {"WARN_no_line", slog.LevelWarn}} {
+		name, level string
+	}{{"INFO_line_written", "INFO"}, {"WARN_no_line", "WARN"}} {
 		b.Run(c.name, func(b *testing.B) {
-			logger := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: c.level}))
+			// The production logger (main.go), with its Lambda keys.
+			logger := lambdalog.New(io.Discard, func(string) string { return c.level })
 			h := idp.FromEnv(context.Background(), f.env().get, idp.Options{Now: newClock().Now, Logger: logger})
 			if resp, _ := h.Handle(ctx, ev); !resp.AuthPayload.IsAuthorized {
 				b.Fatal("the benchmark token was refused")

@@ -70,7 +70,7 @@ func newIntrospector(o introspectorOptions) *introspector {
 		secretARN: o.cfg.IntrospectionSecretARN,
 		log:       o.log,
 		issuer:    o.cfg.Issuer,
-		calls:     rate.NewLimiter(rate.Limit(o.cfg.IntrospectionCallsPerSecond), max(o.cfg.IntrospectionCallsPerSecond, 1)),
+		calls:     rate.NewLimiter(rate.Limit(o.cfg.IntrospectionCallsPerSecond), o.cfg.IntrospectionCallsPerSecond),
 		// jwt's validator runs the same exp/nbf/iat/iss checks on the introspection
 		// answer as the parser runs on a JWT's claims.
 		validator: jwt.NewValidator(
@@ -244,11 +244,7 @@ func (in *introspector) call(ctx context.Context, u, auth string, token string) 
 	req.Header["Idempotency-Key"] = nil
 	resp, err := in.client.Do(req)
 	if err != nil {
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err // url.Error repeats the URL, which is fine, but keep it short
-		}
-		return nil, fmt.Errorf("introspection at %s: %w", redactURL(u), err)
+		return nil, fmt.Errorf("introspection at %s: %w", redactURL(u), unwrapURLError(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

@@ -33,6 +33,7 @@ package lambdaruntime
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -279,7 +280,7 @@ func (f *Function) exitResult(inst *instance, id string) Result {
 
 func errorResult(errorType, message string) Result {
 	return Result{
-		Payload:       []byte(fmt.Sprintf(`{"errorType":%s,"errorMessage":%s}`, strconv.Quote(errorType), strconv.Quote(message))),
+		Payload:       errorDocument(errorType, message),
 		FunctionError: "Unhandled",
 	}
 }
@@ -455,5 +456,14 @@ func (f *Function) runtimeAPI(inst *instance) http.Handler {
 func writeRuntimeError(w http.ResponseWriter, status int, errorType, message string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_, _ = fmt.Fprintf(w, `{"errorType":%s,"errorMessage":%s}`, strconv.Quote(errorType), strconv.Quote(message))
+	_, _ = w.Write(errorDocument(errorType, message))
+}
+
+// errorDocument is Lambda's error payload, {"errorType", "errorMessage"}.
+func errorDocument(errorType, message string) []byte {
+	b, _ := json.Marshal(struct {
+		Type    string `json:"errorType"`
+		Message string `json:"errorMessage"`
+	}{errorType, message})
+	return b
 }

@@ -21,7 +21,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -41,6 +40,7 @@ import (
 	"github.com/go-jose/go-jose/v3"
 
 	"github.com/openhealthstack/smart-healthlake/internal/lambdaruntime"
+	"github.com/openhealthstack/smart-healthlake/internal/randhex"
 	"github.com/openhealthstack/smart-healthlake/internal/sandbox/authserver"
 	"github.com/openhealthstack/smart-healthlake/internal/sandbox/fakesecrets"
 	"github.com/openhealthstack/smart-healthlake/internal/sandbox/fhirapi"
@@ -265,7 +265,7 @@ func Start(cfg Config) (_ *Sandbox, err error) {
 		audience = sb.FHIREndpoint
 	}
 
-	introspectionSecret := randomHex(24)
+	introspectionSecret := randhex.String(24)
 	var (
 		hook       *authserver.TokenHook
 		ehrClients []authserver.Client
@@ -282,7 +282,7 @@ func Start(cfg Config) (_ *Sandbox, err error) {
 			hookClient = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
 		}
 		hook = &authserver.TokenHook{URL: e.HookURL, Authorization: e.HookAuthorization, Timeout: e.HookTimeout, Client: hookClient}
-		sb.EHRWebSecret = randomHex(24)
+		sb.EHRWebSecret = randhex.String(24)
 		for _, c := range []authserver.Client{{ID: EHRAppClientID}, {ID: EHRWebClientID, Secret: sb.EHRWebSecret}} {
 			c.Scopes, c.RedirectURIs = append(resourceScopes("patient"), "launch"), []string{e.Callback}
 			c.User, c.Claims = "clinician@sandbox.example", map[string]any{"fhirUser": "Practitioner/dr-1"}
@@ -487,12 +487,6 @@ func mustJSON(v any) string {
 		panic(err)
 	}
 	return string(b)
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // idpFunction is the emulated Lambda as fhirapi calls it: a function error

@@ -2,9 +2,7 @@ package smartcheck
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +17,7 @@ import (
 	"github.com/go-jose/go-jose/v3"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/openhealthstack/smart-healthlake/internal/randhex"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/smartscope"
 )
@@ -451,7 +450,7 @@ func (r *run) getToken(ctx context.Context) (string, time.Duration, error) {
 		Audience:  jwt.ClaimStrings{endpoint},
 		IssuedAt:  jwt.NewNumericDate(now),
 		ExpiresAt: jwt.NewNumericDate(now.Add(5 * time.Minute)),
-		ID:        randomHex(16),
+		ID:        randhex.String(16),
 	})
 	if r.cfg.Key.KeyID != "" {
 		assertion.Header["kid"] = r.cfg.Key.KeyID
@@ -887,10 +886,4 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

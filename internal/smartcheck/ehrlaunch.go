@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
+	"github.com/openhealthstack/smart-healthlake/internal/randhex"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
 )
 
@@ -171,7 +172,9 @@ func (r *run) ehrLaunch(ctx context.Context) (string, time.Duration, error) {
 // pkce is one authorization request's secrets.
 type pkce struct{ verifier, state string }
 
-func newPKCE() pkce { return pkce{verifier: randomHex(32), state: "smartcheck-" + randomHex(8)} }
+func newPKCE() pkce {
+	return pkce{verifier: randhex.String(32), state: "smartcheck-" + randhex.String(8)}
+}
 
 func (p pkce) challenge() string {
 	s := sha256.Sum256([]byte(p.verifier))
@@ -393,7 +396,7 @@ func signInPage(resp *http.Response, loc, authorize *url.URL) bool {
 // attach a launch context to a token.
 func (r *run) hookRefusesStrangers(ctx context.Context, api string) error {
 	u := api + "/hook"
-	for _, auth := range []string{"", "smartcheck-not-the-hook-secret-" + randomHex(8)} {
+	for _, auth := range []string{"", "smartcheck-not-the-hook-secret-" + randhex.String(8)} {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(`{"eventType":"com.okta.oauth2.tokens.transform"}`))
 		if err != nil {
 			return fmt.Errorf("building POST %s: %w", u, err)

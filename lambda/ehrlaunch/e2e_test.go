@@ -10,7 +10,6 @@ package main_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -29,6 +28,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
+	"github.com/openhealthstack/smart-healthlake/internal/randhex"
 	"github.com/openhealthstack/smart-healthlake/internal/sandbox"
 	"github.com/openhealthstack/smart-healthlake/internal/syncbuf"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/ehrsandbox"
@@ -161,7 +161,7 @@ type app struct {
 	verifier, state string
 }
 
-func newApp() app { return app{verifier: randomHex(32), state: "st-" + randomHex(8)} }
+func newApp() app { return app{verifier: randhex.String(32), state: "st-" + randhex.String(8)} }
 
 func (a app) challenge() string {
 	s := sha256.Sum256([]byte(a.verifier))
@@ -359,7 +359,7 @@ func TestEHRLaunchRefusals(t *testing.T) {
 	t.Run("a wrong code_verifier gets no token", func(t *testing.T) {
 		a := newApp()
 		back := w.authorize(t, a, w.launchFor(t, sandbox.EHRAppClientID, "p1"), nil)
-		a.verifier = randomHex(32)
+		a.verifier = randhex.String(32)
 		if st, _ := w.redeem(t, a, back.Get("code")); st == http.StatusOK {
 			t.Fatal("token issued")
 		}
@@ -443,14 +443,6 @@ func TestEHRLaunchRefusals(t *testing.T) {
 			t.Fatalf("the validator did not log launch_context_unverified; FHIR answered %d %v", st, b)
 		}
 	})
-}
-
-// syncbuf.Buffer is a bytes.Buffer safe for the Lambda emulator's writer goroutine.
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // TestStandalonePatientPickerEndToEnd: a clinician's standalone app asks for

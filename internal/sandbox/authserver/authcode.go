@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/openhealthstack/smart-healthlake/internal/randhex"
 )
 
 // TokenHook is a registered token inline hook (com.okta.oauth2.tokens.transform)
@@ -96,9 +98,9 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.opts.Now()
 	claims := jwt.MapClaims{
-		"ver": 1, "jti": "AT." + randomHex(16), "iss": s.opts.Issuer, "aud": s.opts.Audience,
+		"ver": 1, "jti": "AT." + randhex.String(16), "iss": s.opts.Issuer, "aud": s.opts.Audience,
 		"iat": now.Unix(), "exp": now.Add(s.opts.TokenLifetime).Unix(),
-		"cid": client.ID, "uid": "00u" + randomHex(8), "sub": client.User, "scp": scopes,
+		"cid": client.ID, "uid": "00u" + randhex.String(8), "sub": client.User, "scp": scopes,
 	}
 	for k, v := range client.Claims {
 		claims[k] = v
@@ -117,7 +119,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	code := randomHex(24)
+	code := randhex.String(24)
 	s.mu.Lock()
 	s.codes[code] = &issuedCode{client: client.ID, redirectURI: redirect, challenge: q.Get("code_challenge"),
 		scopes: scopes, claims: claims, expires: now.Add(codeLifetime)}
@@ -182,7 +184,7 @@ func (s *Server) callHook(ctx context.Context, h *TokenHook, q url.Values, claim
 	}
 	payload, err := json.Marshal(map[string]any{
 		"source":           s.opts.Issuer + "/v1/authorize",
-		"eventId":          randomHex(11),
+		"eventId":          randhex.String(11),
 		"eventTime":        s.opts.Now().UTC().Format(time.RFC3339),
 		"eventTypeVersion": "1.0", "cloudEventVersion": "0.1", "contentType": "application/json",
 		"eventType": "com.okta.oauth2.tokens.transform",

@@ -19,7 +19,6 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,6 +30,8 @@ import (
 
 	"github.com/go-jose/go-jose/v3"
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/openhealthstack/smart-healthlake/internal/randhex"
 )
 
 // Client is a registered OAuth client.
@@ -109,7 +110,7 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("generating the signing key: %w", err)
 	}
-	s := &Server{opts: opts, key: key, kid: randomHex(8), jtis: map[string]time.Time{}, codes: map[string]*issuedCode{}}
+	s := &Server{opts: opts, key: key, kid: randhex.String(8), jtis: map[string]time.Time{}, codes: map[string]*issuedCode{}}
 	s.local = jwt.NewParser(jwt.WithValidMethods([]string{"RS256"}), jwt.WithIssuer(opts.Issuer),
 		jwt.WithExpirationRequired(), jwt.WithTimeFunc(opts.Now))
 	path := pathOf(opts.Issuer)
@@ -235,7 +236,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	now := s.opts.Now()
 	claims := jwt.MapClaims{
 		"ver": 1,
-		"jti": "AT." + randomHex(16),
+		"jti": "AT." + randhex.String(16),
 		"iss": s.opts.Issuer,
 		"aud": s.opts.Audience,
 		"iat": now.Unix(),
@@ -396,10 +397,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

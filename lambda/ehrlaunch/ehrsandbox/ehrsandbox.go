@@ -10,7 +10,6 @@ package ehrsandbox
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/tls"
@@ -33,6 +32,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
+	"github.com/openhealthstack/smart-healthlake/internal/randhex"
 	"github.com/openhealthstack/smart-healthlake/internal/sandbox"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchflow"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchstore"
@@ -122,7 +122,7 @@ func Start(cfg Config) (_ *World, err error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	w := &World{HookSecret: "hook-" + randomHex(16), EHRSecretKey: randomHex(20)}
+	w := &World{HookSecret: "hook-" + randhex.String(16), EHRSecretKey: randhex.String(20)}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("listening: %w", err)
@@ -303,10 +303,4 @@ func Delayed(path string, delay func() time.Duration) func(http.Handler) http.Ha
 			_, _ = rw.Write(rec.Body.Bytes())
 		})
 	}
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

@@ -6,14 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/openhealthstack/smart-healthlake/internal/syncbuf"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchflow"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchstore"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/fakedynamodb"
@@ -60,7 +59,7 @@ type harness struct {
 	caller string           // the SigV4 principal API Gateway would report
 	oktaFn http.HandlerFunc
 	cfg    launchflow.Config
-	logs   *bytes.Buffer // the server's JSON log
+	logs   *syncbuf.Buffer // the server's JSON log
 }
 
 func newHarness(t testing.TB) *harness {
@@ -105,9 +104,9 @@ func newHarnessWith(t testing.TB, edit func(*launchflow.Options)) *harness {
 		t.Fatal(err)
 	}
 	store := launchstore.New(dynamodb.NewFromConfig(awsCfg), table, h.clock.now)
-	h.logs = &bytes.Buffer{}
+	h.logs = &syncbuf.Buffer{}
 	opts := launchflow.Options{
-		HookSecret: hookSecret, Now: h.clock.now, Logger: slog.New(slog.NewJSONHandler(&lockedWriter{w: h.logs}, nil)),
+		HookSecret: hookSecret, Now: h.clock.now, Logger: slog.New(slog.NewJSONHandler(h.logs, nil)),
 		Caller: func(*http.Request) (string, bool) { return h.caller, h.caller != "" },
 	}
 	if edit != nil {
@@ -119,17 +118,6 @@ func newHarnessWith(t testing.TB, edit func(*launchflow.Options)) *harness {
 	}
 	mux.Handle("/", s)
 	return h
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 // noRedirect is a client that shows redirects instead of following them.

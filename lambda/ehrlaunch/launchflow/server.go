@@ -157,16 +157,5 @@ func (s *Server) clientAllowed(clientID, redirectURI string) bool {
 }
 
 func (s *Server) refuse(r *http.Request, step, reason string, attrs ...any) {
-	s.opts.Logger.LogAttrs(r.Context(), slog.LevelWarn, "refused",
-		append([]slog.Attr{slog.String("step", step), slog.String("reason", reason)}, argsToAttrs(attrs)...)...)
-}
-
-func argsToAttrs(args []any) []slog.Attr {
-	var out []slog.Attr
-	for i := 0; i+1 < len(args); i += 2 {
-		if k, ok := args[i].(string); ok {
-			out = append(out, slog.Any(k, args[i+1]))
-		}
-	}
-	return out
+	s.opts.Logger.Log(r.Context(), slog.LevelWarn, "refused", append([]any{"step", step, "reason", reason}, attrs...)...)
 }

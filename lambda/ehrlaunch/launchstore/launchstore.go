@@ -191,13 +191,11 @@ func putContext(item map[string]types.AttributeValue, lc *LaunchContext) error {
 // overwrite an existing item (an id collision would hand one EHR's context to
 // another's launch).
 func (s *Store) PutLaunch(ctx context.Context, id string, lc LaunchContext, expires time.Time) error {
-	body, err := json.Marshal(lc)
-	if err != nil {
-		return fmt.Errorf("encoding the launch context: %w", err)
-	}
 	item := key(kindLaunch, id)
 	item["client_id"] = str(lc.ClientID)
-	item["ctx"] = str(string(body))
+	if err := putContext(item, &lc); err != nil {
+		return err
+	}
 	item[TTLAttribute] = epoch(expires)
 	if _, err := s.putNew(ctx, item); err != nil {
 		return fmt.Errorf("storing the launch context: %w", err)

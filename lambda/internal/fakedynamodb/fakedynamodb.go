@@ -44,13 +44,16 @@
 package fakedynamodb
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"hash/crc32"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -319,10 +322,8 @@ func checkReturnValues(op, rv string) *apiError {
 		"UpdateItem": {"", "NONE", "ALL_OLD", "ALL_NEW"},
 		"GetItem":    {""},
 	}[op]
-	for _, a := range allowed {
-		if rv == a {
-			return nil
-		}
+	if slices.Contains(allowed, rv) {
+		return nil
 	}
 	return validation("ReturnValues %q is not valid for %s in this fake", rv, op)
 }
@@ -477,7 +478,7 @@ func compare(have map[string]any, op string, want map[string]any) bool {
 		if err1 != nil || err2 != nil {
 			return false
 		}
-		c = cmpInt(a, b)
+		c = cmp.Compare(a, b)
 	case have["BOOL"] != nil && want["BOOL"] != nil:
 		if op != "=" && op != "<>" {
 			return false
@@ -504,16 +505,6 @@ func compare(have map[string]any, op string, want map[string]any) bool {
 	default:
 		return c >= 0
 	}
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 type assignment struct {
@@ -548,11 +539,7 @@ func parseUpdate(expr string, in *request, u *usage) ([]assignment, *apiError) {
 func copyItem(it Item) Item {
 	out := make(Item, len(it))
 	for k, v := range it {
-		av := make(map[string]any, len(v))
-		for t, x := range v {
-			av[t] = x
-		}
-		out[k] = av
+		out[k] = maps.Clone(v)
 	}
 	return out
 }

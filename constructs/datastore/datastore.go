@@ -151,7 +151,6 @@ func NewSmartDatastore(scope constructs.Construct, id *string, props *SmartDatas
 				Environment:                  &map[string]*string{"HANDLER_MODE": jsii.String(mode)},
 				Role:                         role,
 				LogGroup:                     logs,
-				LoggingFormat:                awslambda.LoggingFormat_JSON,
 				ApplicationLogLevelV2:        s.LogLevel,
 				// Every change it makes, traced with its AWS calls' latency.
 				Tracing: awslambda.Tracing_ACTIVE,

@@ -124,9 +124,6 @@ func withDefaults(in *SmartDatastoreProps) settings {
 	if s.LogRetention == "" {
 		s.LogRetention = awslogs.RetentionDays_ONE_YEAR
 	}
-	if s.LogLevel == "" {
-		s.LogLevel = awslambda.ApplicationLogLevel_INFO
-	}
 	if s.RemovalPolicy == "" {
 		s.RemovalPolicy = awscdk.RemovalPolicy_RETAIN
 	}

@@ -14,7 +14,8 @@ package ehrlaunch
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
@@ -197,7 +198,6 @@ func NewEhrLaunch(scope constructs.Construct, id *string, props *EhrLaunchProps)
 			ReservedConcurrentExecutions: concurrency,
 			Environment:                  &env,
 			LogGroup:                     logs,
-			LoggingFormat:                awslambda.LoggingFormat_JSON,
 		},
 	})
 	// Only the item operations the store performs (launchstore).
@@ -235,7 +235,7 @@ func NewEhrLaunch(scope constructs.Construct, id *string, props *EhrLaunchProps)
 		"authorize": "GET", "callback": "GET", "hook": "POST", "token": "POST", "introspect": "POST", "picker": "POST",
 	}
 	var openMethods []awsapigateway.Method
-	for _, path := range sortedKeys(open) {
+	for _, path := range slices.Sorted(maps.Keys(open)) {
 		m := root.AddResource(jsii.String(path), nil).AddMethod(jsii.String(open[path]), integration, &awsapigateway.MethodOptions{
 			AuthorizationType: awsapigateway.AuthorizationType_NONE,
 		})
@@ -413,13 +413,4 @@ func clientsJSON(stack awscdk.Stack, apps *[]*App) *string {
 		list = append(list, app)
 	}
 	return stack.ToJsonString(list, nil)
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

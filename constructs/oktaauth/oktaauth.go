@@ -197,7 +197,6 @@ func NewSmartAuthorizationServer(scope constructs.Construct, id *string, props *
 			Timeout:                      awscdk.Duration_Minutes(jsii.Number(HandlerTimeoutMinutes)),
 			ReservedConcurrentExecutions: jsii.Number(handlerConcurrency),
 			LogGroup:                     handlerLogs,
-			LoggingFormat:                awslambda.LoggingFormat_JSON,
 			ApplicationLogLevelV2:        s.LogLevel,
 			// Every change it makes, traced with its AWS calls' latency.
 			Tracing: awslambda.Tracing_ACTIVE,

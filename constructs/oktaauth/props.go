@@ -311,9 +311,6 @@ func withDefaults(in *SmartAuthorizationServerProps) settings {
 	if s.LogRetention == "" {
 		s.LogRetention = awslogs.RetentionDays_ONE_YEAR
 	}
-	if s.LogLevel == "" {
-		s.LogLevel = awslambda.ApplicationLogLevel_INFO
-	}
 	s.introspection = s.IntrospectionClient != nil && *s.IntrospectionClient
 	return s
 }

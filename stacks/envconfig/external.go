@@ -2,8 +2,9 @@ package envconfig
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
@@ -24,9 +25,9 @@ const (
 // Scope claims the token validator can be told to read. Key: external.scopeClaim.
 const (
 	// ScopeClaimScope is RFC 9068's space-separated "scope" string.
-	ScopeClaimScope = "scope"
+	ScopeClaimScope = tokenshape.ClaimScope
 	// ScopeClaimScp is Okta's array or Entra ID's space-separated string.
-	ScopeClaimScp = "scp"
+	ScopeClaimScp = tokenshape.ClaimScp
 )
 
 // External is an authorization server the stack does not provision. Its
@@ -173,12 +174,7 @@ func parseExternal(r *reader, root *object) *External {
 			ScopeClaimScope, ScopeClaimScp, x.ScopeClaim)
 	}
 	x.ScopeMap = o.stringMap("scopeMap")
-	prefixes := make([]string, 0, len(x.ScopeMap))
-	for k := range x.ScopeMap {
-		prefixes = append(prefixes, k)
-	}
-	sort.Strings(prefixes)
-	for _, k := range prefixes {
+	for _, k := range slices.Sorted(maps.Keys(x.ScopeMap)) {
 		if err := tokenshape.CheckScopeMapEntry(k, x.ScopeMap[k]); err != nil {
 			r.fail(o.key("scopeMap")+"."+k, "must map a scope prefix to a replacement: %v, got %q -> %q", err, k, x.ScopeMap[k])
 		}

@@ -424,6 +424,10 @@ func (s *Server) list(raw []byte) (any, *apiError) {
 			continue
 		}
 		if f := in.Filter; f != nil {
+			// Whether CreatedAfter/CreatedBefore include their bound is not
+			// documented (DatastoreFilter in the API reference): an assumption,
+			// the stricter reading (exclusive, whole seconds), so a client that
+			// relies on an inclusive bound fails here first.
 			created := float64(st.CreatedAt.Unix())
 			if (f.DatastoreName != "" && f.DatastoreName != st.Name) || (f.DatastoreStatus != "" && f.DatastoreStatus != st.Status) ||
 				(f.CreatedAfter != nil && created <= *f.CreatedAfter) || (f.CreatedBefore != nil && created >= *f.CreatedBefore) {

@@ -180,11 +180,11 @@ func TestIntrospectionModeMayReadOnlyItsSecret(t *testing.T) {
 	cdktest.Try(t, func() {
 		tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
 			"Environment": map[string]any{"Variables": map[string]any{
-				"SMART_VALIDATION":                     "introspection",
-				"SMART_INTROSPECTION_SECRET_ARN":       map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^Introspection"))},
-				"SMART_INTROSPECTION_URL":              issuer + "/v1/introspect",
-				"SMART_INTROSPECTION_CACHE_SECONDS":    "30",
-				"SMART_INTROSPECTION_CALLS_PER_SECOND": "4",
+				"SMART_VALIDATION":                  "introspection",
+				"SMART_INTROSPECTION_SECRET_ARN":    map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^Introspection"))},
+				"SMART_INTROSPECTION_URL":           issuer + "/v1/introspect",
+				"SMART_INTROSPECTION_CACHE_SECONDS": "30",
+				idp.EnvIntrospectionRate:            "4", // the variable the function reads
 			}},
 		})
 	})

@@ -4,10 +4,9 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
 	"github.com/openhealthstack/smart-healthlake/constructs/smarthealthlake"
 	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
-	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/stacks/envconfig"
 )
 
@@ -27,7 +26,7 @@ func externalServer(stack awscdk.Stack, x *envconfig.External) *smarthealthlake.
 		return jsii.Strings(l...)
 	}
 	// envconfig accepted the names, so ParseFeatures cannot fail here.
-	support, _ := smartmeta.ParseFeatures(x.Supports)
+	support, _ := smart.ParseFeatures(x.Supports)
 	p := &smarthealthlake.ExternalAuthorizationServer{
 		Issuer:                jsii.String(x.Issuer),
 		DiscoveryUrl:          optional(x.DiscoveryURL),
@@ -39,7 +38,7 @@ func externalServer(stack awscdk.Stack, x *envconfig.External) *smarthealthlake.
 		RevocationEndpoint:    optional(x.RevocationEndpoint),
 		ManagementEndpoint:    optional(x.ManagementEndpoint),
 		ScopesSupported:       list(x.ScopesSupported),
-		Support: &smartconfig.Support{
+		Support: &smart.Support{
 			ConfidentialClients: support.ConfidentialClients, PublicClients: support.PublicClients,
 			BackendServices: support.BackendServices, PatientContext: support.PatientContext,
 			OpenIDConnect: support.OpenIDConnect, RefreshTokens: support.RefreshTokens,

@@ -105,7 +105,7 @@ func NewSmartHealthLakeStack(scope constructs.Construct, env envconfig.Environme
 	}
 	shlProps := &smarthealthlake.SmartHealthLakeProps{
 		DatastoreName:            jsii.String(env.Datastore.Name),
-		Flavour:                  env.Datastore.SmartVersion,
+		SmartVersion:             env.Datastore.SmartVersion,
 		FineGrainedAuthorization: jsii.Bool(env.Datastore.FineGrainedAuthorization),
 		AwsOwnedKey:              jsii.Bool(env.Datastore.Encryption == envconfig.EncryptionAWSOwned),
 		PreloadSynthea:           jsii.Bool(env.Datastore.PreloadSynthea),

@@ -16,8 +16,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/internal/sandbox"
-	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/ehrsandbox"
 )
 
@@ -29,7 +29,7 @@ func main() {
 }
 
 func run() error {
-	version := flag.String("smart-version", "v2", `the data store's SMART flavour: "v2" (SMART_ON_FHIR) or "v1" (SMART_ON_FHIR_V1)`)
+	version := flag.String("smart-version", "v2", `the data store's SMART version: "v2" (SMART_ON_FHIR) or "v1" (SMART_ON_FHIR_V1)`)
 	validation := flag.String("validation", "jwt", `the validator's mode: "jwt" or "introspection"`)
 	fineGrained := flag.Bool("fine-grained", true, "enable fine-grained authorization")
 	idpBinary := flag.String("idp-binary", "", "run this IdP Lambda binary instead of building lambda/introspect")
@@ -66,7 +66,7 @@ func run() error {
 	cfg := sandbox.Config{
 		IdPBinary:    bin,
 		Dir:          dir,
-		Version:      smartmeta.Version(*version),
+		Version:      smart.Version(*version),
 		Validation:   *validation,
 		FineGrained:  *fineGrained,
 		Audience:     *audience,

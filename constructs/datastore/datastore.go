@@ -47,7 +47,7 @@ import (
 	"github.com/openhealthstack/smart-healthlake/constructs/crprovider"
 	"github.com/openhealthstack/smart-healthlake/constructs/golambda"
 	"github.com/openhealthstack/smart-healthlake/constructs/servicerole"
-	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/handler"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
 )
@@ -242,7 +242,7 @@ func resourceProperties(s settings) *map[string]any {
 	p := map[string]any{
 		handler.PropDatastoreName:            s.DatastoreName,
 		handler.PropFhirVersion:              FHIRVersion,
-		handler.PropAuthorizationStrategy:    s.Flavour.AuthorizationStrategy(),
+		handler.PropAuthorizationStrategy:    s.SmartVersion.AuthorizationStrategy(),
 		handler.PropFineGrainedAuthorization: boolString(s.fineGrained),
 		handler.PropIdpLambdaArn:             s.IdpFunction.FunctionArn(),
 		handler.PropIssuer:                   s.Endpoints.Issuer,
@@ -376,19 +376,11 @@ func (d *SmartDatastore) grant(grantee awsiam.IGrantable, fhirActions []string, 
 
 // supportFeatures is the value of the SmartSupport property: the features
 // smartmeta derives the document from at deploy time.
-func supportFeatures(s *smartconfig.Support) []string {
+func supportFeatures(s *smart.Support) []string {
 	if s == nil {
 		return nil
 	}
-	return smartmeta.Support{
-		ConfidentialClients: s.ConfidentialClients,
-		PublicClients:       s.PublicClients,
-		BackendServices:     s.BackendServices,
-		PatientContext:      s.PatientContext,
-		OpenIDConnect:       s.OpenIDConnect,
-		RefreshTokens:       s.RefreshTokens,
-		EHRLaunch:           s.EHRLaunch,
-	}.Features()
+	return s.Features()
 }
 
 func ptr[T any](v T) *T { return &v }

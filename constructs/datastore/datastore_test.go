@@ -21,6 +21,7 @@ import (
 	"github.com/openhealthstack/smart-healthlake/constructs/datastore"
 	"github.com/openhealthstack/smart-healthlake/constructs/servicerole"
 	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/handler"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
@@ -121,7 +122,7 @@ func TestEveryPropertyReachesTheCustomResource(t *testing.T) {
 	key := awskms.NewKey(stack, jsii.String("DataKey"), nil)
 	ds := datastore.NewSmartDatastore(stack, jsii.String("Datastore"), &datastore.SmartDatastoreProps{
 		DatastoreName:            jsii.String("clinic fhir"),
-		Flavour:                  smartconfig.V1,
+		SmartVersion:             smart.V1,
 		FineGrainedAuthorization: jsii.Bool(false),
 		Endpoints: &smartconfig.Endpoints{
 			Issuer:                jsii.String(okta),
@@ -139,7 +140,7 @@ func TestEveryPropertyReachesTheCustomResource(t *testing.T) {
 		RemovalPolicy:          awscdk.RemovalPolicy_DESTROY,
 		AcknowledgeReplacement: jsii.Bool(true),
 		Tags:                   &map[string]*string{"team": jsii.String("fhir"), "env": jsii.String("dev")},
-		Support: &smartconfig.Support{ConfidentialClients: true, PublicClients: true, BackendServices: true,
+		Support: &smart.Support{ConfidentialClients: true, PublicClients: true, BackendServices: true,
 			PatientContext: true, OpenIDConnect: true, RefreshTokens: true},
 	})
 	all := cdktest.Resources(t, cdktest.Template(t, stack))
@@ -195,12 +196,12 @@ func TestDefaultsAreTheSafeOnes(t *testing.T) {
 
 func TestTheSupportedFlowsReachTheHandlerAsSmartmetaFeatures(t *testing.T) {
 	for name, c := range map[string]struct {
-		support *smartconfig.Support
+		support *smart.Support
 		want    any
 	}{
-		"only a backend service":            {&smartconfig.Support{BackendServices: true}, []any{"backend-services"}},
-		"a public app with patient context": {&smartconfig.Support{PublicClients: true, PatientContext: true}, []any{"public-clients", "patient-context"}},
-		"nothing supported is left out":     {&smartconfig.Support{}, nil},
+		"only a backend service":            {&smart.Support{BackendServices: true}, []any{"backend-services"}},
+		"a public app with patient context": {&smart.Support{PublicClients: true, PatientContext: true}, []any{"public-clients", "patient-context"}},
+		"nothing supported is left out":     {&smart.Support{}, nil},
 	} {
 		t.Run(name, func(t *testing.T) {
 			stack := newStack(t)
@@ -215,9 +216,9 @@ func TestTheSupportedFlowsReachTheHandlerAsSmartmetaFeatures(t *testing.T) {
 				for _, n := range c.want.([]any) {
 					names = append(names, n.(string))
 				}
-				got, err := smartmeta.ParseFeatures(names)
+				got, err := smart.ParseFeatures(names)
 				require.NoError(t, err)
-				require.Equal(t, smartmeta.Support(*c.support), got)
+				require.Equal(t, smart.Support(*c.support), got)
 			}
 		})
 	}
@@ -735,7 +736,7 @@ func TestInvalidPropsPanicNamingTheProp(t *testing.T) {
 			p.Endpoints.RevocationEndpoint = jsii.String("http://example.okta.com/revoke")
 		}, "props.Endpoints.RevocationEndpoint must be an absolute https URL"},
 		"missing IdpFunction": {func(p *datastore.SmartDatastoreProps) { p.IdpFunction = nil }, "props.IdpFunction is required"},
-		"bad Flavour":         {func(p *datastore.SmartDatastoreProps) { p.Flavour = "v3" }, `props.Flavour must be smartconfig.V1 or smartconfig.V2, got "v3"`},
+		"bad SmartVersion":    {func(p *datastore.SmartDatastoreProps) { p.SmartVersion = "v3" }, `props.SmartVersion must be smart.V1 or smart.V2, got "v3"`},
 		"snapshot policy":     {func(p *datastore.SmartDatastoreProps) { p.RemovalPolicy = awscdk.RemovalPolicy_SNAPSHOT }, `props.RemovalPolicy must be awscdk.RemovalPolicy_RETAIN or awscdk.RemovalPolicy_DESTROY, got "SNAPSHOT"`},
 		"retain-on-update": {func(p *datastore.SmartDatastoreProps) {
 			p.RemovalPolicy = awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE
@@ -762,9 +763,9 @@ func TestInvalidPropsPanicNamingTheProp(t *testing.T) {
 	t.Run("every problem is reported at once", func(t *testing.T) {
 		stack := newStack(t)
 		msg := cdktest.Panics(t, func() {
-			datastore.NewSmartDatastore(stack, jsii.String("Datastore"), &datastore.SmartDatastoreProps{Flavour: "v3"})
+			datastore.NewSmartDatastore(stack, jsii.String("Datastore"), &datastore.SmartDatastoreProps{SmartVersion: "v3"})
 		})
-		for _, want := range []string{"props.DatastoreName", "props.Flavour", "props.Endpoints", "props.IdpFunction"} {
+		for _, want := range []string{"props.DatastoreName", "props.SmartVersion", "props.Endpoints", "props.IdpFunction"} {
 			require.Contains(t, msg, want)
 		}
 	})

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 
 	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/handler"
 )
 
@@ -21,11 +22,11 @@ type SmartDatastoreProps struct {
 	// DatastoreName is the HealthLake data store name: 1-256 letters, digits,
 	// spaces or _.:/=+-@. Changing it renames the data store in place. Required.
 	DatastoreName *string
-	// Flavour is the SMART on FHIR version the data store enforces (HealthLake
+	// SmartVersion is the SMART on FHIR version the data store enforces (HealthLake
 	// authorization strategy SMART_ON_FHIR for V2, SMART_ON_FHIR_V1 for V1).
 	// Changing it updates the data store in place.
-	// Default: smartconfig.V2.
-	Flavour smartconfig.Flavour
+	// Default: smart.V2.
+	SmartVersion smart.Version
 	// FineGrainedAuthorization restricts patient/ and user/ scopes to the records
 	// the token's fhirUser may see. Off, a patient/ scope reaches every patient's
 	// records. Changing it updates the data store in place.
@@ -49,7 +50,7 @@ type SmartDatastoreProps struct {
 	// authentication methods follow it. Changes apply in place.
 	// Default: none: only the SMART version is advertised, with the
 	// authorization_code grant type (HealthLake requires one).
-	Support *smartconfig.Support
+	Support *smart.Support
 	// IdpFunction is the token-validation function HealthLake calls on every
 	// request, or its provisioned-concurrency alias (then the alias ARN is used,
 	// so the warm instances serve the requests). Its invoke permission for
@@ -118,8 +119,8 @@ func withDefaults(in *SmartDatastoreProps) settings {
 	if in != nil {
 		s.SmartDatastoreProps = *in
 	}
-	if s.Flavour == "" {
-		s.Flavour = smartconfig.V2
+	if s.SmartVersion == "" {
+		s.SmartVersion = smart.V2
 	}
 	if s.LogRetention == "" {
 		s.LogRetention = awslogs.RetentionDays_ONE_YEAR
@@ -144,8 +145,8 @@ func (s *settings) validate() error {
 		bad("props.DatastoreName must be 1-256 letters, digits, spaces or _.:/=+-@, got %q", *s.DatastoreName)
 	}
 
-	if !s.Flavour.Valid() {
-		bad("props.Flavour must be smartconfig.V1 or smartconfig.V2, got %q", s.Flavour)
+	if !s.SmartVersion.Valid() {
+		bad("props.SmartVersion must be smart.V1 or smart.V2, got %q", s.SmartVersion)
 	}
 
 	if s.Endpoints == nil {

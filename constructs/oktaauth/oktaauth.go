@@ -57,8 +57,9 @@ import (
 	"github.com/openhealthstack/smart-healthlake/constructs/crprovider"
 	"github.com/openhealthstack/smart-healthlake/constructs/golambda"
 	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
+	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/handler"
-	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/smartcatalog"
 )
 
 // Entry is the handler's main package in this module.
@@ -67,9 +68,9 @@ const Entry = "lambda/oktaauth"
 // Resource types of the two custom resources.
 const (
 	// ResourceType is the authorization server resource.
-	ResourceType = smartcatalog.ResourceTypeAuthorizationServer
+	ResourceType = oktaprops.ResourceTypeAuthorizationServer
 	// AudienceResourceType is the resource BindAudience creates.
-	AudienceResourceType = smartcatalog.ResourceTypeAudience
+	AudienceResourceType = oktaprops.ResourceTypeAudience
 )
 
 // Timing and sizing of the handler.
@@ -383,10 +384,10 @@ func (a *SmartAuthorizationServer) BindAudience(audience *string) awscdk.CustomR
 		ServiceToken: a.provider.ServiceToken(),
 		ResourceType: jsii.String(AudienceResourceType),
 		Properties: &map[string]any{
-			smartcatalog.PropOrgURL:                a.settings.OrgUrl,
-			smartcatalog.PropCredentialSecretARN:   a.settings.CredentialSecret.SecretArn(),
-			smartcatalog.PropAuthorizationServerID: a.AuthorizationServerId(),
-			smartcatalog.PropAudience:              audience,
+			oktaprops.PropOrgURL:                a.settings.OrgUrl,
+			oktaprops.PropCredentialSecretARN:   a.settings.CredentialSecret.SecretArn(),
+			oktaprops.PropAuthorizationServerID: a.AuthorizationServerId(),
+			oktaprops.PropAudience:              audience,
 		},
 		ServiceTimeout: awscdk.Duration_Seconds(jsii.Number(ServiceTimeoutSeconds)),
 	})
@@ -522,7 +523,7 @@ func (a *SmartAuthorizationServer) SmartEndpoints() *smartconfig.Endpoints {
 //
 // It panics when PolicyAssignment is all clients and a scope prop is a token,
 // because whether backend services are served can't be known then.
-func (a *SmartAuthorizationServer) SmartSupport() *smartconfig.Support {
+func (a *SmartAuthorizationServer) SmartSupport() *smart.Support {
 	s := a.settings
 	all := s.PolicyAssignment != nil && isLiteral(s.PolicyAssignment) && *s.PolicyAssignment == PolicyAssignmentAllClients
 	backend := s.BackendClient != nil
@@ -535,7 +536,7 @@ func (a *SmartAuthorizationServer) SmartSupport() *smartconfig.Support {
 			backend = backend || strings.HasPrefix(sc, "system/")
 		}
 	}
-	return &smartconfig.Support{
+	return &smart.Support{
 		ConfidentialClients: all || s.ConfidentialClient != nil,
 		PublicClients:       all || s.PublicClient != nil,
 		BackendServices:     backend,

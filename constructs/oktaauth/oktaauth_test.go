@@ -22,11 +22,11 @@ import (
 	"github.com/openhealthstack/smart-healthlake/constructs/datastore"
 	"github.com/openhealthstack/smart-healthlake/constructs/oktaauth"
 	"github.com/openhealthstack/smart-healthlake/constructs/servicerole"
-	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
 	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
+	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/handler"
-	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/smartcatalog"
 )
 
 const (
@@ -124,15 +124,15 @@ func TestTheSmallestUseSynthesizesWithSensibleDefaults(t *testing.T) {
 		id, props := serverResource(t, all)
 		require.Equal(t, cdktest.LogicalID(t, a.Resource()), id)
 		require.Equal(t, map[string]any{
-			smartcatalog.PropOrgURL:              org,
-			smartcatalog.PropCredentialSecretARN: credentialArn,
-			smartcatalog.PropName:                "Fhir-Okta",
-			smartcatalog.PropScopeFlavor:         "v2",
-			smartcatalog.PropConfidentialClient:  "false",
-			smartcatalog.PropPublicClient:        "false",
-			smartcatalog.PropBackendClient:       "false",
-			smartcatalog.PropIntrospectionClient: "false",
-			"ServiceTimeout":                     "3000",
+			oktaprops.PropOrgURL:              org,
+			oktaprops.PropCredentialSecretARN: credentialArn,
+			oktaprops.PropName:                "Fhir-Okta",
+			oktaprops.PropScopeFlavor:         "v2",
+			oktaprops.PropConfidentialClient:  "false",
+			oktaprops.PropPublicClient:        "false",
+			oktaprops.PropBackendClient:       "false",
+			oktaprops.PropIntrospectionClient: "false",
+			"ServiceTimeout":                  "3000",
 		}, props, "no Audience: the placeholder until BindAudience; every other default is the handler's")
 		_, cr := cdktest.Only(t, all, oktaauth.ResourceType)
 		require.Equal(t, "Delete", cr.DeletionPolicy, "CloudFormation must send the Delete to the handler")
@@ -194,9 +194,9 @@ func TestTheSmallestUseSynthesizesWithSensibleDefaults(t *testing.T) {
 			names = append(names, *s)
 		}
 		want := []string{"openid", "profile", "offline_access"}
-		want = append(want, smartcatalog.ContextScopes...)
+		want = append(want, oktaprops.ContextScopes...)
 		for _, level := range []string{"patient", "user", "system"} {
-			for _, res := range smartcatalog.DefaultResources {
+			for _, res := range oktaprops.DefaultResources {
 				want = append(want, level+"/"+res+".rs")
 			}
 		}
@@ -213,7 +213,7 @@ func TestEveryPropReachesItsProperty(t *testing.T) {
 		Description:          jsii.String("SMART for the clinic"),
 		Audience:             jsii.String(endpoint),
 		IssuerMode:           jsii.String(oktaauth.IssuerModeDynamic),
-		Flavour:              smartconfig.V1,
+		SmartVersion:         smart.V1,
 		ScopeLevels:          jsii.Strings("patient", "system"),
 		ScopeResources:       jsii.Strings("Patient", "Observation"),
 		ScopePermissionsV1:   jsii.Strings("read", "write"),
@@ -251,49 +251,49 @@ func TestEveryPropReachesItsProperty(t *testing.T) {
 	all := cdktest.Resources(t, cdktest.Template(t, stack))
 	_, props := serverResource(t, all)
 	require.Equal(t, map[string]any{
-		smartcatalog.PropOrgURL:                      org,
-		smartcatalog.PropCredentialSecretARN:         credentialArn,
-		smartcatalog.PropName:                        "clinic smart",
-		smartcatalog.PropDescription:                 "SMART for the clinic",
-		smartcatalog.PropAudience:                    endpoint,
-		smartcatalog.PropIssuerMode:                  "DYNAMIC",
-		smartcatalog.PropScopeFlavor:                 "v1",
-		smartcatalog.PropScopeLevels:                 []any{"patient", "system"},
-		smartcatalog.PropScopeResources:              []any{"Patient", "Observation"},
-		smartcatalog.PropScopePermissionsV1:          []any{"read", "write"},
-		smartcatalog.PropScopePermissionsV2:          []any{"rs", "cruds"},
-		smartcatalog.PropScopeConsent:                "REQUIRED",
-		smartcatalog.PropScopeMetadataPublish:        "NO_CLIENTS",
-		smartcatalog.PropExtraScopes:                 []any{"system/Group.read"},
-		smartcatalog.PropFhirUserAttribute:           "fhirUserRef",
-		smartcatalog.PropPatientClaim:                "false",
-		smartcatalog.PropPatientClaimName:            "launch_response_patient",
-		smartcatalog.PropPatientAttribute:            "patientRef",
-		smartcatalog.PropExtraClaims:                 `[{"name":"organization","value":"user.organization","scopes":["launch"]},{"name":"groups","value":"smart-","claimType":"IDENTITY","valueType":"GROUPS","groupFilterType":"STARTS_WITH","alwaysIncludeInToken":false}]`,
-		smartcatalog.PropPolicyAssignment:            "ALL_CLIENTS",
-		smartcatalog.PropUserGroupIDs:                []any{"00gAbCdEfGhIjKlMnOpQ"},
-		smartcatalog.PropAccessTokenLifetimeMinutes:  "15",
-		smartcatalog.PropRefreshTokenLifetimeMinutes: "43200",
-		smartcatalog.PropRefreshTokenWindowMinutes:   "10080",
-		smartcatalog.PropBackendAccessTokenLifetime:  "60",
-		smartcatalog.PropTokenInlineHookID:           "calAbCdEfGhIjKlMnOpQ",
-		smartcatalog.PropConfidentialClient:          "true",
-		smartcatalog.PropConfidentialRedirectURIs:    []any{"https://app.example.com/callback"},
-		smartcatalog.PropConfidentialPostLogoutURIs:  []any{"https://app.example.com/"},
-		smartcatalog.PropPublicClient:                "true",
-		smartcatalog.PropPublicClientType:            "native",
-		smartcatalog.PropPublicRedirectURIs:          []any{"com.example.app:/callback", "http://localhost:3000/cb"},
-		smartcatalog.PropBackendClient:               "true",
-		smartcatalog.PropBackendClientJWKS:           publicJwks,
-		smartcatalog.PropIntrospectionClient:         "true",
-		smartcatalog.PropClientSecretARN:             cdktest.Resolved(t, stack, a.ClientSecret().SecretArn()),
-		smartcatalog.PropIntrospectionSecretARN:      cdktest.Resolved(t, stack, a.IntrospectionSecret().SecretArn()),
-		"ServiceTimeout":                             "3000",
+		oktaprops.PropOrgURL:                      org,
+		oktaprops.PropCredentialSecretARN:         credentialArn,
+		oktaprops.PropName:                        "clinic smart",
+		oktaprops.PropDescription:                 "SMART for the clinic",
+		oktaprops.PropAudience:                    endpoint,
+		oktaprops.PropIssuerMode:                  "DYNAMIC",
+		oktaprops.PropScopeFlavor:                 "v1",
+		oktaprops.PropScopeLevels:                 []any{"patient", "system"},
+		oktaprops.PropScopeResources:              []any{"Patient", "Observation"},
+		oktaprops.PropScopePermissionsV1:          []any{"read", "write"},
+		oktaprops.PropScopePermissionsV2:          []any{"rs", "cruds"},
+		oktaprops.PropScopeConsent:                "REQUIRED",
+		oktaprops.PropScopeMetadataPublish:        "NO_CLIENTS",
+		oktaprops.PropExtraScopes:                 []any{"system/Group.read"},
+		oktaprops.PropFhirUserAttribute:           "fhirUserRef",
+		oktaprops.PropPatientClaim:                "false",
+		oktaprops.PropPatientClaimName:            "launch_response_patient",
+		oktaprops.PropPatientAttribute:            "patientRef",
+		oktaprops.PropExtraClaims:                 `[{"name":"organization","value":"user.organization","scopes":["launch"]},{"name":"groups","value":"smart-","claimType":"IDENTITY","valueType":"GROUPS","groupFilterType":"STARTS_WITH","alwaysIncludeInToken":false}]`,
+		oktaprops.PropPolicyAssignment:            "ALL_CLIENTS",
+		oktaprops.PropUserGroupIDs:                []any{"00gAbCdEfGhIjKlMnOpQ"},
+		oktaprops.PropAccessTokenLifetimeMinutes:  "15",
+		oktaprops.PropRefreshTokenLifetimeMinutes: "43200",
+		oktaprops.PropRefreshTokenWindowMinutes:   "10080",
+		oktaprops.PropBackendAccessTokenLifetime:  "60",
+		oktaprops.PropTokenInlineHookID:           "calAbCdEfGhIjKlMnOpQ",
+		oktaprops.PropConfidentialClient:          "true",
+		oktaprops.PropConfidentialRedirectURIs:    []any{"https://app.example.com/callback"},
+		oktaprops.PropConfidentialPostLogoutURIs:  []any{"https://app.example.com/"},
+		oktaprops.PropPublicClient:                "true",
+		oktaprops.PropPublicClientType:            "native",
+		oktaprops.PropPublicRedirectURIs:          []any{"com.example.app:/callback", "http://localhost:3000/cb"},
+		oktaprops.PropBackendClient:               "true",
+		oktaprops.PropBackendClientJWKS:           publicJwks,
+		oktaprops.PropIntrospectionClient:         "true",
+		oktaprops.PropClientSecretARN:             cdktest.Resolved(t, stack, a.ClientSecret().SecretArn()),
+		oktaprops.PropIntrospectionSecretARN:      cdktest.Resolved(t, stack, a.IntrospectionSecret().SecretArn()),
+		"ServiceTimeout":                          "3000",
 	}, props)
 
 	// Every property the construct writes is one the handler reads.
 	for name := range props {
-		require.Contains(t, smartcatalog.KnownProperties, name)
+		require.Contains(t, oktaprops.KnownProperties, name)
 	}
 	// v1 only: the v2 permissions are sent but generate nothing.
 	scopes := strings.Join(deref(a.ScopesSupported()), " ")
@@ -349,8 +349,8 @@ func TestTheStackOwnedSecrets(t *testing.T) {
 		require.Equal(t, cdktest.GetAtt(cdktest.LogicalID(t, key), "Arn"), s.Properties["KmsKeyId"])
 		require.Len(t, cdktest.OfType(all, "AWS::KMS::Key"), 2, "the given key and the log key: no new secrets key")
 		_, props2 := serverResource(t, all)
-		require.Equal(t, cdktest.Ref(id), props2[smartcatalog.PropIntrospectionSecretARN])
-		require.NotContains(t, props2, smartcatalog.PropClientSecretARN)
+		require.Equal(t, cdktest.Ref(id), props2[oktaprops.PropIntrospectionSecretARN])
+		require.NotContains(t, props2, oktaprops.PropClientSecretARN)
 	})
 }
 
@@ -581,15 +581,15 @@ func TestBindAudience(t *testing.T) {
 
 	require.Equal(t, cr.Properties["ServiceToken"], b.Properties["ServiceToken"], "served by the same provider")
 	require.Equal(t, map[string]any{
-		"ServiceToken":                         cr.Properties["ServiceToken"],
-		smartcatalog.PropOrgURL:                org,
-		smartcatalog.PropCredentialSecretARN:   credentialArn,
-		smartcatalog.PropAuthorizationServerID: cdktest.GetAtt(crID, "AuthorizationServerId"),
-		smartcatalog.PropAudience:              cdktest.Ref("Endpoint"),
-		"ServiceTimeout":                       "3000",
+		"ServiceToken":                      cr.Properties["ServiceToken"],
+		oktaprops.PropOrgURL:                org,
+		oktaprops.PropCredentialSecretARN:   credentialArn,
+		oktaprops.PropAuthorizationServerID: cdktest.GetAtt(crID, "AuthorizationServerId"),
+		oktaprops.PropAudience:              cdktest.Ref("Endpoint"),
+		"ServiceTimeout":                    "3000",
 	}, b.Properties, "the server id attribute makes the binding depend on the server")
 	require.Equal(t, "Delete", b.DeletionPolicy)
-	require.NotContains(t, cr.Properties, smartcatalog.PropAudience, "the server resource leaves the audience to the binding")
+	require.NotContains(t, cr.Properties, oktaprops.PropAudience, "the server resource leaves the audience to the binding")
 	require.Equal(t, cdktest.GetAtt(bindID, "Audience"), cdktest.Resolved(t, stack, binding.GetAttString(jsii.String(handler.AttrAudience))))
 
 	t.Run("a second call panics naming the method", func(t *testing.T) {
@@ -639,8 +639,8 @@ func TestTheCompositeWiringHasNoDependencyCycle(t *testing.T) {
 	crID, _ := cdktest.Only(t, all, oktaauth.ResourceType)
 	dsID, _ := cdktest.Only(t, all, datastore.ResourceType)
 	_, b := cdktest.Only(t, all, oktaauth.AudienceResourceType)
-	require.Equal(t, cdktest.GetAtt(dsID, "DatastoreEndpoint"), b.Properties[smartcatalog.PropAudience])
-	require.Equal(t, cdktest.GetAtt(crID, "AuthorizationServerId"), b.Properties[smartcatalog.PropAuthorizationServerID])
+	require.Equal(t, cdktest.GetAtt(dsID, "DatastoreEndpoint"), b.Properties[oktaprops.PropAudience])
+	require.Equal(t, cdktest.GetAtt(crID, "AuthorizationServerId"), b.Properties[oktaprops.PropAuthorizationServerID])
 }
 
 func TestInvalidPropsPanicNamingTheProp(t *testing.T) {
@@ -688,8 +688,8 @@ func TestInvalidPropsPanicNamingTheProp(t *testing.T) {
 		"backend JWKS with a private key": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
 			p.BackendClient = &oktaauth.BackendClientProps{Jwks: jsii.String(`{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB","d":"c2VjcmV0"}]}`)}
 		}, `props.BackendClient.Jwks.keys[0]: is a private key (has "d")`},
-		"bad flavour": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) { p.Flavour = "both" },
-			`props.Flavour must be smartconfig.V1 or smartconfig.V2, got "both"`},
+		"bad version": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) { p.SmartVersion = "both" },
+			`props.SmartVersion must be smart.V1 or smart.V2, got "both"`},
 		"access token lifetime too long": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
 			p.AccessTokenLifetime = awscdk.Duration_Days(jsii.Number(2))
 		}, "props.AccessTokenLifetime: must be between 5 and 1440, got 2880 (minutes)"},
@@ -765,10 +765,10 @@ func TestInvalidPropsPanicNamingTheProp(t *testing.T) {
 		stack := newStack(t)
 		msg := cdktest.Panics(t, func() {
 			oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), &oktaauth.SmartAuthorizationServerProps{
-				Flavour: "v3", AccessTokenLifetime: awscdk.Duration_Seconds(jsii.Number(30)),
+				SmartVersion: "v3", AccessTokenLifetime: awscdk.Duration_Seconds(jsii.Number(30)),
 			})
 		})
-		for _, want := range []string{"props.OrgUrl", "props.CredentialSecret", "props.Flavour", "props.AccessTokenLifetime"} {
+		for _, want := range []string{"props.OrgUrl", "props.CredentialSecret", "props.SmartVersion", "props.AccessTokenLifetime"} {
 			require.Contains(t, msg, want)
 		}
 	})
@@ -784,9 +784,9 @@ func TestTokensAreLeftToTheHandler(t *testing.T) {
 	}
 	a := oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), props)
 	_, p := serverResource(t, cdktest.Resources(t, cdktest.Template(t, stack)))
-	require.Equal(t, cdktest.Ref("OrgUrl"), p[smartcatalog.PropOrgURL])
-	require.Equal(t, cdktest.Ref("Name"), p[smartcatalog.PropName])
-	require.Equal(t, cdktest.Ref("Redirects"), p[smartcatalog.PropPublicRedirectURIs])
+	require.Equal(t, cdktest.Ref("OrgUrl"), p[oktaprops.PropOrgURL])
+	require.Equal(t, cdktest.Ref("Name"), p[oktaprops.PropName])
+	require.Equal(t, cdktest.Ref("Redirects"), p[oktaprops.PropPublicRedirectURIs])
 	require.NotEmpty(t, *a.ScopesSupported(), "the scope props are literals")
 
 	t.Run("a token among the scope props makes ScopesSupported panic naming it", func(t *testing.T) {
@@ -817,7 +817,7 @@ func TestTheDefaultNameIsTheStackAndThePath(t *testing.T) {
 	oktaauth.NewSmartAuthorizationServer(long, jsii.String("Okta"), props)
 	var names []string
 	for _, r := range cdktest.OfType(cdktest.Resources(t, cdktest.Template(t, stack)), oktaauth.ResourceType) {
-		names = append(names, r.Properties[smartcatalog.PropName].(string))
+		names = append(names, r.Properties[oktaprops.PropName].(string))
 	}
 	sort.Strings(names)
 	require.Len(t, names, 2)
@@ -973,28 +973,28 @@ func TestSmartSupportReportsTheFlowsTheServerServes(t *testing.T) {
 	cases := []struct {
 		name   string
 		change func(p *oktaauth.SmartAuthorizationServerProps)
-		want   smartconfig.Support
+		want   smart.Support
 	}{
 		{"no client: nothing but what any user-facing app would get", func(*oktaauth.SmartAuthorizationServerProps) {},
-			smartconfig.Support{PatientContext: true, OpenIDConnect: true, RefreshTokens: true}},
+			smart.Support{PatientContext: true, OpenIDConnect: true, RefreshTokens: true}},
 		{"only a backend client", func(p *oktaauth.SmartAuthorizationServerProps) {
 			p.BackendClient = &oktaauth.BackendClientProps{Jwks: jsii.String(jwks)}
-		}, smartconfig.Support{BackendServices: true, PatientContext: true, OpenIDConnect: true, RefreshTokens: true}},
+		}, smart.Support{BackendServices: true, PatientContext: true, OpenIDConnect: true, RefreshTokens: true}},
 		{"only a public client", func(p *oktaauth.SmartAuthorizationServerProps) {
 			p.PublicClient = &oktaauth.PublicClientProps{RedirectUris: redirect}
-		}, smartconfig.Support{PublicClients: true, PatientContext: true, OpenIDConnect: true, RefreshTokens: true}},
+		}, smart.Support{PublicClients: true, PatientContext: true, OpenIDConnect: true, RefreshTokens: true}},
 		{"a confidential client without the patient claim", func(p *oktaauth.SmartAuthorizationServerProps) {
 			p.ConfidentialClient = &oktaauth.ConfidentialClientProps{RedirectUris: redirect}
 			p.PatientClaim = jsii.Bool(false)
-		}, smartconfig.Support{ConfidentialClients: true, OpenIDConnect: true, RefreshTokens: true}},
+		}, smart.Support{ConfidentialClients: true, OpenIDConnect: true, RefreshTokens: true}},
 		{"policies for all the org's clients, with system scopes: every client type", func(p *oktaauth.SmartAuthorizationServerProps) {
 			p.PolicyAssignment = jsii.String(oktaauth.PolicyAssignmentAllClients)
-		}, smartconfig.Support{ConfidentialClients: true, PublicClients: true, BackendServices: true,
+		}, smart.Support{ConfidentialClients: true, PublicClients: true, BackendServices: true,
 			PatientContext: true, OpenIDConnect: true, RefreshTokens: true}},
 		{"policies for all the org's clients, without system scopes: no backend services", func(p *oktaauth.SmartAuthorizationServerProps) {
 			p.PolicyAssignment = jsii.String(oktaauth.PolicyAssignmentAllClients)
 			p.ScopeLevels = jsii.Strings("patient", "user")
-		}, smartconfig.Support{ConfidentialClients: true, PublicClients: true,
+		}, smart.Support{ConfidentialClients: true, PublicClients: true,
 			PatientContext: true, OpenIDConnect: true, RefreshTokens: true}},
 	}
 	for _, tc := range cases {
@@ -1033,9 +1033,9 @@ func TestTheTokenHookPropsReachTheResourceAsURLAndSecretARN(t *testing.T) {
 	oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), props)
 	all := cdktest.Resources(t, cdktest.Template(t, stack))
 	_, p := serverResource(t, all)
-	require.Equal(t, cdktest.Resolved(t, stack, props.TokenHookUrl), p[smartcatalog.PropTokenHookURL])
-	require.Equal(t, cdktest.Resolved(t, stack, hook.SecretArn()), p[smartcatalog.PropTokenHookSecretARN])
-	require.NotContains(t, p, smartcatalog.PropTokenInlineHookID)
+	require.Equal(t, cdktest.Resolved(t, stack, props.TokenHookUrl), p[oktaprops.PropTokenHookURL])
+	require.Equal(t, cdktest.Resolved(t, stack, hook.SecretArn()), p[oktaprops.PropTokenHookSecretARN])
+	require.NotContains(t, p, oktaprops.PropTokenInlineHookID)
 	raw, err := json.Marshal(p)
 	require.NoError(t, err)
 	require.NotContains(t, string(raw), "SecretString", "the value is never a property, only the ARN")

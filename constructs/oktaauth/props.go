@@ -17,8 +17,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
-	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/smartcatalog"
+	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
 )
 
 // Values of the enumerated props.
@@ -162,28 +162,28 @@ type SmartAuthorizationServerProps struct {
 	Description *string
 	// Audience of the access tokens, when it is known up front. Leave it out and
 	// call BindAudience when the audience is the data store endpoint.
-	// Default: a placeholder, smartcatalog.PlaceholderAudience(Name), until BindAudience.
+	// Default: a placeholder, oktaprops.PlaceholderAudience(Name), until BindAudience.
 	Audience *string
 	// IssuerMode is IssuerModeOrgUrl, IssuerModeCustomUrl or IssuerModeDynamic.
 	// Default: IssuerModeOrgUrl.
 	IssuerMode *string
-	// Flavour is the SMART scope syntax of the generated clinical scopes: V1
+	// SmartVersion is the SMART scope syntax of the generated clinical scopes: V1
 	// (patient/Observation.read) or V2 (patient/Observation.rs).
-	// Default: smartconfig.V2.
-	Flavour smartconfig.Flavour
+	// Default: smart.V2.
+	SmartVersion smart.Version
 	// ScopeLevels are the levels clinical scopes are generated for: patient,
 	// user and/or system.
 	// Default: all three.
 	ScopeLevels *[]*string
 	// ScopeResources are the FHIR resource types clinical scopes are generated
 	// for, or "*".
-	// Default: smartcatalog.DefaultResources (the US Core resource types).
+	// Default: oktaprops.DefaultResources (the US Core resource types).
 	ScopeResources *[]*string
-	// ScopePermissionsV1 are the v1 permissions (read, write, *) with Flavour V1.
+	// ScopePermissionsV1 are the v1 permissions (read, write, *) with SmartVersion V1.
 	// Default: read.
 	ScopePermissionsV1 *[]*string
 	// ScopePermissionsV2 are the v2 permissions (ordered subsets of cruds: rs,
-	// cud, cruds) with Flavour V2.
+	// cud, cruds) with SmartVersion V2.
 	// Default: rs.
 	ScopePermissionsV2 *[]*string
 	// ScopeConsent is ConsentImplicit or ConsentRequired for clinical scopes.
@@ -305,8 +305,8 @@ func withDefaults(in *SmartAuthorizationServerProps) settings {
 	if in != nil {
 		s.SmartAuthorizationServerProps = *in
 	}
-	if s.Flavour == "" {
-		s.Flavour = smartconfig.V2
+	if s.SmartVersion == "" {
+		s.SmartVersion = smart.V2
 	}
 	if s.LogRetention == "" {
 		s.LogRetention = awslogs.RetentionDays_ONE_YEAR
@@ -335,8 +335,8 @@ func (s *settings) validate() error {
 	if s.CredentialSecret == nil {
 		bad("props.CredentialSecret is required (the secret with the Okta management API credentials)")
 	}
-	if !s.Flavour.Valid() {
-		bad("props.Flavour must be smartconfig.V1 or smartconfig.V2, got %q", s.Flavour)
+	if !s.SmartVersion.Valid() {
+		bad("props.SmartVersion must be smart.V1 or smart.V2, got %q", s.SmartVersion)
 	}
 	for _, d := range s.durations() {
 		if d.value == nil {
@@ -396,10 +396,10 @@ type duration struct {
 
 func (s *settings) durations() []duration {
 	return []duration{
-		{"AccessTokenLifetime", smartcatalog.PropAccessTokenLifetimeMinutes, s.AccessTokenLifetime},
-		{"RefreshTokenLifetime", smartcatalog.PropRefreshTokenLifetimeMinutes, s.RefreshTokenLifetime},
-		{"RefreshTokenWindow", smartcatalog.PropRefreshTokenWindowMinutes, s.RefreshTokenWindow},
-		{"BackendAccessTokenLifetime", smartcatalog.PropBackendAccessTokenLifetime, s.BackendAccessTokenLifetime},
+		{"AccessTokenLifetime", oktaprops.PropAccessTokenLifetimeMinutes, s.AccessTokenLifetime},
+		{"RefreshTokenLifetime", oktaprops.PropRefreshTokenLifetimeMinutes, s.RefreshTokenLifetime},
+		{"RefreshTokenWindow", oktaprops.PropRefreshTokenWindowMinutes, s.RefreshTokenWindow},
+		{"BackendAccessTokenLifetime", oktaprops.PropBackendAccessTokenLifetime, s.BackendAccessTokenLifetime},
 	}
 }
 
@@ -422,19 +422,19 @@ type secretRefs struct {
 }
 
 // properties renders the custom resource's properties, named by the
-// handler's smartcatalog.Prop* constants. Scalars are strings because
+// handler's oktaprops.Prop* constants. Scalars are strings because
 // CloudFormation delivers them so; unset props are left out, so the handler's
 // defaults (documented on the props) apply.
 func (s *settings) properties(name *string, secrets secretRefs) map[string]any {
 	p := map[string]any{
-		smartcatalog.PropOrgURL:              s.OrgUrl,
-		smartcatalog.PropCredentialSecretARN: s.CredentialSecret.SecretArn(),
-		smartcatalog.PropName:                name,
-		smartcatalog.PropScopeFlavor:         string(s.Flavour),
-		smartcatalog.PropConfidentialClient:  boolString(s.ConfidentialClient != nil),
-		smartcatalog.PropPublicClient:        boolString(s.PublicClient != nil),
-		smartcatalog.PropBackendClient:       boolString(s.BackendClient != nil),
-		smartcatalog.PropIntrospectionClient: boolString(s.introspection),
+		oktaprops.PropOrgURL:              s.OrgUrl,
+		oktaprops.PropCredentialSecretARN: s.CredentialSecret.SecretArn(),
+		oktaprops.PropName:                name,
+		oktaprops.PropScopeFlavor:         string(s.SmartVersion),
+		oktaprops.PropConfidentialClient:  boolString(s.ConfidentialClient != nil),
+		oktaprops.PropPublicClient:        boolString(s.PublicClient != nil),
+		oktaprops.PropBackendClient:       boolString(s.BackendClient != nil),
+		oktaprops.PropIntrospectionClient: boolString(s.introspection),
 	}
 	optional := func(name string, v *string) {
 		if v != nil && *v != "" {
@@ -446,61 +446,61 @@ func (s *settings) properties(name *string, secrets secretRefs) map[string]any {
 			p[name] = v
 		}
 	}
-	optional(smartcatalog.PropDescription, s.Description)
-	optional(smartcatalog.PropAudience, s.Audience)
-	optional(smartcatalog.PropIssuerMode, s.IssuerMode)
-	list(smartcatalog.PropScopeLevels, s.ScopeLevels)
-	list(smartcatalog.PropScopeResources, s.ScopeResources)
-	list(smartcatalog.PropScopePermissionsV1, s.ScopePermissionsV1)
-	list(smartcatalog.PropScopePermissionsV2, s.ScopePermissionsV2)
-	optional(smartcatalog.PropScopeConsent, s.ScopeConsent)
-	optional(smartcatalog.PropScopeMetadataPublish, s.ScopeMetadataPublish)
-	list(smartcatalog.PropExtraScopes, s.ExtraScopes)
-	optional(smartcatalog.PropFhirUserAttribute, s.FhirUserAttribute)
+	optional(oktaprops.PropDescription, s.Description)
+	optional(oktaprops.PropAudience, s.Audience)
+	optional(oktaprops.PropIssuerMode, s.IssuerMode)
+	list(oktaprops.PropScopeLevels, s.ScopeLevels)
+	list(oktaprops.PropScopeResources, s.ScopeResources)
+	list(oktaprops.PropScopePermissionsV1, s.ScopePermissionsV1)
+	list(oktaprops.PropScopePermissionsV2, s.ScopePermissionsV2)
+	optional(oktaprops.PropScopeConsent, s.ScopeConsent)
+	optional(oktaprops.PropScopeMetadataPublish, s.ScopeMetadataPublish)
+	list(oktaprops.PropExtraScopes, s.ExtraScopes)
+	optional(oktaprops.PropFhirUserAttribute, s.FhirUserAttribute)
 	if s.PatientClaim != nil {
-		p[smartcatalog.PropPatientClaim] = boolString(*s.PatientClaim)
+		p[oktaprops.PropPatientClaim] = boolString(*s.PatientClaim)
 	}
-	optional(smartcatalog.PropPatientClaimName, s.PatientClaimName)
-	optional(smartcatalog.PropPatientAttribute, s.PatientAttribute)
+	optional(oktaprops.PropPatientClaimName, s.PatientClaimName)
+	optional(oktaprops.PropPatientAttribute, s.PatientAttribute)
 	if s.ExtraClaims != nil && len(*s.ExtraClaims) > 0 {
-		p[smartcatalog.PropExtraClaims] = extraClaimsJSON(*s.ExtraClaims)
+		p[oktaprops.PropExtraClaims] = extraClaimsJSON(*s.ExtraClaims)
 	}
-	optional(smartcatalog.PropPolicyAssignment, s.PolicyAssignment)
-	list(smartcatalog.PropUserGroupIDs, s.UserGroupIds)
+	optional(oktaprops.PropPolicyAssignment, s.PolicyAssignment)
+	list(oktaprops.PropUserGroupIDs, s.UserGroupIds)
 	for _, d := range s.durations() {
 		if d.value != nil {
 			m, _ := wholeMinutes(d.value) // validated
 			p[d.property] = strconv.FormatInt(m, 10)
 		}
 	}
-	optional(smartcatalog.PropTokenInlineHookID, s.TokenInlineHookId)
+	optional(oktaprops.PropTokenInlineHookID, s.TokenInlineHookId)
 	// The hook secret by ARN only: the handler reads the value.
-	optional(smartcatalog.PropTokenHookURL, s.TokenHookUrl)
+	optional(oktaprops.PropTokenHookURL, s.TokenHookUrl)
 	if s.TokenHookSecret != nil {
-		p[smartcatalog.PropTokenHookSecretARN] = s.TokenHookSecret.SecretArn()
+		p[oktaprops.PropTokenHookSecretARN] = s.TokenHookSecret.SecretArn()
 	}
 	if c := s.ConfidentialClient; c != nil {
-		list(smartcatalog.PropConfidentialRedirectURIs, c.RedirectUris)
-		list(smartcatalog.PropConfidentialPostLogoutURIs, c.PostLogoutRedirectUris)
+		list(oktaprops.PropConfidentialRedirectURIs, c.RedirectUris)
+		list(oktaprops.PropConfidentialPostLogoutURIs, c.PostLogoutRedirectUris)
 	}
 	if c := s.PublicClient; c != nil {
-		optional(smartcatalog.PropPublicClientType, c.Type)
-		list(smartcatalog.PropPublicRedirectURIs, c.RedirectUris)
+		optional(oktaprops.PropPublicClientType, c.Type)
+		list(oktaprops.PropPublicRedirectURIs, c.RedirectUris)
 	}
 	if c := s.BackendClient; c != nil {
-		optional(smartcatalog.PropBackendClientJWKS, c.Jwks)
+		optional(oktaprops.PropBackendClientJWKS, c.Jwks)
 	}
 	if secrets.clientSecret != nil {
-		p[smartcatalog.PropClientSecretARN] = secrets.clientSecret.SecretArn()
+		p[oktaprops.PropClientSecretARN] = secrets.clientSecret.SecretArn()
 	}
 	if secrets.introspectionSecret != nil {
-		p[smartcatalog.PropIntrospectionSecretARN] = secrets.introspectionSecret.SecretArn()
+		p[oktaprops.PropIntrospectionSecretARN] = secrets.introspectionSecret.SecretArn()
 	}
 	return p
 }
 
 // extraClaimJSON is one element of the ExtraClaims property
-// (smartcatalog.ExtraClaim), leaving out what is unset.
+// (oktaprops.ExtraClaim), leaving out what is unset.
 type extraClaimJSON struct {
 	Name                 string   `json:"name"`
 	Value                string   `json:"value"`
@@ -546,26 +546,26 @@ func extraClaimsJSON(claims []*ExtraClaim) *string {
 // properties can still be checked with the handler's parser. They are valid
 // values of the property's kind and never reach the template.
 var standIns = map[string]string{
-	smartcatalog.PropOrgURL:                     "https://synth-time.okta.com",
-	smartcatalog.PropCredentialSecretARN:        "arn:aws:secretsmanager:us-east-1:000000000000:secret:synth-time",
-	smartcatalog.PropClientSecretARN:            "arn:aws:secretsmanager:us-east-1:000000000000:secret:synth-time",
-	smartcatalog.PropIntrospectionSecretARN:     "arn:aws:secretsmanager:us-east-1:000000000000:secret:synth-time",
-	smartcatalog.PropName:                       "synth-time",
-	smartcatalog.PropDescription:                "synth-time",
-	smartcatalog.PropAudience:                   "api://synth-time",
-	smartcatalog.PropConfidentialRedirectURIs:   "https://synth-time.example.com/callback",
-	smartcatalog.PropConfidentialPostLogoutURIs: "https://synth-time.example.com/",
-	smartcatalog.PropPublicRedirectURIs:         "https://synth-time.example.com/callback",
-	smartcatalog.PropUserGroupIDs:               "00gsynthtime00000000",
-	smartcatalog.PropTokenInlineHookID:          "calsynthtime00000000",
-	smartcatalog.PropTokenHookURL:               "https://synth-time.example.com/hook",
-	smartcatalog.PropTokenHookSecretARN:         "arn:aws:secretsmanager:us-east-1:000000000000:secret:synth-time",
-	smartcatalog.PropBackendClientJWKS:          `{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"}]}`,
+	oktaprops.PropOrgURL:                     "https://synth-time.okta.com",
+	oktaprops.PropCredentialSecretARN:        "arn:aws:secretsmanager:us-east-1:000000000000:secret:synth-time",
+	oktaprops.PropClientSecretARN:            "arn:aws:secretsmanager:us-east-1:000000000000:secret:synth-time",
+	oktaprops.PropIntrospectionSecretARN:     "arn:aws:secretsmanager:us-east-1:000000000000:secret:synth-time",
+	oktaprops.PropName:                       "synth-time",
+	oktaprops.PropDescription:                "synth-time",
+	oktaprops.PropAudience:                   "api://synth-time",
+	oktaprops.PropConfidentialRedirectURIs:   "https://synth-time.example.com/callback",
+	oktaprops.PropConfidentialPostLogoutURIs: "https://synth-time.example.com/",
+	oktaprops.PropPublicRedirectURIs:         "https://synth-time.example.com/callback",
+	oktaprops.PropUserGroupIDs:               "00gsynthtime00000000",
+	oktaprops.PropTokenInlineHookID:          "calsynthtime00000000",
+	oktaprops.PropTokenHookURL:               "https://synth-time.example.com/hook",
+	oktaprops.PropTokenHookSecretARN:         "arn:aws:secretsmanager:us-east-1:000000000000:secret:synth-time",
+	oktaprops.PropBackendClientJWKS:          `{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"}]}`,
 }
 
 // scopeProperties decide the scope catalogue.
-var scopeProperties = []string{smartcatalog.PropScopeFlavor, smartcatalog.PropScopeLevels, smartcatalog.PropScopeResources,
-	smartcatalog.PropScopePermissionsV1, smartcatalog.PropScopePermissionsV2, smartcatalog.PropExtraScopes}
+var scopeProperties = []string{oktaprops.PropScopeFlavor, oktaprops.PropScopeLevels, oktaprops.PropScopeResources,
+	oktaprops.PropScopePermissionsV1, oktaprops.PropScopePermissionsV2, oktaprops.PropExtraScopes}
 
 // checkCatalogue runs the handler's own parser on the properties, with
 // tokens replaced by stand-ins (or left to the handler's defaults), so a bad
@@ -573,7 +573,7 @@ var scopeProperties = []string{smartcatalog.PropScopeFlavor, smartcatalog.PropSc
 // the catalogue will create, or nil with the first scope property that is a
 // token when they can't be known.
 func checkCatalogue(props map[string]any) (scopes []string, tokenProp string, err error) {
-	lit := smartcatalog.Properties{}
+	lit := oktaprops.Properties{}
 	for name, v := range props {
 		value, literal := literalValue(v, standIns[name])
 		switch {
@@ -588,9 +588,9 @@ func checkCatalogue(props map[string]any) (scopes []string, tokenProp string, er
 		}
 		// Otherwise a token without a stand-in: the handler's default is checked instead.
 	}
-	spec, err := smartcatalog.Parse(lit)
+	spec, err := oktaprops.Parse(lit)
 	if err != nil {
-		var perr *smartcatalog.PropertyError
+		var perr *oktaprops.PropertyError
 		if errors.As(err, &perr) {
 			return nil, "", errors.New(describe(perr))
 		}
@@ -653,23 +653,23 @@ func literalValue(v any, standIn string) (value any, literal bool) {
 
 // propNames maps the handler's property names to the props that set them.
 var propNames = map[string]string{
-	smartcatalog.PropOrgURL:                      "OrgUrl",
-	smartcatalog.PropCredentialSecretARN:         "CredentialSecret",
-	smartcatalog.PropName:                        "Name",
-	smartcatalog.PropDescription:                 "Description",
-	smartcatalog.PropAudience:                    "Audience",
-	smartcatalog.PropIssuerMode:                  "IssuerMode",
-	smartcatalog.PropScopeFlavor:                 "Flavour",
-	smartcatalog.PropAccessTokenLifetimeMinutes:  "AccessTokenLifetime",
-	smartcatalog.PropRefreshTokenLifetimeMinutes: "RefreshTokenLifetime",
-	smartcatalog.PropRefreshTokenWindowMinutes:   "RefreshTokenWindow",
-	smartcatalog.PropBackendAccessTokenLifetime:  "BackendAccessTokenLifetime",
-	smartcatalog.PropConfidentialRedirectURIs:    "ConfidentialClient.RedirectUris",
-	smartcatalog.PropConfidentialPostLogoutURIs:  "ConfidentialClient.PostLogoutRedirectUris",
-	smartcatalog.PropPublicClientType:            "PublicClient.Type",
-	smartcatalog.PropPublicRedirectURIs:          "PublicClient.RedirectUris",
-	smartcatalog.PropBackendClientJWKS:           "BackendClient.Jwks",
-	smartcatalog.PropTokenHookSecretARN:          "TokenHookSecret",
+	oktaprops.PropOrgURL:                      "OrgUrl",
+	oktaprops.PropCredentialSecretARN:         "CredentialSecret",
+	oktaprops.PropName:                        "Name",
+	oktaprops.PropDescription:                 "Description",
+	oktaprops.PropAudience:                    "Audience",
+	oktaprops.PropIssuerMode:                  "IssuerMode",
+	oktaprops.PropScopeFlavor:                 "SmartVersion",
+	oktaprops.PropAccessTokenLifetimeMinutes:  "AccessTokenLifetime",
+	oktaprops.PropRefreshTokenLifetimeMinutes: "RefreshTokenLifetime",
+	oktaprops.PropRefreshTokenWindowMinutes:   "RefreshTokenWindow",
+	oktaprops.PropBackendAccessTokenLifetime:  "BackendAccessTokenLifetime",
+	oktaprops.PropConfidentialRedirectURIs:    "ConfidentialClient.RedirectUris",
+	oktaprops.PropConfidentialPostLogoutURIs:  "ConfidentialClient.PostLogoutRedirectUris",
+	oktaprops.PropPublicClientType:            "PublicClient.Type",
+	oktaprops.PropPublicRedirectURIs:          "PublicClient.RedirectUris",
+	oktaprops.PropBackendClientJWKS:           "BackendClient.Jwks",
+	oktaprops.PropTokenHookSecretARN:          "TokenHookSecret",
 }
 
 // propName is the prop that sets a handler property (mostly the same name).
@@ -682,7 +682,7 @@ func propName(property string) string {
 
 // describe names the prop behind a handler property error:
 // "ScopeLevels[1]: ..." becomes "props.ScopeLevels[1]: ...".
-func describe(e *smartcatalog.PropertyError) string {
+func describe(e *oktaprops.PropertyError) string {
 	head, rest := e.Property, ""
 	if i := strings.IndexAny(head, "[."); i >= 0 {
 		head, rest = head[:i], head[i:]

@@ -12,7 +12,7 @@ import (
 
 // Okta reserves more claim names than the JWT registered ones (its support
 // article "list of reserved claim names"); the construct refuses them at synth,
-// naming the prop, through smartcatalog's parser.
+// naming the prop, through oktaprops' parser.
 func TestReservedClaimNamesFailTheSynthNamingTheProp(t *testing.T) {
 	for _, tc := range []struct {
 		name   string

@@ -15,12 +15,13 @@ import (
 	"github.com/openhealthstack/smart-healthlake/constructs/oktaauth"
 	"github.com/openhealthstack/smart-healthlake/constructs/smarthealthlake"
 	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
+	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/handler"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchflow"
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/idp"
-	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/smartcatalog"
 )
 
 const (
@@ -120,10 +121,10 @@ func TestEhrLaunchIsWiredThroughOktaTheDatastoreAndTheValidator(t *testing.T) {
 			}
 			return out
 		}
-		support, err := smartmeta.ParseFeatures(strs(ds.Properties[smartmeta.PropSupport]))
+		support, err := smart.ParseFeatures(strs(ds.Properties[smartmeta.PropSupport]))
 		require.NoError(t, err)
 		raw, err := smartmeta.Build(smartmeta.Config{
-			Version: smartmeta.V2,
+			Version: smart.V2,
 			Endpoints: smartmeta.Endpoints{
 				Issuer: endpoint("Issuer"), JWKSURI: endpoint("JwksUri"),
 				Authorization: endpoint("AuthorizationEndpoint"), Token: endpoint("TokenEndpoint"),
@@ -154,11 +155,11 @@ func TestEhrLaunchIsWiredThroughOktaTheDatastoreAndTheValidator(t *testing.T) {
 
 	t.Run("the launched app's Okta redirect URIs gain the proxy's callback", func(t *testing.T) {
 		var uris []string
-		for _, u := range cdktest.AsList(okta.Properties[smartcatalog.PropConfidentialRedirectURIs]) {
+		for _, u := range cdktest.AsList(okta.Properties[oktaprops.PropConfidentialRedirectURIs]) {
 			uris = append(uris, deployed(t, u, values))
 		}
 		require.Equal(t, []string{appRedirect, proxy + "/callback"}, uris)
-		require.Equal(t, okta.Properties[smartcatalog.PropConfidentialRedirectURIs].([]any)[1],
+		require.Equal(t, okta.Properties[oktaprops.PropConfidentialRedirectURIs].([]any)[1],
 			cdktest.Resolved(t, stack, shl.EhrLaunch().CallbackUrl()))
 	})
 
@@ -218,10 +219,10 @@ func TestAPickerAppGetsThePatientPickerAndTheConfigurationSaysSo(t *testing.T) {
 			_, ds := cdktest.Only(t, all, "Custom::SmartHealthLakeDatastore")
 			raw, _ := json.Marshal(ehrFunctionEnv(t, all)[launchflow.EnvClients])
 			if c.picker != nil {
-				require.Contains(t, ds.Properties[smartmeta.PropSupport], smartmeta.FeaturePatientContext)
+				require.Contains(t, ds.Properties[smartmeta.PropSupport], smart.FeaturePatientContext)
 				require.Contains(t, string(raw), `\"patient_picker\":true`)
 			} else {
-				require.NotContains(t, ds.Properties[smartmeta.PropSupport], smartmeta.FeaturePatientContext)
+				require.NotContains(t, ds.Properties[smartmeta.PropSupport], smart.FeaturePatientContext)
 				require.NotContains(t, string(raw), "patient_picker")
 			}
 		})
@@ -238,11 +239,11 @@ func TestWithoutEhrLaunchNothingOfItIsMade(t *testing.T) {
 	require.Empty(t, cdktest.OfType(all, "AWS::ApiGateway::RestApi"))
 	require.NotContains(t, validatorEnv(t, all), idp.EnvEHRLaunch)
 	oktaID, okta := cdktest.Only(t, all, oktaauth.ResourceType)
-	require.Equal(t, []any{appRedirect}, okta.Properties[smartcatalog.PropConfidentialRedirectURIs])
+	require.Equal(t, []any{appRedirect}, okta.Properties[oktaprops.PropConfidentialRedirectURIs])
 	_, ds := cdktest.Only(t, all, "Custom::SmartHealthLakeDatastore")
 	require.Equal(t, cdktest.GetAtt(oktaID, "AuthorizationEndpoint"), ds.Properties["AuthorizationEndpoint"])
 	require.Equal(t, string(handler.DiscoveryVerify), ds.Properties[handler.PropDiscoveryCheck])
-	require.NotContains(t, ds.Properties[smartmeta.PropSupport], smartmeta.FeatureEHRLaunch)
+	require.NotContains(t, ds.Properties[smartmeta.PropSupport], smart.FeatureEHRLaunch)
 }
 
 // TestTheEhrLaunchWiringHasNoDependencyCycle synthesizes the widest wiring:
@@ -270,7 +271,7 @@ func TestTheEhrLaunchWiringHasNoDependencyCycle(t *testing.T) {
 	require.Contains(t, env, dsID)
 	require.Contains(t, env, oktaID+`","PublicClientId"`)
 	require.Contains(t, env, oktaID+`","ConfidentialClientId"`)
-	require.Contains(t, refs(okta.Properties[smartcatalog.PropPublicRedirectURIs]), "/smart/callback")
+	require.Contains(t, refs(okta.Properties[oktaprops.PropPublicRedirectURIs]), "/smart/callback")
 }
 
 func TestALaunchedAppListLeavingOutAClientSaysSo(t *testing.T) {
@@ -281,8 +282,8 @@ func TestALaunchedAppListLeavingOutAClientSaysSo(t *testing.T) {
 	smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), p)
 	all := cdktest.Resources(t, cdktest.Template(t, stack))
 	_, okta := cdktest.Only(t, all, oktaauth.ResourceType)
-	require.Equal(t, []any{appRedirect}, okta.Properties[smartcatalog.PropConfidentialRedirectURIs], "the confidential app is not launched")
-	require.Len(t, okta.Properties[smartcatalog.PropPublicRedirectURIs], 2, "the public app's own URI and the callback")
+	require.Equal(t, []any{appRedirect}, okta.Properties[oktaprops.PropConfidentialRedirectURIs], "the confidential app is not launched")
+	require.Len(t, okta.Properties[oktaprops.PropPublicRedirectURIs], 2, "the public app's own URI and the callback")
 	raw, _ := json.Marshal(ehrFunctionEnv(t, all)[launchflow.EnvClients])
 	require.Contains(t, string(raw), "PublicClientId")
 	require.NotContains(t, string(raw), "ConfidentialClientId")

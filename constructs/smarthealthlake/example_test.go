@@ -4,9 +4,9 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
 	"github.com/openhealthstack/smart-healthlake/constructs/smarthealthlake"
 	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
 )
 
 // An Amazon Cognito user pool as the authorization server: nothing is made in
@@ -22,7 +22,7 @@ func ExampleNewSmartHealthLake_externalAuthorizationServer() {
 			TokenEndpoint:         jsii.String("https://smart.auth.us-east-1.amazoncognito.com/oauth2/token"),
 			JwksUri:               jsii.String("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Abc123/.well-known/jwks.json"),
 			ScopesSupported:       jsii.Strings("openid", "launch/patient", "patient/*.read"),
-			Support:               &smartconfig.Support{PublicClients: true, OpenIDConnect: true},
+			Support:               &smart.Support{PublicClients: true, OpenIDConnect: true},
 			TokenRules: &tokenvalidator.TokenRules{
 				ScopeClaim:                  jsii.String("scope"),
 				ClientIds:                   jsii.Strings("1example23456789"),

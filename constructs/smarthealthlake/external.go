@@ -9,6 +9,7 @@ import (
 
 	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
 	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
 )
 
 // ExternalAuthorizationServer is an OAuth 2.0 authorization server the team
@@ -45,7 +46,7 @@ type ExternalAuthorizationServer struct {
 	// Support are the SMART flows the server serves (its clients, patient
 	// context, ID and refresh tokens). Default: none: the SMART version and
 	// the authorization_code grant only.
-	Support *smartconfig.Support
+	Support *smart.Support
 	// Audiences are accepted token aud values besides the data store endpoint
 	// (an Entra ID application id URI, an Auth0 API identifier, a Keycloak
 	// audience mapper's value). Default: the data store endpoint only.
@@ -70,7 +71,7 @@ type authorizationServer interface {
 	IntrospectionSecret() awssecretsmanager.ISecret
 	SmartEndpoints() *smartconfig.Endpoints
 	ScopesSupported() *[]*string
-	SmartSupport() *smartconfig.Support
+	SmartSupport() *smart.Support
 }
 
 // external adapts the props to authorizationServer.
@@ -83,7 +84,7 @@ func (x external) TokenEndpoint() *string                         { return x.p.T
 func (x external) IntrospectionEndpoint() *string                 { return x.p.IntrospectionEndpoint }
 func (x external) IntrospectionSecret() awssecretsmanager.ISecret { return x.p.IntrospectionSecret }
 func (x external) ScopesSupported() *[]*string                    { return x.p.ScopesSupported }
-func (x external) SmartSupport() *smartconfig.Support             { return x.p.Support }
+func (x external) SmartSupport() *smart.Support                   { return x.p.Support }
 func (x external) SmartEndpoints() *smartconfig.Endpoints {
 	return &smartconfig.Endpoints{
 		Issuer:                x.p.Issuer,

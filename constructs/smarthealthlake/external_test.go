@@ -10,9 +10,9 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/require"
 
-	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
 	"github.com/openhealthstack/smart-healthlake/constructs/smarthealthlake"
 	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
 )
@@ -27,7 +27,7 @@ func keycloak() *smarthealthlake.ExternalAuthorizationServer {
 		JwksUri:               jsii.String(realm + "/protocol/openid-connect/certs"),
 		RevocationEndpoint:    jsii.String(realm + "/protocol/openid-connect/revoke"),
 		ScopesSupported:       jsii.Strings("openid", "fhirUser", "launch/patient", "patient/*.rs"),
-		Support:               &smartconfig.Support{PublicClients: true, PatientContext: true, OpenIDConnect: true},
+		Support:               &smart.Support{PublicClients: true, PatientContext: true, OpenIDConnect: true},
 		Audiences:             jsii.Strings("https://fhir.clinic.example"),
 		TokenRules: &tokenvalidator.TokenRules{
 			ScopeClaim: jsii.String("scope"),
@@ -82,7 +82,7 @@ func TestAnExternalAuthorizationServerProvisionsNothingInOkta(t *testing.T) {
 		require.Equal(t, "https://id.clinic.example/realms/smart/protocol/openid-connect/revoke", dp["RevocationEndpoint"])
 		require.NotContains(t, dp, "IntrospectionEndpoint")
 		require.Equal(t, []any{"openid", "fhirUser", "launch/patient", "patient/*.rs"}, dp["ScopesSupported"])
-		require.Equal(t, []any{smartmeta.FeaturePublicClients, smartmeta.FeaturePatientContext, smartmeta.FeatureOpenIDConnect}, dp[smartmeta.PropSupport])
+		require.Equal(t, []any{smart.FeaturePublicClients, smart.FeaturePatientContext, smart.FeatureOpenIDConnect}, dp[smartmeta.PropSupport])
 		require.Equal(t, "verify", dp["DiscoveryCheck"], "checked by default")
 		require.NotContains(t, dp, "DiscoveryUrl", "the issuer's well-known documents by default")
 		require.Equal(t, "https://id.clinic.example/realms/smart", *shl.Issuer())
@@ -108,7 +108,7 @@ func TestAnExternalServerPassesCdkNag(t *testing.T) {
 			p.Validation = jsii.String(tokenvalidator.ValidationIntrospection)
 			p.ExternalAuthorizationServer.IntrospectionEndpoint = jsii.String("https://id.clinic.example/realms/smart/protocol/openid-connect/token/introspect")
 			p.ExternalAuthorizationServer.IntrospectionSecret = awssecretsmanager.Secret_FromSecretNameV2(s, jsii.String("Introspect"), jsii.String("clinic/introspect"))
-			p.Flavour = smartconfig.V1
+			p.SmartVersion = smart.V1
 			p.ProvisionedConcurrency = jsii.Number(1)
 		},
 	} {

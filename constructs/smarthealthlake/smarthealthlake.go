@@ -60,6 +60,7 @@ import (
 	"github.com/openhealthstack/smart-healthlake/constructs/servicerole"
 	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
 	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
 )
 
 // SmartHealthLakeProps configures SmartHealthLake. Only OktaOrgUrl and
@@ -79,17 +80,17 @@ type SmartHealthLakeProps struct {
 	ExternalAuthorizationServer *ExternalAuthorizationServer
 	// AuthorizationServer overrides the Okta authorization server's settings
 	// (scopes, claims, clients, token lifetimes, ...). OrgUrl, CredentialSecret,
-	// Flavour and IntrospectionClient are set by this construct and must be left
-	// unset. Default: the oktaauth defaults (SMART scopes for the flavour, no clients).
+	// SmartVersion and IntrospectionClient are set by this construct and must be left
+	// unset. Default: the oktaauth defaults (SMART scopes for the SMART version, no clients).
 	AuthorizationServer *oktaauth.SmartAuthorizationServerProps
 
 	// DatastoreName names the HealthLake data store; it can be changed in place.
 	// Default: "<stack name>-fhir".
 	DatastoreName *string
-	// Flavour is the SMART version: smartconfig.V1 (SMART_ON_FHIR_V1) or
-	// smartconfig.V2 (SMART_ON_FHIR, v1 and v2 scopes); changed in place.
-	// Default: smartconfig.V2.
-	Flavour smartconfig.Flavour
+	// SmartVersion is the SMART version: smart.V1 (SMART_ON_FHIR_V1) or
+	// smart.V2 (SMART_ON_FHIR, v1 and v2 scopes); changed in place.
+	// Default: smart.V2.
+	SmartVersion smart.Version
 	// FineGrainedAuthorization limits user-level access to the fhirUser's own
 	// patients. Default: true.
 	FineGrainedAuthorization *bool
@@ -231,7 +232,7 @@ func NewSmartHealthLake(scope constructs.Construct, id *string, props *SmartHeal
 		JwksUri: s.auth.JwksUri(),
 		ServiceRole: awsiam.Role_FromRoleArn(s, jsii.String("ServiceRoleReference"), s.role.RoleArn(),
 			&awsiam.FromRoleArnOptions{Mutable: jsii.Bool(false)}),
-		ScopeVersion:                 p.Flavour,
+		SmartVersion:                 p.SmartVersion,
 		Validation:                   p.Validation,
 		ProvisionedConcurrency:       p.ProvisionedConcurrency,
 		ReservedConcurrentExecutions: p.ReservedConcurrentExecutions,
@@ -256,7 +257,7 @@ func NewSmartHealthLake(scope constructs.Construct, id *string, props *SmartHeal
 	// 4. The data store.
 	s.datastore = datastore.NewSmartDatastore(s, jsii.String("Datastore"), &datastore.SmartDatastoreProps{
 		DatastoreName:            p.DatastoreName,
-		Flavour:                  p.Flavour,
+		SmartVersion:             p.SmartVersion,
 		FineGrainedAuthorization: p.FineGrainedAuthorization,
 		Endpoints:                s.smartEndpoints(),
 		Discovery:                s.discovery(),
@@ -305,7 +306,7 @@ func (s *SmartHealthLake) newOkta(p settings) *oktaauth.SmartAuthorizationServer
 	}
 	oktaProps.OrgUrl = p.OktaOrgUrl
 	oktaProps.CredentialSecret = p.OktaCredentialSecret
-	oktaProps.Flavour = p.Flavour
+	oktaProps.SmartVersion = p.SmartVersion
 	oktaProps.IntrospectionClient = jsii.Bool(*p.Validation == tokenvalidator.ValidationIntrospection)
 	if oktaProps.LogRetention == "" {
 		oktaProps.LogRetention = p.LogRetention
@@ -347,7 +348,7 @@ func (s *SmartHealthLake) smartEndpoints() *smartconfig.Endpoints {
 
 // smartSupport are the SMART flows served: the authorization server's, and
 // EHR launch when its proxies are the endpoints.
-func (s *SmartHealthLake) smartSupport() *smartconfig.Support {
+func (s *SmartHealthLake) smartSupport() *smart.Support {
 	support := s.auth.SmartSupport()
 	if s.ehr != nil {
 		out := *support
@@ -530,8 +531,8 @@ func withDefaults(scope constructs.Construct, id *string, in *SmartHealthLakePro
 	if p.DatastoreName == nil {
 		p.DatastoreName = jsii.String(*awscdk.Stack_Of(scope).StackName() + "-fhir")
 	}
-	if p.Flavour == "" {
-		p.Flavour = smartconfig.V2
+	if p.SmartVersion == "" {
+		p.SmartVersion = smart.V2
 	}
 	if p.FineGrainedAuthorization == nil {
 		p.FineGrainedAuthorization = jsii.Bool(true)
@@ -583,9 +584,9 @@ func (p settings) validate() error {
 		errs = append(errs, "props.EncryptionKey and props.AwsOwnedKey exclude each other")
 	}
 	if a := p.AuthorizationServer; a != nil {
-		if a.OrgUrl != nil || a.CredentialSecret != nil || a.Flavour != "" || a.IntrospectionClient != nil {
-			errs = append(errs, "props.AuthorizationServer must leave OrgUrl, CredentialSecret, Flavour and IntrospectionClient unset: "+
-				"they come from props.OktaOrgUrl, props.OktaCredentialSecret, props.Flavour and props.Validation")
+		if a.OrgUrl != nil || a.CredentialSecret != nil || a.SmartVersion != "" || a.IntrospectionClient != nil {
+			errs = append(errs, "props.AuthorizationServer must leave OrgUrl, CredentialSecret, SmartVersion and IntrospectionClient unset: "+
+				"they come from props.OktaOrgUrl, props.OktaCredentialSecret, props.SmartVersion and props.Validation")
 		}
 	}
 	errs = append(errs, p.ehrLaunchProblems()...)

@@ -14,9 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openhealthstack/smart-healthlake/constructs/oktaauth"
-	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
 	"github.com/openhealthstack/smart-healthlake/constructs/smarthealthlake"
 	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
 )
@@ -133,10 +133,10 @@ func TestIntrospectionModeGivesTheValidatorOnlyTheIntrospectionCredential(t *tes
 	})
 }
 
-func TestV1FlavourReachesEveryPart(t *testing.T) {
+func TestSmartV1ReachesEveryPart(t *testing.T) {
 	stack := newStack(t)
 	p := smallest(stack)
-	p.Flavour = smartconfig.V1
+	p.SmartVersion = smart.V1
 	smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), p)
 	tpl := cdktest.Template(t, stack)
 	all := cdktest.Resources(t, tpl)
@@ -280,19 +280,19 @@ func TestTheSmartConfigurationFollowsTheConfiguredClients(t *testing.T) {
 	redirect := jsii.Strings("https://app.example.org/callback")
 	cases := []struct {
 		name         string
-		flavour      smartconfig.Flavour
+		version      smart.Version
 		server       *oktaauth.SmartAuthorizationServerProps
 		capabilities []string
 		grants       []string
 	}{
 		{
-			name: "only a backend service", flavour: smartconfig.V2,
+			name: "only a backend service", version: smart.V2,
 			server:       &oktaauth.SmartAuthorizationServerProps{BackendClient: &oktaauth.BackendClientProps{Jwks: jsii.String(jwks)}},
 			capabilities: []string{"client-confidential-asymmetric", "permission-v2"},
 			grants:       []string{"client_credentials"},
 		},
 		{
-			name: "only a public app, without the patient claim", flavour: smartconfig.V2,
+			name: "only a public app, without the patient claim", version: smart.V2,
 			server: &oktaauth.SmartAuthorizationServerProps{PatientClaim: jsii.Bool(false),
 				PublicClient: &oktaauth.PublicClientProps{RedirectUris: redirect}},
 			capabilities: []string{"launch-standalone", "client-public", "sso-openid-connect", "permission-offline",
@@ -300,14 +300,14 @@ func TestTheSmartConfigurationFollowsTheConfiguredClients(t *testing.T) {
 			grants: []string{"authorization_code"},
 		},
 		{
-			name: "a confidential app with the patient claim", flavour: smartconfig.V2,
+			name: "a confidential app with the patient claim", version: smart.V2,
 			server: &oktaauth.SmartAuthorizationServerProps{ConfidentialClient: &oktaauth.ConfidentialClientProps{RedirectUris: redirect}},
 			capabilities: []string{"launch-standalone", "client-confidential-symmetric", "context-standalone-patient",
 				"sso-openid-connect", "permission-offline", "permission-patient", "permission-user", "permission-v2"},
 			grants: []string{"authorization_code"},
 		},
 		{
-			name: "the same on SMART v1", flavour: smartconfig.V1,
+			name: "the same on SMART v1", version: smart.V1,
 			server: &oktaauth.SmartAuthorizationServerProps{ConfidentialClient: &oktaauth.ConfidentialClientProps{RedirectUris: redirect}},
 			capabilities: []string{"launch-standalone", "client-confidential-symmetric", "context-standalone-patient",
 				"sso-openid-connect", "permission-offline", "permission-patient", "permission-user", "permission-v1"},
@@ -318,7 +318,7 @@ func TestTheSmartConfigurationFollowsTheConfiguredClients(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			stack := newStack(t)
 			props := smallest(stack)
-			props.Flavour = tc.flavour
+			props.SmartVersion = tc.version
 			props.AuthorizationServer = tc.server
 			smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), props)
 			_, ds := cdktest.Only(t, cdktest.Resources(t, cdktest.Template(t, stack)), "Custom::SmartHealthLakeDatastore")
@@ -330,9 +330,9 @@ func TestTheSmartConfigurationFollowsTheConfiguredClients(t *testing.T) {
 				}
 				return out
 			}
-			support, err := smartmeta.ParseFeatures(strs(ds.Properties[smartmeta.PropSupport]))
+			support, err := smart.ParseFeatures(strs(ds.Properties[smartmeta.PropSupport]))
 			require.NoError(t, err)
-			version := map[any]smartmeta.Version{"SMART_ON_FHIR": smartmeta.V2, "SMART_ON_FHIR_V1": smartmeta.V1}[ds.Properties["AuthorizationStrategy"]]
+			version := map[any]smart.Version{"SMART_ON_FHIR": smart.V2, "SMART_ON_FHIR_V1": smart.V1}[ds.Properties["AuthorizationStrategy"]]
 			base := "https://clinic.okta.com/oauth2/aus1"
 			raw, err := smartmeta.Build(smartmeta.Config{
 				Version:         version,

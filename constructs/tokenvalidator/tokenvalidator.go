@@ -23,7 +23,7 @@ import (
 
 	"github.com/openhealthstack/smart-healthlake/constructs/golambda"
 	"github.com/openhealthstack/smart-healthlake/constructs/logkey"
-	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
 )
 
 // EnvEHRLaunch is lambda/introspect/idp's EnvEHRLaunch, repeated rather than
@@ -58,9 +58,9 @@ type TokenValidatorProps struct {
 	// Audiences are accepted token audiences besides the data store endpoint of
 	// each request. Default: only the data store endpoint.
 	Audiences *[]*string
-	// ScopeVersion is the data store's SMART flavour: with V1, v2 scopes are
-	// translated to the v1 scopes that grant no more. Default: smartconfig.V2.
-	ScopeVersion smartconfig.Flavour
+	// SmartVersion is the data store's SMART version: with V1, v2 scopes are
+	// translated to the v1 scopes that grant no more. Default: smart.V2.
+	SmartVersion smart.Version
 	// Validation is ValidationJWT or ValidationIntrospection. Default: ValidationJWT.
 	Validation *string
 	// IntrospectionEndpoint is the RFC 7662 endpoint.
@@ -191,7 +191,7 @@ func NewTokenValidator(scope constructs.Construct, id *string, props *TokenValid
 	env := map[string]*string{
 		"SMART_ISSUER":         p.Issuer,
 		"HEALTHLAKE_ROLE_ARN":  p.ServiceRole.RoleArn(),
-		"SMART_SCOPE_VERSION":  jsii.String(string(p.ScopeVersion)),
+		"SMART_SCOPE_VERSION":  jsii.String(string(p.SmartVersion)),
 		"SMART_VALIDATION":     p.Validation,
 		"SMART_LEEWAY_SECONDS": jsii.String(strconv.FormatFloat(*p.TokenLeewaySeconds, 'f', -1, 64)),
 	}
@@ -360,8 +360,8 @@ func withDefaults(in *TokenValidatorProps) TokenValidatorProps {
 	if in != nil {
 		p = *in
 	}
-	if p.ScopeVersion == "" {
-		p.ScopeVersion = smartconfig.V2
+	if p.SmartVersion == "" {
+		p.SmartVersion = smart.V2
 	}
 	if p.Validation == nil {
 		p.Validation = jsii.String(ValidationJWT)
@@ -418,8 +418,8 @@ func (p TokenValidatorProps) validate() error {
 	if p.ServiceRole == nil {
 		errs = append(errs, "props.ServiceRole is required")
 	}
-	if !p.ScopeVersion.Valid() {
-		errs = append(errs, fmt.Sprintf("props.ScopeVersion must be smartconfig.V1 or smartconfig.V2, got %q", p.ScopeVersion))
+	if !p.SmartVersion.Valid() {
+		errs = append(errs, fmt.Sprintf("props.SmartVersion must be smart.V1 or smart.V2, got %q", p.SmartVersion))
 	}
 	switch *p.Validation {
 	case ValidationJWT:

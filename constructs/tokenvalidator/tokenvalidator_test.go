@@ -11,8 +11,8 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/require"
 
-	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
 	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/idp"
 )
@@ -202,7 +202,7 @@ func TestIntrospectionModeMayReadOnlyItsSecret(t *testing.T) {
 func TestAV1DatastoreGetsTranslatedScopes(t *testing.T) {
 	stack := cdktest.NewStack(t)
 	props := minimal(stack)
-	props.ScopeVersion = smartconfig.V1
+	props.SmartVersion = smart.V1
 	props.Audiences = jsii.Strings("https://fhir.example.org", "api://smart")
 	tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), props)
 	tpl := cdktest.Template(t, stack)
@@ -228,7 +228,7 @@ func TestBadPropsAreNamed(t *testing.T) {
 		"introspection alone": {func(_ awscdk.Stack, p *tokenvalidator.TokenValidatorProps) {
 			p.Validation = jsii.String("introspection")
 		}, "props.IntrospectionSecret is required"},
-		"odd scope version": {func(_ awscdk.Stack, p *tokenvalidator.TokenValidatorProps) { p.ScopeVersion = "v3" }, "props.ScopeVersion must be"},
+		"odd scope version": {func(_ awscdk.Stack, p *tokenvalidator.TokenValidatorProps) { p.SmartVersion = "v3" }, "props.SmartVersion must be"},
 		"too much provisioned": {func(_ awscdk.Stack, p *tokenvalidator.TokenValidatorProps) {
 			p.ProvisionedConcurrency = jsii.Number(10)
 			p.ReservedConcurrentExecutions = jsii.Number(5)

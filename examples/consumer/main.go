@@ -11,9 +11,9 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/openhealthstack/smart-healthlake/constructs/oktaauth"
-	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
 	"github.com/openhealthstack/smart-healthlake/constructs/smarthealthlake"
 	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
 )
 
 func main() {
@@ -28,7 +28,7 @@ func main() {
 		OktaCredentialSecret: smarthealthlake.CredentialSecretFromNameOrArn(stack, jsii.String("OktaCredential"), "research/okta-management", ""),
 		DatastoreName:        jsii.String("research-fhir"),
 		// A v1-only data store: the token validator translates v2 scopes down.
-		Flavour:                smartconfig.V1,
+		SmartVersion:           smart.V1,
 		Validation:             jsii.String(tokenvalidator.ValidationIntrospection),
 		ProvisionedConcurrency: jsii.Number(1),
 		ReadOnly:               jsii.Bool(true),

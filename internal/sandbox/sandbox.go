@@ -39,6 +39,7 @@ import (
 
 	"github.com/go-jose/go-jose/v3"
 
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/internal/lambdaruntime"
 	"github.com/openhealthstack/smart-healthlake/internal/randhex"
 	"github.com/openhealthstack/smart-healthlake/internal/sandbox/authserver"
@@ -53,8 +54,8 @@ type Config struct {
 	IdPBinary string
 	// Dir receives the generated files (CA certificate, client private key).
 	Dir string
-	// Version is the data store's SMART flavour. Default: v2 (SMART_ON_FHIR).
-	Version smartmeta.Version
+	// Version is the data store's SMART version. Default: v2 (SMART_ON_FHIR).
+	Version smart.Version
 	// Validation is the validator's SMART_VALIDATION: "jwt" (default) or "introspection".
 	Validation string
 	// FineGrained enables fine-grained authorization on the data store.
@@ -130,10 +131,10 @@ type Sandbox struct {
 	// KeyID is the kid the key is registered under (its RFC 7638 thumbprint).
 	KeyID string
 	// Scope is a backend-services scope the sandbox grants, in the data
-	// store's flavour (system/Patient.rs for v2, system/Patient.read for v1).
+	// store's version (system/Patient.rs for v2, system/Patient.read for v1).
 	Scope string
-	// Version is the data store's SMART flavour.
-	Version smartmeta.Version
+	// Version is the data store's SMART version.
+	Version smart.Version
 	// EHRWebSecret is EHRWebClientID's client secret (with EHRLaunch only;
 	// generated at start).
 	EHRWebSecret string
@@ -199,7 +200,7 @@ func Build(ctx context.Context, dir, pkg string) (string, error) {
 // Start starts the sandbox on loopback ports.
 func Start(cfg Config) (_ *Sandbox, err error) {
 	if cfg.Version == "" {
-		cfg.Version = smartmeta.V2
+		cfg.Version = smart.V2
 	}
 	if cfg.Validation == "" {
 		cfg.Validation = "jwt"
@@ -351,7 +352,7 @@ func Start(cfg Config) (_ *Sandbox, err error) {
 	serve(smLn, secrets, false)
 
 	scopeVersion := "v2"
-	if cfg.Version == smartmeta.V1 {
+	if cfg.Version == smart.V1 {
 		scopeVersion = "v1"
 	}
 	// The variables lambda/introspect/idp/config.go reads, and those Lambda
@@ -392,7 +393,7 @@ func Start(cfg Config) (_ *Sandbox, err error) {
 	fhir, err := fhirapi.New(fhirapi.Options{
 		Endpoint:    sb.FHIREndpoint,
 		DatastoreID: datastoreID,
-		V1:          cfg.Version == smartmeta.V1,
+		V1:          cfg.Version == smart.V1,
 		FineGrained: cfg.FineGrained,
 		Metadata:    metadata,
 		IdP:         idpFunction{sb.idp},
@@ -405,7 +406,7 @@ func Start(cfg Config) (_ *Sandbox, err error) {
 	serve(fhirLn, fhir, true)
 
 	sb.Scope = "system/Patient.rs"
-	if cfg.Version == smartmeta.V1 {
+	if cfg.Version == smart.V1 {
 		sb.Scope = "system/Patient.read"
 	}
 	return sb, nil
@@ -416,16 +417,16 @@ func Start(cfg Config) (_ *Sandbox, err error) {
 // confidential and public clients a stack with redirect URIs gets; the
 // sandbox's practitioner and patient clients stand in for their users), with
 // the patient claim, ID tokens and refresh tokens the user-facing rule grants.
-var support = smartmeta.Support{
+var support = smart.Support{
 	ConfidentialClients: true, PublicClients: true, BackendServices: true,
 	PatientContext: true, OpenIDConnect: true, RefreshTokens: true,
 }
 
 // scopesSupported is what oktaauth's ScopesSupported lists for the sandbox's
 // catalogue (Okta's openid, profile and offline_access, then the custom
-// scopes), in the data store's flavour: a SMART v1 stack's catalogue holds
+// scopes), in the data store's version: a SMART v1 stack's catalogue holds
 // v1 scopes only.
-func scopesSupported(v smartmeta.Version) []string {
+func scopesSupported(v smart.Version) []string {
 	out := []string{"openid", "profile", "offline_access"}
 	seen := map[string]bool{}
 	for _, compartment := range []string{"system", "user", "patient"} {
@@ -434,7 +435,7 @@ func scopesSupported(v smartmeta.Version) []string {
 				continue
 			}
 			seen[sc] = true
-			if _, perm, ok := strings.Cut(sc, "."); ok && v == smartmeta.V1 && !slices.Contains([]string{"read", "write", "*"}, perm) {
+			if _, perm, ok := strings.Cut(sc, "."); ok && v == smart.V1 && !slices.Contains([]string{"read", "write", "*"}, perm) {
 				continue
 			}
 			out = append(out, sc)

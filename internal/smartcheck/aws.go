@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/healthlake/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
 )
 
 // The stack outputs smartcheck reads (defined in stacks/stacks.go).
@@ -29,10 +29,10 @@ type HealthLakeAPI interface {
 	DescribeFHIRDatastore(context.Context, *healthlake.DescribeFHIRDatastoreInput, ...func(*healthlake.Options)) (*healthlake.DescribeFHIRDatastoreOutput, error)
 }
 
-// DatastoreVersion reads the SMART flavour a data store is configured with:
+// DatastoreVersion reads the SMART version a data store is configured with:
 // AuthorizationStrategy SMART_ON_FHIR_V1 is v1, SMART_ON_FHIR v2 (the
 // healthlake API reference). It fails for a data store without SMART.
-func DatastoreVersion(ctx context.Context, api HealthLakeAPI, id string) (smartmeta.Version, error) {
+func DatastoreVersion(ctx context.Context, api HealthLakeAPI, id string) (smart.Version, error) {
 	out, err := api.DescribeFHIRDatastore(ctx, &healthlake.DescribeFHIRDatastoreInput{DatastoreId: aws.String(id)})
 	if err != nil {
 		return "", fmt.Errorf("describing data store %s (for its SMART version; or pass --smart-version): %w", id, err)
@@ -43,9 +43,9 @@ func DatastoreVersion(ctx context.Context, api HealthLakeAPI, id string) (smartm
 	}
 	switch strategy {
 	case types.AuthorizationStrategySmartv1:
-		return smartmeta.V1, nil
+		return smart.V1, nil
 	case types.AuthorizationStrategySmartOnFhir:
-		return smartmeta.V2, nil
+		return smart.V2, nil
 	}
 	return "", fmt.Errorf("data store %s has AuthorizationStrategy %q, not SMART on FHIR", id, strategy)
 }

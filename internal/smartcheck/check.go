@@ -17,6 +17,7 @@ import (
 	"github.com/go-jose/go-jose/v3"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/internal/randhex"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/smartscope"
@@ -44,13 +45,13 @@ type Config struct {
 	// or system/Patient.read on a SMART v1 data store (SmartVersion v1, or a
 	// SMART configuration without permission-v2).
 	Scope string
-	// SmartVersion is the data store's SMART flavour as configured
+	// SmartVersion is the data store's SMART version as configured
 	// (AuthorizationStrategy SMART_ON_FHIR_V1 is v1, SMART_ON_FHIR v2), which
 	// the SMART configuration must advertise. Empty: unknown; then the
 	// document is judged by its own permission-v2, and a v2 scope the data
 	// store serves proves v2 (the allowed search fails when permission-v2 is
 	// absent).
-	SmartVersion smartmeta.Version
+	SmartVersion smart.Version
 	// ForbiddenType is a resource type the scope must not reach. Default: the
 	// first of a few common types the scope does not cover.
 	ForbiddenType string
@@ -113,7 +114,7 @@ func Run(ctx context.Context, cfg Config) Report {
 	r.check(CheckSmartConfiguration, r.smartConfiguration)
 	if r.cfg.Scope == "" { // no SMART configuration read to pick the default by
 		r.cfg.Scope = "system/Patient.rs"
-		if r.cfg.SmartVersion == smartmeta.V1 {
+		if r.cfg.SmartVersion == smart.V1 {
 			r.cfg.Scope = "system/Patient.read"
 		}
 	}
@@ -217,24 +218,24 @@ func (r *run) smartConfiguration(ctx context.Context) (string, time.Duration, er
 	if err := json.Unmarshal(body, &r.doc); err != nil {
 		return "", d, fmt.Errorf("%s has a field of the wrong type: %v", u, err)
 	}
-	advertised := smartmeta.V1
+	advertised := smart.V1
 	if slices.Contains(r.doc.Capabilities, "permission-v2") {
-		advertised = smartmeta.V2
+		advertised = smart.V2
 	}
 	v := advertised
 	switch r.cfg.SmartVersion {
-	case smartmeta.V2:
-		if advertised != smartmeta.V2 {
+	case smart.V2:
+		if advertised != smart.V2 {
 			return "", d, fmt.Errorf("the data store is SMART v2 (SMART_ON_FHIR) but its SMART configuration lacks permission-v2: apps will not use v2 scopes; the Metadata must be rebuilt for SMART v2 and redeployed")
 		}
-	case smartmeta.V1:
-		if advertised == smartmeta.V2 {
+	case smart.V1:
+		if advertised == smart.V2 {
 			return "", d, fmt.Errorf("the data store is SMART v1 (SMART_ON_FHIR_V1), which accepts v1 scopes only, but its SMART configuration advertises permission-v2: apps will ask for scopes it refuses; the Metadata must be rebuilt for SMART v1 and redeployed")
 		}
 	}
 	if r.cfg.Scope == "" {
 		r.cfg.Scope = "system/Patient.rs"
-		if v == smartmeta.V1 {
+		if v == smart.V1 {
 			r.cfg.Scope = "system/Patient.read"
 		}
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/healthlake"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
 )
 
 // Exit codes of Main.
@@ -75,8 +75,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *keyFile != "" && *keySecret != "" {
 		return usage("give --private-key or --private-key-secret, not both")
 	}
-	switch v := smartmeta.Version(*version); v {
-	case "", smartmeta.V1, smartmeta.V2:
+	switch v := smart.Version(*version); v {
+	case "", smart.V1, smart.V2:
 		cfg.SmartVersion = v
 	default:
 		return usage("--smart-version must be v1 or v2, not %q", *version)

@@ -20,8 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/internal/randhex"
-	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
 )
 
 // CheckEHRLaunch is the ehr-launch check's name; it runs only when asked.
@@ -91,7 +91,7 @@ func (r *run) ehrLaunch(ctx context.Context) (string, time.Duration, error) {
 	}
 	if e.Scope == "" {
 		e.Scope = "launch openid fhirUser patient/Patient.rs patient/Observation.rs"
-		if r.cfg.SmartVersion == smartmeta.V1 || !slices.Contains(r.doc.Capabilities, "permission-v2") {
+		if r.cfg.SmartVersion == smart.V1 || !slices.Contains(r.doc.Capabilities, "permission-v2") {
 			e.Scope = "launch openid fhirUser patient/Patient.read patient/Observation.read"
 		}
 	}

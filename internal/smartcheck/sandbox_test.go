@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/internal/sandbox"
 	"github.com/openhealthstack/smart-healthlake/internal/smartcheck"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
@@ -125,13 +126,13 @@ func run(t *testing.T, cfg smartcheck.Config) smartcheck.Report {
 
 func TestPassesAgainstTheSandbox(t *testing.T) {
 	for _, tc := range []struct {
-		version    smartmeta.Version
+		version    smart.Version
 		validation string
 	}{
-		{smartmeta.V2, "jwt"},
-		{smartmeta.V2, "introspection"},
-		{smartmeta.V1, "jwt"},
-		{smartmeta.V1, "introspection"},
+		{smart.V2, "jwt"},
+		{smart.V2, "introspection"},
+		{smart.V1, "jwt"},
+		{smart.V1, "introspection"},
 	} {
 		t.Run(fmt.Sprintf("a %s data store with %s validation passes every check", tc.version, tc.validation), func(t *testing.T) {
 			sb := startSandbox(t, sandbox.Config{Version: tc.version, Validation: tc.validation, FineGrained: true})
@@ -155,7 +156,7 @@ func TestPassesAgainstTheSandbox(t *testing.T) {
 	}
 
 	t.Run("a v1 data store's SMART configuration advertises no permission-v2", func(t *testing.T) {
-		sb := startSandbox(t, sandbox.Config{Version: smartmeta.V1})
+		sb := startSandbox(t, sandbox.Config{Version: smart.V1})
 		res, _ := run(t, checkConfig(t, sb)).Result(smartcheck.CheckSmartConfiguration)
 		if res.Status != smartcheck.Pass || !strings.Contains(res.Detail, "SMART v1") {
 			t.Errorf("%s: %s, want a pass naming SMART v1", res.Status, res.Detail)
@@ -398,13 +399,13 @@ func TestSmartVersion(t *testing.T) {
 
 	t.Run("a v1 data store whose configuration advertises permission-v2 fails", func(t *testing.T) {
 		cfg := checkConfig(t, sb)
-		cfg.SmartVersion = smartmeta.V1
+		cfg.SmartVersion = smart.V1
 		failure(t, run(t, cfg), smartcheck.CheckSmartConfiguration, "advertises permission-v2")
 	})
 
 	t.Run("a v2 data store whose configuration lacks permission-v2 fails", func(t *testing.T) {
 		cfg := proxy(t, sb, checkConfig(t, sb), noV2, nil)
-		cfg.SmartVersion = smartmeta.V2
+		cfg.SmartVersion = smart.V2
 		failure(t, run(t, cfg), smartcheck.CheckSmartConfiguration, "lacks permission-v2")
 	})
 
@@ -417,7 +418,7 @@ func TestSmartVersion(t *testing.T) {
 	})
 
 	t.Run("without a scope, a v1 data store is asked for the v1 form", func(t *testing.T) {
-		v1 := startSandbox(t, sandbox.Config{Version: smartmeta.V1})
+		v1 := startSandbox(t, sandbox.Config{Version: smart.V1})
 		cfg := checkConfig(t, v1)
 		cfg.Scope = ""
 		rep := run(t, cfg)

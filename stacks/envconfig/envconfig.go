@@ -23,7 +23,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
 )
 
 // ContextKey is the CDK context key that holds the environments.
@@ -131,7 +131,7 @@ type Datastore struct {
 	Name string
 	// SmartVersion is v1 (SMART_ON_FHIR_V1) or v2 (SMART_ON_FHIR).
 	// Key: datastore.smartVersion. Default: v2.
-	SmartVersion smartconfig.Flavour
+	SmartVersion smart.Version
 	// FineGrainedAuthorization scopes user-level access to the fhirUser's own
 	// patients. Key: datastore.fineGrainedAuthorization. Default: true.
 	FineGrainedAuthorization bool
@@ -279,7 +279,7 @@ func parseEnvironment(name string, raw any) (Environment, error) {
 	if !datastoreNameRe.MatchString(e.Datastore.Name) {
 		r.fail("datastore.name", "must be 1-256 letters, digits, spaces or _.:/=+-@, got %q", e.Datastore.Name)
 	}
-	e.Datastore.SmartVersion = smartconfig.Flavour(ds.str("smartVersion", string(smartconfig.V2)))
+	e.Datastore.SmartVersion = smart.Version(ds.str("smartVersion", string(smart.V2)))
 	if !e.Datastore.SmartVersion.Valid() {
 		r.fail("datastore.smartVersion", "must be v1 (SMART_ON_FHIR_V1) or v2 (SMART_ON_FHIR), got %q", e.Datastore.SmartVersion)
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/stacks/envconfig"
 )
 
@@ -33,7 +33,7 @@ func TestTheSmallestEnvironmentGetsSecureDefaults(t *testing.T) {
 	require.Equal(t, "https://dev-1.okta.com", e.Okta.OrgURL)
 	require.Equal(t, "smart/okta", e.Okta.CredentialSecret)
 	require.Equal(t, "smart-healthlake-staging", e.Datastore.Name)
-	require.Equal(t, smartconfig.V2, e.Datastore.SmartVersion)
+	require.Equal(t, smart.V2, e.Datastore.SmartVersion)
 	require.True(t, e.Datastore.FineGrainedAuthorization)
 	require.Equal(t, envconfig.EncryptionCustomerManaged, e.Datastore.Encryption)
 	require.False(t, e.Datastore.PreloadSynthea, "Synthea preload is for dev only")
@@ -74,7 +74,7 @@ func TestEveryKeyIsRead(t *testing.T) {
 		Name: "eu", Account: "123456789012", Region: "eu-west-1", Production: true,
 		Okta: envconfig.Okta{OrgURL: "https://acme.okta.com", CredentialSecret: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:okta-AbCdEf",
 			CredentialSecretKey: "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
-		Datastore: envconfig.Datastore{Name: "acme fhir", SmartVersion: smartconfig.V1, FineGrainedAuthorization: false,
+		Datastore: envconfig.Datastore{Name: "acme fhir", SmartVersion: smart.V1, FineGrainedAuthorization: false,
 			Encryption: envconfig.EncryptionAWSOwned, PreloadSynthea: false, RemovalPolicy: envconfig.RemovalRetain},
 		TokenValidator:   envconfig.TokenValidator{ProvisionedConcurrency: 3, Validation: envconfig.ValidationIntrospection, LogLevel: "WARN"},
 		LogRetentionDays: 731,
@@ -106,8 +106,8 @@ func TestBadConfigurationNamesTheEnvironmentAndTheKey(t *testing.T) {
 		{"a private key in the backend JWKS", `{"okta": {"orgUrl": "https://a.okta.com", "credentialSecret": "s", "backendClientJwks": {"keys": [{"kty": "RSA", "n": "x", "e": "AQAB", "d": "secret"}]}}}`, `environment "prod": okta.backendClientJwks.keys[0] holds private key material ("d")`},
 		{"a JWKS without keys", `{"okta": {"orgUrl": "https://a.okta.com", "credentialSecret": "s", "backendClientJwks": {}}}`, `environment "prod": okta.backendClientJwks must be a JSON Web Key Set object`},
 		{"okta of the wrong type", `{"okta": "https://a.okta.com"}`, `environment "prod": okta must be an object`},
-		{"unknown SMART flavour", `{"okta": ` + oktaOK + `, "datastore": {"smartVersion": "v3"}}`, `environment "prod": datastore.smartVersion must be v1 (SMART_ON_FHIR_V1) or v2 (SMART_ON_FHIR), got "v3"`},
-		{"SMART flavour of the wrong type", `{"okta": ` + oktaOK + `, "datastore": {"smartVersion": 2}}`, `environment "prod": datastore.smartVersion must be a string`},
+		{"unknown SMART version", `{"okta": ` + oktaOK + `, "datastore": {"smartVersion": "v3"}}`, `environment "prod": datastore.smartVersion must be v1 (SMART_ON_FHIR_V1) or v2 (SMART_ON_FHIR), got "v3"`},
+		{"SMART version of the wrong type", `{"okta": ` + oktaOK + `, "datastore": {"smartVersion": 2}}`, `environment "prod": datastore.smartVersion must be a string`},
 		{"fine-grained flag as a string", `{"okta": ` + oktaOK + `, "datastore": {"fineGrainedAuthorization": "yes"}}`, `environment "prod": datastore.fineGrainedAuthorization must be true or false, got a string ("yes")`},
 		{"unknown encryption", `{"okta": ` + oktaOK + `, "datastore": {"encryption": "kms"}}`, `environment "prod": datastore.encryption must be customer-managed or aws-owned`},
 		{"Synthea in production", `{"okta": ` + oktaOK + `, "datastore": {"preloadSynthea": true}}`, `environment "prod": datastore.preloadSynthea must be false in a production environment`},

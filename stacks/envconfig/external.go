@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/tokenshape"
 )
 
@@ -139,8 +139,8 @@ func parseExternal(r *reader, root *object) *External {
 	}
 	x.Supports = o.stringList("supports")
 	for i, f := range x.Supports {
-		if _, err := smartmeta.ParseFeatures([]string{f}); err != nil {
-			r.fail(fmt.Sprintf("%s[%d]", o.key("supports"), i), "must be one of %s, got %q", strings.Join(smartmeta.Support{
+		if _, err := smart.ParseFeatures([]string{f}); err != nil {
+			r.fail(fmt.Sprintf("%s[%d]", o.key("supports"), i), "must be one of %s, got %q", strings.Join(smart.Support{
 				ConfidentialClients: true, PublicClients: true, BackendServices: true,
 				PatientContext: true, OpenIDConnect: true, RefreshTokens: true,
 			}.Features(), ", "), f)

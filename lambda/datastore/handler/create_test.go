@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/cfnprops"
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 )
@@ -46,7 +48,7 @@ func TestCreate(t *testing.T) {
 		assert.Equal(t, true, idp["FineGrainedAuthorizationEnabled"])
 		assert.Equal(t, "arn:aws:lambda:us-east-1:123456789012:function:smart-idp:live", idp["IdpLambdaArn"])
 		meta := idp["Metadata"].(string)
-		assert.NoError(t, smartmeta.Validate([]byte(meta), smartmeta.V2))
+		assert.NoError(t, smartmeta.Validate([]byte(meta), smart.V2))
 		var doc smartmeta.Document
 		require.NoError(t, json.Unmarshal([]byte(meta), &doc))
 		assert.Equal(t, "https://example.okta.com/oauth2/aus1", doc.Issuer)
@@ -129,7 +131,7 @@ func TestCreate(t *testing.T) {
 		e.ResourceProperties["TokenEndpoint"] = "http://example.okta.com/token"
 
 		o := x.run(e)
-		var perr *customresource.PropertyError
+		var perr *cfnprops.PropertyError
 		require.ErrorAs(t, o.err, &perr)
 		assert.Equal(t, PropTokenEndpoint, perr.Property)
 		assert.Empty(t, x.fake.Requests())
@@ -142,7 +144,7 @@ func TestCreate(t *testing.T) {
 		e.ResourceProperties[PropIdpLambdaArn] = govARN
 
 		o := x.run(e)
-		var perr *customresource.PropertyError
+		var perr *cfnprops.PropertyError
 		require.ErrorAs(t, o.err, &perr)
 		assert.Equal(t, PropIdpLambdaArn, perr.Property)
 		assert.Contains(t, o.err.Error(), "HealthLake accepts commercial-partition function ARNs only")

@@ -15,6 +15,7 @@ import (
 
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 
+	"github.com/openhealthstack/smart-healthlake/contract/cfnprops"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 )
 
@@ -94,7 +95,7 @@ type expectedField struct {
 
 // parseDiscovery reads the check's properties; nil means no check. It runs
 // after ParseSpec accepted the endpoint URLs.
-func parseDiscovery(p customresource.Properties) (*discoveryCheck, DiscoveryMode, error) {
+func parseDiscovery(p cfnprops.Properties) (*discoveryCheck, DiscoveryMode, error) {
 	mode, err := p.OptionalString(PropDiscoveryCheck, "")
 	if err != nil {
 		return nil, "", err
@@ -107,7 +108,7 @@ func parseDiscovery(p customresource.Properties) (*discoveryCheck, DiscoveryMode
 	case DiscoveryVerifyIssuer:
 		issuerOnly = true
 	default:
-		return nil, "", &customresource.PropertyError{Property: PropDiscoveryCheck,
+		return nil, "", &cfnprops.PropertyError{Property: PropDiscoveryCheck,
 			Reason: fmt.Sprintf("must be %s, %s or %s, got %q", DiscoveryVerify, DiscoveryVerifyIssuer, DiscoverySkip, mode)}
 	}
 	var c discoveryCheck

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/cfnprops"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/fakecloudformation"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/fakehealthlake"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
@@ -626,7 +627,7 @@ func TestShortFailureReasons(t *testing.T) {
 		assert.Contains(t, msg, "property Tags.bad!key-02")
 		assert.NotContains(t, msg, "bad!key-03")
 		assert.Contains(t, msg, "and 37 more problems (all of them are in the log)")
-		var pe *customresource.PropertyError
+		var pe *cfnprops.PropertyError
 		assert.True(t, errors.As(o.err, &pe), "the error still unwraps to its problems")
 		assert.Contains(t, x.logs.String(), "bad!key-39")
 		assert.Empty(t, x.fake.Requests("CreateFHIRDatastore"))

@@ -12,8 +12,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/healthlake/types"
 
+	"github.com/openhealthstack/smart-healthlake/contract/cfnprops"
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
-	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 )
 
 // Resource property names: the contract with the CDK construct. Every scalar
@@ -100,7 +101,7 @@ var knownProperties = []string{
 
 // UnknownProperties lists properties the handler does not read, sorted. They are
 // logged, not refused: a rollback may replay properties of another handler version.
-func UnknownProperties(p customresource.Properties) []string {
+func UnknownProperties(p cfnprops.Properties) []string {
 	var out []string
 	for k := range p {
 		if !slices.Contains(knownProperties, k) && !slices.Contains(ignoredProperties, k) {
@@ -112,8 +113,8 @@ func UnknownProperties(p customresource.Properties) []string {
 }
 
 // ParseSpec reads and validates the properties. It reports every bad property at
-// once, each error a *customresource.PropertyError naming it.
-func ParseSpec(p customresource.Properties) (Spec, error) {
+// once, each error a *cfnprops.PropertyError naming it.
+func ParseSpec(p cfnprops.Properties) (Spec, error) {
 	var errs []error
 	check := func(err error) {
 		if err != nil {
@@ -121,7 +122,7 @@ func ParseSpec(p customresource.Properties) (Spec, error) {
 		}
 	}
 	invalid := func(name, format string, args ...any) {
-		errs = append(errs, &customresource.PropertyError{Property: name, Reason: fmt.Sprintf(format, args...)})
+		errs = append(errs, &cfnprops.PropertyError{Property: name, Reason: fmt.Sprintf(format, args...)})
 	}
 	var s Spec
 	var err error
@@ -142,8 +143,8 @@ func ParseSpec(p customresource.Properties) (Spec, error) {
 	strategy, err := p.OptionalString(PropAuthorizationStrategy, string(types.AuthorizationStrategySmartOnFhir))
 	check(err)
 	s.Strategy = types.AuthorizationStrategy(strategy)
-	smartVersion, smart := smartVersions[s.Strategy]
-	if err == nil && !smart {
+	smartVersion, isSmart := smartVersions[s.Strategy]
+	if err == nil && !isSmart {
 		invalid(PropAuthorizationStrategy, "must be %s (SMART v1 and v2 scopes) or %s (v1 only), got %q",
 			types.AuthorizationStrategySmartOnFhir, types.AuthorizationStrategySmartv1, strategy)
 	}
@@ -186,11 +187,11 @@ func ParseSpec(p customresource.Properties) (Spec, error) {
 	// document then advertises the SMART version and authorization_code only.
 	features, featuresErr := p.StringList(smartmeta.PropSupport)
 	check(featuresErr)
-	support, supportErr := smartmeta.ParseFeatures(features)
+	support, supportErr := smart.ParseFeatures(features)
 	if featuresErr == nil && supportErr != nil {
 		invalid(smartmeta.PropSupport, "%v", supportErr)
 	}
-	if urlsOK && smart && err == nil && featuresErr == nil && supportErr == nil {
+	if urlsOK && isSmart && err == nil && featuresErr == nil && supportErr == nil {
 		s.Metadata, err = smartmeta.Build(smartmeta.Config{Version: smartVersion, Endpoints: endpoints, ScopesSupported: scopes, Support: support})
 		if err != nil {
 			// The URLs were checked above, so what is left is about the scopes.
@@ -252,12 +253,12 @@ func tagProblem(key, value string) string {
 	return ""
 }
 
-var smartVersions = map[types.AuthorizationStrategy]smartmeta.Version{
-	types.AuthorizationStrategySmartv1:     smartmeta.V1,
-	types.AuthorizationStrategySmartOnFhir: smartmeta.V2,
+var smartVersions = map[types.AuthorizationStrategy]smart.Version{
+	types.AuthorizationStrategySmartv1:     smart.V1,
+	types.AuthorizationStrategySmartOnFhir: smart.V2,
 }
 
-func readHTTPSURL(p customresource.Properties, name string, required bool, dst *string) error {
+func readHTTPSURL(p cfnprops.Properties, name string, required bool, dst *string) error {
 	var s string
 	var err error
 	if required {
@@ -270,13 +271,13 @@ func readHTTPSURL(p customresource.Properties, name string, required bool, dst *
 	}
 	u, perr := url.Parse(s)
 	if perr != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.Fragment != "" {
-		return &customresource.PropertyError{Property: name, Reason: fmt.Sprintf("must be an absolute https URL without user info or fragment, got %q", s)}
+		return &cfnprops.PropertyError{Property: name, Reason: fmt.Sprintf("must be an absolute https URL without user info or fragment, got %q", s)}
 	}
 	*dst = s
 	return nil
 }
 
-func parseRemovalPolicy(p customresource.Properties) (RemovalPolicy, error) {
+func parseRemovalPolicy(p cfnprops.Properties) (RemovalPolicy, error) {
 	v, err := p.OptionalString(PropRemovalPolicy, string(Retain))
 	if err != nil {
 		return Retain, err
@@ -285,7 +286,7 @@ func parseRemovalPolicy(p customresource.Properties) (RemovalPolicy, error) {
 	case Retain, Destroy:
 		return policy, nil
 	default:
-		return Retain, &customresource.PropertyError{Property: PropRemovalPolicy, Reason: fmt.Sprintf("must be retain or destroy, got %q", v)}
+		return Retain, &cfnprops.PropertyError{Property: PropRemovalPolicy, Reason: fmt.Sprintf("must be retain or destroy, got %q", v)}
 	}
 }
 

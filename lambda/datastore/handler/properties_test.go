@@ -9,8 +9,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/cfnprops"
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
-	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 )
 
 // minimalProperties holds only the required properties.
@@ -54,7 +55,7 @@ func TestParseSpec(t *testing.T) {
 
 	t.Run("the SMART document advertises what SmartSupport says the deployment serves", func(t *testing.T) {
 		p := minimalProperties()
-		p[smartmeta.PropSupport] = []any{smartmeta.FeatureBackendServices}
+		p[smartmeta.PropSupport] = []any{smart.FeatureBackendServices}
 		s, err := ParseSpec(p)
 		require.NoError(t, err)
 		assert.Contains(t, s.Metadata, `"client_credentials"`)
@@ -119,7 +120,7 @@ func TestParseSpec(t *testing.T) {
 			p := minimalProperties()
 			p[PropIdpLambdaArn] = tc.arn
 			_, err := ParseSpec(p)
-			var perr *customresource.PropertyError
+			var perr *cfnprops.PropertyError
 			require.ErrorAs(t, err, &perr)
 			assert.Equal(t, PropIdpLambdaArn, perr.Property)
 			assert.Contains(t, err.Error(), "property IdpLambdaArn: ")
@@ -162,7 +163,7 @@ func TestParseSpec(t *testing.T) {
 			p := minimalProperties()
 			p[PropTags] = map[string]any{"team-ok": "fine", tc.key: tc.value}
 			_, err := ParseSpec(p)
-			var perr *customresource.PropertyError
+			var perr *cfnprops.PropertyError
 			require.ErrorAs(t, err, &perr)
 			assert.Equal(t, PropTags+"."+tc.key, perr.Property)
 			assert.Contains(t, err.Error(), "property Tags."+tc.key+": ")
@@ -208,7 +209,7 @@ func TestParseSpec(t *testing.T) {
 			p := minimalProperties()
 			tc.edit(p)
 			_, err := ParseSpec(p)
-			var perr *customresource.PropertyError
+			var perr *cfnprops.PropertyError
 			require.ErrorAs(t, err, &perr)
 			assert.Equal(t, tc.property, perr.Property)
 			assert.Contains(t, err.Error(), "property "+tc.property)

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
+	"github.com/openhealthstack/smart-healthlake/contract/cfnprops"
 )
 
 func TestTags(t *testing.T) {
@@ -105,7 +105,7 @@ func TestTagCount(t *testing.T) {
 		p := minimalProperties()
 		p[PropTags] = tags(MaxUserTags + 1)
 		_, err := ParseSpec(p)
-		var perr *customresource.PropertyError
+		var perr *cfnprops.PropertyError
 		require.ErrorAs(t, err, &perr)
 		assert.Equal(t, PropTags, perr.Property)
 		assert.Contains(t, err.Error(), fmt.Sprintf("at most %d tags, got %d", MaxUserTags, MaxUserTags+1))

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/fakehealthlake"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
@@ -82,7 +83,7 @@ func TestUpdateInPlace(t *testing.T) {
 		id := x.mustRun(created).id
 		x.mustRun(updateEvent(t, created, id, "update-1", func(p map[string]any) { p[PropAuthorizationStrategy] = "SMART_ON_FHIR_V1" }))
 		meta := x.datastore(id).IdentityProvider.Metadata
-		assert.NoError(t, smartmeta.Validate([]byte(meta), smartmeta.V1))
+		assert.NoError(t, smartmeta.Validate([]byte(meta), smart.V1))
 		assert.NotContains(t, meta, "permission-v2")
 	})
 

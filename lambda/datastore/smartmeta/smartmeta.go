@@ -4,7 +4,7 @@
 // IdentityProviderConfiguration.Metadata).
 //
 // The document is built from the authorization server's endpoints and the SMART
-// flavour, never copied from AWS's examples, which contain invalid values. Validate
+// version, never copied from AWS's examples, which contain invalid values. Validate
 // checks any document against the SMART App Launch IG (2.x) conformance rules and
 // HealthLake's own restrictions, so the CDK construct can reuse it at synth time.
 package smartmeta
@@ -14,16 +14,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-)
 
-// Version is the SMART flavour the data store enforces.
-type Version string
-
-const (
-	// V1 matches HealthLake's SMART_ON_FHIR_V1 strategy: SMART v1 scopes only.
-	V1 Version = "v1"
-	// V2 matches HealthLake's SMART_ON_FHIR strategy: SMART v1 and v2 scopes.
-	V2 Version = "v2"
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
 )
 
 // Endpoints are the authorization server's URLs. Issuer, JWKSURI, Authorization and
@@ -40,7 +32,7 @@ type Endpoints struct {
 
 // Config is what Build needs.
 type Config struct {
-	Version   Version
+	Version   smart.Version
 	Endpoints Endpoints
 	// ScopesSupported is advertised as scopes_supported; left out when empty.
 	// When given, a capability that needs a scope (context-standalone-patient
@@ -52,104 +44,13 @@ type Config struct {
 	ScopesSupported []string
 	// Support is what the deployment lets apps do; the zero value (nothing
 	// configured) advertises the data store's SMART version only.
-	Support Support
+	Support smart.Support
 }
 
-// Support says which SMART flows the deployment serves, so that the document
-// advertises those and nothing else. EHR launch (launch-ehr, context-ehr-*) is
-// advertised only with EHRLaunch, when the deployment runs lambda/ehrlaunch,
-// whose authorize and token proxies must then be the document's endpoints.
-type Support struct {
-	// ConfidentialClients are user-facing apps authenticating with a client
-	// secret (client_secret_basic): client-confidential-symmetric.
-	ConfidentialClients bool
-	// PublicClients are user-facing apps without a secret, relying on PKCE:
-	// client-public (token endpoint auth method none).
-	PublicClients bool
-	// BackendServices are SMART Backend Services clients (client_credentials
-	// with a private_key_jwt assertion): client-confidential-asymmetric, as the
-	// IG's Backend Services example advertises it.
-	BackendServices bool
-	// PatientContext says a source of the standalone launch's patient is
-	// configured (the Okta patient claim in tokens granted launch/patient):
-	// context-standalone-patient, with a user-facing client.
-	PatientContext bool
-	// OpenIDConnect says user-facing apps get ID tokens with fhirUser:
-	// sso-openid-connect, with a user-facing client.
-	OpenIDConnect bool
-	// RefreshTokens says user-facing apps get refresh tokens with
-	// offline_access: permission-offline, with a user-facing client.
-	RefreshTokens bool
-	// EHRLaunch says the EHR launch proxy (lambda/ehrlaunch) resolves launch
-	// contexts: launch-ehr, context-ehr-patient and context-ehr-encounter, with
-	// a user-facing client and the launch scope offered.
-	EHRLaunch bool
-}
-
-// userFacing reports whether any app signs a user in (SMART App Launch).
-func (s Support) userFacing() bool { return s.ConfidentialClients || s.PublicClients }
-
-// PropSupport is the data store resource property that carries Support, as
-// the list Features returns; an absent property is the zero Support.
+// PropSupport is the data store resource property that carries the
+// deployment's smart.Support, as the list smart.Support.Features returns; an
+// absent property is the zero Support.
 const PropSupport = "SmartSupport"
-
-// Feature names of Support in PropSupport.
-const (
-	FeatureConfidentialClients = "confidential-clients"
-	FeaturePublicClients       = "public-clients"
-	FeatureBackendServices     = "backend-services"
-	FeaturePatientContext      = "patient-context"
-	FeatureOpenIDConnect       = "openid-connect"
-	FeatureRefreshTokens       = "refresh-tokens"
-	FeatureEHRLaunch           = "ehr-launch"
-)
-
-func (s *Support) fields() []struct {
-	name string
-	on   *bool
-} {
-	return []struct {
-		name string
-		on   *bool
-	}{
-		{FeatureConfidentialClients, &s.ConfidentialClients},
-		{FeaturePublicClients, &s.PublicClients},
-		{FeatureBackendServices, &s.BackendServices},
-		{FeaturePatientContext, &s.PatientContext},
-		{FeatureOpenIDConnect, &s.OpenIDConnect},
-		{FeatureRefreshTokens, &s.RefreshTokens},
-		{FeatureEHRLaunch, &s.EHRLaunch},
-	}
-}
-
-// Features lists the features that are on, in a fixed order: the value of
-// PropSupport.
-func (s Support) Features() []string {
-	out := []string{}
-	for _, f := range s.fields() {
-		if *f.on {
-			out = append(out, f.name)
-		}
-	}
-	return out
-}
-
-// ParseFeatures reads PropSupport's value; an unknown name is an error naming it.
-func ParseFeatures(names []string) (Support, error) {
-	var s Support
-	for _, n := range names {
-		known := false
-		for _, f := range s.fields() {
-			if f.name == n {
-				*f.on, known = true, true
-			}
-		}
-		if !known {
-			return Support{}, fmt.Errorf("%s: unknown feature %q", PropSupport, n)
-		}
-	}
-	return s, nil
-}
 
 // Document is the SMART configuration, with the key names of the SMART App Launch IG.
 type Document struct {
@@ -176,8 +77,8 @@ type Document struct {
 // Build returns the validated SMART configuration for c, as the JSON string
 // HealthLake expects in IdentityProviderConfiguration.Metadata.
 func Build(c Config) (string, error) {
-	if c.Version != V1 && c.Version != V2 {
-		return "", fmt.Errorf("SMART version must be %q or %q, got %q", V1, V2, c.Version)
+	if !c.Version.Valid() {
+		return "", fmt.Errorf("SMART version must be %q or %q, got %q", smart.V1, smart.V2, c.Version)
 	}
 	doc := Document{
 		Issuer:                c.Endpoints.Issuer,
@@ -218,7 +119,7 @@ func capabilities(c Config) []string {
 	scope := func(name string) func(string) bool { return func(s string) bool { return s == name } }
 	prefix := func(p string) func(string) bool { return func(s string) bool { return strings.HasPrefix(s, p) } }
 	s := c.Support
-	user := s.userFacing()
+	user := s.UserFacing()
 	var caps []string
 	add := func(on bool, capability string) {
 		if on {
@@ -241,8 +142,8 @@ func capabilities(c Config) []string {
 	add(user && offered(prefix("user/")), "permission-user")
 	// SMART_ON_FHIR_V1 accepts v1 scopes only; SMART_ON_FHIR accepts both, so
 	// v1 is advertised there when v1 scopes are offered (or none are listed).
-	add(c.Version == V1 || offered(isV1Scope), "permission-v1")
-	add(c.Version == V2, "permission-v2")
+	add(c.Version == smart.V1 || offered(isV1Scope), "permission-v1")
+	add(c.Version == smart.V2, "permission-v2")
 	return caps
 }
 
@@ -258,8 +159,8 @@ func isV1Scope(s string) bool {
 // refuses an empty grant_types_supported, so a deployment without any client
 // advertises authorization_code, the SMART App Launch flow an app registered
 // later would use, and no capability that goes with it.
-func grantTypes(s Support) (grants, responses []string) {
-	if s.userFacing() || !s.BackendServices {
+func grantTypes(s smart.Support) (grants, responses []string) {
+	if s.UserFacing() || !s.BackendServices {
 		grants, responses = append(grants, "authorization_code"), []string{"code"}
 	}
 	if s.BackendServices {
@@ -272,7 +173,7 @@ func grantTypes(s Support) (grants, responses []string) {
 // configured clients: client_secret_basic for confidential apps (Okta's web
 // apps here authenticate so), private_key_jwt for backend services, none for
 // public apps. Left out when there is no client.
-func authMethods(s Support) []string {
+func authMethods(s smart.Support) []string {
 	var out []string
 	if s.ConfidentialClients {
 		out = append(out, "client_secret_basic")

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
 )
 
 func oktaEndpoints() Endpoints {
@@ -26,7 +28,7 @@ func oktaEndpoints() Endpoints {
 func TestBuild(t *testing.T) {
 	t.Run("a SMART v2 document matches the reviewed example", func(t *testing.T) {
 		got, err := Build(Config{
-			Version:         V2,
+			Version:         smart.V2,
 			Endpoints:       oktaEndpoints(),
 			ScopesSupported: []string{"openid", "fhirUser", "launch/patient", "offline_access", "patient/*.read", "patient/Observation.rs"},
 			Support:         everything,
@@ -38,7 +40,7 @@ func TestBuild(t *testing.T) {
 	})
 
 	t.Run("a document carries every key the SMART App Launch IG requires", func(t *testing.T) {
-		for _, v := range []Version{V1, V2} {
+		for _, v := range []smart.Version{smart.V1, smart.V2} {
 			got, err := Build(Config{Version: v, Endpoints: oktaEndpoints()})
 			require.NoError(t, err)
 			var keys map[string]any
@@ -53,7 +55,7 @@ func TestBuild(t *testing.T) {
 	})
 
 	t.Run("permission-v2 is advertised only for SMART v2", func(t *testing.T) {
-		for v, want := range map[Version]bool{V1: false, V2: true} {
+		for v, want := range map[smart.Version]bool{smart.V1: false, smart.V2: true} {
 			got, err := Build(Config{Version: v, Endpoints: oktaEndpoints()})
 			require.NoError(t, err)
 			var doc Document
@@ -66,7 +68,7 @@ func TestBuild(t *testing.T) {
 	t.Run("optional endpoints and scopes are left out when not given", func(t *testing.T) {
 		e := oktaEndpoints()
 		e.Introspection, e.Revocation = "", ""
-		got, err := Build(Config{Version: V1, Endpoints: e})
+		got, err := Build(Config{Version: smart.V1, Endpoints: e})
 		require.NoError(t, err)
 		for _, k := range []string{"introspection_endpoint", "revocation_endpoint", "management_endpoint", "scopes_supported"} {
 			assert.NotContains(t, got, `"`+k+`"`)
@@ -76,7 +78,7 @@ func TestBuild(t *testing.T) {
 	t.Run("a management endpoint is advertised when given", func(t *testing.T) {
 		e := oktaEndpoints()
 		e.Management = "https://portal.example.org/apps"
-		got, err := Build(Config{Version: V2, Endpoints: e})
+		got, err := Build(Config{Version: smart.V2, Endpoints: e})
 		require.NoError(t, err)
 		assert.Contains(t, got, `"management_endpoint":"https://portal.example.org/apps"`)
 	})
@@ -90,13 +92,13 @@ func TestBuild(t *testing.T) {
 			{"http token endpoint", func(c *Config) { c.Endpoints.Token = "http://example.okta.com/token" }, "token_endpoint"},
 			{"missing issuer", func(c *Config) { c.Endpoints.Issuer = "" }, "issuer"},
 			{"relative jwks uri", func(c *Config) { c.Endpoints.JWKSURI = "/keys" }, "jwks_uri"},
-			{"v2 scope on a v1 store", func(c *Config) { c.Version, c.ScopesSupported = V1, []string{"patient/Observation.rs"} }, "SMART v2 scope"},
+			{"v2 scope on a v1 store", func(c *Config) { c.Version, c.ScopesSupported = smart.V1, []string{"patient/Observation.rs"} }, "SMART v2 scope"},
 			{"two scopes in one string", func(c *Config) { c.ScopesSupported = []string{"openid fhirUser"} }, "not a single scope"},
 			{"unknown version", func(c *Config) { c.Version = "v3" }, "SMART version"},
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
-				c := Config{Version: V2, Endpoints: oktaEndpoints()}
+				c := Config{Version: smart.V2, Endpoints: oktaEndpoints()}
 				tc.mutate(&c)
 				_, err := Build(c)
 				require.Error(t, err)
@@ -107,12 +109,12 @@ func TestBuild(t *testing.T) {
 }
 
 // everything is every flow this project can configure.
-var everything = Support{ConfidentialClients: true, PublicClients: true, BackendServices: true,
+var everything = smart.Support{ConfidentialClients: true, PublicClients: true, BackendServices: true,
 	PatientContext: true, OpenIDConnect: true, RefreshTokens: true}
 
 // okta is what the Okta construct reports for a user-facing app: Okta issues
 // ID tokens with fhirUser and refresh tokens to its user-facing apps.
-func okta(s Support) Support {
+func okta(s smart.Support) smart.Support {
 	s.OpenIDConnect, s.RefreshTokens = true, true
 	return s
 }
@@ -122,8 +124,8 @@ func TestTheDocumentAdvertisesOnlyWhatTheDeploymentDoes(t *testing.T) {
 	v1Scopes := []string{"openid", "profile", "offline_access", "fhirUser", "launch/patient", "patient/Patient.read"}
 	cases := []struct {
 		name         string
-		version      Version
-		support      Support
+		version      smart.Version
+		support      smart.Support
 		scopes       []string
 		capabilities []string
 		grants       []string
@@ -131,53 +133,53 @@ func TestTheDocumentAdvertisesOnlyWhatTheDeploymentDoes(t *testing.T) {
 		authMethods  []string
 	}{
 		{
-			name: "only a backend service: client credentials with an asymmetric key, no launch", version: V2,
-			support: Support{BackendServices: true}, scopes: []string{"system/Patient.rs"},
+			name: "only a backend service: client credentials with an asymmetric key, no launch", version: smart.V2,
+			support: smart.Support{BackendServices: true}, scopes: []string{"system/Patient.rs"},
 			capabilities: []string{"client-confidential-asymmetric", "permission-v2"},
 			grants:       []string{"client_credentials"}, authMethods: []string{"private_key_jwt"},
 		},
 		{
-			name: "only a public app without a patient claim: standalone launch, no patient context", version: V2,
-			support: okta(Support{PublicClients: true}), scopes: userScopes,
+			name: "only a public app without a patient claim: standalone launch, no patient context", version: smart.V2,
+			support: okta(smart.Support{PublicClients: true}), scopes: userScopes,
 			capabilities: []string{"launch-standalone", "client-public", "sso-openid-connect", "permission-offline",
 				"permission-patient", "permission-user", "permission-v2"},
 			grants: []string{"authorization_code"}, responses: []string{"code"}, authMethods: []string{"none"},
 		},
 		{
-			name: "a confidential app with the patient claim: standalone patient context", version: V2,
-			support: okta(Support{ConfidentialClients: true, PatientContext: true}), scopes: userScopes,
+			name: "a confidential app with the patient claim: standalone patient context", version: smart.V2,
+			support: okta(smart.Support{ConfidentialClients: true, PatientContext: true}), scopes: userScopes,
 			capabilities: []string{"launch-standalone", "client-confidential-symmetric", "context-standalone-patient",
 				"sso-openid-connect", "permission-offline", "permission-patient", "permission-user", "permission-v2"},
 			grants: []string{"authorization_code"}, responses: []string{"code"}, authMethods: []string{"client_secret_basic"},
 		},
 		{
-			name: "the same app on a SMART v1 data store: v1 permissions only", version: V1,
-			support: okta(Support{ConfidentialClients: true, PatientContext: true}), scopes: v1Scopes,
+			name: "the same app on a SMART v1 data store: v1 permissions only", version: smart.V1,
+			support: okta(smart.Support{ConfidentialClients: true, PatientContext: true}), scopes: v1Scopes,
 			capabilities: []string{"launch-standalone", "client-confidential-symmetric", "context-standalone-patient",
 				"sso-openid-connect", "permission-offline", "permission-patient", "permission-v1"},
 			grants: []string{"authorization_code"}, responses: []string{"code"}, authMethods: []string{"client_secret_basic"},
 		},
 		{
-			name: "a v2 data store offering v1 scopes too: both permission syntaxes", version: V2,
-			support: Support{BackendServices: true}, scopes: []string{"system/Patient.rs", "system/Patient.read"},
+			name: "a v2 data store offering v1 scopes too: both permission syntaxes", version: smart.V2,
+			support: smart.Support{BackendServices: true}, scopes: []string{"system/Patient.rs", "system/Patient.read"},
 			capabilities: []string{"client-confidential-asymmetric", "permission-v1", "permission-v2"},
 			grants:       []string{"client_credentials"}, authMethods: []string{"private_key_jwt"},
 		},
 		{
-			name: "the patient claim without launch/patient offered: no patient context", version: V2,
-			support: okta(Support{PublicClients: true, PatientContext: true}), scopes: []string{"openid", "fhirUser", "patient/Patient.rs"},
+			name: "the patient claim without launch/patient offered: no patient context", version: smart.V2,
+			support: okta(smart.Support{PublicClients: true, PatientContext: true}), scopes: []string{"openid", "fhirUser", "patient/Patient.rs"},
 			capabilities: []string{"launch-standalone", "client-public", "sso-openid-connect", "permission-patient", "permission-v2"},
 			grants:       []string{"authorization_code"}, responses: []string{"code"}, authMethods: []string{"none"},
 		},
 		{
-			name: "a patient claim without a user-facing app: nothing to give it to", version: V2,
-			support:      Support{BackendServices: true, PatientContext: true, OpenIDConnect: true, RefreshTokens: true},
+			name: "a patient claim without a user-facing app: nothing to give it to", version: smart.V2,
+			support:      smart.Support{BackendServices: true, PatientContext: true, OpenIDConnect: true, RefreshTokens: true},
 			scopes:       []string{"system/Patient.rs", "launch/patient", "openid", "fhirUser", "offline_access"},
 			capabilities: []string{"client-confidential-asymmetric", "permission-v2"},
 			grants:       []string{"client_credentials"}, authMethods: []string{"private_key_jwt"},
 		},
 		{
-			name: "every client: both grant types and every auth method", version: V2,
+			name: "every client: both grant types and every auth method", version: smart.V2,
 			support: everything, scopes: userScopes,
 			capabilities: []string{"launch-standalone", "client-public", "client-confidential-symmetric",
 				"client-confidential-asymmetric", "context-standalone-patient", "sso-openid-connect", "permission-offline",
@@ -186,7 +188,7 @@ func TestTheDocumentAdvertisesOnlyWhatTheDeploymentDoes(t *testing.T) {
 			authMethods: []string{"client_secret_basic", "private_key_jwt", "none"},
 		},
 		{
-			name: "no client at all: the SMART version, and authorization_code because HealthLake wants a grant type", version: V2,
+			name: "no client at all: the SMART version, and authorization_code because HealthLake wants a grant type", version: smart.V2,
 			capabilities: []string{"permission-v1", "permission-v2"},
 			grants:       []string{"authorization_code"}, responses: []string{"code"},
 		},
@@ -216,9 +218,9 @@ func TestTheDocumentAdvertisesOnlyWhatTheDeploymentDoes(t *testing.T) {
 }
 
 func TestEHRLaunchIsAdvertisedOnlyWhenDeployed(t *testing.T) {
-	ehr := Support{PublicClients: true, EHRLaunch: true}
-	caps := func(t *testing.T, s Support, scopes []string) []string {
-		got, err := Build(Config{Version: V2, Endpoints: oktaEndpoints(), ScopesSupported: scopes, Support: s})
+	ehr := smart.Support{PublicClients: true, EHRLaunch: true}
+	caps := func(t *testing.T, s smart.Support, scopes []string) []string {
+		got, err := Build(Config{Version: smart.V2, Endpoints: oktaEndpoints(), ScopesSupported: scopes, Support: s})
 		require.NoError(t, err)
 		var doc Document
 		require.NoError(t, json.Unmarshal([]byte(got), &doc))
@@ -234,15 +236,15 @@ func TestEHRLaunchIsAdvertisedOnlyWhenDeployed(t *testing.T) {
 		}
 	})
 	t.Run("without a user-facing client, nothing of EHR launch is", func(t *testing.T) {
-		for _, c := range caps(t, Support{BackendServices: true, EHRLaunch: true}, nil) {
+		for _, c := range caps(t, smart.Support{BackendServices: true, EHRLaunch: true}, nil) {
 			assert.False(t, c == "launch-ehr" || strings.HasPrefix(c, "context-ehr-"), c)
 		}
 	})
 	t.Run("the feature travels in SmartSupport", func(t *testing.T) {
-		s, err := ParseFeatures(ehr.Features())
+		s, err := smart.ParseFeatures(ehr.Features())
 		require.NoError(t, err)
 		assert.Equal(t, ehr, s)
-		assert.Contains(t, ehr.Features(), FeatureEHRLaunch)
+		assert.Contains(t, ehr.Features(), smart.FeatureEHRLaunch)
 	})
 }
 
@@ -251,20 +253,20 @@ func TestSupportTravelsAsAListOfFeatures(t *testing.T) {
 		names := everything.Features()
 		assert.Equal(t, []string{"confidential-clients", "public-clients", "backend-services", "patient-context",
 			"openid-connect", "refresh-tokens"}, names)
-		got, err := ParseFeatures(names)
+		got, err := smart.ParseFeatures(names)
 		require.NoError(t, err)
 		assert.Equal(t, everything, got)
 	})
-	t.Run("no feature is an empty list, and an absent property the zero Support", func(t *testing.T) {
-		assert.Equal(t, []string{}, Support{}.Features())
-		got, err := ParseFeatures(nil)
+	t.Run("no feature is an empty list, and an absent property the zero smart.Support", func(t *testing.T) {
+		assert.Equal(t, []string{}, smart.Support{}.Features())
+		got, err := smart.ParseFeatures(nil)
 		require.NoError(t, err)
-		assert.Equal(t, Support{}, got)
+		assert.Equal(t, smart.Support{}, got)
 	})
 	t.Run("an unknown feature is refused naming it", func(t *testing.T) {
-		_, err := ParseFeatures([]string{"public-clients", "telepathy"})
+		_, err := smart.ParseFeatures([]string{"public-clients", "telepathy"})
 		require.Error(t, err)
-		assert.Contains(t, err.Error(), `SmartSupport: unknown feature "telepathy"`)
+		assert.Contains(t, err.Error(), `unknown feature "telepathy"`)
 	})
 }
 
@@ -273,29 +275,29 @@ func TestValidate(t *testing.T) {
 	require.NoError(t, err)
 
 	t.Run("the reviewed v2 example is valid", func(t *testing.T) {
-		assert.NoError(t, Validate(valid, V2))
+		assert.NoError(t, Validate(valid, smart.V2))
 	})
 
 	cases := []struct {
 		name    string
 		edit    func(map[string]any)
-		version Version
+		version smart.Version
 		wantErr string
 	}{
-		{"token_endpoint missing", func(d map[string]any) { delete(d, "token_endpoint") }, V2, "token_endpoint is required"},
-		{"capabilities missing", func(d map[string]any) { delete(d, "capabilities") }, V2, "capabilities is required"},
-		{"grant_types_supported missing", func(d map[string]any) { delete(d, "grant_types_supported") }, V2, "grant_types_supported is required"},
-		{"code_challenge_methods_supported missing", func(d map[string]any) { delete(d, "code_challenge_methods_supported") }, V2, "code_challenge_methods_supported is required"},
-		{"authorization_endpoint missing while launch is advertised", func(d map[string]any) { delete(d, "authorization_endpoint") }, V2, "authorization_endpoint is required"},
-		{"jwks_uri missing while sso-openid-connect is advertised", func(d map[string]any) { delete(d, "jwks_uri") }, V2, "jwks_uri is required"},
-		{"plain PKCE offered", func(d map[string]any) { d["code_challenge_methods_supported"] = []any{"S256", "plain"} }, V2, "must not include plain"},
-		{"S256 missing", func(d map[string]any) { d["code_challenge_methods_supported"] = []any{"plain"} }, V2, "must include S256"},
-		{"AWS sample's misspelt grant type", func(d map[string]any) { d["grant_types_supported"] = []any{"client_credential"} }, V2, `"client_credential" is not accepted`},
-		{"AWS sample's invented capability", func(d map[string]any) { d["capabilities"] = append(d["capabilities"].([]any), "openId") }, V2, `"openId" is not a SMART App Launch capability`},
-		{"permission-v2 advertised on a v1 store", func(map[string]any) {}, V1, "permission-v2 is advertised"},
-		{"permission-v2 missing on a v2 store", func(d map[string]any) { d["capabilities"] = []any{"launch-standalone", "sso-openid-connect"} }, V2, "permission-v2 is required"},
-		{"http revocation endpoint", func(d map[string]any) { d["revocation_endpoint"] = "http://example.okta.com/revoke" }, V2, "revocation_endpoint"},
-		{"capabilities of the wrong type", func(d map[string]any) { d["capabilities"] = "launch-ehr" }, V2, "wrong type"},
+		{"token_endpoint missing", func(d map[string]any) { delete(d, "token_endpoint") }, smart.V2, "token_endpoint is required"},
+		{"capabilities missing", func(d map[string]any) { delete(d, "capabilities") }, smart.V2, "capabilities is required"},
+		{"grant_types_supported missing", func(d map[string]any) { delete(d, "grant_types_supported") }, smart.V2, "grant_types_supported is required"},
+		{"code_challenge_methods_supported missing", func(d map[string]any) { delete(d, "code_challenge_methods_supported") }, smart.V2, "code_challenge_methods_supported is required"},
+		{"authorization_endpoint missing while launch is advertised", func(d map[string]any) { delete(d, "authorization_endpoint") }, smart.V2, "authorization_endpoint is required"},
+		{"jwks_uri missing while sso-openid-connect is advertised", func(d map[string]any) { delete(d, "jwks_uri") }, smart.V2, "jwks_uri is required"},
+		{"plain PKCE offered", func(d map[string]any) { d["code_challenge_methods_supported"] = []any{"S256", "plain"} }, smart.V2, "must not include plain"},
+		{"S256 missing", func(d map[string]any) { d["code_challenge_methods_supported"] = []any{"plain"} }, smart.V2, "must include S256"},
+		{"AWS sample's misspelt grant type", func(d map[string]any) { d["grant_types_supported"] = []any{"client_credential"} }, smart.V2, `"client_credential" is not accepted`},
+		{"AWS sample's invented capability", func(d map[string]any) { d["capabilities"] = append(d["capabilities"].([]any), "openId") }, smart.V2, `"openId" is not a SMART App Launch capability`},
+		{"permission-v2 advertised on a v1 store", func(map[string]any) {}, smart.V1, "permission-v2 is advertised"},
+		{"permission-v2 missing on a v2 store", func(d map[string]any) { d["capabilities"] = []any{"launch-standalone", "sso-openid-connect"} }, smart.V2, "permission-v2 is required"},
+		{"http revocation endpoint", func(d map[string]any) { d["revocation_endpoint"] = "http://example.okta.com/revoke" }, smart.V2, "revocation_endpoint"},
+		{"capabilities of the wrong type", func(d map[string]any) { d["capabilities"] = "launch-ehr" }, smart.V2, "wrong type"},
 	}
 	for _, tc := range cases {
 		t.Run("refused: "+tc.name, func(t *testing.T) {
@@ -311,7 +313,7 @@ func TestValidate(t *testing.T) {
 	}
 
 	t.Run("refused: not a JSON object", func(t *testing.T) {
-		err := Validate([]byte(`["issuer"]`), V2)
+		err := Validate([]byte(`["issuer"]`), smart.V2)
 		require.Error(t, err)
 		assert.True(t, strings.Contains(err.Error(), "not a JSON object"))
 	})

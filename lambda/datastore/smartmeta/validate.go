@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
 )
 
 // knownCapabilities are the capability codes the SMART App Launch IG 2.x defines.
@@ -38,8 +40,8 @@ var resourceScope = regexp.MustCompile(`^(patient|user|system)/([A-Za-z]+|\*)\.(
 var v2Permissions = regexp.MustCompile(`^c?r?u?d?s?(\?.+)?$`)
 
 // Validate checks a SMART configuration document for a data store of the given
-// flavour. It reports every problem it finds, each naming the offending key.
-func Validate(raw []byte, v Version) error {
+// version. It reports every problem it finds, each naming the offending key.
+func Validate(raw []byte, v smart.Version) error {
 	var keys map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &keys); err != nil {
 		return fmt.Errorf("SMART configuration is not a JSON object: %w", err)
@@ -103,16 +105,16 @@ func Validate(raw []byte, v Version) error {
 		}
 	}
 	switch v {
-	case V1:
+	case smart.V1:
 		if slices.Contains(doc.Capabilities, "permission-v2") {
 			add("capabilities: permission-v2 is advertised but the data store enforces SMART v1 scopes only")
 		}
-	case V2:
+	case smart.V2:
 		if !slices.Contains(doc.Capabilities, "permission-v2") {
 			add("capabilities: permission-v2 is required for SMART v2 (strategy SMART_ON_FHIR)")
 		}
 	default:
-		add("SMART version must be %q or %q, got %q", V1, V2, v)
+		add("SMART version must be %q or %q, got %q", smart.V1, smart.V2, v)
 	}
 
 	for _, s := range doc.ScopesSupported {
@@ -137,7 +139,7 @@ func checkHTTPSURL(s string) error {
 	return nil
 }
 
-func checkScope(s string, v Version) error {
+func checkScope(s string, v smart.Version) error {
 	if s == "" || strings.ContainsAny(s, " \t\r\n") {
 		return fmt.Errorf("%q is not a single scope", s)
 	}
@@ -149,7 +151,7 @@ func checkScope(s string, v Version) error {
 	if perm == "read" || perm == "write" || perm == "*" {
 		return nil
 	}
-	if v == V1 {
+	if v == smart.V1 {
 		return fmt.Errorf("%q is a SMART v2 scope; the data store enforces SMART v1 scopes only", s)
 	}
 	if !v2Permissions.MatchString(perm) || strings.HasPrefix(perm, "?") {

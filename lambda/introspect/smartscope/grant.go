@@ -8,7 +8,7 @@ import (
 // Version is the scope syntax a data store understands.
 type Version uint8
 
-// The data store flavours: V2 is HealthLake's SMART_ON_FHIR (v1 and v2 scopes),
+// The data store versions: V2 is HealthLake's SMART_ON_FHIR (v1 and v2 scopes),
 // V1 is SMART_ON_FHIR_V1 (v1 scopes only).
 const (
 	V2 Version = iota

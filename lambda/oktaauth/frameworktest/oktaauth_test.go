@@ -8,10 +8,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/providerframework"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/handler"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
-	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/smartcatalog"
 )
 
 // The framework's marker for a failed Create (cfn-response.js
@@ -172,12 +172,12 @@ func TestAudienceBinding(t *testing.T) {
 		id := e.stack.Resource(logicalID).PhysicalID
 
 		const audience = "https://healthlake.us-east-1.amazonaws.com/datastore/0123456789abcdef0123456789abcdef/r4/"
-		res := e.stack.Update(providerframework.Change{LogicalID: "SmartAuthServerAudience", Type: smartcatalog.ResourceTypeAudience,
+		res := e.stack.Update(providerframework.Change{LogicalID: "SmartAuthServerAudience", Type: oktaprops.ResourceTypeAudience,
 			Properties: map[string]any{
-				smartcatalog.PropOrgURL:                server[smartcatalog.PropOrgURL],
-				smartcatalog.PropCredentialSecretARN:   server[smartcatalog.PropCredentialSecretARN],
-				smartcatalog.PropAuthorizationServerID: id,
-				smartcatalog.PropAudience:              audience,
+				oktaprops.PropOrgURL:                server[oktaprops.PropOrgURL],
+				oktaprops.PropCredentialSecretARN:   server[oktaprops.PropCredentialSecretARN],
+				oktaprops.PropAuthorizationServerID: id,
+				oktaprops.PropAudience:              audience,
 			}})
 		e.settle()
 		require.Equal(t, "UPDATE_COMPLETE", res.Status, res.Reason)

@@ -8,11 +8,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/cfnprops"
+	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/handler"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/reconcile"
-	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/smartcatalog"
 )
 
 const endpoint = "https://healthlake.us-east-1.amazonaws.com/datastore/0123456789abcdef0123456789abcdef/r4/"
@@ -32,7 +33,7 @@ func createWithoutAudience(t *testing.T, e *env) (customresource.Event, customre
 // fake org.
 func bindEvent(e *env, serverID, audience string) customresource.Event {
 	ev := e.fullEvent()
-	ev.ResourceType = smartcatalog.ResourceTypeAudience
+	ev.ResourceType = oktaprops.ResourceTypeAudience
 	ev.LogicalResourceID = "SmartAuthServerAudience"
 	ev.RequestID = "0b7e4a1e-9a55-1f0f-2f7d-9c115d2b8c6e"
 	ev.ResourceProperties = map[string]any{
@@ -49,9 +50,9 @@ func TestAServerCreatedWithoutAnAudienceGetsThePlaceholder(t *testing.T) {
 	e := newEnv(t, fakeokta.Options{})
 	_, resp := createWithoutAudience(t, e)
 	as := e.onlyServer()
-	assert.Equal(t, "api://smart-healthlake/smart-healthlake", smartcatalog.PlaceholderAudience("smart-healthlake"))
-	assert.Equal(t, []string{smartcatalog.PlaceholderAudience("smart-healthlake")}, as.Audiences)
-	assert.Equal(t, smartcatalog.PlaceholderAudience("smart-healthlake"), resp.Data[handler.AttrAudience])
+	assert.Equal(t, "api://smart-healthlake/smart-healthlake", oktaprops.PlaceholderAudience("smart-healthlake"))
+	assert.Equal(t, []string{oktaprops.PlaceholderAudience("smart-healthlake")}, as.Audiences)
+	assert.Equal(t, oktaprops.PlaceholderAudience("smart-healthlake"), resp.Data[handler.AttrAudience])
 	body := e.okta.RequestsMatching("POST", "/api/v1/authorizationServers")[0].Body.(map[string]any)
 	assert.Equal(t, []any{"api://smart-healthlake/smart-healthlake"}, body["audiences"])
 }
@@ -240,7 +241,7 @@ func TestBindingFailures(t *testing.T) {
 			ev := bindEvent(e, "ausAbCdEfGhIjKlMnOpQ", endpoint)
 			c.edit(ev.ResourceProperties)
 			_, err := e.run(ev)
-			var perr *customresource.PropertyError
+			var perr *cfnprops.PropertyError
 			require.True(t, errors.As(err, &perr), "got %v", err)
 			assert.Equal(t, c.property, perr.Property)
 			assert.Empty(t, e.okta.Requests())

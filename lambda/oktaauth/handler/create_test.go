@@ -11,11 +11,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/cfnprops"
+	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/handler"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/reconcile"
-	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/smartcatalog"
 )
 
 func TestCreateFromScratchMakesEveryObject(t *testing.T) {
@@ -122,13 +123,13 @@ func TestCreateFromScratchMakesEveryObject(t *testing.T) {
 
 	t.Run("policies: user-facing for the user apps, backend for the backend app, with their rules", func(t *testing.T) {
 		require.Len(t, as.Policies, 2)
-		user, ok := as.Policy(smartcatalog.UserFacingPolicyName)
+		user, ok := as.Policy(oktaprops.UserFacingPolicyName)
 		require.True(t, ok)
 		assert.Equal(t, "OAUTH_AUTHORIZATION_POLICY", user.Type)
 		assert.Equal(t, int64(1), user.Priority)
 		assert.Equal(t, "ACTIVE", user.Status)
 		assert.ElementsMatch(t, []string{apps["confidential"].ID, apps["public"].ID}, user.Conditions.Clients.Include)
-		rule, ok := user.Rule(smartcatalog.UserFacingRuleName)
+		rule, ok := user.Rule(oktaprops.UserFacingRuleName)
 		require.True(t, ok)
 		assert.Equal(t, []string{"authorization_code"}, rule.Conditions.GrantTypes.Include)
 		assert.Equal(t, []string{"EVERYONE"}, rule.Conditions.People.Groups.Include)
@@ -141,11 +142,11 @@ func TestCreateFromScratchMakesEveryObject(t *testing.T) {
 		assert.Subset(t, rule.Conditions.Scopes.Include, []string{"openid", "profile", "offline_access", "fhirUser",
 			"launch", "launch/patient", "online_access", "patient/Observation.rs", "user/Patient.read"})
 
-		backend, ok := as.Policy(smartcatalog.BackendPolicyName)
+		backend, ok := as.Policy(oktaprops.BackendPolicyName)
 		require.True(t, ok)
 		assert.Equal(t, int64(2), backend.Priority)
 		assert.Equal(t, []string{apps["backend"].ID}, backend.Conditions.Clients.Include)
-		brule, ok := backend.Rule(smartcatalog.BackendRuleName)
+		brule, ok := backend.Rule(oktaprops.BackendRuleName)
 		require.True(t, ok)
 		assert.Equal(t, []string{"client_credentials"}, brule.Conditions.GrantTypes.Include)
 		assert.Equal(t, int64(5), brule.Actions.Token.AccessTokenLifetimeMinutes)
@@ -253,7 +254,7 @@ func TestCreateWithOnlyTheRequiredProperties(t *testing.T) {
 	require.NoError(t, err)
 	as := e.onlyServer()
 	// Defaults: v2 read+search for the US Core resources at three levels.
-	assert.Len(t, as.CustomScopeNames(), len(smartcatalog.ContextScopes)+3*len(smartcatalog.DefaultResources))
+	assert.Len(t, as.CustomScopeNames(), len(oktaprops.ContextScopes)+3*len(oktaprops.DefaultResources))
 	assert.Empty(t, as.Policies, "no clients and CREATED_CLIENTS assignment: no policy to assign")
 	assert.Empty(t, e.okta.Apps())
 	assert.Len(t, as.Claims, 3)
@@ -421,7 +422,7 @@ func TestBadPropertiesFailNamingTheProperty(t *testing.T) {
 			ev := e.fullEvent()
 			tc.edit(ev.ResourceProperties)
 			_, err := e.run(ev)
-			var perr *customresource.PropertyError
+			var perr *cfnprops.PropertyError
 			require.True(t, errors.As(err, &perr), "got %v", err)
 			assert.Equal(t, tc.property, perr.Property)
 			assert.Empty(t, e.okta.Requests(), "a bad property fails before Okta is called")

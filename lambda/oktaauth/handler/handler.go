@@ -3,18 +3,18 @@
 // request finishes within one invocation, so there is no isComplete handler).
 // It serves two resource types, told apart by the event's ResourceType.
 //
-// Custom::SmartOktaAuthorizationServer (smartcatalog.ResourceTypeAuthorizationServer):
+// Custom::SmartOktaAuthorizationServer (oktaprops.ResourceTypeAuthorizationServer):
 // Create makes the authorization server and everything in it and returns its id
 // as the physical id; a Create that fails (or runs out of time: it stops
 // CleanupReserve before the invocation's deadline) removes what it made, since
 // the framework never passes on the Delete of a failed Create. Update
 // reconciles in place, removals last; Delete removes what the resource made.
-// See package smartcatalog for the properties and package reconcile for how
+// See package contract/oktaprops for the properties and package reconcile for how
 // objects are found and owned. Without an Audience property,
-// Create gives the server smartcatalog.PlaceholderAudience and Update leaves its
+// Create gives the server oktaprops.PlaceholderAudience and Update leaves its
 // audience alone.
 //
-// Custom::SmartOktaAudience (smartcatalog.ResourceTypeAudience) binds the
+// Custom::SmartOktaAudience (oktaprops.ResourceTypeAudience) binds the
 // audience of such a server, once the audience (the data store endpoint) exists:
 // Create and Update read the server and put it back with only its audience
 // changed; the physical id is "<serverId>/audience", so binding another server is
@@ -47,10 +47,11 @@ import (
 
 	"github.com/okta/okta-sdk-golang/v2/okta"
 
+	"github.com/openhealthstack/smart-healthlake/contract/cfnprops"
+	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/oktaclient"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/reconcile"
-	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/smartcatalog"
 )
 
 // Data attribute names (Fn::GetAtt).
@@ -81,11 +82,11 @@ const (
 // audienceSuffix ends the physical id of an audience binding.
 const audienceSuffix = "/audience"
 
-var clientAttrs = map[smartcatalog.ClientKind]string{
-	smartcatalog.ConfidentialClient:  AttrConfidentialClientID,
-	smartcatalog.PublicClient:        AttrPublicClientID,
-	smartcatalog.BackendClient:       AttrBackendClientID,
-	smartcatalog.IntrospectionClient: AttrIntrospectionClientID,
+var clientAttrs = map[oktaprops.ClientKind]string{
+	oktaprops.ConfidentialClient:  AttrConfidentialClientID,
+	oktaprops.PublicClient:        AttrPublicClientID,
+	oktaprops.BackendClient:       AttrBackendClientID,
+	oktaprops.IntrospectionClient: AttrIntrospectionClientID,
 }
 
 // SecretsManager is what the handler uses of the Secrets Manager client: read
@@ -115,7 +116,7 @@ func (h *Handler) OnEvent(ctx context.Context, event customresource.Event) (cust
 	resp, err := h.handle(ctx, log, event)
 	if err != nil {
 		// The message becomes the CloudFormation event's status reason.
-		secret, _ := event.ResourceProperties[smartcatalog.PropCredentialSecretARN].(string)
+		secret, _ := event.ResourceProperties[oktaprops.PropCredentialSecretARN].(string)
 		err = oktaclient.RedactError(explainCredentialError(err, secret))
 		log.ErrorContext(ctx, "event failed", "error", err.Error())
 		return customresource.OnEventResponse{}, err
@@ -126,9 +127,9 @@ func (h *Handler) OnEvent(ctx context.Context, event customresource.Event) (cust
 
 func (h *Handler) handle(ctx context.Context, log *slog.Logger, event customresource.Event) (customresource.OnEventResponse, error) {
 	switch event.ResourceType {
-	case smartcatalog.ResourceTypeAuthorizationServer:
+	case oktaprops.ResourceTypeAuthorizationServer:
 		return h.handleServer(ctx, log, event)
-	case smartcatalog.ResourceTypeAudience:
+	case oktaprops.ResourceTypeAudience:
 		return h.handleAudience(ctx, log, event)
 	}
 	if event.RequestType == customresource.Delete {
@@ -138,18 +139,18 @@ func (h *Handler) handle(ctx context.Context, log *slog.Logger, event customreso
 		return customresource.OnEventResponse{PhysicalResourceID: event.PhysicalResourceID}, nil
 	}
 	return customresource.OnEventResponse{}, fmt.Errorf("unknown resource type %q: this handler serves %s and %s",
-		event.ResourceType, smartcatalog.ResourceTypeAuthorizationServer, smartcatalog.ResourceTypeAudience)
+		event.ResourceType, oktaprops.ResourceTypeAuthorizationServer, oktaprops.ResourceTypeAudience)
 }
 
 // handleAudience serves Custom::SmartOktaAudience; see the package comment.
 func (h *Handler) handleAudience(ctx context.Context, log *slog.Logger, event customresource.Event) (customresource.OnEventResponse, error) {
-	props := customresource.Properties(event.ResourceProperties)
-	if unknown := smartcatalog.UnknownAudienceBindingProperties(props); len(unknown) > 0 {
+	props := cfnprops.Properties(event.ResourceProperties)
+	if unknown := oktaprops.UnknownAudienceBindingProperties(props); len(unknown) > 0 {
 		log.WarnContext(ctx, "ignoring unknown properties", "properties", unknown)
 	}
 	switch event.RequestType {
 	case customresource.Create, customresource.Update:
-		b, err := smartcatalog.ParseAudienceBinding(props)
+		b, err := oktaprops.ParseAudienceBinding(props)
 		if err != nil {
 			return customresource.OnEventResponse{}, err
 		}
@@ -179,15 +180,15 @@ func (h *Handler) handleAudience(ctx context.Context, log *slog.Logger, event cu
 
 // handleServer serves Custom::SmartOktaAuthorizationServer.
 func (h *Handler) handleServer(ctx context.Context, log *slog.Logger, event customresource.Event) (customresource.OnEventResponse, error) {
-	props := customresource.Properties(event.ResourceProperties)
-	if unknown := smartcatalog.UnknownProperties(props); len(unknown) > 0 {
+	props := cfnprops.Properties(event.ResourceProperties)
+	if unknown := oktaprops.UnknownProperties(props); len(unknown) > 0 {
 		log.WarnContext(ctx, "ignoring unknown properties", "properties", unknown)
 	}
 	owner := reconcile.Owner{StackID: event.StackID, LogicalID: event.LogicalResourceID}
 
 	switch event.RequestType {
 	case customresource.Create:
-		spec, err := smartcatalog.Parse(props)
+		spec, err := oktaprops.Parse(props)
 		if err != nil {
 			return customresource.OnEventResponse{}, err
 		}
@@ -204,9 +205,9 @@ func (h *Handler) handleServer(ctx context.Context, log *slog.Logger, event cust
 	case customresource.Update:
 		// ParseUpdate, not Parse: a claim name Okta reserves that the
 		// deployed properties already have is kept, or this Update and its
-		// rollback would both fail (see smartcatalog.ParseUpdate).
-		oldProps := customresource.Properties(event.OldResourceProperties)
-		spec, kept, err := smartcatalog.ParseUpdate(props, oldProps)
+		// rollback would both fail (see oktaprops.ParseUpdate).
+		oldProps := cfnprops.Properties(event.OldResourceProperties)
+		spec, kept, err := oktaprops.ParseUpdate(props, oldProps)
 		if err != nil {
 			return customresource.OnEventResponse{}, err
 		}
@@ -214,7 +215,7 @@ func (h *Handler) handleServer(ctx context.Context, log *slog.Logger, event cust
 			log.WarnContext(ctx, "keeping claim names Okta reserves because the deployed properties have them; "+
 				"rename these claims: a new deployment refuses them", "claims", kept)
 		}
-		old, _, err := smartcatalog.ParseUpdate(oldProps, oldProps)
+		old, _, err := oktaprops.ParseUpdate(oldProps, oldProps)
 		if err != nil {
 			// Old shapes can stop parsing after a handler change; the old spec
 			// only decides whether the secret must be rewritten, so write it.
@@ -241,7 +242,7 @@ func (h *Handler) handleServer(ctx context.Context, log *slog.Logger, event cust
 		return respond(spec, res)
 
 	case customresource.Delete:
-		conn, err := smartcatalog.ParseConnection(props)
+		conn, err := oktaprops.ParseConnection(props)
 		if err != nil {
 			if !strings.HasPrefix(event.PhysicalResourceID, "aus") {
 				// A Create that failed on its properties made nothing.
@@ -292,7 +293,7 @@ func (h *Handler) reconciler(ctx context.Context, log *slog.Logger, orgURL, cred
 // admin role is missing. The original error stays reachable (errors.As).
 func explainCredentialError(err error, secret string) error {
 	if secret == "" {
-		secret = "named by " + smartcatalog.PropCredentialSecretARN
+		secret = "named by " + oktaprops.PropCredentialSecretARN
 	}
 	var oe *okta.Error
 	if errors.As(err, &oe) {
@@ -316,7 +317,7 @@ func explainCredentialError(err error, secret string) error {
 
 // respond builds the framework response. Data holds ids, URLs and the secret's
 // ARN only: it is visible to anyone who can read the stack.
-func respond(spec *smartcatalog.Spec, res *reconcile.Result) (customresource.OnEventResponse, error) {
+func respond(spec *oktaprops.Spec, res *reconcile.Result) (customresource.OnEventResponse, error) {
 	issuer := strings.TrimRight(res.Issuer, "/")
 	data := map[string]any{
 		AttrAuthorizationServerID:  res.ServerID,

@@ -13,10 +13,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/reconcile"
-	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/smartcatalog"
 )
 
 const hookURL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/prod/hook"
@@ -31,16 +31,16 @@ func (e *env) hookEvent() (customresource.Event, string) {
 	secret := "hook-" + hex.EncodeToString(b)
 	arn := e.sm.Put("ehr-launch-hook-secret", secret)
 	ev := e.fullEvent()
-	ev.ResourceProperties[smartcatalog.PropTokenHookURL] = hookURL
-	ev.ResourceProperties[smartcatalog.PropTokenHookSecretARN] = arn
+	ev.ResourceProperties[oktaprops.PropTokenHookURL] = hookURL
+	ev.ResourceProperties[oktaprops.PropTokenHookSecretARN] = arn
 	return ev, secret
 }
 
 func userRule(t *testing.T, as fakeokta.AuthorizationServer) *fakeokta.Rule {
 	t.Helper()
-	p, ok := as.Policy(smartcatalog.UserFacingPolicyName)
+	p, ok := as.Policy(oktaprops.UserFacingPolicyName)
 	require.True(t, ok)
-	rule, ok := p.Rule(smartcatalog.UserFacingRuleName)
+	rule, ok := p.Rule(oktaprops.UserFacingRuleName)
 	require.True(t, ok)
 	return rule
 }
@@ -94,8 +94,8 @@ func TestTokenHookIsRegisteredActivatedAndAttached(t *testing.T) {
 		rule := userRule(t, as)
 		require.NotNil(t, rule.Actions.Token.InlineHook)
 		assert.Equal(t, h.ID, rule.Actions.Token.InlineHook.ID)
-		p, _ := as.Policy(smartcatalog.BackendPolicyName)
-		backend, _ := p.Rule(smartcatalog.BackendRuleName)
+		p, _ := as.Policy(oktaprops.BackendPolicyName)
+		backend, _ := p.Rule(oktaprops.BackendRuleName)
 		assert.Nil(t, backend.Actions.Token.InlineHook)
 	})
 	t.Run("the hook is made before the policies", func(t *testing.T) {
@@ -120,7 +120,7 @@ func TestTokenHookIsRegisteredActivatedAndAttached(t *testing.T) {
 	t.Run("a new URL updates the same hook in place", func(t *testing.T) {
 		e.okta.ResetRequests()
 		_, err := e.run(updateEvent(ev, resp.PhysicalResourceID, func(p map[string]any) {
-			p[smartcatalog.PropTokenHookURL] = "https://launch.example.org/okta/hook"
+			p[oktaprops.PropTokenHookURL] = "https://launch.example.org/okta/hook"
 		}))
 		require.NoError(t, err)
 		assert.Equal(t, []string{"PUT /api/v1/inlineHooks/" + h.ID}, e.writes())
@@ -136,7 +136,7 @@ func TestTokenHookIsRegisteredActivatedAndAttached(t *testing.T) {
 		assert.Equal(t, "rotated-"+secret, e.okta.InlineHooks()[0].Channel.Config.AuthScheme.Value)
 	})
 	t.Run("renaming the server renames its hook, which stays the same one", func(t *testing.T) {
-		_, err := e.run(updateEvent(ev, resp.PhysicalResourceID, func(p map[string]any) { p[smartcatalog.PropName] = "clinic-smart" }))
+		_, err := e.run(updateEvent(ev, resp.PhysicalResourceID, func(p map[string]any) { p[oktaprops.PropName] = "clinic-smart" }))
 		require.NoError(t, err)
 		hooks := e.okta.InlineHooks()
 		require.Len(t, hooks, 1)
@@ -187,8 +187,8 @@ func TestUpdateWithoutTheHookPropsRemovesTheHookLast(t *testing.T) {
 	e.okta.ResetRequests()
 
 	_, err = e.run(updateEvent(ev, resp.PhysicalResourceID, func(p map[string]any) {
-		delete(p, smartcatalog.PropTokenHookURL)
-		delete(p, smartcatalog.PropTokenHookSecretARN)
+		delete(p, oktaprops.PropTokenHookURL)
+		delete(p, oktaprops.PropTokenHookSecretARN)
 	}))
 	require.NoError(t, err)
 	assert.Empty(t, e.okta.InlineHooks())
@@ -201,7 +201,7 @@ func TestUpdateWithoutTheHookPropsRemovesTheHookLast(t *testing.T) {
 }
 
 func userPolicyID(t *testing.T, e *env) string {
-	p, ok := e.onlyServer().Policy(smartcatalog.UserFacingPolicyName)
+	p, ok := e.onlyServer().Policy(oktaprops.UserFacingPolicyName)
 	require.True(t, ok)
 	return p.ID
 }
@@ -270,7 +270,7 @@ func TestAHookMadeElsewhereIsReferencedByItsID(t *testing.T) {
 	theirs := e.okta.AddInlineHook("EHR context hook", fakeokta.TokenHookType, "ACTIVE")
 	e.okta.ResetRequests()
 
-	_, err = e.run(updateEvent(create, resp.PhysicalResourceID, func(p map[string]any) { p[smartcatalog.PropTokenInlineHookID] = theirs }))
+	_, err = e.run(updateEvent(create, resp.PhysicalResourceID, func(p map[string]any) { p[oktaprops.PropTokenInlineHookID] = theirs }))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"PUT /api/v1/authorizationServers/*/policies/*/rules/*"}, patterns(e.writes()))
 	assert.Equal(t, theirs, userRule(t, e.onlyServer()).Actions.Token.InlineHook.ID)
@@ -303,7 +303,7 @@ func TestAnUnreadableHookSecretFailsTheCreateNamingTheSecret(t *testing.T) {
 	e := newEnv(t, fakeokta.Options{})
 	ev, _ := e.hookEvent()
 	missing := "arn:aws:secretsmanager:us-east-1:123456789012:secret:no-such-hook-secret-AbCdEf"
-	ev.ResourceProperties[smartcatalog.PropTokenHookSecretARN] = missing
+	ev.ResourceProperties[oktaprops.PropTokenHookSecretARN] = missing
 	_, err := e.run(ev)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "reading the token hook secret "+missing)

@@ -15,11 +15,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/handler"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/reconcile"
-	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/smartcatalog"
 )
 
 // Behind the CDK Provider framework the Delete that follows a failed Create
@@ -262,9 +262,9 @@ func TestAFailedUpdateAndItsRollbackKeepEveryClientID(t *testing.T) {
 			t.Run("the policies name the clients again and the secret holds the confidential client", func(t *testing.T) {
 				as := e.onlyServer()
 				assert.Equal(t, "ACTIVE", as.Status)
-				user, _ := as.Policy(smartcatalog.UserFacingPolicyName)
+				user, _ := as.Policy(oktaprops.UserFacingPolicyName)
 				assert.ElementsMatch(t, []string{before["confidential"].ID, before["public"].ID}, user.Conditions.Clients.Include)
-				backend, ok := as.Policy(smartcatalog.BackendPolicyName)
+				backend, ok := as.Policy(oktaprops.BackendPolicyName)
 				require.True(t, ok)
 				assert.Equal(t, []string{before["backend"].ID}, backend.Conditions.Clients.Include)
 				assert.Equal(t, before["confidential"].ID, e.secretDoc()["confidentialClientId"])

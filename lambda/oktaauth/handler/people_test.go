@@ -6,8 +6,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
-	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/smartcatalog"
 )
 
 // Okta signs a user in to an app only when the user is assigned to it; the
@@ -25,8 +25,8 @@ func TestUserFacingAppsAreAssignedTheUserGroups(t *testing.T) {
 		groupLists := e.okta.RequestsMatching("GET", "/api/v1/groups")
 		require.Len(t, groupLists, 1, "the Everyone group is looked up once")
 		assert.Equal(t, `type eq "BUILT_IN"`, groupLists[0].Query.Get("filter"))
-		user, _ := e.onlyServer().Policy(smartcatalog.UserFacingPolicyName)
-		rule, _ := user.Rule(smartcatalog.UserFacingRuleName)
+		user, _ := e.onlyServer().Policy(oktaprops.UserFacingPolicyName)
+		rule, _ := user.Rule(oktaprops.UserFacingRuleName)
 		assert.Equal(t, []string{"EVERYONE"}, rule.Conditions.People.Groups.Include, "the rule keeps the keyword")
 	})
 

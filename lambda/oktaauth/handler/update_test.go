@@ -8,10 +8,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/handler"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
-	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/smartcatalog"
 )
 
 func appsByKind(f *fakeokta.Server) map[string]fakeokta.App {
@@ -38,11 +38,11 @@ func TestUpdateReconcilesInPlace(t *testing.T) {
 				assert.Equal(t, []string{"patient/Condition.read", "patient/Condition.rs", "patient/Condition.cruds",
 					"user/Condition.read", "user/Condition.rs", "user/Condition.cruds",
 					"system/Condition.read", "system/Condition.rs", "system/Condition.cruds"}, added)
-				user, _ := after.Policy(smartcatalog.UserFacingPolicyName)
-				rule, _ := user.Rule(smartcatalog.UserFacingRuleName)
+				user, _ := after.Policy(oktaprops.UserFacingPolicyName)
+				rule, _ := user.Rule(oktaprops.UserFacingRuleName)
 				assert.Contains(t, rule.Conditions.Scopes.Include, "user/Condition.rs")
-				backend, _ := after.Policy(smartcatalog.BackendPolicyName)
-				brule, _ := backend.Rule(smartcatalog.BackendRuleName)
+				backend, _ := after.Policy(oktaprops.BackendPolicyName)
+				brule, _ := backend.Rule(oktaprops.BackendRuleName)
 				assert.Contains(t, brule.Conditions.Scopes.Include, "system/Condition.cruds")
 				assert.Equal(t, rule.ID, before.Policies[0].Rules[0].ID, "the rule is updated, not replaced")
 			},
@@ -80,8 +80,8 @@ func TestUpdateReconcilesInPlace(t *testing.T) {
 			},
 			writes: []string{"PUT /api/v1/authorizationServers/*/policies/*/rules/*"},
 			check: func(t *testing.T, e *env, before, after fakeokta.AuthorizationServer) {
-				user, _ := after.Policy(smartcatalog.UserFacingPolicyName)
-				rule, _ := user.Rule(smartcatalog.UserFacingRuleName)
+				user, _ := after.Policy(oktaprops.UserFacingPolicyName)
+				rule, _ := user.Rule(oktaprops.UserFacingRuleName)
 				assert.Equal(t, int64(15), rule.Actions.Token.AccessTokenLifetimeMinutes)
 				assert.Equal(t, int64(43200), rule.Actions.Token.RefreshTokenLifetimeMinutes)
 				assert.Equal(t, int64(10080), rule.Actions.Token.RefreshTokenWindowMinutes)
@@ -165,7 +165,7 @@ func TestUpdateReconcilesInPlace(t *testing.T) {
 			check: func(t *testing.T, e *env, before, after fakeokta.AuthorizationServer) {
 				_, ok := appsByKind(e.okta)["backend"]
 				assert.False(t, ok)
-				_, ok = after.Policy(smartcatalog.BackendPolicyName)
+				_, ok = after.Policy(oktaprops.BackendPolicyName)
 				assert.False(t, ok)
 				assert.Len(t, after.Policies, 1)
 			},
@@ -201,7 +201,7 @@ func TestUpdateReconcilesInPlace(t *testing.T) {
 				apps := appsByKind(e.okta)
 				require.Contains(t, apps, "public")
 				assert.Equal(t, []string{e.okta.EveryoneGroupID()}, e.okta.AppGroups(apps["public"].ID), "users can sign in to it")
-				user, _ := after.Policy(smartcatalog.UserFacingPolicyName)
+				user, _ := after.Policy(oktaprops.UserFacingPolicyName)
 				assert.ElementsMatch(t, []string{apps["confidential"].ID, apps["public"].ID}, user.Conditions.Clients.Include)
 				assert.Equal(t, 2, e.sm.Count("PutSecretValue"), "a public client has no secret: only the create's writes")
 			},
@@ -213,10 +213,10 @@ func TestUpdateReconcilesInPlace(t *testing.T) {
 			writes: []string{"POST /api/v1/apps", "POST /api/v1/authorizationServers/*/policies",
 				"POST /api/v1/authorizationServers/*/policies/*/rules"},
 			check: func(t *testing.T, e *env, before, after fakeokta.AuthorizationServer) {
-				backend, ok := after.Policy(smartcatalog.BackendPolicyName)
+				backend, ok := after.Policy(oktaprops.BackendPolicyName)
 				require.True(t, ok)
 				assert.Equal(t, []string{appsByKind(e.okta)["backend"].ID}, backend.Conditions.Clients.Include)
-				_, ok = backend.Rule(smartcatalog.BackendRuleName)
+				_, ok = backend.Rule(oktaprops.BackendRuleName)
 				assert.True(t, ok)
 			},
 		},
@@ -331,7 +331,7 @@ func TestUpdateRepairsDrift(t *testing.T) {
 	_, err := client.Application.DeactivateApplication(t.Context(), apps["public"].ID)
 	require.NoError(t, err)
 	as := e.onlyServer()
-	user, _ := as.Policy(smartcatalog.UserFacingPolicyName)
+	user, _ := as.Policy(oktaprops.UserFacingPolicyName)
 	_, err = client.AuthorizationServer.DeactivateAuthorizationServerPolicyRule(t.Context(), id, user.ID, user.Rules[0].ID)
 	require.NoError(t, err)
 	extra, _, err := client.AuthorizationServer.CreateOAuth2Scope(t.Context(), id, scopeNamed("hand-made"))
@@ -353,7 +353,7 @@ func TestUpdateRepairsDrift(t *testing.T) {
 	require.NoError(t, err)
 	after := e.onlyServer()
 	assert.Equal(t, "ACTIVE", appsByKind(e.okta)["public"].Status)
-	user, _ = after.Policy(smartcatalog.UserFacingPolicyName)
+	user, _ = after.Policy(oktaprops.UserFacingPolicyName)
 	require.Len(t, user.Rules, 1, "the hand-made rule in the owned policy is removed")
 	assert.Equal(t, "ACTIVE", user.Rules[0].Status)
 	_, still := after.Scope(extra.Name)

@@ -14,7 +14,7 @@ import (
 	"github.com/okta/okta-sdk-golang/v2/okta"
 	"github.com/okta/okta-sdk-golang/v2/okta/query"
 
-	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/smartcatalog"
+	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 )
 
 // App profile keys that mark an app as this resource's. The profile is a
@@ -29,7 +29,7 @@ const (
 
 type ownedApp struct {
 	id       string
-	kind     smartcatalog.ClientKind
+	kind     oktaprops.ClientKind
 	serverID string
 	status   string
 	created  time.Time
@@ -68,7 +68,7 @@ func (r *Reconciler) appsTagged(ctx context.Context, tag string, serverIDs []str
 		if serverIDs != nil && !slices.Contains(serverIDs, server) {
 			continue
 		}
-		o := ownedApp{id: a.Id, kind: smartcatalog.ClientKind(kind), serverID: server, status: a.Status}
+		o := ownedApp{id: a.Id, kind: oktaprops.ClientKind(kind), serverID: server, status: a.Status}
 		if a.Created != nil {
 			o.created = *a.Created
 		}
@@ -83,9 +83,9 @@ func (r *Reconciler) convergeApps(ctx context.Context, x *run) error {
 	if err != nil {
 		return err
 	}
-	have := map[smartcatalog.ClientKind]ownedApp{}
+	have := map[oktaprops.ClientKind]ownedApp{}
 	for _, a := range owned {
-		if _, dup := have[a.kind]; dup || !slices.Contains(smartcatalog.ClientKinds, a.kind) {
+		if _, dup := have[a.kind]; dup || !slices.Contains(oktaprops.ClientKinds, a.kind) {
 			// A second app of a kind (or an unknown kind) can only come from an
 			// interrupted earlier run: ours, and surplus.
 			x.staleApps = append(x.staleApps, a)
@@ -147,7 +147,7 @@ func (r *Reconciler) convergeApps(ctx context.Context, x *run) error {
 		x.apps[want.Kind] = current
 	}
 	// What is left in have is no longer wanted.
-	for _, kind := range smartcatalog.ClientKinds {
+	for _, kind := range oktaprops.ClientKinds {
 		a, removed := have[kind]
 		if !removed {
 			continue
@@ -166,7 +166,7 @@ func clientID(app *okta.OpenIdConnectApplication) string {
 	return app.Id
 }
 
-func appBody(c smartcatalog.Client, owner Owner, serverID string) *okta.OpenIdConnectApplication {
+func appBody(c oktaprops.Client, owner Owner, serverID string) *okta.OpenIdConnectApplication {
 	app := okta.NewOpenIdConnectApplication()
 	app.Label = c.Label
 	app.Profile = map[string]any{
@@ -304,7 +304,7 @@ func (r *Reconciler) writeClientSecrets(ctx context.Context, x *run) error {
 }
 
 func (r *Reconciler) writeConfidentialSecret(ctx context.Context, x *run) error {
-	const kind = smartcatalog.ConfidentialClient
+	const kind = oktaprops.ConfidentialClient
 	arn := x.spec.ClientSecretARN
 	if arn == "" || !(x.writeClientSecret || x.secretsChanged[kind]) {
 		return nil
@@ -325,7 +325,7 @@ func (r *Reconciler) writeConfidentialSecret(ctx context.Context, x *run) error 
 }
 
 func (r *Reconciler) writeIntrospectionSecret(ctx context.Context, x *run) error {
-	const kind = smartcatalog.IntrospectionClient
+	const kind = oktaprops.IntrospectionClient
 	arn := x.spec.IntrospectionSecretARN
 	app, ok := x.apps[kind]
 	// Without the client there is nothing to write: the stack removes its secret
@@ -347,7 +347,7 @@ func (r *Reconciler) writeIntrospectionSecret(ctx context.Context, x *run) error
 
 // secretOf is the client secret of an app: as Okta returned it when this run
 // made the app, else read from Okta.
-func (r *Reconciler) secretOf(ctx context.Context, x *run, kind smartcatalog.ClientKind, app *okta.OpenIdConnectApplication) (string, error) {
+func (r *Reconciler) secretOf(ctx context.Context, x *run, kind oktaprops.ClientKind, app *okta.OpenIdConnectApplication) (string, error) {
 	if s := x.createdSecrets[kind]; s != "" {
 		return s, nil
 	}

@@ -7,13 +7,13 @@ import (
 
 	"github.com/okta/okta-sdk-golang/v2/okta"
 
-	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/smartcatalog"
+	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 )
 
 // run is one convergence of a server with a spec.
 type run struct {
 	as    *okta.AuthorizationServer
-	spec  *smartcatalog.Spec
+	spec  *oktaprops.Spec
 	owner Owner
 	// serverIDs: apps tagged with any of these server ids are this resource's.
 	// The first is the current server.
@@ -27,12 +27,12 @@ type run struct {
 	// hookID is the token hook the user-facing rule references (Spec.TokenHook).
 	hookID string
 
-	clientIDs      map[smartcatalog.ClientKind]string
-	apps           map[smartcatalog.ClientKind]*okta.OpenIdConnectApplication
-	createdSecrets map[smartcatalog.ClientKind]string
+	clientIDs      map[oktaprops.ClientKind]string
+	apps           map[oktaprops.ClientKind]*okta.OpenIdConnectApplication
+	createdSecrets map[oktaprops.ClientKind]string
 	// secretsChanged marks the kinds whose credential changed in this run (made,
 	// taken over, or removed), so their secret must be written.
-	secretsChanged map[smartcatalog.ClientKind]bool
+	secretsChanged map[oktaprops.ClientKind]bool
 	// What is no longer wanted, removed only at the very end (removeStale).
 	staleApps        []ownedApp
 	staleScopes      []*okta.OAuth2Scope
@@ -51,7 +51,7 @@ type staleRule struct {
 
 // staleAssignment is a group no longer assigned to a user-facing app.
 type staleAssignment struct {
-	kind           smartcatalog.ClientKind
+	kind           oktaprops.ClientKind
 	appID, groupID string
 }
 
@@ -63,10 +63,10 @@ type staleAssignment struct {
 // still there and keeps its client_id and secret (an app deleted and made again
 // gets new ones, and every application registered with the old ones breaks).
 func (r *Reconciler) converge(ctx context.Context, x *run) (*Result, error) {
-	x.clientIDs = map[smartcatalog.ClientKind]string{}
-	x.apps = map[smartcatalog.ClientKind]*okta.OpenIdConnectApplication{}
-	x.createdSecrets = map[smartcatalog.ClientKind]string{}
-	x.secretsChanged = map[smartcatalog.ClientKind]bool{}
+	x.clientIDs = map[oktaprops.ClientKind]string{}
+	x.apps = map[oktaprops.ClientKind]*okta.OpenIdConnectApplication{}
+	x.createdSecrets = map[oktaprops.ClientKind]string{}
+	x.secretsChanged = map[oktaprops.ClientKind]bool{}
 	steps := []func(context.Context, *run) error{
 		r.convergeScopes,
 		r.convergeApps,
@@ -134,7 +134,7 @@ func (r *Reconciler) convergeScopes(ctx context.Context, x *run) error {
 	return nil
 }
 
-func scopeBody(s smartcatalog.Scope) okta.OAuth2Scope {
+func scopeBody(s oktaprops.Scope) okta.OAuth2Scope {
 	return okta.OAuth2Scope{Name: s.Name, DisplayName: s.DisplayName, Description: s.Description,
 		Consent: s.Consent, MetadataPublish: s.MetadataPublish, Default: boolPtr(false)}
 }
@@ -187,7 +187,7 @@ func (r *Reconciler) convergeClaims(ctx context.Context, x *run) error {
 	return nil
 }
 
-func claimBody(c smartcatalog.Claim) okta.OAuth2Claim {
+func claimBody(c oktaprops.Claim) okta.OAuth2Claim {
 	return okta.OAuth2Claim{Name: c.Name, ClaimType: c.ClaimType, ValueType: c.ValueType, Value: c.Value,
 		GroupFilterType: c.GroupFilterType, Status: "ACTIVE", AlwaysIncludeInToken: boolPtr(c.AlwaysIncludeInToken),
 		Conditions: &okta.OAuth2ClaimConditions{Scopes: slices.Clone(c.Scopes)}}
@@ -258,7 +258,7 @@ func (r *Reconciler) convergePolicies(ctx context.Context, x *run) error {
 	return nil
 }
 
-func (r *Reconciler) convergeRules(ctx context.Context, x *run, policyID string, policy smartcatalog.Policy) error {
+func (r *Reconciler) convergeRules(ctx context.Context, x *run, policyID string, policy oktaprops.Policy) error {
 	asID := x.as.Id
 	first, resp, err := r.Okta.AuthorizationServer.ListAuthorizationServerPolicyRules(ctx, asID, policyID)
 	current, err := collect(ctx, first, resp, err)
@@ -309,7 +309,7 @@ func (r *Reconciler) convergeRules(ctx context.Context, x *run, policyID string,
 	return nil
 }
 
-func policyBody(p smartcatalog.Policy, clientIDs map[smartcatalog.ClientKind]string) okta.AuthorizationServerPolicy {
+func policyBody(p oktaprops.Policy, clientIDs map[oktaprops.ClientKind]string) okta.AuthorizationServerPolicy {
 	include := []string{"ALL_CLIENTS"}
 	if !p.AllClients {
 		include = nil
@@ -335,7 +335,7 @@ func policyEqual(a *okta.AuthorizationServerPolicy, b okta.AuthorizationServerPo
 		sameSet(clients, b.Conditions.Clients.Include)
 }
 
-func ruleBody(rule smartcatalog.Rule) okta.AuthorizationServerPolicyRule {
+func ruleBody(rule oktaprops.Rule) okta.AuthorizationServerPolicyRule {
 	token := &okta.TokenAuthorizationServerPolicyRuleAction{
 		// Every lifetime through its ...Ptr field: an unset pointer is sent as
 		// null, and 0 (unlimited refresh) must go out as 0.
@@ -475,14 +475,14 @@ func (r *Reconciler) convergeLifecycle(ctx context.Context, x *run) error {
 
 // serverBody is the server the spec asks for. current is the server as Okta has
 // it (nil before it exists): a spec without an audience keeps the current one,
-// and a new server then gets smartcatalog.PlaceholderAudience.
-func serverBody(spec *smartcatalog.Spec, owner Owner, current *okta.AuthorizationServer) okta.AuthorizationServer {
+// and a new server then gets oktaprops.PlaceholderAudience.
+func serverBody(spec *oktaprops.Spec, owner Owner, current *okta.AuthorizationServer) okta.AuthorizationServer {
 	audiences := []string{spec.Server.Audience}
 	if spec.Server.Audience == "" {
 		if current != nil && len(current.Audiences) > 0 {
 			audiences = slices.Clone(current.Audiences)
 		} else {
-			audiences = []string{smartcatalog.PlaceholderAudience(spec.Server.Name)}
+			audiences = []string{oktaprops.PlaceholderAudience(spec.Server.Name)}
 		}
 	}
 	return okta.AuthorizationServer{Name: spec.Server.Name, Description: owner.Describe(spec.Server.Description),

@@ -9,8 +9,8 @@ import (
 	"github.com/okta/okta-sdk-golang/v2/okta"
 	"github.com/okta/okta-sdk-golang/v2/okta/query"
 
+	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/oktaclient"
-	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/smartcatalog"
 )
 
 // defaultCleanupReserve is Reconciler.CleanupReserve's default: a full
@@ -39,7 +39,7 @@ const defaultCleanupReserve = 3 * time.Minute
 // crash is a first deployment that timed out: its stack ends ROLLBACK_COMPLETE,
 // is deleted, and the redeploy has a new stack id) is another owner; its error
 // then says the server is most likely such a leftover and how to delete it.
-func (r *Reconciler) Create(ctx context.Context, spec *smartcatalog.Spec, owner Owner) (*Result, error) {
+func (r *Reconciler) Create(ctx context.Context, spec *oktaprops.Spec, owner Owner) (*Result, error) {
 	return r.create(ctx, spec, owner, createOptions{})
 }
 
@@ -48,7 +48,7 @@ func (r *Reconciler) Create(ctx context.Context, spec *smartcatalog.Spec, owner 
 // where the server that served the stack until then still is: it carries the
 // marker and the name, and is taken over. So, unlike Create, a failure removes
 // only what this call made (its apps), never a server it took over.
-func (r *Reconciler) CreateReplacement(ctx context.Context, spec *smartcatalog.Spec, owner Owner) (*Result, error) {
+func (r *Reconciler) CreateReplacement(ctx context.Context, spec *oktaprops.Spec, owner Owner) (*Result, error) {
 	return r.create(ctx, spec, owner, createOptions{keepAdopted: true})
 }
 
@@ -72,7 +72,7 @@ type journal struct {
 	hookIDs []string
 }
 
-func (r *Reconciler) create(ctx context.Context, spec *smartcatalog.Spec, owner Owner, opts createOptions) (*Result, error) {
+func (r *Reconciler) create(ctx context.Context, spec *oktaprops.Spec, owner Owner, opts createOptions) (*Result, error) {
 	work, reserve, cancel := r.provisioningContext(ctx)
 	defer cancel()
 	res, j, err := r.provision(work, spec, owner, opts)
@@ -109,7 +109,7 @@ func (r *Reconciler) provisioningContext(ctx context.Context) (context.Context, 
 
 // provision does the work of create. The journal is nil when this run has
 // made nothing yet (it may have removed leftovers of earlier ones).
-func (r *Reconciler) provision(ctx context.Context, spec *smartcatalog.Spec, owner Owner, opts createOptions) (*Result, *journal, error) {
+func (r *Reconciler) provision(ctx context.Context, spec *oktaprops.Spec, owner Owner, opts createOptions) (*Result, *journal, error) {
 	servers, err := r.allServers(ctx)
 	if err != nil {
 		return nil, nil, err

@@ -8,13 +8,13 @@ import (
 	"github.com/okta/okta-sdk-golang/v2/okta"
 	"github.com/okta/okta-sdk-golang/v2/okta/query"
 
-	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/smartcatalog"
+	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 )
 
 // assignedKinds are the apps users sign in to: Okta refuses sign-in
 // (user_not_assigned) to users not assigned to the app, whatever the policy
 // rule's groups say.
-var assignedKinds = []smartcatalog.ClientKind{smartcatalog.ConfidentialClient, smartcatalog.PublicClient}
+var assignedKinds = []oktaprops.ClientKind{oktaprops.ConfidentialClient, oktaprops.PublicClient}
 
 // ---- app group assignments ----
 
@@ -68,7 +68,7 @@ func (r *Reconciler) convergeAssignments(ctx context.Context, x *run) error {
 func (r *Reconciler) groupIDs(ctx context.Context, groups []string) ([]string, error) {
 	out := make([]string, 0, len(groups))
 	for _, g := range groups {
-		if g == smartcatalog.EveryoneGroup {
+		if g == oktaprops.EveryoneGroup {
 			id, err := r.everyoneGroupID(ctx)
 			if err != nil {
 				return nil, err

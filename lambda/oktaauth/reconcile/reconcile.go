@@ -1,4 +1,4 @@
-// Package reconcile makes Okta match a smartcatalog.Spec: it creates, updates
+// Package reconcile makes Okta match a oktaprops.Spec: it creates, updates
 // and deletes the custom authorization server, its scopes, claims, access
 // policies and rules, and the OIDC apps, through okta-sdk-golang/v2.
 //
@@ -72,7 +72,7 @@ import (
 	"github.com/okta/okta-sdk-golang/v2/okta"
 	"github.com/okta/okta-sdk-golang/v2/okta/query"
 
-	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/smartcatalog"
+	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 )
 
 // SecretPutter is the part of the Secrets Manager client that writes a secret.
@@ -135,7 +135,7 @@ type Result struct {
 	ServerID  string
 	Issuer    string
 	Audience  string
-	ClientIDs map[smartcatalog.ClientKind]string
+	ClientIDs map[oktaprops.ClientKind]string
 }
 
 // ownerNote matches the note Describe appends: the stack name (CloudFormation
@@ -226,7 +226,7 @@ var serverIDPattern = regexp.MustCompile(`^aus[A-Za-z0-9]{17}$`)
 // longer exists (deleted outside CloudFormation) it is created again and the
 // Result carries the new id: a replacement, after which CloudFormation deletes
 // the old id (a 404, so nothing).
-func (r *Reconciler) Update(ctx context.Context, serverID string, spec, old *smartcatalog.Spec, owner Owner) (*Result, error) {
+func (r *Reconciler) Update(ctx context.Context, serverID string, spec, old *oktaprops.Spec, owner Owner) (*Result, error) {
 	as, resp, err := r.Okta.AuthorizationServer.GetAuthorizationServer(ctx, serverID)
 	if isNotFound(resp, err) {
 		r.Log.WarnContext(ctx, "the authorization server no longer exists in Okta; creating it again (its id changes)",
@@ -259,14 +259,14 @@ func (r *Reconciler) Update(ctx context.Context, serverID string, spec, old *sma
 	// without it).
 	return r.converge(ctx, &run{as: as, spec: spec, owner: owner, serverIDs: []string{as.Id},
 		writeClientSecret: old == nil || old.ClientSecretARN != spec.ClientSecretARN || oldIssuer != as.Issuer ||
-			restored(old, spec, smartcatalog.ConfidentialClient),
+			restored(old, spec, oktaprops.ConfidentialClient),
 		writeIntrospectionSecret: old == nil || old.IntrospectionSecretARN != spec.IntrospectionSecretARN ||
-			restored(old, spec, smartcatalog.IntrospectionClient),
+			restored(old, spec, oktaprops.IntrospectionClient),
 	})
 }
 
 // restored reports whether spec has a client of this kind that old lacks.
-func restored(old, spec *smartcatalog.Spec, kind smartcatalog.ClientKind) bool {
+func restored(old, spec *oktaprops.Spec, kind oktaprops.ClientKind) bool {
 	_, had := old.Client(kind)
 	_, has := spec.Client(kind)
 	return has && !had
@@ -276,7 +276,7 @@ func restored(old, spec *smartcatalog.Spec, kind smartcatalog.ClientKind) bool {
 // marker, audience, issuer mode) when they differ from the spec. Without an
 // audience in the spec the server's current one is kept: it belongs to a
 // Custom::SmartOktaAudience resource, and resetting it would break every token.
-func (r *Reconciler) updateServer(ctx context.Context, as *okta.AuthorizationServer, spec *smartcatalog.Spec, owner Owner) (*okta.AuthorizationServer, error) {
+func (r *Reconciler) updateServer(ctx context.Context, as *okta.AuthorizationServer, spec *oktaprops.Spec, owner Owner) (*okta.AuthorizationServer, error) {
 	want := serverBody(spec, owner, as)
 	if as.Name == want.Name && as.Description == want.Description && effectiveIssuerMode(as) == want.IssuerMode &&
 		equalStrings(as.Audiences, want.Audiences) {

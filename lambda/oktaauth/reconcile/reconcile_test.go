@@ -11,11 +11,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
+	"github.com/openhealthstack/smart-healthlake/contract/cfnprops"
+	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/oktaclient"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/reconcile"
-	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/smartcatalog"
 )
 
 var owner = reconcile.Owner{
@@ -41,9 +41,9 @@ func setup(t *testing.T) (*fakeokta.Server, *reconcile.Reconciler) {
 	return f, &reconcile.Reconciler{Okta: c, Secrets: noSecrets{t}, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
 }
 
-func spec(t *testing.T, kv ...any) *smartcatalog.Spec {
+func spec(t *testing.T, kv ...any) *oktaprops.Spec {
 	t.Helper()
-	p := customresource.Properties{
+	p := cfnprops.Properties{
 		"OktaOrgUrl": "https://example.okta.com", "CredentialSecretArn": "arn:x", "Name": "clinic", "Audience": "api://clinic",
 		"ScopeLevels": []any{"patient", "system"}, "ScopeResources": []any{"Patient"},
 		"PublicClient": "true", "PublicClientRedirectUris": []any{"https://spa.example.com/cb"},
@@ -51,7 +51,7 @@ func spec(t *testing.T, kv ...any) *smartcatalog.Spec {
 	for i := 0; i < len(kv); i += 2 {
 		p[kv[i].(string)] = kv[i+1]
 	}
-	s, err := smartcatalog.Parse(p)
+	s, err := oktaprops.Parse(p)
 	require.NoError(t, err)
 	return s
 }
@@ -75,7 +75,7 @@ func TestSurplusAppsFromAnInterruptedRunAreRemoved(t *testing.T) {
 	ctx := context.Background()
 	res, err := r.Create(ctx, spec(t), owner)
 	require.NoError(t, err)
-	first := res.ClientIDs[smartcatalog.PublicClient]
+	first := res.ClientIDs[oktaprops.PublicClient]
 	// A second public app tagged for the same server, as a repeated POST
 	// would leave, and a look-alike from another owner.
 	dupe := f.AddApp("clinic public app", map[string]any{"managedBy": "smart-healthlake", "owner": owner.Tag(),
@@ -85,7 +85,7 @@ func TestSurplusAppsFromAnInterruptedRunAreRemoved(t *testing.T) {
 
 	again, err := r.Update(ctx, res.ServerID, spec(t), spec(t), owner)
 	require.NoError(t, err)
-	assert.Equal(t, first, again.ClientIDs[smartcatalog.PublicClient], "the oldest app is kept")
+	assert.Equal(t, first, again.ClientIDs[oktaprops.PublicClient], "the oldest app is kept")
 	_, ok := f.App(dupe)
 	assert.False(t, ok, "the surplus app is removed")
 	_, ok = f.App(foreign)

@@ -1,4 +1,4 @@
-package customresource_test
+package cfnprops_test
 
 import (
 	"encoding/json"
@@ -7,13 +7,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
+	"github.com/openhealthstack/smart-healthlake/contract/cfnprops"
 )
 
 // props decodes properties as CloudFormation delivers them: every scalar a string.
-func props(t *testing.T, s string) customresource.Properties {
+func props(t *testing.T, s string) cfnprops.Properties {
 	t.Helper()
-	var p customresource.Properties
+	var p cfnprops.Properties
 	require.NoError(t, json.Unmarshal([]byte(s), &p))
 	return p
 }
@@ -58,7 +58,7 @@ func TestABadPropertyIsNamedInTheError(t *testing.T) {
 	for name, f := range cases {
 		t.Run(name, func(t *testing.T) {
 			err := f()
-			var pe *customresource.PropertyError
+			var pe *cfnprops.PropertyError
 			require.True(t, errors.As(err, &pe), "got %v", err)
 			require.Equal(t, name, pe.Property)
 			require.Contains(t, err.Error(), "property "+name+":")

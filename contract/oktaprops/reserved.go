@@ -1,4 +1,4 @@
-package smartcatalog
+package oktaprops
 
 import "slices"
 

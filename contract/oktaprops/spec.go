@@ -1,9 +1,10 @@
-// Package smartcatalog turns the Okta SMART custom resources' properties into a
-// declarative description of everything that should exist in Okta: the
+// Package oktaprops is the contract of the Okta custom resources: their
+// resource types, property names and the parser that turns the properties into
+// a declarative description of everything that should exist in Okta (the
 // authorization server, its scopes, claims, access policies and rules, and the
-// OIDC clients. It does no I/O; package reconcile makes Okta match it. It has no
-// Lambda-only dependencies, so the CDK construct imports it to name properties
-// and to compute the scope catalogue at synthesis time.
+// OIDC clients). It does no I/O; package lambda/oktaauth/reconcile makes Okta
+// match it. It imports no SDK, so the CDK constructs import it to name and
+// check properties and to compute the scope catalogue at synthesis time.
 //
 // Two resource types share one handler. ResourceTypeAuthorizationServer
 // (Custom::SmartOktaAuthorizationServer) is the authorization server and
@@ -77,7 +78,7 @@
 //	CredentialSecretArn        string, required, as above
 //	AuthorizationServerId      string, required: the server's id (its resource's attribute)
 //	Audience                   string, required
-package smartcatalog
+package oktaprops
 
 import (
 	"net/url"

@@ -1,4 +1,4 @@
-package smartcatalog
+package oktaprops
 
 import (
 	"bytes"
@@ -9,16 +9,16 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
+	"github.com/openhealthstack/smart-healthlake/contract/cfnprops"
 )
 
 // Properties are a resource's properties as CloudFormation delivers them; an
 // alias, so code outside lambda/ (the CDK construct) can call Parse.
-type Properties = customresource.Properties
+type Properties = cfnprops.Properties
 
 // PropertyError is the error Parse returns, naming the bad property; an alias,
 // so code outside lambda/ can inspect it with errors.As.
-type PropertyError = customresource.PropertyError
+type PropertyError = cfnprops.PropertyError
 
 // MaxScopes bounds the generated catalogue. Every scope is an API call on create
 // and an entry in the rule's scope list; a typo such as a very long resource list
@@ -37,7 +37,7 @@ type Connection struct {
 // ParseConnection reads the Okta org, the credential secret and the server
 // name. Only the first two are required: the name only helps a Delete find the
 // leftovers of a failed Create.
-func ParseConnection(p customresource.Properties) (Connection, error) {
+func ParseConnection(p cfnprops.Properties) (Connection, error) {
 	var c Connection
 	var err error
 	if c.OrgURL, err = orgURL(p); err != nil {
@@ -56,16 +56,16 @@ func ParseConnection(p customresource.Properties) (Connection, error) {
 // handler does not read. They are reported rather than refused: CloudFormation
 // replays old property sets in Delete and rollback events, and refusing one
 // would wedge the stack.
-func UnknownProperties(p customresource.Properties) []string {
+func UnknownProperties(p cfnprops.Properties) []string {
 	return unknown(p, KnownProperties)
 }
 
 // UnknownAudienceBindingProperties is UnknownProperties for the audience binding.
-func UnknownAudienceBindingProperties(p customresource.Properties) []string {
+func UnknownAudienceBindingProperties(p cfnprops.Properties) []string {
 	return unknown(p, KnownAudienceBindingProperties)
 }
 
-func unknown(p customresource.Properties, known []string) []string {
+func unknown(p cfnprops.Properties, known []string) []string {
 	var out []string
 	for k := range p {
 		if !slices.Contains(known, k) {
@@ -85,8 +85,8 @@ type AudienceBinding struct {
 }
 
 // ParseAudienceBinding validates the audience binding's properties. Errors are
-// *customresource.PropertyError naming the property.
-func ParseAudienceBinding(p customresource.Properties) (AudienceBinding, error) {
+// *cfnprops.PropertyError naming the property.
+func ParseAudienceBinding(p cfnprops.Properties) (AudienceBinding, error) {
 	var b AudienceBinding
 	conn, err := ParseConnection(p)
 	if err != nil {
@@ -119,10 +119,10 @@ func checkAudience(a string) error {
 }
 
 // Parse validates the properties and computes the catalogue. Errors are
-// *customresource.PropertyError naming the property. A claim name Okta
+// *cfnprops.PropertyError naming the property. A claim name Okta
 // reserves (ReservedClaimName) is refused: Parse is for synthesis and Create;
 // an Update uses ParseUpdate.
-func Parse(p customresource.Properties) (*Spec, error) {
+func Parse(p cfnprops.Properties) (*Spec, error) {
 	return parse(p, nil, nil)
 }
 
@@ -134,7 +134,7 @@ func Parse(p customresource.Properties) (*Spec, error) {
 // every later Update of such a stack and, since a rollback is an Update back
 // to the deployed properties, its rollback too (UPDATE_ROLLBACK_FAILED). A
 // name that deployed does not have is refused as by Parse.
-func ParseUpdate(p, deployed customresource.Properties) (spec *Spec, kept []string, err error) {
+func ParseUpdate(p, deployed cfnprops.Properties) (spec *Spec, kept []string, err error) {
 	allowed := deployedClaims(deployed)
 	spec, err = parse(p, allowed, &kept)
 	if err != nil {
@@ -148,7 +148,7 @@ type claimKey struct{ name, claimType string }
 
 // deployedClaims reads the claim names of deployed properties leniently: they
 // were accepted once, and only their names matter here.
-func deployedClaims(p customresource.Properties) map[claimKey]bool {
+func deployedClaims(p cfnprops.Properties) map[claimKey]bool {
 	out := map[claimKey]bool{}
 	if with, err := p.Bool(PropPatientClaim, true); err == nil && with {
 		if name, err := p.OptionalString(PropPatientClaimName, "patient"); err == nil {
@@ -174,7 +174,7 @@ func deployedClaims(p customresource.Properties) map[claimKey]bool {
 
 // parse is Parse, accepting the reserved claim names in allowed and
 // appending those it accepted to kept.
-func parse(p customresource.Properties, allowed map[claimKey]bool, kept *[]string) (*Spec, error) {
+func parse(p cfnprops.Properties, allowed map[claimKey]bool, kept *[]string) (*Spec, error) {
 	conn, err := ParseConnection(p)
 	if err != nil {
 		return nil, err
@@ -236,10 +236,10 @@ func parse(p customresource.Properties, allowed map[claimKey]bool, kept *[]strin
 }
 
 func propErr(name, reason string) error {
-	return &customresource.PropertyError{Property: name, Reason: reason}
+	return &cfnprops.PropertyError{Property: name, Reason: reason}
 }
 
-func orgURL(p customresource.Properties) (string, error) {
+func orgURL(p cfnprops.Properties) (string, error) {
 	raw, err := p.String(PropOrgURL)
 	if err != nil {
 		return "", err
@@ -265,7 +265,7 @@ func isLoopback(host string) bool {
 	return host == "localhost" || host == "127.0.0.1" || host == "::1"
 }
 
-func serverName(p customresource.Properties) (string, error) {
+func serverName(p cfnprops.Properties) (string, error) {
 	name, err := p.String(PropName)
 	if err != nil {
 		return "", err
@@ -276,7 +276,7 @@ func serverName(p customresource.Properties) (string, error) {
 	return name, nil
 }
 
-func enum(p customresource.Properties, name, def string, allowed ...string) (string, error) {
+func enum(p cfnprops.Properties, name, def string, allowed ...string) (string, error) {
 	v, err := p.OptionalString(name, def)
 	if err != nil {
 		return "", err
@@ -287,7 +287,7 @@ func enum(p customresource.Properties, name, def string, allowed ...string) (str
 	return v, nil
 }
 
-func list(p customresource.Properties, name string, def []string) ([]string, error) {
+func list(p cfnprops.Properties, name string, def []string) ([]string, error) {
 	if !p.Has(name) {
 		return slices.Clone(def), nil
 	}
@@ -303,7 +303,7 @@ func list(p customresource.Properties, name string, def []string) ([]string, err
 	return v, nil
 }
 
-func intRange(p customresource.Properties, name string, def, lo, hi int) (int64, error) {
+func intRange(p cfnprops.Properties, name string, def, lo, hi int) (int64, error) {
 	v, err := p.Int(name, def)
 	if err != nil {
 		return 0, err
@@ -332,7 +332,7 @@ var v1Words = map[string]string{"read": "Read", "write": "Write", "*": "Read and
 
 var v2Letters = map[byte]string{'c': "create", 'r': "read", 'u': "update", 'd': "delete", 's': "search"}
 
-func (s *Spec) parseScopes(p customresource.Properties) error {
+func (s *Spec) parseScopes(p cfnprops.Properties) error {
 	flavor, err := enum(p, PropScopeFlavor, "v2", "v1", "v2", "both")
 	if err != nil {
 		return err
@@ -494,7 +494,7 @@ type ExtraClaim struct {
 
 // parseClaims reads the claims; reserved tells whether a claim name is
 // refused as reserved by Okta.
-func (s *Spec) parseClaims(p customresource.Properties, reserved func(name, claimType string) bool) error {
+func (s *Spec) parseClaims(p cfnprops.Properties, reserved func(name, claimType string) bool) error {
 	fhirAttr, err := p.OptionalString(PropFhirUserAttribute, "fhirUser")
 	if err != nil {
 		return err
@@ -592,7 +592,7 @@ func (s *Spec) parseClaims(p customresource.Properties, reserved func(name, clai
 	return nil
 }
 
-func (s *Spec) parseClients(p customresource.Properties) error {
+func (s *Spec) parseClients(p cfnprops.Properties) error {
 	consent := "TRUSTED"
 	if slices.ContainsFunc(s.Scopes, func(sc Scope) bool { return sc.Consent == "REQUIRED" }) {
 		consent = "REQUIRED" // Okta shows the consent screen only to apps that ask for it
@@ -659,7 +659,7 @@ func (s *Spec) parseClients(p customresource.Properties) error {
 	return nil
 }
 
-func redirectURIs(p customresource.Properties, name string, required, allowCustomScheme bool) ([]string, error) {
+func redirectURIs(p cfnprops.Properties, name string, required, allowCustomScheme bool) ([]string, error) {
 	uris, err := list(p, name, nil)
 	if err != nil {
 		return nil, err
@@ -690,10 +690,10 @@ func redirectURIs(p customresource.Properties, name string, required, allowCusto
 // must be public: a private key here would end up in the template.
 var privateJWKMembers = []string{"d", "p", "q", "dp", "dq", "qi", "k", "oth"}
 
-func publicJWKS(p customresource.Properties) ([]map[string]any, error) {
+func publicJWKS(p cfnprops.Properties) ([]map[string]any, error) {
 	raw, err := p.String(PropBackendClientJWKS)
 	if err != nil {
-		return nil, &customresource.PropertyError{Property: PropBackendClientJWKS, Reason: "is required when BackendClient is enabled: the service's public JWKS"}
+		return nil, &cfnprops.PropertyError{Property: PropBackendClientJWKS, Reason: "is required when BackendClient is enabled: the service's public JWKS"}
 	}
 	var set struct {
 		Keys []map[string]any `json:"keys"`
@@ -725,7 +725,7 @@ func publicJWKS(p customresource.Properties) ([]map[string]any, error) {
 	return set.Keys, nil
 }
 
-func (s *Spec) parsePolicies(p customresource.Properties) error {
+func (s *Spec) parsePolicies(p cfnprops.Properties) error {
 	assign, err := enum(p, PropPolicyAssignment, "CREATED_CLIENTS", "CREATED_CLIENTS", "ALL_CLIENTS")
 	if err != nil {
 		return err
@@ -842,7 +842,7 @@ var secretARN = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0
 // The URL rules are the management API spec's
 // (InlineHookChannelConfigCreate.uri: "must begin with https:// ... No white
 // space is allowed in the URI", at most 1024 characters).
-func tokenHook(p customresource.Properties) (*TokenHook, error) {
+func tokenHook(p cfnprops.Properties) (*TokenHook, error) {
 	uri, err := p.OptionalString(PropTokenHookURL, "")
 	if err != nil {
 		return nil, err

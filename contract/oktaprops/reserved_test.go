@@ -1,4 +1,4 @@
-package smartcatalog_test
+package oktaprops_test
 
 import (
 	"errors"
@@ -8,8 +8,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
-	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/smartcatalog"
+	"github.com/openhealthstack/smart-healthlake/contract/cfnprops"
+	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 )
 
 // Names from Okta's published list of reserved claims beyond the JWT
@@ -22,31 +22,31 @@ func TestReservedClaimNamesAreRefusedNamingTheProperty(t *testing.T) {
 		for _, claimType := range []string{"RESOURCE", "IDENTITY"} {
 			t.Run(fmt.Sprintf("an extra %s claim named %s", claimType, name), func(t *testing.T) {
 				raw := fmt.Sprintf(`[{"name":%q,"value":"user.x","claimType":%q}]`, name, claimType)
-				_, err := smartcatalog.Parse(with(base(), "ExtraClaims", raw))
-				var perr *customresource.PropertyError
+				_, err := oktaprops.Parse(with(base(), "ExtraClaims", raw))
+				var perr *cfnprops.PropertyError
 				require.True(t, errors.As(err, &perr), "got %v", err)
 				assert.Equal(t, "ExtraClaims[0].name", perr.Property)
 				assert.Contains(t, perr.Reason, "reserved by Okta")
 			})
 		}
 		t.Run("the patient claim named "+name, func(t *testing.T) {
-			_, err := smartcatalog.Parse(with(base(), "PatientClaimName", name))
-			var perr *customresource.PropertyError
+			_, err := oktaprops.Parse(with(base(), "PatientClaimName", name))
+			var perr *cfnprops.PropertyError
 			require.True(t, errors.As(err, &perr), "got %v", err)
 			assert.Equal(t, "PatientClaimName", perr.Property)
 			assert.Contains(t, perr.Reason, "reserved by Okta")
 		})
 	}
 	t.Run("groups is reserved in access tokens only", func(t *testing.T) {
-		assert.True(t, smartcatalog.ReservedClaimName("groups", "RESOURCE"))
-		assert.False(t, smartcatalog.ReservedClaimName("groups", "IDENTITY"))
-		_, err := smartcatalog.Parse(with(base(), "ExtraClaims",
+		assert.True(t, oktaprops.ReservedClaimName("groups", "RESOURCE"))
+		assert.False(t, oktaprops.ReservedClaimName("groups", "IDENTITY"))
+		_, err := oktaprops.Parse(with(base(), "ExtraClaims",
 			`[{"name":"groups","value":"app","valueType":"GROUPS","groupFilterType":"STARTS_WITH","claimType":"IDENTITY"}]`))
 		assert.NoError(t, err)
 	})
 	t.Run("ordinary names pass", func(t *testing.T) {
 		for _, name := range []string{"organization", "fhirContext", "patient", "tenant"} {
-			assert.False(t, smartcatalog.ReservedClaimName(name, "RESOURCE"), name)
+			assert.False(t, oktaprops.ReservedClaimName(name, "RESOURCE"), name)
 		}
 	})
 }
@@ -55,12 +55,12 @@ func TestAnUpdateKeepsReservedClaimNamesTheDeployedPropertiesHave(t *testing.T) 
 	roleClaim := `[{"name":"role","value":"user.title","claimType":"RESOURCE"}]`
 	deployed := with(base(), "ExtraClaims", roleClaim, "PatientClaimName", "sid")
 	t.Run("Parse, for synth and Create, refuses them", func(t *testing.T) {
-		_, err := smartcatalog.Parse(deployed)
+		_, err := oktaprops.Parse(deployed)
 		require.Error(t, err)
 	})
 	t.Run("an update that keeps them parses and reports them", func(t *testing.T) {
 		next := with(deployed, "AccessTokenLifetimeMinutes", "15")
-		s, kept, err := smartcatalog.ParseUpdate(next, deployed)
+		s, kept, err := oktaprops.ParseUpdate(next, deployed)
 		require.NoError(t, err)
 		assert.ElementsMatch(t, []string{"RESOURCE role", "RESOURCE sid"}, kept)
 		var names []string
@@ -72,34 +72,34 @@ func TestAnUpdateKeepsReservedClaimNamesTheDeployedPropertiesHave(t *testing.T) 
 	})
 	t.Run("a rollback, whose old properties are the failed update's, parses both ways", func(t *testing.T) {
 		failed := with(deployed, "AccessTokenLifetimeMinutes", "15")
-		_, _, err := smartcatalog.ParseUpdate(deployed, failed)
+		_, _, err := oktaprops.ParseUpdate(deployed, failed)
 		require.NoError(t, err)
-		_, _, err = smartcatalog.ParseUpdate(failed, failed)
+		_, _, err = oktaprops.ParseUpdate(failed, failed)
 		require.NoError(t, err, "the handler parses the old properties against themselves")
 	})
 	t.Run("an update that adds a reserved name is refused naming the property", func(t *testing.T) {
 		next := with(deployed, "ExtraClaims", `[{"name":"role","value":"user.title","claimType":"RESOURCE"},`+
 			`{"name":"permissions","value":"user.x","claimType":"RESOURCE"}]`)
-		_, _, err := smartcatalog.ParseUpdate(next, deployed)
-		var perr *customresource.PropertyError
+		_, _, err := oktaprops.ParseUpdate(next, deployed)
+		var perr *cfnprops.PropertyError
 		require.True(t, errors.As(err, &perr), "got %v", err)
 		assert.Equal(t, "ExtraClaims[1].name", perr.Property)
 	})
 	t.Run("the same name in the other token type is a new claim and is refused", func(t *testing.T) {
 		next := with(deployed, "ExtraClaims", `[{"name":"role","value":"user.title","claimType":"IDENTITY"}]`)
-		_, _, err := smartcatalog.ParseUpdate(next, deployed)
-		var perr *customresource.PropertyError
+		_, _, err := oktaprops.ParseUpdate(next, deployed)
+		var perr *cfnprops.PropertyError
 		require.True(t, errors.As(err, &perr), "got %v", err)
 		assert.Equal(t, "ExtraClaims[0].name", perr.Property)
 	})
 	t.Run("a patient claim renamed to a reserved name is refused", func(t *testing.T) {
-		_, _, err := smartcatalog.ParseUpdate(with(base(), "PatientClaimName", "sid"), base())
-		var perr *customresource.PropertyError
+		_, _, err := oktaprops.ParseUpdate(with(base(), "PatientClaimName", "sid"), base())
+		var perr *cfnprops.PropertyError
 		require.True(t, errors.As(err, &perr), "got %v", err)
 		assert.Equal(t, "PatientClaimName", perr.Property)
 	})
 	t.Run("an update without reserved names keeps nothing", func(t *testing.T) {
-		_, kept, err := smartcatalog.ParseUpdate(base(), deployed)
+		_, kept, err := oktaprops.ParseUpdate(base(), deployed)
 		require.NoError(t, err)
 		assert.Empty(t, kept)
 	})

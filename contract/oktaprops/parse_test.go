@@ -1,4 +1,4 @@
-package smartcatalog_test
+package oktaprops_test
 
 import (
 	"errors"
@@ -9,12 +9,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
-	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/smartcatalog"
+	"github.com/openhealthstack/smart-healthlake/contract/cfnprops"
+	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 )
 
-func base() customresource.Properties {
-	return customresource.Properties{
+func base() cfnprops.Properties {
+	return cfnprops.Properties{
 		"ServiceToken":        "arn:aws:lambda:us-east-1:123456789012:function:provider",
 		"OktaOrgUrl":          "https://example.okta.com",
 		"CredentialSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:okta-AbCdEf",
@@ -23,8 +23,8 @@ func base() customresource.Properties {
 	}
 }
 
-func with(p customresource.Properties, kv ...any) customresource.Properties {
-	out := customresource.Properties{}
+func with(p cfnprops.Properties, kv ...any) cfnprops.Properties {
+	out := cfnprops.Properties{}
 	for k, v := range p {
 		out[k] = v
 	}
@@ -35,13 +35,13 @@ func with(p customresource.Properties, kv ...any) customresource.Properties {
 }
 
 func TestDefaults(t *testing.T) {
-	s, err := smartcatalog.Parse(base())
+	s, err := oktaprops.Parse(base())
 	require.NoError(t, err)
-	assert.Equal(t, smartcatalog.Server{Name: "smart", Description: "SMART on FHIR authorization server",
+	assert.Equal(t, oktaprops.Server{Name: "smart", Description: "SMART on FHIR authorization server",
 		Audience: "https://healthlake.us-east-1.amazonaws.com/datastore/abc/r4/", IssuerMode: "ORG_URL", Active: true}, s.Server)
 	names := s.ScopeNames()
-	assert.Equal(t, smartcatalog.ContextScopes, names[:5])
-	assert.Len(t, names, 5+3*len(smartcatalog.DefaultResources))
+	assert.Equal(t, oktaprops.ContextScopes, names[:5])
+	assert.Len(t, names, 5+3*len(oktaprops.DefaultResources))
 	assert.Contains(t, names, "patient/Observation.rs")
 	assert.Contains(t, names, "system/Patient.rs")
 	assert.NotContains(t, names, "patient/Observation.read", "v2 only by default")
@@ -53,14 +53,14 @@ func TestDefaults(t *testing.T) {
 	assert.Empty(t, s.Clients)
 	assert.Empty(t, s.Policies, "no clients to assign policies to")
 	require.Len(t, s.Claims, 3)
-	assert.Equal(t, smartcatalog.Claim{Name: "patient", ClaimType: "RESOURCE", ValueType: "EXPRESSION", Value: "user.patientId",
+	assert.Equal(t, oktaprops.Claim{Name: "patient", ClaimType: "RESOURCE", ValueType: "EXPRESSION", Value: "user.patientId",
 		Scopes: []string{"launch/patient"}, AlwaysIncludeInToken: true}, s.Claims[2])
 }
 
 func TestScopeCatalogue(t *testing.T) {
 	cases := []struct {
 		name  string
-		props customresource.Properties
+		props cfnprops.Properties
 		want  []string // the clinical scopes, in order
 	}{
 		{"v1", with(base(), "ScopeFlavor", "v1", "ScopeLevels", []any{"patient"}, "ScopeResources", []any{"Observation"},
@@ -69,7 +69,7 @@ func TestScopeCatalogue(t *testing.T) {
 		{"v2 granular", with(base(), "ScopeLevels", []any{"user", "system"}, "ScopeResources", []any{"Patient"},
 			"ScopePermissionsV2", []any{"rs", "cud", "cruds"}),
 			[]string{"user/Patient.rs", "user/Patient.cud", "user/Patient.cruds", "system/Patient.rs", "system/Patient.cud", "system/Patient.cruds"}},
-		{"both flavours", with(base(), "ScopeFlavor", "both", "ScopeLevels", []any{"patient"}, "ScopeResources", []any{"Patient"}),
+		{"both versions", with(base(), "ScopeFlavor", "both", "ScopeLevels", []any{"patient"}, "ScopeResources", []any{"Patient"}),
 			[]string{"patient/Patient.read", "patient/Patient.rs"}},
 		{"wildcard resource when asked for", with(base(), "ScopeLevels", []any{"system"}, "ScopeResources", []any{"*", "Group"}),
 			[]string{"system/*.rs", "system/Group.rs"}},
@@ -79,7 +79,7 @@ func TestScopeCatalogue(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := smartcatalog.Parse(tc.props)
+			s, err := oktaprops.Parse(tc.props)
 			require.NoError(t, err)
 			assert.Equal(t, tc.want, s.ScopeNames()[5:])
 		})
@@ -87,7 +87,7 @@ func TestScopeCatalogue(t *testing.T) {
 }
 
 func TestScopeDescriptionsReadLikeConsentText(t *testing.T) {
-	s, err := smartcatalog.Parse(with(base(), "ScopeFlavor", "both", "ScopeLevels", []any{"patient", "system"},
+	s, err := oktaprops.Parse(with(base(), "ScopeFlavor", "both", "ScopeLevels", []any{"patient", "system"},
 		"ScopeResources", []any{"*", "Observation"}, "ScopePermissionsV1", []any{"write"}, "ScopePermissionsV2", []any{"cud"}))
 	require.NoError(t, err)
 	got := map[string]string{}
@@ -107,24 +107,24 @@ func TestClientsAndPolicies(t *testing.T) {
 		"BackendClient", "true", "BackendClientJwks", jwks, "IntrospectionClient", "true")
 
 	t.Run("all four clients", func(t *testing.T) {
-		s, err := smartcatalog.Parse(all)
+		s, err := oktaprops.Parse(all)
 		require.NoError(t, err)
 		require.Len(t, s.Clients, 4)
-		pub, _ := s.Client(smartcatalog.PublicClient)
+		pub, _ := s.Client(oktaprops.PublicClient)
 		assert.Equal(t, "native", pub.ApplicationType)
 		assert.Equal(t, "none", pub.TokenEndpointAuthMethod)
 		assert.True(t, pub.PKCERequired)
 		assert.False(t, pub.HasSecret())
-		conf, _ := s.Client(smartcatalog.ConfidentialClient)
+		conf, _ := s.Client(oktaprops.ConfidentialClient)
 		assert.True(t, conf.HasSecret())
-		be, _ := s.Client(smartcatalog.BackendClient)
+		be, _ := s.Client(oktaprops.BackendClient)
 		assert.Equal(t, "private_key_jwt", be.TokenEndpointAuthMethod)
 		assert.Equal(t, "k1", be.JWKS[0]["kid"])
 
 		require.Len(t, s.Policies, 2)
 		user, backend := s.Policies[0], s.Policies[1]
-		assert.Equal(t, []smartcatalog.ClientKind{smartcatalog.ConfidentialClient, smartcatalog.PublicClient}, user.ClientKinds)
-		assert.Equal(t, []smartcatalog.ClientKind{smartcatalog.BackendClient}, backend.ClientKinds)
+		assert.Equal(t, []oktaprops.ClientKind{oktaprops.ConfidentialClient, oktaprops.PublicClient}, user.ClientKinds)
+		assert.Equal(t, []oktaprops.ClientKind{oktaprops.BackendClient}, backend.ClientKinds)
 		assert.Equal(t, []int64{1, 2}, []int64{user.Priority, backend.Priority})
 		rule := user.Rules[0]
 		assert.Equal(t, []string{"authorization_code"}, rule.GrantTypes)
@@ -137,23 +137,23 @@ func TestClientsAndPolicies(t *testing.T) {
 	})
 
 	t.Run("REQUIRED consent makes user-facing apps ask for it", func(t *testing.T) {
-		s, err := smartcatalog.Parse(with(all, "ScopeConsent", "REQUIRED"))
+		s, err := oktaprops.Parse(with(all, "ScopeConsent", "REQUIRED"))
 		require.NoError(t, err)
-		conf, _ := s.Client(smartcatalog.ConfidentialClient)
+		conf, _ := s.Client(oktaprops.ConfidentialClient)
 		assert.Equal(t, "REQUIRED", conf.ConsentMethod)
-		be, _ := s.Client(smartcatalog.BackendClient)
+		be, _ := s.Client(oktaprops.BackendClient)
 		assert.Equal(t, "TRUSTED", be.ConsentMethod)
 	})
 
 	t.Run("only a public client: user-facing policy only", func(t *testing.T) {
-		s, err := smartcatalog.Parse(with(base(), "PublicClient", "true", "PublicClientRedirectUris", []any{"https://spa.example.com/cb"}))
+		s, err := oktaprops.Parse(with(base(), "PublicClient", "true", "PublicClientRedirectUris", []any{"https://spa.example.com/cb"}))
 		require.NoError(t, err)
 		require.Len(t, s.Policies, 1)
-		assert.Equal(t, smartcatalog.UserFacingPolicyName, s.Policies[0].Name)
+		assert.Equal(t, oktaprops.UserFacingPolicyName, s.Policies[0].Name)
 	})
 
 	t.Run("ALL_CLIENTS without clients: both policies", func(t *testing.T) {
-		s, err := smartcatalog.Parse(with(base(), "PolicyAssignment", "ALL_CLIENTS"))
+		s, err := oktaprops.Parse(with(base(), "PolicyAssignment", "ALL_CLIENTS"))
 		require.NoError(t, err)
 		require.Len(t, s.Policies, 2)
 		assert.True(t, s.Policies[0].AllClients)
@@ -163,7 +163,7 @@ func TestClientsAndPolicies(t *testing.T) {
 func TestBadProperties(t *testing.T) {
 	cases := []struct {
 		name     string
-		props    customresource.Properties
+		props    cfnprops.Properties
 		property string
 		reason   string
 	}{
@@ -234,8 +234,8 @@ func TestBadProperties(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := smartcatalog.Parse(tc.props)
-			var perr *customresource.PropertyError
+			_, err := oktaprops.Parse(tc.props)
+			var perr *cfnprops.PropertyError
 			require.True(t, errors.As(err, &perr), "got %v", err)
 			assert.Equal(t, tc.property, perr.Property)
 			assert.Contains(t, perr.Reason, tc.reason)
@@ -245,24 +245,24 @@ func TestBadProperties(t *testing.T) {
 
 func TestParseConnectionNeedsOnlyTheConnection(t *testing.T) {
 	p := with(base(), "ScopeFlavor", "v9", "ExtraClaims", "{{{")
-	c, err := smartcatalog.ParseConnection(p)
+	c, err := oktaprops.ParseConnection(p)
 	require.NoError(t, err)
-	assert.Equal(t, smartcatalog.Connection{OrgURL: "https://example.okta.com", Name: "smart",
+	assert.Equal(t, oktaprops.Connection{OrgURL: "https://example.okta.com", Name: "smart",
 		CredentialSecretARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:okta-AbCdEf"}, c)
-	_, err = smartcatalog.Parse(p)
+	_, err = oktaprops.Parse(p)
 	require.Error(t, err)
 }
 
 func TestUnknownProperties(t *testing.T) {
-	assert.Empty(t, smartcatalog.UnknownProperties(base()))
-	assert.Equal(t, []string{"ScopeFlavour", "Zzz"}, smartcatalog.UnknownProperties(with(base(), "Zzz", "1", "ScopeFlavour", "v2")))
+	assert.Empty(t, oktaprops.UnknownProperties(base()))
+	assert.Equal(t, []string{"ScopeFlavour", "Zzz"}, oktaprops.UnknownProperties(with(base(), "Zzz", "1", "ScopeFlavour", "v2")))
 }
 
 func TestLoopbackHTTPIsForTheFakeOnly(t *testing.T) {
-	s, err := smartcatalog.Parse(with(base(), "OktaOrgUrl", "http://127.0.0.1:8080"))
+	s, err := oktaprops.Parse(with(base(), "OktaOrgUrl", "http://127.0.0.1:8080"))
 	require.NoError(t, err)
 	assert.Equal(t, "http://127.0.0.1:8080", s.OrgURL)
-	s, err = smartcatalog.Parse(with(base(), "OktaOrgUrl", "https://Example.okta.com/"))
+	s, err = oktaprops.Parse(with(base(), "OktaOrgUrl", "https://Example.okta.com/"))
 	require.NoError(t, err)
 	assert.Equal(t, "https://Example.okta.com", s.OrgURL)
 }
@@ -270,32 +270,32 @@ func TestLoopbackHTTPIsForTheFakeOnly(t *testing.T) {
 func TestParseConnectionDoesNotNeedTheName(t *testing.T) {
 	p := with(base())
 	delete(p, "Name")
-	c, err := smartcatalog.ParseConnection(p)
+	c, err := oktaprops.ParseConnection(p)
 	require.NoError(t, err)
 	assert.Empty(t, c.Name)
-	_, err = smartcatalog.ParseConnection(with(base(), "CredentialSecretArn", ""))
+	_, err = oktaprops.ParseConnection(with(base(), "CredentialSecretArn", ""))
 	require.Error(t, err)
 }
 
 func TestTheAudienceIsOptional(t *testing.T) {
 	p := with(base())
 	delete(p, "Audience")
-	s, err := smartcatalog.Parse(p)
+	s, err := oktaprops.Parse(p)
 	require.NoError(t, err)
 	assert.Empty(t, s.Server.Audience, "absent: left to an audience binding")
-	s, err = smartcatalog.Parse(with(base(), "Audience", ""))
+	s, err = oktaprops.Parse(with(base(), "Audience", ""))
 	require.NoError(t, err)
 	assert.Empty(t, s.Server.Audience, "an empty string counts as absent")
 }
 
 func TestPlaceholderAudience(t *testing.T) {
-	assert.Equal(t, "api://smart-healthlake/clinic", smartcatalog.PlaceholderAudience("clinic"))
-	assert.Equal(t, "api://smart-healthlake/SMART%20clinic", smartcatalog.PlaceholderAudience("SMART clinic"),
+	assert.Equal(t, "api://smart-healthlake/clinic", oktaprops.PlaceholderAudience("clinic"))
+	assert.Equal(t, "api://smart-healthlake/SMART%20clinic", oktaprops.PlaceholderAudience("SMART clinic"),
 		"names may hold spaces, audiences may not")
 }
 
-func bindingProps() customresource.Properties {
-	return customresource.Properties{
+func bindingProps() cfnprops.Properties {
+	return cfnprops.Properties{
 		"ServiceToken":          "arn:aws:lambda:us-east-1:123456789012:function:provider",
 		"OktaOrgUrl":            "https://example.okta.com/",
 		"CredentialSecretArn":   "arn:aws:secretsmanager:us-east-1:123456789012:secret:okta-AbCdEf",
@@ -305,17 +305,17 @@ func bindingProps() customresource.Properties {
 }
 
 func TestParseAudienceBinding(t *testing.T) {
-	b, err := smartcatalog.ParseAudienceBinding(bindingProps())
+	b, err := oktaprops.ParseAudienceBinding(bindingProps())
 	require.NoError(t, err)
-	assert.Equal(t, smartcatalog.AudienceBinding{OrgURL: "https://example.okta.com",
+	assert.Equal(t, oktaprops.AudienceBinding{OrgURL: "https://example.okta.com",
 		CredentialSecretARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:okta-AbCdEf",
 		ServerID:            "ausAbCdEfGhIjKlMnOpQ", Audience: "https://healthlake.us-east-1.amazonaws.com/datastore/abc/r4/"}, b)
-	assert.Empty(t, smartcatalog.UnknownAudienceBindingProperties(bindingProps()))
-	assert.Equal(t, []string{"Name"}, smartcatalog.UnknownAudienceBindingProperties(with(bindingProps(), "Name", "x")))
+	assert.Empty(t, oktaprops.UnknownAudienceBindingProperties(bindingProps()))
+	assert.Equal(t, []string{"Name"}, oktaprops.UnknownAudienceBindingProperties(with(bindingProps(), "Name", "x")))
 
 	cases := []struct {
 		name     string
-		props    customresource.Properties
+		props    cfnprops.Properties
 		property string
 	}{
 		{"missing server id", with(bindingProps(), "AuthorizationServerId", ""), "AuthorizationServerId"},
@@ -328,8 +328,8 @@ func TestParseAudienceBinding(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := smartcatalog.ParseAudienceBinding(tc.props)
-			var perr *customresource.PropertyError
+			_, err := oktaprops.ParseAudienceBinding(tc.props)
+			var perr *cfnprops.PropertyError
 			require.True(t, errors.As(err, &perr), "got %v", err)
 			assert.Equal(t, tc.property, perr.Property)
 		})
@@ -337,7 +337,7 @@ func TestParseAudienceBinding(t *testing.T) {
 }
 
 func TestOnlyTheIntrospectionClientNeedsOnlyItsSecret(t *testing.T) {
-	s, err := smartcatalog.Parse(with(base(), "IntrospectionClient", "true", "IntrospectionSecretArn", "arn:i"))
+	s, err := oktaprops.Parse(with(base(), "IntrospectionClient", "true", "IntrospectionSecretArn", "arn:i"))
 	require.NoError(t, err)
 	assert.Equal(t, "arn:i", s.IntrospectionSecretARN)
 	assert.Empty(t, s.ClientSecretARN)
@@ -346,19 +346,19 @@ func TestOnlyTheIntrospectionClientNeedsOnlyItsSecret(t *testing.T) {
 const hookSecretARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ehr-hook-AbCdEf"
 
 func TestTokenHookMakesTheUserFacingRuleReferenceIt(t *testing.T) {
-	s, err := smartcatalog.Parse(with(base(), "ConfidentialClient", "true", "ClientSecretArn", "x",
+	s, err := oktaprops.Parse(with(base(), "ConfidentialClient", "true", "ClientSecretArn", "x",
 		"ConfidentialClientRedirectUris", []any{"https://a.example.com/cb"},
 		"TokenHookUrl", "https://abc.execute-api.us-east-1.amazonaws.com/prod/hook", "TokenHookSecretArn", hookSecretARN))
 	require.NoError(t, err)
 	require.NotNil(t, s.TokenHook)
-	assert.Equal(t, smartcatalog.TokenHook{URL: "https://abc.execute-api.us-east-1.amazonaws.com/prod/hook", SecretARN: hookSecretARN}, *s.TokenHook)
-	p, ok := s.Policy(smartcatalog.UserFacingPolicyName)
+	assert.Equal(t, oktaprops.TokenHook{URL: "https://abc.execute-api.us-east-1.amazonaws.com/prod/hook", SecretARN: hookSecretARN}, *s.TokenHook)
+	p, ok := s.Policy(oktaprops.UserFacingPolicyName)
 	require.True(t, ok)
 	assert.True(t, p.Rules[0].ManagedTokenHook)
 	assert.Empty(t, p.Rules[0].InlineHookID)
 
 	t.Run("without the props there is no hook", func(t *testing.T) {
-		s, err := smartcatalog.Parse(base())
+		s, err := oktaprops.Parse(base())
 		require.NoError(t, err)
 		assert.Nil(t, s.TokenHook)
 		for _, p := range s.Policies {

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
+	"github.com/openhealthstack/smart-healthlake/internal/toolcheck"
 	"github.com/openhealthstack/smart-healthlake/stacks"
 	"github.com/openhealthstack/smart-healthlake/stacks/envconfig"
 )
@@ -54,12 +55,12 @@ var ignoredLintWarnings = []struct {
 
 // lintTemplates runs cfn-lint on the templates and fails the test on any error
 // and on any warning not in ignoredLintWarnings. Without cfn-lint it says so
-// and skips.
+// and skips, or fails in CI (toolcheck).
 func lintTemplates(t *testing.T, templates []string) {
 	t.Helper()
 	lint, err := exec.LookPath("cfn-lint")
 	if err != nil {
-		t.Skip("cfn-lint is not on the PATH: templates synthesized but NOT linted (install it with `pip install cfn-lint`)")
+		toolcheck.Missing(t, "cfn-lint", err, "templates synthesized but NOT linted (install it with `pip install cfn-lint`)")
 	}
 	for _, f := range cfnLint(t, lint, templates) {
 		if f.rule[0] == 'E' || !ignoredWarning(f) {

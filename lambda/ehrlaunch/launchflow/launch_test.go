@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchflow"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchstore"
 )
@@ -89,7 +90,7 @@ func TestLaunchAPI(t *testing.T) {
 	}
 	t.Run("a DynamoDB outage is a 500, not a launch id", func(t *testing.T) {
 		h := newHarness(t)
-		h.fake.FailNext("PutItem", 5)
+		h.fake.Faults.Add(fault.Rule{Op: "PutItem", Times: 5})
 		resp, body := h.post(launchflow.PathLaunch, "application/json", launchBody(nil), nil)
 		if resp.StatusCode != http.StatusInternalServerError || strings.Contains(string(body), `"launch"`) {
 			t.Fatalf("status %d: %s", resp.StatusCode, body)

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/fakesecretsmanager"
 )
 
@@ -50,7 +51,7 @@ func TestAMissingSecretIsATypedNotFoundError(t *testing.T) {
 func TestInjectedServerErrorsAreRetriedByTheSDK(t *testing.T) {
 	fake := fakesecretsmanager.New(t)
 	fake.Put("s", "v")
-	fake.FailNext("GetSecretValue", 1)
+	fake.Faults.Add(fault.Rule{Op: "GetSecretValue"})
 	out, err := client(t, fake.URL).GetSecretValue(context.Background(), &secretsmanager.GetSecretValueInput{SecretId: aws.String("s")})
 	require.NoError(t, err)
 	require.Equal(t, "v", aws.ToString(out.SecretString))

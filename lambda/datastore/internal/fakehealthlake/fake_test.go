@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/fakehealthlake"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/healthlakeapi"
 )
@@ -176,7 +177,7 @@ func TestFake(t *testing.T) {
 		var notFound *types.ResourceNotFoundException
 		assert.True(t, errors.As(err, &notFound), "got %v", err)
 
-		fake.FailNext("ListFHIRDatastores", "ThrottlingException", 1)
+		fake.Faults.Add(fault.Rule{Op: "ListFHIRDatastores", Kind: fault.Throttle})
 		_, err = c.ListFHIRDatastores(ctx, &healthlake.ListFHIRDatastoresInput{})
 		var throttled *types.ThrottlingException
 		assert.True(t, errors.As(err, &throttled), "got %v", err)

@@ -31,6 +31,9 @@ type introspector struct {
 	// new tokens (garbage included) cannot spend the org's rate limit, after
 	// which Okta would refuse valid new tokens too.
 	calls *rate.Limiter
+	// now is the handler's clock (Options.Now), which the limiter's bucket
+	// refills by: rate.Limiter.Allow would read the wall clock instead.
+	now func() time.Time
 }
 
 type introspectorOptions struct {
@@ -71,6 +74,7 @@ func newIntrospector(o introspectorOptions) *introspector {
 		log:       o.log,
 		issuer:    o.cfg.Issuer,
 		calls:     rate.NewLimiter(rate.Limit(o.cfg.IntrospectionCallsPerSecond), o.cfg.IntrospectionCallsPerSecond),
+		now:       o.now,
 		// jwt's validator runs the same exp/nbf/iat/iss checks on the introspection
 		// answer as the parser runs on a JWT's claims.
 		validator: jwt.NewValidator(
@@ -119,7 +123,7 @@ func (in *introspector) validate(b *budget, token string) (tokenClaims, Reason, 
 	if err != nil {
 		return tokenClaims{}, setupFailure(b, err), err
 	}
-	if !in.calls.Allow() {
+	if !in.calls.AllowN(in.now(), 1) {
 		return tokenClaims{}, ReasonRateLimited, nil
 	}
 	ans, err := in.call(ctx, *u, *auth, token)

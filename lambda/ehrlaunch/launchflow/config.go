@@ -248,24 +248,3 @@ func isLoopback(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
-
-// principalAllowed reports whether a SigV4 caller, as API Gateway reports it
-// in requestContext.identity.userArn, is one of the allowed roles. A role's
-// session shows as arn:aws:sts::<account>:assumed-role/<name>/<session>
-// (IAM User Guide, "IAM identifiers": role paths are not part of it).
-func principalAllowed(allowed []string, caller string) bool {
-	for _, a := range allowed {
-		if caller == a {
-			return true
-		}
-		m := iamRole.FindStringSubmatch(a)
-		if m == nil {
-			continue
-		}
-		prefix := "arn:" + m[1] + ":sts::" + m[2] + ":assumed-role/" + m[3] + "/"
-		if rest, ok := strings.CutPrefix(caller, prefix); ok && rest != "" && !strings.Contains(rest, "/") {
-			return true
-		}
-	}
-	return false
-}

@@ -46,7 +46,7 @@ type LaunchResponse struct {
 
 func (s *Server) launch(w http.ResponseWriter, r *http.Request) {
 	caller, ok := s.opts.Caller(r)
-	if !ok || !principalAllowed(s.cfg.EHRPrincipals, caller) {
+	if !ok || !s.principals.allow(caller) {
 		s.refuse(r, "launch", "caller not an allowed EHR principal")
 		jsonError(w, http.StatusForbidden, "access_denied", "the caller may not register launches")
 		return

@@ -44,6 +44,15 @@ func TestLaunchAPI(t *testing.T) {
 			t.Fatal("ids repeat")
 		}
 	})
+	t.Run("the allowed principals are fixed when the server is built: a later change to the Config's slice changes nothing", func(t *testing.T) {
+		h := newHarness(t)
+		h.cfg.EHRPrincipals[0] = "arn:aws:iam::123456789012:role/SomeoneElse" // shares the array the server was given
+		h.register(nil)
+		h.caller = "arn:aws:sts::123456789012:assumed-role/SomeoneElse/s"
+		if resp, _ := h.post(launchflow.PathLaunch, "application/json", launchBody(nil), nil); resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("a role added after New registered a launch: status %d", resp.StatusCode)
+		}
+	})
 	for _, c := range []struct{ name, caller string }{
 		{"a call without a SigV4 principal is refused", ""},
 		{"a role that is not an EHR's is refused", "arn:aws:sts::123456789012:assumed-role/SomeoneElse/s"},

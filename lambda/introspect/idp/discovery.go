@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/openhealthstack/smart-healthlake/contract/httpsurl"
 )
 
 // metadata is the part of RFC 8414 / OpenID Connect discovery we use.
@@ -35,13 +37,13 @@ func discover(ctx context.Context, client *http.Client, issuer string, what stri
 		u := strings.TrimSuffix(issuer, "/") + p
 		md, err := fetchMetadata(ctx, client, u)
 		if err == nil && md.Issuer != issuer {
-			err = fmt.Errorf("document names issuer %q, want %q", redactURL(md.Issuer), issuer)
+			err = fmt.Errorf("document names issuer %q, want %q", httpsurl.Redact(md.Issuer), issuer)
 		}
 		if err == nil && pick(md) == "" {
 			err = fmt.Errorf("document has no %s", what)
 		}
 		if err == nil {
-			err = checkURL(pick(md))
+			err = httpsurl.CheckOrLoopback(pick(md))
 		}
 		if err == nil {
 			return pick(md), nil
@@ -62,7 +64,7 @@ func fetchMetadata(ctx context.Context, client *http.Client, u string) (metadata
 	req.Header.Set("Accept", "application/json")
 	resp, err := client.Do(req)
 	if err != nil {
-		return metadata{}, unwrapURLError(err) // the caller names the URL
+		return metadata{}, httpsurl.UnwrapURLError(err) // the caller names the URL
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

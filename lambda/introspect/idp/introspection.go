@@ -14,6 +14,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/time/rate"
+
+	"github.com/openhealthstack/smart-healthlake/contract/httpsurl"
 )
 
 // introspector validates tokens with an RFC 7662 call to the authorization
@@ -248,26 +250,26 @@ func (in *introspector) call(ctx context.Context, u, auth string, token string) 
 	req.Header["Idempotency-Key"] = nil
 	resp, err := in.client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("introspection at %s: %w", redactURL(u), unwrapURLError(err))
+		return nil, fmt.Errorf("introspection at %s: %w", httpsurl.Redact(u), httpsurl.UnwrapURLError(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody)) // keep the connection reusable
 		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
-			return nil, fmt.Errorf("introspection at %s: HTTP %d: %w", redactURL(u), resp.StatusCode, errClientRejected)
+			return nil, fmt.Errorf("introspection at %s: HTTP %d: %w", httpsurl.Redact(u), resp.StatusCode, errClientRejected)
 		}
-		return nil, fmt.Errorf("introspection at %s: HTTP %d", redactURL(u), resp.StatusCode)
+		return nil, fmt.Errorf("introspection at %s: HTTP %d", httpsurl.Redact(u), resp.StatusCode)
 	}
 	// Decoded with exact member names, as a JWT's claims are: "PATIENT" or
 	// "Active" is another member, never patient or active (RFC 7662 uses
 	// RFC 7519's case-sensitive claim names).
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
-		return nil, fmt.Errorf("introspection at %s: reading the answer: %w", redactURL(u), err)
+		return nil, fmt.Errorf("introspection at %s: reading the answer: %w", httpsurl.Redact(u), err)
 	}
 	var ans introspection
 	if err := decodeExact(body, &ans); err != nil {
-		return nil, fmt.Errorf("introspection at %s: undecodable answer", redactURL(u))
+		return nil, fmt.Errorf("introspection at %s: undecodable answer", httpsurl.Redact(u))
 	}
 	return &ans, nil
 }

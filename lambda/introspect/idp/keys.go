@@ -20,6 +20,8 @@ import (
 	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/time/rate"
+
+	"github.com/openhealthstack/smart-healthlake/contract/httpsurl"
 )
 
 var (
@@ -163,7 +165,7 @@ func (s *keySet) refresh(b *budget, kid string) (jwkset.JWK, error) {
 	}
 	keys, err := s.fetch(ctx)
 	if err != nil {
-		s.log.Warn("jwks refresh failed; keeping the keys already held", "url", redactURL(s.url), "error", err.Error())
+		s.log.Warn("jwks refresh failed; keeping the keys already held", "url", httpsurl.Redact(s.url), "error", err.Error())
 		return jwkset.JWK{}, fmt.Errorf("%w: %w", errKIDUnknown, err) // classify tells a timeout
 	}
 	_ = s.held.KeyReplaceAll(ctx, keys)
@@ -180,7 +182,7 @@ func (s *keySet) refresh(b *budget, kid string) (jwkset.JWK, error) {
 // are skipped and counted in a log line; the others are kept, unusable ones
 // included, so a token naming one is refused as a key mismatch.
 func (s *keySet) fetch(ctx context.Context) ([]jwkset.JWK, error) {
-	where := redactURL(s.url)
+	where := httpsurl.Redact(s.url)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url, nil)
 	if err != nil {
 		return nil, fmt.Errorf("fetching the JWK Set at %s: %w", where, err)
@@ -188,7 +190,7 @@ func (s *keySet) fetch(ctx context.Context) ([]jwkset.JWK, error) {
 	req.Header.Set("Accept", "application/json")
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("fetching the JWK Set at %s: %w", where, unwrapURLError(err))
+		return nil, fmt.Errorf("fetching the JWK Set at %s: %w", where, httpsurl.UnwrapURLError(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

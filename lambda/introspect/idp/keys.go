@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -22,6 +21,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/openhealthstack/smart-healthlake/contract/httpsurl"
+	"github.com/openhealthstack/smart-healthlake/lambda/internal/wellknown"
 )
 
 var (
@@ -183,26 +183,16 @@ func (s *keySet) refresh(b *budget, kid string) (jwkset.JWK, error) {
 // included, so a token naming one is refused as a key mismatch.
 func (s *keySet) fetch(ctx context.Context) ([]jwkset.JWK, error) {
 	where := httpsurl.Redact(s.url)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url, nil)
+	body, err := wellknown.Get(ctx, s.client, s.url, maxBody)
 	if err != nil {
 		return nil, fmt.Errorf("fetching the JWK Set at %s: %w", where, err)
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("fetching the JWK Set at %s: %w", where, httpsurl.UnwrapURLError(err))
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		_, _ = io.Copy(io.Discard, resp.Body) // keep the connection reusable
-		return nil, fmt.Errorf("fetching the JWK Set at %s: HTTP %d", where, resp.StatusCode)
 	}
 	// RFC 7517 section 5: a JWK Set is an object with a "keys" array. Each key
 	// is decoded on its own, so one malformed key does not cost the others.
 	var doc struct {
 		Keys []json.RawMessage `json:"keys"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+	if err := json.Unmarshal(body, &doc); err != nil {
 		return nil, fmt.Errorf("the JWK Set at %s is not a JSON object with a keys array", where)
 	}
 	keys := make([]jwkset.JWK, 0, len(doc.Keys))

@@ -108,7 +108,7 @@ type Request struct {
 	Status int
 	// RetryCount is the SDK's X-Okta-Retry-Count header (set on its 429 retries).
 	RetryCount string
-	// Injected tells whether the answer came from an injected Fault.
+	// Injected tells whether the answer came from a fault rule (Faults).
 	Injected bool
 	// AuthScheme is the Authorization header's scheme ("SSWS", "Bearer",
 	// "DPoP"), empty without one.

@@ -856,9 +856,8 @@ func tokenHook(p cfnprops.Properties) (*TokenHook, error) {
 	case uri == "":
 		return nil, propErr(PropTokenHookURL, "is required with TokenHookSecretArn: the https URL of the token inline hook")
 	}
-	u, perr := url.Parse(uri)
-	if perr != nil || u.Scheme != "https" || u.Host == "" || u.Fragment != "" || strings.ContainsAny(uri, " \t\r\n") {
-		return nil, propErr(PropTokenHookURL, fmt.Sprintf("must be an absolute https URL without fragment or white space, got %q", uri))
+	if httpsurl.Check(uri) != nil || strings.ContainsAny(uri, " \t\r\n") {
+		return nil, propErr(PropTokenHookURL, fmt.Sprintf("must be an absolute https URL without user info, fragment or white space, got %q", httpsurl.Redact(uri)))
 	}
 	if len(uri) > 1024 {
 		return nil, propErr(PropTokenHookURL, "must be at most 1024 characters")

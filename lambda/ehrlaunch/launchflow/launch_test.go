@@ -83,6 +83,7 @@ func TestLaunchAPI(t *testing.T) {
 		{"an encounter that is not a FHIR id is refused", map[string]any{"encounter": "a b"}, "encounter"},
 		{"a user that is not a reference is refused", map[string]any{"user": "dr-who"}, "user"},
 		{"an http style URL is refused", map[string]any{"smart_style_url": "http://ehr.example/style.json"}, "smart_style_url"},
+		{"a style URL with user info is refused", map[string]any{"smart_style_url": "https://u:p@ehr.example/style.json"}, "smart_style_url"},
 		{"a fhirContext entry without reference is refused", map[string]any{"fhirContext": []any{map[string]any{"role": "x"}}}, "fhirContext"},
 		{"an unknown field is refused", map[string]any{"patientName": "Jane"}, "unknown field"},
 	} {

@@ -2,7 +2,6 @@ package datastore
 
 import (
 	"fmt"
-	"net/url"
 	"regexp"
 	"sort"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 
 	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
+	"github.com/openhealthstack/smart-healthlake/contract/httpsurl"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/handler"
 )
@@ -233,10 +233,7 @@ func (s *settings) validate() error {
 func isLiteral(s *string) bool { return !*awscdk.Token_IsUnresolved(s) }
 
 // isHTTPSURL is the handler's check on endpoint properties, made early.
-func isHTTPSURL(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && u.Scheme == "https" && u.Host != "" && u.User == nil && u.Fragment == ""
-}
+func isHTTPSURL(s string) bool { return httpsurl.Check(s) == nil }
 
 func boolOr(b *bool, def bool) bool {
 	if b == nil {

@@ -2,13 +2,13 @@ package smarthealthlake
 
 import (
 	"fmt"
-	"net/url"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 
 	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
 	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
+	"github.com/openhealthstack/smart-healthlake/contract/httpsurl"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
 )
 
@@ -142,7 +142,4 @@ func (x *ExternalAuthorizationServer) problems(validation string) []string {
 	return errs
 }
 
-func isHTTPSURL(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && u.Scheme == "https" && u.Host != "" && u.User == nil && u.Fragment == ""
-}
+func isHTTPSURL(s string) bool { return httpsurl.Check(s) == nil }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/openhealthstack/smart-healthlake/contract/cfnprops"
+	"github.com/openhealthstack/smart-healthlake/contract/httpsurl"
 )
 
 // Properties are a resource's properties as CloudFormation delivers them; an
@@ -248,7 +249,7 @@ func orgURL(p cfnprops.Properties) (string, error) {
 	// http is accepted for loopback addresses only, where no Okta org lives: that
 	// is the in-process fake of the tests. oktaclient.New refuses http anyway
 	// unless its InsecureHTTPForTests option is set.
-	scheme := perr == nil && (u.Scheme == "https" || (u.Scheme == "http" && isLoopback(u.Hostname())))
+	scheme := perr == nil && (u.Scheme == "https" || (u.Scheme == "http" && httpsurl.IsLoopback(u.Hostname())))
 	if perr == nil && u.User != nil {
 		return "", propErr(PropOrgURL, "must be the https address of the Okta org, without credentials in it")
 	}
@@ -259,10 +260,6 @@ func orgURL(p cfnprops.Properties) (string, error) {
 		return "", propErr(PropOrgURL, "must be the org address, not the admin console's (-admin)")
 	}
 	return u.Scheme + "://" + u.Host, nil
-}
-
-func isLoopback(host string) bool {
-	return host == "localhost" || host == "127.0.0.1" || host == "::1"
 }
 
 func serverName(p cfnprops.Properties) (string, error) {
@@ -859,9 +856,8 @@ func tokenHook(p cfnprops.Properties) (*TokenHook, error) {
 	case uri == "":
 		return nil, propErr(PropTokenHookURL, "is required with TokenHookSecretArn: the https URL of the token inline hook")
 	}
-	u, perr := url.Parse(uri)
-	if perr != nil || u.Scheme != "https" || u.Host == "" || u.Fragment != "" || strings.ContainsAny(uri, " \t\r\n") {
-		return nil, propErr(PropTokenHookURL, fmt.Sprintf("must be an absolute https URL without fragment or white space, got %q", uri))
+	if httpsurl.Check(uri) != nil || strings.ContainsAny(uri, " \t\r\n") {
+		return nil, propErr(PropTokenHookURL, fmt.Sprintf("must be an absolute https URL without user info, fragment or white space, got %q", httpsurl.Redact(uri)))
 	}
 	if len(uri) > 1024 {
 		return nil, propErr(PropTokenHookURL, "must be at most 1024 characters")

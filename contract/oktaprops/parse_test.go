@@ -204,6 +204,7 @@ func TestBadProperties(t *testing.T) {
 		{"token hook secret without its URL", with(base(), "TokenHookSecretArn", hookSecretARN), "TokenHookUrl", "required"},
 		{"token hook over http", with(base(), "TokenHookUrl", "http://hook.example.com/hook", "TokenHookSecretArn", hookSecretARN), "TokenHookUrl", "https"},
 		{"token hook URL with a space", with(base(), "TokenHookUrl", "https://hook.example.com/a b", "TokenHookSecretArn", hookSecretARN), "TokenHookUrl", "white space"},
+		{"token hook URL with user info", with(base(), "TokenHookUrl", "https://u:p@hook.example.com/hook", "TokenHookSecretArn", hookSecretARN), "TokenHookUrl", "user info"},
 		{"token hook URL too long", with(base(), "TokenHookUrl", "https://hook.example.com/"+strings.Repeat("a", 1000), "TokenHookSecretArn", hookSecretARN), "TokenHookUrl", "1024"},
 		{"token hook secret not an ARN", with(base(), "TokenHookUrl", "https://hook.example.com/hook", "TokenHookSecretArn", "hook-secret"), "TokenHookSecretArn", "ARN"},
 		{"token hook and a hook id", with(base(), "TokenHookUrl", "https://hook.example.com/hook", "TokenHookSecretArn", hookSecretARN,

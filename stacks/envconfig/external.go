@@ -3,10 +3,10 @@ package envconfig
 import (
 	"fmt"
 	"maps"
-	"net/url"
 	"slices"
 	"strings"
 
+	"github.com/openhealthstack/smart-healthlake/contract/httpsurl"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/tokenshape"
 )
@@ -216,7 +216,4 @@ func checkExternalValidation(r *reader, e *Environment) {
 // isEndpointURL accepts what the data store handler accepts for an endpoint:
 // absolute https, no user info or fragment (a query is allowed: Entra ID's
 // jwks_uri carries ?appid= for apps with their own signing keys).
-func isEndpointURL(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && u.Scheme == "https" && u.Host != "" && u.User == nil && u.Fragment == ""
-}
+func isEndpointURL(s string) bool { return httpsurl.Check(s) == nil }

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/handler"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/providerframework"
 )
@@ -177,7 +178,7 @@ func TestUpdate(t *testing.T) {
 		e.stack.OnStatus = func(status string) {
 			onStatus(status)
 			if status == "UPDATE_ROLLBACK_IN_PROGRESS" {
-				e.cfn.FailNext("AccessDenied", 1) // the rollback Update's look at the stack
+				e.cfn.Faults.Add(fault.Rule{Kind: fault.Denied}) // the rollback Update's look at the stack
 			}
 		}
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/openhealthstack/smart-healthlake/contract/cfnprops"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 )
@@ -107,8 +108,8 @@ func TestCreate(t *testing.T) {
 
 	t.Run("throttling on create is retried by the SDK, not failed", func(t *testing.T) {
 		x := newHarness(t)
-		x.fake.FailNext("CreateFHIRDatastore", "ThrottlingException", 2)
-		x.fake.FailNext("DescribeFHIRDatastore", "ThrottlingException", 1)
+		x.fake.Faults.Add(fault.Rule{Op: "CreateFHIRDatastore", Kind: fault.Throttle, Times: 2})
+		x.fake.Faults.Add(fault.Rule{Op: "DescribeFHIRDatastore", Kind: fault.Throttle})
 
 		x.mustRun(createEvent(t))
 		assert.Len(t, x.fake.Requests("CreateFHIRDatastore"), 3)

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 )
 
@@ -71,7 +72,7 @@ func TestDelete(t *testing.T) {
 		created := createEvent(t)
 		x.fake.FailNextCreate("internal error")
 		id := x.run(created).id
-		x.fake.FailNext("DeleteFHIRDatastore", "AccessDeniedException", 1)
+		x.fake.Faults.Add(fault.Rule{Op: "DeleteFHIRDatastore", Kind: fault.Denied})
 
 		o := x.run(deleteEvent(t, created, id, nil))
 		require.NoError(t, o.err)
@@ -84,7 +85,7 @@ func TestDelete(t *testing.T) {
 		x := newHarness(t)
 		created := createEvent(t)
 		id := x.mustRun(created).id
-		x.fake.FailNext("DescribeFHIRDatastore", "AccessDeniedException", 1)
+		x.fake.Faults.Add(fault.Rule{Op: "DescribeFHIRDatastore", Kind: fault.Denied})
 
 		o := x.run(deleteEvent(t, created, id, nil))
 		require.NoError(t, o.err)
@@ -158,7 +159,7 @@ func TestDelete(t *testing.T) {
 		x := newHarness(t)
 		created := createEvent(t)
 		id := x.mustRun(created).id
-		x.fake.FailNext("DeleteFHIRDatastore", "ConflictException", 2)
+		x.fake.Faults.Add(fault.Rule{Op: "DeleteFHIRDatastore", Kind: fault.Conflict, Times: 2})
 
 		require.NoError(t, x.run(deleteEvent(t, created, id, destroy)).err)
 		assert.Len(t, x.fake.Requests("DeleteFHIRDatastore"), 3)

@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -16,7 +14,9 @@ import (
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 
 	"github.com/openhealthstack/smart-healthlake/contract/cfnprops"
+	"github.com/openhealthstack/smart-healthlake/contract/httpsurl"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
+	"github.com/openhealthstack/smart-healthlake/lambda/internal/wellknown"
 )
 
 // The discovery check: on Create and Update the handler fetches the
@@ -235,25 +235,9 @@ func (h *Handler) fetchJSON(ctx context.Context, u string) (map[string]any, erro
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	body, err := wellknown.Get(ctx, h.discoveryClient(), u, maxDiscoveryBody)
 	if err != nil {
 		return nil, err
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := h.discoveryClient().Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("HTTP %d", resp.StatusCode)
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDiscoveryBody+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading the document: %w", err)
-	}
-	if len(body) > maxDiscoveryBody {
-		return nil, fmt.Errorf("document larger than %d bytes", maxDiscoveryBody)
 	}
 	var doc map[string]any
 	if err := json.Unmarshal(body, &doc); err != nil || doc == nil {
@@ -277,20 +261,13 @@ func (h *Handler) discoveryClient() *http.Client {
 			case len(via) >= maxRedirects:
 				return fmt.Errorf("more than %d redirects", maxRedirects)
 			case req.URL.Scheme != "https":
-				return fmt.Errorf("redirected to %s, which is not https", redact(req.URL))
+				return fmt.Errorf("redirected to %s, which is not https", httpsurl.RedactURL(req.URL))
 			case req.URL.Host != via[0].URL.Host:
-				return fmt.Errorf("redirected to another host (%s)", redact(req.URL))
+				return fmt.Errorf("redirected to another host (%s)", httpsurl.RedactURL(req.URL))
 			}
 			return nil
 		},
 	}
-}
-
-// redact drops what a URL may carry besides its place.
-func redact(u *url.URL) string {
-	c := *u
-	c.User, c.RawQuery, c.Fragment = nil, "", ""
-	return c.String()
 }
 
 // WithDiscoveryTransport makes the discovery check fetch through rt (tests

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 )
 
@@ -239,7 +240,7 @@ func TestTheLiveDiscoveryDocumentIsCheckedAtDeployTime(t *testing.T) {
 		x := withDiscovery(t, d)
 		created := externalEvent(t, d)
 		o := x.mustRun(created)
-		x.stacks.FailNext("Throttling", 20)
+		x.stacks.Faults.Add(fault.Rule{Kind: fault.Throttle, Times: 20})
 		u := updateEvent(t, created, o.id, "update-1", func(p map[string]any) {
 			p[PropTokenEndpoint] = d.issuer() + "/v3/token" // would be a mismatch
 		})

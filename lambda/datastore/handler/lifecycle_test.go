@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openhealthstack/smart-healthlake/contract/cfnprops"
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/fakecloudformation"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/fakehealthlake"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
@@ -202,7 +203,7 @@ func TestCancelledFirstCreation(t *testing.T) {
 		created := createEvent(t)
 		id := startCreate(t, x, created)
 		x.stacks.SetStatus(testStackID, "ROLLBACK_IN_PROGRESS")
-		x.fake.FailNext("ListFHIRDatastores", "ThrottlingException", 8) // onEvent's attempts and the first poll's
+		x.fake.Faults.Add(fault.Rule{Op: "ListFHIRDatastores", Kind: fault.Throttle, Times: 8}) // onEvent's attempts and the first poll's
 
 		o := x.run(deleteEvent(t, created, inventedID, nil))
 		require.NoError(t, o.err)
@@ -393,7 +394,7 @@ func TestFailedReplacement(t *testing.T) {
 		b := resp.PhysicalResourceID
 
 		x.stacks.SetStatus(testStackID, "UPDATE_ROLLBACK_IN_PROGRESS")
-		x.stacks.FailNext("AccessDenied", 1) // onEvent's DescribeStacks
+		x.stacks.Faults.Add(fault.Rule{Kind: fault.Denied}) // onEvent's DescribeStacks
 		o := x.run(rollbackOf(u, "rollback-1"))
 		require.NoError(t, o.err)
 		assert.Equal(t, a, o.id)
@@ -416,7 +417,7 @@ func TestFailedReplacement(t *testing.T) {
 		require.NoError(t, err)
 		b := resp.PhysicalResourceID
 
-		x.stacks.FailNext("AccessDenied", 1)
+		x.stacks.Faults.Add(fault.Rule{Kind: fault.Denied})
 		o := x.run(updateEvent(t, created, a, "update-2", func(p map[string]any) { p[PropDatastoreName] = "renamed" }))
 		require.NoError(t, o.err)
 		assert.Empty(t, deleteRequests(x))
@@ -427,12 +428,11 @@ func TestFailedReplacement(t *testing.T) {
 		name  string
 		fault func(x *harness)
 	}{
-		{"the stack cannot be read", func(x *harness) { x.stacks.FailNext("AccessDenied", 1) }},
-		{"the replacement's tags cannot be read", func(x *harness) { x.fake.FailNext("ListTagsForResource", "AccessDeniedException", 1) }},
+		{"the stack cannot be read", func(x *harness) { x.stacks.Faults.Add(fault.Rule{Kind: fault.Denied}) }},
+		{"the replacement's tags cannot be read", func(x *harness) { x.fake.Faults.Add(fault.Rule{Op: "ListTagsForResource", Kind: fault.Denied}) }},
 		{"the original cannot be read", func(x *harness) {
 			// The onEvent's own DescribeFHIRDatastore of the replacement first.
-			x.fake.FailNext("DescribeFHIRDatastore", "", 1)
-			x.fake.FailNext("DescribeFHIRDatastore", "AccessDeniedException", 1)
+			x.fake.Faults.Add(fault.Rule{Op: "DescribeFHIRDatastore", After: 1, Kind: fault.Denied})
 		}},
 	} {
 		t.Run("a rollback whose check fails because "+tc.name+" fails instead of making a third data store, with replacement acknowledged", func(t *testing.T) {
@@ -558,12 +558,12 @@ func TestCleanupAfterUpdate(t *testing.T) {
 // Path 5: a transient failure while polling answers "not complete yet".
 func TestIsCompleteTransientErrors(t *testing.T) {
 	// The harness's SDK client makes 4 attempts: 4 failures outlast its retries.
-	for _, code := range []string{"ThrottlingException", "InternalServerException"} {
-		t.Run(code+" after the SDK's retries is not complete yet, and the Create completes later", func(t *testing.T) {
+	for _, kind := range []fault.Kind{fault.Throttle, fault.ServerError} {
+		t.Run(string(kind)+" after the SDK's retries is not complete yet, and the Create completes later", func(t *testing.T) {
 			x := newHarness(t)
 			e := createEvent(t)
 			id := startCreate(t, x, e)
-			x.fake.FailNext("DescribeFHIRDatastore", code, 4)
+			x.fake.Faults.Add(fault.Rule{Op: "DescribeFHIRDatastore", Kind: kind, Times: 4})
 
 			ce := customresource.IsCompleteEvent{Event: e}
 			ce.PhysicalResourceID = id
@@ -585,7 +585,7 @@ func TestIsCompleteTransientErrors(t *testing.T) {
 		e := deleteEvent(t, created, id, func(p map[string]any) { p[PropRemovalPolicy] = "destroy" })
 		resp, err := x.h.OnEvent(x.ctx, e)
 		require.NoError(t, err)
-		x.fake.FailNext("DescribeFHIRDatastore", "ThrottlingException", 4)
+		x.fake.Faults.Add(fault.Rule{Op: "DescribeFHIRDatastore", Kind: fault.Throttle, Times: 4})
 		done, err := x.h.IsComplete(x.ctx, customresource.IsCompleteEvent{Event: e, Data: resp.Data})
 		require.NoError(t, err)
 		assert.False(t, done.IsComplete)
@@ -595,7 +595,7 @@ func TestIsCompleteTransientErrors(t *testing.T) {
 		x := newHarness(t)
 		e := createEvent(t)
 		id := startCreate(t, x, e)
-		x.fake.FailNext("DescribeFHIRDatastore", "AccessDeniedException", 1)
+		x.fake.Faults.Add(fault.Rule{Op: "DescribeFHIRDatastore", Kind: fault.Denied})
 		ce := customresource.IsCompleteEvent{Event: e}
 		ce.PhysicalResourceID = id
 		_, err := x.h.IsComplete(x.ctx, ce)

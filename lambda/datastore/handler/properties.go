@@ -3,7 +3,6 @@ package handler
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"regexp"
 	"slices"
 	"sort"
@@ -13,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/healthlake/types"
 
 	"github.com/openhealthstack/smart-healthlake/contract/cfnprops"
+	"github.com/openhealthstack/smart-healthlake/contract/httpsurl"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
 )
@@ -269,8 +269,7 @@ func readHTTPSURL(p cfnprops.Properties, name string, required bool, dst *string
 	if err != nil || s == "" {
 		return err
 	}
-	u, perr := url.Parse(s)
-	if perr != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.Fragment != "" {
+	if httpsurl.Check(s) != nil {
 		return &cfnprops.PropertyError{Property: name, Reason: fmt.Sprintf("must be an absolute https URL without user info or fragment, got %q", s)}
 	}
 	*dst = s

@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/fakecloudformation"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 )
@@ -174,8 +175,10 @@ func TestDeleteDuringRollbackOfFirstCreation(t *testing.T) {
 		setup func(x *harness, e *customresource.Event)
 		calls int
 	}{
-		{"access denied", func(x *harness, _ *customresource.Event) { x.stacks.FailNext("AccessDenied", 1) }, 1},
-		{"throttling beyond the retries", func(x *harness, _ *customresource.Event) { x.stacks.FailNext("Throttling", 4) }, 4},
+		{"access denied", func(x *harness, _ *customresource.Event) { x.stacks.Faults.Add(fault.Rule{Kind: fault.Denied}) }, 1},
+		{"throttling beyond the retries", func(x *harness, _ *customresource.Event) {
+			x.stacks.Faults.Add(fault.Rule{Kind: fault.Throttle, Times: 4})
+		}, 4},
 		{"an unknown stack", func(_ *harness, e *customresource.Event) {
 			e.StackID = "arn:aws:cloudformation:us-east-1:123456789012:stack/Other/00000000-0000-0000-0000-000000000000"
 		}, 1},
@@ -224,7 +227,7 @@ func TestDeleteDuringRollbackOfFirstCreation(t *testing.T) {
 		created := createEvent(t)
 		id := x.mustRun(created).id
 		x.stacks.SetStatus(testStackID, "ROLLBACK_IN_PROGRESS")
-		x.fake.FailNext("DeleteFHIRDatastore", "AccessDeniedException", 1)
+		x.fake.Faults.Add(fault.Rule{Op: "DeleteFHIRDatastore", Kind: fault.Denied})
 
 		o := x.run(deleteEvent(t, created, id, nil))
 		require.NoError(t, o.err)
@@ -237,7 +240,7 @@ func TestDeleteDuringRollbackOfFirstCreation(t *testing.T) {
 		x := newHarness(t)
 		created, id := creatingDatastore(x)
 		x.stacks.SetStatus(testStackID, "ROLLBACK_IN_PROGRESS")
-		x.fake.FailNext("DeleteFHIRDatastore", "AccessDeniedException", 1)
+		x.fake.Faults.Add(fault.Rule{Op: "DeleteFHIRDatastore", Kind: fault.Denied})
 
 		o := x.run(deleteEvent(t, created, id, nil))
 		require.NoError(t, o.err)
@@ -252,7 +255,7 @@ func TestDeleteDuringRollbackOfFirstCreation(t *testing.T) {
 		e := deleteEvent(t, created, id, nil)
 		resp, err := x.h.OnEvent(x.ctx, e)
 		require.NoError(t, err)
-		x.fake.FailNext("DescribeFHIRDatastore", "AccessDeniedException", 1)
+		x.fake.Faults.Add(fault.Rule{Op: "DescribeFHIRDatastore", Kind: fault.Denied})
 
 		done, err := x.h.IsComplete(x.ctx, customresource.IsCompleteEvent{Event: e, Data: resp.Data})
 		require.NoError(t, err)

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/fakehealthlake"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
@@ -107,7 +108,7 @@ func TestUpdateInPlace(t *testing.T) {
 		x := newHarness(t)
 		created := createEvent(t)
 		id := x.mustRun(created).id
-		x.fake.FailNext("UpdateFHIRDatastore", "ConflictException", 2)
+		x.fake.Faults.Add(fault.Rule{Op: "UpdateFHIRDatastore", Kind: fault.Conflict, Times: 2})
 
 		o := x.run(updateEvent(t, created, id, "update-1", func(p map[string]any) { p[PropIssuer] = "https://example.okta.com/oauth2/aus2" }))
 		require.NoError(t, o.err)

@@ -4,11 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"regexp"
 	"slices"
 	"strings"
 
+	"github.com/openhealthstack/smart-healthlake/contract/httpsurl"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
 )
 
@@ -78,7 +78,7 @@ func Validate(raw []byte, v smart.Version) error {
 		}
 		var s string
 		_ = json.Unmarshal(keys[key], &s) // types were checked by Unmarshal above
-		if err := checkHTTPSURL(s); err != nil {
+		if err := httpsurl.Check(s); err != nil {
 			add("%s: %v", key, err)
 		}
 	}
@@ -123,20 +123,6 @@ func Validate(raw []byte, v smart.Version) error {
 		}
 	}
 	return errors.Join(problems...)
-}
-
-func checkHTTPSURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil {
-		return fmt.Errorf("%q is not a URL", s)
-	}
-	if u.Scheme != "https" || u.Host == "" {
-		return fmt.Errorf("%q must be an absolute https URL", s)
-	}
-	if u.User != nil || u.Fragment != "" {
-		return fmt.Errorf("%q must not carry user info or a fragment", s)
-	}
-	return nil
 }
 
 func checkScope(s string, v smart.Version) error {

@@ -3,12 +3,13 @@ package launchflow
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/openhealthstack/smart-healthlake/contract/httpsurl"
 )
 
 // The environment variables the Lambda reads.
@@ -101,7 +102,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		*v.dst = getenv(v.name)
 		if *v.dst == "" {
 			bad(v.name, "required")
-		} else if err := checkURL(*v.dst); err != nil {
+		} else if err := httpsurl.CheckOrLoopback(*v.dst); err != nil {
 			bad(v.name, "%v", err)
 		}
 	}
@@ -206,25 +207,6 @@ func seconds(s string, def, maxD time.Duration) (time.Duration, error) {
 	return time.Duration(n) * time.Second, nil
 }
 
-// checkURL accepts absolute https URLs, and http ones on a loopback host so
-// tests can run local servers.
-func checkURL(raw string) error {
-	u, err := url.Parse(raw)
-	switch {
-	case err != nil:
-		return fmt.Errorf("not a URL")
-	case u.User != nil:
-		return fmt.Errorf("must not carry credentials")
-	case u.Host == "":
-		return fmt.Errorf("not an absolute URL: %q", raw)
-	case u.RawQuery != "" || u.Fragment != "":
-		return fmt.Errorf("must not have a query or fragment: %q", raw)
-	case u.Scheme == "https", u.Scheme == "http" && isLoopback(u.Hostname()):
-		return nil
-	}
-	return fmt.Errorf("must be https (http only on a loopback host): %q", raw)
-}
-
 // checkRedirect accepts what RFC 6749 section 3.1.2 allows a registered
 // redirect URI to be: absolute, no fragment; https, or http on loopback
 // (RFC 8252 section 7.3).
@@ -235,37 +217,8 @@ func checkRedirect(raw string) error {
 		return fmt.Errorf("redirect URI %q is not absolute", raw)
 	case u.Fragment != "":
 		return fmt.Errorf("redirect URI %q has a fragment", raw)
-	case u.Scheme == "https", u.Scheme == "http" && isLoopback(u.Hostname()):
+	case u.Scheme == "https", u.Scheme == "http" && httpsurl.IsLoopback(u.Hostname()):
 		return nil
 	}
 	return fmt.Errorf("redirect URI %q must be https (http only on loopback)", raw)
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// principalAllowed reports whether a SigV4 caller, as API Gateway reports it
-// in requestContext.identity.userArn, is one of the allowed roles. A role's
-// session shows as arn:aws:sts::<account>:assumed-role/<name>/<session>
-// (IAM User Guide, "IAM identifiers": role paths are not part of it).
-func principalAllowed(allowed []string, caller string) bool {
-	for _, a := range allowed {
-		if caller == a {
-			return true
-		}
-		m := iamRole.FindStringSubmatch(a)
-		if m == nil {
-			continue
-		}
-		prefix := "arn:" + m[1] + ":sts::" + m[2] + ":assumed-role/" + m[3] + "/"
-		if rest, ok := strings.CutPrefix(caller, prefix); ok && rest != "" && !strings.Contains(rest, "/") {
-			return true
-		}
-	}
-	return false
 }

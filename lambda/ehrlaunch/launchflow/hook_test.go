@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchclaims"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchflow"
 )
@@ -130,7 +131,7 @@ func TestHook(t *testing.T) {
 	t.Run("a hook whose step cannot be recorded hands over no code", func(t *testing.T) {
 		h := newHarness(t)
 		tx := begin(h, nil)
-		h.fake.FailNext("UpdateItem", 2) // both of the SDK's attempts (AWS_MAX_ATTEMPTS)
+		h.fake.Faults.Add(fault.Rule{Op: "UpdateItem", Times: 2}) // both of the SDK's attempts (AWS_MAX_ATTEMPTS)
 		if _, hr := h.callHook(h.hookPayload(tx, appID, h.cfg.Callback()), hookSecret); hr.Error == nil {
 			t.Fatalf("answer %+v", hr)
 		}
@@ -142,7 +143,7 @@ func TestHook(t *testing.T) {
 	t.Run("a DynamoDB outage fails the request", func(t *testing.T) {
 		h := newHarness(t)
 		tx := begin(h, nil)
-		h.fake.FailNext("GetItem", 5)
+		h.fake.Faults.Add(fault.Rule{Op: "GetItem", Times: 5})
 		if st, hr := h.callHook(h.hookPayload(tx, appID, h.cfg.Callback()), hookSecret); st != 200 || hr.Error == nil {
 			t.Fatalf("status %d answer %+v", st, hr)
 		}
@@ -150,7 +151,7 @@ func TestHook(t *testing.T) {
 	t.Run("a failure to bind the refresh token fails the request", func(t *testing.T) {
 		h := newHarness(t)
 		tx := begin(h, nil)
-		h.fake.FailNext("PutItem", 5)
+		h.fake.Faults.Add(fault.Rule{Op: "PutItem", Times: 5})
 		if _, hr := h.callHook(h.hookPayload(tx, appID, h.cfg.Callback()), hookSecret); hr.Error == nil {
 			t.Fatal("answered with commands though the refresh binding was lost")
 		}

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 
+	"github.com/openhealthstack/smart-healthlake/contract/httpsurl"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchstore"
 )
 
@@ -46,7 +46,7 @@ type LaunchResponse struct {
 
 func (s *Server) launch(w http.ResponseWriter, r *http.Request) {
 	caller, ok := s.opts.Caller(r)
-	if !ok || !principalAllowed(s.cfg.EHRPrincipals, caller) {
+	if !ok || !s.principals.allow(caller) {
 		s.refuse(r, "launch", "caller not an allowed EHR principal")
 		jsonError(w, http.StatusForbidden, "access_denied", "the caller may not register launches")
 		return
@@ -97,8 +97,8 @@ func (s *Server) checkLaunch(lc launchstore.LaunchContext) error {
 		return errors.New("user must be a relative FHIR reference such as Practitioner/123")
 	}
 	if lc.SmartStyleURL != "" {
-		if u, err := url.Parse(lc.SmartStyleURL); err != nil || u.Scheme != "https" || u.Host == "" {
-			return errors.New("smart_style_url must be an https URL")
+		if httpsurl.Check(lc.SmartStyleURL) != nil {
+			return errors.New("smart_style_url must be an absolute https URL without user info or fragment")
 		}
 	}
 	if len(lc.FHIRContext) > 20 {

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchflow"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchstore"
 )
@@ -43,6 +44,15 @@ func TestLaunchAPI(t *testing.T) {
 			t.Fatal("ids repeat")
 		}
 	})
+	t.Run("the allowed principals are fixed when the server is built: a later change to the Config's slice changes nothing", func(t *testing.T) {
+		h := newHarness(t)
+		h.cfg.EHRPrincipals[0] = "arn:aws:iam::123456789012:role/SomeoneElse" // shares the array the server was given
+		h.register(nil)
+		h.caller = "arn:aws:sts::123456789012:assumed-role/SomeoneElse/s"
+		if resp, _ := h.post(launchflow.PathLaunch, "application/json", launchBody(nil), nil); resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("a role added after New registered a launch: status %d", resp.StatusCode)
+		}
+	})
 	for _, c := range []struct{ name, caller string }{
 		{"a call without a SigV4 principal is refused", ""},
 		{"a role that is not an EHR's is refused", "arn:aws:sts::123456789012:assumed-role/SomeoneElse/s"},
@@ -73,6 +83,7 @@ func TestLaunchAPI(t *testing.T) {
 		{"an encounter that is not a FHIR id is refused", map[string]any{"encounter": "a b"}, "encounter"},
 		{"a user that is not a reference is refused", map[string]any{"user": "dr-who"}, "user"},
 		{"an http style URL is refused", map[string]any{"smart_style_url": "http://ehr.example/style.json"}, "smart_style_url"},
+		{"a style URL with user info is refused", map[string]any{"smart_style_url": "https://u:p@ehr.example/style.json"}, "smart_style_url"},
 		{"a fhirContext entry without reference is refused", map[string]any{"fhirContext": []any{map[string]any{"role": "x"}}}, "fhirContext"},
 		{"an unknown field is refused", map[string]any{"patientName": "Jane"}, "unknown field"},
 	} {
@@ -89,7 +100,7 @@ func TestLaunchAPI(t *testing.T) {
 	}
 	t.Run("a DynamoDB outage is a 500, not a launch id", func(t *testing.T) {
 		h := newHarness(t)
-		h.fake.FailNext("PutItem", 5)
+		h.fake.Faults.Add(fault.Rule{Op: "PutItem", Times: 5})
 		resp, body := h.post(launchflow.PathLaunch, "application/json", launchBody(nil), nil)
 		if resp.StatusCode != http.StatusInternalServerError || strings.Contains(string(body), `"launch"`) {
 			t.Fatalf("status %d: %s", resp.StatusCode, body)

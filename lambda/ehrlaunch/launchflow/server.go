@@ -21,6 +21,7 @@ package launchflow
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -78,8 +79,11 @@ const DefaultHookBudget = 2 * time.Second
 type Server struct {
 	cfg   Config
 	store Store
-	opts  Options
+	opts  Options // without HookSecret: only its hash is kept
 	mux   *http.ServeMux
+	// principals and hookSecretSum are worked out once, here, not per request.
+	principals    principals
+	hookSecretSum [sha256.Size]byte
 }
 
 // Paths of the endpoints, relative to Config.PublicURL.
@@ -127,7 +131,10 @@ func New(cfg Config, store Store, opts Options) (*Server, error) {
 	if cfg.RefreshLifetime <= 0 {
 		cfg.RefreshLifetime = DefaultRefreshLifetime
 	}
-	s := &Server{cfg: cfg, store: store, opts: opts, mux: http.NewServeMux()}
+	sum := sha256.Sum256([]byte(opts.HookSecret))
+	opts.HookSecret = ""
+	s := &Server{cfg: cfg, store: store, opts: opts, mux: http.NewServeMux(),
+		principals: newPrincipals(cfg.EHRPrincipals), hookSecretSum: sum}
 	s.mux.HandleFunc("POST "+PathLaunch, s.launch)
 	s.mux.HandleFunc("GET "+PathAuthorize, s.authorize)
 	s.mux.HandleFunc("GET "+PathCallback, s.callback)

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchstore"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/fakedynamodb"
 )
@@ -140,7 +141,7 @@ func TestLaunch(t *testing.T) {
 	t.Run("a DynamoDB fault is an error, not a missing launch", func(t *testing.T) {
 		s, fake, c := newStore(t)
 		_ = s.PutLaunch(ctx, "id-1", lc, c.now().Add(time.Minute))
-		fake.FailNext("DeleteItem", 10)
+		fake.Faults.Add(fault.Rule{Op: "DeleteItem", Times: 10})
 		_, err := s.ConsumeLaunch(ctx, "id-1", "app-1")
 		if err == nil || errors.Is(err, launchstore.ErrNotFound) {
 			t.Fatalf("err = %v", err)

@@ -59,16 +59,22 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 )
 
 // Server is the fake. The zero value is not usable: call New.
 type Server struct {
 	*httptest.Server
 
-	mu       sync.Mutex
-	tables   map[string]*table
-	calls    map[string]int
-	failNext map[string]int
+	// Faults make calls fail. A rule's Op is the operation (the part of
+	// X-Amz-Target after "DynamoDB_20120810."); see injected for how each
+	// fault.Kind is answered.
+	Faults fault.Plan
+
+	mu     sync.Mutex
+	tables map[string]*table
+	calls  map[string]int
 }
 
 type table struct {
@@ -91,7 +97,7 @@ func New(t testing.TB) *Server {
 // Start starts a fake outside a test (the sandbox's EHR launch API); the
 // caller closes it.
 func Start() *Server {
-	s := &Server{tables: map[string]*table{}, calls: map[string]int{}, failNext: map[string]int{}}
+	s := &Server{tables: map[string]*table{}, calls: map[string]int{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -141,12 +147,35 @@ func (s *Server) Calls(operation string) int {
 	return s.calls[operation]
 }
 
-// FailNext makes the next n calls of operation fail with a 500
-// InternalServerError (which the SDK retries).
-func (s *Server) FailNext(operation string, n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failNext[operation] = n
+// injected is the answer of a fault rule that fired, as DynamoDB's errors are
+// modeled in botocore's dynamodb model: ProvisionedThroughputExceededException
+// (the SDK's retryer takes it for throttling), ValidationException,
+// ResourceNotFoundException, TransactionConflictException and
+// InternalServerError (500, which the SDK retries); AccessDeniedException is an
+// AWS common error (400).
+func injected(r fault.Rule) *apiError {
+	e := &apiError{status: http.StatusBadRequest, code: r.Code}
+	if e.code == "" {
+		switch r.Kind {
+		case fault.Throttle:
+			e.code = "ProvisionedThroughputExceededException"
+		case fault.Invalid:
+			e.code = "ValidationException"
+		case fault.Denied:
+			e.code = "AccessDeniedException"
+		case fault.NotFound:
+			e.code = "ResourceNotFoundException"
+		case fault.Conflict:
+			e.code = "TransactionConflictException"
+		default:
+			e.code, e.status = "InternalServerError", http.StatusInternalServerError
+		}
+	}
+	if r.Status != 0 {
+		e.status = r.Status
+	}
+	e.msg = r.MessageOr(e.code)
+	return e
 }
 
 type apiError struct {
@@ -192,9 +221,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls[op]++
-	if s.failNext[op] > 0 {
-		s.failNext[op]--
-		writeError(w, &apiError{status: http.StatusInternalServerError, code: "InternalServerError", msg: "injected failure"})
+	if r, ok := s.Faults.TakeOp(op); ok {
+		writeError(w, injected(r))
 		return
 	}
 	t := s.tables[in.TableName]

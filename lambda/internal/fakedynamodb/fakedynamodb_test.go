@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/fakedynamodb"
 )
 
@@ -133,4 +134,32 @@ func TestFake(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 	})
+}
+
+func TestInjectedFaultsAreDynamoDBErrors(t *testing.T) {
+	ctx := context.Background()
+	for kind, want := range map[fault.Kind]string{
+		fault.ServerError: "InternalServerError",
+		fault.Throttle:    "ProvisionedThroughputExceededException",
+		fault.Invalid:     "ValidationException",
+		fault.Denied:      "AccessDeniedException",
+		fault.NotFound:    "ResourceNotFoundException",
+		fault.Conflict:    "TransactionConflictException",
+	} {
+		t.Run("a "+string(kind)+" is answered as "+want+" on that operation only", func(t *testing.T) {
+			c, f := client(t)
+			f.Faults.Add(fault.Rule{Op: "GetItem", Kind: kind})
+			_, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("t"), Item: map[string]types.AttributeValue{"pk": s("a")}})
+			if err != nil {
+				t.Fatalf("PutItem: %v", err)
+			}
+			_, err = c.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("t"), Key: map[string]types.AttributeValue{"pk": s("a")}})
+			if code(err) != want {
+				t.Fatalf("GetItem err = %v, want %s", err, want)
+			}
+			if _, err = c.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("t"), Key: map[string]types.AttributeValue{"pk": s("a")}}); err != nil {
+				t.Fatalf("the second GetItem: %v", err)
+			}
+		})
+	}
 }

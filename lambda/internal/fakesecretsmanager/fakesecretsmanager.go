@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 )
 
 // Request is one recorded call.
@@ -30,10 +32,14 @@ type Request struct {
 type Server struct {
 	*httptest.Server
 
+	// Faults make calls fail. A rule's Op is the operation (the part of
+	// X-Amz-Target after "secretsmanager."); see injected for how each
+	// fault.Kind is answered.
+	Faults fault.Plan
+
 	mu       sync.Mutex
 	secrets  map[string]*secret // by ARN
 	requests []Request
-	failNext map[string]int // operation -> number of calls to fail with InternalServiceError
 }
 
 type secret struct {
@@ -44,7 +50,7 @@ type secret struct {
 
 // New starts a fake; it is closed when the test ends.
 func New(t testing.TB) *Server {
-	s := &Server{secrets: map[string]*secret{}, failNext: map[string]int{}}
+	s := &Server{secrets: map[string]*secret{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.Close)
 	return s
@@ -93,12 +99,33 @@ func (s *Server) Count(operation string) int {
 	return n
 }
 
-// FailNext makes the next n calls of operation fail with a 500
-// InternalServiceError (which the SDK retries).
-func (s *Server) FailNext(operation string, n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failNext[operation] = n
+// injected writes the answer of a fault rule that fired, with the errors of
+// botocore's secretsmanager model (InternalServiceError, a 500 the SDK retries;
+// InvalidParameterException; ResourceNotFoundException; InvalidRequestException
+// for a secret in the wrong state) and the AWS common errors ThrottlingException
+// and AccessDeniedException (400).
+func injected(w http.ResponseWriter, r fault.Rule) {
+	status, code := http.StatusBadRequest, r.Code
+	if code == "" {
+		switch r.Kind {
+		case fault.Throttle:
+			code = "ThrottlingException"
+		case fault.Invalid:
+			code = "InvalidParameterException"
+		case fault.Denied:
+			code = "AccessDeniedException"
+		case fault.NotFound:
+			code = "ResourceNotFoundException"
+		case fault.Conflict:
+			code = "InvalidRequestException"
+		default:
+			status, code = http.StatusInternalServerError, "InternalServiceError"
+		}
+	}
+	if r.Status != 0 {
+		status = r.Status
+	}
+	writeError(w, status, code, r.MessageOr(code))
 }
 
 func (s *Server) find(id string) *secret {
@@ -136,9 +163,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests = append(s.requests, Request{Operation: op, SecretID: in.SecretID})
-	if s.failNext[op] > 0 {
-		s.failNext[op]--
-		writeError(w, http.StatusInternalServerError, "InternalServiceError", "injected failure")
+	if r, ok := s.Faults.TakeOp(op); ok {
+		injected(w, r)
 		return
 	}
 	sec := s.find(in.SecretID)

@@ -7,10 +7,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+	"github.com/aws/smithy-go"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/fakesecretsmanager"
 )
 
@@ -50,9 +53,31 @@ func TestAMissingSecretIsATypedNotFoundError(t *testing.T) {
 func TestInjectedServerErrorsAreRetriedByTheSDK(t *testing.T) {
 	fake := fakesecretsmanager.New(t)
 	fake.Put("s", "v")
-	fake.FailNext("GetSecretValue", 1)
+	fake.Faults.Add(fault.Rule{Op: "GetSecretValue"})
 	out, err := client(t, fake.URL).GetSecretValue(context.Background(), &secretsmanager.GetSecretValueInput{SecretId: aws.String("s")})
 	require.NoError(t, err)
 	require.Equal(t, "v", aws.ToString(out.SecretString))
 	require.Equal(t, 2, fake.Count("GetSecretValue"))
+}
+
+func TestInjectedFaultsAreSecretsManagerErrors(t *testing.T) {
+	for kind, want := range map[fault.Kind]string{
+		fault.Throttle: "ThrottlingException",
+		fault.Invalid:  "InvalidParameterException",
+		fault.Denied:   "AccessDeniedException",
+		fault.NotFound: "ResourceNotFoundException",
+		fault.Conflict: "InvalidRequestException",
+	} {
+		t.Run("a "+string(kind)+" is answered as "+want, func(t *testing.T) {
+			fake := fakesecretsmanager.New(t)
+			fake.Put("s", "v")
+			fake.Faults.Add(fault.Rule{Op: "GetSecretValue", Kind: kind, Times: 10})
+			c := secretsmanager.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(fake.URL),
+				Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "fake", ""), RetryMaxAttempts: 1})
+			_, err := c.GetSecretValue(context.Background(), &secretsmanager.GetSecretValueInput{SecretId: aws.String("s")})
+			var ae smithy.APIError
+			require.True(t, errors.As(err, &ae), "got %v", err)
+			require.Equal(t, want, ae.ErrorCode())
+		})
+	}
 }

@@ -2,13 +2,12 @@ package idp
 
 import (
 	"fmt"
-	"net"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/openhealthstack/smart-healthlake/contract/httpsurl"
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/smartscope"
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/tokenshape"
 )
@@ -131,13 +130,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c.Issuer = getenv(EnvIssuer)
 	if c.Issuer == "" {
 		bad(EnvIssuer, "required")
-	} else if err := checkURL(c.Issuer); err != nil {
+	} else if err := httpsurl.CheckOrLoopback(c.Issuer); err != nil {
 		bad(EnvIssuer, "%v", err)
 	}
 
 	c.JWKSURL = getenv(EnvJWKSURL)
 	if c.JWKSURL != "" {
-		if err := checkURL(c.JWKSURL); err != nil {
+		if err := httpsurl.CheckOrLoopback(c.JWKSURL); err != nil {
 			bad(EnvJWKSURL, "%v", err)
 		}
 	}
@@ -161,7 +160,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c.IntrospectionSecretARN = getenv(EnvIntrospectionSecretARN)
 	if c.Mode == ModeIntrospection {
 		if c.IntrospectionURL != "" {
-			if err := checkURL(c.IntrospectionURL); err != nil {
+			if err := httpsurl.CheckOrLoopback(c.IntrospectionURL); err != nil {
 				bad(EnvIntrospectionURL, "%v", err)
 			}
 		}
@@ -235,35 +234,4 @@ func seconds(s string, def time.Duration) (time.Duration, error) {
 		return def, fmt.Errorf("must be a whole number of seconds from 0 to %d, not %q", maxSeconds, s)
 	}
 	return time.Duration(n) * time.Second, nil
-}
-
-// checkURL accepts absolute https URLs, and http ones on a loopback host so tests
-// can run local servers. Anything else could hand an attacker the keys. Its
-// errors quote the URL without userinfo, query or fragment (see redactURL).
-func checkURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("not a URL")
-	}
-	switch {
-	case u.User != nil:
-		return fmt.Errorf("must not carry credentials")
-	case u.Host == "":
-		return fmt.Errorf("not an absolute URL: %q", redactURL(raw))
-	case u.Fragment != "" || u.RawQuery != "" || u.ForceQuery:
-		return fmt.Errorf("must not have a query or fragment: %q", redactURL(raw))
-	case u.Scheme == "https":
-		return nil
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
-		return nil
-	}
-	return fmt.Errorf("must be https (http only on a loopback host): %q", redactURL(raw))
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
+
+	"github.com/openhealthstack/smart-healthlake/contract/httpsurl"
+	"github.com/openhealthstack/smart-healthlake/lambda/internal/wellknown"
 )
 
 // metadata is the part of RFC 8414 / OpenID Connect discovery we use.
@@ -35,13 +37,13 @@ func discover(ctx context.Context, client *http.Client, issuer string, what stri
 		u := strings.TrimSuffix(issuer, "/") + p
 		md, err := fetchMetadata(ctx, client, u)
 		if err == nil && md.Issuer != issuer {
-			err = fmt.Errorf("document names issuer %q, want %q", redactURL(md.Issuer), issuer)
+			err = fmt.Errorf("document names issuer %q, want %q", httpsurl.Redact(md.Issuer), issuer)
 		}
 		if err == nil && pick(md) == "" {
 			err = fmt.Errorf("document has no %s", what)
 		}
 		if err == nil {
-			err = checkURL(pick(md))
+			err = httpsurl.CheckOrLoopback(pick(md))
 		}
 		if err == nil {
 			return pick(md), nil
@@ -55,21 +57,12 @@ func discover(ctx context.Context, client *http.Client, issuer string, what stri
 }
 
 func fetchMetadata(ctx context.Context, client *http.Client, u string) (metadata, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	body, err := wellknown.Get(ctx, client, u, maxBody) // the caller names the URL
 	if err != nil {
 		return metadata{}, err
 	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		return metadata{}, unwrapURLError(err) // the caller names the URL
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return metadata{}, fmt.Errorf("HTTP %d", resp.StatusCode)
-	}
 	var md metadata
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(&md); err != nil {
+	if err := json.Unmarshal(body, &md); err != nil {
 		return metadata{}, fmt.Errorf("decoding: %w", err)
 	}
 	return md, nil

@@ -24,6 +24,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/internal/syncbuf"
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/idp"
 )
 
@@ -293,22 +294,10 @@ func (c *clock) Advance(d time.Duration) {
 	c.ns.Add(int64(d))
 }
 
-// logBuffer collects the handler's JSON log lines.
+// logBuffer collects the handler's JSON log lines (a syncbuf.Buffer, as the
+// handler logs from concurrent requests).
 type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
+	syncbuf.Buffer
 }
 
 // Lines decodes every log line.

@@ -14,6 +14,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/time/rate"
+
+	"github.com/openhealthstack/smart-healthlake/contract/httpsurl"
 )
 
 // introspector validates tokens with an RFC 7662 call to the authorization
@@ -31,6 +33,9 @@ type introspector struct {
 	// new tokens (garbage included) cannot spend the org's rate limit, after
 	// which Okta would refuse valid new tokens too.
 	calls *rate.Limiter
+	// now is the handler's clock (Options.Now), which the limiter's bucket
+	// refills by: rate.Limiter.Allow would read the wall clock instead.
+	now func() time.Time
 }
 
 type introspectorOptions struct {
@@ -71,6 +76,7 @@ func newIntrospector(o introspectorOptions) *introspector {
 		log:       o.log,
 		issuer:    o.cfg.Issuer,
 		calls:     rate.NewLimiter(rate.Limit(o.cfg.IntrospectionCallsPerSecond), o.cfg.IntrospectionCallsPerSecond),
+		now:       o.now,
 		// jwt's validator runs the same exp/nbf/iat/iss checks on the introspection
 		// answer as the parser runs on a JWT's claims.
 		validator: jwt.NewValidator(
@@ -119,7 +125,7 @@ func (in *introspector) validate(b *budget, token string) (tokenClaims, Reason, 
 	if err != nil {
 		return tokenClaims{}, setupFailure(b, err), err
 	}
-	if !in.calls.Allow() {
+	if !in.calls.AllowN(in.now(), 1) {
 		return tokenClaims{}, ReasonRateLimited, nil
 	}
 	ans, err := in.call(ctx, *u, *auth, token)
@@ -244,26 +250,26 @@ func (in *introspector) call(ctx context.Context, u, auth string, token string) 
 	req.Header["Idempotency-Key"] = nil
 	resp, err := in.client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("introspection at %s: %w", redactURL(u), unwrapURLError(err))
+		return nil, fmt.Errorf("introspection at %s: %w", httpsurl.Redact(u), httpsurl.UnwrapURLError(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody)) // keep the connection reusable
 		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
-			return nil, fmt.Errorf("introspection at %s: HTTP %d: %w", redactURL(u), resp.StatusCode, errClientRejected)
+			return nil, fmt.Errorf("introspection at %s: HTTP %d: %w", httpsurl.Redact(u), resp.StatusCode, errClientRejected)
 		}
-		return nil, fmt.Errorf("introspection at %s: HTTP %d", redactURL(u), resp.StatusCode)
+		return nil, fmt.Errorf("introspection at %s: HTTP %d", httpsurl.Redact(u), resp.StatusCode)
 	}
 	// Decoded with exact member names, as a JWT's claims are: "PATIENT" or
 	// "Active" is another member, never patient or active (RFC 7662 uses
 	// RFC 7519's case-sensitive claim names).
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
-		return nil, fmt.Errorf("introspection at %s: reading the answer: %w", redactURL(u), err)
+		return nil, fmt.Errorf("introspection at %s: reading the answer: %w", httpsurl.Redact(u), err)
 	}
 	var ans introspection
 	if err := decodeExact(body, &ans); err != nil {
-		return nil, fmt.Errorf("introspection at %s: undecodable answer", redactURL(u))
+		return nil, fmt.Errorf("introspection at %s: undecodable answer", httpsurl.Redact(u))
 	}
 	return &ans, nil
 }

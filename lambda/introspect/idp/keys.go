@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -20,6 +19,9 @@ import (
 	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/time/rate"
+
+	"github.com/openhealthstack/smart-healthlake/contract/httpsurl"
+	"github.com/openhealthstack/smart-healthlake/lambda/internal/wellknown"
 )
 
 var (
@@ -163,7 +165,7 @@ func (s *keySet) refresh(b *budget, kid string) (jwkset.JWK, error) {
 	}
 	keys, err := s.fetch(ctx)
 	if err != nil {
-		s.log.Warn("jwks refresh failed; keeping the keys already held", "url", redactURL(s.url), "error", err.Error())
+		s.log.Warn("jwks refresh failed; keeping the keys already held", "url", httpsurl.Redact(s.url), "error", err.Error())
 		return jwkset.JWK{}, fmt.Errorf("%w: %w", errKIDUnknown, err) // classify tells a timeout
 	}
 	_ = s.held.KeyReplaceAll(ctx, keys)
@@ -180,27 +182,17 @@ func (s *keySet) refresh(b *budget, kid string) (jwkset.JWK, error) {
 // are skipped and counted in a log line; the others are kept, unusable ones
 // included, so a token naming one is refused as a key mismatch.
 func (s *keySet) fetch(ctx context.Context) ([]jwkset.JWK, error) {
-	where := redactURL(s.url)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url, nil)
+	where := httpsurl.Redact(s.url)
+	body, err := wellknown.Get(ctx, s.client, s.url, maxBody)
 	if err != nil {
 		return nil, fmt.Errorf("fetching the JWK Set at %s: %w", where, err)
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("fetching the JWK Set at %s: %w", where, unwrapURLError(err))
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		_, _ = io.Copy(io.Discard, resp.Body) // keep the connection reusable
-		return nil, fmt.Errorf("fetching the JWK Set at %s: HTTP %d", where, resp.StatusCode)
 	}
 	// RFC 7517 section 5: a JWK Set is an object with a "keys" array. Each key
 	// is decoded on its own, so one malformed key does not cost the others.
 	var doc struct {
 		Keys []json.RawMessage `json:"keys"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+	if err := json.Unmarshal(body, &doc); err != nil {
 		return nil, fmt.Errorf("the JWK Set at %s is not a JSON object with a keys array", where)
 	}
 	keys := make([]jwkset.JWK, 0, len(doc.Keys))

@@ -2,7 +2,9 @@ package idp_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -194,6 +196,7 @@ func TestARefreshWithoutAUsableKeyKeepsTheKeysHeld(t *testing.T) {
 		{"only malformed keys", `{"keys":[{"kty":"RSA","kid":"r1","n":"!!!","e":"AQAB"},7]}`},
 		{"a JSON array", `[]`},
 		{"not JSON", `<html>maintenance</html>`},
+		{"a JWK Set larger than 1 MiB, whatever keys it holds", oversizeJWKS(t)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeIdP(t)
@@ -251,4 +254,15 @@ func mustXY(t testing.TB, i int) []byte {
 	raw, err := getKeys(t).ec256.PublicKey.Bytes()
 	require.NoError(t, err)
 	return raw[1+32*i : 1+32*(i+1)]
+}
+
+// oversizeJWKS is a JWK Set that publishes the key "rotated" (rsa2) and is
+// padded past the 1 MiB the validator reads of any document.
+func oversizeJWKS(t *testing.T) string {
+	b, err := json.Marshal(map[string]any{
+		"keys":      []any{rsaJWK("rotated", "RS256", "sig", &getKeys(t).rsa2.PublicKey)},
+		"x-padding": strings.Repeat("a", 1<<20),
+	})
+	require.NoError(t, err)
+	return string(b)
 }

@@ -1,7 +1,6 @@
 package frameworktest
 
 import (
-	"net/http"
 	"testing"
 	"time"
 
@@ -9,9 +8,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/providerframework"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/handler"
-	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
 )
 
 // The framework's marker for a failed Create (cfn-response.js
@@ -46,8 +45,8 @@ func TestCreate(t *testing.T) {
 		e := newEnv(t, envOptions{})
 		// The first policy rule is refused (a validation error is not retried):
 		// by then the server, its scopes, claims and apps exist.
-		e.okta.Inject(fakeokta.Fault{Method: http.MethodPost, Path: "/api/v1/authorizationServers/*/policies/*/rules",
-			Status: http.StatusBadRequest, Times: 1000})
+		e.okta.Faults.Add(fault.Rule{Op: "POST /api/v1/authorizationServers/*/policies/*/rules",
+			Kind: fault.Invalid, Times: 1000})
 		res := e.stack.Create(e.resource())
 		e.settle()
 		require.Equal(t, "ROLLBACK_COMPLETE", res.Status, res.Reason)
@@ -67,14 +66,14 @@ func TestInterruptedCreate(t *testing.T) {
 	// Okta rate-limits the apps: the SDK would wait out the window, past the
 	// function's timeout. The resource is added by an update, so the stack id
 	// stays the same for the next attempt.
-	rateLimitedApps := fakeokta.Fault{Method: http.MethodPost, Path: "/api/v1/apps", Status: http.StatusTooManyRequests,
-		ResetInSeconds: 10, Times: 1000}
+	rateLimitedApps := fault.Rule{Op: "POST /api/v1/apps", Kind: fault.Throttle,
+		RetryAfter: 10 * time.Second, Times: 1000}
 
 	t.Run("a create running out of time removes what it made and fails before Lambda's timeout", func(t *testing.T) {
 		e := newEnv(t, envOptions{timeout: 3 * time.Second})
 		require.Equal(t, "CREATE_COMPLETE", e.stack.Create().Status)
 
-		e.okta.Inject(rateLimitedApps)
+		e.okta.Faults.Add(rateLimitedApps)
 		add := providerframework.Change{LogicalID: logicalID, Type: resourceType, Properties: e.props}
 		res := e.stack.Update(add)
 		e.settle()
@@ -85,7 +84,7 @@ func TestInterruptedCreate(t *testing.T) {
 		assert.Equal(t, createFailedMarker, h[1].Response.PhysicalResourceID)
 		assert.Empty(t, e.leftovers(), "the Create removed what it made: the framework never passes on the Delete")
 
-		e.okta.ClearFaults()
+		e.okta.Faults.Clear()
 		res = e.stack.Update(add)
 		e.settle()
 		require.Equal(t, "UPDATE_COMPLETE", res.Status, res.Reason)
@@ -100,17 +99,17 @@ func TestInterruptedCreate(t *testing.T) {
 		// Okta refuses every delete as well, as a create killed by Lambda
 		// (timeout, out of memory) would leave things: objects carrying the
 		// resource's ownership marker and no Delete to remove them.
-		e.okta.Inject(rateLimitedApps)
-		e.okta.Inject(fakeokta.Fault{Method: http.MethodDelete, Status: http.StatusForbidden, Times: 1000})
-		e.okta.Inject(fakeokta.Fault{Method: http.MethodPost, Path: "/api/v1/authorizationServers/*/lifecycle/deactivate",
-			Status: http.StatusForbidden, Times: 1000})
+		e.okta.Faults.Add(rateLimitedApps)
+		e.okta.Faults.Add(fault.Rule{Op: "DELETE /**", Kind: fault.Denied, Times: 1000})
+		e.okta.Faults.Add(fault.Rule{Op: "POST /api/v1/authorizationServers/*/lifecycle/deactivate",
+			Kind: fault.Denied, Times: 1000})
 		add := providerframework.Change{LogicalID: logicalID, Type: resourceType, Properties: e.props}
 		res := e.stack.Update(add)
 		e.settle()
 		require.Equal(t, "UPDATE_ROLLBACK_COMPLETE", res.Status, res.Reason)
 		require.NotEmpty(t, e.leftovers(), "the scene: the failed create left objects behind")
 
-		e.okta.ClearFaults()
+		e.okta.Faults.Clear()
 		res = e.stack.Update(add)
 		e.settle()
 		require.Equal(t, "UPDATE_COMPLETE", res.Status, res.Reason)
@@ -153,8 +152,8 @@ func TestUpdate(t *testing.T) {
 		// refuses the deactivation.
 		update := e.with("PublicClient", "false")
 		update["Active"] = "false"
-		e.okta.Inject(fakeokta.Fault{Method: http.MethodPost, Path: "/api/v1/authorizationServers/*/lifecycle/deactivate",
-			Status: http.StatusBadRequest})
+		e.okta.Faults.Add(fault.Rule{Op: "POST /api/v1/authorizationServers/*/lifecycle/deactivate",
+			Kind: fault.Invalid})
 		res := e.stack.Update(providerframework.Change{LogicalID: logicalID, Properties: update})
 		e.settle()
 		require.Equal(t, "UPDATE_ROLLBACK_COMPLETE", res.Status, res.Reason)

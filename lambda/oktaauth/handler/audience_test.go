@@ -2,7 +2,6 @@ package handler_test
 
 import (
 	"errors"
-	"net/http"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/openhealthstack/smart-healthlake/contract/cfnprops"
 	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/handler"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
@@ -219,8 +219,8 @@ func TestBindingFailures(t *testing.T) {
 	t.Run("Okta refuses the update", func(t *testing.T) {
 		e := newEnv(t, fakeokta.Options{})
 		_, resp := createWithoutAudience(t, e)
-		e.okta.Inject(fakeokta.Fault{Method: "PUT", Path: "/api/v1/authorizationServers/*", Status: http.StatusBadRequest,
-			Summary: "Api validation failed: audiences"})
+		e.okta.Faults.Add(fault.Rule{Op: "PUT /api/v1/authorizationServers/*", Kind: fault.Invalid,
+			Message: "Api validation failed: audiences"})
 		_, err := e.run(bindEvent(e, resp.PhysicalResourceID, endpoint))
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), `setting the audience of authorization server `+resp.PhysicalResourceID+` to "`+endpoint+`"`)

@@ -3,7 +3,6 @@ package handler_test
 import (
 	"encoding/json"
 	"errors"
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/openhealthstack/smart-healthlake/contract/cfnprops"
 	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/handler"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
@@ -455,8 +455,8 @@ func TestCredentialProblemsFailClearly(t *testing.T) {
 
 func TestOktaValidationErrorsAreWrappedWithWhatWasBeingDone(t *testing.T) {
 	e := newEnv(t, fakeokta.Options{})
-	e.okta.Inject(fakeokta.Fault{Method: "POST", Path: "/api/v1/authorizationServers/*/claims", Status: http.StatusBadRequest,
-		Summary: "Api validation failed: value"})
+	e.okta.Faults.Add(fault.Rule{Op: "POST /api/v1/authorizationServers/*/claims", Kind: fault.Invalid,
+		Message: "Api validation failed: value"})
 	_, err := e.run(e.fullEvent())
 	require.Error(t, err)
 	assert.Regexp(t, `^creating IDENTITY claim "fhirUser" on authorization server aus[A-Za-z0-9]{17}: the API returned an error: Api validation failed: value`, err.Error())

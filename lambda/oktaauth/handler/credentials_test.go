@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/handler"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
@@ -205,7 +206,7 @@ func TestOktaRefusingTheCredentialSaysWhatToFix(t *testing.T) {
 	})
 	t.Run("other errors are left as they are", func(t *testing.T) {
 		e := newEnv(t, fakeokta.Options{})
-		e.okta.Inject(fakeokta.Fault{Method: "POST", Path: "/api/v1/authorizationServers", Status: http.StatusBadRequest})
+		e.okta.Faults.Add(fault.Rule{Op: "POST /api/v1/authorizationServers", Kind: fault.Invalid})
 		_, err := e.run(e.fullEvent())
 		require.Error(t, err)
 		assert.NotContains(t, err.Error(), "credential")
@@ -278,8 +279,8 @@ func TestServiceAppTokensAndAssertionsNeverLeak(t *testing.T) {
 	e := newEnv(t, fakeokta.Options{})
 	useServiceApp(t, e, fakeokta.ServiceApp{ClientID: "0oaServiceLeak000001"})
 	// Retries (logged) and a failure (returned) on the way.
-	e.okta.Inject(fakeokta.Fault{Method: "GET", Path: "/api/v1/apps", Times: 2, Status: http.StatusServiceUnavailable})
-	e.okta.Inject(fakeokta.Fault{Method: "POST", Path: "/api/v1/authorizationServers/*/claims", Status: http.StatusBadRequest})
+	e.okta.Faults.Add(fault.Rule{Op: "GET /api/v1/apps", Times: 2, Status: http.StatusServiceUnavailable})
+	e.okta.Faults.Add(fault.Rule{Op: "POST /api/v1/authorizationServers/*/claims", Kind: fault.Invalid})
 	_, err := e.run(e.fullEvent())
 	require.Error(t, err)
 	require.Contains(t, e.logs.String(), `"msg":"retrying okta request"`)

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
 )
@@ -62,7 +63,7 @@ func TestDeleteFinishesWhenPartsAreAlreadyGone(t *testing.T) {
 	create := e.fullEvent()
 	resp := e.create()
 	// An app vanishes between the listing and its deactivation.
-	e.okta.Inject(fakeokta.Fault{Method: "POST", Path: "/api/v1/apps/*/lifecycle/deactivate", Status: http.StatusNotFound})
+	e.okta.Faults.Add(fault.Rule{Op: "POST /api/v1/apps/*/lifecycle/deactivate", Kind: fault.NotFound})
 	_, err := e.run(deleteEvent(create, resp.PhysicalResourceID))
 	require.NoError(t, err)
 	assert.Len(t, e.okta.Apps(), 1, "the app Okta called gone is skipped")
@@ -87,31 +88,31 @@ func TestDeleteWithProperiesThatNoLongerParse(t *testing.T) {
 func TestCreateFailureHalfwayRemovesEverythingItMade(t *testing.T) {
 	cases := []struct {
 		name  string
-		fault fakeokta.Fault
+		fault fault.Rule
 		smErr bool
 		want  string
 	}{
-		{"the 10th scope is refused", fakeokta.Fault{Method: "POST", Path: "/api/v1/authorizationServers/*/scopes", After: 9,
-			Status: http.StatusBadRequest}, false, `creating scope "patient/Observation.rs"`},
-		{"the third app is refused", fakeokta.Fault{Method: "POST", Path: "/api/v1/apps", After: 2,
-			Status: http.StatusBadRequest}, false, `creating backend client "smart-healthlake backend service"`},
-		{"a claim create fails on the server", fakeokta.Fault{Method: "POST", Path: "/api/v1/authorizationServers/*/claims", After: 1,
-			Status: http.StatusInternalServerError}, false, `creating RESOURCE claim "fhirUser"`},
-		{"the second policy is refused", fakeokta.Fault{Method: "POST", Path: "/api/v1/authorizationServers/*/policies", After: 1,
-			Status: http.StatusBadRequest}, false, `creating policy "SMART backend services"`},
-		{"the last rule is refused", fakeokta.Fault{Method: "POST", Path: "/api/v1/authorizationServers/*/policies/*/rules", After: 1,
-			Status: http.StatusBadRequest}, false, `creating rule "SMART client credentials"`},
-		{"rate limited beyond the retries", fakeokta.Fault{Method: "POST", Path: "/api/v1/authorizationServers/*/claims", Times: 100,
-			Status: http.StatusTooManyRequests}, false, `creating IDENTITY claim "fhirUser"`},
-		{"the client secret cannot be written", fakeokta.Fault{}, true, "writing client secrets"},
+		{"the 10th scope is refused", fault.Rule{Op: "POST /api/v1/authorizationServers/*/scopes", After: 9,
+			Kind: fault.Invalid}, false, `creating scope "patient/Observation.rs"`},
+		{"the third app is refused", fault.Rule{Op: "POST /api/v1/apps", After: 2,
+			Kind: fault.Invalid}, false, `creating backend client "smart-healthlake backend service"`},
+		{"a claim create fails on the server", fault.Rule{Op: "POST /api/v1/authorizationServers/*/claims", After: 1,
+			Kind: fault.ServerError}, false, `creating RESOURCE claim "fhirUser"`},
+		{"the second policy is refused", fault.Rule{Op: "POST /api/v1/authorizationServers/*/policies", After: 1,
+			Kind: fault.Invalid}, false, `creating policy "SMART backend services"`},
+		{"the last rule is refused", fault.Rule{Op: "POST /api/v1/authorizationServers/*/policies/*/rules", After: 1,
+			Kind: fault.Invalid}, false, `creating rule "SMART client credentials"`},
+		{"rate limited beyond the retries", fault.Rule{Op: "POST /api/v1/authorizationServers/*/claims", Times: 100,
+			Kind: fault.Throttle}, false, `creating IDENTITY claim "fhirUser"`},
+		{"the client secret cannot be written", fault.Rule{}, true, "writing client secrets"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, fakeokta.Options{})
 			if tc.smErr {
-				e.sm.FailNext("PutSecretValue", 100)
+				e.sm.Faults.Add(fault.Rule{Op: "PutSecretValue", Times: 100})
 			} else {
-				e.okta.Inject(tc.fault)
+				e.okta.Faults.Add(tc.fault)
 			}
 			_, err := e.run(e.fullEvent())
 			require.Error(t, err)
@@ -128,15 +129,15 @@ func TestDeleteAfterAPartialCreateWhoseCleanupFailedToo(t *testing.T) {
 	create := e.fullEvent()
 	// The create fails at the policies, and Okta is down for the cleanup's app
 	// deletions as well.
-	e.okta.Inject(fakeokta.Fault{Method: "POST", Path: "/api/v1/authorizationServers/*/policies", Status: http.StatusBadRequest})
-	e.okta.Inject(fakeokta.Fault{Method: "DELETE", Path: "/api/v1/apps/*", Times: 1000, Status: http.StatusServiceUnavailable})
+	e.okta.Faults.Add(fault.Rule{Op: "POST /api/v1/authorizationServers/*/policies", Kind: fault.Invalid})
+	e.okta.Faults.Add(fault.Rule{Op: "DELETE /api/v1/apps/*", Times: 1000, Status: http.StatusServiceUnavailable})
 	_, err := e.run(create)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "cleanup of authorization server")
 	assert.Contains(t, err.Error(), "objects may remain in Okta")
 	require.Len(t, e.okta.AuthorizationServers(), 1, "the server is kept so its apps can still be found")
 	require.Len(t, e.okta.Apps(), 4)
-	e.okta.ClearFaults()
+	e.okta.Faults.Clear()
 
 	// CloudFormation rolls back with a Delete. Behind the Provider framework
 	// the physical id of a failed Create is a made-up marker, not a server id:

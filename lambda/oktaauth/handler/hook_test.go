@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/reconcile"
@@ -212,10 +212,10 @@ func TestCreateFailingAfterTheHookRemovesIt(t *testing.T) {
 		fail func(e *env)
 	}{
 		{"the policies fail, before the rule references the hook", func(e *env) {
-			e.okta.Inject(fakeokta.Fault{Method: "POST", Path: "/api/v1/authorizationServers/*/policies", Status: http.StatusBadRequest})
+			e.okta.Faults.Add(fault.Rule{Op: "POST /api/v1/authorizationServers/*/policies", Kind: fault.Invalid})
 		}},
 		{"the secret write fails, after the rule references the hook", func(e *env) {
-			e.sm.FailNext("PutSecretValue", 3) // every attempt of the SDK
+			e.sm.Faults.Add(fault.Rule{Op: "PutSecretValue", Times: 3}) // every attempt of the SDK
 		}},
 	}
 	for _, tc := range cases {
@@ -314,8 +314,8 @@ func TestAnUnreadableHookSecretFailsTheCreateNamingTheSecret(t *testing.T) {
 func TestOktaRefusingTheHookFailsTheCreateNamingTheHookNotItsSecret(t *testing.T) {
 	e := newEnv(t, fakeokta.Options{})
 	ev, secret := e.hookEvent()
-	e.okta.Inject(fakeokta.Fault{Method: "POST", Path: "/api/v1/inlineHooks", Status: http.StatusBadRequest,
-		Summary: "Api validation failed: channel.config.uri"})
+	e.okta.Faults.Add(fault.Rule{Op: "POST /api/v1/inlineHooks", Kind: fault.Invalid,
+		Message: "Api validation failed: channel.config.uri"})
 	out, err := e.run(ev)
 	require.Error(t, err)
 	assert.Regexp(t, `^creating token inline hook "smart-healthlake SMART token hook \[cfn-[0-9a-f]{16}\]": the API returned an error: Api validation failed: channel.config.uri`, err.Error())

@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
 )
 
@@ -74,7 +75,7 @@ func TestTheIntrospectionCredentialHasItsOwnSecret(t *testing.T) {
 		e := newEnv(t, fakeokta.Options{})
 		ev := e.fullEvent()
 		ev.ResourceProperties = introspectionOnly(e)
-		e.sm.FailNext("PutSecretValue", 100)
+		e.sm.Faults.Add(fault.Rule{Op: "PutSecretValue", Times: 100})
 		_, err := e.run(ev)
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "writing the introspection client credential to "+e.introARN)

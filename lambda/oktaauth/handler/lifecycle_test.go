@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/handler"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
@@ -62,9 +63,9 @@ func TestACreateThatRunsOutOfTimeRemovesWhatItMadeBeforeTheDeadline(t *testing.T
 // method and path, and makes its cleanup fail too, so that it leaves behind
 // what it made, as a function killed at its timeout or out of memory would.
 func crashDuring(e *env, method, path string) {
-	e.okta.Inject(fakeokta.Fault{Method: method, Path: path, Status: http.StatusBadRequest})
+	e.okta.Faults.Add(fault.Rule{Op: method + " " + path, Kind: fault.Invalid})
 	for _, p := range []string{"/api/v1/apps/*/lifecycle/deactivate", "/api/v1/authorizationServers/*/lifecycle/deactivate"} {
-		e.okta.Inject(fakeokta.Fault{Method: "POST", Path: p, Times: 1000, Status: http.StatusServiceUnavailable})
+		e.okta.Faults.Add(fault.Rule{Op: "POST " + p, Times: 1000, Status: http.StatusServiceUnavailable})
 	}
 }
 
@@ -138,7 +139,7 @@ func TestTheNextCreateRecoversWhatACrashedCreateLeft(t *testing.T) {
 			}
 			next := e.fullEvent()
 			tc.leave(t, e, &next)
-			e.okta.ClearFaults()
+			e.okta.Faults.Clear()
 
 			resp, err := e.run(next)
 			require.NoError(t, err, "no name clash: the leftovers carry this resource's marker")
@@ -194,7 +195,7 @@ func TestAFailedUpdateAndItsRollbackKeepEveryClientID(t *testing.T) {
 			name:    "the update removes the confidential client and the client-secret secret cannot be written",
 			removed: "confidential",
 			edit:    func(p map[string]any) { p["ConfidentialClient"] = "false" },
-			fail:    func(e *env) { e.sm.FailNext("PutSecretValue", 3) }, // every attempt of the SDK
+			fail:    func(e *env) { e.sm.Faults.Add(fault.Rule{Op: "PutSecretValue", Times: 3}) }, // every attempt of the SDK
 		},
 		{
 			name:    "the update removes the confidential client and a resource type, and a scope removal fails",
@@ -204,7 +205,7 @@ func TestAFailedUpdateAndItsRollbackKeepEveryClientID(t *testing.T) {
 				p["ScopeResources"] = []any{"Patient"}
 			},
 			fail: func(e *env) {
-				e.okta.Inject(fakeokta.Fault{Method: "DELETE", Path: "/api/v1/authorizationServers/*/scopes/*", Status: http.StatusBadRequest})
+				e.okta.Faults.Add(fault.Rule{Op: "DELETE /api/v1/authorizationServers/*/scopes/*", Kind: fault.Invalid})
 			},
 		},
 		{
@@ -215,7 +216,7 @@ func TestAFailedUpdateAndItsRollbackKeepEveryClientID(t *testing.T) {
 				p["Active"] = "false"
 			},
 			fail: func(e *env) {
-				e.okta.Inject(fakeokta.Fault{Method: "POST", Path: "/api/v1/authorizationServers/*/lifecycle/deactivate", Status: http.StatusForbidden})
+				e.okta.Faults.Add(fault.Rule{Op: "POST /api/v1/authorizationServers/*/lifecycle/deactivate", Kind: fault.Denied})
 			},
 		},
 	}
@@ -231,7 +232,7 @@ func TestAFailedUpdateAndItsRollbackKeepEveryClientID(t *testing.T) {
 			tc.fail(e)
 			_, err := e.run(update)
 			require.Error(t, err)
-			e.okta.ClearFaults()
+			e.okta.Faults.Clear()
 
 			t.Run("the failed update kept the removed client, active, with its id", func(t *testing.T) {
 				kept, ok := e.okta.App(before[tc.removed].ID)
@@ -305,7 +306,7 @@ func TestAFailedCreateRemovesWhatItMadeEvenWhenOktasAnswerWasLost(t *testing.T) 
 	cases := []struct {
 		name  string
 		lost  *lossyTransport
-		fault *fakeokta.Fault
+		fault *fault.Rule
 		posts int // creates Okta carried out at the lost path
 	}{
 		{name: "the answer to the server's create is lost",
@@ -324,7 +325,7 @@ func TestAFailedCreateRemovesWhatItMadeEvenWhenOktasAnswerWasLost(t *testing.T) 
 			e := newEnv(t, fakeokta.Options{})
 			e.h.Okta.Transport = tc.lost
 			if tc.fault != nil {
-				e.okta.Inject(*tc.fault)
+				e.okta.Faults.Add(*tc.fault)
 			}
 			_, err := e.run(e.fullEvent())
 			require.Error(t, err)
@@ -419,7 +420,7 @@ func TestTheRollbackOfAMoveToAnotherOrgTakesTheOriginalServerBack(t *testing.T) 
 			rollback := updateEvent(move, moved.PhysicalResourceID, nil)
 			rollback.ResourceProperties = create.ResourceProperties
 			if fails {
-				e.sm.FailNext("PutSecretValue", 3) // every attempt of the SDK
+				e.sm.Faults.Add(fault.Rule{Op: "PutSecretValue", Times: 3}) // every attempt of the SDK
 			}
 			out, err := e.run(rollback)
 			if fails {
@@ -448,7 +449,7 @@ func TestARedeployAfterAFailedFirstDeploymentNamesTheLeftover(t *testing.T) {
 	crashDuring(e, "POST", "/api/v1/authorizationServers/*/policies")
 	_, err := e.run(first)
 	require.Error(t, err)
-	e.okta.ClearFaults()
+	e.okta.Faults.Clear()
 	var leftover string
 	for _, as := range e.okta.AuthorizationServers() {
 		leftover = as.ID

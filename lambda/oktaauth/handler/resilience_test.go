@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/oktaclient"
@@ -23,25 +24,25 @@ import (
 func TestRateLimitsAndServerErrorsAreRetried(t *testing.T) {
 	cases := []struct {
 		name   string
-		faults []fakeokta.Fault
+		faults []fault.Rule
 		// retried: requests the fake failed that were then repeated
 		retried int
 	}{
-		{"429 on listing scopes, honouring X-Rate-Limit-Reset", []fakeokta.Fault{
-			{Method: "GET", Path: "/api/v1/authorizationServers/*/scopes", Times: 2, Status: http.StatusTooManyRequests},
+		{"429 on listing scopes, honouring X-Rate-Limit-Reset", []fault.Rule{
+			{Op: "GET /api/v1/authorizationServers/*/scopes", Times: 2, Status: http.StatusTooManyRequests},
 		}, 2},
-		{"429 on creating scopes and apps", []fakeokta.Fault{
-			{Method: "POST", Path: "/api/v1/authorizationServers/*/scopes", After: 3, Times: 1, Status: http.StatusTooManyRequests},
-			{Method: "POST", Path: "/api/v1/apps", After: 1, Times: 2, Status: http.StatusTooManyRequests},
+		{"429 on creating scopes and apps", []fault.Rule{
+			{Op: "POST /api/v1/authorizationServers/*/scopes", After: 3, Times: 1, Status: http.StatusTooManyRequests},
+			{Op: "POST /api/v1/apps", After: 1, Times: 2, Status: http.StatusTooManyRequests},
 		}, 3},
-		{"500 and 502 on reads, 504 on an app update path, 503 on creates", []fakeokta.Fault{
-			{Method: "GET", Path: "/api/v1/apps", Times: 2, Status: http.StatusInternalServerError},
-			{Method: "GET", Path: "/api/v1/authorizationServers", Times: 1, Status: http.StatusBadGateway},
-			{Method: "POST", Path: "/api/v1/authorizationServers/*/policies", Times: 2, Status: http.StatusServiceUnavailable},
-			{Method: "POST", Path: "/api/v1/authorizationServers/*/claims", After: 2, Times: 1, Status: http.StatusServiceUnavailable},
+		{"500 and 502 on reads, 504 on an app update path, 503 on creates", []fault.Rule{
+			{Op: "GET /api/v1/apps", Times: 2, Status: http.StatusInternalServerError},
+			{Op: "GET /api/v1/authorizationServers", Times: 1, Status: http.StatusBadGateway},
+			{Op: "POST /api/v1/authorizationServers/*/policies", Times: 2, Status: http.StatusServiceUnavailable},
+			{Op: "POST /api/v1/authorizationServers/*/claims", After: 2, Times: 1, Status: http.StatusServiceUnavailable},
 		}, 6},
-		{"server errors on lifecycle calls are retried too", []fakeokta.Fault{
-			{Method: "POST", Path: "/api/v1/authorizationServers/*/lifecycle/deactivate", Times: 2, Status: http.StatusInternalServerError},
+		{"server errors on lifecycle calls are retried too", []fault.Rule{
+			{Op: "POST /api/v1/authorizationServers/*/lifecycle/deactivate", Times: 2, Status: http.StatusInternalServerError},
 		}, 2},
 	}
 	for _, tc := range cases {
@@ -51,15 +52,15 @@ func TestRateLimitsAndServerErrorsAreRetried(t *testing.T) {
 			if strings.Contains(tc.name, "lifecycle") {
 				ev.ResourceProperties["Active"] = "false"
 			}
-			var faults []*fakeokta.Fault
+			var faults []*fault.Rule
 			for _, f := range tc.faults {
-				faults = append(faults, e.okta.Inject(f))
+				faults = append(faults, e.okta.Faults.Add(f))
 			}
 			resp, err := e.run(ev)
 			require.NoError(t, err)
 			fired := 0
 			for _, f := range faults {
-				fired += e.okta.Fired(f)
+				fired += e.okta.Faults.Fired(f)
 			}
 			assert.Equal(t, tc.retried, fired)
 			as := e.onlyServer()
@@ -84,10 +85,10 @@ func TestAServerErrorOnACreateIsNotRepeated(t *testing.T) {
 	// A 500 on a POST that creates might have been carried out; repeating it
 	// could make a duplicate. It fails the create, whose cleanup leaves nothing.
 	e := newEnv(t, fakeokta.Options{})
-	f := e.okta.Inject(fakeokta.Fault{Method: "POST", Path: "/api/v1/apps", Status: http.StatusInternalServerError})
+	f := e.okta.Faults.Add(fault.Rule{Op: "POST /api/v1/apps", Kind: fault.ServerError})
 	_, err := e.run(e.fullEvent())
 	require.Error(t, err)
-	assert.Equal(t, 1, e.okta.Fired(f))
+	assert.Equal(t, 1, e.okta.Faults.Fired(f))
 	assert.Len(t, e.okta.RequestsMatching("POST", "/api/v1/apps"), 1)
 	assert.Empty(t, e.okta.AuthorizationServers())
 }
@@ -170,7 +171,7 @@ func TestNoSecretLeaks(t *testing.T) {
 			record(e.run(ev2))
 			ev3 := updateEvent(ev2, id, func(p map[string]any) { p["IntrospectionClient"] = "true" })
 			record(e.run(ev3))
-			e.okta.Inject(fakeokta.Fault{Method: "PUT", Path: "/api/v1/authorizationServers/*/policies/*/rules/*", Status: http.StatusBadRequest})
+			e.okta.Faults.Add(fault.Rule{Op: "PUT /api/v1/authorizationServers/*/policies/*/rules/*", Kind: fault.Invalid})
 			record(e.run(updateEvent(ev3, id, func(p map[string]any) { p["AccessTokenLifetimeMinutes"] = "30" })))
 			// The audience binding, its failure on a foreign server, and its delete.
 			bind := bindEvent(e, id, endpoint)
@@ -181,7 +182,7 @@ func TestNoSecretLeaks(t *testing.T) {
 			record(e.run(bind))
 			other := e.fullEvent()
 			other.ResourceProperties["Name"] = "second"
-			e.okta.Inject(fakeokta.Fault{Method: "POST", Path: "/api/v1/authorizationServers/*/policies/*/rules", After: 2, Status: http.StatusBadRequest})
+			e.okta.Faults.Add(fault.Rule{Op: "POST /api/v1/authorizationServers/*/policies/*/rules", After: 2, Kind: fault.Invalid})
 			record(e.run(other))
 			record(e.run(deleteEvent(ev3, id)))
 
@@ -207,8 +208,8 @@ func TestNoSecretLeaks(t *testing.T) {
 
 func TestOktaErrorsStayInspectableThroughTheWrapping(t *testing.T) {
 	e := newEnv(t, fakeokta.Options{})
-	e.okta.Inject(fakeokta.Fault{Method: "POST", Path: "/api/v1/authorizationServers", Status: http.StatusBadRequest,
-		ErrorCode: "E0000001", Summary: "Api validation failed: name"})
+	e.okta.Faults.Add(fault.Rule{Op: "POST /api/v1/authorizationServers", Kind: fault.Invalid,
+		Code: "E0000001", Message: "Api validation failed: name"})
 	_, err := e.run(e.fullEvent())
 	var oe *okta.Error
 	require.True(t, errors.As(err, &oe), "got %T", err)

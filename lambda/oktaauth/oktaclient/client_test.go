@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/oktaclient"
 )
@@ -151,14 +152,14 @@ func TestRateLimitWaitsUntilTheReset(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			fake := fakeokta.New(t, fakeokta.Options{})
-			f := fake.Inject(fakeokta.Fault{Method: "GET", Path: "/api/v1/apps", Status: http.StatusTooManyRequests, ResetInSeconds: tc.resetIn})
+			f := fake.Faults.Add(fault.Rule{Op: "GET /api/v1/apps", Kind: fault.Throttle, RetryAfter: time.Duration(tc.resetIn) * time.Second})
 			c, err := oktaclient.New(context.Background(), fake.URL, oktaclient.Credentials{APIToken: fakeokta.DefaultAPIToken}, fastOptions())
 			require.NoError(t, err)
 			start := time.Now()
 			_, _, err = c.Application.ListApplications(context.Background(), nil)
 			elapsed := time.Since(start)
 			require.NoError(t, err)
-			assert.Equal(t, 1, fake.Fired(f))
+			assert.Equal(t, 1, fake.Faults.Fired(f))
 			reqs := fake.RequestsMatching("GET", "/api/v1/apps")
 			require.Len(t, reqs, 2)
 			assert.Equal(t, http.StatusTooManyRequests, reqs[0].Status)
@@ -171,7 +172,7 @@ func TestRateLimitWaitsUntilTheReset(t *testing.T) {
 
 func TestRateLimitRetriesAreBounded(t *testing.T) {
 	fake := fakeokta.New(t, fakeokta.Options{})
-	fake.Inject(fakeokta.Fault{Method: "GET", Path: "/api/v1/apps", Times: 100, Status: http.StatusTooManyRequests})
+	fake.Faults.Add(fault.Rule{Op: "GET /api/v1/apps", Times: 100, Kind: fault.Throttle})
 	c, err := oktaclient.New(context.Background(), fake.URL, oktaclient.Credentials{APIToken: fakeokta.DefaultAPIToken}, fastOptions())
 	require.NoError(t, err)
 	_, _, err = c.Application.ListApplications(context.Background(), nil)
@@ -181,12 +182,12 @@ func TestRateLimitRetriesAreBounded(t *testing.T) {
 
 func TestServerErrorsAreRetriedUnderTheSDK(t *testing.T) {
 	fake := fakeokta.New(t, fakeokta.Options{})
-	f := fake.Inject(fakeokta.Fault{Method: "GET", Path: "/api/v1/apps", Times: 3, Status: http.StatusInternalServerError})
+	f := fake.Faults.Add(fault.Rule{Op: "GET /api/v1/apps", Times: 3, Kind: fault.ServerError})
 	c, err := oktaclient.New(context.Background(), fake.URL, oktaclient.Credentials{APIToken: fakeokta.DefaultAPIToken}, fastOptions())
 	require.NoError(t, err)
 	_, _, err = c.Application.ListApplications(context.Background(), nil)
 	require.NoError(t, err)
-	assert.Equal(t, 3, fake.Fired(f))
+	assert.Equal(t, 3, fake.Faults.Fired(f))
 }
 
 func TestEachAttemptIsBoundedByTheAttemptTimeout(t *testing.T) {

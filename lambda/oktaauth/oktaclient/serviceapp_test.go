@@ -24,6 +24,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/oktaclient"
 )
@@ -295,12 +296,12 @@ func TestServiceAppTransportRefusesRequestsItDidNotPrepare(t *testing.T) {
 func TestRetriedCallsCarryFreshProofs(t *testing.T) {
 	fake := fakeokta.New(t, fakeokta.Options{})
 	creds := serviceAppCredentials(t, fake, fakeokta.ServiceApp{ClientID: "0oaRetryClientTest01"})
-	f := fake.Inject(fakeokta.Fault{Method: "GET", Path: "/api/v1/apps", Times: 2, Status: http.StatusServiceUnavailable})
+	f := fake.Faults.Add(fault.Rule{Op: "GET /api/v1/apps", Times: 2, Status: http.StatusServiceUnavailable})
 	w := &wire{}
 	c := newServiceAppClient(t, fake.URL, creds, w)
 	_, _, err := c.Application.ListApplications(context.Background(), nil)
 	require.NoError(t, err)
-	assert.Equal(t, 2, fake.Fired(f))
+	assert.Equal(t, 2, fake.Faults.Fired(f))
 	mgmt := w.management()
 	require.Len(t, mgmt, 3)
 	jtis := map[string]bool{}
@@ -377,7 +378,7 @@ func TestRetriedTokenRequestsAreSignedAfresh(t *testing.T) {
 	t.Run("a 500 on the first token request is retried with a new assertion and the call succeeds", func(t *testing.T) {
 		fake := fakeokta.New(t, fakeokta.Options{})
 		creds := serviceAppCredentials(t, fake, fakeokta.ServiceApp{ClientID: "0oaTokenRetryTest001"})
-		f := fake.Inject(fakeokta.Fault{Method: "POST", Path: "/oauth2/v1/token", Status: http.StatusInternalServerError})
+		f := fake.Faults.Add(fault.Rule{Op: "POST /oauth2/v1/token", Kind: fault.ServerError})
 		ta := &tokenAttempts{}
 		opts := fastOptions()
 		opts.Transport = ta
@@ -385,7 +386,7 @@ func TestRetriedTokenRequestsAreSignedAfresh(t *testing.T) {
 		require.NoError(t, err)
 		_, _, err = c.Application.ListApplications(context.Background(), nil)
 		require.NoError(t, err)
-		assert.Equal(t, 1, fake.Fired(f))
+		assert.Equal(t, 1, fake.Faults.Fired(f))
 		tokens := fake.RequestsMatching("POST", "/oauth2/v1/token")
 		require.Len(t, tokens, 4, "the faulted attempt, its retry without a proof, the nonce challenge and the token")
 		assert.Equal(t, []string{"E0000009", "invalid_dpop_proof", "use_dpop_nonce", ""},
@@ -398,7 +399,7 @@ func TestRetriedTokenRequestsAreSignedAfresh(t *testing.T) {
 		// the token request's own retry can save it.
 		fake := fakeokta.New(t, fakeokta.Options{})
 		creds := serviceAppCredentials(t, fake, fakeokta.ServiceApp{ClientID: "0oaTokenRetryTest004"})
-		fake.Inject(fakeokta.Fault{Method: "POST", Path: "/oauth2/v1/token", Status: http.StatusServiceUnavailable})
+		fake.Faults.Add(fault.Rule{Op: "POST /oauth2/v1/token", Status: http.StatusServiceUnavailable})
 		c := newServiceAppClient(t, fake.URL, creds, &wire{})
 		_, _, err := c.AuthorizationServer.CreateAuthorizationServer(context.Background(),
 			okta.AuthorizationServer{Name: "r", Audiences: []string{"api://r"}})
@@ -410,7 +411,7 @@ func TestRetriedTokenRequestsAreSignedAfresh(t *testing.T) {
 		creds := serviceAppCredentials(t, fake, fakeokta.ServiceApp{ClientID: "0oaTokenRetryTest002"})
 		// The second token request is the first with a proof; the third
 		// carries the nonce.
-		f := fake.Inject(fakeokta.Fault{Method: "POST", Path: "/oauth2/v1/token", After: 1, Times: 2, Status: http.StatusBadGateway})
+		f := fake.Faults.Add(fault.Rule{Op: "POST /oauth2/v1/token", After: 1, Times: 2, Status: http.StatusBadGateway})
 		ta := &tokenAttempts{}
 		opts := fastOptions()
 		opts.Transport = ta
@@ -418,7 +419,7 @@ func TestRetriedTokenRequestsAreSignedAfresh(t *testing.T) {
 		require.NoError(t, err)
 		_, _, err = c.Application.ListApplications(context.Background(), nil)
 		require.NoError(t, err)
-		assert.Equal(t, 2, fake.Fired(f))
+		assert.Equal(t, 2, fake.Faults.Fired(f))
 		assert.Len(t, ta.assertions, 5)
 		distinct(t, ta.assertions)
 		assert.Len(t, ta.proofs, 4)

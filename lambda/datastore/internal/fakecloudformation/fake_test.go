@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/fakecloudformation"
 )
 
@@ -80,7 +81,7 @@ func TestFake(t *testing.T) {
 		assert.Contains(t, apiErr.ErrorMessage(), "does not exist")
 
 		fake.PutStack(fakecloudformation.Stack{ID: stackID, Name: "FhirStack", Status: "CREATE_IN_PROGRESS"})
-		fake.FailNext("AccessDenied", 1)
+		fake.Faults.Add(fault.Rule{Kind: fault.Denied})
 		_, err = c.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stackID)})
 		require.True(t, errors.As(err, &apiErr), "got %v", err)
 		assert.Equal(t, "AccessDenied", apiErr.ErrorCode())
@@ -93,7 +94,7 @@ func TestFake(t *testing.T) {
 	t.Run("throttling is retried by the SDK's standard retryer", func(t *testing.T) {
 		fake := fakecloudformation.New(t, "")
 		fake.PutStack(fakecloudformation.Stack{ID: stackID, Name: "FhirStack", Status: "CREATE_IN_PROGRESS"})
-		fake.FailNext("Throttling", 1)
+		fake.Faults.Add(fault.Rule{Kind: fault.Throttle})
 		c := cloudformation.New(cloudformation.Options{
 			Region: "us-east-1", BaseEndpoint: aws.String(fake.URL()), Credentials: static, RetryMaxAttempts: 2,
 		})

@@ -21,6 +21,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 )
 
 // APIVersion is the Version every CloudFormation Query request carries.
@@ -57,13 +59,16 @@ type Request struct {
 
 // Server is the fake. It is safe for concurrent use.
 type Server struct {
+	// Faults make calls fail. A rule's Op is the Query Action (DescribeStacks);
+	// see injected for how each fault.Kind is answered.
+	Faults fault.Plan
+
 	srv    *httptest.Server
 	region string
 
 	mu       sync.Mutex
 	stacks   []*Stack
 	requests []Request
-	faults   []string
 }
 
 // New starts a fake for region (us-east-1 when empty) and stops it when the test
@@ -122,16 +127,6 @@ func (s *Server) SetStatus(idOrName, status string) {
 	st.Status = status
 }
 
-// FailNext makes the next n calls answer with the error code (for example
-// AccessDenied, Throttling, InternalFailure, ValidationError).
-func (s *Server) FailNext(code string, n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.faults = append(s.faults, code)
-	}
-}
-
 // Requests returns the recorded requests, only those of the given actions when
 // any are named.
 func (s *Server) Requests(actions ...string) []Request {
@@ -167,16 +162,39 @@ func errorf(code string, status int, format string, args ...any) *apiError {
 	return &apiError{code: code, message: fmt.Sprintf(format, args...), status: status}
 }
 
-// injected are the HTTP statuses of the codes FailNext is given.
-func injected(code string) *apiError {
-	status := http.StatusBadRequest // Throttling, ValidationError, ...
-	switch code {
-	case "AccessDenied", "ExpiredToken", "InvalidClientTokenId":
-		status = http.StatusForbidden
-	case "InternalFailure", "ServiceUnavailable":
-		status = http.StatusInternalServerError
+// injected is the answer of a fault rule that fired. Each fault.Kind is one of
+// the common errors of the AWS Query APIs (CloudFormation API reference,
+// "Common errors": Throttling and ValidationError 400, AccessDenied 403,
+// InternalFailure 500). CloudFormation has no conflict or not-found error of
+// its own: a stack in the wrong state or an unknown stack is a ValidationError
+// ("Stack with id ... does not exist"), so Conflict and NotFound are too. A
+// rule's Code gets the statuses below.
+func injected(r fault.Rule) *apiError {
+	code := r.Code
+	if code == "" {
+		switch r.Kind {
+		case fault.Throttle:
+			code = "Throttling"
+		case fault.Invalid, fault.Conflict, fault.NotFound:
+			// DescribeStacks answers an unknown stack with ValidationError too.
+			code = "ValidationError"
+		case fault.Denied:
+			code = "AccessDenied"
+		default:
+			code = "InternalFailure"
+		}
 	}
-	return errorf(code, status, "injected %s", code)
+	status := r.Status
+	if status == 0 {
+		status = http.StatusBadRequest // Throttling, ValidationError, ...
+		switch code {
+		case "AccessDenied", "ExpiredToken", "InvalidClientTokenId":
+			status = http.StatusForbidden
+		case "InternalFailure", "ServiceUnavailable":
+			status = http.StatusInternalServerError
+		}
+	}
+	return errorf(code, status, "%s", r.MessageOr(code))
 }
 
 const xmlns = "http://cloudformation.amazonaws.com/doc/" + APIVersion + "/"
@@ -255,13 +273,11 @@ func (s *Server) dispatch(r *http.Request, form url.Values, authorization string
 		return nil, errorf("MissingAuthenticationToken", http.StatusForbidden, "request is not signed with SigV4 for cloudformation in %s", s.region)
 	}
 
+	if r, ok := s.Faults.TakeOp(form.Get("Action")); ok {
+		return nil, injected(r)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.faults) > 0 {
-		code := s.faults[0]
-		s.faults = s.faults[1:]
-		return nil, injected(code)
-	}
 	if action := form.Get("Action"); action != "DescribeStacks" {
 		return nil, errorf("InvalidAction", http.StatusBadRequest, "the fake does not implement %q", action)
 	}

@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/smithy-go"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/healthlake"
@@ -13,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/fakehealthlake"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/healthlakeapi"
 )
@@ -176,11 +180,35 @@ func TestFake(t *testing.T) {
 		var notFound *types.ResourceNotFoundException
 		assert.True(t, errors.As(err, &notFound), "got %v", err)
 
-		fake.FailNext("ListFHIRDatastores", "ThrottlingException", 1)
+		fake.Faults.Add(fault.Rule{Op: "ListFHIRDatastores", Kind: fault.Throttle})
 		_, err = c.ListFHIRDatastores(ctx, &healthlake.ListFHIRDatastoresInput{})
 		var throttled *types.ThrottlingException
 		assert.True(t, errors.As(err, &throttled), "got %v", err)
 		assert.Equal(t, "ThrottlingException", fake.Requests("ListFHIRDatastores")[0].ErrorCode)
+	})
+
+	t.Run("each injected kind of fault is HealthLake's error for it, with the status the retryer needs", func(t *testing.T) {
+		for kind, want := range map[fault.Kind]struct {
+			code   string
+			status int
+		}{
+			fault.ServerError: {"InternalServerException", 500},
+			fault.Throttle:    {"ThrottlingException", 400},
+			fault.Invalid:     {"ValidationException", 400},
+			fault.Denied:      {"AccessDeniedException", 403},
+			fault.NotFound:    {"ResourceNotFoundException", 404},
+			fault.Conflict:    {"ConflictException", 409},
+		} {
+			fake := fakehealthlake.New(t, fakehealthlake.Options{})
+			fake.Faults.Add(fault.Rule{Op: "ListFHIRDatastores", Kind: kind})
+			_, err := newClient(fake, static).ListFHIRDatastores(ctx, &healthlake.ListFHIRDatastoresInput{})
+			var re *awshttp.ResponseError
+			require.True(t, errors.As(err, &re), "%s: got %v", kind, err)
+			assert.Equal(t, want.status, re.HTTPStatusCode(), kind)
+			var ae smithy.APIError
+			require.True(t, errors.As(err, &ae), "%s: got %v", kind, err)
+			assert.Equal(t, want.code, ae.ErrorCode(), kind)
+		}
 	})
 
 	t.Run("List pages with NextToken, honours MaxResults and the created-after filter, and lists DELETED data stores", func(t *testing.T) {

@@ -39,6 +39,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 )
 
 // Options configure a Server. Zero values take the defaults noted.
@@ -73,6 +75,11 @@ type Request struct {
 
 // Server is the fake. It is safe for concurrent use.
 type Server struct {
+	// Faults make calls fail. A rule's Op is the operation (the part of
+	// X-Amz-Target after "HealthLake."); see codeFor for how each fault.Kind
+	// is answered.
+	Faults fault.Plan
+
 	srv  *httptest.Server
 	opts Options
 
@@ -82,7 +89,6 @@ type Server struct {
 	byToken     map[string]string
 	created     int
 	requests    []Request
-	faults      map[string][]string
 	createErr   string
 	updateErr   string
 	updateDelay int
@@ -109,7 +115,6 @@ func New(t testing.TB, opts Options) *Server {
 		opts:       opts,
 		stores:     map[string]*store{},
 		byToken:    map[string]string{},
-		faults:     map[string][]string{},
 		listTokens: map[string]int{},
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
@@ -132,17 +137,6 @@ func (s *Server) Requests(operations ...string) []Request {
 		}
 	}
 	return out
-}
-
-// FailNext makes the next n calls of operation answer with the error code (for
-// example ThrottlingException, ConflictException, InternalServerException). An
-// empty code lets those calls through, so that a later one fails.
-func (s *Server) FailNext(operation, code string, n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.faults[operation] = append(s.faults[operation], code)
-	}
 }
 
 // FailNextCreate makes the next created data store end in CREATE_FAILED with
@@ -235,6 +229,7 @@ func (s *Server) Forget(id string) {
 type apiError struct {
 	code    string
 	message string
+	status  int // 0: statusFor(code)
 }
 
 func (e *apiError) Error() string { return e.code + ": " + e.message }
@@ -264,6 +259,36 @@ func statusFor(code string) int {
 	}
 }
 
+// codeFor gives each fault.Kind the HealthLake error that answers it: the
+// error shapes botocore's healthlake model lists for its operations
+// (ThrottlingException, InternalServerException, ValidationException,
+// AccessDeniedException, ResourceNotFoundException, ConflictException).
+func codeFor(k fault.Kind) string {
+	switch k {
+	case fault.Throttle:
+		return "ThrottlingException"
+	case fault.Invalid:
+		return "ValidationException"
+	case fault.Denied:
+		return "AccessDeniedException"
+	case fault.NotFound:
+		return "ResourceNotFoundException"
+	case fault.Conflict:
+		return "ConflictException"
+	default:
+		return "InternalServerException"
+	}
+}
+
+// injected is the answer of a fault rule that fired.
+func injected(r fault.Rule) *apiError {
+	code := r.Code
+	if code == "" {
+		code = codeFor(r.Kind)
+	}
+	return &apiError{code: code, message: r.MessageOr(code), status: r.Status}
+}
+
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	operation, _ := strings.CutPrefix(r.Header.Get("X-Amz-Target"), "HealthLake.")
 	raw, _ := io.ReadAll(r.Body)
@@ -283,7 +308,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 	w.Header().Set("X-Amzn-Requestid", fmt.Sprintf("fake-%d", time.Now().UnixNano()))
 	if apiErr != nil {
-		w.WriteHeader(statusFor(apiErr.code))
+		status := apiErr.status
+		if status == 0 {
+			status = statusFor(apiErr.code)
+		}
+		w.WriteHeader(status)
 		_ = json.NewEncoder(w).Encode(map[string]string{
 			"__type":  "com.amazonaws.healthlake#" + apiErr.code,
 			"message": apiErr.message,
@@ -308,14 +337,11 @@ func (s *Server) dispatch(r *http.Request, operation string, raw []byte, authori
 		return nil, errorf("MissingAuthenticationTokenException", "request is not signed with SigV4 for healthlake in %s", s.opts.Region)
 	}
 
+	if r, ok := s.Faults.TakeOp(operation); ok {
+		return nil, injected(r)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if queue := s.faults[operation]; len(queue) > 0 {
-		s.faults[operation] = queue[1:]
-		if queue[0] != "" {
-			return nil, errorf(queue[0], "injected %s", queue[0])
-		}
-	}
 	op, ok := s.operations()[operation]
 	if !ok {
 		return nil, errorf("UnknownOperationException", "unknown operation %q", operation)

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/fakehealthlake"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/healthlakeapi"
 )
@@ -140,7 +141,7 @@ func TestUpdateFHIRDatastore(t *testing.T) {
 		fake := fakehealthlake.New(t, fakehealthlake.Options{})
 		c := newClient(fake, 4)
 		id := activeDatastore(t, ctx, c)
-		fake.FailNext("UpdateFHIRDatastore", "ConflictException", 2)
+		fake.Faults.Add(fault.Rule{Op: "UpdateFHIRDatastore", Kind: fault.Conflict, Times: 2})
 
 		_, err := healthlakeapi.UpdateFHIRDatastore(ctx, c, updateInput(id))
 		require.NoError(t, err)
@@ -151,7 +152,7 @@ func TestUpdateFHIRDatastore(t *testing.T) {
 		fake := fakehealthlake.New(t, fakehealthlake.Options{})
 		c := newClient(fake, 4)
 		id := activeDatastore(t, ctx, c)
-		fake.FailNext("UpdateFHIRDatastore", "ThrottlingException", 1)
+		fake.Faults.Add(fault.Rule{Op: "UpdateFHIRDatastore", Kind: fault.Throttle})
 
 		_, err := healthlakeapi.UpdateFHIRDatastore(ctx, c, updateInput(id))
 		require.NoError(t, err)
@@ -162,7 +163,7 @@ func TestUpdateFHIRDatastore(t *testing.T) {
 		fake := fakehealthlake.New(t, fakehealthlake.Options{})
 		c := newClient(fake, 2)
 		id := activeDatastore(t, ctx, c)
-		fake.FailNext("UpdateFHIRDatastore", "ConflictException", 5)
+		fake.Faults.Add(fault.Rule{Op: "UpdateFHIRDatastore", Kind: fault.Conflict, Times: 5})
 
 		_, err := healthlakeapi.UpdateFHIRDatastore(ctx, c, updateInput(id))
 		var conflict *types.ConflictException

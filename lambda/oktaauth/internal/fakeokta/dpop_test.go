@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
 )
 
@@ -275,17 +276,17 @@ func TestTokenEndpointFaultsFireAfterTheCredentialsAreUsedUp(t *testing.T) {
 	htu := f.URL + "/oauth2/v1/token"
 	t.Run("the token endpoint answers an injected 500", func(t *testing.T) {
 		c := newClient(t, f, "0oaFaultTestClient001", false)
-		fault := f.Inject(fakeokta.Fault{Method: "POST", Path: "/oauth2/v1/token"})
+		rule := f.Faults.Add(fault.Rule{Op: "POST /oauth2/v1/token"})
 		a := c.tokenRequest("")
 		assert.Equal(t, http.StatusInternalServerError, a.status)
-		assert.Equal(t, 1, f.Fired(fault))
+		assert.Equal(t, 1, f.Faults.Fired(rule))
 		tokens := f.RequestsMatching("POST", "/oauth2/v1/token")
 		assert.True(t, tokens[len(tokens)-1].Injected)
 	})
 	t.Run("an assertion sent again after a 500 is refused as already used", func(t *testing.T) {
 		c := newClient(t, f, "0oaFaultTestClient002", false)
 		c.assertFn = func(cl *jwt.Claims) { cl.ID = "jti-of-a-faulted-request" }
-		f.Inject(fakeokta.Fault{Method: "POST", Path: "/oauth2/v1/token", Status: http.StatusBadGateway})
+		f.Faults.Add(fault.Rule{Op: "POST /oauth2/v1/token", Status: http.StatusBadGateway})
 		require.Equal(t, http.StatusBadGateway, c.tokenRequest("").status)
 		a := c.tokenRequest("")
 		assert.Equal(t, http.StatusUnauthorized, a.status)
@@ -296,7 +297,7 @@ func TestTokenEndpointFaultsFireAfterTheCredentialsAreUsedUp(t *testing.T) {
 		c := newClient(t, f, "0oaFaultTestClient003", true)
 		nonce := c.tokenRequest(c.proof(c.dpop, proofClaims{HTM: "POST", HTU: htu})).header.Get("DPoP-Nonce")
 		p := c.proof(c.dpop, proofClaims{HTM: "POST", HTU: htu, Nonce: nonce})
-		f.Inject(fakeokta.Fault{Method: "POST", Path: "/oauth2/v1/token", Status: http.StatusServiceUnavailable})
+		f.Faults.Add(fault.Rule{Op: "POST /oauth2/v1/token", Status: http.StatusServiceUnavailable})
 		require.Equal(t, http.StatusServiceUnavailable, c.tokenRequest(p).status)
 		a := c.tokenRequest(p)
 		assert.Equal(t, "invalid_dpop_proof", a.body["error"])
@@ -305,10 +306,10 @@ func TestTokenEndpointFaultsFireAfterTheCredentialsAreUsedUp(t *testing.T) {
 	t.Run("a request with a bad assertion is refused before any fault fires", func(t *testing.T) {
 		c := newClient(t, f, "0oaFaultTestClient004", false)
 		c.assertFn = func(cl *jwt.Claims) { cl.Issuer = "0oaSomeoneElse" }
-		fault := f.Inject(fakeokta.Fault{Method: "POST", Path: "/oauth2/v1/token"})
-		defer f.ClearFaults()
+		rule := f.Faults.Add(fault.Rule{Op: "POST /oauth2/v1/token"})
+		defer f.Faults.Clear()
 		assert.Equal(t, "invalid_client", c.tokenRequest("").body["error"])
-		assert.Equal(t, 0, f.Fired(fault))
+		assert.Equal(t, 0, f.Faults.Fired(rule))
 	})
 }
 

@@ -21,9 +21,10 @@
 // INACTIVE, their header secret never answered, and referenced by a policy
 // rule only when they are active token hooks.
 //
-// Faults (Inject) make any request fail by method, path pattern and count: a
-// validation error halfway through a create, 5xx bursts, or 429s whose reset time
-// the test chooses, so the SDK's rate-limit wait can be honoured without sleeping.
+// Faults (a fault.Plan) make any request fail by method, path pattern and
+// count: a validation error halfway through a create, 5xx bursts, or 429s whose
+// reset time the test chooses, so the SDK's rate-limit wait can be honoured
+// without sleeping.
 // At the token endpoint a fault fires once the request's client assertion and
 // DPoP proof have been verified, so their jtis are used up (see token).
 //
@@ -48,6 +49,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 )
 
 // Options configure a fake.
@@ -105,7 +108,7 @@ type Request struct {
 	Status int
 	// RetryCount is the SDK's X-Okta-Retry-Count header (set on its 429 retries).
 	RetryCount string
-	// Injected tells whether the answer came from an injected Fault.
+	// Injected tells whether the answer came from a fault rule (Faults).
 	Injected bool
 	// AuthScheme is the Authorization header's scheme ("SSWS", "Bearer",
 	// "DPoP"), empty without one.
@@ -116,33 +119,14 @@ type Request struct {
 	Error string
 }
 
-// Fault makes matching requests fail.
-type Fault struct {
-	// Method matches the HTTP method; empty matches any.
-	Method string
-	// Path matches the URL path segment by segment; "*" matches one segment and a
-	// final "**" any rest. Empty matches any path.
-	Path string
-	// After lets this many matching requests through before failing.
-	After int
-	// Times is how many matching requests fail (after After). Default: 1.
-	Times int
-	// Status is the HTTP status to answer. Default: 500.
-	Status int
-	// ErrorCode and Summary fill Okta's error body. Defaults depend on Status.
-	ErrorCode, Summary string
-	// ResetInSeconds is, for a 429, how long the SDK should wait: the fake sends
-	// X-Rate-Limit-Reset = Date + ResetInSeconds - 1 because the SDK waits
-	// (Reset - Date + 1) seconds. 0 means "the window has already reset" and the
-	// SDK retries at once.
-	ResetInSeconds int
-
-	seen, fired int
-}
-
 // Server is the fake. Create it with New.
 type Server struct {
 	*httptest.Server
+
+	// Faults make requests fail. A rule's Op is "METHOD /path/pattern" or,
+	// for any method, "/path/pattern" (see PathMatches); see faultError for how
+	// each fault.Kind is answered.
+	Faults fault.Plan
 
 	opts Options
 
@@ -160,7 +144,6 @@ type Server struct {
 	usedJTIs     map[string]bool        // client assertion and DPoP proof jtis seen
 	asNonce      string                 // the token endpoint's DPoP-Nonce
 	rsNonce      string                 // the management API's, when required (RequireResourceNonce)
-	faults       []*Fault
 	requests     []Request
 	used         map[string]bool // every id handed out
 }
@@ -208,35 +191,6 @@ func (s *Server) CertificatePEM() []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate().Raw})
 }
 
-// Inject adds a fault and returns it (its counters can be read with Fired).
-func (s *Server) Inject(f Fault) *Fault {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if f.Times <= 0 {
-		f.Times = 1
-	}
-	if f.Status == 0 {
-		f.Status = http.StatusInternalServerError
-	}
-	fp := &f
-	s.faults = append(s.faults, fp)
-	return fp
-}
-
-// Fired reports how many requests a fault has failed so far.
-func (s *Server) Fired(f *Fault) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return f.fired
-}
-
-// ClearFaults removes every fault.
-func (s *Server) ClearFaults() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = nil
-}
-
 // Requests returns a copy of every request so far.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
@@ -245,7 +199,7 @@ func (s *Server) Requests() []Request {
 }
 
 // RequestsMatching returns the requests with this method ("" = any) whose path
-// matches the pattern (see Fault.Path).
+// matches the pattern (see PathMatches).
 func (s *Server) RequestsMatching(method, pattern string) []Request {
 	var out []Request
 	for _, r := range s.Requests() {
@@ -370,7 +324,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.finishAt(w, idx, 0, nil, err, false)
 		return
 	}
-	if f := s.matchFault(r); f != nil {
+	if f, ok := s.matchFault(r); ok {
 		s.finishAt(w, idx, 0, nil, s.faultError(f), true)
 		return
 	}
@@ -441,40 +395,51 @@ func (s *Server) finishAt(w http.ResponseWriter, idx, status int, out any, err *
 	_ = json.NewEncoder(w).Encode(out)
 }
 
-// faultError is the answer of a fault that fired. Callers hold s.mu.
-func (s *Server) faultError(f *Fault) *apiError {
-	sum := defaultSummaries[f.Status]
-	e := &apiError{status: f.Status, code: or(f.ErrorCode, sum[0]), summary: or(f.Summary, sum[1])}
-	if f.Status == http.StatusTooManyRequests {
+// faultStatus is the HTTP status Okta answers each fault.Kind with (developer
+// docs, "Error codes"; the management API spec's Error400/403/404/429
+// responses). Okta has no conflict status of its own: a create that clashes
+// with an object's state is an E0000001 validation error (400).
+var faultStatus = map[fault.Kind]int{
+	fault.ServerError: http.StatusInternalServerError,
+	fault.Throttle:    http.StatusTooManyRequests,
+	fault.Invalid:     http.StatusBadRequest,
+	fault.Conflict:    http.StatusBadRequest,
+	fault.Denied:      http.StatusForbidden,
+	fault.NotFound:    http.StatusNotFound,
+}
+
+// faultError is the answer of a fault rule that fired. Callers hold s.mu.
+func (s *Server) faultError(f fault.Rule) *apiError {
+	status := f.Status
+	if status == 0 {
+		status = faultStatus[f.Kind]
+	}
+	sum := defaultSummaries[status]
+	e := &apiError{status: status, code: or(f.Code, sum[0]), summary: or(f.Message, sum[1])}
+	if status == http.StatusTooManyRequests {
 		// Developer docs, "Rate limits": X-Rate-Limit-Limit, -Remaining
-		// and -Reset (the UTC epoch second the window resets).
+		// and -Reset (the UTC epoch second the window resets). The SDK waits
+		// (Reset - Date + 1) seconds, so Reset is Date + RetryAfter - 1.
 		date := s.now().UTC().Truncate(time.Second)
 		e.headers = map[string]string{
 			"Date":                   date.Format(http.TimeFormat),
 			"X-Rate-Limit-Limit":     "100",
 			"X-Rate-Limit-Remaining": "0",
-			"X-Rate-Limit-Reset":     strconv.FormatInt(date.Unix()+int64(f.ResetInSeconds)-1, 10),
+			"X-Rate-Limit-Reset":     strconv.FormatInt(date.Unix()+int64(f.RetryAfter/time.Second)-1, 10),
 		}
 	}
 	return e
 }
 
-func (s *Server) matchFault(r *http.Request) *Fault {
-	for _, f := range s.faults {
-		if f.Method != "" && f.Method != r.Method {
-			continue
+// matchFault takes the fault rule, if any, that fails this request.
+func (s *Server) matchFault(r *http.Request) (fault.Rule, bool) {
+	return s.Faults.Take(func(op string) bool {
+		method, path, ok := strings.Cut(op, " ")
+		if !ok {
+			method, path = "", op
 		}
-		if !PathMatches(f.Path, r.URL.Path) {
-			continue
-		}
-		f.seen++
-		if f.seen <= f.After || f.fired >= f.Times {
-			continue
-		}
-		f.fired++
-		return f
-	}
-	return nil
+		return (method == "" || method == r.Method) && PathMatches(path, r.URL.Path)
+	})
 }
 
 func (s *Server) authenticate(r *http.Request) *apiError {

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
 )
 
@@ -255,8 +256,8 @@ func TestApps(t *testing.T) {
 
 func TestFaultsAndRateLimitHeaders(t *testing.T) {
 	f := fakeokta.New(t, fakeokta.Options{})
-	fault := f.Inject(fakeokta.Fault{Method: "GET", Path: "/api/v1/authorizationServers", After: 1, Times: 2,
-		Status: http.StatusTooManyRequests, ResetInSeconds: 30})
+	rule := f.Faults.Add(fault.Rule{Op: "GET /api/v1/authorizationServers", After: 1, Times: 2,
+		Kind: fault.Throttle, RetryAfter: 30 * time.Second})
 
 	get := func() *http.Response {
 		req, _ := http.NewRequest("GET", f.URL+"/api/v1/authorizationServers", nil)
@@ -281,7 +282,7 @@ func TestFaultsAndRateLimitHeaders(t *testing.T) {
 	assert.Equal(t, "E0000047", body["errorCode"])
 	assert.Equal(t, http.StatusTooManyRequests, get().StatusCode)
 	assert.Equal(t, 200, get().StatusCode, "Times bounds the failures")
-	assert.Equal(t, 2, f.Fired(fault))
+	assert.Equal(t, 2, f.Faults.Fired(rule))
 	reqs := f.Requests()
 	require.Len(t, reqs, 4)
 	assert.True(t, reqs[1].Injected)

@@ -117,7 +117,7 @@ func oauthError(status int, code, desc string) *apiError {
 // §11.1 for proofs), as it could be by Okta.
 func (s *Server) token(r *http.Request, raw []byte) (status int, out any, aerr *apiError, injected bool) {
 	status, out, aerr = s.issueToken(r, raw, func() *apiError {
-		if f := s.matchFault(r); f != nil {
+		if f, ok := s.matchFault(r); ok {
 			injected = true
 			return s.faultError(f)
 		}

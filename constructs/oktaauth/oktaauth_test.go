@@ -681,6 +681,15 @@ func TestInvalidPropsPanicNamingTheProp(t *testing.T) {
 		"public client type": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
 			p.PublicClient = &oktaauth.PublicClientProps{Type: "spa", RedirectUris: jsii.Strings("https://spa.example.com/cb")}
 		}, `props.PublicClient.Type: must be one of browser, native, got "spa"`},
+		"issuer mode": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) { p.IssuerMode = "CUSTOM" },
+			`props.IssuerMode: must be one of ORG_URL, CUSTOM_URL, DYNAMIC, got "CUSTOM"`},
+		"scope consent": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) { p.ScopeConsent = "FLEXIBLE" },
+			`props.ScopeConsent: must be one of IMPLICIT, REQUIRED, got "FLEXIBLE"`},
+		"policy assignment": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) { p.PolicyAssignment = "EVERYONE" },
+			`props.PolicyAssignment: must be one of CREATED_CLIENTS, ALL_CLIENTS, got "EVERYONE"`},
+		"a groups claim without its filter": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
+			p.ExtraClaims = &[]*oktaauth.ExtraClaim{{Name: jsii.String("teams"), Value: jsii.String("smart-"), ValueType: oktaprops.ClaimValueGroups}}
+		}, "props.ExtraClaims[0].GroupFilterType: is required for GROUPS claims: must be one of STARTS_WITH, EQUALS, CONTAINS, REGEX"},
 		"backend client without JWKS": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
 			p.BackendClient = &oktaauth.BackendClientProps{}
 		}, "props.BackendClient.Jwks is required"},

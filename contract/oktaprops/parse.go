@@ -606,12 +606,12 @@ func (s *Spec) parseClaims(p cfnprops.Properties, reserved func(name, claimType 
 		case strings.TrimSpace(x.Value) == "":
 			return propErr(prop+".value", "is required")
 		case groups && x.GroupFilterType == "":
-			return propErr(prop+".groupFilterType", fmt.Sprintf("is required with valueType %s: %s", ClaimValueGroups,
+			return propErr(prop+".groupFilterType", fmt.Sprintf("is required for %s claims: %s", ClaimValueGroups,
 				oneOf(GroupFilterTypes(), x.GroupFilterType)))
 		case groups && !x.GroupFilterType.Valid():
 			return propErr(prop+".groupFilterType", oneOf(GroupFilterTypes(), x.GroupFilterType))
 		case !groups && x.GroupFilterType != "":
-			return propErr(prop+".groupFilterType", fmt.Sprintf("applies to valueType %s only", ClaimValueGroups))
+			return propErr(prop+".groupFilterType", fmt.Sprintf("applies to %s claims only", ClaimValueGroups))
 		}
 		if slices.ContainsFunc(s.Claims, func(c Claim) bool { return c.Name == x.Name && c.ClaimType == string(x.ClaimType) }) {
 			return propErr(prop+".name", fmt.Sprintf("a %s claim %q is already defined", x.ClaimType, x.Name))

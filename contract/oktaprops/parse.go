@@ -347,11 +347,18 @@ const SmartVersionBoth = "both"
 func smartVersions(p cfnprops.Properties) (v1, v2 bool, err error) {
 	name := PropSmartVersion
 	if p.Has(PropLegacyScopeFlavor) {
-		if !p.Has(PropSmartVersion) {
-			name = PropLegacyScopeFlavor
-		} else if p[PropSmartVersion] != p[PropLegacyScopeFlavor] {
+		legacy, err := p.String(PropLegacyScopeFlavor)
+		if err != nil {
+			return false, false, err
+		}
+		current, err := p.OptionalString(PropSmartVersion, legacy)
+		if err != nil {
+			return false, false, err
+		}
+		if current != legacy {
 			return false, false, propErr(PropLegacyScopeFlavor, "is the old name of SmartVersion and differs from it: leave it out")
 		}
+		name = PropLegacyScopeFlavor
 	}
 	allowed := []string{string(smart.V2), string(smart.V1), SmartVersionBoth}
 	v, err := enum(p, name, allowed)

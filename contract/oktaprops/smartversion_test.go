@@ -67,10 +67,14 @@ func TestTheOldNameScopeFlavorIsStillRead(t *testing.T) {
 		assert.Equal(t, current.ScopeNames(), spec.ScopeNames())
 	})
 	t.Run("its bad value is refused naming it", func(t *testing.T) {
-		_, err := oktaprops.Parse(with(base(), "ScopeFlavor", "v9"))
-		var perr *cfnprops.PropertyError
-		require.True(t, errors.As(err, &perr), "got %v", err)
-		assert.Equal(t, "ScopeFlavor", perr.Property)
+		for _, bad := range []any{"v9", []any{"v1"}} {
+			_, err := oktaprops.Parse(with(base(), "ScopeFlavor", bad))
+			var perr *cfnprops.PropertyError
+			require.True(t, errors.As(err, &perr), "got %v", err)
+			assert.Equal(t, "ScopeFlavor", perr.Property)
+			_, err = oktaprops.Parse(with(base(), "ScopeFlavor", bad, "SmartVersion", bad))
+			require.Error(t, err, "with both names too, never a panic")
+		}
 	})
 	t.Run("with SmartVersion: the same value is accepted, another is refused naming the old name", func(t *testing.T) {
 		assert.Equal(t, []string{"patient/Patient.read"}, clinical(t, with(renamed, "ScopeFlavor", "v1")))

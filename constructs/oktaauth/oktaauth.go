@@ -33,10 +33,28 @@
 //   - cdk-nag suppressions with reasons for what does not apply.
 //     HIPAA.Security-IAMNoInlinePolicy on CDK's role policies is left to the app.
 //
-// What it does not do: assign Okta users or groups to the apps it creates
-// (access is governed by the user-facing rule's UserGroupIds), or create the
-// fhirUser and patientId user profile attributes the claims read; both are
-// org-level choices made in Okta.
+// What the resource makes and keeps in Okta (the handler converges it on
+// every create and update and removes it on delete, see contract/oktaprops):
+//   - the custom authorization server (Name, Audience, IssuerMode), its SMART
+//     scopes (the context scopes, the clinical scopes of SmartVersion for
+//     ScopeLevels x ScopeResources, ExtraScopes), the fhirUser and patient
+//     claims and ExtraClaims, and an access policy with its rule for the
+//     user-facing apps and one for backend services;
+//   - the OIDC apps of ConfidentialClient, PublicClient, BackendClient and
+//     IntrospectionClient;
+//   - the group assignments of the user-facing apps (confidential and
+//     public): it assigns them UserGroupIds (EVERYONE as the org's built-in
+//     Everyone group), because Okta signs in only users assigned to an app,
+//     and unassigns groups no longer listed;
+//   - the user profile attributes the claims read (FhirUserAttribute,
+//     PatientAttribute): a missing one is added to the default user schema as
+//     a custom string attribute users can read but not change. Attributes are
+//     never changed or removed, not even on delete: they may hold users' data;
+//   - with TokenHookUrl, the token inline hook the user-facing rule calls.
+//
+// It does not create Okta users or groups, or put values in the users'
+// profile attributes: who may sign in and which FHIR resources they speak for
+// are org-level data kept in Okta.
 package oktaauth
 
 import (
@@ -59,7 +77,6 @@ import (
 	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
 	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
-	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/handler"
 )
 
 // Entry is the handler's main package in this module.
@@ -400,32 +417,34 @@ func (a *SmartAuthorizationServer) attr(name string) *string {
 
 // AuthorizationServerId returns the Okta authorization server id (aus...).
 func (a *SmartAuthorizationServer) AuthorizationServerId() *string {
-	return a.attr(handler.AttrAuthorizationServerID)
+	return a.attr(oktaprops.AttrAuthorizationServerID)
 }
 
 // Issuer returns the issuer of the server's tokens (https://<org>/oauth2/<id>
-// with IssuerModeOrgUrl).
-func (a *SmartAuthorizationServer) Issuer() *string { return a.attr(handler.AttrIssuer) }
+// with oktaprops.IssuerModeOrgURL).
+func (a *SmartAuthorizationServer) Issuer() *string { return a.attr(oktaprops.AttrIssuer) }
 
 // AuthorizationEndpoint returns <issuer>/v1/authorize.
 func (a *SmartAuthorizationServer) AuthorizationEndpoint() *string {
-	return a.attr(handler.AttrAuthorizationEndpoint)
+	return a.attr(oktaprops.AttrAuthorizationEndpoint)
 }
 
 // TokenEndpoint returns <issuer>/v1/token.
-func (a *SmartAuthorizationServer) TokenEndpoint() *string { return a.attr(handler.AttrTokenEndpoint) }
+func (a *SmartAuthorizationServer) TokenEndpoint() *string {
+	return a.attr(oktaprops.AttrTokenEndpoint)
+}
 
 // JwksUri returns <issuer>/v1/keys, the server's signing keys.
-func (a *SmartAuthorizationServer) JwksUri() *string { return a.attr(handler.AttrJwksURI) }
+func (a *SmartAuthorizationServer) JwksUri() *string { return a.attr(oktaprops.AttrJwksURI) }
 
 // IntrospectionEndpoint returns <issuer>/v1/introspect (RFC 7662).
 func (a *SmartAuthorizationServer) IntrospectionEndpoint() *string {
-	return a.attr(handler.AttrIntrospectionEndpoint)
+	return a.attr(oktaprops.AttrIntrospectionEndpoint)
 }
 
 // RevocationEndpoint returns <issuer>/v1/revoke (RFC 7009).
 func (a *SmartAuthorizationServer) RevocationEndpoint() *string {
-	return a.attr(handler.AttrRevocationEndpoint)
+	return a.attr(oktaprops.AttrRevocationEndpoint)
 }
 
 // Audience returns the server's audience as of the server resource's last
@@ -433,26 +452,26 @@ func (a *SmartAuthorizationServer) RevocationEndpoint() *string {
 // the audience is the value given to it, which the binding's Audience
 // attribute also returns; this attribute catches up at the server's next
 // update.
-func (a *SmartAuthorizationServer) Audience() *string { return a.attr(handler.AttrAudience) }
+func (a *SmartAuthorizationServer) Audience() *string { return a.attr(oktaprops.AttrAudience) }
 
 // ConfidentialClientId returns the confidential client's id, or "" without one.
 func (a *SmartAuthorizationServer) ConfidentialClientId() *string {
-	return a.attr(handler.AttrConfidentialClientID)
+	return a.attr(oktaprops.AttrConfidentialClientID)
 }
 
 // PublicClientId returns the public client's id, or "" without one.
 func (a *SmartAuthorizationServer) PublicClientId() *string {
-	return a.attr(handler.AttrPublicClientID)
+	return a.attr(oktaprops.AttrPublicClientID)
 }
 
 // BackendClientId returns the backend services client's id, or "" without one.
 func (a *SmartAuthorizationServer) BackendClientId() *string {
-	return a.attr(handler.AttrBackendClientID)
+	return a.attr(oktaprops.AttrBackendClientID)
 }
 
 // IntrospectionClientId returns the introspection client's id, or "" without one.
 func (a *SmartAuthorizationServer) IntrospectionClientId() *string {
-	return a.attr(handler.AttrIntrospectionClientID)
+	return a.attr(oktaprops.AttrIntrospectionClientID)
 }
 
 // ClientSecret returns the secret holding the confidential client's
@@ -513,7 +532,7 @@ func (a *SmartAuthorizationServer) SmartEndpoints() *smartconfig.Endpoints {
 // construct takes them (datastore.SmartDatastoreProps.Support), so that the
 // data store's SMART configuration advertises only those:
 //   - the clients it creates (ConfidentialClient, PublicClient,
-//     BackendClient); with PolicyAssignmentAllClients the policies admit every
+//     BackendClient); with oktaprops.PolicyAssignmentAllClients the policies admit every
 //     app of the org, so every client type Okta supports counts (backend
 //     services when the catalogue has system/ scopes, which their rule needs);
 //   - patient context when PatientClaim is on (the default);
@@ -525,7 +544,7 @@ func (a *SmartAuthorizationServer) SmartEndpoints() *smartconfig.Endpoints {
 // because whether backend services are served can't be known then.
 func (a *SmartAuthorizationServer) SmartSupport() *smart.Support {
 	s := a.settings
-	all := s.PolicyAssignment != nil && isLiteral(s.PolicyAssignment) && *s.PolicyAssignment == PolicyAssignmentAllClients
+	all := s.PolicyAssignment == oktaprops.PolicyAssignmentAllClients
 	backend := s.BackendClient != nil
 	if all {
 		if a.scopesToken != "" {

@@ -26,7 +26,6 @@ import (
 	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
-	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/handler"
 )
 
 const (
@@ -127,7 +126,7 @@ func TestTheSmallestUseSynthesizesWithSensibleDefaults(t *testing.T) {
 			oktaprops.PropOrgURL:              org,
 			oktaprops.PropCredentialSecretARN: credentialArn,
 			oktaprops.PropName:                "Fhir-Okta",
-			oktaprops.PropScopeFlavor:         "v2",
+			oktaprops.PropSmartVersion:        "v2",
 			oktaprops.PropConfidentialClient:  "false",
 			oktaprops.PropPublicClient:        "false",
 			oktaprops.PropBackendClient:       "false",
@@ -212,14 +211,14 @@ func TestEveryPropReachesItsProperty(t *testing.T) {
 		Name:                 jsii.String("clinic smart"),
 		Description:          jsii.String("SMART for the clinic"),
 		Audience:             jsii.String(endpoint),
-		IssuerMode:           jsii.String(oktaauth.IssuerModeDynamic),
+		IssuerMode:           oktaprops.IssuerModeDynamic,
 		SmartVersion:         smart.V1,
 		ScopeLevels:          jsii.Strings("patient", "system"),
 		ScopeResources:       jsii.Strings("Patient", "Observation"),
 		ScopePermissionsV1:   jsii.Strings("read", "write"),
 		ScopePermissionsV2:   jsii.Strings("rs", "cruds"),
-		ScopeConsent:         jsii.String(oktaauth.ConsentRequired),
-		ScopeMetadataPublish: jsii.String(oktaauth.MetadataPublishNoClients),
+		ScopeConsent:         oktaprops.ScopeConsentRequired,
+		ScopeMetadataPublish: oktaprops.ScopeMetadataPublishNoClients,
 		ExtraScopes:          jsii.Strings("system/Group.read"),
 		FhirUserAttribute:    jsii.String("fhirUserRef"),
 		PatientClaim:         jsii.Bool(false),
@@ -227,10 +226,10 @@ func TestEveryPropReachesItsProperty(t *testing.T) {
 		PatientAttribute:     jsii.String("patientRef"),
 		ExtraClaims: &[]*oktaauth.ExtraClaim{
 			{Name: jsii.String("organization"), Value: jsii.String("user.organization"), Scopes: jsii.Strings("launch")},
-			{Name: jsii.String("groups"), Value: jsii.String("smart-"), ClaimType: oktaauth.ClaimTypeIdentity,
-				ValueType: oktaauth.ClaimValueGroups, GroupFilterType: jsii.String("STARTS_WITH"), AlwaysIncludeInToken: jsii.Bool(false)},
+			{Name: jsii.String("groups"), Value: jsii.String("smart-"), ClaimType: oktaprops.ClaimTypeIdentity,
+				ValueType: oktaprops.ClaimValueGroups, GroupFilterType: oktaprops.GroupFilterStartsWith, AlwaysIncludeInToken: jsii.Bool(false)},
 		},
-		PolicyAssignment:           jsii.String(oktaauth.PolicyAssignmentAllClients),
+		PolicyAssignment:           oktaprops.PolicyAssignmentAllClients,
 		UserGroupIds:               jsii.Strings("00gAbCdEfGhIjKlMnOpQ"),
 		AccessTokenLifetime:        awscdk.Duration_Minutes(jsii.Number(15)),
 		RefreshTokenLifetime:       awscdk.Duration_Days(jsii.Number(30)),
@@ -242,7 +241,7 @@ func TestEveryPropReachesItsProperty(t *testing.T) {
 			PostLogoutRedirectUris: jsii.Strings("https://app.example.com/"),
 		},
 		PublicClient: &oktaauth.PublicClientProps{
-			Type:         jsii.String(oktaauth.PublicClientNative),
+			Type:         oktaprops.PublicClientTypeNative,
 			RedirectUris: jsii.Strings("com.example.app:/callback", "http://localhost:3000/cb"),
 		},
 		BackendClient:       &oktaauth.BackendClientProps{Jwks: jsii.String(publicJwks)},
@@ -257,7 +256,7 @@ func TestEveryPropReachesItsProperty(t *testing.T) {
 		oktaprops.PropDescription:                 "SMART for the clinic",
 		oktaprops.PropAudience:                    endpoint,
 		oktaprops.PropIssuerMode:                  "DYNAMIC",
-		oktaprops.PropScopeFlavor:                 "v1",
+		oktaprops.PropSmartVersion:                "v1",
 		oktaprops.PropScopeLevels:                 []any{"patient", "system"},
 		oktaprops.PropScopeResources:              []any{"Patient", "Observation"},
 		oktaprops.PropScopePermissionsV1:          []any{"read", "write"},
@@ -543,18 +542,18 @@ func TestTheDataAttributesAreGetAttsOfTheResource(t *testing.T) {
 	a := oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), minimalProps(stack))
 	crID := cdktest.LogicalID(t, a.Resource())
 	for attr, v := range map[string]*string{
-		handler.AttrAuthorizationServerID: a.AuthorizationServerId(),
-		handler.AttrIssuer:                a.Issuer(),
-		handler.AttrAuthorizationEndpoint: a.AuthorizationEndpoint(),
-		handler.AttrTokenEndpoint:         a.TokenEndpoint(),
-		handler.AttrJwksURI:               a.JwksUri(),
-		handler.AttrIntrospectionEndpoint: a.IntrospectionEndpoint(),
-		handler.AttrRevocationEndpoint:    a.RevocationEndpoint(),
-		handler.AttrAudience:              a.Audience(),
-		handler.AttrConfidentialClientID:  a.ConfidentialClientId(),
-		handler.AttrPublicClientID:        a.PublicClientId(),
-		handler.AttrBackendClientID:       a.BackendClientId(),
-		handler.AttrIntrospectionClientID: a.IntrospectionClientId(),
+		oktaprops.AttrAuthorizationServerID: a.AuthorizationServerId(),
+		oktaprops.AttrIssuer:                a.Issuer(),
+		oktaprops.AttrAuthorizationEndpoint: a.AuthorizationEndpoint(),
+		oktaprops.AttrTokenEndpoint:         a.TokenEndpoint(),
+		oktaprops.AttrJwksURI:               a.JwksUri(),
+		oktaprops.AttrIntrospectionEndpoint: a.IntrospectionEndpoint(),
+		oktaprops.AttrRevocationEndpoint:    a.RevocationEndpoint(),
+		oktaprops.AttrAudience:              a.Audience(),
+		oktaprops.AttrConfidentialClientID:  a.ConfidentialClientId(),
+		oktaprops.AttrPublicClientID:        a.PublicClientId(),
+		oktaprops.AttrBackendClientID:       a.BackendClientId(),
+		oktaprops.AttrIntrospectionClientID: a.IntrospectionClientId(),
 	} {
 		require.Equal(t, cdktest.GetAtt(crID, attr), cdktest.Resolved(t, stack, v), attr)
 	}
@@ -590,7 +589,7 @@ func TestBindAudience(t *testing.T) {
 	}, b.Properties, "the server id attribute makes the binding depend on the server")
 	require.Equal(t, "Delete", b.DeletionPolicy)
 	require.NotContains(t, cr.Properties, oktaprops.PropAudience, "the server resource leaves the audience to the binding")
-	require.Equal(t, cdktest.GetAtt(bindID, "Audience"), cdktest.Resolved(t, stack, binding.GetAttString(jsii.String(handler.AttrAudience))))
+	require.Equal(t, cdktest.GetAtt(bindID, "Audience"), cdktest.Resolved(t, stack, binding.GetAttString(jsii.String(oktaprops.AttrAudience))))
 
 	t.Run("a second call panics naming the method", func(t *testing.T) {
 		msg := cdktest.Panics(t, func() { a.BindAudience(jsii.String(endpoint)) })
@@ -680,8 +679,17 @@ func TestInvalidPropsPanicNamingTheProp(t *testing.T) {
 			p.PublicClient = &oktaauth.PublicClientProps{}
 		}, "props.PublicClient.RedirectUris is required"},
 		"public client type": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
-			p.PublicClient = &oktaauth.PublicClientProps{Type: jsii.String("spa"), RedirectUris: jsii.Strings("https://spa.example.com/cb")}
-		}, "props.PublicClient.Type: must be one of browser, native"},
+			p.PublicClient = &oktaauth.PublicClientProps{Type: "spa", RedirectUris: jsii.Strings("https://spa.example.com/cb")}
+		}, `props.PublicClient.Type: must be one of browser, native, got "spa"`},
+		"issuer mode": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) { p.IssuerMode = "CUSTOM" },
+			`props.IssuerMode: must be one of ORG_URL, CUSTOM_URL, DYNAMIC, got "CUSTOM"`},
+		"scope consent": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) { p.ScopeConsent = "FLEXIBLE" },
+			`props.ScopeConsent: must be one of IMPLICIT, REQUIRED, got "FLEXIBLE"`},
+		"policy assignment": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) { p.PolicyAssignment = "EVERYONE" },
+			`props.PolicyAssignment: must be one of CREATED_CLIENTS, ALL_CLIENTS, got "EVERYONE"`},
+		"a groups claim without its filter": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
+			p.ExtraClaims = &[]*oktaauth.ExtraClaim{{Name: jsii.String("teams"), Value: jsii.String("smart-"), ValueType: oktaprops.ClaimValueGroups}}
+		}, "props.ExtraClaims[0].GroupFilterType: is required for GROUPS claims: must be one of STARTS_WITH, EQUALS, CONTAINS, REGEX"},
 		"backend client without JWKS": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
 			p.BackendClient = &oktaauth.BackendClientProps{}
 		}, "props.BackendClient.Jwks is required"},
@@ -692,23 +700,23 @@ func TestInvalidPropsPanicNamingTheProp(t *testing.T) {
 			`props.SmartVersion must be smart.V1 or smart.V2, got "both"`},
 		"access token lifetime too long": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
 			p.AccessTokenLifetime = awscdk.Duration_Days(jsii.Number(2))
-		}, "props.AccessTokenLifetime: must be between 5 and 1440, got 2880 (minutes)"},
+		}, "props.AccessTokenLifetime: must be between 5 and 1440 minutes, got 2880"},
 		"access token lifetime too short": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
 			p.AccessTokenLifetime = awscdk.Duration_Minutes(jsii.Number(1))
-		}, "props.AccessTokenLifetime: must be between 5 and 1440, got 1 (minutes)"},
+		}, "props.AccessTokenLifetime: must be between 5 and 1440 minutes, got 1"},
 		"backend lifetime too long": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
 			p.BackendAccessTokenLifetime = awscdk.Duration_Hours(jsii.Number(25))
-		}, "props.BackendAccessTokenLifetime: must be between 5 and 1440"},
+		}, "props.BackendAccessTokenLifetime: must be between 5 and 1440 minutes, got 1500"},
 		"window too short": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
 			p.RefreshTokenWindow = awscdk.Duration_Minutes(jsii.Number(4))
-		}, "props.RefreshTokenWindow: must be between 10 and 2628000"},
+		}, "props.RefreshTokenWindow: must be between 10 and 2628000 minutes, got 4"},
 		"window shorter than the access token lifetime": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
 			p.AccessTokenLifetime = awscdk.Duration_Hours(jsii.Number(2))
 			p.RefreshTokenWindow = awscdk.Duration_Hours(jsii.Number(1))
-		}, "props.RefreshTokenWindow: must be at least AccessTokenLifetimeMinutes (120), got 60 (minutes)"},
+		}, "props.RefreshTokenWindow: must be at least props.AccessTokenLifetime (120 minutes), got 60 minutes"},
 		"refresh lifetime shorter than the window": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
 			p.RefreshTokenLifetime = awscdk.Duration_Hours(jsii.Number(1))
-		}, "props.RefreshTokenLifetime: must be 0 (unlimited) or at least RefreshTokenWindowMinutes (10080), got 60 (minutes)"},
+		}, "props.RefreshTokenLifetime: must be 0 (unlimited) or at least props.RefreshTokenWindow (10080 minutes), got 60 minutes"},
 		"lifetime not in whole minutes": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
 			p.AccessTokenLifetime = awscdk.Duration_Seconds(jsii.Number(90))
 		}, "props.AccessTokenLifetime must be a whole number of minutes, got 1 minute 30 seconds"},
@@ -726,7 +734,7 @@ func TestInvalidPropsPanicNamingTheProp(t *testing.T) {
 		}, "props.ExtraClaims[0].Value is required"},
 		"extra claim with a reserved name": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
 			p.ExtraClaims = &[]*oktaauth.ExtraClaim{{Name: jsii.String("sub"), Value: jsii.String("user.x")}}
-		}, `props.ExtraClaims[0].name: "sub" is reserved by Okta`},
+		}, `props.ExtraClaims[0].Name: "sub" is reserved by Okta`},
 		"name too long": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
 			p.Name = jsii.String(strings.Repeat("n", 101))
 		}, "props.Name: must have no leading or trailing spaces and at most 100 characters"},
@@ -988,11 +996,11 @@ func TestSmartSupportReportsTheFlowsTheServerServes(t *testing.T) {
 			p.PatientClaim = jsii.Bool(false)
 		}, smart.Support{ConfidentialClients: true, OpenIDConnect: true, RefreshTokens: true}},
 		{"policies for all the org's clients, with system scopes: every client type", func(p *oktaauth.SmartAuthorizationServerProps) {
-			p.PolicyAssignment = jsii.String(oktaauth.PolicyAssignmentAllClients)
+			p.PolicyAssignment = oktaprops.PolicyAssignmentAllClients
 		}, smart.Support{ConfidentialClients: true, PublicClients: true, BackendServices: true,
 			PatientContext: true, OpenIDConnect: true, RefreshTokens: true}},
 		{"policies for all the org's clients, without system scopes: no backend services", func(p *oktaauth.SmartAuthorizationServerProps) {
-			p.PolicyAssignment = jsii.String(oktaauth.PolicyAssignmentAllClients)
+			p.PolicyAssignment = oktaprops.PolicyAssignmentAllClients
 			p.ScopeLevels = jsii.Strings("patient", "user")
 		}, smart.Support{ConfidentialClients: true, PublicClients: true,
 			PatientContext: true, OpenIDConnect: true, RefreshTokens: true}},
@@ -1009,7 +1017,7 @@ func TestSmartSupportReportsTheFlowsTheServerServes(t *testing.T) {
 	t.Run("all clients with a scope prop that is a token panics naming it", func(t *testing.T) {
 		stack := newStack(t)
 		props := minimalProps(stack)
-		props.PolicyAssignment = jsii.String(oktaauth.PolicyAssignmentAllClients)
+		props.PolicyAssignment = oktaprops.PolicyAssignmentAllClients
 		props.ScopeLevels = awscdk.NewCfnParameter(stack, jsii.String("Levels"), &awscdk.CfnParameterProps{
 			Type: jsii.String("CommaDelimitedList")}).ValueAsList()
 		a := oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), props)

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,58 +23,11 @@ import (
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
 )
 
-// Values of the enumerated props.
-const (
-	// IssuerModeOrgUrl issues tokens as https://<org>/oauth2/<server id>.
-	IssuerModeOrgUrl = "ORG_URL"
-	// IssuerModeCustomUrl issues tokens under the org's custom domain.
-	IssuerModeCustomUrl = "CUSTOM_URL"
-	// IssuerModeDynamic issues tokens under the domain the request came to.
-	IssuerModeDynamic = "DYNAMIC"
-
-	// ConsentImplicit grants clinical scopes without a consent screen.
-	ConsentImplicit = "IMPLICIT"
-	// ConsentRequired shows Okta's consent screen for clinical scopes.
-	ConsentRequired = "REQUIRED"
-
-	// MetadataPublishAllClients lists the scopes in the server's metadata.
-	MetadataPublishAllClients = "ALL_CLIENTS"
-	// MetadataPublishNoClients keeps them out of it.
-	MetadataPublishNoClients = "NO_CLIENTS"
-
-	// PolicyAssignmentCreatedClients applies the access policies to the clients
-	// this construct creates.
-	PolicyAssignmentCreatedClients = "CREATED_CLIENTS"
-	// PolicyAssignmentAllClients applies them to every client of the org.
-	PolicyAssignmentAllClients = "ALL_CLIENTS"
-
-	// PublicClientBrowser is a single-page app.
-	PublicClientBrowser = "browser"
-	// PublicClientNative is a mobile or desktop app (custom-scheme redirects allowed).
-	PublicClientNative = "native"
-)
-
-// ClaimType says which token a claim goes into.
-type ClaimType string
-
-// Claim types.
-const (
-	// ClaimTypeResource puts the claim in access tokens.
-	ClaimTypeResource ClaimType = "RESOURCE"
-	// ClaimTypeIdentity puts the claim in ID tokens.
-	ClaimTypeIdentity ClaimType = "IDENTITY"
-)
-
-// ClaimValueType says how Okta computes a claim's value.
-type ClaimValueType string
-
-// Claim value types.
-const (
-	// ClaimValueExpression is an Okta expression such as user.department.
-	ClaimValueExpression ClaimValueType = "EXPRESSION"
-	// ClaimValueGroups is the user's groups, filtered by GroupFilterType and Value.
-	ClaimValueGroups ClaimValueType = "GROUPS"
-)
+// The enumerated props have the contract's types (package contract/oktaprops),
+// whose constants are their values: IssuerMode, ScopeConsent,
+// ScopeMetadataPublish, PolicyAssignment, PublicClientProps.Type and
+// ExtraClaim's ClaimType, ValueType and GroupFilterType. The zero value ("")
+// is the default.
 
 // ExtraClaim is a custom claim besides fhirUser and the patient claim.
 type ExtraClaim struct {
@@ -84,16 +39,20 @@ type ExtraClaim struct {
 	// Value is the Okta expression (user.department) or, for GROUPS claims, the
 	// group filter. Required.
 	Value *string
-	// ClaimType is the token the claim goes into.
-	// Default: ClaimTypeResource (access tokens).
-	ClaimType ClaimType
-	// ValueType is how Okta computes the value.
-	// Default: ClaimValueExpression.
-	ValueType ClaimValueType
-	// GroupFilterType is STARTS_WITH, EQUALS, CONTAINS or REGEX, for GROUPS
-	// claims only.
+	// ClaimType is the token the claim goes into: oktaprops.ClaimTypeResource
+	// (access tokens) or oktaprops.ClaimTypeIdentity (ID tokens).
+	// Default: oktaprops.ClaimTypeResource.
+	ClaimType oktaprops.ClaimType
+	// ValueType is how Okta computes the value: oktaprops.ClaimValueExpression
+	// or oktaprops.ClaimValueGroups.
+	// Default: oktaprops.ClaimValueExpression.
+	ValueType oktaprops.ClaimValueType
+	// GroupFilterType is how Value selects the groups of a
+	// oktaprops.ClaimValueGroups claim, and for those only:
+	// oktaprops.GroupFilterStartsWith, GroupFilterEquals, GroupFilterContains
+	// or GroupFilterRegex.
 	// Default: none (required for GROUPS claims).
-	GroupFilterType *string
+	GroupFilterType oktaprops.GroupFilterType
 	// Scopes limit the claim to tokens granted one of them; each must be in the
 	// catalogue or an Okta system scope.
 	// Default: every token.
@@ -119,9 +78,10 @@ type ConfidentialClientProps struct {
 // PublicClientProps configure the public app (authorization code with PKCE, no
 // secret).
 type PublicClientProps struct {
-	// Type is PublicClientBrowser (a single-page app) or PublicClientNative.
-	// Default: PublicClientBrowser.
-	Type *string
+	// Type is oktaprops.PublicClientTypeBrowser (a single-page app) or
+	// oktaprops.PublicClientTypeNative (a mobile or desktop app).
+	// Default: oktaprops.PublicClientTypeBrowser.
+	Type oktaprops.PublicClientType
 	// RedirectUris are the app's login callbacks (custom schemes only for native
 	// apps). Required.
 	RedirectUris *[]*string
@@ -164,9 +124,10 @@ type SmartAuthorizationServerProps struct {
 	// call BindAudience when the audience is the data store endpoint.
 	// Default: a placeholder, oktaprops.PlaceholderAudience(Name), until BindAudience.
 	Audience *string
-	// IssuerMode is IssuerModeOrgUrl, IssuerModeCustomUrl or IssuerModeDynamic.
-	// Default: IssuerModeOrgUrl.
-	IssuerMode *string
+	// IssuerMode is oktaprops.IssuerModeOrgURL, IssuerModeCustomURL or
+	// IssuerModeDynamic.
+	// Default: oktaprops.IssuerModeOrgURL.
+	IssuerMode oktaprops.IssuerMode
 	// SmartVersion is the SMART scope syntax of the generated clinical scopes: V1
 	// (patient/Observation.read) or V2 (patient/Observation.rs).
 	// Default: smart.V2.
@@ -186,12 +147,14 @@ type SmartAuthorizationServerProps struct {
 	// cud, cruds) with SmartVersion V2.
 	// Default: rs.
 	ScopePermissionsV2 *[]*string
-	// ScopeConsent is ConsentImplicit or ConsentRequired for clinical scopes.
-	// Default: ConsentImplicit.
-	ScopeConsent *string
-	// ScopeMetadataPublish is MetadataPublishAllClients or MetadataPublishNoClients.
-	// Default: MetadataPublishAllClients.
-	ScopeMetadataPublish *string
+	// ScopeConsent is oktaprops.ScopeConsentImplicit or ScopeConsentRequired
+	// (Okta's consent screen) for clinical scopes.
+	// Default: oktaprops.ScopeConsentImplicit.
+	ScopeConsent oktaprops.ScopeConsent
+	// ScopeMetadataPublish is oktaprops.ScopeMetadataPublishAllClients or
+	// ScopeMetadataPublishNoClients.
+	// Default: oktaprops.ScopeMetadataPublishAllClients.
+	ScopeMetadataPublish oktaprops.ScopeMetadataPublish
 	// ExtraScopes are more custom scopes; names starting "system/" are granted to
 	// backend services, the others to user-facing apps.
 	// Default: none.
@@ -214,28 +177,32 @@ type SmartAuthorizationServerProps struct {
 	// ExtraClaims are more custom claims.
 	// Default: none.
 	ExtraClaims *[]*ExtraClaim
-	// PolicyAssignment is PolicyAssignmentCreatedClients or PolicyAssignmentAllClients.
-	// Default: PolicyAssignmentCreatedClients.
-	PolicyAssignment *string
+	// PolicyAssignment is oktaprops.PolicyAssignmentCreatedClients (the
+	// clients this construct creates) or PolicyAssignmentAllClients (every
+	// client of the org).
+	// Default: oktaprops.PolicyAssignmentCreatedClients.
+	PolicyAssignment oktaprops.PolicyAssignment
 	// UserGroupIds are the Okta groups (00g...) whose users the user-facing rule
 	// admits, or EVERYONE.
 	// Default: EVERYONE.
 	UserGroupIds *[]*string
-	// AccessTokenLifetime of user-facing apps' access tokens, whole minutes, 5
-	// minutes to 1 day.
+	// AccessTokenLifetime of user-facing apps' access tokens: a whole number
+	// of minutes from 5 minutes to 1 day (Okta's bounds,
+	// oktaprops.MinAccessTokenLifetimeMinutes and Max...).
 	// Default: 60 minutes.
 	AccessTokenLifetime awscdk.Duration
-	// RefreshTokenLifetime, whole minutes; 0 means unlimited (bounded by
-	// RefreshTokenWindow); otherwise at least RefreshTokenWindow.
+	// RefreshTokenLifetime: a whole number of minutes, at least
+	// RefreshTokenWindow and at most 5 years; zero means unlimited (a refresh
+	// token then lives as long as it is used within RefreshTokenWindow).
 	// Default: unlimited.
 	RefreshTokenLifetime awscdk.Duration
-	// RefreshTokenWindow: a refresh token unused this long expires. Whole
-	// minutes, 10 minutes to 5 years, and at least AccessTokenLifetime (Okta
-	// refuses a shorter window).
+	// RefreshTokenWindow: a refresh token unused this long expires. A whole
+	// number of minutes from 10 minutes to 5 years (Okta's bounds), and at
+	// least AccessTokenLifetime (Okta refuses a shorter window).
 	// Default: 7 days.
 	RefreshTokenWindow awscdk.Duration
-	// BackendAccessTokenLifetime of backend services' access tokens, whole
-	// minutes, 5 minutes to 1 day.
+	// BackendAccessTokenLifetime of backend services' access tokens: a whole
+	// number of minutes from 5 minutes to 1 day.
 	// Default: 5 minutes.
 	BackendAccessTokenLifetime awscdk.Duration
 	// TokenInlineHookId is an Okta token inline hook (cal...) made elsewhere
@@ -343,7 +310,7 @@ func (s *settings) validate() error {
 			continue
 		}
 		if _, err := wholeMinutes(d.value); err != nil {
-			bad("props.%s %v", d.prop, err)
+			bad("props.%s %v", propName(d.property), err)
 		}
 	}
 	if s.ConfidentialClient != nil && s.ConfidentialClient.RedirectUris == nil {
@@ -389,22 +356,24 @@ func (s *settings) validate() error {
 	return nil
 }
 
+// duration is a Duration prop and the minutes property it becomes.
 type duration struct {
-	prop, property string
-	value          awscdk.Duration
+	property string
+	value    awscdk.Duration
 }
 
 func (s *settings) durations() []duration {
 	return []duration{
-		{"AccessTokenLifetime", oktaprops.PropAccessTokenLifetimeMinutes, s.AccessTokenLifetime},
-		{"RefreshTokenLifetime", oktaprops.PropRefreshTokenLifetimeMinutes, s.RefreshTokenLifetime},
-		{"RefreshTokenWindow", oktaprops.PropRefreshTokenWindowMinutes, s.RefreshTokenWindow},
-		{"BackendAccessTokenLifetime", oktaprops.PropBackendAccessTokenLifetime, s.BackendAccessTokenLifetime},
+		{oktaprops.PropAccessTokenLifetimeMinutes, s.AccessTokenLifetime},
+		{oktaprops.PropRefreshTokenLifetimeMinutes, s.RefreshTokenLifetime},
+		{oktaprops.PropRefreshTokenWindowMinutes, s.RefreshTokenWindow},
+		{oktaprops.PropBackendAccessTokenLifetime, s.BackendAccessTokenLifetime},
 	}
 }
 
 // wholeMinutes converts a literal duration to whole minutes: Okta's token
-// lifetimes are in minutes, and rounding would quietly change a lifetime.
+// lifetimes are in minutes, and rounding would quietly change a lifetime. The
+// contract's parser then checks Okta's bounds on the minutes.
 func wholeMinutes(d awscdk.Duration) (int64, error) {
 	if *d.IsUnresolved() {
 		return 0, errors.New("must be a literal duration, not a token")
@@ -430,7 +399,7 @@ func (s *settings) properties(name *string, secrets secretRefs) map[string]any {
 		oktaprops.PropOrgURL:              s.OrgUrl,
 		oktaprops.PropCredentialSecretARN: s.CredentialSecret.SecretArn(),
 		oktaprops.PropName:                name,
-		oktaprops.PropScopeFlavor:         string(s.SmartVersion),
+		oktaprops.PropSmartVersion:        string(s.SmartVersion),
 		oktaprops.PropConfidentialClient:  boolString(s.ConfidentialClient != nil),
 		oktaprops.PropPublicClient:        boolString(s.PublicClient != nil),
 		oktaprops.PropBackendClient:       boolString(s.BackendClient != nil),
@@ -441,6 +410,11 @@ func (s *settings) properties(name *string, secrets secretRefs) map[string]any {
 			p[name] = v
 		}
 	}
+	enum := func(name, v string) {
+		if v != "" {
+			p[name] = v
+		}
+	}
 	list := func(name string, v *[]*string) {
 		if v != nil {
 			p[name] = v
@@ -448,13 +422,13 @@ func (s *settings) properties(name *string, secrets secretRefs) map[string]any {
 	}
 	optional(oktaprops.PropDescription, s.Description)
 	optional(oktaprops.PropAudience, s.Audience)
-	optional(oktaprops.PropIssuerMode, s.IssuerMode)
+	enum(oktaprops.PropIssuerMode, string(s.IssuerMode))
 	list(oktaprops.PropScopeLevels, s.ScopeLevels)
 	list(oktaprops.PropScopeResources, s.ScopeResources)
 	list(oktaprops.PropScopePermissionsV1, s.ScopePermissionsV1)
 	list(oktaprops.PropScopePermissionsV2, s.ScopePermissionsV2)
-	optional(oktaprops.PropScopeConsent, s.ScopeConsent)
-	optional(oktaprops.PropScopeMetadataPublish, s.ScopeMetadataPublish)
+	enum(oktaprops.PropScopeConsent, string(s.ScopeConsent))
+	enum(oktaprops.PropScopeMetadataPublish, string(s.ScopeMetadataPublish))
 	list(oktaprops.PropExtraScopes, s.ExtraScopes)
 	optional(oktaprops.PropFhirUserAttribute, s.FhirUserAttribute)
 	if s.PatientClaim != nil {
@@ -465,7 +439,7 @@ func (s *settings) properties(name *string, secrets secretRefs) map[string]any {
 	if s.ExtraClaims != nil && len(*s.ExtraClaims) > 0 {
 		p[oktaprops.PropExtraClaims] = extraClaimsJSON(*s.ExtraClaims)
 	}
-	optional(oktaprops.PropPolicyAssignment, s.PolicyAssignment)
+	enum(oktaprops.PropPolicyAssignment, string(s.PolicyAssignment))
 	list(oktaprops.PropUserGroupIDs, s.UserGroupIds)
 	for _, d := range s.durations() {
 		if d.value != nil {
@@ -484,7 +458,7 @@ func (s *settings) properties(name *string, secrets secretRefs) map[string]any {
 		list(oktaprops.PropConfidentialPostLogoutURIs, c.PostLogoutRedirectUris)
 	}
 	if c := s.PublicClient; c != nil {
-		optional(oktaprops.PropPublicClientType, c.Type)
+		enum(oktaprops.PropPublicClientType, string(c.Type))
 		list(oktaprops.PropPublicRedirectURIs, c.RedirectUris)
 	}
 	if c := s.BackendClient; c != nil {
@@ -499,22 +473,11 @@ func (s *settings) properties(name *string, secrets secretRefs) map[string]any {
 	return p
 }
 
-// extraClaimJSON is one element of the ExtraClaims property
-// (oktaprops.ExtraClaim), leaving out what is unset.
-type extraClaimJSON struct {
-	Name                 string   `json:"name"`
-	Value                string   `json:"value"`
-	ClaimType            string   `json:"claimType,omitempty"`
-	ValueType            string   `json:"valueType,omitempty"`
-	GroupFilterType      string   `json:"groupFilterType,omitempty"`
-	Scopes               []string `json:"scopes,omitempty"`
-	AlwaysIncludeInToken *bool    `json:"alwaysIncludeInToken,omitempty"`
-}
-
-// extraClaimsJSON renders the claims as the ExtraClaims JSON property. A token
-// among the values stays in the string as its placeholder, which CloudFormation
-// replaces at deploy time (with Fn::Join); its value is inserted as it is, so
-// it must not need JSON escaping (ids, ARNs and URLs don't).
+// extraClaimsJSON renders the claims as the ExtraClaims JSON property
+// (oktaprops.ExtraClaim, which leaves out what is unset). A token among the
+// values stays in the string as its placeholder, which CloudFormation replaces
+// at deploy time (with Fn::Join); its value is inserted as it is, so it must
+// not need JSON escaping (ids, ARNs and URLs don't).
 func extraClaimsJSON(claims []*ExtraClaim) *string {
 	str := func(v *string) string {
 		if v == nil {
@@ -522,10 +485,10 @@ func extraClaimsJSON(claims []*ExtraClaim) *string {
 		}
 		return *v
 	}
-	out := make([]extraClaimJSON, 0, len(claims))
+	out := make([]oktaprops.ExtraClaim, 0, len(claims))
 	for _, c := range claims {
-		x := extraClaimJSON{Name: str(c.Name), Value: str(c.Value), ClaimType: string(c.ClaimType),
-			ValueType: string(c.ValueType), GroupFilterType: str(c.GroupFilterType), AlwaysIncludeInToken: c.AlwaysIncludeInToken}
+		x := oktaprops.ExtraClaim{Name: str(c.Name), Value: str(c.Value), ClaimType: c.ClaimType,
+			ValueType: c.ValueType, GroupFilterType: c.GroupFilterType, AlwaysIncludeInToken: c.AlwaysIncludeInToken}
 		if c.Scopes != nil {
 			for _, sc := range *c.Scopes {
 				x.Scopes = append(x.Scopes, str(sc))
@@ -564,7 +527,7 @@ var standIns = map[string]string{
 }
 
 // scopeProperties decide the scope catalogue.
-var scopeProperties = []string{oktaprops.PropScopeFlavor, oktaprops.PropScopeLevels, oktaprops.PropScopeResources,
+var scopeProperties = []string{oktaprops.PropSmartVersion, oktaprops.PropScopeLevels, oktaprops.PropScopeResources,
 	oktaprops.PropScopePermissionsV1, oktaprops.PropScopePermissionsV2, oktaprops.PropExtraScopes}
 
 // checkCatalogue runs the handler's own parser on the properties, with
@@ -651,7 +614,9 @@ func literalValue(v any, standIn string) (value any, literal bool) {
 	panic(fmt.Sprintf("oktaauth: unexpected property value %T", v))
 }
 
-// propNames maps the handler's property names to the props that set them.
+// propNames maps every property of the contract to the prop that sets it,
+// for errors that speak the props. A test checks that every oktaprops.Prop*
+// constant is here or in ownProperties.
 var propNames = map[string]string{
 	oktaprops.PropOrgURL:                      "OrgUrl",
 	oktaprops.PropCredentialSecretARN:         "CredentialSecret",
@@ -659,20 +624,51 @@ var propNames = map[string]string{
 	oktaprops.PropDescription:                 "Description",
 	oktaprops.PropAudience:                    "Audience",
 	oktaprops.PropIssuerMode:                  "IssuerMode",
-	oktaprops.PropScopeFlavor:                 "SmartVersion",
+	oktaprops.PropSmartVersion:                "SmartVersion",
+	oktaprops.PropLegacyScopeFlavor:           "SmartVersion",
+	oktaprops.PropScopeLevels:                 "ScopeLevels",
+	oktaprops.PropScopeResources:              "ScopeResources",
+	oktaprops.PropScopePermissionsV1:          "ScopePermissionsV1",
+	oktaprops.PropScopePermissionsV2:          "ScopePermissionsV2",
+	oktaprops.PropScopeConsent:                "ScopeConsent",
+	oktaprops.PropScopeMetadataPublish:        "ScopeMetadataPublish",
+	oktaprops.PropExtraScopes:                 "ExtraScopes",
+	oktaprops.PropFhirUserAttribute:           "FhirUserAttribute",
+	oktaprops.PropPatientClaim:                "PatientClaim",
+	oktaprops.PropPatientClaimName:            "PatientClaimName",
+	oktaprops.PropPatientAttribute:            "PatientAttribute",
+	oktaprops.PropExtraClaims:                 "ExtraClaims",
+	oktaprops.PropPolicyAssignment:            "PolicyAssignment",
+	oktaprops.PropUserGroupIDs:                "UserGroupIds",
 	oktaprops.PropAccessTokenLifetimeMinutes:  "AccessTokenLifetime",
 	oktaprops.PropRefreshTokenLifetimeMinutes: "RefreshTokenLifetime",
 	oktaprops.PropRefreshTokenWindowMinutes:   "RefreshTokenWindow",
 	oktaprops.PropBackendAccessTokenLifetime:  "BackendAccessTokenLifetime",
+	oktaprops.PropTokenInlineHookID:           "TokenInlineHookId",
+	oktaprops.PropTokenHookURL:                "TokenHookUrl",
+	oktaprops.PropTokenHookSecretARN:          "TokenHookSecret",
+	oktaprops.PropConfidentialClient:          "ConfidentialClient",
 	oktaprops.PropConfidentialRedirectURIs:    "ConfidentialClient.RedirectUris",
 	oktaprops.PropConfidentialPostLogoutURIs:  "ConfidentialClient.PostLogoutRedirectUris",
+	oktaprops.PropPublicClient:                "PublicClient",
 	oktaprops.PropPublicClientType:            "PublicClient.Type",
 	oktaprops.PropPublicRedirectURIs:          "PublicClient.RedirectUris",
+	oktaprops.PropBackendClient:               "BackendClient",
 	oktaprops.PropBackendClientJWKS:           "BackendClient.Jwks",
-	oktaprops.PropTokenHookSecretARN:          "TokenHookSecret",
+	oktaprops.PropIntrospectionClient:         "IntrospectionClient",
 }
 
-// propName is the prop that sets a handler property (mostly the same name).
+// ownProperties are the properties no prop sets: the construct sets them
+// itself, so an error on one is a bug of the construct, reported with the
+// property's name and why.
+var ownProperties = map[string]string{
+	oktaprops.PropActive:                 "left to its default: the construct makes an active server",
+	oktaprops.PropClientSecretARN:        "the ARN of ClientSecret(), which the construct makes",
+	oktaprops.PropIntrospectionSecretARN: "the ARN of IntrospectionSecret(), which the construct makes",
+	oktaprops.PropAuthorizationServerID:  "set by BindAudience from the server's attribute",
+}
+
+// propName is the prop that sets a property, as "props.X" would name it.
 func propName(property string) string {
 	if p, ok := propNames[property]; ok {
 		return p
@@ -680,19 +676,55 @@ func propName(property string) string {
 	return property
 }
 
-// describe names the prop behind a handler property error:
-// "ScopeLevels[1]: ..." becomes "props.ScopeLevels[1]: ...".
+// propertyWord matches a property name as a word. Longest first, so that
+// PatientClaimName is not read as PatientClaim.
+var propertyWord = func() *regexp.Regexp {
+	names := slices.Collect(maps.Keys(propNames))
+	slices.SortFunc(names, func(a, b string) int { return len(b) - len(a) })
+	return regexp.MustCompile(`\b(` + strings.Join(names, "|") + `)\b`)
+}()
+
+// quoted matches a %q-quoted value in a reason, which is the user's and is
+// left as it is.
+var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+
+// jsonMember matches the start of a JSON member in a property path.
+var jsonMember = regexp.MustCompile(`\.([a-z])`)
+
+// describe says a contract error in the props' words:
+// "property ScopeLevels[1]: ..." becomes "props.ScopeLevels[1]: ...", and a
+// property named in the reason ("at least AccessTokenLifetimeMinutes") becomes
+// its prop ("at least props.AccessTokenLifetime").
 func describe(e *oktaprops.PropertyError) string {
 	head, rest := e.Property, ""
 	if i := strings.IndexAny(head, "[."); i >= 0 {
 		head, rest = head[:i], head[i:]
 	}
-	prop := propName(head)
-	reason := e.Reason
-	if strings.HasSuffix(head, "Minutes") {
-		reason += " (minutes)"
+	if why, own := ownProperties[head]; own {
+		return fmt.Sprintf("property %s (%s): %s", e.Property, why, e.Reason)
 	}
-	return fmt.Sprintf("props.%s%s: %s", prop, rest, reason)
+	if head == oktaprops.PropExtraClaims {
+		// The JSON members of an element are ExtraClaim's fields: name -> Name.
+		rest = jsonMember.ReplaceAllStringFunc(rest, strings.ToUpper)
+	}
+	return fmt.Sprintf("props.%s%s: %s", propName(head), rest, inPropWords(e.Reason))
+}
+
+// inPropWords replaces the property names in a reason, outside quoted values,
+// by the props that set them.
+func inPropWords(reason string) string {
+	var b strings.Builder
+	last := 0
+	replace := func(s string) string {
+		return propertyWord.ReplaceAllStringFunc(s, func(p string) string { return "props." + propName(p) })
+	}
+	for _, q := range quoted.FindAllStringIndex(reason, -1) {
+		b.WriteString(replace(reason[last:q[0]]))
+		b.WriteString(reason[q[0]:q[1]])
+		last = q[1]
+	}
+	b.WriteString(replace(reason[last:]))
+	return b.String()
 }
 
 // isLiteral reports whether s is known at synthesis time.

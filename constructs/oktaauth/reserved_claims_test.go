@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openhealthstack/smart-healthlake/constructs/oktaauth"
+	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
 )
 
@@ -21,11 +22,11 @@ func TestReservedClaimNamesFailTheSynthNamingTheProp(t *testing.T) {
 	}{
 		{"an extra claim named scope", func(p *oktaauth.SmartAuthorizationServerProps) {
 			p.ExtraClaims = &[]*oktaauth.ExtraClaim{{Name: jsii.String("scope"), Value: jsii.String("user.x")}}
-		}, `props.ExtraClaims[0].name: "scope" is reserved by Okta`},
+		}, `props.ExtraClaims[0].Name: "scope" is reserved by Okta`},
 		{"an extra ID-token claim named sid", func(p *oktaauth.SmartAuthorizationServerProps) {
 			p.ExtraClaims = &[]*oktaauth.ExtraClaim{{Name: jsii.String("org"), Value: jsii.String("user.org")},
-				{Name: jsii.String("sid"), Value: jsii.String("user.x"), ClaimType: oktaauth.ClaimTypeIdentity}}
-		}, `props.ExtraClaims[1].name: "sid" is reserved by Okta`},
+				{Name: jsii.String("sid"), Value: jsii.String("user.x"), ClaimType: oktaprops.ClaimTypeIdentity}}
+		}, `props.ExtraClaims[1].Name: "sid" is reserved by Okta`},
 		{"the patient claim named client_id", func(p *oktaauth.SmartAuthorizationServerProps) {
 			p.PatientClaimName = jsii.String("client_id")
 		}, `props.PatientClaimName must be "patient"`},

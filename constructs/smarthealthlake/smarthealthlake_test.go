@@ -143,7 +143,7 @@ func TestSmartV1ReachesEveryPart(t *testing.T) {
 	_, ds := cdktest.Only(t, all, "Custom::SmartHealthLakeDatastore")
 	require.Equal(t, "SMART_ON_FHIR_V1", ds.Properties["AuthorizationStrategy"])
 	_, okta := cdktest.Only(t, all, "Custom::SmartOktaAuthorizationServer")
-	require.Equal(t, "v1", okta.Properties["ScopeFlavor"])
+	require.Equal(t, "v1", okta.Properties["SmartVersion"])
 	cdktest.Try(t, func() {
 		tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
 			"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(&map[string]any{"SMART_SCOPE_VERSION": "v1"})},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/openhealthstack/smart-healthlake/contract/cfnprops"
 	"github.com/openhealthstack/smart-healthlake/contract/httpsurl"
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
 )
 
 // Properties are a resource's properties as CloudFormation delivers them; an
@@ -153,7 +154,7 @@ func deployedClaims(p cfnprops.Properties) map[claimKey]bool {
 	out := map[claimKey]bool{}
 	if with, err := p.Bool(PropPatientClaim, true); err == nil && with {
 		if name, err := p.OptionalString(PropPatientClaimName, "patient"); err == nil {
-			out[claimKey{name, "RESOURCE"}] = true
+			out[claimKey{name, string(ClaimTypeResource)}] = true
 		}
 	}
 	if raw, err := p.OptionalString(PropExtraClaims, ""); err == nil && raw != "" {
@@ -164,7 +165,7 @@ func deployedClaims(p cfnprops.Properties) map[claimKey]bool {
 		if json.Unmarshal([]byte(raw), &extras) == nil {
 			for _, x := range extras {
 				if x.ClaimType == "" {
-					x.ClaimType = "RESOURCE"
+					x.ClaimType = string(ClaimTypeResource)
 				}
 				out[claimKey{x.Name, x.ClaimType}] = true
 			}
@@ -204,9 +205,11 @@ func parse(p cfnprops.Properties, allowed map[claimKey]bool, kept *[]string) (*S
 	if err := checkAudience(s.Server.Audience); err != nil {
 		return nil, err
 	}
-	if s.Server.IssuerMode, err = enum(p, PropIssuerMode, "ORG_URL", "ORG_URL", "CUSTOM_URL", "DYNAMIC"); err != nil {
+	mode, err := enum(p, PropIssuerMode, IssuerModes())
+	if err != nil {
 		return nil, err
 	}
+	s.Server.IssuerMode = string(mode)
 	if s.Server.Active, err = p.Bool(PropActive, true); err != nil {
 		return nil, err
 	}
@@ -273,15 +276,16 @@ func serverName(p cfnprops.Properties) (string, error) {
 	return name, nil
 }
 
-func enum(p cfnprops.Properties, name, def string, allowed ...string) (string, error) {
-	v, err := p.OptionalString(name, def)
+// enum reads a property taking one of allowed, whose first is the default.
+func enum[T ~string](p cfnprops.Properties, name string, allowed []T) (T, error) {
+	v, err := p.OptionalString(name, string(allowed[0]))
 	if err != nil {
 		return "", err
 	}
-	if !slices.Contains(allowed, v) {
-		return "", propErr(name, fmt.Sprintf("must be one of %s, got %q", strings.Join(allowed, ", "), v))
+	if !slices.Contains(allowed, T(v)) {
+		return "", propErr(name, oneOf(allowed, T(v)))
 	}
-	return v, nil
+	return T(v), nil
 }
 
 func list(p cfnprops.Properties, name string, def []string) ([]string, error) {
@@ -300,13 +304,14 @@ func list(p cfnprops.Properties, name string, def []string) ([]string, error) {
 	return v, nil
 }
 
-func intRange(p cfnprops.Properties, name string, def, lo, hi int) (int64, error) {
+// minutes reads a lifetime property, in minutes.
+func minutes(p cfnprops.Properties, name string, def, lo, hi int) (int64, error) {
 	v, err := p.Int(name, def)
 	if err != nil {
 		return 0, err
 	}
 	if v < lo || v > hi {
-		return 0, propErr(name, fmt.Sprintf("must be between %d and %d, got %d", lo, hi, v))
+		return 0, propErr(name, fmt.Sprintf("must be between %d and %d minutes, got %d", lo, hi, v))
 	}
 	return int64(v), nil
 }
@@ -329,8 +334,39 @@ var v1Words = map[string]string{"read": "Read", "write": "Write", "*": "Read and
 
 var v2Letters = map[byte]string{'c': "create", 'r': "read", 'u': "update", 'd': "delete", 's': "search"}
 
+// SmartVersionBoth is the SmartVersion value that generates the clinical
+// scopes of both SMART versions. The construct does not offer it (its prop is
+// a smart.Version); smart.V2 generates v2 scopes only.
+const SmartVersionBoth = "both"
+
+// smartVersions reads SmartVersion (or, from a stack deployed before the
+// rename, PropLegacyScopeFlavor): which versions' scopes to generate.
+func smartVersions(p cfnprops.Properties) (v1, v2 bool, err error) {
+	name := PropSmartVersion
+	if p.Has(PropLegacyScopeFlavor) {
+		legacy, err := p.String(PropLegacyScopeFlavor)
+		if err != nil {
+			return false, false, err
+		}
+		current, err := p.OptionalString(PropSmartVersion, legacy)
+		if err != nil {
+			return false, false, err
+		}
+		if current != legacy {
+			return false, false, propErr(PropLegacyScopeFlavor, "is the old name of SmartVersion and differs from it: leave it out")
+		}
+		name = PropLegacyScopeFlavor
+	}
+	allowed := []string{string(smart.V2), string(smart.V1), SmartVersionBoth}
+	v, err := enum(p, name, allowed)
+	if err != nil {
+		return false, false, err
+	}
+	return v != string(smart.V2), v != string(smart.V1), nil
+}
+
 func (s *Spec) parseScopes(p cfnprops.Properties) error {
-	flavor, err := enum(p, PropScopeFlavor, "v2", "v1", "v2", "both")
+	withV1, withV2, err := smartVersions(p)
 	if err != nil {
 		return err
 	}
@@ -376,24 +412,25 @@ func (s *Spec) parseScopes(p cfnprops.Properties) error {
 			return propErr(fmt.Sprintf("%s[%d]", PropScopePermissionsV2, i), fmt.Sprintf("must be letters of cruds in that order, each once (rs, cud, cruds), got %q", perm))
 		}
 	}
-	consent, err := enum(p, PropScopeConsent, "IMPLICIT", "IMPLICIT", "REQUIRED")
+	consentType, err := enum(p, PropScopeConsent, ScopeConsents())
 	if err != nil {
 		return err
 	}
-	publish, err := enum(p, PropScopeMetadataPublish, "ALL_CLIENTS", "ALL_CLIENTS", "NO_CLIENTS")
+	publishTo, err := enum(p, PropScopeMetadataPublish, ScopeMetadataPublishes())
 	if err != nil {
 		return err
 	}
+	consent, publish := string(consentType), string(publishTo)
 
 	for _, name := range ContextScopes {
 		s.Scopes = append(s.Scopes, Scope{Name: name, DisplayName: contextDescriptions[name], Description: contextDescriptions[name],
-			Consent: "IMPLICIT", MetadataPublish: publish})
+			Consent: string(ScopeConsentImplicit), MetadataPublish: publish})
 	}
 	var perms []string
-	if flavor != "v2" {
+	if withV1 {
 		perms = append(perms, permsV1...)
 	}
-	if flavor != "v1" {
+	if withV2 {
 		perms = append(perms, permsV2...)
 	}
 	for _, level := range levels {
@@ -478,15 +515,20 @@ func clinicalDescription(level, res, perm string) string {
 	return fmt.Sprintf("%s %s %s", verb, what, levelWords[level])
 }
 
-// ExtraClaim is one element of the ExtraClaims JSON property.
+// ExtraClaim is one element of the ExtraClaims JSON property; what is unset
+// is left out of its JSON, so the defaults apply.
 type ExtraClaim struct {
-	Name                 string   `json:"name"`
-	Value                string   `json:"value"`
-	ClaimType            string   `json:"claimType"`
-	ValueType            string   `json:"valueType"`
-	GroupFilterType      string   `json:"groupFilterType"`
-	Scopes               []string `json:"scopes"`
-	AlwaysIncludeInToken *bool    `json:"alwaysIncludeInToken"`
+	Name  string `json:"name"`
+	Value string `json:"value"`
+	// ClaimType defaults to ClaimTypeResource.
+	ClaimType ClaimType `json:"claimType,omitempty"`
+	// ValueType defaults to ClaimValueExpression.
+	ValueType ClaimValueType `json:"valueType,omitempty"`
+	// GroupFilterType is required with ClaimValueGroups, refused otherwise.
+	GroupFilterType GroupFilterType `json:"groupFilterType,omitempty"`
+	Scopes          []string        `json:"scopes,omitempty"`
+	// AlwaysIncludeInToken defaults to true.
+	AlwaysIncludeInToken *bool `json:"alwaysIncludeInToken,omitempty"`
 }
 
 // parseClaims reads the claims; reserved tells whether a claim name is
@@ -500,8 +542,8 @@ func (s *Spec) parseClaims(p cfnprops.Properties, reserved func(name, claimType 
 		return propErr(PropFhirUserAttribute, fmt.Sprintf("must be an Okta user profile attribute name, got %q", fhirAttr))
 	}
 	s.UserAttributes = append(s.UserAttributes, fhirAttr)
-	for _, ct := range []string{"IDENTITY", "RESOURCE"} {
-		s.Claims = append(s.Claims, Claim{Name: "fhirUser", ClaimType: ct, ValueType: "EXPRESSION",
+	for _, ct := range []ClaimType{ClaimTypeIdentity, ClaimTypeResource} {
+		s.Claims = append(s.Claims, Claim{Name: "fhirUser", ClaimType: string(ct), ValueType: string(ClaimValueExpression),
 			Value: "user." + fhirAttr, Scopes: []string{"fhirUser"}, AlwaysIncludeInToken: true})
 	}
 	withPatient, err := p.Bool(PropPatientClaim, true)
@@ -513,7 +555,7 @@ func (s *Spec) parseClaims(p cfnprops.Properties, reserved func(name, claimType 
 		if err != nil {
 			return err
 		}
-		if reserved(name, "RESOURCE") {
+		if reserved(name, string(ClaimTypeResource)) {
 			return propErr(PropPatientClaimName, fmt.Sprintf("%q is reserved by Okta, not a usable claim name", name))
 		}
 		if !attributeName.MatchString(name) || name == "fhirUser" {
@@ -529,7 +571,7 @@ func (s *Spec) parseClaims(p cfnprops.Properties, reserved func(name, claimType 
 		if !slices.Contains(s.UserAttributes, attr) {
 			s.UserAttributes = append(s.UserAttributes, attr)
 		}
-		s.Claims = append(s.Claims, Claim{Name: name, ClaimType: "RESOURCE", ValueType: "EXPRESSION",
+		s.Claims = append(s.Claims, Claim{Name: name, ClaimType: string(ClaimTypeResource), ValueType: string(ClaimValueExpression),
 			Value: "user." + attr, Scopes: []string{"launch/patient"}, AlwaysIncludeInToken: true})
 	}
 
@@ -550,28 +592,32 @@ func (s *Spec) parseClaims(p cfnprops.Properties, reserved func(name, claimType 
 	for i, x := range extras {
 		prop := fmt.Sprintf("%s[%d]", PropExtraClaims, i)
 		if x.ClaimType == "" {
-			x.ClaimType = "RESOURCE"
+			x.ClaimType = ClaimTypeResource
 		}
 		if x.ValueType == "" {
-			x.ValueType = "EXPRESSION"
+			x.ValueType = ClaimValueExpression
 		}
+		groups := x.ValueType == ClaimValueGroups
 		switch {
 		case !attributeName.MatchString(x.Name):
 			return propErr(prop+".name", fmt.Sprintf("%q is not a valid claim name", x.Name))
-		case reserved(x.Name, x.ClaimType):
+		case !x.ClaimType.Valid():
+			return propErr(prop+".claimType", oneOf(ClaimTypes(), x.ClaimType))
+		case reserved(x.Name, string(x.ClaimType)):
 			return propErr(prop+".name", fmt.Sprintf("%q is reserved by Okta", x.Name))
-		case x.ClaimType != "RESOURCE" && x.ClaimType != "IDENTITY":
-			return propErr(prop+".claimType", "must be RESOURCE or IDENTITY")
-		case x.ValueType != "EXPRESSION" && x.ValueType != "GROUPS":
-			return propErr(prop+".valueType", "must be EXPRESSION or GROUPS")
+		case !x.ValueType.Valid():
+			return propErr(prop+".valueType", oneOf(ClaimValueTypes(), x.ValueType))
 		case strings.TrimSpace(x.Value) == "":
 			return propErr(prop+".value", "is required")
-		case x.ValueType == "GROUPS" && !slices.Contains([]string{"STARTS_WITH", "EQUALS", "CONTAINS", "REGEX"}, x.GroupFilterType):
-			return propErr(prop+".groupFilterType", "GROUPS claims need STARTS_WITH, EQUALS, CONTAINS or REGEX")
-		case x.ValueType != "GROUPS" && x.GroupFilterType != "":
-			return propErr(prop+".groupFilterType", "applies to GROUPS claims only")
+		case groups && x.GroupFilterType == "":
+			return propErr(prop+".groupFilterType", fmt.Sprintf("is required for %s claims: %s", ClaimValueGroups,
+				oneOf(GroupFilterTypes(), x.GroupFilterType)))
+		case groups && !x.GroupFilterType.Valid():
+			return propErr(prop+".groupFilterType", oneOf(GroupFilterTypes(), x.GroupFilterType))
+		case !groups && x.GroupFilterType != "":
+			return propErr(prop+".groupFilterType", fmt.Sprintf("applies to %s claims only", ClaimValueGroups))
 		}
-		if slices.ContainsFunc(s.Claims, func(c Claim) bool { return c.Name == x.Name && c.ClaimType == x.ClaimType }) {
+		if slices.ContainsFunc(s.Claims, func(c Claim) bool { return c.Name == x.Name && c.ClaimType == string(x.ClaimType) }) {
 			return propErr(prop+".name", fmt.Sprintf("a %s claim %q is already defined", x.ClaimType, x.Name))
 		}
 		for j, sc := range x.Scopes {
@@ -583,15 +629,15 @@ func (s *Spec) parseClaims(p cfnprops.Properties, reserved func(name, claimType 
 		if x.AlwaysIncludeInToken != nil {
 			always = *x.AlwaysIncludeInToken
 		}
-		s.Claims = append(s.Claims, Claim{Name: x.Name, ClaimType: x.ClaimType, ValueType: x.ValueType,
-			Value: x.Value, GroupFilterType: x.GroupFilterType, Scopes: slices.Clone(x.Scopes), AlwaysIncludeInToken: always})
+		s.Claims = append(s.Claims, Claim{Name: x.Name, ClaimType: string(x.ClaimType), ValueType: string(x.ValueType),
+			Value: x.Value, GroupFilterType: string(x.GroupFilterType), Scopes: slices.Clone(x.Scopes), AlwaysIncludeInToken: always})
 	}
 	return nil
 }
 
 func (s *Spec) parseClients(p cfnprops.Properties) error {
 	consent := "TRUSTED"
-	if slices.ContainsFunc(s.Scopes, func(sc Scope) bool { return sc.Consent == "REQUIRED" }) {
+	if slices.ContainsFunc(s.Scopes, func(sc Scope) bool { return sc.Consent == string(ScopeConsentRequired) }) {
 		consent = "REQUIRED" // Okta shows the consent screen only to apps that ask for it
 	}
 	name := s.Server.Name
@@ -614,16 +660,16 @@ func (s *Spec) parseClients(p cfnprops.Properties) error {
 	if on, err := p.Bool(PropPublicClient, false); err != nil {
 		return err
 	} else if on {
-		appType, err := enum(p, PropPublicClientType, "browser", "browser", "native")
+		appType, err := enum(p, PropPublicClientType, PublicClientTypes())
 		if err != nil {
 			return err
 		}
-		redirects, err := redirectURIs(p, PropPublicRedirectURIs, true, appType == "native")
+		redirects, err := redirectURIs(p, PropPublicRedirectURIs, true, appType == PublicClientTypeNative)
 		if err != nil {
 			return err
 		}
 		s.Clients = append(s.Clients, Client{Kind: PublicClient, Label: name + " public app",
-			ApplicationType: appType, GrantTypes: []string{"authorization_code", "refresh_token"},
+			ApplicationType: string(appType), GrantTypes: []string{"authorization_code", "refresh_token"},
 			ResponseTypes: []string{"code"}, RedirectURIs: redirects,
 			TokenEndpointAuthMethod: "none", PKCERequired: true, ConsentMethod: consent})
 	}
@@ -723,11 +769,11 @@ func publicJWKS(p cfnprops.Properties) ([]map[string]any, error) {
 }
 
 func (s *Spec) parsePolicies(p cfnprops.Properties) error {
-	assign, err := enum(p, PropPolicyAssignment, "CREATED_CLIENTS", "CREATED_CLIENTS", "ALL_CLIENTS")
+	assign, err := enum(p, PropPolicyAssignment, PolicyAssignments())
 	if err != nil {
 		return err
 	}
-	all := assign == "ALL_CLIENTS"
+	all := assign == PolicyAssignmentAllClients
 	groups, err := list(p, PropUserGroupIDs, []string{EveryoneGroup})
 	if err != nil {
 		return err
@@ -738,30 +784,33 @@ func (s *Spec) parsePolicies(p cfnprops.Properties) error {
 		}
 	}
 	s.UserGroupIDs = groups
-	access, err := intRange(p, PropAccessTokenLifetimeMinutes, 60, 5, 1440)
+	// The bounds are Okta's (see MinAccessTokenLifetimeMinutes).
+	access, err := minutes(p, PropAccessTokenLifetimeMinutes, DefaultAccessTokenLifetimeMinutes,
+		MinAccessTokenLifetimeMinutes, MaxAccessTokenLifetimeMinutes)
 	if err != nil {
 		return err
 	}
-	// Management API spec, TokenAuthorizationServerPolicyRuleAction.
-	// refreshTokenWindowMinutes: "The minimum is 10 minutes. The maximum is
-	// five years (2,628,000 minutes)."
-	window, err := intRange(p, PropRefreshTokenWindowMinutes, 10080, 10, 2628000)
+	window, err := minutes(p, PropRefreshTokenWindowMinutes, DefaultRefreshTokenWindowMinutes,
+		MinRefreshTokenWindowMinutes, MaxRefreshTokenWindowMinutes)
 	if err != nil {
 		return err
 	}
-	refresh, err := intRange(p, PropRefreshTokenLifetimeMinutes, 0, 0, 2628000)
+	refresh, err := minutes(p, PropRefreshTokenLifetimeMinutes, DefaultRefreshTokenLifetimeMinutes, 0, MaxRefreshTokenLifetimeMinutes)
 	if err != nil {
 		return err
 	}
 	// Okta wants access lifetime <= refresh window <= refresh lifetime (when
 	// the latter is not unlimited).
 	if window < access {
-		return propErr(PropRefreshTokenWindowMinutes, fmt.Sprintf("must be at least AccessTokenLifetimeMinutes (%d), got %d", access, window))
+		return propErr(PropRefreshTokenWindowMinutes, fmt.Sprintf("must be at least %s (%d minutes), got %d minutes",
+			PropAccessTokenLifetimeMinutes, access, window))
 	}
 	if refresh != 0 && refresh < window {
-		return propErr(PropRefreshTokenLifetimeMinutes, fmt.Sprintf("must be 0 (unlimited) or at least RefreshTokenWindowMinutes (%d), got %d", window, refresh))
+		return propErr(PropRefreshTokenLifetimeMinutes, fmt.Sprintf("must be 0 (unlimited) or at least %s (%d minutes), got %d minutes",
+			PropRefreshTokenWindowMinutes, window, refresh))
 	}
-	backendAccess, err := intRange(p, PropBackendAccessTokenLifetime, 5, 5, 1440)
+	backendAccess, err := minutes(p, PropBackendAccessTokenLifetime, DefaultBackendAccessTokenLifetimeMinutes,
+		MinAccessTokenLifetimeMinutes, MaxAccessTokenLifetimeMinutes)
 	if err != nil {
 		return err
 	}
@@ -819,11 +868,11 @@ func (s *Spec) parsePolicies(p cfnprops.Properties) error {
 			Priority:    priority, AllClients: all, ClientKinds: []ClientKind{BackendClient},
 			Rules: []Rule{{
 				Name: BackendRuleName, Priority: 1,
-				GrantTypes: []string{"client_credentials"}, Scopes: systemScopes, GroupIDs: []string{"EVERYONE"},
+				GrantTypes: []string{"client_credentials"}, Scopes: systemScopes, GroupIDs: []string{EveryoneGroup},
 				// No refresh tokens for client credentials; Okta still wants the
 				// fields, so they carry its defaults.
-				AccessTokenLifetimeMinutes: backendAccess, RefreshTokenLifetimeMinutes: 0,
-				RefreshTokenWindowMinutes: 10080,
+				AccessTokenLifetimeMinutes: backendAccess, RefreshTokenLifetimeMinutes: DefaultRefreshTokenLifetimeMinutes,
+				RefreshTokenWindowMinutes: DefaultRefreshTokenWindowMinutes,
 			}},
 		})
 	} else if hasBackend {

@@ -63,13 +63,13 @@ func TestScopeCatalogue(t *testing.T) {
 		props cfnprops.Properties
 		want  []string // the clinical scopes, in order
 	}{
-		{"v1", with(base(), "ScopeFlavor", "v1", "ScopeLevels", []any{"patient"}, "ScopeResources", []any{"Observation"},
+		{"v1", with(base(), "SmartVersion", "v1", "ScopeLevels", []any{"patient"}, "ScopeResources", []any{"Observation"},
 			"ScopePermissionsV1", []any{"read", "write", "*"}),
 			[]string{"patient/Observation.read", "patient/Observation.write", "patient/Observation.*"}},
 		{"v2 granular", with(base(), "ScopeLevels", []any{"user", "system"}, "ScopeResources", []any{"Patient"},
 			"ScopePermissionsV2", []any{"rs", "cud", "cruds"}),
 			[]string{"user/Patient.rs", "user/Patient.cud", "user/Patient.cruds", "system/Patient.rs", "system/Patient.cud", "system/Patient.cruds"}},
-		{"both versions", with(base(), "ScopeFlavor", "both", "ScopeLevels", []any{"patient"}, "ScopeResources", []any{"Patient"}),
+		{"both versions", with(base(), "SmartVersion", "both", "ScopeLevels", []any{"patient"}, "ScopeResources", []any{"Patient"}),
 			[]string{"patient/Patient.read", "patient/Patient.rs"}},
 		{"wildcard resource when asked for", with(base(), "ScopeLevels", []any{"system"}, "ScopeResources", []any{"*", "Group"}),
 			[]string{"system/*.rs", "system/Group.rs"}},
@@ -87,7 +87,7 @@ func TestScopeCatalogue(t *testing.T) {
 }
 
 func TestScopeDescriptionsReadLikeConsentText(t *testing.T) {
-	s, err := oktaprops.Parse(with(base(), "ScopeFlavor", "both", "ScopeLevels", []any{"patient", "system"},
+	s, err := oktaprops.Parse(with(base(), "SmartVersion", "both", "ScopeLevels", []any{"patient", "system"},
 		"ScopeResources", []any{"*", "Observation"}, "ScopePermissionsV1", []any{"write"}, "ScopePermissionsV2", []any{"cud"}))
 	require.NoError(t, err)
 	got := map[string]string{}
@@ -181,7 +181,7 @@ func TestBadProperties(t *testing.T) {
 		{"empty resource", with(base(), "ScopeResources", []any{""}), "ScopeResources[0]", "empty"},
 		{"v2 repeated letter", with(base(), "ScopePermissionsV2", []any{"rr"}), "ScopePermissionsV2[0]", "cruds"},
 		{"v2 unknown letter", with(base(), "ScopePermissionsV2", []any{"rx"}), "ScopePermissionsV2[0]", "cruds"},
-		{"too many scopes", with(base(), "ScopeFlavor", "both", "ScopePermissionsV1", []any{"read", "write", "*"},
+		{"too many scopes", with(base(), "SmartVersion", "both", "ScopePermissionsV1", []any{"read", "write", "*"},
 			"ScopePermissionsV2", []any{"c", "r", "u", "d", "s", "rs", "cud"}), "ScopeResources", "under 600"},
 		{"okta. scope", with(base(), "ExtraScopes", []any{"okta.users.read"}), "ExtraScopes[0]", "reserved"},
 		{"duplicate of a generated scope", with(base(), "ExtraScopes", []any{"launch"}), "ExtraScopes[0]", "already"},
@@ -189,7 +189,7 @@ func TestBadProperties(t *testing.T) {
 		{"patient claim name reserved", with(base(), "PatientClaimName", "sub"), "PatientClaimName", "usable"},
 		{"patient claim bool", with(base(), "PatientClaim", "maybe"), "PatientClaim", "true or false"},
 		{"extra claim unknown field", with(base(), "ExtraClaims", `[{"name":"x","value":"y","type":"RESOURCE"}]`), "ExtraClaims", "unknown field"},
-		{"extra claim type", with(base(), "ExtraClaims", `[{"name":"x","value":"y","claimType":"ACCESS"}]`), "ExtraClaims[0].claimType", "RESOURCE or IDENTITY"},
+		{"extra claim type", with(base(), "ExtraClaims", `[{"name":"x","value":"y","claimType":"ACCESS"}]`), "ExtraClaims[0].claimType", `must be one of RESOURCE, IDENTITY, got "ACCESS"`},
 		{"extra claim groups filter", with(base(), "ExtraClaims", `[{"name":"g","value":"a","valueType":"GROUPS"}]`), "ExtraClaims[0].groupFilterType", "STARTS_WITH"},
 		{"extra claim duplicate of fhirUser", with(base(), "ExtraClaims", `[{"name":"fhirUser","value":"user.x","claimType":"IDENTITY"}]`), "ExtraClaims[0].name", "already"},
 		{"extra claim without value", with(base(), "ExtraClaims", `[{"name":"x"}]`), "ExtraClaims[0].value", "required"},
@@ -245,7 +245,7 @@ func TestBadProperties(t *testing.T) {
 }
 
 func TestParseConnectionNeedsOnlyTheConnection(t *testing.T) {
-	p := with(base(), "ScopeFlavor", "v9", "ExtraClaims", "{{{")
+	p := with(base(), "SmartVersion", "v9", "ExtraClaims", "{{{")
 	c, err := oktaprops.ParseConnection(p)
 	require.NoError(t, err)
 	assert.Equal(t, oktaprops.Connection{OrgURL: "https://example.okta.com", Name: "smart",

@@ -1,5 +1,7 @@
 // Package oktaprops is the contract of the Okta custom resources: their
-// resource types, property names and the parser that turns the properties into
+// resource types, property and attribute names, the typed enums of their
+// properties (enums.go), Okta's bounds on the token lifetimes, and the parser
+// that turns the properties into
 // a declarative description of everything that should exist in Okta (the
 // authorization server, its scopes, claims, access policies and rules, and the
 // OIDC clients). It does no I/O; package lambda/oktaauth/reconcile makes Okta
@@ -19,15 +21,17 @@
 //	                           PlaceholderAudience(Name) and Update leaves the server's current
 //	                           audience as it is, so a Custom::SmartOktaAudience resource can own it
 //	Description                string  default "SMART on FHIR authorization server"
-//	IssuerMode                 ORG_URL | CUSTOM_URL | DYNAMIC, default ORG_URL
+//	IssuerMode                 IssuerMode: ORG_URL | CUSTOM_URL | DYNAMIC, default ORG_URL
 //	Active                     bool, default true
-//	ScopeFlavor                v1 | v2 | both, default v2
+//	SmartVersion               v1 | v2 (smart.Version) | both: the SMART scope syntax of the clinical
+//	                           scopes, default v2. Stacks deployed before it was named so carry
+//	                           ScopeFlavor (same values), still read when SmartVersion is absent
 //	ScopeLevels                list of patient | user | system, default all three
 //	ScopeResources             list of FHIR resource types, or "*"; default DefaultResources
 //	ScopePermissionsV1         list of read | write | *, default [read]
 //	ScopePermissionsV2         list of ordered subsets of "cruds" (rs, cud, cruds...), default [rs]
-//	ScopeConsent               IMPLICIT | REQUIRED, default IMPLICIT (clinical scopes)
-//	ScopeMetadataPublish       ALL_CLIENTS | NO_CLIENTS, default ALL_CLIENTS
+//	ScopeConsent               ScopeConsent: IMPLICIT | REQUIRED, default IMPLICIT (clinical scopes)
+//	ScopeMetadataPublish       ScopeMetadataPublish: ALL_CLIENTS | NO_CLIENTS, default ALL_CLIENTS
 //	ExtraScopes                list of scope names (names starting "system/" go to the backend rule;
 //	                           a name holding both '<' and '>' is refused, as Okta does)
 //	FhirUserAttribute          user profile attribute holding fhirUser, default fhirUser (this and
@@ -35,17 +39,20 @@
 //	PatientClaim               bool, default true
 //	PatientClaimName           default "patient"
 //	PatientAttribute           user profile attribute holding the patient id, default patientId
-//	ExtraClaims                JSON: [{"name","value","claimType":"RESOURCE|IDENTITY",
-//	                           "valueType":"EXPRESSION|GROUPS","groupFilterType","scopes":[...],
+//	ExtraClaims                JSON: [{"name","value","claimType" (ClaimType: RESOURCE | IDENTITY),
+//	                           "valueType" (ClaimValueType: EXPRESSION | GROUPS),
+//	                           "groupFilterType" (GroupFilterType, GROUPS only),"scopes":[...],
 //	                           "alwaysIncludeInToken":bool}]
-//	PolicyAssignment           CREATED_CLIENTS | ALL_CLIENTS, default CREATED_CLIENTS
+//	PolicyAssignment           PolicyAssignment: CREATED_CLIENTS | ALL_CLIENTS, default CREATED_CLIENTS
 //	UserGroupIds               list of Okta group ids for the user-facing rule, default [EVERYONE];
 //	                           also assigned to the confidential and public apps (Okta signs in
 //	                           only assigned users), EVERYONE as the built-in Everyone group
 //	AccessTokenLifetimeMinutes        int 5..1440, default 60
-//	RefreshTokenLifetimeMinutes       int, 0 = unlimited, default 0
+//	RefreshTokenLifetimeMinutes       int, 0 = unlimited, else >= RefreshTokenWindowMinutes
+//	                                  and at most 2628000, default 0
 //	RefreshTokenWindowMinutes         int 10..2628000, >= AccessTokenLifetimeMinutes, default 10080
 //	BackendAccessTokenLifetimeMinutes int 5..1440, default 5
+//	                           (the bounds are Okta's, the Min*/Max*Minutes constants)
 //	TokenInlineHookId          Okta inline hook id for the user-facing rule, default none
 //	TokenHookUrl               https URL of a token inline hook this resource registers (with
 //	                           TokenHookSecretArn; both or neither, not with TokenInlineHookId)
@@ -56,7 +63,7 @@
 //	ConfidentialClientRedirectUris            list, required when ConfidentialClient
 //	ConfidentialClientPostLogoutRedirectUris  list
 //	PublicClient               bool, default false
-//	PublicClientType           browser | native, default browser
+//	PublicClientType           PublicClientType: browser | native, default browser
 //	PublicClientRedirectUris   list, required when PublicClient
 //	BackendClient              bool, default false
 //	BackendClientJwks          JSON {"keys":[...]} of public keys, required when BackendClient
@@ -78,6 +85,8 @@
 //	CredentialSecretArn        string, required, as above
 //	AuthorizationServerId      string, required: the server's id (its resource's attribute)
 //	Audience                   string, required
+//
+// The attributes (Fn::GetAtt) are the Attr* constants.
 package oktaprops
 
 import (
@@ -96,7 +105,7 @@ const (
 	PropAudience                    = "Audience"
 	PropIssuerMode                  = "IssuerMode"
 	PropActive                      = "Active"
-	PropScopeFlavor                 = "ScopeFlavor"
+	PropSmartVersion                = "SmartVersion"
 	PropScopeLevels                 = "ScopeLevels"
 	PropScopeResources              = "ScopeResources"
 	PropScopePermissionsV1          = "ScopePermissionsV1"
@@ -128,6 +137,11 @@ const (
 	PropBackendClientJWKS           = "BackendClientJwks"
 	PropIntrospectionClient         = "IntrospectionClient"
 	PropIntrospectionSecretARN      = "IntrospectionSecretArn"
+	// PropLegacyScopeFlavor is PropSmartVersion's name in stacks deployed
+	// before the rename: CloudFormation still delivers it, in
+	// OldResourceProperties and, during a rollback to such a template, in
+	// ResourceProperties. Nothing writes it any more.
+	PropLegacyScopeFlavor = "ScopeFlavor"
 	// PropAuthorizationServerID is a property of the audience binding only.
 	PropAuthorizationServerID = "AuthorizationServerId"
 	propServiceToken          = "ServiceToken"   // the Provider framework's own
@@ -137,7 +151,7 @@ const (
 // KnownProperties lists every property the handler reads.
 var KnownProperties = []string{
 	PropOrgURL, PropCredentialSecretARN, PropClientSecretARN, PropName, PropDescription, PropAudience,
-	PropIssuerMode, PropActive, PropScopeFlavor, PropScopeLevels, PropScopeResources, PropScopePermissionsV1,
+	PropIssuerMode, PropActive, PropSmartVersion, PropLegacyScopeFlavor, PropScopeLevels, PropScopeResources, PropScopePermissionsV1,
 	PropScopePermissionsV2, PropScopeConsent, PropScopeMetadataPublish, PropExtraScopes, PropFhirUserAttribute,
 	PropPatientClaim, PropPatientClaimName, PropPatientAttribute, PropExtraClaims, PropPolicyAssignment,
 	PropUserGroupIDs, PropAccessTokenLifetimeMinutes, PropRefreshTokenLifetimeMinutes,

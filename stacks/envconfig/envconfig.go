@@ -23,6 +23,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
 )
 
@@ -108,7 +109,8 @@ type Okta struct {
 	// UserGroupIDs are the Okta groups whose users may get tokens for user-facing
 	// apps. Key: okta.userGroupIds. Default: everyone.
 	UserGroupIDs []string
-	// AccessTokenLifetimeMinutes of user-facing apps' access tokens, 5-1440.
+	// AccessTokenLifetimeMinutes of user-facing apps' access tokens, 5-1440
+	// (oktaprops.MinAccessTokenLifetimeMinutes and Max...).
 	// Key: okta.accessTokenLifetimeMinutes. Default: 60.
 	AccessTokenLifetimeMinutes int
 	// ConfidentialClientRedirectURIs create a confidential web app (authorization
@@ -373,8 +375,9 @@ func parseOkta(r *reader, root *object, e *Environment) {
 	e.Okta.ScopeResources = okta.stringList("scopeResources")
 	e.Okta.UserGroupIDs = okta.stringList("userGroupIds")
 	e.Okta.AccessTokenLifetimeMinutes = okta.integer("accessTokenLifetimeMinutes", 0)
-	if l := e.Okta.AccessTokenLifetimeMinutes; l != 0 && (l < 5 || l > 1440) {
-		r.fail("okta.accessTokenLifetimeMinutes", "must be between 5 and 1440, got %d", l)
+	if l := e.Okta.AccessTokenLifetimeMinutes; l != 0 && (l < oktaprops.MinAccessTokenLifetimeMinutes || l > oktaprops.MaxAccessTokenLifetimeMinutes) {
+		r.fail("okta.accessTokenLifetimeMinutes", "must be between %d and %d minutes (Okta's bounds), got %d",
+			oktaprops.MinAccessTokenLifetimeMinutes, oktaprops.MaxAccessTokenLifetimeMinutes, l)
 	}
 	for _, k := range []struct {
 		key  string

@@ -10,7 +10,6 @@ import (
 	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/providerframework"
-	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/handler"
 )
 
 // The framework's marker for a failed Create (cfn-response.js
@@ -28,11 +27,11 @@ func TestCreate(t *testing.T) {
 		servers := e.okta.AuthorizationServers()
 		require.Len(t, servers, 1)
 		assert.Equal(t, servers[0].ID, r.PhysicalID)
-		assert.Equal(t, servers[0].ID, r.Data[handler.AttrAuthorizationServerID])
-		assert.Equal(t, servers[0].Issuer, r.Data[handler.AttrIssuer])
+		assert.Equal(t, servers[0].ID, r.Data[oktaprops.AttrAuthorizationServerID])
+		assert.Equal(t, servers[0].Issuer, r.Data[oktaprops.AttrIssuer])
 		ids := e.clientIDs()
 		assert.Len(t, ids, 4, "confidential, public, backend and introspection clients")
-		for _, attr := range []string{handler.AttrConfidentialClientID, handler.AttrPublicClientID, handler.AttrBackendClientID, handler.AttrIntrospectionClientID} {
+		for _, attr := range []string{oktaprops.AttrConfidentialClientID, oktaprops.AttrPublicClientID, oktaprops.AttrBackendClientID, oktaprops.AttrIntrospectionClientID} {
 			assert.Contains(t, mapValues(ids), r.Data[attr], attr)
 		}
 		h := e.stack.History()

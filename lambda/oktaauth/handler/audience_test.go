@@ -11,7 +11,6 @@ import (
 	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
-	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/handler"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/reconcile"
 )
@@ -52,7 +51,7 @@ func TestAServerCreatedWithoutAnAudienceGetsThePlaceholder(t *testing.T) {
 	as := e.onlyServer()
 	assert.Equal(t, "api://smart-healthlake/smart-healthlake", oktaprops.PlaceholderAudience("smart-healthlake"))
 	assert.Equal(t, []string{oktaprops.PlaceholderAudience("smart-healthlake")}, as.Audiences)
-	assert.Equal(t, oktaprops.PlaceholderAudience("smart-healthlake"), resp.Data[handler.AttrAudience])
+	assert.Equal(t, oktaprops.PlaceholderAudience("smart-healthlake"), resp.Data[oktaprops.AttrAudience])
 	body := e.okta.RequestsMatching("POST", "/api/v1/authorizationServers")[0].Body.(map[string]any)
 	assert.Equal(t, []any{"api://smart-healthlake/smart-healthlake"}, body["audiences"])
 }
@@ -71,7 +70,7 @@ func TestBindingTheAudience(t *testing.T) {
 
 	t.Run("create sets the audience with one GET and one PUT changing only the audiences", func(t *testing.T) {
 		assert.Equal(t, serverID+"/audience", out.PhysicalResourceID)
-		assert.Equal(t, map[string]any{handler.AttrAuthorizationServerID: serverID, handler.AttrAudience: endpoint}, out.Data)
+		assert.Equal(t, map[string]any{oktaprops.AttrAuthorizationServerID: serverID, oktaprops.AttrAudience: endpoint}, out.Data)
 		after := e.onlyServer()
 		assert.Equal(t, []string{endpoint}, after.Audiences)
 		assert.Equal(t, []string{"PUT /api/v1/authorizationServers/" + serverID}, e.writes())
@@ -103,7 +102,7 @@ func TestBindingTheAudience(t *testing.T) {
 		upd := updateEvent(create, serverID, func(p map[string]any) { p["AccessTokenLifetimeMinutes"] = "30" })
 		got, err := e.run(upd)
 		require.NoError(t, err)
-		assert.Equal(t, endpoint, got.Data[handler.AttrAudience], "the attribute reports what Okta has")
+		assert.Equal(t, endpoint, got.Data[oktaprops.AttrAudience], "the attribute reports what Okta has")
 		assert.Empty(t, e.okta.RequestsMatching("PUT", "/api/v1/authorizationServers/*"), "the server itself is not touched")
 		assert.Equal(t, []string{endpoint}, e.onlyServer().Audiences)
 
@@ -138,7 +137,7 @@ func TestBindingTheAudience(t *testing.T) {
 		rollback.ResourceProperties, rollback.OldResourceProperties = upd.OldResourceProperties, upd.ResourceProperties
 		got, err = e.run(rollback)
 		require.NoError(t, err)
-		assert.Equal(t, endpoint, got.Data[handler.AttrAudience])
+		assert.Equal(t, endpoint, got.Data[oktaprops.AttrAudience])
 		assert.Equal(t, []string{endpoint}, e.onlyServer().Audiences)
 	})
 

@@ -14,7 +14,6 @@ import (
 	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
-	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/handler"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/reconcile"
 )
@@ -210,20 +209,20 @@ func TestCreateFromScratchMakesEveryObject(t *testing.T) {
 	t.Run("Data carries ids and endpoints, well under 4 KB", func(t *testing.T) {
 		issuer := e.okta.URL + "/oauth2/" + as.ID
 		assert.Equal(t, map[string]any{
-			handler.AttrAuthorizationServerID:  as.ID,
-			handler.AttrIssuer:                 issuer,
-			handler.AttrAuthorizationEndpoint:  issuer + "/v1/authorize",
-			handler.AttrTokenEndpoint:          issuer + "/v1/token",
-			handler.AttrJwksURI:                issuer + "/v1/keys",
-			handler.AttrIntrospectionEndpoint:  issuer + "/v1/introspect",
-			handler.AttrRevocationEndpoint:     issuer + "/v1/revoke",
-			handler.AttrAudience:               "https://healthlake.us-east-1.amazonaws.com/datastore/placeholder/r4/",
-			handler.AttrConfidentialClientID:   apps["confidential"].ID,
-			handler.AttrPublicClientID:         apps["public"].ID,
-			handler.AttrBackendClientID:        apps["backend"].ID,
-			handler.AttrIntrospectionClientID:  apps["introspection"].ID,
-			handler.AttrClientSecretARN:        e.secARN,
-			handler.AttrIntrospectionSecretARN: e.introARN,
+			oktaprops.AttrAuthorizationServerID:  as.ID,
+			oktaprops.AttrIssuer:                 issuer,
+			oktaprops.AttrAuthorizationEndpoint:  issuer + "/v1/authorize",
+			oktaprops.AttrTokenEndpoint:          issuer + "/v1/token",
+			oktaprops.AttrJwksURI:                issuer + "/v1/keys",
+			oktaprops.AttrIntrospectionEndpoint:  issuer + "/v1/introspect",
+			oktaprops.AttrRevocationEndpoint:     issuer + "/v1/revoke",
+			oktaprops.AttrAudience:               "https://healthlake.us-east-1.amazonaws.com/datastore/placeholder/r4/",
+			oktaprops.AttrConfidentialClientID:   apps["confidential"].ID,
+			oktaprops.AttrPublicClientID:         apps["public"].ID,
+			oktaprops.AttrBackendClientID:        apps["backend"].ID,
+			oktaprops.AttrIntrospectionClientID:  apps["introspection"].ID,
+			oktaprops.AttrClientSecretARN:        e.secARN,
+			oktaprops.AttrIntrospectionSecretARN: e.introARN,
 		}, resp.Data)
 		raw, err := json.Marshal(resp)
 		require.NoError(t, err)
@@ -258,8 +257,8 @@ func TestCreateWithOnlyTheRequiredProperties(t *testing.T) {
 	assert.Empty(t, as.Policies, "no clients and CREATED_CLIENTS assignment: no policy to assign")
 	assert.Empty(t, e.okta.Apps())
 	assert.Len(t, as.Claims, 3)
-	assert.Equal(t, "", resp.Data[handler.AttrClientSecretARN])
-	assert.Equal(t, "", resp.Data[handler.AttrConfidentialClientID])
+	assert.Equal(t, "", resp.Data[oktaprops.AttrClientSecretARN])
+	assert.Equal(t, "", resp.Data[oktaprops.AttrConfidentialClientID])
 	assert.Zero(t, e.sm.Count("PutSecretValue"))
 }
 
@@ -382,7 +381,7 @@ func TestBadPropertiesFailNamingTheProperty(t *testing.T) {
 		{"admin console URL", func(p map[string]any) { p["OktaOrgUrl"] = "https://example-admin.okta.com" }, "OktaOrgUrl"},
 		{"issuer mode", func(p map[string]any) { p["IssuerMode"] = "CUSTOM" }, "IssuerMode"},
 		{"active not a bool", func(p map[string]any) { p["Active"] = "yes please" }, "Active"},
-		{"scope flavor", func(p map[string]any) { p["ScopeFlavor"] = "v3" }, "ScopeFlavor"},
+		{"SMART version", func(p map[string]any) { p["SmartVersion"] = "v3" }, "SmartVersion"},
 		{"scope level", func(p map[string]any) { p["ScopeLevels"] = []any{"patient", "admin"} }, "ScopeLevels[1]"},
 		{"resource type", func(p map[string]any) { p["ScopeResources"] = []any{"observation"} }, "ScopeResources[0]"},
 		{"v2 permission order", func(p map[string]any) { p["ScopePermissionsV2"] = []any{"sr"} }, "ScopePermissionsV2[0]"},

@@ -16,9 +16,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
-	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/handler"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/oktaclient"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/reconcile"
@@ -87,8 +87,8 @@ func assertProvisionedEverything(t *testing.T, e *env, ev customresource.Event, 
 	assert.Equal(t, apps["confidential"].Credentials.OauthClient.ClientSecret, doc["confidentialClientSecret"])
 	assert.Len(t, doc["confidentialClientSecret"], 64)
 	assert.Equal(t, apps["introspection"].Credentials.OauthClient.ClientSecret, e.introspectionDoc()["client_secret"])
-	assert.Equal(t, as.Issuer, resp.Data[handler.AttrIssuer])
-	assert.Equal(t, apps["backend"].ID, resp.Data[handler.AttrBackendClientID])
+	assert.Equal(t, as.Issuer, resp.Data[oktaprops.AttrIssuer])
+	assert.Equal(t, apps["backend"].ID, resp.Data[oktaprops.AttrBackendClientID])
 }
 
 func TestProvisionsEverythingWithEachKindOfCredential(t *testing.T) {

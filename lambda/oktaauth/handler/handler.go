@@ -54,40 +54,8 @@ import (
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/reconcile"
 )
 
-// Data attribute names (Fn::GetAtt).
-const (
-	AttrAuthorizationServerID  = "AuthorizationServerId"
-	AttrIssuer                 = "Issuer"
-	AttrAuthorizationEndpoint  = "AuthorizationEndpoint"
-	AttrTokenEndpoint          = "TokenEndpoint"
-	AttrJwksURI                = "JwksUri"
-	AttrIntrospectionEndpoint  = "IntrospectionEndpoint"
-	AttrRevocationEndpoint     = "RevocationEndpoint"
-	AttrAudience               = "Audience"
-	AttrConfidentialClientID   = "ConfidentialClientId"
-	AttrPublicClientID         = "PublicClientId"
-	AttrBackendClientID        = "BackendClientId"
-	AttrIntrospectionClientID  = "IntrospectionClientId"
-	AttrClientSecretARN        = "ClientSecretArn"
-	AttrIntrospectionSecretARN = "IntrospectionSecretArn"
-)
-
-// Data attribute names of the audience binding (Custom::SmartOktaAudience);
-// they share names with the server's attributes.
-const (
-	AttrBindingAuthorizationServerID = AttrAuthorizationServerID
-	AttrBindingAudience              = AttrAudience
-)
-
 // audienceSuffix ends the physical id of an audience binding.
 const audienceSuffix = "/audience"
-
-var clientAttrs = map[oktaprops.ClientKind]string{
-	oktaprops.ConfidentialClient:  AttrConfidentialClientID,
-	oktaprops.PublicClient:        AttrPublicClientID,
-	oktaprops.BackendClient:       AttrBackendClientID,
-	oktaprops.IntrospectionClient: AttrIntrospectionClientID,
-}
 
 // SecretsManager is what the handler uses of the Secrets Manager client: read
 // the Okta credentials, write the client secrets.
@@ -167,8 +135,8 @@ func (h *Handler) handleAudience(ctx context.Context, log *slog.Logger, event cu
 		return customresource.OnEventResponse{
 			PhysicalResourceID: as.Id + audienceSuffix,
 			Data: map[string]any{
-				AttrBindingAuthorizationServerID: as.Id,
-				AttrBindingAudience:              b.Audience,
+				oktaprops.AttrBindingAuthorizationServerID: as.Id,
+				oktaprops.AttrBindingAudience:              b.Audience,
 			},
 		}, nil
 	case customresource.Delete:
@@ -320,21 +288,21 @@ func explainCredentialError(err error, secret string) error {
 func respond(spec *oktaprops.Spec, res *reconcile.Result) (customresource.OnEventResponse, error) {
 	issuer := strings.TrimRight(res.Issuer, "/")
 	data := map[string]any{
-		AttrAuthorizationServerID:  res.ServerID,
-		AttrIssuer:                 issuer,
-		AttrAuthorizationEndpoint:  issuer + "/v1/authorize",
-		AttrTokenEndpoint:          issuer + "/v1/token",
-		AttrJwksURI:                issuer + "/v1/keys",
-		AttrIntrospectionEndpoint:  issuer + "/v1/introspect",
-		AttrRevocationEndpoint:     issuer + "/v1/revoke",
-		AttrAudience:               res.Audience,
-		AttrClientSecretARN:        spec.ClientSecretARN,
-		AttrIntrospectionSecretARN: spec.IntrospectionSecretARN,
+		oktaprops.AttrAuthorizationServerID:  res.ServerID,
+		oktaprops.AttrIssuer:                 issuer,
+		oktaprops.AttrAuthorizationEndpoint:  issuer + "/v1/authorize",
+		oktaprops.AttrTokenEndpoint:          issuer + "/v1/token",
+		oktaprops.AttrJwksURI:                issuer + "/v1/keys",
+		oktaprops.AttrIntrospectionEndpoint:  issuer + "/v1/introspect",
+		oktaprops.AttrRevocationEndpoint:     issuer + "/v1/revoke",
+		oktaprops.AttrAudience:               res.Audience,
+		oktaprops.AttrClientSecretARN:        spec.ClientSecretARN,
+		oktaprops.AttrIntrospectionSecretARN: spec.IntrospectionSecretARN,
 	}
 	// Every client attribute is present (empty when the client is off) so a
 	// Fn::GetAtt on it never fails the stack.
-	for kind, attr := range clientAttrs {
-		data[attr] = res.ClientIDs[kind]
+	for _, kind := range oktaprops.ClientKinds {
+		data[oktaprops.ClientIDAttr(kind)] = res.ClientIDs[kind]
 	}
 	resp := customresource.OnEventResponse{PhysicalResourceID: res.ServerID, Data: data}
 	raw, err := json.Marshal(resp)

@@ -18,7 +18,6 @@ import (
 	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
-	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/handler"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/reconcile"
 )
@@ -165,8 +164,8 @@ func TestTheNextCreateRecoversWhatACrashedCreateLeft(t *testing.T) {
 				}
 			}
 			require.Len(t, apps, 4)
-			for kind, attr := range map[string]string{"confidential": handler.AttrConfidentialClientID,
-				"public": handler.AttrPublicClientID, "backend": handler.AttrBackendClientID, "introspection": handler.AttrIntrospectionClientID} {
+			for kind, attr := range map[string]string{"confidential": oktaprops.AttrConfidentialClientID,
+				"public": oktaprops.AttrPublicClientID, "backend": oktaprops.AttrBackendClientID, "introspection": oktaprops.AttrIntrospectionClientID} {
 				assert.Equal(t, as.ID, apps[kind].Profile["authorizationServerId"], kind)
 				assert.Equal(t, apps[kind].ID, resp.Data[attr], attr)
 			}
@@ -256,8 +255,8 @@ func TestAFailedUpdateAndItsRollbackKeepEveryClientID(t *testing.T) {
 					assert.Equal(t, a.ID, after[kind].ID, kind)
 					assert.Equal(t, "ACTIVE", after[kind].Status, kind)
 				}
-				assert.Equal(t, before["confidential"].ID, out.Data[handler.AttrConfidentialClientID])
-				assert.Equal(t, before["backend"].ID, out.Data[handler.AttrBackendClientID])
+				assert.Equal(t, before["confidential"].ID, out.Data[oktaprops.AttrConfidentialClientID])
+				assert.Equal(t, before["backend"].ID, out.Data[oktaprops.AttrBackendClientID])
 			})
 
 			t.Run("the policies name the clients again and the secret holds the confidential client", func(t *testing.T) {

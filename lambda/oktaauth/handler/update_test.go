@@ -10,7 +10,6 @@ import (
 
 	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
-	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/handler"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
 )
 
@@ -291,8 +290,8 @@ func TestUpdateReconcilesInPlace(t *testing.T) {
 					assert.True(t, fakeokta.PathMatches(pattern, gp), "write %d: %s does not match %s", i, got[i], w)
 				}
 			}
-			for kind, attr := range map[string]string{"confidential": handler.AttrConfidentialClientID,
-				"public": handler.AttrPublicClientID, "backend": handler.AttrBackendClientID, "introspection": handler.AttrIntrospectionClientID} {
+			for kind, attr := range map[string]string{"confidential": oktaprops.AttrConfidentialClientID,
+				"public": oktaprops.AttrPublicClientID, "backend": oktaprops.AttrBackendClientID, "introspection": oktaprops.AttrIntrospectionClientID} {
 				assert.Equal(t, appsByKind(e.okta)[kind].ID, out.Data[attr], attr)
 			}
 			if tc.check != nil {

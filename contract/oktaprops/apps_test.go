@@ -41,7 +41,7 @@ func TestAppsResolveAgainstTheCatalogue(t *testing.T) {
 			"scopes": []string{"openid", "fhirUser", "launch/patient", "patient/*.rs"}, "refreshTokens": true, "secretArn": appSecretARN},
 		map[string]any{"name": "mobile", "type": "public", "applicationType": "native",
 			"redirectUris": []string{"com.example.mobile:/cb", "http://127.0.0.1:8080/cb", "http://[::1]:8080/cb"},
-			"scopes": []string{"user/Observation.*"}, "groupIds": []string{"EVERYONE"}, "accessTokenLifetimeMinutes": 15},
+			"scopes":       []string{"user/Observation.*"}, "groupIds": []string{"EVERYONE"}, "accessTokenLifetimeMinutes": 15},
 		map[string]any{"name": "lab-sync", "type": "backend", "jwks": map[string]any{"keys": []any{publicKey}},
 			"scopes": []string{"system/Observation.cruds"}},
 	))

@@ -93,6 +93,9 @@ type Reconciler struct {
 	// when the Create starts is kept. Without a deadline it bounds the removal.
 	// Default: 3 min.
 	CleanupReserve time.Duration
+
+	// everyone caches the built-in Everyone group's id (everyoneGroupID).
+	everyone string
 }
 
 // Owner identifies the CloudFormation resource that owns the Okta objects.
@@ -136,6 +139,8 @@ type Result struct {
 	Issuer    string
 	Audience  string
 	ClientIDs map[oktaprops.ClientKind]string
+	// AppClientIDs are the registry apps' client ids, by app name.
+	AppClientIDs map[string]string
 }
 
 // ownerNote matches the note Describe appends: the stack name (CloudFormation
@@ -258,6 +263,7 @@ func (r *Reconciler) Update(ctx context.Context, serverID string, spec, old *okt
 	// app is still there, but that update may have written the document
 	// without it).
 	return r.converge(ctx, &run{as: as, spec: spec, owner: owner, serverIDs: []string{as.Id},
+		old: old, issuerChanged: oldIssuer != as.Issuer,
 		writeClientSecret: old == nil || old.ClientSecretARN != spec.ClientSecretARN || oldIssuer != as.Issuer ||
 			restored(old, spec, oktaprops.ConfidentialClient),
 		writeIntrospectionSecret: old == nil || old.IntrospectionSecretARN != spec.IntrospectionSecretARN ||

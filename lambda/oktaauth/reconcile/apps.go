@@ -26,13 +26,13 @@ const (
 	profileClient    = "smartClient"
 	// profileApp names a registry app (oktaprops.PropApps): with the owner tag
 	// it is the app's identity, whatever its position in the list.
-	profileApp = "smartApp"
-	managedByValue   = "smart-healthlake"
+	profileApp     = "smartApp"
+	managedByValue = "smart-healthlake"
 )
 
 type ownedApp struct {
-	id       string
-	kind     oktaprops.ClientKind
+	id   string
+	kind oktaprops.ClientKind
 	// app is the registry app's name; "" for the single clients (kind).
 	app      string
 	serverID string

@@ -400,3 +400,22 @@ func TestAddingAppsToADeployedStackKeepsItsSingleClients(t *testing.T) {
 		assert.Len(t, e.okta.Apps(), 4)
 	})
 }
+
+func TestACatchAllPolicyComesAfterTheAppsOwnPolicies(t *testing.T) {
+	// With PolicyAssignment ALL_CLIENTS the single-client policies serve any
+	// client; Okta applies the first policy that matches, so an app's own
+	// policy (its scopes only) must come before them.
+	e := newEnv(t, fakeokta.Options{})
+	ev := withApps(t, e.fullEvent(), registryApps(t, e, 2))
+	ev.ResourceProperties["PolicyAssignment"] = "ALL_CLIENTS"
+	_, err := e.run(ev)
+	require.NoError(t, err)
+	var names []string
+	for _, p := range e.onlyServer().Policies {
+		names = append(names, p.Name)
+	}
+	assert.Equal(t, []string{oktaprops.AppPolicyName("app00"), oktaprops.AppPolicyName("app01"),
+		oktaprops.UserFacingPolicyName, oktaprops.BackendPolicyName}, names)
+	user, _ := e.onlyServer().Policy(oktaprops.UserFacingPolicyName)
+	assert.Equal(t, []string{"ALL_CLIENTS"}, user.Conditions.Clients.Include)
+}

@@ -38,6 +38,7 @@ type run struct {
 	appIDs     map[string]string
 	regApps    map[string]*okta.OpenIdConnectApplication
 	regSecrets map[string]string
+	regMade    map[string]bool
 
 	clientIDs      map[oktaprops.ClientKind]string
 	apps           map[oktaprops.ClientKind]*okta.OpenIdConnectApplication

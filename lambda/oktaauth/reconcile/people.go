@@ -35,7 +35,7 @@ func (r *Reconciler) convergeAssignments(ctx context.Context, x *run) error {
 				return err
 			}
 		}
-		if err := r.convergeGroups(ctx, x, string(kind)+" client", app.Id, want); err != nil {
+		if err := r.convergeGroups(ctx, x, string(kind)+" client", app.Id, want, false); err != nil {
 			return err
 		}
 	}
@@ -43,12 +43,15 @@ func (r *Reconciler) convergeAssignments(ctx context.Context, x *run) error {
 }
 
 // convergeGroups assigns the app appID exactly the groups want (ids), what
-// naming it in errors and logs; unassignments wait for removeStale.
-func (r *Reconciler) convergeGroups(ctx context.Context, x *run, what, appID string, want []string) error {
-	first, resp, err := r.Okta.Application.ListApplicationGroupAssignments(ctx, appID, query.NewQueryParams(query.WithLimit(200)))
-	current, err := collect(ctx, first, resp, err)
-	if err != nil {
-		return fmt.Errorf("listing the group assignments of %s %s: %w", what, appID, err)
+// naming it in errors and logs; unassignments wait for removeStale. fresh
+// says the app was made in this run: it has no assignments to list.
+func (r *Reconciler) convergeGroups(ctx context.Context, x *run, what, appID string, want []string, fresh bool) error {
+	var current []*okta.ApplicationGroupAssignment
+	if !fresh {
+		first, resp, err := r.Okta.Application.ListApplicationGroupAssignments(ctx, appID, query.NewQueryParams(query.WithLimit(200)))
+		if current, err = collect(ctx, first, resp, err); err != nil {
+			return fmt.Errorf("listing the group assignments of %s %s: %w", what, appID, err)
+		}
 	}
 	have := map[string]bool{}
 	for _, a := range current {

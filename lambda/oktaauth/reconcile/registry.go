@@ -45,6 +45,7 @@ func (r *Reconciler) convergeRegistryApps(ctx context.Context, x *run) error {
 	x.appIDs = map[string]string{}
 	x.regApps = map[string]*okta.OpenIdConnectApplication{}
 	x.regSecrets = map[string]string{}
+	x.regMade = map[string]bool{}
 	have := map[string]ownedApp{}
 	for _, a := range x.owned {
 		if a.app == "" {
@@ -77,6 +78,7 @@ func (r *Reconciler) convergeRegistryApps(ctx context.Context, x *run) error {
 			r.logChange(ctx, "create", "app", want.Client.Label, app.Id)
 			x.appIDs[want.Name] = clientID(app)
 			x.regApps[want.Name] = app
+			x.regMade[want.Name] = true
 			if app.Credentials != nil && app.Credentials.OauthClient != nil && want.Client.HasSecret() {
 				x.regSecrets[want.Name] = app.Credentials.OauthClient.ClientSecret
 			}
@@ -130,7 +132,7 @@ func (r *Reconciler) convergeRegistryAssignments(ctx context.Context, x *run) er
 		if err != nil {
 			return err
 		}
-		if err := r.convergeGroups(ctx, x, "app "+a.Name, x.regApps[a.Name].Id, want); err != nil {
+		if err := r.convergeGroups(ctx, x, "app "+a.Name, x.regApps[a.Name].Id, want, x.regMade[a.Name]); err != nil {
 			return err
 		}
 	}
@@ -217,7 +219,7 @@ func (r *Reconciler) writeAppSecrets(ctx context.Context, x *run) error {
 		if a.SecretARN == "" {
 			continue
 		}
-		_, made := x.regSecrets[a.Name]
+		made := x.regMade[a.Name]
 		var deployedARN string
 		if x.old != nil {
 			if old, ok := x.old.App(a.Name); ok {

@@ -419,3 +419,29 @@ func TestACatchAllPolicyComesAfterTheAppsOwnPolicies(t *testing.T) {
 	user, _ := e.onlyServer().Policy(oktaprops.UserFacingPolicyName)
 	assert.Equal(t, []string{"ALL_CLIENTS"}, user.Conditions.Clients.Include)
 }
+
+func TestUserFacingAppsRulesUseTheResourcesTokenHook(t *testing.T) {
+	// The hook adds the launch context; a user-facing app launched from the EHR
+	// needs it as much as the single user-facing client. Client credentials
+	// have no launch, so a backend app's rule has none.
+	e := newEnv(t, fakeokta.Options{})
+	ev, _ := e.hookEvent()
+	ev = withApps(t, ev, registryApps(t, e, 3))
+	resp, err := e.run(ev)
+	require.NoError(t, err)
+	hookID := userRule(t, e.onlyServer()).Actions.Token.InlineHook.ID
+	require.NotEmpty(t, hookID)
+	state, _ := registryState(t, e)
+	for _, name := range []string{"app00", "app01"} {
+		require.NotNil(t, state[name].rule.Actions.Token.InlineHook, name)
+		assert.Equal(t, hookID, state[name].rule.Actions.Token.InlineHook.ID, name)
+	}
+	assert.Nil(t, state["app02"].rule.Actions.Token.InlineHook, "the backend app's rule")
+
+	t.Run("delete detaches the hook from the apps' rules too and removes everything", func(t *testing.T) {
+		_, err := e.run(deleteEvent(ev, resp.PhysicalResourceID))
+		require.NoError(t, err)
+		assert.Empty(t, e.okta.Apps())
+		assert.Empty(t, e.okta.InlineHooks())
+	})
+}

@@ -14,6 +14,9 @@
 // the owner tag, the server id and its client kind in its Okta app profile (a
 // free-form, non-secret JSON object), and apps are found by listing OIDC apps and
 // matching that profile. Nothing without the marker is ever changed or deleted.
+// Registry apps (oktaprops.PropApps) carry their app name in the profile
+// instead of a client kind, and each has its own policy, named for the app;
+// see registry.go.
 //
 // A server with the wanted name but without this resource's marker is a
 // NameClashError, never adopted. One with the marker is this resource's own

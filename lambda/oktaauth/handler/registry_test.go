@@ -445,3 +445,23 @@ func TestUserFacingAppsRulesUseTheResourcesTokenHook(t *testing.T) {
 		assert.Empty(t, e.okta.InlineHooks())
 	})
 }
+
+func TestTheLargestRegistryTheContractAllowsFitsTheResponse(t *testing.T) {
+	// Fifty apps with names as long as oktaprops.AppsDataBudget allows at that
+	// count: every client id is in Data, and the response stays under
+	// CloudFormation's 4096 bytes with room for the framework's fields.
+	e := newEnv(t, fakeokta.Options{})
+	apps := registryApps(t, e, 50)
+	for i, a := range apps {
+		a["name"] = fmt.Sprintf("app%02d-abcdefghijk", i)
+	}
+	resp, err := e.run(withApps(t, e.fullEvent(), apps))
+	require.NoError(t, err)
+	for _, a := range apps {
+		assert.Regexp(t, `^0oa[A-Za-z0-9]{17}$`, resp.Data[oktaprops.AppDataKey(a["name"].(string))])
+	}
+	raw, err := json.Marshal(resp)
+	require.NoError(t, err)
+	assert.Less(t, len(raw), customresource.MaxResponseBytes-512)
+	t.Logf("response: %d bytes", len(raw))
+}

@@ -236,6 +236,9 @@ func parse(p cfnprops.Properties, allowed map[claimKey]bool, kept *[]string) (*S
 	if err := s.parsePolicies(p); err != nil {
 		return nil, err
 	}
+	if err := s.parseApps(p); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

@@ -74,6 +74,8 @@
 //	                           client's credential is written there as exactly
 //	                           {"client_id": "...", "client_secret": "..."}, the format the
 //	                           token-validation Lambda reads (SMART_INTROSPECTION_SECRET_ARN)
+//	Apps                       JSON: the app registry, a list of apps each with its own client
+//	                           and policy; see PropApps (apps.go)
 //
 // ResourceTypeAudience (Custom::SmartOktaAudience) binds the audience of a server
 // made by the first type. It exists because the audience of a SMART HealthLake
@@ -159,7 +161,7 @@ var KnownProperties = []string{
 	PropTokenHookURL, PropTokenHookSecretARN,
 	PropConfidentialClient, PropConfidentialRedirectURIs, PropConfidentialPostLogoutURIs, PropPublicClient,
 	PropPublicClientType, PropPublicRedirectURIs, PropBackendClient, PropBackendClientJWKS,
-	PropIntrospectionClient, PropIntrospectionSecretARN, propServiceToken, propServiceTimeout,
+	PropIntrospectionClient, PropIntrospectionSecretARN, PropApps, propServiceToken, propServiceTimeout,
 }
 
 // KnownAudienceBindingProperties lists every property of the audience binding.
@@ -228,6 +230,9 @@ type Spec struct {
 	Claims    []Claim
 	Clients   []Client
 	Policies  []Policy
+	// Apps is the app registry (PropApps, apps.go): each app its own client
+	// and its own policy with one rule.
+	Apps []App
 
 	// UserGroupIDs are the groups (UserGroupIds) assigned to the user-facing
 	// apps (confidential and public): Okta signs in only users assigned to an

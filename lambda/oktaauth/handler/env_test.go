@@ -26,7 +26,7 @@ import (
 // env is one handler wired to a fake Okta and a fake Secrets Manager, with its
 // JSON logs captured.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	okta    *fakeokta.Server
 	sm      *fakesecretsmanager.Server
 	credARN string
@@ -37,7 +37,7 @@ type env struct {
 	h        *handler.Handler
 }
 
-func newEnv(t *testing.T, opts fakeokta.Options) *env {
+func newEnv(t testing.TB, opts fakeokta.Options) *env {
 	t.Helper()
 	e := &env{t: t, okta: fakeokta.New(t, opts), sm: fakesecretsmanager.New(t), logs: &syncbuf.Buffer{}}
 	token := opts.APIToken

@@ -284,7 +284,8 @@ func explainCredentialError(err error, secret string) error {
 }
 
 // respond builds the framework response. Data holds ids, URLs and the secret's
-// ARN only: it is visible to anyone who can read the stack.
+// ARN only: it is visible to anyone who can read the stack. Each registry app
+// adds its client id under oktaprops.AppDataKey(name).
 func respond(spec *oktaprops.Spec, res *reconcile.Result) (customresource.OnEventResponse, error) {
 	issuer := strings.TrimRight(res.Issuer, "/")
 	data := map[string]any{
@@ -303,6 +304,10 @@ func respond(spec *oktaprops.Spec, res *reconcile.Result) (customresource.OnEven
 	// Fn::GetAtt on it never fails the stack.
 	for _, kind := range oktaprops.ClientKinds {
 		data[oktaprops.ClientIDAttr(kind)] = res.ClientIDs[kind]
+	}
+	// One attribute per registry app, named by the app (never by its position).
+	for _, app := range spec.Apps {
+		data[oktaprops.AppDataKey(app.Name)] = res.AppClientIDs[app.Name]
 	}
 	resp := customresource.OnEventResponse{PhysicalResourceID: res.ServerID, Data: data}
 	raw, err := json.Marshal(resp)

@@ -16,7 +16,9 @@ import (
 func appsByKind(f *fakeokta.Server) map[string]fakeokta.App {
 	out := map[string]fakeokta.App{}
 	for _, a := range f.Apps() {
-		out[a.Profile["smartClient"].(string)] = a
+		if kind, ok := a.Profile["smartClient"].(string); ok { // registry apps have none
+			out[kind] = a
+		}
 	}
 	return out
 }

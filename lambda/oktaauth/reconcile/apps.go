@@ -24,12 +24,17 @@ const (
 	profileOwner     = "owner"
 	profileServer    = "authorizationServerId"
 	profileClient    = "smartClient"
-	managedByValue   = "smart-healthlake"
+	// profileApp names a registry app (oktaprops.PropApps): with the owner tag
+	// it is the app's identity, whatever its position in the list.
+	profileApp     = "smartApp"
+	managedByValue = "smart-healthlake"
 )
 
 type ownedApp struct {
-	id       string
-	kind     oktaprops.ClientKind
+	id   string
+	kind oktaprops.ClientKind
+	// app is the registry app's name; "" for the single clients (kind).
+	app      string
 	serverID string
 	status   string
 	created  time.Time
@@ -65,10 +70,11 @@ func (r *Reconciler) appsTagged(ctx context.Context, tag string, serverIDs []str
 		}
 		server, _ := p[profileServer].(string)
 		kind, _ := p[profileClient].(string)
+		app, _ := p[profileApp].(string)
 		if serverIDs != nil && !slices.Contains(serverIDs, server) {
 			continue
 		}
-		o := ownedApp{id: a.Id, kind: oktaprops.ClientKind(kind), serverID: server, status: a.Status}
+		o := ownedApp{id: a.Id, kind: oktaprops.ClientKind(kind), app: app, serverID: server, status: a.Status}
 		if a.Created != nil {
 			o.created = *a.Created
 		}
@@ -83,8 +89,12 @@ func (r *Reconciler) convergeApps(ctx context.Context, x *run) error {
 	if err != nil {
 		return err
 	}
+	x.owned = owned // the registry's apps are among them (convergeRegistryApps)
 	have := map[oktaprops.ClientKind]ownedApp{}
 	for _, a := range owned {
+		if a.app != "" {
+			continue
+		}
 		if _, dup := have[a.kind]; dup || !slices.Contains(oktaprops.ClientKinds, a.kind) {
 			// A second app of a kind (or an unknown kind) can only come from an
 			// interrupted earlier run: ours, and surplus.
@@ -242,7 +252,7 @@ func appEqual(a, b *okta.OpenIdConnectApplication) bool {
 func profileOf(a *okta.OpenIdConnectApplication) map[string]any {
 	p, _ := a.Profile.(map[string]any)
 	out := map[string]any{}
-	for _, k := range []string{profileManagedBy, profileOwner, profileServer, profileClient} {
+	for _, k := range []string{profileManagedBy, profileOwner, profileServer, profileClient, profileApp} {
 		out[k] = p[k]
 	}
 	return out

@@ -26,6 +26,19 @@ type run struct {
 	journal *journal
 	// hookID is the token hook the user-facing rule references (Spec.TokenHook).
 	hookID string
+	// old is the deployed spec on an Update (nil on a Create, or when the old
+	// properties do not parse); issuerChanged tells the issuer moved. They
+	// decide which app secrets are rewritten (writeAppSecrets).
+	old           *oktaprops.Spec
+	issuerChanged bool
+	// owned are this owner's apps, listed once (convergeApps).
+	owned []ownedApp
+	// The registry apps (registry.go), by app name: client ids, clients, and
+	// the secrets Okta returned for clients made in this run.
+	appIDs     map[string]string
+	regApps    map[string]*okta.OpenIdConnectApplication
+	regSecrets map[string]string
+	regMade    map[string]bool
 
 	clientIDs      map[oktaprops.ClientKind]string
 	apps           map[oktaprops.ClientKind]*okta.OpenIdConnectApplication
@@ -51,7 +64,7 @@ type staleRule struct {
 
 // staleAssignment is a group no longer assigned to a user-facing app.
 type staleAssignment struct {
-	kind           oktaprops.ClientKind
+	what           string // the app, for messages
 	appID, groupID string
 }
 
@@ -70,13 +83,16 @@ func (r *Reconciler) converge(ctx context.Context, x *run) (*Result, error) {
 	steps := []func(context.Context, *run) error{
 		r.convergeScopes,
 		r.convergeApps,
+		r.convergeRegistryApps,
 		r.convergeAssignments,
+		r.convergeRegistryAssignments,
 		r.convergeUserSchema,
 		r.convergeClaims,
 		r.convergeHook,
 		r.convergePolicies,
 		r.convergeLifecycle,
 		r.writeClientSecrets,
+		r.writeAppSecrets,
 		r.removeStale,
 	}
 	for _, step := range steps {
@@ -90,7 +106,7 @@ func (r *Reconciler) converge(ctx context.Context, x *run) (*Result, error) {
 	if len(x.as.Audiences) > 0 {
 		audience = x.as.Audiences[0]
 	}
-	return &Result{ServerID: x.as.Id, Issuer: x.as.Issuer, Audience: audience, ClientIDs: x.clientIDs}, nil
+	return &Result{ServerID: x.as.Id, Issuer: x.as.Issuer, Audience: audience, ClientIDs: x.clientIDs, AppClientIDs: x.appIDs}, nil
 }
 
 // ---- scopes ----
@@ -212,13 +228,27 @@ func (r *Reconciler) convergePolicies(ctx context.Context, x *run) error {
 	if err != nil {
 		return fmt.Errorf("listing policies of authorization server %s: %w", asID, err)
 	}
+	// The apps' own policies first: they come before the single-client
+	// policies (registry.go).
+	offset, created, err := r.convergeAppPolicies(ctx, x, current)
+	if err != nil {
+		return err
+	}
+	if created {
+		// Okta moved the policies below the new ones: read their priorities again.
+		first, resp, err := r.Okta.AuthorizationServer.ListAuthorizationServerPolicies(ctx, asID)
+		if current, err = collect(ctx, first, resp, err); err != nil {
+			return fmt.Errorf("listing policies of authorization server %s: %w", asID, err)
+		}
+	}
 	have := map[string]*okta.AuthorizationServerPolicy{}
 	for _, p := range current {
-		if !isTrue(p.System) {
+		if !isTrue(p.System) && !isAppPolicy(p) {
 			have[p.Name] = p
 		}
 	}
 	for _, want := range x.spec.Policies {
+		want.Priority += offset // after the app policies
 		body := policyBody(want, x.clientIDs)
 		got, ok := have[want.Name]
 		delete(have, want.Name)
@@ -246,24 +276,28 @@ func (r *Reconciler) convergePolicies(ctx context.Context, x *run) error {
 				r.logChange(ctx, "activate", "policy", want.Name, policyID)
 			}
 		}
-		if err := r.convergeRules(ctx, x, policyID, want); err != nil {
+		if err := r.convergeRules(ctx, x, policyID, want, !ok); err != nil {
 			return err
 		}
 	}
 	for _, p := range current {
-		if _, stale := have[p.Name]; stale && !isTrue(p.System) {
+		if _, stale := have[p.Name]; stale && !isTrue(p.System) && !isAppPolicy(p) {
 			x.stalePolicies = append(x.stalePolicies, p)
 		}
 	}
 	return nil
 }
 
-func (r *Reconciler) convergeRules(ctx context.Context, x *run, policyID string, policy oktaprops.Policy) error {
+// convergeRules makes the rules of a policy the spec's; fresh says the policy
+// was just made (it has no rules to list).
+func (r *Reconciler) convergeRules(ctx context.Context, x *run, policyID string, policy oktaprops.Policy, fresh bool) error {
 	asID := x.as.Id
-	first, resp, err := r.Okta.AuthorizationServer.ListAuthorizationServerPolicyRules(ctx, asID, policyID)
-	current, err := collect(ctx, first, resp, err)
-	if err != nil {
-		return fmt.Errorf("listing rules of policy %q (%s) on authorization server %s: %w", policy.Name, policyID, asID, err)
+	var current []*okta.AuthorizationServerPolicyRule
+	if !fresh {
+		first, resp, err := r.Okta.AuthorizationServer.ListAuthorizationServerPolicyRules(ctx, asID, policyID)
+		if current, err = collect(ctx, first, resp, err); err != nil {
+			return fmt.Errorf("listing rules of policy %q (%s) on authorization server %s: %w", policy.Name, policyID, asID, err)
+		}
 	}
 	have := map[string]*okta.AuthorizationServerPolicyRule{}
 	for _, rule := range current {
@@ -405,9 +439,9 @@ func (r *Reconciler) removeStale(ctx context.Context, x *run) error {
 	for _, a := range x.staleAssignments {
 		resp, err := r.Okta.Application.DeleteApplicationGroupAssignment(ctx, a.appID, a.groupID)
 		if err != nil && !isNotFound(resp, err) {
-			return fmt.Errorf("unassigning group %s from %s client %s: %w", a.groupID, a.kind, a.appID, err)
+			return fmt.Errorf("unassigning group %s from %s %s: %w", a.groupID, a.what, a.appID, err)
 		}
-		r.logChange(ctx, "unassign", "appGroup", string(a.kind), a.appID+"/"+a.groupID)
+		r.logChange(ctx, "unassign", "appGroup", a.what, a.appID+"/"+a.groupID)
 	}
 	for _, c := range x.staleClaims {
 		resp, err := r.Okta.AuthorizationServer.DeleteOAuth2Claim(ctx, asID, c.Id)

@@ -35,29 +35,41 @@ func (r *Reconciler) convergeAssignments(ctx context.Context, x *run) error {
 				return err
 			}
 		}
-		first, resp, err := r.Okta.Application.ListApplicationGroupAssignments(ctx, app.Id, query.NewQueryParams(query.WithLimit(200)))
-		current, err := collect(ctx, first, resp, err)
-		if err != nil {
-			return fmt.Errorf("listing the group assignments of %s client %s: %w", kind, app.Id, err)
+		if err := r.convergeGroups(ctx, x, string(kind)+" client", app.Id, want, false); err != nil {
+			return err
 		}
-		have := map[string]bool{}
-		for _, a := range current {
-			have[a.Id] = true
+	}
+	return nil
+}
+
+// convergeGroups assigns the app appID exactly the groups want (ids), what
+// naming it in errors and logs; unassignments wait for removeStale. fresh
+// says the app was made in this run: it has no assignments to list.
+func (r *Reconciler) convergeGroups(ctx context.Context, x *run, what, appID string, want []string, fresh bool) error {
+	var current []*okta.ApplicationGroupAssignment
+	if !fresh {
+		first, resp, err := r.Okta.Application.ListApplicationGroupAssignments(ctx, appID, query.NewQueryParams(query.WithLimit(200)))
+		if current, err = collect(ctx, first, resp, err); err != nil {
+			return fmt.Errorf("listing the group assignments of %s %s: %w", what, appID, err)
 		}
-		for _, g := range want {
-			if have[g] {
-				delete(have, g)
-				continue
-			}
-			if _, _, err := r.Okta.Application.CreateApplicationGroupAssignment(ctx, app.Id, g, okta.ApplicationGroupAssignment{}); err != nil {
-				return fmt.Errorf("assigning group %s to %s client %s: %w", g, kind, app.Id, err)
-			}
-			r.logChange(ctx, "assign", "appGroup", string(kind), app.Id+"/"+g)
+	}
+	have := map[string]bool{}
+	for _, a := range current {
+		have[a.Id] = true
+	}
+	for _, g := range want {
+		if have[g] {
+			delete(have, g)
+			continue
 		}
-		for _, a := range current {
-			if have[a.Id] {
-				x.staleAssignments = append(x.staleAssignments, staleAssignment{kind: kind, appID: app.Id, groupID: a.Id})
-			}
+		if _, _, err := r.Okta.Application.CreateApplicationGroupAssignment(ctx, appID, g, okta.ApplicationGroupAssignment{}); err != nil {
+			return fmt.Errorf("assigning group %s to %s %s: %w", g, what, appID, err)
+		}
+		r.logChange(ctx, "assign", "appGroup", what, appID+"/"+g)
+	}
+	for _, a := range current {
+		if have[a.Id] {
+			x.staleAssignments = append(x.staleAssignments, staleAssignment{what: what, appID: appID, groupID: a.Id})
 		}
 	}
 	return nil
@@ -83,6 +95,9 @@ func (r *Reconciler) groupIDs(ctx context.Context, groups []string) ([]string, e
 }
 
 func (r *Reconciler) everyoneGroupID(ctx context.Context) (string, error) {
+	if r.everyone != "" {
+		return r.everyone, nil // one look-up per run, however many apps are assigned it
+	}
 	first, resp, err := r.Okta.Group.ListGroups(ctx, query.NewQueryParams(query.WithFilter(`type eq "BUILT_IN"`)))
 	groups, err := collect(ctx, first, resp, err)
 	if err != nil {
@@ -90,6 +105,7 @@ func (r *Reconciler) everyoneGroupID(ctx context.Context) (string, error) {
 	}
 	for _, g := range groups {
 		if g.Type == "BUILT_IN" && g.Profile != nil && g.Profile.Name == "Everyone" {
+			r.everyone = g.Id
 			return g.Id, nil
 		}
 	}

@@ -14,6 +14,9 @@
 // the owner tag, the server id and its client kind in its Okta app profile (a
 // free-form, non-secret JSON object), and apps are found by listing OIDC apps and
 // matching that profile. Nothing without the marker is ever changed or deleted.
+// Registry apps (oktaprops.PropApps) carry their app name in the profile
+// instead of a client kind, and each has its own policy, named for the app;
+// see registry.go.
 //
 // A server with the wanted name but without this resource's marker is a
 // NameClashError, never adopted. One with the marker is this resource's own
@@ -93,6 +96,9 @@ type Reconciler struct {
 	// when the Create starts is kept. Without a deadline it bounds the removal.
 	// Default: 3 min.
 	CleanupReserve time.Duration
+
+	// everyone caches the built-in Everyone group's id (everyoneGroupID).
+	everyone string
 }
 
 // Owner identifies the CloudFormation resource that owns the Okta objects.
@@ -136,6 +142,8 @@ type Result struct {
 	Issuer    string
 	Audience  string
 	ClientIDs map[oktaprops.ClientKind]string
+	// AppClientIDs are the registry apps' client ids, by app name.
+	AppClientIDs map[string]string
 }
 
 // ownerNote matches the note Describe appends: the stack name (CloudFormation
@@ -258,6 +266,7 @@ func (r *Reconciler) Update(ctx context.Context, serverID string, spec, old *okt
 	// app is still there, but that update may have written the document
 	// without it).
 	return r.converge(ctx, &run{as: as, spec: spec, owner: owner, serverIDs: []string{as.Id},
+		old: old, issuerChanged: oldIssuer != as.Issuer,
 		writeClientSecret: old == nil || old.ClientSecretARN != spec.ClientSecretARN || oldIssuer != as.Issuer ||
 			restored(old, spec, oktaprops.ConfidentialClient),
 		writeIntrospectionSecret: old == nil || old.IntrospectionSecretARN != spec.IntrospectionSecretARN ||

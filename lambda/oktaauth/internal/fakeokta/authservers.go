@@ -730,7 +730,7 @@ func (s *Server) routePolicies(r *http.Request, as *AuthorizationServer, segs []
 				return 0, nil, nil, err
 			}
 			p.ID = s.newID("00p")
-			as.Policies = append(as.Policies, p)
+			as.Policies = place(as.Policies, p, p.Priority, policyPriority)
 			return http.StatusCreated, p, nil, nil
 		}
 		return 0, nil, nil, methodNotAllowed()
@@ -749,9 +749,10 @@ func (s *Server) routePolicies(r *http.Request, as *AuthorizationServer, segs []
 				return 0, nil, nil, err
 			}
 			p.LastUpdated = now
+			as.Policies = place(as.Policies, p, p.Priority, policyPriority)
 			return 200, p, nil, nil
 		case http.MethodDelete:
-			as.Policies = slices.Delete(as.Policies, pidx, pidx+1)
+			as.Policies = place(slices.Delete(as.Policies, pidx, pidx+1), nil, 0, policyPriority)
 			return http.StatusNoContent, nil, nil, nil
 		}
 		return 0, nil, nil, methodNotAllowed()
@@ -778,7 +779,7 @@ func (s *Server) routePolicies(r *http.Request, as *AuthorizationServer, segs []
 				return 0, nil, nil, err
 			}
 			rule.ID = s.newID("0pr")
-			p.Rules = append(p.Rules, rule)
+			p.Rules = place(p.Rules, rule, rule.Priority, rulePriority)
 			return http.StatusCreated, rule, nil, nil
 		}
 		return 0, nil, nil, methodNotAllowed()
@@ -802,9 +803,10 @@ func (s *Server) routePolicies(r *http.Request, as *AuthorizationServer, segs []
 			return 0, nil, nil, err
 		}
 		rule.LastUpdated = now
+		p.Rules = place(p.Rules, rule, rule.Priority, rulePriority)
 		return 200, rule, nil, nil
 	case http.MethodDelete:
-		p.Rules = slices.Delete(p.Rules, ridx, ridx+1)
+		p.Rules = place(slices.Delete(p.Rules, ridx, ridx+1), nil, 0, rulePriority)
 		return http.StatusNoContent, nil, nil, nil
 	}
 	return 0, nil, nil, methodNotAllowed()
@@ -923,4 +925,32 @@ func (s *Server) writeRule(as *AuthorizationServer, p *Policy, rule *Rule, body 
 	in.ID, in.Created, in.LastUpdated = rule.ID, rule.Created, rule.LastUpdated
 	*rule = in
 	return nil
+}
+
+func policyPriority(p *Policy) *int64 { return &p.Priority }
+func rulePriority(r *Rule) *int64     { return &r.Priority }
+
+// place puts x (nil: none) at priority want among list and numbers the list
+// 1..n in order, as Okta numbers authorization server policies and rules: a
+// priority already in use moves that item and those below it down by one
+// ("automatic shifting", developer docs, "Policy and rule prioritization");
+// a priority past the end is the last one (terraform-provider-okta#2305: a
+// rule created with priority 99 alone in its policy is stored with 1); and a
+// delete closes the gap. The guide documents the closing of gaps for the
+// "v1" policies of /api/v1/policies; that authorization server policies and
+// rules follow the same sequential model is this fake's assumption, the
+// stricter one: a client that relied on other items keeping their numbers
+// across a delete would be caught here. The list is kept in priority order,
+// the order Okta lists them in.
+func place[T comparable](list []T, x T, want int64, prio func(T) *int64) []T {
+	var zero T
+	if x != zero {
+		list = slices.DeleteFunc(list, func(y T) bool { return y == x })
+		i := int(min(max(want, 1), int64(len(list)+1))) - 1
+		list = slices.Insert(list, i, x)
+	}
+	for i, y := range list {
+		*prio(y) = int64(i + 1)
+	}
+	return list
 }

@@ -61,6 +61,12 @@ type Options struct {
 	// parameter wins). Default: 200, Okta's maximum. Tests set it low to make
 	// clients follow Link headers.
 	PageSize int
+	// MaxPageSize caps a request's limit parameter. Default: 200, Okta's
+	// maximum for the lists this fake serves (the management API spec's limit
+	// parameters; a larger limit gets 200). Tests lower it so that a client
+	// asking for 200 still has to follow Link headers without hundreds of
+	// objects.
+	MaxPageSize int
 	// CustomDomain, when set, is the issuer base for servers in CUSTOM_URL mode
 	// (e.g. "https://login.example.com"); without it CUSTOM_URL is rejected as in
 	// an org without a custom domain.
@@ -154,8 +160,11 @@ func New(t testing.TB, opts Options) *Server {
 	if opts.APIToken == "" {
 		opts.APIToken = DefaultAPIToken
 	}
+	if opts.MaxPageSize <= 0 {
+		opts.MaxPageSize = 200
+	}
 	if opts.PageSize <= 0 {
-		opts.PageSize = 200
+		opts.PageSize = opts.MaxPageSize
 	}
 	s := &Server{
 		opts:         opts,
@@ -548,14 +557,14 @@ func or(a, b string) string {
 // after cursor; the list operations' limit parameter, at most 200).
 func paginate[T any](s *Server, r *http.Request, items []T, id func(T) string) ([]T, []string, *apiError) {
 	q := r.URL.Query()
-	limit := s.opts.PageSize
+	limit := min(s.opts.PageSize, s.opts.MaxPageSize)
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n == 0 {
 			return nil, nil, invalid("limit", "must be a positive number")
 		}
 		if n > 0 {
-			limit = min(n, 200)
+			limit = min(n, s.opts.MaxPageSize)
 		}
 	}
 	start := 0

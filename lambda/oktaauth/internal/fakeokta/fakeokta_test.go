@@ -381,3 +381,37 @@ func TestUserSchema(t *testing.T) {
 	require.NoError(t, add("patientId", nil), "null removes, as in Okta")
 	assert.NotContains(t, f.CustomUserAttributes(), "patientId")
 }
+
+func TestPoliciesAndRulesAreNumberedAsOktaNumbersThem(t *testing.T) {
+	f := fakeokta.New(t, fakeokta.Options{})
+	c := sdk(t, f)
+	ctx := context.Background()
+	asID := f.AddAuthorizationServer("numbers", "", "api://numbers")
+	client := f.AddApp("client", nil)
+	policy := func(name string, priority int64) string {
+		body := okta.AuthorizationServerPolicy{Name: name, Type: "OAUTH_AUTHORIZATION_POLICY", PriorityPtr: okta.Int64Ptr(priority),
+			Conditions: &okta.PolicyRuleConditions{Clients: &okta.ClientPolicyCondition{Include: []string{client}}}}
+		p, _, err := c.AuthorizationServer.CreateAuthorizationServerPolicy(ctx, asID, body)
+		require.NoError(t, err)
+		return p.Id
+	}
+	order := func() (names []string, priorities []int64) {
+		as, _ := f.AuthorizationServer(asID)
+		for _, p := range as.Policies {
+			names, priorities = append(names, p.Name), append(priorities, p.Priority)
+		}
+		return names, priorities
+	}
+	a := policy("a", 1)
+	policy("b", 99) // past the end: last
+	policy("c", 1)  // a used priority: a and b move down
+	names, prios := order()
+	assert.Equal(t, []string{"c", "a", "b"}, names)
+	assert.Equal(t, []int64{1, 2, 3}, prios)
+
+	_, err := c.AuthorizationServer.DeleteAuthorizationServerPolicy(ctx, asID, a)
+	require.NoError(t, err)
+	names, prios = order()
+	assert.Equal(t, []string{"c", "b"}, names, "a delete closes the gap")
+	assert.Equal(t, []int64{1, 2}, prios)
+}

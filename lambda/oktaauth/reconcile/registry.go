@@ -1,0 +1,246 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/okta/okta-sdk-golang/v2/okta"
+
+	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
+)
+
+// The app registry (oktaprops.PropApps). Each app has its own OIDC client and
+// its own access policy, which names that client only and holds one rule.
+//
+// One policy per app, not one rule per app in a shared policy: a rule has no
+// client condition (management API spec, AuthorizationServerPolicyRuleConditions:
+// people, grantTypes, scopes), and Okta applies "the first policy and rule
+// that matches the client request" (developer docs, "Create an authorization
+// server" > Create access policies). In a shared policy one app's request
+// could match another app's rule and be granted that app's scopes; only a
+// policy's client list binds a rule to an app.
+//
+// Identity: an app's client is found by its Okta profile (owner tag and app
+// name, see profileApp); its policy by its name (oktaprops.AppPolicyName),
+// inside the server this resource owns; its rule by its name within that
+// policy. None of them depends on the app's position in the list, so adding,
+// changing or removing one app reads the others but writes none of them.
+//
+// Priorities. The rule is the only one in its policy: priority 1, which never
+// changes. Policies are ordered app policies first, then the single-client
+// policies (oktaprops.UserFacingPolicyName, BackendPolicyName), which may be
+// ALL_CLIENTS catch-alls and must not shadow an app's own policy. A new app
+// policy is created right after the last app policy (Okta shifts the
+// single-client policies below it down by one, developer docs "Policy and rule
+// prioritization", automatic shifting); an existing one is sent back with the
+// priority Okta has for it, so no app policy is ever moved by this resource.
+// When an app policy is deleted Okta may renumber those below it; their order
+// stays, and since no two app policies name the same client, which policy
+// serves a request does not change.
+
+// convergeRegistryApps makes each registry app's client exist as the spec
+// says (found through x.owned, listed by convergeApps) and marks the clients
+// of apps no longer listed for removal at the end of the run.
+func (r *Reconciler) convergeRegistryApps(ctx context.Context, x *run) error {
+	x.appIDs = map[string]string{}
+	x.regApps = map[string]*okta.OpenIdConnectApplication{}
+	x.regSecrets = map[string]string{}
+	x.regMade = map[string]bool{}
+	have := map[string]ownedApp{}
+	for _, a := range x.owned {
+		if a.app == "" {
+			continue
+		}
+		if _, dup := have[a.app]; dup {
+			// A second client for a name can only come from an interrupted
+			// earlier run: ours, and surplus (the oldest is kept).
+			x.staleApps = append(x.staleApps, a)
+			continue
+		}
+		have[a.app] = a
+	}
+	for _, want := range x.spec.Apps {
+		body := registryAppBody(want, x.owner, x.as.Id)
+		got, ok := have[want.Name]
+		delete(have, want.Name)
+		if !ok {
+			created, _, err := r.Okta.Application.CreateApplication(ctx, body, nil)
+			if err != nil {
+				return fmt.Errorf("creating the client of app %q: %w", want.Name, err)
+			}
+			app, ok := created.(*okta.OpenIdConnectApplication)
+			if !ok || app.Id == "" {
+				return fmt.Errorf("creating the client of app %q: Okta's answer has no app id", want.Name)
+			}
+			if x.journal != nil {
+				x.journal.appIDs = append(x.journal.appIDs, app.Id)
+			}
+			r.logChange(ctx, "create", "app", want.Client.Label, app.Id)
+			x.appIDs[want.Name] = clientID(app)
+			x.regApps[want.Name] = app
+			x.regMade[want.Name] = true
+			if app.Credentials != nil && app.Credentials.OauthClient != nil && want.Client.HasSecret() {
+				x.regSecrets[want.Name] = app.Credentials.OauthClient.ClientSecret
+			}
+			continue
+		}
+		current := okta.NewOpenIdConnectApplication()
+		if _, _, err := r.Okta.Application.GetApplication(ctx, got.id, current, nil); err != nil {
+			return fmt.Errorf("reading the client %s of app %q: %w", got.id, want.Name, err)
+		}
+		if !appEqual(current, body) {
+			body.Id = got.id
+			body.Credentials.OauthClient.ClientId = clientID(current)
+			if _, _, err := r.Okta.Application.UpdateApplication(ctx, got.id, body); err != nil {
+				return fmt.Errorf("updating the client %s of app %q: %w", got.id, want.Name, err)
+			}
+			r.logChange(ctx, "update", "app", want.Client.Label, got.id)
+		}
+		if current.Status == "INACTIVE" {
+			if _, err := r.Okta.Application.ActivateApplication(ctx, got.id); err != nil {
+				return fmt.Errorf("activating the client %s of app %q: %w", got.id, want.Name, err)
+			}
+			r.logChange(ctx, "activate", "app", want.Client.Label, got.id)
+		}
+		x.appIDs[want.Name] = clientID(current)
+		x.regApps[want.Name] = current
+	}
+	for _, a := range have {
+		x.staleApps = append(x.staleApps, a) // its app was removed from the registry
+	}
+	return nil
+}
+
+// registryAppBody is the Okta client of a registry app: appBody, with the
+// app's name instead of a client kind in the profile.
+func registryAppBody(a oktaprops.App, owner Owner, serverID string) *okta.OpenIdConnectApplication {
+	app := appBody(a.Client, owner, serverID)
+	p := app.Profile.(map[string]any)
+	delete(p, profileClient)
+	p[profileApp] = a.Name
+	return app
+}
+
+// convergeRegistryAssignments assigns each user-facing registry app exactly
+// its groups.
+func (r *Reconciler) convergeRegistryAssignments(ctx context.Context, x *run) error {
+	for _, a := range x.spec.Apps {
+		if !a.Type.UserFacing() {
+			continue
+		}
+		want, err := r.groupIDs(ctx, a.GroupIDs)
+		if err != nil {
+			return err
+		}
+		if err := r.convergeGroups(ctx, x, "app "+a.Name, x.regApps[a.Name].Id, want, x.regMade[a.Name]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// convergeAppPolicies makes each registry app's policy and rule (see the
+// comment at the top for priorities) and marks app policies of apps no longer
+// listed for removal. current is the server's policies; it returns whether
+// it created any (the single-client policies' priorities then moved).
+func (r *Reconciler) convergeAppPolicies(ctx context.Context, x *run, current []*okta.AuthorizationServerPolicy) (maxPriority int64, created bool, err error) {
+	asID := x.as.Id
+	have := map[string]*okta.AuthorizationServerPolicy{}
+	for _, p := range current {
+		if isAppPolicy(p) {
+			have[p.Name] = p
+			maxPriority = max(maxPriority, ptrValue(p.PriorityPtr))
+		}
+	}
+	for _, app := range x.spec.Apps {
+		name := app.PolicyName()
+		body := appPolicyBody(app, x.appIDs[app.Name])
+		got, ok := have[name]
+		delete(have, name)
+		var policyID string
+		fresh := !ok
+		if !ok {
+			maxPriority++
+			body.PriorityPtr = int64Ptr(maxPriority)
+			p, _, err := r.Okta.AuthorizationServer.CreateAuthorizationServerPolicy(ctx, asID, body)
+			if err != nil {
+				return 0, created, fmt.Errorf("creating policy %q of app %q on authorization server %s: %w", name, app.Name, asID, err)
+			}
+			policyID, created = p.Id, true
+			r.logChange(ctx, "create", "policy", name, policyID)
+		} else {
+			policyID = got.Id
+			// Okta's PUT replaces the policy: its own priority goes back, so
+			// that it does not move (an absent priority would put it last).
+			body.PriorityPtr = got.PriorityPtr
+			if !policyEqual(got, body) {
+				if _, _, err := r.Okta.AuthorizationServer.UpdateAuthorizationServerPolicy(ctx, asID, policyID, body); err != nil {
+					return 0, created, fmt.Errorf("updating policy %q (%s) of app %q on authorization server %s: %w", name, policyID, app.Name, asID, err)
+				}
+				r.logChange(ctx, "update", "policy", name, policyID)
+			}
+			if got.Status == "INACTIVE" {
+				if _, err := r.Okta.AuthorizationServer.ActivateAuthorizationServerPolicy(ctx, asID, policyID); err != nil {
+					return 0, created, fmt.Errorf("activating policy %q (%s) on authorization server %s: %w", name, policyID, asID, err)
+				}
+				r.logChange(ctx, "activate", "policy", name, policyID)
+			}
+		}
+		if err := r.convergeRules(ctx, x, policyID, oktaprops.Policy{Name: name, Rules: []oktaprops.Rule{app.Rule}}, fresh); err != nil {
+			return 0, created, err
+		}
+	}
+	for _, p := range current {
+		if _, stale := have[p.Name]; stale && isAppPolicy(p) {
+			x.stalePolicies = append(x.stalePolicies, p)
+		}
+	}
+	return maxPriority, created, nil
+}
+
+// isAppPolicy reports whether a policy is a registry app's (by its name: the
+// server is this resource's, and no other policy it makes has the prefix).
+func isAppPolicy(p *okta.AuthorizationServerPolicy) bool {
+	return !isTrue(p.System) && len(p.Name) > len(oktaprops.AppPolicyPrefix) && p.Name[:len(oktaprops.AppPolicyPrefix)] == oktaprops.AppPolicyPrefix
+}
+
+func appPolicyBody(a oktaprops.App, clientID string) okta.AuthorizationServerPolicy {
+	return okta.AuthorizationServerPolicy{Name: a.PolicyName(), Type: "OAUTH_AUTHORIZATION_POLICY",
+		Description: fmt.Sprintf("SMART app %s (%s): its client only", a.Name, a.Type),
+		Conditions:  &okta.PolicyRuleConditions{Clients: &okta.ClientPolicyCondition{Include: []string{clientID}}}}
+}
+
+// writeAppSecrets writes each confidential app's client id and secret to its
+// secret when they may have changed: the app was made in this run, the
+// secret's ARN is new to the deployed properties (or they are unknown), or
+// the issuer changed.
+func (r *Reconciler) writeAppSecrets(ctx context.Context, x *run) error {
+	for _, a := range x.spec.Apps {
+		if a.SecretARN == "" {
+			continue
+		}
+		made := x.regMade[a.Name]
+		var deployedARN string
+		if x.old != nil {
+			if old, ok := x.old.App(a.Name); ok {
+				deployedARN = old.SecretARN
+			}
+		}
+		if !made && !x.issuerChanged && x.old != nil && deployedARN == a.SecretARN {
+			continue
+		}
+		secret := x.regSecrets[a.Name]
+		if secret == "" {
+			var err error
+			if secret, err = r.clientSecret(ctx, x.regApps[a.Name]); err != nil {
+				return fmt.Errorf("reading the client secret of app %q: %w", a.Name, err)
+			}
+		}
+		doc := oktaprops.AppSecretDocument{Issuer: x.as.Issuer, ClientID: x.appIDs[a.Name], ClientSecret: secret}
+		if err := r.putSecret(ctx, a.SecretARN, doc); err != nil {
+			return fmt.Errorf("writing the client secret of app %q to %s: %w", a.Name, a.SecretARN, err)
+		}
+		r.Log.InfoContext(ctx, "wrote an app's client secret", "app", a.Name, "secretArn", a.SecretARN, "clientId", doc.ClientID)
+	}
+	return nil
+}

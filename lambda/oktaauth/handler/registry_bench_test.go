@@ -1,12 +1,12 @@
 package handler_test
 
 import (
-	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
 )
 
@@ -41,12 +41,12 @@ func BenchmarkCreateFiftyApps(b *testing.B) {
 		b.StopTimer()
 		e := newEnv(b, fakeokta.Options{})
 		ev := withApps(b, e.fullEvent(), registryApps(b, e, 50))
-		for _, f := range []fakeokta.Fault{
-			{Method: "POST", Path: "/api/v1/apps", After: 10, Times: 2, Status: http.StatusTooManyRequests},
-			{Method: "POST", Path: "/api/v1/authorizationServers/*/policies", After: 25, Times: 2, Status: http.StatusTooManyRequests},
-			{Method: "POST", Path: "/api/v1/authorizationServers/*/policies/*/rules", After: 40, Times: 2, Status: http.StatusTooManyRequests},
+		for _, f := range []fault.Rule{
+			{Op: "POST /api/v1/apps", After: 10, Times: 2, Kind: fault.Throttle},
+			{Op: "POST /api/v1/authorizationServers/*/policies", After: 25, Times: 2, Kind: fault.Throttle},
+			{Op: "POST /api/v1/authorizationServers/*/policies/*/rules", After: 40, Times: 2, Kind: fault.Throttle},
 		} {
-			e.okta.Inject(f)
+			e.okta.Faults.Add(f)
 		}
 		b.StartTimer()
 		_, err := e.run(ev)

@@ -7,15 +7,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
 )
@@ -133,17 +134,17 @@ func TestFiftyAppsAreCreatedUnderThrottlingAndReadAcrossPages(t *testing.T) {
 	ev := withApps(t, e.fullEvent(), apps)
 	// 429s on every endpoint a registry app is made through; one of them
 	// tells the SDK to wait a second, the others that the window has reset.
-	faults := []*fakeokta.Fault{
-		e.okta.Inject(fakeokta.Fault{Method: "POST", Path: "/api/v1/apps", After: 10, Times: 2, Status: http.StatusTooManyRequests, ResetInSeconds: 1}),
-		e.okta.Inject(fakeokta.Fault{Method: "POST", Path: "/api/v1/apps", After: 30, Times: 2, Status: http.StatusTooManyRequests}),
-		e.okta.Inject(fakeokta.Fault{Method: "PUT", Path: "/api/v1/apps/*/groups/*", After: 20, Times: 3, Status: http.StatusTooManyRequests}),
-		e.okta.Inject(fakeokta.Fault{Method: "POST", Path: "/api/v1/authorizationServers/*/policies", After: 25, Times: 2, Status: http.StatusTooManyRequests}),
-		e.okta.Inject(fakeokta.Fault{Method: "POST", Path: "/api/v1/authorizationServers/*/policies/*/rules", After: 40, Times: 2, Status: http.StatusTooManyRequests}),
+	faults := []*fault.Rule{
+		e.okta.Faults.Add(fault.Rule{Op: "POST /api/v1/apps", After: 10, Times: 2, Kind: fault.Throttle, RetryAfter: 1 * time.Second}),
+		e.okta.Faults.Add(fault.Rule{Op: "POST /api/v1/apps", After: 30, Times: 2, Kind: fault.Throttle}),
+		e.okta.Faults.Add(fault.Rule{Op: "PUT /api/v1/apps/*/groups/*", After: 20, Times: 3, Kind: fault.Throttle}),
+		e.okta.Faults.Add(fault.Rule{Op: "POST /api/v1/authorizationServers/*/policies", After: 25, Times: 2, Kind: fault.Throttle}),
+		e.okta.Faults.Add(fault.Rule{Op: "POST /api/v1/authorizationServers/*/policies/*/rules", After: 40, Times: 2, Kind: fault.Throttle}),
 	}
 	resp, err := e.run(ev)
 	require.NoError(t, err)
 	for i, f := range faults {
-		assert.Equal(t, map[int]int{0: 2, 1: 2, 2: 3, 3: 2, 4: 2}[i], e.okta.Fired(f), "fault %d fired and was waited out", i)
+		assert.Equal(t, map[int]int{0: 2, 1: 2, 2: 3, 3: 2, 4: 2}[i], e.okta.Faults.Fired(f), "fault %d fired and was waited out", i)
 	}
 	state, order := registryState(t, e)
 	as := e.onlyServer()
@@ -326,7 +327,7 @@ func TestAFailedRegistryUpdateAndItsRollbackKeepEveryApp(t *testing.T) {
 	next = append(next, map[string]any{"name": "late", "type": "confidential", "redirectUris": []string{"https://late.example.com/cb"},
 		"scopes": []string{"openid"}, "secretArn": e.sm.Put("smart-app-late", "{}")})
 	update := withApps(t, updateEvent(create, resp.PhysicalResourceID, nil), next)
-	e.sm.FailNext("PutSecretValue", 3)
+	e.sm.Faults.Add(fault.Rule{Op: "PutSecretValue", Times: 3})
 	_, err = e.run(update)
 	require.Error(t, err)
 

@@ -541,17 +541,20 @@ func TestTheHandlerRolesHoldWhatTheRegistryListsForTheirCalls(t *testing.T) {
 				requireStatements(t, want, statements)
 			})
 
-			t.Run("isComplete deletes and reads this stack, and never invokes or encrypts", func(t *testing.T) {
+			t.Run("isComplete deletes and reads this stack, and never invokes, encrypts or tags", func(t *testing.T) {
 				_, isComplete := handlerFunction(t, all, "isComplete")
 				logs, statements := splitLogs(t, cdktest.RoleStatements(t, all, cdktest.RoleOf(t, isComplete)))
 				requireOnlyLogWrites(t, logs, cdktest.LogGroupOf(t, isComplete))
-				require.ElementsMatch(t, union(nil, schemaDelete, lifecycle, []string{"cloudformation:DescribeStacks"}), actionsOf(statements),
-					"exactly the registry's delete list and the handler's own calls, each once")
+				// isComplete never tags: only onEvent's Delete (retained-by) and
+				// rollback Update (abandoned-by) call TagResource.
+				noTagging := func(a string) bool { return a == "healthlake:TagResource" || a == "healthlake:UntagResource" }
+				require.ElementsMatch(t, union(noTagging, schemaDelete, lifecycle, []string{"cloudformation:DescribeStacks"}), actionsOf(statements),
+					"exactly the registry's delete list and the handler's own calls, each once, and no tagging")
+				require.NotContains(t, actionsOf(statements), "healthlake:TagResource", "isComplete never calls TagResource")
 
 				want := maps.Clone(shared)
 				want["ManageDatastores"] = cdktest.Statement{Actions: []string{
-					"healthlake:DescribeFHIRDatastore", "healthlake:DeleteFHIRDatastore",
-					"healthlake:TagResource", "healthlake:ListTagsForResource",
+					"healthlake:DescribeFHIRDatastore", "healthlake:DeleteFHIRDatastore", "healthlake:ListTagsForResource",
 				}, Resources: []any{datastorePattern}}
 				requireStatements(t, want, statements)
 			})

@@ -16,6 +16,7 @@ import (
 	"github.com/openhealthstack/smart-healthlake/constructs/oktaauth"
 	"github.com/openhealthstack/smart-healthlake/constructs/smarthealthlake"
 	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
+	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
@@ -330,7 +331,7 @@ func TestTheSmartConfigurationFollowsTheConfiguredClients(t *testing.T) {
 				}
 				return out
 			}
-			support, err := smart.ParseFeatures(strs(ds.Properties[smartmeta.PropSupport]))
+			support, err := smart.ParseFeatures(strs(ds.Properties[datastoreprops.PropSupport]))
 			require.NoError(t, err)
 			version := map[any]smart.Version{"SMART_ON_FHIR": smart.V2, "SMART_ON_FHIR_V1": smart.V1}[ds.Properties["AuthorizationStrategy"]]
 			base := "https://clinic.okta.com/oauth2/aus1"

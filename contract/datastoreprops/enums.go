@@ -73,3 +73,18 @@ func ParseFHIRVersion(s string) (FHIRVersion, error) {
 	}
 	return "", fmt.Errorf("must be one of %v, got %q", FHIRVersions, s)
 }
+
+// RemovalPolicyOf reads RemovalPolicy alone (Retain when absent), so that a
+// Delete needs nothing else of properties that may come from another
+// handler version.
+func RemovalPolicyOf(p Properties) (RemovalPolicy, error) {
+	v, err := p.OptionalString(PropRemovalPolicy, string(Retain))
+	if err != nil {
+		return Retain, err
+	}
+	policy, err := ParseRemovalPolicy(v)
+	if err != nil {
+		return Retain, &PropertyError{Property: PropRemovalPolicy, Reason: err.Error()}
+	}
+	return policy, nil
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/healthlake"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/fakecloudformation"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/fakehealthlake"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/healthlakeapi"
@@ -175,7 +176,7 @@ func (x *harness) userTags(id string) map[string]string {
 	x.t.Helper()
 	out := map[string]string{}
 	for k, v := range x.datastore(id).Tags {
-		if !strings.HasPrefix(k, TagPrefix) {
+		if !strings.HasPrefix(k, datastoreprops.TagPrefix) {
 			out[k] = v
 		}
 	}

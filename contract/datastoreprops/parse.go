@@ -153,8 +153,8 @@ func (r *reader) spec() Spec {
 	var s Spec
 	if name, ok := r.str(PropDatastoreName, true, ""); ok {
 		s.Name = name
-		if utf8.RuneCountInString(name) > 256 || !namePattern.MatchString(name) {
-			r.fail(PropDatastoreName, "must be 1-256 letters, digits, spaces or _.:/=+-@, got %q", name)
+		if err := CheckDatastoreName(name); err != nil {
+			r.fail(PropDatastoreName, "%v", err)
 		}
 	}
 
@@ -366,6 +366,14 @@ func TagProblem(key, value string) string {
 		return fmt.Sprintf("the value must be 0-256 %s, got %q", allowed, value)
 	}
 	return ""
+}
+
+// CheckDatastoreName is HealthLake's constraint on DatastoreName.
+func CheckDatastoreName(name string) error {
+	if name == "" || utf8.RuneCountInString(name) > 256 || !namePattern.MatchString(name) {
+		return fmt.Errorf("must be 1-256 letters, digits, spaces or _.:/=+-@, got %q", name)
+	}
+	return nil
 }
 
 // isIdpLambdaARN applies HealthLake's pattern and length constraints on IdpLambdaArn.

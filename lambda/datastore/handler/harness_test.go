@@ -151,7 +151,12 @@ func (x *harness) run(e customresource.Event) outcome {
 		ce.PhysicalResourceID = resp.PhysicalResourceID
 	}
 	for polls := 1; polls <= 10; polls++ {
+		// isComplete's role has no tagging right (constructs/datastore,
+		// permissions.go): every scenario checks that it never tags.
+		tagged := len(x.fake.Requests("TagResource", "UntagResource"))
 		done, err := x.h.IsComplete(x.ctx, ce)
+		require.Len(x.t, x.fake.Requests("TagResource", "UntagResource"), tagged,
+			"isComplete called TagResource or UntagResource, which its role may not")
 		if err != nil {
 			return outcome{id: ce.PhysicalResourceID, polls: polls, err: err}
 		}

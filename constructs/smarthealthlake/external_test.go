@@ -109,6 +109,9 @@ func TestAnExternalServerPassesCdkNag(t *testing.T) {
 			p.ExternalAuthorizationServer.IntrospectionEndpoint = jsii.String("https://id.clinic.example/realms/smart/protocol/openid-connect/token/introspect")
 			p.ExternalAuthorizationServer.IntrospectionSecret = awssecretsmanager.Secret_FromSecretNameV2(s, jsii.String("Introspect"), jsii.String("clinic/introspect"))
 			p.SmartVersion = smart.V1
+			// A SMART v1 data store takes v1 scopes only (refused at synth since
+			// constructs/datastore validates with the data store contract).
+			p.ExternalAuthorizationServer.ScopesSupported = jsii.Strings("openid", "fhirUser", "launch/patient", "patient/*.read")
 			p.ProvisionedConcurrency = jsii.Number(1)
 		},
 	} {

@@ -243,7 +243,7 @@ func resourceProperties(s settings) *map[string]any {
 	p := map[string]any{
 		datastoreprops.PropDatastoreName:            s.DatastoreName,
 		datastoreprops.PropFhirVersion:              FHIRVersion,
-		datastoreprops.PropAuthorizationStrategy:    s.SmartVersion.AuthorizationStrategy(),
+		datastoreprops.PropSmartVersion:             string(s.SmartVersion),
 		datastoreprops.PropFineGrainedAuthorization: boolString(s.fineGrained),
 		datastoreprops.PropPreloadSynthea:           boolString(s.preloadSynthea),
 		datastoreprops.PropRemovalPolicy:            string(datastoreprops.Retain),

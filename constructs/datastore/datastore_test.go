@@ -152,7 +152,7 @@ func TestEveryPropertyReachesTheCustomResource(t *testing.T) {
 	require.Equal(t, map[string]any{
 		datastoreprops.PropDatastoreName:            "clinic fhir",
 		datastoreprops.PropFhirVersion:              "R4",
-		datastoreprops.PropAuthorizationStrategy:    "SMART_ON_FHIR_V1",
+		datastoreprops.PropSmartVersion:             "v1",
 		datastoreprops.PropFineGrainedAuthorization: "false",
 		datastoreprops.PropIdpLambdaArn:             cdktest.Resolved(t, stack, idp.FunctionArn()),
 		datastoreprops.PropIssuer:                   okta,
@@ -180,7 +180,8 @@ func TestDefaultsAreTheSafeOnes(t *testing.T) {
 	all := cdktest.Resources(t, cdktest.Template(t, stack))
 	_, cr := cdktest.Only(t, all, datastore.ResourceType)
 	p := cr.Properties
-	require.Equal(t, "SMART_ON_FHIR", p[datastoreprops.PropAuthorizationStrategy], "SMART v2 by default")
+	require.Equal(t, "v2", p[datastoreprops.PropSmartVersion], "SMART v2 by default")
+	require.NotContains(t, p, datastoreprops.PropAuthorizationStrategy, "the SMART version has one name, SmartVersion")
 	require.Equal(t, "true", p[datastoreprops.PropFineGrainedAuthorization], "fine-grained authorization on by default")
 	require.Equal(t, "false", p[datastoreprops.PropPreloadSynthea])
 	require.Equal(t, "retain", p[datastoreprops.PropRemovalPolicy], "the data store is retained by default")

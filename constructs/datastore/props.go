@@ -153,7 +153,7 @@ func (s *settings) validate() error {
 	}
 	if !s.SmartVersion.Valid() {
 		bad("props.SmartVersion must be smart.V1 or smart.V2, got %q", s.SmartVersion)
-		deferred = append(deferred, datastoreprops.PropAuthorizationStrategy)
+		deferred = append(deferred, datastoreprops.PropSmartVersion)
 	}
 	switch s.RemovalPolicy {
 	case awscdk.RemovalPolicy_RETAIN, awscdk.RemovalPolicy_DESTROY:
@@ -177,6 +177,7 @@ func (s *settings) validate() error {
 var propNames = map[string]string{
 	datastoreprops.PropDatastoreName:            "props.DatastoreName",
 	datastoreprops.PropFhirVersion:              "the FHIR version (always R4)",
+	datastoreprops.PropSmartVersion:             "props.SmartVersion",
 	datastoreprops.PropAuthorizationStrategy:    "props.SmartVersion",
 	datastoreprops.PropFineGrainedAuthorization: "props.FineGrainedAuthorization",
 	datastoreprops.PropIdpLambdaArn:             "props.IdpFunction",

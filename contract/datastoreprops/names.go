@@ -11,7 +11,10 @@
 //
 //	DatastoreName             required; in place
 //	FhirVersion               R4 (default); immutable
-//	AuthorizationStrategy     SMART_ON_FHIR (default, smart.V2) | SMART_ON_FHIR_V1 (smart.V1); in place
+//	SmartVersion              v2 (default) | v1 (smart.Version; HealthLake's AuthorizationStrategy
+//	                          SMART_ON_FHIR | SMART_ON_FHIR_V1); in place
+//	AuthorizationStrategy     SMART_ON_FHIR | SMART_ON_FHIR_V1: what constructs before SmartVersion
+//	                          sent, still read when SmartVersion is absent
 //	FineGrainedAuthorization  bool, default true; in place
 //	IdpLambdaArn              required, function ARN, optionally qualified; in place
 //	Issuer, JwksUri, AuthorizationEndpoint, TokenEndpoint   required https URLs; in place
@@ -32,8 +35,13 @@ const ResourceType = "Custom::SmartHealthLakeDatastore"
 
 // Resource property names.
 const (
-	PropDatastoreName            = "DatastoreName"
-	PropFhirVersion              = "FhirVersion"
+	PropDatastoreName = "DatastoreName"
+	PropFhirVersion   = "FhirVersion"
+	// PropSmartVersion is the SMART version, smart.Version's one name.
+	PropSmartVersion = "SmartVersion"
+	// PropAuthorizationStrategy is HealthLake's name of the SMART version,
+	// which constructs sent before SmartVersion: deployed stacks' properties
+	// (OldResourceProperties, rollbacks) carry it, so it is still read.
 	PropAuthorizationStrategy    = "AuthorizationStrategy"
 	PropFineGrainedAuthorization = "FineGrainedAuthorization"
 	PropIdpLambdaArn             = "IdpLambdaArn"
@@ -60,7 +68,7 @@ const (
 
 // KnownProperties are every property the handler reads.
 var KnownProperties = []string{
-	PropDatastoreName, PropFhirVersion, PropAuthorizationStrategy, PropFineGrainedAuthorization,
+	PropDatastoreName, PropFhirVersion, PropSmartVersion, PropAuthorizationStrategy, PropFineGrainedAuthorization,
 	PropIdpLambdaArn, PropIssuer, PropJwksUri, PropAuthorizationEndpoint, PropTokenEndpoint,
 	PropIntrospectionEndpoint, PropRevocationEndpoint, PropManagementEndpoint, PropScopesSupported,
 	PropSupport, PropKmsKeyArn, PropPreloadSynthea, PropTags, PropRemovalPolicy, PropAcknowledgeReplacement,

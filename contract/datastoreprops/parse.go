@@ -166,16 +166,8 @@ func (r *reader) spec() Spec {
 		}
 	}
 
-	s.SmartVersion = smart.V2
-	versionKnown := false
-	if v, ok := r.str(PropAuthorizationStrategy, false, smart.V2.AuthorizationStrategy()); ok {
-		if version, isSmart := smart.VersionOfStrategy(v); isSmart {
-			s.SmartVersion, versionKnown = version, true
-		} else {
-			r.fail(PropAuthorizationStrategy, "must be %s (SMART v1 and v2 scopes) or %s (v1 only), got %q",
-				smart.V2.AuthorizationStrategy(), smart.V1.AuthorizationStrategy(), v)
-		}
-	}
+	var versionKnown bool
+	s.SmartVersion, versionKnown = r.smartVersion()
 
 	// On by default: without it a patient/ scope reaches every patient's records.
 	s.FineGrained = r.boolean(PropFineGrainedAuthorization, true)
@@ -245,6 +237,46 @@ func (r *reader) spec() Spec {
 	}
 	s.Discovery.URL = r.httpsURL(PropDiscoveryUrl, false)
 	return s
+}
+
+// smartVersion reads SmartVersion, or, in the properties of stacks deployed
+// before it existed, AuthorizationStrategy (HealthLake's names); V2 when both
+// are absent. known is false when the version could not be read, so that
+// checks depending on it make none of their own.
+func (r *reader) smartVersion() (v smart.Version, known bool) {
+	version, versionOK := r.str(PropSmartVersion, false, "")
+	strategy, strategyOK := r.str(PropAuthorizationStrategy, false, "")
+	if r.deferred(PropSmartVersion) || r.deferred(PropAuthorizationStrategy) {
+		return smart.V2, false
+	}
+	if !versionOK || !strategyOK {
+		return smart.V2, false
+	}
+	var fromStrategy smart.Version
+	if strategy != "" {
+		var isSmart bool
+		if fromStrategy, isSmart = smart.VersionOfStrategy(strategy); !isSmart {
+			r.fail(PropAuthorizationStrategy, "must be %s (SMART v1 and v2 scopes) or %s (v1 only), got %q",
+				smart.V2.AuthorizationStrategy(), smart.V1.AuthorizationStrategy(), strategy)
+			return smart.V2, false
+		}
+	}
+	switch {
+	case version == "" && strategy == "":
+		return smart.V2, true
+	case version == "":
+		return fromStrategy, true
+	}
+	parsed, err := smart.ParseVersion(version)
+	if err != nil {
+		r.fail(PropSmartVersion, "%v", err)
+		return smart.V2, false
+	}
+	if strategy != "" && parsed != fromStrategy {
+		r.fail(PropSmartVersion, "is %s but %s says %s: give one of them", parsed, PropAuthorizationStrategy, strategy)
+		return smart.V2, false
+	}
+	return parsed, true
 }
 
 // httpsURL reads an endpoint property: an absolute https URL without user

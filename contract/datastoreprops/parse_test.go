@@ -69,12 +69,26 @@ func TestParse(t *testing.T) {
 		assert.Empty(t, datastoreprops.UnknownProperties(p))
 	})
 
-	t.Run("the SMART version comes from HealthLake's strategy name", func(t *testing.T) {
+	t.Run("the SMART version is SmartVersion", func(t *testing.T) {
+		p := minimal()
+		p[datastoreprops.PropSmartVersion] = "v1"
+		s, err := datastoreprops.Parse(p)
+		require.NoError(t, err)
+		assert.Equal(t, smart.V1, s.SmartVersion)
+	})
+	t.Run("without SmartVersion, HealthLake's strategy name that earlier versions sent gives it", func(t *testing.T) {
 		p := minimal()
 		p[datastoreprops.PropAuthorizationStrategy] = smart.V1.AuthorizationStrategy()
 		s, err := datastoreprops.Parse(p)
 		require.NoError(t, err)
 		assert.Equal(t, smart.V1, s.SmartVersion)
+	})
+	t.Run("SmartVersion and a strategy that disagree are refused", func(t *testing.T) {
+		p := minimal()
+		p[datastoreprops.PropSmartVersion] = "v2"
+		p[datastoreprops.PropAuthorizationStrategy] = smart.V1.AuthorizationStrategy()
+		_, err := datastoreprops.Parse(p)
+		assert.Equal(t, []string{datastoreprops.PropSmartVersion}, propertyOf(t, err))
 	})
 
 	bad := []struct {
@@ -85,12 +99,13 @@ func TestParse(t *testing.T) {
 		{"a name with forbidden characters", func(p datastoreprops.Properties) { p[datastoreprops.PropDatastoreName] = "a<b>" }, datastoreprops.PropDatastoreName},
 		{"R5", func(p datastoreprops.Properties) { p[datastoreprops.PropFhirVersion] = "R5" }, datastoreprops.PropFhirVersion},
 		{"AWS_AUTH", func(p datastoreprops.Properties) { p[datastoreprops.PropAuthorizationStrategy] = "AWS_AUTH" }, datastoreprops.PropAuthorizationStrategy},
+		{"SMART v3", func(p datastoreprops.Properties) { p[datastoreprops.PropSmartVersion] = "v3" }, datastoreprops.PropSmartVersion},
 		{"a GovCloud IdP function", func(p datastoreprops.Properties) {
 			p[datastoreprops.PropIdpLambdaArn] = "arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:smart-idp"
 		}, datastoreprops.PropIdpLambdaArn},
 		{"an http issuer", func(p datastoreprops.Properties) { p[datastoreprops.PropIssuer] = "http://example.okta.com" }, datastoreprops.PropIssuer},
 		{"a v2 scope on a v1 data store", func(p datastoreprops.Properties) {
-			p[datastoreprops.PropAuthorizationStrategy] = "SMART_ON_FHIR_V1"
+			p[datastoreprops.PropSmartVersion] = "v1"
 			p[datastoreprops.PropScopesSupported] = []any{"openid", "patient/Observation.rs"}
 		}, datastoreprops.PropScopesSupported + "[1]"},
 		{"an unknown feature", func(p datastoreprops.Properties) { p[datastoreprops.PropSupport] = []any{"telepathy"} }, datastoreprops.PropSupport},

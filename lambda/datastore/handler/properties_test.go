@@ -285,3 +285,15 @@ func TestKmsKeyArnTakesAnyAliasNameKMSAllows(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "arn:aws:kms:us-east-1:123456789012:alias/team:fhir", s.KMSKeyARN)
 }
+
+func TestTheSmartVersionBecomesHealthLakesStrategy(t *testing.T) {
+	for version, strategy := range map[string]types.AuthorizationStrategy{
+		"v1": types.AuthorizationStrategySmartv1, "v2": types.AuthorizationStrategySmartOnFhir,
+	} {
+		p := minimalProperties()
+		p[datastoreprops.PropSmartVersion] = version
+		s, err := ParseSpec(p)
+		require.NoError(t, err)
+		assert.Equal(t, strategy, s.Strategy, version)
+	}
+}

@@ -208,7 +208,7 @@ func TestAnotherModuleImportsTheConstructs(t *testing.T) {
 	}
 	require.NotNil(t, datastore, "the consumer's stack holds the SMART data store")
 	require.Equal(t, "research-fhir", datastore["DatastoreName"])
-	require.Equal(t, "SMART_ON_FHIR_V1", datastore["AuthorizationStrategy"], "the consumer's non-default props reach the resources")
+	require.Equal(t, "v1", datastore["SmartVersion"], "the consumer's non-default props reach the resources")
 
 	// Every Lambda was compiled from this module's sources for the consumer.
 	bins, err := filepath.Glob(filepath.Join(cdkOut, "asset.*", "bootstrap"))

@@ -149,7 +149,7 @@ func TestTheDatastoreFollowsTheEnvironment(t *testing.T) {
 			tpl := cdktest.Template(t, s.Stack)
 			want := map[string]any{
 				"DatastoreName":            s.Environment.Datastore.Name,
-				"AuthorizationStrategy":    s.Environment.Datastore.SmartVersion.AuthorizationStrategy(),
+				"SmartVersion":             string(s.Environment.Datastore.SmartVersion),
 				"FineGrainedAuthorization": fmt.Sprint(s.Environment.Datastore.FineGrainedAuthorization),
 				"PreloadSynthea":           fmt.Sprint(s.Environment.Datastore.PreloadSynthea),
 				"RemovalPolicy":            s.Environment.Datastore.RemovalPolicy,

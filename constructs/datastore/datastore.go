@@ -46,14 +46,13 @@ import (
 
 	"github.com/openhealthstack/smart-healthlake/constructs/crprovider"
 	"github.com/openhealthstack/smart-healthlake/constructs/golambda"
-	"github.com/openhealthstack/smart-healthlake/constructs/servicerole"
+	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
+	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
-	"github.com/openhealthstack/smart-healthlake/lambda/datastore/handler"
-	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
 )
 
 // ResourceType is the CloudFormation type of the data store resource.
-const ResourceType = "Custom::SmartHealthLakeDatastore"
+const ResourceType = datastoreprops.ResourceType
 
 // Entry is the handler's main package in this module.
 const Entry = "lambda/datastore"
@@ -81,8 +80,8 @@ const (
 	// and throttling (about 5 minutes at most, see healthlakeapi.NewRetryer) with
 	// room to spare, inside the framework's own 15-minute functions. It is the
 	// handler's constant: a Delete after a cancelled Create waits that long for
-	// the Create's onEvent to end.
-	handlerTimeoutMinutes = handler.TimeoutMinutes
+	// the Create's onEvent to end (the contract's HandlerTimeoutMinutes).
+	handlerTimeoutMinutes = datastoreprops.HandlerTimeoutMinutes
 	handlerMemoryMB       = 256
 	// handlerConcurrency: the framework calls onEvent once per CloudFormation
 	// request and isComplete one call at a time, so 2 is headroom, while a
@@ -236,83 +235,97 @@ func (d *SmartDatastore) suppressNagFindings() {
 	}}, jsii.Bool(true))
 }
 
-// resourceProperties are the handler's input, named by its handler.Prop*
-// constants. Scalars are strings because CloudFormation delivers them so.
+// resourceProperties are the handler's input, named by the contract's
+// datastoreprops.Prop* constants. Scalars are strings because CloudFormation
+// delivers them so. A required prop left nil (validate reports it) leaves its
+// properties out.
 func resourceProperties(s settings) *map[string]any {
 	p := map[string]any{
-		handler.PropDatastoreName:            s.DatastoreName,
-		handler.PropFhirVersion:              FHIRVersion,
-		handler.PropAuthorizationStrategy:    s.SmartVersion.AuthorizationStrategy(),
-		handler.PropFineGrainedAuthorization: boolString(s.fineGrained),
-		handler.PropIdpLambdaArn:             s.IdpFunction.FunctionArn(),
-		handler.PropIssuer:                   s.Endpoints.Issuer,
-		handler.PropJwksUri:                  s.Endpoints.JwksUri,
-		handler.PropAuthorizationEndpoint:    s.Endpoints.AuthorizationEndpoint,
-		handler.PropTokenEndpoint:            s.Endpoints.TokenEndpoint,
-		handler.PropPreloadSynthea:           boolString(s.preloadSynthea),
-		handler.PropRemovalPolicy:            string(handler.Retain),
-		handler.PropAcknowledgeReplacement:   boolString(s.acknowledgeReplacement),
+		datastoreprops.PropDatastoreName:            s.DatastoreName,
+		datastoreprops.PropFhirVersion:              FHIRVersion,
+		datastoreprops.PropSmartVersion:             string(s.SmartVersion),
+		datastoreprops.PropFineGrainedAuthorization: boolString(s.fineGrained),
+		datastoreprops.PropPreloadSynthea:           boolString(s.preloadSynthea),
+		datastoreprops.PropRemovalPolicy:            string(datastoreprops.Retain),
+		datastoreprops.PropAcknowledgeReplacement:   boolString(s.acknowledgeReplacement),
 	}
-	if s.RemovalPolicy == awscdk.RemovalPolicy_DESTROY {
-		p[handler.PropRemovalPolicy] = string(handler.Destroy)
+	if s.IdpFunction != nil {
+		p[datastoreprops.PropIdpLambdaArn] = s.IdpFunction.FunctionArn()
+	}
+	endpoints := s.Endpoints
+	if endpoints == nil {
+		endpoints = &smartconfig.Endpoints{}
 	}
 	for name, v := range map[string]*string{
-		handler.PropIntrospectionEndpoint: s.Endpoints.IntrospectionEndpoint,
-		handler.PropRevocationEndpoint:    s.Endpoints.RevocationEndpoint,
-		handler.PropManagementEndpoint:    s.Endpoints.ManagementEndpoint,
+		datastoreprops.PropIssuer:                endpoints.Issuer,
+		datastoreprops.PropJwksUri:               endpoints.JwksUri,
+		datastoreprops.PropAuthorizationEndpoint: endpoints.AuthorizationEndpoint,
+		datastoreprops.PropTokenEndpoint:         endpoints.TokenEndpoint,
+	} {
+		if v != nil {
+			p[name] = v
+		}
+	}
+	if s.RemovalPolicy == awscdk.RemovalPolicy_DESTROY {
+		p[datastoreprops.PropRemovalPolicy] = string(datastoreprops.Destroy)
+	}
+	for name, v := range map[string]*string{
+		datastoreprops.PropIntrospectionEndpoint: endpoints.IntrospectionEndpoint,
+		datastoreprops.PropRevocationEndpoint:    endpoints.RevocationEndpoint,
+		datastoreprops.PropManagementEndpoint:    endpoints.ManagementEndpoint,
 	} {
 		if v != nil && *v != "" {
 			p[name] = v
 		}
 	}
 	if d := s.Discovery; d != nil {
-		p[handler.PropDiscoveryCheck] = string(handler.DiscoveryVerify)
+		p[datastoreprops.PropDiscoveryCheck] = string(datastoreprops.DiscoveryVerify)
 		switch {
 		case d.Skip != nil && *d.Skip:
-			p[handler.PropDiscoveryCheck] = string(handler.DiscoverySkip)
+			p[datastoreprops.PropDiscoveryCheck] = string(datastoreprops.DiscoverySkip)
 		case d.IssuerAndKeysOnly != nil && *d.IssuerAndKeysOnly:
-			p[handler.PropDiscoveryCheck] = string(handler.DiscoveryVerifyIssuer)
+			p[datastoreprops.PropDiscoveryCheck] = string(datastoreprops.DiscoveryVerifyIssuer)
 		}
 		if d.Url != nil && *d.Url != "" {
-			p[handler.PropDiscoveryUrl] = d.Url
+			p[datastoreprops.PropDiscoveryUrl] = d.Url
 		}
 	}
 	if s.ScopesSupported != nil && len(*s.ScopesSupported) > 0 {
-		p[handler.PropScopesSupported] = s.ScopesSupported
+		p[datastoreprops.PropScopesSupported] = s.ScopesSupported
 	}
 	if features := supportFeatures(s.Support); len(features) > 0 {
-		p[smartmeta.PropSupport] = features
+		p[datastoreprops.PropSupport] = features
 	}
 	// Absent means an AWS-owned key, as the handler reads it.
 	if s.EncryptionKey != nil {
-		p[handler.PropKmsKeyArn] = s.EncryptionKey.KeyArn()
+		p[datastoreprops.PropKmsKeyArn] = s.EncryptionKey.KeyArn()
 	}
 	if s.Tags != nil && len(*s.Tags) > 0 {
-		p[handler.PropTags] = s.Tags
+		p[datastoreprops.PropTags] = s.Tags
 	}
 	return &p
 }
 
 // DatastoreId returns the HealthLake data store id (the resource's physical id).
 func (d *SmartDatastore) DatastoreId() *string {
-	return d.resource.GetAttString(jsii.String(handler.AttrDatastoreID))
+	return d.resource.GetAttString(jsii.String(datastoreprops.AttrDatastoreID))
 }
 
 // DatastoreArn returns the data store's ARN, as HealthLake reports it.
 func (d *SmartDatastore) DatastoreArn() *string {
-	return d.resource.GetAttString(jsii.String(handler.AttrDatastoreArn))
+	return d.resource.GetAttString(jsii.String(datastoreprops.AttrDatastoreArn))
 }
 
 // DatastoreEndpoint returns the FHIR base URL, ending with "/".
 func (d *SmartDatastore) DatastoreEndpoint() *string {
-	return d.resource.GetAttString(jsii.String(handler.AttrDatastoreEndpoint))
+	return d.resource.GetAttString(jsii.String(datastoreprops.AttrDatastoreEndpoint))
 }
 
 // SmartConfigurationUrl returns the URL of the data store's SMART configuration
 // document (<endpoint>.well-known/smart-configuration), which apps discover the
 // authorization server from.
 func (d *SmartDatastore) SmartConfigurationUrl() *string {
-	return d.resource.GetAttString(jsii.String(handler.AttrSmartConfigurationURL))
+	return d.resource.GetAttString(jsii.String(datastoreprops.AttrSmartConfigurationURL))
 }
 
 // Resource returns the custom resource.
@@ -339,39 +352,23 @@ func (d *SmartDatastore) LogEncryptionKey() awskms.IKey { return d.logs.Key() }
 // handler and the Provider framework, in that order.
 func (d *SmartDatastore) LogGroups() []awslogs.ILogGroup { return d.logs.Groups() }
 
+// Grant lets grantee perform actions on this data store (its ARN only).
+func (d *SmartDatastore) Grant(grantee awsiam.IGrantable, actions ...*string) awsiam.Grant {
+	return grantOn(d, grantee, actions)
+}
+
 // GrantRead lets grantee read and search the data store's FHIR resources with
-// SigV4 (servicerole.ReadActions and DescribeFHIRDatastore on this data store),
-// and describe and decrypt with its customer-managed key through HealthLake.
+// SigV4 (servicerole.ReadActions, on this data store only), and decrypt with its customer-managed key through
+// HealthLake.
 func (d *SmartDatastore) GrantRead(grantee awsiam.IGrantable) awsiam.Grant {
-	return d.grant(grantee, servicerole.ReadActions, "kms:DescribeKey", "kms:Decrypt")
+	return grantRead(d, grantee)
 }
 
 // GrantReadWrite adds to GrantRead creating, updating and deleting FHIR
-// resources (servicerole.WriteActions), and encrypting with the customer-managed
-// key through HealthLake.
+// resources (servicerole.WriteActions), and encrypting with the customer-managed key
+// through HealthLake.
 func (d *SmartDatastore) GrantReadWrite(grantee awsiam.IGrantable) awsiam.Grant {
-	actions := append(append([]string{}, servicerole.ReadActions...), servicerole.WriteActions...)
-	return d.grant(grantee, actions, "kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey")
-}
-
-func (d *SmartDatastore) grant(grantee awsiam.IGrantable, fhirActions []string, kmsActions ...string) awsiam.Grant {
-	actions := append(append([]string{}, fhirActions...), "healthlake:DescribeFHIRDatastore")
-	g := awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{
-		Grantee:      grantee,
-		Actions:      jsii.Strings(actions...),
-		ResourceArns: &[]*string{d.DatastoreArn()},
-	})
-	if d.encryptionKey == nil {
-		return g
-	}
-	return g.Combine(awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{
-		Grantee:      grantee,
-		Actions:      jsii.Strings(kmsActions...),
-		ResourceArns: &[]*string{d.encryptionKey.KeyArn()},
-		Conditions: &map[string]*map[string]any{
-			"StringEquals": ptr(viaHealthLake(awscdk.Stack_Of(d))),
-		},
-	}))
+	return grantReadWrite(d, grantee)
 }
 
 // supportFeatures is the value of the SmartSupport property: the features

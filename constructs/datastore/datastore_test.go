@@ -21,10 +21,9 @@ import (
 	"github.com/openhealthstack/smart-healthlake/constructs/datastore"
 	"github.com/openhealthstack/smart-healthlake/constructs/servicerole"
 	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
+	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
-	"github.com/openhealthstack/smart-healthlake/lambda/datastore/handler"
-	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
 )
 
 // viaHealthLake is the condition on every use of the data store's key: both
@@ -151,25 +150,25 @@ func TestEveryPropertyReachesTheCustomResource(t *testing.T) {
 	require.NotNil(t, props["ServiceToken"])
 	delete(props, "ServiceToken")
 	require.Equal(t, map[string]any{
-		handler.PropDatastoreName:            "clinic fhir",
-		handler.PropFhirVersion:              "R4",
-		handler.PropAuthorizationStrategy:    "SMART_ON_FHIR_V1",
-		handler.PropFineGrainedAuthorization: "false",
-		handler.PropIdpLambdaArn:             cdktest.Resolved(t, stack, idp.FunctionArn()),
-		handler.PropIssuer:                   okta,
-		handler.PropJwksUri:                  okta + "/v1/keys",
-		handler.PropAuthorizationEndpoint:    okta + "/v1/authorize",
-		handler.PropTokenEndpoint:            okta + "/v1/token",
-		handler.PropIntrospectionEndpoint:    okta + "/v1/introspect",
-		handler.PropRevocationEndpoint:       okta + "/v1/revoke",
-		handler.PropManagementEndpoint:       "https://example.okta.com/manage",
-		handler.PropScopesSupported:          []any{"openid", "fhirUser", "launch/patient", "patient/*.read"},
-		handler.PropKmsKeyArn:                cdktest.Resolved(t, stack, key.KeyArn()),
-		handler.PropPreloadSynthea:           "true",
-		handler.PropTags:                     map[string]any{"team": "fhir", "env": "dev"},
-		handler.PropRemovalPolicy:            "destroy",
-		handler.PropAcknowledgeReplacement:   "true",
-		smartmeta.PropSupport: []any{"confidential-clients", "public-clients", "backend-services", "patient-context",
+		datastoreprops.PropDatastoreName:            "clinic fhir",
+		datastoreprops.PropFhirVersion:              "R4",
+		datastoreprops.PropSmartVersion:             "v1",
+		datastoreprops.PropFineGrainedAuthorization: "false",
+		datastoreprops.PropIdpLambdaArn:             cdktest.Resolved(t, stack, idp.FunctionArn()),
+		datastoreprops.PropIssuer:                   okta,
+		datastoreprops.PropJwksUri:                  okta + "/v1/keys",
+		datastoreprops.PropAuthorizationEndpoint:    okta + "/v1/authorize",
+		datastoreprops.PropTokenEndpoint:            okta + "/v1/token",
+		datastoreprops.PropIntrospectionEndpoint:    okta + "/v1/introspect",
+		datastoreprops.PropRevocationEndpoint:       okta + "/v1/revoke",
+		datastoreprops.PropManagementEndpoint:       "https://example.okta.com/manage",
+		datastoreprops.PropScopesSupported:          []any{"openid", "fhirUser", "launch/patient", "patient/*.read"},
+		datastoreprops.PropKmsKeyArn:                cdktest.Resolved(t, stack, key.KeyArn()),
+		datastoreprops.PropPreloadSynthea:           "true",
+		datastoreprops.PropTags:                     map[string]any{"team": "fhir", "env": "dev"},
+		datastoreprops.PropRemovalPolicy:            "destroy",
+		datastoreprops.PropAcknowledgeReplacement:   "true",
+		datastoreprops.PropSupport: []any{"confidential-clients", "public-clients", "backend-services", "patient-context",
 			"openid-connect", "refresh-tokens"},
 		"ServiceTimeout": "3600",
 	}, props)
@@ -181,13 +180,14 @@ func TestDefaultsAreTheSafeOnes(t *testing.T) {
 	all := cdktest.Resources(t, cdktest.Template(t, stack))
 	_, cr := cdktest.Only(t, all, datastore.ResourceType)
 	p := cr.Properties
-	require.Equal(t, "SMART_ON_FHIR", p[handler.PropAuthorizationStrategy], "SMART v2 by default")
-	require.Equal(t, "true", p[handler.PropFineGrainedAuthorization], "fine-grained authorization on by default")
-	require.Equal(t, "false", p[handler.PropPreloadSynthea])
-	require.Equal(t, "retain", p[handler.PropRemovalPolicy], "the data store is retained by default")
-	require.Equal(t, "false", p[handler.PropAcknowledgeReplacement])
-	for _, absent := range []string{handler.PropKmsKeyArn, handler.PropScopesSupported, handler.PropTags, smartmeta.PropSupport,
-		handler.PropIntrospectionEndpoint, handler.PropRevocationEndpoint, handler.PropManagementEndpoint} {
+	require.Equal(t, "v2", p[datastoreprops.PropSmartVersion], "SMART v2 by default")
+	require.NotContains(t, p, datastoreprops.PropAuthorizationStrategy, "the SMART version has one name, SmartVersion")
+	require.Equal(t, "true", p[datastoreprops.PropFineGrainedAuthorization], "fine-grained authorization on by default")
+	require.Equal(t, "false", p[datastoreprops.PropPreloadSynthea])
+	require.Equal(t, "retain", p[datastoreprops.PropRemovalPolicy], "the data store is retained by default")
+	require.Equal(t, "false", p[datastoreprops.PropAcknowledgeReplacement])
+	for _, absent := range []string{datastoreprops.PropKmsKeyArn, datastoreprops.PropScopesSupported, datastoreprops.PropTags, datastoreprops.PropSupport,
+		datastoreprops.PropIntrospectionEndpoint, datastoreprops.PropRevocationEndpoint, datastoreprops.PropManagementEndpoint} {
 		require.NotContains(t, p, absent, "unset props are left out (KmsKeyArn absent = AWS-owned key)")
 	}
 	// CloudFormation must send the Delete to the handler, which applies RemovalPolicy.
@@ -209,7 +209,7 @@ func TestTheSupportedFlowsReachTheHandlerAsSmartmetaFeatures(t *testing.T) {
 			props.Support = c.support
 			datastore.NewSmartDatastore(stack, jsii.String("Datastore"), props)
 			_, cr := cdktest.Only(t, cdktest.Resources(t, cdktest.Template(t, stack)), datastore.ResourceType)
-			require.Equal(t, c.want, cr.Properties[smartmeta.PropSupport])
+			require.Equal(t, c.want, cr.Properties[datastoreprops.PropSupport])
 			if c.want != nil {
 				// What the handler reads back is what was configured.
 				var names []string
@@ -242,7 +242,7 @@ func TestAnAliasIsCalledByItsQualifiedArn(t *testing.T) {
 
 	aliasID, _ := cdktest.Only(t, all, "AWS::Lambda::Alias")
 	_, cr := cdktest.Only(t, all, datastore.ResourceType)
-	require.Equal(t, cdktest.Ref(aliasID), cr.Properties[handler.PropIdpLambdaArn], "the alias ARN, not the unqualified function")
+	require.Equal(t, cdktest.Ref(aliasID), cr.Properties[datastoreprops.PropIdpLambdaArn], "the alias ARN, not the unqualified function")
 
 	permID, _ := cdktest.Only(t, all, "AWS::Lambda::Permission")
 	require.Contains(t, cr.DependsOn, permID, "the alias's invoke permission exists before the data store")
@@ -541,17 +541,20 @@ func TestTheHandlerRolesHoldWhatTheRegistryListsForTheirCalls(t *testing.T) {
 				requireStatements(t, want, statements)
 			})
 
-			t.Run("isComplete deletes and reads this stack, and never invokes or encrypts", func(t *testing.T) {
+			t.Run("isComplete deletes and reads this stack, and never invokes, encrypts or tags", func(t *testing.T) {
 				_, isComplete := handlerFunction(t, all, "isComplete")
 				logs, statements := splitLogs(t, cdktest.RoleStatements(t, all, cdktest.RoleOf(t, isComplete)))
 				requireOnlyLogWrites(t, logs, cdktest.LogGroupOf(t, isComplete))
-				require.ElementsMatch(t, union(nil, schemaDelete, lifecycle, []string{"cloudformation:DescribeStacks"}), actionsOf(statements),
-					"exactly the registry's delete list and the handler's own calls, each once")
+				// isComplete never tags: only onEvent's Delete (retained-by) and
+				// rollback Update (abandoned-by) call TagResource.
+				noTagging := func(a string) bool { return a == "healthlake:TagResource" || a == "healthlake:UntagResource" }
+				require.ElementsMatch(t, union(noTagging, schemaDelete, lifecycle, []string{"cloudformation:DescribeStacks"}), actionsOf(statements),
+					"exactly the registry's delete list and the handler's own calls, each once, and no tagging")
+				require.NotContains(t, actionsOf(statements), "healthlake:TagResource", "isComplete never calls TagResource")
 
 				want := maps.Clone(shared)
 				want["ManageDatastores"] = cdktest.Statement{Actions: []string{
-					"healthlake:DescribeFHIRDatastore", "healthlake:DeleteFHIRDatastore",
-					"healthlake:TagResource", "healthlake:ListTagsForResource",
+					"healthlake:DescribeFHIRDatastore", "healthlake:DeleteFHIRDatastore", "healthlake:ListTagsForResource",
 				}, Resources: []any{datastorePattern}}
 				requireStatements(t, want, statements)
 			})
@@ -659,8 +662,11 @@ func findByPrefix(t *testing.T, rs map[string]cdktest.Resource, prefix string) s
 }
 
 func TestGrants(t *testing.T) {
-	readActions := append(append([]string{}, servicerole.ReadActions...), "healthlake:DescribeFHIRDatastore")
-	readWriteActions := append(append(append([]string{}, servicerole.ReadActions...), servicerole.WriteActions...), "healthlake:DescribeFHIRDatastore")
+	// The Service Authorization Reference's FHIR data-plane actions on the
+	// datastore resource type; no control-plane action (DescribeFHIRDatastore)
+	// comes with reading the data.
+	readActions := []string{"healthlake:ReadResource", "healthlake:SearchWithGet", "healthlake:SearchWithPost", "healthlake:GetCapabilities"}
+	readWriteActions := append(slices.Clone(readActions), "healthlake:CreateResource", "healthlake:UpdateResource", "healthlake:DeleteResource")
 	for name, c := range map[string]struct {
 		readWrite  bool
 		withKey    bool
@@ -741,15 +747,31 @@ func TestInvalidPropsPanicNamingTheProp(t *testing.T) {
 		"retain-on-update": {func(p *datastore.SmartDatastoreProps) {
 			p.RemovalPolicy = awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE
 		}, "props.RemovalPolicy must be"},
-		"aws: tag":           {func(p *datastore.SmartDatastoreProps) { p.Tags = &map[string]*string{"aws:x": jsii.String("y")} }, `props.Tags: key "aws:x"`},
+		"aws: tag": {func(p *datastore.SmartDatastoreProps) { p.Tags = &map[string]*string{"aws:x": jsii.String("y")} }, `props.Tags["aws:x"]: the key must not start with aws:`},
+		"handler tag": {func(p *datastore.SmartDatastoreProps) {
+			p.Tags = &map[string]*string{datastoreprops.TagPrefix + "stack-id": jsii.String("y")}
+		}, `props.Tags["smart-healthlake:stack-id"]: the key must not start with smart-healthlake:`},
+		"tag value HealthLake refuses": {func(p *datastore.SmartDatastoreProps) { p.Tags = &map[string]*string{"team": jsii.String("a&b")} }, `props.Tags["team"]: the value must be`},
+		"v2 scope on a SMART v1 data store": {func(p *datastore.SmartDatastoreProps) {
+			p.SmartVersion = smart.V1
+			p.ScopesSupported = jsii.Strings("openid", "patient/Observation.rs")
+		}, `props.ScopesSupported[1]: "patient/Observation.rs" is a SMART v2 scope`},
+		"GovCloud IdP function": {func(p *datastore.SmartDatastoreProps) {
+			p.IdpFunction = awslambda.Function_FromFunctionArn(p.IdpFunction.(awslambda.Function).Stack(), jsii.String("GovIdp"),
+				jsii.String("arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:smart-idp"))
+		}, "props.IdpFunction must be a Lambda function ARN"},
+		"key ARN without a region": {func(p *datastore.SmartDatastoreProps) {
+			p.EncryptionKey = awskms.Key_FromKeyArn(p.IdpFunction.(awslambda.Function).Stack(), jsii.String("Key"),
+				jsii.String("arn:aws:kms:eu:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"))
+		}, "props.EncryptionKey must be a KMS key ARN"},
 		"scope with a space": {func(p *datastore.SmartDatastoreProps) { p.ScopesSupported = jsii.Strings("openid profile") }, "props.ScopesSupported[0]"},
 		"too many tags": {func(p *datastore.SmartDatastoreProps) {
 			tags := map[string]*string{}
-			for i := range handler.MaxUserTags + 1 {
+			for i := range datastoreprops.MaxUserTags + 1 {
 				tags[fmt.Sprintf("tag-%03d", i)] = jsii.String("v")
 			}
 			p.Tags = &tags
-		}, fmt.Sprintf("props.Tags has %d tags, at most %d are allowed", handler.MaxUserTags+1, handler.MaxUserTags)},
+		}, fmt.Sprintf("props.Tags: at most %d tags, got %d", datastoreprops.MaxUserTags, datastoreprops.MaxUserTags+1)},
 	} {
 		t.Run(name, func(t *testing.T) {
 			stack := newStack(t)
@@ -780,8 +802,8 @@ func TestTokensAreLeftToTheHandler(t *testing.T) {
 	datastore.NewSmartDatastore(stack, jsii.String("Datastore"), props)
 	all := cdktest.Resources(t, cdktest.Template(t, stack))
 	_, cr := cdktest.Only(t, all, datastore.ResourceType)
-	require.Equal(t, cdktest.Ref("Issuer"), cr.Properties[handler.PropIssuer])
-	require.Equal(t, cdktest.Ref("Name"), cr.Properties[handler.PropDatastoreName])
+	require.Equal(t, cdktest.Ref("Issuer"), cr.Properties[datastoreprops.PropIssuer])
+	require.Equal(t, cdktest.Ref("Name"), cr.Properties[datastoreprops.PropDatastoreName])
 }
 
 // TestTheWiringHasNoDependencyCycle reproduces the real wiring: the token

@@ -8,8 +8,8 @@ import (
 
 	"github.com/openhealthstack/smart-healthlake/constructs/datastore"
 	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
+	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
-	"github.com/openhealthstack/smart-healthlake/lambda/datastore/handler"
 )
 
 func TestTheDiscoveryCheckReachesTheHandler(t *testing.T) {
@@ -18,17 +18,17 @@ func TestTheDiscoveryCheckReachesTheHandler(t *testing.T) {
 		want      map[string]any // the handler properties; nil value: absent
 	}{
 		"without Discovery nothing is checked, as before": {nil,
-			map[string]any{handler.PropDiscoveryCheck: nil, handler.PropDiscoveryUrl: nil}},
+			map[string]any{datastoreprops.PropDiscoveryCheck: nil, datastoreprops.PropDiscoveryUrl: nil}},
 		"an empty Discovery checks the issuer's well-known documents": {&smartconfig.Discovery{},
-			map[string]any{handler.PropDiscoveryCheck: "verify", handler.PropDiscoveryUrl: nil}},
+			map[string]any{datastoreprops.PropDiscoveryCheck: "verify", datastoreprops.PropDiscoveryUrl: nil}},
 		"a discovery URL is passed on": {&smartconfig.Discovery{Url: jsii.String(okta + "/.well-known/oauth-authorization-server")},
-			map[string]any{handler.PropDiscoveryCheck: "verify", handler.PropDiscoveryUrl: okta + "/.well-known/oauth-authorization-server"}},
+			map[string]any{datastoreprops.PropDiscoveryCheck: "verify", datastoreprops.PropDiscoveryUrl: okta + "/.well-known/oauth-authorization-server"}},
 		"skipping is explicit": {&smartconfig.Discovery{Skip: jsii.Bool(true)},
-			map[string]any{handler.PropDiscoveryCheck: "skip"}},
+			map[string]any{datastoreprops.PropDiscoveryCheck: "skip"}},
 		"proxied endpoints check the issuer and keys only": {&smartconfig.Discovery{IssuerAndKeysOnly: jsii.Bool(true)},
-			map[string]any{handler.PropDiscoveryCheck: "verify-issuer", handler.PropDiscoveryUrl: nil}},
+			map[string]any{datastoreprops.PropDiscoveryCheck: "verify-issuer", datastoreprops.PropDiscoveryUrl: nil}},
 		"skipping wins over checking the issuer and keys": {&smartconfig.Discovery{Skip: jsii.Bool(true), IssuerAndKeysOnly: jsii.Bool(true)},
-			map[string]any{handler.PropDiscoveryCheck: "skip"}},
+			map[string]any{datastoreprops.PropDiscoveryCheck: "skip"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			stack := newStack(t)

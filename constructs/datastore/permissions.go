@@ -76,9 +76,13 @@ var handlerOperations = map[handlerRole][]operation{
 //     is create-only there; this handler changes them in place;
 //   - healthlake:ListFHIRDatastores, then healthlake:ListTagsForResource (both
 //     handlers): finding a data store this resource created whose create
-//     call's answer was lost, by the tags naming the stack and the logical id,
-//     which the create sets (healthlake:TagResource); the handler's lifecycle
-//     paths make these calls from both functions;
+//     call's answer was lost, by the tags naming the stack and the logical id;
+//     the handler's lifecycle paths make these calls from both functions;
+//   - healthlake:TagResource (onEvent only): a Delete that retains a data
+//     store tags it retained-by, a rollback Update tags the replacement it
+//     turns away from abandoned-by (lambda/datastore/handler: release and
+//     update call Handler.tag; syncTags tags on Update). isComplete only
+//     describes, lists, reads tags and deletes, so it gets no tagging right;
 //   - cloudformation:DescribeStacks (both handlers, this stack only): onEvent
 //     decides with it whether a Delete comes from a rollback and when the
 //     stack's operation began; isComplete reads the stack itself when
@@ -91,7 +95,7 @@ var ownActions = map[handlerRole][]string{
 		"cloudformation:DescribeStacks",
 	},
 	isCompleteHandler: {
-		"healthlake:ListFHIRDatastores", "healthlake:TagResource", "healthlake:ListTagsForResource",
+		"healthlake:ListFHIRDatastores", "healthlake:ListTagsForResource",
 		"cloudformation:DescribeStacks",
 	},
 }

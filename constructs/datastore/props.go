@@ -1,9 +1,10 @@
 package datastore
 
 import (
+	"errors"
 	"fmt"
-	"regexp"
-	"sort"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -12,9 +13,9 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 
 	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
-	"github.com/openhealthstack/smart-healthlake/contract/httpsurl"
+	"github.com/openhealthstack/smart-healthlake/contract/cfnprops"
+	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
-	"github.com/openhealthstack/smart-healthlake/lambda/datastore/handler"
 )
 
 // SmartDatastoreProps configures a SmartDatastore.
@@ -110,10 +111,6 @@ type settings struct {
 	fineGrained, preloadSynthea, acknowledgeReplacement bool
 }
 
-// datastoreName mirrors HealthLake's constraint on DatastoreName, which the
-// handler checks again at deploy time.
-var datastoreName = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,256}$`)
-
 func withDefaults(in *SmartDatastoreProps) settings {
 	var s settings
 	if in != nil {
@@ -134,110 +131,180 @@ func withDefaults(in *SmartDatastoreProps) settings {
 	return s
 }
 
-// validate reports every invalid prop at once, each message naming it.
+// validate reports every invalid prop at once, each message naming it. The
+// props that map to custom resource properties are checked by the contract
+// (datastoreprops.Validate), with the handler's own rules; values known only
+// at deploy time (tokens) are left to the handler.
 func (s *settings) validate() error {
 	var errs []string
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
 
-	if s.DatastoreName == nil || *s.DatastoreName == "" {
-		bad("props.DatastoreName is required")
-	} else if isLiteral(s.DatastoreName) && !datastoreName.MatchString(*s.DatastoreName) {
-		bad("props.DatastoreName must be 1-256 letters, digits, spaces or _.:/=+-@, got %q", *s.DatastoreName)
-	}
-
-	if !s.SmartVersion.Valid() {
-		bad("props.SmartVersion must be smart.V1 or smart.V2, got %q", s.SmartVersion)
-	}
-
+	// What the contract cannot see: props that are not properties, and props
+	// whose wrong values have no property to show up in.
+	var deferred []string
 	if s.Endpoints == nil {
 		bad("props.Endpoints is required (Issuer, JwksUri, AuthorizationEndpoint and TokenEndpoint)")
-	} else {
-		for _, e := range []struct {
-			name     string
-			value    *string
-			required bool
-		}{
-			{"Issuer", s.Endpoints.Issuer, true},
-			{"JwksUri", s.Endpoints.JwksUri, true},
-			{"AuthorizationEndpoint", s.Endpoints.AuthorizationEndpoint, true},
-			{"TokenEndpoint", s.Endpoints.TokenEndpoint, true},
-			{"IntrospectionEndpoint", s.Endpoints.IntrospectionEndpoint, false},
-			{"RevocationEndpoint", s.Endpoints.RevocationEndpoint, false},
-			{"ManagementEndpoint", s.Endpoints.ManagementEndpoint, false},
-		} {
-			switch {
-			case e.value == nil || *e.value == "":
-				if e.required {
-					bad("props.Endpoints.%s is required", e.name)
-				}
-			case isLiteral(e.value) && !isHTTPSURL(*e.value):
-				bad("props.Endpoints.%s must be an absolute https URL without user info or fragment, got %q", e.name, *e.value)
-			}
-		}
+		deferred = append(deferred, datastoreprops.PropIssuer, datastoreprops.PropJwksUri,
+			datastoreprops.PropAuthorizationEndpoint, datastoreprops.PropTokenEndpoint)
 	}
-
-	if s.Discovery != nil && s.Discovery.Url != nil && isLiteral(s.Discovery.Url) && !isHTTPSURL(*s.Discovery.Url) {
-		bad("props.Discovery.Url must be an absolute https URL without user info or fragment, got %q", *s.Discovery.Url)
-	}
-
-	if s.ScopesSupported != nil {
-		for i, scope := range *s.ScopesSupported {
-			if scope == nil || *scope == "" {
-				bad("props.ScopesSupported[%d] is empty", i)
-			} else if isLiteral(scope) && strings.ContainsAny(*scope, " \t\n") {
-				bad("props.ScopesSupported[%d] must be one scope without spaces, got %q", i, *scope)
-			}
-		}
-	}
-
 	if s.IdpFunction == nil {
 		bad("props.IdpFunction is required (the token-validation function or its alias)")
+		deferred = append(deferred, datastoreprops.PropIdpLambdaArn)
 	}
-
+	if !s.SmartVersion.Valid() {
+		bad("props.SmartVersion must be smart.V1 or smart.V2, got %q", s.SmartVersion)
+		deferred = append(deferred, datastoreprops.PropSmartVersion)
+	}
 	switch s.RemovalPolicy {
 	case awscdk.RemovalPolicy_RETAIN, awscdk.RemovalPolicy_DESTROY:
 	default:
 		bad("props.RemovalPolicy must be awscdk.RemovalPolicy_RETAIN or awscdk.RemovalPolicy_DESTROY, got %q", s.RemovalPolicy)
 	}
 
-	if s.Tags != nil {
-		if n := len(*s.Tags); n > handler.MaxUserTags {
-			bad("props.Tags has %d tags, at most %d are allowed: HealthLake keeps at most 200 tags on a data store and the handler needs room for its own", n, handler.MaxUserTags)
-		}
-		keys := make([]string, 0, len(*s.Tags))
-		for k := range *s.Tags {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			v := (*s.Tags)[k]
-			switch {
-			case k == "" || len(k) > 128 || strings.HasPrefix(k, "aws:"):
-				bad("props.Tags: key %q must be 1-128 characters and must not start with aws:", k)
-			case v == nil:
-				bad("props.Tags: value of %q is nil", k)
-			case isLiteral(v) && len(*v) > 256:
-				bad("props.Tags: value of %q is longer than 256 characters", k)
-			}
+	literal, unresolved := literalProperties(*resourceProperties(*s))
+	if err := datastoreprops.Validate(literal, append(unresolved, deferred...)...); err != nil {
+		for _, e := range unjoin(err) {
+			bad("%s", propMessage(e))
 		}
 	}
-
 	if len(errs) > 0 {
 		return fmt.Errorf("%s", strings.Join(errs, "; "))
 	}
 	return nil
 }
 
+// propNames are the props each resource property comes from.
+var propNames = map[string]string{
+	datastoreprops.PropDatastoreName:            "props.DatastoreName",
+	datastoreprops.PropFhirVersion:              "the FHIR version (always R4)",
+	datastoreprops.PropSmartVersion:             "props.SmartVersion",
+	datastoreprops.PropAuthorizationStrategy:    "props.SmartVersion",
+	datastoreprops.PropFineGrainedAuthorization: "props.FineGrainedAuthorization",
+	datastoreprops.PropIdpLambdaArn:             "props.IdpFunction",
+	datastoreprops.PropIssuer:                   "props.Endpoints.Issuer",
+	datastoreprops.PropJwksUri:                  "props.Endpoints.JwksUri",
+	datastoreprops.PropAuthorizationEndpoint:    "props.Endpoints.AuthorizationEndpoint",
+	datastoreprops.PropTokenEndpoint:            "props.Endpoints.TokenEndpoint",
+	datastoreprops.PropIntrospectionEndpoint:    "props.Endpoints.IntrospectionEndpoint",
+	datastoreprops.PropRevocationEndpoint:       "props.Endpoints.RevocationEndpoint",
+	datastoreprops.PropManagementEndpoint:       "props.Endpoints.ManagementEndpoint",
+	datastoreprops.PropScopesSupported:          "props.ScopesSupported",
+	datastoreprops.PropSupport:                  "props.Support",
+	datastoreprops.PropKmsKeyArn:                "props.EncryptionKey",
+	datastoreprops.PropPreloadSynthea:           "props.PreloadSynthea",
+	datastoreprops.PropTags:                     "props.Tags",
+	datastoreprops.PropRemovalPolicy:            "props.RemovalPolicy",
+	datastoreprops.PropAcknowledgeReplacement:   "props.AcknowledgeReplacement",
+	datastoreprops.PropDiscoveryCheck:           "props.Discovery",
+	datastoreprops.PropDiscoveryUrl:             "props.Discovery.Url",
+}
+
+// propName names the prop a property (or one of its entries: Tags.<key>,
+// ScopesSupported[<i>]) comes from.
+func propName(property string) string {
+	if key, ok := strings.CutPrefix(property, datastoreprops.PropTags+"."); ok {
+		return "props.Tags[" + strconv.Quote(key) + "]"
+	}
+	if rest, ok := strings.CutPrefix(property, datastoreprops.PropScopesSupported+"["); ok {
+		return "props.ScopesSupported[" + rest
+	}
+	if name, ok := propNames[property]; ok {
+		return name
+	}
+	return property
+}
+
+// propMessage rewords a contract error with the prop's name.
+func propMessage(err error) string {
+	var perr *cfnprops.PropertyError
+	if !errors.As(err, &perr) {
+		return err.Error()
+	}
+	name := propName(perr.Property)
+	if strings.HasPrefix(perr.Reason, "is ") || strings.HasPrefix(perr.Reason, "must ") {
+		return name + " " + perr.Reason
+	}
+	return name + ": " + perr.Reason
+}
+
+// literalProperties are the resource properties known at synthesis time, as
+// CloudFormation will deliver them, and the names of those that are tokens
+// (a property, or an entry: Tags.<key>, ScopesSupported[<i>]).
+func literalProperties(p map[string]any) (cfnprops.Properties, []string) {
+	out := cfnprops.Properties{}
+	var unresolved []string
+	for name, v := range p {
+		switch v := v.(type) {
+		case string:
+			out[name] = v
+		case *string:
+			if v == nil {
+				continue
+			}
+			if isLiteral(v) {
+				out[name] = *v
+			} else {
+				unresolved = append(unresolved, name)
+			}
+		case []string:
+			out[name] = v
+		case *[]*string:
+			if v == nil {
+				continue
+			}
+			list := make([]any, len(*v))
+			for i, item := range *v {
+				switch {
+				case item == nil:
+					list[i] = ""
+				case isLiteral(item):
+					list[i] = *item
+				default:
+					list[i] = ""
+					unresolved = append(unresolved, fmt.Sprintf("%s[%d]", name, i))
+				}
+			}
+			out[name] = list
+		case *map[string]*string:
+			if v == nil {
+				continue
+			}
+			m := make(map[string]any, len(*v))
+			for k, item := range *v {
+				switch {
+				case item == nil:
+					m[k] = nil
+				case isLiteral(item):
+					m[k] = *item
+				default:
+					m[k] = ""
+					unresolved = append(unresolved, name+"."+k)
+				}
+			}
+			out[name] = m
+		default:
+			panic(fmt.Sprintf("datastore: property %s has an unexpected type %T", name, v))
+		}
+	}
+	slices.Sort(unresolved)
+	return out, unresolved
+}
+
 // isLiteral reports whether s is known at synthesis time; tokens are checked by
 // the handler at deploy time.
 func isLiteral(s *string) bool { return !*awscdk.Token_IsUnresolved(s) }
-
-// isHTTPSURL is the handler's check on endpoint properties, made early.
-func isHTTPSURL(s string) bool { return httpsurl.Check(s) == nil }
 
 func boolOr(b *bool, def bool) bool {
 	if b == nil {
 		return def
 	}
 	return *b
+}
+
+// unjoin splits an errors.Join result into its errors.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }

@@ -15,10 +15,10 @@ import (
 	"github.com/openhealthstack/smart-healthlake/constructs/oktaauth"
 	"github.com/openhealthstack/smart-healthlake/constructs/smarthealthlake"
 	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
+	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
-	"github.com/openhealthstack/smart-healthlake/lambda/datastore/handler"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchflow"
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/idp"
@@ -121,7 +121,7 @@ func TestEhrLaunchIsWiredThroughOktaTheDatastoreAndTheValidator(t *testing.T) {
 			}
 			return out
 		}
-		support, err := smart.ParseFeatures(strs(ds.Properties[smartmeta.PropSupport]))
+		support, err := smart.ParseFeatures(strs(ds.Properties[datastoreprops.PropSupport]))
 		require.NoError(t, err)
 		raw, err := smartmeta.Build(smartmeta.Config{
 			Version: smart.V2,
@@ -146,7 +146,7 @@ func TestEhrLaunchIsWiredThroughOktaTheDatastoreAndTheValidator(t *testing.T) {
 	})
 
 	t.Run("the discovery check compares only Okta's issuer and keys", func(t *testing.T) {
-		require.Equal(t, string(handler.DiscoveryVerifyIssuer), ds.Properties[handler.PropDiscoveryCheck])
+		require.Equal(t, string(datastoreprops.DiscoveryVerifyIssuer), ds.Properties[datastoreprops.PropDiscoveryCheck])
 	})
 
 	t.Run("the validator requires the launch hook's marker", func(t *testing.T) {
@@ -219,10 +219,10 @@ func TestAPickerAppGetsThePatientPickerAndTheConfigurationSaysSo(t *testing.T) {
 			_, ds := cdktest.Only(t, all, "Custom::SmartHealthLakeDatastore")
 			raw, _ := json.Marshal(ehrFunctionEnv(t, all)[launchflow.EnvClients])
 			if c.picker != nil {
-				require.Contains(t, ds.Properties[smartmeta.PropSupport], smart.FeaturePatientContext)
+				require.Contains(t, ds.Properties[datastoreprops.PropSupport], smart.FeaturePatientContext)
 				require.Contains(t, string(raw), `\"patient_picker\":true`)
 			} else {
-				require.NotContains(t, ds.Properties[smartmeta.PropSupport], smart.FeaturePatientContext)
+				require.NotContains(t, ds.Properties[datastoreprops.PropSupport], smart.FeaturePatientContext)
 				require.NotContains(t, string(raw), "patient_picker")
 			}
 		})
@@ -242,8 +242,8 @@ func TestWithoutEhrLaunchNothingOfItIsMade(t *testing.T) {
 	require.Equal(t, []any{appRedirect}, okta.Properties[oktaprops.PropConfidentialRedirectURIs])
 	_, ds := cdktest.Only(t, all, "Custom::SmartHealthLakeDatastore")
 	require.Equal(t, cdktest.GetAtt(oktaID, "AuthorizationEndpoint"), ds.Properties["AuthorizationEndpoint"])
-	require.Equal(t, string(handler.DiscoveryVerify), ds.Properties[handler.PropDiscoveryCheck])
-	require.NotContains(t, ds.Properties[smartmeta.PropSupport], smart.FeatureEHRLaunch)
+	require.Equal(t, string(datastoreprops.DiscoveryVerify), ds.Properties[datastoreprops.PropDiscoveryCheck])
+	require.NotContains(t, ds.Properties[datastoreprops.PropSupport], smart.FeatureEHRLaunch)
 }
 
 // TestTheEhrLaunchWiringHasNoDependencyCycle synthesizes the widest wiring:

@@ -12,9 +12,9 @@ import (
 
 	"github.com/openhealthstack/smart-healthlake/constructs/smarthealthlake"
 	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
+	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
-	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
 )
 
 // keycloak is an external authorization server: a Keycloak realm.
@@ -82,7 +82,7 @@ func TestAnExternalAuthorizationServerProvisionsNothingInOkta(t *testing.T) {
 		require.Equal(t, "https://id.clinic.example/realms/smart/protocol/openid-connect/revoke", dp["RevocationEndpoint"])
 		require.NotContains(t, dp, "IntrospectionEndpoint")
 		require.Equal(t, []any{"openid", "fhirUser", "launch/patient", "patient/*.rs"}, dp["ScopesSupported"])
-		require.Equal(t, []any{smart.FeaturePublicClients, smart.FeaturePatientContext, smart.FeatureOpenIDConnect}, dp[smartmeta.PropSupport])
+		require.Equal(t, []any{smart.FeaturePublicClients, smart.FeaturePatientContext, smart.FeatureOpenIDConnect}, dp[datastoreprops.PropSupport])
 		require.Equal(t, "verify", dp["DiscoveryCheck"], "checked by default")
 		require.NotContains(t, dp, "DiscoveryUrl", "the issuer's well-known documents by default")
 		require.Equal(t, "https://id.clinic.example/realms/smart", *shl.Issuer())
@@ -109,6 +109,9 @@ func TestAnExternalServerPassesCdkNag(t *testing.T) {
 			p.ExternalAuthorizationServer.IntrospectionEndpoint = jsii.String("https://id.clinic.example/realms/smart/protocol/openid-connect/token/introspect")
 			p.ExternalAuthorizationServer.IntrospectionSecret = awssecretsmanager.Secret_FromSecretNameV2(s, jsii.String("Introspect"), jsii.String("clinic/introspect"))
 			p.SmartVersion = smart.V1
+			// A SMART v1 data store takes v1 scopes only (refused at synth since
+			// constructs/datastore validates with the data store contract).
+			p.ExternalAuthorizationServer.ScopesSupported = jsii.Strings("openid", "fhirUser", "launch/patient", "patient/*.read")
 			p.ProvisionedConcurrency = jsii.Number(1)
 		},
 	} {

@@ -16,6 +16,7 @@ import (
 	"github.com/openhealthstack/smart-healthlake/constructs/oktaauth"
 	"github.com/openhealthstack/smart-healthlake/constructs/smarthealthlake"
 	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
+	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
@@ -67,7 +68,7 @@ func TestTheSmallestUseWiresEveryPartInOrder(t *testing.T) {
 	} {
 		require.Equal(t, cdktest.GetAtt(oktaID, attr), dp[prop], "data store property %s", prop)
 	}
-	require.Equal(t, "SMART_ON_FHIR", dp["AuthorizationStrategy"])
+	require.Equal(t, "v2", dp[datastoreprops.PropSmartVersion])
 	require.Equal(t, "true", dp["FineGrainedAuthorization"])
 	require.NotEmpty(t, dp["ScopesSupported"], "the scope catalogue is advertised")
 	idpArn, _ := json.Marshal(dp["IdpLambdaArn"])
@@ -141,7 +142,7 @@ func TestSmartV1ReachesEveryPart(t *testing.T) {
 	tpl := cdktest.Template(t, stack)
 	all := cdktest.Resources(t, tpl)
 	_, ds := cdktest.Only(t, all, "Custom::SmartHealthLakeDatastore")
-	require.Equal(t, "SMART_ON_FHIR_V1", ds.Properties["AuthorizationStrategy"])
+	require.Equal(t, "v1", ds.Properties[datastoreprops.PropSmartVersion])
 	_, okta := cdktest.Only(t, all, "Custom::SmartOktaAuthorizationServer")
 	require.Equal(t, "v1", okta.Properties["SmartVersion"])
 	cdktest.Try(t, func() {
@@ -330,9 +331,9 @@ func TestTheSmartConfigurationFollowsTheConfiguredClients(t *testing.T) {
 				}
 				return out
 			}
-			support, err := smart.ParseFeatures(strs(ds.Properties[smartmeta.PropSupport]))
+			support, err := smart.ParseFeatures(strs(ds.Properties[datastoreprops.PropSupport]))
 			require.NoError(t, err)
-			version := map[any]smart.Version{"SMART_ON_FHIR": smart.V2, "SMART_ON_FHIR_V1": smart.V1}[ds.Properties["AuthorizationStrategy"]]
+			version := smart.Version(ds.Properties[datastoreprops.PropSmartVersion].(string))
 			base := "https://clinic.okta.com/oauth2/aus1"
 			raw, err := smartmeta.Build(smartmeta.Config{
 				Version:         version,

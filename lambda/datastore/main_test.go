@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/openhealthstack/smart-healthlake/lambda/datastore/handler"
+	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/fakecloudformation"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/fakehealthlake"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
@@ -62,7 +62,7 @@ func TestNewHandlerHonoursEndpointOverrides(t *testing.T) {
 	require.NoError(t, err)
 	_, err = h.OnEvent(ctx, customresource.Event{
 		RequestType: customresource.Delete, RequestID: "r", StackID: stackID, LogicalResourceID: "Datastore",
-		PhysicalResourceID: id, ResourceProperties: map[string]any{handler.PropRemovalPolicy: string(handler.Retain)},
+		PhysicalResourceID: id, ResourceProperties: map[string]any{datastoreprops.PropRemovalPolicy: string(datastoreprops.Retain)},
 	})
 	require.NoError(t, err)
 

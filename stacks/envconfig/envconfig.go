@@ -18,11 +18,14 @@ package envconfig
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
+	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
 )
@@ -230,10 +233,6 @@ var (
 	envNamePattern   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,30}$`)
 	accountPattern   = regexp.MustCompile(`^[0-9]{12}$`)
 	regionPattern    = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$`)
-	datastoreNameRe  = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,256}$`)
-	tagKeyPattern    = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
-	tagValuePattern  = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$`)
-	kmsKeyArnPattern = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$`)
 	secretRefPattern = regexp.MustCompile(`^([A-Za-z0-9/_+=.@-]{1,512}|arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+)$`)
 )
 
@@ -278,8 +277,8 @@ func parseEnvironment(name string, raw any) (Environment, error) {
 
 	ds := root.object("datastore", false)
 	e.Datastore.Name = ds.str("name", "smart-healthlake-"+name)
-	if !datastoreNameRe.MatchString(e.Datastore.Name) {
-		r.fail("datastore.name", "must be 1-256 letters, digits, spaces or _.:/=+-@, got %q", e.Datastore.Name)
+	if err := datastoreprops.CheckDatastoreName(e.Datastore.Name); err != nil {
+		r.fail("datastore.name", "%v", err)
 	}
 	e.Datastore.SmartVersion = smart.Version(ds.str("smartVersion", string(smart.V2)))
 	if !e.Datastore.SmartVersion.Valid() {
@@ -328,18 +327,17 @@ func parseEnvironment(name string, raw any) (Environment, error) {
 		r.fail("logRetentionDays", "must be one of the values CloudWatch Logs accepts (%s), got %d", joinInts(LogRetentionDays), e.LogRetentionDays)
 	}
 	e.Tags = root.stringMap("tags")
-	tagKeys := make([]string, 0, len(e.Tags))
-	for k := range e.Tags {
-		tagKeys = append(tagKeys, k)
+	// The tags go on the data store too (DatastoreTags): the data store
+	// contract's rules, checked here so cdk.json names the bad key.
+	if len(e.Tags) > datastoreprops.MaxUserTags {
+		r.fail("tags", "at most %d tags, got %d: HealthLake keeps at most %d tags on a data store and its handler sets up to %d of its own",
+			datastoreprops.MaxUserTags, len(e.Tags), datastoreprops.MaxTags, datastoreprops.HandlerTagCount)
 	}
-	sort.Strings(tagKeys)
-	for _, k := range tagKeys {
-		v := e.Tags[k]
-		if !tagKeyPattern.MatchString(k) || strings.HasPrefix(strings.ToLower(k), "aws:") {
-			r.fail("tags."+k, "is not a valid tag key (1-128 letters, digits, spaces or _.:/=+-@, not starting with aws:)")
-		}
-		if !tagValuePattern.MatchString(v) {
-			r.fail("tags."+k, "has an invalid value %q (at most 256 letters, digits, spaces or _.:/=+-@)", v)
+	for _, k := range slices.Sorted(maps.Keys(e.Tags)) {
+		if reason := datastoreprops.TagProblem(k, e.Tags[k]); reason != "" {
+			r.fail("tags."+k, "is not a valid tag: %s", reason)
+		} else if strings.HasPrefix(k, datastoreprops.TagPrefix) {
+			r.fail("tags."+k, "must not start with %s (the data store handler's own tags)", datastoreprops.TagPrefix)
 		}
 	}
 	root.done()
@@ -369,8 +367,10 @@ func parseOkta(r *reader, root *object, e *Environment) {
 		r.fail("okta.credentialSecret", "must be a Secrets Manager secret name or ARN, got %q", e.Okta.CredentialSecret)
 	}
 	e.Okta.CredentialSecretKey = okta.str("credentialSecretKey", "")
-	if e.Okta.CredentialSecretKey != "" && !kmsKeyArnPattern.MatchString(e.Okta.CredentialSecretKey) {
-		r.fail("okta.credentialSecretKey", "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), got %q", e.Okta.CredentialSecretKey)
+	if e.Okta.CredentialSecretKey != "" {
+		if err := datastoreprops.CheckKeyARN(e.Okta.CredentialSecretKey); err != nil {
+			r.fail("okta.credentialSecretKey", "%v", err)
+		}
 	}
 	e.Okta.ScopeResources = okta.stringList("scopeResources")
 	e.Okta.UserGroupIDs = okta.stringList("userGroupIds")

@@ -128,7 +128,16 @@ func TestBadConfigurationNamesTheEnvironmentAndTheKey(t *testing.T) {
 		{"production as a string", `{"production": "true", "okta": ` + oktaOK + `}`, `environment "prod": production must be true or false`},
 		{"tags as a list", `{"tags": ["a"], "okta": ` + oktaOK + `}`, `environment "prod": tags must be an object of strings`},
 		{"tag value as a number", `{"tags": {"CostCenter": 42}, "okta": ` + oktaOK + `}`, `environment "prod": tags.CostCenter must be a string`},
-		{"reserved tag key", `{"tags": {"aws:owner": "x"}, "okta": ` + oktaOK + `}`, `environment "prod": tags.aws:owner is not a valid tag key`},
+		{"reserved tag key", `{"tags": {"aws:owner": "x"}, "okta": ` + oktaOK + `}`, `environment "prod": tags.aws:owner is not a valid tag: the key must not start with aws:`},
+		// The data store contract's rules (datastoreprops), as the handler applies them to the data store's tags.
+		{"the data store handler's own tag key", `{"tags": {"smart-healthlake:stack-id": "x"}, "okta": ` + oktaOK + `}`,
+			`environment "prod": tags.smart-healthlake:stack-id must not start with smart-healthlake:`},
+		// The one KMS ARN rule (datastoreprops.CheckKeyARN): a region that is no region is refused here as by the handler.
+		{"credential key ARN without a region", `{"okta": {"orgUrl": "https://a.okta.com", "credentialSecret": "s", "credentialSecretKey": "arn:aws:kms:eu:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}}`,
+			`environment "prod": okta.credentialSecretKey must be a KMS key ARN`},
+		// An alias ARN is a KMS ARN, but the stack grants kms:Decrypt on the key, which an alias ARN does not cover: refused, saying why.
+		{"credential key given by alias ARN", `{"okta": {"orgUrl": "https://a.okta.com", "credentialSecret": "s", "credentialSecretKey": "arn:aws:kms:eu-west-1:123456789012:alias/okta"}}`,
+			`environment "prod": okta.credentialSecretKey must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), not an alias ARN`},
 		{"a typo in a key", `{"okta": {"orgURL": "https://a.okta.com", "orgUrl": "https://a.okta.com", "credentialSecret": "s"}}`, `environment "prod": okta.orgURL is not a known key`},
 		{"an unknown top-level key", `{"okta": ` + oktaOK + `, "vpc": {}}`, `environment "prod": vpc is not a known key`},
 		{"the environment is not an object", `"prod"`, `environment "prod": must be an object`},

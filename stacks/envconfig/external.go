@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 	"github.com/openhealthstack/smart-healthlake/contract/httpsurl"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/tokenshape"
@@ -189,8 +190,8 @@ func parseExternal(r *reader, root *object) *External {
 	}
 	x.IntrospectionClientSecretKey = o.str("introspectionClientSecretKey", "")
 	switch {
-	case x.IntrospectionClientSecretKey != "" && !kmsKeyArnPattern.MatchString(x.IntrospectionClientSecretKey):
-		r.fail(o.key("introspectionClientSecretKey"), "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), got %q", x.IntrospectionClientSecretKey)
+	case x.IntrospectionClientSecretKey != "" && datastoreprops.CheckKeyARN(x.IntrospectionClientSecretKey) != nil:
+		r.fail(o.key("introspectionClientSecretKey"), "%v", datastoreprops.CheckKeyARN(x.IntrospectionClientSecretKey))
 	case x.IntrospectionClientSecretKey != "" && x.IntrospectionClientSecret == "":
 		r.fail(o.key("introspectionClientSecretKey"), "is the key of %s, which is not set", o.key("introspectionClientSecret"))
 	}

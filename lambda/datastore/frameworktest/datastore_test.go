@@ -8,8 +8,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 	"github.com/openhealthstack/smart-healthlake/internal/fault"
-	"github.com/openhealthstack/smart-healthlake/lambda/datastore/handler"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/providerframework"
 )
 
@@ -27,8 +27,8 @@ func TestCreate(t *testing.T) {
 		r := e.stack.Resource(logicalID)
 		assert.Equal(t, []string{r.PhysicalID}, e.live())
 		assert.Equal(t, "ACTIVE", e.status(r.PhysicalID))
-		assert.Equal(t, r.PhysicalID, r.Data[handler.AttrDatastoreID])
-		assert.Contains(t, r.Data[handler.AttrDatastoreEndpoint], r.PhysicalID)
+		assert.Equal(t, r.PhysicalID, r.Data[datastoreprops.AttrDatastoreID])
+		assert.Contains(t, r.Data[datastoreprops.AttrDatastoreEndpoint], r.PhysicalID)
 		ex := e.fw.Executions()
 		require.Len(t, ex, 1)
 		assert.Greater(t, ex[0].Attempts, 1, "the waiter polled isComplete until the data store was ACTIVE")
@@ -55,10 +55,10 @@ func TestCreate(t *testing.T) {
 		assert.Len(t, e.hl.Requests("DeleteFHIRDatastore"), 1)
 	})
 
-	for _, policy := range []handler.RemovalPolicy{handler.Retain, handler.Destroy} {
+	for _, policy := range []datastoreprops.RemovalPolicy{datastoreprops.Retain, datastoreprops.Destroy} {
 		t.Run("a create another resource cancels leaves no data store behind under removal policy "+string(policy), func(t *testing.T) {
 			e := newEnv(t, envOptions{pollsToSettle: 6})
-			props := properties(set(handler.PropRemovalPolicy, string(policy)))
+			props := properties(set(datastoreprops.PropRemovalPolicy, string(policy)))
 			res := e.stack.CreateCancelled(datastoreResource(props), func() bool { return len(e.live()) > 0 })
 			e.settle()
 			require.Equal(t, "ROLLBACK_COMPLETE", res.Status, res.Reason)
@@ -83,7 +83,7 @@ func TestFailureReason(t *testing.T) {
 			scopes = append(scopes, fmt.Sprintf("patient/Observation%c%c.rs", rune('A'+i/26), rune('a'+i%26)))
 		}
 		res := e.stack.Create(datastoreResource(properties(
-			set(handler.PropAuthorizationStrategy, "SMART_ON_FHIR_V1"), set(handler.PropScopesSupported, scopes))))
+			set(datastoreprops.PropAuthorizationStrategy, "SMART_ON_FHIR_V1"), set(datastoreprops.PropScopesSupported, scopes))))
 		e.settle()
 		require.Equal(t, "ROLLBACK_COMPLETE", res.Status)
 		h := e.stack.History()
@@ -101,7 +101,7 @@ func TestUpdate(t *testing.T) {
 		id := e.stack.Resource(logicalID).PhysicalID
 
 		res := e.stack.Update(providerframework.Change{LogicalID: logicalID,
-			Properties: properties(set(handler.PropIssuer, "https://example.okta.com/oauth2/aus2"))})
+			Properties: properties(set(datastoreprops.PropIssuer, "https://example.okta.com/oauth2/aus2"))})
 		e.settle()
 		require.Equal(t, "UPDATE_COMPLETE", res.Status, res.Reason)
 		assert.Equal(t, id, e.stack.Resource(logicalID).PhysicalID)
@@ -109,28 +109,28 @@ func TestUpdate(t *testing.T) {
 		assert.Contains(t, e.hl.Requests("UpdateFHIRDatastore")[0].Body["IdentityProviderConfiguration"].(map[string]any)["Metadata"], "aus2")
 	})
 
-	for _, policy := range []handler.RemovalPolicy{handler.Retain, handler.Destroy} {
+	for _, policy := range []datastoreprops.RemovalPolicy{datastoreprops.Retain, datastoreprops.Destroy} {
 		t.Run("an acknowledged replacement hands over to the new data store; the old one follows removal policy "+string(policy), func(t *testing.T) {
 			e := newEnv(t, envOptions{})
-			props := properties(set(handler.PropRemovalPolicy, string(policy)))
+			props := properties(set(datastoreprops.PropRemovalPolicy, string(policy)))
 			require.Equal(t, "CREATE_COMPLETE", e.stack.Create(datastoreResource(props)).Status)
 			oldID := e.stack.Resource(logicalID).PhysicalID
 
-			res := e.stack.Update(providerframework.Change{LogicalID: logicalID, Properties: properties(append(replaced, set(handler.PropRemovalPolicy, string(policy)))...)})
+			res := e.stack.Update(providerframework.Change{LogicalID: logicalID, Properties: properties(append(replaced, set(datastoreprops.PropRemovalPolicy, string(policy)))...)})
 			e.settle()
 			require.Equal(t, "UPDATE_COMPLETE", res.Status, res.Reason)
 			require.Empty(t, res.CleanupFailures)
 			newID := e.stack.Resource(logicalID).PhysicalID
 			assert.NotEqual(t, oldID, newID)
 			assert.Equal(t, "ACTIVE", e.status(newID))
-			assert.Equal(t, newID, e.stack.Resource(logicalID).Data[handler.AttrDatastoreID])
+			assert.Equal(t, newID, e.stack.Resource(logicalID).Data[datastoreprops.AttrDatastoreID])
 
 			h := e.stack.History()
 			last := h[len(h)-1]
 			assert.Equal(t, "Delete", last.Request.RequestType)
 			assert.Equal(t, oldID, last.Request.PhysicalResourceID)
 			assert.Equal(t, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", last.StackStatus)
-			if policy == handler.Retain {
+			if policy == datastoreprops.Retain {
 				assert.Equal(t, "ACTIVE", e.status(oldID), "the data store that served the stack is retained")
 				assert.ElementsMatch(t, []string{oldID, newID}, e.live())
 			} else {
@@ -171,7 +171,7 @@ func TestUpdate(t *testing.T) {
 		e := newEnv(t, envOptions{})
 		// AcknowledgeReplacement left true since an earlier replacement: the
 		// rollback's properties carry it too.
-		acknowledged := set(handler.PropAcknowledgeReplacement, "true")
+		acknowledged := set(datastoreprops.PropAcknowledgeReplacement, "true")
 		require.Equal(t, "CREATE_COMPLETE", e.stack.Create(datastoreResource(properties(acknowledged))).Status)
 		oldID := e.stack.Resource(logicalID).PhysicalID
 		onStatus := e.stack.OnStatus
@@ -203,7 +203,7 @@ func TestUpdate(t *testing.T) {
 		keptID := e.stack.Resource(logicalID).PhysicalID
 
 		res := e.stack.Update(
-			providerframework.Change{LogicalID: "SecondDatastore", Type: resourceType, Properties: properties(set(handler.PropDatastoreName, "second"))},
+			providerframework.Change{LogicalID: "SecondDatastore", Type: resourceType, Properties: properties(set(datastoreprops.PropDatastoreName, "second"))},
 			providerframework.Change{LogicalID: "SmartAuthorizationServer", Type: providerframework.Failure})
 		e.settle()
 		require.Equal(t, "UPDATE_ROLLBACK_COMPLETE", res.Status, res.Reason)
@@ -218,12 +218,12 @@ func TestUpdate(t *testing.T) {
 
 func TestStackDeletion(t *testing.T) {
 	for _, tc := range []struct {
-		policy handler.RemovalPolicy
+		policy datastoreprops.RemovalPolicy
 		kept   bool
-	}{{handler.Retain, true}, {handler.Destroy, false}} {
+	}{{datastoreprops.Retain, true}, {datastoreprops.Destroy, false}} {
 		t.Run("deleting the stack under removal policy "+string(tc.policy)+" keeps the data store only when retained", func(t *testing.T) {
 			e := newEnv(t, envOptions{})
-			require.Equal(t, "CREATE_COMPLETE", e.stack.Create(datastoreResource(properties(set(handler.PropRemovalPolicy, string(tc.policy))))).Status)
+			require.Equal(t, "CREATE_COMPLETE", e.stack.Create(datastoreResource(properties(set(datastoreprops.PropRemovalPolicy, string(tc.policy))))).Status)
 			id := e.stack.Resource(logicalID).PhysicalID
 
 			res := e.stack.Delete()

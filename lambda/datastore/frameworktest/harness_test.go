@@ -8,8 +8,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 	"github.com/openhealthstack/smart-healthlake/internal/lambdaruntime"
-	"github.com/openhealthstack/smart-healthlake/lambda/datastore/handler"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/fakecloudformation"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/fakehealthlake"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/providerframework"
@@ -18,7 +18,7 @@ import (
 // Production settings the tests keep (constructs/datastore): the handlers'
 // timeout. The waiter's interval and total are shortened.
 const (
-	handlerTimeout = handler.TimeoutMinutes * time.Minute
+	handlerTimeout = datastoreprops.HandlerTimeoutMinutes * time.Minute
 	queryInterval  = 15 * time.Millisecond
 	resourceType   = "Custom::HealthLakeDatastore"
 	logicalID      = "SmartDatastoreResource9A1B2C3D"
@@ -87,22 +87,22 @@ func newEnv(t *testing.T, o envOptions) *env {
 // properties are a SMART data store's, as the construct renders them.
 func properties(edits ...func(map[string]any)) map[string]any {
 	p := map[string]any{
-		handler.PropDatastoreName:            "patients-prod",
-		handler.PropFhirVersion:              "R4",
-		handler.PropAuthorizationStrategy:    "SMART_ON_FHIR",
-		handler.PropFineGrainedAuthorization: "true",
-		handler.PropIdpLambdaArn:             "arn:aws:lambda:us-east-1:123456789012:function:smart-idp:live",
-		handler.PropIssuer:                   "https://example.okta.com/oauth2/aus1",
-		handler.PropJwksUri:                  "https://example.okta.com/oauth2/aus1/v1/keys",
-		handler.PropAuthorizationEndpoint:    "https://example.okta.com/oauth2/aus1/v1/authorize",
-		handler.PropTokenEndpoint:            "https://example.okta.com/oauth2/aus1/v1/token",
-		handler.PropScopesSupported:          []any{"openid", "fhirUser", "launch/patient", "patient/*.read"},
-		handler.PropKmsKeyArn:                "",
-		handler.PropPreloadSynthea:           "false",
-		handler.PropTags:                     map[string]any{"team": "fhir"},
-		handler.PropRemovalPolicy:            string(handler.Retain),
-		handler.PropAcknowledgeReplacement:   "false",
-		"ServiceTimeout":                     "3600",
+		datastoreprops.PropDatastoreName:            "patients-prod",
+		datastoreprops.PropFhirVersion:              "R4",
+		datastoreprops.PropAuthorizationStrategy:    "SMART_ON_FHIR",
+		datastoreprops.PropFineGrainedAuthorization: "true",
+		datastoreprops.PropIdpLambdaArn:             "arn:aws:lambda:us-east-1:123456789012:function:smart-idp:live",
+		datastoreprops.PropIssuer:                   "https://example.okta.com/oauth2/aus1",
+		datastoreprops.PropJwksUri:                  "https://example.okta.com/oauth2/aus1/v1/keys",
+		datastoreprops.PropAuthorizationEndpoint:    "https://example.okta.com/oauth2/aus1/v1/authorize",
+		datastoreprops.PropTokenEndpoint:            "https://example.okta.com/oauth2/aus1/v1/token",
+		datastoreprops.PropScopesSupported:          []any{"openid", "fhirUser", "launch/patient", "patient/*.read"},
+		datastoreprops.PropKmsKeyArn:                "",
+		datastoreprops.PropPreloadSynthea:           "false",
+		datastoreprops.PropTags:                     map[string]any{"team": "fhir"},
+		datastoreprops.PropRemovalPolicy:            string(datastoreprops.Retain),
+		datastoreprops.PropAcknowledgeReplacement:   "false",
+		"ServiceTimeout":                            "3600",
 	}
 	for _, e := range edits {
 		e(p)
@@ -116,8 +116,8 @@ func set(key string, value any) func(map[string]any) {
 
 // replaced are the properties of an acknowledged replacement: another key.
 var replaced = []func(map[string]any){
-	set(handler.PropKmsKeyArn, "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"),
-	set(handler.PropAcknowledgeReplacement, "true"),
+	set(datastoreprops.PropKmsKeyArn, "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"),
+	set(datastoreprops.PropAcknowledgeReplacement, "true"),
 }
 
 func datastoreResource(props map[string]any) providerframework.Resource {

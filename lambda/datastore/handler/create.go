@@ -61,7 +61,7 @@ func createInput(spec Spec, token string) *healthlake.CreateFHIRDatastoreInput {
 		sse = &types.KmsEncryptionConfig{CmkType: types.CmkTypeCmCmk, KmsKeyId: aws.String(spec.KMSKeyARN)}
 	}
 	in := &healthlake.CreateFHIRDatastoreInput{
-		DatastoreTypeVersion:          spec.FHIRVersion,
+		DatastoreTypeVersion:          spec.Version,
 		DatastoreName:                 aws.String(spec.Name),
 		ClientToken:                   aws.String(token),
 		IdentityProviderConfiguration: identityProvider(spec),

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openhealthstack/smart-healthlake/contract/cfnprops"
+	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
@@ -60,10 +61,10 @@ func TestCreate(t *testing.T) {
 		d := x.datastore(o.id)
 		assert.Equal(t, "ACTIVE", d.Status)
 		assert.Equal(t, map[string]any{
-			AttrDatastoreID:           d.ID,
-			AttrDatastoreArn:          d.ARN,
-			AttrDatastoreEndpoint:     d.Endpoint,
-			AttrSmartConfigurationURL: d.Endpoint + ".well-known/smart-configuration",
+			datastoreprops.AttrDatastoreID:           d.ID,
+			datastoreprops.AttrDatastoreArn:          d.ARN,
+			datastoreprops.AttrDatastoreEndpoint:     d.Endpoint,
+			datastoreprops.AttrSmartConfigurationURL: d.Endpoint + ".well-known/smart-configuration",
 		}, o.data)
 	})
 
@@ -134,7 +135,7 @@ func TestCreate(t *testing.T) {
 		o := x.run(e)
 		var perr *cfnprops.PropertyError
 		require.ErrorAs(t, o.err, &perr)
-		assert.Equal(t, PropTokenEndpoint, perr.Property)
+		assert.Equal(t, datastoreprops.PropTokenEndpoint, perr.Property)
 		assert.Empty(t, x.fake.Requests())
 	})
 
@@ -142,12 +143,12 @@ func TestCreate(t *testing.T) {
 		x := newHarness(t)
 		e := createEvent(t)
 		const govARN = "arn:aws:lambda:us-gov-west-1:123456789012:function:smart-idp:live"
-		e.ResourceProperties[PropIdpLambdaArn] = govARN
+		e.ResourceProperties[datastoreprops.PropIdpLambdaArn] = govARN
 
 		o := x.run(e)
 		var perr *cfnprops.PropertyError
 		require.ErrorAs(t, o.err, &perr)
-		assert.Equal(t, PropIdpLambdaArn, perr.Property)
+		assert.Equal(t, datastoreprops.PropIdpLambdaArn, perr.Property)
 		assert.Contains(t, o.err.Error(), "HealthLake accepts commercial-partition function ARNs only")
 		assert.Empty(t, x.fake.Requests())
 

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/healthlake"
 	"github.com/aws/aws-sdk-go-v2/service/healthlake/types"
 
+	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/healthlakeapi"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 )
@@ -53,13 +54,6 @@ var frameworkMarkers = []string{
 	"AWSCDK::CustomResourceProviderFramework::MISSING_PHYSICAL_ID",
 }
 
-// TimeoutMinutes is the Lambda timeout of both handler functions, which
-// constructs/datastore sets: it covers the SDK's retries of ConflictException
-// and throttling (about 5 minutes at most, see healthlakeapi.NewRetryer) with
-// room to spare. The orphan look-up of a Delete after a cancelled Create relies
-// on it (see awaitOrphansDeleted).
-const TimeoutMinutes = 10
-
 func (h *Handler) delete(ctx context.Context, e customresource.Event, log *slog.Logger) (customresource.OnEventResponse, error) {
 	// Delete answers with the id it was given: the framework refuses a change.
 	done := customresource.OnEventResponse{PhysicalResourceID: e.PhysicalResourceID}
@@ -83,10 +77,10 @@ func (h *Handler) delete(ctx context.Context, e customresource.Event, log *slog.
 		return h.startOrphanCleanup(ctx, e, done, log)
 	}
 	if err != nil {
-		if policy == Retain {
+		if policy == datastoreprops.Retain {
 			log.Warn("could not check the data store's status; retaining it", "datastoreId", id, "error", err.Error())
 			log.Info("retaining HealthLake data store: it leaves the stack but the data store and its data stay; delete it yourself when no longer needed",
-				"datastoreId", id, "removalPolicy", string(Retain))
+				"datastoreId", id, "removalPolicy", string(datastoreprops.Retain))
 			return done, nil
 		}
 		return done, err
@@ -100,13 +94,13 @@ func (h *Handler) delete(ctx context.Context, e customresource.Event, log *slog.
 	// the same: it holds no data, and retaining it would leave an empty, billed
 	// data store behind every failed deployment.
 	var unusable string // why, when the data store is deleted whatever the policy
-	if policy == Retain || current.DatastoreStatus == types.DatastoreStatusCreateFailed {
+	if policy == datastoreprops.Retain || current.DatastoreStatus == types.DatastoreStatusCreateFailed {
 		unusable = h.whyNeverServed(ctx, e, current, log)
 	}
-	if policy == Retain && unusable == "" {
+	if policy == datastoreprops.Retain && unusable == "" {
 		h.release(ctx, e, current, log)
 		log.Info("retaining HealthLake data store: it leaves the stack but the data store and its data stay; delete it yourself when no longer needed",
-			"datastoreId", id, "removalPolicy", string(Retain))
+			"datastoreId", id, "removalPolicy", string(datastoreprops.Retain))
 		return done, nil
 	}
 	if unusable != "" {
@@ -199,7 +193,7 @@ func (h *Handler) startOrphanCleanup(ctx context.Context, e customresource.Event
 // wait for. A failure is an error under destroy; under retain (an unusable data
 // store, deleted though the user did not ask for it) it is logged, and the data
 // store retained, since the clean-up must not fail the deployment.
-func (h *Handler) deleteDatastore(ctx context.Context, id string, policy RemovalPolicy, unusable bool, log *slog.Logger) (bool, error) {
+func (h *Handler) deleteDatastore(ctx context.Context, id string, policy datastoreprops.RemovalPolicy, unusable bool, log *slog.Logger) (bool, error) {
 	_, err := h.client.DeleteFHIRDatastore(ctx, &healthlake.DeleteFHIRDatastoreInput{DatastoreId: aws.String(id)})
 	var notFound *types.ResourceNotFoundException
 	if errors.As(err, &notFound) {
@@ -208,7 +202,7 @@ func (h *Handler) deleteDatastore(ctx context.Context, id string, policy Removal
 	}
 	if err != nil {
 		err = fmt.Errorf("deleting HealthLake data store %s: %w", id, err)
-		if policy == Retain && unusable {
+		if policy == datastoreprops.Retain && unusable {
 			log.Error("could not delete the empty data store that never served the stack; it is retained: delete it yourself", "datastoreId", id, "error", err.Error())
 			return false, nil
 		}
@@ -226,7 +220,7 @@ func (h *Handler) awaitDeleted(ctx context.Context, e customresource.IsCompleteE
 	}
 	policy := removalPolicy(e.Event, log)
 	unusable := e.Data[dataDeletingUnusable] != nil
-	if policy != Destroy && !unusable {
+	if policy != datastoreprops.Destroy && !unusable {
 		return complete, nil
 	}
 	p, err := h.describe(ctx, id)
@@ -235,7 +229,7 @@ func (h *Handler) awaitDeleted(ctx context.Context, e customresource.IsCompleteE
 	}
 	deleteWhenCreated := e.Data[dataDeleteWhenCreated] != nil
 	if err != nil {
-		if deleteWhenCreated && policy == Retain && !healthlakeapi.IsTransient(err) {
+		if deleteWhenCreated && policy == datastoreprops.Retain && !healthlakeapi.IsTransient(err) {
 			// Deleting was not asked for, so it must not fail the deployment.
 			log.Error("could not check the data store's status; it may be retained: check it and delete it yourself",
 				"datastoreId", id, "error", err.Error())
@@ -304,7 +298,7 @@ func (h *Handler) awaitOrphansDeleted(ctx context.Context, e customresource.IsCo
 	if found == 0 {
 		if arrived, ok := e.Data[dataDeleteArrivedAt].(string); ok {
 			t, err := time.Parse(time.RFC3339, arrived)
-			if until := t.Add(TimeoutMinutes * time.Minute); err == nil && h.now().Before(until) {
+			if until := t.Add(datastoreprops.HandlerTimeoutMinutes * time.Minute); err == nil && h.now().Before(until) {
 				log.Info("no data store of this resource found yet; the cancelled Create may still be starting one: looking again until its onEvent must have ended",
 					"until", until.Format(time.RFC3339))
 				return customresource.IsCompleteResponse{}, nil
@@ -317,11 +311,11 @@ func (h *Handler) awaitOrphansDeleted(ctx context.Context, e customresource.IsCo
 
 // removalPolicy reads only RemovalPolicy, leniently: a Delete must not fail over
 // properties it does not need, and when in doubt the data is kept.
-func removalPolicy(e customresource.Event, log *slog.Logger) RemovalPolicy {
-	policy, err := parseRemovalPolicy(e.ResourceProperties)
+func removalPolicy(e customresource.Event, log *slog.Logger) datastoreprops.RemovalPolicy {
+	policy, err := datastoreprops.RemovalPolicyOf(e.ResourceProperties)
 	if err != nil {
 		log.Warn("unreadable removal policy; retaining the data store", "error", err.Error())
-		return Retain
+		return datastoreprops.Retain
 	}
 	return policy
 }

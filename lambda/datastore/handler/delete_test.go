@@ -7,20 +7,21 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 )
 
 func TestDelete(t *testing.T) {
-	destroy := func(p map[string]any) { p[PropRemovalPolicy] = "destroy" }
+	destroy := func(p map[string]any) { p[datastoreprops.PropRemovalPolicy] = "destroy" }
 
 	retainCases := []struct {
 		name string
 		edit func(map[string]any)
 	}{
-		{"the default removal policy", func(p map[string]any) { delete(p, PropRemovalPolicy) }},
-		{"an explicit retain", func(p map[string]any) { p[PropRemovalPolicy] = "retain" }},
-		{"an unreadable removal policy", func(p map[string]any) { p[PropRemovalPolicy] = "snapshot" }},
+		{"the default removal policy", func(p map[string]any) { delete(p, datastoreprops.PropRemovalPolicy) }},
+		{"an explicit retain", func(p map[string]any) { p[datastoreprops.PropRemovalPolicy] = "retain" }},
+		{"an unreadable removal policy", func(p map[string]any) { p[datastoreprops.PropRemovalPolicy] = "snapshot" }},
 	}
 	for _, tc := range retainCases {
 		t.Run(tc.name+" keeps the data store and says so in the log", func(t *testing.T) {
@@ -100,7 +101,7 @@ func TestDelete(t *testing.T) {
 		created := createEvent(t)
 		id := x.mustRun(created).id
 		x.fake.FailNextUpdate("internal error")
-		require.ErrorContains(t, x.run(updateEvent(t, created, id, "update-1", func(p map[string]any) { p[PropDatastoreName] = "renamed" })).err, "UPDATE_FAILED")
+		require.ErrorContains(t, x.run(updateEvent(t, created, id, "update-1", func(p map[string]any) { p[datastoreprops.PropDatastoreName] = "renamed" })).err, "UPDATE_FAILED")
 		require.Equal(t, "UPDATE_FAILED", x.datastore(id).Status)
 
 		// A data store still CREATING is kept too unless the stack's first
@@ -191,8 +192,8 @@ func TestDelete(t *testing.T) {
 		created := createEvent(t)
 		id := x.mustRun(created).id
 		o := x.run(deleteEvent(t, created, id, func(p map[string]any) {
-			p[PropTokenEndpoint] = "http://old-shape"
-			p[PropRemovalPolicy] = "destroy"
+			p[datastoreprops.PropTokenEndpoint] = "http://old-shape"
+			p[datastoreprops.PropRemovalPolicy] = "destroy"
 		}))
 		require.NoError(t, o.err)
 		assert.Equal(t, "DELETED", x.datastore(id).Status)

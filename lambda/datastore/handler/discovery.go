@@ -14,6 +14,7 @@ import (
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 
 	"github.com/openhealthstack/smart-healthlake/contract/cfnprops"
+	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 	"github.com/openhealthstack/smart-healthlake/contract/httpsurl"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/wellknown"
@@ -54,21 +55,8 @@ import (
 //     not made: the rollback restores a configuration that passed it when it
 //     was deployed, and failing a rollback leaves the stack in
 //     UPDATE_ROLLBACK_FAILED, worse than an endpoint that has moved since.
-const (
-	PropDiscoveryCheck = "DiscoveryCheck" // verify | verify-issuer | skip; absent: no check
-	PropDiscoveryUrl   = "DiscoveryUrl"   // optional https URL
-)
-
-// DiscoveryMode is the value of PropDiscoveryCheck.
-type DiscoveryMode string
-
-// The discovery check modes.
-const (
-	DiscoveryVerify DiscoveryMode = "verify"
-	// DiscoveryVerifyIssuer compares issuer and jwks_uri only (proxied endpoints).
-	DiscoveryVerifyIssuer DiscoveryMode = "verify-issuer"
-	DiscoverySkip         DiscoveryMode = "skip"
-)
+//
+// The property names and modes are datastoreprops'.
 
 // discoveryPaths are appended to the issuer when no DiscoveryUrl is given, in
 // this order.
@@ -93,61 +81,44 @@ type expectedField struct {
 	field, property, value string
 }
 
-// parseDiscovery reads the check's properties; nil means no check. It runs
-// after ParseSpec accepted the endpoint URLs.
-func parseDiscovery(p cfnprops.Properties) (*discoveryCheck, DiscoveryMode, error) {
-	mode, err := p.OptionalString(PropDiscoveryCheck, "")
+// parseDiscovery reads the check's properties (with datastoreprops.Parse);
+// nil means no check.
+func parseDiscovery(p cfnprops.Properties) (*discoveryCheck, datastoreprops.DiscoveryMode, error) {
+	spec, err := datastoreprops.Parse(p)
 	if err != nil {
 		return nil, "", err
 	}
-	issuerOnly := false
-	switch DiscoveryMode(mode) {
-	case "", DiscoverySkip:
-		return nil, DiscoveryMode(mode), nil
-	case DiscoveryVerify:
-	case DiscoveryVerifyIssuer:
-		issuerOnly = true
-	default:
-		return nil, "", &cfnprops.PropertyError{Property: PropDiscoveryCheck,
-			Reason: fmt.Sprintf("must be %s, %s or %s, got %q", DiscoveryVerify, DiscoveryVerifyIssuer, DiscoverySkip, mode)}
+	mode := spec.Discovery.Mode
+	if !mode.Fetches() {
+		return nil, mode, nil
 	}
+	e := spec.Endpoints
 	var c discoveryCheck
-	var discoveryURL string
-	if err := readHTTPSURL(p, PropDiscoveryUrl, false, &discoveryURL); err != nil {
-		return nil, "", err
-	}
 	for _, f := range []struct {
-		field, property string
-		required        bool
-		appFacing       bool // what apps call: a proxy may serve it (verify-issuer)
+		field, property, value string
+		appFacing              bool // what apps call: a proxy may serve it (verify-issuer)
 	}{
-		{"issuer", PropIssuer, true, false},
-		{"authorization_endpoint", PropAuthorizationEndpoint, true, true},
-		{"token_endpoint", PropTokenEndpoint, true, true},
-		{"jwks_uri", PropJwksUri, true, false},
-		{"introspection_endpoint", PropIntrospectionEndpoint, false, true},
-		{"revocation_endpoint", PropRevocationEndpoint, false, true},
+		{"issuer", datastoreprops.PropIssuer, e.Issuer, false},
+		{"authorization_endpoint", datastoreprops.PropAuthorizationEndpoint, e.Authorization, true},
+		{"token_endpoint", datastoreprops.PropTokenEndpoint, e.Token, true},
+		{"jwks_uri", datastoreprops.PropJwksUri, e.JWKSURI, false},
+		{"introspection_endpoint", datastoreprops.PropIntrospectionEndpoint, e.Introspection, true},
+		{"revocation_endpoint", datastoreprops.PropRevocationEndpoint, e.Revocation, true},
 	} {
-		if issuerOnly && f.appFacing {
+		if (mode == datastoreprops.DiscoveryVerifyIssuer && f.appFacing) || f.value == "" {
 			continue
 		}
-		var v string
-		if err := readHTTPSURL(p, f.property, f.required, &v); err != nil {
-			return nil, "", err
-		}
-		if v != "" {
-			c.expected = append(c.expected, expectedField{f.field, f.property, v})
-		}
+		c.expected = append(c.expected, expectedField{f.field, f.property, f.value})
 	}
-	if discoveryURL != "" {
-		c.urls = []string{discoveryURL}
+	if spec.Discovery.URL != "" {
+		c.urls = []string{spec.Discovery.URL}
 	} else {
-		issuer := strings.TrimSuffix(c.expected[0].value, "/")
+		issuer := strings.TrimSuffix(e.Issuer, "/")
 		for _, path := range discoveryPaths {
 			c.urls = append(c.urls, issuer+path)
 		}
 	}
-	return &c, DiscoveryMode(mode), nil
+	return &c, mode, nil
 }
 
 // verifyDiscovery makes the check for a Create or Update event.
@@ -157,7 +128,7 @@ func (h *Handler) verifyDiscovery(ctx context.Context, e customresource.Event, l
 		return err
 	}
 	if c == nil {
-		if mode == DiscoverySkip {
+		if mode == datastoreprops.DiscoverySkip {
 			log.Warn("discovery check skipped as configured: the endpoints are not compared with the authorization server's discovery document")
 		}
 		return nil
@@ -191,7 +162,7 @@ func (h *Handler) verifyDiscovery(ctx context.Context, e customresource.Event, l
 	if err != nil {
 		return fmt.Errorf("checking the endpoints against the authorization server's discovery document: %w; "+
 			"if the data store handler cannot reach this server (it runs outside any VPC), set %s to %s "+
-			"(cdk.json: external.skipDiscoveryCheck; construct: Discovery.Skip)", err, PropDiscoveryCheck, DiscoverySkip)
+			"(cdk.json: external.skipDiscoveryCheck; construct: Discovery.Skip)", err, datastoreprops.PropDiscoveryCheck, datastoreprops.DiscoverySkip)
 	}
 	var diffs []string
 	for _, want := range c.expected {

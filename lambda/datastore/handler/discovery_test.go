@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 )
@@ -92,12 +93,12 @@ func externalEvent(t *testing.T, d *discoveryServer) customresource.Event {
 	e.ResourceProperties = clone(t, e.ResourceProperties)
 	doc := d.document()
 	for prop, field := range map[string]string{
-		PropIssuer: "issuer", PropAuthorizationEndpoint: "authorization_endpoint", PropTokenEndpoint: "token_endpoint",
-		PropJwksUri: "jwks_uri", PropIntrospectionEndpoint: "introspection_endpoint", PropRevocationEndpoint: "revocation_endpoint",
+		datastoreprops.PropIssuer: "issuer", datastoreprops.PropAuthorizationEndpoint: "authorization_endpoint", datastoreprops.PropTokenEndpoint: "token_endpoint",
+		datastoreprops.PropJwksUri: "jwks_uri", datastoreprops.PropIntrospectionEndpoint: "introspection_endpoint", datastoreprops.PropRevocationEndpoint: "revocation_endpoint",
 	} {
 		e.ResourceProperties[prop] = doc[field]
 	}
-	e.ResourceProperties[PropDiscoveryCheck] = string(DiscoveryVerify)
+	e.ResourceProperties[datastoreprops.PropDiscoveryCheck] = string(datastoreprops.DiscoveryVerify)
 	return e
 }
 
@@ -127,7 +128,7 @@ func TestTheLiveDiscoveryDocumentIsCheckedAtDeployTime(t *testing.T) {
 		d.serve("/.well-known/openid-configuration", d.document())
 		x := withDiscovery(t, d)
 		e := externalEvent(t, d)
-		e.ResourceProperties[PropTokenEndpoint] = d.issuer() + "/protocol/openid-connect/tokens"
+		e.ResourceProperties[datastoreprops.PropTokenEndpoint] = d.issuer() + "/protocol/openid-connect/tokens"
 
 		o := x.run(e)
 		require.Error(t, o.err)
@@ -169,7 +170,7 @@ func TestTheLiveDiscoveryDocumentIsCheckedAtDeployTime(t *testing.T) {
 		d.serve("/.well-known/openid-configuration", doc)
 		x := withDiscovery(t, d)
 		e := externalEvent(t, d)
-		delete(e.ResourceProperties, PropRevocationEndpoint)
+		delete(e.ResourceProperties, datastoreprops.PropRevocationEndpoint)
 
 		require.NoError(t, x.run(e).err)
 	})
@@ -184,7 +185,7 @@ func TestTheLiveDiscoveryDocumentIsCheckedAtDeployTime(t *testing.T) {
 		x.stacks.SetStatus(testStackID, "UPDATE_IN_PROGRESS")
 
 		u := updateEvent(t, created, o.id, "update-1", func(p map[string]any) {
-			p[PropJwksUri] = "https://keys.example.org/jwks"
+			p[datastoreprops.PropJwksUri] = "https://keys.example.org/jwks"
 		})
 		res := x.run(u)
 		require.ErrorContains(t, res.err, `jwks_uri is "`+d.issuer()+`/protocol/openid-connect/certs" there but "https://keys.example.org/jwks" in JwksUri`)
@@ -199,7 +200,7 @@ func TestTheLiveDiscoveryDocumentIsCheckedAtDeployTime(t *testing.T) {
 		created := externalEvent(t, d)
 		o := x.mustRun(created)
 		x.stacks.SetStatus(testStackID, "UPDATE_IN_PROGRESS")
-		u := updateEvent(t, created, o.id, "update-1", func(p map[string]any) { p[PropDatastoreName] = "renamed" })
+		u := updateEvent(t, created, o.id, "update-1", func(p map[string]any) { p[datastoreprops.PropDatastoreName] = "renamed" })
 		x.mustRun(u)
 		// The server has moved its token endpoint since the first deployment.
 		moved := d.document()
@@ -213,7 +214,7 @@ func TestTheLiveDiscoveryDocumentIsCheckedAtDeployTime(t *testing.T) {
 
 		x.stacks.SetStatus(testStackID, "UPDATE_IN_PROGRESS")
 		again := updateEvent(t, created, o.id, "update-2", func(p map[string]any) {
-			p[PropTokenEndpoint] = d.issuer() + "/v3/token"
+			p[datastoreprops.PropTokenEndpoint] = d.issuer() + "/v3/token"
 		})
 		require.ErrorContains(t, x.run(again).err, "token_endpoint", "an ordinary Update of the endpoints checks again")
 	})
@@ -228,7 +229,7 @@ func TestTheLiveDiscoveryDocumentIsCheckedAtDeployTime(t *testing.T) {
 		// The authorization server is down: a rename must still deploy.
 		d.serve("/.well-known/openid-configuration", nil)
 		x.stacks.SetStatus(testStackID, "UPDATE_IN_PROGRESS")
-		u := updateEvent(t, created, o.id, "update-1", func(p map[string]any) { p[PropDatastoreName] = "renamed" })
+		u := updateEvent(t, created, o.id, "update-1", func(p map[string]any) { p[datastoreprops.PropDatastoreName] = "renamed" })
 		require.NoError(t, x.run(u).err)
 		assert.Len(t, d.requested(), fetched)
 		assert.Equal(t, "renamed", x.datastore(o.id).Name)
@@ -242,7 +243,7 @@ func TestTheLiveDiscoveryDocumentIsCheckedAtDeployTime(t *testing.T) {
 		o := x.mustRun(created)
 		x.stacks.Faults.Add(fault.Rule{Kind: fault.Throttle, Times: 20})
 		u := updateEvent(t, created, o.id, "update-1", func(p map[string]any) {
-			p[PropTokenEndpoint] = d.issuer() + "/v3/token" // would be a mismatch
+			p[datastoreprops.PropTokenEndpoint] = d.issuer() + "/v3/token" // would be a mismatch
 		})
 		require.NoError(t, x.run(u).err, "a consistency check must not wedge a rollback")
 		assert.Contains(t, x.logs.String(), "discovery check skipped: could not read the stack's status")
@@ -255,10 +256,10 @@ func TestTheLiveDiscoveryDocumentIsCheckedAtDeployTime(t *testing.T) {
 		e := externalEvent(t, d)
 		// The EHR launch proxies (constructs/ehrlaunch) stand in front of the server.
 		proxy := "https://abc123.execute-api.us-east-1.amazonaws.com/smart"
-		e.ResourceProperties[PropAuthorizationEndpoint] = proxy + "/authorize"
-		e.ResourceProperties[PropTokenEndpoint] = proxy + "/token"
-		e.ResourceProperties[PropIntrospectionEndpoint] = proxy + "/introspect"
-		e.ResourceProperties[PropDiscoveryCheck] = string(DiscoveryVerifyIssuer)
+		e.ResourceProperties[datastoreprops.PropAuthorizationEndpoint] = proxy + "/authorize"
+		e.ResourceProperties[datastoreprops.PropTokenEndpoint] = proxy + "/token"
+		e.ResourceProperties[datastoreprops.PropIntrospectionEndpoint] = proxy + "/introspect"
+		e.ResourceProperties[datastoreprops.PropDiscoveryCheck] = string(datastoreprops.DiscoveryVerifyIssuer)
 
 		o := x.run(e)
 		require.NoError(t, o.err)
@@ -269,19 +270,19 @@ func TestTheLiveDiscoveryDocumentIsCheckedAtDeployTime(t *testing.T) {
 		d2 := newDiscoveryServer(t)
 		d2.serve("/.well-known/openid-configuration", d2.document())
 		e2 := externalEvent(t, d2)
-		e2.ResourceProperties[PropTokenEndpoint] = proxy + "/token"
+		e2.ResourceProperties[datastoreprops.PropTokenEndpoint] = proxy + "/token"
 		require.ErrorContains(t, withDiscovery(t, d2).run(e2).err, "token_endpoint is")
 	})
 
 	t.Run("with verify-issuer, another issuer or JWKS URL still fails the Create", func(t *testing.T) {
-		for field, prop := range map[string]string{"issuer": PropIssuer, "jwks_uri": PropJwksUri} {
+		for field, prop := range map[string]string{"issuer": datastoreprops.PropIssuer, "jwks_uri": datastoreprops.PropJwksUri} {
 			d := newDiscoveryServer(t)
 			doc := d.document()
 			doc[field] = d.URL + "/realms/other"
 			d.serve("/.well-known/openid-configuration", doc)
 			x := withDiscovery(t, d)
 			e := externalEvent(t, d)
-			e.ResourceProperties[PropDiscoveryCheck] = string(DiscoveryVerifyIssuer)
+			e.ResourceProperties[datastoreprops.PropDiscoveryCheck] = string(datastoreprops.DiscoveryVerifyIssuer)
 
 			o := x.run(e)
 			require.ErrorContains(t, o.err, field+` is "`+d.URL+`/realms/other" there but`, prop)
@@ -292,14 +293,14 @@ func TestTheLiveDiscoveryDocumentIsCheckedAtDeployTime(t *testing.T) {
 	t.Run("with verify-issuer, a server that serves no document still fails the deployment", func(t *testing.T) {
 		d := newDiscoveryServer(t)
 		e := externalEvent(t, d)
-		e.ResourceProperties[PropDiscoveryCheck] = string(DiscoveryVerifyIssuer)
+		e.ResourceProperties[datastoreprops.PropDiscoveryCheck] = string(datastoreprops.DiscoveryVerifyIssuer)
 		require.ErrorContains(t, withDiscovery(t, d).run(e).err, "could not fetch the discovery document")
 	})
 
 	t.Run("an unknown DiscoveryCheck mode is refused naming the three", func(t *testing.T) {
 		d := newDiscoveryServer(t)
 		e := externalEvent(t, d)
-		e.ResourceProperties[PropDiscoveryCheck] = "verify-some"
+		e.ResourceProperties[datastoreprops.PropDiscoveryCheck] = "verify-some"
 		require.ErrorContains(t, withDiscovery(t, d).run(e).err, "must be verify, verify-issuer or skip")
 	})
 
@@ -318,7 +319,7 @@ func TestTheLiveDiscoveryDocumentIsCheckedAtDeployTime(t *testing.T) {
 		d.serve("/.well-known/openid-configuration", map[string]any{"issuer": "https://wrong.example.org"})
 		x := withDiscovery(t, d)
 		e := externalEvent(t, d)
-		e.ResourceProperties[PropDiscoveryUrl] = d.issuer() + "/metadata"
+		e.ResourceProperties[datastoreprops.PropDiscoveryUrl] = d.issuer() + "/metadata"
 
 		require.NoError(t, x.run(e).err)
 		assert.Equal(t, []string{"/realms/smart/metadata"}, d.requested())
@@ -436,7 +437,7 @@ func TestTheLiveDiscoveryDocumentIsCheckedAtDeployTime(t *testing.T) {
 		d := newDiscoveryServer(t)
 		x := withDiscovery(t, d)
 		e := externalEvent(t, d)
-		e.ResourceProperties[PropDiscoveryCheck] = string(DiscoverySkip)
+		e.ResourceProperties[datastoreprops.PropDiscoveryCheck] = string(datastoreprops.DiscoverySkip)
 
 		require.NoError(t, x.run(e).err)
 		assert.Empty(t, d.requested())
@@ -447,7 +448,7 @@ func TestTheLiveDiscoveryDocumentIsCheckedAtDeployTime(t *testing.T) {
 		d := newDiscoveryServer(t)
 		x := withDiscovery(t, d)
 		e := externalEvent(t, d)
-		e.ResourceProperties[PropDiscoveryCheck] = "maybe"
+		e.ResourceProperties[datastoreprops.PropDiscoveryCheck] = "maybe"
 
 		require.ErrorContains(t, x.run(e).err, "DiscoveryCheck")
 		assert.Empty(t, d.requested())
@@ -457,7 +458,7 @@ func TestTheLiveDiscoveryDocumentIsCheckedAtDeployTime(t *testing.T) {
 		d := newDiscoveryServer(t)
 		x := withDiscovery(t, d)
 		e := externalEvent(t, d)
-		e.ResourceProperties[PropDiscoveryUrl] = "http://idp.example.org/metadata"
+		e.ResourceProperties[datastoreprops.PropDiscoveryUrl] = "http://idp.example.org/metadata"
 
 		require.ErrorContains(t, x.run(e).err, "DiscoveryUrl")
 		assert.Empty(t, d.requested())

@@ -137,6 +137,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/healthlake"
 	"github.com/aws/aws-sdk-go-v2/service/healthlake/types"
 
+	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/healthlakeapi"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 )
@@ -176,7 +177,7 @@ func (h *Handler) OnEvent(ctx context.Context, e customresource.Event) (customre
 }
 
 func (h *Handler) onEvent(ctx context.Context, e customresource.Event, log *slog.Logger) (customresource.OnEventResponse, error) {
-	if unknown := UnknownProperties(e.ResourceProperties); len(unknown) > 0 {
+	if unknown := datastoreprops.UnknownProperties(e.ResourceProperties); len(unknown) > 0 {
 		log.Warn("ignoring unknown properties", "properties", unknown)
 	}
 	switch e.RequestType {
@@ -297,10 +298,10 @@ func (h *Handler) awaitActive(ctx context.Context, id string, want *Spec, log *s
 func attributes(p *types.DatastoreProperties) map[string]any {
 	endpoint := aws.ToString(p.DatastoreEndpoint)
 	return map[string]any{
-		AttrDatastoreID:           aws.ToString(p.DatastoreId),
-		AttrDatastoreArn:          aws.ToString(p.DatastoreArn),
-		AttrDatastoreEndpoint:     endpoint,
-		AttrSmartConfigurationURL: strings.TrimSuffix(endpoint, "/") + "/.well-known/smart-configuration",
+		datastoreprops.AttrDatastoreID:           aws.ToString(p.DatastoreId),
+		datastoreprops.AttrDatastoreArn:          aws.ToString(p.DatastoreArn),
+		datastoreprops.AttrDatastoreEndpoint:     endpoint,
+		datastoreprops.AttrSmartConfigurationURL: strings.TrimSuffix(endpoint, "/") + "/.well-known/smart-configuration",
 	}
 }
 

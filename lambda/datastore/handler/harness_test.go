@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/healthlake"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/fakecloudformation"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/fakehealthlake"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/healthlakeapi"
@@ -150,7 +151,12 @@ func (x *harness) run(e customresource.Event) outcome {
 		ce.PhysicalResourceID = resp.PhysicalResourceID
 	}
 	for polls := 1; polls <= 10; polls++ {
+		// isComplete's role has no tagging right (constructs/datastore,
+		// permissions.go): every scenario checks that it never tags.
+		tagged := len(x.fake.Requests("TagResource", "UntagResource"))
 		done, err := x.h.IsComplete(x.ctx, ce)
+		require.Len(x.t, x.fake.Requests("TagResource", "UntagResource"), tagged,
+			"isComplete called TagResource or UntagResource, which its role may not")
 		if err != nil {
 			return outcome{id: ce.PhysicalResourceID, polls: polls, err: err}
 		}
@@ -175,7 +181,7 @@ func (x *harness) userTags(id string) map[string]string {
 	x.t.Helper()
 	out := map[string]string{}
 	for k, v := range x.datastore(id).Tags {
-		if !strings.HasPrefix(k, TagPrefix) {
+		if !strings.HasPrefix(k, datastoreprops.TagPrefix) {
 			out[k] = v
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openhealthstack/smart-healthlake/contract/cfnprops"
+	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/fakecloudformation"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/fakehealthlake"
@@ -64,7 +65,7 @@ func TestCancelledFirstCreation(t *testing.T) {
 			// One data store per page, so the look-up must follow NextToken.
 			x := newHarnessWith(t, fakehealthlake.Options{PollsToSettle: pollsToSettle, ListPageSize: 1})
 			created := createEvent(t)
-			created.ResourceProperties[PropRemovalPolicy] = policy
+			created.ResourceProperties[datastoreprops.PropRemovalPolicy] = policy
 			other := createEvent(t)
 			other.LogicalResourceID, other.RequestID = "OtherDatastore", "create-other"
 			otherID := x.mustRun(other).id
@@ -163,11 +164,11 @@ func TestCancelledFirstCreation(t *testing.T) {
 		require.NoError(t, err)
 		ce := customresource.IsCompleteEvent{Event: d, Data: resp.Data}
 
-		now = arrived.Add(TimeoutMinutes*time.Minute - time.Second)
+		now = arrived.Add(datastoreprops.HandlerTimeoutMinutes*time.Minute - time.Second)
 		done, err := x.h.IsComplete(x.ctx, ce)
 		require.NoError(t, err)
 		assert.False(t, done.IsComplete)
-		now = arrived.Add(TimeoutMinutes * time.Minute)
+		now = arrived.Add(datastoreprops.HandlerTimeoutMinutes * time.Minute)
 		done, err = x.h.IsComplete(x.ctx, ce)
 		require.NoError(t, err)
 		assert.True(t, done.IsComplete)
@@ -224,7 +225,7 @@ func TestDeleteWhileCreating(t *testing.T) {
 		created := createEvent(t)
 		id := startCreate(t, x, created)
 
-		o := x.run(deleteEvent(t, created, id, func(p map[string]any) { p[PropRemovalPolicy] = "destroy" }))
+		o := x.run(deleteEvent(t, created, id, func(p map[string]any) { p[datastoreprops.PropRemovalPolicy] = "destroy" }))
 		require.NoError(t, o.err)
 		assert.Equal(t, id, o.id)
 		assertDeletionStarted(t, x.datastore(id).Status)
@@ -239,7 +240,7 @@ func TestDeleteWhileCreating(t *testing.T) {
 			id := startCreate(t, x, created)
 			x.stacks.SetStatus(testStackID, "ROLLBACK_IN_PROGRESS")
 
-			o := x.run(deleteEvent(t, created, id, func(p map[string]any) { p[PropRemovalPolicy] = policy }))
+			o := x.run(deleteEvent(t, created, id, func(p map[string]any) { p[datastoreprops.PropRemovalPolicy] = policy }))
 			require.NoError(t, o.err, policy)
 			assert.Equal(t, "DELETING", x.datastore(id).Status, policy)
 			assert.Equal(t, []string{id}, deleteRequests(x), policy)
@@ -252,7 +253,7 @@ func TestDeleteWhileCreating(t *testing.T) {
 		created := createEvent(t)
 		id := x.mustRun(created).id
 
-		o := x.run(deleteEvent(t, created, id, func(p map[string]any) { p[PropRemovalPolicy] = "destroy" }))
+		o := x.run(deleteEvent(t, created, id, func(p map[string]any) { p[datastoreprops.PropRemovalPolicy] = "destroy" }))
 		require.NoError(t, o.err)
 		assert.Equal(t, "DELETED", x.datastore(id).Status)
 	})
@@ -267,8 +268,8 @@ func replacementScene(t *testing.T, x *harness, fail bool) (customresource.Event
 	x.stacks.SetStatus(testStackID, "UPDATE_IN_PROGRESS")
 	x.stacks.SetLastUpdated(testStackID, time.Now().Add(-time.Second))
 	u := updateEvent(t, created, a, "replace-1", func(p map[string]any) {
-		p[PropKmsKeyArn] = replacementKey
-		p[PropAcknowledgeReplacement] = "true"
+		p[datastoreprops.PropKmsKeyArn] = replacementKey
+		p[datastoreprops.PropAcknowledgeReplacement] = "true"
 	})
 	if fail {
 		x.fake.FailNextCreate("the KMS key is not usable by HealthLake")
@@ -331,8 +332,8 @@ func TestFailedReplacement(t *testing.T) {
 		x.stacks.SetStatus(testStackID, "UPDATE_IN_PROGRESS")
 		x.stacks.SetLastUpdated(testStackID, time.Now().Add(-time.Second))
 		u := updateEvent(t, created, a, "replace-1", func(p map[string]any) {
-			p[PropKmsKeyArn] = replacementKey
-			p[PropAcknowledgeReplacement] = "true"
+			p[datastoreprops.PropKmsKeyArn] = replacementKey
+			p[datastoreprops.PropAcknowledgeReplacement] = "true"
 		})
 		resp, err := x.h.OnEvent(x.ctx, u) // the waiter's onTimeout reports FAILED with this id
 		require.NoError(t, err)
@@ -360,8 +361,8 @@ func TestFailedReplacement(t *testing.T) {
 		x.stacks.SetStatus(testStackID, "UPDATE_IN_PROGRESS")
 		x.stacks.SetLastUpdated(testStackID, time.Now().Add(-time.Second))
 		u := updateEvent(t, created, a, "replace-1", func(p map[string]any) {
-			p[PropKmsKeyArn] = replacementKey
-			p[PropAcknowledgeReplacement] = "true"
+			p[datastoreprops.PropKmsKeyArn] = replacementKey
+			p[datastoreprops.PropAcknowledgeReplacement] = "true"
 		})
 		resp, err := x.h.OnEvent(x.ctx, u)
 		require.NoError(t, err)
@@ -386,8 +387,8 @@ func TestFailedReplacement(t *testing.T) {
 		x.stacks.SetStatus(testStackID, "UPDATE_IN_PROGRESS")
 		x.stacks.SetLastUpdated(testStackID, time.Now().Add(-time.Second))
 		u := updateEvent(t, created, a, "replace-1", func(p map[string]any) {
-			p[PropKmsKeyArn] = replacementKey
-			p[PropAcknowledgeReplacement] = "true"
+			p[datastoreprops.PropKmsKeyArn] = replacementKey
+			p[datastoreprops.PropAcknowledgeReplacement] = "true"
 		})
 		resp, err := x.h.OnEvent(x.ctx, u)
 		require.NoError(t, err)
@@ -410,15 +411,15 @@ func TestFailedReplacement(t *testing.T) {
 		x.stacks.SetStatus(testStackID, "UPDATE_IN_PROGRESS")
 		x.stacks.SetLastUpdated(testStackID, time.Now().Add(-time.Second))
 		u := updateEvent(t, created, a, "replace-1", func(p map[string]any) {
-			p[PropKmsKeyArn] = replacementKey
-			p[PropAcknowledgeReplacement] = "true"
+			p[datastoreprops.PropKmsKeyArn] = replacementKey
+			p[datastoreprops.PropAcknowledgeReplacement] = "true"
 		})
 		resp, err := x.h.OnEvent(x.ctx, u)
 		require.NoError(t, err)
 		b := resp.PhysicalResourceID
 
 		x.stacks.Faults.Add(fault.Rule{Kind: fault.Denied})
-		o := x.run(updateEvent(t, created, a, "update-2", func(p map[string]any) { p[PropDatastoreName] = "renamed" }))
+		o := x.run(updateEvent(t, created, a, "update-2", func(p map[string]any) { p[datastoreprops.PropDatastoreName] = "renamed" }))
 		require.NoError(t, o.err)
 		assert.Empty(t, deleteRequests(x))
 		assert.NotEqual(t, "DELETING", x.datastore(b).Status)
@@ -439,11 +440,11 @@ func TestFailedReplacement(t *testing.T) {
 			x := newHarness(t)
 			created := createEvent(t)
 			// AcknowledgeReplacement left true in the template since an earlier replacement.
-			created.ResourceProperties[PropAcknowledgeReplacement] = "true"
+			created.ResourceProperties[datastoreprops.PropAcknowledgeReplacement] = "true"
 			a := x.mustRun(created).id
 			x.stacks.SetStatus(testStackID, "UPDATE_IN_PROGRESS")
 			x.stacks.SetLastUpdated(testStackID, time.Now().Add(-time.Second))
-			u := updateEvent(t, created, a, "replace-1", func(p map[string]any) { p[PropKmsKeyArn] = replacementKey })
+			u := updateEvent(t, created, a, "replace-1", func(p map[string]any) { p[datastoreprops.PropKmsKeyArn] = replacementKey })
 			b := x.mustRun(u).id
 			require.NotEqual(t, a, b)
 
@@ -469,7 +470,7 @@ func TestFailedReplacement(t *testing.T) {
 		x := newHarness(t)
 		u, a, b := replacementScene(t, x, false)
 		x.stacks.SetStatus(testStackID, "UPDATE_IN_PROGRESS")
-		o := x.run(updateEvent(t, u, b, "update-2", func(p map[string]any) { p[PropDatastoreName] = "renamed" }))
+		o := x.run(updateEvent(t, u, b, "update-2", func(p map[string]any) { p[datastoreprops.PropDatastoreName] = "renamed" }))
 		require.NoError(t, o.err)
 		assert.Equal(t, b, o.id)
 		assert.Empty(t, deleteRequests(x))
@@ -544,7 +545,7 @@ func TestCleanupAfterUpdate(t *testing.T) {
 			u, a, b := replacementScene(t, x, false)
 			x.stacks.SetStatus(testStackID, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
 
-			o := x.run(deleteEvent(t, u, a, func(p map[string]any) { p[PropRemovalPolicy] = tc.policy }))
+			o := x.run(deleteEvent(t, u, a, func(p map[string]any) { p[datastoreprops.PropRemovalPolicy] = tc.policy }))
 			require.NoError(t, o.err)
 			assert.Equal(t, tc.want, x.datastore(a).Status)
 			assert.Equal(t, "ACTIVE", x.datastore(b).Status, "the replacement now serves the stack")
@@ -574,7 +575,7 @@ func TestIsCompleteTransientErrors(t *testing.T) {
 			o := x.run(e) // the Create's onEvent again (same ClientToken), then polls
 			require.NoError(t, o.err)
 			assert.Equal(t, id, o.id)
-			assert.Equal(t, id, o.data[AttrDatastoreID])
+			assert.Equal(t, id, o.data[datastoreprops.AttrDatastoreID])
 		})
 	}
 
@@ -582,7 +583,7 @@ func TestIsCompleteTransientErrors(t *testing.T) {
 		x := newHarness(t)
 		created := createEvent(t)
 		id := x.mustRun(created).id
-		e := deleteEvent(t, created, id, func(p map[string]any) { p[PropRemovalPolicy] = "destroy" })
+		e := deleteEvent(t, created, id, func(p map[string]any) { p[datastoreprops.PropRemovalPolicy] = "destroy" })
 		resp, err := x.h.OnEvent(x.ctx, e)
 		require.NoError(t, err)
 		x.fake.Faults.Add(fault.Rule{Op: "DescribeFHIRDatastore", Kind: fault.Throttle, Times: 4})
@@ -617,7 +618,7 @@ func TestShortFailureReasons(t *testing.T) {
 		for i := range 40 {
 			tags[fmt.Sprintf("bad!key-%02d", i)] = "x"
 		}
-		e.ResourceProperties[PropTags] = tags
+		e.ResourceProperties[datastoreprops.PropTags] = tags
 
 		o := x.run(e)
 		require.Error(t, o.err)
@@ -636,25 +637,23 @@ func TestShortFailureReasons(t *testing.T) {
 	t.Run("one very long problem is cut, and logged whole", func(t *testing.T) {
 		x := newHarness(t)
 		e := createEvent(t)
-		var scopes []any
-		for i := range 200 {
-			scopes = append(scopes, fmt.Sprintf("patient/Observation.read NotAScope%03d", i)) // two scopes in one
-		}
-		e.ResourceProperties[PropScopesSupported] = scopes
+		// One name far longer than the reason budget, with a character
+		// HealthLake refuses.
+		e.ResourceProperties[datastoreprops.PropDatastoreName] = strings.Repeat("patients ", 400) + "#end"
 
 		o := x.run(e)
 		require.Error(t, o.err)
 		msg := o.err.Error()
 		assert.LessOrEqual(t, len(msg), 1500)
-		assert.True(t, strings.HasPrefix(msg, "property ScopesSupported: "), msg)
+		assert.True(t, strings.HasPrefix(msg, "property DatastoreName: "), msg)
 		assert.Contains(t, msg, "[...]")
-		assert.Contains(t, x.logs.String(), "NotAScope199")
+		assert.Contains(t, x.logs.String(), "#end")
 	})
 
 	t.Run("a short reason is left as it is", func(t *testing.T) {
 		x := newHarness(t)
 		e := createEvent(t)
-		delete(e.ResourceProperties, PropDatastoreName)
+		delete(e.ResourceProperties, datastoreprops.PropDatastoreName)
 		o := x.run(e)
 		require.EqualError(t, o.err, "property DatastoreName: is required")
 	})

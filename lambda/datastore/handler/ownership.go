@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/healthlake"
 	"github.com/aws/aws-sdk-go-v2/service/healthlake/types"
 
+	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 )
 
@@ -21,26 +22,23 @@ import (
 // (letters, digits, spaces and _.:/=+-@), which every value below meets: stack
 // ARNs, logical ids, request ids (UUIDs) and data store ids.
 const (
-	// TagPrefix starts every key the handler sets; the Tags property may not
-	// use it.
-	TagPrefix = "smart-healthlake:"
 	// tagStackID and tagLogicalID name the resource that created the data store.
-	tagStackID   = TagPrefix + "stack-id"
-	tagLogicalID = TagPrefix + "logical-id"
+	tagStackID   = datastoreprops.TagPrefix + "stack-id"
+	tagLogicalID = datastoreprops.TagPrefix + "logical-id"
 	// tagRequestID and tagRequestType name the request that created it: a
 	// Create, or the Update of an acknowledged replacement.
-	tagRequestID   = TagPrefix + "request-id"
-	tagRequestType = TagPrefix + "request-type"
+	tagRequestID   = datastoreprops.TagPrefix + "request-id"
+	tagRequestType = datastoreprops.TagPrefix + "request-type"
 	// tagReplaces is the id of the data store a replacement was made to replace.
-	tagReplaces = TagPrefix + "replaces"
+	tagReplaces = datastoreprops.TagPrefix + "replaces"
 	// tagRetainedBy is set, to the Delete's request id, when a Delete retains
 	// the data store: it has left the stack, and no later Delete of the same
 	// resource may treat it as the resource's own.
-	tagRetainedBy = TagPrefix + "retained-by"
+	tagRetainedBy = datastoreprops.TagPrefix + "retained-by"
 	// tagAbandonedBy is set, to the rollback's request id, on a replacement
 	// that a rollback Update turned away from, answering with the original: the
 	// replacement never served, and the clean-up Delete deletes it.
-	tagAbandonedBy = TagPrefix + "abandoned-by"
+	tagAbandonedBy = datastoreprops.TagPrefix + "abandoned-by"
 )
 
 // handlerTagKeys are every key the handler may set on one data store: at most
@@ -48,11 +46,13 @@ const (
 // then abandoned-by and retained-by.
 var handlerTagKeys = [...]string{tagStackID, tagLogicalID, tagRequestID, tagRequestType, tagReplaces, tagRetainedBy, tagAbandonedBy}
 
-// MaxUserTags is how many tags the Tags property may hold: HealthLake takes at
-// most 200 tags on a data store (botocore's model: TagList, max 200, which
-// CreateFHIRDatastore and TagResource send), and the handler's own tags need
-// room beside them.
-const MaxUserTags = 200 - len(handlerTagKeys)
+// The contract reserves room for exactly these keys beside the user's tags
+// (datastoreprops.HandlerTagCount): both lines fail to compile when they
+// disagree.
+var (
+	_ [datastoreprops.HandlerTagCount - len(handlerTagKeys)]struct{}
+	_ [len(handlerTagKeys) - datastoreprops.HandlerTagCount]struct{}
+)
 
 // ownerTags are the tags a data store is created with.
 func ownerTags(e customresource.Event, replaces string) []types.Tag {
@@ -70,7 +70,7 @@ func ownerTags(e customresource.Event, replaces string) []types.Tag {
 	// the look-ups that rely on it, which keeps it.
 	kept := tags[:0]
 	for _, t := range tags {
-		if tagProblem(aws.ToString(t.Key), aws.ToString(t.Value)) == "" {
+		if datastoreprops.TagProblem(aws.ToString(t.Key), aws.ToString(t.Value)) == "" {
 			kept = append(kept, t)
 		}
 	}
@@ -361,7 +361,7 @@ func (h *Handler) rollbackTarget(ctx context.Context, e customresource.Event, cu
 	for _, c := range immutableChanges(nil, spec, original) {
 		// HealthLake reports a key ARN for a key given by alias: an alias cannot
 		// be compared, and the tags above already tie the two data stores.
-		if c.property == PropKmsKeyArn && strings.Contains(spec.KMSKeyARN, ":alias/") {
+		if c.property == datastoreprops.PropKmsKeyArn && strings.Contains(spec.KMSKeyARN, ":alias/") {
 			continue
 		}
 		differ = append(differ, c.property)

@@ -1,7 +1,9 @@
 package handler
 
 import (
+	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -10,19 +12,19 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openhealthstack/smart-healthlake/contract/cfnprops"
+	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
-	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
 )
 
 // minimalProperties holds only the required properties.
 func minimalProperties() map[string]any {
 	return map[string]any{
-		PropDatastoreName:         "patients",
-		PropIdpLambdaArn:          "arn:aws:lambda:us-east-1:123456789012:function:smart-idp",
-		PropIssuer:                "https://example.okta.com/oauth2/aus1",
-		PropJwksUri:               "https://example.okta.com/oauth2/aus1/v1/keys",
-		PropAuthorizationEndpoint: "https://example.okta.com/oauth2/aus1/v1/authorize",
-		PropTokenEndpoint:         "https://example.okta.com/oauth2/aus1/v1/token",
+		datastoreprops.PropDatastoreName:         "patients",
+		datastoreprops.PropIdpLambdaArn:          "arn:aws:lambda:us-east-1:123456789012:function:smart-idp",
+		datastoreprops.PropIssuer:                "https://example.okta.com/oauth2/aus1",
+		datastoreprops.PropJwksUri:               "https://example.okta.com/oauth2/aus1/v1/keys",
+		datastoreprops.PropAuthorizationEndpoint: "https://example.okta.com/oauth2/aus1/v1/authorize",
+		datastoreprops.PropTokenEndpoint:         "https://example.okta.com/oauth2/aus1/v1/token",
 	}
 }
 
@@ -30,32 +32,32 @@ func TestParseSpec(t *testing.T) {
 	t.Run("defaults apply when optional properties are left out", func(t *testing.T) {
 		s, err := ParseSpec(minimalProperties())
 		require.NoError(t, err)
-		assert.Equal(t, types.FHIRVersionR4, s.FHIRVersion)
+		assert.Equal(t, types.FHIRVersionR4, s.Version)
 		assert.Equal(t, types.AuthorizationStrategySmartOnFhir, s.Strategy)
 		assert.True(t, s.FineGrained)
 		assert.Empty(t, s.KMSKeyARN)
 		assert.False(t, s.PreloadSynthea)
 		assert.Empty(t, s.Tags)
-		assert.Equal(t, Retain, s.RemovalPolicy)
+		assert.Equal(t, datastoreprops.Retain, s.RemovalPolicy)
 		assert.False(t, s.AcknowledgeReplacement)
 		assert.NotContains(t, s.Metadata, "introspection_endpoint")
 	})
 
 	t.Run("values may arrive as JSON types as well as CloudFormation strings", func(t *testing.T) {
 		p := minimalProperties()
-		p[PropFineGrainedAuthorization] = false
-		p[PropPreloadSynthea] = true
-		p[PropRemovalPolicy] = "Destroy"
+		p[datastoreprops.PropFineGrainedAuthorization] = false
+		p[datastoreprops.PropPreloadSynthea] = true
+		p[datastoreprops.PropRemovalPolicy] = "Destroy"
 		s, err := ParseSpec(p)
 		require.NoError(t, err)
 		assert.False(t, s.FineGrained)
 		assert.True(t, s.PreloadSynthea)
-		assert.Equal(t, Destroy, s.RemovalPolicy)
+		assert.Equal(t, datastoreprops.Destroy, s.RemovalPolicy)
 	})
 
 	t.Run("the SMART document advertises what SmartSupport says the deployment serves", func(t *testing.T) {
 		p := minimalProperties()
-		p[smartmeta.PropSupport] = []any{smart.FeatureBackendServices}
+		p[datastoreprops.PropSupport] = []any{smart.FeatureBackendServices}
 		s, err := ParseSpec(p)
 		require.NoError(t, err)
 		assert.Contains(t, s.Metadata, `"client_credentials"`)
@@ -70,17 +72,17 @@ func TestParseSpec(t *testing.T) {
 
 	t.Run("an unknown SmartSupport feature fails naming the property", func(t *testing.T) {
 		p := minimalProperties()
-		p[smartmeta.PropSupport] = []any{"launch-ehr"}
+		p[datastoreprops.PropSupport] = []any{"launch-ehr"}
 		_, err := ParseSpec(p)
 		require.Error(t, err)
-		assert.Contains(t, err.Error(), smartmeta.PropSupport)
+		assert.Contains(t, err.Error(), datastoreprops.PropSupport)
 		assert.Contains(t, err.Error(), "launch-ehr")
 	})
 
 	t.Run("an alias-qualified IdP Lambda and a KMS alias are accepted", func(t *testing.T) {
 		p := minimalProperties()
-		p[PropIdpLambdaArn] = "arn:aws:lambda:eu-west-1:123456789012:function:smart-idp:live"
-		p[PropKmsKeyArn] = "arn:aws:kms:eu-west-1:123456789012:alias/fhir-data"
+		p[datastoreprops.PropIdpLambdaArn] = "arn:aws:lambda:eu-west-1:123456789012:function:smart-idp:live"
+		p[datastoreprops.PropKmsKeyArn] = "arn:aws:kms:eu-west-1:123456789012:alias/fhir-data"
 		_, err := ParseSpec(p)
 		assert.NoError(t, err)
 	})
@@ -97,7 +99,7 @@ func TestParseSpec(t *testing.T) {
 	} {
 		t.Run("IdpLambdaArn accepted: "+arn[:min(len(arn), 80)], func(t *testing.T) {
 			p := minimalProperties()
-			p[PropIdpLambdaArn] = arn
+			p[datastoreprops.PropIdpLambdaArn] = arn
 			s, err := ParseSpec(p)
 			require.NoError(t, err)
 			assert.Equal(t, arn, s.IdpLambdaARN)
@@ -118,11 +120,11 @@ func TestParseSpec(t *testing.T) {
 	} {
 		t.Run("IdpLambdaArn refused: "+tc.name, func(t *testing.T) {
 			p := minimalProperties()
-			p[PropIdpLambdaArn] = tc.arn
+			p[datastoreprops.PropIdpLambdaArn] = tc.arn
 			_, err := ParseSpec(p)
 			var perr *cfnprops.PropertyError
 			require.ErrorAs(t, err, &perr)
-			assert.Equal(t, PropIdpLambdaArn, perr.Property)
+			assert.Equal(t, datastoreprops.PropIdpLambdaArn, perr.Property)
 			assert.Contains(t, err.Error(), "property IdpLambdaArn: ")
 			assert.Contains(t, err.Error(), "commercial-partition function ARNs only")
 			assert.Contains(t, err.Error(), "49-256 characters")
@@ -140,7 +142,7 @@ func TestParseSpec(t *testing.T) {
 			strings.Repeat("é", 128):      strings.Repeat("ß", 256), // characters, not bytes
 			"aws-is-fine-without-a-colon": "x",
 		}
-		p[PropTags] = tags
+		p[datastoreprops.PropTags] = tags
 		s, err := ParseSpec(p)
 		require.NoError(t, err)
 		assert.Len(t, s.Tags, len(tags))
@@ -161,11 +163,11 @@ func TestParseSpec(t *testing.T) {
 	} {
 		t.Run("tag refused: "+tc.name, func(t *testing.T) {
 			p := minimalProperties()
-			p[PropTags] = map[string]any{"team-ok": "fine", tc.key: tc.value}
+			p[datastoreprops.PropTags] = map[string]any{"team-ok": "fine", tc.key: tc.value}
 			_, err := ParseSpec(p)
 			var perr *cfnprops.PropertyError
 			require.ErrorAs(t, err, &perr)
-			assert.Equal(t, PropTags+"."+tc.key, perr.Property)
+			assert.Equal(t, datastoreprops.PropTags+"."+tc.key, perr.Property)
 			assert.Contains(t, err.Error(), "property Tags."+tc.key+": ")
 			assert.Contains(t, perr.Reason, tc.reason)
 		})
@@ -176,33 +178,35 @@ func TestParseSpec(t *testing.T) {
 		edit     func(map[string]any)
 		property string
 	}{
-		{"a missing name", func(p map[string]any) { delete(p, PropDatastoreName) }, PropDatastoreName},
-		{"a name with forbidden characters", func(p map[string]any) { p[PropDatastoreName] = "patients<prod>" }, PropDatastoreName},
-		{"an unsupported FHIR version", func(p map[string]any) { p[PropFhirVersion] = "R5" }, PropFhirVersion},
-		{"the AWS_AUTH strategy", func(p map[string]any) { p[PropAuthorizationStrategy] = "AWS_AUTH" }, PropAuthorizationStrategy},
-		{"a fine-grained flag that is not a boolean", func(p map[string]any) { p[PropFineGrainedAuthorization] = "yes" }, PropFineGrainedAuthorization},
-		{"a missing IdP Lambda ARN", func(p map[string]any) { delete(p, PropIdpLambdaArn) }, PropIdpLambdaArn},
-		{"an IdP Lambda name instead of an ARN", func(p map[string]any) { p[PropIdpLambdaArn] = "smart-idp" }, PropIdpLambdaArn},
-		{"a missing issuer", func(p map[string]any) { delete(p, PropIssuer) }, PropIssuer},
-		{"an http JWKS URI", func(p map[string]any) { p[PropJwksUri] = "http://example.okta.com/keys" }, PropJwksUri},
-		{"a relative authorization endpoint", func(p map[string]any) { p[PropAuthorizationEndpoint] = "/authorize" }, PropAuthorizationEndpoint},
-		{"an http token endpoint", func(p map[string]any) { p[PropTokenEndpoint] = "http://example.okta.com/token" }, PropTokenEndpoint},
+		{"a missing name", func(p map[string]any) { delete(p, datastoreprops.PropDatastoreName) }, datastoreprops.PropDatastoreName},
+		{"a name with forbidden characters", func(p map[string]any) { p[datastoreprops.PropDatastoreName] = "patients<prod>" }, datastoreprops.PropDatastoreName},
+		{"an unsupported FHIR version", func(p map[string]any) { p[datastoreprops.PropFhirVersion] = "R5" }, datastoreprops.PropFhirVersion},
+		{"the AWS_AUTH strategy", func(p map[string]any) { p[datastoreprops.PropAuthorizationStrategy] = "AWS_AUTH" }, datastoreprops.PropAuthorizationStrategy},
+		{"a fine-grained flag that is not a boolean", func(p map[string]any) { p[datastoreprops.PropFineGrainedAuthorization] = "yes" }, datastoreprops.PropFineGrainedAuthorization},
+		{"a missing IdP Lambda ARN", func(p map[string]any) { delete(p, datastoreprops.PropIdpLambdaArn) }, datastoreprops.PropIdpLambdaArn},
+		{"an IdP Lambda name instead of an ARN", func(p map[string]any) { p[datastoreprops.PropIdpLambdaArn] = "smart-idp" }, datastoreprops.PropIdpLambdaArn},
+		{"a missing issuer", func(p map[string]any) { delete(p, datastoreprops.PropIssuer) }, datastoreprops.PropIssuer},
+		{"an http JWKS URI", func(p map[string]any) { p[datastoreprops.PropJwksUri] = "http://example.okta.com/keys" }, datastoreprops.PropJwksUri},
+		{"a relative authorization endpoint", func(p map[string]any) { p[datastoreprops.PropAuthorizationEndpoint] = "/authorize" }, datastoreprops.PropAuthorizationEndpoint},
+		{"an http token endpoint", func(p map[string]any) { p[datastoreprops.PropTokenEndpoint] = "http://example.okta.com/token" }, datastoreprops.PropTokenEndpoint},
 		{"an introspection endpoint with credentials in it", func(p map[string]any) {
-			p[PropIntrospectionEndpoint] = "https://client:secret@example.okta.com/introspect"
-		}, PropIntrospectionEndpoint},
-		{"an ftp revocation endpoint", func(p map[string]any) { p[PropRevocationEndpoint] = "ftp://example.okta.com/revoke" }, PropRevocationEndpoint},
-		{"a management endpoint with a fragment", func(p map[string]any) { p[PropManagementEndpoint] = "https://portal.example.org/#apps" }, PropManagementEndpoint},
-		{"scopes as one string", func(p map[string]any) { p[PropScopesSupported] = "openid fhirUser" }, PropScopesSupported},
+			p[datastoreprops.PropIntrospectionEndpoint] = "https://client:secret@example.okta.com/introspect"
+		}, datastoreprops.PropIntrospectionEndpoint},
+		{"an ftp revocation endpoint", func(p map[string]any) { p[datastoreprops.PropRevocationEndpoint] = "ftp://example.okta.com/revoke" }, datastoreprops.PropRevocationEndpoint},
+		{"a management endpoint with a fragment", func(p map[string]any) { p[datastoreprops.PropManagementEndpoint] = "https://portal.example.org/#apps" }, datastoreprops.PropManagementEndpoint},
+		{"scopes as one string", func(p map[string]any) { p[datastoreprops.PropScopesSupported] = "openid fhirUser" }, datastoreprops.PropScopesSupported},
 		{"a v2 scope on a SMART v1 data store", func(p map[string]any) {
-			p[PropAuthorizationStrategy] = "SMART_ON_FHIR_V1"
-			p[PropScopesSupported] = []any{"patient/Observation.rs"}
-		}, PropScopesSupported},
-		{"a bare KMS key id", func(p map[string]any) { p[PropKmsKeyArn] = "1234abcd-12ab-34cd-56ef-1234567890ab" }, PropKmsKeyArn},
-		{"a preload flag that is not a boolean", func(p map[string]any) { p[PropPreloadSynthea] = "maybe" }, PropPreloadSynthea},
-		{"tags as a list", func(p map[string]any) { p[PropTags] = []any{"team=fhir"} }, PropTags},
-		{"a reserved aws: tag", func(p map[string]any) { p[PropTags] = map[string]any{"aws:cloudformation:stack-name": "x"} }, PropTags + ".aws:cloudformation:stack-name"},
-		{"a snapshot removal policy", func(p map[string]any) { p[PropRemovalPolicy] = "snapshot" }, PropRemovalPolicy},
-		{"an acknowledgement that is not a boolean", func(p map[string]any) { p[PropAcknowledgeReplacement] = "sure" }, PropAcknowledgeReplacement},
+			p[datastoreprops.PropAuthorizationStrategy] = "SMART_ON_FHIR_V1"
+			p[datastoreprops.PropScopesSupported] = []any{"patient/Observation.rs"}
+		}, datastoreprops.PropScopesSupported + "[0]"},
+		{"a bare KMS key id", func(p map[string]any) { p[datastoreprops.PropKmsKeyArn] = "1234abcd-12ab-34cd-56ef-1234567890ab" }, datastoreprops.PropKmsKeyArn},
+		{"a preload flag that is not a boolean", func(p map[string]any) { p[datastoreprops.PropPreloadSynthea] = "maybe" }, datastoreprops.PropPreloadSynthea},
+		{"tags as a list", func(p map[string]any) { p[datastoreprops.PropTags] = []any{"team=fhir"} }, datastoreprops.PropTags},
+		{"a reserved aws: tag", func(p map[string]any) {
+			p[datastoreprops.PropTags] = map[string]any{"aws:cloudformation:stack-name": "x"}
+		}, datastoreprops.PropTags + ".aws:cloudformation:stack-name"},
+		{"a snapshot removal policy", func(p map[string]any) { p[datastoreprops.PropRemovalPolicy] = "snapshot" }, datastoreprops.PropRemovalPolicy},
+		{"an acknowledgement that is not a boolean", func(p map[string]any) { p[datastoreprops.PropAcknowledgeReplacement] = "sure" }, datastoreprops.PropAcknowledgeReplacement},
 	}
 	for _, tc := range bad {
 		t.Run("refused: "+tc.name, func(t *testing.T) {
@@ -218,12 +222,12 @@ func TestParseSpec(t *testing.T) {
 
 	t.Run("every bad property is reported at once", func(t *testing.T) {
 		p := minimalProperties()
-		p[PropTokenEndpoint] = "http://example.okta.com/token"
-		p[PropRemovalPolicy] = "snapshot"
-		delete(p, PropDatastoreName)
+		p[datastoreprops.PropTokenEndpoint] = "http://example.okta.com/token"
+		p[datastoreprops.PropRemovalPolicy] = "snapshot"
+		delete(p, datastoreprops.PropDatastoreName)
 		_, err := ParseSpec(p)
 		require.Error(t, err)
-		for _, name := range []string{PropTokenEndpoint, PropRemovalPolicy, PropDatastoreName} {
+		for _, name := range []string{datastoreprops.PropTokenEndpoint, datastoreprops.PropRemovalPolicy, datastoreprops.PropDatastoreName} {
 			assert.Contains(t, err.Error(), "property "+name)
 		}
 		var joined interface{ Unwrap() []error }
@@ -236,6 +240,60 @@ func TestParseSpec(t *testing.T) {
 		p["ServiceToken"] = "arn:aws:lambda:us-east-1:123456789012:function:provider"
 		p["ServiceTimeout"] = "3600"
 		p["IssuerUrl"] = "https://typo.example"
-		assert.Equal(t, []string{"IssuerUrl"}, UnknownProperties(p))
+		assert.Equal(t, []string{"IssuerUrl"}, datastoreprops.UnknownProperties(p))
 	})
+}
+
+// TestDeployedPropertiesStillParse: the properties an earlier construct
+// version deployed come back in OldResourceProperties (every Update) and as
+// ResourceProperties (a rollback), so they must keep parsing.
+func TestDeployedPropertiesStillParse(t *testing.T) {
+	raw, err := os.ReadFile("../../../contract/datastoreprops/testdata/deployed-first-version.json")
+	require.NoError(t, err)
+	var p map[string]any
+	require.NoError(t, json.Unmarshal(raw, &p))
+	delete(p, "_comment")
+	s, err := ParseSpec(p)
+	require.NoError(t, err)
+	assert.Equal(t, types.AuthorizationStrategySmartv1, s.Strategy)
+	assert.Equal(t, "arn:aws:kms:us-east-1:123456789012:alias/fhir-data", s.KMSKeyARN)
+	assert.Contains(t, s.Metadata, `"permission-v1"`)
+
+	t.Run("an Update carrying them as its old properties updates in place", func(t *testing.T) {
+		x := newHarness(t)
+		create := createEvent(t)
+		create.ResourceProperties = clone(t, p)
+		delete(create.ResourceProperties, datastoreprops.PropKmsKeyArn) // the fake's key lookup is not under test
+		created := x.mustRun(create)
+		u := updateEvent(t, create, created.id, "u-1", func(np map[string]any) {
+			np[datastoreprops.PropSupport] = []any{smart.FeatureConfidentialClients}
+			np[datastoreprops.PropDiscoveryCheck] = string(datastoreprops.DiscoverySkip)
+		})
+		o := x.run(u)
+		require.NoError(t, o.err)
+		assert.Equal(t, created.id, o.id, "same data store")
+		assert.Len(t, x.fake.Requests("UpdateFHIRDatastore"), 1)
+	})
+}
+
+func TestKmsKeyArnTakesAnyAliasNameKMSAllows(t *testing.T) {
+	// KMS's AliasName pattern is ^[a-zA-Z0-9:/_-]+$ and HealthLake's KmsKeyId
+	// takes alias/<name> in that alphabet: a colon is part of it.
+	p := minimalProperties()
+	p[datastoreprops.PropKmsKeyArn] = "arn:aws:kms:us-east-1:123456789012:alias/team:fhir"
+	s, err := ParseSpec(p)
+	require.NoError(t, err)
+	assert.Equal(t, "arn:aws:kms:us-east-1:123456789012:alias/team:fhir", s.KMSKeyARN)
+}
+
+func TestTheSmartVersionBecomesHealthLakesStrategy(t *testing.T) {
+	for version, strategy := range map[string]types.AuthorizationStrategy{
+		"v1": types.AuthorizationStrategySmartv1, "v2": types.AuthorizationStrategySmartOnFhir,
+	} {
+		p := minimalProperties()
+		p[datastoreprops.PropSmartVersion] = version
+		s, err := ParseSpec(p)
+		require.NoError(t, err)
+		assert.Equal(t, strategy, s.Strategy, version)
+	}
 }

@@ -5,6 +5,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 )
 
 func TestReplacement(t *testing.T) {
@@ -14,8 +16,8 @@ func TestReplacement(t *testing.T) {
 		oldID := x.mustRun(created).id
 
 		u := updateEvent(t, created, oldID, "update-1", func(p map[string]any) {
-			p[PropKmsKeyArn] = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-			p[PropAcknowledgeReplacement] = "true"
+			p[datastoreprops.PropKmsKeyArn] = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+			p[datastoreprops.PropAcknowledgeReplacement] = "true"
 		})
 		o := x.run(u)
 		require.NoError(t, o.err)
@@ -25,7 +27,7 @@ func TestReplacement(t *testing.T) {
 		require.Len(t, creates, 2)
 		assert.NotEqual(t, creates[0].Body["ClientToken"], creates[1].Body["ClientToken"])
 		assert.Equal(t, "CUSTOMER_MANAGED_KMS_KEY", x.datastore(o.id).Encryption.KmsEncryptionConfig.CmkType)
-		assert.Equal(t, o.id, o.data[AttrDatastoreID])
+		assert.Equal(t, o.id, o.data[datastoreprops.AttrDatastoreID])
 		assert.Equal(t, "ACTIVE", x.datastore(oldID).Status, "the old data store is untouched until CloudFormation deletes it")
 		assert.Contains(t, x.logs.String(), `"replacedDatastoreId":"`+oldID+`"`)
 
@@ -42,10 +44,10 @@ func TestRollback(t *testing.T) {
 		created := createEvent(t)
 		id := x.mustRun(created).id
 		u := updateEvent(t, created, id, "update-1", func(p map[string]any) {
-			p[PropDatastoreName] = "renamed"
-			p[PropFineGrainedAuthorization] = "false"
-			p[PropIssuer] = "https://example.okta.com/oauth2/aus2"
-			p[PropTags] = map[string]any{"team": "platform"}
+			p[datastoreprops.PropDatastoreName] = "renamed"
+			p[datastoreprops.PropFineGrainedAuthorization] = "false"
+			p[datastoreprops.PropIssuer] = "https://example.okta.com/oauth2/aus2"
+			p[datastoreprops.PropTags] = map[string]any{"team": "platform"}
 		})
 		x.mustRun(u)
 		assertConfigured(t, x, id, u.ResourceProperties)
@@ -62,7 +64,7 @@ func TestRollback(t *testing.T) {
 		x := newHarness(t)
 		created := createEvent(t)
 		id := x.mustRun(created).id
-		u := updateEvent(t, created, id, "update-1", func(p map[string]any) { p[PropPreloadSynthea] = "true" })
+		u := updateEvent(t, created, id, "update-1", func(p map[string]any) { p[datastoreprops.PropPreloadSynthea] = "true" })
 		require.Error(t, x.run(u).err)
 
 		o := x.run(rollbackOf(u, "rollback-1"))
@@ -77,7 +79,7 @@ func TestRollback(t *testing.T) {
 		created := createEvent(t)
 		id := x.mustRun(created).id
 		x.fake.FailNextUpdate("internal error")
-		u := updateEvent(t, created, id, "update-1", func(p map[string]any) { p[PropIssuer] = "https://example.okta.com/oauth2/aus2" })
+		u := updateEvent(t, created, id, "update-1", func(p map[string]any) { p[datastoreprops.PropIssuer] = "https://example.okta.com/oauth2/aus2" })
 		require.Error(t, x.run(u).err)
 
 		o := x.run(rollbackOf(u, "rollback-1"))

@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/fakecloudformation"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
@@ -39,7 +40,7 @@ func TestDeleteDuringRollbackOfFirstCreation(t *testing.T) {
 		name string
 		edit func(map[string]any)
 	}{
-		{"the default removal policy", func(p map[string]any) { delete(p, PropRemovalPolicy) }},
+		{"the default removal policy", func(p map[string]any) { delete(p, datastoreprops.PropRemovalPolicy) }},
 		{"an explicit retain", nil},
 	} {
 		t.Run("ROLLBACK_IN_PROGRESS deletes an ACTIVE data store under "+policy.name+" and waits for DELETED", func(t *testing.T) {
@@ -271,7 +272,7 @@ func TestDeleteDuringRollbackOfFirstCreation(t *testing.T) {
 			id := x.mustRun(created).id
 			x.stacks.SetStatus(testStackID, status)
 
-			o := x.run(deleteEvent(t, created, id, func(p map[string]any) { p[PropRemovalPolicy] = "destroy" }))
+			o := x.run(deleteEvent(t, created, id, func(p map[string]any) { p[datastoreprops.PropRemovalPolicy] = "destroy" }))
 			require.NoError(t, o.err, status)
 			assert.Equal(t, pollsToSettle+1, o.polls, status)
 			assert.Len(t, x.fake.Requests("DeleteFHIRDatastore"), 1, status)

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openhealthstack/smart-healthlake/contract/cfnprops"
+	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 )
 
 func TestTags(t *testing.T) {
@@ -20,7 +21,7 @@ func TestTags(t *testing.T) {
 		id := x.mustRun(created).id
 
 		o := x.run(updateEvent(t, created, id, "update-1", func(p map[string]any) {
-			p[PropTags] = map[string]any{"team": "platform", "cost-center": "42"}
+			p[datastoreprops.PropTags] = map[string]any{"team": "platform", "cost-center": "42"}
 		}))
 		require.NoError(t, o.err)
 
@@ -42,7 +43,7 @@ func TestTags(t *testing.T) {
 		x := newHarness(t)
 		created := createEvent(t)
 		bad := clone(t, created.ResourceProperties)
-		bad[PropTags] = map[string]any{"a,b": "x", "team": "x!"}
+		bad[datastoreprops.PropTags] = map[string]any{"a,b": "x", "team": "x!"}
 		e := created
 		e.ResourceProperties = bad
 		o := x.run(e)
@@ -52,7 +53,7 @@ func TestTags(t *testing.T) {
 		assert.Empty(t, x.fake.Requests())
 
 		id := x.mustRun(created).id
-		o = x.run(updateEvent(t, created, id, "update-1", func(p map[string]any) { p[PropTags] = map[string]any{"owner": "ops;dev"} }))
+		o = x.run(updateEvent(t, created, id, "update-1", func(p map[string]any) { p[datastoreprops.PropTags] = map[string]any{"owner": "ops;dev"} }))
 		require.ErrorContains(t, o.err, "property Tags.owner: ")
 		assert.Empty(t, x.fake.Requests("UpdateFHIRDatastore", "TagResource", "UntagResource"))
 
@@ -75,7 +76,7 @@ func TestTags(t *testing.T) {
 		})
 		require.NoError(t, err)
 
-		x.mustRun(updateEvent(t, created, id, "update-1", func(p map[string]any) { delete(p, PropTags) }))
+		x.mustRun(updateEvent(t, created, id, "update-1", func(p map[string]any) { delete(p, datastoreprops.PropTags) }))
 		assert.Equal(t, map[string]string{"owner": "ops"}, x.userTags(id))
 	})
 }
@@ -89,25 +90,25 @@ func TestTagCount(t *testing.T) {
 		return m
 	}
 	t.Run("the handler's own keys and the user's limit add up to HealthLake's 200", func(t *testing.T) {
-		assert.Equal(t, 200, MaxUserTags+len(handlerTagKeys))
+		assert.Equal(t, 200, datastoreprops.MaxUserTags+len(handlerTagKeys))
 	})
 
 	t.Run("as many tags as leave room for the handler's own are accepted, and the data store is created with all of them", func(t *testing.T) {
 		x := newHarness(t)
 		e := createEvent(t)
-		e.ResourceProperties[PropTags] = tags(MaxUserTags)
+		e.ResourceProperties[datastoreprops.PropTags] = tags(datastoreprops.MaxUserTags)
 		o := x.run(e)
 		require.NoError(t, o.err)
-		assert.Len(t, x.userTags(o.id), MaxUserTags)
+		assert.Len(t, x.userTags(o.id), datastoreprops.MaxUserTags)
 	})
 
 	t.Run("one more is refused at parse, naming the property", func(t *testing.T) {
 		p := minimalProperties()
-		p[PropTags] = tags(MaxUserTags + 1)
+		p[datastoreprops.PropTags] = tags(datastoreprops.MaxUserTags + 1)
 		_, err := ParseSpec(p)
 		var perr *cfnprops.PropertyError
 		require.ErrorAs(t, err, &perr)
-		assert.Equal(t, PropTags, perr.Property)
-		assert.Contains(t, err.Error(), fmt.Sprintf("at most %d tags, got %d", MaxUserTags, MaxUserTags+1))
+		assert.Equal(t, datastoreprops.PropTags, perr.Property)
+		assert.Contains(t, err.Error(), fmt.Sprintf("at most %d tags, got %d", datastoreprops.MaxUserTags, datastoreprops.MaxUserTags+1))
 	})
 }

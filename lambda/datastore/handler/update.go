@@ -15,6 +15,7 @@ import (
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/healthlake/types"
 
+	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/healthlakeapi"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 )
@@ -209,20 +210,20 @@ func immutableChanges(old *Spec, spec Spec, current *types.DatastoreProperties) 
 	}
 	var oldVersion, oldKey, oldPreload string
 	if old != nil {
-		oldVersion, oldKey, oldPreload = string(old.FHIRVersion), old.KMSKeyARN, strconv.FormatBool(old.PreloadSynthea)
+		oldVersion, oldKey, oldPreload = string(old.Version), old.KMSKeyARN, strconv.FormatBool(old.PreloadSynthea)
 	}
 
-	consider(PropFhirVersion, oldVersion, string(spec.FHIRVersion), string(current.DatastoreTypeVersion),
-		spec.FHIRVersion == current.DatastoreTypeVersion)
+	consider(datastoreprops.PropFhirVersion, oldVersion, string(spec.Version), string(current.DatastoreTypeVersion),
+		spec.Version == current.DatastoreTypeVersion)
 
 	haveKey := ""
 	if sse := current.SseConfiguration; sse != nil && sse.KmsEncryptionConfig != nil && sse.KmsEncryptionConfig.CmkType == types.CmkTypeCmCmk {
 		haveKey = aws.ToString(sse.KmsEncryptionConfig.KmsKeyId)
 	}
-	consider(PropKmsKeyArn, oldKey, spec.KMSKeyARN, haveKey, sameKey(spec.KMSKeyARN, haveKey))
+	consider(datastoreprops.PropKmsKeyArn, oldKey, spec.KMSKeyARN, haveKey, sameKey(spec.KMSKeyARN, haveKey))
 
 	havePreload := current.PreloadDataConfig != nil && current.PreloadDataConfig.PreloadDataType == types.PreloadDataTypeSynthea
-	consider(PropPreloadSynthea, oldPreload, strconv.FormatBool(spec.PreloadSynthea), strconv.FormatBool(havePreload),
+	consider(datastoreprops.PropPreloadSynthea, oldPreload, strconv.FormatBool(spec.PreloadSynthea), strconv.FormatBool(havePreload),
 		spec.PreloadSynthea == havePreload)
 	return changes
 }
@@ -235,7 +236,7 @@ func sameKey(a, b string) bool {
 
 func refusal(id string, changes []change, spec Spec) error {
 	describe := func(property, v string) string {
-		if property == PropKmsKeyArn && v == "" {
+		if property == datastoreprops.PropKmsKeyArn && v == "" {
 			return "an AWS-owned key"
 		}
 		return strconv.Quote(v)
@@ -247,7 +248,7 @@ func refusal(id string, changes []change, spec Spec) error {
 	return fmt.Errorf("HealthLake data store %s cannot change in place: %s can only be set when a data store is created. "+
 		"Revert the change, or, to replace the data store deliberately, set %s to true for this deployment: "+
 		"a new, EMPTY data store is created (nothing is copied) and the current one then follows %s (now %s)",
-		id, strings.Join(parts, "; "), PropAcknowledgeReplacement, PropRemovalPolicy, spec.RemovalPolicy)
+		id, strings.Join(parts, "; "), datastoreprops.PropAcknowledgeReplacement, datastoreprops.PropRemovalPolicy, spec.RemovalPolicy)
 }
 
 func changedNames(changes []change) []string {
@@ -270,20 +271,20 @@ func configDiffers(spec Spec, current *types.DatastoreProperties) bool {
 func configDifferences(spec Spec, current *types.DatastoreProperties) []string {
 	var diff []string
 	if aws.ToString(current.DatastoreName) != spec.Name {
-		diff = append(diff, PropDatastoreName)
+		diff = append(diff, datastoreprops.PropDatastoreName)
 	}
 	c := current.IdentityProviderConfiguration
 	if c == nil {
 		return append(diff, "IdentityProviderConfiguration")
 	}
 	if c.AuthorizationStrategy != spec.Strategy {
-		diff = append(diff, PropAuthorizationStrategy)
+		diff = append(diff, datastoreprops.PropAuthorizationStrategy)
 	}
 	if c.FineGrainedAuthorizationEnabled != spec.FineGrained {
-		diff = append(diff, PropFineGrainedAuthorization)
+		diff = append(diff, datastoreprops.PropFineGrainedAuthorization)
 	}
 	if aws.ToString(c.IdpLambdaArn) != spec.IdpLambdaARN {
-		diff = append(diff, PropIdpLambdaArn)
+		diff = append(diff, datastoreprops.PropIdpLambdaArn)
 	}
 	if !sameJSON(aws.ToString(c.Metadata), spec.Metadata) {
 		diff = append(diff, "Metadata")

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/internal/fakehealthlake"
@@ -35,24 +36,26 @@ func TestUpdateInPlace(t *testing.T) {
 		setting string
 		edit    func(map[string]any)
 	}{
-		{"the authorization strategy", func(p map[string]any) { p[PropAuthorizationStrategy] = "SMART_ON_FHIR_V1" }},
-		{"fine-grained authorization", func(p map[string]any) { p[PropFineGrainedAuthorization] = "false" }},
+		{"the authorization strategy", func(p map[string]any) { p[datastoreprops.PropAuthorizationStrategy] = "SMART_ON_FHIR_V1" }},
+		{"fine-grained authorization", func(p map[string]any) { p[datastoreprops.PropFineGrainedAuthorization] = "false" }},
 		{"the IdP Lambda ARN", func(p map[string]any) {
-			p[PropIdpLambdaArn] = "arn:aws:lambda:us-east-1:123456789012:function:smart-idp-v2:live"
+			p[datastoreprops.PropIdpLambdaArn] = "arn:aws:lambda:us-east-1:123456789012:function:smart-idp-v2:live"
 		}},
-		{"the issuer", func(p map[string]any) { p[PropIssuer] = "https://example.okta.com/oauth2/aus2" }},
-		{"the JWKS URI", func(p map[string]any) { p[PropJwksUri] = "https://example.okta.com/oauth2/aus2/v1/keys" }},
+		{"the issuer", func(p map[string]any) { p[datastoreprops.PropIssuer] = "https://example.okta.com/oauth2/aus2" }},
+		{"the JWKS URI", func(p map[string]any) { p[datastoreprops.PropJwksUri] = "https://example.okta.com/oauth2/aus2/v1/keys" }},
 		{"the authorization endpoint", func(p map[string]any) {
-			p[PropAuthorizationEndpoint] = "https://example.okta.com/oauth2/aus2/v1/authorize"
+			p[datastoreprops.PropAuthorizationEndpoint] = "https://example.okta.com/oauth2/aus2/v1/authorize"
 		}},
-		{"the token endpoint", func(p map[string]any) { p[PropTokenEndpoint] = "https://example.okta.com/oauth2/aus2/v1/token" }},
-		{"the introspection endpoint", func(p map[string]any) { delete(p, PropIntrospectionEndpoint) }},
+		{"the token endpoint", func(p map[string]any) {
+			p[datastoreprops.PropTokenEndpoint] = "https://example.okta.com/oauth2/aus2/v1/token"
+		}},
+		{"the introspection endpoint", func(p map[string]any) { delete(p, datastoreprops.PropIntrospectionEndpoint) }},
 		{"the revocation endpoint", func(p map[string]any) {
-			p[PropRevocationEndpoint] = "https://example.okta.com/oauth2/aus2/v1/revoke"
+			p[datastoreprops.PropRevocationEndpoint] = "https://example.okta.com/oauth2/aus2/v1/revoke"
 		}},
-		{"the management endpoint", func(p map[string]any) { p[PropManagementEndpoint] = "https://portal.example.org/apps" }},
-		{"the supported scopes", func(p map[string]any) { p[PropScopesSupported] = []any{"openid", "patient/*.rs"} }},
-		{"the name", func(p map[string]any) { p[PropDatastoreName] = "patients-production" }},
+		{"the management endpoint", func(p map[string]any) { p[datastoreprops.PropManagementEndpoint] = "https://portal.example.org/apps" }},
+		{"the supported scopes", func(p map[string]any) { p[datastoreprops.PropScopesSupported] = []any{"openid", "patient/*.rs"} }},
+		{"the name", func(p map[string]any) { p[datastoreprops.PropDatastoreName] = "patients-production" }},
 	}
 	for _, tc := range cases {
 		t.Run("a change of "+tc.setting+" is made in place with the full configuration", func(t *testing.T) {
@@ -82,20 +85,20 @@ func TestUpdateInPlace(t *testing.T) {
 		x := newHarness(t)
 		created := createEvent(t)
 		id := x.mustRun(created).id
-		x.mustRun(updateEvent(t, created, id, "update-1", func(p map[string]any) { p[PropAuthorizationStrategy] = "SMART_ON_FHIR_V1" }))
+		x.mustRun(updateEvent(t, created, id, "update-1", func(p map[string]any) { p[datastoreprops.PropAuthorizationStrategy] = "SMART_ON_FHIR_V1" }))
 		meta := x.datastore(id).IdentityProvider.Metadata
 		assert.NoError(t, smartmeta.Validate([]byte(meta), smart.V1))
 		assert.NotContains(t, meta, "permission-v2")
 	})
 
-	t.Run("a change of RemovalPolicy or AcknowledgeReplacement alone sends nothing to HealthLake", func(t *testing.T) {
+	t.Run("a change of datastoreprops.RemovalPolicy or AcknowledgeReplacement alone sends nothing to HealthLake", func(t *testing.T) {
 		x := newHarness(t)
 		created := createEvent(t)
 		id := x.mustRun(created).id
 
 		o := x.run(updateEvent(t, created, id, "update-1", func(p map[string]any) {
-			p[PropRemovalPolicy] = "destroy"
-			p[PropAcknowledgeReplacement] = "true"
+			p[datastoreprops.PropRemovalPolicy] = "destroy"
+			p[datastoreprops.PropAcknowledgeReplacement] = "true"
 		}))
 		require.NoError(t, o.err)
 		assert.Equal(t, id, o.id)
@@ -110,7 +113,7 @@ func TestUpdateInPlace(t *testing.T) {
 		id := x.mustRun(created).id
 		x.fake.Faults.Add(fault.Rule{Op: "UpdateFHIRDatastore", Kind: fault.Conflict, Times: 2})
 
-		o := x.run(updateEvent(t, created, id, "update-1", func(p map[string]any) { p[PropIssuer] = "https://example.okta.com/oauth2/aus2" }))
+		o := x.run(updateEvent(t, created, id, "update-1", func(p map[string]any) { p[datastoreprops.PropIssuer] = "https://example.okta.com/oauth2/aus2" }))
 		require.NoError(t, o.err)
 		assert.Len(t, x.fake.Requests("UpdateFHIRDatastore"), 3)
 	})
@@ -122,7 +125,7 @@ func TestUpdateInPlace(t *testing.T) {
 		const lag = 2
 		x.fake.DelayNextUpdate(lag)
 
-		u := updateEvent(t, created, id, "update-1", func(p map[string]any) { p[PropIssuer] = "https://example.okta.com/oauth2/aus2" })
+		u := updateEvent(t, created, id, "update-1", func(p map[string]any) { p[datastoreprops.PropIssuer] = "https://example.okta.com/oauth2/aus2" })
 		o := x.run(u)
 		require.NoError(t, o.err)
 		assert.Equal(t, lag+pollsToSettle+1, o.polls, "ACTIVE with the old configuration, then UPDATING, then ACTIVE with the new one")
@@ -139,7 +142,7 @@ func TestUpdateInPlace(t *testing.T) {
 		x.fake.DelayNextUpdate(2)
 		x.fake.FailNextUpdate("IdP Lambda is not invokable by HealthLake")
 
-		o := x.run(updateEvent(t, created, id, "update-1", func(p map[string]any) { p[PropDatastoreName] = "renamed" }))
+		o := x.run(updateEvent(t, created, id, "update-1", func(p map[string]any) { p[datastoreprops.PropDatastoreName] = "renamed" }))
 		require.Error(t, o.err)
 		assert.Equal(t, 2+pollsToSettle+1, o.polls)
 		assert.Contains(t, o.err.Error(), "UPDATE_FAILED")
@@ -152,7 +155,7 @@ func TestUpdateInPlace(t *testing.T) {
 		id := x.mustRun(created).id
 		x.fake.FailNextUpdate("IdP Lambda is not invokable by HealthLake")
 
-		o := x.run(updateEvent(t, created, id, "update-1", func(p map[string]any) { p[PropIssuer] = "https://example.okta.com/oauth2/aus2" }))
+		o := x.run(updateEvent(t, created, id, "update-1", func(p map[string]any) { p[datastoreprops.PropIssuer] = "https://example.okta.com/oauth2/aus2" }))
 		require.Error(t, o.err)
 		assert.Contains(t, o.err.Error(), "UPDATE_FAILED")
 		assert.Contains(t, o.err.Error(), "IdP Lambda is not invokable by HealthLake")
@@ -164,7 +167,7 @@ func TestUpdateInPlace(t *testing.T) {
 		id := x.mustRun(created).id
 		x.fake.Forget(id)
 
-		o := x.run(updateEvent(t, created, id, "update-1", func(p map[string]any) { p[PropIssuer] = "https://example.okta.com/oauth2/aus2" }))
+		o := x.run(updateEvent(t, created, id, "update-1", func(p map[string]any) { p[datastoreprops.PropIssuer] = "https://example.okta.com/oauth2/aus2" }))
 		require.Error(t, o.err)
 		assert.Contains(t, o.err.Error(), "not found")
 	})
@@ -179,7 +182,7 @@ func TestUpdateAppliedImmediately(t *testing.T) {
 		return newHarnessWith(t, fakehealthlake.Options{PollsToSettle: pollsToSettle, ImmediateIdentityUpdates: true})
 	}
 	const analyticsFailure = "Analytics could not be enabled: insufficient permissions"
-	newIssuer := func(p map[string]any) { p[PropIssuer] = "https://example.okta.com/oauth2/aus2" }
+	newIssuer := func(p map[string]any) { p[datastoreprops.PropIssuer] = "https://example.okta.com/oauth2/aus2" }
 
 	t.Run("from ACTIVE an update completes at the first poll", func(t *testing.T) {
 		x := newImmediate(t)
@@ -191,7 +194,7 @@ func TestUpdateAppliedImmediately(t *testing.T) {
 		require.NoError(t, o.err)
 		assert.Equal(t, id, o.id)
 		assert.Equal(t, 1, o.polls)
-		assert.Equal(t, id, o.data[AttrDatastoreID])
+		assert.Equal(t, id, o.data[datastoreprops.AttrDatastoreID])
 		assertConfigured(t, x, id, u.ResourceProperties)
 		assert.Equal(t, "ACTIVE", x.datastore(id).Status)
 		assert.Len(t, x.fake.Requests("UpdateFHIRDatastore"), 1)
@@ -209,7 +212,7 @@ func TestUpdateAppliedImmediately(t *testing.T) {
 		require.NoError(t, o.err)
 		assert.Equal(t, id, o.id)
 		assert.Equal(t, 1, o.polls)
-		assert.Equal(t, id, o.data[AttrDatastoreID])
+		assert.Equal(t, id, o.data[datastoreprops.AttrDatastoreID])
 		assertConfigured(t, x, id, u.ResourceProperties)
 		d := x.datastore(id)
 		assert.Equal(t, "UPDATE_FAILED", d.Status, "HealthLake leaves the status alone")
@@ -233,7 +236,7 @@ func TestUpdateAppliedImmediately(t *testing.T) {
 		id := x.mustRun(created).id
 		require.True(t, x.fake.MarkUpdateFailed(id, analyticsFailure))
 
-		o := x.run(updateEvent(t, created, id, "update-1", func(p map[string]any) { p[PropTags] = map[string]any{"team": "platform"} }))
+		o := x.run(updateEvent(t, created, id, "update-1", func(p map[string]any) { p[datastoreprops.PropTags] = map[string]any{"team": "platform"} }))
 		require.NoError(t, o.err)
 		assert.Equal(t, 1, o.polls)
 		assert.Equal(t, map[string]string{"team": "platform"}, x.userTags(id))
@@ -275,8 +278,8 @@ func TestUpdateFromUpdateFailedThroughUpdating(t *testing.T) {
 		name string
 		edit func(map[string]any)
 	}{
-		{"a changed configuration", func(p map[string]any) { p[PropIssuer] = "https://example.okta.com/oauth2/aus2" }},
-		{"an unchanged configuration", func(p map[string]any) { p[PropTags] = map[string]any{"team": "platform"} }},
+		{"a changed configuration", func(p map[string]any) { p[datastoreprops.PropIssuer] = "https://example.okta.com/oauth2/aus2" }},
+		{"an unchanged configuration", func(p map[string]any) { p[datastoreprops.PropTags] = map[string]any{"team": "platform"} }},
 	} {
 		t.Run(tc.name+" is sent and the data store ends ACTIVE", func(t *testing.T) {
 			x := newHarness(t)
@@ -301,8 +304,8 @@ func TestImmutableChange(t *testing.T) {
 		property string
 		edit     func(map[string]any)
 	}{
-		{PropKmsKeyArn, func(p map[string]any) { p[PropKmsKeyArn] = cmk }},
-		{PropPreloadSynthea, func(p map[string]any) { p[PropPreloadSynthea] = "true" }},
+		{datastoreprops.PropKmsKeyArn, func(p map[string]any) { p[datastoreprops.PropKmsKeyArn] = cmk }},
+		{datastoreprops.PropPreloadSynthea, func(p map[string]any) { p[datastoreprops.PropPreloadSynthea] = "true" }},
 	}
 	for _, tc := range cases {
 		t.Run("a change of "+tc.property+" is refused with a message naming it and how to replace deliberately", func(t *testing.T) {
@@ -329,8 +332,8 @@ func TestImmutableChange(t *testing.T) {
 		created := createEvent(t)
 		id := x.mustRun(created).id
 		o := x.run(updateEvent(t, created, id, "update-1", func(p map[string]any) {
-			p[PropKmsKeyArn] = cmk
-			p[PropPreloadSynthea] = "true"
+			p[datastoreprops.PropKmsKeyArn] = cmk
+			p[datastoreprops.PropPreloadSynthea] = "true"
 		}))
 		require.Error(t, o.err)
 		assert.Contains(t, o.err.Error(), "KmsKeyArn (an AWS-owned key now")
@@ -353,7 +356,7 @@ func TestImmutableChanges(t *testing.T) {
 		return p
 	}
 	spec := func(version, key string, preload bool) Spec {
-		return Spec{FHIRVersion: types.FHIRVersion(version), KMSKeyARN: key, PreloadSynthea: preload}
+		return Spec{Version: types.FHIRVersion(version), Spec: datastoreprops.Spec{KMSKeyARN: key, PreloadSynthea: preload}}
 	}
 	ptr := func(s Spec) *Spec { return &s }
 
@@ -364,14 +367,14 @@ func TestImmutableChanges(t *testing.T) {
 		current *types.DatastoreProperties
 		changed []string
 	}{
-		{"a FHIR version change is a change", ptr(spec("R5", "", false)), spec("R4", "", false), store("R5", "", false), []string{PropFhirVersion}},
-		{"a new key for an AWS-owned store is a change", ptr(spec("R4", "", false)), spec("R4", cmk, false), store("R4", "", false), []string{PropKmsKeyArn}},
-		{"going back to an AWS-owned key is a change", ptr(spec("R4", cmk, false)), spec("R4", "", false), store("R4", cmk, false), []string{PropKmsKeyArn}},
-		{"turning the preload off is a change", ptr(spec("R4", "", true)), spec("R4", "", false), store("R4", "", true), []string{PropPreloadSynthea}},
+		{"a FHIR version change is a change", ptr(spec("R5", "", false)), spec("R4", "", false), store("R5", "", false), []string{datastoreprops.PropFhirVersion}},
+		{"a new key for an AWS-owned store is a change", ptr(spec("R4", "", false)), spec("R4", cmk, false), store("R4", "", false), []string{datastoreprops.PropKmsKeyArn}},
+		{"going back to an AWS-owned key is a change", ptr(spec("R4", cmk, false)), spec("R4", "", false), store("R4", cmk, false), []string{datastoreprops.PropKmsKeyArn}},
+		{"turning the preload off is a change", ptr(spec("R4", "", true)), spec("R4", "", false), store("R4", "", true), []string{datastoreprops.PropPreloadSynthea}},
 		{"a key ARN reported as a bare key id is the same key", ptr(spec("R4", cmk, false)), spec("R4", cmk, false), store("R4", "1234abcd-12ab-34cd-56ef-1234567890ab", false), nil},
 		{"an alias reported as its key, unchanged in the template, is no change", ptr(spec("R4", alias, false)), spec("R4", alias, false), store("R4", cmk, false), nil},
 		{"a rollback whose properties match the data store is no change", ptr(spec("R4", cmk, true)), spec("R4", "", false), store("R4", "", false), nil},
-		{"with unreadable old properties the data store decides", nil, spec("R4", cmk, false), store("R4", "", false), []string{PropKmsKeyArn}},
+		{"with unreadable old properties the data store decides", nil, spec("R4", cmk, false), store("R4", "", false), []string{datastoreprops.PropKmsKeyArn}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -47,11 +47,6 @@ type Config struct {
 	Support smart.Support
 }
 
-// PropSupport is the data store resource property that carries the
-// deployment's smart.Support, as the list smart.Support.Features returns; an
-// absent property is the zero Support.
-const PropSupport = "SmartSupport"
-
 // Document is the SMART configuration, with the key names of the SMART App Launch IG.
 type Document struct {
 	Issuer                            string   `json:"issuer"`

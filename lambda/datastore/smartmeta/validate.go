@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 	"github.com/openhealthstack/smart-healthlake/contract/httpsurl"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
 )
@@ -36,8 +37,6 @@ var urlKeys = []string{
 // resourceScope splits a SMART resource scope into context, resource type and the
 // permission part (v1 "read"/"write"/"*", or v2 "cruds" with an optional query).
 var resourceScope = regexp.MustCompile(`^(patient|user|system)/([A-Za-z]+|\*)\.(.+)$`)
-
-var v2Permissions = regexp.MustCompile(`^c?r?u?d?s?(\?.+)?$`)
 
 // Validate checks a SMART configuration document for a data store of the given
 // version. It reports every problem it finds, each naming the offending key.
@@ -125,23 +124,5 @@ func Validate(raw []byte, v smart.Version) error {
 	return errors.Join(problems...)
 }
 
-func checkScope(s string, v smart.Version) error {
-	if s == "" || strings.ContainsAny(s, " \t\r\n") {
-		return fmt.Errorf("%q is not a single scope", s)
-	}
-	m := resourceScope.FindStringSubmatch(s)
-	if m == nil {
-		return nil // launch, openid, fhirUser, offline_access and other non-resource scopes
-	}
-	perm := m[3]
-	if perm == "read" || perm == "write" || perm == "*" {
-		return nil
-	}
-	if v == smart.V1 {
-		return fmt.Errorf("%q is a SMART v2 scope; the data store enforces SMART v1 scopes only", s)
-	}
-	if !v2Permissions.MatchString(perm) || strings.HasPrefix(perm, "?") {
-		return fmt.Errorf("%q is neither a SMART v1 nor a SMART v2 resource scope", s)
-	}
-	return nil
-}
+// checkScope is the data store contract's rule on scopes_supported.
+func checkScope(s string, v smart.Version) error { return datastoreprops.CheckScope(s, v) }

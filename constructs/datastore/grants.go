@@ -204,8 +204,8 @@ var _ ISmartDatastore = (*SmartDatastore)(nil)
 // rule on https URLs, and the trailing "/" HealthLake's own endpoints have
 // (the token validator compares the audience byte for byte).
 func checkEndpoint(e string) error {
-	if err := httpsurl.Check(e); err != nil {
-		return err
+	if httpsurl.Check(e) != nil {
+		return fmt.Errorf("must be an absolute https URL without user info or fragment, got %q", httpsurl.Redact(e))
 	}
 	if !strings.HasSuffix(e, "/") {
 		return fmt.Errorf("must end with /, as HealthLake's endpoints do, got %q", e)

@@ -662,6 +662,7 @@ var propNames = map[string]string{
 // itself, so an error on one is a bug of the construct, reported with the
 // property's name and why.
 var ownProperties = map[string]string{
+	oktaprops.PropApps:                   "the app registry: no prop sets it yet (the construct step of issue 15 adds Apps)",
 	oktaprops.PropActive:                 "left to its default: the construct makes an active server",
 	oktaprops.PropClientSecretARN:        "the ARN of ClientSecret(), which the construct makes",
 	oktaprops.PropIntrospectionSecretARN: "the ARN of IntrospectionSecret(), which the construct makes",

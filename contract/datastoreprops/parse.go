@@ -286,8 +286,8 @@ func (r *reader) httpsURL(name string, required bool) string {
 	if !ok || v == "" {
 		return ""
 	}
-	if err := httpsurl.Check(v); err != nil {
-		r.fail(name, "%v", err)
+	if httpsurl.Check(v) != nil {
+		r.fail(name, "must be an absolute https URL without user info or fragment, got %q", httpsurl.Redact(v))
 		return ""
 	}
 	return v

@@ -40,6 +40,7 @@ import (
 	"github.com/go-jose/go-jose/v3"
 
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
+	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 	"github.com/openhealthstack/smart-healthlake/internal/lambdaruntime"
 	"github.com/openhealthstack/smart-healthlake/internal/randhex"
 	"github.com/openhealthstack/smart-healthlake/internal/sandbox/authserver"
@@ -351,17 +352,13 @@ func Start(cfg Config) (_ *Sandbox, err error) {
 	serve(asLn, as, true)
 	serve(smLn, secrets, false)
 
-	scopeVersion := "v2"
-	if cfg.Version == smart.V1 {
-		scopeVersion = "v1"
-	}
-	// The variables lambda/introspect/idp/config.go reads, and those Lambda
-	// itself sets for credentials and region.
+	// The variables lambda/introspect reads (contract/validatorenv), and
+	// those Lambda itself sets for credentials and region.
 	env := []string{
-		"SMART_ISSUER=" + sb.Issuer,
-		"HEALTHLAKE_ROLE_ARN=" + RoleARN,
-		"SMART_SCOPE_VERSION=" + scopeVersion,
-		"SMART_VALIDATION=" + cfg.Validation,
+		validatorenv.EnvIssuer + "=" + sb.Issuer,
+		validatorenv.EnvRoleARN + "=" + RoleARN,
+		validatorenv.EnvSmartVersion + "=" + string(cfg.Version),
+		validatorenv.EnvValidation + "=" + cfg.Validation,
 		"AWS_REGION=us-east-1",
 		"AWS_ACCESS_KEY_ID=" + accessKeyID,
 		"AWS_SECRET_ACCESS_KEY=sandbox-not-a-secret",
@@ -369,11 +366,11 @@ func Start(cfg Config) (_ *Sandbox, err error) {
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER=http://" + smLn.Addr().String(),
 		"SSL_CERT_FILE=" + sb.CAFile, // Go's crypto/x509 reads it on Linux
 	}
-	if cfg.Validation == "introspection" {
-		env = append(env, "SMART_INTROSPECTION_SECRET_ARN="+secretARN)
+	if validatorenv.Validation(cfg.Validation) == validatorenv.ValidationIntrospection {
+		env = append(env, validatorenv.EnvIntrospectionSecretARN+"="+secretARN)
 	}
 	if cfg.EHRLaunch != nil {
-		env = append(env, "SMART_EHR_LAUNCH=true")
+		env = append(env, validatorenv.EnvEHRLaunch+"=true")
 	}
 	sb.idp, err = lambdaruntime.Start(lambdaruntime.Config{
 		Name:    "smart-healthlake-token-validator",

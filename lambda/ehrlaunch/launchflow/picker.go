@@ -138,7 +138,7 @@ func origin(raw string) string {
 // pickerCookie is scoped to the picker's path, HttpOnly, SameSite=Strict, and
 // Secure on https (loopback test servers are http).
 func (s *Server) pickerCookie(value string, maxAge int) *http.Cookie {
-	u, _ := url.Parse(s.cfg.PublicURL) // checked by ConfigFromEnv
+	u, _ := url.Parse(s.cfg.PublicURL) // checked by ehrlaunchenv.Parse
 	return &http.Cookie{
 		Name: pickerCookie, Value: value, Path: strings.TrimSuffix(u.Path, "/") + PathPicker,
 		MaxAge: maxAge, HttpOnly: true, Secure: u.Scheme == "https", SameSite: http.SameSiteStrictMode,

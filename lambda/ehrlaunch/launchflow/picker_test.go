@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openhealthstack/smart-healthlake/contract/ehrlaunchenv"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchclaims"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchflow"
 )
@@ -260,7 +261,7 @@ func TestPatientPicker(t *testing.T) {
 	t.Run("a picker post after the transaction expired is refused", func(t *testing.T) {
 		h := newHarness(t)
 		_, f := h.openPicker(pickerQuery(nil))
-		h.clock.advance(launchflow.DefaultTransactionLifetime + 1)
+		h.clock.advance(ehrlaunchenv.DefaultTransactionLifetime + 1)
 		if resp, _ := h.submit(f, "pat-1", f.cookie, nil); resp.StatusCode != http.StatusBadRequest {
 			t.Fatalf("post = %d", resp.StatusCode)
 		}

@@ -29,6 +29,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/openhealthstack/smart-healthlake/contract/ehrlaunchenv"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchstore"
 )
 
@@ -76,13 +77,13 @@ const DefaultHookBudget = 2 * time.Second
 
 // Server serves the flow's endpoints. It is an http.Handler.
 type Server struct {
-	cfg   Config
+	cfg   ehrlaunchenv.Config
 	store Store
 	opts  Options
 	mux   *http.ServeMux
 }
 
-// Paths of the endpoints, relative to Config.PublicURL.
+// Paths of the endpoints, relative to ehrlaunchenv.Config.PublicURL.
 const (
 	PathLaunch    = "/launch"
 	PathAuthorize = "/authorize"
@@ -96,7 +97,7 @@ const (
 )
 
 // New builds the server.
-func New(cfg Config, store Store, opts Options) (*Server, error) {
+func New(cfg ehrlaunchenv.Config, store Store, opts Options) (*Server, error) {
 	if opts.HookSecret == "" {
 		return nil, fmt.Errorf("the hook secret is empty: every hook call would be refused")
 	}
@@ -118,14 +119,14 @@ func New(cfg Config, store Store, opts Options) (*Server, error) {
 	if opts.Caller == nil {
 		opts.Caller = apiGatewayCaller
 	}
-	if cfg.LaunchLifetime <= 0 || cfg.LaunchLifetime > MaxLaunchLifetime {
-		cfg.LaunchLifetime = MaxLaunchLifetime
+	if cfg.LaunchLifetime <= 0 || cfg.LaunchLifetime > ehrlaunchenv.MaxLaunchLifetime {
+		cfg.LaunchLifetime = ehrlaunchenv.MaxLaunchLifetime
 	}
 	if cfg.TransactionLifetime <= 0 {
-		cfg.TransactionLifetime = DefaultTransactionLifetime
+		cfg.TransactionLifetime = ehrlaunchenv.DefaultTransactionLifetime
 	}
 	if cfg.RefreshLifetime <= 0 {
-		cfg.RefreshLifetime = DefaultRefreshLifetime
+		cfg.RefreshLifetime = ehrlaunchenv.DefaultRefreshLifetime
 	}
 	s := &Server{cfg: cfg, store: store, opts: opts, mux: http.NewServeMux()}
 	s.mux.HandleFunc("POST "+PathLaunch, s.launch)

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 )
 
 // metadata is the part of RFC 8414 / OpenID Connect discovery we use.
@@ -41,7 +43,7 @@ func discover(ctx context.Context, client *http.Client, issuer string, what stri
 			err = fmt.Errorf("document has no %s", what)
 		}
 		if err == nil {
-			err = checkURL(pick(md))
+			err = validatorenv.CheckURL(pick(md))
 		}
 		if err == nil {
 			return pick(md), nil

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/idp"
 )
 
@@ -73,7 +74,7 @@ func TestAJWTFromAnotherIssuerIsRefusedWithoutACall(t *testing.T) {
 }
 
 func TestIntrospectionCallsAreBoundedPerContainer(t *testing.T) {
-	s := newIntrospectionSetup(t, goodSecret(), idp.Options{}, idp.EnvIntrospectionRate, "5")
+	s := newIntrospectionSetup(t, goodSecret(), idp.Options{}, validatorenv.EnvIntrospectionRate, "5")
 	resp, reason := s.call(t, opaqueToken)
 	require.True(t, bool(resp.AuthPayload.IsAuthorized), reason)
 

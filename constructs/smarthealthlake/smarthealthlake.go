@@ -13,7 +13,8 @@
 //     the Okta endpoints, the scopes and SMART flows the Okta server serves
 //     (its clients, patient claim), and the Lambda (or its
 //     provisioned-concurrency alias);
-//  5. the Okta audience is set to the data store's endpoint, which exists only now;
+//  5. the Okta audience is set to the data store's endpoint, which exists only now,
+//     and the validator told so (TokenValidator.BindAudience);
 //  6. the role's trust and permissions are bound to the data store's ARN;
 //  7. the operations dashboard watches the validator and the handlers
 //     (Dashboard, DashboardUrl).

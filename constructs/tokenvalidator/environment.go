@@ -131,12 +131,14 @@ func speakProps(reason string) string {
 
 // BindAudience says the tokens this validator checks now carry an audience it
 // accepts: the data store endpoint of each request. Call it once the
-// authorization server's audience is bound to that endpoint, with binding the
+// authorization server's audience is bound to that endpoint, passing the
 // resource that binds it (what oktaauth.SmartAuthorizationServer.BindAudience
 // returns), or nil when the server's own configuration names the data store
-// endpoint (a server this app does not provision). The function's environment
-// does not change: the endpoint arrives in HealthLake's event, and could not
-// be put there anyway (the data store depends on this function).
+// endpoint (a server this app does not provision). The binding is taken to
+// make the call site say what bound the audience; nothing is made to depend
+// on it, because the data store (whose endpoint it binds) depends on this
+// function. The function's environment does not change either: the endpoint
+// arrives in HealthLake's event.
 //
 // Without it, and without props.Audiences, synthesis fails: the server would
 // issue tokens for a placeholder audience and the validator refuse them all.

@@ -57,8 +57,8 @@ type Config struct {
 	Dir string
 	// Version is the data store's SMART version. Default: v2 (SMART_ON_FHIR).
 	Version smart.Version
-	// Validation is the validator's SMART_VALIDATION: "jwt" (default) or "introspection".
-	Validation string
+	// Validation is the validator's SMART_VALIDATION. Default: validatorenv.ValidationJWT.
+	Validation validatorenv.Validation
 	// FineGrained enables fine-grained authorization on the data store.
 	FineGrained bool
 	// Audience is the access tokens' aud. Default: the data store endpoint, as
@@ -204,7 +204,7 @@ func Start(cfg Config) (_ *Sandbox, err error) {
 		cfg.Version = smart.V2
 	}
 	if cfg.Validation == "" {
-		cfg.Validation = "jwt"
+		cfg.Validation = validatorenv.ValidationJWT
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -358,7 +358,7 @@ func Start(cfg Config) (_ *Sandbox, err error) {
 		validatorenv.EnvIssuer + "=" + sb.Issuer,
 		validatorenv.EnvRoleARN + "=" + RoleARN,
 		validatorenv.EnvSmartVersion + "=" + string(cfg.Version),
-		validatorenv.EnvValidation + "=" + cfg.Validation,
+		validatorenv.EnvValidation + "=" + string(cfg.Validation),
 		"AWS_REGION=us-east-1",
 		"AWS_ACCESS_KEY_ID=" + accessKeyID,
 		"AWS_SECRET_ACCESS_KEY=sandbox-not-a-secret",
@@ -366,7 +366,7 @@ func Start(cfg Config) (_ *Sandbox, err error) {
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER=http://" + smLn.Addr().String(),
 		"SSL_CERT_FILE=" + sb.CAFile, // Go's crypto/x509 reads it on Linux
 	}
-	if validatorenv.Validation(cfg.Validation) == validatorenv.ValidationIntrospection {
+	if cfg.Validation == validatorenv.ValidationIntrospection {
 		env = append(env, validatorenv.EnvIntrospectionSecretARN+"="+secretARN)
 	}
 	if cfg.EHRLaunch != nil {

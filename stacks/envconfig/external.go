@@ -203,6 +203,12 @@ func checkExternalValidation(r *reader, e *Environment) {
 		r.fail("external.introspectionClientSecret", "is required when tokenValidator.validation is %s "+
 			"(the secret holding the introspecting client's client_id and client_secret)", validatorenv.ValidationIntrospection)
 	}
+	if e.External.ClientIDsStandInForAudience {
+		// validatorenv.Parse refuses the combination: an introspection answer
+		// without aud is refused before any audience rule applies.
+		r.fail("external.clientIdsStandInForAudience", "applies to tokenValidator.validation %s only: with %s an answer "+
+			"without aud is always refused", validatorenv.ValidationJWT, validatorenv.ValidationIntrospection)
+	}
 }
 
 // isEndpointURL accepts what the data store handler accepts for an endpoint:

@@ -2,9 +2,10 @@ package ehrlaunch_test
 
 import (
 	"slices"
-	"strings"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/require"
 
@@ -25,31 +26,41 @@ func TestTheApiRoutesAreTheFunctionsPaths(t *testing.T) {
 	for _, r := range cdktest.OfType(cdktest.Resources(t, cdktest.Template(t, stack)), "AWS::ApiGateway::Resource") {
 		parts = append(parts, "/"+r.Properties["PathPart"].(string))
 	}
-	served := []string{launchflow.PathLaunch, launchflow.PathAuthorize, launchflow.PathCallback, launchflow.PathPicker,
-		launchflow.PathHook, launchflow.PathToken, launchflow.PathIntrospect}
+	served := []string{ehrlaunchenv.PathLaunch, ehrlaunchenv.PathAuthorize, ehrlaunchenv.PathCallback, ehrlaunchenv.PathPicker,
+		ehrlaunchenv.PathHook, ehrlaunchenv.PathToken, ehrlaunchenv.PathIntrospect}
 	slices.Sort(parts)
 	slices.Sort(served)
 	require.Equal(t, served, parts, "every route the function serves, and no other")
 }
 
-func TestTheRenderedEnvironmentIsOneTheFunctionAccepts(t *testing.T) {
+func TestTheRenderedEnvironmentStartsTheFunction(t *testing.T) {
 	stack := cdktest.NewStack(t)
 	p := props(stack)
-	p.LaunchLifetime = nil
+	p.LaunchLifetime = awscdk.Duration_Minutes(jsii.Number(2))
+	p.CorsOrigins = jsii.Strings("https://spa.example.org")
 	ehrlaunch.NewEhrLaunch(stack, jsii.String("Ehr"), p)
 	_, fn := cdktest.Only(t, cdktest.Resources(t, cdktest.Template(t, stack)), "AWS::Lambda::Function")
 	vars := fn.Properties["Environment"].(map[string]any)["Variables"].(map[string]any)
-	literal := map[string]string{}
+	// What CloudFormation fills in at deploy time, as it would.
+	deployTime := map[string]string{
+		ehrlaunchenv.EnvTable:         "Ehr-Table-1ABC",
+		ehrlaunchenv.EnvPublicURL:     "https://abc123.execute-api.us-east-1.amazonaws.com/smart",
+		ehrlaunchenv.EnvHookSecretARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:EhrHookSecret-AbCdEf",
+	}
+	env := map[string]string{}
 	for k, v := range vars {
 		if s, ok := v.(string); ok {
-			literal[k] = s
+			env[k] = s
+		} else {
+			require.Contains(t, deployTime, k, "only the table, the API's URL and the secret are deploy-time values")
+			env[k] = deployTime[k]
 		}
 	}
-	_, err := ehrlaunchenv.Parse(func(k string) string { return literal[k] })
-	require.Error(t, err, "deploy-time values (table, URL, secret) are absent from the literal environment")
-	for _, k := range []string{ehrlaunchenv.EnvOktaIssuer, ehrlaunchenv.EnvFHIRAudience, ehrlaunchenv.EnvEHRPrincipals} {
-		require.Contains(t, literal, k)
-		require.NotContains(t, err.Error(), k+":", "the literal %s is one the function accepts", k)
-	}
-	require.True(t, strings.Contains(err.Error(), ehrlaunchenv.EnvTable), "the table's name is a deploy-time value")
+	cfg, err := ehrlaunchenv.Parse(func(k string) string { return env[k] })
+	require.NoError(t, err)
+	require.Equal(t, 2*time.Minute, cfg.LaunchLifetime)
+	require.Equal(t, []string{ehrRole}, cfg.EHRPrincipals)
+	require.Equal(t, map[string][]string{"0oa1app": {"https://app.example/cb"}}, cfg.Clients)
+	_, err = launchflow.New(cfg, nil, launchflow.Options{HookSecret: "hook-secret"})
+	require.NoError(t, err, "the function starts with it")
 }

@@ -18,6 +18,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
@@ -232,20 +233,21 @@ func NewEhrLaunch(scope constructs.Construct, id *string, props *EhrLaunchProps)
 
 	integration := awsapigateway.NewLambdaIntegration(e.function, &awsapigateway.LambdaIntegrationOptions{Proxy: jsii.Bool(true)})
 	root := api.Root()
-	launch := root.AddResource(jsii.String("launch"), nil).AddMethod(jsii.String("POST"), integration, &awsapigateway.MethodOptions{
+	launch := root.AddResource(route(ehrlaunchenv.PathLaunch), nil).AddMethod(jsii.String("POST"), integration, &awsapigateway.MethodOptions{
 		AuthorizationType: awsapigateway.AuthorizationType_IAM,
 	})
 	open := map[string]string{
-		"authorize": "GET", "callback": "GET", "hook": "POST", "token": "POST", "introspect": "POST", "picker": "POST",
+		ehrlaunchenv.PathAuthorize: "GET", ehrlaunchenv.PathCallback: "GET", ehrlaunchenv.PathHook: "POST",
+		ehrlaunchenv.PathToken: "POST", ehrlaunchenv.PathIntrospect: "POST", ehrlaunchenv.PathPicker: "POST",
 	}
 	var openMethods []awsapigateway.Method
 	for _, path := range slices.Sorted(maps.Keys(open)) {
-		m := root.AddResource(jsii.String(path), nil).AddMethod(jsii.String(open[path]), integration, &awsapigateway.MethodOptions{
+		m := root.AddResource(route(path), nil).AddMethod(jsii.String(open[path]), integration, &awsapigateway.MethodOptions{
 			AuthorizationType: awsapigateway.AuthorizationType_NONE,
 		})
 		openMethods = append(openMethods, m)
 	}
-	tokenOptions := api.Root().GetResource(jsii.String("token")).AddMethod(jsii.String("OPTIONS"), integration, &awsapigateway.MethodOptions{
+	tokenOptions := api.Root().GetResource(route(ehrlaunchenv.PathToken)).AddMethod(jsii.String("OPTIONS"), integration, &awsapigateway.MethodOptions{
 		AuthorizationType: awsapigateway.AuthorizationType_NONE,
 	})
 	openMethods = append(openMethods, tokenOptions)
@@ -332,7 +334,7 @@ func (e *EhrLaunch) GrantLaunch(grantee awsiam.IGrantable) awsiam.Grant {
 	return awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{
 		Grantee:      grantee,
 		Actions:      jsii.Strings("execute-api:Invoke"),
-		ResourceArns: jsii.Strings(*e.api.ArnForExecuteApi(jsii.String("POST"), jsii.String("/launch"), jsii.String(StageName))),
+		ResourceArns: jsii.Strings(*e.api.ArnForExecuteApi(jsii.String("POST"), jsii.String(ehrlaunchenv.PathLaunch), jsii.String(StageName))),
 	})
 }
 
@@ -353,23 +355,26 @@ func (e *EhrLaunch) HookSecret() awssecretsmanager.ISecret { return e.secret }
 func (e *EhrLaunch) BaseUrl() *string { return e.baseURL }
 
 // LaunchUrl is the EHRs' POST /launch.
-func (e *EhrLaunch) LaunchUrl() *string { return e.url("/launch") }
+func (e *EhrLaunch) LaunchUrl() *string { return e.url(ehrlaunchenv.PathLaunch) }
 
 // AuthorizeUrl is the SMART configuration's authorization_endpoint.
-func (e *EhrLaunch) AuthorizeUrl() *string { return e.url("/authorize") }
+func (e *EhrLaunch) AuthorizeUrl() *string { return e.url(ehrlaunchenv.PathAuthorize) }
 
 // TokenUrl is the SMART configuration's token_endpoint.
-func (e *EhrLaunch) TokenUrl() *string { return e.url("/token") }
+func (e *EhrLaunch) TokenUrl() *string { return e.url(ehrlaunchenv.PathToken) }
 
 // CallbackUrl must be a redirect URI of every launched app in Okta.
-func (e *EhrLaunch) CallbackUrl() *string { return e.url("/callback") }
+func (e *EhrLaunch) CallbackUrl() *string { return e.url(ehrlaunchenv.PathCallback) }
 
 // IntrospectUrl is the SMART configuration's introspection_endpoint (RFC 7662,
 // with the launch context echoed).
-func (e *EhrLaunch) IntrospectUrl() *string { return e.url("/introspect") }
+func (e *EhrLaunch) IntrospectUrl() *string { return e.url(ehrlaunchenv.PathIntrospect) }
 
 // HookUrl is the token inline hook's channel URI.
-func (e *EhrLaunch) HookUrl() *string { return e.url("/hook") }
+func (e *EhrLaunch) HookUrl() *string { return e.url(ehrlaunchenv.PathHook) }
+
+// route is the API resource's path part of one of the function's paths.
+func route(path string) *string { return jsii.String(strings.TrimPrefix(path, "/")) }
 
 func (e *EhrLaunch) url(path string) *string {
 	return awscdk.Fn_Join(jsii.String(""), &[]*string{e.baseURL, jsii.String(path)})

@@ -84,8 +84,22 @@ type Config struct {
 	RefreshLifetime time.Duration
 }
 
+// Paths of the function's endpoints, relative to Config.PublicURL: the API's
+// routes (constructs/ehrlaunch).
+const (
+	PathLaunch    = "/launch"
+	PathAuthorize = "/authorize"
+	PathCallback  = "/callback"
+	// PathPicker receives the standalone patient picker's form.
+	PathPicker = "/picker"
+	PathHook   = "/hook"
+	PathToken  = "/token"
+	// PathIntrospect is the RFC 7662 introspection proxy.
+	PathIntrospect = "/introspect"
+)
+
 // Callback is the redirect URI the proxy registers with Okta.
-func (c Config) Callback() string { return strings.TrimSuffix(c.PublicURL, "/") + "/callback" }
+func (c Config) Callback() string { return strings.TrimSuffix(c.PublicURL, "/") + PathCallback }
 
 var (
 	iamRole   = regexp.MustCompile(`^arn:(aws[a-z-]*):iam::(\d{12}):role/(?:[\w+=,.@-]+/)*([\w+=,.@-]{1,64})$`)

@@ -356,7 +356,7 @@ func (r *run) issuerDiscovery(ctx context.Context) (string, time.Duration, error
 }
 
 // ehrProxyPath is where the EHR launch API serves each proxied endpoint
-// (launchflow's PathAuthorize, PathToken, PathIntrospect).
+// (ehrlaunchenv's PathAuthorize, PathToken, PathIntrospect).
 var ehrProxyPath = map[string]string{
 	"authorization_endpoint": "/authorize",
 	"token_endpoint":         "/token",

@@ -142,8 +142,8 @@ func Start(cfg Config) (_ *World, err error) {
 	}()
 
 	e := &sandbox.EHRLaunch{
-		Callback: w.APIURL + launchflow.PathCallback,
-		HookURL:  w.APIURL + launchflow.PathHook, HookAuthorization: w.HookSecret,
+		Callback: w.APIURL + ehrlaunchenv.PathCallback,
+		HookURL:  w.APIURL + ehrlaunchenv.PathHook, HookAuthorization: w.HookSecret,
 		APIURL: w.APIURL,
 	}
 	if old := cfg.Sandbox.EHRLaunch; old != nil {
@@ -227,7 +227,7 @@ func (g *gateway) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		MultiValueHeaders:               map[string][]string(r.Header.Clone()),
 		MultiValueQueryStringParameters: map[string][]string(r.URL.Query()),
 	}
-	if r.URL.Path == launchflow.PathLaunch {
+	if r.URL.Path == ehrlaunchenv.PathLaunch {
 		if !g.verifySigV4(r, body) {
 			rw.WriteHeader(http.StatusForbidden)
 			_, _ = rw.Write([]byte(`{"message":"The request signature we calculated does not match the signature you provided."}`))

@@ -169,7 +169,7 @@ func launchBody(m map[string]any) []byte {
 // register posts a launch and returns its id.
 func (h *harness) register(m map[string]any) string {
 	h.t.Helper()
-	resp, body := h.post(launchflow.PathLaunch, "application/json", launchBody(m), nil)
+	resp, body := h.post(ehrlaunchenv.PathLaunch, "application/json", launchBody(m), nil)
 	if resp.StatusCode != http.StatusCreated {
 		h.t.Fatalf("POST /launch = %d %s", resp.StatusCode, body)
 	}
@@ -195,7 +195,7 @@ func authorizeQuery(launch string, edit func(url.Values)) url.Values {
 // authorize runs the authorize proxy and returns the Okta URL it redirected to.
 func (h *harness) authorize(q url.Values) *url.URL {
 	h.t.Helper()
-	resp := h.get(launchflow.PathAuthorize, q)
+	resp := h.get(ehrlaunchenv.PathAuthorize, q)
 	loc, err := resp.Location()
 	if resp.StatusCode != http.StatusFound || err != nil {
 		h.t.Fatalf("authorize = %d", resp.StatusCode)
@@ -219,7 +219,7 @@ func (h *harness) hookPayload(state, clientID, redirect string) []byte {
 
 func (h *harness) callHook(payload []byte, secret string) (int, launchflow.HookResponse) {
 	h.t.Helper()
-	resp, body := h.post(launchflow.PathHook, "application/json", payload, http.Header{"Authorization": {secret}})
+	resp, body := h.post(ehrlaunchenv.PathHook, "application/json", payload, http.Header{"Authorization": {secret}})
 	var hr launchflow.HookResponse
 	if resp.StatusCode == http.StatusOK {
 		if err := json.Unmarshal(body, &hr); err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
+	"github.com/openhealthstack/smart-healthlake/contract/ehrlaunchenv"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchflow"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchstore"
 )
@@ -17,7 +18,7 @@ import (
 func TestLaunchAPI(t *testing.T) {
 	t.Run("an allowed EHR role's session registers a 256-bit launch valid for five minutes", func(t *testing.T) {
 		h := newHarness(t)
-		resp, body := h.post(launchflow.PathLaunch, "application/json", launchBody(nil), nil)
+		resp, body := h.post(ehrlaunchenv.PathLaunch, "application/json", launchBody(nil), nil)
 		if resp.StatusCode != http.StatusCreated {
 			t.Fatalf("status %d: %s", resp.StatusCode, body)
 		}
@@ -52,7 +53,7 @@ func TestLaunchAPI(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			h := newHarness(t)
 			h.caller = c.caller
-			resp, _ := h.post(launchflow.PathLaunch, "application/json", launchBody(nil), nil)
+			resp, _ := h.post(ehrlaunchenv.PathLaunch, "application/json", launchBody(nil), nil)
 			if resp.StatusCode != http.StatusForbidden {
 				t.Fatalf("status %d", resp.StatusCode)
 			}
@@ -78,7 +79,7 @@ func TestLaunchAPI(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			h := newHarness(t)
-			resp, body := h.post(launchflow.PathLaunch, "application/json", launchBody(c.edit), nil)
+			resp, body := h.post(ehrlaunchenv.PathLaunch, "application/json", launchBody(c.edit), nil)
 			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), c.want) {
 				t.Fatalf("status %d: %s", resp.StatusCode, body)
 			}
@@ -90,7 +91,7 @@ func TestLaunchAPI(t *testing.T) {
 	t.Run("a DynamoDB outage is a 500, not a launch id", func(t *testing.T) {
 		h := newHarness(t)
 		h.fake.FailNext("PutItem", 5)
-		resp, body := h.post(launchflow.PathLaunch, "application/json", launchBody(nil), nil)
+		resp, body := h.post(ehrlaunchenv.PathLaunch, "application/json", launchBody(nil), nil)
 		if resp.StatusCode != http.StatusInternalServerError || strings.Contains(string(body), `"launch"`) {
 			t.Fatalf("status %d: %s", resp.StatusCode, body)
 		}
@@ -108,7 +109,7 @@ func TestLaunchThroughAPIGateway(t *testing.T) {
 	adapter := httpadapter.New(s)
 	event := func(userArn string) events.APIGatewayProxyRequest {
 		return events.APIGatewayProxyRequest{
-			HTTPMethod: http.MethodPost, Path: launchflow.PathLaunch,
+			HTTPMethod: http.MethodPost, Path: ehrlaunchenv.PathLaunch,
 			Headers: map[string]string{"Content-Type": "application/json"},
 			Body:    string(launchBody(map[string]any{"aud": "https://wrong.example/"})),
 			RequestContext: events.APIGatewayProxyRequestContext{

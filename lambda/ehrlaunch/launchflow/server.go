@@ -83,19 +83,6 @@ type Server struct {
 	mux   *http.ServeMux
 }
 
-// Paths of the endpoints, relative to ehrlaunchenv.Config.PublicURL.
-const (
-	PathLaunch    = "/launch"
-	PathAuthorize = "/authorize"
-	PathCallback  = "/callback"
-	// PathPicker receives the standalone patient picker's form.
-	PathPicker = "/picker"
-	PathHook   = "/hook"
-	PathToken  = "/token"
-	// PathIntrospect is the RFC 7662 introspection proxy.
-	PathIntrospect = "/introspect"
-)
-
 // New builds the server.
 func New(cfg ehrlaunchenv.Config, store Store, opts Options) (*Server, error) {
 	if opts.HookSecret == "" {
@@ -129,14 +116,14 @@ func New(cfg ehrlaunchenv.Config, store Store, opts Options) (*Server, error) {
 		cfg.RefreshLifetime = ehrlaunchenv.DefaultRefreshLifetime
 	}
 	s := &Server{cfg: cfg, store: store, opts: opts, mux: http.NewServeMux()}
-	s.mux.HandleFunc("POST "+PathLaunch, s.launch)
-	s.mux.HandleFunc("GET "+PathAuthorize, s.authorize)
-	s.mux.HandleFunc("GET "+PathCallback, s.callback)
-	s.mux.HandleFunc("POST "+PathPicker, s.pick)
-	s.mux.HandleFunc("POST "+PathHook, s.hook)
-	s.mux.HandleFunc("POST "+PathToken, s.token)
-	s.mux.HandleFunc("OPTIONS "+PathToken, s.preflight)
-	s.mux.HandleFunc("POST "+PathIntrospect, s.introspect)
+	s.mux.HandleFunc("POST "+ehrlaunchenv.PathLaunch, s.launch)
+	s.mux.HandleFunc("GET "+ehrlaunchenv.PathAuthorize, s.authorize)
+	s.mux.HandleFunc("GET "+ehrlaunchenv.PathCallback, s.callback)
+	s.mux.HandleFunc("POST "+ehrlaunchenv.PathPicker, s.pick)
+	s.mux.HandleFunc("POST "+ehrlaunchenv.PathHook, s.hook)
+	s.mux.HandleFunc("POST "+ehrlaunchenv.PathToken, s.token)
+	s.mux.HandleFunc("OPTIONS "+ehrlaunchenv.PathToken, s.preflight)
+	s.mux.HandleFunc("POST "+ehrlaunchenv.PathIntrospect, s.introspect)
 	return s, nil
 }
 

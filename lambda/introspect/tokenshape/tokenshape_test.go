@@ -75,3 +75,9 @@ func TestOnlyAccessTokensAreAccessTokens(t *testing.T) {
 	assert.True(t, tokenshape.AccessTokenUse("access"))
 	assert.False(t, tokenshape.AccessTokenUse("id"), "a Cognito ID token")
 }
+
+func TestTheStandInRuleWithoutAnAllowListNeverStandsIn(t *testing.T) {
+	// validatorenv.Parse refuses the combination; New stays safe if handed it anyway.
+	r := tokenshape.New(validatorenv.TokenRules{AudienceRule: validatorenv.AudienceOrAllowedClient})
+	assert.False(t, r.MissingAudienceAccepted(nil), "a token without aud from any client would get in")
+}

@@ -7,9 +7,9 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/ehrlaunchenv"
+	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
-	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchflow"
-	"github.com/openhealthstack/smart-healthlake/lambda/introspect/idp"
 	"github.com/openhealthstack/smart-healthlake/stacks"
 )
 
@@ -68,15 +68,15 @@ func TestAnEhrLaunchEnvironmentBuildsFromCdkJson(t *testing.T) {
 		if _, ok := vars["SMART_ISSUER"]; ok {
 			validator = vars
 		}
-		if _, ok := vars[launchflow.EnvEHRPrincipals]; ok {
+		if _, ok := vars[ehrlaunchenv.EnvEHRPrincipals]; ok {
 			launch = vars
 		}
 	}
-	require.Equal(t, "true", validator[idp.EnvEHRLaunch])
-	require.Equal(t, ehrRoleArn, launch[launchflow.EnvEHRPrincipals])
-	require.Equal(t, "https://spa.example.org", launch[launchflow.EnvCORSOrigins])
-	require.Equal(t, "120", launch[launchflow.EnvLaunchSeconds])
-	require.Contains(t, js(launch[launchflow.EnvClients]), `patient_picker`, "ehrLaunch.pickerApps reaches the function")
+	require.Equal(t, "true", validator[validatorenv.EnvEHRLaunch])
+	require.Equal(t, ehrRoleArn, launch[ehrlaunchenv.EnvEHRPrincipals])
+	require.Equal(t, "https://spa.example.org", launch[ehrlaunchenv.EnvCORSOrigins])
+	require.Equal(t, "120", launch[ehrlaunchenv.EnvLaunchSeconds])
+	require.Contains(t, js(launch[ehrlaunchenv.EnvClients]), `patient_picker`, "ehrLaunch.pickerApps reaches the function")
 
 	for _, name := range []string{"EhrLaunchUrl", "EhrLaunchApiUrl"} {
 		cdktest.Must(t, func() { tpl.HasOutput(jsii.String(name), map[string]any{}) })

@@ -111,7 +111,7 @@ func NewSmartHealthLakeStack(scope constructs.Construct, env envconfig.Environme
 		PreloadSynthea:           jsii.Bool(env.Datastore.PreloadSynthea),
 		RemovalPolicy:            removal,
 		DatastoreTags:            &datastoreTags,
-		Validation:               jsii.String(env.TokenValidator.Validation),
+		Validation:               env.TokenValidator.Validation,
 		ProvisionedConcurrency:   jsii.Number(float64(env.TokenValidator.ProvisionedConcurrency)),
 		LogRetention:             retentionDays[env.LogRetentionDays],
 		LogLevel:                 awslambda.ApplicationLogLevel(env.LogLevel),

@@ -17,6 +17,7 @@ import (
 	"syscall"
 
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
+	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 	"github.com/openhealthstack/smart-healthlake/internal/sandbox"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/ehrsandbox"
 )
@@ -40,7 +41,7 @@ func run() error {
 	if *version != "v1" && *version != "v2" {
 		return fmt.Errorf("--smart-version must be v1 or v2, not %q", *version)
 	}
-	if *validation != "jwt" && *validation != "introspection" {
+	if !validatorenv.Validation(*validation).Valid() {
 		return fmt.Errorf("--validation must be jwt or introspection, not %q", *validation)
 	}
 
@@ -67,7 +68,7 @@ func run() error {
 		IdPBinary:    bin,
 		Dir:          dir,
 		Version:      smart.Version(*version),
-		Validation:   *validation,
+		Validation:   validatorenv.Validation(*validation),
 		FineGrained:  *fineGrained,
 		Audience:     *audience,
 		Logger:       slog.New(slog.NewTextHandler(logs, nil)),

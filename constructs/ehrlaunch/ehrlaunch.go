@@ -9,13 +9,16 @@
 // header secret HookSecret() on the user-facing policy rule and adds
 // CallbackUrl() to each launched app's redirect URIs; the SMART configuration
 // advertises AuthorizeUrl() and TokenUrl() with the launch-ehr capabilities;
-// the token validator runs with SMART_EHR_LAUNCH=true.
+// the token validator runs with SMART_EHR_LAUNCH=true. The function's
+// environment is contract/ehrlaunchenv's.
 package ehrlaunch
 
 import (
 	"fmt"
 	"maps"
+	"math"
 	"slices"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
@@ -31,6 +34,7 @@ import (
 
 	"github.com/openhealthstack/smart-healthlake/constructs/golambda"
 	"github.com/openhealthstack/smart-healthlake/constructs/logkey"
+	"github.com/openhealthstack/smart-healthlake/contract/ehrlaunchenv"
 )
 
 // Entry is the function's main package in this module.
@@ -71,7 +75,8 @@ type EhrLaunchProps struct {
 	// CorsOrigins are browser origins (https://host) allowed to call the
 	// token endpoint. Default: none.
 	CorsOrigins *[]*string
-	// LaunchLifetime is how long a launch id is valid, at most 5 minutes.
+	// LaunchLifetime is how long a launch id is valid, in whole seconds from
+	// 1 second to 5 minutes (ehrlaunchenv.MaxLaunchLifetime).
 	// Default: 5 minutes.
 	LaunchLifetime awscdk.Duration
 	// EncryptionKey encrypts the table and the logs. Default: a new KMS key.
@@ -171,23 +176,23 @@ func NewEhrLaunch(scope constructs.Construct, id *string, props *EhrLaunchProps)
 		concurrency = jsii.Number(20)
 	}
 	env := map[string]*string{
-		"EHRLAUNCH_TABLE":           e.table.TableName(),
-		"EHRLAUNCH_OKTA_ISSUER":     props.OktaIssuer,
-		"EHRLAUNCH_FHIR_AUDIENCE":   props.FhirEndpoint,
-		"EHRLAUNCH_PUBLIC_URL":      e.baseURL,
-		"EHRLAUNCH_CLIENTS":         clientsJSON(stack, props.Apps),
-		"EHRLAUNCH_HOOK_SECRET_ARN": e.secret.SecretArn(),
+		ehrlaunchenv.EnvTable:         e.table.TableName(),
+		ehrlaunchenv.EnvOktaIssuer:    props.OktaIssuer,
+		ehrlaunchenv.EnvFHIRAudience:  props.FhirEndpoint,
+		ehrlaunchenv.EnvPublicURL:     e.baseURL,
+		ehrlaunchenv.EnvClients:       clientsJSON(stack, props.Apps),
+		ehrlaunchenv.EnvHookSecretARN: e.secret.SecretArn(),
 	}
 	var arns []*string
 	for _, r := range *props.EhrRoles {
 		arns = append(arns, r.RoleArn())
 	}
-	env["EHRLAUNCH_EHR_PRINCIPALS"] = awscdk.Fn_Join(jsii.String(","), &arns)
+	env[ehrlaunchenv.EnvEHRPrincipals] = awscdk.Fn_Join(jsii.String(","), &arns)
 	if props.CorsOrigins != nil && len(*props.CorsOrigins) > 0 {
-		env["EHRLAUNCH_CORS_ORIGINS"] = awscdk.Fn_Join(jsii.String(","), props.CorsOrigins)
+		env[ehrlaunchenv.EnvCORSOrigins] = awscdk.Fn_Join(jsii.String(","), props.CorsOrigins)
 	}
 	if props.LaunchLifetime != nil {
-		env["EHRLAUNCH_LAUNCH_SECONDS"] = jsii.String(fmt.Sprint(*props.LaunchLifetime.ToSeconds(nil)))
+		env[ehrlaunchenv.EnvLaunchSeconds] = jsii.String(fmt.Sprint(*props.LaunchLifetime.ToSeconds(nil)))
 	}
 	e.function = golambda.NewGoFunction(this, jsii.String("Function"), &golambda.GoFunctionProps{
 		Entry: jsii.String(Entry),
@@ -228,20 +233,21 @@ func NewEhrLaunch(scope constructs.Construct, id *string, props *EhrLaunchProps)
 
 	integration := awsapigateway.NewLambdaIntegration(e.function, &awsapigateway.LambdaIntegrationOptions{Proxy: jsii.Bool(true)})
 	root := api.Root()
-	launch := root.AddResource(jsii.String("launch"), nil).AddMethod(jsii.String("POST"), integration, &awsapigateway.MethodOptions{
+	launch := root.AddResource(route(ehrlaunchenv.PathLaunch), nil).AddMethod(jsii.String("POST"), integration, &awsapigateway.MethodOptions{
 		AuthorizationType: awsapigateway.AuthorizationType_IAM,
 	})
 	open := map[string]string{
-		"authorize": "GET", "callback": "GET", "hook": "POST", "token": "POST", "introspect": "POST", "picker": "POST",
+		ehrlaunchenv.PathAuthorize: "GET", ehrlaunchenv.PathCallback: "GET", ehrlaunchenv.PathHook: "POST",
+		ehrlaunchenv.PathToken: "POST", ehrlaunchenv.PathIntrospect: "POST", ehrlaunchenv.PathPicker: "POST",
 	}
 	var openMethods []awsapigateway.Method
 	for _, path := range slices.Sorted(maps.Keys(open)) {
-		m := root.AddResource(jsii.String(path), nil).AddMethod(jsii.String(open[path]), integration, &awsapigateway.MethodOptions{
+		m := root.AddResource(route(path), nil).AddMethod(jsii.String(open[path]), integration, &awsapigateway.MethodOptions{
 			AuthorizationType: awsapigateway.AuthorizationType_NONE,
 		})
 		openMethods = append(openMethods, m)
 	}
-	tokenOptions := api.Root().GetResource(jsii.String("token")).AddMethod(jsii.String("OPTIONS"), integration, &awsapigateway.MethodOptions{
+	tokenOptions := api.Root().GetResource(route(ehrlaunchenv.PathToken)).AddMethod(jsii.String("OPTIONS"), integration, &awsapigateway.MethodOptions{
 		AuthorizationType: awsapigateway.AuthorizationType_NONE,
 	})
 	openMethods = append(openMethods, tokenOptions)
@@ -328,7 +334,7 @@ func (e *EhrLaunch) GrantLaunch(grantee awsiam.IGrantable) awsiam.Grant {
 	return awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{
 		Grantee:      grantee,
 		Actions:      jsii.Strings("execute-api:Invoke"),
-		ResourceArns: jsii.Strings(*e.api.ArnForExecuteApi(jsii.String("POST"), jsii.String("/launch"), jsii.String(StageName))),
+		ResourceArns: jsii.Strings(*e.api.ArnForExecuteApi(jsii.String("POST"), jsii.String(ehrlaunchenv.PathLaunch), jsii.String(StageName))),
 	})
 }
 
@@ -349,23 +355,26 @@ func (e *EhrLaunch) HookSecret() awssecretsmanager.ISecret { return e.secret }
 func (e *EhrLaunch) BaseUrl() *string { return e.baseURL }
 
 // LaunchUrl is the EHRs' POST /launch.
-func (e *EhrLaunch) LaunchUrl() *string { return e.url("/launch") }
+func (e *EhrLaunch) LaunchUrl() *string { return e.url(ehrlaunchenv.PathLaunch) }
 
 // AuthorizeUrl is the SMART configuration's authorization_endpoint.
-func (e *EhrLaunch) AuthorizeUrl() *string { return e.url("/authorize") }
+func (e *EhrLaunch) AuthorizeUrl() *string { return e.url(ehrlaunchenv.PathAuthorize) }
 
 // TokenUrl is the SMART configuration's token_endpoint.
-func (e *EhrLaunch) TokenUrl() *string { return e.url("/token") }
+func (e *EhrLaunch) TokenUrl() *string { return e.url(ehrlaunchenv.PathToken) }
 
 // CallbackUrl must be a redirect URI of every launched app in Okta.
-func (e *EhrLaunch) CallbackUrl() *string { return e.url("/callback") }
+func (e *EhrLaunch) CallbackUrl() *string { return e.url(ehrlaunchenv.PathCallback) }
 
 // IntrospectUrl is the SMART configuration's introspection_endpoint (RFC 7662,
 // with the launch context echoed).
-func (e *EhrLaunch) IntrospectUrl() *string { return e.url("/introspect") }
+func (e *EhrLaunch) IntrospectUrl() *string { return e.url(ehrlaunchenv.PathIntrospect) }
 
 // HookUrl is the token inline hook's channel URI.
-func (e *EhrLaunch) HookUrl() *string { return e.url("/hook") }
+func (e *EhrLaunch) HookUrl() *string { return e.url(ehrlaunchenv.PathHook) }
+
+// route is the API resource's path part of one of the function's paths.
+func route(path string) *string { return jsii.String(strings.TrimPrefix(path, "/")) }
 
 func (e *EhrLaunch) url(path string) *string {
 	return awscdk.Fn_Join(jsii.String(""), &[]*string{e.baseURL, jsii.String(path)})
@@ -392,23 +401,27 @@ func validate(p *EhrLaunchProps) error {
 			return fmt.Errorf("props.Apps[%d].RedirectUris needs at least one URI", i)
 		}
 	}
-	if p.LaunchLifetime != nil {
-		if s := *p.LaunchLifetime.ToSeconds(nil); s < 1 || s > 300 {
-			return fmt.Errorf("props.LaunchLifetime must be from 1 second to 5 minutes, not %v seconds", s)
+	if p.LaunchLifetime != nil && !*awscdk.Token_IsUnresolved(p.LaunchLifetime.ToString()) {
+		// The function reads whole seconds (ehrlaunchenv.Parse) and refuses to
+		// start on anything else.
+		s := *p.LaunchLifetime.ToSeconds(&awscdk.TimeConversionOptions{Integral: jsii.Bool(false)})
+		if s != math.Trunc(s) || s < ehrlaunchenv.MinLaunchLifetime.Seconds() || s > ehrlaunchenv.MaxLaunchLifetime.Seconds() {
+			return fmt.Errorf("props.LaunchLifetime must be whole seconds from %v to %v, not %v seconds",
+				ehrlaunchenv.MinLaunchLifetime, ehrlaunchenv.MaxLaunchLifetime, s)
 		}
 	}
 	return nil
 }
 
-// clientsJSON renders EHRLAUNCH_CLIENTS, [{"client_id", "redirect_uris", "patient_picker"?}];
+// clientsJSON renders EHRLAUNCH_CLIENTS (a JSON array of ehrlaunchenv.Client);
 // client ids may be tokens (the Okta custom resource's attributes), which
 // Stack.ToJsonString resolves at deploy time (as values, never as keys).
 func clientsJSON(stack awscdk.Stack, apps *[]*App) *string {
 	var list []any
 	for _, a := range *apps {
-		app := map[string]any{"client_id": a.ClientId, "redirect_uris": a.RedirectUris}
+		app := map[string]any{ehrlaunchenv.ClientFieldID: a.ClientId, ehrlaunchenv.ClientFieldRedirectURIs: a.RedirectUris}
 		if a.PatientPicker != nil && *a.PatientPicker {
-			app["patient_picker"] = true
+			app[ehrlaunchenv.ClientFieldPatientPicker] = true
 		}
 		list = append(list, app)
 	}

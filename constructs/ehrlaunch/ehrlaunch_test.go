@@ -147,6 +147,8 @@ func TestBadPropsNameTheProp(t *testing.T) {
 		{"no EHR role", func(p *ehrlaunch.EhrLaunchProps) { p.EhrRoles = nil }, "props.EhrRoles"},
 		{"an app without redirect URIs", func(p *ehrlaunch.EhrLaunchProps) { (*p.Apps)[0].RedirectUris = nil }, "props.Apps[0].RedirectUris"},
 		{"a launch lifetime above five minutes", func(p *ehrlaunch.EhrLaunchProps) { p.LaunchLifetime = awscdk.Duration_Minutes(jsii.Number(6)) }, "props.LaunchLifetime"},
+		{"a launch lifetime in fractions of a second", func(p *ehrlaunch.EhrLaunchProps) { p.LaunchLifetime = awscdk.Duration_Millis(jsii.Number(1500)) },
+			"props.LaunchLifetime must be whole seconds from 1s to 5m0s, not 1.5 seconds"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			stack := cdktest.NewStack(t)

@@ -25,6 +25,7 @@ import (
 	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
 	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
+	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
 )
 
@@ -622,7 +623,7 @@ func TestTheCompositeWiringHasNoDependencyCycle(t *testing.T) {
 		Issuer:              okta.Issuer(),
 		JwksUri:             okta.JwksUri(),
 		ServiceRole:         awsiam.Role_FromRoleArn(stack, jsii.String("ServiceRoleRef"), role.RoleArn(), nil),
-		Validation:          jsii.String(tokenvalidator.ValidationIntrospection),
+		Validation:          validatorenv.ValidationIntrospection,
 		IntrospectionSecret: okta.IntrospectionSecret(),
 	})
 	ds := datastore.NewSmartDatastore(stack, jsii.String("Datastore"), &datastore.SmartDatastoreProps{
@@ -632,7 +633,7 @@ func TestTheCompositeWiringHasNoDependencyCycle(t *testing.T) {
 		IdpFunction:     validator.IdpFunction(),
 	})
 	role.BindDatastore(ds.DatastoreArn())
-	okta.BindAudience(ds.DatastoreEndpoint())
+	validator.BindAudience(okta.BindAudience(ds.DatastoreEndpoint()))
 
 	all := cdktest.Resources(t, cdktest.Template(t, stack)) // a cycle fails synthesis here
 	crID, _ := cdktest.Only(t, all, oktaauth.ResourceType)

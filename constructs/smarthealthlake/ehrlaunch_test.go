@@ -14,14 +14,13 @@ import (
 
 	"github.com/openhealthstack/smart-healthlake/constructs/oktaauth"
 	"github.com/openhealthstack/smart-healthlake/constructs/smarthealthlake"
-	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
 	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
+	"github.com/openhealthstack/smart-healthlake/contract/ehrlaunchenv"
 	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
+	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
-	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchflow"
-	"github.com/openhealthstack/smart-healthlake/lambda/introspect/idp"
 )
 
 const (
@@ -50,7 +49,7 @@ func ehrFunctionEnv(t *testing.T, all map[string]cdktest.Resource) map[string]an
 	for _, fn := range cdktest.OfType(all, "AWS::Lambda::Function") {
 		env, _ := fn.Properties["Environment"].(map[string]any)
 		vars, _ := env["Variables"].(map[string]any)
-		if _, ok := vars[launchflow.EnvEHRPrincipals]; ok {
+		if _, ok := vars[ehrlaunchenv.EnvEHRPrincipals]; ok {
 			return vars
 		}
 	}
@@ -150,7 +149,7 @@ func TestEhrLaunchIsWiredThroughOktaTheDatastoreAndTheValidator(t *testing.T) {
 	})
 
 	t.Run("the validator requires the launch hook's marker", func(t *testing.T) {
-		require.Equal(t, "true", validatorEnv(t, all)[idp.EnvEHRLaunch])
+		require.Equal(t, "true", validatorEnv(t, all)[validatorenv.EnvEHRLaunch])
 	})
 
 	t.Run("the launched app's Okta redirect URIs gain the proxy's callback", func(t *testing.T) {
@@ -192,12 +191,12 @@ func TestEhrLaunchIsWiredThroughOktaTheDatastoreAndTheValidator(t *testing.T) {
 
 	t.Run("the launch function knows Okta's issuer, the app's client id and own redirect URIs, and the data store", func(t *testing.T) {
 		env := ehrFunctionEnv(t, all)
-		require.Equal(t, cdktest.GetAtt(oktaID, "Issuer"), env[launchflow.EnvOktaIssuer])
-		require.Equal(t, cdktest.GetAtt(dsID, "DatastoreEndpoint"), env[launchflow.EnvFHIRAudience], "the only aud accepted")
-		require.Equal(t, ehrRoleArn, env[launchflow.EnvEHRPrincipals])
+		require.Equal(t, cdktest.GetAtt(oktaID, "Issuer"), env[ehrlaunchenv.EnvOktaIssuer])
+		require.Equal(t, cdktest.GetAtt(dsID, "DatastoreEndpoint"), env[ehrlaunchenv.EnvFHIRAudience], "the only aud accepted")
+		require.Equal(t, ehrRoleArn, env[ehrlaunchenv.EnvEHRPrincipals])
 		values["GetAtt:"+oktaID+".ConfidentialClientId"] = "0oaconfidential"
 		require.JSONEq(t, `[{"client_id":"0oaconfidential","redirect_uris":["`+appRedirect+`"]}]`,
-			deployed(t, env[launchflow.EnvClients], values), "the app is sent back to its own redirect URI, not the callback")
+			deployed(t, env[ehrlaunchenv.EnvClients], values), "the app is sent back to its own redirect URI, not the callback")
 	})
 }
 
@@ -217,7 +216,7 @@ func TestAPickerAppGetsThePatientPickerAndTheConfigurationSaysSo(t *testing.T) {
 			smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), p)
 			all := cdktest.Resources(t, cdktest.Template(t, stack))
 			_, ds := cdktest.Only(t, all, "Custom::SmartHealthLakeDatastore")
-			raw, _ := json.Marshal(ehrFunctionEnv(t, all)[launchflow.EnvClients])
+			raw, _ := json.Marshal(ehrFunctionEnv(t, all)[ehrlaunchenv.EnvClients])
 			if c.picker != nil {
 				require.Contains(t, ds.Properties[datastoreprops.PropSupport], smart.FeaturePatientContext)
 				require.Contains(t, string(raw), `\"patient_picker\":true`)
@@ -237,7 +236,7 @@ func TestWithoutEhrLaunchNothingOfItIsMade(t *testing.T) {
 	require.Nil(t, shl.EhrLaunch())
 	all := cdktest.Resources(t, cdktest.Template(t, stack))
 	require.Empty(t, cdktest.OfType(all, "AWS::ApiGateway::RestApi"))
-	require.NotContains(t, validatorEnv(t, all), idp.EnvEHRLaunch)
+	require.NotContains(t, validatorEnv(t, all), validatorenv.EnvEHRLaunch)
 	oktaID, okta := cdktest.Only(t, all, oktaauth.ResourceType)
 	require.Equal(t, []any{appRedirect}, okta.Properties[oktaprops.PropConfidentialRedirectURIs])
 	_, ds := cdktest.Only(t, all, "Custom::SmartHealthLakeDatastore")
@@ -256,7 +255,7 @@ func TestTheEhrLaunchWiringHasNoDependencyCycle(t *testing.T) {
 	stack := newStack(t)
 	p := withEhrLaunch(stack)
 	p.AuthorizationServer.PublicClient = &oktaauth.PublicClientProps{RedirectUris: jsii.Strings(publicRedirect)}
-	p.Validation = jsii.String(tokenvalidator.ValidationIntrospection)
+	p.Validation = validatorenv.ValidationIntrospection
 	p.ProvisionedConcurrency = jsii.Number(1)
 	smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), p)
 	all := cdktest.Resources(t, cdktest.Template(t, stack)) // a cycle fails synthesis here
@@ -284,7 +283,7 @@ func TestALaunchedAppListLeavingOutAClientSaysSo(t *testing.T) {
 	_, okta := cdktest.Only(t, all, oktaauth.ResourceType)
 	require.Equal(t, []any{appRedirect}, okta.Properties[oktaprops.PropConfidentialRedirectURIs], "the confidential app is not launched")
 	require.Len(t, okta.Properties[oktaprops.PropPublicRedirectURIs], 2, "the public app's own URI and the callback")
-	raw, _ := json.Marshal(ehrFunctionEnv(t, all)[launchflow.EnvClients])
+	raw, _ := json.Marshal(ehrFunctionEnv(t, all)[ehrlaunchenv.EnvClients])
 	require.Contains(t, string(raw), "PublicClientId")
 	require.NotContains(t, string(raw), "ConfidentialClientId")
 	cdktest.Must(t, func() {

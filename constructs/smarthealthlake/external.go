@@ -10,6 +10,7 @@ import (
 	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
 	"github.com/openhealthstack/smart-healthlake/contract/httpsurl"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
+	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 )
 
 // ExternalAuthorizationServer is an OAuth 2.0 authorization server the team
@@ -103,7 +104,7 @@ func (x external) discovery() *smartconfig.Discovery {
 }
 
 // problems names every invalid field of the external server's props.
-func (x *ExternalAuthorizationServer) problems(validation string) []string {
+func (x *ExternalAuthorizationServer) problems(validation validatorenv.Validation) []string {
 	var errs []string
 	for _, f := range []struct {
 		name     string
@@ -115,7 +116,7 @@ func (x *ExternalAuthorizationServer) problems(validation string) []string {
 		{"AuthorizationEndpoint", x.AuthorizationEndpoint, true},
 		{"TokenEndpoint", x.TokenEndpoint, true},
 		{"JwksUri", x.JwksUri, true},
-		{"IntrospectionEndpoint", x.IntrospectionEndpoint, validation == tokenvalidator.ValidationIntrospection},
+		{"IntrospectionEndpoint", x.IntrospectionEndpoint, validation == validatorenv.ValidationIntrospection},
 		{"RevocationEndpoint", x.RevocationEndpoint, false},
 		{"ManagementEndpoint", x.ManagementEndpoint, false},
 	} {
@@ -128,7 +129,7 @@ func (x *ExternalAuthorizationServer) problems(validation string) []string {
 			errs = append(errs, fmt.Sprintf("props.ExternalAuthorizationServer.%s must be an absolute https URL without user info or fragment, got %q", f.name, *f.value))
 		}
 	}
-	if validation == tokenvalidator.ValidationIntrospection && x.IntrospectionSecret == nil {
+	if validation == validatorenv.ValidationIntrospection && x.IntrospectionSecret == nil {
 		errs = append(errs, "props.ExternalAuthorizationServer.IntrospectionSecret is required when props.Validation is introspection")
 	}
 	// TokenRules are checked by the token validator, which names them

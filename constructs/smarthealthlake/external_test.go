@@ -14,6 +14,7 @@ import (
 	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
 	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
+	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
 )
 
@@ -94,10 +95,10 @@ func TestAnExternalAuthorizationServerProvisionsNothingInOkta(t *testing.T) {
 		require.Equal(t, "https://id.clinic.example/realms/smart", env["SMART_ISSUER"])
 		require.Equal(t, "https://id.clinic.example/realms/smart/protocol/openid-connect/certs", env["SMART_JWKS_URL"])
 		require.Equal(t, "https://fhir.clinic.example", cdktest.Resolved(t, stack, env["SMART_AUDIENCES"]))
-		require.Equal(t, "scope", env[tokenvalidator.EnvScopeClaim])
-		require.Equal(t, "smart-app", cdktest.Resolved(t, stack, env[tokenvalidator.EnvClientIds]))
-		require.NotContains(t, env, tokenvalidator.EnvAudienceRule, "aud stays required unless a stand-in is asked for")
-		require.NotContains(t, env, tokenvalidator.EnvScopeMap)
+		require.Equal(t, "scope", env[validatorenv.EnvScopeClaim])
+		require.Equal(t, "smart-app", cdktest.Resolved(t, stack, env[validatorenv.EnvClientIDs]))
+		require.NotContains(t, env, validatorenv.EnvAudienceRule, "aud stays required unless a stand-in is asked for")
+		require.NotContains(t, env, validatorenv.EnvScopeMap)
 	})
 }
 
@@ -105,7 +106,7 @@ func TestAnExternalServerPassesCdkNag(t *testing.T) {
 	for name, edit := range map[string]func(awscdk.Stack, *smarthealthlake.SmartHealthLakeProps){
 		"jwt": func(awscdk.Stack, *smarthealthlake.SmartHealthLakeProps) {},
 		"introspection, v1, warm": func(s awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
-			p.Validation = jsii.String(tokenvalidator.ValidationIntrospection)
+			p.Validation = validatorenv.ValidationIntrospection
 			p.ExternalAuthorizationServer.IntrospectionEndpoint = jsii.String("https://id.clinic.example/realms/smart/protocol/openid-connect/token/introspect")
 			p.ExternalAuthorizationServer.IntrospectionSecret = awssecretsmanager.Secret_FromSecretNameV2(s, jsii.String("Introspect"), jsii.String("clinic/introspect"))
 			p.SmartVersion = smart.V1
@@ -144,10 +145,10 @@ func TestExternalServerSettingsReachTheDatastoreAndValidator(t *testing.T) {
 	require.Equal(t, "https://id.clinic.example/realms/smart/.well-known/oauth-authorization-server", ds.Properties["DiscoveryUrl"])
 
 	env := validatorEnv(t, all)
-	require.Equal(t, "1example23456789,2example", cdktest.Resolved(t, stack, env[tokenvalidator.EnvClientIds]))
-	require.Equal(t, tokenvalidator.AudienceRuleAudOrClient, env[tokenvalidator.EnvAudienceRule])
-	require.JSONEq(t, `{"patient.": "patient/", "user.": "user/"}`, env[tokenvalidator.EnvScopeMap].(string))
-	require.NotContains(t, env, tokenvalidator.EnvScopeClaim, "the default scope claims")
+	require.Equal(t, "1example23456789,2example", cdktest.Resolved(t, stack, env[validatorenv.EnvClientIDs]))
+	require.Equal(t, string(validatorenv.AudienceOrAllowedClient), env[validatorenv.EnvAudienceRule])
+	require.JSONEq(t, `{"patient.": "patient/", "user.": "user/"}`, env[validatorenv.EnvScopeMap].(string))
+	require.NotContains(t, env, validatorenv.EnvScopeClaim, "the default scope claims")
 }
 
 func TestAnOktaDatastoreIsCheckedAgainstOktasDiscoveryToo(t *testing.T) {
@@ -173,14 +174,14 @@ func TestBadExternalServerPropsAreNamed(t *testing.T) {
 			p.ExternalAuthorizationServer.TokenEndpoint = jsii.String("http://id.clinic.example/token")
 		}, "props.ExternalAuthorizationServer.TokenEndpoint must be an absolute https URL"},
 		"introspection without an endpoint or a secret": {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
-			p.Validation = jsii.String(tokenvalidator.ValidationIntrospection)
+			p.Validation = validatorenv.ValidationIntrospection
 		}, "props.ExternalAuthorizationServer.IntrospectionEndpoint is required; props.ExternalAuthorizationServer.IntrospectionSecret is required"},
 		"tokens without aud from any client": {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
 			p.ExternalAuthorizationServer.TokenRules = &tokenvalidator.TokenRules{ClientIdsStandInForAudience: jsii.Bool(true)}
 		}, "TokenRules.ClientIdsStandInForAudience needs TokenRules.ClientIds: without an allow-list of client ids, tokens with no audience would be accepted"},
 		"an unknown scope claim": {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
 			p.ExternalAuthorizationServer.TokenRules = &tokenvalidator.TokenRules{ScopeClaim: jsii.String("roles")}
-		}, `props.TokenRules.ScopeClaim must be "scope" or "scp"`},
+		}, `props.TokenRules.ScopeClaim: must be "scope" or "scp"`},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

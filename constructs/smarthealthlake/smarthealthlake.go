@@ -13,7 +13,8 @@
 //     the Okta endpoints, the scopes and SMART flows the Okta server serves
 //     (its clients, patient claim), and the Lambda (or its
 //     provisioned-concurrency alias);
-//  5. the Okta audience is set to the data store's endpoint, which exists only now;
+//  5. the Okta audience is set to the data store's endpoint, which exists only now,
+//     and the validator told so (TokenValidator.BindAudience);
 //  6. the role's trust and permissions are bound to the data store's ARN;
 //  7. the operations dashboard watches the validator and the handlers
 //     (Dashboard, DashboardUrl).
@@ -61,6 +62,7 @@ import (
 	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
 	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
+	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 )
 
 // SmartHealthLakeProps configures SmartHealthLake. Only OktaOrgUrl and
@@ -113,17 +115,17 @@ type SmartHealthLakeProps struct {
 	// custom resource). Default: none.
 	DatastoreTags *map[string]*string
 
-	// Validation is how the token Lambda checks tokens: tokenvalidator.ValidationJWT
-	// or tokenvalidator.ValidationIntrospection (which also creates the Okta
-	// introspection client and its secret). Default: ValidationJWT.
-	Validation *string
+	// Validation is how the token Lambda checks tokens: validatorenv.ValidationJWT
+	// or validatorenv.ValidationIntrospection (which also creates the Okta
+	// introspection client and its secret). Default: validatorenv.ValidationJWT.
+	Validation validatorenv.Validation
 	// ProvisionedConcurrency keeps token-validator instances warm behind an alias
 	// that HealthLake then calls. Default: 0.
 	ProvisionedConcurrency *float64
 	// ReservedConcurrentExecutions of the token validator. Default: 100.
 	ReservedConcurrentExecutions *float64
-	// TokenLeewaySeconds is the clock skew allowed on token times. Default: 60.
-	TokenLeewaySeconds *float64
+	// TokenLeeway is the clock skew allowed on token times. Default: 60 seconds.
+	TokenLeeway awscdk.Duration
 	// ReadOnly limits the service role HealthLake assumes to reads and searches,
 	// whatever scopes a token has. Default: false.
 	ReadOnly *bool
@@ -160,16 +162,15 @@ type SmartHealthLakeProps struct {
 type SmartHealthLake struct {
 	constructs.Construct
 	// okta is nil with an external authorization server; auth is either.
-	okta        *oktaauth.SmartAuthorizationServer
-	auth        authorizationServer
-	validator   *tokenvalidator.TokenValidator
-	role        *servicerole.ServiceRole
-	datastore   *datastore.SmartDatastore
-	dataKey     awskms.IKey
-	logKey      awskms.IKey
-	alarmTopic  awssns.ITopic
-	audienceSet awscdk.CustomResource
-	dashboard   awscloudwatch.Dashboard
+	okta       *oktaauth.SmartAuthorizationServer
+	auth       authorizationServer
+	validator  *tokenvalidator.TokenValidator
+	role       *servicerole.ServiceRole
+	datastore  *datastore.SmartDatastore
+	dataKey    awskms.IKey
+	logKey     awskms.IKey
+	alarmTopic awssns.ITopic
+	dashboard  awscloudwatch.Dashboard
 	// ehr is nil unless props.EhrLaunch is set.
 	ehr *ehrlaunch.EhrLaunch
 	// ehrPicker says some launched app uses the patient picker.
@@ -236,7 +237,7 @@ func NewSmartHealthLake(scope constructs.Construct, id *string, props *SmartHeal
 		Validation:                   p.Validation,
 		ProvisionedConcurrency:       p.ProvisionedConcurrency,
 		ReservedConcurrentExecutions: p.ReservedConcurrentExecutions,
-		TokenLeewaySeconds:           p.TokenLeewaySeconds,
+		TokenLeeway:                  p.TokenLeeway,
 		LogRetention:                 p.LogRetention,
 		LogEncryptionKey:             s.logKey,
 		AlarmAction:                  awscloudwatchactions.NewSnsAction(s.alarmTopic),
@@ -244,7 +245,7 @@ func NewSmartHealthLake(scope constructs.Construct, id *string, props *SmartHeal
 		Tracing:                      p.TokenValidatorTracing,
 		EhrLaunch:                    jsii.Bool(s.ehr != nil),
 	}
-	if *p.Validation == tokenvalidator.ValidationIntrospection {
+	if p.Validation == validatorenv.ValidationIntrospection {
 		validatorProps.IntrospectionEndpoint = s.auth.IntrospectionEndpoint()
 		validatorProps.IntrospectionSecret = s.auth.IntrospectionSecret()
 	}
@@ -276,7 +277,11 @@ func NewSmartHealthLake(scope constructs.Construct, id *string, props *SmartHeal
 
 	// 5. and 6. An external server's audience is its own configuration.
 	if s.okta != nil {
-		s.audienceSet = s.okta.BindAudience(s.datastore.DatastoreEndpoint())
+		s.validator.BindAudience(s.okta.BindAudience(s.datastore.DatastoreEndpoint()))
+	} else {
+		// The external server's own configuration names the data store
+		// endpoint (or one of its Audiences).
+		s.validator.BindAudience(nil)
 	}
 	s.role.BindDatastore(s.datastore.DatastoreArn())
 
@@ -307,7 +312,7 @@ func (s *SmartHealthLake) newOkta(p settings) *oktaauth.SmartAuthorizationServer
 	oktaProps.OrgUrl = p.OktaOrgUrl
 	oktaProps.CredentialSecret = p.OktaCredentialSecret
 	oktaProps.SmartVersion = p.SmartVersion
-	oktaProps.IntrospectionClient = jsii.Bool(*p.Validation == tokenvalidator.ValidationIntrospection)
+	oktaProps.IntrospectionClient = jsii.Bool(p.Validation == validatorenv.ValidationIntrospection)
 	if oktaProps.LogRetention == "" {
 		oktaProps.LogRetention = p.LogRetention
 	}
@@ -546,8 +551,8 @@ func withDefaults(scope constructs.Construct, id *string, in *SmartHealthLakePro
 	if p.RemovalPolicy == "" {
 		p.RemovalPolicy = awscdk.RemovalPolicy_RETAIN
 	}
-	if p.Validation == nil {
-		p.Validation = jsii.String(tokenvalidator.ValidationJWT)
+	if p.Validation == "" {
+		p.Validation = validatorenv.ValidationJWT
 	}
 	if p.LogRetention == "" {
 		p.LogRetention = awslogs.RetentionDays_ONE_YEAR
@@ -571,7 +576,7 @@ func (p settings) validate() error {
 			errs = append(errs, "props.OktaOrgUrl, props.OktaCredentialSecret and props.AuthorizationServer must be left unset "+
 				"with props.ExternalAuthorizationServer: nothing is provisioned in Okta")
 		}
-		errs = append(errs, x.problems(*p.Validation)...)
+		errs = append(errs, x.problems(p.Validation)...)
 	} else {
 		if p.OktaOrgUrl == nil || *p.OktaOrgUrl == "" {
 			errs = append(errs, "props.OktaOrgUrl is required (or props.ExternalAuthorizationServer)")

@@ -15,9 +15,9 @@ import (
 
 	"github.com/openhealthstack/smart-healthlake/constructs/oktaauth"
 	"github.com/openhealthstack/smart-healthlake/constructs/smarthealthlake"
-	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
 	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
+	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
 )
@@ -56,7 +56,7 @@ func TestTheSmallestUseWiresEveryPartInOrder(t *testing.T) {
 	require.NotNil(t, idp, "the token validator function")
 	require.Equal(t, cdktest.GetAtt(oktaID, "Issuer"), idp["SMART_ISSUER"])
 	require.Equal(t, cdktest.GetAtt(oktaID, "JwksUri"), idp["SMART_JWKS_URL"])
-	require.Equal(t, "v2", idp["SMART_SCOPE_VERSION"])
+	require.Equal(t, "v2", idp[validatorenv.EnvSmartVersion])
 	roleArn, _ := json.Marshal(idp["HEALTHLAKE_ROLE_ARN"])
 	require.Contains(t, string(roleArn), ":role/", "the role ARN is formatted from its name")
 
@@ -114,7 +114,7 @@ func TestProvisionedConcurrencyPutsTheDatastoreOnTheAlias(t *testing.T) {
 func TestIntrospectionModeGivesTheValidatorOnlyTheIntrospectionCredential(t *testing.T) {
 	stack := newStack(t)
 	p := smallest(stack)
-	p.Validation = jsii.String(tokenvalidator.ValidationIntrospection)
+	p.Validation = validatorenv.ValidationIntrospection
 	shl := smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), p)
 	require.NotNil(t, shl.AuthorizationServer().IntrospectionSecret())
 	tpl := cdktest.Template(t, stack)
@@ -147,7 +147,7 @@ func TestSmartV1ReachesEveryPart(t *testing.T) {
 	require.Equal(t, "v1", okta.Properties["SmartVersion"])
 	cdktest.Try(t, func() {
 		tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
-			"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(&map[string]any{"SMART_SCOPE_VERSION": "v1"})},
+			"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(&map[string]any{validatorenv.EnvSmartVersion: "v1"})},
 		})
 	})
 }
@@ -190,13 +190,13 @@ func TestEveryPartPassesCdkNag(t *testing.T) {
 	for name, edit := range map[string]func(*smarthealthlake.SmartHealthLakeProps){
 		"defaults": func(*smarthealthlake.SmartHealthLakeProps) {},
 		"introspection": func(p *smarthealthlake.SmartHealthLakeProps) {
-			p.Validation = jsii.String(tokenvalidator.ValidationIntrospection)
+			p.Validation = validatorenv.ValidationIntrospection
 		},
 		"provisioned":   func(p *smarthealthlake.SmartHealthLakeProps) { p.ProvisionedConcurrency = jsii.Number(1) },
 		"aws-owned key": func(p *smarthealthlake.SmartHealthLakeProps) { p.AwsOwnedKey = jsii.Bool(true) },
 		"ehr launch, both apps, introspection": func(p *smarthealthlake.SmartHealthLakeProps) {
 			p.AuthorizationServer.PublicClient = &oktaauth.PublicClientProps{RedirectUris: jsii.Strings(publicRedirect)}
-			p.Validation = jsii.String(tokenvalidator.ValidationIntrospection)
+			p.Validation = validatorenv.ValidationIntrospection
 			p.EhrLaunch.CorsOrigins = jsii.Strings("https://spa.clinic.example")
 			p.EhrLaunch.PickerApps = []smarthealthlake.EhrLaunchApp{smarthealthlake.EhrLaunchPublicApp}
 		},

@@ -23,7 +23,7 @@ func TestAlarmThresholdsAreProps(t *testing.T) {
 	props.ErrorsThreshold = jsii.Number(5)
 	props.DenialRateThresholdPercent = jsii.Number(40)
 	props.DenialRateMinimumDecisions = jsii.Number(100)
-	v := tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), props)
+	v := newBound(stack, jsii.String("Idp"), props)
 	require.Len(t, v.Alarms(), 4)
 	tpl := cdktest.Template(t, stack)
 	cdktest.Try(t, func() {
@@ -44,7 +44,7 @@ func TestAlarmThresholdsAreProps(t *testing.T) {
 
 func TestTheDenialRateAlarmJoinsTheOthersOnTheAlarmAction(t *testing.T) {
 	stack := cdktest.NewStack(t)
-	tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), minimal(stack))
+	newBound(stack, jsii.String("Idp"), minimal(stack))
 	tpl := cdktest.Template(t, stack)
 	alarms := cdktest.OfType(cdktest.Resources(t, tpl), "AWS::CloudWatch::Alarm")
 	require.Len(t, alarms, 4)
@@ -85,7 +85,7 @@ func TestAtWARNTheDenialRateAlarmIsLeftOutWithAWarning(t *testing.T) {
 			stack := cdktest.NewStack(t)
 			props := minimal(stack)
 			props.LogLevel = level
-			tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), props)
+			newBound(stack, jsii.String("Idp"), props)
 			tpl := cdktest.Template(t, stack)
 			alarms := cdktest.OfType(cdktest.Resources(t, tpl), "AWS::CloudWatch::Alarm")
 			assert.Len(t, alarms, 3, "errors, throttles and duration come from Lambda's own metrics and stay")
@@ -102,7 +102,7 @@ func TestAlarmActionsReachEveryAlarm(t *testing.T) {
 	stack := cdktest.NewStack(t)
 	props := minimal(stack)
 	props.AlarmAction = awscloudwatchactions.NewSnsAction(awssns.Topic_FromTopicArn(stack, jsii.String("OnCall"), jsii.String("arn:aws:sns:us-east-1:123456789012:oncall")))
-	tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), props)
+	newBound(stack, jsii.String("Idp"), props)
 	tpl := cdktest.Template(t, stack)
 	alarms := cdktest.OfType(cdktest.Resources(t, tpl), "AWS::CloudWatch::Alarm")
 	require.Len(t, alarms, 4)
@@ -113,7 +113,7 @@ func TestAlarmActionsReachEveryAlarm(t *testing.T) {
 
 func TestTheSavedQueriesReadTheValidatorsLogGroup(t *testing.T) {
 	stack := cdktest.NewStack(t)
-	v := tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), minimal(stack))
+	v := newBound(stack, jsii.String("Idp"), minimal(stack))
 	tpl := cdktest.Template(t, stack)
 	logGroup := cdktest.LogicalID(t, v.LogGroup())
 	queries := map[string]string{}
@@ -143,7 +143,7 @@ func TestTheSavedQueriesReadTheValidatorsLogGroup(t *testing.T) {
 func TestLoggingConfigAndTracing(t *testing.T) {
 	t.Run("by default: JSON, INFO and active tracing", func(t *testing.T) {
 		stack := cdktest.NewStack(t)
-		tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), minimal(stack))
+		newBound(stack, jsii.String("Idp"), minimal(stack))
 		tpl := cdktest.Template(t, stack)
 		cdktest.Try(t, func() {
 			tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
@@ -164,7 +164,7 @@ func TestLoggingConfigAndTracing(t *testing.T) {
 		props := minimal(stack)
 		props.LogLevel = awslambda.ApplicationLogLevel_WARN
 		props.Tracing = awslambda.Tracing_PASS_THROUGH
-		tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), props)
+		newBound(stack, jsii.String("Idp"), props)
 		tpl := cdktest.Template(t, stack)
 		cdktest.Try(t, func() {
 			tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
@@ -194,13 +194,13 @@ func TestBadOperationsPropsAreNamed(t *testing.T) {
 			stack := cdktest.NewStack(t)
 			props := minimal(stack)
 			c.edit(props)
-			msg := cdktest.Panics(t, func() { tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), props) })
+			msg := cdktest.Panics(t, func() { newBound(stack, jsii.String("Idp"), props) })
 			assert.Contains(t, msg, c.want)
 		})
 	}
 	t.Run("an unknown reason code", func(t *testing.T) {
 		stack := cdktest.NewStack(t)
-		v := tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), minimal(stack))
+		v := newBound(stack, jsii.String("Idp"), minimal(stack))
 		msg := cdktest.Panics(t, func() { v.MetricDenials("Expired Token", nil) })
 		assert.Contains(t, msg, "reason must be a reason code")
 	})
@@ -210,7 +210,7 @@ func TestAMetricNamespaceOfOnesOwnReachesFiltersAlarmsAndMetrics(t *testing.T) {
 	stack := cdktest.NewStack(t)
 	props := minimal(stack)
 	props.MetricNamespace = jsii.String("Clinic/SMART")
-	v := tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), props)
+	v := newBound(stack, jsii.String("Idp"), props)
 	tpl := cdktest.Template(t, stack)
 	filters := cdktest.OfType(cdktest.Resources(t, tpl), "AWS::Logs::MetricFilter")
 	require.Len(t, filters, 3)

@@ -9,17 +9,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/openhealthstack/smart-healthlake/lambda/introspect/tokenshape"
-)
-
-// Environment variables of the token rules, as lambda/introspect reads them.
-const (
-	EnvScopeClaim           = tokenshape.EnvScopeClaim
-	EnvClientIds            = tokenshape.EnvClientIDs
-	EnvAudienceRule         = tokenshape.EnvAudienceRule
-	EnvScopeMap             = tokenshape.EnvScopeMap
-	AudienceRuleAud         = tokenshape.AudienceRequired
-	AudienceRuleAudOrClient = tokenshape.AudienceOrAllowedClient
+	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 )
 
 // TokenRules says how the tokens of an authorization server other than the
@@ -50,10 +40,6 @@ func (r *TokenRules) problems() []string {
 		return nil
 	}
 	var errs []string
-	if c := r.ScopeClaim; c != nil && *c != "scope" && *c != "scp" {
-		errs = append(errs, fmt.Sprintf("props.TokenRules.ScopeClaim must be \"scope\" or \"scp\", got %q", *c))
-	}
-	clients := 0
 	if r.ClientIds != nil {
 		for i, c := range *r.ClientIds {
 			switch {
@@ -61,21 +47,13 @@ func (r *TokenRules) problems() []string {
 				errs = append(errs, fmt.Sprintf("props.TokenRules.ClientIds[%d] is empty", i))
 			case !*awscdk.Token_IsUnresolved(c) && strings.ContainsAny(*c, ", \t\n"):
 				errs = append(errs, fmt.Sprintf("props.TokenRules.ClientIds[%d] must not contain commas or spaces, got %q", i, *c))
-			default:
-				clients++
 			}
 		}
-	}
-	if r.ClientIdsStandInForAudience != nil && *r.ClientIdsStandInForAudience && clients == 0 {
-		errs = append(errs, "props.TokenRules.ClientIdsStandInForAudience needs props.TokenRules.ClientIds: without an allow-list "+
-			"of client ids, tokens with no audience would be accepted from any client of the issuer")
 	}
 	if r.ScopeMap != nil {
 		for k, v := range *r.ScopeMap {
 			if v == nil {
 				errs = append(errs, fmt.Sprintf("props.TokenRules.ScopeMap[%q] has no replacement", k))
-			} else if err := tokenshape.CheckScopeMapEntry(k, *v); err != nil {
-				errs = append(errs, fmt.Sprintf("props.TokenRules.ScopeMap[%q]: %v", k, err))
 			}
 		}
 	}
@@ -90,13 +68,13 @@ func (r *TokenRules) addEnvironment(env map[string]*string) {
 		return
 	}
 	if r.ScopeClaim != nil && *r.ScopeClaim != "" {
-		env[EnvScopeClaim] = r.ScopeClaim
+		env[validatorenv.EnvScopeClaim] = r.ScopeClaim
 	}
 	if r.ClientIds != nil && len(*r.ClientIds) > 0 {
-		env[EnvClientIds] = awscdk.Fn_Join(jsii.String(","), r.ClientIds)
+		env[validatorenv.EnvClientIDs] = awscdk.Fn_Join(jsii.String(","), r.ClientIds)
 	}
 	if r.ClientIdsStandInForAudience != nil && *r.ClientIdsStandInForAudience {
-		env[EnvAudienceRule] = jsii.String(AudienceRuleAudOrClient)
+		env[validatorenv.EnvAudienceRule] = jsii.String(string(validatorenv.AudienceOrAllowedClient))
 	}
 	if r.ScopeMap != nil && len(*r.ScopeMap) > 0 {
 		m := make(map[string]string, len(*r.ScopeMap))
@@ -104,6 +82,6 @@ func (r *TokenRules) addEnvironment(env map[string]*string) {
 			m[k] = *v
 		}
 		raw, _ := json.Marshal(m) // sorted keys: a stable template
-		env[EnvScopeMap] = jsii.String(string(raw))
+		env[validatorenv.EnvScopeMap] = jsii.String(string(raw))
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
+	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
 )
 
@@ -16,7 +17,7 @@ func functionEnv(t *testing.T, props func(*tokenvalidator.TokenValidatorProps)) 
 	stack := cdktest.NewStack(t)
 	p := minimal(stack)
 	props(p)
-	tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), p)
+	newBound(stack, jsii.String("Idp"), p)
 	_, fn := cdktest.Only(t, cdktest.Resources(t, cdktest.Template(t, stack)), "AWS::Lambda::Function")
 	return fn.Properties["Environment"].(map[string]any)["Variables"].(map[string]any)
 }
@@ -24,7 +25,7 @@ func functionEnv(t *testing.T, props func(*tokenvalidator.TokenValidatorProps)) 
 func TestTokenRulesBecomeTheValidatorsVariables(t *testing.T) {
 	t.Run("no rules set no variable, so Okta deployments keep their environment", func(t *testing.T) {
 		env := functionEnv(t, func(p *tokenvalidator.TokenValidatorProps) { p.TokenRules = &tokenvalidator.TokenRules{} })
-		for _, v := range []string{tokenvalidator.EnvScopeClaim, tokenvalidator.EnvClientIds, tokenvalidator.EnvAudienceRule, tokenvalidator.EnvScopeMap} {
+		for _, v := range []string{validatorenv.EnvScopeClaim, validatorenv.EnvClientIDs, validatorenv.EnvAudienceRule, validatorenv.EnvScopeMap} {
 			require.NotContains(t, env, v)
 		}
 	})
@@ -46,14 +47,14 @@ func TestTokenRulesBecomeTheValidatorsVariables(t *testing.T) {
 		stack := cdktest.NewStack(t)
 		p := minimal(stack)
 		p.TokenRules = &tokenvalidator.TokenRules{ClientIdsStandInForAudience: jsii.Bool(true), ClientIds: &[]*string{}}
-		msg := cdktest.Panics(t, func() { tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), p) })
-		require.Contains(t, msg, "props.TokenRules.ClientIdsStandInForAudience needs props.TokenRules.ClientIds")
+		msg := cdktest.Panics(t, func() { newBound(stack, jsii.String("Idp"), p) })
+		require.Contains(t, msg, "props.TokenRules.ClientIdsStandInForAudience: aud-or-allowed-client needs props.TokenRules.ClientIds")
 	})
 	t.Run("a scope map entry with a space is refused at synth", func(t *testing.T) {
 		stack := cdktest.NewStack(t)
 		p := minimal(stack)
 		p.TokenRules = &tokenvalidator.TokenRules{ScopeMap: &map[string]*string{"patient.": jsii.String("patient /")}}
-		msg := cdktest.Panics(t, func() { tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), p) })
-		require.Contains(t, msg, `props.TokenRules.ScopeMap["patient."]`)
+		msg := cdktest.Panics(t, func() { newBound(stack, jsii.String("Idp"), p) })
+		require.Contains(t, msg, `props.TokenRules.ScopeMap: entry "patient.": neither side may hold spaces`)
 	})
 }

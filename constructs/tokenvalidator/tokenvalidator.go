@@ -1,13 +1,20 @@
 // Package tokenvalidator provides the Lambda function HealthLake calls on every
 // FHIR request to a SMART-enabled data store to validate the bearer token (the
 // "identity provider" Lambda), with its log group, concurrency, invoke permission
-// and alarms. The function's code is lambda/introspect.
+// and alarms. The function's code is lambda/introspect; the environment it
+// renders is contract/validatorenv's, checked with validatorenv.Parse at
+// synthesis.
+//
+// The validator accepts a token whose aud is the data store endpoint of the
+// request (or one of props.Audiences). Tokens carry that endpoint only once
+// the authorization server's audience is bound to it, which happens after the
+// data store exists (oktaauth.SmartAuthorizationServer.BindAudience): call
+// BindAudience on the validator then, or synthesis fails.
 package tokenvalidator
 
 import (
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -24,19 +31,7 @@ import (
 	"github.com/openhealthstack/smart-healthlake/constructs/golambda"
 	"github.com/openhealthstack/smart-healthlake/constructs/logkey"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
-)
-
-// EnvEHRLaunch is lambda/introspect/idp's EnvEHRLaunch, repeated rather than
-// imported: idp's JWT and JWKS dependencies would become every construct
-// user's (a test keeps the two equal).
-const EnvEHRLaunch = "SMART_EHR_LAUNCH"
-
-// Validation modes.
-const (
-	// ValidationJWT checks signatures locally against the issuer's JWKS.
-	ValidationJWT = "jwt"
-	// ValidationIntrospection asks the issuer's RFC 7662 introspection endpoint.
-	ValidationIntrospection = "introspection"
+	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 )
 
 // Entry is the function's main package in this module.
@@ -61,8 +56,9 @@ type TokenValidatorProps struct {
 	// SmartVersion is the data store's SMART version: with V1, v2 scopes are
 	// translated to the v1 scopes that grant no more. Default: smart.V2.
 	SmartVersion smart.Version
-	// Validation is ValidationJWT or ValidationIntrospection. Default: ValidationJWT.
-	Validation *string
+	// Validation is validatorenv.ValidationJWT or
+	// validatorenv.ValidationIntrospection. Default: validatorenv.ValidationJWT.
+	Validation validatorenv.Validation
 	// IntrospectionEndpoint is the RFC 7662 endpoint.
 	// Default: discovered from the issuer's metadata (introspection mode only).
 	IntrospectionEndpoint *string
@@ -71,7 +67,8 @@ type TokenValidatorProps struct {
 	// read it only then.
 	IntrospectionSecret awssecretsmanager.ISecret
 	// IntrospectionCacheTtl is how long an introspection answer is reused (never
-	// past the token's exp). Default: 60 seconds.
+	// past the token's exp), in whole seconds up to 5 minutes; zero turns the
+	// reuse off. Default: 60 seconds.
 	IntrospectionCacheTtl awscdk.Duration
 	// IntrospectionCallsPerSecond bounds each container's calls to the
 	// introspection endpoint (a token bucket), so a flood of new tokens cannot
@@ -82,8 +79,9 @@ type TokenValidatorProps struct {
 	// that product stays under your org's limit for /v1/introspect.
 	// Default: 10.
 	IntrospectionCallsPerSecond *float64
-	// TokenLeewaySeconds is the clock skew allowed on exp, nbf and iat. Default: 60.
-	TokenLeewaySeconds *float64
+	// TokenLeeway is the clock skew allowed on exp, nbf and iat, in whole
+	// seconds up to 5 minutes. Default: 60 seconds.
+	TokenLeeway awscdk.Duration
 	// MemorySize in MB; more memory is more CPU for signature checks. Default: 512.
 	MemorySize *float64
 	// Timeout of the function. The handler answers within its own sub-second
@@ -163,6 +161,9 @@ type TokenValidator struct {
 	ops      operations
 	// denialMinimum is DenialRateMinimumDecisions, which MetricDenialRate uses.
 	denialMinimum float64
+	// audienceBound says BindAudience was called (or props.Audiences set):
+	// the tokens' audience is one the validator accepts.
+	audienceBound bool
 }
 
 // NewTokenValidator creates the function. It panics, naming the prop, on invalid props.
@@ -188,33 +189,12 @@ func NewTokenValidator(scope constructs.Construct, id *string, props *TokenValid
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
 
-	env := map[string]*string{
-		"SMART_ISSUER":         p.Issuer,
-		"HEALTHLAKE_ROLE_ARN":  p.ServiceRole.RoleArn(),
-		"SMART_SCOPE_VERSION":  jsii.String(string(p.SmartVersion)),
-		"SMART_VALIDATION":     p.Validation,
-		"SMART_LEEWAY_SECONDS": jsii.String(strconv.FormatFloat(*p.TokenLeewaySeconds, 'f', -1, 64)),
+	env := p.environment()
+	if err := checkEnvironment(env); err != nil {
+		panic(fmt.Sprintf("tokenvalidator.NewTokenValidator(%s): %v", *id, err))
 	}
-	if p.JwksUri != nil {
-		env["SMART_JWKS_URL"] = p.JwksUri
-	}
-	if p.Audiences != nil && len(*p.Audiences) > 0 {
-		env["SMART_AUDIENCES"] = awscdk.Fn_Join(jsii.String(","), p.Audiences)
-	}
-	p.TokenRules.addEnvironment(env)
-	if p.EhrLaunch != nil && *p.EhrLaunch {
-		env[EnvEHRLaunch] = jsii.String("true")
-	}
-	if *p.Validation == ValidationIntrospection {
-		env["SMART_INTROSPECTION_SECRET_ARN"] = p.IntrospectionSecret.SecretArn()
-		env["SMART_INTROSPECTION_CACHE_SECONDS"] = jsii.String(strconv.FormatFloat(*p.IntrospectionCacheTtl.ToSeconds(nil), 'f', -1, 64))
-		if p.IntrospectionCallsPerSecond != nil {
-			env["SMART_INTROSPECTION_CALLS_PER_SECOND"] = jsii.String(strconv.FormatFloat(*p.IntrospectionCallsPerSecond, 'f', -1, 64))
-		}
-		if p.IntrospectionEndpoint != nil {
-			env["SMART_INTROSPECTION_URL"] = p.IntrospectionEndpoint
-		}
-	}
+	v.audienceBound = p.Audiences != nil && len(*p.Audiences) > 0
+	v.Node().AddValidation(&audienceValidation{v})
 
 	v.function = golambda.NewGoFunction(this, jsii.String("Function"), &golambda.GoFunctionProps{
 		Entry: jsii.String(Entry),
@@ -233,7 +213,7 @@ func NewTokenValidator(scope constructs.Construct, id *string, props *TokenValid
 			Tracing:          p.Tracing,
 		},
 	})
-	if *p.Validation == ValidationIntrospection {
+	if p.Validation == validatorenv.ValidationIntrospection {
 		p.IntrospectionSecret.GrantRead(v.function, nil)
 		// GrantRead lets the key's policy allow the decryption when the stack owns
 		// the key; an imported key's policy is not the stack's to change (an
@@ -363,14 +343,14 @@ func withDefaults(in *TokenValidatorProps) TokenValidatorProps {
 	if p.SmartVersion == "" {
 		p.SmartVersion = smart.V2
 	}
-	if p.Validation == nil {
-		p.Validation = jsii.String(ValidationJWT)
+	if p.Validation == "" {
+		p.Validation = validatorenv.ValidationJWT
 	}
 	if p.IntrospectionCacheTtl == nil {
-		p.IntrospectionCacheTtl = awscdk.Duration_Seconds(jsii.Number(60))
+		p.IntrospectionCacheTtl = awscdk.Duration_Seconds(jsii.Number(validatorenv.DefaultIntrospectionCacheTTL.Seconds()))
 	}
-	if p.TokenLeewaySeconds == nil {
-		p.TokenLeewaySeconds = jsii.Number(60)
+	if p.TokenLeeway == nil {
+		p.TokenLeeway = awscdk.Duration_Seconds(jsii.Number(validatorenv.DefaultLeeway.Seconds()))
 	}
 	if p.MemorySize == nil {
 		p.MemorySize = jsii.Number(512)
@@ -410,39 +390,16 @@ func withDefaults(in *TokenValidatorProps) TokenValidatorProps {
 
 func (p TokenValidatorProps) validate() error {
 	var errs []string
+	// What the environment cannot show (a missing object, a list's
+	// separators) is checked here; the values it holds by checkEnvironment.
 	if p.Issuer == nil || *p.Issuer == "" {
 		errs = append(errs, "props.Issuer is required")
-	} else if !*awscdk.Token_IsUnresolved(p.Issuer) && !strings.HasPrefix(*p.Issuer, "https://") {
-		errs = append(errs, fmt.Sprintf("props.Issuer must be an https URL, got %q", *p.Issuer))
 	}
 	if p.ServiceRole == nil {
 		errs = append(errs, "props.ServiceRole is required")
 	}
-	if !p.SmartVersion.Valid() {
-		errs = append(errs, fmt.Sprintf("props.SmartVersion must be smart.V1 or smart.V2, got %q", p.SmartVersion))
-	}
-	switch *p.Validation {
-	case ValidationJWT:
-	case ValidationIntrospection:
-		if p.IntrospectionSecret == nil {
-			errs = append(errs, "props.IntrospectionSecret is required when props.Validation is introspection")
-		}
-	default:
-		errs = append(errs, fmt.Sprintf("props.Validation must be %q or %q, got %q", ValidationJWT, ValidationIntrospection, *p.Validation))
-	}
-	// The function reads both as whole seconds in 0..300 and denies every request
-	// on anything else, so refuse such values here rather than deploy a validator
-	// that refuses everyone.
-	if l := *p.TokenLeewaySeconds; l < 0 || l > 300 || l != math.Trunc(l) {
-		errs = append(errs, fmt.Sprintf("props.TokenLeewaySeconds must be a whole number between 0 and 300, got %v", l))
-	}
-	if r := p.IntrospectionCallsPerSecond; r != nil && (*r < 1 || *r > 1000 || *r != math.Trunc(*r)) {
-		errs = append(errs, fmt.Sprintf("props.IntrospectionCallsPerSecond must be a whole number from 1 to 1000, got %v", *r))
-	}
-	if !*awscdk.Token_IsUnresolved(p.IntrospectionCacheTtl.ToString()) {
-		if ttl := *p.IntrospectionCacheTtl.ToSeconds(nil); ttl < 0 || ttl > 300 || ttl != math.Trunc(ttl) {
-			errs = append(errs, fmt.Sprintf("props.IntrospectionCacheTtl must be whole seconds between 0 and 300, got %v s", ttl))
-		}
+	if p.Validation == validatorenv.ValidationIntrospection && p.IntrospectionSecret == nil {
+		errs = append(errs, "props.IntrospectionSecret is required when props.Validation is introspection")
 	}
 	if *p.ProvisionedConcurrency < 0 {
 		errs = append(errs, "props.ProvisionedConcurrency must not be negative")

@@ -8,13 +8,14 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/require"
 
 	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
+	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
-	"github.com/openhealthstack/smart-healthlake/lambda/introspect/idp"
 )
 
 const (
@@ -32,7 +33,7 @@ func minimal(stack awscdk.Stack) *tokenvalidator.TokenValidatorProps {
 
 func TestTheFunctionIsAnArm64GoFunctionConfiguredByEnvironment(t *testing.T) {
 	stack := cdktest.NewStack(t)
-	tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), minimal(stack))
+	newBound(stack, jsii.String("Idp"), minimal(stack))
 	tpl := cdktest.Template(t, stack)
 	cdktest.Try(t, func() {
 		tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
@@ -44,11 +45,11 @@ func TestTheFunctionIsAnArm64GoFunctionConfiguredByEnvironment(t *testing.T) {
 			"ReservedConcurrentExecutions": 100,
 			"LoggingConfig":                map[string]any{"LogFormat": "JSON"},
 			"Environment": map[string]any{"Variables": map[string]any{
-				"SMART_ISSUER":         issuer,
-				"HEALTHLAKE_ROLE_ARN":  roleArn,
-				"SMART_SCOPE_VERSION":  "v2",
-				"SMART_VALIDATION":     "jwt",
-				"SMART_LEEWAY_SECONDS": "60",
+				"SMART_ISSUER":               issuer,
+				"HEALTHLAKE_ROLE_ARN":        roleArn,
+				validatorenv.EnvSmartVersion: "v2",
+				"SMART_VALIDATION":           "jwt",
+				"SMART_LEEWAY_SECONDS":       "60",
 			}},
 		})
 	})
@@ -68,7 +69,7 @@ func TestTheFunctionIsAnArm64GoFunctionConfiguredByEnvironment(t *testing.T) {
 
 func TestHealthLakeMayInvokeOnlyForThisAccountsDatastores(t *testing.T) {
 	stack := cdktest.NewStack(t)
-	tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), minimal(stack))
+	newBound(stack, jsii.String("Idp"), minimal(stack))
 	tpl := cdktest.Template(t, stack)
 	cdktest.Try(t, func() {
 		tpl.ResourceCountIs(jsii.String("AWS::Lambda::Permission"), jsii.Number(1))
@@ -88,7 +89,7 @@ func TestProvisionedConcurrencyPutsHealthLakeOnAWarmAlias(t *testing.T) {
 	stack := cdktest.NewStack(t)
 	props := minimal(stack)
 	props.ProvisionedConcurrency = jsii.Number(3)
-	v := tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), props)
+	v := newBound(stack, jsii.String("Idp"), props)
 	require.NotNil(t, v.Alias())
 	tpl := cdktest.Template(t, stack)
 	cdktest.Try(t, func() {
@@ -111,7 +112,7 @@ func TestProvisionedConcurrencyPutsHealthLakeOnAWarmAlias(t *testing.T) {
 
 func TestLogsAreEncryptedAndRetained(t *testing.T) {
 	stack := cdktest.NewStack(t)
-	tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), minimal(stack))
+	newBound(stack, jsii.String("Idp"), minimal(stack))
 	tpl := cdktest.Template(t, stack)
 	cdktest.Try(t, func() {
 		tpl.HasResource(jsii.String("AWS::Logs::LogGroup"), map[string]any{
@@ -142,7 +143,7 @@ func TestAlarmsWatchErrorsThrottlesP99DurationAndTheDenialRate(t *testing.T) {
 	stack := cdktest.NewStack(t)
 	props := minimal(stack)
 	props.ProvisionedConcurrency = jsii.Number(1)
-	v := tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), props)
+	v := newBound(stack, jsii.String("Idp"), props)
 	require.Len(t, v.Alarms(), 4)
 	tpl := cdktest.Template(t, stack)
 	for _, c := range []struct {
@@ -170,12 +171,12 @@ func TestIntrospectionModeMayReadOnlyItsSecret(t *testing.T) {
 	stack := cdktest.NewStack(t)
 	secret := awssecretsmanager.NewSecret(stack, jsii.String("Introspection"), nil)
 	props := minimal(stack)
-	props.Validation = jsii.String(tokenvalidator.ValidationIntrospection)
+	props.Validation = validatorenv.ValidationIntrospection
 	props.IntrospectionSecret = secret
 	props.IntrospectionEndpoint = jsii.String(issuer + "/v1/introspect")
 	props.IntrospectionCacheTtl = awscdk.Duration_Seconds(jsii.Number(30))
 	props.IntrospectionCallsPerSecond = jsii.Number(4)
-	tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), props)
+	newBound(stack, jsii.String("Idp"), props)
 	tpl := cdktest.Template(t, stack)
 	cdktest.Try(t, func() {
 		tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
@@ -184,7 +185,7 @@ func TestIntrospectionModeMayReadOnlyItsSecret(t *testing.T) {
 				"SMART_INTROSPECTION_SECRET_ARN":    map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^Introspection"))},
 				"SMART_INTROSPECTION_URL":           issuer + "/v1/introspect",
 				"SMART_INTROSPECTION_CACHE_SECONDS": "30",
-				idp.EnvIntrospectionRate:            "4", // the variable the function reads
+				validatorenv.EnvIntrospectionRate:   "4",
 			}},
 		})
 	})
@@ -204,13 +205,13 @@ func TestAV1DatastoreGetsTranslatedScopes(t *testing.T) {
 	props := minimal(stack)
 	props.SmartVersion = smart.V1
 	props.Audiences = jsii.Strings("https://fhir.example.org", "api://smart")
-	tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), props)
+	newBound(stack, jsii.String("Idp"), props)
 	tpl := cdktest.Template(t, stack)
 	cdktest.Try(t, func() {
 		tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
 			"Environment": map[string]any{"Variables": map[string]any{
-				"SMART_SCOPE_VERSION": "v1",
-				"SMART_AUDIENCES":     "https://fhir.example.org,api://smart",
+				validatorenv.EnvSmartVersion: "v1",
+				"SMART_AUDIENCES":            "https://fhir.example.org,api://smart",
 			}},
 		})
 	})
@@ -222,40 +223,50 @@ func TestBadPropsAreNamed(t *testing.T) {
 		want string
 	}{
 		"no issuer":      {func(_ awscdk.Stack, p *tokenvalidator.TokenValidatorProps) { p.Issuer = nil }, "props.Issuer is required"},
-		"http issuer":    {func(_ awscdk.Stack, p *tokenvalidator.TokenValidatorProps) { p.Issuer = jsii.String("http://x") }, "props.Issuer must be an https URL"},
+		"http issuer":    {func(_ awscdk.Stack, p *tokenvalidator.TokenValidatorProps) { p.Issuer = jsii.String("http://x") }, "props.Issuer: must be https (http only on a loopback host)"},
 		"no role":        {func(_ awscdk.Stack, p *tokenvalidator.TokenValidatorProps) { p.ServiceRole = nil }, "props.ServiceRole is required"},
-		"odd validation": {func(_ awscdk.Stack, p *tokenvalidator.TokenValidatorProps) { p.Validation = jsii.String("trust") }, "props.Validation must be"},
+		"odd validation": {func(_ awscdk.Stack, p *tokenvalidator.TokenValidatorProps) { p.Validation = "trust" }, `props.Validation: must be "jwt" or "introspection", not "trust" (SMART_VALIDATION)`},
 		"introspection alone": {func(_ awscdk.Stack, p *tokenvalidator.TokenValidatorProps) {
-			p.Validation = jsii.String("introspection")
+			p.Validation = validatorenv.ValidationIntrospection
 		}, "props.IntrospectionSecret is required"},
-		"odd scope version": {func(_ awscdk.Stack, p *tokenvalidator.TokenValidatorProps) { p.SmartVersion = "v3" }, "props.SmartVersion must be"},
+		"odd scope version": {func(_ awscdk.Stack, p *tokenvalidator.TokenValidatorProps) { p.SmartVersion = "v3" }, "props.SmartVersion: must be \"v1\" (SMART_ON_FHIR_V1) or \"v2\""},
 		"too much provisioned": {func(_ awscdk.Stack, p *tokenvalidator.TokenValidatorProps) {
 			p.ProvisionedConcurrency = jsii.Number(10)
 			p.ReservedConcurrentExecutions = jsii.Number(5)
 		}, "props.ProvisionedConcurrency (10) must not exceed props.ReservedConcurrentExecutions (5)"},
-		"huge leeway": {func(_ awscdk.Stack, p *tokenvalidator.TokenValidatorProps) { p.TokenLeewaySeconds = jsii.Number(3600) }, "props.TokenLeewaySeconds"},
-		"fractional leeway": {func(_ awscdk.Stack, p *tokenvalidator.TokenValidatorProps) { p.TokenLeewaySeconds = jsii.Number(30.5) },
-			"props.TokenLeewaySeconds must be a whole number"},
-		"long introspection cache": {func(_ awscdk.Stack, p *tokenvalidator.TokenValidatorProps) {
+		"huge leeway": {func(_ awscdk.Stack, p *tokenvalidator.TokenValidatorProps) {
+			p.TokenLeeway = awscdk.Duration_Hours(jsii.Number(1))
+		},
+			`props.TokenLeeway: must be a whole number of seconds from 0 to 300, not "3600" (SMART_LEEWAY_SECONDS)`},
+		"fractional leeway": {func(_ awscdk.Stack, p *tokenvalidator.TokenValidatorProps) {
+			p.TokenLeeway = awscdk.Duration_Millis(jsii.Number(30500))
+		},
+			`props.TokenLeeway: must be a whole number of seconds from 0 to 300, not "30.5"`},
+		"long introspection cache": {func(s awscdk.Stack, p *tokenvalidator.TokenValidatorProps) {
+			introspection(s, p)
 			p.IntrospectionCacheTtl = awscdk.Duration_Minutes(jsii.Number(10))
-		}, "props.IntrospectionCacheTtl must be whole seconds between 0 and 300, got 600 s"},
-		"no introspection calls": {func(_ awscdk.Stack, p *tokenvalidator.TokenValidatorProps) {
+		}, `props.IntrospectionCacheTtl: must be a whole number of seconds from 0 to 300, not "600"`},
+		"no introspection calls": {func(s awscdk.Stack, p *tokenvalidator.TokenValidatorProps) {
+			introspection(s, p)
 			p.IntrospectionCallsPerSecond = jsii.Number(0)
-		}, "props.IntrospectionCallsPerSecond must be a whole number from 1 to 1000, got 0"},
+		}, `props.IntrospectionCallsPerSecond: must be a whole number of calls from 1 to 1000, not "0"`},
+		"a client standing in for the audience in introspection mode": {func(s awscdk.Stack, p *tokenvalidator.TokenValidatorProps) {
+			introspection(s, p)
+			p.TokenRules = &tokenvalidator.TokenRules{ClientIds: jsii.Strings("app"), ClientIdsStandInForAudience: jsii.Bool(true)}
+		}, "props.TokenRules.ClientIdsStandInForAudience: aud-or-allowed-client applies to JWT validation only"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			stack := cdktest.NewStack(t)
 			props := minimal(stack)
 			c.edit(stack, props)
-			msg := cdktest.Panics(t, func() { tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), props) })
+			msg := cdktest.Panics(t, func() { newBound(stack, jsii.String("Idp"), props) })
 			require.Contains(t, msg, c.want)
 		})
 	}
 }
 
 func TestEhrLaunchTellsTheFunctionToRequireTheLaunchMarker(t *testing.T) {
-	require.Equal(t, idp.EnvEHRLaunch, tokenvalidator.EnvEHRLaunch, "the variable the function reads")
 	for name, c := range map[string]struct {
 		ehrLaunch *bool
 		want      any
@@ -268,16 +279,66 @@ func TestEhrLaunchTellsTheFunctionToRequireTheLaunchMarker(t *testing.T) {
 			stack := cdktest.NewStack(t)
 			p := minimal(stack)
 			p.EhrLaunch = c.ehrLaunch
-			tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), p)
+			newBound(stack, jsii.String("Idp"), p)
 			tpl := cdktest.Template(t, stack)
 			cdktest.Must(t, func() {
 				tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
 					"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(&map[string]any{
-						"SMART_ISSUER":   issuer,
-						idp.EnvEHRLaunch: c.want,
+						"SMART_ISSUER":            issuer,
+						validatorenv.EnvEHRLaunch: c.want,
 					})},
 				})
 			})
 		})
 	}
+}
+
+// newBound is NewTokenValidator with its audience bound, as every deployment
+// must (TestAnUnboundAudienceFailsSynthesis).
+func newBound(scope constructs.Construct, id *string, props *tokenvalidator.TokenValidatorProps) *tokenvalidator.TokenValidator {
+	v := tokenvalidator.NewTokenValidator(scope, id, props)
+	v.BindAudience(nil)
+	return v
+}
+
+// introspection switches props to introspection mode with a secret.
+func introspection(stack awscdk.Stack, p *tokenvalidator.TokenValidatorProps) {
+	p.Validation = validatorenv.ValidationIntrospection
+	p.IntrospectionSecret = awssecretsmanager.NewSecret(stack, jsii.String("Introspection"), nil)
+}
+
+func TestAnUnboundAudienceFailsSynthesis(t *testing.T) {
+	t.Run("a validator never bound fails synthesis saying what to do", func(t *testing.T) {
+		stack := cdktest.NewStack(t)
+		tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), minimal(stack))
+		msg := cdktest.Panics(t, func() { awscdk.Stage_Of(stack).Synth(nil) })
+		require.Contains(t, msg, "Idp")
+		require.Contains(t, msg, "the tokens' audience is never bound")
+		require.Contains(t, msg, "BindAudience")
+	})
+	t.Run("BindAudience lets it synthesize", func(t *testing.T) {
+		stack := cdktest.NewStack(t)
+		v := tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), minimal(stack))
+		v.BindAudience(nil)
+		cdktest.Must(t, func() { awscdk.Stage_Of(stack).Synth(nil) })
+	})
+	t.Run("an audience set up front is bound", func(t *testing.T) {
+		stack := cdktest.NewStack(t)
+		p := minimal(stack)
+		p.Audiences = jsii.Strings("api://smart")
+		tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), p)
+		cdktest.Must(t, func() { awscdk.Stage_Of(stack).Synth(nil) })
+	})
+}
+
+func TestTokenLeewayIsADuration(t *testing.T) {
+	env := functionEnv(t, func(p *tokenvalidator.TokenValidatorProps) { p.TokenLeeway = awscdk.Duration_Minutes(jsii.Number(2)) })
+	require.Equal(t, "120", env[validatorenv.EnvLeeway])
+}
+
+func TestTokenValuesAreLeftToTheFunction(t *testing.T) {
+	env := functionEnv(t, func(p *tokenvalidator.TokenValidatorProps) {
+		p.Issuer = awscdk.Fn_ImportValue(jsii.String("Issuer")) // not a URL at synthesis
+	})
+	require.Equal(t, map[string]any{"Fn::ImportValue": "Issuer"}, env[validatorenv.EnvIssuer])
 }

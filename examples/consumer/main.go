@@ -12,8 +12,8 @@ import (
 
 	"github.com/openhealthstack/smart-healthlake/constructs/oktaauth"
 	"github.com/openhealthstack/smart-healthlake/constructs/smarthealthlake"
-	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
+	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 )
 
 func main() {
@@ -29,7 +29,7 @@ func main() {
 		DatastoreName:        jsii.String("research-fhir"),
 		// A v1-only data store: the token validator translates v2 scopes down.
 		SmartVersion:           smart.V1,
-		Validation:             jsii.String(tokenvalidator.ValidationIntrospection),
+		Validation:             validatorenv.ValidationIntrospection,
 		ProvisionedConcurrency: jsii.Number(1),
 		ReadOnly:               jsii.Bool(true),
 		LogRetention:           awslogs.RetentionDays_TWO_YEARS,

@@ -40,6 +40,7 @@ import (
 	"github.com/go-jose/go-jose/v3"
 
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
+	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 	"github.com/openhealthstack/smart-healthlake/internal/lambdaruntime"
 	"github.com/openhealthstack/smart-healthlake/internal/randhex"
 	"github.com/openhealthstack/smart-healthlake/internal/sandbox/authserver"
@@ -56,8 +57,8 @@ type Config struct {
 	Dir string
 	// Version is the data store's SMART version. Default: v2 (SMART_ON_FHIR).
 	Version smart.Version
-	// Validation is the validator's SMART_VALIDATION: "jwt" (default) or "introspection".
-	Validation string
+	// Validation is the validator's SMART_VALIDATION. Default: validatorenv.ValidationJWT.
+	Validation validatorenv.Validation
 	// FineGrained enables fine-grained authorization on the data store.
 	FineGrained bool
 	// Audience is the access tokens' aud. Default: the data store endpoint, as
@@ -203,7 +204,7 @@ func Start(cfg Config) (_ *Sandbox, err error) {
 		cfg.Version = smart.V2
 	}
 	if cfg.Validation == "" {
-		cfg.Validation = "jwt"
+		cfg.Validation = validatorenv.ValidationJWT
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -351,17 +352,13 @@ func Start(cfg Config) (_ *Sandbox, err error) {
 	serve(asLn, as, true)
 	serve(smLn, secrets, false)
 
-	scopeVersion := "v2"
-	if cfg.Version == smart.V1 {
-		scopeVersion = "v1"
-	}
-	// The variables lambda/introspect/idp/config.go reads, and those Lambda
-	// itself sets for credentials and region.
+	// The variables lambda/introspect reads (contract/validatorenv), and
+	// those Lambda itself sets for credentials and region.
 	env := []string{
-		"SMART_ISSUER=" + sb.Issuer,
-		"HEALTHLAKE_ROLE_ARN=" + RoleARN,
-		"SMART_SCOPE_VERSION=" + scopeVersion,
-		"SMART_VALIDATION=" + cfg.Validation,
+		validatorenv.EnvIssuer + "=" + sb.Issuer,
+		validatorenv.EnvRoleARN + "=" + RoleARN,
+		validatorenv.EnvSmartVersion + "=" + string(cfg.Version),
+		validatorenv.EnvValidation + "=" + string(cfg.Validation),
 		"AWS_REGION=us-east-1",
 		"AWS_ACCESS_KEY_ID=" + accessKeyID,
 		"AWS_SECRET_ACCESS_KEY=sandbox-not-a-secret",
@@ -369,11 +366,11 @@ func Start(cfg Config) (_ *Sandbox, err error) {
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER=http://" + smLn.Addr().String(),
 		"SSL_CERT_FILE=" + sb.CAFile, // Go's crypto/x509 reads it on Linux
 	}
-	if cfg.Validation == "introspection" {
-		env = append(env, "SMART_INTROSPECTION_SECRET_ARN="+secretARN)
+	if cfg.Validation == validatorenv.ValidationIntrospection {
+		env = append(env, validatorenv.EnvIntrospectionSecretARN+"="+secretARN)
 	}
 	if cfg.EHRLaunch != nil {
-		env = append(env, "SMART_EHR_LAUNCH=true")
+		env = append(env, validatorenv.EnvEHRLaunch+"=true")
 	}
 	sb.idp, err = lambdaruntime.Start(lambdaruntime.Config{
 		Name:    "smart-healthlake-token-validator",

@@ -356,7 +356,7 @@ func (r *run) issuerDiscovery(ctx context.Context) (string, time.Duration, error
 }
 
 // ehrProxyPath is where the EHR launch API serves each proxied endpoint
-// (launchflow's PathAuthorize, PathToken, PathIntrospect).
+// (ehrlaunchenv's PathAuthorize, PathToken, PathIntrospect).
 var ehrProxyPath = map[string]string{
 	"authorization_endpoint": "/authorize",
 	"token_endpoint":         "/token",
@@ -628,7 +628,7 @@ func explain(status int, body []byte, scope string) string {
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		// HealthLake documents no status that tells a token the validator
 		// refused from a scope it found insufficient: name both causes.
-		return fmt.Sprintf("HTTP %d %q: the data store refused a fresh token; either the token validator did not authorize it (its log line's reason code says why: audience_mismatch, issuer_mismatch, no_smart_scope, keys_unavailable ...) or the data store did not find %q sufficient (check the validator's SMART_SCOPE_VERSION against the data store's SMART version, and fhirUser for user/ scopes)", status, msg, scope)
+		return fmt.Sprintf("HTTP %d %q: the data store refused a fresh token; either the token validator did not authorize it (its log line's reason code says why: audience_mismatch, issuer_mismatch, no_smart_scope, keys_unavailable ...) or the data store did not find %q sufficient (check the validator's SMART_VERSION against the data store's SMART version, and fhirUser for user/ scopes)", status, msg, scope)
 	}
 	return fmt.Sprintf("HTTP %d %q", status, msg)
 }

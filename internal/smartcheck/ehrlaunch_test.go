@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/openhealthstack/smart-healthlake/contract/ehrlaunchenv"
 	"github.com/openhealthstack/smart-healthlake/internal/sandbox"
 	"github.com/openhealthstack/smart-healthlake/internal/smartcheck"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/ehrsandbox"
@@ -175,7 +176,7 @@ func (s *reusableStore) ConsumeLaunch(ctx context.Context, id, clientID string) 
 func leakingGateway(patient string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == launchflow.PathAuthorize {
+			if r.URL.Path == ehrlaunchenv.PathAuthorize {
 				rw = &locationRewriter{ResponseWriter: rw, add: url.Values{"login_hint": {patient}}}
 			}
 			next.ServeHTTP(rw, r)
@@ -274,7 +275,7 @@ func (l launchSearch) RoundTrip(r *http.Request) (*http.Response, error) {
 // without its secret check (or a stand-in in front of it) would.
 func openHook(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == launchflow.PathHook && r.Header.Get("Authorization") == "" {
+		if r.URL.Path == ehrlaunchenv.PathHook && r.Header.Get("Authorization") == "" {
 			rw.Header().Set("Content-Type", "application/json")
 			_, _ = io.WriteString(rw, `{"commands":[]}`)
 			return
@@ -347,7 +348,7 @@ func TestEHRLaunchFailsAgainstBrokenProxies(t *testing.T) {
 		var secret string // set once the world has started, before any request
 		w := startEHR(t, ehrsandbox.Config{Gateway: func(next http.Handler) http.Handler {
 			return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-				if auth := r.Header.Get("Authorization"); r.URL.Path == launchflow.PathHook && auth != "" && auth != secret {
+				if auth := r.Header.Get("Authorization"); r.URL.Path == ehrlaunchenv.PathHook && auth != "" && auth != secret {
 					rw.Header().Set("Content-Type", "application/json")
 					_, _ = io.WriteString(rw, `{"commands":[]}`)
 					return

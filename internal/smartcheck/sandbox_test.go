@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
+	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 	"github.com/openhealthstack/smart-healthlake/internal/sandbox"
 	"github.com/openhealthstack/smart-healthlake/internal/smartcheck"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
@@ -127,12 +128,12 @@ func run(t *testing.T, cfg smartcheck.Config) smartcheck.Report {
 func TestPassesAgainstTheSandbox(t *testing.T) {
 	for _, tc := range []struct {
 		version    smart.Version
-		validation string
+		validation validatorenv.Validation
 	}{
-		{smart.V2, "jwt"},
-		{smart.V2, "introspection"},
-		{smart.V1, "jwt"},
-		{smart.V1, "introspection"},
+		{smart.V2, validatorenv.ValidationJWT},
+		{smart.V2, validatorenv.ValidationIntrospection},
+		{smart.V1, validatorenv.ValidationJWT},
+		{smart.V1, validatorenv.ValidationIntrospection},
 	} {
 		t.Run(fmt.Sprintf("a %s data store with %s validation passes every check", tc.version, tc.validation), func(t *testing.T) {
 			sb := startSandbox(t, sandbox.Config{Version: tc.version, Validation: tc.validation, FineGrained: true})

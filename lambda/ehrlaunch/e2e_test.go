@@ -28,6 +28,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
+	"github.com/openhealthstack/smart-healthlake/contract/ehrlaunchenv"
 	"github.com/openhealthstack/smart-healthlake/internal/randhex"
 	"github.com/openhealthstack/smart-healthlake/internal/sandbox"
 	"github.com/openhealthstack/smart-healthlake/internal/syncbuf"
@@ -100,7 +101,7 @@ func newWorld(t *testing.T) *world {
 		// The public app is a clinicians' app: its standalone launch/patient
 		// requests go through the patient picker.
 		PatientPicker: true,
-		Gateway: ehrsandbox.Delayed(launchflow.PathHook, func() time.Duration {
+		Gateway: ehrsandbox.Delayed(ehrlaunchenv.PathHook, func() time.Duration {
 			if w.hook500.Load() {
 				return -1
 			}
@@ -129,7 +130,7 @@ func newWorld(t *testing.T) *world {
 func (w *world) register(t *testing.T, ctx map[string]any, secret string) (int, string) {
 	t.Helper()
 	body, _ := json.Marshal(ctx)
-	req, _ := http.NewRequest(http.MethodPost, w.proxyURL+launchflow.PathLaunch, bytes.NewReader(body))
+	req, _ := http.NewRequest(http.MethodPost, w.proxyURL+ehrlaunchenv.PathLaunch, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	sum := sha256.Sum256(body)
 	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: ehrKeyID, SecretAccessKey: secret},
@@ -181,7 +182,7 @@ func (w *world) authorize(t *testing.T, a app, launch string, edit func(url.Valu
 	if edit != nil {
 		edit(q)
 	}
-	resp, err := w.browser.Get(w.proxyURL + launchflow.PathAuthorize + "?" + q.Encode())
+	resp, err := w.browser.Get(w.proxyURL + ehrlaunchenv.PathAuthorize + "?" + q.Encode())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +198,7 @@ func (w *world) redeem(t *testing.T, a app, code string) (int, map[string]any) {
 	t.Helper()
 	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {appRedirect},
 		"client_id": {sandbox.EHRAppClientID}, "code_verifier": {a.verifier}}
-	resp, err := w.client.PostForm(w.proxyURL+launchflow.PathToken, form)
+	resp, err := w.client.PostForm(w.proxyURL+ehrlaunchenv.PathToken, form)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +291,7 @@ func TestEHRLaunchConfidentialClient(t *testing.T) {
 	}
 	redeem := func(t *testing.T, a app, code, secret string) (int, map[string]any) {
 		form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {appRedirect}, "code_verifier": {a.verifier}}
-		req, _ := http.NewRequest(http.MethodPost, w.proxyURL+launchflow.PathToken, strings.NewReader(form.Encode()))
+		req, _ := http.NewRequest(http.MethodPost, w.proxyURL+ehrlaunchenv.PathToken, strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.SetBasicAuth(url.QueryEscape(sandbox.EHRWebClientID), url.QueryEscape(secret))
 		resp, err := w.client.Do(req)
@@ -374,7 +375,7 @@ func TestEHRLaunchRefusals(t *testing.T) {
 		}
 	})
 	t.Run("a forged hook call is refused", func(t *testing.T) {
-		req, _ := http.NewRequest(http.MethodPost, w.proxyURL+launchflow.PathHook, strings.NewReader(`{"eventType":"com.okta.oauth2.tokens.transform"}`))
+		req, _ := http.NewRequest(http.MethodPost, w.proxyURL+ehrlaunchenv.PathHook, strings.NewReader(`{"eventType":"com.okta.oauth2.tokens.transform"}`))
 		req.Header.Set("Authorization", "guess")
 		resp, err := w.client.Do(req)
 		if err != nil {
@@ -458,7 +459,7 @@ func TestStandalonePatientPickerEndToEnd(t *testing.T) {
 		"scope": {"openid fhirUser launch/patient patient/Observation.rs patient/Patient.rs"}, "state": {a.state},
 		"aud": {w.sb.FHIREndpoint}, "code_challenge": {a.challenge()}, "code_challenge_method": {"S256"},
 	}
-	resp, err := w.browser.Get(w.proxyURL + launchflow.PathAuthorize + "?" + q.Encode())
+	resp, err := w.browser.Get(w.proxyURL + ehrlaunchenv.PathAuthorize + "?" + q.Encode())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -487,7 +488,7 @@ func TestStandalonePatientPickerEndToEnd(t *testing.T) {
 	}
 	post := func(t *testing.T, f url.Values, c *http.Cookie) *http.Response {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, w.proxyURL+launchflow.PathPicker, strings.NewReader(f.Encode()))
+		req, _ := http.NewRequest(http.MethodPost, w.proxyURL+ehrlaunchenv.PathPicker, strings.NewReader(f.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Origin", w.proxyURL)
 		if c != nil {

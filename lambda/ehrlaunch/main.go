@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
+	"github.com/openhealthstack/smart-healthlake/contract/ehrlaunchenv"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchflow"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchstore"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/lambdalog"
@@ -33,7 +34,7 @@ func main() {
 }
 
 func run(ctx context.Context, logger *slog.Logger) error {
-	cfg, err := launchflow.ConfigFromEnv(os.Getenv)
+	cfg, err := ehrlaunchenv.Parse(os.Getenv)
 	if err != nil {
 		return err
 	}

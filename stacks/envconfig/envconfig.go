@@ -28,6 +28,7 @@ import (
 	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
+	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 )
 
 // ContextKey is the CDK context key that holds the environments.
@@ -48,12 +49,6 @@ const (
 const (
 	RemovalRetain  = "retain"
 	RemovalDestroy = "destroy"
-)
-
-// Token validation modes of the token-validation Lambda.
-const (
-	ValidationJWT           = "jwt"
-	ValidationIntrospection = "introspection"
 )
 
 // Environment is one deployment target (dev, prod, ...).
@@ -161,7 +156,7 @@ type TokenValidator struct {
 	ProvisionedConcurrency int
 	// Validation is jwt (local signature checks) or introspection (RFC 7662).
 	// Key: tokenValidator.validation. Default: jwt.
-	Validation string
+	Validation validatorenv.Validation
 	// LogLevel overrides the environment's logLevel for the token validator:
 	// WARN turns the per-request decision lines (and the decision metrics)
 	// off. Key: tokenValidator.logLevel. Default: the environment's logLevel.
@@ -307,9 +302,9 @@ func parseEnvironment(name string, raw any) (Environment, error) {
 	if e.TokenValidator.ProvisionedConcurrency < 0 || e.TokenValidator.ProvisionedConcurrency > 100 {
 		r.fail("tokenValidator.provisionedConcurrency", "must be between 0 and 100, got %d", e.TokenValidator.ProvisionedConcurrency)
 	}
-	e.TokenValidator.Validation = tv.str("validation", ValidationJWT)
-	if e.TokenValidator.Validation != ValidationJWT && e.TokenValidator.Validation != ValidationIntrospection {
-		r.fail("tokenValidator.validation", "must be %s or %s, got %q", ValidationJWT, ValidationIntrospection, e.TokenValidator.Validation)
+	e.TokenValidator.Validation = validatorenv.Validation(tv.str("validation", string(validatorenv.ValidationJWT)))
+	if !e.TokenValidator.Validation.Valid() {
+		r.fail("tokenValidator.validation", "must be %s or %s, got %q", validatorenv.ValidationJWT, validatorenv.ValidationIntrospection, e.TokenValidator.Validation)
 	}
 	e.LogLevel = root.str("logLevel", "INFO")
 	if !containsString(LogLevels, e.LogLevel) {

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
+	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 	"github.com/openhealthstack/smart-healthlake/stacks/envconfig"
 )
 
@@ -40,7 +41,7 @@ func TestTheSmallestEnvironmentGetsSecureDefaults(t *testing.T) {
 	require.Equal(t, envconfig.RemovalRetain, e.Datastore.RemovalPolicy)
 	require.Equal(t, 365, e.LogRetentionDays)
 	require.Equal(t, 0, e.TokenValidator.ProvisionedConcurrency)
-	require.Equal(t, envconfig.ValidationJWT, e.TokenValidator.Validation)
+	require.Equal(t, validatorenv.ValidationJWT, e.TokenValidator.Validation)
 	require.Equal(t, "INFO", e.LogLevel)
 	require.Equal(t, "INFO", e.TokenValidator.LogLevel, "the validator follows the environment's level")
 	require.Empty(t, e.Account)
@@ -76,7 +77,7 @@ func TestEveryKeyIsRead(t *testing.T) {
 			CredentialSecretKey: "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
 		Datastore: envconfig.Datastore{Name: "acme fhir", SmartVersion: smart.V1, FineGrainedAuthorization: false,
 			Encryption: envconfig.EncryptionAWSOwned, PreloadSynthea: false, RemovalPolicy: envconfig.RemovalRetain},
-		TokenValidator:   envconfig.TokenValidator{ProvisionedConcurrency: 3, Validation: envconfig.ValidationIntrospection, LogLevel: "WARN"},
+		TokenValidator:   envconfig.TokenValidator{ProvisionedConcurrency: 3, Validation: validatorenv.ValidationIntrospection, LogLevel: "WARN"},
 		LogRetentionDays: 731,
 		LogLevel:         "DEBUG",
 		Tags:             map[string]string{"CostCenter": "42", "owner": "fhir-team"},

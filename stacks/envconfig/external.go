@@ -9,7 +9,7 @@ import (
 	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 	"github.com/openhealthstack/smart-healthlake/contract/httpsurl"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
-	"github.com/openhealthstack/smart-healthlake/lambda/introspect/tokenshape"
+	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 )
 
 // Authorization servers an environment can use. Key: authorizationServer.
@@ -21,14 +21,6 @@ const (
 	// already runs (Amazon Cognito, Microsoft Entra ID, Keycloak, Auth0, Ping,
 	// ...), described by the external block; nothing is provisioned on it.
 	AuthorizationServerExternal = "external"
-)
-
-// Scope claims the token validator can be told to read. Key: external.scopeClaim.
-const (
-	// ScopeClaimScope is RFC 9068's space-separated "scope" string.
-	ScopeClaimScope = tokenshape.ClaimScope
-	// ScopeClaimScp is Okta's array or Entra ID's space-separated string.
-	ScopeClaimScp = tokenshape.ClaimScp
 )
 
 // External is an authorization server the stack does not provision. Its
@@ -170,13 +162,13 @@ func parseExternal(r *reader, root *object) *External {
 	}
 
 	x.ScopeClaim = o.str("scopeClaim", "")
-	if x.ScopeClaim != "" && x.ScopeClaim != ScopeClaimScope && x.ScopeClaim != ScopeClaimScp {
+	if c := validatorenv.ScopeClaim(x.ScopeClaim); c != "" && c != validatorenv.ClaimScope && c != validatorenv.ClaimScp {
 		r.fail(o.key("scopeClaim"), "must be %s (RFC 9068, Keycloak, Auth0, Ping, Cognito) or %s (Okta, Entra ID), got %q",
-			ScopeClaimScope, ScopeClaimScp, x.ScopeClaim)
+			validatorenv.ClaimScope, validatorenv.ClaimScp, x.ScopeClaim)
 	}
 	x.ScopeMap = o.stringMap("scopeMap")
 	for _, k := range slices.Sorted(maps.Keys(x.ScopeMap)) {
-		if err := tokenshape.CheckScopeMapEntry(k, x.ScopeMap[k]); err != nil {
+		if err := validatorenv.CheckScopeMapEntry(k, x.ScopeMap[k]); err != nil {
 			r.fail(o.key("scopeMap")+"."+k, "must map a scope prefix to a replacement: %v, got %q -> %q", err, k, x.ScopeMap[k])
 		}
 	}
@@ -202,15 +194,21 @@ func parseExternal(r *reader, root *object) *External {
 // checkExternalValidation cross-checks the external block with the token
 // validator's mode, once both are read.
 func checkExternalValidation(r *reader, e *Environment) {
-	if e.External == nil || e.TokenValidator.Validation != ValidationIntrospection {
+	if e.External == nil || e.TokenValidator.Validation != validatorenv.ValidationIntrospection {
 		return
 	}
 	if e.External.IntrospectionEndpoint == "" {
-		r.fail("external.introspectionEndpoint", "is required when tokenValidator.validation is %s", ValidationIntrospection)
+		r.fail("external.introspectionEndpoint", "is required when tokenValidator.validation is %s", validatorenv.ValidationIntrospection)
 	}
 	if e.External.IntrospectionClientSecret == "" {
 		r.fail("external.introspectionClientSecret", "is required when tokenValidator.validation is %s "+
-			"(the secret holding the introspecting client's client_id and client_secret)", ValidationIntrospection)
+			"(the secret holding the introspecting client's client_id and client_secret)", validatorenv.ValidationIntrospection)
+	}
+	if e.External.ClientIDsStandInForAudience {
+		// validatorenv.Parse refuses the combination: an introspection answer
+		// without aud is refused before any audience rule applies.
+		r.fail("external.clientIdsStandInForAudience", "applies to tokenValidator.validation %s only: with %s an answer "+
+			"without aud is always refused", validatorenv.ValidationJWT, validatorenv.ValidationIntrospection)
 	}
 }
 

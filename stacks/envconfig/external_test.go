@@ -123,6 +123,9 @@ func TestABadExternalBlockNamesTheEnvironmentAndTheKey(t *testing.T) {
 			`environment "prod": external.introspectionClientSecretKey is the key of external.introspectionClientSecret, which is not set`},
 		{"introspection without a client secret", `{"authorizationServer": "external", "tokenValidator": {"validation": "introspection"}, "external": {` + endpoints + `, "introspectionEndpoint": "https://idp.example.org/i"}}`,
 			`environment "prod": external.introspectionClientSecret is required when tokenValidator.validation is introspection`},
+		{"a client stand-in with introspection", `{"authorizationServer": "external", "tokenValidator": {"validation": "introspection"}, "external": {` + endpoints +
+			`, "introspectionEndpoint": "https://idp.example.org/i", "introspectionClientSecret": "s", "clientIds": ["app"], "clientIdsStandInForAudience": true}}`,
+			`environment "prod": external.clientIdsStandInForAudience applies to tokenValidator.validation jwt only`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -35,6 +35,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
+	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
 	"github.com/openhealthstack/smart-healthlake/internal/filterpattern"
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/idp"
@@ -48,7 +49,9 @@ const (
 func newValidator(t *testing.T) (awscdk.Stack, *tokenvalidator.TokenValidator) {
 	stack := cdktest.NewStack(t)
 	role := awsiam.Role_FromRoleArn(stack, jsii.String("ServiceRole"), jsii.String(roleArn), &awsiam.FromRoleArnOptions{Mutable: jsii.Bool(false)})
-	return stack, tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), &tokenvalidator.TokenValidatorProps{Issuer: jsii.String(issuer), ServiceRole: role})
+	v := tokenvalidator.NewTokenValidator(stack, jsii.String("Idp"), &tokenvalidator.TokenValidatorProps{Issuer: jsii.String(issuer), ServiceRole: role})
+	v.BindAudience(nil)
+	return stack, v
 }
 
 const endpoint = "https://healthlake.us-east-1.amazonaws.com/datastore/0123456789abcdef0123456789abcdef/r4/"
@@ -71,7 +74,7 @@ func validatorLines(t *testing.T) (lines []string, reasons []string) {
 	}))
 	t.Cleanup(srv.Close)
 	iss := srv.URL + "/oauth2/default"
-	env := map[string]string{idp.EnvIssuer: iss, idp.EnvJWKSURL: srv.URL + "/keys", idp.EnvRoleARN: roleArn}
+	env := map[string]string{validatorenv.EnvIssuer: iss, validatorenv.EnvJWKSURL: srv.URL + "/keys", validatorenv.EnvRoleARN: roleArn}
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&buf, nil))
 	h := idp.FromEnv(context.Background(), func(k string) string { return env[k] }, idp.Options{Logger: logger})

@@ -32,6 +32,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
+	"github.com/openhealthstack/smart-healthlake/contract/ehrlaunchenv"
 	"github.com/openhealthstack/smart-healthlake/internal/randhex"
 	"github.com/openhealthstack/smart-healthlake/internal/sandbox"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchflow"
@@ -141,8 +142,8 @@ func Start(cfg Config) (_ *World, err error) {
 	}()
 
 	e := &sandbox.EHRLaunch{
-		Callback: w.APIURL + launchflow.PathCallback,
-		HookURL:  w.APIURL + launchflow.PathHook, HookAuthorization: w.HookSecret,
+		Callback: w.APIURL + ehrlaunchenv.PathCallback,
+		HookURL:  w.APIURL + ehrlaunchenv.PathHook, HookAuthorization: w.HookSecret,
 		APIURL: w.APIURL,
 	}
 	if old := cfg.Sandbox.EHRLaunch; old != nil {
@@ -155,14 +156,14 @@ func Start(cfg Config) (_ *World, err error) {
 
 	// As the construct configures the function (constructs/ehrlaunch).
 	env := map[string]string{
-		launchflow.EnvTable: Table, launchflow.EnvOktaIssuer: w.Issuer, launchflow.EnvFHIRAudience: w.FHIREndpoint,
-		launchflow.EnvPublicURL: w.APIURL,
-		launchflow.EnvClients: fmt.Sprintf(`[{"client_id":%q,"redirect_uris":[%q],"patient_picker":%t},{"client_id":%q,"redirect_uris":[%q]},{"client_id":%q,"redirect_uris":["https://other.example/cb"]}]`,
+		ehrlaunchenv.EnvTable: Table, ehrlaunchenv.EnvOktaIssuer: w.Issuer, ehrlaunchenv.EnvFHIRAudience: w.FHIREndpoint,
+		ehrlaunchenv.EnvPublicURL: w.APIURL,
+		ehrlaunchenv.EnvClients: fmt.Sprintf(`[{"client_id":%q,"redirect_uris":[%q],"patient_picker":%t},{"client_id":%q,"redirect_uris":[%q]},{"client_id":%q,"redirect_uris":["https://other.example/cb"]}]`,
 			sandbox.EHRAppClientID, AppRedirectURI, cfg.PatientPicker, sandbox.EHRWebClientID, AppRedirectURI, OtherAppID),
-		launchflow.EnvEHRPrincipals: EHRRoleARN,
-		launchflow.EnvHookSecretARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:ehr-hook-AbCdEf",
+		ehrlaunchenv.EnvEHRPrincipals: EHRRoleARN,
+		ehrlaunchenv.EnvHookSecretARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:ehr-hook-AbCdEf",
 	}
-	lcfg, err := launchflow.ConfigFromEnv(func(k string) string { return env[k] })
+	lcfg, err := ehrlaunchenv.Parse(func(k string) string { return env[k] })
 	if err != nil {
 		return nil, err
 	}
@@ -226,7 +227,7 @@ func (g *gateway) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		MultiValueHeaders:               map[string][]string(r.Header.Clone()),
 		MultiValueQueryStringParameters: map[string][]string(r.URL.Query()),
 	}
-	if r.URL.Path == launchflow.PathLaunch {
+	if r.URL.Path == ehrlaunchenv.PathLaunch {
 		if !g.verifySigV4(r, body) {
 			rw.WriteHeader(http.StatusForbidden)
 			_, _ = rw.Write([]byte(`{"message":"The request signature we calculated does not match the signature you provided."}`))

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchflow"
+	"github.com/openhealthstack/smart-healthlake/contract/ehrlaunchenv"
 )
 
 func TestAuthorize(t *testing.T) {
@@ -35,23 +35,23 @@ func TestAuthorize(t *testing.T) {
 		h := newHarness(t)
 		id := h.register(nil)
 		h.authorize(authorizeQuery(id, nil))
-		expectAppError(t, h.get(launchflow.PathAuthorize, authorizeQuery(id, nil)), "invalid_request", "app-state-1")
+		expectAppError(t, h.get(ehrlaunchenv.PathAuthorize, authorizeQuery(id, nil)), "invalid_request", "app-state-1")
 	})
 	t.Run("an expired launch id is refused", func(t *testing.T) {
 		h := newHarness(t)
 		id := h.register(nil)
 		h.clock.advance(5*time.Minute + time.Second)
-		expectAppError(t, h.get(launchflow.PathAuthorize, authorizeQuery(id, nil)), "invalid_request", "app-state-1")
+		expectAppError(t, h.get(ehrlaunchenv.PathAuthorize, authorizeQuery(id, nil)), "invalid_request", "app-state-1")
 	})
 	t.Run("another app's launch id is refused and stays usable by its app", func(t *testing.T) {
 		h := newHarness(t)
 		id := h.register(map[string]any{"client_id": otherApp})
-		expectAppError(t, h.get(launchflow.PathAuthorize, authorizeQuery(id, nil)), "invalid_request", "app-state-1")
+		expectAppError(t, h.get(ehrlaunchenv.PathAuthorize, authorizeQuery(id, nil)), "invalid_request", "app-state-1")
 		h.authorize(authorizeQuery(id, func(q url.Values) { q.Set("client_id", otherApp); q.Set("redirect_uri", otherRedir) }))
 	})
 	t.Run("an unknown launch id is refused", func(t *testing.T) {
 		h := newHarness(t)
-		expectAppError(t, h.get(launchflow.PathAuthorize, authorizeQuery("made-up", nil)), "invalid_request", "app-state-1")
+		expectAppError(t, h.get(ehrlaunchenv.PathAuthorize, authorizeQuery("made-up", nil)), "invalid_request", "app-state-1")
 	})
 	for _, c := range []struct {
 		name string
@@ -68,14 +68,14 @@ func TestAuthorize(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			h := newHarness(t)
 			id := h.register(nil)
-			expectAppError(t, h.get(launchflow.PathAuthorize, authorizeQuery(id, c.edit)), c.code, "app-state-1")
+			expectAppError(t, h.get(ehrlaunchenv.PathAuthorize, authorizeQuery(id, c.edit)), c.code, "app-state-1")
 			// The refusal happened before the launch was consumed.
 			h.authorize(authorizeQuery(id, nil))
 		})
 	}
 	t.Run("the launch scope without a launch parameter is refused", func(t *testing.T) {
 		h := newHarness(t)
-		expectAppError(t, h.get(launchflow.PathAuthorize, authorizeQuery("", nil)), "invalid_request", "app-state-1")
+		expectAppError(t, h.get(ehrlaunchenv.PathAuthorize, authorizeQuery("", nil)), "invalid_request", "app-state-1")
 	})
 	t.Run("a standalone request without launch goes to Okta", func(t *testing.T) {
 		h := newHarness(t)
@@ -92,7 +92,7 @@ func TestAuthorize(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			h := newHarness(t)
 			id := h.register(nil)
-			resp := h.get(launchflow.PathAuthorize, authorizeQuery(id, c.edit))
+			resp := h.get(ehrlaunchenv.PathAuthorize, authorizeQuery(id, c.edit))
 			if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" {
 				t.Fatalf("status %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
 			}
@@ -111,7 +111,7 @@ func TestCallback(t *testing.T) {
 		if st, hr := h.callHook(h.hookPayload(tx, appID, h.srv.URL+"/callback"), hookSecret); st != 200 || hr.Error != nil {
 			t.Fatalf("hook %d %+v", st, hr.Error)
 		}
-		resp := h.get(launchflow.PathCallback, url.Values{"code": {"okta-code"}, "state": {tx}})
+		resp := h.get(ehrlaunchenv.PathCallback, url.Values{"code": {"okta-code"}, "state": {tx}})
 		loc, _ := resp.Location()
 		if resp.StatusCode != http.StatusFound || loc == nil || !strings.HasPrefix(loc.String(), appRedir+"?") {
 			t.Fatalf("status %d, Location %v", resp.StatusCode, loc)
@@ -119,14 +119,14 @@ func TestCallback(t *testing.T) {
 		if loc.Query().Get("code") != "okta-code" || loc.Query().Get("state") != "app-state-1" {
 			t.Fatalf("Location %s", loc)
 		}
-		if again := h.get(launchflow.PathCallback, url.Values{"code": {"okta-code"}, "state": {tx}}); again.StatusCode != http.StatusBadRequest {
+		if again := h.get(ehrlaunchenv.PathCallback, url.Values{"code": {"okta-code"}, "state": {tx}}); again.StatusCode != http.StatusBadRequest {
 			t.Fatalf("second callback: %d", again.StatusCode)
 		}
 	})
 	t.Run("a launch whose hook never ran yields no code", func(t *testing.T) {
 		h := newHarness(t)
 		tx := start(t, h)
-		resp := h.get(launchflow.PathCallback, url.Values{"code": {"okta-code"}, "state": {tx}})
+		resp := h.get(ehrlaunchenv.PathCallback, url.Values{"code": {"okta-code"}, "state": {tx}})
 		expectAppError(t, resp, "server_error", "app-state-1")
 		if loc, _ := resp.Location(); loc.Query().Get("code") != "" {
 			t.Fatal("a code was handed over")
@@ -135,11 +135,11 @@ func TestCallback(t *testing.T) {
 	t.Run("Okta's error goes back to the app with its state", func(t *testing.T) {
 		h := newHarness(t)
 		tx := start(t, h)
-		expectAppError(t, h.get(launchflow.PathCallback, url.Values{"error": {"access_denied"}, "state": {tx}}), "access_denied", "app-state-1")
+		expectAppError(t, h.get(ehrlaunchenv.PathCallback, url.Values{"error": {"access_denied"}, "state": {tx}}), "access_denied", "app-state-1")
 	})
 	t.Run("an unknown state gets an error page", func(t *testing.T) {
 		h := newHarness(t)
-		if resp := h.get(launchflow.PathCallback, url.Values{"code": {"c"}, "state": {"forged"}}); resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" {
+		if resp := h.get(ehrlaunchenv.PathCallback, url.Values{"code": {"c"}, "state": {"forged"}}); resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" {
 			t.Fatalf("status %d", resp.StatusCode)
 		}
 	})
@@ -147,7 +147,7 @@ func TestCallback(t *testing.T) {
 		h := newHarness(t)
 		tx := start(t, h)
 		h.clock.advance(11 * time.Minute)
-		if resp := h.get(launchflow.PathCallback, url.Values{"code": {"c"}, "state": {tx}}); resp.StatusCode != http.StatusBadRequest {
+		if resp := h.get(ehrlaunchenv.PathCallback, url.Values{"code": {"c"}, "state": {tx}}); resp.StatusCode != http.StatusBadRequest {
 			t.Fatalf("status %d", resp.StatusCode)
 		}
 	})

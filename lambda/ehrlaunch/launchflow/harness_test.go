@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/openhealthstack/smart-healthlake/contract/ehrlaunchenv"
 	"github.com/openhealthstack/smart-healthlake/internal/syncbuf"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchflow"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchstore"
@@ -58,7 +59,7 @@ type harness struct {
 	okta   *httptest.Server // token endpoint stand-in
 	caller string           // the SigV4 principal API Gateway would report
 	oktaFn http.HandlerFunc
-	cfg    launchflow.Config
+	cfg    ehrlaunchenv.Config
 	logs   *syncbuf.Buffer // the server's JSON log
 }
 
@@ -90,16 +91,16 @@ func newHarnessWith(t testing.TB, edit func(*launchflow.Options)) *harness {
 	h.srv = httptest.NewServer(mux)
 	t.Cleanup(h.srv.Close)
 	env := map[string]string{
-		launchflow.EnvTable:         table,
-		launchflow.EnvOktaIssuer:    h.okta.URL + "/oauth2/aus1ehrlaunch",
-		launchflow.EnvFHIRAudience:  fhirAud,
-		launchflow.EnvPublicURL:     h.srv.URL,
-		launchflow.EnvClients:       `[{"client_id":"` + appID + `","redirect_uris":["` + appRedir + `"]},{"client_id":"` + otherApp + `","redirect_uris":["` + otherRedir + `"]},{"client_id":"` + pickerApp + `","redirect_uris":["` + pickerRedir + `"],"patient_picker":true}]`,
-		launchflow.EnvEHRPrincipals: ehrRole,
-		launchflow.EnvHookSecretARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:ehr-hook-AbCdEf",
-		launchflow.EnvCORSOrigins:   "https://app.example",
+		ehrlaunchenv.EnvTable:         table,
+		ehrlaunchenv.EnvOktaIssuer:    h.okta.URL + "/oauth2/aus1ehrlaunch",
+		ehrlaunchenv.EnvFHIRAudience:  fhirAud,
+		ehrlaunchenv.EnvPublicURL:     h.srv.URL,
+		ehrlaunchenv.EnvClients:       `[{"client_id":"` + appID + `","redirect_uris":["` + appRedir + `"]},{"client_id":"` + otherApp + `","redirect_uris":["` + otherRedir + `"]},{"client_id":"` + pickerApp + `","redirect_uris":["` + pickerRedir + `"],"patient_picker":true}]`,
+		ehrlaunchenv.EnvEHRPrincipals: ehrRole,
+		ehrlaunchenv.EnvHookSecretARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:ehr-hook-AbCdEf",
+		ehrlaunchenv.EnvCORSOrigins:   "https://app.example",
 	}
-	h.cfg, err = launchflow.ConfigFromEnv(func(k string) string { return env[k] })
+	h.cfg, err = ehrlaunchenv.Parse(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +169,7 @@ func launchBody(m map[string]any) []byte {
 // register posts a launch and returns its id.
 func (h *harness) register(m map[string]any) string {
 	h.t.Helper()
-	resp, body := h.post(launchflow.PathLaunch, "application/json", launchBody(m), nil)
+	resp, body := h.post(ehrlaunchenv.PathLaunch, "application/json", launchBody(m), nil)
 	if resp.StatusCode != http.StatusCreated {
 		h.t.Fatalf("POST /launch = %d %s", resp.StatusCode, body)
 	}
@@ -194,7 +195,7 @@ func authorizeQuery(launch string, edit func(url.Values)) url.Values {
 // authorize runs the authorize proxy and returns the Okta URL it redirected to.
 func (h *harness) authorize(q url.Values) *url.URL {
 	h.t.Helper()
-	resp := h.get(launchflow.PathAuthorize, q)
+	resp := h.get(ehrlaunchenv.PathAuthorize, q)
 	loc, err := resp.Location()
 	if resp.StatusCode != http.StatusFound || err != nil {
 		h.t.Fatalf("authorize = %d", resp.StatusCode)
@@ -218,7 +219,7 @@ func (h *harness) hookPayload(state, clientID, redirect string) []byte {
 
 func (h *harness) callHook(payload []byte, secret string) (int, launchflow.HookResponse) {
 	h.t.Helper()
-	resp, body := h.post(launchflow.PathHook, "application/json", payload, http.Header{"Authorization": {secret}})
+	resp, body := h.post(ehrlaunchenv.PathHook, "application/json", payload, http.Header{"Authorization": {secret}})
 	var hr launchflow.HookResponse
 	if resp.StatusCode == http.StatusOK {
 		if err := json.Unmarshal(body, &hr); err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openhealthstack/smart-healthlake/contract/ehrlaunchenv"
 	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchclaims"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchflow"
@@ -94,7 +95,7 @@ func TestHook(t *testing.T) {
 		if first.Error != nil || string(a) != string(b) {
 			t.Fatalf("first %s, retry %s", a, b)
 		}
-		resp := h.get(launchflow.PathCallback, url.Values{"code": {"okta-code"}, "state": {tx}})
+		resp := h.get(ehrlaunchenv.PathCallback, url.Values{"code": {"okta-code"}, "state": {tx}})
 		if loc, _ := resp.Location(); loc == nil || loc.Query().Get("code") != "okta-code" {
 			t.Fatalf("callback: %d %v", resp.StatusCode, loc)
 		}
@@ -112,7 +113,7 @@ func TestHook(t *testing.T) {
 		h := newHarness(t)
 		tx := begin(h, nil)
 		h.callHook(h.hookPayload(tx, appID, h.cfg.Callback()), hookSecret)
-		h.get(launchflow.PathCallback, url.Values{"code": {"okta-code"}, "state": {tx}})
+		h.get(ehrlaunchenv.PathCallback, url.Values{"code": {"okta-code"}, "state": {tx}})
 		if _, hr := h.callHook(h.hookPayload(tx, appID, h.cfg.Callback()), hookSecret); hr.Error == nil {
 			t.Fatal("a hook call replayed after the callback answered with commands")
 		}
@@ -123,7 +124,7 @@ func TestHook(t *testing.T) {
 		if _, hr := h.callHook(h.hookPayload(tx, appID, h.cfg.Callback()), hookSecret); hr.Error == nil {
 			t.Fatalf("answer %+v", hr)
 		}
-		resp := h.get(launchflow.PathCallback, url.Values{"code": {"okta-code"}, "state": {tx}})
+		resp := h.get(ehrlaunchenv.PathCallback, url.Values{"code": {"okta-code"}, "state": {tx}})
 		if loc, _ := resp.Location(); loc == nil || loc.Query().Get("code") != "" || loc.Query().Get("error") != "server_error" {
 			t.Fatalf("callback: %d %v", resp.StatusCode, loc)
 		}
@@ -135,7 +136,7 @@ func TestHook(t *testing.T) {
 		if _, hr := h.callHook(h.hookPayload(tx, appID, h.cfg.Callback()), hookSecret); hr.Error == nil {
 			t.Fatalf("answer %+v", hr)
 		}
-		resp := h.get(launchflow.PathCallback, url.Values{"code": {"okta-code"}, "state": {tx}})
+		resp := h.get(ehrlaunchenv.PathCallback, url.Values{"code": {"okta-code"}, "state": {tx}})
 		if loc, _ := resp.Location(); loc == nil || loc.Query().Get("code") != "" {
 			t.Fatalf("callback: %d %v", resp.StatusCode, loc)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
+	"github.com/openhealthstack/smart-healthlake/contract/ehrlaunchenv"
 	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchflow"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchstore"
@@ -18,7 +19,7 @@ import (
 func TestLaunchAPI(t *testing.T) {
 	t.Run("an allowed EHR role's session registers a 256-bit launch valid for five minutes", func(t *testing.T) {
 		h := newHarness(t)
-		resp, body := h.post(launchflow.PathLaunch, "application/json", launchBody(nil), nil)
+		resp, body := h.post(ehrlaunchenv.PathLaunch, "application/json", launchBody(nil), nil)
 		if resp.StatusCode != http.StatusCreated {
 			t.Fatalf("status %d: %s", resp.StatusCode, body)
 		}
@@ -49,7 +50,7 @@ func TestLaunchAPI(t *testing.T) {
 		h.cfg.EHRPrincipals[0] = "arn:aws:iam::123456789012:role/SomeoneElse" // shares the array the server was given
 		h.register(nil)
 		h.caller = "arn:aws:sts::123456789012:assumed-role/SomeoneElse/s"
-		if resp, _ := h.post(launchflow.PathLaunch, "application/json", launchBody(nil), nil); resp.StatusCode != http.StatusForbidden {
+		if resp, _ := h.post(ehrlaunchenv.PathLaunch, "application/json", launchBody(nil), nil); resp.StatusCode != http.StatusForbidden {
 			t.Fatalf("a role added after New registered a launch: status %d", resp.StatusCode)
 		}
 	})
@@ -62,7 +63,7 @@ func TestLaunchAPI(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			h := newHarness(t)
 			h.caller = c.caller
-			resp, _ := h.post(launchflow.PathLaunch, "application/json", launchBody(nil), nil)
+			resp, _ := h.post(ehrlaunchenv.PathLaunch, "application/json", launchBody(nil), nil)
 			if resp.StatusCode != http.StatusForbidden {
 				t.Fatalf("status %d", resp.StatusCode)
 			}
@@ -89,7 +90,7 @@ func TestLaunchAPI(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			h := newHarness(t)
-			resp, body := h.post(launchflow.PathLaunch, "application/json", launchBody(c.edit), nil)
+			resp, body := h.post(ehrlaunchenv.PathLaunch, "application/json", launchBody(c.edit), nil)
 			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), c.want) {
 				t.Fatalf("status %d: %s", resp.StatusCode, body)
 			}
@@ -101,7 +102,7 @@ func TestLaunchAPI(t *testing.T) {
 	t.Run("a DynamoDB outage is a 500, not a launch id", func(t *testing.T) {
 		h := newHarness(t)
 		h.fake.Faults.Add(fault.Rule{Op: "PutItem", Times: 5})
-		resp, body := h.post(launchflow.PathLaunch, "application/json", launchBody(nil), nil)
+		resp, body := h.post(ehrlaunchenv.PathLaunch, "application/json", launchBody(nil), nil)
 		if resp.StatusCode != http.StatusInternalServerError || strings.Contains(string(body), `"launch"`) {
 			t.Fatalf("status %d: %s", resp.StatusCode, body)
 		}
@@ -119,7 +120,7 @@ func TestLaunchThroughAPIGateway(t *testing.T) {
 	adapter := httpadapter.New(s)
 	event := func(userArn string) events.APIGatewayProxyRequest {
 		return events.APIGatewayProxyRequest{
-			HTTPMethod: http.MethodPost, Path: launchflow.PathLaunch,
+			HTTPMethod: http.MethodPost, Path: ehrlaunchenv.PathLaunch,
 			Headers: map[string]string{"Content-Type": "application/json"},
 			Body:    string(launchBody(map[string]any{"aud": "https://wrong.example/"})),
 			RequestContext: events.APIGatewayProxyRequestContext{

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchflow"
+	"github.com/openhealthstack/smart-healthlake/contract/ehrlaunchenv"
 )
 
 // TestLogsHoldNoSecretOrContext runs a launch and its refusals and reads the
@@ -16,13 +16,13 @@ func TestLogsHoldNoSecretOrContext(t *testing.T) {
 	h := newHarness(t)
 	id := h.register(map[string]any{"patient": "pat-secret-77", "encounter": "enc-secret-88"})
 	tx := h.authorize(authorizeQuery(id, nil)).Query().Get("state")
-	h.get(launchflow.PathAuthorize, authorizeQuery(id, nil))                                      // reuse
-	h.get(launchflow.PathAuthorize, authorizeQuery(id, func(q url.Values) { q.Set("aud", "x") })) // wrong aud
+	h.get(ehrlaunchenv.PathAuthorize, authorizeQuery(id, nil))                                      // reuse
+	h.get(ehrlaunchenv.PathAuthorize, authorizeQuery(id, func(q url.Values) { q.Set("aud", "x") })) // wrong aud
 	h.callHook(h.hookPayload(tx, appID, h.cfg.Callback()), "forged-"+hookSecret)
 	h.callHook(h.hookPayload(tx, otherApp, h.cfg.Callback()), hookSecret)
-	h.get(launchflow.PathCallback, url.Values{"code": {"okta-code-99"}, "state": {tx}})
+	h.get(ehrlaunchenv.PathCallback, url.Values{"code": {"okta-code-99"}, "state": {tx}})
 	h.caller = "arn:aws:sts::123456789012:assumed-role/Other/s"
-	h.post(launchflow.PathLaunch, "application/json", launchBody(nil), http.Header{})
+	h.post(ehrlaunchenv.PathLaunch, "application/json", launchBody(nil), http.Header{})
 
 	logs := h.logs.String()
 	if !strings.Contains(logs, `"refused"`) {

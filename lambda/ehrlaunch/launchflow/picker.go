@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/openhealthstack/smart-healthlake/contract/ehrlaunchenv"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchclaims"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchstore"
 )
@@ -138,9 +139,9 @@ func origin(raw string) string {
 // pickerCookie is scoped to the picker's path, HttpOnly, SameSite=Strict, and
 // Secure on https (loopback test servers are http).
 func (s *Server) pickerCookie(value string, maxAge int) *http.Cookie {
-	u, _ := url.Parse(s.cfg.PublicURL) // checked by ConfigFromEnv
+	u, _ := url.Parse(s.cfg.PublicURL) // checked by ehrlaunchenv.Parse
 	return &http.Cookie{
-		Name: pickerCookie, Value: value, Path: strings.TrimSuffix(u.Path, "/") + PathPicker,
+		Name: pickerCookie, Value: value, Path: strings.TrimSuffix(u.Path, "/") + ehrlaunchenv.PathPicker,
 		MaxAge: maxAge, HttpOnly: true, Secure: u.Scheme == "https", SameSite: http.SameSiteStrictMode,
 	}
 }
@@ -174,7 +175,7 @@ func (s *Server) pickerPage(w http.ResponseWriter, status int, txID, token, msg 
 	h.Set("Referrer-Policy", "same-origin")
 	w.WriteHeader(status)
 	_ = pickerTemplate.Execute(w, map[string]string{
-		"Action": strings.TrimSuffix(s.cfg.PublicURL, "/") + PathPicker, "Tx": txID, "CSRF": token, "Error": msg,
+		"Action": strings.TrimSuffix(s.cfg.PublicURL, "/") + ehrlaunchenv.PathPicker, "Tx": txID, "CSRF": token, "Error": msg,
 	})
 }
 

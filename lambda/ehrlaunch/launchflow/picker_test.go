@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openhealthstack/smart-healthlake/contract/ehrlaunchenv"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchclaims"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchflow"
 )
@@ -36,7 +37,7 @@ var hiddenField = regexp.MustCompile(`name="(tx|csrf)" value="([^"]*)"`)
 // openPicker runs the authorize proxy for the picker app and reads the picker page.
 func (h *harness) openPicker(q url.Values) (*http.Response, pickerForm) {
 	h.t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, h.srv.URL+launchflow.PathAuthorize+"?"+q.Encode(), nil)
+	req, _ := http.NewRequest(http.MethodGet, h.srv.URL+ehrlaunchenv.PathAuthorize+"?"+q.Encode(), nil)
 	resp, body := h.do(req)
 	var f pickerForm
 	for _, m := range hiddenField.FindAllStringSubmatch(string(body), -1) {
@@ -58,7 +59,7 @@ func (h *harness) openPicker(q url.Values) (*http.Response, pickerForm) {
 func (h *harness) submit(f pickerForm, patient string, cookie *http.Cookie, header http.Header) (*http.Response, []byte) {
 	h.t.Helper()
 	form := url.Values{"tx": {f.tx}, "csrf": {f.csrf}, "patient": {patient}}
-	req, _ := http.NewRequest(http.MethodPost, h.srv.URL+launchflow.PathPicker, strings.NewReader(form.Encode()))
+	req, _ := http.NewRequest(http.MethodPost, h.srv.URL+ehrlaunchenv.PathPicker, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	for k, v := range header {
 		req.Header[k] = v
@@ -101,8 +102,8 @@ func TestPatientPicker(t *testing.T) {
 		if f.tx == "" || f.csrf == "" || f.cookie == nil || f.cookie.Value != f.csrf {
 			t.Fatalf("form %+v: want a transaction, a form token and the same token as a cookie", f)
 		}
-		if !f.cookie.HttpOnly || f.cookie.SameSite != http.SameSiteStrictMode || f.cookie.Path != launchflow.PathPicker {
-			t.Errorf("cookie %+v: want HttpOnly, SameSite=Strict, Path %s", f.cookie, launchflow.PathPicker)
+		if !f.cookie.HttpOnly || f.cookie.SameSite != http.SameSiteStrictMode || f.cookie.Path != ehrlaunchenv.PathPicker {
+			t.Errorf("cookie %+v: want HttpOnly, SameSite=Strict, Path %s", f.cookie, ehrlaunchenv.PathPicker)
 		}
 		csp := resp.Header.Get("Content-Security-Policy")
 		if !strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "default-src 'none'") || resp.Header.Get("X-Frame-Options") != "DENY" {
@@ -153,7 +154,7 @@ func TestPatientPicker(t *testing.T) {
 		if hr.Error != nil || c["patient"] != "pat-777" || c[launchclaims.Marker] != launchclaims.MarkerValue || c["need_patient_banner"] != true {
 			t.Fatalf("hook answer %+v", hr)
 		}
-		back := h.get(launchflow.PathCallback, url.Values{"state": {f.tx}, "code": {"okta-code"}})
+		back := h.get(ehrlaunchenv.PathCallback, url.Values{"state": {f.tx}, "code": {"okta-code"}})
 		if l, _ := back.Location(); l == nil || l.Query().Get("code") != "okta-code" || !strings.HasPrefix(l.String(), pickerRedir) {
 			t.Fatalf("callback = %d %v", back.StatusCode, l)
 		}
@@ -252,7 +253,7 @@ func TestPatientPicker(t *testing.T) {
 		if hr := h.pickerHook(f.tx, "Practitioner/55", nil); hr.Error == nil {
 			t.Fatalf("hook answer %+v", hr)
 		}
-		back := h.get(launchflow.PathCallback, url.Values{"state": {f.tx}, "code": {"okta-code"}})
+		back := h.get(ehrlaunchenv.PathCallback, url.Values{"state": {f.tx}, "code": {"okta-code"}})
 		if l, _ := back.Location(); l == nil || l.Query().Get("code") != "" || l.Query().Get("error") != "server_error" {
 			t.Fatalf("callback = %d %v", back.StatusCode, l)
 		}
@@ -260,7 +261,7 @@ func TestPatientPicker(t *testing.T) {
 	t.Run("a picker post after the transaction expired is refused", func(t *testing.T) {
 		h := newHarness(t)
 		_, f := h.openPicker(pickerQuery(nil))
-		h.clock.advance(launchflow.DefaultTransactionLifetime + 1)
+		h.clock.advance(ehrlaunchenv.DefaultTransactionLifetime + 1)
 		if resp, _ := h.submit(f, "pat-1", f.cookie, nil); resp.StatusCode != http.StatusBadRequest {
 			t.Fatalf("post = %d", resp.StatusCode)
 		}
@@ -277,7 +278,7 @@ func TestPatientPicker(t *testing.T) {
 			if hr := h.pickerHook(f.tx, c.fhirUser, nil); hr.Error == nil {
 				t.Fatalf("hook answer %+v", hr)
 			}
-			back := h.get(launchflow.PathCallback, url.Values{"state": {f.tx}, "code": {"okta-code"}})
+			back := h.get(ehrlaunchenv.PathCallback, url.Values{"state": {f.tx}, "code": {"okta-code"}})
 			if l, _ := back.Location(); l == nil || l.Query().Get("code") != "" {
 				t.Fatalf("callback handed over a code: %v", l)
 			}

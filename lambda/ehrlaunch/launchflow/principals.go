@@ -3,6 +3,8 @@ package launchflow
 import (
 	"slices"
 	"strings"
+
+	"github.com/openhealthstack/smart-healthlake/contract/ehrlaunchenv"
 )
 
 // principals are the EHR principals allowed to register launches, worked out
@@ -20,8 +22,8 @@ func newPrincipals(allowed []string) principals {
 	for _, a := range allowed {
 		// A role's session shows as arn:aws:sts::<account>:assumed-role/<name>/<session>
 		// (IAM User Guide, "IAM identifiers": role paths are not part of it).
-		if m := iamRole.FindStringSubmatch(a); m != nil {
-			p.sessions = append(p.sessions, "arn:"+m[1]+":sts::"+m[2]+":assumed-role/"+m[3]+"/")
+		if partition, account, name, ok := ehrlaunchenv.RoleParts(a); ok {
+			p.sessions = append(p.sessions, "arn:"+partition+":sts::"+account+":assumed-role/"+name+"/")
 		}
 	}
 	return p

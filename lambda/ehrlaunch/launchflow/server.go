@@ -30,6 +30,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/openhealthstack/smart-healthlake/contract/ehrlaunchenv"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchstore"
 )
 
@@ -77,7 +78,7 @@ const DefaultHookBudget = 2 * time.Second
 
 // Server serves the flow's endpoints. It is an http.Handler.
 type Server struct {
-	cfg   Config
+	cfg   ehrlaunchenv.Config
 	store Store
 	opts  Options // without HookSecret: only its hash is kept
 	mux   *http.ServeMux
@@ -86,21 +87,8 @@ type Server struct {
 	hookSecretSum [sha256.Size]byte
 }
 
-// Paths of the endpoints, relative to Config.PublicURL.
-const (
-	PathLaunch    = "/launch"
-	PathAuthorize = "/authorize"
-	PathCallback  = "/callback"
-	// PathPicker receives the standalone patient picker's form.
-	PathPicker = "/picker"
-	PathHook   = "/hook"
-	PathToken  = "/token"
-	// PathIntrospect is the RFC 7662 introspection proxy.
-	PathIntrospect = "/introspect"
-)
-
 // New builds the server.
-func New(cfg Config, store Store, opts Options) (*Server, error) {
+func New(cfg ehrlaunchenv.Config, store Store, opts Options) (*Server, error) {
 	if opts.HookSecret == "" {
 		return nil, fmt.Errorf("the hook secret is empty: every hook call would be refused")
 	}
@@ -122,27 +110,27 @@ func New(cfg Config, store Store, opts Options) (*Server, error) {
 	if opts.Caller == nil {
 		opts.Caller = apiGatewayCaller
 	}
-	if cfg.LaunchLifetime <= 0 || cfg.LaunchLifetime > MaxLaunchLifetime {
-		cfg.LaunchLifetime = MaxLaunchLifetime
+	if cfg.LaunchLifetime <= 0 || cfg.LaunchLifetime > ehrlaunchenv.MaxLaunchLifetime {
+		cfg.LaunchLifetime = ehrlaunchenv.MaxLaunchLifetime
 	}
 	if cfg.TransactionLifetime <= 0 {
-		cfg.TransactionLifetime = DefaultTransactionLifetime
+		cfg.TransactionLifetime = ehrlaunchenv.DefaultTransactionLifetime
 	}
 	if cfg.RefreshLifetime <= 0 {
-		cfg.RefreshLifetime = DefaultRefreshLifetime
+		cfg.RefreshLifetime = ehrlaunchenv.DefaultRefreshLifetime
 	}
 	sum := sha256.Sum256([]byte(opts.HookSecret))
 	opts.HookSecret = ""
 	s := &Server{cfg: cfg, store: store, opts: opts, mux: http.NewServeMux(),
 		principals: newPrincipals(cfg.EHRPrincipals), hookSecretSum: sum}
-	s.mux.HandleFunc("POST "+PathLaunch, s.launch)
-	s.mux.HandleFunc("GET "+PathAuthorize, s.authorize)
-	s.mux.HandleFunc("GET "+PathCallback, s.callback)
-	s.mux.HandleFunc("POST "+PathPicker, s.pick)
-	s.mux.HandleFunc("POST "+PathHook, s.hook)
-	s.mux.HandleFunc("POST "+PathToken, s.token)
-	s.mux.HandleFunc("OPTIONS "+PathToken, s.preflight)
-	s.mux.HandleFunc("POST "+PathIntrospect, s.introspect)
+	s.mux.HandleFunc("POST "+ehrlaunchenv.PathLaunch, s.launch)
+	s.mux.HandleFunc("GET "+ehrlaunchenv.PathAuthorize, s.authorize)
+	s.mux.HandleFunc("GET "+ehrlaunchenv.PathCallback, s.callback)
+	s.mux.HandleFunc("POST "+ehrlaunchenv.PathPicker, s.pick)
+	s.mux.HandleFunc("POST "+ehrlaunchenv.PathHook, s.hook)
+	s.mux.HandleFunc("POST "+ehrlaunchenv.PathToken, s.token)
+	s.mux.HandleFunc("OPTIONS "+ehrlaunchenv.PathToken, s.preflight)
+	s.mux.HandleFunc("POST "+ehrlaunchenv.PathIntrospect, s.introspect)
 	return s, nil
 }
 

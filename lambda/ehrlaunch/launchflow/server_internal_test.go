@@ -3,10 +3,12 @@ package launchflow
 import (
 	"net/http"
 	"testing"
+
+	"github.com/openhealthstack/smart-healthlake/contract/ehrlaunchenv"
 )
 
 func TestTheServerKeepsOnlyTheHookSecretsHash(t *testing.T) {
-	s, err := New(Config{}, nil, Options{HookSecret: "hook-secret-made-for-this-test"})
+	s, err := New(ehrlaunchenv.Config{}, nil, Options{HookSecret: "hook-secret-made-for-this-test"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchflow"
+	"github.com/openhealthstack/smart-healthlake/contract/ehrlaunchenv"
 )
 
 func signedToken(t *testing.T, claims jwt.MapClaims) string {
@@ -47,7 +47,7 @@ func TestTokenProxy(t *testing.T) {
 			w.Header().Set("DPoP-Nonce", "n-1")
 			_ = json.NewEncoder(w).Encode(map[string]any{"token_type": "Bearer", "expires_in": 3600, "access_token": at, "scope": "launch"})
 		}
-		resp, body := h.post(launchflow.PathToken, "application/x-www-form-urlencoded", []byte(form),
+		resp, body := h.post(ehrlaunchenv.PathToken, "application/x-www-form-urlencoded", []byte(form),
 			http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(appID+":secret"))}, "Dpop": {"proof"}})
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("status %d %s", resp.StatusCode, body)
@@ -82,7 +82,7 @@ func TestTokenProxy(t *testing.T) {
 			{"grant_type": {"authorization_code"}, "client_id": {appID}, "code": {"c"}, "redirect_uri": {otherRedir}},
 			{"grant_type": {"authorization_code"}, "client_id": {"stranger"}, "code": {"c"}, "redirect_uri": {appRedir}},
 		} {
-			resp, body := h.post(launchflow.PathToken, "application/x-www-form-urlencoded", []byte(f.Encode()), nil)
+			resp, body := h.post(ehrlaunchenv.PathToken, "application/x-www-form-urlencoded", []byte(f.Encode()), nil)
 			if resp.StatusCode != http.StatusBadRequest || called {
 				t.Fatalf("%v: %d %s (Okta called: %v)", f, resp.StatusCode, body, called)
 			}
@@ -99,7 +99,7 @@ func TestTokenProxy(t *testing.T) {
 		assertion := signedToken(t, jwt.MapClaims{"iss": appID, "sub": appID, "aud": h.cfg.OktaIssuer + "/v1/token", "jti": "j-1", "exp": 4102444800})
 		f := url.Values{"grant_type": {"authorization_code"}, "code": {"c"}, "code_verifier": {verifier}, "redirect_uri": {appRedir},
 			"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {assertion}}
-		resp, body := h.post(launchflow.PathToken, "application/x-www-form-urlencoded", []byte(f.Encode()), nil)
+		resp, body := h.post(ehrlaunchenv.PathToken, "application/x-www-form-urlencoded", []byte(f.Encode()), nil)
 		if resp.StatusCode != http.StatusOK || got.Get("redirect_uri") != h.cfg.Callback() || got.Get("client_assertion") != assertion {
 			t.Fatalf("status %d %s, forwarded %v", resp.StatusCode, body, got)
 		}
@@ -122,7 +122,7 @@ func TestTokenProxy(t *testing.T) {
 			if f.Get("client_assertion_type") == "" {
 				f.Set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
 			}
-			resp, body := h.post(launchflow.PathToken, "application/x-www-form-urlencoded", []byte(f.Encode()), nil)
+			resp, body := h.post(ehrlaunchenv.PathToken, "application/x-www-form-urlencoded", []byte(f.Encode()), nil)
 			if resp.StatusCode < 400 || called {
 				t.Fatalf("%s: %d %s (Okta called: %v)", name, resp.StatusCode, body, called)
 			}
@@ -137,7 +137,7 @@ func TestTokenProxy(t *testing.T) {
 			_, _ = w.Write([]byte(`{}`))
 		}
 		f := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"rt"}, "client_id": {appID}}.Encode()
-		h.post(launchflow.PathToken, "application/x-www-form-urlencoded", []byte(f), nil)
+		h.post(ehrlaunchenv.PathToken, "application/x-www-form-urlencoded", []byte(f), nil)
 		if got != f {
 			t.Fatalf("forwarded %q", got)
 		}
@@ -149,7 +149,7 @@ func TestTokenProxy(t *testing.T) {
 			w.WriteHeader(http.StatusBadRequest)
 			_, _ = w.Write([]byte(`{"error":"invalid_grant","error_description":"PKCE verification failed."}`))
 		}
-		resp, body := h.post(launchflow.PathToken, "application/x-www-form-urlencoded", []byte(form), nil)
+		resp, body := h.post(ehrlaunchenv.PathToken, "application/x-www-form-urlencoded", []byte(form), nil)
 		if resp.StatusCode != http.StatusBadRequest || string(body) != `{"error":"invalid_grant","error_description":"PKCE verification failed."}` {
 			t.Fatalf("%d %s", resp.StatusCode, body)
 		}
@@ -158,25 +158,25 @@ func TestTokenProxy(t *testing.T) {
 		h := newHarness(t)
 		raw := `{"token_type":"Bearer","access_token":"` + signedToken(t, jwt.MapClaims{"sub": "u"}) + `"}`
 		h.oktaFn = func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(raw)) }
-		if _, body := h.post(launchflow.PathToken, "application/x-www-form-urlencoded", []byte(form), nil); string(body) != raw {
+		if _, body := h.post(ehrlaunchenv.PathToken, "application/x-www-form-urlencoded", []byte(form), nil); string(body) != raw {
 			t.Fatalf("body %s", body)
 		}
 	})
 	t.Run("an unreachable Okta is a 502", func(t *testing.T) {
 		h := newHarness(t)
 		h.okta.Close()
-		if resp, _ := h.post(launchflow.PathToken, "application/x-www-form-urlencoded", []byte(form), nil); resp.StatusCode != http.StatusBadGateway {
+		if resp, _ := h.post(ehrlaunchenv.PathToken, "application/x-www-form-urlencoded", []byte(form), nil); resp.StatusCode != http.StatusBadGateway {
 			t.Fatalf("status %d", resp.StatusCode)
 		}
 	})
 	t.Run("a configured browser origin may call it", func(t *testing.T) {
 		h := newHarness(t)
 		h.oktaFn = func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(`{}`)) }
-		resp, _ := h.post(launchflow.PathToken, "application/x-www-form-urlencoded", []byte(form), http.Header{"Origin": {"https://app.example"}})
+		resp, _ := h.post(ehrlaunchenv.PathToken, "application/x-www-form-urlencoded", []byte(form), http.Header{"Origin": {"https://app.example"}})
 		if resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example" {
 			t.Fatalf("headers %v", resp.Header)
 		}
-		req, _ := http.NewRequest(http.MethodOptions, h.srv.URL+launchflow.PathToken, nil)
+		req, _ := http.NewRequest(http.MethodOptions, h.srv.URL+ehrlaunchenv.PathToken, nil)
 		req.Header.Set("Origin", "https://app.example")
 		req.Header.Set("Access-Control-Request-Method", "POST")
 		pre, _ := h.do(req)
@@ -187,11 +187,11 @@ func TestTokenProxy(t *testing.T) {
 	t.Run("another origin gets no CORS permission", func(t *testing.T) {
 		h := newHarness(t)
 		h.oktaFn = func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(`{}`)) }
-		resp, _ := h.post(launchflow.PathToken, "application/x-www-form-urlencoded", []byte(form), http.Header{"Origin": {"https://evil.example"}})
+		resp, _ := h.post(ehrlaunchenv.PathToken, "application/x-www-form-urlencoded", []byte(form), http.Header{"Origin": {"https://evil.example"}})
 		if resp.Header.Get("Access-Control-Allow-Origin") != "" {
 			t.Fatal("evil origin allowed")
 		}
-		req, _ := http.NewRequest(http.MethodOptions, h.srv.URL+launchflow.PathToken, nil)
+		req, _ := http.NewRequest(http.MethodOptions, h.srv.URL+ehrlaunchenv.PathToken, nil)
 		req.Header.Set("Origin", "https://evil.example")
 		if pre, _ := h.do(req); pre.StatusCode != http.StatusForbidden || pre.Header.Get("Access-Control-Allow-Origin") != "" {
 			t.Fatalf("preflight %d", pre.StatusCode)
@@ -217,7 +217,7 @@ func TestIntrospectionProxy(t *testing.T) {
 	t.Run("an active token's context is echoed at the top level", func(t *testing.T) {
 		h := newHarness(t)
 		auth := okta(h, `{"active":true,"scope":"launch patient/Observation.rs","client_id":"app-1"}`)
-		resp, body := h.post(launchflow.PathIntrospect, "application/x-www-form-urlencoded", []byte(form), http.Header{"Authorization": {"Basic cmVzb3VyY2U6cw=="}})
+		resp, body := h.post(ehrlaunchenv.PathIntrospect, "application/x-www-form-urlencoded", []byte(form), http.Header{"Authorization": {"Basic cmVzb3VyY2U6cw=="}})
 		var m map[string]any
 		_ = json.Unmarshal(body, &m)
 		if resp.StatusCode != 200 || m["patient"] != "pat-123" || m["encounter"] != "enc-9" || m["need_patient_banner"] != true || m["client_id"] != "app-1" {
@@ -230,14 +230,14 @@ func TestIntrospectionProxy(t *testing.T) {
 	t.Run("an inactive token gets nothing added", func(t *testing.T) {
 		h := newHarness(t)
 		okta(h, `{"active":false}`)
-		if _, body := h.post(launchflow.PathIntrospect, "application/x-www-form-urlencoded", []byte(form), nil); string(body) != `{"active":false}` {
+		if _, body := h.post(ehrlaunchenv.PathIntrospect, "application/x-www-form-urlencoded", []byte(form), nil); string(body) != `{"active":false}` {
 			t.Fatalf("body %s", body)
 		}
 	})
 	t.Run("Okta's own context fields are kept", func(t *testing.T) {
 		h := newHarness(t)
 		okta(h, `{"active":true,"patient":"from-okta"}`)
-		_, body := h.post(launchflow.PathIntrospect, "application/x-www-form-urlencoded", []byte(form), nil)
+		_, body := h.post(ehrlaunchenv.PathIntrospect, "application/x-www-form-urlencoded", []byte(form), nil)
 		var m map[string]any
 		_ = json.Unmarshal(body, &m)
 		if m["patient"] != "from-okta" || m["encounter"] != "enc-9" {

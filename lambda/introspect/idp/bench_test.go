@@ -17,6 +17,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/fakesecretsmanager"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/lambdalog"
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/idp"
@@ -133,7 +134,7 @@ func BenchmarkGarbageFlood(b *testing.B) {
 		f.set(func(f *fakeIdP) {
 			f.introspect = func(url.Values, string, string) (int, any) { return 200, map[string]any{"active": false} }
 		})
-		e := f.env(idp.EnvValidation, "introspection", idp.EnvIntrospectionSecretARN, arn,
+		e := f.env(validatorenv.EnvValidation, "introspection", validatorenv.EnvIntrospectionSecretARN, arn,
 			"AWS_ENDPOINT_URL_SECRETS_MANAGER", secrets.URL, "AWS_ACCESS_KEY_ID", "AKIDEXAMPLE",
 			"AWS_SECRET_ACCESS_KEY", "fake-aws-secret", "AWS_REGION", "us-east-1")
 		h := idp.FromEnv(context.Background(), e.get, idp.Options{Now: newClock().Now, Logger: productionLogger()})

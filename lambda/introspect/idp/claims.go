@@ -8,6 +8,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/smartscope"
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/tokenshape"
 )
@@ -188,7 +189,7 @@ type grant struct {
 // patient context counts only if the token hook's marker is there, because
 // Okta issues the token unchanged (fail-open) when the hook times out or
 // fails, and a patient from elsewhere (a profile claim) is not the EHR's.
-func (c *tokenClaims) toGrant(v smartscope.Version, now int64, ehrLaunch bool) (grant, Reason) {
+func (c *tokenClaims) toGrant(v smart.Version, now int64, ehrLaunch bool) (grant, Reason) {
 	var drops dropSet
 	fhirUser, ok := contextString(c.FHIRUser)
 	if !ok {

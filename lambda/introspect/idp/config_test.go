@@ -9,8 +9,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
+	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/idp"
-	"github.com/openhealthstack/smart-healthlake/lambda/introspect/smartscope"
 )
 
 const (
@@ -19,7 +20,7 @@ const (
 )
 
 func minimalEnv(kv ...string) env {
-	e := env{idp.EnvIssuer: okIssuer, idp.EnvRoleARN: roleARN}
+	e := env{validatorenv.EnvIssuer: okIssuer, validatorenv.EnvRoleARN: roleARN}
 	for i := 0; i < len(kv); i += 2 {
 		e[kv[i]] = kv[i+1]
 	}
@@ -29,43 +30,44 @@ func minimalEnv(kv ...string) env {
 func TestTheDefaultConfiguration(t *testing.T) {
 	c, err := idp.ConfigFromEnv(minimalEnv().get)
 	require.NoError(t, err)
-	assert.Equal(t, idp.Config{
+	assert.Equal(t, validatorenv.Env{
 		Issuer:                okIssuer,
-		Mode:                  idp.ModeJWT,
+		Validation:            validatorenv.ValidationJWT,
 		RoleARN:               roleARN,
 		Leeway:                60 * time.Second,
 		IntrospectionCacheTTL: 60 * time.Second,
-		ScopeVersion:          smartscope.V2,
+		SmartVersion:          smart.V2,
+		TokenRules:            validatorenv.TokenRules{AudienceRule: validatorenv.AudienceRequired},
 
 		IntrospectionCallsPerSecond: 10,
-	}, c)
+	}, c.Env)
 }
 
 func TestEverySettingIsRead(t *testing.T) {
 	c, err := idp.ConfigFromEnv(minimalEnv(
-		idp.EnvJWKSURL, "https://example.okta.com/oauth2/default/v1/keys",
-		idp.EnvAudiences, " api://default ,, https://fhir.example.com/r4/ ",
-		idp.EnvValidation, "introspection",
-		idp.EnvIntrospectionURL, "https://example.okta.com/oauth2/default/v1/introspect",
-		idp.EnvIntrospectionSecretARN, okSecretARN,
-		idp.EnvIntrospectionCacheTTL, "30",
-		idp.EnvIntrospectionRate, "50",
-		idp.EnvLeeway, "0",
-		idp.EnvScopeVersion, "v1",
+		validatorenv.EnvJWKSURL, "https://example.okta.com/oauth2/default/v1/keys",
+		validatorenv.EnvAudiences, " api://default ,, https://fhir.example.com/r4/ ",
+		validatorenv.EnvValidation, "introspection",
+		validatorenv.EnvIntrospectionURL, "https://example.okta.com/oauth2/default/v1/introspect",
+		validatorenv.EnvIntrospectionSecretARN, okSecretARN,
+		validatorenv.EnvIntrospectionCacheTTL, "30",
+		validatorenv.EnvIntrospectionRate, "50",
+		validatorenv.EnvLeeway, "0",
+		validatorenv.EnvSmartVersion, "v1",
 	).get)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"api://default", "https://fhir.example.com/r4/"}, c.Audiences)
-	assert.Equal(t, idp.ModeIntrospection, c.Mode)
+	assert.Equal(t, validatorenv.ValidationIntrospection, c.Validation)
 	assert.Equal(t, okSecretARN, c.IntrospectionSecretARN)
 	assert.Equal(t, 30*time.Second, c.IntrospectionCacheTTL)
 	assert.Equal(t, 50, c.IntrospectionCallsPerSecond)
 	assert.Zero(t, c.Leeway)
-	assert.Equal(t, smartscope.V1, c.ScopeVersion)
+	assert.Equal(t, smart.V1, c.SmartVersion)
 }
 
 func TestLoopbackHTTPIsAcceptedForTests(t *testing.T) {
 	for _, u := range []string{"http://127.0.0.1:8080/oauth2/default", "http://localhost/x", "http://[::1]:9/x"} {
-		_, err := idp.ConfigFromEnv(minimalEnv(idp.EnvIssuer, u).get)
+		_, err := idp.ConfigFromEnv(minimalEnv(validatorenv.EnvIssuer, u).get)
 		assert.NoError(t, err, u)
 	}
 }
@@ -76,30 +78,30 @@ func TestABrokenConfigurationNamesTheVariable(t *testing.T) {
 		env      env
 		variable string
 	}{
-		{"no issuer", env{idp.EnvRoleARN: roleARN}, idp.EnvIssuer},
-		{"a plain-http issuer", minimalEnv(idp.EnvIssuer, "http://example.okta.com/oauth2/default"), idp.EnvIssuer},
-		{"a relative issuer", minimalEnv(idp.EnvIssuer, "example.okta.com"), idp.EnvIssuer},
-		{"an issuer with a query", minimalEnv(idp.EnvIssuer, "https://example.okta.com/?x=1"), idp.EnvIssuer},
-		{"an issuer with credentials", minimalEnv(idp.EnvIssuer, "https://user:pw@example.okta.com/"), idp.EnvIssuer},
-		{"a plain-http JWKS URL", minimalEnv(idp.EnvJWKSURL, "http://example.okta.com/keys"), idp.EnvJWKSURL},
-		{"an unknown mode", minimalEnv(idp.EnvValidation, "JWT"), idp.EnvValidation},
-		{"introspection without a secret", minimalEnv(idp.EnvValidation, "introspection"), idp.EnvIntrospectionSecretARN},
-		{"a secret that is not an ARN", minimalEnv(idp.EnvValidation, "introspection", idp.EnvIntrospectionSecretARN, "okta-secret"), idp.EnvIntrospectionSecretARN},
-		{"a plain-http introspection URL", minimalEnv(idp.EnvValidation, "introspection", idp.EnvIntrospectionSecretARN, okSecretARN,
-			idp.EnvIntrospectionURL, "http://example.okta.com/introspect"), idp.EnvIntrospectionURL},
-		{"a negative cache TTL", minimalEnv(idp.EnvIntrospectionCacheTTL, "-1"), idp.EnvIntrospectionCacheTTL},
-		{"no introspection calls at all", minimalEnv(idp.EnvIntrospectionRate, "0"), idp.EnvIntrospectionRate},
-		{"an introspection rate too large", minimalEnv(idp.EnvIntrospectionRate, "5000"), idp.EnvIntrospectionRate},
-		{"an introspection rate per minute", minimalEnv(idp.EnvIntrospectionRate, "10/m"), idp.EnvIntrospectionRate},
-		{"no role", env{idp.EnvIssuer: okIssuer}, idp.EnvRoleARN},
-		{"a role that is not an IAM role ARN", minimalEnv(idp.EnvRoleARN, "arn:aws:iam::123456789012:user/bob"), idp.EnvRoleARN},
-		{"a leeway in minutes", minimalEnv(idp.EnvLeeway, "5m"), idp.EnvLeeway},
-		{"a leeway too large", minimalEnv(idp.EnvLeeway, "3600"), idp.EnvLeeway},
-		{"an unknown scope version", minimalEnv(idp.EnvScopeVersion, "v3"), idp.EnvScopeVersion},
+		{"no issuer", env{validatorenv.EnvRoleARN: roleARN}, validatorenv.EnvIssuer},
+		{"a plain-http issuer", minimalEnv(validatorenv.EnvIssuer, "http://example.okta.com/oauth2/default"), validatorenv.EnvIssuer},
+		{"a relative issuer", minimalEnv(validatorenv.EnvIssuer, "example.okta.com"), validatorenv.EnvIssuer},
+		{"an issuer with a query", minimalEnv(validatorenv.EnvIssuer, "https://example.okta.com/?x=1"), validatorenv.EnvIssuer},
+		{"an issuer with credentials", minimalEnv(validatorenv.EnvIssuer, "https://user:pw@example.okta.com/"), validatorenv.EnvIssuer},
+		{"a plain-http JWKS URL", minimalEnv(validatorenv.EnvJWKSURL, "http://example.okta.com/keys"), validatorenv.EnvJWKSURL},
+		{"an unknown mode", minimalEnv(validatorenv.EnvValidation, "JWT"), validatorenv.EnvValidation},
+		{"introspection without a secret", minimalEnv(validatorenv.EnvValidation, "introspection"), validatorenv.EnvIntrospectionSecretARN},
+		{"a secret that is not an ARN", minimalEnv(validatorenv.EnvValidation, "introspection", validatorenv.EnvIntrospectionSecretARN, "okta-secret"), validatorenv.EnvIntrospectionSecretARN},
+		{"a plain-http introspection URL", minimalEnv(validatorenv.EnvValidation, "introspection", validatorenv.EnvIntrospectionSecretARN, okSecretARN,
+			validatorenv.EnvIntrospectionURL, "http://example.okta.com/introspect"), validatorenv.EnvIntrospectionURL},
+		{"a negative cache TTL", minimalEnv(validatorenv.EnvIntrospectionCacheTTL, "-1"), validatorenv.EnvIntrospectionCacheTTL},
+		{"no introspection calls at all", minimalEnv(validatorenv.EnvIntrospectionRate, "0"), validatorenv.EnvIntrospectionRate},
+		{"an introspection rate too large", minimalEnv(validatorenv.EnvIntrospectionRate, "5000"), validatorenv.EnvIntrospectionRate},
+		{"an introspection rate per minute", minimalEnv(validatorenv.EnvIntrospectionRate, "10/m"), validatorenv.EnvIntrospectionRate},
+		{"no role", env{validatorenv.EnvIssuer: okIssuer}, validatorenv.EnvRoleARN},
+		{"a role that is not an IAM role ARN", minimalEnv(validatorenv.EnvRoleARN, "arn:aws:iam::123456789012:user/bob"), validatorenv.EnvRoleARN},
+		{"a leeway in minutes", minimalEnv(validatorenv.EnvLeeway, "5m"), validatorenv.EnvLeeway},
+		{"a leeway too large", minimalEnv(validatorenv.EnvLeeway, "3600"), validatorenv.EnvLeeway},
+		{"an unknown scope version", minimalEnv(validatorenv.EnvSmartVersion, "v3"), validatorenv.EnvSmartVersion},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := idp.ConfigFromEnv(tc.env.get)
-			var ce *idp.ConfigError
+			var ce *validatorenv.Error
 			require.True(t, errors.As(err, &ce), "got %v", err)
 			assert.Equal(t, tc.variable, ce.Variable())
 			assert.Contains(t, err.Error(), tc.variable)
@@ -109,22 +111,22 @@ func TestABrokenConfigurationNamesTheVariable(t *testing.T) {
 }
 
 func TestEveryProblemIsReportedAtOnce(t *testing.T) {
-	_, err := idp.ConfigFromEnv(env{idp.EnvLeeway: "x"}.get)
+	_, err := idp.ConfigFromEnv(env{validatorenv.EnvLeeway: "x"}.get)
 	require.Error(t, err)
-	for _, v := range []string{idp.EnvIssuer, idp.EnvRoleARN, idp.EnvLeeway} {
+	for _, v := range []string{validatorenv.EnvIssuer, validatorenv.EnvRoleARN, validatorenv.EnvLeeway} {
 		assert.Contains(t, err.Error(), v)
 	}
 }
 
 func TestABrokenConfigurationLogsOneLineAndDeniesEverything(t *testing.T) {
 	f := newFakeIdP(t)
-	th := newTestHandler(t, env{idp.EnvIssuer: f.Issuer}, idp.Options{})
+	th := newTestHandler(t, env{validatorenv.EnvIssuer: f.Issuer}, idp.Options{})
 
 	lines := th.logs.Lines(t)
 	require.Len(t, lines, 1, "one line at start")
 	assert.Equal(t, "ERROR", lines[0]["level"])
-	assert.Equal(t, idp.EnvRoleARN, lines[0]["variable"])
-	assert.Contains(t, lines[0]["error"], idp.EnvRoleARN)
+	assert.Equal(t, validatorenv.EnvRoleARN, lines[0]["variable"])
+	assert.Contains(t, lines[0]["error"], validatorenv.EnvRoleARN)
 	assert.Zero(t, f.jwksHits.Load()+f.rfc8414Hits.Load(), "nothing is fetched for a broken configuration")
 
 	tok := sign(t, jwt.SigningMethodRS256, getKeys(t).rsa1, "k1", f.claims())
@@ -140,13 +142,13 @@ func TestABrokenConfigurationLogsOneLineAndDeniesEverything(t *testing.T) {
 func TestABrokenConfigurationStillAnswersWithTheRole(t *testing.T) {
 	f := newFakeIdP(t)
 	tok := sign(t, jwt.SigningMethodRS256, getKeys(t).rsa1, "k1", f.claims())
-	th := newTestHandler(t, env{idp.EnvIssuer: "http://example.okta.com/oauth2/default", idp.EnvRoleARN: roleARN}, idp.Options{})
+	th := newTestHandler(t, env{validatorenv.EnvIssuer: "http://example.okta.com/oauth2/default", validatorenv.EnvRoleARN: roleARN}, idp.Options{})
 	resp, reason := th.call(t, tok)
 	assert.Equal(t, string(idp.ReasonConfigInvalid), reason)
 	assert.False(t, bool(resp.AuthPayload.IsAuthorized))
 	assert.Equal(t, roleARN, resp.IAMRoleARN, "HealthLake requires iamRoleARN; the role variable itself is valid")
 
-	th = newTestHandler(t, env{idp.EnvIssuer: f.Issuer, idp.EnvRoleARN: "arn:aws:iam::123456789012:user/bob"}, idp.Options{})
+	th = newTestHandler(t, env{validatorenv.EnvIssuer: f.Issuer, validatorenv.EnvRoleARN: "arn:aws:iam::123456789012:user/bob"}, idp.Options{})
 	resp, _ = th.call(t, tok)
 	assert.Empty(t, resp.IAMRoleARN, "an invalid role is never returned")
 }
@@ -158,15 +160,19 @@ func TestNoURLIsLoggedWithItsQueryOrUserinfo(t *testing.T) {
 		env  func(f *fakeIdP) env
 		set  func(f *fakeIdP)
 	}{
-		{"a JWKS URL with a query", func(f *fakeIdP) env { return f.env(idp.EnvJWKSURL, "https://example.okta.com/keys?api_key="+secret) }, nil},
-		{"a relative JWKS URL with a query", func(f *fakeIdP) env { return f.env(idp.EnvJWKSURL, "example.okta.com/keys?api_key="+secret) }, nil},
-		{"a plain-http JWKS URL with a query and fragment", func(f *fakeIdP) env {
-			return f.env(idp.EnvJWKSURL, "http://example.okta.com/keys?api_key="+secret+"#"+secret)
+		{"a JWKS URL with a query", func(f *fakeIdP) env {
+			return f.env(validatorenv.EnvJWKSURL, "https://example.okta.com/keys?api_key="+secret)
 		}, nil},
-		{"an issuer with userinfo", func(f *fakeIdP) env { return f.env(idp.EnvIssuer, "https://admin:"+secret+"@example.okta.com/x") }, nil},
+		{"a relative JWKS URL with a query", func(f *fakeIdP) env { return f.env(validatorenv.EnvJWKSURL, "example.okta.com/keys?api_key="+secret) }, nil},
+		{"a plain-http JWKS URL with a query and fragment", func(f *fakeIdP) env {
+			return f.env(validatorenv.EnvJWKSURL, "http://example.okta.com/keys?api_key="+secret+"#"+secret)
+		}, nil},
+		{"an issuer with userinfo", func(f *fakeIdP) env {
+			return f.env(validatorenv.EnvIssuer, "https://admin:"+secret+"@example.okta.com/x")
+		}, nil},
 		{"an introspection URL with a query", func(f *fakeIdP) env {
-			return f.env(idp.EnvValidation, "introspection", idp.EnvIntrospectionSecretARN, okSecretARN,
-				idp.EnvIntrospectionURL, "ftp://example.okta.com/introspect?k="+secret)
+			return f.env(validatorenv.EnvValidation, "introspection", validatorenv.EnvIntrospectionSecretARN, okSecretARN,
+				validatorenv.EnvIntrospectionURL, "ftp://example.okta.com/introspect?k="+secret)
 		}, nil},
 		{"a discovered jwks_uri with a query", func(f *fakeIdP) env { return f.env() },
 			func(f *fakeIdP) { f.metadataJWKS = "https://keys.example.com/keys?sig=" + secret }},

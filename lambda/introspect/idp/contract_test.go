@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/idp"
 )
 
@@ -20,9 +21,9 @@ func contractHandler(t *testing.T) (*testHandler, string) {
 	f := newFakeIdP(t)
 	const issuer = "https://example.okta.com/oauth2/default"
 	th := newTestHandler(t, env{
-		idp.EnvIssuer:  issuer,
-		idp.EnvJWKSURL: f.Issuer + "/v1/keys",
-		idp.EnvRoleARN: roleARN,
+		validatorenv.EnvIssuer:  issuer,
+		validatorenv.EnvJWKSURL: f.Issuer + "/v1/keys",
+		validatorenv.EnvRoleARN: roleARN,
 	}, idp.Options{})
 	tok := sign(t, jwt.SigningMethodRS256, getKeys(t).rsa1, "k1",
 		with(f.claims(), "iss", issuer, "fhirUser", "Patient/p-123", "launch_response_patient", "p-123"))

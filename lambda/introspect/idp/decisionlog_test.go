@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/lambdalog"
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/idp"
 )
@@ -88,7 +89,7 @@ func TestNoLogPathHoldsATokenASecretANameOrAnEmail(t *testing.T) {
 	var all strings.Builder
 
 	// A configuration error: one line at construction, one per request.
-	broken := newTestHandler(t, env{idp.EnvIssuer: f.Issuer}, idp.Options{})
+	broken := newTestHandler(t, env{validatorenv.EnvIssuer: f.Issuer}, idp.Options{})
 	_, reason := broken.call(t, tok)
 	require.Equal(t, "config_invalid", reason)
 	all.WriteString(broken.logs.String())

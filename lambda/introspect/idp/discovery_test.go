@@ -6,6 +6,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/assert"
 
+	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/idp"
 )
 
@@ -29,7 +30,7 @@ func TestDiscoveryFallsBackToOpenIDConfiguration(t *testing.T) {
 
 func TestAConfiguredJWKSURLSkipsDiscovery(t *testing.T) {
 	f := newFakeIdP(t)
-	th := newTestHandler(t, f.env(idp.EnvJWKSURL, f.Issuer+"/v1/keys"), idp.Options{})
+	th := newTestHandler(t, f.env(validatorenv.EnvJWKSURL, f.Issuer+"/v1/keys"), idp.Options{})
 	resp, reason := th.call(t, sign(t, jwt.SigningMethodRS256, getKeys(t).rsa1, "k1", f.claims()))
 	assert.True(t, bool(resp.AuthPayload.IsAuthorized), reason)
 	assert.Zero(t, f.rfc8414Hits.Load()+f.oidcHits.Load())
@@ -62,7 +63,7 @@ func TestTheKeyURLIsNotLeftByARedirectOrForAHugeAnswer(t *testing.T) {
 	for _, path := range []string{"/v1/moved-keys", "/v1/huge-keys"} {
 		t.Run(path, func(t *testing.T) {
 			f := newFakeIdP(t)
-			th := newTestHandler(t, f.env(idp.EnvJWKSURL, f.Issuer+path), idp.Options{})
+			th := newTestHandler(t, f.env(validatorenv.EnvJWKSURL, f.Issuer+path), idp.Options{})
 			_, reason := th.call(t, sign(t, jwt.SigningMethodRS256, getKeys(t).rsa1, "k1", f.claims()))
 			assert.Equal(t, string(idp.ReasonKeysUnavailable), reason)
 			assert.Zero(t, f.jwksHits.Load())

@@ -23,6 +23,8 @@
 //
 // # Configuration (environment variables)
 //
+// The names, and their parser, are package contract/validatorenv's.
+//
 //   - SMART_ISSUER (required): the exact "iss" tokens must carry. https, or http
 //     on a loopback host (tests only).
 //   - SMART_JWKS_URL (optional): the JWK Set URL. Default: jwks_uri from the
@@ -55,14 +57,16 @@
 //   - HEALTHLAKE_ROLE_ARN (required): the IAM role ARN returned as iamRoleARN.
 //   - SMART_LEEWAY_SECONDS (optional, 0-300, default 60): clock skew allowed on
 //     exp, nbf and iat.
-//   - SMART_SCOPE_VERSION (optional): "v2" (default) for a SMART_ON_FHIR data
+//   - SMART_VERSION (optional): "v2" (default) for a SMART_ON_FHIR data
 //     store, "v1" for SMART_ON_FHIR_V1, which gets v2 scopes translated to v1
 //     (see package smartscope).
 //   - SMART_SCOPE_CLAIM, SMART_CLIENT_IDS, SMART_AUDIENCE_RULE, SMART_SCOPE_MAP
 //     (optional): the token rules for authorization servers other than the
 //     provisioned Okta one (package tokenshape; applied by rules.go): the scope
 //     claim, a client allow-list, whether a listed client stands in for a
-//     missing aud, and scope prefix rewrites.
+//     missing aud (JWT mode only: refused with SMART_VALIDATION=introspection,
+//     where an answer without aud is always refused), and scope prefix
+//     rewrites.
 //   - SMART_EHR_LAUNCH (optional, "true" or "false", default false): EHR launch
 //     (lambda/ehrlaunch) is deployed; a token with the launch scope then has
 //     patient context only with the launch token hook's marker claim

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchclaims"
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/idp"
 )
@@ -17,7 +18,7 @@ import (
 func TestEHRLaunchTokensNeedTheHookMarker(t *testing.T) {
 	f := newFakeIdP(t)
 	k := getKeys(t)
-	on := newTestHandler(t, f.env(idp.EnvEHRLaunch, "true"), idp.Options{})
+	on := newTestHandler(t, f.env(validatorenv.EnvEHRLaunch, "true"), idp.Options{})
 	off := newTestHandler(t, f.env(), idp.Options{})
 	bare := with(f.claims(), "launch_response_patient", nil, "fhirUser", nil)
 	ehr := []string{"launch", "openid", "patient/Observation.rs"}
@@ -71,11 +72,11 @@ func TestEHRLaunchSetting(t *testing.T) {
 	f := newFakeIdP(t)
 	for _, v := range []string{"yes", "1", "TRUE"} {
 		t.Run("refuses "+v, func(t *testing.T) {
-			e := f.env(idp.EnvEHRLaunch, v)
+			e := f.env(validatorenv.EnvEHRLaunch, v)
 			_, err := idp.ConfigFromEnv(func(k string) string { return e[k] })
-			var ce *idp.ConfigError
+			var ce *validatorenv.Error
 			require.ErrorAs(t, err, &ce)
-			assert.Equal(t, idp.EnvEHRLaunch, ce.Variable())
+			assert.Equal(t, validatorenv.EnvEHRLaunch, ce.Variable())
 		})
 	}
 }

@@ -92,7 +92,7 @@ func (h *Handler) decide(ctx context.Context, ev *Event, d *decision) Response {
 		d.clientID, d.userID = claims.clientID(), claims.UID
 		return h.deny(ev)
 	}
-	g, reason := claims.toGrant(h.cfg.ScopeVersion, now.Unix(), h.cfg.EHRLaunch)
+	g, reason := claims.toGrant(h.cfg.SmartVersion, now.Unix(), h.cfg.EHRLaunch)
 	if reason != "" {
 		// Checked before the audience: no SMART scope is a property of the token
 		// alone, so the reason is the same for every data store.

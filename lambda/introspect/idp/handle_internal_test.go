@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/tokencache"
 )
 
@@ -22,7 +23,7 @@ func (panicking) validate(*budget, string) (tokenClaims, Reason, error) {
 func TestAPanicIsAnsweredAsARefusal(t *testing.T) {
 	var logs bytes.Buffer
 	h := &Handler{
-		cfg:    Config{Issuer: "https://example.okta.com/oauth2/default", RoleARN: "arn:aws:iam::123456789012:role/R"},
+		cfg:    Config{Env: validatorenv.Env{Issuer: "https://example.okta.com/oauth2/default", RoleARN: "arn:aws:iam::123456789012:role/R"}},
 		log:    slog.New(slog.NewJSONHandler(&logs, nil)),
 		now:    time.Now,
 		budget: time.Second,

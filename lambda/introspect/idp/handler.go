@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/tokencache"
 )
 
@@ -140,7 +141,7 @@ func FromEnv(ctx context.Context, getenv func(string) string, opts Options) *Han
 	if err != nil {
 		return broken(err, cfg, opts)
 	}
-	if cfg.Mode == ModeIntrospection && opts.Secrets == nil {
+	if cfg.Validation == validatorenv.ValidationIntrospection && opts.Secrets == nil {
 		opts.Secrets = NewSecretsClient(getenv)
 	}
 	return newHandler(ctx, cfg, opts, born)
@@ -162,8 +163,8 @@ func newHandler(ctx context.Context, cfg Config, opts Options, born time.Time) *
 	startCtx, cancel := context.WithTimeout(ctx, opts.StartBudget)
 	defer cancel()
 	var startErr error
-	switch cfg.Mode {
-	case ModeIntrospection:
+	switch cfg.Validation {
+	case validatorenv.ValidationIntrospection:
 		in := newIntrospector(introspectorOptions{cfg: cfg, client: opts.HTTPClient, secrets: opts.Secrets,
 			retryEvery: opts.SetupRetryInterval, now: opts.Now, log: opts.Logger})
 		startErr = in.start(startCtx)
@@ -185,7 +186,7 @@ func newHandler(ctx context.Context, cfg Config, opts Options, born time.Time) *
 		startErr = keys.keys.start(startCtx)
 		h.check = newJWTValidator(cfg.Issuer, cfg.Leeway, opts.Now, keys)
 	}
-	attrs := []any{"mode", string(cfg.Mode), "issuer", cfg.Issuer, "scope_version", cfg.ScopeVersion.String()}
+	attrs := []any{"mode", string(cfg.Validation), "issuer", cfg.Issuer, "smart_version", string(cfg.SmartVersion)}
 	if startErr != nil {
 		h.log.Warn("start-up set-up failed; requests will retry it", append(attrs, "error", startErr.Error())...)
 	} else {
@@ -200,12 +201,12 @@ func newHandler(ctx context.Context, cfg Config, opts Options, born time.Time) *
 func broken(err error, cfg Config, opts Options) *Handler {
 	opts.defaults()
 	variable := ""
-	if ce, ok := err.(*ConfigError); ok {
+	if ce, ok := err.(*validatorenv.Error); ok {
 		variable = ce.Variable()
 	}
 	opts.Logger.Error("invalid configuration; every request will be denied", "variable", variable, "error", err.Error())
 	var kept Config
-	if roleARN.MatchString(cfg.RoleARN) {
+	if validatorenv.RoleARNValid(cfg.RoleARN) {
 		kept.RoleARN = cfg.RoleARN
 	}
 	return &Handler{cfg: kept, cfgErr: err, log: opts.Logger, now: opts.Now, cache: tokencache.New[grant](1)}

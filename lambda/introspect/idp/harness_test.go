@@ -24,6 +24,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 	"github.com/openhealthstack/smart-healthlake/internal/syncbuf"
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/idp"
 )
@@ -334,7 +335,7 @@ type env map[string]string
 func (e env) get(k string) string { return e[k] }
 
 func (f *fakeIdP) env(kv ...string) env {
-	e := env{idp.EnvIssuer: f.Issuer, idp.EnvRoleARN: roleARN}
+	e := env{validatorenv.EnvIssuer: f.Issuer, validatorenv.EnvRoleARN: roleARN}
 	for i := 0; i < len(kv); i += 2 {
 		e[kv[i]] = kv[i+1]
 	}

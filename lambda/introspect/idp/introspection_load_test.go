@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/idp"
 )
 
@@ -75,7 +76,7 @@ func TestAJWTFromAnotherIssuerIsRefusedWithoutACall(t *testing.T) {
 func TestIntrospectionCallsAreBoundedPerContainer(t *testing.T) {
 	// The handler's injected clock stands still during the flood, so the
 	// bucket of 5 is all there is; only the clock moving refills it.
-	s := newIntrospectionSetup(t, goodSecret(), idp.Options{}, idp.EnvIntrospectionRate, "5")
+	s := newIntrospectionSetup(t, goodSecret(), idp.Options{}, validatorenv.EnvIntrospectionRate, "5")
 	resp, reason := s.call(t, opaqueToken)
 	require.True(t, bool(resp.AuthPayload.IsAuthorized), reason)
 

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/fakesecretsmanager"
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/idp"
 )
@@ -53,8 +54,8 @@ func newIntrospectionSetup(t *testing.T, secretValue string, opts idp.Options, k
 	}
 	// The AWS settings reach NewSecretsClient through the same test getenv.
 	e := s.idp.env(append([]string{
-		idp.EnvValidation, "introspection",
-		idp.EnvIntrospectionSecretARN, arn,
+		validatorenv.EnvValidation, "introspection",
+		validatorenv.EnvIntrospectionSecretARN, arn,
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER", s.secrets.URL,
 		"AWS_ACCESS_KEY_ID", "AKIDEXAMPLE",
 		"AWS_SECRET_ACCESS_KEY", "fake-aws-secret",
@@ -167,14 +168,14 @@ func TestIntrospectionResultsAreCachedBriefly(t *testing.T) {
 	}
 	assert.Equal(t, int32(1), s.idp.introspectHit.Load())
 
-	s.clock.Advance(idp.DefaultIntrospectionCacheTTL)
+	s.clock.Advance(validatorenv.DefaultIntrospectionCacheTTL)
 	_, reason := s.call(t, opaqueToken)
 	assert.Equal(t, string(idp.ReasonValid), reason, "asked again after the TTL")
 	assert.Equal(t, int32(2), s.idp.introspectHit.Load())
 
 	// Revoked meanwhile: the next introspection after the TTL says so.
 	s.setAnswer(func(url.Values) (int, any) { return 200, map[string]any{"active": false} })
-	s.clock.Advance(idp.DefaultIntrospectionCacheTTL)
+	s.clock.Advance(validatorenv.DefaultIntrospectionCacheTTL)
 	_, reason = s.call(t, opaqueToken)
 	assert.Equal(t, string(idp.ReasonInactive), reason)
 }
@@ -197,7 +198,7 @@ func TestTheIntrospectionCacheNeverOutlivesTheToken(t *testing.T) {
 }
 
 func TestTheIntrospectionCacheCanBeTurnedOff(t *testing.T) {
-	s := newIntrospectionSetup(t, goodSecret(), idp.Options{}, idp.EnvIntrospectionCacheTTL, "0")
+	s := newIntrospectionSetup(t, goodSecret(), idp.Options{}, validatorenv.EnvIntrospectionCacheTTL, "0")
 	for range 3 {
 		_, reason := s.call(t, opaqueToken)
 		assert.Equal(t, string(idp.ReasonValid), reason)
@@ -206,7 +207,7 @@ func TestTheIntrospectionCacheCanBeTurnedOff(t *testing.T) {
 }
 
 func TestTheSecretIsReadOncePerContainer(t *testing.T) {
-	s := newIntrospectionSetup(t, goodSecret(), idp.Options{}, idp.EnvIntrospectionCacheTTL, "0")
+	s := newIntrospectionSetup(t, goodSecret(), idp.Options{}, validatorenv.EnvIntrospectionCacheTTL, "0")
 	for range 10 {
 		resp, reason := s.call(t, opaqueToken)
 		require.True(t, bool(resp.AuthPayload.IsAuthorized), reason)
@@ -215,7 +216,7 @@ func TestTheSecretIsReadOncePerContainer(t *testing.T) {
 }
 
 func TestAConfiguredIntrospectionURLSkipsDiscovery(t *testing.T) {
-	s := newIntrospectionSetup(t, goodSecret(), idp.Options{}, idp.EnvIntrospectionURL, "{{ISSUER}}/v1/introspect")
+	s := newIntrospectionSetup(t, goodSecret(), idp.Options{}, validatorenv.EnvIntrospectionURL, "{{ISSUER}}/v1/introspect")
 	resp, reason := s.call(t, opaqueToken)
 	assert.True(t, bool(resp.AuthPayload.IsAuthorized), reason)
 	assert.Zero(t, s.idp.rfc8414Hits.Load()+s.idp.oidcHits.Load())
@@ -242,7 +243,7 @@ func TestAnUnreadableSecretMeansRefusalNotALeak(t *testing.T) {
 
 func TestAMissingSecretIsRetriedButNotOnEveryRequest(t *testing.T) {
 	s := newIntrospectionSetup(t, goodSecret(), idp.Options{SetupRetryInterval: 200 * time.Millisecond},
-		idp.EnvIntrospectionSecretARN, "arn:aws:secretsmanager:us-east-1:123456789012:secret:not-yet-AbCdEf")
+		validatorenv.EnvIntrospectionSecretARN, "arn:aws:secretsmanager:us-east-1:123456789012:secret:not-yet-AbCdEf")
 	assert.Contains(t, s.logs.String(), "ResourceNotFoundException")
 	for range 5 {
 		_, reason := s.call(t, opaqueToken)

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/idp"
 )
 
@@ -143,7 +144,7 @@ func TestATokenAtThe16KiBLimitIsStillConsidered(t *testing.T) {
 func TestValidTokensAreAccepted(t *testing.T) {
 	f := newFakeIdP(t)
 	k := getKeys(t)
-	th := newTestHandler(t, f.env(idp.EnvAudiences, "api://default, https://fhir.example.com/r4/"), idp.Options{})
+	th := newTestHandler(t, f.env(validatorenv.EnvAudiences, "api://default, https://fhir.example.com/r4/"), idp.Options{})
 	good := f.claims()
 	rs := func(c jwt.MapClaims) string { return sign(t, jwt.SigningMethodRS256, k.rsa1, "k1", c) }
 
@@ -239,7 +240,7 @@ func TestValidTokensAreAccepted(t *testing.T) {
 
 func TestAV1DataStoreGetsV1Scopes(t *testing.T) {
 	f := newFakeIdP(t)
-	th := newTestHandler(t, f.env(idp.EnvScopeVersion, "v1"), idp.Options{})
+	th := newTestHandler(t, f.env(validatorenv.EnvSmartVersion, "v1"), idp.Options{})
 	tok := sign(t, jwt.SigningMethodRS256, getKeys(t).rsa1, "k1", with(f.claims(), "scp",
 		[]string{"launch/patient", "patient/Observation.rs", "patient/Encounter.r", "user/*.cruds", "patient/Condition.rs?category=problem-list-item"}))
 	resp, reason := th.call(t, tok)

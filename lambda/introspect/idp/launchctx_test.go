@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/idp"
 )
 
@@ -111,7 +112,7 @@ func TestPatientScopesNeedAValidPatientContext(t *testing.T) {
 			for _, v := range []string{"v2", "v1"} {
 				th := th
 				if v == "v1" {
-					th = newTestHandler(t, f.env(idp.EnvScopeVersion, "v1"), idp.Options{})
+					th = newTestHandler(t, f.env(validatorenv.EnvSmartVersion, "v1"), idp.Options{})
 				}
 				resp, reason := th.call(t, sign(t, jwt.SigningMethodRS256, k.rsa1, "k1", tc.claims))
 				assert.Equal(t, string(tc.reason), reason, v)

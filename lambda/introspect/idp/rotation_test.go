@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/idp"
 )
 
@@ -59,8 +60,8 @@ func rotationSetup(t *testing.T, status int, retry time.Duration) (*introspectio
 	t.Helper()
 	// Every request introspects, many in a row: the per-container call bound is
 	// raised out of the way (it has tests of its own).
-	s := newIntrospectionSetup(t, goodSecret(), idp.Options{SetupRetryInterval: retry}, idp.EnvIntrospectionCacheTTL, "0",
-		idp.EnvIntrospectionRate, "1000")
+	s := newIntrospectionSetup(t, goodSecret(), idp.Options{SetupRetryInterval: retry}, validatorenv.EnvIntrospectionCacheTTL, "0",
+		validatorenv.EnvIntrospectionRate, "1000")
 	okta := &oktaClient{secret: clientSecret, status: status}
 	okta.serveAs(s)
 	resp, reason := s.call(t, opaqueToken)

@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/idp"
-	"github.com/openhealthstack/smart-healthlake/lambda/introspect/tokenshape"
 )
 
 // The token shapes of the authorization servers the README documents, each
@@ -56,13 +56,13 @@ func TestOktaShapedTokens(t *testing.T) {
 		assert.Equal(t, "00u-user-uid", resp.AuthPayload.Uid)
 	})
 	t.Run("an Okta token from a client off the allow-list (cid) is refused", func(t *testing.T) {
-		th := newTestHandler(t, f.env(tokenshape.EnvClientIDs, "0oa-other"), idp.Options{})
+		th := newTestHandler(t, f.env(validatorenv.EnvClientIDs, "0oa-other"), idp.Options{})
 		resp, reason := th.call(t, signTyped(t, "", okta))
 		require.False(t, bool(resp.AuthPayload.IsAuthorized))
 		assert.Equal(t, string(idp.ReasonClientNotAllowed), reason)
 	})
 	t.Run("an Okta token from a listed client (cid) is accepted", func(t *testing.T) {
-		th := newTestHandler(t, f.env(tokenshape.EnvClientIDs, "0oa-other,0oa-client"), idp.Options{})
+		th := newTestHandler(t, f.env(validatorenv.EnvClientIDs, "0oa-other,0oa-client"), idp.Options{})
 		resp, reason := th.call(t, signTyped(t, "", okta))
 		require.True(t, bool(resp.AuthPayload.IsAuthorized), reason)
 	})
@@ -77,7 +77,7 @@ func TestOktaShapedTokens(t *testing.T) {
 func TestRFC9068ShapedTokens(t *testing.T) {
 	f := newFakeIdP(t)
 	const api = "https://fhir.example.org"
-	e := f.env(idp.EnvAudiences, api, tokenshape.EnvScopeClaim, "scope")
+	e := f.env(validatorenv.EnvAudiences, api, validatorenv.EnvScopeClaim, "scope")
 	// RFC 9068 section 2.2 (Auth0's RFC 9068 profile, PingOne): scope a
 	// string, aud an array, client_id, jti; header typ at+jwt (section 2.1).
 	auth0 := with(base(f), "aud", []any{api, "https://tenant.auth0.com/userinfo"}, "client_id", "auth0-app",
@@ -102,7 +102,7 @@ func TestRFC9068ShapedTokens(t *testing.T) {
 		require.True(t, bool(resp.AuthPayload.IsAuthorized), reason)
 	})
 	t.Run("a Keycloak token (typ JWT, aud array with account, azp) is accepted, its azp checked against the allow-list", func(t *testing.T) {
-		th := newTestHandler(t, f.env(idp.EnvAudiences, api, tokenshape.EnvScopeClaim, "scope", tokenshape.EnvClientIDs, "smart-app"), idp.Options{})
+		th := newTestHandler(t, f.env(validatorenv.EnvAudiences, api, validatorenv.EnvScopeClaim, "scope", validatorenv.EnvClientIDs, "smart-app"), idp.Options{})
 		resp, reason := th.call(t, signTyped(t, "JWT", keycloak))
 		require.True(t, bool(resp.AuthPayload.IsAuthorized), reason)
 		assert.Equal(t, "openid patient/*.rs", resp.AuthPayload.Scope)
@@ -142,8 +142,8 @@ func TestRFC9068ShapedTokens(t *testing.T) {
 func TestCognitoShapedTokens(t *testing.T) {
 	f := newFakeIdP(t)
 	const client = "1example23456789"
-	standIn := f.env(tokenshape.EnvScopeClaim, "scope", tokenshape.EnvClientIDs, client,
-		tokenshape.EnvAudienceRule, tokenshape.AudienceOrAllowedClient)
+	standIn := f.env(validatorenv.EnvScopeClaim, "scope", validatorenv.EnvClientIDs, client,
+		validatorenv.EnvAudienceRule, string(validatorenv.AudienceOrAllowedClient))
 	// Cognito's access token: no aud, client_id, scope a string with the
 	// resource server's prefix, token_use access, username.
 	access := with(base(f), "client_id", client, "token_use", "access", "username", "jane",
@@ -159,7 +159,7 @@ func TestCognitoShapedTokens(t *testing.T) {
 		assert.Equal(t, "Patient/123", resp.AuthPayload.FhirUser)
 	})
 	t.Run("the same token is refused with the default rules: a missing aud never passes by default", func(t *testing.T) {
-		th := newTestHandler(t, f.env(tokenshape.EnvScopeClaim, "scope", tokenshape.EnvClientIDs, client), idp.Options{})
+		th := newTestHandler(t, f.env(validatorenv.EnvScopeClaim, "scope", validatorenv.EnvClientIDs, client), idp.Options{})
 		resp, reason := th.call(t, signTyped(t, "", access))
 		require.False(t, bool(resp.AuthPayload.IsAuthorized))
 		assert.Equal(t, string(idp.ReasonAudience), reason)
@@ -171,13 +171,13 @@ func TestCognitoShapedTokens(t *testing.T) {
 		assert.Equal(t, string(idp.ReasonClientNotAllowed), reason)
 	})
 	t.Run("an ID token is refused even when its aud, the client id, is configured as an audience", func(t *testing.T) {
-		th := newTestHandler(t, f.env(idp.EnvAudiences, client, tokenshape.EnvScopeClaim, "scope"), idp.Options{})
+		th := newTestHandler(t, f.env(validatorenv.EnvAudiences, client, validatorenv.EnvScopeClaim, "scope"), idp.Options{})
 		resp, reason := th.call(t, signTyped(t, "", idToken))
 		require.False(t, bool(resp.AuthPayload.IsAuthorized))
 		assert.Equal(t, string(idp.ReasonTokenType), reason)
 	})
 	t.Run("a stand-in for the audience without an allow-list is a configuration error: nothing is accepted", func(t *testing.T) {
-		th := newTestHandler(t, f.env(tokenshape.EnvAudienceRule, tokenshape.AudienceOrAllowedClient), idp.Options{})
+		th := newTestHandler(t, f.env(validatorenv.EnvAudienceRule, string(validatorenv.AudienceOrAllowedClient)), idp.Options{})
 		resp, reason := th.call(t, signTyped(t, "", access))
 		require.False(t, bool(resp.AuthPayload.IsAuthorized))
 		assert.Equal(t, string(idp.ReasonConfigInvalid), reason)
@@ -187,8 +187,8 @@ func TestCognitoShapedTokens(t *testing.T) {
 func TestEntraIDShapedTokens(t *testing.T) {
 	f := newFakeIdP(t)
 	const apiClientID = "6731de76-14a6-49ae-97bc-6eba6914391e"
-	e := f.env(idp.EnvAudiences, apiClientID, tokenshape.EnvScopeClaim, "scp",
-		tokenshape.EnvScopeMap, `{"patient.": "patient/", "user.": "user/", "launch.": "launch/"}`)
+	e := f.env(validatorenv.EnvAudiences, apiClientID, validatorenv.EnvScopeClaim, "scp",
+		validatorenv.EnvScopeMap, `{"patient.": "patient/", "user.": "user/", "launch.": "launch/"}`)
 	// Entra ID v2.0: scp a space-separated string, aud the API's client id,
 	// azp the client, ver 2.0; SMART scopes registered with dots.
 	entra := with(base(f), "aud", apiClientID, "azp", "c0ffee00-0000-4000-8000-000000000001", "ver", "2.0",
@@ -202,14 +202,14 @@ func TestEntraIDShapedTokens(t *testing.T) {
 		assert.Equal(t, "patient/Observation.read launch/patient fhirUser", resp.AuthPayload.Scope)
 	})
 	t.Run("without the scope map the same token holds no SMART scope", func(t *testing.T) {
-		th := newTestHandler(t, f.env(idp.EnvAudiences, apiClientID, tokenshape.EnvScopeClaim, "scp"), idp.Options{})
+		th := newTestHandler(t, f.env(validatorenv.EnvAudiences, apiClientID, validatorenv.EnvScopeClaim, "scp"), idp.Options{})
 		resp, reason := th.call(t, signTyped(t, "JWT", entra))
 		require.False(t, bool(resp.AuthPayload.IsAuthorized))
 		assert.Equal(t, string(idp.ReasonNoSMARTScope), reason)
 	})
 	t.Run("the client allow-list reads azp (v2.0) and appid (v1.0)", func(t *testing.T) {
-		th := newTestHandler(t, f.env(idp.EnvAudiences, apiClientID, tokenshape.EnvScopeClaim, "scp",
-			tokenshape.EnvScopeMap, `{"patient.": "patient/"}`, tokenshape.EnvClientIDs, "c0ffee00-0000-4000-8000-000000000001"), idp.Options{})
+		th := newTestHandler(t, f.env(validatorenv.EnvAudiences, apiClientID, validatorenv.EnvScopeClaim, "scp",
+			validatorenv.EnvScopeMap, `{"patient.": "patient/"}`, validatorenv.EnvClientIDs, "c0ffee00-0000-4000-8000-000000000001"), idp.Options{})
 		resp, reason := th.call(t, signTyped(t, "JWT", entra))
 		require.True(t, bool(resp.AuthPayload.IsAuthorized), reason)
 		v1 := with(entra, "azp", nil, "appid", "c0ffee00-0000-4000-8000-000000000001", "ver", "1.0")
@@ -235,14 +235,14 @@ func TestEntraIDShapedTokens(t *testing.T) {
 
 func TestTheTokenRulesApplyToIntrospectionAnswersToo(t *testing.T) {
 	t.Run("an RFC 7662 answer's client_id is checked against the allow-list", func(t *testing.T) {
-		s := newIntrospectionSetup(t, goodSecret(), idp.Options{}, tokenshape.EnvClientIDs, "0oa-other")
+		s := newIntrospectionSetup(t, goodSecret(), idp.Options{}, validatorenv.EnvClientIDs, "0oa-other")
 		resp, reason := s.call(t, opaqueToken)
 		require.False(t, bool(resp.AuthPayload.IsAuthorized))
 		assert.Equal(t, string(idp.ReasonClientNotAllowed), reason)
 	})
 	t.Run("an answer's dotted scopes are mapped", func(t *testing.T) {
-		s := newIntrospectionSetup(t, goodSecret(), idp.Options{}, tokenshape.EnvScopeClaim, "scope",
-			tokenshape.EnvScopeMap, `{"patient.": "patient/"}`)
+		s := newIntrospectionSetup(t, goodSecret(), idp.Options{}, validatorenv.EnvScopeClaim, "scope",
+			validatorenv.EnvScopeMap, `{"patient.": "patient/"}`)
 		s.setAnswer(func(url.Values) (int, any) {
 			a := s.activeAnswer()
 			a["scope"] = "openid patient.Observation.rs"

@@ -3,36 +3,9 @@ package smartscope
 import (
 	"slices"
 	"strings"
+
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
 )
-
-// Version is the scope syntax a data store understands.
-type Version uint8
-
-// The data store versions: V2 is HealthLake's SMART_ON_FHIR (v1 and v2 scopes),
-// V1 is SMART_ON_FHIR_V1 (v1 scopes only).
-const (
-	V2 Version = iota
-	V1
-)
-
-// ParseVersion reads SMART_SCOPE_VERSION: "" and "v2" are V2, "v1" is V1.
-func ParseVersion(s string) (Version, bool) {
-	switch s {
-	case "", "v2":
-		return V2, true
-	case "v1":
-		return V1, true
-	}
-	return V2, false
-}
-
-// String returns "v1" or "v2".
-func (v Version) String() string {
-	if v == V1 {
-		return "v1"
-	}
-	return "v2"
-}
 
 // LaunchContext is what scope selection needs to know of a token's launch context.
 type LaunchContext struct {
@@ -54,10 +27,11 @@ type Selection struct {
 	PatientDropped bool
 }
 
-// Granted returns the scopes to hand to a data store of version v.
+// Granted returns the scopes to hand to a data store of SMART version v (any
+// version but smart.V1 is served as smart.V2).
 //
 // Context scopes and scopes the data store understands pass through unchanged.
-// For V1, a v2 scope becomes the v1 scope granting no more than it: read+search
+// For smart.V1, a v2 scope becomes the v1 scope granting no more than it: read+search
 // ("rs") gives "read", create+update+delete ("cud") gives "write", all five give
 // "*"; a filtered (v2.2) scope or one with a partial set ("r", "cu") has no such
 // v1 scope and is dropped. Unknown scopes are dropped.
@@ -66,7 +40,7 @@ type Selection struct {
 // token's patient context names. Without that context it is dropped: nothing
 // documents what HealthLake would make of it, and a patient-level grant
 // without its patient must never become broader.
-func Granted(scopes []string, v Version, c LaunchContext) Selection {
+func Granted(scopes []string, v smart.Version, c LaunchContext) Selection {
 	out := make([]string, 0, len(scopes))
 	var sel Selection
 	for _, s := range scopes {
@@ -79,7 +53,7 @@ func Granted(scopes []string, v Version, c LaunchContext) Selection {
 				sel.PatientDropped = true
 				continue
 			}
-			if sc.Kind == ResourceV2 && v == V1 {
+			if sc.Kind == ResourceV2 && v == smart.V1 {
 				if s = toV1(sc); s == "" {
 					continue
 				}

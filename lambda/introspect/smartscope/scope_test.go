@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/smartscope"
 )
 
@@ -78,9 +79,9 @@ func TestGrantedForEachDataStoreVersion(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := strings.Fields(tc.in)
-			got := smartscope.Granted(in, smartscope.V2, withPatient)
+			got := smartscope.Granted(in, smart.V2, withPatient)
 			assert.Equal(t, tc.v2, got.Scope, "v2 data store")
-			got = smartscope.Granted(in, smartscope.V1, withPatient)
+			got = smartscope.Granted(in, smart.V1, withPatient)
 			assert.Equal(t, tc.v1, got.Scope, "v1 data store")
 		})
 	}
@@ -90,19 +91,19 @@ func TestGrantedForEachDataStoreVersion(t *testing.T) {
 var withPatient = smartscope.LaunchContext{Patient: true}
 
 func TestGrantedSaysWhetherAResourceScopeRemains(t *testing.T) {
-	sel := smartscope.Granted([]string{"openid", "launch/patient", "fhirUser"}, smartscope.V2, withPatient)
+	sel := smartscope.Granted([]string{"openid", "launch/patient", "fhirUser"}, smart.V2, withPatient)
 	assert.False(t, sel.Resource, "context scopes alone grant no data")
-	sel = smartscope.Granted([]string{"openid", "patient/Observation.r"}, smartscope.V1, withPatient)
+	sel = smartscope.Granted([]string{"openid", "patient/Observation.r"}, smart.V1, withPatient)
 	assert.False(t, sel.Resource, "a v2 scope dropped for v1 leaves no resource scope")
-	sel = smartscope.Granted([]string{"openid", "patient/Observation.r"}, smartscope.V2, withPatient)
+	sel = smartscope.Granted([]string{"openid", "patient/Observation.r"}, smart.V2, withPatient)
 	assert.True(t, sel.Resource)
-	sel = smartscope.Granted(nil, smartscope.V2, withPatient)
+	sel = smartscope.Granted(nil, smart.V2, withPatient)
 	assert.False(t, sel.Resource)
 }
 
 func TestPatientScopesNeedAPatientContext(t *testing.T) {
 	in := []string{"launch/patient", "patient/Observation.rs", "user/Encounter.rs", "patient/*.read"}
-	for _, v := range []smartscope.Version{smartscope.V1, smartscope.V2} {
+	for _, v := range []smart.Version{smart.V1, smart.V2} {
 		sel := smartscope.Granted(in, v, smartscope.LaunchContext{})
 		assert.True(t, sel.PatientDropped, v)
 		assert.True(t, sel.Resource, "the user/ scope remains (%s)", v)
@@ -163,29 +164,15 @@ func TestTheGrantedStringSplitsIntoExactlyTheGrantedScopes(t *testing.T) {
 		"openid", "patient/*.rs?a=b\vsystem/*.cruds", "user/Observation.rs", "patient/*.rs?a=b\u00a0system/*.cruds",
 		"user/*.rs?x=1\u2028system/*.cruds", "patient/Observation.rs?category=laboratory",
 	}
-	for _, v := range []smartscope.Version{smartscope.V1, smartscope.V2} {
+	for _, v := range []smart.Version{smart.V1, smart.V2} {
 		sel := smartscope.Granted(in, v, withPatient)
 		for _, s := range strings.FieldsFunc(sel.Scope, unicode.IsSpace) {
 			assert.NotEqual(t, "system/*.cruds", s, "no scope is smuggled in (%s)", v)
 			assert.NotEqual(t, smartscope.Unknown, smartscope.Parse(s).Kind, "every part is a granted scope (%s)", v)
 		}
 	}
-	sel := smartscope.Granted(in, smartscope.V2, withPatient)
+	sel := smartscope.Granted(in, smart.V2, withPatient)
 	assert.Equal(t, []string{"openid", "user/Observation.rs", "patient/Observation.rs?category=laboratory"}, strings.FieldsFunc(sel.Scope, unicode.IsSpace))
-}
-
-func TestParseVersion(t *testing.T) {
-	for in, want := range map[string]smartscope.Version{"": smartscope.V2, "v2": smartscope.V2, "v1": smartscope.V1} {
-		v, ok := smartscope.ParseVersion(in)
-		assert.True(t, ok, in)
-		assert.Equal(t, want, v, in)
-	}
-	for _, in := range []string{"V1", "1", "v3", " v1"} {
-		_, ok := smartscope.ParseVersion(in)
-		assert.False(t, ok, in)
-	}
-	assert.Equal(t, "v1", smartscope.V1.String())
-	assert.Equal(t, "v2", smartscope.V2.String())
 }
 
 func FuzzParse(f *testing.F) {
@@ -198,7 +185,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		sc := smartscope.Parse(s)
-		for _, v := range []smartscope.Version{smartscope.V1, smartscope.V2} {
+		for _, v := range []smart.Version{smart.V1, smart.V2} {
 			sel := smartscope.Granted([]string{s}, v, withPatient)
 			got, resource := sel.Scope, sel.Resource
 			if parts := strings.FieldsFunc(got, unicode.IsSpace); got != "" && (len(parts) != 1 || parts[0] != got) {
@@ -210,7 +197,7 @@ func FuzzParse(f *testing.F) {
 			if resource && sc.Kind != smartscope.ResourceV1 && sc.Kind != smartscope.ResourceV2 {
 				t.Fatalf("%q counted as a resource scope", s)
 			}
-			if v == smartscope.V1 && got != "" && smartscope.Parse(got).Kind == smartscope.ResourceV2 {
+			if v == smart.V1 && got != "" && smartscope.Parse(got).Kind == smartscope.ResourceV2 {
 				t.Fatalf("v1 data store got a v2 scope %q from %q", got, s)
 			}
 			if got != "" {

@@ -24,46 +24,23 @@
 //     scope map rewrites.
 //
 // The zero Rules read every shape above except a token without aud, and
-// rewrite nothing: the safe default.
+// rewrite nothing: the safe default. The environment variables the rules
+// come from, and their parser, are package validatorenv's.
 package tokenshape
 
 import (
-	"encoding/json"
-	"errors"
-	"fmt"
 	"slices"
 	"sort"
 	"strings"
-)
 
-// The environment variables the rules are read from (the token validator
-// construct sets them).
-const (
-	EnvScopeClaim   = "SMART_SCOPE_CLAIM"
-	EnvClientIDs    = "SMART_CLIENT_IDS"
-	EnvAudienceRule = "SMART_AUDIENCE_RULE"
-	EnvScopeMap     = "SMART_SCOPE_MAP"
-)
-
-// Scope claims.
-const (
-	ClaimScope = "scope" // RFC 9068, Keycloak, Auth0, Ping, Cognito
-	ClaimScp   = "scp"   // Okta (an array), Entra ID (a string)
-)
-
-// Audience rules.
-const (
-	// AudienceRequired: the token's aud must hold an accepted audience.
-	AudienceRequired = "aud"
-	// AudienceOrAllowedClient: a token without aud is accepted when its client
-	// is in the allow-list (Cognito access tokens have no aud).
-	AudienceOrAllowedClient = "aud-or-allowed-client"
+	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 )
 
 // Rules is the validated configuration.
 type Rules struct {
-	// ScopeClaim is ClaimScope, ClaimScp or "" (scp when present, else scope).
-	ScopeClaim string
+	// ScopeClaim is validatorenv.ClaimScope, validatorenv.ClaimScp or "" (scp
+	// when present, else scope).
+	ScopeClaim validatorenv.ScopeClaim
 	// ClientIDs, when not empty, is the allow-list of clients.
 	ClientIDs []string
 	// ClientStandsInForAudience accepts a token without aud from a listed client.
@@ -74,74 +51,24 @@ type Rules struct {
 
 type rewrite struct{ prefix, replacement string }
 
-// Problem is one invalid variable.
-type Problem struct {
-	Variable, Reason string
-}
-
-// FromEnv reads the rules; getenv is os.Getenv in production. Every problem
-// is reported, each naming its variable; the rules returned with problems are
-// the safe defaults for the variables in error.
-func FromEnv(getenv func(string) string) (Rules, []Problem) {
-	var r Rules
-	var problems []Problem
-	bad := func(v, format string, args ...any) {
-		problems = append(problems, Problem{Variable: v, Reason: fmt.Sprintf(format, args...)})
+// New builds the rules from the settings validatorenv.Parse read and checked.
+func New(s validatorenv.TokenRules) Rules {
+	r := Rules{
+		ScopeClaim:                s.ScopeClaim,
+		ClientIDs:                 s.ClientIDs,
+		ClientStandsInForAudience: s.AudienceRule == validatorenv.AudienceOrAllowedClient && len(s.ClientIDs) > 0,
 	}
-
-	switch c := getenv(EnvScopeClaim); c {
-	case "", ClaimScope, ClaimScp:
-		r.ScopeClaim = c
-	default:
-		bad(EnvScopeClaim, "must be %q or %q, not %q", ClaimScope, ClaimScp, c)
+	for prefix, repl := range s.ScopeMap {
+		r.rewrites = append(r.rewrites, rewrite{prefix, repl})
 	}
-
-	for id := range strings.SplitSeq(getenv(EnvClientIDs), ",") {
-		if id = strings.TrimSpace(id); id != "" {
-			r.ClientIDs = append(r.ClientIDs, id)
+	sort.Slice(r.rewrites, func(i, j int) bool {
+		a, b := r.rewrites[i].prefix, r.rewrites[j].prefix
+		if len(a) != len(b) {
+			return len(a) > len(b)
 		}
-	}
-
-	switch rule := getenv(EnvAudienceRule); rule {
-	case "", AudienceRequired:
-	case AudienceOrAllowedClient:
-		if len(r.ClientIDs) == 0 {
-			// Tokens without aud from any client of the issuer: apps registered
-			// for other APIs of the same server would get in.
-			bad(EnvAudienceRule, "%s needs %s: without an allow-list, tokens with no audience would be accepted from any client",
-				AudienceOrAllowedClient, EnvClientIDs)
-		} else {
-			r.ClientStandsInForAudience = true
-		}
-	default:
-		bad(EnvAudienceRule, "must be %q or %q, not %q", AudienceRequired, AudienceOrAllowedClient, rule)
-	}
-
-	if raw := getenv(EnvScopeMap); raw != "" {
-		var m map[string]string
-		if err := json.Unmarshal([]byte(raw), &m); err != nil {
-			bad(EnvScopeMap, "must be a JSON object of strings (scope prefix to replacement)")
-		} else {
-			for prefix, repl := range m {
-				if err := CheckScopeMapEntry(prefix, repl); err != nil {
-					bad(EnvScopeMap, "entry %q: %v", prefix, err)
-					continue
-				}
-				r.rewrites = append(r.rewrites, rewrite{prefix, repl})
-			}
-			sort.Slice(r.rewrites, func(i, j int) bool {
-				a, b := r.rewrites[i].prefix, r.rewrites[j].prefix
-				if len(a) != len(b) {
-					return len(a) > len(b)
-				}
-				return a < b
-			})
-		}
-	}
-	if len(problems) > 0 {
-		sort.SliceStable(problems, func(i, j int) bool { return problems[i].Variable < problems[j].Variable })
-	}
-	return r, problems
+		return a < b
+	})
+	return r
 }
 
 // Pick returns the raw claim that holds the scopes, of a token's scp and
@@ -150,9 +77,9 @@ func FromEnv(getenv func(string) string) (Rules, []Problem) {
 // 3.3) and applies Rewrite to each scope.
 func (r *Rules) Pick(scp, scope any) any {
 	switch r.ScopeClaim {
-	case ClaimScp:
+	case validatorenv.ClaimScp:
 		return scp
-	case ClaimScope:
+	case validatorenv.ClaimScope:
 		return scope
 	}
 	if scp != nil {
@@ -209,19 +136,3 @@ func (r *Rules) MissingAudienceAccepted(aud []string) bool {
 // AccessTokenUse reports whether a token_use claim allows the token as an access
 // token: absent or "access" (Cognito's ID tokens say "id").
 func AccessTokenUse(use string) bool { return use == "" || use == "access" }
-
-// CheckScopeMapEntry checks one scope-map entry: a non-empty prefix that ends
-// at a separator ('.', '/', '-' or ':'), so "patient." never rewrites
-// "patientx.y", and no white space on either side. The construct checks
-// entries with it at synthesis, the validator at start.
-func CheckScopeMapEntry(prefix, replacement string) error {
-	switch {
-	case prefix == "":
-		return errors.New("the prefix must be non-empty")
-	case strings.ContainsAny(prefix+replacement, " \t\n\r\v\f"):
-		return errors.New("neither side may hold spaces")
-	case !strings.ContainsAny(prefix[len(prefix)-1:], "./-:"):
-		return errors.New(`the prefix must end at a separator ('.', '/', '-' or ':'), such as "patient."`)
-	}
-	return nil
-}

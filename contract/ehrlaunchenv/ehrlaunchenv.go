@@ -1,4 +1,12 @@
-package launchflow
+// Package ehrlaunchenv is the EHR launch function's environment contract:
+// the name of every environment variable lambda/ehrlaunch reads, the launch
+// lifetime's limit, the shape of the client list (EHRLAUNCH_CLIENTS) and
+// Parse, the one parser and validator of that environment. The function
+// parses its environment with it at start; the construct (constructs/ehrlaunch)
+// renders its environment with these names and limits. It imports nothing but
+// the standard library, so a consumer's synthesis binary links no SDK to use
+// it.
+package ehrlaunchenv
 
 import (
 	"encoding/json"
@@ -12,7 +20,7 @@ import (
 	"github.com/openhealthstack/smart-healthlake/contract/httpsurl"
 )
 
-// The environment variables the Lambda reads.
+// The environment variables the function reads.
 const (
 	EnvTable          = "EHRLAUNCH_TABLE"
 	EnvOktaIssuer     = "EHRLAUNCH_OKTA_ISSUER"
@@ -29,8 +37,11 @@ const (
 // Limits and defaults.
 const (
 	// MaxLaunchLifetime is the longest a launch id may live (issue 17: at most
-	// five minutes).
+	// five minutes), and the default.
 	MaxLaunchLifetime = 5 * time.Minute
+	// MinLaunchLifetime is the shortest: EHRLAUNCH_LAUNCH_SECONDS counts
+	// whole seconds from 1.
+	MinLaunchLifetime = time.Second
 	// DefaultTransactionLifetime bounds the user's sign-in at Okta.
 	DefaultTransactionLifetime = 10 * time.Minute
 	// DefaultRefreshLifetime is how long a refresh token's context is kept:
@@ -74,17 +85,31 @@ type Config struct {
 	RefreshLifetime time.Duration
 }
 
+// Paths of the function's endpoints, relative to Config.PublicURL: the API's
+// routes (constructs/ehrlaunch).
+const (
+	PathLaunch    = "/launch"
+	PathAuthorize = "/authorize"
+	PathCallback  = "/callback"
+	// PathPicker receives the standalone patient picker's form.
+	PathPicker = "/picker"
+	PathHook   = "/hook"
+	PathToken  = "/token"
+	// PathIntrospect is the RFC 7662 introspection proxy.
+	PathIntrospect = "/introspect"
+)
+
 // Callback is the redirect URI the proxy registers with Okta.
-func (c Config) Callback() string { return strings.TrimSuffix(c.PublicURL, "/") + "/callback" }
+func (c Config) Callback() string { return strings.TrimSuffix(c.PublicURL, "/") + PathCallback }
 
 var (
 	iamRole   = regexp.MustCompile(`^arn:(aws[a-z-]*):iam::(\d{12}):role/(?:[\w+=,.@-]+/)*([\w+=,.@-]{1,64})$`)
 	secretARN = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+$`)
 )
 
-// ConfigFromEnv reads and validates the configuration; getenv is os.Getenv in
+// Parse reads and validates the configuration; getenv is os.Getenv in
 // production. The error names every bad variable.
-func ConfigFromEnv(getenv func(string) string) (Config, error) {
+func Parse(getenv func(string) string) (Config, error) {
 	var (
 		c    Config
 		errs []string
@@ -160,16 +185,26 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	return c, nil
 }
 
-// parseClients reads EHRLAUNCH_CLIENTS: a JSON array of
-// {"client_id": ..., "redirect_uris": [...], "patient_picker"?: bool} (an
-// array, not an object keyed by client id, so that CloudFormation can fill in
-// client ids at deploy time).
+// The members of an EHRLAUNCH_CLIENTS entry (Client's JSON names), for a
+// construct that renders the list with deploy-time client ids.
+const (
+	ClientFieldID            = "client_id"
+	ClientFieldRedirectURIs  = "redirect_uris"
+	ClientFieldPatientPicker = "patient_picker"
+)
+
+// Client is one entry of EHRLAUNCH_CLIENTS: a JSON array of these (an array,
+// not an object keyed by client id, so that CloudFormation can fill in client
+// ids at deploy time).
+type Client struct {
+	ClientID      string   `json:"client_id"`
+	RedirectURIs  []string `json:"redirect_uris"`
+	PatientPicker bool     `json:"patient_picker,omitempty"`
+}
+
+// parseClients reads EHRLAUNCH_CLIENTS.
 func parseClients(raw string) (map[string][]string, map[string]bool, error) {
-	var list []struct {
-		ClientID      string   `json:"client_id"`
-		RedirectURIs  []string `json:"redirect_uris"`
-		PatientPicker bool     `json:"patient_picker"`
-	}
+	var list []Client
 	dec := json.NewDecoder(strings.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&list); err != nil {
@@ -221,4 +256,15 @@ func checkRedirect(raw string) error {
 		return nil
 	}
 	return fmt.Errorf("redirect URI %q must be https (http only on loopback)", raw)
+}
+
+// RoleParts splits an IAM role ARN (as EHRLAUNCH_EHR_PRINCIPALS holds them)
+// into its partition, account and role name (without the path), or reports
+// false for anything else.
+func RoleParts(arn string) (partition, account, name string, ok bool) {
+	m := iamRole.FindStringSubmatch(arn)
+	if m == nil {
+		return "", "", "", false
+	}
+	return m[1], m[2], m[3], true
 }

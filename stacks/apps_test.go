@@ -12,6 +12,7 @@ import (
 
 	"github.com/openhealthstack/smart-healthlake/constructs/oktaauth"
 	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
+	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
 	"github.com/openhealthstack/smart-healthlake/stacks"
 )
@@ -133,11 +134,12 @@ func TestThreeAppsFromCdkJson(t *testing.T) {
 	})
 
 	t.Run("the data store advertises what the apps make true", func(t *testing.T) {
-		support := server.SmartSupport()
-		require.True(t, support.PublicClients)
-		require.True(t, support.ConfidentialClients)
-		require.True(t, support.BackendServices)
-		require.True(t, support.RefreshTokens)
+		// Without the apps this environment would advertise no client type
+		// (like prod); the data store's SMART configuration gets them.
+		_, ds := cdktest.Only(t, all, "Custom::SmartHealthLakeDatastore")
+		require.Subset(t, ds.Properties["SmartSupport"], []any{
+			smart.FeaturePublicClients, smart.FeatureConfidentialClients, smart.FeatureBackendServices, smart.FeatureRefreshTokens})
+		require.Contains(t, ds.Properties["ScopesSupported"], "patient/Observation.rs", "the scopes stay the catalogue")
 	})
 }
 

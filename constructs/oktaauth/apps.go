@@ -201,7 +201,16 @@ func (s *settings) appProblems() []string {
 		} else if a.Jwks != nil && *a.Jwks != "" && !json.Valid([]byte(*a.Jwks)) {
 			bad("Jwks must be a JSON Web Key Set {\"keys\": [...]}, got invalid JSON")
 		}
-		if a.Scopes != nil {
+		for _, l := range []struct {
+			field string
+			value *[]*string
+		}{{"RedirectUris", a.RedirectUris}, {"PostLogoutRedirectUris", a.PostLogoutRedirectUris}, {"Scopes", a.Scopes}, {"GroupIds", a.GroupIds}} {
+			if l.value != nil && *awscdk.Token_IsUnresolved(l.value) {
+				// The list goes into a JSON string, which a list token can't.
+				bad("%s must be a list of strings, not a list token", l.field)
+			}
+		}
+		if a.Scopes != nil && !*awscdk.Token_IsUnresolved(a.Scopes) {
 			for j, sc := range *a.Scopes {
 				if sc != nil && !isLiteral(sc) {
 					bad("Scopes[%d] must be a literal: it is matched against the scope catalogue at synthesis", j)
@@ -254,10 +263,6 @@ func appsJSON(apps []*AppProps, secretARN func(name string) *string, check bool)
 	list := func(v *[]*string, key string) []string {
 		if v == nil {
 			return nil
-		}
-		if *awscdk.Token_IsUnresolved(v) {
-			// A list token can't go into a JSON string.
-			panic(fmt.Sprintf("oktaauth: props.Apps %s must be a list of strings, not a list token", appKeyProps[key]))
 		}
 		out := make([]string, 0, len(*v))
 		for _, s := range *v {

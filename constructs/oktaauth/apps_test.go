@@ -367,3 +367,30 @@ func TestSmartSupportCountsTheApps(t *testing.T) {
 		})
 	}
 }
+
+func TestTokensInApps(t *testing.T) {
+	t.Run("a redirect URI token stays a token in the property, checked with a stand-in", func(t *testing.T) {
+		stack := newStack(t)
+		url := awscdk.NewCfnParameter(stack, jsii.String("PortalUrl"), nil).ValueAsString()
+		apps := threeApps()
+		apps[1].RedirectUris = &[]*string{url}
+		oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), withApps(stack, apps))
+		_, props := serverResource(t, cdktest.Resources(t, cdktest.Template(t, stack)))
+		require.Equal(t, []any{"REF(PortalUrl)"}, appsProperty(t, props[oktaprops.PropApps])[1]["redirectUris"])
+	})
+	t.Run("a list token can't go into the JSON and is refused naming the prop", func(t *testing.T) {
+		stack := newStack(t)
+		list := awscdk.NewCfnParameter(stack, jsii.String("Uris"), &awscdk.CfnParameterProps{Type: jsii.String("CommaDelimitedList")}).ValueAsList()
+		apps := threeApps()
+		apps[1].RedirectUris = list
+		msg := cdktest.Panics(t, func() { oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), withApps(stack, apps)) })
+		require.Contains(t, msg, `props.Apps[1] "acme-clinic": RedirectUris must be a list of strings, not a list token`)
+	})
+	t.Run("a scope token is refused: scopes are matched at synthesis", func(t *testing.T) {
+		stack := newStack(t)
+		apps := threeApps()
+		apps[0].Scopes = &[]*string{awscdk.NewCfnParameter(stack, jsii.String("Scope"), nil).ValueAsString()}
+		msg := cdktest.Panics(t, func() { oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), withApps(stack, apps)) })
+		require.Contains(t, msg, `props.Apps[0] "patient-portal": Scopes[0] must be a literal`)
+	})
+}

@@ -239,8 +239,11 @@ type SmartAuthorizationServerProps struct {
 	// Apps is the app registry: each app gets its own Okta client and access
 	// policy (see AppProps), and a confidential app its own secret
 	// (AppClientSecret). Adding, changing or removing one app leaves the
-	// others' clients, policies and secrets as they are. At most
-	// oktaprops.MaxApps apps.
+	// others' clients, policies and secrets as they are. A removed app's
+	// client and policy are deleted from Okta and its secret is destroyed
+	// (RemovalPolicy DESTROY: the credential it held died with the client); a
+	// renamed app is a removed app plus a new one. At most oktaprops.MaxApps
+	// apps.
 	// Default: none.
 	Apps *[]*AppProps
 	// IntrospectionClient creates the client the token-validation Lambda uses

@@ -394,3 +394,29 @@ func TestTokensInApps(t *testing.T) {
 		require.Contains(t, msg, `props.Apps[0] "patient-portal": Scopes[0] must be a literal`)
 	})
 }
+
+// TestFiftyConfidentialAppsKeepTheHandlerRolePolicySmall: IAM caps a role's
+// inline policies at 10,240 characters in all, which 50 secret ARNs listed
+// twice would nearly fill; each app secret's grant is its own resource
+// policy instead, so the role's policy is the same for 1 app and for 50.
+func TestFiftyConfidentialAppsKeepTheHandlerRolePolicySmall(t *testing.T) {
+	rolePolicy := func(n int) (string, int) {
+		stack := newStack(t)
+		var apps []*oktaauth.AppProps
+		for i := range n {
+			apps = append(apps, &oktaauth.AppProps{Name: jsii.String(fmt.Sprintf("vendor-app%d", i)), Type: oktaprops.AppConfidential,
+				RedirectUris: jsii.Strings("https://app.example.com/cb"), Scopes: jsii.Strings("openid", "user/*.rs")})
+		}
+		a := oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), withApps(stack, apps))
+		all := cdktest.Resources(t, cdktest.Template(t, stack))
+		fn := all[cdktest.LogicalID(t, a.Function())]
+		raw, err := json.Marshal(roleStatements(t, all, cdktest.RoleOf(t, fn)))
+		require.NoError(t, err)
+		return string(raw), len(cdktest.OfType(all, "AWS::SecretsManager::ResourcePolicy"))
+	}
+	one, onePolicies := rolePolicy(1)
+	fifty, fiftyPolicies := rolePolicy(oktaprops.MaxApps)
+	require.Equal(t, 1, onePolicies)
+	require.Equal(t, oktaprops.MaxApps, fiftyPolicies)
+	require.Equal(t, one, fifty)
+}

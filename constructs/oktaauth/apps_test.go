@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/MicahParks/jwkset"
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/go-jose/go-jose/v3"
 	"github.com/stretchr/testify/require"
 
 	"github.com/openhealthstack/smart-healthlake/constructs/oktaauth"
@@ -259,7 +259,10 @@ func privateJwks(t *testing.T) string {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	require.NoError(t, err)
-	raw, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: key, KeyID: "k1", Algorithm: "RS384"}}})
+	jwk, err := jwkset.NewJWKFromKey(key, jwkset.JWKOptions{Marshal: jwkset.JWKMarshalOptions{Private: true},
+		Metadata: jwkset.JWKMetadataOptions{KID: "k1", ALG: jwkset.AlgRS384}})
+	require.NoError(t, err)
+	raw, err := json.Marshal(jwkset.JWKSMarshal{Keys: []jwkset.JWKMarshal{jwk.Marshal()}})
 	require.NoError(t, err)
 	require.Contains(t, string(raw), `"d":`)
 	return string(raw)

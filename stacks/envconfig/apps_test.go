@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-jose/go-jose/v3"
+	"github.com/MicahParks/jwkset"
 	"github.com/stretchr/testify/require"
 
 	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
@@ -21,11 +21,14 @@ func rsaJWKS(t *testing.T, private bool) string {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	require.NoError(t, err)
-	jwk := jose.JSONWebKey{Key: &key.PublicKey, KeyID: "k1", Algorithm: "RS384", Use: "sig"}
+	var k any = &key.PublicKey
 	if private {
-		jwk.Key = key
+		k = key
 	}
-	raw, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{jwk}})
+	jwk, err := jwkset.NewJWKFromKey(k, jwkset.JWKOptions{Marshal: jwkset.JWKMarshalOptions{Private: private},
+		Metadata: jwkset.JWKMetadataOptions{KID: "k1", ALG: jwkset.AlgRS384, USE: jwkset.UseSig}})
+	require.NoError(t, err)
+	raw, err := json.Marshal(jwkset.JWKSMarshal{Keys: []jwkset.JWKMarshal{jwk.Marshal()}})
 	require.NoError(t, err)
 	return string(raw)
 }

@@ -286,7 +286,8 @@ func (a *SmartAuthorizationServer) serverName() *string {
 //     GenerateDataKey (Secrets Manager encrypts each new value with a new data
 //     key) and Decrypt (it decrypts the current value when a put might repeat
 //     it), only through Secrets Manager and only for these secrets (the
-//     SecretARN encryption context).
+//     SecretARN encryption context). The apps' secrets are granted apart, by
+//     their own resource policies (see grantAppSecrets).
 //
 // The handler never reads the secrets it writes.
 func (a *SmartAuthorizationServer) handlerPolicies() []awsiam.PolicyStatement {
@@ -551,8 +552,9 @@ func (a *SmartAuthorizationServer) SmartEndpoints() *smartconfig.Endpoints {
 // construct takes them (datastore.SmartDatastoreProps.Support), so that the
 // data store's SMART configuration advertises only those:
 //   - the clients it creates (ConfidentialClient, PublicClient,
-//     BackendClient, and the apps of Apps by their Type); with oktaprops.PolicyAssignmentAllClients the policies admit every
-//     app of the org, so every client type Okta supports counts (backend
+//     BackendClient, and the apps of Apps by their Type); with
+//     oktaprops.PolicyAssignmentAllClients the policies admit every app of
+//     the org, so every client type Okta supports counts (backend
 //     services when the catalogue has system/ scopes, which their rule needs);
 //   - patient context when PatientClaim is on (the default);
 //   - ID tokens with fhirUser and refresh tokens: the user-facing rule grants

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -403,7 +404,30 @@ func describeApp(e *oktaprops.AppError) string {
 	if p, ok := appKeyProps[key]; ok {
 		key = p
 	}
-	return fmt.Sprintf("%s: %s%s %s", label, key, rest, inPropWords(e.Reason))
+	return fmt.Sprintf("%s: %s%s %s", label, key, rest, appPropWords(inPropWords(e.Reason)))
+}
+
+// appKeyWord matches the camelCase keys of an app as words ("set
+// refreshTokens to true"); the one-word keys (name, scopes) are left alone,
+// being ordinary words in the reasons too.
+var appKeyWord = regexp.MustCompile(`\b(applicationType|redirectUris|postLogoutRedirectUris|groupIds|` +
+	`accessTokenLifetimeMinutes|refreshTokenLifetimeMinutes|refreshTokenWindowMinutes|refreshTokens)\b`)
+
+// appPropWords replaces the app keys in a reason, outside quoted values, by
+// the AppProps fields that set them.
+func appPropWords(reason string) string {
+	var b strings.Builder
+	last := 0
+	replace := func(s string) string {
+		return appKeyWord.ReplaceAllStringFunc(s, func(k string) string { return appKeyProps[k] })
+	}
+	for _, q := range quoted.FindAllStringIndex(reason, -1) {
+		b.WriteString(replace(reason[last:q[0]]))
+		b.WriteString(reason[q[0]:q[1]])
+		last = q[1]
+	}
+	b.WriteString(replace(reason[last:]))
+	return b.String()
 }
 
 // asAppError finds an app error in err.

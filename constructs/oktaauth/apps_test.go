@@ -323,6 +323,10 @@ func TestInvalidAppsPanicNamingTheAppAndTheProp(t *testing.T) {
 			a[2].RefreshTokens = jsii.Bool(true)
 			return a
 		}, `props.Apps[2] "lab-feed": RefreshTokens apply to user-facing apps only`},
+		{"offline_access listed, in the props' words", func(a []*oktaauth.AppProps) []*oktaauth.AppProps {
+			a[0].Scopes = jsii.Strings("openid", "offline_access")
+			return a
+		}, `props.Apps[0] "patient-portal": Scopes[1] offline_access is not listed as a scope: set RefreshTokens to true instead`},
 		{"redirect URIs missing", func(a []*oktaauth.AppProps) []*oktaauth.AppProps {
 			a[1].RedirectUris = nil
 			return a

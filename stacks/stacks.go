@@ -15,6 +15,7 @@ import (
 
 	"github.com/openhealthstack/smart-healthlake/constructs/oktaauth"
 	"github.com/openhealthstack/smart-healthlake/constructs/smarthealthlake"
+	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/stacks/envconfig"
 )
 
@@ -142,6 +143,7 @@ func NewSmartHealthLakeStack(scope constructs.Construct, env envconfig.Environme
 		externalOutputs(output, shl)
 	} else {
 		oktaOutputs(output, env, shl)
+		appOutputs(output, env, shl)
 		ehrLaunchOutputs(output, shl)
 	}
 	output("DashboardUrl", "CloudWatch dashboard of the token validator's decisions, latency and errors", shl.DashboardUrl())
@@ -209,7 +211,66 @@ func authorizationServer(o envconfig.Okta) *oktaauth.SmartAuthorizationServerPro
 	if o.BackendClientJWKS != "" {
 		p.BackendClient = &oktaauth.BackendClientProps{Jwks: jsii.String(o.BackendClientJWKS)}
 	}
+	// Only ALL_CLIENTS is passed: the default leaves the property out, as
+	// before the key existed.
+	if o.PolicyAssignment == oktaprops.PolicyAssignmentAllClients {
+		p.PolicyAssignment = o.PolicyAssignment
+	}
+	if len(o.Apps) > 0 {
+		apps := make([]*oktaauth.AppProps, 0, len(o.Apps))
+		for _, a := range o.Apps {
+			apps = append(apps, appProps(a))
+		}
+		p.Apps = &apps
+	}
 	return p
+}
+
+// appProps renders one app of cdk.json as construct props.
+func appProps(a envconfig.App) *oktaauth.AppProps {
+	p := &oktaauth.AppProps{Name: jsii.String(a.Name), Type: a.Type, ApplicationType: a.ApplicationType}
+	list := func(v []string) *[]*string {
+		if len(v) == 0 {
+			return nil
+		}
+		return jsii.Strings(v...)
+	}
+	minutes := func(v *int) awscdk.Duration {
+		if v == nil {
+			return nil
+		}
+		return awscdk.Duration_Minutes(jsii.Number(float64(*v)))
+	}
+	p.RedirectUris = list(a.RedirectURIs)
+	p.PostLogoutRedirectUris = list(a.PostLogoutRedirectURIs)
+	p.Scopes = list(a.Scopes)
+	p.GroupIds = list(a.GroupIDs)
+	if a.JWKS != "" {
+		p.Jwks = jsii.String(a.JWKS)
+	}
+	p.AccessTokenLifetime = minutes(a.AccessTokenLifetimeMinutes)
+	p.RefreshTokenLifetime = minutes(a.RefreshTokenLifetimeMinutes)
+	p.RefreshTokenWindow = minutes(a.RefreshTokenWindowMinutes)
+	if a.RefreshTokens {
+		p.RefreshTokens = jsii.Bool(true)
+	}
+	return p
+}
+
+// appOutputs are each app's client id and, for a confidential app, its
+// secret's ARN (never the value), with ids from the app's name only
+// (App<Name>ClientId, App<Name>SecretArn), so that adding or removing an app
+// leaves the others' outputs as they are.
+func appOutputs(output func(id, description string, value *string), env envconfig.Environment, shl *smarthealthlake.SmartHealthLake) {
+	server := shl.AuthorizationServer()
+	for _, a := range env.Okta.Apps {
+		id := "App" + oktaauth.AppIdPart(a.Name)
+		output(id+"ClientId", fmt.Sprintf("Okta client id of the %s app %s", a.Type, a.Name), server.AppClientId(a.Name))
+		if secret := server.AppClientSecret(a.Name); secret != nil {
+			output(id+"SecretArn", fmt.Sprintf("Secrets Manager secret holding the client id and secret of the app %s (the value is never output)", a.Name),
+				secret.SecretArn())
+		}
+	}
 }
 
 func sortedKeys(m map[string]string) []string {

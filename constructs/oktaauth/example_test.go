@@ -6,6 +6,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/openhealthstack/smart-healthlake/constructs/oktaauth"
+	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 )
 
 // The smallest SMART authorization server: SMART v2 scopes for the US Core
@@ -46,4 +47,32 @@ func ExampleSmartAuthorizationServer_BindAudience() {
 	if datastoreEndpoint != nil {
 		okta.BindAudience(datastoreEndpoint)
 	}
+}
+
+// An app registry: a patient app, a clinic's web app with its own secret and
+// a lab's backend service, each with its own Okta client and access policy
+// limited to its scopes.
+func ExampleAppProps() {
+	app := awscdk.NewApp(nil)
+	stack := awscdk.NewStack(app, jsii.String("Fhir"), nil)
+
+	okta := oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), &oktaauth.SmartAuthorizationServerProps{
+		OrgUrl:           jsii.String("https://example.okta.com"),
+		CredentialSecret: awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String("OktaApi"), jsii.String("okta/management")),
+		Apps: &[]*oktaauth.AppProps{
+			{Name: jsii.String("patient-portal"), Type: oktaprops.AppPublic,
+				RedirectUris: jsii.Strings("https://portal.example.com/callback"),
+				Scopes:       jsii.Strings("openid", "fhirUser", "launch/patient", "patient/*.rs"), RefreshTokens: jsii.Bool(true)},
+			{Name: jsii.String("acme-clinic"), Type: oktaprops.AppConfidential,
+				RedirectUris:        jsii.Strings("https://clinic.example.com/callback"),
+				Scopes:              jsii.Strings("openid", "fhirUser", "user/*.rs"),
+				AccessTokenLifetime: awscdk.Duration_Minutes(jsii.Number(30))},
+			{Name: jsii.String("lab-feed"), Type: oktaprops.AppBackend,
+				Jwks:   jsii.String(`{"keys":[{"kty":"RSA","kid":"lab-1","e":"AQAB","n":"..."}]}`),
+				Scopes: jsii.Strings("system/Observation.*")},
+		},
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("ClinicClientId"), &awscdk.CfnOutputProps{Value: okta.AppClientId("acme-clinic")})
+	// The secret's ARN, never its value.
+	awscdk.NewCfnOutput(stack, jsii.String("ClinicSecretArn"), &awscdk.CfnOutputProps{Value: okta.AppClientSecret("acme-clinic").SecretArn()})
 }

@@ -24,8 +24,10 @@
 //     credential secret (and TokenHookSecret, when set) and write the
 //     stack-owned secrets, and nothing else (see handlerPolicies);
 //   - the stack-owned secrets, each only when its client is on: ClientSecret()
-//     for the confidential client and IntrospectionSecret() for the
-//     introspection client, created holding "{}" and written by the handler,
+//     for the confidential client, IntrospectionSecret() for the
+//     introspection client and AppClientSecret(name) for each confidential
+//     app of Apps (construct id App<Name>Secret, from the app's name only),
+//     created holding "{}" and written by the handler,
 //     encrypted with SecretsEncryptionKey (a new rotating key by default), and
 //     destroyed with the stack, because their clients are deleted from Okta with
 //     it and a retained secret would only keep a dead credential;
@@ -42,6 +44,8 @@
 //     user-facing apps and one for backend services;
 //   - the OIDC apps of ConfidentialClient, PublicClient, BackendClient and
 //     IntrospectionClient;
+//   - for each app of Apps, its own OIDC client and access policy, whose one
+//     rule grants the app's scopes (see AppProps);
 //   - the group assignments of the user-facing apps (confidential and
 //     public): it assigns them UserGroupIds (EVERYONE as the org's built-in
 //     Everyone group), because Okta signs in only users assigned to an app,
@@ -59,6 +63,7 @@ package oktaauth
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -132,6 +137,7 @@ type SmartAuthorizationServer struct {
 	secretsKey          awskms.IKey
 	logs                *crprovider.Logs
 	settings            settings
+	apps                []app
 	scopes              []string
 	scopesToken         string
 }
@@ -155,7 +161,7 @@ func NewSmartAuthorizationServer(scope constructs.Construct, id *string, props *
 
 	// The secrets are made first: their ARNs are properties, and the catalogue
 	// check below needs every property.
-	if s.ConfidentialClient != nil || s.introspection {
+	if s.ConfidentialClient != nil || s.introspection || s.hasConfidentialApp() {
 		a.secretsKey = s.SecretsEncryptionKey
 		if a.secretsKey == nil {
 			a.secretsKey = awskms.NewKey(this, jsii.String("SecretsKey"), &awskms.KeyProps{
@@ -185,6 +191,7 @@ func NewSmartAuthorizationServer(scope constructs.Construct, id *string, props *
 		a.introspectionSecret = newSecret("IntrospectionSecret",
 			"Credential of the Okta token introspection client; written by the Okta custom resource, read by the token validator")
 	}
+	a.newAppSecrets(newSecret)
 	secrets := secretRefs{}
 	if a.clientSecret != nil {
 		secrets.clientSecret = a.clientSecret
@@ -194,7 +201,14 @@ func NewSmartAuthorizationServer(scope constructs.Construct, id *string, props *
 	}
 
 	properties := s.properties(a.serverName(), secrets)
-	scopes, tokenProp, err := checkCatalogue(properties)
+	checked := maps.Clone(properties)
+	if s.Apps != nil && len(*s.Apps) > 0 {
+		properties[oktaprops.PropApps] = jsii.String(appsJSON(*s.Apps, a.appSecretARN, false))
+		// The same JSON with the tokens (secret ARNs) replaced by stand-ins,
+		// for the contract's parser.
+		checked[oktaprops.PropApps] = appsJSON(*s.Apps, a.appSecretARN, true)
+	}
+	scopes, tokenProp, err := checkCatalogue(checked)
 	if err != nil {
 		fail(err)
 	}
@@ -240,6 +254,7 @@ func NewSmartAuthorizationServer(scope constructs.Construct, id *string, props *
 		// RemovalPolicy stays DELETE: CloudFormation must send the Delete to the
 		// handler, which removes the server and its apps from Okta.
 	})
+	a.grantAppSecrets()
 	a.suppressNagFindings()
 	return a
 }
@@ -271,7 +286,8 @@ func (a *SmartAuthorizationServer) serverName() *string {
 //     GenerateDataKey (Secrets Manager encrypts each new value with a new data
 //     key) and Decrypt (it decrypts the current value when a put might repeat
 //     it), only through Secrets Manager and only for these secrets (the
-//     SecretARN encryption context).
+//     SecretARN encryption context). The apps' secrets are granted apart, by
+//     their own resource policies (see grantAppSecrets).
 //
 // The handler never reads the secrets it writes.
 func (a *SmartAuthorizationServer) handlerPolicies() []awsiam.PolicyStatement {
@@ -363,7 +379,11 @@ func (a *SmartAuthorizationServer) suppressNagFindings() {
 	rotation := "Holds the credential of an OAuth client that Okta generated; only Okta can issue a new one, and the Okta custom " +
 		"resource writes it here whenever the client is created or re-created. A Secrets Manager rotation function would need " +
 		"Okta admin credentials of its own for no gain: the secret's lifetime is the client's."
-	for _, sec := range []awssecretsmanager.Secret{a.clientSecret, a.introspectionSecret} {
+	owned := []awssecretsmanager.Secret{a.clientSecret, a.introspectionSecret}
+	for _, x := range a.apps {
+		owned = append(owned, x.secret)
+	}
+	for _, sec := range owned {
 		if sec == nil {
 			continue
 		}
@@ -532,20 +552,22 @@ func (a *SmartAuthorizationServer) SmartEndpoints() *smartconfig.Endpoints {
 // construct takes them (datastore.SmartDatastoreProps.Support), so that the
 // data store's SMART configuration advertises only those:
 //   - the clients it creates (ConfidentialClient, PublicClient,
-//     BackendClient); with oktaprops.PolicyAssignmentAllClients the policies admit every
-//     app of the org, so every client type Okta supports counts (backend
+//     BackendClient, and the apps of Apps by their Type); with
+//     oktaprops.PolicyAssignmentAllClients the policies admit every app of
+//     the org, so every client type Okta supports counts (backend
 //     services when the catalogue has system/ scopes, which their rule needs);
 //   - patient context when PatientClaim is on (the default);
 //   - ID tokens with fhirUser and refresh tokens: the user-facing rule grants
 //     openid, fhirUser and offline_access, the fhirUser claim is an identity
-//     claim too, and the user-facing apps have the refresh_token grant.
+//     claim too, and the user-facing apps have the refresh_token grant (the
+//     apps of Apps with RefreshTokens too).
 //
 // It panics when PolicyAssignment is all clients and a scope prop is a token,
 // because whether backend services are served can't be known then.
 func (a *SmartAuthorizationServer) SmartSupport() *smart.Support {
 	s := a.settings
 	all := s.PolicyAssignment == oktaprops.PolicyAssignmentAllClients
-	backend := s.BackendClient != nil
+	backend := s.BackendClient != nil || a.hasApp(oktaprops.AppBackend)
 	if all {
 		if a.scopesToken != "" {
 			panic(fmt.Sprintf("oktaauth.SmartAuthorizationServer.SmartSupport: props.%s is a token, so whether the "+
@@ -556,8 +578,8 @@ func (a *SmartAuthorizationServer) SmartSupport() *smart.Support {
 		}
 	}
 	return &smart.Support{
-		ConfidentialClients: all || s.ConfidentialClient != nil,
-		PublicClients:       all || s.PublicClient != nil,
+		ConfidentialClients: all || s.ConfidentialClient != nil || a.hasApp(oktaprops.AppConfidential),
+		PublicClients:       all || s.PublicClient != nil || a.hasApp(oktaprops.AppPublic),
 		BackendServices:     backend,
 		PatientContext:      s.PatientClaim == nil || *s.PatientClaim,
 		OpenIDConnect:       true,

@@ -911,7 +911,8 @@ func fmtAny(r any) string {
 }
 
 // TestNagFindingsAreFixedOrExcused runs cdk-nag's HIPAA and AWS Solutions packs
-// on a stack holding only this construct, with every client: the only
+// on a stack holding only this construct, with every client and an app of
+// each type: the only
 // unsuppressed findings are HIPAA.Security-IAMNoInlinePolicy on CDK's role
 // policies (a project-wide choice left to the lead), and every suppression
 // carries a specific reason.
@@ -923,6 +924,8 @@ func TestNagFindingsAreFixedOrExcused(t *testing.T) {
 		props.PublicClient = &oktaauth.PublicClientProps{RedirectUris: jsii.Strings("https://spa.example.com/cb")}
 		props.BackendClient = &oktaauth.BackendClientProps{Jwks: jsii.String(publicJwks)}
 		props.IntrospectionClient = jsii.Bool(true)
+		apps := threeApps() // an app secret and its resource policy too
+		props.Apps = &apps
 		a := oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), props)
 		a.BindAudience(jsii.String(endpoint))
 		return stack

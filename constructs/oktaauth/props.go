@@ -236,12 +236,23 @@ type SmartAuthorizationServerProps struct {
 	// BackendClient creates a SMART Backend Services client.
 	// Default: none.
 	BackendClient *BackendClientProps
+	// Apps is the app registry: each app gets its own Okta client and access
+	// policy (see AppProps), and a confidential app its own secret
+	// (AppClientSecret). Adding, changing or removing one app leaves the
+	// others' clients, policies and secrets as they are. A removed app's
+	// client and policy are deleted from Okta and its secret is destroyed
+	// (RemovalPolicy DESTROY: the credential it held died with the client); a
+	// renamed app is a removed app plus a new one. At most oktaprops.MaxApps
+	// apps.
+	// Default: none.
+	Apps *[]*AppProps
 	// IntrospectionClient creates the client the token-validation Lambda uses
 	// to call the introspection endpoint; its credential goes to
 	// IntrospectionSecret() as {"client_id", "client_secret"}.
 	// Default: false.
 	IntrospectionClient *bool
-	// SecretsEncryptionKey encrypts ClientSecret() and IntrospectionSecret().
+	// SecretsEncryptionKey encrypts ClientSecret(), IntrospectionSecret() and
+	// the confidential apps' AppClientSecret().
 	// Its key policy must let this account's IAM policies grant its use (the
 	// awskms.NewKey default does).
 	// Default: a new key with rotation, created only when there is a secret.
@@ -350,6 +361,7 @@ func (s *settings) validate() error {
 			}
 		}
 	}
+	errs = append(errs, s.appProblems()...)
 	if len(errs) > 0 {
 		return errors.New(strings.Join(errs, "; "))
 	}
@@ -553,6 +565,9 @@ func checkCatalogue(props map[string]any) (scopes []string, tokenProp string, er
 	}
 	spec, err := oktaprops.Parse(lit)
 	if err != nil {
+		if aerr, ok := asAppError(err); ok {
+			return nil, "", errors.New(describeApp(aerr))
+		}
 		var perr *oktaprops.PropertyError
 		if errors.As(err, &perr) {
 			return nil, "", errors.New(describe(perr))
@@ -656,13 +671,13 @@ var propNames = map[string]string{
 	oktaprops.PropBackendClient:               "BackendClient",
 	oktaprops.PropBackendClientJWKS:           "BackendClient.Jwks",
 	oktaprops.PropIntrospectionClient:         "IntrospectionClient",
+	oktaprops.PropApps:                        "Apps",
 }
 
 // ownProperties are the properties no prop sets: the construct sets them
 // itself, so an error on one is a bug of the construct, reported with the
 // property's name and why.
 var ownProperties = map[string]string{
-	oktaprops.PropApps:                   "the app registry: no prop sets it yet (the construct step of issue 15 adds Apps)",
 	oktaprops.PropActive:                 "left to its default: the construct makes an active server",
 	oktaprops.PropClientSecretARN:        "the ARN of ClientSecret(), which the construct makes",
 	oktaprops.PropIntrospectionSecretARN: "the ARN of IntrospectionSecret(), which the construct makes",

@@ -123,6 +123,17 @@ type Okta struct {
 	// with private_key_jwt. Key: okta.backendClientJwks (an object).
 	// Default: no such client.
 	BackendClientJWKS string
+	// Apps is the app registry: each app its own Okta client and access
+	// policy, a confidential app its own Secrets Manager secret (see App).
+	// At most 50. Key: okta.apps (a list of objects). Default: none.
+	Apps []App
+	// PolicyAssignment is which clients the server's access policies admit:
+	// CREATED_CLIENTS (the clients and apps the stack creates) or ALL_CLIENTS
+	// (every client of the Okta org, including apps registered outside the
+	// stack, such as by an Okta admin, which then get the user-facing rule's
+	// or the backend rule's scopes). Key: okta.policyAssignment.
+	// Default: CREATED_CLIENTS.
+	PolicyAssignment oktaprops.PolicyAssignment
 }
 
 // Datastore configures the SMART-enabled HealthLake data store.
@@ -296,6 +307,9 @@ func parseEnvironment(name string, raw any) (Environment, error) {
 		r.fail("datastore.removalPolicy", "must be %s in a production environment: the data store holds patients' records", RemovalRetain)
 	}
 	ds.done()
+	// The apps' scopes are matched against the catalogue, which depends on
+	// datastore.smartVersion.
+	checkApps(r, &e)
 
 	tv := root.object("tokenValidator", false)
 	e.TokenValidator.ProvisionedConcurrency = tv.integer("provisionedConcurrency", 0)
@@ -389,6 +403,13 @@ func parseOkta(r *reader, root *object, e *Environment) {
 		}
 	}
 	e.Okta.BackendClientJWKS = okta.publicJWKS("backendClientJwks")
+	e.Okta.Apps = parseApps(r, okta)
+	e.Okta.PolicyAssignment = oktaprops.PolicyAssignment(okta.str("policyAssignment", string(oktaprops.PolicyAssignmentCreatedClients)))
+	if !e.Okta.PolicyAssignment.Valid() {
+		r.fail("okta.policyAssignment", "must be %s (the clients and apps the stack creates) or %s (every client of the Okta org, "+
+			"apps registered outside the stack included), got %q", oktaprops.PolicyAssignmentCreatedClients, oktaprops.PolicyAssignmentAllClients,
+			e.Okta.PolicyAssignment)
+	}
 	okta.done()
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 	"github.com/openhealthstack/smart-healthlake/stacks/envconfig"
@@ -63,7 +64,8 @@ func TestEveryKeyIsRead(t *testing.T) {
 	envs, err := envconfig.Parse(decode(t, `{"eu": {
 		"account": "123456789012", "region": "eu-west-1", "production": true,
 		"okta": {"orgUrl": "https://acme.okta.com/", "credentialSecret": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:okta-AbCdEf",
-		         "credentialSecretKey": "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
+		         "credentialSecretKey": "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+		         "policyAssignment": "ALL_CLIENTS"},
 		"datastore": {"name": "acme fhir", "smartVersion": "v1", "fineGrainedAuthorization": false,
 		              "encryption": "aws-owned", "preloadSynthea": false, "removalPolicy": "retain"},
 		"tokenValidator": {"provisionedConcurrency": 3, "validation": "introspection", "logLevel": "WARN"},
@@ -74,7 +76,8 @@ func TestEveryKeyIsRead(t *testing.T) {
 	require.Equal(t, envconfig.Environment{
 		Name: "eu", Account: "123456789012", Region: "eu-west-1", Production: true,
 		Okta: envconfig.Okta{OrgURL: "https://acme.okta.com", CredentialSecret: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:okta-AbCdEf",
-			CredentialSecretKey: "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
+			CredentialSecretKey: "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+			PolicyAssignment:    oktaprops.PolicyAssignmentAllClients},
 		Datastore: envconfig.Datastore{Name: "acme fhir", SmartVersion: smart.V1, FineGrainedAuthorization: false,
 			Encryption: envconfig.EncryptionAWSOwned, PreloadSynthea: false, RemovalPolicy: envconfig.RemovalRetain},
 		TokenValidator:   envconfig.TokenValidator{ProvisionedConcurrency: 3, Validation: validatorenv.ValidationIntrospection, LogLevel: "WARN"},

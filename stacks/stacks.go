@@ -189,8 +189,8 @@ var retentionDays = map[int]awslogs.RetentionDays{
 
 // authorizationServer renders the Okta settings of cdk.json as construct props;
 // unset keys keep the construct's defaults.
-func authorizationServer(o envconfig.Okta) *oktaauth.SmartAuthorizationServerProps {
-	p := &oktaauth.SmartAuthorizationServerProps{}
+func authorizationServer(o envconfig.Okta) *oktaauth.SmartAuthorizationServerOptions {
+	p := &oktaauth.SmartAuthorizationServerOptions{}
 	if len(o.ScopeResources) > 0 {
 		p.ScopeResources = jsii.Strings(o.ScopeResources...)
 	}

@@ -30,13 +30,15 @@ func ExampleSmartAuthorizationServer_BindAudience() {
 	stack := awscdk.NewStack(app, jsii.String("Fhir"), nil)
 
 	okta := oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), &oktaauth.SmartAuthorizationServerProps{
-		OrgUrl:           jsii.String("https://example.okta.com"),
-		CredentialSecret: awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String("OktaApi"), jsii.String("okta/management")),
-		ConfidentialClient: &oktaauth.ConfidentialClientProps{
-			RedirectUris: jsii.Strings("https://app.example.com/callback"),
-		},
+		OrgUrl:              jsii.String("https://example.okta.com"),
+		CredentialSecret:    awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String("OktaApi"), jsii.String("okta/management")),
 		IntrospectionClient: jsii.Bool(true),
-		AccessTokenLifetime: awscdk.Duration_Minutes(jsii.Number(15)),
+		SmartAuthorizationServerOptions: oktaauth.SmartAuthorizationServerOptions{
+			ConfidentialClient: &oktaauth.ConfidentialClientProps{
+				RedirectUris: jsii.Strings("https://app.example.com/callback"),
+			},
+			AccessTokenLifetime: awscdk.Duration_Minutes(jsii.Number(15)),
+		},
 	})
 	// tokenvalidator.NewTokenValidator(..., &TokenValidatorProps{Issuer: okta.Issuer(),
 	//     Validation: jsii.String(tokenvalidator.ValidationIntrospection), IntrospectionSecret: okta.IntrospectionSecret(), ...})

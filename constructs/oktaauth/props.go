@@ -95,24 +95,12 @@ type BackendClientProps struct {
 	Jwks *string
 }
 
-// SmartAuthorizationServerProps configure a SmartAuthorizationServer. Only
-// OrgUrl and CredentialSecret are required.
-type SmartAuthorizationServerProps struct {
-	// OrgUrl is the Okta org, such as https://example.okta.com: https, no path,
-	// not the -admin console address. Changing it moves the server to the new org
-	// (the old org's server is deleted). Required.
-	OrgUrl *string
-	// CredentialSecret holds the credentials for Okta's management API:
-	// {"apiToken": "..."} (an SSWS token) or {"clientId": "...", "privateKey":
-	// "<PEM>", "keyId": "..."} (an OAuth service app granted the
-	// okta.authorizationServers.manage, okta.apps.manage, okta.groups.read,
-	// okta.schemas.manage and, with TokenHookUrl, okta.inlineHooks.manage scopes; an API token's admin needs the same rights:
-	// the handler assigns UserGroupIds to the user-facing apps and adds the
-	// fhirUser and patient profile attributes to the user schema). Only the
-	// handler reads it, at deploy time. If it is encrypted with a customer-managed
-	// key, import it with that key (awssecretsmanager.Secret_FromSecretAttributes)
-	// so the handler may decrypt it. Required.
-	CredentialSecret awssecretsmanager.ISecret
+// SmartAuthorizationServerOptions are the settings of a
+// SmartAuthorizationServer besides the Okta org, its credential, the SMART
+// version and the introspection client: what a construct composing the
+// server (smarthealthlake.SmartHealthLake) lets its users set, while it sets
+// those four itself. SmartAuthorizationServerProps embeds them.
+type SmartAuthorizationServerOptions struct {
 	// Name of the authorization server; unique in the Okta org. A server of that
 	// name that this resource did not create is an error, never adopted.
 	// Default: the stack name and this construct's path, such as "Fhir-Okta".
@@ -128,10 +116,6 @@ type SmartAuthorizationServerProps struct {
 	// IssuerModeDynamic.
 	// Default: oktaprops.IssuerModeOrgURL.
 	IssuerMode oktaprops.IssuerMode
-	// SmartVersion is the SMART scope syntax of the generated clinical scopes: V1
-	// (patient/Observation.read) or V2 (patient/Observation.rs).
-	// Default: smart.V2.
-	SmartVersion smart.Version
 	// ScopeLevels are the levels clinical scopes are generated for: patient,
 	// user and/or system.
 	// Default: all three.
@@ -236,11 +220,6 @@ type SmartAuthorizationServerProps struct {
 	// BackendClient creates a SMART Backend Services client.
 	// Default: none.
 	BackendClient *BackendClientProps
-	// IntrospectionClient creates the client the token-validation Lambda uses
-	// to call the introspection endpoint; its credential goes to
-	// IntrospectionSecret() as {"client_id", "client_secret"}.
-	// Default: false.
-	IntrospectionClient *bool
 	// SecretsEncryptionKey encrypts ClientSecret() and IntrospectionSecret().
 	// Its key policy must let this account's IAM policies grant its use (the
 	// awskms.NewKey default does).
@@ -259,6 +238,37 @@ type SmartAuthorizationServerProps struct {
 	// log CloudFormation's events, pre-signed response URLs included.
 	// Default: awslambda.ApplicationLogLevel_INFO.
 	LogLevel awslambda.ApplicationLogLevel
+}
+
+// SmartAuthorizationServerProps configure a SmartAuthorizationServer: the
+// Options and the four settings a composite sets. Only OrgUrl and
+// CredentialSecret are required.
+type SmartAuthorizationServerProps struct {
+	SmartAuthorizationServerOptions
+	// OrgUrl is the Okta org, such as https://example.okta.com: https, no path,
+	// not the -admin console address. Changing it moves the server to the new org
+	// (the old org's server is deleted). Required.
+	OrgUrl *string
+	// CredentialSecret holds the credentials for Okta's management API:
+	// {"apiToken": "..."} (an SSWS token) or {"clientId": "...", "privateKey":
+	// "<PEM>", "keyId": "..."} (an OAuth service app granted the
+	// okta.authorizationServers.manage, okta.apps.manage, okta.groups.read,
+	// okta.schemas.manage and, with TokenHookUrl, okta.inlineHooks.manage scopes; an API token's admin needs the same rights:
+	// the handler assigns UserGroupIds to the user-facing apps and adds the
+	// fhirUser and patient profile attributes to the user schema). Only the
+	// handler reads it, at deploy time. If it is encrypted with a customer-managed
+	// key, import it with that key (awssecretsmanager.Secret_FromSecretAttributes)
+	// so the handler may decrypt it. Required.
+	CredentialSecret awssecretsmanager.ISecret
+	// SmartVersion is the SMART scope syntax of the generated clinical scopes: V1
+	// (patient/Observation.read) or V2 (patient/Observation.rs).
+	// Default: smart.V2.
+	SmartVersion smart.Version
+	// IntrospectionClient creates the client the token-validation Lambda uses
+	// to call the introspection endpoint; its credential goes to
+	// IntrospectionSecret() as {"client_id", "client_secret"}.
+	// Default: false.
+	IntrospectionClient *bool
 }
 
 // settings are the props with defaults applied.

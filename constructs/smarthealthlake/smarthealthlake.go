@@ -78,14 +78,19 @@ type SmartHealthLakeProps struct {
 	// audience binding is made, and OktaOrgUrl, OktaCredentialSecret and
 	// AuthorizationServer must be left unset. Default: nil (Okta).
 	ExternalAuthorizationServer *ExternalAuthorizationServer
-	// AuthorizationServer overrides the Okta authorization server's settings
-	// (scopes, claims, clients, token lifetimes, ...). OrgUrl, CredentialSecret,
-	// SmartVersion and IntrospectionClient are set by this construct and must be left
-	// unset. Default: the oktaauth defaults (SMART scopes for the SMART version, no clients).
-	AuthorizationServer *oktaauth.SmartAuthorizationServerProps
+	// AuthorizationServer sets the Okta authorization server (scopes, claims,
+	// clients, token lifetimes, ...). The org, its credential, the SMART
+	// version and the introspection client are not among these options: they
+	// come from OktaOrgUrl, OktaCredentialSecret, SmartVersion and Validation.
+	// Default: the oktaauth defaults (SMART scopes for the SMART version, no clients).
+	AuthorizationServer *oktaauth.SmartAuthorizationServerOptions
 
 	// DatastoreName names the HealthLake data store; it can be changed in place.
-	// Default: "<stack name>-fhir".
+	// Default: "<stack name>-fhir" when this is the stack's only
+	// SmartHealthLake, else "<stack name>-<construct id>-fhir", decided at
+	// synthesis. Adding a second SmartHealthLake to a stack whose only one
+	// relied on the default renames that one's data store (in place): set
+	// DatastoreName to keep a deployed name.
 	DatastoreName *string
 	// SmartVersion is the SMART version: smart.V1 (SMART_ON_FHIR_V1) or
 	// smart.V2 (SMART_ON_FHIR, v1 and v2 scopes); changed in place.
@@ -160,16 +165,15 @@ type SmartHealthLakeProps struct {
 type SmartHealthLake struct {
 	constructs.Construct
 	// okta is nil with an external authorization server; auth is either.
-	okta        *oktaauth.SmartAuthorizationServer
-	auth        authorizationServer
-	validator   *tokenvalidator.TokenValidator
-	role        *servicerole.ServiceRole
-	datastore   *datastore.SmartDatastore
-	dataKey     awskms.IKey
-	logKey      awskms.IKey
-	alarmTopic  awssns.ITopic
-	audienceSet awscdk.CustomResource
-	dashboard   awscloudwatch.Dashboard
+	okta       *oktaauth.SmartAuthorizationServer
+	auth       authorizationServer
+	validator  *tokenvalidator.TokenValidator
+	role       *servicerole.ServiceRole
+	datastore  *datastore.SmartDatastore
+	dataKey    awskms.IKey
+	logKey     awskms.IKey
+	alarmTopic awssns.ITopic
+	dashboard  awscloudwatch.Dashboard
 	// ehr is nil unless props.EhrLaunch is set.
 	ehr *ehrlaunch.EhrLaunch
 	// ehrPicker says some launched app uses the patient picker.
@@ -187,6 +191,10 @@ func NewSmartHealthLake(scope constructs.Construct, id *string, props *SmartHeal
 	}
 	s := &SmartHealthLake{}
 	constructs.NewConstruct_Override(s, scope, id)
+	s.markComposite()
+	if p.DatastoreName == nil {
+		p.DatastoreName = s.defaultDatastoreName()
+	}
 
 	s.logKey = logkey.New(s, jsii.String("LogKey"), jsii.String("Encrypts the SMART HealthLake logs and alarm notifications"))
 	if !*p.AwsOwnedKey {
@@ -276,7 +284,7 @@ func NewSmartHealthLake(scope constructs.Construct, id *string, props *SmartHeal
 
 	// 5. and 6. An external server's audience is its own configuration.
 	if s.okta != nil {
-		s.audienceSet = s.okta.BindAudience(s.datastore.DatastoreEndpoint())
+		s.okta.BindAudience(s.datastore.DatastoreEndpoint())
 	}
 	s.role.BindDatastore(s.datastore.DatastoreArn())
 
@@ -300,14 +308,15 @@ func NewSmartHealthLake(scope constructs.Construct, id *string, props *SmartHeal
 
 // newOkta provisions the Okta authorization server.
 func (s *SmartHealthLake) newOkta(p settings) *oktaauth.SmartAuthorizationServer {
-	oktaProps := oktaauth.SmartAuthorizationServerProps{}
-	if p.AuthorizationServer != nil {
-		oktaProps = *p.AuthorizationServer
+	oktaProps := oktaauth.SmartAuthorizationServerProps{
+		OrgUrl:              p.OktaOrgUrl,
+		CredentialSecret:    p.OktaCredentialSecret,
+		SmartVersion:        p.SmartVersion,
+		IntrospectionClient: jsii.Bool(*p.Validation == tokenvalidator.ValidationIntrospection),
 	}
-	oktaProps.OrgUrl = p.OktaOrgUrl
-	oktaProps.CredentialSecret = p.OktaCredentialSecret
-	oktaProps.SmartVersion = p.SmartVersion
-	oktaProps.IntrospectionClient = jsii.Bool(*p.Validation == tokenvalidator.ValidationIntrospection)
+	if p.AuthorizationServer != nil {
+		oktaProps.SmartAuthorizationServerOptions = *p.AuthorizationServer
+	}
 	if oktaProps.LogRetention == "" {
 		oktaProps.LogRetention = p.LogRetention
 	}
@@ -318,7 +327,7 @@ func (s *SmartHealthLake) newOkta(p settings) *oktaauth.SmartAuthorizationServer
 		oktaProps.LogLevel = p.LogLevel
 	}
 	if s.ehr != nil {
-		oktaProps = withEhrLaunch(oktaProps, p.ehrLaunchApps(), s.ehr)
+		oktaProps.SmartAuthorizationServerOptions = withEhrLaunch(oktaProps.SmartAuthorizationServerOptions, p.ehrLaunchApps(), s.ehr)
 	}
 	return oktaauth.NewSmartAuthorizationServer(s, jsii.String("Okta"), &oktaProps)
 }
@@ -412,8 +421,9 @@ func (s *SmartHealthLake) AuthorizationEndpoint() *string { return s.auth.Author
 // Function returns the token-validation Lambda function.
 func (s *SmartHealthLake) Function() awslambda.Function { return s.validator.Function() }
 
-// ServiceRole returns the role HealthLake assumes for SMART-authorized requests.
-func (s *SmartHealthLake) ServiceRole() awsiam.IRole { return s.role.Role() }
+// ServiceRole returns the service-role part: the role HealthLake assumes for
+// SMART-authorized requests (its Role() and RoleArn()).
+func (s *SmartHealthLake) ServiceRole() *servicerole.ServiceRole { return s.role }
 
 // ConfidentialClientId returns the confidential web app's Okta client id ("" when
 // none; nil with an external authorization server, whose clients are its own).
@@ -457,19 +467,27 @@ func (s *SmartHealthLake) EncryptionKey() awskms.IKey { return s.dataKey }
 // AlarmTopic returns the topic the alarms notify.
 func (s *SmartHealthLake) AlarmTopic() awssns.ITopic { return s.alarmTopic }
 
-// AuthorizationServer returns the Okta part, or nil with an external
-// authorization server.
+// AuthorizationServer returns the Okta part (its client ids and secrets,
+// its server id, its handler function), or nil with an
+// ExternalAuthorizationServer, which this construct provisions nothing on.
+// What both kinds of server have (Issuer, TokenEndpoint,
+// AuthorizationEndpoint) is on SmartHealthLake itself, so that code working
+// with either needs no nil check; an interface both satisfied would hold only
+// those and hide what the Okta part has besides.
 func (s *SmartHealthLake) AuthorizationServer() *oktaauth.SmartAuthorizationServer { return s.okta }
 
 // EhrLaunch returns the EHR launch part (its LaunchUrl is where EHRs register
 // launch contexts), or nil when props.EhrLaunch is not set.
 func (s *SmartHealthLake) EhrLaunch() *ehrlaunch.EhrLaunch { return s.ehr }
 
-// TokenValidator returns the token-validation part.
+// TokenValidator returns the token-validation part (its function, alias,
+// log group, metrics and alarms).
 func (s *SmartHealthLake) TokenValidator() *tokenvalidator.TokenValidator { return s.validator }
 
-// Datastore returns the data store part.
-func (s *SmartHealthLake) Datastore() *datastore.SmartDatastore { return s.datastore }
+// Datastore returns the data store part, as other constructs reference a
+// data store (its id, ARN, endpoint and grants), whether made here or
+// imported with datastore.SmartDatastore_FromDatastoreAttributes.
+func (s *SmartHealthLake) Datastore() datastore.ISmartDatastore { return s.datastore }
 
 // GrantRead lets an IAM principal read and search the FHIR data with SigV4.
 func (s *SmartHealthLake) GrantRead(grantee awsiam.IGrantable) awsiam.Grant {
@@ -528,9 +546,6 @@ func withDefaults(scope constructs.Construct, id *string, in *SmartHealthLakePro
 	if in != nil {
 		p = *in
 	}
-	if p.DatastoreName == nil {
-		p.DatastoreName = jsii.String(*awscdk.Stack_Of(scope).StackName() + "-fhir")
-	}
 	if p.SmartVersion == "" {
 		p.SmartVersion = smart.V2
 	}
@@ -582,12 +597,6 @@ func (p settings) validate() error {
 	}
 	if *p.AwsOwnedKey && p.EncryptionKey != nil {
 		errs = append(errs, "props.EncryptionKey and props.AwsOwnedKey exclude each other")
-	}
-	if a := p.AuthorizationServer; a != nil {
-		if a.OrgUrl != nil || a.CredentialSecret != nil || a.SmartVersion != "" || a.IntrospectionClient != nil {
-			errs = append(errs, "props.AuthorizationServer must leave OrgUrl, CredentialSecret, SmartVersion and IntrospectionClient unset: "+
-				"they come from props.OktaOrgUrl, props.OktaCredentialSecret, props.SmartVersion and props.Validation")
-		}
 	}
 	errs = append(errs, p.ehrLaunchProblems()...)
 	if len(errs) > 0 {

@@ -228,9 +228,6 @@ func TestBadPropsAreNamed(t *testing.T) {
 			p.AwsOwnedKey = jsii.Bool(true)
 			p.EncryptionKey = awskmsKey(s)
 		}, "props.EncryptionKey and props.AwsOwnedKey exclude each other"},
-		"okta org set twice": {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
-			p.AuthorizationServer = &oktaauth.SmartAuthorizationServerProps{OrgUrl: jsii.String("https://other.okta.com")}
-		}, "props.AuthorizationServer must leave OrgUrl"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -282,19 +279,19 @@ func TestTheSmartConfigurationFollowsTheConfiguredClients(t *testing.T) {
 	cases := []struct {
 		name         string
 		version      smart.Version
-		server       *oktaauth.SmartAuthorizationServerProps
+		server       *oktaauth.SmartAuthorizationServerOptions
 		capabilities []string
 		grants       []string
 	}{
 		{
 			name: "only a backend service", version: smart.V2,
-			server:       &oktaauth.SmartAuthorizationServerProps{BackendClient: &oktaauth.BackendClientProps{Jwks: jsii.String(jwks)}},
+			server:       &oktaauth.SmartAuthorizationServerOptions{BackendClient: &oktaauth.BackendClientProps{Jwks: jsii.String(jwks)}},
 			capabilities: []string{"client-confidential-asymmetric", "permission-v2"},
 			grants:       []string{"client_credentials"},
 		},
 		{
 			name: "only a public app, without the patient claim", version: smart.V2,
-			server: &oktaauth.SmartAuthorizationServerProps{PatientClaim: jsii.Bool(false),
+			server: &oktaauth.SmartAuthorizationServerOptions{PatientClaim: jsii.Bool(false),
 				PublicClient: &oktaauth.PublicClientProps{RedirectUris: redirect}},
 			capabilities: []string{"launch-standalone", "client-public", "sso-openid-connect", "permission-offline",
 				"permission-patient", "permission-user", "permission-v2"},
@@ -302,14 +299,14 @@ func TestTheSmartConfigurationFollowsTheConfiguredClients(t *testing.T) {
 		},
 		{
 			name: "a confidential app with the patient claim", version: smart.V2,
-			server: &oktaauth.SmartAuthorizationServerProps{ConfidentialClient: &oktaauth.ConfidentialClientProps{RedirectUris: redirect}},
+			server: &oktaauth.SmartAuthorizationServerOptions{ConfidentialClient: &oktaauth.ConfidentialClientProps{RedirectUris: redirect}},
 			capabilities: []string{"launch-standalone", "client-confidential-symmetric", "context-standalone-patient",
 				"sso-openid-connect", "permission-offline", "permission-patient", "permission-user", "permission-v2"},
 			grants: []string{"authorization_code"},
 		},
 		{
 			name: "the same on SMART v1", version: smart.V1,
-			server: &oktaauth.SmartAuthorizationServerProps{ConfidentialClient: &oktaauth.ConfidentialClientProps{RedirectUris: redirect}},
+			server: &oktaauth.SmartAuthorizationServerOptions{ConfidentialClient: &oktaauth.ConfidentialClientProps{RedirectUris: redirect}},
 			capabilities: []string{"launch-standalone", "client-confidential-symmetric", "context-standalone-patient",
 				"sso-openid-connect", "permission-offline", "permission-patient", "permission-user", "permission-v1"},
 			grants: []string{"authorization_code"},

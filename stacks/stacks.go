@@ -49,7 +49,7 @@ func newStackOrError(app awscdk.App, env envconfig.Environment) (s SmartHealthLa
 			err = fmt.Errorf("environment %q: %v", env.Name, r)
 		}
 	}()
-	return NewSmartHealthLakeStack(app, env), nil
+	return NewSmartHealthLakeStack(app, jsii.String(env.StackName()), env), nil
 }
 
 // SmartHealthLakeStack is one environment's stack.
@@ -61,8 +61,11 @@ type SmartHealthLakeStack struct {
 	SmartHealthLake *smarthealthlake.SmartHealthLake
 }
 
-// NewSmartHealthLakeStack builds the stack of one environment.
-func NewSmartHealthLakeStack(scope constructs.Construct, env envconfig.Environment) SmartHealthLakeStack {
+// NewSmartHealthLakeStack builds the stack of one environment, with the
+// construct id id (AddEnvironments gives env.StackName(), the stack's name
+// too). The stack's name is always env.StackName(): a stack is deployed by
+// its name, so a different id does not rename it.
+func NewSmartHealthLakeStack(scope constructs.Construct, id *string, env envconfig.Environment) SmartHealthLakeStack {
 	props := &awscdk.StackProps{
 		StackName:   jsii.String(env.StackName()),
 		Description: jsii.String(stackDescription(env)),
@@ -79,7 +82,7 @@ func NewSmartHealthLakeStack(scope constructs.Construct, env envconfig.Environme
 			props.Env.Region = jsii.String(env.Region)
 		}
 	}
-	stack := awscdk.NewStack(scope, jsii.String(env.StackName()), props)
+	stack := awscdk.NewStack(scope, id, props)
 
 	tags := map[string]string{"Application": "smart-healthlake", "Environment": env.Name}
 	for k, v := range env.Tags {
@@ -123,8 +126,8 @@ func NewSmartHealthLakeStack(scope constructs.Construct, env envconfig.Environme
 	} else {
 		shlProps.AuthorizationServer = authorizationServer(env.Okta)
 		shlProps.OktaOrgUrl = jsii.String(env.Okta.OrgURL)
-		shlProps.OktaCredentialSecret = smarthealthlake.CredentialSecretFromNameOrArn(stack, jsii.String("OktaCredential"),
-			env.Okta.CredentialSecret, env.Okta.CredentialSecretKey)
+		shlProps.OktaCredentialSecret = CredentialSecretFromNameOrArn(stack, jsii.String("OktaCredential"),
+			env.Okta.CredentialSecret, secretKey(stack, "OktaCredential", env.Okta.CredentialSecretKey))
 		shlProps.EhrLaunch = ehrLaunch(stack, env.EhrLaunch)
 	}
 	shl := smarthealthlake.NewSmartHealthLake(stack, jsii.String("SmartHealthLake"), shlProps)

@@ -37,7 +37,6 @@ package smarthealthlake
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -55,12 +54,12 @@ import (
 
 	"github.com/openhealthstack/smart-healthlake/constructs/datastore"
 	"github.com/openhealthstack/smart-healthlake/constructs/ehrlaunch"
-	"github.com/openhealthstack/smart-healthlake/constructs/logkey"
 	"github.com/openhealthstack/smart-healthlake/constructs/oktaauth"
 	"github.com/openhealthstack/smart-healthlake/constructs/servicerole"
 	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
 	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
+	"github.com/openhealthstack/smart-healthlake/internal/logkey"
 )
 
 // SmartHealthLakeProps configures SmartHealthLake. Only OktaOrgUrl and
@@ -498,46 +497,6 @@ func (s *SmartHealthLake) GrantRead(grantee awsiam.IGrantable) awsiam.Grant {
 func (s *SmartHealthLake) GrantReadWrite(grantee awsiam.IGrantable) awsiam.Grant {
 	return s.datastore.GrantReadWrite(grantee)
 }
-
-// CredentialSecretFromNameOrArn imports the Okta credential secret from a
-// Secrets Manager name or ARN, as configured in cdk.json. kmsKeyArn is the
-// customer-managed key the secret is encrypted with, or "" for Secrets Manager's
-// AWS-managed key; with a key, the Okta handler is granted kms:Decrypt on it
-// (through Secrets Manager only), without one it could not read the secret.
-func CredentialSecretFromNameOrArn(scope constructs.Construct, id *string, nameOrArn, kmsKeyArn string) awssecretsmanager.ISecret {
-	if kmsKeyArn == "" {
-		switch {
-		case completeSecretArn.MatchString(nameOrArn):
-			return awssecretsmanager.Secret_FromSecretCompleteArn(scope, id, jsii.String(nameOrArn))
-		case strings.HasPrefix(nameOrArn, "arn:"):
-			return awssecretsmanager.Secret_FromSecretPartialArn(scope, id, jsii.String(nameOrArn))
-		default:
-			return awssecretsmanager.Secret_FromSecretNameV2(scope, id, jsii.String(nameOrArn))
-		}
-	}
-	attrs := &awssecretsmanager.SecretAttributes{
-		EncryptionKey: awskms.Key_FromKeyArn(scope, jsii.String(*id+"Key"), jsii.String(kmsKeyArn)),
-	}
-	switch {
-	case completeSecretArn.MatchString(nameOrArn):
-		attrs.SecretCompleteArn = jsii.String(nameOrArn)
-	case strings.HasPrefix(nameOrArn, "arn:"):
-		attrs.SecretPartialArn = jsii.String(nameOrArn)
-	default:
-		// A name is the partial ARN's last part: Secrets Manager adds "-" and six
-		// characters, which the grants match.
-		attrs.SecretPartialArn = awscdk.Stack_Of(scope).FormatArn(&awscdk.ArnComponents{
-			Service:      jsii.String("secretsmanager"),
-			Resource:     jsii.String("secret"),
-			ResourceName: jsii.String(nameOrArn),
-			ArnFormat:    awscdk.ArnFormat_COLON_RESOURCE_NAME,
-		})
-	}
-	return awssecretsmanager.Secret_FromSecretAttributes(scope, id, attrs)
-}
-
-// Secrets Manager appends "-" and six characters to a secret's name in its ARN.
-var completeSecretArn = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+-[A-Za-z0-9]{6}$`)
 
 type settings = SmartHealthLakeProps
 

@@ -240,34 +240,7 @@ func TestBadPropsAreNamed(t *testing.T) {
 	}
 }
 
-func TestCredentialSecretsImportByNameOrArn(t *testing.T) {
-	stack := newStack(t)
-	byName := smarthealthlake.CredentialSecretFromNameOrArn(stack, jsii.String("A"), "clinic/okta", "")
-	complete := smarthealthlake.CredentialSecretFromNameOrArn(stack, jsii.String("B"),
-		"arn:aws:secretsmanager:us-east-1:123456789012:secret:clinic/okta-AbC123", "")
-	partial := smarthealthlake.CredentialSecretFromNameOrArn(stack, jsii.String("C"),
-		"arn:aws:secretsmanager:us-east-1:123456789012:secret:clinic/okta", "")
-	require.Equal(t, "arn:aws:secretsmanager:us-east-1:123456789012:secret:clinic/okta-AbC123", *complete.SecretArn())
-	require.Equal(t, "clinic/okta", *byName.SecretName())
-	require.Equal(t, "arn:aws:secretsmanager:us-east-1:123456789012:secret:clinic/okta", *partial.SecretArn())
-}
-
 func awskmsKey(stack awscdk.Stack) awskms.IKey { return awskms.NewKey(stack, jsii.String("Key"), nil) }
-
-func TestACredentialSecretOnItsOwnKeyCanBeDecryptedByTheOktaHandler(t *testing.T) {
-	stack := newStack(t)
-	p := smallest(stack)
-	p.OktaCredentialSecret = smarthealthlake.CredentialSecretFromNameOrArn(stack, jsii.String("Cred2"), "clinic/okta",
-		"arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555")
-	require.NotNil(t, p.OktaCredentialSecret.EncryptionKey())
-	smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), p)
-	tpl := cdktest.Template(t, stack)
-	policies, err := json.Marshal(tpl.FindResources(jsii.String("AWS::IAM::Policy"), nil))
-	require.NoError(t, err)
-	require.Contains(t, string(policies), "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555",
-		"kms:Decrypt on the credential secret's key")
-	require.Contains(t, string(policies), ":secret:clinic/okta-??????", "the secret found by its name")
-}
 
 // TestTheSmartConfigurationFollowsTheConfiguredClients renders the document
 // the handler would build from the data store resource's properties

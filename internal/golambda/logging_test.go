@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/openhealthstack/smart-healthlake/constructs/golambda"
+	"github.com/openhealthstack/smart-healthlake/internal/golambda"
 	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
 )
 

@@ -14,8 +14,8 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/require"
 
-	"github.com/openhealthstack/smart-healthlake/internal/golambda"
 	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
+	"github.com/openhealthstack/smart-healthlake/internal/golambda"
 )
 
 const hello = "internal/golambda/testdata/hello"

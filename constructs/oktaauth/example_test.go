@@ -20,6 +20,7 @@ func ExampleNewSmartAuthorizationServer() {
 		CredentialSecret: awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String("OktaApi"), jsii.String("okta/management")),
 	})
 	awscdk.NewCfnOutput(stack, jsii.String("Issuer"), &awscdk.CfnOutputProps{Value: okta.Issuer()})
+	// Output:
 }
 
 // A server with a web app and token introspection, wired to the data store:
@@ -48,4 +49,5 @@ func ExampleSmartAuthorizationServer_BindAudience() {
 	if datastoreEndpoint != nil {
 		okta.BindAudience(datastoreEndpoint)
 	}
+	// Output:
 }

@@ -19,7 +19,7 @@ import (
 // that is not a valid data store name (a construct id may hold characters
 // HealthLake refuses).
 func (s *SmartHealthLake) defaultDatastoreName() *string {
-	s.Node().AddValidation(&defaultNameValidation{s})
+	s.Node().AddValidation(&defaultNameValidation{s: s})
 	return lazyString(func() *string { return jsii.String(s.defaultName()) })
 }
 
@@ -66,12 +66,24 @@ func isComposite(c constructs.IConstruct) bool {
 }
 
 // defaultNameValidation refuses, at synthesis, a default name HealthLake
-// would refuse at deploy time.
-type defaultNameValidation struct{ s *SmartHealthLake }
+// would refuse at deploy time, and warns that a name by construct id is not
+// the one a stack's only SmartHealthLake had.
+type defaultNameValidation struct {
+	s      *SmartHealthLake
+	warned bool
+}
 
-// Validate implements constructs.IValidation.
+// Validate implements constructs.IValidation. It runs before the template
+// is written, so its warning reaches the cloud assembly.
 func (v *defaultNameValidation) Validate() *[]*string {
 	name := v.s.defaultName()
+	if !v.warned && v.s.composedWithOthers() {
+		v.warned = true
+		awscdk.Annotations_Of(v.s).AddWarningV2(jsii.String("smart-healthlake:default-datastore-name"), jsii.String(fmt.Sprintf(
+			"props.DatastoreName is unset and the stack holds more than one SmartHealthLake: the data store is named %q "+
+				"after this construct's id; a data store deployed while this was the stack's only one is named \"<stack>-fhir\" "+
+				"and would be renamed: set props.DatastoreName to keep it", name)), nil)
+	}
 	if *awscdk.Token_IsUnresolved(jsii.String(name)) {
 		return &[]*string{} // a stack name token: the handler checks it at deploy time
 	}

@@ -2,9 +2,11 @@ package smarthealthlake_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/require"
@@ -25,6 +27,18 @@ func datastoreNames(t *testing.T, stack awscdk.Stack) []string {
 	return names
 }
 
+// defaultNameWarnings are the stack's warnings about default data store names.
+func defaultNameWarnings(t *testing.T, stack awscdk.Stack) []string {
+	t.Helper()
+	var out []string
+	for _, m := range *assertions.Annotations_FromStack(stack).FindWarning(jsii.String("*"), assertions.Match_AnyValue()) {
+		if msg, ok := m.Entry.Data.(string); ok && strings.Contains(msg, "props.DatastoreName is unset") {
+			out = append(out, msg)
+		}
+	}
+	return out
+}
+
 // okta is the smallest Okta props under its own construct ids, so that two
 // composites can share a stack.
 func okta(stack awscdk.Stack, id string) *smarthealthlake.SmartHealthLakeProps {
@@ -39,12 +53,16 @@ func TestDefaultDatastoreNames(t *testing.T) {
 		stack := newStack(t)
 		smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), smallest(stack))
 		require.Equal(t, []string{"Clinic-fhir"}, datastoreNames(t, stack))
+		require.Empty(t, defaultNameWarnings(t, stack))
 	})
 	t.Run("two in one stack get a name each, from their construct ids", func(t *testing.T) {
 		stack := newStack(t)
 		smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), okta(stack, "Smart"))
 		smarthealthlake.NewSmartHealthLake(stack, jsii.String("Research"), okta(stack, "Research"))
 		require.Equal(t, []string{"Clinic-Research-fhir", "Clinic-Smart-fhir"}, datastoreNames(t, stack))
+		warnings := defaultNameWarnings(t, stack)
+		require.Len(t, warnings, 2, "one per data store named by default")
+		require.Contains(t, warnings[0], `would be renamed: set props.DatastoreName to keep it`)
 	})
 	t.Run("one named explicitly beside one by default: the default names itself by its id", func(t *testing.T) {
 		stack := newStack(t)
@@ -53,6 +71,9 @@ func TestDefaultDatastoreNames(t *testing.T) {
 		smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), p)
 		smarthealthlake.NewSmartHealthLake(stack, jsii.String("Research"), okta(stack, "Research"))
 		require.Equal(t, []string{"Clinic-Research-fhir", "Clinic-fhir"}, datastoreNames(t, stack))
+		warnings := defaultNameWarnings(t, stack)
+		require.Len(t, warnings, 1, "the explicitly named one is not warned about")
+		require.Contains(t, warnings[0], `"Clinic-Research-fhir"`)
 	})
 	t.Run("one per stack in one app: each stack's keeps <stack>-fhir", func(t *testing.T) {
 		app := cdktest.NewApp(t, nil)

@@ -88,8 +88,8 @@ type SmartHealthLakeProps struct {
 	// Default: "<stack name>-fhir" when this is the stack's only
 	// SmartHealthLake, else "<stack name>-<construct id>-fhir", decided at
 	// synthesis. Adding a second SmartHealthLake to a stack whose only one
-	// relied on the default renames that one's data store (in place): set
-	// DatastoreName to keep a deployed name.
+	// relied on the default renames that one's data store (in place; a
+	// synthesis warning says so): set DatastoreName to keep a deployed name.
 	DatastoreName *string
 	// SmartVersion is the SMART version: smart.V1 (SMART_ON_FHIR_V1) or
 	// smart.V2 (SMART_ON_FHIR, v1 and v2 scopes); changed in place.

@@ -210,6 +210,17 @@ func TestAnotherModuleImportsTheConstructs(t *testing.T) {
 	require.Equal(t, "research-fhir", datastore["DatastoreName"])
 	require.Equal(t, "v1", datastore["SmartVersion"], "the consumer's non-default props reach the resources")
 
+	// The analytics role reads the stack's data store and the imported archive.
+	var analytics []byte
+	for id, r := range template.Resources {
+		if r.Type == "AWS::IAM::Policy" && strings.HasPrefix(id, "AnalyticsDefaultPolicy") {
+			analytics, err = json.Marshal(r.Properties)
+			require.NoError(t, err)
+		}
+	}
+	require.Contains(t, string(analytics), `"DatastoreArn"`, "the stack's own data store is granted")
+	require.Contains(t, string(analytics), ":datastore/fhir/0123456789abcdef0123456789abcdef", "and so is the imported one")
+
 	// Every Lambda was compiled from this module's sources for the consumer.
 	bins, err := filepath.Glob(filepath.Join(cdkOut, "asset.*", "bootstrap"))
 	require.NoError(t, err)

@@ -58,8 +58,8 @@ func externalServer(stack awscdk.Stack, x *envconfig.External) *smarthealthlake.
 		p.TokenRules.ScopeMap = &m
 	}
 	if x.IntrospectionClientSecret != "" {
-		p.IntrospectionSecret = smarthealthlake.CredentialSecretFromNameOrArn(stack, jsii.String("IntrospectionClient"),
-			x.IntrospectionClientSecret, x.IntrospectionClientSecretKey)
+		p.IntrospectionSecret = CredentialSecretFromNameOrArn(stack, jsii.String("IntrospectionClient"),
+			x.IntrospectionClientSecret, secretKey(stack, "IntrospectionClient", x.IntrospectionClientSecretKey))
 	}
 	return p
 }

@@ -50,7 +50,7 @@ func newStackOrError(app awscdk.App, env envconfig.Environment) (s SmartHealthLa
 			err = fmt.Errorf("environment %q: %v", env.Name, r)
 		}
 	}()
-	return NewSmartHealthLakeStack(app, env), nil
+	return NewSmartHealthLakeStack(app, jsii.String(env.StackName()), env), nil
 }
 
 // SmartHealthLakeStack is one environment's stack.
@@ -62,8 +62,11 @@ type SmartHealthLakeStack struct {
 	SmartHealthLake *smarthealthlake.SmartHealthLake
 }
 
-// NewSmartHealthLakeStack builds the stack of one environment.
-func NewSmartHealthLakeStack(scope constructs.Construct, env envconfig.Environment) SmartHealthLakeStack {
+// NewSmartHealthLakeStack builds the stack of one environment, with the
+// construct id id (AddEnvironments gives env.StackName(), the stack's name
+// too). The stack's name is always env.StackName(): a stack is deployed by
+// its name, so a different id does not rename it.
+func NewSmartHealthLakeStack(scope constructs.Construct, id *string, env envconfig.Environment) SmartHealthLakeStack {
 	props := &awscdk.StackProps{
 		StackName:   jsii.String(env.StackName()),
 		Description: jsii.String(stackDescription(env)),
@@ -80,7 +83,7 @@ func NewSmartHealthLakeStack(scope constructs.Construct, env envconfig.Environme
 			props.Env.Region = jsii.String(env.Region)
 		}
 	}
-	stack := awscdk.NewStack(scope, jsii.String(env.StackName()), props)
+	stack := awscdk.NewStack(scope, id, props)
 
 	tags := map[string]string{"Application": "smart-healthlake", "Environment": env.Name}
 	for k, v := range env.Tags {
@@ -124,8 +127,8 @@ func NewSmartHealthLakeStack(scope constructs.Construct, env envconfig.Environme
 	} else {
 		shlProps.AuthorizationServer = authorizationServer(env.Okta)
 		shlProps.OktaOrgUrl = jsii.String(env.Okta.OrgURL)
-		shlProps.OktaCredentialSecret = smarthealthlake.CredentialSecretFromNameOrArn(stack, jsii.String("OktaCredential"),
-			env.Okta.CredentialSecret, env.Okta.CredentialSecretKey)
+		shlProps.OktaCredentialSecret = CredentialSecretFromNameOrArn(stack, jsii.String("OktaCredential"),
+			env.Okta.CredentialSecret, secretKey(stack, "OktaCredential", env.Okta.CredentialSecretKey))
 		shlProps.EhrLaunch = ehrLaunch(stack, env.EhrLaunch)
 	}
 	shl := smarthealthlake.NewSmartHealthLake(stack, jsii.String("SmartHealthLake"), shlProps)
@@ -191,8 +194,8 @@ var retentionDays = map[int]awslogs.RetentionDays{
 
 // authorizationServer renders the Okta settings of cdk.json as construct props;
 // unset keys keep the construct's defaults.
-func authorizationServer(o envconfig.Okta) *oktaauth.SmartAuthorizationServerProps {
-	p := &oktaauth.SmartAuthorizationServerProps{}
+func authorizationServer(o envconfig.Okta) *oktaauth.SmartAuthorizationServerOptions {
+	p := &oktaauth.SmartAuthorizationServerOptions{}
 	if len(o.ScopeResources) > 0 {
 		p.ScopeResources = jsii.Strings(o.ScopeResources...)
 	}

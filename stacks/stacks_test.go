@@ -233,3 +233,11 @@ func TestOktaAppsFromCdkJsonAreCreatedAndTheirIdsOutput(t *testing.T) {
 		cdktest.Try(t, func() { tpl.HasOutput(jsii.String(name), map[string]any{}) })
 	}
 }
+
+func TestAStackTakesItsConstructIdLikeEveryConstructAndKeepsItsEnvironmentsName(t *testing.T) {
+	env := environments(t, map[string]any{"env": "dev"})[0].Environment
+	app := cdktest.NewApp(t, nil)
+	s := stacks.NewSmartHealthLakeStack(app, jsii.String("Clinic"), env)
+	require.Equal(t, "Clinic", *s.Node().Id())
+	require.Equal(t, "SmartHealthLake-dev", *s.StackName(), "deployed by its name, which the id does not change")
+}

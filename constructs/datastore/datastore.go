@@ -44,11 +44,11 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
-	"github.com/openhealthstack/smart-healthlake/constructs/crprovider"
-	"github.com/openhealthstack/smart-healthlake/constructs/golambda"
 	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
 	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
+	"github.com/openhealthstack/smart-healthlake/internal/crprovider"
+	"github.com/openhealthstack/smart-healthlake/internal/golambda"
 )
 
 // ResourceType is the CloudFormation type of the data store resource.
@@ -63,19 +63,19 @@ const FHIRVersion = "R4"
 
 // Timing of the Provider framework and the handler functions.
 const (
-	// QueryIntervalSeconds between isComplete calls: creation takes 15-30 minutes,
+	// queryIntervalSeconds between isComplete calls: creation takes 15-30 minutes,
 	// so polling faster only costs invocations.
-	QueryIntervalSeconds = 30
-	// TotalTimeoutMinutes of the isComplete polling: a multiple of the interval
+	queryIntervalSeconds = 30
+	// totalTimeoutMinutes of the isComplete polling: a multiple of the interval
 	// (the framework requires it; 90 polls) such that the onEvent call (up to
 	// handlerTimeoutMinutes) plus the polling, 55 minutes, ends inside
-	// ServiceTimeoutSeconds with 5 minutes left for the isComplete calls
+	// serviceTimeoutSeconds with 5 minutes left for the isComplete calls
 	// themselves and the framework's hand-offs. The framework then reports its
 	// own timeout before CloudFormation gives up on the resource.
-	TotalTimeoutMinutes = 45
-	// ServiceTimeoutSeconds is CloudFormation's limit for one custom resource
+	totalTimeoutMinutes = 45
+	// serviceTimeoutSeconds is CloudFormation's limit for one custom resource
 	// operation, set to its maximum: it bounds onEvent plus the polling.
-	ServiceTimeoutSeconds = 3600
+	serviceTimeoutSeconds = 3600
 	// handlerTimeoutMinutes covers the handler's SDK retries of ConflictException
 	// and throttling (about 5 minutes at most, see healthlakeapi.NewRetryer) with
 	// room to spare, inside the framework's own 15-minute functions. It is the
@@ -164,8 +164,8 @@ func NewSmartDatastore(scope constructs.Construct, id *string, props *SmartDatas
 		Logs:          d.logs,
 		OnEvent:       d.onEvent,
 		IsComplete:    d.isComplete,
-		QueryInterval: awscdk.Duration_Seconds(jsii.Number(QueryIntervalSeconds)),
-		TotalTimeout:  awscdk.Duration_Minutes(jsii.Number(TotalTimeoutMinutes)),
+		QueryInterval: awscdk.Duration_Seconds(jsii.Number(queryIntervalSeconds)),
+		TotalTimeout:  awscdk.Duration_Minutes(jsii.Number(totalTimeoutMinutes)),
 		Concurrency:   handlerConcurrency,
 		Excuses:       excuses,
 	})
@@ -174,7 +174,7 @@ func NewSmartDatastore(scope constructs.Construct, id *string, props *SmartDatas
 		ServiceToken:   d.provider.ServiceToken(),
 		ResourceType:   jsii.String(ResourceType),
 		Properties:     resourceProperties(s),
-		ServiceTimeout: awscdk.Duration_Seconds(jsii.Number(ServiceTimeoutSeconds)),
+		ServiceTimeout: awscdk.Duration_Seconds(jsii.Number(serviceTimeoutSeconds)),
 		// RemovalPolicy stays at its default, DELETE, on purpose: CloudFormation then
 		// sends the Delete (stack deletion, resource removal, replacement) to the
 		// handler, which keeps or deletes the data store per the RemovalPolicy

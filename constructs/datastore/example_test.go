@@ -12,11 +12,13 @@ import (
 
 // The smallest SMART data store: SMART v2, fine-grained authorization, an
 // AWS-owned key, retained on delete. idp is the token-validation function (or
-// its alias) with HealthLake's invoke permission.
+// its alias) with HealthLake's invoke permission: here one deployed
+// elsewhere, usually tokenvalidator.TokenValidator's IdpFunction().
 func ExampleNewSmartDatastore() {
 	app := awscdk.NewApp(nil)
 	stack := awscdk.NewStack(app, jsii.String("Fhir"), nil)
-	var idp awslambda.IFunction // e.g. tokenvalidator.TokenValidator.IdpFunction()
+	idp := awslambda.Function_FromFunctionArn(stack, jsii.String("Idp"),
+		jsii.String("arn:aws:lambda:us-east-1:123456789012:function:smart-token-validator"))
 
 	ds := datastore.NewSmartDatastore(stack, jsii.String("Datastore"), &datastore.SmartDatastoreProps{
 		DatastoreName: jsii.String("patients"),
@@ -35,4 +37,5 @@ func ExampleNewSmartDatastore() {
 	})
 	ds.GrantRead(reader)
 	awscdk.NewCfnOutput(stack, jsii.String("FhirEndpoint"), &awscdk.CfnOutputProps{Value: ds.DatastoreEndpoint()})
+	// Output:
 }

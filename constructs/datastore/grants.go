@@ -61,11 +61,11 @@ func grantOn(d ISmartDatastore, grantee awsiam.IGrantable, actions []*string) aw
 }
 
 func grantRead(d ISmartDatastore, grantee awsiam.IGrantable) awsiam.Grant {
-	return grantWithKey(d, grantee, servicerole.ReadActions, readKeyActions)
+	return grantWithKey(d, grantee, servicerole.ReadActions(), readKeyActions)
 }
 
 func grantReadWrite(d ISmartDatastore, grantee awsiam.IGrantable) awsiam.Grant {
-	return grantWithKey(d, grantee, slices.Concat(servicerole.ReadActions, servicerole.WriteActions), readWriteKeyActions)
+	return grantWithKey(d, grantee, slices.Concat(servicerole.ReadActions(), servicerole.WriteActions()), readWriteKeyActions)
 }
 
 // grantWithKey grants the FHIR actions on the data store and, with a

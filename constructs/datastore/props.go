@@ -92,9 +92,11 @@ type SmartDatastoreProps struct {
 	// Default: awslogs.RetentionDays_ONE_YEAR.
 	LogRetention awslogs.RetentionDays
 	// LogEncryptionKey encrypts the log groups of the handler and of the Provider
-	// framework. Its key policy must allow CloudWatch Logs (logkey.New makes such
-	// a key; logkey.AllowLogs adapts one).
-	// Default: a new key from logkey.New.
+	// framework. Its key policy must let CloudWatch Logs use it for this
+	// account's log groups (the logs.<region>.amazonaws.com principal, on the
+	// kms:EncryptionContext:aws:logs:arn condition, as the CloudWatch Logs
+	// guide's "Encrypt log data using AWS KMS" shows).
+	// Default: a new key with rotation, retained on delete, with that policy.
 	LogEncryptionKey awskms.IKey
 	// LogLevel is the application log level of the handler (LoggingConfig,
 	// honoured by the Go code through AWS_LAMBDA_LOG_LEVEL). The Provider

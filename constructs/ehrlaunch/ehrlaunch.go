@@ -32,9 +32,9 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
-	"github.com/openhealthstack/smart-healthlake/constructs/golambda"
-	"github.com/openhealthstack/smart-healthlake/constructs/logkey"
 	"github.com/openhealthstack/smart-healthlake/contract/ehrlaunchenv"
+	"github.com/openhealthstack/smart-healthlake/internal/golambda"
+	"github.com/openhealthstack/smart-healthlake/internal/logkey"
 )
 
 // Entry is the function's main package in this module.

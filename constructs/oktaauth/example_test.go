@@ -21,6 +21,7 @@ func ExampleNewSmartAuthorizationServer() {
 		CredentialSecret: awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String("OktaApi"), jsii.String("okta/management")),
 	})
 	awscdk.NewCfnOutput(stack, jsii.String("Issuer"), &awscdk.CfnOutputProps{Value: okta.Issuer()})
+	// Output:
 }
 
 // A server with a web app and token introspection, wired to the data store:
@@ -31,13 +32,15 @@ func ExampleSmartAuthorizationServer_BindAudience() {
 	stack := awscdk.NewStack(app, jsii.String("Fhir"), nil)
 
 	okta := oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), &oktaauth.SmartAuthorizationServerProps{
-		OrgUrl:           jsii.String("https://example.okta.com"),
-		CredentialSecret: awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String("OktaApi"), jsii.String("okta/management")),
-		ConfidentialClient: &oktaauth.ConfidentialClientProps{
-			RedirectUris: jsii.Strings("https://app.example.com/callback"),
-		},
+		OrgUrl:              jsii.String("https://example.okta.com"),
+		CredentialSecret:    awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String("OktaApi"), jsii.String("okta/management")),
 		IntrospectionClient: jsii.Bool(true),
-		AccessTokenLifetime: awscdk.Duration_Minutes(jsii.Number(15)),
+		SmartAuthorizationServerOptions: oktaauth.SmartAuthorizationServerOptions{
+			ConfidentialClient: &oktaauth.ConfidentialClientProps{
+				RedirectUris: jsii.Strings("https://app.example.com/callback"),
+			},
+			AccessTokenLifetime: awscdk.Duration_Minutes(jsii.Number(15)),
+		},
 	})
 	// tokenvalidator.NewTokenValidator(..., &TokenValidatorProps{Issuer: okta.Issuer(),
 	//     Validation: jsii.String(tokenvalidator.ValidationIntrospection), IntrospectionSecret: okta.IntrospectionSecret(), ...})
@@ -47,6 +50,7 @@ func ExampleSmartAuthorizationServer_BindAudience() {
 	if datastoreEndpoint != nil {
 		okta.BindAudience(datastoreEndpoint)
 	}
+	// Output:
 }
 
 // An app registry: a patient app, a clinic's web app with its own secret and
@@ -59,17 +63,19 @@ func ExampleAppProps() {
 	okta := oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), &oktaauth.SmartAuthorizationServerProps{
 		OrgUrl:           jsii.String("https://example.okta.com"),
 		CredentialSecret: awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String("OktaApi"), jsii.String("okta/management")),
-		Apps: &[]*oktaauth.AppProps{
-			{Name: jsii.String("patient-portal"), Type: oktaprops.AppPublic,
-				RedirectUris: jsii.Strings("https://portal.example.com/callback"),
-				Scopes:       jsii.Strings("openid", "fhirUser", "launch/patient", "patient/*.rs"), RefreshTokens: jsii.Bool(true)},
-			{Name: jsii.String("acme-clinic"), Type: oktaprops.AppConfidential,
-				RedirectUris:        jsii.Strings("https://clinic.example.com/callback"),
-				Scopes:              jsii.Strings("openid", "fhirUser", "user/*.rs"),
-				AccessTokenLifetime: awscdk.Duration_Minutes(jsii.Number(30))},
-			{Name: jsii.String("lab-feed"), Type: oktaprops.AppBackend,
-				Jwks:   jsii.String(`{"keys":[{"kty":"RSA","kid":"lab-1","e":"AQAB","n":"..."}]}`),
-				Scopes: jsii.Strings("system/Observation.*")},
+		SmartAuthorizationServerOptions: oktaauth.SmartAuthorizationServerOptions{
+			Apps: &[]*oktaauth.AppProps{
+				{Name: jsii.String("patient-portal"), Type: oktaprops.AppPublic,
+					RedirectUris: jsii.Strings("https://portal.example.com/callback"),
+					Scopes:       jsii.Strings("openid", "fhirUser", "launch/patient", "patient/*.rs"), RefreshTokens: jsii.Bool(true)},
+				{Name: jsii.String("acme-clinic"), Type: oktaprops.AppConfidential,
+					RedirectUris:        jsii.Strings("https://clinic.example.com/callback"),
+					Scopes:              jsii.Strings("openid", "fhirUser", "user/*.rs"),
+					AccessTokenLifetime: awscdk.Duration_Minutes(jsii.Number(30))},
+				{Name: jsii.String("lab-feed"), Type: oktaprops.AppBackend,
+					Jwks:   jsii.String(`{"keys":[{"kty":"RSA","kid":"lab-1","e":"AQAB","n":"..."}]}`),
+					Scopes: jsii.Strings("system/Observation.*")},
+			},
 		},
 	})
 	awscdk.NewCfnOutput(stack, jsii.String("ClinicClientId"), &awscdk.CfnOutputProps{Value: okta.AppClientId("acme-clinic")})

@@ -77,11 +77,11 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
-	"github.com/openhealthstack/smart-healthlake/constructs/crprovider"
-	"github.com/openhealthstack/smart-healthlake/constructs/golambda"
 	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
 	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
+	"github.com/openhealthstack/smart-healthlake/internal/crprovider"
+	"github.com/openhealthstack/smart-healthlake/internal/golambda"
 )
 
 // Entry is the handler's main package in this module.
@@ -97,7 +97,7 @@ const (
 
 // Timing and sizing of the handler.
 const (
-	// HandlerTimeoutMinutes: a create makes a hundred or more Okta calls, and
+	// handlerTimeoutMinutes: a create makes a hundred or more Okta calls, and
 	// Okta's rate limits (per minute) make the handler wait until
 	// X-Rate-Limit-Reset, so a cold create can take minutes. The Provider
 	// framework's onEvent function waits for the handler synchronously and has
@@ -106,12 +106,12 @@ const (
 	// before its deadline to remove what it made (reconcile.Reconciler's
 	// CleanupReserve), since the framework never passes on the Delete that
 	// follows a failed Create.
-	HandlerTimeoutMinutes = 14
-	// ServiceTimeoutSeconds bounds each custom resource operation in
+	handlerTimeoutMinutes = 14
+	// serviceTimeoutSeconds bounds each custom resource operation in
 	// CloudFormation: 15 minutes of the framework's function times the three
 	// attempts Lambda makes of an asynchronous invocation, plus 5 minutes, inside
 	// CloudFormation's one-hour maximum.
-	ServiceTimeoutSeconds = 3000
+	serviceTimeoutSeconds = 3000
 	handlerMemoryMB       = 256
 	// handlerConcurrency: CloudFormation sends one request per resource and
 	// the binding waits for the server (it reads its attribute), so 2 is
@@ -226,7 +226,7 @@ func NewSmartAuthorizationServer(scope constructs.Construct, id *string, props *
 		Options: &awslambda.FunctionOptions{
 			Description:                  jsii.String("Creates, updates and deletes the Okta SMART authorization server and binds its audience"),
 			MemorySize:                   jsii.Number(handlerMemoryMB),
-			Timeout:                      awscdk.Duration_Minutes(jsii.Number(HandlerTimeoutMinutes)),
+			Timeout:                      awscdk.Duration_Minutes(jsii.Number(handlerTimeoutMinutes)),
 			ReservedConcurrentExecutions: jsii.Number(handlerConcurrency),
 			LogGroup:                     handlerLogs,
 			ApplicationLogLevelV2:        s.LogLevel,
@@ -250,7 +250,7 @@ func NewSmartAuthorizationServer(scope constructs.Construct, id *string, props *
 		ServiceToken:   a.provider.ServiceToken(),
 		ResourceType:   jsii.String(ResourceType),
 		Properties:     &properties,
-		ServiceTimeout: awscdk.Duration_Seconds(jsii.Number(ServiceTimeoutSeconds)),
+		ServiceTimeout: awscdk.Duration_Seconds(jsii.Number(serviceTimeoutSeconds)),
 		// RemovalPolicy stays DELETE: CloudFormation must send the Delete to the
 		// handler, which removes the server and its apps from Okta.
 	})
@@ -426,7 +426,7 @@ func (a *SmartAuthorizationServer) BindAudience(audience *string) awscdk.CustomR
 			oktaprops.PropAuthorizationServerID: a.AuthorizationServerId(),
 			oktaprops.PropAudience:              audience,
 		},
-		ServiceTimeout: awscdk.Duration_Seconds(jsii.Number(ServiceTimeoutSeconds)),
+		ServiceTimeout: awscdk.Duration_Seconds(jsii.Number(serviceTimeoutSeconds)),
 	})
 	return a.audienceBinding
 }

@@ -207,46 +207,48 @@ func TestTheSmallestUseSynthesizesWithSensibleDefaults(t *testing.T) {
 func TestEveryPropReachesItsProperty(t *testing.T) {
 	stack := newStack(t)
 	a := oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), &oktaauth.SmartAuthorizationServerProps{
-		OrgUrl:               jsii.String(org),
-		CredentialSecret:     credential(stack),
-		Name:                 jsii.String("clinic smart"),
-		Description:          jsii.String("SMART for the clinic"),
-		Audience:             jsii.String(endpoint),
-		IssuerMode:           oktaprops.IssuerModeDynamic,
-		SmartVersion:         smart.V1,
-		ScopeLevels:          jsii.Strings("patient", "system"),
-		ScopeResources:       jsii.Strings("Patient", "Observation"),
-		ScopePermissionsV1:   jsii.Strings("read", "write"),
-		ScopePermissionsV2:   jsii.Strings("rs", "cruds"),
-		ScopeConsent:         oktaprops.ScopeConsentRequired,
-		ScopeMetadataPublish: oktaprops.ScopeMetadataPublishNoClients,
-		ExtraScopes:          jsii.Strings("system/Group.read"),
-		FhirUserAttribute:    jsii.String("fhirUserRef"),
-		PatientClaim:         jsii.Bool(false),
-		PatientClaimName:     jsii.String("launch_response_patient"),
-		PatientAttribute:     jsii.String("patientRef"),
-		ExtraClaims: &[]*oktaauth.ExtraClaim{
-			{Name: jsii.String("organization"), Value: jsii.String("user.organization"), Scopes: jsii.Strings("launch")},
-			{Name: jsii.String("groups"), Value: jsii.String("smart-"), ClaimType: oktaprops.ClaimTypeIdentity,
-				ValueType: oktaprops.ClaimValueGroups, GroupFilterType: oktaprops.GroupFilterStartsWith, AlwaysIncludeInToken: jsii.Bool(false)},
-		},
-		PolicyAssignment:           oktaprops.PolicyAssignmentAllClients,
-		UserGroupIds:               jsii.Strings("00gAbCdEfGhIjKlMnOpQ"),
-		AccessTokenLifetime:        awscdk.Duration_Minutes(jsii.Number(15)),
-		RefreshTokenLifetime:       awscdk.Duration_Days(jsii.Number(30)),
-		RefreshTokenWindow:         awscdk.Duration_Days(jsii.Number(7)),
-		BackendAccessTokenLifetime: awscdk.Duration_Hours(jsii.Number(1)),
-		TokenInlineHookId:          jsii.String("calAbCdEfGhIjKlMnOpQ"),
-		ConfidentialClient: &oktaauth.ConfidentialClientProps{
-			RedirectUris:           jsii.Strings("https://app.example.com/callback"),
-			PostLogoutRedirectUris: jsii.Strings("https://app.example.com/"),
-		},
-		PublicClient: &oktaauth.PublicClientProps{
-			Type:         oktaprops.PublicClientTypeNative,
-			RedirectUris: jsii.Strings("com.example.app:/callback", "http://localhost:3000/cb"),
-		},
-		BackendClient:       &oktaauth.BackendClientProps{Jwks: jsii.String(publicJwks)},
+		OrgUrl:              jsii.String(org),
+		CredentialSecret:    credential(stack),
+		SmartVersion:        smart.V1,
 		IntrospectionClient: jsii.Bool(true),
+		SmartAuthorizationServerOptions: oktaauth.SmartAuthorizationServerOptions{
+			Name:                 jsii.String("clinic smart"),
+			Description:          jsii.String("SMART for the clinic"),
+			Audience:             jsii.String(endpoint),
+			IssuerMode:           oktaprops.IssuerModeDynamic,
+			ScopeLevels:          jsii.Strings("patient", "system"),
+			ScopeResources:       jsii.Strings("Patient", "Observation"),
+			ScopePermissionsV1:   jsii.Strings("read", "write"),
+			ScopePermissionsV2:   jsii.Strings("rs", "cruds"),
+			ScopeConsent:         oktaprops.ScopeConsentRequired,
+			ScopeMetadataPublish: oktaprops.ScopeMetadataPublishNoClients,
+			ExtraScopes:          jsii.Strings("system/Group.read"),
+			FhirUserAttribute:    jsii.String("fhirUserRef"),
+			PatientClaim:         jsii.Bool(false),
+			PatientClaimName:     jsii.String("launch_response_patient"),
+			PatientAttribute:     jsii.String("patientRef"),
+			ExtraClaims: &[]*oktaauth.ExtraClaim{
+				{Name: jsii.String("organization"), Value: jsii.String("user.organization"), Scopes: jsii.Strings("launch")},
+				{Name: jsii.String("groups"), Value: jsii.String("smart-"), ClaimType: oktaprops.ClaimTypeIdentity,
+					ValueType: oktaprops.ClaimValueGroups, GroupFilterType: oktaprops.GroupFilterStartsWith, AlwaysIncludeInToken: jsii.Bool(false)},
+			},
+			PolicyAssignment:           oktaprops.PolicyAssignmentAllClients,
+			UserGroupIds:               jsii.Strings("00gAbCdEfGhIjKlMnOpQ"),
+			AccessTokenLifetime:        awscdk.Duration_Minutes(jsii.Number(15)),
+			RefreshTokenLifetime:       awscdk.Duration_Days(jsii.Number(30)),
+			RefreshTokenWindow:         awscdk.Duration_Days(jsii.Number(7)),
+			BackendAccessTokenLifetime: awscdk.Duration_Hours(jsii.Number(1)),
+			TokenInlineHookId:          jsii.String("calAbCdEfGhIjKlMnOpQ"),
+			ConfidentialClient: &oktaauth.ConfidentialClientProps{
+				RedirectUris:           jsii.Strings("https://app.example.com/callback"),
+				PostLogoutRedirectUris: jsii.Strings("https://app.example.com/"),
+			},
+			PublicClient: &oktaauth.PublicClientProps{
+				Type:         oktaprops.PublicClientTypeNative,
+				RedirectUris: jsii.Strings("com.example.app:/callback", "http://localhost:3000/cb"),
+			},
+			BackendClient: &oktaauth.BackendClientProps{Jwks: jsii.String(publicJwks)},
+		},
 	})
 	all := cdktest.Resources(t, cdktest.Template(t, stack))
 	_, props := serverResource(t, all)
@@ -774,7 +776,10 @@ func TestInvalidPropsPanicNamingTheProp(t *testing.T) {
 		stack := newStack(t)
 		msg := cdktest.Panics(t, func() {
 			oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), &oktaauth.SmartAuthorizationServerProps{
-				SmartVersion: "v3", AccessTokenLifetime: awscdk.Duration_Seconds(jsii.Number(30)),
+				SmartVersion: "v3",
+				SmartAuthorizationServerOptions: oktaauth.SmartAuthorizationServerOptions{
+					AccessTokenLifetime: awscdk.Duration_Seconds(jsii.Number(30)),
+				},
 			})
 		})
 		for _, want := range []string{"props.OrgUrl", "props.CredentialSecret", "props.SmartVersion", "props.AccessTokenLifetime"} {

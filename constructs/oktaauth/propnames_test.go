@@ -128,3 +128,24 @@ func TestDescribeSpeaksTheProps(t *testing.T) {
 		})
 	}
 }
+
+// The composite sets the org, its credential, the SMART version and the
+// introspection client itself and passes the Options through: none of the
+// four may be an option, or the composite would have to check at run time
+// that its users left it unset.
+func TestTheOptionsLeaveTheFourCompositeSettingsToTheProps(t *testing.T) {
+	composite := []string{"OrgUrl", "CredentialSecret", "SmartVersion", "IntrospectionClient"}
+	options := reflect.TypeFor[SmartAuthorizationServerOptions]()
+	for _, name := range composite {
+		_, ok := options.FieldByName(name)
+		assert.False(t, ok, "SmartAuthorizationServerOptions has %s", name)
+	}
+	props := reflect.TypeFor[SmartAuthorizationServerProps]()
+	var own []string
+	for i := range props.NumField() {
+		if f := props.Field(i); !f.Anonymous {
+			own = append(own, f.Name)
+		}
+	}
+	assert.ElementsMatch(t, composite, own, "the props' own fields besides the embedded options")
+}

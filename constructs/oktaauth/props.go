@@ -95,24 +95,12 @@ type BackendClientProps struct {
 	Jwks *string
 }
 
-// SmartAuthorizationServerProps configure a SmartAuthorizationServer. Only
-// OrgUrl and CredentialSecret are required.
-type SmartAuthorizationServerProps struct {
-	// OrgUrl is the Okta org, such as https://example.okta.com: https, no path,
-	// not the -admin console address. Changing it moves the server to the new org
-	// (the old org's server is deleted). Required.
-	OrgUrl *string
-	// CredentialSecret holds the credentials for Okta's management API:
-	// {"apiToken": "..."} (an SSWS token) or {"clientId": "...", "privateKey":
-	// "<PEM>", "keyId": "..."} (an OAuth service app granted the
-	// okta.authorizationServers.manage, okta.apps.manage, okta.groups.read,
-	// okta.schemas.manage and, with TokenHookUrl, okta.inlineHooks.manage scopes; an API token's admin needs the same rights:
-	// the handler assigns UserGroupIds to the user-facing apps and adds the
-	// fhirUser and patient profile attributes to the user schema). Only the
-	// handler reads it, at deploy time. If it is encrypted with a customer-managed
-	// key, import it with that key (awssecretsmanager.Secret_FromSecretAttributes)
-	// so the handler may decrypt it. Required.
-	CredentialSecret awssecretsmanager.ISecret
+// SmartAuthorizationServerOptions are the settings of a
+// SmartAuthorizationServer besides the Okta org, its credential, the SMART
+// version and the introspection client: what a construct composing the
+// server (smarthealthlake.SmartHealthLake) lets its users set, while it sets
+// those four itself. SmartAuthorizationServerProps embeds them.
+type SmartAuthorizationServerOptions struct {
 	// Name of the authorization server; unique in the Okta org. A server of that
 	// name that this resource did not create is an error, never adopted.
 	// Default: the stack name and this construct's path, such as "Fhir-Okta".
@@ -128,10 +116,6 @@ type SmartAuthorizationServerProps struct {
 	// IssuerModeDynamic.
 	// Default: oktaprops.IssuerModeOrgURL.
 	IssuerMode oktaprops.IssuerMode
-	// SmartVersion is the SMART scope syntax of the generated clinical scopes: V1
-	// (patient/Observation.read) or V2 (patient/Observation.rs).
-	// Default: smart.V2.
-	SmartVersion smart.Version
 	// ScopeLevels are the levels clinical scopes are generated for: patient,
 	// user and/or system.
 	// Default: all three.
@@ -246,11 +230,6 @@ type SmartAuthorizationServerProps struct {
 	// apps.
 	// Default: none.
 	Apps *[]*AppProps
-	// IntrospectionClient creates the client the token-validation Lambda uses
-	// to call the introspection endpoint; its credential goes to
-	// IntrospectionSecret() as {"client_id", "client_secret"}.
-	// Default: false.
-	IntrospectionClient *bool
 	// SecretsEncryptionKey encrypts ClientSecret(), IntrospectionSecret() and
 	// the confidential apps' AppClientSecret().
 	// Its key policy must let this account's IAM policies grant its use (the
@@ -260,9 +239,12 @@ type SmartAuthorizationServerProps struct {
 	// LogRetention of the handler's and the Provider framework's log groups.
 	// Default: awslogs.RetentionDays_ONE_YEAR.
 	LogRetention awslogs.RetentionDays
-	// LogEncryptionKey encrypts those log groups; its key policy must allow
-	// CloudWatch Logs (logkey.New makes such a key; logkey.AllowLogs adapts one).
-	// Default: a new key from logkey.New.
+	// LogEncryptionKey encrypts those log groups; its key policy must let
+	// CloudWatch Logs use it for this account's log groups (the
+	// logs.<region>.amazonaws.com principal, on the
+	// kms:EncryptionContext:aws:logs:arn condition, as the CloudWatch Logs
+	// guide's "Encrypt log data using AWS KMS" shows).
+	// Default: a new key with rotation, retained on delete, with that policy.
 	LogEncryptionKey awskms.IKey
 	// LogLevel is the application log level of the handler (LoggingConfig,
 	// honoured by the Go code through AWS_LAMBDA_LOG_LEVEL). The Provider
@@ -270,6 +252,37 @@ type SmartAuthorizationServerProps struct {
 	// log CloudFormation's events, pre-signed response URLs included.
 	// Default: awslambda.ApplicationLogLevel_INFO.
 	LogLevel awslambda.ApplicationLogLevel
+}
+
+// SmartAuthorizationServerProps configure a SmartAuthorizationServer: the
+// Options and the four settings a composite sets. Only OrgUrl and
+// CredentialSecret are required.
+type SmartAuthorizationServerProps struct {
+	SmartAuthorizationServerOptions
+	// OrgUrl is the Okta org, such as https://example.okta.com: https, no path,
+	// not the -admin console address. Changing it moves the server to the new org
+	// (the old org's server is deleted). Required.
+	OrgUrl *string
+	// CredentialSecret holds the credentials for Okta's management API:
+	// {"apiToken": "..."} (an SSWS token) or {"clientId": "...", "privateKey":
+	// "<PEM>", "keyId": "..."} (an OAuth service app granted the
+	// okta.authorizationServers.manage, okta.apps.manage, okta.groups.read,
+	// okta.schemas.manage and, with TokenHookUrl, okta.inlineHooks.manage scopes; an API token's admin needs the same rights:
+	// the handler assigns UserGroupIds to the user-facing apps and adds the
+	// fhirUser and patient profile attributes to the user schema). Only the
+	// handler reads it, at deploy time. If it is encrypted with a customer-managed
+	// key, import it with that key (awssecretsmanager.Secret_FromSecretAttributes)
+	// so the handler may decrypt it. Required.
+	CredentialSecret awssecretsmanager.ISecret
+	// SmartVersion is the SMART scope syntax of the generated clinical scopes: V1
+	// (patient/Observation.read) or V2 (patient/Observation.rs).
+	// Default: smart.V2.
+	SmartVersion smart.Version
+	// IntrospectionClient creates the client the token-validation Lambda uses
+	// to call the introspection endpoint; its credential goes to
+	// IntrospectionSecret() as {"client_id", "client_secret"}.
+	// Default: false.
+	IntrospectionClient *bool
 }
 
 // settings are the props with defaults applied.

@@ -23,19 +23,26 @@ import (
 // HealthLakePrincipal is the service principal that assumes the role.
 const HealthLakePrincipal = "healthlake.amazonaws.com"
 
-// ReadActions are the FHIR data-plane actions of a read-only role.
-var ReadActions = []string{
-	"healthlake:ReadResource",
-	"healthlake:SearchWithGet",
-	"healthlake:SearchWithPost",
-	"healthlake:GetCapabilities",
+// ReadActions are the FHIR data-plane actions of a read-only role. Each call
+// returns a new slice: the role's and the grants' ceilings can't be changed
+// through it.
+func ReadActions() []string {
+	return []string{
+		"healthlake:ReadResource",
+		"healthlake:SearchWithGet",
+		"healthlake:SearchWithPost",
+		"healthlake:GetCapabilities",
+	}
 }
 
-// WriteActions are added to ReadActions for a read-write role.
-var WriteActions = []string{
-	"healthlake:CreateResource",
-	"healthlake:UpdateResource",
-	"healthlake:DeleteResource",
+// WriteActions are added to ReadActions for a read-write role (a new slice
+// on each call).
+func WriteActions() []string {
+	return []string{
+		"healthlake:CreateResource",
+		"healthlake:UpdateResource",
+		"healthlake:DeleteResource",
+	}
 }
 
 // ServiceRoleProps configures a ServiceRole.
@@ -122,9 +129,9 @@ func (r *ServiceRole) BindDatastore(datastoreArn *string) {
 	}
 	r.datastoreArn = datastoreArn
 
-	actions := append([]string{}, ReadActions...)
+	actions := ReadActions()
 	if r.props.ReadOnly == nil || !*r.props.ReadOnly {
-		actions = append(actions, WriteActions...)
+		actions = append(actions, WriteActions()...)
 	}
 	r.role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("FhirDataPlane"),

@@ -2,6 +2,7 @@ package servicerole_test
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -40,13 +41,18 @@ func TestTheRoleTrustsOnlyHealthLakeForThisAccountAndDatastore(t *testing.T) {
 	})
 }
 
+// readActions are HealthLake's FHIR read actions on the datastore resource
+// type (the Service Authorization Reference for HealthLake).
+var readActions = []string{"healthlake:ReadResource", "healthlake:SearchWithGet", "healthlake:SearchWithPost", "healthlake:GetCapabilities"}
+
 func TestPermissionsCoverOnlyTheDatastore(t *testing.T) {
 	for name, c := range map[string]struct {
 		readOnly *bool
 		actions  []string
 	}{
-		"read-write by default": {nil, append(append([]string{}, servicerole.ReadActions...), servicerole.WriteActions...)},
-		"read-only on request":  {jsii.Bool(true), servicerole.ReadActions},
+		"read-write by default": {nil, append(slices.Clone(readActions), "healthlake:CreateResource", "healthlake:UpdateResource",
+			"healthlake:DeleteResource")},
+		"read-only on request": {jsii.Bool(true), readActions},
 	} {
 		t.Run(name, func(t *testing.T) {
 			stack := cdktest.NewStack(t)
@@ -160,4 +166,16 @@ func TestTheConstructIsAJsiiObject(t *testing.T) {
 			"Tags": []any{map[string]any{"Key": "Team", "Value": "fhir"}},
 		})
 	})
+}
+
+func TestTheActionListsCannotBeWidenedByTheirCallers(t *testing.T) {
+	read, write := servicerole.ReadActions(), servicerole.WriteActions()
+	read[0], write[0] = "healthlake:*", "healthlake:*"
+	require.Equal(t, readActions, servicerole.ReadActions(), "a caller's change stays in its own copy")
+	require.Equal(t, "healthlake:CreateResource", servicerole.WriteActions()[0])
+
+	stack := cdktest.NewStack(t)
+	servicerole.NewServiceRole(stack, jsii.String("Role"), nil).BindDatastore(jsii.String(dsArn))
+	policy, _ := json.Marshal(cdktest.OfType(cdktest.Resources(t, cdktest.Template(t, stack)), "AWS::IAM::Policy"))
+	require.NotContains(t, string(policy), "healthlake:*")
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/constructs/datastore"
 	"github.com/openhealthstack/smart-healthlake/constructs/smarthealthlake"
 	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
 )
@@ -122,8 +123,9 @@ func TestTheDashboardAnswersAreAppsBeingRefusedAndWhyInItsFirstRow(t *testing.T)
 	assert.Equal(t, []string{"AWS/Lambda Errors " + fn + " Sum", "AWS/Lambda Throttles " + fn + " Sum"}, metricsOf(w[smarthealthlake.WidgetErrorsThrottles]))
 
 	var handlers []string
+	ds := shl.Datastore().(*datastore.SmartDatastore) // made here, so the construct
 	for _, f := range []string{cdktest.LogicalID(t, shl.AuthorizationServer().Function()),
-		cdktest.LogicalID(t, shl.Datastore().OnEventFunction()), cdktest.LogicalID(t, shl.Datastore().IsCompleteFunction())} {
+		cdktest.LogicalID(t, ds.OnEventFunction()), cdktest.LogicalID(t, ds.IsCompleteFunction())} {
 		handlers = append(handlers, "AWS/Lambda Errors FunctionName <Ref:"+f+"> Sum")
 	}
 	assert.Equal(t, handlers, metricsOf(w[smarthealthlake.WidgetHandlerErrors]))

@@ -201,10 +201,10 @@ func (s *SmartHealthLake) newEhrLaunch(p settings) *ehrlaunch.EhrLaunch {
 	})
 }
 
-// withEhrLaunch gives the Okta server's props the proxy's callback among the
-// launched apps' redirect URIs and the token hook. It copies what it changes:
-// the caller's props stay as they were.
-func withEhrLaunch(o oktaauth.SmartAuthorizationServerProps, apps []EhrLaunchApp, ehr *ehrlaunch.EhrLaunch) oktaauth.SmartAuthorizationServerProps {
+// withEhrLaunch gives the Okta server's options the proxy's callback among
+// the launched apps' redirect URIs and the token hook. It copies what it
+// changes: the caller's options stay as they were.
+func withEhrLaunch(o oktaauth.SmartAuthorizationServerOptions, apps []EhrLaunchApp, ehr *ehrlaunch.EhrLaunch) oktaauth.SmartAuthorizationServerOptions {
 	withCallback := func(uris *[]*string) *[]*string {
 		out := append(append([]*string{}, *uris...), ehr.CallbackUrl())
 		return &out

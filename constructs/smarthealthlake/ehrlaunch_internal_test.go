@@ -18,7 +18,7 @@ import (
 func TestTheOktaServerGetsTheLaunchHookAndTheCallback(t *testing.T) {
 	stack := cdktest.NewStackIn(cdktest.NewApp(t, nil), "Clinic")
 	own := jsii.Strings("https://app.clinic.example/callback")
-	server := &oktaauth.SmartAuthorizationServerProps{ConfidentialClient: &oktaauth.ConfidentialClientProps{RedirectUris: own}}
+	server := &oktaauth.SmartAuthorizationServerOptions{ConfidentialClient: &oktaauth.ConfidentialClientProps{RedirectUris: own}}
 	shl := NewSmartHealthLake(stack, jsii.String("Smart"), &SmartHealthLakeProps{
 		OktaOrgUrl:           jsii.String("https://clinic.okta.com"),
 		OktaCredentialSecret: awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String("Cred"), jsii.String("clinic/okta")),

@@ -32,7 +32,7 @@ const (
 // withEhrLaunch is the smallest use with a confidential app EHRs launch.
 func withEhrLaunch(stack awscdk.Stack) *smarthealthlake.SmartHealthLakeProps {
 	p := smallest(stack)
-	p.AuthorizationServer = &oktaauth.SmartAuthorizationServerProps{
+	p.AuthorizationServer = &oktaauth.SmartAuthorizationServerOptions{
 		ConfidentialClient: &oktaauth.ConfidentialClientProps{RedirectUris: jsii.Strings(appRedirect)},
 	}
 	p.EhrLaunch = &smarthealthlake.EhrLaunchOptions{EhrRoles: &[]awsiam.IRole{ehrRole(stack)}}

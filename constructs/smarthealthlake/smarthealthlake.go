@@ -38,7 +38,6 @@ package smarthealthlake
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -56,13 +55,13 @@ import (
 
 	"github.com/openhealthstack/smart-healthlake/constructs/datastore"
 	"github.com/openhealthstack/smart-healthlake/constructs/ehrlaunch"
-	"github.com/openhealthstack/smart-healthlake/constructs/logkey"
 	"github.com/openhealthstack/smart-healthlake/constructs/oktaauth"
 	"github.com/openhealthstack/smart-healthlake/constructs/servicerole"
 	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
 	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
+	"github.com/openhealthstack/smart-healthlake/internal/logkey"
 )
 
 // SmartHealthLakeProps configures SmartHealthLake. Only OktaOrgUrl and
@@ -80,14 +79,19 @@ type SmartHealthLakeProps struct {
 	// audience binding is made, and OktaOrgUrl, OktaCredentialSecret and
 	// AuthorizationServer must be left unset. Default: nil (Okta).
 	ExternalAuthorizationServer *ExternalAuthorizationServer
-	// AuthorizationServer overrides the Okta authorization server's settings
-	// (scopes, claims, clients, token lifetimes, ...). OrgUrl, CredentialSecret,
-	// SmartVersion and IntrospectionClient are set by this construct and must be left
-	// unset. Default: the oktaauth defaults (SMART scopes for the SMART version, no clients).
-	AuthorizationServer *oktaauth.SmartAuthorizationServerProps
+	// AuthorizationServer sets the Okta authorization server (scopes, claims,
+	// clients, token lifetimes, ...). The org, its credential, the SMART
+	// version and the introspection client are not among these options: they
+	// come from OktaOrgUrl, OktaCredentialSecret, SmartVersion and Validation.
+	// Default: the oktaauth defaults (SMART scopes for the SMART version, no clients).
+	AuthorizationServer *oktaauth.SmartAuthorizationServerOptions
 
 	// DatastoreName names the HealthLake data store; it can be changed in place.
-	// Default: "<stack name>-fhir".
+	// Default: "<stack name>-fhir" when this is the stack's only
+	// SmartHealthLake, else "<stack name>-<construct id>-fhir", decided at
+	// synthesis. Adding a second SmartHealthLake to a stack whose only one
+	// relied on the default renames that one's data store (in place; a
+	// synthesis warning says so): set DatastoreName to keep a deployed name.
 	DatastoreName *string
 	// SmartVersion is the SMART version: smart.V1 (SMART_ON_FHIR_V1) or
 	// smart.V2 (SMART_ON_FHIR, v1 and v2 scopes); changed in place.
@@ -188,6 +192,10 @@ func NewSmartHealthLake(scope constructs.Construct, id *string, props *SmartHeal
 	}
 	s := &SmartHealthLake{}
 	constructs.NewConstruct_Override(s, scope, id)
+	s.markComposite()
+	if p.DatastoreName == nil {
+		p.DatastoreName = s.defaultDatastoreName()
+	}
 
 	s.logKey = logkey.New(s, jsii.String("LogKey"), jsii.String("Encrypts the SMART HealthLake logs and alarm notifications"))
 	if !*p.AwsOwnedKey {
@@ -305,14 +313,15 @@ func NewSmartHealthLake(scope constructs.Construct, id *string, props *SmartHeal
 
 // newOkta provisions the Okta authorization server.
 func (s *SmartHealthLake) newOkta(p settings) *oktaauth.SmartAuthorizationServer {
-	oktaProps := oktaauth.SmartAuthorizationServerProps{}
-	if p.AuthorizationServer != nil {
-		oktaProps = *p.AuthorizationServer
+	oktaProps := oktaauth.SmartAuthorizationServerProps{
+		OrgUrl:              p.OktaOrgUrl,
+		CredentialSecret:    p.OktaCredentialSecret,
+		SmartVersion:        p.SmartVersion,
+		IntrospectionClient: jsii.Bool(p.Validation == validatorenv.ValidationIntrospection),
 	}
-	oktaProps.OrgUrl = p.OktaOrgUrl
-	oktaProps.CredentialSecret = p.OktaCredentialSecret
-	oktaProps.SmartVersion = p.SmartVersion
-	oktaProps.IntrospectionClient = jsii.Bool(p.Validation == validatorenv.ValidationIntrospection)
+	if p.AuthorizationServer != nil {
+		oktaProps.SmartAuthorizationServerOptions = *p.AuthorizationServer
+	}
 	if oktaProps.LogRetention == "" {
 		oktaProps.LogRetention = p.LogRetention
 	}
@@ -323,7 +332,7 @@ func (s *SmartHealthLake) newOkta(p settings) *oktaauth.SmartAuthorizationServer
 		oktaProps.LogLevel = p.LogLevel
 	}
 	if s.ehr != nil {
-		oktaProps = withEhrLaunch(oktaProps, p.ehrLaunchApps(), s.ehr)
+		oktaProps.SmartAuthorizationServerOptions = withEhrLaunch(oktaProps.SmartAuthorizationServerOptions, p.ehrLaunchApps(), s.ehr)
 	}
 	return oktaauth.NewSmartAuthorizationServer(s, jsii.String("Okta"), &oktaProps)
 }
@@ -417,8 +426,9 @@ func (s *SmartHealthLake) AuthorizationEndpoint() *string { return s.auth.Author
 // Function returns the token-validation Lambda function.
 func (s *SmartHealthLake) Function() awslambda.Function { return s.validator.Function() }
 
-// ServiceRole returns the role HealthLake assumes for SMART-authorized requests.
-func (s *SmartHealthLake) ServiceRole() awsiam.IRole { return s.role.Role() }
+// ServiceRole returns the service-role part: the role HealthLake assumes for
+// SMART-authorized requests (its Role() and RoleArn()).
+func (s *SmartHealthLake) ServiceRole() *servicerole.ServiceRole { return s.role }
 
 // ConfidentialClientId returns the confidential web app's Okta client id ("" when
 // none; nil with an external authorization server, whose clients are its own).
@@ -462,19 +472,27 @@ func (s *SmartHealthLake) EncryptionKey() awskms.IKey { return s.dataKey }
 // AlarmTopic returns the topic the alarms notify.
 func (s *SmartHealthLake) AlarmTopic() awssns.ITopic { return s.alarmTopic }
 
-// AuthorizationServer returns the Okta part, or nil with an external
-// authorization server.
+// AuthorizationServer returns the Okta part (its client ids and secrets,
+// its server id, its handler function), or nil with an
+// ExternalAuthorizationServer, which this construct provisions nothing on.
+// What both kinds of server have (Issuer, TokenEndpoint,
+// AuthorizationEndpoint) is on SmartHealthLake itself, so that code working
+// with either needs no nil check; an interface both satisfied would hold only
+// those and hide what the Okta part has besides.
 func (s *SmartHealthLake) AuthorizationServer() *oktaauth.SmartAuthorizationServer { return s.okta }
 
 // EhrLaunch returns the EHR launch part (its LaunchUrl is where EHRs register
 // launch contexts), or nil when props.EhrLaunch is not set.
 func (s *SmartHealthLake) EhrLaunch() *ehrlaunch.EhrLaunch { return s.ehr }
 
-// TokenValidator returns the token-validation part.
+// TokenValidator returns the token-validation part (its function, alias,
+// log group, metrics and alarms).
 func (s *SmartHealthLake) TokenValidator() *tokenvalidator.TokenValidator { return s.validator }
 
-// Datastore returns the data store part.
-func (s *SmartHealthLake) Datastore() *datastore.SmartDatastore { return s.datastore }
+// Datastore returns the data store part, as other constructs reference a
+// data store (its id, ARN, endpoint and grants), whether made here or
+// imported with datastore.SmartDatastore_FromDatastoreAttributes.
+func (s *SmartHealthLake) Datastore() datastore.ISmartDatastore { return s.datastore }
 
 // GrantRead lets an IAM principal read and search the FHIR data with SigV4.
 func (s *SmartHealthLake) GrantRead(grantee awsiam.IGrantable) awsiam.Grant {
@@ -486,55 +504,12 @@ func (s *SmartHealthLake) GrantReadWrite(grantee awsiam.IGrantable) awsiam.Grant
 	return s.datastore.GrantReadWrite(grantee)
 }
 
-// CredentialSecretFromNameOrArn imports the Okta credential secret from a
-// Secrets Manager name or ARN, as configured in cdk.json. kmsKeyArn is the
-// customer-managed key the secret is encrypted with, or "" for Secrets Manager's
-// AWS-managed key; with a key, the Okta handler is granted kms:Decrypt on it
-// (through Secrets Manager only), without one it could not read the secret.
-func CredentialSecretFromNameOrArn(scope constructs.Construct, id *string, nameOrArn, kmsKeyArn string) awssecretsmanager.ISecret {
-	if kmsKeyArn == "" {
-		switch {
-		case completeSecretArn.MatchString(nameOrArn):
-			return awssecretsmanager.Secret_FromSecretCompleteArn(scope, id, jsii.String(nameOrArn))
-		case strings.HasPrefix(nameOrArn, "arn:"):
-			return awssecretsmanager.Secret_FromSecretPartialArn(scope, id, jsii.String(nameOrArn))
-		default:
-			return awssecretsmanager.Secret_FromSecretNameV2(scope, id, jsii.String(nameOrArn))
-		}
-	}
-	attrs := &awssecretsmanager.SecretAttributes{
-		EncryptionKey: awskms.Key_FromKeyArn(scope, jsii.String(*id+"Key"), jsii.String(kmsKeyArn)),
-	}
-	switch {
-	case completeSecretArn.MatchString(nameOrArn):
-		attrs.SecretCompleteArn = jsii.String(nameOrArn)
-	case strings.HasPrefix(nameOrArn, "arn:"):
-		attrs.SecretPartialArn = jsii.String(nameOrArn)
-	default:
-		// A name is the partial ARN's last part: Secrets Manager adds "-" and six
-		// characters, which the grants match.
-		attrs.SecretPartialArn = awscdk.Stack_Of(scope).FormatArn(&awscdk.ArnComponents{
-			Service:      jsii.String("secretsmanager"),
-			Resource:     jsii.String("secret"),
-			ResourceName: jsii.String(nameOrArn),
-			ArnFormat:    awscdk.ArnFormat_COLON_RESOURCE_NAME,
-		})
-	}
-	return awssecretsmanager.Secret_FromSecretAttributes(scope, id, attrs)
-}
-
-// Secrets Manager appends "-" and six characters to a secret's name in its ARN.
-var completeSecretArn = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+-[A-Za-z0-9]{6}$`)
-
 type settings = SmartHealthLakeProps
 
 func withDefaults(scope constructs.Construct, id *string, in *SmartHealthLakeProps) settings {
 	var p settings
 	if in != nil {
 		p = *in
-	}
-	if p.DatastoreName == nil {
-		p.DatastoreName = jsii.String(*awscdk.Stack_Of(scope).StackName() + "-fhir")
 	}
 	if p.SmartVersion == "" {
 		p.SmartVersion = smart.V2
@@ -587,12 +562,6 @@ func (p settings) validate() error {
 	}
 	if *p.AwsOwnedKey && p.EncryptionKey != nil {
 		errs = append(errs, "props.EncryptionKey and props.AwsOwnedKey exclude each other")
-	}
-	if a := p.AuthorizationServer; a != nil {
-		if a.OrgUrl != nil || a.CredentialSecret != nil || a.SmartVersion != "" || a.IntrospectionClient != nil {
-			errs = append(errs, "props.AuthorizationServer must leave OrgUrl, CredentialSecret, SmartVersion and IntrospectionClient unset: "+
-				"they come from props.OktaOrgUrl, props.OktaCredentialSecret, props.SmartVersion and props.Validation")
-		}
 	}
 	errs = append(errs, p.ehrLaunchProblems()...)
 	if len(errs) > 0 {

@@ -228,9 +228,6 @@ func TestBadPropsAreNamed(t *testing.T) {
 			p.AwsOwnedKey = jsii.Bool(true)
 			p.EncryptionKey = awskmsKey(s)
 		}, "props.EncryptionKey and props.AwsOwnedKey exclude each other"},
-		"okta org set twice": {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
-			p.AuthorizationServer = &oktaauth.SmartAuthorizationServerProps{OrgUrl: jsii.String("https://other.okta.com")}
-		}, "props.AuthorizationServer must leave OrgUrl"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -243,34 +240,7 @@ func TestBadPropsAreNamed(t *testing.T) {
 	}
 }
 
-func TestCredentialSecretsImportByNameOrArn(t *testing.T) {
-	stack := newStack(t)
-	byName := smarthealthlake.CredentialSecretFromNameOrArn(stack, jsii.String("A"), "clinic/okta", "")
-	complete := smarthealthlake.CredentialSecretFromNameOrArn(stack, jsii.String("B"),
-		"arn:aws:secretsmanager:us-east-1:123456789012:secret:clinic/okta-AbC123", "")
-	partial := smarthealthlake.CredentialSecretFromNameOrArn(stack, jsii.String("C"),
-		"arn:aws:secretsmanager:us-east-1:123456789012:secret:clinic/okta", "")
-	require.Equal(t, "arn:aws:secretsmanager:us-east-1:123456789012:secret:clinic/okta-AbC123", *complete.SecretArn())
-	require.Equal(t, "clinic/okta", *byName.SecretName())
-	require.Equal(t, "arn:aws:secretsmanager:us-east-1:123456789012:secret:clinic/okta", *partial.SecretArn())
-}
-
 func awskmsKey(stack awscdk.Stack) awskms.IKey { return awskms.NewKey(stack, jsii.String("Key"), nil) }
-
-func TestACredentialSecretOnItsOwnKeyCanBeDecryptedByTheOktaHandler(t *testing.T) {
-	stack := newStack(t)
-	p := smallest(stack)
-	p.OktaCredentialSecret = smarthealthlake.CredentialSecretFromNameOrArn(stack, jsii.String("Cred2"), "clinic/okta",
-		"arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555")
-	require.NotNil(t, p.OktaCredentialSecret.EncryptionKey())
-	smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), p)
-	tpl := cdktest.Template(t, stack)
-	policies, err := json.Marshal(tpl.FindResources(jsii.String("AWS::IAM::Policy"), nil))
-	require.NoError(t, err)
-	require.Contains(t, string(policies), "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555",
-		"kms:Decrypt on the credential secret's key")
-	require.Contains(t, string(policies), ":secret:clinic/okta-??????", "the secret found by its name")
-}
 
 // TestTheSmartConfigurationFollowsTheConfiguredClients renders the document
 // the handler would build from the data store resource's properties
@@ -282,19 +252,19 @@ func TestTheSmartConfigurationFollowsTheConfiguredClients(t *testing.T) {
 	cases := []struct {
 		name         string
 		version      smart.Version
-		server       *oktaauth.SmartAuthorizationServerProps
+		server       *oktaauth.SmartAuthorizationServerOptions
 		capabilities []string
 		grants       []string
 	}{
 		{
 			name: "only a backend service", version: smart.V2,
-			server:       &oktaauth.SmartAuthorizationServerProps{BackendClient: &oktaauth.BackendClientProps{Jwks: jsii.String(jwks)}},
+			server:       &oktaauth.SmartAuthorizationServerOptions{BackendClient: &oktaauth.BackendClientProps{Jwks: jsii.String(jwks)}},
 			capabilities: []string{"client-confidential-asymmetric", "permission-v2"},
 			grants:       []string{"client_credentials"},
 		},
 		{
 			name: "only a public app, without the patient claim", version: smart.V2,
-			server: &oktaauth.SmartAuthorizationServerProps{PatientClaim: jsii.Bool(false),
+			server: &oktaauth.SmartAuthorizationServerOptions{PatientClaim: jsii.Bool(false),
 				PublicClient: &oktaauth.PublicClientProps{RedirectUris: redirect}},
 			capabilities: []string{"launch-standalone", "client-public", "sso-openid-connect", "permission-offline",
 				"permission-patient", "permission-user", "permission-v2"},
@@ -302,14 +272,14 @@ func TestTheSmartConfigurationFollowsTheConfiguredClients(t *testing.T) {
 		},
 		{
 			name: "a confidential app with the patient claim", version: smart.V2,
-			server: &oktaauth.SmartAuthorizationServerProps{ConfidentialClient: &oktaauth.ConfidentialClientProps{RedirectUris: redirect}},
+			server: &oktaauth.SmartAuthorizationServerOptions{ConfidentialClient: &oktaauth.ConfidentialClientProps{RedirectUris: redirect}},
 			capabilities: []string{"launch-standalone", "client-confidential-symmetric", "context-standalone-patient",
 				"sso-openid-connect", "permission-offline", "permission-patient", "permission-user", "permission-v2"},
 			grants: []string{"authorization_code"},
 		},
 		{
 			name: "the same on SMART v1", version: smart.V1,
-			server: &oktaauth.SmartAuthorizationServerProps{ConfidentialClient: &oktaauth.ConfidentialClientProps{RedirectUris: redirect}},
+			server: &oktaauth.SmartAuthorizationServerOptions{ConfidentialClient: &oktaauth.ConfidentialClientProps{RedirectUris: redirect}},
 			capabilities: []string{"launch-standalone", "client-confidential-symmetric", "context-standalone-patient",
 				"sso-openid-connect", "permission-offline", "permission-patient", "permission-user", "permission-v1"},
 			grants: []string{"authorization_code"},

@@ -8,8 +8,10 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/openhealthstack/smart-healthlake/constructs/datastore"
 	"github.com/openhealthstack/smart-healthlake/constructs/oktaauth"
 	"github.com/openhealthstack/smart-healthlake/constructs/smarthealthlake"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
@@ -23,17 +25,20 @@ func main() {
 		Env: &awscdk.Environment{Region: jsii.String("eu-west-1")},
 	})
 
-	smart := smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), &smarthealthlake.SmartHealthLakeProps{
-		OktaOrgUrl:           jsii.String("https://research.okta.com"),
-		OktaCredentialSecret: smarthealthlake.CredentialSecretFromNameOrArn(stack, jsii.String("OktaCredential"), "research/okta-management", ""),
-		DatastoreName:        jsii.String("research-fhir"),
+	lake := smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), &smarthealthlake.SmartHealthLakeProps{
+		OktaOrgUrl: jsii.String("https://research.okta.com"),
+		OktaCredentialSecret: awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String("OktaCredential"),
+			jsii.String("research/okta-management")),
+		DatastoreName: jsii.String("research-fhir"),
 		// A v1-only data store: the token validator translates v2 scopes down.
 		SmartVersion:           smart.V1,
 		Validation:             validatorenv.ValidationIntrospection,
 		ProvisionedConcurrency: jsii.Number(1),
 		ReadOnly:               jsii.Bool(true),
 		LogRetention:           awslogs.RetentionDays_TWO_YEARS,
-		AuthorizationServer: &oktaauth.SmartAuthorizationServerProps{
+		// The Okta server's options; the org, its credential, the SMART version
+		// and the introspection client come from the props above.
+		AuthorizationServer: &oktaauth.SmartAuthorizationServerOptions{
 			ScopeResources:      jsii.Strings("Patient", "Observation", "Condition"),
 			AccessTokenLifetime: awscdk.Duration_Minutes(jsii.Number(15)),
 			PublicClient: &oktaauth.PublicClientProps{
@@ -42,12 +47,25 @@ func main() {
 		},
 	})
 
-	// An analytics job reads the FHIR API with SigV4, beside the SMART apps.
+	// An analytics job reads the FHIR API with SigV4, beside the SMART apps:
+	// this stack's data store, and the archive another team's stack made
+	// (its id from that stack's output).
 	analytics := awsiam.NewRole(stack, jsii.String("Analytics"), &awsiam.RoleProps{
 		AssumedBy: awsiam.NewServicePrincipal(jsii.String("glue.amazonaws.com"), nil),
 	})
-	smart.GrantRead(analytics)
+	lake.Datastore().GrantRead(analytics)
+	archive := datastore.SmartDatastore_FromDatastoreAttributes(stack, jsii.String("Archive"), &datastore.SmartDatastoreAttributes{
+		DatastoreId: jsii.String("0123456789abcdef0123456789abcdef"),
+	})
+	archive.GrantRead(analytics)
 
-	awscdk.NewCfnOutput(stack, jsii.String("FhirEndpoint"), &awscdk.CfnOutputProps{Value: smart.DatastoreEndpoint()})
+	output := func(id string, value *string) {
+		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: value})
+	}
+	output("FhirEndpoint", lake.DatastoreEndpoint())
+	output("ArchiveEndpoint", archive.DatastoreEndpoint())
+	output("OktaAuthorizationServerId", lake.AuthorizationServer().AuthorizationServerId())
+	output("TokenValidatorLogGroup", lake.TokenValidator().LogGroup().LogGroupName())
+	output("HealthLakeServiceRoleArn", lake.ServiceRole().RoleArn())
 	app.Synth(nil)
 }

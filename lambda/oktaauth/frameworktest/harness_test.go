@@ -19,7 +19,7 @@ import (
 )
 
 const (
-	// handlerTimeout is the construct's (constructs/oktaauth HandlerTimeoutMinutes).
+	// handlerTimeout is the construct's (constructs/oktaauth handlerTimeoutMinutes).
 	handlerTimeout = 14 * time.Minute
 	resourceType   = "Custom::SmartOktaAuthorizationServer"
 	logicalID      = "SmartAuthServerResource5E6F7A8B"

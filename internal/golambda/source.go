@@ -25,7 +25,7 @@ var ModulePath = modulePath()
 // that renames the module needs no edit here.
 func modulePath() string {
 	pkg := reflect.TypeOf(buildSettings{}).PkgPath()
-	return strings.TrimSuffix(pkg, "/constructs/golambda")
+	return strings.TrimSuffix(pkg, "/internal/golambda")
 }
 
 // The settings every Lambda is built with. They are part of the asset hash: a

@@ -7,7 +7,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/openhealthstack/smart-healthlake/constructs/golambda/testdata/hello/greeting"
+	"github.com/openhealthstack/smart-healthlake/internal/golambda/testdata/hello/greeting"
 )
 
 func main() {

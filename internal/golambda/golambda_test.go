@@ -14,11 +14,11 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/require"
 
-	"github.com/openhealthstack/smart-healthlake/constructs/golambda"
 	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
+	"github.com/openhealthstack/smart-healthlake/internal/golambda"
 )
 
-const hello = "constructs/golambda/testdata/hello"
+const hello = "internal/golambda/testdata/hello"
 
 func TestAFunctionIsAnArm64BootstrapOnProvidedAL2023(t *testing.T) {
 	app := cdktest.NewApp(t, nil)
@@ -102,9 +102,9 @@ func TestACompileErrorFailsSynthesisWithTheCompilersMessage(t *testing.T) {
 	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
 	stack := awscdk.NewStack(app, jsii.String("S"), nil)
 	msg := cdktest.Panics(t, func() {
-		golambda.NewGoFunction(stack, jsii.String("Fn"), &golambda.GoFunctionProps{Entry: jsii.String("constructs/golambda/testdata/broken")})
+		golambda.NewGoFunction(stack, jsii.String("Fn"), &golambda.GoFunctionProps{Entry: jsii.String("internal/golambda/testdata/broken")})
 	})
-	require.Contains(t, msg, "building constructs/golambda/testdata/broken")
+	require.Contains(t, msg, "building internal/golambda/testdata/broken")
 	require.Contains(t, msg, `cannot use "forty-two"`)
 }
 
@@ -113,7 +113,7 @@ func TestBundlingIsSkippedWhereTheContextSaysSo(t *testing.T) {
 	// compiled, yet its hash is computed from its sources.
 	app := cdktest.NewApp(t, nil)
 	stack := awscdk.NewStack(app, jsii.String("S"), nil)
-	golambda.NewGoFunction(stack, jsii.String("Fn"), &golambda.GoFunctionProps{Entry: jsii.String("constructs/golambda/testdata/broken")})
+	golambda.NewGoFunction(stack, jsii.String("Fn"), &golambda.GoFunctionProps{Entry: jsii.String("internal/golambda/testdata/broken")})
 	cdktest.Template(t, stack)
 	_, err := os.Stat(*app.Outdir())
 	require.NoError(t, err)

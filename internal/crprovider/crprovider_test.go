@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/openhealthstack/smart-healthlake/constructs/crprovider"
+	"github.com/openhealthstack/smart-healthlake/internal/crprovider"
 )
 
 // The constructs' tests cover what New builds; this covers what it refuses,

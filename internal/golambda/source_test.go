@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const hello = "constructs/golambda/testdata/hello"
+const hello = "internal/golambda/testdata/hello"
 
 // copyModule copies this module's sources (no .git, no cdk.out) to a new
 // directory, so a test can edit them.
@@ -69,8 +69,8 @@ func TestTheAssetHashFollowsTheLambdasSourcesOnly(t *testing.T) {
 	})
 	t.Run("a change to code the Lambda does not import keeps the hash", func(t *testing.T) {
 		dir := copyModule(t)
-		appendTo(t, filepath.Join(dir, "constructs/golambda/golambda.go"), "\n// an edit to construct code\n")
-		appendTo(t, filepath.Join(dir, "constructs/golambda/testdata/broken/main.go"), "\n// another Lambda\n")
+		appendTo(t, filepath.Join(dir, "internal/golambda/golambda.go"), "\n// an edit to construct code\n")
+		appendTo(t, filepath.Join(dir, "internal/golambda/testdata/broken/main.go"), "\n// another Lambda\n")
 		got, err := sourceHash(dir, hello)
 		require.NoError(t, err)
 		require.Equal(t, want, got)

@@ -1,0 +1,7 @@
+package datastore
+
+// The timing the tests check, which is not API.
+const (
+	TotalTimeoutMinutes   = totalTimeoutMinutes
+	ServiceTimeoutSeconds = serviceTimeoutSeconds
+)

@@ -1,0 +1,97 @@
+package smarthealthlake_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/stretchr/testify/require"
+
+	"github.com/openhealthstack/smart-healthlake/constructs/smarthealthlake"
+	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
+	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
+)
+
+// datastoreNames are the DatastoreName properties of the stack's data stores.
+func datastoreNames(t *testing.T, stack awscdk.Stack) []string {
+	t.Helper()
+	var names []string
+	for _, r := range cdktest.OfType(cdktest.Resources(t, cdktest.Template(t, stack)), "Custom::SmartHealthLakeDatastore") {
+		names = append(names, r.Properties[datastoreprops.PropDatastoreName].(string))
+	}
+	slices.Sort(names)
+	return names
+}
+
+// defaultNameWarnings are the stack's warnings about default data store names.
+func defaultNameWarnings(t *testing.T, stack awscdk.Stack) []string {
+	t.Helper()
+	var out []string
+	for _, m := range *assertions.Annotations_FromStack(stack).FindWarning(jsii.String("*"), assertions.Match_AnyValue()) {
+		if msg, ok := m.Entry.Data.(string); ok && strings.Contains(msg, "props.DatastoreName is unset") {
+			out = append(out, msg)
+		}
+	}
+	return out
+}
+
+// okta is the smallest Okta props under its own construct ids, so that two
+// composites can share a stack.
+func okta(stack awscdk.Stack, id string) *smarthealthlake.SmartHealthLakeProps {
+	return &smarthealthlake.SmartHealthLakeProps{
+		OktaOrgUrl:           jsii.String("https://clinic.okta.com"),
+		OktaCredentialSecret: awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String(id+"Cred"), jsii.String("clinic/okta")),
+	}
+}
+
+func TestDefaultDatastoreNames(t *testing.T) {
+	t.Run("a stack's only SmartHealthLake keeps the name deployed stacks have, <stack>-fhir", func(t *testing.T) {
+		stack := newStack(t)
+		smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), smallest(stack))
+		require.Equal(t, []string{"Clinic-fhir"}, datastoreNames(t, stack))
+		require.Empty(t, defaultNameWarnings(t, stack))
+	})
+	t.Run("two in one stack get a name each, from their construct ids", func(t *testing.T) {
+		stack := newStack(t)
+		smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), okta(stack, "Smart"))
+		smarthealthlake.NewSmartHealthLake(stack, jsii.String("Research"), okta(stack, "Research"))
+		require.Equal(t, []string{"Clinic-Research-fhir", "Clinic-Smart-fhir"}, datastoreNames(t, stack))
+		warnings := defaultNameWarnings(t, stack)
+		require.Len(t, warnings, 2, "one per data store named by default")
+		require.Contains(t, warnings[0], `would be renamed: set props.DatastoreName to keep it`)
+	})
+	t.Run("one named explicitly beside one by default: the default names itself by its id", func(t *testing.T) {
+		stack := newStack(t)
+		p := okta(stack, "Smart")
+		p.DatastoreName = jsii.String("Clinic-fhir")
+		smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), p)
+		smarthealthlake.NewSmartHealthLake(stack, jsii.String("Research"), okta(stack, "Research"))
+		require.Equal(t, []string{"Clinic-Research-fhir", "Clinic-fhir"}, datastoreNames(t, stack))
+		warnings := defaultNameWarnings(t, stack)
+		require.Len(t, warnings, 1, "the explicitly named one is not warned about")
+		require.Contains(t, warnings[0], `"Clinic-Research-fhir"`)
+	})
+	t.Run("one per stack in one app: each stack's keeps <stack>-fhir", func(t *testing.T) {
+		app := cdktest.NewApp(t, nil)
+		a, b := cdktest.NewStackIn(app, "ClinicA"), cdktest.NewStackIn(app, "ClinicB")
+		smarthealthlake.NewSmartHealthLake(a, jsii.String("Smart"), smallest(a))
+		smarthealthlake.NewSmartHealthLake(b, jsii.String("Smart"), smallest(b))
+		require.Equal(t, []string{"ClinicA-fhir"}, datastoreNames(t, a))
+		require.Equal(t, []string{"ClinicB-fhir"}, datastoreNames(t, b))
+	})
+	t.Run("a default HealthLake would refuse fails synthesis, naming the prop", func(t *testing.T) {
+		stack := newStack(t)
+		smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), okta(stack, "Smart"))
+		// The dashboard's name, by default from the id too, would refuse the id first.
+		p := okta(stack, "Research")
+		p.DashboardName = jsii.String("Research")
+		smarthealthlake.NewSmartHealthLake(stack, jsii.String("Research#2"), p)
+		msg := cdktest.Panics(t, func() { awscdk.Stage_Of(stack).Synth(nil) })
+		require.Contains(t, msg, `props.DatastoreName is unset and its default must be 1-256 letters`)
+		require.Contains(t, msg, `"Clinic-Research#2-fhir"`)
+	})
+}

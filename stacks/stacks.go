@@ -15,6 +15,7 @@ import (
 
 	"github.com/openhealthstack/smart-healthlake/constructs/oktaauth"
 	"github.com/openhealthstack/smart-healthlake/constructs/smarthealthlake"
+	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
 	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/stacks/envconfig"
 )
@@ -116,11 +117,13 @@ func NewSmartHealthLakeStack(scope constructs.Construct, id *string, env envconf
 		RemovalPolicy:            removal,
 		DatastoreTags:            &datastoreTags,
 		Validation:               env.TokenValidator.Validation,
-		ProvisionedConcurrency:   jsii.Number(float64(env.TokenValidator.ProvisionedConcurrency)),
 		LogRetention:             retentionDays[env.LogRetentionDays],
 		LogLevel:                 awslambda.ApplicationLogLevel(env.LogLevel),
-		TokenValidatorLogLevel:   awslambda.ApplicationLogLevel(env.TokenValidator.LogLevel),
-		DashboardName:            jsii.String(env.StackName()),
+		TokenValidator: &tokenvalidator.TokenValidatorOptions{
+			ProvisionedConcurrency: jsii.Number(float64(env.TokenValidator.ProvisionedConcurrency)),
+			LogLevel:               awslambda.ApplicationLogLevel(env.TokenValidator.LogLevel),
+		},
+		DashboardName: jsii.String(env.StackName()),
 	}
 	if env.External != nil {
 		shlProps.ExternalAuthorizationServer = externalServer(stack, env.External)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/openhealthstack/smart-healthlake/constructs/datastore"
 	"github.com/openhealthstack/smart-healthlake/constructs/smarthealthlake"
+	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
 	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
 )
 
@@ -140,7 +141,7 @@ func TestTheDashboardAnswersAreAppsBeingRefusedAndWhyInItsFirstRow(t *testing.T)
 func TestWithProvisionedConcurrencyTheDashboardWatchesTheAlias(t *testing.T) {
 	stack := newStack(t)
 	props := smallest(stack)
-	props.ProvisionedConcurrency = jsii.Number(2)
+	props.TokenValidator = &tokenvalidator.TokenValidatorOptions{ProvisionedConcurrency: jsii.Number(2)}
 	props.DashboardName = jsii.String("clinic-ops")
 	shl := smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), props)
 	all := cdktest.Resources(t, cdktest.Template(t, stack))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/openhealthstack/smart-healthlake/constructs/oktaauth"
 	"github.com/openhealthstack/smart-healthlake/constructs/smarthealthlake"
+	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
 	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 	"github.com/openhealthstack/smart-healthlake/contract/ehrlaunchenv"
 	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
@@ -256,7 +257,7 @@ func TestTheEhrLaunchWiringHasNoDependencyCycle(t *testing.T) {
 	p := withEhrLaunch(stack)
 	p.AuthorizationServer.PublicClient = &oktaauth.PublicClientProps{RedirectUris: jsii.Strings(publicRedirect)}
 	p.Validation = validatorenv.ValidationIntrospection
-	p.ProvisionedConcurrency = jsii.Number(1)
+	p.TokenValidator = &tokenvalidator.TokenValidatorOptions{ProvisionedConcurrency: jsii.Number(1)}
 	smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), p)
 	all := cdktest.Resources(t, cdktest.Template(t, stack)) // a cycle fails synthesis here
 	apiID, _ := cdktest.Only(t, all, "AWS::ApiGateway::RestApi")

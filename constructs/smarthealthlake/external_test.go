@@ -113,7 +113,7 @@ func TestAnExternalServerPassesCdkNag(t *testing.T) {
 			// A SMART v1 data store takes v1 scopes only (refused at synth since
 			// constructs/datastore validates with the data store contract).
 			p.ExternalAuthorizationServer.ScopesSupported = jsii.Strings("openid", "fhirUser", "launch/patient", "patient/*.read")
-			p.ProvisionedConcurrency = jsii.Number(1)
+			p.TokenValidator = &tokenvalidator.TokenValidatorOptions{ProvisionedConcurrency: jsii.Number(1)}
 		},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -123,13 +123,17 @@ type SmartHealthLakeProps struct {
 	// or validatorenv.ValidationIntrospection (which also creates the Okta
 	// introspection client and its secret). Default: validatorenv.ValidationJWT.
 	Validation validatorenv.Validation
-	// ProvisionedConcurrency keeps token-validator instances warm behind an alias
-	// that HealthLake then calls. Default: 0.
-	ProvisionedConcurrency *float64
-	// ReservedConcurrentExecutions of the token validator. Default: 100.
-	ReservedConcurrentExecutions *float64
-	// TokenLeeway is the clock skew allowed on token times. Default: 60 seconds.
-	TokenLeeway awscdk.Duration
+	// TokenValidator tunes the token-validation Lambda: capacity
+	// (ProvisionedConcurrency, ReservedConcurrentExecutions, MemorySize,
+	// Timeout), token timing (TokenLeeway), introspection (cache TTL, calls
+	// per second), extra Audiences, logging (LogLevel: WARN turns its
+	// per-request decision lines off, and with them the decision metrics, the
+	// denial-rate alarm's data and the decision queries), X-Ray Tracing and
+	// alarm thresholds. What the composite wires itself (issuer, keys, role,
+	// SMART version, validation mode) is not in the Options.
+	// Default: the tokenvalidator defaults, with LogLevel defaulting to this
+	// construct's LogLevel.
+	TokenValidator *tokenvalidator.TokenValidatorOptions
 	// ReadOnly limits the service role HealthLake assumes to reads and searches,
 	// whatever scopes a token has. Default: false.
 	ReadOnly *bool
@@ -144,15 +148,6 @@ type SmartHealthLakeProps struct {
 	// the Go code honours it through AWS_LAMBDA_LOG_LEVEL).
 	// Default: awslambda.ApplicationLogLevel_INFO.
 	LogLevel awslambda.ApplicationLogLevel
-	// TokenValidatorLogLevel overrides LogLevel for the token validator: WARN
-	// turns its per-request decision lines off, and with them the decision
-	// metrics, the denial-rate alarm's data and the decision queries.
-	// Default: LogLevel.
-	TokenValidatorLogLevel awslambda.ApplicationLogLevel
-	// TokenValidatorTracing is the token validator's X-Ray mode (see
-	// tokenvalidator.TokenValidatorProps.Tracing). The custom-resource handlers
-	// always trace. Default: awslambda.Tracing_ACTIVE.
-	TokenValidatorTracing awslambda.Tracing
 	// DashboardName names the CloudWatch operations dashboard.
 	// Default: "<stack name>-<construct id>".
 	DashboardName *string
@@ -237,28 +232,31 @@ func NewSmartHealthLake(scope constructs.Construct, id *string, props *SmartHeal
 
 	// 2. The token validator.
 	validatorProps := &tokenvalidator.TokenValidatorProps{
-		Issuer:  s.auth.Issuer(),
-		JwksUri: s.auth.JwksUri(),
+		TokenValidatorOptions: *p.TokenValidator,
+		Issuer:                s.auth.Issuer(),
+		JwksUri:               s.auth.JwksUri(),
 		ServiceRole: awsiam.Role_FromRoleArn(s, jsii.String("ServiceRoleReference"), s.role.RoleArn(),
 			&awsiam.FromRoleArnOptions{Mutable: jsii.Bool(false)}),
-		SmartVersion:                 p.SmartVersion,
-		Validation:                   p.Validation,
-		ProvisionedConcurrency:       p.ProvisionedConcurrency,
-		ReservedConcurrentExecutions: p.ReservedConcurrentExecutions,
-		TokenLeeway:                  p.TokenLeeway,
-		LogRetention:                 p.LogRetention,
-		LogEncryptionKey:             s.logKey,
-		AlarmAction:                  awscloudwatchactions.NewSnsAction(s.alarmTopic),
-		LogLevel:                     p.TokenValidatorLogLevel,
-		Tracing:                      p.TokenValidatorTracing,
-		EhrLaunch:                    jsii.Bool(s.ehr != nil),
+		SmartVersion:     p.SmartVersion,
+		Validation:       p.Validation,
+		LogRetention:     p.LogRetention,
+		LogEncryptionKey: s.logKey,
+		AlarmAction:      awscloudwatchactions.NewSnsAction(s.alarmTopic),
+		EhrLaunch:        jsii.Bool(s.ehr != nil),
 	}
 	if p.Validation == validatorenv.ValidationIntrospection {
 		validatorProps.IntrospectionEndpoint = s.auth.IntrospectionEndpoint()
 		validatorProps.IntrospectionSecret = s.auth.IntrospectionSecret()
 	}
 	if x := p.ExternalAuthorizationServer; x != nil {
-		validatorProps.Audiences = x.Audiences
+		// The server's own audiences, and any the Options add.
+		if x.Audiences != nil {
+			all := append([]*string{}, *x.Audiences...)
+			if extra := validatorProps.Audiences; extra != nil {
+				all = append(all, *extra...)
+			}
+			validatorProps.Audiences = &all
+		}
 		validatorProps.TokenRules = x.TokenRules
 	}
 	s.validator = tokenvalidator.NewTokenValidator(s, jsii.String("TokenValidator"), validatorProps)
@@ -535,9 +533,15 @@ func withDefaults(scope constructs.Construct, id *string, in *SmartHealthLakePro
 	if p.LogLevel == "" {
 		p.LogLevel = awslambda.ApplicationLogLevel_INFO
 	}
-	if p.TokenValidatorLogLevel == "" {
-		p.TokenValidatorLogLevel = p.LogLevel
+	// A copy: the caller's Options are not changed.
+	validator := tokenvalidator.TokenValidatorOptions{}
+	if p.TokenValidator != nil {
+		validator = *p.TokenValidator
 	}
+	if validator.LogLevel == "" {
+		validator.LogLevel = p.LogLevel
+	}
+	p.TokenValidator = &validator
 	if p.DashboardName == nil {
 		p.DashboardName = jsii.String(*awscdk.Stack_Of(scope).StackName() + "-" + *id)
 	}

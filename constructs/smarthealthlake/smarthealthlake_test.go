@@ -15,6 +15,7 @@ import (
 
 	"github.com/openhealthstack/smart-healthlake/constructs/oktaauth"
 	"github.com/openhealthstack/smart-healthlake/constructs/smarthealthlake"
+	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
 	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
@@ -99,7 +100,7 @@ func TestTheSmallestUseWiresEveryPartInOrder(t *testing.T) {
 func TestProvisionedConcurrencyPutsTheDatastoreOnTheAlias(t *testing.T) {
 	stack := newStack(t)
 	p := smallest(stack)
-	p.ProvisionedConcurrency = jsii.Number(2)
+	p.TokenValidator = &tokenvalidator.TokenValidatorOptions{ProvisionedConcurrency: jsii.Number(2)}
 	smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), p)
 	tpl := cdktest.Template(t, stack)
 	all := cdktest.Resources(t, tpl)
@@ -192,7 +193,9 @@ func TestEveryPartPassesCdkNag(t *testing.T) {
 		"introspection": func(p *smarthealthlake.SmartHealthLakeProps) {
 			p.Validation = validatorenv.ValidationIntrospection
 		},
-		"provisioned":   func(p *smarthealthlake.SmartHealthLakeProps) { p.ProvisionedConcurrency = jsii.Number(1) },
+		"provisioned": func(p *smarthealthlake.SmartHealthLakeProps) {
+			p.TokenValidator = &tokenvalidator.TokenValidatorOptions{ProvisionedConcurrency: jsii.Number(1)}
+		},
 		"aws-owned key": func(p *smarthealthlake.SmartHealthLakeProps) { p.AwsOwnedKey = jsii.Bool(true) },
 		"ehr launch, both apps, introspection": func(p *smarthealthlake.SmartHealthLakeProps) {
 			p.AuthorizationServer.PublicClient = &oktaauth.PublicClientProps{RedirectUris: jsii.Strings(publicRedirect)}
@@ -318,4 +321,35 @@ func TestTheSmartConfigurationFollowsTheConfiguredClients(t *testing.T) {
 			require.Equal(t, tc.grants, doc.GrantTypesSupported)
 		})
 	}
+}
+
+func TestTheTokenValidatorOptionsReachTheFunctionUnchangedForTheCaller(t *testing.T) {
+	stack := newStack(t)
+	p := smallest(stack)
+	opts := &tokenvalidator.TokenValidatorOptions{
+		MemorySize:  jsii.Number(1024),
+		Timeout:     awscdk.Duration_Seconds(jsii.Number(3)),
+		Audiences:   jsii.Strings("https://fhir.clinic.example/"),
+		TokenLeeway: awscdk.Duration_Seconds(jsii.Number(30)),
+	}
+	p.LogLevel = "DEBUG"
+	p.TokenValidator = opts
+	smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), p)
+	var fn cdktest.Resource
+	for _, r := range cdktest.OfType(cdktest.Resources(t, cdktest.Template(t, stack)), "AWS::Lambda::Function") {
+		if env, ok := r.Properties["Environment"].(map[string]any); ok {
+			if vars, ok := env["Variables"].(map[string]any); ok && vars["SMART_VERSION"] != nil {
+				fn = r
+			}
+		}
+	}
+	require.NotNil(t, fn.Properties, "the validator function")
+	require.EqualValues(t, 1024, fn.Properties["MemorySize"])
+	require.EqualValues(t, 3, fn.Properties["Timeout"])
+	vars := fn.Properties["Environment"].(map[string]any)["Variables"].(map[string]any)
+	require.Equal(t, "https://fhir.clinic.example/", vars["SMART_AUDIENCES"])
+	require.Equal(t, "30", vars["SMART_LEEWAY_SECONDS"])
+	require.Equal(t, "DEBUG", fn.Properties["LoggingConfig"].(map[string]any)["ApplicationLogLevel"],
+		"an unset validator LogLevel is the composite's LogLevel")
+	require.Empty(t, opts.LogLevel, "the caller's Options are not changed")
 }

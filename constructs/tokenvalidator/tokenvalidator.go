@@ -37,35 +37,14 @@ import (
 // Entry is the function's main package in this module.
 const Entry = "lambda/introspect"
 
-// TokenValidatorProps configures a TokenValidator.
-type TokenValidatorProps struct {
-	// Issuer is the exact `iss` of accepted tokens (the Okta authorization
-	// server's issuer). Required.
-	Issuer *string
-	// JwksUri serves the issuer's signing keys.
-	// Default: discovered from the issuer's metadata at cold start.
-	JwksUri *string
-	// ServiceRole is the role HealthLake assumes for authorized requests; its ARN
-	// is returned as iamRoleARN. Pass a reference that does not depend on the role
-	// resource (servicerole.ServiceRole.RoleArn via awsiam.Role_FromRoleArn) to
-	// avoid a dependency cycle. Required.
-	ServiceRole awsiam.IRole
+// TokenValidatorOptions are the validator's settings a composite such as
+// smarthealthlake.SmartHealthLake passes through unchanged: capacity, timing,
+// logging and alarms. TokenValidatorProps adds what the composite wires itself
+// (issuer, keys, service role, SMART version, validation mode).
+type TokenValidatorOptions struct {
 	// Audiences are accepted token audiences besides the data store endpoint of
 	// each request. Default: only the data store endpoint.
 	Audiences *[]*string
-	// SmartVersion is the data store's SMART version: with V1, v2 scopes are
-	// translated to the v1 scopes that grant no more. Default: smart.V2.
-	SmartVersion smart.Version
-	// Validation is validatorenv.ValidationJWT or
-	// validatorenv.ValidationIntrospection. Default: validatorenv.ValidationJWT.
-	Validation validatorenv.Validation
-	// IntrospectionEndpoint is the RFC 7662 endpoint.
-	// Default: discovered from the issuer's metadata (introspection mode only).
-	IntrospectionEndpoint *string
-	// IntrospectionSecret holds {"client_id": ..., "client_secret": ...} of the
-	// client that may introspect. Required in introspection mode; the function may
-	// read it only then.
-	IntrospectionSecret awssecretsmanager.ISecret
 	// IntrospectionCacheTtl is how long an introspection answer is reused (never
 	// past the token's exp), in whole seconds up to 5 minutes; zero turns the
 	// reuse off. Default: 60 seconds.
@@ -95,16 +74,6 @@ type TokenValidatorProps struct {
 	// so cold starts never eat HealthLake's 1-second budget. The data store must
 	// then call the alias (IdpFunction). Default: 0 (no alias).
 	ProvisionedConcurrency *float64
-	// LogRetention of the function's log group. Default: one year.
-	LogRetention awslogs.RetentionDays
-	// LogEncryptionKey encrypts the log group. Default: a new KMS key.
-	LogEncryptionKey awskms.IKey
-	// AlarmAction is notified when an alarm fires. Default: none (alarms only).
-	AlarmAction awscloudwatch.IAlarmAction
-	// TokenRules read the tokens of an authorization server other than the
-	// provisioned Okta one (scope claim, client allow-list, audience rule,
-	// scope mapping). Default: Okta's and RFC 9068's shapes, aud required.
-	TokenRules *TokenRules
 	// LogLevel is the function's application log level (LoggingConfig), which
 	// the function's code honours through AWS_LAMBDA_LOG_LEVEL: at WARN or above
 	// the per-request decision lines, and with them the decision metrics and
@@ -144,6 +113,45 @@ type TokenValidatorProps struct {
 	// below which the denial rate does not alarm, so that one app retrying one
 	// bad token at night pages nobody. Default: 20.
 	DenialRateMinimumDecisions *float64
+}
+
+// TokenValidatorProps configures a TokenValidator.
+type TokenValidatorProps struct {
+	TokenValidatorOptions
+	// Issuer is the exact `iss` of accepted tokens (the Okta authorization
+	// server's issuer). Required.
+	Issuer *string
+	// JwksUri serves the issuer's signing keys.
+	// Default: discovered from the issuer's metadata at cold start.
+	JwksUri *string
+	// ServiceRole is the role HealthLake assumes for authorized requests; its ARN
+	// is returned as iamRoleARN. Pass a reference that does not depend on the role
+	// resource (servicerole.ServiceRole.RoleArn via awsiam.Role_FromRoleArn) to
+	// avoid a dependency cycle. Required.
+	ServiceRole awsiam.IRole
+	// SmartVersion is the data store's SMART version: with V1, v2 scopes are
+	// translated to the v1 scopes that grant no more. Default: smart.V2.
+	SmartVersion smart.Version
+	// Validation is validatorenv.ValidationJWT or
+	// validatorenv.ValidationIntrospection. Default: validatorenv.ValidationJWT.
+	Validation validatorenv.Validation
+	// IntrospectionEndpoint is the RFC 7662 endpoint.
+	// Default: discovered from the issuer's metadata (introspection mode only).
+	IntrospectionEndpoint *string
+	// IntrospectionSecret holds {"client_id": ..., "client_secret": ...} of the
+	// client that may introspect. Required in introspection mode; the function may
+	// read it only then.
+	IntrospectionSecret awssecretsmanager.ISecret
+	// LogRetention of the function's log group. Default: one year.
+	LogRetention awslogs.RetentionDays
+	// LogEncryptionKey encrypts the log group. Default: a new KMS key.
+	LogEncryptionKey awskms.IKey
+	// AlarmAction is notified when an alarm fires. Default: none (alarms only).
+	AlarmAction awscloudwatch.IAlarmAction
+	// TokenRules read the tokens of an authorization server other than the
+	// provisioned Okta one (scope claim, client allow-list, audience rule,
+	// scope mapping). Default: Okta's and RFC 9068's shapes, aud required.
+	TokenRules *TokenRules
 	// EhrLaunch says EHR launch (constructs/ehrlaunch) issues the tokens' launch
 	// context: a token with the launch scope then has patient context only with
 	// the launch hook's marker claim, else its patient/ scopes are dropped

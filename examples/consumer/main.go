@@ -14,6 +14,7 @@ import (
 	"github.com/openhealthstack/smart-healthlake/constructs/datastore"
 	"github.com/openhealthstack/smart-healthlake/constructs/oktaauth"
 	"github.com/openhealthstack/smart-healthlake/constructs/smarthealthlake"
+	"github.com/openhealthstack/smart-healthlake/constructs/tokenvalidator"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 )
@@ -31,11 +32,15 @@ func main() {
 			jsii.String("research/okta-management")),
 		DatastoreName: jsii.String("research-fhir"),
 		// A v1-only data store: the token validator translates v2 scopes down.
-		SmartVersion:           smart.V1,
-		Validation:             validatorenv.ValidationIntrospection,
-		ProvisionedConcurrency: jsii.Number(1),
-		ReadOnly:               jsii.Bool(true),
-		LogRetention:           awslogs.RetentionDays_TWO_YEARS,
+		SmartVersion: smart.V1,
+		Validation:   validatorenv.ValidationIntrospection,
+		// The token validator's options (capacity, timing, logging, alarms).
+		TokenValidator: &tokenvalidator.TokenValidatorOptions{
+			ProvisionedConcurrency: jsii.Number(1),
+			TokenLeeway:            awscdk.Duration_Seconds(jsii.Number(30)),
+		},
+		ReadOnly:     jsii.Bool(true),
+		LogRetention: awslogs.RetentionDays_TWO_YEARS,
 		// The Okta server's options; the org, its credential, the SMART version
 		// and the introspection client come from the props above.
 		AuthorizationServer: &oktaauth.SmartAuthorizationServerOptions{

@@ -56,6 +56,8 @@ func TestConfigFromEnv(t *testing.T) {
 		{"an object keyed by client id is refused", map[string]string{launchflow.EnvClients: `{"a":["https://a/cb"]}`}, launchflow.EnvClients},
 		{"a client without redirect URIs is refused", map[string]string{launchflow.EnvClients: `[{"client_id":"a","redirect_uris":[]}]`}, launchflow.EnvClients},
 		{"an http redirect URI off loopback is refused", map[string]string{launchflow.EnvClients: `[{"client_id":"a","redirect_uris":["http://app.example/cb"]}]`}, launchflow.EnvClients},
+		{"a wildcard redirect URI is refused (httpsurl.CheckRedirect)", map[string]string{launchflow.EnvClients: `[{"client_id":"a","redirect_uris":["https://*.example/cb"]}]`}, launchflow.EnvClients},
+		{"a custom-scheme redirect URI is refused", map[string]string{launchflow.EnvClients: `[{"client_id":"a","redirect_uris":["com.example.app:/cb"]}]`}, launchflow.EnvClients},
 		{"no EHR principal is refused", map[string]string{launchflow.EnvEHRPrincipals: ""}, launchflow.EnvEHRPrincipals},
 		{"a user ARN as EHR principal is refused", map[string]string{launchflow.EnvEHRPrincipals: "arn:aws:iam::123456789012:user/x"}, launchflow.EnvEHRPrincipals},
 		{"a missing hook secret is refused", map[string]string{launchflow.EnvHookSecretARN: ""}, launchflow.EnvHookSecretARN},

@@ -654,16 +654,16 @@ func TestInvalidPropsPanicNamingTheProp(t *testing.T) {
 		"missing OrgUrl": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) { p.OrgUrl = nil }, "props.OrgUrl is required"},
 		"http OrgUrl": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
 			p.OrgUrl = jsii.String("http://example.okta.com")
-		}, `props.OrgUrl must be an https URL such as https://example.okta.com, got "http://example.okta.com"`},
+		}, `props.OrgUrl must be an https URL with a host and no path, query or fragment, such as https://example.okta.com, got "http://example.okta.com"`},
 		"http OrgUrl on localhost": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
 			p.OrgUrl = jsii.String("http://localhost:8080")
 		}, "props.OrgUrl must be an https URL"},
 		"OrgUrl with a path": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
 			p.OrgUrl = jsii.String("https://example.okta.com/oauth2/default")
-		}, "props.OrgUrl: must be the https address of the Okta org"},
+		}, "props.OrgUrl must be an https URL with a host and no path"},
 		"admin OrgUrl": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
 			p.OrgUrl = jsii.String("https://example-admin.okta.com")
-		}, "props.OrgUrl: must be the org address, not the admin console's"},
+		}, "props.OrgUrl must be the org address, not the admin console's"},
 		"missing CredentialSecret": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) { p.CredentialSecret = nil },
 			"props.CredentialSecret is required"},
 		"confidential client without redirect URIs": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {

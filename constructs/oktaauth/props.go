@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -295,8 +294,8 @@ func (s *settings) validate() error {
 	case isLiteral(s.OrgUrl):
 		// The handler also accepts http on loopback (its tests' fake Okta); a
 		// deployment never does.
-		if u, err := url.Parse(*s.OrgUrl); err != nil || u.Scheme != "https" {
-			bad("props.OrgUrl must be an https URL such as https://example.okta.com, got %q", *s.OrgUrl)
+		if _, err := oktaprops.CheckOrgURL(*s.OrgUrl, false); err != nil {
+			bad("props.OrgUrl %v", err)
 		}
 	}
 	if s.CredentialSecret == nil {

@@ -5,7 +5,8 @@ package stacks
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -85,7 +86,7 @@ func NewSmartHealthLakeStack(scope constructs.Construct, env envconfig.Environme
 	for k, v := range env.Tags {
 		tags[k] = v
 	}
-	for _, k := range sortedKeys(tags) {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		awscdk.Tags_Of(stack).Add(jsii.String(k), jsii.String(tags[k]), &awscdk.TagProps{
 			// Tags on AWS::CloudWatch::Dashboard are recent in CloudFormation
 			// (aws-cdk-lib 2.276 renders them; cfn-lint 1.51's schema refuses
@@ -210,15 +211,6 @@ func authorizationServer(o envconfig.Okta) *oktaauth.SmartAuthorizationServerPro
 		p.BackendClient = &oktaauth.BackendClientProps{Jwks: jsii.String(o.BackendClientJWKS)}
 	}
 	return p
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // stackDescription says which authorization server the stack trusts.

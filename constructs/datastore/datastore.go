@@ -33,6 +33,7 @@ package datastore
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -49,6 +50,7 @@ import (
 	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
 	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
+	"github.com/openhealthstack/smart-healthlake/internal/jsiiptr"
 )
 
 // ResourceType is the CloudFormation type of the data store resource.
@@ -113,7 +115,7 @@ type SmartDatastore struct {
 func NewSmartDatastore(scope constructs.Construct, id *string, props *SmartDatastoreProps) *SmartDatastore {
 	s := withDefaults(props)
 	if err := s.validate(); err != nil {
-		panic(fmt.Sprintf("datastore.NewSmartDatastore(%s): %v", derefString(id), err))
+		panic(fmt.Sprintf("datastore.NewSmartDatastore(%s): %v", jsiiptr.Value(id), err))
 	}
 	d := &SmartDatastore{encryptionKey: s.EncryptionKey}
 	// _Override makes d itself the jsii object, so it can be passed wherever a
@@ -244,10 +246,10 @@ func resourceProperties(s settings) *map[string]any {
 		datastoreprops.PropDatastoreName:            s.DatastoreName,
 		datastoreprops.PropFhirVersion:              FHIRVersion,
 		datastoreprops.PropSmartVersion:             string(s.SmartVersion),
-		datastoreprops.PropFineGrainedAuthorization: boolString(s.fineGrained),
-		datastoreprops.PropPreloadSynthea:           boolString(s.preloadSynthea),
+		datastoreprops.PropFineGrainedAuthorization: strconv.FormatBool(s.fineGrained),
+		datastoreprops.PropPreloadSynthea:           strconv.FormatBool(s.preloadSynthea),
 		datastoreprops.PropRemovalPolicy:            string(datastoreprops.Retain),
-		datastoreprops.PropAcknowledgeReplacement:   boolString(s.acknowledgeReplacement),
+		datastoreprops.PropAcknowledgeReplacement:   strconv.FormatBool(s.acknowledgeReplacement),
 	}
 	if s.IdpFunction != nil {
 		p[datastoreprops.PropIdpLambdaArn] = s.IdpFunction.FunctionArn()
@@ -378,20 +380,4 @@ func supportFeatures(s *smart.Support) []string {
 		return nil
 	}
 	return s.Features()
-}
-
-func ptr[T any](v T) *T { return &v }
-
-func boolString(b bool) string {
-	if b {
-		return "true"
-	}
-	return "false"
-}
-
-func derefString(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

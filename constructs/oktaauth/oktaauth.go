@@ -77,6 +77,7 @@ import (
 	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
 	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
+	"github.com/openhealthstack/smart-healthlake/internal/jsiiptr"
 )
 
 // Entry is the handler's main package in this module.
@@ -142,7 +143,7 @@ type SmartAuthorizationServer struct {
 func NewSmartAuthorizationServer(scope constructs.Construct, id *string, props *SmartAuthorizationServerProps) *SmartAuthorizationServer {
 	s := withDefaults(props)
 	fail := func(err error) {
-		panic(fmt.Sprintf("oktaauth.NewSmartAuthorizationServer(%s): %v", derefString(id), err))
+		panic(fmt.Sprintf("oktaauth.NewSmartAuthorizationServer(%s): %v", jsiiptr.Value(id), err))
 	}
 	if err := s.validate(); err != nil {
 		fail(err)
@@ -580,11 +581,4 @@ func (a *SmartAuthorizationServer) ScopesSupported() *[]*string {
 		*out = append(*out, jsii.String(s))
 	}
 	return out
-}
-
-func derefString(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/healthlake"
@@ -70,7 +72,7 @@ func createInput(spec Spec, token string) *healthlake.CreateFHIRDatastoreInput {
 	if spec.PreloadSynthea {
 		in.PreloadDataConfig = &types.PreloadDataConfig{PreloadDataType: types.PreloadDataTypeSynthea}
 	}
-	for _, k := range sortedKeys(spec.Tags) {
+	for _, k := range slices.Sorted(maps.Keys(spec.Tags)) {
 		in.Tags = append(in.Tags, types.Tag{Key: aws.String(k), Value: aws.String(spec.Tags[k])})
 	}
 	return in

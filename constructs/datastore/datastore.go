@@ -51,6 +51,7 @@ import (
 	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/internal/jsiiptr"
+	"github.com/openhealthstack/smart-healthlake/internal/nagexcuse"
 )
 
 // ResourceType is the CloudFormation type of the data store resource.
@@ -222,19 +223,20 @@ func (d *SmartDatastore) suppressNagFindings() {
 		"the sharing account is HealthLake's own; this account's Glue databases, because HealthLake names the Lake Formation " +
 		"resource link itself, and their tables and user-defined functions, because Glue checks a database's deletion " +
 		"against its children too."
-	cdknag.NagSuppressions_AddResourceSuppressions(d.onEventRole, &[]*cdknag.NagPackSuppression{{
-		Id: jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String(common + " On *: CreateFHIRDatastore, ListFHIRDatastores and ram:GetResourceShareInvitations, " +
-			"which have no resource type in the Service Authorization Reference."),
-		AppliesTo: &[]any{datastores, serviceLinkedRole, invitations, glueDatabases, "Resource::*"},
-	}}, jsii.Bool(true))
-	cdknag.NagSuppressions_AddResourceSuppressions(d.isCompleteRole, &[]*cdknag.NagPackSuppression{{
-		Id: jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("isComplete deletes a data store the rollback of the stack's first creation leaves behind once it " +
+	wildcards := []any{datastores, serviceLinkedRole, invitations, glueDatabases, "Resource::*"}
+	nagexcuse.On(d.onEventRole, true, nagexcuse.Excuse{
+		Rule: "AwsSolutions-IAM5",
+		Reason: common + " On *: CreateFHIRDatastore, ListFHIRDatastores and ram:GetResourceShareInvitations, " +
+			"which have no resource type in the Service Authorization Reference.",
+		AppliesTo: wildcards,
+	})
+	nagexcuse.On(d.isCompleteRole, true, nagexcuse.Excuse{
+		Rule: "AwsSolutions-IAM5",
+		Reason: "isComplete deletes a data store the rollback of the stack's first creation leaves behind once it " +
 			"leaves CREATING, with what the schema lists for a delete. " + common + " On *: ListFHIRDatastores and " +
-			"ram:GetResourceShareInvitations, which have no resource type in the Service Authorization Reference."),
-		AppliesTo: &[]any{datastores, serviceLinkedRole, invitations, glueDatabases, "Resource::*"},
-	}}, jsii.Bool(true))
+			"ram:GetResourceShareInvitations, which have no resource type in the Service Authorization Reference.",
+		AppliesTo: wildcards,
+	})
 }
 
 // resourceProperties are the handler's input, named by the contract's

@@ -70,7 +70,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/customresources"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/openhealthstack/smart-healthlake/constructs/crprovider"
 	"github.com/openhealthstack/smart-healthlake/constructs/golambda"
@@ -78,6 +77,7 @@ import (
 	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/internal/jsiiptr"
+	"github.com/openhealthstack/smart-healthlake/internal/nagexcuse"
 )
 
 // Entry is the handler's main package in this module.
@@ -368,10 +368,9 @@ func (a *SmartAuthorizationServer) suppressNagFindings() {
 		if sec == nil {
 			continue
 		}
-		cdknag.NagSuppressions_AddResourceSuppressions(sec, &[]*cdknag.NagPackSuppression{
-			{Id: jsii.String("AwsSolutions-SMG4"), Reason: jsii.String(rotation)},
-			{Id: jsii.String("HIPAA.Security-SecretsManagerRotationEnabled"), Reason: jsii.String(rotation)},
-		}, jsii.Bool(false))
+		nagexcuse.On(sec, false,
+			nagexcuse.Excuse{Rule: "AwsSolutions-SMG4", Reason: rotation},
+			nagexcuse.Excuse{Rule: "HIPAA.Security-SecretsManagerRotationEnabled", Reason: rotation})
 	}
 }
 

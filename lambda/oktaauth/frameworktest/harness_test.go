@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openhealthstack/smart-healthlake/internal/lambdaruntime"
-	"github.com/openhealthstack/smart-healthlake/lambda/internal/fakesecretsmanager"
+	"github.com/openhealthstack/smart-healthlake/internal/fakesecretsmanager"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/providerframework"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
 )

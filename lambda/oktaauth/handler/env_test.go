@@ -17,7 +17,7 @@ import (
 
 	"github.com/openhealthstack/smart-healthlake/internal/syncbuf"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
-	"github.com/openhealthstack/smart-healthlake/lambda/internal/fakesecretsmanager"
+	"github.com/openhealthstack/smart-healthlake/internal/fakesecretsmanager"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/handler"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/oktaclient"

@@ -1,7 +1,6 @@
 package oktaprops
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -171,18 +170,9 @@ type appInput struct {
 // are expanded against s.Scopes) and the policies (the defaults are the
 // resource's own groups and lifetimes, read from its rules).
 func (s *Spec) parseApps(p cfnprops.Properties) error {
-	if !p.Has(PropApps) {
-		return nil
-	}
-	raw, err := p.String(PropApps)
-	if err != nil {
-		return err
-	}
 	var in []appInput
-	dec := json.NewDecoder(bytes.NewReader([]byte(raw)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		return propErr(PropApps, "must be a JSON array of apps: "+err.Error())
+	if set, err := jsonArray(p, PropApps, "apps", &in); !set || err != nil {
+		return err
 	}
 	if len(in) > MaxApps {
 		return propErr(PropApps, fmt.Sprintf("lists %d apps; at most %d are supported in one environment", len(in), MaxApps))

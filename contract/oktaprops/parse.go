@@ -1,7 +1,6 @@
 package oktaprops
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -239,6 +238,25 @@ func parse(p cfnprops.Properties, allowed map[claimKey]bool, kept *[]string) (*S
 		return nil, err
 	}
 	return s, nil
+}
+
+// jsonArray decodes the optional property name, a JSON array of what, into
+// out, refusing unknown fields: a misspelt key would otherwise be dropped
+// without a word. It reports whether the property was set.
+func jsonArray(p cfnprops.Properties, name, what string, out any) (bool, error) {
+	if !p.Has(name) {
+		return false, nil
+	}
+	raw, err := p.String(name)
+	if err != nil {
+		return false, err
+	}
+	dec := json.NewDecoder(strings.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(out); err != nil {
+		return false, propErr(name, "must be a JSON array of "+what+": "+err.Error())
+	}
+	return true, nil
 }
 
 func propErr(name, reason string) error {
@@ -569,18 +587,9 @@ func (s *Spec) parseClaims(p cfnprops.Properties, reserved func(name, claimType 
 			Value: "user." + attr, Scopes: []string{"launch/patient"}, AlwaysIncludeInToken: true})
 	}
 
-	if !p.Has(PropExtraClaims) {
-		return nil
-	}
-	raw, err := p.String(PropExtraClaims)
-	if err != nil {
-		return err
-	}
 	var extras []ExtraClaim
-	dec := json.NewDecoder(bytes.NewReader([]byte(raw)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&extras); err != nil {
-		return propErr(PropExtraClaims, "must be a JSON array of claims: "+err.Error())
+	if set, err := jsonArray(p, PropExtraClaims, "claims", &extras); !set || err != nil {
+		return err
 	}
 	known := append(s.ScopeNames(), OktaSystemScopes...)
 	for i, x := range extras {

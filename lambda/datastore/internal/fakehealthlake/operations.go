@@ -116,6 +116,22 @@ func (s *Server) lookup(id string) (*store, *apiError) {
 	return st, nil
 }
 
+// lookupSettled is lookup for the calls that change a data store: one still
+// being created, updated or deleted is a ConflictException, an error of both
+// UpdateFHIRDatastore (a second update while one runs, in the API reference)
+// and DeleteFHIRDatastore (in the model; healthlake-smart.md section 2: wait
+// for it to settle).
+func (s *Server) lookupSettled(id string) (*store, *apiError) {
+	st, err := s.lookup(id)
+	if err != nil {
+		return nil, err
+	}
+	if st.busy() {
+		return nil, errorf("ConflictException", "Datastore %s has an update in progress", st.ID)
+	}
+	return st, nil
+}
+
 // lookupARN answers as the tag operations do: ValidationException for an ARN
 // outside AmazonResourceName, ResourceNotFoundException for a data store that
 // does not exist (DELETED ones included).
@@ -279,15 +295,9 @@ func (s *Server) update(raw []byte) (any, *apiError) {
 	if err := decode(raw, &in); err != nil {
 		return nil, err
 	}
-	st, err := s.lookup(in.DatastoreId)
+	st, err := s.lookupSettled(in.DatastoreId)
 	if err != nil {
 		return nil, err
-	}
-	// A second update while one runs, or an update of a data store that is
-	// being created or deleted, is a ConflictException (UpdateFHIRDatastore in
-	// the API reference; healthlake-smart.md section 2).
-	if st.busy() {
-		return nil, errorf("ConflictException", "Datastore %s has an update in progress", st.ID)
 	}
 	switch st.Status {
 	case StatusActive, StatusUpdateFailed:
@@ -358,15 +368,9 @@ func (s *Server) delete(raw []byte) (any, *apiError) {
 	if err := decode(raw, &in); err != nil {
 		return nil, err
 	}
-	st, err := s.lookup(in.DatastoreId)
+	st, err := s.lookupSettled(in.DatastoreId)
 	if err != nil {
 		return nil, err
-	}
-	// HealthLake cannot delete a data store that is still being created,
-	// updated or deleted: ConflictException, one of DeleteFHIRDatastore's errors
-	// in the model (healthlake-smart.md section 2: wait for it to settle).
-	if st.busy() {
-		return nil, errorf("ConflictException", "Datastore %s has an update in progress", st.ID)
 	}
 	switch st.Status {
 	case StatusCreating, StatusUpdating, StatusDeleting:

@@ -17,11 +17,8 @@ import (
 )
 
 func (h *Handler) create(ctx context.Context, e customresource.Event, log *slog.Logger) (customresource.OnEventResponse, error) {
-	spec, err := ParseSpec(e.ResourceProperties)
+	spec, err := h.checkedSpec(ctx, e, log)
 	if err != nil {
-		return customresource.OnEventResponse{}, err
-	}
-	if err := h.verifyDiscovery(ctx, e, log); err != nil {
 		return customresource.OnEventResponse{}, err
 	}
 	id, err := h.createDatastore(ctx, e, spec, "", log)

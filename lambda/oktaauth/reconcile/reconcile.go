@@ -438,7 +438,9 @@ func (r *Reconciler) deleteAll(ctx context.Context, serverID string, owner Owner
 
 func (r *Reconciler) deleteServer(ctx context.Context, id string) error {
 	gone, err := r.deactivateAndDelete(ctx, "authorizationServer", "authorization server", id,
-		func() (*okta.Response, error) { return r.Okta.AuthorizationServer.DeactivateAuthorizationServer(ctx, id) },
+		func() (*okta.Response, error) {
+			return r.Okta.AuthorizationServer.DeactivateAuthorizationServer(ctx, id)
+		},
 		func() (*okta.Response, error) { return r.Okta.AuthorizationServer.DeleteAuthorizationServer(ctx, id) })
 	if gone {
 		r.Log.InfoContext(ctx, "authorization server already gone", "authorizationServerId", id)

@@ -342,17 +342,7 @@ func (s *Store) UseCallback(ctx context.Context, id string) (Transaction, error)
 		},
 		ReturnValues: types.ReturnValueAllNew,
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return Transaction{}, ErrNotFound
-	}
-	if err != nil {
-		return Transaction{}, fmt.Errorf("using the transaction's callback: %w", err)
-	}
-	if expired(out.Attributes, now) {
-		return Transaction{}, ErrNotFound
-	}
-	return transactionOf(out.Attributes)
+	return updatedTransaction(out, err, now, "using the transaction's callback")
 }
 
 // PickPatient records the patient a clinician picked for a picker
@@ -381,12 +371,19 @@ func (s *Store) PickPatient(ctx context.Context, id, csrfHash, patient string) (
 		},
 		ReturnValues: types.ReturnValueAllNew,
 	})
+	return updatedTransaction(out, err, now, "recording the picked patient")
+}
+
+// updatedTransaction reads the answer of a conditional UpdateItem on a
+// transaction: a failed condition, or an item past its expiry that DynamoDB's
+// TTL has not removed yet, is ErrNotFound; doing says what was being done.
+func updatedTransaction(out *dynamodb.UpdateItemOutput, err error, now time.Time, doing string) (Transaction, error) {
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		return Transaction{}, ErrNotFound
 	}
 	if err != nil {
-		return Transaction{}, fmt.Errorf("recording the picked patient: %w", err)
+		return Transaction{}, fmt.Errorf("%s: %w", doing, err)
 	}
 	if expired(out.Attributes, now) {
 		return Transaction{}, ErrNotFound

@@ -276,16 +276,27 @@ const (
 // It changes nothing: Okta retries a hook call that timed out, and the retry
 // must find the transaction as the first call did.
 func (s *Store) GetTransaction(ctx context.Context, id string) (Transaction, error) {
+	item, err := s.liveItem(ctx, kindTransaction, id, "the transaction")
+	if err != nil {
+		return Transaction{}, err
+	}
+	return transactionOf(item)
+}
+
+// liveItem reads an item with a consistent read: ErrNotFound when there is
+// none or it is past its expiry (DynamoDB's TTL removes items only within
+// days); what names it in errors.
+func (s *Store) liveItem(ctx context.Context, kind, id, what string) (map[string]types.AttributeValue, error) {
 	out, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.table), Key: key(kindTransaction, id), ConsistentRead: aws.Bool(true),
+		TableName: aws.String(s.table), Key: key(kind, id), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return Transaction{}, fmt.Errorf("reading the transaction: %w", err)
+		return nil, fmt.Errorf("reading %s: %w", what, err)
 	}
 	if out.Item == nil || expired(out.Item, s.now()) {
-		return Transaction{}, ErrNotFound
+		return nil, ErrNotFound
 	}
-	return transactionOf(out.Item)
+	return out.Item, nil
 }
 
 // MarkHookOK records that the hook answered Okta with the transaction's
@@ -470,19 +481,14 @@ func (s *Store) putBinding(ctx context.Context, kind, secret string, b RefreshBi
 }
 
 func (s *Store) getBinding(ctx context.Context, kind, secret string) (RefreshBinding, error) {
-	out, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.table), Key: key(kind, secret), ConsistentRead: aws.Bool(true),
-	})
+	item, err := s.liveItem(ctx, kind, secret, "the refresh binding")
 	if err != nil {
-		return RefreshBinding{}, fmt.Errorf("reading the refresh binding: %w", err)
+		return RefreshBinding{}, err
 	}
-	if out.Item == nil || expired(out.Item, s.now()) {
-		return RefreshBinding{}, ErrNotFound
-	}
-	b := RefreshBinding{ClientID: getS(out.Item, "client_id")}
-	if _, ok := out.Item["ctx"]; ok {
+	b := RefreshBinding{ClientID: getS(item, "client_id")}
+	if _, ok := item["ctx"]; ok {
 		b.Launch = &LaunchContext{}
-		if err := decodeCtx(out.Item, b.Launch); err != nil {
+		if err := decodeCtx(item, b.Launch); err != nil {
 			return RefreshBinding{}, err
 		}
 	}

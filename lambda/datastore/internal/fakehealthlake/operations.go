@@ -147,6 +147,15 @@ func (s *Server) lookupARN(arn string) (*store, *apiError) {
 	return nil, errorf("ResourceNotFoundException", "resource %s does not exist", arn)
 }
 
+// decodeARN decodes raw into in, a tag operation's request, and looks up
+// the data store its ResourceARN (arn, a field of in) names.
+func (s *Server) decodeARN(raw []byte, in any, arn *string) (*store, *apiError) {
+	if err := decode(raw, in); err != nil {
+		return nil, err
+	}
+	return s.lookupARN(*arn)
+}
+
 func validateIdentityProvider(c *IdentityProviderConfiguration) *apiError {
 	if c == nil {
 		return nil
@@ -459,10 +468,7 @@ func (s *Server) tag(raw []byte) (any, *apiError) {
 		ResourceARN string
 		Tags        []Tag
 	}
-	if err := decode(raw, &in); err != nil {
-		return nil, err
-	}
-	st, err := s.lookupARN(in.ResourceARN)
+	st, err := s.decodeARN(raw, &in, &in.ResourceARN)
 	if err != nil {
 		return nil, err
 	}
@@ -480,10 +486,7 @@ func (s *Server) untag(raw []byte) (any, *apiError) {
 		ResourceARN string
 		TagKeys     []string
 	}
-	if err := decode(raw, &in); err != nil {
-		return nil, err
-	}
-	st, err := s.lookupARN(in.ResourceARN)
+	st, err := s.decodeARN(raw, &in, &in.ResourceARN)
 	if err != nil {
 		return nil, err
 	}
@@ -503,10 +506,7 @@ func (s *Server) untag(raw []byte) (any, *apiError) {
 
 func (s *Server) listTags(raw []byte) (any, *apiError) {
 	var in struct{ ResourceARN string }
-	if err := decode(raw, &in); err != nil {
-		return nil, err
-	}
-	st, err := s.lookupARN(in.ResourceARN)
+	st, err := s.decodeARN(raw, &in, &in.ResourceARN)
 	if err != nil {
 		return nil, err
 	}

@@ -147,13 +147,15 @@ func (s *Server) lookupARN(arn string) (*store, *apiError) {
 	return nil, errorf("ResourceNotFoundException", "resource %s does not exist", arn)
 }
 
-// decodeARN decodes raw into in, a tag operation's request, and looks up
-// the data store its ResourceARN (arn, a field of in) names.
-func (s *Server) decodeARN(raw []byte, in any, arn *string) (*store, *apiError) {
+// decodeThen decodes raw into in, a request naming one data store, then
+// looks it up with lookup by key (a field of in: its DatastoreId or
+// ResourceARN), so that each operation answers a bad name as its own lookup
+// does.
+func decodeThen(raw []byte, in any, lookup func(string) (*store, *apiError), key *string) (*store, *apiError) {
 	if err := decode(raw, in); err != nil {
 		return nil, err
 	}
-	return s.lookupARN(*arn)
+	return lookup(*key)
 }
 
 func validateIdentityProvider(c *IdentityProviderConfiguration) *apiError {
@@ -282,10 +284,7 @@ type idInput struct{ DatastoreId string }
 
 func (s *Server) describe(raw []byte) (any, *apiError) {
 	var in idInput
-	if err := decode(raw, &in); err != nil {
-		return nil, err
-	}
-	st, err := s.lookup(in.DatastoreId)
+	st, err := decodeThen(raw, &in, s.lookup, &in.DatastoreId)
 	if err != nil {
 		return nil, err
 	}
@@ -301,10 +300,7 @@ type updateInput struct {
 
 func (s *Server) update(raw []byte) (any, *apiError) {
 	var in updateInput
-	if err := decode(raw, &in); err != nil {
-		return nil, err
-	}
-	st, err := s.lookupSettled(in.DatastoreId)
+	st, err := decodeThen(raw, &in, s.lookupSettled, &in.DatastoreId)
 	if err != nil {
 		return nil, err
 	}
@@ -374,10 +370,7 @@ func (s *Server) update(raw []byte) (any, *apiError) {
 
 func (s *Server) delete(raw []byte) (any, *apiError) {
 	var in idInput
-	if err := decode(raw, &in); err != nil {
-		return nil, err
-	}
-	st, err := s.lookupSettled(in.DatastoreId)
+	st, err := decodeThen(raw, &in, s.lookupSettled, &in.DatastoreId)
 	if err != nil {
 		return nil, err
 	}
@@ -468,7 +461,7 @@ func (s *Server) tag(raw []byte) (any, *apiError) {
 		ResourceARN string
 		Tags        []Tag
 	}
-	st, err := s.decodeARN(raw, &in, &in.ResourceARN)
+	st, err := decodeThen(raw, &in, s.lookupARN, &in.ResourceARN)
 	if err != nil {
 		return nil, err
 	}
@@ -486,7 +479,7 @@ func (s *Server) untag(raw []byte) (any, *apiError) {
 		ResourceARN string
 		TagKeys     []string
 	}
-	st, err := s.decodeARN(raw, &in, &in.ResourceARN)
+	st, err := decodeThen(raw, &in, s.lookupARN, &in.ResourceARN)
 	if err != nil {
 		return nil, err
 	}
@@ -506,7 +499,7 @@ func (s *Server) untag(raw []byte) (any, *apiError) {
 
 func (s *Server) listTags(raw []byte) (any, *apiError) {
 	var in struct{ ResourceARN string }
-	st, err := s.decodeARN(raw, &in, &in.ResourceARN)
+	st, err := decodeThen(raw, &in, s.lookupARN, &in.ResourceARN)
 	if err != nil {
 		return nil, err
 	}

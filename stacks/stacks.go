@@ -5,7 +5,8 @@ package stacks
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -90,7 +91,7 @@ func NewSmartHealthLakeStack(scope constructs.Construct, id *string, env envconf
 	for k, v := range env.Tags {
 		tags[k] = v
 	}
-	for _, k := range sortedKeys(tags) {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		awscdk.Tags_Of(stack).Add(jsii.String(k), jsii.String(tags[k]), &awscdk.TagProps{
 			// Tags on AWS::CloudWatch::Dashboard are recent in CloudFormation
 			// (aws-cdk-lib 2.276 renders them; cfn-lint 1.51's schema refuses
@@ -277,15 +278,6 @@ func appOutputs(output func(id, description string, value *string), env envconfi
 				secret.SecretArn())
 		}
 	}
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // stackDescription says which authorization server the stack trusts.

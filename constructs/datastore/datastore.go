@@ -33,6 +33,7 @@ package datastore
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -49,6 +50,8 @@ import (
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/internal/crprovider"
 	"github.com/openhealthstack/smart-healthlake/internal/golambda"
+	"github.com/openhealthstack/smart-healthlake/internal/jsiiptr"
+	"github.com/openhealthstack/smart-healthlake/internal/nagexcuse"
 )
 
 // ResourceType is the CloudFormation type of the data store resource.
@@ -113,7 +116,7 @@ type SmartDatastore struct {
 func NewSmartDatastore(scope constructs.Construct, id *string, props *SmartDatastoreProps) *SmartDatastore {
 	s := withDefaults(props)
 	if err := s.validate(); err != nil {
-		panic(fmt.Sprintf("datastore.NewSmartDatastore(%s): %v", derefString(id), err))
+		panic(fmt.Sprintf("datastore.NewSmartDatastore(%s): %v", jsiiptr.Value(id), err))
 	}
 	d := &SmartDatastore{encryptionKey: s.EncryptionKey}
 	// _Override makes d itself the jsii object, so it can be passed wherever a
@@ -220,19 +223,20 @@ func (d *SmartDatastore) suppressNagFindings() {
 		"the sharing account is HealthLake's own; this account's Glue databases, because HealthLake names the Lake Formation " +
 		"resource link itself, and their tables and user-defined functions, because Glue checks a database's deletion " +
 		"against its children too."
-	cdknag.NagSuppressions_AddResourceSuppressions(d.onEventRole, &[]*cdknag.NagPackSuppression{{
-		Id: jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String(common + " On *: CreateFHIRDatastore, ListFHIRDatastores and ram:GetResourceShareInvitations, " +
-			"which have no resource type in the Service Authorization Reference."),
-		AppliesTo: &[]any{datastores, serviceLinkedRole, invitations, glueDatabases, "Resource::*"},
-	}}, jsii.Bool(true))
-	cdknag.NagSuppressions_AddResourceSuppressions(d.isCompleteRole, &[]*cdknag.NagPackSuppression{{
-		Id: jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("isComplete deletes a data store the rollback of the stack's first creation leaves behind once it " +
+	wildcards := []any{datastores, serviceLinkedRole, invitations, glueDatabases, "Resource::*"}
+	nagexcuse.On(d.onEventRole, true, nagexcuse.Excuse{
+		Rule: "AwsSolutions-IAM5",
+		Reason: common + " On *: CreateFHIRDatastore, ListFHIRDatastores and ram:GetResourceShareInvitations, " +
+			"which have no resource type in the Service Authorization Reference.",
+		AppliesTo: wildcards,
+	})
+	nagexcuse.On(d.isCompleteRole, true, nagexcuse.Excuse{
+		Rule: "AwsSolutions-IAM5",
+		Reason: "isComplete deletes a data store the rollback of the stack's first creation leaves behind once it " +
 			"leaves CREATING, with what the schema lists for a delete. " + common + " On *: ListFHIRDatastores and " +
-			"ram:GetResourceShareInvitations, which have no resource type in the Service Authorization Reference."),
-		AppliesTo: &[]any{datastores, serviceLinkedRole, invitations, glueDatabases, "Resource::*"},
-	}}, jsii.Bool(true))
+			"ram:GetResourceShareInvitations, which have no resource type in the Service Authorization Reference.",
+		AppliesTo: wildcards,
+	})
 }
 
 // resourceProperties are the handler's input, named by the contract's
@@ -244,10 +248,10 @@ func resourceProperties(s settings) *map[string]any {
 		datastoreprops.PropDatastoreName:            s.DatastoreName,
 		datastoreprops.PropFhirVersion:              FHIRVersion,
 		datastoreprops.PropSmartVersion:             string(s.SmartVersion),
-		datastoreprops.PropFineGrainedAuthorization: boolString(s.fineGrained),
-		datastoreprops.PropPreloadSynthea:           boolString(s.preloadSynthea),
+		datastoreprops.PropFineGrainedAuthorization: strconv.FormatBool(s.fineGrained),
+		datastoreprops.PropPreloadSynthea:           strconv.FormatBool(s.preloadSynthea),
 		datastoreprops.PropRemovalPolicy:            string(datastoreprops.Retain),
-		datastoreprops.PropAcknowledgeReplacement:   boolString(s.acknowledgeReplacement),
+		datastoreprops.PropAcknowledgeReplacement:   strconv.FormatBool(s.acknowledgeReplacement),
 	}
 	if s.IdpFunction != nil {
 		p[datastoreprops.PropIdpLambdaArn] = s.IdpFunction.FunctionArn()
@@ -378,20 +382,4 @@ func supportFeatures(s *smart.Support) []string {
 		return nil
 	}
 	return s.Features()
-}
-
-func ptr[T any](v T) *T { return &v }
-
-func boolString(b bool) string {
-	if b {
-		return "true"
-	}
-	return "false"
-}
-
-func derefString(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

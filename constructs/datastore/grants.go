@@ -14,6 +14,7 @@ import (
 
 	"github.com/openhealthstack/smart-healthlake/constructs/servicerole"
 	"github.com/openhealthstack/smart-healthlake/contract/httpsurl"
+	"github.com/openhealthstack/smart-healthlake/internal/jsiiptr"
 )
 
 // ISmartDatastore is a SMART HealthLake data store, made by this stack
@@ -81,7 +82,7 @@ func grantWithKey(d ISmartDatastore, grantee awsiam.IGrantable, fhirActions, key
 		Actions:      jsii.Strings(keyActions...),
 		ResourceArns: &[]*string{key.KeyArn()},
 		Conditions: &map[string]*map[string]any{
-			"StringEquals": ptr(viaHealthLake(awscdk.Stack_Of(d))),
+			"StringEquals": jsiiptr.To(viaHealthLake(awscdk.Stack_Of(d))),
 		},
 	}))
 }
@@ -129,7 +130,7 @@ type importedDatastore struct {
 // on invalid attributes (literal values only; tokens are taken as they are).
 func SmartDatastore_FromDatastoreAttributes(scope constructs.Construct, id *string, attrs *SmartDatastoreAttributes) ISmartDatastore {
 	if err := attrs.validate(); err != nil {
-		panic(fmt.Sprintf("datastore.SmartDatastore_FromDatastoreAttributes(%s): %v", derefString(id), err))
+		panic(fmt.Sprintf("datastore.SmartDatastore_FromDatastoreAttributes(%s): %v", jsiiptr.Value(id), err))
 	}
 	d := &importedDatastore{id: attrs.DatastoreId, key: attrs.EncryptionKey}
 	constructs.NewConstruct_Override(d, scope, id)

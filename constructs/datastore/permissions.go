@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/openhealthstack/smart-healthlake/internal/jsiiptr"
 )
 
 // The handler roles' permissions, in one place.
@@ -303,10 +305,10 @@ func policiesFor(scope constructs.Construct, s settings, h handlerRole) []awsiam
 		props := &awsiam.PolicyStatementProps{
 			Sid:       jsii.String(g.sid),
 			Actions:   jsii.Strings(actions...),
-			Resources: ptr(g.resources(c)),
+			Resources: jsiiptr.To(g.resources(c)),
 		}
 		if g.conditions != nil {
-			props.Conditions = ptr(g.conditions(c))
+			props.Conditions = jsiiptr.To(g.conditions(c))
 		}
 		out = append(out, awsiam.NewPolicyStatement(props))
 	}

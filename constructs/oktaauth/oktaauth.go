@@ -75,13 +75,14 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/customresources"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
 	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/internal/crprovider"
 	"github.com/openhealthstack/smart-healthlake/internal/golambda"
+	"github.com/openhealthstack/smart-healthlake/internal/jsiiptr"
+	"github.com/openhealthstack/smart-healthlake/internal/nagexcuse"
 )
 
 // Entry is the handler's main package in this module.
@@ -148,7 +149,7 @@ type SmartAuthorizationServer struct {
 func NewSmartAuthorizationServer(scope constructs.Construct, id *string, props *SmartAuthorizationServerProps) *SmartAuthorizationServer {
 	s := withDefaults(props)
 	fail := func(err error) {
-		panic(fmt.Sprintf("oktaauth.NewSmartAuthorizationServer(%s): %v", derefString(id), err))
+		panic(fmt.Sprintf("oktaauth.NewSmartAuthorizationServer(%s): %v", jsiiptr.Value(id), err))
 	}
 	if err := s.validate(); err != nil {
 		fail(err)
@@ -387,10 +388,9 @@ func (a *SmartAuthorizationServer) suppressNagFindings() {
 		if sec == nil {
 			continue
 		}
-		cdknag.NagSuppressions_AddResourceSuppressions(sec, &[]*cdknag.NagPackSuppression{
-			{Id: jsii.String("AwsSolutions-SMG4"), Reason: jsii.String(rotation)},
-			{Id: jsii.String("HIPAA.Security-SecretsManagerRotationEnabled"), Reason: jsii.String(rotation)},
-		}, jsii.Bool(false))
+		nagexcuse.On(sec, false,
+			nagexcuse.Excuse{Rule: "AwsSolutions-SMG4", Reason: rotation},
+			nagexcuse.Excuse{Rule: "HIPAA.Security-SecretsManagerRotationEnabled", Reason: rotation})
 	}
 }
 
@@ -602,11 +602,4 @@ func (a *SmartAuthorizationServer) ScopesSupported() *[]*string {
 		*out = append(*out, jsii.String(s))
 	}
 	return out
-}
-
-func derefString(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

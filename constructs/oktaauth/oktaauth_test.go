@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 	"github.com/stretchr/testify/require"
 
 	"github.com/openhealthstack/smart-healthlake/constructs/datastore"
@@ -40,10 +39,7 @@ const (
 )
 
 // newStack uses cdk.json's feature flags, so the templates are the ones users get.
-func newStack(t *testing.T) awscdk.Stack {
-	t.Helper()
-	return cdktest.NewStackIn(cdktest.NewApp(t, cdktest.CdkJSONContext(t)), "Fhir")
-}
+func newStack(t *testing.T) awscdk.Stack { return cdktest.NewCdkJSONStack(t, "Fhir") }
 
 // credential imports the Okta credential secret by name, as the app does.
 func credential(stack awscdk.Stack) awssecretsmanager.ISecret {
@@ -57,13 +53,7 @@ func minimalProps(stack awscdk.Stack) *oktaauth.SmartAuthorizationServerProps {
 // ofConstruct keeps the resources of the construct under test, whose id in
 // every test is "Okta".
 func ofConstruct(all map[string]cdktest.Resource) map[string]cdktest.Resource {
-	out := map[string]cdktest.Resource{}
-	for id, r := range all {
-		if strings.HasPrefix(id, "Okta") && !strings.HasPrefix(id, "OktaCredential") {
-			out[id] = r
-		}
-	}
-	return out
+	return cdktest.Prefixed(all, "Okta", "OktaCredential")
 }
 
 // statement is an IAM policy statement with Action and Resource normalized to lists.
@@ -495,28 +485,25 @@ func TestTheHandlerRoleReadsOnlyTheCredentialAndWritesOnlyTheStackOwnedSecrets(t
 // wildcard resource on a Secrets Manager or KMS action, no managed policy.
 func requireNoBroadGrants(t *testing.T, all map[string]cdktest.Resource) {
 	t.Helper()
-	for id, p := range ofConstruct(cdktest.OfType(all, "AWS::IAM::Policy")) {
-		for _, s := range cdktest.AsList(p.Properties["PolicyDocument"].(map[string]any)["Statement"]) {
-			m := s.(map[string]any)
+	for id, statements := range cdktest.PolicyStatements(t, ofConstruct(cdktest.OfType(all, "AWS::IAM::Policy"))) {
+		for _, s := range statements {
 			sensitive := false
-			for _, a := range cdktest.AsList(m["Action"]) {
-				require.NotContains(t, a.(string), "*", "wildcard action in %s", id)
+			for _, a := range s.Actions {
+				require.NotContains(t, a, "*", "wildcard action in %s", id)
 				require.NotEqual(t, "iam:PassRole", a, id)
-				sensitive = sensitive || strings.HasPrefix(a.(string), "secretsmanager:") || strings.HasPrefix(a.(string), "kms:")
+				sensitive = sensitive || strings.HasPrefix(a, "secretsmanager:") || strings.HasPrefix(a, "kms:")
 			}
 			if !sensitive {
 				continue
 			}
-			for _, r := range cdktest.AsList(m["Resource"]) {
-				if s, ok := r.(string); ok {
-					require.NotContains(t, s, "*", "wildcard resource for %v in %s", m["Action"], id)
+			for _, r := range s.Resources {
+				if r, ok := r.(string); ok {
+					require.NotContains(t, r, "*", "wildcard resource for %v in %s", s.Actions, id)
 				}
 			}
 		}
 	}
-	for id, r := range ofConstruct(cdktest.OfType(all, "AWS::IAM::Role")) {
-		require.Nil(t, r.Properties["ManagedPolicyArns"], "role %s has a managed policy", id)
-	}
+	cdktest.RequireNoManagedPolicy(t, ofConstruct(cdktest.OfType(all, "AWS::IAM::Role")))
 }
 
 func TestNoSecretValueOrOktaTokenIsInTheTemplate(t *testing.T) {
@@ -657,16 +644,16 @@ func TestInvalidPropsPanicNamingTheProp(t *testing.T) {
 		"missing OrgUrl": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) { p.OrgUrl = nil }, "props.OrgUrl is required"},
 		"http OrgUrl": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
 			p.OrgUrl = jsii.String("http://example.okta.com")
-		}, `props.OrgUrl must be an https URL such as https://example.okta.com, got "http://example.okta.com"`},
+		}, `props.OrgUrl must be an https URL with a host and no path, query or fragment, such as https://example.okta.com, got "http://example.okta.com"`},
 		"http OrgUrl on localhost": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
 			p.OrgUrl = jsii.String("http://localhost:8080")
 		}, "props.OrgUrl must be an https URL"},
 		"OrgUrl with a path": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
 			p.OrgUrl = jsii.String("https://example.okta.com/oauth2/default")
-		}, "props.OrgUrl: must be the https address of the Okta org"},
+		}, "props.OrgUrl must be an https URL with a host and no path"},
 		"admin OrgUrl": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
 			p.OrgUrl = jsii.String("https://example-admin.okta.com")
-		}, "props.OrgUrl: must be the org address, not the admin console's"},
+		}, "props.OrgUrl must be the org address, not the admin console's"},
 		"missing CredentialSecret": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) { p.CredentialSecret = nil },
 			"props.CredentialSecret is required"},
 		"confidential client without redirect URIs": {func(_ awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
@@ -767,9 +754,8 @@ func TestInvalidPropsPanicNamingTheProp(t *testing.T) {
 			stack := newStack(t)
 			props := minimalProps(stack)
 			c.change(stack, props)
-			msg := cdktest.Panics(t, func() { oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), props) })
-			require.Contains(t, msg, c.want)
-			require.Contains(t, msg, "oktaauth.NewSmartAuthorizationServer(Okta)")
+			cdktest.PanicsNaming(t, func() { oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), props) },
+				"oktaauth.NewSmartAuthorizationServer(Okta)", c.want)
 		})
 	}
 	t.Run("every problem of the props themselves is reported at once", func(t *testing.T) {
@@ -947,13 +933,13 @@ func TestNagFindingsAreFixedOrExcused(t *testing.T) {
 	// excused at stack level, as the app would.
 	stack = build()
 	excuse := "left to the app: a project-wide decision on CDK's inline role policies"
-	cdknagStackSuppress(stack, "HIPAA.Security-IAMNoInlinePolicy", excuse)
+	cdktest.SuppressInStack(stack, excuse, "HIPAA.Security-IAMNoInlinePolicy")
 	cdktest.ApplyNagPacks(stack)
 	require.Empty(t, cdktest.NagFindings(t, stack))
 	sup := cdktest.Suppressions(t, cdktest.Template(t, stack))
 	rules := map[string]bool{}
+	cdktest.RequireJustified(t, sup)
 	for _, s := range sup {
-		require.GreaterOrEqual(t, len(s.Reason), 40, "suppression of %s on %s needs a specific reason", s.Rule, s.Resource)
 		require.NotEqual(t, "HIPAA.Security-IAMNoInlinePolicy", s.Rule, "the construct leaves that rule to the app (%s)", s.Resource)
 		rules[s.Rule] = true
 	}
@@ -961,12 +947,6 @@ func TestNagFindingsAreFixedOrExcused(t *testing.T) {
 		"AwsSolutions-IAM5": true, "AwsSolutions-SMG4": true, "HIPAA.Security-SecretsManagerRotationEnabled": true,
 		"HIPAA.Security-LambdaDLQ": true, "HIPAA.Security-LambdaInsideVPC": true,
 	}, rules)
-}
-
-func cdknagStackSuppress(stack awscdk.Stack, rule, reason string) {
-	cdknag.NagSuppressions_AddStackSuppressions(stack, &[]*cdknag.NagPackSuppression{
-		{Id: jsii.String(rule), Reason: jsii.String(reason)},
-	}, nil)
 }
 
 func TestGivenLogSettingsAreUsed(t *testing.T) {

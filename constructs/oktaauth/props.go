@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -319,8 +318,8 @@ func (s *settings) validate() error {
 	case isLiteral(s.OrgUrl):
 		// The handler also accepts http on loopback (its tests' fake Okta); a
 		// deployment never does.
-		if u, err := url.Parse(*s.OrgUrl); err != nil || u.Scheme != "https" {
-			bad("props.OrgUrl must be an https URL such as https://example.okta.com, got %q", *s.OrgUrl)
+		if _, err := oktaprops.CheckOrgURL(*s.OrgUrl, false); err != nil {
+			bad("props.OrgUrl %v", err)
 		}
 	}
 	if s.CredentialSecret == nil {
@@ -425,10 +424,10 @@ func (s *settings) properties(name *string, secrets secretRefs) map[string]any {
 		oktaprops.PropCredentialSecretARN: s.CredentialSecret.SecretArn(),
 		oktaprops.PropName:                name,
 		oktaprops.PropSmartVersion:        string(s.SmartVersion),
-		oktaprops.PropConfidentialClient:  boolString(s.ConfidentialClient != nil),
-		oktaprops.PropPublicClient:        boolString(s.PublicClient != nil),
-		oktaprops.PropBackendClient:       boolString(s.BackendClient != nil),
-		oktaprops.PropIntrospectionClient: boolString(s.introspection),
+		oktaprops.PropConfidentialClient:  strconv.FormatBool(s.ConfidentialClient != nil),
+		oktaprops.PropPublicClient:        strconv.FormatBool(s.PublicClient != nil),
+		oktaprops.PropBackendClient:       strconv.FormatBool(s.BackendClient != nil),
+		oktaprops.PropIntrospectionClient: strconv.FormatBool(s.introspection),
 	}
 	optional := func(name string, v *string) {
 		if v != nil && *v != "" {
@@ -457,7 +456,7 @@ func (s *settings) properties(name *string, secrets secretRefs) map[string]any {
 	list(oktaprops.PropExtraScopes, s.ExtraScopes)
 	optional(oktaprops.PropFhirUserAttribute, s.FhirUserAttribute)
 	if s.PatientClaim != nil {
-		p[oktaprops.PropPatientClaim] = boolString(*s.PatientClaim)
+		p[oktaprops.PropPatientClaim] = strconv.FormatBool(*s.PatientClaim)
 	}
 	optional(oktaprops.PropPatientClaimName, s.PatientClaimName)
 	optional(oktaprops.PropPatientAttribute, s.PatientAttribute)
@@ -758,10 +757,3 @@ func inPropWords(reason string) string {
 
 // isLiteral reports whether s is known at synthesis time.
 func isLiteral(s *string) bool { return !*awscdk.Token_IsUnresolved(s) }
-
-func boolString(b bool) string {
-	if b {
-		return "true"
-	}
-	return "false"
-}

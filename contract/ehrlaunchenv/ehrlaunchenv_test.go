@@ -62,6 +62,8 @@ func TestParse(t *testing.T) {
 		{"an object keyed by client id is refused", map[string]string{ehrlaunchenv.EnvClients: `{"a":["https://a/cb"]}`}, ehrlaunchenv.EnvClients},
 		{"a client without redirect URIs is refused", map[string]string{ehrlaunchenv.EnvClients: `[{"client_id":"a","redirect_uris":[]}]`}, ehrlaunchenv.EnvClients},
 		{"an http redirect URI off loopback is refused", map[string]string{ehrlaunchenv.EnvClients: `[{"client_id":"a","redirect_uris":["http://app.example/cb"]}]`}, ehrlaunchenv.EnvClients},
+		{"a wildcard redirect URI is refused (httpsurl.CheckRedirect)", map[string]string{ehrlaunchenv.EnvClients: `[{"client_id":"a","redirect_uris":["https://*.example/cb"]}]`}, ehrlaunchenv.EnvClients},
+		{"a custom-scheme redirect URI is refused", map[string]string{ehrlaunchenv.EnvClients: `[{"client_id":"a","redirect_uris":["com.example.app:/cb"]}]`}, ehrlaunchenv.EnvClients},
 		{"no EHR principal is refused", map[string]string{ehrlaunchenv.EnvEHRPrincipals: ""}, ehrlaunchenv.EnvEHRPrincipals},
 		{"a user ARN as EHR principal is refused", map[string]string{ehrlaunchenv.EnvEHRPrincipals: "arn:aws:iam::123456789012:user/x"}, ehrlaunchenv.EnvEHRPrincipals},
 		{"a missing hook secret is refused", map[string]string{ehrlaunchenv.EnvHookSecretARN: ""}, ehrlaunchenv.EnvHookSecretARN},

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 )
 
 // Check accepts an endpoint URL: absolute https, without user info or a
@@ -48,6 +49,47 @@ func CheckOrLoopback(raw string) error {
 		return nil
 	}
 	return fmt.Errorf("must be https (http only on a loopback host): %q", Redact(raw))
+}
+
+// CheckRedirect accepts an OAuth redirect URI (a login callback or a
+// post-logout redirect), as every part that registers or compares one applies
+// it: the Okta resource's properties, the stacks' configuration and the EHR
+// launch functions. Its errors read as a reason after the URI's name and quote
+// the URI redacted.
+//
+//   - absolute, with no white space in it;
+//   - no fragment, not even an empty one (RFC 6749 section 3.1.2);
+//   - no wildcard: Okta accepts one only with its wildcard setting, which
+//     nothing here turns on, and elsewhere it would match literally;
+//   - no user info: the URI is registered in the template and at Okta;
+//   - https with a host; http only on a loopback host (IsLoopback: RFC 8252
+//     sections 7.3 and 8.3, the loopback redirect of native apps and local
+//     development);
+//   - any other scheme only when customSchemeAllowed: the private-use URI
+//     scheme of a native app (RFC 8252 section 7.1).
+func CheckRedirect(raw string, customSchemeAllowed bool) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || u.Scheme == "" || strings.ContainsAny(raw, " \t\r\n"):
+		return fmt.Errorf("must be an absolute URL, got %q", Redact(raw))
+	case u.Fragment != "" || strings.Contains(raw, "#"):
+		return fmt.Errorf("must not have a fragment, got %q", Redact(raw))
+	case strings.Contains(raw, "*"):
+		return fmt.Errorf("must not hold a wildcard, got %q", Redact(raw))
+	case u.User != nil:
+		return fmt.Errorf("must not carry user info, got %q", Redact(raw))
+	case u.Scheme == "https":
+		if u.Host == "" {
+			return fmt.Errorf("must name a host, got %q", Redact(raw))
+		}
+	case u.Scheme == "http":
+		if !IsLoopback(u.Hostname()) {
+			return fmt.Errorf("must be https (http only for localhost, 127.0.0.1 or [::1]), got %q", Redact(raw))
+		}
+	case !customSchemeAllowed:
+		return fmt.Errorf("must be https (custom schemes only for native public apps), got %q", Redact(raw))
+	}
+	return nil
 }
 
 // IsLoopback reports whether host (a URL's Hostname) is this machine's

@@ -75,3 +75,53 @@ func TestRedact(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// TestCheckRedirect is the one redirect-URI rule. Before it there were four,
+// each missing a check another had; every case below names the copy whose
+// stricter behaviour it keeps (or the rule it adds).
+func TestCheckRedirect(t *testing.T) {
+	cases := []struct {
+		name   string
+		raw    string
+		custom bool // customSchemeAllowed
+		want   string
+	}{
+		{"an https callback is accepted", "https://app.example.com/cb", false, ""},
+		{"a query is accepted (RFC 6749 section 3.1.2 allows one)", "https://app.example.com/cb?tenant=a", false, ""},
+		{"http on localhost is accepted", "http://localhost:3000/cb", false, ""},
+		{"http on 127.0.0.1 is accepted", "http://127.0.0.1:8080/cb", false, ""},
+		{"http on [::1] is accepted (RFC 8252 section 7.3; oktaprops.Parse and envconfig refused it)", "http://[::1]:8080/cb", false, ""},
+		{"a native app's private-use scheme is accepted when allowed", "com.example.app:/callback", true, ""},
+
+		{"http off loopback is refused (every copy)", "http://app.example.com/cb", false, "http only for localhost"},
+		{"http on another loopback spelling is refused (IsLoopback)", "http://127.0.0.2/cb", true, "http only for localhost"},
+		{"http with no host is refused, even where custom schemes are allowed", "http:/cb", true, "http only for localhost"},
+		{"https without a host is refused (envconfig, launchflow)", "https:///cb", false, "must name a host"},
+		{"a relative URI is refused", "/cb", false, "absolute"},
+		{"a custom scheme is refused where it is not allowed (oktaprops, envconfig, launchflow)", "com.example.app:/callback", false, "native"},
+		{"a fragment is refused (every copy)", "https://app.example.com/cb#x", false, "fragment"},
+		{"an empty fragment is refused too (oktaprops.Apps; url.Parse drops it)", "https://app.example.com/cb#", false, "fragment"},
+		{"a wildcard is refused (oktaprops.Apps)", "https://*.example.com/cb", false, "wildcard"},
+		{"a wildcard is refused in a custom scheme too (oktaprops.Apps)", "com.example.app:/*", true, "wildcard"},
+		{"white space is refused (oktaprops.Apps)", "https://app.example.com/c b", false, "absolute"},
+		{"a trailing newline is refused (oktaprops.Apps)", "https://app.example.com/cb\n", false, "absolute"},
+		{"user info is refused (new: it would be registered in the template and at Okta)", "https://u:p@app.example.com/cb", false, "user info"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := httpsurl.CheckRedirect(tc.raw, tc.custom)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("CheckRedirect(%q, %v) = %v, want nil", tc.raw, tc.custom, err)
+			case tc.want != "" && (err == nil || !contains(err.Error(), tc.want)):
+				t.Fatalf("CheckRedirect(%q, %v) = %v, want an error with %q", tc.raw, tc.custom, err, tc.want)
+			}
+		})
+	}
+	t.Run("an error never quotes the credentials or query of the URI", func(t *testing.T) {
+		err := httpsurl.CheckRedirect("http://user:s3cret@app.example.com/cb?code=abc", false)
+		if err == nil || contains(err.Error(), "s3cret") || contains(err.Error(), "code=abc") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}

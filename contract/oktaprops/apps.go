@@ -1,15 +1,14 @@
 package oktaprops
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/openhealthstack/smart-healthlake/contract/cfnprops"
+	"github.com/openhealthstack/smart-healthlake/contract/httpsurl"
 )
 
 // PropApps is the app registry: a JSON string holding a list of apps (JSON
@@ -171,18 +170,9 @@ type appInput struct {
 // are expanded against s.Scopes) and the policies (the defaults are the
 // resource's own groups and lifetimes, read from its rules).
 func (s *Spec) parseApps(p cfnprops.Properties) error {
-	if !p.Has(PropApps) {
-		return nil
-	}
-	raw, err := p.String(PropApps)
-	if err != nil {
-		return err
-	}
 	var in []appInput
-	dec := json.NewDecoder(bytes.NewReader([]byte(raw)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		return propErr(PropApps, "must be a JSON array of apps: "+err.Error())
+	if set, err := jsonArray(p, PropApps, "apps", &in); !set || err != nil {
+		return err
 	}
 	if len(in) > MaxApps {
 		return propErr(PropApps, fmt.Sprintf("lists %d apps; at most %d are supported in one environment", len(in), MaxApps))
@@ -326,13 +316,13 @@ func (s *Spec) resolveApp(i int, x appInput, d appDefaults) (App, error) {
 		return fail("redirectUris", "is required: list at least one redirect URI")
 	}
 	for j, u := range x.RedirectURIs {
-		if reason := checkAppRedirect(u, appType == "native"); reason != "" {
-			return fail(fmt.Sprintf("redirectUris[%d]", j), reason)
+		if err := httpsurl.CheckRedirect(u, appType == "native"); err != nil {
+			return fail(fmt.Sprintf("redirectUris[%d]", j), err.Error())
 		}
 	}
 	for j, u := range x.PostLogoutRedirectURIs {
-		if reason := checkAppRedirect(u, appType == "native"); reason != "" {
-			return fail(fmt.Sprintf("postLogoutRedirectUris[%d]", j), reason)
+		if err := httpsurl.CheckRedirect(u, appType == "native"); err != nil {
+			return fail(fmt.Sprintf("postLogoutRedirectUris[%d]", j), err.Error())
 		}
 	}
 	groups := d.groups
@@ -392,35 +382,6 @@ func (s *Spec) resolveApp(i int, x appInput, d appDefaults) (App, error) {
 		GroupIDs: slices.Clone(groups), AccessTokenLifetimeMinutes: access, RefreshTokenLifetimeMinutes: refresh,
 		RefreshTokenWindowMinutes: window, InlineHookID: d.hookID, ManagedTokenHook: d.managedHook}
 	return app, nil
-}
-
-// checkAppRedirect returns why a redirect URI is refused, or "". https with a
-// host; http only on a loopback host (RFC 8252 section 7.3 and 8.3: the
-// loopback redirect of native apps, and local development); a custom scheme
-// only for native apps (RFC 8252 section 7.1); no fragment (RFC 6749 section
-// 3.1.2); no wildcard, which Okta accepts only with its wildcard setting,
-// which this resource does not turn on.
-func checkAppRedirect(raw string, native bool) string {
-	u, err := url.Parse(raw)
-	switch {
-	case err != nil || u.Scheme == "" || strings.ContainsAny(raw, " \t\r\n"):
-		return fmt.Sprintf("must be an absolute URL, got %q", raw)
-	case u.Fragment != "" || strings.Contains(raw, "#"):
-		return fmt.Sprintf("must not have a fragment, got %q", raw)
-	case strings.Contains(raw, "*"):
-		return fmt.Sprintf("must not hold a wildcard, got %q", raw)
-	case u.Scheme == "https":
-		if u.Host == "" {
-			return fmt.Sprintf("must name a host, got %q", raw)
-		}
-	case u.Scheme == "http":
-		if h := u.Hostname(); h != "localhost" && h != "127.0.0.1" && h != "::1" {
-			return fmt.Sprintf("must be https (http only for localhost, 127.0.0.1 or [::1]), got %q", raw)
-		}
-	case !native:
-		return fmt.Sprintf("must be https (custom schemes only for native public apps), got %q", raw)
-	}
-	return ""
 }
 
 // appJWKS validates a backend app's JWK Set: public RSA keys only. A

@@ -1,10 +1,8 @@
 package oktaprops
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -242,6 +240,25 @@ func parse(p cfnprops.Properties, allowed map[claimKey]bool, kept *[]string) (*S
 	return s, nil
 }
 
+// jsonArray decodes the optional property name, a JSON array of what, into
+// out, refusing unknown fields: a misspelt key would otherwise be dropped
+// without a word. It reports whether the property was set.
+func jsonArray(p cfnprops.Properties, name, what string, out any) (bool, error) {
+	if !p.Has(name) {
+		return false, nil
+	}
+	raw, err := p.String(name)
+	if err != nil {
+		return false, err
+	}
+	dec := json.NewDecoder(strings.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(out); err != nil {
+		return false, propErr(name, "must be a JSON array of "+what+": "+err.Error())
+	}
+	return true, nil
+}
+
 func propErr(name, reason string) error {
 	return &cfnprops.PropertyError{Property: name, Reason: reason}
 }
@@ -251,21 +268,13 @@ func orgURL(p cfnprops.Properties) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	u, perr := url.Parse(raw)
-	// http is accepted for loopback addresses only, where no Okta org lives: that
-	// is the in-process fake of the tests. oktaclient.New refuses http anyway
-	// unless its InsecureHTTPForTests option is set.
-	scheme := perr == nil && (u.Scheme == "https" || (u.Scheme == "http" && httpsurl.IsLoopback(u.Hostname())))
-	if perr == nil && u.User != nil {
-		return "", propErr(PropOrgURL, "must be the https address of the Okta org, without credentials in it")
+	// http on loopback is the in-process fake of the tests; oktaclient.New
+	// refuses http anyway unless its InsecureHTTPForTests option is set.
+	org, err := CheckOrgURL(raw, true)
+	if err != nil {
+		return "", propErr(PropOrgURL, err.Error())
 	}
-	if !scheme || u.Host == "" || strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" {
-		return "", propErr(PropOrgURL, fmt.Sprintf("must be the https address of the Okta org, like https://example.okta.com, got %q", raw))
-	}
-	if strings.Contains(u.Host, "-admin.") {
-		return "", propErr(PropOrgURL, "must be the org address, not the admin console's (-admin)")
-	}
-	return u.Scheme + "://" + u.Host, nil
+	return org, nil
 }
 
 func serverName(p cfnprops.Properties) (string, error) {
@@ -578,18 +587,9 @@ func (s *Spec) parseClaims(p cfnprops.Properties, reserved func(name, claimType 
 			Value: "user." + attr, Scopes: []string{"launch/patient"}, AlwaysIncludeInToken: true})
 	}
 
-	if !p.Has(PropExtraClaims) {
-		return nil
-	}
-	raw, err := p.String(PropExtraClaims)
-	if err != nil {
-		return err
-	}
 	var extras []ExtraClaim
-	dec := json.NewDecoder(bytes.NewReader([]byte(raw)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&extras); err != nil {
-		return propErr(PropExtraClaims, "must be a JSON array of claims: "+err.Error())
+	if set, err := jsonArray(p, PropExtraClaims, "claims", &extras); !set || err != nil {
+		return err
 	}
 	known := append(s.ScopeNames(), OktaSystemScopes...)
 	for i, x := range extras {
@@ -714,19 +714,8 @@ func redirectURIs(p cfnprops.Properties, name string, required, allowCustomSchem
 		return nil, propErr(name, "is required: list at least one redirect URI")
 	}
 	for i, raw := range uris {
-		u, err := url.Parse(raw)
-		ok := err == nil && u.Scheme != "" && u.Fragment == ""
-		switch {
-		case !ok:
-		case u.Scheme == "https":
-			ok = u.Host != ""
-		case u.Scheme == "http":
-			ok = u.Hostname() == "localhost" || u.Hostname() == "127.0.0.1"
-		default:
-			ok = allowCustomScheme
-		}
-		if !ok {
-			return nil, propErr(fmt.Sprintf("%s[%d]", name, i), fmt.Sprintf("%q must be an absolute https URL without fragment (http only for localhost; custom schemes only for native apps)", raw))
+		if err := httpsurl.CheckRedirect(raw, allowCustomScheme); err != nil {
+			return nil, propErr(fmt.Sprintf("%s[%d]", name, i), err.Error())
 		}
 	}
 	return uris, nil

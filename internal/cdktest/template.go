@@ -166,30 +166,38 @@ func RoleStatements(t testing.TB, all map[string]Resource, roleID string) []Stat
 		if !attached {
 			continue
 		}
-		doc, ok := p.Properties["PolicyDocument"].(map[string]any)
+		out = append(out, statementsOf(t, id, p)...)
+	}
+	return out
+}
+
+// statementsOf reads the statements of the AWS::IAM::Policy id.
+func statementsOf(t testing.TB, id string, p Resource) []Statement {
+	t.Helper()
+	doc, ok := p.Properties["PolicyDocument"].(map[string]any)
+	if !ok {
+		t.Fatalf("policy %s has no PolicyDocument", id)
+	}
+	var out []Statement
+	for _, s := range AsList(doc["Statement"]) {
+		m, ok := s.(map[string]any)
 		if !ok {
-			t.Fatalf("policy %s has no PolicyDocument", id)
+			t.Fatalf("policy %s has a statement that is not an object: %v", id, s)
 		}
-		for _, s := range AsList(doc["Statement"]) {
-			m, ok := s.(map[string]any)
+		st := Statement{Resources: AsList(m["Resource"])}
+		if st.Effect, ok = m["Effect"].(string); !ok {
+			t.Fatalf("policy %s has a statement without an Effect: %v", id, m)
+		}
+		st.Sid, _ = m["Sid"].(string)
+		st.Condition, _ = m["Condition"].(map[string]any)
+		for _, a := range AsList(m["Action"]) {
+			action, ok := a.(string)
 			if !ok {
-				t.Fatalf("policy %s has a statement that is not an object: %v", id, s)
+				t.Fatalf("policy %s has an Action that is not a string: %v", id, a)
 			}
-			st := Statement{Resources: AsList(m["Resource"])}
-			if st.Effect, ok = m["Effect"].(string); !ok {
-				t.Fatalf("policy %s has a statement without an Effect: %v", id, m)
-			}
-			st.Sid, _ = m["Sid"].(string)
-			st.Condition, _ = m["Condition"].(map[string]any)
-			for _, a := range AsList(m["Action"]) {
-				action, ok := a.(string)
-				if !ok {
-					t.Fatalf("policy %s has an Action that is not a string: %v", id, a)
-				}
-				st.Actions = append(st.Actions, action)
-			}
-			out = append(out, st)
+			st.Actions = append(st.Actions, action)
 		}
+		out = append(out, st)
 	}
 	return out
 }

@@ -4,7 +4,7 @@
 // (package fhirapi) that calls a real process of the token-validation Lambda
 // through the Lambda Runtime API (package lambdaruntime) as HealthLake does, and a
 // Secrets Manager holding the introspection client's credentials (package
-// fakesecrets). Everything is served over HTTPS with a certificate generated
+// fakesecretsmanager). Everything is served over HTTPS with a certificate generated
 // at start, because the SMART metadata and the validator accept https URLs only.
 //
 // It lives under internal/ because it is the engine of cmd/smartsandbox and of
@@ -41,10 +41,10 @@ import (
 
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
+	"github.com/openhealthstack/smart-healthlake/internal/fakesecretsmanager"
 	"github.com/openhealthstack/smart-healthlake/internal/lambdaruntime"
 	"github.com/openhealthstack/smart-healthlake/internal/randhex"
 	"github.com/openhealthstack/smart-healthlake/internal/sandbox/authserver"
-	"github.com/openhealthstack/smart-healthlake/internal/sandbox/fakesecrets"
 	"github.com/openhealthstack/smart-healthlake/internal/sandbox/fhirapi"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
 )
@@ -333,10 +333,10 @@ func Start(cfg Config) (_ *Sandbox, err error) {
 		return nil, fmt.Errorf("building the SMART metadata: %w", err)
 	}
 
-	secrets := &fakesecrets.Server{AccessKeyID: accessKeyID, Secrets: []fakesecrets.Secret{{
-		ARN: secretARN, Name: "smart-healthlake/sandbox/introspection",
-		Value: mustJSON(map[string]string{"client_id": introspectionClientID, "client_secret": introspectionSecret}),
-	}}}
+	secrets := fakesecretsmanager.NewHandler()
+	secrets.RequireAccessKey(accessKeyID)
+	secrets.PutARN(secretARN, "smart-healthlake/sandbox/introspection",
+		mustJSON(map[string]string{"client_id": introspectionClientID, "client_secret": introspectionSecret}))
 	tlsConfig := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	sb.tls = tlsConfig
 	serve := func(ln net.Listener, h http.Handler, secure bool) {

@@ -757,14 +757,25 @@ func (r *run) noToken(ctx context.Context) (string, time.Duration, error) {
 	return r.refused(ctx, "", "without a token", "the data store serves FHIR data to anyone; it is not a SMART data store")
 }
 
-func (r *run) alteredSignature(ctx context.Context) (string, time.Duration, error) {
+// tokenParts splits the access token of the allowed search into its three
+// JWT parts, for the checks that alter it: errNoBaseline when that search did
+// not pass (a refusal would prove nothing), a skip when the token is not a
+// JWT (an opaque token has nothing to alter).
+func (r *run) tokenParts() ([]string, error) {
 	if !r.passed(CheckAllowedSearch) {
-		return "", 0, errNoBaseline
+		return nil, errNoBaseline
 	}
 	if r.token == "" || strings.Count(r.token, ".") != 2 {
-		return "", 0, skip("no JWT access token to alter")
+		return nil, skip("no JWT access token to alter")
 	}
-	parts := strings.Split(r.token, ".")
+	return strings.Split(r.token, "."), nil
+}
+
+func (r *run) alteredSignature(ctx context.Context) (string, time.Duration, error) {
+	parts, err := r.tokenParts()
+	if err != nil {
+		return "", 0, err
+	}
 	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
 	if err != nil || len(sig) == 0 {
 		return "", 0, skip("the token's signature is not base64url")
@@ -780,13 +791,10 @@ func (r *run) alteredSignature(ctx context.Context) (string, time.Duration, erro
 // signature no longer matches); one that checks nothing accepts it.
 func (r *run) tampered(name string) func(context.Context) (string, time.Duration, error) {
 	return func(ctx context.Context) (string, time.Duration, error) {
-		if !r.passed(CheckAllowedSearch) {
-			return "", 0, errNoBaseline
+		parts, err := r.tokenParts()
+		if err != nil {
+			return "", 0, err
 		}
-		if r.token == "" || strings.Count(r.token, ".") != 2 {
-			return "", 0, skip("no JWT access token to alter")
-		}
-		parts := strings.Split(r.token, ".")
 		raw, err := base64.RawURLEncoding.DecodeString(parts[1])
 		var claims map[string]any
 		if err != nil || json.Unmarshal(raw, &claims) != nil {
@@ -815,13 +823,10 @@ func (r *run) tampered(name string) func(context.Context) (string, time.Duration
 }
 
 func (r *run) algNone(ctx context.Context) (string, time.Duration, error) {
-	if !r.passed(CheckAllowedSearch) {
-		return "", 0, errNoBaseline
+	parts, err := r.tokenParts()
+	if err != nil {
+		return "", 0, err
 	}
-	if r.token == "" || strings.Count(r.token, ".") != 2 {
-		return "", 0, skip("no JWT access token to alter")
-	}
-	parts := strings.Split(r.token, ".")
 	header := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`))
 	return r.refused(ctx, header+"."+parts[1]+".", `with the token re-sent unsigned (alg "none")`,
 		`the token validator accepts unsigned tokens (alg "none")`)

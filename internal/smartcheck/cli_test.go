@@ -12,8 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openhealthstack/smart-healthlake/internal/fakesecretsmanager"
 	"github.com/openhealthstack/smart-healthlake/internal/sandbox"
-	"github.com/openhealthstack/smart-healthlake/internal/sandbox/fakesecrets"
 	"github.com/openhealthstack/smart-healthlake/internal/smartcheck"
 )
 
@@ -117,10 +117,9 @@ func TestCommandReadsStackOutputsAndSecret(t *testing.T) {
 		"AlarmTopicArn":                  "arn:aws:sns:us-east-1:123456789012:alarms",
 	})
 	secretValue, _ := json.Marshal(map[string]string{"privateKey": string(keyPEM), "keyId": sb.KeyID})
-	sm := httptest.NewServer(&fakesecrets.Server{AccessKeyID: "AKIATEST", Secrets: []fakesecrets.Secret{{
-		ARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:smart/backend-key-AbCdEf", Name: "smart/backend-key", Value: string(secretValue),
-	}}})
-	defer sm.Close()
+	sm := fakesecretsmanager.New(t)
+	sm.RequireAccessKey("AKIATEST")
+	sm.Put("smart/backend-key", string(secretValue))
 	awsEnv(t, cf.URL, sm.URL)
 
 	t.Run("settings come from the stack outputs and the key from Secrets Manager; --json reports every check", func(t *testing.T) {

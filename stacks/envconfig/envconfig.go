@@ -19,13 +19,13 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/url"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
+	"github.com/openhealthstack/smart-healthlake/contract/httpsurl"
 	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
@@ -361,13 +361,13 @@ func parseEnvironment(name string, raw any) (Environment, error) {
 func parseOkta(r *reader, root *object, e *Environment) {
 	okta := root.object("okta", true)
 	e.Okta.OrgURL = okta.str("orgUrl", "")
-	switch {
-	case !okta.has("orgUrl"):
+	if !okta.has("orgUrl") {
 		r.fail("okta.orgUrl", "is required (the Okta org, such as https://dev-123456.okta.com)")
-	case !isOrgURL(e.Okta.OrgURL):
-		r.fail("okta.orgUrl", "must be an https URL with a host and no path, such as https://dev-123456.okta.com, got %q", e.Okta.OrgURL)
+	} else if org, err := oktaprops.CheckOrgURL(e.Okta.OrgURL, false); err != nil {
+		r.fail("okta.orgUrl", "%v", err)
+	} else {
+		e.Okta.OrgURL = org
 	}
-	e.Okta.OrgURL = strings.TrimSuffix(e.Okta.OrgURL, "/")
 	e.Okta.CredentialSecret = okta.str("credentialSecret", "")
 	switch {
 	case !okta.has("credentialSecret"):
@@ -397,8 +397,9 @@ func parseOkta(r *reader, root *object, e *Environment) {
 	} {
 		*k.uris = okta.stringList(k.key)
 		for i, u := range *k.uris {
-			if !isRedirectURI(u) {
-				r.fail(fmt.Sprintf("okta.%s[%d]", k.key, i), "must be an https URL (or http on localhost), got %q", u)
+			// The stack's public client is a browser app: no custom schemes.
+			if err := httpsurl.CheckRedirect(u, false); err != nil {
+				r.fail(fmt.Sprintf("okta.%s[%d]", k.key, i), "%v", err)
 			}
 		}
 	}
@@ -411,20 +412,6 @@ func parseOkta(r *reader, root *object, e *Environment) {
 			e.Okta.PolicyAssignment)
 	}
 	okta.done()
-}
-
-func isRedirectURI(s string) bool {
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" || u.Fragment != "" {
-		return false
-	}
-	return u.Scheme == "https" || (u.Scheme == "http" && (u.Hostname() == "localhost" || u.Hostname() == "127.0.0.1"))
-}
-
-func isOrgURL(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && u.Scheme == "https" && u.Host != "" && u.User == nil &&
-		(u.Path == "" || u.Path == "/") && u.RawQuery == "" && u.Fragment == ""
 }
 
 func contains(list []int, v int) bool {

@@ -311,18 +311,7 @@ func (s *Server) codeGrant(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "PKCE verification failed.")
 		return
 	}
-	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, c.claims)
-	tok.Header["kid"] = s.kid
-	signed, err := tok.SignedString(s.key)
-	if err != nil {
-		oauthError(w, http.StatusInternalServerError, "server_error", "signing the token")
-		return
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, map[string]any{
-		"token_type": "Bearer", "expires_in": int(s.opts.TokenLifetime.Seconds()),
-		"access_token": signed, "scope": strings.Join(c.scopes, " "),
-	})
+	s.issue(w, c.claims, c.scopes)
 }
 
 // errClientAuth is Okta's invalid_client description.

@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -113,7 +114,11 @@ func New(opts Options) (*Server, error) {
 	s := &Server{opts: opts, key: key, kid: randhex.String(8), jtis: map[string]time.Time{}, codes: map[string]*issuedCode{}}
 	s.local = jwt.NewParser(jwt.WithValidMethods([]string{"RS256"}), jwt.WithIssuer(opts.Issuer),
 		jwt.WithExpirationRequired(), jwt.WithTimeFunc(opts.Now))
-	path := pathOf(opts.Issuer)
+	issuer, err := url.Parse(opts.Issuer)
+	if err != nil {
+		return nil, fmt.Errorf("issuer %q is not a URL: %w", opts.Issuer, err)
+	}
+	path := issuer.Path
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET "+path+"/.well-known/oauth-authorization-server", s.discovery)
 	s.mux.HandleFunc("GET "+path+"/.well-known/openid-configuration", s.discovery)
@@ -122,16 +127,6 @@ func New(opts Options) (*Server, error) {
 	s.mux.HandleFunc("POST "+path+"/v1/introspect", s.introspect)
 	s.mux.HandleFunc("GET "+path+"/v1/authorize", s.authorize)
 	return s, nil
-}
-
-func pathOf(u string) string {
-	if i := strings.Index(u, "://"); i >= 0 {
-		u = u[i+3:]
-	}
-	if i := strings.IndexByte(u, '/'); i >= 0 {
-		return u[i:]
-	}
-	return ""
 }
 
 // ServeHTTP serves the endpoints.
@@ -248,6 +243,12 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	for k, v := range client.Claims {
 		claims[k] = v
 	}
+	s.issue(w, claims, requested)
+}
+
+// issue signs an access token with claims and answers the token request
+// with it (RFC 6749 section 5.1: no-store, as Okta sends it).
+func (s *Server) issue(w http.ResponseWriter, claims jwt.MapClaims, scopes []string) {
 	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
 	tok.Header["kid"] = s.kid
 	signed, err := tok.SignedString(s.key)
@@ -260,7 +261,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		"token_type":   "Bearer",
 		"expires_in":   int(s.opts.TokenLifetime.Seconds()),
 		"access_token": signed,
-		"scope":        strings.Join(requested, " "),
+		"scope":        strings.Join(scopes, " "),
 	})
 }
 

@@ -41,6 +41,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -97,8 +98,9 @@ type Server struct {
 
 // New builds the emulator.
 func New(opts Options) (*Server, error) {
-	if !strings.HasSuffix(opts.Endpoint, "/") {
-		return nil, fmt.Errorf("data store endpoint %q must end with /", opts.Endpoint)
+	endpoint, err := url.Parse(opts.Endpoint)
+	if err != nil || !strings.HasSuffix(endpoint.Path, "/") {
+		return nil, fmt.Errorf("data store endpoint %q must be a URL ending with /", opts.Endpoint)
 	}
 	if opts.IdP == nil {
 		return nil, errors.New("an IdP Lambda is required")
@@ -115,7 +117,7 @@ func New(opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Server{opts: opts, base: pathOf(opts.Endpoint), data: map[string]map[string]Resource{}}
+	s := &Server{opts: opts, base: endpoint.Path, data: map[string]map[string]Resource{}}
 	for _, r := range opts.Resources {
 		t, id := r.Type(), r.ID()
 		if s.data[t] == nil {
@@ -124,16 +126,6 @@ func New(opts Options) (*Server, error) {
 		s.data[t][id] = r
 	}
 	return s, nil
-}
-
-func pathOf(u string) string {
-	if i := strings.Index(u, "://"); i >= 0 {
-		u = u[i+3:]
-	}
-	if i := strings.IndexByte(u, '/'); i >= 0 {
-		return u[i:]
-	}
-	return "/"
 }
 
 // Type is the resourceType.

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/healthlake"
@@ -15,11 +17,8 @@ import (
 )
 
 func (h *Handler) create(ctx context.Context, e customresource.Event, log *slog.Logger) (customresource.OnEventResponse, error) {
-	spec, err := ParseSpec(e.ResourceProperties)
+	spec, err := h.checkedSpec(ctx, e, log)
 	if err != nil {
-		return customresource.OnEventResponse{}, err
-	}
-	if err := h.verifyDiscovery(ctx, e, log); err != nil {
 		return customresource.OnEventResponse{}, err
 	}
 	id, err := h.createDatastore(ctx, e, spec, "", log)
@@ -70,7 +69,7 @@ func createInput(spec Spec, token string) *healthlake.CreateFHIRDatastoreInput {
 	if spec.PreloadSynthea {
 		in.PreloadDataConfig = &types.PreloadDataConfig{PreloadDataType: types.PreloadDataTypeSynthea}
 	}
-	for _, k := range sortedKeys(spec.Tags) {
+	for _, k := range slices.Sorted(maps.Keys(spec.Tags)) {
 		in.Tags = append(in.Tags, types.Tag{Key: aws.String(k), Value: aws.String(spec.Tags[k])})
 	}
 	return in

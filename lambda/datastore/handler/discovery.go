@@ -121,6 +121,19 @@ func parseDiscovery(p cfnprops.Properties) (*discoveryCheck, datastoreprops.Disc
 	return &c, mode, nil
 }
 
+// checkedSpec parses a Create or Update event's properties and makes the
+// discovery check, before anything is created or changed.
+func (h *Handler) checkedSpec(ctx context.Context, e customresource.Event, log *slog.Logger) (Spec, error) {
+	spec, err := ParseSpec(e.ResourceProperties)
+	if err != nil {
+		return Spec{}, err
+	}
+	if err := h.verifyDiscovery(ctx, e, log); err != nil {
+		return Spec{}, err
+	}
+	return spec, nil
+}
+
 // verifyDiscovery makes the check for a Create or Update event.
 func (h *Handler) verifyDiscovery(ctx context.Context, e customresource.Event, log *slog.Logger) error {
 	c, mode, err := parseDiscovery(e.ResourceProperties)

@@ -324,14 +324,21 @@ var errNotFound = errors.New("data store not found")
 
 func (h *Handler) describe(ctx context.Context, id string) (*types.DatastoreProperties, error) {
 	out, err := h.client.DescribeFHIRDatastore(ctx, &healthlake.DescribeFHIRDatastoreInput{DatastoreId: aws.String(id)})
-	var notFound *types.ResourceNotFoundException
-	if errors.As(err, &notFound) {
-		return nil, fmt.Errorf("describing HealthLake data store %s: %w: %w", id, errNotFound, err)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("describing HealthLake data store %s: %w", id, err)
+		return nil, wrapNotFound(err, "describing HealthLake data store "+id)
 	}
 	return out.DatastoreProperties, nil
+}
+
+// wrapNotFound wraps err with what was being done, and with errNotFound too
+// when HealthLake answered ResourceNotFoundException, so callers can tell a
+// data store that is gone from a call that failed.
+func wrapNotFound(err error, doing string) error {
+	var notFound *types.ResourceNotFoundException
+	if errors.As(err, &notFound) {
+		return fmt.Errorf("%s: %w: %w", doing, errNotFound, err)
+	}
+	return fmt.Errorf("%s: %w", doing, err)
 }
 
 // datastoreID is the shape of the ids HealthLake issues: 32 lowercase hex

@@ -85,12 +85,8 @@ func ownedBy(tags map[string]string, e customresource.Event) bool {
 
 func (h *Handler) tagsOf(ctx context.Context, arn string) (map[string]string, error) {
 	out, err := h.client.ListTagsForResource(ctx, &healthlake.ListTagsForResourceInput{ResourceARN: aws.String(arn)})
-	var notFound *types.ResourceNotFoundException
-	if errors.As(err, &notFound) {
-		return nil, fmt.Errorf("listing tags of %s: %w: %w", arn, errNotFound, err)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("listing tags of %s: %w", arn, err)
+		return nil, wrapNotFound(err, "listing tags of "+arn)
 	}
 	tags := make(map[string]string, len(out.Tags))
 	for _, t := range out.Tags {

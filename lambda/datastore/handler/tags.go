@@ -27,7 +27,7 @@ func (h *Handler) syncTags(ctx context.Context, arn string, old *Spec, spec Spec
 
 	var set []types.Tag
 	var setKeys []string
-	for _, k := range sortedKeys(spec.Tags) {
+	for _, k := range slices.Sorted(maps.Keys(spec.Tags)) {
 		if v, ok := have[k]; !ok || v != spec.Tags[k] {
 			set = append(set, types.Tag{Key: aws.String(k), Value: aws.String(spec.Tags[k])})
 			setKeys = append(setKeys, k)
@@ -60,5 +60,3 @@ func (h *Handler) syncTags(ctx context.Context, arn string, old *Spec, spec Spec
 	}
 	return nil
 }
-
-func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }

@@ -21,11 +21,8 @@ import (
 )
 
 func (h *Handler) update(ctx context.Context, e customresource.Event, log *slog.Logger) (customresource.OnEventResponse, error) {
-	spec, err := ParseSpec(e.ResourceProperties)
+	spec, err := h.checkedSpec(ctx, e, log)
 	if err != nil {
-		return customresource.OnEventResponse{}, err
-	}
-	if err := h.verifyDiscovery(ctx, e, log); err != nil {
 		return customresource.OnEventResponse{}, err
 	}
 	// The previous properties only tell which tags this stack owned and whether a

@@ -276,16 +276,27 @@ const (
 // It changes nothing: Okta retries a hook call that timed out, and the retry
 // must find the transaction as the first call did.
 func (s *Store) GetTransaction(ctx context.Context, id string) (Transaction, error) {
+	item, err := s.liveItem(ctx, kindTransaction, id, "the transaction")
+	if err != nil {
+		return Transaction{}, err
+	}
+	return transactionOf(item)
+}
+
+// liveItem reads an item with a consistent read: ErrNotFound when there is
+// none or it is past its expiry (DynamoDB's TTL removes items only within
+// days); what names it in errors.
+func (s *Store) liveItem(ctx context.Context, kind, id, what string) (map[string]types.AttributeValue, error) {
 	out, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.table), Key: key(kindTransaction, id), ConsistentRead: aws.Bool(true),
+		TableName: aws.String(s.table), Key: key(kind, id), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return Transaction{}, fmt.Errorf("reading the transaction: %w", err)
+		return nil, fmt.Errorf("reading %s: %w", what, err)
 	}
 	if out.Item == nil || expired(out.Item, s.now()) {
-		return Transaction{}, ErrNotFound
+		return nil, ErrNotFound
 	}
-	return transactionOf(out.Item)
+	return out.Item, nil
 }
 
 // MarkHookOK records that the hook answered Okta with the transaction's
@@ -342,17 +353,7 @@ func (s *Store) UseCallback(ctx context.Context, id string) (Transaction, error)
 		},
 		ReturnValues: types.ReturnValueAllNew,
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return Transaction{}, ErrNotFound
-	}
-	if err != nil {
-		return Transaction{}, fmt.Errorf("using the transaction's callback: %w", err)
-	}
-	if expired(out.Attributes, now) {
-		return Transaction{}, ErrNotFound
-	}
-	return transactionOf(out.Attributes)
+	return updatedTransaction(out, err, now, "using the transaction's callback")
 }
 
 // PickPatient records the patient a clinician picked for a picker
@@ -381,12 +382,19 @@ func (s *Store) PickPatient(ctx context.Context, id, csrfHash, patient string) (
 		},
 		ReturnValues: types.ReturnValueAllNew,
 	})
+	return updatedTransaction(out, err, now, "recording the picked patient")
+}
+
+// updatedTransaction reads the answer of a conditional UpdateItem on a
+// transaction: a failed condition, or an item past its expiry that DynamoDB's
+// TTL has not removed yet, is ErrNotFound; doing says what was being done.
+func updatedTransaction(out *dynamodb.UpdateItemOutput, err error, now time.Time, doing string) (Transaction, error) {
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		return Transaction{}, ErrNotFound
 	}
 	if err != nil {
-		return Transaction{}, fmt.Errorf("recording the picked patient: %w", err)
+		return Transaction{}, fmt.Errorf("%s: %w", doing, err)
 	}
 	if expired(out.Attributes, now) {
 		return Transaction{}, ErrNotFound
@@ -473,19 +481,14 @@ func (s *Store) putBinding(ctx context.Context, kind, secret string, b RefreshBi
 }
 
 func (s *Store) getBinding(ctx context.Context, kind, secret string) (RefreshBinding, error) {
-	out, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.table), Key: key(kind, secret), ConsistentRead: aws.Bool(true),
-	})
+	item, err := s.liveItem(ctx, kind, secret, "the refresh binding")
 	if err != nil {
-		return RefreshBinding{}, fmt.Errorf("reading the refresh binding: %w", err)
+		return RefreshBinding{}, err
 	}
-	if out.Item == nil || expired(out.Item, s.now()) {
-		return RefreshBinding{}, ErrNotFound
-	}
-	b := RefreshBinding{ClientID: getS(out.Item, "client_id")}
-	if _, ok := out.Item["ctx"]; ok {
+	b := RefreshBinding{ClientID: getS(item, "client_id")}
+	if _, ok := item["ctx"]; ok {
 		b.Launch = &LaunchContext{}
-		if err := decodeCtx(out.Item, b.Launch); err != nil {
+		if err := decodeCtx(item, b.Launch); err != nil {
 			return RefreshBinding{}, err
 		}
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
-	"github.com/openhealthstack/smart-healthlake/lambda/internal/fakesecretsmanager"
+	"github.com/openhealthstack/smart-healthlake/internal/fakesecretsmanager"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/lambdalog"
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/idp"
 )

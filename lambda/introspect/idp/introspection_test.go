@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
-	"github.com/openhealthstack/smart-healthlake/lambda/internal/fakesecretsmanager"
+	"github.com/openhealthstack/smart-healthlake/internal/fakesecretsmanager"
 	"github.com/openhealthstack/smart-healthlake/lambda/introspect/idp"
 )
 

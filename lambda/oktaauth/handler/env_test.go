@@ -15,9 +15,9 @@ import (
 	"github.com/okta/okta-sdk-golang/v2/okta"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/internal/fakesecretsmanager"
 	"github.com/openhealthstack/smart-healthlake/internal/syncbuf"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
-	"github.com/openhealthstack/smart-healthlake/lambda/internal/fakesecretsmanager"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/handler"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/oktaclient"

@@ -25,12 +25,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/go-jose/go-jose/v3"
 	"github.com/okta/okta-sdk-golang/v2/okta"
+
+	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 )
 
 // Options configure New. The zero value gives the production settings.
@@ -54,7 +55,7 @@ type Options struct {
 	RateLimitMaxBackoff time.Duration
 	// Retry tunes the 5xx retries (its Next is set by New).
 	Retry RetryTransport
-	// InsecureHTTPForTests allows an http:// org URL. Tests only: it exists
+	// InsecureHTTPForTests allows an http:// org URL on a loopback host. Tests only: it exists
 	// because the in-process fake is plain HTTP.
 	InsecureHTTPForTests bool
 	// UserAgentExtra is appended to the SDK's User-Agent.
@@ -63,10 +64,12 @@ type Options struct {
 
 // New returns an Okta management client for orgURL.
 func New(ctx context.Context, orgURL string, creds Credentials, opts Options) (*okta.Client, error) {
-	if err := checkOrgURL(orgURL, opts.InsecureHTTPForTests); err != nil {
-		return nil, err
+	// InsecureHTTPForTests allows http only on a loopback host, where the
+	// tests' fake Okta listens.
+	orgURL, err := oktaprops.CheckOrgURL(orgURL, opts.InsecureHTTPForTests)
+	if err != nil {
+		return nil, fmt.Errorf("okta org URL %w", err)
 	}
-	orgURL = strings.TrimRight(orgURL, "/")
 
 	attemptTimeout := orDefault(opts.AttemptTimeout, 30*time.Second)
 	requestTimeout := orDefault(opts.RequestTimeout, 300*time.Second)
@@ -173,20 +176,6 @@ func New(ctx context.Context, orgURL string, creds Credentials, opts Options) (*
 	// must not linger in the config: our signer is the only key.
 	client.GetConfig().Okta.Client.PrivateKey = ""
 	return client, nil
-}
-
-func checkOrgURL(orgURL string, allowHTTP bool) error {
-	u, err := url.Parse(orgURL)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("okta org URL %q is not an absolute URL", orgURL)
-	}
-	if u.Scheme != "https" && !(allowHTTP && u.Scheme == "http") {
-		return fmt.Errorf("okta org URL %q must use https", orgURL)
-	}
-	if strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("okta org URL %q must be the bare org address (no path, query or fragment)", orgURL)
-	}
-	return nil
 }
 
 func parseRSAPrivateKey(pemText string) (*rsa.PrivateKey, error) {

@@ -128,12 +128,12 @@ okta:
 		opts.InsecureHTTPForTests = false
 		_, err := oktaclient.New(context.Background(), fake.URL, oktaclient.Credentials{APIToken: "x"}, opts)
 		require.Error(t, err)
-		assert.Contains(t, err.Error(), "must use https")
+		assert.Contains(t, err.Error(), "must be an https URL")
 	})
 }
 
 func TestNewRejectsBadOrgURLs(t *testing.T) {
-	for _, u := range []string{"", "example.okta.com", "https://example.okta.com/oauth2/default", "https://example.okta.com?x=1", "ftp://example.okta.com"} {
+	for _, u := range []string{"", "example.okta.com", "https://example.okta.com/oauth2/default", "https://example.okta.com?x=1", "ftp://example.okta.com", "https://example-admin.okta.com"} {
 		_, err := oktaclient.New(context.Background(), u, oktaclient.Credentials{APIToken: "x"}, oktaclient.Options{})
 		assert.Error(t, err, u)
 	}

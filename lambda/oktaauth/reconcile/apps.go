@@ -107,19 +107,12 @@ func (r *Reconciler) convergeApps(ctx context.Context, x *run) error {
 		body := appBody(want, x.owner, x.as.Id)
 		got, ok := have[want.Kind]
 		delete(have, want.Kind)
+		what := fmt.Sprintf("%s client %q", want.Kind, want.Label)
 		if !ok {
-			created, _, err := r.Okta.Application.CreateApplication(ctx, body, nil)
+			app, err := r.createApp(ctx, x, body, want.Label, what)
 			if err != nil {
-				return fmt.Errorf("creating %s client %q: %w", want.Kind, want.Label, err)
+				return err
 			}
-			app, ok := created.(*okta.OpenIdConnectApplication)
-			if !ok || app.Id == "" {
-				return fmt.Errorf("creating %s client %q: Okta's answer has no app id", want.Kind, want.Label)
-			}
-			if x.journal != nil {
-				x.journal.appIDs = append(x.journal.appIDs, app.Id)
-			}
-			r.logChange(ctx, "create", "app", want.Label, app.Id)
 			x.clientIDs[want.Kind] = clientID(app)
 			x.apps[want.Kind] = app
 			if want.HasSecret() {
@@ -130,25 +123,9 @@ func (r *Reconciler) convergeApps(ctx context.Context, x *run) error {
 			}
 			continue
 		}
-		current := okta.NewOpenIdConnectApplication()
-		if _, _, err := r.Okta.Application.GetApplication(ctx, got.id, current, nil); err != nil {
-			return fmt.Errorf("reading %s client %s: %w", want.Kind, got.id, err)
-		}
-		if !appEqual(current, body) {
-			body.Id = got.id
-			// Okta's PUT replaces the app and wants the OAuth client_id back
-			// (terraform-provider-okta does the same).
-			body.Credentials.OauthClient.ClientId = clientID(current)
-			if _, _, err := r.Okta.Application.UpdateApplication(ctx, got.id, body); err != nil {
-				return fmt.Errorf("updating %s client %q (%s): %w", want.Kind, want.Label, got.id, err)
-			}
-			r.logChange(ctx, "update", "app", want.Label, got.id)
-		}
-		if current.Status == "INACTIVE" {
-			if _, err := r.Okta.Application.ActivateApplication(ctx, got.id); err != nil {
-				return fmt.Errorf("activating %s client %s: %w", want.Kind, got.id, err)
-			}
-			r.logChange(ctx, "activate", "app", want.Label, got.id)
+		current, err := r.convergeApp(ctx, got.id, body, want.Label, what)
+		if err != nil {
+			return err
 		}
 		if got.serverID != x.as.Id && want.HasSecret() {
 			x.secretsChanged[want.Kind] = true // taken over from a server that was deleted
@@ -174,6 +151,51 @@ func clientID(app *okta.OpenIdConnectApplication) string {
 		return app.Credentials.OauthClient.ClientId
 	}
 	return app.Id
+}
+
+// createApp creates the OIDC app body (what names it in errors, label in
+// the change log) and journals it, so that a Create that fails later deletes
+// it again.
+func (r *Reconciler) createApp(ctx context.Context, x *run, body *okta.OpenIdConnectApplication, label, what string) (*okta.OpenIdConnectApplication, error) {
+	created, _, err := r.Okta.Application.CreateApplication(ctx, body, nil)
+	if err != nil {
+		return nil, fmt.Errorf("creating %s: %w", what, err)
+	}
+	app, ok := created.(*okta.OpenIdConnectApplication)
+	if !ok || app.Id == "" {
+		return nil, fmt.Errorf("creating %s: Okta's answer has no app id", what)
+	}
+	if x.journal != nil {
+		x.journal.appIDs = append(x.journal.appIDs, app.Id)
+	}
+	r.logChange(ctx, "create", "app", label, app.Id)
+	return app, nil
+}
+
+// convergeApp reads the app id, replaces it with body when they differ and
+// activates it when it is inactive. It returns the app as read.
+func (r *Reconciler) convergeApp(ctx context.Context, id string, body *okta.OpenIdConnectApplication, label, what string) (*okta.OpenIdConnectApplication, error) {
+	current := okta.NewOpenIdConnectApplication()
+	if _, _, err := r.Okta.Application.GetApplication(ctx, id, current, nil); err != nil {
+		return nil, fmt.Errorf("reading %s (%s): %w", what, id, err)
+	}
+	if !appEqual(current, body) {
+		body.Id = id
+		// Okta's PUT replaces the app and wants the OAuth client_id back
+		// (terraform-provider-okta does the same).
+		body.Credentials.OauthClient.ClientId = clientID(current)
+		if _, _, err := r.Okta.Application.UpdateApplication(ctx, id, body); err != nil {
+			return nil, fmt.Errorf("updating %s (%s): %w", what, id, err)
+		}
+		r.logChange(ctx, "update", "app", label, id)
+	}
+	if current.Status == "INACTIVE" {
+		if _, err := r.Okta.Application.ActivateApplication(ctx, id); err != nil {
+			return nil, fmt.Errorf("activating %s (%s): %w", what, id, err)
+		}
+		r.logChange(ctx, "activate", "app", label, id)
+	}
+	return current, nil
 }
 
 func appBody(c oktaprops.Client, owner Owner, serverID string) *okta.OpenIdConnectApplication {

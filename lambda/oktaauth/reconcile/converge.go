@@ -443,27 +443,28 @@ func (r *Reconciler) removeStale(ctx context.Context, x *run) error {
 		}
 		r.logChange(ctx, "unassign", "appGroup", a.what, a.appID+"/"+a.groupID)
 	}
+	server := "authorization server " + asID
 	for _, c := range x.staleClaims {
-		resp, err := r.Okta.AuthorizationServer.DeleteOAuth2Claim(ctx, asID, c.Id)
-		if err != nil && !isNotFound(resp, err) {
-			return fmt.Errorf("deleting %s claim %q (%s) from authorization server %s: %w", c.ClaimType, c.Name, c.Id, asID, err)
+		if err := r.deleteStale(ctx, "claim", c.ClaimType+" "+c.Name, c.Id, server, func() (*okta.Response, error) {
+			return r.Okta.AuthorizationServer.DeleteOAuth2Claim(ctx, asID, c.Id)
+		}); err != nil {
+			return err
 		}
-		r.logChange(ctx, "delete", "claim", c.ClaimType+" "+c.Name, c.Id)
 	}
 	for _, s := range x.staleRules {
-		resp, err := r.Okta.AuthorizationServer.DeleteAuthorizationServerPolicyRule(ctx, asID, s.policyID, s.rule.Id)
-		if err != nil && !isNotFound(resp, err) {
-			return fmt.Errorf("deleting rule %q (%s) from policy %q on authorization server %s: %w", s.rule.Name, s.rule.Id, s.policyName, asID, err)
+		if err := r.deleteStale(ctx, "rule", s.rule.Name, s.rule.Id, fmt.Sprintf("policy %q on %s", s.policyName, server), func() (*okta.Response, error) {
+			return r.Okta.AuthorizationServer.DeleteAuthorizationServerPolicyRule(ctx, asID, s.policyID, s.rule.Id)
+		}); err != nil {
+			return err
 		}
-		r.logChange(ctx, "delete", "rule", s.rule.Name, s.rule.Id)
 	}
 	for _, p := range x.stalePolicies {
 		// Deleting a policy deletes its rules.
-		resp, err := r.Okta.AuthorizationServer.DeleteAuthorizationServerPolicy(ctx, asID, p.Id)
-		if err != nil && !isNotFound(resp, err) {
-			return fmt.Errorf("deleting policy %q (%s) from authorization server %s: %w", p.Name, p.Id, asID, err)
+		if err := r.deleteStale(ctx, "policy", p.Name, p.Id, server, func() (*okta.Response, error) {
+			return r.Okta.AuthorizationServer.DeleteAuthorizationServerPolicy(ctx, asID, p.Id)
+		}); err != nil {
+			return err
 		}
-		r.logChange(ctx, "delete", "policy", p.Name, p.Id)
 	}
 	// After the rules: one may have referenced a hook until convergePolicies.
 	for _, h := range x.staleHooks {
@@ -472,17 +473,29 @@ func (r *Reconciler) removeStale(ctx context.Context, x *run) error {
 		}
 	}
 	for _, sc := range x.staleScopes {
-		resp, err := r.Okta.AuthorizationServer.DeleteOAuth2Scope(ctx, asID, sc.Id)
-		if err != nil && !isNotFound(resp, err) {
-			return fmt.Errorf("deleting scope %q (%s) from authorization server %s: %w", sc.Name, sc.Id, asID, err)
+		if err := r.deleteStale(ctx, "scope", sc.Name, sc.Id, server, func() (*okta.Response, error) {
+			return r.Okta.AuthorizationServer.DeleteOAuth2Scope(ctx, asID, sc.Id)
+		}); err != nil {
+			return err
 		}
-		r.logChange(ctx, "delete", "scope", sc.Name, sc.Id)
 	}
 	for _, a := range x.staleApps {
 		if err := r.deleteApp(ctx, a.id); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// deleteStale runs del, the deletion of one stale object, as every clean-up
+// here does: a 404 is success (it is already gone), any other error is
+// wrapped with what was being deleted from where, and the change is logged.
+func (r *Reconciler) deleteStale(ctx context.Context, kind, name, id, from string, del func() (*okta.Response, error)) error {
+	resp, err := del()
+	if err != nil && !isNotFound(resp, err) {
+		return fmt.Errorf("deleting %s %q (%s) from %s: %w", kind, name, id, from, err)
+	}
+	r.logChange(ctx, "delete", kind, name, id)
 	return nil
 }
 

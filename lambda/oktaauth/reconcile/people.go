@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/okta/okta-sdk-golang/v2/okta"
@@ -161,19 +162,10 @@ func (r *Reconciler) convergeUserSchema(ctx context.Context, x *run) error {
 	body := okta.UserSchema{Definitions: &okta.UserSchemaDefinitions{Custom: &okta.UserSchemaPublic{
 		Id: "#custom", Type: "object", Properties: missing}}}
 	if _, _, err := r.Okta.UserSchema.UpdateUserProfile(ctx, "default", body); err != nil {
-		return fmt.Errorf("adding user profile attributes %v to the default user schema: %w", sortedKeys(missing), err)
+		return fmt.Errorf("adding user profile attributes %v to the default user schema: %w", slices.Sorted(maps.Keys(missing)), err)
 	}
-	for _, name := range sortedKeys(missing) {
+	for _, name := range slices.Sorted(maps.Keys(missing)) {
 		r.logChange(ctx, "create", "userSchemaAttribute", name, "default")
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }

@@ -437,37 +437,42 @@ func (r *Reconciler) deleteAll(ctx context.Context, serverID string, owner Owner
 }
 
 func (r *Reconciler) deleteServer(ctx context.Context, id string) error {
-	resp, err := r.Okta.AuthorizationServer.DeactivateAuthorizationServer(ctx, id)
-	if isNotFound(resp, err) {
+	gone, err := r.deactivateAndDelete(ctx, "authorizationServer", "authorization server", id,
+		func() (*okta.Response, error) {
+			return r.Okta.AuthorizationServer.DeactivateAuthorizationServer(ctx, id)
+		},
+		func() (*okta.Response, error) { return r.Okta.AuthorizationServer.DeleteAuthorizationServer(ctx, id) })
+	if gone {
 		r.Log.InfoContext(ctx, "authorization server already gone", "authorizationServerId", id)
-		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("deactivating authorization server %s: %w", id, err)
-	}
-	resp, err = r.Okta.AuthorizationServer.DeleteAuthorizationServer(ctx, id)
-	if err != nil && !isNotFound(resp, err) {
-		return fmt.Errorf("deleting authorization server %s: %w", id, err)
-	}
-	r.logChange(ctx, "delete", "authorizationServer", "", id)
-	return nil
+	return err
 }
 
 func (r *Reconciler) deleteApp(ctx context.Context, id string) error {
-	// Okta deletes only inactive apps.
-	resp, err := r.Okta.Application.DeactivateApplication(ctx, id)
+	_, err := r.deactivateAndDelete(ctx, "app", "app", id,
+		func() (*okta.Response, error) { return r.Okta.Application.DeactivateApplication(ctx, id) },
+		func() (*okta.Response, error) { return r.Okta.Application.DeleteApplication(ctx, id) })
+	return err
+}
+
+// deactivateAndDelete deletes an Okta object that must be deactivated first
+// (Okta deletes only inactive apps and authorization servers). A 404 on
+// deactivation means it is already gone (gone is true); on deletion, that it
+// went meanwhile. object names it in the change log, what in errors.
+func (r *Reconciler) deactivateAndDelete(ctx context.Context, object, what, id string, deactivate, del func() (*okta.Response, error)) (gone bool, err error) {
+	resp, err := deactivate()
 	if isNotFound(resp, err) {
-		return nil
+		return true, nil
 	}
 	if err != nil {
-		return fmt.Errorf("deactivating app %s: %w", id, err)
+		return false, fmt.Errorf("deactivating %s %s: %w", what, id, err)
 	}
-	resp, err = r.Okta.Application.DeleteApplication(ctx, id)
+	resp, err = del()
 	if err != nil && !isNotFound(resp, err) {
-		return fmt.Errorf("deleting app %s: %w", id, err)
+		return false, fmt.Errorf("deleting %s %s: %w", what, id, err)
 	}
-	r.logChange(ctx, "delete", "app", "", id)
-	return nil
+	r.logChange(ctx, "delete", object, "", id)
+	return false, nil
 }
 
 // serversNamed lists the authorization servers whose name is exactly name.

@@ -63,19 +63,12 @@ func (r *Reconciler) convergeRegistryApps(ctx context.Context, x *run) error {
 		body := registryAppBody(want, x.owner, x.as.Id)
 		got, ok := have[want.Name]
 		delete(have, want.Name)
+		what := fmt.Sprintf("the client of app %q", want.Name)
 		if !ok {
-			created, _, err := r.Okta.Application.CreateApplication(ctx, body, nil)
+			app, err := r.createApp(ctx, x, body, want.Client.Label, what)
 			if err != nil {
-				return fmt.Errorf("creating the client of app %q: %w", want.Name, err)
+				return err
 			}
-			app, ok := created.(*okta.OpenIdConnectApplication)
-			if !ok || app.Id == "" {
-				return fmt.Errorf("creating the client of app %q: Okta's answer has no app id", want.Name)
-			}
-			if x.journal != nil {
-				x.journal.appIDs = append(x.journal.appIDs, app.Id)
-			}
-			r.logChange(ctx, "create", "app", want.Client.Label, app.Id)
 			x.appIDs[want.Name] = clientID(app)
 			x.regApps[want.Name] = app
 			x.regMade[want.Name] = true
@@ -84,23 +77,9 @@ func (r *Reconciler) convergeRegistryApps(ctx context.Context, x *run) error {
 			}
 			continue
 		}
-		current := okta.NewOpenIdConnectApplication()
-		if _, _, err := r.Okta.Application.GetApplication(ctx, got.id, current, nil); err != nil {
-			return fmt.Errorf("reading the client %s of app %q: %w", got.id, want.Name, err)
-		}
-		if !appEqual(current, body) {
-			body.Id = got.id
-			body.Credentials.OauthClient.ClientId = clientID(current)
-			if _, _, err := r.Okta.Application.UpdateApplication(ctx, got.id, body); err != nil {
-				return fmt.Errorf("updating the client %s of app %q: %w", got.id, want.Name, err)
-			}
-			r.logChange(ctx, "update", "app", want.Client.Label, got.id)
-		}
-		if current.Status == "INACTIVE" {
-			if _, err := r.Okta.Application.ActivateApplication(ctx, got.id); err != nil {
-				return fmt.Errorf("activating the client %s of app %q: %w", got.id, want.Name, err)
-			}
-			r.logChange(ctx, "activate", "app", want.Client.Label, got.id)
+		current, err := r.convergeApp(ctx, got.id, body, want.Client.Label, what)
+		if err != nil {
+			return err
 		}
 		x.appIDs[want.Name] = clientID(current)
 		x.regApps[want.Name] = current

@@ -103,15 +103,22 @@ func (s *Server) PutStack(st Stack) {
 	s.stacks = append(s.stacks, &st)
 }
 
+// mustFind is find for the test's own set-up calls: no such stack is a
+// mistake in the test. s.mu is held.
+func (s *Server) mustFind(idOrName string) *Stack {
+	st := s.find(idOrName)
+	if st == nil {
+		panic("fakecloudformation: no stack " + idOrName)
+	}
+	return st
+}
+
 // SetLastUpdated sets the LastUpdatedTime of the stack with this id or name, as
 // the start of an update does. It panics if there is none.
 func (s *Server) SetLastUpdated(idOrName string, at time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := s.find(idOrName)
-	if st == nil {
-		panic("fakecloudformation: no stack " + idOrName)
-	}
+	st := s.mustFind(idOrName)
 	st.LastUpdatedTime = at
 }
 
@@ -120,10 +127,7 @@ func (s *Server) SetLastUpdated(idOrName string, at time.Time) {
 func (s *Server) SetStatus(idOrName, status string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := s.find(idOrName)
-	if st == nil {
-		panic("fakecloudformation: no stack " + idOrName)
-	}
+	st := s.mustFind(idOrName)
 	st.Status = status
 }
 
@@ -132,13 +136,9 @@ func (s *Server) SetStatus(idOrName, status string) {
 func (s *Server) Requests(actions ...string) []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []Request
-	for _, r := range s.requests {
-		if len(actions) == 0 || slices.Contains(actions, r.Action) {
-			out = append(out, r)
-		}
-	}
-	return out
+	return slices.DeleteFunc(slices.Clone(s.requests), func(r Request) bool {
+		return len(actions) > 0 && !slices.Contains(actions, r.Action)
+	})
 }
 
 // find must be called with s.mu held.

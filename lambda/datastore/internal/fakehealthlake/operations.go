@@ -116,6 +116,22 @@ func (s *Server) lookup(id string) (*store, *apiError) {
 	return st, nil
 }
 
+// lookupSettled is lookup for the calls that change a data store: one still
+// being created, updated or deleted is a ConflictException, an error of both
+// UpdateFHIRDatastore (a second update while one runs, in the API reference)
+// and DeleteFHIRDatastore (in the model; healthlake-smart.md section 2: wait
+// for it to settle).
+func (s *Server) lookupSettled(id string) (*store, *apiError) {
+	st, err := s.lookup(id)
+	if err != nil {
+		return nil, err
+	}
+	if st.busy() {
+		return nil, errorf("ConflictException", "Datastore %s has an update in progress", st.ID)
+	}
+	return st, nil
+}
+
 // lookupARN answers as the tag operations do: ValidationException for an ARN
 // outside AmazonResourceName, ResourceNotFoundException for a data store that
 // does not exist (DELETED ones included).
@@ -129,6 +145,17 @@ func (s *Server) lookupARN(arn string) (*store, *apiError) {
 		}
 	}
 	return nil, errorf("ResourceNotFoundException", "resource %s does not exist", arn)
+}
+
+// decodeThen decodes raw into in, a request naming one data store, then
+// looks it up with lookup by key (a field of in: its DatastoreId or
+// ResourceARN), so that each operation answers a bad name as its own lookup
+// does.
+func decodeThen(raw []byte, in any, lookup func(string) (*store, *apiError), key *string) (*store, *apiError) {
+	if err := decode(raw, in); err != nil {
+		return nil, err
+	}
+	return lookup(*key)
 }
 
 func validateIdentityProvider(c *IdentityProviderConfiguration) *apiError {
@@ -257,10 +284,7 @@ type idInput struct{ DatastoreId string }
 
 func (s *Server) describe(raw []byte) (any, *apiError) {
 	var in idInput
-	if err := decode(raw, &in); err != nil {
-		return nil, err
-	}
-	st, err := s.lookup(in.DatastoreId)
+	st, err := decodeThen(raw, &in, s.lookup, &in.DatastoreId)
 	if err != nil {
 		return nil, err
 	}
@@ -276,18 +300,9 @@ type updateInput struct {
 
 func (s *Server) update(raw []byte) (any, *apiError) {
 	var in updateInput
-	if err := decode(raw, &in); err != nil {
-		return nil, err
-	}
-	st, err := s.lookup(in.DatastoreId)
+	st, err := decodeThen(raw, &in, s.lookupSettled, &in.DatastoreId)
 	if err != nil {
 		return nil, err
-	}
-	// A second update while one runs, or an update of a data store that is
-	// being created or deleted, is a ConflictException (UpdateFHIRDatastore in
-	// the API reference; healthlake-smart.md section 2).
-	if st.busy() {
-		return nil, errorf("ConflictException", "Datastore %s has an update in progress", st.ID)
 	}
 	switch st.Status {
 	case StatusActive, StatusUpdateFailed:
@@ -355,18 +370,9 @@ func (s *Server) update(raw []byte) (any, *apiError) {
 
 func (s *Server) delete(raw []byte) (any, *apiError) {
 	var in idInput
-	if err := decode(raw, &in); err != nil {
-		return nil, err
-	}
-	st, err := s.lookup(in.DatastoreId)
+	st, err := decodeThen(raw, &in, s.lookupSettled, &in.DatastoreId)
 	if err != nil {
 		return nil, err
-	}
-	// HealthLake cannot delete a data store that is still being created,
-	// updated or deleted: ConflictException, one of DeleteFHIRDatastore's errors
-	// in the model (healthlake-smart.md section 2: wait for it to settle).
-	if st.busy() {
-		return nil, errorf("ConflictException", "Datastore %s has an update in progress", st.ID)
 	}
 	switch st.Status {
 	case StatusCreating, StatusUpdating, StatusDeleting:
@@ -455,10 +461,7 @@ func (s *Server) tag(raw []byte) (any, *apiError) {
 		ResourceARN string
 		Tags        []Tag
 	}
-	if err := decode(raw, &in); err != nil {
-		return nil, err
-	}
-	st, err := s.lookupARN(in.ResourceARN)
+	st, err := decodeThen(raw, &in, s.lookupARN, &in.ResourceARN)
 	if err != nil {
 		return nil, err
 	}
@@ -476,10 +479,7 @@ func (s *Server) untag(raw []byte) (any, *apiError) {
 		ResourceARN string
 		TagKeys     []string
 	}
-	if err := decode(raw, &in); err != nil {
-		return nil, err
-	}
-	st, err := s.lookupARN(in.ResourceARN)
+	st, err := decodeThen(raw, &in, s.lookupARN, &in.ResourceARN)
 	if err != nil {
 		return nil, err
 	}
@@ -499,10 +499,7 @@ func (s *Server) untag(raw []byte) (any, *apiError) {
 
 func (s *Server) listTags(raw []byte) (any, *apiError) {
 	var in struct{ ResourceARN string }
-	if err := decode(raw, &in); err != nil {
-		return nil, err
-	}
-	st, err := s.lookupARN(in.ResourceARN)
+	st, err := decodeThen(raw, &in, s.lookupARN, &in.ResourceARN)
 	if err != nil {
 		return nil, err
 	}

@@ -130,13 +130,9 @@ func (s *Server) URL() string { return s.srv.URL }
 func (s *Server) Requests(operations ...string) []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []Request
-	for _, r := range s.requests {
-		if len(operations) == 0 || slices.Contains(operations, r.Operation) {
-			out = append(out, r)
-		}
-	}
-	return out
+	return slices.DeleteFunc(slices.Clone(s.requests), func(r Request) bool {
+		return len(operations) > 0 && !slices.Contains(operations, r.Operation)
+	})
 }
 
 // FailNextCreate makes the next created data store end in CREATE_FAILED with

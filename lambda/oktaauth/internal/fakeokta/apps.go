@@ -54,11 +54,7 @@ type AppSettings struct {
 func (s *Server) Apps() []App {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]App, 0, len(s.apps))
-	for _, a := range s.apps {
-		out = append(out, clone(*a))
-	}
-	return out
+	return cloneAll(s.apps)
 }
 
 // App returns a deep copy of one app.

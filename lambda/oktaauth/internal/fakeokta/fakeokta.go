@@ -619,6 +619,15 @@ func decode(body any, into any) *apiError {
 	return nil
 }
 
+// cloneAll deep-copies every item, in order.
+func cloneAll[T any](items []*T) []T {
+	out := make([]T, 0, len(items))
+	for _, v := range items {
+		out = append(out, clone(*v))
+	}
+	return out
+}
+
 func clone[T any](v T) T {
 	raw, err := json.Marshal(v)
 	if err != nil {

@@ -65,11 +65,7 @@ const maxInlineHooks = 50
 func (s *Server) InlineHooks() []InlineHook {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]InlineHook, 0, len(s.hooks))
-	for _, h := range s.hooks {
-		out = append(out, clone(*h))
-	}
-	return out
+	return cloneAll(s.hooks)
 }
 
 // AddInlineHook creates an HTTP inline hook directly (not recorded), as an

@@ -13,8 +13,8 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/internal/fakesecretsmanager"
 	"github.com/openhealthstack/smart-healthlake/internal/fault"
-	"github.com/openhealthstack/smart-healthlake/lambda/internal/fakesecretsmanager"
 )
 
 func client(t *testing.T, url string) *secretsmanager.Client {
@@ -79,5 +79,39 @@ func TestInjectedFaultsAreSecretsManagerErrors(t *testing.T) {
 			require.True(t, errors.As(err, &ae), "got %v", err)
 			require.Equal(t, want, ae.ErrorCode())
 		})
+	}
+}
+
+func TestOnlyTheRequiredAccessKeyIsAnswered(t *testing.T) {
+	fake := fakesecretsmanager.New(t)
+	fake.Put("s", "v")
+	fake.RequireAccessKey("AKIASANDBOX")
+	newClient := func(key string) *secretsmanager.Client {
+		return secretsmanager.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(fake.URL),
+			Credentials: credentials.NewStaticCredentialsProvider(key, "fake", ""), RetryMaxAttempts: 1})
+	}
+	t.Run("another key gets AWS's answer to a foreign key", func(t *testing.T) {
+		_, err := newClient("AKIDEXAMPLE").GetSecretValue(context.Background(), &secretsmanager.GetSecretValueInput{SecretId: aws.String("s")})
+		var ae smithy.APIError
+		require.True(t, errors.As(err, &ae), "got %v", err)
+		require.Equal(t, "UnrecognizedClientException", ae.ErrorCode())
+	})
+	t.Run("the required key reads the secret, with its creation date and a UUID-shaped version", func(t *testing.T) {
+		out, err := newClient("AKIASANDBOX").GetSecretValue(context.Background(), &secretsmanager.GetSecretValueInput{SecretId: aws.String("s")})
+		require.NoError(t, err)
+		require.Equal(t, "v", aws.ToString(out.SecretString))
+		require.NotNil(t, out.CreatedDate)
+		require.Regexp(t, `^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`, aws.ToString(out.VersionId))
+	})
+}
+
+func TestAPutARNSecretIsFoundByNameAndARN(t *testing.T) {
+	fake := fakesecretsmanager.NewHandler()
+	arn := "arn:aws:secretsmanager:us-east-1:000000000000:secret:sandbox/introspection-a1B2c3"
+	require.Equal(t, arn, fake.PutARN(arn, "sandbox/introspection", "v1"))
+	for _, id := range []string{arn, "sandbox/introspection"} {
+		v, ok := fake.Value(id)
+		require.True(t, ok, id)
+		require.Equal(t, "v1", v)
 	}
 }

@@ -1,10 +1,18 @@
 // Package fakesecretsmanager is an in-process AWS Secrets Manager speaking the real
-// JSON 1.1 wire protocol, for tests that drive the real aws-sdk-go-v2 client.
+// JSON 1.1 wire protocol (POST / with X-Amz-Target "secretsmanager.<Operation>",
+// per botocore's secretsmanager model), for tests and the sandbox that drive
+// the real aws-sdk-go-v2 client: the custom-resource handlers' tests, the token
+// validator's, and smartsandbox, which serves it over TLS to a real Lambda
+// process.
 //
 // Point a client at it with AWS_ENDPOINT_URL_SECRETS_MANAGER=<URL> (through
-// config.LoadDefaultConfig) or secretsmanager.Options.BaseEndpoint, with any static
-// credentials. It answers GetSecretValue, PutSecretValue and DescribeSecret, and
-// records every request so tests can assert what was read and written.
+// config.LoadDefaultConfig) or secretsmanager.Options.BaseEndpoint, with static
+// credentials (only those of one access key after RequireAccessKey). It answers
+// GetSecretValue, PutSecretValue and DescribeSecret, and records every request
+// so tests can assert what was read and written.
+//
+// It lives in the root internal/ so that both the Lambdas' tests and the
+// sandbox (internal/sandbox) use this one fake.
 package fakesecretsmanager
 
 import (
@@ -16,6 +24,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/openhealthstack/smart-healthlake/internal/fault"
 )
@@ -28,8 +37,10 @@ type Request struct {
 	SecretID string
 }
 
-// Server is the fake. The zero value is not usable: call New.
+// Server is the fake. The zero value is not usable: call New, or NewHandler
+// to serve it on a listener of one's own.
 type Server struct {
+	// Server is the test server New started; nil for NewHandler.
 	*httptest.Server
 
 	// Faults make calls fail. A rule's Op is the operation (the part of
@@ -37,9 +48,10 @@ type Server struct {
 	// fault.Kind is answered.
 	Faults fault.Plan
 
-	mu       sync.Mutex
-	secrets  map[string]*secret // by ARN
-	requests []Request
+	mu          sync.Mutex
+	accessKeyID string
+	secrets     map[string]*secret // by ARN
+	requests    []Request
 }
 
 type secret struct {
@@ -48,16 +60,39 @@ type secret struct {
 	versions  int
 }
 
-// New starts a fake; it is closed when the test ends.
+// New starts a fake on a test server; it is closed when the test ends.
 func New(t testing.TB) *Server {
-	s := &Server{secrets: map[string]*secret{}}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	s := NewHandler()
+	s.Server = httptest.NewServer(s)
 	t.Cleanup(s.Close)
 	return s
 }
 
-// Put creates or replaces a secret and returns its ARN.
+// NewHandler returns a fake that serves nothing until it is given to an
+// http.Server (it is an http.Handler): the sandbox serves it over TLS.
+func NewHandler() *Server {
+	return &Server{secrets: map[string]*secret{}}
+}
+
+// RequireAccessKey makes id the only access key whose requests are answered;
+// others get the UnrecognizedClientException AWS answers a foreign key with.
+// The signature itself is not recomputed. By default any SigV4-signed request
+// is answered.
+func (s *Server) RequireAccessKey(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.accessKeyID = id
+}
+
+// Put creates or replaces a secret in account 123456789012 and returns its
+// ARN.
 func (s *Server) Put(name, value string) string {
+	return s.PutARN(fmt.Sprintf("arn:aws:secretsmanager:us-east-1:123456789012:secret:%s-AbCdEf", name), name, value)
+}
+
+// PutARN creates a secret with a given ARN, or replaces the value of the
+// secret of that name, and returns its ARN.
+func (s *Server) PutARN(arn, name, value string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if sec := s.find(name); sec != nil {
@@ -65,7 +100,6 @@ func (s *Server) Put(name, value string) string {
 		sec.versions++
 		return sec.arn
 	}
-	arn := fmt.Sprintf("arn:aws:secretsmanager:us-east-1:123456789012:secret:%s-AbCdEf", name)
 	s.secrets[arn] = &secret{arn: arn, name: name, value: value, versions: 1}
 	return arn
 }
@@ -140,13 +174,15 @@ func (s *Server) find(id string) *secret {
 	return nil
 }
 
-func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP answers one call.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), "secretsmanager.")
-	if !ok || r.Method != http.MethodPost {
+	if !ok || r.Method != http.MethodPost || r.URL.Path != "/" {
 		writeError(w, http.StatusBadRequest, "UnknownOperationException", "unknown target")
 		return
 	}
-	if !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") {
+	auth := r.Header.Get("Authorization")
+	if !strings.HasPrefix(auth, "AWS4-HMAC-SHA256 ") {
 		writeError(w, http.StatusBadRequest, "MissingAuthenticationTokenException", "request is not SigV4-signed")
 		return
 	}
@@ -162,9 +198,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.accessKeyID != "" && !strings.HasPrefix(auth, "AWS4-HMAC-SHA256 Credential="+s.accessKeyID+"/") {
+		writeError(w, http.StatusBadRequest, "UnrecognizedClientException", "The security token included in the request is invalid.")
+		return
+	}
 	s.requests = append(s.requests, Request{Operation: op, SecretID: in.SecretID})
 	if r, ok := s.Faults.TakeOp(op); ok {
 		injected(w, r)
+		return
+	}
+	if in.SecretID == "" {
+		// SecretId is required by every operation here (botocore's model).
+		writeError(w, http.StatusBadRequest, "InvalidParameterException", "SecretId is required")
 		return
 	}
 	sec := s.find(in.SecretID)
@@ -176,7 +221,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case "GetSecretValue":
 		writeJSON(w, map[string]any{
 			"ARN": sec.arn, "Name": sec.name, "SecretString": sec.value,
-			"VersionId": fmt.Sprintf("v%d", sec.versions), "VersionStages": []string{"AWSCURRENT"},
+			"VersionId": sec.versionID(), "VersionStages": []string{"AWSCURRENT"},
+			"CreatedDate": created,
 		})
 	case "PutSecretValue":
 		if in.SecretString == nil {
@@ -187,13 +233,23 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		sec.versions++
 		writeJSON(w, map[string]any{
 			"ARN": sec.arn, "Name": sec.name,
-			"VersionId": fmt.Sprintf("v%d", sec.versions), "VersionStages": []string{"AWSCURRENT"},
+			"VersionId": sec.versionID(), "VersionStages": []string{"AWSCURRENT"},
 		})
 	case "DescribeSecret":
 		writeJSON(w, map[string]any{"ARN": sec.arn, "Name": sec.name})
 	default:
 		writeError(w, http.StatusBadRequest, "UnknownOperationException", "operation not supported by this fake: "+op)
 	}
+}
+
+// created is every secret's CreatedDate, in epoch seconds as the JSON
+// protocol writes timestamps.
+var created = float64(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Unix())
+
+// versionID is shaped like Secrets Manager's (a UUID; botocore's model: 32
+// to 64 characters) and counts the secret's versions.
+func (sec *secret) versionID() string {
+	return fmt.Sprintf("00000000-0000-0000-0000-%012d", sec.versions)
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

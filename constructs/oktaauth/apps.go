@@ -84,25 +84,6 @@ type AppProps struct {
 	RefreshTokens *bool
 }
 
-// appJSON is one element of the Apps property, with the contract's keys
-// (oktaprops.PropApps). Unset values are left out, so the handler's defaults
-// (the resource-wide settings) apply.
-type appJSON struct {
-	Name                        string          `json:"name"`
-	Type                        string          `json:"type"`
-	ApplicationType             string          `json:"applicationType,omitempty"`
-	RedirectURIs                []string        `json:"redirectUris,omitempty"`
-	PostLogoutRedirectURIs      []string        `json:"postLogoutRedirectUris,omitempty"`
-	JWKS                        json.RawMessage `json:"jwks,omitempty"`
-	Scopes                      []string        `json:"scopes,omitempty"`
-	GroupIDs                    []string        `json:"groupIds,omitempty"`
-	AccessTokenLifetimeMinutes  *int64          `json:"accessTokenLifetimeMinutes,omitempty"`
-	RefreshTokenLifetimeMinutes *int64          `json:"refreshTokenLifetimeMinutes,omitempty"`
-	RefreshTokenWindowMinutes   *int64          `json:"refreshTokenWindowMinutes,omitempty"`
-	RefreshTokens               bool            `json:"refreshTokens,omitempty"`
-	SecretARN                   string          `json:"secretArn,omitempty"`
-}
-
 // appKeyProps maps the contract's JSON keys of an app to AppProps' fields,
 // for errors that speak the props.
 var appKeyProps = map[string]string{
@@ -278,10 +259,10 @@ func appsJSON(apps []*AppProps, secretARN func(name string) *string, check bool)
 		m, _ := wholeMinutes(d) // validated by appProblems
 		return &m
 	}
-	out := make([]appJSON, 0, len(apps))
+	out := make([]oktaprops.AppJSON, 0, len(apps))
 	for _, a := range apps {
-		x := appJSON{
-			Name: str(a.Name, "name"), Type: string(a.Type), ApplicationType: string(a.ApplicationType),
+		x := oktaprops.AppJSON{
+			Name: str(a.Name, "name"), Type: a.Type, ApplicationType: a.ApplicationType,
 			RedirectURIs: list(a.RedirectUris, "redirectUris"), PostLogoutRedirectURIs: list(a.PostLogoutRedirectUris, "postLogoutRedirectUris"),
 			Scopes: list(a.Scopes, "scopes"), GroupIDs: list(a.GroupIds, "groupIds"),
 			AccessTokenLifetimeMinutes:  minutes(a.AccessTokenLifetime),
@@ -300,13 +281,11 @@ func appsJSON(apps []*AppProps, secretARN func(name string) *string, check bool)
 		}
 		out = append(out, x)
 	}
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false) // URLs with & stay readable
-	if err := enc.Encode(out); err != nil {
+	js, err := oktaprops.MarshalApps(out)
+	if err != nil {
 		panic(err) // strings, numbers and validated JSON only
 	}
-	return strings.TrimSuffix(b.String(), "\n")
+	return js
 }
 
 // newAppSecrets makes the secret of each confidential app, before the

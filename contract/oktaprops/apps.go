@@ -149,28 +149,45 @@ func (e *AppError) Unwrap() error {
 	return &cfnprops.PropertyError{Property: PropApps, Reason: strings.TrimPrefix(e.Error(), PropApps)}
 }
 
-// appInput is one app as written in the property.
-type appInput struct {
-	Name                        string          `json:"name"`
-	Type                        AppType         `json:"type"`
-	ApplicationType             string          `json:"applicationType"`
-	RedirectURIs                []string        `json:"redirectUris"`
-	PostLogoutRedirectURIs      []string        `json:"postLogoutRedirectUris"`
-	JWKS                        json.RawMessage `json:"jwks"`
-	Scopes                      []string        `json:"scopes"`
-	GroupIDs                    []string        `json:"groupIds"`
-	AccessTokenLifetimeMinutes  *int64          `json:"accessTokenLifetimeMinutes"`
-	RefreshTokenLifetimeMinutes *int64          `json:"refreshTokenLifetimeMinutes"`
-	RefreshTokenWindowMinutes   *int64          `json:"refreshTokenWindowMinutes"`
-	RefreshTokens               bool            `json:"refreshTokens"`
-	SecretARN                   string          `json:"secretArn"`
+// AppJSON is one element of the Apps property as it travels: the keys the
+// parser reads and the construct and stacks/envconfig write (MarshalApps).
+// Unset values are left out, so the resource-wide settings apply.
+type AppJSON struct {
+	Name                        string           `json:"name"`
+	Type                        AppType          `json:"type"`
+	ApplicationType             PublicClientType `json:"applicationType,omitempty"`
+	RedirectURIs                []string         `json:"redirectUris,omitempty"`
+	PostLogoutRedirectURIs      []string         `json:"postLogoutRedirectUris,omitempty"`
+	JWKS                        json.RawMessage  `json:"jwks,omitempty"`
+	Scopes                      []string         `json:"scopes,omitempty"`
+	GroupIDs                    []string         `json:"groupIds,omitempty"`
+	AccessTokenLifetimeMinutes  *int64           `json:"accessTokenLifetimeMinutes,omitempty"`
+	RefreshTokenLifetimeMinutes *int64           `json:"refreshTokenLifetimeMinutes,omitempty"`
+	RefreshTokenWindowMinutes   *int64           `json:"refreshTokenWindowMinutes,omitempty"`
+	RefreshTokens               bool             `json:"refreshTokens,omitempty"`
+	SecretARN                   string           `json:"secretArn,omitempty"`
+}
+
+// MarshalApps renders apps as the Apps property's value (URLs with & kept
+// readable).
+func MarshalApps(apps []AppJSON) (string, error) {
+	if apps == nil {
+		apps = []AppJSON{}
+	}
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(apps); err != nil {
+		return "", fmt.Errorf("encoding %s: %w", PropApps, err)
+	}
+	return strings.TrimSuffix(b.String(), "\n"), nil
 }
 
 // parseApps reads PropApps into s.Apps. It runs after the scopes (patterns
 // are expanded against s.Scopes) and the policies (the defaults are the
 // resource's own groups and lifetimes, read from its rules).
 func (s *Spec) parseApps(p cfnprops.Properties) error {
-	var in []appInput
+	var in []AppJSON
 	if set, err := jsonArray(p, PropApps, "apps", &in); !set || err != nil {
 		return err
 	}
@@ -228,7 +245,7 @@ func (s *Spec) appDefaults(p cfnprops.Properties) appDefaults {
 	return d
 }
 
-func (s *Spec) resolveApp(i int, x appInput, d appDefaults) (App, error) {
+func (s *Spec) resolveApp(i int, x AppJSON, d appDefaults) (App, error) {
 	fail := func(key, reason string) (App, error) {
 		return App{}, &AppError{Index: i, Name: x.Name, Key: key, Reason: reason}
 	}

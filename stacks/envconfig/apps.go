@@ -170,27 +170,12 @@ func checkApps(r *reader, e *Environment) {
 // appsJSON renders apps with the Apps property's keys (oktaprops.PropApps),
 // with secretARN giving a confidential app's secret ARN.
 func appsJSON(apps []App, secretARN func(name string) string) string {
-	type appJSON struct {
-		Name                        string          `json:"name"`
-		Type                        string          `json:"type"`
-		ApplicationType             string          `json:"applicationType,omitempty"`
-		RedirectURIs                []string        `json:"redirectUris,omitempty"`
-		PostLogoutRedirectURIs      []string        `json:"postLogoutRedirectUris,omitempty"`
-		JWKS                        json.RawMessage `json:"jwks,omitempty"`
-		Scopes                      []string        `json:"scopes,omitempty"`
-		GroupIDs                    []string        `json:"groupIds,omitempty"`
-		AccessTokenLifetimeMinutes  *int            `json:"accessTokenLifetimeMinutes,omitempty"`
-		RefreshTokenLifetimeMinutes *int            `json:"refreshTokenLifetimeMinutes,omitempty"`
-		RefreshTokenWindowMinutes   *int            `json:"refreshTokenWindowMinutes,omitempty"`
-		RefreshTokens               bool            `json:"refreshTokens,omitempty"`
-		SecretARN                   string          `json:"secretArn,omitempty"`
-	}
-	out := make([]appJSON, 0, len(apps))
+	out := make([]oktaprops.AppJSON, 0, len(apps))
 	for _, a := range apps {
-		x := appJSON{Name: a.Name, Type: string(a.Type), ApplicationType: string(a.ApplicationType),
+		x := oktaprops.AppJSON{Name: a.Name, Type: a.Type, ApplicationType: a.ApplicationType,
 			RedirectURIs: a.RedirectURIs, PostLogoutRedirectURIs: a.PostLogoutRedirectURIs, Scopes: a.Scopes,
-			GroupIDs: a.GroupIDs, AccessTokenLifetimeMinutes: a.AccessTokenLifetimeMinutes,
-			RefreshTokenLifetimeMinutes: a.RefreshTokenLifetimeMinutes, RefreshTokenWindowMinutes: a.RefreshTokenWindowMinutes,
+			GroupIDs: a.GroupIDs, AccessTokenLifetimeMinutes: minutes64(a.AccessTokenLifetimeMinutes),
+			RefreshTokenLifetimeMinutes: minutes64(a.RefreshTokenLifetimeMinutes), RefreshTokenWindowMinutes: minutes64(a.RefreshTokenWindowMinutes),
 			RefreshTokens: a.RefreshTokens}
 		if a.JWKS != "" {
 			x.JWKS = json.RawMessage(a.JWKS)
@@ -200,9 +185,17 @@ func appsJSON(apps []App, secretARN func(name string) string) string {
 		}
 		out = append(out, x)
 	}
-	b, err := json.Marshal(out)
+	js, err := oktaprops.MarshalApps(out)
 	if err != nil {
 		panic(err) // strings, numbers and JSON already encoded
 	}
-	return string(b)
+	return js
+}
+
+func minutes64(m *int) *int64 {
+	if m == nil {
+		return nil
+	}
+	v := int64(*m)
+	return &v
 }

@@ -34,6 +34,7 @@ import (
 //	}
 //
 // Unknown keys are refused, so that a misspelt key is not silently ignored.
+// Apps are refused with PolicyAssignment ALL_CLIENTS (see allClientsWithApps).
 const PropApps = "Apps"
 
 // AppType is the kind of an app in the registry.
@@ -184,6 +185,11 @@ func (s *Spec) parseApps(p cfnprops.Properties) error {
 	if err := dec.Decode(&in); err != nil {
 		return propErr(PropApps, "must be a JSON array of apps: "+err.Error())
 	}
+	if len(in) > 0 {
+		if assign, _ := p.OptionalString(PropPolicyAssignment, ""); assign == string(PolicyAssignmentAllClients) {
+			return propErr(PropApps, allClientsWithApps)
+		}
+	}
 	if len(in) > MaxApps {
 		return propErr(PropApps, fmt.Sprintf("lists %d apps; at most %d are supported in one environment", len(in), MaxApps))
 	}
@@ -205,6 +211,20 @@ func (s *Spec) parseApps(p cfnprops.Properties) error {
 	}
 	return nil
 }
+
+// allClientsWithApps says why Apps and PolicyAssignment ALL_CLIENTS are
+// refused together. An app's scopes are bounded by its own policy only if no
+// later policy admits it: Okta evaluates the policies in priority order and,
+// "If none of the policy rules have conditions that can be met, then the next
+// policy in the list is considered" (management API spec, Policy
+// evaluation). With ALL_CLIENTS the single-client policies admit every
+// client, so an app asking for a scope its rule does not list would fall
+// through to them and be granted it; a policy's client condition
+// (ClientPolicyCondition) has include only, so the catch-alls cannot exclude
+// the apps.
+const allClientsWithApps = "cannot be used with PolicyAssignment ALL_CLIENTS: Okta tries the next policy when an app's own " +
+	"policy does not match its request, so an app asking for scopes beyond its own would be granted them by the " +
+	"ALL_CLIENTS policies (an Okta policy cannot exclude clients); use PolicyAssignment CREATED_CLIENTS with Apps"
 
 // appDefaults are the resource-wide settings an app inherits.
 type appDefaults struct {

@@ -196,3 +196,27 @@ func TestTheRegistryFitsTheCustomResourceResponse(t *testing.T) {
 		assert.Contains(t, err.Error(), "lists 51 apps; at most 50")
 	})
 }
+
+func TestAppsAreRefusedWithPoliciesForAllClients(t *testing.T) {
+	// Okta considers the next policy when no rule of a policy matches
+	// (management API spec, Policy evaluation), and a policy cannot exclude
+	// clients: with ALL_CLIENTS catch-alls an app's own policy bounds nothing.
+	app := map[string]any{"name": "lab-sync", "type": "backend", "jwks": map[string]any{"keys": []any{publicKey}},
+		"scopes": []string{"system/Observation.rs"}}
+	_, err := oktaprops.Parse(with(registryBase(), "PolicyAssignment", "ALL_CLIENTS", "Apps", appsProp(t, app)))
+	var pe *cfnprops.PropertyError
+	require.True(t, errors.As(err, &pe), "got %v", err)
+	assert.Equal(t, "Apps", pe.Property)
+	assert.Contains(t, pe.Reason, "cannot be used with PolicyAssignment ALL_CLIENTS")
+	assert.Contains(t, pe.Reason, "beyond its own", "the message says why")
+
+	t.Run("apps with policies for the created clients are accepted", func(t *testing.T) {
+		s, err := oktaprops.Parse(with(registryBase(), "PolicyAssignment", "CREATED_CLIENTS", "Apps", appsProp(t, app)))
+		require.NoError(t, err)
+		assert.Len(t, s.Apps, 1)
+	})
+	t.Run("ALL_CLIENTS with an empty registry is accepted: no app to escape its bounds", func(t *testing.T) {
+		_, err := oktaprops.Parse(with(registryBase(), "PolicyAssignment", "ALL_CLIENTS", "Apps", "[]"))
+		require.NoError(t, err)
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/cfnprops"
 	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
@@ -402,23 +404,38 @@ func TestAddingAppsToADeployedStackKeepsItsSingleClients(t *testing.T) {
 	})
 }
 
-func TestACatchAllPolicyComesAfterTheAppsOwnPolicies(t *testing.T) {
-	// With PolicyAssignment ALL_CLIENTS the single-client policies serve any
-	// client; Okta applies the first policy that matches, so an app's own
-	// policy (its scopes only) must come before them.
+func TestAppsWithCatchAllPoliciesAreRefusedBeforeOktaIsCalled(t *testing.T) {
+	// With PolicyAssignment ALL_CLIENTS the single-client policies admit any
+	// client, and Okta tries the next policy when an app's own has no rule
+	// that matches (management API spec, Policy evaluation): a backend app
+	// limited to system/Observation.rs asking for system/Patient.rs would be
+	// granted it by the backend catch-all. So the combination is refused.
 	e := newEnv(t, fakeokta.Options{})
-	ev := withApps(t, e.fullEvent(), registryApps(t, e, 2))
+	apps := registryApps(t, e, 3)
+	appNamed(apps, "app02")["scopes"] = []string{"system/Observation.rs"}
+	ev := withApps(t, e.fullEvent(), apps)
 	ev.ResourceProperties["PolicyAssignment"] = "ALL_CLIENTS"
 	_, err := e.run(ev)
-	require.NoError(t, err)
-	var names []string
-	for _, p := range e.onlyServer().Policies {
-		names = append(names, p.Name)
-	}
-	assert.Equal(t, []string{oktaprops.AppPolicyName("app00"), oktaprops.AppPolicyName("app01"),
-		oktaprops.UserFacingPolicyName, oktaprops.BackendPolicyName}, names)
-	user, _ := e.onlyServer().Policy(oktaprops.UserFacingPolicyName)
-	assert.Equal(t, []string{"ALL_CLIENTS"}, user.Conditions.Clients.Include)
+	var perr *cfnprops.PropertyError
+	require.True(t, errors.As(err, &perr), "got %v", err)
+	assert.Equal(t, oktaprops.PropApps, perr.Property)
+	assert.Contains(t, perr.Reason, "PolicyAssignment ALL_CLIENTS")
+	assert.Contains(t, perr.Reason, "next policy")
+	assert.Empty(t, e.okta.Requests(), "refused before Okta is called")
+
+	t.Run("an Update adding apps to a stack with catch-all policies is refused too, leaving it as it was", func(t *testing.T) {
+		e := newEnv(t, fakeokta.Options{})
+		create := e.fullEvent()
+		create.ResourceProperties["PolicyAssignment"] = "ALL_CLIENTS"
+		resp, err := e.run(create)
+		require.NoError(t, err)
+		before := len(e.okta.Apps())
+		up := withApps(t, updateEvent(create, resp.PhysicalResourceID, nil), registryApps(t, e, 2))
+		_, err = e.run(up)
+		require.True(t, errors.As(err, &perr), "got %v", err)
+		assert.Equal(t, oktaprops.PropApps, perr.Property)
+		assert.Len(t, e.okta.Apps(), before)
+	})
 }
 
 func TestUserFacingAppsRulesUseTheResourcesTokenHook(t *testing.T) {

@@ -28,8 +28,10 @@ import (
 //
 // Priorities. The rule is the only one in its policy: priority 1, which never
 // changes. Policies are ordered app policies first, then the single-client
-// policies (oktaprops.UserFacingPolicyName, BackendPolicyName), which may be
-// ALL_CLIENTS catch-alls and must not shadow an app's own policy. A new app
+// policies (oktaprops.UserFacingPolicyName, BackendPolicyName). These are
+// never ALL_CLIENTS catch-alls when there are apps: Okta would try them for an
+// app whose own policy does not match its request, so the contract refuses
+// Apps with PolicyAssignment ALL_CLIENTS (see oktaprops.PropApps). A new app
 // policy is created right after the last app policy (Okta shifts the
 // single-client policies below it down by one, developer docs "Policy and rule
 // prioritization", automatic shifting); an existing one is sent back with the

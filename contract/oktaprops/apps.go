@@ -68,7 +68,7 @@ func (t AppType) UserFacing() bool { return t == AppPublic || t == AppConfidenti
 // no double hyphen so that the construct can derive alphanumeric
 // CloudFormation logical ids (acme-portal -> AcmePortal) one-to-one; at most
 // MaxAppNameLength characters because each name is a key of the custom
-// resource's response (see AppsDataBudget).
+// resource's response (see checkResponseBudget).
 var AppNamePattern = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z][a-z0-9]*)*$`)
 
 // Limits of the registry.
@@ -77,13 +77,10 @@ const (
 	// create, against Okta's per-minute rate limits, within the handler's
 	// time (see the README's scale figures).
 	MaxApps = 50
-	// MaxAppNameLength bounds a name (see AppNamePattern).
+	// MaxAppNameLength bounds a name (see AppNamePattern). The names' total
+	// is bounded by the response (each app adds "App.<name>":"<client id>",
+	// len(name)+31 bytes; see checkResponseBudget).
 	MaxAppNameLength = 32
-	// AppsDataBudget is the share of CloudFormation's 4096-byte custom
-	// resource response the apps' client ids may take (each app adds
-	// "App.<name>":"<20-character id>", len(name)+31 bytes); the rest is the
-	// server's own attributes and the framework's fields.
-	AppsDataBudget = 2400
 )
 
 // AppDataKey is the response Data key (Fn::GetAtt attribute) holding an
@@ -194,7 +191,6 @@ func (s *Spec) parseApps(p cfnprops.Properties) error {
 		return propErr(PropApps, fmt.Sprintf("lists %d apps; at most %d are supported in one environment", len(in), MaxApps))
 	}
 	d := s.appDefaults(p)
-	budget := 0
 	for i, x := range in {
 		app, err := s.resolveApp(i, x, d)
 		if err != nil {
@@ -203,11 +199,7 @@ func (s *Spec) parseApps(p cfnprops.Properties) error {
 		if j := slices.IndexFunc(s.Apps, func(a App) bool { return a.Name == x.Name }); j >= 0 {
 			return &AppError{Index: i, Name: x.Name, Key: "name", Reason: fmt.Sprintf("is also the name of Apps[%d]: names must be unique", j)}
 		}
-		budget += len(AppDataKey(x.Name)) + 27
 		s.Apps = append(s.Apps, app)
-	}
-	if budget > AppsDataBudget {
-		return propErr(PropApps, fmt.Sprintf("the app names are too long in total: their client ids would take %d bytes of the custom resource's 4096-byte response, at most %d; use shorter names", budget, AppsDataBudget))
 	}
 	return nil
 }

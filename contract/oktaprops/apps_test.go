@@ -188,7 +188,27 @@ func TestTheRegistryFitsTheCustomResourceResponse(t *testing.T) {
 	t.Run("fifty apps with 32-character names do not: their client ids would overflow the 4096-byte response", func(t *testing.T) {
 		_, err := oktaprops.Parse(with(registryBase(), "Apps", many(50, 32)))
 		require.Error(t, err)
-		assert.Contains(t, err.Error(), "the app names are too long in total")
+		assert.Contains(t, err.Error(), "over CloudFormation's 4096-byte limit on a response: the apps' client ids take 3100")
+	})
+	t.Run("fifty apps with 17-character names on a long custom-domain org do not: the issuer's URLs count too", func(t *testing.T) {
+		// The reviewer's case: the org URL's length counts some six times
+		// (the issuer and its five endpoints), and a CUSTOM_URL issuer's
+		// domain is not known until Okta answers.
+		p := with(registryBase(), "OktaOrgUrl", "https://login.regional-health-partners.org", "Apps", many(50, 17))
+		_, err := oktaprops.Parse(p)
+		require.NoError(t, err, "with the org's own domain in the issuer they fit")
+		_, err = oktaprops.Parse(with(p, "IssuerMode", "CUSTOM_URL"))
+		var pe *cfnprops.PropertyError
+		require.True(t, errors.As(err, &pe), "got %v", err)
+		assert.Equal(t, "Apps", pe.Property)
+		assert.Contains(t, pe.Reason, "over CloudFormation's 4096-byte limit on a response")
+		assert.Contains(t, pe.Reason, "the issuer and its endpoints")
+		assert.Contains(t, pe.Reason, "Provider framework's fields")
+	})
+	t.Run("an update is not refused on the budget: its rollback must parse the deployed properties", func(t *testing.T) {
+		p := with(registryBase(), "Apps", many(50, 32))
+		_, _, err := oktaprops.ParseUpdate(p, p)
+		require.NoError(t, err)
 	})
 	t.Run("fifty-one apps are refused", func(t *testing.T) {
 		_, err := oktaprops.Parse(with(registryBase(), "Apps", many(51, 8)))

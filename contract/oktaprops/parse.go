@@ -124,8 +124,21 @@ func checkAudience(a string) error {
 // *cfnprops.PropertyError naming the property. A claim name Okta
 // reserves (ReservedClaimName) is refused: Parse is for synthesis and Create;
 // an Update uses ParseUpdate.
+//
+// Parse also refuses properties whose response could exceed
+// CloudFormation's limit (see checkResponseBudget), so that synthesis
+// fails, not a Create after it made every Okta object. ParseUpdate does not:
+// a rollback must parse the deployed properties whatever the budget became
+// since, and the handler checks the real response anyway.
 func Parse(p cfnprops.Properties) (*Spec, error) {
-	return parse(p, nil, nil)
+	s, err := parse(p, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkResponseBudget(); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // ParseUpdate is Parse for an Update event: p are its ResourceProperties and

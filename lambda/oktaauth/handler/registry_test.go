@@ -465,21 +465,42 @@ func TestUserFacingAppsRulesUseTheResourcesTokenHook(t *testing.T) {
 }
 
 func TestTheLargestRegistryTheContractAllowsFitsTheResponse(t *testing.T) {
-	// Fifty apps with names as long as oktaprops.AppsDataBudget allows at that
-	// count: every client id is in Data, and the response stays under
-	// CloudFormation's 4096 bytes with room for the framework's fields.
+	// Fifty apps with names as long as the contract's response budget allows
+	// at that count with every single client and secret: every client id is
+	// in Data, and the body the Provider framework sends stays under
+	// CloudFormation's 4096 bytes.
 	e := newEnv(t, fakeokta.Options{})
 	apps := registryApps(t, e, 50)
 	for i, a := range apps {
-		a["name"] = fmt.Sprintf("app%02d-abcdefghijk", i)
+		a["name"] = fmt.Sprintf("app%02d-abcdefgh", i)
 	}
-	resp, err := e.run(withApps(t, e.fullEvent(), apps))
+	ev := withApps(t, e.fullEvent(), apps)
+	resp, err := e.run(ev)
 	require.NoError(t, err)
 	for _, a := range apps {
 		assert.Regexp(t, `^0oa[A-Za-z0-9]{17}$`, resp.Data[oktaprops.AppDataKey(a["name"].(string))])
 	}
-	raw, err := json.Marshal(resp)
-	require.NoError(t, err)
-	assert.Less(t, len(raw), customresource.MaxResponseBytes-512)
-	t.Logf("response: %d bytes", len(raw))
+	body := cfnprops.SuccessResponse(ev.StackID, ev.RequestID, ev.LogicalResourceID, resp.PhysicalResourceID, resp.Data)
+	assert.LessOrEqual(t, body.Size(), cfnprops.MaxResponseBytes)
+	t.Logf("framework body: %d bytes", body.Size())
+}
+
+func TestACreateWhoseResponseIsTooLargeRemovesWhatItMade(t *testing.T) {
+	// The contract bounds the response at parse with a reserve for a custom
+	// domain's issuer; a longer custom domain is only known once Okta
+	// answers. CloudFormation would refuse the response after every object
+	// exists, and the Delete of a failed Create never reaches the handler,
+	// so the Create itself must remove them.
+	// A 251-character host (DNS allows 253).
+	e := newEnv(t, fakeokta.Options{CustomDomain: "https://" + strings.Repeat("login-", 40) + "example.org"})
+	ev := withApps(t, e.fullEvent(), registryApps(t, e, 45))
+	ev.ResourceProperties["IssuerMode"] = "CUSTOM_URL"
+	_, err := oktaprops.Parse(ev.ResourceProperties)
+	require.NoError(t, err, "the contract's bound, with its reserve for the custom domain, lets it through")
+	_, err = e.run(ev)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "over CloudFormation's 4096-byte limit on a custom resource response")
+	assert.Contains(t, err.Error(), "the 45 apps' client ids")
+	assert.Zero(t, len(e.okta.AuthorizationServers()), "the server (with its scopes, claims and policies) is removed")
+	assert.Zero(t, len(e.okta.Apps()), "every client is removed")
 }

@@ -35,6 +35,9 @@ import (
 //
 // Unknown keys are refused, so that a misspelt key is not silently ignored.
 // Apps are refused with PolicyAssignment ALL_CLIENTS (see allClientsWithApps).
+// Changing an app's type, or a public app's applicationType, gives it a new
+// client (a new client id and, for a confidential app, a new secret): Okta
+// cannot change a client's application_type after creation.
 const PropApps = "Apps"
 
 // AppType is the kind of an app in the registry.

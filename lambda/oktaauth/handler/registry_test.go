@@ -504,3 +504,81 @@ func TestACreateWhoseResponseIsTooLargeRemovesWhatItMade(t *testing.T) {
 	assert.Zero(t, len(e.okta.AuthorizationServers()), "the server (with its scopes, claims and policies) is removed")
 	assert.Zero(t, len(e.okta.Apps()), "every client is removed")
 }
+
+func TestChangingAnAppsTypeReplacesItsClientAndTheRollbackReplacesItBack(t *testing.T) {
+	// Okta cannot change an app's application_type after creation (developer
+	// docs, Apps API reference; the fake refuses the PUT like Okta), so a
+	// public app becoming confidential gets a new client under its name.
+	e := newEnv(t, fakeokta.Options{})
+	apps := registryApps(t, e, 3) // app00 confidential, app01 public, app02 backend
+	create := withApps(t, e.fullEvent(), apps)
+	resp, err := e.run(create)
+	require.NoError(t, err)
+	before, order := registryState(t, e)
+	require.Equal(t, "browser", before["app01"].client.Settings.OauthClient.ApplicationType)
+
+	next := cloneApps(apps)
+	appNamed(next, "app01")["type"] = "confidential"
+	secret := e.sm.Put("smart-app-app01", "{}")
+	appNamed(next, "app01")["secretArn"] = secret
+	update := withApps(t, updateEvent(create, resp.PhysicalResourceID, nil), next)
+	out, err := e.run(update)
+	require.NoError(t, err)
+	after, orderAfter := registryState(t, e)
+
+	t.Run("the app has a new web client, named by its policy, and its secret holds the new id", func(t *testing.T) {
+		c := after["app01"].client
+		assert.NotEqual(t, before["app01"].client.ID, c.ID)
+		assert.Equal(t, "web", c.Settings.OauthClient.ApplicationType)
+		assert.Equal(t, "client_secret_basic", c.Credentials.OauthClient.TokenEndpointAuthMethod)
+		assert.Equal(t, c.Credentials.OauthClient.ClientID, out.Data[oktaprops.AppDataKey("app01")])
+		assert.Equal(t, []string{c.Credentials.OauthClient.ClientID}, after["app01"].policy.Conditions.Clients.Include)
+		raw, ok := e.sm.Value(secret)
+		require.True(t, ok)
+		var doc oktaprops.AppSecretDocument
+		require.NoError(t, json.Unmarshal([]byte(raw), &doc))
+		assert.Equal(t, c.Credentials.OauthClient.ClientID, doc.ClientID)
+		assert.NotEmpty(t, doc.ClientSecret)
+	})
+	t.Run("the old client is gone, and the app's policy stays in its place", func(t *testing.T) {
+		_, ok := e.okta.App(before["app01"].client.ID)
+		assert.False(t, ok)
+		assert.Equal(t, before["app01"].policy.ID, after["app01"].policy.ID)
+		assert.Equal(t, order, orderAfter)
+	})
+	t.Run("the other apps are untouched", func(t *testing.T) {
+		assert.Equal(t, before["app00"].client, after["app00"].client)
+		assert.Equal(t, before["app02"].client, after["app02"].client)
+	})
+
+	t.Run("a rollback makes it a public browser client again", func(t *testing.T) {
+		rollback := updateEvent(update, resp.PhysicalResourceID, nil)
+		rollback.ResourceProperties = create.ResourceProperties
+		out, err := e.run(rollback)
+		require.NoError(t, err)
+		back, _ := registryState(t, e)
+		c := back["app01"].client
+		assert.Equal(t, "browser", c.Settings.OauthClient.ApplicationType)
+		assert.Equal(t, "none", c.Credentials.OauthClient.TokenEndpointAuthMethod)
+		assert.Equal(t, c.Credentials.OauthClient.ClientID, out.Data[oktaprops.AppDataKey("app01")])
+		_, ok := e.okta.App(after["app01"].client.ID)
+		assert.False(t, ok, "the confidential client is removed")
+	})
+
+	t.Run("a native public app becoming a browser one is replaced too", func(t *testing.T) {
+		e := newEnv(t, fakeokta.Options{})
+		apps := registryApps(t, e, 2)
+		appNamed(apps, "app01")["applicationType"] = "native"
+		create := withApps(t, e.fullEvent(), apps)
+		resp, err := e.run(create)
+		require.NoError(t, err)
+		before, _ := registryState(t, e)
+		next := cloneApps(apps)
+		delete(appNamed(next, "app01"), "applicationType")
+		_, err = e.run(withApps(t, updateEvent(create, resp.PhysicalResourceID, nil), next))
+		require.NoError(t, err)
+		after, _ := registryState(t, e)
+		assert.NotEqual(t, before["app01"].client.ID, after["app01"].client.ID)
+		assert.Equal(t, "browser", after["app01"].client.Settings.OauthClient.ApplicationType)
+	})
+}

@@ -66,29 +66,35 @@ func (r *Reconciler) convergeRegistryApps(ctx context.Context, x *run) error {
 		got, ok := have[want.Name]
 		delete(have, want.Name)
 		if !ok {
-			created, _, err := r.Okta.Application.CreateApplication(ctx, body, nil)
-			if err != nil {
-				return fmt.Errorf("creating the client of app %q: %w", want.Name, err)
-			}
-			app, ok := created.(*okta.OpenIdConnectApplication)
-			if !ok || app.Id == "" {
-				return fmt.Errorf("creating the client of app %q: Okta's answer has no app id", want.Name)
-			}
-			if x.journal != nil {
-				x.journal.appIDs = append(x.journal.appIDs, app.Id)
-			}
-			r.logChange(ctx, "create", "app", want.Client.Label, app.Id)
-			x.appIDs[want.Name] = clientID(app)
-			x.regApps[want.Name] = app
-			x.regMade[want.Name] = true
-			if app.Credentials != nil && app.Credentials.OauthClient != nil && want.Client.HasSecret() {
-				x.regSecrets[want.Name] = app.Credentials.OauthClient.ClientSecret
+			if err := r.createRegistryApp(ctx, x, want, body); err != nil {
+				return err
 			}
 			continue
 		}
 		current := okta.NewOpenIdConnectApplication()
 		if _, _, err := r.Okta.Application.GetApplication(ctx, got.id, current, nil); err != nil {
 			return fmt.Errorf("reading the client %s of app %q: %w", got.id, want.Name, err)
+		}
+		if applicationType(current) != want.Client.ApplicationType {
+			// Okta cannot change an app's application_type once it is made
+			// (developer docs, Apps API reference: "After an app is created,
+			// you can't change the application_type"), so a new type is a
+			// new client under the same name. The old one goes first: Okta
+			// refuses a second active OIDC client with the same label
+			// ("An active OpenID Connect Client instance with the label ...
+			// already exists", okta/okta-cli issue 56). Comparing with Okta's
+			// client rather than the deployed properties makes a rollback
+			// (or a rerun after an interrupted one) do the same, back.
+			r.Log.InfoContext(ctx, "an app's type changed; replacing its client", "app", want.Name,
+				"clientId", clientID(current), "from", applicationType(current), "to", want.Client.ApplicationType)
+			if err := r.deleteApp(ctx, got.id); err != nil {
+				return fmt.Errorf("removing the %s client %s of app %q to make it a %s one: %w", applicationType(current), got.id,
+					want.Name, want.Client.ApplicationType, err)
+			}
+			if err := r.createRegistryApp(ctx, x, want, body); err != nil {
+				return err
+			}
+			continue
 		}
 		if !appEqual(current, body) {
 			body.Id = got.id
@@ -111,6 +117,37 @@ func (r *Reconciler) convergeRegistryApps(ctx context.Context, x *run) error {
 		x.staleApps = append(x.staleApps, a) // its app was removed from the registry
 	}
 	return nil
+}
+
+// createRegistryApp creates a registry app's client and records it in x.
+func (r *Reconciler) createRegistryApp(ctx context.Context, x *run, want oktaprops.App, body *okta.OpenIdConnectApplication) error {
+	created, _, err := r.Okta.Application.CreateApplication(ctx, body, nil)
+	if err != nil {
+		return fmt.Errorf("creating the client of app %q: %w", want.Name, err)
+	}
+	app, ok := created.(*okta.OpenIdConnectApplication)
+	if !ok || app.Id == "" {
+		return fmt.Errorf("creating the client of app %q: Okta's answer has no app id", want.Name)
+	}
+	if x.journal != nil {
+		x.journal.appIDs = append(x.journal.appIDs, app.Id)
+	}
+	r.logChange(ctx, "create", "app", want.Client.Label, app.Id)
+	x.appIDs[want.Name] = clientID(app)
+	x.regApps[want.Name] = app
+	x.regMade[want.Name] = true
+	if app.Credentials != nil && app.Credentials.OauthClient != nil && want.Client.HasSecret() {
+		x.regSecrets[want.Name] = app.Credentials.OauthClient.ClientSecret
+	}
+	return nil
+}
+
+// applicationType is a client's settings.oauthClient.application_type.
+func applicationType(app *okta.OpenIdConnectApplication) string {
+	if app.Settings == nil || app.Settings.OauthClient == nil {
+		return ""
+	}
+	return app.Settings.OauthClient.ApplicationType
 }
 
 // registryAppBody is the Okta client of a registry app: appBody, with the

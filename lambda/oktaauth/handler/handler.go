@@ -177,17 +177,17 @@ func (h *Handler) handleServer(ctx context.Context, log *slog.Logger, event cust
 		return resp, nil
 
 	case customresource.Update:
-		// ParseUpdate, not Parse: a claim name Okta reserves that the
-		// deployed properties already have is kept, or this Update and its
-		// rollback would both fail (see oktaprops.ParseUpdate).
+		// ParseUpdate, not Parse: a claim name Okta reserves is a warning on
+		// Update, or this Update or its rollback could fail on it (see
+		// oktaprops.ParseUpdate).
 		oldProps := cfnprops.Properties(event.OldResourceProperties)
 		spec, kept, err := oktaprops.ParseUpdate(props, oldProps)
 		if err != nil {
 			return customresource.OnEventResponse{}, err
 		}
 		if len(kept) > 0 {
-			log.WarnContext(ctx, "keeping claim names Okta reserves because the deployed properties have them; "+
-				"rename these claims: a new deployment refuses them", "claims", kept)
+			log.WarnContext(ctx, "keeping claim names Okta reserves: an Update accepts them so that it and its rollback "+
+				"do not fail on them; rename these claims: a new deployment refuses them", "claims", kept)
 		}
 		old, _, err := oktaprops.ParseUpdate(oldProps, oldProps)
 		if err != nil {

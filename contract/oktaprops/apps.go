@@ -202,6 +202,9 @@ func (s *Spec) parseApps(p cfnprops.Properties) error {
 		if j := slices.IndexFunc(s.Apps, func(a App) bool { return a.Name == x.Name }); j >= 0 {
 			return &AppError{Index: i, Name: x.Name, Key: "name", Reason: fmt.Sprintf("is also the name of Apps[%d]: names must be unique", j)}
 		}
+		if err := s.checkAppSecretARN(i, app); err != nil {
+			return err
+		}
 		s.Apps = append(s.Apps, app)
 	}
 	return nil
@@ -220,6 +223,38 @@ func (s *Spec) parseApps(p cfnprops.Properties) error {
 const allClientsWithApps = "cannot be used with PolicyAssignment ALL_CLIENTS: Okta tries the next policy when an app's own " +
 	"policy does not match its request, so an app asking for scopes beyond its own would be granted them by the " +
 	"ALL_CLIENTS policies (an Okta policy cannot exclude clients); use PolicyAssignment CREATED_CLIENTS with Apps"
+
+// checkAppSecretARN refuses an app secret that is another app's or one of the
+// resource's other secrets: the handler writes the app's client id and secret
+// to it, so a shared one would be overwritten by the other app (which would
+// then hold the wrong client's secret) and, for CredentialSecretArn, the Okta
+// management credential itself would be lost.
+func (s *Spec) checkAppSecretARN(i int, app App) error {
+	if app.SecretARN == "" {
+		return nil
+	}
+	fail := func(reason string) error {
+		return &AppError{Index: i, Name: app.Name, Key: "secretArn", Reason: reason}
+	}
+	if j := slices.IndexFunc(s.Apps, func(a App) bool { return a.SecretARN == app.SecretARN }); j >= 0 {
+		return fail(fmt.Sprintf("is also the secret of Apps[%d] %q: each confidential app needs its own secret (its client id and secret are written there)", j, s.Apps[j].Name))
+	}
+	others := []struct{ property, arn, why string }{
+		{PropCredentialSecretARN, s.CredentialSecretARN, "the Okta management credential would be overwritten"},
+		{PropClientSecretARN, s.ClientSecretARN, "the confidential client's secret is written there"},
+		{PropIntrospectionSecretARN, s.IntrospectionSecretARN, "the introspection client's credential is written there"},
+	}
+	if s.TokenHook != nil {
+		others = append(others, struct{ property, arn, why string }{PropTokenHookSecretARN, s.TokenHook.SecretARN,
+			"it holds the token hook's Authorization header value"})
+	}
+	for _, o := range others {
+		if o.arn == app.SecretARN {
+			return fail(fmt.Sprintf("is also %s: the app needs a secret of its own (%s)", o.property, o.why))
+		}
+	}
+	return nil
+}
 
 // appDefaults are the resource-wide settings an app inherits.
 type appDefaults struct {

@@ -240,3 +240,47 @@ func TestAppsAreRefusedWithPoliciesForAllClients(t *testing.T) {
 		require.NoError(t, err)
 	})
 }
+
+func TestAnAppsSecretIsItsOwn(t *testing.T) {
+	conf := func(name, arn string) map[string]any {
+		return map[string]any{"name": name, "type": "confidential", "redirectUris": []string{"https://x.example/cb"},
+			"scopes": []string{"openid"}, "secretArn": arn}
+	}
+	const other = "arn:aws:secretsmanager:us-east-1:123456789012:secret:smart-app-other-AbCdEf"
+	clientSecret := "arn:aws:secretsmanager:us-east-1:123456789012:secret:smart-client-AbCdEf"
+	introSecret := "arn:aws:secretsmanager:us-east-1:123456789012:secret:smart-intro-AbCdEf"
+	hookSecret := "arn:aws:secretsmanager:us-east-1:123456789012:secret:smart-hook-AbCdEf"
+	p := with(registryBase(), "ClientSecretArn", clientSecret, "IntrospectionSecretArn", introSecret,
+		"TokenHookUrl", "https://hook.example.com/launch", "TokenHookSecretArn", hookSecret)
+	credential := p["CredentialSecretArn"].(string)
+	cases := []struct {
+		name string
+		apps []map[string]any
+		want string
+	}{
+		{"two apps sharing a secret", []map[string]any{conf("a", appSecretARN), conf("b", other), conf("c", appSecretARN)},
+			`Apps[2] "c": secretArn is also the secret of Apps[0] "a": each confidential app needs its own secret`},
+		{"the Okta management credential", []map[string]any{conf("a", credential)},
+			`Apps[0] "a": secretArn is also CredentialSecretArn: the app needs a secret of its own (the Okta management credential would be overwritten)`},
+		{"the confidential client's secret", []map[string]any{conf("a", clientSecret)},
+			`Apps[0] "a": secretArn is also ClientSecretArn`},
+		{"the introspection credential", []map[string]any{conf("a", introSecret)},
+			`Apps[0] "a": secretArn is also IntrospectionSecretArn`},
+		{"the token hook's secret", []map[string]any{conf("a", hookSecret)},
+			`Apps[0] "a": secretArn is also TokenHookSecretArn`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name+" is refused naming the app and the key", func(t *testing.T) {
+			_, err := oktaprops.Parse(with(p, "Apps", appsProp(t, tc.apps...)))
+			var pe *cfnprops.PropertyError
+			require.True(t, errors.As(err, &pe), "got %v", err)
+			assert.Equal(t, "Apps", pe.Property)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+	t.Run("apps with secrets of their own are accepted", func(t *testing.T) {
+		s, err := oktaprops.Parse(with(p, "Apps", appsProp(t, conf("a", appSecretARN), conf("b", other))))
+		require.NoError(t, err)
+		assert.Len(t, s.Apps, 2)
+	})
+}

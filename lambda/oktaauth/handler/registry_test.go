@@ -582,3 +582,22 @@ func TestChangingAnAppsTypeReplacesItsClientAndTheRollbackReplacesItBack(t *test
 		assert.Equal(t, "browser", after["app01"].client.Settings.OauthClient.ApplicationType)
 	})
 }
+
+func TestAnAppPointedAtTheManagementCredentialIsRefusedBeforeAnythingIsWritten(t *testing.T) {
+	// The handler writes a confidential app's client id and secret to its
+	// secretArn: pointed at CredentialSecretArn, it would overwrite the Okta
+	// management credential.
+	e := newEnv(t, fakeokta.Options{})
+	apps := registryApps(t, e, 1)
+	apps[0]["secretArn"] = e.credARN
+	before, _ := e.sm.Value(e.credARN)
+	_, err := e.run(withApps(t, e.fullEvent(), apps))
+	var perr *cfnprops.PropertyError
+	require.True(t, errors.As(err, &perr), "got %v", err)
+	assert.Equal(t, oktaprops.PropApps, perr.Property)
+	assert.Contains(t, err.Error(), `Apps[0] "app00": secretArn is also CredentialSecretArn`)
+	assert.Empty(t, e.okta.Requests())
+	assert.Zero(t, e.sm.Count("PutSecretValue"))
+	after, _ := e.sm.Value(e.credARN)
+	assert.Equal(t, before, after)
+}

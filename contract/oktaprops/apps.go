@@ -270,19 +270,20 @@ type appDefaults struct {
 func (s *Spec) appDefaults(p cfnprops.Properties) appDefaults {
 	// Parse has validated these already; reading them again keeps this file
 	// independent of how parsePolicies stores them.
-	d := appDefaults{groups: s.UserGroupIDs, access: 60, refresh: 0, window: 10080, backendAccess: 5,
-		managedHook: s.TokenHook != nil}
+	d := appDefaults{groups: s.UserGroupIDs, access: DefaultAccessTokenLifetimeMinutes,
+		refresh: DefaultRefreshTokenLifetimeMinutes, window: DefaultRefreshTokenWindowMinutes,
+		backendAccess: DefaultBackendAccessTokenLifetimeMinutes, managedHook: s.TokenHook != nil}
 	d.hookID, _ = p.OptionalString(PropTokenInlineHookID, "")
-	if v, err := p.Int(PropAccessTokenLifetimeMinutes, 60); err == nil {
+	if v, err := p.Int(PropAccessTokenLifetimeMinutes, DefaultAccessTokenLifetimeMinutes); err == nil {
 		d.access = int64(v)
 	}
-	if v, err := p.Int(PropRefreshTokenLifetimeMinutes, 0); err == nil {
+	if v, err := p.Int(PropRefreshTokenLifetimeMinutes, DefaultRefreshTokenLifetimeMinutes); err == nil {
 		d.refresh = int64(v)
 	}
-	if v, err := p.Int(PropRefreshTokenWindowMinutes, 10080); err == nil {
+	if v, err := p.Int(PropRefreshTokenWindowMinutes, DefaultRefreshTokenWindowMinutes); err == nil {
 		d.window = int64(v)
 	}
-	if v, err := p.Int(PropBackendAccessTokenLifetime, 5); err == nil {
+	if v, err := p.Int(PropBackendAccessTokenLifetime, DefaultBackendAccessTokenLifetimeMinutes); err == nil {
 		d.backendAccess = int64(v)
 	}
 	return d
@@ -336,16 +337,17 @@ func (s *Spec) resolveApp(i int, x appInput, d appDefaults) (App, error) {
 		if x.AccessTokenLifetimeMinutes != nil {
 			access = *x.AccessTokenLifetimeMinutes
 		}
-		if access < 5 || access > 1440 {
-			return fail("accessTokenLifetimeMinutes", fmt.Sprintf("must be between 5 and 1440, got %d", access))
+		if access < MinAccessTokenLifetimeMinutes || access > MaxAccessTokenLifetimeMinutes {
+			return fail("accessTokenLifetimeMinutes", fmt.Sprintf("must be between %d and %d, got %d",
+				MinAccessTokenLifetimeMinutes, MaxAccessTokenLifetimeMinutes, access))
 		}
 		scopes, key, reason := s.expandScopes(x.Scopes, false)
 		if reason != "" {
 			return fail(key, reason)
 		}
 		app.Rule = Rule{Name: AppRuleName, Priority: 1, GrantTypes: []string{"client_credentials"}, Scopes: scopes,
-			GroupIDs: []string{EveryoneGroup}, AccessTokenLifetimeMinutes: access, RefreshTokenLifetimeMinutes: 0,
-			RefreshTokenWindowMinutes: 10080}
+			GroupIDs: []string{EveryoneGroup}, AccessTokenLifetimeMinutes: access, RefreshTokenLifetimeMinutes: DefaultRefreshTokenLifetimeMinutes,
+			RefreshTokenWindowMinutes: DefaultRefreshTokenWindowMinutes}
 		return app, nil
 	}
 
@@ -407,14 +409,16 @@ func (s *Spec) resolveApp(i int, x appInput, d appDefaults) (App, error) {
 	// Management API spec, TokenAuthorizationServerPolicyRuleAction, as for
 	// the resource-wide lifetimes (parsePolicies).
 	switch {
-	case access < 5 || access > 1440:
-		return fail("accessTokenLifetimeMinutes", fmt.Sprintf("must be between 5 and 1440, got %d", access))
-	case window < 10 || window > 2628000:
-		return fail("refreshTokenWindowMinutes", fmt.Sprintf("must be between 10 and 2628000, got %d", window))
+	case access < MinAccessTokenLifetimeMinutes || access > MaxAccessTokenLifetimeMinutes:
+		return fail("accessTokenLifetimeMinutes", fmt.Sprintf("must be between %d and %d, got %d",
+			MinAccessTokenLifetimeMinutes, MaxAccessTokenLifetimeMinutes, access))
+	case window < MinRefreshTokenWindowMinutes || window > MaxRefreshTokenWindowMinutes:
+		return fail("refreshTokenWindowMinutes", fmt.Sprintf("must be between %d and %d, got %d",
+			MinRefreshTokenWindowMinutes, MaxRefreshTokenWindowMinutes, window))
 	case window < access:
 		return fail("refreshTokenWindowMinutes", fmt.Sprintf("must be at least the access token lifetime (%d), got %d", access, window))
-	case refresh < 0 || refresh > 2628000:
-		return fail("refreshTokenLifetimeMinutes", fmt.Sprintf("must be 0 (unlimited) to 2628000, got %d", refresh))
+	case refresh < 0 || refresh > MaxRefreshTokenLifetimeMinutes:
+		return fail("refreshTokenLifetimeMinutes", fmt.Sprintf("must be 0 (unlimited) to %d, got %d", MaxRefreshTokenLifetimeMinutes, refresh))
 	case refresh != 0 && refresh < window:
 		return fail("refreshTokenLifetimeMinutes", fmt.Sprintf("must be 0 (unlimited) or at least the refresh token window (%d), got %d", window, refresh))
 	}

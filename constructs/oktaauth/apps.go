@@ -276,7 +276,8 @@ func appsJSON(apps []*AppProps, secretARN func(name string) *string, check bool)
 		if arn := secretARN(x.Name); arn != nil {
 			x.SecretARN = *arn
 			if check && !isLiteral(arn) {
-				x.SecretARN = standIns[oktaprops.PropClientSecretARN]
+				// One per app: the contract refuses two apps sharing a secret.
+				x.SecretARN = standIns[oktaprops.PropClientSecretARN] + "-app-" + x.Name
 			}
 		}
 		out = append(out, x)

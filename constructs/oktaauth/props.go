@@ -532,11 +532,15 @@ func extraClaimsJSON(claims []*ExtraClaim) *string {
 // Stand-ins for values that are tokens at synthesis time, so the rest of the
 // properties can still be checked with the handler's parser. They are valid
 // values of the property's kind and never reach the template.
+// standIns replace deploy-time values for the synth-time parse. The secret
+// ARNs differ from each other, and from each app's (the client one with
+// "-app-<name>"), because the contract refuses two properties naming one
+// secret.
 var standIns = map[string]string{
 	oktaprops.PropOrgURL:                     "https://synth-time.okta.com",
-	oktaprops.PropCredentialSecretARN:        "arn:aws:secretsmanager:us-east-1:000000000000:secret:synth-time",
-	oktaprops.PropClientSecretARN:            "arn:aws:secretsmanager:us-east-1:000000000000:secret:synth-time",
-	oktaprops.PropIntrospectionSecretARN:     "arn:aws:secretsmanager:us-east-1:000000000000:secret:synth-time",
+	oktaprops.PropCredentialSecretARN:        "arn:aws:secretsmanager:us-east-1:000000000000:secret:synth-time-credential",
+	oktaprops.PropClientSecretARN:            "arn:aws:secretsmanager:us-east-1:000000000000:secret:synth-time-client",
+	oktaprops.PropIntrospectionSecretARN:     "arn:aws:secretsmanager:us-east-1:000000000000:secret:synth-time-introspection",
 	oktaprops.PropName:                       "synth-time",
 	oktaprops.PropDescription:                "synth-time",
 	oktaprops.PropAudience:                   "api://synth-time",
@@ -546,7 +550,7 @@ var standIns = map[string]string{
 	oktaprops.PropUserGroupIDs:               "00gsynthtime00000000",
 	oktaprops.PropTokenInlineHookID:          "calsynthtime00000000",
 	oktaprops.PropTokenHookURL:               "https://synth-time.example.com/hook",
-	oktaprops.PropTokenHookSecretARN:         "arn:aws:secretsmanager:us-east-1:000000000000:secret:synth-time",
+	oktaprops.PropTokenHookSecretARN:         "arn:aws:secretsmanager:us-east-1:000000000000:secret:synth-time-token-hook",
 	oktaprops.PropBackendClientJWKS:          `{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"}]}`,
 }
 

@@ -33,6 +33,10 @@ import (
 //	}
 //
 // Unknown keys are refused, so that a misspelt key is not silently ignored.
+// Apps are refused with PolicyAssignment ALL_CLIENTS (see allClientsWithApps).
+// Changing an app's type, or a public app's applicationType, gives it a new
+// client (a new client id and, for a confidential app, a new secret): Okta
+// cannot change a client's application_type after creation.
 const PropApps = "Apps"
 
 // AppType is the kind of an app in the registry.
@@ -66,7 +70,7 @@ func (t AppType) UserFacing() bool { return t == AppPublic || t == AppConfidenti
 // no double hyphen so that the construct can derive alphanumeric
 // CloudFormation logical ids (acme-portal -> AcmePortal) one-to-one; at most
 // MaxAppNameLength characters because each name is a key of the custom
-// resource's response (see AppsDataBudget).
+// resource's response (see checkResponseBudget).
 var AppNamePattern = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z][a-z0-9]*)*$`)
 
 // Limits of the registry.
@@ -75,13 +79,10 @@ const (
 	// create, against Okta's per-minute rate limits, within the handler's
 	// time (see the README's scale figures).
 	MaxApps = 50
-	// MaxAppNameLength bounds a name (see AppNamePattern).
+	// MaxAppNameLength bounds a name (see AppNamePattern). The names' total
+	// is bounded by the response (each app adds "App.<name>":"<client id>",
+	// len(name)+31 bytes; see checkResponseBudget).
 	MaxAppNameLength = 32
-	// AppsDataBudget is the share of CloudFormation's 4096-byte custom
-	// resource response the apps' client ids may take (each app adds
-	// "App.<name>":"<20-character id>", len(name)+31 bytes); the rest is the
-	// server's own attributes and the framework's fields.
-	AppsDataBudget = 2400
 )
 
 // AppDataKey is the response Data key (Fn::GetAtt attribute) holding an
@@ -191,11 +192,15 @@ func (s *Spec) parseApps(p cfnprops.Properties) error {
 	if set, err := jsonArray(p, PropApps, "apps", &in); !set || err != nil {
 		return err
 	}
+	if len(in) > 0 {
+		if assign, _ := p.OptionalString(PropPolicyAssignment, ""); assign == string(PolicyAssignmentAllClients) {
+			return propErr(PropApps, allClientsWithApps)
+		}
+	}
 	if len(in) > MaxApps {
 		return propErr(PropApps, fmt.Sprintf("lists %d apps; at most %d are supported in one environment", len(in), MaxApps))
 	}
 	d := s.appDefaults(p)
-	budget := 0
 	for i, x := range in {
 		app, err := s.resolveApp(i, x, d)
 		if err != nil {
@@ -204,11 +209,56 @@ func (s *Spec) parseApps(p cfnprops.Properties) error {
 		if j := slices.IndexFunc(s.Apps, func(a App) bool { return a.Name == x.Name }); j >= 0 {
 			return &AppError{Index: i, Name: x.Name, Key: "name", Reason: fmt.Sprintf("is also the name of Apps[%d]: names must be unique", j)}
 		}
-		budget += len(AppDataKey(x.Name)) + 27
+		if err := s.checkAppSecretARN(i, app); err != nil {
+			return err
+		}
 		s.Apps = append(s.Apps, app)
 	}
-	if budget > AppsDataBudget {
-		return propErr(PropApps, fmt.Sprintf("the app names are too long in total: their client ids would take %d bytes of the custom resource's 4096-byte response, at most %d; use shorter names", budget, AppsDataBudget))
+	return nil
+}
+
+// allClientsWithApps says why Apps and PolicyAssignment ALL_CLIENTS are
+// refused together. An app's scopes are bounded by its own policy only if no
+// later policy admits it: Okta evaluates the policies in priority order and,
+// "If none of the policy rules have conditions that can be met, then the next
+// policy in the list is considered" (management API spec, Policy
+// evaluation). With ALL_CLIENTS the single-client policies admit every
+// client, so an app asking for a scope its rule does not list would fall
+// through to them and be granted it; a policy's client condition
+// (ClientPolicyCondition) has include only, so the catch-alls cannot exclude
+// the apps.
+const allClientsWithApps = "cannot be used with PolicyAssignment ALL_CLIENTS: Okta tries the next policy when an app's own " +
+	"policy does not match its request, so an app asking for scopes beyond its own would be granted them by the " +
+	"ALL_CLIENTS policies (an Okta policy cannot exclude clients); use PolicyAssignment CREATED_CLIENTS with Apps"
+
+// checkAppSecretARN refuses an app secret that is another app's or one of the
+// resource's other secrets: the handler writes the app's client id and secret
+// to it, so a shared one would be overwritten by the other app (which would
+// then hold the wrong client's secret) and, for CredentialSecretArn, the Okta
+// management credential itself would be lost.
+func (s *Spec) checkAppSecretARN(i int, app App) error {
+	if app.SecretARN == "" {
+		return nil
+	}
+	fail := func(reason string) error {
+		return &AppError{Index: i, Name: app.Name, Key: "secretArn", Reason: reason}
+	}
+	if j := slices.IndexFunc(s.Apps, func(a App) bool { return a.SecretARN == app.SecretARN }); j >= 0 {
+		return fail(fmt.Sprintf("is also the secret of Apps[%d] %q: each confidential app needs its own secret (its client id and secret are written there)", j, s.Apps[j].Name))
+	}
+	others := []struct{ property, arn, why string }{
+		{PropCredentialSecretARN, s.CredentialSecretARN, "the Okta management credential would be overwritten"},
+		{PropClientSecretARN, s.ClientSecretARN, "the confidential client's secret is written there"},
+		{PropIntrospectionSecretARN, s.IntrospectionSecretARN, "the introspection client's credential is written there"},
+	}
+	if s.TokenHook != nil {
+		others = append(others, struct{ property, arn, why string }{PropTokenHookSecretARN, s.TokenHook.SecretARN,
+			"it holds the token hook's Authorization header value"})
+	}
+	for _, o := range others {
+		if o.arn == app.SecretARN {
+			return fail(fmt.Sprintf("is also %s: the app needs a secret of its own (%s)", o.property, o.why))
+		}
 	}
 	return nil
 }
@@ -227,19 +277,20 @@ type appDefaults struct {
 func (s *Spec) appDefaults(p cfnprops.Properties) appDefaults {
 	// Parse has validated these already; reading them again keeps this file
 	// independent of how parsePolicies stores them.
-	d := appDefaults{groups: s.UserGroupIDs, access: 60, refresh: 0, window: 10080, backendAccess: 5,
-		managedHook: s.TokenHook != nil}
+	d := appDefaults{groups: s.UserGroupIDs, access: DefaultAccessTokenLifetimeMinutes,
+		refresh: DefaultRefreshTokenLifetimeMinutes, window: DefaultRefreshTokenWindowMinutes,
+		backendAccess: DefaultBackendAccessTokenLifetimeMinutes, managedHook: s.TokenHook != nil}
 	d.hookID, _ = p.OptionalString(PropTokenInlineHookID, "")
-	if v, err := p.Int(PropAccessTokenLifetimeMinutes, 60); err == nil {
+	if v, err := p.Int(PropAccessTokenLifetimeMinutes, DefaultAccessTokenLifetimeMinutes); err == nil {
 		d.access = int64(v)
 	}
-	if v, err := p.Int(PropRefreshTokenLifetimeMinutes, 0); err == nil {
+	if v, err := p.Int(PropRefreshTokenLifetimeMinutes, DefaultRefreshTokenLifetimeMinutes); err == nil {
 		d.refresh = int64(v)
 	}
-	if v, err := p.Int(PropRefreshTokenWindowMinutes, 10080); err == nil {
+	if v, err := p.Int(PropRefreshTokenWindowMinutes, DefaultRefreshTokenWindowMinutes); err == nil {
 		d.window = int64(v)
 	}
-	if v, err := p.Int(PropBackendAccessTokenLifetime, 5); err == nil {
+	if v, err := p.Int(PropBackendAccessTokenLifetime, DefaultBackendAccessTokenLifetimeMinutes); err == nil {
 		d.backendAccess = int64(v)
 	}
 	return d
@@ -293,16 +344,17 @@ func (s *Spec) resolveApp(i int, x AppJSON, d appDefaults) (App, error) {
 		if x.AccessTokenLifetimeMinutes != nil {
 			access = *x.AccessTokenLifetimeMinutes
 		}
-		if access < 5 || access > 1440 {
-			return fail("accessTokenLifetimeMinutes", fmt.Sprintf("must be between 5 and 1440, got %d", access))
+		if access < MinAccessTokenLifetimeMinutes || access > MaxAccessTokenLifetimeMinutes {
+			return fail("accessTokenLifetimeMinutes", fmt.Sprintf("must be between %d and %d, got %d",
+				MinAccessTokenLifetimeMinutes, MaxAccessTokenLifetimeMinutes, access))
 		}
 		scopes, key, reason := s.expandScopes(x.Scopes, false)
 		if reason != "" {
 			return fail(key, reason)
 		}
 		app.Rule = Rule{Name: AppRuleName, Priority: 1, GrantTypes: []string{"client_credentials"}, Scopes: scopes,
-			GroupIDs: []string{EveryoneGroup}, AccessTokenLifetimeMinutes: access, RefreshTokenLifetimeMinutes: 0,
-			RefreshTokenWindowMinutes: 10080}
+			GroupIDs: []string{EveryoneGroup}, AccessTokenLifetimeMinutes: access, RefreshTokenLifetimeMinutes: DefaultRefreshTokenLifetimeMinutes,
+			RefreshTokenWindowMinutes: DefaultRefreshTokenWindowMinutes}
 		return app, nil
 	}
 
@@ -364,14 +416,16 @@ func (s *Spec) resolveApp(i int, x AppJSON, d appDefaults) (App, error) {
 	// Management API spec, TokenAuthorizationServerPolicyRuleAction, as for
 	// the resource-wide lifetimes (parsePolicies).
 	switch {
-	case access < 5 || access > 1440:
-		return fail("accessTokenLifetimeMinutes", fmt.Sprintf("must be between 5 and 1440, got %d", access))
-	case window < 10 || window > 2628000:
-		return fail("refreshTokenWindowMinutes", fmt.Sprintf("must be between 10 and 2628000, got %d", window))
+	case access < MinAccessTokenLifetimeMinutes || access > MaxAccessTokenLifetimeMinutes:
+		return fail("accessTokenLifetimeMinutes", fmt.Sprintf("must be between %d and %d, got %d",
+			MinAccessTokenLifetimeMinutes, MaxAccessTokenLifetimeMinutes, access))
+	case window < MinRefreshTokenWindowMinutes || window > MaxRefreshTokenWindowMinutes:
+		return fail("refreshTokenWindowMinutes", fmt.Sprintf("must be between %d and %d, got %d",
+			MinRefreshTokenWindowMinutes, MaxRefreshTokenWindowMinutes, window))
 	case window < access:
 		return fail("refreshTokenWindowMinutes", fmt.Sprintf("must be at least the access token lifetime (%d), got %d", access, window))
-	case refresh < 0 || refresh > 2628000:
-		return fail("refreshTokenLifetimeMinutes", fmt.Sprintf("must be 0 (unlimited) to 2628000, got %d", refresh))
+	case refresh < 0 || refresh > MaxRefreshTokenLifetimeMinutes:
+		return fail("refreshTokenLifetimeMinutes", fmt.Sprintf("must be 0 (unlimited) to %d, got %d", MaxRefreshTokenLifetimeMinutes, refresh))
 	case refresh != 0 && refresh < window:
 		return fail("refreshTokenLifetimeMinutes", fmt.Sprintf("must be 0 (unlimited) or at least the refresh token window (%d), got %d", window, refresh))
 	}

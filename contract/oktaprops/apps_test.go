@@ -188,11 +188,99 @@ func TestTheRegistryFitsTheCustomResourceResponse(t *testing.T) {
 	t.Run("fifty apps with 32-character names do not: their client ids would overflow the 4096-byte response", func(t *testing.T) {
 		_, err := oktaprops.Parse(with(registryBase(), "Apps", many(50, 32)))
 		require.Error(t, err)
-		assert.Contains(t, err.Error(), "the app names are too long in total")
+		assert.Contains(t, err.Error(), "over CloudFormation's 4096-byte limit on a response: the apps' client ids take 3100")
+	})
+	t.Run("fifty apps with 17-character names on a long custom-domain org do not: the issuer's URLs count too", func(t *testing.T) {
+		// The reviewer's case: the org URL's length counts some six times
+		// (the issuer and its five endpoints), and a CUSTOM_URL issuer's
+		// domain is not known until Okta answers.
+		p := with(registryBase(), "OktaOrgUrl", "https://login.regional-health-partners.org", "Apps", many(50, 17))
+		_, err := oktaprops.Parse(p)
+		require.NoError(t, err, "with the org's own domain in the issuer they fit")
+		_, err = oktaprops.Parse(with(p, "IssuerMode", "CUSTOM_URL"))
+		var pe *cfnprops.PropertyError
+		require.True(t, errors.As(err, &pe), "got %v", err)
+		assert.Equal(t, "Apps", pe.Property)
+		assert.Contains(t, pe.Reason, "over CloudFormation's 4096-byte limit on a response")
+		assert.Contains(t, pe.Reason, "the issuer and its endpoints")
+		assert.Contains(t, pe.Reason, "Provider framework's fields")
+	})
+	t.Run("an update is not refused on the budget: its rollback must parse the deployed properties", func(t *testing.T) {
+		p := with(registryBase(), "Apps", many(50, 32))
+		_, _, err := oktaprops.ParseUpdate(p, p)
+		require.NoError(t, err)
 	})
 	t.Run("fifty-one apps are refused", func(t *testing.T) {
 		_, err := oktaprops.Parse(with(registryBase(), "Apps", many(51, 8)))
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "lists 51 apps; at most 50")
+	})
+}
+
+func TestAppsAreRefusedWithPoliciesForAllClients(t *testing.T) {
+	// Okta considers the next policy when no rule of a policy matches
+	// (management API spec, Policy evaluation), and a policy cannot exclude
+	// clients: with ALL_CLIENTS catch-alls an app's own policy bounds nothing.
+	app := map[string]any{"name": "lab-sync", "type": "backend", "jwks": map[string]any{"keys": []any{publicKey}},
+		"scopes": []string{"system/Observation.rs"}}
+	_, err := oktaprops.Parse(with(registryBase(), "PolicyAssignment", "ALL_CLIENTS", "Apps", appsProp(t, app)))
+	var pe *cfnprops.PropertyError
+	require.True(t, errors.As(err, &pe), "got %v", err)
+	assert.Equal(t, "Apps", pe.Property)
+	assert.Contains(t, pe.Reason, "cannot be used with PolicyAssignment ALL_CLIENTS")
+	assert.Contains(t, pe.Reason, "beyond its own", "the message says why")
+
+	t.Run("apps with policies for the created clients are accepted", func(t *testing.T) {
+		s, err := oktaprops.Parse(with(registryBase(), "PolicyAssignment", "CREATED_CLIENTS", "Apps", appsProp(t, app)))
+		require.NoError(t, err)
+		assert.Len(t, s.Apps, 1)
+	})
+	t.Run("ALL_CLIENTS with an empty registry is accepted: no app to escape its bounds", func(t *testing.T) {
+		_, err := oktaprops.Parse(with(registryBase(), "PolicyAssignment", "ALL_CLIENTS", "Apps", "[]"))
+		require.NoError(t, err)
+	})
+}
+
+func TestAnAppsSecretIsItsOwn(t *testing.T) {
+	conf := func(name, arn string) map[string]any {
+		return map[string]any{"name": name, "type": "confidential", "redirectUris": []string{"https://x.example/cb"},
+			"scopes": []string{"openid"}, "secretArn": arn}
+	}
+	const other = "arn:aws:secretsmanager:us-east-1:123456789012:secret:smart-app-other-AbCdEf"
+	clientSecret := "arn:aws:secretsmanager:us-east-1:123456789012:secret:smart-client-AbCdEf"
+	introSecret := "arn:aws:secretsmanager:us-east-1:123456789012:secret:smart-intro-AbCdEf"
+	hookSecret := "arn:aws:secretsmanager:us-east-1:123456789012:secret:smart-hook-AbCdEf"
+	p := with(registryBase(), "ClientSecretArn", clientSecret, "IntrospectionSecretArn", introSecret,
+		"TokenHookUrl", "https://hook.example.com/launch", "TokenHookSecretArn", hookSecret)
+	credential := p["CredentialSecretArn"].(string)
+	cases := []struct {
+		name string
+		apps []map[string]any
+		want string
+	}{
+		{"two apps sharing a secret", []map[string]any{conf("a", appSecretARN), conf("b", other), conf("c", appSecretARN)},
+			`Apps[2] "c": secretArn is also the secret of Apps[0] "a": each confidential app needs its own secret`},
+		{"the Okta management credential", []map[string]any{conf("a", credential)},
+			`Apps[0] "a": secretArn is also CredentialSecretArn: the app needs a secret of its own (the Okta management credential would be overwritten)`},
+		{"the confidential client's secret", []map[string]any{conf("a", clientSecret)},
+			`Apps[0] "a": secretArn is also ClientSecretArn`},
+		{"the introspection credential", []map[string]any{conf("a", introSecret)},
+			`Apps[0] "a": secretArn is also IntrospectionSecretArn`},
+		{"the token hook's secret", []map[string]any{conf("a", hookSecret)},
+			`Apps[0] "a": secretArn is also TokenHookSecretArn`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name+" is refused naming the app and the key", func(t *testing.T) {
+			_, err := oktaprops.Parse(with(p, "Apps", appsProp(t, tc.apps...)))
+			var pe *cfnprops.PropertyError
+			require.True(t, errors.As(err, &pe), "got %v", err)
+			assert.Equal(t, "Apps", pe.Property)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+	t.Run("apps with secrets of their own are accepted", func(t *testing.T) {
+		s, err := oktaprops.Parse(with(p, "Apps", appsProp(t, conf("a", appSecretARN), conf("b", other))))
+		require.NoError(t, err)
+		assert.Len(t, s.Apps, 2)
 	})
 }

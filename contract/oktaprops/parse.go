@@ -122,59 +122,48 @@ func checkAudience(a string) error {
 // *cfnprops.PropertyError naming the property. A claim name Okta
 // reserves (ReservedClaimName) is refused: Parse is for synthesis and Create;
 // an Update uses ParseUpdate.
+//
+// Parse also refuses properties whose response could exceed
+// CloudFormation's limit (see checkResponseBudget), so that synthesis
+// fails, not a Create after it made every Okta object. ParseUpdate does not:
+// a rollback must parse the deployed properties whatever the budget became
+// since, and the handler checks the real response anyway.
 func Parse(p cfnprops.Properties) (*Spec, error) {
-	return parse(p, nil, nil)
+	s, err := parse(p, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkResponseBudget(); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // ParseUpdate is Parse for an Update event: p are its ResourceProperties and
-// deployed its OldResourceProperties. A claim name Okta reserves is accepted
-// when deployed already has a claim of that name and claim type, and returned
-// in kept so that the caller can warn. The list of reserved names grew after
-// stacks were deployed with some of them; refusing them on Update would fail
-// every later Update of such a stack and, since a rollback is an Update back
-// to the deployed properties, its rollback too (UPDATE_ROLLBACK_FAILED). A
-// name that deployed does not have is refused as by Parse.
-func ParseUpdate(p, deployed cfnprops.Properties) (spec *Spec, kept []string, err error) {
-	allowed := deployedClaims(deployed)
-	spec, err = parse(p, allowed, &kept)
+// deployed its OldResourceProperties. A claim name Okta reserves
+// (ReservedClaimName) is accepted, and returned in kept so that the caller
+// can warn: the list of reserved names grew after stacks were deployed with
+// some of them, and a rollback is an Update too. Refusing one on Update would
+// fail every later Update of such a stack; refusing only names the deployed
+// properties lack is not enough either: after an Update renames a claim away
+// from a reserved name and fails, its rollback brings the reserved name back
+// while its "deployed" properties are the failed Update's, which lack it, so
+// the rollback would be refused (UPDATE_ROLLBACK_FAILED). Synthesis and
+// Create (Parse) keep refusing them, so a new reserved name only reaches an
+// Update from properties no construct made, and Okta has the last word. The
+// deployed properties are not read for this any more; the parameter stays so
+// that an Update's parse sees both of its property sets.
+func ParseUpdate(p, _ cfnprops.Properties) (spec *Spec, kept []string, err error) {
+	spec, err = parse(p, &kept)
 	if err != nil {
 		return nil, nil, err
 	}
 	return spec, kept, nil
 }
 
-// claimKey names a claim: Okta's claims are unique per name and claim type.
-type claimKey struct{ name, claimType string }
-
-// deployedClaims reads the claim names of deployed properties leniently: they
-// were accepted once, and only their names matter here.
-func deployedClaims(p cfnprops.Properties) map[claimKey]bool {
-	out := map[claimKey]bool{}
-	if with, err := p.Bool(PropPatientClaim, true); err == nil && with {
-		if name, err := p.OptionalString(PropPatientClaimName, "patient"); err == nil {
-			out[claimKey{name, string(ClaimTypeResource)}] = true
-		}
-	}
-	if raw, err := p.OptionalString(PropExtraClaims, ""); err == nil && raw != "" {
-		var extras []struct {
-			Name      string `json:"name"`
-			ClaimType string `json:"claimType"`
-		}
-		if json.Unmarshal([]byte(raw), &extras) == nil {
-			for _, x := range extras {
-				if x.ClaimType == "" {
-					x.ClaimType = string(ClaimTypeResource)
-				}
-				out[claimKey{x.Name, x.ClaimType}] = true
-			}
-		}
-	}
-	return out
-}
-
-// parse is Parse, accepting the reserved claim names in allowed and
-// appending those it accepted to kept.
-func parse(p cfnprops.Properties, allowed map[claimKey]bool, kept *[]string) (*Spec, error) {
+// parse is Parse; with kept non-nil it accepts the reserved claim names and
+// appends them to kept (ParseUpdate).
+func parse(p cfnprops.Properties, kept *[]string) (*Spec, error) {
 	conn, err := ParseConnection(p)
 	if err != nil {
 		return nil, err
@@ -219,7 +208,7 @@ func parse(p cfnprops.Properties, allowed map[claimKey]bool, kept *[]string) (*S
 		if !ReservedClaimName(name, claimType) {
 			return false
 		}
-		if allowed[claimKey{name, claimType}] {
+		if kept != nil {
 			*kept = append(*kept, claimType+" "+name)
 			return false
 		}

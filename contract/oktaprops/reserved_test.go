@@ -3,6 +3,7 @@ package oktaprops_test
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -51,7 +52,7 @@ func TestReservedClaimNamesAreRefusedNamingTheProperty(t *testing.T) {
 	})
 }
 
-func TestAnUpdateKeepsReservedClaimNamesTheDeployedPropertiesHave(t *testing.T) {
+func TestAnUpdateAcceptsReservedClaimNamesAndReportsThem(t *testing.T) {
 	roleClaim := `[{"name":"role","value":"user.title","claimType":"RESOURCE"}]`
 	deployed := with(base(), "ExtraClaims", roleClaim, "PatientClaimName", "sid")
 	t.Run("Parse, for synth and Create, refuses them", func(t *testing.T) {
@@ -77,26 +78,29 @@ func TestAnUpdateKeepsReservedClaimNamesTheDeployedPropertiesHave(t *testing.T) 
 		_, _, err = oktaprops.ParseUpdate(failed, failed)
 		require.NoError(t, err, "the handler parses the old properties against themselves")
 	})
-	t.Run("an update that adds a reserved name is refused naming the property", func(t *testing.T) {
-		next := with(deployed, "ExtraClaims", `[{"name":"role","value":"user.title","claimType":"RESOURCE"},`+
+	t.Run("the rollback of an update renaming a claim away from a reserved name parses, and reports the name", func(t *testing.T) {
+		// The update renames role to jobTitle and fails elsewhere;
+		// CloudFormation rolls back: new = deployed, old = renamed, which
+		// has no role claim.
+		renamed := with(base(), "ExtraClaims", `[{"name":"jobTitle","value":"user.title","claimType":"RESOURCE"}]`)
+		deployed := with(base(), "ExtraClaims", roleClaim)
+		_, kept, err := oktaprops.ParseUpdate(renamed, deployed)
+		require.NoError(t, err, "the rename itself")
+		assert.Empty(t, kept)
+		s, kept, err := oktaprops.ParseUpdate(deployed, renamed)
+		require.NoError(t, err, "the rollback")
+		assert.Equal(t, []string{"RESOURCE role"}, kept)
+		assert.True(t, slices.ContainsFunc(s.Claims, func(c oktaprops.Claim) bool { return c.Name == "role" }))
+	})
+	t.Run("on an update a new reserved name, in either token type or as the patient claim, is a warning too", func(t *testing.T) {
+		next := with(deployed, "ExtraClaims", `[{"name":"role","value":"user.title","claimType":"IDENTITY"},`+
 			`{"name":"permissions","value":"user.x","claimType":"RESOURCE"}]`)
-		_, _, err := oktaprops.ParseUpdate(next, deployed)
-		var perr *cfnprops.PropertyError
-		require.True(t, errors.As(err, &perr), "got %v", err)
-		assert.Equal(t, "ExtraClaims[1].name", perr.Property)
-	})
-	t.Run("the same name in the other token type is a new claim and is refused", func(t *testing.T) {
-		next := with(deployed, "ExtraClaims", `[{"name":"role","value":"user.title","claimType":"IDENTITY"}]`)
-		_, _, err := oktaprops.ParseUpdate(next, deployed)
-		var perr *cfnprops.PropertyError
-		require.True(t, errors.As(err, &perr), "got %v", err)
-		assert.Equal(t, "ExtraClaims[0].name", perr.Property)
-	})
-	t.Run("a patient claim renamed to a reserved name is refused", func(t *testing.T) {
-		_, _, err := oktaprops.ParseUpdate(with(base(), "PatientClaimName", "sid"), base())
-		var perr *cfnprops.PropertyError
-		require.True(t, errors.As(err, &perr), "got %v", err)
-		assert.Equal(t, "PatientClaimName", perr.Property)
+		_, kept, err := oktaprops.ParseUpdate(next, deployed)
+		require.NoError(t, err)
+		assert.ElementsMatch(t, []string{"IDENTITY role", "RESOURCE permissions", "RESOURCE sid"}, kept)
+		_, kept, err = oktaprops.ParseUpdate(with(base(), "PatientClaimName", "sid"), base())
+		require.NoError(t, err)
+		assert.Equal(t, []string{"RESOURCE sid"}, kept)
 	})
 	t.Run("an update without reserved names keeps nothing", func(t *testing.T) {
 		_, kept, err := oktaprops.ParseUpdate(base(), deployed)

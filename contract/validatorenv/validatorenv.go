@@ -39,7 +39,13 @@ const (
 	EnvRoleARN                = "HEALTHLAKE_ROLE_ARN"
 	EnvLeeway                 = "SMART_LEEWAY_SECONDS"
 	EnvSmartVersion           = "SMART_VERSION"
-	EnvEHRLaunch              = "SMART_EHR_LAUNCH"
+	// EnvLegacySmartVersion is SMART_VERSION's old name. A function
+	// configured before the rename (a template or a console setting not
+	// made by this version of the construct) still has it; ignoring it
+	// would silently validate a v1 data store's tokens as v2. It is read
+	// when SMART_VERSION is absent.
+	EnvLegacySmartVersion = "SMART_SCOPE_VERSION"
+	EnvEHRLaunch          = "SMART_EHR_LAUNCH"
 	// The token rules of authorization servers other than the provisioned
 	// Okta one (see TokenRules).
 	EnvScopeClaim   = "SMART_SCOPE_CLAIM"
@@ -264,9 +270,18 @@ func Parse(getenv func(string) string) (Env, error) {
 	}
 
 	c.SmartVersion = smart.V2
-	if s := getenv(EnvSmartVersion); s != "" {
-		if v, err := smart.ParseVersion(s); err != nil {
-			bad(EnvSmartVersion, "%v", err)
+	version, legacy := getenv(EnvSmartVersion), getenv(EnvLegacySmartVersion)
+	versionVar := EnvSmartVersion
+	switch {
+	case version != "" && legacy != "" && version != legacy:
+		bad(EnvSmartVersion, "is %q but %s, its old name, is %q: set %s only", version, EnvLegacySmartVersion, legacy, EnvSmartVersion)
+		version = ""
+	case version == "" && legacy != "":
+		version, versionVar = legacy, EnvLegacySmartVersion
+	}
+	if version != "" {
+		if v, err := smart.ParseVersion(version); err != nil {
+			bad(versionVar, "%v", err)
 		} else {
 			c.SmartVersion = v
 		}

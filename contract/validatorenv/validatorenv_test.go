@@ -46,6 +46,32 @@ func TestTheSmartVersionIsReadFromSMART_VERSION(t *testing.T) {
 	assert.Equal(t, validatorenv.EnvSmartVersion, problems(t, err)[0].Variable)
 }
 
+func TestTheOldNameSMART_SCOPE_VERSIONIsStillRead(t *testing.T) {
+	assert.Equal(t, "SMART_SCOPE_VERSION", validatorenv.EnvLegacySmartVersion)
+	t.Run("alone, it sets the version", func(t *testing.T) {
+		c, err := validatorenv.Parse(env(validatorenv.EnvLegacySmartVersion, "v1"))
+		require.NoError(t, err)
+		assert.Equal(t, smart.V1, c.SmartVersion, "a v1 data store's function configured before the rename stays v1")
+	})
+	t.Run("a bad value is named by the old name", func(t *testing.T) {
+		_, err := validatorenv.Parse(env(validatorenv.EnvLegacySmartVersion, "3"))
+		assert.Equal(t, validatorenv.EnvLegacySmartVersion, problems(t, err)[0].Variable)
+	})
+	t.Run("with SMART_VERSION agreeing, both are accepted", func(t *testing.T) {
+		c, err := validatorenv.Parse(env(validatorenv.EnvSmartVersion, "v1", validatorenv.EnvLegacySmartVersion, "v1"))
+		require.NoError(t, err)
+		assert.Equal(t, smart.V1, c.SmartVersion)
+	})
+	t.Run("with SMART_VERSION disagreeing, it fails naming both", func(t *testing.T) {
+		_, err := validatorenv.Parse(env(validatorenv.EnvSmartVersion, "v2", validatorenv.EnvLegacySmartVersion, "v1"))
+		p := problems(t, err)
+		require.Len(t, p, 1)
+		assert.Equal(t, validatorenv.EnvSmartVersion, p[0].Variable)
+		assert.Contains(t, p[0].Reason, validatorenv.EnvLegacySmartVersion)
+		assert.Contains(t, err.Error(), "SMART_VERSION")
+	})
+}
+
 func TestBadTokenRulesAreNamed(t *testing.T) {
 	for name, c := range map[string]struct {
 		env      func(string) string

@@ -124,10 +124,14 @@ func checkApps(r *reader, e *Environment) {
 	}
 	props := oktaprops.Properties{
 		oktaprops.PropOrgURL:              "https://check.okta.com",
-		oktaprops.PropCredentialSecretARN: "arn:aws:secretsmanager:us-east-1:000000000000:secret:check",
+		oktaprops.PropCredentialSecretARN: "arn:aws:secretsmanager:us-east-1:000000000000:secret:check-credential",
 		oktaprops.PropName:                "check",
 		oktaprops.PropSmartVersion:        string(e.Datastore.SmartVersion),
-		oktaprops.PropApps:                appsJSON(e.Okta.Apps, func(string) string { return "arn:aws:secretsmanager:us-east-1:000000000000:secret:check" }),
+		oktaprops.PropApps: appsJSON(e.Okta.Apps, func(name string) string {
+			// One per app, as the construct makes them: the contract refuses
+			// two apps (or an app and the credential) sharing a secret.
+			return "arn:aws:secretsmanager:us-east-1:000000000000:secret:check-app-" + name
+		}),
 	}
 	strs := func(v []string) []any {
 		out := make([]any, len(v))

@@ -31,6 +31,21 @@ import (
 	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 )
 
+// StackTagKeys are the tags the stack puts on every resource besides the
+// environment's own (stacks.New: Application and Environment).
+var StackTagKeys = []string{"Application", "Environment"}
+
+// Tag limits of cdk.json's `tags`.
+const (
+	// MaxTagsPerResource is AWS's limit on the tags of one resource (the
+	// resource types' CloudFormation schemas and the services' tagging APIs:
+	// 50 user tags).
+	MaxTagsPerResource = 50
+	// MaxTags is how many tags `tags` may hold besides StackTagKeys, which
+	// the stack adds to every resource.
+	MaxTags = MaxTagsPerResource - 2
+)
+
 // ContextKey is the CDK context key that holds the environments.
 const ContextKey = "smart-healthlake:environments"
 
@@ -85,7 +100,8 @@ type Environment struct {
 	// DEBUG, INFO, WARN, ERROR or FATAL). Key: logLevel. Default: INFO.
 	LogLevel string
 	// Tags are added to every resource of the environment's stack, besides
-	// `Environment=<name>` and `Application=smart-healthlake`. Key: tags. Default: none.
+	// `Environment=<name>` and `Application=smart-healthlake`: at most
+	// MaxTags besides those two. Key: tags. Default: none.
 	Tags map[string]string
 }
 
@@ -336,11 +352,24 @@ func parseEnvironment(name string, raw any) (Environment, error) {
 		r.fail("logRetentionDays", "must be one of the values CloudWatch Logs accepts (%s), got %d", joinInts(LogRetentionDays), e.LogRetentionDays)
 	}
 	e.Tags = root.stringMap("tags")
-	// The tags go on the data store too (DatastoreTags): the data store
-	// contract's rules, checked here so cdk.json names the bad key.
-	if len(e.Tags) > datastoreprops.MaxUserTags {
-		r.fail("tags", "at most %d tags, got %d: HealthLake keeps at most %d tags on a data store and its handler sets up to %d of its own",
-			datastoreprops.MaxUserTags, len(e.Tags), datastoreprops.MaxTags, datastoreprops.HandlerTagCount)
+	// Every resource of the stack gets the tags, with the stack's own
+	// (StackTagKeys), and the data store gets them too (DatastoreTags); a key
+	// that is also a stack tag's replaces it rather than adding one.
+	added := 0
+	for k := range e.Tags {
+		if !slices.Contains(StackTagKeys, k) {
+			added++
+		}
+	}
+	if added > MaxTags {
+		r.fail("tags", "holds %d tags besides %s, at most %d: AWS allows %d tags on a resource and the stack puts %s on every one",
+			added, strings.Join(StackTagKeys, " and "), MaxTags, MaxTagsPerResource, strings.Join(StackTagKeys, " and "))
+	} else if added+len(StackTagKeys) > datastoreprops.MaxUserTags {
+		// Unreachable while MaxTags is the smaller limit (a test checks); the
+		// data store contract's rule, checked here so that cdk.json's key is
+		// named rather than the construct's prop.
+		r.fail("tags", "holds %d tags besides %s, at most %d: HealthLake keeps at most %d tags on a data store and its handler sets up to %d of its own",
+			added, strings.Join(StackTagKeys, " and "), datastoreprops.MaxUserTags-len(StackTagKeys), datastoreprops.MaxTags, datastoreprops.HandlerTagCount)
 	}
 	for _, k := range slices.Sorted(maps.Keys(e.Tags)) {
 		if reason := datastoreprops.TagProblem(k, e.Tags[k]); reason != "" {

@@ -2,12 +2,15 @@ package envconfig_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
@@ -239,4 +242,39 @@ func TestTheRepositorysCdkJsonIsValid(t *testing.T) {
 			require.Equal(t, envconfig.RemovalRetain, e.Datastore.RemovalPolicy)
 		}
 	}
+}
+
+func TestTagsLeaveRoomForTheStacksOwnOnEveryResource(t *testing.T) {
+	tags := func(n int, extra ...string) string {
+		m := map[string]string{}
+		for i := range n {
+			m[fmt.Sprintf("t%02d", i)] = "v"
+		}
+		for _, k := range extra {
+			m[k] = "mine"
+		}
+		raw, err := json.Marshal(m)
+		require.NoError(t, err)
+		return `{"okta": ` + oktaOK + `, "tags": ` + string(raw) + `}`
+	}
+	parse := func(env string) error {
+		_, err := envconfig.Parse(decode(t, `{"prod": `+env+`}`))
+		return err
+	}
+	t.Run("48 tags fit: with Application and Environment, 50 on each resource", func(t *testing.T) {
+		require.NoError(t, parse(tags(48)))
+	})
+	t.Run("49 are refused naming cdk.json's tags and why", func(t *testing.T) {
+		err := parse(tags(49))
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), `environment "prod": tags holds 49 tags besides Application and Environment, at most 48: AWS allows 50 tags on a resource`)
+	})
+	t.Run("a tag replacing a stack tag adds none", func(t *testing.T) {
+		require.NoError(t, parse(tags(48, "Environment", "Application")))
+	})
+	t.Run("the per-resource limit is the smaller: the data store's can never be the one that fails", func(t *testing.T) {
+		assert.Equal(t, envconfig.MaxTagsPerResource-len(envconfig.StackTagKeys), envconfig.MaxTags)
+		assert.LessOrEqual(t, envconfig.MaxTags+len(envconfig.StackTagKeys), datastoreprops.MaxUserTags,
+			"the data store gets the stack's tags too (DatastoreTags)")
+	})
 }

@@ -59,7 +59,8 @@
 //     exp, nbf and iat.
 //   - SMART_VERSION (optional): "v2" (default) for a SMART_ON_FHIR data
 //     store, "v1" for SMART_ON_FHIR_V1, which gets v2 scopes translated to v1
-//     (see package smartscope).
+//     (see package smartscope). Its old name SMART_SCOPE_VERSION is read
+//     when it is absent; both set and different is an error.
 //   - SMART_SCOPE_CLAIM, SMART_CLIENT_IDS, SMART_AUDIENCE_RULE, SMART_SCOPE_MAP
 //     (optional): the token rules for authorization servers other than the
 //     provisioned Okta one (package tokenshape; applied by rules.go): the scope

@@ -1,12 +1,14 @@
 package frameworktest
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/cfnprops"
 	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/providerframework"
@@ -38,6 +40,15 @@ func TestCreate(t *testing.T) {
 		require.Len(t, h, 1)
 		assert.LessOrEqual(t, h[0].Response.Size, 4096)
 		t.Logf("create response: %d bytes", h[0].Response.Size)
+
+		// The handler's size guard models the body the framework sends
+		// (cfnprops.FrameworkResponse); measured against the real one.
+		req := h[0].Request
+		model := cfnprops.SuccessResponse(req.StackID, req.RequestID, req.LogicalResourceID, r.PhysicalID, h[0].Response.Data)
+		assert.Equal(t, h[0].Response.Size, model.Size(), "body as sent:\n%s", h[0].Response.Body)
+		t.Logf("the framework adds %d bytes to the Data: %d for the request's StackId, RequestId and LogicalResourceId, %d of its own",
+			model.Size()-len(mustJSON(t, h[0].Response.Data)), len(req.StackID)+len(req.RequestID)+len(req.LogicalResourceID),
+			model.Size()-len(mustJSON(t, h[0].Response.Data))-len(req.StackID)-len(req.RequestID)-len(req.LogicalResourceID)-len(r.PhysicalID))
 	})
 
 	t.Run("a create that fails part-way leaves nothing in Okta", func(t *testing.T) {
@@ -210,4 +221,11 @@ func mapValues(m map[string]string) []any {
 		out = append(out, v)
 	}
 	return out
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	raw, err := json.Marshal(v)
+	require.NoError(t, err)
+	return raw
 }

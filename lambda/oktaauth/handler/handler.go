@@ -37,7 +37,6 @@ package handler
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -164,24 +163,31 @@ func (h *Handler) handleServer(ctx context.Context, log *slog.Logger, event cust
 		if err != nil {
 			return customresource.OnEventResponse{}, err
 		}
-		res, err := rec.Create(ctx, spec, owner)
-		if err != nil {
+		// The response's size is known only once Okta has answered; one too
+		// large for CloudFormation fails the Create, which then removes what
+		// it made (nothing else would: see the package comment).
+		var resp customresource.OnEventResponse
+		rec.Accept = func(res *reconcile.Result) (err error) {
+			resp, err = respond(event, spec, res)
+			return err
+		}
+		if _, err := rec.Create(ctx, spec, owner); err != nil {
 			return customresource.OnEventResponse{}, err
 		}
-		return respond(spec, res)
+		return resp, nil
 
 	case customresource.Update:
-		// ParseUpdate, not Parse: a claim name Okta reserves that the
-		// deployed properties already have is kept, or this Update and its
-		// rollback would both fail (see oktaprops.ParseUpdate).
+		// ParseUpdate, not Parse: a claim name Okta reserves is a warning on
+		// Update, or this Update or its rollback could fail on it (see
+		// oktaprops.ParseUpdate).
 		oldProps := cfnprops.Properties(event.OldResourceProperties)
 		spec, kept, err := oktaprops.ParseUpdate(props, oldProps)
 		if err != nil {
 			return customresource.OnEventResponse{}, err
 		}
 		if len(kept) > 0 {
-			log.WarnContext(ctx, "keeping claim names Okta reserves because the deployed properties have them; "+
-				"rename these claims: a new deployment refuses them", "claims", kept)
+			log.WarnContext(ctx, "keeping claim names Okta reserves: an Update accepts them so that it and its rollback "+
+				"do not fail on them; rename these claims: a new deployment refuses them", "claims", kept)
 		}
 		old, _, err := oktaprops.ParseUpdate(oldProps, oldProps)
 		if err != nil {
@@ -200,6 +206,10 @@ func (h *Handler) handleServer(ctx context.Context, log *slog.Logger, event cust
 			// Create anew; the new physical id makes CloudFormation delete the
 			// old resource with its own (old) properties.
 			log.InfoContext(ctx, "Okta org changed; creating a replacement", "oldOrg", old.OrgURL, "newOrg", spec.OrgURL)
+			rec.Accept = func(res *reconcile.Result) error {
+				_, err := respond(event, spec, res)
+				return err
+			}
 			res, err = rec.CreateReplacement(ctx, spec, owner)
 		} else {
 			res, err = rec.Update(ctx, event.PhysicalResourceID, spec, old, owner)
@@ -207,7 +217,7 @@ func (h *Handler) handleServer(ctx context.Context, log *slog.Logger, event cust
 		if err != nil {
 			return customresource.OnEventResponse{}, err
 		}
-		return respond(spec, res)
+		return respond(event, spec, res)
 
 	case customresource.Delete:
 		conn, err := oktaprops.ParseConnection(props)
@@ -283,39 +293,33 @@ func explainCredentialError(err error, secret string) error {
 	return err
 }
 
-// respond builds the framework response. Data holds ids, URLs and the secret's
-// ARN only: it is visible to anyone who can read the stack. Each registry app
-// adds its client id under oktaprops.AppDataKey(name).
-func respond(spec *oktaprops.Spec, res *reconcile.Result) (customresource.OnEventResponse, error) {
-	issuer := strings.TrimRight(res.Issuer, "/")
-	data := map[string]any{
-		oktaprops.AttrAuthorizationServerID:  res.ServerID,
-		oktaprops.AttrIssuer:                 issuer,
-		oktaprops.AttrAuthorizationEndpoint:  issuer + "/v1/authorize",
-		oktaprops.AttrTokenEndpoint:          issuer + "/v1/token",
-		oktaprops.AttrJwksURI:                issuer + "/v1/keys",
-		oktaprops.AttrIntrospectionEndpoint:  issuer + "/v1/introspect",
-		oktaprops.AttrRevocationEndpoint:     issuer + "/v1/revoke",
-		oktaprops.AttrAudience:               res.Audience,
-		oktaprops.AttrClientSecretARN:        spec.ClientSecretARN,
-		oktaprops.AttrIntrospectionSecretARN: spec.IntrospectionSecretARN,
+// respond builds the handler's response (see oktaprops.Spec.ResponseData)
+// and refuses one that would make the Provider framework's body exceed
+// CloudFormation's limit: the framework adds the request's StackId,
+// RequestId and LogicalResourceId and its own fields around the Data
+// (cfnprops.FrameworkResponse), so the body is measured with this request's
+// values. Parse bounds the same body at synthesis; this catches what it
+// could only estimate (a custom domain's issuer, a bound audience).
+func respond(event customresource.Event, spec *oktaprops.Spec, res *reconcile.Result) (customresource.OnEventResponse, error) {
+	data := spec.ResponseData(oktaprops.ResponseValues{ServerID: res.ServerID, Issuer: res.Issuer, Audience: res.Audience,
+		ClientIDs: res.ClientIDs, AppClientIDs: res.AppClientIDs})
+	body := cfnprops.SuccessResponse(event.StackID, event.RequestID, event.LogicalResourceID, res.ServerID, data)
+	if size := body.Size(); size < 0 || size > cfnprops.MaxResponseBytes {
+		apps := ""
+		if len(spec.Apps) > 0 {
+			apps = fmt.Sprintf(" (%d of it the %d apps' client ids: use shorter app names or fewer apps)", appsDataSize(data, spec), len(spec.Apps))
+		}
+		return customresource.OnEventResponse{}, fmt.Errorf("the response would be %d bytes, over CloudFormation's %d-byte limit on a custom resource response%s; issuer %s",
+			size, cfnprops.MaxResponseBytes, apps, data[oktaprops.AttrIssuer])
 	}
-	// Every client attribute is present (empty when the client is off) so a
-	// Fn::GetAtt on it never fails the stack.
-	for _, kind := range oktaprops.ClientKinds {
-		data[oktaprops.ClientIDAttr(kind)] = res.ClientIDs[kind]
+	return customresource.OnEventResponse{PhysicalResourceID: res.ServerID, Data: data}, nil
+}
+
+// appsDataSize is the bytes the apps' attributes take in data.
+func appsDataSize(data map[string]any, spec *oktaprops.Spec) int {
+	n := 0
+	for _, a := range spec.Apps {
+		n += len(fmt.Sprintf(`"%s":"%v",`, oktaprops.AppDataKey(a.Name), data[oktaprops.AppDataKey(a.Name)]))
 	}
-	// One attribute per registry app, named by the app (never by its position).
-	for _, app := range spec.Apps {
-		data[oktaprops.AppDataKey(app.Name)] = res.AppClientIDs[app.Name]
-	}
-	resp := customresource.OnEventResponse{PhysicalResourceID: res.ServerID, Data: data}
-	raw, err := json.Marshal(resp)
-	if err != nil {
-		return customresource.OnEventResponse{}, err
-	}
-	if len(raw) > customresource.MaxResponseBytes-512 { // the framework adds its own fields
-		return customresource.OnEventResponse{}, errors.New("response Data is too large for CloudFormation")
-	}
-	return resp, nil
+	return n
 }

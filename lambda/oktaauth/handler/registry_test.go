@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/contract/cfnprops"
 	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
@@ -402,23 +404,38 @@ func TestAddingAppsToADeployedStackKeepsItsSingleClients(t *testing.T) {
 	})
 }
 
-func TestACatchAllPolicyComesAfterTheAppsOwnPolicies(t *testing.T) {
-	// With PolicyAssignment ALL_CLIENTS the single-client policies serve any
-	// client; Okta applies the first policy that matches, so an app's own
-	// policy (its scopes only) must come before them.
+func TestAppsWithCatchAllPoliciesAreRefusedBeforeOktaIsCalled(t *testing.T) {
+	// With PolicyAssignment ALL_CLIENTS the single-client policies admit any
+	// client, and Okta tries the next policy when an app's own has no rule
+	// that matches (management API spec, Policy evaluation): a backend app
+	// limited to system/Observation.rs asking for system/Patient.rs would be
+	// granted it by the backend catch-all. So the combination is refused.
 	e := newEnv(t, fakeokta.Options{})
-	ev := withApps(t, e.fullEvent(), registryApps(t, e, 2))
+	apps := registryApps(t, e, 3)
+	appNamed(apps, "app02")["scopes"] = []string{"system/Observation.rs"}
+	ev := withApps(t, e.fullEvent(), apps)
 	ev.ResourceProperties["PolicyAssignment"] = "ALL_CLIENTS"
 	_, err := e.run(ev)
-	require.NoError(t, err)
-	var names []string
-	for _, p := range e.onlyServer().Policies {
-		names = append(names, p.Name)
-	}
-	assert.Equal(t, []string{oktaprops.AppPolicyName("app00"), oktaprops.AppPolicyName("app01"),
-		oktaprops.UserFacingPolicyName, oktaprops.BackendPolicyName}, names)
-	user, _ := e.onlyServer().Policy(oktaprops.UserFacingPolicyName)
-	assert.Equal(t, []string{"ALL_CLIENTS"}, user.Conditions.Clients.Include)
+	var perr *cfnprops.PropertyError
+	require.True(t, errors.As(err, &perr), "got %v", err)
+	assert.Equal(t, oktaprops.PropApps, perr.Property)
+	assert.Contains(t, perr.Reason, "PolicyAssignment ALL_CLIENTS")
+	assert.Contains(t, perr.Reason, "next policy")
+	assert.Empty(t, e.okta.Requests(), "refused before Okta is called")
+
+	t.Run("an Update adding apps to a stack with catch-all policies is refused too, leaving it as it was", func(t *testing.T) {
+		e := newEnv(t, fakeokta.Options{})
+		create := e.fullEvent()
+		create.ResourceProperties["PolicyAssignment"] = "ALL_CLIENTS"
+		resp, err := e.run(create)
+		require.NoError(t, err)
+		before := len(e.okta.Apps())
+		up := withApps(t, updateEvent(create, resp.PhysicalResourceID, nil), registryApps(t, e, 2))
+		_, err = e.run(up)
+		require.True(t, errors.As(err, &perr), "got %v", err)
+		assert.Equal(t, oktaprops.PropApps, perr.Property)
+		assert.Len(t, e.okta.Apps(), before)
+	})
 }
 
 func TestUserFacingAppsRulesUseTheResourcesTokenHook(t *testing.T) {
@@ -448,21 +465,139 @@ func TestUserFacingAppsRulesUseTheResourcesTokenHook(t *testing.T) {
 }
 
 func TestTheLargestRegistryTheContractAllowsFitsTheResponse(t *testing.T) {
-	// Fifty apps with names as long as oktaprops.AppsDataBudget allows at that
-	// count: every client id is in Data, and the response stays under
-	// CloudFormation's 4096 bytes with room for the framework's fields.
+	// Fifty apps with names as long as the contract's response budget allows
+	// at that count with every single client and secret: every client id is
+	// in Data, and the body the Provider framework sends stays under
+	// CloudFormation's 4096 bytes.
 	e := newEnv(t, fakeokta.Options{})
 	apps := registryApps(t, e, 50)
 	for i, a := range apps {
-		a["name"] = fmt.Sprintf("app%02d-abcdefghijk", i)
+		a["name"] = fmt.Sprintf("app%02d-abcdefgh", i)
 	}
-	resp, err := e.run(withApps(t, e.fullEvent(), apps))
+	ev := withApps(t, e.fullEvent(), apps)
+	resp, err := e.run(ev)
 	require.NoError(t, err)
 	for _, a := range apps {
 		assert.Regexp(t, `^0oa[A-Za-z0-9]{17}$`, resp.Data[oktaprops.AppDataKey(a["name"].(string))])
 	}
-	raw, err := json.Marshal(resp)
+	body := cfnprops.SuccessResponse(ev.StackID, ev.RequestID, ev.LogicalResourceID, resp.PhysicalResourceID, resp.Data)
+	assert.LessOrEqual(t, body.Size(), cfnprops.MaxResponseBytes)
+	t.Logf("framework body: %d bytes", body.Size())
+}
+
+func TestACreateWhoseResponseIsTooLargeRemovesWhatItMade(t *testing.T) {
+	// The contract bounds the response at parse with a reserve for a custom
+	// domain's issuer; a longer custom domain is only known once Okta
+	// answers. CloudFormation would refuse the response after every object
+	// exists, and the Delete of a failed Create never reaches the handler,
+	// so the Create itself must remove them.
+	// A 251-character host (DNS allows 253).
+	e := newEnv(t, fakeokta.Options{CustomDomain: "https://" + strings.Repeat("login-", 40) + "example.org"})
+	ev := withApps(t, e.fullEvent(), registryApps(t, e, 45))
+	ev.ResourceProperties["IssuerMode"] = "CUSTOM_URL"
+	_, err := oktaprops.Parse(ev.ResourceProperties)
+	require.NoError(t, err, "the contract's bound, with its reserve for the custom domain, lets it through")
+	_, err = e.run(ev)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "over CloudFormation's 4096-byte limit on a custom resource response")
+	assert.Contains(t, err.Error(), "the 45 apps' client ids")
+	assert.Zero(t, len(e.okta.AuthorizationServers()), "the server (with its scopes, claims and policies) is removed")
+	assert.Zero(t, len(e.okta.Apps()), "every client is removed")
+}
+
+func TestChangingAnAppsTypeReplacesItsClientAndTheRollbackReplacesItBack(t *testing.T) {
+	// Okta cannot change an app's application_type after creation (developer
+	// docs, Apps API reference; the fake refuses the PUT like Okta), so a
+	// public app becoming confidential gets a new client under its name.
+	e := newEnv(t, fakeokta.Options{})
+	apps := registryApps(t, e, 3) // app00 confidential, app01 public, app02 backend
+	create := withApps(t, e.fullEvent(), apps)
+	resp, err := e.run(create)
 	require.NoError(t, err)
-	assert.Less(t, len(raw), customresource.MaxResponseBytes-512)
-	t.Logf("response: %d bytes", len(raw))
+	before, order := registryState(t, e)
+	require.Equal(t, "browser", before["app01"].client.Settings.OauthClient.ApplicationType)
+
+	next := cloneApps(apps)
+	appNamed(next, "app01")["type"] = "confidential"
+	secret := e.sm.Put("smart-app-app01", "{}")
+	appNamed(next, "app01")["secretArn"] = secret
+	update := withApps(t, updateEvent(create, resp.PhysicalResourceID, nil), next)
+	out, err := e.run(update)
+	require.NoError(t, err)
+	after, orderAfter := registryState(t, e)
+
+	t.Run("the app has a new web client, named by its policy, and its secret holds the new id", func(t *testing.T) {
+		c := after["app01"].client
+		assert.NotEqual(t, before["app01"].client.ID, c.ID)
+		assert.Equal(t, "web", c.Settings.OauthClient.ApplicationType)
+		assert.Equal(t, "client_secret_basic", c.Credentials.OauthClient.TokenEndpointAuthMethod)
+		assert.Equal(t, c.Credentials.OauthClient.ClientID, out.Data[oktaprops.AppDataKey("app01")])
+		assert.Equal(t, []string{c.Credentials.OauthClient.ClientID}, after["app01"].policy.Conditions.Clients.Include)
+		raw, ok := e.sm.Value(secret)
+		require.True(t, ok)
+		var doc oktaprops.AppSecretDocument
+		require.NoError(t, json.Unmarshal([]byte(raw), &doc))
+		assert.Equal(t, c.Credentials.OauthClient.ClientID, doc.ClientID)
+		assert.NotEmpty(t, doc.ClientSecret)
+	})
+	t.Run("the old client is gone, and the app's policy stays in its place", func(t *testing.T) {
+		_, ok := e.okta.App(before["app01"].client.ID)
+		assert.False(t, ok)
+		assert.Equal(t, before["app01"].policy.ID, after["app01"].policy.ID)
+		assert.Equal(t, order, orderAfter)
+	})
+	t.Run("the other apps are untouched", func(t *testing.T) {
+		assert.Equal(t, before["app00"].client, after["app00"].client)
+		assert.Equal(t, before["app02"].client, after["app02"].client)
+	})
+
+	t.Run("a rollback makes it a public browser client again", func(t *testing.T) {
+		rollback := updateEvent(update, resp.PhysicalResourceID, nil)
+		rollback.ResourceProperties = create.ResourceProperties
+		out, err := e.run(rollback)
+		require.NoError(t, err)
+		back, _ := registryState(t, e)
+		c := back["app01"].client
+		assert.Equal(t, "browser", c.Settings.OauthClient.ApplicationType)
+		assert.Equal(t, "none", c.Credentials.OauthClient.TokenEndpointAuthMethod)
+		assert.Equal(t, c.Credentials.OauthClient.ClientID, out.Data[oktaprops.AppDataKey("app01")])
+		_, ok := e.okta.App(after["app01"].client.ID)
+		assert.False(t, ok, "the confidential client is removed")
+	})
+
+	t.Run("a native public app becoming a browser one is replaced too", func(t *testing.T) {
+		e := newEnv(t, fakeokta.Options{})
+		apps := registryApps(t, e, 2)
+		appNamed(apps, "app01")["applicationType"] = "native"
+		create := withApps(t, e.fullEvent(), apps)
+		resp, err := e.run(create)
+		require.NoError(t, err)
+		before, _ := registryState(t, e)
+		next := cloneApps(apps)
+		delete(appNamed(next, "app01"), "applicationType")
+		_, err = e.run(withApps(t, updateEvent(create, resp.PhysicalResourceID, nil), next))
+		require.NoError(t, err)
+		after, _ := registryState(t, e)
+		assert.NotEqual(t, before["app01"].client.ID, after["app01"].client.ID)
+		assert.Equal(t, "browser", after["app01"].client.Settings.OauthClient.ApplicationType)
+	})
+}
+
+func TestAnAppPointedAtTheManagementCredentialIsRefusedBeforeAnythingIsWritten(t *testing.T) {
+	// The handler writes a confidential app's client id and secret to its
+	// secretArn: pointed at CredentialSecretArn, it would overwrite the Okta
+	// management credential.
+	e := newEnv(t, fakeokta.Options{})
+	apps := registryApps(t, e, 1)
+	apps[0]["secretArn"] = e.credARN
+	before, _ := e.sm.Value(e.credARN)
+	_, err := e.run(withApps(t, e.fullEvent(), apps))
+	var perr *cfnprops.PropertyError
+	require.True(t, errors.As(err, &perr), "got %v", err)
+	assert.Equal(t, oktaprops.PropApps, perr.Property)
+	assert.Contains(t, err.Error(), `Apps[0] "app00": secretArn is also CredentialSecretArn`)
+	assert.Empty(t, e.okta.Requests())
+	assert.Zero(t, e.sm.Count("PutSecretValue"))
+	after, _ := e.sm.Value(e.credARN)
+	assert.Equal(t, before, after)
 }

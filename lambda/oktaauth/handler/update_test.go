@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
 )
@@ -403,8 +404,8 @@ func TestUpdateToAnotherOktaOrgCreatesAReplacement(t *testing.T) {
 }
 
 // A stack deployed before a claim name was added to the reserved list keeps
-// working: its Updates and their rollbacks accept the name it already has,
-// only a name it did not have is refused, and its Delete never looks.
+// working: its Updates and their rollbacks accept reserved names with a
+// warning (Okta has the last word on a new one), and its Delete never looks.
 func TestAStackWithAClaimNameReservedSinceItWasDeployed(t *testing.T) {
 	e := newEnv(t, fakeokta.Options{})
 	create := e.fullEvent()
@@ -439,14 +440,32 @@ func TestAStackWithAClaimNameReservedSinceItWasDeployed(t *testing.T) {
 		_, err := e.run(update(changed, deployed))
 		require.NoError(t, err)
 	})
-	t.Run("an update that adds another reserved name is refused naming it", func(t *testing.T) {
+	t.Run("the rollback of an update that renames the claim away and fails succeeds", func(t *testing.T) {
+		// The rename's new claim is refused (standing for any failure after
+		// it started); CloudFormation then rolls back with the deployed
+		// properties as new and the rename's as old, which have no role.
+		renamed := cloneProps(deployed)
+		renamed["ExtraClaims"] = `[{"name":"jobTitle","value":"user.title","claimType":"RESOURCE"}]`
+		e.okta.Faults.Add(fault.Rule{Op: "POST /api/v1/authorizationServers/*/claims", Kind: fault.Invalid, Times: 1000})
+		_, err := e.run(update(deployed, renamed))
+		require.Error(t, err)
+		e.okta.Faults.Clear()
+		_, err = e.run(update(renamed, deployed))
+		require.NoError(t, err, "UPDATE_ROLLBACK_FAILED otherwise")
+		as, _ := e.okta.AuthorizationServer(serverID)
+		_, ok := as.Claim("role", "RESOURCE")
+		assert.True(t, ok, "the claim is as deployed")
+		_, ok = as.Claim("jobTitle", "RESOURCE")
+		assert.False(t, ok)
+	})
+	t.Run("an update that adds another reserved name gets past the parser, and Okta refuses it", func(t *testing.T) {
 		more := cloneProps(deployed)
 		more["ExtraClaims"] = `[{"name":"role","value":"user.title","claimType":"RESOURCE"},` +
 			`{"name":"permissions","value":"user.x","claimType":"RESOURCE"}]`
 		_, err := e.run(update(deployed, more))
 		require.Error(t, err)
-		assert.Contains(t, err.Error(), "ExtraClaims[1].name")
-		assert.Contains(t, err.Error(), "reserved by Okta")
+		assert.Contains(t, err.Error(), `creating RESOURCE claim "permissions"`)
+		assert.Contains(t, e.logs.String(), "RESOURCE permissions", "the warning names it")
 	})
 	t.Run("a create with the name is refused", func(t *testing.T) {
 		ev := create

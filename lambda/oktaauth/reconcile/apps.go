@@ -175,27 +175,43 @@ func (r *Reconciler) createApp(ctx context.Context, x *run, body *okta.OpenIdCon
 // convergeApp reads the app id, replaces it with body when they differ and
 // activates it when it is inactive. It returns the app as read.
 func (r *Reconciler) convergeApp(ctx context.Context, id string, body *okta.OpenIdConnectApplication, label, what string) (*okta.OpenIdConnectApplication, error) {
+	current, err := r.readApp(ctx, id, what)
+	if err != nil {
+		return nil, err
+	}
+	return current, r.updateApp(ctx, current, body, label, what)
+}
+
+// readApp reads the OIDC app id.
+func (r *Reconciler) readApp(ctx context.Context, id, what string) (*okta.OpenIdConnectApplication, error) {
 	current := okta.NewOpenIdConnectApplication()
 	if _, _, err := r.Okta.Application.GetApplication(ctx, id, current, nil); err != nil {
 		return nil, fmt.Errorf("reading %s (%s): %w", what, id, err)
 	}
+	return current, nil
+}
+
+// updateApp replaces the app current (as read) with body when they differ
+// and activates it when it is inactive.
+func (r *Reconciler) updateApp(ctx context.Context, current, body *okta.OpenIdConnectApplication, label, what string) error {
+	id := current.Id
 	if !appEqual(current, body) {
 		body.Id = id
 		// Okta's PUT replaces the app and wants the OAuth client_id back
 		// (terraform-provider-okta does the same).
 		body.Credentials.OauthClient.ClientId = clientID(current)
 		if _, _, err := r.Okta.Application.UpdateApplication(ctx, id, body); err != nil {
-			return nil, fmt.Errorf("updating %s (%s): %w", what, id, err)
+			return fmt.Errorf("updating %s (%s): %w", what, id, err)
 		}
 		r.logChange(ctx, "update", "app", label, id)
 	}
 	if current.Status == "INACTIVE" {
 		if _, err := r.Okta.Application.ActivateApplication(ctx, id); err != nil {
-			return nil, fmt.Errorf("activating %s (%s): %w", what, id, err)
+			return fmt.Errorf("activating %s (%s): %w", what, id, err)
 		}
 		r.logChange(ctx, "activate", "app", label, id)
 	}
-	return current, nil
+	return nil
 }
 
 func appBody(c oktaprops.Client, owner Owner, serverID string) *okta.OpenIdConnectApplication {

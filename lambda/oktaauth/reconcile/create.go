@@ -76,6 +76,9 @@ func (r *Reconciler) create(ctx context.Context, spec *oktaprops.Spec, owner Own
 	work, reserve, cancel := r.provisioningContext(ctx)
 	defer cancel()
 	res, j, err := r.provision(work, spec, owner, opts)
+	if err == nil && r.Accept != nil {
+		err = r.Accept(res)
+	}
 	if err == nil {
 		return res, nil
 	}
@@ -108,7 +111,8 @@ func (r *Reconciler) provisioningContext(ctx context.Context) (context.Context, 
 }
 
 // provision does the work of create. The journal is nil when this run has
-// made nothing yet (it may have removed leftovers of earlier ones).
+// made nothing yet (it may have removed leftovers of earlier ones); a
+// success returns it too, for a result that Reconciler.Accept refuses.
 func (r *Reconciler) provision(ctx context.Context, spec *oktaprops.Spec, owner Owner, opts createOptions) (*Result, *journal, error) {
 	servers, err := r.allServers(ctx)
 	if err != nil {
@@ -177,7 +181,7 @@ func (r *Reconciler) provision(ctx context.Context, spec *oktaprops.Spec, owner 
 	if err != nil {
 		return nil, j, err
 	}
-	return res, nil, nil
+	return res, j, nil // the journal, for a result Accept refuses
 }
 
 // undoCreate removes what a failed create made and returns cause, with the

@@ -96,6 +96,12 @@ type Reconciler struct {
 	// when the Create starts is kept. Without a deadline it bounds the removal.
 	// Default: 3 min.
 	CleanupReserve time.Duration
+	// Accept, when set, checks a Create's (or CreateReplacement's) result
+	// before it is returned. An error fails the create like any other: what
+	// it made is removed. The handler uses it for the response's size, which
+	// is only known once Okta has answered and which CloudFormation would
+	// refuse after the objects exist.
+	Accept func(*Result) error
 
 	// everyone caches the built-in Everyone group's id (everyoneGroupID).
 	everyone string

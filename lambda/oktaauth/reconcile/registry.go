@@ -28,8 +28,10 @@ import (
 //
 // Priorities. The rule is the only one in its policy: priority 1, which never
 // changes. Policies are ordered app policies first, then the single-client
-// policies (oktaprops.UserFacingPolicyName, BackendPolicyName), which may be
-// ALL_CLIENTS catch-alls and must not shadow an app's own policy. A new app
+// policies (oktaprops.UserFacingPolicyName, BackendPolicyName). These are
+// never ALL_CLIENTS catch-alls when there are apps: Okta would try them for an
+// app whose own policy does not match its request, so the contract refuses
+// Apps with PolicyAssignment ALL_CLIENTS (see oktaprops.PropApps). A new app
 // policy is created right after the last app policy (Okta shifts the
 // single-client policies below it down by one, developer docs "Policy and rule
 // prioritization", automatic shifting); an existing one is sent back with the
@@ -65,20 +67,37 @@ func (r *Reconciler) convergeRegistryApps(ctx context.Context, x *run) error {
 		delete(have, want.Name)
 		what := fmt.Sprintf("the client of app %q", want.Name)
 		if !ok {
-			app, err := r.createApp(ctx, x, body, want.Client.Label, what)
-			if err != nil {
+			if err := r.createRegistryApp(ctx, x, want, body, what); err != nil {
 				return err
-			}
-			x.appIDs[want.Name] = clientID(app)
-			x.regApps[want.Name] = app
-			x.regMade[want.Name] = true
-			if app.Credentials != nil && app.Credentials.OauthClient != nil && want.Client.HasSecret() {
-				x.regSecrets[want.Name] = app.Credentials.OauthClient.ClientSecret
 			}
 			continue
 		}
-		current, err := r.convergeApp(ctx, got.id, body, want.Client.Label, what)
+		current, err := r.readApp(ctx, got.id, what)
 		if err != nil {
+			return err
+		}
+		if applicationType(current) != want.Client.ApplicationType {
+			// Okta cannot change an app's application_type once it is made
+			// (developer docs, Apps API reference: "After an app is created,
+			// you can't change the application_type"), so a new type is a
+			// new client under the same name. The old one goes first: Okta
+			// refuses a second active OIDC client with the same label
+			// ("An active OpenID Connect Client instance with the label ...
+			// already exists", okta/okta-cli issue 56). Comparing with Okta's
+			// client rather than the deployed properties makes a rollback
+			// (or a rerun after an interrupted one) do the same, back.
+			r.Log.InfoContext(ctx, "an app's type changed; replacing its client", "app", want.Name,
+				"clientId", clientID(current), "from", applicationType(current), "to", want.Client.ApplicationType)
+			if err := r.deleteApp(ctx, got.id); err != nil {
+				return fmt.Errorf("removing the %s client %s of app %q to make it a %s one: %w", applicationType(current), got.id,
+					want.Name, want.Client.ApplicationType, err)
+			}
+			if err := r.createRegistryApp(ctx, x, want, body, what); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := r.updateApp(ctx, current, body, want.Client.Label, what); err != nil {
 			return err
 		}
 		x.appIDs[want.Name] = clientID(current)
@@ -88,6 +107,29 @@ func (r *Reconciler) convergeRegistryApps(ctx context.Context, x *run) error {
 		x.staleApps = append(x.staleApps, a) // its app was removed from the registry
 	}
 	return nil
+}
+
+// createRegistryApp creates a registry app's client and records it in x.
+func (r *Reconciler) createRegistryApp(ctx context.Context, x *run, want oktaprops.App, body *okta.OpenIdConnectApplication, what string) error {
+	app, err := r.createApp(ctx, x, body, want.Client.Label, what)
+	if err != nil {
+		return err
+	}
+	x.appIDs[want.Name] = clientID(app)
+	x.regApps[want.Name] = app
+	x.regMade[want.Name] = true
+	if app.Credentials != nil && app.Credentials.OauthClient != nil && want.Client.HasSecret() {
+		x.regSecrets[want.Name] = app.Credentials.OauthClient.ClientSecret
+	}
+	return nil
+}
+
+// applicationType is a client's settings.oauthClient.application_type.
+func applicationType(app *okta.OpenIdConnectApplication) string {
+	if app.Settings == nil || app.Settings.OauthClient == nil {
+		return ""
+	}
+	return app.Settings.OauthClient.ApplicationType
 }
 
 // registryAppBody is the Okta client of a registry app: appBody, with the

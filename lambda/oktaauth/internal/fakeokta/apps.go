@@ -160,6 +160,13 @@ func (s *Server) routeApps(r *http.Request, segs []string, body any) (int, any, 
 			if cid != a.Credentials.OauthClient.ClientID {
 				return 0, nil, nil, invalid("credentials.oauthClient.client_id", "client_id cannot be changed")
 			}
+			// "After an app is created, you can't change the
+			// application_type" (developer docs, Apps API reference, added by
+			// okta/okta-developer-docs PR #3737; Okta's DCR endpoint answers
+			// 400 "'application_type' cannot be modified.").
+			if t, _ := lookup(body, "settings", "oauthClient", "application_type"); t != a.Settings.OauthClient.ApplicationType {
+				return 0, nil, nil, invalid("settings.oauthClient.application_type", "'application_type' cannot be modified")
+			}
 			if err := s.writeApp(a, body); err != nil {
 				return 0, nil, nil, err
 			}

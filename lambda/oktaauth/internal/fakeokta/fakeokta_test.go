@@ -213,6 +213,18 @@ func TestApps(t *testing.T) {
 		got, _ := f.App(app.Id)
 		assert.Equal(t, "one renamed", got.Label)
 	})
+	t.Run("an app's application_type cannot be changed", func(t *testing.T) {
+		body := web("one renamed")
+		body.Settings.OauthClient.ApplicationType = "browser"
+		body.Credentials = &okta.OAuthApplicationCredentials{OauthClient: &okta.ApplicationCredentialsOAuthClient{
+			ClientId: app.Id, TokenEndpointAuthMethod: "none", PkceRequired: boolPtr(true)}}
+		_, _, err := c.Application.UpdateApplication(ctx, app.Id, body)
+		oe := oktaErr(t, err)
+		assert.Equal(t, "E0000001", oe.ErrorCode)
+		assert.Contains(t, oe.ErrorSummary, "application_type")
+		got, _ := f.App(app.Id)
+		assert.Equal(t, "web", got.Settings.OauthClient.ApplicationType)
+	})
 	t.Run("an active app cannot be deleted", func(t *testing.T) {
 		_, err := c.Application.DeleteApplication(ctx, app.Id)
 		assert.Equal(t, "E0000056", oktaErr(t, err).ErrorCode)
@@ -415,3 +427,5 @@ func TestPoliciesAndRulesAreNumberedAsOktaNumbersThem(t *testing.T) {
 	assert.Equal(t, []string{"c", "b"}, names, "a delete closes the gap")
 	assert.Equal(t, []int64{1, 2}, prios)
 }
+
+func boolPtr(b bool) *bool { return &b }

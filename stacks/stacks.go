@@ -87,7 +87,10 @@ func NewSmartHealthLakeStack(scope constructs.Construct, id *string, env envconf
 	}
 	stack := awscdk.NewStack(scope, id, props)
 
-	tags := map[string]string{"Application": "smart-healthlake", "Environment": env.Name}
+	// The stack's own tags, under the keys envconfig counts against cdk.json's
+	// tag limits (StackTagKeys: Application, then Environment).
+	application, environment := envconfig.StackTagKeys[0], envconfig.StackTagKeys[1]
+	tags := map[string]string{application: "smart-healthlake", environment: env.Name}
 	for k, v := range env.Tags {
 		tags[k] = v
 	}

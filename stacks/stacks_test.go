@@ -13,6 +13,7 @@ import (
 
 	"github.com/openhealthstack/smart-healthlake/internal/cdktest"
 	"github.com/openhealthstack/smart-healthlake/stacks"
+	"github.com/openhealthstack/smart-healthlake/stacks/envconfig"
 )
 
 // environments builds every environment of the repository's cdk.json (or the
@@ -84,6 +85,15 @@ func TestProductionIsProtectedAndEveryResourceIsTagged(t *testing.T) {
 				cdktest.Try(t, func() {
 					tpl.HasResourceProperties(jsii.String("AWS::KMS::Key"), map[string]any{
 						"Tags": assertions.Match_ArrayWith(&[]any{tag}),
+					})
+				})
+			}
+			// envconfig counts these keys against cdk.json's tag limits: they
+			// must be the ones the stack puts on.
+			for _, k := range envconfig.StackTagKeys {
+				cdktest.Try(t, func() {
+					tpl.HasResourceProperties(jsii.String("AWS::KMS::Key"), map[string]any{
+						"Tags": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{"Key": k})}),
 					})
 				})
 			}

@@ -81,6 +81,26 @@ func Parse(p Properties) (Spec, error) {
 	return s, errors.Join(r.errs...)
 }
 
+// ParseUpdate is Parse for the properties of an Update, new or old (a
+// rollback's new properties are the deployed ones). It also accepts what the
+// handler before this contract accepted and Parse refuses, and returns it in
+// relaxed ("<property> <Parse's reason>", values redacted as in Parse's
+// errors) so that the caller can warn: a stack may have been deployed with
+// it, and refusing it would fail every Update of the stack and the rollback
+// of one that fixes it (its new properties are then the deployed ones,
+// whatever the old ones hold): UPDATE_ROLLBACK_FAILED. Create and synthesis
+// (Parse, Validate) keep refusing it. What it accepts:
+//
+//   - DiscoveryUrl when DiscoveryCheck does not fetch (absent or skip): that
+//     handler read it only for a check that fetches, so it went unchecked
+//     (a deploy-time value escapes the construct's check too), and it is
+//     unused then. Spec.Discovery.URL is "" for an unusable one.
+func ParseUpdate(p Properties) (s Spec, relaxed []string, err error) {
+	r := &reader{p: p, update: true}
+	s = r.spec()
+	return s, r.relaxed, errors.Join(r.errs...)
+}
+
 // Validate checks properties at synthesis time. The names in unresolved
 // (a property, or one entry: Tags.<key>, ScopesSupported[<i>]) hold values
 // known only at deploy time (CloudFormation tokens): they count as present
@@ -107,6 +127,9 @@ type reader struct {
 	p          Properties
 	unresolved []string
 	errs       []error
+	// update is ParseUpdate's: relaxed collects what it accepts beyond Parse.
+	update  bool
+	relaxed []string
 }
 
 func (r *reader) fail(name, format string, args ...any) {
@@ -229,14 +252,42 @@ func (r *reader) spec() Spec {
 
 	s.AcknowledgeReplacement = r.boolean(PropAcknowledgeReplacement, false)
 
+	modeOK := false
 	if v, ok := r.str(PropDiscoveryCheck, false, ""); ok {
 		var err error
 		if s.Discovery.Mode, err = ParseDiscoveryMode(v); err != nil {
 			r.fail(PropDiscoveryCheck, "%v", err)
+		} else {
+			modeOK = !r.deferred(PropDiscoveryCheck)
 		}
 	}
-	s.Discovery.URL = r.httpsURL(PropDiscoveryUrl, false)
+	if r.update && modeOK && !s.Discovery.Mode.Fetches() {
+		// See ParseUpdate: unused, and unchecked before the contract.
+		s.Discovery.URL = r.relax(func() string { return r.httpsURL(PropDiscoveryUrl, false) })
+	} else {
+		s.Discovery.URL = r.httpsURL(PropDiscoveryUrl, false)
+	}
 	return s
+}
+
+// relax runs read and turns the errors it reports into relaxed entries; the
+// value is "" when there were any.
+func (r *reader) relax(read func() string) string {
+	n := len(r.errs)
+	v := read()
+	if len(r.errs) == n {
+		return v
+	}
+	for _, err := range r.errs[n:] {
+		var perr *PropertyError
+		if errors.As(err, &perr) {
+			r.relaxed = append(r.relaxed, perr.Property+" "+perr.Reason)
+		} else {
+			r.relaxed = append(r.relaxed, err.Error())
+		}
+	}
+	r.errs = r.errs[:n]
+	return ""
 }
 
 // smartVersion reads SmartVersion, or, in the properties of stacks deployed

@@ -200,3 +200,59 @@ func TestKMSKeyRules(t *testing.T) {
 		assert.Contains(t, err.Error(), "not an alias ARN")
 	})
 }
+
+// The handler before this contract read DiscoveryUrl only for a check that
+// fetches the document (git 9102218, lambda/datastore/handler/discovery.go),
+// so a stack may be deployed with an unusable one beside DiscoveryCheck skip
+// or none: an Update, whose new properties are the deployed ones in a
+// rollback, accepts it and reports it.
+func TestAnUpdateAcceptsAnUnusedDiscoveryURLThePreviousHandlerNeverRead(t *testing.T) {
+	bad := "http://user:s3cret@idp.internal/.well-known/smart-configuration"
+	for _, mode := range []string{"", string(datastoreprops.DiscoverySkip)} {
+		p := minimal()
+		p[datastoreprops.PropDiscoveryUrl] = bad
+		if mode != "" {
+			p[datastoreprops.PropDiscoveryCheck] = mode
+		}
+		t.Run(fmt.Sprintf("with DiscoveryCheck %q Parse, for Create, refuses it", mode), func(t *testing.T) {
+			_, err := datastoreprops.Parse(p)
+			assert.Equal(t, []string{datastoreprops.PropDiscoveryUrl}, propertyOf(t, err))
+			assert.Equal(t, []string{datastoreprops.PropDiscoveryUrl},
+				propertyOf(t, datastoreprops.Validate(p)), "synthesis too")
+		})
+		t.Run(fmt.Sprintf("with DiscoveryCheck %q ParseUpdate accepts and reports it, redacted", mode), func(t *testing.T) {
+			s, relaxed, err := datastoreprops.ParseUpdate(p)
+			require.NoError(t, err)
+			assert.Empty(t, s.Discovery.URL, "unused, and not a URL to fetch")
+			require.Len(t, relaxed, 1)
+			assert.True(t, strings.HasPrefix(relaxed[0], datastoreprops.PropDiscoveryUrl+" must be an absolute https URL"), relaxed[0])
+			assert.NotContains(t, relaxed[0], "s3cret")
+		})
+	}
+	t.Run("a check that fetches it still refuses it on Update: the previous handler did", func(t *testing.T) {
+		for _, mode := range []datastoreprops.DiscoveryMode{datastoreprops.DiscoveryVerify, datastoreprops.DiscoveryVerifyIssuer} {
+			p := minimal()
+			p[datastoreprops.PropDiscoveryUrl] = bad
+			p[datastoreprops.PropDiscoveryCheck] = string(mode)
+			_, relaxed, err := datastoreprops.ParseUpdate(p)
+			assert.Equal(t, []string{datastoreprops.PropDiscoveryUrl}, propertyOf(t, err), mode)
+			assert.Empty(t, relaxed)
+		}
+	})
+	t.Run("an unknown DiscoveryCheck is refused with it, as before", func(t *testing.T) {
+		p := minimal()
+		p[datastoreprops.PropDiscoveryUrl] = bad
+		p[datastoreprops.PropDiscoveryCheck] = "sometimes"
+		_, _, err := datastoreprops.ParseUpdate(p)
+		assert.ElementsMatch(t, []string{datastoreprops.PropDiscoveryCheck, datastoreprops.PropDiscoveryUrl}, propertyOf(t, err))
+	})
+	t.Run("a usable URL is kept and nothing is reported", func(t *testing.T) {
+		p := minimal()
+		p[datastoreprops.PropDiscoveryUrl] = "https://idp.example.com/.well-known/smart-configuration"
+		p[datastoreprops.PropDiscoveryCheck] = string(datastoreprops.DiscoverySkip)
+		s, relaxed, err := datastoreprops.ParseUpdate(p)
+		require.NoError(t, err)
+		assert.Equal(t, "https://idp.example.com/.well-known/smart-configuration", s.Discovery.URL)
+		assert.Empty(t, relaxed)
+	})
+}

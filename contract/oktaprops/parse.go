@@ -38,9 +38,15 @@ type Connection struct {
 // name. Only the first two are required: the name only helps a Delete find the
 // leftovers of a failed Create.
 func ParseConnection(p cfnprops.Properties) (Connection, error) {
+	return parseConnection(p, nil)
+}
+
+// parseConnection is ParseConnection; with kept non-nil it also accepts an
+// org URL the previous version accepted (see Kept).
+func parseConnection(p cfnprops.Properties, kept *Kept) (Connection, error) {
 	var c Connection
 	var err error
-	if c.OrgURL, err = orgURL(p); err != nil {
+	if c.OrgURL, err = orgURL(p, kept); err != nil {
 		return c, err
 	}
 	if c.CredentialSecretARN, err = p.String(PropCredentialSecretARN); err != nil {
@@ -87,8 +93,12 @@ type AudienceBinding struct {
 // ParseAudienceBinding validates the audience binding's properties. Errors are
 // *cfnprops.PropertyError naming the property.
 func ParseAudienceBinding(p cfnprops.Properties) (AudienceBinding, error) {
+	return parseAudienceBinding(p, nil)
+}
+
+func parseAudienceBinding(p cfnprops.Properties, kept *Kept) (AudienceBinding, error) {
 	var b AudienceBinding
-	conn, err := ParseConnection(p)
+	conn, err := parseConnection(p, kept)
 	if err != nil {
 		return b, err
 	}
@@ -140,31 +150,30 @@ func Parse(p cfnprops.Properties) (*Spec, error) {
 }
 
 // ParseUpdate is Parse for an Update event: p are its ResourceProperties and
-// deployed its OldResourceProperties. A claim name Okta reserves
-// (ReservedClaimName) is accepted, and returned in kept so that the caller
-// can warn: the list of reserved names grew after stacks were deployed with
-// some of them, and a rollback is an Update too. Refusing one on Update would
-// fail every later Update of such a stack; refusing only names the deployed
-// properties lack is not enough either: after an Update renames a claim away
-// from a reserved name and fails, its rollback brings the reserved name back
-// while its "deployed" properties are the failed Update's, which lack it, so
-// the rollback would be refused (UPDATE_ROLLBACK_FAILED). Synthesis and
-// Create (Parse) keep refusing them, so a new reserved name only reaches an
-// Update from properties no construct made, and Okta has the last word. The
-// deployed properties are not read for this any more; the parameter stays so
-// that an Update's parse sees both of its property sets.
-func ParseUpdate(p, _ cfnprops.Properties) (spec *Spec, kept []string, err error) {
+// deployed its OldResourceProperties. It accepts, and returns in kept so that
+// the caller can warn, what stacks were deployed with before a rule got
+// stricter: claim names Okta reserves (ReservedClaimName; the list grew
+// after stacks were deployed with some of them), and an org URL, redirect
+// URIs or a token hook URL the previous version's rules accepted. Refusing
+// them only when the deployed properties lack them is not enough: after an
+// Update renames a claim away from a reserved name (or fixes a redirect URI)
+// and fails, its rollback brings the old value back while its "deployed"
+// properties are the failed Update's, which lack it, so the rollback would be
+// refused (UPDATE_ROLLBACK_FAILED). See Kept. The deployed properties are not
+// read for this; the parameter stays so that an Update's parse sees both of
+// its property sets.
+func ParseUpdate(p, _ cfnprops.Properties) (spec *Spec, kept Kept, err error) {
 	spec, err = parse(p, &kept)
 	if err != nil {
-		return nil, nil, err
+		return nil, Kept{}, err
 	}
 	return spec, kept, nil
 }
 
-// parse is Parse; with kept non-nil it accepts the reserved claim names and
-// appends them to kept (ParseUpdate).
-func parse(p cfnprops.Properties, kept *[]string) (*Spec, error) {
-	conn, err := ParseConnection(p)
+// parse is Parse; with kept non-nil it accepts what Kept describes and
+// records it there (ParseUpdate).
+func parse(p cfnprops.Properties, kept *Kept) (*Spec, error) {
+	conn, err := parseConnection(p, kept)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +218,7 @@ func parse(p cfnprops.Properties, kept *[]string) (*Spec, error) {
 			return false
 		}
 		if kept != nil {
-			*kept = append(*kept, claimType+" "+name)
+			kept.ReservedClaims = append(kept.ReservedClaims, claimType+" "+name)
 			return false
 		}
 		return true
@@ -217,10 +226,10 @@ func parse(p cfnprops.Properties, kept *[]string) (*Spec, error) {
 	if err := s.parseClaims(p, reserved); err != nil {
 		return nil, err
 	}
-	if err := s.parseClients(p); err != nil {
+	if err := s.parseClients(p, kept); err != nil {
 		return nil, err
 	}
-	if err := s.parsePolicies(p); err != nil {
+	if err := s.parsePolicies(p, kept); err != nil {
 		return nil, err
 	}
 	if err := s.parseApps(p); err != nil {
@@ -252,7 +261,9 @@ func propErr(name, reason string) error {
 	return &cfnprops.PropertyError{Property: name, Reason: reason}
 }
 
-func orgURL(p cfnprops.Properties) (string, error) {
+// orgURL reads the org URL; with kept non-nil it also accepts one the
+// previous version accepted (see Kept).
+func orgURL(p cfnprops.Properties, kept *Kept) (string, error) {
 	raw, err := p.String(PropOrgURL)
 	if err != nil {
 		return "", err
@@ -261,7 +272,11 @@ func orgURL(p cfnprops.Properties) (string, error) {
 	// refuses http anyway unless its InsecureHTTPForTests option is set.
 	org, err := CheckOrgURL(raw, true)
 	if err != nil {
-		return "", propErr(PropOrgURL, err.Error())
+		legacy, ok := legacyOrgURL(raw)
+		if err := kept.relaxed(PropOrgURL, err, ok); err != nil {
+			return "", err
+		}
+		return legacy, nil
 	}
 	return org, nil
 }
@@ -627,7 +642,7 @@ func (s *Spec) parseClaims(p cfnprops.Properties, reserved func(name, claimType 
 	return nil
 }
 
-func (s *Spec) parseClients(p cfnprops.Properties) error {
+func (s *Spec) parseClients(p cfnprops.Properties, kept *Kept) error {
 	consent := "TRUSTED"
 	if slices.ContainsFunc(s.Scopes, func(sc Scope) bool { return sc.Consent == string(ScopeConsentRequired) }) {
 		consent = "REQUIRED" // Okta shows the consent screen only to apps that ask for it
@@ -636,11 +651,11 @@ func (s *Spec) parseClients(p cfnprops.Properties) error {
 	if on, err := p.Bool(PropConfidentialClient, false); err != nil {
 		return err
 	} else if on {
-		redirects, err := redirectURIs(p, PropConfidentialRedirectURIs, true, false)
+		redirects, err := redirectURIs(p, PropConfidentialRedirectURIs, true, false, kept)
 		if err != nil {
 			return err
 		}
-		logout, err := redirectURIs(p, PropConfidentialPostLogoutURIs, false, false)
+		logout, err := redirectURIs(p, PropConfidentialPostLogoutURIs, false, false, kept)
 		if err != nil {
 			return err
 		}
@@ -656,7 +671,7 @@ func (s *Spec) parseClients(p cfnprops.Properties) error {
 		if err != nil {
 			return err
 		}
-		redirects, err := redirectURIs(p, PropPublicRedirectURIs, true, appType == PublicClientTypeNative)
+		redirects, err := redirectURIs(p, PropPublicRedirectURIs, true, appType == PublicClientTypeNative, kept)
 		if err != nil {
 			return err
 		}
@@ -694,7 +709,9 @@ func (s *Spec) parseClients(p cfnprops.Properties) error {
 	return nil
 }
 
-func redirectURIs(p cfnprops.Properties, name string, required, allowCustomScheme bool) ([]string, error) {
+// redirectURIs reads a list of redirect URIs; with kept non-nil it also
+// accepts those the previous version accepted (see Kept).
+func redirectURIs(p cfnprops.Properties, name string, required, allowCustomScheme bool, kept *Kept) ([]string, error) {
 	uris, err := list(p, name, nil)
 	if err != nil {
 		return nil, err
@@ -704,7 +721,9 @@ func redirectURIs(p cfnprops.Properties, name string, required, allowCustomSchem
 	}
 	for i, raw := range uris {
 		if err := httpsurl.CheckRedirect(raw, allowCustomScheme); err != nil {
-			return nil, propErr(fmt.Sprintf("%s[%d]", name, i), err.Error())
+			if err := kept.relaxed(fmt.Sprintf("%s[%d]", name, i), err, legacyRedirect(raw, allowCustomScheme)); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return uris, nil
@@ -749,7 +768,7 @@ func publicJWKS(p cfnprops.Properties) ([]map[string]any, error) {
 	return set.Keys, nil
 }
 
-func (s *Spec) parsePolicies(p cfnprops.Properties) error {
+func (s *Spec) parsePolicies(p cfnprops.Properties, kept *Kept) error {
 	assign, err := enum(p, PropPolicyAssignment, PolicyAssignments())
 	if err != nil {
 		return err
@@ -802,7 +821,7 @@ func (s *Spec) parsePolicies(p cfnprops.Properties) error {
 	if hook != "" && !oktaID.MatchString(hook) {
 		return propErr(PropTokenInlineHookID, fmt.Sprintf("must be an Okta inline hook id (cal...), got %q", hook))
 	}
-	if s.TokenHook, err = tokenHook(p); err != nil {
+	if s.TokenHook, err = tokenHook(p, kept); err != nil {
 		return err
 	}
 	if s.TokenHook != nil && hook != "" {
@@ -868,8 +887,10 @@ var secretARN = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0
 // tokenHook reads TokenHookUrl and TokenHookSecretArn, which come together.
 // The URL rules are the management API spec's
 // (InlineHookChannelConfigCreate.uri: "must begin with https:// ... No white
-// space is allowed in the URI", at most 1024 characters).
-func tokenHook(p cfnprops.Properties) (*TokenHook, error) {
+// space is allowed in the URI", at most 1024 characters); user info is
+// refused besides. With kept non-nil a URL the previous version accepted (with
+// user info) is accepted too (see Kept).
+func tokenHook(p cfnprops.Properties, kept *Kept) (*TokenHook, error) {
 	uri, err := p.OptionalString(PropTokenHookURL, "")
 	if err != nil {
 		return nil, err
@@ -887,7 +908,10 @@ func tokenHook(p cfnprops.Properties) (*TokenHook, error) {
 		return nil, propErr(PropTokenHookURL, "is required with TokenHookSecretArn: the https URL of the token inline hook")
 	}
 	if httpsurl.Check(uri) != nil || strings.ContainsAny(uri, " \t\r\n") {
-		return nil, propErr(PropTokenHookURL, fmt.Sprintf("must be an absolute https URL without user info, fragment or white space, got %q", httpsurl.Redact(uri)))
+		strict := fmt.Errorf("must be an absolute https URL without user info, fragment or white space, got %q", httpsurl.Redact(uri))
+		if err := kept.relaxed(PropTokenHookURL, strict, legacyTokenHookURL(uri)); err != nil {
+			return nil, err
+		}
 	}
 	if len(uri) > 1024 {
 		return nil, propErr(PropTokenHookURL, "must be at most 1024 characters")

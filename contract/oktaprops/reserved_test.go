@@ -63,7 +63,7 @@ func TestAnUpdateAcceptsReservedClaimNamesAndReportsThem(t *testing.T) {
 		next := with(deployed, "AccessTokenLifetimeMinutes", "15")
 		s, kept, err := oktaprops.ParseUpdate(next, deployed)
 		require.NoError(t, err)
-		assert.ElementsMatch(t, []string{"RESOURCE role", "RESOURCE sid"}, kept)
+		assert.ElementsMatch(t, []string{"RESOURCE role", "RESOURCE sid"}, kept.ReservedClaims)
 		var names []string
 		for _, c := range s.Claims {
 			names = append(names, c.ClaimType+" "+c.Name)
@@ -86,10 +86,10 @@ func TestAnUpdateAcceptsReservedClaimNamesAndReportsThem(t *testing.T) {
 		deployed := with(base(), "ExtraClaims", roleClaim)
 		_, kept, err := oktaprops.ParseUpdate(renamed, deployed)
 		require.NoError(t, err, "the rename itself")
-		assert.Empty(t, kept)
+		assert.Empty(t, kept.ReservedClaims)
 		s, kept, err := oktaprops.ParseUpdate(deployed, renamed)
 		require.NoError(t, err, "the rollback")
-		assert.Equal(t, []string{"RESOURCE role"}, kept)
+		assert.Equal(t, []string{"RESOURCE role"}, kept.ReservedClaims)
 		assert.True(t, slices.ContainsFunc(s.Claims, func(c oktaprops.Claim) bool { return c.Name == "role" }))
 	})
 	t.Run("on an update a new reserved name, in either token type or as the patient claim, is a warning too", func(t *testing.T) {
@@ -97,10 +97,10 @@ func TestAnUpdateAcceptsReservedClaimNamesAndReportsThem(t *testing.T) {
 			`{"name":"permissions","value":"user.x","claimType":"RESOURCE"}]`)
 		_, kept, err := oktaprops.ParseUpdate(next, deployed)
 		require.NoError(t, err)
-		assert.ElementsMatch(t, []string{"IDENTITY role", "RESOURCE permissions", "RESOURCE sid"}, kept)
+		assert.ElementsMatch(t, []string{"IDENTITY role", "RESOURCE permissions", "RESOURCE sid"}, kept.ReservedClaims)
 		_, kept, err = oktaprops.ParseUpdate(with(base(), "PatientClaimName", "sid"), base())
 		require.NoError(t, err)
-		assert.Equal(t, []string{"RESOURCE sid"}, kept)
+		assert.Equal(t, []string{"RESOURCE sid"}, kept.ReservedClaims)
 	})
 	t.Run("an update without reserved names keeps nothing", func(t *testing.T) {
 		_, kept, err := oktaprops.ParseUpdate(base(), deployed)

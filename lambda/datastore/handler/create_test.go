@@ -14,7 +14,6 @@ import (
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/datastore/smartmeta"
-	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 )
 
 func TestCreate(t *testing.T) {
@@ -171,7 +170,7 @@ func TestCreate(t *testing.T) {
 			"LogicalResourceId": createEvent(t).LogicalResourceID, "Data": o.data,
 		})
 		require.NoError(t, err)
-		assert.Less(t, len(raw), customresource.MaxResponseBytes/4)
+		assert.Less(t, len(raw), cfnprops.MaxResponseBytes/4)
 		assert.Len(t, o.data, 4)
 	})
 

@@ -81,10 +81,12 @@ type expectedField struct {
 	field, property, value string
 }
 
-// parseDiscovery reads the check's properties (with datastoreprops.Parse);
-// nil means no check.
+// parseDiscovery reads the check's properties; nil means no check. It parses
+// with datastoreprops.ParseUpdate, which differs from Parse only where no
+// check is made, and reads old properties too; checkedSpec has parsed a
+// Create's properties with Parse first.
 func parseDiscovery(p cfnprops.Properties) (*discoveryCheck, datastoreprops.DiscoveryMode, error) {
-	spec, err := datastoreprops.Parse(p)
+	spec, _, err := datastoreprops.ParseUpdate(p)
 	if err != nil {
 		return nil, "", err
 	}
@@ -124,7 +126,17 @@ func parseDiscovery(p cfnprops.Properties) (*discoveryCheck, datastoreprops.Disc
 // checkedSpec parses a Create or Update event's properties and makes the
 // discovery check, before anything is created or changed.
 func (h *Handler) checkedSpec(ctx context.Context, e customresource.Event, log *slog.Logger) (Spec, error) {
-	spec, err := ParseSpec(e.ResourceProperties)
+	var spec Spec
+	var err error
+	if e.RequestType == customresource.Update {
+		// A value a stack may have been deployed with must not fail an
+		// Update, nor the rollback that restores it (see ParseUpdateSpec).
+		var relaxed []string
+		spec, relaxed, err = ParseUpdateSpec(e.ResourceProperties)
+		warnRelaxed(log, relaxed)
+	} else {
+		spec, err = ParseSpec(e.ResourceProperties)
+	}
 	if err != nil {
 		return Spec{}, err
 	}

@@ -223,7 +223,8 @@ func (h *Handler) isComplete(ctx context.Context, e customresource.IsCompleteEve
 	case customresource.Create:
 		return h.awaitActive(ctx, e.PhysicalResourceID, nil, log)
 	case customresource.Update:
-		spec, err := ParseSpec(e.ResourceProperties)
+		// As onEvent parsed them (which warned about what is relaxed).
+		spec, _, err := ParseUpdateSpec(e.ResourceProperties)
 		if err != nil {
 			return customresource.IsCompleteResponse{}, err
 		}

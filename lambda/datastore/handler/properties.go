@@ -1,6 +1,8 @@
 package handler
 
 import (
+	"log/slog"
+
 	"github.com/aws/aws-sdk-go-v2/service/healthlake/types"
 
 	"github.com/openhealthstack/smart-healthlake/contract/cfnprops"
@@ -20,9 +22,25 @@ type Spec struct {
 
 // ParseSpec reads and validates the properties with datastoreprops.Parse and
 // builds the SMART configuration. It reports every bad property at once, each
-// error a *cfnprops.PropertyError naming it.
+// error a *cfnprops.PropertyError naming it. It is for a Create; an Update's
+// properties, new or old, go through ParseUpdateSpec.
 func ParseSpec(p cfnprops.Properties) (Spec, error) {
 	c, err := datastoreprops.Parse(p)
+	return buildSpec(c, err)
+}
+
+// ParseUpdateSpec is ParseSpec with datastoreprops.ParseUpdate: it also
+// accepts what a stack may have been deployed with under the handler's
+// previous rules, returned in relaxed for the caller to warn about.
+func ParseUpdateSpec(p cfnprops.Properties) (s Spec, relaxed []string, err error) {
+	c, relaxed, err := datastoreprops.ParseUpdate(p)
+	s, err = buildSpec(c, err)
+	return s, relaxed, err
+}
+
+// buildSpec adds to the contract's Spec (and its parse error) the SDK types
+// and the SMART configuration.
+func buildSpec(c datastoreprops.Spec, err error) (Spec, error) {
 	s := Spec{
 		Spec:     c,
 		Version:  types.FHIRVersion(c.FHIRVersion),
@@ -47,4 +65,12 @@ func ParseSpec(p cfnprops.Properties) (Spec, error) {
 		return s, &cfnprops.PropertyError{Property: datastoreprops.PropScopesSupported, Reason: err.Error()}
 	}
 	return s, nil
+}
+
+// warnRelaxed warns about what ParseUpdateSpec accepted beyond ParseSpec.
+func warnRelaxed(log *slog.Logger, relaxed []string) {
+	if len(relaxed) > 0 {
+		log.Warn("accepting values the previous version accepted and the current rules refuse, so that this Update "+
+			"or its rollback does not fail on them; change them: a new deployment refuses them", "values", relaxed)
+	}
 }

@@ -9,7 +9,7 @@ import (
 
 // Limits on a failure reason. The framework sends the error message as the
 // Reason of its response, with a link to the logs, and CloudFormation refuses
-// a response over 4 KB (customresource.MaxResponseBytes): past that the
+// a response over 4 KB (cfnprops.MaxResponseBytes): past that the
 // console shows a generic failure and the cause is lost.
 const (
 	maxProblems     = 3    // problems named in the reason; the rest are counted

@@ -29,7 +29,7 @@ func (h *Handler) update(ctx context.Context, e customresource.Event, log *slog.
 	// difference from HealthLake was asked for; an unreadable set (from another
 	// handler version) just makes the comparison rely on HealthLake alone.
 	var old *Spec
-	if o, err := ParseSpec(e.OldResourceProperties); err == nil {
+	if o, _, err := ParseUpdateSpec(e.OldResourceProperties); err == nil {
 		old = &o
 	} else {
 		log.Warn("previous properties unreadable; comparing with the data store only", "error", err.Error())

@@ -46,6 +46,3 @@ type IsCompleteResponse struct {
 	IsComplete bool           `json:"IsComplete"`
 	Data       map[string]any `json:"Data,omitempty"`
 }
-
-// MaxResponseBytes is CloudFormation's limit on a custom resource response.
-const MaxResponseBytes = 4096

@@ -13,7 +13,6 @@ import (
 	"github.com/openhealthstack/smart-healthlake/contract/cfnprops"
 	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/internal/fault"
-	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/reconcile"
 )
@@ -226,7 +225,7 @@ func TestCreateFromScratchMakesEveryObject(t *testing.T) {
 		}, resp.Data)
 		raw, err := json.Marshal(resp)
 		require.NoError(t, err)
-		assert.Less(t, len(raw), customresource.MaxResponseBytes/2)
+		assert.Less(t, len(raw), cfnprops.MaxResponseBytes/2)
 	})
 
 	t.Run("re-running the same properties as an update changes nothing", func(t *testing.T) {

@@ -117,7 +117,17 @@ func (h *Handler) handleAudience(ctx context.Context, log *slog.Logger, event cu
 	}
 	switch event.RequestType {
 	case customresource.Create, customresource.Update:
-		b, err := oktaprops.ParseAudienceBinding(props)
+		var b oktaprops.AudienceBinding
+		var err error
+		if event.RequestType == customresource.Create {
+			b, err = oktaprops.ParseAudienceBinding(props)
+		} else {
+			// As for the server: an org URL a stack was deployed with must not
+			// fail an Update or its rollback (see oktaprops.Kept).
+			var kept oktaprops.Kept
+			b, kept, err = oktaprops.ParseAudienceBindingUpdate(props)
+			warnKept(ctx, log, kept)
+		}
 		if err != nil {
 			return customresource.OnEventResponse{}, err
 		}
@@ -177,18 +187,15 @@ func (h *Handler) handleServer(ctx context.Context, log *slog.Logger, event cust
 		return resp, nil
 
 	case customresource.Update:
-		// ParseUpdate, not Parse: a claim name Okta reserves is a warning on
-		// Update, or this Update or its rollback could fail on it (see
-		// oktaprops.ParseUpdate).
+		// ParseUpdate, not Parse: a claim name Okta reserves, or a value a
+		// rule made stricter since refuses, is a warning on Update, or this
+		// Update or its rollback could fail on it (see oktaprops.Kept).
 		oldProps := cfnprops.Properties(event.OldResourceProperties)
 		spec, kept, err := oktaprops.ParseUpdate(props, oldProps)
 		if err != nil {
 			return customresource.OnEventResponse{}, err
 		}
-		if len(kept) > 0 {
-			log.WarnContext(ctx, "keeping claim names Okta reserves: an Update accepts them so that it and its rollback "+
-				"do not fail on them; rename these claims: a new deployment refuses them", "claims", kept)
-		}
+		warnKept(ctx, log, kept)
 		old, _, err := oktaprops.ParseUpdate(oldProps, oldProps)
 		if err != nil {
 			// Old shapes can stop parsing after a handler change; the old spec
@@ -220,7 +227,10 @@ func (h *Handler) handleServer(ctx context.Context, log *slog.Logger, event cust
 		return respond(event, spec, res)
 
 	case customresource.Delete:
-		conn, err := oktaprops.ParseConnection(props)
+		// The previous version's org-URL rule too: a Delete that fails on a
+		// value the stack was deployed with would fail for good.
+		conn, kept, err := oktaprops.ParseConnectionForDelete(props)
+		warnKept(ctx, log, kept)
 		if err != nil {
 			if !strings.HasPrefix(event.PhysicalResourceID, "aus") {
 				// A Create that failed on its properties made nothing.
@@ -239,6 +249,20 @@ func (h *Handler) handleServer(ctx context.Context, log *slog.Logger, event cust
 		return customresource.OnEventResponse{PhysicalResourceID: event.PhysicalResourceID}, nil
 	}
 	return customresource.OnEventResponse{}, fmt.Errorf("unknown request type %q", event.RequestType)
+}
+
+// warnKept warns about what the parser accepted only because a stack may have
+// been deployed with it (see oktaprops.Kept).
+func warnKept(ctx context.Context, log *slog.Logger, kept oktaprops.Kept) {
+	if len(kept.ReservedClaims) > 0 {
+		log.WarnContext(ctx, "keeping claim names Okta reserves: an Update accepts them so that it and its rollback "+
+			"do not fail on them; rename these claims: a new deployment refuses them", "claims", kept.ReservedClaims)
+	}
+	if len(kept.Relaxed) > 0 {
+		log.WarnContext(ctx, "accepting values the previous version accepted and the current rules refuse, so that "+
+			"this Update, its rollback or a Delete does not fail on them; change them: a new deployment refuses them",
+			"values", kept.Relaxed)
+	}
 }
 
 func (h *Handler) reconciler(ctx context.Context, log *slog.Logger, orgURL, credentialSecret string) (*reconcile.Reconciler, error) {

@@ -396,18 +396,9 @@ var appKeyWord = regexp.MustCompile(`\b(applicationType|redirectUris|postLogoutR
 // appPropWords replaces the app keys in a reason, outside quoted values, by
 // the AppProps fields that set them.
 func appPropWords(reason string) string {
-	var b strings.Builder
-	last := 0
-	replace := func(s string) string {
+	return outsideQuotes(reason, func(s string) string {
 		return appKeyWord.ReplaceAllStringFunc(s, func(k string) string { return appKeyProps[k] })
-	}
-	for _, q := range quoted.FindAllStringIndex(reason, -1) {
-		b.WriteString(replace(reason[last:q[0]]))
-		b.WriteString(reason[q[0]:q[1]])
-		last = q[1]
-	}
-	b.WriteString(replace(reason[last:]))
-	return b.String()
+	})
 }
 
 // asAppError finds an app error in err.

@@ -745,11 +745,16 @@ func describe(e *oktaprops.PropertyError) string {
 // inPropWords replaces the property names in a reason, outside quoted values,
 // by the props that set them.
 func inPropWords(reason string) string {
+	return outsideQuotes(reason, func(s string) string {
+		return propertyWord.ReplaceAllStringFunc(s, func(p string) string { return "props." + propName(p) })
+	})
+}
+
+// outsideQuotes applies replace to the parts of reason outside quoted
+// values, so a value that happens to spell a property name stays as given.
+func outsideQuotes(reason string, replace func(string) string) string {
 	var b strings.Builder
 	last := 0
-	replace := func(s string) string {
-		return propertyWord.ReplaceAllStringFunc(s, func(p string) string { return "props." + propName(p) })
-	}
 	for _, q := range quoted.FindAllStringIndex(reason, -1) {
 		b.WriteString(replace(reason[last:q[0]]))
 		b.WriteString(reason[q[0]:q[1]])

@@ -30,7 +30,10 @@ const (
 // configuration then advertises (with launch-ehr, context-ehr-patient and
 // context-ehr-encounter), Okta's token inline hook, and a token validator
 // that requires the hook's marker claim for launch context. Okta only: with
-// an ExternalAuthorizationServer it is refused.
+// an ExternalAuthorizationServer it is refused. The proxy serves only
+// AuthorizationServer.ConfidentialClient and PublicClient: registry apps
+// (AuthorizationServer.Apps) are refused beside it, since the advertised
+// authorize and token endpoints would refuse them.
 type EhrLaunchOptions struct {
 	// Apps are the user-facing clients EHRs may launch; each must be
 	// configured in AuthorizationServer. Their Okta redirect URIs gain the
@@ -86,6 +89,15 @@ func (p settings) ehrLaunchProblems() []string {
 		return []string{"props.EhrLaunch needs the Okta authorization server: its token inline hook and clients are " +
 			"provisioned in Okta, which an external authorization server does not offer here; leave " +
 			"props.ExternalAuthorizationServer or props.EhrLaunch unset"}
+	}
+	if a := p.AuthorizationServer; a != nil && a.Apps != nil && len(*a.Apps) > 0 {
+		// The SMART configuration advertises the proxy's authorize and token
+		// endpoints, and the proxy serves only the clients it is given
+		// (EHRLAUNCH_CLIENTS): a registry app would be refused at both.
+		errs = append(errs, "props.AuthorizationServer.Apps cannot be used with props.EhrLaunch yet: registry apps cannot be "+
+			"launched through the EHR launch proxy, whose authorize and token endpoints the SMART configuration advertises "+
+			"and which serves only props.AuthorizationServer.ConfidentialClient and PublicClient, so every registry app "+
+			"would be refused; leave props.AuthorizationServer.Apps or props.EhrLaunch unset")
 	}
 	if x.EhrRoles == nil || len(*x.EhrRoles) == 0 {
 		errs = append(errs, "props.EhrLaunch.EhrRoles needs at least one role: no EHR could register a launch")

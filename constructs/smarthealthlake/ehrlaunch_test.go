@@ -340,6 +340,10 @@ func TestBadEhrLaunchPropsAreNamed(t *testing.T) {
 		"a picker app twice": {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
 			p.EhrLaunch.PickerApps = []smarthealthlake.EhrLaunchApp{"confidential", "confidential"}
 		}, `props.EhrLaunch.PickerApps[1] repeats "confidential"`},
+		"a registry app, which the proxy's authorize and token endpoints would refuse": {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
+			p.AuthorizationServer.Apps = &[]*oktaauth.AppProps{{Name: jsii.String("portal"), Type: oktaprops.AppPublic,
+				RedirectUris: jsii.Strings("https://portal.example.com/cb"), Scopes: jsii.Strings("openid", "patient/*.rs", "launch/patient")}}
+		}, "props.AuthorizationServer.Apps cannot be used with props.EhrLaunch yet: registry apps cannot be launched through the EHR launch proxy"},
 		"an external authorization server": {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
 			p.OktaOrgUrl, p.OktaCredentialSecret, p.AuthorizationServer = nil, nil, nil
 			p.ExternalAuthorizationServer = keycloak()

@@ -99,6 +99,25 @@ func (p settings) ehrLaunchProblems() []string {
 			"and which serves only props.AuthorizationServer.ConfidentialClient and PublicClient, so every registry app "+
 			"would be refused; leave props.AuthorizationServer.Apps or props.EhrLaunch unset")
 	}
+	if a := p.AuthorizationServer; a != nil {
+		// The user-facing rule references one token hook, and EHR launch
+		// sets it to the proxy's (withEhrLaunch): the user's own would be
+		// replaced without a word.
+		for _, h := range []struct {
+			prop string
+			set  bool
+		}{
+			{"TokenHookUrl", a.TokenHookUrl != nil},
+			{"TokenHookSecret", a.TokenHookSecret != nil},
+			{"TokenInlineHookId", a.TokenInlineHookId != nil},
+		} {
+			if h.set {
+				errs = append(errs, fmt.Sprintf("props.AuthorizationServer.%s cannot be used with props.EhrLaunch: EHR launch "+
+					"sets the token inline hook of the user-facing rule to its own (the proxy's /hook), and Okta's rule "+
+					"references one hook; leave props.AuthorizationServer.%s or props.EhrLaunch unset", h.prop, h.prop))
+			}
+		}
+	}
 	if x.EhrRoles == nil || len(*x.EhrRoles) == 0 {
 		errs = append(errs, "props.EhrLaunch.EhrRoles needs at least one role: no EHR could register a launch")
 	}
@@ -214,8 +233,9 @@ func (s *SmartHealthLake) newEhrLaunch(p settings) *ehrlaunch.EhrLaunch {
 }
 
 // withEhrLaunch gives the Okta server's options the proxy's callback among
-// the launched apps' redirect URIs and the token hook. It copies what it
-// changes: the caller's options stay as they were.
+// the launched apps' redirect URIs and the token hook (validate refused a
+// hook of the user's own). It copies what it changes: the caller's options
+// stay as they were.
 func withEhrLaunch(o oktaauth.SmartAuthorizationServerOptions, apps []EhrLaunchApp, ehr *ehrlaunch.EhrLaunch) oktaauth.SmartAuthorizationServerOptions {
 	withCallback := func(uris *[]*string) *[]*string {
 		out := append(append([]*string{}, *uris...), ehr.CallbackUrl())

@@ -83,6 +83,13 @@ type SmartHealthLakeProps struct {
 	// clients, token lifetimes, ...). The org, its credential, the SMART
 	// version and the introspection client are not among these options: they
 	// come from OktaOrgUrl, OktaCredentialSecret, SmartVersion and Validation.
+	// Audience is refused: the composite binds the audience to the data
+	// store endpoint (more audiences go in TokenValidator.Audiences). With
+	// EhrLaunch, TokenHookUrl, TokenHookSecret and TokenInlineHookId are
+	// refused (EHR launch sets the hook) and the launched clients' redirect
+	// URIs gain the proxy's callback. LogRetention, LogEncryptionKey and
+	// LogLevel, when set here, take precedence over this construct's
+	// LogRetention, log key and LogLevel for the Okta handler's logs.
 	// Default: the oktaauth defaults (SMART scopes for the SMART version, no clients).
 	AuthorizationServer *oktaauth.SmartAuthorizationServerOptions
 
@@ -569,6 +576,13 @@ func (p settings) validate() error {
 		if p.OktaCredentialSecret == nil {
 			errs = append(errs, "props.OktaCredentialSecret is required (or props.ExternalAuthorizationServer)")
 		}
+	}
+	if a := p.AuthorizationServer; a != nil && a.Audience != nil {
+		// BindAudience sets it to the data store endpoint, which oktaauth
+		// refuses beside an Audience of the props.
+		errs = append(errs, "props.AuthorizationServer.Audience cannot be set: the composite sets the Okta audience to the "+
+			"data store endpoint, the audience HealthLake requests carry; add other audiences the validator accepts "+
+			"with props.TokenValidator.Audiences")
 	}
 	if *p.AwsOwnedKey && p.EncryptionKey != nil {
 		errs = append(errs, "props.EncryptionKey and props.AwsOwnedKey exclude each other")

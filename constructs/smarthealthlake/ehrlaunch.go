@@ -30,7 +30,10 @@ const (
 // configuration then advertises (with launch-ehr, context-ehr-patient and
 // context-ehr-encounter), Okta's token inline hook, and a token validator
 // that requires the hook's marker claim for launch context. Okta only: with
-// an ExternalAuthorizationServer it is refused.
+// an ExternalAuthorizationServer it is refused. The proxy serves only
+// AuthorizationServer.ConfidentialClient and PublicClient: registry apps
+// (AuthorizationServer.Apps) are refused beside it, since the advertised
+// authorize and token endpoints would refuse them.
 type EhrLaunchOptions struct {
 	// Apps are the user-facing clients EHRs may launch; each must be
 	// configured in AuthorizationServer. Their Okta redirect URIs gain the
@@ -86,6 +89,34 @@ func (p settings) ehrLaunchProblems() []string {
 		return []string{"props.EhrLaunch needs the Okta authorization server: its token inline hook and clients are " +
 			"provisioned in Okta, which an external authorization server does not offer here; leave " +
 			"props.ExternalAuthorizationServer or props.EhrLaunch unset"}
+	}
+	if a := p.AuthorizationServer; a != nil && a.Apps != nil && len(*a.Apps) > 0 {
+		// The SMART configuration advertises the proxy's authorize and token
+		// endpoints, and the proxy serves only the clients it is given
+		// (EHRLAUNCH_CLIENTS): a registry app would be refused at both.
+		errs = append(errs, "props.AuthorizationServer.Apps cannot be used with props.EhrLaunch yet: registry apps cannot be "+
+			"launched through the EHR launch proxy, whose authorize and token endpoints the SMART configuration advertises "+
+			"and which serves only props.AuthorizationServer.ConfidentialClient and PublicClient, so every registry app "+
+			"would be refused; leave props.AuthorizationServer.Apps or props.EhrLaunch unset")
+	}
+	if a := p.AuthorizationServer; a != nil {
+		// The user-facing rule references one token hook, and EHR launch
+		// sets it to the proxy's (withEhrLaunch): the user's own would be
+		// replaced without a word.
+		for _, h := range []struct {
+			prop string
+			set  bool
+		}{
+			{"TokenHookUrl", a.TokenHookUrl != nil},
+			{"TokenHookSecret", a.TokenHookSecret != nil},
+			{"TokenInlineHookId", a.TokenInlineHookId != nil},
+		} {
+			if h.set {
+				errs = append(errs, fmt.Sprintf("props.AuthorizationServer.%s cannot be used with props.EhrLaunch: EHR launch "+
+					"sets the token inline hook of the user-facing rule to its own (the proxy's /hook), and Okta's rule "+
+					"references one hook; leave props.AuthorizationServer.%s or props.EhrLaunch unset", h.prop, h.prop))
+			}
+		}
 	}
 	if x.EhrRoles == nil || len(*x.EhrRoles) == 0 {
 		errs = append(errs, "props.EhrLaunch.EhrRoles needs at least one role: no EHR could register a launch")
@@ -202,8 +233,9 @@ func (s *SmartHealthLake) newEhrLaunch(p settings) *ehrlaunch.EhrLaunch {
 }
 
 // withEhrLaunch gives the Okta server's options the proxy's callback among
-// the launched apps' redirect URIs and the token hook. It copies what it
-// changes: the caller's options stay as they were.
+// the launched apps' redirect URIs and the token hook (validate refused a
+// hook of the user's own). It copies what it changes: the caller's options
+// stay as they were.
 func withEhrLaunch(o oktaauth.SmartAuthorizationServerOptions, apps []EhrLaunchApp, ehr *ehrlaunch.EhrLaunch) oktaauth.SmartAuthorizationServerOptions {
 	withCallback := func(uris *[]*string) *[]*string {
 		out := append(append([]*string{}, *uris...), ehr.CallbackUrl())

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/require"
 
@@ -340,6 +341,20 @@ func TestBadEhrLaunchPropsAreNamed(t *testing.T) {
 		"a picker app twice": {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
 			p.EhrLaunch.PickerApps = []smarthealthlake.EhrLaunchApp{"confidential", "confidential"}
 		}, `props.EhrLaunch.PickerApps[1] repeats "confidential"`},
+		"a registry app, which the proxy's authorize and token endpoints would refuse": {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
+			p.AuthorizationServer.Apps = &[]*oktaauth.AppProps{{Name: jsii.String("portal"), Type: oktaprops.AppPublic,
+				RedirectUris: jsii.Strings("https://portal.example.com/cb"), Scopes: jsii.Strings("openid", "patient/*.rs", "launch/patient")}}
+		}, "props.AuthorizationServer.Apps cannot be used with props.EhrLaunch yet: registry apps cannot be launched through the EHR launch proxy"},
+		"a token hook of the user's own, which EHR launch would replace": {func(stack awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
+			p.AuthorizationServer.TokenHookUrl = jsii.String("https://hooks.example.com/mine")
+			p.AuthorizationServer.TokenHookSecret = awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String("MyHook"), jsii.String("my/hook"))
+		}, "props.AuthorizationServer.TokenHookUrl cannot be used with props.EhrLaunch"},
+		"a token hook secret of the user's own": {func(stack awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
+			p.AuthorizationServer.TokenHookSecret = awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String("MyHook"), jsii.String("my/hook"))
+		}, "props.AuthorizationServer.TokenHookSecret cannot be used with props.EhrLaunch"},
+		"a token inline hook made elsewhere": {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
+			p.AuthorizationServer.TokenInlineHookId = jsii.String("calabcdefghijklmnop1")
+		}, "props.AuthorizationServer.TokenInlineHookId cannot be used with props.EhrLaunch"},
 		"an external authorization server": {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
 			p.OktaOrgUrl, p.OktaCredentialSecret, p.AuthorizationServer = nil, nil, nil
 			p.ExternalAuthorizationServer = keycloak()

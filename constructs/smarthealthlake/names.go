@@ -2,6 +2,8 @@ package smarthealthlake
 
 import (
 	"fmt"
+	"regexp"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -10,64 +12,150 @@ import (
 	"github.com/openhealthstack/smart-healthlake/contract/datastoreprops"
 )
 
-// defaultDatastoreName is the data store's name when props.DatastoreName is
-// unset. A stack's only SmartHealthLake keeps the name it always had,
-// "<stack>-fhir", so deployed stacks are not renamed; with more than one in
-// the stack each gets "<stack>-<construct id>-fhir", or two would manage one
-// name. How many there are is known only once the app is built, so the name
-// is a lazy value resolved at synthesis, and a validation refuses a default
-// that is not a valid data store name (a construct id may hold characters
-// HealthLake refuses).
-func (s *SmartHealthLake) defaultDatastoreName() *string {
-	s.Node().AddValidation(&defaultNameValidation{s: s})
-	return lazyString(func() *string { return jsii.String(s.defaultName()) })
-}
+// The default names. Data store names are unique per account and region,
+// dashboard names per account: two SmartHealthLakes of one stack must not
+// default to the same. A stack's only SmartHealthLake named by default
+// keeps the names it always had, "<stack>-fhir" and "<stack>-<construct
+// id>", so deployed stacks are not renamed; with more than one named by
+// default in the stack, each is named after its path in the stack
+// ("<stack>-<path>-fhir", "<stack>-<path>", the path's "/" turned into
+// "-", as constructs/oktaauth names its server): construct ids are unique
+// among siblings only, so two composites of the same id under different
+// parents would otherwise share a name. A composite with an explicit name
+// does not count, and an explicit name equal to "<stack>-fhir" (or
+// "<stack>-<id>") takes that name away from the default. How many there
+// are is known only once the app is built, so the names are uncached lazy
+// values, resolved at synthesis, and a validation (which computes the same
+// value, so its warning and the template agree) refuses a default the
+// service would refuse (a construct id may hold characters HealthLake or
+// CloudWatch refuse).
 
-func (s *SmartHealthLake) defaultName() string {
-	stack := *awscdk.Stack_Of(s).StackName()
-	if s.composedWithOthers() {
-		return stack + "-" + *s.Node().Id() + "-fhir"
-	}
-	return stack + "-fhir"
+// uncached is a value computed each time it is resolved.
+type uncached struct{ produce func() *string }
+
+// Produce implements awscdk.IStringProducer.
+func (u *uncached) Produce(awscdk.IResolveContext) *string { return u.produce() }
+
+func uncachedString(f func() *string) *string {
+	return awscdk.Lazy_UncachedString(&uncached{f}, nil)
 }
 
 // compositeMarker is the construct metadata that marks a SmartHealthLake in
-// the tree: the constructs a node search returns are jsii proxies, never the
-// Go values, so a type assertion cannot find them. It reaches the cloud
+// the tree, with whether its names are defaults and its explicit literal
+// names: the constructs a node search returns are jsii proxies, never the Go
+// values, so a type assertion cannot find them. It reaches the cloud
 // assembly's manifest only, never a template.
 const compositeMarker = "smart-healthlake:composite"
 
-// markComposite marks every SmartHealthLake, named by default or not: each
-// takes a name of its own.
-func (s *SmartHealthLake) markComposite() {
-	s.Node().AddMetadata(jsii.String(compositeMarker), jsii.String("SmartHealthLake"), nil)
+// The keys of the marker's data.
+const (
+	markDefaultDatastore = "defaultDatastoreName"
+	markDatastoreName    = "datastoreName"
+	markDefaultDashboard = "defaultDashboardName"
+	markDashboardName    = "dashboardName"
+)
+
+// markComposite marks every SmartHealthLake, named by default or not, from
+// the props as the user gave them.
+func (s *SmartHealthLake) markComposite(p settings) {
+	literal := func(v *string) string {
+		if v == nil || *awscdk.Token_IsUnresolved(v) {
+			return ""
+		}
+		return *v
+	}
+	s.Node().AddMetadata(jsii.String(compositeMarker), map[string]any{
+		markDefaultDatastore: p.DatastoreName == nil,
+		markDatastoreName:    literal(p.DatastoreName),
+		markDefaultDashboard: p.DashboardName == nil,
+		markDashboardName:    literal(p.DashboardName),
+	}, nil)
 }
 
-// composedWithOthers reports whether the stack (not a nested one) holds
-// another SmartHealthLake.
-func (s *SmartHealthLake) composedWithOthers() bool {
+// composite is what a marker says of one SmartHealthLake.
+type composite struct {
+	defaultDatastore, defaultDashboard bool
+	datastoreName, dashboardName       string
+}
+
+// composites are the marked SmartHealthLakes of s's stack (not of a nested
+// one), s included.
+func (s *SmartHealthLake) composites() []composite {
 	stack := awscdk.Stack_Of(s)
-	n := 0
+	var out []composite
 	for _, c := range *stack.Node().FindAll(constructs.ConstructOrder_PREORDER) {
-		if isComposite(c) && *awscdk.Stack_Of(c).Node().Path() == *stack.Node().Path() {
-			n++
+		if *awscdk.Stack_Of(c).Node().Path() != *stack.Node().Path() {
+			continue
+		}
+		for _, m := range *c.Node().Metadata() {
+			if m.Type == nil || *m.Type != compositeMarker {
+				continue
+			}
+			data, _ := m.Data.(map[string]any)
+			x := composite{}
+			x.defaultDatastore, _ = data[markDefaultDatastore].(bool)
+			x.defaultDashboard, _ = data[markDefaultDashboard].(bool)
+			x.datastoreName, _ = data[markDatastoreName].(string)
+			x.dashboardName, _ = data[markDashboardName].(string)
+			out = append(out, x)
 		}
 	}
-	return n > 1
+	return out
 }
 
-func isComposite(c constructs.IConstruct) bool {
-	for _, m := range *c.Node().Metadata() {
-		if m.Type != nil && *m.Type == compositeMarker {
-			return true
+// byPath is the stack name and s's path in the stack, joined with "-".
+func (s *SmartHealthLake) byPath() string {
+	return *awscdk.Stack_Of(s).StackName() + "-" + strings.ReplaceAll(*awscdk.Names_StackRelativeConstructPath(s), "/", "-")
+}
+
+// keepsStackName says whether s takes the name a stack's only
+// SmartHealthLake had (own): it is the only one named by default, and no
+// other has that name explicitly.
+func (s *SmartHealthLake) keepsStackName(own string, isDefault func(composite) bool, name func(composite) string) bool {
+	n := 0
+	for _, c := range s.composites() {
+		if isDefault(c) {
+			n++
+		} else if name(c) == own {
+			return false
 		}
 	}
-	return false
+	return n <= 1
+}
+
+func (s *SmartHealthLake) defaultName() string {
+	own := *awscdk.Stack_Of(s).StackName() + "-fhir"
+	if s.keepsStackName(own, func(c composite) bool { return c.defaultDatastore }, func(c composite) string { return c.datastoreName }) {
+		return own
+	}
+	return s.byPath() + "-fhir"
+}
+
+func (s *SmartHealthLake) defaultDashboard() string {
+	own := *awscdk.Stack_Of(s).StackName() + "-" + *s.Node().Id()
+	if s.keepsStackName(own, func(c composite) bool { return c.defaultDashboard }, func(c composite) string { return c.dashboardName }) {
+		return own
+	}
+	return s.byPath()
+}
+
+// defaultDatastoreName is the data store's name when props.DatastoreName is
+// unset (see the defaults above).
+func (s *SmartHealthLake) defaultDatastoreName() *string {
+	s.Node().AddValidation(&defaultNameValidation{s: s})
+	return uncachedString(func() *string { return jsii.String(s.defaultName()) })
+}
+
+// defaultDashboardName is the dashboard's name when props.DashboardName is
+// unset (see the defaults above).
+func (s *SmartHealthLake) defaultDashboardName() *string {
+	s.Node().AddValidation(&defaultDashboardValidation{s: s})
+	return uncachedString(func() *string { return jsii.String(s.defaultDashboard()) })
 }
 
 // defaultNameValidation refuses, at synthesis, a default name HealthLake
-// would refuse at deploy time, and warns that a name by construct id is not
-// the one a stack's only SmartHealthLake had.
+// would refuse at deploy time, and warns that a name by path is not the one
+// a stack's only SmartHealthLake had.
 type defaultNameValidation struct {
 	s      *SmartHealthLake
 	warned bool
@@ -77,12 +165,13 @@ type defaultNameValidation struct {
 // is written, so its warning reaches the cloud assembly.
 func (v *defaultNameValidation) Validate() *[]*string {
 	name := v.s.defaultName()
-	if !v.warned && v.s.composedWithOthers() {
+	if !v.warned && name != *awscdk.Stack_Of(v.s).StackName()+"-fhir" {
 		v.warned = true
 		awscdk.Annotations_Of(v.s).AddWarningV2(jsii.String("smart-healthlake:default-datastore-name"), jsii.String(fmt.Sprintf(
-			"props.DatastoreName is unset and the stack holds more than one SmartHealthLake: the data store is named %q "+
-				"after this construct's id; a data store deployed while this was the stack's only one is named \"<stack>-fhir\" "+
-				"and would be renamed: set props.DatastoreName to keep it", name)), nil)
+			"props.DatastoreName is unset and the stack holds another SmartHealthLake named by default, or one named "+
+				"\"<stack>-fhir\": the data store is named %q after this construct's path; a data store deployed while "+
+				"this was the stack's only one is named \"<stack>-fhir\" and would be renamed: set props.DatastoreName "+
+				"to keep it", name)), nil)
 	}
 	if *awscdk.Token_IsUnresolved(jsii.String(name)) {
 		return &[]*string{} // a stack name token: the handler checks it at deploy time
@@ -91,4 +180,23 @@ func (v *defaultNameValidation) Validate() *[]*string {
 		return &[]*string{jsii.String(fmt.Sprintf("props.DatastoreName is unset and its default %s; set props.DatastoreName", err))}
 	}
 	return &[]*string{}
+}
+
+// dashboardName is what CloudWatch accepts as a dashboard name (PutDashboard's
+// DashboardName: letters, digits, "-" and "_", at most 255), which
+// awscloudwatch.Dashboard checks only on a literal.
+var dashboardName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+
+// defaultDashboardValidation refuses, at synthesis, a default dashboard
+// name CloudWatch would refuse.
+type defaultDashboardValidation struct{ s *SmartHealthLake }
+
+// Validate implements constructs.IValidation.
+func (v *defaultDashboardValidation) Validate() *[]*string {
+	name := v.s.defaultDashboard()
+	if *awscdk.Token_IsUnresolved(jsii.String(name)) || dashboardName.MatchString(name) {
+		return &[]*string{}
+	}
+	return &[]*string{jsii.String(fmt.Sprintf("props.DashboardName is unset and its default %q is not a CloudWatch dashboard "+
+		"name (letters, digits, \"-\" and \"_\", at most 255); set props.DashboardName", name))}
 }

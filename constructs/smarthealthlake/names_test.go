@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/require"
 
@@ -22,6 +23,17 @@ func datastoreNames(t *testing.T, stack awscdk.Stack) []string {
 	var names []string
 	for _, r := range cdktest.OfType(cdktest.Resources(t, cdktest.Template(t, stack)), "Custom::SmartHealthLakeDatastore") {
 		names = append(names, r.Properties[datastoreprops.PropDatastoreName].(string))
+	}
+	slices.Sort(names)
+	return names
+}
+
+// dashboardNames are the DashboardName properties of the stack's dashboards.
+func dashboardNames(t *testing.T, stack awscdk.Stack) []string {
+	t.Helper()
+	var names []string
+	for _, r := range cdktest.OfType(cdktest.Resources(t, cdktest.Template(t, stack)), "AWS::CloudWatch::Dashboard") {
+		names = append(names, r.Properties["DashboardName"].(string))
 	}
 	slices.Sort(names)
 	return names
@@ -75,6 +87,35 @@ func TestDefaultDatastoreNames(t *testing.T) {
 		require.Len(t, warnings, 1, "the explicitly named one is not warned about")
 		require.Contains(t, warnings[0], `"Clinic-Research-fhir"`)
 	})
+	t.Run("two of one construct id under different parents get names of their own, from their paths", func(t *testing.T) {
+		stack := newStack(t)
+		smarthealthlake.NewSmartHealthLake(constructs.NewConstruct(stack, jsii.String("TeamA")), jsii.String("Smart"), okta(stack, "A"))
+		smarthealthlake.NewSmartHealthLake(constructs.NewConstruct(stack, jsii.String("TeamB")), jsii.String("Smart"), okta(stack, "B"))
+		require.Equal(t, []string{"Clinic-TeamA-Smart-fhir", "Clinic-TeamB-Smart-fhir"}, datastoreNames(t, stack))
+		require.Equal(t, []string{"Clinic-TeamA-Smart", "Clinic-TeamB-Smart"}, dashboardNames(t, stack),
+			"dashboard names are unique in the account")
+		warnings := defaultNameWarnings(t, stack)
+		require.Len(t, warnings, 2)
+		require.Contains(t, strings.Join(warnings, "\n"), `"Clinic-TeamA-Smart-fhir"`, "the warning names the value the template has")
+	})
+	t.Run("a stack's only one under a construct keeps <stack>-fhir and <stack>-<id>", func(t *testing.T) {
+		stack := newStack(t)
+		smarthealthlake.NewSmartHealthLake(constructs.NewConstruct(stack, jsii.String("TeamA")), jsii.String("Smart"), okta(stack, "A"))
+		require.Equal(t, []string{"Clinic-fhir"}, datastoreNames(t, stack))
+		require.Equal(t, []string{"Clinic-Smart"}, dashboardNames(t, stack))
+		require.Empty(t, defaultNameWarnings(t, stack))
+	})
+	t.Run("a second one with names of its own does not rename the first", func(t *testing.T) {
+		stack := newStack(t)
+		smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), okta(stack, "Smart"))
+		p := okta(stack, "Research")
+		p.DatastoreName = jsii.String("research-fhir")
+		p.DashboardName = jsii.String("research-ops")
+		smarthealthlake.NewSmartHealthLake(stack, jsii.String("Research"), p)
+		require.Equal(t, []string{"Clinic-fhir", "research-fhir"}, datastoreNames(t, stack))
+		require.Equal(t, []string{"Clinic-Smart", "research-ops"}, dashboardNames(t, stack))
+		require.Empty(t, defaultNameWarnings(t, stack))
+	})
 	t.Run("one per stack in one app: each stack's keeps <stack>-fhir", func(t *testing.T) {
 		app := cdktest.NewApp(t, nil)
 		a, b := cdktest.NewStackIn(app, "ClinicA"), cdktest.NewStackIn(app, "ClinicB")
@@ -93,5 +134,13 @@ func TestDefaultDatastoreNames(t *testing.T) {
 		msg := cdktest.Panics(t, func() { awscdk.Stage_Of(stack).Synth(nil) })
 		require.Contains(t, msg, `props.DatastoreName is unset and its default must be 1-256 letters`)
 		require.Contains(t, msg, `"Clinic-Research#2-fhir"`)
+	})
+	t.Run("a default dashboard name CloudWatch would refuse fails synthesis, naming the prop", func(t *testing.T) {
+		stack := newStack(t)
+		p := okta(stack, "Research")
+		p.DatastoreName = jsii.String("research-fhir")
+		smarthealthlake.NewSmartHealthLake(stack, jsii.String("Research#2"), p)
+		msg := cdktest.Panics(t, func() { awscdk.Stage_Of(stack).Synth(nil) })
+		require.Contains(t, msg, `props.DashboardName is unset and its default "Clinic-Research#2" is not a CloudWatch dashboard name`)
 	})
 }

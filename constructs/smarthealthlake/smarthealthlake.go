@@ -83,15 +83,25 @@ type SmartHealthLakeProps struct {
 	// clients, token lifetimes, ...). The org, its credential, the SMART
 	// version and the introspection client are not among these options: they
 	// come from OktaOrgUrl, OktaCredentialSecret, SmartVersion and Validation.
+	// Audience is refused: the composite binds the audience to the data
+	// store endpoint (more audiences go in TokenValidator.Audiences). With
+	// EhrLaunch, TokenHookUrl, TokenHookSecret and TokenInlineHookId are
+	// refused (EHR launch sets the hook) and the launched clients' redirect
+	// URIs gain the proxy's callback. LogRetention, LogEncryptionKey and
+	// LogLevel, when set here, take precedence over this construct's
+	// LogRetention, log key and LogLevel for the Okta handler's logs.
 	// Default: the oktaauth defaults (SMART scopes for the SMART version, no clients).
 	AuthorizationServer *oktaauth.SmartAuthorizationServerOptions
 
 	// DatastoreName names the HealthLake data store; it can be changed in place.
 	// Default: "<stack name>-fhir" when this is the stack's only
-	// SmartHealthLake, else "<stack name>-<construct id>-fhir", decided at
-	// synthesis. Adding a second SmartHealthLake to a stack whose only one
-	// relied on the default renames that one's data store (in place; a
-	// synthesis warning says so): set DatastoreName to keep a deployed name.
+	// SmartHealthLake without a DatastoreName and no other has that name,
+	// else "<stack name>-<path>-fhir", the path in the stack with "/" as "-"
+	// (Smart, or TeamA-Smart under a construct TeamA), decided at
+	// synthesis. Adding a second SmartHealthLake named by default to a stack
+	// whose only one relied on the default renames that one's data store (in
+	// place; a synthesis warning says so): set DatastoreName to keep a
+	// deployed name.
 	DatastoreName *string
 	// SmartVersion is the SMART version: smart.V1 (SMART_ON_FHIR_V1) or
 	// smart.V2 (SMART_ON_FHIR, v1 and v2 scopes); changed in place.
@@ -148,8 +158,11 @@ type SmartHealthLakeProps struct {
 	// the Go code honours it through AWS_LAMBDA_LOG_LEVEL).
 	// Default: awslambda.ApplicationLogLevel_INFO.
 	LogLevel awslambda.ApplicationLogLevel
-	// DashboardName names the CloudWatch operations dashboard.
-	// Default: "<stack name>-<construct id>".
+	// DashboardName names the CloudWatch operations dashboard (unique in the
+	// account). Default: "<stack name>-<construct id>" when this is the
+	// stack's only SmartHealthLake without a DashboardName and no other has
+	// that name, else "<stack name>-<path>" as for DatastoreName (the same for
+	// composites at the stack's top level); a new name replaces the dashboard.
 	DashboardName *string
 
 	// EhrLaunch turns on SMART's EHR launch in front of Okta (see
@@ -181,15 +194,18 @@ type SmartHealthLake struct {
 // NewSmartHealthLake creates and wires every part. It panics, naming the prop,
 // on invalid props.
 func NewSmartHealthLake(scope constructs.Construct, id *string, props *SmartHealthLakeProps) *SmartHealthLake {
-	p := withDefaults(scope, id, props)
+	p := withDefaults(props)
 	if err := p.validate(); err != nil {
 		panic(fmt.Sprintf("smarthealthlake.NewSmartHealthLake(%s): %v", *id, err))
 	}
 	s := &SmartHealthLake{}
 	constructs.NewConstruct_Override(s, scope, id)
-	s.markComposite()
+	s.markComposite(p)
 	if p.DatastoreName == nil {
 		p.DatastoreName = s.defaultDatastoreName()
+	}
+	if p.DashboardName == nil {
+		p.DashboardName = s.defaultDashboardName()
 	}
 
 	s.logKey = logkey.New(s, jsii.String("LogKey"), jsii.String("Encrypts the SMART HealthLake logs and alarm notifications"))
@@ -504,7 +520,7 @@ func (s *SmartHealthLake) GrantReadWrite(grantee awsiam.IGrantable) awsiam.Grant
 
 type settings = SmartHealthLakeProps
 
-func withDefaults(scope constructs.Construct, id *string, in *SmartHealthLakeProps) settings {
+func withDefaults(in *SmartHealthLakeProps) settings {
 	var p settings
 	if in != nil {
 		p = *in
@@ -542,9 +558,6 @@ func withDefaults(scope constructs.Construct, id *string, in *SmartHealthLakePro
 		validator.LogLevel = p.LogLevel
 	}
 	p.TokenValidator = &validator
-	if p.DashboardName == nil {
-		p.DashboardName = jsii.String(*awscdk.Stack_Of(scope).StackName() + "-" + *id)
-	}
 	return p
 }
 
@@ -563,6 +576,13 @@ func (p settings) validate() error {
 		if p.OktaCredentialSecret == nil {
 			errs = append(errs, "props.OktaCredentialSecret is required (or props.ExternalAuthorizationServer)")
 		}
+	}
+	if a := p.AuthorizationServer; a != nil && a.Audience != nil {
+		// BindAudience sets it to the data store endpoint, which oktaauth
+		// refuses beside an Audience of the props.
+		errs = append(errs, "props.AuthorizationServer.Audience cannot be set: the composite sets the Okta audience to the "+
+			"data store endpoint, the audience HealthLake requests carry; add other audiences the validator accepts "+
+			"with props.TokenValidator.Audiences")
 	}
 	if *p.AwsOwnedKey && p.EncryptionKey != nil {
 		errs = append(errs, "props.EncryptionKey and props.AwsOwnedKey exclude each other")

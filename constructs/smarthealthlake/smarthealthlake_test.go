@@ -227,6 +227,9 @@ func TestBadPropsAreNamed(t *testing.T) {
 	}{
 		"no org URL": {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) { p.OktaOrgUrl = nil }, "props.OktaOrgUrl is required"},
 		"no secret":  {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) { p.OktaCredentialSecret = nil }, "props.OktaCredentialSecret is required"},
+		"an Okta audience, which the composite binds to the data store endpoint": {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
+			p.AuthorizationServer = &oktaauth.SmartAuthorizationServerOptions{Audience: jsii.String("https://api.example.com")}
+		}, "props.AuthorizationServer.Audience cannot be set: the composite sets the Okta audience to the data store endpoint"},
 		"two key choices": {func(s awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
 			p.AwsOwnedKey = jsii.Bool(true)
 			p.EncryptionKey = awskmsKey(s)
@@ -352,4 +355,34 @@ func TestTheTokenValidatorOptionsReachTheFunctionUnchangedForTheCaller(t *testin
 	require.Equal(t, "DEBUG", fn.Properties["LoggingConfig"].(map[string]any)["ApplicationLogLevel"],
 		"an unset validator LogLevel is the composite's LogLevel")
 	require.Empty(t, opts.LogLevel, "the caller's Options are not changed")
+}
+
+// oktaHandlerLogLevel is the Okta handler function's application log level.
+func oktaHandlerLogLevel(t *testing.T, stack awscdk.Stack) any {
+	t.Helper()
+	for _, fn := range cdktest.OfType(cdktest.Resources(t, cdktest.Template(t, stack)), "AWS::Lambda::Function") {
+		if d, _ := fn.Properties["Description"].(string); strings.HasPrefix(d, "Creates, updates and deletes the Okta SMART authorization server") {
+			return fn.Properties["LoggingConfig"].(map[string]any)["ApplicationLogLevel"]
+		}
+	}
+	t.Fatal("no Okta handler")
+	return nil
+}
+
+func TestTheOktaOptionsLogSettingsTakePrecedenceOverTheComposites(t *testing.T) {
+	t.Run("an unset Okta LogLevel is the composite's", func(t *testing.T) {
+		stack := newStack(t)
+		p := smallest(stack)
+		p.LogLevel = "DEBUG"
+		smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), p)
+		require.Equal(t, "DEBUG", oktaHandlerLogLevel(t, stack))
+	})
+	t.Run("an Okta LogLevel wins over the composite's, as documented", func(t *testing.T) {
+		stack := newStack(t)
+		p := smallest(stack)
+		p.LogLevel = "DEBUG"
+		p.AuthorizationServer = &oktaauth.SmartAuthorizationServerOptions{LogLevel: "WARN"}
+		smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), p)
+		require.Equal(t, "WARN", oktaHandlerLogLevel(t, stack))
+	})
 }

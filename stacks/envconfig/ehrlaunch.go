@@ -62,6 +62,14 @@ func parseEhrLaunch(r *reader, root *object, e *Environment) {
 			"the Okta apps' callback, which an external authorization server does not offer here", AuthorizationServerOkta)
 		return
 	}
+	if len(e.Okta.Apps) > 0 {
+		// The SMART configuration advertises the proxy's authorize and token
+		// endpoints, which serve only the confidential and public clients.
+		r.fail("ehrLaunch.enabled", "cannot be used with okta.apps yet: registry apps cannot be launched through the EHR "+
+			"launch proxy, whose authorize and token endpoints the SMART configuration advertises and which serves only "+
+			"the confidential and public clients, so every app of okta.apps would be refused; leave okta.apps out or "+
+			"set ehrLaunch.enabled to false")
+	}
 	configured := map[string]bool{
 		EhrLaunchConfidential: len(e.Okta.ConfidentialClientRedirectURIs) > 0,
 		EhrLaunchPublic:       len(e.Okta.PublicClientRedirectURIs) > 0,

@@ -54,6 +54,11 @@ func TestBadEhrLaunchSettingsNameEnvironmentAndKey(t *testing.T) {
 	for name, c := range map[string]struct{ env, want string }{
 		"an external authorization server": {external,
 			`environment "qa": ehrLaunch.enabled needs authorizationServer okta`},
+		"a registry app, which the proxy would refuse": {`{"okta": {"orgUrl": "https://dev-1.okta.com", "credentialSecret": "smart/okta",
+			"confidentialClientRedirectUris": ["https://app.example.org/cb"],
+			"apps": [{"name": "portal", "type": "public", "redirectUris": ["https://portal.example.org/cb"], "scopes": ["openid", "launch/patient"]}]},
+			"ehrLaunch": {"enabled": true, "ehrRoleArns": ["` + ehrRole + `"]}}`,
+			`environment "qa": ehrLaunch.enabled cannot be used with okta.apps yet: registry apps cannot be launched through the EHR launch proxy`},
 		"no EHR role": {oktaWithApps(`{"enabled": true}`),
 			`environment "qa": ehrLaunch.ehrRoleArns is required`},
 		"a user instead of a role": {oktaWithApps(`{"enabled": true, "ehrRoleArns": ["arn:aws:iam::123456789012:user/ehr"]}`),

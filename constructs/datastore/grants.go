@@ -77,12 +77,18 @@ func grantWithKey(d ISmartDatastore, grantee awsiam.IGrantable, fhirActions, key
 	if key == nil {
 		return g
 	}
+	// HealthLake uses the key in the data store's region, which for an
+	// imported one need not be the stack's.
+	region := awscdk.Stack_Of(d).Region()
+	if r, ok := d.(interface{ datastoreRegion() *string }); ok {
+		region = r.datastoreRegion()
+	}
 	return g.Combine(awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{
 		Grantee:      grantee,
 		Actions:      jsii.Strings(keyActions...),
 		ResourceArns: &[]*string{key.KeyArn()},
 		Conditions: &map[string]*map[string]any{
-			"StringEquals": jsiiptr.To(viaHealthLake(awscdk.Stack_Of(d))),
+			"StringEquals": jsiiptr.To(viaHealthLake(region)),
 		},
 	}))
 }
@@ -121,9 +127,13 @@ var (
 // importedDatastore is a data store this app does not manage.
 type importedDatastore struct {
 	constructs.Construct
-	id, arn, endpoint *string
-	key               awskms.IKey
+	id, arn, endpoint, region *string
+	key                       awskms.IKey
 }
+
+// datastoreRegion is where the imported data store, and so HealthLake's use
+// of its key, is.
+func (d *importedDatastore) datastoreRegion() *string { return d.region }
 
 // SmartDatastore_FromDatastoreAttributes references a data store made
 // elsewhere, for its attributes and grants. It panics, naming the attribute,
@@ -139,6 +149,7 @@ func SmartDatastore_FromDatastoreAttributes(scope constructs.Construct, id *stri
 	if region == nil {
 		region = stack.Region()
 	}
+	d.region = region
 	d.arn = stack.FormatArn(&awscdk.ArnComponents{
 		Service:      jsii.String("healthlake"),
 		Region:       region,

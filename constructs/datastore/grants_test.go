@@ -1,6 +1,7 @@
 package datastore_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -105,6 +106,26 @@ func TestAnImportedDatastore(t *testing.T) {
 			require.Equal(t, map[string]any{"StringEquals": viaHealthLake}, kms.Condition)
 		})
 	}
+
+	t.Run("in another region, its key is used through HealthLake of that region", func(t *testing.T) {
+		stack := newStack(t) // us-east-1
+		key := awskms.Key_FromKeyArn(stack, jsii.String("Key"),
+			jsii.String("arn:aws:kms:eu-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"))
+		ds := datastore.SmartDatastore_FromDatastoreAttributes(stack, jsii.String("Imported"), &datastore.SmartDatastoreAttributes{
+			DatastoreId: jsii.String(importedID), Region: jsii.String("eu-west-2"), EncryptionKey: key,
+		})
+		ds.GrantRead(newCaller(stack))
+		var kms *cdktest.Statement
+		for _, st := range callerStatements(t, stack) {
+			if strings.HasPrefix(st.Actions[0], "kms:") {
+				kms = &st
+			}
+		}
+		require.NotNil(t, kms)
+		require.Equal(t, map[string]any{"StringEquals": map[string]any{"kms:ViaService": []any{
+			"healthlake.eu-west-2.amazonaws.com", "healthlake.amazonaws.com"}}}, kms.Condition,
+			"HealthLake calls KMS from the data store's region, not the stack's")
+	})
 
 	for name, c := range map[string]struct {
 		attrs *datastore.SmartDatastoreAttributes

@@ -249,11 +249,13 @@ var grants = []grant{
 	{
 		// HealthLake uses the key with the caller's credentials while it sets the
 		// data store up: only the data store's key, only through HealthLake.
-		sid:        "UseDataKeyViaHealthLake",
-		actions:    []string{"kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey"},
-		keyOnly:    true,
-		resources:  func(c grantContext) []*string { return []*string{c.s.EncryptionKey.KeyArn()} },
-		conditions: func(c grantContext) map[string]any { return map[string]any{"StringEquals": viaHealthLake(c.stack)} },
+		sid:       "UseDataKeyViaHealthLake",
+		actions:   []string{"kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey"},
+		keyOnly:   true,
+		resources: func(c grantContext) []*string { return []*string{c.s.EncryptionKey.KeyArn()} },
+		conditions: func(c grantContext) map[string]any {
+			return map[string]any{"StringEquals": viaHealthLake(c.stack.Region())}
+		},
 	},
 	{
 		// The grant HealthLake keeps on the key for the data store's lifetime:
@@ -264,7 +266,7 @@ var grants = []grant{
 		resources: func(c grantContext) []*string { return []*string{c.s.EncryptionKey.KeyArn()} },
 		conditions: func(c grantContext) map[string]any {
 			return map[string]any{
-				"StringEquals": viaHealthLake(c.stack),
+				"StringEquals": viaHealthLake(c.stack.Region()),
 				"Bool":         map[string]any{"kms:GrantIsForAWSResource": "true"},
 			}
 		},
@@ -348,9 +350,9 @@ func serviceLinkedRoleArnPattern(stack awscdk.Stack) *string {
 // of kms:ViaService) and healthlake.amazonaws.com, which HealthLake's own key
 // policy example uses. kms:ViaService is single-valued, so the list under
 // StringEquals matches either value (ForAnyValue is for multivalued keys).
-func viaHealthLake(stack awscdk.Stack) map[string]any {
+func viaHealthLake(region *string) map[string]any {
 	return map[string]any{"kms:ViaService": []string{
-		"healthlake." + *stack.Region() + ".amazonaws.com",
+		"healthlake." + *region + ".amazonaws.com",
 		"healthlake.amazonaws.com",
 	}}
 }

@@ -232,7 +232,9 @@ type SmartAuthorizationServerOptions struct {
 	// SecretsEncryptionKey encrypts ClientSecret(), IntrospectionSecret() and
 	// the confidential apps' AppClientSecret().
 	// Its key policy must let this account's IAM policies grant its use (the
-	// awskms.NewKey default does).
+	// awskms.NewKey default does). Import a key by its key ARN
+	// (awskms.Key_FromKeyArn), not an alias: the handler's grants name the
+	// key's ARN, and IAM does not match a key's use against an alias ARN.
 	// Default: a new key with rotation, created only when there is a secret.
 	SecretsEncryptionKey awskms.IKey
 	// LogRetention of the handler's and the Provider framework's log groups.

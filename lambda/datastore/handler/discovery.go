@@ -187,7 +187,9 @@ func (h *Handler) verifyDiscovery(ctx context.Context, e customresource.Event, l
 	if err != nil {
 		return fmt.Errorf("checking the endpoints against the authorization server's discovery document: %w; "+
 			"if the data store handler cannot reach this server (it runs outside any VPC), set %s to %s "+
-			"(cdk.json: external.skipDiscoveryCheck; construct: Discovery.Skip)", err, datastoreprops.PropDiscoveryCheck, datastoreprops.DiscoverySkip)
+			"(cdk.json, for an external server: external.skipDiscoveryCheck; construct: Discovery.Skip); "+
+			"an Okta server this stack provisions is public, so there the org URL or the server's state is wrong",
+			err, datastoreprops.PropDiscoveryCheck, datastoreprops.DiscoverySkip)
 	}
 	var diffs []string
 	for _, want := range c.expected {

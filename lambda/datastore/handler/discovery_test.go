@@ -335,7 +335,8 @@ func TestTheLiveDiscoveryDocumentIsCheckedAtDeployTime(t *testing.T) {
 		assert.Contains(t, msg, d.issuer()+"/.well-known/openid-configuration: HTTP 404")
 		assert.Contains(t, msg, d.issuer()+"/.well-known/oauth-authorization-server: HTTP 404")
 		assert.Contains(t, msg, "set DiscoveryCheck to skip")
-		assert.Contains(t, msg, "external.skipDiscoveryCheck")
+		assert.Contains(t, msg, "for an external server: external.skipDiscoveryCheck")
+		assert.Contains(t, msg, "an Okta server this stack provisions is public", "the cdk.json key exists for external servers only")
 		assert.Empty(t, x.fake.Requests("CreateFHIRDatastore"))
 	})
 

@@ -119,6 +119,7 @@ func NewSmartHealthLakeStack(scope constructs.Construct, id *string, env envconf
 		AwsOwnedKey:              jsii.Bool(env.Datastore.Encryption == envconfig.EncryptionAWSOwned),
 		PreloadSynthea:           jsii.Bool(env.Datastore.PreloadSynthea),
 		RemovalPolicy:            removal,
+		AcknowledgeReplacement:   jsii.Bool(env.Datastore.AcknowledgeReplacement),
 		DatastoreTags:            &datastoreTags,
 		Validation:               env.TokenValidator.Validation,
 		LogRetention:             retentionDays[env.LogRetentionDays],

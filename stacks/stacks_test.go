@@ -251,3 +251,22 @@ func TestAStackTakesItsConstructIdLikeEveryConstructAndKeepsItsEnvironmentsName(
 	require.Equal(t, "Clinic", *s.Node().Id())
 	require.Equal(t, "SmartHealthLake-dev", *s.StackName(), "deployed by its name, which the id does not change")
 }
+
+func TestAcknowledgeReplacementInCdkJsonReachesTheDatastore(t *testing.T) {
+	for _, ack := range []bool{false, true} {
+		t.Run(fmt.Sprint(ack), func(t *testing.T) {
+			ctx := cdktest.CdkJSONContext(t)
+			ds := map[string]any{"encryption": "aws-owned"}
+			if ack {
+				ds["acknowledgeReplacement"] = true
+			}
+			ctx["smart-healthlake:environments"] = map[string]any{
+				"dev": map[string]any{"okta": map[string]any{"orgUrl": "https://a.okta.com", "credentialSecret": "s"}, "datastore": ds},
+			}
+			out, err := stacks.AddEnvironments(cdktest.NewApp(t, ctx))
+			require.NoError(t, err)
+			_, r := cdktest.Only(t, cdktest.Resources(t, cdktest.Template(t, out[0].Stack)), "Custom::SmartHealthLakeDatastore")
+			require.Equal(t, fmt.Sprint(ack), r.Properties["AcknowledgeReplacement"])
+		})
+	}
+}

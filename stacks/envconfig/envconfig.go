@@ -173,6 +173,12 @@ type Datastore struct {
 	// retain or destroy. Key: datastore.removalPolicy. Default: retain; production
 	// environments must retain.
 	RemovalPolicy string
+	// AcknowledgeReplacement lets a change HealthLake cannot make in place
+	// (encryption, preloadSynthea) create a new, EMPTY data store; the current
+	// one then follows removalPolicy. Set it for the one deployment that
+	// replaces, then remove it. Key: datastore.acknowledgeReplacement.
+	// Default: false.
+	AcknowledgeReplacement bool
 }
 
 // TokenValidator configures the token-validation Lambda HealthLake calls.
@@ -322,6 +328,7 @@ func parseEnvironment(name string, raw any) (Environment, error) {
 	case e.Datastore.RemovalPolicy == RemovalDestroy && e.Production:
 		r.fail("datastore.removalPolicy", "must be %s in a production environment: the data store holds patients' records", RemovalRetain)
 	}
+	e.Datastore.AcknowledgeReplacement = ds.boolean("acknowledgeReplacement", false)
 	ds.done()
 	// The apps' scopes are matched against the catalogue, which depends on
 	// datastore.smartVersion.

@@ -242,10 +242,30 @@ func refusal(id string, changes []change, spec Spec) error {
 	for _, c := range changes {
 		parts = append(parts, fmt.Sprintf("%s (%s now, %s requested)", c.property, describe(c.property, c.from), describe(c.property, c.to)))
 	}
-	return fmt.Errorf("HealthLake data store %s cannot change in place: %s can only be set when a data store is created. "+
-		"Revert the change, or, to replace the data store deliberately, set %s to true for this deployment: "+
-		"a new, EMPTY data store is created (nothing is copied) and the current one then follows %s (now %s)",
-		id, strings.Join(parts, "; "), datastoreprops.PropAcknowledgeReplacement, datastoreprops.PropRemovalPolicy, spec.RemovalPolicy)
+	return fmt.Errorf("HealthLake data store %s cannot change in place: %s can only be set when a data store is created "+
+		"(%s). Revert the change, or, to replace the data store deliberately, set %s to true for this deployment "+
+		"(construct: AcknowledgeReplacement; cdk.json: datastore.acknowledgeReplacement): "+
+		"a new, EMPTY data store is created (nothing is copied) and the current one then follows %s (now %s; "+
+		"construct: RemovalPolicy; cdk.json: datastore.removalPolicy)",
+		id, strings.Join(parts, "; "), settingNames(changes), datastoreprops.PropAcknowledgeReplacement,
+		datastoreprops.PropRemovalPolicy, spec.RemovalPolicy)
+}
+
+// settingNames says where a user sets the changed properties: the
+// construct's props and the cdk.json keys, which the handler's property
+// names are not.
+func settingNames(changes []change) string {
+	where := map[string]string{
+		datastoreprops.PropKmsKeyArn:      "construct: EncryptionKey or AwsOwnedKey; cdk.json: datastore.encryption",
+		datastoreprops.PropPreloadSynthea: "construct: PreloadSynthea; cdk.json: datastore.preloadSynthea",
+	}
+	var out []string
+	for _, c := range changes {
+		if w, ok := where[c.property]; ok {
+			out = append(out, c.property+" is "+w)
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 func changedNames(changes []change) []string {

@@ -301,11 +301,11 @@ func TestUpdateFromUpdateFailedThroughUpdating(t *testing.T) {
 func TestImmutableChange(t *testing.T) {
 	cmk := "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 	cases := []struct {
-		property string
-		edit     func(map[string]any)
+		property, where string
+		edit            func(map[string]any)
 	}{
-		{datastoreprops.PropKmsKeyArn, func(p map[string]any) { p[datastoreprops.PropKmsKeyArn] = cmk }},
-		{datastoreprops.PropPreloadSynthea, func(p map[string]any) { p[datastoreprops.PropPreloadSynthea] = "true" }},
+		{datastoreprops.PropKmsKeyArn, "cdk.json: datastore.encryption", func(p map[string]any) { p[datastoreprops.PropKmsKeyArn] = cmk }},
+		{datastoreprops.PropPreloadSynthea, "cdk.json: datastore.preloadSynthea", func(p map[string]any) { p[datastoreprops.PropPreloadSynthea] = "true" }},
 	}
 	for _, tc := range cases {
 		t.Run("a change of "+tc.property+" is refused with a message naming it and how to replace deliberately", func(t *testing.T) {
@@ -320,7 +320,10 @@ func TestImmutableChange(t *testing.T) {
 			assert.Contains(t, msg, "cannot change in place: "+tc.property+" (")
 			assert.Contains(t, msg, "AcknowledgeReplacement to true")
 			assert.Contains(t, msg, "EMPTY")
-			assert.Contains(t, msg, "RemovalPolicy (now retain)")
+			assert.Contains(t, msg, "RemovalPolicy (now retain")
+			// The handler's property names are not where users set them.
+			assert.Contains(t, msg, tc.where)
+			assert.Contains(t, msg, "cdk.json: datastore.acknowledgeReplacement")
 			assert.Empty(t, x.fake.Requests("UpdateFHIRDatastore", "TagResource", "UntagResource"))
 			assert.Len(t, x.fake.Requests("CreateFHIRDatastore"), 1)
 			assert.Equal(t, before, x.datastore(id))

@@ -128,14 +128,19 @@ func TestARotatedIntrospectionSecretIsReReadWhenTheEndpointRejectsTheOldOne(t *t
 }
 
 func TestRejectedCredentialsAreReReadAtMostOncePerInterval(t *testing.T) {
-	const interval = 300 * time.Millisecond
+	// Wall-clock time: long enough that the flood below fits in one interval
+	// on a loaded machine.
+	const interval = time.Second
 	s, okta := rotationSetup(t, http.StatusUnauthorized, interval)
 
 	// Okta has the new secret; Secrets Manager does not have it yet.
 	okta.rotate(rotatedSecret)
-	reRead := time.Now()
 	hits := s.idp.introspectHit.Load()
 	resp, reason := s.call(t, opaqueToken)
+	// The re-read happened during that call: an interval from now is surely
+	// an interval after it (taking the time before the call made the test
+	// flaky under load).
+	reRead := time.Now()
 	assert.False(t, bool(resp.AuthPayload.IsAuthorized))
 	assert.Equal(t, string(idp.ReasonIntrospectionFailed), reason)
 	assert.Contains(t, s.logs.Last(t)["error"], "HTTP 401")
@@ -187,8 +192,8 @@ func TestAFailedReReadIsReportedAndTheHeldSecretKept(t *testing.T) {
 	// The secret is rewritten in a shape we cannot use.
 	okta.rotate(rotatedSecret)
 	s.secrets.Put("okta-introspection", "client_secret="+rotatedSecret)
-	reRead := time.Now()
 	resp, reason := s.call(t, opaqueToken)
+	reRead := time.Now() // after the call that re-read, as above
 	assert.False(t, bool(resp.AuthPayload.IsAuthorized))
 	assert.Equal(t, string(idp.ReasonSecretUnavailable), reason)
 	assert.Equal(t, 2, s.secrets.Count("GetSecretValue"))

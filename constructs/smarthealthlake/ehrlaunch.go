@@ -180,6 +180,11 @@ func (p settings) ehrLaunchProblems() []string {
 			// signs its assertions for Okta's token endpoint (RFC 7523 aud).
 			errs = append(errs, fmt.Sprintf("props.EhrLaunch.Apps[%d] is registry app %q, a backend app: only public and "+
 				"confidential apps can be launched; leave it out of props.EhrLaunch.Apps", i, name))
+		case registry && (x.RedirectUris == nil || len(*x.RedirectUris) == 0):
+			// Checked here, in the composite's words: the launch API, made
+			// before the Okta server, would refuse it in its own.
+			errs = append(errs, fmt.Sprintf("props.EhrLaunch.Apps[%d] is registry app %q, which has no RedirectUris: "+
+				"a user-facing app needs at least one (props.AuthorizationServer.Apps)", i, name))
 		case !registry && a != EhrLaunchConfidentialApp && a != EhrLaunchPublicApp:
 			errs = append(errs, fmt.Sprintf("props.EhrLaunch.Apps[%d] must be %q, %q or EhrLaunchRegistryApp(name), got %q", i,
 				EhrLaunchConfidentialApp, EhrLaunchPublicApp, a))

@@ -345,6 +345,11 @@ func TestBadEhrLaunchPropsAreNamed(t *testing.T) {
 			p.AuthorizationServer.Apps = &[]*oktaauth.AppProps{backendApp()}
 			p.EhrLaunch.Apps = []smarthealthlake.EhrLaunchApp{smarthealthlake.EhrLaunchRegistryApp("lab-feed")}
 		}, `props.EhrLaunch.Apps[0] is registry app "lab-feed", a backend app: only public and confidential apps can be launched`},
+		"a launched registry app without redirect URIs": {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
+			a := portalApp()
+			a.RedirectUris = nil
+			p.AuthorizationServer.Apps = &[]*oktaauth.AppProps{a}
+		}, `props.EhrLaunch.Apps[1] is registry app "acme-portal", which has no RedirectUris`},
 		"a registry app the registry does not have": {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
 			p.EhrLaunch.Apps = []smarthealthlake.EhrLaunchApp{smarthealthlake.EhrLaunchRegistryApp("portal")}
 		}, `props.EhrLaunch.Apps[0] is registry app "portal", but props.AuthorizationServer.Apps has no app of that name`},

@@ -21,11 +21,17 @@ func ehrLaunch(stack awscdk.Stack, x envconfig.EhrLaunch) *smarthealthlake.EhrLa
 		EhrRoles:       &[]awsiam.IRole{},
 		LaunchLifetime: awscdk.Duration_Seconds(jsii.Number(float64(x.LaunchLifetimeSeconds))),
 	}
+	app := func(a string) smarthealthlake.EhrLaunchApp {
+		if envconfig.IsEhrLaunchSingleApp(a) {
+			return smarthealthlake.EhrLaunchApp(a)
+		}
+		return smarthealthlake.EhrLaunchRegistryApp(a) // a name of okta.apps
+	}
 	for _, a := range x.Apps {
-		o.Apps = append(o.Apps, smarthealthlake.EhrLaunchApp(a))
+		o.Apps = append(o.Apps, app(a))
 	}
 	for _, a := range x.PickerApps {
-		o.PickerApps = append(o.PickerApps, smarthealthlake.EhrLaunchApp(a))
+		o.PickerApps = append(o.PickerApps, app(a))
 	}
 	// Imported immutable: the EHRs' roles belong to their own stacks or
 	// accounts; the API's resource-level IAM authorization and the function's

@@ -112,3 +112,38 @@ func TestEhrLaunchWithAnExternalServerStopsSynthesisNamingTheKey(t *testing.T) {
 	_, err := stacks.AddEnvironments(cdktest.NewApp(t, ctx))
 	require.ErrorContains(t, err, `environment "qa": ehrLaunch.enabled needs authorizationServer okta`)
 }
+
+func TestARegistryAppOfCdkJsonIsLaunched(t *testing.T) {
+	ctx := cdktest.CdkJSONContext(t)
+	ctx["smart-healthlake:environments"] = map[string]any{
+		"ehr": map[string]any{
+			"region": "us-east-1",
+			"okta": map[string]any{
+				"orgUrl": "https://a.okta.com", "credentialSecret": "s",
+				"confidentialClientRedirectUris": []any{"https://app.example.org/callback"},
+				"apps": []any{map[string]any{"name": "acme-portal", "type": "public",
+					"redirectUris": []any{"https://portal.example.org/cb"}, "scopes": []any{"openid", "launch/patient", "patient/*.rs"}}},
+			},
+			"ehrLaunch": map[string]any{"enabled": true, "ehrRoleArns": []any{ehrRoleArn}, "apps": []any{"acme-portal"}},
+		},
+	}
+	out, err := stacks.AddEnvironments(cdktest.NewApp(t, ctx))
+	require.NoError(t, err)
+	all := cdktest.Resources(t, cdktest.Template(t, out[0].Stack))
+	oktaID, okta := cdktest.Only(t, all, "Custom::SmartOktaAuthorizationServer")
+	js := func(v any) string { raw, _ := json.Marshal(v); return string(raw) }
+
+	require.Equal(t, []any{"https://app.example.org/callback"}, okta.Properties["ConfidentialClientRedirectUris"], "only the registry app is launched")
+	require.Contains(t, js(okta.Properties["Apps"]), "/smart/callback", "the app's redirect URIs gain the proxy's callback")
+	var clients string
+	for _, fn := range cdktest.OfType(all, "AWS::Lambda::Function") {
+		env, _ := fn.Properties["Environment"].(map[string]any)
+		vars, _ := env["Variables"].(map[string]any)
+		if v, ok := vars[ehrlaunchenv.EnvClients]; ok {
+			clients = js(v)
+		}
+	}
+	require.Contains(t, clients, `"`+oktaID+`","App.acme-portal"`)
+	require.Contains(t, clients, "https://portal.example.org/cb")
+	require.NotContains(t, clients, "ConfidentialClientId")
+}

@@ -385,6 +385,14 @@ func TestTokensInApps(t *testing.T) {
 		_, props := serverResource(t, cdktest.Resources(t, cdktest.Template(t, stack)))
 		require.Equal(t, []any{"REF(PortalUrl)"}, appsProperty(t, props[oktaprops.PropApps])[1]["redirectUris"])
 	})
+	t.Run("a literal bad redirect URI beside a token is still refused", func(t *testing.T) {
+		stack := newStack(t)
+		url := awscdk.NewCfnParameter(stack, jsii.String("PortalUrl"), nil).ValueAsString()
+		apps := threeApps()
+		apps[1].RedirectUris = &[]*string{url, jsii.String("http://clinic.example.com/cb")}
+		msg := cdktest.Panics(t, func() { oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), withApps(stack, apps)) })
+		require.Contains(t, msg, `props.Apps[1] "acme-clinic": RedirectUris[1] must be https`)
+	})
 	t.Run("a list token can't go into the JSON and is refused naming the prop", func(t *testing.T) {
 		stack := newStack(t)
 		list := awscdk.NewCfnParameter(stack, jsii.String("Uris"), &awscdk.CfnParameterProps{Type: jsii.String("CommaDelimitedList")}).ValueAsList()

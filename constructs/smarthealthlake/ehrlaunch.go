@@ -3,6 +3,7 @@ package smarthealthlake
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -11,10 +12,30 @@ import (
 	"github.com/openhealthstack/smart-healthlake/constructs/ehrlaunch"
 	"github.com/openhealthstack/smart-healthlake/constructs/oktaauth"
 	"github.com/openhealthstack/smart-healthlake/constructs/smartconfig"
+	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 )
 
-// EhrLaunchApp names a user-facing Okta client this construct creates.
+// EhrLaunchApp names a user-facing Okta client this construct creates: one
+// of the single clients (EhrLaunchConfidentialApp, EhrLaunchPublicApp) or an
+// app of the registry (EhrLaunchRegistryApp).
 type EhrLaunchApp string
+
+// registryAppPrefix marks a registry app's EhrLaunchApp. App names are
+// lower-case letters, digits and hyphens (oktaprops.AppNamePattern), so a
+// registry app named "public" is "app:public", never EhrLaunchPublicApp.
+const registryAppPrefix = "app:"
+
+// EhrLaunchRegistryApp names the user-facing app of
+// AuthorizationServer.Apps called name (public or confidential; a backend
+// app cannot be launched).
+func EhrLaunchRegistryApp(name string) EhrLaunchApp {
+	return EhrLaunchApp(registryAppPrefix + name)
+}
+
+// registryApp is the registry app's name, or false for a single client.
+func (a EhrLaunchApp) registryApp() (string, bool) {
+	return strings.CutPrefix(string(a), registryAppPrefix)
+}
 
 // The user-facing clients EHRs may launch.
 const (
@@ -30,17 +51,19 @@ const (
 // configuration then advertises (with launch-ehr, context-ehr-patient and
 // context-ehr-encounter), Okta's token inline hook, and a token validator
 // that requires the hook's marker claim for launch context. Okta only: with
-// an ExternalAuthorizationServer it is refused. The proxy serves only
-// AuthorizationServer.ConfidentialClient and PublicClient: registry apps
-// (AuthorizationServer.Apps) are refused beside it, since the advertised
-// authorize and token endpoints would refuse them.
+// an ExternalAuthorizationServer it is refused. The proxy serves
+// AuthorizationServer.ConfidentialClient, PublicClient and the user-facing
+// apps of AuthorizationServer.Apps it is given; backend apps use Okta's
+// token endpoint directly.
 type EhrLaunchOptions struct {
 	// Apps are the user-facing clients EHRs may launch; each must be
-	// configured in AuthorizationServer. Their Okta redirect URIs gain the
-	// proxy's callback. A configured client left out still gets tokens from
-	// Okta directly, but not through the authorize endpoint the SMART
-	// configuration advertises (a synthesis warning says so).
-	// Default: every configured user-facing client.
+	// configured in AuthorizationServer: EhrLaunchConfidentialApp,
+	// EhrLaunchPublicApp, or EhrLaunchRegistryApp(name) for a public or
+	// confidential app of AuthorizationServer.Apps. Their Okta redirect URIs
+	// gain the proxy's callback. A configured client left out still gets
+	// tokens from Okta directly, but not through the authorize endpoint the
+	// SMART configuration advertises (a synthesis warning says so).
+	// Default: every configured user-facing client, single and registry.
 	Apps []EhrLaunchApp
 	// PickerApps are launched apps for clinicians whose standalone
 	// launch/patient requests (no EHR launch) go through the proxy's patient
@@ -66,16 +89,44 @@ func (p settings) ehrLaunchApps() []EhrLaunchApp {
 	if p.EhrLaunch.Apps != nil {
 		return p.EhrLaunch.Apps
 	}
+	return p.userFacingApps()
+}
+
+// userFacingApps are the configured clients an EHR could launch: the single
+// clients, then the registry's public and confidential apps in their order.
+func (p settings) userFacingApps() []EhrLaunchApp {
 	var out []EhrLaunchApp
-	if a := p.AuthorizationServer; a != nil {
-		if a.ConfidentialClient != nil {
-			out = append(out, EhrLaunchConfidentialApp)
-		}
-		if a.PublicClient != nil {
-			out = append(out, EhrLaunchPublicApp)
+	a := p.AuthorizationServer
+	if a == nil {
+		return nil
+	}
+	if a.ConfidentialClient != nil {
+		out = append(out, EhrLaunchConfidentialApp)
+	}
+	if a.PublicClient != nil {
+		out = append(out, EhrLaunchPublicApp)
+	}
+	if a.Apps != nil {
+		for _, x := range *a.Apps {
+			if x != nil && x.Name != nil && x.Type != oktaprops.AppBackend {
+				out = append(out, EhrLaunchRegistryApp(*x.Name))
+			}
 		}
 	}
 	return out
+}
+
+// registryAppProps is the app of AuthorizationServer.Apps named name, or nil.
+func (p settings) registryAppProps(name string) *oktaauth.AppProps {
+	if p.AuthorizationServer == nil || p.AuthorizationServer.Apps == nil {
+		return nil
+	}
+	for _, x := range *p.AuthorizationServer.Apps {
+		if x != nil && x.Name != nil && *x.Name == name {
+			return x
+		}
+	}
+	return nil
 }
 
 // ehrLaunchProblems names every invalid field of props.EhrLaunch.
@@ -89,15 +140,6 @@ func (p settings) ehrLaunchProblems() []string {
 		return []string{"props.EhrLaunch needs the Okta authorization server: its token inline hook and clients are " +
 			"provisioned in Okta, which an external authorization server does not offer here; leave " +
 			"props.ExternalAuthorizationServer or props.EhrLaunch unset"}
-	}
-	if a := p.AuthorizationServer; a != nil && a.Apps != nil && len(*a.Apps) > 0 {
-		// The SMART configuration advertises the proxy's authorize and token
-		// endpoints, and the proxy serves only the clients it is given
-		// (EHRLAUNCH_CLIENTS): a registry app would be refused at both.
-		errs = append(errs, "props.AuthorizationServer.Apps cannot be used with props.EhrLaunch yet: registry apps cannot be "+
-			"launched through the EHR launch proxy, whose authorize and token endpoints the SMART configuration advertises "+
-			"and which serves only props.AuthorizationServer.ConfidentialClient and PublicClient, so every registry app "+
-			"would be refused; leave props.AuthorizationServer.Apps or props.EhrLaunch unset")
 	}
 	if a := p.AuthorizationServer; a != nil {
 		// The user-facing rule references one token hook, and EHR launch
@@ -123,17 +165,32 @@ func (p settings) ehrLaunchProblems() []string {
 	}
 	apps := p.ehrLaunchApps()
 	if len(apps) == 0 {
-		errs = append(errs, "props.EhrLaunch needs a user-facing app to launch: set props.AuthorizationServer.ConfidentialClient "+
-			"or props.AuthorizationServer.PublicClient")
+		errs = append(errs, "props.EhrLaunch needs a user-facing app to launch: set props.AuthorizationServer.ConfidentialClient, "+
+			"props.AuthorizationServer.PublicClient or a public or confidential app of props.AuthorizationServer.Apps")
 	}
 	for i, a := range apps {
+		name, registry := a.registryApp()
+		x := p.registryAppProps(name)
 		switch {
-		case a != EhrLaunchConfidentialApp && a != EhrLaunchPublicApp:
-			errs = append(errs, fmt.Sprintf("props.EhrLaunch.Apps[%d] must be %q or %q, got %q", i,
+		case registry && x == nil:
+			errs = append(errs, fmt.Sprintf("props.EhrLaunch.Apps[%d] is registry app %q, but props.AuthorizationServer.Apps has "+
+				"no app of that name: only a client this construct creates can be launched", i, name))
+		case registry && x.Type == oktaprops.AppBackend:
+			// A backend service has no user, no redirect and no launch: it
+			// signs its assertions for Okta's token endpoint (RFC 7523 aud).
+			errs = append(errs, fmt.Sprintf("props.EhrLaunch.Apps[%d] is registry app %q, a backend app: only public and "+
+				"confidential apps can be launched; leave it out of props.EhrLaunch.Apps", i, name))
+		case registry && (x.RedirectUris == nil || len(*x.RedirectUris) == 0):
+			// Checked here, in the composite's words: the launch API, made
+			// before the Okta server, would refuse it in its own.
+			errs = append(errs, fmt.Sprintf("props.EhrLaunch.Apps[%d] is registry app %q, which has no RedirectUris: "+
+				"a user-facing app needs at least one (props.AuthorizationServer.Apps)", i, name))
+		case !registry && a != EhrLaunchConfidentialApp && a != EhrLaunchPublicApp:
+			errs = append(errs, fmt.Sprintf("props.EhrLaunch.Apps[%d] must be %q, %q or EhrLaunchRegistryApp(name), got %q", i,
 				EhrLaunchConfidentialApp, EhrLaunchPublicApp, a))
 		case slices.Index(apps, a) != i:
 			errs = append(errs, fmt.Sprintf("props.EhrLaunch.Apps[%d] repeats %q", i, a))
-		case p.oktaClientRedirectUris(a) == nil:
+		case !registry && p.oktaClientRedirectUris(a) == nil:
 			errs = append(errs, fmt.Sprintf("props.EhrLaunch.Apps[%d] is %q, but props.AuthorizationServer.%s is not set: "+
 				"only a client this construct creates can be launched", i, a, clientProp(a)))
 		}
@@ -160,6 +217,12 @@ func clientProp(a EhrLaunchApp) string {
 // oktaClientRedirectUris are the app's own redirect URIs, or nil when the
 // client is not configured.
 func (p settings) oktaClientRedirectUris(a EhrLaunchApp) *[]*string {
+	if name, ok := a.registryApp(); ok {
+		if x := p.registryAppProps(name); x != nil {
+			return x.RedirectUris
+		}
+		return nil
+	}
 	o := p.AuthorizationServer
 	switch {
 	case o == nil:
@@ -191,26 +254,23 @@ func (s *SmartHealthLake) newEhrLaunch(p settings) *ehrlaunch.EhrLaunch {
 	var apps []*ehrlaunch.App
 	for _, a := range p.ehrLaunchApps() {
 		clientID := lazyString(func() *string { return s.okta.ConfidentialClientId() })
-		if a == EhrLaunchPublicApp {
+		if name, ok := a.registryApp(); ok {
+			clientID = lazyString(func() *string { return s.okta.AppClientId(name) })
+		} else if a == EhrLaunchPublicApp {
 			clientID = lazyString(func() *string { return s.okta.PublicClientId() })
 		}
 		apps = append(apps, &ehrlaunch.App{ClientId: clientID, RedirectUris: p.oktaClientRedirectUris(a),
 			PatientPicker: jsii.Bool(slices.Contains(p.EhrLaunch.PickerApps, a))})
 	}
-	configured := []EhrLaunchApp{}
-	if a := p.AuthorizationServer; a != nil {
-		if a.ConfidentialClient != nil {
-			configured = append(configured, EhrLaunchConfidentialApp)
-		}
-		if a.PublicClient != nil {
-			configured = append(configured, EhrLaunchPublicApp)
-		}
-	}
-	for _, a := range configured {
+	for _, a := range p.userFacingApps() {
 		if !slices.Contains(p.ehrLaunchApps(), a) {
+			what := fmt.Sprintf("the %s client", a)
+			if name, ok := a.registryApp(); ok {
+				what = fmt.Sprintf("registry app %q (EhrLaunchRegistryApp(%q))", name, name)
+			}
 			awscdk.Annotations_Of(s).AddWarningV2(jsii.String("smart-healthlake:ehr-launch-app-left-out"), jsii.String(fmt.Sprintf(
-				"props.EhrLaunch.Apps leaves out the %s client: the SMART configuration's authorization_endpoint is the EHR "+
-					"launch proxy, which refuses it; that app must use Okta's authorize endpoint directly", a)), nil)
+				"props.EhrLaunch.Apps leaves out %s: the SMART configuration's authorization_endpoint is the EHR "+
+					"launch proxy, which refuses it; that app must use Okta's authorize endpoint directly", what)), nil)
 		}
 	}
 	if a := p.AuthorizationServer; a != nil && a.BackendClient != nil {
@@ -238,8 +298,23 @@ func (s *SmartHealthLake) newEhrLaunch(p settings) *ehrlaunch.EhrLaunch {
 // stay as they were.
 func withEhrLaunch(o oktaauth.SmartAuthorizationServerOptions, apps []EhrLaunchApp, ehr *ehrlaunch.EhrLaunch) oktaauth.SmartAuthorizationServerOptions {
 	withCallback := func(uris *[]*string) *[]*string {
+		if uris == nil {
+			return nil // refused by oktaauth as missing, not hidden by the callback
+		}
 		out := append(append([]*string{}, *uris...), ehr.CallbackUrl())
 		return &out
+	}
+	if o.Apps != nil {
+		// A copy of the list and of each launched app: the caller's stay.
+		list := append([]*oktaauth.AppProps{}, *o.Apps...)
+		for i, x := range list {
+			if x != nil && x.Name != nil && slices.Contains(apps, EhrLaunchRegistryApp(*x.Name)) {
+				c := *x
+				c.RedirectUris = withCallback(c.RedirectUris)
+				list[i] = &c
+			}
+		}
+		o.Apps = &list
 	}
 	for _, a := range apps {
 		switch a {

@@ -331,7 +331,7 @@ func TestBadEhrLaunchPropsAreNamed(t *testing.T) {
 		}, `props.EhrLaunch.Apps[0] is "public", but props.AuthorizationServer.PublicClient is not set`},
 		"an unknown app": {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
 			p.EhrLaunch.Apps = []smarthealthlake.EhrLaunchApp{"backend"}
-		}, `props.EhrLaunch.Apps[0] must be "confidential" or "public", got "backend"`},
+		}, `props.EhrLaunch.Apps[0] must be "confidential", "public" or EhrLaunchRegistryApp(name), got "backend"`},
 		"an app twice": {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
 			p.EhrLaunch.Apps = []smarthealthlake.EhrLaunchApp{"confidential", "confidential"}
 		}, `props.EhrLaunch.Apps[1] repeats "confidential"`},
@@ -341,10 +341,18 @@ func TestBadEhrLaunchPropsAreNamed(t *testing.T) {
 		"a picker app twice": {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
 			p.EhrLaunch.PickerApps = []smarthealthlake.EhrLaunchApp{"confidential", "confidential"}
 		}, `props.EhrLaunch.PickerApps[1] repeats "confidential"`},
-		"a registry app, which the proxy's authorize and token endpoints would refuse": {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
-			p.AuthorizationServer.Apps = &[]*oktaauth.AppProps{{Name: jsii.String("portal"), Type: oktaprops.AppPublic,
-				RedirectUris: jsii.Strings("https://portal.example.com/cb"), Scopes: jsii.Strings("openid", "patient/*.rs", "launch/patient")}}
-		}, "props.AuthorizationServer.Apps cannot be used with props.EhrLaunch yet: registry apps cannot be launched through the EHR launch proxy"},
+		"a backend registry app, which has no user to launch": {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
+			p.AuthorizationServer.Apps = &[]*oktaauth.AppProps{backendApp()}
+			p.EhrLaunch.Apps = []smarthealthlake.EhrLaunchApp{smarthealthlake.EhrLaunchRegistryApp("lab-feed")}
+		}, `props.EhrLaunch.Apps[0] is registry app "lab-feed", a backend app: only public and confidential apps can be launched`},
+		"a launched registry app without redirect URIs": {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
+			a := portalApp()
+			a.RedirectUris = nil
+			p.AuthorizationServer.Apps = &[]*oktaauth.AppProps{a}
+		}, `props.EhrLaunch.Apps[1] is registry app "acme-portal", which has no RedirectUris`},
+		"a registry app the registry does not have": {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
+			p.EhrLaunch.Apps = []smarthealthlake.EhrLaunchApp{smarthealthlake.EhrLaunchRegistryApp("portal")}
+		}, `props.EhrLaunch.Apps[0] is registry app "portal", but props.AuthorizationServer.Apps has no app of that name`},
 		"a token hook of the user's own, which EHR launch would replace": {func(stack awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
 			p.AuthorizationServer.TokenHookUrl = jsii.String("https://hooks.example.com/mine")
 			p.AuthorizationServer.TokenHookSecret = awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String("MyHook"), jsii.String("my/hook"))
@@ -369,4 +377,103 @@ func TestBadEhrLaunchPropsAreNamed(t *testing.T) {
 			require.Contains(t, msg, c.want)
 		})
 	}
+}
+
+const portalRedirect = "https://portal.example.com/cb"
+
+// portalApp is a public registry app EHRs may launch.
+func portalApp() *oktaauth.AppProps {
+	return &oktaauth.AppProps{Name: jsii.String("acme-portal"), Type: oktaprops.AppPublic,
+		RedirectUris: jsii.Strings(portalRedirect), Scopes: jsii.Strings("openid", "launch", "patient/*.rs")}
+}
+
+func backendApp() *oktaauth.AppProps {
+	return &oktaauth.AppProps{Name: jsii.String("lab-feed"), Type: oktaprops.AppBackend,
+		Jwks: jsii.String(`{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"}]}`), Scopes: jsii.Strings("system/Observation.rs")}
+}
+
+// registryApps renders the Okta resource's Apps property at deploy time.
+func registryApps(t *testing.T, okta cdktest.Resource, values map[string]string) []oktaprops.AppJSON {
+	t.Helper()
+	var apps []oktaprops.AppJSON
+	require.NoError(t, json.Unmarshal([]byte(deployed(t, okta.Properties[oktaprops.PropApps], values)), &apps))
+	return apps
+}
+
+func TestARegistryAppIsLaunchedThroughTheProxy(t *testing.T) {
+	stack := newStack(t)
+	p := withEhrLaunch(stack)
+	p.AuthorizationServer.Apps = &[]*oktaauth.AppProps{portalApp(), backendApp()}
+	p.EhrLaunch.Apps = []smarthealthlake.EhrLaunchApp{smarthealthlake.EhrLaunchConfidentialApp, smarthealthlake.EhrLaunchRegistryApp("acme-portal")}
+	p.EhrLaunch.PickerApps = []smarthealthlake.EhrLaunchApp{smarthealthlake.EhrLaunchRegistryApp("acme-portal")}
+	smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), p)
+	all := cdktest.Resources(t, cdktest.Template(t, stack))
+	apiID, _ := cdktest.Only(t, all, "AWS::ApiGateway::RestApi")
+	oktaID, okta := cdktest.Only(t, all, oktaauth.ResourceType)
+	const proxy = "https://abc123.execute-api.us-east-1.amazonaws.com/smart"
+	values := map[string]string{
+		"Ref:" + apiID:       "abc123",
+		"Ref:AWS::URLSuffix": "amazonaws.com",
+		"GetAtt:" + oktaID + ".ConfidentialClientId":                   "0oaconfidential",
+		"GetAtt:" + oktaID + "." + oktaprops.AppDataKey("acme-portal"): "0oaportal",
+	}
+
+	t.Run("the proxy's client list has the app's client id and own redirect URIs", func(t *testing.T) {
+		env := ehrFunctionEnv(t, all)
+		raw, _ := json.Marshal(env[ehrlaunchenv.EnvClients])
+		require.Contains(t, string(raw), `"Fn::GetAtt":["`+oktaID+`","App.acme-portal"]`)
+		require.JSONEq(t, `[{"client_id":"0oaconfidential","redirect_uris":["`+appRedirect+`"]},
+			{"client_id":"0oaportal","redirect_uris":["`+portalRedirect+`"],"patient_picker":true}]`,
+			deployed(t, env[ehrlaunchenv.EnvClients], values))
+	})
+
+	t.Run("the app's Okta redirect URIs gain the proxy's callback, the backend app's none", func(t *testing.T) {
+		apps := registryApps(t, okta, values)
+		require.Len(t, apps, 2)
+		require.Equal(t, "acme-portal", apps[0].Name)
+		require.Equal(t, []string{portalRedirect, proxy + "/callback"}, apps[0].RedirectURIs)
+		require.Equal(t, "lab-feed", apps[1].Name)
+		require.Empty(t, apps[1].RedirectURIs)
+	})
+
+	t.Run("the caller's props keep the app's own redirect URIs", func(t *testing.T) {
+		require.Equal(t, []*string{jsii.String(portalRedirect)}, *(*p.AuthorizationServer.Apps)[0].RedirectUris)
+	})
+
+	t.Run("no app is warned about as left out", func(t *testing.T) {
+		require.Empty(t, *assertions.Annotations_FromStack(stack).FindWarning(jsii.String("*"),
+			assertions.Match_StringLikeRegexp(jsii.String("leaves out"))))
+	})
+}
+
+func TestRegistryAppsAreLaunchedByDefault(t *testing.T) {
+	stack := newStack(t)
+	p := withEhrLaunch(stack)
+	p.AuthorizationServer.Apps = &[]*oktaauth.AppProps{portalApp(), backendApp()}
+	smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), p)
+	all := cdktest.Resources(t, cdktest.Template(t, stack))
+	oktaID, _ := cdktest.Only(t, all, oktaauth.ResourceType)
+	raw, _ := json.Marshal(ehrFunctionEnv(t, all)[ehrlaunchenv.EnvClients])
+	require.Contains(t, string(raw), `"`+oktaID+`","ConfidentialClientId"`)
+	require.Contains(t, string(raw), `"`+oktaID+`","App.acme-portal"`)
+	require.NotContains(t, string(raw), "lab-feed", "a backend app is never launched")
+}
+
+func TestARegistryAppLeftOutOfTheLaunchedAppsSaysSo(t *testing.T) {
+	stack := newStack(t)
+	p := withEhrLaunch(stack)
+	p.AuthorizationServer.Apps = &[]*oktaauth.AppProps{portalApp(), backendApp()}
+	p.EhrLaunch.Apps = []smarthealthlake.EhrLaunchApp{smarthealthlake.EhrLaunchConfidentialApp}
+	smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), p)
+	all := cdktest.Resources(t, cdktest.Template(t, stack))
+	_, okta := cdktest.Only(t, all, oktaauth.ResourceType)
+	apps := registryApps(t, okta, nil)
+	require.Equal(t, []string{portalRedirect}, apps[0].RedirectURIs, "a left-out app gets no callback")
+	raw, _ := json.Marshal(ehrFunctionEnv(t, all)[ehrlaunchenv.EnvClients])
+	require.NotContains(t, string(raw), "App.acme-portal")
+	found := assertions.Annotations_FromStack(stack).FindWarning(jsii.String("*"),
+		assertions.Match_StringLikeRegexp(jsii.String("leaves out registry app \"acme-portal\".*must use Okta's authorize endpoint directly")))
+	require.Len(t, *found, 1)
+	require.Empty(t, *assertions.Annotations_FromStack(stack).FindWarning(jsii.String("*"),
+		assertions.Match_StringLikeRegexp(jsii.String("lab-feed"))), "a backend app is not left out: it is never launched")
 }

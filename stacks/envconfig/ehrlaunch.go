@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+
+	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 )
 
 // The user-facing Okta apps EHRs may launch. Key: ehrLaunch.apps.
@@ -23,9 +25,10 @@ type EhrLaunch struct {
 	// Enabled turns it on; the other keys are read only then.
 	// Key: ehrLaunch.enabled. Default: false.
 	Enabled bool
-	// Apps are the Okta apps EHRs may launch: confidential and/or public, each
-	// configured by its okta.*RedirectUris. Key: ehrLaunch.apps.
-	// Default: every configured user-facing app.
+	// Apps are the Okta apps EHRs may launch: confidential and/or public (the
+	// apps of okta.*RedirectUris) and names of public or confidential apps of
+	// okta.apps. Key: ehrLaunch.apps.
+	// Default: every configured user-facing app, single and registry.
 	Apps []string
 	// PickerApps are launched apps for clinicians whose standalone
 	// launch/patient requests go through the proxy's patient picker.
@@ -41,6 +44,10 @@ type EhrLaunch struct {
 	// Key: ehrLaunch.launchLifetimeSeconds. Default: 300.
 	LaunchLifetimeSeconds int
 }
+
+// IsEhrLaunchSingleApp reports whether an entry of ehrLaunch.apps names a
+// single client (confidential, public) rather than an app of okta.apps.
+func IsEhrLaunchSingleApp(a string) bool { return a == EhrLaunchConfidential || a == EhrLaunchPublic }
 
 // iamRoleARN is what the launch function accepts (lambda/ehrlaunch/launchflow).
 var iamRoleARN = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}$`)
@@ -62,22 +69,18 @@ func parseEhrLaunch(r *reader, root *object, e *Environment) {
 			"the Okta apps' callback, which an external authorization server does not offer here", AuthorizationServerOkta)
 		return
 	}
-	if len(e.Okta.Apps) > 0 {
-		// The SMART configuration advertises the proxy's authorize and token
-		// endpoints, which serve only the confidential and public clients.
-		r.fail("ehrLaunch.enabled", "cannot be used with okta.apps yet: registry apps cannot be launched through the EHR "+
-			"launch proxy, whose authorize and token endpoints the SMART configuration advertises and which serves only "+
-			"the confidential and public clients, so every app of okta.apps would be refused; leave okta.apps out or "+
-			"set ehrLaunch.enabled to false")
-	}
 	configured := map[string]bool{
 		EhrLaunchConfidential: len(e.Okta.ConfidentialClientRedirectURIs) > 0,
 		EhrLaunchPublic:       len(e.Okta.PublicClientRedirectURIs) > 0,
 	}
+	registry := map[string]oktaprops.AppType{}
+	for _, a := range e.Okta.Apps {
+		registry[a.Name] = a.Type
+	}
 	if v, set := x.get("apps"); set {
 		e.EhrLaunch.Apps = x.stringList("apps")
 		if list, ok := v.([]any); ok && len(list) == 0 {
-			r.fail("ehrLaunch.apps", "must list at least one app (%s, %s), or be left out for every configured one",
+			r.fail("ehrLaunch.apps", "must list at least one app (%s, %s or a name of okta.apps), or be left out for every configured one",
 				EhrLaunchConfidential, EhrLaunchPublic)
 		}
 	} else {
@@ -86,19 +89,34 @@ func parseEhrLaunch(r *reader, root *object, e *Environment) {
 				e.EhrLaunch.Apps = append(e.EhrLaunch.Apps, a)
 			}
 		}
+		for _, a := range e.Okta.Apps {
+			if a.Type != oktaprops.AppBackend && !IsEhrLaunchSingleApp(a.Name) {
+				e.EhrLaunch.Apps = append(e.EhrLaunch.Apps, a.Name)
+			}
+		}
 		if len(e.EhrLaunch.Apps) == 0 {
-			r.fail("ehrLaunch.enabled", "needs an app to launch: set okta.confidentialClientRedirectUris or okta.publicClientRedirectUris")
+			r.fail("ehrLaunch.enabled", "needs an app to launch: set okta.confidentialClientRedirectUris, "+
+				"okta.publicClientRedirectUris or a public or confidential app in okta.apps")
 		}
 	}
 	for i, a := range e.EhrLaunch.Apps {
 		key := fmt.Sprintf("ehrLaunch.apps[%d]", i)
+		typ, inRegistry := registry[a]
 		switch {
-		case a != EhrLaunchConfidential && a != EhrLaunchPublic:
-			r.fail(key, "must be %s or %s, got %q", EhrLaunchConfidential, EhrLaunchPublic, a)
+		case IsEhrLaunchSingleApp(a) && inRegistry:
+			// The keyword names the single client; the stack could not tell
+			// which one is meant.
+			r.fail(key, "is %s, which names both the okta.%sClientRedirectUris app and an app of okta.apps: "+
+				"rename the app of okta.apps", a, a)
 		case slices.Index(e.EhrLaunch.Apps, a) != i:
 			r.fail(key, "repeats %q", a)
-		case !configured[a]:
+		case IsEhrLaunchSingleApp(a) && !configured[a]:
 			r.fail(key, "is %s, but okta.%sClientRedirectUris is not set: only an app the stack creates can be launched", a, a)
+		case IsEhrLaunchSingleApp(a):
+		case !inRegistry:
+			r.fail(key, "must be %s, %s or the name of an app of okta.apps, got %q", EhrLaunchConfidential, EhrLaunchPublic, a)
+		case typ == oktaprops.AppBackend:
+			r.fail(key, "is %q, a backend app of okta.apps: only public and confidential apps can be launched; leave it out", a)
 		}
 	}
 	e.EhrLaunch.PickerApps = x.stringList("pickerApps")

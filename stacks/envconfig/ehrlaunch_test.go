@@ -48,23 +48,52 @@ func TestEnabledEhrLaunchIsRead(t *testing.T) {
 	})
 }
 
+// withRegistry is an Okta environment with a confidential client, a public
+// and a backend app in okta.apps, and the given ehrLaunch block.
+func withRegistry(ehrLaunch string) string {
+	return `{"okta": {"orgUrl": "https://dev-1.okta.com", "credentialSecret": "smart/okta",
+		"confidentialClientRedirectUris": ["https://app.example.org/cb"],
+		"apps": [{"name": "portal", "type": "public", "redirectUris": ["https://portal.example.org/cb"], "scopes": ["openid", "launch/patient"]},
+			{"name": "lab-feed", "type": "backend", "jwks": {"keys": [{"kty": "RSA", "n": "AQAB", "e": "AQAB"}]}, "scopes": ["system/Observation.rs"]}]},
+		"ehrLaunch": ` + ehrLaunch + `}`
+}
+
+func TestEhrLaunchAcceptsRegistryApps(t *testing.T) {
+	t.Run("a registry app named in apps and pickerApps", func(t *testing.T) {
+		envs, err := envconfig.Parse(decode(t, `{"staging": `+withRegistry(`{"enabled": true, "apps": ["portal"], "pickerApps": ["portal"],
+			"ehrRoleArns": ["`+ehrRole+`"]}`)+`}`))
+		require.NoError(t, err)
+		require.Equal(t, []string{"portal"}, envs[0].EhrLaunch.Apps)
+		require.Equal(t, []string{"portal"}, envs[0].EhrLaunch.PickerApps)
+	})
+	t.Run("by default every user-facing app, single and registry, but no backend app", func(t *testing.T) {
+		envs, err := envconfig.Parse(decode(t, `{"staging": `+withRegistry(`{"enabled": true, "ehrRoleArns": ["`+ehrRole+`"]}`)+`}`))
+		require.NoError(t, err)
+		require.Equal(t, []string{"confidential", "portal"}, envs[0].EhrLaunch.Apps)
+	})
+	t.Run("a registry app named like a single client is refused as ambiguous", func(t *testing.T) {
+		env := strings.Replace(withRegistry(`{"enabled": true, "apps": ["confidential"], "ehrRoleArns": ["`+ehrRole+`"]}`), `"portal"`, `"confidential"`, 1)
+		_, err := envconfig.Parse(decode(t, `{"qa": `+env+`}`))
+		require.ErrorContains(t, err, `environment "qa": ehrLaunch.apps[0] is confidential, which names both`)
+	})
+}
+
 func TestBadEhrLaunchSettingsNameEnvironmentAndKey(t *testing.T) {
 	noApps := `{"okta": {"orgUrl": "https://dev-1.okta.com", "credentialSecret": "smart/okta"}, "ehrLaunch": {"enabled": true, "ehrRoleArns": ["` + ehrRole + `"]}}`
 	external := strings.TrimSuffix(cognito, "}") + `, "ehrLaunch": {"enabled": true, "ehrRoleArns": ["` + ehrRole + `"]}}`
 	for name, c := range map[string]struct{ env, want string }{
 		"an external authorization server": {external,
 			`environment "qa": ehrLaunch.enabled needs authorizationServer okta`},
-		"a registry app, which the proxy would refuse": {`{"okta": {"orgUrl": "https://dev-1.okta.com", "credentialSecret": "smart/okta",
-			"confidentialClientRedirectUris": ["https://app.example.org/cb"],
-			"apps": [{"name": "portal", "type": "public", "redirectUris": ["https://portal.example.org/cb"], "scopes": ["openid", "launch/patient"]}]},
-			"ehrLaunch": {"enabled": true, "ehrRoleArns": ["` + ehrRole + `"]}}`,
-			`environment "qa": ehrLaunch.enabled cannot be used with okta.apps yet: registry apps cannot be launched through the EHR launch proxy`},
+		"an app okta.apps does not have": {withRegistry(`{"enabled": true, "apps": ["confidential", "portl"], "ehrRoleArns": ["` + ehrRole + `"]}`),
+			`environment "qa": ehrLaunch.apps[1] must be confidential, public or the name of an app of okta.apps, got "portl"`},
+		"a backend app of okta.apps": {withRegistry(`{"enabled": true, "apps": ["lab-feed"], "ehrRoleArns": ["` + ehrRole + `"]}`),
+			`environment "qa": ehrLaunch.apps[0] is "lab-feed", a backend app of okta.apps: only public and confidential apps can be launched`},
 		"no EHR role": {oktaWithApps(`{"enabled": true}`),
 			`environment "qa": ehrLaunch.ehrRoleArns is required`},
 		"a user instead of a role": {oktaWithApps(`{"enabled": true, "ehrRoleArns": ["arn:aws:iam::123456789012:user/ehr"]}`),
 			`environment "qa": ehrLaunch.ehrRoleArns[0] must be an IAM role ARN`},
 		"an unknown app": {oktaWithApps(`{"enabled": true, "apps": ["backend"], "ehrRoleArns": ["` + ehrRole + `"]}`),
-			`environment "qa": ehrLaunch.apps[0] must be confidential or public, got "backend"`},
+			`environment "qa": ehrLaunch.apps[0] must be confidential, public or the name of an app of okta.apps, got "backend"`},
 		"an app twice": {oktaWithApps(`{"enabled": true, "apps": ["public", "public"], "ehrRoleArns": ["` + ehrRole + `"]}`),
 			`environment "qa": ehrLaunch.apps[1] repeats "public"`},
 		"a picker app that is not launched": {oktaWithApps(`{"enabled": true, "apps": ["public"], "pickerApps": ["confidential"], "ehrRoleArns": ["` + ehrRole + `"]}`),

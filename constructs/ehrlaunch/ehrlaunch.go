@@ -30,11 +30,11 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/openhealthstack/smart-healthlake/contract/ehrlaunchenv"
 	"github.com/openhealthstack/smart-healthlake/internal/golambda"
 	"github.com/openhealthstack/smart-healthlake/internal/logkey"
+	"github.com/openhealthstack/smart-healthlake/internal/nagexcuse"
 )
 
 // Entry is the function's main package in this module.
@@ -131,12 +131,12 @@ func NewEhrLaunch(scope constructs.Construct, id *string, props *EhrLaunchProps)
 		// expires; nothing in it outlives the deployment's purpose.
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
-	cdknag.NagSuppressions_AddResourceSuppressions(e.table, &[]*cdknag.NagPackSuppression{{
-		Id: jsii.String("HIPAA.Security-DynamoDBInBackupPlan"),
-		Reason: jsii.String("The table holds short-lived launch contexts and authorization transactions keyed by hashes of " +
+	nagexcuse.On(e.table, false, []nagexcuse.Excuse{{
+		Rule: "HIPAA.Security-DynamoDBInBackupPlan",
+		Reason: "The table holds short-lived launch contexts and authorization transactions keyed by hashes of " +
 			"single-use secrets; point-in-time recovery is on, and restoring an old backup would only resurrect expired launches " +
-			"that the code refuses anyway."),
-	}}, nil)
+			"that the code refuses anyway.",
+	}}...)
 
 	e.secret = props.HookSecret
 	if e.secret == nil {
@@ -147,12 +147,12 @@ func NewEhrLaunch(scope constructs.Construct, id *string, props *EhrLaunchProps)
 				PasswordLength: jsii.Number(48), ExcludePunctuation: jsii.Bool(true),
 			},
 		})
-		rotation := jsii.String("The hook secret is also registered in Okta's InlineHook; a rotation must update both at once, " +
-			"which the Okta custom resource does on its next update rather than a rotation Lambda.")
-		cdknag.NagSuppressions_AddResourceSuppressions(e.secret, &[]*cdknag.NagPackSuppression{
-			{Id: jsii.String("AwsSolutions-SMG4"), Reason: rotation},
-			{Id: jsii.String("HIPAA.Security-SecretsManagerRotationEnabled"), Reason: rotation},
-		}, nil)
+		rotation := "The hook secret is also registered in Okta's InlineHook; a rotation must update both at once, " +
+			"which the Okta custom resource does on its next update rather than a rotation Lambda."
+		nagexcuse.On(e.secret, false, []nagexcuse.Excuse{
+			{Rule: "AwsSolutions-SMG4", Reason: rotation},
+			{Rule: "HIPAA.Security-SecretsManagerRotationEnabled", Reason: rotation},
+		}...)
 	}
 
 	api := awsapigateway.NewRestApi(this, jsii.String("Api"), &awsapigateway.RestApiProps{
@@ -210,26 +210,26 @@ func NewEhrLaunch(scope constructs.Construct, id *string, props *EhrLaunchProps)
 		jsii.String("dynamodb:DeleteItem"), jsii.String("dynamodb:UpdateItem"))
 	key.GrantEncryptDecrypt(e.function)
 	e.secret.GrantRead(e.function, nil)
-	cdknag.NagSuppressions_AddResourceSuppressions(e.function, &[]*cdknag.NagPackSuppression{
+	nagexcuse.On(e.function, true, []nagexcuse.Excuse{
 		{
-			Id: jsii.String("HIPAA.Security-LambdaDLQ"),
-			Reason: jsii.String("API Gateway invokes the function synchronously for browsers, EHRs and Okta's hook, which all read " +
-				"its answer; a dead-letter queue only receives failed asynchronous invocations, so it would never receive anything."),
+			Rule: "HIPAA.Security-LambdaDLQ",
+			Reason: "API Gateway invokes the function synchronously for browsers, EHRs and Okta's hook, which all read " +
+				"its answer; a dead-letter queue only receives failed asynchronous invocations, so it would never receive anything.",
 		},
 		{
-			Id: jsii.String("HIPAA.Security-LambdaInsideVPC"),
-			Reason: jsii.String("The function calls only Okta's public token endpoint and DynamoDB and Secrets Manager over TLS " +
+			Rule: "HIPAA.Security-LambdaInsideVPC",
+			Reason: "The function calls only Okta's public token endpoint and DynamoDB and Secrets Manager over TLS " +
 				"with IAM; a VPC would need a NAT gateway for Okta and isolate nothing, while adding cold-start latency inside " +
-				"Okta's 3-second hook timeout."),
+				"Okta's 3-second hook timeout.",
 		},
-	}, jsii.Bool(true))
+	}...)
 	// golambda puts the role beside the function.
-	cdknag.NagSuppressions_AddResourceSuppressions(e.function.Role(), &[]*cdknag.NagPackSuppression{{
-		Id: jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("CDK's encrypt/decrypt grant on the one key of the table and the hook secret: the ReEncrypt* and " +
-			"GenerateDataKey* action families DynamoDB uses for a customer-managed key, on that key's ARN only."),
-		AppliesTo: &[]any{"Action::kms:ReEncrypt*", "Action::kms:GenerateDataKey*"},
-	}}, jsii.Bool(true))
+	nagexcuse.On(e.function.Role(), true, []nagexcuse.Excuse{{
+		Rule: "AwsSolutions-IAM5",
+		Reason: "CDK's encrypt/decrypt grant on the one key of the table and the hook secret: the ReEncrypt* and " +
+			"GenerateDataKey* action families DynamoDB uses for a customer-managed key, on that key's ARN only.",
+		AppliesTo: []any{"Action::kms:ReEncrypt*", "Action::kms:GenerateDataKey*"},
+	}}...)
 
 	integration := awsapigateway.NewLambdaIntegration(e.function, &awsapigateway.LambdaIntegrationOptions{Proxy: jsii.Bool(true)})
 	root := api.Root()
@@ -252,53 +252,53 @@ func NewEhrLaunch(scope constructs.Construct, id *string, props *EhrLaunchProps)
 	})
 	openMethods = append(openMethods, tokenOptions)
 	for _, m := range openMethods {
-		cdknag.NagSuppressions_AddResourceSuppressions(m, &[]*cdknag.NagPackSuppression{
+		nagexcuse.On(m, false, []nagexcuse.Excuse{
 			{
-				Id: jsii.String("AwsSolutions-APIG4"),
-				Reason: jsii.String("An OAuth endpoint called by browsers (authorize, callback, the patient picker's form, CORS " +
+				Rule: "AwsSolutions-APIG4",
+				Reason: "An OAuth endpoint called by browsers (authorize, callback, the patient picker's form, CORS " +
 					"preflight), by clients with " +
 					"their own client authentication (token, introspect: checked by Okta) or by Okta with the hook's header " +
-					"secret, compared in constant time by the function; API Gateway has no authorizer for these callers."),
+					"secret, compared in constant time by the function; API Gateway has no authorizer for these callers.",
 			},
 			{
-				Id:     jsii.String("AwsSolutions-COG4"),
-				Reason: jsii.String("The callers are not Cognito users: see AwsSolutions-APIG4 on this method."),
+				Rule:   "AwsSolutions-COG4",
+				Reason: "The callers are not Cognito users: see AwsSolutions-APIG4 on this method.",
 			},
-		}, nil)
+		}...)
 	}
-	cdknag.NagSuppressions_AddResourceSuppressions(launch, &[]*cdknag.NagPackSuppression{{
-		Id: jsii.String("AwsSolutions-COG4"),
-		Reason: jsii.String("POST /launch uses IAM authorization: EHRs are AWS principals signing with SigV4 (GrantLaunch), " +
-			"not Cognito users, and the function checks the caller against the configured EHR roles."),
-	}}, nil)
-	cdknag.NagSuppressions_AddResourceSuppressions(api, &[]*cdknag.NagPackSuppression{
+	nagexcuse.On(launch, false, []nagexcuse.Excuse{{
+		Rule: "AwsSolutions-COG4",
+		Reason: "POST /launch uses IAM authorization: EHRs are AWS principals signing with SigV4 (GrantLaunch), " +
+			"not Cognito users, and the function checks the caller against the configured EHR roles.",
+	}}...)
+	nagexcuse.On(api, true, []nagexcuse.Excuse{
 		{
-			Id: jsii.String("AwsSolutions-APIG2"),
-			Reason: jsii.String("Every route validates its own input in the function (OAuth parameters, the launch context " +
-				"schema, the hook payload) and answers in the protocol's error format, which a request validator's 400 would not."),
+			Rule: "AwsSolutions-APIG2",
+			Reason: "Every route validates its own input in the function (OAuth parameters, the launch context " +
+				"schema, the hook payload) and answers in the protocol's error format, which a request validator's 400 would not.",
 		},
 		{
-			Id: jsii.String("AwsSolutions-APIG3"),
-			Reason: jsii.String("A WAF web ACL is an account-level choice left to the deployment; the routes hold no data an " +
-				"unauthenticated caller can read and the function's reserved concurrency bounds a flood."),
+			Rule: "AwsSolutions-APIG3",
+			Reason: "A WAF web ACL is an account-level choice left to the deployment; the routes hold no data an " +
+				"unauthenticated caller can read and the function's reserved concurrency bounds a flood.",
 		},
 		{
-			Id: jsii.String("HIPAA.Security-APIGWSSLEnabled"),
-			Reason: jsii.String("The backend is a Lambda integration, not an HTTP endpoint: there is no backend TLS connection " +
-				"for a client certificate to authenticate."),
+			Rule: "HIPAA.Security-APIGWSSLEnabled",
+			Reason: "The backend is a Lambda integration, not an HTTP endpoint: there is no backend TLS connection " +
+				"for a client certificate to authenticate.",
 		},
 		{
-			Id: jsii.String("HIPAA.Security-APIGWCacheEnabledAndEncrypted"),
-			Reason: jsii.String("Caching is off on purpose: every answer is single-use (launch ids, codes, tokens) and sent " +
-				"with Cache-Control: no-store."),
+			Rule: "HIPAA.Security-APIGWCacheEnabledAndEncrypted",
+			Reason: "Caching is off on purpose: every answer is single-use (launch ids, codes, tokens) and sent " +
+				"with Cache-Control: no-store.",
 		},
 		{
-			Id: jsii.String("AwsSolutions-IAM4"),
-			Reason: jsii.String("API Gateway's account-level CloudWatch role uses the AWS managed " +
-				"AmazonAPIGatewayPushToCloudWatchLogs policy, the documented set-up for execution logs."),
-			AppliesTo: &[]any{"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"},
+			Rule: "AwsSolutions-IAM4",
+			Reason: "API Gateway's account-level CloudWatch role uses the AWS managed " +
+				"AmazonAPIGatewayPushToCloudWatchLogs policy, the documented set-up for execution logs.",
+			AppliesTo: []any{"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"},
 		},
-	}, jsii.Bool(true))
+	}...)
 
 	for _, r := range *props.EhrRoles {
 		e.GrantLaunch(r)

@@ -51,7 +51,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/openhealthstack/smart-healthlake/constructs/datastore"
 	"github.com/openhealthstack/smart-healthlake/constructs/ehrlaunch"
@@ -62,6 +61,7 @@ import (
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 	"github.com/openhealthstack/smart-healthlake/internal/logkey"
+	"github.com/openhealthstack/smart-healthlake/internal/nagexcuse"
 )
 
 // SmartHealthLakeProps configures SmartHealthLake. Only OktaOrgUrl and
@@ -408,12 +408,12 @@ func (s *SmartHealthLake) newAlarmTopic() awssns.ITopic {
 }
 
 func (s *SmartHealthLake) suppressNagFindings() {
-	cdknag.NagSuppressions_AddResourceSuppressions(s, &[]*cdknag.NagPackSuppression{{
-		Id: jsii.String("HIPAA.Security-IAMNoInlinePolicy"),
-		Reason: jsii.String("Every role here gets least-privilege statements scoped to single resources (one log group, " +
+	nagexcuse.On(s, true, []nagexcuse.Excuse{{
+		Rule: "HIPAA.Security-IAMNoInlinePolicy",
+		Reason: "Every role here gets least-privilege statements scoped to single resources (one log group, " +
 			"one secret, one data store) in an inline policy owned by that role alone; a customer-managed policy would hold " +
-			"the same statements but could be attached to other principals, which widens rather than narrows access."),
-	}}, jsii.Bool(true))
+			"the same statements but could be attached to other principals, which widens rather than narrows access.",
+	}}...)
 }
 
 // DatastoreId returns the HealthLake data store id.

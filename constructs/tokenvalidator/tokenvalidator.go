@@ -26,12 +26,12 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/openhealthstack/smart-healthlake/contract/smart"
 	"github.com/openhealthstack/smart-healthlake/contract/validatorenv"
 	"github.com/openhealthstack/smart-healthlake/internal/golambda"
 	"github.com/openhealthstack/smart-healthlake/internal/logkey"
+	"github.com/openhealthstack/smart-healthlake/internal/nagexcuse"
 )
 
 // Entry is the function's main package in this module.
@@ -237,19 +237,19 @@ func NewTokenValidator(scope constructs.Construct, id *string, props *TokenValid
 			}))
 		}
 	}
-	cdknag.NagSuppressions_AddResourceSuppressions(v.function, &[]*cdknag.NagPackSuppression{
+	nagexcuse.On(v.function, false, []nagexcuse.Excuse{
 		{
-			Id: jsii.String("HIPAA.Security-LambdaDLQ"),
-			Reason: jsii.String("HealthLake invokes the token validator synchronously on every FHIR request and reads its answer; " +
-				"a dead-letter queue only receives failed asynchronous invocations, so it would never receive anything."),
+			Rule: "HIPAA.Security-LambdaDLQ",
+			Reason: "HealthLake invokes the token validator synchronously on every FHIR request and reads its answer; " +
+				"a dead-letter queue only receives failed asynchronous invocations, so it would never receive anything.",
 		},
 		{
-			Id: jsii.String("HIPAA.Security-LambdaInsideVPC"),
-			Reason: jsii.String("The token validator only fetches the authorization server's public keys (or calls its " +
+			Rule: "HIPAA.Security-LambdaInsideVPC",
+			Reason: "The token validator only fetches the authorization server's public keys (or calls its " +
 				"introspection endpoint) over the internet and never touches the data store; a VPC would need a NAT gateway " +
-				"and add cold-start latency against HealthLake's 1-second budget without isolating any PHI."),
+				"and add cold-start latency against HealthLake's 1-second budget without isolating any PHI.",
 		},
-	}, jsii.Bool(false))
+	}...)
 
 	if *p.ProvisionedConcurrency > 0 {
 		v.alias = awslambda.NewAlias(this, jsii.String("Live"), &awslambda.AliasProps{

@@ -26,7 +26,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/openhealthstack/smart-healthlake/internal/nagexcuse"
 )
 
 // GoFunctionProps configures a GoFunction.
@@ -93,12 +94,12 @@ func NewGoFunction(scope constructs.Construct, id *string, props *GoFunctionProp
 	fp.Architecture = awslambda.Architecture_ARM_64()
 	fn := awslambda.NewFunction(scope, id, &fp)
 	if fp.Tracing == awslambda.Tracing_ACTIVE {
-		cdknag.NagSuppressions_AddResourceSuppressions(fn.Role(), &[]*cdknag.NagPackSuppression{{
-			Id: jsii.String("AwsSolutions-IAM5"),
-			Reason: jsii.String("Active X-Ray tracing: CDK grants xray:PutTraceSegments and xray:PutTelemetryRecords, " +
-				"which support no resource-level permissions, so the resource is *."),
-			AppliesTo: &[]any{jsii.String("Resource::*")},
-		}}, jsii.Bool(true))
+		nagexcuse.On(fn.Role(), true, []nagexcuse.Excuse{{
+			Rule: "AwsSolutions-IAM5",
+			Reason: "Active X-Ray tracing: CDK grants xray:PutTraceSegments and xray:PutTelemetryRecords, " +
+				"which support no resource-level permissions, so the resource is *.",
+			AppliesTo: []any{"Resource::*"},
+		}}...)
 	}
 	return fn
 }

@@ -32,6 +32,38 @@ const (
 	EnvCORSOrigins    = "EHRLAUNCH_CORS_ORIGINS"
 	EnvLaunchSeconds  = "EHRLAUNCH_LAUNCH_SECONDS"
 	EnvRefreshSeconds = "EHRLAUNCH_REFRESH_SECONDS"
+	// EnvAssertionKeyARN and EnvBackendClients turn on the token proxy's
+	// client_credentials path for SMART backend services (both or neither):
+	// see BackendClient.
+	EnvAssertionKeyARN = "EHRLAUNCH_ASSERTION_KEY_ARN"
+	EnvBackendClients  = "EHRLAUNCH_BACKEND_CLIENTS"
+)
+
+// The proxy's assertion key. A SMART backend service signs its
+// private_key_jwt client assertion for the token_endpoint the SMART
+// configuration advertises, the proxy's, and Okta accepts only assertions
+// whose aud is its own token URL. So the proxy verifies the service's
+// assertion against the service's registered public keys, then signs a fresh
+// one for Okta with this KMS key, whose public half the Okta custom resource
+// adds to every private_key_jwt client's JWKS (oktaprops
+// PropProxyAssertionKeyARN).
+//
+// Both sides name the key by the same kid: the base64url RFC 7638 SHA-256
+// thumbprint of its public JWK (go-jose's JSONWebKey.Thumbprint), and the
+// JWS alg is RS256.
+const (
+	// AssertionKeySpec is the KMS KeySpec of the assertion key (KeyUsage
+	// SIGN_VERIFY).
+	AssertionKeySpec = "RSA_2048"
+	// AssertionSigningAlgorithm is the KMS SigningAlgorithm the proxy signs
+	// with: RS256 (RFC 7518 section 3.3).
+	AssertionSigningAlgorithm = "RSASSA_PKCS1_V1_5_SHA_256"
+	// AssertionJWSAlgorithm is the alg of the assertions the proxy signs.
+	AssertionJWSAlgorithm = "RS256"
+	// MaxAssertionLifetime is the furthest in the future a service's
+	// assertion may expire: SMART Backend Services ("exp ... no more than
+	// five minutes in the future").
+	MaxAssertionLifetime = 5 * time.Minute
 )
 
 // Limits and defaults.
@@ -83,6 +115,14 @@ type Config struct {
 	TransactionLifetime time.Duration
 	// RefreshLifetime is how long a refresh token keeps its context. Default: 90 days.
 	RefreshLifetime time.Duration
+	// AssertionKeyARN is the KMS key the proxy signs Okta client assertions
+	// with; empty when no backend service uses the proxy.
+	AssertionKeyARN string
+	// BackendClients are the SMART backend services' registered public JSON
+	// Web Key Sets ({"keys": [...]}), by client id (EHRLAUNCH_BACKEND_CLIENTS:
+	// a JSON array of BackendClient). The JWKS is checked here only for its
+	// shape; the function parses the keys.
+	BackendClients map[string]json.RawMessage
 }
 
 // Paths of the function's endpoints, relative to Config.PublicURL: the API's
@@ -104,6 +144,7 @@ func (c Config) Callback() string { return strings.TrimSuffix(c.PublicURL, "/") 
 
 var (
 	iamRole   = regexp.MustCompile(`^arn:(aws[a-z-]*):iam::(\d{12}):role/(?:[\w+=,.@-]+/)*([\w+=,.@-]{1,64})$`)
+	kmsKeyARN = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-zA-Z-]+$`)
 	secretARN = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+$`)
 )
 
@@ -182,6 +223,26 @@ func Parse(getenv func(string) string) (Config, error) {
 		bad(EnvRefreshSeconds, "%v", err)
 	}
 	c.TransactionLifetime = DefaultTransactionLifetime
+	c.AssertionKeyARN = getenv(EnvAssertionKeyARN)
+	switch raw := getenv(EnvBackendClients); {
+	case raw == "" && c.AssertionKeyARN == "":
+	case raw == "" || c.AssertionKeyARN == "":
+		bad(EnvAssertionKeyARN, "and %s go together: set both or neither", EnvBackendClients)
+	case !kmsKeyARN.MatchString(c.AssertionKeyARN):
+		bad(EnvAssertionKeyARN, "%q is not a KMS key ARN", c.AssertionKeyARN)
+	default:
+		backends, err := parseBackendClients(raw)
+		if err != nil {
+			bad(EnvBackendClients, "%v", err)
+			break
+		}
+		for id := range backends {
+			if c.Clients[id] != nil {
+				bad(EnvBackendClients, "client %q is also in %s: a backend service has no redirect URI", id, EnvClients)
+			}
+		}
+		c.BackendClients = backends
+	}
 	if len(errs) > 0 {
 		return c, fmt.Errorf("invalid configuration: %s", strings.Join(errs, "; "))
 	}
@@ -232,6 +293,52 @@ func parseClients(raw string) (map[string][]string, map[string]bool, error) {
 		return nil, nil, fmt.Errorf("no app")
 	}
 	return out, pickers, nil
+}
+
+// The members of an EHRLAUNCH_BACKEND_CLIENTS entry (BackendClient's JSON
+// names).
+const (
+	BackendFieldID   = "client_id"
+	BackendFieldJWKS = "jwks"
+)
+
+// BackendClient is one entry of EHRLAUNCH_BACKEND_CLIENTS: a SMART backend
+// service (client_credentials with private_key_jwt) and the public JSON Web
+// Key Set registered for it. A JSON array, like EHRLAUNCH_CLIENTS, so that
+// CloudFormation can fill in client ids.
+type BackendClient struct {
+	ClientID string          `json:"client_id"`
+	JWKS     json.RawMessage `json:"jwks"`
+}
+
+// parseBackendClients reads EHRLAUNCH_BACKEND_CLIENTS: client ids unique and
+// non-empty, each JWKS an object with a non-empty "keys" array.
+func parseBackendClients(raw string) (map[string]json.RawMessage, error) {
+	var list []BackendClient
+	dec := json.NewDecoder(strings.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&list); err != nil {
+		return nil, fmt.Errorf(`not a JSON array of {"client_id", "jwks"}: %v`, err)
+	}
+	out := map[string]json.RawMessage{}
+	for _, b := range list {
+		var set struct {
+			Keys []json.RawMessage `json:"keys"`
+		}
+		switch {
+		case b.ClientID == "":
+			return nil, fmt.Errorf("a backend client without client_id")
+		case out[b.ClientID] != nil:
+			return nil, fmt.Errorf("client %q is listed twice", b.ClientID)
+		case json.Unmarshal(b.JWKS, &set) != nil || len(set.Keys) == 0:
+			return nil, fmt.Errorf(`client %q: jwks must be a JSON Web Key Set {"keys": [...]} with at least one key`, b.ClientID)
+		}
+		out[b.ClientID] = b.JWKS
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no backend client")
+	}
+	return out, nil
 }
 
 func seconds(s string, def, maxD time.Duration) (time.Duration, error) {

@@ -9,8 +9,10 @@ import (
 )
 
 const (
-	fhirAud = "https://healthlake.us-east-1.amazonaws.com/datastore/0123456789abcdef0123456789abcdef/r4/"
-	ehrRole = "arn:aws:iam::123456789012:role/ehr/EhrLauncher"
+	fhirAud  = "https://healthlake.us-east-1.amazonaws.com/datastore/0123456789abcdef0123456789abcdef/r4/"
+	ehrRole  = "arn:aws:iam::123456789012:role/ehr/EhrLauncher"
+	keyARN   = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	backends = `[{"client_id":"svc","jwks":{"keys":[{"kty":"RSA","kid":"k1","n":"AQAB","e":"AQAB"}]}}]`
 )
 
 func TestParse(t *testing.T) {
@@ -68,6 +70,12 @@ func TestParse(t *testing.T) {
 		{"a user ARN as EHR principal is refused", map[string]string{ehrlaunchenv.EnvEHRPrincipals: "arn:aws:iam::123456789012:user/x"}, ehrlaunchenv.EnvEHRPrincipals},
 		{"a missing hook secret is refused", map[string]string{ehrlaunchenv.EnvHookSecretARN: ""}, ehrlaunchenv.EnvHookSecretARN},
 		{"an http CORS origin is refused", map[string]string{ehrlaunchenv.EnvCORSOrigins: "http://app.example"}, ehrlaunchenv.EnvCORSOrigins},
+		{"backend clients without an assertion key are refused", map[string]string{ehrlaunchenv.EnvBackendClients: backends}, ehrlaunchenv.EnvAssertionKeyARN},
+		{"an assertion key without backend clients is refused", map[string]string{ehrlaunchenv.EnvAssertionKeyARN: keyARN}, ehrlaunchenv.EnvAssertionKeyARN},
+		{"an alias as assertion key is refused", map[string]string{ehrlaunchenv.EnvAssertionKeyARN: "arn:aws:kms:us-east-1:123456789012:alias/x", ehrlaunchenv.EnvBackendClients: backends}, ehrlaunchenv.EnvAssertionKeyARN},
+		{"a backend client with an empty key set is refused", map[string]string{ehrlaunchenv.EnvAssertionKeyARN: keyARN, ehrlaunchenv.EnvBackendClients: `[{"client_id":"svc","jwks":{"keys":[]}}]`}, ehrlaunchenv.EnvBackendClients},
+		{"a backend client listed twice is refused", map[string]string{ehrlaunchenv.EnvAssertionKeyARN: keyARN, ehrlaunchenv.EnvBackendClients: `[{"client_id":"svc","jwks":{"keys":[{}]}},{"client_id":"svc","jwks":{"keys":[{}]}}]`}, ehrlaunchenv.EnvBackendClients},
+		{"a backend client that is also a launched app is refused", map[string]string{ehrlaunchenv.EnvAssertionKeyARN: keyARN, ehrlaunchenv.EnvBackendClients: `[{"client_id":"app-1","jwks":{"keys":[{}]}}]`}, ehrlaunchenv.EnvBackendClients},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := ehrlaunchenv.Parse(env(c.edit))
@@ -76,6 +84,15 @@ func TestParse(t *testing.T) {
 			}
 		})
 	}
+	t.Run("backend clients and the assertion key are read together", func(t *testing.T) {
+		c, err := ehrlaunchenv.Parse(env(map[string]string{ehrlaunchenv.EnvAssertionKeyARN: keyARN, ehrlaunchenv.EnvBackendClients: backends}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.AssertionKeyARN != keyARN || len(c.BackendClients) != 1 || !strings.Contains(string(c.BackendClients["svc"]), `"kid":"k1"`) {
+			t.Fatalf("%+v", c)
+		}
+	})
 	t.Run("every bad variable is named at once", func(t *testing.T) {
 		_, err := ehrlaunchenv.Parse(func(string) string { return "" })
 		for _, v := range []string{ehrlaunchenv.EnvTable, ehrlaunchenv.EnvOktaIssuer, ehrlaunchenv.EnvFHIRAudience, ehrlaunchenv.EnvPublicURL, ehrlaunchenv.EnvClients, ehrlaunchenv.EnvEHRPrincipals, ehrlaunchenv.EnvHookSecretARN} {

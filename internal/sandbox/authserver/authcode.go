@@ -170,9 +170,13 @@ var errHookFailedOpen = errors.New("token hook failed; token issued unchanged")
 // and applies com.okta.access.patch commands to claims. It returns a non-empty
 // reason when the answer's error object makes Okta fail the request.
 //
-// Fail-open, as okta-smart.md states Okta behaves: after a timeout Okta retries
-// once; if that fails too, or on a non-200 or an answer it cannot apply, the
-// token is issued unchanged and err says why.
+// Fail-open, as Okta's createTokenInlineHook reference documents it ("Timeout
+// behavior" and "Troubleshoot", okta-management-openapi-spec since 2026.05.1):
+// on a timeout, a non-200 or an answer it cannot apply, the token is issued
+// unchanged and err says why. "The token inline hook isn't retried" (same
+// reference, and the inline hooks concept page's note): one attempt only,
+// although okta-smart.md and Okta's general inline-hook pages describe one
+// retry for other hook types.
 func (s *Server) callHook(ctx context.Context, h *TokenHook, q url.Values, claims jwt.MapClaims) (string, error) {
 	timeout := h.Timeout
 	if timeout == 0 {
@@ -207,30 +211,25 @@ func (s *Server) callHook(ctx context.Context, h *TokenHook, q url.Values, claim
 	if err != nil {
 		return "", fmt.Errorf("%w: encoding the payload: %v", errHookFailedOpen, err)
 	}
-	var resp *http.Response
-	for attempt := 0; attempt < 2; attempt++ {
-		actx, cancel := context.WithTimeout(ctx, timeout)
-		req, _ := http.NewRequestWithContext(actx, http.MethodPost, h.URL, bytes.NewReader(payload))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json")
-		req.Header.Set("Authorization", h.Authorization)
-		resp, err = client.Do(req)
-		if err == nil {
-			body, rerr := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-			resp.Body.Close()
-			cancel()
-			if rerr != nil {
-				err = rerr
-				continue // the body timed out: Okta counts it as a timeout
-			}
-			if resp.StatusCode != http.StatusOK {
-				return "", fmt.Errorf("%w: status %d", errHookFailedOpen, resp.StatusCode)
-			}
-			return applyHook(body, claims)
-		}
-		cancel()
+	actx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(actx, http.MethodPost, h.URL, bytes.NewReader(payload))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Authorization", h.Authorization)
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", errHookFailedOpen, err)
 	}
-	return "", fmt.Errorf("%w: %v", errHookFailedOpen, err)
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	if err != nil { // the body timed out: Okta counts it as a timeout
+		return "", fmt.Errorf("%w: %v", errHookFailedOpen, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("%w: status %d", errHookFailedOpen, resp.StatusCode)
+	}
+	return applyHook(body, claims)
 }
 
 // reservedAccessClaims may not be changed by a hook (Okta's list of reserved

@@ -36,9 +36,12 @@ type HookData struct {
 	Access struct {
 		Claims map[string]any `json:"claims"`
 	} `json:"access"`
-	// RefreshToken is present when Okta issues a refresh token. Nothing the
-	// project relies on shows that Okta sends it at code issuance, so the
-	// flow never depends on it there.
+	// RefreshToken is the refresh token being issued, when Okta issues one.
+	// Okta sends its id at code issuance too ("the refresh token ID that you
+	// can store on the first access token request ... This allows you to
+	// connect the two requests": Okta's token inline hook reference, and the
+	// 2023.06.0 release note OKTA-576905), so the hook binds it there as well
+	// as by state; the flow does not depend on it being sent.
 	RefreshToken *HookToken `json:"refresh_token,omitempty"`
 }
 
@@ -137,10 +140,11 @@ const maxHookBody = 256 << 10
 // status 200: a non-200, a timeout or an unreadable answer would make Okta issue
 // the token unchanged (fail-open), an error object makes it fail the request.
 //
-// Okta calls it at code issuance with the proxy's transaction id as state and
-// retries once after a timeout (3 s by default), so the call is idempotent:
-// the same state and client get the same commands again until the callback
-// ran, within HookRetryWindow of the first answer. The transaction's hook step is recorded (MarkHookOK) only once the
+// Okta calls it at code issuance with the proxy's transaction id as state,
+// once: "The token inline hook isn't retried" (Okta's createTokenInlineHook
+// reference, "Timeout behavior", since 2026.05.1). So a second call for a
+// transaction whose hook already answered is a replay and fails the request.
+// The transaction's hook step is recorded (MarkHookOK) only once the
 // commands are built and the refresh binding stored, and only when that work
 // took less than Options.HookBudget, so that the answer most likely reaches
 // Okta in time; the callback hands over a launch's code only with that record.
@@ -165,11 +169,6 @@ func (s *Server) hook(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, resp)
 }
-
-// HookRetryWindow is how long after the hook first answered for a transaction
-// a repeated call for it still counts as Okta's retry: Okta retries once after
-// its 3 s timeout.
-const HookRetryWindow = 10 * time.Second
 
 // hookAuthentic compares the Authorization header with the secret in constant
 // time. Both sides are hashed (the secret once, by New) so that neither the
@@ -215,10 +214,10 @@ func (s *Server) hookCommands(r *http.Request) (HookResponse, string) {
 	if tx.CallbackDone {
 		return HookResponse{}, "the transaction is already complete"
 	}
-	if tx.HookOK && s.opts.Now().Sub(tx.HookOKAt) > HookRetryWindow {
-		// Okta retries within seconds; a later call with the same state is
-		// a replay of an authorization request Okta's logs showed.
-		return HookResponse{}, "a repeated hook call outside Okta's retry window"
+	if tx.HookOK {
+		// Okta does not retry the token hook: a second call with the same
+		// state replays an authorization request Okta's logs showed.
+		return HookResponse{}, "a repeated hook call for a transaction"
 	}
 	if tx.ClientID != client {
 		return HookResponse{}, "the transaction belongs to another client"
@@ -244,10 +243,18 @@ func (s *Server) hookCommands(r *http.Request) (HookResponse, string) {
 			s.opts.Logger.Error("hook", "error", err.Error())
 			return HookResponse{}, "the grant could not be bound for refreshes"
 		}
+		// And by the id of the refresh token being issued, Okta's documented
+		// link between the first request and its refreshes.
+		if rt := in.Data.RefreshToken; rt != nil && rt.JTI != "" {
+			if err := s.store.PutRefresh(ctx, rt.JTI, b, s.opts.Now().Add(s.cfg.RefreshLifetime)); err != nil {
+				s.opts.Logger.Error("hook", "error", err.Error())
+				return HookResponse{}, "the refresh token could not be bound"
+			}
+		}
 	}
 	if time.Since(start) > s.opts.HookBudget {
-		// Okta has most likely given up on this call and will retry it or
-		// issue the code unchanged: do not vouch for that code.
+		// Okta has most likely given up on this call and issues the code
+		// unchanged: do not vouch for that code.
 		return HookResponse{}, "the hook ran past its time budget"
 	}
 	if err := s.store.MarkHookOK(ctx, req.State); err != nil {

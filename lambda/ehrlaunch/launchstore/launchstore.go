@@ -12,9 +12,9 @@
 // Single use is enforced by DynamoDB, not by a read-then-write: a launch is
 // consumed by a conditional DeleteItem and a transaction's callback by a
 // conditional UpdateItem, so two concurrent attempts cannot both succeed. The
-// hook's step is deliberately not single use (Okta retries a call that timed
-// out): it is recorded only after its work is done, and only before the
-// callback ran. Bindings are never overwritten.
+// hook's step is single use too (Okta does not retry the token hook, so a
+// second call is a replay): it is recorded only after its work is done, and
+// only before the callback ran. Bindings are never overwritten.
 package launchstore
 
 import (
@@ -273,8 +273,8 @@ const (
 
 // GetTransaction returns the transaction, if it exists and has not expired
 // (a strongly consistent read: the hook must see the authorize proxy's write).
-// It changes nothing: Okta retries a hook call that timed out, and the retry
-// must find the transaction as the first call did.
+// It changes nothing: the hook decides what a second call means
+// (launchflow refuses it).
 func (s *Store) GetTransaction(ctx context.Context, id string) (Transaction, error) {
 	item, err := s.liveItem(ctx, kindTransaction, id, "the transaction")
 	if err != nil {
@@ -302,8 +302,8 @@ func (s *Store) liveItem(ctx context.Context, kind, id, what string) (map[string
 // MarkHookOK records that the hook answered Okta with the transaction's
 // commands, if the transaction exists, has not expired and its callback has
 // not run (a late hook must not vouch for a code the callback already
-// refused). Marking it again succeeds (Okta's retry of the same call) and keeps
-// the time of the first mark, which Transaction.HookOKAt reports.
+// refused), once: a second mark is ErrNotFound, so that of two concurrent
+// hook calls for one transaction only one vouches for a code.
 func (s *Store) MarkHookOK(ctx context.Context, id string) error {
 	now := s.now()
 	_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
@@ -319,15 +319,6 @@ func (s *Store) MarkHookOK(ctx context.Context, id string) error {
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		// Which condition failed shows in the item DynamoDB returns: only an
-		// earlier mark of a live transaction whose callback has not run is
-		// a success.
-		old := ccf.Item
-		_, marked := old[hookOKAttribute]
-		_, called := old[callbackAttribute]
-		if old != nil && marked && !called && !expired(old, now) {
-			return nil
-		}
 		return ErrNotFound
 	}
 	if err != nil {
@@ -433,8 +424,8 @@ var ErrBindingExists = errors.New("another binding is stored under this key")
 // PutGrant binds the grant of a transaction (by the transaction id, which Okta
 // sends back as the original authorization request's state on every refresh:
 // the token hook's data.context.protocol.OriginalGrant.authorization) to a
-// launch context until expires. Storing the same binding again succeeds (the
-// hook's retry); a different one is ErrBindingExists.
+// launch context until expires. Storing the same binding again succeeds (an
+// idempotent write); a different one is ErrBindingExists.
 func (s *Store) PutGrant(ctx context.Context, state string, b RefreshBinding, expires time.Time) error {
 	return s.putBinding(ctx, kindGrant, state, b, expires)
 }

@@ -220,7 +220,7 @@ func (s *Server) clientAssertion(q url.Values) (ServiceApp, *apiError) {
 		return invalidClient("The client_assertion is not a JWT")
 	}
 	if alg := tok.Headers[0].Algorithm; alg != string(jose.RS256) && alg != string(jose.RS384) && alg != string(jose.RS512) {
-		return invalidClient("The client_assertion signature algorithm is not supported for this key")
+		return invalidClient("The client_assertion JWT signature algorithm is invalid.")
 	}
 	var unverified jwt.Claims
 	if err := tok.UnsafeClaimsWithoutVerification(&unverified); err != nil {
@@ -236,10 +236,10 @@ func (s *Server) clientAssertion(q url.Values) (ServiceApp, *apiError) {
 	}
 	now := s.now()
 	if claims.Expiry == nil {
-		return invalidClient("The client_assertion has no exp")
+		return invalidClient("The client_assertion must contain the 'exp' claim as seconds since epoch.")
 	}
 	if claims.Expiry.Time().After(now.Add(time.Hour + time.Minute)) {
-		return invalidClient("The client_assertion exp is more than one hour in the future")
+		return invalidClient("The client_assertion token has an expiration too far into the future.")
 	}
 	if err := claims.ValidateWithLeeway(jwt.Expected{Issuer: app.ClientID, Subject: app.ClientID,
 		Audience: jwt.Audience{s.URL + "/oauth2/v1/token"}, Time: now}, 0); err != nil {
@@ -247,7 +247,7 @@ func (s *Server) clientAssertion(q url.Values) (ServiceApp, *apiError) {
 	}
 	if claims.ID != "" {
 		if s.usedJTIs["assertion:"+claims.ID] {
-			return invalidClient("The client_assertion token has already been used (jti)")
+			return invalidClient("The client_assertion token has already been used.")
 		}
 		s.usedJTIs["assertion:"+claims.ID] = true
 	}

@@ -41,6 +41,12 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusBadRequest, "invalid_request", "the token request is too large or unreadable")
 		return
 	}
+	if form, err := url.ParseQuery(string(body)); err == nil {
+		if clientID, ok := s.backendClient(form); ok {
+			s.backendToken(w, r, form, clientID)
+			return
+		}
+	}
 	body, ok := s.rewriteCodeRedemption(w, r, body)
 	if !ok {
 		return

@@ -188,13 +188,13 @@ func (s *Server) verifyBackendAssertion(form url.Values, clientID string) (*jwt.
 		return nil, keyErr.Error()
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
 		return nil, "the client assertion's signature does not verify with the key registered for client " + clientID
-	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing) && unverified.ExpiresAt == nil:
 		return nil, "the client assertion has no exp"
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return nil, "the client assertion has expired"
 	case errors.Is(err, jwt.ErrTokenNotValidYet):
 		return nil, "the client assertion is not valid yet (nbf)"
-	case errors.Is(err, jwt.ErrTokenInvalidAudience):
+	case errors.Is(err, jwt.ErrTokenInvalidAudience) || errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
 		if slices.Contains(unverified.Audience, s.cfg.OktaIssuer+"/v1/token") {
 			return nil, "the client assertion's aud is the authorization server's token URL; sign it for " + s.tokenURL + ", the token_endpoint of the SMART configuration, where it is sent"
 		}

@@ -17,6 +17,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -91,7 +92,24 @@ type EHRLaunch struct {
 	// launch with its authorize, token and introspection proxies, as the
 	// composite construct builds it (constructs/smarthealthlake/ehrlaunch.go).
 	APIURL string
+	// BackendKey, if set, registers EHRBackendClientID: a SMART backend
+	// service (system scopes) with this public key under its RFC 7638
+	// thumbprint (Sandbox.EHRBackendKeyID). RSA, as every JWKS the project
+	// registers with Okta (oktaprops: the Okta SDK cannot register EC keys),
+	// so that the EHR launch proxy can stand in front of it.
+	BackendKey *rsa.PublicKey
+	// ProxyAssertionKey, if set, is the public half of the EHR launch proxy's
+	// KMS assertion key (ehrlaunchenv EHRLAUNCH_ASSERTION_KEY_ARN): the
+	// authorization server registers it in the JWKS of every private_key_jwt
+	// client under its RFC 7638 thumbprint, beside the client's own key, as
+	// the Okta custom resource does (oktaprops PropProxyAssertionKeyARN), so
+	// that it accepts the assertions the proxy signs on the clients' behalf.
+	ProxyAssertionKey *rsa.PublicKey
 }
+
+// EHRBackendClientID is the backend service registered with
+// EHRLaunch.BackendKey.
+const EHRBackendClientID = "sandbox-ehr-backend"
 
 // EHRAppClientID is the EHR-launched app's client id (public, PKCE): patient
 // scopes plus launch, signed in as a practitioner.
@@ -139,6 +157,8 @@ type Sandbox struct {
 	// EHRWebSecret is EHRWebClientID's client secret (with EHRLaunch only;
 	// generated at start).
 	EHRWebSecret string
+	// EHRBackendKeyID is the kid of EHRLaunch.BackendKey (with it only).
+	EHRBackendKeyID string
 
 	idp     *lambdaruntime.Function
 	servers []*http.Server
@@ -290,19 +310,38 @@ func Start(cfg Config) (_ *Sandbox, err error) {
 			c.User, c.Claims = "clinician@sandbox.example", map[string]any{"fhirUser": "Practitioner/dr-1"}
 			ehrClients = append(ehrClients, c)
 		}
+		if e.BackendKey != nil {
+			if sb.EHRBackendKeyID, err = thumbprint(e.BackendKey); err != nil {
+				return nil, err
+			}
+			ehrClients = append(ehrClients, authserver.Client{ID: EHRBackendClientID, PublicKey: e.BackendKey,
+				KeyID: sb.EHRBackendKeyID, Scopes: resourceScopes("system")})
+		}
+	}
+	clients := append([]authserver.Client{
+		{ID: BackendClientID, PublicKey: &clientKey.PublicKey, KeyID: sb.KeyID, Scopes: resourceScopes("system")},
+		{ID: PractitionerClientID, PublicKey: &clientKey.PublicKey, KeyID: sb.KeyID, Scopes: resourceScopes("user"),
+			Claims: map[string]any{"fhirUser": "Practitioner/dr-1"}},
+		{ID: PatientClientID, PublicKey: &clientKey.PublicKey, KeyID: sb.KeyID, Scopes: resourceScopes("patient"),
+			Claims: map[string]any{"fhirUser": "Patient/p1", "patient": "p1"}},
+		{ID: introspectionClientID, Secret: introspectionSecret},
+	}, ehrClients...)
+	if e := cfg.EHRLaunch; e != nil && e.ProxyAssertionKey != nil {
+		kid, err := thumbprint(e.ProxyAssertionKey)
+		if err != nil {
+			return nil, err
+		}
+		for i := range clients {
+			if clients[i].PublicKey != nil {
+				clients[i].MoreKeys = map[string]crypto.PublicKey{kid: e.ProxyAssertionKey}
+			}
+		}
 	}
 	as, err := authserver.New(authserver.Options{
 		Issuer:    sb.Issuer,
 		Audience:  audience,
 		TokenHook: hook,
-		Clients: append([]authserver.Client{
-			{ID: BackendClientID, PublicKey: &clientKey.PublicKey, KeyID: sb.KeyID, Scopes: resourceScopes("system")},
-			{ID: PractitionerClientID, PublicKey: &clientKey.PublicKey, KeyID: sb.KeyID, Scopes: resourceScopes("user"),
-				Claims: map[string]any{"fhirUser": "Practitioner/dr-1"}},
-			{ID: PatientClientID, PublicKey: &clientKey.PublicKey, KeyID: sb.KeyID, Scopes: resourceScopes("patient"),
-				Claims: map[string]any{"fhirUser": "Patient/p1", "patient": "p1"}},
-			{ID: introspectionClientID, Secret: introspectionSecret},
-		}, ehrClients...),
+		Clients:   clients,
 	})
 	if err != nil {
 		return nil, err
@@ -439,6 +478,16 @@ func scopesSupported(v smart.Version) []string {
 		}
 	}
 	return out
+}
+
+// thumbprint is a public key's kid as the project registers keys: the
+// base64url RFC 7638 SHA-256 thumbprint of its JWK.
+func thumbprint(pub crypto.PublicKey) (string, error) {
+	th, err := (&jose.JSONWebKey{Key: pub}).Thumbprint(crypto.SHA256)
+	if err != nil {
+		return "", fmt.Errorf("computing a key's thumbprint: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(th), nil
 }
 
 // resourceScopes are the scopes the sandbox's policy grants a client: v1 and v2

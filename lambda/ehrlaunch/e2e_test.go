@@ -27,6 +27,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/openhealthstack/smart-healthlake/contract/ehrlaunchenv"
 	"github.com/openhealthstack/smart-healthlake/internal/randhex"
@@ -515,6 +516,91 @@ func TestStandalonePatientPickerEndToEnd(t *testing.T) {
 		}
 		if st, _ := w.fhir(t, at, "Patient/p1"); st != http.StatusForbidden {
 			t.Fatalf("read Patient/p1 = %d", st)
+		}
+	})
+}
+
+// TestBackendServiceThroughTheTokenProxy: a SMART backend service discovers
+// the token endpoint in the SMART configuration (the proxy's, with EHR launch
+// on) and signs its assertion for it; the proxy verifies it and signs its own
+// with the KMS key for the Okta stand-in, which verifies that one as Okta
+// does (aud its token URL, kid, single-use jti) against the client's JWKS,
+// which holds the service's key and the proxy's, as the Okta custom resource
+// registers them.
+func TestBackendServiceThroughTheTokenProxy(t *testing.T) {
+	w := newWorld(t)
+	resp, err := w.client.Get(w.sb.FHIREndpoint + ".well-known/smart-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conf struct {
+		TokenEndpoint string `json:"token_endpoint"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&conf)
+	resp.Body.Close()
+	if conf.TokenEndpoint != w.proxyURL+ehrlaunchenv.PathToken {
+		t.Fatalf("token_endpoint %q, want the proxy's", conf.TokenEndpoint)
+	}
+	assertion := func(t *testing.T, aud string) string {
+		t.Helper()
+		now := time.Now()
+		tok := jwt.NewWithClaims(jwt.SigningMethodRS384, jwt.RegisteredClaims{
+			Issuer: sandbox.EHRBackendClientID, Subject: sandbox.EHRBackendClientID, Audience: jwt.ClaimStrings{aud},
+			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(4 * time.Minute)), ID: randhex.String(16),
+		})
+		tok.Header["kid"] = w.sb.EHRBackendKeyID
+		s, err := tok.SignedString(w.sb.BackendKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	token := func(t *testing.T, endpoint, a string) (int, map[string]any) {
+		t.Helper()
+		resp, err := w.client.PostForm(endpoint, url.Values{"grant_type": {"client_credentials"}, "scope": {w.sb.Scope},
+			"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {a}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m
+	}
+	mine := assertion(t, conf.TokenEndpoint)
+	t.Run("an assertion signed for the advertised token endpoint gets a token that reads FHIR data", func(t *testing.T) {
+		st, tok := token(t, conf.TokenEndpoint, mine)
+		if st != http.StatusOK || tok["scope"] != w.sb.Scope {
+			t.Fatalf("token = %d %v", st, tok)
+		}
+		at, _ := tok["access_token"].(string)
+		if st, b := w.fhir(t, at, "Patient"); st != http.StatusOK || b["resourceType"] != "Bundle" {
+			t.Fatalf("search = %d %v", st, b)
+		}
+		if n := w.sb.KMS.Calls("Sign"); n != 1 {
+			t.Fatalf("%d KMS Sign calls, want 1", n)
+		}
+	})
+	t.Run("the same assertion again is refused by the proxy", func(t *testing.T) {
+		st, tok := token(t, conf.TokenEndpoint, mine)
+		if st != http.StatusUnauthorized || tok["error"] != "invalid_client" {
+			t.Fatalf("replay = %d %v", st, tok)
+		}
+	})
+	t.Run("the service's own assertion sent straight to the authorization server still works", func(t *testing.T) {
+		if st, tok := token(t, w.sb.TokenEndpoint, assertion(t, w.sb.TokenEndpoint)); st != http.StatusOK {
+			t.Fatalf("token = %d %v", st, tok)
+		}
+	})
+	t.Run("an assertion for the proxy sent straight to the authorization server is refused there", func(t *testing.T) {
+		if st, tok := token(t, w.sb.TokenEndpoint, assertion(t, conf.TokenEndpoint)); st != http.StatusUnauthorized {
+			t.Fatalf("token = %d %v", st, tok)
+		}
+	})
+	t.Run("an assertion for the authorization server sent to the proxy is refused", func(t *testing.T) {
+		st, tok := token(t, conf.TokenEndpoint, assertion(t, w.sb.TokenEndpoint))
+		if st != http.StatusUnauthorized || !strings.Contains(fmt.Sprint(tok["error_description"]), conf.TokenEndpoint) {
+			t.Fatalf("token = %d %v", st, tok)
 		}
 	})
 }

@@ -2,19 +2,24 @@
 // lambda/ehrlaunch serves) on loopback in front of a sandbox (internal/sandbox)
 // whose Okta stand-in calls its token hook: an API Gateway emulation that
 // verifies SigV4 for POST /launch, REST proxy events through the adapter
-// main.go uses, and the launch table in fakedynamodb through the real
-// DynamoDB client. It is the assembly of lambda/ehrlaunch's end-to-end test,
-// of cmd/smartsandbox --ehr-launch and of smartcheck's ehr-launch tests.
+// main.go uses, the launch table in fakedynamodb through the real DynamoDB
+// client, and the token proxy's assertion key in fakekms through the real KMS
+// client, with a backend service registered on both sides (the proxy and the
+// authorization server). It is the assembly of lambda/ehrlaunch's end-to-end
+// test, of cmd/smartsandbox --ehr-launch and of smartcheck's ehr-launch tests.
 package ehrsandbox
 
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -30,14 +35,18 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+	"github.com/go-jose/go-jose/v3"
 
 	"github.com/openhealthstack/smart-healthlake/contract/ehrlaunchenv"
 	"github.com/openhealthstack/smart-healthlake/internal/randhex"
 	"github.com/openhealthstack/smart-healthlake/internal/sandbox"
+	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/assertionkey"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchflow"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchstore"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/fakedynamodb"
+	"github.com/openhealthstack/smart-healthlake/lambda/internal/fakekms"
 )
 
 // The EHR's identity and the apps the API launches.
@@ -93,6 +102,15 @@ type World struct {
 	// CredentialsFile is an AWS shared credentials file in Config.Sandbox.Dir
 	// whose profile Profile holds the EHR role's credentials.
 	CredentialsFile string
+	// KMS holds the proxy's assertion key (AssertionKeyARN), which signs the
+	// client assertions the token proxy sends the authorization server for
+	// backend services.
+	KMS             *fakekms.Server
+	AssertionKeyARN string
+	// BackendKey is the private key of sandbox.EHRBackendClientID, the
+	// backend service registered both with the authorization server and with
+	// the proxy (EHRLAUNCH_BACKEND_CLIENTS), under Sandbox.EHRBackendKeyID.
+	BackendKey *rsa.PrivateKey
 }
 
 // Profile is the CredentialsFile profile of the EHR role's credentials.
@@ -111,10 +129,11 @@ func (w *World) CheckCommand() string {
 		w.CredentialsFile, w.Sandbox.CheckCommand(), w.TokenEndpoint, w.APIURL, sandbox.EHRAppClientID, AppRedirectURI, sandbox.EHRWebClientID, Patient, Profile, Region)
 }
 
-// Close stops the API, the sandbox and the DynamoDB fake.
+// Close stops the API, the sandbox and the DynamoDB and KMS fakes.
 func (w *World) Close() error {
 	err := w.Sandbox.Close()
 	w.DB.Close()
+	w.KMS.Close()
 	return err
 }
 
@@ -131,6 +150,7 @@ func Start(cfg Config) (_ *World, err error) {
 	w.APIURL = "https://" + ln.Addr().String()
 	w.DB = fakedynamodb.Start()
 	w.DB.CreateTable(Table, launchstore.KeyAttribute, launchstore.TTLAttribute)
+	w.KMS = fakekms.Start()
 	defer func() {
 		if err != nil {
 			ln.Close()
@@ -138,13 +158,30 @@ func Start(cfg Config) (_ *World, err error) {
 				w.Sandbox.Close()
 			}
 			w.DB.Close()
+			w.KMS.Close()
 		}
 	}()
+	// The proxy's assertion key, and its public half read through KMS
+	// GetPublicKey, as the Okta custom resource reads it to register it with
+	// every private_key_jwt client.
+	if w.AssertionKeyARN, err = w.KMS.AddSigningKey("ehr-launch-assertions"); err != nil {
+		return nil, fmt.Errorf("making the assertion key: %w", err)
+	}
+	kmsClient := kms.New(kms.Options{Region: Region, BaseEndpoint: aws.String(w.KMS.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIAFAKE", "fake", "")})
+	proxyJWK, err := assertionkey.New(kmsClient, w.AssertionKeyARN).PublicKey(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	if w.BackendKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+		return nil, fmt.Errorf("generating the backend service's key: %w", err)
+	}
 
 	e := &sandbox.EHRLaunch{
 		Callback: w.APIURL + ehrlaunchenv.PathCallback,
 		HookURL:  w.APIURL + ehrlaunchenv.PathHook, HookAuthorization: w.HookSecret,
-		APIURL: w.APIURL,
+		APIURL:     w.APIURL,
+		BackendKey: &w.BackendKey.PublicKey, ProxyAssertionKey: proxyJWK.Key.(*rsa.PublicKey),
 	}
 	if old := cfg.Sandbox.EHRLaunch; old != nil {
 		e.HookTimeout = old.HookTimeout
@@ -160,9 +197,21 @@ func Start(cfg Config) (_ *World, err error) {
 		ehrlaunchenv.EnvPublicURL: w.APIURL,
 		ehrlaunchenv.EnvClients: fmt.Sprintf(`[{"client_id":%q,"redirect_uris":[%q],"patient_picker":%t},{"client_id":%q,"redirect_uris":[%q]},{"client_id":%q,"redirect_uris":["https://other.example/cb"]}]`,
 			sandbox.EHRAppClientID, AppRedirectURI, cfg.PatientPicker, sandbox.EHRWebClientID, AppRedirectURI, OtherAppID),
-		ehrlaunchenv.EnvEHRPrincipals: EHRRoleARN,
-		ehrlaunchenv.EnvHookSecretARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:ehr-hook-AbCdEf",
+		ehrlaunchenv.EnvEHRPrincipals:   EHRRoleARN,
+		ehrlaunchenv.EnvHookSecretARN:   "arn:aws:secretsmanager:us-east-1:123456789012:secret:ehr-hook-AbCdEf",
+		ehrlaunchenv.EnvAssertionKeyARN: w.AssertionKeyARN,
 	}
+	// The backend service's registered JWKS, as the construct renders it.
+	backendJWKS, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{
+		{Key: &w.BackendKey.PublicKey, KeyID: w.EHRBackendKeyID, Algorithm: "RS384", Use: "sig"}}})
+	if err != nil {
+		return nil, fmt.Errorf("encoding the backend service's JWKS: %w", err)
+	}
+	backends, err := json.Marshal([]ehrlaunchenv.BackendClient{{ClientID: sandbox.EHRBackendClientID, JWKS: backendJWKS}})
+	if err != nil {
+		return nil, fmt.Errorf("encoding %s: %w", ehrlaunchenv.EnvBackendClients, err)
+	}
+	env[ehrlaunchenv.EnvBackendClients] = string(backends)
 	lcfg, err := ehrlaunchenv.Parse(func(k string) string { return env[k] })
 	if err != nil {
 		return nil, err
@@ -179,7 +228,8 @@ func Start(cfg Config) (_ *World, err error) {
 	if cfg.Store != nil {
 		store = cfg.Store(store)
 	}
-	srv, err := launchflow.New(lcfg, store, launchflow.Options{HookSecret: w.HookSecret, Now: cfg.Now, HTTPClient: client})
+	srv, err := launchflow.New(lcfg, store, launchflow.Options{HookSecret: w.HookSecret, Now: cfg.Now, HTTPClient: client,
+		AssertionSigner: assertionkey.New(kmsClient, w.AssertionKeyARN)})
 	if err != nil {
 		return nil, err
 	}

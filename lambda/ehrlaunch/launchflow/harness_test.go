@@ -71,6 +71,13 @@ func newHarness(t testing.TB) *harness {
 // newHarnessWith lets a test change the server's options.
 func newHarnessWith(t testing.TB, edit func(*launchflow.Options)) *harness {
 	t.Helper()
+	return newHarnessEnv(t, nil, edit)
+}
+
+// newHarnessEnv lets a test change the function's environment too (before
+// it is parsed) and the options (after the AWS environment is set).
+func newHarnessEnv(t testing.TB, editEnv func(map[string]string), edit func(*launchflow.Options)) *harness {
+	t.Helper()
 	h := &harness{t: t, clock: &clock{}, caller: ehrSession}
 	h.clock.t.Store(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC).Unix())
 	h.fake = fakedynamodb.New(t)
@@ -99,6 +106,9 @@ func newHarnessWith(t testing.TB, edit func(*launchflow.Options)) *harness {
 		ehrlaunchenv.EnvEHRPrincipals: ehrRole,
 		ehrlaunchenv.EnvHookSecretARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:ehr-hook-AbCdEf",
 		ehrlaunchenv.EnvCORSOrigins:   "https://app.example",
+	}
+	if editEnv != nil {
+		editEnv(env)
 	}
 	h.cfg, err = ehrlaunchenv.Parse(func(k string) string { return env[k] })
 	if err != nil {

@@ -28,7 +28,10 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
+
+	"github.com/go-jose/go-jose/v3"
 
 	"github.com/openhealthstack/smart-healthlake/contract/ehrlaunchenv"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchstore"
@@ -47,6 +50,7 @@ type Store interface {
 	GetGrant(ctx context.Context, state string) (launchstore.RefreshBinding, error)
 	PutRefresh(ctx context.Context, jti string, b launchstore.RefreshBinding, expires time.Time) error
 	GetRefresh(ctx context.Context, jti string) (launchstore.RefreshBinding, error)
+	ConsumeAssertion(ctx context.Context, clientID, jti string, expires time.Time) error
 }
 
 // Options are the server's collaborators.
@@ -70,6 +74,11 @@ type Options struct {
 	// authorization established it. Default: API Gateway's request context
 	// (requestContext.identity.userArn).
 	Caller func(*http.Request) (string, bool)
+	// AssertionSigner signs the client assertions the token proxy sends Okta
+	// for SMART backend services (backend.go): assertionkey.Key on the KMS
+	// key of Config.AssertionKeyARN. Required when Config.BackendClients is
+	// not empty; unused otherwise.
+	AssertionSigner AssertionSigner
 }
 
 // DefaultHookBudget leaves a second of Okta's 3 s hook timeout for the
@@ -85,6 +94,10 @@ type Server struct {
 	// principals and hookSecretSum are worked out once, here, not per request.
 	principals    principals
 	hookSecretSum [sha256.Size]byte
+	// backends are the backend services' registered signing keys, by client
+	// id; tokenURL is the audience their assertions must name.
+	backends map[string][]jose.JSONWebKey
+	tokenURL string
 }
 
 // New builds the server.
@@ -119,10 +132,18 @@ func New(cfg ehrlaunchenv.Config, store Store, opts Options) (*Server, error) {
 	if cfg.RefreshLifetime <= 0 {
 		cfg.RefreshLifetime = ehrlaunchenv.DefaultRefreshLifetime
 	}
+	backends, err := parseBackendClients(cfg.BackendClients)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", ehrlaunchenv.EnvBackendClients, err)
+	}
+	if len(backends) > 0 && opts.AssertionSigner == nil {
+		return nil, fmt.Errorf("backend clients are configured but no assertion signer: their token requests would all fail")
+	}
 	sum := sha256.Sum256([]byte(opts.HookSecret))
 	opts.HookSecret = ""
 	s := &Server{cfg: cfg, store: store, opts: opts, mux: http.NewServeMux(),
-		principals: newPrincipals(cfg.EHRPrincipals), hookSecretSum: sum}
+		principals: newPrincipals(cfg.EHRPrincipals), hookSecretSum: sum,
+		backends: backends, tokenURL: strings.TrimSuffix(cfg.PublicURL, "/") + ehrlaunchenv.PathToken}
 	s.mux.HandleFunc("POST "+ehrlaunchenv.PathLaunch, s.launch)
 	s.mux.HandleFunc("GET "+ehrlaunchenv.PathAuthorize, s.authorize)
 	s.mux.HandleFunc("GET "+ehrlaunchenv.PathCallback, s.callback)

@@ -27,7 +27,9 @@ var forwardedResponseHeaders = []string{"Content-Type", "DPoP-Nonce", "WWW-Authe
 
 // token is the SMART configuration's token_endpoint: it forwards to Okta and
 // copies the launch context claims of the access token to the top level of
-// the answer, where SMART apps read them.
+// the answer, where SMART apps read them. A backend service's
+// client_credentials request takes its own path (backend.go): its assertion
+// is verified here and replaced by one the proxy signs for Okta.
 //
 // The access token's claims are read without verifying its signature: it came
 // from Okta over TLS in answer to this very request, and the proxy grants
@@ -40,6 +42,12 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		jsonError(w, http.StatusBadRequest, "invalid_request", "the token request is too large or unreadable")
 		return
+	}
+	if form, err := url.ParseQuery(string(body)); err == nil {
+		if clientID, ok := s.backendClient(form); ok {
+			s.backendToken(w, r, form, clientID)
+			return
+		}
 	}
 	body, ok := s.rewriteCodeRedemption(w, r, body)
 	if !ok {

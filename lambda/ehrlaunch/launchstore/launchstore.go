@@ -133,6 +133,7 @@ const (
 	kindTransaction = "T#"
 	kindRefresh     = "R#"
 	kindGrant       = "G#"
+	kindAssertion   = "A#"
 )
 
 // HashKey is the table key of a secret of a kind: the kind prefix and the hex
@@ -415,6 +416,59 @@ func transactionOf(a map[string]types.AttributeValue) (Transaction, error) {
 		}
 	}
 	return tx, nil
+}
+
+// ErrAssertionUsed means a client assertion's jti was already recorded for
+// that client and has not expired: the assertion is a replay.
+var ErrAssertionUsed = errors.New("the client assertion's jti was already used")
+
+// ConsumeAssertion records that clientID used a client assertion with jti,
+// until expires (the assertion's exp plus whatever leeway the caller accepts
+// it with, so a replay is refused for as long as the assertion itself would
+// be accepted). It returns ErrAssertionUsed when the pair is recorded and
+// unexpired (RFC 7523 section 3: a jti may be used only once). The key is a
+// hash of both, so two clients' equal jtis do not collide and the table holds
+// neither in the clear.
+//
+// The write is conditional (attribute_not_exists), so two concurrent uses
+// cannot both succeed. A recorded pair past its expiry that DynamoDB's TTL has
+// not removed yet is replaced by a second write conditioned on that expiry
+// being unchanged (a compare-and-swap: of two such writers, one wins).
+func (s *Store) ConsumeAssertion(ctx context.Context, clientID, jti string, expires time.Time) error {
+	item := key(kindAssertion, assertionSecret(clientID, jti))
+	item[TTLAttribute] = epoch(expires)
+	old, err := s.putNew(ctx, item)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, errItemExists) {
+		return fmt.Errorf("recording the client assertion: %w", err)
+	}
+	oldExp, ok := old[TTLAttribute].(*types.AttributeValueMemberN)
+	if old == nil || !ok || !expired(old, s.now()) {
+		return ErrAssertionUsed
+	}
+	_, err = s.api.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 aws.String(s.table),
+		Item:                      item,
+		ConditionExpression:       aws.String("#exp = :old"),
+		ExpressionAttributeNames:  map[string]string{"#exp": TTLAttribute},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":old": oldExp},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return ErrAssertionUsed
+	}
+	if err != nil {
+		return fmt.Errorf("recording the client assertion: %w", err)
+	}
+	return nil
+}
+
+// assertionSecret joins a client id and a jti without ambiguity (the length
+// of the client id first), so ("a", "bc") and ("ab", "c") hash apart.
+func assertionSecret(clientID, jti string) string {
+	return strconv.Itoa(len(clientID)) + ":" + clientID + jti
 }
 
 // ErrBindingExists means a binding with other contents is stored under the

@@ -3,6 +3,7 @@ package launchstore_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -321,6 +322,91 @@ func TestRefresh(t *testing.T) {
 	t.Run("an expired binding is not found", func(t *testing.T) {
 		c.advance(time.Hour)
 		if _, err := s.GetRefresh(ctx, "rt-jti"); !errors.Is(err, launchstore.ErrNotFound) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}
+
+func TestConsumeAssertion(t *testing.T) {
+	ctx := context.Background()
+	t.Run("a client's jti is accepted once and refused again until it expires", func(t *testing.T) {
+		s, _, c := newStore(t)
+		exp := c.now().Add(time.Minute)
+		if err := s.ConsumeAssertion(ctx, "svc-1", "jti-1", exp); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.ConsumeAssertion(ctx, "svc-1", "jti-1", exp); !errors.Is(err, launchstore.ErrAssertionUsed) {
+			t.Fatalf("second use: err = %v, want ErrAssertionUsed", err)
+		}
+	})
+	t.Run("the same jti of another client is another key", func(t *testing.T) {
+		s, _, c := newStore(t)
+		exp := c.now().Add(time.Minute)
+		for _, id := range []string{"svc-1", "svc-2"} {
+			if err := s.ConsumeAssertion(ctx, id, "jti-1", exp); err != nil {
+				t.Fatalf("%s: %v", id, err)
+			}
+		}
+		// The length prefix keeps ("svc-1", "2jti") apart from ("svc-12", "jti").
+		if err := s.ConsumeAssertion(ctx, "svc-1", "2jti", exp); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.ConsumeAssertion(ctx, "svc-12", "jti", exp); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("the table holds a hash with the expiry as TTL, never the client id or the jti", func(t *testing.T) {
+		s, fake, c := newStore(t)
+		exp := c.now().Add(90 * time.Second)
+		_ = s.ConsumeAssertion(ctx, "svc-secret-1", "jti-secret-2", exp)
+		items := fake.Items(table)
+		if len(items) != 1 {
+			t.Fatalf("%d items", len(items))
+		}
+		pk := items[0][launchstore.KeyAttribute]["S"].(string)
+		if !strings.HasPrefix(pk, "A#") || strings.Contains(pk, "secret") {
+			t.Fatalf("pk = %q", pk)
+		}
+		if ttl := items[0][launchstore.TTLAttribute]["N"]; ttl != strconv.FormatInt(exp.Unix(), 10) {
+			t.Fatalf("expires_at = %v, want %d", ttl, exp.Unix())
+		}
+	})
+	t.Run("an expired record that TTL has not yet deleted does not block the jti", func(t *testing.T) {
+		s, _, c := newStore(t)
+		if err := s.ConsumeAssertion(ctx, "svc-1", "jti-1", c.now().Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		c.advance(2 * time.Minute)
+		if err := s.ConsumeAssertion(ctx, "svc-1", "jti-1", c.now().Add(time.Minute)); err != nil {
+			t.Fatalf("after expiry: %v", err)
+		}
+		if err := s.ConsumeAssertion(ctx, "svc-1", "jti-1", c.now().Add(time.Minute)); !errors.Is(err, launchstore.ErrAssertionUsed) {
+			t.Fatalf("the replaced record does not block: %v", err)
+		}
+	})
+	t.Run("of concurrent uses exactly one succeeds", func(t *testing.T) {
+		s, _, c := newStore(t)
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if s.ConsumeAssertion(ctx, "svc-1", "jti-1", c.now().Add(time.Minute)) == nil {
+					wins.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if wins.Load() != 1 {
+			t.Fatalf("%d uses won", wins.Load())
+		}
+	})
+	t.Run("a DynamoDB fault is an error, not a replay", func(t *testing.T) {
+		s, fake, c := newStore(t)
+		fake.Faults.Add(fault.Rule{Op: "PutItem", Times: 10})
+		err := s.ConsumeAssertion(ctx, "svc-1", "jti-1", c.now().Add(time.Minute))
+		if err == nil || errors.Is(err, launchstore.ErrAssertionUsed) {
 			t.Fatalf("err = %v", err)
 		}
 	})

@@ -1,6 +1,7 @@
 package launchflow_test
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/openhealthstack/smart-healthlake/contract/ehrlaunchenv"
+	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchflow"
+	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchstore"
 )
 
 // stage is the API Gateway stage the binding tests serve the API under: the
@@ -87,7 +90,7 @@ func TestBrowserBinding(t *testing.T) {
 		}, []string{stage + ehrlaunchenv.PathCallback, stage + ehrlaunchenv.PathPicker}},
 	} {
 		t.Run(c.name+" sets a fresh HttpOnly, Secure, SameSite=Lax cookie for the public callback path and stores only its hash", func(t *testing.T) {
-			h := newHarnessAt(t, stage, nil)
+			h := newHarnessOf(t, harnessConfig{stage: stage})
 			first, second := bindingCookies(c.open(h)), bindingCookies(c.open(h))
 			if len(first) != len(c.paths) || len(second) != len(c.paths) {
 				t.Fatalf("binding cookies %v then %v, want one for each of %v", first, second, c.paths)
@@ -136,7 +139,7 @@ func TestBrowserBinding(t *testing.T) {
 			}},
 		} {
 			t.Run("the callback of "+k.name+" from a browser "+other.name+" is refused with a page, and the browser that started it still completes it", func(t *testing.T) {
-				h := newHarnessAt(t, stage, nil)
+				h := newHarnessOf(t, harnessConfig{stage: stage})
 				state, redirect := k.start(h)
 				own := ownCookie(t, h, state)
 				q := url.Values{"code": {"okta-code-victim"}, "state": {state}}
@@ -161,7 +164,7 @@ func TestBrowserBinding(t *testing.T) {
 	}
 
 	t.Run("the used cookie is cleared, and the browser then holds no binding", func(t *testing.T) {
-		h := newHarnessAt(t, stage, nil)
+		h := newHarnessOf(t, harnessConfig{stage: stage})
 		state := h.authorize(plainQuery()).Query().Get("state")
 		own := ownCookie(t, h, state)
 		resp := h.get(ehrlaunchenv.PathCallback, url.Values{"code": {"okta-code"}, "state": {state}})
@@ -175,7 +178,7 @@ func TestBrowserBinding(t *testing.T) {
 		}
 	})
 	t.Run("two sign-ins started in one browser (two tabs) both complete", func(t *testing.T) {
-		h := newHarnessAt(t, stage, nil)
+		h := newHarnessOf(t, harnessConfig{stage: stage})
 		first := h.authorize(plainQuery()).Query().Get("state")
 		second := h.authorize(plainQuery()).Query().Get("state")
 		for _, state := range []string{second, first} {
@@ -186,15 +189,31 @@ func TestBrowserBinding(t *testing.T) {
 		}
 	})
 	t.Run("Okta's error at the callback of another browser is a page, not a redirect to the app", func(t *testing.T) {
-		h := newHarnessAt(t, stage, nil)
+		h := newHarnessOf(t, harnessConfig{stage: stage})
 		state := h.authorize(plainQuery()).Query().Get("state")
 		resp := h.getWith(newBrowser(t), ehrlaunchenv.PathCallback, url.Values{"error": {"access_denied"}, "state": {state}})
 		if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" {
 			t.Fatalf("status %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
 		}
 	})
+	t.Run("with a store that ignores the browser, the callback still refuses another browser's cookie", func(t *testing.T) {
+		h := newHarnessOf(t, harnessConfig{stage: stage, store: func(s launchflow.Store) launchflow.Store { return bindingBlindStore{s} }})
+		state := h.authorize(plainQuery()).Query().Get("state")
+		req, _ := http.NewRequest(http.MethodGet, h.base+ehrlaunchenv.PathCallback+"?"+url.Values{"code": {"c"}, "state": {state}}.Encode(), nil)
+		req.AddCookie(&http.Cookie{Name: ownCookie(t, h, state).Name, Value: strings.Repeat("A", 43)})
+		if resp, _ := h.doWith(noRedirect, req); resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" {
+			t.Fatalf("status %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
+	})
+	t.Run("with a store that ignores the browser, the picker still refuses another browser's cookie", func(t *testing.T) {
+		h := newHarnessOf(t, harnessConfig{stage: stage, store: func(s launchflow.Store) launchflow.Store { return bindingBlindStore{s} }})
+		_, f := h.openPicker(pickerQuery(nil))
+		if resp, _ := h.submit(f, "pat-9", &http.Cookie{Name: f.cookie.Name, Value: strings.Repeat("A", 43)}, nil); resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" {
+			t.Fatalf("status %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
+	})
 	t.Run("another transaction's cookie does not complete this one", func(t *testing.T) {
-		h := newHarnessAt(t, stage, nil)
+		h := newHarnessOf(t, harnessConfig{stage: stage})
 		mine := h.authorize(plainQuery()).Query().Get("state")
 		theirs := h.authorize(plainQuery()).Query().Get("state")
 		req, _ := http.NewRequest(http.MethodGet, h.base+ehrlaunchenv.PathCallback+"?"+url.Values{"code": {"c"}, "state": {theirs}}.Encode(), nil)
@@ -203,6 +222,27 @@ func TestBrowserBinding(t *testing.T) {
 			t.Fatalf("status %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
 		}
 	})
+}
+
+// bindingBlindStore is a broken launch store: its callback step ignores the
+// browser, and so does its pick, as conditional writes that lost their
+// browser condition would.
+type bindingBlindStore struct{ launchflow.Store }
+
+func (s bindingBlindStore) UseCallback(ctx context.Context, id, _ string) (launchstore.Transaction, error) {
+	tx, err := s.Store.GetTransaction(ctx, id)
+	if err != nil {
+		return tx, err
+	}
+	return s.Store.UseCallback(ctx, id, tx.BrowserHash)
+}
+
+func (s bindingBlindStore) PickPatient(ctx context.Context, id, _, patient string) (launchstore.Transaction, error) {
+	tx, err := s.Store.GetTransaction(ctx, id)
+	if err != nil {
+		return tx, err
+	}
+	return s.Store.PickPatient(ctx, id, tx.BrowserHash, patient)
 }
 
 // ownCookie is the binding cookie the user's browser holds for the callback

@@ -74,13 +74,23 @@ func newHarness(t testing.TB) *harness {
 // newHarnessWith lets a test change the server's options.
 func newHarnessWith(t testing.TB, edit func(*launchflow.Options)) *harness {
 	t.Helper()
-	return newHarnessAt(t, "", edit)
+	return newHarnessOf(t, harnessConfig{edit: edit})
 }
 
-// newHarnessAt serves the API under a stage path ("/prod"), as API Gateway
-// does: the public URL has it, and the function sees the path without it.
-func newHarnessAt(t testing.TB, stage string, edit func(*launchflow.Options)) *harness {
+// harnessConfig is how a test's harness differs from the default one.
+type harnessConfig struct {
+	// stage serves the API under a stage path ("/prod"), as API Gateway
+	// does: the public URL has it, and the function sees the path without it.
+	stage string
+	// edit changes the server's options.
+	edit func(*launchflow.Options)
+	// store wraps the launch store, for tests of a broken one.
+	store func(launchflow.Store) launchflow.Store
+}
+
+func newHarnessOf(t testing.TB, hc harnessConfig) *harness {
 	t.Helper()
+	stage, edit := hc.stage, hc.edit
 	h := &harness{t: t, clock: &clock{}, caller: ehrSession, browse: newBrowser(t)}
 	h.clock.t.Store(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC).Unix())
 	h.fake = fakedynamodb.New(t)
@@ -115,7 +125,10 @@ func newHarnessAt(t testing.TB, stage string, edit func(*launchflow.Options)) *h
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := launchstore.New(dynamodb.NewFromConfig(awsCfg), table, h.clock.now)
+	var store launchflow.Store = launchstore.New(dynamodb.NewFromConfig(awsCfg), table, h.clock.now)
+	if hc.store != nil {
+		store = hc.store(store)
+	}
 	h.logs = &syncbuf.Buffer{}
 	opts := launchflow.Options{
 		HookSecret: hookSecret, Now: h.clock.now, Logger: slog.New(slog.NewJSONHandler(h.logs, nil)),

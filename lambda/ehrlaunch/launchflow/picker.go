@@ -61,9 +61,10 @@ func (s *Server) startPicker(w http.ResponseWriter, r *http.Request, txID, bindi
 // pick receives the picker form: it checks the form came from the browser
 // that opened the picker (its binding cookie, whose hash the transaction
 // holds; Origin ours when sent), records the patient once, and sends the user
-// on to Okta. The binding cookie replaces a form token: the store compares
-// it with the transaction's own record, which a double-submitted token
-// compared only with itself; and SameSite=Lax keeps it off cross-site posts.
+// on to Okta. The binding cookie replaced a form token in the page, which
+// adds nothing once the cookie is checked against the transaction: a
+// cross-site page can neither read the cookie nor, under SameSite=Lax, post
+// with it.
 func (s *Server) pick(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxPickerBody)
 	if err := r.ParseForm(); err != nil {
@@ -114,7 +115,7 @@ func (s *Server) pick(w http.ResponseWriter, r *http.Request) {
 // browser sends the opaque "Origin: null" under some referrer policies and
 // privacy settings (Fetch standard, "append a request Origin header"): that
 // counts only together with Sec-Fetch-Site: same-origin, which browsers set
-// themselves. The cookie and the form token are required either way.
+// themselves. The binding cookie is required either way.
 func (s *Server) sameOrigin(r *http.Request) bool {
 	site := r.Header.Get("Sec-Fetch-Site")
 	if site != "" && site != "same-origin" {

@@ -14,7 +14,10 @@
 // conditional UpdateItem, so two concurrent attempts cannot both succeed. The
 // hook's step is deliberately not single use (Okta retries a call that timed
 // out): it is recorded only after its work is done, and only before the
-// callback ran. Bindings are never overwritten.
+// callback ran. Bindings are never overwritten. A transaction is bound to the
+// browser that started it (the hash of its binding cookie): the callback and
+// the patient pick are conditional on that hash too, so another browser's
+// attempt changes nothing.
 package launchstore
 
 import (

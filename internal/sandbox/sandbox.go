@@ -87,6 +87,10 @@ type EHRLaunch struct {
 	// HookClient calls the hook. Default: a client trusting the sandbox's
 	// certificate (see Sandbox.Serve), as Okta trusts the API's public one.
 	HookClient *http.Client
+	// RegistryApps are more launched apps, each its own client as the Okta
+	// custom resource creates an app of the registry (oktaauth Apps):
+	// public with PKCE, granted and signed in as EHRAppClientID is.
+	RegistryApps []RegistryApp
 	// APIURL, if set, is the EHR launch API's base URL (lambda/ehrlaunch's
 	// EHRLAUNCH_PUBLIC_URL): the SMART configuration then advertises EHR
 	// launch with its authorize, token and introspection proxies, as the
@@ -110,6 +114,16 @@ type EHRLaunch struct {
 // EHRBackendClientID is the backend service registered with
 // EHRLaunch.BackendKey.
 const EHRBackendClientID = "sandbox-ehr-backend"
+
+// RegistryApp is a launched app of the Okta server's app registry.
+type RegistryApp struct {
+	// ClientID is the app's Okta client id.
+	ClientID string
+	// RedirectURIs are the app's redirect URIs at Okta: its own plus the
+	// launch proxy's callback, as the composite construct registers them
+	// (withEhrLaunch in constructs/smarthealthlake/ehrlaunch.go).
+	RedirectURIs []string
+}
 
 // EHRAppClientID is the EHR-launched app's client id (public, PKCE): patient
 // scopes plus launch, signed in as a practitioner.
@@ -309,6 +323,12 @@ func Start(cfg Config) (_ *Sandbox, err error) {
 			c.Scopes, c.RedirectURIs = append(resourceScopes("patient"), "launch"), []string{e.Callback}
 			c.User, c.Claims = "clinician@sandbox.example", map[string]any{"fhirUser": "Practitioner/dr-1"}
 			ehrClients = append(ehrClients, c)
+		}
+		for _, a := range e.RegistryApps {
+			ehrClients = append(ehrClients, authserver.Client{
+				ID: a.ClientID, Scopes: append(resourceScopes("patient"), "launch"), RedirectURIs: a.RedirectURIs,
+				User: "clinician@sandbox.example", Claims: map[string]any{"fhirUser": "Practitioner/dr-1"},
+			})
 		}
 		if e.BackendKey != nil {
 			if sb.EHRBackendKeyID, err = thumbprint(e.BackendKey); err != nil {

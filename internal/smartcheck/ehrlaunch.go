@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"slices"
@@ -68,6 +69,15 @@ func (r *run) noRedirect() *http.Client {
 	return &c
 }
 
+// browser is noRedirect with a cookie jar of its own: the authorize proxy
+// binds a sign-in to the browser that started it (a cookie its callback
+// requires), so the requests of one launch go through one browser.
+func (r *run) browser() *http.Client {
+	c := r.noRedirect()
+	c.Jar, _ = cookiejar.New(nil) // never fails: no options
+	return c
+}
+
 // ehrLaunch plays the EHR launch: register a context, send the app to the
 // authorize proxy, check the redirect to the issuer carries neither the
 // patient nor the app's state, then that the launch is single use and bound
@@ -108,8 +118,8 @@ func (r *run) ehrLaunch(ctx context.Context) (string, time.Duration, error) {
 	}
 	steps = append(steps, "POST /launch (SigV4): 201")
 
-	first := newPKCE()
-	up, err := r.authorizeLaunch(ctx, authorize, launch, e.ClientID, first)
+	first, browser := newPKCE(), r.browser()
+	up, err := r.authorizeLaunch(ctx, browser, authorize, launch, e.ClientID, first)
 	if err != nil {
 		return "", 0, err
 	}
@@ -143,7 +153,7 @@ func (r *run) ehrLaunch(ctx context.Context) (string, time.Duration, error) {
 	steps = append(steps, "POST /hook without the hook secret: refused")
 
 	// The sign-in: a real authorization server shows a page here.
-	code, signedIn, err := r.signIn(ctx, up, api, e.RedirectURI, first.state)
+	code, signedIn, err := r.signIn(ctx, browser, up, api, e.RedirectURI, first.state)
 	if err != nil {
 		return "", 0, err
 	}
@@ -231,7 +241,7 @@ func (r *run) registerLaunch(ctx context.Context, api, clientID string) (string,
 
 // authorizeLaunch sends the app to the authorize proxy with the launch and
 // returns where the proxy redirects it.
-func (r *run) authorizeLaunch(ctx context.Context, authorize, launch, clientID string, p pkce) (*url.URL, error) {
+func (r *run) authorizeLaunch(ctx context.Context, browser *http.Client, authorize, launch, clientID string, p pkce) (*url.URL, error) {
 	e := r.cfg.EHRLaunch
 	q := url.Values{
 		"response_type": {"code"}, "client_id": {clientID}, "redirect_uri": {e.RedirectURI},
@@ -243,7 +253,7 @@ func (r *run) authorizeLaunch(ctx context.Context, authorize, launch, clientID s
 	if err != nil {
 		return nil, fmt.Errorf("building the authorize request: %w", err)
 	}
-	resp, err := r.noRedirect().Do(req)
+	resp, err := browser.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("GET %s: %w", authorize, err)
 	}
@@ -299,7 +309,7 @@ func (r *run) checkUpstream(up *url.URL, api, appState string) error {
 // refusedLaunch expects the authorize proxy to send the app back to its
 // redirect URI with an error and its state, never to the issuer.
 func (r *run) refusedLaunch(ctx context.Context, authorize, launch, clientID string, p pkce) error {
-	loc, err := r.authorizeLaunch(ctx, authorize, launch, clientID, p)
+	loc, err := r.authorizeLaunch(ctx, r.browser(), authorize, launch, clientID, p)
 	if err != nil {
 		return err
 	}
@@ -322,8 +332,7 @@ func (r *run) refusedLaunch(ctx context.Context, authorize, launch, clientID str
 // redirects to the proxy's callback, which hands the code to the app's
 // redirect URI: signIn returns it. A sign-in page (see signInPage) is not an
 // error, the end of what can be automated; any other answer is.
-func (r *run) signIn(ctx context.Context, up *url.URL, api, redirectURI, appState string) (string, bool, error) {
-	client := r.noRedirect()
+func (r *run) signIn(ctx context.Context, client *http.Client, up *url.URL, api, redirectURI, appState string) (string, bool, error) {
 	get := func(u string) (*http.Response, []byte, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		if err != nil {
@@ -360,7 +369,7 @@ func (r *run) signIn(ctx context.Context, up *url.URL, api, redirectURI, appStat
 	}
 	back, err := resp.Location()
 	if err != nil {
-		return "", false, fmt.Errorf("the proxy's callback answered %d, not a redirect to the app", resp.StatusCode)
+		return "", false, fmt.Errorf("the proxy's callback answered %d, not a redirect to the app (it refuses a browser without the sign-in's binding cookie, set by the authorize proxy)", resp.StatusCode)
 	}
 	q := back.Query()
 	target := *back

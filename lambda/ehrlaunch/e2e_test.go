@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"strings"
@@ -85,13 +86,19 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
+	return newWorldWith(t, nil)
+}
+
+// newWorldWith lets a test change the deployment's configuration.
+func newWorldWith(t *testing.T, edit func(*ehrsandbox.Config)) *world {
+	t.Helper()
 	if idpBinary == "" {
 		t.Skip("-short: needs the validator binary TestMain builds")
 	}
 	w := &world{}
 	w.now.Store(time.Now().Unix())
 	clock := func() time.Time { return time.Unix(w.now.Load(), 0) }
-	sb, err := ehrsandbox.Start(ehrsandbox.Config{
+	cfg := ehrsandbox.Config{
 		Sandbox: sandbox.Config{
 			IdPBinary: idpBinary, Dir: t.TempDir(), LambdaOutput: &w.idpLog,
 			// Okta's is 3 s; shortened to keep the test quick.
@@ -107,7 +114,11 @@ func newWorld(t *testing.T) *world {
 			}
 			return time.Duration(w.hookSlow.Load())
 		}),
-	})
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	sb, err := ehrsandbox.Start(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,13 +128,26 @@ func newWorld(t *testing.T) *world {
 	if w.client, err = sb.HTTPClient(); err != nil {
 		t.Fatal(err)
 	}
-	w.browser = &http.Client{Transport: w.client.Transport, Timeout: 20 * time.Second, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
-		if req.URL.Host == "app.example" {
+	w.browser = w.newBrowser(t)
+	return w
+}
+
+// newBrowser is a user's browser: it keeps cookies (Go's cookie jar, with
+// the rules browsers apply: Secure, Path, host-only) and follows redirects
+// between the sandbox's servers (the API, the Okta stand-in), stopping at
+// the first one leaving them: the app's redirect URI.
+func (w *world) newBrowser(t *testing.T) *http.Client {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Transport: w.client.Transport, Jar: jar, Timeout: 20 * time.Second, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+		if req.URL.Hostname() != "127.0.0.1" {
 			return http.ErrUseLastResponse
 		}
 		return nil
 	}}
-	return w
 }
 
 // register is the EHR: a SigV4-signed POST /launch.
@@ -157,12 +181,19 @@ func (w *world) launchFor(t *testing.T, clientID, patient string) string {
 	return id
 }
 
-// app is a SMART app's authorization request state.
+// app is a SMART app (its client id and redirect URI) and one authorization
+// request's state.
 type app struct {
-	verifier, state string
+	clientID, redirect string
+	verifier, state    string
 }
 
-func newApp() app { return app{verifier: randhex.String(32), state: "st-" + randhex.String(8)} }
+// newApp is the sandbox's public EHR app.
+func newApp() app { return newAppOf(sandbox.EHRAppClientID, appRedirect) }
+
+func newAppOf(clientID, redirect string) app {
+	return app{clientID: clientID, redirect: redirect, verifier: randhex.String(32), state: "st-" + randhex.String(8)}
+}
 
 func (a app) challenge() string {
 	s := sha256.Sum256([]byte(a.verifier))
@@ -170,11 +201,23 @@ func (a app) challenge() string {
 }
 
 // authorize follows the redirects from the proxy's authorize endpoint to the
-// app's redirect URI, and returns that last URL's query.
+// app's redirect URI in the user's browser, and returns that last URL's query.
 func (w *world) authorize(t *testing.T, a app, launch string, edit func(url.Values)) url.Values {
 	t.Helper()
+	u := w.authorizeURL(a, launch, edit)
+	resp, err := w.browser.Get(u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return atApp(t, resp, u.Query().Get("redirect_uri"))
+}
+
+// authorizeURL is app a's request to the proxy's authorize endpoint: an EHR
+// launch with the launch scope, edited by edit.
+func (w *world) authorizeURL(a app, launch string, edit func(url.Values)) *url.URL {
 	q := url.Values{
-		"response_type": {"code"}, "client_id": {sandbox.EHRAppClientID}, "redirect_uri": {appRedirect},
+		"response_type": {"code"}, "client_id": {a.clientID}, "redirect_uri": {a.redirect},
 		"scope": {"launch openid patient/Observation.rs patient/Patient.rs"}, "state": {a.state},
 		"aud": {w.sb.FHIREndpoint}, "launch": {launch},
 		"code_challenge": {a.challenge()}, "code_challenge_method": {"S256"},
@@ -182,22 +225,25 @@ func (w *world) authorize(t *testing.T, a app, launch string, edit func(url.Valu
 	if edit != nil {
 		edit(q)
 	}
-	resp, err := w.browser.Get(w.proxyURL + ehrlaunchenv.PathAuthorize + "?" + q.Encode())
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	u, _ := url.Parse(w.proxyURL + ehrlaunchenv.PathAuthorize + "?" + q.Encode())
+	return u
+}
+
+// atApp is the query of a browser's last response, a redirect to the app's
+// redirect URI.
+func atApp(t *testing.T, resp *http.Response, redirect string) url.Values {
+	t.Helper()
 	loc, err := resp.Location()
-	if resp.StatusCode != http.StatusFound || err != nil || loc.Host != "app.example" {
-		t.Fatalf("authorize ended with %d at %v, not at the app", resp.StatusCode, resp.Request.URL)
+	if resp.StatusCode != http.StatusFound || err != nil || !strings.HasPrefix(loc.String(), redirect+"?") {
+		t.Fatalf("the browser ended with %d at %v, not at the app's %s", resp.StatusCode, resp.Request.URL, redirect)
 	}
 	return loc.Query()
 }
 
 func (w *world) redeem(t *testing.T, a app, code string) (int, map[string]any) {
 	t.Helper()
-	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {appRedirect},
-		"client_id": {sandbox.EHRAppClientID}, "code_verifier": {a.verifier}}
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {a.redirect},
+		"client_id": {a.clientID}, "code_verifier": {a.verifier}}
 	resp, err := w.client.PostForm(w.proxyURL+ehrlaunchenv.PathToken, form)
 	if err != nil {
 		t.Fatal(err)
@@ -282,8 +328,8 @@ func TestEHRLaunchEndToEnd(t *testing.T) {
 func TestEHRLaunchConfidentialClient(t *testing.T) {
 	w := newWorld(t)
 	start := func(t *testing.T) (app, string) {
-		a := newApp()
-		back := w.authorize(t, a, w.launchFor(t, sandbox.EHRWebClientID, "p2"), func(q url.Values) { q.Set("client_id", sandbox.EHRWebClientID) })
+		a := newAppOf(sandbox.EHRWebClientID, appRedirect)
+		back := w.authorize(t, a, w.launchFor(t, sandbox.EHRWebClientID, "p2"), nil)
 		if back.Get("code") == "" {
 			t.Fatalf("the app got %v", back)
 		}
@@ -429,20 +475,16 @@ func TestEHRLaunchRefusals(t *testing.T) {
 	})
 }
 
-// TestStandalonePatientPickerEndToEnd: a clinician's standalone app asks for
-// launch/patient without a launch; the proxy shows the picker before Okta's
-// sign-in, the clinician enters a patient id, Okta's stand-in signs in the
-// practitioner and calls the hook at code issuance, and the token is limited
-// to the picked patient.
-func TestStandalonePatientPickerEndToEnd(t *testing.T) {
-	w := newWorld(t)
-	a := newApp()
+// openPicker sends app a's standalone launch/patient request in browser and
+// returns the transaction of the picker page it gets.
+func (w *world) openPicker(t *testing.T, browser *http.Client, a app) string {
+	t.Helper()
 	q := url.Values{
-		"response_type": {"code"}, "client_id": {sandbox.EHRAppClientID}, "redirect_uri": {appRedirect},
+		"response_type": {"code"}, "client_id": {a.clientID}, "redirect_uri": {a.redirect},
 		"scope": {"openid fhirUser launch/patient patient/Observation.rs patient/Patient.rs"}, "state": {a.state},
 		"aud": {w.sb.FHIREndpoint}, "code_challenge": {a.challenge()}, "code_challenge_method": {"S256"},
 	}
-	resp, err := w.browser.Get(w.proxyURL + ehrlaunchenv.PathAuthorize + "?" + q.Encode())
+	resp, err := browser.Get(w.proxyURL + ehrlaunchenv.PathAuthorize + "?" + q.Encode())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -451,52 +493,47 @@ func TestStandalonePatientPickerEndToEnd(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("authorize = %d %s: want the picker page", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	form := url.Values{"patient": {"p2"}}
-	for _, name := range []string{"tx", "csrf"} {
-		_, rest, ok := strings.Cut(string(page), `name="`+name+`" value="`)
-		v, _, _ := strings.Cut(rest, `"`)
-		if !ok || v == "" {
-			t.Fatalf("the picker page has no %s field: %s", name, page)
-		}
-		form.Set(name, v)
+	_, rest, ok := strings.Cut(string(page), `name="tx" value="`)
+	tx, _, _ := strings.Cut(rest, `"`)
+	if !ok || tx == "" {
+		t.Fatalf("the picker page has no tx field: %s", page)
 	}
-	var cookie *http.Cookie
-	for _, c := range resp.Cookies() {
-		if c.Name == "smart_patient_picker" {
-			cookie = c
-		}
+	return tx
+}
+
+// pick posts the picker form of transaction tx in browser, as the page does.
+func (w *world) pick(t *testing.T, browser *http.Client, tx, patient string) *http.Response {
+	t.Helper()
+	f := url.Values{"tx": {tx}, "patient": {patient}}
+	req, _ := http.NewRequest(http.MethodPost, w.proxyURL+ehrlaunchenv.PathPicker, strings.NewReader(f.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", w.proxyURL)
+	resp, err := browser.Do(req)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if cookie == nil {
-		t.Fatal("the picker set no cookie")
-	}
-	post := func(t *testing.T, f url.Values, c *http.Cookie) *http.Response {
-		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, w.proxyURL+ehrlaunchenv.PathPicker, strings.NewReader(f.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Origin", w.proxyURL)
-		if c != nil {
-			req.AddCookie(c)
-		}
-		resp, err := w.browser.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp
-	}
-	t.Run("a form post without the picker's cookie goes nowhere", func(t *testing.T) {
-		if resp := post(t, form, nil); resp.StatusCode != http.StatusForbidden {
+	resp.Body.Close()
+	return resp
+}
+
+// TestStandalonePatientPickerEndToEnd: a clinician's standalone app asks for
+// launch/patient without a launch; the proxy shows the picker before Okta's
+// sign-in, the clinician enters a patient id, Okta's stand-in signs in the
+// practitioner and calls the hook at code issuance, and the token is limited
+// to the picked patient.
+func TestStandalonePatientPickerEndToEnd(t *testing.T) {
+	w := newWorld(t)
+	a := newApp()
+	tx := w.openPicker(t, w.browser, a)
+	t.Run("a form post from another browser goes nowhere", func(t *testing.T) {
+		if resp := w.pick(t, w.newBrowser(t), tx, "p2"); resp.StatusCode != http.StatusForbidden {
 			t.Fatalf("post = %d", resp.StatusCode)
 		}
 	})
 	// The browser follows the 303 to Okta, Okta's sign-in and hook, and the
-	// callback's redirect, up to the app.
-	done := post(t, form, cookie)
-	loc, err := done.Location()
-	if done.StatusCode != http.StatusFound || err != nil || loc.Host != "app.example" {
-		t.Fatalf("the picker ended with %d at %v, not at the app", done.StatusCode, done.Request.URL)
-	}
-	back := loc.Query()
+	// callback's redirect, up to the app; its cookie jar carries the binding
+	// cookie to the picker and the callback.
+	back := atApp(t, w.pick(t, w.browser, tx, "p2"), a.redirect)
 	if back.Get("state") != a.state || back.Get("code") == "" {
 		t.Fatalf("the app got %v", back)
 	}

@@ -85,6 +85,24 @@ type Config struct {
 	// PatientPicker sends the public EHR app's standalone launch/patient
 	// requests through the patient picker. Default: off.
 	PatientPicker bool
+	// RegistryApps are more launched apps, each its own client at the
+	// authorization server (the Okta server's app registry, issue 15).
+	// Default: none.
+	RegistryApps []RegistryApp
+}
+
+// RegistryApp is a launched app of the Okta server's app registry
+// (EhrLaunchRegistryApp in constructs/smarthealthlake): the API knows it by
+// its Okta client id and its own redirect URI, the authorization server by
+// that redirect URI and the API's callback.
+type RegistryApp struct {
+	// ClientID is the app's Okta client id.
+	ClientID string
+	// RedirectURI is the app's own redirect URI.
+	RedirectURI string
+	// PatientPicker sends the app's standalone launch/patient requests
+	// through the patient picker (ehrLaunch pickerApps).
+	PatientPicker bool
 }
 
 // World is a running sandbox with the EHR launch API.
@@ -186,6 +204,23 @@ func Start(cfg Config) (_ *World, err error) {
 	if old := cfg.Sandbox.EHRLaunch; old != nil {
 		e.HookTimeout = old.HookTimeout
 	}
+	// As the composite construct configures the apps (newEhrLaunch and
+	// withEhrLaunch in constructs/smarthealthlake/ehrlaunch.go, clientsJSON
+	// in constructs/ehrlaunch): the API gets each app's own redirect URI,
+	// Okta that and the callback.
+	clients := []ehrlaunchenv.Client{
+		{ClientID: sandbox.EHRAppClientID, RedirectURIs: []string{AppRedirectURI}, PatientPicker: cfg.PatientPicker},
+		{ClientID: sandbox.EHRWebClientID, RedirectURIs: []string{AppRedirectURI}},
+		{ClientID: OtherAppID, RedirectURIs: []string{"https://other.example/cb"}},
+	}
+	for _, a := range cfg.RegistryApps {
+		clients = append(clients, ehrlaunchenv.Client{ClientID: a.ClientID, RedirectURIs: []string{a.RedirectURI}, PatientPicker: a.PatientPicker})
+		e.RegistryApps = append(e.RegistryApps, sandbox.RegistryApp{ClientID: a.ClientID, RedirectURIs: []string{a.RedirectURI, e.Callback}})
+	}
+	clientsEnv, err := json.Marshal(clients)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the launched apps: %w", err)
+	}
 	cfg.Sandbox.EHRLaunch = e
 	if w.Sandbox, err = sandbox.Start(cfg.Sandbox); err != nil {
 		return nil, err
@@ -194,9 +229,8 @@ func Start(cfg Config) (_ *World, err error) {
 	// As the construct configures the function (constructs/ehrlaunch).
 	env := map[string]string{
 		ehrlaunchenv.EnvTable: Table, ehrlaunchenv.EnvOktaIssuer: w.Issuer, ehrlaunchenv.EnvFHIRAudience: w.FHIREndpoint,
-		ehrlaunchenv.EnvPublicURL: w.APIURL,
-		ehrlaunchenv.EnvClients: fmt.Sprintf(`[{"client_id":%q,"redirect_uris":[%q],"patient_picker":%t},{"client_id":%q,"redirect_uris":[%q]},{"client_id":%q,"redirect_uris":["https://other.example/cb"]}]`,
-			sandbox.EHRAppClientID, AppRedirectURI, cfg.PatientPicker, sandbox.EHRWebClientID, AppRedirectURI, OtherAppID),
+		ehrlaunchenv.EnvPublicURL:       w.APIURL,
+		ehrlaunchenv.EnvClients:         string(clientsEnv),
 		ehrlaunchenv.EnvEHRPrincipals:   EHRRoleARN,
 		ehrlaunchenv.EnvHookSecretARN:   "arn:aws:secretsmanager:us-east-1:123456789012:secret:ehr-hook-AbCdEf",
 		ehrlaunchenv.EnvAssertionKeyARN: w.AssertionKeyARN,

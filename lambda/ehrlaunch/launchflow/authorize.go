@@ -1,6 +1,7 @@
 package launchflow
 
 import (
+	"crypto/subtle"
 	"errors"
 	"net/http"
 	"net/url"
@@ -8,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/openhealthstack/smart-healthlake/contract/ehrlaunchenv"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchclaims"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchstore"
 )
@@ -75,12 +77,19 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		}
 		tx.Launch = &lc
 	}
+	// Two secrets: the transaction id goes to Okta as its state; the
+	// binding goes to this browser only, as a cookie (binding.go).
 	txID, err := s.newID()
+	var binding string
+	if err == nil {
+		binding, err = s.newID()
+	}
 	if err != nil {
 		s.opts.Logger.Error("authorize", "error", err.Error())
 		fail("server_error", "the authorization could not be started")
 		return
 	}
+	tx.BrowserHash = hashHex(binding)
 	up := url.Values{
 		"client_id":             {clientID},
 		"response_type":         {"code"},
@@ -99,7 +108,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		// The patient must be bound before Okta issues the code (the hook
 		// runs then), so the picker comes before the sign-in; the hook
 		// later checks that whoever signed in is a clinician.
-		s.startPicker(w, r, txID, tx, up.Encode(), fail)
+		s.startPicker(w, r, txID, binding, tx, up.Encode(), fail)
 		return
 	}
 	if err := s.store.PutTransaction(r.Context(), txID, tx, s.opts.Now().Add(s.cfg.TransactionLifetime)); err != nil {
@@ -107,18 +116,31 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		fail("server_error", "the authorization could not be started")
 		return
 	}
+	s.bindBrowser(w, txID, binding, false)
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, s.cfg.OktaIssuer+"/v1/authorize?"+up.Encode(), http.StatusFound)
 }
 
 // callback is the redirect URI registered with Okta: it hands Okta's code (or
-// error) back to the app's redirect URI with the app's own state, once.
+// error) back to the app's redirect URI with the app's own state, once, and
+// only to the browser that started the transaction (binding.go). Any refusal
+// before the transaction is known to be this browser's is a page, never a
+// redirect: a redirect would carry the code, or the app's state, to a
+// browser that did not start the sign-in.
 func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	tx, err := s.store.UseCallback(r.Context(), q.Get("state"))
+	state := q.Get("state")
+	const otherBrowser = "This sign-in was not started in this browser, or it is unknown, expired or already completed. Start again from the app."
+	hash, ok := browserHash(r, state)
+	if !ok {
+		s.refuse(r, "callback", "no browser-binding cookie for the transaction")
+		page(w, http.StatusBadRequest, otherBrowser)
+		return
+	}
+	tx, err := s.store.UseCallback(r.Context(), state, hash)
 	if errors.Is(err, launchstore.ErrNotFound) {
-		s.refuse(r, "callback", "unknown, expired or reused transaction")
-		page(w, http.StatusBadRequest, "This sign-in is unknown, expired or already completed. Start again from the app.")
+		s.refuse(r, "callback", "unknown, expired, reused or another browser's transaction")
+		page(w, http.StatusBadRequest, otherBrowser)
 		return
 	}
 	if err != nil {
@@ -126,6 +148,14 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		page(w, http.StatusInternalServerError, "The sign-in could not be completed.")
 		return
 	}
+	// The store's condition compared the hashes already; this guards
+	// against a store that did not (a table written by something else).
+	if subtle.ConstantTimeCompare([]byte(tx.BrowserHash), []byte(hash)) != 1 {
+		s.refuse(r, "callback", "the transaction is bound to another browser")
+		page(w, http.StatusBadRequest, otherBrowser)
+		return
+	}
+	s.unbindBrowser(w, state, ehrlaunchenv.PathCallback)
 	if e := q.Get("error"); e != "" {
 		redirectBack(w, r, tx.RedirectURI, url.Values{"error": {e}, "error_description": {q.Get("error_description")}}, tx.AppState)
 		return
@@ -139,7 +169,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	// A launch (or a picked patient) whose hook did not record its step
 	// (commands built, refresh binding stored, within its time budget) must
 	// not yield a code at all.
-	if (tx.Launch != nil || tx.PickerCSRF != "") && !tx.HookOK {
+	if (tx.Launch != nil || tx.Picker) && !tx.HookOK {
 		s.refuse(r, "callback", "the token hook did not run for this launch", "client_id", tx.ClientID)
 		redirectBack(w, r, tx.RedirectURI, url.Values{"error": {"server_error"}, "error_description": {"the launch context could not be attached"}}, tx.AppState)
 		return

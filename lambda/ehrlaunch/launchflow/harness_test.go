@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -54,6 +55,8 @@ func (c *clock) advance(d time.Duration) { c.t.Add(int64(d / time.Second)) }
 type harness struct {
 	t      testing.TB
 	srv    *httptest.Server
+	base   string       // the API's public URL: srv.URL and the stage path, if any
+	browse *http.Client // the user's browser: h.do's client, with its cookie jar
 	fake   *fakedynamodb.Server
 	clock  *clock
 	okta   *httptest.Server // token endpoint stand-in
@@ -71,14 +74,33 @@ func newHarness(t testing.TB) *harness {
 // newHarnessWith lets a test change the server's options.
 func newHarnessWith(t testing.TB, edit func(*launchflow.Options)) *harness {
 	t.Helper()
-	return newHarnessEnv(t, nil, edit)
+	return newHarnessOf(t, harnessConfig{edit: edit})
 }
 
 // newHarnessEnv lets a test change the function's environment too (before
 // it is parsed) and the options (after the AWS environment is set).
 func newHarnessEnv(t testing.TB, editEnv func(map[string]string), edit func(*launchflow.Options)) *harness {
 	t.Helper()
-	h := &harness{t: t, clock: &clock{}, caller: ehrSession}
+	return newHarnessOf(t, harnessConfig{editEnv: editEnv, edit: edit})
+}
+
+// harnessConfig is how a test's harness differs from the default one.
+type harnessConfig struct {
+	// stage serves the API under a stage path ("/prod"), as API Gateway
+	// does: the public URL has it, and the function sees the path without it.
+	stage string
+	// editEnv changes the function's environment before it is parsed.
+	editEnv func(map[string]string)
+	// edit changes the server's options.
+	edit func(*launchflow.Options)
+	// store wraps the launch store, for tests of a broken one.
+	store func(launchflow.Store) launchflow.Store
+}
+
+func newHarnessOf(t testing.TB, hc harnessConfig) *harness {
+	t.Helper()
+	stage, edit, editEnv := hc.stage, hc.edit, hc.editEnv
+	h := &harness{t: t, clock: &clock{}, caller: ehrSession, browse: newBrowser(t)}
 	h.clock.t.Store(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC).Unix())
 	h.fake = fakedynamodb.New(t)
 	h.fake.CreateTable(table, launchstore.KeyAttribute, launchstore.TTLAttribute)
@@ -97,11 +119,12 @@ func newHarnessEnv(t testing.TB, editEnv func(map[string]string), edit func(*lau
 	mux := http.NewServeMux()
 	h.srv = httptest.NewServer(mux)
 	t.Cleanup(h.srv.Close)
+	h.base = h.srv.URL + stage
 	env := map[string]string{
 		ehrlaunchenv.EnvTable:         table,
 		ehrlaunchenv.EnvOktaIssuer:    h.okta.URL + "/oauth2/aus1ehrlaunch",
 		ehrlaunchenv.EnvFHIRAudience:  fhirAud,
-		ehrlaunchenv.EnvPublicURL:     h.srv.URL,
+		ehrlaunchenv.EnvPublicURL:     h.base,
 		ehrlaunchenv.EnvClients:       `[{"client_id":"` + appID + `","redirect_uris":["` + appRedir + `"]},{"client_id":"` + otherApp + `","redirect_uris":["` + otherRedir + `"]},{"client_id":"` + pickerApp + `","redirect_uris":["` + pickerRedir + `"],"patient_picker":true}]`,
 		ehrlaunchenv.EnvEHRPrincipals: ehrRole,
 		ehrlaunchenv.EnvHookSecretARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:ehr-hook-AbCdEf",
@@ -114,7 +137,10 @@ func newHarnessEnv(t testing.TB, editEnv func(map[string]string), edit func(*lau
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := launchstore.New(dynamodb.NewFromConfig(awsCfg), table, h.clock.now)
+	var store launchflow.Store = launchstore.New(dynamodb.NewFromConfig(awsCfg), table, h.clock.now)
+	if hc.store != nil {
+		store = hc.store(store)
+	}
 	h.logs = &syncbuf.Buffer{}
 	opts := launchflow.Options{
 		HookSecret: hookSecret, Now: h.clock.now, Logger: slog.New(slog.NewJSONHandler(h.logs, nil)),
@@ -128,15 +154,43 @@ func newHarnessEnv(t testing.TB, editEnv func(map[string]string), edit func(*lau
 		t.Fatal(err)
 	}
 	mux.Handle("/", s)
+	if stage != "" {
+		mux.Handle(stage+"/", http.StripPrefix(stage, s))
+	}
 	return h
 }
 
-// noRedirect is a client that shows redirects instead of following them.
+// noRedirect is a client that shows redirects instead of following them,
+// and keeps no cookies: a request carries only the cookies a test adds.
 var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
+// newBrowser is a user's browser: it keeps cookies as browsers do (Go's
+// cookie jar, which like browsers sends Secure cookies to loopback hosts over
+// http) and shows redirects instead of following them.
+func newBrowser(t testing.TB) *http.Client {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Jar: jar, CheckRedirect: noRedirect.CheckRedirect}
+}
+
+// path is an endpoint's path as the browser sees it, stage included.
+func (h *harness) path(endpoint string) string {
+	u, _ := url.Parse(h.base)
+	return u.Path + endpoint
+}
+
+// do sends a request from the user's browser.
 func (h *harness) do(req *http.Request) (*http.Response, []byte) {
 	h.t.Helper()
-	resp, err := noRedirect.Do(req)
+	return h.doWith(h.browse, req)
+}
+
+// doWith sends a request with a client of the test's choice.
+func (h *harness) doWith(c *http.Client, req *http.Request) (*http.Response, []byte) {
+	h.t.Helper()
+	resp, err := c.Do(req)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -148,7 +202,7 @@ func (h *harness) do(req *http.Request) (*http.Response, []byte) {
 
 func (h *harness) post(path, contentType string, body []byte, header http.Header) (*http.Response, []byte) {
 	h.t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, h.srv.URL+path, bytes.NewReader(body))
+	req, _ := http.NewRequest(http.MethodPost, h.base+path, bytes.NewReader(body))
 	req.Header.Set("Content-Type", contentType)
 	for k, v := range header {
 		req.Header[k] = v
@@ -158,8 +212,14 @@ func (h *harness) post(path, contentType string, body []byte, header http.Header
 
 func (h *harness) get(path string, q url.Values) *http.Response {
 	h.t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, h.srv.URL+path+"?"+q.Encode(), nil)
-	resp, _ := h.do(req)
+	return h.getWith(h.browse, path, q)
+}
+
+// getWith sends a GET to one of the API's paths with a client of the test's choice.
+func (h *harness) getWith(c *http.Client, path string, q url.Values) *http.Response {
+	h.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, h.base+path+"?"+q.Encode(), nil)
+	resp, _ := h.doWith(c, req)
 	return resp
 }
 

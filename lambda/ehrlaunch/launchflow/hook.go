@@ -223,7 +223,7 @@ func (s *Server) hookCommands(r *http.Request) (HookResponse, string) {
 		return HookResponse{}, "the transaction belongs to another client"
 	}
 	lc := tx.Launch
-	if tx.PickerCSRF != "" {
+	if tx.Picker {
 		// A standalone launch through the patient picker: the picked
 		// patient goes in like an EHR's context, for clinicians only.
 		var reason string

@@ -35,11 +35,6 @@ import (
 // context (SMART App Launch, "launch/patient").
 const PatientScope = "launch/patient"
 
-// pickerCookie carries the picker form's token: the form post must come from
-// the browser that opened the picker (no login CSRF with a foreign
-// transaction).
-const pickerCookie = "smart_patient_picker"
-
 // maxPickerBody bounds the picker's form post.
 const maxPickerBody = 8 << 10
 
@@ -49,53 +44,53 @@ func (s *Server) wantsPicker(clientID, launchID string, scopes []string) bool {
 	return launchID == "" && s.cfg.PickerClients[clientID] && slices.Contains(scopes, PatientScope)
 }
 
-// startPicker stores the transaction with the hash of a fresh form token and
-// the Okta request to continue with, sets the token as a cookie and shows the
-// picker form.
-func (s *Server) startPicker(w http.ResponseWriter, r *http.Request, txID string, tx launchstore.Transaction, oktaQuery string, fail func(code, description string)) {
-	token, err := s.newID()
-	if err == nil {
-		tx.PickerCSRF, tx.OktaQuery = hashHex(token), oktaQuery
-		err = s.store.PutTransaction(r.Context(), txID, tx, s.opts.Now().Add(s.cfg.TransactionLifetime))
-	}
-	if err != nil {
+// startPicker stores the transaction with the Okta request to continue with,
+// binds it to this browser for the picker's form post and the callback, and
+// shows the picker form.
+func (s *Server) startPicker(w http.ResponseWriter, r *http.Request, txID, binding string, tx launchstore.Transaction, oktaQuery string, fail func(code, description string)) {
+	tx.Picker, tx.OktaQuery = true, oktaQuery
+	if err := s.store.PutTransaction(r.Context(), txID, tx, s.opts.Now().Add(s.cfg.TransactionLifetime)); err != nil {
 		s.opts.Logger.Error("authorize", "error", err.Error())
 		fail("server_error", "the authorization could not be started")
 		return
 	}
-	http.SetCookie(w, s.pickerCookie(token, int(s.cfg.TransactionLifetime.Seconds())))
-	s.pickerPage(w, http.StatusOK, txID, token, "")
+	s.bindBrowser(w, txID, binding, true)
+	s.pickerPage(w, http.StatusOK, txID, "")
 }
 
 // pick receives the picker form: it checks the form came from the browser
-// that opened the picker (cookie and form token equal, Origin ours when
-// sent), records the patient once, and sends the user on to Okta.
+// that opened the picker (its binding cookie, whose hash the transaction
+// holds; Origin ours when sent), records the patient once, and sends the user
+// on to Okta. The binding cookie replaced a form token in the page, which
+// adds nothing once the cookie is checked against the transaction: a
+// cross-site page can neither read the cookie nor, under SameSite=Lax, post
+// with it.
 func (s *Server) pick(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxPickerBody)
 	if err := r.ParseForm(); err != nil {
 		page(w, http.StatusBadRequest, "The form could not be read.")
 		return
 	}
-	txID, token, patient := r.PostForm.Get("tx"), r.PostForm.Get("csrf"), strings.TrimSpace(r.PostForm.Get("patient"))
+	txID, patient := r.PostForm.Get("tx"), strings.TrimSpace(r.PostForm.Get("patient"))
 	if !s.sameOrigin(r) {
 		s.refuse(r, "picker", "cross-origin form post")
 		page(w, http.StatusForbidden, "This form must be sent from the patient picker page.")
 		return
 	}
-	c, err := r.Cookie(pickerCookie)
-	if err != nil || token == "" || subtle.ConstantTimeCompare([]byte(c.Value), []byte(token)) != 1 {
-		s.refuse(r, "picker", "the form token does not match the browser's cookie")
+	hash, ok := browserHash(r, txID)
+	if !ok {
+		s.refuse(r, "picker", "no browser-binding cookie for the transaction")
 		page(w, http.StatusForbidden, "This form was not opened in this browser. Start again from the app.")
 		return
 	}
 	if !fhirID.MatchString(patient) {
-		s.pickerPage(w, http.StatusBadRequest, txID, token, "A patient id is letters, digits, '-' and '.', at most 64 characters.")
+		s.pickerPage(w, http.StatusBadRequest, txID, "A patient id is letters, digits, '-' and '.', at most 64 characters.")
 		return
 	}
-	tx, err := s.store.PickPatient(r.Context(), txID, hashHex(token), patient)
+	tx, err := s.store.PickPatient(r.Context(), txID, hash, patient)
 	if errors.Is(err, launchstore.ErrNotFound) {
-		s.refuse(r, "picker", "unknown, expired or already picked transaction")
-		page(w, http.StatusBadRequest, "This sign-in is unknown, expired or already under way. Start again from the app.")
+		s.refuse(r, "picker", "unknown, expired, already picked or another browser's transaction")
+		page(w, http.StatusBadRequest, "This sign-in was not started in this browser, or it is unknown, expired or already under way. Start again from the app.")
 		return
 	}
 	if err != nil {
@@ -103,7 +98,14 @@ func (s *Server) pick(w http.ResponseWriter, r *http.Request) {
 		page(w, http.StatusInternalServerError, "The patient could not be recorded.")
 		return
 	}
-	http.SetCookie(w, s.pickerCookie("", -1))
+	if subtle.ConstantTimeCompare([]byte(tx.BrowserHash), []byte(hash)) != 1 {
+		// The store's condition compared the hashes already (see callback).
+		s.refuse(r, "picker", "the transaction is bound to another browser")
+		page(w, http.StatusBadRequest, "This sign-in was not started in this browser. Start again from the app.")
+		return
+	}
+	// The callback's cookie stays: it completes the sign-in.
+	s.unbindBrowser(w, txID, ehrlaunchenv.PathPicker)
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, s.cfg.OktaIssuer+"/v1/authorize?"+tx.OktaQuery, http.StatusSeeOther)
 }
@@ -113,7 +115,7 @@ func (s *Server) pick(w http.ResponseWriter, r *http.Request) {
 // browser sends the opaque "Origin: null" under some referrer policies and
 // privacy settings (Fetch standard, "append a request Origin header"): that
 // counts only together with Sec-Fetch-Site: same-origin, which browsers set
-// themselves. The cookie and the form token are required either way.
+// themselves. The binding cookie is required either way.
 func (s *Server) sameOrigin(r *http.Request) bool {
 	site := r.Header.Get("Sec-Fetch-Site")
 	if site != "" && site != "same-origin" {
@@ -136,23 +138,13 @@ func origin(raw string) string {
 	return u.Scheme + "://" + u.Host
 }
 
-// pickerCookie is scoped to the picker's path, HttpOnly, SameSite=Strict, and
-// Secure on https (loopback test servers are http).
-func (s *Server) pickerCookie(value string, maxAge int) *http.Cookie {
-	u, _ := url.Parse(s.cfg.PublicURL) // checked by ehrlaunchenv.Parse
-	return &http.Cookie{
-		Name: pickerCookie, Value: value, Path: strings.TrimSuffix(u.Path, "/") + ehrlaunchenv.PathPicker,
-		MaxAge: maxAge, HttpOnly: true, Secure: u.Scheme == "https", SameSite: http.SameSiteStrictMode,
-	}
-}
-
 var pickerTemplate = template.Must(template.New("picker").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Choose a patient</title></head>
 <body><h1>Choose a patient</h1>
 <p>Enter the FHIR id of the patient to open in the app. You sign in next; only clinicians may continue.</p>
 {{if .Error}}<p role="alert">{{.Error}}</p>{{end}}
 <form method="post" action="{{.Action}}">
-<input type="hidden" name="tx" value="{{.Tx}}"><input type="hidden" name="csrf" value="{{.CSRF}}">
+<input type="hidden" name="tx" value="{{.Tx}}">
 <label>Patient id <input name="patient" required maxlength="64" pattern="[A-Za-z0-9.\-]{1,64}" autocomplete="off"></label>
 <button type="submit">Continue</button>
 </form></body></html>
@@ -163,7 +155,7 @@ var pickerTemplate = template.Must(template.New("picker").Parse(`<!DOCTYPE html>
 // the submission, and Okta's sign-in may redirect on to a federated identity
 // provider the proxy cannot know; the form's action is this API's own URL,
 // rendered by the server.
-func (s *Server) pickerPage(w http.ResponseWriter, status int, txID, token, msg string) {
+func (s *Server) pickerPage(w http.ResponseWriter, status int, txID, msg string) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
@@ -175,7 +167,7 @@ func (s *Server) pickerPage(w http.ResponseWriter, status int, txID, token, msg 
 	h.Set("Referrer-Policy", "same-origin")
 	w.WriteHeader(status)
 	_ = pickerTemplate.Execute(w, map[string]string{
-		"Action": strings.TrimSuffix(s.cfg.PublicURL, "/") + ehrlaunchenv.PathPicker, "Tx": txID, "CSRF": token, "Error": msg,
+		"Action": strings.TrimSuffix(s.cfg.PublicURL, "/") + ehrlaunchenv.PathPicker, "Tx": txID, "Error": msg,
 	})
 }
 

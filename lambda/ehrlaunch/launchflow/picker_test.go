@@ -26,40 +26,46 @@ func pickerQuery(edit func(url.Values)) url.Values {
 	})
 }
 
-// pickerForm is what the picker page shows: its transaction, form token and cookie.
+// pickerForm is what the picker page shows: its transaction, and the
+// binding cookies the authorize proxy set with it (for the picker's path and
+// the callback's).
 type pickerForm struct {
-	tx, csrf string
-	cookie   *http.Cookie
+	tx               string
+	cookie, callback *http.Cookie
 }
 
-var hiddenField = regexp.MustCompile(`name="(tx|csrf)" value="([^"]*)"`)
+var hiddenField = regexp.MustCompile(`<input type="hidden" name="([a-z]+)" value="([^"]*)"`)
 
-// openPicker runs the authorize proxy for the picker app and reads the picker page.
+// openPicker runs the authorize proxy for the picker app in the user's
+// browser and reads the picker page.
 func (h *harness) openPicker(q url.Values) (*http.Response, pickerForm) {
 	h.t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, h.srv.URL+ehrlaunchenv.PathAuthorize+"?"+q.Encode(), nil)
+	req, _ := http.NewRequest(http.MethodGet, h.base+ehrlaunchenv.PathAuthorize+"?"+q.Encode(), nil)
 	resp, body := h.do(req)
 	var f pickerForm
 	for _, m := range hiddenField.FindAllStringSubmatch(string(body), -1) {
-		if m[1] == "tx" {
-			f.tx = m[2]
-		} else {
-			f.csrf = m[2]
+		if m[1] != "tx" {
+			h.t.Fatalf("the picker form has a hidden %s field", m[1])
 		}
+		f.tx = m[2]
 	}
 	for _, c := range resp.Cookies() {
-		if c.Name == "smart_patient_picker" {
+		switch c.Path {
+		case h.path(ehrlaunchenv.PathPicker):
 			f.cookie = c
+		case h.path(ehrlaunchenv.PathCallback):
+			f.callback = c
 		}
 	}
 	return resp, f
 }
 
-// submit posts the picker form with the given patient, cookie and headers.
+// submit posts the picker form with the given patient, cookie and headers,
+// from a client that adds no cookie of its own.
 func (h *harness) submit(f pickerForm, patient string, cookie *http.Cookie, header http.Header) (*http.Response, []byte) {
 	h.t.Helper()
-	form := url.Values{"tx": {f.tx}, "csrf": {f.csrf}, "patient": {patient}}
-	req, _ := http.NewRequest(http.MethodPost, h.srv.URL+ehrlaunchenv.PathPicker, strings.NewReader(form.Encode()))
+	form := url.Values{"tx": {f.tx}, "patient": {patient}}
+	req, _ := http.NewRequest(http.MethodPost, h.base+ehrlaunchenv.PathPicker, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	for k, v := range header {
 		req.Header[k] = v
@@ -67,7 +73,7 @@ func (h *harness) submit(f pickerForm, patient string, cookie *http.Cookie, head
 	if cookie != nil {
 		req.AddCookie(cookie)
 	}
-	return h.do(req)
+	return h.doWith(noRedirect, req)
 }
 
 // pickerHook is Okta's hook call at code issuance for the picker app, with
@@ -93,18 +99,16 @@ func (h *harness) pickerHook(tx, fhirUser string, extra map[string]any) launchfl
 }
 
 func TestPatientPicker(t *testing.T) {
-	t.Run("a picker app's standalone launch/patient request shows the picker, with a strict cookie and nothing to frame", func(t *testing.T) {
+	t.Run("a picker app's standalone launch/patient request shows the picker, binds it to the browser and lets nobody frame it", func(t *testing.T) {
 		h := newHarness(t)
 		resp, f := h.openPicker(pickerQuery(nil))
 		if resp.StatusCode != http.StatusOK || resp.Header.Get("Location") != "" {
 			t.Fatalf("authorize = %d, Location %q: want the picker page", resp.StatusCode, resp.Header.Get("Location"))
 		}
-		if f.tx == "" || f.csrf == "" || f.cookie == nil || f.cookie.Value != f.csrf {
-			t.Fatalf("form %+v: want a transaction, a form token and the same token as a cookie", f)
+		if f.tx == "" || f.cookie == nil || f.callback == nil || f.cookie.Value != f.callback.Value || f.cookie.Name != f.callback.Name {
+			t.Fatalf("form %+v: want a transaction and one binding cookie for the picker's and the callback's paths", f)
 		}
-		if !f.cookie.HttpOnly || f.cookie.SameSite != http.SameSiteStrictMode || f.cookie.Path != ehrlaunchenv.PathPicker {
-			t.Errorf("cookie %+v: want HttpOnly, SameSite=Strict, Path %s", f.cookie, ehrlaunchenv.PathPicker)
-		}
+		// The attributes themselves: TestBrowserBinding.
 		csp := resp.Header.Get("Content-Security-Policy")
 		if !strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "default-src 'none'") || resp.Header.Get("X-Frame-Options") != "DENY" {
 			t.Errorf("Content-Security-Policy %q", csp)
@@ -197,12 +201,16 @@ func TestPatientPicker(t *testing.T) {
 		{"a post without the browser's cookie is refused (login CSRF)", http.StatusForbidden, func(h *harness, f pickerForm) (*http.Response, []byte) {
 			return h.submit(f, "pat-9", nil, nil)
 		}},
-		{"a post with another browser's cookie is refused", http.StatusForbidden, func(h *harness, f pickerForm) (*http.Response, []byte) {
-			return h.submit(f, "pat-9", &http.Cookie{Name: f.cookie.Name, Value: "another-browsers-token"}, nil)
+		{"a post with another browser's cookie is refused", http.StatusBadRequest, func(h *harness, f pickerForm) (*http.Response, []byte) {
+			return h.submit(f, "pat-9", &http.Cookie{Name: f.cookie.Name, Value: "another-browsers-binding"}, nil)
 		}},
-		{"a post whose form token was swapped for the cookie's of another picker is refused", http.StatusBadRequest, func(h *harness, f pickerForm) (*http.Response, []byte) {
+		{"a post with the cookie of another picker transaction is refused", http.StatusForbidden, func(h *harness, f pickerForm) (*http.Response, []byte) {
 			_, other := h.openPicker(pickerQuery(nil))
-			return h.submit(pickerForm{tx: f.tx, csrf: other.csrf}, "pat-9", other.cookie, nil)
+			return h.submit(f, "pat-9", other.cookie, nil)
+		}},
+		{"a post with another picker transaction's binding under this one's cookie name is refused", http.StatusBadRequest, func(h *harness, f pickerForm) (*http.Response, []byte) {
+			_, other := h.openPicker(pickerQuery(nil))
+			return h.submit(f, "pat-9", &http.Cookie{Name: f.cookie.Name, Value: other.cookie.Value}, nil)
 		}},
 		{"a post from another origin is refused", http.StatusForbidden, func(h *harness, f pickerForm) (*http.Response, []byte) {
 			return h.submit(f, "pat-9", f.cookie, http.Header{"Origin": {"https://evil.example"}})

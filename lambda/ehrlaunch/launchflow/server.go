@@ -11,8 +11,9 @@
 // atomically by the one client it was registered for; the hook answers an
 // error object (which makes Okta fail the request) on any fault; the callback
 // refuses to hand a code for a launch whose hook did not finish its work in
-// time; and the hook's marker claim lets the validator refuse a token Okta
-// issued without it.
+// time, or to a browser other than the one that started the sign-in
+// (binding.go); and the hook's marker claim lets the validator refuse a token
+// Okta issued without it.
 //
 // No patient id or other context ever appears in a URL or a state: Okta and
 // browsers log URLs. Okta sees only the transaction id the proxy makes up.
@@ -44,8 +45,8 @@ type Store interface {
 	PutTransaction(ctx context.Context, id string, tx launchstore.Transaction, expires time.Time) error
 	GetTransaction(ctx context.Context, id string) (launchstore.Transaction, error)
 	MarkHookOK(ctx context.Context, id string) error
-	UseCallback(ctx context.Context, id string) (launchstore.Transaction, error)
-	PickPatient(ctx context.Context, id, csrfHash, patient string) (launchstore.Transaction, error)
+	UseCallback(ctx context.Context, id, browserHash string) (launchstore.Transaction, error)
+	PickPatient(ctx context.Context, id, browserHash, patient string) (launchstore.Transaction, error)
 	PutGrant(ctx context.Context, state string, b launchstore.RefreshBinding, expires time.Time) error
 	GetGrant(ctx context.Context, state string) (launchstore.RefreshBinding, error)
 	PutRefresh(ctx context.Context, jti string, b launchstore.RefreshBinding, expires time.Time) error

@@ -14,7 +14,10 @@
 // conditional UpdateItem, so two concurrent attempts cannot both succeed. The
 // hook's step is single use too (Okta does not retry the token hook, so a
 // second call is a replay): it is recorded only after its work is done, and
-// only before the callback ran. Bindings are never overwritten.
+// only before the callback ran. Bindings are never overwritten. A transaction
+// is bound to the browser that started it (the hash of its binding cookie):
+// the callback and the patient pick are conditional on that hash too, so
+// another browser's attempt changes nothing.
 package launchstore
 
 import (
@@ -84,10 +87,14 @@ type Transaction struct {
 	HookOKAt time.Time
 	// CallbackDone says the callback ran (UseCallback).
 	CallbackDone bool
-	// PickerCSRF is the hex SHA-256 of the patient picker's form token when
-	// the transaction waits for (or went through) the standalone patient
-	// picker; empty otherwise.
-	PickerCSRF string
+	// BrowserHash is the hex SHA-256 of the browser-binding cookie the
+	// authorize proxy set on the browser that started the transaction: only
+	// that browser may pick its patient (PickPatient) or complete it at the
+	// callback (UseCallback). Required.
+	BrowserHash string
+	// Picker says the transaction waits for (or went through) the
+	// standalone patient picker.
+	Picker bool
 	// OktaQuery is the query of the Okta authorize request the picker sends
 	// the user to once a patient is picked (no patient in it: the patient
 	// reaches Okta only through the hook's answer).
@@ -238,15 +245,20 @@ func (s *Store) ConsumeLaunch(ctx context.Context, id, clientID string) (LaunchC
 	return lc, nil
 }
 
-// PutTransaction stores a transaction under id until expires.
+// PutTransaction stores a transaction under id until expires. It refuses a
+// transaction bound to no browser: its callback could never be used.
 func (s *Store) PutTransaction(ctx context.Context, id string, tx Transaction, expires time.Time) error {
+	if tx.BrowserHash == "" {
+		return errors.New("storing the transaction: it is bound to no browser (BrowserHash is empty)")
+	}
 	item := key(kindTransaction, id)
 	item["client_id"] = str(tx.ClientID)
 	item["redirect_uri"] = str(tx.RedirectURI)
 	item["app_state"] = str(tx.AppState)
 	item["scope"] = str(tx.Scope)
-	if tx.PickerCSRF != "" {
-		item[pickerCSRFAttribute] = str(tx.PickerCSRF)
+	item[browserAttribute] = str(tx.BrowserHash)
+	if tx.Picker {
+		item[pickerAttribute] = &types.AttributeValueMemberBOOL{Value: true}
 		item["okta_query"] = str(tx.OktaQuery)
 	}
 	if err := putContext(item, tx.Launch); err != nil {
@@ -266,8 +278,10 @@ const (
 	hookOKAttribute = "hook_ok"
 	// callbackAttribute is set by UseCallback, once.
 	callbackAttribute = "callback_done"
-	// pickerCSRFAttribute holds Transaction.PickerCSRF.
-	pickerCSRFAttribute = "picker_csrf"
+	// browserAttribute holds Transaction.BrowserHash.
+	browserAttribute = "browser_hash"
+	// pickerAttribute is present (true) on a picker transaction.
+	pickerAttribute = "picker"
 	// pickedAttribute is set by PickPatient, once.
 	pickedAttribute = "picked_patient"
 )
@@ -330,18 +344,24 @@ func (s *Store) MarkHookOK(ctx context.Context, id string) error {
 
 // UseCallback marks the transaction's callback done and returns the
 // transaction as that write left it (so HookOK and the callback are read in
-// one atomic step), if it exists, has not expired and its callback had not run;
-// otherwise ErrNotFound.
-func (s *Store) UseCallback(ctx context.Context, id string) (Transaction, error) {
+// one atomic step), if it exists, has not expired, its callback had not run
+// and it is bound to the browser whose binding cookie hashes to browserHash;
+// otherwise ErrNotFound. A call from another browser changes nothing: the
+// state travels through Okta's URLs, and whoever learns it must not be able to
+// burn the sign-in of the browser that started it.
+func (s *Store) UseCallback(ctx context.Context, id, browserHash string) (Transaction, error) {
+	if browserHash == "" {
+		return Transaction{}, ErrNotFound
+	}
 	now := s.now()
 	out, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                aws.String(s.table),
 		Key:                      key(kindTransaction, id),
 		UpdateExpression:         aws.String("SET #cb = :now"),
-		ConditionExpression:      aws.String("attribute_exists(#pk) AND attribute_not_exists(#cb) AND #exp > :now"),
-		ExpressionAttributeNames: map[string]string{"#pk": KeyAttribute, "#cb": callbackAttribute, "#exp": TTLAttribute},
+		ConditionExpression:      aws.String("attribute_exists(#pk) AND #bh = :bh AND attribute_not_exists(#cb) AND #exp > :now"),
+		ExpressionAttributeNames: map[string]string{"#pk": KeyAttribute, "#bh": browserAttribute, "#cb": callbackAttribute, "#exp": TTLAttribute},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":now": epoch(now),
+			":bh": str(browserHash), ":now": epoch(now),
 		},
 		ReturnValues: types.ReturnValueAllNew,
 	})
@@ -350,27 +370,27 @@ func (s *Store) UseCallback(ctx context.Context, id string) (Transaction, error)
 
 // PickPatient records the patient a clinician picked for a picker
 // transaction and returns the transaction as that write left it, if it exists,
-// has not expired, waits for a pick under the form token whose hash is
-// csrfHash, has no patient yet and neither Okta's hook nor the callback ran;
-// otherwise ErrNotFound. A pick is final: a second form post cannot swap the
-// patient of a sign-in under way.
-func (s *Store) PickPatient(ctx context.Context, id, csrfHash, patient string) (Transaction, error) {
-	if csrfHash == "" {
-		return Transaction{}, ErrNotFound // a transaction without the picker
+// has not expired, waits for a pick, is bound to the browser whose binding
+// cookie hashes to browserHash, has no patient yet and neither Okta's hook nor
+// the callback ran; otherwise ErrNotFound. A pick is final: a second form post
+// cannot swap the patient of a sign-in under way.
+func (s *Store) PickPatient(ctx context.Context, id, browserHash, patient string) (Transaction, error) {
+	if browserHash == "" {
+		return Transaction{}, ErrNotFound
 	}
 	now := s.now()
 	out, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:        aws.String(s.table),
 		Key:              key(kindTransaction, id),
 		UpdateExpression: aws.String("SET #pp = :p"),
-		ConditionExpression: aws.String("attribute_exists(#pk) AND #csrf = :h AND attribute_not_exists(#pp) AND " +
-			"attribute_not_exists(#ok) AND attribute_not_exists(#cb) AND #exp > :now"),
+		ConditionExpression: aws.String("attribute_exists(#pk) AND attribute_exists(#picker) AND #bh = :h AND " +
+			"attribute_not_exists(#pp) AND attribute_not_exists(#ok) AND attribute_not_exists(#cb) AND #exp > :now"),
 		ExpressionAttributeNames: map[string]string{
-			"#pk": KeyAttribute, "#csrf": pickerCSRFAttribute, "#pp": pickedAttribute,
+			"#pk": KeyAttribute, "#picker": pickerAttribute, "#bh": browserAttribute, "#pp": pickedAttribute,
 			"#ok": hookOKAttribute, "#cb": callbackAttribute, "#exp": TTLAttribute,
 		},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":p": str(patient), ":h": str(csrfHash), ":now": epoch(now),
+			":p": str(patient), ":h": str(browserHash), ":now": epoch(now),
 		},
 		ReturnValues: types.ReturnValueAllNew,
 	})
@@ -398,8 +418,11 @@ func transactionOf(a map[string]types.AttributeValue) (Transaction, error) {
 	tx := Transaction{
 		ClientID: getS(a, "client_id"), RedirectURI: getS(a, "redirect_uri"),
 		AppState: getS(a, "app_state"), Scope: getS(a, "scope"),
-		PickerCSRF: getS(a, pickerCSRFAttribute), OktaQuery: getS(a, "okta_query"),
+		BrowserHash: getS(a, browserAttribute), OktaQuery: getS(a, "okta_query"),
 		PickedPatient: getS(a, pickedAttribute),
+	}
+	if v, ok := a[pickerAttribute].(*types.AttributeValueMemberBOOL); ok {
+		tx.Picker = v.Value
 	}
 	if v, ok := a[hookOKAttribute].(*types.AttributeValueMemberN); ok {
 		n, err := strconv.ParseInt(v.Value, 10, 64)

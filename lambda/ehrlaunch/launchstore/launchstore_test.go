@@ -152,7 +152,8 @@ func TestLaunch(t *testing.T) {
 
 func TestTransaction(t *testing.T) {
 	ctx := context.Background()
-	tx := launchstore.Transaction{ClientID: "app-1", RedirectURI: "https://app/cb", AppState: "s1", Scope: "openid launch", Launch: &lc}
+	const browser = "hash-of-the-browsers-cookie"
+	tx := launchstore.Transaction{ClientID: "app-1", RedirectURI: "https://app/cb", AppState: "s1", Scope: "openid launch", Launch: &lc, BrowserHash: browser}
 	t.Run("the hook marks a transaction once, and the callback runs once", func(t *testing.T) {
 		s, _, c := newStore(t)
 		if err := s.PutTransaction(ctx, "tx-1", tx, c.now().Add(10*time.Minute)); err != nil {
@@ -160,7 +161,7 @@ func TestTransaction(t *testing.T) {
 		}
 		first := c.now()
 		got, err := s.GetTransaction(ctx, "tx-1")
-		if err != nil || got.AppState != "s1" || got.RedirectURI != "https://app/cb" || got.Launch == nil || got.Launch.Patient != "pat-1" || got.HookOK {
+		if err != nil || got.AppState != "s1" || got.RedirectURI != "https://app/cb" || got.Launch == nil || got.Launch.Patient != "pat-1" || got.HookOK || got.BrowserHash != browser {
 			t.Fatalf("tx = %+v, %v", got, err)
 		}
 		if err := s.MarkHookOK(ctx, "tx-1"); err != nil {
@@ -172,11 +173,11 @@ func TestTransaction(t *testing.T) {
 		if err := s.MarkHookOK(ctx, "tx-1"); !errors.Is(err, launchstore.ErrNotFound) {
 			t.Fatalf("second mark: %v, want ErrNotFound", err)
 		}
-		got, err = s.UseCallback(ctx, "tx-1")
+		got, err = s.UseCallback(ctx, "tx-1", browser)
 		if err != nil || !got.HookOK || !got.HookOKAt.Equal(first) || !got.CallbackDone {
 			t.Fatalf("callback after hook: %+v, %v", got, err)
 		}
-		if _, err := s.UseCallback(ctx, "tx-1"); !errors.Is(err, launchstore.ErrNotFound) {
+		if _, err := s.UseCallback(ctx, "tx-1", browser); !errors.Is(err, launchstore.ErrNotFound) {
 			t.Fatalf("second callback: %v", err)
 		}
 		if err := s.MarkHookOK(ctx, "tx-1"); !errors.Is(err, launchstore.ErrNotFound) {
@@ -186,9 +187,36 @@ func TestTransaction(t *testing.T) {
 	t.Run("a callback before any hook finds the hook not done", func(t *testing.T) {
 		s, _, c := newStore(t)
 		_ = s.PutTransaction(ctx, "tx-1", tx, c.now().Add(time.Minute))
-		got, err := s.UseCallback(ctx, "tx-1")
+		got, err := s.UseCallback(ctx, "tx-1", browser)
 		if err != nil || got.HookOK {
 			t.Fatalf("got %+v, %v", got, err)
+		}
+	})
+	t.Run("a callback from another browser or none changes nothing: the browser that started it still completes it", func(t *testing.T) {
+		s, fake, c := newStore(t)
+		_ = s.PutTransaction(ctx, "tx-1", tx, c.now().Add(time.Minute))
+		before := fake.Items(table)
+		for _, h := range []string{"hash-of-another-browsers-cookie", ""} {
+			if _, err := s.UseCallback(ctx, "tx-1", h); !errors.Is(err, launchstore.ErrNotFound) {
+				t.Fatalf("callback with browser %q: %v, want ErrNotFound", h, err)
+			}
+		}
+		if after := fake.Items(table); len(after) != 1 || len(after[0]) != len(before[0]) {
+			t.Fatalf("a refused callback changed the transaction: %v", after)
+		}
+		if got, err := s.UseCallback(ctx, "tx-1", browser); err != nil || !got.CallbackDone {
+			t.Fatalf("the starting browser's callback after the refused ones: %+v, %v", got, err)
+		}
+	})
+	t.Run("a transaction bound to no browser is not stored", func(t *testing.T) {
+		s, fake, c := newStore(t)
+		unbound := tx
+		unbound.BrowserHash = ""
+		if err := s.PutTransaction(ctx, "tx-1", unbound, c.now().Add(time.Minute)); err == nil || !strings.Contains(err.Error(), "no browser") {
+			t.Fatalf("err = %v", err)
+		}
+		if n := len(fake.Items(table)); n != 0 {
+			t.Fatalf("%d items", n)
 		}
 	})
 	t.Run("a standalone transaction has no launch context", func(t *testing.T) {
@@ -211,13 +239,13 @@ func TestTransaction(t *testing.T) {
 		if err := s.MarkHookOK(ctx, "tx-1"); !errors.Is(err, launchstore.ErrNotFound) {
 			t.Fatalf("expired mark: %v", err)
 		}
-		if _, err := s.UseCallback(ctx, "tx-1"); !errors.Is(err, launchstore.ErrNotFound) {
+		if _, err := s.UseCallback(ctx, "tx-1", browser); !errors.Is(err, launchstore.ErrNotFound) {
 			t.Fatalf("expired: %v", err)
 		}
 		if err := s.MarkHookOK(ctx, "tx-2"); !errors.Is(err, launchstore.ErrNotFound) {
 			t.Fatalf("unknown mark: %v", err)
 		}
-		if _, err := s.UseCallback(ctx, "tx-2"); !errors.Is(err, launchstore.ErrNotFound) {
+		if _, err := s.UseCallback(ctx, "tx-2", browser); !errors.Is(err, launchstore.ErrNotFound) {
 			t.Fatalf("unknown: %v", err)
 		}
 		if n := len(fake.Items(table)); n != 1 {
@@ -230,19 +258,19 @@ func TestPickPatient(t *testing.T) {
 	ctx := context.Background()
 	picker := launchstore.Transaction{
 		ClientID: "picker-app", RedirectURI: "https://clinic/cb", AppState: "s1", Scope: "openid launch/patient",
-		PickerCSRF: "hash-of-form-token", OktaQuery: "client_id=picker-app&state=tx-1",
+		BrowserHash: "hash-of-the-browsers-cookie", Picker: true, OktaQuery: "client_id=picker-app&state=tx-1",
 	}
-	t.Run("a picker transaction takes one patient, under its form token's hash only", func(t *testing.T) {
+	t.Run("a picker transaction takes one patient, from the browser that started it only", func(t *testing.T) {
 		s, _, c := newStore(t)
 		_ = s.PutTransaction(ctx, "tx-1", picker, c.now().Add(10*time.Minute))
 		if _, err := s.PickPatient(ctx, "tx-1", "another-hash", "pat-1"); !errors.Is(err, launchstore.ErrNotFound) {
-			t.Fatalf("wrong token: %v", err)
+			t.Fatalf("another browser: %v", err)
 		}
-		got, err := s.PickPatient(ctx, "tx-1", "hash-of-form-token", "pat-1")
-		if err != nil || got.PickedPatient != "pat-1" || got.OktaQuery != picker.OktaQuery || got.PickerCSRF != picker.PickerCSRF {
+		got, err := s.PickPatient(ctx, "tx-1", picker.BrowserHash, "pat-1")
+		if err != nil || got.PickedPatient != "pat-1" || got.OktaQuery != picker.OktaQuery || !got.Picker || got.BrowserHash != picker.BrowserHash {
 			t.Fatalf("pick: %+v, %v", got, err)
 		}
-		if _, err := s.PickPatient(ctx, "tx-1", "hash-of-form-token", "pat-2"); !errors.Is(err, launchstore.ErrNotFound) {
+		if _, err := s.PickPatient(ctx, "tx-1", picker.BrowserHash, "pat-2"); !errors.Is(err, launchstore.ErrNotFound) {
 			t.Fatalf("second pick: %v", err)
 		}
 		if got, _ := s.GetTransaction(ctx, "tx-1"); got.PickedPatient != "pat-1" {
@@ -254,18 +282,14 @@ func TestPickPatient(t *testing.T) {
 		_ = s.PutTransaction(ctx, "hooked", picker, c.now().Add(10*time.Minute))
 		_ = s.MarkHookOK(ctx, "hooked")
 		_ = s.PutTransaction(ctx, "called", picker, c.now().Add(10*time.Minute))
-		_, _ = s.UseCallback(ctx, "called")
+		_, _ = s.UseCallback(ctx, "called", picker.BrowserHash)
 		plain := picker
-		plain.PickerCSRF = ""
+		plain.Picker = false
 		_ = s.PutTransaction(ctx, "plain", plain, c.now().Add(10*time.Minute))
 		_ = s.PutTransaction(ctx, "old", picker, c.now().Add(time.Minute))
 		c.advance(2 * time.Minute)
 		for _, id := range []string{"hooked", "called", "plain", "old", "unknown"} {
-			hash := picker.PickerCSRF
-			if id == "plain" {
-				hash = ""
-			}
-			if _, err := s.PickPatient(ctx, id, hash, "pat-1"); !errors.Is(err, launchstore.ErrNotFound) {
+			if _, err := s.PickPatient(ctx, id, picker.BrowserHash, "pat-1"); !errors.Is(err, launchstore.ErrNotFound) {
 				t.Errorf("%s: %v, want ErrNotFound", id, err)
 			}
 		}

@@ -45,8 +45,9 @@ const (
 // whose aud is its own token URL. So the proxy verifies the service's
 // assertion against the service's registered public keys, then signs a fresh
 // one for Okta with this KMS key, whose public half the Okta custom resource
-// adds to every private_key_jwt client's JWKS (oktaprops
-// PropProxyAssertionKeyARN).
+// adds to the JWKS of the backend clients (the private_key_jwt clients it
+// makes, the same ones this function is given in EnvBackendClients; oktaprops
+// PropProxyAssertionKeyARN) and of no other client.
 //
 // Both sides name the key by the same kid: the base64url RFC 7638 SHA-256
 // thumbprint of its public JWK (go-jose's JSONWebKey.Thumbprint), and the

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -69,14 +70,16 @@ func parseBackendClients(clients map[string]json.RawMessage) (map[string][]jose.
 			return nil, fmt.Errorf("backend client %q: its JWKS does not parse: %v", id, err)
 		}
 		for i, k := range set.Keys {
-			if k.Use != "" && k.Use != "sig" {
-				continue // an encryption key authenticates nothing
-			}
+			// Private material is refused whatever the key's use: a JWKS
+			// holding it was published by mistake.
 			switch {
 			case !k.IsPublic():
 				return nil, fmt.Errorf("backend client %q: key %d is not a public key", id, i)
 			case !k.Valid():
 				return nil, fmt.Errorf("backend client %q: key %d is not a valid key", id, i)
+			}
+			if k.Use != "" && k.Use != "sig" {
+				continue // an encryption key authenticates nothing
 			}
 			if _, ok := k.Key.(*rsa.PublicKey); !ok {
 				return nil, fmt.Errorf("backend client %q: key %d is not an RSA key", id, i)
@@ -112,14 +115,23 @@ func (s *Server) backendClient(form url.Values) (string, bool) {
 // backendToken answers a backend service's token request: verify its
 // assertion, record its jti, sign the proxy's own for Okta and forward.
 func (s *Server) backendToken(w http.ResponseWriter, r *http.Request, form url.Values, clientID string) {
+	if why := oneOfEach(r, form); why != "" {
+		s.refuse(r, "backend-token", why, "client", clientID)
+		jsonError(w, http.StatusBadRequest, "invalid_request", why)
+		return
+	}
 	claims, why := s.verifyBackendAssertion(form, clientID)
 	if why != "" {
 		s.refuse(r, "backend-token", why, "client", clientID)
 		jsonError(w, http.StatusUnauthorized, "invalid_client", why)
 		return
 	}
-	// Remembered for as long as the assertion could be accepted.
-	err := s.store.ConsumeAssertion(r.Context(), clientID, claims.ID, claims.ExpiresAt.Add(AssertionLeeway))
+	// Remembered for as long as the assertion could be accepted. The store
+	// and KMS each get a short budget, so that a slow dependency ends in an
+	// OAuth error rather than the function's timeout.
+	sctx, cancel := context.WithTimeout(r.Context(), backendCallBudget)
+	defer cancel()
+	err := s.store.ConsumeAssertion(sctx, clientID, claims.ID, claims.ExpiresAt.Add(AssertionLeeway))
 	if errors.Is(err, launchstore.ErrAssertionUsed) {
 		const why = "the client assertion's jti was already used: sign a new assertion for every token request"
 		s.refuse(r, "backend-token", why, "client", clientID)
@@ -127,32 +139,84 @@ func (s *Server) backendToken(w http.ResponseWriter, r *http.Request, form url.V
 		return
 	}
 	if err != nil {
-		s.opts.Logger.Error("backend-token", "client", clientID, "error", "recording the assertion's jti failed")
+		s.opts.Logger.Error("backend-token", "client", clientID, "error", "recording the assertion's jti failed", "aws_error", awsErrorCode(err))
 		jsonError(w, http.StatusInternalServerError, "server_error", "the client assertion could not be recorded")
 		return
 	}
-	assertion, err := s.oktaAssertion(r.Context(), clientID)
+	kctx, kcancel := context.WithTimeout(r.Context(), backendCallBudget)
+	defer kcancel()
+	assertion, err := s.oktaAssertion(kctx, clientID)
 	if err != nil {
 		// Logged by the KMS error code only: the error holds no token, but
 		// the code is all an operator needs (DisabledException,
 		// AccessDeniedException, ThrottlingException after the SDK's retries).
-		code := "unknown"
-		var ae smithy.APIError
-		if errors.As(err, &ae) {
-			code = ae.ErrorCode()
-		}
-		s.opts.Logger.Error("backend-token", "client", clientID, "error", "signing Okta's client assertion failed", "kms_error", code)
+		s.opts.Logger.Error("backend-token", "client", clientID, "error", "signing Okta's client assertion failed", "kms_error", awsErrorCode(err))
 		w.Header().Set("Retry-After", "1")
 		jsonError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the proxy could not sign the client assertion for the authorization server; retry with a new assertion")
 		return
 	}
-	form.Set("client_assertion", assertion)
-	resp, answer, ok := s.forward(w, r, "/v1/token", []byte(form.Encode()))
+	// Okta gets only the parameters of a client_credentials request (RFC
+	// 6749 section 4.4.2, RFC 7523 section 2.2), with the proxy's assertion
+	// and the verified client, as a form the proxy itself labels.
+	up := url.Values{"grant_type": {"client_credentials"}, "client_assertion_type": {clientAssertionType},
+		"client_assertion": {assertion}, "client_id": {clientID}}
+	if sc := form.Get("scope"); sc != "" {
+		up.Set("scope", sc)
+	}
+	fr := r.Clone(r.Context())
+	fr.Header = http.Header{"Content-Type": {"application/x-www-form-urlencoded"}, "Accept": {"application/json"}}
+	resp, answer, ok := s.forward(w, fr, "/v1/token", []byte(up.Encode()))
 	if !ok {
 		return
 	}
+	if resp.StatusCode != http.StatusOK {
+		// Okta refusing the proxy's own assertion (its key not registered
+		// for the client, a disabled client) is the operator's to fix: the
+		// OAuth error code says which, and holds no token.
+		var e struct {
+			Error string `json:"error"`
+		}
+		_ = json.Unmarshal(answer, &e)
+		s.opts.Logger.Warn("backend-token", "client", clientID, "okta_status", resp.StatusCode, "okta_error", e.Error)
+	}
 	w.WriteHeader(resp.StatusCode)
 	_, _ = w.Write(answer)
+}
+
+// backendCallBudget bounds each DynamoDB and KMS call of the backend path
+// (with the SDK's retries), well inside the function's timeout.
+const backendCallBudget = 3 * time.Second
+
+// oneOfEach refuses what RFC 6749 refuses and a proxy must not pass on: a
+// parameter sent twice (section 3.2: "Request and response parameters MUST
+// NOT be included more than once") and a second client authentication
+// method, an Authorization header beside the assertion (section 2.3: "The
+// client MUST NOT use more than one authentication method in each
+// request"). A parser difference between the proxy and Okta has nothing to
+// work on then.
+func oneOfEach(r *http.Request, form url.Values) string {
+	if r.Header.Get("Authorization") != "" {
+		return "a client assertion and an Authorization header: use one client authentication method"
+	}
+	for _, name := range slices.Sorted(maps.Keys(form)) {
+		if len(form[name]) > 1 {
+			return "the parameter " + name + " is sent more than once"
+		}
+	}
+	return ""
+}
+
+// awsErrorCode is an AWS error's code, for a log line: the error itself may
+// quote the request.
+func awsErrorCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "timeout"
+	}
+	return "unknown"
 }
 
 // verifyBackendAssertion checks a backend service's client assertion as Okta
@@ -179,7 +243,7 @@ func (s *Server) verifyBackendAssertion(form url.Values, clientID string) (*jwt.
 		jwt.WithTimeFunc(s.opts.Now), jwt.WithAudience(s.tokenURL)).
 		ParseWithClaims(raw, &claims, func(t *jwt.Token) (any, error) {
 			kid, _ := t.Header["kid"].(string)
-			key, err := s.backendKey(clientID, kid)
+			key, err := s.backendKey(clientID, kid, t.Method.Alg())
 			keyErr = err
 			return key, err
 		})
@@ -212,6 +276,11 @@ func (s *Server) verifyBackendAssertion(form url.Values, clientID string) (*jwt.
 		return nil, fmt.Sprintf("the client assertion's exp is more than %v ahead (SMART Backend Services)", ehrlaunchenv.MaxAssertionLifetime)
 	case claims.ID == "":
 		return nil, "the client assertion has no jti"
+	case len(claims.Audience) != 1:
+		// One audience only: an assertion also good at another token
+		// endpoint (Okta's) would buy a second token there (audience
+		// injection; draft-ietf-oauth-rfc7523bis makes aud single-valued).
+		return nil, "the client assertion's aud must be " + s.tokenURL + " alone"
 	}
 	return &claims, ""
 }
@@ -219,9 +288,18 @@ func (s *Server) verifyBackendAssertion(form url.Values, clientID string) (*jwt.
 // backendKey picks the key that verifies a service's assertion by its kid, as
 // Okta does (and internal/sandbox/authserver's clientKey with the same words):
 // a kid naming no registered key is refused, and so is a missing kid when the
-// client has more than one key.
-func (s *Server) backendKey(clientID, kid string) (any, error) {
-	keys := s.backends[clientID]
+// client has more than one key. A key whose JWK names an alg verifies only
+// that alg (RFC 7517 section 4.4).
+func (s *Server) backendKey(clientID, kid, alg string) (any, error) {
+	var keys []jose.JSONWebKey
+	for _, k := range s.backends[clientID] {
+		if k.Algorithm == "" || k.Algorithm == alg {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("The client_assertion JWT signature algorithm is invalid: no key registered for client %s is for %s", clientID, alg)
+	}
 	if kid == "" {
 		if len(keys) > 1 {
 			return nil, errors.New("The client_assertion JWT kid is invalid: the client has several keys and the assertion names none")

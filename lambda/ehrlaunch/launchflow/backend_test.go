@@ -12,8 +12,10 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -67,11 +69,13 @@ type backendHarness struct {
 	oktaCalls atomic.Int32
 }
 
-func jwksOf(t testing.TB, keys map[string]*rsa.PrivateKey) string {
+// jwksOf is a JWKS of the keys' public halves, each JWK naming alg when it
+// is not empty.
+func jwksOf(t testing.TB, keys map[string]*rsa.PrivateKey, alg string) string {
 	t.Helper()
 	var set jose.JSONWebKeySet
 	for kid, k := range keys {
-		set.Keys = append(set.Keys, jose.JSONWebKey{Key: &k.PublicKey, KeyID: kid, Algorithm: "RS384", Use: "sig"})
+		set.Keys = append(set.Keys, jose.JSONWebKey{Key: &k.PublicKey, KeyID: kid, Algorithm: alg, Use: "sig"})
 	}
 	b, err := json.Marshal(set)
 	if err != nil {
@@ -90,8 +94,8 @@ func newBackendHarness(t testing.TB) *backendHarness {
 	}
 	t.Setenv("AWS_ENDPOINT_URL_KMS", b.kms.URL)
 	backends, _ := json.Marshal([]ehrlaunchenv.BackendClient{
-		{ClientID: svcOne, JWKS: json.RawMessage(jwksOf(t, map[string]*rsa.PrivateKey{svcOneKid: keys.one}))},
-		{ClientID: svcTwo, JWKS: json.RawMessage(jwksOf(t, map[string]*rsa.PrivateKey{"a": keys.twoA, "b": keys.twoB}))},
+		{ClientID: svcOne, JWKS: json.RawMessage(jwksOf(t, map[string]*rsa.PrivateKey{svcOneKid: keys.one}, "RS384"))},
+		{ClientID: svcTwo, JWKS: json.RawMessage(jwksOf(t, map[string]*rsa.PrivateKey{"a": keys.twoA, "b": keys.twoB}, ""))},
 	})
 	b.harness = newHarnessEnv(t, func(env map[string]string) {
 		env[ehrlaunchenv.EnvAssertionKeyARN] = b.keyARN
@@ -248,14 +252,16 @@ func TestBackendServiceThroughTheTokenProxy(t *testing.T) {
 		}
 	})
 	accepted := map[string]func(jwt.MapClaims, *jwt.Token){
-		"an aud array that holds the proxy's token URL": func(c jwt.MapClaims, _ *jwt.Token) {
-			c["aud"] = []string{"https://elsewhere.example/token", c["aud"].(string)}
+		"an aud array of the proxy's token URL alone": func(c jwt.MapClaims, _ *jwt.Token) {
+			c["aud"] = []string{c["aud"].(string)}
 		},
 		"no kid when the client has one key (as Okta)": func(_ jwt.MapClaims, tok *jwt.Token) { delete(tok.Header, "kid") },
 		"an exp just past, within the 30 s leeway":     func(c jwt.MapClaims, _ *jwt.Token) { c["exp"] = c["iat"].(int64) - 20 },
 		"an exp five minutes ahead":                    func(c jwt.MapClaims, _ *jwt.Token) { c["exp"] = c["iat"].(int64) + 300 },
-		"RS512 (the others sign RS384)": func(_ jwt.MapClaims, tok *jwt.Token) {
-			tok.Method, tok.Header["alg"] = jwt.SigningMethodRS512, "RS512"
+		"RS512 by a key whose JWK names no alg": func(c jwt.MapClaims, tok *jwt.Token) {
+			c["iss"], c["sub"] = svcTwo, svcTwo
+			tok.Method, tok.Header["alg"], tok.Header["kid"] = jwt.SigningMethodRS512, "RS512", "a"
+			tok.Header["signing-key"] = serviceKeys().twoA
 		},
 		"the second key of a client with two, by kid": func(c jwt.MapClaims, tok *jwt.Token) {
 			c["iss"], c["sub"] = svcTwo, svcTwo
@@ -321,6 +327,12 @@ func TestBackendServiceRefusals(t *testing.T) {
 				tok.Header["signing-key"] = publicPEM()
 			},
 			want: "alg must be one of RS256, RS384, RS512"},
+		{name: "an aud array of the proxy's token URL and Okta's (one assertion, two tokens)",
+			edit: func(c jwt.MapClaims, _ *jwt.Token) { c["aud"] = []string{c["aud"].(string), "OKTA"} },
+			want: "alone"},
+		{name: "an RS512 signature by a key whose JWK names RS384",
+			edit: func(_ jwt.MapClaims, tok *jwt.Token) { tok.Method, tok.Header["alg"] = jwt.SigningMethodRS512, "RS512" },
+			want: "The client_assertion JWT signature algorithm is invalid"},
 		{name: "an aud of another endpoint",
 			edit: func(c jwt.MapClaims, _ *jwt.Token) { c["aud"] = "https://elsewhere.example/token" },
 			want: "aud must be http://"},
@@ -360,6 +372,9 @@ func TestBackendServiceRefusals(t *testing.T) {
 					inner(cl, tok)
 					if cl["aud"] == "OKTA" {
 						cl["aud"] = b.oktaToken()
+					}
+					if aud, ok := cl["aud"].([]string); ok && len(aud) == 2 && aud[1] == "OKTA" {
+						cl["aud"] = []string{aud[0], b.oktaToken()}
 					}
 				}
 			}
@@ -409,6 +424,66 @@ func TestBackendServiceRefusals(t *testing.T) {
 			if resp, e, _ := b.requestToken(t, ccForm(a)); resp.StatusCode != http.StatusOK {
 				t.Fatalf("%d %v", resp.StatusCode, e)
 			}
+		}
+	})
+}
+
+func TestBackendRequestsAreOneOfEach(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		form   func(url.Values)
+		header http.Header
+		want   string
+	}{
+		{name: "a client_id sent twice", form: func(f url.Values) { f["client_id"] = []string{svcOne, "another-client"} }, want: "client_id is sent more than once"},
+		{name: "a grant_type sent twice", form: func(f url.Values) { f.Add("grant_type", "authorization_code") }, want: "grant_type is sent more than once"},
+		{name: "an Authorization header beside the assertion", header: http.Header{"Authorization": {"Basic c3ZjLTE6c2VjcmV0"}},
+			want: "use one client authentication method"},
+	} {
+		t.Run(c.name+" is invalid_request and never reaches Okta (RFC 6749 sections 2.3 and 3.2)", func(t *testing.T) {
+			b := newBackendHarness(t)
+			f := ccForm(b.assertion(t, nil))
+			if c.form != nil {
+				c.form(f)
+			}
+			resp, body := b.post(ehrlaunchenv.PathToken, "application/x-www-form-urlencoded", []byte(f.Encode()), c.header)
+			var e map[string]string
+			_ = json.Unmarshal(body, &e)
+			if resp.StatusCode != http.StatusBadRequest || e["error"] != "invalid_request" || !strings.Contains(e["error_description"], c.want) {
+				t.Fatalf("%d %s, want 400 invalid_request saying %q", resp.StatusCode, body, c.want)
+			}
+			if b.oktaCalls.Load() != 0 || b.kms.Calls("Sign") != 0 {
+				t.Fatalf("Okta called %d times, KMS Sign %d", b.oktaCalls.Load(), b.kms.Calls("Sign"))
+			}
+		})
+	}
+	t.Run("Okta gets only the client_credentials parameters, with the verified client_id", func(t *testing.T) {
+		b := newBackendHarness(t)
+		f := ccForm(b.assertion(t, nil))
+		f.Set("resource", "https://elsewhere.example/")
+		f.Set("extra", "x")
+		if resp, e, _ := b.requestToken(t, f); resp.StatusCode != http.StatusOK {
+			t.Fatalf("%d %v", resp.StatusCode, e)
+		}
+		sent := b.lastForwarded(t)
+		keys := slices.Sorted(maps.Keys(sent))
+		if want := []string{"client_assertion", "client_assertion_type", "client_id", "grant_type", "scope"}; !slices.Equal(keys, want) || sent.Get("client_id") != svcOne {
+			t.Fatalf("forwarded %v, want exactly %v with client_id %s", sent, want, svcOne)
+		}
+	})
+	t.Run("Okta refusing the proxy's assertion is logged with its OAuth error and passed back", func(t *testing.T) {
+		b := newBackendHarness(t)
+		b.oktaFn = func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = w.Write([]byte(`{"error":"invalid_client","error_description":"The client_assertion JWT kid is invalid."}`))
+		}
+		resp, e, _ := b.requestToken(t, ccForm(b.assertion(t, nil)))
+		if resp.StatusCode != http.StatusUnauthorized || e["error"] != "invalid_client" {
+			t.Fatalf("%d %v", resp.StatusCode, e)
+		}
+		if logs := b.logs.String(); !strings.Contains(logs, `"okta_error":"invalid_client"`) || !strings.Contains(logs, `"okta_status":401`) {
+			t.Fatalf("logs: %s", logs)
 		}
 	})
 }
@@ -471,7 +546,7 @@ func TestOtherTokenRequestsPassThroughWithBackendsConfigured(t *testing.T) {
 }
 
 func TestBackendClientsConfiguration(t *testing.T) {
-	pub := jwksOf(t, map[string]*rsa.PrivateKey{"k": serviceKeys().one})
+	pub := jwksOf(t, map[string]*rsa.PrivateKey{"k": serviceKeys().one}, "RS384")
 	priv := string(must(json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: serviceKeys().one, KeyID: "k"}}})))
 	ecKey := must(ecdsa.GenerateKey(elliptic.P384(), rand.Reader))
 	ec := string(must(json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &ecKey.PublicKey, KeyID: "k"}}})))
@@ -487,6 +562,8 @@ func TestBackendClientsConfiguration(t *testing.T) {
 		{"a JWKS holding a symmetric key", `{"keys":[{"kty":"oct","k":"c2VjcmV0","kid":"k"}]}`, signer, "not a public key"},
 		{"a JWKS holding an EC key", ec, signer, "not an RSA key"},
 		{"a JWKS holding only an encryption key", enc, signer, "no signing key"},
+		{"a JWKS holding a private key marked for encryption", string(must(json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{
+			{Key: serviceKeys().one, KeyID: "k", Use: "enc"}}}))), signer, "not a public key"},
 	} {
 		t.Run(c.name+" refuses to start", func(t *testing.T) {
 			cfg := ehrlaunchenv.Config{BackendClients: map[string]json.RawMessage{svcOne: json.RawMessage(c.jwks)}}

@@ -455,7 +455,8 @@ var ErrAssertionUsed = errors.New("the client assertion's jti was already used")
 //
 // The write is conditional (attribute_not_exists), so two concurrent uses
 // cannot both succeed. A recorded pair past its expiry that DynamoDB's TTL has
-// not removed yet is replaced by a second write conditioned on that expiry
+// not removed yet is replaced, by a later assertion with the same jti only
+// (a strictly later expiry), with a second write conditioned on that expiry
 // being unchanged (a compare-and-swap: of two such writers, one wins).
 func (s *Store) ConsumeAssertion(ctx context.Context, clientID, jti string, expires time.Time) error {
 	item := key(kindAssertion, assertionSecret(clientID, jti))
@@ -469,6 +470,12 @@ func (s *Store) ConsumeAssertion(ctx context.Context, clientID, jti string, expi
 	}
 	oldExp, ok := old[TTLAttribute].(*types.AttributeValueMemberN)
 	if old == nil || !ok || !expired(old, s.now()) {
+		return ErrAssertionUsed
+	}
+	// A replay of the same assertion has the same expiry: never a
+	// replacement, or every concurrent replayer of an equal TTL would win
+	// the compare-and-swap below just after the TTL.
+	if n, err := strconv.ParseInt(oldExp.Value, 10, 64); err != nil || n >= expires.Unix() {
 		return ErrAssertionUsed
 	}
 	_, err = s.api.PutItem(ctx, &dynamodb.PutItemInput{

@@ -408,6 +408,31 @@ func TestConsumeAssertion(t *testing.T) {
 			t.Fatalf("the replaced record does not block: %v", err)
 		}
 	})
+	t.Run("the same assertion replayed after its record's TTL does not replace the record, however many try at once", func(t *testing.T) {
+		s, _, c := newStore(t)
+		exp := c.now().Add(time.Minute)
+		if err := s.ConsumeAssertion(ctx, "svc-1", "jti-1", exp); err != nil {
+			t.Fatal(err)
+		}
+		// The checker accepted the replay just before exp (its clock read a
+		// round trip earlier); the store's clock is already past it.
+		c.advance(time.Minute + time.Second)
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if s.ConsumeAssertion(ctx, "svc-1", "jti-1", exp) == nil {
+					wins.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if wins.Load() != 0 {
+			t.Fatalf("%d replays of one assertion were recorded as new", wins.Load())
+		}
+	})
 	t.Run("of concurrent uses exactly one succeeds", func(t *testing.T) {
 		s, _, c := newStore(t)
 		var wins atomic.Int32

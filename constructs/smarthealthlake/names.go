@@ -30,8 +30,8 @@ import (
 // constructs/oktaauth names its server): construct ids are unique among
 // siblings only, so two composites of the same id under different parents
 // would otherwise share a name. A composite with an explicit name does not
-// count, and an explicit name equal to "<stack>-fhir" (or "<stack>-<id>")
-// takes that name away from the default. How many there are is known only
+// count, and an explicit name equal to "<stack>-fhir" (or
+// "<stack>-<id>-<region>") takes that name away from the default. How many there are is known only
 // once the app is built, so the names are uncached lazy values, resolved at
 // synthesis, and a validation (which computes the same value, so its
 // warning and the template agree) refuses a default the service would
@@ -141,9 +141,12 @@ func (s *SmartHealthLake) defaultName() string {
 
 // dashboardBase is the default dashboard name without its region: the
 // whole default before the region was added (see the defaults above).
+// An explicit name takes the default away when it equals the default with
+// its region: that is the name that would clash.
 func (s *SmartHealthLake) dashboardBase() string {
 	own := *awscdk.Stack_Of(s).StackName() + "-" + *s.Node().Id()
-	if s.keepsStackName(own, func(c composite) bool { return c.defaultDashboard }, func(c composite) string { return c.dashboardName }) {
+	taken := own + "-" + *awscdk.Stack_Of(s).Region()
+	if s.keepsStackName(taken, func(c composite) bool { return c.defaultDashboard }, func(c composite) string { return c.dashboardName }) {
 		return own
 	}
 	return s.byPath()

@@ -198,6 +198,23 @@ func TestDefaultDashboardNamesHoldTheRegion(t *testing.T) {
 		require.Equal(t, []string{"Clinic-Smart"}, dashboardNames(t, kept))
 		require.Empty(t, dashboardNotes(t, kept), "an explicit name is not noted")
 	})
+	t.Run("an explicit name equal to the default with its region takes it from the default, the old name does not", func(t *testing.T) {
+		stack := newStack(t)
+		smarthealthlake.NewSmartHealthLake(constructs.NewConstruct(stack, jsii.String("TeamA")), jsii.String("Smart"), okta(stack, "A"))
+		p := okta(stack, "B")
+		p.DatastoreName = jsii.String("research-fhir")
+		p.DashboardName = jsii.String("Clinic-Smart-us-east-1")
+		smarthealthlake.NewSmartHealthLake(stack, jsii.String("Research"), p)
+		require.Equal(t, []string{"Clinic-Smart-us-east-1", "Clinic-TeamA-Smart-us-east-1"}, dashboardNames(t, stack))
+
+		kept := newStack(t)
+		smarthealthlake.NewSmartHealthLake(constructs.NewConstruct(kept, jsii.String("TeamA")), jsii.String("Smart"), okta(kept, "A"))
+		p = okta(kept, "B")
+		p.DatastoreName = jsii.String("research-fhir")
+		p.DashboardName = jsii.String("Clinic-Smart") // the name the first had before the region was added
+		smarthealthlake.NewSmartHealthLake(kept, jsii.String("Research"), p)
+		require.Equal(t, []string{"Clinic-Smart", "Clinic-Smart-us-east-1"}, dashboardNames(t, kept))
+	})
 	t.Run("a default that a long region would make too long fails synthesis when the region is a token", func(t *testing.T) {
 		// "Clinic-" and a 230-character id: 237 characters, 247 with
 		// "-us-east-1", more than 255 with a region of up to 20.

@@ -161,7 +161,7 @@ type SmartHealthLakeProps struct {
 	// DashboardName names the CloudWatch operations dashboard (unique in the
 	// account, across its regions). Default: "<stack name>-<construct
 	// id>-<region>" when this is the stack's only SmartHealthLake without a
-	// DashboardName and no other has "<stack name>-<construct id>", else
+	// DashboardName and no other has that name, else
 	// "<stack name>-<path>-<region>" as for DatastoreName (the same for
 	// composites at the stack's top level); <region> is the stack's region, at
 	// deploy time for a stack without one. A new name replaces the dashboard.

@@ -96,7 +96,7 @@ func TestTheDashboardAnswersAreAppsBeingRefusedAndWhyInItsFirstRow(t *testing.T)
 	shl := smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), smallest(stack))
 	all := cdktest.Resources(t, cdktest.Template(t, stack))
 	name, widgets := dashboard(t, all)
-	assert.Equal(t, "Clinic-Smart", name, "default: <stack name>-<construct id>")
+	assert.Equal(t, "Clinic-Smart-us-east-1", name, "default: <stack name>-<construct id>-<region>")
 	ns := *shl.TokenValidator().MetricNamespace()
 	validator := cdktest.LogicalID(t, shl.Function())
 

@@ -13,22 +13,30 @@ import (
 )
 
 // The default names. Data store names are unique per account and region,
-// dashboard names per account: two SmartHealthLakes of one stack must not
-// default to the same. A stack's only SmartHealthLake named by default
-// keeps the names it always had, "<stack>-fhir" and "<stack>-<construct
-// id>", so deployed stacks are not renamed; with more than one named by
-// default in the stack, each is named after its path in the stack
-// ("<stack>-<path>-fhir", "<stack>-<path>", the path's "/" turned into
-// "-", as constructs/oktaauth names its server): construct ids are unique
-// among siblings only, so two composites of the same id under different
-// parents would otherwise share a name. A composite with an explicit name
-// does not count, and an explicit name equal to "<stack>-fhir" (or
-// "<stack>-<id>") takes that name away from the default. How many there
-// are is known only once the app is built, so the names are uncached lazy
-// values, resolved at synthesis, and a validation (which computes the same
-// value, so its warning and the template agree) refuses a default the
-// service would refuse (a construct id may hold characters HealthLake or
-// CloudWatch refuse).
+// dashboard names per account: "All dashboards in your account are global,
+// not region-specific" (CloudWatch API reference, PutDashboard; the
+// CloudFormation reference of AWS::CloudWatch::Dashboard says the same), so
+// two SmartHealthLakes of one stack must not default to the same, and a
+// default dashboard name ends with the stack's region ("-<region>", a
+// token resolved at deploy time for a stack without one): two stacks of one
+// name in two regions of an account would otherwise share a dashboard (the
+// second one's creation fails, or PutDashboard, which overwrites a
+// dashboard of the name it is given, replaces the first one's). A stack's
+// only SmartHealthLake named by default keeps the data store name it
+// always had, "<stack>-fhir", and the dashboard name "<stack>-<construct
+// id>-<region>"; with more than one named by default in the stack, each is
+// named after its path in the stack ("<stack>-<path>-fhir",
+// "<stack>-<path>-<region>", the path's "/" turned into "-", as
+// constructs/oktaauth names its server): construct ids are unique among
+// siblings only, so two composites of the same id under different parents
+// would otherwise share a name. A composite with an explicit name does not
+// count, and an explicit name equal to "<stack>-fhir" (or
+// "<stack>-<id>-<region>") takes that name away from the default. How many there are is known only
+// once the app is built, so the names are uncached lazy values, resolved at
+// synthesis, and a validation (which computes the same value, so its
+// warning and the template agree) refuses a default the service would
+// refuse (a construct id may hold characters HealthLake or CloudWatch
+// refuse).
 
 // uncached is a value computed each time it is resolved.
 type uncached struct{ produce func() *string }
@@ -131,12 +139,23 @@ func (s *SmartHealthLake) defaultName() string {
 	return s.byPath() + "-fhir"
 }
 
-func (s *SmartHealthLake) defaultDashboard() string {
+// dashboardBase is the default dashboard name without its region: the
+// whole default before the region was added (see the defaults above).
+// An explicit name takes the default away when it equals the default with
+// its region: that is the name that would clash.
+func (s *SmartHealthLake) dashboardBase() string {
 	own := *awscdk.Stack_Of(s).StackName() + "-" + *s.Node().Id()
-	if s.keepsStackName(own, func(c composite) bool { return c.defaultDashboard }, func(c composite) string { return c.dashboardName }) {
+	taken := own + "-" + *awscdk.Stack_Of(s).Region()
+	if s.keepsStackName(taken, func(c composite) bool { return c.defaultDashboard }, func(c composite) string { return c.dashboardName }) {
 		return own
 	}
 	return s.byPath()
+}
+
+// defaultDashboard is dashboardBase and the stack's region (a token when
+// the stack has none).
+func (s *SmartHealthLake) defaultDashboard() string {
+	return s.dashboardBase() + "-" + *awscdk.Stack_Of(s).Region()
 }
 
 // defaultDatastoreName is the data store's name when props.DatastoreName is
@@ -187,16 +206,46 @@ func (v *defaultNameValidation) Validate() *[]*string {
 // awscloudwatch.Dashboard checks only on a literal.
 var dashboardName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
 
-// defaultDashboardValidation refuses, at synthesis, a default dashboard
-// name CloudWatch would refuse.
-type defaultDashboardValidation struct{ s *SmartHealthLake }
+// regionNameMax is the length a region counts for in the check of a
+// default dashboard name when the stack's region is a token: the longest
+// region in aws-sdk-go-v2's partitions.json (internal/endpoints/awsrulesfn)
+// is "us-isof-south-1", 15 characters; 20 leaves room for new ones.
+const regionNameMax = 20
 
-// Validate implements constructs.IValidation.
+// defaultDashboardValidation refuses, at synthesis, a default dashboard
+// name CloudWatch would refuse, and says (info, not a warning) that the
+// default, with its region, is not the name earlier versions gave. Not a
+// warning: it would be on every synthesis of every default-named
+// SmartHealthLake, deployed before or not, failing `cdk synth --strict` and
+// any check that a default synthesizes clean, for a replacement that loses
+// nothing but the dashboard's URL (a dashboard holds no data).
+type defaultDashboardValidation struct {
+	s     *SmartHealthLake
+	noted bool
+}
+
+// Validate implements constructs.IValidation. It runs before the template
+// is written, so its message reaches the cloud assembly.
 func (v *defaultDashboardValidation) Validate() *[]*string {
-	name := v.s.defaultDashboard()
-	if *awscdk.Token_IsUnresolved(jsii.String(name)) || dashboardName.MatchString(name) {
+	base, region := v.s.dashboardBase(), *awscdk.Stack_Of(v.s).Region()
+	shown, checked := base+"-"+region, base+"-"+region
+	if *awscdk.Token_IsUnresolved(jsii.String(region)) {
+		// Region names are lowercase letters, digits and "-": only their
+		// length can make the name too long.
+		shown, checked = base+"-<region>", base+"-"+strings.Repeat("x", regionNameMax)
+	}
+	if !v.noted {
+		v.noted = true
+		awscdk.Annotations_Of(v.s).AddInfo(jsii.String(fmt.Sprintf(
+			"props.DashboardName is unset: the dashboard is named %q, with the stack's region, because CloudWatch "+
+				"dashboard names are global to the account; versions before the region was added named it %q, so "+
+				"upgrading a deployed stack replaces its dashboard (and changes DashboardUrl): set props.DashboardName "+
+				"to %q to keep that name", shown, base, base)))
+	}
+	if *awscdk.Token_IsUnresolved(jsii.String(base)) || dashboardName.MatchString(checked) {
 		return &[]*string{}
 	}
 	return &[]*string{jsii.String(fmt.Sprintf("props.DashboardName is unset and its default %q is not a CloudWatch dashboard "+
-		"name (letters, digits, \"-\" and \"_\", at most 255); set props.DashboardName", name))}
+		"name (letters, digits, \"-\" and \"_\", at most 255, a region token counted as %d); set props.DashboardName",
+		shown, regionNameMax))}
 }

@@ -159,10 +159,12 @@ type SmartHealthLakeProps struct {
 	// Default: awslambda.ApplicationLogLevel_INFO.
 	LogLevel awslambda.ApplicationLogLevel
 	// DashboardName names the CloudWatch operations dashboard (unique in the
-	// account). Default: "<stack name>-<construct id>" when this is the
-	// stack's only SmartHealthLake without a DashboardName and no other has
-	// that name, else "<stack name>-<path>" as for DatastoreName (the same for
-	// composites at the stack's top level); a new name replaces the dashboard.
+	// account, across its regions). Default: "<stack name>-<construct
+	// id>-<region>" when this is the stack's only SmartHealthLake without a
+	// DashboardName and no other has that name, else
+	// "<stack name>-<path>-<region>" as for DatastoreName (the same for
+	// composites at the stack's top level); <region> is the stack's region, at
+	// deploy time for a stack without one. A new name replaces the dashboard.
 	DashboardName *string
 
 	// EhrLaunch turns on SMART's EHR launch in front of Okta (see

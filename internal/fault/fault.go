@@ -49,6 +49,9 @@ type Rule struct {
 	Code    string
 	Status  int
 	Message string
+	// Causes are the failure's detailed causes, for a service whose errors
+	// list them (Okta's errorCauses). Nil keeps the fake's rendering of Kind.
+	Causes []string
 	// RetryAfter is, for a Throttle, how long the service tells the client to
 	// wait, where its format can say it (Okta's X-Rate-Limit-Reset). Zero: the
 	// window has already reset.

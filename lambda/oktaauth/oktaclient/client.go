@@ -4,7 +4,9 @@
 // RetryTransport, which also keeps the SDK from sending a request cut off by
 // an EOF again (a create could be made twice; see hideEOF). A service app's credentials are handled by this package's
 // own transport, which obtains the access token and speaks DPoP (RFC 9449)
-// when the app requires it, since the SDK cannot (see serviceapp.go).
+// when the app requires it, since the SDK cannot (see serviceapp.go). Okta's
+// error answers reach the SDK without the secrets the request sent, which
+// Okta may quote and the SDK's errors print (see scrub.go).
 //
 // Configuration isolation: okta.NewClient first loads ~/.okta/okta.yaml, an
 // .okta.yaml next to the SDK's own source, and OKTA_* / OKTA_CLIENT_* environment
@@ -167,6 +169,12 @@ func New(ctx context.Context, orgURL string, creds Credentials, opts Options) (*
 			okta.WithPrivateKeyId(""),
 		)
 	}
+	// Outermost, so that the SDK parses only scrubbed error answers.
+	var known []string
+	if creds.APIToken != "" {
+		known = append(known, creds.APIToken)
+	}
+	httpClient.Transport = &scrubTransport{next: httpClient.Transport, known: known}
 	_, client, err := okta.NewClient(ctx, setters...)
 	if err != nil {
 		// The SDK's messages can quote the org URL, never the token.

@@ -80,12 +80,18 @@ func (r *Reconciler) convergeRegistryApps(ctx context.Context, x *run) error {
 			// Okta cannot change an app's application_type once it is made
 			// (developer docs, Apps API reference: "After an app is created,
 			// you can't change the application_type"), so a new type is a
-			// new client under the same name. The old one goes first: Okta
-			// refuses a second active OIDC client with the same label
-			// ("An active OpenID Connect Client instance with the label ...
-			// already exists", okta/okta-cli issue 56). Comparing with Okta's
-			// client rather than the deployed properties makes a rollback
-			// (or a rerun after an interrupted one) do the same, back.
+			// new client under the same name. The old one goes first. Okta
+			// does not force that order: an app's label has not been unique
+			// since release 2021.06.3 (Apps API reference, label "Unique"
+			// dropped by okta/okta-developer-docs PR #2230, OKTA-405368;
+			// release notes 2021.06.3, OKTA-403289: duplicate labels were
+			// refused "when some app types were created"), so the 400
+			// E0000001 "An active OpenID Connect Client instance with the
+			// label ... already exists" of okta/okta-cli issue 56 (2020) is
+			// gone. Deleting first is this code's choice: no moment has two
+			// clients for one app name. Comparing with Okta's client rather
+			// than the deployed properties makes a rollback (or a rerun
+			// after an interrupted one) do the same, back.
 			r.Log.InfoContext(ctx, "an app's type changed; replacing its client", "app", want.Name,
 				"clientId", clientID(current), "from", applicationType(current), "to", want.Client.ApplicationType)
 			if err := r.deleteApp(ctx, got.id); err != nil {

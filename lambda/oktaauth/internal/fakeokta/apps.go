@@ -126,6 +126,12 @@ func (s *Server) routeApps(r *http.Request, segs []string, body any) (int, any, 
 		case http.MethodGet:
 			return s.listApps(r, readSecrets)
 		case http.MethodPost:
+			// Labels are not unique, active or not: the Apps API reference
+			// dropped label's "Unique" in 2021.06.3 (okta/okta-developer-docs
+			// PR #2230; release notes 2021.06.3, OKTA-403289, and 2021.05.1,
+			// OKTA-215049 for a deactivated app's label). The refusal of
+			// okta/okta-cli issue 56 (400 E0000001, 2020) predates that, so
+			// the fake does not model it.
 			a := &App{Created: s.now().UTC()}
 			if err := s.writeApp(a, body); err != nil {
 				return 0, nil, nil, err

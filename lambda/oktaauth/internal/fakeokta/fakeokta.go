@@ -424,7 +424,12 @@ func (s *Server) faultError(f fault.Rule) *apiError {
 		status = faultStatus[f.Kind]
 	}
 	sum := defaultSummaries[status]
-	e := &apiError{status: status, code: or(f.Code, sum[0]), summary: or(f.Message, sum[1])}
+	// Causes become errorCauses, each an errorSummary "<field>: <message>"
+	// (the management API spec's error examples). Okta's summaries may quote
+	// what was sent: "Sometimes this contains dynamically-generated
+	// information about your specific error" (developer docs, "Error
+	// codes"), which a test can play with a cause that echoes a value.
+	e := &apiError{status: status, code: or(f.Code, sum[0]), summary: or(f.Message, sum[1]), causes: f.Causes}
 	if status == http.StatusTooManyRequests {
 		// Developer docs, "Rate limits": X-Rate-Limit-Limit, -Remaining
 		// and -Reset (the UTC epoch second the window resets). The SDK waits

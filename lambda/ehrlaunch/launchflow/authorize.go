@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/openhealthstack/smart-healthlake/contract/ehrlaunchenv"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchclaims"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchstore"
 )
@@ -82,7 +81,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	txID, err := s.newID()
 	var binding string
 	if err == nil {
-		binding, err = s.newID()
+		binding, err = s.newBinding()
 	}
 	if err != nil {
 		s.opts.Logger.Error("authorize", "error", err.Error())
@@ -116,7 +115,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		fail("server_error", "the authorization could not be started")
 		return
 	}
-	s.bindBrowser(w, txID, binding, false)
+	s.bindBrowser(w, r, txID, binding)
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, s.cfg.OktaIssuer+"/v1/authorize?"+up.Encode(), http.StatusFound)
 }
@@ -155,7 +154,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		page(w, http.StatusBadRequest, otherBrowser)
 		return
 	}
-	s.unbindBrowser(w, state, ehrlaunchenv.PathCallback)
+	s.unbindBrowser(w, state)
 	if e := q.Get("error"); e != "" {
 		redirectBack(w, r, tx.RedirectURI, url.Values{"error": {e}, "error_description": {q.Get("error_description")}}, tx.AppState)
 		return

@@ -1,13 +1,13 @@
 package launchflow
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
-	"net/url"
+	"slices"
+	"strconv"
 	"strings"
-
-	"github.com/openhealthstack/smart-healthlake/contract/ehrlaunchenv"
 )
 
 // The browser binding: the sign-in belongs to the browser that started it.
@@ -31,33 +31,45 @@ import (
 // be refused. Each cookie lives at most the transaction's lifetime and is
 // cleared when used, so abandoned ones expire within minutes.
 //
-// A refused callback consumes nothing: the state travels through Okta's URLs
-// and logs, and burning the transaction on a mismatch would let anyone who
-// learns a state cancel the sign-in of the browser that started it. Keeping
-// it live gives an attacker nothing: the refused browser's code goes nowhere,
-// and only the starting browser can complete the transaction.
+// A refused callback consumes nothing: burning the transaction on a mismatch
+// would let anyone who learns a state (it travels through Okta's URLs and
+// logs) cancel the sign-in of the browser that started it that way. What the
+// binding cannot stop, as no OAuth redirect flow can once its authorization
+// request leaks: someone who has the full Okta authorize URL of a live
+// transaction can sign in there first, which spends the transaction's single
+// hook call (so the rightful user's sign-in then fails), or send the
+// rightful browser to /callback with their own code for it. The URL goes
+// only to the browser and Okta's logs, and lives at most the transaction's
+// ten minutes.
 //
 // The cookie's attributes:
-//   - Secure always, and the __Secure- name prefix, so that a network attacker
-//     answering for plain http cannot plant a binding of its own (browsers
-//     accept a __Secure- cookie only from an https origin; they and Go's
-//     cookie jar treat http://localhost and loopback addresses as secure, which
-//     the loopback tests rely on).
+//   - the __Host- name prefix: Secure, Path=/ and no Domain, so that neither a
+//     network attacker answering for plain http nor a sibling host (another
+//     API under the same parent domain, where the public suffix list does not
+//     list that parent: recent execute-api regions, custom domains) can plant
+//     a binding of its own (RFC 6265bis section 4.1.3.2). Browsers, and Go's
+//     cookie jar, treat http://localhost and loopback addresses as secure,
+//     which the loopback tests rely on.
 //   - HttpOnly: no script reads it.
-//   - SameSite=Lax: Okta's redirect to /callback is a cross-site top-level GET,
-//     which Lax lets through and Strict would not; a cross-site form post to
-//     /picker still goes without it. (A launch inside a cross-site iframe gets
-//     no Lax cookie, so it cannot complete; Okta's sign-in in such a frame needs
-//     third-party cookies of its own anyway.)
-//   - Path: the callback's full path, public stage included (API Gateway's
-//     /prod: the browser matches the path it sees, not the one the function
-//     gets); a picker transaction sets a second cookie of the same name and
-//     value for the picker's path. The narrow paths rule out the __Host-
-//     prefix, which demands Path=/; the default execute-api host names are on
-//     the public suffix list, so no sibling API can set a cookie for this one.
+//   - SameSite=None with Partitioned (CHIPS): an EHR that embeds the app in a
+//     cross-site iframe runs /authorize, Okta and /callback inside that frame,
+//     where a Lax cookie is neither set nor sent; a partitioned cookie is kept
+//     per top-level site, so the frame's sign-in finds its own binding and no
+//     other site's. None costs nothing here: the picker's form post is
+//     checked by Origin and Sec-Fetch-Site as well, and a cross-site request
+//     to /callback needs the transaction's state and a code for it.
+//   - At most maxBindings live per browser: a page that sends a browser
+//     through /authorize again and again would otherwise pile up cookies
+//     until its Cookie header passed API Gateway's 10,240-byte limit on
+//     request headers and every callback failed. The value starts with its
+//     issue time, so /authorize clears the oldest.
 
 // bindingCookiePrefix starts every binding cookie's name.
-const bindingCookiePrefix = "__Secure-smart_tx_"
+const bindingCookiePrefix = "__Host-smart_tx_"
+
+// maxBindings is how many binding cookies a browser keeps at once (about
+// 90 bytes each): more than a clinician has tabs of sign-ins under way.
+const maxBindings = 20
 
 // bindingCookieName is the name of the binding cookie of a transaction: a
 // short hash of its id, which tells concurrent transactions apart.
@@ -66,35 +78,49 @@ func bindingCookieName(txID string) string {
 	return bindingCookiePrefix + hex.EncodeToString(sum[:8])
 }
 
-// publicPath is the path of an endpoint as the browser sees it: the public
-// URL's path (API Gateway's stage) and the endpoint's.
-func (s *Server) publicPath(endpoint string) string {
-	u, _ := url.Parse(s.cfg.PublicURL) // checked by ehrlaunchenv.Parse
-	return strings.TrimSuffix(u.Path, "/") + endpoint
+// newBinding is a binding value: its issue time (unix seconds, for
+// capping), a dot, and 256 random bits.
+func (s *Server) newBinding() (string, error) {
+	id, err := s.newID()
+	if err != nil {
+		return "", err
+	}
+	return strconv.FormatInt(s.opts.Now().Unix(), 10) + "." + id, nil
 }
 
-// bindingCookie is the binding cookie of txID for one endpoint; a maxAge
-// below zero clears it.
-func (s *Server) bindingCookie(txID, value, endpoint string, maxAge int) *http.Cookie {
+// bindingCookie is the binding cookie of a transaction; a maxAge below zero
+// clears it.
+func bindingCookie(name, value string, maxAge int) *http.Cookie {
 	return &http.Cookie{
-		Name: bindingCookieName(txID), Value: value, Path: s.publicPath(endpoint), MaxAge: maxAge,
-		Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Name: name, Value: value, Path: "/", MaxAge: maxAge,
+		Secure: true, HttpOnly: true, SameSite: http.SameSiteNoneMode, Partitioned: true,
 	}
 }
 
-// bindBrowser sets the binding cookie of txID for the callback and, for a
-// picker transaction, the picker.
-func (s *Server) bindBrowser(w http.ResponseWriter, txID, value string, picker bool) {
-	maxAge := int(s.cfg.TransactionLifetime.Seconds())
-	http.SetCookie(w, s.bindingCookie(txID, value, ehrlaunchenv.PathCallback, maxAge))
-	if picker {
-		http.SetCookie(w, s.bindingCookie(txID, value, ehrlaunchenv.PathPicker, maxAge))
+// bindBrowser sets the binding cookie of txID, after clearing the oldest of
+// the browser's live bindings beyond maxBindings - 1.
+func (s *Server) bindBrowser(w http.ResponseWriter, r *http.Request, txID, value string) {
+	type live struct {
+		name   string
+		issued int64
 	}
+	var bindings []live
+	for _, c := range r.Cookies() {
+		if strings.HasPrefix(c.Name, bindingCookiePrefix) {
+			issued, _ := strconv.ParseInt(strings.SplitN(c.Value, ".", 2)[0], 10, 64) // unreadable: oldest
+			bindings = append(bindings, live{c.Name, issued})
+		}
+	}
+	slices.SortFunc(bindings, func(a, b live) int { return cmp.Compare(a.issued, b.issued) })
+	for i := 0; i <= len(bindings)-maxBindings; i++ {
+		http.SetCookie(w, bindingCookie(bindings[i].name, "", -1))
+	}
+	http.SetCookie(w, bindingCookie(bindingCookieName(txID), value, int(s.cfg.TransactionLifetime.Seconds())))
 }
 
-// unbindBrowser clears the binding cookie of txID for one endpoint.
-func (s *Server) unbindBrowser(w http.ResponseWriter, txID, endpoint string) {
-	http.SetCookie(w, s.bindingCookie(txID, "", endpoint, -1))
+// unbindBrowser clears the binding cookie of txID.
+func (s *Server) unbindBrowser(w http.ResponseWriter, txID string) {
+	http.SetCookie(w, bindingCookie(bindingCookieName(txID), "", -1))
 }
 
 // browserHash is the hash of the request's binding cookie for txID, as the

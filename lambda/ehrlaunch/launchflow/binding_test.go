@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/openhealthstack/smart-healthlake/contract/ehrlaunchenv"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchflow"
@@ -59,7 +60,7 @@ func plainQuery() url.Values {
 func bindingCookies(resp *http.Response) []*http.Cookie {
 	var out []*http.Cookie
 	for _, c := range resp.Cookies() {
-		if strings.HasPrefix(c.Name, "__Secure-smart_tx_") {
+		if strings.HasPrefix(c.Name, "__Host-smart_tx_") {
 			out = append(out, c)
 		}
 	}
@@ -71,45 +72,42 @@ func sha256Hex(s string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-var base64URL256 = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
+// bindingValue is a binding: its issue time, a dot, 256 random bits.
+var bindingValue = regexp.MustCompile(`^[0-9]+\.[A-Za-z0-9_-]{43}$`)
 
 func TestBrowserBinding(t *testing.T) {
 	for _, c := range []struct {
-		name  string
-		open  func(h *harness) *http.Response
-		paths []string
+		name string
+		open func(h *harness) *http.Response
 	}{
 		{"an EHR launch", func(h *harness) *http.Response {
 			return h.get(ehrlaunchenv.PathAuthorize, authorizeQuery(h.register(nil), nil))
-		}, []string{stage + ehrlaunchenv.PathCallback}},
+		}},
 		{"a plain authorization", func(h *harness) *http.Response {
 			return h.get(ehrlaunchenv.PathAuthorize, plainQuery())
-		}, []string{stage + ehrlaunchenv.PathCallback}},
+		}},
 		{"a patient picker transaction", func(h *harness) *http.Response {
 			return h.get(ehrlaunchenv.PathAuthorize, pickerQuery(nil))
-		}, []string{stage + ehrlaunchenv.PathCallback, stage + ehrlaunchenv.PathPicker}},
+		}},
 	} {
-		t.Run(c.name+" sets a fresh HttpOnly, Secure, SameSite=Lax cookie for the public callback path and stores only its hash", func(t *testing.T) {
+		t.Run(c.name+" sets one fresh __Host- cookie (HttpOnly, Secure, Path=/, SameSite=None, Partitioned) and stores only its hash", func(t *testing.T) {
 			h := newHarnessOf(t, harnessConfig{stage: stage})
 			first, second := bindingCookies(c.open(h)), bindingCookies(c.open(h))
-			if len(first) != len(c.paths) || len(second) != len(c.paths) {
-				t.Fatalf("binding cookies %v then %v, want one for each of %v", first, second, c.paths)
+			if len(first) != 1 || len(second) != 1 {
+				t.Fatalf("binding cookies %v then %v, want one each", first, second)
 			}
 			if first[0].Value == second[0].Value || first[0].Name == second[0].Name {
 				t.Fatalf("two transactions got the same binding cookie %v", first[0])
 			}
-			for i, k := range first {
-				if k.Path != c.paths[i] || !k.Secure || !k.HttpOnly || k.SameSite != http.SameSiteLaxMode ||
-					k.MaxAge != int(ehrlaunchenv.DefaultTransactionLifetime.Seconds()) || k.Domain != "" {
-					t.Errorf("cookie %s: Path %q Secure %t HttpOnly %t SameSite %v MaxAge %d Domain %q; want Path %s, Secure, HttpOnly, Lax, the transaction's lifetime, host-only",
-						k.Name, k.Path, k.Secure, k.HttpOnly, k.SameSite, k.MaxAge, k.Domain, c.paths[i])
-				}
-				if k.Name != first[0].Name || k.Value != first[0].Value {
-					t.Errorf("cookie %v: the picker's and the callback's cookies differ", k)
-				}
+			k := first[0]
+			// __Host- (RFC 6265bis 4.1.3.2): Secure, Path=/, no Domain.
+			if k.Path != "/" || !k.Secure || !k.HttpOnly || k.SameSite != http.SameSiteNoneMode || !k.Partitioned ||
+				k.MaxAge != int(ehrlaunchenv.DefaultTransactionLifetime.Seconds()) || k.Domain != "" {
+				t.Errorf("cookie %s: Path %q Secure %t HttpOnly %t SameSite %v Partitioned %t MaxAge %d Domain %q; want Path /, Secure, HttpOnly, None, Partitioned, the transaction's lifetime, host-only",
+					k.Name, k.Path, k.Secure, k.HttpOnly, k.SameSite, k.Partitioned, k.MaxAge, k.Domain)
 			}
-			if !base64URL256.MatchString(first[0].Value) {
-				t.Errorf("binding %q is not 256 random bits", first[0].Value)
+			if !bindingValue.MatchString(first[0].Value) {
+				t.Errorf("binding %q is not an issue time and 256 random bits", first[0].Value)
 			}
 			var hashes int
 			for _, item := range h.fake.Items(table) {
@@ -169,12 +167,32 @@ func TestBrowserBinding(t *testing.T) {
 		own := ownCookie(t, h, state)
 		resp := h.get(ehrlaunchenv.PathCallback, url.Values{"code": {"okta-code"}, "state": {state}})
 		cleared := bindingCookies(resp)
-		if len(cleared) != 1 || cleared[0].Name != own.Name || cleared[0].Path != stage+ehrlaunchenv.PathCallback || cleared[0].MaxAge >= 0 {
-			t.Fatalf("callback set %v, want %s cleared at its path", cleared, own.Name)
+		if len(cleared) != 1 || cleared[0].Name != own.Name || cleared[0].Path != "/" || cleared[0].MaxAge >= 0 {
+			t.Fatalf("callback set %v, want %s cleared at Path /", cleared, own.Name)
 		}
 		u, _ := url.Parse(h.base + ehrlaunchenv.PathCallback)
 		if left := h.browse.Jar.Cookies(u); len(left) != 0 {
 			t.Fatalf("the browser still holds %v", left)
+		}
+	})
+	t.Run("a browser keeps at most 20 bindings: the oldest are cleared, the newest complete", func(t *testing.T) {
+		h := newHarnessOf(t, harnessConfig{stage: stage})
+		var states []string
+		for i := range 25 {
+			states = append(states, h.authorize(plainQuery()).Query().Get("state"))
+			if i%5 == 4 {
+				h.clock.advance(time.Second) // issue times the cap sorts by
+			}
+		}
+		u, _ := url.Parse(h.base + ehrlaunchenv.PathCallback)
+		if n := len(h.browse.Jar.Cookies(u)); n != 20 {
+			t.Fatalf("the browser holds %d binding cookies, want 20", n)
+		}
+		for i, state := range []string{states[24], states[5], states[0]} {
+			resp := h.get(ehrlaunchenv.PathCallback, url.Values{"code": {"c"}, "state": {state}})
+			if completes := resp.StatusCode == http.StatusFound; completes != (i < 2) {
+				t.Fatalf("callback %d = %d, want it to complete: %t", i, resp.StatusCode, i < 2)
+			}
 		}
 	})
 	t.Run("two sign-ins started in one browser (two tabs) both complete", func(t *testing.T) {
@@ -250,7 +268,7 @@ func (s bindingBlindStore) PickPatient(ctx context.Context, id, _, patient strin
 func ownCookie(t *testing.T, h *harness, state string) *http.Cookie {
 	t.Helper()
 	sum := sha256.Sum256([]byte(state))
-	name := "__Secure-smart_tx_" + hex.EncodeToString(sum[:8])
+	name := "__Host-smart_tx_" + hex.EncodeToString(sum[:8])
 	u, _ := url.Parse(h.base + ehrlaunchenv.PathCallback)
 	for _, c := range h.browse.Jar.Cookies(u) {
 		if c.Name == name {

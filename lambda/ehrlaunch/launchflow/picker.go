@@ -54,7 +54,7 @@ func (s *Server) startPicker(w http.ResponseWriter, r *http.Request, txID, bindi
 		fail("server_error", "the authorization could not be started")
 		return
 	}
-	s.bindBrowser(w, txID, binding, true)
+	s.bindBrowser(w, r, txID, binding)
 	s.pickerPage(w, http.StatusOK, txID, "")
 }
 
@@ -104,8 +104,7 @@ func (s *Server) pick(w http.ResponseWriter, r *http.Request) {
 		page(w, http.StatusBadRequest, "This sign-in was not started in this browser. Start again from the app.")
 		return
 	}
-	// The callback's cookie stays: it completes the sign-in.
-	s.unbindBrowser(w, txID, ehrlaunchenv.PathPicker)
+	// The binding cookie stays: the callback completes the sign-in with it.
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, s.cfg.OktaIssuer+"/v1/authorize?"+tx.OktaQuery, http.StatusSeeOther)
 }

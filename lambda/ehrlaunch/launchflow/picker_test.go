@@ -50,11 +50,10 @@ func (h *harness) openPicker(q url.Values) (*http.Response, pickerForm) {
 		f.tx = m[2]
 	}
 	for _, c := range resp.Cookies() {
-		switch c.Path {
-		case h.path(ehrlaunchenv.PathPicker):
-			f.cookie = c
-		case h.path(ehrlaunchenv.PathCallback):
-			f.callback = c
+		if strings.HasPrefix(c.Name, "__Host-smart_tx_") {
+			// One binding cookie (Path=/) serves the picker's post and the
+			// callback.
+			f.cookie, f.callback = c, c
 		}
 	}
 	return resp, f

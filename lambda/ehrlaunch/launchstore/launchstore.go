@@ -330,7 +330,6 @@ func (s *Store) MarkHookOK(ctx context.Context, id string) error {
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":now": epoch(now),
 		},
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {

@@ -38,7 +38,7 @@ func (s *Spec) parseProxyAssertionKey(p cfnprops.Properties) error {
 	}
 	s.ProxyAssertionKeyARN = arn
 	if c, ok := s.Client(BackendClient); ok {
-		if key, reason := roomForProxyKey(c.JWKS); reason != "" {
+		if key, reason := RoomForProxyKey(c.JWKS); reason != "" {
 			return propErr(PropBackendClientJWKS+key, reason)
 		}
 	}
@@ -46,17 +46,19 @@ func (s *Spec) parseProxyAssertionKey(p cfnprops.Properties) error {
 		if a.Type != AppBackend {
 			continue
 		}
-		if key, reason := roomForProxyKey(a.Client.JWKS); reason != "" {
+		if key, reason := RoomForProxyKey(a.Client.JWKS); reason != "" {
 			return &AppError{Index: i, Name: a.Name, Key: "jwks" + key, Reason: reason}
 		}
 	}
 	return nil
 }
 
-// roomForProxyKey checks that a service's keys can share a JWKS with the
+// RoomForProxyKey checks that a service's keys can share a JWKS with the
 // proxy's: each with a kid, unique, and fewer than MaxClientKeys. It returns
-// the JSON path of the key at fault (".keys[1]", or "" for the set) and why.
-func roomForProxyKey(keys []map[string]any) (key, reason string) {
+// the JSON path of the key at fault (".keys[1]", or "" for the set) and why,
+// or two empty strings. Parse applies it with PropProxyAssertionKeyARN; a
+// composite that sets that property applies it to fail in its own words.
+func RoomForProxyKey(keys []map[string]any) (key, reason string) {
 	if len(keys) >= MaxClientKeys {
 		return "", fmt.Sprintf("holds %d keys; with ProxyAssertionKeyArn the proxy's key is added, and Okta keeps at most %d per client",
 			len(keys), MaxClientKeys)

@@ -464,7 +464,7 @@ func portalApp() *oktaauth.AppProps {
 
 func backendApp() *oktaauth.AppProps {
 	return &oktaauth.AppProps{Name: jsii.String("lab-feed"), Type: oktaprops.AppBackend,
-		Jwks: jsii.String(`{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"}]}`), Scopes: jsii.Strings("system/Observation.rs")}
+		Jwks: jsii.String(`{"keys":[{"kty":"RSA","kid":"lab-1","n":"AQAB","e":"AQAB"}]}`), Scopes: jsii.Strings("system/Observation.rs")}
 }
 
 // registryApps renders the Okta resource's Apps property at deploy time.

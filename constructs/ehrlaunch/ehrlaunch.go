@@ -504,7 +504,7 @@ func tooLarge(n int, sized map[string]string, backend bool) string {
 		"Lambda's %d-byte limit on all environment variables together", n, TokenAllowance, MaxEnvironmentBytes)
 	if backend {
 		return fmt.Sprintf("props.BackendClients: %s; %s takes %d of them, mostly the services' JWKS: register only the keys "+
-			"each service signs with (one RSA key is about 450 bytes), or fewer backend services through the proxy "+
+			"each service signs with (one RSA-2048 key is about 500 bytes), or fewer backend services through the proxy "+
 			"(the others can call Okta's token endpoint directly)", head, ehrlaunchenv.EnvBackendClients,
 			environmentSize(map[string]string{ehrlaunchenv.EnvBackendClients: sized[ehrlaunchenv.EnvBackendClients]}))
 	}

@@ -3,6 +3,7 @@ package handler_test
 import (
 	"crypto"
 	"encoding/base64"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -247,4 +248,26 @@ func TestAServiceKeyWithTheProxyKeysKidButOtherMaterialFailsBeforeOkta(t *testin
 	_, err := e.run(ev)
 	require.ErrorContains(t, err, arn)
 	assert.Empty(t, e.okta.Apps())
+}
+
+func TestACreateWithTheProxyKeyThatFailsLaterInOktaRemovesTheClientsItMade(t *testing.T) {
+	e := newEnv(t, fakeokta.Options{})
+	arn := addKey(t, e)
+	// Refused once the apps, with the proxy's key in their JWKS, exist.
+	e.okta.Faults.Add(fault.Rule{Op: "POST /api/v1/authorizationServers/*/policies/*/rules", Kind: fault.Invalid, Times: 1000})
+	_, err := e.run(proxyEvent(t, e, arn))
+	require.Error(t, err)
+	kid := kidOf(t, e, arn)
+	withKey := 0
+	for _, r := range e.okta.Requests() {
+		if r.Method == "POST" && r.Path == "/api/v1/apps" && r.Status < 300 {
+			raw, _ := json.Marshal(r.Body)
+			if strings.Contains(string(raw), kid) {
+				withKey++
+			}
+		}
+	}
+	assert.Equal(t, 2, withKey, "the backend client and the backend app were made with the proxy's key before the failure")
+	assert.Empty(t, e.okta.Apps(), "the failed Create's cleanup removed them")
+	assert.Empty(t, e.okta.AuthorizationServers())
 }

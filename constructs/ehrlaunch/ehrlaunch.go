@@ -9,11 +9,14 @@
 // header secret HookSecret() on the user-facing policy rule and adds
 // CallbackUrl() to each launched app's redirect URIs; the SMART configuration
 // advertises AuthorizeUrl() and TokenUrl() with the launch-ehr capabilities;
-// the token validator runs with SMART_EHR_LAUNCH=true. The function's
+// the token validator runs with SMART_EHR_LAUNCH=true; with BackendClients,
+// the Okta custom resource registers AssertionKey()'s public half on those
+// services' clients (oktaauth's ProxyAssertionKey). The function's
 // environment is contract/ehrlaunchenv's.
 package ehrlaunch
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
@@ -85,6 +88,13 @@ type EhrLaunchProps struct {
 	LogRetention awslogs.RetentionDays
 	// ReservedConcurrentExecutions caps the function. Default: 20.
 	ReservedConcurrentExecutions *float64
+	// BackendClients are SMART backend services whose client_credentials
+	// requests go through the token proxy (see BackendClient). With any, the
+	// construct creates AssertionKey() and lets the function sign with it;
+	// their JWKS count against Lambda's 4 KB environment limit, checked at
+	// synthesis. Default: none (no assertion key; a backend service's
+	// client_credentials request to the proxy is refused).
+	BackendClients *[]*BackendClient
 }
 
 // EhrLaunch is the EHR launch API, its function and its table.
@@ -95,11 +105,17 @@ type EhrLaunch struct {
 	table    awsdynamodb.Table
 	secret   awssecretsmanager.ISecret
 	baseURL  *string
+	// assertionKey is nil without backend clients.
+	assertionKey awskms.IKey
 }
 
 // NewEhrLaunch creates the resources. It panics, naming the prop, on invalid props.
 func NewEhrLaunch(scope constructs.Construct, id *string, props *EhrLaunchProps) *EhrLaunch {
 	if err := validate(props); err != nil {
+		panic(fmt.Sprintf("ehrlaunch.NewEhrLaunch(%s): %v", *id, err))
+	}
+	backendJWKS, err := backendClients(props)
+	if err != nil {
 		panic(fmt.Sprintf("ehrlaunch.NewEhrLaunch(%s): %v", *id, err))
 	}
 	e := &EhrLaunch{}
@@ -194,6 +210,24 @@ func NewEhrLaunch(scope constructs.Construct, id *string, props *EhrLaunchProps)
 	if props.LaunchLifetime != nil {
 		env[ehrlaunchenv.EnvLaunchSeconds] = jsii.String(fmt.Sprint(*props.LaunchLifetime.ToSeconds(nil)))
 	}
+	sized := map[string]string{
+		ehrlaunchenv.EnvClients:       clientsEstimate(props.Apps),
+		ehrlaunchenv.EnvEHRPrincipals: strings.Join(estimates(arns), ","),
+	}
+	if backendJWKS != nil {
+		key := e.newAssertionKey()
+		e.assertionKey = key
+		env[ehrlaunchenv.EnvAssertionKeyARN] = key.KeyArn()
+		env[ehrlaunchenv.EnvBackendClients], sized[ehrlaunchenv.EnvBackendClients] = backendClientsJSON(stack, *props.BackendClients, backendJWKS)
+	}
+	for name, v := range env {
+		if _, ok := sized[name]; !ok {
+			sized[name] = estimate(v)
+		}
+	}
+	if n := environmentSize(sized); n > MaxEnvironmentBytes {
+		panic(fmt.Sprintf("ehrlaunch.NewEhrLaunch(%s): %s", *id, tooLarge(n, sized, backendJWKS != nil)))
+	}
 	e.function = golambda.NewGoFunction(this, jsii.String("Function"), &golambda.GoFunctionProps{
 		Entry: jsii.String(Entry),
 		Options: &awslambda.FunctionOptions{
@@ -210,6 +244,11 @@ func NewEhrLaunch(scope constructs.Construct, id *string, props *EhrLaunchProps)
 		jsii.String("dynamodb:DeleteItem"), jsii.String("dynamodb:UpdateItem"))
 	key.GrantEncryptDecrypt(e.function)
 	e.secret.GrantRead(e.function, nil)
+	if e.assertionKey != nil {
+		// Sign the assertions to Okta and read the public half for their kid;
+		// nothing else with this key.
+		e.assertionKey.Grant(e.function, jsii.String("kms:Sign"), jsii.String("kms:GetPublicKey"))
+	}
 	nagexcuse.On(e.function, true, []nagexcuse.Excuse{
 		{
 			Rule: "HIPAA.Security-LambdaDLQ",
@@ -347,6 +386,13 @@ func (e *EhrLaunch) Table() awsdynamodb.Table { return e.table }
 // Api is the REST API.
 func (e *EhrLaunch) Api() awsapigateway.RestApi { return e.api }
 
+// AssertionKey is the KMS key (RSA_2048, SIGN_VERIFY) the token proxy signs
+// its client assertions to Okta with for props.BackendClients; the Okta
+// custom resource registers its public half on their clients
+// (oktaauth.SmartAuthorizationServerProps.ProxyAssertionKey). Nil without
+// backend clients.
+func (e *EhrLaunch) AssertionKey() awskms.IKey { return e.assertionKey }
+
 // HookSecret holds the token hook's header secret (for the Okta custom resource).
 func (e *EhrLaunch) HookSecret() awssecretsmanager.ISecret { return e.secret }
 
@@ -426,4 +472,42 @@ func clientsJSON(stack awscdk.Stack, apps *[]*App) *string {
 		list = append(list, app)
 	}
 	return stack.ToJsonString(list, nil)
+}
+
+// clientsEstimate is EHRLAUNCH_CLIENTS as clientsJSON renders it, with each
+// token counted as TokenAllowance bytes.
+func clientsEstimate(apps *[]*App) string {
+	var list []ehrlaunchenv.Client
+	for _, a := range *apps {
+		c := ehrlaunchenv.Client{ClientID: estimate(a.ClientId), PatientPicker: a.PatientPicker != nil && *a.PatientPicker}
+		for _, u := range *a.RedirectUris {
+			c.RedirectURIs = append(c.RedirectURIs, estimate(u))
+		}
+		list = append(list, c)
+	}
+	raw, _ := json.Marshal(list) // strings and bools only
+	return string(raw)
+}
+
+func estimates(values []*string) []string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = estimate(v)
+	}
+	return out
+}
+
+// tooLarge says that the environment is over Lambda's limit, which prop is
+// to blame and what to do.
+func tooLarge(n int, sized map[string]string, backend bool) string {
+	head := fmt.Sprintf("the function's environment would take about %d bytes (each deploy-time value counted as %d), over "+
+		"Lambda's %d-byte limit on all environment variables together", n, TokenAllowance, MaxEnvironmentBytes)
+	if backend {
+		return fmt.Sprintf("props.BackendClients: %s; %s takes %d of them, mostly the services' JWKS: register only the keys "+
+			"each service signs with (one RSA-2048 key is about 500 bytes), or fewer backend services through the proxy "+
+			"(the others can call Okta's token endpoint directly)", head, ehrlaunchenv.EnvBackendClients,
+			environmentSize(map[string]string{ehrlaunchenv.EnvBackendClients: sized[ehrlaunchenv.EnvBackendClients]}))
+	}
+	return fmt.Sprintf("props.Apps: %s; %s takes %d of them: launch fewer apps or give them fewer redirect URIs", head,
+		ehrlaunchenv.EnvClients, environmentSize(map[string]string{ehrlaunchenv.EnvClients: sized[ehrlaunchenv.EnvClients]}))
 }

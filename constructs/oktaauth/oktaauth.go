@@ -21,7 +21,8 @@
 //     arm64 Go function behind the CDK Provider framework (onEvent only: every
 //     request finishes in one invocation);
 //   - a role for that function that may write its log group, read the
-//     credential secret (and TokenHookSecret, when set) and write the
+//     credential secret (and TokenHookSecret, when set), read the public half
+//     of ProxyAssertionKey (when set) and write the
 //     stack-owned secrets, and nothing else (see handlerPolicies);
 //   - the stack-owned secrets, each only when its client is on: ClientSecret()
 //     for the confidential client, IntrospectionSecret() for the
@@ -54,7 +55,9 @@
 //     PatientAttribute): a missing one is added to the default user schema as
 //     a custom string attribute users can read but not change. Attributes are
 //     never changed or removed, not even on delete: they may hold users' data;
-//   - with TokenHookUrl, the token inline hook the user-facing rule calls.
+//   - with TokenHookUrl, the token inline hook the user-facing rule calls;
+//   - with ProxyAssertionKey, that key's public half in the JWKS of every
+//     private_key_jwt client, after the service's own keys.
 //
 // It does not create Okta users or groups, or put values in the users'
 // profile attributes: who may sign in and which FHIR resources they speak for
@@ -283,6 +286,8 @@ func (a *SmartAuthorizationServer) serverName() *string {
 //     through Secrets Manager when it has a customer-managed key;
 //   - the same on TokenHookSecret, when there is one (the handler puts its
 //     value in Okta's hook);
+//   - kms:GetPublicKey on ProxyAssertionKey, when there is one (the handler
+//     registers its public half on the private_key_jwt clients);
 //   - PutSecretValue on the stack-owned secrets, and on their key
 //     GenerateDataKey (Secrets Manager encrypts each new value with a new data
 //     key) and Decrypt (it decrypts the current value when a put might repeat
@@ -324,6 +329,15 @@ func (a *SmartAuthorizationServer) handlerPolicies() []awsiam.PolicyStatement {
 				Conditions: &map[string]any{"StringEquals": map[string]any{"kms:ViaService": viaSecretsManager}},
 			}))
 		}
+	}
+	if key := a.settings.ProxyAssertionKey; key != nil {
+		// The public half only, of this key only: the handler registers it
+		// in Okta and never signs.
+		out = append(out, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("ReadProxyAssertionPublicKey"),
+			Actions:   jsii.Strings("kms:GetPublicKey"),
+			Resources: &[]*string{key.KeyArn()},
+		}))
 	}
 	var owned []*string
 	for _, sec := range []awssecretsmanager.Secret{a.clientSecret, a.introspectionSecret} {

@@ -409,6 +409,26 @@ func TestTheHandlerRoleReadsOnlyTheCredentialAndWritesOnlyTheStackOwnedSecrets(t
 				}
 			},
 		},
+		"the proxy's assertion key: its public half, of that key only": {
+			build: func(stack awscdk.Stack) (*oktaauth.SmartAuthorizationServerProps, string) {
+				p := minimalProps(stack)
+				p.ProxyAssertionKey = awskms.NewKey(stack, jsii.String("AssertionKey"), &awskms.KeyProps{
+					KeySpec: awskms.KeySpec_RSA_2048, KeyUsage: awskms.KeyUsage_SIGN_VERIFY})
+				return p, ""
+			},
+			want: func(t *testing.T, stack awscdk.Stack, all map[string]cdktest.Resource, a *oktaauth.SmartAuthorizationServer) []statement {
+				var keyID string
+				for id := range cdktest.OfType(all, "AWS::KMS::Key") {
+					if strings.HasPrefix(id, "AssertionKey") {
+						keyID = id
+					}
+				}
+				return []statement{
+					{Sid: "ReadOktaCredentials", Actions: []string{"secretsmanager:GetSecretValue"}, Resources: []any{credentialArn + "-??????"}},
+					{Sid: "ReadProxyAssertionPublicKey", Actions: []string{"kms:GetPublicKey"}, Resources: []any{cdktest.GetAtt(keyID, "Arn")}},
+				}
+			},
+		},
 		"a token hook secret imported by name, without a customer key": {
 			build: func(stack awscdk.Stack) (*oktaauth.SmartAuthorizationServerProps, string) {
 				p := minimalProps(stack)
@@ -745,6 +765,16 @@ func TestInvalidPropsPanicNamingTheProp(t *testing.T) {
 			p.TokenHookSecret = awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String("HookSecret"), jsii.String("ehr/hook"))
 			p.TokenInlineHookId = jsii.String("calhookAbCdEf0123456")
 		}, "props.TokenHookUrl cannot be used with props.TokenInlineHookId"},
+		"proxy assertion key as an alias": {func(stack awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
+			p.ProxyAssertionKey = awskms.Alias_FromAliasName(stack, jsii.String("ProxyAlias"), jsii.String("alias/ehr-proxy")).(awskms.IKey)
+		}, "props.ProxyAssertionKey must be a key, not an alias"},
+		"proxy assertion key imported by an alias ARN": {func(stack awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
+			p.ProxyAssertionKey = awskms.Key_FromKeyArn(stack, jsii.String("ProxyKey"), jsii.String("arn:aws:kms:us-east-1:123456789012:alias/ehr-proxy"))
+		}, "props.ProxyAssertionKey: must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>), not an alias"},
+		"proxy assertion key with a service key without kid": {func(stack awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
+			p.ProxyAssertionKey = awskms.Key_FromKeyArn(stack, jsii.String("ProxyKey"), jsii.String("arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"))
+			p.BackendClient = &oktaauth.BackendClientProps{Jwks: jsii.String(`{"keys":[{"kty":"RSA","n":"sXch","e":"AQAB"}]}`)}
+		}, "props.BackendClient.Jwks.keys[0]: needs a kid: with props.ProxyAssertionKey the JWKS also holds the EHR launch proxy's key"},
 		"token hook over http": {func(stack awscdk.Stack, p *oktaauth.SmartAuthorizationServerProps) {
 			p.TokenHookUrl = jsii.String("http://hook.example.com/hook")
 			p.TokenHookSecret = awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String("HookSecret"), jsii.String("ehr/hook"))
@@ -1037,4 +1067,23 @@ func TestTheTokenHookPropsReachTheResourceAsURLAndSecretARN(t *testing.T) {
 	require.NoError(t, err)
 	require.NotContains(t, string(raw), "SecretString", "the value is never a property, only the ARN")
 	require.NotContains(t, string(raw), "resolve:secretsmanager", "no dynamic reference to the value either")
+}
+
+func TestTheProxyAssertionKeyReachesTheResourceAsItsKeyARN(t *testing.T) {
+	t.Run("a key in the stack: its Arn attribute", func(t *testing.T) {
+		stack := newStack(t)
+		p := minimalProps(stack)
+		p.ProxyAssertionKey = awskms.NewKey(stack, jsii.String("AssertionKey"), &awskms.KeyProps{
+			KeySpec: awskms.KeySpec_RSA_2048, KeyUsage: awskms.KeyUsage_SIGN_VERIFY})
+		oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), p)
+		all := cdktest.Resources(t, cdktest.Template(t, stack))
+		_, props := serverResource(t, all)
+		require.Equal(t, cdktest.Resolved(t, stack, p.ProxyAssertionKey.KeyArn()), props[oktaprops.PropProxyAssertionKeyARN])
+	})
+	t.Run("without one, no property", func(t *testing.T) {
+		stack := newStack(t)
+		oktaauth.NewSmartAuthorizationServer(stack, jsii.String("Okta"), minimalProps(stack))
+		_, props := serverResource(t, cdktest.Resources(t, cdktest.Template(t, stack)))
+		require.NotContains(t, props, oktaprops.PropProxyAssertionKeyARN)
+	})
 }

@@ -133,8 +133,8 @@ func TestDescribeSpeaksTheProps(t *testing.T) {
 // introspection client itself and passes the Options through: none of the
 // four may be an option, or the composite would have to check at run time
 // that its users left it unset.
-func TestTheOptionsLeaveTheFourCompositeSettingsToTheProps(t *testing.T) {
-	composite := []string{"OrgUrl", "CredentialSecret", "SmartVersion", "IntrospectionClient"}
+func TestTheOptionsLeaveTheCompositeSettingsToTheProps(t *testing.T) {
+	composite := []string{"OrgUrl", "CredentialSecret", "SmartVersion", "IntrospectionClient", "ProxyAssertionKey"}
 	options := reflect.TypeFor[SmartAuthorizationServerOptions]()
 	for _, name := range composite {
 		_, ok := options.FieldByName(name)

@@ -96,9 +96,9 @@ type BackendClientProps struct {
 
 // SmartAuthorizationServerOptions are the settings of a
 // SmartAuthorizationServer besides the Okta org, its credential, the SMART
-// version and the introspection client: what a construct composing the
-// server (smarthealthlake.SmartHealthLake) lets its users set, while it sets
-// those four itself. SmartAuthorizationServerProps embeds them.
+// version, the introspection client and the EHR launch proxy's assertion
+// key: what a construct composing the server (smarthealthlake.SmartHealthLake)
+// lets its users set, while it sets those itself. SmartAuthorizationServerProps embeds them.
 type SmartAuthorizationServerOptions struct {
 	// Name of the authorization server; unique in the Okta org. A server of that
 	// name that this resource did not create is an error, never adopted.
@@ -256,7 +256,7 @@ type SmartAuthorizationServerOptions struct {
 }
 
 // SmartAuthorizationServerProps configure a SmartAuthorizationServer: the
-// Options and the four settings a composite sets. Only OrgUrl and
+// Options and the settings a composite sets. Only OrgUrl and
 // CredentialSecret are required.
 type SmartAuthorizationServerProps struct {
 	SmartAuthorizationServerOptions
@@ -284,6 +284,18 @@ type SmartAuthorizationServerProps struct {
 	// IntrospectionSecret() as {"client_id", "client_secret"}.
 	// Default: false.
 	IntrospectionClient *bool
+	// ProxyAssertionKey is the EHR launch proxy's assertion key
+	// (ehrlaunch.EhrLaunch's AssertionKey()), set by smarthealthlake with
+	// EhrLaunch and backend services: an RSA_2048 SIGN_VERIFY KMS key whose
+	// public half the handler reads (kms:GetPublicKey on this key only) and
+	// adds to the JWKS of every private_key_jwt client (BackendClient and the
+	// backend Apps), so that Okta accepts the assertions the proxy signs for
+	// those clients. With it, every key of those JWKS needs a kid (Okta
+	// refuses several keys without kids). A key, not an alias: import one by
+	// its key ARN (awskms.Key_FromKeyArn). Removing it removes the key from
+	// the clients at the next update.
+	// Default: none (the clients' JWKS hold the services' keys only).
+	ProxyAssertionKey awskms.IKey
 }
 
 // settings are the props with defaults applied.
@@ -326,6 +338,10 @@ func (s *settings) validate() error {
 	}
 	if s.CredentialSecret == nil {
 		bad("props.CredentialSecret is required (the secret with the Okta management API credentials)")
+	}
+	if _, alias := s.ProxyAssertionKey.(awskms.IAlias); alias {
+		bad("props.ProxyAssertionKey must be a key, not an alias: the handler's kms:GetPublicKey permission names the " +
+			"key's ARN, which IAM does not match against an alias; import the key by its key ARN (awskms.Key_FromKeyArn)")
 	}
 	if !s.SmartVersion.Valid() {
 		bad("props.SmartVersion must be smart.V1 or smart.V2, got %q", s.SmartVersion)
@@ -490,6 +506,9 @@ func (s *settings) properties(name *string, secrets secretRefs) map[string]any {
 	if c := s.BackendClient; c != nil {
 		optional(oktaprops.PropBackendClientJWKS, c.Jwks)
 	}
+	if s.ProxyAssertionKey != nil {
+		p[oktaprops.PropProxyAssertionKeyARN] = s.ProxyAssertionKey.KeyArn()
+	}
 	if secrets.clientSecret != nil {
 		p[oktaprops.PropClientSecretARN] = secrets.clientSecret.SecretArn()
 	}
@@ -553,7 +572,8 @@ var standIns = map[string]string{
 	oktaprops.PropTokenInlineHookID:          "calsynthtime00000000",
 	oktaprops.PropTokenHookURL:               "https://synth-time.example.com/hook",
 	oktaprops.PropTokenHookSecretARN:         "arn:aws:secretsmanager:us-east-1:000000000000:secret:synth-time-token-hook",
-	oktaprops.PropBackendClientJWKS:          `{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"}]}`,
+	oktaprops.PropBackendClientJWKS:          `{"keys":[{"kty":"RSA","kid":"synth-time","n":"AQAB","e":"AQAB"}]}`,
+	oktaprops.PropProxyAssertionKeyARN:       "arn:aws:kms:us-east-1:000000000000:key/00000000-0000-0000-0000-000000000000",
 }
 
 // scopeProperties decide the scope catalogue.
@@ -690,6 +710,7 @@ var propNames = map[string]string{
 	oktaprops.PropBackendClientJWKS:           "BackendClient.Jwks",
 	oktaprops.PropIntrospectionClient:         "IntrospectionClient",
 	oktaprops.PropApps:                        "Apps",
+	oktaprops.PropProxyAssertionKeyARN:        "ProxyAssertionKey",
 }
 
 // ownProperties are the properties no prop sets: the construct sets them

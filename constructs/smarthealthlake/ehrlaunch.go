@@ -1,6 +1,7 @@
 package smarthealthlake
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -53,8 +54,12 @@ const (
 // that requires the hook's marker claim for launch context. Okta only: with
 // an ExternalAuthorizationServer it is refused. The proxy serves
 // AuthorizationServer.ConfidentialClient, PublicClient and the user-facing
-// apps of AuthorizationServer.Apps it is given; backend apps use Okta's
-// token endpoint directly.
+// apps of AuthorizationServer.Apps it is given. Backend services
+// (AuthorizationServer.BackendClient and the backend apps) may use the
+// advertised token endpoint too: the proxy verifies their assertions and
+// re-signs them for Okta with the EHR launch construct's assertion key, whose
+// public half the Okta resource adds to their clients' JWKS (so every key of
+// those JWKS needs a kid).
 type EhrLaunchOptions struct {
 	// Apps are the user-facing clients EHRs may launch; each must be
 	// configured in AuthorizationServer: EhrLaunchConfidentialApp,
@@ -195,6 +200,7 @@ func (p settings) ehrLaunchProblems() []string {
 				"only a client this construct creates can be launched", i, a, clientProp(a)))
 		}
 	}
+	errs = append(errs, p.ehrBackendProblems()...)
 	for i, a := range x.PickerApps {
 		switch {
 		case !slices.Contains(apps, a):
@@ -202,6 +208,50 @@ func (p settings) ehrLaunchProblems() []string {
 				"(props.EhrLaunch.Apps): only an app the proxy serves can use its patient picker", i, a))
 		case slices.Index(x.PickerApps, a) != i:
 			errs = append(errs, fmt.Sprintf("props.EhrLaunch.PickerApps[%d] repeats %q", i, a))
+		}
+	}
+	return errs
+}
+
+// ehrBackendProblems checks the backend services' JWKS, which with EHR
+// launch go to the proxy's environment too, in this construct's words: they
+// must be literal (the proxy's environment is checked and measured at
+// synthesis), public RSA keys (oktaprops.PublicJWKS), and each key needs a
+// kid, since the proxy's key joins them in Okta (oktaprops.RoomForProxyKey).
+func (p settings) ehrBackendProblems() []string {
+	a := p.AuthorizationServer
+	if a == nil {
+		return nil
+	}
+	var errs []string
+	check := func(prop string, jwks *string) {
+		switch {
+		case jwks == nil || *jwks == "":
+			errs = append(errs, prop+" is required: the backend service's public JSON Web Key Set")
+			return
+		case *awscdk.Token_IsUnresolved(jwks):
+			errs = append(errs, prop+" must be literal JSON with props.EhrLaunch: the EHR launch proxy verifies the "+
+				"service's assertions with it, from an environment checked at synthesis")
+			return
+		}
+		keys, err := oktaprops.PublicJWKS(json.RawMessage(*jwks))
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("%s %v", prop, err))
+			return
+		}
+		if key, reason := oktaprops.RoomForProxyKey(keys); reason != "" {
+			errs = append(errs, fmt.Sprintf("%s%s %s", prop, key,
+				strings.ReplaceAll(reason, "with "+oktaprops.PropProxyAssertionKeyARN, "with props.EhrLaunch")))
+		}
+	}
+	if a.BackendClient != nil {
+		check("props.AuthorizationServer.BackendClient.Jwks", a.BackendClient.Jwks)
+	}
+	if a.Apps != nil {
+		for i, x := range *a.Apps {
+			if x != nil && x.Type == oktaprops.AppBackend {
+				check(fmt.Sprintf("props.AuthorizationServer.Apps[%d].Jwks", i), x.Jwks)
+			}
 		}
 	}
 	return errs
@@ -273,14 +323,6 @@ func (s *SmartHealthLake) newEhrLaunch(p settings) *ehrlaunch.EhrLaunch {
 					"launch proxy, which refuses it; that app must use Okta's authorize endpoint directly", what)), nil)
 		}
 	}
-	if a := p.AuthorizationServer; a != nil && a.BackendClient != nil {
-		// A private_key_jwt assertion names its token endpoint in aud (RFC 7523)
-		// and Okta accepts only its own: signed for the proxy, it is refused.
-		awscdk.Annotations_Of(s).AddWarningV2(jsii.String("smart-healthlake:ehr-launch-backend-client"), jsii.String(
-			"props.AuthorizationServer.BackendClient with props.EhrLaunch: the SMART configuration's token_endpoint is the EHR "+
-				"launch proxy, and Okta refuses a private_key_jwt assertion signed for it (invalid audience); the backend "+
-				"service must use Okta's token endpoint (the TokenEndpoint output) directly"), nil)
-	}
 	return ehrlaunch.NewEhrLaunch(s, jsii.String("EhrLaunch"), &ehrlaunch.EhrLaunchProps{
 		OktaIssuer:     lazyString(func() *string { return s.okta.Issuer() }),
 		FhirEndpoint:   lazyString(func() *string { return s.datastore.DatastoreEndpoint() }),
@@ -289,7 +331,43 @@ func (s *SmartHealthLake) newEhrLaunch(p settings) *ehrlaunch.EhrLaunch {
 		CorsOrigins:    p.EhrLaunch.CorsOrigins,
 		LaunchLifetime: p.EhrLaunch.LaunchLifetime,
 		LogRetention:   p.LogRetention,
+		BackendClients: s.ehrBackendClients(p),
 	})
+}
+
+// ehrBackendClients are the backend services whose token requests the
+// proxy re-signs: AuthorizationServer.BackendClient and every backend app of
+// AuthorizationServer.Apps, with their JWKS. A private_key_jwt assertion
+// names the token endpoint it is for in aud (RFC 7523 section 3), which for
+// a service that reads the SMART configuration is the proxy's, and Okta
+// accepts only its own: so the proxy verifies the service's assertion and
+// signs one for Okta with its assertion key, whose public half the Okta
+// resource adds to these clients (ProxyAssertionKey, set by newOkta). Nil
+// without backend services: then there is no assertion key.
+func (s *SmartHealthLake) ehrBackendClients(p settings) *[]*ehrlaunch.BackendClient {
+	a := p.AuthorizationServer
+	if a == nil {
+		return nil
+	}
+	var out []*ehrlaunch.BackendClient
+	if a.BackendClient != nil {
+		out = append(out, &ehrlaunch.BackendClient{ClientId: lazyString(func() *string { return s.okta.BackendClientId() }),
+			Jwks: a.BackendClient.Jwks})
+	}
+	if a.Apps != nil {
+		for _, x := range *a.Apps {
+			if x == nil || x.Name == nil || x.Type != oktaprops.AppBackend {
+				continue
+			}
+			name := *x.Name
+			out = append(out, &ehrlaunch.BackendClient{ClientId: lazyString(func() *string { return s.okta.AppClientId(name) }),
+				Jwks: x.Jwks})
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return &out
 }
 
 // withEhrLaunch gives the Okta server's options the proxy's callback among

@@ -1,8 +1,12 @@
 package smarthealthlake_test
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"strings"
 	"testing"
 
@@ -294,25 +298,86 @@ func TestALaunchedAppListLeavingOutAClientSaysSo(t *testing.T) {
 	})
 }
 
+// serviceJWKS is a backend service's public JWKS of one freshly generated
+// RSA-2048 key with a kid.
+func serviceJWKS(t *testing.T) string {
+	t.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	raw, err := json.Marshal(map[string]any{"keys": []any{map[string]any{"kty": "RSA", "kid": "svc-1", "use": "sig",
+		"n": base64.RawURLEncoding.EncodeToString(k.N.Bytes()),
+		"e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(k.E)).Bytes())}}})
+	require.NoError(t, err)
+	return string(raw)
+}
+
 // A private_key_jwt assertion is signed for the token endpoint it names
-// (RFC 7523); with EHR launch on that is the proxy, which Okta refuses.
-func TestABackendClientBesideEhrLaunchIsWarnedAboutTheTokenEndpoint(t *testing.T) {
-	for _, withBackend := range []bool{true, false} {
-		stack := newStack(t)
-		p := withEhrLaunch(stack)
-		if withBackend {
-			p.AuthorizationServer.BackendClient = &oktaauth.BackendClientProps{Jwks: jsii.String(`{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"}]}`)}
+// (RFC 7523); with EHR launch on that is the proxy, which Okta refuses, so
+// the proxy re-signs with its assertion key, which Okta must know.
+func TestBackendServicesBesideEhrLaunchGetTheProxysAssertionKey(t *testing.T) {
+	stack := newStack(t)
+	p := withEhrLaunch(stack)
+	jwks := serviceJWKS(t)
+	p.AuthorizationServer.BackendClient = &oktaauth.BackendClientProps{Jwks: jsii.String(jwks)}
+	p.AuthorizationServer.Apps = &[]*oktaauth.AppProps{{Name: jsii.String("reporting"), Type: oktaprops.AppBackend,
+		Jwks: jsii.String(jwks), Scopes: jsii.Strings("system/Patient.rs")}}
+	shl := smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), p)
+	tpl := cdktest.Template(t, stack) // a dependency cycle (key <- Okta <- function) fails synthesis here
+	all := cdktest.Resources(t, tpl)
+	key := shl.EhrLaunch().AssertionKey()
+	require.NotNil(t, key)
+	keyID := cdktest.LogicalID(t, key)
+	keyArn := cdktest.GetAtt(keyID, "Arn")
+	oktaID, okta := cdktest.Only(t, all, oktaauth.ResourceType)
+
+	t.Run("the EHR launch construct's key is an RSA_2048 signing key", func(t *testing.T) {
+		require.Equal(t, "RSA_2048", all[keyID].Properties["KeySpec"])
+		require.Equal(t, "SIGN_VERIFY", all[keyID].Properties["KeyUsage"])
+	})
+	t.Run("the Okta resource registers it: its ARN as ProxyAssertionKeyArn", func(t *testing.T) {
+		require.Equal(t, keyArn, okta.Properties[oktaprops.PropProxyAssertionKeyARN])
+	})
+	t.Run("the Okta handler may read that key's public half, and only that key's", func(t *testing.T) {
+		fnID := cdktest.LogicalID(t, shl.AuthorizationServer().Function())
+		var found []cdktest.Statement
+		for _, st := range cdktest.RoleStatements(t, all, cdktest.RoleOf(t, all[fnID])) {
+			for _, a := range st.Actions {
+				if strings.HasPrefix(a, "kms:") && a != "kms:Decrypt" && a != "kms:GenerateDataKey" {
+					found = append(found, st)
+				}
+			}
 		}
-		smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), p)
-		cdktest.Template(t, stack)
+		require.Len(t, found, 1)
+		require.Equal(t, []string{"kms:GetPublicKey"}, found[0].Actions)
+		require.Equal(t, []any{keyArn}, found[0].Resources)
+	})
+	t.Run("the proxy gets the key and both services, their client ids filled in by CloudFormation", func(t *testing.T) {
+		env := ehrFunctionEnv(t, all)
+		require.Equal(t, keyArn, env[ehrlaunchenv.EnvAssertionKeyARN])
+		got := deployed(t, env[ehrlaunchenv.EnvBackendClients], map[string]string{
+			"GetAtt:" + oktaID + "." + oktaprops.AttrBackendClientID:     "0oaBackend",
+			"GetAtt:" + oktaID + "." + oktaprops.AppDataKey("reporting"): "0oaReporting",
+		})
+		require.JSONEq(t, `[{"client_id":"0oaBackend","jwks":`+jwks+`},{"client_id":"0oaReporting","jwks":`+jwks+`}]`, got)
+	})
+	t.Run("no warning sends the services to Okta's token endpoint any more", func(t *testing.T) {
 		found := assertions.Annotations_FromStack(stack).FindWarning(jsii.String("*"),
-			assertions.Match_StringLikeRegexp(jsii.String("BackendClient with props.EhrLaunch.*TokenEndpoint output")))
-		if withBackend {
-			require.Len(t, *found, 1)
-		} else {
-			require.Empty(t, *found)
-		}
+			assertions.Match_StringLikeRegexp(jsii.String("BackendClient|backend")))
+		require.Empty(t, *found)
+	})
+}
+
+func TestWithoutBackendServicesEhrLaunchMakesNoAssertionKey(t *testing.T) {
+	stack := newStack(t)
+	shl := smarthealthlake.NewSmartHealthLake(stack, jsii.String("Smart"), withEhrLaunch(stack))
+	all := cdktest.Resources(t, cdktest.Template(t, stack))
+	require.Nil(t, shl.EhrLaunch().AssertionKey())
+	for id, k := range cdktest.OfType(all, "AWS::KMS::Key") {
+		require.NotEqual(t, "SIGN_VERIFY", k.Properties["KeyUsage"], id)
 	}
+	_, okta := cdktest.Only(t, all, oktaauth.ResourceType)
+	require.NotContains(t, okta.Properties, oktaprops.PropProxyAssertionKeyARN)
+	require.NotContains(t, ehrFunctionEnv(t, all), ehrlaunchenv.EnvBackendClients)
 }
 
 func TestBadEhrLaunchPropsAreNamed(t *testing.T) {
@@ -320,6 +385,16 @@ func TestBadEhrLaunchPropsAreNamed(t *testing.T) {
 		edit func(awscdk.Stack, *smarthealthlake.SmartHealthLakeProps)
 		want string
 	}{
+		"a backend client's key without kid": {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
+			p.AuthorizationServer.BackendClient = &oktaauth.BackendClientProps{Jwks: jsii.String(`{"keys":[{"kty":"RSA","n":"sXch","e":"AQAB"}]}`)}
+		}, "props.AuthorizationServer.BackendClient.Jwks.keys[0] needs a kid: with props.EhrLaunch the JWKS also holds the EHR launch proxy's key"},
+		"a backend client's JWKS that is a token": {func(stack awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
+			p.AuthorizationServer.BackendClient = &oktaauth.BackendClientProps{Jwks: awscdk.NewCfnParameter(stack, jsii.String("Jwks"), nil).ValueAsString()}
+		}, "props.AuthorizationServer.BackendClient.Jwks must be literal JSON with props.EhrLaunch"},
+		"a backend app's private key": {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
+			p.AuthorizationServer.Apps = &[]*oktaauth.AppProps{{Name: jsii.String("reporting"), Type: oktaprops.AppBackend,
+				Jwks: jsii.String(`{"keys":[{"kty":"RSA","kid":"a","n":"sXch","e":"AQAB","d":"c2VjcmV0"}]}`), Scopes: jsii.Strings("system/Patient.rs")}}
+		}, `props.AuthorizationServer.Apps[0].Jwks keys[0] is a private key (has "d")`},
 		"no EHR role": {func(_ awscdk.Stack, p *smarthealthlake.SmartHealthLakeProps) {
 			p.EhrLaunch.EhrRoles = &[]awsiam.IRole{}
 		}, "props.EhrLaunch.EhrRoles needs at least one role"},
@@ -389,7 +464,7 @@ func portalApp() *oktaauth.AppProps {
 
 func backendApp() *oktaauth.AppProps {
 	return &oktaauth.AppProps{Name: jsii.String("lab-feed"), Type: oktaprops.AppBackend,
-		Jwks: jsii.String(`{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"}]}`), Scopes: jsii.Strings("system/Observation.rs")}
+		Jwks: jsii.String(`{"keys":[{"kty":"RSA","kid":"lab-1","n":"AQAB","e":"AQAB"}]}`), Scopes: jsii.Strings("system/Observation.rs")}
 }
 
 // registryApps renders the Okta resource's Apps property at deploy time.

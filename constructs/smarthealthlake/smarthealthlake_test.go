@@ -197,6 +197,9 @@ func TestEveryPartPassesCdkNag(t *testing.T) {
 			p.TokenValidator = &tokenvalidator.TokenValidatorOptions{ProvisionedConcurrency: jsii.Number(1)}
 		},
 		"aws-owned key": func(p *smarthealthlake.SmartHealthLakeProps) { p.AwsOwnedKey = jsii.Bool(true) },
+		"ehr launch with backend services": func(p *smarthealthlake.SmartHealthLakeProps) {
+			p.AuthorizationServer.BackendClient = &oktaauth.BackendClientProps{Jwks: jsii.String(`{"keys":[{"kty":"RSA","kid":"svc-1","n":"sXch","e":"AQAB"}]}`)}
+		},
 		"ehr launch, both apps, introspection": func(p *smarthealthlake.SmartHealthLakeProps) {
 			p.AuthorizationServer.PublicClient = &oktaauth.PublicClientProps{RedirectUris: jsii.Strings(publicRedirect)}
 			p.Validation = validatorenv.ValidationIntrospection

@@ -235,6 +235,9 @@ func parse(p cfnprops.Properties, kept *Kept) (*Spec, error) {
 	if err := s.parseApps(p); err != nil {
 		return nil, err
 	}
+	if err := s.parseProxyAssertionKey(p); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

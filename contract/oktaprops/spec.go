@@ -76,6 +76,14 @@
 //	                           token-validation Lambda reads (SMART_INTROSPECTION_SECRET_ARN)
 //	Apps                       JSON: the app registry, a list of apps each with its own client
 //	                           and policy; see PropApps (apps.go)
+//	ProxyAssertionKeyArn       KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>; not an alias),
+//	                           optional: the EHR launch proxy's assertion key (an RSA_2048
+//	                           SIGN_VERIFY key, ehrlaunchenv.AssertionKeySpec). The handler reads its
+//	                           public half (kms:GetPublicKey) on Create and Update and adds it, as an
+//	                           RS256 JWK whose kid is its RFC 7638 thumbprint, to the JWKS of every
+//	                           private_key_jwt client (BackendClient and the backend Apps), after the
+//	                           service's own keys; removing it removes the key from them. With it,
+//	                           every service key needs a kid (see PropProxyAssertionKeyARN)
 //
 // ResourceTypeAudience (Custom::SmartOktaAudience) binds the audience of a server
 // made by the first type. It exists because the audience of a SMART HealthLake
@@ -139,6 +147,18 @@ const (
 	PropBackendClientJWKS           = "BackendClientJwks"
 	PropIntrospectionClient         = "IntrospectionClient"
 	PropIntrospectionSecretARN      = "IntrospectionSecretArn"
+	// PropProxyAssertionKeyARN is the EHR launch proxy's assertion key
+	// (contract/ehrlaunchenv): a SMART backend service signs its client
+	// assertion for the proxy's token URL, which Okta refuses (its aud must
+	// be Okta's own token URL), so the proxy verifies it and signs a fresh
+	// one for Okta with this KMS key. Okta checks that one against the
+	// client's JWKS, which therefore holds the key's public half besides the
+	// service's own keys. Okta refuses a JWKS of several keys unless each has
+	// a kid, unique in it (management API spec, addJwk: the Applications API
+	// does not "allow the creation of multiple keys without kids";
+	// ErrorClientJsonWebKeyDuplicateKid: "All keys in the 'jwks' must have a
+	// unique kid"), so with this property every service key needs a kid.
+	PropProxyAssertionKeyARN = "ProxyAssertionKeyArn"
 	// PropLegacyScopeFlavor is PropSmartVersion's name in stacks deployed
 	// before the rename: CloudFormation still delivers it, in
 	// OldResourceProperties and, during a rollback to such a template, in
@@ -161,7 +181,7 @@ var KnownProperties = []string{
 	PropTokenHookURL, PropTokenHookSecretARN,
 	PropConfidentialClient, PropConfidentialRedirectURIs, PropConfidentialPostLogoutURIs, PropPublicClient,
 	PropPublicClientType, PropPublicRedirectURIs, PropBackendClient, PropBackendClientJWKS,
-	PropIntrospectionClient, PropIntrospectionSecretARN, PropApps, propServiceToken, propServiceTimeout,
+	PropIntrospectionClient, PropIntrospectionSecretARN, PropApps, PropProxyAssertionKeyARN, propServiceToken, propServiceTimeout,
 }
 
 // KnownAudienceBindingProperties lists every property of the audience binding.
@@ -233,6 +253,10 @@ type Spec struct {
 	// Apps is the app registry (PropApps, apps.go): each app its own client
 	// and its own policy with one rule.
 	Apps []App
+	// ProxyAssertionKeyARN is the EHR launch proxy's assertion key
+	// (PropProxyAssertionKeyARN), or "". Parse only names it: the handler
+	// reads its public half and adds it with AddProxyAssertionKey.
+	ProxyAssertionKeyARN string
 
 	// UserGroupIDs are the groups (UserGroupIds) assigned to the user-facing
 	// apps (confidential and public): Okta signs in only users assigned to an

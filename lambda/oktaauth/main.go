@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/lambdalog"
@@ -25,8 +26,10 @@ func main() {
 	}
 	h := &handler.Handler{
 		SecretsManager: secretsmanager.NewFromConfig(cfg),
-		Log:            log,
-		Okta:           oktaclient.Options{UserAgentExtra: "smart-healthlake-oktaauth"},
+		// Endpoint overrides as for every client of cfg (AWS_ENDPOINT_URL_KMS).
+		KMS:  kms.NewFromConfig(cfg),
+		Log:  log,
+		Okta: oktaclient.Options{UserAgentExtra: "smart-healthlake-oktaauth"},
 	}
 	lambda.Start(h.OnEvent)
 }

@@ -1,10 +1,12 @@
 package envconfig
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 )
@@ -117,6 +119,27 @@ func parseEhrLaunch(r *reader, root *object, e *Environment) {
 			r.fail(key, "must be %s, %s or the name of an app of okta.apps, got %q", EhrLaunchConfidential, EhrLaunchPublic, a)
 		case typ == oktaprops.AppBackend:
 			r.fail(key, "is %q, a backend app of okta.apps: only public and confidential apps can be launched; leave it out", a)
+		}
+	}
+	// The proxy's assertion key joins the backend services' Okta JWKS
+	// (smarthealthlake's ProxyAssertionKey), and Okta wants a kid on each of
+	// several keys: say so in cdk.json's words.
+	jwks := func(key, raw string) {
+		if raw == "" {
+			return
+		}
+		keys, err := oktaprops.PublicJWKS(json.RawMessage(raw))
+		if err != nil {
+			return // reported where the key is read
+		}
+		if at, reason := oktaprops.RoomForProxyKey(keys); reason != "" {
+			r.fail(key+at, "%s", strings.ReplaceAll(reason, "with "+oktaprops.PropProxyAssertionKeyARN, "with ehrLaunch.enabled"))
+		}
+	}
+	jwks("okta.backendClientJwks", e.Okta.BackendClientJWKS)
+	for i, a := range e.Okta.Apps {
+		if a.Type == oktaprops.AppBackend {
+			jwks(fmt.Sprintf("okta.apps[%d].jwks", i), a.JWKS)
 		}
 	}
 	e.EhrLaunch.PickerApps = x.stringList("pickerApps")

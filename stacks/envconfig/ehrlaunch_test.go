@@ -54,7 +54,7 @@ func withRegistry(ehrLaunch string) string {
 	return `{"okta": {"orgUrl": "https://dev-1.okta.com", "credentialSecret": "smart/okta",
 		"confidentialClientRedirectUris": ["https://app.example.org/cb"],
 		"apps": [{"name": "portal", "type": "public", "redirectUris": ["https://portal.example.org/cb"], "scopes": ["openid", "launch/patient"]},
-			{"name": "lab-feed", "type": "backend", "jwks": {"keys": [{"kty": "RSA", "n": "AQAB", "e": "AQAB"}]}, "scopes": ["system/Observation.rs"]}]},
+			{"name": "lab-feed", "type": "backend", "jwks": {"keys": [{"kty": "RSA", "kid": "lab-1", "n": "AQAB", "e": "AQAB"}]}, "scopes": ["system/Observation.rs"]}]},
 		"ehrLaunch": ` + ehrLaunch + `}`
 }
 
@@ -88,6 +88,11 @@ func TestBadEhrLaunchSettingsNameEnvironmentAndKey(t *testing.T) {
 			`environment "qa": ehrLaunch.apps[1] must be confidential, public or the name of an app of okta.apps, got "portl"`},
 		"a backend app of okta.apps": {withRegistry(`{"enabled": true, "apps": ["lab-feed"], "ehrRoleArns": ["` + ehrRole + `"]}`),
 			`environment "qa": ehrLaunch.apps[0] is "lab-feed", a backend app of okta.apps: only public and confidential apps can be launched`},
+		"a backend app's key without kid": {strings.Replace(withRegistry(`{"enabled": true, "ehrRoleArns": ["`+ehrRole+`"]}`), `"kid": "lab-1", `, "", 1),
+			`environment "qa": okta.apps[1].jwks.keys[0] needs a kid: with ehrLaunch.enabled the JWKS also holds the EHR launch proxy's key`},
+		"the backend client's key without kid": {strings.Replace(oktaWithApps(`{"enabled": true, "ehrRoleArns": ["`+ehrRole+`"]}`),
+			`"publicClientRedirectUris"`, `"backendClientJwks": {"keys": [{"kty": "RSA", "n": "AQAB", "e": "AQAB"}]}, "publicClientRedirectUris"`, 1),
+			`environment "qa": okta.backendClientJwks.keys[0] needs a kid`},
 		"no EHR role": {oktaWithApps(`{"enabled": true}`),
 			`environment "qa": ehrLaunch.ehrRoleArns is required`},
 		"a user instead of a role": {oktaWithApps(`{"enabled": true, "ehrRoleArns": ["arn:aws:iam::123456789012:user/ehr"]}`),

@@ -14,6 +14,7 @@ import (
 
 	"github.com/openhealthstack/smart-healthlake/internal/fakesecretsmanager"
 	"github.com/openhealthstack/smart-healthlake/internal/lambdaruntime"
+	"github.com/openhealthstack/smart-healthlake/lambda/internal/fakekms"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/providerframework"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
 )
@@ -30,6 +31,7 @@ type env struct {
 	t     *testing.T
 	okta  *fakeokta.Server
 	sm    *fakesecretsmanager.Server
+	kms   *fakekms.Server
 	fw    *providerframework.Framework
 	stack *providerframework.Stack
 	props map[string]any
@@ -51,6 +53,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	bin := providerframework.Build(t, "github.com/openhealthstack/smart-healthlake/lambda/oktaauth")
 	okta := fakeokta.New(t, fakeokta.Options{TLS: true})
 	sm := fakesecretsmanager.New(t)
+	keys := fakekms.New(t)
 	certFile := filepath.Join(t.TempDir(), "okta-ca.pem")
 	require.NoError(t, os.WriteFile(certFile, okta.CertificatePEM(), 0o644))
 
@@ -58,12 +61,13 @@ func newEnv(t *testing.T, o envOptions) *env {
 		OnEvent: lambdaruntime.Config{Name: stackName + "-OktaAuthHandler", Command: bin, Handler: "bootstrap",
 			Timeout: o.timeout, MemoryMB: 256, Env: map[string]string{
 				"AWS_ENDPOINT_URL_SECRETS_MANAGER": sm.URL,
+				"AWS_ENDPOINT_URL_KMS":             keys.URL,
 				// Go reads the trusted roots from here on Linux: the fake's
 				// certificate, and nothing else.
 				"SSL_CERT_FILE": certFile,
 			}},
 	})
-	e := &env{t: t, okta: okta, sm: sm, fw: fw, stack: providerframework.NewStack(t, fw, stackName)}
+	e := &env{t: t, okta: okta, sm: sm, kms: keys, fw: fw, stack: providerframework.NewStack(t, fw, stackName)}
 	e.props = e.properties()
 	return e
 }

@@ -229,3 +229,24 @@ func mustJSON(t *testing.T, v any) []byte {
 	require.NoError(t, err)
 	return raw
 }
+
+func TestTheBinaryReadsTheProxyAssertionKeyFromTheKMSEndpointItIsGiven(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	arn, err := e.kms.AddSigningKey()
+	require.NoError(t, err)
+	e.props = e.with(oktaprops.PropProxyAssertionKeyARN, arn)
+	res := e.stack.Create(e.resource())
+	e.settle()
+	require.Equal(t, "CREATE_COMPLETE", res.Status, res.Reason)
+	assert.Equal(t, 1, e.kms.Calls("GetPublicKey"), "main.go's KMS client honours AWS_ENDPOINT_URL_KMS")
+	var kids []any
+	for _, a := range e.okta.Apps() {
+		if a.Credentials.OauthClient.TokenEndpointAuthMethod == "private_key_jwt" {
+			for _, k := range a.Settings.OauthClient.Jwks.Keys {
+				kids = append(kids, k["kid"])
+			}
+		}
+	}
+	require.Len(t, kids, 2, "the backend client's own key and the proxy's")
+	assert.Equal(t, "backend-1", kids[0])
+}

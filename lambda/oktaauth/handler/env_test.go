@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/okta/okta-sdk-golang/v2/okta"
 	"github.com/stretchr/testify/require"
@@ -18,6 +19,7 @@ import (
 	"github.com/openhealthstack/smart-healthlake/internal/fakesecretsmanager"
 	"github.com/openhealthstack/smart-healthlake/internal/syncbuf"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
+	"github.com/openhealthstack/smart-healthlake/lambda/internal/fakekms"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/handler"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/internal/fakeokta"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/oktaclient"
@@ -26,9 +28,11 @@ import (
 // env is one handler wired to a fake Okta and a fake Secrets Manager, with its
 // JSON logs captured.
 type env struct {
-	t       testing.TB
-	okta    *fakeokta.Server
-	sm      *fakesecretsmanager.Server
+	t    testing.TB
+	okta *fakeokta.Server
+	sm   *fakesecretsmanager.Server
+	// kms holds the EHR launch proxy's assertion keys.
+	kms     *fakekms.Server
 	credARN string
 	secARN  string
 	// introARN is the introspection secret.
@@ -39,7 +43,7 @@ type env struct {
 
 func newEnv(t testing.TB, opts fakeokta.Options) *env {
 	t.Helper()
-	e := &env{t: t, okta: fakeokta.New(t, opts), sm: fakesecretsmanager.New(t), logs: &syncbuf.Buffer{}}
+	e := &env{t: t, okta: fakeokta.New(t, opts), sm: fakesecretsmanager.New(t), kms: fakekms.New(t), logs: &syncbuf.Buffer{}}
 	token := opts.APIToken
 	if token == "" {
 		token = fakeokta.DefaultAPIToken
@@ -51,6 +55,11 @@ func newEnv(t testing.TB, opts fakeokta.Options) *env {
 		SecretsManager: secretsmanager.New(secretsmanager.Options{
 			Region:       "us-east-1",
 			BaseEndpoint: aws.String(e.sm.URL),
+			Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "fake-secret-key", ""),
+		}),
+		KMS: kms.New(kms.Options{
+			Region:       fakekms.Region,
+			BaseEndpoint: aws.String(e.kms.URL),
 			Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "fake-secret-key", ""),
 		}),
 		Log:  slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

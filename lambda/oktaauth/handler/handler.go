@@ -31,8 +31,15 @@
 // value goes to Okta only), and secretsmanager:PutSecretValue on the client-secret and
 // introspection secrets (plus kms:Decrypt for the credential secret, and
 // kms:GenerateDataKey and kms:Decrypt for the written secrets, when they are
-// encrypted with customer-managed keys). Nothing else: Okta is reached over
-// HTTPS with the credentials from the secret.
+// encrypted with customer-managed keys), and kms:GetPublicKey on the EHR
+// launch proxy's assertion key when ProxyAssertionKeyArn names one. Nothing
+// else: Okta is reached over HTTPS with the credentials from the secret.
+//
+// With ProxyAssertionKeyArn, Create and Update read the key's public half
+// before they touch Okta (so a key that cannot be read fails the Create
+// with nothing made) and register it on every private_key_jwt client (see
+// oktaprops.Spec.AddProxyAssertionKey); an Update without it registers the
+// services' own keys only, which removes it.
 package handler
 
 import (
@@ -50,6 +57,7 @@ import (
 	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/customresource"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/oktaclient"
+	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/proxykey"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/reconcile"
 )
 
@@ -67,6 +75,9 @@ type SecretsManager interface {
 type Handler struct {
 	SecretsManager SecretsManager
 	Log            *slog.Logger
+	// KMS reads the public half of the EHR launch proxy's assertion key
+	// (ProxyAssertionKeyArn); only events with that property use it.
+	KMS proxykey.PublicKeyGetter
 	// Okta configures the Okta client (timeouts, retries; tests point it at a fake).
 	Okta oktaclient.Options
 	// CleanupReserve is how long before the invocation's deadline a Create stops
@@ -169,6 +180,9 @@ func (h *Handler) handleServer(ctx context.Context, log *slog.Logger, event cust
 		if err != nil {
 			return customresource.OnEventResponse{}, err
 		}
+		if err := h.addProxyAssertionKey(ctx, log, spec); err != nil {
+			return customresource.OnEventResponse{}, err
+		}
 		rec, err := h.reconciler(ctx, log, spec.OrgURL, spec.CredentialSecretARN)
 		if err != nil {
 			return customresource.OnEventResponse{}, err
@@ -196,6 +210,9 @@ func (h *Handler) handleServer(ctx context.Context, log *slog.Logger, event cust
 			return customresource.OnEventResponse{}, err
 		}
 		warnKept(ctx, log, kept)
+		if err := h.addProxyAssertionKey(ctx, log, spec); err != nil {
+			return customresource.OnEventResponse{}, err
+		}
 		old, _, err := oktaprops.ParseUpdate(oldProps, oldProps)
 		if err != nil {
 			// Old shapes can stop parsing after a handler change; the old spec
@@ -249,6 +266,28 @@ func (h *Handler) handleServer(ctx context.Context, log *slog.Logger, event cust
 		return customresource.OnEventResponse{PhysicalResourceID: event.PhysicalResourceID}, nil
 	}
 	return customresource.OnEventResponse{}, fmt.Errorf("unknown request type %q", event.RequestType)
+}
+
+// addProxyAssertionKey reads the proxy's assertion key, when the spec names
+// one, and adds it to the spec's private_key_jwt clients. The old spec of an
+// Update does not need it: reconciliation compares with what Okta holds.
+func (h *Handler) addProxyAssertionKey(ctx context.Context, log *slog.Logger, spec *oktaprops.Spec) error {
+	if spec.ProxyAssertionKeyARN == "" {
+		return nil
+	}
+	if h.KMS == nil {
+		return fmt.Errorf("%s %s is set, but the handler has no KMS client", oktaprops.PropProxyAssertionKeyARN, spec.ProxyAssertionKeyARN)
+	}
+	jwk, err := proxykey.JWK(ctx, h.KMS, spec.ProxyAssertionKeyARN)
+	if err != nil {
+		return err
+	}
+	if err := spec.AddProxyAssertionKey(jwk); err != nil {
+		return err
+	}
+	log.InfoContext(ctx, "registering the EHR launch proxy's assertion key on the private_key_jwt clients",
+		"keyArn", spec.ProxyAssertionKeyARN, "kid", jwk["kid"])
+	return nil
 }
 
 // warnKept warns about what the parser accepted only because a stack may have

@@ -258,6 +258,35 @@ var appGrantTypes = []string{"authorization_code", "refresh_token", "implicit", 
 // Private members a JWK must not carry when registered as a client's public key.
 var privateJWKMembers = []string{"d", "p", "q", "dp", "dq", "qi", "k", "oth"}
 
+// maxClientKeys is the most keys a client's JWKS may hold (management API
+// spec, ErrorClientJsonWebKeyTooManyKids: "the maximum number of keys
+// allowed (50)").
+const maxClientKeys = 50
+
+// checkKids applies Okta's kid rules to a client's JWKS (management API spec):
+// several keys each need a kid (addJwk: the Applications API does not "allow
+// the creation of multiple keys without kids";
+// ErrorClientJsonWebKeyNonUniqueKid), kids are unique
+// (ErrorClientJsonWebKeyDuplicateKid: "All keys in the 'jwks' must have a
+// unique `kid`"), and there are at most maxClientKeys keys.
+func checkKids(keys []map[string]any) *apiError {
+	if len(keys) > maxClientKeys {
+		return invalid("JsonWebKey", fmt.Sprintf("You can't create a new key. You have reached the maximum number of keys allowed (%d).", maxClientKeys))
+	}
+	seen := map[string]bool{}
+	for _, k := range keys {
+		kid, _ := k["kid"].(string)
+		if kid == "" && len(keys) > 1 {
+			return invalid("JsonWebKey", "Each key should have a unique kid when adding multiple keys.")
+		}
+		if seen[kid] {
+			return invalid("JsonWebKey", "All keys in the 'jwks' must have a unique `kid`.")
+		}
+		seen[kid] = true
+	}
+	return nil
+}
+
 // writeApp validates and stores an OIDC app (createApplication /
 // replaceApplication with name oidc_client). The rules are the management API
 // spec's OpenIdConnectApplicationSettingsClient and
@@ -348,6 +377,9 @@ func (s *Server) writeApp(a *App, body any) *apiError {
 			if kty, _ := k["kty"].(string); kty != "RSA" && kty != "EC" {
 				return invalid("settings.oauthClient.jwks", "kty must be RSA or EC")
 			}
+		}
+		if err := checkKids(st.Jwks.Keys); err != nil {
+			return err
 		}
 	default:
 		return invalid("credentials.oauthClient.token_endpoint_auth_method", fmt.Sprintf("'%s' is not supported", method))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"testing"
@@ -262,6 +263,38 @@ func TestApps(t *testing.T) {
 		svc.Settings = &okta.OpenIdConnectApplicationSettings{OauthClient: &okta.OpenIdConnectApplicationSettingsClient{
 			ApplicationType: "service", GrantTypes: []*okta.OAuthGrantType{&cc}}}
 		_, _, err := c.Application.CreateApplication(ctx, svc, nil)
+		assert.Equal(t, "E0000001", oktaErr(t, err).ErrorCode)
+	})
+	t.Run("a client's JWKS: several keys each need a kid, kids are unique, at most 50 keys", func(t *testing.T) {
+		svc := func(keys ...*okta.JsonWebKey) *okta.OpenIdConnectApplication {
+			a := okta.NewOpenIdConnectApplication()
+			a.Label = "svc"
+			cc := okta.OAuthGrantType("client_credentials")
+			a.Credentials = &okta.OAuthApplicationCredentials{OauthClient: &okta.ApplicationCredentialsOAuthClient{TokenEndpointAuthMethod: "private_key_jwt"}}
+			a.Settings = &okta.OpenIdConnectApplicationSettings{OauthClient: &okta.OpenIdConnectApplicationSettingsClient{
+				ApplicationType: "service", GrantTypes: []*okta.OAuthGrantType{&cc},
+				Jwks: &okta.OpenIdConnectApplicationSettingsClientKeys{Keys: keys}}}
+			return a
+		}
+		key := func(kid string) *okta.JsonWebKey { return &okta.JsonWebKey{Kty: "RSA", Kid: kid, E: "AQAB", N: "sXch"} }
+		_, _, err := c.Application.CreateApplication(ctx, svc(key("")), nil)
+		require.NoError(t, err, "one key may go without kid")
+		_, _, err = c.Application.CreateApplication(ctx, svc(key("a"), key("b")), nil)
+		require.NoError(t, err)
+		for name, keys := range map[string][]*okta.JsonWebKey{
+			"a key without kid beside another": {key("a"), key("")},
+			"a repeated kid":                   {key("a"), key("a")},
+		} {
+			_, _, err := c.Application.CreateApplication(ctx, svc(keys...), nil)
+			oe := oktaErr(t, err)
+			assert.Equal(t, "E0000001", oe.ErrorCode, name)
+			assert.Contains(t, oe.ErrorSummary, "JsonWebKey", name)
+		}
+		var many []*okta.JsonWebKey
+		for i := range 51 {
+			many = append(many, key(fmt.Sprint("k", i)))
+		}
+		_, _, err = c.Application.CreateApplication(ctx, svc(many...), nil)
 		assert.Equal(t, "E0000001", oktaErr(t, err).ErrorCode)
 	})
 }

@@ -1,0 +1,170 @@
+package ehrlaunch
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/openhealthstack/smart-healthlake/contract/ehrlaunchenv"
+	"github.com/openhealthstack/smart-healthlake/contract/oktaprops"
+	"github.com/openhealthstack/smart-healthlake/internal/nagexcuse"
+)
+
+// BackendClient is a SMART backend service (client_credentials with
+// private_key_jwt) whose token requests go through the token proxy. The
+// service signs its client assertion for TokenUrl(), which Okta would refuse
+// (an assertion's aud must be Okta's own token URL), so the proxy verifies it
+// against Jwks and signs a fresh one for Okta with AssertionKey(), whose
+// public half the Okta custom resource registers on the client.
+type BackendClient struct {
+	// ClientId is the service's Okta client id; a token is allowed (the Okta
+	// custom resource's attribute). Required.
+	ClientId *string
+	// Jwks is the service's PUBLIC JSON Web Key Set, {"keys": [...]}, as
+	// literal JSON: RSA keys with n and e, no private member (the rule of the
+	// Okta construct's backend JWKS, oktaprops.PublicJWKS). It goes into the
+	// function's environment as it is, so it counts against Lambda's 4 KB
+	// limit on all environment variables. Required.
+	Jwks *string
+}
+
+// Sizes of the function's environment.
+const (
+	// MaxEnvironmentBytes is Lambda's limit on all environment variables of a
+	// function together (Lambda quotas: "Function environment variables: 4 KB,
+	// for all environment variables associated with the function, in
+	// aggregate"), as Lambda measures them: the variables' JSON object.
+	MaxEnvironmentBytes = 4096
+	// TokenAllowance is what the synthesis-time size check counts for each
+	// deploy-time value (an ARN, a URL, a client id, a table name): more than
+	// the longest such value in a deployment of this module (a data store
+	// endpoint, about 100 bytes).
+	TokenAllowance = 128
+)
+
+// tokenMarker matches CDK's encoding of a string token in a string.
+var tokenMarker = regexp.MustCompile(`\$\{Token\[[^\]]*\]\}`)
+
+// estimate is s with each token counted as TokenAllowance bytes.
+func estimate(s *string) string {
+	if s == nil {
+		return ""
+	}
+	if !*awscdk.Token_IsUnresolved(s) {
+		return *s
+	}
+	out := tokenMarker.ReplaceAllString(*s, strings.Repeat("x", TokenAllowance))
+	if out == *s {
+		// Not in the marker form (a list or number token): one value.
+		return strings.Repeat("x", TokenAllowance)
+	}
+	return out
+}
+
+// environmentSize is the size Lambda measures of env, whose values are the
+// estimates (see estimate): the JSON object of the variables.
+func environmentSize(env map[string]string) int {
+	raw, _ := json.Marshal(env) // strings only
+	return len(raw)
+}
+
+// backendClients checks props.BackendClients and returns each client's JWKS
+// compacted.
+func backendClients(p *EhrLaunchProps) ([]string, error) {
+	if p.BackendClients == nil {
+		return nil, nil
+	}
+	launched := map[string]bool{}
+	for _, a := range *p.Apps {
+		if a != nil && a.ClientId != nil && !*awscdk.Token_IsUnresolved(a.ClientId) {
+			launched[*a.ClientId] = true
+		}
+	}
+	seen := map[string]bool{}
+	var out []string
+	for i, b := range *p.BackendClients {
+		prop := fmt.Sprintf("props.BackendClients[%d]", i)
+		switch {
+		case b == nil || b.ClientId == nil || *b.ClientId == "":
+			return nil, fmt.Errorf("%s.ClientId is required", prop)
+		case b.Jwks == nil || *b.Jwks == "":
+			return nil, fmt.Errorf("%s.Jwks is required: the service's public JSON Web Key Set {\"keys\": [...]}", prop)
+		case *awscdk.Token_IsUnresolved(b.Jwks):
+			return nil, fmt.Errorf("%s.Jwks must be literal JSON: it is checked for private key material and measured at synthesis", prop)
+		}
+		if !*awscdk.Token_IsUnresolved(b.ClientId) {
+			id := *b.ClientId
+			switch {
+			case seen[id]:
+				return nil, fmt.Errorf("%s.ClientId %q is listed twice", prop, id)
+			case launched[id]:
+				return nil, fmt.Errorf("%s.ClientId %q is also in props.Apps: a backend service has no redirect URI and is not launched", prop, id)
+			}
+			seen[id] = true
+		}
+		if _, err := oktaprops.PublicJWKS(json.RawMessage(*b.Jwks)); err != nil {
+			return nil, fmt.Errorf("%s.Jwks %v", prop, err)
+		}
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, []byte(*b.Jwks)); err != nil {
+			return nil, fmt.Errorf("%s.Jwks: %v", prop, err) // valid JSON (PublicJWKS)
+		}
+		out = append(out, compact.String())
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("props.BackendClients is empty: leave it out, or list at least one service")
+	}
+	return out, nil
+}
+
+// newAssertionKey creates the proxy's assertion key.
+func (e *EhrLaunch) newAssertionKey() awskms.Key {
+	key := awskms.NewKey(e, jsii.String("AssertionKey"), &awskms.KeyProps{
+		Description: jsii.String("Signs the EHR launch token proxy's client assertions to Okta for SMART backend services " +
+			"(its public half is in their Okta clients' JWKS)"),
+		KeySpec:  awskms.KeySpec(ehrlaunchenv.AssertionKeySpec),
+		KeyUsage: awskms.KeyUsage_SIGN_VERIFY,
+		// It signs only short-lived assertions (ehrlaunchenv.MaxAssertionLifetime)
+		// and nothing is encrypted with it: once the backend services are
+		// gone from the stack it has nothing left to do (KMS still waits 30
+		// days before deleting it).
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	rotation := "An asymmetric RSA_2048 signing key: KMS rotates only symmetric encryption keys, and its public half is " +
+		"registered in Okta by kid, so a new key comes with a new deployment (a new key, a new kid in the clients' JWKS)."
+	nagexcuse.On(key, true,
+		nagexcuse.Excuse{Rule: "AwsSolutions-KMS5", Reason: rotation},
+		nagexcuse.Excuse{Rule: "HIPAA.Security-KMSBackingKeyRotationEnabled", Reason: rotation})
+	return key
+}
+
+// backendClientsJSON renders EHRLAUNCH_BACKEND_CLIENTS (a JSON array of
+// ehrlaunchenv.BackendClient) with the client ids as CloudFormation fills
+// them in and each JWKS as given (compacted), and its size estimate.
+func backendClientsJSON(stack awscdk.Stack, clients []*BackendClient, jwks []string) (value *string, sized string) {
+	var parts []*string
+	var est strings.Builder
+	piece := func(s string) {
+		parts = append(parts, jsii.String(s))
+		est.WriteString(s)
+	}
+	piece("[")
+	for i, c := range clients {
+		if i > 0 {
+			piece(",")
+		}
+		piece(`{"` + ehrlaunchenv.BackendFieldID + `":`)
+		id := stack.ToJsonString(c.ClientId, nil)
+		parts = append(parts, id)
+		est.WriteString(`"` + estimate(c.ClientId) + `"`)
+		piece(`,"` + ehrlaunchenv.BackendFieldJWKS + `":` + jwks[i] + "}")
+	}
+	piece("]")
+	return awscdk.Fn_Join(jsii.String(""), &parts), est.String()
+}

@@ -86,7 +86,14 @@ func ApplyOutputs(cfg *Config, outputs map[string]string) error {
 	}
 	fill(&cfg.FHIREndpoint, OutputFhirEndpoint)
 	fill(&cfg.Issuer, OutputIssuer)
-	fill(&cfg.TokenEndpoint, OutputTokenEndpoint)
+	// With EHR launch the SMART configuration's token_endpoint is the launch
+	// proxy, and a backend service that follows it goes through the proxy's
+	// verify-and-re-sign path: the token check takes that endpoint (the
+	// default), not Okta's TokenEndpoint output, so it checks what services
+	// will use.
+	if outputs[OutputEhrLaunchAPIURL] == "" {
+		fill(&cfg.TokenEndpoint, OutputTokenEndpoint)
+	}
 	fill(&cfg.ClientID, OutputBackendClientID)
 	fill(&cfg.EHRLaunchAPI, OutputEhrLaunchAPIURL)
 	var missing []string

@@ -5,9 +5,6 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/go-jose/go-jose/v3"
 
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/assertionkey"
@@ -29,8 +26,7 @@ func TestTheProxySignsUnderTheKidTheOktaResourceRegisters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := kms.New(kms.Options{Region: fakekms.Region, BaseEndpoint: aws.String(s.URL),
-		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")})
+	c := s.Client()
 	ctx := context.Background()
 
 	registered, err := proxykey.JWK(ctx, c, arn)

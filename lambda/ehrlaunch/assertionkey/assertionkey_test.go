@@ -9,9 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/go-jose/go-jose/v3"
 	"github.com/golang-jwt/jwt/v5"
 
@@ -27,8 +24,7 @@ func newKey(t *testing.T) (*assertionkey.Key, *fakekms.Server, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := kms.New(kms.Options{Region: fakekms.Region, BaseEndpoint: aws.String(s.URL),
-		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")})
+	c := s.Client()
 	return assertionkey.New(c, arn), s, arn
 }
 

@@ -44,6 +44,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
 	"github.com/openhealthstack/smart-healthlake/internal/fault"
 )
 
@@ -126,6 +130,13 @@ func (s *Server) Disable(keyID string) {
 	if k := s.keys[s.names[keyID]]; k != nil {
 		k.disabled = true
 	}
+}
+
+// Client is the real aws-sdk-go-v2 KMS client pointed at the fake, with
+// static test credentials and the SDK's default retryer.
+func (s *Server) Client() *kms.Client {
+	return kms.New(kms.Options{Region: Region, BaseEndpoint: aws.String(s.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")})
 }
 
 // Calls returns how many calls of an operation were received.

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/smithy-go"
@@ -19,18 +18,13 @@ import (
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/fakekms"
 )
 
-func client(s *fakekms.Server) *kms.Client {
-	return kms.New(kms.Options{Region: fakekms.Region, BaseEndpoint: aws.String(s.URL),
-		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")})
-}
-
 func TestTheRealClientSignsAndReadsThePublicKey(t *testing.T) {
 	s := fakekms.New(t)
 	arn, err := s.AddSigningKey("proxy")
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, ctx := client(s), context.Background()
+	c, ctx := s.Client(), context.Background()
 	t.Run("the public key is DER SubjectPublicKeyInfo of the key", func(t *testing.T) {
 		out, err := c.GetPublicKey(ctx, &kms.GetPublicKeyInput{KeyId: aws.String("alias/proxy")})
 		if err != nil {

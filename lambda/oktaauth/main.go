@@ -15,6 +15,7 @@ import (
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/lambdalog"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/handler"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/oktaclient"
+	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/proxykey"
 )
 
 func main() {
@@ -27,7 +28,7 @@ func main() {
 	h := &handler.Handler{
 		SecretsManager: secretsmanager.NewFromConfig(cfg),
 		// Endpoint overrides as for every client of cfg (AWS_ENDPOINT_URL_KMS).
-		KMS:  kms.NewFromConfig(cfg),
+		KMS:  kms.NewFromConfig(cfg, proxykey.WaitForIAM),
 		Log:  log,
 		Okta: oktaclient.Options{UserAgentExtra: "smart-healthlake-oktaauth"},
 	}

@@ -14,13 +14,9 @@ package assertionkey
 
 import (
 	"context"
-	"crypto"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
-	"encoding/base64"
 	"fmt"
-	"slices"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -30,6 +26,7 @@ import (
 	"github.com/go-jose/go-jose/v3/jwt"
 
 	"github.com/openhealthstack/smart-healthlake/contract/ehrlaunchenv"
+	"github.com/openhealthstack/smart-healthlake/lambda/internal/assertionjwk"
 )
 
 // API is the part of the KMS client the key uses (*kms.Client).
@@ -58,26 +55,7 @@ func (k *Key) PublicKey(ctx context.Context) (jose.JSONWebKey, error) {
 	if k.pub != nil {
 		return *k.pub, nil
 	}
-	out, err := k.api.GetPublicKey(ctx, &kms.GetPublicKeyInput{KeyId: aws.String(k.arn)})
-	if err != nil {
-		return jose.JSONWebKey{}, fmt.Errorf("reading the assertion key's public key: %w", err)
-	}
-	// The contract fixes the key spec and algorithm; a key of another kind
-	// would sign assertions Okta cannot verify against the registered JWK.
-	if string(out.KeySpec) != ehrlaunchenv.AssertionKeySpec || out.KeyUsage != types.KeyUsageTypeSignVerify ||
-		!slices.Contains(out.SigningAlgorithms, types.SigningAlgorithmSpec(ehrlaunchenv.AssertionSigningAlgorithm)) {
-		return jose.JSONWebKey{}, fmt.Errorf("the assertion key is %s for %s, want %s for SIGN_VERIFY with %s",
-			out.KeySpec, out.KeyUsage, ehrlaunchenv.AssertionKeySpec, ehrlaunchenv.AssertionSigningAlgorithm)
-	}
-	parsed, err := x509.ParsePKIXPublicKey(out.PublicKey)
-	if err != nil {
-		return jose.JSONWebKey{}, fmt.Errorf("decoding the assertion key's public key: %w", err)
-	}
-	rsaPub, ok := parsed.(*rsa.PublicKey)
-	if !ok {
-		return jose.JSONWebKey{}, fmt.Errorf("the assertion key's public key is a %T, not RSA", parsed)
-	}
-	jwk, err := PublicJWK(rsaPub)
+	jwk, err := assertionjwk.Read(ctx, k.api, k.arn)
 	if err != nil {
 		return jose.JSONWebKey{}, err
 	}
@@ -86,17 +64,8 @@ func (k *Key) PublicKey(ctx context.Context) (jose.JSONWebKey, error) {
 }
 
 // PublicJWK is the JWK of an assertion key's public half as both sides of the
-// contract name it: kid = the base64url RFC 7638 SHA-256 thumbprint, alg
-// RS256, use sig.
-func PublicJWK(pub *rsa.PublicKey) (jose.JSONWebKey, error) {
-	jwk := jose.JSONWebKey{Key: pub, Algorithm: ehrlaunchenv.AssertionJWSAlgorithm, Use: "sig"}
-	thumb, err := jwk.Thumbprint(crypto.SHA256)
-	if err != nil {
-		return jose.JSONWebKey{}, fmt.Errorf("computing the assertion key's thumbprint: %w", err)
-	}
-	jwk.KeyID = base64.RawURLEncoding.EncodeToString(thumb)
-	return jwk, nil
-}
+// contract name it (assertionjwk.Of).
+func PublicJWK(pub *rsa.PublicKey) (jose.JSONWebKey, error) { return assertionjwk.Of(pub) }
 
 // Sign returns claims as a compact JWS signed by the KMS key (alg RS256, kid
 // the key's thumbprint, typ JWT).

@@ -7,13 +7,16 @@ import (
 	"encoding/json"
 	"math/big"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/fakekms"
 	"github.com/openhealthstack/smart-healthlake/lambda/oktaauth/proxykey"
 )
@@ -65,5 +68,40 @@ func TestJWK(t *testing.T) {
 		_, err = proxykey.JWK(ctx, client(s), off)
 		require.ErrorContains(t, err, off)
 		assert.ErrorContains(t, err, "DisabledException")
+	})
+}
+
+func TestWaitForIAM(t *testing.T) {
+	s := fakekms.New(t)
+	arn, err := s.AddSigningKey()
+	require.NoError(t, err)
+	ctx := context.Background()
+	waiting := kms.New(kms.Options{Region: fakekms.Region, BaseEndpoint: aws.String(s.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}, proxykey.WaitForIAM)
+
+	t.Run("an AccessDeniedException while IAM propagates the new grant is retried", func(t *testing.T) {
+		rule := s.Faults.Add(fault.Rule{Op: "GetPublicKey", Kind: fault.Denied})
+		_, err := proxykey.JWK(ctx, waiting, arn)
+		require.NoError(t, err)
+		assert.Equal(t, 1, s.Faults.Fired(rule))
+	})
+	t.Run("a lasting denial fails after PropagationAttempts tries, naming the key", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("waits out the SDK's backoff")
+		}
+		before := s.Calls("GetPublicKey")
+		s.Faults.Add(fault.Rule{Op: "GetPublicKey", Kind: fault.Denied, Times: proxykey.PropagationAttempts})
+		_, err := proxykey.JWK(ctx, kms.New(kms.Options{Region: fakekms.Region, BaseEndpoint: aws.String(s.URL),
+			Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}, proxykey.WaitForIAM,
+			func(o *kms.Options) { o.Retryer = retry.AddWithMaxBackoffDelay(o.Retryer, time.Millisecond) }), arn)
+		require.ErrorContains(t, err, arn)
+		assert.ErrorContains(t, err, "AccessDeniedException")
+		assert.Equal(t, proxykey.PropagationAttempts, s.Calls("GetPublicKey")-before)
+	})
+	t.Run("without it, the SDK does not retry a denial", func(t *testing.T) {
+		s.Faults.Clear()
+		s.Faults.Add(fault.Rule{Op: "GetPublicKey", Kind: fault.Denied})
+		_, err := proxykey.JWK(ctx, client(s), arn)
+		assert.ErrorContains(t, err, "AccessDeniedException")
 	})
 }

@@ -284,7 +284,7 @@ func appEqual(a, b *okta.OpenIdConnectApplication) bool {
 		sameSet(enumStrings(as.ResponseTypes), enumStrings(bs.ResponseTypes)) &&
 		sameSet(as.RedirectUris, bs.RedirectUris) &&
 		sameSet(as.PostLogoutRedirectUris, bs.PostLogoutRedirectUris) &&
-		keysJSON(as.Jwks) == keysJSON(bs.Jwks)
+		sameKeys(as.Jwks, bs.Jwks)
 }
 
 func profileOf(a *okta.OpenIdConnectApplication) map[string]any {
@@ -306,17 +306,31 @@ func enumStrings[T ~string](list []*T) []string {
 	return out
 }
 
-func keysJSON(k *okta.OpenIdConnectApplicationSettingsClientKeys) string {
-	if k == nil || len(k.Keys) == 0 {
-		return ""
+// sameKeys compares two clients' JWKS key by key on what identifies a key
+// (kty, kid, e, n), and on alg and use only where both sides have them: Okta's
+// Apps API response schema for a client JWK (ApplicationSettingsClientKeys'
+// keys in okta-management-openapi-spec) lists kid, status, kty, e and n, not
+// alg or use, and a comparison that required them would rewrite every backend
+// client on every deployment.
+func sameKeys(a, b *okta.OpenIdConnectApplicationSettingsClientKeys) bool {
+	var ak, bk []*okta.JsonWebKey
+	if a != nil {
+		ak = a.Keys
 	}
-	type key struct{ Kty, Kid, Alg, Use, E, N string }
-	var keys []key
-	for _, x := range k.Keys {
-		keys = append(keys, key{x.Kty, x.Kid, x.Alg, x.Use, x.E, x.N})
+	if b != nil {
+		bk = b.Keys
 	}
-	raw, _ := json.Marshal(keys)
-	return string(raw)
+	if len(ak) != len(bk) {
+		return false
+	}
+	either := func(x, y string) bool { return x == "" || y == "" || x == y }
+	for i := range ak {
+		x, y := ak[i], bk[i]
+		if x.Kty != y.Kty || x.Kid != y.Kid || x.E != y.E || x.N != y.N || !either(x.Alg, y.Alg) || !either(x.Use, y.Use) {
+			return false
+		}
+	}
+	return true
 }
 
 // ---- client secrets ----

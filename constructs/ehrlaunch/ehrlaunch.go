@@ -106,7 +106,7 @@ type EhrLaunch struct {
 	secret   awssecretsmanager.ISecret
 	baseURL  *string
 	// assertionKey is nil without backend clients.
-	assertionKey awskms.IKey
+	assertionKey awskms.Key
 }
 
 // NewEhrLaunch creates the resources. It panics, naming the prop, on invalid props.
@@ -114,9 +114,14 @@ func NewEhrLaunch(scope constructs.Construct, id *string, props *EhrLaunchProps)
 	if err := validate(props); err != nil {
 		panic(fmt.Sprintf("ehrlaunch.NewEhrLaunch(%s): %v", *id, err))
 	}
-	backendJWKS, err := backendClients(props)
+	jwks, err := backendClients(props)
 	if err != nil {
 		panic(fmt.Sprintf("ehrlaunch.NewEhrLaunch(%s): %v", *id, err))
+	}
+	// Before anything is made: the estimate needs only the props.
+	size := estimateEnvironment(awscdk.Stack_Of(scope), props, jwks)
+	if !size.Fits() {
+		panic(fmt.Sprintf("ehrlaunch.NewEhrLaunch(%s): %s", *id, size.Explain(names(props))))
 	}
 	e := &EhrLaunch{}
 	constructs.NewConstruct_Override(e, scope, id)
@@ -210,23 +215,16 @@ func NewEhrLaunch(scope constructs.Construct, id *string, props *EhrLaunchProps)
 	if props.LaunchLifetime != nil {
 		env[ehrlaunchenv.EnvLaunchSeconds] = jsii.String(fmt.Sprint(*props.LaunchLifetime.ToSeconds(nil)))
 	}
-	sized := map[string]string{
-		ehrlaunchenv.EnvClients:       clientsEstimate(props.Apps),
-		ehrlaunchenv.EnvEHRPrincipals: strings.Join(estimates(arns), ","),
-	}
-	if backendJWKS != nil {
+	if jwks != nil {
 		key := e.newAssertionKey()
 		e.assertionKey = key
 		env[ehrlaunchenv.EnvAssertionKeyARN] = key.KeyArn()
-		env[ehrlaunchenv.EnvBackendClients], sized[ehrlaunchenv.EnvBackendClients] = backendClientsJSON(stack, *props.BackendClients, backendJWKS)
+		env[ehrlaunchenv.EnvBackendClients] = backendClientsJSON(stack, *props.BackendClients, jwks)
 	}
-	for name, v := range env {
-		if _, ok := sized[name]; !ok {
-			sized[name] = estimate(v)
-		}
-	}
-	if n := environmentSize(sized); n > MaxEnvironmentBytes {
-		panic(fmt.Sprintf("ehrlaunch.NewEhrLaunch(%s): %s", *id, tooLarge(n, sized, backendJWKS != nil)))
+	if !slices.Equal(slices.Sorted(maps.Keys(env)), slices.Sorted(maps.Keys(size.Variables))) {
+		// The estimate mirrors this function's environment variable by variable.
+		panic(fmt.Sprintf("ehrlaunch.NewEhrLaunch(%s): the size estimate's variables %v are not the environment's %v", *id,
+			slices.Sorted(maps.Keys(size.Variables)), slices.Sorted(maps.Keys(env))))
 	}
 	e.function = golambda.NewGoFunction(this, jsii.String("Function"), &golambda.GoFunctionProps{
 		Entry: jsii.String(Entry),
@@ -246,8 +244,11 @@ func NewEhrLaunch(scope constructs.Construct, id *string, props *EhrLaunchProps)
 	e.secret.GrantRead(e.function, nil)
 	if e.assertionKey != nil {
 		// Sign the assertions to Okta and read the public half for their kid;
-		// nothing else with this key.
+		// nothing else with this key. Sign needs the key policy's statement
+		// for the role too (allowSign) and the role's own grant, which the
+		// key policy's condition leaves to IAM.
 		e.assertionKey.Grant(e.function, jsii.String("kms:Sign"), jsii.String("kms:GetPublicKey"))
+		allowSign(e.assertionKey, e.function.Role())
 	}
 	nagexcuse.On(e.function, true, []nagexcuse.Excuse{
 		{
@@ -475,13 +476,14 @@ func clientsJSON(stack awscdk.Stack, apps *[]*App) *string {
 }
 
 // clientsEstimate is EHRLAUNCH_CLIENTS as clientsJSON renders it, with each
-// token counted as TokenAllowance bytes.
+// deploy-time client id counted as ClientIdAllowance bytes and any other
+// token as TokenAllowance.
 func clientsEstimate(apps *[]*App) string {
 	var list []ehrlaunchenv.Client
 	for _, a := range *apps {
-		c := ehrlaunchenv.Client{ClientID: estimate(a.ClientId), PatientPicker: a.PatientPicker != nil && *a.PatientPicker}
+		c := ehrlaunchenv.Client{ClientID: estimate(a.ClientId, ClientIdAllowance), PatientPicker: a.PatientPicker != nil && *a.PatientPicker}
 		for _, u := range *a.RedirectUris {
-			c.RedirectURIs = append(c.RedirectURIs, estimate(u))
+			c.RedirectURIs = append(c.RedirectURIs, estimate(u, TokenAllowance))
 		}
 		list = append(list, c)
 	}
@@ -489,25 +491,3 @@ func clientsEstimate(apps *[]*App) string {
 	return string(raw)
 }
 
-func estimates(values []*string) []string {
-	out := make([]string, len(values))
-	for i, v := range values {
-		out[i] = estimate(v)
-	}
-	return out
-}
-
-// tooLarge says that the environment is over Lambda's limit, which prop is
-// to blame and what to do.
-func tooLarge(n int, sized map[string]string, backend bool) string {
-	head := fmt.Sprintf("the function's environment would take about %d bytes (each deploy-time value counted as %d), over "+
-		"Lambda's %d-byte limit on all environment variables together", n, TokenAllowance, MaxEnvironmentBytes)
-	if backend {
-		return fmt.Sprintf("props.BackendClients: %s; %s takes %d of them, mostly the services' JWKS: register only the keys "+
-			"each service signs with (one RSA-2048 key is about 500 bytes), or fewer backend services through the proxy "+
-			"(the others can call Okta's token endpoint directly)", head, ehrlaunchenv.EnvBackendClients,
-			environmentSize(map[string]string{ehrlaunchenv.EnvBackendClients: sized[ehrlaunchenv.EnvBackendClients]}))
-	}
-	return fmt.Sprintf("props.Apps: %s; %s takes %d of them: launch fewer apps or give them fewer redirect URIs", head,
-		ehrlaunchenv.EnvClients, environmentSize(map[string]string{ehrlaunchenv.EnvClients: sized[ehrlaunchenv.EnvClients]}))
-}

@@ -490,4 +490,3 @@ func clientsEstimate(apps *[]*App) string {
 	raw, _ := json.Marshal(list) // strings and bools only
 	return string(raw)
 }
-

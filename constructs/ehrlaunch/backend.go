@@ -25,7 +25,8 @@ import (
 // public half the Okta custom resource registers on the client.
 type BackendClient struct {
 	// ClientId is the service's Okta client id; a token is allowed (the Okta
-	// custom resource's attribute). Required.
+	// custom resource's attribute), counted as ClientIdAllowance bytes in
+	// the environment's size check. Required.
 	ClientId *string
 	// Jwks is the service's PUBLIC JSON Web Key Set, {"keys": [...]}, as
 	// literal JSON: RSA keys with n and e, no private member (the rule of the

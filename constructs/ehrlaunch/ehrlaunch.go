@@ -48,7 +48,9 @@ const StageName = "smart"
 
 // App is a SMART app the proxy may launch.
 type App struct {
-	// ClientId is the app's Okta client id. Required.
+	// ClientId is the app's Okta client id. A deploy-time value (the Okta
+	// custom resource's attribute) counts as ClientIdAllowance bytes in the
+	// environment's size check. Required.
 	ClientId *string
 	// RedirectUris are the app's own redirect URIs. Required, at least one.
 	RedirectUris *[]*string
@@ -92,8 +94,8 @@ type EhrLaunchProps struct {
 	// requests go through the token proxy (see BackendClient). With any, the
 	// construct creates AssertionKey() and lets the function sign with it;
 	// their JWKS count against Lambda's 4 KB environment limit, checked at
-	// synthesis. Default: none (no assertion key; a backend service's
-	// client_credentials request to the proxy is refused).
+	// synthesis (EstimateEnvironment). Default: none (no assertion key; a
+	// backend service's client_credentials request to the proxy is refused).
 	BackendClients *[]*BackendClient
 }
 
@@ -388,7 +390,10 @@ func (e *EhrLaunch) Table() awsdynamodb.Table { return e.table }
 func (e *EhrLaunch) Api() awsapigateway.RestApi { return e.api }
 
 // AssertionKey is the KMS key (RSA_2048, SIGN_VERIFY) the token proxy signs
-// its client assertions to Okta with for props.BackendClients; the Okta
+// its client assertions to Okta with for props.BackendClients. Its key
+// policy allows kms:Sign to the function's role alone; IAM policies of the
+// account grant every other action (GetPublicKey to the Okta custom
+// resource's handler, for one) as with the default policy. The Okta
 // custom resource registers its public half on their clients
 // (oktaauth.SmartAuthorizationServerProps.ProxyAssertionKey). Nil without
 // backend clients.

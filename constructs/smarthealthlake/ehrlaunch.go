@@ -459,8 +459,8 @@ type EhrLaunchNames struct {
 	ProxyBackendServices string
 }
 
-// EhrLaunchPropNames are the names of SmartHealthLakeProps.
-var EhrLaunchPropNames = EhrLaunchNames{
+// ehrLaunchPropNames are the names of SmartHealthLakeProps, for Error.
+var ehrLaunchPropNames = EhrLaunchNames{
 	Apps: "props.EhrLaunch.Apps", EhrRoles: "props.EhrLaunch.EhrRoles", CorsOrigins: "props.EhrLaunch.CorsOrigins",
 	BackendClientJwks:    "props.AuthorizationServer.BackendClient.Jwks",
 	AppJwks:              func(i int) string { return fmt.Sprintf("props.AuthorizationServer.Apps[%d].Jwks", i) },
@@ -484,7 +484,7 @@ func (e *EhrLaunchEnvironmentError) Explain(n EhrLaunchNames) string {
 
 // Error implements error, in the words of SmartHealthLakeProps.
 func (e *EhrLaunchEnvironmentError) Error() string {
-	return fmt.Sprintf("smarthealthlake.NewSmartHealthLake(%s): %s", e.Id, e.Explain(EhrLaunchPropNames))
+	return fmt.Sprintf("smarthealthlake.NewSmartHealthLake(%s): %s", e.Id, e.Explain(ehrLaunchPropNames))
 }
 
 // withEhrLaunch gives the Okta server's options the proxy's callback among

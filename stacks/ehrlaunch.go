@@ -18,8 +18,9 @@ func ehrLaunch(stack awscdk.Stack, x envconfig.EhrLaunch) *smarthealthlake.EhrLa
 		return nil
 	}
 	o := &smarthealthlake.EhrLaunchOptions{
-		EhrRoles:       &[]awsiam.IRole{},
-		LaunchLifetime: awscdk.Duration_Seconds(jsii.Number(float64(x.LaunchLifetimeSeconds))),
+		EhrRoles:             &[]awsiam.IRole{},
+		LaunchLifetime:       awscdk.Duration_Seconds(jsii.Number(float64(x.LaunchLifetimeSeconds))),
+		ProxyBackendServices: jsii.Bool(x.ProxyBackendServices),
 	}
 	app := func(a string) smarthealthlake.EhrLaunchApp {
 		if envconfig.IsEhrLaunchSingleApp(a) {
@@ -44,6 +45,16 @@ func ehrLaunch(stack awscdk.Stack, x envconfig.EhrLaunch) *smarthealthlake.EhrLa
 		o.CorsOrigins = jsii.Strings(x.CORSOrigins...)
 	}
 	return o
+}
+
+// ehrLaunchNames are cdk.json's keys for what the composite's EHR launch
+// size error blames (okta.apps is rendered in order as
+// AuthorizationServer.Apps, see authorizationServer).
+var ehrLaunchNames = smarthealthlake.EhrLaunchNames{
+	Apps: "ehrLaunch.apps", EhrRoles: "ehrLaunch.ehrRoleArns", CorsOrigins: "ehrLaunch.corsOrigins",
+	BackendClientJwks:    "okta.backendClientJwks",
+	AppJwks:              func(i int) string { return fmt.Sprintf("okta.apps[%d].jwks", i) },
+	ProxyBackendServices: "ehrLaunch.proxyBackendServices",
 }
 
 // ehrLaunchOutputs tell the EHR's integrators where to register launches.

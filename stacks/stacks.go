@@ -4,6 +4,7 @@
 package stacks
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -50,6 +51,11 @@ func newStackOrError(app awscdk.App, env envconfig.Environment) (s SmartHealthLa
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("environment %q: %v", env.Name, r)
+			// Said in cdk.json's keys, which the composite's props came from.
+			var size *smarthealthlake.EhrLaunchEnvironmentError
+			if e, isErr := r.(error); isErr && errors.As(e, &size) {
+				err = fmt.Errorf("environment %q: %s", env.Name, size.Explain(ehrLaunchNames))
+			}
 		}
 	}()
 	return NewSmartHealthLakeStack(app, jsii.String(env.StackName()), env), nil

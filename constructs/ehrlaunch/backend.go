@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/jsii-runtime-go"
 
@@ -24,7 +25,8 @@ import (
 // public half the Okta custom resource registers on the client.
 type BackendClient struct {
 	// ClientId is the service's Okta client id; a token is allowed (the Okta
-	// custom resource's attribute). Required.
+	// custom resource's attribute), counted as ClientIdAllowance bytes in
+	// the environment's size check. Required.
 	ClientId *string
 	// Jwks is the service's PUBLIC JSON Web Key Set, {"keys": [...]}, as
 	// literal JSON: RSA keys with n and e, no private member (the rule of the
@@ -41,30 +43,51 @@ const (
 	// for all environment variables associated with the function, in
 	// aggregate"), as Lambda measures them: the variables' JSON object.
 	MaxEnvironmentBytes = 4096
-	// TokenAllowance is what the synthesis-time size check counts for each
-	// deploy-time value (an ARN, a URL, a client id, a table name): more than
-	// the longest such value in a deployment of this module (a data store
-	// endpoint, about 100 bytes).
+	// ClientIdAllowance is what the synthesis-time size check counts for a
+	// deploy-time Okta client id (App.ClientId, BackendClient.ClientId, such
+	// as the Okta custom resource's attributes). Okta fills in the app's
+	// instance id when no client_id is given (management API spec,
+	// ApplicationCredentialsOAuthClient.client_id: "If you don't specify the
+	// client_id, this immutable property is populated with the Application
+	// instance ID"), 20 characters ("0oa" and 17 more), and the Okta
+	// construct never gives one: 32 leaves room.
+	ClientIdAllowance = 32
+	// TokenAllowance is what the size check counts for any other deploy-time
+	// value (an ARN, a URL, a table name, a REST API id, a pseudo parameter
+	// such as AWS::URLSuffix): more than the longest such value in a
+	// deployment of this module (a data store endpoint, about 100 bytes).
 	TokenAllowance = 128
 )
 
 // tokenMarker matches CDK's encoding of a string token in a string.
 var tokenMarker = regexp.MustCompile(`\$\{Token\[[^\]]*\]\}`)
 
-// estimate is s with each token counted as TokenAllowance bytes.
-func estimate(s *string) string {
+// estimate is s with each token counted as allowance bytes: exact for a
+// literal, the literal parts of a string with tokens exact. A token that
+// stands for a whole value (a reference, or a join made elsewhere, such as
+// a composite's) is one allowance: this construct's own joins (the stage
+// URL, the CORS origins, the EHR roles, the client lists) are estimated
+// from their parts instead.
+func estimate(s *string, allowance int) string {
 	if s == nil {
 		return ""
 	}
 	if !*awscdk.Token_IsUnresolved(s) {
 		return *s
 	}
-	out := tokenMarker.ReplaceAllString(*s, strings.Repeat("x", TokenAllowance))
+	out := tokenMarker.ReplaceAllString(*s, strings.Repeat("x", allowance))
 	if out == *s {
 		// Not in the marker form (a list or number token): one value.
-		return strings.Repeat("x", TokenAllowance)
+		return strings.Repeat("x", allowance)
 	}
 	return out
+}
+
+// jsonSize is the size of v as a JSON string, quotes and escapes included:
+// what a value takes in the environment's JSON object.
+func jsonSize(v string) int {
+	raw, _ := json.Marshal(v) // a string
+	return len(raw)
 }
 
 // environmentSize is the size Lambda measures of env, whose values are the
@@ -135,6 +158,19 @@ func (e *EhrLaunch) newAssertionKey() awskms.Key {
 		// gone from the stack it has nothing left to do (KMS still waits 30
 		// days before deleting it).
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		// Not the default policy (kms:* to the account, so any principal with
+		// kms:Sign on * in an IAM policy could mint assertions Okta accepts for
+		// every backend service): the account keeps everything but Sign, so
+		// IAM still grants GetPublicKey and administration; Sign is allowed
+		// to the function's role alone (allowSign, once the role exists).
+		Policy: awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:        jsii.String("AccountAllButSign"),
+				Principals: &[]awsiam.IPrincipal{awsiam.NewAccountRootPrincipal()},
+				NotActions: jsii.Strings("kms:Sign"),
+				Resources:  jsii.Strings("*"),
+			}),
+		}}),
 	})
 	rotation := "An asymmetric RSA_2048 signing key: KMS rotates only symmetric encryption keys, and its public half is " +
 		"registered in Okta by kid, so a new key comes with a new deployment (a new key, a new kid in the clients' JWKS)."
@@ -144,27 +180,43 @@ func (e *EhrLaunch) newAssertionKey() awskms.Key {
 	return key
 }
 
+// allowSign lets role, and no other principal, sign with the assertion key:
+// a key-policy statement for the account with a condition naming the
+// role's ARN (aws:PrincipalArn is the role's ARN for its sessions, IAM's
+// global condition keys), so the role's IAM grant is still needed. Not the
+// role as the statement's principal: KMS refuses a key policy naming a
+// principal it cannot see yet (CreateKey and PutKeyPolicy reference: "you
+// might need to enforce a delay before including the new principal"), and
+// the role is created in the same deployment just before the key.
+func allowSign(key awskms.Key, role awsiam.IRole) {
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("SignOnlyTheTokenProxy"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAccountRootPrincipal()},
+		Actions:    jsii.Strings("kms:Sign"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]any{"ArnEquals": map[string]any{"aws:PrincipalArn": role.RoleArn()}},
+	}), jsii.Bool(false))
+}
+
 // backendClientsJSON renders EHRLAUNCH_BACKEND_CLIENTS (a JSON array of
 // ehrlaunchenv.BackendClient) with the client ids as CloudFormation fills
-// them in and each JWKS as given (compacted), and its size estimate.
-func backendClientsJSON(stack awscdk.Stack, clients []*BackendClient, jwks []string) (value *string, sized string) {
-	var parts []*string
-	var est strings.Builder
-	piece := func(s string) {
-		parts = append(parts, jsii.String(s))
-		est.WriteString(s)
-	}
-	piece("[")
+// them in and each JWKS as given (compacted); backendEntry is its estimate.
+func backendClientsJSON(stack awscdk.Stack, clients []*BackendClient, jwks []string) *string {
+	parts := []*string{jsii.String("[")}
 	for i, c := range clients {
 		if i > 0 {
-			piece(",")
+			parts = append(parts, jsii.String(","))
 		}
-		piece(`{"` + ehrlaunchenv.BackendFieldID + `":`)
-		id := stack.ToJsonString(c.ClientId, nil)
-		parts = append(parts, id)
-		est.WriteString(`"` + estimate(c.ClientId) + `"`)
-		piece(`,"` + ehrlaunchenv.BackendFieldJWKS + `":` + jwks[i] + "}")
+		parts = append(parts, jsii.String(`{"`+ehrlaunchenv.BackendFieldID+`":`), stack.ToJsonString(c.ClientId, nil),
+			jsii.String(`,"`+ehrlaunchenv.BackendFieldJWKS+`":`+jwks[i]+"}"))
 	}
-	piece("]")
-	return awscdk.Fn_Join(jsii.String(""), &parts), est.String()
+	parts = append(parts, jsii.String("]"))
+	return awscdk.Fn_Join(jsii.String(""), &parts)
+}
+
+// backendEntry is one service's entry of EHRLAUNCH_BACKEND_CLIENTS as
+// backendClientsJSON renders it, with id the client id (or its estimate).
+func backendEntry(id, jwks string) string {
+	quoted, _ := json.Marshal(id) // a string
+	return `{"` + ehrlaunchenv.BackendFieldID + `":` + string(quoted) + `,"` + ehrlaunchenv.BackendFieldJWKS + `":` + jwks + "}"
 }

@@ -100,6 +100,8 @@ func TestBackendClientsGetAnAssertionKeyTheFunctionSignsWith(t *testing.T) {
 		require.Contains(t, key.Properties["Description"], "backend services")
 		require.NotEqual(t, true, key.Properties["EnableKeyRotation"], "KMS cannot rotate an asymmetric key")
 	})
+	// The key policy's Sign statement is conditional on the caller being the
+	// role, which still needs IAM's permission.
 	t.Run("the function may Sign and GetPublicKey with it, and nothing else names it", func(t *testing.T) {
 		_, fn := cdktest.Only(t, all, "AWS::Lambda::Function")
 		var onKey []cdktest.Statement
@@ -115,6 +117,23 @@ func TestBackendClientsGetAnAssertionKeyTheFunctionSignsWith(t *testing.T) {
 		sort.Strings(actions)
 		require.Equal(t, []string{"kms:GetPublicKey", "kms:Sign"}, actions)
 		require.Equal(t, []any{keyArn}, onKey[0].Resources)
+	})
+	t.Run("its key policy leaves Sign to the function's role alone", func(t *testing.T) {
+		_, fn := cdktest.Only(t, all, "AWS::Lambda::Function")
+		root := map[string]any{"AWS": map[string]any{"Fn::Join": []any{"", []any{"arn:", map[string]any{"Ref": "AWS::Partition"},
+			":iam::" + cdktest.Account + ":root"}}}}
+		policy := all[keyID].Properties["KeyPolicy"].(map[string]any)
+		var got []map[string]any
+		for _, s := range policy["Statement"].([]any) {
+			got = append(got, s.(map[string]any))
+		}
+		require.Equal(t, []map[string]any{
+			// Administration and GetPublicKey through IAM, as with the default
+			// policy, but no Sign for whoever IAM lets sign with any key.
+			{"Sid": "AccountAllButSign", "Effect": "Allow", "Principal": root, "NotAction": "kms:Sign", "Resource": "*"},
+			{"Sid": "SignOnlyTheTokenProxy", "Effect": "Allow", "Principal": root, "Action": "kms:Sign", "Resource": "*",
+				"Condition": map[string]any{"ArnEquals": map[string]any{"aws:PrincipalArn": cdktest.GetAtt(cdktest.RoleOf(t, fn), "Arn")}}},
+		}, got)
 	})
 	t.Run("the environment names the key and lists the services with their JWKS as given", func(t *testing.T) {
 		vars := functionVars(t, all)

@@ -48,7 +48,9 @@ const StageName = "smart"
 
 // App is a SMART app the proxy may launch.
 type App struct {
-	// ClientId is the app's Okta client id. Required.
+	// ClientId is the app's Okta client id. A deploy-time value (the Okta
+	// custom resource's attribute) counts as ClientIdAllowance bytes in the
+	// environment's size check. Required.
 	ClientId *string
 	// RedirectUris are the app's own redirect URIs. Required, at least one.
 	RedirectUris *[]*string
@@ -92,8 +94,8 @@ type EhrLaunchProps struct {
 	// requests go through the token proxy (see BackendClient). With any, the
 	// construct creates AssertionKey() and lets the function sign with it;
 	// their JWKS count against Lambda's 4 KB environment limit, checked at
-	// synthesis. Default: none (no assertion key; a backend service's
-	// client_credentials request to the proxy is refused).
+	// synthesis (EstimateEnvironment). Default: none (no assertion key; a
+	// backend service's client_credentials request to the proxy is refused).
 	BackendClients *[]*BackendClient
 }
 
@@ -106,7 +108,7 @@ type EhrLaunch struct {
 	secret   awssecretsmanager.ISecret
 	baseURL  *string
 	// assertionKey is nil without backend clients.
-	assertionKey awskms.IKey
+	assertionKey awskms.Key
 }
 
 // NewEhrLaunch creates the resources. It panics, naming the prop, on invalid props.
@@ -114,9 +116,14 @@ func NewEhrLaunch(scope constructs.Construct, id *string, props *EhrLaunchProps)
 	if err := validate(props); err != nil {
 		panic(fmt.Sprintf("ehrlaunch.NewEhrLaunch(%s): %v", *id, err))
 	}
-	backendJWKS, err := backendClients(props)
+	jwks, err := backendClients(props)
 	if err != nil {
 		panic(fmt.Sprintf("ehrlaunch.NewEhrLaunch(%s): %v", *id, err))
+	}
+	// Before anything is made: the estimate needs only the props.
+	size := estimateEnvironment(awscdk.Stack_Of(scope), props, jwks)
+	if !size.Fits() {
+		panic(fmt.Sprintf("ehrlaunch.NewEhrLaunch(%s): %s", *id, size.Explain(names(props))))
 	}
 	e := &EhrLaunch{}
 	constructs.NewConstruct_Override(e, scope, id)
@@ -210,23 +217,16 @@ func NewEhrLaunch(scope constructs.Construct, id *string, props *EhrLaunchProps)
 	if props.LaunchLifetime != nil {
 		env[ehrlaunchenv.EnvLaunchSeconds] = jsii.String(fmt.Sprint(*props.LaunchLifetime.ToSeconds(nil)))
 	}
-	sized := map[string]string{
-		ehrlaunchenv.EnvClients:       clientsEstimate(props.Apps),
-		ehrlaunchenv.EnvEHRPrincipals: strings.Join(estimates(arns), ","),
-	}
-	if backendJWKS != nil {
+	if jwks != nil {
 		key := e.newAssertionKey()
 		e.assertionKey = key
 		env[ehrlaunchenv.EnvAssertionKeyARN] = key.KeyArn()
-		env[ehrlaunchenv.EnvBackendClients], sized[ehrlaunchenv.EnvBackendClients] = backendClientsJSON(stack, *props.BackendClients, backendJWKS)
+		env[ehrlaunchenv.EnvBackendClients] = backendClientsJSON(stack, *props.BackendClients, jwks)
 	}
-	for name, v := range env {
-		if _, ok := sized[name]; !ok {
-			sized[name] = estimate(v)
-		}
-	}
-	if n := environmentSize(sized); n > MaxEnvironmentBytes {
-		panic(fmt.Sprintf("ehrlaunch.NewEhrLaunch(%s): %s", *id, tooLarge(n, sized, backendJWKS != nil)))
+	if !slices.Equal(slices.Sorted(maps.Keys(env)), slices.Sorted(maps.Keys(size.Variables))) {
+		// The estimate mirrors this function's environment variable by variable.
+		panic(fmt.Sprintf("ehrlaunch.NewEhrLaunch(%s): the size estimate's variables %v are not the environment's %v", *id,
+			slices.Sorted(maps.Keys(size.Variables)), slices.Sorted(maps.Keys(env))))
 	}
 	e.function = golambda.NewGoFunction(this, jsii.String("Function"), &golambda.GoFunctionProps{
 		Entry: jsii.String(Entry),
@@ -246,8 +246,11 @@ func NewEhrLaunch(scope constructs.Construct, id *string, props *EhrLaunchProps)
 	e.secret.GrantRead(e.function, nil)
 	if e.assertionKey != nil {
 		// Sign the assertions to Okta and read the public half for their kid;
-		// nothing else with this key.
+		// nothing else with this key. Sign needs the key policy's statement
+		// for the role too (allowSign) and the role's own grant, which the
+		// key policy's condition leaves to IAM.
 		e.assertionKey.Grant(e.function, jsii.String("kms:Sign"), jsii.String("kms:GetPublicKey"))
+		allowSign(e.assertionKey, e.function.Role())
 	}
 	nagexcuse.On(e.function, true, []nagexcuse.Excuse{
 		{
@@ -387,7 +390,10 @@ func (e *EhrLaunch) Table() awsdynamodb.Table { return e.table }
 func (e *EhrLaunch) Api() awsapigateway.RestApi { return e.api }
 
 // AssertionKey is the KMS key (RSA_2048, SIGN_VERIFY) the token proxy signs
-// its client assertions to Okta with for props.BackendClients; the Okta
+// its client assertions to Okta with for props.BackendClients. Its key
+// policy allows kms:Sign to the function's role alone; IAM policies of the
+// account grant every other action (GetPublicKey to the Okta custom
+// resource's handler, for one) as with the default policy. The Okta
 // custom resource registers its public half on their clients
 // (oktaauth.SmartAuthorizationServerProps.ProxyAssertionKey). Nil without
 // backend clients.
@@ -475,39 +481,17 @@ func clientsJSON(stack awscdk.Stack, apps *[]*App) *string {
 }
 
 // clientsEstimate is EHRLAUNCH_CLIENTS as clientsJSON renders it, with each
-// token counted as TokenAllowance bytes.
+// deploy-time client id counted as ClientIdAllowance bytes and any other
+// token as TokenAllowance.
 func clientsEstimate(apps *[]*App) string {
 	var list []ehrlaunchenv.Client
 	for _, a := range *apps {
-		c := ehrlaunchenv.Client{ClientID: estimate(a.ClientId), PatientPicker: a.PatientPicker != nil && *a.PatientPicker}
+		c := ehrlaunchenv.Client{ClientID: estimate(a.ClientId, ClientIdAllowance), PatientPicker: a.PatientPicker != nil && *a.PatientPicker}
 		for _, u := range *a.RedirectUris {
-			c.RedirectURIs = append(c.RedirectURIs, estimate(u))
+			c.RedirectURIs = append(c.RedirectURIs, estimate(u, TokenAllowance))
 		}
 		list = append(list, c)
 	}
 	raw, _ := json.Marshal(list) // strings and bools only
 	return string(raw)
-}
-
-func estimates(values []*string) []string {
-	out := make([]string, len(values))
-	for i, v := range values {
-		out[i] = estimate(v)
-	}
-	return out
-}
-
-// tooLarge says that the environment is over Lambda's limit, which prop is
-// to blame and what to do.
-func tooLarge(n int, sized map[string]string, backend bool) string {
-	head := fmt.Sprintf("the function's environment would take about %d bytes (each deploy-time value counted as %d), over "+
-		"Lambda's %d-byte limit on all environment variables together", n, TokenAllowance, MaxEnvironmentBytes)
-	if backend {
-		return fmt.Sprintf("props.BackendClients: %s; %s takes %d of them, mostly the services' JWKS: register only the keys "+
-			"each service signs with (one RSA-2048 key is about 500 bytes), or fewer backend services through the proxy "+
-			"(the others can call Okta's token endpoint directly)", head, ehrlaunchenv.EnvBackendClients,
-			environmentSize(map[string]string{ehrlaunchenv.EnvBackendClients: sized[ehrlaunchenv.EnvBackendClients]}))
-	}
-	return fmt.Sprintf("props.Apps: %s; %s takes %d of them: launch fewer apps or give them fewer redirect URIs", head,
-		ehrlaunchenv.EnvClients, environmentSize(map[string]string{ehrlaunchenv.EnvClients: sized[ehrlaunchenv.EnvClients]}))
 }

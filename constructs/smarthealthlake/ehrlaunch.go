@@ -56,10 +56,11 @@ const (
 // AuthorizationServer.ConfidentialClient, PublicClient and the user-facing
 // apps of AuthorizationServer.Apps it is given. Backend services
 // (AuthorizationServer.BackendClient and the backend apps) may use the
-// advertised token endpoint too: the proxy verifies their assertions and
-// re-signs them for Okta with the EHR launch construct's assertion key, whose
-// public half the Okta resource adds to their clients' JWKS (so every key of
-// those JWKS needs a kid).
+// advertised token endpoint too (ProxyBackendServices): the proxy verifies
+// their assertions and re-signs them for Okta with the EHR launch
+// construct's assertion key, whose public half the Okta resource adds to
+// their clients' JWKS (so every key of those JWKS needs a kid, which a
+// service calling Okta directly must then send in its assertion's header).
 type EhrLaunchOptions struct {
 	// Apps are the user-facing clients EHRs may launch; each must be
 	// configured in AuthorizationServer: EhrLaunchConfidentialApp,
@@ -87,6 +88,24 @@ type EhrLaunchOptions struct {
 	// LaunchLifetime is how long a launch id is valid, at most 5 minutes.
 	// Default: 5 minutes.
 	LaunchLifetime awscdk.Duration
+	// ProxyBackendServices sends every backend service
+	// (AuthorizationServer.BackendClient and the backend apps of
+	// AuthorizationServer.Apps) through the token proxy, so that the
+	// SMART configuration's token_endpoint serves them too. Their JWKS then
+	// need a kid on every key and travel in the proxy's environment, which
+	// Lambda limits to 4 KB (checked at synthesis). False leaves them on
+	// Okta's token endpoint (the TokenEndpoint output) alone, as before the
+	// proxy served them: no assertion key, their Okta JWKS as given, and a
+	// synthesis warning that they must not follow the advertised
+	// token_endpoint. Default: true.
+	ProxyBackendServices *bool
+}
+
+// proxyBackendServices says whether the proxy serves the backend services
+// (EhrLaunchOptions.ProxyBackendServices, default true).
+func (p settings) proxyBackendServices() bool {
+	x := p.EhrLaunch
+	return x != nil && (x.ProxyBackendServices == nil || *x.ProxyBackendServices)
 }
 
 // ehrLaunchApps are the apps EHRs may launch, with the configured default.
@@ -220,8 +239,8 @@ func (p settings) ehrLaunchProblems() []string {
 // kid, since the proxy's key joins them in Okta (oktaprops.RoomForProxyKey).
 func (p settings) ehrBackendProblems() []string {
 	a := p.AuthorizationServer
-	if a == nil {
-		return nil
+	if a == nil || !p.proxyBackendServices() {
+		return nil // Okta checks them (oktaauth) without the proxy's key
 	}
 	var errs []string
 	check := func(prop string, jwks *string) {
@@ -241,7 +260,8 @@ func (p settings) ehrBackendProblems() []string {
 		}
 		if key, reason := oktaprops.RoomForProxyKey(keys); reason != "" {
 			errs = append(errs, fmt.Sprintf("%s%s %s", prop, key,
-				strings.ReplaceAll(reason, "with "+oktaprops.PropProxyAssertionKeyARN, "with props.EhrLaunch")))
+				strings.ReplaceAll(reason, "with "+oktaprops.PropProxyAssertionKeyARN, "with props.EhrLaunch")+
+					" (or set props.EhrLaunch.ProxyBackendServices to false)"))
 		}
 	}
 	if a.BackendClient != nil {
@@ -323,7 +343,8 @@ func (s *SmartHealthLake) newEhrLaunch(p settings) *ehrlaunch.EhrLaunch {
 					"launch proxy, which refuses it; that app must use Okta's authorize endpoint directly", what)), nil)
 		}
 	}
-	return ehrlaunch.NewEhrLaunch(s, jsii.String("EhrLaunch"), &ehrlaunch.EhrLaunchProps{
+	backend, services := s.ehrBackendClients(p)
+	props := &ehrlaunch.EhrLaunchProps{
 		OktaIssuer:     lazyString(func() *string { return s.okta.Issuer() }),
 		FhirEndpoint:   lazyString(func() *string { return s.datastore.DatastoreEndpoint() }),
 		Apps:           &apps,
@@ -331,43 +352,139 @@ func (s *SmartHealthLake) newEhrLaunch(p settings) *ehrlaunch.EhrLaunch {
 		CorsOrigins:    p.EhrLaunch.CorsOrigins,
 		LaunchLifetime: p.EhrLaunch.LaunchLifetime,
 		LogRetention:   p.LogRetention,
-		BackendClients: s.ehrBackendClients(p),
-	})
+		BackendClients: backend,
+	}
+	// The EHR launch construct checks it too, but in its own props' words.
+	if size, err := ehrlaunch.EstimateEnvironment(s, props); err == nil && !size.Fits() {
+		panic(&EhrLaunchEnvironmentError{Id: *s.Node().Id(), Estimate: size, BackendServices: services})
+	}
+	if !p.proxyBackendServices() {
+		if names := p.backendServiceNames(); len(names) > 0 {
+			awscdk.Annotations_Of(s).AddWarningV2(jsii.String("smart-healthlake:ehr-launch-backend-client"), jsii.String(fmt.Sprintf(
+				"props.EhrLaunch.ProxyBackendServices is false: the SMART configuration's token_endpoint is the EHR launch "+
+					"proxy, which then refuses %s, and Okta refuses a private_key_jwt assertion signed for it (invalid "+
+					"audience); those backend services must use Okta's token endpoint (the TokenEndpoint output) directly",
+				strings.Join(names, ", "))), nil)
+		}
+	}
+	return ehrlaunch.NewEhrLaunch(s, jsii.String("EhrLaunch"), props)
+}
+
+// backendServiceNames are the configured backend services, as props.
+func (p settings) backendServiceNames() []string {
+	a := p.AuthorizationServer
+	if a == nil {
+		return nil
+	}
+	var out []string
+	if a.BackendClient != nil {
+		out = append(out, "props.AuthorizationServer.BackendClient")
+	}
+	if a.Apps != nil {
+		for i, x := range *a.Apps {
+			if x != nil && x.Name != nil && x.Type == oktaprops.AppBackend {
+				out = append(out, fmt.Sprintf("props.AuthorizationServer.Apps[%d] (%q)", i, *x.Name))
+			}
+		}
+	}
+	return out
 }
 
 // ehrBackendClients are the backend services whose token requests the
 // proxy re-signs: AuthorizationServer.BackendClient and every backend app of
-// AuthorizationServer.Apps, with their JWKS. A private_key_jwt assertion
+// AuthorizationServer.Apps, with their JWKS, and which each is (see
+// EhrLaunchEnvironmentError.BackendServices). A private_key_jwt assertion
 // names the token endpoint it is for in aud (RFC 7523 section 3), which for
 // a service that reads the SMART configuration is the proxy's, and Okta
 // accepts only its own: so the proxy verifies the service's assertion and
 // signs one for Okta with its assertion key, whose public half the Okta
 // resource adds to these clients (ProxyAssertionKey, set by newOkta). Nil
-// without backend services: then there is no assertion key.
-func (s *SmartHealthLake) ehrBackendClients(p settings) *[]*ehrlaunch.BackendClient {
+// without backend services or with ProxyBackendServices false: then there
+// is no assertion key.
+func (s *SmartHealthLake) ehrBackendClients(p settings) (*[]*ehrlaunch.BackendClient, []int) {
 	a := p.AuthorizationServer
-	if a == nil {
-		return nil
+	if a == nil || !p.proxyBackendServices() {
+		return nil, nil
 	}
 	var out []*ehrlaunch.BackendClient
+	var which []int
 	if a.BackendClient != nil {
 		out = append(out, &ehrlaunch.BackendClient{ClientId: lazyString(func() *string { return s.okta.BackendClientId() }),
 			Jwks: a.BackendClient.Jwks})
+		which = append(which, -1)
 	}
 	if a.Apps != nil {
-		for _, x := range *a.Apps {
+		for i, x := range *a.Apps {
 			if x == nil || x.Name == nil || x.Type != oktaprops.AppBackend {
 				continue
 			}
 			name := *x.Name
 			out = append(out, &ehrlaunch.BackendClient{ClientId: lazyString(func() *string { return s.okta.AppClientId(name) }),
 				Jwks: x.Jwks})
+			which = append(which, i)
 		}
 	}
 	if len(out) == 0 {
-		return nil
+		return nil, nil
 	}
-	return &out
+	return &out, which
+}
+
+// EhrLaunchEnvironmentError is what NewSmartHealthLake panics with when the
+// EHR launch function's environment would be over Lambda's 4 KB limit on
+// all its variables. Error names this construct's props; a caller that took
+// them from elsewhere (the stacks package, from cdk.json) explains it in its
+// own words with Explain.
+type EhrLaunchEnvironmentError struct {
+	// Id is the construct's id.
+	Id string
+	// Estimate is the EHR launch construct's estimate of the environment.
+	Estimate ehrlaunch.EnvironmentEstimate
+	// BackendServices say which service each of Estimate.BackendBytes is:
+	// -1 for AuthorizationServer.BackendClient, otherwise the app's index
+	// in AuthorizationServer.Apps.
+	BackendServices []int
+}
+
+// EhrLaunchNames are the names EhrLaunchEnvironmentError.Explain gives what
+// the user set.
+type EhrLaunchNames struct {
+	// Apps, EhrRoles and CorsOrigins name EhrLaunchOptions' fields.
+	Apps, EhrRoles, CorsOrigins string
+	// BackendClientJwks names AuthorizationServer.BackendClient.Jwks.
+	BackendClientJwks string
+	// AppJwks names AuthorizationServer.Apps[i].Jwks.
+	AppJwks func(i int) string
+	// ProxyBackendServices names EhrLaunchOptions.ProxyBackendServices.
+	ProxyBackendServices string
+}
+
+// ehrLaunchPropNames are the names of SmartHealthLakeProps, for Error.
+var ehrLaunchPropNames = EhrLaunchNames{
+	Apps: "props.EhrLaunch.Apps", EhrRoles: "props.EhrLaunch.EhrRoles", CorsOrigins: "props.EhrLaunch.CorsOrigins",
+	BackendClientJwks:    "props.AuthorizationServer.BackendClient.Jwks",
+	AppJwks:              func(i int) string { return fmt.Sprintf("props.AuthorizationServer.Apps[%d].Jwks", i) },
+	ProxyBackendServices: "props.EhrLaunch.ProxyBackendServices",
+}
+
+// Explain says what takes the room, in n's words, and what to do.
+func (e *EhrLaunchEnvironmentError) Explain(n EhrLaunchNames) string {
+	names := ehrlaunch.EnvironmentNames{Apps: n.Apps, EhrRoles: n.EhrRoles, CorsOrigins: n.CorsOrigins,
+		BackendOff: fmt.Sprintf("set %s to false (the services then call Okta's token endpoint, the TokenEndpoint output, "+
+			"directly)", n.ProxyBackendServices)}
+	for _, i := range e.BackendServices {
+		if i < 0 {
+			names.Backend = append(names.Backend, n.BackendClientJwks)
+		} else {
+			names.Backend = append(names.Backend, n.AppJwks(i))
+		}
+	}
+	return e.Estimate.Explain(names)
+}
+
+// Error implements error, in the words of SmartHealthLakeProps.
+func (e *EhrLaunchEnvironmentError) Error() string {
+	return fmt.Sprintf("smarthealthlake.NewSmartHealthLake(%s): %s", e.Id, e.Explain(ehrLaunchPropNames))
 }
 
 // withEhrLaunch gives the Okta server's options the proxy's callback among

@@ -349,7 +349,7 @@ func (s *SmartHealthLake) newOkta(p settings) *oktaauth.SmartAuthorizationServer
 	}
 	if s.ehr != nil {
 		oktaProps.SmartAuthorizationServerOptions = withEhrLaunch(oktaProps.SmartAuthorizationServerOptions, p.ehrLaunchApps(), s.ehr)
-		// Nil without backend services (see ehrBackendClients).
+		// Nil without backend services through the proxy (see ehrBackendClients).
 		oktaProps.ProxyAssertionKey = s.ehr.AssertionKey()
 	}
 	return oktaauth.NewSmartAuthorizationServer(s, jsii.String("Okta"), &oktaProps)

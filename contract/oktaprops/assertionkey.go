@@ -68,8 +68,12 @@ func RoomForProxyKey(keys []map[string]any) (key, reason string) {
 		kid, _ := k["kid"].(string)
 		switch {
 		case kid == "":
+			// With several keys Okta also picks the one to verify a client
+			// assertion with by the kid in its header: a service that signs
+			// for Okta's own token endpoint has to send it from now on.
 			return fmt.Sprintf(".keys[%d]", i), "needs a kid: with ProxyAssertionKeyArn the JWKS also holds the EHR launch proxy's " +
-				"key, and Okta refuses a JWKS of several keys unless each has a kid"
+				"key, and Okta refuses a JWKS of several keys unless each has a kid; a service that calls Okta's token endpoint " +
+				"directly must then send its key's kid in its client assertion's header"
 		case slices.Contains(kids, kid):
 			return fmt.Sprintf(".keys[%d]", i), fmt.Sprintf("repeats kid %q: Okta wants every key of a JWKS to have its own kid", kid)
 		}

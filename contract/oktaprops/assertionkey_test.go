@@ -72,6 +72,9 @@ func TestProxyAssertionKeyNeedsServiceKeysWithKids(t *testing.T) {
 		require.True(t, errors.As(err, &perr), "%v", err)
 		assert.Equal(t, oktaprops.PropBackendClientJWKS+".keys[0]", perr.Property)
 		assert.Contains(t, perr.Reason, "needs a kid")
+		// The migration the key asks of a service that keeps calling Okta.
+		assert.Contains(t, perr.Reason, "a service that calls Okta's token endpoint directly must then send its key's kid "+
+			"in its client assertion's header")
 	})
 	t.Run("with it, a backend app's key without kid is refused naming the app", func(t *testing.T) {
 		var aerr *oktaprops.AppError

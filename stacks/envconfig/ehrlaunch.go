@@ -45,6 +45,12 @@ type EhrLaunch struct {
 	// LaunchLifetimeSeconds is how long a launch id is valid, 1 to 300.
 	// Key: ehrLaunch.launchLifetimeSeconds. Default: 300.
 	LaunchLifetimeSeconds int
+	// ProxyBackendServices sends the backend services (okta.backendClientJwks
+	// and the backend apps of okta.apps) through the token proxy the SMART
+	// configuration advertises; false leaves them on Okta's token endpoint
+	// (the TokenEndpoint output) alone. Key: ehrLaunch.proxyBackendServices.
+	// Default: true.
+	ProxyBackendServices bool
 }
 
 // IsEhrLaunchSingleApp reports whether an entry of ehrLaunch.apps names a
@@ -61,7 +67,7 @@ func parseEhrLaunch(r *reader, root *object, e *Environment) {
 	e.EhrLaunch.Enabled = x.boolean("enabled", false)
 	if !e.EhrLaunch.Enabled {
 		// Read, so a disabled block may keep its settings for later.
-		for _, k := range []string{"apps", "pickerApps", "ehrRoleArns", "corsOrigins", "launchLifetimeSeconds"} {
+		for _, k := range []string{"apps", "pickerApps", "ehrRoleArns", "corsOrigins", "launchLifetimeSeconds", "proxyBackendServices"} {
 			x.get(k)
 		}
 		return
@@ -133,13 +139,17 @@ func parseEhrLaunch(r *reader, root *object, e *Environment) {
 			return // reported where the key is read
 		}
 		if at, reason := oktaprops.RoomForProxyKey(keys); reason != "" {
-			r.fail(key+at, "%s", strings.ReplaceAll(reason, "with "+oktaprops.PropProxyAssertionKeyARN, "with ehrLaunch.enabled"))
+			r.fail(key+at, "%s (or set ehrLaunch.proxyBackendServices to false)",
+				strings.ReplaceAll(reason, "with "+oktaprops.PropProxyAssertionKeyARN, "with ehrLaunch.enabled"))
 		}
 	}
-	jwks("okta.backendClientJwks", e.Okta.BackendClientJWKS)
-	for i, a := range e.Okta.Apps {
-		if a.Type == oktaprops.AppBackend {
-			jwks(fmt.Sprintf("okta.apps[%d].jwks", i), a.JWKS)
+	e.EhrLaunch.ProxyBackendServices = x.boolean("proxyBackendServices", true)
+	if e.EhrLaunch.ProxyBackendServices {
+		jwks("okta.backendClientJwks", e.Okta.BackendClientJWKS)
+		for i, a := range e.Okta.Apps {
+			if a.Type == oktaprops.AppBackend {
+				jwks(fmt.Sprintf("okta.apps[%d].jwks", i), a.JWKS)
+			}
 		}
 	}
 	e.EhrLaunch.PickerApps = x.stringList("pickerApps")

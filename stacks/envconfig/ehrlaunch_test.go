@@ -35,16 +35,24 @@ func TestEhrLaunchIsOffByDefault(t *testing.T) {
 func TestEnabledEhrLaunchIsRead(t *testing.T) {
 	t.Run("every key", func(t *testing.T) {
 		envs, err := envconfig.Parse(decode(t, `{"staging": `+oktaWithApps(`{"enabled": true, "apps": ["public"], "pickerApps": ["public"],
-			"ehrRoleArns": ["`+ehrRole+`"], "corsOrigins": ["https://spa.example.org"], "launchLifetimeSeconds": 120}`)+`}`))
+			"ehrRoleArns": ["`+ehrRole+`"], "corsOrigins": ["https://spa.example.org"], "launchLifetimeSeconds": 120,
+			"proxyBackendServices": false}`)+`}`))
 		require.NoError(t, err)
 		require.Equal(t, envconfig.EhrLaunch{Enabled: true, Apps: []string{"public"}, PickerApps: []string{"public"}, EHRRoleARNs: []string{ehrRole},
 			CORSOrigins: []string{"https://spa.example.org"}, LaunchLifetimeSeconds: 120}, envs[0].EhrLaunch)
+	})
+	t.Run("proxyBackendServices false, which drops the kid rule", func(t *testing.T) {
+		env := strings.Replace(withRegistry(`{"enabled": true, "ehrRoleArns": ["`+ehrRole+`"], "proxyBackendServices": false}`), `"kid": "lab-1", `, "", 1)
+		envs, err := envconfig.Parse(decode(t, `{"staging": `+env+`}`))
+		require.NoError(t, err)
+		require.False(t, envs[0].EhrLaunch.ProxyBackendServices)
 	})
 	t.Run("apps default to every configured app, the lifetime to 5 minutes", func(t *testing.T) {
 		envs, err := envconfig.Parse(decode(t, `{"staging": `+oktaWithApps(`{"enabled": true, "ehrRoleArns": ["`+ehrRole+`"]}`)+`}`))
 		require.NoError(t, err)
 		require.Equal(t, []string{"confidential", "public"}, envs[0].EhrLaunch.Apps)
 		require.Equal(t, 300, envs[0].EhrLaunch.LaunchLifetimeSeconds)
+		require.True(t, envs[0].EhrLaunch.ProxyBackendServices, "the backend services go through the proxy by default")
 	})
 }
 
@@ -90,6 +98,10 @@ func TestBadEhrLaunchSettingsNameEnvironmentAndKey(t *testing.T) {
 			`environment "qa": ehrLaunch.apps[0] is "lab-feed", a backend app of okta.apps: only public and confidential apps can be launched`},
 		"a backend app's key without kid": {strings.Replace(withRegistry(`{"enabled": true, "ehrRoleArns": ["`+ehrRole+`"]}`), `"kid": "lab-1", `, "", 1),
 			`environment "qa": okta.apps[1].jwks.keys[0] needs a kid: with ehrLaunch.enabled the JWKS also holds the EHR launch proxy's key`},
+		"a backend app's key without kid, and how to do without": {strings.Replace(withRegistry(`{"enabled": true, "ehrRoleArns": ["`+ehrRole+`"]}`), `"kid": "lab-1", `, "", 1),
+			`must then send its key's kid in its client assertion's header (or set ehrLaunch.proxyBackendServices to false)`},
+		"proxyBackendServices as a string": {oktaWithApps(`{"enabled": true, "ehrRoleArns": ["` + ehrRole + `"], "proxyBackendServices": "no"}`),
+			`environment "qa": ehrLaunch.proxyBackendServices must be true or false, got a string`},
 		"the backend client's key without kid": {strings.Replace(oktaWithApps(`{"enabled": true, "ehrRoleArns": ["`+ehrRole+`"]}`),
 			`"publicClientRedirectUris"`, `"backendClientJwks": {"keys": [{"kty": "RSA", "n": "AQAB", "e": "AQAB"}]}, "publicClientRedirectUris"`, 1),
 			`environment "qa": okta.backendClientJwks.keys[0] needs a kid`},

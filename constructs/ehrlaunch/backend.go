@@ -158,16 +158,19 @@ func (e *EhrLaunch) newAssertionKey() awskms.Key {
 		// gone from the stack it has nothing left to do (KMS still waits 30
 		// days before deleting it).
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
-		// Not the default policy (kms:* to the account, so any principal with
-		// kms:Sign on * in an IAM policy could mint assertions Okta accepts for
-		// every backend service): the account keeps everything but Sign, so
-		// IAM still grants GetPublicKey and administration; Sign is allowed
-		// to the function's role alone (allowSign, once the role exists).
+		// The default policy's account statement (IAM policies grant
+		// GetPublicKey and administration, as for any key), and an explicit
+		// deny of Sign to every principal but the function's role (denySign,
+		// once the role exists): without it any principal with kms:Sign, or
+		// kms:CreateGrant, on * in an IAM policy could mint assertions Okta
+		// accepts for every backend service. An explicit deny in the key
+		// policy overrides IAM policies and grants alike (KMS Developer
+		// Guide, "Authentication and access control": policy evaluation).
 		Policy: awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
 			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid:        jsii.String("AccountAllButSign"),
+				Sid:        jsii.String("AccountThroughIAM"),
 				Principals: &[]awsiam.IPrincipal{awsiam.NewAccountRootPrincipal()},
-				NotActions: jsii.Strings("kms:Sign"),
+				Actions:    jsii.Strings("kms:*"),
 				Resources:  jsii.Strings("*"),
 			}),
 		}}),
@@ -180,21 +183,23 @@ func (e *EhrLaunch) newAssertionKey() awskms.Key {
 	return key
 }
 
-// allowSign lets role, and no other principal, sign with the assertion key:
-// a key-policy statement for the account with a condition naming the
-// role's ARN (aws:PrincipalArn is the role's ARN for its sessions, IAM's
-// global condition keys), so the role's IAM grant is still needed. Not the
-// role as the statement's principal: KMS refuses a key policy naming a
+// denySign keeps every principal but role from signing with the assertion
+// key, whatever its IAM policies or grants allow: an explicit deny for any
+// principal whose aws:PrincipalArn is not the role's ARN (for a role's
+// sessions it is the role's ARN: IAM's global condition keys). The role
+// signs through its IAM grant and the account statement. The role is named
+// in a condition, not as a principal: KMS refuses a key policy naming a
 // principal it cannot see yet (CreateKey and PutKeyPolicy reference: "you
 // might need to enforce a delay before including the new principal"), and
 // the role is created in the same deployment just before the key.
-func allowSign(key awskms.Key, role awsiam.IRole) {
+func denySign(key awskms.Key, role awsiam.IRole) {
 	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("SignOnlyTheTokenProxy"),
-		Principals: &[]awsiam.IPrincipal{awsiam.NewAccountRootPrincipal()},
+		Sid:        jsii.String("OnlyTheTokenProxySigns"),
+		Effect:     awsiam.Effect_DENY,
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
 		Actions:    jsii.Strings("kms:Sign"),
 		Resources:  jsii.Strings("*"),
-		Conditions: &map[string]any{"ArnEquals": map[string]any{"aws:PrincipalArn": role.RoleArn()}},
+		Conditions: &map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": role.RoleArn()}},
 	}), jsii.Bool(false))
 }
 

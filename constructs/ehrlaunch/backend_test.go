@@ -128,11 +128,12 @@ func TestBackendClientsGetAnAssertionKeyTheFunctionSignsWith(t *testing.T) {
 			got = append(got, s.(map[string]any))
 		}
 		require.Equal(t, []map[string]any{
-			// Administration and GetPublicKey through IAM, as with the default
-			// policy, but no Sign for whoever IAM lets sign with any key.
-			{"Sid": "AccountAllButSign", "Effect": "Allow", "Principal": root, "NotAction": "kms:Sign", "Resource": "*"},
-			{"Sid": "SignOnlyTheTokenProxy", "Effect": "Allow", "Principal": root, "Action": "kms:Sign", "Resource": "*",
-				"Condition": map[string]any{"ArnEquals": map[string]any{"aws:PrincipalArn": cdktest.GetAtt(cdktest.RoleOf(t, fn), "Arn")}}},
+			// Everything through IAM, as with the default policy, and an
+			// explicit deny of Sign, which beats IAM policies and grants, for
+			// every principal but the function's role.
+			{"Sid": "AccountThroughIAM", "Effect": "Allow", "Principal": root, "Action": "kms:*", "Resource": "*"},
+			{"Sid": "OnlyTheTokenProxySigns", "Effect": "Deny", "Principal": map[string]any{"AWS": "*"}, "Action": "kms:Sign", "Resource": "*",
+				"Condition": map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": cdktest.GetAtt(cdktest.RoleOf(t, fn), "Arn")}}},
 		}, got)
 	})
 	t.Run("the environment names the key and lists the services with their JWKS as given", func(t *testing.T) {

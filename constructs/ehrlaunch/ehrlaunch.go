@@ -246,11 +246,11 @@ func NewEhrLaunch(scope constructs.Construct, id *string, props *EhrLaunchProps)
 	e.secret.GrantRead(e.function, nil)
 	if e.assertionKey != nil {
 		// Sign the assertions to Okta and read the public half for their kid;
-		// nothing else with this key. Sign needs the key policy's statement
-		// for the role too (allowSign) and the role's own grant, which the
-		// key policy's condition leaves to IAM.
+		// nothing else with this key. The key policy leaves both to IAM for
+		// the role (its account statement) and denies Sign to everyone else
+		// (denySign).
 		e.assertionKey.Grant(e.function, jsii.String("kms:Sign"), jsii.String("kms:GetPublicKey"))
-		allowSign(e.assertionKey, e.function.Role())
+		denySign(e.assertionKey, e.function.Role())
 	}
 	nagexcuse.On(e.function, true, []nagexcuse.Excuse{
 		{
@@ -391,8 +391,9 @@ func (e *EhrLaunch) Api() awsapigateway.RestApi { return e.api }
 
 // AssertionKey is the KMS key (RSA_2048, SIGN_VERIFY) the token proxy signs
 // its client assertions to Okta with for props.BackendClients. Its key
-// policy allows kms:Sign to the function's role alone; IAM policies of the
-// account grant every other action (GetPublicKey to the Okta custom
+// policy denies kms:Sign to every principal but the function's role (an
+// explicit deny, which IAM policies and grants cannot lift); IAM policies of
+// the account grant every other action (GetPublicKey to the Okta custom
 // resource's handler, for one) as with the default policy. The Okta
 // custom resource registers its public half on their clients
 // (oktaauth.SmartAuthorizationServerProps.ProxyAssertionKey). Nil without

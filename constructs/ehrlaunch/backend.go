@@ -50,13 +50,27 @@ const (
 	// ApplicationCredentialsOAuthClient.client_id: "If you don't specify the
 	// client_id, this immutable property is populated with the Application
 	// instance ID"), 20 characters ("0oa" and 17 more), and the Okta
-	// construct never gives one: 32 leaves room.
-	ClientIdAllowance = 32
+	// construct never gives one: 24 leaves room.
+	ClientIdAllowance = 24
 	// TokenAllowance is what the size check counts for any other deploy-time
-	// value (an ARN, a URL, a table name, a REST API id, a pseudo parameter
-	// such as AWS::URLSuffix): more than the longest such value in a
-	// deployment of this module (a data store endpoint, about 100 bytes).
+	// value (an ARN, a URL, a table name): the length such values have in a
+	// deployment of this module (a data store endpoint is about 100 bytes, a
+	// role ARN without a path about 70). It is an assumption, not a bound:
+	// an in-stack EHR role with a long IAM path, or a long custom Okta
+	// domain, is longer, and Lambda then refuses the environment at deploy.
 	TokenAllowance = 128
+	// IssuerAllowance is what it counts for the deploy-time Okta issuer and
+	// a generated secret ARN: the room contract/oktaprops reserves for them
+	// in its own size budget (a 100-character custom domain host).
+	IssuerAllowance = 160
+	// apiIDAllowance, regionAllowance and urlSuffixAllowance count the parts
+	// of the API's execute-api URL: a REST API id is 10 characters (API
+	// Gateway's RestApi.id), the longest region name is 14 and the longest
+	// partition DNS suffix 16 ("amazonaws.com.cn"; aws-sdk-go-v2's
+	// partitions.json).
+	apiIDAllowance     = 10
+	regionAllowance    = 20
+	urlSuffixAllowance = 20
 )
 
 // tokenMarker matches CDK's encoding of a string token in a string.

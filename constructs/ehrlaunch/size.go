@@ -60,17 +60,17 @@ func EstimateEnvironment(scope constructs.Construct, props *EhrLaunchProps) (Env
 // secret, the key, the API's id) is one TokenAllowance each.
 func estimateEnvironment(stack awscdk.Stack, p *EhrLaunchProps, jwks []string) EnvironmentEstimate {
 	token := strings.Repeat("x", TokenAllowance)
-	secret := token
+	secret := strings.Repeat("x", IssuerAllowance)
 	if p.HookSecret != nil {
-		secret = estimate(p.HookSecret.SecretArn(), TokenAllowance)
+		secret = estimate(p.HookSecret.SecretArn(), IssuerAllowance)
 	}
 	vars := map[string]string{
 		ehrlaunchenv.EnvTable:        token,
-		ehrlaunchenv.EnvOktaIssuer:   estimate(p.OktaIssuer, TokenAllowance),
+		ehrlaunchenv.EnvOktaIssuer:   estimate(p.OktaIssuer, IssuerAllowance),
 		ehrlaunchenv.EnvFHIRAudience: estimate(p.FhirEndpoint, TokenAllowance),
 		// The parts of baseURL.
-		ehrlaunchenv.EnvPublicURL: "https://" + token + ".execute-api." + estimate(stack.Region(), TokenAllowance) + "." +
-			estimate(stack.UrlSuffix(), TokenAllowance) + "/" + StageName,
+		ehrlaunchenv.EnvPublicURL: "https://" + strings.Repeat("x", apiIDAllowance) + ".execute-api." +
+			estimate(stack.Region(), regionAllowance) + "." + estimate(stack.UrlSuffix(), urlSuffixAllowance) + "/" + StageName,
 		ehrlaunchenv.EnvClients:       clientsEstimate(p.Apps),
 		ehrlaunchenv.EnvHookSecretARN: secret,
 	}

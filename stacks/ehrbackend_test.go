@@ -59,6 +59,10 @@ func TestAnEhrLaunchEnvironmentWithBackendServicesMatchesItsSnapshot(t *testing.
 	}
 	require.Equal(t, arn, launch[ehrlaunchenv.EnvAssertionKeyARN])
 	require.Contains(t, launch, ehrlaunchenv.EnvBackendClients)
+	// The services' token endpoint is the proxy's (smartcheck's token check
+	// reads it).
+	backend := jsonOf(t, tpl.FindOutputs(jsii.String("BackendTokenEndpoint"), nil))
+	require.Contains(t, backend, "/smart/token")
 
 	cdktest.Snapshot(t, tpl, filepath.Join(cdktest.RepoRoot(), "testdata", "snapshots", "SmartHealthLake-ehr-backend.template.json"))
 }

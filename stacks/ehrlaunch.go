@@ -65,4 +65,10 @@ func ehrLaunchOutputs(output func(id, description string, value *string), shl *s
 	}
 	output("EhrLaunchUrl", "POST launch contexts here (SigV4 by one of ehrLaunch.ehrRoleArns) to get a SMART launch id", ehr.LaunchUrl())
 	output("EhrLaunchApiUrl", "Base URL of the EHR launch API: the authorize, token and introspection proxies apps use", ehr.BaseUrl())
+	if ehr.AssertionKey() != nil {
+		// The proxy serves the backend services (ehrLaunch.proxyBackendServices):
+		// the token endpoint they and smartcheck's token check use.
+		output("BackendTokenEndpoint", "Token endpoint of the SMART backend services: the EHR launch token proxy, which the SMART configuration advertises",
+			ehr.TokenUrl())
+	}
 }

@@ -83,6 +83,7 @@ func TestAnEhrLaunchEnvironmentBuildsFromCdkJson(t *testing.T) {
 	}
 	outputs := js(tpl.FindOutputs(jsii.String("EhrLaunchUrl"), nil))
 	require.Contains(t, outputs, "/smart/launch")
+	require.Empty(t, *tpl.FindOutputs(jsii.String("BackendTokenEndpoint"), nil), "no backend service, no proxied token endpoint for them")
 }
 
 func TestAnEnvironmentWithoutEhrLaunchHasNoneOfIt(t *testing.T) {

@@ -16,12 +16,15 @@ import (
 
 // The stack outputs smartcheck reads (defined in stacks/stacks.go).
 const (
-	OutputFhirEndpoint    = "FhirEndpoint"
-	OutputIssuer          = "Issuer"
-	OutputTokenEndpoint   = "TokenEndpoint"
-	OutputBackendClientID = "BackendClientId"
-	OutputDatastoreID     = "DatastoreId"
-	OutputEhrLaunchAPIURL = "EhrLaunchApiUrl"
+	OutputFhirEndpoint  = "FhirEndpoint"
+	OutputIssuer        = "Issuer"
+	OutputTokenEndpoint = "TokenEndpoint"
+	// OutputBackendTokenEndpoint is the EHR launch token proxy's URL, output
+	// when the proxy serves the backend services.
+	OutputBackendTokenEndpoint = "BackendTokenEndpoint"
+	OutputBackendClientID      = "BackendClientId"
+	OutputDatastoreID          = "DatastoreId"
+	OutputEhrLaunchAPIURL      = "EhrLaunchApiUrl"
 )
 
 // HealthLakeAPI is the HealthLake call used; *healthlake.Client implements it.
@@ -86,14 +89,12 @@ func ApplyOutputs(cfg *Config, outputs map[string]string) error {
 	}
 	fill(&cfg.FHIREndpoint, OutputFhirEndpoint)
 	fill(&cfg.Issuer, OutputIssuer)
-	// With EHR launch the SMART configuration's token_endpoint is the launch
-	// proxy, and a backend service that follows it goes through the proxy's
-	// verify-and-re-sign path: the token check takes that endpoint (the
-	// default), not Okta's TokenEndpoint output, so it checks what services
-	// will use.
-	if outputs[OutputEhrLaunchAPIURL] == "" {
-		fill(&cfg.TokenEndpoint, OutputTokenEndpoint)
-	}
+	// With EHR launch serving the backend services, their token endpoint is
+	// the launch proxy (BackendTokenEndpoint), which the token check then
+	// takes, so that it checks the proxy's verify-and-re-sign path that
+	// services use; otherwise Okta's (TokenEndpoint).
+	fill(&cfg.TokenEndpoint, OutputBackendTokenEndpoint)
+	fill(&cfg.TokenEndpoint, OutputTokenEndpoint)
 	fill(&cfg.ClientID, OutputBackendClientID)
 	fill(&cfg.EHRLaunchAPI, OutputEhrLaunchAPIURL)
 	var missing []string

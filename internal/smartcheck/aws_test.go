@@ -22,17 +22,33 @@ func TestApplyOutputs(t *testing.T) {
 			t.Fatalf("%+v", cfg)
 		}
 	})
-	t.Run("with EHR launch it uses the SMART configuration's, the launch proxy that services follow", func(t *testing.T) {
-		out := map[string]string{smartcheck.OutputEhrLaunchAPIURL: "https://abc.execute-api.us-east-1.amazonaws.com/smart"}
+	with := func(extra map[string]string) map[string]string {
+		out := map[string]string{}
 		for k, v := range base {
 			out[k] = v
 		}
+		for k, v := range extra {
+			out[k] = v
+		}
+		return out
+	}
+	const api = "https://abc.execute-api.us-east-1.amazonaws.com/smart"
+	t.Run("with EHR launch serving the backend services it uses the launch proxy, as the services do", func(t *testing.T) {
 		var cfg smartcheck.Config
-		if err := smartcheck.ApplyOutputs(&cfg, out); err != nil {
+		if err := smartcheck.ApplyOutputs(&cfg, with(map[string]string{smartcheck.OutputEhrLaunchAPIURL: api, smartcheck.OutputBackendTokenEndpoint: api + "/token"})); err != nil {
 			t.Fatal(err)
 		}
-		if cfg.TokenEndpoint != "" || cfg.EHRLaunchAPI == "" {
-			t.Fatalf("TokenEndpoint %q (want empty: the SMART configuration's), EHRLaunchAPI %q", cfg.TokenEndpoint, cfg.EHRLaunchAPI)
+		if cfg.TokenEndpoint != api+"/token" || cfg.EHRLaunchAPI != api {
+			t.Fatalf("TokenEndpoint %q, EHRLaunchAPI %q", cfg.TokenEndpoint, cfg.EHRLaunchAPI)
+		}
+	})
+	t.Run("with EHR launch leaving them on Okta (no BackendTokenEndpoint) it uses Okta's", func(t *testing.T) {
+		var cfg smartcheck.Config
+		if err := smartcheck.ApplyOutputs(&cfg, with(map[string]string{smartcheck.OutputEhrLaunchAPIURL: api})); err != nil {
+			t.Fatal(err)
+		}
+		if cfg.TokenEndpoint != base[smartcheck.OutputTokenEndpoint] {
+			t.Fatalf("TokenEndpoint %q", cfg.TokenEndpoint)
 		}
 	})
 	t.Run("a --token-endpoint flag still wins", func(t *testing.T) {

@@ -96,7 +96,7 @@ type EhrLaunchOptions struct {
 	// Lambda limits to 4 KB (checked at synthesis). False leaves them on
 	// Okta's token endpoint (the TokenEndpoint output) alone, as before the
 	// proxy served them: no assertion key, their Okta JWKS as given, and a
-	// synthesis warning that they must not follow the advertised
+	// synthesis info message that they must not follow the advertised
 	// token_endpoint. Default: true.
 	ProxyBackendServices *bool
 }
@@ -360,11 +360,13 @@ func (s *SmartHealthLake) newEhrLaunch(p settings) *ehrlaunch.EhrLaunch {
 	}
 	if !p.proxyBackendServices() {
 		if names := p.backendServiceNames(); len(names) > 0 {
-			awscdk.Annotations_Of(s).AddWarningV2(jsii.String("smart-healthlake:ehr-launch-backend-client"), jsii.String(fmt.Sprintf(
+			// Info, not a warning: it was asked for, and a warning would fail
+			// `cdk synth --strict` on every synthesis of such a stack.
+			awscdk.Annotations_Of(s).AddInfo(jsii.String(fmt.Sprintf(
 				"props.EhrLaunch.ProxyBackendServices is false: the SMART configuration's token_endpoint is the EHR launch "+
-					"proxy, which then refuses %s, and Okta refuses a private_key_jwt assertion signed for it (invalid "+
-					"audience); those backend services must use Okta's token endpoint (the TokenEndpoint output) directly",
-				strings.Join(names, ", "))), nil)
+					"proxy, which forwards the assertions of %s to Okta unchanged, and Okta refuses one signed for the proxy's "+
+					"URL (invalid audience); those backend services must use Okta's token endpoint (the TokenEndpoint output) directly",
+				strings.Join(names, ", "))))
 		}
 	}
 	return ehrlaunch.NewEhrLaunch(s, jsii.String("EhrLaunch"), props)

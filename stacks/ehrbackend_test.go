@@ -112,5 +112,7 @@ func TestAnEhrLaunchEnvironmentTooLargeForLambdaIsNamedInCdkJSONKeys(t *testing.
 		found := notes.FindInfo(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("ProxyBackendServices is false.*TokenEndpoint output")))
 		require.Len(t, *found, 1)
 		require.Empty(t, *notes.FindWarning(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("ProxyBackendServices"))))
+		tpl := cdktest.Template(t, out[0].Stack)
+		require.Empty(t, *tpl.FindOutputs(jsii.String("BackendTokenEndpoint"), nil), "services left on Okta get no proxied token endpoint output")
 	})
 }

@@ -198,7 +198,9 @@ func (e *EhrLaunch) newAssertionKey() awskms.Key {
 }
 
 // denySign keeps every principal but role from signing with the assertion
-// key, whatever its IAM policies or grants allow: an explicit deny for any
+// key, whatever its IAM policies or grants allow (though whoever may run code
+// as the role, by changing the function's code or passing the role to a new
+// function, or may change the key policy, still can): an explicit deny for any
 // principal whose aws:PrincipalArn is not the role's ARN (for a role's
 // sessions it is the role's ARN: IAM's global condition keys). The role
 // signs through its IAM grant and the account statement. The role is named

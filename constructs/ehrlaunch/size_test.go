@@ -19,18 +19,26 @@ import (
 // rendered is what the function's environment in the synthesized template
 // takes, measured as Lambda measures it (the variables' JSON object) once
 // CloudFormation has filled it in: every literal as it is and each
-// intrinsic (Ref, Fn::GetAtt) as the longest value of its kind: an Okta
-// client id (an intrinsic of clientIDs) 20 characters, the region 14
-// ("ap-southeast-7"), the URL suffix 16 ("amazonaws.com.cn"), a REST API id
-// 10, anything else TokenAllowance (the typical length the estimate assumes
-// for ARNs and URLs). An Fn::Join is its parts joined.
-func rendered(t *testing.T, resources map[string]cdktest.Resource, vars map[string]any, clientIDs []any) int {
+// intrinsic (Ref, Fn::GetAtt) as the longest value of its kind, written out
+// here rather than taken from the package's allowances (so that an
+// allowance set too small fails this test): an Okta client id (an intrinsic
+// of clientIDs) 20 characters, the Okta issuer (of issuers) 160 (a
+// 124-character custom domain host), the region 14 ("ap-southeast-7"), the
+// URL suffix 16 ("amazonaws.com.cn"), a REST API id 10, a generated secret
+// ARN 127, a table name 98 (a 47-character stack name), a key ARN 85, any
+// other ARN or URL 128. An Fn::Join is its parts joined.
+func rendered(t *testing.T, resources map[string]cdktest.Resource, vars map[string]any, clientIDs, issuers []any) int {
 	t.Helper()
-	isClientID := map[string]bool{}
+	isClientID, isIssuer := map[string]bool{}, map[string]bool{}
 	for _, c := range clientIDs {
 		raw, err := json.Marshal(c)
 		require.NoError(t, err)
 		isClientID[string(raw)] = true
+	}
+	for _, c := range issuers {
+		raw, err := json.Marshal(c)
+		require.NoError(t, err)
+		isIssuer[string(raw)] = true
 	}
 	var fill func(v any) string
 	fill = func(v any) string {
@@ -49,16 +57,31 @@ func rendered(t *testing.T, resources map[string]cdktest.Resource, vars map[stri
 		if isClientID[string(raw)] {
 			return strings.Repeat("x", 20)
 		}
-		ref, _ := v.(map[string]any)["Ref"].(string)
+		if isIssuer[string(raw)] {
+			return strings.Repeat("x", 160)
+		}
+		m, _ := v.(map[string]any)
+		ref, _ := m["Ref"].(string)
+		if ga, ok := m["Fn::GetAtt"].([]any); ok && len(ga) > 0 {
+			ref, _ = ga[0].(string)
+		}
 		switch {
 		case ref == "AWS::Region":
 			return "ap-southeast-7"
 		case ref == "AWS::URLSuffix":
 			return "amazonaws.com.cn"
-		case ref != "" && resources[ref].Type == "AWS::ApiGateway::RestApi":
-			return strings.Repeat("x", 10)
 		}
-		return strings.Repeat("x", ehrlaunch.TokenAllowance)
+		switch resources[ref].Type {
+		case "AWS::ApiGateway::RestApi":
+			return strings.Repeat("x", 10)
+		case "AWS::SecretsManager::Secret":
+			return strings.Repeat("x", 127)
+		case "AWS::DynamoDB::Table":
+			return strings.Repeat("x", 98)
+		case "AWS::KMS::Key":
+			return strings.Repeat("x", 85)
+		}
+		return strings.Repeat("x", 128)
 	}
 	env := map[string]string{}
 	for k, v := range vars {
@@ -124,9 +147,10 @@ func TestTheSizeEstimateIsAtLeastTheRenderedEnvironment(t *testing.T) {
 				for _, id := range ids {
 					resolved = append(resolved, stack.Resolve(id))
 				}
+				issuers := []any{stack.Resolve(p.OktaIssuer)}
 				resources := cdktest.Resources(t, cdktest.Template(t, stack))
 				vars := functionVars(t, resources)
-				got := rendered(t, resources, vars, resolved)
+				got := rendered(t, resources, vars, resolved, issuers)
 				require.GreaterOrEqual(t, est.Bytes, got, "regional %v: the estimate must not undercount", regional)
 				require.Len(t, est.Variables, len(vars), "the estimate covers exactly the function's variables")
 				for k := range vars {

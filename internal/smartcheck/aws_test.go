@@ -51,9 +51,10 @@ func TestApplyOutputs(t *testing.T) {
 			t.Fatalf("TokenEndpoint %q", cfg.TokenEndpoint)
 		}
 	})
-	t.Run("a --token-endpoint flag still wins", func(t *testing.T) {
+	t.Run("a --token-endpoint flag still wins over both outputs", func(t *testing.T) {
 		cfg := smartcheck.Config{TokenEndpoint: "https://flag.example/token"}
-		if err := smartcheck.ApplyOutputs(&cfg, base); err != nil || cfg.TokenEndpoint != "https://flag.example/token" {
+		err := smartcheck.ApplyOutputs(&cfg, with(map[string]string{smartcheck.OutputEhrLaunchAPIURL: api, smartcheck.OutputBackendTokenEndpoint: api + "/token"}))
+		if err != nil || cfg.TokenEndpoint != "https://flag.example/token" {
 			t.Fatalf("%v %q", err, cfg.TokenEndpoint)
 		}
 	})

@@ -34,7 +34,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("smartcheck", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		stack     = fs.String("stack", "", "read the settings from this CloudFormation stack's outputs (FhirEndpoint, Issuer, TokenEndpoint, BackendClientId, EhrLaunchApiUrl)")
+		stack     = fs.String("stack", "", "read the settings from this CloudFormation stack's outputs (FhirEndpoint, Issuer, BackendTokenEndpoint or TokenEndpoint, BackendClientId, EhrLaunchApiUrl)")
 		region    = fs.String("region", "", "AWS region of the stack and secret (default: the SDK's, from AWS_REGION or the profile)")
 		profile   = fs.String("profile", "", "AWS shared config profile to use, ahead of credentials in the environment (default: the SDK's chain)")
 		cfg       Config

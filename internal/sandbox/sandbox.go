@@ -269,11 +269,9 @@ func Start(cfg Config) (_ *Sandbox, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("encoding the client key: %w", err)
 	}
-	thumb, err := (&jose.JSONWebKey{Key: &clientKey.PublicKey}).Thumbprint(crypto.SHA256)
-	if err != nil {
-		return nil, fmt.Errorf("computing the client key's thumbprint: %w", err)
+	if sb.KeyID, err = thumbprint(&clientKey.PublicKey); err != nil {
+		return nil, fmt.Errorf("the client key: %w", err)
 	}
-	sb.KeyID = base64.RawURLEncoding.EncodeToString(thumb)
 	sb.KeyFile = filepath.Join(cfg.Dir, "sandbox-client-key.pem")
 	if err := os.WriteFile(sb.KeyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 		return nil, fmt.Errorf("writing the client key: %w", err)

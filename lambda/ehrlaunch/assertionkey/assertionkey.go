@@ -14,7 +14,6 @@ package assertionkey
 
 import (
 	"context"
-	"crypto/rsa"
 	"crypto/sha256"
 	"fmt"
 	"sync"
@@ -62,10 +61,6 @@ func (k *Key) PublicKey(ctx context.Context) (jose.JSONWebKey, error) {
 	k.pub = &jwk
 	return jwk, nil
 }
-
-// PublicJWK is the JWK of an assertion key's public half as both sides of the
-// contract name it (assertionjwk.Of).
-func PublicJWK(pub *rsa.PublicKey) (jose.JSONWebKey, error) { return assertionjwk.Of(pub) }
 
 // Sign returns claims as a compact JWS signed by the KMS key (alg RS256, kid
 // the key's thumbprint, typ JWT).

@@ -14,6 +14,7 @@ import (
 
 	"github.com/openhealthstack/smart-healthlake/internal/fault"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/assertionkey"
+	"github.com/openhealthstack/smart-healthlake/lambda/internal/assertionjwk"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/fakekms"
 )
 
@@ -64,7 +65,7 @@ func TestSign(t *testing.T) {
 		if err != nil || s.Calls("GetPublicKey") != 1 || s.Calls("Sign") != 3 {
 			t.Fatalf("err %v, GetPublicKey %d, Sign %d", err, s.Calls("GetPublicKey"), s.Calls("Sign"))
 		}
-		want, _ := assertionkey.PublicJWK(s.PublicKey(arn))
+		want, _ := assertionjwk.Of(s.PublicKey(arn))
 		if jwk.KeyID != want.KeyID || jwk.KeyID == "" || jwk.Algorithm != "RS256" || jwk.Use != "sig" || !jwk.IsPublic() {
 			t.Fatalf("jwk %+v", jwk)
 		}

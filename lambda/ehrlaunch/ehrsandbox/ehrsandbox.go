@@ -35,7 +35,6 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 	"github.com/go-jose/go-jose/v3"
 
@@ -45,6 +44,7 @@ import (
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/assertionkey"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchflow"
 	"github.com/openhealthstack/smart-healthlake/lambda/ehrlaunch/launchstore"
+	"github.com/openhealthstack/smart-healthlake/lambda/internal/assertionjwk"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/fakedynamodb"
 	"github.com/openhealthstack/smart-healthlake/lambda/internal/fakekms"
 )
@@ -185,9 +185,8 @@ func Start(cfg Config) (_ *World, err error) {
 	if w.AssertionKeyARN, err = w.KMS.AddSigningKey("ehr-launch-assertions"); err != nil {
 		return nil, fmt.Errorf("making the assertion key: %w", err)
 	}
-	kmsClient := kms.New(kms.Options{Region: Region, BaseEndpoint: aws.String(w.KMS.URL),
-		Credentials: credentials.NewStaticCredentialsProvider("AKIAFAKE", "fake", "")})
-	proxyJWK, err := assertionkey.New(kmsClient, w.AssertionKeyARN).PublicKey(context.Background())
+	kmsClient := w.KMS.Client()
+	proxyJWK, err := assertionjwk.Read(context.Background(), kmsClient, w.AssertionKeyARN)
 	if err != nil {
 		return nil, err
 	}

@@ -188,6 +188,15 @@ func TestBrowserBinding(t *testing.T) {
 		if n := len(h.browse.Jar.Cookies(u)); n != 20 {
 			t.Fatalf("the browser holds %d binding cookies, want 20", n)
 		}
+		// binding.go's sizes: about 90 bytes a binding, so the cap keeps the
+		// Cookie header far below API Gateway's 10,240-byte header limit.
+		req := &http.Request{Header: http.Header{}}
+		for _, c := range h.browse.Jar.Cookies(u) {
+			req.AddCookie(c)
+		}
+		if n := len(req.Header.Get("Cookie")); n > 20*90 {
+			t.Fatalf("20 bindings make a %d-byte Cookie header, want at most %d (about 90 bytes each)", n, 20*90)
+		}
 		for i, state := range []string{states[24], states[5], states[0]} {
 			resp := h.get(ehrlaunchenv.PathCallback, url.Values{"code": {"c"}, "state": {state}})
 			if completes := resp.StatusCode == http.StatusFound; completes != (i < 2) {

@@ -175,12 +175,6 @@ func newBrowser(t testing.TB) *http.Client {
 	return &http.Client{Jar: jar, CheckRedirect: noRedirect.CheckRedirect}
 }
 
-// path is an endpoint's path as the browser sees it, stage included.
-func (h *harness) path(endpoint string) string {
-	u, _ := url.Parse(h.base)
-	return u.Path + endpoint
-}
-
 // do sends a request from the user's browser.
 func (h *harness) do(req *http.Request) (*http.Response, []byte) {
 	h.t.Helper()

@@ -63,8 +63,9 @@ func (s *Server) startPicker(w http.ResponseWriter, r *http.Request, txID, bindi
 // holds; Origin ours when sent), records the patient once, and sends the user
 // on to Okta. The binding cookie replaced a form token in the page, which
 // adds nothing once the cookie is checked against the transaction: a
-// cross-site page can neither read the cookie nor, under SameSite=Lax, post
-// with it.
+// cross-site page cannot read the cookie, and its post, which carries the
+// cookie (SameSite=None, for EHRs that frame the app: binding.go), is
+// refused by sameOrigin's Origin and Sec-Fetch-Site checks.
 func (s *Server) pick(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxPickerBody)
 	if err := r.ParseForm(); err != nil {

@@ -43,13 +43,16 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusBadRequest, "invalid_request", "the token request is too large or unreadable")
 		return
 	}
-	if form, err := url.ParseQuery(string(body)); err == nil {
-		if clientID, ok := s.backendClient(form); ok {
-			s.backendToken(w, r, form, clientID)
-			return
-		}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		jsonError(w, http.StatusBadRequest, "invalid_request", "the token request is not a form")
+		return
 	}
-	body, ok := s.rewriteCodeRedemption(w, r, body)
+	if clientID, ok := s.backendClient(form); ok {
+		s.backendToken(w, r, form, clientID)
+		return
+	}
+	body, ok := s.rewriteCodeRedemption(w, r, body, form)
 	if !ok {
 		return
 	}
@@ -67,7 +70,8 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 // rewriteCodeRedemption replaces the app's redirect_uri in an
 // authorization_code redemption by the callback: Okta issued the code to the
 // callback and requires the same redirect_uri at the token endpoint (RFC 6749
-// section 4.1.3). Other grants pass unchanged.
+// section 4.1.3). Other grants pass unchanged. form is body, parsed once by
+// token.
 //
 // The app's own redirect_uri is checked against the URIs registered for its
 // client, as at the authorize proxy, not against the one the code was issued
@@ -75,12 +79,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 // Okta's, on the callback URI, and the proxy keeps no record per code. The
 // code still goes only to the redirect URI its transaction was started with
 // (the callback sends it nowhere else), and PKCE binds it to that app.
-func (s *Server) rewriteCodeRedemption(w http.ResponseWriter, r *http.Request, body []byte) ([]byte, bool) {
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		jsonError(w, http.StatusBadRequest, "invalid_request", "the token request is not a form")
-		return nil, false
-	}
+func (s *Server) rewriteCodeRedemption(w http.ResponseWriter, r *http.Request, body []byte, form url.Values) ([]byte, bool) {
 	if form.Get("grant_type") != "authorization_code" {
 		return body, true
 	}

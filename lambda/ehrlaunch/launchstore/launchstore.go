@@ -431,11 +431,9 @@ func transactionOf(a map[string]types.AttributeValue) (Transaction, error) {
 		tx.HookOK, tx.HookOKAt = true, time.Unix(n, 0)
 	}
 	_, tx.CallbackDone = a[callbackAttribute]
-	if _, ok := a["ctx"]; ok {
-		tx.Launch = &LaunchContext{}
-		if err := decodeCtx(a, tx.Launch); err != nil {
-			return Transaction{}, err
-		}
+	var err error
+	if tx.Launch, err = launchOf(a); err != nil {
+		return Transaction{}, err
 	}
 	return tx, nil
 }
@@ -559,14 +557,11 @@ func (s *Store) getBinding(ctx context.Context, kind, secret string) (RefreshBin
 	if err != nil {
 		return RefreshBinding{}, err
 	}
-	b := RefreshBinding{ClientID: getS(item, "client_id")}
-	if _, ok := item["ctx"]; ok {
-		b.Launch = &LaunchContext{}
-		if err := decodeCtx(item, b.Launch); err != nil {
-			return RefreshBinding{}, err
-		}
+	lc, err := launchOf(item)
+	if err != nil {
+		return RefreshBinding{}, err
 	}
-	return b, nil
+	return RefreshBinding{ClientID: getS(item, "client_id"), Launch: lc}, nil
 }
 
 func getS(a map[string]types.AttributeValue, name string) string {
@@ -585,6 +580,19 @@ func expired(a map[string]types.AttributeValue, now time.Time) bool {
 	}
 	n, err := strconv.ParseInt(v.Value, 10, 64)
 	return err != nil || n <= now.Unix()
+}
+
+// launchOf reads the launch context putContext stored, if any: nil when the
+// item has no "ctx".
+func launchOf(a map[string]types.AttributeValue) (*LaunchContext, error) {
+	if _, ok := a["ctx"]; !ok {
+		return nil, nil
+	}
+	lc := &LaunchContext{}
+	if err := decodeCtx(a, lc); err != nil {
+		return nil, err
+	}
+	return lc, nil
 }
 
 func decodeCtx(a map[string]types.AttributeValue, into *LaunchContext) error {

@@ -26,6 +26,22 @@ type clock struct{ t atomic.Int64 }
 func (c *clock) now() time.Time          { return time.Unix(c.t.Load(), 0) }
 func (c *clock) advance(d time.Duration) { c.t.Add(int64(d / time.Second)) }
 
+// concurrentWins runs try in 8 goroutines at once and counts those that
+// report success.
+func concurrentWins(try func() bool) int32 {
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			if try() {
+				wins.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	return wins.Load()
+}
+
 func newStore(t *testing.T) (*launchstore.Store, *fakedynamodb.Server, *clock) {
 	t.Helper()
 	fake := fakedynamodb.New(t)
@@ -123,20 +139,11 @@ func TestLaunch(t *testing.T) {
 	t.Run("of concurrent consumers exactly one gets the launch", func(t *testing.T) {
 		s, _, c := newStore(t)
 		_ = s.PutLaunch(ctx, "id-1", lc, c.now().Add(time.Minute))
-		var wins atomic.Int32
-		var wg sync.WaitGroup
-		for range 8 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if _, err := s.ConsumeLaunch(ctx, "id-1", "app-1"); err == nil {
-					wins.Add(1)
-				}
-			}()
-		}
-		wg.Wait()
-		if wins.Load() != 1 {
-			t.Fatalf("%d consumers won", wins.Load())
+		if wins := concurrentWins(func() bool {
+			_, err := s.ConsumeLaunch(ctx, "id-1", "app-1")
+			return err == nil
+		}); wins != 1 {
+			t.Fatalf("%d consumers won", wins)
 		}
 	})
 	t.Run("a DynamoDB fault is an error, not a missing launch", func(t *testing.T) {
@@ -417,38 +424,18 @@ func TestConsumeAssertion(t *testing.T) {
 		// The checker accepted the replay just before exp (its clock read a
 		// round trip earlier); the store's clock is already past it.
 		c.advance(time.Minute + time.Second)
-		var wins atomic.Int32
-		var wg sync.WaitGroup
-		for range 8 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if s.ConsumeAssertion(ctx, "svc-1", "jti-1", exp) == nil {
-					wins.Add(1)
-				}
-			}()
-		}
-		wg.Wait()
-		if wins.Load() != 0 {
-			t.Fatalf("%d replays of one assertion were recorded as new", wins.Load())
+		if wins := concurrentWins(func() bool {
+			return s.ConsumeAssertion(ctx, "svc-1", "jti-1", exp) == nil
+		}); wins != 0 {
+			t.Fatalf("%d replays of one assertion were recorded as new", wins)
 		}
 	})
 	t.Run("of concurrent uses exactly one succeeds", func(t *testing.T) {
 		s, _, c := newStore(t)
-		var wins atomic.Int32
-		var wg sync.WaitGroup
-		for range 8 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if s.ConsumeAssertion(ctx, "svc-1", "jti-1", c.now().Add(time.Minute)) == nil {
-					wins.Add(1)
-				}
-			}()
-		}
-		wg.Wait()
-		if wins.Load() != 1 {
-			t.Fatalf("%d uses won", wins.Load())
+		if wins := concurrentWins(func() bool {
+			return s.ConsumeAssertion(ctx, "svc-1", "jti-1", c.now().Add(time.Minute)) == nil
+		}); wins != 1 {
+			t.Fatalf("%d uses won", wins)
 		}
 	})
 	t.Run("a DynamoDB fault is an error, not a replay", func(t *testing.T) {

@@ -38,8 +38,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -199,8 +201,9 @@ var signingAlgorithms = map[string]crypto.Hash{
 	"RSASSA_PSS_SHA_512":        crypto.SHA512,
 }
 
-var algorithmNames = []string{"RSASSA_PKCS1_V1_5_SHA_256", "RSASSA_PKCS1_V1_5_SHA_384", "RSASSA_PKCS1_V1_5_SHA_512",
-	"RSASSA_PSS_SHA_256", "RSASSA_PSS_SHA_384", "RSASSA_PSS_SHA_512"}
+// algorithmNames is GetPublicKey's SigningAlgorithms: the keys of
+// signingAlgorithms, sorted (the order of the list above).
+var algorithmNames = slices.Sorted(maps.Keys(signingAlgorithms))
 
 type request struct {
 	KeyID            string `json:"KeyId"`

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -33,6 +34,13 @@ func TestTheRealClientSignsAndReadsThePublicKey(t *testing.T) {
 		pub, err := x509.ParsePKIXPublicKey(out.PublicKey)
 		if err != nil || !pub.(*rsa.PublicKey).Equal(s.PublicKey(arn)) || aws.ToString(out.KeyId) != arn || out.KeyUsage != types.KeyUsageTypeSignVerify {
 			t.Fatalf("pub %v, err %v, out %+v", pub, err, out)
+		}
+		// An RSA signing key's algorithms (KMS API Reference, "Key spec
+		// reference: RSA key specs"): PKCS #1 v1.5 and PSS, each with SHA-256/384/512.
+		if out.KeySpec != types.KeySpecRsa2048 || len(out.SigningAlgorithms) != 6 ||
+			!slices.Contains(out.SigningAlgorithms, types.SigningAlgorithmSpecRsassaPkcs1V15Sha256) ||
+			!slices.Contains(out.SigningAlgorithms, types.SigningAlgorithmSpecRsassaPssSha512) {
+			t.Fatalf("key spec %s, signing algorithms %v", out.KeySpec, out.SigningAlgorithms)
 		}
 	})
 	t.Run("a DIGEST signature verifies as PKCS #1 v1.5 over that digest", func(t *testing.T) {

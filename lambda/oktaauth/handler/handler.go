@@ -370,19 +370,10 @@ func respond(event customresource.Event, spec *oktaprops.Spec, res *reconcile.Re
 	if size := body.Size(); size < 0 || size > cfnprops.MaxResponseBytes {
 		apps := ""
 		if len(spec.Apps) > 0 {
-			apps = fmt.Sprintf(" (%d of it the %d apps' client ids: use shorter app names or fewer apps)", appsDataSize(data, spec), len(spec.Apps))
+			apps = fmt.Sprintf(" (%d of it the %d apps' client ids: use shorter app names or fewer apps)", spec.AppsDataSize(data), len(spec.Apps))
 		}
 		return customresource.OnEventResponse{}, fmt.Errorf("the response would be %d bytes, over CloudFormation's %d-byte limit on a custom resource response%s; issuer %s",
 			size, cfnprops.MaxResponseBytes, apps, data[oktaprops.AttrIssuer])
 	}
 	return customresource.OnEventResponse{PhysicalResourceID: res.ServerID, Data: data}, nil
-}
-
-// appsDataSize is the bytes the apps' attributes take in data.
-func appsDataSize(data map[string]any, spec *oktaprops.Spec) int {
-	n := 0
-	for _, a := range spec.Apps {
-		n += len(fmt.Sprintf(`"%s":"%v",`, oktaprops.AppDataKey(a.Name), data[oktaprops.AppDataKey(a.Name)]))
-	}
-	return n
 }

@@ -2,6 +2,7 @@ package oktaprops
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -463,32 +464,17 @@ func appJWKS(raw json.RawMessage) ([]map[string]any, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, fmt.Errorf("is required for a backend app: the service's public JWK Set {\"keys\": [...]}")
 	}
-	var set struct {
-		Keys []map[string]any `json:"keys"`
+	keys, i, reason := decodePublicJWKS(raw)
+	switch {
+	case reason == "":
+		return keys, nil
+	case i < 0:
+		return nil, errors.New(reason)
+	case strings.HasPrefix(reason, "is "):
+		// A predicate reads with the key as its subject.
+		return nil, fmt.Errorf("keys[%d] %s", i, reason)
 	}
-	if err := json.Unmarshal(raw, &set); err != nil {
-		return nil, fmt.Errorf("must be a JSON Web Key Set {\"keys\": [...]}: %v", err)
-	}
-	if len(set.Keys) == 0 {
-		return nil, fmt.Errorf("must hold at least one key")
-	}
-	for i, k := range set.Keys {
-		for _, m := range privateJWKMembers {
-			if _, ok := k[m]; ok {
-				return nil, fmt.Errorf("keys[%d] is a private key (has %q): register the public key only", i, m)
-			}
-		}
-		// RSA only: okta-sdk-golang/v2's JsonWebKey has no EC members.
-		if kty, _ := k["kty"].(string); kty != "RSA" {
-			return nil, fmt.Errorf("keys[%d]: kty must be RSA (the Okta SDK v2 cannot register EC keys), got %q", i, kty)
-		}
-		n, _ := k["n"].(string)
-		e, _ := k["e"].(string)
-		if n == "" || e == "" {
-			return nil, fmt.Errorf("keys[%d]: an RSA public key needs n and e", i)
-		}
-	}
-	return set.Keys, nil
+	return nil, fmt.Errorf("keys[%d]: %s", i, reason)
 }
 
 // expandScopes resolves an app's scope patterns against the catalogue (the

@@ -741,34 +741,48 @@ func publicJWKS(p cfnprops.Properties) ([]map[string]any, error) {
 	if err != nil {
 		return nil, &cfnprops.PropertyError{Property: PropBackendClientJWKS, Reason: "is required when BackendClient is enabled: the service's public JWKS"}
 	}
+	keys, i, reason := decodePublicJWKS([]byte(raw))
+	switch {
+	case reason == "":
+		return keys, nil
+	case i < 0:
+		return nil, propErr(PropBackendClientJWKS, reason)
+	}
+	return nil, propErr(fmt.Sprintf("%s.keys[%d]", PropBackendClientJWKS, i), reason)
+}
+
+// decodePublicJWKS reads a JWK Set registered for private_key_jwt (the
+// BackendClientJwks property, an app's jwks): a {"keys": [...]} object of at
+// least one public RSA key. On failure reason says why, about the set (i is
+// -1) or about keys[i]; the callers name the property their own way.
+func decodePublicJWKS(raw []byte) (keys []map[string]any, i int, reason string) {
 	var set struct {
 		Keys []map[string]any `json:"keys"`
 	}
-	if err := json.Unmarshal([]byte(raw), &set); err != nil {
-		return nil, propErr(PropBackendClientJWKS, "must be a JSON Web Key Set {\"keys\": [...]}: "+err.Error())
+	if err := json.Unmarshal(raw, &set); err != nil {
+		return nil, -1, "must be a JSON Web Key Set {\"keys\": [...]}: " + err.Error()
 	}
 	if len(set.Keys) == 0 {
-		return nil, propErr(PropBackendClientJWKS, "must hold at least one key")
+		return nil, -1, "must hold at least one key"
 	}
 	for i, k := range set.Keys {
-		prop := fmt.Sprintf("%s.keys[%d]", PropBackendClientJWKS, i)
 		for _, m := range privateJWKMembers {
 			if _, ok := k[m]; ok {
-				return nil, propErr(prop, fmt.Sprintf("is a private key (has %q): register the public key only", m))
+				return nil, i, fmt.Sprintf("is a private key (has %q): register the public key only", m)
 			}
 		}
 		// RSA only: okta-sdk-golang/v2's JsonWebKey has no EC members (crv, x, y),
 		// so an EC key could not be sent intact.
 		if kty, _ := k["kty"].(string); kty != "RSA" {
-			return nil, propErr(prop, fmt.Sprintf("kty must be RSA (the Okta SDK v2 cannot register EC keys), got %q", kty))
+			return nil, i, fmt.Sprintf("kty must be RSA (the Okta SDK v2 cannot register EC keys), got %q", kty)
 		}
 		n, _ := k["n"].(string)
 		e, _ := k["e"].(string)
 		if n == "" || e == "" {
-			return nil, propErr(prop, "an RSA public key needs n and e")
+			return nil, i, "an RSA public key needs n and e"
 		}
 	}
-	return set.Keys, nil
+	return set.Keys, -1, ""
 }
 
 func (s *Spec) parsePolicies(p cfnprops.Properties, kept *Kept) error {

@@ -50,6 +50,17 @@ func (s *Spec) ResponseData(v ResponseValues) map[string]any {
 	return data
 }
 
+// AppsDataSize is the bytes the registry apps' attributes take in data (a
+// ResponseData of s), for the message that refuses a response too large: the
+// part the user shortens by naming fewer or shorter apps.
+func (s *Spec) AppsDataSize(data map[string]any) int {
+	n := 0
+	for _, a := range s.Apps {
+		n += len(fmt.Sprintf(`"%s":"%v",`, AppDataKey(a.Name), data[AppDataKey(a.Name)]))
+	}
+	return n
+}
+
 // Reserves for the values of the response that the properties do not fix,
 // used by the response budget (checkResponseBudget).
 const (
@@ -107,10 +118,7 @@ func (s *Spec) checkResponseBudget() error {
 	if size <= cfnprops.MaxResponseBytes {
 		return nil
 	}
-	apps := 0
-	for _, a := range s.Apps {
-		apps += len(fmt.Sprintf(`"%s":"%s",`, AppDataKey(a.Name), v.AppClientIDs[a.Name]))
-	}
+	apps := longest.AppsDataSize(data)
 	urls := 6 * len(v.Issuer)
 	reason := fmt.Sprintf("the custom resource's response could take %d bytes, over CloudFormation's %d-byte limit on a response: "+
 		"the apps' client ids take %d, the issuer and its endpoints (from OktaOrgUrl and IssuerMode) about %d, and the "+

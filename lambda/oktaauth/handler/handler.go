@@ -191,10 +191,7 @@ func (h *Handler) handleServer(ctx context.Context, log *slog.Logger, event cust
 		// large for CloudFormation fails the Create, which then removes what
 		// it made (nothing else would: see the package comment).
 		var resp customresource.OnEventResponse
-		rec.Accept = func(res *reconcile.Result) (err error) {
-			resp, err = respond(event, spec, res)
-			return err
-		}
+		respondOnAccept(rec, event, spec, &resp)
 		if _, err := rec.Create(ctx, spec, owner); err != nil {
 			return customresource.OnEventResponse{}, err
 		}
@@ -224,20 +221,19 @@ func (h *Handler) handleServer(ctx context.Context, log *slog.Logger, event cust
 		if err != nil {
 			return customresource.OnEventResponse{}, err
 		}
-		var res *reconcile.Result
 		if old != nil && old.OrgURL != spec.OrgURL {
 			// Another Okta org: the old server cannot be updated from here.
 			// Create anew; the new physical id makes CloudFormation delete the
 			// old resource with its own (old) properties.
 			log.InfoContext(ctx, "Okta org changed; creating a replacement", "oldOrg", old.OrgURL, "newOrg", spec.OrgURL)
-			rec.Accept = func(res *reconcile.Result) error {
-				_, err := respond(event, spec, res)
-				return err
+			var resp customresource.OnEventResponse
+			respondOnAccept(rec, event, spec, &resp)
+			if _, err := rec.CreateReplacement(ctx, spec, owner); err != nil {
+				return customresource.OnEventResponse{}, err
 			}
-			res, err = rec.CreateReplacement(ctx, spec, owner)
-		} else {
-			res, err = rec.Update(ctx, event.PhysicalResourceID, spec, old, owner)
+			return resp, nil
 		}
+		res, err := rec.Update(ctx, event.PhysicalResourceID, spec, old, owner)
 		if err != nil {
 			return customresource.OnEventResponse{}, err
 		}
@@ -266,6 +262,17 @@ func (h *Handler) handleServer(ctx context.Context, log *slog.Logger, event cust
 		return customresource.OnEventResponse{PhysicalResourceID: event.PhysicalResourceID}, nil
 	}
 	return customresource.OnEventResponse{}, fmt.Errorf("unknown request type %q", event.RequestType)
+}
+
+// respondOnAccept has a create's result checked by respond before the create
+// returns (reconcile.Reconciler.Accept), so that a response CloudFormation
+// would refuse fails the create and removes what it made; the response
+// built then is kept in *resp, for the handler to answer with.
+func respondOnAccept(rec *reconcile.Reconciler, event customresource.Event, spec *oktaprops.Spec, resp *customresource.OnEventResponse) {
+	rec.Accept = func(res *reconcile.Result) (err error) {
+		*resp, err = respond(event, spec, res)
+		return err
+	}
 }
 
 // addProxyAssertionKey reads the proxy's assertion key, when the spec names
@@ -370,19 +377,10 @@ func respond(event customresource.Event, spec *oktaprops.Spec, res *reconcile.Re
 	if size := body.Size(); size < 0 || size > cfnprops.MaxResponseBytes {
 		apps := ""
 		if len(spec.Apps) > 0 {
-			apps = fmt.Sprintf(" (%d of it the %d apps' client ids: use shorter app names or fewer apps)", appsDataSize(data, spec), len(spec.Apps))
+			apps = fmt.Sprintf(" (%d of it the %d apps' client ids: use shorter app names or fewer apps)", spec.AppsDataSize(data), len(spec.Apps))
 		}
 		return customresource.OnEventResponse{}, fmt.Errorf("the response would be %d bytes, over CloudFormation's %d-byte limit on a custom resource response%s; issuer %s",
 			size, cfnprops.MaxResponseBytes, apps, data[oktaprops.AttrIssuer])
 	}
 	return customresource.OnEventResponse{PhysicalResourceID: res.ServerID, Data: data}, nil
-}
-
-// appsDataSize is the bytes the apps' attributes take in data.
-func appsDataSize(data map[string]any, spec *oktaprops.Spec) int {
-	n := 0
-	for _, a := range spec.Apps {
-		n += len(fmt.Sprintf(`"%s":"%v",`, oktaprops.AppDataKey(a.Name), data[oktaprops.AppDataKey(a.Name)]))
-	}
-	return n
 }

@@ -263,17 +263,8 @@ func (r *Reconciler) convergePolicies(ctx context.Context, x *run) error {
 			r.logChange(ctx, "create", "policy", want.Name, policyID)
 		default:
 			policyID = got.Id
-			if !policyEqual(got, body) {
-				if _, _, err := r.Okta.AuthorizationServer.UpdateAuthorizationServerPolicy(ctx, asID, policyID, body); err != nil {
-					return fmt.Errorf("updating policy %q (%s) on authorization server %s: %w", want.Name, policyID, asID, err)
-				}
-				r.logChange(ctx, "update", "policy", want.Name, policyID)
-			}
-			if got.Status == "INACTIVE" {
-				if _, err := r.Okta.AuthorizationServer.ActivateAuthorizationServerPolicy(ctx, asID, policyID); err != nil {
-					return fmt.Errorf("activating policy %q (%s) on authorization server %s: %w", want.Name, policyID, asID, err)
-				}
-				r.logChange(ctx, "activate", "policy", want.Name, policyID)
+			if err := r.updatePolicy(ctx, asID, got, body, ""); err != nil {
+				return err
 			}
 		}
 		if err := r.convergeRules(ctx, x, policyID, want, !ok); err != nil {
@@ -284,6 +275,26 @@ func (r *Reconciler) convergePolicies(ctx context.Context, x *run) error {
 		if _, stale := have[p.Name]; stale && !isTrue(p.System) && !isAppPolicy(p) {
 			x.stalePolicies = append(x.stalePolicies, p)
 		}
+	}
+	return nil
+}
+
+// updatePolicy replaces the existing policy got with body when they differ
+// and activates it when it is inactive. of follows the policy's name in the
+// update's error (" of app ..." for a registry app's policy).
+func (r *Reconciler) updatePolicy(ctx context.Context, asID string, got *okta.AuthorizationServerPolicy, body okta.AuthorizationServerPolicy, of string) error {
+	name, id := got.Name, got.Id
+	if !policyEqual(got, body) {
+		if _, _, err := r.Okta.AuthorizationServer.UpdateAuthorizationServerPolicy(ctx, asID, id, body); err != nil {
+			return fmt.Errorf("updating policy %q (%s)%s on authorization server %s: %w", name, id, of, asID, err)
+		}
+		r.logChange(ctx, "update", "policy", name, id)
+	}
+	if got.Status == "INACTIVE" {
+		if _, err := r.Okta.AuthorizationServer.ActivateAuthorizationServerPolicy(ctx, asID, id); err != nil {
+			return fmt.Errorf("activating policy %q (%s) on authorization server %s: %w", name, id, asID, err)
+		}
+		r.logChange(ctx, "activate", "policy", name, id)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/okta/okta-sdk-golang/v2/okta"
 
@@ -200,17 +201,8 @@ func (r *Reconciler) convergeAppPolicies(ctx context.Context, x *run, current []
 			// Okta's PUT replaces the policy: its own priority goes back, so
 			// that it does not move (an absent priority would put it last).
 			body.PriorityPtr = got.PriorityPtr
-			if !policyEqual(got, body) {
-				if _, _, err := r.Okta.AuthorizationServer.UpdateAuthorizationServerPolicy(ctx, asID, policyID, body); err != nil {
-					return 0, created, fmt.Errorf("updating policy %q (%s) of app %q on authorization server %s: %w", name, policyID, app.Name, asID, err)
-				}
-				r.logChange(ctx, "update", "policy", name, policyID)
-			}
-			if got.Status == "INACTIVE" {
-				if _, err := r.Okta.AuthorizationServer.ActivateAuthorizationServerPolicy(ctx, asID, policyID); err != nil {
-					return 0, created, fmt.Errorf("activating policy %q (%s) on authorization server %s: %w", name, policyID, asID, err)
-				}
-				r.logChange(ctx, "activate", "policy", name, policyID)
+			if err := r.updatePolicy(ctx, asID, got, body, fmt.Sprintf(" of app %q", app.Name)); err != nil {
+				return 0, created, err
 			}
 		}
 		if err := r.convergeRules(ctx, x, policyID, oktaprops.Policy{Name: name, Rules: []oktaprops.Rule{app.Rule}}, fresh); err != nil {
@@ -228,7 +220,7 @@ func (r *Reconciler) convergeAppPolicies(ctx context.Context, x *run, current []
 // isAppPolicy reports whether a policy is a registry app's (by its name: the
 // server is this resource's, and no other policy it makes has the prefix).
 func isAppPolicy(p *okta.AuthorizationServerPolicy) bool {
-	return !isTrue(p.System) && len(p.Name) > len(oktaprops.AppPolicyPrefix) && p.Name[:len(oktaprops.AppPolicyPrefix)] == oktaprops.AppPolicyPrefix
+	return !isTrue(p.System) && len(p.Name) > len(oktaprops.AppPolicyPrefix) && strings.HasPrefix(p.Name, oktaprops.AppPolicyPrefix)
 }
 
 func appPolicyBody(a oktaprops.App, clientID string) okta.AuthorizationServerPolicy {

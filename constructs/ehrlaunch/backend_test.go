@@ -13,7 +13,6 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 	"github.com/stretchr/testify/require"
 
 	"github.com/openhealthstack/smart-healthlake/constructs/ehrlaunch"
@@ -256,9 +255,7 @@ func TestNagFindingsWithBackendClientsAreFixedOrExcused(t *testing.T) {
 	p := props(stack)
 	p.BackendClients = &[]*ehrlaunch.BackendClient{{ClientId: jsii.String("0oa9svc"), Jwks: jsii.String(publicJWKS(t, 1))}}
 	e := ehrlaunch.NewEhrLaunch(stack, jsii.String("Ehr"), p)
-	cdknag.NagSuppressions_AddStackSuppressions(stack, &[]*cdknag.NagPackSuppression{{
-		Id: jsii.String("HIPAA.Security-IAMNoInlinePolicy"), Reason: jsii.String("project-wide choice left to the app"),
-	}}, nil)
+	cdktest.SuppressInStack(stack, "project-wide choice left to the app", "HIPAA.Security-IAMNoInlinePolicy")
 	cdktest.ApplyNagPacks(stack)
 	require.Empty(t, cdktest.NagFindings(t, stack))
 	keyID := cdktest.LogicalID(t, e.AssertionKey())

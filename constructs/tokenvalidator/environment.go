@@ -1,6 +1,7 @@
 package tokenvalidator
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -95,8 +96,8 @@ func checkEnvironment(env map[string]*string) error {
 		}
 		return *v
 	})
-	e, ok := err.(*validatorenv.Error)
-	if !ok {
+	var e *validatorenv.Error
+	if !errors.As(err, &e) {
 		return err
 	}
 	var msgs []string
@@ -119,15 +120,20 @@ func propName(variable string) string {
 	return variable
 }
 
-// speakProps replaces the variable names a reason mentions with their props,
-// longest first so that no name is replaced inside a longer one.
-func speakProps(reason string) string {
+// speakProps replaces the variable names a reason mentions with their props.
+func speakProps(reason string) string { return propSpeaker.Replace(reason) }
+
+// propSpeaker is built once from propNames, longest name first: a Replacer
+// tries its pairs in argument order at each position, so that no name is
+// replaced inside a longer one.
+var propSpeaker = func() *strings.Replacer {
 	names := slices.SortedFunc(maps.Keys(propNames), func(a, b string) int { return len(b) - len(a) })
+	pairs := make([]string, 0, 2*len(names))
 	for _, n := range names {
-		reason = strings.ReplaceAll(reason, n, propNames[n])
+		pairs = append(pairs, n, propNames[n])
 	}
-	return reason
-}
+	return strings.NewReplacer(pairs...)
+}()
 
 // BindAudience says the tokens this validator checks now carry an audience it
 // accepts: the data store endpoint of each request. Call it once the

@@ -24,6 +24,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/openhealthstack/smart-healthlake/internal/logkey"
+	"github.com/openhealthstack/smart-healthlake/internal/nagexcuse"
 )
 
 // Logs makes the log groups of one custom resource's functions, handlers and
@@ -125,12 +126,11 @@ func (e FunctionExcuses) Apply(functions ...constructs.IConstruct) {
 	if e.NoDLQ == "" || e.NoVPC == "" {
 		panic("crprovider.FunctionExcuses: NoDLQ and NoVPC are required")
 	}
-	suppressions := &[]*cdknag.NagPackSuppression{
-		{Id: jsii.String("HIPAA.Security-LambdaDLQ"), Reason: jsii.String(e.NoDLQ)},
-		{Id: jsii.String("HIPAA.Security-LambdaInsideVPC"), Reason: jsii.String(e.NoVPC)},
-	}
 	for _, fn := range functions {
-		cdknag.NagSuppressions_AddResourceSuppressions(fn, suppressions, jsii.Bool(false))
+		// nagexcuse holds the construct's reasons to the module's standard.
+		nagexcuse.On(fn, false,
+			nagexcuse.Excuse{Rule: "HIPAA.Security-LambdaDLQ", Reason: e.NoDLQ},
+			nagexcuse.Excuse{Rule: "HIPAA.Security-LambdaInsideVPC", Reason: e.NoVPC})
 	}
 }
 
@@ -225,11 +225,11 @@ func suppressNagFindings(provider customresources.Provider, props *Props, functi
 	if props.IsComplete != nil {
 		handlers = "functions"
 	}
-	versions := &[]*cdknag.NagPackSuppression{{
-		Id:        jsii.String("AwsSolutions-IAM5"),
-		Reason:    jsii.String("Added by CDK's grantInvoke for the versions of this construct's own " + handlers + " (<function ARN>:*)."),
-		AppliesTo: &[]any{&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::<[A-Za-z0-9]+\.Arn>:\*$/`)}},
-	}}
+	versions := nagexcuse.Excuse{
+		Rule:      "AwsSolutions-IAM5",
+		Reason:    "Added by CDK's grantInvoke for the versions of this construct's own " + handlers + " (<function ARN>:*).",
+		AppliesTo: []any{&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::<[A-Za-z0-9]+\.Arn>:\*$/`)}},
+	}
 	var excused []constructs.IConstruct
 	for _, r := range roles {
 		excused = append(excused, r)
@@ -241,29 +241,28 @@ func suppressNagFindings(provider customresources.Provider, props *Props, functi
 		excused = append(excused, waiter)
 	}
 	for _, c := range excused {
-		cdknag.NagSuppressions_AddResourceSuppressions(c, versions, jsii.Bool(true))
+		nagexcuse.On(c, true, versions)
 	}
 	for _, r := range roles {
-		cdknag.NagSuppressions_AddResourceSuppressions(r, &[]*cdknag.NagPackSuppression{{
-			Id: jsii.String("AwsSolutions-IAM5"),
-			Reason: jsii.String("Active X-Ray tracing of the framework's functions: xray:PutTraceSegments and " +
-				"xray:PutTelemetryRecords support no resource-level permissions, so the resource is *."),
-			AppliesTo: &[]any{jsii.String("Resource::*")},
-		}}, jsii.Bool(true))
+		nagexcuse.On(r, true, nagexcuse.Excuse{
+			Rule: "AwsSolutions-IAM5",
+			Reason: "Active X-Ray tracing of the framework's functions: xray:PutTraceSegments and " +
+				"xray:PutTelemetryRecords support no resource-level permissions, so the resource is *.",
+			AppliesTo: []any{jsii.String("Resource::*")},
+		})
 	}
 	if waiter == nil {
 		return
 	}
-	cdknag.NagSuppressions_AddResourceSuppressions(waiter, &[]*cdknag.NagPackSuppression{
-		{
-			Id: jsii.String("AwsSolutions-SF1"),
-			Reason: jsii.String("The Provider framework's waiter runs one isComplete task in a retry loop; logging ALL events " +
+	nagexcuse.On(waiter, false,
+		nagexcuse.Excuse{
+			Rule: "AwsSolutions-SF1",
+			Reason: "The Provider framework's waiter runs one isComplete task in a retry loop; logging ALL events " +
 				"would write the CloudFormation event, including its pre-signed response URL, to the logs. The handlers log " +
-				"every poll themselves."),
+				"every poll themselves.",
 		},
-		{
-			Id:     jsii.String("AwsSolutions-SF2"),
-			Reason: jsii.String("One Lambda task retried on a fixed interval: X-Ray traces would show nothing the handler logs do not."),
-		},
-	}, jsii.Bool(false))
+		nagexcuse.Excuse{
+			Rule:   "AwsSolutions-SF2",
+			Reason: "One Lambda task retried on a fixed interval: X-Ray traces would show nothing the handler logs do not.",
+		})
 }

@@ -38,7 +38,7 @@ func run() error {
 	ehrLaunch := flag.Bool("ehr-launch", false, "also run the EHR launch API (lambda/ehrlaunch) in front of the Okta stand-in, with its token hook, and advertise its proxies in the SMART configuration")
 	verbose := flag.Bool("v", false, "print the emulators' and the Lambda's logs")
 	flag.Parse()
-	if *version != "v1" && *version != "v2" {
+	if !smart.Version(*version).Valid() {
 		return fmt.Errorf("--smart-version must be v1 or v2, not %q", *version)
 	}
 	if !validatorenv.Validation(*validation).Valid() {

@@ -1,6 +1,7 @@
 package smartcheck_test
 
 import (
+	"maps"
 	"testing"
 
 	"github.com/openhealthstack/smart-healthlake/internal/smartcheck"
@@ -23,13 +24,8 @@ func TestApplyOutputs(t *testing.T) {
 		}
 	})
 	with := func(extra map[string]string) map[string]string {
-		out := map[string]string{}
-		for k, v := range base {
-			out[k] = v
-		}
-		for k, v := range extra {
-			out[k] = v
-		}
+		out := maps.Clone(base)
+		maps.Copy(out, extra)
 		return out
 	}
 	const api = "https://abc.execute-api.us-east-1.amazonaws.com/smart"

@@ -117,12 +117,9 @@ func Validate(raw []byte, v smart.Version) error {
 	}
 
 	for _, s := range doc.ScopesSupported {
-		if err := checkScope(s, v); err != nil {
+		if err := datastoreprops.CheckScope(s, v); err != nil {
 			add("scopes_supported: %v", err)
 		}
 	}
 	return errors.Join(problems...)
 }
-
-// checkScope is the data store contract's rule on scopes_supported.
-func checkScope(s string, v smart.Version) error { return datastoreprops.CheckScope(s, v) }

@@ -209,6 +209,10 @@ func (s *Server) issueToken(r *http.Request, raw []byte, fault func() *apiError)
 // ahead, a jti that can be used only once), verified with go-jose against the
 // registered key.
 func (s *Server) clientAssertion(q url.Values) (ServiceApp, *apiError) {
+	// The error_descriptions ending in a full stop are Okta's own, 401
+	// invalid_client each (okta/okta-developer-docs data/oauth2-error-codes.json:
+	// client_assertion_invalid_signature_algorithm, _expiration_required,
+	// _expires_too_far_in_future, _already_used); the others are the fake's.
 	invalidClient := func(desc string) (ServiceApp, *apiError) {
 		return ServiceApp{}, oauthError(http.StatusUnauthorized, "invalid_client", desc)
 	}
